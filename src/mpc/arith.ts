@@ -1,0 +1,150 @@
+// Arithmetic protocols on replicated shares over Z_2^64, each on whole columns.
+// Araki, Furukawa, Lindell, Nof, Ohara, "High-throughput semi-honest secure three-party
+// computation with an honest majority", CCS 2016 (§2: sharing, reveal, multiplication);
+// ABY3, Mohassel–Rindal CCS 2018 §2.2 (input by one party, public constants).
+import type { PartyId } from '../net/channel.js';
+import * as R from '../ring/ring64.js';
+import type { Col } from '../ring/ring64.js';
+import type { Party } from './party.js';
+import { AShare } from './share.js';
+
+export { AShare };
+
+/** Sharing of a public column: x_0 = c, x_1 = x_2 = 0. No communication. */
+export function fromPublic(p: Party, c: Col): AShare {
+  const z = new BigUint64Array(c.length);
+  if (p.id === 0) return new AShare(c.slice(), z);
+  if (p.id === 2) return new AShare(z, c.slice());
+  return new AShare(z, new BigUint64Array(c.length));
+}
+
+/**
+ * Sharing of a column known to parties j and j+1 (no communication): x_{j+1} = v, others 0.
+ * Reveals nothing new: only the two who already know v hold it. Party j+2 passes v = null.
+ */
+export function fromPair(p: Party, j: PartyId, v: Col | null, n: number): AShare {
+  const z = () => new BigUint64Array(n);
+  if (p.id === j || p.id === (j + 1) % 3) {
+    if (!v || v.length !== n) throw new RangeError(`party ${p.id} must supply the ${n} values it knows`);
+    return p.id === j ? new AShare(z(), v) : new AShare(v, z());
+  }
+  return new AShare(z(), z());
+}
+
+/**
+ * Party `owner` inputs a column; the others pass null and learn only its length n.
+ * Owner sets x_owner from the PRG it shares with its predecessor, x_{owner−1} = 0 and
+ * sends x_{owner+1} = v − x_owner to its successor: one message of n elements, one round.
+ */
+export async function input(p: Party, owner: PartyId, v: Col | null, n: number): Promise<AShare> {
+  const zeros = () => new BigUint64Array(n);
+  if (p.id === owner) {
+    if (!v || v.length !== n) throw new RangeError(`input owner must supply ${n} values`);
+    const mine = p.prgPrev.ring(n);
+    const theirs = R.sub(v, mine);
+    p.net.send(p.next, R.bytesOf(theirs));
+    return new AShare(mine, theirs);
+  }
+  if (p.id === (owner + 1) % 3) {
+    const got = R.colOf(await p.net.recv(owner));
+    if (got.length !== n) throw new Error(`input from party ${owner}: got ${got.length} values, expected ${n}`);
+    return new AShare(got, zeros());
+  }
+  // party owner−1 shares k_{owner−1} with the owner, so it draws x_owner too.
+  return new AShare(zeros(), p.prgNext.ring(n));
+}
+
+/**
+ * Reveals x to every party (to = 'all') or to one party only. Party i sends x_i to i+1, which
+ * completes its (x_{i+1}, x_{i+2}) pair. To a single party j only x_{j−1} is sent, by party j−1.
+ * Returns the plaintext at receiving parties and null elsewhere.
+ */
+export async function reveal(p: Party, x: AShare, to: PartyId | 'all' = 'all'): Promise<Col | null> {
+  const n = x.length;
+  if (to === 'all' || p.next === to) p.net.send(p.next, R.bytesOf(x.a));
+  if (to !== 'all' && p.id !== to) return null;
+  const missing = R.colOf(await p.net.recv(p.prev));
+  if (missing.length !== n) throw new Error(`reveal: party ${p.prev} sent ${missing.length} values, expected ${n}`);
+  return R.add(R.add(x.a, x.b), missing);
+}
+
+/** Reveal several columns in one round (one frame per peer). */
+export async function revealMany(p: Party, xs: AShare[], to: PartyId | 'all' = 'all'): Promise<(Col | null)[]> {
+  const lens = xs.map((x) => x.length);
+  const all = await reveal(p, concatShares(xs), to);
+  return all ? R.split(all, lens) : xs.map(() => null);
+}
+
+export function add(x: AShare, y: AShare): AShare {
+  return new AShare(R.add(x.a, y.a), R.add(x.b, y.b));
+}
+export function sub(x: AShare, y: AShare): AShare {
+  return new AShare(R.sub(x.a, y.a), R.sub(x.b, y.b));
+}
+export function neg(x: AShare): AShare {
+  return new AShare(R.neg(x.a), R.neg(x.b));
+}
+/** x + c for a public constant or column c: c is added to x_0 (held by parties 0 and 2). */
+export function addPublic(p: Party, x: AShare, c: bigint | Col): AShare {
+  const plus = (col: Col) => (typeof c === 'bigint' ? R.addConst(col, c) : R.add(col, c));
+  if (p.id === 0) return new AShare(plus(x.a), x.b.slice());
+  if (p.id === 2) return new AShare(x.a.slice(), plus(x.b));
+  return new AShare(x.a.slice(), x.b.slice());
+}
+/** c − x for public c. */
+export function subFromPublic(p: Party, c: bigint | Col, x: AShare): AShare {
+  return addPublic(p, neg(x), c);
+}
+/** x · c for a public constant or column c. Local. */
+export function mulPublic(x: AShare, c: bigint | Col): AShare {
+  if (typeof c === 'bigint') return new AShare(R.mulConst(x.a, c), R.mulConst(x.b, c));
+  return new AShare(R.mul(x.a, c), R.mul(x.b, c));
+}
+
+/**
+ * x · y lane by lane (Araki et al. CCS 2016, §2.2): party i computes
+ * z_i = x_i y_i + x_i y_{i+1} + x_{i+1} y_i + α_i with a zero sharing α and sends z_i to i−1.
+ * One round; one ring element sent per party per product.
+ */
+export async function mul(p: Party, x: AShare, y: AShare): Promise<AShare> {
+  const n = x.length;
+  if (y.length !== n) throw new RangeError(`mul: lengths differ (${n} vs ${y.length})`);
+  const z = R.rssMulLocal(x.a, x.b, y.a, y.b, p.zeroShare(n));
+  p.net.send(p.prev, R.bytesOf(z));
+  const got = R.colOf(await p.net.recv(p.next));
+  if (got.length !== n) throw new Error(`mul: party ${p.next} sent ${got.length} values, expected ${n}`);
+  return new AShare(z, got);
+}
+
+/** Σ_k x_k y_k as one shared value: the local sums are re-shared, so it costs one element per party. */
+export async function dot(p: Party, x: AShare, y: AShare): Promise<AShare> {
+  if (y.length !== x.length) throw new RangeError(`dot: lengths differ (${x.length} vs ${y.length})`);
+  const z = new BigUint64Array([BigInt.asUintN(64, R.rssDotLocal(x.a, x.b, y.a, y.b) + p.zeroShare(1)[0]!)]);
+  p.net.send(p.prev, R.bytesOf(z));
+  const got = R.colOf(await p.net.recv(p.next));
+  if (got.length !== 1) throw new Error(`dot: party ${p.next} sent ${got.length} values, expected 1`);
+  return new AShare(z, got);
+}
+
+/** Σ x as a one-lane share. Local. */
+export function sum(x: AShare): AShare {
+  return new AShare(new BigUint64Array([R.sum(x.a)]), new BigUint64Array([R.sum(x.b)]));
+}
+
+/** Lane-wise concatenation, to batch independent work into one round. */
+export function concatShares(xs: AShare[]): AShare {
+  return new AShare(R.concat(xs.map((x) => x.a)), R.concat(xs.map((x) => x.b)));
+}
+/** Inverse of concatShares (views). */
+export function splitShare(x: AShare, lengths: number[]): AShare[] {
+  const as = R.split(x.a, lengths);
+  const bs = R.split(x.b, lengths);
+  return as.map((a, k) => new AShare(a, bs[k]!));
+}
+
+/** Several independent products in one round. */
+export async function mulMany(p: Party, pairs: [AShare, AShare][]): Promise<AShare[]> {
+  const lens = pairs.map(([x]) => x.length);
+  const z = await mul(p, concatShares(pairs.map(([x]) => x)), concatShares(pairs.map(([, y]) => y)));
+  return splitShare(z, lens);
+}

@@ -1,0 +1,75 @@
+// What a protocol needs from the network: ordered, reliable frames to and from each peer.
+// Protocols are written once against this interface (SPMD); tests plug in memory channels,
+// production plugs in mutually authenticated TLS (src/net/tls.ts).
+
+export type PartyId = 0 | 1 | 2;
+export const PARTIES: readonly PartyId[] = [0, 1, 2];
+
+/** Raised at every party when the computation cannot go on (peer closed, timed out, sent garbage, aborted). */
+export class ChannelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChannelError';
+  }
+}
+
+export interface Channel {
+  readonly me: PartyId;
+  /** Queues one frame for `to`. Never blocks; the frame's bytes may be retained until written. */
+  send(to: PartyId, data: Uint8Array): void;
+  /** The next frame from `from`, in order. Rejects with ChannelError on failure. */
+  recv(from: PartyId): Promise<Uint8Array>;
+  /** Tells every peer the computation failed (so nobody waits), then closes. */
+  abort(reason: string): void;
+  /** Orderly close once all queued frames are written. */
+  close(): Promise<void>;
+  /** Bytes of payload sent to / received from peers so far (frame headers excluded). */
+  readonly stats: { sent: number; received: number; frames: number };
+}
+
+/** Per-peer FIFO of frames with waiting receivers; shared by the memory and TLS channels. */
+export class Inbox {
+  private readonly frames: Uint8Array[] = [];
+  private readonly waiters: { resolve: (d: Uint8Array) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout }[] = [];
+  private failure: Error | null = null;
+
+  constructor(private readonly describe: string, private readonly timeoutMs: number) {}
+
+  push(frame: Uint8Array): void {
+    if (this.failure) return;
+    const w = this.waiters.shift();
+    if (w) {
+      if (w.timer) clearTimeout(w.timer);
+      w.resolve(frame);
+    } else this.frames.push(frame);
+  }
+
+  take(): Promise<Uint8Array> {
+    if (this.failure) return Promise.reject(this.failure);
+    const f = this.frames.shift();
+    if (f) return Promise.resolve(f);
+    return new Promise((resolve, reject) => {
+      const w: (typeof this.waiters)[number] = { resolve, reject };
+      if (this.timeoutMs > 0 && Number.isFinite(this.timeoutMs)) {
+        w.timer = setTimeout(() => {
+          this.fail(new ChannelError(`timed out after ${this.timeoutMs} ms waiting for ${this.describe}`));
+        }, this.timeoutMs);
+      }
+      this.waiters.push(w);
+    });
+  }
+
+  fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.frames.length = 0;
+    for (const w of this.waiters.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(err);
+    }
+  }
+
+  get failed(): Error | null {
+    return this.failure;
+  }
+}

@@ -1,0 +1,87 @@
+// Seeded pseudo-random generator: AES-128-CTR over a zero buffer (node:crypto), drawn in large
+// blocks. Two parties holding the same seed draw the same stream, which is how replicated secret
+// sharing gets its correlated randomness without a dealer (Araki et al. CCS 2016, §2.1).
+import { createCipheriv, randomBytes } from 'node:crypto';
+import type { Col } from './ring64.js';
+
+/** Output is drawn through OpenSSL in blocks of this size (larger blocks measured slower: page faults). */
+const BLOCK = 1 << 16;
+const ZEROS = new Uint8Array(BLOCK);
+
+export class Prg {
+  private readonly cipher;
+  /** Bytes drawn so far (both holders of a seed must stay in lockstep). */
+  drawn = 0;
+
+  constructor(seed: Uint8Array) {
+    if (seed.length !== 16) throw new RangeError('PRG seed must be 16 bytes');
+    this.cipher = createCipheriv('aes-128-ctr', seed, new Uint8Array(16));
+  }
+
+  static fresh(): Prg {
+    return new Prg(randomBytes(16));
+  }
+
+  /** Fills `out` with the next out.length bytes of the stream. */
+  fill(out: Uint8Array): Uint8Array {
+    for (let off = 0; off < out.length; off += BLOCK) {
+      const len = Math.min(BLOCK, out.length - off);
+      out.set(this.cipher.update(len === BLOCK ? ZEROS : ZEROS.subarray(0, len)), off);
+    }
+    this.drawn += out.length;
+    return out;
+  }
+
+  /** n uniformly random ring elements of Z_2^64. */
+  ring(n: number): Col {
+    const out = new BigUint64Array(n);
+    this.fill(new Uint8Array(out.buffer));
+    return out;
+  }
+
+  /** n uniformly random 32-bit words (bit-sliced boolean shares). */
+  words(n: number): Uint32Array {
+    const out = new Uint32Array(n);
+    this.fill(new Uint8Array(out.buffer));
+    return out;
+  }
+
+  /**
+   * A uniformly random permutation of 0..n-1 (Fisher–Yates on block-drawn words, rejection
+   * sampling so no index is biased). Both holders of the seed get the same permutation.
+   */
+  permutation(n: number): Uint32Array {
+    if (n > 0xffff_ffff) throw new RangeError('permutation too large');
+    const perm = new Uint32Array(n);
+    for (let i = 0; i < n; i++) perm[i] = i;
+    let pool = this.words(Math.max(n, 16));
+    let p = 0;
+    for (let i = n - 1; i > 0; i--) {
+      const bound = i + 1;
+      const lim = Math.floor(0x1_0000_0000 / bound) * bound;
+      let r: number;
+      do {
+        if (p === pool.length) {
+          pool = this.words(pool.length);
+          p = 0;
+        }
+        r = pool[p++]!;
+      } while (r >= lim);
+      const j = r % bound;
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+    return perm;
+  }
+
+  /** A uniformly random integer in [0, bound) for bound <= 2^32 (rejection sampling, no bias). */
+  below(bound: number): number {
+    const lim = Math.floor(0x1_0000_0000 / bound) * bound;
+    const w = new Uint32Array(1);
+    for (;;) {
+      this.fill(new Uint8Array(w.buffer));
+      if (w[0]! < lim) return w[0]! % bound;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as A from '../src/mpc/arith.js';
+import { combineShares, splitShares } from '../src/mpc/share.js';
+import { col, LENGTHS, randomInts, run3, shareAll, signed, u64 } from './harness.js';
+
+describe('replicated sharing over Z_2^64', () => {
+  it('splits and recombines at every pair of parties', () => {
+    for (const n of LENGTHS) {
+      const x = col(randomInts(n));
+      const s = splitShares(x);
+      for (const i of [0, 1, 2]) assert.deepEqual(combineShares(s[i]!, s[(i + 1) % 3]!), x);
+    }
+  });
+
+  it('reveals to all and to one party only', async () => {
+    for (const n of LENGTHS) {
+      const x = col(randomInts(n));
+      const [sx] = shareAll(x);
+      const all = await run3((p) => A.reveal(p, sx![p.id]!));
+      for (const r of all) assert.deepEqual(r, x);
+      for (const to of [0, 1, 2] as const) {
+        const one = await run3((p) => A.reveal(p, sx![p.id]!, to));
+        one.forEach((r, i) => (i === to ? assert.deepEqual(r, x) : assert.equal(r, null)));
+      }
+    }
+  });
+
+  it('lets each party input a column', async () => {
+    for (const owner of [0, 1, 2] as const) {
+      for (const n of [0, 1, 33]) {
+        const x = col(randomInts(n));
+        const out = await run3(async (p) => A.reveal(p, await A.input(p, owner, p.id === owner ? x : null, n)));
+        for (const r of out) assert.deepEqual(r, x);
+      }
+    }
+  });
+
+  it('adds, subtracts, negates and applies public constants locally', async () => {
+    for (const n of LENGTHS) {
+      const xv = randomInts(n);
+      const yv = randomInts(n).reverse();
+      const [sx, sy] = shareAll(col(xv), col(yv));
+      const c = -(1n << 40n) + 7n;
+      const pubCol = col(yv);
+      const out = await run3(async (p) => {
+        const x = sx![p.id]!;
+        const y = sy![p.id]!;
+        return A.revealMany(p, [A.add(x, y), A.sub(x, y), A.neg(x), A.addPublic(p, x, c), A.mulPublic(x, c), A.mulPublic(x, pubCol), A.addPublic(p, x, pubCol), A.subFromPublic(p, c, x)]);
+      });
+      const expect = [
+        xv.map((v, i) => v + yv[i]!),
+        xv.map((v, i) => v - yv[i]!),
+        xv.map((v) => -v),
+        xv.map((v) => v + c),
+        xv.map((v) => v * c),
+        xv.map((v, i) => v * yv[i]!),
+        xv.map((v, i) => v + yv[i]!),
+        xv.map((v) => c - v),
+      ];
+      for (const r of out) expect.forEach((e, k) => assert.deepEqual(r[k], col(e.map(u64))));
+    }
+  });
+
+  it('multiplies shares (one round) and matches plaintext mod 2^64', async () => {
+    for (const n of LENGTHS) {
+      const xv = randomInts(n);
+      const yv = randomInts(n).reverse();
+      const [sx, sy] = shareAll(col(xv), col(yv));
+      const out = await run3(async (p) => A.reveal(p, await A.mul(p, sx![p.id]!, sy![p.id]!)));
+      const want = col(xv.map((v, i) => v * yv[i]!));
+      for (const r of out) assert.deepEqual(r, want);
+    }
+  });
+
+  it('computes dot products and sums', async () => {
+    for (const n of LENGTHS) {
+      const xv = randomInts(n);
+      const yv = randomInts(n).reverse();
+      const [sx, sy] = shareAll(col(xv), col(yv));
+      const out = await run3(async (p) => A.revealMany(p, [await A.dot(p, sx![p.id]!, sy![p.id]!), A.sum(sx![p.id]!)]));
+      const dot = xv.reduce((s, v, i) => s + v * yv[i]!, 0n);
+      const sum = xv.reduce((s, v) => s + v, 0n);
+      for (const [d, s] of out) {
+        assert.deepEqual(signed(d!), [BigInt.asIntN(64, dot)]);
+        assert.deepEqual(signed(s!), [BigInt.asIntN(64, sum)]);
+      }
+    }
+  });
+
+  it('batches several products into one round', async () => {
+    const xv = randomInts(50);
+    const [sx] = shareAll(col(xv));
+    let frames = 0;
+    const out = await run3(async (p) => {
+      const x = sx![p.id]!;
+      const before = p.net.stats.frames;
+      const [sq, cube] = await A.mulMany(p, [[x, x], [x, x]]);
+      frames = p.net.stats.frames - before;
+      return A.revealMany(p, [sq!, cube!]);
+    });
+    assert.equal(frames, 1);
+    for (const [a] of out) assert.deepEqual(a, col(xv.map((v) => v * v)));
+  });
+});

@@ -1,0 +1,53 @@
+// Runs a protocol at three parties in one process over in-memory channels.
+import { randomBytes } from 'node:crypto';
+import { Party } from '../src/mpc/party.js';
+import { splitShares, type AShare } from '../src/mpc/share.js';
+import { memoryNetwork, type MemoryNetworkOptions } from '../src/net/memory.js';
+import type { Channel } from '../src/net/channel.js';
+
+export async function run3<T>(fn: (p: Party) => Promise<T>, opts: MemoryNetworkOptions = {}): Promise<[T, T, T]> {
+  const nets = memoryNetwork(opts);
+  return runOn(nets, fn);
+}
+
+export async function runOn<T>(nets: Channel[], fn: (p: Party) => Promise<T>): Promise<[T, T, T]> {
+  const results = await Promise.all(
+    nets.map(async (net) => {
+      const p = await Party.setup(net);
+      try {
+        return await fn(p);
+      } catch (e) {
+        net.abort(e instanceof Error ? e.message : String(e));
+        throw e;
+      }
+    }),
+  );
+  return results as [T, T, T];
+}
+
+/** Custodian-style sharing of plaintext columns: shares[k][party]. */
+export function shareAll(...cols: BigUint64Array[]): AShare[][] {
+  return cols.map((c) => splitShares(c));
+}
+
+export const EDGES: bigint[] = [0n, 1n, -1n, 2n, -2n, (1n << 63n) - 1n, -(1n << 63n), (1n << 62n), -(1n << 62n), 12345n];
+
+/** n signed 64-bit values: the edge cases first, then uniformly random. */
+export function randomInts(n: number, bits = 64): bigint[] {
+  const out: bigint[] = [];
+  const b = randomBytes(8 * Math.max(n, 1));
+  const view = new BigInt64Array(b.buffer, b.byteOffset, Math.max(n, 1));
+  for (let i = 0; i < n; i++) {
+    if (bits === 64 && i < EDGES.length) out.push(EDGES[i]!);
+    else out.push(BigInt.asIntN(bits, view[i]!));
+  }
+  return out;
+}
+
+export function col(vals: bigint[]): BigUint64Array {
+  return BigUint64Array.from(vals.map((v) => BigInt.asUintN(64, v)));
+}
+export const signed = (c: ArrayLike<bigint>): bigint[] => Array.from(c, (v) => BigInt.asIntN(64, v));
+export const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+/** Column lengths that exercise empty columns, single elements and partial machine words. */
+export const LENGTHS = [0, 1, 2, 31, 32, 33, 63, 65, 1000];
