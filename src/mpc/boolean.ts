@@ -1,0 +1,175 @@
+// Boolean replicated shares over bit-sliced words (Araki et al. CCS 2016, §2 with XOR for +):
+// x = x_0 ⊕ x_1 ⊕ x_2, party i holds (x_i, x_{i+1}); 32 lanes per word, one instruction per word.
+// XOR and NOT are local; AND costs one round and one bit per lane per party.
+import type { PartyId } from '../net/channel.js';
+import { wordsFor } from '../ring/bits.js';
+import { bytesOf } from '../ring/ring64.js';
+import type { Party } from './party.js';
+
+/** Party i's share of `bits` planes of n lanes: plane k is words [k·W, (k+1)·W), W = ceil(n/32). */
+export class BShare {
+  constructor(readonly n: number, readonly bits: number, readonly a: Uint32Array, readonly b: Uint32Array) {
+    const need = bits * wordsFor(n);
+    if (a.length !== need || b.length !== need) throw new RangeError(`BShare(${n} lanes × ${bits} planes) needs ${need} words, got ${a.length}/${b.length}`);
+  }
+  get words(): number {
+    return wordsFor(this.n);
+  }
+  /** Planes [from, to) as a view. */
+  planes(from: number, to: number = from + 1): BShare {
+    const W = this.words;
+    return new BShare(this.n, to - from, this.a.subarray(from * W, to * W), this.b.subarray(from * W, to * W));
+  }
+}
+
+const checkShape = (x: BShare, y: BShare, op: string) => {
+  if (x.n !== y.n || x.bits !== y.bits) throw new RangeError(`${op}: shapes differ (${x.n}×${x.bits} vs ${y.n}×${y.bits})`);
+};
+
+function xorWords(x: Uint32Array, y: Uint32Array): Uint32Array {
+  const out = new Uint32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i]! ^ y[i]!;
+  return out;
+}
+
+export function xor(x: BShare, y: BShare): BShare {
+  checkShape(x, y, 'xor');
+  return new BShare(x.n, x.bits, xorWords(x.a, y.a), xorWords(x.b, y.b));
+}
+
+/** x ⊕ c for public words c (same layout): c goes into x_0, held by parties 0 and 2. */
+export function xorPublic(p: Party, x: BShare, c: Uint32Array): BShare {
+  if (c.length !== x.a.length) throw new RangeError(`xorPublic: ${c.length} words for ${x.a.length}`);
+  if (p.id === 0) return new BShare(x.n, x.bits, xorWords(x.a, c), x.b.slice());
+  if (p.id === 2) return new BShare(x.n, x.bits, x.a.slice(), xorWords(x.b, c));
+  return new BShare(x.n, x.bits, x.a.slice(), x.b.slice());
+}
+
+export function not(p: Party, x: BShare): BShare {
+  return xorPublic(p, x, new Uint32Array(x.a.length).fill(0xffffffff));
+}
+
+/** Public planes as a sharing (x_0 = c). */
+export function fromPublicBits(p: Party, n: number, bits: number, c: Uint32Array): BShare {
+  const z = () => new Uint32Array(bits * wordsFor(n));
+  return xorPublic(p, new BShare(n, bits, z(), z()), c);
+}
+
+/** Planes known to parties j and j+1: x_{j+1} = v, the rest 0. No communication. */
+export function fromPairBits(p: Party, j: PartyId, v: Uint32Array | null, n: number, bits: number): BShare {
+  const len = bits * wordsFor(n);
+  const z = () => new Uint32Array(len);
+  if (p.id === j || p.id === (j + 1) % 3) {
+    if (!v || v.length !== len) throw new RangeError(`party ${p.id} must supply ${len} words it knows`);
+    return p.id === j ? new BShare(n, bits, z(), v) : new BShare(n, bits, v, z());
+  }
+  return new BShare(n, bits, z(), z());
+}
+
+/** Party `owner` inputs planes (one message to its successor, as arith.input). */
+export async function inputBits(p: Party, owner: PartyId, v: Uint32Array | null, n: number, bits: number): Promise<BShare> {
+  const len = bits * wordsFor(n);
+  if (p.id === owner) {
+    if (!v || v.length !== len) throw new RangeError(`inputBits owner must supply ${len} words`);
+    const mine = p.prgPrev.words(len);
+    const theirs = xorWords(v, mine);
+    p.net.send(p.next, bytesOf(theirs));
+    return new BShare(n, bits, mine, theirs);
+  }
+  if (p.id === (owner + 1) % 3) {
+    const got = await recvWords(p, owner, len, 'inputBits');
+    return new BShare(n, bits, got, new Uint32Array(len));
+  }
+  return new BShare(n, bits, new Uint32Array(len), p.prgNext.words(len));
+}
+
+async function recvWords(p: Party, from: PartyId, len: number, what: string): Promise<Uint32Array> {
+  const bytes = await p.net.recv(from);
+  if (bytes.byteLength !== 4 * len) throw new Error(`${what}: party ${from} sent ${bytes.byteLength} bytes, expected ${4 * len}`);
+  return bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, len) : new Uint32Array(bytes.slice().buffer);
+}
+
+/**
+ * x ∧ y lane by lane (Araki et al. CCS 2016, §2.2 over GF(2)): z_i = x_i y_i ⊕ x_i y_{i+1} ⊕
+ * x_{i+1} y_i ⊕ β_i with a zero sharing β, sent to party i−1. One round.
+ */
+export async function and(p: Party, x: BShare, y: BShare): Promise<BShare> {
+  checkShape(x, y, 'and');
+  const len = x.a.length;
+  const z = p.zeroShareWords(len);
+  const xa = x.a, xb = x.b, ya = y.a, yb = y.b;
+  for (let i = 0; i < len; i++) z[i]! ^= (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
+  p.net.send(p.prev, bytesOf(z));
+  const got = await recvWords(p, p.next, len, 'and');
+  return new BShare(x.n, x.bits, z, got);
+}
+
+/** Several independent ANDs in one round (any shapes). */
+export async function andMany(p: Party, pairs: [BShare, BShare][]): Promise<BShare[]> {
+  if (pairs.length === 1) return [await and(p, pairs[0]![0], pairs[0]![1])];
+  const total = pairs.reduce((s, [x]) => s + x.a.length, 0);
+  const cat = (pick: (s: BShare) => Uint32Array, side: 0 | 1) => {
+    const out = new Uint32Array(total);
+    let off = 0;
+    for (const pair of pairs) {
+      out.set(pick(pair[side]), off);
+      off += pair[side].a.length;
+    }
+    return out;
+  };
+  pairs.forEach(([x, y]) => checkShape(x, y, 'andMany'));
+  const X = new BShare(total * 32, 1, cat((s) => s.a, 0), cat((s) => s.b, 0));
+  const Y = new BShare(total * 32, 1, cat((s) => s.a, 1), cat((s) => s.b, 1));
+  const Z = await and(p, X, Y);
+  const out: BShare[] = [];
+  let off = 0;
+  for (const [x] of pairs) {
+    const len = x.a.length;
+    out.push(new BShare(x.n, x.bits, Z.a.subarray(off, off + len), Z.b.subarray(off, off + len)));
+    off += len;
+  }
+  return out;
+}
+
+export async function or(p: Party, x: BShare, y: BShare): Promise<BShare> {
+  return xor(xor(x, y), await and(p, x, y));
+}
+
+/** Stacks shares of equal lane count plane-wise (one BShare with the planes of each in order). */
+export function stackPlanes(xs: BShare[]): BShare {
+  const n = xs[0]!.n;
+  for (const x of xs) if (x.n !== n) throw new RangeError('stackPlanes: lane counts differ');
+  const bits = xs.reduce((s, x) => s + x.bits, 0);
+  const a = new Uint32Array(bits * wordsFor(n));
+  const b = new Uint32Array(bits * wordsFor(n));
+  let off = 0;
+  for (const x of xs) {
+    a.set(x.a, off);
+    b.set(x.b, off);
+    off += x.a.length;
+  }
+  return new BShare(n, bits, a, b);
+}
+
+/** Reveals the planes to all (or to one party); returns the plaintext words or null. */
+export async function revealBits(p: Party, x: BShare, to: PartyId | 'all' = 'all'): Promise<Uint32Array | null> {
+  if (to === 'all' || p.next === to) p.net.send(p.next, bytesOf(x.a));
+  if (to !== 'all' && p.id !== to) return null;
+  const missing = await recvWords(p, p.prev, x.a.length, 'revealBits');
+  const out = new Uint32Array(x.a.length);
+  for (let i = 0; i < out.length; i++) out[i] = x.a[i]! ^ x.b[i]! ^ missing[i]!;
+  return out;
+}
+
+/** AND of all planes of x, lane by lane, as one plane (log-depth tree; one round per level). */
+export async function andAllPlanes(p: Party, x: BShare): Promise<BShare> {
+  let cur = x;
+  while (cur.bits > 1) {
+    const half = cur.bits >>> 1;
+    const low = cur.planes(0, half);
+    const high = cur.planes(half, 2 * half);
+    const z = await and(p, low, high);
+    cur = cur.bits % 2 ? stackPlanes([z, cur.planes(2 * half)]) : z;
+  }
+  return cur;
+}

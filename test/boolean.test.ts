@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as A from '../src/mpc/arith.js';
+import * as B from '../src/mpc/boolean.js';
+import * as C from '../src/mpc/compare.js';
+import { b2a, bitDecompose, bitInject, msb } from '../src/mpc/convert.js';
+import { fromPlanes, toPlanes, unpackBits } from '../src/ring/bits.js';
+import { col, EDGES, LENGTHS, randomInts, run3, shareAll, signed, u64 } from './harness.js';
+
+const bitsOf = (w: Uint32Array | null, n: number) => Array.from(unpackBits(w!, n));
+
+describe('boolean shares (bit-sliced)', () => {
+  it('AND, XOR, NOT, OR match plaintext on every lane and plane', async () => {
+    for (const n of LENGTHS) {
+      const x = col(randomInts(n)), y = col(randomInts(n).reverse());
+      const px = toPlanes(x, 64), py = toPlanes(y, 64);
+      const out = await run3(async (p) => {
+        const sx = await B.inputBits(p, 1, p.id === 1 ? px : null, n, 64);
+        const sy = await B.inputBits(p, 2, p.id === 2 ? py : null, n, 64);
+        const [a, o] = [await B.and(p, sx, sy), await B.or(p, sx, sy)];
+        return Promise.all([a, B.xor(sx, sy), B.not(p, sx), o].map((s) => B.revealBits(p, s)));
+      });
+      for (const [a, x2, nx, o] of out) {
+        assert.deepEqual(fromPlanes(a!, n, 64), x.map((v, i) => v & y[i]!));
+        assert.deepEqual(fromPlanes(x2!, n, 64), x.map((v, i) => v ^ y[i]!));
+        assert.deepEqual(fromPlanes(nx!, n, 64), x.map((v) => ~v & ((1n << 64n) - 1n)));
+        assert.deepEqual(fromPlanes(o!, n, 64), x.map((v, i) => v | y[i]!));
+      }
+    }
+  });
+});
+
+describe('arithmetic ↔ boolean', () => {
+  it('bit-decomposes (ABY3 adder) at 64 and fewer bits', async () => {
+    for (const n of LENGTHS) {
+      const xv = randomInts(n);
+      const [sx] = shareAll(col(xv));
+      const out = await run3(async (p) => [await B.revealBits(p, await bitDecompose(p, sx![p.id]!, 64)), await B.revealBits(p, await bitDecompose(p, sx![p.id]!, 13))]);
+      for (const [full, low] of out) {
+        assert.deepEqual(fromPlanes(full!, n, 64), col(xv));
+        assert.deepEqual(fromPlanes(low!, n, 13), col(xv.map((v) => v & 0x1fffn)));
+      }
+    }
+  });
+
+  it('extracts the sign bit at several widths', async () => {
+    const xv = randomInts(300);
+    const [sx] = shareAll(col(xv));
+    for (const bits of [1, 2, 17, 33, 63, 64]) {
+      const out = await run3(async (p) => B.revealBits(p, await msb(p, sx![p.id]!, bits)));
+      for (const r of out) assert.deepEqual(bitsOf(r, 300), xv.map((v) => Number((u64(v) >> BigInt(bits - 1)) & 1n)));
+    }
+  });
+
+  it('injects bits into arithmetic shares and converts whole values back', async () => {
+    for (const n of LENGTHS) {
+      const xv = randomInts(n);
+      const planes = toPlanes(col(xv), 64);
+      const out = await run3(async (p) => {
+        const sb = await B.inputBits(p, 0, p.id === 0 ? planes : null, n, 64);
+        return A.revealMany(p, [await bitInject(p, sb.planes(5, 7)), await b2a(p, sb)]);
+      });
+      for (const [inj, back] of out) {
+        assert.deepEqual(Array.from(inj!), [...xv.map((v) => (u64(v) >> 5n) & 1n), ...xv.map((v) => (u64(v) >> 6n) & 1n)]);
+        assert.deepEqual(back, col(xv));
+      }
+    }
+  });
+});
+
+describe('comparison and selection', () => {
+  const cases = (n: number): [bigint[], bigint[]] => {
+    const xs = randomInts(n);
+    const ys = randomInts(n).map((v, i) => (i % 5 === 0 ? xs[i]! : v)); // some ties
+    // every pair of edge values
+    for (const a of EDGES) for (const b of EDGES) { xs.push(a); ys.push(b); }
+    return [xs, ys];
+  };
+
+  it('lt, le, gt, ge, eq, ne on shared operands over the full signed range', async () => {
+    for (const n of [0, 1, 33, 200]) {
+      const [xv, yv] = cases(n);
+      const m = xv.length;
+      const [sx, sy] = shareAll(col(xv), col(yv));
+      const out = await run3(async (p) => {
+        const x = sx![p.id]!, y = sy![p.id]!;
+        const rs = [await C.lt(p, x, y), await C.le(p, x, y), await C.gt(p, x, y), await C.ge(p, x, y), await C.eq(p, x, y), await C.ne(p, x, y)];
+        return Promise.all(rs.map((r) => B.revealBits(p, r)));
+      });
+      const want = [
+        xv.map((v, i) => +(v < yv[i]!)), xv.map((v, i) => +(v <= yv[i]!)), xv.map((v, i) => +(v > yv[i]!)),
+        xv.map((v, i) => +(v >= yv[i]!)), xv.map((v, i) => +(v === yv[i]!)), xv.map((v, i) => +(v !== yv[i]!)),
+      ];
+      for (const r of out) want.forEach((w, k) => assert.deepEqual(bitsOf(r[k]!, m), w, `op ${k}`));
+    }
+  });
+
+  it('compares against public values on both sides', async () => {
+    const xv = [...randomInts(100), ...EDGES];
+    const [sx] = shareAll(col(xv));
+    for (const c of [0n, -1n, 1000n, (1n << 63n) - 1n, -(1n << 63n)]) {
+      const out = await run3(async (p) => {
+        const x = sx![p.id]!;
+        return Promise.all([await C.lt(p, x, c), await C.lt(p, c, x), await C.eq(p, x, c)].map((r) => B.revealBits(p, r)));
+      });
+      for (const [l, g, e] of out) {
+        assert.deepEqual(bitsOf(l, xv.length), xv.map((v) => +(v < c)));
+        assert.deepEqual(bitsOf(g, xv.length), xv.map((v) => +(c < v)));
+        assert.deepEqual(bitsOf(e, xv.length), xv.map((v) => +(v === c)));
+      }
+    }
+  });
+
+  it('bounded comparisons are exact for inputs within the declared width', async () => {
+    for (const bits of [1, 8, 32, 53, 63]) {
+      const lim = 1n << BigInt(bits - 1);
+      const clamp = (v: bigint) => ((v % lim) + lim) % (2n * lim) - lim; // into [-2^(bits-1), 2^(bits-1))
+      const xv = [...randomInts(150, bits), lim - 1n, -lim, 0n, -1n].map(clamp);
+      const yv = [...randomInts(150, bits), -lim, lim - 1n, 0n, -1n].map(clamp);
+      const [sx, sy] = shareAll(col(xv), col(yv));
+      const out = await run3(async (p) => Promise.all([await C.lt(p, sx![p.id]!, sy![p.id]!, { bits }), await C.eq(p, sx![p.id]!, sy![p.id]!, { bits })].map((r) => B.revealBits(p, r))));
+      for (const [l, e] of out) {
+        assert.deepEqual(bitsOf(l, xv.length), xv.map((v, i) => +(v < yv[i]!)), `lt bits=${bits}`);
+        assert.deepEqual(bitsOf(e, xv.length), xv.map((v, i) => +(v === yv[i]!)), `eq bits=${bits}`);
+      }
+    }
+  });
+
+  it('selects lane by lane', async () => {
+    for (const n of LENGTHS) {
+      const xv = randomInts(n), yv = randomInts(n).reverse();
+      const [sx, sy] = shareAll(col(xv), col(yv));
+      const out = await run3(async (p) => {
+        const x = sx![p.id]!, y = sy![p.id]!;
+        const c = await C.lt(p, x, y);
+        return A.revealMany(p, [await C.select(p, c, x, y), await C.select(p, c, 7n, y)]);
+      });
+      for (const [mn, sel] of out) {
+        assert.deepEqual(signed(mn!), xv.map((v, i) => (v < yv[i]! ? v : yv[i]!)));
+        assert.deepEqual(signed(sel!), xv.map((v, i) => (v < yv[i]! ? 7n : yv[i]!)));
+      }
+    }
+  });
+});
