@@ -148,3 +148,13 @@ export async function mulMany(p: Party, pairs: [AShare, AShare][]): Promise<ASha
   const z = await mul(p, concatShares(pairs.map(([x]) => x)), concatShares(pairs.map(([, y]) => y)));
   return splitShare(z, lens);
 }
+
+/**
+ * A uniformly random shared column nobody knows, with no communication: x_i is drawn from k_{i−1},
+ * which parties i−1 and i share (Araki et al. CCS 2016, §2.1).
+ */
+export function random(p: Party, n: number): AShare {
+  const a = p.prgPrev.ring(n);
+  const b = p.prgNext.ring(n);
+  return new AShare(a, b);
+}
