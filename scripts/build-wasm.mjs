@@ -45,6 +45,8 @@ const kernels = [
   lanewise('shrs', [['a', 'i32'], ['c', 'i64']], `(i64.shr_s ${ld('a')} (local.get $c))`),
   lanewise('shru', [['a', 'i32'], ['c', 'i64']], `(i64.shr_u ${ld('a')} (local.get $c))`),
   lanewise('rssmul', P('x0', 'x1', 'y0', 'y1', 'r'), `(i64.add ${rssTerm} ${ld('r')})`),
+  // ... + r − s: the zero-share α_i = F(k_i) − F(k_{i−1}) folded in.
+  lanewise('rssmulz', P('x0', 'x1', 'y0', 'y1', 'r', 's'), `(i64.sub (i64.add ${rssTerm} ${ld('r')}) ${ld('s')})`),
   fold('sum', P('a'), ld('a')),
   fold('rssdot', P('x0', 'x1', 'y0', 'y1'), rssTerm),
 ];

@@ -109,7 +109,7 @@ export function mulPublic(x: AShare, c: bigint | Col): AShare {
 export async function mul(p: Party, x: AShare, y: AShare): Promise<AShare> {
   const n = x.length;
   if (y.length !== n) throw new RangeError(`mul: lengths differ (${n} vs ${y.length})`);
-  const z = R.rssMulLocal(x.a, x.b, y.a, y.b, p.zeroShare(n));
+  const z = R.rssMulZero(x.a, x.b, y.a, y.b, (len) => p.prgNext.raw(len), (len) => p.prgPrev.raw(len));
   p.net.send(p.prev, R.bytesOf(z));
   const got = R.colOf(await p.net.recv(p.next));
   if (got.length !== n) throw new Error(`mul: party ${p.next} sent ${got.length} values, expected ${n}`);

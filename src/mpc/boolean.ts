@@ -96,9 +96,10 @@ async function recvWords(p: Party, from: PartyId, len: number, what: string): Pr
 export async function and(p: Party, x: BShare, y: BShare): Promise<BShare> {
   checkShape(x, y, 'and');
   const len = x.a.length;
-  const z = p.zeroShareWords(len);
+  const z = new Uint32Array(len);
   const xa = x.a, xb = x.b, ya = y.a, yb = y.b;
-  for (let i = 0; i < len; i++) z[i]! ^= (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
+  for (let i = 0; i < len; i++) z[i] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
+  p.maskWords(z);
   p.net.send(p.prev, bytesOf(z));
   const got = await recvWords(p, p.next, len, 'and');
   return new BShare(x.n, x.bits, z, got);

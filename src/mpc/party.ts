@@ -47,9 +47,14 @@ export class Party {
 
   /** Boolean analogue: β_0 ⊕ β_1 ⊕ β_2 = 0, over 32-bit words. */
   zeroShareWords(n: number): Uint32Array {
-    const a = this.prgNext.words(n);
-    const b = this.prgPrev.words(n);
-    for (let i = 0; i < n; i++) a[i]! ^= b[i]!;
+    const a = new Uint32Array(n);
+    this.maskWords(a);
     return a;
+  }
+
+  /** XORs this party's boolean zero-share β_i into `out` (block by block, no temporaries). */
+  maskWords(out: Uint32Array): void {
+    this.prgNext.xorInto(out);
+    this.prgPrev.xorInto(out);
   }
 }

@@ -32,6 +32,27 @@ export class Prg {
     return out;
   }
 
+  /**
+   * The next len bytes as a buffer OpenSSL just wrote (no extra copy). Use for len up to a few
+   * hundred KiB, where the allocator reuses already-touched memory: first writes to fresh pages
+   * cost more than the AES itself on this machine.
+   */
+  raw(len: number): Uint8Array {
+    this.drawn += len;
+    return len <= BLOCK ? this.cipher.update(ZEROS.subarray(0, len)) : this.cipher.update(new Uint8Array(len));
+  }
+
+  /** XORs the next out.length·4 bytes of the stream into `out`, block by block (no large temporaries). */
+  xorInto(out: Uint32Array): void {
+    const step = BLOCK / 4;
+    for (let off = 0; off < out.length; off += step) {
+      const len = Math.min(step, out.length - off);
+      const r = this.raw(len * 4);
+      const w = new Uint32Array(r.buffer, r.byteOffset, len);
+      for (let i = 0; i < len; i++) out[off + i]! ^= w[i]!;
+    }
+  }
+
   /** n uniformly random ring elements of Z_2^64. */
   ring(n: number): Col {
     const out = new BigUint64Array(n);

@@ -20,6 +20,7 @@ interface Kernels {
   shrs(a: number, c: bigint, o: number, n: number): void;
   shru(a: number, c: bigint, o: number, n: number): void;
   rssmul(x0: number, x1: number, y0: number, y1: number, r: number, o: number, n: number): void;
+  rssmulz(x0: number, x1: number, y0: number, y1: number, r: number, s: number, o: number, n: number): void;
   sum(a: number, n: number): bigint;
   rssdot(x0: number, x1: number, y0: number, y1: number, n: number): bigint;
 }
@@ -28,7 +29,8 @@ const K = new WebAssembly.Instance(
   new WebAssembly.Module(readFileSync(new URL('./kernels.wasm', import.meta.url))),
 ).exports as unknown as Kernels;
 const MEM = new BigUint64Array(K.mem.buffer);
-/** Lanes per chunk; 6 scratch slots of this size fit in the module's 4 MiB memory. */
+const MEM8 = new Uint8Array(K.mem.buffer);
+/** Lanes per chunk; 7 scratch slots of this size fit in the module's 4 MiB memory. */
 const CHUNK = 1 << 15;
 const slot = (i: number): number => i * CHUNK * 8;
 const slotLane = (i: number): number => i * CHUNK;
@@ -44,12 +46,12 @@ function lanes(ins: Col[], out: Col | null, kernel: (n: number) => void): void {
     const len = Math.min(CHUNK, n - off);
     for (let k = 0; k < ins.length; k++) MEM.set(ins[k]!.subarray(off, off + len), slotLane(k));
     kernel(len);
-    if (out) out.set(MEM.subarray(slotLane(5), slotLane(5) + len), off);
+    if (out) out.set(MEM.subarray(slotLane(6), slotLane(6) + len), off);
   }
 }
 
 const alloc = (n: number): Col => new BigUint64Array(n);
-const OUT = slot(5);
+const OUT = slot(6);
 
 export function add(a: Col, b: Col, out: Col = alloc(a.length)): Col {
   lanes([a, b], out, (n) => K.add(slot(0), slot(1), OUT, n));
@@ -93,6 +95,22 @@ export function rssMulLocal(x0: Col, x1: Col, y0: Col, y1: Col, r: Col, out: Col
   lanes([x0, x1, y0, y1, r], out, (n) => K.rssmul(slot(0), slot(1), slot(2), slot(3), slot(4), OUT, n));
   return out;
 }
+/** Byte sources for two random streams (a PRG's `raw`), consumed chunk by chunk. */
+export type ByteSource = (len: number) => Uint8Array;
+
+/**
+ * x0*(y0+y1) + x1*y0 + r − s lane by lane, with r and s drawn chunk by chunk from two random
+ * streams straight into the kernel's scratch memory (no full-column temporaries).
+ */
+export function rssMulZero(x0: Col, x1: Col, y0: Col, y1: Col, r: ByteSource, s: ByteSource, out: Col = alloc(x0.length)): Col {
+  lanes([x0, x1, y0, y1], out, (n) => {
+    MEM8.set(r(n * 8), slot(4));
+    MEM8.set(s(n * 8), slot(5));
+    K.rssmulz(slot(0), slot(1), slot(2), slot(3), slot(4), slot(5), OUT, n);
+  });
+  return out;
+}
+
 /** Σ x0*(y0+y1) + x1*y0 over all lanes, mod 2^64. */
 export function rssDotLocal(x0: Col, x1: Col, y0: Col, y1: Col): bigint {
   let acc = 0n;
