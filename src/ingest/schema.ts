@@ -1,0 +1,218 @@
+// The data model (DESIGN.md, "Data model"): a dataset is a table of typed columns owned by one
+// custodian. Schemas and code lists are public metadata; values are never public. Every value is
+// encoded as one element of Z_2^64 before it is shared:
+//   int        64-bit signed integer
+//   decimal    fixed point with DECIMAL_FRAC_BITS fractional bits (round to nearest)
+//   date       days since 1970-01-01 (negative before)
+//   code       index in the lexicographically sorted code list, so `code LIKE 'E11%'` is the index
+//              range [first code ≥ 'E11', first code > every 'E11…') — two comparisons in MPC
+//   bool       0 or 1
+//   person_id  a CPR-like identifier < 2^34, shared like any value
+
+export type ColumnType = 'int' | 'decimal' | 'date' | 'code' | 'bool' | 'person_id';
+
+export const DECIMAL_FRAC_BITS = 16;
+export const PERSON_ID_LIMIT = 2n ** 34n;
+
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  /** Missing values are an error unless false (then they are stored as `missingAs`, default 0). */
+  required?: boolean;
+  /** Inclusive bounds in the column's own units (numbers; dates as 'YYYY-MM-DD'). */
+  min?: number | string;
+  max?: number | string;
+  /** For type 'code': the code list's name. */
+  codeList?: string;
+  /** No two rows may share a value (e.g. person_id in a population register). */
+  unique?: boolean;
+  description?: string;
+}
+
+export interface DatasetSchema {
+  name: string;
+  custodian: string;
+  description?: string;
+  columns: ColumnSpec[];
+}
+
+/** A public code list, sorted lexicographically (the index is the encoding). */
+export interface CodeList {
+  name: string;
+  description?: string;
+  codes: string[];
+  /** Optional human-readable labels, same order as codes. */
+  labels?: string[];
+}
+
+export class SchemaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SchemaError';
+  }
+}
+
+/** Sorts and de-duplicates a code list's codes (labels follow their codes). */
+export function makeCodeList(name: string, entries: [code: string, label?: string][], description?: string): CodeList {
+  const byCode = new Map<string, string>();
+  for (const [c, l] of entries) byCode.set(c, l ?? '');
+  const codes = [...byCode.keys()].sort(compareCodes);
+  return { name, description, codes, labels: codes.map((c) => byCode.get(c)!) };
+}
+
+/** Plain code-unit order (what "lexicographic" means for ASCII code lists such as ICD-10 and ATC). */
+export function compareCodes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** First index whose code is ≥ s (binary search). */
+function lowerBound(codes: string[], s: string): number {
+  let lo = 0, hi = codes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (codes[mid]! < s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The index range [lo, hi) of codes starting with `prefix` (empty when lo === hi). */
+export function prefixRange(list: CodeList, prefix: string): [number, number] {
+  const lo = lowerBound(list.codes, prefix);
+  // Sorted codes with the prefix are contiguous from lo: "< prefix or has prefix" is monotone.
+  let l = lo, h = list.codes.length;
+  while (l < h) {
+    const mid = (l + h) >>> 1;
+    if (list.codes[mid]!.startsWith(prefix)) l = mid + 1;
+    else h = mid;
+  }
+  return [lo, l];
+}
+
+const DAY_MS = 86_400_000;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** 'YYYY-MM-DD' → days since 1970-01-01; null if not a real calendar date. */
+export function parseDate(s: string): number | null {
+  const m = DATE_RE.exec(s);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = Date.UTC(y, mo - 1, d);
+  const back = new Date(t);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return null;
+  return Math.round(t / DAY_MS);
+}
+
+export function formatDate(days: number): string {
+  return new Date(days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Encodes one raw text value of a column; throws SchemaError with a message fit for a row report. */
+export function encodeValue(spec: ColumnSpec, raw: string, codeLists: Map<string, CodeList>): bigint {
+  const v = raw.trim();
+  if (v === '') {
+    if (spec.required === false) return 0n;
+    throw new SchemaError(`${spec.name}: value is required`);
+  }
+  const bound = (x: number) => {
+    const lo = spec.min === undefined ? undefined : typeof spec.min === 'string' ? parseDate(spec.min) : spec.min;
+    const hi = spec.max === undefined ? undefined : typeof spec.max === 'string' ? parseDate(spec.max) : spec.max;
+    if (lo !== undefined && lo !== null && x < lo) throw new SchemaError(`${spec.name}: ${v} is below the minimum ${spec.min}`);
+    if (hi !== undefined && hi !== null && x > hi) throw new SchemaError(`${spec.name}: ${v} is above the maximum ${spec.max}`);
+  };
+  switch (spec.type) {
+    case 'int': {
+      if (!/^[+-]?\d+$/.test(v)) throw new SchemaError(`${spec.name}: '${v}' is not an integer`);
+      const b = BigInt(v);
+      if (b < -(2n ** 63n) || b >= 2n ** 63n) throw new SchemaError(`${spec.name}: ${v} does not fit in 64 bits`);
+      bound(Number(b));
+      return BigInt.asUintN(64, b);
+    }
+    case 'decimal': {
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) throw new SchemaError(`${spec.name}: '${v}' is not a number`);
+      const x = Number(v);
+      bound(x);
+      const scaled = Math.round(x * 2 ** DECIMAL_FRAC_BITS);
+      if (!Number.isSafeInteger(scaled)) throw new SchemaError(`${spec.name}: ${v} is too large for a decimal (|x| < 2^${53 - DECIMAL_FRAC_BITS})`);
+      return BigInt.asUintN(64, BigInt(scaled));
+    }
+    case 'date': {
+      const d = parseDate(v);
+      if (d === null) throw new SchemaError(`${spec.name}: '${v}' is not a date (YYYY-MM-DD)`);
+      bound(d);
+      return BigInt.asUintN(64, BigInt(d));
+    }
+    case 'code': {
+      const list = codeLists.get(spec.codeList ?? '');
+      if (!list) throw new SchemaError(`${spec.name}: code list '${spec.codeList}' is not known`);
+      const i = lowerBound(list.codes, v);
+      if (list.codes[i] !== v) throw new SchemaError(`${spec.name}: '${v}' is not in code list ${list.name}`);
+      return BigInt(i);
+    }
+    case 'bool': {
+      const t = v.toLowerCase();
+      if (['1', 'true', 't', 'yes', 'y'].includes(t)) return 1n;
+      if (['0', 'false', 'f', 'no', 'n'].includes(t)) return 0n;
+      throw new SchemaError(`${spec.name}: '${v}' is not a boolean`);
+    }
+    case 'person_id': {
+      if (!/^\d{1,11}$/.test(v)) throw new SchemaError(`${spec.name}: '${v}' is not a person identifier (digits only)`);
+      const b = BigInt(v);
+      if (b >= PERSON_ID_LIMIT) throw new SchemaError(`${spec.name}: ${v} is not below 2^34`);
+      return b;
+    }
+  }
+}
+
+/** Decodes a revealed ring element of a column back to a display value. */
+export function decodeValue(spec: ColumnSpec, x: bigint, codeLists: Map<string, CodeList>): string | number | boolean {
+  const s = BigInt.asIntN(64, x);
+  switch (spec.type) {
+    case 'int':
+    case 'person_id':
+      return Number(s);
+    case 'decimal':
+      return Number(s) / 2 ** DECIMAL_FRAC_BITS;
+    case 'date':
+      return formatDate(Number(s));
+    case 'bool':
+      return s !== 0n;
+    case 'code':
+      return codeLists.get(spec.codeList ?? '')?.codes[Number(s)] ?? `#${s}`;
+  }
+}
+
+/** Signed bit width that holds every value of a column (used to size comparisons in MPC). */
+export function valueBits(spec: ColumnSpec, codeLists: Map<string, CodeList>): number {
+  switch (spec.type) {
+    case 'bool':
+      return 2;
+    case 'person_id':
+      return 36;
+    case 'date':
+      return 24; // ±2^23 days ≈ ±22 900 years
+    case 'code':
+      return Math.max(2, Math.ceil(Math.log2((codeLists.get(spec.codeList ?? '')?.codes.length ?? 1) + 1)) + 1);
+    case 'int':
+    case 'decimal': {
+      if (typeof spec.min === 'number' && typeof spec.max === 'number') {
+        const scale = spec.type === 'decimal' ? 2 ** DECIMAL_FRAC_BITS : 1;
+        const m = Math.max(Math.abs(spec.min), Math.abs(spec.max)) * scale;
+        return Math.min(64, Math.ceil(Math.log2(m + 1)) + 1);
+      }
+      return 64;
+    }
+  }
+}
+
+/** Checks a schema for internal consistency (names, types, code lists); throws SchemaError. */
+export function checkSchema(schema: DatasetSchema, codeLists: Map<string, CodeList>): void {
+  if (!/^[a-z][a-z0-9_]*$/.test(schema.name)) throw new SchemaError(`dataset name '${schema.name}' must be lower-case letters, digits and _`);
+  const seen = new Set<string>();
+  for (const c of schema.columns) {
+    if (!/^[a-z][a-z0-9_]*$/.test(c.name)) throw new SchemaError(`${schema.name}: column name '${c.name}' must be lower-case letters, digits and _`);
+    if (seen.has(c.name)) throw new SchemaError(`${schema.name}: column '${c.name}' appears twice`);
+    seen.add(c.name);
+    if (c.type === 'code' && !codeLists.has(c.codeList ?? '')) throw new SchemaError(`${schema.name}.${c.name}: code list '${c.codeList}' is not known`);
+  }
+}
