@@ -1,0 +1,114 @@
+// Dataset schemas of the synthetic Danish-style registers (src/demo/registers.ts), one per
+// register, each owned by the custodian that holds the real one:
+//   population     CPR (Det Centrale Personregister): one row per resident at the census date
+//   contacts       Sundhedsdatastyrelsen, the national patient register (LPR): hospital contacts
+//   prescriptions  Sundhedsdatastyrelsen, the national prescription register: dispensed drugs
+//   income         Danmarks Statistik: income and highest completed education per person and year
+// Bounds are tight so that valueBits() gives narrow comparisons in MPC.
+//
+// The event registers also carry the person's sex, age band (at the event) and region of
+// residence. LPR records the residence municipality and age/sex are derivable from the CPR number;
+// carrying them lets single-register queries GROUP BY sex, age band and region before joins exist.
+
+import type { DatasetSchema } from '../ingest/schema.js';
+import { CODE_LIST_NAMES as L } from './codelists.js';
+
+export const CUSTODIANS = {
+  cpr: 'cpr',
+  health: 'sundhedsdatastyrelsen',
+  statistics: 'dst',
+} as const;
+
+export interface RegisterPeriod {
+  /** First calendar year of the event registers (contacts, prescriptions). */
+  fromYear: number;
+  /** Last calendar year; the census date of the population register is 31 December of it. */
+  toYear: number;
+}
+
+export const DEFAULT_PERIOD: RegisterPeriod = { fromYear: 2022, toYear: 2024 };
+
+/** Oldest citizens are 99 at the census date: birth years toYear − 99 … toYear. */
+export const MAX_AGE = 99;
+export const MAX_LENGTH_OF_STAY = 60;
+export const MAX_INCOME = 50_000_000;
+export const MAX_AMOUNT = 1000;
+
+export function populationSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema {
+  return {
+    name: 'population',
+    custodian: CUSTODIANS.cpr,
+    description: `Residents of Denmark on ${p.toYear}-12-31 (synthetic CPR extract)`,
+    columns: [
+      { name: 'person_id', type: 'person_id', unique: true, description: 'CPR-like number ddmmyy + 4 digits (last digit odd for men)' },
+      { name: 'sex', type: 'code', codeList: L.sex },
+      { name: 'birth_date', type: 'date', min: `${p.toYear - MAX_AGE}-01-01`, max: `${p.toYear}-12-31` },
+      { name: 'region', type: 'code', codeList: L.region, description: 'region of residence' },
+      { name: 'municipality', type: 'code', codeList: L.municipality, description: 'municipality of residence' },
+      { name: 'age_band', type: 'code', codeList: L.ageBand, description: `age on ${p.toYear}-12-31 (derived from birth_date)` },
+    ],
+  };
+}
+
+export function contactsSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema {
+  return {
+    name: 'contacts',
+    custodian: CUSTODIANS.health,
+    description: `Hospital contacts ${p.fromYear}–${p.toYear}, one row per contact with its action diagnosis (synthetic LPR)`,
+    columns: [
+      { name: 'person_id', type: 'person_id' },
+      { name: 'admission_date', type: 'date', min: `${p.fromYear}-01-01`, max: `${p.toYear}-12-31` },
+      { name: 'diagnosis', type: 'code', codeList: L.icd10, description: 'action diagnosis, ICD-10 (WHO notation, e.g. E11.9)' },
+      { name: 'hospital', type: 'code', codeList: L.hospital },
+      { name: 'length_of_stay', type: 'int', min: 0, max: MAX_LENGTH_OF_STAY, description: 'days; 0 = outpatient or same-day contact' },
+      { name: 'sex', type: 'code', codeList: L.sex },
+      { name: 'age_band', type: 'code', codeList: L.ageBand, description: 'age at admission' },
+      { name: 'region', type: 'code', codeList: L.region, description: 'region of residence' },
+      {
+        name: 'first_in_category',
+        type: 'bool',
+        description:
+          "true on the person's first contact in the period whose diagnosis has this 3-character ICD-10 category, so COUNT(*) … WHERE diagnosis LIKE 'E11%' AND first_in_category counts persons",
+      },
+    ],
+  };
+}
+
+export function prescriptionsSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema {
+  return {
+    name: 'prescriptions',
+    custodian: CUSTODIANS.health,
+    description: 'Dispensed prescriptions, one row per dispensing (synthetic prescription register)',
+    columns: [
+      { name: 'person_id', type: 'person_id' },
+      { name: 'date', type: 'date', min: `${p.fromYear}-01-01`, max: `${p.toYear}-12-31`, description: 'dispensing date' },
+      { name: 'atc', type: 'code', codeList: L.atc },
+      { name: 'amount', type: 'decimal', min: 0, max: MAX_AMOUNT, description: 'defined daily doses (DDD) dispensed' },
+      { name: 'sex', type: 'code', codeList: L.sex },
+      { name: 'age_band', type: 'code', codeList: L.ageBand, description: 'age at dispensing' },
+      { name: 'region', type: 'code', codeList: L.region, description: 'region of residence' },
+    ],
+  };
+}
+
+export function incomeSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema {
+  return {
+    name: 'income',
+    custodian: CUSTODIANS.statistics,
+    description: 'Personal income and highest completed education of residents aged 15+, per year (synthetic Statistics Denmark extract)',
+    columns: [
+      { name: 'person_id', type: 'person_id' },
+      { name: 'year', type: 'int', min: p.fromYear, max: p.toYear },
+      { name: 'income', type: 'int', min: 0, max: MAX_INCOME, description: 'total personal income before tax, DKK' },
+      { name: 'education', type: 'code', codeList: L.education, description: 'highest completed education at the end of the year' },
+      { name: 'sex', type: 'code', codeList: L.sex },
+      { name: 'age_band', type: 'code', codeList: L.ageBand, description: 'age at the end of the year' },
+      { name: 'region', type: 'code', codeList: L.region, description: 'region of residence' },
+    ],
+  };
+}
+
+/** All four schemas for a period. */
+export function demoSchemas(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema[] {
+  return [populationSchema(p), contactsSchema(p), prescriptionsSchema(p), incomeSchema(p)];
+}
