@@ -1,0 +1,214 @@
+// Node identities and the cluster configuration.
+//
+// Every node has an ECDSA P-256 key pair and a self-signed X.509 certificate made by
+// `mosaik keygen` (the private key file is written with mode 0600). Nodes trust no CA: the cluster
+// configuration pins each node's certificate (PEM file or its SHA-256 fingerprint), and the TLS
+// channel (src/net/tls.ts) accepts a connection only from the exact pinned certificate of the party
+// it expects.
+//
+// cluster.json (public; the same file at every node):
+//   { "cluster": "demo",
+//     "nodes": [ { "id": 0, "name": "node-a", "host": "127.0.0.1", "port": 7401,
+//                  "cert": "-----BEGIN CERTIFICATE-----\n…",      // PEM text, or a PEM file relative to cluster.json
+//                  "fingerprint": "AB:CD:…" }, … ] }            // SHA-256; optional if cert is given; must agree if both
+//
+// A local cluster directory (createLocalCluster) holds cluster.json and one directory per node,
+// <dir>/<name>/, with that node's <name>.key.pem, <name>.cert.pem and its data (shares/).
+import { X509Certificate, webcrypto } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { PartyId } from './channel.js';
+
+export interface NodeKey {
+  name: string;
+  keyPem: string;
+  certPem: string;
+  /** SHA-256 of the DER certificate, upper-case hex pairs joined by ':' (as openssl prints it). */
+  fingerprint: string;
+}
+
+export interface NodeEntry {
+  id: PartyId;
+  name: string;
+  host: string;
+  port: number;
+  /** PEM text, or a path to a PEM file relative to cluster.json. */
+  cert?: string;
+  fingerprint?: string;
+}
+
+export interface ClusterConfigFile {
+  cluster?: string;
+  nodes: NodeEntry[];
+}
+
+/** A loaded, validated configuration: nodes[i].id === i, every node with a pinned fingerprint. */
+export interface ClusterConfig {
+  cluster: string;
+  nodes: [ResolvedNode, ResolvedNode, ResolvedNode];
+  /** Directory of cluster.json (a local cluster keeps node directories here). */
+  dir: string;
+}
+export interface ResolvedNode {
+  id: PartyId;
+  name: string;
+  host: string;
+  port: number;
+  fingerprint: string;
+  certPem?: string;
+}
+
+const SIGN_ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/** Fresh ECDSA P-256 key pair and a self-signed certificate (CN = name), valid for 10 years. */
+export async function generateNodeKey(name: string): Promise<NodeKey> {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new Error(`node name "${name}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+  // @peculiar/x509 builds the certificate (node:crypto can parse X.509 but not issue it). It needs
+  // the Reflect metadata polyfill loaded first; both load only here, not on the data path.
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  const keys = (await webcrypto.subtle.generateKey(SIGN_ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const now = Date.now();
+  const serial = Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)));
+  serial[0]! &= 0x7f; // positive INTEGER
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial.toString('hex'),
+    name: `CN=${name}`,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 10 * 365 * 24 * 3600 * 1000),
+    keys,
+    signingAlgorithm: SIGN_ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }]),
+    ],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey));
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
+  const certPem = cert.toString('pem').replace(/\r\n/g, '\n').replace(/\n?$/, '\n');
+  return { name, keyPem, certPem, fingerprint: fingerprintOf(certPem) };
+}
+
+export function fingerprintOf(certPem: string): string {
+  return new X509Certificate(certPem).fingerprint256;
+}
+
+/** Canonical form for comparing fingerprints: upper-case hex pairs joined by ':'. Accepts "sha256:" prefix, colons or none. */
+export function normalizeFingerprint(fp: string): string {
+  const hex = fp.trim().replace(/^sha-?256:/i, '').replace(/[:\s]/g, '').toUpperCase();
+  if (!/^[0-9A-F]{64}$/.test(hex)) throw new Error(`"${fp}" is not a SHA-256 fingerprint (64 hex digits)`);
+  return hex.match(/../g)!.join(':');
+}
+
+export function keyPaths(outDir: string, name: string): { key: string; cert: string } {
+  return { key: join(outDir, `${name}.key.pem`), cert: join(outDir, `${name}.cert.pem`) };
+}
+
+/** `mosaik keygen`: writes <outDir>/<name>.key.pem (mode 0600) and <name>.cert.pem. Refuses to overwrite unless asked. */
+export async function writeNodeKey(outDir: string, name: string, opts: { overwrite?: boolean } = {}): Promise<NodeKey & { keyPath: string; certPath: string }> {
+  const p = keyPaths(outDir, name);
+  if (!opts.overwrite && (existsSync(p.key) || existsSync(p.cert))) throw new Error(`${p.key} or ${p.cert} already exists (use --force to replace it)`);
+  const k = await generateNodeKey(name);
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  writeFileSync(p.key, k.keyPem, { mode: 0o600 });
+  chmodSync(p.key, 0o600); // also when the file existed with wider permissions
+  writeFileSync(p.cert, k.certPem, { mode: 0o644 });
+  return { ...k, keyPath: p.key, certPath: p.cert };
+}
+
+/** Reads a node's own key and certificate. */
+export function readNodeKey(outDir: string, name: string): NodeKey {
+  const p = keyPaths(outDir, name);
+  const keyPem = readFileSync(p.key, 'utf8');
+  const certPem = readFileSync(p.cert, 'utf8');
+  return { name, keyPem, certPem, fingerprint: fingerprintOf(certPem) };
+}
+
+/** Validates a configuration object; `baseDir` resolves relative certificate paths. */
+export function resolveClusterConfig(file: ClusterConfigFile, baseDir: string): ClusterConfig {
+  if (!file || !Array.isArray(file.nodes) || file.nodes.length !== 3) throw new Error('cluster config must list exactly three nodes');
+  const nodes = [...file.nodes].sort((a, b) => a.id - b.id);
+  const out = nodes.map((n, i): ResolvedNode => {
+    const where = `cluster config node ${i}`;
+    if (n.id !== i) throw new Error(`cluster config: node ids must be 0, 1 and 2 (got ${file.nodes.map((x) => x.id).join(', ')})`);
+    if (typeof n.name !== 'string' || !n.name) throw new Error(`${where}: missing name`);
+    if (typeof n.host !== 'string' || !n.host) throw new Error(`${where} (${n.name}): missing host`);
+    if (!Number.isInteger(n.port) || n.port < 1 || n.port > 65535) throw new Error(`${where} (${n.name}): port must be 1-65535, got ${n.port}`);
+    let certPem: string | undefined;
+    if (n.cert) {
+      certPem = n.cert.includes('-----BEGIN CERTIFICATE-----') ? n.cert : readFileSync(isAbsolute(n.cert) ? n.cert : join(baseDir, n.cert), 'utf8');
+    }
+    const fromCert = certPem ? fingerprintOf(certPem) : undefined;
+    const given = n.fingerprint ? normalizeFingerprint(n.fingerprint) : undefined;
+    if (fromCert && given && fromCert !== given) throw new Error(`${where} (${n.name}): fingerprint ${given} does not match its certificate (${fromCert})`);
+    const fingerprint = fromCert ?? given;
+    if (!fingerprint) throw new Error(`${where} (${n.name}): needs a pinned "cert" or "fingerprint"`);
+    return { id: i as PartyId, name: n.name, host: n.host, port: n.port, fingerprint, ...(certPem ? { certPem } : {}) };
+  });
+  return { cluster: file.cluster ?? 'mosaik', nodes: out as ClusterConfig['nodes'], dir: resolve(baseDir) };
+}
+
+export function loadClusterConfig(path: string): ClusterConfig {
+  let file: ClusterConfigFile;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as ClusterConfigFile;
+  } catch (e) {
+    throw new Error(`cannot read cluster config ${path}: ${(e as Error).message}`);
+  }
+  return resolveClusterConfig(file, dirname(resolve(path)));
+}
+
+/** Ports the OS reports free right now (bound together, then released). */
+export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise<ReturnType<typeof createServer>>((ok, fail) => {
+        const s = createServer();
+        s.once('error', fail);
+        s.listen(0, host, () => ok(s));
+      }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
+  return ports;
+}
+
+export const LOCAL_NODE_NAMES = ['node-a', 'node-b', 'node-c'] as const;
+
+export interface LocalCluster {
+  dir: string;
+  configPath: string;
+  config: ClusterConfig;
+  /** <dir>/<name> for each party. */
+  nodeDirs: [string, string, string];
+}
+
+/**
+ * A three-node cluster on 127.0.0.1 in `dir`: keys (kept if present), free ports (picked anew on
+ * every call, so a stale config cannot collide), cluster.json. For the demo, tests and benchmarks.
+ */
+export async function createLocalCluster(dir: string, opts: { cluster?: string } = {}): Promise<LocalCluster> {
+  const root = resolve(dir);
+  mkdirSync(root, { recursive: true });
+  const ports = await freePorts(3);
+  const nodes: NodeEntry[] = [];
+  const nodeDirs: string[] = [];
+  for (const [i, name] of LOCAL_NODE_NAMES.entries()) {
+    const nodeDir = join(root, name);
+    const p = keyPaths(nodeDir, name);
+    if (!existsSync(p.key) || !existsSync(p.cert)) await writeNodeKey(nodeDir, name, { overwrite: true });
+    // The certificate goes into cluster.json itself: the config is then self-contained, and
+    // replacing a node's key files cannot silently change what the others pin.
+    const certPem = readFileSync(p.cert, 'utf8');
+    nodes.push({ id: i as PartyId, name, host: '127.0.0.1', port: ports[i]!, fingerprint: fingerprintOf(certPem), cert: certPem });
+    nodeDirs.push(nodeDir);
+  }
+  const configPath = join(root, 'cluster.json');
+  writeFileSync(configPath, JSON.stringify({ cluster: opts.cluster ?? 'local', nodes }, null, 2) + '\n');
+  return { dir: root, configPath, config: loadClusterConfig(configPath), nodeDirs: nodeDirs as LocalCluster['nodeDirs'] };
+}

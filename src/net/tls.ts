@@ -1,0 +1,565 @@
+// The production Channel: three node processes connected pairwise by mutually authenticated
+// TLS 1.3 (node:tls), one length-prefixed frame per message (src/net/frame.ts).
+//
+// Authentication: nodes trust no CA. Each side presents its self-signed node certificate and
+// checks, after the handshake, that the peer's certificate has exactly the SHA-256 fingerprint
+// pinned for the party it expects in the cluster config (src/net/keys.ts). TLS 1.3's
+// CertificateVerify proves the peer holds the matching private key.
+//
+// Setup: for each pair the lower id connects to the higher id, retrying with backoff until
+// `connectTimeoutMs`, so start order does not matter. The connecting side sends a hello frame
+// naming its party; the listening side checks that party's pinned certificate and answers with
+// its own hello, or with an abort frame saying why it refused (then both sides fail at once; a
+// pinning mismatch is a configuration error, not something to retry).
+//
+// Failure semantics: when a peer closes its connection without saying goodbye, dies, sends a
+// malformed frame, sends an abort frame, or a recv waits longer than `recvTimeoutMs`, the whole
+// channel fails: every pending and future recv rejects with one ChannelError that names the peer
+// and the cause, and the other peer is sent an abort frame so it fails fast too. A peer that
+// closed orderly (close(): bye frame) leaves its already received frames readable; only a recv
+// beyond them fails. No socket 'error' event is left unhandled.
+//
+// Data path: a send never concatenates the payload with the header (see Link.write), so the
+// socket may hold a reference to a large payload until it is written: do not modify a buffer
+// after sending it (the Channel contract). A receive copies TLS records into a fresh buffer of
+// the frame's length (src/net/frame.ts). send() never blocks; close() waits until everything
+// queued has been written (dropping a socket only when it stops making progress).
+import { connect as tlsConnect, createServer, type TLSSocket, type Server, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import { Channel, ChannelError, Inbox, PartyId, PARTIES } from './channel.js';
+import { encodeHeader, FrameDecoder, Kind, kindName, MAX_CONTROL_BYTES, MAX_FRAME_BYTES, type Frame } from './frame.js';
+import type { ClusterConfig, ResolvedNode } from './keys.js';
+
+export interface TlsChannelOptions {
+  config: ClusterConfig;
+  me: PartyId;
+  /** This node's private key and certificate (PEM). The certificate must be the one pinned for `me`. */
+  key: string;
+  cert: string;
+  /** Per-recv timeout in ms (0 = wait forever). Default 120 000. */
+  recvTimeoutMs?: number;
+  /** Give up connecting to the peers after this long. Default 30 000. */
+  connectTimeoutMs?: number;
+  /** Largest data frame accepted. Default 1 GiB. */
+  maxFrameBytes?: number;
+  /** close() drops a socket that stops making progress (see TlsChannel.shutdown) after this long. Default 10 000. */
+  closeTimeoutMs?: number;
+  /** Address to listen on; default: this node's host in the config. */
+  listenHost?: string;
+}
+
+/** Ciphers: AES-128-GCM first (AES-NI makes it the fastest); TLS 1.3 only. */
+const TLS_BASE = {
+  minVersion: 'TLSv1.3',
+  maxVersion: 'TLSv1.3',
+  ciphers: 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
+} as const;
+
+interface Hello {
+  mosaik: 1;
+  cluster: string;
+  party: PartyId;
+}
+
+const describeNode = (n: ResolvedNode) => `party ${n.id} (${n.name} at ${n.host}:${n.port})`;
+const shortNode = (n: ResolvedNode) => `party ${n.id} (${n.name})`;
+
+/** Payloads above this are written in two parts (see Link.write); one TLS record holds 16 KiB. */
+const SPLIT_AT = 16384 - 12;
+
+/** One authenticated TLS connection to one peer. */
+class Link {
+  sendSeq = 0;
+  /** Peer said goodbye: no more frames will come from it. */
+  bye = false;
+  /** We are shutting this link down on purpose; its close is not a failure. */
+  closing = false;
+  lastError: Error | null = null;
+  readonly closed: Promise<void>;
+  /** Frames handed to the inbox / recv calls made, to fail only once a closed peer's frames are used up. */
+  pushed = 0;
+  taken = 0;
+  /** Frames that arrived while nobody was listening (e.g. right behind the hello, in the same TLS record). */
+  readonly early: Frame[] = [];
+  onFrame: (f: Frame) => void = this.hold();
+  onClose: () => void = () => {};
+
+  /** Keeps frames in `early` until a handler is installed (attach replays them). */
+  hold(): (f: Frame) => void {
+    return (f) => this.early.push(f);
+  }
+
+  constructor(
+    /** Mutable: a listening node learns who connected from the hello. */
+    public peer: ResolvedNode,
+    readonly socket: TLSSocket,
+    readonly decoder: FrameDecoder,
+  ) {
+    this.closed = new Promise((ok) => socket.once('close', () => ok()));
+  }
+
+  write(kind: Kind, payload: Uint8Array, maxFrameBytes: number): void {
+    const h = encodeHeader(kind, payload.byteLength, this.sendSeq, maxFrameBytes);
+    this.sendSeq = (this.sendSeq + 1) >>> 0;
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) return;
+    if (payload.byteLength === 0) {
+      s.write(h);
+      return;
+    }
+    if (payload.byteLength > SPLIT_AT) {
+      // Large frame: the header and the first bytes of the payload in one small copy, then the
+      // rest as one uncorked write of the caller's bytes. (Corked writes reach TLS as a writev,
+      // which copies the whole payload into one buffer first; a lone 12-byte write would cost its
+      // own TLS record and syscall.)
+      // The stream keeps a reference to `payload` until it is written.
+      const first = new Uint8Array(h.byteLength + SPLIT_AT);
+      first.set(h);
+      first.set(payload.subarray(0, SPLIT_AT), h.byteLength);
+      s.write(first);
+      s.write(payload.subarray(SPLIT_AT));
+      return;
+    }
+    // Small frame: header and payload corked into one TLS record, one syscall.
+    s.cork();
+    s.write(h);
+    s.write(payload);
+    s.uncork();
+  }
+}
+
+/** A Channel over three mutually authenticated TLS 1.3 connections. Build with connectTls(). */
+export class TlsChannel implements Channel {
+  readonly stats = { sent: 0, received: 0, frames: 0, framesReceived: 0 };
+  private readonly inboxes = new Map<PartyId, Inbox>();
+  private readonly links = new Map<PartyId, Link>();
+  private failure: ChannelError | null = null;
+  private closing = false;
+  private readonly maxFrameBytes: number;
+  private readonly closeTimeoutMs: number;
+  /** connectTls listens here so that a peer lost during setup fails the setup at once. */
+  onFail?: (err: ChannelError) => void;
+
+  constructor(
+    readonly me: PartyId,
+    readonly config: ClusterConfig,
+    opts: { recvTimeoutMs?: number; maxFrameBytes?: number; closeTimeoutMs?: number },
+  ) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
+    for (const p of PARTIES) if (p !== me) this.inboxes.set(p, new Inbox(shortNode(config.nodes[p]), opts.recvTimeoutMs ?? 120_000));
+  }
+
+  has(link: Link): boolean {
+    return this.links.get(link.peer.id) === link;
+  }
+
+  /** Negotiated protocol and cipher per peer, e.g. { 1: 'TLSv1.3 TLS_AES_128_GCM_SHA256' }. */
+  tlsInfo(): Record<number, string> {
+    const out: Record<number, string> = {};
+    for (const [p, l] of this.links) out[p] = `${l.socket.getProtocol()} ${l.socket.getCipher()?.standardName ?? '?'}`;
+    return out;
+  }
+
+  /** Why the channel failed, if it did. */
+  get failed(): ChannelError | null {
+    return this.failure;
+  }
+
+  /** Called by connectTls once a peer is authenticated: from here on its frames go to its inbox. */
+  attach(link: Link): void {
+    const p = link.peer.id;
+    this.links.set(p, link);
+    const box = this.inboxes.get(p)!;
+    link.onFrame = (f) => {
+      switch (f.kind) {
+        case Kind.Data:
+          this.stats.received += f.payload.byteLength;
+          this.stats.framesReceived++;
+          link.pushed++;
+          box.push(f.payload);
+          return;
+        case Kind.Abort:
+          this.fail(new ChannelError(`${shortNode(link.peer)} aborted: ${new TextDecoder().decode(f.payload)}`), link);
+          return;
+        case Kind.Bye:
+          link.bye = true;
+          // Frames still queued stay readable; a recv beyond them (or one already waiting) fails.
+          if (link.taken >= link.pushed) box.fail(this.closedError(link));
+          return;
+        default:
+          this.fail(new ChannelError(`malformed frame from ${shortNode(link.peer)}: unexpected ${kindName(f.kind)} frame after setup`), link);
+      }
+    };
+    link.onClose = () => {
+      if (link.bye || link.closing || this.closing) return;
+      const why = link.lastError ? link.lastError.message : 'the connection was closed without a goodbye (peer process ended or network failure)';
+      this.fail(new ChannelError(`connection to ${shortNode(link.peer)} lost: ${why}`), link);
+    };
+    for (const f of link.early.splice(0)) link.onFrame(f);
+    if (link.socket.destroyed) link.onClose();
+  }
+
+  private closedError(link: Link): ChannelError {
+    return new ChannelError(`${shortNode(link.peer)} has closed its channel: no more frames will come from it`);
+  }
+
+  send(to: PartyId, data: Uint8Array): void {
+    if (to === this.me) throw new RangeError('a party does not send to itself');
+    const link = this.links.get(to);
+    if (!link) throw new RangeError(`no channel to ${to} at party ${this.me}`);
+    if (this.failure) throw this.failure;
+    if (this.closing) throw new ChannelError(`party ${this.me} channel is closed`);
+    if (link.bye) throw this.fail(this.closedError(link));
+    if (data.byteLength > this.maxFrameBytes) {
+      throw this.fail(new ChannelError(`party ${this.me} tried to send a frame of ${data.byteLength} bytes to ${shortNode(link.peer)}, above the maximum frame size of ${this.maxFrameBytes} bytes`));
+    }
+    link.write(Kind.Data, data, this.maxFrameBytes);
+    this.stats.sent += data.byteLength;
+    this.stats.frames++;
+  }
+
+  recv(from: PartyId): Promise<Uint8Array> {
+    const box = this.inboxes.get(from);
+    const link = this.links.get(from);
+    if (!box || !link) throw new RangeError(`no channel from ${from} at party ${this.me}`);
+    if (link.bye && link.taken >= link.pushed) box.fail(this.closedError(link));
+    link.taken++;
+    return box.take().catch((e: Error) => {
+      if (this.closing) throw e;
+      // A timeout or a closed peer: the computation cannot go on, so tell everyone.
+      throw this.fail(e instanceof ChannelError ? e : new ChannelError(e.message));
+    });
+  }
+
+  abort(reason: string): void {
+    this.fail(new ChannelError(`party ${this.me} aborted: ${reason}`), undefined, reason);
+  }
+
+  /**
+   * Fails the channel once (the first cause wins): every inbox rejects, and every peer still
+   * connected (except `culprit`, whose link is broken) gets an abort frame carrying the cause.
+   */
+  fail(err: ChannelError, culprit?: Link, reason: string = err.message): ChannelError {
+    if (this.failure) return this.failure;
+    this.failure = err;
+    this.onFail?.(err);
+    for (const box of this.inboxes.values()) box.fail(err);
+    const payload = new TextEncoder().encode(reason.slice(0, 4000));
+    for (const link of this.links.values()) {
+      link.closing = true;
+      if (link !== culprit && !link.socket.destroyed) {
+        try {
+          link.write(Kind.Abort, payload, this.maxFrameBytes);
+        } catch {
+          /* the socket is going away anyway */
+        }
+      }
+      this.shutdown(link, link === culprit);
+    }
+    return err;
+  }
+
+  /**
+   * Ends a link after everything queued on it is written. Frames still queued may be large and
+   * the peer slow, so the socket is dropped only when it stops making progress: no queued write
+   * completes for closeTimeoutMs plus the time the pending bytes take at 10 MB/s, or, once all is
+   * written, the peer does not close within closeTimeoutMs.
+   */
+  private shutdown(link: Link, now: boolean): void {
+    const s = link.socket;
+    if (now) {
+      s.destroy();
+      return;
+    }
+    s.end();
+    let last = -1;
+    let since = performance.now();
+    const t = setInterval(() => {
+      const pending = s.writableFinished ? 0 : s.writableLength + 1;
+      const at = performance.now();
+      if (pending !== last) {
+        last = pending;
+        since = at;
+      } else if (at - since > this.closeTimeoutMs + pending / 1e4) s.destroy();
+    }, Math.min(this.closeTimeoutMs, 1000) / 2);
+    t.unref();
+    s.once('close', () => clearInterval(t));
+  }
+
+  /** Orderly close: a bye frame to each peer after everything queued, then wait (bounded) for the sockets to close. */
+  async close(): Promise<void> {
+    if (!this.closing && !this.failure) {
+      this.closing = true;
+      for (const link of this.links.values()) {
+        link.closing = true;
+        link.write(Kind.Bye, new Uint8Array(0), this.maxFrameBytes);
+        this.shutdown(link, false);
+      }
+      const err = new ChannelError(`party ${this.me} closed its channel`);
+      for (const box of this.inboxes.values()) box.fail(err);
+    }
+    this.closing = true;
+    await this.whenClosed();
+  }
+
+  /** Resolves when every socket has closed (after close() or a failure; a stalled socket is dropped after closeTimeoutMs without progress). */
+  async whenClosed(): Promise<void> {
+    await Promise.all([...this.links.values()].map((l) => l.closed));
+  }
+}
+
+class SetupError extends ChannelError {
+  constructor(
+    message: string,
+    /** Retrying cannot help (authentication or configuration). */
+    readonly fatal: boolean,
+  ) {
+    super(message);
+  }
+}
+
+function onceFrame(link: Link, timeoutMs: number, what: string): Promise<Frame> {
+  return new Promise((ok, fail) => {
+    const s = link.socket;
+    const t = setTimeout(() => done(new SetupError(`timed out after ${timeoutMs} ms waiting for ${what}`, false)), Math.max(1, timeoutMs));
+    const onClose = () => done(new SetupError(`${what}: connection closed${link.lastError ? ` (${link.lastError.message})` : ''}`, false));
+    function done(e: Error | null, f?: Frame) {
+      clearTimeout(t);
+      s.off('close', onClose);
+      link.onFrame = link.hold();
+      if (e) fail(e);
+      else ok(f!);
+    }
+    const first = link.early.shift();
+    if (first) return done(null, first);
+    link.onFrame = (f) => done(null, f);
+    s.once('close', onClose);
+  });
+}
+
+function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number): Link {
+  let link: Link;
+  // Until the peer is authenticated it may only send small frames (no 1 GiB allocation on behalf of a stranger).
+  const decoder = new FrameDecoder(shortNode(peer), (f) => link.onFrame(f), Math.min(maxFrameBytes, MAX_CONTROL_BYTES));
+  link = new Link(peer, socket, decoder);
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 10_000);
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      decoder.push(chunk);
+    } catch (e) {
+      link.lastError = e as Error;
+      socket.destroy();
+    }
+  });
+  socket.on('end', () => {
+    try {
+      decoder.end();
+    } catch (e) {
+      link.lastError = e as Error;
+    }
+  });
+  socket.on('error', (e) => {
+    link.lastError ??= e;
+  });
+  socket.once('close', () => link.onClose());
+  return link;
+}
+
+const helloBytes = (h: Hello) => new TextEncoder().encode(JSON.stringify(h));
+
+function parseHello(f: Frame, from: string): Hello {
+  if (f.kind === Kind.Abort) throw new SetupError(`${from} refused the connection: ${new TextDecoder().decode(f.payload)}`, true);
+  if (f.kind !== Kind.Hello) throw new SetupError(`${from} sent a ${kindName(f.kind)} frame instead of hello`, true);
+  let h: Hello;
+  try {
+    h = JSON.parse(new TextDecoder().decode(f.payload)) as Hello;
+  } catch {
+    throw new SetupError(`${from} sent a malformed hello`, true);
+  }
+  if (h?.mosaik !== 1 || ![0, 1, 2].includes(h.party)) throw new SetupError(`${from} sent a malformed hello`, true);
+  return h;
+}
+
+function peerFingerprint(socket: TLSSocket): string | null {
+  const c = socket.getPeerX509Certificate();
+  return c ? c.fingerprint256 : null;
+}
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+/**
+ * Opens this party's channel: listens for lower-numbered parties, connects to higher-numbered
+ * ones, authenticates each by its pinned certificate, and resolves when both peers are connected.
+ * Rejects with a ChannelError naming the party that could not be reached or authenticated.
+ */
+export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
+  const { config, me } = opts;
+  const self = config.nodes[me];
+  const maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 30_000;
+  const deadline = Date.now() + connectTimeoutMs;
+  const chan = new TlsChannel(me, config, opts);
+  const tlsCommon = { ...TLS_BASE, key: opts.key, cert: opts.cert };
+  const pending: Link[] = [];
+  let server: Server | null = null;
+  let acceptedCleanup = () => {};
+  let setupFailed: SetupError | null = null;
+
+  const lower = PARTIES.filter((p) => p < me);
+  const higher = PARTIES.filter((p) => p > me);
+
+  // Listening side: accept exactly the lower-numbered parties, each with its pinned certificate.
+  const accepted = new Promise<void>((resolveAll, rejectAll) => {
+    if (lower.length === 0) return resolveAll();
+    const waiting = new Set<PartyId>(lower);
+    const serverOpts: TlsOptions = { ...tlsCommon, requestCert: true, rejectUnauthorized: false, honorCipherOrder: true };
+    server = createServer(serverOpts, (socket) => {
+      const who: ResolvedNode = { id: -1 as PartyId, name: 'unidentified client', host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, fingerprint: '' };
+      const link = wireLink(who, socket, maxFrameBytes);
+      pending.push(link);
+      const refuse = (msg: string, fatal: boolean) => {
+        link.write(Kind.Abort, new TextEncoder().encode(msg), maxFrameBytes);
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+        if (fatal) rejectAll(new SetupError(`${shortNode(self)}: ${msg}`, true));
+      };
+      onceFrame(link, deadline - Date.now(), `hello from a client at ${who.host}:${who.port}`).then(
+        (f) => {
+          let h: Hello;
+          try {
+            h = parseHello(f, `client at ${who.host}:${who.port}`);
+          } catch (e) {
+            return refuse((e as Error).message, false);
+          }
+          const peer = config.nodes[h.party];
+          const fp = peerFingerprint(socket);
+          if (h.cluster !== config.cluster) return refuse(`${shortNode(peer)} belongs to cluster "${h.cluster}", expected "${config.cluster}"`, true);
+          if (!waiting.has(h.party)) return refuse(`${shortNode(peer)} is not expected to connect to ${shortNode(self)} (or is already connected)`, false);
+          if (fp !== peer.fingerprint) {
+            return refuse(
+              `authentication of ${shortNode(peer)} failed: its certificate has SHA-256 fingerprint ${fp ?? '(no certificate)'}, but the cluster config pins ${peer.fingerprint}`,
+              true,
+            );
+          }
+          waiting.delete(h.party);
+          link.peer = peer;
+          link.decoder.peer = shortNode(peer);
+          link.decoder.maxFrameBytes = maxFrameBytes;
+          chan.attach(link);
+          link.write(Kind.Hello, helloBytes({ mosaik: 1, cluster: config.cluster, party: me }), maxFrameBytes);
+          if (waiting.size === 0) resolveAll();
+        },
+        () => socket.destroy(),
+      );
+    });
+    server.on('tlsClientError', () => {
+      /* a failed handshake from someone: not a party we know; keep listening */
+    });
+    server.on('error', (e) => rejectAll(new SetupError(`${shortNode(self)} cannot listen on ${opts.listenHost ?? self.host}:${self.port}: ${e.message}`, true)));
+    server.listen(self.port, opts.listenHost ?? self.host);
+    const t = setTimeout(() => {
+      const missing = [...waiting].map((p) => describeNode(config.nodes[p])).join(' and ');
+      rejectAll(new SetupError(`${shortNode(self)}: ${missing} did not connect within ${connectTimeoutMs} ms`, false));
+    }, Math.max(1, deadline - Date.now()));
+    t.unref();
+    acceptedCleanup = () => clearTimeout(t);
+  });
+
+  // Connecting side: one attempt after another until the peer answers or the deadline passes.
+  const connectTo = async (p: PartyId): Promise<void> => {
+    const peer = config.nodes[p];
+    let delay = 25;
+    let last = '';
+    for (;;) {
+      if (setupFailed) throw setupFailed;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new SetupError(`${shortNode(self)} could not connect to ${describeNode(peer)} within ${connectTimeoutMs} ms${last ? `: ${last}` : ''}`, false);
+      try {
+        await attempt(peer, left);
+        return;
+      } catch (e) {
+        if (e instanceof SetupError && e.fatal) throw e;
+        last = (e as Error).message;
+      }
+      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+      delay = Math.min(delay * 2, 500);
+    }
+  };
+
+  const attempt = (peer: ResolvedNode, left: number) =>
+    new Promise<void>((ok, fail) => {
+      const connOpts: ConnectionOptions = { ...tlsCommon, host: peer.host, port: peer.port, rejectUnauthorized: false };
+      const socket = tlsConnect(connOpts);
+      const link = wireLink(peer, socket, maxFrameBytes);
+      pending.push(link);
+      let settled = false;
+      const settle = (e: Error | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(t);
+        socket.off('close', onEarlyClose);
+        if (e) {
+          socket.destroy();
+          fail(e);
+        } else ok();
+      };
+      const onEarlyClose = () => settle(new SetupError(link.lastError?.message ?? 'connection closed during the TLS handshake', false));
+      const t = setTimeout(() => settle(new SetupError(`TLS handshake with ${describeNode(peer)} timed out`, false)), left);
+      socket.once('close', onEarlyClose);
+      socket.once('secureConnect', () => {
+        socket.off('close', onEarlyClose);
+        const fp = peerFingerprint(socket);
+        if (fp !== peer.fingerprint) {
+          return settle(
+            new SetupError(
+              `authentication of ${describeNode(peer)} failed: it presented a certificate with SHA-256 fingerprint ${fp ?? '(none)'}, but the cluster config pins ${peer.fingerprint}`,
+              true,
+            ),
+          );
+        }
+        link.decoder.maxFrameBytes = maxFrameBytes; // the server is authenticated: its frames may be large
+        link.write(Kind.Hello, helloBytes({ mosaik: 1, cluster: config.cluster, party: me }), maxFrameBytes);
+        onceFrame(link, deadline - Date.now(), `hello from ${shortNode(peer)}`).then(
+          (f) => {
+            try {
+              const h = parseHello(f, shortNode(peer));
+              if (h.party !== peer.id) throw new SetupError(`${describeNode(peer)} says it is party ${h.party}`, true);
+            } catch (e) {
+              return settle(e as Error);
+            }
+            chan.attach(link);
+            settle(null);
+          },
+          (e: Error) => settle(e),
+        );
+      });
+    });
+
+  const outgoing = higher.map((p) =>
+    connectTo(p).catch((e: SetupError) => {
+      setupFailed ??= e;
+      throw e;
+    }),
+  );
+  const lost = new Promise<never>((_, reject) => {
+    chan.onFail = (e) => reject(e);
+  });
+  lost.catch(() => {});
+  try {
+    await Promise.race([Promise.all([accepted, ...outgoing]), lost]);
+  } catch (e) {
+    const err = e instanceof ChannelError ? e : new ChannelError((e as Error).message);
+    setupFailed ??= err instanceof SetupError ? err : new SetupError(err.message, true);
+    // Tell the peers already connected, so they stop waiting too.
+    chan.fail(new ChannelError(`setup failed at ${shortNode(self)}: ${err.message}`));
+    for (const l of pending) if (!chan.has(l)) l.socket.destroy();
+    await Promise.allSettled(outgoing);
+    throw new ChannelError(err.message);
+  } finally {
+    acceptedCleanup();
+    (server as Server | null)?.close();
+    chan.onFail = undefined;
+  }
+  return chan;
+}
