@@ -1,0 +1,72 @@
+// `npm run bench`: the MPC engine on three node processes over mutually authenticated TLS on
+// loopback. Prints one markdown table (paste into bench/RESULTS.md with machine and date).
+//
+//   npm run bench                       # the figures of issue 3 (minutes)
+//   npm run bench -- --quick            # small sizes, to check that everything runs
+//   npm run bench -- --only mul,lt63    # a subset of workloads
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runOnLocalCluster } from '../src/net/cluster.js';
+import { createLocalCluster } from '../src/net/keys.js';
+import type { JobResult, OpArgs } from './jobs.js';
+
+interface Workload {
+  id: string;
+  what: string;
+  op: string;
+  args: OpArgs;
+  /** Unit of the rate column. */
+  unit: 'ops/s' | 'rows/s';
+  target?: string;
+}
+
+const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.find((a, i) => process.argv[i - 1] === '--only');
+const only = onlyArg ? new Set(onlyArg.split(',')) : null;
+
+const sizes = (full: number[], small: number[]) => (quick ? small : full);
+const workloads: Workload[] = [
+  ...sizes([20, 22, 24], [14]).map((k) => ({ id: 'mul', what: `64-bit multiplication, n = 2^${k}`, op: 'mul', args: { n: 2 ** k }, unit: 'ops/s' as const, target: '≥ 20 M/s' })),
+  ...sizes([20, 22], [14]).map((k) => ({ id: 'lt63', what: `< (inputs < 2^63 apart, MP-SPDZ semantics), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 63 }, unit: 'ops/s' as const, target: '≥ 2 M/s' })),
+  ...sizes([20], [14]).map((k) => ({ id: 'lt64', what: `< (full signed 64-bit range, exact), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 64 }, unit: 'ops/s' as const })),
+  ...sizes([20, 22], [14]).map((k) => ({ id: 'lt32', what: `< (32-bit inputs), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 32 }, unit: 'ops/s' as const })),
+  ...sizes([20], [14]).map((k) => ({ id: 'eq', what: `== (64-bit), n = 2^${k}`, op: 'eq', args: { n: 2 ** k }, unit: 'ops/s' as const })),
+  ...sizes([20], [14]).map((k) => ({ id: 'shuffle', what: `shuffle 2^${k} rows × 4 columns`, op: 'shuffle', args: { n: 2 ** k, cols: 4 }, unit: 'rows/s' as const, target: '< 1 s at 1 M rows' })),
+  ...sizes([20], [12]).map((k) => ({ id: 'sort', what: `sort 2^${k} 32-bit keys + 1 payload`, op: 'sort', args: { n: 2 ** k, bits: 32 }, unit: 'rows/s' as const, target: '< 30 s at 1 M rows' })),
+].filter((w) => !only || only.has(w.id));
+
+const REPS = quick ? 1 : 3;
+const fmtRate = (r: number) => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M` : `${(r / 1e3).toFixed(1)} k`);
+
+async function main(): Promise<void> {
+  const { dir } = await createLocalCluster(join(tmpdir(), 'mosaik-bench-cluster'));
+  const jobs = new URL('./jobs.js', import.meta.url).href;
+  console.log(`# Mosaik engine benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log('Three node processes on 127.0.0.1, mutually authenticated TLS 1.3 (AES-128-GCM); time = slowest node, best of', REPS, 'runs.\n');
+  console.log('| workload | time | rate | sent per node per element (max node) | rounds | target |');
+  console.log('| --- | ---: | ---: | ---: | ---: | --- |');
+  for (const w of workloads) {
+    let best: { ms: number; sent: number; rounds: number } | null = null;
+    for (let r = 0; r < REPS; r++) {
+      const res = await runOnLocalCluster({
+        dir,
+        job: { module: jobs, export: w.op, args: w.args },
+        timeoutMs: 600_000,
+        recvTimeoutMs: 300_000,
+      });
+      const parts = res.map((x) => x.result as unknown as JobResult);
+      const ms = Math.max(...parts.map((x) => x.ms));
+      const sent = Math.max(...parts.map((x) => x.sent));
+      const rounds = Math.max(...parts.map((x) => x.rounds));
+      if (!best || ms < best.ms) best = { ms, sent, rounds };
+    }
+    const n = w.args.n;
+    const rate = n / (best!.ms / 1000);
+    console.log(`| ${w.what} | ${(best!.ms / 1000).toFixed(3)} s | ${fmtRate(rate)} ${w.unit} | ${(best!.sent / n).toFixed(1)} B | ${best!.rounds} | ${w.target ?? ''} |`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,86 @@
+// Party-local benchmark jobs: each runs at every node (SPMD) on random shared columns made with
+// no communication, times one operation between two barriers, and returns its timing and the
+// bytes this party sent. bench/engine.ts runs them on three TLS node processes.
+import * as A from '../src/mpc/arith.js';
+import * as C from '../src/mpc/compare.js';
+import type { Party } from '../src/mpc/party.js';
+import { PARTIES } from '../src/net/channel.js';
+
+export interface JobResult {
+  party: number;
+  n: number;
+  ms: number;
+  sent: number;
+  received: number;
+  rounds: number;
+}
+
+/** Every party hears from every other: nobody starts timing before all are ready. */
+async function barrier(p: Party): Promise<void> {
+  const ping = new Uint8Array(1);
+  for (const q of PARTIES) if (q !== p.id) p.net.send(q, ping);
+  for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
+}
+
+async function timed(p: Party, n: number, work: () => Promise<unknown>): Promise<JobResult> {
+  await barrier(p);
+  const s0 = { ...p.net.stats };
+  const t0 = performance.now();
+  await work();
+  const ms = performance.now() - t0;
+  const s1 = { ...p.net.stats };
+  await barrier(p);
+  return { party: p.id, n, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, rounds: s1.frames - s0.frames };
+}
+
+export interface OpArgs {
+  n: number;
+  /** For comparisons: declared signed input width (64 = full range). */
+  bits?: number;
+  /** For tables: number of columns. */
+  cols?: number;
+}
+
+export async function mul(p: Party, { n }: OpArgs): Promise<JobResult> {
+  const x = A.random(p, n), y = A.random(p, n);
+  return timed(p, n, () => A.mul(p, x, y));
+}
+
+export async function lt(p: Party, { n, bits = 64 }: OpArgs): Promise<JobResult> {
+  const x = A.random(p, n), y = A.random(p, n);
+  return timed(p, n, () => C.lt(p, x, y, { bits }));
+}
+
+export async function eq(p: Party, { n }: OpArgs): Promise<JobResult> {
+  const x = A.random(p, n), y = A.random(p, n);
+  return timed(p, n, () => C.eq(p, x, y));
+}
+
+export async function shuffle(p: Party, { n, cols = 4 }: OpArgs): Promise<JobResult> {
+  const { shuffle: run } = await import('../src/mpc/shuffle.js');
+  const table = Array.from({ length: cols }, () => A.random(p, n));
+  return timed(p, n, () => run(p, table));
+}
+
+export async function sort(p: Party, { n, bits = 32 }: OpArgs): Promise<JobResult> {
+  const { sort: run } = await import('../src/mpc/sort.js');
+  const bounded = await boundedRandom(p, n, bits);
+  const payload = A.random(p, n);
+  return timed(p, n, () => run(p, bounded, [payload], { keyBits: bits }));
+}
+
+/** Random signed `bits`-bit shared values: party 0 inputs them (benchmark set-up, not timed). */
+async function boundedRandom(p: Party, n: number, bits: number): Promise<A.AShare> {
+  let v: BigUint64Array | null = null;
+  if (p.id === 0) {
+    v = p.prgOwn.ring(n);
+    const w = new Uint32Array(v.buffer);
+    for (let i = 0; i < n; i++) {
+      // sign-extend the low `bits` bits (bits <= 32 here)
+      const lo = bits >= 32 ? w[2 * i]! | 0 : (w[2 * i]! << (32 - bits)) >> (32 - bits);
+      w[2 * i] = lo;
+      w[2 * i + 1] = lo < 0 ? 0xffffffff : 0;
+    }
+  }
+  return A.input(p, 0, v, n);
+}

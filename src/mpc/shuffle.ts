@@ -1,0 +1,280 @@
+// Oblivious shuffle of a shared table: every column is permuted by the same secret permutation
+// π = π_2 ∘ π_1 ∘ π_0, where π_j is known only to the pair (j, j+1). Each party misses one π_j,
+// so to any single party the composed permutation is uniformly random. Scale: 1 M rows × 4
+// columns in a few hundred ms of local work per party; 3 rounds, 4·n·c ring elements in all.
+//
+// Follows the resharing shuffle of Araki et al., "Secure graph analysis at scale" (CCS 2021), as
+// also used by Asharov et al. (CCS 2022): reduce to a 2-out-of-2 sharing held by the pair that
+// knows π_j, permute locally, re-mask with pair randomness, hand one part on. Reveals nothing but
+// n and the number of columns (semi-honest, honest majority).
+//
+// Round j (pair j, j+1; third party t = j+2); π_j, then R (last round only), then R' are drawn
+// from k_j (party j: prgNext, party j+1: prgPrev). All columns travel in one frame per message.
+//   start:        party j takes A = x_j + x_{j+1}, party j+1 takes B = x_{j+2} (A + B = x).
+//   rounds 1, 2:  the pair holds a 2-out-of-2 sharing A + B; party j sets π(A) − R', party j+1
+//                 sets π(B) + R'; the member not in the next pair sends its part to t (who is
+//                 in it) and drops out: one message of n·c elements.
+//   round 3:      y_{j+1} = R; party j sends y_j = π(A) − R' to t, party j+1 sends
+//                 y_{j+2} = π(B) + R' − R to t. Then j holds (y_j, y_{j+1}), j+1 holds
+//                 (y_{j+1}, y_{j+2}), t holds (y_{j+2}, y_j): a fresh replicated sharing.
+// Every frame is masked by R' (and R) unknown to its receiver, so it is uniform and independent
+// of the input; the pair learns nothing it did not hold.
+//
+// Permutations move row i to position π[i] (a scatter: sequential reads, measured ~2.5x faster
+// than a gather). unshuffle applies π_j^{-1} for j = 2, 1, 0.
+import * as R from '../ring/ring64.js';
+import type { Col } from '../ring/ring64.js';
+import type { PartyId } from '../net/channel.js';
+import type { Prg } from '../ring/prg.js';
+import type { Party } from './party.js';
+import { AShare } from './share.js';
+
+/**
+ * This party's part of a shuffle: the permutations of the two pairs it belongs to (π_id, shared
+ * with id+1, and π_{id−1}, shared with id−1); the third stays null. Drawn lazily from the pair
+ * PRGs the first time a round needs them, so holding a Shuffle costs nothing until applied.
+ * Reusing one Shuffle permutes several tables (or one in several passes) identically.
+ */
+export class Shuffle {
+  /** perms[j] = π_j if this party is in pair (j, j+1), else null (until drawn). */
+  readonly perms: (Uint32Array | null)[] = [null, null, null];
+  constructor(readonly n: number) {
+    if (!Number.isInteger(n) || n < 0 || n > 0x7fff_ffff) throw new RangeError(`shuffle size ${n} out of range`);
+  }
+}
+
+/** Uint32 view of a column (2 words per lane, little-endian: lo then hi). */
+const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.length * 2);
+
+/**
+ * dst[k·n + perm[i]] = srcs[k][i] for every column k (dst holds the columns back to back): moves
+ * row i to position perm[i]. The scatter (sequential reads) measured ~2.5x faster than the
+ * equivalent gather at 1 M rows.
+ */
+export function scatterRows(srcs: Col[], dst: Col, perm: Uint32Array, n: number): void {
+  const d = u32(dst);
+  for (let k = 0; k < srcs.length; k++) {
+    const s = u32(srcs[k]!);
+    const base = 2 * k * n;
+    for (let i = 0, o = 0; i < n; i++, o += 2) {
+      const q = base + 2 * perm[i]!;
+      d[q] = s[o]!;
+      d[q + 1] = s[o + 1]!;
+    }
+  }
+}
+
+function invert(perm: Uint32Array): Uint32Array {
+  const inv = new Uint32Array(perm.length);
+  for (let i = 0; i < perm.length; i++) inv[perm[i]!] = i;
+  return inv;
+}
+
+/** Randomness of one round from k_j, in stream order: π_j (once per Shuffle), R (last round only), R'. */
+interface RoundRand {
+  perm: Uint32Array;
+  r: Col | null;
+  r2: Col | null;
+  /** r2 already holds R' − R (last round, party j+1). */
+  folded?: boolean;
+}
+
+/**
+ * A uniformly random permutation of 0..n−1 from `prg`: Fisher–Yates with Lemire's multiply-shift
+ * bounded sampling (rejection keeps it unbiased), which avoids a float modulo per step: ~1.7x
+ * faster than Prg.permutation at 1 M (15 vs 25 ms). Both holders of the seed draw the same one.
+ */
+export function randomPermutation(prg: Prg, n: number): Uint32Array {
+  const perm = new Uint32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  let pool = prg.words(Math.max(n, 16));
+  let p = 0;
+  const TWO32 = 0x1_0000_0000;
+  for (let i = n - 1; i > 0; i--) {
+    const bound = i + 1;
+    let j: number;
+    if (bound <= 0x20_0000) {
+      // r·bound < 2^53 is exact; j = floor(r·bound / 2^32), reject when the low part < 2^32 mod bound.
+      for (;;) {
+        if (p === pool.length) {
+          pool = prg.words(pool.length);
+          p = 0;
+        }
+        const m = pool[p++]! * bound;
+        j = Math.floor(m / TWO32);
+        const lo = m - j * TWO32;
+        if (lo >= bound || lo >= TWO32 % bound) break;
+      }
+    } else {
+      const lim = Math.floor(TWO32 / bound) * bound;
+      let r: number;
+      do {
+        if (p === pool.length) {
+          pool = prg.words(pool.length);
+          p = 0;
+        }
+        r = pool[p++]!;
+      } while (r >= lim);
+      j = r % bound;
+    }
+    const t = perm[i]!;
+    perm[i] = perm[j]!;
+    perm[j] = t;
+  }
+  return perm;
+}
+
+function prgOf(p: Party, j: number): Prg {
+  return p.id === j ? p.prgNext : p.prgPrev;
+}
+function permOf(p: Party, sh: Shuffle, j: number): Uint32Array {
+  let perm = sh.perms[j];
+  if (!perm) perm = sh.perms[j] = randomPermutation(prgOf(p, j), sh.n);
+  return perm;
+}
+
+function checkTable(cols: AShare[], n: number, what: string): void {
+  for (const c of cols) if (c.length !== n) throw new RangeError(`${what}: column of ${c.length} rows, expected ${n}`);
+}
+
+const views = (buf: Col, c: number, n: number): Col[] => Array.from({ length: c }, (_, k) => buf.subarray(k * n, (k + 1) * n));
+
+/**
+ * Runs the three rounds for the pairs in `order`, applying π_j (or π_j^{-1}) in that order.
+ *
+ * Rounds before the last keep a 2-out-of-2 sharing between the current pair: both permute their
+ * part, add ∓R', and the member that is not in the next pair sends its part to the third party
+ * (who is). So the first two rounds cost one message of n·c elements, the last (the RSS
+ * resharing above) two; 4·n·c ring elements in all. Every message is masked by fresh pair
+ * randomness unknown to its receiver.
+ */
+async function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inverse: boolean): Promise<AShare[]> {
+  const n = sh.n;
+  const c = cols.length;
+  checkTable(cols, n, inverse ? 'unshuffle' : 'shuffle');
+  if (n === 0 || c === 0) return cols.map((x) => new AShare(x.a.slice(), x.b.slice()));
+  const lanes = n * c;
+  const permFor = (j: number): Uint32Array => (inverse ? invert(permOf(p, sh, j)) : permOf(p, sh, j));
+
+  // This party's 2-out-of-2 part (column views), and the contiguous buffer behind it if we own it.
+  let src: Col[] | null = null;
+  let owned: Col | null = null;
+  let spare: Col | null = null;
+  const j0 = order[0]!;
+  if (p.id === j0) {
+    owned = new BigUint64Array(lanes); // A = x_j + x_{j+1}
+    src = views(owned, c, n);
+    cols.forEach((x, k) => R.add(x.a, x.b, src![k]!));
+  } else if (p.id === (j0 + 1) % 3) {
+    src = cols.map((x) => x.b); // B = x_{j+2}; the caller's, not to be overwritten
+  }
+
+  // Randomness drawn ahead by a party while it waits as the third party, per step.
+  const pending: (RoundRand | null)[] = [null, null, null];
+  for (let step = 0; step < 3; step++) {
+    const j = order[step]!;
+    const last = step === 2;
+    const role = (p.id - j + 3) % 3;
+    const t = ((j + 2) % 3) as PartyId;
+    const jn = last ? -1 : order[step + 1]!;
+    const leaver = last ? -1 : [j, (j + 1) % 3].find((m) => m !== jn && m !== (jn + 1) % 3)!;
+
+    if (role === 2) {
+      if (!last) {
+        // We are a member in the later rounds: draw their randomness now, while the frame is under
+        // way (each from its own pair seed, in that seed's order: π, R, R'). R' only for the next
+        // round; later ones draw it into a buffer freed by then (fresh pages cost more than AES).
+        for (let later = step + 1; later < 3; later++) {
+          const jl = order[later]!;
+          if ((p.id - jl + 3) % 3 === 2 || pending[later]) continue;
+          const prg = prgOf(p, jl);
+          const perm = permFor(jl);
+          const r = later === 2 ? prg.ring(lanes) : null;
+          let r2: Col | null = null;
+          let folded = false;
+          if (later === step + 1) {
+            r2 = prg.ring(lanes);
+            // As party jl+1 of the last round we will add R' − R: fold it now.
+            if (r && p.id !== jl) {
+              R.sub(r2, r, r2);
+              folded = true;
+            }
+          }
+          pending[later] = { perm, r, r2, folded };
+        }
+        owned = await recvLanes(p, leaver as PartyId, lanes);
+        src = views(owned, c, n);
+      } else {
+        const yj = await recvLanes(p, j as PartyId, lanes);
+        const yj2 = await recvLanes(p, ((j + 1) % 3) as PartyId, lanes);
+        return unpack(yj2, yj, c, n);
+      }
+      continue;
+    }
+
+    // Member of pair (j, j+1): permute our part, then mask it with ∓R'.
+    const rr = pending[step];
+    const prg = prgOf(p, j);
+    const perm = rr ? rr.perm : permFor(j);
+    const r = rr ? rr.r : last ? prg.ring(lanes) : null;
+    const g = spare ?? new BigUint64Array(lanes);
+    spare = null;
+    scatterRows(src!, g, perm, n);
+    let r2 = rr?.r2 ?? null;
+    if (!r2) r2 = owned ? (prg.fill(R.bytesOf(owned)), owned) : prg.ring(lanes); // reuse our old part
+    owned = null;
+    src = null;
+    if (role === 0) R.sub(g, r2, g);
+    else R.add(g, r2, g);
+
+    if (last) {
+      if (role === 0) {
+        p.net.send(t, R.bytesOf(g)); // y_j = π(A) − R'
+        return unpack(g, r!, c, n);
+      }
+      if (!rr?.folded) R.sub(g, r!, g); // y_{j+2} = π(B) + R' − R
+      p.net.send(t, R.bytesOf(g));
+      return unpack(r!, g, c, n);
+    }
+    if (p.id === leaver) {
+      p.net.send(t, R.bytesOf(g)); // g is retained by the channel: never touched again
+    } else {
+      owned = g;
+      src = views(g, c, n);
+    }
+    spare = r2;
+  }
+  throw new Error('unreachable');
+}
+
+function unpack(a: Col, b: Col, c: number, n: number): AShare[] {
+  const out: AShare[] = [];
+  for (let k = 0; k < c; k++) out.push(new AShare(a.subarray(k * n, (k + 1) * n), b.subarray(k * n, (k + 1) * n)));
+  return out;
+}
+
+async function recvLanes(p: Party, from: PartyId, lanes: number): Promise<Col> {
+  const got = R.colOf(await p.net.recv(from));
+  if (got.length !== lanes) throw new Error(`shuffle: party ${from} sent ${got.length} values, expected ${lanes}`);
+  return got;
+}
+
+/** Applies the shuffle's permutation π = π_2∘π_1∘π_0 to every column (3 rounds). */
+export function applyShuffle(p: Party, sh: Shuffle, cols: AShare[]): Promise<AShare[]> {
+  return reshuffle(p, sh, cols, [0, 1, 2], false);
+}
+
+/** Applies π^{-1} = π_0^{-1}∘π_1^{-1}∘π_2^{-1}: undoes applyShuffle/shuffle with the same Shuffle (3 rounds). */
+export function unshuffle(p: Party, sh: Shuffle, cols: AShare[]): Promise<AShare[]> {
+  return reshuffle(p, sh, cols, [2, 1, 0], true);
+}
+
+/**
+ * Obliviously shuffles a table (columns of equal length; rows stay together). Returns the
+ * shuffled columns and the Shuffle, which can undo it (unshuffle) or apply it to other tables.
+ * Reveals n and the number of columns only.
+ */
+export async function shuffle(p: Party, cols: AShare[]): Promise<{ cols: AShare[]; shuffle: Shuffle }> {
+  const sh = new Shuffle(cols.length ? cols[0]!.length : 0);
+  return { cols: await applyShuffle(p, sh, cols), shuffle: sh };
+}
