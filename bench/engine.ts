@@ -43,10 +43,10 @@ async function main(): Promise<void> {
   const jobs = new URL('./jobs.js', import.meta.url).href;
   console.log(`# Mosaik engine benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   console.log('Three node processes on 127.0.0.1, mutually authenticated TLS 1.3 (AES-128-GCM); time = slowest node, best of', REPS, 'runs.\n');
-  console.log('| workload | time | rate | sent per node per element (max node) | rounds | target |');
+  console.log('| workload | time | rate | sent per node per element (max node) | frames sent (max node) | target |');
   console.log('| --- | ---: | ---: | ---: | ---: | --- |');
   for (const w of workloads) {
-    let best: { ms: number; sent: number; rounds: number } | null = null;
+    let best: { ms: number; sent: number; frames: number } | null = null;
     for (let r = 0; r < REPS; r++) {
       const res = await runOnLocalCluster({
         dir,
@@ -57,12 +57,12 @@ async function main(): Promise<void> {
       const parts = res.map((x) => x.result as unknown as JobResult);
       const ms = Math.max(...parts.map((x) => x.ms));
       const sent = Math.max(...parts.map((x) => x.sent));
-      const rounds = Math.max(...parts.map((x) => x.rounds));
-      if (!best || ms < best.ms) best = { ms, sent, rounds };
+      const frames = Math.max(...parts.map((x) => x.frames));
+      if (!best || ms < best.ms) best = { ms, sent, frames };
     }
     const n = w.args.n;
     const rate = n / (best!.ms / 1000);
-    console.log(`| ${w.what} | ${(best!.ms / 1000).toFixed(3)} s | ${fmtRate(rate)} ${w.unit} | ${(best!.sent / n).toFixed(1)} B | ${best!.rounds} | ${w.target ?? ''} |`);
+    console.log(`| ${w.what} | ${(best!.ms / 1000).toFixed(3)} s | ${fmtRate(rate)} ${w.unit} | ${(best!.sent / n).toFixed(1)} B | ${best!.frames} | ${w.target ?? ''} |`);
   }
 }
 

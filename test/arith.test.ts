@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import { combineShares, splitShares } from '../src/mpc/share.js';
+import * as R from '../src/ring/ring64.js';
 import { col, LENGTHS, randomInts, run3, shareAll, signed, u64 } from './harness.js';
 
 describe('replicated sharing over Z_2^64', () => {
@@ -86,6 +87,16 @@ describe('replicated sharing over Z_2^64', () => {
         assert.deepEqual(signed(s!), [BigInt.asIntN(64, sum)]);
       }
     }
+  });
+
+  it('streams long columns in slices and still multiplies exactly', async () => {
+    const n = 2 * A.STREAM_LANES + 3;
+    const x = new BigUint64Array(n).map((_, i) => BigInt(i) * 0x9e3779b97f4a7c15n);
+    const y = new BigUint64Array(n).map((_, i) => BigInt(n - i) * 0x7f4a7c159e3779b9n + 1n);
+    const [sx, sy] = shareAll(x, y);
+    const out = await run3(async (p) => A.reveal(p, await A.mul(p, sx![p.id]!, sy![p.id]!)));
+    const want = R.mul(x, y);
+    for (const r of out) assert.deepEqual(r, want);
   });
 
   it('batches several products into one round', async () => {

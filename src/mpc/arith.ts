@@ -109,11 +109,42 @@ export function mulPublic(x: AShare, c: bigint | Col): AShare {
 export async function mul(p: Party, x: AShare, y: AShare): Promise<AShare> {
   const n = x.length;
   if (y.length !== n) throw new RangeError(`mul: lengths differ (${n} vs ${y.length})`);
-  const z = R.rssMulZero(x.a, x.b, y.a, y.b, (len) => p.prgNext.raw(len), (len) => p.prgPrev.raw(len));
-  p.net.send(p.prev, R.bytesOf(z));
-  const got = R.colOf(await p.net.recv(p.next));
-  if (got.length !== n) throw new Error(`mul: party ${p.next} sent ${got.length} values, expected ${n}`);
-  return new AShare(z, got);
+  const r = (len: number) => p.prgNext.raw(len);
+  const s = (len: number) => p.prgPrev.raw(len);
+  if (n <= STREAM_LANES) {
+    const z = R.rssMulZero(x.a, x.b, y.a, y.b, r, s);
+    p.net.send(p.prev, R.bytesOf(z));
+    const got = R.colOf(await p.net.recv(p.next));
+    if (got.length !== n) throw new Error(`mul: party ${p.next} sent ${got.length} values, expected ${n}`);
+    return new AShare(z, got);
+  }
+  // A long column is still one round, streamed in slices: each slice is sent as soon as it is
+  // computed, so this node's arithmetic, the encryption and the peers' work overlap.
+  const z = new BigUint64Array(n);
+  for (let off = 0; off < n; off += STREAM_LANES) {
+    const end = Math.min(n, off + STREAM_LANES);
+    const zs = z.subarray(off, end);
+    R.rssMulZero(x.a.subarray(off, end), x.b.subarray(off, end), y.a.subarray(off, end), y.b.subarray(off, end), r, s, zs);
+    p.net.send(p.prev, R.bytesOf(zs));
+  }
+  return new AShare(z, await recvStreamed(p, p.next, n, 'mul'));
+}
+
+/** Lanes per slice when a round's message is streamed (4 MiB frames). */
+export const STREAM_LANES = 1 << 19;
+
+/** Receives a column sent in STREAM_LANES slices, copying each into place and releasing its frame. */
+export async function recvStreamed(p: Party, from: PartyId, n: number, what: string): Promise<Col> {
+  const out = new BigUint64Array(n);
+  for (let off = 0; off < n; off += STREAM_LANES) {
+    const len = Math.min(STREAM_LANES, n - off);
+    const frame = await p.net.recv(from);
+    const got = R.colOf(frame);
+    if (got.length !== len) throw new Error(`${what}: party ${from} sent a slice of ${got.length} values, expected ${len}`);
+    out.set(got, off);
+    p.net.release?.(frame);
+  }
+  return out;
 }
 
 /** Σ_k x_k y_k as one shared value: the local sums are re-shared, so it costs one element per party. */

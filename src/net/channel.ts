@@ -19,6 +19,11 @@ export interface Channel {
   send(to: PartyId, data: Uint8Array): void;
   /** The next frame from `from`, in order. Rejects with ChannelError on failure. */
   recv(from: PartyId): Promise<Uint8Array>;
+  /**
+   * Optional: hands a received frame's buffer back for reuse once the protocol has copied what it
+   * needed. The caller must not touch `frame` afterwards.
+   */
+  release?(frame: Uint8Array): void;
   /** Tells every peer the computation failed (so nobody waits), then closes. */
   abort(reason: string): void;
   /** Orderly close once all queued frames are written. */

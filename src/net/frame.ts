@@ -64,6 +64,36 @@ export function encodeFrame(kind: Kind, payload: Uint8Array, seq: number): Uint8
  * wrong magic or version, unknown kind, a length above the limit, an out-of-order sequence number.
  * After an error the decoder refuses further input. `end()` reports a stream cut mid-frame.
  */
+/**
+ * Payload buffers handed back by the receiver once it has copied what it needed (Channel.release).
+ * Reusing them saves the first-touch page faults of fresh memory, which on this machine cost more
+ * than decrypting the bytes. Only exact lengths are reused, and only a few buffers are kept.
+ */
+export class BufferPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private kept = 0;
+  constructor(private readonly maxBuffers = 8) {}
+
+  take(len: number): ArrayBuffer {
+    const list = this.free.get(len);
+    const buf = list?.pop();
+    if (buf) {
+      this.kept--;
+      return buf;
+    }
+    // Not zero-filled: every byte is overwritten before the frame is delivered.
+    return Buffer.allocUnsafeSlow(len).buffer;
+  }
+
+  give(buf: ArrayBuffer): void {
+    if (this.kept >= this.maxBuffers || buf.byteLength === 0) return;
+    const list = this.free.get(buf.byteLength) ?? [];
+    list.push(buf);
+    this.free.set(buf.byteLength, list);
+    this.kept++;
+  }
+}
+
 export class FrameDecoder {
   private readonly header = new Uint8Array(HEADER_BYTES);
   private headerFill = 0;
@@ -80,6 +110,8 @@ export class FrameDecoder {
     private readonly onFrame: (f: Frame) => void,
     /** Largest data frame accepted; mutable (the TLS channel keeps it small until the peer is authenticated). */
     public maxFrameBytes = MAX_FRAME_BYTES,
+    /** Where payload buffers come from (released buffers are reused). */
+    private readonly pool: BufferPool = new BufferPool(0),
   ) {}
 
   /** True when no partial frame is buffered. */
@@ -140,9 +172,9 @@ export class FrameDecoder {
     if (seq !== this.expectSeq) this.fail(`malformed frame from ${this.peer}: sequence number ${seq}, expected ${this.expectSeq}`);
     this.kind = kind as Kind;
     this.seq = seq;
-    // A fresh ArrayBuffer per frame: offset 0, so 8-byte aligned, and owned by the receiver alone.
-    // allocUnsafeSlow: never from the shared pool, and not zero-filled (every byte is overwritten).
-    this.payload = len === 0 ? new Uint8Array(0) : new Uint8Array(Buffer.allocUnsafeSlow(len).buffer, 0, len);
+    // An ArrayBuffer of its own per frame: offset 0, so 8-byte aligned, and owned by the receiver
+    // alone (fresh, or one the receiver released). Never from Buffer's shared pool.
+    this.payload = len === 0 ? new Uint8Array(0) : new Uint8Array(this.pool.take(len), 0, len);
     this.payloadFill = 0;
   }
 

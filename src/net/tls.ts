@@ -26,7 +26,7 @@
 // queued has been written (dropping a socket only when it stops making progress).
 import { connect as tlsConnect, createServer, type TLSSocket, type Server, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { Channel, ChannelError, Inbox, PartyId, PARTIES } from './channel.js';
-import { encodeHeader, FrameDecoder, Kind, kindName, MAX_CONTROL_BYTES, MAX_FRAME_BYTES, type Frame } from './frame.js';
+import { BufferPool, encodeHeader, FrameDecoder, Kind, kindName, MAX_CONTROL_BYTES, MAX_FRAME_BYTES, type Frame } from './frame.js';
 import type { ClusterConfig, ResolvedNode } from './keys.js';
 
 export interface TlsChannelOptions {
@@ -218,6 +218,10 @@ export class TlsChannel implements Channel {
     this.stats.frames++;
   }
 
+  release(frame: Uint8Array): void {
+    if (frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength) RECV_POOL.give(frame.buffer as ArrayBuffer);
+  }
+
   recv(from: PartyId): Promise<Uint8Array> {
     const box = this.inboxes.get(from);
     const link = this.links.get(from);
@@ -337,10 +341,13 @@ function onceFrame(link: Link, timeoutMs: number, what: string): Promise<Frame> 
   });
 }
 
+/** Received payload buffers released by protocols (Channel.release), reused by every link's decoder. */
+const RECV_POOL = new BufferPool(8);
+
 function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number): Link {
   let link: Link;
   // Until the peer is authenticated it may only send small frames (no 1 GiB allocation on behalf of a stranger).
-  const decoder = new FrameDecoder(shortNode(peer), (f) => link.onFrame(f), Math.min(maxFrameBytes, MAX_CONTROL_BYTES));
+  const decoder = new FrameDecoder(shortNode(peer), (f) => link.onFrame(f), Math.min(maxFrameBytes, MAX_CONTROL_BYTES), RECV_POOL);
   link = new Link(peer, socket, decoder);
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 10_000);
