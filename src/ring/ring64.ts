@@ -31,7 +31,7 @@ const K = new WebAssembly.Instance(
 const MEM = new BigUint64Array(K.mem.buffer);
 const MEM8 = new Uint8Array(K.mem.buffer);
 /** Lanes per chunk; 7 scratch slots of this size fit in the module's 4 MiB memory. */
-const CHUNK = 1 << 15;
+const CHUNK = 1 << 13;
 const slot = (i: number): number => i * CHUNK * 8;
 const slotLane = (i: number): number => i * CHUNK;
 
