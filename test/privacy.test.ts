@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import * as C from '../src/mpc/compare.js';
 import { bitDecompose, bitInject } from '../src/mpc/convert.js';
+import { countAndSum } from '../src/mpc/count.js';
 import type { Party } from '../src/mpc/party.js';
 import type { AShare } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
@@ -27,6 +28,7 @@ const PROTOCOLS: Record<string, Proto> = {
   bitDecompose: (p, x) => bitDecompose(p, x),
   'bitInject∘lt': async (p, x, y) => bitInject(p, await C.lt(p, x, y)),
   select: async (p, x, y) => C.select(p, await C.eq(p, x, y), x, y),
+  'countAndSum∘lt': async (p, x, y) => countAndSum(p, await C.lt(p, x, y), [x, y]),
 };
 
 const N = 64;

@@ -1,0 +1,325 @@
+// SQL subset → a small, untyped query tree. The SQL text is parsed by node-sql-parser (PostgreSQL
+// dialect); this module only walks its AST, keeps what Mosaik supports and rejects everything else
+// with a QueryError naming the construct. Types, tables and columns are checked by plan.ts.
+//
+// Supported (one table, no joins):
+//   SELECT <group key | aggregate> [AS alias], ...
+//     aggregates: COUNT(*), COUNT(col), SUM, AVG, MIN, MAX, VARIANCE/VAR_SAMP, VAR_POP,
+//                 STDDEV/STDDEV_SAMP, STDDEV_POP
+//   FROM <table>
+//   WHERE  =, <>, !=, <, <=, >, >=, AND, OR, NOT, IN (...), NOT IN, BETWEEN, NOT BETWEEN,
+//          LIKE 'prefix%' / NOT LIKE on code columns, age(birth_col, 'YYYY-MM-DD') in comparisons
+//   GROUP BY <column | age_band(birth_col, 'YYYY-MM-DD' [, width [, top]]) | alias | ordinal>, ...
+//   HAVING  comparisons of aggregates with literals, AND/OR/NOT
+//   ORDER BY <output column | alias | ordinal> [ASC|DESC], ...   LIMIT n   (plaintext, after reveal)
+//
+// Age helpers (Mosaik functions, evaluated inside MPC as date comparisons):
+//   age(birth_date, 'YYYY-MM-DD')      completed years on that date (calendar: a Feb 29 birthday
+//                                      turns a year older on Mar 1 in non-leap years); WHERE only
+//   age_band(birth_date, 'YYYY-MM-DD' [, width = 10 [, top = 90]])
+//                                      the band's lower bound 0, width, 2·width, …, top, where top
+//                                      means "top and over"; people born after the date count in 0.
+//                                      GROUP BY (and SELECT) only. Same as
+//                                      LEAST(top, FLOOR(age/width)·width) for ages ≥ 0.
+// Literals: numbers; 'YYYY-MM-DD' or DATE 'YYYY-MM-DD' for date columns; codes as strings for code
+// columns ('E11'); TRUE/FALSE (or 1/0) for bool columns.
+import nodeSqlParser from 'node-sql-parser';
+
+const { Parser } = nodeSqlParser as unknown as { Parser: new () => { astify(sql: string, opt?: object): unknown } };
+
+/** A query that Mosaik cannot run as written: syntax, unsupported construct, unknown name, type error. */
+export class QueryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryError';
+  }
+}
+
+export type CmpOp = '=' | '<>' | '<' | '<=' | '>' | '>=';
+export type AggName = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'var_samp' | 'var_pop' | 'stddev_samp' | 'stddev_pop';
+
+export type Expr =
+  | { kind: 'column'; name: string }
+  | { kind: 'number'; value: number; text: string }
+  | { kind: 'string'; value: string; date: boolean } // date: written as DATE '…'
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'call'; name: string; args: Expr[] }
+  | { kind: 'agg'; fn: AggName; arg: Expr | null; text: string }
+  | { kind: 'cmp'; op: CmpOp; left: Expr; right: Expr }
+  | { kind: 'and' | 'or'; left: Expr; right: Expr }
+  | { kind: 'not'; arg: Expr }
+  | { kind: 'in'; arg: Expr; list: Expr[]; negated: boolean }
+  | { kind: 'between'; arg: Expr; lo: Expr; hi: Expr; negated: boolean }
+  | { kind: 'like'; arg: Expr; pattern: string; negated: boolean };
+
+export interface SelectItem {
+  expr: Expr;
+  alias: string | null;
+}
+
+export interface ParsedQuery {
+  sql: string;
+  table: string;
+  select: SelectItem[];
+  where: Expr | null;
+  groupBy: Expr[];
+  having: Expr | null;
+  orderBy: { expr: Expr; desc: boolean }[];
+  limit: number | null;
+}
+
+const AGGS: Record<string, AggName> = {
+  COUNT: 'count', SUM: 'sum', AVG: 'avg', MIN: 'min', MAX: 'max',
+  VARIANCE: 'var_samp', VAR_SAMP: 'var_samp', VAR_POP: 'var_pop',
+  STDDEV: 'stddev_samp', STDDEV_SAMP: 'stddev_samp', STDDEV_POP: 'stddev_pop',
+};
+
+// node-sql-parser's AST is loosely typed JSON; we walk it defensively.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Node = any;
+
+const unsupported = (what: string): never => {
+  throw new QueryError(`unsupported SQL: ${what}`);
+};
+
+/** Parses one SELECT statement of the supported subset. Throws QueryError. */
+export function parseQuery(sql: string): ParsedQuery {
+  let ast: Node;
+  try {
+    ast = new Parser().astify(sql, { database: 'PostgresQL' });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new QueryError(`SQL syntax error: ${msg}`);
+  }
+  if (Array.isArray(ast)) {
+    if (ast.length !== 1) unsupported('more than one statement');
+    ast = ast[0];
+  }
+  if (!ast || ast.type !== 'select') unsupported(`${String(ast?.type ?? 'empty').toUpperCase()} statements (only SELECT)`);
+  if (ast.with) unsupported('WITH (common table expressions)');
+  if (ast._next || ast.set_op) unsupported(`${String(ast.set_op ?? 'UNION').toUpperCase()}`);
+  if (ast.distinct && ast.distinct.type) unsupported('SELECT DISTINCT');
+  if (ast.window) unsupported('WINDOW clauses');
+  if (ast.into && ast.into.position) unsupported('SELECT INTO');
+  if (ast.for_update || ast.locking_read) unsupported('locking clauses');
+  const from: Node[] = ast.from ?? [];
+  if (from.length === 0) throw new QueryError('a query needs FROM <table>');
+  if (from.length > 1 || from.some((f) => f.join)) unsupported('JOIN (queries over one register only; joins are separate)');
+  const f = from[0];
+  if (f.expr) unsupported('subqueries in FROM');
+  if (typeof f.table !== 'string') unsupported('this FROM clause');
+  if (f.as && f.as !== f.table) unsupported('table aliases');
+  const table = f.db ? unsupported('qualified table names') : (f.table as string);
+
+  const columns: Node[] = ast.columns === '*' ? unsupported('SELECT * (name group keys and aggregates)') : ast.columns;
+  const select: SelectItem[] = columns.map((c) => {
+    const e = c.expr ?? c;
+    if (e.type === 'column_ref' && colName(e) === '*') unsupported('SELECT * (name group keys and aggregates)');
+    return { expr: expr(e, table), alias: typeof c.as === 'string' ? c.as : c.as ? unsupported('this alias') : null };
+  });
+  const groupCols: Node[] = ast.groupby ? (Array.isArray(ast.groupby) ? ast.groupby : ast.groupby.columns ?? []) : [];
+  const orderBy = (ast.orderby ?? []).map((o: Node) => ({ expr: expr(o.expr, table), desc: String(o.type ?? '').toUpperCase() === 'DESC' }));
+  let limit: number | null = null;
+  if (ast.limit && ast.limit.value && ast.limit.value.length) {
+    if (ast.limit.value.length > 1 || ast.limit.seperator) unsupported('OFFSET');
+    const v = ast.limit.value[0];
+    if (v.type !== 'number' || !Number.isInteger(Number(v.value)) || Number(v.value) < 0) throw new QueryError('LIMIT takes a non-negative integer');
+    limit = Number(v.value);
+  }
+  return {
+    sql,
+    table,
+    select,
+    where: ast.where ? expr(ast.where, table) : null,
+    groupBy: groupCols.map((g) => expr(g, table)),
+    having: ast.having ? expr(ast.having, table) : null,
+    orderBy,
+    limit,
+  };
+}
+
+function colName(e: Node): string {
+  const c = e.column;
+  if (typeof c === 'string') return c;
+  if (c && c.expr && typeof c.expr.value === 'string') return c.expr.value;
+  return unsupported('this column reference');
+}
+
+function expr(e: Node, table: string): Expr {
+  if (e === null || e === undefined) unsupported('an empty expression');
+  if (e.ast || e.type === 'select') unsupported('subqueries');
+  switch (e.type) {
+    case 'column_ref': {
+      if (e.table && e.table !== table) throw new QueryError(`unknown table '${e.table}' in column reference ${e.table}.${colName(e)}`);
+      return { kind: 'column', name: colName(e) };
+    }
+    case 'number':
+    case 'bigint': {
+      const v = Number(e.value);
+      if (!Number.isFinite(v)) throw new QueryError(`bad number literal ${e.value}`);
+      return { kind: 'number', value: v, text: String(e.value) };
+    }
+    case 'single_quote_string':
+    case 'string':
+      return { kind: 'string', value: String(e.value), date: false };
+    case 'double_quote_string':
+      return { kind: 'column', name: String(e.value) };
+    case 'date':
+      return { kind: 'string', value: String(e.value), date: true };
+    case 'bool':
+    case 'boolean':
+      return { kind: 'bool', value: Boolean(e.value) };
+    case 'null':
+      return unsupported('NULL (the data model has no missing values)');
+    case 'star':
+      return unsupported('* outside COUNT(*)');
+    case 'aggr_func': {
+      const name = String(e.name).toUpperCase();
+      const fn = AGGS[name] ?? unsupported(`aggregate ${name}`);
+      if (e.over) unsupported('window functions (OVER)');
+      if (e.args?.distinct) unsupported(`${name}(DISTINCT …)`);
+      const a = e.args?.expr;
+      if (a && a.type === 'star') {
+        if (fn !== 'count') throw new QueryError(`${name}(*) is not valid; only COUNT(*)`);
+        return { kind: 'agg', fn, arg: null, text: 'count(*)' };
+      }
+      if (!a) throw new QueryError(`${name} needs an argument`);
+      const arg = expr(a, table);
+      return { kind: 'agg', fn, arg, text: `${name.toLowerCase()}(${show(arg)})` };
+    }
+    case 'function': {
+      const name = fnName(e).toUpperCase();
+      if (e.over) unsupported('window functions (OVER)');
+      const args: Node[] = e.args?.value ?? (e.args ? [e.args] : []);
+      if (name === 'NOT') {
+        if (args.length !== 1) unsupported('NOT with several arguments');
+        return { kind: 'not', arg: expr(args[0], table) };
+      }
+      if (AGGS[name]) {
+        // Some dialect paths report aggregates as plain functions.
+        const a = args[0];
+        if (args.length !== 1) throw new QueryError(`${name} takes one argument`);
+        if (a.type === 'star') {
+          if (name !== 'COUNT') throw new QueryError(`${name}(*) is not valid; only COUNT(*)`);
+          return { kind: 'agg', fn: 'count', arg: null, text: 'count(*)' };
+        }
+        const arg = expr(a, table);
+        return { kind: 'agg', fn: AGGS[name]!, arg, text: `${name.toLowerCase()}(${show(arg)})` };
+      }
+      if (name === 'AGE' || name === 'AGE_BAND') return { kind: 'call', name: name.toLowerCase(), args: args.map((a) => expr(a, table)) };
+      if (['ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LAG', 'LEAD', 'NTILE'].includes(name)) unsupported(`window function ${name}`);
+      return unsupported(`function ${name}() (supported: aggregates, age(), age_band())`);
+    }
+    case 'unary_expr': {
+      const op = String(e.operator).toUpperCase();
+      if (op === 'NOT' || op === '!') return { kind: 'not', arg: expr(e.expr, table) };
+      if (op === '-' && e.expr?.type === 'number') return { kind: 'number', value: -Number(e.expr.value), text: `-${e.expr.value}` };
+      return unsupported(`unary operator ${op}`);
+    }
+    case 'binary_expr':
+      return binary(e, table);
+    case 'case':
+      return unsupported('CASE expressions');
+    case 'cast':
+      return unsupported('CAST');
+    case 'interval':
+      return unsupported('INTERVAL');
+    case 'expr_list':
+      return unsupported('a list of values outside IN (...)');
+    case 'param':
+    case 'var':
+      return unsupported('parameters and variables');
+    default:
+      return unsupported(`expression of type ${String(e.type)}`);
+  }
+}
+
+function fnName(e: Node): string {
+  const n = e.name;
+  if (typeof n === 'string') return n;
+  if (n && Array.isArray(n.name)) return n.name.map((x: Node) => x.value).join('.');
+  return String(n?.name ?? '?');
+}
+
+function binary(e: Node, table: string): Expr {
+  const op = String(e.operator).toUpperCase();
+  const sub = (x: Node) => expr(x, table);
+  switch (op) {
+    case 'AND':
+    case 'OR':
+      return { kind: op === 'AND' ? 'and' : 'or', left: sub(e.left), right: sub(e.right) };
+    case '=':
+    case '<>':
+    case '!=':
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+      if (e.right?.type === 'expr_list' || e.right?.ast) unsupported('subqueries');
+      return { kind: 'cmp', op: op === '!=' ? '<>' : (op as CmpOp), left: sub(e.left), right: sub(e.right) };
+    case 'IN':
+    case 'NOT IN': {
+      if (e.right?.type !== 'expr_list') unsupported('IN with a subquery');
+      const list: Node[] = e.right.value;
+      if (list.some((x) => x.ast || x.type === 'select')) unsupported('IN with a subquery');
+      return { kind: 'in', arg: sub(e.left), list: list.map(sub), negated: op === 'NOT IN' };
+    }
+    case 'BETWEEN':
+    case 'NOT BETWEEN': {
+      const [lo, hi] = e.right.value as Node[];
+      return { kind: 'between', arg: sub(e.left), lo: sub(lo), hi: sub(hi), negated: op === 'NOT BETWEEN' };
+    }
+    case 'LIKE':
+    case 'NOT LIKE': {
+      const r = e.right;
+      if (!r || (r.type !== 'single_quote_string' && r.type !== 'string')) throw new QueryError('LIKE needs a string literal pattern such as \'E11%\'');
+      return { kind: 'like', arg: sub(e.left), pattern: String(r.value), negated: op === 'NOT LIKE' };
+    }
+    case 'ILIKE':
+    case 'NOT ILIKE':
+      return unsupported('ILIKE (codes are case-sensitive; use LIKE)');
+    case 'IS':
+    case 'IS NOT':
+      return unsupported(`${op} (the data model has no NULLs)`);
+    case '+':
+    case '-':
+    case '*':
+    case '/':
+    case '%':
+    case '||':
+      return unsupported(`arithmetic operator ${op}`);
+    default:
+      return unsupported(`operator ${op}`);
+  }
+}
+
+/** Canonical text of an expression (for default output names and matching GROUP BY to SELECT). */
+export function show(e: Expr): string {
+  switch (e.kind) {
+    case 'column':
+      return e.name;
+    case 'number':
+      return e.text;
+    case 'string':
+      return e.date ? `DATE '${e.value}'` : `'${e.value}'`;
+    case 'bool':
+      return e.value ? 'TRUE' : 'FALSE';
+    case 'call':
+      return `${e.name}(${e.args.map(show).join(', ')})`;
+    case 'agg':
+      return e.text;
+    case 'cmp':
+      return `${show(e.left)} ${e.op} ${show(e.right)}`;
+    case 'and':
+    case 'or':
+      return `(${show(e.left)} ${e.kind.toUpperCase()} ${show(e.right)})`;
+    case 'not':
+      return `NOT ${show(e.arg)}`;
+    case 'in':
+      return `${show(e.arg)}${e.negated ? ' NOT' : ''} IN (${e.list.map(show).join(', ')})`;
+    case 'between':
+      return `${show(e.arg)}${e.negated ? ' NOT' : ''} BETWEEN ${show(e.lo)} AND ${show(e.hi)}`;
+    case 'like':
+      return `${show(e.arg)}${e.negated ? ' NOT' : ''} LIKE '${e.pattern}'`;
+  }
+}

@@ -1,0 +1,700 @@
+// Logical plan for a query over ONE register: the parsed SQL (parse.ts) checked against the
+// dataset's public schema and code lists, with every literal encoded the way the column is stored
+// (schema.ts) so that execution needs no strings and no per-row plaintext. Printable with
+// explainPlan() for users (an EXPLAIN).
+//
+// Predicates are normalised to two kinds of comparison atoms on one shared column against a public
+// constant: [x < v] and [x = v]. Everything else is built from them with free XORs where the atoms
+// are monotone or mutually exclusive:
+//   x >= v          NOT [x < v]
+//   lo <= x <= hi   [x < hi+1] XOR [x < lo]          (BETWEEN, LIKE 'E11%' as an index range)
+//   x IN (a, b, c)  [x = a] XOR [x = b] XOR [x = c]  (runs of ≥ 3 consecutive values become ranges)
+//   age(b, ref) ≥ a [b < t_a + 1], t_a = ref minus a calendar years (Feb 29 → Feb 28)
+// GROUP BY keys are lists of public values, each with an indicator built from the same atoms;
+// cells are the cartesian product of the keys.
+import {
+  type CodeList, type ColumnSpec, type DatasetSchema, DECIMAL_FRAC_BITS, decodeValue, formatDate, parseDate, prefixRange, valueBits,
+} from '../ingest/schema.js';
+import { type AggName, type CmpOp, type Expr, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
+
+export { QueryError };
+
+/** Fixed-point fractional bits of AVG/VARIANCE/STDDEV results and of decimal columns. */
+export const FRAC = DECIMAL_FRAC_BITS;
+/** Largest number of cells (product of the GROUP BY keys' value counts). */
+export const MAX_CELLS = 1024;
+/** Largest number of values of one GROUP BY key. */
+export const MAX_GROUP_VALUES = 256;
+/** VARIANCE/STDDEV need |x| < 2^VAR_VALUE_BITS (real units) so that x² stays in fixed-point range. */
+export const VAR_VALUE_BITS = 15;
+/** …and Σx² over a cell < 2^VAR_SUMSQ_BITS (checked against the table size at run time). */
+export const VAR_SUMSQ_BITS = 46;
+
+/** [x − value < 0] (lt) or [x − value = 0] (eq) for a shared column x and public value. */
+export interface Atom {
+  op: 'lt' | 'eq';
+  column: string;
+  value: bigint;
+  /** Signed width that holds x − value (for a direct lt/eq; execution compares x's own bits, see execute.ts). */
+  bits: number;
+}
+
+/** A boolean formula over leaves (atom indices, or HAVING atoms). */
+export type BoolExpr<L> =
+  | { kind: 'leaf'; leaf: L }
+  | { kind: 'const'; value: boolean }
+  | { kind: 'not'; arg: BoolExpr<L> }
+  | { kind: 'and' | 'or' | 'xor'; args: BoolExpr<L>[] };
+
+export type Display = string | number | boolean;
+
+export interface GroupKey {
+  /** Output name (alias or SQL text). */
+  name: string;
+  /** SQL text (for EXPLAIN and matching). */
+  text: string;
+  column: string;
+  source: 'column' | 'age_band';
+  /** Public values of the key, in output order. */
+  labels: Display[];
+  /** Indicator of each value as a formula over plan.atoms. */
+  indicators: BoolExpr<number>[];
+}
+
+export type ResultType = 'count' | 'int' | 'fixed' | 'value';
+
+export interface AggSpec {
+  fn: AggName;
+  /** null for COUNT(*). */
+  column: string | null;
+  text: string;
+  /** How the revealed ring value is decoded: count/int as integers, fixed with FRAC bits, value as the column. */
+  result: ResultType;
+  /** Scale of the revealed ring value relative to its real value (1 or 2^FRAC). */
+  scale: number;
+}
+
+/** [agg − value < 0] or [= 0] on the aggregate's ring encoding. */
+export interface HavingAtom {
+  agg: number;
+  op: 'lt' | 'eq';
+  value: bigint;
+}
+
+export type Output = { name: string; kind: 'key'; key: number } | { name: string; kind: 'agg'; agg: number };
+
+export interface QueryPlan {
+  sql: string;
+  dataset: DatasetSchema;
+  codeLists: Map<string, CodeList>;
+  /** Columns the execution reads (shares needed). */
+  columns: string[];
+  atoms: Atom[];
+  filter: BoolExpr<number> | null;
+  filterText: string | null;
+  keys: GroupKey[];
+  aggregates: AggSpec[];
+  outputs: Output[];
+  having: BoolExpr<HavingAtom> | null;
+  havingText: string | null;
+  orderBy: { output: number; desc: boolean }[];
+  limit: number | null;
+}
+
+const err = (m: string): never => {
+  throw new QueryError(m);
+};
+
+/** Parses and plans in one step. */
+export function planSql(sql: string, dataset: DatasetSchema, codeLists: Map<string, CodeList>): QueryPlan {
+  return planQuery(parseQuery(sql), dataset, codeLists);
+}
+
+/** Checks a parsed query against the schema and builds its plan. Throws QueryError. */
+export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map<string, CodeList>): QueryPlan {
+  if (q.table !== dataset.name) err(`unknown table '${q.table}' (this register is '${dataset.name}')`);
+  for (const c of dataset.columns) {
+    if (c.type === 'code' && !codeLists.has(c.codeList ?? '')) err(`column '${c.name}': code list '${c.codeList}' is not known to this node`);
+  }
+  const b = new Builder(dataset, codeLists);
+
+  // SELECT items: group keys (columns / age_band) or aggregates.
+  const aliases = new Map<string, Expr>();
+  for (const s of q.select) if (s.alias) aliases.set(s.alias, s.expr);
+  const keyOf = new Map<string, number>(); // show(expr) → key index
+  const keys: GroupKey[] = [];
+  for (const g0 of q.groupBy) {
+    let g = g0;
+    if (g.kind === 'number') {
+      const i = g.value;
+      if (!Number.isInteger(i) || i < 1 || i > q.select.length) err(`GROUP BY ${g.text}: there is no output column ${g.text}`);
+      g = q.select[i - 1]!.expr;
+    } else if (g.kind === 'column' && !b.spec(g.name, false) && aliases.has(g.name)) g = aliases.get(g.name)!;
+    const text = show(g);
+    if (keyOf.has(text)) continue;
+    const alias = q.select.find((s) => s.alias && show(s.expr) === text)?.alias ?? null;
+    keyOf.set(text, keys.length);
+    keys.push(b.groupKey(g, alias ?? (g.kind === 'column' ? g.name : text)));
+  }
+  const cells = keys.reduce((m, k) => m * k.labels.length, 1);
+  if (cells > MAX_CELLS) err(`GROUP BY makes ${cells} cells; at most ${MAX_CELLS} are allowed`);
+
+  const outputs: Output[] = [];
+  for (const s of q.select) {
+    const e = s.expr;
+    if (e.kind === 'agg') {
+      outputs.push({ name: s.alias ?? e.text, kind: 'agg', agg: b.aggregate(e) });
+      continue;
+    }
+    const k = keyOf.get(show(e));
+    if (k === undefined) {
+      if (containsAgg(e)) err(`${show(e)}: expressions over aggregates are not supported in SELECT`);
+      if (e.kind === 'column') b.spec(e.name); // unknown column error first
+      err(`${show(e)} must appear in GROUP BY or be inside an aggregate`);
+    }
+    outputs.push({ name: s.alias ?? keys[k!]!.name, kind: 'key', key: k! });
+  }
+  if (!outputs.some((o) => o.kind === 'agg')) err('SELECT needs at least one aggregate (only aggregates are revealed)');
+  // COUNT(*) always runs: it drives small-cell suppression.
+  b.aggregate({ kind: 'agg', fn: 'count', arg: null, text: 'count(*)' });
+
+  const filter = q.where ? b.predicate(q.where) : null;
+  const having = q.having ? b.havingPred(q.having) : null;
+
+  const orderBy = q.orderBy.map(({ expr, desc }) => {
+    let idx = -1;
+    if (expr.kind === 'number') {
+      if (!Number.isInteger(expr.value) || expr.value < 1 || expr.value > outputs.length) err(`ORDER BY ${expr.text}: there is no output column ${expr.text}`);
+      idx = expr.value - 1;
+    } else {
+      const text = show(expr);
+      idx = outputs.findIndex((o) => o.name === text);
+      if (idx < 0) idx = q.select.findIndex((s) => show(s.expr) === text);
+      if (idx < 0) err(`ORDER BY ${text}: only output columns can be ordered by (results are sorted after reveal)`);
+    }
+    return { output: idx, desc };
+  });
+
+  return {
+    sql: q.sql,
+    dataset,
+    codeLists,
+    columns: [...b.used],
+    atoms: b.atoms,
+    filter: filter ? simplify(filter) : null,
+    filterText: q.where ? show(q.where) : null,
+    keys,
+    aggregates: b.aggs,
+    outputs,
+    having: having ? simplify(having) : null,
+    havingText: q.having ? show(q.having) : null,
+    orderBy,
+    limit: q.limit,
+  };
+}
+
+function containsAgg(e: Expr): boolean {
+  switch (e.kind) {
+    case 'agg':
+      return true;
+    case 'cmp':
+    case 'and':
+    case 'or':
+      return containsAgg(e.left) || containsAgg(e.right);
+    case 'not':
+      return containsAgg(e.arg);
+    case 'call':
+      return e.args.some(containsAgg);
+    default:
+      return false;
+  }
+}
+
+/** Constant folding; keeps the formula small. */
+export function simplify<L>(e: BoolExpr<L>): BoolExpr<L> {
+  switch (e.kind) {
+    case 'leaf':
+    case 'const':
+      return e;
+    case 'not': {
+      const a = simplify(e.arg);
+      if (a.kind === 'const') return { kind: 'const', value: !a.value };
+      if (a.kind === 'not') return a.arg;
+      return { kind: 'not', arg: a };
+    }
+    default: {
+      const args = e.args.map(simplify);
+      const rest: BoolExpr<L>[] = [];
+      let flip = false;
+      for (const a of args) {
+        if (a.kind !== 'const') {
+          rest.push(a);
+          continue;
+        }
+        if (e.kind === 'and' && !a.value) return { kind: 'const', value: false };
+        if (e.kind === 'or' && a.value) return { kind: 'const', value: true };
+        if (e.kind === 'xor' && a.value) flip = !flip;
+      }
+      let out: BoolExpr<L>;
+      if (rest.length === 0) out = { kind: 'const', value: e.kind === 'and' };
+      else if (rest.length === 1) out = rest[0]!;
+      else out = { kind: e.kind, args: rest };
+      if (e.kind === 'xor' && rest.length === 0) out = { kind: 'const', value: false };
+      return flip ? simplify({ kind: 'not', arg: out }) : out;
+    }
+  }
+}
+
+const leaf = (i: number): BoolExpr<number> => ({ kind: 'leaf', leaf: i });
+const not = <L>(a: BoolExpr<L>): BoolExpr<L> => ({ kind: 'not', arg: a });
+const K = (v: boolean): BoolExpr<never> => ({ kind: 'const', value: v });
+
+/** A numeric view of something a predicate compares: a column's encoding, or age in years. */
+interface Operand {
+  text: string;
+  /** Encoding scale relative to real numbers (1, or 2^FRAC for decimals). */
+  scale: number;
+  type: ColumnSpec['type'] | 'age';
+  spec: ColumnSpec;
+  /** [value < v], v an integer in the encoding. */
+  lessThan(v: bigint): BoolExpr<number>;
+  /** [value = v]. */
+  equals(v: bigint): BoolExpr<number>;
+}
+
+const bitLen = (v: bigint): number => (v < 0n ? -v : v).toString(2).length;
+const floorB = (x: number): bigint => BigInt(Math.floor(x));
+const ceilB = (x: number): bigint => BigInt(Math.ceil(x));
+
+/** Date a calendar years before ref (days since epoch); Feb 29 → Feb 28 in non-leap years. */
+export function yearsBefore(refDays: number, a: number): number {
+  const d = new Date(refDays * 86_400_000);
+  const y = d.getUTCFullYear() - a, m = d.getUTCMonth(), day = d.getUTCDate();
+  let t = Date.UTC(y, m, day);
+  if (new Date(t).getUTCMonth() !== m) t = Date.UTC(y, m + 1, 0); // last day of month m
+  return Math.round(t / 86_400_000);
+}
+
+class Builder {
+  readonly atoms: Atom[] = [];
+  private readonly atomIndex = new Map<string, number>();
+  readonly aggs: AggSpec[] = [];
+  readonly used = new Set<string>();
+
+  constructor(readonly dataset: DatasetSchema, readonly codeLists: Map<string, CodeList>) {}
+
+  spec(name: string, must = true): ColumnSpec {
+    const s = this.dataset.columns.find((c) => c.name === name);
+    if (!s) {
+      if (!must) return undefined as unknown as ColumnSpec;
+      const known = this.dataset.columns.map((c) => c.name).join(', ');
+      return err(`unknown column '${name}' in ${this.dataset.name} (columns: ${known})`);
+    }
+    return s;
+  }
+
+  private use(name: string): ColumnSpec {
+    const s = this.spec(name);
+    this.used.add(name);
+    return s;
+  }
+
+  /** Encoded inclusive bounds of a column, where the schema or the type gives them. */
+  private bounds(s: ColumnSpec): [bigint | null, bigint | null] {
+    const scale = s.type === 'decimal' ? 2 ** FRAC : 1;
+    const conv = (v: number | string | undefined, up: boolean): bigint | null => {
+      if (v === undefined) return null;
+      if (typeof v === 'string') {
+        const d = parseDate(v);
+        return d === null ? null : BigInt(d);
+      }
+      return up ? floorB(v * scale) : ceilB(v * scale);
+    };
+    switch (s.type) {
+      case 'bool':
+        return [0n, 1n];
+      case 'code':
+        return [0n, BigInt((this.codeLists.get(s.codeList ?? '')?.codes.length ?? 1) - 1)];
+      case 'person_id':
+        return [0n, 2n ** 34n - 1n];
+      default:
+        return [conv(s.min, false), conv(s.max, true)];
+    }
+  }
+
+  private atom(op: 'lt' | 'eq', column: string, value: bigint): BoolExpr<number> {
+    const s = this.use(column);
+    const [lo, hi] = this.bounds(s);
+    // Constant results where the declared domain decides (values were validated at ingest).
+    if (op === 'lt') {
+      if (lo !== null && value <= lo) return K(false);
+      if (hi !== null && value > hi) return K(true);
+    } else if ((lo !== null && value < lo) || (hi !== null && value > hi)) return K(false);
+    const bits = Math.min(64, Math.max(valueBits(s, this.codeLists), bitLen(value) + 1) + 1);
+    const key = `${op}|${column}|${value}`;
+    let i = this.atomIndex.get(key);
+    if (i === undefined) {
+      i = this.atoms.length;
+      this.atoms.push({ op, column, value, bits });
+      this.atomIndex.set(key, i);
+    }
+    return leaf(i);
+  }
+
+  operand(e: Expr): Operand {
+    if (e.kind === 'column') {
+      const s = this.spec(e.name);
+      if (s.type === 'person_id') err(`column '${s.name}' is a person identifier and cannot be used in a predicate or group`);
+      return {
+        text: e.name,
+        scale: s.type === 'decimal' ? 2 ** FRAC : 1,
+        type: s.type,
+        spec: s,
+        lessThan: (v) => this.atom('lt', s.name, v),
+        equals: (v) => this.atom('eq', s.name, v),
+      };
+    }
+    if (e.kind === 'call' && e.name === 'age') {
+      const [col, ref] = this.ageArgs(e, 2, 2);
+      const s = this.spec(col);
+      // [age < a] = NOT [age ≥ a] = NOT [birth ≤ t_a] = NOT [birth < t_a + 1]
+      const lessThan = (a: bigint): BoolExpr<number> => not(this.atom('lt', s.name, BigInt(yearsBefore(ref, Number(a)) + 1)));
+      return { text: show(e), scale: 1, type: 'age', spec: s, lessThan, equals: (a) => ({ kind: 'xor', args: [lessThan(a + 1n), lessThan(a)] }) };
+    }
+    if (e.kind === 'call') return err(`${e.name}() can only be used in GROUP BY`);
+    if (e.kind === 'agg') return err(`aggregate ${e.text} is not allowed in WHERE (use HAVING)`);
+    return err(`expected a column, found ${show(e)}`);
+  }
+
+  /** (column, refDays) of age(col, ref) / age_band(col, ref, …); validates the arguments. */
+  private ageArgs(e: Extract<Expr, { kind: 'call' }>, min: number, max: number): [string, number] {
+    const a = e.args;
+    if (a.length < min || a.length > max) err(`${e.name}() takes ${min === max ? min : `${min} to ${max}`} arguments: ${e.name}(birth_date, 'YYYY-MM-DD'${max > 2 ? ', width, top' : ''})`);
+    if (a[0]!.kind !== 'column') err(`${e.name}(): the first argument must be a date column`);
+    const s = this.spec((a[0] as { name: string }).name);
+    if (s.type !== 'date') err(`${e.name}(): column '${s.name}' is ${s.type}, not a date`);
+    const r = a[1]!;
+    if (r.kind !== 'string') err(`${e.name}(): the reference date must be a literal 'YYYY-MM-DD'`);
+    const ref = parseDate((r as { value: string }).value);
+    if (ref === null) err(`${e.name}(): '${(r as { value: string }).value}' is not a date (YYYY-MM-DD)`);
+    return [s.name, ref!];
+  }
+
+  /** Encodes a literal for an operand; returns the real value in the operand's units (before scale). */
+  private literal(op: Operand, e: Expr, ctx: string): number {
+    const t = op.type;
+    if (t === 'date') {
+      if (e.kind !== 'string') err(`${ctx}: '${op.text}' is a date; compare it with a date literal 'YYYY-MM-DD', not ${show(e)}`);
+      const d = parseDate((e as { value: string }).value);
+      if (d === null) err(`${ctx}: '${(e as { value: string }).value}' is not a date (YYYY-MM-DD)`);
+      return d!;
+    }
+    if (t === 'code') {
+      if (e.kind !== 'string' || e.date) err(`${ctx}: '${op.text}' is a code column; compare it with a code literal such as 'E11', not ${show(e)}`);
+      const list = this.codeLists.get(op.spec.codeList ?? '')!;
+      const v = (e as { value: string }).value;
+      const i = list.codes.indexOf(v);
+      if (i < 0) err(`${ctx}: '${v}' is not in code list ${list.name} of column '${op.text}'`);
+      return i;
+    }
+    if (t === 'bool') {
+      if (e.kind === 'bool') return e.value ? 1 : 0;
+      if (e.kind === 'number' && (e.value === 0 || e.value === 1)) return e.value;
+      return err(`${ctx}: '${op.text}' is a boolean; compare it with TRUE or FALSE, not ${show(e)}`);
+    }
+    // int, decimal, age
+    if (e.kind !== 'number') err(`${ctx}: '${op.text}' is ${t === 'age' ? 'an age in years' : `an ${t} column`}; compare it with a number, not ${show(e)}`);
+    return (e as { value: number }).value;
+  }
+
+  private compare(op: Operand, cmp: CmpOp, real: number): BoolExpr<number> {
+    if ((op.type === 'code' || op.type === 'bool') && cmp !== '=' && cmp !== '<>') err(`'${op.text}' is a ${op.type} column: only =, <>, IN${op.type === 'code' ? ' and LIKE' : ''} apply, not ${cmp}`);
+    const x = real * op.scale;
+    const up = ceilB(x); // smallest encoding ≥ x
+    const dn = floorB(x) + 1n; // smallest encoding > x
+    switch (cmp) {
+      case '<':
+        return op.lessThan(up);
+      case '<=':
+        return op.lessThan(dn);
+      case '>':
+        return not(op.lessThan(dn));
+      case '>=':
+        return not(op.lessThan(up));
+      case '=':
+        return Number.isInteger(x) ? op.equals(BigInt(x)) : K(false);
+      case '<>':
+        return Number.isInteger(x) ? not(op.equals(BigInt(x))) : K(true);
+    }
+  }
+
+  /** [lo ≤ value < hi) on encodings, lo ≤ hi: two monotone atoms and a XOR. */
+  private range(op: Operand, lo: bigint, hi: bigint): BoolExpr<number> {
+    if (hi <= lo) return K(false);
+    if (hi === lo + 1n) return op.equals(lo);
+    return { kind: 'xor', args: [op.lessThan(hi), op.lessThan(lo)] };
+  }
+
+  predicate(e: Expr): BoolExpr<number> {
+    switch (e.kind) {
+      case 'and':
+      case 'or':
+        return { kind: e.kind, args: [this.predicate(e.left), this.predicate(e.right)] };
+      case 'not':
+        return not(this.predicate(e.arg));
+      case 'bool':
+        return K(e.value);
+      case 'column': {
+        const s = this.spec(e.name);
+        if (s.type !== 'bool') err(`WHERE ${e.name}: column '${e.name}' is ${s.type}, not a boolean condition`);
+        return this.operand(e).equals(1n);
+      }
+      case 'cmp': {
+        let { left, right, op } = e;
+        const isLit = (x: Expr) => x.kind === 'number' || x.kind === 'string' || x.kind === 'bool';
+        if (isLit(left) && !isLit(right)) {
+          [left, right] = [right, left];
+          op = ({ '<': '>', '>': '<', '<=': '>=', '>=': '<=', '=': '=', '<>': '<>' } as const)[op];
+        }
+        if (isLit(left)) err(`${show(e)}: a comparison needs a column (or age(...)) on one side`);
+        if (!isLit(right)) {
+          if (left.kind === 'agg' || right.kind === 'agg') err(`aggregate in WHERE (${show(e)}): use HAVING`);
+          err(`${show(e)}: comparisons are between a column and a literal (comparing two columns is not supported)`);
+        }
+        const o = this.operand(left);
+        return this.compare(o, op, this.literal(o, right, show(e)));
+      }
+      case 'between': {
+        const o = this.operand(e.arg);
+        if (o.type === 'code' || o.type === 'bool') err(`${show(e)}: BETWEEN does not apply to ${o.type} column '${o.text}'`);
+        const lo = this.literal(o, e.lo, show(e)) * o.scale, hi = this.literal(o, e.hi, show(e)) * o.scale;
+        const r = this.range(o, ceilB(lo), floorB(hi) + 1n);
+        return e.negated ? not(r) : r;
+      }
+      case 'in': {
+        const o = this.operand(e.arg);
+        const enc = new Set<bigint>();
+        for (const x of e.list) {
+          const v = this.literal(o, x, show(e)) * o.scale;
+          if (Number.isInteger(v)) enc.add(BigInt(v));
+        }
+        const vals = [...enc].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        const parts: BoolExpr<number>[] = [];
+        for (let i = 0; i < vals.length; ) {
+          let j = i;
+          while (j + 1 < vals.length && vals[j + 1] === vals[j]! + 1n) j++;
+          if (j - i >= 2) parts.push(this.range(o, vals[i]!, vals[j]! + 1n));
+          else for (let k = i; k <= j; k++) parts.push(o.equals(vals[k]!));
+          i = j + 1;
+        }
+        const r: BoolExpr<number> = { kind: 'xor', args: parts };
+        return e.negated ? not(r) : r;
+      }
+      case 'like': {
+        const o = this.operand(e.arg);
+        if (o.type !== 'code') err(`${show(e)}: LIKE applies to code columns only; '${o.text}' is ${o.type}`);
+        const pat = e.pattern;
+        const body = pat.endsWith('%') ? pat.slice(0, -1) : pat;
+        if (/[%_]/.test(body)) err(`${show(e)}: only prefix patterns such as 'E11%' are supported (no inner % or _)`);
+        const list = this.codeLists.get(o.spec.codeList ?? '')!;
+        let r: BoolExpr<number>;
+        if (body === pat) {
+          const i = list.codes.indexOf(body);
+          r = i < 0 ? K(false) : o.equals(BigInt(i));
+        } else {
+          const [lo, hi] = prefixRange(list, body);
+          r = this.range(o, BigInt(lo), BigInt(hi));
+        }
+        return e.negated ? not(r) : r;
+      }
+      case 'agg':
+        return err(`aggregate ${e.text} in WHERE: use HAVING`);
+      default:
+        return err(`${show(e)} is not a condition`);
+    }
+  }
+
+  groupKey(e: Expr, name: string): GroupKey {
+    if (e.kind === 'column') {
+      const s = this.use(e.name);
+      const o = this.operand(e);
+      let labels: Display[];
+      let values: bigint[];
+      if (s.type === 'bool') {
+        labels = [false, true];
+        values = [0n, 1n];
+      } else if (s.type === 'code') {
+        const list = this.codeLists.get(s.codeList ?? '')!;
+        if (list.codes.length > MAX_GROUP_VALUES) err(`GROUP BY ${s.name}: code list ${list.name} has ${list.codes.length} codes; at most ${MAX_GROUP_VALUES} groups per key (filter with LIKE or IN instead)`);
+        labels = list.codes.slice();
+        values = labels.map((_, i) => BigInt(i));
+      } else if (s.type === 'int' && typeof s.min === 'number' && typeof s.max === 'number' && s.max - s.min < MAX_GROUP_VALUES) {
+        values = [];
+        for (let v = Math.ceil(s.min); v <= s.max; v++) values.push(BigInt(v));
+        labels = values.map((v) => Number(v));
+      } else {
+        return err(`GROUP BY ${s.name}: ${s.type} column is not low-cardinality (group by bool, code columns, int columns with a declared range of ≤ ${MAX_GROUP_VALUES} values, or age_band(...))`);
+      }
+      // The values cover the whole (validated) domain, so the last indicator is NOT(any other): free.
+      const eqs = values.slice(0, -1).map((v) => o.equals(v));
+      const indicators = [...eqs, not<number>({ kind: 'xor', args: eqs })];
+      return { name, text: s.name, column: s.name, source: 'column', labels, indicators };
+    }
+    if (e.kind === 'call' && e.name === 'age_band') {
+      const [col, ref] = this.ageArgs(e, 2, 4);
+      const num = (x: Expr | undefined, d: number, what: string): number => {
+        if (x === undefined) return d;
+        if (x.kind !== 'number' || !Number.isInteger(x.value) || x.value < 1) return err(`age_band(): ${what} must be a positive integer, not ${show(x)}`);
+        return x.value;
+      };
+      const width = num(e.args[2], 10, 'width');
+      const top = num(e.args[3], 90, 'top');
+      if (top % width !== 0) err(`age_band(): top (${top}) must be a multiple of width (${width})`);
+      if (top / width + 1 > MAX_GROUP_VALUES) err(`age_band(): ${top / width + 1} bands; at most ${MAX_GROUP_VALUES}`);
+      this.use(col);
+      // ge(a) = [age ≥ a] = [birth < t_a + 1]; band [L, L+w) = ge(L) XOR ge(L+w); ages < 0 fall in band 0.
+      const ge = (a: number): BoolExpr<number> => (a <= 0 ? K(true) : this.atom('lt', col, BigInt(yearsBefore(ref, a) + 1)));
+      const labels: number[] = [];
+      const indicators: BoolExpr<number>[] = [];
+      for (let L = 0; L < top; L += width) {
+        labels.push(L);
+        indicators.push({ kind: 'xor', args: [ge(L), ge(L + width)] });
+      }
+      labels.push(top);
+      indicators.push(ge(top));
+      return { name, text: show(e), column: col, source: 'age_band', labels, indicators };
+    }
+    if (e.kind === 'agg') return err(`GROUP BY ${e.text}: cannot group by an aggregate`);
+    if (e.kind === 'call') return err(`GROUP BY ${show(e)}: only age_band(birth_date, 'YYYY-MM-DD' [, width [, top]]) is supported`);
+    return err(`GROUP BY ${show(e)}: group by a column, age_band(...), an output alias or an ordinal`);
+  }
+
+  aggregate(e: Extract<Expr, { kind: 'agg' }>): number {
+    let column: string | null = null;
+    let result: ResultType = 'count';
+    let scale = 1;
+    if (e.arg) {
+      if (e.arg.kind !== 'column') err(`${e.text}: aggregates take a column (expressions are not supported)`);
+      const s = this.spec((e.arg as { name: string }).name);
+      const t = s.type;
+      const numeric = t === 'int' || t === 'decimal' || t === 'bool';
+      switch (e.fn) {
+        case 'count':
+          break; // no NULLs: COUNT(col) = COUNT(*)
+        case 'sum':
+          if (!numeric) err(`${e.text}: SUM needs a numeric column; '${s.name}' is ${t}`);
+          result = t === 'decimal' ? 'fixed' : 'int';
+          scale = t === 'decimal' ? 2 ** FRAC : 1;
+          column = s.name;
+          break;
+        case 'min':
+        case 'max':
+          if (t === 'person_id') err(`${e.text}: '${s.name}' is a person identifier; only COUNT applies`);
+          result = 'value';
+          scale = t === 'decimal' ? 2 ** FRAC : 1;
+          column = s.name;
+          break;
+        default: {
+          if (!numeric) err(`${e.text}: ${e.fn.toUpperCase()} needs a numeric column; '${s.name}' is ${t}`);
+          if (e.fn !== 'avg') {
+            const lim = 2 ** VAR_VALUE_BITS;
+            const m = t === 'bool' ? 1 : typeof s.min === 'number' && typeof s.max === 'number' ? Math.max(Math.abs(s.min), Math.abs(s.max)) : Infinity;
+            if (!(m < lim)) err(`${e.text}: variance needs column '${s.name}' to declare min and max with |value| < ${lim} (fixed-point range of x²)`);
+          }
+          result = 'fixed';
+          scale = 2 ** FRAC;
+          column = s.name;
+        }
+      }
+      this.used.add(s.name);
+      if (e.fn === 'count') column = null;
+    }
+    const text = e.fn === 'count' ? 'count(*)' : e.text;
+    const i = this.aggs.findIndex((a) => a.fn === e.fn && a.column === column);
+    if (i >= 0) return i;
+    this.aggs.push({ fn: e.fn, column, text, result, scale });
+    return this.aggs.length - 1;
+  }
+
+  havingPred(e: Expr): BoolExpr<HavingAtom> {
+    switch (e.kind) {
+      case 'and':
+      case 'or':
+        return { kind: e.kind, args: [this.havingPred(e.left), this.havingPred(e.right)] };
+      case 'not':
+        return not(this.havingPred(e.arg));
+      case 'bool':
+        return K(e.value);
+      case 'cmp': {
+        let { left, right, op } = e;
+        if (left.kind === 'number' && right.kind === 'agg') {
+          [left, right] = [right, left];
+          op = ({ '<': '>', '>': '<', '<=': '>=', '>=': '<=', '=': '=', '<>': '<>' } as const)[op];
+        }
+        if (left.kind !== 'agg') err(`HAVING ${show(e)}: compare an aggregate with a number`);
+        if (right.kind !== 'number') err(`HAVING ${show(e)}: compare an aggregate with a number, not ${show(right)}`);
+        const agg = this.aggregate(left as Extract<Expr, { kind: 'agg' }>);
+        const spec = this.aggs[agg]!;
+        if (spec.result === 'value' && spec.column && !['int', 'decimal', 'bool'].includes(this.spec(spec.column).type)) err(`HAVING ${show(e)}: only numeric aggregates can be compared`);
+        const x = (right as { value: number }).value * spec.scale;
+        const lt = (v: bigint): BoolExpr<HavingAtom> => ({ kind: 'leaf', leaf: { agg, op: 'lt', value: v } });
+        const up = ceilB(x), dn = floorB(x) + 1n;
+        switch (op) {
+          case '<': return lt(up);
+          case '<=': return lt(dn);
+          case '>': return not(lt(dn));
+          case '>=': return not(lt(up));
+          case '=': return Number.isInteger(x) ? { kind: 'leaf', leaf: { agg, op: 'eq', value: BigInt(x) } } : K(false);
+          case '<>': return Number.isInteger(x) ? not({ kind: 'leaf', leaf: { agg, op: 'eq', value: BigInt(x) } }) : K(true);
+        }
+        break;
+      }
+      default:
+        return err(`HAVING ${show(e)}: HAVING supports comparisons of aggregates with numbers, AND, OR, NOT`);
+    }
+    return err('unreachable');
+  }
+}
+
+/** Human-readable plan (EXPLAIN). */
+export function explainPlan(plan: QueryPlan, rows?: number): string {
+  const lines: string[] = [];
+  const cells = plan.keys.reduce((m, k) => m * k.labels.length, 1);
+  lines.push(`Query on ${plan.dataset.name}${rows !== undefined ? ` (${rows} rows)` : ''}: ${plan.sql.trim().replace(/\s+/g, ' ')}`);
+  const atomText = (a: Atom): string => {
+    const s = plan.dataset.columns.find((c) => c.name === a.column)!;
+    const v = s.type === 'decimal' ? String(Number(a.value) / 2 ** FRAC) : s.type === 'date' ? formatDate(Number(a.value)) : String(decodeValue(s, BigInt.asUintN(64, a.value), plan.codeLists));
+    const shown = s.type === 'code' ? `#${a.value} (${v})` : v;
+    return `${a.column} ${a.op === 'lt' ? '<' : '='} ${shown}`;
+  };
+  const boolText = <L>(e: BoolExpr<L>, lf: (l: L) => string): string => {
+    switch (e.kind) {
+      case 'leaf': return lf(e.leaf);
+      case 'const': return e.value ? 'TRUE' : 'FALSE';
+      case 'not': return `NOT ${boolText(e.arg, lf)}`;
+      default: return `(${e.args.map((a) => boolText(a, lf)).join(` ${e.kind.toUpperCase()} `)})`;
+    }
+  };
+  if (plan.filter) {
+    lines.push(`  Filter (in MPC, one secret bit per row): ${plan.filterText}`);
+    lines.push(`    as comparisons: ${boolText(plan.filter, (i) => `[${atomText(plan.atoms[i]!)}]`)}`);
+  } else lines.push('  Filter: none (all rows)');
+  const lts = plan.atoms.filter((a) => a.op === 'lt'), eqs = plan.atoms.filter((a) => a.op === 'eq');
+  const cols = [...new Set(plan.atoms.map((a) => a.column))];
+  if (cols.length) {
+    const w = cols.map((c) => `${c} (${valueBits(plan.dataset.columns.find((s) => s.name === c)!, plan.codeLists)} bits)`);
+    lines.push(`  Comparisons: ${w.join(', ')} bit-decomposed once; ${lts.length} less-than and ${eqs.length} equality tests against public constants as log-depth bit trees`);
+  }
+  if (plan.keys.length) {
+    for (const k of plan.keys) lines.push(`  Group by ${k.text} AS ${k.name}: ${k.labels.length} public values (${k.labels.slice(0, 12).join(', ')}${k.labels.length > 12 ? ', …' : ''})`);
+  }
+  lines.push(`  Cells: ${cells}`);
+  lines.push(`  Aggregates per cell (in MPC): ${plan.aggregates.map((a) => a.text).join(', ')}`);
+  if (plan.having) lines.push(`  Having (in MPC, on the aggregates): ${plan.havingText}`);
+  lines.push('  Disclosure: per cell [count < minCellSize] is computed in MPC; revealed are that bit per cell');
+  lines.push(`    ${plan.having ? 'and the HAVING bit of unsuppressed cells, ' : ''}then only the output aggregates of visible cells: ${plan.outputs.filter((o) => o.kind === 'agg').map((o) => o.name).join(', ')}`);
+  if (plan.orderBy.length || plan.limit !== null) {
+    lines.push(`  After reveal (plaintext): ${plan.orderBy.length ? `ORDER BY ${plan.orderBy.map((o) => `${plan.outputs[o.output]!.name}${o.desc ? ' DESC' : ''}`).join(', ')}` : ''}${plan.limit !== null ? ` LIMIT ${plan.limit}` : ''}`);
+  }
+  return lines.join('\n');
+}
