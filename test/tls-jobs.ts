@@ -53,3 +53,35 @@ export async function stall(p: Party, args: { who: number; ms: number }) {
   await A.reveal(p, x);
   return 'finished';
 }
+
+/**
+ * The boolean, fixed-point, shuffle and sort protocols over TLS: party 0 inputs x and y (decimal
+ * strings in args), every result is revealed to all and returned as decimal strings / bit arrays.
+ */
+export async function protocols(p: Party, args: { x: string[]; y: string[]; f: number }) {
+  const { lt, eq, select } = await import('../src/mpc/compare.js');
+  const { revealBits } = await import('../src/mpc/boolean.js');
+  const { bitDecompose } = await import('../src/mpc/convert.js');
+  const { div, mulFixed } = await import('../src/mpc/fixed.js');
+  const { shuffle } = await import('../src/mpc/shuffle.js');
+  const { sort } = await import('../src/mpc/sort.js');
+  const { unpackBits, fromPlanes } = await import('../src/ring/bits.js');
+  const n = args.x.length;
+  const col = (v: string[]) => BigUint64Array.from(v.map((s) => BigInt.asUintN(64, BigInt(s))));
+  const x = await A.input(p, 0, p.id === 0 ? col(args.x) : null, n);
+  const y = await A.input(p, 0, p.id === 0 ? col(args.y) : null, n);
+  const bits = async (b: Awaited<ReturnType<typeof lt>>) => Array.from(unpackBits((await revealBits(p, b))!, n));
+  const ltFull = await bits(await lt(p, x, y));
+  const lt32 = await bits(await lt(p, x, y, { bits: 32 }));
+  const eqs = await bits(await eq(p, x, y));
+  const dec = fromPlanes((await revealBits(p, await bitDecompose(p, x)))!, n, 64);
+  const mins = await A.reveal(p, await select(p, await lt(p, x, y), x, y));
+  const prod = await A.reveal(p, await mulFixed(p, x, y, args.f));
+  const quo = await A.reveal(p, await div(p, x, A.addPublic(p, A.mulPublic(y, 0n), BigInt(3) << BigInt(args.f)), args.f));
+  const shuffled = await shuffle(p, [x, y]);
+  const [sx, sy] = await A.revealMany(p, shuffled.cols);
+  const sorted = await sort(p, y, [x], { keyBits: 32 });
+  const [sk, sp] = await A.revealMany(p, [sorted.key, sorted.payloads[0]!]);
+  const str = (c: BigUint64Array | null) => Array.from(c!, (v) => BigInt.asIntN(64, v).toString());
+  return { ltFull, lt32, eqs, dec: str(dec), mins: str(mins), prod: str(prod), quo: str(quo), sx: str(sx), sy: str(sy), sk: str(sk), sp: str(sp) };
+}

@@ -17,7 +17,7 @@ import { encodeFrame, encodeHeader, Kind } from '../src/net/frame.js';
 import { createLocalCluster, generateNodeKey, normalizeFingerprint, readNodeKey, resolveClusterConfig, writeNodeKey, type LocalCluster, type ClusterConfig } from '../src/net/keys.js';
 import { connectTls, type TlsChannel } from '../src/net/tls.js';
 import { writeShareFile } from '../src/node/shares.js';
-import { col, randomInts, runOn, u64 } from './harness.js';
+import { col, EDGES, randomInts, runOn, u64 } from './harness.js';
 
 const JOBS = new URL('./tls-jobs.js', import.meta.url).href;
 const root = mkdtempSync(join(tmpdir(), 'mosaik-tls-'));
@@ -290,6 +290,41 @@ describe('TLS channel, three node processes', () => {
     });
     assert.deepEqual(combineShares(zs[0]!, zs[1]!), col(z));
     assert.deepEqual(progress.sort(), ['0:loaded shares', '1:loaded shares', '2:loaded shares']);
+  });
+
+  it('runs comparisons, bit decomposition, select, fixed point, shuffle and sort over TLS against plaintext', async () => {
+    const f = 16;
+    const small = (k: number) => BigInt(Math.round(Math.sin(k * 12.9898) * 100 * 2 ** f)); // |v| ≤ 100.0 in fixed point
+    const xv = [...EDGES, ...Array.from({ length: 150 }, (_, k) => small(k))];
+    const yv = [-(2n ** 31n), 2n ** 31n - 1n, 0n, -1n, 1n, ...Array.from({ length: xv.length - 5 }, (_, k) => (k % 7 === 0 && k + 5 >= EDGES.length ? xv[k + 5]! : small(k + 1000)))];
+    const res = await runOnLocalCluster({
+      dir: cluster.dir,
+      job: { module: JOBS, export: 'protocols', args: { x: xv.map(String), y: yv.map(String), f } },
+      timeoutMs: 120_000,
+      recvTimeoutMs: 30_000,
+    });
+    const fits32 = (v: bigint) => v >= -(2n ** 31n) && v < 2n ** 31n;
+    const isSmall = (v: bigint) => v >= -(2n ** 23n) && v <= 2n ** 23n;
+    for (const r of res) {
+      const o = r.result as Record<string, (string | number)[]>;
+      const big = (k: string) => o[k]!.map((v) => BigInt(v));
+      assert.deepEqual(o.ltFull, xv.map((v, i) => +(v < yv[i]!)));
+      xv.forEach((v, i) => fits32(v) && assert.equal(o.lt32![i], +(v < yv[i]!), `lt32 lane ${i}`));
+      assert.deepEqual(o.eqs, xv.map((v, i) => +(v === yv[i]!)));
+      assert.deepEqual(big('dec'), xv);
+      assert.deepEqual(big('mins'), xv.map((v, i) => (v < yv[i]! ? v : yv[i]!)));
+      xv.forEach((v, i) => {
+        if (!isSmall(v) || !isSmall(yv[i]!)) return;
+        const exact = Number(v * yv[i]!) / 2 ** f;
+        assert.ok(Math.abs(Number(big('prod')[i]) - exact) <= 1, `mulFixed lane ${i}`);
+        assert.ok(Math.abs(Number(big('quo')[i]) - Number(v) / 3) <= 5, `div lane ${i}`);
+      });
+      const pairs = (a: bigint[], b: bigint[]) => a.map((v, i) => `${v},${b[i]}`).sort();
+      assert.deepEqual(pairs(big('sx'), big('sy')), pairs(xv, yv), 'shuffle keeps rows together');
+      const order = yv.map((_, i) => i).sort((a, b) => (yv[a]! < yv[b]! ? -1 : yv[a]! > yv[b]! ? 1 : a - b));
+      assert.deepEqual(big('sk'), order.map((i) => yv[i]!));
+      assert.deepEqual(big('sp'), order.map((i) => xv[i]!));
+    }
   });
 
   it('fails every other party with a ChannelError when a peer is killed mid-job', async () => {
