@@ -30,6 +30,22 @@ describe('boolean shares (bit-sliced)', () => {
   });
 });
 
+describe('long boolean layers', () => {
+  it('streams an AND layer longer than one 4 MiB slice and still matches plaintext', async () => {
+    const words = (1 << 20) + 37;
+    const n = 32 * words - 5;
+    const xw = new Uint32Array(words).map((_, i) => Math.imul(i, 0x9e3779b9) >>> 0);
+    const yw = new Uint32Array(words).map((_, i) => Math.imul(i ^ 0x5bd1e995, 0x85ebca6b) >>> 0);
+    const out = await run3(async (p) => {
+      const sx = await B.inputBits(p, 0, p.id === 0 ? xw : null, n, 1);
+      const sy = await B.inputBits(p, 1, p.id === 1 ? yw : null, n, 1);
+      return B.revealBits(p, await B.and(p, sx, sy));
+    });
+    const want = xw.map((v, i) => v & yw[i]!);
+    for (const r of out) assert.deepEqual(r, want);
+  });
+});
+
 describe('arithmetic ↔ boolean', () => {
   it('bit-decomposes (ABY3 adder) at 64 and fewer bits', async () => {
     for (const n of LENGTHS) {

@@ -98,12 +98,32 @@ export async function and(p: Party, x: BShare, y: BShare): Promise<BShare> {
   const len = x.a.length;
   const z = new Uint32Array(len);
   const xa = x.a, xb = x.b, ya = y.a, yb = y.b;
-  for (let i = 0; i < len; i++) z[i] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
-  p.maskWords(z);
-  p.net.send(p.prev, bytesOf(z));
-  const got = await recvWords(p, p.next, len, 'and');
+  if (len <= STREAM_WORDS) {
+    for (let i = 0; i < len; i++) z[i] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
+    p.maskWords(z);
+    p.net.send(p.prev, bytesOf(z)); // always one frame, even for an empty layer
+    return new BShare(x.n, x.bits, z, await recvWords(p, p.next, len, 'and'));
+  }
+  // Large layers go out in slices as soon as each is computed (still one round), so local work,
+  // encryption and the peers' work overlap; received slices are copied into place and released.
+  for (let off = 0; off < len; off += STREAM_WORDS) {
+    const end = Math.min(len, off + STREAM_WORDS);
+    for (let i = off; i < end; i++) z[i] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
+    const slice = z.subarray(off, end);
+    p.maskWords(slice);
+    p.net.send(p.prev, bytesOf(slice));
+  }
+  const got = new Uint32Array(len);
+  for (let off = 0; off < len; off += STREAM_WORDS) {
+    const frame = await recvWords(p, p.next, Math.min(STREAM_WORDS, len - off), 'and');
+    got.set(frame, off);
+    p.net.release?.(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+  }
   return new BShare(x.n, x.bits, z, got);
 }
+
+/** Words per slice when an AND layer is streamed (4 MiB frames, as arith.STREAM_LANES). */
+const STREAM_WORDS = 1 << 20;
 
 /** Several independent ANDs in one round (any shapes). */
 export async function andMany(p: Party, pairs: [BShare, BShare][]): Promise<BShare[]> {
