@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import * as F from '../src/mpc/fixed.js';
-import { col, LENGTHS, run3, shareAll, signed } from './harness.js';
+import { chiSquare, col, LENGTHS, run3, shareAll, signed } from './harness.js';
 
 const f = 16;
 const SCALE = 2 ** f;
@@ -315,17 +315,7 @@ describe('privacy: a single party’s received bytes do not depend on the input'
     ones: () => new Array(N).fill(1n << 16n),
     varied: () => Array.from({ length: N }, (_, i) => (BigInt(i) * 0x9e3779b97f4a7c15n) >> 24n),
   };
-  const chi2 = (h1: Float64Array, h2: Float64Array): number => {
-    const n1 = h1.reduce((s, v) => s + v, 0), n2 = h2.reduce((s, v) => s + v, 0);
-    let chi = 0;
-    for (let i = 0; i < 256; i++) {
-      const a = h1[i]!, b = h2[i]!;
-      if (a + b === 0) continue;
-      const t = Math.sqrt(n2 / n1) * a - Math.sqrt(n1 / n2) * b;
-      chi += (t * t) / (a + b);
-    }
-    return chi;
-  };
+
   const protos: Record<string, (p: Parameters<Parameters<typeof run3>[0]>[0], x: A.AShare) => Promise<unknown>> = {
     truncate: (p, x) => F.truncate(p, x, 16),
     mulFixed: (p, x) => F.mulFixed(p, x, x),
@@ -353,7 +343,7 @@ describe('privacy: a single party’s received bytes do not depend on the input'
         const total = hists[0]!.reduce((s, v) => s + v, 0);
         const uni = new Float64Array(256).fill(total / 256);
         for (const [h1, h2] of [[hists[0]!, hists[1]!], [hists[0]!, hists[2]!], [hists[1]!, hists[2]!], [hists[0]!, uni]] as const) {
-          const c = chi2(h1, h2);
+          const c = chiSquare(h1, h2);
           assert.ok(c < LIMIT, `${name}: party ${viewer}'s view depends on the input (chi² = ${c.toFixed(0)})`);
         }
       }

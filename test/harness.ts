@@ -51,3 +51,19 @@ export const signed = (c: ArrayLike<bigint>): bigint[] => Array.from(c, (v) => B
 export const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 /** Column lengths that exercise empty columns, single elements and partial machine words. */
 export const LENGTHS = [0, 1, 2, 31, 32, 33, 63, 65, 1000];
+
+/**
+ * Two-sample chi-square statistic of two 256-bin byte histograms (privacy tests). With 255 degrees
+ * of freedom, 420 is the threshold for p ≈ 1e-9.
+ */
+export function chiSquare(h1: Float64Array, h2: Float64Array): number {
+  const n1 = h1.reduce((s, v) => s + v, 0), n2 = h2.reduce((s, v) => s + v, 0);
+  let chi = 0;
+  for (let i = 0; i < 256; i++) {
+    const a = h1[i]!, b = h2[i]!;
+    if (a + b === 0) continue;
+    const t = Math.sqrt(n2 / n1) * a - Math.sqrt(n1 / n2) * b;
+    chi += (t * t) / (a + b);
+  }
+  return chi;
+}

@@ -16,7 +16,7 @@ import type { Party } from '../src/mpc/party.js';
 import type { AShare } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import * as R from '../src/ring/ring64.js';
-import { col, run3, shareAll } from './harness.js';
+import { chiSquare, col, run3, shareAll } from './harness.js';
 
 type Proto = (p: Party, x: AShare, y: AShare) => Promise<unknown>;
 const PROTOCOLS: Record<string, Proto> = {
@@ -66,17 +66,6 @@ async function view(proto: Proto, xv: bigint[], viewer: PartyId, hist: Float64Ar
   );
 }
 
-function chiSquare(h1: Float64Array, h2: Float64Array): number {
-  const n1 = h1.reduce((s, v) => s + v, 0), n2 = h2.reduce((s, v) => s + v, 0);
-  let chi = 0;
-  for (let i = 0; i < 256; i++) {
-    const a = h1[i]!, b = h2[i]!;
-    if (a + b === 0) continue;
-    const t = Math.sqrt(n2 / n1) * a - Math.sqrt(n1 / n2) * b;
-    chi += (t * t) / (a + b);
-  }
-  return chi;
-}
 
 const LIMIT = 420;
 

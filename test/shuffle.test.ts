@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
-import { applyShuffle, randomPermutation, Shuffle, shuffle, unshuffle } from '../src/mpc/shuffle.js';
+import { applyShuffle, Shuffle, shuffle, unshuffle } from '../src/mpc/shuffle.js';
 import { Prg } from '../src/ring/prg.js';
 import type { PartyId } from '../src/net/channel.js';
 import { col, randomInts, run3, shareAll } from './harness.js';
@@ -28,8 +28,8 @@ describe('seeded random permutations', () => {
   it('are permutations, equal for equal seeds, at small and large sizes', () => {
     const seed = new Uint8Array(16).fill(7);
     for (const n of [0, 1, 2, 3, 1000, (1 << 21) + 5]) {
-      const p1 = randomPermutation(new Prg(seed), n);
-      const p2 = randomPermutation(new Prg(seed), n);
+      const p1 = new Prg(seed).permutation(n);
+      const p2 = new Prg(seed).permutation(n);
       assert.deepEqual(p1, p2);
       const seen = new Uint8Array(n);
       for (const v of p1) seen[v] = 1;
@@ -42,7 +42,7 @@ describe('seeded random permutations', () => {
     const runs = 12000;
     const counts = new Map<string, number>();
     for (let r = 0; r < runs; r++) {
-      const k = randomPermutation(prg, 5).join('');
+      const k = prg.permutation(5).join('');
       counts.set(k, (counts.get(k) ?? 0) + 1);
     }
     assert.equal(counts.size, 120);

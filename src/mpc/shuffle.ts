@@ -79,57 +79,12 @@ interface RoundRand {
   folded?: boolean;
 }
 
-/**
- * A uniformly random permutation of 0..n−1 from `prg`: Fisher–Yates with Lemire's multiply-shift
- * bounded sampling (rejection keeps it unbiased), which avoids a float modulo per step: ~1.7x
- * faster than Prg.permutation at 1 M (15 vs 25 ms). Both holders of the seed draw the same one.
- */
-export function randomPermutation(prg: Prg, n: number): Uint32Array {
-  const perm = new Uint32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  let pool = prg.words(Math.max(n, 16));
-  let p = 0;
-  const TWO32 = 0x1_0000_0000;
-  for (let i = n - 1; i > 0; i--) {
-    const bound = i + 1;
-    let j: number;
-    if (bound <= 0x20_0000) {
-      // r·bound < 2^53 is exact; j = floor(r·bound / 2^32), reject when the low part < 2^32 mod bound.
-      for (;;) {
-        if (p === pool.length) {
-          pool = prg.words(pool.length);
-          p = 0;
-        }
-        const m = pool[p++]! * bound;
-        j = Math.floor(m / TWO32);
-        const lo = m - j * TWO32;
-        if (lo >= bound || lo >= TWO32 % bound) break;
-      }
-    } else {
-      const lim = Math.floor(TWO32 / bound) * bound;
-      let r: number;
-      do {
-        if (p === pool.length) {
-          pool = prg.words(pool.length);
-          p = 0;
-        }
-        r = pool[p++]!;
-      } while (r >= lim);
-      j = r % bound;
-    }
-    const t = perm[i]!;
-    perm[i] = perm[j]!;
-    perm[j] = t;
-  }
-  return perm;
-}
-
 function prgOf(p: Party, j: number): Prg {
   return p.id === j ? p.prgNext : p.prgPrev;
 }
 function permOf(p: Party, sh: Shuffle, j: number): Uint32Array {
   let perm = sh.perms[j];
-  if (!perm) perm = sh.perms[j] = randomPermutation(prgOf(p, j), sh.n);
+  if (!perm) perm = sh.perms[j] = prgOf(p, j).permutation(sh.n);
   return perm;
 }
 

@@ -68,27 +68,44 @@ export class Prg {
   }
 
   /**
-   * A uniformly random permutation of 0..n-1 (Fisher–Yates on block-drawn words, rejection
-   * sampling so no index is biased). Both holders of the seed get the same permutation.
+   * A uniformly random permutation of 0..n−1: Fisher–Yates on block-drawn words with Lemire's
+   * multiply-shift bounded sampling (rejection keeps every index unbiased; no float modulo per
+   * step). Both holders of the seed draw the same permutation.
    */
   permutation(n: number): Uint32Array {
-    if (n > 0xffff_ffff) throw new RangeError('permutation too large');
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError(`permutation size ${n} out of range`);
     const perm = new Uint32Array(n);
     for (let i = 0; i < n; i++) perm[i] = i;
     let pool = this.words(Math.max(n, 16));
     let p = 0;
+    const TWO32 = 0x1_0000_0000;
     for (let i = n - 1; i > 0; i--) {
       const bound = i + 1;
-      const lim = Math.floor(0x1_0000_0000 / bound) * bound;
-      let r: number;
-      do {
-        if (p === pool.length) {
-          pool = this.words(pool.length);
-          p = 0;
+      let j: number;
+      if (bound <= 0x20_0000) {
+        // r·bound < 2^53 is exact; j = floor(r·bound / 2^32), reject when the low part < 2^32 mod bound.
+        for (;;) {
+          if (p === pool.length) {
+            pool = this.words(pool.length);
+            p = 0;
+          }
+          const m = pool[p++]! * bound;
+          j = Math.floor(m / TWO32);
+          const lo = m - j * TWO32;
+          if (lo >= bound || lo >= TWO32 % bound) break;
         }
-        r = pool[p++]!;
-      } while (r >= lim);
-      const j = r % bound;
+      } else {
+        const lim = Math.floor(TWO32 / bound) * bound;
+        let r: number;
+        do {
+          if (p === pool.length) {
+            pool = this.words(pool.length);
+            p = 0;
+          }
+          r = pool[p++]!;
+        } while (r >= lim);
+        j = r % bound;
+      }
       const t = perm[i]!;
       perm[i] = perm[j]!;
       perm[j] = t;
