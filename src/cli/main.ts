@@ -3,10 +3,11 @@
 //
 //   mosaik keygen --out <dir> --name <node>      key pair + self-signed certificate for a node
 //   mosaik local-cluster <dir>                    three nodes on 127.0.0.1: keys, free ports, cluster.json
-//   mosaik node --dir <cluster> --party <i> --job <module>#<export> [--args <json>]
-//                                                 run one job as node i and print its result (for now the
-//                                                 node runs a single job and exits; the long-running
-//                                                 daemon with share store and HTTP API comes later)
+//   mosaik node --dir <cluster> --party <i>        run node i as a long-running daemon: share store and
+//                                                 HTTPS API (src/node/daemon.ts); with --job <module>#<export>
+//                                                 [--args <json>] it runs that one job instead and exits
+//   mosaik query --dir <cluster> --dataset <name> "<sql>"
+//                                                 submit a query, follow it, print the combined result
 //   mosaik demo [--rows 100000]                   the end-to-end demo (see src/cli/demo.ts)
 import { Command, InvalidArgumentError } from 'commander';
 import { isAbsolute, resolve } from 'node:path';
@@ -14,6 +15,8 @@ import { pathToFileURL } from 'node:url';
 import type { PartyId } from '../net/channel.js';
 import { createLocalCluster, writeNodeKey } from '../net/keys.js';
 import { runNodeJob } from '../node/worker.js';
+import { startDaemon } from '../node/daemon.js';
+import { queryCommand } from './query.js';
 import { DEFAULT_DEMO_DIR, runDemo } from './demo.js';
 
 const int = (what: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
@@ -50,16 +53,34 @@ program
 
 program
   .command('node')
-  .description('run one job as one compute node over TLS and print its result as JSON (a single job for now; the long-running daemon comes later)')
+  .description('run a compute node: the long-running daemon (share store, HTTPS API, MPC jobs); with --job, one job only, printed as JSON')
   .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json and <dir>/<name>/ for this node')
   .requiredOption('--party <id>', 'this node\'s party id (0, 1 or 2)', int('party', 0, 2))
-  .requiredOption('--job <module#export>', 'compiled ES module and exported job function, e.g. dist/src/cli/demo-job.js#demo')
-  .option('--args <json>', 'JSON arguments for the job', '{}')
+  .option('--job <module#export>', 'run only this job and exit: compiled ES module and exported job function, e.g. dist/src/cli/demo-job.js#demo')
+  .option('--args <json>', 'JSON arguments for --job', '{}')
+  .option('--min-cell-size <n>', 'daemon: smallest result cell this node allows (disclosure policy)', int('min cell size', 1), 5)
   .option('--key-dir <dir>', 'where this node\'s key and certificate are (default <dir>/<name>)')
-  .option('--listen-host <addr>', 'address to listen on for the other nodes (default: this node\'s host in cluster.json)')
+  .option('--listen-host <addr>', 'address to listen on (default: this node\'s host in cluster.json)')
   .option('--recv-timeout <ms>', 'per-message receive timeout', int('recv timeout', 0), 120_000)
   .option('--connect-timeout <ms>', 'how long to wait for the other nodes', int('connect timeout', 1), 30_000)
-  .action(async (o: { dir: string; party: number; job: string; args: string; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number }) => {
+  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number }) => {
+    if (!o.job) {
+      const pause = Number(process.env.MOSAIK_TEST_JOB_PAUSE_MS ?? 0); // tests: kill a node mid-job
+      const d = await startDaemon({
+        dir: resolve(o.dir),
+        party: o.party as PartyId,
+        ...(o.keyDir ? { keyDir: resolve(o.keyDir) } : {}),
+        ...(o.listenHost ? { listenHost: o.listenHost } : {}),
+        minCellSize: o.minCellSize,
+        recvTimeoutMs: o.recvTimeout,
+        connectTimeoutMs: o.connectTimeout,
+        ...(pause > 0 ? { pauseMs: pause } : {}),
+      });
+      const stop = () => void d.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return;
+    }
     const hash = o.job.lastIndexOf('#');
     if (hash < 1) throw new InvalidArgumentError('--job must look like <module>#<export>');
     const mod = o.job.slice(0, hash);
@@ -83,6 +104,20 @@ program
   });
 
 program
+  .command('query')
+  .description('submit a query to the cluster (node 0 schedules it), follow it and print the result combined from the three nodes\' shares')
+  .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json (pins every node\'s certificate)')
+  .requiredOption('--dataset <name>', 'dataset to query')
+  .argument('<sql>', 'the query, e.g. "SELECT region, COUNT(*) FROM population GROUP BY region"')
+  .option('--version <id>', 'dataset version (default: the latest at node 0)')
+  .option('--min-cell-size <n>', 'suppress cells with fewer rows (not below the nodes\' policy)', int('min cell size', 1))
+  .option('--timeout <ms>', 'give up after this long', int('timeout', 1), 600_000)
+  .option('--json', 'print the combined result as JSON')
+  .action(async (sql: string, o: { dir: string; dataset: string; version?: string; minCellSize?: number; timeout: number; json?: boolean }) => {
+    await queryCommand({ dir: resolve(o.dir), dataset: o.dataset, sql, ...(o.version ? { version: o.version } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}), timeoutMs: o.timeout, ...(o.json ? { json: true } : {}) });
+  });
+
+program
   .command('demo')
   .description('end-to-end demo: synthetic patients shared by a custodian, statistics computed by three TLS nodes')
   .option('--rows <n>', 'number of synthetic patients', int('rows', 1, 50_000_000), 100_000)
@@ -94,6 +129,8 @@ program
     const ok = await runDemo({ dir: o.dir, rows: o.rows, seed: o.seed, timeoutMs: o.timeout, verbose: !!o.verbose, log: (l) => console.log(l) });
     if (!ok) process.exitCode = 1;
   });
+
+(await import('./ingest.js')).registerIngestCommand(program);
 
 try {
   await program.parseAsync(process.argv);

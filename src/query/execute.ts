@@ -44,8 +44,12 @@ import { type BoolExpr, type Display, FRAC, type HavingAtom, QueryError, type Qu
 export interface RunOptions {
   /** Cells counting fewer rows are suppressed (node policy; default 5, at least 1; the same at every node). */
   minCellSize?: number;
-  /** Who receives the aggregates (default 'all'); the suppression bits always go to all nodes. */
-  revealTo?: PartyId | 'all';
+  /**
+   * Who receives the aggregates (default 'all'); the suppression bits always go to all nodes.
+   * 'none': nothing is revealed; the result carries this party's shares of the output aggregates
+   * instead (QueryResult.shared), for a requester outside the three nodes to combine.
+   */
+  revealTo?: PartyId | 'all' | 'none';
   /** Largest number of cell·row lanes counted/summed at once (memory bound; default 2^23). */
   maxChunkLanes?: number;
   /** Called with the wall time (ms) of each phase, for benchmarks. */
@@ -63,6 +67,9 @@ export interface QueryResult {
   suppressedCount: number;
   havingHidden: number;
   minCellSize: number;
+  /** With revealTo 'none': indices of the visible cells and of the output aggregates, and this party's
+   *  share of them (lane = output-aggregate-major, then visible cell). */
+  shared?: { visibleCells: number[]; outAggs: number[]; shares: AShare };
 }
 
 const ONE_F = 1n << BigInt(FRAC);
@@ -151,7 +158,7 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   // Reveal the output aggregates of visible cells only.
   const outAggs = [...new Set(plan.outputs.flatMap((o) => (o.kind === 'agg' ? [o.agg] : [])))];
   const picked = outAggs.map((a) => pickLanes(aggs[a]!, visibleCells));
-  const opened = await revealMany(p, picked, revealTo);
+  const opened = revealTo === 'none' ? picked.map(() => null) : await revealMany(p, picked, revealTo);
   lap('disclosure control and reveal');
 
   const labelsOf = (j: number): Display[] => {
@@ -195,6 +202,7 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     suppressedCount: isSmall.filter(Boolean).length,
     havingHidden: isSmall.filter((s, j) => !s && !isVisible[j]).length,
     minCellSize: kEff,
+    ...(revealTo === 'none' ? { shared: { visibleCells, outAggs, shares: picked.length ? concatShares(picked) : new AShare(new BigUint64Array(0), new BigUint64Array(0)) } } : {}),
   };
 }
 

@@ -1,0 +1,241 @@
+// `mosaik ingest`: the custodian's command. Validates a CSV file against a dataset schema
+// (src/ingest/csv.ts), splits every column into replicated secret shares on this machine and sends
+// each of the three nodes only its share pair over pinned TLS (src/ingest/upload.ts).
+//
+//   mosaik ingest --dir <cluster dir> --schema <schema.json | demo:<register>> [--codelists <file.json>]
+//                 [--version v] [--dry-run] [--ignore-extra] [--key <file>] <file.csv>
+//
+// Exit codes: 0 ok, 1 invalid input (every problem is listed with its line number; nothing is
+// uploaded), 2 upload failure (each failing node named with the reason).
+// Progress goes to stderr about once a second; the result and the summary line to stdout.
+import type { Command } from 'commander';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { demoCodeLists } from '../demo/codelists.js';
+import { demoSchemas } from '../demo/schemas.js';
+import { loadClusterConfig } from '../net/keys.js';
+import { readCsvFile, type CsvProgress } from '../ingest/csv.js';
+import { checkSchema, makeCodeList, SchemaError, type CodeList, type ColumnType, type DatasetSchema } from '../ingest/schema.js';
+import { apiAddress, checkVersion, defaultVersion, loadCustodianKey, uploadDataset, UploadError, type UploadProgress } from '../ingest/upload.js';
+import { formatProblems } from '../ingest/validate.js';
+
+export interface IngestOptions {
+  file: string;
+  /** Cluster directory (with cluster.json) or the path of cluster.json; not needed for a dry run. */
+  dir?: string;
+  schema: string;
+  codelists?: string;
+  version?: string;
+  dryRun?: boolean;
+  ignoreExtra?: boolean;
+  /** Custodian share key file; default <dir>/custodians/<custodian>.key (created if absent). */
+  key?: string;
+  timeoutMs?: number;
+  quiet?: boolean;
+  /** Problems printed (all are counted). Default 50. */
+  maxProblems?: number;
+  out?: (line: string) => void;
+  err?: (line: string) => void;
+}
+
+const TYPES: ColumnType[] = ['int', 'decimal', 'date', 'code', 'bool', 'person_id'];
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+function asCodeLists(x: unknown, where: string): CodeList[] {
+  const arr = Array.isArray(x) ? x : x && typeof x === 'object' && Array.isArray((x as { codeLists?: unknown }).codeLists) ? (x as { codeLists: unknown[] }).codeLists : null;
+  if (!arr) throw new Error(`${where}: expected an array of code lists {name, codes, labels?}`);
+  return arr.map((l: unknown, i) => {
+    const o = l as Partial<CodeList>;
+    if (!o || typeof o.name !== 'string' || !Array.isArray(o.codes) || !o.codes.every((c) => typeof c === 'string')) throw new Error(`${where}: code list ${i} needs a name and an array of string codes`);
+    const labels = Array.isArray(o.labels) ? o.labels : [];
+    // The encoding is the index in the sorted list: sort (and de-duplicate) whatever order was given.
+    return makeCodeList(o.name, o.codes.map((c, k): [string, string | undefined] => [c, typeof labels[k] === 'string' ? labels[k] : undefined]), o.description);
+  });
+}
+
+/** The schema and code lists named on the command line. */
+export function loadSchemaArg(schemaArg: string, codelistsPath?: string): { schema: DatasetSchema; codeLists: Map<string, CodeList> } {
+  let schema: DatasetSchema;
+  const lists = new Map<string, CodeList>();
+  if (schemaArg.startsWith('demo:')) {
+    const name = schemaArg.slice(5);
+    const s = demoSchemas().find((d) => d.name === name);
+    if (!s) throw new Error(`no demo register '${name}' (choose one of ${demoSchemas().map((d) => d.name).join(', ')})`);
+    schema = s;
+    for (const [k, l] of demoCodeLists()) lists.set(k, l);
+  } else {
+    const raw = readJson(schemaArg, 'schema') as Record<string, unknown>;
+    const s = (raw && typeof raw === 'object' && 'schema' in raw ? raw.schema : raw) as DatasetSchema;
+    if (!s || typeof s.name !== 'string' || typeof s.custodian !== 'string' || !Array.isArray(s.columns)) {
+      throw new Error(`${schemaArg}: a schema needs name, custodian and columns`);
+    }
+    for (const c of s.columns) {
+      if (!c || typeof c.name !== 'string' || !TYPES.includes(c.type)) throw new Error(`${schemaArg}: column ${JSON.stringify(c?.name)} needs a type, one of ${TYPES.join(', ')}`);
+    }
+    schema = s;
+    if (raw && typeof raw === 'object' && 'codeLists' in raw) for (const l of asCodeLists(raw.codeLists, schemaArg)) lists.set(l.name, l);
+  }
+  if (codelistsPath) for (const l of asCodeLists(readJson(codelistsPath, 'code lists'), codelistsPath)) lists.set(l.name, l);
+  checkSchema(schema, lists);
+  return { schema, codeLists: lists };
+}
+
+const mb = (n: number) => (n / 1e6).toFixed(n < 1e7 ? 2 : 1);
+const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Runs `mosaik ingest`; returns the exit code. */
+export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
+  const out = o.out ?? ((l: string) => console.log(l));
+  const err = o.err ?? ((l: string) => console.error(l));
+  const file = resolve(o.file);
+  const name = basename(file);
+  let loaded: ReturnType<typeof loadSchemaArg>;
+  try {
+    loaded = loadSchemaArg(o.schema, o.codelists);
+  } catch (e) {
+    err(`ingest: ${e instanceof SchemaError ? `schema: ${e.message}` : (e as Error).message}`);
+    return 1;
+  }
+  const { schema, codeLists } = loaded;
+  if (!existsSync(file)) {
+    err(`ingest: ${file} does not exist`);
+    return 1;
+  }
+  // Check the upload settings before spending time on a large file.
+  let version: string | undefined;
+  let config: ReturnType<typeof loadClusterConfig> | undefined;
+  if (!o.dryRun) {
+    if (!o.dir) {
+      err('ingest: --dir <cluster dir> is required (or use --dry-run to validate only)');
+      return 1;
+    }
+    try {
+      version = checkVersion(o.version ?? defaultVersion());
+      const d = resolve(o.dir);
+      config = loadClusterConfig(d.endsWith('.json') ? d : join(d, 'cluster.json'));
+    } catch (e) {
+      err(`ingest: ${(e as Error).message}`);
+      return 1;
+    }
+  }
+
+  const size = statSync(file).size;
+  if (!o.quiet) err(`reading ${name} (${mb(size)} MB) as ${schema.name} (custodian ${schema.custodian}, ${schema.columns.length} columns)`);
+  const v = await readCsvFile(file, schema, codeLists, {
+    ignoreExtra: o.ignoreExtra,
+    onProgress: o.quiet
+      ? undefined
+      : (p: CsvProgress) => {
+          if (p.elapsedMs < 900) return;
+          const pct = p.totalBytes ? ` ${Math.floor((100 * p.bytes) / p.totalBytes)}%,` : '';
+          err(`  validating:${pct} ${thousands(p.rows)} rows, ${thousands(p.rowsPerSecond)} rows/s`);
+        },
+  });
+  const rate = thousands((v.rows * 1000) / Math.max(1, v.elapsedMs));
+  if (!v.ok) {
+    out(`${name}: ${v.problemCount} problem${v.problemCount === 1 ? '' : 's'} in ${v.badRows} line${v.badRows === 1 ? '' : 's'}${v.rows ? ` (${thousands(v.rows)} data rows read)` : ''}:`);
+    for (const l of formatProblems({ list: v.problems, count: v.problemCount, badRows: v.badRows }, o.maxProblems ?? 50)) out(l);
+    out(`ingest: ${name} is not valid for ${schema.name}; nothing was uploaded`);
+    return 1;
+  }
+  const notes = [
+    v.ignoredColumns.length ? `ignored column${v.ignoredColumns.length > 1 ? 's' : ''} ${v.ignoredColumns.join(', ')}` : '',
+    v.absentColumns.length ? `optional column${v.absentColumns.length > 1 ? 's' : ''} ${v.absentColumns.join(', ')} absent (stored as missing)` : '',
+  ].filter(Boolean);
+  out(`${name}: ${thousands(v.rows)} rows × ${schema.columns.length} columns valid (${(v.elapsedMs / 1000).toFixed(2)} s, ${rate} rows/s)${notes.length ? `; ${notes.join('; ')}` : ''}`);
+  if (o.dryRun) {
+    out(`ingest --dry-run: ${name} is valid for ${schema.name}; nothing was uploaded`);
+    return 0;
+  }
+
+  const cfg = config!;
+  let key: Uint8Array;
+  try {
+    const keyPath = o.key ? resolve(o.key) : join(cfg.dir, 'custodians', `${schema.custodian}.key`);
+    const k = loadCustodianKey(keyPath, { create: !o.key });
+    key = k.key;
+    if (k.created && !o.quiet) err(`created custodian share key ${keyPath} (mode 0600; keep it to re-run uploads idempotently)`);
+  } catch (e) {
+    err(`ingest: ${(e as Error).message}`);
+    return 1;
+  }
+  const targets = cfg.nodes.map((n) => {
+    const a = apiAddress(cfg, n.id);
+    return `${n.name} (${a.host}:${a.port})`;
+  });
+  if (!o.quiet) err(`sharing ${schema.name} version ${version} and uploading to ${targets.join(', ')}`);
+  try {
+    const r = await uploadDataset({
+      config: cfg,
+      dataset: { schema, codeLists, rows: v.rows, columns: v.columns! },
+      version: version!,
+      key,
+      timeoutMs: o.timeoutMs,
+      onProgress: o.quiet
+        ? undefined
+        : (p: UploadProgress) => {
+            if (p.elapsedMs < 900) return;
+            err(`  uploading: ${Math.floor((100 * p.sent) / p.total)}% (${mb(p.sent)} of ${mb(p.total)} MB), ${mb(p.bytesPerSecond)} MB/s`);
+          },
+    });
+    const status = r.nodes.map((n) => `${n.node} ${n.status === 201 ? 'stored' : 'already had it'}`).join(', ');
+    out(
+      `ingest: ${schema.name} version ${r.version}: ${thousands(r.rows)} rows × ${schema.columns.length} columns shared; ${status}; ` +
+        `${mb(r.bytes[0]!)} MB per node in ${(r.elapsedMs / 1000).toFixed(2)} s`,
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof UploadError) {
+      err(`ingest: ${e.message}`);
+      return 2;
+    }
+    err(`ingest: upload failed: ${(e as Error).message}`);
+    return 2;
+  }
+}
+
+const int = (what: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${what} must be an integer ≥ ${min}`);
+  return n;
+};
+
+/** Adds `mosaik ingest` to the CLI. */
+export function registerIngestCommand(program: Command): void {
+  program
+    .command('ingest')
+    .description('validate a CSV file against a dataset schema, split it into secret shares here and send each node only its share over pinned TLS (exit 0 ok, 1 invalid input, 2 upload failure)')
+    .argument('<file>', 'CSV file with a header row naming the columns (any order)')
+    .option('--dir <clusterDir>', 'cluster directory with cluster.json (or the path of cluster.json); required unless --dry-run')
+    .requiredOption('--schema <schema>', 'dataset schema: a JSON file ({name, custodian, columns} or {schema, codeLists}), or demo:<register> (population, contacts, prescriptions, income)')
+    .option('--codelists <file>', 'code lists as JSON: [{name, codes, labels?}, …]')
+    .option('--version <version>', 'dataset version id, the same at every node (default: a UTC timestamp); re-running with the same version and content is idempotent')
+    .option('--dry-run', 'validate only; upload nothing')
+    .option('--ignore-extra', 'skip CSV columns that are not in the schema instead of failing')
+    .option('--key <file>', 'custodian share key (default <dir>/custodians/<custodian>.key, created on first use)')
+    .option('--timeout <ms>', 'connect / idle timeout per node', int('timeout', 1), 30_000)
+    .option('--max-problems <n>', 'problems to print (all are counted)', int('max problems', 1), 50)
+    .option('--quiet', 'no progress output')
+    .action(async (file: string, o: { dir?: string; schema: string; codelists?: string; version?: string; dryRun?: boolean; ignoreExtra?: boolean; key?: string; timeout: number; maxProblems: number; quiet?: boolean }) => {
+      process.exitCode = await runIngest({
+        file,
+        dir: o.dir,
+        schema: o.schema,
+        codelists: o.codelists,
+        version: o.version,
+        dryRun: o.dryRun,
+        ignoreExtra: o.ignoreExtra,
+        key: o.key,
+        timeoutMs: o.timeout,
+        maxProblems: o.maxProblems,
+        quiet: o.quiet,
+      });
+    });
+}

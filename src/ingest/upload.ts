@@ -1,0 +1,577 @@
+// Custodian side of sharing a dataset: split every encoded column into 3-party replicated shares on
+// the custodian's machine (x = x_0 + x_1 + x_2 over Z_2^64, ../mpc/share.ts) and send node i only its
+// pair (x_i, x_{i+1}) over HTTPS, with the node's certificate pinned from cluster.json. The
+// plaintext never leaves this process; each node sees one share pair, which is uniformly random and
+// independent of the data.
+//
+// Wire contract (node API, src/node/api.ts): PUT /v1/datasets/:name/versions/:version,
+// application/octet-stream, body = [u32 LE header length][header JSON {schema, codeLists, rows,
+// columns, party}][for each column in schema order: half a (rows × u64 LE), then half b].
+// 201 created, 200 identical content already stored, 409 other content under that version, 400 bad.
+//
+// Idempotent re-runs: the same version must carry byte-identical shares to every node, otherwise a
+// re-run after a partial failure would complete the upload with shares that do not fit together.
+// So the share randomness is derived, not drawn afresh: per column, two AES-128-CTR streams (x_0 and
+// x_1) keyed by HMAC-SHA256(custodian key, cluster, dataset, version, column, SHA-256 of the column).
+// The custodian key is 32 random bytes kept on the custodian's machine (never sent). Different
+// content or a different version gives unrelated shares, so a node that sees two uploads learns
+// nothing from comparing them. Without a key, splitShares() draws fresh randomness (not idempotent).
+//
+// Flow: (1) GET /v1/datasets at all three nodes (reachable? pinned certificate?) before any share
+// byte is sent; (2) three PUTs streamed concurrently, column by column, in bounded memory (one
+// column's shares at a time); (3) if one node fails, the uploads still in flight to the others are
+// aborted so that, as far as possible, no node stores the version; the error names each node and why.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { PartyId } from '../net/channel.js';
+import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
+import { AShare, splitShares, type ShareTriple } from '../mpc/share.js';
+import { Prg } from '../ring/prg.js';
+import { sub } from '../ring/ring64.js';
+import type { CodeList, DatasetSchema } from './schema.js';
+
+export interface ShareableDataset {
+  schema: DatasetSchema;
+  /** Code lists by name (at least those the schema references). */
+  codeLists: Map<string, CodeList>;
+  rows: number;
+  /** Encoded columns (one ring element per row), every schema column. */
+  columns: Map<string, BigUint64Array>;
+}
+
+export interface UploadHeader {
+  schema: DatasetSchema;
+  codeLists: CodeList[];
+  rows: number;
+  columns: string[];
+  party: PartyId;
+}
+
+const PARTIES: readonly PartyId[] = [0, 1, 2];
+
+// ---------------------------------------------------------------------------------------------
+// Where a node's API is. Adapt here if the node's port scheme changes.
+
+/** The HTTPS API address of a node: `apiPort` of its cluster.json entry if present, else its cluster port + 1000. */
+export function apiAddress(config: ClusterConfig, party: PartyId): { host: string; port: number } {
+  const n = config.nodes[party];
+  let apiPort: unknown;
+  try {
+    const raw = JSON.parse(readFileSync(join(config.dir, 'cluster.json'), 'utf8')) as { nodes?: { id: number; apiPort?: unknown }[] };
+    apiPort = raw.nodes?.find((x) => x.id === party)?.apiPort;
+  } catch {
+    /* no file: defaults */
+  }
+  if (apiPort !== undefined) {
+    if (!Number.isInteger(apiPort) || (apiPort as number) < 1 || (apiPort as number) > 65535) throw new Error(`cluster config node ${party} (${n.name}): apiPort must be 1-65535`);
+    return { host: n.host, port: apiPort as number };
+  }
+  return { host: n.host, port: n.port + 1000 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Body layout
+
+/** The code lists a schema references, in order of first reference. */
+export function referencedCodeLists(schema: DatasetSchema, codeLists: Map<string, CodeList>): CodeList[] {
+  const out: CodeList[] = [];
+  const seen = new Set<string>();
+  for (const c of schema.columns) {
+    if (c.type !== 'code' || seen.has(c.codeList ?? '')) continue;
+    const l = codeLists.get(c.codeList ?? '');
+    if (!l) throw new Error(`${schema.name}.${c.name}: code list '${c.codeList}' is not known`);
+    seen.add(l.name);
+    out.push(l);
+  }
+  return out;
+}
+
+/** [u32 LE header length][header JSON] for one party. */
+export function uploadHeaderBytes(ds: ShareableDataset, party: PartyId): Buffer {
+  const header: UploadHeader = {
+    schema: ds.schema,
+    codeLists: referencedCodeLists(ds.schema, ds.codeLists),
+    rows: ds.rows,
+    columns: ds.schema.columns.map((c) => c.name),
+    party,
+  };
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const out = Buffer.alloc(4 + json.length);
+  out.writeUInt32LE(json.length, 0);
+  json.copy(out, 4);
+  return out;
+}
+
+/** Bytes of one party's body. */
+export function uploadBodyLength(ds: ShareableDataset, party: PartyId): number {
+  return uploadHeaderBytes(ds, party).length + ds.schema.columns.length * 16 * ds.rows;
+}
+
+function checkDataset(ds: ShareableDataset): void {
+  for (const c of ds.schema.columns) {
+    const col = ds.columns.get(c.name);
+    if (!col) throw new Error(`${ds.schema.name}: no data for column ${c.name}`);
+    if (col.length !== ds.rows) throw new Error(`${ds.schema.name}.${c.name}: ${col.length} values for ${ds.rows} rows`);
+  }
+}
+
+/** The byte view of a column (no copy). */
+function bytesOf(c: BigUint64Array): Buffer {
+  return Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sharing
+
+/** Identifies the upload a share belongs to (input to the derivation of its randomness). */
+export interface ShareContext {
+  cluster: string;
+  version: string;
+}
+
+/** The two 16-byte PRG seeds of x_0 and x_1 for one column. */
+export function columnSeeds(key: Uint8Array, ctx: ShareContext, ds: ShareableDataset, column: string): [Uint8Array, Uint8Array] {
+  if (key.length < 16) throw new Error('custodian key must be at least 16 bytes');
+  const col = ds.columns.get(column)!;
+  const digest = createHash('sha256').update(bytesOf(col)).digest('hex');
+  const mac = createHmac('sha256', key)
+    .update(JSON.stringify(['mosaik/ingest/share-seeds/v1', ctx.cluster, ds.schema.custodian, ds.schema.name, ctx.version, column, ds.rows, digest]))
+    .digest();
+  return [mac.subarray(0, 16), mac.subarray(16, 32)];
+}
+
+/** Replicated shares of x with x_0, x_1 drawn from the given seeds (x_2 = x − x_0 − x_1). */
+export function splitSharesSeeded(x: BigUint64Array, seeds: [Uint8Array, Uint8Array]): ShareTriple {
+  const x0 = new BigUint64Array(x.length);
+  const x1 = new BigUint64Array(x.length);
+  new Prg(seeds[0]).fill(new Uint8Array(x0.buffer));
+  new Prg(seeds[1]).fill(new Uint8Array(x1.buffer));
+  const x2 = sub(sub(x, x0), x1);
+  return [new AShare(x0, x1), new AShare(x1, x2), new AShare(x2, x0)];
+}
+
+/** Shares of one column: derived from the custodian key when given, else fresh (splitShares). */
+export function shareColumn(ds: ShareableDataset, column: string, key: Uint8Array | undefined, ctx: ShareContext): ShareTriple {
+  const x = ds.columns.get(column);
+  if (!x) throw new Error(`${ds.schema.name}: no data for column ${column}`);
+  return key ? splitSharesSeeded(x, columnSeeds(key, ctx, ds, column)) : splitShares(x);
+}
+
+/** The three bodies in memory (tests and small datasets; uploadDataset streams instead). */
+export function buildUploadBodies(ds: ShareableDataset, shares: ShareTriple[]): [Buffer, Buffer, Buffer] {
+  checkDataset(ds);
+  if (shares.length !== ds.schema.columns.length) throw new Error(`${shares.length} shared columns for ${ds.schema.columns.length} schema columns`);
+  return PARTIES.map((p) => {
+    const parts: Buffer[] = [uploadHeaderBytes(ds, p)];
+    for (const t of shares) parts.push(bytesOf(t[p].a), bytesOf(t[p].b));
+    return Buffer.concat(parts);
+  }) as [Buffer, Buffer, Buffer];
+}
+
+/** Reads a body back: header and one share per column (tests, diagnostics). */
+export function parseUploadBody(body: Uint8Array): { header: UploadHeader; shares: AShare[] } {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const hlen = buf.readUInt32LE(0);
+  const header = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as UploadHeader;
+  const n = header.rows;
+  let off = 4 + hlen;
+  if (buf.length !== off + header.columns.length * 16 * n) throw new Error(`body has ${buf.length} bytes, expected ${off + header.columns.length * 16 * n}`);
+  const take = () => {
+    const c = new BigUint64Array(n);
+    new Uint8Array(c.buffer).set(buf.subarray(off, off + 8 * n));
+    off += 8 * n;
+    return c;
+  };
+  const shares = header.columns.map(() => {
+    const a = take();
+    return new AShare(a, take());
+  });
+  return { header, shares };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Custodian key and versions
+
+/** Reads the custodian's share key (64 hex digits), creating it (mode 0600) if absent and `create`. */
+export function loadCustodianKey(path: string, opts: { create?: boolean } = {}): { key: Uint8Array; created: boolean } {
+  if (existsSync(path)) {
+    const hex = readFileSync(path, 'utf8').trim();
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error(`${path}: not a custodian key (expected 64 hex digits)`);
+    return { key: Buffer.from(hex, 'hex'), created: false };
+  }
+  if (!opts.create) throw new Error(`custodian key ${path} does not exist`);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const key = randomBytes(32);
+  writeFileSync(path, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+  return { key, created: true };
+}
+
+const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function checkVersion(v: string): string {
+  if (!VERSION_RE.test(v)) throw new Error(`version must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A timestamp version id, e.g. 20261123T171958.123Z (UTC, sorts in time order). */
+export function defaultVersion(at = new Date()): string {
+  return at.toISOString().replace(/[-:]/g, '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pinned HTTPS
+
+export interface NodeFailure {
+  party: PartyId;
+  node: string;
+  address: string;
+  reason: string;
+}
+
+export class UploadError extends Error {
+  constructor(
+    message: string,
+    readonly failures: NodeFailure[],
+    /** Nodes that answered 201/200 (they store the version). */
+    readonly stored: PartyId[],
+  ) {
+    super(message);
+    this.name = 'UploadError';
+  }
+}
+
+const CERT_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function describeConnectError(e: NodeJS.ErrnoException, node: ResolvedNode): string {
+  const code = e.code ?? '';
+  if (code === 'ECONNREFUSED') return 'connection refused (is the node running, and is its API on this port?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host ${node.host} not found`;
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
+  if (code === 'ECONNRESET') return 'connection reset by the node';
+  if (code === 'CERT_HAS_EXPIRED') return 'its TLS certificate has expired';
+  if (CERT_ERRORS.has(code)) return `TLS authentication failed: the node did not present the certificate pinned for it in cluster.json (${code}; pinned SHA-256 ${node.fingerprint})`;
+  if (/pins|fingerprint/.test(e.message)) return `TLS authentication failed: ${e.message}`;
+  if (/SSL|TLS|protocol/i.test(code + e.message)) return `TLS handshake failed (TLS 1.3 required): ${e.message}`;
+  return e.message;
+}
+
+/** A TLS 1.3 connection to a node's API that presents exactly its pinned certificate. */
+function connectPinned(config: ClusterConfig, p: PartyId, timeoutMs: number): Promise<TLSSocket> {
+  const node = config.nodes[p];
+  const { host, port } = apiAddress(config, p);
+  const mismatch = (fp: string | undefined) => new Error(`it presented a certificate with SHA-256 fingerprint ${fp ?? '(none)'}, but cluster.json pins ${node.fingerprint}`);
+  return new Promise((resolve, reject) => {
+    const sock = tlsConnect({
+      host,
+      port,
+      ...(isIP(host) ? {} : { servername: host }),
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: ['http/1.1'],
+      // Trust exactly the pinned certificate when cluster.json carries it; the fingerprint decides in any case.
+      ...(node.certPem ? { ca: node.certPem } : {}),
+      rejectUnauthorized: !!node.certPem,
+      checkServerIdentity: (_h, cert) => (cert.fingerprint256 === node.fingerprint ? undefined : mismatch(cert.fingerprint256)),
+    });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no TLS connection within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    sock.once('secureConnect', () => {
+      clearTimeout(timer);
+      const fp = sock.getPeerX509Certificate()?.fingerprint256;
+      if (fp !== node.fingerprint) {
+        sock.destroy();
+        reject(new Error(`TLS authentication failed: ${mismatch(fp).message}`));
+        return;
+      }
+      sock.removeAllListeners('error');
+      resolve(sock);
+    });
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(describeConnectError(e, node)));
+    });
+  });
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+function readAnswer(res: IncomingMessage): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= 1 << 20) parts.push(c);
+    });
+    res.on('error', reject);
+    res.on('end', () => {
+      const text = Buffer.concat(parts).toString('utf8');
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        /* not JSON */
+      }
+      resolve({ status: res.statusCode ?? 0, body });
+    });
+  });
+}
+
+function errorText(a: Answer): string {
+  const e = a.body && typeof a.body === 'object' && 'error' in a.body ? String((a.body as { error: unknown }).error) : typeof a.body === 'string' ? a.body.slice(0, 300) : JSON.stringify(a.body);
+  const what = a.status === 409 ? 'HTTP 409 (other content under this version)' : `HTTP ${a.status}`;
+  return `${what}${e ? `: ${e}` : ''}`;
+}
+
+/** One small JSON request over a pinned connection. */
+async function getJson(config: ClusterConfig, p: PartyId, path: string, timeoutMs: number): Promise<Answer> {
+  const sock = await connectPinned(config, p, timeoutMs);
+  const { host, port } = apiAddress(config, p);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host, port, path, method: 'GET', headers: { accept: 'application/json' }, createConnection: () => sock });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    req.on('response', (res) => readAnswer(res).then(resolve, reject));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upload
+
+export interface UploadProgress {
+  /** Bytes handed to the three connections so far, and in all. */
+  sent: number;
+  total: number;
+  elapsedMs: number;
+  bytesPerSecond: number;
+}
+
+export interface UploadOptions {
+  config: ClusterConfig;
+  dataset: ShareableDataset;
+  version: string;
+  /** Custodian key for derived (idempotent) shares; without it shares are fresh random. */
+  key?: Uint8Array;
+  onProgress?: (p: UploadProgress) => void;
+  progressIntervalMs?: number;
+  /** Connect timeout per node (and idle timeout of the uploads, at least 120 s). Default 30 000 ms. */
+  timeoutMs?: number;
+}
+
+export interface NodeOutcome {
+  party: PartyId;
+  node: string;
+  /** 201: stored now; 200: the node already held exactly this content. */
+  status: 200 | 201;
+  bytes: number;
+}
+
+export interface UploadResult {
+  name: string;
+  version: string;
+  rows: number;
+  nodes: NodeOutcome[];
+  /** Bytes sent to each node. */
+  bytes: number[];
+  elapsedMs: number;
+}
+
+const SLICE = 4 << 20;
+
+/** One streaming PUT. */
+class Put {
+  readonly req: ClientRequest;
+  failure: string | null = null;
+  answer: Answer | null = null;
+  readonly done: Promise<void>;
+  sent = 0;
+  ended = false;
+  aborted = false;
+
+  constructor(sock: TLSSocket, host: string, port: number, path: string, length: number, timeoutMs: number) {
+    this.req = httpsRequest({
+      host,
+      port,
+      path,
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(length), accept: 'application/json' },
+      createConnection: () => sock,
+    });
+    this.req.setTimeout(timeoutMs, () => this.req.destroy(new Error(`no progress for ${timeoutMs / 1000} s`)));
+    this.done = new Promise((resolve) => {
+      this.req.on('response', (res) => {
+        readAnswer(res).then(
+          (a) => {
+            this.answer = a;
+            if (a.status !== 200 && a.status !== 201) this.failure ??= errorText(a);
+            resolve();
+          },
+          (e: Error) => {
+            this.failure ??= `reading the answer failed: ${e.message}`;
+            resolve();
+          },
+        );
+      });
+      this.req.on('error', (e: NodeJS.ErrnoException) => {
+        if (!this.aborted) this.failure ??= e.code === 'ECONNRESET' || e.code === 'EPIPE' ? `the node closed the connection (${e.code})` : e.message;
+        resolve();
+      });
+      this.req.on('close', () => {
+        if (!this.answer && !this.aborted) this.failure ??= 'the connection closed without an answer';
+        resolve();
+      });
+    });
+  }
+
+  get stopped(): boolean {
+    return this.failure !== null || this.answer !== null || this.aborted;
+  }
+
+  /** Writes a buffer, waiting for the socket to drain (or the request to end). */
+  async write(buf: Buffer): Promise<void> {
+    if (this.stopped) return;
+    this.sent += buf.length;
+    if (this.req.write(buf)) return;
+    await new Promise<void>((resolve) => {
+      const go = () => {
+        this.req.off('drain', go);
+        this.req.off('close', go);
+        resolve();
+      };
+      this.req.on('drain', go);
+      this.req.on('close', go);
+    });
+  }
+
+  end(): void {
+    if (this.stopped) return;
+    this.ended = true;
+    this.req.end();
+  }
+
+  abort(): void {
+    if (this.answer || this.failure) return;
+    this.aborted = true;
+    this.req.destroy();
+  }
+}
+
+/** Shares a validated dataset and uploads each node's share pair; throws UploadError naming every failed node. */
+export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
+  const { config, dataset: ds } = o;
+  checkDataset(ds);
+  const version = checkVersion(o.version);
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const t0 = performance.now();
+  const name = ds.schema.name;
+  const path = `/v1/datasets/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
+
+  // (1) Every node reachable, with its pinned certificate, before any share byte leaves.
+  const pre = await Promise.all(
+    PARTIES.map(async (p): Promise<NodeFailure | null> => {
+      try {
+        const a = await getJson(config, p, '/v1/datasets', timeoutMs);
+        return a.status === 200 ? null : failure(config, p, errorText(a));
+      } catch (e) {
+        return failure(config, p, (e as Error).message);
+      }
+    }),
+  );
+  const down = pre.filter((f): f is NodeFailure => f !== null);
+  if (down.length > 0) throw new UploadError(uploadErrorMessage(name, version, down, [], 'nothing was uploaded'), down, []);
+
+  // (2) Three concurrent streaming PUTs, one column's shares in memory at a time.
+  const headers = PARTIES.map((p) => uploadHeaderBytes(ds, p));
+  const lengths = headers.map((h) => h.length + ds.schema.columns.length * 16 * ds.rows);
+  const total = lengths.reduce((a, b) => a + b, 0);
+  const socks = await Promise.allSettled(PARTIES.map((p) => connectPinned(config, p, timeoutMs)));
+  const connectFailures = socks.flatMap((s, p) => (s.status === 'rejected' ? [failure(config, p as PartyId, (s.reason as Error).message)] : []));
+  if (connectFailures.length > 0) {
+    for (const s of socks) if (s.status === 'fulfilled') s.value.destroy();
+    throw new UploadError(uploadErrorMessage(name, version, connectFailures, [], 'nothing was uploaded'), connectFailures, []);
+  }
+  const puts = PARTIES.map((p) => {
+    const { host, port } = apiAddress(config, p);
+    // A node may be busy for a while after the last byte (storing, fsync): allow it at least 2 minutes of silence.
+    return new Put((socks[p] as PromiseFulfilledResult<TLSSocket>).value, host, port, path, lengths[p]!, Math.max(timeoutMs, 120_000));
+  });
+  let lastReport = t0;
+  const interval = o.progressIntervalMs ?? 1000;
+  const report = (force = false) => {
+    if (!o.onProgress) return;
+    const now = performance.now();
+    if (!force && now - lastReport < interval) return;
+    lastReport = now;
+    const sent = puts.reduce((a, q) => a + q.sent, 0);
+    o.onProgress({ sent, total, elapsedMs: now - t0, bytesPerSecond: (sent * 1000) / Math.max(1, now - t0) });
+  };
+  const anyFailed = () => puts.some((q) => q.failure !== null);
+  const ctx: ShareContext = { cluster: config.cluster, version };
+  const writeAll = async (bufs: Buffer[]) => {
+    await Promise.all(puts.map((q, p) => q.write(bufs[p]!)));
+    report();
+  };
+  // As soon as one node fails, abort the uploads still in flight to the others.
+  for (const q of puts) void q.done.then(() => {
+    if (anyFailed()) for (const r of puts) if (!r.ended) r.abort();
+  });
+  await writeAll(headers);
+  for (const spec of ds.schema.columns) {
+    if (anyFailed()) break;
+    const t = shareColumn(ds, spec.name, o.key, ctx);
+    for (const half of ['a', 'b'] as const) {
+      const views = PARTIES.map((p) => bytesOf(t[p][half]));
+      for (let off = 0; off < views[0]!.length && !anyFailed(); off += SLICE) {
+        await writeAll(views.map((v) => v.subarray(off, Math.min(v.length, off + SLICE))));
+      }
+    }
+  }
+  if (!anyFailed()) for (const q of puts) q.end();
+  else for (const q of puts) if (q.failure === null && !q.ended) q.abort();
+  await Promise.all(puts.map((q) => q.done));
+  report(true);
+
+  const stored = PARTIES.filter((p) => puts[p]!.answer && (puts[p]!.answer!.status === 200 || puts[p]!.answer!.status === 201));
+  const failures = PARTIES.flatMap((p) => (puts[p]!.failure !== null ? [failure(config, p, puts[p]!.failure!)] : []));
+  const aborted = PARTIES.filter((p) => puts[p]!.aborted && !stored.includes(p));
+  if (failures.length > 0 || stored.length < 3) {
+    for (const p of aborted) failures.push(failure(config, p, 'upload aborted because another node failed (nothing stored there)'));
+    const note =
+      stored.length === 0
+        ? 'no node stored this version'
+        : `stored at ${stored.map((p) => config.nodes[p].name).join(', ')}; re-run with --version ${version} to complete (identical content is accepted again)`;
+    throw new UploadError(uploadErrorMessage(name, version, failures, stored, note), failures, stored);
+  }
+  return {
+    name,
+    version,
+    rows: ds.rows,
+    nodes: PARTIES.map((p) => ({ party: p, node: config.nodes[p].name, status: puts[p]!.answer!.status as 200 | 201, bytes: lengths[p]! })),
+    bytes: lengths,
+    elapsedMs: performance.now() - t0,
+  };
+}
+
+function failure(config: ClusterConfig, p: PartyId, reason: string): NodeFailure {
+  const a = apiAddress(config, p);
+  return { party: p, node: config.nodes[p].name, address: `https://${a.host}:${a.port}`, reason };
+}
+
+function uploadErrorMessage(name: string, version: string, failures: NodeFailure[], _stored: PartyId[], note: string): string {
+  const lines = failures.map((f) => `  node ${f.party} (${f.node}, ${f.address}): ${f.reason}`);
+  return `upload of ${name} version ${version} failed at ${failures.length} node${failures.length > 1 ? 's' : ''}:\n${lines.join('\n')}\n${note}`;
+}

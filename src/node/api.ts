@@ -1,0 +1,427 @@
+// The compute node's HTTPS API (fastify over TLS 1.3 with the node's own certificate; clients pin
+// it from cluster.json) and a small pinned client for it. The contract is in src/node/openapi.ts
+// (served at GET /v1/openapi.json):
+//
+//   GET  /v1/health                               → {node, party, cluster}
+//   GET  /v1/datasets                             → [{name, custodian, version, rows, columns}]  (latest version each)
+//   GET  /v1/datasets/:name[?version=v]           → {schema, codeLists, version, rows, versions}
+//   PUT  /v1/datasets/:name/versions/:version     application/octet-stream upload of this node's shares
+//                                                 → 201 {name, version, rows} | 200 same content | 409 | 400
+//   POST /v1/queries {sql, dataset, version?, minCellSize?}   node 0 only → 202 {job}
+//   GET  /v1/jobs/:id                             → {id, status, progress?, error?, result?}
+//   POST /v1/internal/jobs, /v1/internal/jobs/:id/cancel      node 0 → nodes 1, 2; mutual TLS: the
+//                                                 client certificate must be node 0's pinned one, else 403
+//
+// Upload body: [u32 LE header length][header JSON {schema, codeLists, rows, columns, party}]
+// [for each column in order: share half a (rows × u64 LE), then half b]. Streamed to the store
+// (encrypted, atomic); bodies of several GiB are fine. Errors are {error: "..."}.
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import type { Readable } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { PartyId } from '../net/channel.js';
+import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
+import { checkSchema, SchemaError, type CodeList, type DatasetSchema } from '../ingest/schema.js';
+import { QueryError } from '../query/index.js';
+import { checkId, type ShareStore, StoreError } from './store.js';
+import { isClientError, JobError, type JobRunner, type JobSpec, type Job } from './jobs.js';
+import { openApiDocument } from './openapi.js';
+
+/** Largest upload header (schema + code lists). */
+const MAX_HEADER_BYTES = 64 << 20;
+
+export interface UploadHeader {
+  schema: DatasetSchema;
+  codeLists: CodeList[];
+  rows: number;
+  columns: string[];
+  party: PartyId;
+}
+
+// ---------------------------------------------------------------------------------------------
+// API ports
+
+/**
+ * The HTTPS API port of each node: `apiPort` of its entry in cluster.json when present, else its
+ * MPC port + 1000. (resolveClusterConfig ignores the extra field.)
+ */
+export function apiPorts(config: ClusterConfig): [number, number, number] {
+  let raw: { nodes?: { id: number; apiPort?: number }[] } = {};
+  try {
+    raw = JSON.parse(readFileSync(join(config.dir, 'cluster.json'), 'utf8'));
+  } catch {
+    /* defaults */
+  }
+  return config.nodes.map((n) => {
+    const p = raw.nodes?.find((x) => x.id === n.id)?.apiPort;
+    if (p !== undefined) {
+      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`cluster config node ${n.id} (${n.name}): apiPort must be 1-65535, got ${p}`);
+      return p;
+    }
+    if (n.port + 1000 > 65535) throw new Error(`cluster config node ${n.id} (${n.name}): no apiPort, and port + 1000 is not a port`);
+    return n.port + 1000;
+  }) as [number, number, number];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client: HTTPS with the server's certificate pinned (and optionally our node certificate)
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+export interface ApiRequestOptions {
+  method?: string;
+  /** JSON (object) or raw bytes / stream (sent as application/octet-stream). */
+  body?: unknown;
+  /** Client certificate (node-to-node calls). */
+  key?: string;
+  cert?: string;
+  timeoutMs?: number;
+  port?: number;
+}
+
+/**
+ * One request to a node's API. The server must present exactly the certificate pinned for it in
+ * cluster.json (SHA-256 fingerprint), checked during the handshake before any byte is sent.
+ */
+export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, path: string, o: ApiRequestOptions = {}): Promise<ApiResponse<T>> {
+  const n: ResolvedNode = config.nodes[node];
+  const port = o.port ?? apiPorts(config)[node];
+  const raw = o.body instanceof Uint8Array || (o.body !== undefined && typeof (o.body as Readable).pipe === 'function');
+  const payload = o.body === undefined ? undefined : raw ? o.body : Buffer.from(JSON.stringify(o.body));
+  const opts: RequestOptions = {
+    host: n.host,
+    port,
+    path,
+    method: o.method ?? (o.body === undefined ? 'GET' : 'POST'),
+    minVersion: 'TLSv1.3',
+    // Trust exactly the pinned certificate (when cluster.json carries it), then check its fingerprint.
+    ...(n.certPem ? { ca: n.certPem } : {}),
+    rejectUnauthorized: !!n.certPem,
+    checkServerIdentity: (_host, cert) => (cert.fingerprint256 === n.fingerprint ? undefined : new Error(`node ${n.id} (${n.name}) presented a certificate with SHA-256 fingerprint ${cert.fingerprint256}, but cluster.json pins ${n.fingerprint}`)),
+    ...(o.key && o.cert ? { key: o.key, cert: o.cert } : {}),
+    agent: false,
+    headers: {
+      ...(payload === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
+      ...(payload instanceof Uint8Array ? { 'content-length': String(payload.byteLength) } : {}),
+    },
+  };
+  return new Promise((ok, fail) => {
+    const req = httpsRequest(opts, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('error', fail);
+      res.on('end', () => {
+        const text = Buffer.concat(parts).toString('utf8');
+        let body: unknown = text;
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {
+          /* not JSON */
+        }
+        ok({ status: res.statusCode ?? 0, body: body as T });
+      });
+    });
+    // Without a pinned certificate in cluster.json, only the fingerprint check stands: do it before sending.
+    if (!n.certPem) {
+      req.on('socket', (s) => {
+        (s as TLSSocket).once('secureConnect', () => {
+          const fp = (s as TLSSocket).getPeerX509Certificate()?.fingerprint256;
+          if (fp !== n.fingerprint) req.destroy(new Error(`node ${n.id} (${n.name}) presented a certificate with fingerprint ${fp}, but cluster.json pins ${n.fingerprint}`));
+        });
+      });
+    }
+    req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer from node ${n.id} (${n.name}) at ${n.host}:${port} within ${o.timeoutMs ?? 30_000} ms`)));
+    req.on('error', (e) => fail(new Error(`node ${n.id} (${n.name}) at https://${n.host}:${port}${path}: ${e.message}`)));
+    if (payload === undefined) req.end();
+    else if (payload instanceof Uint8Array) req.end(payload);
+    else (payload as Readable).pipe(req);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+export interface ApiContext {
+  config: ClusterConfig;
+  me: PartyId;
+  keyPem: string;
+  certPem: string;
+  store: ShareStore;
+  runner: JobRunner;
+  log: (msg: string) => void;
+}
+
+/** Pulls exact byte counts out of a stream. */
+class StreamReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private readonly it: AsyncIterator<Buffer>;
+  private done = false;
+  consumed = 0;
+  constructor(stream: Readable) {
+    this.it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+  private async more(): Promise<boolean> {
+    if (this.done) return false;
+    const r = await this.it.next();
+    if (r.done) {
+      this.done = true;
+      return false;
+    }
+    this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
+    return true;
+  }
+  async take(n: number, what: string): Promise<Buffer> {
+    while (this.buf.length < n) if (!(await this.more())) throw new StoreError(`upload body ended after ${this.consumed + this.buf.length} bytes, inside ${what}`);
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    this.consumed += n;
+    return out;
+  }
+  /** Passes exactly n bytes to sink, chunk by chunk. */
+  async forward(n: number, what: string, sink: (b: Buffer) => void): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      if (this.buf.length === 0 && !(await this.more())) throw new StoreError(`upload body ended after ${this.consumed} bytes, inside ${what} (${left} bytes missing)`);
+      const k = Math.min(left, this.buf.length);
+      sink(this.buf.subarray(0, k));
+      this.buf = this.buf.subarray(k);
+      left -= k;
+      this.consumed += k;
+    }
+  }
+  async atEnd(): Promise<boolean> {
+    while (this.buf.length === 0) if (!(await this.more())) return true;
+    return false;
+  }
+}
+
+function checkHeader(ctx: ApiContext, name: string, h: UploadHeader): void {
+  const bad = (m: string): never => {
+    throw new StoreError(`upload header: ${m}`);
+  };
+  if (!h || typeof h !== 'object') bad('not a JSON object');
+  if (h.party !== ctx.me) bad(`these are shares for party ${JSON.stringify(h.party)}, but this node is party ${ctx.me} (${ctx.config.nodes[ctx.me].name})`);
+  if (!h.schema || typeof h.schema !== 'object' || !Array.isArray(h.schema.columns)) bad('schema missing or without columns');
+  if (h.schema.name !== name) bad(`schema.name '${h.schema.name}' does not match the dataset in the URL, '${name}'`);
+  if (typeof h.schema.custodian !== 'string' || !h.schema.custodian) bad('schema.custodian missing');
+  if (!Array.isArray(h.codeLists) || h.codeLists.some((c) => !c || typeof c.name !== 'string' || !Array.isArray(c.codes))) bad('codeLists must be an array of {name, codes}');
+  try {
+    checkSchema(h.schema, new Map(h.codeLists.map((c) => [c.name, c])));
+  } catch (e) {
+    if (e instanceof SchemaError) bad(e.message);
+    throw e;
+  }
+  if (!Number.isSafeInteger(h.rows) || h.rows < 0 || h.rows > 2 ** 32) bad(`rows must be an integer 0..2^32, got ${JSON.stringify(h.rows)}`);
+  if (!Array.isArray(h.columns)) bad('columns must be an array of column names');
+  const want = h.schema.columns.map((c) => c.name);
+  const unknown = h.columns.filter((c) => !want.includes(c));
+  if (unknown.length) bad(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} (not in schema ${name})`);
+  const missing = want.filter((c) => !h.columns.includes(c));
+  if (missing.length) bad(`missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} of schema ${name}`);
+  if (h.columns.length !== want.length || h.columns.some((c, i) => c !== want[i])) bad(`columns must be exactly the schema's, in its order: ${want.join(', ')}`);
+}
+
+function sendError(reply: FastifyReply, e: unknown, log: (m: string) => void): FastifyReply {
+  if (isClientError(e) || e instanceof SchemaError) {
+    const status = e instanceof QueryError || e instanceof SchemaError ? 400 : ((e as { status?: number }).status ?? 400);
+    return reply.code(status).send({ error: e.message });
+  }
+  log(`internal error: ${(e as Error)?.stack ?? String(e)}`);
+  return reply.code(500).send({ error: (e as Error)?.message ?? String(e) });
+}
+
+const jobView = (j: Job) => ({
+  id: j.id,
+  status: j.status,
+  seq: j.spec.seq,
+  dataset: j.spec.dataset,
+  version: j.spec.version,
+  sql: j.spec.sql,
+  minCellSize: j.spec.minCellSize,
+  submittedAt: j.spec.submittedAt,
+  ...(j.startedAt ? { startedAt: j.startedAt } : {}),
+  ...(j.finishedAt ? { finishedAt: j.finishedAt } : {}),
+  ...(j.progress ? { progress: j.progress } : {}),
+  ...(j.error ? { error: j.error } : {}),
+  ...(j.result ? { result: j.result } : {}),
+});
+
+/** Builds the node's HTTPS server (not yet listening). */
+export function buildApi(ctx: ApiContext): FastifyInstance {
+  const { config, me, store, runner, log } = ctx;
+  const self = config.nodes[me];
+  const app = Fastify({
+    https: {
+      key: ctx.keyPem,
+      cert: ctx.certPem,
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      // Anyone may connect (custodians, researchers); node-to-node routes check the client certificate.
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    logger: false,
+    bodyLimit: 16 << 20, // JSON bodies; uploads are streamed by their own parser
+    requestTimeout: 0,
+  });
+  // Uploads: hand the raw stream to the route (no buffering, no size limit here).
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+
+  const peerFingerprint = (req: { raw: { socket: unknown } }) => (req.raw.socket as TLSSocket).getPeerX509Certificate?.()?.fingerprint256 ?? null;
+  const requireNode0 = (req: { raw: { socket: unknown } }) => {
+    const fp = peerFingerprint(req);
+    if (fp !== config.nodes[0].fingerprint) {
+      throw new JobError(
+        fp ? `forbidden: this route is for the scheduler node ${config.nodes[0].name} only; the client certificate (SHA-256 ${fp}) is not its pinned certificate` : 'forbidden: this route needs the scheduler node\'s client certificate',
+        403,
+      );
+    }
+  };
+
+  app.setErrorHandler((e, _req, reply) => {
+    const status = (e as { statusCode?: number }).statusCode;
+    if (status && status < 500) return reply.code(status).send({ error: (e as Error).message });
+    return sendError(reply, e, log);
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
+
+  app.get('/v1/health', async () => ({ node: self.name, party: me, cluster: config.cluster }));
+  app.get('/v1/openapi.json', async () => openApiDocument());
+
+  app.get('/v1/datasets', async () =>
+    store.list().map((m) => ({ name: m.name, custodian: m.custodian, version: m.version, rows: m.rows, columns: m.columns })),
+  );
+
+  app.get<{ Params: { name: string }; Querystring: { version?: string } }>('/v1/datasets/:name', async (req, reply) => {
+    try {
+      const m = store.get(req.params.name, req.query.version);
+      return { name: m.name, custodian: m.custodian, schema: m.schema, codeLists: m.codeLists, version: m.version, rows: m.rows, versions: store.versions(m.name).map((v) => ({ version: v.version, rows: v.rows, createdAt: v.createdAt })) };
+    } catch (e) {
+      return sendError(reply, e, log);
+    }
+  });
+
+  app.put<{ Params: { name: string; version: string } }>('/v1/datasets/:name/versions/:version', async (req, reply) => {
+    const stream = req.body as Readable | undefined;
+    if (!stream || typeof (stream as Readable).pipe !== 'function') {
+      return reply.code(400).send({ error: 'upload must have Content-Type application/octet-stream' });
+    }
+    const { name, version } = req.params;
+    try {
+      checkId('dataset name', name);
+      checkId('version', version);
+      const rd = new StreamReader(stream);
+      const hlen = (await rd.take(4, 'the header length')).readUInt32LE(0);
+      if (hlen < 2 || hlen > MAX_HEADER_BYTES) throw new StoreError(`upload header length ${hlen} is not in 2..${MAX_HEADER_BYTES}`);
+      let header: UploadHeader;
+      try {
+        header = JSON.parse((await rd.take(hlen, 'the header')).toString('utf8')) as UploadHeader;
+      } catch (e) {
+        if (e instanceof StoreError) throw e;
+        throw new StoreError(`upload header is not valid JSON: ${(e as Error).message}`);
+      }
+      checkHeader(ctx, name, header);
+      const expected = 4 + hlen + header.columns.length * 16 * header.rows;
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && Number(declared) !== expected) {
+        throw new StoreError(`body is ${declared} bytes, but ${header.columns.length} columns × ${header.rows} rows × 16 bytes + header make ${expected}`);
+      }
+      const r = await store.write(
+        { name, version, schema: header.schema, codeLists: header.codeLists, rows: header.rows, columns: header.columns, party: header.party },
+        async (next, hash) => {
+          for (const col of header.columns) {
+            const w = next();
+            await rd.forward(16 * header.rows, `the shares of column '${col}'`, (b) => {
+              hash(b);
+              w.write(b);
+            });
+            w.end();
+          }
+          if (!(await rd.atEnd())) throw new StoreError(`upload body is longer than the ${expected} bytes its header describes`);
+        },
+      );
+      log(`${r.status === 'created' ? 'stored' : 'already had'} ${name}@${version} (${header.rows} rows, ${header.columns.length} columns)`);
+      return reply.code(r.status === 'created' ? 201 : 200).send({ name, version, rows: r.meta.rows });
+    } catch (e) {
+      stream.resume(); // drain what the client still sends, so it reads our answer
+      return sendError(reply, e, log);
+    }
+  });
+
+  // Queries: node 0 schedules; one submission at a time so every node sees the same order.
+  let submitting: Promise<unknown> = Promise.resolve();
+  app.post<{ Body: { sql?: unknown; dataset?: unknown; version?: unknown; minCellSize?: unknown } }>('/v1/queries', async (req, reply) => {
+    if (me !== 0) return reply.code(409).send({ error: `submit queries to the scheduler, node 0 (${config.nodes[0].name}); this is node ${me} (${self.name})` });
+    const body = req.body ?? {};
+    const run = async () => {
+      const spec = runner.create(body);
+      const peers = [1, 2] as PartyId[];
+      const answers = await Promise.allSettled(peers.map((p) => apiRequest<{ error?: string }>(config, p, '/v1/internal/jobs', { body: spec, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 10_000 })));
+      const problems: string[] = [];
+      answers.forEach((a, i) => {
+        const n = config.nodes[peers[i]!];
+        if (a.status === 'rejected') problems.push(`node ${n.id} (${n.name}) is unreachable: ${(a.reason as Error).message}`);
+        else if (a.value.status !== 201) problems.push(`node ${n.id} (${n.name}) refused the job: ${a.value.body?.error ?? `HTTP ${a.value.status}`}`);
+      });
+      if (problems.length) {
+        await Promise.allSettled(
+          answers.map((a, i) =>
+            a.status === 'fulfilled' && a.value.status === 201
+              ? apiRequest(config, peers[i]!, `/v1/internal/jobs/${spec.id}/cancel`, { body: { reason: problems.join('; ') }, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 5000 })
+              : Promise.resolve(),
+          ),
+        );
+        const unreachable = answers.some((a) => a.status === 'rejected');
+        throw new JobError(`job not scheduled: ${problems.join('; ')}`, unreachable ? 503 : 409);
+      }
+      runner.enqueue(spec);
+      log(`job ${spec.id} scheduled: ${spec.dataset}@${spec.version}: ${spec.sql}`);
+      return spec;
+    };
+    const p = submitting.then(run, run);
+    submitting = p.catch(() => {});
+    try {
+      const spec = await p;
+      return reply.code(202).send({ job: spec.id, seq: spec.seq, dataset: spec.dataset, version: spec.version });
+    } catch (e) {
+      return sendError(reply, e, log);
+    }
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req, reply) => {
+    const j = runner.get(req.params.id);
+    if (!j) return reply.code(404).send({ error: `no job ${req.params.id} at node ${me} (${self.name})` });
+    return jobView(j);
+  });
+
+  app.post<{ Body: JobSpec }>('/v1/internal/jobs', async (req, reply) => {
+    try {
+      requireNode0(req);
+      const s = req.body;
+      if (!s || typeof s.id !== 'string' || !/^[0-9a-f-]{36}$/.test(s.id) || !Number.isSafeInteger(s.seq)) throw new JobError('malformed job');
+      const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, dataset: s.dataset, version: s.version, minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()) };
+      runner.enqueue(spec); // validates against this node's own store and policy
+      log(`job ${spec.id} accepted from the scheduler: ${spec.dataset}@${spec.version}: ${spec.sql}`);
+      return reply.code(201).send({ job: spec.id });
+    } catch (e) {
+      return sendError(reply, e, log);
+    }
+  });
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } }>('/v1/internal/jobs/:id/cancel', async (req, reply) => {
+    try {
+      requireNode0(req);
+      const done = runner.cancel(req.params.id, String(req.body?.reason ?? 'cancelled by the scheduler'));
+      return reply.code(200).send({ cancelled: done });
+    } catch (e) {
+      return sendError(reply, e, log);
+    }
+  });
+
+  return app;
+}

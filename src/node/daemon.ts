@@ -1,0 +1,88 @@
+// The long-running compute node (`mosaik node --dir <cluster> --party <i>`): loads cluster.json and
+// this node's key, opens its share store (<dir>/<name>/store), starts the job runner and serves the
+// HTTPS API (src/node/api.ts) on its API port (apiPort in cluster.json, else MPC port + 1000).
+// MPC between the nodes runs per job on the cluster ports of cluster.json (src/node/jobs.ts).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PartyId } from '../net/channel.js';
+import { freePorts, loadClusterConfig, readNodeKey, type ClusterConfig } from '../net/keys.js';
+import { apiPorts, buildApi } from './api.js';
+import { JobRunner } from './jobs.js';
+import { ShareStore } from './store.js';
+
+export interface DaemonOptions {
+  /** Cluster directory with cluster.json and <dir>/<name>/ for this node. */
+  dir: string;
+  party: PartyId;
+  /** Where this node's key and certificate are (default <dir>/<name>). */
+  keyDir?: string;
+  /** Where the share store lives (default <dir>/<name>). */
+  dataDir?: string;
+  /** Address for the API (default: this node's host in cluster.json). */
+  listenHost?: string;
+  /** Smallest cell size this node allows (default 5). */
+  minCellSize?: number;
+  recvTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  log?: (msg: string) => void;
+  /** Tests only: pause inside each job after the MPC setup. */
+  pauseMs?: number;
+}
+
+export interface Daemon {
+  config: ClusterConfig;
+  party: PartyId;
+  url: string;
+  store: ShareStore;
+  close(): Promise<void>;
+}
+
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const config = loadClusterConfig(join(o.dir, 'cluster.json'));
+  const me = config.nodes[o.party];
+  if (!me) throw new Error(`party must be 0, 1 or 2, got ${o.party}`);
+  const nodeDir = join(config.dir, me.name);
+  const key = readNodeKey(o.keyDir ?? nodeDir, me.name);
+  if (key.fingerprint !== me.fingerprint) {
+    throw new Error(`this node's certificate (${key.fingerprint}) is not the one pinned for party ${me.id} (${me.name}) in cluster.json (${me.fingerprint})`);
+  }
+  const log = o.log ?? ((m: string) => console.error(`[${me.name}] ${m}`));
+  const store = new ShareStore(o.dataDir ?? nodeDir, key.keyPem, o.party);
+  for (const d of store.damaged) log(`WARNING: not serving a damaged dataset version: ${d}`);
+  const runner = new JobRunner({
+    store,
+    config,
+    me: o.party,
+    keyPem: key.keyPem,
+    certPem: key.certPem,
+    ...(o.minCellSize !== undefined ? { policyMinCellSize: o.minCellSize } : {}),
+    ...(o.recvTimeoutMs !== undefined ? { recvTimeoutMs: o.recvTimeoutMs } : {}),
+    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+    ...(o.pauseMs ? { pauseMs: o.pauseMs } : {}),
+    log,
+  });
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log });
+  const port = apiPorts(config)[o.party];
+  const host = o.listenHost ?? me.host;
+  await app.listen({ port, host });
+  const url = `https://${host}:${port}`;
+  log(`party ${o.party} (${me.name}) serving ${url}; MPC port ${me.port}; store ${store.root}`);
+  return { config, party: o.party, url, store, close: () => app.close() };
+}
+
+/**
+ * Gives every node of a cluster an API port: writes `apiPort` (free ports on this machine) into
+ * each node entry of <dir>/cluster.json, keeping everything else. For local clusters (run after
+ * createLocalCluster, which rewrites cluster.json without them).
+ */
+export async function writeApiPorts(dir: string): Promise<[number, number, number]> {
+  const path = join(dir, 'cluster.json');
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as { nodes: { id: number; port: number; apiPort?: number }[] };
+  const used = new Set(raw.nodes.map((n) => n.port));
+  let ports: number[] = [];
+  do ports = await freePorts(3);
+  while (ports.some((p) => used.has(p)));
+  for (const n of raw.nodes) n.apiPort = ports[n.id]!;
+  writeFileSync(path, JSON.stringify(raw, null, 2) + '\n');
+  return apiPorts(loadClusterConfig(path));
+}

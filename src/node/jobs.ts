@@ -1,0 +1,359 @@
+// Query jobs at one compute node: validated, queued and run strictly one at a time, in the order
+// node 0 (the scheduler) assigned. Each job opens its own MPC channel to the two other nodes
+// (connectTls on the cluster ports, bound to the job: the channel's cluster name carries the job
+// id, so a node still in another job refuses the connection instead of mixing two jobs), runs
+// Party.setup, decrypts the dataset version's shares and runs the query with nothing revealed to
+// any node but the small-cell suppression bits (src/query/execute.ts). The output aggregates stay
+// secret-shared: this node keeps its replicated pair (x_i, x_{i+1}) for the requester, who combines
+// the pairs of all three nodes (assembleResult below). A peer that dies or aborts fails the job
+// here through the channel's failure semantics and timeouts; the queue then moves on.
+//
+// Every node checks a job itself (dataset version present, SQL plans against its own copy of the
+// schema, minCellSize not below its own policy) before it computes; node 0 is not trusted blindly.
+import { randomUUID } from 'node:crypto';
+import { Party } from '../mpc/party.js';
+import { AShare } from '../mpc/share.js';
+import type { PartyId } from '../net/channel.js';
+import type { ClusterConfig } from '../net/keys.js';
+import { connectTls } from '../net/tls.js';
+import { decodeValue } from '../ingest/schema.js';
+import { planSql, QueryError, runQuery, type Display, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
+import { FRAC } from '../query/plan.js';
+import { type ShareStore, StoreError } from './store.js';
+
+export interface JobSpec {
+  id: string;
+  /** Position in node 0's order. */
+  seq: number;
+  sql: string;
+  dataset: string;
+  version: string;
+  minCellSize: number;
+  submittedAt: string;
+}
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
+
+/** This node's part of a job's result: public metadata plus its share pair of the visible aggregates. */
+export interface JobResult {
+  party: PartyId;
+  dataset: string;
+  version: string;
+  sql: string;
+  /** Output column names. */
+  columns: string[];
+  /** Rows in the dataset version (public). */
+  datasetRows: number;
+  cells: number;
+  /** Group-key values of the suppressed cells (known to every node). */
+  suppressed: Record<string, Display>[];
+  suppressedCount: number;
+  havingHidden: number;
+  minCellSize: number;
+  /** Indices of the visible cells (group-key combinations) and of the output aggregates shared. */
+  visibleCells: number[];
+  outAggs: number[];
+  /** This node's pair (x_i, x_{i+1}) of the output aggregates, lane = outAgg-major then visible cell; u64 decimal strings. */
+  shares: { a: string[]; b: string[] };
+  timings: { connectMs: number; computeMs: number };
+}
+
+export interface Job {
+  id: string;
+  status: JobStatus;
+  progress?: string;
+  error?: string;
+  result?: JobResult;
+  spec: JobSpec;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** What src/query/execute.ts returns with revealTo 'none' (see the report / execute.ts). */
+export interface SharedOutputs {
+  visibleCells: number[];
+  outAggs: number[];
+  shares: AShare;
+}
+
+export class JobError extends Error {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'JobError';
+  }
+}
+
+export interface JobRunnerOptions {
+  store: ShareStore;
+  config: ClusterConfig;
+  me: PartyId;
+  keyPem: string;
+  certPem: string;
+  /** Smallest cell size this node allows (its disclosure policy; default 5). */
+  policyMinCellSize?: number;
+  recvTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Finished jobs kept in memory (default 1000). */
+  keep?: number;
+  log?: (msg: string) => void;
+  /** Tests only: wait this long after Party.setup (to kill a node mid-job). */
+  pauseMs?: number;
+}
+
+export class JobRunner {
+  private readonly jobs = new Map<string, Job>();
+  private readonly queue: Job[] = [];
+  private running = false;
+  private seq = 0;
+  readonly policyMinCellSize: number;
+
+  constructor(private readonly o: JobRunnerOptions) {
+    this.policyMinCellSize = o.policyMinCellSize ?? 5;
+  }
+
+  /** Checks a job against this node's store, schema and policy; returns its plan. Throws JobError/QueryError/StoreError. */
+  validate(spec: Pick<JobSpec, 'sql' | 'dataset' | 'version' | 'minCellSize'>): QueryPlan {
+    if (typeof spec.sql !== 'string' || !spec.sql.trim()) throw new JobError('sql must be a non-empty string');
+    if (!Number.isInteger(spec.minCellSize) || spec.minCellSize < this.policyMinCellSize) {
+      throw new JobError(`minCellSize must be an integer ≥ ${this.policyMinCellSize} (this node's disclosure policy), got ${spec.minCellSize}`);
+    }
+    const meta = this.o.store.get(spec.dataset, spec.version);
+    return planSql(spec.sql, meta.schema, new Map(meta.codeLists.map((c) => [c.name, c])));
+  }
+
+  /** Node 0: a new job spec for a request (validates it first). */
+  create(req: { sql?: unknown; dataset?: unknown; version?: unknown; minCellSize?: unknown }): JobSpec {
+    if (typeof req.dataset !== 'string') throw new JobError('dataset must be a string');
+    if (req.version !== undefined && typeof req.version !== 'string') throw new JobError('version must be a string');
+    const version = (req.version as string | undefined) ?? this.o.store.get(req.dataset).version;
+    const spec = {
+      sql: req.sql as string,
+      dataset: req.dataset,
+      version,
+      minCellSize: req.minCellSize === undefined ? this.policyMinCellSize : (req.minCellSize as number),
+    };
+    this.validate(spec);
+    // Increasing across restarts of node 0 too (the other nodes refuse a sequence number going back).
+    return { ...spec, id: randomUUID(), seq: Math.max(this.seq + 1, Date.now()), submittedAt: new Date().toISOString() };
+  }
+
+  /** Queues a job (after validate); jobs run in arrival order, which is node 0's order. */
+  enqueue(spec: JobSpec): Job {
+    if (this.jobs.has(spec.id)) throw new JobError(`job ${spec.id} already exists`, 409);
+    if (spec.seq <= this.seq) throw new JobError(`job ${spec.id} has sequence number ${spec.seq}, but job ${this.seq} was already scheduled here (out of order)`, 409);
+    this.validate(spec);
+    this.seq = spec.seq;
+    const job: Job = { id: spec.id, status: 'queued', spec };
+    this.jobs.set(job.id, job);
+    this.queue.push(job);
+    this.trim();
+    queueMicrotask(() => void this.pump());
+    return job;
+  }
+
+  /** Drops a queued job (node 0 cancels when another node refused it). */
+  cancel(id: string, why: string): boolean {
+    const i = this.queue.findIndex((j) => j.id === id);
+    if (i < 0) return false;
+    const [job] = this.queue.splice(i, 1);
+    job!.status = 'failed';
+    job!.error = `cancelled: ${why}`;
+    job!.finishedAt = new Date().toISOString();
+    return true;
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  private trim(): void {
+    const keep = this.o.keep ?? 1000;
+    for (const [id, j] of this.jobs) {
+      if (this.jobs.size <= keep) break;
+      if (j.status === 'done' || j.status === 'failed') this.jobs.delete(id);
+    }
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+        job.status = 'running';
+        job.startedAt = new Date().toISOString();
+        try {
+          job.result = await this.run(job);
+          job.status = 'done';
+          job.progress = 'done';
+          this.o.log?.(`job ${job.id} done`);
+        } catch (e) {
+          job.status = 'failed';
+          job.error = e instanceof Error ? e.message : String(e);
+          this.o.log?.(`job ${job.id} failed: ${job.error}`);
+        }
+        job.finishedAt = new Date().toISOString();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async run(job: Job): Promise<JobResult> {
+    const { spec } = job;
+    const { store, config, me } = this.o;
+    const plan = this.validate(spec); // again: the store may have changed since it was queued
+    const meta = store.get(spec.dataset, spec.version);
+    const t0 = performance.now();
+    job.progress = 'connecting to the other nodes';
+    // The job id in the cluster name binds the channel to this job (the hello checks it).
+    const jobConfig: ClusterConfig = { ...config, cluster: `${config.cluster}/job/${spec.id}` };
+    const net = await connectTls({
+      config: jobConfig,
+      me,
+      key: this.o.keyPem,
+      cert: this.o.certPem,
+      recvTimeoutMs: this.o.recvTimeoutMs ?? 120_000,
+      connectTimeoutMs: this.o.connectTimeoutMs ?? 30_000,
+    });
+    const t1 = performance.now();
+    try {
+      const p = await Party.setup(net);
+      if (this.o.pauseMs) {
+        job.progress = `paused ${this.o.pauseMs} ms (test)`;
+        await new Promise((ok) => setTimeout(ok, this.o.pauseMs));
+      }
+      job.progress = 'decrypting shares';
+      const cols = store.load(spec.dataset, spec.version, plan.columns.length ? plan.columns : [meta.columns[0]!]);
+      job.progress = `computing over ${meta.rows} rows`;
+      const opts = { minCellSize: spec.minCellSize, revealTo: 'none' } as unknown as RunOptions;
+      const r = (await runQuery(p, plan, cols, opts)) as QueryResult & { shared?: SharedOutputs };
+      if (!r.shared) {
+        throw new JobError('this build of src/query/execute.ts cannot keep query results secret-shared (runQuery needs the revealTo: "none" mode); refusing to reveal results to a node', 500);
+      }
+      await net.close();
+      const s = r.shared;
+      return {
+        party: me,
+        dataset: spec.dataset,
+        version: spec.version,
+        sql: spec.sql,
+        columns: r.columns,
+        datasetRows: meta.rows,
+        cells: r.cells,
+        suppressed: r.suppressed,
+        suppressedCount: r.suppressedCount,
+        havingHidden: r.havingHidden,
+        minCellSize: r.minCellSize,
+        visibleCells: s.visibleCells,
+        outAggs: s.outAggs,
+        shares: { a: Array.from(s.shares.a, String), b: Array.from(s.shares.b, String) },
+        timings: { connectMs: t1 - t0, computeMs: performance.now() - t1 },
+      };
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      net.abort(msg);
+      await Promise.race([net.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())]);
+      throw e;
+    }
+  }
+}
+
+export function isClientError(e: unknown): e is Error & { status?: number } {
+  return e instanceof QueryError || e instanceof JobError || e instanceof StoreError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The requester's side: combining the three nodes' share pairs into the result table.
+
+export interface CombinedResult {
+  columns: string[];
+  rows: Display[][];
+  suppressed: Record<string, Display>[];
+  suppressedCount: number;
+  havingHidden: number;
+  minCellSize: number;
+  cells: number;
+}
+
+const u64 = (s: string) => BigInt.asUintN(64, BigInt(s));
+
+/**
+ * Combines the results of nodes 0, 1, 2 of one job: x = x_i + x_{i+1} (node i) + x_{i+2} (node
+ * i+1), for each i, and checks that every node's second half equals the next node's first half
+ * and that the public metadata agree. `plan` is planSql of the job's SQL against the schema.
+ */
+export function assembleResult(plan: QueryPlan, parts: [JobResult, JobResult, JobResult]): CombinedResult {
+  const [r0] = parts;
+  const meta = (r: JobResult) => JSON.stringify([r.columns, r.cells, r.suppressed, r.visibleCells, r.outAggs, r.minCellSize, r.havingHidden, r.shares.a.length, r.shares.b.length]);
+  parts.forEach((r, i) => {
+    if (r.party !== i) throw new Error(`result ${i} comes from party ${r.party}`);
+    if (meta(r) !== meta(r0)) throw new Error(`node ${i}'s result metadata differ from node 0's: the nodes did not run the same job`);
+  });
+  const L = r0.shares.a.length;
+  const a = parts.map((r) => r.shares.a.map(u64));
+  const b = parts.map((r) => r.shares.b.map(u64));
+  const values: bigint[] = new Array(L);
+  for (let t = 0; t < L; t++) {
+    for (let i = 0; i < 3; i++) {
+      if (b[i]![t] !== a[(i + 1) % 3]![t]) throw new Error(`result shares inconsistent: node ${i}'s second half differs from node ${(i + 1) % 3}'s first half at lane ${t}`);
+    }
+    values[t] = BigInt.asUintN(64, a[0]![t]! + a[1]![t]! + a[2]![t]!);
+  }
+  return {
+    columns: r0.columns,
+    rows: assembleRows(plan, r0.visibleCells, r0.outAggs, values),
+    suppressed: r0.suppressed,
+    suppressedCount: r0.suppressedCount,
+    havingHidden: r0.havingHidden,
+    minCellSize: r0.minCellSize,
+    cells: r0.cells,
+  };
+}
+
+/** Rows of the visible cells from the opened aggregates (outAgg-major lanes), then ORDER BY and LIMIT, as execute.ts does. */
+export function assembleRows(plan: QueryPlan, visibleCells: number[], outAggs: number[], values: bigint[]): Display[][] {
+  const V = visibleCells.length;
+  if (values.length !== V * outAggs.length) throw new Error(`expected ${V * outAggs.length} aggregate values, got ${values.length}`);
+  const labelsOf = (j: number): Display[] => {
+    const out: Display[] = [];
+    let r = j;
+    for (let i = plan.keys.length - 1; i >= 0; i--) {
+      const key = plan.keys[i]!;
+      out[i] = key.labels[r % key.labels.length]!;
+      r = Math.floor(r / key.labels.length);
+    }
+    return out;
+  };
+  const decode = (i: number, raw: bigint): Display => {
+    const a = plan.aggregates[i]!;
+    const s = BigInt.asIntN(64, raw);
+    switch (a.result) {
+      case 'count':
+      case 'int':
+        return Number(s);
+      case 'fixed':
+        return Number(s) / 2 ** FRAC;
+      case 'value':
+        return decodeValue(plan.dataset.columns.find((c) => c.name === a.column)!, raw, plan.codeLists);
+    }
+  };
+  let rows = visibleCells.map((j, v) => {
+    const labels = labelsOf(j);
+    return plan.outputs.map((o) => (o.kind === 'key' ? labels[o.key]! : decode(o.agg, values[outAggs.indexOf(o.agg) * V + v]!)));
+  });
+  if (plan.orderBy.length) {
+    const cmp = (x: Display, y: Display) => (x < y ? -1 : x > y ? 1 : 0);
+    rows.sort((x, y) => {
+      for (const { output, desc } of plan.orderBy) {
+        const c = cmp(x[output]!, y[output]!);
+        if (c) return desc ? -c : c;
+      }
+      return 0;
+    });
+  }
+  if (plan.limit !== null) rows = rows.slice(0, plan.limit);
+  return rows;
+}

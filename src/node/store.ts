@@ -1,0 +1,336 @@
+// A compute node's share store: datasets, each with versions (ids chosen by the custodian), each
+// version holding this node's replicated share (x_i, x_{i+1}) of every column. Embedded, on local
+// disk under <nodeDir>/store/, no external server.
+//
+//   store/datasets/<name>/<version>/meta.json   public metadata (schema, code lists, rows, columns,
+//                                               content hash, commit sequence) + HMAC under the node key
+//   store/datasets/<name>/<version>/<k>.share   column k: "MKSE" v1 | 12-byte IV | u64 rows |
+//                                               AES-256-GCM(half a ‖ half b) | 16-byte tag
+//   store/tmp/                                  uploads in progress (removed at startup)
+//
+// At rest: AES-256-GCM under a key derived with HKDF-SHA256 from this node's private key, the
+// dataset name, version, column, row count and party bound as additional authenticated data, so a
+// file moved to another column/version, truncated or edited fails to decrypt with a clear error.
+// Atomic: a version is written to a fresh temp directory (every file fsynced), then renamed into
+// place and the parent directory fsynced; a failed upload leaves nothing. Committed versions are
+// immutable. The index is rebuilt from disk at startup, so the store survives restarts.
+// What a node learns: a dataset's schema and size (public by design, DESIGN.md), never values.
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { AShare } from '../mpc/share.js';
+import type { CodeList, DatasetSchema } from '../ingest/schema.js';
+
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status the API answers with. */
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface VersionMeta {
+  name: string;
+  version: string;
+  custodian: string;
+  schema: DatasetSchema;
+  codeLists: CodeList[];
+  rows: number;
+  columns: string[];
+  party: number;
+  /** SHA-256 (hex) of the canonical header and the share bytes: an identical re-upload is recognised. */
+  contentHash: string;
+  /** Commit order at this node (the latest version is the one with the highest seq). */
+  seq: number;
+  createdAt: string;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const MAGIC = Buffer.from('MKSE');
+const HEAD = 4 + 4 + 12 + 8; // magic, version, iv, rows
+const TAG = 16;
+
+export function checkId(what: string, s: unknown): string {
+  if (typeof s !== 'string' || !NAME_RE.test(s) || s === '.' || s === '..') {
+    throw new StoreError(`${what} must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, got ${JSON.stringify(s)}`);
+  }
+  return s;
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An open version being written: call column() for each column in order, then the store commits it. */
+export interface ColumnWriter {
+  /** Append share bytes of the current column (half a then half b). */
+  write(chunk: Uint8Array): void;
+  /** Finish the current column (exactly 16·rows bytes must have been written). */
+  end(): void;
+}
+
+export class ShareStore {
+  readonly root: string;
+  private readonly encKey: Buffer;
+  private readonly macKey: Buffer;
+  private readonly index = new Map<string, Map<string, VersionMeta>>();
+  private seq = 0;
+  private tmpCounter = 0;
+  /** Serialises commits (two uploads of the same version race otherwise). */
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    nodeDir: string,
+    /** The node's private key (PEM text): the at-rest keys are derived from it. */
+    privateKeyPem: string,
+    readonly party: number,
+  ) {
+    this.root = join(nodeDir, 'store');
+    // The key's canonical PKCS#8 DER, so re-encoding the PEM file does not change the derived keys.
+    const ikm = createPrivateKey(privateKeyPem).export({ type: 'pkcs8', format: 'der' });
+    this.encKey = Buffer.from(hkdfSync('sha256', ikm, 'mosaik share store', 'AES-256-GCM shares at rest v1', 32));
+    this.macKey = Buffer.from(hkdfSync('sha256', ikm, 'mosaik share store', 'HMAC-SHA256 metadata v1', 32));
+    mkdirSync(join(this.root, 'datasets'), { recursive: true, mode: 0o700 });
+    rmSync(join(this.root, 'tmp'), { recursive: true, force: true }); // uploads cut short by a crash
+    mkdirSync(join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
+    this.reload();
+  }
+
+  /** Problems found while reloading (damaged metadata); those versions are not served. */
+  readonly damaged: string[] = [];
+
+  private reload(): void {
+    const base = join(this.root, 'datasets');
+    for (const name of readdirSync(base)) {
+      for (const version of readdirSync(join(base, name))) {
+        const where = `${name}@${version}`;
+        try {
+          const meta = this.readMeta(name, version);
+          this.put(meta);
+          this.seq = Math.max(this.seq, meta.seq);
+        } catch (e) {
+          this.damaged.push(`${where}: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  private put(meta: VersionMeta): void {
+    let m = this.index.get(meta.name);
+    if (!m) this.index.set(meta.name, (m = new Map()));
+    m.set(meta.version, meta);
+  }
+
+  private metaMac(meta: VersionMeta): string {
+    return createHmac('sha256', this.macKey).update(JSON.stringify(meta)).digest('hex');
+  }
+
+  private readMeta(name: string, version: string): VersionMeta {
+    const path = join(this.root, 'datasets', name, version, 'meta.json');
+    let doc: { meta: VersionMeta; mac: string };
+    try {
+      doc = JSON.parse(readFileSync(path, 'utf8')) as { meta: VersionMeta; mac: string };
+    } catch (e) {
+      throw new StoreError(`metadata ${path} is unreadable: ${(e as Error).message}`, 500);
+    }
+    const want = Buffer.from(this.metaMac(doc.meta), 'hex');
+    const got = Buffer.from(String(doc.mac ?? ''), 'hex');
+    if (got.length !== want.length || !timingSafeEqual(got, want) || doc.meta.name !== name || doc.meta.version !== version) {
+      throw new StoreError(`metadata ${path} failed authentication under this node's key (tampered, corrupt or from another node)`, 500);
+    }
+    return doc.meta;
+  }
+
+  private aad(name: string, version: string, column: string, rows: number): Buffer {
+    return Buffer.from(JSON.stringify(['mosaik-share-v1', name, version, column, rows, this.party]));
+  }
+
+  /** Latest version of every dataset. */
+  list(): VersionMeta[] {
+    return [...this.index.values()].map((m) => [...m.values()].reduce((a, b) => (b.seq > a.seq ? b : a))).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** All versions of a dataset, oldest first; throws 404 if unknown. */
+  versions(name: string): VersionMeta[] {
+    const m = this.index.get(name);
+    if (!m || m.size === 0) throw new StoreError(`dataset '${name}' is not stored at this node`, 404);
+    return [...m.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** A version's metadata (latest when version is undefined); 404 if unknown. */
+  get(name: string, version?: string): VersionMeta {
+    const vs = this.versions(name);
+    if (version === undefined) return vs[vs.length - 1]!;
+    const v = vs.find((x) => x.version === version);
+    if (!v) throw new StoreError(`dataset '${name}' has no version '${version}' at this node (versions: ${vs.map((x) => x.version).join(', ')})`, 404);
+    return v;
+  }
+
+  has(name: string, version: string): boolean {
+    return this.index.get(name)?.has(version) ?? false;
+  }
+
+  /**
+   * Writes a new version. `fill` streams the columns through the ColumnWriter (one column after the
+   * other, in meta.columns order) and resolves with the content hash; if it throws, nothing is
+   * stored. Resolves with 'created', 'same' (identical content already stored) or throws 409.
+   */
+  async write(
+    header: Omit<VersionMeta, 'contentHash' | 'seq' | 'createdAt' | 'custodian'>,
+    fill: (next: () => ColumnWriter, hash: (b: Uint8Array) => void) => Promise<void>,
+  ): Promise<{ status: 'created' | 'same'; meta: VersionMeta }> {
+    const { name, version, rows, columns } = header;
+    checkId('dataset name', name);
+    checkId('version', version);
+    const tmp = join(this.root, 'tmp', `${process.pid}-${++this.tmpCounter}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(tmp, { mode: 0o700 });
+    const h = createHash('sha256');
+    h.update(JSON.stringify({ schema: header.schema, codeLists: header.codeLists, rows, columns, party: header.party }));
+    try {
+      let k = 0;
+      let open: { fd: number; written: number; finished: boolean } | null = null;
+      const next = (): ColumnWriter => {
+        if (open && !open.finished) throw new Error('previous column not finished');
+        if (k >= columns.length) throw new StoreError(`more columns than the header's ${columns.length}`);
+        const col = columns[k]!;
+        const path = join(tmp, `${k}.share`);
+        k++;
+        const fd = openSync(path, 'wx', 0o600);
+        const iv = randomBytes(12);
+        const head = Buffer.alloc(HEAD);
+        MAGIC.copy(head, 0);
+        head.writeUInt32LE(1, 4);
+        iv.copy(head, 8);
+        head.writeBigUInt64LE(BigInt(rows), 20);
+        writeSync(fd, head);
+        const c = createCipheriv('aes-256-gcm', this.encKey, iv);
+        c.setAAD(this.aad(name, version, col, rows));
+        const st = { fd, written: 0, finished: false };
+        open = st;
+        const want = 16 * rows;
+        return {
+          write: (chunk) => {
+            if (st.written + chunk.byteLength > want) throw new StoreError(`column '${col}': more than ${want} bytes of shares (${rows} rows × 2 halves × 8 bytes)`);
+            st.written += chunk.byteLength;
+            const out = c.update(chunk);
+            if (out.length) writeSync(fd, out);
+          },
+          end: () => {
+            if (st.written !== want) throw new StoreError(`column '${col}': ${st.written} bytes of shares, expected ${want} (${rows} rows × 2 halves × 8 bytes)`);
+            const fin = c.final();
+            if (fin.length) writeSync(fd, fin);
+            writeSync(fd, c.getAuthTag());
+            fsyncSync(fd);
+            closeSync(fd);
+            st.finished = true;
+          },
+        };
+      };
+      try {
+        await fill(next, (b) => h.update(b));
+      } finally {
+        const o = open as { fd: number; finished: boolean } | null;
+        if (o && !o.finished) {
+          try {
+            closeSync(o.fd);
+          } catch {
+            /* already closed */
+          }
+        }
+      }
+      if (k !== columns.length || (open && !(open as { finished: boolean }).finished)) throw new StoreError(`upload ended after ${k} of ${columns.length} columns`);
+      const contentHash = h.digest('hex');
+      return await this.serial(async () => {
+        if (this.has(name, version)) {
+          const old = this.get(name, version);
+          if (old.contentHash === contentHash) return { status: 'same' as const, meta: old };
+          throw new StoreError(`dataset '${name}' already has a version '${version}' with different content; versions are immutable (choose a new version id)`, 409);
+        }
+        const meta: VersionMeta = {
+          ...header,
+          custodian: header.schema.custodian,
+          contentHash,
+          seq: this.seq + 1,
+          createdAt: new Date().toISOString(),
+        };
+        const metaPath = join(tmp, 'meta.json');
+        const fd = openSync(metaPath, 'wx', 0o600);
+        writeSync(fd, JSON.stringify({ meta, mac: this.metaMac(meta) }, null, 1));
+        fsyncSync(fd);
+        closeSync(fd);
+        fsyncPath(tmp);
+        const parent = join(this.root, 'datasets', name);
+        mkdirSync(parent, { recursive: true, mode: 0o700 });
+        renameSync(tmp, join(parent, version));
+        fsyncPath(parent);
+        fsyncPath(join(this.root, 'datasets'));
+        this.seq = meta.seq;
+        this.put(meta);
+        return { status: 'created' as const, meta };
+      });
+    } finally {
+      if (existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const r = this.lock.then(f, f);
+    this.lock = r.catch(() => {});
+    return r;
+  }
+
+  /** Decrypts and returns this node's shares of the named columns of a version (all when omitted). */
+  load(name: string, version: string, which?: string[]): Map<string, AShare> {
+    const meta = this.readMeta(name, version); // re-checked on every load: the file may have been changed since startup
+    const out = new Map<string, AShare>();
+    for (const col of which ?? meta.columns) {
+      const k = meta.columns.indexOf(col);
+      if (k < 0) throw new StoreError(`dataset '${name}' version '${version}' has no column '${col}'`);
+      out.set(col, this.readColumn(meta, k));
+    }
+    return out;
+  }
+
+  private readColumn(meta: VersionMeta, k: number): AShare {
+    const col = meta.columns[k]!;
+    const path = join(this.root, 'datasets', meta.name, meta.version, `${k}.share`);
+    const what = `shares of column '${col}' of ${meta.name}@${meta.version} (${path})`;
+    let buf: Buffer;
+    try {
+      buf = readFileSync(path);
+    } catch (e) {
+      throw new StoreError(`${what} cannot be read: ${(e as Error).message}`, 500);
+    }
+    const n = meta.rows;
+    const tampered = (why: string) => new StoreError(`${what} failed integrity check (${why}): the file was tampered with or is corrupt`, 500);
+    if (buf.length !== HEAD + 16 * n + TAG || !buf.subarray(0, 4).equals(MAGIC) || buf.readUInt32LE(4) !== 1 || buf.readBigUInt64LE(20) !== BigInt(n)) {
+      throw tampered('wrong size or header');
+    }
+    const d = createDecipheriv('aes-256-gcm', this.encKey, buf.subarray(8, 20));
+    d.setAAD(this.aad(meta.name, meta.version, col, n));
+    d.setAuthTag(buf.subarray(buf.length - TAG));
+    const a = new BigUint64Array(n);
+    const b = new BigUint64Array(n);
+    const ab = new Uint8Array(a.buffer), bb = new Uint8Array(b.buffer);
+    const body = buf.subarray(HEAD, buf.length - TAG);
+    const plain = d.update(body);
+    try {
+      d.final();
+    } catch {
+      plain.fill(0);
+      throw tampered('AES-GCM authentication failed');
+    }
+    ab.set(plain.subarray(0, 8 * n));
+    bb.set(plain.subarray(8 * n));
+    plain.fill(0);
+    return new AShare(a, b);
+  }
+}
