@@ -400,7 +400,7 @@ describe('mosaik command', () => {
   });
 
   it('demo runs end to end over TLS and agrees with the plaintext', async () => {
-    const r = await mosaik('demo', '--rows', '3000', '--dir', join(root, 'demo'));
+    const r = await mosaik('demo-engine', '--rows', '3000', '--dir', join(root, 'demo'));
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /all results agree with the plaintext; replicated result shares consistent/);
   });

@@ -8,9 +8,10 @@
 //                                                 [--args <json>] it runs that one job instead and exits
 //   mosaik query --dir <cluster> --dataset <name> "<sql>"
 //                                                 submit a query, follow it, print the combined result
-//   mosaik demo [--rows 100000]                   the end-to-end demo (see src/cli/demo.ts)
+//   mosaik demo [--citizens 100000]               the main job (src/cli/studies-demo.ts)
+//   mosaik demo-engine [--rows 100000]            the engine alone on a patient table (src/cli/demo.ts)
 import { Command, InvalidArgumentError } from 'commander';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PartyId } from '../net/channel.js';
 import { createLocalCluster, writeNodeKey } from '../net/keys.js';
@@ -18,6 +19,7 @@ import { runNodeJob } from '../node/worker.js';
 import { startDaemon } from '../node/daemon.js';
 import { queryCommand } from './query.js';
 import { DEFAULT_DEMO_DIR, runDemo } from './demo.js';
+import { runStudiesDemo } from './studies-demo.js';
 
 const int = (what: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
@@ -119,9 +121,22 @@ program
 
 program
   .command('demo')
-  .description('end-to-end demo: synthetic patients shared by a custodian, statistics computed by three TLS nodes')
-  .option('--rows <n>', 'number of synthetic patients', int('rows', 1, 50_000_000), 100_000)
+  .description('the main job: three node daemons, custodians upload synthetic registers as shares, example studies run in MPC next to the plaintext answer')
+  .option('--citizens <n>', 'size of the synthetic population', int('citizens', 100, 6_000_000), 100_000)
   .option('--dir <dir>', 'cluster directory', DEFAULT_DEMO_DIR)
+  .option('--seed <n>', 'seed of the synthetic registers', int('seed', 0, 2 ** 32 - 1), 1)
+  .option('--min-cell-size <n>', 'node policy: smallest cell released', int('min cell size', 1), 5)
+  .option('--verbose', 'show the node daemons\' output')
+  .action(async (o: { citizens: number; dir: string; seed: number; minCellSize: number; verbose?: boolean }) => {
+    const ok = await runStudiesDemo({ dir: o.dir, citizens: o.citizens, seed: o.seed, minCellSize: o.minCellSize, verbose: !!o.verbose, log: (l) => console.log(l) });
+    if (!ok) process.exitCode = 1;
+  });
+
+program
+  .command('demo-engine')
+  .description('the engine on its own: a custodian shares a synthetic patient table, three TLS nodes compute statistics on the shares')
+  .option('--rows <n>', 'number of synthetic patients', int('rows', 1, 50_000_000), 100_000)
+  .option('--dir <dir>', 'cluster directory', join(DEFAULT_DEMO_DIR, 'engine'))
   .option('--seed <n>', 'seed of the synthetic data', int('seed', 0, 2 ** 32 - 1), 2026)
   .option('--timeout <ms>', 'give up after this long', int('timeout', 1), 600_000)
   .option('--verbose', 'show the node processes\' output')

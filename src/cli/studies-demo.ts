@@ -1,0 +1,234 @@
+// `mosaik demo` (what `npm start` runs): Mosaik's main job on one machine, every step for real.
+//
+//  1. a local three-node cluster in ./.mosaik/demo (keys kept between runs), three node daemons
+//     as separate processes (share store on disk, encrypted; HTTPS API; MPC over TLS 1.3);
+//  2. the custodians (CPR register, the health data authority, Statistics Denmark) each generate
+//     their synthetic register as a CSV file, validate it against its schema, split it into shares
+//     on their own machine and upload each node only its share over pinned TLS;
+//  3. a researcher runs the example studies (src/demo/studies.ts): node 0 schedules each query,
+//     every node checks it, the nodes compute in MPC, small cells are suppressed inside MPC, and
+//     each node sends its share of the aggregates to the researcher, who combines them;
+//  4. next to every MPC answer, the plaintext answer computed by SQLite directly on the generated
+//     data, so the user sees that they agree.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PartyId } from '../net/channel.js';
+import { createLocalCluster, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
+import { apiRequest } from '../node/api.js';
+import { writeApiPorts } from '../node/daemon.js';
+import { generateRegisters } from '../demo/registers.js';
+import { writeRegisterCsv } from '../demo/csv.js';
+import { STUDIES, type Study } from '../demo/studies.js';
+import { readCsvFile, formatProblems } from '../ingest/csv.js';
+import { loadCustodianKey, uploadDataset } from '../ingest/upload.js';
+import { PlainDatabase, type PlainResult } from '../query/plaintext.js';
+import { planSql, type Display } from '../query/index.js';
+import type { CodeList, DatasetSchema } from '../ingest/schema.js';
+import { runRemoteQuery } from './query.js';
+
+export interface StudiesDemoOptions {
+  dir: string;
+  citizens: number;
+  seed: number;
+  minCellSize: number;
+  verbose: boolean;
+  log: (line: string) => void;
+}
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const fmtInt = (n: number) => n.toLocaleString('en-US');
+
+/** Starts the three daemons and waits until each answers /v1/health. */
+async function startNodes(dir: string, config: ClusterConfig, o: StudiesDemoOptions): Promise<ChildProcess[]> {
+  const kids = ([0, 1, 2] as PartyId[]).map((p) => {
+    const child = spawn(process.execPath, [MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const name = config.nodes[p].name;
+    const forward = (b: Buffer) => {
+      if (o.verbose) for (const line of b.toString().split('\n')) if (line.trim()) o.log(`  [${name}] ${line}`);
+    };
+    child.stdout!.on('data', forward);
+    child.stderr!.on('data', (b: Buffer) => {
+      const text = b.toString();
+      (child as ChildProcess & { errText?: string }).errText = ((child as ChildProcess & { errText?: string }).errText ?? '') + text;
+      forward(b);
+    });
+    return child;
+  });
+  const deadline = Date.now() + 30_000;
+  for (const p of [0, 1, 2] as PartyId[]) {
+    for (;;) {
+      const kid = kids[p]! as ChildProcess & { errText?: string };
+      if (kid.exitCode !== null) throw new Error(`node ${config.nodes[p].name} exited at start-up: ${kid.errText?.trim() ?? ''}`);
+      try {
+        const r = await apiRequest(config, p, '/v1/health', { timeoutMs: 2000 });
+        if (r.status === 200) break;
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline) throw new Error(`node ${config.nodes[p].name} did not come up within 30 s`);
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  }
+  return kids;
+}
+
+function stopNodes(kids: ChildProcess[]): Promise<void> {
+  return Promise.all(
+    kids.map(
+      (k) =>
+        new Promise<void>((ok) => {
+          if (k.exitCode !== null || k.signalCode !== null) return ok();
+          const t = setTimeout(() => k.kill('SIGKILL'), 5000);
+          k.once('exit', () => {
+            clearTimeout(t);
+            ok();
+          });
+          k.kill('SIGTERM');
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+/** A text table: the first `left` columns (group keys, labels) left-aligned, the rest right-aligned. */
+function table(header: string[], rows: string[][], left: number): string[] {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => '  ' + cells.map((c, i) => (i < left ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('   ');
+  return [line(header), '  ' + w.map((n) => '─'.repeat(n)).join('   '), ...rows.map(line)];
+}
+
+const show = (v: Display | number | string | null | undefined): string => {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(2);
+  return String(v);
+};
+
+const close = (a: unknown, b: unknown) =>
+  typeof a === 'number' && typeof b === 'number' ? Math.abs(a - b) <= 1e-3 + 1e-4 * Math.abs(b) : String(a) === String(b);
+
+interface StudyOutcome {
+  agree: boolean;
+  ms: number;
+}
+
+async function runStudy(
+  study: Study,
+  config: ClusterConfig,
+  version: string,
+  db: PlainDatabase,
+  schemas: Map<string, DatasetSchema>,
+  codeLists: Map<string, CodeList>,
+  o: StudiesDemoOptions,
+): Promise<StudyOutcome> {
+  o.log('');
+  o.log(`▸ ${study.title}`);
+  o.log(`  ${study.sql}`);
+  const t0 = performance.now();
+  const res = await runRemoteQuery({ config, dataset: study.dataset, sql: study.sql, version, minCellSize: o.minCellSize });
+  const den = study.denominator ? await runRemoteQuery({ config, dataset: study.denominator.dataset, sql: study.denominator.sql, version, minCellSize: o.minCellSize }) : null;
+  const ms = performance.now() - t0;
+  const plain: PlainResult = db.query(study.sql);
+  const plainDen = study.denominator ? db.query(study.denominator.sql) : null;
+  // Group keys lead the output columns in both engines (the schema is public: plan it here too).
+  const keyCount = planSql(study.sql, schemas.get(study.dataset)!, codeLists).keys.length;
+  const keyOf = (r: readonly unknown[]) => r.slice(0, keyCount).map(String).join('|');
+  const plainByKey = new Map(plain.rows.map((r) => [keyOf(r), r]));
+  const denByKey = new Map((den?.rows ?? []).map((r) => [keyOf(r), r]));
+  const plainDenByKey = new Map((plainDen?.rows ?? []).map((r) => [keyOf(r), r]));
+  let agree = true;
+  const rows: string[][] = [];
+  for (const r of res.rows) {
+    const p = plainByKey.get(keyOf(r));
+    const cells = r.map(show);
+    const ok = !!p && r.every((v, i) => close(v, p[i]));
+    const plainCells = r.slice(keyCount).map((_, i) => show((p?.[keyCount + i] as number | string | null | undefined) ?? null));
+    let extra: string[] = [];
+    if (study.denominator) {
+      const d = denByKey.get(keyOf(r));
+      const pd = plainDenByKey.get(keyOf(r));
+      const pct = d ? (100 * Number(r[keyCount])) / Number(d[keyCount]) : NaN;
+      const ppct = pd && p ? (100 * Number(p[keyCount])) / Number(pd[keyCount]) : NaN;
+      extra = [Number.isFinite(pct) ? pct.toFixed(2) : '—', Number.isFinite(ppct) ? ppct.toFixed(2) : '—'];
+      agree &&= close(d?.[keyCount], pd?.[keyCount]);
+    }
+    agree &&= ok;
+    rows.push([...cells, ...plainCells, ...extra, ok ? 'yes' : 'NO']);
+  }
+  const aggNames = res.columns.slice(keyCount);
+  const header = [
+    ...res.columns.slice(0, keyCount),
+    ...aggNames.map((c) => `${c} (MPC)`),
+    ...aggNames.map((c) => `${c} (plaintext)`),
+    ...(study.denominator ? [`${study.denominator.label} (MPC)`, `${study.denominator.label} (plaintext)`] : []),
+    'agree',
+  ];
+  for (const l of table(header, rows, keyCount)) o.log(l);
+  // Cells the plaintext has but MPC withheld must all be small (suppressed inside MPC).
+  const shown = new Set(res.rows.map(keyOf));
+  const withheld = plain.rows.filter((r) => !shown.has(keyOf(r)));
+  const countIdx = keyCount; // every study's first aggregate is its COUNT
+  const wronglyHidden = withheld.filter((r) => Number(r[countIdx]) >= res.minCellSize);
+  if (wronglyHidden.length) agree = false;
+  if (res.suppressedCount) o.log(`  ${res.suppressedCount} cell(s) counting fewer than ${res.minCellSize} persons suppressed inside MPC: ${res.suppressed.map((s) => Object.values(s).join('/')).join(', ')}`);
+  o.log(`  ${secs(ms)} · ${res.rows.length} cells released · ${agree ? 'all agree with the plaintext' : 'DISAGREES with the plaintext'}`);
+  return { agree, ms };
+}
+
+export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
+  const t0 = performance.now();
+  o.log('mosaik demo: three compute nodes, three custodians, one researcher — secret-shared registers, TLS 1.3 with pinned keys');
+  const { dir } = await createLocalCluster(o.dir);
+  await writeApiPorts(dir);
+  const config = loadClusterConfig(join(dir, 'cluster.json'));
+  o.log(`• cluster in ${dir}: ${config.nodes.map((n) => `${n.name} :${n.port}`).join(', ')}`);
+  const kids = await startNodes(dir, config, o);
+  o.log(`• three node daemons up (share store on disk, encrypted; HTTPS API; policy: cells < ${o.minCellSize} suppressed)`);
+  try {
+    let t = performance.now();
+    const regs = generateRegisters({ citizens: o.citizens, seed: o.seed });
+    o.log(`• custodians: generated synthetic registers for ${fmtInt(o.citizens)} citizens in ${secs(performance.now() - t)} (${regs.all.map((r) => `${r.schema.name} ${fmtInt(r.length)}`).join(', ')} rows)`);
+    const version = `demo-${o.citizens}-${o.seed}`;
+    for (const reg of regs.all) {
+      const custodian = reg.schema.custodian;
+      const cdir = join(dir, 'custodians', custodian);
+      mkdirSync(cdir, { recursive: true });
+      const csv = join(cdir, `${reg.schema.name}.csv`);
+      t = performance.now();
+      await writeRegisterCsv(reg, regs.codeLists, csv);
+      const v = await readCsvFile(csv, reg.schema, regs.codeLists);
+      if (!v.ok || !v.columns) {
+        for (const l of formatProblems({ list: v.problems, count: v.problemCount, badRows: v.badRows })) o.log(`  ${l}`);
+        throw new Error(`${csv}: ${v.problemCount} problems; nothing uploaded`);
+      }
+      const tv = performance.now() - t;
+      t = performance.now();
+      const key = loadCustodianKey(join(dir, 'custodians', `${custodian}.key`), { create: true }).key;
+      const up = await uploadDataset({ config, dataset: { schema: reg.schema, codeLists: regs.codeLists, rows: v.rows, columns: v.columns }, version, key });
+      const stored = up.nodes.every((n) => n.status === 201) ? 'stored' : up.nodes.every((n) => n.status === 200) ? 'already stored (same content)' : 'stored';
+      o.log(
+        `• ${custodian}: ${reg.schema.name}.csv validated (${fmtInt(v.rows)} rows, ${fmtInt(Math.round(v.rows / (tv / 1000)))} rows/s with writing), ` +
+          `shared and uploaded in ${secs(performance.now() - t)} (${(up.bytes[0]! / 1e6).toFixed(1)} MB per node, ${stored})`,
+      );
+    }
+    t = performance.now();
+    const db = await PlainDatabase.create(regs.all, regs.codeLists);
+    o.log(`• plaintext reference: the same registers loaded into SQLite in ${secs(performance.now() - t)} (for comparison only; never on a node)`);
+    let all = true;
+    const times: [string, number][] = [];
+    for (const s of STUDIES) {
+      const r = await runStudy(s, config, version, db, new Map(regs.all.map((r) => [r.schema.name, r.schema])), regs.codeLists, o);
+      all &&= r.agree;
+      times.push([s.id, r.ms]);
+    }
+    db.close();
+    o.log('');
+    o.log(`${all ? '✔ every released cell agrees with the plaintext' : '✘ some results disagree with the plaintext'}; studies: ${times.map(([id, ms]) => `${id} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - t0)}`);
+    return all;
+  } finally {
+    await stopNodes(kids);
+  }
+}
