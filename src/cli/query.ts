@@ -80,7 +80,7 @@ export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & 
     lastMsg = msg;
     if (Date.now() > deadline) throw new QueryFailed(`job ${id} did not finish within ${o.timeoutMs ?? 600_000} ms (${msg})`);
     await sleep(delay);
-    delay = Math.min(delay * 2, 500);
+    delay = Math.min(delay * 2, 100); // a status poll is one small HTTPS request
   }
   // The schema of the version queried (public), to decode the aggregates the same way the nodes planned them.
   const ds = await apiRequest<{ schema: DatasetSchema; codeLists: CodeList[]; error?: string }>(config, 0, `/v1/datasets/${encodeURIComponent(o.dataset)}?version=${encodeURIComponent(version)}`);

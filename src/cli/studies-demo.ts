@@ -215,12 +215,20 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
       );
     }
     t = performance.now();
-    const db = await PlainDatabase.create(regs.all, regs.codeLists);
+    // Load only what the studies read (their plans name the columns).
+    const schemas = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
+    const used = new Map<string, Set<string>>();
+    for (const q of STUDIES.flatMap((st) => [st, ...(st.denominator ? [st.denominator] : [])])) {
+      const cols = used.get(q.dataset) ?? new Set<string>();
+      for (const c of planSql(q.sql, schemas.get(q.dataset)!, regs.codeLists).columns) cols.add(c);
+      used.set(q.dataset, cols);
+    }
+    const db = await PlainDatabase.create(regs.all, regs.codeLists, used);
     o.log(`• plaintext reference: the same registers loaded into SQLite in ${secs(performance.now() - t)} (for comparison only; never on a node)`);
     let all = true;
     const times: [string, number][] = [];
     for (const s of STUDIES) {
-      const r = await runStudy(s, config, version, db, new Map(regs.all.map((r) => [r.schema.name, r.schema])), regs.codeLists, o);
+      const r = await runStudy(s, config, version, db, schemas, regs.codeLists, o);
       all &&= r.agree;
       times.push([s.id, r.ms]);
     }

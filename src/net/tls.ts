@@ -490,7 +490,7 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
         last = (e as Error).message;
       }
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-      delay = Math.min(delay * 2, 500);
+      delay = Math.min(delay * 2, 100); // a refused connect is cheap; waiting long only delays the job
     }
   };
 

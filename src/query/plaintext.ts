@@ -32,12 +32,15 @@ const SQL_TYPE = { int: 'INTEGER', person_id: 'INTEGER', bool: 'INTEGER', decima
 export class PlainDatabase {
   private constructor(private readonly db: Database) {}
 
-  static async create(tables: PlainTable[], codeLists: Map<string, CodeList>): Promise<PlainDatabase> {
+  /** `only`: per table, the columns to load (default all) — a reference for a few queries needs few. */
+  static async create(tables: PlainTable[], codeLists: Map<string, CodeList>, only?: Map<string, Set<string>>): Promise<PlainDatabase> {
     const SQL = await initSqlJs();
     const db = new SQL.Database();
     db.run('PRAGMA case_sensitive_like = ON');
     for (const t of tables) {
-      const cols = t.schema.columns;
+      const keep = only?.get(t.schema.name);
+      if (only && !keep) continue;
+      const cols = t.schema.columns.filter((c) => !keep || keep.has(c.name));
       db.run(`CREATE TABLE ${t.schema.name} (${cols.map((c) => `${c.name} ${SQL_TYPE[c.type]}`).join(', ')})`);
       const decode = cols.map((c) => {
         const v = t.plain.get(c.name);
@@ -50,14 +53,21 @@ export class PlainDatabase {
         }
         return (i: number) => v[i]!;
       });
+      // Many rows per statement: sql.js crosses into WebAssembly once per statement step.
+      const BATCH = 256;
+      const stmtFor = (rows: number) => db.prepare(`INSERT INTO ${t.schema.name} VALUES ${new Array(rows).fill(`(${cols.map(() => '?').join(',')})`).join(',')}`);
       db.run('BEGIN');
-      const ins = db.prepare(`INSERT INTO ${t.schema.name} VALUES (${cols.map(() => '?').join(',')})`);
-      const row: (number | string)[] = new Array(cols.length);
-      for (let i = 0; i < t.length; i++) {
-        for (let k = 0; k < cols.length; k++) row[k] = decode[k]!(i);
-        ins.run(row);
+      const full = stmtFor(BATCH);
+      const values: (number | string)[] = new Array(BATCH * cols.length);
+      for (let start = 0; start < t.length; start += BATCH) {
+        const m = Math.min(BATCH, t.length - start);
+        const stmt = m === BATCH ? full : stmtFor(m);
+        const vals = m === BATCH ? values : new Array(m * cols.length);
+        for (let r = 0; r < m; r++) for (let k = 0; k < cols.length; k++) vals[r * cols.length + k] = decode[k]!(start + r);
+        stmt.run(vals);
+        if (stmt !== full) stmt.free();
       }
-      ins.free();
+      full.free();
       db.run('COMMIT');
     }
     db.create_function('age', (b: string, ref: string) => ageYears(b, ref));
