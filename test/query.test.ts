@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import initSqlJs, { type Database } from 'sql.js';
+import { registerMosaikFunctions } from '../src/query/plaintext.js';
 import { type CodeList, type DatasetSchema, encodeValue, makeCodeList } from '../src/ingest/schema.js';
 import { splitShares, type AShare } from '../src/mpc/share.js';
 import { runQuery, type QueryResult } from '../src/query/execute.js';
@@ -94,11 +95,6 @@ const colsOf = (id: number) => new Map<string, AShare>([...shares].map(([name, s
 
 let db: Database;
 
-function ageYears(b: string, ref: string): number {
-  const [yb, mdb] = [Number(b.slice(0, 4)), b.slice(5)];
-  const [yr, mdr] = [Number(ref.slice(0, 4)), ref.slice(5)];
-  return yr - yb - (mdb > mdr ? 1 : 0);
-}
 
 before(async () => {
   const SQL = await initSqlJs();
@@ -112,30 +108,7 @@ before(async () => {
       Number(BigInt.asIntN(64, costs[i]!)) / 65536, r.smoker === 'true' ? 1 : 0, r.score!]);
   });
   ins.free();
-  db.create_function('age', (b: string, ref: string) => ageYears(b, ref));
-  const band = (b: string, ref: string, w: number, top: number) => {
-    const a = ageYears(b, ref);
-    return a < 0 ? 0 : Math.min(top, Math.floor(a / w) * w);
-  };
-  // One registration per arity (sql.js takes the arity from the JS function).
-  db.create_function('age_band', (b: string, ref: string) => band(b, ref, 10, 90));
-  db.create_function('age_band', (b: string, ref: string, w: number) => band(b, ref, w, 90));
-  db.create_function('age_band', (b: string, ref: string, w: number, top: number) => band(b, ref, w, top));
-  const agg = (name: string, fin: (n: number, s: number, q: number) => number | null) =>
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    (db as any).create_aggregate(name, {
-      init: () => [0, 0, 0],
-      step: (st: number[], x: number) => [st[0]! + 1, st[1]! + x, st[2]! + x * x],
-      finalize: (st: number[]) => fin(st[0]!, st[1]!, st[2]!),
-    });
-  const vs = (n: number, s: number, q: number) => (n > 1 ? (q - (s * s) / n) / (n - 1) : null);
-  const vp = (n: number, s: number, q: number) => (n > 0 ? q / n - (s / n) ** 2 : null);
-  agg('variance', vs);
-  agg('var_samp', vs);
-  agg('var_pop', vp);
-  agg('stddev', (n, s, q) => (n > 1 ? Math.sqrt(vs(n, s, q)!) : null));
-  agg('stddev_samp', (n, s, q) => (n > 1 ? Math.sqrt(vs(n, s, q)!) : null));
-  agg('stddev_pop', (n, s, q) => (n > 0 ? Math.sqrt(vp(n, s, q)!) : null));
+  registerMosaikFunctions(db);
 });
 
 interface Case {

@@ -16,9 +16,8 @@ import { AShare } from '../mpc/share.js';
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
 import { connectTls } from '../net/tls.js';
-import { decodeValue } from '../ingest/schema.js';
 import { planSql, QueryError, runQuery, type Display, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
-import { FRAC } from '../query/plan.js';
+import { resultRows } from '../query/execute.js';
 import { type ShareStore, StoreError } from './store.js';
 
 export interface JobSpec {
@@ -313,47 +312,9 @@ export function assembleResult(plan: QueryPlan, parts: [JobResult, JobResult, Jo
   };
 }
 
-/** Rows of the visible cells from the opened aggregates (outAgg-major lanes), then ORDER BY and LIMIT, as execute.ts does. */
+/** Rows of the visible cells from the combined aggregates (outAgg-major lanes), as a node would show them. */
 export function assembleRows(plan: QueryPlan, visibleCells: number[], outAggs: number[], values: bigint[]): Display[][] {
   const V = visibleCells.length;
   if (values.length !== V * outAggs.length) throw new Error(`expected ${V * outAggs.length} aggregate values, got ${values.length}`);
-  const labelsOf = (j: number): Display[] => {
-    const out: Display[] = [];
-    let r = j;
-    for (let i = plan.keys.length - 1; i >= 0; i--) {
-      const key = plan.keys[i]!;
-      out[i] = key.labels[r % key.labels.length]!;
-      r = Math.floor(r / key.labels.length);
-    }
-    return out;
-  };
-  const decode = (i: number, raw: bigint): Display => {
-    const a = plan.aggregates[i]!;
-    const s = BigInt.asIntN(64, raw);
-    switch (a.result) {
-      case 'count':
-      case 'int':
-        return Number(s);
-      case 'fixed':
-        return Number(s) / 2 ** FRAC;
-      case 'value':
-        return decodeValue(plan.dataset.columns.find((c) => c.name === a.column)!, raw, plan.codeLists);
-    }
-  };
-  let rows = visibleCells.map((j, v) => {
-    const labels = labelsOf(j);
-    return plan.outputs.map((o) => (o.kind === 'key' ? labels[o.key]! : decode(o.agg, values[outAggs.indexOf(o.agg) * V + v]!)));
-  });
-  if (plan.orderBy.length) {
-    const cmp = (x: Display, y: Display) => (x < y ? -1 : x > y ? 1 : 0);
-    rows.sort((x, y) => {
-      for (const { output, desc } of plan.orderBy) {
-        const c = cmp(x[output]!, y[output]!);
-        if (c) return desc ? -c : c;
-      }
-      return 0;
-    });
-  }
-  if (plan.limit !== null) rows = rows.slice(0, plan.limit);
-  return rows;
+  return resultRows(plan, visibleCells, outAggs, (k, v) => values[k * V + v]!);
 }

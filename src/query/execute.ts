@@ -161,39 +161,8 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   const opened = revealTo === 'none' ? picked.map(() => null) : await revealMany(p, picked, revealTo);
   lap('disclosure control and reveal');
 
-  const labelsOf = (j: number): Display[] => {
-    const out: Display[] = [];
-    let r = j;
-    for (let i = plan.keys.length - 1; i >= 0; i--) {
-      const key = plan.keys[i]!;
-      out[i] = key.labels[r % key.labels.length]!;
-      r = Math.floor(r / key.labels.length);
-    }
-    return out;
-  };
-  const suppressed = isSmall.flatMap((s, j) => (s ? [Object.fromEntries(plan.keys.map((key, i) => [key.name, labelsOf(j)[i]!]))] : []));
-  let rows: Display[][] | null = null;
-  if (opened[0] !== null || outAggs.length === 0) {
-    rows = visibleCells.map((j, v) => {
-      const labels = labelsOf(j);
-      return plan.outputs.map((o) => {
-        if (o.kind === 'key') return labels[o.key]!;
-        const raw = opened[outAggs.indexOf(o.agg)]![v]!;
-        return decodeAgg(plan, o.agg, raw);
-      });
-    });
-    if (plan.orderBy.length) {
-      const cmp = (a: Display, b: Display) => (a < b ? -1 : a > b ? 1 : 0);
-      rows.sort((x, y) => {
-        for (const { output, desc } of plan.orderBy) {
-          const c = cmp(x[output]!, y[output]!);
-          if (c) return desc ? -c : c;
-        }
-        return 0;
-      });
-    }
-    if (plan.limit !== null) rows = rows.slice(0, plan.limit);
-  }
+  const suppressed = isSmall.flatMap((s, j) => (s ? [Object.fromEntries(plan.keys.map((key, i) => [key.name, cellLabels(plan, j)[i]!]))] : []));
+  const rows = opened[0] !== null || outAggs.length === 0 ? resultRows(plan, visibleCells, outAggs, (k, v) => opened[k]![v]!) : null;
   return {
     columns: plan.outputs.map((o) => o.name),
     rows,
@@ -204,6 +173,42 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     minCellSize: kEff,
     ...(revealTo === 'none' ? { shared: { visibleCells, outAggs, shares: picked.length ? concatShares(picked) : new AShare(new BigUint64Array(0), new BigUint64Array(0)) } } : {}),
   };
+}
+
+/** Group-key labels of cell j (cells are numbered row-major over the keys' label lists). */
+export function cellLabels(plan: QueryPlan, j: number): Display[] {
+  const out: Display[] = [];
+  let r = j;
+  for (let i = plan.keys.length - 1; i >= 0; i--) {
+    const key = plan.keys[i]!;
+    out[i] = key.labels[r % key.labels.length]!;
+    r = Math.floor(r / key.labels.length);
+  }
+  return out;
+}
+
+/**
+ * The result rows of the visible cells from the opened output aggregates, then ORDER BY and LIMIT.
+ * value(k, v) is output aggregate outAggs[k] of visible cell v. Used by a node that received the
+ * values and by a requester that combined the nodes' shares.
+ */
+export function resultRows(plan: QueryPlan, visibleCells: number[], outAggs: number[], value: (k: number, v: number) => bigint): Display[][] {
+  let rows = visibleCells.map((j, v) => {
+    const labels = cellLabels(plan, j);
+    return plan.outputs.map((o) => (o.kind === 'key' ? labels[o.key]! : decodeAgg(plan, o.agg, value(outAggs.indexOf(o.agg), v))));
+  });
+  if (plan.orderBy.length) {
+    const cmp = (a: Display, b: Display) => (a < b ? -1 : a > b ? 1 : 0);
+    rows.sort((x, y) => {
+      for (const { output, desc } of plan.orderBy) {
+        const c = cmp(x[output]!, y[output]!);
+        if (c) return desc ? -c : c;
+      }
+      return 0;
+    });
+  }
+  if (plan.limit !== null) rows = rows.slice(0, plan.limit);
+  return rows;
 }
 
 function decodeAgg(plan: QueryPlan, i: number, raw: bigint): Display {

@@ -27,6 +27,33 @@ function ageYears(birth: string, ref: string): number {
   return yr - yb - (mdb > mdr ? 1 : 0);
 }
 
+/** Registers Mosaik's SQL functions and aggregates on a SQLite database (sql.js). */
+export function registerMosaikFunctions(db: Database): void {
+  db.create_function('age', (b: string, ref: string) => ageYears(b, ref));
+  const band = (b: string, ref: string, w: number, top: number) => {
+    const a = ageYears(b, ref);
+    return a < 0 ? 0 : Math.min(top, Math.floor(a / w) * w);
+  };
+  // One registration per arity (sql.js takes the arity from the JS function).
+  db.create_function('age_band', (b: string, ref: string) => band(b, ref, 10, 90));
+  db.create_function('age_band', (b: string, ref: string, w: number) => band(b, ref, w, 90));
+  db.create_function('age_band', (b: string, ref: string, w: number, top: number) => band(b, ref, w, top));
+  const agg = (name: string, fin: (n: number, s: number, q: number) => number | null) =>
+    (db as unknown as { create_aggregate: (n: string, a: object) => void }).create_aggregate(name, {
+      init: () => [0, 0, 0],
+      step: (st: number[], x: number) => [st[0]! + 1, st[1]! + x, st[2]! + x * x],
+      finalize: (st: number[]) => fin(st[0]!, st[1]!, st[2]!),
+    });
+  const vs = (n: number, s: number, q: number) => (n > 1 ? (q - (s * s) / n) / (n - 1) : null);
+  const vp = (n: number, s: number, q: number) => (n > 0 ? q / n - (s / n) ** 2 : null);
+  agg('variance', vs);
+  agg('var_samp', vs);
+  agg('var_pop', vp);
+  agg('stddev', (n, s, q) => (n > 1 ? Math.sqrt(vs(n, s, q)!) : null));
+  agg('stddev_samp', (n, s, q) => (n > 1 ? Math.sqrt(vs(n, s, q)!) : null));
+  agg('stddev_pop', (n, s, q) => (n > 0 ? Math.sqrt(vp(n, s, q)!) : null));
+}
+
 const SQL_TYPE = { int: 'INTEGER', person_id: 'INTEGER', bool: 'INTEGER', decimal: 'REAL', date: 'TEXT', code: 'TEXT' } as const;
 
 export class PlainDatabase {
@@ -70,29 +97,7 @@ export class PlainDatabase {
       full.free();
       db.run('COMMIT');
     }
-    db.create_function('age', (b: string, ref: string) => ageYears(b, ref));
-    const band = (b: string, ref: string, w: number, top: number) => {
-      const a = ageYears(b, ref);
-      return a < 0 ? 0 : Math.min(top, Math.floor(a / w) * w);
-    };
-    // One registration per arity (sql.js takes the arity from the JS function).
-    db.create_function('age_band', (b: string, ref: string) => band(b, ref, 10, 90));
-    db.create_function('age_band', (b: string, ref: string, w: number) => band(b, ref, w, 90));
-    db.create_function('age_band', (b: string, ref: string, w: number, top: number) => band(b, ref, w, top));
-    const agg = (name: string, fin: (n: number, s: number, q: number) => number | null) =>
-      (db as unknown as { create_aggregate: (n: string, a: object) => void }).create_aggregate(name, {
-        init: () => [0, 0, 0],
-        step: (st: number[], x: number) => [st[0]! + 1, st[1]! + x, st[2]! + x * x],
-        finalize: (st: number[]) => fin(st[0]!, st[1]!, st[2]!),
-      });
-    const vs = (n: number, s: number, q: number) => (n > 1 ? (q - (s * s) / n) / (n - 1) : null);
-    const vp = (n: number, s: number, q: number) => (n > 0 ? q / n - (s / n) ** 2 : null);
-    agg('variance', vs);
-    agg('var_samp', vs);
-    agg('var_pop', vp);
-    agg('stddev', (n, s, q) => (n > 1 ? Math.sqrt(vs(n, s, q)!) : null));
-    agg('stddev_samp', (n, s, q) => (n > 1 ? Math.sqrt(vs(n, s, q)!) : null));
-    agg('stddev_pop', (n, s, q) => (n > 0 ? Math.sqrt(vp(n, s, q)!) : null));
+    registerMosaikFunctions(db);
     return new PlainDatabase(db);
   }
 
