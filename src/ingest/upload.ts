@@ -21,6 +21,7 @@
 // byte is sent; (2) three PUTs streamed concurrently, column by column, in bounded memory (one
 // column's shares at a time); (3) if one node fails, the uploads still in flight to the others are
 // aborted so that, as far as possible, no node stores the version; the error names each node and why.
+import { pinnedTlsOptions, readJsonAnswer, type JsonAnswer } from '../net/https.js';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -274,12 +275,9 @@ function connectPinned(config: ClusterConfig, p: PartyId, timeoutMs: number): Pr
       host,
       port,
       ...(isIP(host) ? {} : { servername: host }),
-      minVersion: 'TLSv1.3',
       ALPNProtocols: ['http/1.1'],
       // Trust exactly the pinned certificate when cluster.json carries it; the fingerprint decides in any case.
-      ...(node.certPem ? { ca: node.certPem } : {}),
-      rejectUnauthorized: !!node.certPem,
-      checkServerIdentity: (_h, cert) => (cert.fingerprint256 === node.fingerprint ? undefined : mismatch(cert.fingerprint256)),
+      ...pinnedTlsOptions(node),
     });
     const timer = setTimeout(() => {
       sock.destroy();
@@ -303,32 +301,9 @@ function connectPinned(config: ClusterConfig, p: PartyId, timeoutMs: number): Pr
   });
 }
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
+type Answer = JsonAnswer;
 
-function readAnswer(res: IncomingMessage): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    res.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= 1 << 20) parts.push(c);
-    });
-    res.on('error', reject);
-    res.on('end', () => {
-      const text = Buffer.concat(parts).toString('utf8');
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        /* not JSON */
-      }
-      resolve({ status: res.statusCode ?? 0, body });
-    });
-  });
-}
+const readAnswer = (res: IncomingMessage): Promise<Answer> => readJsonAnswer(res, 1 << 20);
 
 function errorText(a: Answer): string {
   const e = a.body && typeof a.body === 'object' && 'error' in a.body ? String((a.body as { error: unknown }).error) : typeof a.body === 'string' ? a.body.slice(0, 300) : JSON.stringify(a.body);

@@ -15,6 +15,7 @@
 // Upload body: [u32 LE header length][header JSON {schema, codeLists, rows, columns, party}]
 // [for each column in order: share half a (rows × u64 LE), then half b]. Streamed to the store
 // (encrypted, atomic); bodies of several GiB are fine. Errors are {error: "..."}.
+import { pinnedTlsOptions, readJsonAnswer } from '../net/https.js';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -98,11 +99,8 @@ export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, pa
     port,
     path,
     method: o.method ?? (o.body === undefined ? 'GET' : 'POST'),
-    minVersion: 'TLSv1.3',
     // Trust exactly the pinned certificate (when cluster.json carries it), then check its fingerprint.
-    ...(n.certPem ? { ca: n.certPem } : {}),
-    rejectUnauthorized: !!n.certPem,
-    checkServerIdentity: (_host, cert) => (cert.fingerprint256 === n.fingerprint ? undefined : new Error(`node ${n.id} (${n.name}) presented a certificate with SHA-256 fingerprint ${cert.fingerprint256}, but cluster.json pins ${n.fingerprint}`)),
+    ...pinnedTlsOptions(n),
     ...(o.key && o.cert ? { key: o.key, cert: o.cert } : {}),
     agent: false,
     headers: {
@@ -111,21 +109,7 @@ export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, pa
     },
   };
   return new Promise((ok, fail) => {
-    const req = httpsRequest(opts, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('error', fail);
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = text ? JSON.parse(text) : null;
-        } catch {
-          /* not JSON */
-        }
-        ok({ status: res.statusCode ?? 0, body: body as T });
-      });
-    });
+    const req = httpsRequest(opts, (res) => readJsonAnswer<T>(res).then(ok, fail));
     // Without a pinned certificate in cluster.json, only the fingerprint check stands: do it before sending.
     if (!n.certPem) {
       req.on('socket', (s) => {
