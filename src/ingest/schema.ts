@@ -36,6 +36,19 @@ export interface DatasetSchema {
   columns: ColumnSpec[];
 }
 
+/**
+ * The JSON header of a custodian's upload to node `party` (PUT /v1/datasets/:name/versions/:v):
+ * [u32 LE header length][this header][per column, in `columns` order: share half a, then half b,
+ * rows × 8 bytes each, u64 LE]. Written by src/ingest/upload.ts, checked by src/node/api.ts.
+ */
+export interface UploadHeader {
+  schema: DatasetSchema;
+  codeLists: CodeList[];
+  rows: number;
+  columns: string[];
+  party: 0 | 1 | 2;
+}
+
 /** A public code list, sorted lexicographically (the index is the encoding). */
 export interface CodeList {
   name: string;

@@ -34,7 +34,7 @@ import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
 import { AShare, splitShares, type ShareTriple } from '../mpc/share.js';
 import { Prg } from '../ring/prg.js';
 import { sub } from '../ring/ring64.js';
-import type { CodeList, DatasetSchema } from './schema.js';
+import type { CodeList, DatasetSchema, UploadHeader } from './schema.js';
 
 export interface ShareableDataset {
   schema: DatasetSchema;
@@ -43,14 +43,6 @@ export interface ShareableDataset {
   rows: number;
   /** Encoded columns (one ring element per row), every schema column. */
   columns: Map<string, BigUint64Array>;
-}
-
-export interface UploadHeader {
-  schema: DatasetSchema;
-  codeLists: CodeList[];
-  rows: number;
-  columns: string[];
-  party: PartyId;
 }
 
 const PARTIES: readonly PartyId[] = [0, 1, 2];

@@ -15,6 +15,7 @@
 // Upload body: [u32 LE header length][header JSON {schema, codeLists, rows, columns, party}]
 // [for each column in order: share half a (rows × u64 LE), then half b]. Streamed to the store
 // (encrypted, atomic); bodies of several GiB are fine. Errors are {error: "..."}.
+import type { UploadHeader } from '../ingest/schema.js';
 import { pinnedTlsOptions, readJsonAnswer } from '../net/https.js';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -32,14 +33,6 @@ import { openApiDocument } from './openapi.js';
 
 /** Largest upload header (schema + code lists). */
 const MAX_HEADER_BYTES = 64 << 20;
-
-export interface UploadHeader {
-  schema: DatasetSchema;
-  codeLists: CodeList[];
-  rows: number;
-  columns: string[];
-  party: PartyId;
-}
 
 // ---------------------------------------------------------------------------------------------
 // API ports
