@@ -6,9 +6,9 @@
 //         16  n × u64 first half  (x_i)
 //   16 + 8n   n × u64 second half (x_{i+1})
 //
-// Not yet encrypted at rest (DESIGN.md asks for encryption under the node's key: comes with the
-// node's share store), and written by a custodian on the same machine for now (upload over TLS
-// comes with the ingest issue).
+// Plain files for one-job runs only (the engine demo, `mosaik demo-engine`, and the TLS tests, where a
+// custodian on the same machine writes them). The node daemon does not use them: its share store
+// (src/node/store.ts) encrypts every column at rest and receives shares over TLS from custodians.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AShare } from '../mpc/share.js';

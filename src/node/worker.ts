@@ -4,8 +4,8 @@
 // channel's byte counts and timings.
 //
 // Two ways in:
-//  - runNodeJob(opts): used by `mosaik node` (one job, then exit; the long-running daemon with a
-//    share store and HTTP API comes later) and by tests;
+//  - runNodeJob(opts): used by `mosaik node --job` (one job, then exit; without --job the node runs
+//    as the long-running daemon of src/node/daemon.ts) and by tests;
 //  - as a forked child (src/net/cluster.ts): `node dist/src/node/worker.js` waits for one
 //    { type: 'run', ... } message on its IPC channel and answers with { type: 'result' | 'error' }.
 //
