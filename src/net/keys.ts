@@ -162,6 +162,23 @@ export function loadClusterConfig(path: string): ClusterConfig {
   return resolveClusterConfig(file, dirname(resolve(path)));
 }
 
+/**
+ * What a node process loads at start: the cluster config in `dir`, its own entry, and its key
+ * (from `keyDir`, default <dir>/<name>), refusing a key whose certificate is not the one pinned
+ * for this party.
+ */
+export function loadNodeIdentity(dir: string, party: number, keyDir?: string): { config: ClusterConfig; me: ResolvedNode; nodeDir: string; key: NodeKey } {
+  const config = loadClusterConfig(join(dir, 'cluster.json'));
+  const me = config.nodes[party as 0 | 1 | 2];
+  if (!me) throw new Error(`party must be 0, 1 or 2, got ${party}`);
+  const nodeDir = join(config.dir, me.name);
+  const key = readNodeKey(keyDir ?? nodeDir, me.name);
+  if (key.fingerprint !== me.fingerprint) {
+    throw new Error(`this node's certificate (${key.fingerprint}) is not the one pinned for party ${me.id} (${me.name}) in cluster.json (${me.fingerprint})`);
+  }
+  return { config, me, nodeDir, key };
+}
+
 /** Ports the OS reports free right now (bound together, then released). */
 export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
   const servers = await Promise.all(

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PartyId } from '../net/channel.js';
-import { freePorts, loadClusterConfig, readNodeKey, type ClusterConfig } from '../net/keys.js';
+import { freePorts, loadClusterConfig, loadNodeIdentity, type ClusterConfig } from '../net/keys.js';
 import { apiPorts, buildApi } from './api.js';
 import { JobRunner } from './jobs.js';
 import { ShareStore } from './store.js';
@@ -38,14 +38,7 @@ export interface Daemon {
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
-  const config = loadClusterConfig(join(o.dir, 'cluster.json'));
-  const me = config.nodes[o.party];
-  if (!me) throw new Error(`party must be 0, 1 or 2, got ${o.party}`);
-  const nodeDir = join(config.dir, me.name);
-  const key = readNodeKey(o.keyDir ?? nodeDir, me.name);
-  if (key.fingerprint !== me.fingerprint) {
-    throw new Error(`this node's certificate (${key.fingerprint}) is not the one pinned for party ${me.id} (${me.name}) in cluster.json (${me.fingerprint})`);
-  }
+  const { config, me, nodeDir, key } = loadNodeIdentity(o.dir, o.party, o.keyDir);
   const log = o.log ?? ((m: string) => console.error(`[${me.name}] ${m}`));
   const store = new ShareStore(o.dataDir ?? nodeDir, key.keyPem, o.party);
   for (const d of store.damaged) log(`WARNING: not serving a damaged dataset version: ${d}`);

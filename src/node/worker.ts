@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Party } from '../mpc/party.js';
 import type { PartyId } from '../net/channel.js';
-import { loadClusterConfig, readNodeKey, type ClusterConfig } from '../net/keys.js';
+import { loadNodeIdentity, type ClusterConfig } from '../net/keys.js';
 import { connectTls, type TlsChannel } from '../net/tls.js';
 
 export interface JobSpec {
@@ -97,14 +97,7 @@ export function toJsonSafe(v: unknown): unknown {
 /** Runs one job at one node. On failure the channel is aborted (peers fail fast) and the error rethrown. */
 export async function runNodeJob(opts: RunNodeOptions): Promise<NodeResult> {
   const t0 = performance.now();
-  const config = loadClusterConfig(join(opts.dir, 'cluster.json'));
-  const me = config.nodes[opts.party];
-  if (!me) throw new Error(`party must be 0, 1 or 2, got ${opts.party}`);
-  const nodeDir = join(config.dir, me.name);
-  const key = readNodeKey(opts.keyDir ?? nodeDir, me.name);
-  if (key.fingerprint !== me.fingerprint) {
-    throw new Error(`this node's certificate (${key.fingerprint}) is not the one pinned for party ${me.id} (${me.name}) in cluster.json (${me.fingerprint})`);
-  }
+  const { config, me, nodeDir, key } = loadNodeIdentity(opts.dir, opts.party, opts.keyDir);
   const net: TlsChannel = await connectTls({
     config,
     me: opts.party,
