@@ -34,7 +34,7 @@ import type { PartyId } from '../net/channel.js';
 import { AShare, addPublic, concatShares, fromPublic, mulMany, mulPublic, revealMany, sub, subFromPublic, sum } from '../mpc/arith.js';
 import { andMany, BShare, fromPublicBits, not, revealBits, stackPlanes, xor } from '../mpc/boolean.js';
 import { eq, lt } from '../mpc/compare.js';
-import { b2a, bitDecompose } from '../mpc/convert.js';
+import { b2a, bitDecompose, bitInject } from '../mpc/convert.js';
 import { div, mulFixedMany, sqrt } from '../mpc/fixed.js';
 import type { Party } from '../mpc/party.js';
 import { decodeValue, valueBits } from '../ingest/schema.js';
@@ -173,6 +173,22 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     minCellSize: kEff,
     ...(revealTo === 'none' ? { shared: { visibleCells, outAggs, shares: picked.length ? concatShares(picked) : new AShare(new BigUint64Array(0), new BigUint64Array(0)) } } : {}),
   };
+}
+
+/**
+ * A plan's WHERE clause as a 0/1 arithmetic column (1 = the row passes), e.g. to filter a table
+ * before a join; null when the filter is constant true. Reveals nothing.
+ */
+export async function rowFilter(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<AShare | null> {
+  if (!plan.filter) return null;
+  const circ = new Circuit(n);
+  const atomNode = await atomCircuit(p, plan, (name) => columns.get(name)!, n, circ);
+  const root = circ.build(plan.filter, (i) => atomNode[i]!);
+  const c = circ.isConst(root);
+  if (c === true) return null;
+  if (c === false) return new AShare(new BigUint64Array(n), new BigUint64Array(n));
+  const [bits] = await circ.evaluate(p, [root]);
+  return bitInject(p, bits!);
 }
 
 /** Group-key labels of cell j (cells are numbered row-major over the keys' label lists). */

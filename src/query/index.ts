@@ -1,5 +1,7 @@
-// The query path for one register: SQL subset (parse.ts) → checked logical plan (plan.ts) →
+// The query path for one register (and for several joined on the person id: join-plan.ts, join-execute.ts): SQL subset (parse.ts) → checked logical plan (plan.ts) →
 // party-local MPC execution with disclosure control (execute.ts).
 export { parseQuery, QueryError, show, type Expr, type ParsedQuery } from './parse.js';
 export { explainPlan, planQuery, planSql, type QueryPlan, type GroupKey, type AggSpec, type Display } from './plan.js';
 export { runQuery, type QueryResult, type RunOptions } from './execute.js';
+export { planJoinQuery, planJoinSql, type JoinPlan, type JoinTablePlan } from './join-plan.js';
+export { runJoinQuery } from './join-execute.js';

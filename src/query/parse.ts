@@ -2,11 +2,12 @@
 // dialect); this module only walks its AST, keeps what Mosaik supports and rejects everything else
 // with a QueryError naming the construct. Types, tables and columns are checked by plan.ts.
 //
-// Supported (one table, no joins):
+// Supported (one table; joins on the person id are planned by join-plan.ts):
 //   SELECT <group key | aggregate> [AS alias], ...
 //     aggregates: COUNT(*), COUNT(col), SUM, AVG, MIN, MAX, VARIANCE/VAR_SAMP, VAR_POP,
 //                 STDDEV/STDDEV_SAMP, STDDEV_POP
-//   FROM <table>
+//   FROM <table> [alias] [[INNER | LEFT] JOIN <table> [alias] ON a.person_id = b.person_id [AND …]] …
+//   (with joins, column references may be qualified: alias.column; IS [NOT] NULL tests LEFT JOIN misses)
 //   WHERE  =, <>, !=, <, <=, >, >=, AND, OR, NOT, IN (...), NOT IN, BETWEEN, NOT BETWEEN,
 //          LIKE 'prefix%' / NOT LIKE on code columns, age(birth_col, 'YYYY-MM-DD') in comparisons
 //   GROUP BY <column | age_band(birth_col, 'YYYY-MM-DD' [, width [, top]]) | alias | ordinal>, ...
@@ -50,16 +51,28 @@ export type Expr =
   | { kind: 'not'; arg: Expr }
   | { kind: 'in'; arg: Expr; list: Expr[]; negated: boolean }
   | { kind: 'between'; arg: Expr; lo: Expr; hi: Expr; negated: boolean }
-  | { kind: 'like'; arg: Expr; pattern: string; negated: boolean };
+  | { kind: 'like'; arg: Expr; pattern: string; negated: boolean }
+  | { kind: 'isnull'; arg: Expr; negated: boolean };
 
 export interface SelectItem {
   expr: Expr;
   alias: string | null;
 }
 
+/** `[INNER | LEFT] JOIN table [alias] ON ...` (join.ts plans it). */
+export interface JoinClause {
+  table: string;
+  alias: string;
+  kind: 'inner' | 'left';
+  on: Expr;
+}
+
 export interface ParsedQuery {
   sql: string;
   table: string;
+  /** The FROM table's alias (its name when none is given). With joins, column names are qualified: `alias.column`. */
+  alias: string;
+  joins: JoinClause[];
   select: SelectItem[];
   where: Expr | null;
   groupBy: Expr[];
@@ -104,21 +117,40 @@ export function parseQuery(sql: string): ParsedQuery {
   if (ast.for_update || ast.locking_read) unsupported('locking clauses');
   const from: Node[] = ast.from ?? [];
   if (from.length === 0) throw new QueryError('a query needs FROM <table>');
-  if (from.length > 1 || from.some((f) => f.join)) unsupported('JOIN (queries over one register only; joins are separate)');
-  const f = from[0];
-  if (f.expr) unsupported('subqueries in FROM');
-  if (typeof f.table !== 'string') unsupported('this FROM clause');
-  if (f.as && f.as !== f.table) unsupported('table aliases');
-  const table = f.db ? unsupported('qualified table names') : (f.table as string);
+  for (const f of from) {
+    if (f.expr) unsupported('subqueries in FROM');
+    if (typeof f.table !== 'string') unsupported('this FROM clause');
+    if (f.db) unsupported('qualified table names');
+  }
+  if (from.slice(1).some((f) => !f.join)) unsupported('comma joins (write JOIN … ON …)');
+  const table = from[0].table as string;
+  const alias = typeof from[0].as === 'string' ? from[0].as : table;
+  // Qualifiers (table names and aliases) → alias; with joins column names keep their qualifier.
+  const scope: Scope = { joined: from.length > 1, names: new Map([[table, alias], [alias, alias]]) };
+  const joins: JoinClause[] = [];
+  for (const f of from.slice(1)) {
+    const kind = String(f.join).toUpperCase();
+    if (kind !== 'JOIN' && kind !== 'INNER JOIN' && kind !== 'LEFT JOIN' && kind !== 'LEFT OUTER JOIN') unsupported(`${kind} (supported: JOIN, INNER JOIN, LEFT JOIN)`);
+    if (f.using) unsupported('JOIN … USING (write ON a.person_id = b.person_id)');
+    if (!f.on) throw new QueryError(`JOIN ${f.table} needs ON <condition>`);
+    const a = typeof f.as === 'string' ? f.as : f.table;
+    if (scope.names.has(a)) throw new QueryError(`table or alias '${a}' appears twice in FROM; give each table its own alias`);
+    scope.names.set(a, a);
+    if (!scope.names.has(f.table)) scope.names.set(f.table, a);
+    joins.push({ table: f.table, alias: a, kind: kind.startsWith('LEFT') ? 'left' : 'inner', on: null as unknown as Expr });
+  }
+  // ON conditions may refer to any table in FROM (checked by the join planner).
+  from.slice(1).forEach((f, i) => (joins[i]!.on = expr(f.on, scope)));
+  const tableScope = scope;
 
   const columns: Node[] = ast.columns === '*' ? unsupported('SELECT * (name group keys and aggregates)') : ast.columns;
   const select: SelectItem[] = columns.map((c) => {
     const e = c.expr ?? c;
     if (e.type === 'column_ref' && colName(e) === '*') unsupported('SELECT * (name group keys and aggregates)');
-    return { expr: expr(e, table), alias: typeof c.as === 'string' ? c.as : c.as ? unsupported('this alias') : null };
+    return { expr: expr(e, tableScope), alias: typeof c.as === 'string' ? c.as : c.as ? unsupported('this alias') : null };
   });
   const groupCols: Node[] = ast.groupby ? (Array.isArray(ast.groupby) ? ast.groupby : ast.groupby.columns ?? []) : [];
-  const orderBy = (ast.orderby ?? []).map((o: Node) => ({ expr: expr(o.expr, table), desc: String(o.type ?? '').toUpperCase() === 'DESC' }));
+  const orderBy = (ast.orderby ?? []).map((o: Node) => ({ expr: expr(o.expr, tableScope), desc: String(o.type ?? '').toUpperCase() === 'DESC' }));
   let limit: number | null = null;
   if (ast.limit && ast.limit.value && ast.limit.value.length) {
     if (ast.limit.value.length > 1 || ast.limit.seperator) unsupported('OFFSET');
@@ -129,10 +161,12 @@ export function parseQuery(sql: string): ParsedQuery {
   return {
     sql,
     table,
+    alias,
+    joins,
     select,
-    where: ast.where ? expr(ast.where, table) : null,
-    groupBy: groupCols.map((g) => expr(g, table)),
-    having: ast.having ? expr(ast.having, table) : null,
+    where: ast.where ? expr(ast.where, tableScope) : null,
+    groupBy: groupCols.map((g) => expr(g, tableScope)),
+    having: ast.having ? expr(ast.having, tableScope) : null,
     orderBy,
     limit,
   };
@@ -145,13 +179,21 @@ function colName(e: Node): string {
   return unsupported('this column reference');
 }
 
-function expr(e: Node, table: string): Expr {
+/** Table names and aliases in FROM (→ alias); `joined`: keep qualifiers in column names. */
+interface Scope {
+  joined: boolean;
+  names: Map<string, string>;
+}
+
+function expr(e: Node, table: Scope): Expr {
   if (e === null || e === undefined) unsupported('an empty expression');
   if (e.ast || e.type === 'select') unsupported('subqueries');
   switch (e.type) {
     case 'column_ref': {
-      if (e.table && e.table !== table) throw new QueryError(`unknown table '${e.table}' in column reference ${e.table}.${colName(e)}`);
-      return { kind: 'column', name: colName(e) };
+      if (!e.table) return { kind: 'column', name: colName(e) };
+      const a = table.names.get(e.table);
+      if (a === undefined) throw new QueryError(`unknown table '${e.table}' in column reference ${e.table}.${colName(e)}`);
+      return { kind: 'column', name: table.joined ? `${a}.${colName(e)}` : colName(e) };
     }
     case 'number':
     case 'bigint': {
@@ -241,7 +283,7 @@ function fnName(e: Node): string {
   return String(n?.name ?? '?');
 }
 
-function binary(e: Node, table: string): Expr {
+function binary(e: Node, table: Scope): Expr {
   const op = String(e.operator).toUpperCase();
   const sub = (x: Node) => expr(x, table);
   switch (op) {
@@ -280,7 +322,9 @@ function binary(e: Node, table: string): Expr {
       return unsupported('ILIKE (codes are case-sensitive; use LIKE)');
     case 'IS':
     case 'IS NOT':
-      return unsupported(`${op} (the data model has no NULLs)`);
+      // NULLs arise only from LEFT JOIN (stored data has none); the planner checks where.
+      if (e.right?.type !== 'null') unsupported(`${op} other than IS [NOT] NULL`);
+      return { kind: 'isnull', arg: sub(e.left), negated: op === 'IS NOT' };
     case '+':
     case '-':
     case '*':
@@ -321,5 +365,7 @@ export function show(e: Expr): string {
       return `${show(e.arg)}${e.negated ? ' NOT' : ''} BETWEEN ${show(e.lo)} AND ${show(e.hi)}`;
     case 'like':
       return `${show(e.arg)}${e.negated ? ' NOT' : ''} LIKE '${e.pattern}'`;
+    case 'isnull':
+      return `${show(e.arg)} IS${e.negated ? ' NOT' : ''} NULL`;
   }
 }

@@ -509,6 +509,8 @@ class Builder {
       }
       case 'agg':
         return err(`aggregate ${e.text} in WHERE: use HAVING`);
+      case 'isnull':
+        return err(`${show(e)}: stored registers have no NULLs; IS NULL applies to columns of a LEFT JOINed table`);
       default:
         return err(`${show(e)} is not a condition`);
     }

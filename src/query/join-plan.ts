@@ -1,0 +1,305 @@
+// Queries over several registers joined on the person id ("virtual registers"): the parsed SQL
+// (parse.ts) is checked against every table's public schema and turned into
+//   - one join on the person id (src/mpc/join.ts), with the conditions that concern one table
+//     alone applied to that table before the join (ON … AND …, and WHERE conjuncts on an inner
+//     table), and
+//   - a single-register plan (plan.ts) over the joined rows: a virtual table whose columns are
+//     `alias.column`, plus `__row` (the row is a row of the join's result) and, per LEFT JOINed
+//     table, `alias.__has` (the row has a match there). Everything after the join, WHERE, GROUP BY,
+//     aggregates, small-cell suppression, HAVING, runs exactly as for one register.
+//
+// What is supported, in SQL terms:
+//   FROM t0 [a0] { [INNER] JOIN | LEFT JOIN } t1 [a1] ON a1.person_id = a0.person_id [AND <t1 only>] …
+//   All joins are on person_id columns (one key per table; a star around the person). Every
+//   table but one must have at most one row per person: a `unique` person_id in its schema
+//   (validated at ingest), or checked inside MPC after its filters (one revealed bit, join.ts; e.g.
+//   the income register filtered to one year). The one table that may have many rows per person is
+//   the first table in FROM order without a declared unique person_id.
+//   LEFT JOIN follows SQL: a person without a match appears once with the joined table's columns
+//   NULL; a comparison with NULL is unknown (Kleene logic: the WHERE clause is put in negation
+//   normal form and each comparison on such a column is ANDed with its table's match flag), and
+//   `x IS [NOT] NULL` tests the match. Aggregates and GROUP BY over a LEFT JOINed table's columns
+//   are refused (their NULL handling is not implemented); COUNT(*) counts the joined rows.
+// The small-cell rule counts joined rows (e.g. contacts), as COUNT(*) does.
+import type { CodeList, ColumnSpec, DatasetSchema } from '../ingest/schema.js';
+import { type Expr, type JoinClause, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
+import { planQuery, type QueryPlan } from './plan.js';
+
+export interface JoinTablePlan {
+  alias: string;
+  dataset: DatasetSchema;
+  kind: 'from' | 'inner' | 'left';
+  /** The person-id column it is joined on. */
+  key: string;
+  /** One row per person: declared in the schema (true) or checked inside MPC ('check'); false: the many side. */
+  unique: boolean | 'check';
+  /** Conditions on this table alone, applied before the join (a plan over the table: COUNT(*) … WHERE …). */
+  filter: QueryPlan | null;
+  filterText: string | null;
+  /** Columns of this table the joined plan reads (unqualified), not including the key. */
+  columns: string[];
+  /** Every column whose shares the execution needs: key, filter and joined columns. */
+  reads: string[];
+}
+
+export interface JoinPlan {
+  sql: string;
+  tables: JoinTablePlan[];
+  /** The join's input order: unique tables first, the many table (if any) last. */
+  order: number[];
+  /** The plan over the joined rows. */
+  plan: QueryPlan;
+}
+
+const err = (m: string): never => {
+  throw new QueryError(m);
+};
+
+/** `ROW` marks rows of the join's result; `alias.__has` marks rows with a match in a LEFT JOINed table. */
+export const ROW = '__row';
+export const HAS = '__has';
+
+/** Parses and plans a query; a query over one table gives a JoinPlan with one table. */
+export function planJoinSql(sql: string, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>): JoinPlan {
+  return planJoinQuery(parseQuery(sql), datasets, codeLists);
+}
+
+export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>): JoinPlan {
+  const dataset = (name: string) => datasets.get(name) ?? err(`unknown table '${name}' (known: ${[...datasets.keys()].join(', ')})`);
+  const clauses: (JoinClause | { table: string; alias: string; kind: 'from' })[] = [{ table: q.table, alias: q.alias, kind: 'from' }, ...q.joins];
+  const tables = clauses.map((c) => ({ alias: c.alias, dataset: dataset(c.table), kind: c.kind }));
+  const byAlias = new Map(tables.map((t) => [t.alias, t]));
+  if (tables.length === 1) err('planJoinQuery: a query over one table is planned by planQuery');
+
+  // Column names → alias.column, with clear errors for unknown and ambiguous names.
+  const resolve = (name: string, must = true): string | null => {
+    const dot = name.indexOf('.');
+    if (dot >= 0) {
+      const a = name.slice(0, dot), c = name.slice(dot + 1);
+      const t = byAlias.get(a)!;
+      if (!t.dataset.columns.some((s) => s.name === c)) err(`unknown column '${c}' in ${t.dataset.name} (columns: ${t.dataset.columns.map((s) => s.name).join(', ')})`);
+      return name;
+    }
+    const owners = tables.filter((t) => t.dataset.columns.some((s) => s.name === name));
+    if (owners.length > 1) err(`column '${name}' is ambiguous: it is in ${owners.map((t) => t.alias).join(' and ')}; write ${owners[0]!.alias}.${name}`);
+    if (owners.length === 0) return must ? err(`unknown column '${name}' (in none of ${tables.map((t) => t.dataset.name).join(', ')})`) : null;
+    return `${owners[0]!.alias}.${name}`;
+  };
+  const rewrite = (e: Expr, must = true): Expr => mapColumns(e, (n) => resolve(n, must) ?? n);
+  const aliasOf = (col: string) => col.slice(0, col.indexOf('.'));
+  const specOf = (col: string): ColumnSpec => byAlias.get(aliasOf(col))!.dataset.columns.find((s) => s.name === col.slice(col.indexOf('.') + 1))!;
+
+  // ON: one person-id equality with an earlier table, the rest about the joined table alone.
+  const keys = new Map<string, string>();
+  const pushed = new Map<string, Expr[]>(tables.map((t) => [t.alias, []]));
+  q.joins.forEach((j, i) => {
+    const earlier = new Set(tables.slice(0, i + 1).map((t) => t.alias));
+    let linked = false;
+    for (const c of conjuncts(rewrite(j.on))) {
+      const refs = new Set(columnsOf(c).map(aliasOf));
+      if (c.kind === 'cmp' && c.op === '=' && c.left.kind === 'column' && c.right.kind === 'column' && refs.size === 2 && refs.has(j.alias)) {
+        const [mine, other] = aliasOf(c.left.name) === j.alias ? [c.left.name, c.right.name] : [c.right.name, c.left.name];
+        if (!earlier.has(aliasOf(other))) err(`JOIN ${j.alias}: ON ${show(c)} must refer to a table joined before it`);
+        for (const col of [mine, other]) if (specOf(col).type !== 'person_id') err(`JOIN ${j.alias}: ON ${show(c)}: joins are on person_id columns, and ${col} is ${specOf(col).type}`);
+        if (linked) err(`JOIN ${j.alias}: ON has two join conditions; a join links on one person id`);
+        linked = true;
+        for (const col of [mine, other]) {
+          const a = aliasOf(col), k = keys.get(a);
+          if (k !== undefined && k !== col) err(`table ${a} is joined on ${k} and on ${col}; all joins are on one person id per table`);
+          keys.set(a, col);
+        }
+        continue;
+      }
+      if (refs.size !== 1 || !refs.has(j.alias)) err(`JOIN ${j.alias}: ON ${show(c)}: besides the person-id equality, ON conditions may refer to ${j.alias} only (others belong in WHERE)`);
+      pushed.get(j.alias)!.push(c);
+    }
+    if (!linked) err(`JOIN ${j.alias}: ON needs ${j.alias}.<person_id> = <earlier table>.<person_id>`);
+  });
+
+  // WHERE: conjuncts about one inner table alone are applied to it before the join.
+  const left = new Set(tables.filter((t) => t.kind === 'left').map((t) => t.alias));
+  const rest: Expr[] = [];
+  if (q.where) {
+    for (const c of conjuncts(rewrite(q.where))) {
+      const refs = new Set(columnsOf(c).map(aliasOf));
+      const [only] = refs;
+      if (refs.size === 1 && !left.has(only!) && !hasNullTest(c)) pushed.get(only!)!.push(c);
+      else rest.push(c);
+    }
+  }
+
+  // Aggregates and group keys over LEFT JOINed tables' columns are refused (NULL semantics).
+  const select = q.select.map((s) => {
+    const e = rewrite(s.expr);
+    // A bare column is named like SQL names it: without its qualifier.
+    const alias = s.alias ?? (e.kind === 'column' && s.expr.kind === 'column' ? e.name.slice(e.name.indexOf('.') + 1) : null);
+    return { expr: e, alias };
+  });
+  const groupBy = q.groupBy.map((g) => rewrite(g, false));
+  for (const e of [...select.map((s) => s.expr), ...groupBy, ...(q.having ? [rewrite(q.having, false)] : [])]) {
+    for (const c of columnsOf(e)) {
+      if (byAlias.has(aliasOf(c)) && left.has(aliasOf(c))) err(`${show(e)}: aggregates and GROUP BY over a LEFT JOINed table's columns (${c}) are not supported; use JOIN, or COUNT(*) with WHERE … IS NOT NULL`);
+    }
+  }
+
+  // Which table may have many rows per person.
+  const declared = (t: (typeof tables)[number]) => specOf(keys.get(t.alias)!).unique === true;
+  const many = tables.findIndex((t) => !declared(t));
+  const order = [...tables.keys()].filter((i) => i !== many).concat(many >= 0 ? [many] : []);
+
+  // The plan over the joined rows.
+  const virtual: DatasetSchema = {
+    name: tables.map((t) => t.dataset.name).join(' ⋈ '),
+    custodian: [...new Set(tables.map((t) => t.dataset.custodian))].join(', '),
+    columns: [
+      ...tables.flatMap((t) => t.dataset.columns.map((c) => ({ ...c, name: `${t.alias}.${c.name}`, unique: false }))),
+      { name: ROW, type: 'bool' },
+      ...[...left].map((a) => ({ name: `${a}.${HAS}`, type: 'bool' as const })),
+    ],
+  };
+  const isTrue = (col: string): Expr => ({ kind: 'cmp', op: '=', left: { kind: 'column', name: col }, right: { kind: 'bool', value: true } });
+  const where = [...rest.map((c) => kleene(c, false, left)), isTrue(ROW)].reduce((a, b) => ({ kind: 'and', left: a, right: b }));
+  const plan = planQuery(
+    {
+      ...q,
+      table: virtual.name,
+      alias: virtual.name,
+      joins: [],
+      select,
+      where,
+      groupBy,
+      having: q.having ? rewrite(q.having, false) : null,
+      orderBy: q.orderBy.map((o) => ({ ...o, expr: rewrite(o.expr, false) })),
+    },
+    virtual,
+    codeLists,
+  );
+  plan.filterText = q.where ? show(q.where) : null;
+
+  return {
+    sql: q.sql,
+    order,
+    plan,
+    tables: tables.map((t, i) => {
+      const conds = pushed.get(t.alias)!;
+      const unqualified = conds.map((c) => mapColumns(c, (n) => n.slice(n.indexOf('.') + 1)));
+      const filterWhere = unqualified.length ? unqualified.reduce((a, b) => ({ kind: 'and', left: a, right: b })) : null;
+      const filter = filterWhere
+        ? planQuery({ sql: '', table: t.dataset.name, alias: t.dataset.name, joins: [], select: [{ expr: { kind: 'agg', fn: 'count', arg: null, text: 'count(*)' }, alias: null }], where: filterWhere, groupBy: [], having: null, orderBy: [], limit: null }, t.dataset, codeLists)
+        : null;
+      const key = keys.get(t.alias)!;
+      const prefix = `${t.alias}.`;
+      const columns = plan.columns.filter((c) => c.startsWith(prefix) && !c.endsWith(`.${HAS}`)).map((c) => c.slice(prefix.length));
+      return {
+        alias: t.alias,
+        dataset: t.dataset,
+        kind: t.kind,
+        key: key.slice(prefix.length),
+        unique: i === many ? false : declared(t) ? true : 'check',
+        filter,
+        filterText: filterWhere ? show(filterWhere) : null,
+        columns,
+        reads: [...new Set([key.slice(prefix.length), ...(filter?.columns ?? []), ...columns])],
+      };
+    }),
+  };
+}
+
+/** The top-level AND conjuncts. */
+function conjuncts(e: Expr): Expr[] {
+  return e.kind === 'and' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e];
+}
+
+function hasNullTest(e: Expr): boolean {
+  switch (e.kind) {
+    case 'isnull':
+      return true;
+    case 'and':
+    case 'or':
+      return hasNullTest(e.left) || hasNullTest(e.right);
+    case 'not':
+      return hasNullTest(e.arg);
+    default:
+      return false;
+  }
+}
+
+/** Column names an expression refers to. */
+function columnsOf(e: Expr): string[] {
+  const out: string[] = [];
+  mapColumns(e, (n) => (out.push(n), n));
+  return out;
+}
+
+/** The expression with every column name mapped. */
+function mapColumns(e: Expr, f: (name: string) => string): Expr {
+  const m = (x: Expr) => mapColumns(x, f);
+  switch (e.kind) {
+    case 'column':
+      return { kind: 'column', name: f(e.name) };
+    case 'call':
+      return { ...e, args: e.args.map(m) };
+    case 'agg':
+      return e.arg ? { ...e, arg: m(e.arg) } : e; // keeps the text the user wrote (the output's name)
+    case 'cmp':
+      return { ...e, left: m(e.left), right: m(e.right) };
+    case 'and':
+    case 'or':
+      return { ...e, left: m(e.left), right: m(e.right) };
+    case 'not':
+      return { ...e, arg: m(e.arg) };
+    case 'in':
+      return { ...e, arg: m(e.arg), list: e.list.map(m) };
+    case 'between':
+      return { ...e, arg: m(e.arg), lo: m(e.lo), hi: m(e.hi) };
+    case 'like':
+    case 'isnull':
+      return { ...e, arg: m(e.arg) };
+    default:
+      return e;
+  }
+}
+
+const FLIP = { '=': '<>', '<>': '=', '<': '>=', '>=': '<', '>': '<=', '<=': '>' } as const;
+
+/**
+ * Kleene (three-valued) WHERE over LEFT JOIN misses: negation normal form, then every comparison
+ * that reads a LEFT JOINed table's column holds only where that table matched; IS [NOT] NULL
+ * becomes the match flag. The result is true exactly where SQL's WHERE is true.
+ */
+function kleene(e: Expr, neg: boolean, left: Set<string>): Expr {
+  const and = (a: Expr, b: Expr): Expr => ({ kind: 'and', left: a, right: b });
+  const guard = (x: Expr): Expr => {
+    const as = [...new Set(columnsOf(x).map((c) => c.slice(0, c.indexOf('.'))))].filter((a) => left.has(a));
+    return as.reduce<Expr>((acc, a) => and(acc, { kind: 'cmp', op: '=', left: { kind: 'column', name: `${a}.${HAS}` }, right: { kind: 'bool', value: true } }), x);
+  };
+  switch (e.kind) {
+    case 'and':
+    case 'or': {
+      const kind = (e.kind === 'and') !== neg ? 'and' : 'or';
+      return { kind, left: kleene(e.left, neg, left), right: kleene(e.right, neg, left) };
+    }
+    case 'not':
+      return kleene(e.arg, !neg, left);
+    case 'bool':
+      return { kind: 'bool', value: e.value !== neg };
+    case 'isnull': {
+      if (e.arg.kind !== 'column') return err(`${show(e)}: IS NULL applies to a column`);
+      const a = e.arg.name.slice(0, e.arg.name.indexOf('.'));
+      const isNull = !e.negated !== neg;
+      // Columns of FROM and inner-joined tables are never NULL.
+      if (!left.has(a)) return { kind: 'bool', value: !isNull };
+      return { kind: 'cmp', op: '=', left: { kind: 'column', name: `${a}.${HAS}` }, right: { kind: 'bool', value: !isNull } };
+    }
+    case 'cmp':
+      return guard(neg ? { ...e, op: FLIP[e.op] } : e);
+    case 'in':
+    case 'between':
+    case 'like':
+      return guard(neg ? { ...e, negated: !e.negated } : e);
+    case 'column':
+      return guard({ kind: 'cmp', op: '=', left: e, right: { kind: 'bool', value: !neg } });
+    default:
+      return neg ? { kind: 'not', arg: e } : e;
+  }
+}

@@ -1,0 +1,120 @@
+// SQL joins across registers (src/query/join-plan.ts, join-execute.ts) against SQLite on the same
+// generated registers: inner and left joins, one-to-many, three registers, persons present on one
+// side only (emigrants have contacts but no population row), anti-joins with IS NULL, Kleene
+// logic over LEFT JOIN misses, a unique side checked in MPC; and the errors raised before any MPC.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { generateRegisters, type Registers } from '../src/demo/registers.js';
+import { JoinError } from '../src/mpc/join.js';
+import { splitShares, type AShare } from '../src/mpc/share.js';
+import { planJoinSql, QueryError, runJoinQuery } from '../src/query/index.js';
+import { PlainDatabase } from '../src/query/plaintext.js';
+import { run3 } from './harness.js';
+
+const K = 5;
+let regs: Registers;
+let db: PlainDatabase;
+const shares = new Map<string, [AShare, AShare, AShare]>();
+
+before(async () => {
+  regs = generateRegisters({ citizens: 1500, seed: 11, incomeYears: [2022, 2023] });
+  db = await PlainDatabase.create(regs.all, regs.codeLists);
+});
+
+const datasets = () => new Map(regs.all.map((r) => [r.schema.name, r.schema]));
+
+function shareOf(table: string, col: string): [AShare, AShare, AShare] {
+  const k = `${table}.${col}`;
+  if (!shares.has(k)) shares.set(k, splitShares(regs.all.find((r) => r.schema.name === table)!.columns.get(col)!));
+  return shares.get(k)!;
+}
+
+async function mpc(sql: string) {
+  const jp = planJoinSql(sql, datasets(), regs.codeLists);
+  const [r0, r1, r2] = await run3((p) => {
+    const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
+    return runJoinQuery(p, jp, tables, { minCellSize: K });
+  });
+  assert.deepEqual(r1, r0);
+  assert.deepEqual(r2, r0);
+  return { jp, result: r0 };
+}
+
+/** MPC equals SQLite on every cell with at least K rows; the smaller ones are suppressed. */
+async function same(sql: string, countCol = 'n'): Promise<void> {
+  const { jp, result } = await mpc(sql);
+  const want = db.query(sql);
+  const nKeys = jp.plan.keys.length;
+  const ci = want.columns.indexOf(countCol);
+  assert.ok(ci >= 0, `the test query names its count ${countCol}`);
+  const key = (row: unknown[]) => row.slice(0, nKeys).map(String).join('|');
+  const visible = want.rows.filter((r) => Number(r[ci]) >= K);
+  assert.ok(visible.length > 0, `${sql}: the test data gives visible cells`);
+  const got = new Map(result.rows!.map((r) => [key(r), r]));
+  assert.equal(result.rows!.length, visible.length, `${sql}: visible cells`);
+  for (const w of visible) {
+    const g = got.get(key(w));
+    assert.ok(g, `${sql}: cell ${key(w)} missing`);
+    w.forEach((v, i) => {
+      if (typeof v === 'number' && (!Number.isInteger(v) || !Number.isInteger(Number(g![i])))) assert.ok(Math.abs(Number(g![i]) - v) <= 1e-3 + 1e-4 * Math.abs(v), `${key(w)} col ${i}: ${g![i]} vs ${v}`);
+      else assert.equal(String(g![i]), String(v), `${sql}: cell ${key(w)} column ${want.columns[i]}`);
+    });
+  }
+  const small = want.rows.filter((r) => Number(r[ci]) < K).length;
+  assert.ok(result.suppressedCount >= small, `${sql}: ${small} small cells, ${result.suppressedCount} suppressed`);
+}
+
+describe('SQL joins across registers: MPC equals SQLite', () => {
+  it('one-to-many inner join with filters on both sides, GROUP BY the one side', () =>
+    same(`SELECT p.region, p.sex, COUNT(*) AS n, AVG(c.length_of_stay) AS los FROM population p JOIN contacts c ON c.person_id = p.person_id
+          WHERE c.diagnosis LIKE 'E11%' AND p.birth_date < '1970-01-01' GROUP BY p.region, p.sex`));
+
+  it('three registers, the income register made one row per person by ON … AND year', () =>
+    same(`SELECT i.education, COUNT(*) AS n, SUM(c.length_of_stay) AS days FROM population p
+          JOIN contacts c ON c.person_id = p.person_id
+          JOIN income i ON i.person_id = p.person_id AND i.year = 2023
+          WHERE c.admission_date >= '2024-01-01' GROUP BY i.education`));
+
+  it('one-to-one (both sides one row per person) with a WHERE filter on the joined table', () =>
+    same(`SELECT p.region, COUNT(*) AS n, AVG(i.income) AS mean_income, MAX(i.income) AS top FROM population p JOIN income i ON p.person_id = i.person_id
+          WHERE i.year = 2022 GROUP BY p.region`));
+
+  it('LEFT JOIN: persons without a matching contact count once', () =>
+    same(`SELECT p.sex, COUNT(*) AS n FROM population p LEFT JOIN contacts c ON c.person_id = p.person_id AND c.diagnosis LIKE 'J44%' GROUP BY p.sex`));
+
+  it('anti-join: persons with no COPD contact (IS NULL), and IS NOT NULL', async () => {
+    await same(`SELECT p.region, COUNT(*) AS n FROM population p LEFT JOIN contacts c ON c.person_id = p.person_id AND c.diagnosis LIKE 'J44%' WHERE c.person_id IS NULL GROUP BY p.region`);
+    await same(`SELECT p.region, COUNT(*) AS n FROM population p LEFT JOIN contacts c ON c.person_id = p.person_id WHERE c.person_id IS NOT NULL AND p.sex = 'F' GROUP BY p.region`);
+  });
+
+  it('Kleene logic: comparisons on a LEFT JOIN miss are unknown, also under NOT and OR', async () => {
+    await same(`SELECT p.sex, COUNT(*) AS n FROM population p LEFT JOIN contacts c ON c.person_id = p.person_id WHERE c.length_of_stay > 3 OR p.region = 'Hovedstaden' GROUP BY p.sex`);
+    await same(`SELECT p.sex, COUNT(*) AS n FROM population p LEFT JOIN income i ON i.person_id = p.person_id AND i.year = 2023 WHERE NOT (i.income < 250000) GROUP BY p.sex`);
+  });
+
+  it('persons on the many side only: contacts LEFT JOIN population keeps emigrants', () =>
+    same(`SELECT c.sex, COUNT(*) AS n FROM contacts c LEFT JOIN population p ON p.person_id = c.person_id WHERE p.person_id IS NULL OR c.hospital IS NOT NULL GROUP BY c.sex`));
+
+  it('income with two years per person, unfiltered, beside contacts (the many side) is refused inside MPC', async () => {
+    await assert.rejects(() => mpc(`SELECT COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id JOIN income i ON i.person_id = p.person_id`), (e: unknown) => e instanceof JoinError && /income has more than one row/.test(e.message));
+  });
+});
+
+describe('join errors, raised before any MPC', () => {
+  const bad: [string, RegExp][] = [
+    [`SELECT COUNT(*) FROM population p JOIN contacts c ON c.sex = p.sex`, /joins are on person_id columns/],
+    [`SELECT COUNT(*) FROM population p JOIN contacts c ON c.length_of_stay > 3`, /ON needs c\.<person_id>/],
+    [`SELECT sex, COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id GROUP BY sex`, /ambiguous: it is in p and c/],
+    [`SELECT COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE c.nope = 1`, /unknown column 'nope' in contacts/],
+    [`SELECT AVG(c.length_of_stay) FROM population p LEFT JOIN contacts c ON c.person_id = p.person_id`, /LEFT JOINed table's columns/],
+    [`SELECT COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id AND p.sex = 'F'`, /may refer to c only/],
+    [`SELECT COUNT(*) FROM population p JOIN nosuch n ON n.person_id = p.person_id`, /unknown table 'nosuch'/],
+    [`SELECT COUNT(*) FROM population p RIGHT JOIN contacts c ON c.person_id = p.person_id`, /RIGHT JOIN/],
+    [`SELECT COUNT(*) FROM population p JOIN contacts p ON p.person_id = p.person_id`, /appears twice/],
+  ];
+  for (const [sql, re] of bad) {
+    it(sql.replace(/\s+/g, ' ').slice(0, 90), () => {
+      assert.throws(() => planJoinSql(sql, datasets(), regs.codeLists), (e: unknown) => e instanceof QueryError && re.test(e.message));
+    });
+  }
+});
