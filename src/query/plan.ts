@@ -112,6 +112,7 @@ export function planSql(sql: string, dataset: DatasetSchema, codeLists: Map<stri
 
 /** Checks a parsed query against the schema and builds its plan. Throws QueryError. */
 export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map<string, CodeList>): QueryPlan {
+  if (q.joins.length) err('unsupported SQL: JOIN in a query over one register (joins across registers are planned by planJoinQuery, join-plan.ts)');
   if (q.table !== dataset.name) err(`unknown table '${q.table}' (this register is '${dataset.name}')`);
   for (const c of dataset.columns) {
     if (c.type === 'code' && !codeLists.has(c.codeList ?? '')) err(`column '${c.name}': code list '${c.codeList}' is not known to this node`);
