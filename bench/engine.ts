@@ -25,6 +25,7 @@ const onlyArg = process.argv.find((a, i) => process.argv[i - 1] === '--only');
 const only = onlyArg ? new Set(onlyArg.split(',')) : null;
 
 const sizes = (full: number[], small: number[]) => (quick ? small : full);
+const fmtRows = (n: number) => (n >= 1e6 ? `${n / 1e6} M` : n >= 1e3 ? `${n / 1e3} k` : String(n));
 const workloads: Workload[] = [
   ...sizes([20, 22, 24], [14]).map((k) => ({ id: 'mul', what: `64-bit multiplication, n = 2^${k}`, op: 'mul', args: { n: 2 ** k }, unit: 'ops/s' as const, target: '≥ 20 M/s' })),
   ...sizes([20, 22], [14]).map((k) => ({ id: 'lt63', what: `< (inputs < 2^63 apart, MP-SPDZ semantics), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 63 }, unit: 'ops/s' as const, target: '≥ 2 M/s' })),
@@ -33,9 +34,13 @@ const workloads: Workload[] = [
   ...sizes([20], [14]).map((k) => ({ id: 'eq', what: `== (64-bit), n = 2^${k}`, op: 'eq', args: { n: 2 ** k }, unit: 'ops/s' as const })),
   ...sizes([20], [14]).map((k) => ({ id: 'shuffle', what: `shuffle 2^${k} rows × 4 columns`, op: 'shuffle', args: { n: 2 ** k, cols: 4 }, unit: 'rows/s' as const, target: '< 1 s at 1 M rows' })),
   ...sizes([20], [12]).map((k) => ({ id: 'sort', what: `sort 2^${k} 32-bit keys + 1 payload`, op: 'sort', args: { n: 2 ** k, bits: 32 }, unit: 'rows/s' as const, target: '< 30 s at 1 M rows' })),
+  ...(quick ? [[1 << 12, 1 << 12]] : [[1e5, 1e5], [1e6, 1e6]]).map(([n, m]) => ({ id: 'join', what: `join ${fmtRows(n!)} × ${fmtRows(m!)} rows, one-to-one (80 % match)`, op: 'join', args: { n: n!, m: m! }, unit: 'rows/s' as const, target: '< 60 s at 1 M × 1 M' })),
+  ...(quick ? [[1 << 12, 5 << 12]] : [[1e5, 5e5], [1e6, 5e6]]).map(([n, m]) => ({ id: 'join1n', what: `join ${fmtRows(n!)} persons × ${fmtRows(m!)} contacts, one-to-many`, op: 'join', args: { n: n!, m: m! }, unit: 'rows/s' as const, target: '< 5 min at 1 M × 5 M' })),
 ].filter((w) => !only || only.has(w.id));
 
 const REPS = quick ? 1 : 3;
+/** Joins are long: one run each (after a small warm-up inside the job). */
+const repsOf = (w: Workload) => (w.op === 'join' ? 1 : REPS);
 const fmtRate = (r: number) => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M` : `${(r / 1e3).toFixed(1)} k`);
 
 async function main(): Promise<void> {
@@ -47,7 +52,7 @@ async function main(): Promise<void> {
   console.log('| --- | ---: | ---: | ---: | ---: | --- |');
   for (const w of workloads) {
     let best: { ms: number; sent: number; frames: number } | null = null;
-    for (let r = 0; r < REPS; r++) {
+    for (let r = 0; r < repsOf(w); r++) {
       const res = await runOnLocalCluster({
         dir,
         job: { module: jobs, export: w.op, args: w.args },
@@ -60,7 +65,7 @@ async function main(): Promise<void> {
       const frames = Math.max(...parts.map((x) => x.frames));
       if (!best || ms < best.ms) best = { ms, sent, frames };
     }
-    const n = w.args.n;
+    const n = w.args.n + (w.op === 'join' ? (w.args.m ?? w.args.n) : 0);
     const rate = n / (best!.ms / 1000);
     console.log(`| ${w.what} | ${(best!.ms / 1000).toFixed(3)} s | ${fmtRate(rate)} ${w.unit} | ${(best!.sent / n).toFixed(1)} B | ${best!.frames} | ${w.target ?? ''} |`);
   }

@@ -43,6 +43,8 @@ export interface OpArgs {
   bits?: number;
   /** For tables: number of columns. */
   cols?: number;
+  /** For joins: rows of the many (right) side; n is the one (left) side. */
+  m?: number;
 }
 
 export async function mul(p: Party, { n }: OpArgs): Promise<JobResult> {
@@ -87,4 +89,46 @@ async function boundedRandom(p: Party, n: number, bits: number): Promise<A.AShar
     }
   }
   return A.input(p, 0, v, n);
+}
+
+/**
+ * Join of n persons (unique ids, one payload column) with m rows of a second register (one payload
+ * column): m = n is one-to-one (80 % of the ids match), m > n one-to-many (ids drawn from the
+ * persons, 5 % from nobody). Ids are < 2^34 like CPR numbers; party 0 inputs them (set-up, not
+ * timed). Warm-up on a small join, then the full one, once.
+ */
+export async function join(p: Party, { n, m = n }: OpArgs): Promise<JobResult> {
+  const { joinOnKey } = await import('../src/mpc/join.js');
+  const make = async (n: number, m: number) => {
+    let left: BigUint64Array | null = null, right: BigUint64Array | null = null;
+    if (p.id === 0) {
+      const r = p.prgOwn.ring(n + m);
+      const w = new Uint32Array(r.buffer);
+      left = new BigUint64Array(n);
+      right = new BigUint64Array(m);
+      // Distinct ids: i·2^13 + 13 random bits (< 2^34 for n < 2^21).
+      for (let i = 0; i < n; i++) left[i] = (BigInt(i) << 13n) | BigInt(w[2 * i]! & 0x1fff);
+      for (let j = 0; j < m; j++) {
+        const u = w[2 * (n + j)]!, v = w[2 * (n + j) + 1]!;
+        if (m === n) right[j] = u % 5 === 0 ? (BigInt(n + j) << 13n) : left[j]!; // one-to-one, 80 % match
+        else right[j] = v % 20 === 0 ? (BigInt(n + (u % n)) << 13n) : left[u % n]!;
+      }
+    }
+    const [lk, rk] = [await A.input(p, 0, left, n), await A.input(p, 0, right, m)];
+    const tables = [
+      { key: lk, columns: [A.random(p, n)], unique: true as const },
+      { key: rk, columns: [A.random(p, m)], unique: m === n },
+    ];
+    return () => joinOnKey(p, tables, { keyBits: 34 });
+  };
+  await (await make(Math.min(n, 1 << 14), Math.min(m, 1 << 14)))();
+  const run = await make(n, m);
+  await barrier(p);
+  const s0 = { ...p.net.stats };
+  const t0 = performance.now();
+  await run();
+  const ms = performance.now() - t0;
+  const s1 = { ...p.net.stats };
+  await barrier(p);
+  return { party: p.id, n: n + m, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames };
 }

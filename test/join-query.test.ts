@@ -100,6 +100,17 @@ describe('SQL joins across registers: MPC equals SQLite', () => {
   });
 });
 
+describe('GROUP BY with many cells (sort-based grouping)', () => {
+  it('municipality × 5-year age band on one register: counts and means', async () => {
+    const { jp } = await mpc(`SELECT p.municipality, age_band(p.birth_date, '2024-12-31', 5, 90) AS band, COUNT(*) AS n FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023 GROUP BY 1, 2`);
+    assert.ok(jp.plan.keys.reduce((m, k) => m * k.labels.length, 1) >= 1000);
+    await same(`SELECT p.municipality, age_band(p.birth_date, '2024-12-31', 5, 90) AS band, COUNT(*) AS n, AVG(i.income) AS mean FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023 GROUP BY 1, 2`);
+  });
+
+  it('a join grouped by municipality × hospital with a variance', () =>
+    same(`SELECT p.municipality, c.hospital, COUNT(*) AS n, VARIANCE(c.length_of_stay) AS v FROM contacts c JOIN population p ON p.person_id = c.person_id WHERE c.admission_date >= '2023-01-01' GROUP BY p.municipality, c.hospital`));
+});
+
 describe('join errors, raised before any MPC', () => {
   const bad: [string, RegExp][] = [
     [`SELECT COUNT(*) FROM population p JOIN contacts c ON c.sex = p.sex`, /joins are on person_id columns/],

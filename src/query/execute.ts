@@ -31,7 +31,7 @@
 import { wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import type { PartyId } from '../net/channel.js';
-import { AShare, addPublic, concatShares, fromPublic, mulMany, mulPublic, revealMany, sub, subFromPublic, sum } from '../mpc/arith.js';
+import { AShare, add, addPublic, concatShares, fromPublic, mulMany, mulPublic, revealMany, sub, subFromPublic, sum } from '../mpc/arith.js';
 import { andMany, BShare, fromPublicBits, not, revealBits, stackPlanes, xor } from '../mpc/boolean.js';
 import { eq, lt } from '../mpc/compare.js';
 import { b2a, bitDecompose, bitInject } from '../mpc/convert.js';
@@ -39,7 +39,8 @@ import { div, mulFixedMany, sqrt } from '../mpc/fixed.js';
 import type { Party } from '../mpc/party.js';
 import { decodeValue, valueBits } from '../ingest/schema.js';
 import { countAndSum } from '../mpc/count.js';
-import { type BoolExpr, type Display, FRAC, type HavingAtom, QueryError, type QueryPlan, VAR_SUMSQ_BITS } from './plan.js';
+import { groupSums } from '../mpc/group.js';
+import { type BoolExpr, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, VAR_SUMSQ_BITS } from './plan.js';
 
 export interface RunOptions {
   /** Cells counting fewer rows are suppressed (node policy; default 5, at least 1; the same at every node). */
@@ -114,7 +115,9 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
 
   // 1–2. Cell indicators.
   const G = plan.keys.reduce((m, key) => m * key.labels.length, 1);
-  const cells = await cellIndicators(p, plan, col, n, G, lap);
+  // Many cells: group by sorting on the cell number (one sort) instead of one indicator per cell.
+  const sorted = G >= SORT_CELLS_FROM || G > MAX_CELLS;
+  const cells = sorted ? null : await cellIndicators(p, plan, col, n, G, lap);
 
   // 3. Aggregates (one G-lane share per aggregate).
   const aggs = await aggregates(p, plan, col, cells, n, G, lap, opts.maxChunkLanes ?? CHUNK_LANES);
@@ -579,7 +582,7 @@ const laneCat = (xs: AShare[]) => (xs.length === 1 ? xs[0]! : concatShares(xs));
 /** Largest number of cell·row lanes handled at once by countAndSum (bounds memory; two rounds per chunk). */
 const CHUNK_LANES = 1 << 23;
 
-async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => AShare, cells: Cells, n: number, G: number, lap: (what: string) => void, maxLanes: number): Promise<AShare[]> {
+async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => AShare, cells: Cells | null, n: number, G: number, lap: (what: string) => void, maxLanes: number): Promise<AShare[]> {
   const specOf = (c: string) => plan.dataset.columns.find((s) => s.name === c)!;
   const out: AShare[] = new Array(plan.aggregates.length);
   const isVar = (f: string) => f.startsWith('var') || f.startsWith('stddev');
@@ -598,38 +601,8 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   // squares), all cells of a chunk in two rounds (countAndSum). Results go to lane j of G-lane shares.
   const vecs = [...sumCols.map(col), ...squares];
   const V = vecs.length;
-  const acc = Array.from({ length: V + 1 }, () => ({ a: new BigUint64Array(G), b: new BigUint64Array(G) }));
-  const put = (j: number, slot: number, x: AShare, lane = 0) => {
-    acc[slot]!.a[j] = x.a[lane]!;
-    acc[slot]!.b[j] = x.b[lane]!;
-  };
-  const totals = vecs.map((v) => sum(v));
-  const nShare = fromPublic(p, R.constant(1, BigInt(n)));
-  const zero = new AShare(new BigUint64Array(1), new BigUint64Array(1));
-  cells.consts.forEach((c, j) => {
-    if (c === null) return;
-    put(j, 0, c ? nShare : zero);
-    totals.forEach((t, v) => put(j, v + 1, c ? t : zero));
-  });
-  const per = Math.max(1, Math.floor(maxLanes / Math.max(1, n)));
-  for (let s0 = 0; s0 < cells.secret.length; s0 += per) {
-    const idx = cells.secret.slice(s0, s0 + per);
-    // Counts and sums straight from the boolean indicators (count.ts): two rounds per chunk.
-    const r = await countAndSum(p, stackPlanes(cells.planes.slice(s0, s0 + per)), vecs);
-    idx.forEach((j, t) => {
-      for (let slot = 0; slot <= V; slot++) put(j, slot, r, t * (1 + V) + slot);
-    });
-  }
-  if (cells.complement >= 0) {
-    // The cells partition the rows: complement = totals − Σ other cells (local).
-    const j0 = cells.complement;
-    for (let slot = 0; slot <= V; slot++) {
-      let rest = slot === 0 ? nShare : totals[slot - 1]!;
-      for (let j = 0; j < G; j++) if (j !== j0) rest = sub(rest, new AShare(acc[slot]!.a.subarray(j, j + 1), acc[slot]!.b.subarray(j, j + 1)));
-      put(j0, slot, rest);
-    }
-  }
-  lap(`counts and sums (${cells.planes.length} cells × ${n} rows × ${V} columns)`);
+  const acc = cells ? await indicatorSums(p, cells, vecs, n, G, maxLanes) : await sortedSums(p, plan, col, vecs, n, G);
+  lap(cells ? `counts and sums (${cells.planes.length} cells × ${n} rows × ${V} columns)` : `counts and sums by sorting ${n} rows into ${G} cells (${V} columns)`);
   const counts = new AShare(acc[0]!.a, acc[0]!.b);
   const perCol = (v: number) => new AShare(acc[v + 1]!.a, acc[v + 1]!.b);
   const sums = new Map(sumCols.map((c, v) => [c, perCol(v)]));
@@ -669,7 +642,8 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
 
   // MIN/MAX: masked columns and one tournament for all (cell, aggregate) pairs.
   const mm = plan.aggregates.map((a, i) => [a, i] as const).filter(([a]) => a.fn === 'min' || a.fn === 'max');
-  const mins = mm.length ? await minMax(p, plan, col, await cells.cellBits(), n, mm.map(([a, i]) => ({ column: a.column!, max: a.fn === 'max', index: i }))) : new Map<number, AShare>();
+  if (mm.length && !cells) throw new QueryError(`MIN/MAX need one indicator per cell (at most ${MAX_CELLS} cells)`);
+  const mins = mm.length ? await minMax(p, plan, col, await cells!.cellBits(), n, mm.map(([a, i]) => ({ column: a.column!, max: a.fn === 'max', index: i }))) : new Map<number, AShare>();
 
   plan.aggregates.forEach((a, i) => {
     switch (a.fn) {
@@ -685,6 +659,87 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
     }
   });
   return out;
+}
+
+/** Per cell: COUNT and Σ v for every v in vecs, as G-lane columns (slot 0 counts, slot k+1 vecs[k]). */
+type CellSums = { a: BigUint64Array; b: BigUint64Array }[];
+
+/**
+ * Cell sums from one boolean indicator per cell: COUNT = Σ indicator (local) and Σ indicator·v for
+ * every v (countAndSum), all cells of a chunk in two rounds.
+ */
+async function indicatorSums(p: Party, cells: Cells, vecs: AShare[], n: number, G: number, maxLanes: number): Promise<CellSums> {
+  const V = vecs.length;
+  const acc = Array.from({ length: V + 1 }, () => ({ a: new BigUint64Array(G), b: new BigUint64Array(G) }));
+  const put = (j: number, slot: number, x: AShare, lane = 0) => {
+    acc[slot]!.a[j] = x.a[lane]!;
+    acc[slot]!.b[j] = x.b[lane]!;
+  };
+  const totals = vecs.map((v) => sum(v));
+  const nShare = fromPublic(p, R.constant(1, BigInt(n)));
+  const zero = new AShare(new BigUint64Array(1), new BigUint64Array(1));
+  cells.consts.forEach((c, j) => {
+    if (c === null) return;
+    put(j, 0, c ? nShare : zero);
+    totals.forEach((t, v) => put(j, v + 1, c ? t : zero));
+  });
+  const per = Math.max(1, Math.floor(maxLanes / Math.max(1, n)));
+  for (let s0 = 0; s0 < cells.secret.length; s0 += per) {
+    const idx = cells.secret.slice(s0, s0 + per);
+    // Counts and sums straight from the boolean indicators (count.ts): two rounds per chunk.
+    const r = await countAndSum(p, stackPlanes(cells.planes.slice(s0, s0 + per)), vecs);
+    idx.forEach((j, t) => {
+      for (let slot = 0; slot <= V; slot++) put(j, slot, r, t * (1 + V) + slot);
+    });
+  }
+  if (cells.complement >= 0) {
+    // The cells partition the rows: complement = totals − Σ other cells (local).
+    const j0 = cells.complement;
+    for (let slot = 0; slot <= V; slot++) {
+      let rest = slot === 0 ? nShare : totals[slot - 1]!;
+      for (let j = 0; j < G; j++) if (j !== j0) rest = sub(rest, new AShare(acc[slot]!.a.subarray(j, j + 1), acc[slot]!.b.subarray(j, j + 1)));
+      put(j0, slot, rest);
+    }
+  }
+  return acc;
+}
+
+/**
+ * Cell sums by sorting (src/mpc/group.ts) when there are many cells: each row's cell number
+ * g = Σ_k index_k · stride_k (a column's code index minus an offset, or an age band as the number
+ * of band thresholds passed), weights f (the filter, 0/1) and f·v, then one sort-based group-by.
+ * Rows the filter drops go to cell 0 with weight 0 (their key values may be anything, e.g. a
+ * LEFT JOIN miss).
+ */
+async function sortedSums(p: Party, plan: QueryPlan, col: (name: string) => AShare, vecs: AShare[], n: number, G: number): Promise<CellSums> {
+  const circ = new Circuit(n);
+  const atomNode = await atomCircuit(p, plan, col, n, circ);
+  const leaf = (i: number) => atomNode[i]!;
+  const filter = plan.filter ? circ.build(plan.filter, leaf) : circ.const(true);
+  const thresholds = plan.keys.map((k) => ('thresholds' in k.index ? k.index.thresholds.map((t) => circ.build(t, leaf)) : []));
+  const nodes = [filter, ...thresholds.flat()];
+  const secret = [...new Set(nodes.filter((x) => circ.isConst(x) === null))];
+  const bits = secret.length ? await bitInject(p, stackPlanes(await circ.evaluate(p, secret))) : null;
+  const one = fromPublic(p, R.constant(n, 1n));
+  const zero = new AShare(new BigUint64Array(n), new BigUint64Array(n));
+  const value = (x: number): AShare => {
+    const c = circ.isConst(x);
+    if (c !== null) return c ? one : zero;
+    const k = secret.indexOf(x);
+    return bits!.slice(k * n, (k + 1) * n);
+  };
+  let g = zero;
+  let stride = 1n;
+  for (let k = plan.keys.length - 1; k >= 0; k--) {
+    const key = plan.keys[k]!;
+    const idx = 'offset' in key.index ? addPublic(p, col(key.column), -key.index.offset) : thresholds[k]!.reduce((acc, t) => add(acc, value(t)), zero);
+    g = add(g, mulPublic(idx, stride));
+    stride *= BigInt(key.labels.length);
+  }
+  const f = circ.isConst(filter) === true ? null : value(filter);
+  const weighted = f ? await mulMany(p, [g, ...vecs].map((v) => [f, v] as [AShare, AShare])) : [g, ...vecs];
+  const sums = await groupSums(p, weighted[0]!, G, [f ?? one, ...weighted.slice(1)]);
+  return sums.map((x) => ({ a: x.a, b: x.b }));
 }
 
 /**

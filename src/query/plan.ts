@@ -21,8 +21,12 @@ export { QueryError };
 
 /** Fixed-point fractional bits of AVG/VARIANCE/STDDEV results and of decimal columns. */
 export const FRAC = DECIMAL_FRAC_BITS;
-/** Largest number of cells (product of the GROUP BY keys' value counts). */
+/** Largest number of cells (product of the GROUP BY keys' value counts) with one indicator per cell. */
 export const MAX_CELLS = 1024;
+/** From this many cells on, groups are formed by an oblivious sort on the cell number instead (execute.ts). */
+export const SORT_CELLS_FROM = 256;
+/** Largest number of cells of the sort-based grouping (e.g. 98 municipalities × 20 age bands × 2 sexes). */
+export const MAX_SORTED_CELLS = 1 << 16;
 /** Largest number of values of one GROUP BY key. */
 export const MAX_GROUP_VALUES = 256;
 /** VARIANCE/STDDEV need |x| < 2^VAR_VALUE_BITS (real units) so that x² stays in fixed-point range. */
@@ -59,6 +63,11 @@ export interface GroupKey {
   labels: Display[];
   /** Indicator of each value as a formula over plan.atoms. */
   indicators: BoolExpr<number>[];
+  /**
+   * The value's position as arithmetic (for grouping by sort): the column minus an offset, or the
+   * number of threshold formulas that hold (age bands: [age ≥ w] + [age ≥ 2w] + …).
+   */
+  index: { offset: bigint } | { thresholds: BoolExpr<number>[] };
 }
 
 export type ResultType = 'count' | 'int' | 'fixed' | 'value';
@@ -138,7 +147,7 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     keys.push(b.groupKey(g, alias ?? (g.kind === 'column' ? g.name : text)));
   }
   const cells = keys.reduce((m, k) => m * k.labels.length, 1);
-  if (cells > MAX_CELLS) err(`GROUP BY makes ${cells} cells; at most ${MAX_CELLS} are allowed`);
+  if (cells > MAX_SORTED_CELLS) err(`GROUP BY makes ${cells} cells; at most ${MAX_SORTED_CELLS} are allowed`);
 
   const outputs: Output[] = [];
   for (const s of q.select) {
@@ -158,6 +167,7 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
   if (!outputs.some((o) => o.kind === 'agg')) err('SELECT needs at least one aggregate (only aggregates are revealed)');
   // COUNT(*) always runs: it drives small-cell suppression.
   b.aggregate({ kind: 'agg', fn: 'count', arg: null, text: 'count(*)' });
+  if (cells > MAX_CELLS && b.aggs.some((a) => a.fn === 'min' || a.fn === 'max')) err(`MIN/MAX over ${cells} cells: at most ${MAX_CELLS} cells with MIN or MAX (more groups are formed by sorting, which computes counts, sums, means and variances)`);
 
   const filter = q.where ? b.predicate(q.where) : null;
   const having = q.having ? b.havingPred(q.having) : null;
@@ -523,6 +533,7 @@ class Builder {
       const o = this.operand(e);
       let labels: Display[];
       let values: bigint[];
+      // values are consecutive encodings in every branch below
       if (s.type === 'bool') {
         labels = [false, true];
         values = [0n, 1n];
@@ -541,7 +552,7 @@ class Builder {
       // The values cover the whole (validated) domain, so the last indicator is NOT(any other): free.
       const eqs = values.slice(0, -1).map((v) => o.equals(v));
       const indicators = [...eqs, not<number>({ kind: 'xor', args: eqs })];
-      return { name, text: s.name, column: s.name, source: 'column', labels, indicators };
+      return { name, text: s.name, column: s.name, source: 'column', labels, indicators, index: { offset: values[0]! } };
     }
     if (e.kind === 'call' && e.name === 'age_band') {
       const [col, ref] = this.ageArgs(e, 2, 4);
@@ -565,7 +576,9 @@ class Builder {
       }
       labels.push(top);
       indicators.push(ge(top));
-      return { name, text: show(e), column: col, source: 'age_band', labels, indicators };
+      const thresholds: BoolExpr<number>[] = [];
+      for (let L = width; L <= top; L += width) thresholds.push(ge(L));
+      return { name, text: show(e), column: col, source: 'age_band', labels, indicators, index: { thresholds } };
     }
     if (e.kind === 'agg') return err(`GROUP BY ${e.text}: cannot group by an aggregate`);
     if (e.kind === 'call') return err(`GROUP BY ${show(e)}: only age_band(birth_date, 'YYYY-MM-DD' [, width [, top]]) is supported`);
