@@ -4,6 +4,7 @@
 //   npm run bench                       # the figures of issue 3 (minutes)
 //   npm run bench -- --quick            # small sizes, to check that everything runs
 //   npm run bench -- --only mul,lt63    # a subset of workloads
+//   npm run bench -- --only join --phases   # also print where a join's time goes (stderr)
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOnLocalCluster } from '../src/net/cluster.js';
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
       const sent = Math.max(...parts.map((x) => x.sent));
       const frames = Math.max(...parts.map((x) => x.frames));
       if (!best || ms < best.ms) best = { ms, sent, frames };
+      if (parts[0]?.phases && process.argv.includes('--phases')) console.error(`${w.what}: ${parts[0].phases.join(', ')}`);
     }
     const n = w.args.n + (w.op === 'join' ? (w.args.m ?? w.args.n) : 0);
     const rate = n / (best!.ms / 1000);

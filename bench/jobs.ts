@@ -14,6 +14,8 @@ export interface JobResult {
   received: number;
   /** Frames this party sent (a streamed round sends one frame per 4 MiB slice). */
   frames: number;
+  /** Wall time per phase, for long composite operations (joins). */
+  phases?: string[];
 }
 
 /** Every party hears from every other: nobody starts timing before all are ready. */
@@ -119,16 +121,23 @@ export async function join(p: Party, { n, m = n }: OpArgs): Promise<JobResult> {
       { key: lk, columns: [A.random(p, n)], unique: true as const },
       { key: rk, columns: [A.random(p, m)], unique: m === n },
     ];
-    return () => joinOnKey(p, tables, { keyBits: 34 });
+    return (onPhase?: (ph: string) => void) => joinOnKey(p, tables, { keyBits: 34, ...(onPhase ? { onPhase } : {}) });
   };
   await (await make(Math.min(n, 1 << 14), Math.min(m, 1 << 14)))();
   const run = await make(n, m);
   await barrier(p);
   const s0 = { ...p.net.stats };
   const t0 = performance.now();
-  await run();
+  const phases: string[] = [];
+  let tp = t0, last = 'set-up';
+  await run((ph) => {
+    const t = performance.now();
+    phases.push(`${last} ${((t - tp) / 1000).toFixed(2)} s`);
+    [tp, last] = [t, ph];
+  });
   const ms = performance.now() - t0;
+  phases.push(`${last} ${((performance.now() - tp) / 1000).toFixed(2)} s`);
   const s1 = { ...p.net.stats };
   await barrier(p);
-  return { party: p.id, n: n + m, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames };
+  return { party: p.id, n: n + m, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases };
 }

@@ -181,6 +181,26 @@ describe('oblivious sort (shuffle, then quicksort with revealed comparisons)', (
     await assert.rejects(run3((p) => sort(p, bad![p.id]!, [], { checkRange: true })), /outside the declared 32-bit range/);
   });
 
+  it('sorts distinct keys without tie-break bits (distinct), including descending and the width bounds', async () => {
+    for (const [n, desc] of [[0, false], [1, false], [5000, false], [700, true]] as const) {
+      const keys = [...new Set(randomInts(n, 40))];
+      if (n > 1) keys.push((1n << 39n) - 1n, -(1n << 39n));
+      const uniq = [...new Set(keys)];
+      const [sk, sp] = shareAll(col(uniq), col(uniq.map((k) => k * 3n)));
+      const out = await run3(async (p) => {
+        const r = await sort(p, sk![p.id]!, [sp![p.id]!], { keyBits: 40, distinct: true, descending: desc });
+        return A.revealMany(p, [r.key, r.payloads[0]!]);
+      });
+      const want = [...uniq].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      if (desc) want.reverse();
+      for (const [k, pl] of out) {
+        assert.deepEqual(signed(k!), want);
+        assert.deepEqual(signed(pl!), want.map((x) => x * 3n));
+      }
+    }
+    await assert.rejects(() => run3((p) => sort(p, A.random(p, 4), [], { keyBits: 40, distinct: true, withIndex: true })), /withIndex/);
+  });
+
   it('rejects bad widths and mismatched payloads', async () => {
     const [k, p3] = shareAll(col(randomInts(5, 32)), col(randomInts(3)));
     await assert.rejects(run3((p) => sort(p, k![p.id]!, [], { keyBits: 0 })), RangeError);

@@ -90,7 +90,15 @@ const zeros = (n: number) => new AShare(new BigUint64Array(n), new BigUint64Arra
  * Lines up the tables' rows by key (see the module comment). Every input but the last must be
  * unique per key. `keyBits`: keys are below 2^keyBits.
  */
-export async function joinOnKey(p: Party, inputs: JoinInput[], opts: { keyBits: number; onPhase?: (phase: string) => void }): Promise<Joined> {
+export interface JoinOptions {
+  /** Keys are below 2^keyBits. */
+  keyBits: number;
+  /** Compute the last table's `has` (default true; an inner join on a many-side table does not need it). */
+  lastHas?: boolean;
+  onPhase?: (phase: string) => void;
+}
+
+export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions): Promise<Joined> {
   const k = inputs.length;
   if (k === 0) throw new RangeError('joinOnKey: no tables');
   inputs.forEach((t, i) => {
@@ -111,7 +119,9 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: { keyBits: 
   const slotCols = Array.from({ length: slots }, (_, j) => concatShares(inputs.map((t) => t.columns[j] ?? zeros(t.key.length))));
   const hereCols = inputs.map((_, i) => concatShares(inputs.map((t, u) => (u === i ? (t.present ?? constant(p, t.key.length, 1n)) : zeros(t.key.length)))));
   phase('sort');
-  const sorted = await sort(p, comp, [key, ...hereCols, ...slotCols], { keyBits: keyBits + tb + 1 });
+  // With every table's key declared unique the (key, tag) pairs are distinct: no tie-break bits.
+  const distinct = inputs.every((t) => t.unique === true);
+  const sorted = await sort(p, comp, [key, ...hereCols, ...slotCols], { keyBits: keyBits + tb + 1, distinct });
   const [sKey, ...rest] = sorted.payloads;
   const here = rest.slice(0, k);
   const slot = rest.slice(k);
@@ -124,9 +134,12 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: { keyBits: 
 
   // Flags (group start or a row of t) and, per table, its columns where it is present.
   phase('segmented scan');
+  // The first table's rows come first in their group, so its flag is the group start itself.
+  const lastHas = opts.lastHas ?? true;
+  const scans = inputs.map((t, i) => i < k - 1 || t.unique !== false || lastHas);
   const pairs: [AShare, AShare][] = [];
   inputs.forEach((t, i) => {
-    pairs.push([first, here[i]!]);
+    if (i > 0 && scans[i]) pairs.push([first, here[i]!]);
     for (let j = 0; j < t.columns.length; j++) pairs.push([here[i]!, slot[j]!]);
   });
   const prods = await mulMany(p, pairs);
@@ -134,15 +147,19 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: { keyBits: 
   const flags: AShare[] = [];
   const own: AShare[][] = [];
   inputs.forEach((t, i) => {
-    const fh = prods[q++]!;
-    flags.push(sub(add(first, here[i]!), fh)); // first ∨ here = first + here − first·here
+    if (i === 0) flags.push(first);
+    else if (scans[i]) flags.push(sub(add(first, here[i]!), prods[q++]!)); // first ∨ here = first + here − first·here
+    else flags.push(first); // unused
     own.push(t.columns.map(() => prods[q++]!));
   });
   // One scan per table: presence for all, values only for the unique (non-last) tables.
-  const scanned = await propagate(p, inputs.map((t, i) => ({ flag: flags[i]!, values: [here[i]!, ...(t.unique === false ? [] : own[i]!)] })));
+  const scanIdx = inputs.flatMap((_, i) => (scans[i] ? [i] : []));
+  const scannedSome = await propagate(p, scanIdx.map((i) => ({ flag: flags[i]!, values: [here[i]!, ...(inputs[i]!.unique === false ? [] : own[i]!)] })));
+  const scanned = inputs.map((_, i) => (scans[i] ? scannedSome[scanIdx.indexOf(i)]! : null));
   const tables: JoinedTable[] = inputs.map((t, i) => ({
     here: here[i]!,
-    has: scanned[i]![1]!,
+    // Without the scan (lastHas false) `has` of the last table is not computed: its rows' own flag stands in.
+    has: scanned[i] ? scanned[i]![1]! : here[i]!,
     columns: t.unique === false ? own[i]! : scanned[i]!.slice(2),
   }));
 

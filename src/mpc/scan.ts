@@ -6,15 +6,15 @@
 //
 // The operator (f_L, v_L) ⊕ (f_R, v_R) = (f_L ∨ f_R, f_R ? v_R : v_L) is associative, so the scan is
 // a parallel prefix: Brent–Kung (Brent, Kung, "A regular layout for parallel adders", IEEE ToC
-// 1982; Blelloch, "Prefix sums and their applications", 1990): an up-sweep and a down-sweep,
-// 2·log2 n rounds and about 2n applications of ⊕ in all, instead of n·log2 n for the log-depth
-// Hillis–Steele scan. Each application costs one multiplication per value column plus one for the
+// 1982; Blelloch, "Prefix sums and their applications", 1990), by recursive pairing: an up-sweep
+// that halves the column at each level and a down-sweep back, 2·log2 n rounds and about 2n
+// applications of ⊕ in all, instead of n·log2 n for the log-depth Hillis–Steele scan. Each application costs one multiplication per value column plus one for the
 // flags (f_L ∨ f_R = f_L + f_R − f_L·f_R, f_R ? v_R : v_L = v_L + f_R·(v_R − v_L)), all of one
-// round in ONE mulMany. Many independent scans (different flags) share those rounds.
+// round in ONE multiplication. Many independent scans (different flags) share those rounds.
 // Reveals nothing: the rounds and lanes depend only on n and the number of columns.
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
-import { mulMany } from './arith.js';
+import { mul } from './arith.js';
 import type { Party } from './party.js';
 import { AShare } from './share.js';
 
@@ -34,13 +34,6 @@ function gather(src: Col, start: number, step: number, count: number, dst: Col):
     d[k + 1] = s[i + 1]!;
   }
 }
-function scatter(src: Col, dst: Col, start: number, step: number, count: number): void {
-  const s = u32(src), d = u32(dst);
-  for (let k = 0, i = 2 * start; k < 2 * count; k += 2, i += 2 * step) {
-    d[i] = s[k]!;
-    d[i + 1] = s[k + 1]!;
-  }
-}
 
 /**
  * Segmented "copy last set" scan: for every group and row i, the values of the last row j ≤ i with
@@ -54,57 +47,106 @@ export async function propagate(p: Party, groups: ScanGroup[]): Promise<AShare[]
   for (const g of groups) {
     if (g.flag.length !== n || g.values.some((v) => v.length !== n)) throw new RangeError('propagate: all columns of all groups must have the same length');
   }
-  // Working copies (the scan runs in place).
-  const cols = groups.map((g) => [g.flag, ...g.values].map((c) => new AShare(c.a.slice(), c.b.slice())));
-  const scratch = (m: number) => ({ a: new BigUint64Array(m), b: new BigUint64Array(m) });
-
-  // One application of ⊕ at lanes i = start + k·step (k < count), its left operand at i − s.
-  const step = async (start: number, stride: number, s: number, count: number): Promise<void> => {
-    if (count <= 0) return;
-    const left = cols.map((g) => g.map(() => scratch(count)));
-    const right = cols.map((g) => g.map(() => scratch(count)));
-    cols.forEach((g, gi) =>
-      g.forEach((c, ci) => {
-        gather(c.a, start - s, stride, count, left[gi]![ci]!.a);
-        gather(c.b, start - s, stride, count, left[gi]![ci]!.b);
-        gather(c.a, start, stride, count, right[gi]![ci]!.a);
-        gather(c.b, start, stride, count, right[gi]![ci]!.b);
+  // Columns per group: [flag, ...values]. Level 0 is the input; level l+1 combines the pairs
+  // (2k, 2k+1) of level l (up-sweep). Every level is a compact array, so each step reads two
+  // interleaved halves sequentially instead of striding across the whole column.
+  const widths = groups.map((g) => 1 + g.values.length);
+  const levels: AShare[][][] = [groups.map((g) => [g.flag, ...g.values])];
+  while (levels[levels.length - 1]![0]![0]!.length > 1) {
+    const cur = levels[levels.length - 1]!;
+    const m = cur[0]![0]!.length >>> 1;
+    levels.push(await combine(p, widths, cur, 0, 2, cur, 1, 2, m));
+  }
+  // Down-sweep: inclusive prefixes of level l from those of level l+1: odd lanes 2k+1 copy
+  // prefix k, lane 0 is itself, even lanes 2k (k ≥ 1) combine prefix k−1 with their own value.
+  let pre = levels[levels.length - 1]!;
+  for (let l = levels.length - 2; l >= 0; l--) {
+    const cur = levels[l]!;
+    const L = cur[0]![0]!.length;
+    const evens = Math.ceil(L / 2) - 1;
+    const comb = await combine(p, widths, pre, 0, 1, cur, 2, 2, evens);
+    pre = cur.map((g, gi) =>
+      g.map((c, ci) => {
+        const out = new AShare(new BigUint64Array(L), new BigUint64Array(L));
+        interleave(out.a, c.a, pre[gi]![ci]!.a, comb[gi]![ci]!.a, L);
+        interleave(out.b, c.b, pre[gi]![ci]!.b, comb[gi]![ci]!.b, L);
+        return out;
       }),
     );
-    const pairs: [AShare, AShare][] = [];
-    cols.forEach((g, gi) => {
-      const fL = new AShare(left[gi]![0]!.a, left[gi]![0]!.b);
-      const fR = new AShare(right[gi]![0]!.a, right[gi]![0]!.b);
-      pairs.push([fL, fR]);
-      for (let ci = 1; ci < g.length; ci++) {
-        const vL = left[gi]![ci]!, vR = right[gi]![ci]!;
-        pairs.push([fR, new AShare(R.sub(vR.a, vL.a), R.sub(vR.b, vL.b))]);
-      }
-    });
-    const prods = await mulMany(p, pairs);
-    let k = 0;
-    cols.forEach((g, gi) => {
-      // f = f_L + f_R − f_L·f_R
-      const fL = left[gi]![0]!, fR = right[gi]![0]!, ff = prods[k++]!;
-      const fa = R.sub(R.add(fL.a, fR.a), ff.a), fb = R.sub(R.add(fL.b, fR.b), ff.b);
-      scatter(fa, g[0]!.a, start, stride, count);
-      scatter(fb, g[0]!.b, start, stride, count);
-      for (let ci = 1; ci < g.length; ci++) {
-        // v = v_L + f_R·(v_R − v_L)
-        const vL = left[gi]![ci]!, d = prods[k++]!;
-        scatter(R.add(vL.a, d.a), g[ci]!.a, start, stride, count);
-        scatter(R.add(vL.b, d.b), g[ci]!.b, start, stride, count);
-      }
-    });
-  };
+  }
+  return pre;
+}
 
-  const lanes = (start: number, stride: number) => (start < n ? Math.floor((n - 1 - start) / stride) + 1 : 0);
-  // Up-sweep: lane i = k·2s + 2s − 1 takes in lane i − s (s = 1, 2, 4, …).
-  let s = 1;
-  for (; s < n; s *= 2) await step(2 * s - 1, 2 * s, s, lanes(2 * s - 1, 2 * s));
-  // Down-sweep: lane i = k·2s + 3s − 1 takes in lane i − s (s halving down to 1).
-  for (s >>>= 1; s >= 1; s >>>= 1) await step(3 * s - 1, 2 * s, s, lanes(3 * s - 1, 2 * s));
-  return cols;
+/** out[0] = self[0], out[2k+1] = odd[k], out[2k] = even[k−1] (k ≥ 1), on 32-bit words. */
+function interleave(out: Col, self: Col, odd: Col, even: Col, L: number): void {
+  const o = u32(out), s = u32(self), od = u32(odd), ev = u32(even);
+  if (L > 0) ((o[0] = s[0]!), (o[1] = s[1]!));
+  for (let k = 0, i = 2; i < 2 * L; k++, i += 4) ((o[i] = od[2 * k]!), (o[i + 1] = od[2 * k + 1]!));
+  for (let k = 0, i = 4; i < 2 * L; k++, i += 4) ((o[i] = ev[2 * k]!), (o[i + 1] = ev[2 * k + 1]!));
+}
+
+/**
+ * m applications of ⊕ in one round: left operands at lanes lStart + k·lStep of `left`, right
+ * operands at rStart + k·rStep of `right` (per group, per column). Both factors of every product
+ * are gathered straight into one pair of columns for a single mul.
+ */
+async function combine(p: Party, widths: number[], left: AShare[][], lStart: number, lStep: number, right: AShare[][], rStart: number, rStep: number, m: number): Promise<AShare[][]> {
+  const total = widths.reduce((s, w) => s + w, 0);
+  const X = new AShare(new BigUint64Array(m * total), new BigUint64Array(m * total));
+  const Y = new AShare(new BigUint64Array(m * total), new BigUint64Array(m * total));
+  const Lv: AShare[][] = [], Rf: AShare[] = [], Lf: AShare[] = [];
+  let off = 0;
+  const lanesAt = (x: AShare, k: number) => x.slice(k * m, (k + 1) * m);
+  widths.forEach((w, gi) => {
+    const fL = lanesAt(X, off), fR = lanesAt(Y, off);
+    for (const h of ['a', 'b'] as const) {
+      gather(left[gi]![0]![h], lStart, lStep, m, fL[h]);
+      gather(right[gi]![0]![h], rStart, rStep, m, fR[h]);
+    }
+    Lf.push(fL);
+    Rf.push(fR);
+    const vls: AShare[] = [];
+    for (let ci = 1; ci < w; ci++) {
+      // X lane: f_R; Y lane: v_R − v_L (v_L kept for the sum afterwards).
+      const x = lanesAt(X, off + ci), y = lanesAt(Y, off + ci);
+      const vL = new AShare(new BigUint64Array(m), new BigUint64Array(m));
+      for (const h of ['a', 'b'] as const) {
+        x[h].set(fR[h]);
+        gather(left[gi]![ci]![h], lStart, lStep, m, vL[h]);
+        gather(right[gi]![ci]![h], rStart, rStep, m, y[h]);
+        subInPlace(y[h], vL[h]);
+      }
+      vls.push(vL);
+    }
+    Lv.push(vls);
+    off += w;
+  });
+  // fL·fR needs both flags intact for the OR below: keep copies.
+  const keepL = Lf.map((f) => new AShare(f.a.slice(), f.b.slice()));
+  const keepR = Rf.map((f) => new AShare(f.a.slice(), f.b.slice()));
+  const Z = await mul(p, X, Y);
+  off = 0;
+  return widths.map((w, gi) => {
+    const z = lanesAt(Z, off);
+    // f = f_L + f_R − f_L·f_R; v = v_L + f_R·(v_R − v_L)
+    const f = new AShare(R.sub(R.add(keepL[gi]!.a, keepR[gi]!.a), z.a), R.sub(R.add(keepL[gi]!.b, keepR[gi]!.b), z.b));
+    const vs = Lv[gi]!.map((vL, k) => {
+      const d = lanesAt(Z, off + 1 + k);
+      return new AShare(R.add(vL.a, d.a), R.add(vL.b, d.b));
+    });
+    off += w;
+    return [f, ...vs];
+  });
+}
+
+/** a −= b lane by lane mod 2^64, on 32-bit halves. */
+function subInPlace(a: Col, b: Col): void {
+  const x = u32(a), y = u32(b);
+  for (let i = 0; i < x.length; i += 2) {
+    const lo = x[i]! - y[i]!;
+    x[i] = lo >>> 0;
+    x[i + 1] = (x[i + 1]! - y[i + 1]! - (lo < 0 ? 1 : 0)) >>> 0;
+  }
 }
 
 /** The column shifted down one row: row i gets row i − 1's value, row 0 gets `first` (public). Local. */

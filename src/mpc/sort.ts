@@ -42,6 +42,13 @@ export interface SortOptions {
   keyBits?: number;
   /** Largest key first (ties still keep their original order). */
   descending?: boolean;
+  /**
+   * The keys are distinct (a promise, e.g. (person id, table) pairs of tables whose person id is
+   * validated unique at ingest): no row index is appended, so each comparison is ceil(log2 n)
+   * bits narrower. Equal keys would make the revealed outcomes depend on the data. Not with
+   * withIndex.
+   */
+  distinct?: boolean;
   /** Also return each output row's original (0-based) row index. */
   withIndex?: boolean;
   /**
@@ -397,7 +404,8 @@ export async function sort(p: Party, key: AShare, payloads: AShare[] = [], opts:
   if (!Number.isInteger(keyBits) || keyBits < 1 || keyBits > 63) throw new RangeError(`sort: keyBits must be an integer in 1..63, got ${keyBits}`);
   for (const c of payloads) if (c.length !== n) throw new RangeError(`sort: payload of ${c.length} rows, key has ${n}`);
   if (opts.sampleLevels !== undefined && (!Number.isInteger(opts.sampleLevels) || opts.sampleLevels < 0)) throw new RangeError(`sort: sampleLevels must be a non-negative integer, got ${opts.sampleLevels}`);
-  const t = indexBits(n);
+  if (opts.distinct && opts.withIndex) throw new RangeError('sort: withIndex needs the index tie-break, not distinct');
+  const t = opts.distinct ? 0 : indexBits(n);
   const bits = keyBits + t;
   if (bits > 64) throw new RangeError(`sort: keyBits ${keyBits} + index bits ${t} exceed 64`);
   if (opts.checkRange && !(await keysInRange(p, key, keyBits))) throw new RangeError(`sort: some key is outside the declared ${keyBits}-bit range`);
@@ -409,7 +417,7 @@ export async function sort(p: Party, key: AShare, payloads: AShare[] = [], opts:
   const scale = 1n << BigInt(t);
   // Descending: ties broken by n−1−index, so that equal keys still come out in original order.
   const desc = opts.descending ?? false;
-  const composite = addPublic(p, mulPublic(key, scale), iota(n, desc));
+  const composite = opts.distinct ? key : addPublic(p, mulPublic(key, scale), iota(n, desc));
   const { cols, shuffle: sh } = await shuffle(p, [composite, key, ...payloads]);
   const comp = cols[0]!;
   const rest = cols.slice(1);

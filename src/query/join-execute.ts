@@ -66,7 +66,7 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
         name: t.dataset.name,
       };
     }),
-    { keyBits: KEY_BITS, onPhase: (ph) => lap(`join: before ${ph}`) },
+    { keyBits: KEY_BITS, lastHas: jp.tables.every((t) => t.unique !== false || t.kind === 'left'), onPhase: (ph) => lap(`join: before ${ph}`) },
   );
   lap('join');
   const joined = new Map<number, (typeof j.tables)[number]>(jp.order.map((i, k) => [i, j.tables[k]!]));
