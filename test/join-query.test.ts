@@ -95,6 +95,14 @@ describe('SQL joins across registers: MPC equals SQLite', () => {
   it('persons on the many side only: contacts LEFT JOIN population keeps emigrants', () =>
     same(`SELECT c.sex, COUNT(*) AS n FROM contacts c LEFT JOIN population p ON p.person_id = c.person_id WHERE p.person_id IS NULL OR c.hospital IS NOT NULL GROUP BY c.sex`));
 
+  it('EXISTS and NOT EXISTS (semi- and anti-joins) with conditions inside and out', async () => {
+    await same(`SELECT p.region, COUNT(*) AS n FROM population p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') GROUP BY p.region`);
+    await same(`SELECT p.sex, COUNT(*) AS n FROM population p WHERE p.birth_date < '1960-01-01' AND NOT EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'N02%') GROUP BY p.sex`);
+    // Both registers with many rows per person, one of them only through EXISTS.
+    await same(`SELECT c.hospital, COUNT(*) AS n FROM contacts c JOIN population p ON p.person_id = c.person_id
+                WHERE EXISTS (SELECT * FROM prescriptions r WHERE r.person_id = p.person_id AND atc LIKE 'A10%') OR p.sex = 'M' GROUP BY c.hospital`);
+  });
+
   it('income with two years per person, unfiltered, beside contacts (the many side) is refused inside MPC', async () => {
     await assert.rejects(() => mpc(`SELECT COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id JOIN income i ON i.person_id = p.person_id`), (e: unknown) => e instanceof JoinError && /income has more than one row/.test(e.message));
   });
@@ -122,6 +130,9 @@ describe('join errors, raised before any MPC', () => {
     [`SELECT COUNT(*) FROM population p JOIN nosuch n ON n.person_id = p.person_id`, /unknown table 'nosuch'/],
     [`SELECT COUNT(*) FROM population p RIGHT JOIN contacts c ON c.person_id = p.person_id`, /RIGHT JOIN/],
     [`SELECT COUNT(*) FROM population p JOIN contacts p ON p.person_id = p.person_id`, /appears twice/],
+    [`SELECT COUNT(*) FROM population p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.diagnosis LIKE 'E11%')`, /needs c\.<person_id> = <earlier table>/],
+    [`SELECT c.hospital, COUNT(*) FROM population p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id) GROUP BY c.hospital`, /unknown table 'c'/],
+    [`SELECT COUNT(*) FROM population p WHERE EXISTS (SELECT 1 FROM contacts c JOIN income i ON i.person_id = c.person_id WHERE c.person_id = p.person_id)`, /EXISTS over anything but one table/],
   ];
   for (const [sql, re] of bad) {
     it(sql.replace(/\s+/g, ' ').slice(0, 90), () => {

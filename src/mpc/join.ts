@@ -16,7 +16,8 @@
 //
 // Tables other than the last must have at most one row per key (they are "unique"): declared by
 // the caller (e.g. a `unique` person_id column, validated at ingest) or checked here inside MPC.
-// The last table may have many rows per key (one citizen, many contacts).
+// The last table may have many rows per key (one citizen, many contacts), and so may tables whose
+// columns are not needed, only whether the key has a row there (semi-joins: EXISTS).
 //
 // What a node learns: the number of rows of each table (public anyway: DESIGN.md, "Data model")
 // and, for each table whose uniqueness is checked here, ONE bit: whether some key has more than
@@ -102,7 +103,7 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   const k = inputs.length;
   if (k === 0) throw new RangeError('joinOnKey: no tables');
   inputs.forEach((t, i) => {
-    if (t.unique === false && i !== k - 1) throw new JoinError(`${t.name ?? `table ${i}`}: only the last table of a join may have several rows per key`);
+    if (t.unique === false && i !== k - 1 && t.columns.length) throw new JoinError(`${t.name ?? `table ${i}`}: only the last table of a join may have several rows per key (or a table of which only the match flag is used, with no columns)`);
     if (t.present && t.present.length !== t.key.length) throw new RangeError('joinOnKey: present flag and key lengths differ');
     if (t.columns.some((c) => c.length !== t.key.length)) throw new RangeError('joinOnKey: column and key lengths differ');
   });

@@ -66,7 +66,7 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
         name: t.dataset.name,
       };
     }),
-    { keyBits: KEY_BITS, lastHas: jp.tables.every((t) => t.unique !== false || t.kind === 'left'), onPhase: (ph) => lap(`join: before ${ph}`) },
+    { keyBits: KEY_BITS, lastHas: !jp.tables.some((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner')), onPhase: (ph) => lap(`join: before ${ph}`) },
   );
   lap('join');
   const joined = new Map<number, (typeof j.tables)[number]>(jp.order.map((i, k) => [i, j.tables[k]!]));
@@ -74,8 +74,8 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   // 3. Validity of each joined row. With a many-side table M: M's rows where every FROM/inner
   // table matched, plus (M LEFT JOINed) each key's last row where M has no row. Without one: each
   // key's last row where every FROM/inner table matched.
-  const many = jp.tables.findIndex((t) => t.unique === false);
-  const inner = jp.tables.flatMap((t, i) => (t.kind !== 'left' && i !== many ? [joined.get(i)!.has] : []));
+  const many = jp.tables.findIndex((t) => t.unique === false && t.kind !== 'semi');
+  const inner = jp.tables.flatMap((t, i) => ((t.kind === 'from' || t.kind === 'inner') && i !== many ? [joined.get(i)!.has] : []));
   const allInner = await productAll(p, inner);
   let valid: AShare;
   if (many >= 0) {
@@ -93,7 +93,7 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   jp.tables.forEach((t, i) => {
     const jt = joined.get(i)!;
     t.columns.forEach((c, k) => virtual.set(`${t.alias}.${c}`, jt.columns[k]!));
-    if (t.kind === 'left') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
+    if (t.kind === 'left' || t.kind === 'semi') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
   });
   return runQuery(p, jp.plan, virtual, opts);
 }

@@ -22,13 +22,16 @@
 //   are refused (their NULL handling is not implemented); COUNT(*) counts the joined rows.
 // The small-cell rule counts joined rows (e.g. contacts), as COUNT(*) does.
 import type { CodeList, ColumnSpec, DatasetSchema } from '../ingest/schema.js';
-import { type Expr, type JoinClause, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
+import { type Expr, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
 import { planQuery, type QueryPlan } from './plan.js';
+
+/** How a table takes part: FROM, [INNER] JOIN, LEFT JOIN, or [NOT] EXISTS (semi-join: its match flag only). */
+export type TableKind = 'from' | 'inner' | 'left' | 'semi';
 
 export interface JoinTablePlan {
   alias: string;
   dataset: DatasetSchema;
-  kind: 'from' | 'inner' | 'left';
+  kind: TableKind;
   /** The person-id column it is joined on. */
   key: string;
   /** One row per person: declared in the schema (true) or checked inside MPC ('check'); false: the many side. */
@@ -59,49 +62,68 @@ const err = (m: string): never => {
 export const ROW = '__row';
 export const HAS = '__has';
 
-/** Parses and plans a query; a query over one table gives a JoinPlan with one table. */
+/** Whether a parsed query needs the join planner (JOIN or EXISTS). */
+export function needsJoinPlan(q: ParsedQuery): boolean {
+  const has = (e: Expr | null): boolean => !!e && (e.kind === 'exists' || ((e.kind === 'and' || e.kind === 'or') && (has(e.left) || has(e.right))) || (e.kind === 'not' && has(e.arg)));
+  return q.joins.length > 0 || has(q.where);
+}
+
+/** Parses and plans a query over several tables. */
 export function planJoinSql(sql: string, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>): JoinPlan {
   return planJoinQuery(parseQuery(sql), datasets, codeLists);
 }
 
 export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>): JoinPlan {
   const dataset = (name: string) => datasets.get(name) ?? err(`unknown table '${name}' (known: ${[...datasets.keys()].join(', ')})`);
-  const clauses: (JoinClause | { table: string; alias: string; kind: 'from' })[] = [{ table: q.table, alias: q.alias, kind: 'from' }, ...q.joins];
+  // [NOT] EXISTS subqueries become semi-joined tables; in WHERE they read the table's match flag.
+  const semis: Extract<Expr, { kind: 'exists' }>[] = [];
+  const where0 = q.where ? extractExists(q.where, semis) : null;
+  const clauses: { table: string; alias: string; kind: TableKind }[] = [
+    { table: q.table, alias: q.alias, kind: 'from' },
+    ...q.joins,
+    ...semis.map((e) => ({ table: e.table, alias: e.alias, kind: 'semi' as const })),
+  ];
   const tables = clauses.map((c) => ({ alias: c.alias, dataset: dataset(c.table), kind: c.kind }));
   const byAlias = new Map(tables.map((t) => [t.alias, t]));
   if (tables.length === 1) err('planJoinQuery: a query over one table is planned by planQuery');
 
-  // Column names → alias.column, with clear errors for unknown and ambiguous names.
-  const resolve = (name: string, must = true): string | null => {
+  // Column names → alias.column, with clear errors for unknown and ambiguous names. A semi-joined
+  // table's columns are visible inside its EXISTS only (where they come first, as in SQL).
+  const visible = tables.filter((t) => t.kind !== 'semi');
+  const resolveIn = (inner: (typeof tables)[number] | null) => (name: string, must = true): string | null => {
     const dot = name.indexOf('.');
     if (dot >= 0) {
       const a = name.slice(0, dot), c = name.slice(dot + 1);
       const t = byAlias.get(a)!;
+      if (c === HAS && t.kind === 'semi') return name;
+      if (t.kind === 'semi' && t !== inner) err(`${name}: the columns of ${a} are visible inside its EXISTS only`);
       if (!t.dataset.columns.some((s) => s.name === c)) err(`unknown column '${c}' in ${t.dataset.name} (columns: ${t.dataset.columns.map((s) => s.name).join(', ')})`);
       return name;
     }
-    const owners = tables.filter((t) => t.dataset.columns.some((s) => s.name === name));
+    if (inner && inner.dataset.columns.some((s) => s.name === name)) return `${inner.alias}.${name}`;
+    const owners = visible.filter((t) => t.dataset.columns.some((s) => s.name === name));
     if (owners.length > 1) err(`column '${name}' is ambiguous: it is in ${owners.map((t) => t.alias).join(' and ')}; write ${owners[0]!.alias}.${name}`);
-    if (owners.length === 0) return must ? err(`unknown column '${name}' (in none of ${tables.map((t) => t.dataset.name).join(', ')})`) : null;
+    if (owners.length === 0) return must ? err(`unknown column '${name}' (in none of ${visible.map((t) => t.dataset.name).join(', ')})`) : null;
     return `${owners[0]!.alias}.${name}`;
   };
+  const resolve = resolveIn(null);
   const rewrite = (e: Expr, must = true): Expr => mapColumns(e, (n) => resolve(n, must) ?? n);
   const aliasOf = (col: string) => col.slice(0, col.indexOf('.'));
   const specOf = (col: string): ColumnSpec => byAlias.get(aliasOf(col))!.dataset.columns.find((s) => s.name === col.slice(col.indexOf('.') + 1))!;
 
-  // ON: one person-id equality with an earlier table, the rest about the joined table alone.
+  // ON (and an EXISTS's WHERE): one person-id equality with an earlier table, the rest about the
+  // joined table alone.
   const keys = new Map<string, string>();
   const pushed = new Map<string, Expr[]>(tables.map((t) => [t.alias, []]));
-  q.joins.forEach((j, i) => {
-    const earlier = new Set(tables.slice(0, i + 1).map((t) => t.alias));
+  const link = (alias: string, cond: Expr | null, earlier: Set<string>, what: string) => {
     let linked = false;
-    for (const c of conjuncts(rewrite(j.on))) {
+    for (const c of cond ? conjuncts(cond) : []) {
       const refs = new Set(columnsOf(c).map(aliasOf));
-      if (c.kind === 'cmp' && c.op === '=' && c.left.kind === 'column' && c.right.kind === 'column' && refs.size === 2 && refs.has(j.alias)) {
-        const [mine, other] = aliasOf(c.left.name) === j.alias ? [c.left.name, c.right.name] : [c.right.name, c.left.name];
-        if (!earlier.has(aliasOf(other))) err(`JOIN ${j.alias}: ON ${show(c)} must refer to a table joined before it`);
-        for (const col of [mine, other]) if (specOf(col).type !== 'person_id') err(`JOIN ${j.alias}: ON ${show(c)}: joins are on person_id columns, and ${col} is ${specOf(col).type}`);
-        if (linked) err(`JOIN ${j.alias}: ON has two join conditions; a join links on one person id`);
+      if (c.kind === 'cmp' && c.op === '=' && c.left.kind === 'column' && c.right.kind === 'column' && refs.size === 2 && refs.has(alias)) {
+        const [mine, other] = aliasOf(c.left.name) === alias ? [c.left.name, c.right.name] : [c.right.name, c.left.name];
+        if (!earlier.has(aliasOf(other))) err(`${what}: ${show(c)} must refer to a table joined before it`);
+        for (const col of [mine, other]) if (specOf(col).type !== 'person_id') err(`${what}: ${show(c)}: joins are on person_id columns, and ${col} is ${specOf(col).type}`);
+        if (linked) err(`${what} has two join conditions; a join links on one person id`);
         linked = true;
         for (const col of [mine, other]) {
           const a = aliasOf(col), k = keys.get(a);
@@ -110,20 +132,24 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
         }
         continue;
       }
-      if (refs.size !== 1 || !refs.has(j.alias)) err(`JOIN ${j.alias}: ON ${show(c)}: besides the person-id equality, ON conditions may refer to ${j.alias} only (others belong in WHERE)`);
-      pushed.get(j.alias)!.push(c);
+      if (refs.size !== 1 || !refs.has(alias)) err(`${what}: ${show(c)}: besides the person-id equality, conditions here may refer to ${alias} only (others belong in the outer WHERE)`);
+      pushed.get(alias)!.push(c);
     }
-    if (!linked) err(`JOIN ${j.alias}: ON needs ${j.alias}.<person_id> = <earlier table>.<person_id>`);
-  });
+    if (!linked) err(`${what} needs ${alias}.<person_id> = <earlier table>.<person_id>`);
+  };
+  q.joins.forEach((j, i) => link(j.alias, rewrite(j.on), new Set(tables.slice(0, i + 1).map((t) => t.alias)), `JOIN ${j.alias}: ON`));
+  const outer = new Set(visible.map((t) => t.alias));
+  semis.forEach((e) => link(e.alias, e.where ? mapColumns(e.where, (n) => resolveIn(byAlias.get(e.alias)!)(n)!) : null, outer, `EXISTS (… FROM ${e.table} ${e.alias} WHERE …)`));
 
   // WHERE: conjuncts about one inner table alone are applied to it before the join.
   const left = new Set(tables.filter((t) => t.kind === 'left').map((t) => t.alias));
   const rest: Expr[] = [];
-  if (q.where) {
-    for (const c of conjuncts(rewrite(q.where))) {
+  if (where0) {
+    for (const c of conjuncts(rewrite(where0))) {
       const refs = new Set(columnsOf(c).map(aliasOf));
       const [only] = refs;
-      if (refs.size === 1 && !left.has(only!) && !hasNullTest(c)) pushed.get(only!)!.push(c);
+      const kind = byAlias.get(only!)?.kind;
+      if (refs.size === 1 && (kind === 'from' || kind === 'inner') && !hasNullTest(c)) pushed.get(only!)!.push(c);
       else rest.push(c);
     }
   }
@@ -142,10 +168,12 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
     }
   }
 
-  // Which table may have many rows per person.
+  // Which table may have many rows per person (semi-joined tables may too: only their match flag
+  // is used). Join order: one-row-per-person tables, then semi-joined ones, then the many side.
   const declared = (t: (typeof tables)[number]) => specOf(keys.get(t.alias)!).unique === true;
-  const many = tables.findIndex((t) => !declared(t));
-  const order = [...tables.keys()].filter((i) => i !== many).concat(many >= 0 ? [many] : []);
+  const many = tables.findIndex((t) => t.kind !== 'semi' && !declared(t));
+  const idx = [...tables.keys()];
+  const order = [...idx.filter((i) => i !== many && tables[i]!.kind !== 'semi'), ...idx.filter((i) => tables[i]!.kind === 'semi'), ...(many >= 0 ? [many] : [])];
 
   // The plan over the joined rows.
   const virtual: DatasetSchema = {
@@ -154,7 +182,7 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
     columns: [
       ...tables.flatMap((t) => t.dataset.columns.map((c) => ({ ...c, name: `${t.alias}.${c.name}`, unique: false }))),
       { name: ROW, type: 'bool' },
-      ...[...left].map((a) => ({ name: `${a}.${HAS}`, type: 'bool' as const })),
+      ...tables.filter((t) => t.kind === 'left' || t.kind === 'semi').map((t) => ({ name: `${t.alias}.${HAS}`, type: 'bool' as const })),
     ],
   };
   const isTrue = (col: string): Expr => ({ kind: 'cmp', op: '=', left: { kind: 'column', name: col }, right: { kind: 'bool', value: true } });
@@ -195,7 +223,7 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
         dataset: t.dataset,
         kind: t.kind,
         key: key.slice(prefix.length),
-        unique: i === many ? false : declared(t) ? true : 'check',
+        unique: i === many || t.kind === 'semi' ? false : declared(t) ? true : 'check',
         filter,
         filterText: filterWhere ? show(filterWhere) : null,
         columns,
@@ -203,6 +231,22 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
       };
     }),
   };
+}
+
+/** The WHERE clause with every [NOT] EXISTS replaced by its table's match flag (collected in `out`). */
+function extractExists(e: Expr, out: Extract<Expr, { kind: 'exists' }>[]): Expr {
+  switch (e.kind) {
+    case 'exists':
+      out.push(e);
+      return { kind: 'cmp', op: '=', left: { kind: 'column', name: `${e.alias}.${HAS}` }, right: { kind: 'bool', value: !e.negated } };
+    case 'and':
+    case 'or':
+      return { ...e, left: extractExists(e.left, out), right: extractExists(e.right, out) };
+    case 'not':
+      return { ...e, arg: extractExists(e.arg, out) };
+    default:
+      return e;
+  }
 }
 
 /** The top-level AND conjuncts. */

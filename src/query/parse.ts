@@ -8,6 +8,7 @@
 //                 STDDEV/STDDEV_SAMP, STDDEV_POP
 //   FROM <table> [alias] [[INNER | LEFT] JOIN <table> [alias] ON a.person_id = b.person_id [AND …]] …
 //   (with joins, column references may be qualified: alias.column; IS [NOT] NULL tests LEFT JOIN misses)
+//   WHERE … [NOT] EXISTS (SELECT 1 FROM <table> [alias] WHERE alias.person_id = outer.person_id [AND …])
 //   WHERE  =, <>, !=, <, <=, >, >=, AND, OR, NOT, IN (...), NOT IN, BETWEEN, NOT BETWEEN,
 //          LIKE 'prefix%' / NOT LIKE on code columns, age(birth_col, 'YYYY-MM-DD') in comparisons
 //   GROUP BY <column | age_band(birth_col, 'YYYY-MM-DD' [, width [, top]]) | alias | ordinal>, ...
@@ -52,7 +53,9 @@ export type Expr =
   | { kind: 'in'; arg: Expr; list: Expr[]; negated: boolean }
   | { kind: 'between'; arg: Expr; lo: Expr; hi: Expr; negated: boolean }
   | { kind: 'like'; arg: Expr; pattern: string; negated: boolean }
-  | { kind: 'isnull'; arg: Expr; negated: boolean };
+  | { kind: 'isnull'; arg: Expr; negated: boolean }
+  /** [NOT] EXISTS (SELECT … FROM table alias WHERE …): a semi-join, planned by join-plan.ts. */
+  | { kind: 'exists'; table: string; alias: string; where: Expr | null; negated: boolean };
 
 export interface SelectItem {
   expr: Expr;
@@ -125,8 +128,9 @@ export function parseQuery(sql: string): ParsedQuery {
   if (from.slice(1).some((f) => !f.join)) unsupported('comma joins (write JOIN … ON …)');
   const table = from[0].table as string;
   const alias = typeof from[0].as === 'string' ? from[0].as : table;
-  // Qualifiers (table names and aliases) → alias; with joins column names keep their qualifier.
-  const scope: Scope = { joined: from.length > 1, names: new Map([[table, alias], [alias, alias]]) };
+  // Qualifiers (table names and aliases) → alias; with joins (or EXISTS) column names keep their qualifier.
+  const hasExists = /"(operator|value)":"(NOT )?EXISTS"/i.test(JSON.stringify(ast.where ?? null));
+  const scope: Scope = { joined: from.length > 1 || hasExists, names: new Map([[table, alias], [alias, alias]]) };
   const joins: JoinClause[] = [];
   for (const f of from.slice(1)) {
     const kind = String(f.join).toUpperCase();
@@ -233,6 +237,10 @@ function expr(e: Node, table: Scope): Expr {
       const name = fnName(e).toUpperCase();
       if (e.over) unsupported('window functions (OVER)');
       const args: Node[] = e.args?.value ?? (e.args ? [e.args] : []);
+      if (name === 'EXISTS') {
+        if (args.length !== 1) unsupported('EXISTS with several arguments');
+        return exists(args[0]?.ast ?? args[0], table, false);
+      }
       if (name === 'NOT') {
         if (args.length !== 1) unsupported('NOT with several arguments');
         return { kind: 'not', arg: expr(args[0], table) };
@@ -254,6 +262,7 @@ function expr(e: Node, table: Scope): Expr {
     }
     case 'unary_expr': {
       const op = String(e.operator).toUpperCase();
+      if (op === 'EXISTS' || op === 'NOT EXISTS') return exists(e.expr?.ast ?? e.expr, table, op === 'NOT EXISTS');
       if (op === 'NOT' || op === '!') return { kind: 'not', arg: expr(e.expr, table) };
       if (op === '-' && e.expr?.type === 'number') return { kind: 'number', value: -Number(e.expr.value), text: `-${e.expr.value}` };
       return unsupported(`unary operator ${op}`);
@@ -274,6 +283,19 @@ function expr(e: Node, table: Scope): Expr {
     default:
       return unsupported(`expression of type ${String(e.type)}`);
   }
+}
+
+/** The subquery of [NOT] EXISTS: one table, a WHERE clause; its SELECT list does not matter. */
+function exists(sub: Node, outer: Scope, negated: boolean): Expr {
+  if (!sub || sub.type !== 'select') unsupported('EXISTS without a SELECT subquery');
+  const from: Node[] = sub.from ?? [];
+  if (from.length !== 1 || from[0].join || from[0].expr || typeof from[0].table !== 'string') unsupported('EXISTS over anything but one table (write the subquery over one register)');
+  if (sub.groupby || sub.having || sub.with || sub._next) unsupported('GROUP BY, HAVING, WITH or UNION inside EXISTS');
+  const table = from[0].table as string;
+  const alias = typeof from[0].as === 'string' ? from[0].as : table;
+  if (outer.names.has(alias)) throw new QueryError(`table or alias '${alias}' appears twice; give the EXISTS subquery's table its own alias`);
+  const scope: Scope = { joined: true, names: new Map([...outer.names, [table, alias], [alias, alias]]) };
+  return { kind: 'exists', table, alias, where: sub.where ? expr(sub.where, scope) : null, negated };
 }
 
 function fnName(e: Node): string {
@@ -367,5 +389,7 @@ export function show(e: Expr): string {
       return `${show(e.arg)}${e.negated ? ' NOT' : ''} LIKE '${e.pattern}'`;
     case 'isnull':
       return `${show(e.arg)} IS${e.negated ? ' NOT' : ''} NULL`;
+    case 'exists':
+      return `${e.negated ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${e.table} ${e.alias}${e.where ? ` WHERE ${show(e.where)}` : ''})`;
   }
 }

@@ -522,6 +522,8 @@ class Builder {
         return err(`aggregate ${e.text} in WHERE: use HAVING`);
       case 'isnull':
         return err(`${show(e)}: stored registers have no NULLs; IS NULL applies to columns of a LEFT JOINed table`);
+      case 'exists':
+        return err(`${show(e)}: EXISTS is planned by planJoinQuery (join-plan.ts)`);
       default:
         return err(`${show(e)} is not a condition`);
     }
