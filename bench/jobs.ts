@@ -141,3 +141,53 @@ export async function join(p: Party, { n, m = n }: OpArgs): Promise<JobResult> {
   await barrier(p);
   return { party: p.id, n: n + m, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases };
 }
+
+/** The national-scale study's two queries (bench/engine.ts `national`): prevalence = first / second, per cell. */
+export const NATIONAL_STUDY = [
+  `SELECT p.region, i.income_quintile, COUNT(*) AS with_t2d FROM population p
+     JOIN income i ON i.person_id = p.person_id AND i.year = 2023
+     WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%')
+     GROUP BY p.region, i.income_quintile`,
+  `SELECT p.region, i.income_quintile, COUNT(*) AS persons FROM population p
+     JOIN income i ON i.person_id = p.person_id AND i.year = 2023
+     GROUP BY p.region, i.income_quintile`,
+];
+
+/**
+ * Type-2 diabetes prevalence by income quintile and region over n generated citizens: population
+ * ⋈ income (2023) with EXISTS over the patient register, and the denominator query. Every party
+ * generates the same seeded registers to learn the table sizes; party 0 inputs the values
+ * (set-up, not timed). Timed: both queries, joins included, nothing revealed but the aggregates.
+ */
+export async function national(p: Party, { n }: OpArgs): Promise<JobResult & { cells: string[] }> {
+  const { generateRegisters } = await import('../src/demo/registers.js');
+  const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
+  const regs = generateRegisters({ citizens: n, seed: 1 });
+  const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
+  const plans = NATIONAL_STUDY.map((sql) => planJoinSql(sql, datasets, regs.codeLists));
+  const shares = new Map<string, Map<string, A.AShare>>();
+  for (const t of plans.flatMap((jp) => jp.tables)) {
+    const reg = regs.all.find((r) => r.schema.name === t.dataset.name)!;
+    const m = shares.get(t.alias) ?? new Map<string, A.AShare>();
+    for (const c of t.reads) if (!m.has(c)) m.set(c, await A.input(p, 0, p.id === 0 ? reg.columns.get(c)! : null, reg.length));
+    shares.set(t.alias, m);
+  }
+  const rows = plans[0]!.tables.reduce((s, t) => s + regs.all.find((r) => r.schema.name === t.dataset.name)!.length, 0);
+  await barrier(p);
+  const s0 = { ...p.net.stats };
+  const t0 = performance.now();
+  const phases: string[] = [];
+  const results = [];
+  for (const jp of plans) {
+    const q0 = performance.now();
+    results.push(await runJoinQuery(p, jp, shares, { minCellSize: 5 }));
+    phases.push(`${jp.tables.map((t) => t.dataset.name).join(' ⋈ ')} ${((performance.now() - q0) / 1000).toFixed(1)} s`);
+  }
+  const ms = performance.now() - t0;
+  const s1 = { ...p.net.stats };
+  await barrier(p);
+  const [num, den] = results;
+  const denOf = new Map(den!.rows!.map((r) => [`${r[0]}|${r[1]}`, Number(r[2])]));
+  const cells = num!.rows!.map((r) => `${r[0]} Q${r[1]}: ${((100 * Number(r[2])) / denOf.get(`${r[0]}|${r[1]}`)!).toFixed(1)} %`);
+  return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cells };
+}

@@ -1183,7 +1183,21 @@ function generateIncome(o: Required<GenerateOptions>, p: People): Register {
     }
   }
   const out = b.finish();
-  return makeRegister(incomeSchema({ fromYear: o.fromYear, toYear: o.toYear }), b.length, new Map(cols.map((c, k) => [c, out[k]!])));
+  const plain = new Map(cols.map((c, k) => [c, out[k]!]));
+  plain.set('income_quintile', incomeQuintiles(out[1] as Int32Array, out[2] as Int32Array, b.length));
+  return makeRegister(incomeSchema({ fromYear: o.fromYear, toYear: o.toYear }), b.length, plain);
+}
+
+/** Quintile (1–5) of each row's income among the rows of its year, as the statistics office publishes it. */
+function incomeQuintiles(year: Int32Array, income: Int32Array, n: number): Int32Array {
+  const q = new Int32Array(n);
+  for (const y of new Set(year.subarray(0, n))) {
+    const rows: number[] = [];
+    for (let r = 0; r < n; r++) if (year[r] === y) rows.push(r);
+    rows.sort((a, b) => income[a]! - income[b]! || a - b);
+    rows.forEach((r, k) => (q[r] = 1 + Math.floor((5 * k) / rows.length)));
+  }
+  return q;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ export function incomeSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema 
       { name: 'person_id', type: 'person_id' },
       { name: 'year', type: 'int', min: p.fromYear, max: p.toYear },
       { name: 'income', type: 'int', min: 0, max: MAX_INCOME, description: 'total personal income before tax, DKK' },
+      { name: 'income_quintile', type: 'int', min: 1, max: 5, description: "quintile of income among the year's rows, 1 = lowest (derived by the statistics office)" },
       { name: 'education', type: 'code', codeList: L.education, description: 'highest completed education at the end of the year' },
       { name: 'sex', type: 'code', codeList: L.sex },
       { name: 'age_band', type: 'code', codeList: L.ageBand, description: 'age at the end of the year' },
