@@ -41,9 +41,9 @@ async function mpc(sql: string) {
 }
 
 /** MPC equals SQLite on every cell with at least K rows; the smaller ones are suppressed. */
-async function same(sql: string, countCol = 'n'): Promise<void> {
+async function same(sql: string, countCol = 'n', plainSql = sql): Promise<void> {
   const { jp, result } = await mpc(sql);
-  const want = db.query(sql);
+  const want = db.query(plainSql);
   const nKeys = jp.plan.keys.length;
   const ci = want.columns.indexOf(countCol);
   assert.ok(ci >= 0, `the test query names its count ${countCol}`);
@@ -103,6 +103,20 @@ describe('SQL joins across registers: MPC equals SQLite', () => {
                 WHERE EXISTS (SELECT * FROM prescriptions r WHERE r.person_id = p.person_id AND atc LIKE 'A10%') OR p.sex = 'M' GROUP BY c.hospital`);
   });
 
+  it('a cohort over two registers with a date window: E11 contact, then an A10 prescription within 365 days', async () => {
+    const cohort = (upper: string) => `SELECT p.region, COUNT(*) AS n FROM population p WHERE EXISTS (
+        SELECT 1 FROM contacts c JOIN prescriptions r ON r.person_id = c.person_id
+        WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%' AND r.atc LIKE 'A10%'
+          AND r.date BETWEEN c.admission_date AND ${upper}) GROUP BY p.region`;
+    // SQLite stores dates as text: date(x, '+365 days') is its spelling of x + 365.
+    await same(cohort('c.admission_date + 365'), 'n', cohort(`date(c.admission_date, '+365 days')`));
+    // A window starting later, one side written as a comparison, NOT EXISTS.
+    const later = (shift: string) => `SELECT p.sex, COUNT(*) AS n FROM population p WHERE NOT EXISTS (
+        SELECT 1 FROM contacts c JOIN prescriptions r ON r.person_id = c.person_id
+        WHERE r.person_id = p.person_id AND c.diagnosis LIKE 'I%' AND r.date > ${shift}) GROUP BY p.sex`;
+    await same(later('c.admission_date + 30'), 'n', later(`date(c.admission_date, '+30 days')`));
+  });
+
   it('income with two years per person, unfiltered, beside contacts (the many side) is refused inside MPC', async () => {
     await assert.rejects(() => mpc(`SELECT COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id JOIN income i ON i.person_id = p.person_id`), (e: unknown) => e instanceof JoinError && /income has more than one row/.test(e.message));
   });
@@ -132,7 +146,10 @@ describe('join errors, raised before any MPC', () => {
     [`SELECT COUNT(*) FROM population p JOIN contacts p ON p.person_id = p.person_id`, /appears twice/],
     [`SELECT COUNT(*) FROM population p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.diagnosis LIKE 'E11%')`, /needs c\.<person_id> = <earlier table>/],
     [`SELECT c.hospital, COUNT(*) FROM population p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id) GROUP BY c.hospital`, /unknown table 'c'/],
-    [`SELECT COUNT(*) FROM population p WHERE EXISTS (SELECT 1 FROM contacts c JOIN income i ON i.person_id = c.person_id WHERE c.person_id = p.person_id)`, /EXISTS over anything but one table/],
+    [`SELECT COUNT(*) FROM population p WHERE EXISTS (SELECT 1 FROM contacts c JOIN income i ON i.person_id = c.person_id WHERE c.person_id = p.person_id)`, /a date window between the registers is needed/],
+    [`SELECT COUNT(*) FROM population p WHERE EXISTS (SELECT 1 FROM contacts c JOIN prescriptions r ON r.person_id = c.person_id WHERE c.person_id = p.person_id AND r.date < c.admission_date)`, /on or after c/],
+    [`SELECT COUNT(*) FROM population p WHERE EXISTS (SELECT 1 FROM contacts c LEFT JOIN prescriptions r ON r.person_id = c.person_id WHERE c.person_id = p.person_id)`, /EXISTS over anything but one table/],
+    [`SELECT COUNT(*) FROM population p JOIN income i ON i.person_id = p.person_id WHERE p.birth_date + 1 > '2000-01-01'`, /arithmetic operator \+ is supported only in a date window/],
   ];
   for (const [sql, re] of bad) {
     it(sql.replace(/\s+/g, ' ').slice(0, 90), () => {

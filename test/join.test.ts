@@ -251,3 +251,36 @@ describe('group sums by sorting (many groups)', () => {
     }
   });
 });
+
+describe('date-window cohorts (an A event followed by a B event within lo..hi days)', () => {
+  it('matches brute force per person, including same-day events and the window edges', async () => {
+    const { eventTable, followedWithin } = await import('../src/mpc/cohort.js');
+    type Ev = { k: number; d: number; on: number };
+    for (const [lo, hi] of [[0, 365], [30, 90], [0, null], [7, 7]] as const) {
+      const persons = distinct(40, 100);
+      const ev = (n: number): Ev[] => Array.from({ length: n }, () => ({ k: randomInt(110), d: 19000 + randomInt(400), on: randomInt(4) ? 1 : 0 }));
+      const evA = ev(120), evB = ev(150);
+      // Edges: B exactly lo days after A (a match), and B hi + 1 days after A (none).
+      evA.push({ k: persons[0]!, d: 19100, on: 1 });
+      evB.push({ k: persons[0]!, d: 19100 + lo, on: 1 });
+      if (hi !== null) evA.push({ k: persons[1]!, d: 19100, on: 1 }), evB.push({ k: persons[1]!, d: 19100 + hi + 1, on: 1 });
+      const sh = (xs: Ev[]) => shareAll(col(big(xs.map((x) => x.k))), col(big(xs.map((x) => x.d))), col(big(xs.map((x) => x.on))));
+      const [sp] = shareAll(col(big(persons)));
+      const sa = sh(evA), sb = sh(evB);
+      const out = await run3(async (p) => {
+        const src = (s: typeof sa) => ({ key: s[0]![p.id]!, time: s[1]![p.id]!, present: s[2]![p.id]! });
+        const events = await eventTable(p, src(sa), src(sb), lo, 20);
+        // The person's id as a column of the first table: copied to the group's later rows.
+        const j = await joinOnKey(p, [{ key: sp![p.id]!, columns: [sp![p.id]!], unique: true }, events], { keyBits: 34 });
+        const any = await followedWithin(p, j.tables[1]!, j.first, hi === null ? null : hi - lo, 20);
+        return A.revealMany(p, [j.last, j.tables[0]!.has, j.tables[0]!.columns[0]!, any]);
+      });
+      const want = new Map(persons.map((k) => [k, evA.some((a) => a.k === k && a.on && evB.some((b) => b.k === k && b.on && b.d - a.d >= lo && (hi === null || b.d - a.d <= hi)))]));
+      for (const [last, has, key, any] of out) {
+        const got = new Map<number, boolean>();
+        for (let i = 0; i < last!.length; i++) if (last![i] === 1n && has![i] === 1n) got.set(Number(key![i]), any![i] === 1n);
+        assert.deepEqual(got, want, `window [${lo}, ${hi}]`);
+      }
+    }
+  });
+});

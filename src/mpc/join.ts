@@ -14,10 +14,12 @@
 // row's values: the caller (the query planner) builds inner, left and semi-join validity from the
 // flags, and aggregates under it.
 //
-// Tables other than the last must have at most one row per key (they are "unique"): declared by
-// the caller (e.g. a `unique` person_id column, validated at ingest) or checked here inside MPC.
-// The last table may have many rows per key (one citizen, many contacts), and so may tables whose
-// columns are not needed, only whether the key has a row there (semi-joins: EXISTS).
+// A "unique" table has at most one row per key: declared by the caller (e.g. a `unique`
+// person_id column, validated at ingest) or checked here inside MPC; its values are copied onto
+// the rows after it in the key's group, i.e. onto the rows of the tables after it. A table with
+// many rows per key (one citizen, many contacts) keeps its values on its own rows; the caller
+// puts it last when other tables' values must reach its rows, or uses only its match flag
+// (semi-joins: EXISTS).
 //
 // What a node learns: the number of rows of each table (public anyway: DESIGN.md, "Data model")
 // and, for each table whose uniqueness is checked here, ONE bit: whether some key has more than
@@ -41,7 +43,7 @@ export interface JoinInput {
   present?: AShare;
   /**
    * At most one (present) row per key: true = declared by the caller, 'check' = checked in MPC
-   * (reveals one bit), false = many rows per key allowed (only the last table).
+   * (reveals one bit), false = many rows per key allowed (its values stay on its own rows).
    */
   unique: boolean | 'check';
   /** Table name, for error messages. */
@@ -103,7 +105,6 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   const k = inputs.length;
   if (k === 0) throw new RangeError('joinOnKey: no tables');
   inputs.forEach((t, i) => {
-    if (t.unique === false && i !== k - 1 && t.columns.length) throw new JoinError(`${t.name ?? `table ${i}`}: only the last table of a join may have several rows per key (or a table of which only the match flag is used, with no columns)`);
     if (t.present && t.present.length !== t.key.length) throw new RangeError('joinOnKey: present flag and key lengths differ');
     if (t.columns.some((c) => c.length !== t.key.length)) throw new RangeError('joinOnKey: column and key lengths differ');
   });

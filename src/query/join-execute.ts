@@ -4,7 +4,8 @@
 // execute.ts reveal: table sizes, one bit per uniqueness check, the suppression bits and the
 // released aggregates; not which persons matched, nor how many.
 import { add, mulMany, subFromPublic } from '../mpc/arith.js';
-import { joinOnKey } from '../mpc/join.js';
+import { eventTable, followedWithin } from '../mpc/cohort.js';
+import { joinOnKey, type JoinInput } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
 import type { AShare } from '../mpc/share.js';
 import { PERSON_ID_LIMIT } from '../ingest/schema.js';
@@ -53,28 +54,44 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   }
   lap('filters before the join');
 
-  // 2. The join.
+  // 2. The join. An EXISTS with a date window joins the two registers' events, sorted by time.
+  const inputs: JoinInput[] = [];
+  for (const i of jp.order) {
+    const t = jp.tables[i]!;
+    const w = t.window;
+    if (w) {
+      const src = (k: number, date: string) => ({ key: colsOf[k]!.key, time: colsOf[k]!.m.get(date)!, ...(present[k] ? { present: present[k]! } : {}) });
+      inputs.push(await eventTable(p, src(i, w.aDate), src(w.partner, w.bDate), w.lo, w.timeBits));
+      lap(`events of ${t.dataset.name} and ${jp.tables[w.partner]!.dataset.name} in time order`);
+      continue;
+    }
+    inputs.push({
+      key: colsOf[i]!.key,
+      columns: t.columns.map((c) => colsOf[i]!.m.get(c)!),
+      ...(present[i] ? { present: present[i]! } : {}),
+      unique: t.unique,
+      name: t.dataset.name,
+    });
+  }
   const j = await joinOnKey(
     p,
-    jp.order.map((i) => {
-      const t = jp.tables[i]!;
-      return {
-        key: colsOf[i]!.key,
-        columns: t.columns.map((c) => colsOf[i]!.m.get(c)!),
-        ...(present[i] ? { present: present[i]! } : {}),
-        unique: t.unique,
-        name: t.dataset.name,
-      };
-    }),
+    inputs,
     { keyBits: KEY_BITS, lastHas: !jp.tables.some((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner')), onPhase: (ph) => lap(`join: before ${ph}`) },
   );
   lap('join');
   const joined = new Map<number, (typeof j.tables)[number]>(jp.order.map((i, k) => [i, j.tables[k]!]));
+  for (const [i, t] of jp.tables.entries()) {
+    const w = t.window;
+    if (!w) continue;
+    const jt = joined.get(i)!;
+    joined.set(i, { ...jt, has: await followedWithin(p, jt, j.first, w.hi === null ? null : w.hi - w.lo, w.timeBits) });
+    lap(`date window ${t.dataset.name} → ${jp.tables[w.partner]!.dataset.name}`);
+  }
 
   // 3. Validity of each joined row. With a many-side table M: M's rows where every FROM/inner
   // table matched, plus (M LEFT JOINed) each key's last row where M has no row. Without one: each
   // key's last row where every FROM/inner table matched.
-  const many = jp.tables.findIndex((t) => t.unique === false && t.kind !== 'semi');
+  const many = jp.tables.findIndex((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner' || t.kind === 'left'));
   const inner = jp.tables.flatMap((t, i) => ((t.kind === 'from' || t.kind === 'inner') && i !== many ? [joined.get(i)!.has] : []));
   const allInner = await productAll(p, inner);
   let valid: AShare;

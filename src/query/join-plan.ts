@@ -25,8 +25,28 @@ import type { CodeList, ColumnSpec, DatasetSchema } from '../ingest/schema.js';
 import { type Expr, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
 import { planQuery, type QueryPlan } from './plan.js';
 
-/** How a table takes part: FROM, [INNER] JOIN, LEFT JOIN, or [NOT] EXISTS (semi-join: its match flag only). */
-export type TableKind = 'from' | 'inner' | 'left' | 'semi';
+/**
+ * How a table takes part: FROM, [INNER] JOIN, LEFT JOIN, [NOT] EXISTS (semi-join: its match flag
+ * only), or the second register of an EXISTS with a date window (read by its partner's window).
+ */
+export type TableKind = 'from' | 'inner' | 'left' | 'semi' | 'window';
+
+/**
+ * EXISTS (… FROM a JOIN b ON … WHERE b.date BETWEEN a.date + lo AND a.date + hi …): a person
+ * matches when some row of a (after its filter) is followed by a row of b (after its filter)
+ * with lo ≤ b.date − a.date ≤ hi (0 ≤ lo ≤ hi; src/mpc/cohort.ts).
+ */
+export interface DateWindow {
+  /** Index (in JoinPlan.tables) of the second register, b. */
+  partner: number;
+  aDate: string;
+  bDate: string;
+  lo: number;
+  /** null: no upper bound. */
+  hi: number | null;
+  /** Signed width that holds every shifted date and their differences. */
+  timeBits: number;
+}
 
 export interface JoinTablePlan {
   alias: string;
@@ -43,6 +63,8 @@ export interface JoinTablePlan {
   columns: string[];
   /** Every column whose shares the execution needs: key, filter and joined columns. */
   reads: string[];
+  /** For an EXISTS over two registers with a date window: the window (this table is its `a`). */
+  window?: DateWindow;
 }
 
 export interface JoinPlan {
@@ -82,6 +104,7 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
     { table: q.table, alias: q.alias, kind: 'from' },
     ...q.joins,
     ...semis.map((e) => ({ table: e.table, alias: e.alias, kind: 'semi' as const })),
+    ...semis.flatMap((e) => (e.join ? [{ table: e.join.table, alias: e.join.alias, kind: 'window' as const }] : [])),
   ];
   const tables = clauses.map((c) => ({ alias: c.alias, dataset: dataset(c.table), kind: c.kind }));
   const byAlias = new Map(tables.map((t) => [t.alias, t]));
@@ -89,18 +112,20 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
 
   // Column names → alias.column, with clear errors for unknown and ambiguous names. A semi-joined
   // table's columns are visible inside its EXISTS only (where they come first, as in SQL).
-  const visible = tables.filter((t) => t.kind !== 'semi');
-  const resolveIn = (inner: (typeof tables)[number] | null) => (name: string, must = true): string | null => {
+  const visible = tables.filter((t) => t.kind !== 'semi' && t.kind !== 'window');
+  const resolveIn = (inner: (typeof tables)[number] | null, innerB: (typeof tables)[number] | null = null) => (name: string, must = true): string | null => {
     const dot = name.indexOf('.');
     if (dot >= 0) {
       const a = name.slice(0, dot), c = name.slice(dot + 1);
       const t = byAlias.get(a)!;
       if (c === HAS && t.kind === 'semi') return name;
-      if (t.kind === 'semi' && t !== inner) err(`${name}: the columns of ${a} are visible inside its EXISTS only`);
+      if ((t.kind === 'semi' || t.kind === 'window') && t !== inner && t !== innerB) err(`${name}: the columns of ${a} are visible inside its EXISTS only`);
       if (!t.dataset.columns.some((s) => s.name === c)) err(`unknown column '${c}' in ${t.dataset.name} (columns: ${t.dataset.columns.map((s) => s.name).join(', ')})`);
       return name;
     }
-    if (inner && inner.dataset.columns.some((s) => s.name === name)) return `${inner.alias}.${name}`;
+    const mine = [inner, innerB].filter((t) => t && t.dataset.columns.some((s) => s.name === name));
+    if (mine.length > 1) err(`column '${name}' is ambiguous inside EXISTS: it is in ${inner!.alias} and ${innerB!.alias}`);
+    if (mine.length === 1) return `${mine[0]!.alias}.${name}`;
     const owners = visible.filter((t) => t.dataset.columns.some((s) => s.name === name));
     if (owners.length > 1) err(`column '${name}' is ambiguous: it is in ${owners.map((t) => t.alias).join(' and ')}; write ${owners[0]!.alias}.${name}`);
     if (owners.length === 0) return must ? err(`unknown column '${name}' (in none of ${visible.map((t) => t.dataset.name).join(', ')})`) : null;
@@ -139,7 +164,40 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   };
   q.joins.forEach((j, i) => link(j.alias, rewrite(j.on), new Set(tables.slice(0, i + 1).map((t) => t.alias)), `JOIN ${j.alias}: ON`));
   const outer = new Set(visible.map((t) => t.alias));
-  semis.forEach((e) => link(e.alias, e.where ? mapColumns(e.where, (n) => resolveIn(byAlias.get(e.alias)!)(n)!) : null, outer, `EXISTS (… FROM ${e.table} ${e.alias} WHERE …)`));
+  const windows = new Map<string, Omit<DateWindow, 'partner'> & { partner: string }>();
+  for (const e of semis) {
+    const what = `EXISTS (… FROM ${e.table} ${e.alias}${e.join ? ` JOIN ${e.join.table} ${e.join.alias}` : ''} …)`;
+    if (!e.join) {
+      link(e.alias, e.where ? mapColumns(e.where, (n) => resolveIn(byAlias.get(e.alias)!)(n)!) : null, outer, what);
+      continue;
+    }
+    // Two registers: the person-id link between them, the correlation with the outer query, the
+    // date window, and conditions on each alone.
+    const A = byAlias.get(e.alias)!, B = byAlias.get(e.join.alias)!;
+    const res = (x: Expr) => mapColumns(x, (n) => resolveIn(A, B)(n)!);
+    const all = [...conjuncts(res(e.join.on)), ...(e.where ? conjuncts(res(e.where)) : [])];
+    const win: Expr[] = [];
+    const rest: Expr[] = [];
+    for (const c of all) {
+      const refs = new Set(columnsOf(c).map(aliasOf));
+      if (refs.has(A.alias) && refs.has(B.alias) && !isPidEquality(c, specOf)) win.push(c);
+      else rest.push(c);
+    }
+    // A–B person-id link first (it is not a link to the outer query), then the rest as for one table.
+    const abLink = rest.findIndex((c) => isPidEquality(c, specOf) && new Set(columnsOf(c).map(aliasOf)).size === 2 && columnsOf(c).every((n) => [A.alias, B.alias].includes(aliasOf(n))));
+    if (abLink < 0) err(`${what}: the two registers must be joined on their person ids (ON ${B.alias}.person_id = ${A.alias}.person_id)`);
+    const [ab] = rest.splice(abLink, 1);
+    const abCols = columnsOf(ab!);
+    const aKey = abCols.find((n) => aliasOf(n) === A.alias)!, bKey = abCols.find((n) => aliasOf(n) === B.alias)!;
+    keys.set(A.alias, aKey);
+    keys.set(B.alias, bKey);
+    // The correlation may name either register's person id: read it as A's.
+    const asA = (c: Expr) => mapColumns(c, (n) => (n === bKey ? aKey : n));
+    link(A.alias, [...rest.filter((c) => !columnsOf(c).every((n) => aliasOf(n) === B.alias)).map(asA)].reduce<Expr | null>((x, y) => (x ? { kind: 'and', left: x, right: y } : y), null), outer, what);
+    for (const c of rest.filter((c) => columnsOf(c).length > 0 && columnsOf(c).every((n) => aliasOf(n) === B.alias))) pushed.get(B.alias)!.push(c);
+    windows.set(A.alias, { partner: B.alias, ...dateWindow(win, A.alias, B.alias, specOf, what) });
+  }
+
 
   // WHERE: conjuncts about one inner table alone are applied to it before the join.
   const left = new Set(tables.filter((t) => t.kind === 'left').map((t) => t.alias));
@@ -171,9 +229,9 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   // Which table may have many rows per person (semi-joined tables may too: only their match flag
   // is used). Join order: one-row-per-person tables, then semi-joined ones, then the many side.
   const declared = (t: (typeof tables)[number]) => specOf(keys.get(t.alias)!).unique === true;
-  const many = tables.findIndex((t) => t.kind !== 'semi' && !declared(t));
+  const many = tables.findIndex((t) => t.kind !== 'semi' && t.kind !== 'window' && !declared(t));
   const idx = [...tables.keys()];
-  const order = [...idx.filter((i) => i !== many && tables[i]!.kind !== 'semi'), ...idx.filter((i) => tables[i]!.kind === 'semi'), ...(many >= 0 ? [many] : [])];
+  const order = [...idx.filter((i) => i !== many && tables[i]!.kind !== 'semi' && tables[i]!.kind !== 'window'), ...idx.filter((i) => tables[i]!.kind === 'semi'), ...(many >= 0 ? [many] : [])];
 
   // The plan over the joined rows.
   const virtual: DatasetSchema = {
@@ -218,16 +276,19 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
       const key = keys.get(t.alias)!;
       const prefix = `${t.alias}.`;
       const columns = plan.columns.filter((c) => c.startsWith(prefix) && !c.endsWith(`.${HAS}`)).map((c) => c.slice(prefix.length));
+      const w = windows.get(t.alias);
+      const dateOf = (a: string) => [...windows.values()].flatMap((x) => (x.partner === a ? [x.bDate] : [])).concat(w ? [w.aDate] : []);
       return {
         alias: t.alias,
         dataset: t.dataset,
         kind: t.kind,
         key: key.slice(prefix.length),
-        unique: i === many || t.kind === 'semi' ? false : declared(t) ? true : 'check',
+        unique: i === many || t.kind === 'semi' || t.kind === 'window' ? false : declared(t) ? true : 'check',
         filter,
         filterText: filterWhere ? show(filterWhere) : null,
         columns,
-        reads: [...new Set([key.slice(prefix.length), ...(filter?.columns ?? []), ...columns])],
+        reads: [...new Set([key.slice(prefix.length), ...(filter?.columns ?? []), ...columns, ...dateOf(t.alias)])],
+        ...(w ? { window: { ...w, partner: tables.findIndex((x) => x.alias === w.partner) } } : {}),
       };
     }),
   };
@@ -247,6 +308,61 @@ function extractExists(e: Expr, out: Extract<Expr, { kind: 'exists' }>[]): Expr 
     default:
       return e;
   }
+}
+
+/** a.person_id = b.person_id (both columns person ids). */
+function isPidEquality(c: Expr, specOf: (col: string) => ColumnSpec): boolean {
+  return c.kind === 'cmp' && c.op === '=' && c.left.kind === 'column' && c.right.kind === 'column' && specOf(c.left.name).type === 'person_id' && specOf(c.right.name).type === 'person_id';
+}
+
+/**
+ * The window lo ≤ b.d − a.d ≤ hi from comparisons between one date (or int) column of each
+ * register, each side possibly shifted by whole days: b.d BETWEEN a.d + x AND a.d + y,
+ * b.d >= a.d, b.d < a.d + 365, a.d <= b.d, …
+ */
+function dateWindow(conds: Expr[], A: string, B: string, specOf: (col: string) => ColumnSpec, what: string): Omit<DateWindow, 'partner'> {
+  let lo = -Infinity, hi = Infinity;
+  const d: { a: string | null; b: string | null } = { a: null, b: null };
+  const term = (x: Expr): { col: string; by: number } | null => (x.kind === 'column' ? { col: x.name, by: 0 } : x.kind === 'shift' && x.arg.kind === 'column' ? { col: x.arg.name, by: x.by } : null);
+  // One comparison  l op r  with l, r terms of different registers → bound on D = b − a.
+  const bound = (l: Expr, op: string, r: Expr, text: string) => {
+    const L = term(l), R = term(r);
+    if (!L || !R) err(`${what}: ${text}: a date window compares a column of each register, each ± whole days`);
+    let [x, y, o] = [L!, R!, op];
+    if (x.col.startsWith(`${A}.`)) [x, y, o] = [R!, L!, ({ '<': '>', '>': '<', '<=': '>=', '>=': '<=', '=': '=' } as Record<string, string>)[op] ?? op];
+    if (!x.col.startsWith(`${B}.`) || !y.col.startsWith(`${A}.`)) err(`${what}: ${text}: compare a column of ${B} with a column of ${A}`);
+    for (const [c, s] of [[x.col, 'b'], [y.col, 'a']] as const) {
+      const t = specOf(c).type;
+      if (t !== 'date' && t !== 'int') err(`${what}: ${text}: ${c} is ${t}; a window compares dates (or ints)`);
+      if (s === 'b') d.b = d.b && d.b !== c ? err(`${what}: the window must use one column of ${B}`) : c;
+      else d.a = d.a && d.a !== c ? err(`${what}: the window must use one column of ${A}`) : c;
+    }
+    // x.col + x.by  o  y.col + y.by  ⇔  D  o  y.by − x.by
+    const k = y.by - x.by;
+    if (o === '>=' || o === '=') lo = Math.max(lo, k);
+    if (o === '>') lo = Math.max(lo, k + 1);
+    if (o === '<=' || o === '=') hi = Math.min(hi, k);
+    if (o === '<') hi = Math.min(hi, k - 1);
+    if (o === '<>') err(`${what}: ${text}: <> is not a window`);
+  };
+  for (const c of conds) {
+    if (c.kind === 'cmp') bound(c.left, c.op, c.right, show(c));
+    else if (c.kind === 'between' && !c.negated) {
+      bound(c.arg, '>=', c.lo, show(c));
+      bound(c.arg, '<=', c.hi, show(c));
+    } else err(`${what}: ${show(c)}: conditions between the two registers must be comparisons forming a date window`);
+  }
+  if (!d.a || !d.b) err(`${what}: a date window between the registers is needed (e.g. ${B}.date BETWEEN ${A}.date AND ${A}.date + 365)`);
+  if (lo < 0) err(`${what}: the window must put ${B} on or after ${A} (lo ≥ 0); write the EXISTS with the registers the other way round`);
+  if (hi < lo) err(`${what}: the window is empty (${lo} > ${hi} days)`);
+  const span = (c: string) => {
+    const s = specOf(c);
+    const v = (x: number | string | undefined) => (typeof x === 'string' ? Math.abs(Date.parse(x) / 86_400_000) : Math.abs(Number(x ?? 2 ** 40)));
+    return Math.max(v(s.min), v(s.max));
+  };
+  const [ad, bd] = [d.a!, d.b!];
+  const m = Math.max(span(ad), span(bd)) + lo + (Number.isFinite(hi) ? hi : 0);
+  return { aDate: ad.slice(A.length + 1), bDate: bd.slice(B.length + 1), lo, hi: Number.isFinite(hi) ? hi : null, timeBits: Math.ceil(Math.log2(m + 2)) + 2 };
 }
 
 /** The top-level AND conjuncts. */
@@ -298,6 +414,7 @@ function mapColumns(e: Expr, f: (name: string) => string): Expr {
       return { ...e, arg: m(e.arg), lo: m(e.lo), hi: m(e.hi) };
     case 'like':
     case 'isnull':
+    case 'shift':
       return { ...e, arg: m(e.arg) };
     default:
       return e;

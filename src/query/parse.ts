@@ -54,8 +54,13 @@ export type Expr =
   | { kind: 'between'; arg: Expr; lo: Expr; hi: Expr; negated: boolean }
   | { kind: 'like'; arg: Expr; pattern: string; negated: boolean }
   | { kind: 'isnull'; arg: Expr; negated: boolean }
-  /** [NOT] EXISTS (SELECT … FROM table alias WHERE …): a semi-join, planned by join-plan.ts. */
-  | { kind: 'exists'; table: string; alias: string; where: Expr | null; negated: boolean };
+  /** column ± days (date windows between two registers inside EXISTS, e.g. c.admission_date + 365). */
+  | { kind: 'shift'; arg: Expr; by: number }
+  /**
+   * [NOT] EXISTS (SELECT … FROM table alias [JOIN table2 alias2 ON …] WHERE …): a semi-join,
+   * planned by join-plan.ts.
+   */
+  | { kind: 'exists'; table: string; alias: string; join: { table: string; alias: string; on: Expr } | null; where: Expr | null; negated: boolean };
 
 export interface SelectItem {
   expr: Expr;
@@ -289,13 +294,23 @@ function expr(e: Node, table: Scope): Expr {
 function exists(sub: Node, outer: Scope, negated: boolean): Expr {
   if (!sub || sub.type !== 'select') unsupported('EXISTS without a SELECT subquery');
   const from: Node[] = sub.from ?? [];
-  if (from.length !== 1 || from[0].join || from[0].expr || typeof from[0].table !== 'string') unsupported('EXISTS over anything but one table (write the subquery over one register)');
+  const plain = (f: Node) => f && !f.expr && typeof f.table === 'string' && !f.db;
+  const innerJoin = (f: Node) => ['JOIN', 'INNER JOIN'].includes(String(f.join).toUpperCase()) && f.on && !f.using;
+  if (!(from.length === 1 && plain(from[0]) && !from[0].join) && !(from.length === 2 && plain(from[0]) && plain(from[1]) && innerJoin(from[1]))) {
+    unsupported('EXISTS over anything but one table, or two tables joined with JOIN … ON (a date window between two registers)');
+  }
   if (sub.groupby || sub.having || sub.with || sub._next) unsupported('GROUP BY, HAVING, WITH or UNION inside EXISTS');
-  const table = from[0].table as string;
-  const alias = typeof from[0].as === 'string' ? from[0].as : table;
-  if (outer.names.has(alias)) throw new QueryError(`table or alias '${alias}' appears twice; give the EXISTS subquery's table its own alias`);
-  const scope: Scope = { joined: true, names: new Map([...outer.names, [table, alias], [alias, alias]]) };
-  return { kind: 'exists', table, alias, where: sub.where ? expr(sub.where, scope) : null, negated };
+  const names = new Map(outer.names);
+  const refs = from.map((f) => {
+    const alias = typeof f.as === 'string' ? f.as : (f.table as string);
+    if (names.has(alias)) throw new QueryError(`table or alias '${alias}' appears twice; give the EXISTS subquery's tables their own aliases`);
+    names.set(f.table, alias);
+    names.set(alias, alias);
+    return { table: f.table as string, alias };
+  });
+  const scope: Scope = { joined: true, names };
+  const join = from.length === 2 ? { ...refs[1]!, on: expr(from[1].on, scope) } : null;
+  return { kind: 'exists', table: refs[0]!.table, alias: refs[0]!.alias, join, where: sub.where ? expr(sub.where, scope) : null, negated };
 }
 
 function fnName(e: Node): string {
@@ -348,7 +363,14 @@ function binary(e: Node, table: Scope): Expr {
       if (e.right?.type !== 'null') unsupported(`${op} other than IS [NOT] NULL`);
       return { kind: 'isnull', arg: sub(e.left), negated: op === 'IS NOT' };
     case '+':
-    case '-':
+    case '-': {
+      // Only column ± a whole number of days (date windows); other arithmetic is not supported.
+      const r = e.right;
+      if (e.left?.type === 'column_ref' && (r?.type === 'number' || r?.type === 'bigint') && Number.isInteger(Number(r.value))) {
+        return { kind: 'shift', arg: sub(e.left), by: (op === '-' ? -1 : 1) * Number(r.value) };
+      }
+      return unsupported(`arithmetic operator ${op} (only column ± a whole number of days, in a date window)`);
+    }
     case '*':
     case '/':
     case '%':
@@ -389,7 +411,9 @@ export function show(e: Expr): string {
       return `${show(e.arg)}${e.negated ? ' NOT' : ''} LIKE '${e.pattern}'`;
     case 'isnull':
       return `${show(e.arg)} IS${e.negated ? ' NOT' : ''} NULL`;
+    case 'shift':
+      return `${show(e.arg)} ${e.by < 0 ? '-' : '+'} ${Math.abs(e.by)}`;
     case 'exists':
-      return `${e.negated ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${e.table} ${e.alias}${e.where ? ` WHERE ${show(e.where)}` : ''})`;
+      return `${e.negated ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${e.table} ${e.alias}${e.join ? ` JOIN ${e.join.table} ${e.join.alias} ON ${show(e.join.on)}` : ''}${e.where ? ` WHERE ${show(e.where)}` : ''})`;
   }
 }

@@ -353,6 +353,7 @@ class Builder {
   }
 
   operand(e: Expr): Operand {
+    if (e.kind === 'shift') err(`${show(e)}: arithmetic operator ${e.by < 0 ? '-' : '+'} is supported only in a date window between two registers inside EXISTS`);
     if (e.kind === 'column') {
       const s = this.spec(e.name);
       if (s.type === 'person_id') err(`column '${s.name}' is a person identifier and cannot be used in a predicate or group`);
