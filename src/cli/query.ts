@@ -3,7 +3,10 @@
 // node's share pair of the result and combines them here (src/node/jobs.ts assembleResult), so the
 // aggregates exist in the clear only on this machine. Every node's certificate is pinned from
 // cluster.json. Prints the result as a table; cells suppressed by the small-cell rule are listed
-// and marked.
+// and marked. With --save <file> it also writes the result file (ResultFile below): the combined
+// result plus the three share pairs and commitment salts, which `mosaik audit verify --result`
+// checks against the transparency log.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PartyId } from '../net/channel.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
@@ -38,7 +41,7 @@ export class QueryFailed extends Error {
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 /** Submits a query and waits for the combined result. Throws QueryFailed with the nodes' error. */
-export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & { job: string; version: string }> {
+export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & { job: string; version: string; parts: [JobResult, JobResult, JobResult]; schema: DatasetSchema; codeLists: CodeList[] }> {
   const config = o.config ?? loadClusterConfig(join(o.dir ?? '.', 'cluster.json'));
   const sub = await apiRequest<{ job?: string; version?: string; error?: string }>(config, 0, '/v1/queries', {
     body: { sql: o.sql, dataset: o.dataset, ...(o.version ? { version: o.version } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}) },
@@ -86,7 +89,30 @@ export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & 
   const ds = await apiRequest<{ schema: DatasetSchema; codeLists: CodeList[]; error?: string }>(config, 0, `/v1/datasets/${encodeURIComponent(o.dataset)}?version=${encodeURIComponent(version)}`);
   if (ds.status !== 200) throw new QueryFailed(ds.body?.error ?? `cannot read the schema of ${o.dataset}@${version}`);
   const plan = planSql(o.sql, ds.body.schema, new Map(ds.body.codeLists.map((c) => [c.name, c])));
-  return { ...assembleResult(plan, parts as [JobResult, JobResult, JobResult]), job: id, version };
+  const three = parts as [JobResult, JobResult, JobResult];
+  return { ...assembleResult(plan, three), job: id, version, parts: three, schema: ds.body.schema, codeLists: ds.body.codeLists };
+}
+
+/** What `mosaik query --save` writes and `mosaik audit verify --result` reads. */
+export interface ResultFile {
+  format: 'mosaik-result/1';
+  cluster: string;
+  job: string;
+  dataset: string;
+  version: string;
+  sql: string;
+  /** The dataset version's public schema and code lists, to decode the aggregates as the nodes planned them. */
+  schema: DatasetSchema;
+  codeLists: CodeList[];
+  /** The result as combined by the requester. */
+  result: CombinedResult;
+  /** Each node's part as it returned it: share pair, public metadata, commitment salt. */
+  parts: [JobResult, JobResult, JobResult];
+}
+
+export function resultFileOf(config: ClusterConfig, o: { dataset: string; sql: string }, r: Awaited<ReturnType<typeof runRemoteQuery>>): ResultFile {
+  const { columns, rows, suppressed, suppressedCount, havingHidden, minCellSize, cells } = r;
+  return { format: 'mosaik-result/1', cluster: config.cluster, job: r.job, dataset: o.dataset, version: r.version, sql: o.sql, schema: r.schema, codeLists: r.codeLists, result: { columns, rows, suppressed, suppressedCount, havingHidden, minCellSize, cells }, parts: r.parts };
 }
 
 /** A plain-text table; suppressed cells get a row of '<suppressed>' markers. */
@@ -103,7 +129,7 @@ export function formatTable(r: CombinedResult): string {
 }
 
 /** The `mosaik query` action. */
-export async function queryCommand(o: { dir: string; dataset: string; sql: string; version?: string; minCellSize?: number; json?: boolean; timeoutMs?: number }): Promise<void> {
+export async function queryCommand(o: { dir: string; dataset: string; sql: string; version?: string; minCellSize?: number; json?: boolean; timeoutMs?: number; save?: string }): Promise<void> {
   const t0 = performance.now();
   const r = await runRemoteQuery({
     dir: o.dir,
@@ -114,7 +140,12 @@ export async function queryCommand(o: { dir: string; dataset: string; sql: strin
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     onProgress: (m) => console.error(`  ${m}`),
   });
-  if (o.json) console.log(JSON.stringify(r, null, 2));
+  if (o.save) {
+    writeFileSync(o.save, JSON.stringify(resultFileOf(loadClusterConfig(join(o.dir, 'cluster.json')), o, r), null, 1) + '\n');
+    console.error(`result, share pairs and commitment salts saved to ${o.save} (check with: mosaik audit verify --dir ${o.dir} --result ${o.save})`);
+  }
+  const { parts: _p, schema: _s, codeLists: _c, ...shown } = r;
+  if (o.json) console.log(JSON.stringify(shown, null, 2));
   else {
     console.log(formatTable(r));
     console.error(`job ${r.job} on ${o.dataset}@${r.version}: ${((performance.now() - t0) / 1000).toFixed(2)} s; result combined from the three nodes' shares (consistent)`);

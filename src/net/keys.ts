@@ -10,11 +10,16 @@
 //   { "cluster": "demo",
 //     "nodes": [ { "id": 0, "name": "node-a", "host": "127.0.0.1", "port": 7401,
 //                  "cert": "-----BEGIN CERTIFICATE-----\n…",      // PEM text, or a PEM file relative to cluster.json
-//                  "fingerprint": "AB:CD:…" }, … ] }            // SHA-256; optional if cert is given; must agree if both
+//                  "fingerprint": "AB:CD:…",                       // SHA-256; optional if cert is given; must agree if both
+//                  "signingKey": "ed25519:…" }, … ] }              // public Ed25519 key signing transparency-log heads
+//
+// Besides its TLS key, every node has an Ed25519 signing key (<name>.sign.key.pem, mode 0600, PKCS#8)
+// with which it co-signs the tree heads of the transparency log (src/ledger/heads.ts). Its public
+// half goes into cluster.json as "ed25519:" + base64url of the 32-byte key (RFC 8037's "x").
 //
 // A local cluster directory (createLocalCluster) holds cluster.json and one directory per node,
-// <dir>/<name>/, with that node's <name>.key.pem, <name>.cert.pem and its data (shares/).
-import { X509Certificate, webcrypto } from 'node:crypto';
+// <dir>/<name>/, with that node's <name>.key.pem, <name>.cert.pem, <name>.sign.key.pem and its data.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, webcrypto, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -36,6 +41,8 @@ export interface NodeEntry {
   /** PEM text, or a path to a PEM file relative to cluster.json. */
   cert?: string;
   fingerprint?: string;
+  /** Public Ed25519 key for the transparency log: "ed25519:<base64url of 32 bytes>". */
+  signingKey?: string;
 }
 
 export interface ClusterConfigFile {
@@ -57,6 +64,8 @@ export interface ResolvedNode {
   port: number;
   fingerprint: string;
   certPem?: string;
+  /** Normalised "ed25519:<base64url>" public signing key, when cluster.json carries one. */
+  signingKey?: string;
 }
 
 const SIGN_ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -108,16 +117,119 @@ export function keyPaths(outDir: string, name: string): { key: string; cert: str
   return { key: join(outDir, `${name}.key.pem`), cert: join(outDir, `${name}.cert.pem`) };
 }
 
-/** `mosaik keygen`: writes <outDir>/<name>.key.pem (mode 0600) and <name>.cert.pem. Refuses to overwrite unless asked. */
-export async function writeNodeKey(outDir: string, name: string, opts: { overwrite?: boolean } = {}): Promise<NodeKey & { keyPath: string; certPath: string }> {
+/**
+ * `mosaik keygen`: writes <outDir>/<name>.key.pem (mode 0600), <name>.cert.pem and the Ed25519
+ * signing key <name>.sign.key.pem (mode 0600). Refuses to overwrite unless asked; when only the
+ * signing key is missing (a node made before the transparency log), it adds just that one
+ * (`signingKeyAdded`) and keeps the TLS key.
+ */
+export async function writeNodeKey(
+  outDir: string,
+  name: string,
+  opts: { overwrite?: boolean } = {},
+): Promise<NodeKey & { keyPath: string; certPath: string; signingKeyPath: string; signingKey: string; signingKeyAdded?: boolean }> {
   const p = keyPaths(outDir, name);
-  if (!opts.overwrite && (existsSync(p.key) || existsSync(p.cert))) throw new Error(`${p.key} or ${p.cert} already exists (use --force to replace it)`);
+  const sp = signingKeyPath(outDir, name);
+  if (!opts.overwrite && (existsSync(p.key) || existsSync(p.cert))) {
+    if (existsSync(p.key) && existsSync(p.cert) && !existsSync(sp)) {
+      const s = writeSigningKey(outDir, name);
+      return { ...readNodeKey(outDir, name), keyPath: p.key, certPath: p.cert, signingKeyPath: sp, signingKey: s.publicKey, signingKeyAdded: true };
+    }
+    throw new Error(`${p.key} or ${p.cert} already exists (use --force to replace it)`);
+  }
   const k = await generateNodeKey(name);
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
   writeFileSync(p.key, k.keyPem, { mode: 0o600 });
   chmodSync(p.key, 0o600); // also when the file existed with wider permissions
   writeFileSync(p.cert, k.certPem, { mode: 0o644 });
-  return { ...k, keyPath: p.key, certPath: p.cert };
+  const s = writeSigningKey(outDir, name, { overwrite: true });
+  return { ...k, keyPath: p.key, certPath: p.cert, signingKeyPath: sp, signingKey: s.publicKey };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ed25519 signing keys (transparency-log tree heads)
+
+export interface SigningKey {
+  /** PKCS#8 PEM of the Ed25519 private key. */
+  privateKeyPem: string;
+  /** "ed25519:<base64url of the 32-byte public key>", as cluster.json carries it. */
+  publicKey: string;
+}
+
+export function signingKeyPath(outDir: string, name: string): string {
+  return join(outDir, `${name}.sign.key.pem`);
+}
+
+/** The cluster.json form of an Ed25519 public key. */
+export function signingPublicKeyOf(key: KeyObject | string): string {
+  const pub = typeof key === 'string' ? createPublicKey(createPrivateKey(key)) : key.type === 'private' ? createPublicKey(key) : key;
+  if (pub.asymmetricKeyType !== 'ed25519') throw new Error(`a signing key must be Ed25519, got ${pub.asymmetricKeyType}`);
+  return `ed25519:${pub.export({ format: 'jwk' }).x}`;
+}
+
+/** Validates "ed25519:<base64url 32 bytes>" (also accepts standard base64) and returns the normal form. */
+export function normalizeSigningKey(s: string): string {
+  const m = /^ed25519:([A-Za-z0-9_\-+/]{43}=?)$/.exec(typeof s === 'string' ? s.trim() : '');
+  if (!m) throw new Error(`signingKey must look like "ed25519:" followed by the base64url of a 32-byte Ed25519 public key, got ${JSON.stringify(s)}`);
+  const raw = Buffer.from(m[1]!.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (raw.length !== 32) throw new Error(`signingKey ${s} does not hold 32 bytes`);
+  return `ed25519:${raw.toString('base64url')}`;
+}
+
+/** A public KeyObject for node:crypto.verify from the cluster.json form. */
+export function signingPublicKey(s: string): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: normalizeSigningKey(s).slice('ed25519:'.length) }, format: 'jwk' });
+}
+
+export function generateSigningKey(): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, publicKey: signingPublicKeyOf(publicKey) };
+}
+
+/** Writes <outDir>/<name>.sign.key.pem (mode 0600); refuses to replace an existing one unless asked. */
+export function writeSigningKey(outDir: string, name: string, opts: { overwrite?: boolean } = {}): SigningKey & { path: string } {
+  const path = signingKeyPath(outDir, name);
+  if (!opts.overwrite && existsSync(path)) throw new Error(`${path} already exists (use --force to replace it)`);
+  const k = generateSigningKey();
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  writeFileSync(path, k.privateKeyPem, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return { ...k, path };
+}
+
+export function readSigningKey(outDir: string, name: string): SigningKey {
+  const path = signingKeyPath(outDir, name);
+  let privateKeyPem: string;
+  try {
+    privateKeyPem = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read this node's Ed25519 signing key ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nodes made before the transparency log get one with \`mosaik keygen --out ${outDir} --name ${name}\` (a local cluster: \`mosaik local-cluster <dir>\`)`);
+  }
+  return { privateKeyPem, publicKey: signingPublicKeyOf(privateKeyPem) };
+}
+
+/**
+ * The public signing keys of all three nodes, or a clear error when cluster.json lacks one (a
+ * cluster made before the transparency log).
+ */
+export function clusterSigningKeys(config: ClusterConfig): [string, string, string] {
+  const missing = config.nodes.filter((n) => !n.signingKey);
+  if (missing.length) {
+    throw new Error(
+      `cluster.json in ${config.dir} has no "signingKey" (Ed25519 public key for the transparency log) for ${missing.map((n) => `node ${n.id} (${n.name})`).join(', ')}: ` +
+        'a local cluster is upgraded by running `mosaik local-cluster <dir>` again; otherwise run `mosaik keygen --out <keyDir> --name <node>` at that node (it adds the missing signing key) and put the printed signingKey into every copy of cluster.json',
+    );
+  }
+  return config.nodes.map((n) => n.signingKey!) as [string, string, string];
+}
+
+/** This node's signing key, checked against the one cluster.json pins for it. */
+export function loadSigningIdentity(config: ClusterConfig, party: PartyId, keyDir: string): SigningKey {
+  const keys = clusterSigningKeys(config);
+  const me = config.nodes[party];
+  const k = readSigningKey(keyDir, me.name);
+  if (k.publicKey !== keys[party]) throw new Error(`this node's signing key (${k.publicKey}) is not the one cluster.json gives for party ${party} (${me.name}): ${keys[party]}`);
+  return k;
 }
 
 /** Reads a node's own key and certificate. */
@@ -147,7 +259,15 @@ export function resolveClusterConfig(file: ClusterConfigFile, baseDir: string): 
     if (fromCert && given && fromCert !== given) throw new Error(`${where} (${n.name}): fingerprint ${given} does not match its certificate (${fromCert})`);
     const fingerprint = fromCert ?? given;
     if (!fingerprint) throw new Error(`${where} (${n.name}): needs a pinned "cert" or "fingerprint"`);
-    return { id: i as PartyId, name: n.name, host: n.host, port: n.port, fingerprint, ...(certPem ? { certPem } : {}) };
+    let signingKey: string | undefined;
+    if (n.signingKey !== undefined) {
+      try {
+        signingKey = normalizeSigningKey(n.signingKey);
+      } catch (e) {
+        throw new Error(`${where} (${n.name}): ${(e as Error).message}`);
+      }
+    }
+    return { id: i as PartyId, name: n.name, host: n.host, port: n.port, fingerprint, ...(certPem ? { certPem } : {}), ...(signingKey ? { signingKey } : {}) };
   });
   return { cluster: file.cluster ?? 'mosaik', nodes: out as ClusterConfig['nodes'], dir: resolve(baseDir) };
 }
@@ -219,10 +339,13 @@ export async function createLocalCluster(dir: string, opts: { cluster?: string }
     const nodeDir = join(root, name);
     const p = keyPaths(nodeDir, name);
     if (!existsSync(p.key) || !existsSync(p.cert)) await writeNodeKey(nodeDir, name, { overwrite: true });
+    // Clusters made before the transparency log get their signing keys here (upgrade in place).
+    if (!existsSync(signingKeyPath(nodeDir, name))) writeSigningKey(nodeDir, name);
     // The certificate goes into cluster.json itself: the config is then self-contained, and
     // replacing a node's key files cannot silently change what the others pin.
     const certPem = readFileSync(p.cert, 'utf8');
-    nodes.push({ id: i as PartyId, name, host: '127.0.0.1', port: ports[i]!, fingerprint: fingerprintOf(certPem), cert: certPem });
+    const signingKey = readSigningKey(nodeDir, name).publicKey;
+    nodes.push({ id: i as PartyId, name, host: '127.0.0.1', port: ports[i]!, fingerprint: fingerprintOf(certPem), cert: certPem, signingKey });
     nodeDirs.push(nodeDir);
   }
   const configPath = join(root, 'cluster.json');

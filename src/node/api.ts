@@ -11,6 +11,10 @@
 //   GET  /v1/jobs/:id                             → {id, status, progress?, error?, result?}
 //   POST /v1/internal/jobs, /v1/internal/jobs/:id/cancel      node 0 → nodes 1, 2; mutual TLS: the
 //                                                 client certificate must be node 0's pinned one, else 403
+//   /v1/ledger/…, /v1/internal/ledger/…           the transparency log (src/node/ledger-api.ts)
+//
+// A job's result share pair is served only once its result-released entry is in this node's
+// transparency-log replica (src/node/ledger.ts); until then the job shows as done without result.
 //
 // Upload body: [u32 LE header length][header JSON {schema, codeLists, rows, columns, party}]
 // [for each column in order: share half a (rows × u64 LE), then half b]. Streamed to the store
@@ -30,6 +34,8 @@ import { QueryError } from '../query/index.js';
 import { checkId, type ShareStore, StoreError } from './store.js';
 import { isClientError, JobError, type JobRunner, type JobSpec, type Job } from './jobs.js';
 import { openApiDocument } from './openapi.js';
+import type { NodeLedger } from './ledger.js';
+import { registerLedgerRoutes } from './ledger-api.js';
 
 /** Largest upload header (schema + code lists). */
 const MAX_HEADER_BYTES = 64 << 20;
@@ -131,6 +137,8 @@ export interface ApiContext {
   store: ShareStore;
   runner: JobRunner;
   log: (msg: string) => void;
+  /** The transparency log; with it, results are served only after their release is logged. */
+  ledger?: NodeLedger;
 }
 
 /** Pulls exact byte counts out of a stream. */
@@ -212,7 +220,7 @@ function sendError(reply: FastifyReply, e: unknown, log: (m: string) => void): F
   return reply.code(500).send({ error: (e as Error)?.message ?? String(e) });
 }
 
-const jobView = (j: Job) => ({
+const jobView = (j: Job, gated: boolean) => ({
   id: j.id,
   status: j.status,
   seq: j.spec.seq,
@@ -223,9 +231,10 @@ const jobView = (j: Job) => ({
   submittedAt: j.spec.submittedAt,
   ...(j.startedAt ? { startedAt: j.startedAt } : {}),
   ...(j.finishedAt ? { finishedAt: j.finishedAt } : {}),
-  ...(j.progress ? { progress: j.progress } : {}),
+  ...(j.progress ? { progress: j.status === 'done' && gated && j.released === undefined ? 'done; the result is held until its release is in the transparency log' : j.progress } : {}),
   ...(j.error ? { error: j.error } : {}),
-  ...(j.result ? { result: j.result } : {}),
+  ...(j.released !== undefined ? { released: j.released } : {}),
+  ...(j.result && (!gated || j.released !== undefined) ? { result: j.result } : {}),
 });
 
 /** Builds the node's HTTPS server (not yet listening). */
@@ -336,6 +345,11 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     if (me !== 0) return reply.code(409).send({ error: `submit queries to the scheduler, node 0 (${config.nodes[0].name}); this is node ${me} (${self.name})` });
     const body = req.body ?? {};
     const run = async () => {
+      try {
+        ctx.ledger?.assertWritable(); // nothing runs that cannot be logged
+      } catch (e) {
+        throw new JobError((e as Error).message, 503);
+      }
       const spec = runner.create(body);
       const peers = [1, 2] as PartyId[];
       const answers = await Promise.allSettled(peers.map((p) => apiRequest<{ error?: string }>(config, p, '/v1/internal/jobs', { body: spec, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 10_000 })));
@@ -358,6 +372,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       }
       runner.enqueue(spec);
       log(`job ${spec.id} scheduled: ${spec.dataset}@${spec.version}: ${spec.sql}`);
+      await ctx.ledger?.logJobRun(spec).catch((e: Error) => log(`WARNING: job ${spec.id} not logged as run: ${e.message}`));
       return spec;
     };
     const p = submitting.then(run, run);
@@ -373,12 +388,17 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req, reply) => {
     const j = runner.get(req.params.id);
     if (!j) return reply.code(404).send({ error: `no job ${req.params.id} at node ${me} (${self.name})` });
-    return jobView(j);
+    return jobView(j, !!ctx.ledger);
   });
 
   app.post<{ Body: JobSpec }>('/v1/internal/jobs', async (req, reply) => {
     try {
       requireNode0(req);
+      try {
+        ctx.ledger?.assertWritable();
+      } catch (e) {
+        throw new JobError((e as Error).message, 503);
+      }
       const s = req.body;
       if (!s || typeof s.id !== 'string' || !/^[0-9a-f-]{36}$/.test(s.id) || !Number.isSafeInteger(s.seq)) throw new JobError('malformed job');
       const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, dataset: s.dataset, version: s.version, minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()) };
@@ -399,6 +419,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       return sendError(reply, e, log);
     }
   });
+
+  if (ctx.ledger) registerLedgerRoutes(app, ctx.ledger, config, me);
 
   return app;
 }

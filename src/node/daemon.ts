@@ -2,12 +2,16 @@
 // this node's key, opens its share store (<dir>/<name>/store), starts the job runner and serves the
 // HTTPS API (src/node/api.ts) on its API port (apiPort in cluster.json, else MPC port + 1000).
 // MPC between the nodes runs per job on the cluster ports of cluster.json (src/node/jobs.ts).
+// The node keeps its replica of the transparency log in <dir>/<name>/ledger and co-signs its tree
+// heads with its Ed25519 signing key (src/node/ledger.ts); a cluster.json without the nodes'
+// signing keys is refused with a message saying how to add them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PartyId } from '../net/channel.js';
-import { freePorts, loadClusterConfig, loadNodeIdentity, type ClusterConfig } from '../net/keys.js';
+import { freePorts, loadClusterConfig, loadNodeIdentity, loadSigningIdentity, type ClusterConfig } from '../net/keys.js';
 import { apiPorts, buildApi } from './api.js';
 import { JobRunner } from './jobs.js';
+import { NodeLedger } from './ledger.js';
 import { ShareStore } from './store.js';
 
 export interface DaemonOptions {
@@ -34,12 +38,14 @@ export interface Daemon {
   party: PartyId;
   url: string;
   store: ShareStore;
+  ledger: NodeLedger;
   close(): Promise<void>;
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const { config, me, nodeDir, key } = loadNodeIdentity(o.dir, o.party, o.keyDir);
   const log = o.log ?? ((m: string) => console.error(`[${me.name}] ${m}`));
+  const signing = loadSigningIdentity(config, o.party, o.keyDir ?? nodeDir);
   const store = new ShareStore(o.dataDir ?? nodeDir, key.keyPem, o.party);
   for (const d of store.damaged) log(`WARNING: not serving a damaged dataset version: ${d}`);
   const runner = new JobRunner({
@@ -52,15 +58,28 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.recvTimeoutMs !== undefined ? { recvTimeoutMs: o.recvTimeoutMs } : {}),
     ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     ...(o.pauseMs ? { pauseMs: o.pauseMs } : {}),
+    onFinished: (job) => ledger.onJobFinished(job),
     log,
   });
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log });
+  const ledger = new NodeLedger({ config, me: o.party, dir: join(o.dataDir ?? nodeDir, 'ledger'), signingKeyPem: signing.privateKeyPem, keyPem: key.keyPem, certPem: key.certPem, runner, log });
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
   await app.listen({ port, host });
   const url = `https://${host}:${port}`;
-  log(`party ${o.party} (${me.name}) serving ${url}; MPC port ${me.port}; store ${store.root}`);
-  return { config, party: o.party, url, store, close: () => app.close() };
+  log(`party ${o.party} (${me.name}) serving ${url}; MPC port ${me.port}; store ${store.root}; transparency log ${ledger.replica.dir} (${ledger.replica.size} entries)`);
+  ledger.start();
+  return {
+    config,
+    party: o.party,
+    url,
+    store,
+    ledger,
+    close: async () => {
+      await app.close();
+      ledger.close();
+    },
+  };
 }
 
 /**

@@ -8,6 +8,10 @@
 // the pairs of all three nodes (assembleResult below). A peer that dies or aborts fails the job
 // here through the channel's failure semantics and timeouts; the queue then moves on.
 //
+// For the transparency log (src/node/ledger.ts) each result also carries this node's salted
+// commitment to the share pair it returns and a hash of the public result metadata
+// (src/ledger/commit.ts); the salt goes only to the requester, with the shares.
+//
 // Every node checks a job itself (dataset version present, SQL plans against its own copy of the
 // schema, minCellSize not below its own policy) before it computes; node 0 is not trusted blindly.
 import { randomUUID } from 'node:crypto';
@@ -18,6 +22,7 @@ import type { ClusterConfig } from '../net/keys.js';
 import { connectTls } from '../net/tls.js';
 import { planSql, QueryError, runQuery, type Display, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
 import { resultRows } from '../query/execute.js';
+import { newSalt, resultMetaHash, shareCommitment } from '../ledger/commit.js';
 import { type ShareStore, StoreError } from './store.js';
 
 export interface JobSpec {
@@ -54,6 +59,12 @@ export interface JobResult {
   outAggs: number[];
   /** This node's pair (x_i, x_{i+1}) of the output aggregates, lane = outAgg-major then visible cell; u64 decimal strings. */
   shares: { a: string[]; b: string[] };
+  /**
+   * For the transparency log: resultMeta = hash of the public metadata (the same at every node),
+   * shareCommitment = SHA-256 commitment to this pair under `salt` (src/ledger/commit.ts). The
+   * log carries both hashes; the salt only the requester gets.
+   */
+  ledger: { resultMeta: string; shareCommitment: string; salt: string };
   timings: { connectMs: number; computeMs: number };
 }
 
@@ -66,6 +77,8 @@ export interface Job {
   spec: JobSpec;
   startedAt?: string;
   finishedAt?: string;
+  /** Seq of this job's result-released entry in this node's transparency-log replica. */
+  released?: number;
 }
 
 /** What src/query/execute.ts returns with revealTo 'none' (see the report / execute.ts). */
@@ -100,6 +113,8 @@ export interface JobRunnerOptions {
   log?: (msg: string) => void;
   /** Tests only: wait this long after Party.setup (to kill a node mid-job). */
   pauseMs?: number;
+  /** Called when a job has finished (done or failed); the daemon logs the release (src/node/ledger.ts). */
+  onFinished?: (job: Job) => void;
 }
 
 export class JobRunner {
@@ -194,6 +209,7 @@ export class JobRunner {
           this.o.log?.(`job ${job.id} failed: ${job.error}`);
         }
         job.finishedAt = new Date().toISOString();
+        this.o.onFinished?.(job);
       }
     } finally {
       this.running = false;
@@ -234,6 +250,23 @@ export class JobRunner {
       }
       await net.close();
       const s = r.shared;
+      const shares = { a: Array.from(s.shares.a, String), b: Array.from(s.shares.b, String) };
+      const salt = newSalt();
+      const resultMeta = resultMetaHash({
+        job: spec.id,
+        dataset: spec.dataset,
+        version: spec.version,
+        sql: spec.sql,
+        columns: r.columns,
+        cells: r.cells,
+        suppressed: r.suppressed,
+        suppressedCount: r.suppressedCount,
+        havingHidden: r.havingHidden,
+        minCellSize: r.minCellSize,
+        visibleCells: s.visibleCells,
+        outAggs: s.outAggs,
+        lanes: shares.a.length,
+      });
       return {
         party: me,
         dataset: spec.dataset,
@@ -248,7 +281,8 @@ export class JobRunner {
         minCellSize: r.minCellSize,
         visibleCells: s.visibleCells,
         outAggs: s.outAggs,
-        shares: { a: Array.from(s.shares.a, String), b: Array.from(s.shares.b, String) },
+        shares,
+        ledger: { resultMeta, shareCommitment: shareCommitment({ job: spec.id, party: me, ...shares }, salt), salt },
         timings: { connectMs: t1 - t0, computeMs: performance.now() - t1 },
       };
     } catch (e) {

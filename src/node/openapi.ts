@@ -5,6 +5,8 @@
 const err = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const json = (schema: object, description = 'ok') => ({ description, content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const hex = { type: 'string', pattern: '^[0-9a-f]{64}$' };
+const qint = (name: string, description: string, required = false) => ({ name, in: 'query', required, description, schema: { type: 'integer', minimum: 0 } });
 
 export function openApiDocument(): object {
   return {
@@ -69,10 +71,82 @@ export function openApiDocument(): object {
       '/v1/internal/jobs/{id}/cancel': {
         post: { summary: 'Node 0 cancels a queued job (mutual TLS as above)', responses: { 200: json({ type: 'object', properties: { cancelled: { type: 'boolean' } } }), 403: err } },
       },
+      '/v1/ledger/head': {
+        get: {
+          summary: 'Latest co-signed tree head of the transparency log',
+          description: 'Signed by all three nodes (Ed25519 keys pinned in cluster.json) over "mosaik-tree-head-v1\\n" + canonical JSON of {cluster, rootHash, size, timestamp}; rootHash is the RFC 9162 Merkle root of the first `size` entries.',
+          responses: { 200: json(ref('SignedHead')), 404: err },
+        },
+      },
+      '/v1/ledger/heads': {
+        get: {
+          summary: 'Co-signed tree heads stored by this node, oldest first',
+          parameters: [qint('from', 'first index (default 0)'), qint('to', 'end index, exclusive (default: from + 5000, at most the count)')],
+          responses: { 200: json({ type: 'object', properties: { count: { type: 'integer' }, from: { type: 'integer' }, to: { type: 'integer' }, heads: { type: 'array', items: ref('SignedHead') } } }), 400: err },
+        },
+      },
+      '/v1/ledger/entries': {
+        get: {
+          summary: "Entries [from, to) of this node's replica of the transparency log",
+          description: 'At most 5000 per call. The Merkle leaf of an entry is SHA-256(0x00 || canonical JSON of the entry) (RFC 9162 §2.1.1; keys sorted, no whitespace).',
+          parameters: [qint('from', 'first seq (default 0)'), qint('to', 'end seq, exclusive (default: from + 5000, at most the size)')],
+          responses: { 200: json({ type: 'object', properties: { size: { type: 'integer' }, from: { type: 'integer' }, to: { type: 'integer' }, entries: { type: 'array', items: ref('LedgerEntry') } } }), 400: err },
+        },
+      },
+      '/v1/ledger/proof/inclusion': {
+        get: {
+          summary: 'Inclusion proof (audit path, RFC 9162 §2.1.3) of entry seq in the tree of `size` entries',
+          parameters: [qint('seq', 'the entry', true), qint('size', 'tree size (default: the latest co-signed head)')],
+          responses: { 200: json({ type: 'object', properties: { seq: { type: 'integer' }, size: { type: 'integer' }, leafHash: hex, rootHash: hex, path: { type: 'array', items: hex } } }), 400: err },
+        },
+      },
+      '/v1/ledger/proof/consistency': {
+        get: {
+          summary: 'Consistency proof (RFC 9162 §2.1.4) between the trees of `from` and `to` entries',
+          parameters: [qint('from', 'first tree size', true), qint('to', 'second tree size (default: the latest co-signed head)')],
+          responses: { 200: json({ type: 'object', properties: { from: { type: 'integer' }, to: { type: 'integer' }, firstRoot: hex, secondRoot: hex, path: { type: 'array', items: hex } } }), 400: err },
+        },
+      },
+      '/v1/ledger/status': {
+        get: {
+          summary: "This node's replica: size, heads, latest head, and any damage it found when it (re)read its files",
+          responses: { 200: json({ type: 'object', properties: { node: { type: 'string' }, party: { type: 'integer' }, size: { type: 'integer' }, heads: { type: 'integer' }, latest: ref('SignedHead'), damaged: { type: 'boolean' }, problems: { type: 'array', items: { type: 'string' } }, warnings: { type: 'array', items: { type: 'string' } } } }) },
+        },
+      },
+      '/v1/internal/ledger/entries': {
+        post: { summary: 'Node 0 sends entries to append; the node checks each (kind validators) and refuses gaps (409 with its size) and forks (409)', responses: { 200: json({ type: 'object', properties: { size: { type: 'integer' }, rootHash: hex } }), 400: err, 403: err, 409: err, 503: err } },
+      },
+      '/v1/internal/ledger/sign': {
+        post: { summary: "Node 0 proposes a tree head; the node signs it only if the root equals its own replica's at that size", responses: { 200: json({ type: 'object', properties: { signature: ref('HeadSignature') } }), 403: err, 409: err } },
+      },
+      '/v1/internal/ledger/heads': {
+        post: { summary: 'Node 0 hands over a co-signed head; the node checks all three signatures and its own root, then stores it', responses: { 200: json({ type: 'object', properties: { stored: { type: 'boolean' } } }), 400: err, 403: err } },
+      },
+      '/v1/internal/ledger/submit': {
+        post: { summary: 'Node 1 or 2 asks node 0 to log an event {kind, body, time?, requireCosigned?} (mutual TLS: their pinned certificates only)', responses: { 200: json({ type: 'object', properties: { entry: ref('LedgerEntry'), cosigned: { type: 'boolean' } } }), 400: err, 403: err, 409: err } },
+      },
+      '/v1/internal/jobs/{id}/commitment': {
+        get: { summary: "Node 0 asks for the node's status of a job and, when done, its share commitment and result-metadata hash", responses: { 200: json({ type: 'object', properties: { status: { type: 'string' }, error: { type: 'string' }, resultMeta: hex, shareCommitment: hex } }), 403: err, 404: err } },
+      },
     },
     components: {
       schemas: {
         Error: { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] },
+        LedgerEntry: {
+          type: 'object',
+          required: ['seq', 'time', 'kind', 'body'],
+          properties: {
+            seq: { type: 'integer', description: 'position in the log from 0 (the Merkle leaf index)' },
+            time: { type: 'string', format: 'date-time' },
+            kind: { type: 'string', enum: ['study-submitted', 'study-approved', 'consent-changed', 'job-run', 'result-released'] },
+            body: { type: 'object', description: 'public data only: counts, public metadata, SHA-256 commitments (src/ledger/entry.ts)' },
+          },
+        },
+        HeadSignature: { type: 'object', properties: { party: { type: 'integer', enum: [0, 1, 2] }, signature: { type: 'string', description: 'Ed25519, base64' } } },
+        SignedHead: {
+          type: 'object',
+          properties: { cluster: { type: 'string' }, size: { type: 'integer' }, rootHash: hex, timestamp: { type: 'string', format: 'date-time' }, signatures: { type: 'array', items: ref('HeadSignature') } },
+        },
         Stored: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, rows: { type: 'integer' } } },
         Job: {
           type: 'object',
@@ -85,6 +159,7 @@ export function openApiDocument(): object {
             dataset: { type: 'string' },
             version: { type: 'string' },
             sql: { type: 'string' },
+            released: { type: 'integer', description: "seq of the job's result-released entry in this node's transparency log; the result is served only once it is set" },
             result: {
               type: 'object',
               description:
@@ -102,6 +177,11 @@ export function openApiDocument(): object {
                 visibleCells: { type: 'array', items: { type: 'integer' } },
                 outAggs: { type: 'array', items: { type: 'integer' } },
                 shares: { type: 'object', properties: { a: { type: 'array', items: { type: 'string', description: 'u64 decimal' } }, b: { type: 'array', items: { type: 'string' } } } },
+                ledger: {
+                  type: 'object',
+                  description: 'resultMeta: hash of the public metadata; shareCommitment: SHA-256 commitment to this pair under salt (src/ledger/commit.ts), both in the result-released log entry; salt: for the requester only',
+                  properties: { resultMeta: hex, shareCommitment: hex, salt: hex },
+                },
               },
             },
           },

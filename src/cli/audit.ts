@@ -1,0 +1,337 @@
+// `mosaik audit verify`: the auditor's check of the transparency log (src/ledger), from genesis.
+//
+//   mosaik audit verify --dir <cluster dir> [--result <result.json>]
+//       fetches every entry and every co-signed head from all three nodes' APIs (TLS pinned from
+//       cluster.json), recomputes the Merkle tree (RFC 9162 §2.1) of each replica, checks every
+//       head's three Ed25519 signatures against cluster.json, each head against the entries, the
+//       replicas against each other (prefixes, forks), and asks each node for a consistency proof
+//       (§2.1.4) from its first co-signed head to the cluster's latest one.
+//   mosaik audit verify --log <nodeDir> [--log <nodeDir>]… [--dir <cluster dir>] [--result …]
+//       the same offline on replica directories (<nodeDir>/ledger), e.g. copies taken from the
+//       nodes; cluster.json comes from --dir or the node directory's parent.
+//   --result <file>  (written by `mosaik query --save`): the result's release entry is in the log
+//       and covered by a co-signed head (inclusion proof, §2.1.3, also from each node online), its
+//       job-run entry names the same dataset, version and SQL, every node's share pair opens that
+//       node's commitment in the entry, and the pairs combine to the rows the file states.
+//
+// Prints a report; exit code 0 when everything holds, 1 when anything does not (each problem a
+// sentence naming the node, entry or head), 2 when the audit itself cannot run (bad arguments).
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { PartyId } from '../net/channel.js';
+import { clusterSigningKeys, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
+import { apiRequest } from '../node/api.js';
+import { assembleResult, type JobResult } from '../node/jobs.js';
+import { planSql } from '../query/index.js';
+import { canonicalJson, type LedgerEntry } from '../ledger/entry.js';
+import type { SignedHead } from '../ledger/heads.js';
+import { readReplicaDir, ENTRIES_FILE } from '../ledger/log.js';
+import { fromHex, verifyConsistency, verifyInclusion } from '../ledger/merkle.js';
+import { resultMetaHash, shareCommitment, sqlSha256 } from '../ledger/commit.js';
+import { compareReplicas, verifyReplica, type ReplicaInput, type ReplicaReport, type TrustAnchor } from '../ledger/verify.js';
+import type { ResultFile } from './query.js';
+
+export interface AuditOptions {
+  /** Cluster directory (cluster.json). Needed online; offline it defaults to the parent of the first --log. */
+  dir?: string;
+  /** Node directories (or their ledger/ directories) to verify offline instead of asking the nodes. */
+  logs?: string[];
+  /** A result file of `mosaik query --save`. */
+  result?: string;
+  timeoutMs?: number;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  problems: string[];
+  warnings: string[];
+  /** The printed report. */
+  lines: string[];
+}
+
+const short = (hex: string) => `${hex.slice(0, 16)}…`;
+const PAGE = 5000;
+
+interface Fetched {
+  input: ReplicaInput;
+  /** What the node says about its own replica (/v1/ledger/status). */
+  selfReport?: { problems: string[]; warnings: string[] };
+}
+
+async function fetchReplica(config: ClusterConfig, p: PartyId, timeoutMs: number): Promise<Fetched> {
+  const get = async <T>(path: string): Promise<T> => {
+    const r = await apiRequest<T & { error?: string }>(config, p, path, { timeoutMs });
+    if (r.status !== 200) throw new Error(`${path}: ${r.body?.error ?? `HTTP ${r.status}`}`);
+    return r.body;
+  };
+  const entries: unknown[] = [];
+  for (let from = 0; ; ) {
+    const r = await get<{ size: number; to: number; entries: unknown[] }>(`/v1/ledger/entries?from=${from}`);
+    entries.push(...r.entries);
+    from = r.to;
+    if (from >= r.size || !r.entries.length) break;
+  }
+  const heads: unknown[] = [];
+  for (let from = 0; ; ) {
+    const r = await get<{ count: number; to: number; heads: unknown[] }>(`/v1/ledger/heads?from=${from}`);
+    heads.push(...r.heads);
+    from = r.to;
+    if (from >= r.count || !r.heads.length) break;
+  }
+  const status = await get<{ problems: string[]; warnings: string[] }>('/v1/ledger/status').catch(() => undefined);
+  const line = (x: unknown) => {
+    try {
+      return canonicalJson(x);
+    } catch {
+      return JSON.stringify(x);
+    }
+  };
+  return { input: { label: config.nodes[p].name, entryLines: entries.map(line), headLines: heads.map((h) => JSON.stringify(h)) }, ...(status ? { selfReport: status } : {}) };
+}
+
+/** Runs the audit and builds the report (no printing, no exit code). */
+export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const lines: string[] = [];
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const offline = !!o.logs?.length;
+  const clusterDir = o.dir ?? (offline ? dirname(resolve(ledgerDirOf(o.logs![0]!), '..')) : undefined);
+  if (!clusterDir) throw new Error('give --dir <cluster dir> (cluster.json), or --log <nodeDir> to verify replicas offline');
+  const config = loadClusterConfig(join(clusterDir, 'cluster.json'));
+  const anchor: TrustAnchor = { cluster: config.cluster, keys: clusterSigningKeys(config), names: config.nodes.map((n) => n.name) as [string, string, string] };
+
+  // 1. The replicas.
+  const inputs: (ReplicaInput & { party?: PartyId })[] = [];
+  const selfReports: string[] = [];
+  if (offline) {
+    for (const d of o.logs!) {
+      const dir = ledgerDirOf(d);
+      if (!existsSync(join(dir, ENTRIES_FILE))) throw new Error(`${d} holds no transparency log (no ${join(dir, ENTRIES_FILE)})`);
+      const nodeName = basename(dir) === 'ledger' ? basename(dirname(dir)) : basename(dir);
+      const party = config.nodes.findIndex((n) => n.name === nodeName);
+      inputs.push({ ...readReplicaDir(dir, nodeName), ...(party >= 0 ? { party: party as PartyId } : {}) });
+    }
+  } else {
+    const got = await Promise.allSettled(([0, 1, 2] as PartyId[]).map((p) => fetchReplica(config, p, timeoutMs)));
+    got.forEach((g, p) => {
+      const n = config.nodes[p as PartyId];
+      if (g.status === 'rejected') problems.push(`${n.name}: cannot fetch its replica: ${(g.reason as Error).message}`);
+      else {
+        inputs.push({ ...g.value.input, party: p as PartyId });
+        for (const m of g.value.selfReport?.problems ?? []) selfReports.push(`${n.name} reports about its own replica: ${m}`);
+      }
+    });
+  }
+  const reports: (ReplicaReport & { party?: PartyId })[] = inputs.map((i) => ({ ...verifyReplica(i, anchor), ...(i.party !== undefined ? { party: i.party } : {}) }));
+  for (const r of reports) {
+    problems.push(...r.problems);
+    warnings.push(...r.warnings);
+  }
+  const cross = compareReplicas(reports);
+  problems.push(...cross.problems);
+  warnings.push(...cross.warnings);
+  warnings.push(...selfReports);
+
+  // The cluster's latest co-signed head that some replica's entries actually match.
+  let top: SignedHead | undefined;
+  for (const r of reports) if (r.latest && (!top || r.latest.size > top.size)) top = r.latest;
+
+  // 2. Online: each node proves its history consistent with the latest head (RFC 9162 §2.1.4).
+  if (!offline && top) {
+    await Promise.all(
+      reports.map(async (r) => {
+        const first = r.goodHeads[0];
+        if (r.party === undefined || !first || r.size < top!.size || r.problems.length) return;
+        const name = config.nodes[r.party].name;
+        try {
+          const a = await apiRequest<{ path?: string[]; error?: string }>(config, r.party, `/v1/ledger/proof/consistency?from=${first.size}&to=${top!.size}`, { timeoutMs });
+          if (a.status !== 200 || !Array.isArray(a.body.path)) throw new Error(a.body?.error ?? `HTTP ${a.status}`);
+          if (!verifyConsistency(first.size, top!.size, fromHex(first.rootHash), fromHex(top!.rootHash), a.body.path.map((h) => fromHex(h)))) {
+            problems.push(`${name}: its consistency proof from its first co-signed head (size ${first.size}) to the latest (size ${top!.size}) does not verify`);
+          }
+        } catch (e) {
+          problems.push(`${name}: no consistency proof from size ${first.size} to ${top!.size}: ${(e as Error).message}`);
+        }
+      }),
+    );
+  }
+
+  // 3. The report per replica.
+  lines.push(`mosaik audit verify: cluster '${config.cluster}', ${offline ? `${reports.length} replica director${reports.length === 1 ? 'y' : 'ies'} (offline)` : 'replicas fetched from the three nodes'}`);
+  for (const r of reports) {
+    const kinds = new Map<string, number>();
+    for (const e of r.entries) if (e) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
+    const kindText = [...kinds].map(([k, n]) => `${n} ${k}`).join(', ');
+    const head = r.latest ? `latest co-signed head: size ${r.latest.size}, root ${short(r.latest.rootHash)}, ${r.latest.timestamp}` : 'no co-signed head';
+    lines.push(`  ${r.label}: ${r.size} entr${r.size === 1 ? 'y' : 'ies'}${kindText ? ` (${kindText})` : ''}; ${r.heads.length} head${r.heads.length === 1 ? '' : 's'}; ${head}: ${r.problems.length ? `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}` : 'ok'}`);
+  }
+
+  // 4. A released result.
+  if (o.result) {
+    const res = checkResultFile(o.result, config, reports, top);
+    problems.push(...res.problems);
+    lines.push(...res.lines);
+    if (!offline && res.seq !== undefined && top && top.size > res.seq) {
+      const before = problems.length;
+      await Promise.all(
+        reports.map(async (r) => {
+          if (r.party === undefined || r.size < top!.size) return;
+          const name = config.nodes[r.party].name;
+          try {
+            const a = await apiRequest<{ path?: string[]; leafHash?: string; error?: string }>(config, r.party, `/v1/ledger/proof/inclusion?seq=${res.seq}&size=${top!.size}`, { timeoutMs });
+            if (a.status !== 200 || !Array.isArray(a.body.path)) throw new Error(a.body?.error ?? `HTTP ${a.status}`);
+            if (!verifyInclusion(res.leaf!, res.seq!, top!.size, a.body.path.map((h) => fromHex(h)), fromHex(top!.rootHash))) {
+              problems.push(`${name}: its inclusion proof of the result's entry ${res.seq} in the co-signed head of size ${top!.size} does not verify`);
+            }
+          } catch (e) {
+            problems.push(`${name}: no inclusion proof for entry ${res.seq}: ${(e as Error).message}`);
+          }
+        }),
+      );
+      if (problems.length === before) lines.push(`    every node proved the entry's inclusion in the co-signed head of size ${top.size} (RFC 9162 §2.1.3)`);
+    }
+  }
+
+  if (problems.length) {
+    lines.push(`PROBLEMS (${problems.length}):`);
+    for (const p of problems) lines.push(`  ✗ ${p}`);
+  }
+  if (warnings.length) {
+    lines.push(`warnings (${warnings.length}):`);
+    for (const w of warnings) lines.push(`  ! ${w}`);
+  }
+  if (!problems.length) {
+    lines.push(
+      top
+        ? `OK: the log verifies from genesis to the co-signed head of size ${top.size} (root ${short(top.rootHash)}), signed by ${config.nodes.map((n) => n.name).join(', ')}${reports.length > 1 ? '; the replicas agree' : ''}`
+        : `OK: ${reports.some((r) => r.size) ? 'no problems found, but no co-signed head yet' : 'the log is empty'}`,
+    );
+  }
+  return { ok: problems.length === 0, problems, warnings, lines };
+}
+
+/** <nodeDir>/ledger when it exists, else the directory itself (a ledger directory). */
+function ledgerDirOf(d: string): string {
+  const abs = resolve(d);
+  return existsSync(join(abs, 'ledger', ENTRIES_FILE)) || !existsSync(join(abs, ENTRIES_FILE)) ? join(abs, 'ledger') : abs;
+}
+
+/** The checks of --result against the verified replicas. */
+function checkResultFile(path: string, config: ClusterConfig, reports: ReplicaReport[], top: SignedHead | undefined): { problems: string[]; lines: string[]; seq?: number; leaf?: Buffer } {
+  const problems: string[] = [];
+  const lines: string[] = [];
+  const P = (m: string) => problems.push(`result ${basename(path)}: ${m}`);
+  let f: ResultFile;
+  try {
+    f = JSON.parse(readFileSync(path, 'utf8')) as ResultFile;
+  } catch (e) {
+    P(`cannot read it: ${(e as Error).message}`);
+    return { problems, lines };
+  }
+  if (f?.format !== 'mosaik-result/1' || typeof f.job !== 'string' || !Array.isArray(f.parts) || f.parts.length !== 3) {
+    P('not a result file of `mosaik query --save` (format mosaik-result/1 with three parts)');
+    return { problems, lines };
+  }
+  lines.push(`  result ${path}: job ${f.job} on ${f.dataset}@${f.version}`);
+  if (f.cluster !== config.cluster) P(`it is from cluster '${f.cluster}', not '${config.cluster}'`);
+  // The entries, from the best replica (no problems, longest).
+  const ref = [...reports].sort((a, b) => a.problems.length - b.problems.length || b.size - a.size)[0];
+  if (!ref) {
+    P('no replica to check it against');
+    return { problems, lines };
+  }
+  const find = (kind: string) => ref.entries.findIndex((e) => e?.kind === kind && e.body.job === f.job);
+  const seq = find('result-released');
+  const runSeq = find('job-run');
+  if (seq < 0) {
+    P(`job ${f.job} has no result-released entry in ${ref.label}'s log: this result was not released by the nodes (or not logged)`);
+    return { problems, lines };
+  }
+  const entry = ref.entries[seq] as LedgerEntry;
+  if (runSeq < 0) P(`job ${f.job} has no job-run entry in the log`);
+  else {
+    const run = ref.entries[runSeq]!.body;
+    if (run.dataset !== f.dataset || run.version !== f.version || run.sqlSha256 !== sqlSha256(f.sql)) {
+      P(`the job-run entry ${runSeq} names ${run.dataset}@${run.version} with SQL hash ${short(String(run.sqlSha256))}, but the file says ${f.dataset}@${f.version} with SQL hash ${short(sqlSha256(f.sql))}`);
+    } else if (runSeq > seq) P(`the job-run entry ${runSeq} comes after the release entry ${seq}`);
+  }
+  // Each node's pair opens its commitment.
+  const commits = entry.body.shareCommitments as string[];
+  const parts = f.parts as JobResult[];
+  let opened = 0;
+  parts.forEach((part, i) => {
+    const name = config.nodes[i as PartyId].name;
+    if (part?.party !== i) return P(`part ${i} is from party ${part?.party}, expected ${i}`);
+    let c = '';
+    try {
+      c = shareCommitment({ job: f.job, party: i, a: part.shares.a, b: part.shares.b }, part.ledger?.salt ?? '');
+    } catch (e) {
+      return P(`${name}'s part has no valid commitment salt (${(e as Error).message})`);
+    }
+    if (c !== commits[i]) P(`${name}'s share pair does not open its commitment in log entry ${seq}: the shares (or salt) in the file are not the ones ${name} released`);
+    else opened++;
+  });
+  const p0 = parts[0]!;
+  const meta = resultMetaHash({
+    job: f.job,
+    dataset: f.dataset,
+    version: f.version,
+    sql: f.sql,
+    columns: p0.columns,
+    cells: p0.cells,
+    suppressed: p0.suppressed,
+    suppressedCount: p0.suppressedCount,
+    havingHidden: p0.havingHidden,
+    minCellSize: p0.minCellSize,
+    visibleCells: p0.visibleCells,
+    outAggs: p0.outAggs,
+    lanes: p0.shares?.a?.length ?? 0,
+  });
+  if (meta !== entry.body.resultMeta) P(`its public metadata (columns, cells, suppressed cells, dataset, version or SQL) do not match the hash in log entry ${seq}`);
+  // The pairs combine to the stated rows.
+  try {
+    const plan = planSql(f.sql, f.schema, new Map(f.codeLists.map((c) => [c.name, c])));
+    const combined = assembleResult(plan, parts as [JobResult, JobResult, JobResult]);
+    const want = canonicalJson({ ...combined });
+    const stated = canonicalJson({ columns: f.result.columns, rows: f.result.rows, suppressed: f.result.suppressed, suppressedCount: f.result.suppressedCount, havingHidden: f.result.havingHidden, minCellSize: f.result.minCellSize, cells: f.result.cells });
+    if (want !== stated) {
+      const k = combined.rows.findIndex((row, i) => canonicalJson(row) !== canonicalJson(f.result.rows?.[i] ?? null));
+      P(`the result it states differs from what the shares combine to${k >= 0 ? ` (first at row ${k + 1}: stated ${JSON.stringify(f.result.rows?.[k])}, shares give ${JSON.stringify(combined.rows[k])})` : ''}`);
+    } else lines.push(`    the three share pairs are consistent and combine to the ${combined.rows.length} row${combined.rows.length === 1 ? '' : 's'} the file states`);
+  } catch (e) {
+    P(`its shares do not combine: ${(e as Error).message}`);
+  }
+  if (opened === 3) lines.push(`    released in log entry ${seq} (${entry.time}); the share pairs of ${config.nodes.map((n) => n.name).join(', ')} open their commitments`);
+  // Inclusion in a co-signed head (RFC 9162 §2.1.3), from the verified tree.
+  const leaf = ref.tree.leafHash(seq);
+  if (!top || top.size <= seq) P(`its release entry ${seq} is not yet covered by a co-signed head`);
+  else if (ref.size < top.size || !verifyInclusion(leaf, seq, top.size, ref.tree.inclusionProof(seq, top.size), fromHex(top.rootHash))) {
+    P(`its release entry ${seq} is not provably included in the co-signed head of size ${top.size} (per ${ref.label}'s replica)`);
+  } else lines.push(`    entry ${seq} is included in the co-signed head of size ${top.size} (inclusion proof verified)`);
+  return { problems, lines, seq, leaf };
+}
+
+export function registerAuditCommand(program: Command): void {
+  const audit = program.command('audit').description('the transparency log: verify it end to end');
+  audit
+    .command('verify')
+    .description('verify the transparency log from genesis: every entry, every co-signed head, consistency between heads and between the three nodes\' replicas; optionally a released result')
+    .option('--dir <clusterDir>', 'cluster directory with cluster.json (pins the nodes\' TLS certificates and signing keys)')
+    .option('--log <nodeDir>', 'verify this replica directory offline instead of asking the nodes (repeat for several)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--result <file>', 'also check a result saved by `mosaik query --save`: included in the log, shares match the commitments and combine to the stated rows')
+    .option('--timeout <ms>', 'per request to a node', (v: string) => Number(v), 30_000)
+    .action(async (o: { dir?: string; log?: string[]; result?: string; timeout: number }) => {
+      let r: AuditReport;
+      try {
+        r = await auditVerify({ ...(o.dir ? { dir: resolve(o.dir) } : {}), ...(o.log ? { logs: o.log } : {}), ...(o.result ? { result: resolve(o.result) } : {}), timeoutMs: o.timeout });
+      } catch (e) {
+        console.error(`mosaik audit verify: ${(e as Error).message}`);
+        process.exitCode = 2;
+        return;
+      }
+      console.log(r.lines.join('\n'));
+      process.exitCode = r.ok ? 0 : 1;
+    });
+}
