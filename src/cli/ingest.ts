@@ -1,23 +1,27 @@
-// `mosaik ingest`: the custodian's command. Validates a CSV file against a dataset schema
-// (src/ingest/csv.ts), splits every column into replicated secret shares on this machine and sends
-// each of the three nodes only its share pair over pinned TLS (src/ingest/upload.ts).
+// `mosaik ingest`: the custodian's command. Validates a CSV, JSON Lines or Parquet file against a
+// dataset schema (src/ingest/input.ts: csv.ts, jsonl.ts, parquet.ts, all checked by validate.ts),
+// splits every column into replicated secret shares on this machine and sends each of the three
+// nodes only its share pair over pinned TLS (src/ingest/upload.ts).
 //
 //   mosaik ingest --dir <cluster dir> --schema <schema.json | demo:<register>> [--codelists <file.json>]
-//                 [--version v] [--dry-run] [--ignore-extra] [--key <file>] <file.csv>
+//                 [--format csv|jsonl|parquet] [--version v] [--dry-run] [--ignore-extra] [--key <file>]
+//                 <file.csv | file.jsonl | file.ndjson | file.parquet>
 //
-// Exit codes: 0 ok, 1 invalid input (every problem is listed with its line number; nothing is
-// uploaded), 2 upload failure (each failing node named with the reason).
-// Progress goes to stderr about once a second; the result and the summary line to stdout.
-import type { Command } from 'commander';
+// The format follows from the extension unless --format is given (other extensions: CSV).
+// Exit codes: 0 ok, 1 invalid input (every problem is listed with its line number, or "row N" in a
+// Parquet file; nothing is uploaded), 2 upload failure (each failing node named with the reason).
+// Progress goes to stderr about once a second (Parquet: after a row group, at most once a second);
+// the result and the summary line to stdout.
+import { InvalidArgumentError, type Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { demoCodeLists } from '../demo/codelists.js';
 import { demoSchemas } from '../demo/schemas.js';
 import { loadClusterConfig } from '../net/keys.js';
-import { readCsvFile, type CsvProgress } from '../ingest/csv.js';
+import { FORMAT_NAMES, formatFromPath, INPUT_FORMATS, parseFormat, readInputFile, type InputFormat } from '../ingest/input.js';
 import { checkSchema, makeCodeList, SchemaError, type CodeList, type ColumnType, type DatasetSchema } from '../ingest/schema.js';
 import { apiAddress, checkVersion, defaultVersion, loadCustodianKey, uploadDataset, UploadError, type UploadProgress } from '../ingest/upload.js';
-import { formatProblems } from '../ingest/validate.js';
+import { formatProblems, type IngestProgress } from '../ingest/validate.js';
 
 export interface IngestOptions {
   file: string;
@@ -25,6 +29,8 @@ export interface IngestOptions {
   dir?: string;
   schema: string;
   codelists?: string;
+  /** csv, jsonl or parquet; default from the file's extension. */
+  format?: InputFormat | string;
   version?: string;
   dryRun?: boolean;
   ignoreExtra?: boolean;
@@ -108,6 +114,13 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
     err(`ingest: ${file} does not exist`);
     return 1;
   }
+  let format: InputFormat;
+  try {
+    format = o.format !== undefined ? parseFormat(o.format) : formatFromPath(file);
+  } catch (e) {
+    err(`ingest: ${(e as Error).message}`);
+    return 1;
+  }
   // Check the upload settings before spending time on a large file.
   let version: string | undefined;
   let config: ReturnType<typeof loadClusterConfig> | undefined;
@@ -127,21 +140,31 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
   }
 
   const size = statSync(file).size;
-  if (!o.quiet) err(`reading ${name} (${mb(size)} MB) as ${schema.name} (custodian ${schema.custodian}, ${schema.columns.length} columns)`);
-  const v = await readCsvFile(file, schema, codeLists, {
+  if (!o.quiet) err(`reading ${name} (${mb(size)} MB, ${FORMAT_NAMES[format]}) as ${schema.name} (custodian ${schema.custodian}, ${schema.columns.length} columns)`);
+  let lastPrint = -Infinity;
+  const v = await readInputFile(file, schema, codeLists, {
+    format,
     ignoreExtra: o.ignoreExtra,
     onProgress: o.quiet
       ? undefined
-      : (p: CsvProgress) => {
-          if (p.elapsedMs < 900) return;
+      : (p: IngestProgress) => {
+          // Quiet for the first 0.9 s, then at most about once a second.
+          if (p.elapsedMs < 900 || p.elapsedMs - lastPrint < 900) return;
+          lastPrint = p.elapsedMs;
+          if (p.rowGroup !== undefined) {
+            const pct = p.totalRows ? ` ${Math.floor((100 * p.rows) / p.totalRows)}%,` : '';
+            err(`  validating: row group ${p.rowGroup} of ${p.rowGroups},${pct} ${thousands(p.rows)} rows, ${thousands(p.rowsPerSecond)} rows/s`);
+            return;
+          }
           const pct = p.totalBytes ? ` ${Math.floor((100 * p.bytes) / p.totalBytes)}%,` : '';
           err(`  validating:${pct} ${thousands(p.rows)} rows, ${thousands(p.rowsPerSecond)} rows/s`);
         },
   });
   const rate = thousands((v.rows * 1000) / Math.max(1, v.elapsedMs));
   if (!v.ok) {
-    out(`${name}: ${v.problemCount} problem${v.problemCount === 1 ? '' : 's'} in ${v.badRows} line${v.badRows === 1 ? '' : 's'}${v.rows ? ` (${thousands(v.rows)} data rows read)` : ''}:`);
-    for (const l of formatProblems({ list: v.problems, count: v.problemCount, badRows: v.badRows }, o.maxProblems ?? 50)) out(l);
+    const where = v.badRows > 0 ? ` in ${v.badRows} ${v.unit}${v.badRows === 1 ? '' : 's'}` : '';
+    out(`${name}: ${v.problemCount} problem${v.problemCount === 1 ? '' : 's'}${where}${v.rows ? ` (${thousands(v.rows)} data rows read)` : ''}:`);
+    for (const l of formatProblems({ list: v.problems, count: v.problemCount, badRows: v.badRows }, o.maxProblems ?? 50, v.unit)) out(l);
     out(`ingest: ${name} is not valid for ${schema.name}; nothing was uploaded`);
     return 1;
   }
@@ -211,24 +234,32 @@ const int = (what: string, min: number) => (v: string) => {
 export function registerIngestCommand(program: Command): void {
   program
     .command('ingest')
-    .description('validate a CSV file against a dataset schema, split it into secret shares here and send each node only its share over pinned TLS (exit 0 ok, 1 invalid input, 2 upload failure)')
-    .argument('<file>', 'CSV file with a header row naming the columns (any order)')
+    .description('validate a CSV, JSON Lines or Parquet file against a dataset schema, split it into secret shares here and send each node only its share over pinned TLS (exit 0 ok, 1 invalid input, 2 upload failure)')
+    .argument('<file>', 'CSV with a header row naming the columns (any order); JSON Lines (.jsonl, .ndjson): one object per line, keys naming the columns; or Parquet (.parquet, .pq): columns named as in the schema')
     .option('--dir <clusterDir>', 'cluster directory with cluster.json (or the path of cluster.json); required unless --dry-run')
     .requiredOption('--schema <schema>', 'dataset schema: a JSON file ({name, custodian, columns} or {schema, codeLists}), or demo:<register> (population, contacts, prescriptions, income)')
     .option('--codelists <file>', 'code lists as JSON: [{name, codes, labels?}, …]')
+    .option('--format <format>', `input format, one of ${INPUT_FORMATS.join(', ')} (default: from the extension: .jsonl/.ndjson JSON Lines, .parquet/.pq Parquet, otherwise CSV)`, (s: string) => {
+      try {
+        return parseFormat(s);
+      } catch (e) {
+        throw new InvalidArgumentError((e as Error).message);
+      }
+    })
     .option('--version <version>', 'dataset version id, the same at every node (default: a UTC timestamp); re-running with the same version and content is idempotent')
     .option('--dry-run', 'validate only; upload nothing')
-    .option('--ignore-extra', 'skip CSV columns that are not in the schema instead of failing')
+    .option('--ignore-extra', 'skip input columns (CSV header fields, JSON keys, Parquet columns) that are not in the schema instead of failing')
     .option('--key <file>', 'custodian share key (default <dir>/custodians/<custodian>.key, created on first use)')
     .option('--timeout <ms>', 'connect / idle timeout per node', int('timeout', 1), 30_000)
     .option('--max-problems <n>', 'problems to print (all are counted)', int('max problems', 1), 50)
     .option('--quiet', 'no progress output')
-    .action(async (file: string, o: { dir?: string; schema: string; codelists?: string; version?: string; dryRun?: boolean; ignoreExtra?: boolean; key?: string; timeout: number; maxProblems: number; quiet?: boolean }) => {
+    .action(async (file: string, o: { dir?: string; schema: string; codelists?: string; format?: InputFormat; version?: string; dryRun?: boolean; ignoreExtra?: boolean; key?: string; timeout: number; maxProblems: number; quiet?: boolean }) => {
       process.exitCode = await runIngest({
         file,
         dir: o.dir,
         schema: o.schema,
         codelists: o.codelists,
+        format: o.format,
         version: o.version,
         dryRun: o.dryRun,
         ignoreExtra: o.ignoreExtra,

@@ -1,4 +1,5 @@
-// Reads a custodian's CSV file, streaming, and validates it against a dataset schema (./validate.ts):
+// Reads a custodian's CSV file, streaming, and validates it against a dataset schema (./validate.ts,
+// the validation core shared with the JSON Lines and Parquet readers, ./jsonl.ts and ./parquet.ts):
 // header row required, columns matched by name in any order, every bad row reported with its line
 // number, encoded columns produced only when the whole file is valid. Malformed CSV (unbalanced
 // quotes, a stray quote, a wrong number of fields) is reported with its line number.
@@ -17,17 +18,9 @@ import { StringDecoder } from 'node:string_decoder';
 import { parse as parseStream, type Parser } from 'csv-parse';
 import { parse as parseSync, CsvError } from 'csv-parse/sync';
 import type { CodeList, DatasetSchema } from './schema.js';
-import { formatProblems, RowValidator, type RowProblem } from './validate.js';
+import { formatProblems, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
 
-export interface CsvProgress {
-  rows: number;
-  bytes: number;
-  /** File size, when known. */
-  totalBytes?: number;
-  elapsedMs: number;
-  /** Average since the start. */
-  rowsPerSecond: number;
-}
+export type CsvProgress = IngestProgress;
 
 export interface ReadCsvOptions {
   /** Header columns that are not in the schema are skipped instead of being an error. */
@@ -43,25 +36,8 @@ export interface ReadCsvOptions {
   totalBytes?: number;
 }
 
-export interface CsvValidation {
-  ok: boolean;
-  /** Data records read (all of them, valid or not; up to the point where reading stopped). */
-  rows: number;
-  /** The first keepProblems problems, in file order. */
-  problems: RowProblem[];
-  problemCount: number;
-  badRows: number;
-  /** Encoded columns in schema order, only when ok. */
-  columns: Map<string, BigUint64Array> | null;
-  /** The header as read. */
-  header: string[];
-  /** Header columns skipped (--ignore-extra). */
-  ignoredColumns: string[];
-  /** Optional schema columns absent from the file (every value missing). */
-  absentColumns: string[];
-  bytes: number;
-  elapsedMs: number;
-}
+/** The result of validating a CSV file (the same shape for every input format). */
+export type CsvValidation = IngestValidation;
 
 type Source = AsyncIterable<Uint8Array | string>;
 
@@ -90,16 +66,8 @@ export async function readCsv(source: Source, schema: DatasetSchema, codeLists: 
     else v.row(fields, line);
   };
   let bytes = 0;
-  let lastReport = t0;
-  const interval = opts.progressIntervalMs ?? 1000;
-  const progress = (force: boolean) => {
-    if (!opts.onProgress) return;
-    const now = performance.now();
-    if (!force && now - lastReport < interval) return;
-    lastReport = now;
-    const elapsedMs = now - t0;
-    opts.onProgress({ rows: v.rows, bytes, totalBytes: opts.totalBytes, elapsedMs, rowsPerSecond: elapsedMs > 0 ? (v.rows * 1000) / elapsedMs : 0 });
-  };
+  const report = progressReporter(opts.onProgress, t0, opts.progressIntervalMs);
+  const progress = (force: boolean) => report(v.rows, bytes, opts.totalBytes, force);
   const reader = opts.parser === 'csv-parse' ? new CsvParseReader(sink, v) : new FastReader(sink, v);
   try {
     for await (const chunk of source) {
@@ -114,20 +82,7 @@ export async function readCsv(source: Source, schema: DatasetSchema, codeLists: 
   }
   v.end(reader.lines);
   progress(true);
-  const columns = v.finish();
-  return {
-    ok: columns !== null,
-    rows: v.rows,
-    problems: v.problems.list,
-    problemCount: v.problems.count,
-    badRows: v.problems.badRows,
-    columns,
-    header: v.header ?? [],
-    ignoredColumns: v.mapping?.extra ?? [],
-    absentColumns: v.mapping?.absent ?? [],
-    bytes,
-    elapsedMs: performance.now() - t0,
-  };
+  return validationResult(v, { format: 'csv', bytes, t0 });
 }
 
 interface Reader {

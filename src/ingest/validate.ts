@@ -1,8 +1,17 @@
-// Row validation and encoding for `mosaik ingest`: every value of every row is checked against its
-// ColumnSpec with exactly the rules of encodeValue() (./schema.ts: types, ranges, code lists,
-// required fields), `unique` columns are checked for duplicate keys, and every problem is recorded
-// with its line number. The encoded columns (BigUint64Array, one ring element per value) are handed
-// out only when the whole input was valid, so nothing partial can be shared.
+// Row validation and encoding for `mosaik ingest`, the one validation core behind every input format
+// (CSV ./csv.ts, JSON Lines ./jsonl.ts, Parquet ./parquet.ts): every value of every row is checked
+// against its ColumnSpec with exactly the rules of encodeValue() (./schema.ts: types, ranges, code
+// lists, required fields), `unique` columns are checked for duplicate keys, and every problem is
+// recorded with its position (the line in CSV and JSON Lines, the 1-based row in Parquet). The
+// encoded columns (BigUint64Array, one ring element per value) are handed out only when the whole
+// input was valid, so nothing partial can be shared.
+//
+// Typed values (JSON numbers, strings, booleans and null; Parquet numbers, bigints, strings, Dates,
+// booleans and nulls) are first mapped to the canonical text of their value by typedText(), which
+// rejects a value of the wrong kind for its column with a clear message (a string in an int column,
+// a fraction in an int column, a number in a code column, a timestamp with a time of day in a date
+// column, …); the text then goes through the same push() as a CSV field, so ranges, code lists,
+// required values and duplicates are checked by one piece of code for every format.
 //
 // Speed (the CSV reader calls push() for millions of rows): encodeValue() allocates a BigInt and a
 // few closures per value, so each column has a fast path that gives the same result for the
@@ -15,7 +24,14 @@ import { encodeValue, SchemaError, type CodeList, type ColumnSpec, type DatasetS
 
 export type ProblemKind = 'format' | 'header' | 'fields' | 'value' | 'duplicate';
 
-/** One problem found in the input; `line` is 1-based (the header is line 1 in a usual CSV). */
+/** How positions in an input are counted: lines (CSV, JSON Lines) or rows (Parquet). */
+export type PositionUnit = 'line' | 'row';
+
+/**
+ * One problem found in the input. `line` is 1-based: the line in CSV (the header is line 1) and
+ * JSON Lines, the row in Parquet (the first row is row 1); 0 for a problem with the file as a
+ * whole (Parquet: not a Parquet file, no rows, a column missing or of the wrong type).
+ */
 export interface RowProblem {
   line: number;
   kind: ProblemKind;
@@ -27,7 +43,7 @@ export interface RowProblem {
 /** Collects problems: counts all of them, keeps the first `keep` for the report. */
 export class ProblemLog {
   count = 0;
-  /** Distinct lines (rows) with at least one problem. */
+  /** Distinct lines (rows) with at least one problem (position 0, the file as a whole, is not counted). */
   badRows = 0;
   readonly list: RowProblem[] = [];
   private lastBadLine = -1;
@@ -36,7 +52,7 @@ export class ProblemLog {
 
   add(p: RowProblem): void {
     this.count++;
-    if (p.line !== this.lastBadLine) {
+    if (p.line !== this.lastBadLine && p.line > 0) {
       this.badRows++;
       this.lastBadLine = p.line;
     }
@@ -110,6 +126,7 @@ export class ColumnEncoder {
     readonly spec: ColumnSpec,
     private readonly codeLists: Map<string, CodeList>,
     capacity?: number,
+    private readonly unit: PositionUnit = 'line',
   ) {
     this.out = new ColumnBuilder(capacity);
     this.seen = spec.unique ? new Map() : null;
@@ -175,7 +192,7 @@ export class ColumnEncoder {
     if (this.seen) {
       const first = this.seen.get(v);
       if (first !== undefined) {
-        return { line, kind: 'duplicate', column: this.spec.name, message: `${this.spec.name}: duplicate value ${raw.trim()} (also on line ${first})` };
+        return { line, kind: 'duplicate', column: this.spec.name, message: `${this.spec.name}: duplicate value ${raw.trim()} (also on ${this.unit} ${first})` };
       }
       this.seen.set(v, line);
     }
@@ -185,7 +202,107 @@ export class ColumnEncoder {
     }
     return null;
   }
+
+  /** Checks and stores one typed value (JSON Lines, Parquet): typedText(), then push(). */
+  pushValue(x: unknown, line: number): RowProblem | null {
+    const t = typedText(this.spec, x);
+    if (typeof t !== 'string') return { line, kind: 'value', column: this.spec.name, message: t.error };
+    return this.push(t, line);
+  }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Typed values (JSON Lines, Parquet) → the text push() checks
+
+const DAY_MS = 86_400_000;
+
+/** What each column type takes from a typed input. */
+const EXPECTS: Record<ColumnSpec['type'], string> = {
+  int: 'an integer number',
+  decimal: 'a number',
+  date: "a date ('YYYY-MM-DD' text, or a Parquet DATE)",
+  code: 'a code as text',
+  bool: 'a boolean (true/false)',
+  person_id: 'a person identifier (a whole number, or digits as text)',
+};
+
+/** A typed value as named in a report: `the string "12"`, `the number 2.5`, `an object`. */
+export function describeValue(x: unknown): string {
+  if (x === null || x === undefined) return 'no value';
+  switch (typeof x) {
+    case 'string':
+      return `the string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)}`;
+    case 'number':
+      return `the number ${x}`;
+    case 'bigint':
+      return `the integer ${x}`;
+    case 'boolean':
+      return `the boolean ${x}`;
+  }
+  if (x instanceof Date) return Number.isNaN(x.getTime()) ? 'an invalid date' : x.getTime() % DAY_MS === 0 ? `the date ${x.toISOString().slice(0, 10)}` : `the timestamp ${x.toISOString()}`;
+  if (Array.isArray(x)) return 'an array';
+  if (x instanceof Uint8Array) return 'binary data';
+  return `${typeof x === 'object' ? 'an object' : `a ${typeof x}`}`;
+}
+
+function mismatch(spec: ColumnSpec, x: unknown): { error: string } {
+  return { error: `${spec.name}: expected ${EXPECTS[spec.type]} (${spec.type} column), found ${describeValue(x)}` };
+}
+
+/**
+ * The canonical text of a typed value for its column (what a CSV field holding it would say), or
+ * why the value does not fit the column's type. null and undefined are missing (''), so a
+ * required column reports "value is required" as for an empty CSV field. What each type takes:
+ *   int        a number without fraction (|x| ≤ 2^53 − 1, where doubles are exact) or a bigint
+ *   decimal    a number or a bigint (NaN and ±Infinity are rejected by encodeValue)
+ *   date       'YYYY-MM-DD' text (JSON has no date type), or a Date at midnight UTC (Parquet DATE,
+ *              or a TIMESTAMP without time of day); a timestamp with a time of day is rejected
+ *   code       text (a number is rejected: "0800" and 800 are different codes)
+ *   bool       true/false, or the numbers 0/1
+ *   person_id  a whole number, or text of digits (keeps leading zeros of CPR-like numbers)
+ */
+export function typedText(spec: ColumnSpec, x: unknown): string | { error: string } {
+  if (x === null || x === undefined) return '';
+  const t = spec.type;
+  switch (typeof x) {
+    case 'string':
+      return t === 'date' || t === 'code' || t === 'person_id' ? x : mismatch(spec, x);
+    case 'number':
+      if (t === 'decimal') return String(x);
+      if (t === 'int' || t === 'person_id') {
+        if (!Number.isFinite(x)) return { error: `${spec.name}: ${x} is not a number` };
+        if (!Number.isInteger(x)) return { error: `${spec.name}: ${x} is not an integer (a number with a fraction in ${t === 'int' ? 'an int' : 'a person_id'} column)` };
+        if (!Number.isSafeInteger(x)) return { error: `${spec.name}: ${x} is too large to be exact as a floating-point number (beyond ±2^53; store it as a 64-bit integer)` };
+        return String(x);
+      }
+      if (t === 'bool') return x === 0 || x === 1 ? String(x) : { error: `${spec.name}: ${x} is not a boolean (true/false, or 0/1)` };
+      return mismatch(spec, x);
+    case 'bigint':
+      if (t === 'int' || t === 'decimal' || t === 'person_id') return String(x);
+      if (t === 'bool') return x === 0n || x === 1n ? String(x) : { error: `${spec.name}: ${x} is not a boolean (true/false, or 0/1)` };
+      return mismatch(spec, x);
+    case 'boolean':
+      return t === 'bool' ? (x ? 'true' : 'false') : mismatch(spec, x);
+  }
+  if (x instanceof Date && t === 'date') {
+    const ms = x.getTime();
+    if (Number.isNaN(ms)) return { error: `${spec.name}: an invalid date` };
+    if (ms % DAY_MS !== 0) return { error: `${spec.name}: the timestamp ${x.toISOString()} has a time of day (date column: a Parquet DATE, or a TIMESTAMP at midnight UTC)` };
+    const day = ms / DAY_MS;
+    let text = DATE_TEXT.get(day);
+    if (text === undefined) {
+      const iso = x.toISOString();
+      if (iso.length !== 24) return { error: `${spec.name}: ${iso.slice(0, iso.indexOf('T'))} is outside the years 0000–9999` };
+      text = iso.slice(0, 10);
+      if (DATE_TEXT.size < 100_000) DATE_TEXT.set(day, text);
+    }
+    return text;
+  }
+  return mismatch(spec, x);
+}
+
+/** Day number → 'YYYY-MM-DD' (toISOString costs about a microsecond; a column has few distinct days). */
+const DATE_TEXT = new Map<number, string>();
 
 /** A string of 1…maxLen ASCII digits as a number, else undefined. */
 function parseDigits(s: string, maxLen: number): number | undefined {
@@ -211,7 +328,7 @@ export interface HeaderMapping {
 }
 
 /** Matches a header row to the schema: columns by name in any order. */
-export function mapHeader(schema: DatasetSchema, header: string[], line: number, opts: { ignoreExtra?: boolean } = {}): HeaderMapping {
+export function mapHeader(schema: DatasetSchema, header: string[], line: number, opts: { ignoreExtra?: boolean; columnsHint?: string } = {}): HeaderMapping {
   const names = header.map((h) => h.trim());
   const problems: RowProblem[] = [];
   const index = new Map<string, number>();
@@ -242,7 +359,7 @@ export function mapHeader(schema: DatasetSchema, header: string[], line: number,
       line,
       kind: 'header',
       message:
-        `missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (the first line must be a header naming the columns of ${schema.name}: ${schema.columns.map((c) => c.name).join(', ')})` +
+        `missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (${opts.columnsHint ?? 'the first line must be a header naming'} the columns of ${schema.name}: ${schema.columns.map((c) => c.name).join(', ')})` +
         (hints.length ? `; names are case-sensitive: ${hints.join(', ')}` : ''),
     });
   }
@@ -256,9 +373,25 @@ export function mapHeader(schema: DatasetSchema, header: string[], line: number,
   return { fieldOf, extra, absent, problems };
 }
 
+/** The input formats `mosaik ingest` reads. */
+export type InputFormat = 'csv' | 'jsonl' | 'parquet';
+
+export interface ValidatorOptions {
+  /** Input columns (CSV header fields, JSON keys, Parquet columns) not in the schema are skipped instead of being an error. */
+  ignoreExtra?: boolean;
+  /** How many problems to keep for the report (all are counted). Default 1000. */
+  keepProblems?: number;
+  /** Initial capacity of the encoded columns. */
+  expectedRows?: number;
+  /** How positions are named in messages: 'line' (CSV, JSON Lines; default) or 'row' (Parquet). */
+  unit?: PositionUnit;
+}
+
 /**
- * Validates rows (arrays of raw field texts) against a schema. Feed the header first (setHeader),
- * then every record with its line number; finish() gives the columns only when nothing was wrong.
+ * Validates records against a schema. CSV: feed the header first (setHeader), then every record of
+ * raw field texts (row). Parquet: setHeader with the file's column names, then records of typed
+ * values in schema order (values). JSON Lines: startRecords, then values. finish() gives the
+ * columns only when nothing was wrong.
  */
 export class RowValidator {
   readonly problems: ProblemLog;
@@ -273,24 +406,38 @@ export class RowValidator {
   constructor(
     readonly schema: DatasetSchema,
     readonly codeLists: Map<string, CodeList>,
-    private readonly opts: { ignoreExtra?: boolean; keepProblems?: number; expectedRows?: number } = {},
+    private readonly opts: ValidatorOptions = {},
   ) {
     this.problems = new ProblemLog(opts.keepProblems ?? 1000);
   }
 
-  setHeader(fields: string[], line: number): void {
+  /** The header (CSV) or the column names (Parquet), matched by name; `columnsHint` words the missing-column message. */
+  setHeader(fields: string[], line: number, columnsHint?: string): void {
     this.header = fields.map((f) => f.trim());
     this.width = fields.length;
-    this.mapping = mapHeader(this.schema, fields, line, this.opts);
+    this.mapping = mapHeader(this.schema, fields, line, { ...this.opts, columnsHint });
     for (const p of this.mapping.problems) this.problems.add(p);
     if (this.mapping.problems.length > 0) {
       this.fatal = true;
       return;
     }
-    this.encoders = this.schema.columns.map((c) => new ColumnEncoder(c, this.codeLists, this.opts.expectedRows));
+    this.createEncoders();
   }
 
-  /** A problem that stops reading (malformed CSV). */
+  /** Starts an input without a header (JSON Lines): records name their values, given to values() in schema order. */
+  startRecords(): void {
+    const n = this.schema.columns.length;
+    this.header = [];
+    this.width = n;
+    this.mapping = { fieldOf: this.schema.columns.map((_, i) => i), extra: [], absent: [], problems: [] };
+    this.createEncoders();
+  }
+
+  private createEncoders(): void {
+    this.encoders = this.schema.columns.map((c) => new ColumnEncoder(c, this.codeLists, this.opts.expectedRows, this.opts.unit));
+  }
+
+  /** A problem that stops reading (malformed CSV, an unreadable Parquet file). */
   fail(p: RowProblem): void {
     this.problems.add(p);
     this.fatal = true;
@@ -312,12 +459,35 @@ export class RowValidator {
     }
   }
 
+  /** One record of typed values in schema order (undefined or null: missing), checked by ColumnEncoder.pushValue. */
+  values(vals: ArrayLike<unknown>, line: number): void {
+    if (this.fatal) return;
+    this.rows++;
+    const enc = this.encoders;
+    for (let c = 0; c < enc.length; c++) {
+      const p = enc[c]!.pushValue(vals[c], line);
+      if (p !== null) this.bad(p);
+    }
+  }
+
+  /** A record that cannot be read at all (a malformed JSON line): counted and reported; reading goes on. */
+  badRecord(p: RowProblem): void {
+    if (this.fatal) return;
+    this.rows++;
+    this.bad(p);
+  }
+
+  /** A problem that is not a record's own and does not stop reading (a JSON key outside the schema). */
+  note(p: RowProblem): void {
+    if (!this.fatal) this.bad(p);
+  }
+
   private bad(p: RowProblem): void {
     if (this.problems.count === 0) for (const e of this.encoders) e.keep = false; // nothing will be kept
     this.problems.add(p);
   }
 
-  /** Ends the input; adds a problem when there was no header or no data row. */
+  /** Ends a CSV input; adds a problem when there was no header or no data row. */
   end(lastLine: number): void {
     if (this.fatal) return;
     if (this.header === null) this.fail({ line: 1, kind: 'format', message: 'the file is empty (a header row naming the columns is required)' });
@@ -337,10 +507,93 @@ export class RowValidator {
   }
 }
 
-/** The problems as report lines, at most `cap` of them, then a line counting the rest. */
-export function formatProblems(log: { list: RowProblem[]; count: number; badRows: number }, cap = 50): string[] {
-  const lines = log.list.slice(0, cap).map((p) => `  line ${p.line}: ${p.message}`);
+/** The outcome of validating one input file, whatever its format. */
+export interface IngestValidation {
+  ok: boolean;
+  format: InputFormat;
+  /** How `problems[].line` counts: lines (CSV, JSON Lines) or rows (Parquet). */
+  unit: PositionUnit;
+  /** Data records read (all of them, valid or not; up to the point where reading stopped). */
+  rows: number;
+  /** The first keepProblems problems, in file order. */
+  problems: RowProblem[];
+  problemCount: number;
+  badRows: number;
+  /** Encoded columns in schema order, only when ok. */
+  columns: Map<string, BigUint64Array> | null;
+  /** The input's column names: the CSV header as read, the Parquet columns, the JSON keys seen (schema columns first). */
+  header: string[];
+  /** Input columns skipped (--ignore-extra). */
+  ignoredColumns: string[];
+  /** Optional schema columns absent from the file (every value missing). */
+  absentColumns: string[];
+  /** Bytes read from the file. */
+  bytes: number;
+  elapsedMs: number;
+  /** Parquet: row groups in the file. */
+  rowGroups?: number;
+}
+
+/** The result of a finished validator (finish() is called here). */
+export function validationResult(
+  v: RowValidator,
+  r: { format: InputFormat; bytes: number; t0: number; header?: string[]; ignoredColumns?: string[]; absentColumns?: string[]; rowGroups?: number },
+): IngestValidation {
+  const columns = v.finish();
+  return {
+    ok: columns !== null,
+    format: r.format,
+    unit: r.format === 'parquet' ? 'row' : 'line',
+    rows: v.rows,
+    problems: v.problems.list,
+    problemCount: v.problems.count,
+    badRows: v.problems.badRows,
+    columns,
+    header: r.header ?? v.header ?? [],
+    ignoredColumns: r.ignoredColumns ?? v.mapping?.extra ?? [],
+    absentColumns: r.absentColumns ?? v.mapping?.absent ?? [],
+    bytes: r.bytes,
+    elapsedMs: performance.now() - r.t0,
+    ...(r.rowGroups !== undefined ? { rowGroups: r.rowGroups } : {}),
+  };
+}
+
+/** Progress while reading an input (every format). */
+export interface IngestProgress {
+  rows: number;
+  bytes: number;
+  /** File size, when known. */
+  totalBytes?: number;
+  elapsedMs: number;
+  /** Average since the start. */
+  rowsPerSecond: number;
+  /** Parquet: row groups done so far, of rowGroups; totalRows from the file's metadata. */
+  rowGroup?: number;
+  rowGroups?: number;
+  totalRows?: number;
+}
+
+/** Calls onProgress at most every intervalMs (always when forced). */
+export function progressReporter(
+  onProgress: ((p: IngestProgress) => void) | undefined,
+  t0: number,
+  intervalMs = 1000,
+): (rows: number, bytes: number, totalBytes: number | undefined, force: boolean, extra?: Pick<IngestProgress, 'rowGroup' | 'rowGroups' | 'totalRows'>) => void {
+  let last = t0;
+  return (rows, bytes, totalBytes, force, extra) => {
+    if (!onProgress) return;
+    const now = performance.now();
+    if (!force && now - last < intervalMs) return;
+    last = now;
+    const elapsedMs = now - t0;
+    onProgress({ rows, bytes, totalBytes, elapsedMs, rowsPerSecond: elapsedMs > 0 ? (rows * 1000) / elapsedMs : 0, ...extra });
+  };
+}
+
+/** The problems as report lines, at most `cap` of them, then a line counting the rest. Positions read "line N" (or "row N" for Parquet; "file" for a problem with the file as a whole, position 0). */
+export function formatProblems(log: { list: RowProblem[]; count: number; badRows: number }, cap = 50, unit: PositionUnit = 'line'): string[] {
+  const lines = log.list.slice(0, cap).map((p) => `  ${p.line > 0 ? `${unit} ${p.line}` : 'file'}: ${p.message}`);
   const rest = log.count - Math.min(cap, log.list.length);
-  if (rest > 0) lines.push(`  … and ${rest} more problem${rest > 1 ? 's' : ''} (${log.count} in ${log.badRows} line${log.badRows > 1 ? 's' : ''} in all)`);
+  if (rest > 0) lines.push(`  … and ${rest} more problem${rest > 1 ? 's' : ''} (${log.count}${log.badRows > 0 ? ` in ${log.badRows} ${unit}${log.badRows > 1 ? 's' : ''}` : ''} in all)`);
   return lines;
 }
