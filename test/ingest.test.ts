@@ -449,7 +449,7 @@ describe('ingest: upload over pinned HTTPS', () => {
     const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l), quiet: true };
     const base = { file: csv, dir: lc.dir, schema: 'demo:income', ...io };
     assert.equal(await runIngest({ ...base, version: 'r1' }), 0, out.join('\n'));
-    assert.match(out.at(-1)!, /^ingest: income version r1: [\d,]+ rows × 7 columns shared; node-a stored, node-b stored, node-c stored/);
+    assert.match(out.at(-1)!, /^ingest: income version r1: [\d,]+ rows × 8 columns shared; node-a stored, node-b stored, node-c stored/);
     assert.equal(await runIngest({ ...base, version: 'r1' }), 0);
     assert.match(out.at(-1)!, /node-a already had it/);
     const bad = join(dir, 'bad.csv');

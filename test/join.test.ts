@@ -154,6 +154,14 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
     await checkJoin([{ keys: [3, 1, 3], cols: [big([1, 2, 3])], unique: false }]);
   });
 
+  it('a first table with several rows per key, some filtered out', async () => {
+    await checkJoin([
+      { keys: [5, 5, 7, 9, 9], cols: [big([111, 222, 3, 4, 5])], present: [0, 1, 1, 1, 0], unique: 'check' },
+      { keys: [5, 9, 9, 7], cols: [], unique: false },
+    ]);
+    await checkJoin([{ keys: [5, 5, 6], cols: [big([1, 2, 3])], present: [0, 1, 1], unique: false }, { keys: [5, 6], cols: [], unique: true }]);
+  });
+
   it('a unique side checked in MPC: duplicates refused, duplicates filtered out accepted', async () => {
     const t = (present?: number[]): Table[] => [
       { keys: [1, 2, 3], cols: [big([10, 20, 30])], unique: true },

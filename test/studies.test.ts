@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import { splitShares, type AShare } from '../src/mpc/share.js';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { STUDIES } from '../src/demo/studies.js';
-import { planSql, runQuery } from '../src/query/index.js';
+import { parseQuery, planAnyQuery, runJoinQuery, runQuery } from '../src/query/index.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
 
@@ -25,10 +25,14 @@ function sharesOf(dataset: string, columns: string[]): AShare[][] {
 }
 
 async function mpc(dataset: string, sql: string) {
-  const reg = regs.all.find((r) => r.schema.name === dataset)!;
-  const plan = planSql(sql, reg.schema, regs.codeLists);
-  const shares = sharesOf(dataset, plan.columns);
-  const [r0, r1, r2] = await run3((p) => runQuery(p, plan, new Map(plan.columns.map((c, k) => [c, shares[k]![p.id]!])), { minCellSize: K }));
+  const { plan, join } = planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])));
+  // Over one register, or several joined on the person id (every table's columns by its alias).
+  const reads = join ? join.tables.map((t) => [t.alias, t.dataset.name, t.reads] as const) : [[dataset, dataset, plan.columns] as const];
+  const shares = reads.map(([, name, cols]) => sharesOf(name, [...cols]));
+  const [r0, r1, r2] = await run3((p) => {
+    const cols = reads.map(([, , names], k) => new Map(names.map((c, i) => [c, shares[k]![i]![p.id]!])));
+    return join ? runJoinQuery(p, join, new Map(reads.map(([alias], k) => [alias, cols[k]!])), { minCellSize: K }) : runQuery(p, plan, cols[0]!, { minCellSize: K });
+  });
   assert.deepEqual(r1, r0);
   assert.deepEqual(r2, r0);
   return { plan, result: r0 };

@@ -23,7 +23,7 @@ import type { PartyId } from '../net/channel.js';
 import { clusterSigningKeys, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
 import { apiRequest } from '../node/api.js';
 import { assembleResult, type JobResult } from '../node/jobs.js';
-import { planSql } from '../query/index.js';
+import { parseQuery, planAnyQuery, planSql } from '../query/index.js';
 import { canonicalJson, type LedgerEntry } from '../ledger/entry.js';
 import type { SignedHead } from '../ledger/heads.js';
 import { readReplicaDir, ENTRIES_FILE } from '../ledger/log.js';
@@ -292,7 +292,7 @@ function checkResultFile(path: string, config: ClusterConfig, reports: ReplicaRe
   if (meta !== entry.body.resultMeta) P(`its public metadata (columns, cells, suppressed cells, dataset, version or SQL) do not match the hash in log entry ${seq}`);
   // The pairs combine to the stated rows.
   try {
-    const plan = planSql(f.sql, f.schema, new Map(f.codeLists.map((c) => [c.name, c])));
+    const plan = f.registers ? planAnyQuery(parseQuery(f.sql), new Map(Object.entries(f.registers))).plan : planSql(f.sql, f.schema, new Map(f.codeLists.map((c) => [c.name, c])));
     const combined = assembleResult(plan, parts as [JobResult, JobResult, JobResult]);
     const want = canonicalJson({ ...combined });
     const stated = canonicalJson({ columns: f.result.columns, rows: f.result.rows, suppressed: f.result.suppressed, suppressedCount: f.result.suppressedCount, havingHidden: f.result.havingHidden, minCellSize: f.result.minCellSize, cells: f.result.cells });

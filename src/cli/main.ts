@@ -6,8 +6,12 @@
 //   mosaik node --dir <cluster> --party <i>        run node i as a long-running daemon: share store and
 //                                                 HTTPS API (src/node/daemon.ts); with --job <module>#<export>
 //                                                 [--args <json>] it runs that one job instead and exits
-//   mosaik query --dir <cluster> --dataset <name> "<sql>"
+//   mosaik query --dir <cluster> [--dataset <name>] "<sql>"
 //                                                 submit a query, follow it, print the combined result
+//   mosaik audit verify --dir <cluster> [--result <file>] [--log <nodeDir>]…
+//                                                 check the transparency log (src/cli/audit.ts)
+//   mosaik identity|consortium|policy|study|consent|usage …
+//                                                 governance: keys, studies, approvals, consent (src/cli/governance.ts)
 //   mosaik demo [--citizens 100000]               the main job (src/cli/studies-demo.ts)
 //   mosaik demo-engine [--rows 100000]            the engine alone on a patient table (src/cli/demo.ts)
 import { Command, InvalidArgumentError } from 'commander';
@@ -41,6 +45,7 @@ program
     console.log(`private key:  ${k.keyPath}  (mode 0600; never leaves this node)`);
     console.log(`certificate:  ${k.certPath}`);
     console.log(`SHA-256 fingerprint (pin this in cluster.json at every node):\n  ${k.fingerprint}`);
+    console.log(`${k.signingKeyAdded ? 'added the missing ' : ''}Ed25519 signing key: ${k.signingKeyPath}; its public key ("signingKey" in cluster.json):\n  ${k.signingKey}`);
   });
 
 program
@@ -109,14 +114,15 @@ program
   .command('query')
   .description('submit a query to the cluster (node 0 schedules it), follow it and print the result combined from the three nodes\' shares')
   .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json (pins every node\'s certificate)')
-  .requiredOption('--dataset <name>', 'dataset to query')
-  .argument('<sql>', 'the query, e.g. "SELECT region, COUNT(*) FROM population GROUP BY region"')
-  .option('--version <id>', 'dataset version (default: the latest at node 0)')
+  .option('--dataset <name>', 'the FROM table (default: from the SQL)')
+  .argument('<sql>', 'the query, e.g. "SELECT region, COUNT(*) FROM population GROUP BY region"; JOIN and EXISTS on the person id read several registers')
+  .option('--version <id>', "the FROM table's version (default: the latest at node 0; other registers: their latest)")
   .option('--min-cell-size <n>', 'suppress cells with fewer rows (not below the nodes\' policy)', int('min cell size', 1))
   .option('--timeout <ms>', 'give up after this long', int('timeout', 1), 600_000)
   .option('--json', 'print the combined result as JSON')
-  .action(async (sql: string, o: { dir: string; dataset: string; version?: string; minCellSize?: number; timeout: number; json?: boolean }) => {
-    await queryCommand({ dir: resolve(o.dir), dataset: o.dataset, sql, ...(o.version ? { version: o.version } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}), timeoutMs: o.timeout, ...(o.json ? { json: true } : {}) });
+  .option('--save <file>', 'also write the result with the share pairs and salts, for `mosaik audit verify --result`')
+  .action(async (sql: string, o: { dir: string; dataset?: string; version?: string; minCellSize?: number; timeout: number; json?: boolean; save?: string }) => {
+    await queryCommand({ dir: resolve(o.dir), ...(o.dataset ? { dataset: o.dataset } : {}), sql, ...(o.version ? { version: o.version } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}), timeoutMs: o.timeout, ...(o.json ? { json: true } : {}), ...(o.save ? { save: resolve(o.save) } : {}) });
   });
 
 program
@@ -146,6 +152,8 @@ program
   });
 
 (await import('./ingest.js')).registerIngestCommand(program);
+(await import('./governance.js')).registerGovernanceCommands(program);
+(await import('./audit.js')).registerAuditCommand(program);
 
 try {
   await program.parseAsync(process.argv);

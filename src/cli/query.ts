@@ -1,4 +1,5 @@
-// `mosaik query --dir <cluster> --dataset <name> "<sql>"`: the researcher's side of a query.
+// `mosaik query --dir <cluster> "<sql>"`: the researcher's side of a query (over one register, or
+// several joined on the person id: the registers read and their versions come from the SQL).
 // Submits the query to node 0 (the scheduler), follows the job at all three nodes, fetches each
 // node's share pair of the result and combines them here (src/node/jobs.ts assembleResult), so the
 // aggregates exist in the clear only on this machine. Every node's certificate is pinned from
@@ -10,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PartyId } from '../net/channel.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
-import { planSql, type Display } from '../query/index.js';
+import { parseQuery, planAnyQuery, type Display } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { apiRequest } from '../node/api.js';
 import { assembleResult, type CombinedResult, type Job, type JobResult } from '../node/jobs.js';
@@ -19,9 +20,13 @@ export interface QueryOptions {
   /** Cluster directory (cluster.json) or the config itself. */
   dir?: string;
   config?: ClusterConfig;
-  dataset: string;
+  /** The FROM table (default: from the SQL). */
+  dataset?: string;
   sql: string;
+  /** The FROM table's version (default: the latest at node 0). */
   version?: string;
+  /** Versions of the registers read (default: the latest of each at node 0). */
+  versions?: Record<string, string>;
   minCellSize?: number;
   /** Give up after this long (default 10 minutes). */
   timeoutMs?: number;
@@ -41,15 +46,17 @@ export class QueryFailed extends Error {
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 /** Submits a query and waits for the combined result. Throws QueryFailed with the nodes' error. */
-export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & { job: string; version: string; parts: [JobResult, JobResult, JobResult]; schema: DatasetSchema; codeLists: CodeList[] }> {
+export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & { job: string; dataset: string; version: string; versions: Record<string, string>; parts: [JobResult, JobResult, JobResult]; schema: DatasetSchema; codeLists: CodeList[]; registers: Registers }> {
   const config = o.config ?? loadClusterConfig(join(o.dir ?? '.', 'cluster.json'));
-  const sub = await apiRequest<{ job?: string; version?: string; error?: string }>(config, 0, '/v1/queries', {
-    body: { sql: o.sql, dataset: o.dataset, ...(o.version ? { version: o.version } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}) },
+  const sub = await apiRequest<{ job?: string; dataset?: string; version?: string; versions?: Record<string, string>; error?: string }>(config, 0, '/v1/queries', {
+    body: { sql: o.sql, ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.version ? { version: o.version } : {}), ...(o.versions ? { versions: o.versions } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}) },
   });
   if (sub.status !== 202 || !sub.body.job) throw new QueryFailed(sub.body?.error ?? `node 0 answered HTTP ${sub.status}`, sub.status);
   const id = sub.body.job;
+  const dataset = sub.body.dataset!;
   const version = sub.body.version!;
-  o.onProgress?.(`job ${id} on ${o.dataset}@${version}`);
+  const versions = sub.body.versions ?? { [dataset]: version };
+  o.onProgress?.(`job ${id} on ${Object.entries(versions).map(([n, v]) => `${n}@${v}`).join(', ')}`);
   const deadline = Date.now() + (o.timeoutMs ?? 600_000);
   const parts: (JobResult | undefined)[] = [undefined, undefined, undefined];
   let lastMsg = '';
@@ -85,13 +92,21 @@ export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & 
     await sleep(delay);
     delay = Math.min(delay * 2, 100); // a status poll is one small HTTPS request
   }
-  // The schema of the version queried (public), to decode the aggregates the same way the nodes planned them.
-  const ds = await apiRequest<{ schema: DatasetSchema; codeLists: CodeList[]; error?: string }>(config, 0, `/v1/datasets/${encodeURIComponent(o.dataset)}?version=${encodeURIComponent(version)}`);
-  if (ds.status !== 200) throw new QueryFailed(ds.body?.error ?? `cannot read the schema of ${o.dataset}@${version}`);
-  const plan = planSql(o.sql, ds.body.schema, new Map(ds.body.codeLists.map((c) => [c.name, c])));
+  // The schemas of the versions queried (public), to decode the aggregates the same way the nodes planned them.
+  const registers: Registers = {};
+  for (const [name, v] of Object.entries(versions)) {
+    const ds = await apiRequest<{ schema: DatasetSchema; codeLists: CodeList[]; error?: string }>(config, 0, `/v1/datasets/${encodeURIComponent(name)}?version=${encodeURIComponent(v)}`);
+    if (ds.status !== 200) throw new QueryFailed(ds.body?.error ?? `cannot read the schema of ${name}@${v}`);
+    registers[name] = { version: v, schema: ds.body.schema, codeLists: ds.body.codeLists };
+  }
+  const { plan } = planAnyQuery(parseQuery(o.sql), new Map(Object.entries(registers)));
   const three = parts as [JobResult, JobResult, JobResult];
-  return { ...assembleResult(plan, three), job: id, version, parts: three, schema: ds.body.schema, codeLists: ds.body.codeLists };
+  return { ...assembleResult(plan, three), job: id, dataset, version, versions, parts: three, schema: registers[dataset]!.schema, codeLists: registers[dataset]!.codeLists, registers };
 }
+
+/** Per register read: its version, public schema and code lists. */
+export type Registers = Record<string, { version: string; schema: DatasetSchema; codeLists: CodeList[] }>;
+
 
 /** What `mosaik query --save` writes and `mosaik audit verify --result` reads. */
 export interface ResultFile {
@@ -108,11 +123,17 @@ export interface ResultFile {
   result: CombinedResult;
   /** Each node's part as it returned it: share pair, public metadata, commitment salt. */
   parts: [JobResult, JobResult, JobResult];
+  /** Queries over several registers: each one's version, schema and code lists. */
+  registers?: Registers;
 }
 
-export function resultFileOf(config: ClusterConfig, o: { dataset: string; sql: string }, r: Awaited<ReturnType<typeof runRemoteQuery>>): ResultFile {
+export function resultFileOf(config: ClusterConfig, o: { sql: string }, r: Awaited<ReturnType<typeof runRemoteQuery>>): ResultFile {
   const { columns, rows, suppressed, suppressedCount, havingHidden, minCellSize, cells } = r;
-  return { format: 'mosaik-result/1', cluster: config.cluster, job: r.job, dataset: o.dataset, version: r.version, sql: o.sql, schema: r.schema, codeLists: r.codeLists, result: { columns, rows, suppressed, suppressedCount, havingHidden, minCellSize, cells }, parts: r.parts };
+  return {
+    format: 'mosaik-result/1', cluster: config.cluster, job: r.job, dataset: r.dataset, version: r.version, sql: o.sql, schema: r.schema, codeLists: r.codeLists,
+    result: { columns, rows, suppressed, suppressedCount, havingHidden, minCellSize, cells }, parts: r.parts,
+    ...(Object.keys(r.registers).length > 1 ? { registers: r.registers } : {}),
+  };
 }
 
 /** A plain-text table; suppressed cells get a row of '<suppressed>' markers. */
@@ -129,11 +150,11 @@ export function formatTable(r: CombinedResult): string {
 }
 
 /** The `mosaik query` action. */
-export async function queryCommand(o: { dir: string; dataset: string; sql: string; version?: string; minCellSize?: number; json?: boolean; timeoutMs?: number; save?: string }): Promise<void> {
+export async function queryCommand(o: { dir: string; dataset?: string; sql: string; version?: string; minCellSize?: number; json?: boolean; timeoutMs?: number; save?: string }): Promise<void> {
   const t0 = performance.now();
   const r = await runRemoteQuery({
     dir: o.dir,
-    dataset: o.dataset,
+    ...(o.dataset ? { dataset: o.dataset } : {}),
     sql: o.sql,
     ...(o.version ? { version: o.version } : {}),
     ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}),
@@ -148,6 +169,6 @@ export async function queryCommand(o: { dir: string; dataset: string; sql: strin
   if (o.json) console.log(JSON.stringify(shown, null, 2));
   else {
     console.log(formatTable(r));
-    console.error(`job ${r.job} on ${o.dataset}@${r.version}: ${((performance.now() - t0) / 1000).toFixed(2)} s; result combined from the three nodes' shares (consistent)`);
+    console.error(`job ${r.job} on ${Object.entries(r.versions).map(([n, v]) => `${n}@${v}`).join(', ')}: ${((performance.now() - t0) / 1000).toFixed(2)} s; result combined from the three nodes' shares (consistent)`);
   }
 }

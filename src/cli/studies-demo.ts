@@ -22,7 +22,7 @@ import { generateRegisters } from '../demo/registers.js';
 import { writeRegisterCsv } from '../demo/csv.js';
 import { STUDIES, type Study } from '../demo/studies.js';
 import { PlainDatabase, type PlainResult } from '../query/plaintext.js';
-import { planSql, type Display } from '../query/index.js';
+import { parseQuery, planAnyQuery, tablesOf, type Display } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { runRemoteQuery } from './query.js';
 
@@ -123,6 +123,11 @@ const show = (v: Display | number | string | null | undefined): string => {
 const close = (a: unknown, b: unknown) =>
   typeof a === 'number' && typeof b === 'number' ? Math.abs(a - b) <= 1e-3 + 1e-4 * Math.abs(b) : String(a) === String(b);
 
+/** A study query's plan (over one register or several), from the public schemas. */
+function planOf(sql: string, schemas: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>) {
+  return planAnyQuery(parseQuery(sql), new Map([...schemas].map(([n, schema]) => [n, { schema, codeLists: [...codeLists.values()] }])));
+}
+
 interface StudyOutcome {
   agree: boolean;
   ms: number;
@@ -141,15 +146,17 @@ async function runStudy(
   o.log(`▸ ${study.title}`);
   o.log(`  ${study.sql}`);
   const t0 = performance.now();
-  const res = await runRemoteQuery({ config, dataset: study.dataset, sql: study.sql, version, minCellSize: o.minCellSize });
-  const den = study.denominator ? await runRemoteQuery({ config, dataset: study.denominator.dataset, sql: study.denominator.sql, version, minCellSize: o.minCellSize }) : null;
+  // Every register was uploaded as `version`; a query over several reads each one's.
+  const at = (sql: string) => Object.fromEntries(tablesOf(parseQuery(sql)).map((n) => [n, version]));
+  const res = await runRemoteQuery({ config, sql: study.sql, versions: at(study.sql), minCellSize: o.minCellSize });
+  const den = study.denominator ? await runRemoteQuery({ config, sql: study.denominator.sql, versions: at(study.denominator.sql), minCellSize: o.minCellSize }) : null;
   const ms = performance.now() - t0;
   const tp = performance.now();
   const plain: PlainResult = db.query(study.sql);
   const plainDen = study.denominator ? db.query(study.denominator.sql) : null;
   const plainMs = performance.now() - tp;
   // Group keys lead the output columns in both engines (the schema is public: plan it here too).
-  const keyCount = planSql(study.sql, schemas.get(study.dataset)!, codeLists).keys.length;
+  const keyCount = planOf(study.sql, schemas, codeLists).plan.keys.length;
   const keyOf = (r: readonly unknown[]) => r.slice(0, keyCount).map(String).join('|');
   const plainByKey = new Map(plain.rows.map((r) => [keyOf(r), r]));
   const denByKey = new Map((den?.rows ?? []).map((r) => [keyOf(r), r]));
@@ -225,9 +232,9 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     const schemas = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
     const used = new Map<string, Set<string>>();
     for (const q of STUDIES.flatMap((st) => [st, ...(st.denominator ? [st.denominator] : [])])) {
-      const cols = used.get(q.dataset) ?? new Set<string>();
-      for (const c of planSql(q.sql, schemas.get(q.dataset)!, regs.codeLists).columns) cols.add(c);
-      used.set(q.dataset, cols);
+      const { plan, join } = planOf(q.sql, schemas, regs.codeLists);
+      const reads: [string, string[]][] = join ? join.tables.map((t) => [t.dataset.name, t.reads]) : [[q.dataset, plan.columns]];
+      for (const [name, cols] of reads) used.set(name, new Set([...(used.get(name) ?? []), ...cols]));
     }
     const db = await PlainDatabase.create(regs.all, regs.codeLists, used);
     const dbMs = performance.now() - t;

@@ -10,7 +10,7 @@
 // hash commitments, never person identifiers or data values.
 //   study-submitted, study-approved   governance events (bodies defined by src/governance)
 //   consent-changed                   counts or hash commitments only (checked: see checkBody)
-//   job-run                           {job, jobSeq, dataset, version, sqlSha256, minCellSize}; time = the
+//   job-run                           {job, jobSeq, dataset, version, [versions,] sqlSha256, minCellSize}; time = the
 //                                     job spec's submittedAt, so every replica writes the same bytes
 //   result-released                   {job, resultMeta, shareCommitments: [c0, c1, c2]}
 //                                     (salted SHA-256 commitments: src/ledger/commit.ts)

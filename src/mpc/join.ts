@@ -136,12 +136,13 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
 
   // Flags (group start or a row of t) and, per table, its columns where it is present.
   phase('segmented scan');
-  // The first table's rows come first in their group, so its flag is the group start itself.
+  // A first table declared unique has at most one row per key, at its group's start: its flag is
+  // the group start itself. Otherwise (several rows, some filtered out) the flag is first ∨ here.
   const lastHas = opts.lastHas ?? true;
   const scans = inputs.map((t, i) => i < k - 1 || t.unique !== false || lastHas);
   const pairs: [AShare, AShare][] = [];
   inputs.forEach((t, i) => {
-    if (i > 0 && scans[i]) pairs.push([first, here[i]!]);
+    if ((i > 0 || t.unique !== true) && scans[i]) pairs.push([first, here[i]!]);
     for (let j = 0; j < t.columns.length; j++) pairs.push([here[i]!, slot[j]!]);
   });
   const prods = await mulMany(p, pairs);
@@ -149,7 +150,7 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   const flags: AShare[] = [];
   const own: AShare[][] = [];
   inputs.forEach((t, i) => {
-    if (i === 0) flags.push(first);
+    if (i === 0 && t.unique === true) flags.push(first);
     else if (scans[i]) flags.push(sub(add(first, here[i]!), prods[q++]!)); // first ∨ here = first + here − first·here
     else flags.push(first); // unused
     own.push(t.columns.map(() => prods[q++]!));

@@ -7,7 +7,7 @@
 //   GET  /v1/datasets/:name[?version=v]           → {schema, codeLists, version, rows, versions}
 //   PUT  /v1/datasets/:name/versions/:version     application/octet-stream upload of this node's shares
 //                                                 → 201 {name, version, rows} | 200 same content | 409 | 400
-//   POST /v1/queries {sql, dataset, version?, minCellSize?}   node 0 only → 202 {job}
+//   POST /v1/queries {sql, dataset?, version?, versions?, minCellSize?}   node 0 only → 202 {job}; the registers read (FROM, JOIN, EXISTS) and their latest versions come from the SQL unless given
 //   GET  /v1/jobs/:id                             → {id, status, progress?, error?, result?}
 //   POST /v1/internal/jobs, /v1/internal/jobs/:id/cancel      node 0 → nodes 1, 2; mutual TLS: the
 //                                                 client certificate must be node 0's pinned one, else 403
@@ -341,7 +341,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
 
   // Queries: node 0 schedules; one submission at a time so every node sees the same order.
   let submitting: Promise<unknown> = Promise.resolve();
-  app.post<{ Body: { sql?: unknown; dataset?: unknown; version?: unknown; minCellSize?: unknown } }>('/v1/queries', async (req, reply) => {
+  app.post<{ Body: { sql?: unknown; dataset?: unknown; version?: unknown; versions?: unknown; minCellSize?: unknown } }>('/v1/queries', async (req, reply) => {
     if (me !== 0) return reply.code(409).send({ error: `submit queries to the scheduler, node 0 (${config.nodes[0].name}); this is node ${me} (${self.name})` });
     const body = req.body ?? {};
     const run = async () => {
@@ -379,7 +379,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     submitting = p.catch(() => {});
     try {
       const spec = await p;
-      return reply.code(202).send({ job: spec.id, seq: spec.seq, dataset: spec.dataset, version: spec.version });
+      return reply.code(202).send({ job: spec.id, seq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}) });
     } catch (e) {
       return sendError(reply, e, log);
     }
@@ -401,7 +401,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       }
       const s = req.body;
       if (!s || typeof s.id !== 'string' || !/^[0-9a-f-]{36}$/.test(s.id) || !Number.isSafeInteger(s.seq)) throw new JobError('malformed job');
-      const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, dataset: s.dataset, version: s.version, minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()) };
+      const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, dataset: s.dataset, version: s.version, ...(s.versions !== undefined ? { versions: s.versions } : {}), minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()) };
       runner.enqueue(spec); // validates against this node's own store and policy
       log(`job ${spec.id} accepted from the scheduler: ${spec.dataset}@${spec.version}: ${spec.sql}`);
       return reply.code(201).send({ job: spec.id });

@@ -20,7 +20,7 @@ import { AShare } from '../mpc/share.js';
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
 import { connectTls } from '../net/tls.js';
-import { planSql, QueryError, runQuery, type Display, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
+import { parseQuery, planAnyQuery, QueryError, runJoinQuery, runQuery, tablesOf, type Display, type JoinPlan, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
 import { resultRows } from '../query/execute.js';
 import { newSalt, resultMetaHash, shareCommitment } from '../ledger/commit.js';
 import { type ShareStore, StoreError } from './store.js';
@@ -32,6 +32,8 @@ export interface JobSpec {
   sql: string;
   dataset: string;
   version: string;
+  /** Queries over several registers (JOIN, EXISTS): the version of every register read, FROM's included. */
+  versions?: Record<string, string>;
   minCellSize: number;
   submittedAt: string;
 }
@@ -46,8 +48,10 @@ export interface JobResult {
   sql: string;
   /** Output column names. */
   columns: string[];
-  /** Rows in the dataset version (public). */
+  /** Rows in the dataset version(s) read (public). */
   datasetRows: number;
+  /** Queries over several registers: the version of each. */
+  versions?: Record<string, string>;
   cells: number;
   /** Group-key values of the suppressed cells (known to every node). */
   suppressed: Record<string, Display>[];
@@ -128,25 +132,44 @@ export class JobRunner {
     this.policyMinCellSize = o.policyMinCellSize ?? 5;
   }
 
-  /** Checks a job against this node's store, schema and policy; returns its plan. Throws JobError/QueryError/StoreError. */
-  validate(spec: Pick<JobSpec, 'sql' | 'dataset' | 'version' | 'minCellSize'>): QueryPlan {
+  /**
+   * Checks a job against this node's store, schemas and policy; returns its plan (and the join
+   * plan of a query over several registers). Throws JobError/QueryError/StoreError.
+   */
+  validate(spec: Pick<JobSpec, 'sql' | 'dataset' | 'version' | 'versions' | 'minCellSize'>): { plan: QueryPlan; join: JoinPlan | null } {
     if (typeof spec.sql !== 'string' || !spec.sql.trim()) throw new JobError('sql must be a non-empty string');
     if (!Number.isInteger(spec.minCellSize) || spec.minCellSize < this.policyMinCellSize) {
       throw new JobError(`minCellSize must be an integer ≥ ${this.policyMinCellSize} (this node's disclosure policy), got ${spec.minCellSize}`);
     }
-    const meta = this.o.store.get(spec.dataset, spec.version);
-    return planSql(spec.sql, meta.schema, new Map(meta.codeLists.map((c) => [c.name, c])));
+    const q = parseQuery(spec.sql);
+    const names = tablesOf(q);
+    if (names[0] !== spec.dataset) throw new JobError(`dataset '${spec.dataset}' is not the query's FROM table '${names[0]}'`);
+    const versions = spec.versions ?? { [spec.dataset]: spec.version };
+    if (versions[spec.dataset] !== spec.version) throw new JobError(`versions.${spec.dataset} differs from version`);
+    const missing = names.filter((n) => versions[n] === undefined);
+    if (missing.length) throw new JobError(`no version given for ${missing.join(', ')}`);
+    return planAnyQuery(q, new Map(names.map((n) => [n, this.o.store.get(n, versions[n]!)])));
   }
 
-  /** Node 0: a new job spec for a request (validates it first). */
-  create(req: { sql?: unknown; dataset?: unknown; version?: unknown; minCellSize?: unknown }): JobSpec {
-    if (typeof req.dataset !== 'string') throw new JobError('dataset must be a string');
+  /** Node 0: a new job spec for a request (validates it first). The registers and their latest versions come from the SQL unless given. */
+  create(req: { sql?: unknown; dataset?: unknown; version?: unknown; versions?: unknown; minCellSize?: unknown }): JobSpec {
+    if (typeof req.sql !== 'string' || !req.sql.trim()) throw new JobError('sql must be a non-empty string');
+    if (req.dataset !== undefined && typeof req.dataset !== 'string') throw new JobError('dataset must be a string');
     if (req.version !== undefined && typeof req.version !== 'string') throw new JobError('version must be a string');
-    const version = (req.version as string | undefined) ?? this.o.store.get(req.dataset).version;
+    if (req.versions !== undefined && (typeof req.versions !== 'object' || req.versions === null || Object.values(req.versions).some((v) => typeof v !== 'string'))) throw new JobError('versions must map register names to version strings');
+    if (req.dataset !== undefined) this.o.store.get(req.dataset); // 404 for an unknown dataset
+    const names = tablesOf(parseQuery(req.sql));
+    if (req.dataset !== undefined && names[0] !== req.dataset) throw new QueryError(`unknown table '${names[0]}' (the query was submitted for dataset '${req.dataset}', its FROM table)`);
+    const stored = new Set(this.o.store.list().map((m) => m.name));
+    for (const n of names) if (!stored.has(n)) throw new QueryError(`unknown table '${n}' (stored at this node: ${[...stored].join(', ') || 'none'})`);
+    const dataset = (req.dataset as string | undefined) ?? names[0]!;
+    const given = { ...(req.versions as Record<string, string> | undefined), ...(req.version !== undefined ? { [dataset]: req.version as string } : {}) };
+    const versions = Object.fromEntries(names.map((n) => [n, given[n] ?? this.o.store.get(n).version]));
     const spec = {
-      sql: req.sql as string,
-      dataset: req.dataset,
-      version,
+      sql: req.sql,
+      dataset,
+      version: versions[dataset] ?? this.o.store.get(dataset).version,
+      ...(names.length > 1 ? { versions } : {}),
       minCellSize: req.minCellSize === undefined ? this.policyMinCellSize : (req.minCellSize as number),
     };
     this.validate(spec);
@@ -219,8 +242,10 @@ export class JobRunner {
   private async run(job: Job): Promise<JobResult> {
     const { spec } = job;
     const { store, config, me } = this.o;
-    const plan = this.validate(spec); // again: the store may have changed since it was queued
+    const { plan, join } = this.validate(spec); // again: the store may have changed since it was queued
     const meta = store.get(spec.dataset, spec.version);
+    const versions = spec.versions ?? { [spec.dataset]: spec.version };
+    const rows = Object.entries(versions).reduce((s, [n, v]) => s + store.get(n, v).rows, 0);
     const t0 = performance.now();
     job.progress = 'connecting to the other nodes';
     // The job id in the cluster name binds the channel to this job (the hello checks it).
@@ -241,10 +266,18 @@ export class JobRunner {
         await new Promise((ok) => setTimeout(ok, this.o.pauseMs));
       }
       job.progress = 'decrypting shares';
-      const cols = store.load(spec.dataset, spec.version, plan.columns.length ? plan.columns : [meta.columns[0]!]);
-      job.progress = `computing over ${meta.rows} rows`;
-      const opts = { minCellSize: spec.minCellSize, revealTo: 'none' } as unknown as RunOptions;
-      const r = (await runQuery(p, plan, cols, opts)) as QueryResult & { shared?: SharedOutputs };
+      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`) } as unknown as RunOptions;
+      let r: QueryResult & { shared?: SharedOutputs };
+      if (join) {
+        // Every register the query reads, by its alias in the SQL.
+        const tables = new Map(join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
+        job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers`;
+        r = (await runJoinQuery(p, join, tables, opts)) as typeof r;
+      } else {
+        const cols = store.load(spec.dataset, spec.version, plan.columns.length ? plan.columns : [meta.columns[0]!]);
+        job.progress = `computing over ${meta.rows} rows`;
+        r = (await runQuery(p, plan, cols, opts)) as typeof r;
+      }
       if (!r.shared) {
         throw new JobError('this build of src/query/execute.ts cannot keep query results secret-shared (runQuery needs the revealTo: "none" mode); refusing to reveal results to a node', 500);
       }
@@ -273,7 +306,8 @@ export class JobRunner {
         version: spec.version,
         sql: spec.sql,
         columns: r.columns,
-        datasetRows: meta.rows,
+        datasetRows: rows,
+        ...(spec.versions ? { versions: spec.versions } : {}),
         cells: r.cells,
         suppressed: r.suppressed,
         suppressedCount: r.suppressedCount,

@@ -69,7 +69,7 @@ const PEERS: PartyId[] = [1, 2];
 
 /** The job-run entry body every node derives from a job spec. */
 export function jobRunBody(spec: JobSpec): { [k: string]: JsonValue } {
-  return { job: spec.id, jobSeq: spec.seq, dataset: spec.dataset, version: spec.version, sqlSha256: sqlSha256(spec.sql), minCellSize: spec.minCellSize };
+  return { job: spec.id, jobSeq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}), sqlSha256: sqlSha256(spec.sql), minCellSize: spec.minCellSize };
 }
 
 export class NodeLedger {

@@ -54,8 +54,8 @@ export function openApiDocument(): object {
         post: {
           summary: 'Submit a query (node 0, the scheduler, only)',
           description: 'Validated here (SQL planned against the stored schema: 400 before any MPC), forwarded to nodes 1 and 2, which validate it again. Jobs run one at a time in node 0\'s order.',
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['sql', 'dataset'], properties: { sql: { type: 'string' }, dataset: { type: 'string' }, version: { type: 'string', description: 'default: latest at node 0' }, minCellSize: { type: 'integer', description: "cells counting fewer rows are suppressed; not below a node's policy (default 5)" } } } } } },
-          responses: { 202: json({ type: 'object', properties: { job: { type: 'string' }, seq: { type: 'integer' }, dataset: { type: 'string' }, version: { type: 'string' } } }, 'accepted'), 400: err, 404: err, 409: err, 503: err },
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['sql'], properties: { sql: { type: 'string', description: 'Mosaik SQL; JOIN and EXISTS on the person id read several registers' }, dataset: { type: 'string', description: "the FROM table (default: from the SQL)" }, version: { type: 'string', description: "the FROM table's version (default: latest at node 0)" }, versions: { type: 'object', additionalProperties: { type: 'string' }, description: 'version per register read (default: latest at node 0)' }, minCellSize: { type: 'integer', description: "cells counting fewer rows are suppressed; not below a node's policy (default 5)" } } } } } },
+          responses: { 202: json({ type: 'object', properties: { job: { type: 'string' }, seq: { type: 'integer' }, dataset: { type: 'string' }, version: { type: 'string' }, versions: { type: 'object', additionalProperties: { type: 'string' } } } }, 'accepted'), 400: err, 404: err, 409: err, 503: err },
         },
       },
       '/v1/jobs/{id}': {

@@ -3,5 +3,5 @@
 export { parseQuery, QueryError, show, type Expr, type ParsedQuery } from './parse.js';
 export { explainPlan, planQuery, planSql, type QueryPlan, type GroupKey, type AggSpec, type Display } from './plan.js';
 export { runQuery, type QueryResult, type RunOptions } from './execute.js';
-export { planJoinQuery, planJoinSql, type JoinPlan, type JoinTablePlan } from './join-plan.js';
+export { needsJoinPlan, planAnyQuery, planJoinQuery, planJoinSql, tablesOf, type JoinPlan, type JoinTablePlan } from './join-plan.js';
 export { runJoinQuery } from './join-execute.js';

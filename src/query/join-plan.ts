@@ -464,3 +464,36 @@ function kleene(e: Expr, neg: boolean, left: Set<string>): Expr {
       return neg ? { kind: 'not', arg: e } : e;
   }
 }
+
+/** The registers a query reads (FROM, JOINs, EXISTS subqueries), each once, in order. */
+export function tablesOf(q: ParsedQuery): string[] {
+  const out = [q.table, ...q.joins.map((j) => j.table)];
+  const walk = (e: Expr | null): void => {
+    if (!e) return;
+    if (e.kind === 'exists') out.push(e.table, ...(e.join ? [e.join.table] : []));
+    else if (e.kind === 'and' || e.kind === 'or') (walk(e.left), walk(e.right));
+    else if (e.kind === 'not') walk(e.arg);
+  };
+  walk(q.where);
+  return [...new Set(out)];
+}
+
+/**
+ * Plans any supported query: over one register (plan.ts) or several (this module). `datasets`
+ * has the schema and code lists of every table the query reads; code lists of the same name must
+ * agree. `plan` is what the aggregates are decoded with (execute.ts resultRows).
+ */
+export function planAnyQuery(q: ParsedQuery, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>): { plan: QueryPlan; join: JoinPlan | null } {
+  const lists = new Map<string, CodeList>();
+  for (const name of tablesOf(q)) {
+    const d = datasets.get(name) ?? err(`unknown table '${name}' (known: ${[...datasets.keys()].join(', ')})`);
+    for (const l of d.codeLists) {
+      const had = lists.get(l.name);
+      if (had && had.codes.join('\n') !== l.codes.join('\n')) err(`code list '${l.name}' differs between the registers this query reads`);
+      lists.set(l.name, l);
+    }
+  }
+  if (!needsJoinPlan(q)) return { plan: planQuery(q, datasets.get(q.table)!.schema, lists), join: null };
+  const join = planJoinQuery(q, new Map([...datasets].map(([n, d]) => [n, d.schema])), lists);
+  return { plan: join.plan, join };
+}
