@@ -28,6 +28,8 @@ export interface LedgerEntry {
   body: { [k: string]: JsonValue };
 }
 
+import { canonicalJsonWith } from './canonical.js';
+
 export class LedgerError extends Error {
   constructor(message: string) {
     super(message);
@@ -37,34 +39,7 @@ export class LedgerError extends Error {
 
 /** RFC 8785-style canonical JSON (sorted keys, no whitespace). Refuses values JSON cannot carry exactly. */
 export function canonicalJson(v: unknown): string {
-  const walk = (x: unknown, at: string): string => {
-    if (x === null) return 'null';
-    switch (typeof x) {
-      case 'boolean':
-        return x ? 'true' : 'false';
-      case 'string':
-        return JSON.stringify(x);
-      case 'number':
-        if (!Number.isFinite(x)) throw new LedgerError(`${at}: ${x} cannot be encoded in JSON`);
-        return JSON.stringify(x);
-      case 'object': {
-        if (Array.isArray(x)) return `[${x.map((y, i) => walk(y, `${at}[${i}]`)).join(',')}]`;
-        const proto = Object.getPrototypeOf(x);
-        if (proto !== Object.prototype && proto !== null) throw new LedgerError(`${at}: only plain objects can be logged`);
-        const keys = Object.keys(x).sort();
-        const parts: string[] = [];
-        for (const k of keys) {
-          const y = (x as Record<string, unknown>)[k];
-          if (y === undefined) throw new LedgerError(`${at}.${k} is undefined`);
-          parts.push(`${JSON.stringify(k)}:${walk(y, `${at}.${k}`)}`);
-        }
-        return `{${parts.join(',')}}`;
-      }
-      default:
-        throw new LedgerError(`${at}: a ${typeof x} cannot be logged`);
-    }
-  };
-  return walk(v, 'value');
+  return canonicalJsonWith(v, { root: 'value', skipUndefined: false, verb: 'logged', fail: (m) => { throw new LedgerError(m); } });
 }
 
 export const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
