@@ -105,13 +105,7 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     }
   }
   const col = (name: string) => columns.get(name)!;
-  const trace = opts.trace ?? (() => {});
-  let t0 = performance.now();
-  const lap = (what: string) => {
-    const t = performance.now();
-    trace(what, t - t0);
-    t0 = t;
-  };
+  const lap = lapTimer(opts.trace);
 
   // 1–2. Cell indicators.
   const G = plan.keys.reduce((m, key) => m * key.labels.length, 1);
@@ -175,6 +169,16 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     havingHidden: isSmall.filter((s, j) => !s && !isVisible[j]).length,
     minCellSize: kEff,
     ...(revealTo === 'none' ? { shared: { visibleCells, outAggs, shares: picked.length ? concatShares(picked) : new AShare(new BigUint64Array(0), new BigUint64Array(0)) } } : {}),
+  };
+}
+
+/** A function that reports the wall time since its previous call (or creation) to `trace`, named. */
+export function lapTimer(trace?: (phase: string, ms: number) => void): (what: string) => void {
+  let t0 = performance.now();
+  return (what) => {
+    const t = performance.now();
+    trace?.(what, t - t0);
+    t0 = t;
   };
 }
 

@@ -9,7 +9,7 @@ import { joinOnKey, type JoinInput } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
 import type { AShare } from '../mpc/share.js';
 import { PERSON_ID_LIMIT } from '../ingest/schema.js';
-import { rowFilter, runQuery, type QueryResult, type RunOptions } from './execute.js';
+import { lapTimer, rowFilter, runQuery, type QueryResult, type RunOptions } from './execute.js';
 import { HAS, type JoinPlan, ROW } from './join-plan.js';
 import { QueryError } from './parse.js';
 
@@ -32,13 +32,7 @@ async function productAll(p: Party, xs: AShare[]): Promise<AShare | null> {
  * key); all columns of one table have the same length.
  */
 export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: RunOptions = {}): Promise<QueryResult> {
-  const trace = opts.trace ?? (() => {});
-  let t0 = performance.now();
-  const lap = (what: string) => {
-    const t = performance.now();
-    trace(what, t - t0);
-    t0 = t;
-  };
+  const lap = lapTimer(opts.trace);
   const colsOf = jp.tables.map((t) => {
     const m = tables.get(t.alias) ?? new Map<string, AShare>();
     const get = (c: string) => m.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
