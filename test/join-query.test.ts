@@ -117,6 +117,14 @@ describe('SQL joins across registers: MPC equals SQLite', () => {
     await same(later('c.admission_date + 30'), 'n', later(`date(c.admission_date, '+30 days')`));
   });
 
+  it('a side filtered to nothing: every cell is empty and suppressed, as SQLite has no rows', async () => {
+    const sql = `SELECT p.sex, COUNT(*) AS n FROM population p JOIN income i ON i.person_id = p.person_id AND i.income < 0 GROUP BY p.sex`;
+    const { result } = await mpc(sql);
+    assert.deepEqual(db.query(sql).rows, []);
+    assert.deepEqual(result.rows, []);
+    assert.equal(result.suppressedCount, result.cells);
+  });
+
   it('income with two years per person, unfiltered, beside contacts (the many side) is refused inside MPC', async () => {
     await assert.rejects(() => mpc(`SELECT COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id JOIN income i ON i.person_id = p.person_id`), (e: unknown) => e instanceof JoinError && /income has more than one row/.test(e.message));
   });
