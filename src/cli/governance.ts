@@ -18,6 +18,16 @@
 //   mosaik consent generate --consortium <file> [--citizens N] [--seed S] [--out consent.csv]
 //   mosaik usage --dir <nodeDir> [--custodian <name>] [--study <id>] [--json]
 //
+// With the nodes (src/cli/governance-remote.ts; --dir is then the cluster directory):
+//   mosaik study submit <study.json | approval.json>… --dir <cluster>   register at every node (each verifies)
+//   mosaik study list --dir <cluster> [--json]                           studies and custodians' decisions
+//   mosaik policy submit <policy.json>… --dir <cluster>
+//   mosaik consent set … --dir <cluster> --key <consent custodian key> [--version v]
+//                      the consent custodian also shares and uploads the new register version and
+//                      posts its signed update (logged as counts and commitments)
+//   mosaik consent studies --person <id> … --dir <cluster>               the studies registered at the nodes
+//   mosaik usage --cluster <cluster> [--node i]                          usage recorded by a node
+//
 // Exit code 0 on success; 1 with `mosaik: <message>` on stderr for any refusal (the message names
 // the failing check, e.g. "study 't2d' lacks the approval of custodian 'cpr' (population)").
 import type { Command } from 'commander';
@@ -36,6 +46,7 @@ import {
   approveStudy, checkStudy, createStudy, parseApproval, parseSignedStudy, signStudy, studyHash, verifyStudySignature, type Approval, type NewStudy, type SignedStudy, type StudyQuery,
 } from '../governance/study.js';
 import { UsageLog } from '../governance/usage.js';
+import { clusterConfig, documentKind, fetchStudies, fetchUsage, listStudies, publishConsent, submitDocument } from './governance-remote.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { planSql } from '../query/plan.js';
 
@@ -178,6 +189,20 @@ export function registerGovernanceCommands(program: Command): void {
       const signed = signPolicy(p, c, signerFrom(o.key, c));
       writeJson(o.out ?? file, signed);
       console.log(`signed the policy of '${p.custodian}' for ${p.datasets.map((d) => d.dataset).join(', ')} → ${o.out ?? file}`);
+    });
+
+  policy
+    .command('submit')
+    .description('register signed policies at the nodes (node 0 has every node verify and store them; logged)')
+    .argument('<files...>', 'signed policy files')
+    .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json')
+    .action(async (files: string[], o: { dir: string }) => {
+      const config = clusterConfig(o.dir);
+      for (const f of files) {
+        const doc = parseSignedPolicy(readJson(f, 'policy'));
+        const r = await submitDocument(config, 'policy', doc);
+        console.log(`${r.new ? 'registered' : 'already registered'}: ${r.registered}${r.ledgerSeq !== undefined ? ` (transparency log entry ${r.ledgerSeq})` : ''}`);
+      }
     });
 
   // ------------------------------------------------------------------ study
@@ -330,6 +355,36 @@ export function registerGovernanceCommands(program: Command): void {
       }
     });
 
+  study
+    .command('submit')
+    .description('register signed studies and custodians\' approvals at the nodes (node 0 has every node verify and store them; logged)')
+    .argument('<files...>', 'signed study and approval files (studies first)')
+    .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json')
+    .action(async (files: string[], o: { dir: string }) => {
+      const config = clusterConfig(o.dir);
+      const docs = files.map((f) => ({ f, doc: readJson(f, 'document') })).map((x) => ({ ...x, kind: documentKind(x.doc) }));
+      // Studies before the approvals that refer to them.
+      for (const { kind, doc } of [...docs.filter((d) => d.kind === 'study'), ...docs.filter((d) => d.kind !== 'study')]) {
+        const r = await submitDocument(config, kind, doc);
+        console.log(`${r.new ? 'registered' : 'already registered'}: ${r.registered}${r.ledgerSeq !== undefined ? ` (transparency log entry ${r.ledgerSeq})` : ''}`);
+      }
+    });
+
+  study
+    .command('list')
+    .description('the studies registered at the nodes, with each custodian\'s decision')
+    .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json')
+    .option('--json', 'print JSON')
+    .action(async (o: { dir: string; json?: boolean }) => {
+      const list = await listStudies(clusterConfig(o.dir));
+      if (o.json) return void console.log(JSON.stringify(list, null, 2));
+      if (!list.length) console.log('no study registered');
+      for (const s of list) {
+        console.log(`${s.id.padEnd(24)} ${s.hash.slice(0, 12)}  ${s.purpose.padEnd(20)} ${s.period.padEnd(13)} ${s.approved ? 'approved' : 'not approved'}  ${s.title}`);
+        console.log(`${' '.repeat(26)}by ${s.researcher}; ${s.validFrom} – ${s.validUntil}; ${s.approvals.map((a) => `${a.custodian}: ${a.decision}`).join(', ')}`);
+      }
+    });
+
   // ------------------------------------------------------------------ consent
   const consent = program.command('consent').description('the consent register: citizens\' choices per research purpose');
   consent
@@ -342,18 +397,31 @@ export function registerGovernanceCommands(program: Command): void {
     .requiredOption('--consortium <file>', 'consortium configuration (declared purposes)')
     .option('--register <file>', 'the consent register CSV (created if absent)', 'consent.csv')
     .option('--at <time>', 'time of the change (default: now)')
-    .action((o: { person: string; purpose: string; granted?: boolean; withdrawn?: boolean; consortium: string; register: string; at?: string }) => {
+    .option('--dir <clusterDir>', 'also publish: share and upload the new register version to the nodes and post the signed update (the consent custodian)')
+    .option('--key <file>', 'with --dir: the consent custodian\'s Ed25519 private key (signs the update)')
+    .option('--version <version>', 'with --dir: version of the register (default consent-<UTC time>; must start with a letter)')
+    .action(async (o: { person: string; purpose: string; granted?: boolean; withdrawn?: boolean; consortium: string; register: string; at?: string; dir?: string; key?: string; version?: string }) => {
       if (!!o.granted === !!o.withdrawn) throw new GovernanceError('consent', 'consent set: pass exactly one of --granted and --withdrawn');
+      if (o.dir && !o.key) throw new GovernanceError('consent', 'consent set --dir: pass --key <consent custodian key> to sign the update');
       const c = Consortium.load(o.consortium);
       const e = consentChange(c, o.person, o.purpose, !!o.granted, o.at ?? new Date());
       const events = readConsentFile(o.register);
       events.push(e);
+      const p = c.purpose(e.purpose)!;
+      if (o.dir) {
+        // Publish first: the register file changes only once the nodes have the new version.
+        const pub = await publishConsent({ config: clusterConfig(o.dir), consortium: c, events, changes: [e], signer: signerFrom(o.key!, c), ...(o.version ? { version: o.version } : {}) });
+        writeConsentFile(o.register, events);
+        const r = pub.receipts[0]!;
+        console.log(`${e.granted ? 'granted' : 'withdrew'} consent for ${p.label} ('${p.code}', default ${p.consent}) at ${new Date(e.time * 1000).toISOString()}; register ${c.consent!.dataset} version ${pub.version} (${pub.rows} rows) at every node${pub.ledgerSeq !== undefined ? `, transparency log entry ${pub.ledgerSeq}` : ''}`);
+        console.log(`receipt (keep it to find your change in the transparency log): commitment ${r.commitment} salt ${r.salt}`);
+        return;
+      }
       const rows = writeConsentFile(o.register, events);
       const receipt = consentReceipt(e);
-      const p = c.purpose(e.purpose)!;
       console.log(`${e.granted ? 'granted' : 'withdrew'} consent for ${p.label} ('${p.code}', default ${p.consent}) at ${new Date(e.time * 1000).toISOString()}; register ${o.register}: ${rows.length} rows`);
       console.log(`receipt (keep it to find your change in the transparency log): commitment ${receipt.body.commitment} salt ${receipt.salt}`);
-      console.log(`next, the consent custodian: mosaik ingest --schema <consent.schema.json> --codelists <purpose.codelists.json> ${o.register}`);
+      console.log(`next, the consent custodian publishes it: mosaik consent set … --dir <cluster> --key <custodian key> (or mosaik ingest --schema <consent.schema.json> --codelists <purpose.codelists.json> ${o.register})`);
     });
 
   consent
@@ -362,15 +430,18 @@ export function registerGovernanceCommands(program: Command): void {
     .requiredOption('--person <id>', 'the citizen\'s person id')
     .requiredOption('--consortium <file>', 'consortium configuration')
     .option('--register <file>', 'the consent register CSV', 'consent.csv')
-    .requiredOption('--studies <path>', 'study files or directories of them (repeatable)', collect)
+    .option('--studies <path>', 'study files or directories of them (repeatable)', collect)
+    .option('--dir <clusterDir>', 'the studies registered at the nodes (instead of, or besides, --studies)')
     .option('--at <time>', 'as of this time (default: now)')
     .option('--all', 'also list the studies the consent does not cover')
     .option('--json', 'print JSON')
-    .action((o: { person: string; consortium: string; register: string; studies: string[]; at?: string; all?: boolean; json?: boolean }) => {
+    .action(async (o: { person: string; consortium: string; register: string; studies?: string[]; dir?: string; at?: string; all?: boolean; json?: boolean }) => {
+      if (!o.studies && !o.dir) throw new GovernanceError('malformed', 'consent studies: pass --studies <files> or --dir <cluster>');
       const c = Consortium.load(o.consortium);
       const person = consentChange(c, o.person, c.purposes[0]!.code, true).person; // parses and validates the id
       const events = readConsentFile(o.register);
-      const list = studiesForCitizen(c, events, person, loadStudyFiles(o.studies), o.at ?? new Date(), (s) => verifyStudySignature(s, c));
+      const all = [...loadStudyFiles(o.studies ?? []), ...(o.dir ? await fetchStudies(clusterConfig(o.dir)) : [])];
+      const list = studiesForCitizen(c, events, person, all, o.at ?? new Date(), (s) => verifyStudySignature(s, c));
       const shown = o.all ? list : list.filter((s) => s.covered);
       if (o.json) {
         console.log(JSON.stringify(shown, null, 2));
@@ -420,12 +491,16 @@ export function registerGovernanceCommands(program: Command): void {
   program
     .command('usage')
     .description('usage of each custodian\'s data per study, as recorded by a node (licensing)')
-    .requiredOption('--dir <nodeDir>', 'the node\'s directory (holds governance/usage.json)')
+    .option('--dir <nodeDir>', 'the node\'s directory (holds governance/usage.json)')
+    .option('--cluster <clusterDir>', 'ask a node over its API instead (cluster directory with cluster.json)')
+    .option('--node <i>', 'with --cluster: which node (0, 1 or 2)', '0')
     .option('--custodian <name>', 'only this custodian')
     .option('--study <id>', 'only this study')
     .option('--json', 'print JSON')
-    .action((o: { dir: string; custodian?: string; study?: string; json?: boolean }) => {
-      const s = UsageLog.open(resolve(o.dir)).summary({ ...(o.custodian ? { custodian: o.custodian } : {}), ...(o.study ? { study: o.study } : {}) });
+    .action(async (o: { dir?: string; cluster?: string; node: string; custodian?: string; study?: string; json?: boolean }) => {
+      if (!o.dir === !o.cluster) throw new GovernanceError('malformed', 'usage: pass --dir <nodeDir> or --cluster <clusterDir>');
+      const filter = { ...(o.custodian ? { custodian: o.custodian } : {}), ...(o.study ? { study: o.study } : {}) };
+      const s = o.cluster ? (await fetchUsage(clusterConfig(o.cluster), Number(o.node) as 0 | 1 | 2, filter)).summary : UsageLog.open(resolve(o.dir!)).summary(filter);
       if (o.json) return void console.log(JSON.stringify(s, null, 2));
       if (!s.length) console.log('no usage recorded');
       for (const u of s) console.log(`${u.custodian.padEnd(24)} ${u.study.padEnd(24)} ${String(u.queries).padStart(6)} queries ${String(u.rowsTouched).padStart(12)} rows  ε ${u.epsilon}  ${u.datasets.join(', ')}  ${u.firstAt} – ${u.lastAt}`);

@@ -8,6 +8,8 @@
 //                                                 [--args <json>] it runs that one job instead and exits
 //   mosaik query --dir <cluster> [--dataset <name>] "<sql>"
 //                                                 submit a query, follow it, print the combined result
+//   mosaik query --dir <cluster> --study <study.json> --key <researcher key> [--query-id <id>]
+//                                                 the same for a governed cluster (signed request)
 //   mosaik audit verify --dir <cluster> [--result <file>] [--log <nodeDir>]…
 //                                                 check the transparency log (src/cli/audit.ts)
 //   mosaik identity|consortium|policy|study|consent|usage …
@@ -70,7 +72,8 @@ program
   .option('--listen-host <addr>', 'address to listen on (default: this node\'s host in cluster.json)')
   .option('--recv-timeout <ms>', 'per-message receive timeout', int('recv timeout', 0), 120_000)
   .option('--connect-timeout <ms>', 'how long to wait for the other nodes', int('connect timeout', 1), 30_000)
-  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number }) => {
+  .option('--consortium <file>', 'daemon: install this consortium configuration and run governed (every query must name an approved study; src/node/governance.ts)')
+  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string }) => {
     if (!o.job) {
       const pause = Number(process.env.MOSAIK_TEST_JOB_PAUSE_MS ?? 0); // tests: kill a node mid-job
       const d = await startDaemon({
@@ -82,6 +85,7 @@ program
         recvTimeoutMs: o.recvTimeout,
         connectTimeoutMs: o.connectTimeout,
         ...(pause > 0 ? { pauseMs: pause } : {}),
+        ...(o.consortium ? { consortium: resolve(o.consortium) } : {}),
       });
       const stop = () => void d.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
@@ -115,14 +119,21 @@ program
   .description('submit a query to the cluster (node 0 schedules it), follow it and print the result combined from the three nodes\' shares')
   .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json (pins every node\'s certificate)')
   .option('--dataset <name>', 'the FROM table (default: from the SQL)')
-  .argument('<sql>', 'the query, e.g. "SELECT region, COUNT(*) FROM population GROUP BY region"; JOIN and EXISTS on the person id read several registers')
+  .argument('[sql]', 'the query, e.g. "SELECT region, COUNT(*) FROM population GROUP BY region"; JOIN and EXISTS on the person id read several registers (governed: one of the study\'s queries, or omit it and give --query-id)')
   .option('--version <id>', "the FROM table's version (default: the latest at node 0; other registers: their latest)")
   .option('--min-cell-size <n>', 'suppress cells with fewer rows (not below the nodes\' policy)', int('min cell size', 1))
   .option('--timeout <ms>', 'give up after this long', int('timeout', 1), 600_000)
   .option('--json', 'print the combined result as JSON')
   .option('--save <file>', 'also write the result with the share pairs and salts, for `mosaik audit verify --result`')
-  .action(async (sql: string, o: { dir: string; dataset?: string; version?: string; minCellSize?: number; timeout: number; json?: boolean; save?: string }) => {
-    await queryCommand({ dir: resolve(o.dir), ...(o.dataset ? { dataset: o.dataset } : {}), sql, ...(o.version ? { version: o.version } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}), timeoutMs: o.timeout, ...(o.json ? { json: true } : {}), ...(o.save ? { save: resolve(o.save) } : {}) });
+  .option('--study <file>', 'governed cluster: the signed study the query belongs to')
+  .option('--key <file>', 'governed cluster: the researcher\'s Ed25519 private key (signs the request)')
+  .option('--query-id <id>', 'governed cluster: which of the study\'s queries (default: the one matching the SQL, or the only one)')
+  .option('--approvals <file>', 'governed cluster: a custodian approval to send along (repeatable; registered approvals are used anyway)', (v: string, prev: string[] = []) => [...prev, v])
+  .action(async (sql: string | undefined, o: { dir: string; dataset?: string; version?: string; minCellSize?: number; timeout: number; json?: boolean; save?: string; study?: string; key?: string; queryId?: string; approvals?: string[] }) => {
+    await queryCommand({
+      dir: resolve(o.dir), ...(o.dataset ? { dataset: o.dataset } : {}), ...(sql ? { sql } : {}), ...(o.version ? { version: o.version } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}), timeoutMs: o.timeout, ...(o.json ? { json: true } : {}), ...(o.save ? { save: resolve(o.save) } : {}),
+      ...(o.study ? { study: resolve(o.study) } : {}), ...(o.key ? { key: resolve(o.key) } : {}), ...(o.queryId ? { queryId: o.queryId } : {}), ...(o.approvals ? { approvals: o.approvals.map((f) => resolve(f)) } : {}),
+    });
   });
 
 program

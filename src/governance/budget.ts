@@ -85,6 +85,14 @@ export class PrivacyBudget {
     return s ? structuredClone(s) : undefined;
   }
 
+  /**
+   * Refuses ('budget-exceeded') unless `cost` fits the study's remaining budget; changes nothing
+   * (a node checks before it accepts a job, and charges before it runs it). A job already charged fits.
+   */
+  check(auth: Pick<Authorization, 'study' | 'studyHash' | 'budget' | 'query'>, cost: { epsilon: number; delta: number }, jobId?: string): StudyBudget {
+    return structuredClone(checkFits(this.data, auth, cost, jobId));
+  }
+
   /** What remains of a study's budget under `total` (the authorization's budget). */
   remaining(study: string, total: { epsilon: number; delta: number }): { epsilon: number; delta: number } {
     const s = this.data.studies[study];
@@ -97,18 +105,10 @@ export class PrivacyBudget {
    * the remaining budget, and then changes nothing. Idempotent per job id. Persists before returning.
    */
   charge(auth: Pick<Authorization, 'study' | 'studyHash' | 'budget' | 'query'>, cost: { epsilon: number; delta: number }, job: { id: string; time?: string }): StudyBudget {
-    if (!auth.budget) refuse('budget-exceeded', `study '${auth.study}' declares no privacy budget, so it cannot run queries with differential privacy`);
-    if (!(cost.epsilon >= 0) || !(cost.delta >= 0) || !Number.isFinite(cost.epsilon) || !Number.isFinite(cost.delta)) refuse('malformed', `privacy cost must be non-negative numbers, got ε = ${cost.epsilon}, δ = ${cost.delta}`);
     if (typeof job.id !== 'string' || !job.id) refuse('malformed', 'a budget charge needs a job id');
-    const total = auth.budget;
-    const cur = this.data.studies[auth.study] ?? { study: auth.study, studyHash: auth.studyHash, total, spent: { epsilon: 0, delta: 0 }, charges: [] };
+    const cur = this.check(auth, cost, job.id);
     if (cur.charges.some((c) => c.job === job.id)) return structuredClone(cur);
-    if (!fits(cur.spent.epsilon, cost.epsilon, total.epsilon)) {
-      refuse('budget-exceeded', `study '${auth.study}': query '${auth.query.id}' needs epsilon ${fmt(cost.epsilon)}, but only ${fmt(left(total.epsilon, cur.spent.epsilon))} of the study's ${fmt(total.epsilon)} remain (${cur.charges.length} noisy run${cur.charges.length === 1 ? '' : 's'} so far)`);
-    }
-    if (!fits(cur.spent.delta, cost.delta, total.delta)) {
-      refuse('budget-exceeded', `study '${auth.study}': query '${auth.query.id}' needs delta ${fmt(cost.delta)}, but only ${fmt(left(total.delta, cur.spent.delta))} of the study's ${fmt(total.delta)} remain`);
-    }
+    const total = auth.budget!;
     const next: StudyBudget = {
       study: auth.study,
       studyHash: auth.studyHash,
@@ -121,6 +121,22 @@ export class PrivacyBudget {
     this.data = data;
     return structuredClone(next);
   }
+}
+
+/** PrivacyBudget.check: refuses ('budget-exceeded') unless the cost fits what remains. */
+function checkFits(data: BudgetFile, auth: Pick<Authorization, 'study' | 'studyHash' | 'budget' | 'query'>, cost: { epsilon: number; delta: number }, jobId?: string): StudyBudget {
+  if (!auth.budget) refuse('budget-exceeded', `study '${auth.study}' declares no privacy budget, so it cannot run queries with differential privacy`);
+  if (!(cost.epsilon >= 0) || !(cost.delta >= 0) || !Number.isFinite(cost.epsilon) || !Number.isFinite(cost.delta)) refuse('malformed', `privacy cost must be non-negative numbers, got ε = ${cost.epsilon}, δ = ${cost.delta}`);
+  const total = auth.budget;
+  const cur = data.studies[auth.study] ?? { study: auth.study, studyHash: auth.studyHash, total, spent: { epsilon: 0, delta: 0 }, charges: [] };
+  if (jobId !== undefined && cur.charges.some((c) => c.job === jobId)) return cur;
+  if (!fits(cur.spent.epsilon, cost.epsilon, total.epsilon)) {
+    refuse('budget-exceeded', `study '${auth.study}': query '${auth.query.id}' needs epsilon ${fmt(cost.epsilon)}, but only ${fmt(left(total.epsilon, cur.spent.epsilon))} of the study's ${fmt(total.epsilon)} remain (${cur.charges.length} noisy run${cur.charges.length === 1 ? '' : 's'} so far)`);
+  }
+  if (!fits(cur.spent.delta, cost.delta, total.delta)) {
+    refuse('budget-exceeded', `study '${auth.study}': query '${auth.query.id}' needs delta ${fmt(cost.delta)}, but only ${fmt(left(total.delta, cur.spent.delta))} of the study's ${fmt(total.delta)} remain`);
+  }
+  return cur;
 }
 
 const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e-3 ? String(Number(x.toPrecision(6))) : x.toExponential(3));

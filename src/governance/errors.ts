@@ -29,11 +29,13 @@ export type GovernanceCode =
   | 'query-not-allowed' // the query is not in the study's list of allowed queries
   | 'min-cell-size' // the requested smallest cell is below the policy's
   | 'dp-required' // the policy requires differential privacy and the query has none
+  | 'dp-unsupported' // the query cannot be released with differential privacy as it stands
   | 'budget-over-policy' // the study's privacy budget is larger than a policy allows
   | 'budget-exceeded' // the query would exceed the study's remaining privacy budget
   | 'request' // a researcher's query request is unsigned, stale or not for this study/query
   | 'attestation' // a node's attestation of an authorization is missing or does not verify
-  | 'consent'; // a consent event is invalid
+  | 'consent' // a consent event is invalid, or the consent register cannot be applied
+  | 'governed'; // the node runs in governed mode and the job names no study
 
 export class GovernanceError extends Error {
   constructor(

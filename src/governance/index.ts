@@ -8,6 +8,7 @@
 //   usage.ts        usage per custodian per study (licensing)
 //   budget.ts       per-study privacy budget across queries
 //   consent.ts      the consent register: rule, dataset, citizen API; consent-mpc.ts: the filter in MPC
+//   consent-update.ts  the consent custodian's signed notice of a new register version (for the log)
 // The noise itself is src/mpc/noise.ts.
 export * from './errors.js';
 export * from './canonical.js';
@@ -19,3 +20,4 @@ export * from './plan-uses.js';
 export * from './usage.js';
 export * from './budget.js';
 export * from './consent.js';
+export * from './consent-update.js';

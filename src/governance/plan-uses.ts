@@ -7,8 +7,9 @@
 //   GROUP BY keys            → 'group'      (age_band(birth_date, …) groups by birth_date)
 //   aggregates over a column → 'aggregate'  with the function (VAR_*/STDDEV_* as variance/stddev)
 //   COUNT(*)                 → no column
-// A join planner adds 'join-key' uses for the ON columns of each side and reports the other
-// columns with their datasets. The types below are structural (the fields of QueryPlan this
+// For a plan over several registers (usesOfJoinPlan): each table's person-id key as 'join-key',
+// its own conditions and date-window columns as 'filter', and the joined plan's uses on the tables
+// their `alias.column` names point to. The types below are structural (the fields of QueryPlan this
 // module reads), so the query module can evolve without this file depending on its internals.
 import { refuse } from './errors.js';
 import type { AggregateFn, ColumnUse, QueryUse } from './policy.js';
@@ -68,4 +69,62 @@ export function usesOfPlan(plan: PlanLike): ColumnUse[] {
 /** The `query` argument of authorize() for a single-register plan. */
 export function queryUseOfPlan(plan: PlanLike, minCellSize?: number): QueryUse {
   return { sql: plan.sql, datasets: [plan.dataset.name], uses: usesOfPlan(plan), ...(minCellSize !== undefined ? { minCellSize } : {}) };
+}
+
+/** The fields of a JoinPlan (src/query/join-plan.ts) that determine column uses. */
+export interface JoinPlanLike {
+  sql: string;
+  tables: {
+    alias: string;
+    dataset: { name: string };
+    key: string;
+    /** Conditions on this table alone (a plan over the table; its filter atoms are its columns). */
+    filter: Pick<PlanLike, 'atoms' | 'filter'> | null;
+    window?: { partner: number; aDate: string; bDate: string };
+  }[];
+  /** The plan over the joined rows: columns are `alias.column` (and `__row`, `alias.__has`). */
+  plan: PlanLike;
+}
+
+/**
+ * Column uses of a plan over several registers joined on the person id: every table's key as
+ * 'join-key', its own conditions and date-window columns as 'filter', and the joined plan's
+ * filter, group keys and aggregates on the table their `alias.` names.
+ */
+export function usesOfJoinPlan(jp: JoinPlanLike): ColumnUse[] {
+  const out: ColumnUse[] = [];
+  const seen = new Set<string>();
+  const add = (u: ColumnUse) => {
+    const k = `${u.dataset}\u0000${u.column}\u0000${u.role}\u0000${u.aggregate ?? ''}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(u);
+    }
+  };
+  const byAlias = new Map(jp.tables.map((t) => [t.alias, t.dataset.name]));
+  for (const t of jp.tables) {
+    add({ dataset: t.dataset.name, column: t.key, role: 'join-key' });
+    if (t.filter) for (const i of leaves(t.filter.filter as Formula | null, [])) {
+      const a = t.filter.atoms[i];
+      if (a) add({ dataset: t.dataset.name, column: a.column, role: 'filter' });
+    }
+    if (t.window) {
+      add({ dataset: t.dataset.name, column: t.window.aDate, role: 'filter' });
+      add({ dataset: jp.tables[t.window.partner]!.dataset.name, column: t.window.bDate, role: 'filter' });
+    }
+  }
+  // The joined plan's columns are alias.column; the bookkeeping columns (__row, alias.__has) are no data.
+  for (const u of usesOfPlan(jp.plan)) {
+    const dot = u.column.indexOf('.');
+    if (dot < 0 || u.column.endsWith('.__has')) continue;
+    const ds = byAlias.get(u.column.slice(0, dot));
+    if (!ds) refuse('malformed', `column ${u.column} of the joined plan names no table of the query`);
+    add({ ...u, dataset: ds, column: u.column.slice(dot + 1) });
+  }
+  return out;
+}
+
+/** The `query` argument of authorize() for a plan over several registers. */
+export function queryUseOfJoinPlan(jp: JoinPlanLike, minCellSize?: number): QueryUse {
+  return { sql: jp.sql, datasets: [...new Set(jp.tables.map((t) => t.dataset.name))], uses: usesOfJoinPlan(jp), ...(minCellSize !== undefined ? { minCellSize } : {}) };
 }

@@ -235,6 +235,12 @@ export function policyFor(dataset: string, policies: SignedPolicy[], consortium:
   return { policy: best.policy, issuedAt: best.issuedAt };
 }
 
+/** The transparency-log body of a published policy ('policy-published'): public metadata and its hash. */
+export function policyLedgerBody(sp: SignedPolicy): Record<string, string | string[]> {
+  const p = sp.policy;
+  return { custodian: p.custodian, issuedAt: p.issuedAt, policyHash: hashJson(p), datasets: p.datasets.map((d) => d.dataset), signatureKeyId: sp.signature?.keyId ?? '' };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Query text matching.
 

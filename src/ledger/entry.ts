@@ -8,13 +8,14 @@
 //
 // Kinds and what their bodies hold. The log is public: bodies carry counts, public metadata and
 // hash commitments, never person identifiers or data values.
-//   study-submitted, study-approved   governance events (bodies defined by src/governance)
+//   study-submitted, study-approved,  governance events (bodies defined by src/governance:
+//   policy-published                  studyLedgerBody, approvalLedgerBody, policyLedgerBody)
 //   consent-changed                   counts or hash commitments only (checked: see checkBody)
 //   job-run                           {job, jobSeq, dataset, version, [versions,] sqlSha256, minCellSize}; time = the
 //                                     job spec's submittedAt, so every replica writes the same bytes
 //   result-released                   {job, resultMeta, shareCommitments: [c0, c1, c2]}
 //                                     (salted SHA-256 commitments: src/ledger/commit.ts)
-export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'consent-changed', 'job-run', 'result-released'] as const;
+export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
@@ -107,7 +108,7 @@ export function checkBody(kind: EntryKind, body: unknown): void {
       break;
     }
     default:
-      break; // study-submitted, study-approved: any JSON object (src/governance defines them)
+      break; // study-submitted, study-approved, policy-published: any JSON object (src/governance defines them)
   }
 }
 

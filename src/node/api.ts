@@ -8,6 +8,10 @@
 //   PUT  /v1/datasets/:name/versions/:version     application/octet-stream upload of this node's shares
 //                                                 → 201 {name, version, rows} | 200 same content | 409 | 400
 //   POST /v1/queries {sql, dataset?, version?, versions?, minCellSize?}   node 0 only → 202 {job}; the registers read (FROM, JOIN, EXISTS) and their latest versions come from the SQL unless given
+//                 governed mode: {study, request, approvals?, versions?, minCellSize?} (ad-hoc SQL → 403);
+//                 every node authorizes; 403 {error, job, refusals} when any refused
+//   /v1/studies, /v1/approvals, /v1/policies, /v1/consent/updates, /v1/usage, /v1/governance
+//                                                 governance documents and records (src/node/governance-api.ts)
 //   GET  /v1/jobs/:id                             → {id, status, progress?, error?, result?}
 //   POST /v1/internal/jobs, /v1/internal/jobs/:id/cancel      node 0 → nodes 1, 2; mutual TLS: the
 //                                                 client certificate must be node 0's pinned one, else 403
@@ -36,6 +40,9 @@ import { isClientError, JobError, type JobRunner, type JobSpec, type Job } from 
 import { openApiDocument } from './openapi.js';
 import type { NodeLedger } from './ledger.js';
 import { registerLedgerRoutes } from './ledger-api.js';
+import { GovernanceError } from '../governance/errors.js';
+import type { NodeGovernance } from './governance.js';
+import { registerGovernanceRoutes, scheduleGoverned } from './governance-api.js';
 
 /** Largest upload header (schema + code lists). */
 const MAX_HEADER_BYTES = 64 << 20;
@@ -139,6 +146,8 @@ export interface ApiContext {
   log: (msg: string) => void;
   /** The transparency log; with it, results are served only after their release is logged. */
   ledger?: NodeLedger;
+  /** Governance state (governed mode when it holds a consortium configuration). */
+  governance?: NodeGovernance;
 }
 
 /** Pulls exact byte counts out of a stream. */
@@ -211,10 +220,11 @@ function checkHeader(ctx: ApiContext, name: string, h: UploadHeader): void {
   if (h.columns.length !== want.length || h.columns.some((c, i) => c !== want[i])) bad(`columns must be exactly the schema's, in its order: ${want.join(', ')}`);
 }
 
-function sendError(reply: FastifyReply, e: unknown, log: (m: string) => void): FastifyReply {
+export function sendError(reply: FastifyReply, e: unknown, log: (m: string) => void): FastifyReply {
+  if (e instanceof GovernanceError) return reply.code(e.code === 'malformed' ? 400 : 403).send({ error: e.message, code: e.code });
   if (isClientError(e) || e instanceof SchemaError) {
     const status = e instanceof QueryError || e instanceof SchemaError ? 400 : ((e as { status?: number }).status ?? 400);
-    return reply.code(status).send({ error: e.message });
+    return reply.code(status).send({ error: e.message, ...(e instanceof JobError ? e.details : {}) });
   }
   log(`internal error: ${(e as Error)?.stack ?? String(e)}`);
   return reply.code(500).send({ error: (e as Error)?.message ?? String(e) });
@@ -234,6 +244,7 @@ const jobView = (j: Job, gated: boolean) => ({
   ...(j.progress ? { progress: j.status === 'done' && gated && j.released === undefined ? 'done; the result is held until its release is in the transparency log' : j.progress } : {}),
   ...(j.error ? { error: j.error } : {}),
   ...(j.released !== undefined ? { released: j.released } : {}),
+  ...(j.spec.governance ? { study: j.spec.governance.study?.study?.id, query: j.spec.governance.request?.request?.query } : {}),
   ...(j.result && (!gated || j.released !== undefined) ? { result: j.result } : {}),
 });
 
@@ -343,13 +354,15 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   let submitting: Promise<unknown> = Promise.resolve();
   app.post<{ Body: { sql?: unknown; dataset?: unknown; version?: unknown; versions?: unknown; minCellSize?: unknown } }>('/v1/queries', async (req, reply) => {
     if (me !== 0) return reply.code(409).send({ error: `submit queries to the scheduler, node 0 (${config.nodes[0].name}); this is node ${me} (${self.name})` });
-    const body = req.body ?? {};
+    const body = (req.body ?? {}) as Record<string, unknown>;
     const run = async () => {
       try {
         ctx.ledger?.assertWritable(); // nothing runs that cannot be logged
       } catch (e) {
         throw new JobError((e as Error).message, 503);
       }
+      if (runner.governed) return scheduleGoverned(ctx, body);
+      if (body.study !== undefined || body.request !== undefined) throw new JobError(`this cluster runs without a consortium configuration (un-governed): studies cannot be checked here; send {sql} or start the nodes with --consortium <file>`, 409);
       const spec = runner.create(body);
       const peers = [1, 2] as PartyId[];
       const answers = await Promise.allSettled(peers.map((p) => apiRequest<{ error?: string }>(config, p, '/v1/internal/jobs', { body: spec, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 10_000 })));
@@ -401,7 +414,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       }
       const s = req.body;
       if (!s || typeof s.id !== 'string' || !/^[0-9a-f-]{36}$/.test(s.id) || !Number.isSafeInteger(s.seq)) throw new JobError('malformed job');
-      const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, dataset: s.dataset, version: s.version, ...(s.versions !== undefined ? { versions: s.versions } : {}), minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()) };
+      const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, dataset: s.dataset, version: s.version, ...(s.versions !== undefined ? { versions: s.versions } : {}), minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()), ...(s.governance !== undefined ? { governance: s.governance } : {}) };
       runner.enqueue(spec); // validates against this node's own store and policy
       log(`job ${spec.id} accepted from the scheduler: ${spec.dataset}@${spec.version}: ${spec.sql}`);
       return reply.code(201).send({ job: spec.id });
@@ -421,6 +434,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   });
 
   if (ctx.ledger) registerLedgerRoutes(app, ctx.ledger, config, me);
+  registerGovernanceRoutes(app, ctx, requireNode0);
 
   return app;
 }

@@ -5,6 +5,10 @@
 // The node keeps its replica of the transparency log in <dir>/<name>/ledger and co-signs its tree
 // heads with its Ed25519 signing key (src/node/ledger.ts); a cluster.json without the nodes'
 // signing keys is refused with a message saying how to add them.
+// Governance (src/node/governance.ts): with <dir>/<name>/governance/consortium.json (installed by
+// `--consortium <file>`) the node runs in governed mode: every query must name a study, and the
+// node registers studies, approvals, policies and consent updates, each logged in the transparency log.
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PartyId } from '../net/channel.js';
@@ -13,6 +17,7 @@ import { apiPorts, buildApi } from './api.js';
 import { JobRunner } from './jobs.js';
 import { NodeLedger } from './ledger.js';
 import { ShareStore } from './store.js';
+import { installConsortium, NodeGovernance } from './governance.js';
 
 export interface DaemonOptions {
   /** Cluster directory with cluster.json and <dir>/<name>/ for this node. */
@@ -31,10 +36,13 @@ export interface DaemonOptions {
   log?: (msg: string) => void;
   /** Tests only: pause inside each job after the MPC setup. */
   pauseMs?: number;
+  /** A consortium configuration to install (governed mode; see src/node/governance.ts). */
+  consortium?: string;
 }
 
 export interface Daemon {
   config: ClusterConfig;
+  governance: NodeGovernance;
   party: PartyId;
   url: string;
   store: ShareStore;
@@ -48,6 +56,20 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const signing = loadSigningIdentity(config, o.party, o.keyDir ?? nodeDir);
   const store = new ShareStore(o.dataDir ?? nodeDir, key.keyPem, o.party);
   for (const d of store.damaged) log(`WARNING: not serving a damaged dataset version: ${d}`);
+  const govDir = o.dataDir ?? nodeDir;
+  if (o.consortium) installConsortium(govDir, o.consortium);
+  const governance = new NodeGovernance({
+    nodeDir: govDir,
+    log,
+    datasetRows: (name, version) => {
+      try {
+        return store.get(name, version).rows;
+      } catch {
+        return undefined;
+      }
+    },
+    signer: { name: me.name, privateKey: createPrivateKey(signing.privateKeyPem) },
+  });
   const runner = new JobRunner({
     store,
     config,
@@ -59,15 +81,22 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     ...(o.pauseMs ? { pauseMs: o.pauseMs } : {}),
     onFinished: (job) => ledger.onJobFinished(job),
+    governance,
     log,
   });
   const ledger = new NodeLedger({ config, me: o.party, dir: join(o.dataDir ?? nodeDir, 'ledger'), signingKeyPem: signing.privateKeyPem, keyPem: key.keyPem, certPem: key.certPem, runner, log });
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger });
+  // Governed: a governance entry is appended only by a node that verified and holds its document.
+  if (governance.governed) for (const kind of ['study-submitted', 'study-approved', 'policy-published', 'consent-changed'] as const) {
+    ledger.setValidator(kind, (e) => {
+      if (!governance.holds(kind, e.body)) throw new Error(`this node holds no verified document with this ${kind} body (it registers documents itself before it logs them)`);
+    });
+  }
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
   await app.listen({ port, host });
   const url = `https://${host}:${port}`;
-  log(`party ${o.party} (${me.name}) serving ${url}; MPC port ${me.port}; store ${store.root}; transparency log ${ledger.replica.dir} (${ledger.replica.size} entries)`);
+  log(`party ${o.party} (${me.name}) serving ${url}; MPC port ${me.port}; store ${store.root}; transparency log ${ledger.replica.dir} (${ledger.replica.size} entries); ${governance.consortium ? `governed by consortium '${governance.consortium.name}'` : 'un-governed (no consortium configuration)'}`);
   ledger.start();
   return {
     config,
@@ -75,6 +104,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     url,
     store,
     ledger,
+    governance,
     close: async () => {
       await app.close();
       ledger.close();

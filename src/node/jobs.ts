@@ -14,6 +14,14 @@
 //
 // Every node checks a job itself (dataset version present, SQL plans against its own copy of the
 // schema, minCellSize not below its own policy) before it computes; node 0 is not trusted blindly.
+//
+// Governed mode (a consortium configuration at the node: src/node/governance.ts): a job must name
+// a study and carry the researcher's signed request (JobSpec.governance). Each node authorizes it
+// on its own (src/node/job-governance.ts) when it is offered and again before it connects to the
+// peers; a refusal is recorded as the job's error at this node ("refused: …"). The run then
+// applies the study's consent filter inside MPC, adds differential-privacy noise (charged to the
+// study's privacy budget before the run), and records the usage per custodian afterwards; the
+// result carries this node's signed attestation of what it authorized.
 import { randomUUID } from 'node:crypto';
 import { Party } from '../mpc/party.js';
 import { AShare } from '../mpc/share.js';
@@ -23,7 +31,12 @@ import { connectTls } from '../net/tls.js';
 import { parseQuery, planAnyQuery, QueryError, runJoinQuery, runQuery, tablesOf, type Display, type JoinPlan, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
 import { resultRows } from '../query/execute.js';
 import { newSalt, resultMetaHash, shareCommitment } from '../ledger/commit.js';
+import { GovernanceError } from '../governance/errors.js';
+import { normalizeQueryText } from '../governance/policy.js';
+import { parseSignedStudy, type QueryRequest, type SignedStudy } from '../governance/study.js';
 import { type ShareStore, StoreError } from './store.js';
+import type { NodeGovernance } from './governance.js';
+import { authorizeJob, consentRestriction, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
 
 export interface JobSpec {
   id: string;
@@ -36,6 +49,8 @@ export interface JobSpec {
   versions?: Record<string, string>;
   minCellSize: number;
   submittedAt: string;
+  /** Governed mode: the study, approvals sent along and the researcher's signed request. */
+  governance?: JobGovernanceSpec;
 }
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -70,6 +85,8 @@ export interface JobResult {
    */
   ledger: { resultMeta: string; shareCommitment: string; salt: string };
   timings: { connectMs: number; computeMs: number };
+  /** Governed jobs: the study and query run, the consent filter and noise applied, and this node's signed authorization. */
+  governance?: ResultGovernance;
 }
 
 export interface Job {
@@ -83,6 +100,8 @@ export interface Job {
   finishedAt?: string;
   /** Seq of this job's result-released entry in this node's transparency-log replica. */
   released?: number;
+  /** Governed: this node's authorization (kept in memory only). */
+  authorization?: JobAuthorization;
 }
 
 /** What src/query/execute.ts returns with revealTo 'none' (see the report / execute.ts). */
@@ -96,6 +115,8 @@ export class JobError extends Error {
   constructor(
     message: string,
     readonly status = 400,
+    /** Extra fields of the error answer (e.g. {job, refusals}). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'JobError';
@@ -119,6 +140,8 @@ export interface JobRunnerOptions {
   pauseMs?: number;
   /** Called when a job has finished (done or failed); the daemon logs the release (src/node/ledger.ts). */
   onFinished?: (job: Job) => void;
+  /** Governance state; with a consortium configuration the node runs in governed mode. */
+  governance?: NodeGovernance;
 }
 
 export class JobRunner {
@@ -130,6 +153,11 @@ export class JobRunner {
 
   constructor(private readonly o: JobRunnerOptions) {
     this.policyMinCellSize = o.policyMinCellSize ?? 5;
+  }
+
+  /** Governed mode: every job must name a study (src/node/governance.ts). */
+  get governed(): boolean {
+    return !!this.o.governance?.governed;
   }
 
   /**
@@ -150,6 +178,86 @@ export class JobRunner {
     if (missing.length) throw new JobError(`no version given for ${missing.join(', ')}`);
     return planAnyQuery(q, new Map(names.map((n) => [n, this.o.store.get(n, versions[n]!)])));
   }
+
+  /**
+   * Governed mode, node 0: a job spec for a researcher's request {study, request, approvals?,
+   * sql?, versions?, minCellSize?}. `study` is the signed study document or its id (then the
+   * registered version the request names). The SQL is the study's query the request names. The
+   * consent register's latest version joins the job's versions. Not yet authorized (preauthorize).
+   */
+  createGoverned(req: { study?: unknown; request?: unknown; approvals?: unknown; sql?: unknown; versions?: unknown; minCellSize?: unknown }): JobSpec {
+    const gov = this.o.governance!;
+    const consortium = gov.need();
+    const rq = req.request as QueryRequest | undefined;
+    if (!rq || typeof rq !== 'object' || !rq.request || typeof rq.request !== 'object') {
+      throw new JobError(`this cluster runs in governed mode (consortium '${consortium.name}'): a query must name a study and carry the researcher's signed request: {study, request, …} (mosaik query --study <file> --key <researcher key>); ad-hoc SQL is refused`, 403);
+    }
+    let study: SignedStudy | undefined;
+    if (typeof req.study === 'string') {
+      study = gov.studyByHash(String(rq.request.studyHash));
+      if (!study || study.study.id !== req.study) throw new JobError(`study '${req.study}' (version ${String(rq.request.studyHash).slice(0, 16)}… named by the request) is not registered at this node; submit it (mosaik study submit) or send the signed study with the query`, 404);
+    } else if (req.study && typeof req.study === 'object') study = parseSignedStudy(req.study);
+    else throw new JobError('study must be the signed study document or the id of a registered study');
+    if (req.approvals !== undefined && !Array.isArray(req.approvals)) throw new JobError('approvals must be a list of signed approvals');
+    const q = study.study.queries.find((x) => x.id === rq.request.query);
+    if (!q) throw new GovernanceError('query-not-allowed', `study '${study.study.id}' has no query '${String(rq.request.query)}' (it has ${study.study.queries.map((x) => x.id).join(', ')})`);
+    if (q.sql === undefined) throw new JobError(`query '${q.id}' of study '${study.study.id}' is a statistic; the nodes run SQL queries only`);
+    if (req.sql !== undefined && (typeof req.sql !== 'string' || normalizeQueryText(req.sql) !== normalizeQueryText(q.sql))) throw new JobError(`the SQL sent is not query '${q.id}' of study '${study.study.id}' (omit sql: the nodes take it from the study)`);
+    const reg = consortium.consent;
+    const given = (req.versions as Record<string, string> | undefined) ?? {};
+    const spec = this.create({ sql: q.sql, versions: req.versions, ...(req.minCellSize !== undefined ? { minCellSize: req.minCellSize } : {}) });
+    const versions = { ...(spec.versions ?? { [spec.dataset]: spec.version }) };
+    if (reg) {
+      try {
+        versions[reg.dataset] = given[reg.dataset] ?? this.o.store.get(reg.dataset).version;
+      } catch {
+        throw new GovernanceError('consent', `the consent register '${reg.dataset}' is not stored at node 0; studies run only with their consent filter (the consent custodian uploads it: mosaik consent set --dir …)`);
+      }
+    }
+    const governance: JobGovernanceSpec = { study, ...(req.approvals ? { approvals: req.approvals as JobGovernanceSpec['approvals'] } : {}), request: rq };
+    const draft: JobSpec = { ...spec, versions, governance };
+    // The smallest cell: what this node's authorization requires (every node checks it is enough).
+    if (req.minCellSize === undefined) {
+      try {
+        draft.minCellSize = Math.max(draft.minCellSize, requiredMinCellSize(gov, draft, this.validate(draft)));
+      } catch {
+        /* refused: reported by preauthorize */
+      }
+    }
+    return draft;
+  }
+
+  /**
+   * Governed mode: authorizes a job at this node (remembering the request's nonce) without queueing
+   * it. Returns null, or the refusal's message (a governance check failed).
+   */
+  preauthorize(spec: JobSpec): string | null {
+    try {
+      const ja = authorizeJob(this.o.governance!, this.o.store, spec, this.validate(spec), { recordNonce: true });
+      spec.governance!.circuit ??= ja.circuit;
+      this.authorized.set(spec.id, ja);
+      return null;
+    } catch (e) {
+      if (e instanceof GovernanceError) return e.message;
+      throw e;
+    }
+  }
+
+  /** Records a job this node refused (or that was called off) as failed, so its status says why. */
+  refuse(spec: JobSpec, error: string): Job {
+    this.authorized.delete(spec.id);
+    const had = this.jobs.get(spec.id);
+    if (had) {
+      if (had.status === 'queued') this.cancel(spec.id, error.replace(/^cancelled: /, ''));
+      return had;
+    }
+    const job: Job = { id: spec.id, status: 'failed', spec, error, finishedAt: new Date().toISOString() };
+    this.jobs.set(job.id, job);
+    this.trim();
+    return job;
+  }
+
+  private readonly authorized = new Map<string, JobAuthorization>();
 
   /** Node 0: a new job spec for a request (validates it first). The registers and their latest versions come from the SQL unless given. */
   create(req: { sql?: unknown; dataset?: unknown; version?: unknown; versions?: unknown; minCellSize?: unknown }): JobSpec {
@@ -177,18 +285,52 @@ export class JobRunner {
     return { ...spec, id: randomUUID(), seq: Math.max(this.seq + 1, Date.now()), submittedAt: new Date().toISOString() };
   }
 
-  /** Queues a job (after validate); jobs run in arrival order, which is node 0's order. */
+  /**
+   * Queues a job (after validate); jobs run in arrival order, which is node 0's order. Governed:
+   * authorizes it first (unless preauthorize did); a refusal is recorded as the job's error here
+   * and thrown as a 403 JobError with details {refused: true}.
+   */
   enqueue(spec: JobSpec): Job {
     if (this.jobs.has(spec.id)) throw new JobError(`job ${spec.id} already exists`, 409);
     if (spec.seq <= this.seq) throw new JobError(`job ${spec.id} has sequence number ${spec.seq}, but job ${this.seq} was already scheduled here (out of order)`, 409);
-    this.validate(spec);
+    const planned = this.validate(spec);
+    let ja: JobAuthorization | undefined;
+    if (this.governed) {
+      ja = this.authorized.get(spec.id);
+      this.authorized.delete(spec.id);
+      if (!ja) {
+        try {
+          ja = authorizeJob(this.o.governance!, this.o.store, spec, planned, { recordNonce: true });
+        } catch (e) {
+          if (!(e instanceof GovernanceError)) throw e;
+          this.refuse(spec, `refused: ${e.message}`);
+          this.o.log?.(`job ${spec.id} refused: ${e.message}`);
+          throw new JobError(`refused: ${e.message}`, 403, { refused: true, code: e.code });
+        }
+      }
+    } else if (spec.governance) {
+      throw new JobError(`this node runs without a consortium configuration, but the job names study '${String(spec.governance.study?.study?.id)}'; all three nodes must run governed (mosaik node --consortium <file>)`, 409);
+    }
     this.seq = spec.seq;
-    const job: Job = { id: spec.id, status: 'queued', spec };
+    const job: Job = { id: spec.id, status: 'queued', spec, ...(ja ? { authorization: ja } : {}) };
     this.jobs.set(job.id, job);
     this.queue.push(job);
     this.trim();
     queueMicrotask(() => void this.pump());
     return job;
+  }
+
+  /** Governed: usage per custodian (every dataset the query read) and this node's attestation. */
+  private afterGoverned(spec: JobSpec, ja: JobAuthorization): ResultGovernance {
+    const gov = this.o.governance!;
+    const versions = spec.versions ?? { [spec.dataset]: spec.version };
+    const rows = Object.fromEntries(ja.auth.read.map((d) => [d, this.o.store.get(d, versions[d]!).rows]));
+    try {
+      gov.usage.record(ja.auth, { id: spec.id, rows, epsilon: ja.noise?.cost.epsilon ?? 0 });
+    } catch (e) {
+      this.o.log?.(`WARNING: job ${spec.id}: usage not recorded: ${(e as Error).message}`);
+    }
+    return resultGovernance(gov, ja);
   }
 
   /** Drops a queued job (node 0 cancels when another node refused it). */
@@ -242,15 +384,14 @@ export class JobRunner {
   private async run(job: Job): Promise<JobResult> {
     const { spec } = job;
     const { store, config, me } = this.o;
-    const { plan, join } = this.validate(spec); // again: the store may have changed since it was queued
+    let { plan, join } = this.validate(spec); // again: the store may have changed since it was queued
     const meta = store.get(spec.dataset, spec.version);
     const versions = spec.versions ?? { [spec.dataset]: spec.version };
     const rows = Object.entries(versions).reduce((s, [n, v]) => s + store.get(n, v).rows, 0);
     const t0 = performance.now();
-    job.progress = 'connecting to the other nodes';
     // The job id in the cluster name binds the channel to this job (the hello checks it).
     const jobConfig: ClusterConfig = { ...config, cluster: `${config.cluster}/job/${spec.id}` };
-    const net = await connectTls({
+    const connect = () => connectTls({
       config: jobConfig,
       me,
       key: this.o.keyPem,
@@ -258,6 +399,25 @@ export class JobRunner {
       recvTimeoutMs: this.o.recvTimeoutMs ?? 120_000,
       connectTimeoutMs: this.o.connectTimeoutMs ?? 30_000,
     });
+    // Governed: authorize again at this node's clock, and charge the privacy budget, BEFORE any MPC.
+    let ja: JobAuthorization | null = null;
+    if (this.governed) {
+      try {
+        job.progress = 'authorizing';
+        ja = authorizeJob(this.o.governance!, store, spec, { plan, join }, { atRun: true });
+        if (ja.noise) this.o.governance!.budget.charge(ja.auth, ja.noise.cost, { id: spec.id });
+      } catch (e) {
+        if (!(e instanceof GovernanceError)) throw e;
+        // Tell the peers at once (they are waiting for this node), then fail with the refusal.
+        const why = `refused: ${e.message}`;
+        await connect().then((n) => (n.abort(`node ${me} (${config.nodes[me].name}) ${why}`), Promise.race([n.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())])), () => {});
+        throw new JobError(why, 403);
+      }
+      job.authorization = ja;
+      ({ plan, join } = ja.run);
+    }
+    job.progress = 'connecting to the other nodes';
+    const net = await connect();
     const t1 = performance.now();
     try {
       const p = await Party.setup(net);
@@ -266,9 +426,15 @@ export class JobRunner {
         await new Promise((ok) => setTimeout(ok, this.o.pauseMs));
       }
       job.progress = 'decrypting shares';
-      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`) } as unknown as RunOptions;
+      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`), ...(ja?.noise ? { noise: ja.noise.tables } : {}) } as unknown as RunOptions;
       let r: QueryResult & { shared?: SharedOutputs };
-      if (join) {
+      if (ja?.consent) {
+        // The study's consent filter: the register's rows in force at T, joined on the person id.
+        const tables = new Map(join!.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
+        job.progress = `computing over ${rows} rows with the consent filter of '${ja.auth.consent.purpose}'`;
+        const restrict = await consentRestriction(p, store, ja.consent);
+        r = (await runJoinQuery(p, join!, tables, { ...opts, restrict })) as typeof r;
+      } else if (join) {
         // Every register the query reads, by its alias in the SQL.
         const tables = new Map(join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
         job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers`;
@@ -318,6 +484,7 @@ export class JobRunner {
         shares,
         ledger: { resultMeta, shareCommitment: shareCommitment({ job: spec.id, party: me, ...shares }, salt), salt },
         timings: { connectMs: t1 - t0, computeMs: performance.now() - t1 },
+        ...(ja ? { governance: this.afterGoverned(spec, ja) } : {}),
       };
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -329,7 +496,7 @@ export class JobRunner {
 }
 
 export function isClientError(e: unknown): e is Error & { status?: number } {
-  return e instanceof QueryError || e instanceof JobError || e instanceof StoreError;
+  return e instanceof QueryError || e instanceof JobError || e instanceof StoreError || e instanceof GovernanceError;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -69,7 +69,12 @@ const PEERS: PartyId[] = [1, 2];
 
 /** The job-run entry body every node derives from a job spec. */
 export function jobRunBody(spec: JobSpec): { [k: string]: JsonValue } {
-  return { job: spec.id, jobSeq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}), sqlSha256: sqlSha256(spec.sql), minCellSize: spec.minCellSize };
+  const g = spec.governance;
+  return {
+    job: spec.id, jobSeq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}), sqlSha256: sqlSha256(spec.sql), minCellSize: spec.minCellSize,
+    // Governed jobs: the study version, its query and the researcher's request (nonce).
+    ...(g ? { study: String(g.study?.study?.id), studyHash: String(g.request?.request?.studyHash), query: String(g.request?.request?.query), request: String(g.request?.request?.nonce) } : {}),
+  };
 }
 
 export class NodeLedger {

@@ -8,6 +8,14 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const hex = { type: 'string', pattern: '^[0-9a-f]{64}$' };
 const qint = (name: string, description: string, required = false) => ({ name, in: 'query', required, description, schema: { type: 'integer', minimum: 0 } });
 
+/** A governance document submission: registered at every node or refused; logged once. */
+const docPost = (summary: string, schema: string, kind: string) => ({
+  summary,
+  description: `Node 0 verifies it, hands it to nodes 1 and 2 (each verifies it itself against its own consortium configuration), stores it and logs a '${kind}' entry in the transparency log. Submitting it again changes nothing (200). Other nodes answer 409; un-governed nodes 403.`,
+  requestBody: { required: true, content: { 'application/json': { schema: ref(schema) } } },
+  responses: { 201: json({ type: 'object', properties: { registered: { type: 'string' }, new: { type: 'boolean' }, ledgerSeq: { type: 'integer' } } }, 'registered at every node'), 200: json({ type: 'object' }, 'already registered'), 400: err, 403: err, 409: err, 503: err },
+});
+
 export function openApiDocument(): object {
   return {
     openapi: '3.1.0',
@@ -53,10 +61,74 @@ export function openApiDocument(): object {
       '/v1/queries': {
         post: {
           summary: 'Submit a query (node 0, the scheduler, only)',
-          description: 'Validated here (SQL planned against the stored schema: 400 before any MPC), forwarded to nodes 1 and 2, which validate it again. Jobs run one at a time in node 0\'s order.',
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['sql'], properties: { sql: { type: 'string', description: 'Mosaik SQL; JOIN and EXISTS on the person id read several registers' }, dataset: { type: 'string', description: "the FROM table (default: from the SQL)" }, version: { type: 'string', description: "the FROM table's version (default: latest at node 0)" }, versions: { type: 'object', additionalProperties: { type: 'string' }, description: 'version per register read (default: latest at node 0)' }, minCellSize: { type: 'integer', description: "cells counting fewer rows are suppressed; not below a node's policy (default 5)" } } } } } },
-          responses: { 202: json({ type: 'object', properties: { job: { type: 'string' }, seq: { type: 'integer' }, dataset: { type: 'string' }, version: { type: 'string' }, versions: { type: 'object', additionalProperties: { type: 'string' } } } }, 'accepted'), 400: err, 404: err, 409: err, 503: err },
+          description:
+            'Validated here (SQL planned against the stored schema: 400 before any MPC), forwarded to nodes 1 and 2, which validate it again. Jobs run one at a time in node 0\'s order. ' +
+            'GOVERNED nodes (GET /v1/governance → governed: true) refuse ad-hoc SQL (403): the body names a study and carries the researcher\'s signed request; the SQL is the study\'s query the request names. ' +
+            'Every node authorizes the job on its own (signatures, approvals of every custodian whose data it reads, validity period, policies, consent register, privacy budget, request not replayed); ' +
+            'if any node refuses, the job is failed at every node with its reason ("refused: …" in GET /v1/jobs/{id}) and the answer is 403 with each node\'s reason.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  oneOf: [
+                    { type: 'object', required: ['sql'], properties: { sql: { type: 'string', description: 'Mosaik SQL; JOIN and EXISTS on the person id read several registers' }, dataset: { type: 'string', description: "the FROM table (default: from the SQL)" }, version: { type: 'string', description: "the FROM table's version (default: latest at node 0)" }, versions: { type: 'object', additionalProperties: { type: 'string' }, description: 'version per register read (default: latest at node 0)' }, minCellSize: { type: 'integer', description: "cells counting fewer rows are suppressed; not below a node's policy (default 5)" } } },
+                    {
+                      type: 'object',
+                      required: ['study', 'request'],
+                      description: 'governed mode',
+                      properties: {
+                        study: { oneOf: [{ type: 'string', description: 'id of a registered study (the version the request names)' }, ref('SignedStudy')] },
+                        request: { type: 'object', description: 'the researcher\'s signed request {request: {format: "mosaik-query-request/1", study, studyHash, query, researcher, nonce, time}, signature} (src/governance/study.ts); fresh (±15 min), used once' },
+                        approvals: { type: 'array', items: ref('SignedDocument'), description: 'approvals to use besides the registered ones' },
+                        sql: { type: 'string', description: 'optional: must be the study query the request names' },
+                        versions: { type: 'object', additionalProperties: { type: 'string' } },
+                        minCellSize: { type: 'integer', description: 'default: the largest the study and the custodians\' policies require' },
+                      },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+          responses: {
+            202: json({ type: 'object', properties: { job: { type: 'string' }, seq: { type: 'integer' }, dataset: { type: 'string' }, version: { type: 'string' }, versions: { type: 'object', additionalProperties: { type: 'string' } } } }, 'accepted'),
+            400: err, 404: err, 409: err, 503: err,
+            403: json({ type: 'object', properties: { error: { type: 'string' }, job: { type: 'string' }, refusals: { type: 'array', items: { type: 'object', properties: { party: { type: 'integer' }, node: { type: 'string' }, error: { type: 'string' } } } } } }, 'governed: refused by at least one node (each one\'s reason), or ad-hoc SQL'),
+          },
         },
+      },
+      '/v1/governance': {
+        get: { summary: "This node's mode (governed or not) and its consortium configuration (public: purposes, members and their key ids, consent register)", responses: { 200: json({ type: 'object', properties: { governed: { type: 'boolean' }, node: { type: 'string' }, consortium: { type: 'string' }, purposes: { type: 'array', items: { type: 'object' } }, members: { type: 'array', items: { type: 'object' } }, consent: { type: 'object' } } }) } },
+      },
+      '/v1/studies': {
+        get: { summary: 'Registered studies: public metadata, validity, each owning custodian\'s decision', responses: { 200: json({ type: 'array', items: ref('StudyListing') }), 403: err } },
+        post: docPost('Register a researcher\'s signed study (node 0)', 'SignedStudy', 'study-submitted'),
+      },
+      '/v1/studies/{id}': {
+        get: { summary: 'Every registered version of a study: listing, signed document and approvals', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object', properties: { id: { type: 'string' }, versions: { type: 'array', items: { type: 'object' } } } }), 404: err } },
+      },
+      '/v1/studies/{id}/budget': {
+        get: { summary: "The study's privacy budget at this node: total, spent, each noisy run's charge, what remains", parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }), 403: err } },
+      },
+      '/v1/approvals': { post: docPost("Register a custodian's signed approval or rejection of a registered study version (node 0)", 'SignedDocument', 'study-approved') },
+      '/v1/policies': { post: docPost("Register a custodian's signed policy (node 0)", 'SignedDocument', 'policy-published') },
+      '/v1/consent/updates': {
+        post: docPost(
+          "The consent custodian's signed notice {update: {format: 'mosaik-consent-update/1', custodian, dataset, version, rows, changes: [{purpose, granted, commitment}], time}, signature} of a register version already uploaded to every node (node 0). Citizens' changes reach the nodes only this way: as shares of the new version and as commitments; never a person id in the clear",
+          'SignedDocument',
+          'consent-changed',
+        ),
+      },
+      '/v1/usage': {
+        get: {
+          summary: 'Usage of each custodian\'s data per study recorded at this node (jobs, rows read, epsilon spent, first and last use)',
+          parameters: [{ name: 'custodian', in: 'query', required: false, schema: { type: 'string' } }, { name: 'study', in: 'query', required: false, schema: { type: 'string' } }, { name: 'records', in: 'query', required: false, schema: { type: 'string' }, description: 'non-empty: also the records' }],
+          responses: { 200: json({ type: 'object', properties: { node: { type: 'string' }, summary: { type: 'array', items: { type: 'object', properties: { custodian: { type: 'string' }, study: { type: 'string' }, queries: { type: 'integer' }, rowsTouched: { type: 'integer' }, datasets: { type: 'array', items: { type: 'string' } }, epsilon: { type: 'number' }, firstAt: { type: 'string' }, lastAt: { type: 'string' } } } } } }), 403: err },
+        },
+      },
+      '/v1/internal/governance': {
+        post: { summary: 'Node 0 hands a document {kind: study | approval | policy | consent-update, doc} to nodes 1 and 2, each of which verifies and stores it itself (mutual TLS: node 0\'s certificate)', responses: { 200: json({ type: 'object' }), 201: json({ type: 'object' }), 400: err, 403: err } },
       },
       '/v1/jobs/{id}': {
         get: {
@@ -138,7 +210,7 @@ export function openApiDocument(): object {
           properties: {
             seq: { type: 'integer', description: 'position in the log from 0 (the Merkle leaf index)' },
             time: { type: 'string', format: 'date-time' },
-            kind: { type: 'string', enum: ['study-submitted', 'study-approved', 'consent-changed', 'job-run', 'result-released'] },
+            kind: { type: 'string', enum: ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released'] },
             body: { type: 'object', description: 'public data only: counts, public metadata, SHA-256 commitments (src/ledger/entry.ts)' },
           },
         },
@@ -148,6 +220,17 @@ export function openApiDocument(): object {
           properties: { cluster: { type: 'string' }, size: { type: 'integer' }, rootHash: hex, timestamp: { type: 'string', format: 'date-time' }, signatures: { type: 'array', items: ref('HeadSignature') } },
         },
         Stored: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, rows: { type: 'integer' } } },
+        SignedDocument: { type: 'object', description: 'a signed governance document {<kind>: body, signature: {signer, keyId, alg: "ed25519", sig}} (src/governance)' },
+        SignedStudy: { type: 'object', required: ['study', 'signature'], properties: { study: { type: 'object', description: "mosaik-study/1: id, title, researcher, purpose, datasets [{name, columns}], queries [{id, sql, epsilon?}], validFrom, validUntil, minCellSize?, privacy?, createdAt" }, signature: { type: 'object' } } },
+        StudyListing: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, hash: hex, title: { type: 'string' }, researcher: { type: 'string' }, purpose: { type: 'string' }, datasets: { type: 'array', items: { type: 'string' } }, queries: { type: 'array', items: { type: 'string' } },
+            validFrom: { type: 'string' }, validUntil: { type: 'string' }, period: { type: 'string', enum: ['not yet valid', 'valid', 'expired'] }, approved: { type: 'boolean' },
+            approvals: { type: 'array', items: { type: 'object', properties: { custodian: { type: 'string' }, decision: { type: 'string', enum: ['approve', 'reject', 'pending'] }, time: { type: 'string' } } } },
+            privacy: { type: 'object', properties: { epsilon: { type: 'number' }, delta: { type: 'number' } } },
+          },
+        },
         Job: {
           type: 'object',
           properties: {
@@ -160,6 +243,8 @@ export function openApiDocument(): object {
             version: { type: 'string' },
             sql: { type: 'string' },
             released: { type: 'integer', description: "seq of the job's result-released entry in this node's transparency log; the result is served only once it is set" },
+            study: { type: 'string', description: 'governed jobs: the study' },
+            query: { type: 'string', description: "governed jobs: the study's query id" },
             result: {
               type: 'object',
               description:
@@ -181,6 +266,12 @@ export function openApiDocument(): object {
                   type: 'object',
                   description: 'resultMeta: hash of the public metadata; shareCommitment: SHA-256 commitment to this pair under salt (src/ledger/commit.ts), both in the result-released log entry; salt: for the requester only',
                   properties: { resultMeta: hex, shareCommitment: hex, salt: hex },
+                },
+                governance: {
+                  type: 'object',
+                  description:
+                    "governed jobs: study, studyHash, query, the consent filter applied ({purpose, default, register: 'dataset@version', at: consent time T in Unix s}), epsilon (or null), " +
+                    "this node's authorization and its Ed25519 attestation {node, digest, signature} over it (verify against the node's signingKey in cluster.json; all three must attest the same digest)",
                 },
               },
             },

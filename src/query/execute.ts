@@ -40,6 +40,7 @@ import type { Party } from '../mpc/party.js';
 import { decodeValue, valueBits } from '../ingest/schema.js';
 import { countAndSum } from '../mpc/count.js';
 import { groupSums } from '../mpc/group.js';
+import { addNoise, type NoiseTable } from '../mpc/noise.js';
 import { type BoolExpr, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, VAR_SUMSQ_BITS } from './plan.js';
 
 export interface RunOptions {
@@ -55,6 +56,13 @@ export interface RunOptions {
   maxChunkLanes?: number;
   /** Called with the wall time (ms) of each phase, for benchmarks. */
   trace?: (phase: string, ms: number) => void;
+  /**
+   * Differential privacy (dp.ts noiseForPlan): per plan aggregate, the noise table to draw from
+   * jointly in MPC, or null. Noise is added to the aggregates before anything depends on them, so
+   * small-cell suppression and HAVING compare the NOISY values and the released aggregates are the
+   * noisy ones. Only integer aggregates (COUNT, SUM of int) can be noised (dp.ts refuses others).
+   */
+  noise?: (NoiseTable | null)[];
 }
 
 export interface QueryResult {
@@ -113,9 +121,19 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   const sorted = G >= SORT_CELLS_FROM || G > MAX_CELLS;
   const cells = sorted ? null : await cellIndicators(p, plan, col, n, G, lap);
 
-  // 3. Aggregates (one G-lane share per aggregate).
+  // 3. Aggregates (one G-lane share per aggregate), with differential-privacy noise when asked.
   const aggs = await aggregates(p, plan, col, cells, n, G, lap, opts.maxChunkLanes ?? CHUNK_LANES);
   lap('aggregates');
+  if (opts.noise) {
+    if (opts.noise.length !== plan.aggregates.length) throw new QueryError(`noise: ${opts.noise.length} tables for ${plan.aggregates.length} aggregates`);
+    // One sampling call per distinct table, over all the cells of the aggregates that use it.
+    for (const t of new Set(opts.noise.filter((x): x is NoiseTable => x !== null))) {
+      const idx = opts.noise.flatMap((x, i) => (x === t ? [i] : []));
+      const noisy = await addNoise(p, concatShares(idx.map((i) => aggs[i]!)), t);
+      idx.forEach((i, k) => (aggs[i] = noisy.slice(k * G, (k + 1) * G)));
+    }
+    lap('differential-privacy noise');
+  }
 
   // 4. Disclosure control and HAVING in MPC.
   const countIdx = plan.aggregates.findIndex((a) => a.fn === 'count');

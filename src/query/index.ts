@@ -3,5 +3,6 @@
 export { parseQuery, QueryError, show, type Expr, type ParsedQuery } from './parse.js';
 export { explainPlan, planQuery, planSql, type QueryPlan, type GroupKey, type AggSpec, type Display } from './plan.js';
 export { runQuery, type QueryResult, type RunOptions } from './execute.js';
-export { needsJoinPlan, planAnyQuery, planJoinQuery, planJoinSql, tablesOf, type JoinPlan, type JoinTablePlan } from './join-plan.js';
-export { runJoinQuery } from './join-execute.js';
+export { needsJoinPlan, planAnyQuery, planJoinQuery, planJoinSql, tablesOf, type JoinPlan, type JoinPlanOptions, type JoinTablePlan } from './join-plan.js';
+export { runJoinQuery, type JoinRunOptions, type RowRestriction } from './join-execute.js';
+export { noiseForPlan, type PlanNoise } from './dp.js';

@@ -3,9 +3,17 @@
 // single-register execution (execute.ts) over the joined rows. Reveals what join.ts and
 // execute.ts reveal: table sizes, one bit per uniqueness check, the suppression bits and the
 // released aggregates; not which persons matched, nor how many.
+//
+// A row restriction (RowRestriction, e.g. the consent filter of a governed study,
+// src/governance/consent-mpc.ts) is one more table on the person id, joined in after the
+// one-row-per-person tables (never as the only thing before a many side that has rows of its
+// own: its rows come before the rows it restricts in each key's group, where its joined view is
+// complete); its per-row usable flag is multiplied into the joined rows' validity (one more
+// multiplication round). Its present rows must be at most one per person: declared, or checked
+// (one revealed bit, as for any checked table).
 import { add, mulMany, subFromPublic } from '../mpc/arith.js';
 import { eventTable, followedWithin } from '../mpc/cohort.js';
-import { joinOnKey, type JoinInput } from '../mpc/join.js';
+import { joinOnKey, type JoinedTable, type JoinInput } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
 import type { AShare } from '../mpc/share.js';
 import { PERSON_ID_LIMIT } from '../ingest/schema.js';
@@ -27,11 +35,23 @@ async function productAll(p: Party, xs: AShare[]): Promise<AShare | null> {
   return level[0] ?? null;
 }
 
+/** A table on the person id that restricts which joined rows count (see the module comment). */
+export interface RowRestriction {
+  /** Its rows as a join input keyed by the person id; `unique` must not be false. */
+  input: JoinInput;
+  /** 0/1 per joined row from the restriction's joined view: 1 = the row may be used. Local or cheap. */
+  usable: (p: Party, joined: JoinedTable) => AShare;
+}
+
+export interface JoinRunOptions extends RunOptions {
+  restrict?: RowRestriction;
+}
+
 /**
  * `tables` maps each table's alias to its columns' shares (every column the plan names, and the
  * key); all columns of one table have the same length.
  */
-export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: RunOptions = {}): Promise<QueryResult> {
+export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: JoinRunOptions = {}): Promise<QueryResult> {
   const lap = lapTimer(opts.trace);
   const colsOf = jp.tables.map((t) => {
     const m = tables.get(t.alias) ?? new Map<string, AShare>();
@@ -67,12 +87,22 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
       name: t.dataset.name,
     });
   }
-  const j = await joinOnKey(
+  // The restriction goes after the one-row-per-person tables, before semi-joined and many tables.
+  const r = opts.restrict;
+  if (r && r.input.unique === false) throw new QueryError('a row restriction needs at most one present row per person (unique true or check)');
+  const at = r ? (() => {
+    const k = jp.order.findIndex((i) => ['semi', 'window'].includes(jp.tables[i]!.kind) || jp.tables[i]!.unique === false);
+    return k < 0 ? jp.order.length : k;
+  })() : -1;
+  if (r) inputs.splice(at, 0, r.input);
+  const j0 = await joinOnKey(
     p,
     inputs,
     { keyBits: KEY_BITS, lastHas: !jp.tables.some((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner')), onPhase: (ph) => lap(`join: before ${ph}`) },
   );
   lap('join');
+  const restricted = r ? j0.tables[at]! : null;
+  const j = r ? { ...j0, tables: j0.tables.filter((_, k) => k !== at) } : j0;
   const joined = new Map<number, (typeof j.tables)[number]>(jp.order.map((i, k) => [i, j.tables[k]!]));
   for (const [i, t] of jp.tables.entries()) {
     const w = t.window;
@@ -97,6 +127,7 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
       valid = add(manyRows, lone);
     } else valid = manyRows;
   } else valid = allInner ? (await mulMany(p, [[j.last, allInner]]))[0]! : j.last;
+  if (r) valid = (await mulMany(p, [[valid, r.usable(p, restricted!)]]))[0]!;
   lap('validity of joined rows');
 
   // 4. The joined rows as one virtual register.

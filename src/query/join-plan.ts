@@ -21,6 +21,9 @@
 //   `x IS [NOT] NULL` tests the match. Aggregates and GROUP BY over a LEFT JOINed table's columns
 //   are refused (their NULL handling is not implemented); COUNT(*) counts the joined rows.
 // The small-cell rule counts joined rows (e.g. contacts), as COUNT(*) does.
+// With { personKey: true } (planAnyQuery, planJoinQuery) even a query over one register is
+// planned as a (one-table) join on its person id, so that a restricting table on the person id —
+// the consent filter of a governed study — can be joined in at execution (join-execute.ts).
 import type { CodeList, ColumnSpec, DatasetSchema } from '../ingest/schema.js';
 import { type Expr, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
 import { planQuery, type QueryPlan } from './plan.js';
@@ -91,11 +94,22 @@ export function needsJoinPlan(q: ParsedQuery): boolean {
 }
 
 /** Parses and plans a query over several tables. */
-export function planJoinSql(sql: string, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>): JoinPlan {
-  return planJoinQuery(parseQuery(sql), datasets, codeLists);
+export function planJoinSql(sql: string, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>, opts: JoinPlanOptions = {}): JoinPlan {
+  return planJoinQuery(parseQuery(sql), datasets, codeLists, opts);
 }
 
-export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>): JoinPlan {
+export interface JoinPlanOptions {
+  /**
+   * Plan as a join on the person id even a query over one register (a one-table join plan), so
+   * that a restricting table on the person id can be joined in at execution (join-execute.ts
+   * RowRestriction; the consent filter of governed studies). The FROM table's person id is then
+   * its join key: the column it is joined on, else its `person_id` column, else its only
+   * person_id-typed column.
+   */
+  personKey?: boolean;
+}
+
+export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>, opts: JoinPlanOptions = {}): JoinPlan {
   const dataset = (name: string) => datasets.get(name) ?? err(`unknown table '${name}' (known: ${[...datasets.keys()].join(', ')})`);
   // [NOT] EXISTS subqueries become semi-joined tables; in WHERE they read the table's match flag.
   const semis: Extract<Expr, { kind: 'exists' }>[] = [];
@@ -108,7 +122,7 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   ];
   const tables = clauses.map((c) => ({ alias: c.alias, dataset: dataset(c.table), kind: c.kind }));
   const byAlias = new Map(tables.map((t) => [t.alias, t]));
-  if (tables.length === 1) err('planJoinQuery: a query over one table is planned by planQuery');
+  if (tables.length === 1 && !opts.personKey) err('planJoinQuery: a query over one table is planned by planQuery');
 
   // Column names → alias.column, with clear errors for unknown and ambiguous names. A semi-joined
   // table's columns are visible inside its EXISTS only (where they come first, as in SQL).
@@ -198,6 +212,14 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
     windows.set(A.alias, { partner: B.alias, ...dateWindow(win, A.alias, B.alias, specOf, what) });
   }
 
+
+  if (opts.personKey && !keys.has(q.alias)) {
+    const from = byAlias.get(q.alias)!.dataset;
+    const pids = from.columns.filter((c) => c.type === 'person_id');
+    const k = pids.find((c) => c.name === 'person_id') ?? (pids.length === 1 ? pids[0] : undefined);
+    if (!k) err(`${from.name} has ${pids.length ? `several person_id columns (${pids.map((c) => c.name).join(', ')}) and none named person_id` : 'no person_id column'}: rows cannot be linked to persons (needed for the consent filter)`);
+    keys.set(q.alias, `${q.alias}.${k!.name}`);
+  }
 
   // WHERE: conjuncts about one inner table alone are applied to it before the join.
   const left = new Set(tables.filter((t) => t.kind === 'left').map((t) => t.alias));
@@ -483,7 +505,7 @@ export function tablesOf(q: ParsedQuery): string[] {
  * has the schema and code lists of every table the query reads; code lists of the same name must
  * agree. `plan` is what the aggregates are decoded with (execute.ts resultRows).
  */
-export function planAnyQuery(q: ParsedQuery, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>): { plan: QueryPlan; join: JoinPlan | null } {
+export function planAnyQuery(q: ParsedQuery, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>, opts: JoinPlanOptions = {}): { plan: QueryPlan; join: JoinPlan | null } {
   const lists = new Map<string, CodeList>();
   for (const name of tablesOf(q)) {
     const d = datasets.get(name) ?? err(`unknown table '${name}' (known: ${[...datasets.keys()].join(', ')})`);
@@ -493,7 +515,7 @@ export function planAnyQuery(q: ParsedQuery, datasets: Map<string, { schema: Dat
       lists.set(l.name, l);
     }
   }
-  if (!needsJoinPlan(q)) return { plan: planQuery(q, datasets.get(q.table)!.schema, lists), join: null };
-  const join = planJoinQuery(q, new Map([...datasets].map(([n, d]) => [n, d.schema])), lists);
+  if (!needsJoinPlan(q) && !opts.personKey) return { plan: planQuery(q, datasets.get(q.table)!.schema, lists), join: null };
+  const join = planJoinQuery(q, new Map([...datasets].map(([n, d]) => [n, d.schema])), lists, opts);
   return { plan: join.plan, join };
 }

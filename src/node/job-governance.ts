@@ -1,0 +1,210 @@
+// Governed jobs at one node (issue 6): what a node checks before it takes part in a query, and
+// what the check decides about the computation. Every node runs this on its OWN copies of the
+// consortium configuration, policies and approvals (src/node/governance.ts) and its own clock;
+// node 0's word counts for nothing. A refusal is a GovernanceError whose message names the failed
+// check; the job then fails at this node with "refused: <message>" (src/node/jobs.ts), and since
+// the MPC needs all three nodes, one node that refuses stops the job everywhere.
+//
+// Checked, in order: the job names a study and carries the researcher's signed request
+// (JobGovernanceSpec); its submission time is within ±5 min of this node's clock (it fixes the
+// consent time T of the run); authorize() (src/governance/policy.ts): the researcher's signature,
+// the purpose, the validity period, every owning custodian's approval of this exact version, each
+// custodian's policy (purpose, column roles, smallest cell, differential privacy, budget bounds),
+// the query is one of the study's and the request is the researcher's, fresh and for this query;
+// the smallest cell the job asks for is at least the authorization's; the request was not used
+// before (nonce; src/node/governance.ts); the circuit node 0 announced equals this node's own
+// decision; the consent register can be applied; noise can be added and its cost fits the study's
+// remaining privacy budget (src/governance/budget.ts; charged later, before the run).
+//
+// Decided for the computation (identical at the three nodes, or the job is refused):
+//   consent  the consent filter of the study's purpose at T = the job's submission time, applied
+//            inside MPC as a restricting table on the person id (src/governance/consent-mpc.ts,
+//            src/query/join-execute.ts RowRestriction): the query is planned as a join on the
+//            person id even over one register. Without a consent register in the consortium an
+//            opt-out purpose runs unfiltered (nobody withdrew) and an opt-in purpose is refused.
+//   noise    differential-privacy noise per aggregate (src/query/dp.ts) when the study's query
+//            declares an epsilon.
+import type { ConsentDefault } from '../governance/consortium.js';
+import { consentSchema, purposeCodeList, purposeIndex, unixSeconds } from '../governance/consent.js';
+import { consentJoinInput, consentUsable } from '../governance/consent-mpc.js';
+import { refuse } from '../governance/errors.js';
+import { queryUseOfJoinPlan, queryUseOfPlan } from '../governance/plan-uses.js';
+import { attestAuthorization, authorize, type Attestation, type Authorization } from '../governance/policy.js';
+import { parseApproval, parseSignedStudy, type Approval, type QueryRequest, type SignedStudy } from '../governance/study.js';
+import { canonicalJson } from '../governance/canonical.js';
+import type { Party } from '../mpc/party.js';
+import { noiseForPlan, parseQuery, planAnyQuery, QueryError, tablesOf, type JoinPlan, type PlanNoise, type QueryPlan, type RowRestriction } from '../query/index.js';
+import type { NodeGovernance } from './governance.js';
+import type { ShareStore } from './store.js';
+
+/** What a governed job spec carries (src/node/jobs.ts JobSpec.governance). */
+export interface JobGovernanceSpec {
+  /** The signed study (as submitted, or the registered version the request names). */
+  study: SignedStudy;
+  /** Approvals sent with the job (each node also uses the ones registered with it). */
+  approvals?: Approval[];
+  /** The researcher's signed request for this run. */
+  request: QueryRequest;
+  /** Node 0's decision about the circuit; every node checks that its own is the same. */
+  circuit?: CircuitParams;
+}
+
+/** What an authorization decides about the computation. */
+export interface CircuitParams {
+  query: string;
+  consent: { purpose: string; default: ConsentDefault; dataset: string | null };
+  dp: Authorization['dp'];
+  minCellSize: number;
+}
+
+export interface ConsentFilter {
+  dataset: string;
+  version: string;
+  /** The purpose's index in the register's purpose code list, and the run time T (Unix s). */
+  purposeIndex: number;
+  at: number;
+  default: ConsentDefault;
+}
+
+export interface JobAuthorization {
+  auth: Authorization;
+  circuit: CircuitParams;
+  /** The plan to run: with a consent filter, a join on the person id (also over one register). */
+  run: { plan: QueryPlan; join: JoinPlan | null };
+  consent: ConsentFilter | null;
+  noise: PlanNoise | null;
+}
+
+/** Largest difference between a job's submission time and this node's clock. */
+export const MAX_SKEW_MS = 5 * 60_000;
+
+/** The fields of a job spec this module reads. */
+export interface GovernedSpecLike {
+  id: string;
+  sql: string;
+  dataset: string;
+  version: string;
+  versions?: Record<string, string>;
+  minCellSize: number;
+  submittedAt: string;
+  governance?: JobGovernanceSpec;
+}
+
+/** The smallest cell this node's documents require for the job (node 0 picks the job's from it). */
+export function requiredMinCellSize(gov: NodeGovernance, spec: GovernedSpecLike, planned: { plan: QueryPlan; join: JoinPlan | null }): number {
+  return checkDocuments(gov, spec, planned, { requested: undefined }).minCellSize;
+}
+
+/** The skew check and authorize() (src/governance/policy.ts) on this node's documents. */
+function checkDocuments(gov: NodeGovernance, spec: GovernedSpecLike, planned: { plan: QueryPlan; join: JoinPlan | null }, opts: { now?: Date; atRun?: boolean; requested: number | undefined }): Authorization {
+  const consortium = gov.need();
+  const g = spec.governance;
+  if (!g || typeof g !== 'object' || !g.study || !g.request) {
+    refuse('governed', `this node runs in governed mode (consortium '${consortium.name}'): every query must name a study and carry its researcher's signed request ({study, request}); ad-hoc SQL is refused`);
+  }
+  const now = opts.now ?? new Date();
+  const submitted = Date.parse(spec.submittedAt);
+  if (!Number.isFinite(submitted) || (!opts.atRun && Math.abs(submitted - now.getTime()) > MAX_SKEW_MS)) {
+    refuse('request', `the job's submission time ${spec.submittedAt} is more than ${MAX_SKEW_MS / 60_000} minutes from this node's clock (${now.toISOString()}); it fixes the consent time of the run, so it must be current`);
+  }
+  const study = parseSignedStudy(g.study);
+  const approvals = [...gov.allApprovals(), ...(Array.isArray(g.approvals) ? g.approvals.map(parseApproval) : [])];
+  const use = planned.join ? queryUseOfJoinPlan(planned.join, opts.requested) : queryUseOfPlan(planned.plan, opts.requested);
+  const checked = authorize({ study, approvals, consortium, policies: gov.allPolicies(), now, query: { ...use, sql: spec.sql }, ...(opts.atRun ? {} : { request: g.request }) });
+  return opts.atRun ? { ...checked, request: String(g.request?.request?.nonce) } : checked;
+}
+
+/**
+ * Authorizes a job at this node (see the module comment). `planned` is this node's own plan of
+ * the job's SQL. `recordNonce`: remember the request's nonce (when the job is accepted). `atRun`:
+ * the check again just before the run: the request's freshness and the submission time were
+ * checked when the job was accepted (it may have waited in the queue since); everything else,
+ * the study's validity period included, is checked again now.
+ * Throws GovernanceError (the refusal) or QueryError.
+ */
+export function authorizeJob(gov: NodeGovernance, store: ShareStore, spec: GovernedSpecLike, planned: { plan: QueryPlan; join: JoinPlan | null }, opts: { now?: Date; recordNonce?: boolean; atRun?: boolean } = {}): JobAuthorization {
+  const consortium = gov.need();
+  const g = spec.governance!;
+  const auth = checkDocuments(gov, spec, planned, { ...opts, requested: spec.minCellSize });
+  if (spec.minCellSize < auth.minCellSize) refuse('min-cell-size', `the job asks for a smallest cell of ${spec.minCellSize}, below the ${auth.minCellSize} that study '${auth.study}' and its custodians' policies require`);
+
+  // The consent filter.
+  const reg = auth.consent.register;
+  if (!reg && auth.consent.default === 'opt-in') refuse('consent', `purpose '${auth.purpose}' needs each person's explicit consent (opt-in), but consortium '${consortium.name}' names no consent register`);
+  const circuit: CircuitParams = { query: auth.query.id, consent: { purpose: auth.consent.purpose, default: auth.consent.default, dataset: reg?.dataset ?? null }, dp: auth.dp, minCellSize: spec.minCellSize };
+  if (g.circuit && canonicalJson(g.circuit) !== canonicalJson(circuit)) {
+    refuse('attestation', `node 0 decided this job's computation differently (${canonicalJson(g.circuit)}) from this node (${canonicalJson(circuit)}): the nodes' consortium configurations or policies differ`);
+  }
+  let consent: ConsentFilter | null = null;
+  let run = planned;
+  if (reg) {
+    const version = spec.versions?.[reg.dataset];
+    if (!version) refuse('consent', `the job does not read the consent register '${reg.dataset}' (no version of it in the job); every study run applies its purpose's consent filter`);
+    let meta;
+    try {
+      meta = store.get(reg.dataset, version);
+    } catch (e) {
+      return refuse('consent', `the consent register ${reg.dataset}@${version} is not stored at this node: ${(e as Error).message}`);
+    }
+    const want = consentSchema(reg.custodian, reg.dataset).columns;
+    const shape = (cs: typeof want) => canonicalJson(cs.map((c) => [c.name, c.type, c.min ?? null, c.max ?? null, c.codeList ?? null]));
+    if (shape(meta.schema.columns) !== shape(want)) refuse('consent', `the stored consent register ${reg.dataset}@${version} does not have the consent register's schema (person_id, purpose, granted, time, until)`);
+    const codes = meta.codeLists.find((l) => l.name === 'purpose')?.codes ?? [];
+    if (codes.join('\n') !== purposeCodeList(consortium.purposes).codes.join('\n')) refuse('consent', `the purpose code list of ${reg.dataset}@${version} is not the consortium's purposes (${purposeCodeList(consortium.purposes).codes.join(', ')})`);
+    if (meta.rows === 0 && auth.consent.default === 'opt-in') refuse('consent', `nobody has consented to purpose '${auth.purpose}' (opt-in): the consent register ${reg.dataset}@${version} is empty`);
+    // An empty register: nobody expressed a choice, so an opt-out purpose's default holds for all.
+    if (meta.rows > 0) {
+      consent = { dataset: reg.dataset, version, purposeIndex: purposeIndex(consortium.purposes, auth.consent.purpose), at: unixSeconds(spec.submittedAt), default: auth.consent.default };
+      const names = tablesOf(parseQuery(spec.sql));
+      const versions = spec.versions ?? { [spec.dataset]: spec.version };
+      run = planAnyQuery(parseQuery(spec.sql), new Map(names.map((n) => [n, store.get(n, versions[n]!)])), { personKey: true });
+    }
+  }
+
+  // Differential privacy: noise that fits the query, at a cost that fits the remaining budget.
+  let noise: PlanNoise | null = null;
+  if (auth.dp) {
+    try {
+      noise = noiseForPlan(run.plan, run.join, { mechanism: auth.dp.mechanism, epsilon: auth.dp.epsilon, ...(auth.dp.delta !== undefined ? { delta: auth.dp.delta } : {}) });
+    } catch (e) {
+      if (e instanceof QueryError) refuse('dp-unsupported', `query '${auth.query.id}' of study '${auth.study}' cannot run with differential privacy: ${e.message}`);
+      throw e;
+    }
+    gov.budget.check(auth, noise.cost, spec.id);
+  }
+  if (opts.recordNonce) gov.useNonce(g.request.request.nonce, spec.id);
+  return { auth, circuit, run, consent, noise };
+}
+
+/** The consent filter as a row restriction for join-execute (loads the register's shares here). */
+export async function consentRestriction(p: Party, store: ShareStore, f: ConsentFilter): Promise<RowRestriction> {
+  const cols = store.load(f.dataset, f.version, ['person_id', 'purpose', 'granted', 'time', 'until']);
+  const c = { person: cols.get('person_id')!, purpose: cols.get('purpose')!, granted: cols.get('granted')!, time: cols.get('time')!, until: cols.get('until')! };
+  // 'check': the register's rows in force must be one per person; the join verifies it (one bit).
+  const input = await consentJoinInput(p, c, f.purposeIndex, f.at, 'check');
+  return { input, usable: (q, jt) => consentUsable(q, jt, f.default) };
+}
+
+/** What a node returns with a governed result: what it authorized, signed with its key. */
+export interface ResultGovernance {
+  study: string;
+  studyHash: string;
+  query: string;
+  consent: { purpose: string; default: ConsentDefault; register: string | null; at: number | null };
+  epsilon: number | null;
+  authorization: Authorization;
+  attestation: Attestation | null;
+}
+
+export function resultGovernance(gov: NodeGovernance, ja: JobAuthorization): ResultGovernance {
+  const a = ja.auth;
+  return {
+    study: a.study,
+    studyHash: a.studyHash,
+    query: a.query.id,
+    consent: { purpose: a.consent.purpose, default: a.consent.default, register: ja.consent ? `${ja.consent.dataset}@${ja.consent.version}` : null, at: ja.consent?.at ?? null },
+    epsilon: a.dp?.epsilon ?? null,
+    authorization: a,
+    attestation: gov.signer ? attestAuthorization(a, gov.signer) : null,
+  };
+}

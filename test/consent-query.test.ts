@@ -1,0 +1,124 @@
+// The consent filter inside a query (three parties in one process): the example studies planned
+// as joins on the person id with the consent register joined in as a row restriction
+// (src/query/join-execute.ts, src/governance/consent-mpc.ts), against SQLite on the registers
+// with every person whose consent does not cover the purpose removed (src/governance/consent.ts
+// rule). Covers a many-side table first (contacts), a person-level table (population), a join
+// with a checked one-row-per-person side (income) and EXISTS; an opt-out and an opt-in purpose.
+// Then differential-privacy noise in execute.ts: refused where it cannot apply, and present.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { generateRegisters, type Register, type Registers } from '../src/demo/registers.js';
+import { STUDIES } from '../src/demo/studies.js';
+import { consentDecision, encodeConsentRows, purposeIndex, withUntil, type ConsentEvent } from '../src/governance/consent.js';
+import { generateConsentEvents } from '../src/governance/consent-demo.js';
+import { consentJoinInput, consentUsable } from '../src/governance/consent-mpc.js';
+import { DEFAULT_PURPOSES } from '../src/governance/consortium.js';
+import { splitShares, type AShare } from '../src/mpc/share.js';
+import { noiseForPlan, parseQuery, planAnyQuery, QueryError, runJoinQuery } from '../src/query/index.js';
+import { PlainDatabase, type PlainTable } from '../src/query/plaintext.js';
+import { run3 } from './harness.js';
+
+const K = 5;
+const T = Date.UTC(2024, 6, 1) / 1000;
+let regs: Registers;
+let events: ConsentEvent[];
+let consentShares: AShare[][];
+
+before(() => {
+  regs = generateRegisters({ citizens: 1200, seed: 3 });
+  const ids = Array.from(regs.population.columns.get('person_id')!, Number);
+  // Many withdrawals, so that the filter changes most cells.
+  events = generateConsentEvents(ids, DEFAULT_PURPOSES, { seed: 5, withdrawRate: 0.3, grantRate: 0.4, changeAgainRate: 0.3 });
+  const enc = encodeConsentRows(withUntil(events), DEFAULT_PURPOSES);
+  consentShares = ['person_id', 'purpose', 'granted', 'time', 'until'].map((c) => splitShares(enc.get(c)!));
+});
+
+/** Every register without the rows of persons whose consent does not cover `purpose` at T. */
+function filtered(purpose: string): PlainTable[] {
+  const dflt = DEFAULT_PURPOSES.find((p) => p.code === purpose)!.consent;
+  const cache = new Map<number, boolean>();
+  const usable = (id: number) => cache.get(id) ?? (cache.set(id, consentDecision(events, id, purpose, T, dflt).usable), cache.get(id)!);
+  return regs.all.map((r: Register) => {
+    const pid = r.plain.get('person_id')!;
+    const keep = Array.from({ length: r.length }, (_, i) => i).filter((i) => usable(Number(pid[i])));
+    return { schema: r.schema, length: keep.length, plain: new Map([...r.plain].map(([c, v]) => [c, Float64Array.from(keep, (i) => v[i]!)])) };
+  });
+}
+
+async function withConsent(sql: string, purpose: string, noise?: ReturnType<typeof noiseForPlan>['tables']) {
+  const { plan, join } = planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
+  const jp = join!;
+  const shares = jp.tables.map((t) => {
+    const reg = regs.all.find((r) => r.schema.name === t.dataset.name)!;
+    return t.reads.map((c) => [c, splitShares(reg.columns.get(c)!)] as const);
+  });
+  const dflt = DEFAULT_PURPOSES.find((p) => p.code === purpose)!.consent;
+  const [r0, r1, r2] = await run3(async (p) => {
+    const tables = new Map(jp.tables.map((t, k) => [t.alias, new Map(shares[k]!.map(([c, s]) => [c, s[p.id]!]))]));
+    const c = consentShares.map((s) => s[p.id]!);
+    const input = await consentJoinInput(p, { person: c[0]!, purpose: c[1]!, granted: c[2]!, time: c[3]!, until: c[4]! }, purposeIndex(DEFAULT_PURPOSES, purpose), T, 'check');
+    return runJoinQuery(p, jp, tables, { minCellSize: K, restrict: { input, usable: (q, jt) => consentUsable(q, jt, dflt) }, ...(noise ? { noise } : {}) });
+  });
+  assert.deepEqual(r1, r0);
+  assert.deepEqual(r2, r0);
+  return { plan, result: r0 };
+}
+
+describe('the consent filter in queries over one register and joined registers', () => {
+  const cases: [string, string][] = [
+    [STUDIES[0]!.sql, 'public-health'], // contacts: many rows per person; the consent table comes first
+    [STUDIES[0]!.denominator!.sql, 'public-health'], // population: one row per person
+    [STUDIES[3]!.sql, 'public-health'], // population ⋈ income (checked) ⋈ EXISTS contacts
+    [STUDIES[1]!.sql, 'commercial-pharma'], // an opt-in purpose: only those who granted
+  ];
+  for (const [sql, purpose] of cases) {
+    it(`${purpose}: ${sql.slice(0, 90)}…`, async () => {
+      const { plan, result } = await withConsent(sql, purpose);
+      const db = await PlainDatabase.create(filtered(purpose), regs.codeLists);
+      const want = db.query(sql);
+      db.close();
+      const nKeys = plan.keys.length;
+      const key = (row: unknown[]) => row.slice(0, nKeys).map(String).join('|');
+      const visible = want.rows.filter((r) => Number(r[nKeys]) >= K);
+      assert.ok(visible.length > 0, 'some cells are shown');
+      assert.equal(result.rows!.length, visible.length, 'visible cells');
+      const got = new Map(result.rows!.map((r) => [key(r), r]));
+      for (const w of visible) {
+        const g = got.get(key(w));
+        assert.ok(g, `cell ${key(w)} missing`);
+        w.forEach((v, i) => (typeof v === 'number' && !Number.isInteger(v) ? assert.ok(Math.abs(Number(g![i]) - v) <= 1e-3 + 1e-4 * Math.abs(v)) : assert.equal(String(g![i]), String(v), `${key(w)} column ${i}`)));
+      }
+    });
+  }
+});
+
+describe('differential privacy in a query', () => {
+  it('refuses what cannot be noised: several rows per person, MAX', () => {
+    const plans = (sql: string) => planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
+    const contacts = plans(STUDIES[0]!.sql);
+    assert.throws(() => noiseForPlan(contacts.plan, contacts.join, { mechanism: 'laplace', epsilon: 1 }), (e: unknown) => e instanceof QueryError && /contacts may have several rows per person/.test(e.message));
+    // The income register is not declared one row per person (a row per year): its join is the many side.
+    const income = plans('SELECT p.sex, COUNT(*) FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023 GROUP BY p.sex');
+    assert.throws(() => noiseForPlan(income.plan, income.join, { mechanism: 'laplace', epsilon: 1 }), /income may have several rows per person/);
+    const max = plans('SELECT region, COUNT(*), MAX(birth_date) FROM population GROUP BY region');
+    assert.throws(() => noiseForPlan(max.plan, max.join, { mechanism: 'laplace', epsilon: 1 }), /max\(birth_date\) cannot be released with noise \(only COUNT and SUM of int columns can/);
+  });
+
+  it('adds noise to every aggregate (suppression sees the noisy count); the cost is the query epsilon', async () => {
+    const sql = 'SELECT region, COUNT(*) AS n FROM population GROUP BY region';
+    const { plan, join } = planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
+    const n = noiseForPlan(plan, join, { mechanism: 'laplace', epsilon: 0.1 });
+    assert.deepEqual(n.sensitivities, [1]);
+    assert.ok(Math.abs(n.cost.epsilon - 0.1) < 1e-12 && n.cost.delta > 0 && n.cost.delta < 1e-9);
+    const exact = await withConsent(sql, 'public-health');
+    const noisy = await withConsent(sql, 'public-health', n.tables);
+    const byRegion = new Map(exact.result.rows!.map((r) => [r[0], Number(r[1])]));
+    let differs = 0;
+    for (const r of noisy.result.rows!) {
+      const d = Number(r[1]) - byRegion.get(r[0])!;
+      assert.ok(Math.abs(d) <= n.tables[0]!.K, `noise ${d} within ±K`);
+      if (d) differs++;
+    }
+    assert.ok(differs > 0, 'some count is noisy');
+  });
+});

@@ -1,0 +1,298 @@
+// Governance at the nodes, end to end (issue 6): three `mosaik node` processes run governed (a
+// consortium configuration), custodians register their signed policies, a researcher's study and
+// the custodians' approvals are registered at every node, and queries run only with a signed
+// request for an approved, valid study whose use of every column the custodians' policies allow.
+// Each refusal (unsigned study, an approval missing, expired, purpose not allowed, forbidden
+// column, tampered signature, replayed request, privacy budget exhausted) is the job's error at
+// EVERY node, each of which checked on its own. The consent filter runs inside MPC: a citizen's
+// withdrawal, published by the consent custodian as a new register version, changes the next run
+// exactly as the plaintext rule (src/governance/consent.ts) says. Usage and budget are recorded
+// per node; studies, approvals, policies and consent updates are in the transparency log.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Command } from 'commander';
+import { generateRegisters } from '../src/demo/registers.js';
+import { decodeValue } from '../src/ingest/schema.js';
+import { uploadDataset } from '../src/ingest/upload.js';
+import { consentDecision, unixSeconds, writeConsentFile, type ConsentEvent } from '../src/governance/consent.js';
+import { approveStudy, signQueryRequest, signStudy, type Approval, type NewStudy, type SignedStudy } from '../src/governance/study.js';
+import type { PartyId } from '../src/net/channel.js';
+import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
+import { apiRequest } from '../src/node/api.js';
+import { writeApiPorts } from '../src/node/daemon.js';
+import type { Job } from '../src/node/jobs.js';
+import { runRemoteQuery } from '../src/cli/query.js';
+import { publishConsent, submitDocument } from '../src/cli/governance-remote.js';
+import { registerGovernanceCommands } from '../src/cli/governance.js';
+import type { LedgerEntry } from '../src/ledger/entry.js';
+import { fixture, POP_SQL, signer, type Party } from './governance-fixture.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'mosaik-govnode-'));
+const F = fixture();
+const P: PartyId[] = [0, 1, 2];
+const procs: (ChildProcess | null)[] = [null, null, null];
+const logs = ['', '', ''];
+let cluster: LocalCluster;
+
+const DAY = 86_400_000;
+const NOW = Date.now();
+const iso = (t: number) => new Date(t).toISOString();
+const regs = generateRegisters({ citizens: 400, seed: 11 });
+const pop = regs.population;
+
+// Files the CLI reads: the consortium (public keys inline), the researcher's and the consent custodian's keys.
+const consortiumFile = join(root, 'consortium.json');
+const keyFile = (p: Party) => join(root, `${p.name}.ed25519.key.pem`);
+
+/** A study of the fixture's kind, valid now, signed by alice. */
+function study(o: Partial<NewStudy> = {}): SignedStudy {
+  return signStudy(F.study({ validFrom: iso(NOW - DAY), validUntil: iso(NOW + 30 * DAY), createdAt: iso(NOW - DAY), ...o }), signer(F.alice));
+}
+const approvals = (ss: SignedStudy, ...by: Party[]): Approval[] => by.map((c) => approveStudy(ss, F.consortium, signer(c), { time: iso(Date.now() - 1000) }));
+const request = (ss: SignedStudy, query: string) => signQueryRequest(ss, query, signer(F.alice));
+
+async function startNode(p: PartyId): Promise<void> {
+  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000', '--consortium', consortiumFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  procs[p] = child;
+  const keep = (c: Buffer) => (logs[p] = (logs[p] + c.toString()).slice(-20000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  for (const t0 = Date.now(); ; ) {
+    if (child.exitCode !== null) throw new Error(`node ${p} exited: ${logs[p]}`);
+    try {
+      if ((await apiRequest<{ party: number }>(cluster.config, p, '/v1/health', { timeoutMs: 1000 })).status === 200) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() - t0 > 15_000) throw new Error(`node ${p} did not start: ${logs[p]}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
+// The consent register: a few residents withdrew from public-health research in 2023 (one
+// re-granted later), one granted commercial research; the custodian keeps it as a CSV.
+const ids = Array.from(pop.columns.get('person_id')!.slice(0, 12), Number);
+const events: ConsentEvent[] = [
+  ...ids.slice(0, 4).map((person, k) => ({ person, purpose: 'public-health', granted: false, time: 1_680_000_000 + k })),
+  { person: ids[3]!, purpose: 'public-health', granted: true, time: 1_690_000_000 },
+  { person: ids[5]!, purpose: 'commercial-pharma', granted: true, time: 1_690_000_000 },
+];
+const registerFile = join(root, 'consent.csv');
+/** The register's events as the nodes have them now. */
+let current = events;
+
+before(async () => {
+  writeFileSync(consortiumFile, JSON.stringify(F.config, null, 2));
+  for (const p of [F.alice, F.consentCustodian]) writeFileSync(keyFile(p), p.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { mode: 0o600 });
+  cluster = await createLocalCluster(join(root, 'c'));
+  await writeApiPorts(cluster.dir);
+  await Promise.all(P.map((p) => startNode(p)));
+  for (const reg of [regs.population, regs.contacts]) {
+    await uploadDataset({ config: cluster.config, dataset: { schema: reg.schema, codeLists: regs.codeLists, rows: reg.length, columns: reg.columns }, version: 'v1' });
+  }
+  for (const sp of F.policies) await submitDocument(cluster.config, 'policy', sp);
+  await publishConsent({ config: cluster.config, consortium: F.consortium, events, changes: events, signer: signer(F.consentCustodian), version: 'consent-v1' });
+  writeConsentFile(registerFile, events);
+});
+
+after(async () => {
+  for (const c of procs) if (c && c.exitCode === null) c.kill('SIGKILL');
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** POP_SQL in plaintext over the residents usable for public-health research at T (Unix s). */
+function populationReference(evs: ConsentEvent[], T: number): Map<string, number> {
+  const col = (c: string) => pop.columns.get(c)!;
+  const spec = (c: string) => pop.schema.columns.find((s) => s.name === c)!;
+  const out = new Map<string, number>();
+  for (let i = 0; i < pop.length; i++) {
+    if (!consentDecision(evs, Number(col('person_id')[i]), 'public-health', T, 'opt-out').usable) continue;
+    const k = `${decodeValue(spec('region'), col('region')[i]!, regs.codeLists)}|${decodeValue(spec('sex'), col('sex')[i]!, regs.codeLists)}`;
+    out.set(k, (out.get(k) ?? 0) + 1);
+  }
+  return out;
+}
+
+const jobAt = async (p: PartyId, id: string) => (await apiRequest<Job & { error?: string; submittedAt: string }>(cluster.config, p, `/v1/jobs/${id}`)).body;
+
+/** Result cells against the reference: every cell of ≥ 10 (the population policy) shown and equal, smaller ones suppressed. */
+function checkCells(rows: (string | number | boolean)[][], suppressed: Record<string, unknown>[], want: Map<string, number>, tolerance = 0): void {
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const k = `${r[0]}|${r[1]}`;
+    const w = want.get(k) ?? 0;
+    assert.ok(Math.abs(Number(r[2]) - w) <= tolerance, `cell ${k}: ${r[2]}, plaintext ${w}`);
+    if (!tolerance) assert.ok(w >= 10, `cell ${k} of ${w} should be suppressed`);
+    seen.add(k);
+  }
+  for (const s of suppressed) seen.add(`${s.region}|${s.sex}`);
+  if (!tolerance) for (const [k, n] of want) if (n >= 10) assert.ok(rows.some((r) => `${r[0]}|${r[1]}` === k), `cell ${k} (${n}) missing`);
+  assert.ok(seen.size >= want.size);
+}
+
+/** Submits a governed query that must be refused; checks every node's job says why. */
+async function refusedEverywhere(body: Record<string, unknown>, re: RegExp): Promise<void> {
+  const r = await apiRequest<{ error: string; job?: string; refusals?: { party: number; error: string }[] }>(cluster.config, 0, '/v1/queries', { body });
+  assert.equal(r.status, 403, JSON.stringify(r.body));
+  assert.match(r.body.error, re);
+  assert.ok(r.body.job, 'the answer names the job');
+  assert.deepEqual(r.body.refusals!.map((x) => x.party).sort(), [0, 1, 2], `every node refused: ${r.body.error}`);
+  for (const p of P) {
+    const j = await jobAt(p, r.body.job!);
+    assert.equal(j.status, 'failed', `node ${p}`);
+    assert.match(j.error!, /^refused: /, `node ${p}: ${j.error}`);
+    assert.match(j.error!, re, `node ${p}`);
+  }
+}
+
+// The study the happy path runs: registered at the nodes (study and approvals by API).
+const main = study();
+
+describe('governed nodes', () => {
+  let firstJob = '';
+  let firstRequest: ReturnType<typeof request>;
+
+  it('refuse ad-hoc SQL, and documents that do not verify', async () => {
+    const r = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/queries', { body: { sql: POP_SQL } });
+    assert.equal(r.status, 403);
+    assert.match(r.body.error, /governed mode .*signed request.*ad-hoc SQL is refused/);
+    const unsigned = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/studies', { body: { study: main.study } });
+    assert.equal(unsigned.status, 403);
+    assert.match(unsigned.body.error, /is not signed by its researcher 'alice'/);
+    const early = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/approvals', { body: approvals(main, F.cpr)[0] });
+    assert.equal(early.status, 403);
+    assert.match(early.body.error, /not registered at this node: submit the study first/);
+    const notScheduler = await apiRequest<{ error: string }>(cluster.config, 2, '/v1/studies', { body: main });
+    assert.equal(notScheduler.status, 409);
+  });
+
+  it('register a study and its approvals at every node, logged; run it with the consent filter inside MPC', async () => {
+    assert.equal((await submitDocument(cluster.config, 'study', main)).new, true);
+    assert.equal((await submitDocument(cluster.config, 'study', main)).new, false, 'again: nothing changes');
+    for (const ap of approvals(main, F.sds, F.cpr)) await submitDocument(cluster.config, 'approval', ap);
+    for (const p of P) {
+      const l = await apiRequest<{ id: string; approved: boolean; period: string }[]>(cluster.config, p, '/v1/studies');
+      assert.deepEqual(l.body.map((s) => [s.id, s.approved, s.period]), [['t2d-2024', true, 'valid']], `node ${p}`);
+    }
+    firstRequest = request(main, 'population');
+    const r = await runRemoteQuery({ config: cluster.config, sql: POP_SQL, study: main.study.id, request: firstRequest });
+    firstJob = r.job;
+    const T = unixSeconds((await jobAt(0, r.job)).submittedAt);
+    checkCells(r.rows, r.suppressed, populationReference(events, T));
+    assert.equal(r.governance!.consent.register, 'consent@consent-v1');
+    assert.equal(r.governance!.consent.at, T);
+    // Three of the residents withdrew (one re-granted): the consent filter removed exactly them.
+    const all = [...populationReference([], T).values()].reduce((a, b) => a + b, 0);
+    const usable = [...populationReference(events, T).values()].reduce((a, b) => a + b, 0);
+    assert.equal(all - usable, 3);
+    // Usage per custodian at every node; the log holds the documents (no person in it).
+    for (const p of P) {
+      const u = await apiRequest<{ summary: { custodian: string; study: string; queries: number; rowsTouched: number }[] }>(cluster.config, p, '/v1/usage?study=t2d-2024');
+      assert.deepEqual(u.body.summary.map((s) => [s.custodian, s.queries, s.rowsTouched]), [['cpr', 1, pop.length]], `node ${p}`);
+    }
+    const entries = (await apiRequest<{ entries: LedgerEntry[] }>(cluster.config, 1, '/v1/ledger/entries')).body.entries;
+    const kinds = entries.map((e) => e.kind);
+    for (const k of ['policy-published', 'consent-changed', 'study-submitted', 'study-approved', 'job-run']) assert.ok(kinds.includes(k as LedgerEntry['kind']), `${k} logged`);
+    const consentEntry = entries.find((e) => e.kind === 'consent-changed')!;
+    assert.equal(consentEntry.body.changes, events.length);
+    for (const id of ids) assert.ok(!JSON.stringify(consentEntry.body).includes(String(id)), 'no person id in the log');
+    assert.equal(entries.find((e) => e.kind === 'job-run' && e.body.job === r.job)!.body.study, 't2d-2024');
+  });
+
+  it('refuse a replayed request at every node', async () => {
+    await refusedEverywhere({ study: main.study.id, request: firstRequest }, new RegExp(`was already used for job ${firstJob}`));
+  });
+
+  it('refuse, at every node: an unsigned study, one approval of two, an expired study, a purpose not allowed, a forbidden column, a tampered signature', async () => {
+    const unsigned = { study: study({ id: 'unsigned' }).study };
+    await refusedEverywhere({ study: unsigned, request: request(unsigned, 'population') }, /study 'unsigned' is not signed by its researcher 'alice'/);
+
+    const half = study({ id: 'half-approved' });
+    await refusedEverywhere({ study: half, approvals: approvals(half, F.sds), request: request(half, 'population') }, /study 'half-approved' lacks the approval of custodian 'cpr' \(population\)/);
+
+    const expired = study({ id: 'expired', validFrom: iso(NOW - 60 * DAY), validUntil: iso(NOW - DAY) });
+    await refusedEverywhere({ study: expired, approvals: approvals(expired, F.sds, F.cpr), request: request(expired, 'population') }, /study 'expired' expired at/);
+
+    const pharma = study({ id: 'pharma', purpose: 'commercial-pharma' });
+    await refusedEverywhere({ study: pharma, approvals: approvals(pharma, F.sds, F.cpr), request: request(pharma, 'population') }, /does not allow its dataset '(contacts|population)' to be used for commercial pharma research/);
+
+    const hosp = study({ id: 'hospitals', queries: [{ id: 'by-hospital', sql: 'SELECT hospital, COUNT(*) AS contacts FROM contacts GROUP BY hospital' }] });
+    await refusedEverywhere({ study: hosp, approvals: approvals(hosp, F.sds, F.cpr), request: request(hosp, 'by-hospital') }, /column contacts\.hospital may not be used: custodian 'sundhedsdatastyrelsen's policy forbids it/);
+
+    const orig = study({ id: 'tampered' });
+    const tampered = { study: { ...orig.study, title: 'Something else entirely' }, signature: orig.signature };
+    await refusedEverywhere({ study: tampered, approvals: approvals(orig, F.sds, F.cpr), request: request(tampered, 'population') }, /study 'tampered': the researcher's signature does not verify/);
+  });
+
+  it('a citizen withdraws (mosaik consent set --dir): the next run excludes them, as the plaintext rule says', async () => {
+    // A resident of a cell that is shown, with no earlier event.
+    const person = ids[8]!;
+    const at = iso(Date.now() - 60_000);
+    const program = new Command().exitOverride();
+    registerGovernanceCommands(program);
+    const log = console.log;
+    const lines: string[] = [];
+    console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+    try {
+      await program.parseAsync(['node', 'mosaik', 'consent', 'set', '--person', String(person), '--purpose', 'public-health', '--withdrawn', '--at', at, '--consortium', consortiumFile, '--register', registerFile, '--dir', cluster.dir, '--key', keyFile(F.consentCustodian), '--version', 'consent-v2']);
+    } finally {
+      console.log = log;
+    }
+    assert.match(lines.join('\n'), /withdrew consent for public-health research .* version consent-v2 .* at every node/);
+    assert.match(lines.join('\n'), /receipt .*commitment [0-9a-f]{64} salt [0-9a-f]{64}/);
+    const after = [...events, { person, purpose: 'public-health', granted: false, time: unixSeconds(at) }];
+    current = after;
+
+    // The researcher's CLI: a fresh signed request, the study as a file; the result as JSON.
+    const studyFile = join(root, 'study.json');
+    writeFileSync(studyFile, JSON.stringify(main));
+    const mosaik = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((ok) => {
+      execFile(process.execPath, [MAIN, ...args], (err, stdout, stderr) => ok({ code: err ? 1 : 0, stdout, stderr }));
+    });
+    const saved = join(root, 'result.json');
+    const out = await mosaik('query', '--dir', cluster.dir, '--study', studyFile, '--key', keyFile(F.alice), '--query-id', 'population', '--json', '--save', saved);
+    assert.equal(out.code, 0, out.stderr);
+    // The result is in the transparency log like any other (job-run with the study, release co-signed).
+    const audit = await mosaik('audit', 'verify', '--dir', cluster.dir, '--result', saved);
+    assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+    const r = JSON.parse(out.stdout) as { job: string; rows: (string | number)[][]; suppressed: Record<string, unknown>[]; governance: { consent: { register: string } } };
+    assert.equal(r.governance.consent.register, 'consent@consent-v2');
+    const T = unixSeconds((await jobAt(0, r.job)).submittedAt);
+    const want = populationReference(after, T);
+    checkCells(r.rows, r.suppressed, want);
+    const before = populationReference(events, T);
+    const changed = [...want].filter(([k, n]) => before.get(k) !== n);
+    assert.equal(changed.length, 1, 'exactly one cell changed');
+    assert.equal(before.get(changed[0]![0])! - changed[0]![1], 1);
+  });
+
+  it('add differential-privacy noise and enforce the study\'s privacy budget across runs, at every node', async () => {
+    const dp = study({ id: 'dp-population', datasets: [{ name: 'population', columns: ['region', 'sex'] }], queries: [{ id: 'population', sql: POP_SQL, epsilon: 0.5 }], privacy: { epsilon: 1 } });
+    const aps = approvals(dp, F.cpr);
+    const want = populationReference(current, Math.floor(Date.now() / 1000));
+    for (let run = 0; run < 2; run++) {
+      const r = await runRemoteQuery({ config: cluster.config, sql: POP_SQL, study: dp, approvals: aps, request: request(dp, 'population') });
+      assert.equal(r.governance!.epsilon, 0.5);
+      // Discrete Laplace of scale 2 (ε = 0.5, Δ = 1): |noise| ≤ K = 56 by construction.
+      checkCells(r.rows, r.suppressed, want, 56);
+      for (const row of r.rows) assert.ok(Number.isInteger(row[2]));
+    }
+    for (const p of P) {
+      const b = await apiRequest<{ spent: { epsilon: number }; charges: unknown[] }>(cluster.config, p, '/v1/studies/dp-population/budget');
+      assert.equal(b.body.charges.length, 2, `node ${p}`);
+      assert.ok(Math.abs(b.body.spent.epsilon - 1) < 1e-9);
+    }
+    await refusedEverywhere({ study: dp, approvals: aps, request: request(dp, 'population') }, /study 'dp-population': query 'population' needs epsilon 0\.5, but only 0 of the study's 1 remain/);
+  });
+
+  it('refuse noise on a register where a person has several rows', async () => {
+    const dp = study({ id: 'dp-contacts', queries: [{ id: 'stay', sql: 'SELECT age_band, COUNT(*) AS contacts FROM contacts GROUP BY age_band', epsilon: 0.5 }], privacy: { epsilon: 2 } });
+    await refusedEverywhere({ study: dp, approvals: approvals(dp, F.sds, F.cpr), request: request(dp, 'stay') }, /cannot run with differential privacy: .*contacts may have several rows per person/);
+  });
+});
