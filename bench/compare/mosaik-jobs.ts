@@ -1,0 +1,156 @@
+// Party-local jobs of the side-by-side benchmark (issue 7): each runs at every node (SPMD), on three
+// TLS node processes started by bench/compare/mosaik.ts through runOnLocalCluster. Inputs are made
+// first (not timed); then one untimed warm-up run and `reps` timed runs, each between two barriers.
+// The result carries every timed run (ms) and, for the statistics, the revealed answer.
+import * as A from '../../src/mpc/arith.js';
+import { andMany, type BShare, not, stackPlanes } from '../../src/mpc/boolean.js';
+import * as C from '../../src/mpc/compare.js';
+import { bitDecompose } from '../../src/mpc/convert.js';
+import { countAndSum } from '../../src/mpc/count.js';
+import type { Party } from '../../src/mpc/party.js';
+import { PARTIES } from '../../src/net/channel.js';
+import type { DatasetSchema } from '../../src/ingest/schema.js';
+import { planSql, runQuery } from '../../src/query/index.js';
+import { generateData, GROUPS, X_MAX } from './common.js';
+
+export interface CompareJobResult {
+  party: number;
+  n: number;
+  /** Timed runs, ms. */
+  ms: number[];
+  /** Bytes this party sent during the last timed run. */
+  sent: number;
+  /** CPU time (user + system) of this node process per timed run, ms (mean over the runs). */
+  cpuMs: number;
+  /** Revealed answer of the last run (statistics): [mean, variance] or the ten group sums. */
+  answer?: number[];
+}
+
+async function barrier(p: Party): Promise<void> {
+  const ping = new Uint8Array(1);
+  for (const q of PARTIES) if (q !== p.id) p.net.send(q, ping);
+  for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
+}
+
+async function timedRuns<T>(p: Party, n: number, reps: number, work: () => Promise<T>): Promise<{ res: CompareJobResult; last: T }> {
+  await barrier(p);
+  let last = await work(); // warm-up: JIT and WebAssembly tier-up, first touch of memory
+  const ms: number[] = [];
+  let sent = 0, cpu = 0;
+  for (let r = 0; r < reps; r++) {
+    await barrier(p);
+    const s0 = p.net.stats.sent;
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    last = await work();
+    ms.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu += (c.user + c.system) / 1000;
+    sent = p.net.stats.sent - s0;
+  }
+  await barrier(p);
+  return { res: { party: p.id, n, ms, sent, cpuMs: cpu / Math.max(1, reps) }, last };
+}
+
+export interface OpArgs {
+  n: number;
+  reps: number;
+  op: 'mul' | 'lt';
+  /** For lt: declared signed input width (64 = full range). */
+  bits?: number;
+}
+
+/** Multiplication or comparison of two random shared columns (made without communication). */
+export async function op(p: Party, { n, reps, op, bits = 64 }: OpArgs): Promise<CompareJobResult> {
+  const x = A.random(p, n), y = A.random(p, n);
+  const work = op === 'mul' ? (): Promise<unknown> => A.mul(p, x, y) : (): Promise<unknown> => C.lt(p, x, y, { bits });
+  return (await timedRuns(p, n, reps, work)).res;
+}
+
+export interface StatsArgs {
+  n: number;
+  reps: number;
+  workload: 'meanvar' | 'groupsum';
+  /** 'direct': protocol calls (what the peers run); 'sql': the query engine (runQuery) on the same columns. */
+  mode: 'direct' | 'sql';
+  seed: number;
+}
+
+const SCHEMA: DatasetSchema = {
+  name: 'bench',
+  custodian: 'bench',
+  columns: [
+    { name: 'x', type: 'int', min: 0, max: X_MAX - 1 },
+    { name: 'k', type: 'int', min: 0, max: GROUPS - 1 },
+  ],
+};
+
+export const SQL = {
+  meanvar: 'SELECT AVG(x), VAR_POP(x) FROM bench',
+  groupsum: 'SELECT k, SUM(x) FROM bench GROUP BY k',
+};
+
+/**
+ * The statistics task on a column x and a 10-value key, input by node 0 (generated from `seed`,
+ * the same rows every other system gets). Direct mode (engine calls, what the peers run) reveals
+ * Σx and Σx² (n is public, so that is what mean and variance reveal) or the ten group sums; SQL
+ * mode runs the query engine, which also counts, divides inside MPC and applies small-cell
+ * suppression before it reveals.
+ */
+export async function stats(p: Party, { n, reps, workload, mode, seed }: StatsArgs): Promise<CompareJobResult> {
+  let xv: BigUint64Array | null = null, kv: BigUint64Array | null = null;
+  if (p.id === 0) {
+    const d = generateData(n, seed);
+    xv = BigUint64Array.from(d.x, (v) => BigInt(v));
+    kv = BigUint64Array.from(d.key, (v) => BigInt(v));
+  }
+  const x = await A.input(p, 0, xv, n);
+  const key = await A.input(p, 0, kv, n);
+
+  let work: () => Promise<number[]>;
+  if (mode === 'sql') {
+    const plan = planSql(SQL[workload], SCHEMA, new Map());
+    const cols = new Map([['x', x], ['k', key]]);
+    work = async () => {
+      const r = await runQuery(p, plan, cols);
+      if (!r.rows) throw new Error('query revealed nothing to this node');
+      if (workload === 'meanvar') return (r.rows[0] as number[]).map(Number);
+      // Cells of fewer than 5 rows are suppressed (the engine's default policy): NaN there.
+      const sums = new Array<number>(GROUPS).fill(NaN);
+      for (const row of r.rows) sums[Number(row[0])] = Number(row[1]);
+      return sums;
+    };
+  } else if (workload === 'meanvar') {
+    work = async () => {
+      const s = A.sum(x);
+      const q = await A.dot(p, x, x);
+      const [sv, qv] = await A.revealMany(p, [s, q]);
+      const S = Number(BigInt.asIntN(64, sv![0]!)), Q = Number(BigInt.asIntN(64, qv![0]!));
+      const mean = S / n;
+      return [mean, Q / n - mean * mean];
+    };
+  } else {
+    // Bits 0..3 of the key (0..9 < 16) by one bit decomposition (ABY3 §5.3); the indicators
+    // [key = g] for g = 0..8 as ANDs of bit literals (NOTs are free): 7 products of bit pairs, then 9;
+    // Σ [key = g]·x from the boolean indicators (count.ts, which also yields the counts); the last
+    // group's sum is Σx minus the others (local).
+    work = async () => {
+      const bits = await bitDecompose(p, key, 4);
+      const lit = (j: number, one: number) => (one ? bits.planes(j) : not(p, bits.planes(j)));
+      const G1 = GROUPS - 1;
+      const pairs: [BShare, BShare][] = [];
+      for (let c = 0; c < 4; c++) pairs.push([lit(0, c & 1), lit(1, (c >> 1) & 1)]);
+      for (let c = 0; c <= (G1 - 1) >> 2; c++) pairs.push([lit(2, c & 1), lit(3, (c >> 1) & 1)]);
+      const l1 = await andMany(p, pairs);
+      const cells = await andMany(p, Array.from({ length: G1 }, (_, g) => [l1[g & 3]!, l1[4 + (g >> 2)]!] as [BShare, BShare]));
+      const cs = await countAndSum(p, stackPlanes(cells), [x]); // lane 2g: count, 2g + 1: sum of cell g
+      const lanes = (s: BigUint64Array) => BigUint64Array.from({ length: G1 }, (_, g) => s[2 * g + 1]!);
+      const part = new A.AShare(lanes(cs.a), lanes(cs.b));
+      const last = A.sub(A.sum(x), A.sum(part));
+      const open = await A.reveal(p, A.concatShares([part, last]));
+      return Array.from(open!, (v) => Number(BigInt.asIntN(64, v)));
+    };
+  }
+  const { res, last } = await timedRuns(p, n, reps, work);
+  return { ...res, answer: last };
+}
