@@ -94,7 +94,9 @@ before(async () => {
   await writeApiPorts(cluster.dir);
   await Promise.all(P.map((p) => startNode(p)));
   for (const reg of [regs.population, regs.contacts]) {
-    await uploadDataset({ config: cluster.config, dataset: { schema: reg.schema, codeLists: regs.codeLists, rows: reg.length, columns: reg.columns }, version: 'v1' });
+    // Governed nodes take only uploads signed by the dataset's custodian (src/ingest/upload-auth.ts).
+    const custodian = reg.schema.custodian === F.cpr.name ? F.cpr : F.sds;
+    await uploadDataset({ config: cluster.config, dataset: { schema: reg.schema, codeLists: regs.codeLists, rows: reg.length, columns: reg.columns }, version: 'v1', signer: signer(custodian) });
   }
   for (const sp of F.policies) await submitDocument(cluster.config, 'policy', sp);
   await publishConsent({ config: cluster.config, consortium: F.consortium, events, changes: events, signer: signer(F.consentCustodian), version: 'consent-v1' });

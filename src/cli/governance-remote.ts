@@ -5,7 +5,8 @@
 //
 // Consent changes reach the nodes the way the design requires (no person identifier at any node):
 // the consent custodian adds the citizen's event to its register (a CSV it keeps), shares the new
-// register version and uploads it like any dataset (src/ingest/upload.ts), then signs a consent
+// register version and uploads it like any dataset (src/ingest/upload.ts; the upload is signed with
+// the same consent custodian key, as governed nodes require), then signs a consent
 // update {dataset, version, rows, changes: [{purpose, granted, commitment}]} and posts it; node 0
 // logs it as a 'consent-changed' entry (counts and commitments only). The citizen keeps the salt
 // of the commitment as a receipt. The next study run (its consent time is its submission time)
@@ -88,7 +89,7 @@ export async function publishConsent(o: { config: ClusterConfig; consortium: Con
   const list = purposeCodeList(o.consortium.purposes);
   const version = o.version ?? consentVersion();
   const { key } = loadCustodianKey(o.shareKeyPath ?? join(o.config.dir, 'custodians', `${reg.custodian}.key`), { create: !o.shareKeyPath });
-  await uploadDataset({ config: o.config, dataset: { schema, codeLists: new Map([[list.name, list]]), rows: rows.length, columns: encodeConsentRows(rows, o.consortium.purposes) }, version, key });
+  await uploadDataset({ config: o.config, dataset: { schema, codeLists: new Map([[list.name, list]]), rows: rows.length, columns: encodeConsentRows(rows, o.consortium.purposes) }, version, key, signer: o.signer });
   const receipts = o.changes.map((e) => {
     const r = consentReceipt(e);
     return { ...r.body, salt: r.salt };

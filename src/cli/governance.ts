@@ -23,7 +23,8 @@
 //   mosaik study list --dir <cluster> [--json]                           studies and custodians' decisions
 //   mosaik policy submit <policy.json>… --dir <cluster>
 //   mosaik consent set … --dir <cluster> --key <consent custodian key> [--version v]
-//                      the consent custodian also shares and uploads the new register version and
+//                      the consent custodian also shares and uploads the new register version
+//                      (the upload signed with the same key, as governed nodes require) and
 //                      posts its signed update (logged as counts and commitments)
 //   mosaik consent studies --person <id> … --dir <cluster>               the studies registered at the nodes
 //   mosaik usage --cluster <cluster> [--node i]                          usage recorded by a node
@@ -398,7 +399,7 @@ export function registerGovernanceCommands(program: Command): void {
     .option('--register <file>', 'the consent register CSV (created if absent)', 'consent.csv')
     .option('--at <time>', 'time of the change (default: now)')
     .option('--dir <clusterDir>', 'also publish: share and upload the new register version to the nodes and post the signed update (the consent custodian)')
-    .option('--key <file>', 'with --dir: the consent custodian\'s Ed25519 private key (signs the update)')
+    .option('--key <file>', 'with --dir: the consent custodian\'s Ed25519 private key (signs the upload of the register version and the update)')
     .option('--version <version>', 'with --dir: version of the register (default consent-<UTC time>; must start with a letter)')
     .action(async (o: { person: string; purpose: string; granted?: boolean; withdrawn?: boolean; consortium: string; register: string; at?: string; dir?: string; key?: string; version?: string }) => {
       if (!!o.granted === !!o.withdrawn) throw new GovernanceError('consent', 'consent set: pass exactly one of --granted and --withdrawn');
@@ -421,7 +422,7 @@ export function registerGovernanceCommands(program: Command): void {
       const receipt = consentReceipt(e);
       console.log(`${e.granted ? 'granted' : 'withdrew'} consent for ${p.label} ('${p.code}', default ${p.consent}) at ${new Date(e.time * 1000).toISOString()}; register ${o.register}: ${rows.length} rows`);
       console.log(`receipt (keep it to find your change in the transparency log): commitment ${receipt.body.commitment} salt ${receipt.salt}`);
-      console.log(`next, the consent custodian publishes it: mosaik consent set … --dir <cluster> --key <custodian key> (or mosaik ingest --schema <consent.schema.json> --codelists <purpose.codelists.json> ${o.register})`);
+      console.log(`next, the consent custodian publishes it: mosaik consent set … --dir <cluster> --key <custodian key> (or mosaik ingest --schema <consent.schema.json> --codelists <purpose.codelists.json> --sign-key <custodian key> ${o.register})`);
     });
 
   consent

@@ -5,7 +5,12 @@
 //
 //   mosaik ingest --dir <cluster dir> --schema <schema.json | demo:<register>> [--codelists <file.json>]
 //                 [--format csv|jsonl|parquet] [--version v] [--dry-run] [--ignore-extra] [--key <file>]
+//                 [--sign-key <custodian Ed25519 key> [--signer <name>]]
 //                 <file.csv | file.jsonl | file.ndjson | file.parquet>
+//
+// --sign-key signs each node's upload header with the custodian's Ed25519 key (`mosaik identity
+// keygen`), as governed nodes (`mosaik node --consortium`) require (src/ingest/upload-auth.ts); the
+// signer's name defaults to the schema's custodian, which is the name a governed node checks.
 //
 // The format follows from the extension unless --format is given (other extensions: CSV).
 // Exit codes: 0 ok, 1 invalid input (every problem is listed with its line number, or "row N" in a
@@ -22,6 +27,7 @@ import { FORMAT_NAMES, formatFromPath, INPUT_FORMATS, parseFormat, readInputFile
 import { checkSchema, makeCodeList, SchemaError, type CodeList, type ColumnType, type DatasetSchema } from '../ingest/schema.js';
 import { apiAddress, checkVersion, defaultVersion, loadCustodianKey, uploadDataset, UploadError, type UploadProgress } from '../ingest/upload.js';
 import { formatProblems, type IngestProgress } from '../ingest/validate.js';
+import { loadPrivateKey, type Signer } from '../governance/identity.js';
 
 export interface IngestOptions {
   file: string;
@@ -36,6 +42,10 @@ export interface IngestOptions {
   ignoreExtra?: boolean;
   /** Custodian share key file; default <dir>/custodians/<custodian>.key (created if absent). */
   key?: string;
+  /** The custodian's Ed25519 private key (PEM): sign the upload (governed nodes require it). */
+  signKey?: string;
+  /** Name to sign as (default: the schema's custodian). */
+  signer?: string;
   timeoutMs?: number;
   quiet?: boolean;
   /** Problems printed (all are counted). Default 50. */
@@ -124,6 +134,11 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
   // Check the upload settings before spending time on a large file.
   let version: string | undefined;
   let config: ReturnType<typeof loadClusterConfig> | undefined;
+  let signer: Signer | undefined;
+  if (o.signer !== undefined && o.signKey === undefined) {
+    err('ingest: --signer needs --sign-key <custodian private key>');
+    return 1;
+  }
   if (!o.dryRun) {
     if (!o.dir) {
       err('ingest: --dir <cluster dir> is required (or use --dry-run to validate only)');
@@ -131,6 +146,7 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
     }
     try {
       version = checkVersion(o.version ?? defaultVersion());
+      if (o.signKey !== undefined) signer = { name: o.signer ?? schema.custodian, privateKey: loadPrivateKey(resolve(o.signKey)) };
       const d = resolve(o.dir);
       config = loadClusterConfig(d.endsWith('.json') ? d : join(d, 'cluster.json'));
     } catch (e) {
@@ -193,13 +209,14 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
     const a = apiAddress(cfg, n.id);
     return `${n.name} (${a.host}:${a.port})`;
   });
-  if (!o.quiet) err(`sharing ${schema.name} version ${version} and uploading to ${targets.join(', ')}`);
+  if (!o.quiet) err(`sharing ${schema.name} version ${version}${signer ? `, signed as '${signer.name}',` : ''} and uploading to ${targets.join(', ')}`);
   try {
     const r = await uploadDataset({
       config: cfg,
       dataset: { schema, codeLists, rows: v.rows, columns: v.columns! },
       version: version!,
       key,
+      ...(signer ? { signer } : {}),
       timeoutMs: o.timeoutMs,
       onProgress: o.quiet
         ? undefined
@@ -250,10 +267,12 @@ export function registerIngestCommand(program: Command): void {
     .option('--dry-run', 'validate only; upload nothing')
     .option('--ignore-extra', 'skip input columns (CSV header fields, JSON keys, Parquet columns) that are not in the schema instead of failing')
     .option('--key <file>', 'custodian share key (default <dir>/custodians/<custodian>.key, created on first use)')
+    .option('--sign-key <file>', "the custodian's Ed25519 private key (PEM, from `mosaik identity keygen`): sign the upload; governed nodes refuse unsigned uploads (HTTP 403)")
+    .option('--signer <name>', 'with --sign-key: the consortium member name to sign as (default: the schema\'s custodian)')
     .option('--timeout <ms>', 'connect / idle timeout per node', int('timeout', 1), 30_000)
     .option('--max-problems <n>', 'problems to print (all are counted)', int('max problems', 1), 50)
     .option('--quiet', 'no progress output')
-    .action(async (file: string, o: { dir?: string; schema: string; codelists?: string; format?: InputFormat; version?: string; dryRun?: boolean; ignoreExtra?: boolean; key?: string; timeout: number; maxProblems: number; quiet?: boolean }) => {
+    .action(async (file: string, o: { dir?: string; schema: string; codelists?: string; format?: InputFormat; version?: string; dryRun?: boolean; ignoreExtra?: boolean; key?: string; signKey?: string; signer?: string; timeout: number; maxProblems: number; quiet?: boolean }) => {
       process.exitCode = await runIngest({
         file,
         dir: o.dir,
@@ -264,6 +283,8 @@ export function registerIngestCommand(program: Command): void {
         dryRun: o.dryRun,
         ignoreExtra: o.ignoreExtra,
         key: o.key,
+        signKey: o.signKey,
+        signer: o.signer,
         timeoutMs: o.timeout,
         maxProblems: o.maxProblems,
         quiet: o.quiet,

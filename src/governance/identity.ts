@@ -22,7 +22,7 @@ export type MemberRole = 'researcher' | 'custodian';
 export const MEMBER_ROLES: readonly MemberRole[] = ['researcher', 'custodian'];
 
 /** Kinds of signed documents (the domain-separation prefix of every signature). */
-export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'authorization' | 'consent-update';
+export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'authorization' | 'consent-update' | 'upload';
 
 export interface Signature {
   /** Name of the signer in the consortium configuration (a node name for 'authorization'). */

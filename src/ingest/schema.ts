@@ -8,6 +8,7 @@
 //              range [first code ≥ 'E11', first code > every 'E11…') — two comparisons in MPC
 //   bool       0 or 1
 //   person_id  a CPR-like identifier < 2^34, shared like any value
+import type { UploadSignature } from './upload-auth.js';
 
 export type ColumnType = 'int' | 'decimal' | 'date' | 'code' | 'bool' | 'person_id';
 
@@ -47,6 +48,11 @@ export interface UploadHeader {
   rows: number;
   columns: string[];
   party: 0 | 1 | 2;
+  /**
+   * The custodian's Ed25519 signature over this upload (src/ingest/upload-auth.ts): required by
+   * governed nodes, ignored by un-governed ones. Not part of the stored content.
+   */
+  signature?: UploadSignature;
 }
 
 /** A public code list, sorted lexicographically (the index is the encoding). */

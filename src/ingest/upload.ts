@@ -7,7 +7,15 @@
 // Wire contract (node API, src/node/api.ts): PUT /v1/datasets/:name/versions/:version,
 // application/octet-stream, body = [u32 LE header length][header JSON {schema, codeLists, rows,
 // columns, party}][for each column in schema order: half a (rows × u64 LE), then half b].
-// 201 created, 200 identical content already stored, 409 other content under that version, 400 bad.
+// 201 created, 200 identical content already stored, 409 other content under that version, 400 bad,
+// 403 refused by a governed node (not signed by the dataset's custodian).
+//
+// Authentication (governed nodes, ./upload-auth.ts): with a `signer` (the custodian's Ed25519 key)
+// each header carries `signature`, the custodian's signed statement of cluster, dataset, version,
+// party, rows, columns, schema and code-list hashes, time, and the SHA-256 of exactly the share
+// bytes that node receives. Computing that commitment takes a first pass over the shares (they
+// are derived, so the second pass sends the same bytes); the node re-hashes the bytes as it stores
+// them and keeps nothing if they differ. TLS with the pinned node certificates protects them in transit.
 //
 // Idempotent re-runs: the same version must carry byte-identical shares to every node, otherwise a
 // re-run after a partial failure would complete the upload with shares that do not fit together.
@@ -35,6 +43,8 @@ import { AShare, splitShares, type ShareTriple } from '../mpc/share.js';
 import { Prg } from '../ring/prg.js';
 import { sub } from '../ring/ring64.js';
 import type { CodeList, DatasetSchema, UploadHeader } from './schema.js';
+import { sharesHasher, signUploadHeader, type UploadSignature } from './upload-auth.js';
+import type { Signer } from '../governance/identity.js';
 
 export interface ShareableDataset {
   schema: DatasetSchema;
@@ -84,20 +94,44 @@ export function referencedCodeLists(schema: DatasetSchema, codeLists: Map<string
   return out;
 }
 
-/** [u32 LE header length][header JSON] for one party. */
-export function uploadHeaderBytes(ds: ShareableDataset, party: PartyId): Buffer {
-  const header: UploadHeader = {
+/** The header for one party (without signature). */
+export function uploadHeader(ds: ShareableDataset, party: PartyId): UploadHeader {
+  return {
     schema: ds.schema,
     codeLists: referencedCodeLists(ds.schema, ds.codeLists),
     rows: ds.rows,
     columns: ds.schema.columns.map((c) => c.name),
     party,
   };
+}
+
+/** [u32 LE header length][header JSON] of a header. */
+export function encodeUploadHeader(header: UploadHeader): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const out = Buffer.alloc(4 + json.length);
   out.writeUInt32LE(json.length, 0);
   json.copy(out, 4);
   return out;
+}
+
+/** [u32 LE header length][header JSON] for one party, with the custodian's signature when given. */
+export function uploadHeaderBytes(ds: ShareableDataset, party: PartyId, signature?: UploadSignature): Buffer {
+  return encodeUploadHeader({ ...uploadHeader(ds, party), ...(signature ? { signature } : {}) });
+}
+
+/** What signing an upload needs besides the dataset: who signs, for which cluster and version. */
+export interface UploadAuth {
+  signer: Signer;
+  cluster: string;
+  version: string;
+  /** Signing time (default now). */
+  time?: string;
+}
+
+/** The three parties' signatures given the SHA-256 of each party's share bytes. */
+export function signUploadHeaders(ds: ShareableDataset, auth: UploadAuth, sharesSha256: string[]): UploadSignature[] {
+  const time = auth.time ?? new Date().toISOString();
+  return PARTIES.map((p) => signUploadHeader(uploadHeader(ds, p), { cluster: auth.cluster, version: auth.version, sharesSha256: sharesSha256[p]!, time }, auth.signer));
 }
 
 /** Bytes of one party's body. */
@@ -155,12 +189,21 @@ export function shareColumn(ds: ShareableDataset, column: string, key: Uint8Arra
   return key ? splitSharesSeeded(x, columnSeeds(key, ctx, ds, column)) : splitShares(x);
 }
 
-/** The three bodies in memory (tests and small datasets; uploadDataset streams instead). */
-export function buildUploadBodies(ds: ShareableDataset, shares: ShareTriple[]): [Buffer, Buffer, Buffer] {
+/** The three bodies in memory (tests and small datasets; uploadDataset streams instead); signed when `auth` is given. */
+export function buildUploadBodies(ds: ShareableDataset, shares: ShareTriple[], auth?: UploadAuth): [Buffer, Buffer, Buffer] {
   checkDataset(ds);
   if (shares.length !== ds.schema.columns.length) throw new Error(`${shares.length} shared columns for ${ds.schema.columns.length} schema columns`);
+  let sigs: UploadSignature[] | undefined;
+  if (auth) {
+    const hashes = PARTIES.map((p) => {
+      const h = sharesHasher();
+      for (const t of shares) (h.update(bytesOf(t[p].a)), h.update(bytesOf(t[p].b)));
+      return h.digest();
+    });
+    sigs = signUploadHeaders(ds, auth, hashes);
+  }
   return PARTIES.map((p) => {
-    const parts: Buffer[] = [uploadHeaderBytes(ds, p)];
+    const parts: Buffer[] = [uploadHeaderBytes(ds, p, sigs?.[p])];
     for (const t of shares) parts.push(bytesOf(t[p].a), bytesOf(t[p].b));
     return Buffer.concat(parts);
   }) as [Buffer, Buffer, Buffer];
@@ -333,6 +376,13 @@ export interface UploadOptions {
   version: string;
   /** Custodian key for derived (idempotent) shares; without it shares are fresh random. */
   key?: Uint8Array;
+  /**
+   * The custodian's Ed25519 signer: each node's header then carries a signed statement of the
+   * upload (src/ingest/upload-auth.ts), which governed nodes require. Its name must be the
+   * schema's custodian in the consortium. Signing needs a first pass over the shares (to commit
+   * to each node's share bytes); without `key` the shares come from a random one-off key.
+   */
+  signer?: Signer;
   onProgress?: (p: UploadProgress) => void;
   progressIntervalMs?: number;
   /** Connect timeout per node (and idle timeout of the uploads, at least 120 s). Default 30 000 ms. */
@@ -461,8 +511,21 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
   const down = pre.filter((f): f is NodeFailure => f !== null);
   if (down.length > 0) throw new UploadError(uploadErrorMessage(name, version, down, [], 'nothing was uploaded'), down, []);
 
+  const ctx: ShareContext = { cluster: config.cluster, version };
+  // Signed: a first pass over the (derived, hence reproducible) shares commits to each node's bytes.
+  const key = o.signer && !o.key ? randomBytes(32) : o.key;
+  let sigs: UploadSignature[] | undefined;
+  if (o.signer) {
+    const hashers = PARTIES.map(() => sharesHasher());
+    for (const spec of ds.schema.columns) {
+      const t = shareColumn(ds, spec.name, key, ctx);
+      for (const p of PARTIES) (hashers[p]!.update(bytesOf(t[p].a)), hashers[p]!.update(bytesOf(t[p].b)));
+    }
+    sigs = signUploadHeaders(ds, { signer: o.signer, cluster: config.cluster, version }, hashers.map((h) => h.digest()));
+  }
+
   // (2) Three concurrent streaming PUTs, one column's shares in memory at a time.
-  const headers = PARTIES.map((p) => uploadHeaderBytes(ds, p));
+  const headers = PARTIES.map((p) => uploadHeaderBytes(ds, p, sigs?.[p]));
   const lengths = headers.map((h) => h.length + ds.schema.columns.length * 16 * ds.rows);
   const total = lengths.reduce((a, b) => a + b, 0);
   const socks = await Promise.allSettled(PARTIES.map((p) => connectPinned(config, p, timeoutMs)));
@@ -487,7 +550,6 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
     o.onProgress({ sent, total, elapsedMs: now - t0, bytesPerSecond: (sent * 1000) / Math.max(1, now - t0) });
   };
   const anyFailed = () => puts.some((q) => q.failure !== null);
-  const ctx: ShareContext = { cluster: config.cluster, version };
   const writeAll = async (bufs: Buffer[]) => {
     await Promise.all(puts.map((q, p) => q.write(bufs[p]!)));
     report();
@@ -499,7 +561,7 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
   await writeAll(headers);
   for (const spec of ds.schema.columns) {
     if (anyFailed()) break;
-    const t = shareColumn(ds, spec.name, o.key, ctx);
+    const t = shareColumn(ds, spec.name, key, ctx);
     for (const half of ['a', 'b'] as const) {
       const views = PARTIES.map((p) => bytesOf(t[p][half]));
       for (let off = 0; off < views[0]!.length && !anyFailed(); off += SLICE) {

@@ -7,6 +7,7 @@
 //   GET  /v1/datasets/:name[?version=v]           → {schema, codeLists, version, rows, versions}
 //   PUT  /v1/datasets/:name/versions/:version     application/octet-stream upload of this node's shares
 //                                                 → 201 {name, version, rows} | 200 same content | 409 | 400
+//                                                 | 403 governed mode: not signed by the dataset's custodian
 //   POST /v1/queries {sql, dataset?, version?, versions?, minCellSize?}   node 0 only → 202 {job}; the registers read (FROM, JOIN, EXISTS) and their latest versions come from the SQL unless given
 //                 governed mode: {study, request, approvals?, versions?, minCellSize?} (ad-hoc SQL → 403);
 //                 every node authorizes; 403 {error, job, refusals} when any refused
@@ -23,6 +24,9 @@
 // Upload body: [u32 LE header length][header JSON {schema, codeLists, rows, columns, party}]
 // [for each column in order: share half a (rows × u64 LE), then half b]. Streamed to the store
 // (encrypted, atomic); bodies of several GiB are fine. Errors are {error: "..."}.
+// Governed mode: the header must carry the custodian's signature (header.signature, checked by
+// src/ingest/upload-auth.ts verifyUploadHeader against the consortium), and the share bytes must
+// hash to the signed sharesSha256; otherwise 403 and nothing is stored. Un-governed nodes ignore it.
 import type { UploadHeader } from '../ingest/schema.js';
 import { pinnedTlsOptions, readJsonAnswer } from '../net/https.js';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
@@ -43,6 +47,7 @@ import { registerLedgerRoutes } from './ledger-api.js';
 import { GovernanceError } from '../governance/errors.js';
 import type { NodeGovernance } from './governance.js';
 import { registerGovernanceRoutes, scheduleGoverned } from './governance-api.js';
+import { sharesHasher, UploadAuthError, verifyUploadHeader, type UploadStatement } from '../ingest/upload-auth.js';
 
 /** Largest upload header (schema + code lists). */
 const MAX_HEADER_BYTES = 64 << 20;
@@ -220,6 +225,17 @@ function checkHeader(ctx: ApiContext, name: string, h: UploadHeader): void {
   if (h.columns.length !== want.length || h.columns.some((c, i) => c !== want[i])) bad(`columns must be exactly the schema's, in its order: ${want.join(', ')}`);
 }
 
+/**
+ * Governed mode: the custodian's signature on the header (src/ingest/upload-auth.ts); returns the
+ * signed statement, whose sharesSha256 the streamed bytes must match. Un-governed: null (a
+ * signature, if any, is ignored: there is no consortium to check its key against).
+ */
+function authenticateUpload(ctx: ApiContext, name: string, version: string, h: UploadHeader): UploadStatement | null {
+  const consortium = ctx.governance?.consortium;
+  if (!consortium) return null;
+  return verifyUploadHeader(h, { consortium, cluster: ctx.config.cluster, dataset: name, version, party: ctx.me });
+}
+
 export function sendError(reply: FastifyReply, e: unknown, log: (m: string) => void): FastifyReply {
   if (e instanceof GovernanceError) return reply.code(e.code === 'malformed' ? 400 : 403).send({ error: e.message, code: e.code });
   if (isClientError(e) || e instanceof SchemaError) {
@@ -323,6 +339,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         throw new StoreError(`upload header is not valid JSON: ${(e as Error).message}`);
       }
       checkHeader(ctx, name, header);
+      const signed = authenticateUpload(ctx, name, version, header);
+      const sharesHash = signed ? sharesHasher() : null;
       const expected = 4 + hlen + header.columns.length * 16 * header.rows;
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) !== expected) {
@@ -335,17 +353,27 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
             const w = next();
             await rd.forward(16 * header.rows, `the shares of column '${col}'`, (b) => {
               hash(b);
+              sharesHash?.update(b);
               w.write(b);
             });
             w.end();
           }
           if (!(await rd.atEnd())) throw new StoreError(`upload body is longer than the ${expected} bytes its header describes`);
+          // Before anything is committed: the bytes must be the ones the custodian signed for.
+          if (signed && sharesHash) {
+            const got = sharesHash.digest();
+            if (got !== signed.sharesSha256) throw new UploadAuthError(`the share bytes of ${name}@${version} (SHA-256 ${got.slice(0, 16)}…) are not the ones custodian '${header.schema.custodian}' signed for (${signed.sharesSha256.slice(0, 16)}…); nothing stored`);
+          }
         },
       );
-      log(`${r.status === 'created' ? 'stored' : 'already had'} ${name}@${version} (${header.rows} rows, ${header.columns.length} columns)`);
+      log(`${r.status === 'created' ? 'stored' : 'already had'} ${name}@${version} (${header.rows} rows, ${header.columns.length} columns${signed ? `, signed by custodian '${header.schema.custodian}'` : ''})`);
       return reply.code(r.status === 'created' ? 201 : 200).send({ name, version, rows: r.meta.rows });
     } catch (e) {
       stream.resume(); // drain what the client still sends, so it reads our answer
+      if (e instanceof UploadAuthError) {
+        log(`refused an upload of ${name}@${version}: ${e.message}`);
+        return reply.code(403).send({ error: e.message });
+      }
       return sendError(reply, e, log);
     }
   });

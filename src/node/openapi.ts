@@ -52,10 +52,12 @@ export function openApiDocument(): object {
             'Body: [u32 LE header length][header JSON {schema, codeLists, rows, columns, party}] then, for each column in header order, ' +
             "this node's share half a (rows × u64 LE) followed by half b. party must be this node's id, schema.name the dataset in the URL, " +
             'columns exactly the schema columns in order, lengths exact. Stored atomically and encrypted; on any error nothing is stored. ' +
-            'Versions are immutable: the same content again → 200, different content → 409.',
+            'Versions are immutable: the same content again → 200, different content → 409. ' +
+            "GOVERNED nodes also require header.signature: the custodian's Ed25519 signature over {format, cluster, dataset, version, party, custodian, rows, columns, schemaSha256, codeListsSha256, sharesSha256, time} " +
+            '(signer = schema.custodian, a custodian of the consortium owning the dataset; time within ±15 min; sharesSha256 = SHA-256 of the share bytes that follow); otherwise 403 and nothing is stored.',
           parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } }],
           requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
-          responses: { 201: json(ref('Stored'), 'stored'), 200: json(ref('Stored'), 'identical content already stored'), 400: err, 409: err },
+          responses: { 201: json(ref('Stored'), 'stored'), 200: json(ref('Stored'), 'identical content already stored'), 400: err, 403: err, 409: err },
         },
       },
       '/v1/queries': {
