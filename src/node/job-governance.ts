@@ -36,6 +36,7 @@ import type { Party } from '../mpc/party.js';
 import { noiseForPlan, parseQuery, planAnyQuery, QueryError, tablesOf, type JoinPlan, type PlanNoise, type QueryPlan, type RowRestriction } from '../query/index.js';
 import type { NodeGovernance } from './governance.js';
 import type { ShareStore } from './store.js';
+import type { JobSpec } from './jobs.js';
 
 /** What a governed job spec carries (src/node/jobs.ts JobSpec.governance). */
 export interface JobGovernanceSpec {
@@ -79,16 +80,7 @@ export interface JobAuthorization {
 export const MAX_SKEW_MS = 5 * 60_000;
 
 /** The fields of a job spec this module reads. */
-export interface GovernedSpecLike {
-  id: string;
-  sql: string;
-  dataset: string;
-  version: string;
-  versions?: Record<string, string>;
-  minCellSize: number;
-  submittedAt: string;
-  governance?: JobGovernanceSpec;
-}
+export type GovernedSpecLike = Omit<JobSpec, 'seq'>;
 
 /** The smallest cell this node's documents require for the job (node 0 picks the job's from it). */
 export function requiredMinCellSize(gov: NodeGovernance, spec: GovernedSpecLike, planned: { plan: QueryPlan; join: JoinPlan | null }): number {
