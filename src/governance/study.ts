@@ -166,20 +166,8 @@ export function studyHash(s: Study): string {
   return hashJson(s);
 }
 
-export interface NewStudy {
-  id: string;
-  title: string;
-  researcher: string;
-  purpose: string;
-  description?: string;
-  datasets: StudyDataset[];
-  queries: StudyQuery[];
-  validFrom: string;
-  validUntil: string;
-  minCellSize?: number;
-  privacy?: StudyPrivacy;
-  createdAt?: string;
-}
+/** A study as its researcher writes it: the format is added, createdAt defaults to now. */
+export type NewStudy = Omit<Study, 'format' | 'createdAt'> & { createdAt?: string };
 
 /** A new (unsigned) study document, shape-checked. */
 export function createStudy(n: NewStudy): Study {

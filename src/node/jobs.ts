@@ -451,19 +451,14 @@ export class JobRunner {
       const s = r.shared;
       const shares = { a: Array.from(s.shares.a, String), b: Array.from(s.shares.b, String) };
       const salt = newSalt();
+      // The result's public metadata: returned to the requester and committed to in the log.
+      const released = { columns: r.columns, cells: r.cells, suppressed: r.suppressed, suppressedCount: r.suppressedCount, havingHidden: r.havingHidden, minCellSize: r.minCellSize, visibleCells: s.visibleCells, outAggs: s.outAggs };
       const resultMeta = resultMetaHash({
         job: spec.id,
         dataset: spec.dataset,
         version: spec.version,
         sql: spec.sql,
-        columns: r.columns,
-        cells: r.cells,
-        suppressed: r.suppressed,
-        suppressedCount: r.suppressedCount,
-        havingHidden: r.havingHidden,
-        minCellSize: r.minCellSize,
-        visibleCells: s.visibleCells,
-        outAggs: s.outAggs,
+        ...released,
         lanes: shares.a.length,
       });
       return {
@@ -471,16 +466,9 @@ export class JobRunner {
         dataset: spec.dataset,
         version: spec.version,
         sql: spec.sql,
-        columns: r.columns,
         datasetRows: rows,
         ...(spec.versions ? { versions: spec.versions } : {}),
-        cells: r.cells,
-        suppressed: r.suppressed,
-        suppressedCount: r.suppressedCount,
-        havingHidden: r.havingHidden,
-        minCellSize: r.minCellSize,
-        visibleCells: s.visibleCells,
-        outAggs: s.outAggs,
+        ...released,
         shares,
         ledger: { resultMeta, shareCommitment: shareCommitment({ job: spec.id, party: me, ...shares }, salt), salt },
         timings: { connectMs: t1 - t0, computeMs: performance.now() - t1 },
