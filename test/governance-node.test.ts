@@ -1,10 +1,12 @@
 // Governance at the nodes, end to end (issue 6): three `mosaik node` processes run governed (a
 // consortium configuration), custodians register their signed policies, a researcher's study and
 // the custodians' approvals are registered at every node, and queries run only with a signed
-// request for an approved, valid study whose use of every column the custodians' policies allow.
-// Each refusal (unsigned study, an approval missing, expired, purpose not allowed, forbidden
-// column, tampered signature, replayed request, privacy budget exhausted) is the job's error at
-// EVERY node, each of which checked on its own. The consent filter runs inside MPC: a citizen's
+// request for a registered, approved, valid study whose use of every column the custodians'
+// policies allow. Each refusal (an approval missing, expired, purpose not allowed, forbidden
+// column, replayed request) is the job's error at EVERY node, each of which checked on its own;
+// unsigned or tampered studies are not even registered, and a study that was signed and approved
+// but never registered does not run. The nodes run with --exact-results so that the consent filter
+// can be checked cell by cell (output protection and budgets: test/output-privacy.test.ts). The consent filter runs inside MPC: a citizen's
 // withdrawal, published by the consent custodian as a new register version, changes the next run
 // exactly as the plaintext rule (src/governance/consent.ts) says. Usage and budget are recorded
 // per node; studies, approvals, policies and consent updates are in the transparency log.
@@ -27,6 +29,9 @@ import { apiRequest } from '../src/node/api.js';
 import { writeApiPorts } from '../src/node/daemon.js';
 import type { Job } from '../src/node/jobs.js';
 import { runRemoteQuery } from '../src/cli/query.js';
+import { newResultKeyPair } from '../src/governance/sealed.js';
+import type { QueryRequest } from '../src/governance/study.js';
+import { adhocBody } from './identities.js';
 import { publishConsent, submitDocument } from '../src/cli/governance-remote.js';
 import { registerGovernanceCommands } from '../src/cli/governance.js';
 import type { LedgerEntry } from '../src/ledger/entry.js';
@@ -55,10 +60,13 @@ function study(o: Partial<NewStudy> = {}): SignedStudy {
   return signStudy(F.study({ validFrom: iso(NOW - DAY), validUntil: iso(NOW + 30 * DAY), createdAt: iso(NOW - DAY), ...o }), signer(F.alice));
 }
 const approvals = (ss: SignedStudy, ...by: Party[]): Approval[] => by.map((c) => approveStudy(ss, F.consortium, signer(c), { time: iso(Date.now() - 1000) }));
-const request = (ss: SignedStudy, query: string) => signQueryRequest(ss, query, signer(F.alice));
+const request = (ss: SignedStudy, query: string) => signQueryRequest(ss, query, signer(F.alice), { cluster: cluster.config.cluster, resultKey: newResultKeyPair().publicKey });
+const alice = signer(F.alice);
+/** A call signed by alice (a researcher of the consortium) unless another member is named. */
+const api = <T>(p: PartyId, path: string, o: { body?: unknown; as?: Party } = {}) => apiRequest<T>(cluster.config, p, path, { ...(o.body !== undefined ? { body: o.body } : {}), signer: signer(o.as ?? F.alice) });
 
 async function startNode(p: PartyId): Promise<void> {
-  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000', '--consortium', consortiumFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000', '--consortium', consortiumFile, '--exact-results'], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs[p] = child;
   const keep = (c: Buffer) => (logs[p] = (logs[p] + c.toString()).slice(-20000));
   child.stdout!.on('data', keep);
@@ -98,7 +106,7 @@ before(async () => {
     const custodian = reg.schema.custodian === F.cpr.name ? F.cpr : F.sds;
     await uploadDataset({ config: cluster.config, dataset: { schema: reg.schema, codeLists: regs.codeLists, rows: reg.length, columns: reg.columns }, version: 'v1', signer: signer(custodian) });
   }
-  for (const sp of F.policies) await submitDocument(cluster.config, 'policy', sp);
+  for (const sp of F.policies) await submitDocument(cluster.config, 'policy', sp, signer(F.cpr));
   await publishConsent({ config: cluster.config, consortium: F.consortium, events, changes: events, signer: signer(F.consentCustodian), version: 'consent-v1' });
   writeConsentFile(registerFile, events);
 });
@@ -121,7 +129,7 @@ function populationReference(evs: ConsentEvent[], T: number): Map<string, number
   return out;
 }
 
-const jobAt = async (p: PartyId, id: string) => (await apiRequest<Job & { error?: string; submittedAt: string }>(cluster.config, p, `/v1/jobs/${id}`)).body;
+const jobAt = async (p: PartyId, id: string) => (await api<Job & { error?: string; submittedAt: string }>(p, `/v1/jobs/${id}`)).body;
 
 /** Result cells against the reference: every cell of ≥ 10 (the population policy) shown and equal, smaller ones suppressed. */
 function checkCells(rows: (string | number | boolean)[][], suppressed: Record<string, unknown>[], want: Map<string, number>, tolerance = 0): void {
@@ -140,7 +148,7 @@ function checkCells(rows: (string | number | boolean)[][], suppressed: Record<st
 
 /** Submits a governed query that must be refused; checks every node's job says why. */
 async function refusedEverywhere(body: Record<string, unknown>, re: RegExp): Promise<void> {
-  const r = await apiRequest<{ error: string; job?: string; refusals?: { party: number; error: string }[] }>(cluster.config, 0, '/v1/queries', { body });
+  const r = await api<{ error: string; job?: string; refusals?: { party: number; error: string }[] }>(0, '/v1/queries', { body });
   assert.equal(r.status, 403, JSON.stringify(r.body));
   assert.match(r.body.error, re);
   assert.ok(r.body.job, 'the answer names the job');
@@ -158,33 +166,55 @@ const main = study();
 
 describe('governed nodes', () => {
   let firstJob = '';
-  let firstRequest: ReturnType<typeof request>;
+  let firstRequest: QueryRequest;
 
-  it('refuse ad-hoc SQL, and documents that do not verify', async () => {
-    const r = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/queries', { body: { sql: POP_SQL } });
+  it('refuse ad-hoc SQL, and documents that do not verify (unsigned, tampered)', async () => {
+    const bare = await api<{ error: string }>(0, '/v1/queries', { body: { sql: POP_SQL } });
+    assert.equal(bare.status, 400);
+    assert.match(bare.body.error, /signed request/);
+    const r = await api<{ error: string }>(0, '/v1/queries', { body: adhocBody(cluster.config, alice, POP_SQL).body });
     assert.equal(r.status, 403);
-    assert.match(r.body.error, /governed mode .*signed request.*ad-hoc SQL is refused/);
-    const unsigned = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/studies', { body: { study: main.study } });
+    assert.match(r.body.error, /governed mode .*registered study.*ad-hoc SQL is refused/);
+    const unsigned = await api<{ error: string }>(0, '/v1/studies', { body: { study: main.study } });
     assert.equal(unsigned.status, 403);
     assert.match(unsigned.body.error, /is not signed by its researcher 'alice'/);
-    const early = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/approvals', { body: approvals(main, F.cpr)[0] });
+    const orig = study({ id: 'tampered' });
+    const tampered = await api<{ error: string }>(0, '/v1/studies', { body: { study: { ...orig.study, title: 'Something else entirely' }, signature: orig.signature } });
+    assert.equal(tampered.status, 403);
+    assert.match(tampered.body.error, /study 'tampered': the researcher's signature does not verify/);
+    const early = await api<{ error: string }>(0, '/v1/approvals', { body: approvals(main, F.cpr)[0] });
     assert.equal(early.status, 403);
     assert.match(early.body.error, /not registered at this node: submit the study first/);
-    const notScheduler = await apiRequest<{ error: string }>(cluster.config, 2, '/v1/studies', { body: main });
+    const notScheduler = await api<{ error: string }>(2, '/v1/studies', { body: main });
     assert.equal(notScheduler.status, 409);
+    const anonymous = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/studies', { body: main });
+    assert.equal(anonymous.status, 401);
+  });
+
+  it('a study signed and approved but never registered does not run (and is not logged)', async () => {
+    const secret = study({ id: 'never-registered' });
+    const r = await api<{ error: string }>(0, '/v1/queries', { body: { request: request(secret, 'population') } });
+    assert.equal(r.status, 404, JSON.stringify(r.body));
+    assert.match(r.body.error, /study 'never-registered' .* is not registered at this node: a study runs only after it is registered and logged/);
+    // Approvals sent along change nothing: only registered approvals count.
+    const withApprovals = await api<{ error: string }>(0, '/v1/queries', { body: { request: request(secret, 'population'), approvals: approvals(secret, F.sds, F.cpr) } });
+    assert.equal(withApprovals.status, 404);
+    const entries = (await apiRequest<{ entries: LedgerEntry[] }>(cluster.config, 0, '/v1/ledger/entries')).body.entries;
+    assert.ok(!entries.some((e) => JSON.stringify(e.body).includes('never-registered')));
   });
 
   it('register a study and its approvals at every node, logged; run it with the consent filter inside MPC', async () => {
-    assert.equal((await submitDocument(cluster.config, 'study', main)).new, true);
-    assert.equal((await submitDocument(cluster.config, 'study', main)).new, false, 'again: nothing changes');
-    for (const ap of approvals(main, F.sds, F.cpr)) await submitDocument(cluster.config, 'approval', ap);
+    assert.equal((await submitDocument(cluster.config, 'study', main, alice)).new, true);
+    assert.equal((await submitDocument(cluster.config, 'study', main, alice)).new, false, 'again: nothing changes');
+    for (const ap of approvals(main, F.sds, F.cpr)) await submitDocument(cluster.config, 'approval', ap, signer(F.sds));
     for (const p of P) {
-      const l = await apiRequest<{ id: string; approved: boolean; period: string }[]>(cluster.config, p, '/v1/studies');
+      const l = await api<{ id: string; approved: boolean; period: string }[]>(p, '/v1/studies');
       assert.deepEqual(l.body.map((s) => [s.id, s.approved, s.period]), [['t2d-2024', true, 'valid']], `node ${p}`);
     }
-    firstRequest = request(main, 'population');
-    const r = await runRemoteQuery({ config: cluster.config, sql: POP_SQL, study: main.study.id, request: firstRequest });
+    const r = await runRemoteQuery({ config: cluster.config, sql: POP_SQL, signer: alice, study: main, queryId: 'population' });
     firstJob = r.job;
+    // The signed request the CLI made (the job shows it to its requester): replayed below.
+    firstRequest = (await api<{ request: QueryRequest }>(0, `/v1/jobs/${r.job}`)).body.request;
     const T = unixSeconds((await jobAt(0, r.job)).submittedAt);
     checkCells(r.rows, r.suppressed, populationReference(events, T));
     assert.equal(r.governance!.consent.register, 'consent@consent-v1');
@@ -195,7 +225,7 @@ describe('governed nodes', () => {
     assert.equal(all - usable, 3);
     // Usage per custodian at every node; the log holds the documents (no person in it).
     for (const p of P) {
-      const u = await apiRequest<{ summary: { custodian: string; study: string; queries: number; rowsTouched: number }[] }>(cluster.config, p, '/v1/usage?study=t2d-2024');
+      const u = await api<{ summary: { custodian: string; study: string; queries: number; rowsTouched: number }[] }>(p, '/v1/usage?study=t2d-2024', { as: F.cpr });
       assert.deepEqual(u.body.summary.map((s) => [s.custodian, s.queries, s.rowsTouched]), [['cpr', 1, pop.length]], `node ${p}`);
     }
     const entries = (await apiRequest<{ entries: LedgerEntry[] }>(cluster.config, 1, '/v1/ledger/entries')).body.entries;
@@ -208,28 +238,29 @@ describe('governed nodes', () => {
   });
 
   it('refuse a replayed request at every node', async () => {
-    await refusedEverywhere({ study: main.study.id, request: firstRequest }, new RegExp(`was already used for job ${firstJob}`));
+    await refusedEverywhere({ request: firstRequest }, new RegExp(`was already used for job ${firstJob}`));
   });
 
-  it('refuse, at every node: an unsigned study, one approval of two, an expired study, a purpose not allowed, a forbidden column, a tampered signature', async () => {
-    const unsigned = { study: study({ id: 'unsigned' }).study };
-    await refusedEverywhere({ study: unsigned, request: request(unsigned, 'population') }, /study 'unsigned' is not signed by its researcher 'alice'/);
-
+  it('refuse, at every node: one approval of two, an expired study, a purpose not allowed, a forbidden column', async () => {
+    const register = async (ss: SignedStudy, ...by: Party[]) => {
+      await submitDocument(cluster.config, 'study', ss, alice);
+      for (const ap of approvals(ss, ...by)) await submitDocument(cluster.config, 'approval', ap, signer(by[0]!));
+    };
     const half = study({ id: 'half-approved' });
-    await refusedEverywhere({ study: half, approvals: approvals(half, F.sds), request: request(half, 'population') }, /study 'half-approved' lacks the approval of custodian 'cpr' \(population\)/);
+    await register(half, F.sds);
+    await refusedEverywhere({ request: request(half, 'population') }, /study 'half-approved' lacks the approval of custodian 'cpr' \(population\)/);
 
     const expired = study({ id: 'expired', validFrom: iso(NOW - 60 * DAY), validUntil: iso(NOW - DAY) });
-    await refusedEverywhere({ study: expired, approvals: approvals(expired, F.sds, F.cpr), request: request(expired, 'population') }, /study 'expired' expired at/);
+    await register(expired, F.sds, F.cpr);
+    await refusedEverywhere({ request: request(expired, 'population') }, /study 'expired' expired at/);
 
     const pharma = study({ id: 'pharma', purpose: 'commercial-pharma' });
-    await refusedEverywhere({ study: pharma, approvals: approvals(pharma, F.sds, F.cpr), request: request(pharma, 'population') }, /does not allow its dataset '(contacts|population)' to be used for commercial pharma research/);
+    await register(pharma, F.sds, F.cpr);
+    await refusedEverywhere({ request: request(pharma, 'population') }, /does not allow its dataset '(contacts|population)' to be used for commercial pharma research/);
 
     const hosp = study({ id: 'hospitals', queries: [{ id: 'by-hospital', sql: 'SELECT hospital, COUNT(*) AS contacts FROM contacts GROUP BY hospital' }] });
-    await refusedEverywhere({ study: hosp, approvals: approvals(hosp, F.sds, F.cpr), request: request(hosp, 'by-hospital') }, /column contacts\.hospital may not be used: custodian 'sundhedsdatastyrelsen's policy forbids it/);
-
-    const orig = study({ id: 'tampered' });
-    const tampered = { study: { ...orig.study, title: 'Something else entirely' }, signature: orig.signature };
-    await refusedEverywhere({ study: tampered, approvals: approvals(orig, F.sds, F.cpr), request: request(tampered, 'population') }, /study 'tampered': the researcher's signature does not verify/);
+    await register(hosp, F.sds, F.cpr);
+    await refusedEverywhere({ request: request(hosp, 'by-hospital') }, /column contacts\.hospital may not be used: custodian 'sundhedsdatastyrelsen's policy forbids it/);
   });
 
   it('a citizen withdraws (mosaik consent set --dir): the next run excludes them, as the plaintext rule says', async () => {
@@ -274,27 +305,4 @@ describe('governed nodes', () => {
     assert.equal(before.get(changed[0]![0])! - changed[0]![1], 1);
   });
 
-  it('add differential-privacy noise and enforce the study\'s privacy budget across runs, at every node', async () => {
-    const dp = study({ id: 'dp-population', datasets: [{ name: 'population', columns: ['region', 'sex'] }], queries: [{ id: 'population', sql: POP_SQL, epsilon: 0.5 }], privacy: { epsilon: 1 } });
-    const aps = approvals(dp, F.cpr);
-    const want = populationReference(current, Math.floor(Date.now() / 1000));
-    for (let run = 0; run < 2; run++) {
-      const r = await runRemoteQuery({ config: cluster.config, sql: POP_SQL, study: dp, approvals: aps, request: request(dp, 'population') });
-      assert.equal(r.governance!.epsilon, 0.5);
-      // Discrete Laplace of scale 2 (ε = 0.5, Δ = 1): |noise| ≤ K = 56 by construction.
-      checkCells(r.rows, r.suppressed, want, 56);
-      for (const row of r.rows) assert.ok(Number.isInteger(row[2]));
-    }
-    for (const p of P) {
-      const b = await apiRequest<{ spent: { epsilon: number }; charges: unknown[] }>(cluster.config, p, '/v1/studies/dp-population/budget');
-      assert.equal(b.body.charges.length, 2, `node ${p}`);
-      assert.ok(Math.abs(b.body.spent.epsilon - 1) < 1e-9);
-    }
-    await refusedEverywhere({ study: dp, approvals: aps, request: request(dp, 'population') }, /study 'dp-population': query 'population' needs epsilon 0\.5, but only 0 of the study's 1 remain/);
-  });
-
-  it('refuse noise on a register where a person has several rows', async () => {
-    const dp = study({ id: 'dp-contacts', queries: [{ id: 'stay', sql: 'SELECT age_band, COUNT(*) AS contacts FROM contacts GROUP BY age_band', epsilon: 0.5 }], privacy: { epsilon: 2 } });
-    await refusedEverywhere({ study: dp, approvals: approvals(dp, F.sds, F.cpr), request: request(dp, 'stay') }, /cannot run with differential privacy: .*contacts may have several rows per person/);
-  });
 });

@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import { demoCodeLists } from '../src/demo/codelists.js';
 import { demoSchemas } from '../src/demo/schemas.js';
 import { PrivacyBudget } from '../src/governance/budget.js';
+import { newResultKeyPair } from '../src/governance/sealed.js';
 import { canonicalJson } from '../src/governance/canonical.js';
 import { addMember, Consortium, readConfigFile, type ConsortiumConfig } from '../src/governance/consortium.js';
 import { GovernanceError, type GovernanceCode } from '../src/governance/errors.js';
@@ -306,13 +307,14 @@ describe('authorization: refusals (each names the failing check)', () => {
   });
 
   it('researcher’s query request: accepted when right, refused when stale, foreign or for another query', () => {
-    const rq = signQueryRequest(F.signed, 'cases', signer(F.alice), { time: '2025-06-01T11:58:00Z' });
+    const RQ = { cluster: 'test', resultKey: newResultKeyPair().publicKey };
+    const rq = signQueryRequest(F.signed, 'cases', signer(F.alice), { ...RQ, time: '2025-06-01T11:58:00Z' });
     assert.equal(authorize(input({ request: rq })).request, rq.request.nonce);
-    refused(() => authorize(input({ request: signQueryRequest(F.signed, 'cases', signer(F.alice), { time: '2025-06-01T10:00:00Z' }) })), 'request', /outside ±15 minutes of now/);
-    refused(() => authorize(input({ request: signQueryRequest(F.signed, 'stay', signer(F.alice), { time: F.now }) })), 'request', /asks for query 'stay', not 'cases'/);
-    refused(() => authorize(input({ request: signQueryRequest(F.signed, 'cases', signer(F.bob), { time: F.now }) })), 'request', /comes from 'bob', not the study's researcher 'alice'/);
+    refused(() => authorize(input({ request: signQueryRequest(F.signed, 'cases', signer(F.alice), { ...RQ, time: '2025-06-01T10:00:00Z' }) })), 'request', /outside ±15 minutes of now/);
+    refused(() => authorize(input({ request: signQueryRequest(F.signed, 'stay', signer(F.alice), { ...RQ, time: F.now }) })), 'request', /asks for query 'stay', not 'cases'/);
+    refused(() => authorize(input({ request: signQueryRequest(F.signed, 'cases', signer(F.bob), { ...RQ, time: F.now }) })), 'request', /comes from 'bob', not the study's researcher 'alice'/);
     const forged = { request: { ...rq.request, researcher: 'alice' }, signature: signDocument('query-request', rq.request, { name: 'alice', privateKey: F.bob.privateKey }) };
-    refused(() => authorize(input({ request: forged })), 'request', /not signed with researcher 'alice's registered key/);
+    refused(() => authorize(input({ request: forged })), 'request', /not signed with 'alice's registered key/);
     refused(() => authorize(input({ request: { request: rq.request } })), 'request', /not signed/);
   });
 

@@ -24,6 +24,7 @@ import { buildUploadBodies, shareColumn, type ShareableDataset } from '../src/in
 import { formatProblems, type IngestProgress, type IngestValidation } from '../src/ingest/validate.js';
 import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
+import { ensureLocalIdentities } from '../src/governance/identities.js';
 import { apiRequest } from '../src/node/api.js';
 import { writeApiPorts } from '../src/node/daemon.js';
 
@@ -517,6 +518,7 @@ describe('ingest formats: upload to a local cluster', () => {
   before(async () => {
     cluster = await createLocalCluster(join(root, 'cluster'));
     await writeApiPorts(cluster.dir);
+    ensureLocalIdentities(cluster.dir); // runIngest signs with the local custodian identity
     await Promise.all(P.map((p) => startNode(p)));
   });
 

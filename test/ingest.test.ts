@@ -16,6 +16,10 @@ import { runIngest } from '../src/cli/ingest.js';
 import { combineShares } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, freePorts, generateNodeKey, loadClusterConfig, readNodeKey, type ClusterConfig, type LocalCluster } from '../src/net/keys.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { ensureLocalIdentities } from '../src/governance/identities.js';
+/** The custodian identity the uploads are signed with (the fake nodes do not check it). */
+const UPLOADER = { name: 'custodian', privateKey: generateKeyPairSync('ed25519').privateKey };
 
 const regs = generateRegisters({ citizens: 300, seed: 11 });
 const lists = regs.codeLists;
@@ -289,6 +293,7 @@ async function startFake(key: string, cert: string, port: number): Promise<FakeN
       res.end(JSON.stringify(body));
     };
     if (req.method === 'GET' && req.url === '/v1/datasets') return send(200, []);
+    if (req.method === 'GET' && req.url === '/v1/governance') return send(200, { governed: false });
     const m = /^\/v1\/datasets\/([^/]+)\/versions\/([^/]+)$/.exec(req.url ?? '');
     if (req.method !== 'PUT' || !m) return send(404, { error: 'not found' });
     node.puts++;
@@ -326,6 +331,7 @@ describe('ingest: upload over pinned HTTPS', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mosaik-ingest-'));
     lc = await createLocalCluster(join(dir, 'cluster'));
+    ensureLocalIdentities(lc.dir); // runIngest signs with the local custodian identity
     // Give the fake API servers free ports of their own (cluster.json's apiPort).
     const ports = await freePorts(3);
     const raw = JSON.parse(await readFile(lc.configPath, 'utf8')) as { nodes: { id: number; apiPort?: number }[] };
@@ -360,12 +366,12 @@ describe('ingest: upload over pinned HTTPS', () => {
     reset();
     const reg = regs.prescriptions;
     const ds = datasetOf(reg);
-    const r = await uploadDataset({ config, dataset: ds, version: 'v1', key: KEY });
+    const r = await uploadDataset({ signer: UPLOADER, config, dataset: ds, version: 'v1', key: KEY });
     assert.deepEqual(r.nodes.map((n) => n.status), [201, 201, 201]);
     const parsed = nodes.map((n) => parseUploadBody(n.bodies.get('v1')!));
     assert.deepEqual(parsed.map((p) => p.header.party), [0, 1, 2]);
     reg.schema.columns.forEach((c, k) => assert.deepEqual(combineShares(parsed[0]!.shares[k]!, parsed[1]!.shares[k]!), reg.columns.get(c.name)));
-    const again = await uploadDataset({ config, dataset: ds, version: 'v1', key: KEY });
+    const again = await uploadDataset({ signer: UPLOADER, config, dataset: ds, version: 'v1', key: KEY });
     assert.deepEqual(again.nodes.map((n) => n.status), [200, 200, 200]);
   });
 
@@ -376,7 +382,7 @@ describe('ingest: upload over pinned HTTPS', () => {
     await new Promise((ok) => nodes[1]!.server.close(ok));
     const fake = await startFake(impostor.keyPem, impostor.certPem, port);
     try {
-      await assert.rejects(uploadDataset({ config, dataset: datasetOf(regs.income), version: 'v1', key: KEY }), (e: unknown) => {
+      await assert.rejects(uploadDataset({ signer: UPLOADER, config, dataset: datasetOf(regs.income), version: 'v1', key: KEY }), (e: unknown) => {
         assert.ok(e instanceof UploadError);
         assert.deepEqual(e.failures.map((f) => f.party), [1]);
         assert.match(e.message, /node 1 \(node-b, https:\/\/127\.0\.0\.1:\d+\): TLS authentication failed/);
@@ -394,7 +400,7 @@ describe('ingest: upload over pinned HTTPS', () => {
   it('names the node that rejects the upload and why', async () => {
     reset();
     nodes[2]!.reject = [400, 'column diagnosis: code list icd10 differs from the registered one'];
-    await assert.rejects(uploadDataset({ config, dataset: datasetOf(regs.contacts), version: 'v7', key: KEY }), (e: unknown) => {
+    await assert.rejects(uploadDataset({ signer: UPLOADER, config, dataset: datasetOf(regs.contacts), version: 'v7', key: KEY }), (e: unknown) => {
       assert.ok(e instanceof UploadError);
       assert.equal(e.failures.length, 1);
       assert.equal(e.failures[0]!.party, 2);
@@ -404,7 +410,7 @@ describe('ingest: upload over pinned HTTPS', () => {
     });
     // The re-run once the node accepts completes the version: identical bytes at the two others.
     delete nodes[2]!.reject;
-    const r = await uploadDataset({ config, dataset: datasetOf(regs.contacts), version: 'v7', key: KEY });
+    const r = await uploadDataset({ signer: UPLOADER, config, dataset: datasetOf(regs.contacts), version: 'v7', key: KEY });
     assert.deepEqual(r.nodes.map((n) => n.status), [200, 200, 201]);
   });
 
@@ -416,7 +422,7 @@ describe('ingest: upload over pinned HTTPS', () => {
     const ds: ShareableDataset = { schema: { name: 'big', custodian: 'test', columns: [{ name: 'x', type: 'int' }] }, codeLists: new Map(), rows, columns: new Map([['x', x]]) };
     nodes[2]!.reject = [400, 'no room'];
     nodes[2]!.early = true;
-    await assert.rejects(uploadDataset({ config, dataset: ds, version: 'v1', key: KEY }), (e: unknown) => {
+    await assert.rejects(uploadDataset({ signer: UPLOADER, config, dataset: ds, version: 'v1', key: KEY }), (e: unknown) => {
       assert.ok(e instanceof UploadError);
       assert.deepEqual(e.failures.map((f) => f.party).sort(), [0, 1, 2]);
       assert.deepEqual(e.stored, []);
@@ -434,7 +440,7 @@ describe('ingest: upload over pinned HTTPS', () => {
     const port = apiAddress(config, 0).port;
     await new Promise((ok) => nodes[0]!.server.close(ok));
     try {
-      await assert.rejects(uploadDataset({ config, dataset: datasetOf(regs.income), version: 'v1', key: KEY, timeoutMs: 5000 }), /node 0 \(node-a, https:\/\/127\.0\.0\.1:\d+\): connection refused[\s\S]*nothing was uploaded/);
+      await assert.rejects(uploadDataset({ signer: UPLOADER, config, dataset: datasetOf(regs.income), version: 'v1', key: KEY, timeoutMs: 5000 }), /node 0 \(node-a, https:\/\/127\.0\.0\.1:\d+\): connection refused[\s\S]*nothing was uploaded/);
     } finally {
       const k = readNodeKey(lc.nodeDirs[0]!, 'node-a');
       nodes[0] = await startFake(k.keyPem, k.certPem, port);

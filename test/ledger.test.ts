@@ -20,6 +20,7 @@ import { auditVerify } from '../src/cli/audit.js';
 import { clusterSigningKeys, createLocalCluster, generateSigningKey, loadClusterConfig, readSigningKey, writeNodeKey, signingKeyPath, type LocalCluster, type SigningKey } from '../src/net/keys.js';
 import { splitShares } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
+import { adhocBody, localSigners, type LocalSigners } from './identities.js';
 import { apiRequest } from '../src/node/api.js';
 import { writeApiPorts } from '../src/node/daemon.js';
 import type { CodeList, DatasetSchema } from '../src/ingest/schema.js';
@@ -435,7 +436,8 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
   const stays = Array.from({ length: N }, (_, i) => (i * 7) % 31);
 
   async function startNode(p: PartyId): Promise<void> {
-    const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Exact results: the saved result is compared with known sums (output protection: test/attacks.test.ts).
+    const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000', '--exact-results'], { stdio: ['ignore', 'pipe', 'pipe'] });
     procs[p] = child;
     const keep = (c: Buffer) => (logs[p] = (logs[p] + c.toString()).slice(-20000));
     child.stdout!.on('data', keep);
@@ -456,6 +458,7 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
   before(async () => {
     cluster = await createLocalCluster(join(root, 'live'));
     await writeApiPorts(cluster.dir);
+    ids = localSigners(cluster.dir);
     await Promise.all(P.map(startNode));
     const shares = [BigUint64Array.from(regions, BigInt), BigUint64Array.from(stays, BigInt)].map((c) => splitShares(c));
     await Promise.all(
@@ -465,7 +468,7 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
         len.writeUInt32LE(header.length);
         const parts: Buffer[] = [len, header];
         for (const s of shares) for (const half of [s[p]!.a, s[p]!.b]) parts.push(Buffer.from(half.buffer, half.byteOffset, half.byteLength));
-        const r = await apiRequest(cluster.config, p, '/v1/datasets/visits/versions/v1', { method: 'PUT', body: Buffer.concat(parts) });
+        const r = await apiRequest(cluster.config, p, '/v1/datasets/visits/versions/v1', { method: 'PUT', body: Buffer.concat(parts), signer: ids.custodian });
         assert.equal(r.status, 201, JSON.stringify(r.body));
       }),
     );
@@ -484,6 +487,7 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
 
   const SQL = 'SELECT region, COUNT(*) AS n, SUM(stay) AS total FROM visits GROUP BY region';
   let resultFile: string;
+  let ids: LocalSigners;
 
   it('a query is logged at every node (job-run, result-released), co-signed; `audit verify --result` checks it', async () => {
     resultFile = join(root, 'result.json');
@@ -501,7 +505,7 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
     const entries = await apiRequest<{ size: number; entries: LedgerEntry[] }>(cluster.config, 2, '/v1/ledger/entries?from=0');
     assert.deepEqual(entries.body.entries.map((e) => e.kind), ['job-run', 'result-released']);
     assert.equal(entries.body.entries[0]!.body.job, saved.job);
-    const job = await apiRequest<{ submittedAt: string }>(cluster.config, 1, `/v1/jobs/${saved.job}`);
+    const job = await apiRequest<{ submittedAt: string }>(cluster.config, 1, `/v1/jobs/${saved.job}`, { signer: ids.researcher });
     assert.equal(entries.body.entries[0]!.time, job.body.submittedAt, 'job-run time is the spec\'s, the same at every node');
     const out = await mosaik('audit', 'verify', '--dir', cluster.dir, '--result', resultFile);
     assert.equal(out.code, 0, out.out);
@@ -577,7 +581,7 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
     // The tampered node refuses to append, sign or run jobs (nothing it computes could be logged).
     const st = await apiRequest<{ damaged: boolean }>(cluster.config, 2, '/v1/ledger/status');
     assert.equal(st.body.damaged, true);
-    const refused = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/queries', { body: { sql: SQL, dataset: 'visits' } });
+    const refused = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/queries', { body: adhocBody(cluster.config, ids.researcher, SQL).body, signer: ids.researcher });
     assert.equal(refused.status, 409, JSON.stringify(refused.body));
     assert.match(refused.body.error, /node 2 \(node-c\) refused the job: this node's transparency-log replica is damaged \(node-c: entries changed/);
     // Removing an entry at node 1 is reported too.

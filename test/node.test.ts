@@ -21,6 +21,7 @@ import { runRemoteQuery, formatTable } from '../src/cli/query.js';
 import type { CodeList, DatasetSchema } from '../src/ingest/schema.js';
 import { planSql, runQuery, type RunOptions } from '../src/query/index.js';
 import { run3 } from './harness.js';
+import { adhocBody, localSigners, type LocalSigners } from './identities.js';
 
 /**
  * Whether src/query/execute.ts can keep results shared (runQuery revealTo 'none' → result.shared).
@@ -89,10 +90,14 @@ function uploadBody(shares: ReturnType<typeof shareTable>, party: number, o: { c
   return o.truncate ? body.subarray(0, body.length - o.truncate) : body;
 }
 
-const put = (p: PartyId, name: string, version: string, body: Buffer) => apiRequest<{ error?: string; rows?: number }>(cluster.config, p, `/v1/datasets/${name}/versions/${version}`, { method: 'PUT', body });
+const put = (p: PartyId, name: string, version: string, body: Buffer) => apiRequest<{ error?: string; rows?: number }>(cluster.config, p, `/v1/datasets/${name}/versions/${version}`, { method: 'PUT', body, signer: ids.custodian });
+let ids: LocalSigners;
+const query = (sql: string) => runRemoteQuery({ config: cluster.config, sql, signer: ids.researcher });
+const submit = (p: PartyId, sql: string, o: { minCellSize?: number } = {}) => apiRequest<{ error: string; job: string; minCellSize?: number }>(cluster.config, p, '/v1/queries', { body: adhocBody(cluster.config, ids.researcher, sql, o).body, signer: ids.researcher });
 
 async function startNode(p: PartyId, env: Record<string, string> = {}): Promise<void> {
-  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000'], {
+  // Exact results: these tests check the engine's answers against the plaintext (output protection: test/attacks.test.ts).
+  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000', '--exact-results'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -128,6 +133,7 @@ const P: PartyId[] = [0, 1, 2];
 before(async () => {
   cluster = await createLocalCluster(join(root, 'c'));
   await writeApiPorts(cluster.dir);
+  ids = localSigners(cluster.dir);
   await Promise.all(P.map((p) => startNode(p)));
 });
 
@@ -282,13 +288,16 @@ describe('compute-node daemon', () => {
   });
 
   it('runs a COUNT/AVG GROUP BY query; the requester combines the shares to the plaintext answer', needsShared, async () => {
-    const r = await runRemoteQuery({ config: cluster.config, dataset: 'visits', sql: SQL });
+    const r = await query(SQL);
     checkResult(r);
     assert.match(formatTable(r), /<suppressed>.*\n.*cells? <suppressed>: fewer than 5 rows/s);
-    // No node holds the result: each has only its share pair.
-    const j = await apiRequest<Job>(cluster.config, 1, `/v1/jobs/${r.job}`);
+    // No node holds the result: each has only its share pair, and serves it sealed to the requester's key.
+    assert.equal(r.parts[1].shares.a.length, r.rows.length * 2);
+    const j = await apiRequest<Job & { sealed?: { ct: string } }>(cluster.config, 1, `/v1/jobs/${r.job}`, { signer: ids.researcher });
     assert.equal(j.body.status, 'done');
-    assert.equal(j.body.result!.shares.a.length, r.rows.length * 2);
+    assert.equal(j.body.result, undefined);
+    assert.ok(j.body.sealed!.ct.length > 100);
+    assert.equal(JSON.stringify(j.body).indexOf(r.parts[1].shares.a[0]!), -1);
   });
 
   it('refuses bad SQL with 400 before any MPC', async () => {
@@ -297,16 +306,15 @@ describe('compute-node daemon', () => {
       ['SELEKT nothing', /./],
       ['SELECT COUNT(*) FROM patients', /unknown table 'patients'/],
     ] as const) {
-      const r = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/queries', { body: { sql, dataset: 'visits' } });
+      const r = await submit(0, sql);
       assert.equal(r.status, 400, JSON.stringify(r.body));
       assert.match(r.body.error, msg);
     }
-    const small = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/queries', { body: { sql: SQL, dataset: 'visits', minCellSize: 2 } });
-    assert.equal(small.status, 400);
-    assert.match(small.body.error, /minCellSize/);
-    const unknown = await apiRequest<{ error: string }>(cluster.config, 0, '/v1/queries', { body: { sql: SQL, dataset: 'nope' } });
-    assert.equal(unknown.status, 404);
-    const notScheduler = await apiRequest<{ error: string }>(cluster.config, 1, '/v1/queries', { body: { sql: SQL, dataset: 'visits' } });
+    // A request may raise the smallest cell, never lower it below a node's policy.
+    const small = await submit(0, SQL, { minCellSize: 2 });
+    assert.equal(small.status, 202);
+    assert.equal((small.body as unknown as { minCellSize: number }).minCellSize, 5);
+    const notScheduler = await submit(1, SQL);
     assert.equal(notScheduler.status, 409);
     assert.match(notScheduler.body.error, /node 0/);
   });
@@ -324,7 +332,7 @@ describe('compute-node daemon', () => {
 
   it('node-to-node routes accept only the scheduler\'s pinned certificate (403 otherwise)', async () => {
     const intruder = await generateNodeKey('intruder');
-    const spec = { id: '00000000-0000-4000-8000-000000000000', seq: Date.now() * 2, sql: SQL, dataset: 'visits', version: 'v1', minCellSize: 5 };
+    const spec = { id: '00000000-0000-4000-8000-000000000000', seq: Date.now() * 2, sql: SQL, dataset: 'visits', version: 'v1', minCellSize: 5, request: adhocBody(cluster.config, ids.researcher, SQL).body.request, protection: { kind: 'none' } };
     const nodeB = readFileSync(join(cluster.nodeDirs[1], 'node-b.key.pem'), 'utf8');
     const nodeBCert = readFileSync(join(cluster.nodeDirs[1], 'node-b.cert.pem'), 'utf8');
     for (const who of [{ key: intruder.keyPem, cert: intruder.certPem }, { key: nodeB, cert: nodeBCert }, {}]) {
@@ -332,7 +340,7 @@ describe('compute-node daemon', () => {
       assert.equal(r.status, 403, JSON.stringify(r.body));
       assert.match(r.body.error, /forbidden/);
     }
-    assert.equal((await apiRequest(cluster.config, 2, `/v1/jobs/${spec.id}`)).status, 404);
+    assert.equal((await apiRequest(cluster.config, 2, `/v1/jobs/${spec.id}`, { signer: ids.researcher })).status, 404);
   });
 
   it('keeps its data across a restart', async () => {
@@ -340,7 +348,7 @@ describe('compute-node daemon', () => {
     await startNode(1);
     const l = await apiRequest<{ name: string }[]>(cluster.config, 1, '/v1/datasets');
     assert.deepEqual(l.body.map((d) => d.name), ['visits']);
-    if (SHARED_RESULTS) checkResult(await runRemoteQuery({ config: cluster.config, dataset: 'visits', sql: SQL }));
+    if (SHARED_RESULTS) checkResult(await query(SQL));
   });
 
   it('detects a tampered share file; the job fails at every node with a clear error', async () => {
@@ -350,24 +358,24 @@ describe('compute-node daemon', () => {
     bad[100]! ^= 1;
     writeFileSync(file, bad);
     try {
-      await assert.rejects(runRemoteQuery({ config: cluster.config, dataset: 'visits', sql: SQL }), (e: Error) => {
+      await assert.rejects(query(SQL), (e: Error) => {
         assert.match(e.message, /node 2 \(node-c\): shares of column 'stay' of visits@v1 .* failed integrity check/);
         return true;
       });
     } finally {
       writeFileSync(file, orig);
     }
-    if (SHARED_RESULTS) checkResult(await runRemoteQuery({ config: cluster.config, dataset: 'visits', sql: SQL }));
+    if (SHARED_RESULTS) checkResult(await query(SQL));
   });
 
   it('a node killed mid-job fails the job cleanly at the others; a rerun succeeds after restart', async () => {
     // Restart the nodes with a pause inside each job, so node 2 can be killed while the job runs.
     await Promise.all(P.map((p) => stopNode(p)));
     await Promise.all(P.map((p) => startNode(p, { MOSAIK_TEST_JOB_PAUSE_MS: '800' })));
-    const sub = await apiRequest<{ job: string }>(cluster.config, 0, '/v1/queries', { body: { sql: SQL, dataset: 'visits' } });
+    const sub = await submit(0, SQL);
     assert.equal(sub.status, 202);
     const id = sub.body.job;
-    const status = async (p: PartyId) => (await apiRequest<Job>(cluster.config, p, `/v1/jobs/${id}`)).body;
+    const status = async (p: PartyId) => (await apiRequest<Job>(cluster.config, p, `/v1/jobs/${id}`, { signer: ids.researcher })).body;
     for (let t = 0; !(await status(2)).progress?.startsWith('paused'); t++) {
       assert.ok(t < 200, 'job did not start');
       await new Promise((ok) => setTimeout(ok, 25));
@@ -384,6 +392,6 @@ describe('compute-node daemon', () => {
       assert.match(j.error!, /party 2 \(node-c\)/);
     }
     await startNode(2, { MOSAIK_TEST_JOB_PAUSE_MS: '800' });
-    if (SHARED_RESULTS) checkResult(await runRemoteQuery({ config: cluster.config, dataset: 'visits', sql: SQL }));
+    if (SHARED_RESULTS) checkResult(await query(SQL));
   });
 });

@@ -19,6 +19,7 @@ import { buildUploadBodies, encodeUploadHeader, parseUploadBody, shareColumn, up
 import type { AShare } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
+import { localSigners } from './identities.js';
 import { apiRequest } from '../src/node/api.js';
 import { startDaemon, writeApiPorts, type Daemon } from '../src/node/daemon.js';
 import { fixture, signer, type Party } from './governance-fixture.js';
@@ -82,8 +83,9 @@ function encodeBody(header: UploadHeader, shares: AShare[]): Buffer {
   return Buffer.concat(parts);
 }
 
-const put = (p: PartyId, name: string, version: string, body: Buffer) =>
-  apiRequest<{ error?: string; rows?: number }>(cluster.config, p, `/v1/datasets/${name}/versions/${encodeURIComponent(version)}`, { method: 'PUT', body });
+/** A PUT signed by custodian cpr's identity (the request); the header's own signature varies per test. */
+const put = (p: PartyId, name: string, version: string, body: Buffer, as: Party = F.cpr) =>
+  apiRequest<{ error?: string; rows?: number }>(cluster.config, p, `/v1/datasets/${name}/versions/${encodeURIComponent(version)}`, { method: 'PUT', body, signer: signer(as) });
 
 /** Every node answers 403 with a message matching `re`, and none stores the version. */
 async function refusedEverywhere(name: string, version: string, b: Buffer[], re: RegExp): Promise<void> {
@@ -107,11 +109,19 @@ async function nothingStored(name: string, version: string): Promise<void> {
 describe('governed nodes authenticate uploads', () => {
   it('refuse an unsigned upload at every node (403), nothing stored', async () => {
     await refusedEverywhere('population', 'u1', bodies(pop), /this node is governed \(consortium 'test'\): the upload of population@u1 must be signed by its custodian 'cpr'/);
-    // The custodian's client as before (no signer): the upload fails, naming the nodes' reason.
-    await assert.rejects(uploadDataset({ config: cluster.config, dataset: pop, version: 'u1' }), (e: unknown) => {
+    // A request without an identity is refused before its body is read (401); another custodian's identity (403).
+    for (const p of P) {
+      const r = await apiRequest<{ error?: string }>(cluster.config, p, '/v1/datasets/population/versions/u1', { method: 'PUT', body: bodies(pop, auth(F.cpr, 'u1'))[p]! });
+      assert.equal(r.status, 401, JSON.stringify(r.body));
+      const other = await put(p, 'population', 'u1', bodies(pop, auth(F.cpr, 'u1'))[p]!, F.sds);
+      assert.equal(other.status, 403, JSON.stringify(other.body));
+      assert.match(other.body.error!, /dataset 'population' is custodian 'cpr's; 'sundhedsdatastyrelsen' cannot upload it/);
+    }
+    // The custodian's client signed by a researcher: refused at every node, naming the reason.
+    await assert.rejects(uploadDataset({ config: cluster.config, dataset: pop, version: 'u1', signer: signer(F.alice) }), (e: unknown) => {
       assert.ok(e instanceof UploadError);
       assert.equal(e.stored.length, 0);
-      assert.match(e.message, /HTTP 403: upload refused: .*must be signed by its custodian 'cpr'/);
+      assert.match(e.message, /HTTP 403: 'alice' is a researcher; PUT \/v1\/datasets\/:name\/versions\/:version is for custodian identities/);
       return true;
     });
     await nothingStored('population', 'u1');
@@ -180,12 +190,12 @@ describe('governed nodes authenticate uploads', () => {
     writeFileSync(csv, registerCsv(regs.income, regs.codeLists));
     const out: string[] = [];
     const base = { file: csv, dir: cluster.dir, schema: 'demo:income', quiet: true, out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
-    assert.equal(await runIngest({ ...base, version: 'i1' }), 2);
-    assert.match(out.join('\n'), /HTTP 403: upload refused: .*must be signed by its custodian 'dst'/);
+    assert.equal(await runIngest({ ...base, version: 'i1' }), 1);
+    assert.match(out.join('\n'), /no custodian identity to sign with: pass --sign-key/);
     await nothingStored('income', 'i1');
     out.length = 0;
     assert.equal(await runIngest({ ...base, version: 'i1', signKey: keyFile(F.alice) }), 2, 'a researcher\'s key under the custodian\'s name');
-    assert.match(out.join('\n'), /HTTP 403: upload refused: .*not with custodian 'dst's registered key/);
+    assert.match(out.join('\n'), /HTTP 401: the request is signed with key .*, which is not dst's registered key/);
     out.length = 0;
     assert.equal(await runIngest({ ...base, version: 'i1', signKey: keyFile(F.dst) }), 0, out.join('\n'));
     assert.match(out.at(-1)!, /^ingest: income version i1: [\d,]+ rows × \d+ columns shared; node-a stored, node-b stored, node-c stored/);
@@ -194,7 +204,7 @@ describe('governed nodes authenticate uploads', () => {
     assert.match(out.at(-1)!, /node-a already had it/);
     out.length = 0;
     assert.equal(await runIngest({ ...base, version: 'i2', signer: 'dst' }), 1);
-    assert.match(out.join('\n'), /--signer needs --sign-key/);
+    assert.match(out.join('\n'), /no custodian identity to sign with/);
   });
 });
 
@@ -210,10 +220,17 @@ describe('un-governed nodes', () => {
     for (const d of daemons) await d.close();
   });
 
-  it('accept uploads as before, signed or not (the signature is ignored)', async () => {
-    const a = await uploadDataset({ config: plain.config, dataset: pop, version: 'v1' });
+  it('accept uploads from custodian identities of the cluster only (the header signature is not needed)', async () => {
+    const ids = localSigners(plain.dir, [{ name: 'cpr', role: 'custodian', datasets: ['population'] }]);
+    const a = await uploadDataset({ config: plain.config, dataset: pop, version: 'v1', signer: ids.custodian });
     assert.deepEqual(a.nodes.map((n) => n.status), [201, 201, 201]);
-    const b = await uploadDataset({ config: plain.config, dataset: pop, version: 'v2', signer: signer(F.alice) });
+    const b = await uploadDataset({ config: plain.config, dataset: pop, version: 'v2', signer: ids.by('cpr') });
     assert.deepEqual(b.nodes.map((n) => n.status), [201, 201, 201]);
+    // A researcher, an unknown key, a custodian of other datasets: refused, nothing stored.
+    await assert.rejects(uploadDataset({ config: plain.config, dataset: pop, version: 'v3', signer: ids.researcher }), /HTTP 403: 'researcher' is a researcher/);
+    await assert.rejects(uploadDataset({ config: plain.config, dataset: pop, version: 'v3', signer: signer(F.cpr) }), /HTTP 401: the request is signed with key .* which is not cpr's registered key/);
+    const inc = datasetOf(regs.income);
+    await assert.rejects(uploadDataset({ config: plain.config, dataset: inc, version: 'v3', signer: ids.by('cpr') }), /HTTP 403: custodian 'cpr' may upload population, not 'income'/);
+    for (const d of daemons) assert.deepEqual(d.store.versions('population').map((v) => v.version), ['v1', 'v2']);
   });
 });

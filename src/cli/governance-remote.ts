@@ -47,23 +47,23 @@ export function documentKind(x: unknown): RemoteDocKind {
 }
 
 /** Posts a document to node 0, which registers it at every node. Throws with the nodes' reason. */
-export async function submitDocument(config: ClusterConfig, kind: RemoteDocKind, doc: unknown): Promise<{ registered: string; new: boolean; ledgerSeq?: number }> {
-  const r = await apiRequest<{ registered?: string; new?: boolean; ledgerSeq?: number; error?: string }>(config, 0, ROUTE[kind], { body: doc });
+export async function submitDocument(config: ClusterConfig, kind: RemoteDocKind, doc: unknown, signer: Signer): Promise<{ registered: string; new: boolean; ledgerSeq?: number }> {
+  const r = await apiRequest<{ registered?: string; new?: boolean; ledgerSeq?: number; error?: string }>(config, 0, ROUTE[kind], { body: doc, signer });
   if (r.status !== 200 && r.status !== 201) throw new GovernanceError('malformed', r.body?.error ?? `node 0 answered HTTP ${r.status}`);
   return { registered: r.body.registered!, new: !!r.body.new, ...(r.body.ledgerSeq !== undefined ? { ledgerSeq: r.body.ledgerSeq } : {}) };
 }
 
-export async function listStudies(config: ClusterConfig, node: PartyId = 0): Promise<StudyListing[]> {
-  const r = await apiRequest<StudyListing[] & { error?: string }>(config, node, '/v1/studies');
+export async function listStudies(config: ClusterConfig, signer: Signer, node: PartyId = 0): Promise<StudyListing[]> {
+  const r = await apiRequest<StudyListing[] & { error?: string }>(config, node, '/v1/studies', { signer });
   if (r.status !== 200) throw new Error((r.body as { error?: string })?.error ?? `HTTP ${r.status}`);
   return r.body;
 }
 
 /** The signed documents of every registered study (for `mosaik consent studies --dir`). */
-export async function fetchStudies(config: ClusterConfig, node: PartyId = 0): Promise<SignedStudy[]> {
+export async function fetchStudies(config: ClusterConfig, signer: Signer, node: PartyId = 0): Promise<SignedStudy[]> {
   const out: SignedStudy[] = [];
-  for (const id of new Set((await listStudies(config, node)).map((s) => s.id))) {
-    const r = await apiRequest<{ versions: { document: SignedStudy }[]; error?: string }>(config, node, `/v1/studies/${encodeURIComponent(id)}`);
+  for (const id of new Set((await listStudies(config, signer, node)).map((s) => s.id))) {
+    const r = await apiRequest<{ versions: { document: SignedStudy }[]; error?: string }>(config, node, `/v1/studies/${encodeURIComponent(id)}`, { signer });
     if (r.status !== 200) throw new Error(r.body?.error ?? `HTTP ${r.status}`);
     for (const v of r.body.versions) out.push(parseSignedStudy(v.document));
   }
@@ -103,14 +103,14 @@ export async function publishConsent(o: { config: ClusterConfig; consortium: Con
     changes: receipts.map(({ purpose, granted, commitment }) => ({ purpose, granted, commitment })),
     time: new Date().toISOString(),
   };
-  const r = await submitDocument(o.config, 'consent-update', signConsentUpdate(body, o.consortium, o.signer));
+  const r = await submitDocument(o.config, 'consent-update', signConsentUpdate(body, o.consortium, o.signer), o.signer);
   return { version, rows: rows.length, receipts, ...(r.ledgerSeq !== undefined ? { ledgerSeq: r.ledgerSeq } : {}) };
 }
 
 /** Usage per custodian and study as one node recorded it. */
-export async function fetchUsage(config: ClusterConfig, node: PartyId, filter: { custodian?: string; study?: string }): Promise<{ node: string; summary: import('../governance/usage.js').UsageSummary[] }> {
+export async function fetchUsage(config: ClusterConfig, node: PartyId, filter: { custodian?: string; study?: string }, signer: Signer): Promise<{ node: string; summary: import('../governance/usage.js').UsageSummary[] }> {
   const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]).toString();
-  const r = await apiRequest<{ node: string; summary: import('../governance/usage.js').UsageSummary[]; error?: string }>(config, node, `/v1/usage${q ? `?${q}` : ''}`);
+  const r = await apiRequest<{ node: string; summary: import('../governance/usage.js').UsageSummary[]; error?: string }>(config, node, `/v1/usage${q ? `?${q}` : ''}`, { signer });
   if (r.status !== 200) throw new Error(r.body?.error ?? `HTTP ${r.status}`);
   return r.body;
 }

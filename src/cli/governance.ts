@@ -47,6 +47,7 @@ import {
   approveStudy, checkStudy, createStudy, parseApproval, parseSignedStudy, signStudy, studyHash, verifyStudySignature, type Approval, type NewStudy, type SignedStudy, type StudyQuery,
 } from '../governance/study.js';
 import { UsageLog } from '../governance/usage.js';
+import { cliSigner } from './identity-defaults.js';
 import { clusterConfig, documentKind, fetchStudies, fetchUsage, listStudies, publishConsent, submitDocument } from './governance-remote.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { planSql } from '../query/plan.js';
@@ -197,11 +198,13 @@ export function registerGovernanceCommands(program: Command): void {
     .description('register signed policies at the nodes (node 0 has every node verify and store them; logged)')
     .argument('<files...>', 'signed policy files')
     .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json')
-    .action(async (files: string[], o: { dir: string }) => {
+    .option('--as <key>', 'the identity that submits (default: the cluster\'s local custodian identity)')
+    .action(async (files: string[], o: { dir: string; as?: string }) => {
       const config = clusterConfig(o.dir);
+      const who = cliSigner({ dir: config.dir, ...(o.as ? { key: resolve(o.as) } : {}), role: 'custodian' });
       for (const f of files) {
         const doc = parseSignedPolicy(readJson(f, 'policy'));
-        const r = await submitDocument(config, 'policy', doc);
+        const r = await submitDocument(config, 'policy', doc, who);
         console.log(`${r.new ? 'registered' : 'already registered'}: ${r.registered}${r.ledgerSeq !== undefined ? ` (transparency log entry ${r.ledgerSeq})` : ''}`);
       }
     });
@@ -361,12 +364,14 @@ export function registerGovernanceCommands(program: Command): void {
     .description('register signed studies and custodians\' approvals at the nodes (node 0 has every node verify and store them; logged)')
     .argument('<files...>', 'signed study and approval files (studies first)')
     .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json')
-    .action(async (files: string[], o: { dir: string }) => {
+    .option('--as <key>', 'the identity that submits (default: the cluster\'s local researcher identity; every document is checked by its own signature)')
+    .action(async (files: string[], o: { dir: string; as?: string }) => {
       const config = clusterConfig(o.dir);
+      const who = cliSigner({ dir: config.dir, ...(o.as ? { key: resolve(o.as) } : {}), role: 'researcher' });
       const docs = files.map((f) => ({ f, doc: readJson(f, 'document') })).map((x) => ({ ...x, kind: documentKind(x.doc) }));
       // Studies before the approvals that refer to them.
       for (const { kind, doc } of [...docs.filter((d) => d.kind === 'study'), ...docs.filter((d) => d.kind !== 'study')]) {
-        const r = await submitDocument(config, kind, doc);
+        const r = await submitDocument(config, kind, doc, who);
         console.log(`${r.new ? 'registered' : 'already registered'}: ${r.registered}${r.ledgerSeq !== undefined ? ` (transparency log entry ${r.ledgerSeq})` : ''}`);
       }
     });
@@ -375,9 +380,11 @@ export function registerGovernanceCommands(program: Command): void {
     .command('list')
     .description('the studies registered at the nodes, with each custodian\'s decision')
     .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json')
+    .option('--as <key>', 'the identity that asks (default: the cluster\'s local researcher identity)')
     .option('--json', 'print JSON')
-    .action(async (o: { dir: string; json?: boolean }) => {
-      const list = await listStudies(clusterConfig(o.dir));
+    .action(async (o: { dir: string; as?: string; json?: boolean }) => {
+      const config = clusterConfig(o.dir);
+      const list = await listStudies(config, cliSigner({ dir: config.dir, ...(o.as ? { key: resolve(o.as) } : {}), role: 'researcher' }));
       if (o.json) return void console.log(JSON.stringify(list, null, 2));
       if (!list.length) console.log('no study registered');
       for (const s of list) {
@@ -433,15 +440,16 @@ export function registerGovernanceCommands(program: Command): void {
     .option('--register <file>', 'the consent register CSV', 'consent.csv')
     .option('--studies <path>', 'study files or directories of them (repeatable)', collect)
     .option('--dir <clusterDir>', 'the studies registered at the nodes (instead of, or besides, --studies)')
+    .option('--as <key>', 'with --dir: the identity that asks (default: the cluster\'s local researcher identity)')
     .option('--at <time>', 'as of this time (default: now)')
     .option('--all', 'also list the studies the consent does not cover')
     .option('--json', 'print JSON')
-    .action(async (o: { person: string; consortium: string; register: string; studies?: string[]; dir?: string; at?: string; all?: boolean; json?: boolean }) => {
+    .action(async (o: { person: string; consortium: string; register: string; studies?: string[]; dir?: string; as?: string; at?: string; all?: boolean; json?: boolean }) => {
       if (!o.studies && !o.dir) throw new GovernanceError('malformed', 'consent studies: pass --studies <files> or --dir <cluster>');
       const c = Consortium.load(o.consortium);
       const person = consentChange(c, o.person, c.purposes[0]!.code, true).person; // parses and validates the id
       const events = readConsentFile(o.register);
-      const all = [...loadStudyFiles(o.studies ?? []), ...(o.dir ? await fetchStudies(clusterConfig(o.dir)) : [])];
+      const all = [...loadStudyFiles(o.studies ?? []), ...(o.dir ? await fetchStudies(clusterConfig(o.dir), cliSigner({ dir: clusterConfig(o.dir).dir, ...(o.as ? { key: resolve(o.as) } : {}), role: 'researcher' })) : [])];
       const list = studiesForCitizen(c, events, person, all, o.at ?? new Date(), (s) => verifyStudySignature(s, c));
       const shown = o.all ? list : list.filter((s) => s.covered);
       if (o.json) {
@@ -497,11 +505,12 @@ export function registerGovernanceCommands(program: Command): void {
     .option('--node <i>', 'with --cluster: which node (0, 1 or 2)', '0')
     .option('--custodian <name>', 'only this custodian')
     .option('--study <id>', 'only this study')
+    .option('--as <key>', 'with --cluster: the identity that asks (a custodian sees its own usage, an auditor everyone\'s; default: the cluster\'s local auditor identity)')
     .option('--json', 'print JSON')
-    .action(async (o: { dir?: string; cluster?: string; node: string; custodian?: string; study?: string; json?: boolean }) => {
+    .action(async (o: { dir?: string; cluster?: string; node: string; custodian?: string; study?: string; as?: string; json?: boolean }) => {
       if (!o.dir === !o.cluster) throw new GovernanceError('malformed', 'usage: pass --dir <nodeDir> or --cluster <clusterDir>');
       const filter = { ...(o.custodian ? { custodian: o.custodian } : {}), ...(o.study ? { study: o.study } : {}) };
-      const s = o.cluster ? (await fetchUsage(clusterConfig(o.cluster), Number(o.node) as 0 | 1 | 2, filter)).summary : UsageLog.open(resolve(o.dir!)).summary(filter);
+      const s = o.cluster ? (await fetchUsage(clusterConfig(o.cluster), Number(o.node) as 0 | 1 | 2, filter, cliSigner({ dir: clusterConfig(o.cluster).dir, ...(o.as ? { key: resolve(o.as) } : {}), role: 'auditor' }))).summary : UsageLog.open(resolve(o.dir!)).summary(filter);
       if (o.json) return void console.log(JSON.stringify(s, null, 2));
       if (!s.length) console.log('no usage recorded');
       for (const u of s) console.log(`${u.custodian.padEnd(24)} ${u.study.padEnd(24)} ${String(u.queries).padStart(6)} queries ${String(u.rowsTouched).padStart(12)} rows  ε ${u.epsilon}  ${u.datasets.join(', ')}  ${u.firstAt} – ${u.lastAt}`);

@@ -8,9 +8,11 @@
 //                 [--sign-key <custodian Ed25519 key> [--signer <name>]]
 //                 <file.csv | file.jsonl | file.ndjson | file.parquet>
 //
-// --sign-key signs each node's upload header with the custodian's Ed25519 key (`mosaik identity
-// keygen`), as governed nodes (`mosaik node --consortium`) require (src/ingest/upload-auth.ts); the
-// signer's name defaults to the schema's custodian, which is the name a governed node checks.
+// Every upload is signed by a custodian identity (nodes accept uploads from custodians only):
+// --sign-key <key> (`mosaik identity keygen`), else the cluster's local custodian identity
+// (<dir>/identities/custodian.ed25519.key.pem, made by `mosaik local-cluster`). Governed nodes
+// (`mosaik node --consortium`) also need each node's header signed by the dataset's custodian
+// (src/ingest/upload-auth.ts); with --sign-key the signer's name defaults to the schema's custodian.
 //
 // The format follows from the extension unless --format is given (other extensions: CSV).
 // Exit codes: 0 ok, 1 invalid input (every problem is listed with its line number, or "row N" in a
@@ -19,7 +21,7 @@
 // the result and the summary line to stdout.
 import { InvalidArgumentError, type Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { demoCodeLists } from '../demo/codelists.js';
 import { demoSchemas } from '../demo/schemas.js';
 import { loadClusterConfig } from '../net/keys.js';
@@ -27,7 +29,8 @@ import { FORMAT_NAMES, formatFromPath, INPUT_FORMATS, parseFormat, readInputFile
 import { checkSchema, makeCodeList, SchemaError, type CodeList, type ColumnType, type DatasetSchema } from '../ingest/schema.js';
 import { apiAddress, checkVersion, defaultVersion, loadCustodianKey, uploadDataset, UploadError, type UploadProgress } from '../ingest/upload.js';
 import { formatProblems, type IngestProgress } from '../ingest/validate.js';
-import { loadPrivateKey, type Signer } from '../governance/identity.js';
+import type { Signer } from '../governance/identity.js';
+import { cliSigner } from './identity-defaults.js';
 
 export interface IngestOptions {
   file: string;
@@ -135,10 +138,6 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
   let version: string | undefined;
   let config: ReturnType<typeof loadClusterConfig> | undefined;
   let signer: Signer | undefined;
-  if (o.signer !== undefined && o.signKey === undefined) {
-    err('ingest: --signer needs --sign-key <custodian private key>');
-    return 1;
-  }
   if (!o.dryRun) {
     if (!o.dir) {
       err('ingest: --dir <cluster dir> is required (or use --dry-run to validate only)');
@@ -146,8 +145,9 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
     }
     try {
       version = checkVersion(o.version ?? defaultVersion());
-      if (o.signKey !== undefined) signer = { name: o.signer ?? schema.custodian, privateKey: loadPrivateKey(resolve(o.signKey)) };
       const d = resolve(o.dir);
+      // The custodian identity that signs: --sign-key, else this cluster's local custodian identity.
+      signer = cliSigner({ dir: d.endsWith('.json') ? dirname(d) : d, ...(o.signKey !== undefined ? { key: resolve(o.signKey) } : {}), role: 'custodian', flag: '--sign-key', ...(o.signer !== undefined ? { name: o.signer } : o.signKey !== undefined ? { name: schema.custodian } : {}) });
       config = loadClusterConfig(d.endsWith('.json') ? d : join(d, 'cluster.json'));
     } catch (e) {
       err(`ingest: ${(e as Error).message}`);
@@ -216,7 +216,7 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
       dataset: { schema, codeLists, rows: v.rows, columns: v.columns! },
       version: version!,
       key,
-      ...(signer ? { signer } : {}),
+      signer: signer!,
       timeoutMs: o.timeoutMs,
       onProgress: o.quiet
         ? undefined
@@ -267,8 +267,8 @@ export function registerIngestCommand(program: Command): void {
     .option('--dry-run', 'validate only; upload nothing')
     .option('--ignore-extra', 'skip input columns (CSV header fields, JSON keys, Parquet columns) that are not in the schema instead of failing')
     .option('--key <file>', 'custodian share key (default <dir>/custodians/<custodian>.key, created on first use)')
-    .option('--sign-key <file>', "the custodian's Ed25519 private key (PEM, from `mosaik identity keygen`): sign the upload; governed nodes refuse unsigned uploads (HTTP 403)")
-    .option('--signer <name>', 'with --sign-key: the consortium member name to sign as (default: the schema\'s custodian)')
+    .option('--sign-key <file>', "the custodian's Ed25519 private key (PEM, from `mosaik identity keygen`) that signs the upload (default: <dir>/identities/custodian.ed25519.key.pem, made by mosaik local-cluster); nodes refuse unsigned uploads")
+    .option('--signer <name>', 'the identity to sign as (default: the one registered for the key in identities.json; with --sign-key, the schema\'s custodian)')
     .option('--timeout <ms>', 'connect / idle timeout per node', int('timeout', 1), 30_000)
     .option('--max-problems <n>', 'problems to print (all are counted)', int('max problems', 1), 50)
     .option('--quiet', 'no progress output')

@@ -8,8 +8,8 @@
 //                                                 [--args <json>] it runs that one job instead and exits
 //   mosaik query --dir <cluster> [--dataset <name>] "<sql>"
 //                                                 submit a query, follow it, print the combined result
-//   mosaik query --dir <cluster> --study <study.json> --key <researcher key> [--query-id <id>]
-//                                                 the same for a governed cluster (signed request)
+//   mosaik query --dir <cluster> --study <study.json> [--key <researcher key>] [--query-id <id>]
+//                                                 the same for a governed cluster (a registered study)
 //   mosaik audit verify --dir <cluster> [--result <file>] [--log <nodeDir>]…
 //                                                 check the transparency log (src/cli/audit.ts)
 //   mosaik identity|consortium|policy|study|consent|usage …
@@ -24,12 +24,20 @@ import { createLocalCluster, writeNodeKey } from '../net/keys.js';
 import { runNodeJob } from '../node/worker.js';
 import { startDaemon } from '../node/daemon.js';
 import { queryCommand } from './query.js';
+import { ensureLocalIdentities } from '../governance/identities.js';
+import { DEFAULT_PRIVACY } from '../node/privacy.js';
 import { DEFAULT_DEMO_DIR, runDemo } from './demo.js';
 import { runStudiesDemo } from './studies-demo.js';
 
 const int = (what: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${what} must be an integer in ${min}..${max}`);
+  return n;
+};
+
+const num = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a positive number`);
   return n;
 };
 
@@ -52,12 +60,15 @@ program
 
 program
   .command('local-cluster')
-  .description('create (or refresh) a three-node cluster on 127.0.0.1: keys (kept if present), free ports, cluster.json')
+  .description('create (or refresh) a three-node cluster on 127.0.0.1: keys (kept if present), free ports, cluster.json, and a researcher, custodian and auditor identity')
   .argument('<dir>', 'cluster directory')
   .action(async (dir: string) => {
     const lc = await createLocalCluster(dir);
+    const ids = ensureLocalIdentities(lc.dir);
     console.log(`cluster config: ${lc.configPath}`);
     for (const n of lc.config.nodes) console.log(`  party ${n.id}  ${n.name.padEnd(8)} 127.0.0.1:${n.port}  ${n.fingerprint}`);
+    console.log(`identities (${join(lc.dir, 'identities.json')}; the CLI signs with them by default, --key to use another):`);
+    for (const [name, key] of ids) console.log(`  ${name.padEnd(10)} ${key}`);
   });
 
 program
@@ -73,7 +84,11 @@ program
   .option('--recv-timeout <ms>', 'per-message receive timeout', int('recv timeout', 0), 120_000)
   .option('--connect-timeout <ms>', 'how long to wait for the other nodes', int('connect timeout', 1), 30_000)
   .option('--consortium <file>', 'daemon: install this consortium configuration and run governed (every query must name an approved study; src/node/governance.ts)')
-  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string }) => {
+  .option('--default-epsilon <x>', `daemon: differential-privacy epsilon of a run that names none (default ${DEFAULT_PRIVACY.defaultEpsilon})`, num('epsilon'))
+  .option('--max-epsilon <x>', `daemon: largest epsilon one ad-hoc run may spend (default ${DEFAULT_PRIVACY.maxEpsilon})`, num('epsilon'))
+  .option('--researcher-epsilon <x>', `daemon: what one researcher may spend in all at this node (default ${DEFAULT_PRIVACY.researcherEpsilon}; raising it weakens what the README's security model promises)`, num('epsilon'))
+  .option('--exact-results', 'daemon: NO output protection (exact aggregates, MIN/MAX, no budget): for synthetic data and tests only')
+  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean }) => {
     if (!o.job) {
       const pause = Number(process.env.MOSAIK_TEST_JOB_PAUSE_MS ?? 0); // tests: kill a node mid-job
       const d = await startDaemon({
@@ -86,6 +101,12 @@ program
         connectTimeoutMs: o.connectTimeout,
         ...(pause > 0 ? { pauseMs: pause } : {}),
         ...(o.consortium ? { consortium: resolve(o.consortium) } : {}),
+        privacy: {
+          ...(o.exactResults ? { exact: true } : {}),
+          ...(o.defaultEpsilon !== undefined ? { defaultEpsilon: o.defaultEpsilon } : {}),
+          ...(o.maxEpsilon !== undefined ? { maxEpsilon: o.maxEpsilon } : {}),
+          ...(o.researcherEpsilon !== undefined ? { researcherEpsilon: o.researcherEpsilon } : {}),
+        },
       });
       const stop = () => void d.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
@@ -122,16 +143,17 @@ program
   .argument('[sql]', 'the query, e.g. "SELECT region, COUNT(*) FROM population GROUP BY region"; JOIN and EXISTS on the person id read several registers (governed: one of the study\'s queries, or omit it and give --query-id)')
   .option('--version <id>', "the FROM table's version (default: the latest at node 0; other registers: their latest)")
   .option('--min-cell-size <n>', 'suppress cells with fewer rows (not below the nodes\' policy)', int('min cell size', 1))
+  .option('--epsilon <x>', 'differential privacy: epsilon this run spends of your budget (default: the nodes\' default; more epsilon, less noise)', num('epsilon'))
   .option('--timeout <ms>', 'give up after this long', int('timeout', 1), 600_000)
   .option('--json', 'print the combined result as JSON')
   .option('--save <file>', 'also write the result with the share pairs and salts, for `mosaik audit verify --result`')
-  .option('--study <file>', 'governed cluster: the signed study the query belongs to')
-  .option('--key <file>', 'governed cluster: the researcher\'s Ed25519 private key (signs the request)')
+  .option('--key <file>', 'the researcher\'s Ed25519 private key that signs the request (default: <dir>/identities/researcher.ed25519.key.pem, made by mosaik local-cluster)')
+  .option('--study <file>', 'governed cluster: the registered study the query belongs to')
   .option('--query-id <id>', 'governed cluster: which of the study\'s queries (default: the one matching the SQL, or the only one)')
-  .option('--approvals <file>', 'governed cluster: a custodian approval to send along (repeatable; registered approvals are used anyway)', (v: string, prev: string[] = []) => [...prev, v])
-  .action(async (sql: string | undefined, o: { dir: string; dataset?: string; version?: string; minCellSize?: number; timeout: number; json?: boolean; save?: string; study?: string; key?: string; queryId?: string; approvals?: string[] }) => {
+  .option('--approvals <file>', 'no longer used: the nodes use registered approvals only (mosaik study submit)', (v: string, prev: string[] = []) => [...prev, v])
+  .action(async (sql: string | undefined, o: { dir: string; dataset?: string; version?: string; minCellSize?: number; epsilon?: number; timeout: number; json?: boolean; save?: string; study?: string; key?: string; queryId?: string; approvals?: string[] }) => {
     await queryCommand({
-      dir: resolve(o.dir), ...(o.dataset ? { dataset: o.dataset } : {}), ...(sql ? { sql } : {}), ...(o.version ? { version: o.version } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}), timeoutMs: o.timeout, ...(o.json ? { json: true } : {}), ...(o.save ? { save: resolve(o.save) } : {}),
+      dir: resolve(o.dir), ...(o.dataset ? { dataset: o.dataset } : {}), ...(sql ? { sql } : {}), ...(o.version ? { version: o.version } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}), ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}), timeoutMs: o.timeout, ...(o.json ? { json: true } : {}), ...(o.save ? { save: resolve(o.save) } : {}),
       ...(o.study ? { study: resolve(o.study) } : {}), ...(o.key ? { key: resolve(o.key) } : {}), ...(o.queryId ? { queryId: o.queryId } : {}), ...(o.approvals ? { approvals: o.approvals.map((f) => resolve(f)) } : {}),
     });
   });

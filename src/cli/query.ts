@@ -17,36 +17,39 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PartyId } from '../net/channel.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
-import { parseQuery, planAnyQuery, type Display } from '../query/index.js';
+import { parseQuery, planAnyQuery, tablesOf, type Display } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { apiRequest } from '../node/api.js';
 import { assembleResult, type CombinedResult, type Job, type JobResult } from '../node/jobs.js';
+import type { Protection } from '../node/privacy.js';
+import { newResultKeyPair, openJson, type Sealed } from '../governance/sealed.js';
+import type { Signer } from '../governance/identity.js';
+import { cliSigner } from './identity-defaults.js';
 import type { ResultGovernance } from '../node/job-governance.js';
 import { signingPublicKey } from '../net/keys.js';
 import { verifyAttestations } from '../governance/policy.js';
-import { loadPrivateKey } from '../governance/identity.js';
-import { parseApproval, parseSignedStudy, signQueryRequest, type Approval, type QueryRequest, type SignedStudy } from '../governance/study.js';
+import { parseSignedStudy, signAdhocRequest, signQueryRequest, type SignedStudy } from '../governance/study.js';
 import { normalizeQueryText } from '../governance/policy.js';
 
 export interface QueryOptions {
   /** Cluster directory (cluster.json) or the config itself. */
   dir?: string;
   config?: ClusterConfig;
-  /** The FROM table (default: from the SQL). */
-  dataset?: string;
+  /** The SQL (governed: the study query's, for decoding; the nodes take it from the study). */
   sql: string;
-  /** The FROM table's version (default: the latest at node 0). */
-  version?: string;
-  /** Versions of the registers read (default: the latest of each at node 0). */
+  /** The researcher identity that signs the request and every call. */
+  signer: Signer;
+  /** Versions of the registers read (default: the latest of each at every node). */
   versions?: Record<string, string>;
   minCellSize?: number;
+  /** Ad hoc: epsilon of this run (default: the nodes' default). */
+  epsilon?: number;
   /** Give up after this long (default 10 minutes). */
   timeoutMs?: number;
   onProgress?: (msg: string) => void;
-  /** Governed clusters: the signed study (or its id, registered at the nodes), the signed request, approvals to send along. */
-  study?: SignedStudy | string;
-  request?: QueryRequest;
-  approvals?: Approval[];
+  /** Governed clusters: the registered study and the id of its query to run. */
+  study?: SignedStudy;
+  queryId?: string;
 }
 
 export class QueryFailed extends Error {
@@ -63,14 +66,37 @@ export class QueryFailed extends Error {
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-/** Submits a query and waits for the combined result. Throws QueryFailed with the nodes' error. */
-export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & { job: string; dataset: string; version: string; versions: Record<string, string>; parts: [JobResult, JobResult, JobResult]; schema: DatasetSchema; codeLists: CodeList[]; registers: Registers; governance?: ResultGovernance }> {
+/** What a node answers for GET /v1/jobs/:id (its requester only). */
+type JobView = Pick<Job, 'id' | 'status' | 'progress' | 'error'> & { sealed?: Sealed; released?: number; error?: string };
+
+export type RemoteResult = CombinedResult & {
+  job: string;
+  dataset: string;
+  version: string;
+  versions: Record<string, string>;
+  parts: [JobResult, JobResult, JobResult];
+  schema: DatasetSchema;
+  codeLists: CodeList[];
+  registers: Registers;
+  protection: Protection;
+  /** What the run cost and what remains of the researcher's budget (node 0's account). */
+  privacy?: JobResult['privacy'];
+  governance?: ResultGovernance;
+};
+
+/**
+ * Signs a request, submits it to node 0, follows the job at all three nodes, opens each node's
+ * sealed part with the request's private result key and combines them. Throws QueryFailed with the
+ * nodes' error.
+ */
+export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
   const config = o.config ?? loadClusterConfig(join(o.dir ?? '.', 'cluster.json'));
-  const governed = o.request !== undefined;
-  const body = governed
-    ? { study: o.study, request: o.request, ...(o.approvals?.length ? { approvals: o.approvals } : {}), ...(o.versions ? { versions: o.versions } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}) }
-    : { sql: o.sql, ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.version ? { version: o.version } : {}), ...(o.versions ? { versions: o.versions } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}) };
-  const sub = await apiRequest<{ job?: string; dataset?: string; version?: string; versions?: Record<string, string>; error?: string }>(config, 0, '/v1/queries', { body });
+  const keys = newResultKeyPair();
+  const ro = { cluster: config.cluster, resultKey: keys.publicKey, ...(o.versions ? { versions: o.versions } : {}), ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}) };
+  const request = o.study
+    ? signQueryRequest(o.study, o.queryId ?? '', o.signer, ro)
+    : signAdhocRequest(o.sql, o.signer, { ...ro, ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}) });
+  const sub = await apiRequest<{ job?: string; dataset?: string; version?: string; versions?: Record<string, string>; error?: string }>(config, 0, '/v1/queries', { body: { request }, signer: o.signer });
   if (sub.status !== 202 || !sub.body.job) throw new QueryFailed(sub.body?.error ?? `node 0 answered HTTP ${sub.status}`, sub.status, (sub.body as { job?: string })?.job);
   const id = sub.body.job;
   const dataset = sub.body.dataset!;
@@ -86,15 +112,15 @@ export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & 
   let settleBy = 0;
   for (;;) {
     const views = await Promise.all(
-      ([0, 1, 2] as PartyId[]).map(async (p) => {
-        if (parts[p]) return { status: 'done' } as Job;
+      ([0, 1, 2] as PartyId[]).map(async (p): Promise<JobView | { status: 'unreachable'; error: string }> => {
+        if (parts[p]) return { status: 'done' } as JobView;
         try {
-          const r = await apiRequest<Job & { error?: string }>(config, p, `/v1/jobs/${id}`, { timeoutMs: 10_000 });
-          if (r.status !== 200) return { status: 'failed', error: r.body?.error ?? `HTTP ${r.status}` } as Job;
-          if (r.body.status === 'done') parts[p] = r.body.result;
+          const r = await apiRequest<JobView>(config, p, `/v1/jobs/${id}`, { timeoutMs: 10_000, signer: o.signer });
+          if (r.status !== 200) return { status: 'failed', error: r.body?.error ?? `HTTP ${r.status}` } as JobView;
+          if (r.body.status === 'done' && r.body.sealed) parts[p] = await openJson<JobResult>(r.body.sealed, keys.privateKey, { cluster: config.cluster, job: id, party: p });
           return r.body;
         } catch (e) {
-          return { status: 'unreachable', error: (e as Error).message } as unknown as Job;
+          return { status: 'unreachable', error: (e as Error).message };
         }
       }),
     );
@@ -105,7 +131,7 @@ export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & 
       throw new QueryFailed(`job ${id} failed: ${failed.map(([v, p]) => `node ${p} (${config.nodes[p as PartyId].name}): ${v.error}`).join('; ')}`);
     }
     if (parts.every(Boolean)) break;
-    const msg = views.map((v, p) => `${config.nodes[p as PartyId].name}: ${v.status}${v.progress && v.status !== 'done' ? ` (${v.progress})` : ''}`).join(', ');
+    const msg = views.map((v, p) => `${config.nodes[p as PartyId].name}: ${v.status}${'progress' in v && v.progress && v.status !== 'done' ? ` (${v.progress})` : ''}`).join(', ');
     if (msg !== lastMsg) o.onProgress?.(msg);
     lastMsg = msg;
     if (Date.now() > deadline) throw new QueryFailed(`job ${id} did not finish within ${o.timeoutMs ?? 600_000} ms (${msg})`);
@@ -120,11 +146,15 @@ export async function runRemoteQuery(o: QueryOptions): Promise<CombinedResult & 
     registers[name] = { version: v, schema: ds.body.schema, codeLists: ds.body.codeLists };
   }
   const three = parts as [JobResult, JobResult, JobResult];
-  const governance = governed ? checkAttestations(config, three) : undefined;
+  const governance = o.study ? checkAttestations(config, three) : undefined;
   // Registers the SQL reads (a governed job also reads the consent register, which is no output).
   const read = new Map(Object.entries(registers));
   const { plan } = planAnyQuery(parseQuery(o.sql), read);
-  return { ...assembleResult(plan, three), job: id, dataset, version, versions, parts: three, schema: registers[dataset]!.schema, codeLists: registers[dataset]!.codeLists, registers, ...(governance ? { governance } : {}) };
+  return {
+    ...assembleResult(plan, three), job: id, dataset, version, versions, parts: three, schema: registers[dataset]!.schema, codeLists: registers[dataset]!.codeLists, registers,
+    protection: three[0].protection, ...(three[0].privacy ? { privacy: three[0].privacy } : {}),
+    ...(governance ? { governance } : {}),
+  };
 }
 
 /**
@@ -145,8 +175,8 @@ export function checkAttestations(config: ClusterConfig, parts: [JobResult, JobR
   return g[0]!;
 }
 
-/** The researcher's side of a governed query: the study file, a signed request for one of its queries. */
-export function governedRequest(o: { studyFile: string; keyFile: string; queryId?: string; sql?: string; approvals?: string[] }): { study: SignedStudy; request: QueryRequest; sql: string; approvals: Approval[] } {
+/** The researcher's side of a governed query: the study file and which of its queries to run. */
+export function governedQuery(o: { studyFile: string; queryId?: string; sql?: string }): { study: SignedStudy; queryId: string; sql: string } {
   const read = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as unknown;
   const study = parseSignedStudy(read(o.studyFile));
   const qs = study.study.queries.filter((q) => q.sql !== undefined);
@@ -159,8 +189,7 @@ export function governedRequest(o: { studyFile: string; keyFile: string; queryId
         : undefined;
   if (!q) throw new QueryFailed(o.queryId ? `study '${study.study.id}' has no query '${o.queryId}' (it has ${study.study.queries.map((x) => x.id).join(', ')})` : o.sql ? `the SQL given is none of study '${study.study.id}'s queries (${qs.map((x) => x.id).join(', ')}); pass --query-id` : `study '${study.study.id}' has ${qs.length} queries (${qs.map((x) => x.id).join(', ')}): pass --query-id`);
   if (q.sql === undefined) throw new QueryFailed(`query '${q.id}' is a statistic; the nodes run SQL queries only`);
-  const request = signQueryRequest(study, q.id, { name: study.study.researcher, privateKey: loadPrivateKey(o.keyFile) });
-  return { study, request, sql: q.sql, approvals: (o.approvals ?? []).map((f) => parseApproval(read(f))) };
+  return { study, queryId: q.id, sql: q.sql };
 }
 
 /** Per register read: its version, public schema and code lists. */
@@ -209,21 +238,23 @@ export function formatTable(r: CombinedResult): string {
 }
 
 /** The `mosaik query` action. */
-export async function queryCommand(o: { dir: string; dataset?: string; sql?: string; version?: string; minCellSize?: number; json?: boolean; timeoutMs?: number; save?: string; study?: string; key?: string; queryId?: string; approvals?: string[] }): Promise<void> {
+export async function queryCommand(o: { dir: string; dataset?: string; sql?: string; version?: string; minCellSize?: number; epsilon?: number; json?: boolean; timeoutMs?: number; save?: string; study?: string; key?: string; queryId?: string; approvals?: string[] }): Promise<void> {
   const t0 = performance.now();
-  if (!o.study && o.key) throw new QueryFailed('--key signs a request for a study: pass --study <study.json> too');
-  if (o.study && !o.key) throw new QueryFailed('--study needs --key <researcher key> to sign the request');
-  const g = o.study ? governedRequest({ studyFile: o.study, keyFile: o.key!, ...(o.queryId ? { queryId: o.queryId } : {}), ...(o.sql ? { sql: o.sql } : {}), approvals: o.approvals ?? [] }) : null;
+  if (o.approvals?.length) throw new QueryFailed('--approvals: approvals are no longer sent with a query; the nodes use the registered ones only (each custodian submits its approval: mosaik study submit <study.json> <approval.json> --dir …)');
+  const g = o.study ? governedQuery({ studyFile: o.study, ...(o.queryId ? { queryId: o.queryId } : {}), ...(o.sql ? { sql: o.sql } : {}) }) : null;
   const sql = g?.sql ?? o.sql;
-  if (!sql) throw new QueryFailed('give the SQL, or --study <study.json> --key <researcher key> [--query-id <id>]');
-  o = { ...o, sql };
+  if (!sql) throw new QueryFailed('give the SQL, or --study <study.json> [--query-id <id>]');
+  const from = tablesOf(parseQuery(sql))[0]!;
+  if (o.dataset && o.dataset !== from) throw new QueryFailed(`--dataset ${o.dataset} is not the query's FROM table '${from}'`);
+  const signer = cliSigner({ dir: o.dir, ...(o.key ? { key: o.key } : {}), role: 'researcher' });
   const r = await runRemoteQuery({
     dir: o.dir,
-    ...(o.dataset ? { dataset: o.dataset } : {}),
     sql,
-    ...(g ? { study: g.study, request: g.request, approvals: g.approvals } : {}),
-    ...(o.version ? { version: o.version } : {}),
+    signer,
+    ...(g ? { study: g.study, queryId: g.queryId } : {}),
+    ...(o.version ? { versions: { [from]: o.version } } : {}),
     ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}),
+    ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     onProgress: (m) => console.error(`  ${m}`),
   });
@@ -235,10 +266,21 @@ export async function queryCommand(o: { dir: string; dataset?: string; sql?: str
   if (o.json) console.log(JSON.stringify(shown, null, 2));
   else {
     console.log(formatTable(r));
+    console.error(protectionLine(r));
     if (r.governance) {
       const gv = r.governance;
-      console.error(`study '${gv.study}' query '${gv.query}': authorized by all three nodes (attestations verified); consent filter '${gv.consent.purpose}' (${gv.consent.default})${gv.consent.register ? ` from ${gv.consent.register} at ${new Date(gv.consent.at! * 1000).toISOString()}` : ''}${gv.epsilon !== null ? `; differential privacy, epsilon ${gv.epsilon}` : ''}`);
+      console.error(`study '${gv.study}' query '${gv.query}': authorized by all three nodes (attestations verified); consent filter '${gv.consent.purpose}' (${gv.consent.default})${gv.consent.register ? ` from ${gv.consent.register} at ${new Date(gv.consent.at! * 1000).toISOString()}` : ''}`);
     }
-    console.error(`job ${r.job} on ${Object.entries(r.versions).map(([n, v]) => `${n}@${v}`).join(', ')}: ${((performance.now() - t0) / 1000).toFixed(2)} s; result combined from the three nodes' shares (consistent)`);
+    console.error(`job ${r.job} on ${Object.entries(r.versions).map(([n, v]) => `${n}@${v}`).join(', ')}: ${((performance.now() - t0) / 1000).toFixed(2)} s; result combined here from the three nodes' sealed shares (consistent)`);
   }
 }
+
+/** One line on how the result is protected and what it cost. */
+export function protectionLine(r: Pick<RemoteResult, 'protection' | 'privacy'>): string {
+  const p = r.protection;
+  if (p.kind === 'none') return 'output protection: NONE (the nodes run with --exact-results: exact aggregates, for synthetic data and tests only)';
+  const left = r.privacy ? `; your budget left: epsilon ${fmtEps(r.privacy.remaining.epsilon)}` : '';
+  return `output protection: differential privacy (${p.mechanism} noise added inside MPC, epsilon ${fmtEps(p.epsilon)} for this run${left})`;
+}
+
+const fmtEps = (x: number) => String(Number(x.toPrecision(4)));

@@ -11,7 +11,7 @@
 //  4. next to every MPC answer, the plaintext answer computed by SQLite directly on the generated
 //     data, so the user sees that they agree.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PartyId } from '../net/channel.js';
@@ -25,6 +25,17 @@ import { PlainDatabase, type PlainResult } from '../query/plaintext.js';
 import { parseQuery, planAnyQuery, tablesOf, type Display } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { runRemoteQuery } from './query.js';
+import { cliSigner } from './identity-defaults.js';
+import { ensureLocalIdentities, LOCAL_IDENTITIES, type LocalIdentity } from '../governance/identities.js';
+import type { Signer } from '../governance/identity.js';
+import { CUSTODIANS } from '../demo/schemas.js';
+
+/** The demo's custodians, each owning its registers. */
+const DEMO_CUSTODIANS: LocalIdentity[] = [
+  { name: CUSTODIANS.cpr, role: 'custodian', datasets: ['population'] },
+  { name: CUSTODIANS.health, role: 'custodian', datasets: ['contacts', 'prescriptions'] },
+  { name: CUSTODIANS.statistics, role: 'custodian', datasets: ['income'] },
+];
 
 export interface StudiesDemoOptions {
   dir: string;
@@ -78,11 +89,11 @@ async function waitHealthy(kids: ChildProcess[], config: ClusterConfig): Promise
   }
 }
 
-/** One custodian's `mosaik ingest` in its own process (custodians are separate organisations). */
-function ingestProcess(dir: string, register: string, csv: string, version: string): Promise<{ code: number; out: string; ms: number }> {
+/** One custodian's `mosaik ingest` in its own process (custodians are separate organisations), signed with its own key. */
+function ingestProcess(dir: string, register: string, csv: string, version: string, signKey: string): Promise<{ code: number; out: string; ms: number }> {
   const t0 = performance.now();
   return new Promise((ok) => {
-    const child = spawn(process.execPath, [MAIN, 'ingest', '--dir', dir, '--schema', `demo:${register}`, '--version', version, '--quiet', csv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'ingest', '--dir', dir, '--schema', `demo:${register}`, '--version', version, '--sign-key', signKey, '--quiet', csv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
@@ -136,6 +147,7 @@ interface StudyOutcome {
 async function runStudy(
   study: Study,
   config: ClusterConfig,
+  signer: Signer,
   version: string,
   db: PlainDatabase,
   schemas: Map<string, DatasetSchema>,
@@ -148,8 +160,8 @@ async function runStudy(
   const t0 = performance.now();
   // Every register was uploaded as `version`; a query over several reads each one's.
   const at = (sql: string) => Object.fromEntries(tablesOf(parseQuery(sql)).map((n) => [n, version]));
-  const res = await runRemoteQuery({ config, sql: study.sql, versions: at(study.sql), minCellSize: o.minCellSize });
-  const den = study.denominator ? await runRemoteQuery({ config, sql: study.denominator.sql, versions: at(study.denominator.sql), minCellSize: o.minCellSize }) : null;
+  const res = await runRemoteQuery({ config, sql: study.sql, signer, versions: at(study.sql), minCellSize: o.minCellSize });
+  const den = study.denominator ? await runRemoteQuery({ config, sql: study.denominator.sql, signer, versions: at(study.denominator.sql), minCellSize: o.minCellSize }) : null;
   const ms = performance.now() - t0;
   const tp = performance.now();
   const plain: PlainResult = db.query(study.sql);
@@ -203,8 +215,15 @@ async function runStudy(
 export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   const t0 = performance.now();
   o.log('mosaik demo: three compute nodes, three custodians, one researcher — secret-shared registers, TLS 1.3 with pinned keys');
-  const { dir } = await createLocalCluster(o.dir);
+  const { dir, nodeDirs } = await createLocalCluster(o.dir);
   await writeApiPorts(dir);
+  // Fresh nodes every run (their keys are kept): no stored versions, log or spent budgets from before.
+  for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance']) rmSync(join(d, sub), { recursive: true, force: true });
+  // Who acts: each custodian with its own key (it may upload its own registers only), and the
+  // epidemiologist who runs the example studies. The cluster's own 'researcher' identity is left for
+  // you to query with afterwards (mosaik query --dir …), with its whole privacy budget.
+  const keys = ensureLocalIdentities(dir, [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' }]);
+  const researcher = cliSigner({ dir, key: keys.get('epidemiologist')!, role: 'researcher' });
   const config = loadClusterConfig(join(dir, 'cluster.json'));
   o.log(`• cluster in ${dir}: ${config.nodes.map((n) => `${n.name} :${n.port}`).join(', ')}`);
   const { kids, waitUntilUp } = startNodes(dir, config, o);
@@ -228,7 +247,8 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     // Each custodian validates, shares and uploads in its own process, all at once; meanwhile this
     // process (standing in for the check against plaintext) loads the reference database.
     t = performance.now();
-    const ingests = Promise.all(files.map(([name, csv]) => ingestProcess(dir, name, csv, version)));
+    const keyOf = (register: string) => keys.get(DEMO_CUSTODIANS.find((c) => c.datasets!.includes(register))!.name)!;
+    const ingests = Promise.all(files.map(([name, csv]) => ingestProcess(dir, name, csv, version, keyOf(name))));
     const schemas = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
     const used = new Map<string, Set<string>>();
     for (const q of STUDIES.flatMap((st) => [st, ...(st.denominator ? [st.denominator] : [])])) {
@@ -248,7 +268,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     let all = true;
     const times: [string, number][] = [];
     for (const s of STUDIES) {
-      const r = await runStudy(s, config, version, db, schemas, regs.codeLists, o);
+      const r = await runStudy(s, config, researcher, version, db, schemas, regs.codeLists, o);
       all &&= r.agree;
       times.push([s.id, r.ms]);
     }

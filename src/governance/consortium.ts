@@ -109,41 +109,13 @@ export class Consortium {
       if (p.consent !== 'opt-in' && p.consent !== 'opt-out') bad(`purpose '${p.code}': consent must be 'opt-in' or 'opt-out', got ${JSON.stringify(p.consent)}`);
     }
     if (!Array.isArray(c.members)) bad('"members" must be a list');
-    const members = new Map<string, Member>();
-    const owners = new Map<string, string>();
-    const keyOf = (pk: unknown, who: string): KeyObject => {
-      if (typeof pk !== 'string' || !pk) return bad(`${who} has no publicKey`);
-      if (pk.includes('-----BEGIN')) return publicKeyFromPem(pk, `${who}'s public key`);
-      const path = isAbsolute(pk) ? pk : resolve(baseDir, pk);
-      let pem: string;
-      try {
-        pem = readFileSync(path, 'utf8');
-      } catch (e) {
-        return bad(`${who}'s public key file ${path}: ${(e as Error).message}`);
-      }
-      return publicKeyFromPem(pem, `${who}'s public key (${path})`);
-    };
-    for (const m of c.members) {
-      if (!m || typeof m.name !== 'string') bad('every member needs a name');
-      checkName(m.name, 'member name');
-      if (members.has(m.name)) bad(`member '${m.name}' is listed twice (use one name per role)`);
-      if (!MEMBER_ROLES.includes(m.role)) bad(`member '${m.name}': role must be one of ${MEMBER_ROLES.join(', ')}, got ${JSON.stringify(m.role)}`);
-      const datasets = m.datasets ?? [];
-      if (!Array.isArray(datasets) || !datasets.every((d) => typeof d === 'string' && DATASET_RE.test(d))) bad(`member '${m.name}': datasets must be a list of dataset names`);
-      if (datasets.length && m.role !== 'custodian') bad(`member '${m.name}' is a ${m.role}; only custodians own datasets`);
-      for (const d of datasets) {
-        if (owners.has(d)) bad(`dataset '${d}' is owned by both '${owners.get(d)}' and '${m.name}'`);
-        owners.set(d, m.name);
-      }
-      const pk = keyOf(m.publicKey, `member '${m.name}'`);
-      members.set(m.name, { name: m.name, role: m.role, publicKey: pk, keyId: keyId(pk), datasets: [...datasets], ...(m.organisation ? { organisation: m.organisation } : {}) });
-    }
+    const { members, owners } = parseMembers(c.members, baseDir, bad);
     const nodes = new Map<string, NodeKey>();
     for (const n of c.nodes ?? []) {
       if (!n || typeof n.name !== 'string') bad('every node needs a name');
       checkName(n.name, 'node name');
       if (nodes.has(n.name)) bad(`node '${n.name}' is listed twice`);
-      const pk = keyOf(n.publicKey, `node '${n.name}'`);
+      const pk = publicKeyOf(n.publicKey, `node '${n.name}'`, baseDir, bad);
       nodes.set(n.name, { name: n.name, publicKey: pk, keyId: keyId(pk) });
     }
     if (c.consent) {
@@ -184,6 +156,45 @@ export class Consortium {
     for (const m of this.members.values()) if (m.keyId === id) return m;
     return undefined;
   }
+}
+
+/** A public key given as PEM text or as a PEM file path (relative to baseDir). */
+function publicKeyOf(pk: unknown, who: string, baseDir: string, bad: (m: string) => never): KeyObject {
+  if (typeof pk !== 'string' || !pk) return bad(`${who} has no publicKey`);
+  if (pk.includes('-----BEGIN')) return publicKeyFromPem(pk, `${who}'s public key`);
+  const path = isAbsolute(pk) ? pk : resolve(baseDir, pk);
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (e) {
+    return bad(`${who}'s public key file ${path}: ${(e as Error).message}`);
+  }
+  return publicKeyFromPem(pem, `${who}'s public key (${path})`);
+}
+
+/**
+ * Validates member entries (a consortium's, or a cluster's identities.json: ./identities.ts):
+ * names, roles, keys, and the datasets custodians own (each dataset one owner). `bad` throws.
+ */
+export function parseMembers(entries: MemberEntry[], baseDir: string, bad: (m: string) => never): { members: Map<string, Member>; owners: Map<string, string> } {
+  const members = new Map<string, Member>();
+  const owners = new Map<string, string>();
+  for (const m of entries) {
+    if (!m || typeof m.name !== 'string') bad('every member needs a name');
+    checkName(m.name, 'member name');
+    if (members.has(m.name)) bad(`member '${m.name}' is listed twice (use one name per role)`);
+    if (!MEMBER_ROLES.includes(m.role)) bad(`member '${m.name}': role must be one of ${MEMBER_ROLES.join(', ')}, got ${JSON.stringify(m.role)}`);
+    const datasets = m.datasets ?? [];
+    if (!Array.isArray(datasets) || !datasets.every((d) => typeof d === 'string' && DATASET_RE.test(d))) bad(`member '${m.name}': datasets must be a list of dataset names`);
+    if (datasets.length && m.role !== 'custodian') bad(`member '${m.name}' is a ${m.role}; only custodians own datasets`);
+    for (const d of datasets) {
+      if (owners.has(d)) bad(`dataset '${d}' is owned by both '${owners.get(d)}' and '${m.name}'`);
+      owners.set(d, m.name);
+    }
+    const pk = publicKeyOf(m.publicKey, `member '${m.name}'`, baseDir, bad);
+    members.set(m.name, { name: m.name, role: m.role, publicKey: pk, keyId: keyId(pk), datasets: [...datasets], ...(m.organisation ? { organisation: m.organisation } : {}) });
+  }
+  return { members, owners };
 }
 
 /** The purposes a new consortium starts with (editable in the file). */

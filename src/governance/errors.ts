@@ -35,6 +35,7 @@ export type GovernanceCode =
   | 'request' // a researcher's query request is unsigned, stale or not for this study/query
   | 'attestation' // a node's attestation of an authorization is missing or does not verify
   | 'consent' // a consent event is invalid, or the consent register cannot be applied
+  | 'unregistered' // the study version a request names is not registered (and logged) at the node
   | 'governed'; // the node runs in governed mode and the job names no study
 
 export class GovernanceError extends Error {

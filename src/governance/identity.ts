@@ -17,12 +17,17 @@ import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { refuse } from './errors.js';
 
-/** Roles of consortium members. Nodes are listed apart (ConsortiumConfig.nodes). */
-export type MemberRole = 'researcher' | 'custodian';
-export const MEMBER_ROLES: readonly MemberRole[] = ['researcher', 'custodian'];
+/**
+ * Roles of identities (consortium members, or a cluster's identities.json): researchers sign
+ * studies and query requests; custodians own datasets, sign uploads, approvals and policies;
+ * auditors read usage and budgets; citizens and doctors (issue 15) act on a citizen's own record.
+ * Nodes are listed apart (ConsortiumConfig.nodes).
+ */
+export type MemberRole = 'researcher' | 'custodian' | 'auditor' | 'citizen' | 'doctor';
+export const MEMBER_ROLES: readonly MemberRole[] = ['researcher', 'custodian', 'auditor', 'citizen', 'doctor'];
 
 /** Kinds of signed documents (the domain-separation prefix of every signature). */
-export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'authorization' | 'consent-update' | 'upload';
+export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'authorization' | 'consent-update' | 'upload' | 'http-request';
 
 export interface Signature {
   /** Name of the signer in the consortium configuration (a node name for 'authorization'). */

@@ -16,7 +16,7 @@
 //
 // Times are ISO 8601 strings (UTC 'Z' recommended; 'YYYY-MM-DD' means midnight UTC). A study is
 // valid on [validFrom, validUntil): from the first instant, up to but excluding the last.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { hashJson } from './canonical.js';
 import type { Consortium } from './consortium.js';
 import { GovernanceError, refuse } from './errors.js';
@@ -24,7 +24,7 @@ import { checkName, isSignature, signDocument, verifyDocument, type Signature, t
 
 export const STUDY_FORMAT = 'mosaik-study/1';
 export const APPROVAL_FORMAT = 'mosaik-approval/1';
-export const REQUEST_FORMAT = 'mosaik-query-request/1';
+export const REQUEST_FORMAT = 'mosaik-query-request/2';
 
 export interface StudyDataset {
   name: string;
@@ -343,18 +343,42 @@ export function checkStudy(ss: SignedStudy, approvals: Approval[], consortium: C
 }
 
 // ---------------------------------------------------------------------------------------------
-// Query requests: the researcher asks for one allowed query of a study to run now.
+// Query requests: a researcher asks for one run now, signed, so that every node can check for
+// itself who asked and for exactly what (node 0, which schedules, is not trusted with any of it).
+// Everything that shapes the computation and is the researcher's to choose is in the signed body:
+//   governed (a study):  study, studyHash, query (the study's query; its SQL and epsilon come from
+//                        the study, which the custodians approved)
+//   ad hoc (no study):   sql, and optionally epsilon (this run's privacy cost)
+//   both:                versions (the registers read; omitted: the latest at every node, which
+//                        each node checks), minCellSize (may only raise the nodes' smallest cell),
+//                        resultKey (the X25519 public key each node encrypts its result shares to:
+//                        only the holder of its private key can read the result), cluster, nonce, time.
+// What the nodes choose themselves, each on its own and compared: the consent register's version
+// (the one in force at the submission), the smallest cell and privacy settings of their policies.
 
 export interface QueryRequestBody {
   format: typeof REQUEST_FORMAT;
-  study: string;
-  studyHash: string;
-  /** The id of the query in the study. */
-  query: string;
+  /** The cluster (cluster.json's name) the request is for. */
+  cluster: string;
+  /** The identity that signs (a researcher). */
   researcher: string;
-  /** Unique per request (the node uses it as, or binds it to, the job id). */
+  /** Unique per request (each node refuses a nonce it has seen). */
   nonce: string;
   time: string;
+  /** X25519 public key (32 raw bytes, base64url) the nodes encrypt their result shares to. */
+  resultKey: string;
+  /** Governed: the study, the hash of its version, the id of the query in it. */
+  study?: string;
+  studyHash?: string;
+  query?: string;
+  /** Ad hoc: the SQL. */
+  sql?: string;
+  /** Ad hoc: epsilon of this run (default: the nodes' default). */
+  epsilon?: number;
+  /** The version of each register read (default: the latest at every node). */
+  versions?: Record<string, string>;
+  /** A smallest released cell above the nodes' policy. */
+  minCellSize?: number;
 }
 
 export interface QueryRequest {
@@ -362,43 +386,104 @@ export interface QueryRequest {
   signature?: Signature;
 }
 
-export function signQueryRequest(ss: SignedStudy, queryId: string, signer: Signer, opts: { time?: string; nonce?: string } = {}): QueryRequest {
+/** What a researcher asks for besides the study (or the SQL). */
+export interface RequestOptions {
+  cluster: string;
+  resultKey: string;
+  versions?: Record<string, string>;
+  minCellSize?: number;
+  time?: string;
+  nonce?: string;
+}
+
+const RESULT_KEY_RE = /^[A-Za-z0-9_-]{43}$/;
+
+function newRequestBody(researcher: string, o: RequestOptions, what: Pick<QueryRequestBody, 'study' | 'studyHash' | 'query' | 'sql' | 'epsilon'>): QueryRequestBody {
+  return {
+    format: REQUEST_FORMAT,
+    cluster: o.cluster,
+    researcher,
+    nonce: o.nonce ?? randomUUID(),
+    time: o.time ?? new Date().toISOString(),
+    resultKey: o.resultKey,
+    ...Object.fromEntries(Object.entries(what).filter(([, v]) => v !== undefined)),
+    ...(o.versions ? { versions: { ...o.versions } } : {}),
+    ...(o.minCellSize !== undefined ? { minCellSize: o.minCellSize } : {}),
+  };
+}
+
+/** A signed request to run query `queryId` of a study. */
+export function signQueryRequest(ss: SignedStudy, queryId: string, signer: Signer, opts: RequestOptions): QueryRequest {
   const s = checkStudyShape(ss.study);
   if (!s.queries.some((q) => q.id === queryId)) refuse('query-not-allowed', `study '${s.id}' has no query '${queryId}' (it has ${s.queries.map((q) => q.id).join(', ')})`);
-  const body: QueryRequestBody = {
-    format: REQUEST_FORMAT,
-    study: s.id,
-    studyHash: studyHash(s),
-    query: queryId,
-    researcher: signer.name,
-    nonce: opts.nonce ?? randomUUID(),
-    time: opts.time ?? new Date().toISOString(),
-  };
+  const body = newRequestBody(signer.name, opts, { study: s.id, studyHash: studyHash(s), query: queryId });
+  checkRequestShape({ request: body });
   return { request: body, signature: signDocument('query-request', body, signer) };
+}
+
+/** A signed request to run ad-hoc SQL (clusters without a consortium). */
+export function signAdhocRequest(sql: string, signer: Signer, opts: RequestOptions & { epsilon?: number }): QueryRequest {
+  const body = newRequestBody(signer.name, opts, { sql, ...(opts.epsilon !== undefined ? { epsilon: opts.epsilon } : {}) });
+  checkRequestShape({ request: body });
+  return { request: body, signature: signDocument('query-request', body, signer) };
+}
+
+/** Checks a request's shape (not its signature); returns it typed. Throws 'request'. */
+export function checkRequestShape(x: unknown): QueryRequest {
+  const rq = x as QueryRequest;
+  const bad = (m: string): never => refuse('request', `query request: ${m}`);
+  const r = rq?.request;
+  if (!r || typeof r !== 'object' || r.format !== REQUEST_FORMAT) bad(`not a query request (format '${REQUEST_FORMAT}'; sign a new one with this version of mosaik)`);
+  for (const k of ['cluster', 'researcher', 'nonce', 'time', 'resultKey'] as const) if (typeof r[k] !== 'string' || !r[k]) bad(`${k} is required`);
+  if (r.nonce.length < 8) bad('nonce must be a string of at least 8 characters');
+  if (!RESULT_KEY_RE.test(r.resultKey)) bad('resultKey must be an X25519 public key: 32 bytes, base64url');
+  parseTime(r.time, 'query request time');
+  const governed = r.study !== undefined || r.studyHash !== undefined || r.query !== undefined;
+  if (governed) {
+    if (typeof r.study !== 'string' || typeof r.query !== 'string' || typeof r.studyHash !== 'string' || !HEX64.test(r.studyHash)) bad('a study request names study, studyHash (64 hex digits) and query');
+    if (r.sql !== undefined || r.epsilon !== undefined) bad('a study request takes its SQL and epsilon from the study; leave sql and epsilon out');
+  } else {
+    if (typeof r.sql !== 'string' || !r.sql.trim()) bad('an ad-hoc request needs sql (or study, studyHash and query)');
+    if (r.epsilon !== undefined && !(typeof r.epsilon === 'number' && r.epsilon > 0 && Number.isFinite(r.epsilon))) bad('epsilon must be a positive number');
+  }
+  if (r.versions !== undefined && (!r.versions || typeof r.versions !== 'object' || Array.isArray(r.versions) || Object.values(r.versions).some((v) => typeof v !== 'string'))) bad('versions must map register names to version strings');
+  if (r.minCellSize !== undefined && !(Number.isInteger(r.minCellSize) && r.minCellSize >= 1)) bad('minCellSize must be a positive integer');
+  if (rq.signature !== undefined && !isSignature(rq.signature)) bad('the signature field is not a signature');
+  return rq;
 }
 
 /** Default freshness window of a query request (either side of `now`, for clock skew). */
 export const REQUEST_MAX_AGE_MS = 15 * 60_000;
 
-/** Checks a query request against a study: signed by its researcher, for this version and query, fresh. */
-export function verifyQueryRequest(rq: QueryRequest, ss: SignedStudy, hash: string, queryId: string, consortium: Consortium, now: Date | string | number, maxAgeMs = REQUEST_MAX_AGE_MS): void {
-  const s = ss.study;
-  const r = rq?.request;
-  const bad = (m: string): never => refuse('request', `query request for study '${s.id}': ${m}`);
-  if (!r || r.format !== REQUEST_FORMAT) bad(`not a query request (format '${REQUEST_FORMAT}')`);
-  if (r.study !== s.id) bad(`it is for study '${r.study}'`);
-  if (r.studyHash !== hash) bad('it is for another version of the study');
-  if (r.query !== queryId) bad(`it asks for query '${r.query}', not '${queryId}'`);
-  if (r.researcher !== s.researcher) bad(`it comes from '${r.researcher}', not the study's researcher '${s.researcher}'`);
-  if (typeof r.nonce !== 'string' || r.nonce.length < 8) bad('nonce must be a string of at least 8 characters');
-  const t = parseTime(r.time, 'query request time');
-  const age = timeOf(now) - t;
+/**
+ * Checks a request's signature and freshness against the identity that must have signed it
+ * (`publicKey`, `keyId`: the researcher as the node knows them) and the cluster it is for.
+ */
+export function verifyRequestSignature(rq: QueryRequest, who: { name: string; keyId: string; publicKey: KeyObject }, cluster: string, now: Date | string | number, maxAgeMs = REQUEST_MAX_AGE_MS): QueryRequestBody {
+  const r = checkRequestShape(rq).request;
+  const bad = (m: string): never => refuse('request', `query request of '${r.researcher}': ${m}`);
+  if (r.researcher !== who.name) bad(`it is signed in the name of '${r.researcher}', not '${who.name}'`);
+  if (r.cluster !== cluster) bad(`it is for cluster '${r.cluster}', not this cluster '${cluster}'`);
+  const age = timeOf(now) - parseTime(r.time, 'query request time');
   if (Math.abs(age) > maxAgeMs) bad(`it was made at ${r.time}, outside ±${Math.round(maxAgeMs / 60000)} minutes of now (${isoTime(timeOf(now))})`);
-  const m = consortium.member(s.researcher)!;
   const sig = rq.signature;
   if (!sig) return bad('it is not signed');
-  if (sig.signer !== s.researcher || sig.keyId !== m.keyId) bad(`it is not signed with researcher '${s.researcher}'s registered key`);
-  if (!verifyDocument('query-request', r, sig, m.publicKey)) bad('the signature does not verify');
+  if (sig.signer !== who.name || sig.keyId !== who.keyId) bad(`it is not signed with '${who.name}'s registered key`);
+  if (!verifyDocument('query-request', r, sig, who.publicKey)) bad('the signature does not verify');
+  return r;
+}
+
+/** Checks a study request against the study: signed by its researcher, for this version and query, fresh. */
+export function verifyQueryRequest(rq: QueryRequest, ss: SignedStudy, hash: string, queryId: string, consortium: Consortium, now: Date | string | number, maxAgeMs = REQUEST_MAX_AGE_MS): void {
+  const s = ss.study;
+  const r = checkRequestShape(rq).request;
+  const bad = (m: string): never => refuse('request', `query request for study '${s.id}': ${m}`);
+  if (r.study !== s.id) bad(`it is for study '${String(r.study)}'`);
+  if (r.studyHash !== hash) bad('it is for another version of the study');
+  if (r.query !== queryId) bad(`it asks for query '${String(r.query)}', not '${queryId}'`);
+  if (r.researcher !== s.researcher) bad(`it comes from '${r.researcher}', not the study's researcher '${s.researcher}'`);
+  const m = consortium.member(s.researcher)!;
+  verifyRequestSignature(rq, m, r.cluster, now, maxAgeMs);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@
 // 201 created, 200 identical content already stored, 409 other content under that version, 400 bad,
 // 403 refused by a governed node (not signed by the dataset's custodian).
 //
-// Authentication (governed nodes, ./upload-auth.ts): with a `signer` (the custodian's Ed25519 key)
-// each header carries `signature`, the custodian's signed statement of cluster, dataset, version,
+// Authentication: every upload request is signed by the custodian's identity (Ed25519,
+// src/governance/request-auth.ts; nodes accept uploads from custodian identities only). Governed
+// nodes (./upload-auth.ts) also need, in each header, `signature`, the custodian's signed statement of cluster, dataset, version,
 // party, rows, columns, schema and code-list hashes, time, and the SHA-256 of exactly the share
 // bytes that node receives. Computing that commitment takes a first pass over the shares (they
 // are derived, so the second pass sends the same bytes); the node re-hashes the bytes as it stores
@@ -45,6 +46,7 @@ import { sub } from '../ring/ring64.js';
 import type { CodeList, DatasetSchema, UploadHeader } from './schema.js';
 import { sharesHasher, signUploadHeader, type UploadSignature } from './upload-auth.js';
 import type { Signer } from '../governance/identity.js';
+import { audienceOf, signRequest, UNSIGNED_BODY } from '../governance/request-auth.js';
 
 export interface ShareableDataset {
   schema: DatasetSchema;
@@ -377,12 +379,13 @@ export interface UploadOptions {
   /** Custodian key for derived (idempotent) shares; without it shares are fresh random. */
   key?: Uint8Array;
   /**
-   * The custodian's Ed25519 signer: each node's header then carries a signed statement of the
-   * upload (src/ingest/upload-auth.ts), which governed nodes require. Its name must be the
-   * schema's custodian in the consortium. Signing needs a first pass over the shares (to commit
-   * to each node's share bytes); without `key` the shares come from a random one-off key.
+   * The custodian's Ed25519 signer: it signs every upload request (each node accepts uploads from
+   * custodian identities only: src/node/access.ts), and for governed nodes each node's header also
+   * carries a signed statement of the upload (src/ingest/upload-auth.ts). Its name must then be the
+   * schema's custodian in the consortium. The statement needs a first pass over the shares (to
+   * commit to each node's share bytes); without `key` the shares come from a random one-off key.
    */
-  signer?: Signer;
+  signer: Signer;
   onProgress?: (p: UploadProgress) => void;
   progressIntervalMs?: number;
   /** Connect timeout per node (and idle timeout of the uploads, at least 120 s). Default 30 000 ms. */
@@ -419,13 +422,13 @@ class Put {
   ended = false;
   aborted = false;
 
-  constructor(sock: TLSSocket, host: string, port: number, path: string, length: number, timeoutMs: number) {
+  constructor(sock: TLSSocket, host: string, port: number, path: string, length: number, timeoutMs: number, authorization: string) {
     this.req = httpsRequest({
       host,
       port,
       path,
       method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(length), accept: 'application/json' },
+      headers: { authorization, 'content-type': 'application/octet-stream', 'content-length': String(length), accept: 'application/json' },
       createConnection: () => sock,
     });
     this.req.setTimeout(timeoutMs, () => this.req.destroy(new Error(`no progress for ${timeoutMs / 1000} s`)));
@@ -497,11 +500,14 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
   const name = ds.schema.name;
   const path = `/v1/datasets/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
 
-  // (1) Every node reachable, with its pinned certificate, before any share byte leaves.
+  // (1) Every node reachable, with its pinned certificate, before any share byte leaves; whether
+  // it is governed (then each header carries the custodian's signed statement).
+  let governed = false;
   const pre = await Promise.all(
     PARTIES.map(async (p): Promise<NodeFailure | null> => {
       try {
-        const a = await getJson(config, p, '/v1/datasets', timeoutMs);
+        const a = await getJson(config, p, '/v1/governance', timeoutMs);
+        if (a.status === 200 && (a.body as { governed?: boolean })?.governed) governed = true;
         return a.status === 200 ? null : failure(config, p, errorText(a));
       } catch (e) {
         return failure(config, p, (e as Error).message);
@@ -512,10 +518,10 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
   if (down.length > 0) throw new UploadError(uploadErrorMessage(name, version, down, [], 'nothing was uploaded'), down, []);
 
   const ctx: ShareContext = { cluster: config.cluster, version };
-  // Signed: a first pass over the (derived, hence reproducible) shares commits to each node's bytes.
-  const key = o.signer && !o.key ? randomBytes(32) : o.key;
+  // Governed: a first pass over the (derived, hence reproducible) shares commits to each node's bytes.
+  const key = governed && !o.key ? randomBytes(32) : o.key;
   let sigs: UploadSignature[] | undefined;
-  if (o.signer) {
+  if (governed) {
     const hashers = PARTIES.map(() => sharesHasher());
     for (const spec of ds.schema.columns) {
       const t = shareColumn(ds, spec.name, key, ctx);
@@ -537,7 +543,8 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
   const puts = PARTIES.map((p) => {
     const { host, port } = apiAddress(config, p);
     // A node may be busy for a while after the last byte (storing, fsync): allow it at least 2 minutes of silence.
-    return new Put((socks[p] as PromiseFulfilledResult<TLSSocket>).value, host, port, path, lengths[p]!, Math.max(timeoutMs, 120_000));
+    const authorization = signRequest({ method: 'PUT', path, audience: audienceOf(config.cluster, config.nodes[p].name) }, UNSIGNED_BODY, o.signer);
+    return new Put((socks[p] as PromiseFulfilledResult<TLSSocket>).value, host, port, path, lengths[p]!, Math.max(timeoutMs, 120_000), authorization);
   });
   let lastReport = t0;
   const interval = o.progressIntervalMs ?? 1000;

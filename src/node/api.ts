@@ -8,17 +8,22 @@
 //   PUT  /v1/datasets/:name/versions/:version     application/octet-stream upload of this node's shares
 //                                                 → 201 {name, version, rows} | 200 same content | 409 | 400
 //                                                 | 403 governed mode: not signed by the dataset's custodian
-//   POST /v1/queries {sql, dataset?, version?, versions?, minCellSize?}   node 0 only → 202 {job}; the registers read (FROM, JOIN, EXISTS) and their latest versions come from the SQL unless given
-//                 governed mode: {study, request, approvals?, versions?, minCellSize?} (ad-hoc SQL → 403);
-//                 every node authorizes; 403 {error, job, refusals} when any refused
+//   POST /v1/queries {request}                    node 0 only → 202 {job}; `request` is the researcher's signed
+//                                                 query request (src/governance/study.ts): ad-hoc SQL, or a registered
+//                                                 study's query on governed clusters; every node admits the job on its
+//                                                 own (src/node/jobs.ts); 403 {error, job, refusals} when any refused
 //   /v1/studies, /v1/approvals, /v1/policies, /v1/consent/updates, /v1/usage, /v1/governance
 //                                                 governance documents and records (src/node/governance-api.ts)
-//   GET  /v1/jobs/:id                             → {id, status, progress?, error?, result?}
+//   GET  /v1/jobs/:id                             the job's requester only → {id, status, progress?, error?, sealed?}:
+//                                                 this node's part of the result, sealed to the request's resultKey
+//   GET  /v1/privacy                              this node's output protection and the caller's budget left
 //   POST /v1/internal/jobs, /v1/internal/jobs/:id/cancel      node 0 → nodes 1, 2; mutual TLS: the
 //                                                 client certificate must be node 0's pinned one, else 403
 //   /v1/ledger/…, /v1/internal/ledger/…           the transparency log (src/node/ledger-api.ts)
 //
-// A job's result share pair is served only once its result-released entry is in this node's
+// Who may call what: src/node/access.ts (ROUTE_ACCESS, one hook for every request; signed requests
+// from known identities, node-to-node routes by pinned client certificate, public metadata open).
+// A job's sealed result is served only once its result-released entry is in this node's
 // transparency-log replica (src/node/ledger.ts); until then the job shows as done without result.
 //
 // Upload body: [u32 LE header length][header JSON {schema, codeLists, rows, columns, party}]
@@ -46,7 +51,12 @@ import type { NodeLedger } from './ledger.js';
 import { registerLedgerRoutes } from './ledger-api.js';
 import { GovernanceError } from '../governance/errors.js';
 import type { NodeGovernance } from './governance.js';
-import { registerGovernanceRoutes, scheduleGoverned } from './governance-api.js';
+import { registerGovernanceRoutes } from './governance-api.js';
+import { NodeAccess, type Identity } from './access.js';
+import { scheduleJob } from './schedule.js';
+import { audienceOf, AuthError, signRequest, UNSIGNED_BODY } from '../governance/request-auth.js';
+import type { Signer } from '../governance/identity.js';
+import { publicSettings, researcherBudget } from './privacy.js';
 import { sharesHasher, UploadAuthError, verifyUploadHeader, type UploadStatement } from '../ingest/upload-auth.js';
 
 /** Largest upload header (schema + code lists). */
@@ -94,6 +104,8 @@ export interface ApiRequestOptions {
   cert?: string;
   timeoutMs?: number;
   port?: number;
+  /** Signs the request as this identity (src/governance/request-auth.ts): needed by every route that is not public. */
+  signer?: Signer;
 }
 
 /**
@@ -105,16 +117,21 @@ export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, pa
   const port = o.port ?? apiPorts(config)[node];
   const raw = o.body instanceof Uint8Array || (o.body !== undefined && typeof (o.body as Readable).pipe === 'function');
   const payload = o.body === undefined ? undefined : raw ? o.body : Buffer.from(JSON.stringify(o.body));
+  const method = o.method ?? (o.body === undefined ? 'GET' : 'POST');
+  const authorization = o.signer
+    ? signRequest({ method, path, audience: audienceOf(config.cluster, n.name) }, payload === undefined ? undefined : raw ? UNSIGNED_BODY : (payload as Uint8Array), o.signer)
+    : undefined;
   const opts: RequestOptions = {
     host: n.host,
     port,
     path,
-    method: o.method ?? (o.body === undefined ? 'GET' : 'POST'),
+    method,
     // Trust exactly the pinned certificate (when cluster.json carries it), then check its fingerprint.
     ...pinnedTlsOptions(n),
     ...(o.key && o.cert ? { key: o.key, cert: o.cert } : {}),
     agent: false,
     headers: {
+      ...(authorization ? { authorization } : {}),
       ...(payload === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
       ...(payload instanceof Uint8Array ? { 'content-length': String(payload.byteLength) } : {}),
     },
@@ -152,7 +169,9 @@ export interface ApiContext {
   /** The transparency log; with it, results are served only after their release is logged. */
   ledger?: NodeLedger;
   /** Governance state (governed mode when it holds a consortium configuration). */
-  governance?: NodeGovernance;
+  governance: NodeGovernance;
+  /** Who may call what (src/node/access.ts). */
+  access: NodeAccess;
 }
 
 /** Pulls exact byte counts out of a stream. */
@@ -236,7 +255,21 @@ function authenticateUpload(ctx: ApiContext, name: string, version: string, h: U
   return verifyUploadHeader(h, { consortium, cluster: ctx.config.cluster, dataset: name, version, party: ctx.me });
 }
 
+/**
+ * The signed-in custodian may upload this dataset: governed, it must be the dataset's custodian
+ * in the consortium (the header's own signature is checked too); un-governed, an identity that
+ * lists its datasets may upload only those.
+ */
+function checkUploader(ctx: ApiContext, who: Identity | undefined, name: string, h: UploadHeader): void {
+  if (!who) throw new AuthError('uploads need a custodian identity', 401);
+  const owner = ctx.governance.consortium?.custodianOf(name);
+  if (owner !== undefined && owner !== who.name) throw new AuthError(`dataset '${name}' is custodian '${owner}'s; '${who.name}' cannot upload it`, 403);
+  if (owner === undefined && who.datasets.length && !who.datasets.includes(name)) throw new AuthError(`custodian '${who.name}' may upload ${who.datasets.join(', ')}, not '${name}'`, 403);
+  if (h.schema.custodian !== who.name && ctx.governance.governed) throw new AuthError(`the schema names custodian '${h.schema.custodian}', but '${who.name}' signed the upload`, 403);
+}
+
 export function sendError(reply: FastifyReply, e: unknown, log: (m: string) => void): FastifyReply {
+  if (e instanceof AuthError) return reply.code(e.status).send({ error: e.message });
   if (e instanceof GovernanceError) return reply.code(e.code === 'malformed' ? 400 : 403).send({ error: e.message, code: e.code });
   if (isClientError(e) || e instanceof SchemaError) {
     const status = e instanceof QueryError || e instanceof SchemaError ? 400 : ((e as { status?: number }).status ?? 400);
@@ -246,23 +279,33 @@ export function sendError(reply: FastifyReply, e: unknown, log: (m: string) => v
   return reply.code(500).send({ error: (e as Error)?.message ?? String(e) });
 }
 
+/** A job as its requester sees it: status, and this node's part of the result sealed to the requester's key. */
 const jobView = (j: Job, gated: boolean) => ({
   id: j.id,
   status: j.status,
   seq: j.spec.seq,
   dataset: j.spec.dataset,
   version: j.spec.version,
+  ...(j.spec.versions ? { versions: j.spec.versions } : {}),
   sql: j.spec.sql,
   minCellSize: j.spec.minCellSize,
+  protection: j.spec.protection,
+  request: j.spec.request,
   submittedAt: j.spec.submittedAt,
   ...(j.startedAt ? { startedAt: j.startedAt } : {}),
   ...(j.finishedAt ? { finishedAt: j.finishedAt } : {}),
   ...(j.progress ? { progress: j.status === 'done' && gated && j.released === undefined ? 'done; the result is held until its release is in the transparency log' : j.progress } : {}),
   ...(j.error ? { error: j.error } : {}),
   ...(j.released !== undefined ? { released: j.released } : {}),
-  ...(j.spec.governance ? { study: j.spec.governance.study?.study?.id, query: j.spec.governance.request?.request?.query } : {}),
-  ...(j.result && (!gated || j.released !== undefined) ? { result: j.result } : {}),
+  ...(j.spec.governance ? { study: j.spec.governance.study?.study?.id, query: j.spec.request.request.query } : {}),
+  ...(j.sealed && (!gated || j.released !== undefined) ? { sealed: j.sealed } : {}),
 });
+
+/** Whether `who` is the identity that signed the job's request (name and registered key). */
+export function isRequester(j: Job, who: Identity | undefined): boolean {
+  const sig = j.spec.request?.signature;
+  return !!who && !!sig && sig.signer === who.name && sig.keyId === who.keyId;
+}
 
 /** Builds the node's HTTPS server (not yet listening). */
 export function buildApi(ctx: ApiContext): FastifyInstance {
@@ -284,6 +327,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   });
   // Uploads: hand the raw stream to the route (no buffering, no size limit here).
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  // JSON bodies keep their bytes (request signatures cover them); every route's access rule.
+  app.removeContentTypeParser('application/json');
+  ctx.access.register(app);
 
   const peerFingerprint = (req: { raw: { socket: unknown } }) => (req.raw.socket as TLSSocket).getPeerX509Certificate?.()?.fingerprint256 ?? null;
   const requireNode0 = (req: { raw: { socket: unknown } }) => {
@@ -340,6 +386,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       }
       checkHeader(ctx, name, header);
       const signed = authenticateUpload(ctx, name, version, header);
+      checkUploader(ctx, req.identity, name, header);
       const sharesHash = signed ? sharesHasher() : null;
       const expected = 4 + hlen + header.columns.length * 16 * header.rows;
       const declared = req.headers['content-length'];
@@ -380,47 +427,22 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
 
   // Queries: node 0 schedules; one submission at a time so every node sees the same order.
   let submitting: Promise<unknown> = Promise.resolve();
-  app.post<{ Body: { sql?: unknown; dataset?: unknown; version?: unknown; versions?: unknown; minCellSize?: unknown } }>('/v1/queries', async (req, reply) => {
+  app.post<{ Body: { request?: unknown; sql?: unknown } }>('/v1/queries', async (req, reply) => {
     if (me !== 0) return reply.code(409).send({ error: `submit queries to the scheduler, node 0 (${config.nodes[0].name}); this is node ${me} (${self.name})` });
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = (req.body ?? {}) as { request?: unknown; sql?: unknown };
     const run = async () => {
       try {
         ctx.ledger?.assertWritable(); // nothing runs that cannot be logged
       } catch (e) {
         throw new JobError((e as Error).message, 503);
       }
-      if (runner.governed) return scheduleGoverned(ctx, body);
-      if (body.study !== undefined || body.request !== undefined) throw new JobError(`this cluster runs without a consortium configuration (un-governed): studies cannot be checked here; send {sql} or start the nodes with --consortium <file>`, 409);
-      const spec = runner.create(body);
-      const peers = [1, 2] as PartyId[];
-      const answers = await Promise.allSettled(peers.map((p) => apiRequest<{ error?: string }>(config, p, '/v1/internal/jobs', { body: spec, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 10_000 })));
-      const problems: string[] = [];
-      answers.forEach((a, i) => {
-        const n = config.nodes[peers[i]!];
-        if (a.status === 'rejected') problems.push(`node ${n.id} (${n.name}) is unreachable: ${(a.reason as Error).message}`);
-        else if (a.value.status !== 201) problems.push(`node ${n.id} (${n.name}) refused the job: ${a.value.body?.error ?? `HTTP ${a.value.status}`}`);
-      });
-      if (problems.length) {
-        await Promise.allSettled(
-          answers.map((a, i) =>
-            a.status === 'fulfilled' && a.value.status === 201
-              ? apiRequest(config, peers[i]!, `/v1/internal/jobs/${spec.id}/cancel`, { body: { reason: problems.join('; ') }, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 5000 })
-              : Promise.resolve(),
-          ),
-        );
-        const unreachable = answers.some((a) => a.status === 'rejected');
-        throw new JobError(`job not scheduled: ${problems.join('; ')}`, unreachable ? 503 : 409);
-      }
-      runner.enqueue(spec);
-      log(`job ${spec.id} scheduled: ${spec.dataset}@${spec.version}: ${spec.sql}`);
-      await ctx.ledger?.logJobRun(spec).catch((e: Error) => log(`WARNING: job ${spec.id} not logged as run: ${e.message}`));
-      return spec;
+      return scheduleJob(ctx, runner.create(body, req.identity!));
     };
     const p = submitting.then(run, run);
     submitting = p.catch(() => {});
     try {
       const spec = await p;
-      return reply.code(202).send({ job: spec.id, seq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}) });
+      return reply.code(202).send({ job: spec.id, seq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}), protection: spec.protection, minCellSize: spec.minCellSize });
     } catch (e) {
       return sendError(reply, e, log);
     }
@@ -429,7 +451,17 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req, reply) => {
     const j = runner.get(req.params.id);
     if (!j) return reply.code(404).send({ error: `no job ${req.params.id} at node ${me} (${self.name})` });
+    if (!isRequester(j, req.identity)) return reply.code(403).send({ error: `job ${j.id} is not '${req.identity?.name}'s: only the researcher who signed its request can follow it and read its result` });
     return jobView(j, !!ctx.ledger);
+  });
+
+  app.get('/v1/privacy', async (req) => {
+    const who = req.identity!;
+    const settings = publicSettings(runner.privacy);
+    if (who.role !== 'researcher' || runner.privacy.exact) return { node: self.name, ...settings };
+    const acct = researcherBudget(runner.privacy, who.name);
+    const st = ctx.governance.budget.account(acct.key);
+    return { node: self.name, ...settings, researcher: who.name, spent: st?.spent ?? { epsilon: 0, delta: 0 }, remaining: ctx.governance.budget.remainingIn(acct.key, acct.total), runs: st?.charges.length ?? 0 };
   });
 
   app.post<{ Body: JobSpec }>('/v1/internal/jobs', async (req, reply) => {
@@ -442,7 +474,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       }
       const s = req.body;
       if (!s || typeof s.id !== 'string' || !/^[0-9a-f-]{36}$/.test(s.id) || !Number.isSafeInteger(s.seq)) throw new JobError('malformed job');
-      const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, dataset: s.dataset, version: s.version, ...(s.versions !== undefined ? { versions: s.versions } : {}), minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()), ...(s.governance !== undefined ? { governance: s.governance } : {}) };
+      const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, dataset: s.dataset, version: s.version, ...(s.versions !== undefined ? { versions: s.versions } : {}), minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()), request: s.request, protection: s.protection, ...(s.governance !== undefined ? { governance: s.governance } : {}) };
       runner.enqueue(spec); // validates against this node's own store and policy
       log(`job ${spec.id} accepted from the scheduler: ${spec.dataset}@${spec.version}: ${spec.sql}`);
       return reply.code(201).send({ job: spec.id });

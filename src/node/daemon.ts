@@ -18,6 +18,8 @@ import { JobRunner } from './jobs.js';
 import { NodeLedger } from './ledger.js';
 import { ShareStore } from './store.js';
 import { installConsortium, NodeGovernance } from './governance.js';
+import { NodeAccess } from './access.js';
+import { checkPrivacySettings, DEFAULT_PRIVACY, type PrivacySettings } from './privacy.js';
 
 export interface DaemonOptions {
   /** Cluster directory with cluster.json and <dir>/<name>/ for this node. */
@@ -38,6 +40,8 @@ export interface DaemonOptions {
   pauseMs?: number;
   /** A consortium configuration to install (governed mode; see src/node/governance.ts). */
   consortium?: string;
+  /** Output protection (default: differential privacy with DEFAULT_PRIVACY; src/node/privacy.ts). */
+  privacy?: Partial<PrivacySettings>;
 }
 
 export interface Daemon {
@@ -70,7 +74,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     },
     signer: { name: me.name, privateKey: createPrivateKey(signing.privateKeyPem) },
   });
+  const privacy = checkPrivacySettings({ ...DEFAULT_PRIVACY, ...o.privacy });
+  if (privacy.exact) log('WARNING: output protection is OFF at this node (--exact-results): it releases exact aggregates, MIN and MAX; for synthetic data and tests only');
+  const access = new NodeAccess({ config, me: o.party, governance, log });
   const runner = new JobRunner({
+    privacy,
+    identities: (n) => access.lookup(n),
     store,
     config,
     me: o.party,
@@ -91,7 +100,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       if (!governance.holds(kind, e.body)) throw new Error(`this node holds no verified document with this ${kind} body (it registers documents itself before it logs them)`);
     });
   }
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance });
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
   await app.listen({ port, host });

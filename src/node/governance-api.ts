@@ -18,17 +18,18 @@
 // study-approved, policy-published, consent-changed); nodes 1 and 2 append the entry only if they
 // hold a document with exactly that log body. Submitting a document again changes nothing.
 //
-// Governed queries (scheduleGoverned, for POST /v1/queries): node 0 builds the job from the study
-// and the researcher's signed request, authorizes it itself, and offers it to nodes 1 and 2 even
-// when it refused itself, so that every node decides on its own and records its decision; if any
-// node refused, the job is called off everywhere and the answer (403) lists each node's reason.
+// Access (src/node/access.ts): documents are submitted by researcher and custodian identities (a
+// document proves its author by its own signature, which every node verifies); studies are listed
+// to any identity; budgets to their study's researcher, custodians and auditors; usage to
+// custodians (their own) and auditors.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GovernanceError } from '../governance/errors.js';
 import { studyHash } from '../governance/study.js';
 import type { PartyId } from '../net/channel.js';
 import { apiRequest, sendError, type ApiContext } from './api.js';
 import type { DocKind } from './governance.js';
-import { JobError, type JobSpec } from './jobs.js';
+import { JobError } from './jobs.js';
+import { AuthError } from '../governance/request-auth.js';
 
 const PEERS: PartyId[] = [1, 2];
 
@@ -58,40 +59,6 @@ async function distribute(ctx: ApiContext, kind: DocKind, doc: unknown): Promise
     ctx.log(`WARNING: ${r.summary} registered but not logged: ${(e as Error).message}`);
     return { summary: r.summary, isNew: true };
   }
-}
-
-/** POST /v1/queries in governed mode (node 0): see the module comment. Returns the queued spec. */
-export async function scheduleGoverned(ctx: ApiContext, body: Record<string, unknown>): Promise<JobSpec> {
-  const { runner, config } = ctx;
-  const spec = runner.createGoverned(body);
-  const mine = runner.preauthorize(spec);
-  const answers = await Promise.allSettled(PEERS.map((p) => apiRequest<{ error?: string; refused?: boolean }>(config, p, '/v1/internal/jobs', { body: spec, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 10_000 })));
-  const refusals: { party: PartyId; node: string; error: string }[] = mine ? [{ party: 0, node: config.nodes[0].name, error: mine }] : [];
-  const problems: string[] = [];
-  answers.forEach((a, i) => {
-    const n = config.nodes[PEERS[i]!];
-    if (a.status === 'rejected') problems.push(`node ${n.id} (${n.name}) is unreachable: ${(a.reason as Error).message}`);
-    else if (a.value.status === 403 && a.value.body?.refused) refusals.push({ party: n.id, node: n.name, error: String(a.value.body.error).replace(/^refused: /, '') });
-    else if (a.value.status !== 201) problems.push(`node ${n.id} (${n.name}) refused the job: ${a.value.body?.error ?? `HTTP ${a.value.status}`}`);
-  });
-  if (!refusals.length && !problems.length) {
-    runner.enqueue(spec);
-    ctx.log(`job ${spec.id} scheduled for study '${spec.governance!.study.study.id}' query '${spec.governance!.request.request.query}': ${spec.sql}`);
-    await ctx.ledger?.logJobRun(spec).catch((e: Error) => ctx.log(`WARNING: job ${spec.id} not logged as run: ${e.message}`));
-    return spec;
-  }
-  const why = [...refusals.map((r) => `node ${r.party} (${r.node}): ${r.error}`), ...problems].join('; ');
-  runner.refuse(spec, mine ? `refused: ${mine}` : `cancelled: ${why}`);
-  await Promise.allSettled(
-    answers.map((a, i) =>
-      a.status === 'fulfilled' && a.value.status === 201
-        ? apiRequest(config, PEERS[i]!, `/v1/internal/jobs/${spec.id}/cancel`, { body: { reason: why }, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 5000 })
-        : Promise.resolve(),
-    ),
-  );
-  ctx.log(`job ${spec.id} not scheduled: ${why}`);
-  const status = refusals.length ? 403 : answers.some((a) => a.status === 'rejected') ? 503 : 409;
-  throw new JobError(refusals.length ? `job ${spec.id} refused: ${why}` : `job not scheduled: ${why}`, status, { job: spec.id, refusals });
 }
 
 export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext, requireNode0: (req: FastifyRequest) => void): void {
@@ -126,6 +93,7 @@ export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext, 
       // The document itself ({<field>, signature}), or wrapped once more as {<field>: document}.
       const inner = b?.[field] as Record<string, unknown> | undefined;
       const doc = inner && typeof inner === 'object' && field in inner ? inner : b;
+
       const p = chain.then(() => distribute(ctx, kind, doc));
       chain = p.catch(() => {});
       const r = await p;
@@ -182,6 +150,8 @@ export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext, 
   app.get<{ Params: { id: string } }>('/v1/studies/:id/budget', async (req, reply) => {
     try {
       needGov();
+      const who = req.identity!;
+      if (who.role === 'researcher' && !gov!.studyVersions(req.params.id).some((v) => v.study.researcher === who.name)) throw new AuthError(`study '${req.params.id}' is not '${who.name}'s; researchers see their own studies' budgets`, 403);
       const st = gov!.budget.state(req.params.id);
       return st ? { ...st, remaining: gov!.budget.remaining(req.params.id, st.total) } : { study: req.params.id, spent: { epsilon: 0, delta: 0 }, charges: [] };
     } catch (e) {
@@ -192,7 +162,11 @@ export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext, 
   app.get<{ Querystring: { custodian?: string; study?: string; records?: string } }>('/v1/usage', async (req, reply) => {
     try {
       needGov();
-      const f = { ...(req.query.custodian ? { custodian: req.query.custodian } : {}), ...(req.query.study ? { study: req.query.study } : {}) };
+      const who = req.identity!;
+      // A custodian sees the usage of its own data; an auditor everyone's.
+      if (who.role === 'custodian' && req.query.custodian !== undefined && req.query.custodian !== who.name) throw new AuthError(`'${who.name}' sees its own usage only (custodian=${who.name})`, 403);
+      const custodian = who.role === 'custodian' ? who.name : req.query.custodian;
+      const f = { ...(custodian ? { custodian } : {}), ...(req.query.study ? { study: req.query.study } : {}) };
       return {
         node: self.name,
         summary: gov!.usage.summary(f),

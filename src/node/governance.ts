@@ -105,8 +105,8 @@ export class NodeGovernance {
     this.consortium = existsSync(cpath) ? Consortium.load(cpath) : null;
     this.budget = PrivacyBudget.open(o.nodeDir);
     this.usage = UsageLog.open(o.nodeDir);
-    if (!this.consortium) return;
-    for (const kind of DOC_KINDS) this.loadDir(kind);
+    if (this.consortium) for (const kind of DOC_KINDS) this.loadDir(kind);
+    // Request nonces guard governed and ad-hoc requests alike.
     const npath = join(this.dir, 'requests.json');
     if (existsSync(npath)) {
       try {
@@ -243,6 +243,23 @@ export class NodeGovernance {
 
   allStudies(): SignedStudy[] {
     return [...this.studies.values()];
+  }
+
+  /**
+   * The consent register version in force at time `at` (a job's submission): the one named by the
+   * newest registered consent update of `dataset` signed at or before `at`; null when none is. Every
+   * node decides this itself from the updates it verified and registered, so node 0 cannot pick an
+   * older register (one without recent withdrawals) for a job.
+   */
+  consentInForce(dataset: string, at: string): { version: string; rows: number; time: string } | null {
+    const t = Date.parse(at);
+    let best: ConsentUpdate['update'] | null = null;
+    for (const cu of this.consentUpdates.values()) {
+      const u = cu.update;
+      if (u.dataset !== dataset || !(Date.parse(u.time) <= t)) continue;
+      if (!best || u.time > best.time || (u.time === best.time && u.version > best.version)) best = u;
+    }
+    return best ? { version: best.version, rows: best.rows, time: best.time } : null;
   }
 
   /** Refuses a request nonce seen before (a replayed request); records it for `job` otherwise. */

@@ -5,16 +5,19 @@
 // check; the job then fails at this node with "refused: <message>" (src/node/jobs.ts), and since
 // the MPC needs all three nodes, one node that refuses stops the job everywhere.
 //
-// Checked, in order: the job names a study and carries the researcher's signed request
-// (JobGovernanceSpec); its submission time is within ±5 min of this node's clock (it fixes the
-// consent time T of the run); authorize() (src/governance/policy.ts): the researcher's signature,
+// Checked, in order: the job's signed request names a study version REGISTERED at this node (a
+// study runs only after it was registered and logged; approvals count only when registered too,
+// never when merely sent along); its submission time is within ±5 min of this node's clock (it
+// fixes the consent time T of the run); authorize() (src/governance/policy.ts): the researcher's signature,
 // the purpose, the validity period, every owning custodian's approval of this exact version, each
 // custodian's policy (purpose, column roles, smallest cell, differential privacy, budget bounds),
 // the query is one of the study's and the request is the researcher's, fresh and for this query;
 // the smallest cell the job asks for is at least the authorization's; the request was not used
 // before (nonce; src/node/governance.ts); the circuit node 0 announced equals this node's own
-// decision; the consent register can be applied; noise can be added and its cost fits the study's
-// remaining privacy budget (src/governance/budget.ts; charged later, before the run).
+// decision; the consent register in force at T — chosen by this node itself from the consent
+// updates it registered (NodeGovernance.consentInForce), never taken from node 0 — is the one the
+// job reads, is stored here and can be applied. Output protection and the privacy budgets are
+// checked for every job, governed or not, by src/node/jobs.ts.
 //
 // Decided for the computation (identical at the three nodes, or the job is refused):
 //   consent  the consent filter of the study's purpose at T = the job's submission time, applied
@@ -22,30 +25,25 @@
 //            src/query/join-execute.ts RowRestriction): the query is planned as a join on the
 //            person id even over one register. Without a consent register in the consortium an
 //            opt-out purpose runs unfiltered (nobody withdrew) and an opt-in purpose is refused.
-//   noise    differential-privacy noise per aggregate (src/query/dp.ts) when the study's query
-//            declares an epsilon.
+//   dp       the study query's epsilon (else the node's default: src/node/privacy.ts).
 import type { ConsentDefault } from '../governance/consortium.js';
 import { consentSchema, purposeCodeList, purposeIndex, unixSeconds } from '../governance/consent.js';
 import { consentJoinInput, consentUsable } from '../governance/consent-mpc.js';
 import { refuse } from '../governance/errors.js';
 import { queryUseOfJoinPlan, queryUseOfPlan } from '../governance/plan-uses.js';
 import { attestAuthorization, authorize, type Attestation, type Authorization } from '../governance/policy.js';
-import { parseApproval, parseSignedStudy, type Approval, type QueryRequest, type SignedStudy } from '../governance/study.js';
+import { parseSignedStudy, type SignedStudy } from '../governance/study.js';
 import { canonicalJson } from '../governance/canonical.js';
 import type { Party } from '../mpc/party.js';
-import { noiseForPlan, parseQuery, planAnyQuery, QueryError, tablesOf, type JoinPlan, type PlanNoise, type QueryPlan, type RowRestriction } from '../query/index.js';
+import { parseQuery, planAnyQuery, tablesOf, type JoinPlan, type QueryPlan, type RowRestriction } from '../query/index.js';
 import type { NodeGovernance } from './governance.js';
 import type { ShareStore } from './store.js';
 import type { JobSpec } from './jobs.js';
 
-/** What a governed job spec carries (src/node/jobs.ts JobSpec.governance). */
+/** What a governed job spec carries (src/node/jobs.ts JobSpec.governance; the signed request is JobSpec.request). */
 export interface JobGovernanceSpec {
-  /** The signed study (as submitted, or the registered version the request names). */
+  /** The registered study version the request names (for display; every node uses its own registered copy). */
   study: SignedStudy;
-  /** Approvals sent with the job (each node also uses the ones registered with it). */
-  approvals?: Approval[];
-  /** The researcher's signed request for this run. */
-  request: QueryRequest;
   /** Node 0's decision about the circuit; every node checks that its own is the same. */
   circuit?: CircuitParams;
 }
@@ -73,7 +71,6 @@ export interface JobAuthorization {
   /** The plan to run: with a consent filter, a join on the person id (also over one register). */
   run: { plan: QueryPlan; join: JoinPlan | null };
   consent: ConsentFilter | null;
-  noise: PlanNoise | null;
 }
 
 /** Largest difference between a job's submission time and this node's clock. */
@@ -87,34 +84,59 @@ export function requiredMinCellSize(gov: NodeGovernance, spec: GovernedSpecLike,
   return checkDocuments(gov, spec, planned, { requested: undefined }).minCellSize;
 }
 
-/** The skew check and authorize() (src/governance/policy.ts) on this node's documents. */
+/** The registered study version a governed job's request names (refused when it is not registered here). */
+export function registeredStudy(gov: NodeGovernance, spec: GovernedSpecLike): SignedStudy {
+  const r = spec.request?.request;
+  const found = r?.studyHash ? gov.studyByHash(r.studyHash) : undefined;
+  if (!found || found.study.id !== r?.study) {
+    refuse('unregistered', `study '${String(r?.study)}' (version ${String(r?.studyHash).slice(0, 16)}…) is not registered at this node: a study runs only after it is registered and logged (mosaik study submit), with every approval registered too`);
+  }
+  return parseSignedStudy(found);
+}
+
+/** The skew check and authorize() (src/governance/policy.ts) on this node's registered documents. */
 function checkDocuments(gov: NodeGovernance, spec: GovernedSpecLike, planned: { plan: QueryPlan; join: JoinPlan | null }, opts: { now?: Date; atRun?: boolean; requested: number | undefined }): Authorization {
   const consortium = gov.need();
-  const g = spec.governance;
-  if (!g || typeof g !== 'object' || !g.study || !g.request) {
-    refuse('governed', `this node runs in governed mode (consortium '${consortium.name}'): every query must name a study and carry its researcher's signed request ({study, request}); ad-hoc SQL is refused`);
+  if (!spec.governance || !spec.request?.request?.study) {
+    refuse('governed', `this node runs in governed mode (consortium '${consortium.name}'): every query must name a registered study in the researcher's signed request; ad-hoc SQL is refused`);
   }
   const now = opts.now ?? new Date();
   const submitted = Date.parse(spec.submittedAt);
   if (!Number.isFinite(submitted) || (!opts.atRun && Math.abs(submitted - now.getTime()) > MAX_SKEW_MS)) {
     refuse('request', `the job's submission time ${spec.submittedAt} is more than ${MAX_SKEW_MS / 60_000} minutes from this node's clock (${now.toISOString()}); it fixes the consent time of the run, so it must be current`);
   }
-  const study = parseSignedStudy(g.study);
-  const approvals = [...gov.allApprovals(), ...(Array.isArray(g.approvals) ? g.approvals.map(parseApproval) : [])];
+  const study = registeredStudy(gov, spec);
   const use = planned.join ? queryUseOfJoinPlan(planned.join, opts.requested) : queryUseOfPlan(planned.plan, opts.requested);
-  const checked = authorize({ study, approvals, consortium, policies: gov.allPolicies(), now, query: { ...use, sql: spec.sql }, ...(opts.atRun ? {} : { request: g.request }) });
-  return opts.atRun ? { ...checked, request: String(g.request?.request?.nonce) } : checked;
+  const checked = authorize({ study, approvals: gov.allApprovals(), consortium, policies: gov.allPolicies(), now, query: { ...use, sql: spec.sql }, ...(opts.atRun ? {} : { request: spec.request }) });
+  return opts.atRun ? { ...checked, request: String(spec.request.request.nonce) } : checked;
+}
+
+/** The consent register version in force for a job (this node's own decision), or null. */
+export function consentVersionFor(gov: NodeGovernance, store: ShareStore, submittedAt: string): string | null {
+  const reg = gov.consortium?.consent;
+  if (!reg) return null;
+  const u = gov.consentInForce(reg.dataset, submittedAt);
+  if (u) return u.version;
+  let stored = false;
+  try {
+    store.get(reg.dataset);
+    stored = true;
+  } catch {
+    /* none */
+  }
+  if (stored) refuse('consent', `the consent register '${reg.dataset}' has versions at this node but no signed consent update in force at ${submittedAt}; the consent custodian publishes versions with one (mosaik consent set --dir …)`);
+  return null;
 }
 
 /**
  * Authorizes a job at this node (see the module comment). `planned` is this node's own plan of
- * the job's SQL. `recordNonce`: remember the request's nonce (when the job is accepted). `atRun`:
+ * the job's SQL. The request's nonce is recorded by src/node/jobs.ts (every mode). `atRun`:
  * the check again just before the run: the request's freshness and the submission time were
  * checked when the job was accepted (it may have waited in the queue since); everything else,
  * the study's validity period included, is checked again now.
  * Throws GovernanceError (the refusal) or QueryError.
  */
-export function authorizeJob(gov: NodeGovernance, store: ShareStore, spec: GovernedSpecLike, planned: { plan: QueryPlan; join: JoinPlan | null }, opts: { now?: Date; recordNonce?: boolean; atRun?: boolean } = {}): JobAuthorization {
+export function authorizeJob(gov: NodeGovernance, store: ShareStore, spec: GovernedSpecLike, planned: { plan: QueryPlan; join: JoinPlan | null }, opts: { now?: Date; atRun?: boolean } = {}): JobAuthorization {
   const consortium = gov.need();
   const g = spec.governance!;
   const auth = checkDocuments(gov, spec, planned, { ...opts, requested: spec.minCellSize });
@@ -129,9 +151,15 @@ export function authorizeJob(gov: NodeGovernance, store: ShareStore, spec: Gover
   }
   let consent: ConsentFilter | null = null;
   let run = planned;
-  if (reg) {
-    const version = spec.versions?.[reg.dataset];
-    if (!version) refuse('consent', `the job does not read the consent register '${reg.dataset}' (no version of it in the job); every study run applies its purpose's consent filter`);
+  const inForce = consentVersionFor(gov, store, spec.submittedAt);
+  const named = reg ? spec.versions?.[reg.dataset] : undefined;
+  if (reg && (named ?? null) !== inForce) {
+    refuse('consent', inForce === null
+      ? `the job reads consent register version ${named}, but no consent update of '${reg.dataset}' is in force at ${spec.submittedAt} at this node`
+      : `the job reads consent register version ${named ?? '(none)'}, but the version in force at ${spec.submittedAt} is ${inForce} (the latest signed consent update this node registered); the nodes choose it, not the request`);
+  }
+  if (reg && inForce !== null) {
+    const version = inForce;
     let meta;
     try {
       meta = store.get(reg.dataset, version);
@@ -153,19 +181,7 @@ export function authorizeJob(gov: NodeGovernance, store: ShareStore, spec: Gover
     }
   }
 
-  // Differential privacy: noise that fits the query, at a cost that fits the remaining budget.
-  let noise: PlanNoise | null = null;
-  if (auth.dp) {
-    try {
-      noise = noiseForPlan(run.plan, run.join, { mechanism: auth.dp.mechanism, epsilon: auth.dp.epsilon, ...(auth.dp.delta !== undefined ? { delta: auth.dp.delta } : {}) });
-    } catch (e) {
-      if (e instanceof QueryError) refuse('dp-unsupported', `query '${auth.query.id}' of study '${auth.study}' cannot run with differential privacy: ${e.message}`);
-      throw e;
-    }
-    gov.budget.check(auth, noise.cost, spec.id);
-  }
-  if (opts.recordNonce) gov.useNonce(g.request.request.nonce, spec.id);
-  return { auth, circuit, run, consent, noise };
+  return { auth, circuit, run, consent };
 }
 
 /** The consent filter as a row restriction for join-execute (loads the register's shares here). */

@@ -8,35 +8,50 @@
 // the pairs of all three nodes (assembleResult below). A peer that dies or aborts fails the job
 // here through the channel's failure semantics and timeouts; the queue then moves on.
 //
+// Who asked, and for what (issue 11). Every job carries its requester's signed request
+// (src/governance/study.ts QueryRequest): governed or ad hoc, every node checks for itself that a
+// researcher it knows signed it (src/node/access.ts), for this cluster, fresh, never used before
+// (nonce), and that the job is exactly what the request says: its SQL (ad hoc) or the registered
+// study's query (governed), the register versions it names (or, where it names none, this node's
+// latest), a smallest cell at least the request's. What the request does not fix, the nodes decide,
+// each on its own, and compare: the consent register in force (governed), the smallest cell of
+// their policies and the output protection (src/node/privacy.ts): differential-privacy noise on
+// every released aggregate by default, its cost charged to the researcher's budget (and the
+// study's) at every node before anything is computed.
+//
+// Results are sealed to the requester: when its part is done, this node encrypts it (share pair,
+// public metadata, commitment salt) to the X25519 key in the signed request (src/governance/sealed.ts);
+// the API serves only that ciphertext, and only to the requester (src/node/api.ts).
+//
 // For the transparency log (src/node/ledger.ts) each result also carries this node's salted
 // commitment to the share pair it returns and a hash of the public result metadata
 // (src/ledger/commit.ts); the salt goes only to the requester, with the shares.
 //
-// Every node checks a job itself (dataset version present, SQL plans against its own copy of the
-// schema, minCellSize not below its own policy) before it computes; node 0 is not trusted blindly.
-//
-// Governed mode (a consortium configuration at the node: src/node/governance.ts): a job must name
-// a study and carry the researcher's signed request (JobSpec.governance). Each node authorizes it
-// on its own (src/node/job-governance.ts) when it is offered and again before it connects to the
-// peers; a refusal is recorded as the job's error at this node ("refused: …"). The run then
-// applies the study's consent filter inside MPC, adds differential-privacy noise (charged to the
-// study's privacy budget before the run), and records the usage per custodian afterwards; the
-// result carries this node's signed attestation of what it authorized.
+// Governed mode (a consortium configuration at the node: src/node/governance.ts): the request must
+// name a registered study; each node authorizes it on its own (src/node/job-governance.ts) when it
+// is offered and again before it connects to the peers; a refusal is recorded as the job's error at
+// this node ("refused: …"). The run then applies the study's consent filter inside MPC and records
+// the usage per custodian afterwards; the result carries this node's signed attestation of what it
+// authorized.
 import { randomUUID } from 'node:crypto';
 import { Party } from '../mpc/party.js';
 import { AShare } from '../mpc/share.js';
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
 import { connectTls } from '../net/tls.js';
-import { parseQuery, planAnyQuery, QueryError, runJoinQuery, runQuery, tablesOf, type Display, type JoinPlan, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
+import { noiseForPlan, parseQuery, planAnyQuery, QueryError, runJoinQuery, runQuery, tablesOf, type Display, type JoinPlan, type PlanNoise, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
 import { resultRows } from '../query/execute.js';
 import { newSalt, resultMetaHash, shareCommitment } from '../ledger/commit.js';
-import { GovernanceError } from '../governance/errors.js';
-import { normalizeQueryText } from '../governance/policy.js';
-import { parseSignedStudy, type QueryRequest, type SignedStudy } from '../governance/study.js';
+import { studyAccount, type BudgetAccount } from '../governance/budget.js';
+import { GovernanceError, refuse } from '../governance/errors.js';
+import { canonicalJson } from '../governance/canonical.js';
+import { sealJson, type Sealed } from '../governance/sealed.js';
+import { checkRequestShape, verifyRequestSignature, type QueryRequest, type QueryRequestBody } from '../governance/study.js';
 import { type ShareStore, StoreError } from './store.js';
 import type { NodeGovernance } from './governance.js';
-import { authorizeJob, consentRestriction, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
+import type { Identity } from './access.js';
+import { authorizeJob, consentRestriction, consentVersionFor, registeredStudy, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
+import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, type PrivacySettings, type Protection } from './privacy.js';
 
 export interface JobSpec {
   id: string;
@@ -49,7 +64,11 @@ export interface JobSpec {
   versions?: Record<string, string>;
   minCellSize: number;
   submittedAt: string;
-  /** Governed mode: the study, approvals sent along and the researcher's signed request. */
+  /** The requester's signed request (every mode): who asked, for exactly what, and the key results are sealed to. */
+  request: QueryRequest;
+  /** Output protection as node 0 decided it; every node decides again and compares. */
+  protection: Protection;
+  /** Governed mode: the registered study and node 0's decision about the circuit. */
   governance?: JobGovernanceSpec;
 }
 
@@ -85,6 +104,10 @@ export interface JobResult {
    */
   ledger: { resultMeta: string; shareCommitment: string; salt: string };
   timings: { connectMs: number; computeMs: number };
+  /** The output protection applied (the requester derives each cell's error from it: src/query/dp.ts). */
+  protection: Protection;
+  /** What this run cost (epsilon, delta), and what remains of the researcher's budget at this node. */
+  privacy?: { cost: { epsilon: number; delta: number }; remaining: { epsilon: number; delta: number } };
   /** Governed jobs: the study and query run, the consent filter and noise applied, and this node's signed authorization. */
   governance?: ResultGovernance;
 }
@@ -95,6 +118,8 @@ export interface Job {
   progress?: string;
   error?: string;
   result?: JobResult;
+  /** The result sealed to the requester's key (what the API serves). */
+  sealed?: Sealed;
   spec: JobSpec;
   startedAt?: string;
   finishedAt?: string;
@@ -131,6 +156,10 @@ export interface JobRunnerOptions {
   certPem: string;
   /** Smallest cell size this node allows (its disclosure policy; default 5). */
   policyMinCellSize?: number;
+  /** Output protection (default: differential privacy, src/node/privacy.ts DEFAULT_PRIVACY). */
+  privacy?: PrivacySettings;
+  /** The identities this node knows (src/node/access.ts): who may have signed a request. */
+  identities: (name: string) => Identity | undefined;
   recvTimeoutMs?: number;
   connectTimeoutMs?: number;
   /** Finished jobs kept in memory (default 1000). */
@@ -140,9 +169,21 @@ export interface JobRunnerOptions {
   pauseMs?: number;
   /** Called when a job has finished (done or failed); the daemon logs the release (src/node/ledger.ts). */
   onFinished?: (job: Job) => void;
-  /** Governance state; with a consortium configuration the node runs in governed mode. */
-  governance?: NodeGovernance;
+  /** Governance state (the request nonces, and with a consortium configuration governed mode). */
+  governance: NodeGovernance;
 }
+
+/** What admitting a job decided at this node (src/node/jobs.ts admit). */
+interface Admission {
+  /** The plan to run (governed with a consent register: a join on the person id). */
+  run: { plan: QueryPlan; join: JoinPlan | null };
+  ja: JobAuthorization | null;
+  noise: PlanNoise | null;
+  accounts: BudgetAccount[];
+}
+
+/** A refusal of this node's: the job's error here is "refused: …" (403). */
+const isRefusal = (e: unknown): e is GovernanceError | PrivacyRefusal => e instanceof GovernanceError || e instanceof PrivacyRefusal;
 
 export class JobRunner {
   private readonly jobs = new Map<string, Job>();
@@ -150,14 +191,16 @@ export class JobRunner {
   private running = false;
   private seq = 0;
   readonly policyMinCellSize: number;
+  readonly privacy: PrivacySettings;
 
   constructor(private readonly o: JobRunnerOptions) {
     this.policyMinCellSize = o.policyMinCellSize ?? 5;
+    this.privacy = o.privacy ?? DEFAULT_PRIVACY;
   }
 
   /** Governed mode: every job must name a study (src/node/governance.ts). */
   get governed(): boolean {
-    return !!this.o.governance?.governed;
+    return this.o.governance.governed;
   }
 
   /**
@@ -180,72 +223,171 @@ export class JobRunner {
   }
 
   /**
-   * Governed mode, node 0: a job spec for a researcher's request {study, request, approvals?,
-   * sql?, versions?, minCellSize?}. `study` is the signed study document or its id (then the
-   * registered version the request names). The SQL is the study's query the request names. The
-   * consent register's latest version joins the job's versions. Not yet authorized (preauthorize).
+   * Node 0: a job spec for a researcher's signed request ({request}), sent by `caller`. The SQL is
+   * the request's (ad hoc) or the registered study's query it names (governed); the registers and
+   * their versions come from the request or are this node's latest; the consent register is the
+   * version in force now. Not yet admitted (preadmit).
    */
-  createGoverned(req: { study?: unknown; request?: unknown; approvals?: unknown; sql?: unknown; versions?: unknown; minCellSize?: unknown }): JobSpec {
-    const gov = this.o.governance!;
-    const consortium = gov.need();
-    const rq = req.request as QueryRequest | undefined;
-    if (!rq || typeof rq !== 'object' || !rq.request || typeof rq.request !== 'object') {
-      throw new JobError(`this cluster runs in governed mode (consortium '${consortium.name}'): a query must name a study and carry the researcher's signed request: {study, request, …} (mosaik query --study <file> --key <researcher key>); ad-hoc SQL is refused`, 403);
+  create(body: { request?: unknown; sql?: unknown }, caller: Identity): JobSpec {
+    if (body.request === undefined) {
+      throw new JobError(body.sql !== undefined
+        ? 'a query must carry its researcher\'s signed request ({request}), which covers the SQL, the versions read and the key the result is sealed to; `mosaik query` signs it'
+        : 'the body must be {request: <signed query request>}', 400);
     }
-    let study: SignedStudy | undefined;
-    if (typeof req.study === 'string') {
-      study = gov.studyByHash(String(rq.request.studyHash));
-      if (!study || study.study.id !== req.study) throw new JobError(`study '${req.study}' (version ${String(rq.request.studyHash).slice(0, 16)}… named by the request) is not registered at this node; submit it (mosaik study submit) or send the signed study with the query`, 404);
-    } else if (req.study && typeof req.study === 'object') study = parseSignedStudy(req.study);
-    else throw new JobError('study must be the signed study document or the id of a registered study');
-    if (req.approvals !== undefined && !Array.isArray(req.approvals)) throw new JobError('approvals must be a list of signed approvals');
-    const q = study.study.queries.find((x) => x.id === rq.request.query);
-    if (!q) throw new GovernanceError('query-not-allowed', `study '${study.study.id}' has no query '${String(rq.request.query)}' (it has ${study.study.queries.map((x) => x.id).join(', ')})`);
-    if (q.sql === undefined) throw new JobError(`query '${q.id}' of study '${study.study.id}' is a statistic; the nodes run SQL queries only`);
-    if (req.sql !== undefined && (typeof req.sql !== 'string' || normalizeQueryText(req.sql) !== normalizeQueryText(q.sql))) throw new JobError(`the SQL sent is not query '${q.id}' of study '${study.study.id}' (omit sql: the nodes take it from the study)`);
-    const reg = consortium.consent;
-    const given = (req.versions as Record<string, string> | undefined) ?? {};
-    const spec = this.create({ sql: q.sql, versions: req.versions, ...(req.minCellSize !== undefined ? { minCellSize: req.minCellSize } : {}) });
-    const versions = { ...(spec.versions ?? { [spec.dataset]: spec.version }) };
-    if (reg) {
+    const rq = checkRequestShape(body.request);
+    const r = rq.request;
+    if (r.researcher !== caller.name) throw new JobError(`the request is signed in the name of '${r.researcher}', but '${caller.name}' sent it`, 403);
+    if (r.cluster !== this.o.config.cluster) throw new JobError(`the request is for cluster '${r.cluster}', this is cluster '${this.o.config.cluster}'`, 403);
+    let sql: string;
+    let governance: JobGovernanceSpec | undefined;
+    if (this.governed) {
+      if (r.study === undefined) throw new JobError(`this cluster runs in governed mode (consortium '${this.o.governance.need().name}'): a query must name a registered study of the researcher's (mosaik query --study <file> --key <researcher key>); ad-hoc SQL is refused`, 403);
+      let study;
       try {
-        versions[reg.dataset] = given[reg.dataset] ?? this.o.store.get(reg.dataset).version;
+        study = registeredStudy(this.o.governance, { request: rq } as JobSpec);
+      } catch (e) {
+        if (e instanceof GovernanceError) throw new JobError(e.message, 404);
+        throw e;
+      }
+      const q = study.study.queries.find((x) => x.id === r.query);
+      if (!q) throw new GovernanceError('query-not-allowed', `study '${study.study.id}' has no query '${String(r.query)}' (it has ${study.study.queries.map((x) => x.id).join(', ')})`);
+      if (q.sql === undefined) throw new JobError(`query '${q.id}' of study '${study.study.id}' is a statistic; the nodes run SQL queries only`);
+      sql = q.sql;
+      governance = { study };
+    } else {
+      if (r.study !== undefined) throw new JobError(`this cluster runs without a consortium configuration (un-governed): studies cannot be checked here; send an ad-hoc request, or start the nodes with --consortium <file>`, 409);
+      sql = r.sql!;
+    }
+    const names = tablesOf(parseQuery(sql));
+    const stored = new Set(this.o.store.list().map((m) => m.name));
+    for (const n of names) if (!stored.has(n)) throw new QueryError(`unknown table '${n}' (stored at this node: ${[...stored].join(', ') || 'none'})`);
+    const extra = Object.keys(r.versions ?? {}).filter((n) => !names.includes(n));
+    if (extra.length) throw new JobError(`the request names versions of ${extra.join(', ')}, which the query does not read${this.governed ? ' (the consent register\'s version is the nodes\' choice)' : ''}`);
+    const versions = Object.fromEntries(names.map((n) => [n, r.versions?.[n] ?? this.o.store.get(n).version]));
+    for (const [n, v] of Object.entries(versions)) this.o.store.get(n, v); // 404 for an unknown version
+    const submittedAt = new Date().toISOString();
+    const consentVersion = this.governed ? consentVersionFor(this.o.governance, this.o.store, submittedAt) : null;
+    const reg = this.o.governance.consortium?.consent;
+    const allVersions = { ...versions, ...(reg && consentVersion ? { [reg.dataset]: consentVersion } : {}) };
+    const dataset = names[0]!;
+    const draft: JobSpec = {
+      id: randomUUID(),
+      // Increasing across restarts of node 0 too (the other nodes refuse a sequence number going back).
+      seq: Math.max(this.seq + 1, Date.now()),
+      sql,
+      dataset,
+      version: versions[dataset]!,
+      ...(Object.keys(allVersions).length > 1 ? { versions: allVersions } : {}),
+      minCellSize: Math.max(this.policyMinCellSize, r.minCellSize ?? 0),
+      submittedAt,
+      request: rq,
+      protection: { kind: 'none' },
+      ...(governance ? { governance } : {}),
+    };
+    const planned = this.validate(draft);
+    if (governance && r.minCellSize === undefined) {
+      // The smallest cell: what this node's authorization requires (every node checks it is enough).
+      try {
+        draft.minCellSize = Math.max(draft.minCellSize, requiredMinCellSize(this.o.governance, draft, planned));
       } catch {
-        throw new GovernanceError('consent', `the consent register '${reg.dataset}' is not stored at node 0; studies run only with their consent filter (the consent custodian uploads it: mosaik consent set --dir …)`);
+        /* refused: reported by preadmit */
       }
     }
-    const governance: JobGovernanceSpec = { study, ...(req.approvals ? { approvals: req.approvals as JobGovernanceSpec['approvals'] } : {}), request: rq };
-    const draft: JobSpec = { ...spec, versions, governance };
-    // The smallest cell: what this node's authorization requires (every node checks it is enough).
-    if (req.minCellSize === undefined) {
-      try {
-        draft.minCellSize = Math.max(draft.minCellSize, requiredMinCellSize(gov, draft, this.validate(draft)));
-      } catch {
-        /* refused: reported by preauthorize */
-      }
+    try {
+      draft.protection = this.protectionOf(draft, governance ? authorizeJob(this.o.governance, this.o.store, draft, planned).auth.dp : null);
+    } catch (e) {
+      if (!isRefusal(e)) throw e; // reported by preadmit
     }
     return draft;
   }
 
+  /** This node's decision about a job's output protection. */
+  private protectionOf(spec: JobSpec, studyDp: { mechanism: 'laplace' | 'gaussian'; epsilon: number; delta?: number } | null): Protection {
+    const r = spec.request.request;
+    return decideProtection(this.privacy, studyDp ? { ...studyDp, adhoc: false } : { ...(r.epsilon !== undefined ? { epsilon: r.epsilon } : {}), adhoc: !spec.governance });
+  }
+
   /**
-   * Governed mode: authorizes a job at this node (remembering the request's nonce) without queueing
-   * it. Returns null, or the refusal's message (a governance check failed).
+   * Every check this node makes before it takes part in a job (see the module comment), for the
+   * job as offered (`atRun` false: the request's freshness, its nonce recorded when `recordNonce`)
+   * or just before it runs (`atRun`: the queue may have held it for a while; everything that can
+   * change is checked again). Returns what it decided. Throws a refusal (GovernanceError,
+   * PrivacyRefusal) or JobError/QueryError/StoreError.
    */
-  preauthorize(spec: JobSpec): string | null {
+  private admit(spec: JobSpec, opts: { atRun?: boolean; recordNonce?: boolean } = {}): Admission {
+    const planned = this.validate(spec);
+    const rq = spec.request;
+    let r: QueryRequestBody;
     try {
-      const ja = authorizeJob(this.o.governance!, this.o.store, spec, this.validate(spec), { recordNonce: true });
-      spec.governance!.circuit ??= ja.circuit;
-      this.authorized.set(spec.id, ja);
+      r = checkRequestShape(rq).request;
+    } catch (e) {
+      throw e instanceof GovernanceError ? e : new GovernanceError('request', (e as Error).message);
+    }
+    const who = this.o.identities(r.researcher);
+    if (!who) refuse('request', `the request is signed by '${r.researcher}', an identity this node does not know`);
+    if (who.role !== 'researcher') refuse('request', `'${r.researcher}' is a ${who.role}; only researchers run queries`);
+    verifyRequestSignature(rq, who, this.o.config.cluster, opts.atRun ? Date.parse(r.time) : new Date(), undefined);
+    // What the request fixes.
+    const names = tablesOf(parseQuery(spec.sql));
+    const versions = spec.versions ?? { [spec.dataset]: spec.version };
+    for (const n of names) {
+      const want = r.versions?.[n];
+      if (want !== undefined && versions[n] !== want) refuse('request', `the job reads ${n}@${versions[n]}, but the request asks for ${n}@${want}`);
+      if (want === undefined && !opts.atRun && versions[n] !== this.o.store.get(n).version) refuse('request', `the job reads ${n}@${versions[n]}, but the latest version at this node is ${this.o.store.get(n).version} and the request names none`);
+    }
+    const reg = this.o.governance.consortium?.consent;
+    const others = Object.keys(versions).filter((n) => !names.includes(n) && n !== reg?.dataset);
+    if (others.length) refuse('request', `the job reads ${others.join(', ')}, which the query does not`);
+    if (r.minCellSize !== undefined && spec.minCellSize < r.minCellSize) refuse('min-cell-size', `the job's smallest cell ${spec.minCellSize} is below the ${r.minCellSize} the request asks for`);
+    let ja: JobAuthorization | null = null;
+    if (this.governed) {
+      ja = authorizeJob(this.o.governance, this.o.store, spec, planned, { ...(opts.atRun ? { atRun: true } : {}) });
+    } else {
+      if (spec.governance) throw new JobError(`this node runs without a consortium configuration, but the job names study '${String(spec.governance.study?.study?.id)}'; all three nodes must run governed (mosaik node --consortium <file>)`, 409);
+      if (r.sql === undefined || spec.sql !== r.sql) refuse('request', 'the job\'s SQL is not the SQL of the request');
+    }
+    // Output protection: this node's own decision, which must be node 0's.
+    const mine = this.protectionOf(spec, ja?.auth.dp ?? null);
+    if (canonicalJson(mine) !== canonicalJson(spec.protection)) {
+      throw new PrivacyRefusal(`node 0 decided this job's output protection as ${canonicalJson(spec.protection)}, this node as ${canonicalJson(mine)}: the nodes' privacy settings differ`);
+    }
+    const run = ja?.run ?? planned;
+    let noise: PlanNoise | null = null;
+    const accounts: BudgetAccount[] = [];
+    if (mine.kind === 'dp') {
+      try {
+        noise = noiseForPlan(run.plan, run.join, { mechanism: mine.mechanism, epsilon: mine.epsilon, ...(mine.delta !== undefined ? { delta: mine.delta } : {}) });
+      } catch (e) {
+        if (e instanceof QueryError) throw new QueryError(`under output protection (differential privacy, epsilon ${mine.epsilon}): ${e.message.replace(/^differential privacy: /, '')}`);
+        throw e;
+      }
+      accounts.push(researcherBudget(this.privacy, r.researcher));
+      if (ja?.auth.budget) accounts.push(studyAccount(ja.auth));
+      this.o.governance.budget.checkAll(accounts, noise.cost, ja?.auth.query.id ?? 'ad hoc', spec.id);
+    }
+    if (opts.recordNonce) this.o.governance.useNonce(r.nonce, spec.id);
+    return { run, ja, noise, accounts };
+  }
+
+  /**
+   * Node 0: admits a job at this node (recording the request's nonce) without queueing it.
+   * Returns null, or the refusal's message.
+   */
+  preadmit(spec: JobSpec): string | null {
+    try {
+      const a = this.admit(spec, { recordNonce: true });
+      if (a.ja) spec.governance!.circuit ??= a.ja.circuit;
+      this.admitted.set(spec.id, a);
       return null;
     } catch (e) {
-      if (e instanceof GovernanceError) return e.message;
+      if (isRefusal(e)) return e.message;
       throw e;
     }
   }
 
   /** Records a job this node refused (or that was called off) as failed, so its status says why. */
   refuse(spec: JobSpec, error: string): Job {
-    this.authorized.delete(spec.id);
+    this.admitted.delete(spec.id);
     const had = this.jobs.get(spec.id);
     if (had) {
       if (had.status === 'queued') this.cancel(spec.id, error.replace(/^cancelled: /, ''));
@@ -257,62 +399,30 @@ export class JobRunner {
     return job;
   }
 
-  private readonly authorized = new Map<string, JobAuthorization>();
-
-  /** Node 0: a new job spec for a request (validates it first). The registers and their latest versions come from the SQL unless given. */
-  create(req: { sql?: unknown; dataset?: unknown; version?: unknown; versions?: unknown; minCellSize?: unknown }): JobSpec {
-    if (typeof req.sql !== 'string' || !req.sql.trim()) throw new JobError('sql must be a non-empty string');
-    if (req.dataset !== undefined && typeof req.dataset !== 'string') throw new JobError('dataset must be a string');
-    if (req.version !== undefined && typeof req.version !== 'string') throw new JobError('version must be a string');
-    if (req.versions !== undefined && (typeof req.versions !== 'object' || req.versions === null || Object.values(req.versions).some((v) => typeof v !== 'string'))) throw new JobError('versions must map register names to version strings');
-    if (req.dataset !== undefined) this.o.store.get(req.dataset); // 404 for an unknown dataset
-    const names = tablesOf(parseQuery(req.sql));
-    if (req.dataset !== undefined && names[0] !== req.dataset) throw new QueryError(`unknown table '${names[0]}' (the query was submitted for dataset '${req.dataset}', its FROM table)`);
-    const stored = new Set(this.o.store.list().map((m) => m.name));
-    for (const n of names) if (!stored.has(n)) throw new QueryError(`unknown table '${n}' (stored at this node: ${[...stored].join(', ') || 'none'})`);
-    const dataset = (req.dataset as string | undefined) ?? names[0]!;
-    const given = { ...(req.versions as Record<string, string> | undefined), ...(req.version !== undefined ? { [dataset]: req.version as string } : {}) };
-    const versions = Object.fromEntries(names.map((n) => [n, given[n] ?? this.o.store.get(n).version]));
-    const spec = {
-      sql: req.sql,
-      dataset,
-      version: versions[dataset] ?? this.o.store.get(dataset).version,
-      ...(names.length > 1 ? { versions } : {}),
-      minCellSize: req.minCellSize === undefined ? this.policyMinCellSize : (req.minCellSize as number),
-    };
-    this.validate(spec);
-    // Increasing across restarts of node 0 too (the other nodes refuse a sequence number going back).
-    return { ...spec, id: randomUUID(), seq: Math.max(this.seq + 1, Date.now()), submittedAt: new Date().toISOString() };
-  }
+  private readonly admitted = new Map<string, Admission>();
 
   /**
-   * Queues a job (after validate); jobs run in arrival order, which is node 0's order. Governed:
-   * authorizes it first (unless preauthorize did); a refusal is recorded as the job's error here
-   * and thrown as a 403 JobError with details {refused: true}.
+   * Queues a job; jobs run in arrival order, which is node 0's order. Admits it first (unless
+   * preadmit did); a refusal is recorded as the job's error here and thrown as a 403 JobError
+   * with details {refused: true}.
    */
   enqueue(spec: JobSpec): Job {
     if (this.jobs.has(spec.id)) throw new JobError(`job ${spec.id} already exists`, 409);
     if (spec.seq <= this.seq) throw new JobError(`job ${spec.id} has sequence number ${spec.seq}, but job ${this.seq} was already scheduled here (out of order)`, 409);
-    const planned = this.validate(spec);
-    let ja: JobAuthorization | undefined;
-    if (this.governed) {
-      ja = this.authorized.get(spec.id);
-      this.authorized.delete(spec.id);
-      if (!ja) {
-        try {
-          ja = authorizeJob(this.o.governance!, this.o.store, spec, planned, { recordNonce: true });
-        } catch (e) {
-          if (!(e instanceof GovernanceError)) throw e;
-          this.refuse(spec, `refused: ${e.message}`);
-          this.o.log?.(`job ${spec.id} refused: ${e.message}`);
-          throw new JobError(`refused: ${e.message}`, 403, { refused: true, code: e.code });
-        }
+    let a = this.admitted.get(spec.id);
+    this.admitted.delete(spec.id);
+    if (!a) {
+      try {
+        a = this.admit(spec, { recordNonce: true });
+      } catch (e) {
+        if (!isRefusal(e)) throw e;
+        this.refuse(spec, `refused: ${e.message}`);
+        this.o.log?.(`job ${spec.id} refused: ${e.message}`);
+        throw new JobError(`refused: ${e.message}`, 403, { refused: true, ...(e instanceof GovernanceError ? { code: e.code } : {}) });
       }
-    } else if (spec.governance) {
-      throw new JobError(`this node runs without a consortium configuration, but the job names study '${String(spec.governance.study?.study?.id)}'; all three nodes must run governed (mosaik node --consortium <file>)`, 409);
     }
     this.seq = spec.seq;
-    const job: Job = { id: spec.id, status: 'queued', spec, ...(ja ? { authorization: ja } : {}) };
+    const job: Job = { id: spec.id, status: 'queued', spec, ...(a.ja ? { authorization: a.ja } : {}) };
     this.jobs.set(job.id, job);
     this.queue.push(job);
     this.trim();
@@ -321,12 +431,12 @@ export class JobRunner {
   }
 
   /** Governed: usage per custodian (every dataset the query read) and this node's attestation. */
-  private afterGoverned(spec: JobSpec, ja: JobAuthorization): ResultGovernance {
-    const gov = this.o.governance!;
+  private afterGoverned(spec: JobSpec, ja: JobAuthorization, epsilon: number): ResultGovernance {
+    const gov = this.o.governance;
     const versions = spec.versions ?? { [spec.dataset]: spec.version };
     const rows = Object.fromEntries(ja.auth.read.map((d) => [d, this.o.store.get(d, versions[d]!).rows]));
     try {
-      gov.usage.record(ja.auth, { id: spec.id, rows, epsilon: ja.noise?.cost.epsilon ?? 0 });
+      gov.usage.record(ja.auth, { id: spec.id, rows, epsilon });
     } catch (e) {
       this.o.log?.(`WARNING: job ${spec.id}: usage not recorded: ${(e as Error).message}`);
     }
@@ -365,6 +475,7 @@ export class JobRunner {
         job.startedAt = new Date().toISOString();
         try {
           job.result = await this.run(job);
+          job.sealed = await sealJson(job.result, job.spec.request.request.resultKey, { cluster: this.o.config.cluster, job: job.id, party: this.o.me });
           job.status = 'done';
           job.progress = 'done';
           this.o.log?.(`job ${job.id} done`);
@@ -384,7 +495,6 @@ export class JobRunner {
   private async run(job: Job): Promise<JobResult> {
     const { spec } = job;
     const { store, config, me } = this.o;
-    let { plan, join } = this.validate(spec); // again: the store may have changed since it was queued
     const meta = store.get(spec.dataset, spec.version);
     const versions = spec.versions ?? { [spec.dataset]: spec.version };
     const rows = Object.entries(versions).reduce((s, [n, v]) => s + store.get(n, v).rows, 0);
@@ -399,23 +509,22 @@ export class JobRunner {
       recvTimeoutMs: this.o.recvTimeoutMs ?? 120_000,
       connectTimeoutMs: this.o.connectTimeoutMs ?? 30_000,
     });
-    // Governed: authorize again at this node's clock, and charge the privacy budget, BEFORE any MPC.
-    let ja: JobAuthorization | null = null;
-    if (this.governed) {
-      try {
-        job.progress = 'authorizing';
-        ja = authorizeJob(this.o.governance!, store, spec, { plan, join }, { atRun: true });
-        if (ja.noise) this.o.governance!.budget.charge(ja.auth, ja.noise.cost, { id: spec.id });
-      } catch (e) {
-        if (!(e instanceof GovernanceError)) throw e;
-        // Tell the peers at once (they are waiting for this node), then fail with the refusal.
-        const why = `refused: ${e.message}`;
-        await connect().then((n) => (n.abort(`node ${me} (${config.nodes[me].name}) ${why}`), Promise.race([n.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())])), () => {});
-        throw new JobError(why, 403);
-      }
-      job.authorization = ja;
-      ({ plan, join } = ja.run);
+    // Admit again at this node's clock, and charge the privacy budgets, BEFORE any MPC.
+    let a: Admission;
+    try {
+      job.progress = 'authorizing';
+      a = this.admit(spec, { atRun: true });
+      if (a.noise) this.o.governance.budget.chargeAll(a.accounts, a.noise.cost, { id: spec.id, query: a.ja?.auth.query.id ?? 'ad hoc' });
+    } catch (e) {
+      if (!isRefusal(e)) throw e;
+      // Tell the peers at once (they are waiting for this node), then fail with the refusal.
+      const why = `refused: ${e.message}`;
+      await connect().then((n) => (n.abort(`node ${me} (${config.nodes[me].name}) ${why}`), Promise.race([n.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())])), () => {});
+      throw new JobError(why, 403);
     }
+    const ja = a.ja;
+    if (ja) job.authorization = ja;
+    const { plan, join } = a.run;
     job.progress = 'connecting to the other nodes';
     const net = await connect();
     const t1 = performance.now();
@@ -426,7 +535,7 @@ export class JobRunner {
         await new Promise((ok) => setTimeout(ok, this.o.pauseMs));
       }
       job.progress = 'decrypting shares';
-      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`), ...(ja?.noise ? { noise: ja.noise.tables } : {}) } as unknown as RunOptions;
+      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`), ...(a.noise ? { noise: a.noise.tables } : {}) } as unknown as RunOptions;
       let r: QueryResult & { shared?: SharedOutputs };
       if (ja?.consent) {
         // The study's consent filter: the register's rows in force at T, joined on the person id.
@@ -461,6 +570,8 @@ export class JobRunner {
         ...released,
         lanes: shares.a.length,
       });
+      const cost = a.noise?.cost ?? { epsilon: 0, delta: 0 };
+      const researcher = a.accounts.find((x) => x.key.startsWith('researcher:'));
       return {
         party: me,
         dataset: spec.dataset,
@@ -472,7 +583,9 @@ export class JobRunner {
         shares,
         ledger: { resultMeta, shareCommitment: shareCommitment({ job: spec.id, party: me, ...shares }, salt), salt },
         timings: { connectMs: t1 - t0, computeMs: performance.now() - t1 },
-        ...(ja ? { governance: this.afterGoverned(spec, ja) } : {}),
+        protection: spec.protection,
+        ...(researcher ? { privacy: { cost, remaining: this.o.governance.budget.remainingIn(researcher.key, researcher.total) } } : {}),
+        ...(ja ? { governance: this.afterGoverned(spec, ja, cost.epsilon) } : {}),
       };
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -484,7 +597,7 @@ export class JobRunner {
 }
 
 export function isClientError(e: unknown): e is Error & { status?: number } {
-  return e instanceof QueryError || e instanceof JobError || e instanceof StoreError || e instanceof GovernanceError;
+  return e instanceof QueryError || e instanceof JobError || e instanceof StoreError || e instanceof GovernanceError || e instanceof PrivacyRefusal;
 }
 
 // ---------------------------------------------------------------------------------------------

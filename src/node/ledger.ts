@@ -31,6 +31,7 @@ import { signHead, verifyHeadSignature, checkTreeHead, type HeadSignature, type 
 import { LedgerLog } from '../ledger/log.js';
 import type { TrustAnchor } from '../ledger/verify.js';
 import { sqlSha256 } from '../ledger/commit.js';
+import { hashJson } from '../governance/canonical.js';
 import type { PartyId } from '../net/channel.js';
 import { clusterSigningKeys, type ClusterConfig } from '../net/keys.js';
 import { apiRequest } from './api.js';
@@ -67,13 +68,20 @@ export class LedgerConflict extends LedgerError {
 
 const PEERS: PartyId[] = [1, 2];
 
-/** The job-run entry body every node derives from a job spec. */
+/**
+ * The job-run entry body every node derives from a job spec: what ran, for whom, on which register
+ * versions (the consent register's included), with what protection. `request` is the SHA-256 of
+ * the requester's signed request (which a requester can show to prove what it asked for).
+ */
 export function jobRunBody(spec: JobSpec): { [k: string]: JsonValue } {
-  const g = spec.governance;
+  const r = spec.request?.request;
+  const p = spec.protection;
   return {
     job: spec.id, jobSeq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}), sqlSha256: sqlSha256(spec.sql), minCellSize: spec.minCellSize,
-    // Governed jobs: the study version, its query and the researcher's request (nonce).
-    ...(g ? { study: String(g.study?.study?.id), studyHash: String(g.request?.request?.studyHash), query: String(g.request?.request?.query), request: String(g.request?.request?.nonce) } : {}),
+    requester: String(r?.researcher), requestSha256: hashJson(spec.request),
+    protection: p?.kind === 'dp' ? { kind: 'dp', mechanism: p.mechanism, epsilon: p.epsilon, ...(p.delta !== undefined ? { delta: p.delta } : {}) } : { kind: 'none' },
+    // Governed jobs: the study version and its query.
+    ...(spec.governance ? { study: String(r?.study), studyHash: String(r?.studyHash), query: String(r?.query), request: String(r?.nonce) } : {}),
   };
 }
 

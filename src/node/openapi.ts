@@ -2,6 +2,8 @@
 // GET /v1/openapi.json. Transport: TLS 1.3 with the node's self-signed certificate; clients pin
 // its SHA-256 fingerprint from cluster.json (no CA). Errors are {"error": "<message>"}.
 
+import { ROUTE_ACCESS } from './access.js';
+
 const err = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const json = (schema: object, description = 'ok') => ({ description, content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -16,7 +18,22 @@ const docPost = (summary: string, schema: string, kind: string) => ({
   responses: { 201: json({ type: 'object', properties: { registered: { type: 'string' }, new: { type: 'boolean' }, ledgerSeq: { type: 'integer' } } }, 'registered at every node'), 200: json({ type: 'object' }, 'already registered'), 400: err, 403: err, 409: err, 503: err },
 });
 
+/** The document with each operation's access rule (src/node/access.ts ROUTE_ACCESS) as security and x-mosaik-access. */
 export function openApiDocument(): object {
+  const doc = baseDocument() as { paths: Record<string, Record<string, Record<string, unknown>>> };
+  for (const [key, rule] of Object.entries(ROUTE_ACCESS)) {
+    const [method, route] = key.split(' ') as [string, string];
+    const op = doc.paths[route.replace(/:([A-Za-z]+)/g, '{$1}')]?.[method.toLowerCase()];
+    if (!op) continue;
+    op['x-mosaik-access'] = rule.kind === 'identity' ? { roles: [...rule.roles] } : rule.kind;
+    op.security = rule.kind === 'identity' ? [{ signedRequest: [] }] : rule.kind === 'node' ? [{ nodeCertificate: [] }] : [];
+    if (rule.kind === 'identity') (op.responses as Record<string, unknown>)[401] ??= err;
+    if (rule.kind !== 'public') (op.responses as Record<string, unknown>)[403] ??= err;
+  }
+  return doc;
+}
+
+function baseDocument(): object {
   return {
     openapi: '3.1.0',
     info: {
@@ -64,40 +81,41 @@ export function openApiDocument(): object {
         post: {
           summary: 'Submit a query (node 0, the scheduler, only)',
           description:
-            'Validated here (SQL planned against the stored schema: 400 before any MPC), forwarded to nodes 1 and 2, which validate it again. Jobs run one at a time in node 0\'s order. ' +
-            'GOVERNED nodes (GET /v1/governance → governed: true) refuse ad-hoc SQL (403): the body names a study and carries the researcher\'s signed request; the SQL is the study\'s query the request names. ' +
-            'Every node authorizes the job on its own (signatures, approvals of every custodian whose data it reads, validity period, policies, consent register, privacy budget, request not replayed); ' +
-            'if any node refuses, the job is failed at every node with its reason ("refused: …" in GET /v1/jobs/{id}) and the answer is 403 with each node\'s reason.',
+            "The body carries the researcher's signed request (src/governance/study.ts QueryRequest, format mosaik-query-request/2): ad-hoc SQL on un-governed clusters, a registered study's query on governed ones. " +
+            'The request covers everything the researcher chooses: the SQL or study query, the register versions (omitted: the latest at every node, which each node checks), a smallest cell (may only raise the nodes\' policy), epsilon (ad hoc), ' +
+            'and resultKey, the X25519 key every node seals its part of the result to. The nodes choose the rest themselves, each on its own, and compare: the consent register in force, their policies, the output protection. ' +
+            'Validated here (SQL planned against the stored schema: 400 before any MPC), then offered to nodes 1 and 2, each of which admits it on its own (request signature, freshness, nonce, the job is what the request says, ' +
+            'governed: a registered study, every owning custodian\'s registered approval, validity, policies, consent; output protection and the privacy budgets of the researcher and the study). ' +
+            'If any node refuses, the job is failed at every node with its reason ("refused: …" in GET /v1/jobs/{id}) and the answer is 403 with each node\'s reason.',
           requestBody: {
             required: true,
             content: {
               'application/json': {
                 schema: {
-                  oneOf: [
-                    { type: 'object', required: ['sql'], properties: { sql: { type: 'string', description: 'Mosaik SQL; JOIN and EXISTS on the person id read several registers' }, dataset: { type: 'string', description: "the FROM table (default: from the SQL)" }, version: { type: 'string', description: "the FROM table's version (default: latest at node 0)" }, versions: { type: 'object', additionalProperties: { type: 'string' }, description: 'version per register read (default: latest at node 0)' }, minCellSize: { type: 'integer', description: "cells counting fewer rows are suppressed; not below a node's policy (default 5)" } } },
-                    {
+                  type: 'object',
+                  required: ['request'],
+                  properties: {
+                    request: {
                       type: 'object',
-                      required: ['study', 'request'],
-                      description: 'governed mode',
-                      properties: {
-                        study: { oneOf: [{ type: 'string', description: 'id of a registered study (the version the request names)' }, ref('SignedStudy')] },
-                        request: { type: 'object', description: 'the researcher\'s signed request {request: {format: "mosaik-query-request/1", study, studyHash, query, researcher, nonce, time}, signature} (src/governance/study.ts); fresh (±15 min), used once' },
-                        approvals: { type: 'array', items: ref('SignedDocument'), description: 'approvals to use besides the registered ones' },
-                        sql: { type: 'string', description: 'optional: must be the study query the request names' },
-                        versions: { type: 'object', additionalProperties: { type: 'string' } },
-                        minCellSize: { type: 'integer', description: 'default: the largest the study and the custodians\' policies require' },
-                      },
+                      description:
+                        '{request: {format: "mosaik-query-request/2", cluster, researcher, nonce, time, resultKey, sql? | study?, studyHash?, query?, versions?, minCellSize?, epsilon?}, signature}: signed by the researcher who sends this call (Ed25519, kind query-request); fresh (±15 min), used once',
                     },
-                  ],
+                  },
                 },
               },
             },
           },
           responses: {
-            202: json({ type: 'object', properties: { job: { type: 'string' }, seq: { type: 'integer' }, dataset: { type: 'string' }, version: { type: 'string' }, versions: { type: 'object', additionalProperties: { type: 'string' } } } }, 'accepted'),
+            202: json({ type: 'object', properties: { job: { type: 'string' }, seq: { type: 'integer' }, dataset: { type: 'string' }, version: { type: 'string' }, versions: { type: 'object', additionalProperties: { type: 'string' } }, minCellSize: { type: 'integer' }, protection: ref('Protection') } }, 'accepted'),
             400: err, 404: err, 409: err, 503: err,
-            403: json({ type: 'object', properties: { error: { type: 'string' }, job: { type: 'string' }, refusals: { type: 'array', items: { type: 'object', properties: { party: { type: 'integer' }, node: { type: 'string' }, error: { type: 'string' } } } } } }, 'governed: refused by at least one node (each one\'s reason), or ad-hoc SQL'),
+            403: json({ type: 'object', properties: { error: { type: 'string' }, job: { type: 'string' }, refusals: { type: 'array', items: { type: 'object', properties: { party: { type: 'integer' }, node: { type: 'string' }, error: { type: 'string' } } } } } }, 'refused by at least one node (each one\'s reason), or ad-hoc SQL on a governed cluster'),
           },
+        },
+      },
+      '/v1/privacy': {
+        get: {
+          summary: "This node's output protection (differential privacy: default and largest epsilon per run, each researcher's total) and, for a researcher, what they have spent and have left at this node",
+          responses: { 200: json({ type: 'object', properties: { node: { type: 'string' }, protection: { type: 'string', enum: ['differential-privacy', 'none'] }, defaultEpsilon: { type: 'number' }, maxEpsilon: { type: 'number' }, researcherEpsilon: { type: 'number' }, spent: { type: 'object' }, remaining: { type: 'object' }, runs: { type: 'integer' } } }) },
         },
       },
       '/v1/governance': {
@@ -134,9 +152,9 @@ export function openApiDocument(): object {
       },
       '/v1/jobs/{id}': {
         get: {
-          summary: "A job's status at this node and, when done, this node's result share pair",
+          summary: "A job's status at this node and, when done, this node's part of the result sealed to the requester's key (the requester only: 403 for anyone else)",
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: json(ref('Job')), 404: err },
+          responses: { 200: json(ref('Job')), 403: err, 404: err },
         },
       },
       '/v1/internal/jobs': {
@@ -247,38 +265,34 @@ export function openApiDocument(): object {
             released: { type: 'integer', description: "seq of the job's result-released entry in this node's transparency log; the result is served only once it is set" },
             study: { type: 'string', description: 'governed jobs: the study' },
             query: { type: 'string', description: "governed jobs: the study's query id" },
-            result: {
+            protection: ref('Protection'),
+            request: { type: 'object', description: "the requester's signed request" },
+            sealed: {
               type: 'object',
               description:
-                "Public metadata plus this node's replicated share pair (x_i, x_{i+1}) of the visible output aggregates. Lane t = outAggs index × |visibleCells| + visible index. " +
-                'The requester combines nodes i and i+1: x = a_i + b_i + b_{i+1} (mod 2^64), checking b_i = a_{i+1} for every i.',
-              properties: {
-                party: { type: 'integer' },
-                columns: { type: 'array', items: { type: 'string' } },
-                datasetRows: { type: 'integer' },
-                cells: { type: 'integer' },
-                suppressed: { type: 'array', items: { type: 'object' }, description: 'group-key values of cells suppressed by the small-cell rule' },
-                suppressedCount: { type: 'integer' },
-                havingHidden: { type: 'integer' },
-                minCellSize: { type: 'integer' },
-                visibleCells: { type: 'array', items: { type: 'integer' } },
-                outAggs: { type: 'array', items: { type: 'integer' } },
-                shares: { type: 'object', properties: { a: { type: 'array', items: { type: 'string', description: 'u64 decimal' } }, b: { type: 'array', items: { type: 'string' } } } },
-                ledger: {
-                  type: 'object',
-                  description: 'resultMeta: hash of the public metadata; shareCommitment: SHA-256 commitment to this pair under salt (src/ledger/commit.ts), both in the result-released log entry; salt: for the requester only',
-                  properties: { resultMeta: hex, shareCommitment: hex, salt: hex },
-                },
-                governance: {
-                  type: 'object',
-                  description:
-                    "governed jobs: study, studyHash, query, the consent filter applied ({purpose, default, register: 'dataset@version', at: consent time T in Unix s}), epsilon (or null), " +
-                    "this node's authorization and its Ed25519 attestation {node, digest, signature} over it (verify against the node's signingKey in cluster.json; all three must attest the same digest)",
-                },
-              },
+                "This node's part of the result, sealed to the request's resultKey with HPKE (RFC 9180: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; info 'mosaik-result-v1', additional data '<cluster>/<job>/<party>'): " +
+                'enc and ct in base64url. Opened, it is the JobResult (src/node/jobs.ts): public metadata (columns, cells, suppressed cells, visibleCells, outAggs, minCellSize, protection, the run\'s privacy cost), ' +
+                "this node's replicated share pair (x_i, x_{i+1}) of the visible output aggregates (lane t = outAggs index × |visibleCells| + visible index; x = a_i + b_i + b_{i+1} mod 2^64, with b_i = a_{i+1} for every i), " +
+                'the share commitment and its salt (src/ledger/commit.ts) and, for governed jobs, the authorization and its attestation.',
+              properties: { alg: { type: 'string', enum: ['hpke-x25519-sha256-aes256gcm'] }, enc: { type: 'string' }, ct: { type: 'string' } },
             },
           },
         },
+        Protection: {
+          type: 'object',
+          description: "a job's output protection: {kind: 'dp', mechanism: 'laplace' | 'gaussian', epsilon, delta?} (noise drawn inside MPC on every released aggregate) or {kind: 'none'} (nodes started with --exact-results)",
+          properties: { kind: { type: 'string', enum: ['dp', 'none'] }, mechanism: { type: 'string' }, epsilon: { type: 'number' }, delta: { type: 'number' } },
+        },
+      },
+      securitySchemes: {
+        signedRequest: {
+          type: 'http',
+          scheme: 'Mosaik-Ed25519',
+          description:
+            'Authorization: Mosaik-Ed25519 <base64url JSON {signer, keyId, time, nonce, bodySha256, sig}>; sig = Ed25519 over "mosaik:http-request:v1\\n" + canonical JSON {method, path, audience: "<cluster>/<node name>", signer, keyId, time, nonce, bodySha256} (src/governance/request-auth.ts). ' +
+            "The signer must be a known identity (the consortium's members, the cluster's identities.json) with a role the route allows (x-mosaik-access). Streamed uploads sign bodySha256 'unsigned'.",
+        },
+        nodeCertificate: { type: 'mutualTLS', description: "node-to-node routes: the client certificate must be a cluster node's pinned certificate" },
       },
     },
   };
