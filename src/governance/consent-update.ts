@@ -10,7 +10,7 @@
 import type { Consortium } from './consortium.js';
 import { refuse } from './errors.js';
 import { isSignature, signDocument, verifyDocument, type Signature, type Signer } from './identity.js';
-import { parseTime } from './study.js';
+import { isoTime, parseTime } from './study.js';
 
 export const CONSENT_UPDATE_FORMAT = 'mosaik-consent-update/1';
 
@@ -84,7 +84,12 @@ export function verifyConsentUpdate(cu: ConsentUpdate, consortium: Consortium): 
   return u;
 }
 
-/** The 'consent-changed' transparency-log body: counts, purposes, commitments (no person in it). */
+/**
+ * The 'consent-changed' transparency-log body: counts, purposes, commitments (no person in it), and
+ * the update's signed time as ISO 8601 UTC: the nodes take the version of the newest update signed
+ * at or before a job's submission (NodeGovernance.consentInForce), and the auditor checks the same
+ * from the log (src/ledger/rules.ts).
+ */
 export function consentUpdateLedgerBody(cu: ConsentUpdate): { [k: string]: string | number | string[] } {
   const u = cu.update;
   return {
@@ -98,5 +103,6 @@ export function consentUpdateLedgerBody(cu: ConsentUpdate): { [k: string]: strin
     purposes: [...new Set(u.changes.map((c) => c.purpose))].sort(),
     commitments: u.changes.map((c) => c.commitment),
     signatureKeyId: cu.signature?.keyId ?? '',
+    time: isoTime(parseTime(u.time, 'consent update: time')),
   };
 }

@@ -10,9 +10,12 @@
 // hash commitments, never person identifiers or data values.
 //   study-submitted, study-approved,  governance events (bodies defined by src/governance:
 //   policy-published                  studyLedgerBody, approvalLedgerBody, policyLedgerBody)
-//   consent-changed                   counts or hash commitments only (checked: see checkBody)
-//   job-run                           {job, jobSeq, dataset, version, [versions,] sqlSha256, minCellSize}; time = the
-//                                     job spec's submittedAt, so every replica writes the same bytes
+//   consent-changed                   counts or hash commitments only (checked: see checkBody), and
+//                                     the update's signed time (ISO 8601 UTC) as body.time
+//   job-run                           {job, jobSeq, dataset, version, [versions,] sqlSha256, minCellSize, requester,
+//                                     requestSha256, protection, [study, studyHash, query, request]}
+//                                     (src/node/ledger.ts jobRunBody); time = the job spec's submittedAt, so
+//                                     every replica writes the same bytes
 //   result-released                   {job, resultMeta, shareCommitments: [c0, c1, c2]}
 //                                     (salted SHA-256 commitments: src/ledger/commit.ts)
 export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released'] as const;
@@ -83,7 +86,8 @@ export function checkBody(kind: EntryKind, body: unknown): void {
       break;
     case 'consent-changed': {
       // Counts (non-negative integers), commitments (64 hex digits), booleans and short labels
-      // (purpose, dataset, register names) only: no person identifiers in a public log.
+      // (purpose, dataset, register names) only: no person identifiers in a public log. The one
+      // exception is body.time, the update's signed time, as an ISO 8601 UTC time (never an id).
       const walk = (x: unknown, at: string): void => {
         if (typeof x === 'boolean' || x === null) return;
         if (typeof x === 'number') {
@@ -91,6 +95,7 @@ export function checkBody(kind: EntryKind, body: unknown): void {
           return;
         }
         if (typeof x === 'string') {
+          if (at === 'body.time' && ISO_TIME.test(x)) return;
           if (!HEX64.test(x) && !LABEL.test(x)) bad(`${at} must be a label starting with a letter or a SHA-256 commitment, got ${JSON.stringify(x.slice(0, 40))} (no person identifiers in the log)`);
           return;
         }
