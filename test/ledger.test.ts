@@ -164,7 +164,8 @@ function buildReplica(nodeDir: string, n: number, variant = ''): LedgerLog {
   for (let i = 0; i < n; i++) {
     const kind = (['study-submitted', 'study-approved', 'consent-changed', 'job-run', 'result-released'] as const)[i % 5];
     const h = (s: string) => createHash('sha256').update(s + variant).digest('hex');
-    const job = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    // A release is of the job run just before it (the audit's content rules check that).
+    const job = `00000000-0000-4000-8000-${String(kind === 'result-released' ? i - 1 : i).padStart(12, '0')}`;
     const body =
       kind === 'job-run'
         ? { job, jobSeq: i, dataset: 'visits', version: 'v1', sqlSha256: h(`sql${i}`), minCellSize: 5 }

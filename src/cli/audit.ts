@@ -14,6 +14,11 @@
 //       job-run entry names the same dataset, version and SQL, every node's share pair opens that
 //       node's commitment in the entry, and the pairs combine to the rows the file states.
 //
+// Every audit also checks the log's content (src/ledger/rules.ts) on a replica that verifies
+// intact: every job-run is one the entries before it allow (a registered, approved, valid study of
+// its requester; the consent register version in force), every release follows its job-run; a job
+// without output protection is a warning.
+//
 // Prints a report; exit code 0 when everything holds, 1 when anything does not (each problem a
 // sentence naming the node, entry or head), 2 when the audit itself cannot run (bad arguments).
 import type { Command } from 'commander';
@@ -30,6 +35,7 @@ import { readReplicaDir, ENTRIES_FILE } from '../ledger/log.js';
 import { fromHex, verifyConsistency, verifyInclusion } from '../ledger/merkle.js';
 import { resultMetaHash, shareCommitment, sqlSha256 } from '../ledger/commit.js';
 import { compareReplicas, verifyReplica, type ReplicaInput, type ReplicaReport, type TrustAnchor } from '../ledger/verify.js';
+import { checkRules } from '../ledger/rules.js';
 import type { ResultFile } from './query.js';
 
 export interface AuditOptions {
@@ -168,7 +174,19 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
     lines.push(`  ${r.label}: ${r.size} entr${r.size === 1 ? 'y' : 'ies'}${kindText ? ` (${kindText})` : ''}; ${r.heads.length} head${r.heads.length === 1 ? '' : 's'}; ${head}: ${r.problems.length ? `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}` : 'ok'}`);
   }
 
-  // 4. A released result.
+  // 4. The content rules, on the best intact replica (the others, if intact, are its prefixes).
+  const ref = bestReplica(reports);
+  let checked = 'the content rules were not checked (no replica verifies intact)';
+  if (ref && !ref.problems.length) {
+    const rules = checkRules(ref.entries);
+    problems.push(...rules.problems);
+    warnings.push(...rules.warnings);
+    checked = `${rules.jobRuns} job-run${rules.jobRuns === 1 ? '' : 's'} checked against the rules`;
+    const v = rules.problems.length;
+    lines.push(`  content rules on ${ref.label}'s replica: ${checked} (study registered, approved, valid and the requester's; consent version in force; releases after their job-run): ${v ? `${v} violation${v === 1 ? '' : 's'}` : 'ok'}`);
+  } else lines.push(`  ${checked}`);
+
+  // 5. A released result.
   if (o.result) {
     const res = checkResultFile(o.result, config, reports, top);
     problems.push(...res.problems);
@@ -205,8 +223,8 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
   if (!problems.length) {
     lines.push(
       top
-        ? `OK: the log verifies from genesis to the co-signed head of size ${top.size} (root ${short(top.rootHash)}), signed by ${config.nodes.map((n) => n.name).join(', ')}${reports.length > 1 ? '; the replicas agree' : ''}`
-        : `OK: ${reports.some((r) => r.size) ? 'no problems found, but no co-signed head yet' : 'the log is empty'}`,
+        ? `OK: the log verifies from genesis to the co-signed head of size ${top.size} (root ${short(top.rootHash)}), signed by ${config.nodes.map((n) => n.name).join(', ')}${reports.length > 1 ? '; the replicas agree' : ''}; ${checked}`
+        : `OK: ${reports.some((r) => r.size) ? `no problems found, but no co-signed head yet; ${checked}` : 'the log is empty'}`,
     );
   }
   return { ok: problems.length === 0, problems, warnings, lines };
@@ -216,6 +234,11 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
 function ledgerDirOf(d: string): string {
   const abs = resolve(d);
   return existsSync(join(abs, 'ledger', ENTRIES_FILE)) || !existsSync(join(abs, ENTRIES_FILE)) ? join(abs, 'ledger') : abs;
+}
+
+/** The replica to read entries from: fewest problems, then longest. */
+function bestReplica<R extends ReplicaReport>(reports: R[]): R | undefined {
+  return [...reports].sort((a, b) => a.problems.length - b.problems.length || b.size - a.size)[0];
 }
 
 /** The checks of --result against the verified replicas. */
@@ -237,7 +260,7 @@ function checkResultFile(path: string, config: ClusterConfig, reports: ReplicaRe
   lines.push(`  result ${path}: job ${f.job} on ${f.dataset}@${f.version}`);
   if (f.cluster !== config.cluster) P(`it is from cluster '${f.cluster}', not '${config.cluster}'`);
   // The entries, from the best replica (no problems, longest).
-  const ref = [...reports].sort((a, b) => a.problems.length - b.problems.length || b.size - a.size)[0];
+  const ref = bestReplica(reports);
   if (!ref) {
     P('no replica to check it against');
     return { problems, lines };

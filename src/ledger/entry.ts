@@ -18,6 +18,8 @@
 //                                     every replica writes the same bytes
 //   result-released                   {job, resultMeta, shareCommitments: [c0, c1, c2]}
 //                                     (salted SHA-256 commitments: src/ledger/commit.ts)
+//
+// What the entries say, checked against each other: src/ledger/rules.ts (the audit's content rules).
 export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
