@@ -426,7 +426,7 @@ export class JobRunner {
         await new Promise((ok) => setTimeout(ok, this.o.pauseMs));
       }
       job.progress = 'decrypting shares';
-      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`), ...(ja?.noise ? { noise: ja.noise.tables } : {}) } as unknown as RunOptions;
+      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`), ...(ja?.noise ? { noise: ja.noise } : {}) } as unknown as RunOptions;
       let r: QueryResult & { shared?: SharedOutputs };
       if (ja?.consent) {
         // The study's consent filter: the register's rows in force at T, joined on the person id.
