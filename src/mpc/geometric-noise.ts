@@ -224,9 +224,10 @@ interface Cmp {
  * uniform plane too, so leaves are fresh random planes ρ: (ρ, ¬ρ) or (0, ρ). Pairs combine as
  * (L, E)_hi ∘ (L, E)_lo = (L_hi ⊕ E_hi·L_lo, E_hi·E_lo); the root's E is not computed.
  */
-export async function coinsBelow(p: Party, items: { lanes: number; width: number; threshold: bigint }[]): Promise<BShare[]> {
-  let levels: Cmp[][] = items.map((it) => {
-    const r = randomBits(p, it.lanes, it.width);
+export async function coinsBelow(p: Party, items: { lanes: number; width: number; threshold: bigint }[], complements?: BShare[]): Promise<BShare[]> {
+  // `complements` (tests only): the planes ρ = ¬U to use instead of fresh random ones.
+  let levels: Cmp[][] = items.map((it, i) => {
+    const r = complements?.[i] ?? randomBits(p, it.lanes, it.width);
     return Array.from({ length: it.width }, (_, j) => {
       const rho = r.planes(j);
       return ((it.threshold >> BigInt(j)) & 1n) === 1n ? { L: rho, E: not(p, rho) } : { L: null, E: rho };
