@@ -51,7 +51,7 @@ import { geometricHalfWidth, geometricLoss, geometricSd, geometricTable, type Ge
 import { exactPmf, gaussianFor, noiseTable, privacyLoss, tablePmf, type NoiseTable } from '../mpc/noise.js';
 import { contributionBound } from './contribution.js';
 import type { JoinPlan } from './join-plan.js';
-import { FRAC, QueryError, type QueryPlan, valueSpec } from './plan.js';
+import { FRAC, QueryError, type QueryPlan, valueOf, valueSpec } from './plan.js';
 import type { Display } from './plan.js';
 
 export interface DpRequest {
@@ -116,8 +116,8 @@ const isVar = (fn: string) => fn.startsWith('var') || fn.startsWith('stddev');
 
 /** The values a plan sums (for SUM/AVG, for VARIANCE/STDDEV), in execute.ts's order. */
 export function summedValues(plan: QueryPlan): { sums: string[]; squares: string[] } {
-  const sums = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'sum' || a.fn === 'avg' || isVar(a.fn))).map((a) => a.column!))];
-  const squares = [...new Set(plan.aggregates.filter((a) => a.column && isVar(a.fn)).map((a) => a.column!))];
+  const sums = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'sum' || a.fn === 'avg' || isVar(a.fn))).map((a) => valueOf(a)!))];
+  const squares = [...new Set(plan.aggregates.filter((a) => a.column && isVar(a.fn)).map((a) => valueOf(a)!))];
   return { sums, squares };
 }
 
@@ -173,7 +173,12 @@ function noisySum(s: { kind: NoisySum['kind']; value: string | null; text: strin
     j = Math.max(0, Math.floor(Math.log2(sensitivity / (LAPLACE_UNITS * (2 * m - 1)))));
     const d = latticeOf(j);
     // s slightly above Δ′/ε_k so that Δ′/s ≤ ε_k holds in floating point.
-    const t = geometricTable((d / eps) * (1 + 1e-12));
+    let t: GeometricTable;
+    try {
+      t = geometricTable((d / eps) * (1 + 1e-12));
+    } catch (e) {
+      return err(`${s.text}: noise of scale ${d / eps} (sensitivity ${d} at epsilon ${eps}) cannot be sampled (${(e as Error).message}); use a larger epsilon or narrower bounds`);
+    }
     sampler = t;
     cost = { epsilon: eps, delta: m * geometricLoss(t, eps) };
   } else {
@@ -243,7 +248,7 @@ export function protectionErrors(plan: QueryPlan, noise: PlanNoise, row: Display
     return (s.sd / sc) ** 2;
   };
   const outputOf = (fn: string, v: string | null): number => {
-    const i = plan.outputs.findIndex((o) => o.kind === 'agg' && plan.aggregates[o.agg]!.fn === fn && plan.aggregates[o.agg]!.column === v);
+    const i = plan.outputs.findIndex((o) => o.kind === 'agg' && plan.aggregates[o.agg]!.fn === fn && valueOf(plan.aggregates[o.agg]!) === v);
     return i < 0 ? NaN : Number(row[i]);
   };
   const N = outputOf('count', null);
@@ -255,7 +260,7 @@ export function protectionErrors(plan: QueryPlan, noise: PlanNoise, row: Display
   return plan.outputs.map((o, i) => {
     if (o.kind === 'key') return { sd: 0, half95: 0 };
     const a = plan.aggregates[o.agg]!;
-    const v = a.column;
+    const v = valueOf(a);
     if (a.fn === 'count' || a.fn === 'sum') {
       const s = sumOf(a.fn, a.fn === 'count' ? null : v);
       if (!s) return { sd: NaN, half95: NaN };

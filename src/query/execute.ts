@@ -48,7 +48,7 @@ import { groupSums } from '../mpc/group.js';
 import { sampleDiscreteLaplace, type GeometricTable } from '../mpc/geometric-noise.js';
 import { addNoise, type NoiseTable } from '../mpc/noise.js';
 import { summedValues, type PlanNoise } from './dp.js';
-import { type BoolExpr, type Clamp, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, VAR_SUMSQ_BITS, valueSpec } from './plan.js';
+import { type BoolExpr, type Clamp, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, VAR_SUMSQ_BITS, valueOf, valueSpec } from './plan.js';
 
 export interface RunOptions {
   /** Cells counting fewer rows are suppressed (node policy; default 5, at least 1; the same at every node). */
@@ -108,13 +108,13 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   if (n < 0) n = columns.values().next().value?.length ?? 0;
   for (const a of plan.aggregates) {
     if (a.fn === 'avg' && a.column) {
-      const s = valueSpec(plan, a.column);
+      const s = valueSpec(plan, valueOf(a)!);
       const m = s.type === 'bool' ? 1 : Math.max(Math.abs(Number(s.min)), Math.abs(Number(s.max)));
       // Unbounded columns (no declared min/max) are not checked: |SUM| < 2^46 is then the caller's promise.
       if (Number.isFinite(m) && Math.log2(n * m + 1) >= 46) throw new QueryError(`${a.text}: ${n} rows × ${m} may exceed the fixed-point range of the sum (2^46)`);
     }
     if ((a.fn.startsWith('var') || a.fn.startsWith('stddev')) && a.column) {
-      const s = valueSpec(plan, a.column);
+      const s = valueSpec(plan, valueOf(a)!);
       const m = s.type === 'bool' ? 1 : Math.max(Math.abs(Number(s.min)), Math.abs(Number(s.max)));
       if (Math.log2(n * m * m + 1) >= VAR_SUMSQ_BITS) throw new QueryError(`${a.text}: ${n} rows × ${m}² may exceed the fixed-point range of Σx² (2^${VAR_SUMSQ_BITS})`);
     }
@@ -641,7 +641,7 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   // Fixed-point finishing: one div call for every mean, Σx²/N and N/(N−1).
   const nF = mulPublic(counts, ONE_F);
   const sumF = (c: string) => (specOf(c).type === 'decimal' ? sums.get(c)! : mulPublic(sums.get(c)!, ONE_F));
-  const meanCols = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'avg' || isVar(a.fn))).map((a) => a.column!))];
+  const meanCols = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'avg' || isVar(a.fn))).map((a) => valueOf(a)!))];
   const needR = plan.aggregates.some((a) => a.fn === 'var_samp' || a.fn === 'stddev_samp');
   const num: AShare[] = [...meanCols.map(sumF), ...varCols.map((c) => sumSq.get(c)!), ...(needR ? [nF] : [])];
   const den: AShare[] = [...meanCols.map(() => nF), ...varCols.map(() => nF), ...(needR ? [addPublic(p, nF, -ONE_F)] : [])];
@@ -669,7 +669,7 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
       varCols.forEach((c, i) => varSamp.set(c, vs[i]!));
     }
   }
-  const sdCols = plan.aggregates.filter((a) => a.fn.startsWith('stddev')).map((a) => [a.fn, a.column!] as const);
+  const sdCols = plan.aggregates.filter((a) => a.fn.startsWith('stddev')).map((a) => [a.fn, valueOf(a)!] as const);
   const sds = new Map<string, AShare>();
   if (sdCols.length) {
     const r = await sqrt(p, laneCat(sdCols.map(([f, c]) => (f === 'stddev_samp' ? varSamp : varPop).get(c)!)));
@@ -684,12 +684,12 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   plan.aggregates.forEach((a, i) => {
     switch (a.fn) {
       case 'count': out[i] = counts; break;
-      case 'sum': out[i] = sums.get(a.column!)!; break;
-      case 'avg': out[i] = means.get(a.column!)!; break;
-      case 'var_pop': out[i] = varPop.get(a.column!)!; break;
-      case 'var_samp': out[i] = varSamp.get(a.column!)!; break;
+      case 'sum': out[i] = sums.get(valueOf(a)!)!; break;
+      case 'avg': out[i] = means.get(valueOf(a)!)!; break;
+      case 'var_pop': out[i] = varPop.get(valueOf(a)!)!; break;
+      case 'var_samp': out[i] = varSamp.get(valueOf(a)!)!; break;
       case 'stddev_pop':
-      case 'stddev_samp': out[i] = sds.get(`${a.fn}|${a.column}`)!; break;
+      case 'stddev_samp': out[i] = sds.get(`${a.fn}|${valueOf(a)}`)!; break;
       case 'min':
       case 'max': out[i] = mins.get(i)!; break;
     }

@@ -78,8 +78,10 @@ export type ResultType = 'count' | 'int' | 'fixed' | 'value';
 
 export interface AggSpec {
   fn: AggName;
-  /** null for COUNT(*); a column of the dataset, or the name of a Clamp (plan.clamps). */
+  /** null for COUNT(*); the dataset column read (also under a clamp: what a policy checks). */
   column: string | null;
+  /** The Clamp (plan.clamps, by name) the aggregate reads instead of the raw column. */
+  clamp?: string;
   text: string;
   /** How the revealed ring value is decoded: count/int as integers, fixed with FRAC bits, value as the column. */
   result: ResultType;
@@ -98,7 +100,7 @@ export type Output = { name: string; kind: 'key'; key: number } | { name: string
 
 /** A column clamped to [lo, hi] inside an aggregate: min(max(x, lo), hi), as LEAST/GREATEST. */
 export interface Clamp {
-  /** The clamped value's name, its SQL text (e.g. least(greatest(income, 0), 2000000)); AggSpec.column. */
+  /** The clamped value's name, its SQL text (e.g. least(greatest(income, 0), 2000000)); AggSpec.clamp. */
   name: string;
   /** The dataset column clamped. */
   column: string;
@@ -644,6 +646,7 @@ class Builder {
 
   aggregate(e: Extract<Expr, { kind: 'agg' }>): number {
     let column: string | null = null;
+    let clampName: string | undefined;
     let result: ResultType = 'count';
     let scale = 1;
     if (e.arg) {
@@ -680,13 +683,18 @@ class Builder {
           column = s.name;
         }
       }
-      this.used.add(this.clamps.find((c) => c.name === s.name)?.column ?? s.name);
+      const clamp = this.clamps.find((c) => c.name === s.name);
+      if (clamp) {
+        clampName = clamp.name;
+        column = clamp.column;
+      }
+      this.used.add(column ?? s.name);
       if (e.fn === 'count') column = null;
     }
     const text = e.fn === 'count' ? 'count(*)' : e.text;
-    const i = this.aggs.findIndex((a) => a.fn === e.fn && a.column === column);
+    const i = this.aggs.findIndex((a) => a.fn === e.fn && a.column === column && a.clamp === clampName);
     if (i >= 0) return i;
-    this.aggs.push({ fn: e.fn, column, text, result, scale });
+    this.aggs.push({ fn: e.fn, column, ...(clampName !== undefined ? { clamp: clampName } : {}), text, result, scale });
     return this.aggs.length - 1;
   }
 
@@ -763,6 +771,7 @@ export function explainPlan(plan: QueryPlan, rows?: number): string {
     for (const k of plan.keys) lines.push(`  Group by ${k.text} AS ${k.name}: ${k.labels.length} public values (${k.labels.slice(0, 12).join(', ')}${k.labels.length > 12 ? ', …' : ''})`);
   }
   lines.push(`  Cells: ${cells}`);
+  for (const c of plan.clamps) lines.push(`  Clamp per row (in MPC: two comparisons and a product): ${c.name} = ${c.column} limited to [${c.spec.min ?? '−∞'}, ${c.spec.max ?? '∞'}]`);
   lines.push(`  Aggregates per cell (in MPC): ${plan.aggregates.map((a) => a.text).join(', ')}`);
   if (plan.having) lines.push(`  Having (in MPC, on the aggregates): ${plan.havingText}`);
   lines.push('  Disclosure: per cell [count < minCellSize] is computed in MPC; revealed are that bit per cell');
@@ -786,6 +795,9 @@ function clampedSpec(s: ColumnSpec, name: string, lo: bigint | null, hi: bigint 
   const [min, max] = [f(min0), f(max0)];
   return { name, type: s.type, ...(Number.isFinite(min) ? { min } : {}), ...(Number.isFinite(max) ? { max } : {}), description: `${s.name} clamped` };
 }
+
+/** The value an aggregate reads: its clamp's name, or its column (null for COUNT(*)). */
+export const valueOf = (a: AggSpec): string | null => a.clamp ?? a.column;
 
 /** The column spec of a value an aggregate reads: a dataset column, or a clamp of the plan. */
 export function valueSpec(plan: QueryPlan, name: string): ColumnSpec {
