@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   ];
   console.log(`# Output protection — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
   console.log('Three parties in one process, in-memory channels; discrete Laplace, ε = 1 unless stated; best of 3.\n');
-  console.log('| query | exact | protected | protection phase | extra | bytes sent by party 0: exact → protected | noised sums × cells (digits per value) |');
+  console.log('| query | exact | protected | protection phase | extra | bytes sent by party 0: exact → protected | noised sums × cells (coins per value) |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const c of cases) {
     const noise = noiseForPlan(c.plan, null, { mechanism: 'laplace', epsilon: c.epsilon });
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     const prot = await best(noise);
     const cells = c.plan.keys.reduce((m, k) => m * k.labels.length, 1);
     const mb = (x: number) => `${(x / 2 ** 20).toFixed(1)} MB`;
-    console.log(`| ${c.what} | ${exact.ms.toFixed(0)} ms | ${prot.ms.toFixed(0)} ms | ${prot.protectMs.toFixed(0)} ms | ${(prot.ms - exact.ms).toFixed(0)} ms | ${mb(exact.sent)} → ${mb(prot.sent)} | ${noise.sums.length} × ${cells} (${noise.sums.map((x) => 2 * (x.sampler as GeometricTable).digits).join(' + ')}) |`);
+    console.log(`| ${c.what} | ${exact.ms.toFixed(0)} ms | ${prot.ms.toFixed(0)} ms | ${prot.protectMs.toFixed(0)} ms | ${(prot.ms - exact.ms).toFixed(0)} ms | ${mb(exact.sent)} → ${mb(prot.sent)} | ${noise.sums.length} × ${cells} (${noise.sums.map((x) => (x.sampler as GeometricTable).digits + 1).join(' + ')}) |`);
   }
 }
 

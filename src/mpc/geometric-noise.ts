@@ -1,45 +1,48 @@
 // Discrete Laplace noise of any scale, drawn jointly inside MPC at a cost that grows with the
-// LOGARITHM of the scale: Z = G₁ − G₂ for two independent geometric variables (the two-sided
-// geometric / discrete Laplace distribution, p(z) ∝ α^|z|, α = e^{−1/s}; Inusah–Kozubowski 2006;
-// the geometric mechanism of Ghosh–Roughgarden–Sundararajan, STOC 2009), each assembled from its
-// binary digits, which are INDEPENDENT Bernoulli bits (Dwork–Kenthapadi–McSherry–Mironov–Naor,
-// "Our Data, Ourselves", Eurocrypt 2006, §5):
-//     P(G = g) = (1 − α)·α^g  ⇔  G = Σ_k 2^k·B_k,  B_k ~ Bernoulli(p_k),  p_k = α^{2^k} / (1 + α^{2^k}).
-// Each biased coin B_k is the comparison [U_k < w_k] of b_k fresh uniformly random bits U_k with a
-// public b_k-bit threshold w_k (the folklore biased-coin circuit, as in Champion–shelat–Ullman,
-// "Securely Sampling Biased Coins with Applications to Differential Privacy", CCS 2019). The
-// random bits are boolean shares drawn from the pairwise PRGs (no communication, no party knows
-// them); the comparison with a public constant is a log-depth tree of ANDs (bit-sliced, all
-// coins of all values and all scales in the same rounds); the digits are injected into the
-// arithmetic ring (convert.bitInject) and Z = Σ_k 2^k·(B¹_k − B²_k) is local. Reveals nothing.
+// LOGARITHM of the scale. The discrete Laplace (two-sided geometric; Inusah–Kozubowski, J. Stat.
+// Plan. Inference 2006; the geometric mechanism of Ghosh–Roughgarden–Sundararajan, STOC 2009),
+// p(z) = (1 − α)/(1 + α)·α^|z|, α = e^{−1/s}, is sampled as
+//     Z = (1 − 2S)·N·(1 + G),   N ~ Bernoulli(2α/(1 + α)) = [Z ≠ 0],  S a fair sign,  G ~ Geometric(α)
+// (given Z ≠ 0, |Z| − 1 is geometric), and G from its binary digits, which are INDEPENDENT
+// Bernoulli bits (Dwork–Kenthapadi–McSherry–Mironov–Naor, "Our Data, Ourselves", Eurocrypt 2006):
+//     G = Σ_{k<L} 2^k·B_k,   B_k ~ Bernoulli(p_k),   p_k = α^{2^k} / (1 + α^{2^k}).
+// Each biased coin (N and the B_k) is the comparison [U < w] of fresh uniformly random bits U with
+// a public threshold w (the folklore biased-coin circuit, as in Champion–shelat–Ullman, "Securely
+// Sampling Biased Coins with Applications to Differential Privacy", CCS 2019). U and S are boolean
+// shares drawn from the pairwise PRGs (no communication; no party knows them); the comparisons
+// with public constants are log-depth AND trees (bit-sliced, every coin of every value and every
+// scale in the same rounds). The sign is applied for free in the boolean domain: with
+// W_k = B_k ⊕ S, A = Σ_k 2^k·W_k − 2^L·S + 1 − S equals 1 + G (S = 0) or −(1 + G) (S = 1); the
+// bits N, S, W_k are injected into the ring (convert.bitInject) and Z = N·A is one multiplication.
+// Reveals nothing.
 //
-// Cost per noise value: 2·L coins, L = ⌈log2(tailBits·ln2·s)⌉ digits (G < 2^L); a coin of width
-// b_k costs about 2·b_k ANDs (b_k = precisionBits + ⌊−log2 p_k⌋: ≈ 61 for the low digits, up to
-// precisionBits + tailBits/2 for the top one) and one bit injection (16–24 bytes). For s = 10^4
-// lattice units (L = 20): ≈ 2 600 AND gates ≈ 330 bytes and 40 injected bits ≈ 800 bytes per party
-// per value; ⌈log2 b_max⌉ + 2 ≈ 9 rounds for ALL values. Against the inverse-CDF sampler of
-// noise.ts (K + 1 ≈ 27.7·s comparisons of 63-bit values per value): logarithmic instead of linear
-// in s, so the lattice of a sum needs no coarsening to keep the sampler cheap.
+// Cost per noise value: L + 1 coins, L = ⌈log2(tailBits·ln2·s)⌉ (G < 2^L); a coin of width b costs
+// about 2b ANDs (b = precisionBits + ⌊−log2 p⌋: 61 for the low digits, up to precisionBits +
+// tailBits/2 for the top one); L + 2 injected bits (16–24 bytes each) and one product. For
+// s = 10^4 lattice units (L = 20): ≈ 2 700 ANDs ≈ 340 bytes and 22 injections ≈ 450 bytes per party
+// per value; ⌈log2 b_max⌉ + 3 ≈ 10 rounds for ALL values together. Against the inverse-CDF sampler
+// of noise.ts (K + 1 ≈ 27.7·s comparisons of 63-bit values per value): logarithmic instead of
+// linear in s.
 //
-// What is sampled, exactly (public; geometricTable): digits k = 0..L−1 only, i.e. the geometric
-// TRUNCATED to [0, 2^L) (conditioned on G < 2^L: the digits of a geometric are independent, so
-// dropping the higher ones is exactly conditioning); each p_k QUANTISED to p̃_k = w_k/2^{b_k}
-// (relative error ≤ 2^−precisionBits; the ideal p_k are computed in 256-bit fixed point, so the
-// quantisation error is known to ~2^−200). Accuracy: Var Z = 2·Σ_k 4^k·p̃_k(1 − p̃_k), exactly.
-// Privacy of the REALISED distribution (certified bound, geometricLoss): with P_t the ideal
-// geometric truncated to 2^L and P̃ the realised one, ln(P̃(g)/P_t(g)) ∈ [−γ₋, γ₊] for every g, with
-// γ± summed over the digits from the exact quantisation errors. For a shift of the query value by
-// d lattice units and ε′ = d/s (the ideal mechanism's loss; untruncated it is exactly ε′-DP):
-//   truncation    conditioning on E = {G₁, G₂ < 2^L}:  P_t(A) ≤ e^{ε′}·P_t(A − d) + e^{ε′}·P(Eᶜ)/P(E),
-//                 P(Eᶜ) ≤ 2T, T = α^{2^L} ≤ 2^−tailBits;
-//   quantisation  P̃(Z ∈ A) ≤ e^{2γ₊}·P_t(Z ∈ A) and P_t ≤ e^{2γ₋}·P̃ (Z is a difference of two):
-//   δ(ε′) ≤ e^{ε′}·(e^{2(γ₊+γ₋)} − 1) + e^{2γ₊}·e^{ε′}·2T/(1 − T)².
-// At the defaults (tailBits 64, precisionBits 60) this is ≈ e^{ε′}·(1e−16·L + 1e−19): a run of
-// GROUP BY over many cells spends δ of the order 1e−14 or less (dp.ts sums it over the cells one
-// person can reach and over the aggregates).
+// What is sampled, exactly (public; geometricTable): G TRUNCATED to [0, 2^L) (conditioned on
+// G < 2^L: the digits are independent, so dropping the higher ones is exactly conditioning, and
+// Z is then the ideal Z conditioned on the event E = {G < 2^L}, P(Eᶜ) = T = α^{2^L} ≤ 2^−tailBits);
+// each coin probability QUANTISED to p̃ = w/2^b (relative error ≤ 2^−precisionBits; the ideal
+// p are computed in 256-bit fixed point, so the quantisation error is known to ~2^−200).
+// Accuracy: Var Z = p̃_N·(Var G̃ + (1 + E G̃)²), exactly, from the realised coins.
+// Privacy of the REALISED distribution (certified bound, geometricLoss): ln(P̃(z)/P_t(z)) ∈
+// [−γ₋, γ₊] for every z (P_t the ideal conditioned on E; γ± summed over the coins from their
+// exact quantisation errors). For a shift of the query value by d lattice units and ε′ = d/s (the
+// ideal mechanism is exactly ε′-DP for it):
+//   truncation    P_t(A) ≤ P(A)/(1 − T) ≤ e^{ε′}·(P_t(A − d) + T)/(1 − T)  ⇒  δ_t ≤ e^{ε′}·T/(1 − T);
+//   quantisation  P̃ ≤ e^{γ₊}·P_t and P_t ≤ e^{γ₋}·P̃:
+//   δ(ε′) ≤ e^{ε′}·(e^{γ₊+γ₋} − 1) + e^{γ₊}·e^{ε′}·T/(1 − T).
+// At the defaults (tailBits 64, precisionBits 60) this is ≈ e^{ε′}·1e−18·(L + 1): a run of GROUP BY
+// over many cells spends δ of the order 1e−15 or less (dp.ts sums it over the cells one person can
+// reach and over the aggregates).
 import { wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
-import { AShare } from './arith.js';
+import { AShare, addPublic, mul } from './arith.js';
 import { andMany, BShare, not, xor } from './boolean.js';
 import { bitInject } from './convert.js';
 import type { Party } from './party.js';
@@ -51,22 +54,29 @@ export interface GeometricOptions {
   precisionBits?: number;
 }
 
+/** A biased coin: [U < threshold] for U uniform on `width` bits, P(1) = threshold / 2^width exactly. */
+export interface Coin {
+  width: number;
+  threshold: bigint;
+  /** threshold / 2^width as a double. */
+  probability: number;
+}
+
 /** The public description of the sampler for one scale (see the module comment). */
 export interface GeometricTable {
   kind: 'geometric';
   /** s: the discrete Laplace scale, in noise units; α = e^{−1/s}. */
   scale: number;
+  /** N = [Z ≠ 0], P = 2α/(1 + α). */
+  nonzero: Coin;
   /** L: G = Σ_{k<L} 2^k·B_k < 2^L. */
   digits: number;
-  /** b_k and w_k: B_k = [U < w_k] for U uniform on b_k bits, so P(B_k = 1) = w_k / 2^{b_k} exactly. */
-  widths: number[];
-  thresholds: bigint[];
-  /** p̃_k = w_k / 2^{b_k}, as doubles. */
-  probabilities: number[];
-  /** Bounds on ln(P̃(g)/P_t(g)) (γ₊) and ln(P_t(g)/P̃(g)) (γ₋) over 0 ≤ g < 2^L. */
+  /** B_k, P = α^{2^k}/(1 + α^{2^k}). */
+  coins: Coin[];
+  /** Bounds on ln(P̃(z)/P_t(z)) (γ₊) and ln(P_t(z)/P̃(z)) (γ₋) over the support. */
   gammaPlus: number;
   gammaMinus: number;
-  /** T = α^{2^L} (an upper bound): the untruncated geometric's mass at 2^L and beyond. */
+  /** T = α^{2^L} (an upper bound): P(G ≥ 2^L) for the untruncated geometric. */
   tailMass: number;
 }
 
@@ -108,9 +118,27 @@ function expNeg(num: bigint, den: bigint): bigint {
   return sum >> G;
 }
 
+/** The coin for probability P·2^−FIX (P > 0) at `precision` significant bits, and its ratio bounds. */
+function coinFor(P: bigint, precision: number): { coin: Coin; up: number; down: number } {
+  // min(p, 1 − p) ∈ [2^(−e−1), 2^−e): both p̃ and 1 − p̃ keep `precision` significant bits.
+  const e = FIX - bitLength(P < ONE - P ? P : ONE - P);
+  const b = precision + e;
+  const shift = BigInt(FIX - b);
+  const w = (P + (1n << (shift - 1n))) >> shift; // round(p·2^b): min(w, 2^b − w) ∈ [2^(precision−1), 2^precision]
+  // Relative errors of p̃ and 1 − p̃ (exact up to the ~2^−200 of the fixed-point computation).
+  const diff = (w << shift) - P; // (p̃ − p)·2^FIX
+  const r1 = Number(diff) / Number(P), r2 = -Number(diff) / Number(ONE - P);
+  const slack = 1e-40;
+  return {
+    coin: { width: b, threshold: w, probability: Number(w) / 2 ** b },
+    up: Math.max(0, r1, r2) + slack, // ln(1 + r) ≤ r
+    down: Math.max(0, -r1 / (1 + r1), -r2 / (1 + r2)) + slack, // −ln(1 + r) ≤ −r/(1 + r)
+  };
+}
+
 /**
- * The public sampler description for the discrete Laplace of scale s (noise units): digits,
- * coin widths and thresholds, and the certified bounds the privacy accounting uses.
+ * The public sampler description for the discrete Laplace of scale s (noise units): the coins'
+ * widths and thresholds, and the certified bounds the privacy accounting uses.
  */
 export function geometricTable(scale: number, opts: GeometricOptions = {}): GeometricTable {
   if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`discrete Laplace: scale must be a positive number, got ${scale}`);
@@ -122,28 +150,25 @@ export function geometricTable(scale: number, opts: GeometricOptions = {}): Geom
   const L = Math.max(1, Math.ceil(Math.log2(tailBits * Math.LN2 * scale)));
   if (L > 52) throw new RangeError(`discrete Laplace: scale ${scale} is too large (noise beyond 2^52)`);
   const [num, den] = fraction(scale);
-  const widths: number[] = [], thresholds: bigint[] = [], probabilities: number[] = [];
-  let gammaPlus = 0, gammaMinus = 0;
+  const odds = (k: number) => expNeg(den << BigInt(k), num); // α^{2^k}·2^FIX = exp(−2^k/s)
+  const tiny = (what: string) => new RangeError(`discrete Laplace: scale ${scale} is too small to sample (${what} has probability below 2^-${FIX})`);
+  const a = odds(0);
+  const pN = (2n * a << BigInt(FIX)) / (ONE + a); // 2α/(1 + α)
+  if (pN <= 0n) throw tiny('Z ≠ 0');
+  const n = coinFor(pN, precision);
+  const coins: Coin[] = [];
+  let gammaPlus = n.up, gammaMinus = n.down;
   for (let k = 0; k < L; k++) {
-    const odds = expNeg(den << BigInt(k), num); // α^{2^k} = exp(−2^k/s) = exp(−2^k·den/num)
-    const P = (odds << BigInt(FIX)) / (ONE + odds); // p_k·2^FIX
-    if (P <= 0n) throw new RangeError(`discrete Laplace: scale ${scale} is too small to sample (digit ${k} has probability below 2^-${FIX})`);
-    const e = FIX - bitLength(P); // p_k ∈ [2^(−e−1), 2^−e)
-    const b = precision + e;
-    const shift = BigInt(FIX - b);
-    const w = (P + (1n << (shift - 1n))) >> shift; // round(p_k·2^b) ∈ [2^(precision−1), 2^precision]
-    widths.push(b);
-    thresholds.push(w);
-    probabilities.push(Number(w) / 2 ** b);
-    // Relative errors of p̃ and 1 − p̃ (exact up to the ~2^−200 of the fixed-point computation).
-    const diff = (w << shift) - P; // (p̃ − p)·2^FIX
-    const r1 = Number(diff) / Number(P), r2 = -Number(diff) / Number(ONE - P);
-    const slack = 1e-40;
-    gammaPlus += Math.max(0, r1, r2) + slack; // ln(1 + r) ≤ r
-    gammaMinus += Math.max(0, -r1 / (1 + r1), -r2 / (1 + r2)) + slack; // −ln(1 + r) ≤ −r/(1 + r)
+    const o = odds(k);
+    const P = (o << BigInt(FIX)) / (ONE + o); // p_k
+    if (P <= 0n) throw tiny(`digit ${k}`);
+    const c = coinFor(P, precision);
+    coins.push(c.coin);
+    gammaPlus += c.up;
+    gammaMinus += c.down;
   }
-  const tail = Number(expNeg(den << BigInt(L), num)) / 2 ** FIX;
-  return { kind: 'geometric', scale, digits: L, widths, thresholds, probabilities, gammaPlus, gammaMinus, tailMass: tail * (1 + 1e-9) + 1e-300 };
+  const tail = Number(odds(L)) / 2 ** FIX;
+  return { kind: 'geometric', scale, nonzero: n.coin, digits: L, coins, gammaPlus, gammaMinus, tailMass: tail * (1 + 1e-9) + 1e-300 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,39 +179,36 @@ export function geometricPmf(t: GeometricTable, g: number): number {
   if (!Number.isInteger(g) || g < 0 || g >= 2 ** t.digits) return 0;
   let p = 1;
   for (let k = 0; k < t.digits; k++) {
-    const q = t.probabilities[k]!;
+    const q = t.coins[k]!.probability;
     p *= Math.floor(g / 2 ** k) % 2 === 1 ? q : 1 - q;
   }
   return p;
 }
 
-/** Realised P̃(Z = z) for every z in (−2^L, 2^L), by convolution (small L only: tests). */
-export function discreteLaplacePmf(t: GeometricTable): { offset: number; pmf: Float64Array } {
-  const M = 2 ** t.digits;
-  if (M > 1 << 16) throw new RangeError('discreteLaplacePmf: for tables of at most 16 digits');
-  const g = Float64Array.from({ length: M }, (_, i) => geometricPmf(t, i));
-  const pmf = new Float64Array(2 * M - 1);
-  for (let a = 0; a < M; a++) for (let b = 0; b < M; b++) pmf[a - b + M - 1]! += g[a]! * g[b]!;
-  return { offset: M - 1, pmf };
+/** Realised P̃(Z = z): 1 − p̃_N at 0, p̃_N/2·P̃(G = |z| − 1) elsewhere. */
+export function discreteLaplacePmf(t: GeometricTable, z: number): number {
+  return z === 0 ? 1 - t.nonzero.probability : (t.nonzero.probability / 2) * geometricPmf(t, Math.abs(z) - 1);
 }
 
-/** The noise from given coin outcomes (bits[k] of G₁ and G₂): what the circuit computes. */
-export function laplaceFromCoins(c1: boolean[], c2: boolean[]): number {
-  let z = 0;
-  for (let k = 0; k < c1.length; k++) z += 2 ** k * ((c1[k] ? 1 : 0) - (c2[k] ? 1 : 0));
-  return z;
+/** The noise from given coin outcomes (N, S, digits of G): what the circuit computes. */
+export function laplaceFromCoins(nonzero: boolean, sign: boolean, digits: boolean[]): number {
+  const g = digits.reduce((s, d, k) => s + (d ? 2 ** k : 0), 0);
+  return nonzero ? (sign ? -(1 + g) : 1 + g) : 0;
 }
 
-/** Exact standard deviation of the realised Z (noise units): Var Z = 2·Σ_k 4^k·p̃_k(1 − p̃_k). */
+/** Exact standard deviation of the realised Z (noise units): Var Z = p̃_N·(Var G̃ + (1 + E G̃)²). */
 export function geometricSd(t: GeometricTable): number {
-  let v = 0;
-  for (let k = 0; k < t.digits; k++) v += 4 ** k * t.probabilities[k]! * (1 - t.probabilities[k]!);
-  return Math.sqrt(2 * v);
+  let v = 0, m = 0;
+  t.coins.forEach((c, k) => {
+    v += 4 ** k * c.probability * (1 - c.probability);
+    m += 2 ** k * c.probability;
+  });
+  return Math.sqrt(t.nonzero.probability * (v + (1 + m) ** 2));
 }
 
 /**
  * Smallest h with P(|Z| ≤ h) ≥ level for the ideal discrete Laplace, P(|Z| > h) = 2α^{h+1}/(1+α)
- * (the realised distribution differs from it by a factor e^{±2γ} and the truncated tail T).
+ * (the realised distribution differs from it by a factor e^{±γ} and the truncated tail T).
  */
 export function geometricHalfWidth(t: GeometricTable, level = 0.95): number {
   const a = Math.exp(-1 / t.scale);
@@ -199,7 +221,7 @@ export function geometricHalfWidth(t: GeometricTable, level = 0.95): number {
  */
 export function geometricLoss(t: GeometricTable, epsilon: number): number {
   const e = Math.exp(epsilon), T = t.tailMass;
-  return e * Math.expm1(2 * (t.gammaPlus + t.gammaMinus)) + Math.exp(2 * t.gammaPlus) * e * (2 * T) / (1 - T) ** 2;
+  return e * Math.expm1(t.gammaPlus + t.gammaMinus) + Math.exp(t.gammaPlus) * e * T / (1 - T);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,41 +287,51 @@ export async function coinsBelow(p: Party, items: { lanes: number; width: number
 
 /**
  * Discrete Laplace noise, secret-shared: for each group, n values drawn from its table; the
- * groups' values concatenated in order. Every coin of every group in one comparison batch and one
- * bit injection (see the module comment for the rounds).
+ * groups' values concatenated in order. Every coin of every group in one comparison batch, one
+ * bit injection and one product (see the module comment for the rounds).
  */
 export async function sampleDiscreteLaplace(p: Party, groups: { table: GeometricTable; n: number }[]): Promise<AShare> {
-  const total = groups.reduce((s, g) => s + g.n, 0);
+  const live = groups.filter((g) => g.n > 0);
+  const total = live.reduce((s, g) => s + g.n, 0);
   if (total === 0) return new AShare(new BigUint64Array(0), new BigUint64Array(0));
-  // One comparison item per (group, digit): lanes [0, n) draw G₁'s digit, [n, 2n) G₂'s, padded to
-  // whole words so that the digits of all items stack into one bit injection.
+  // One comparison item per (group, coin), lanes padded to whole words so that all the bits
+  // stack into one injection: per group N, then the digits of G.
   const items: { lanes: number; width: number; threshold: bigint }[] = [];
-  for (const g of groups) {
-    if (g.n === 0) continue;
-    const lanes = 32 * wordsFor(2 * g.n);
-    for (let k = 0; k < g.table.digits; k++) items.push({ lanes, width: g.table.widths[k]!, threshold: g.table.thresholds[k]! });
+  for (const g of live) {
+    const lanes = 32 * wordsFor(g.n);
+    for (const c of [g.table.nonzero, ...g.table.coins]) items.push({ lanes, width: c.width, threshold: c.threshold });
   }
   const coins = await coinsBelow(p, items);
-  const stacked = coins.length === 1 ? coins[0]! : concatLanes(coins);
-  const inj = await bitInject(p, stacked);
-  // Z = Σ_k 2^k·(B¹_k − B²_k), per group, from the injected lanes (local).
-  const za = new BigUint64Array(total), zb = new BigUint64Array(total);
-  let lane = 0, out = 0, item = 0;
-  for (const g of groups) {
-    if (g.n === 0) continue;
-    const lanes = items[item]!.lanes;
-    for (let k = 0; k < g.table.digits; k++, item++) {
-      const w = 1n << BigInt(k);
-      for (const [src, dst] of [[inj.a, za], [inj.b, zb]] as const) {
-        const d = R.mulConst(R.sub(src.subarray(lane, lane + g.n), src.subarray(lane + g.n, lane + 2 * g.n)), w);
-        const acc = dst.subarray(out, out + g.n);
-        R.add(acc, d, acc);
-      }
-      lane += lanes;
+  // Per group: N, S, W_k = B_k ⊕ S (local).
+  const bits: BShare[] = [];
+  let item = 0;
+  for (const g of live) {
+    const lanes = 32 * wordsFor(g.n);
+    const S = randomBits(p, lanes, 1);
+    bits.push(coins[item++]!, S);
+    for (let k = 0; k < g.table.digits; k++) bits.push(xor(coins[item++]!, S));
+  }
+  const inj = await bitInject(p, concatLanes(bits));
+  // A = Σ_k 2^k·W_k − 2^L·S + 1 − S and N, per group (local); then Z = N·A, one product for all.
+  const nA = new AShare(new BigUint64Array(total), new BigUint64Array(total));
+  const aA = new AShare(new BigUint64Array(total), new BigUint64Array(total));
+  let lane = 0, out = 0;
+  for (const g of live) {
+    const lanes = 32 * wordsFor(g.n);
+    const at = (j: number, side: 'a' | 'b') => inj[side].subarray(lane + j * lanes, lane + j * lanes + g.n);
+    for (const side of ['a', 'b'] as const) {
+      nA[side].set(at(0, side), out);
+      const acc = aA[side].subarray(out, out + g.n);
+      R.sub(acc, R.mulConst(at(1, side), (1n << BigInt(g.table.digits)) + 1n), acc); // −(2^L + 1)·S
+      for (let k = 0; k < g.table.digits; k++) R.add(acc, R.mulConst(at(2 + k, side), 1n << BigInt(k)), acc);
     }
+    const one = addPublic(p, new AShare(aA.a.subarray(out, out + g.n), aA.b.subarray(out, out + g.n)), 1n);
+    aA.a.set(one.a, out);
+    aA.b.set(one.b, out);
+    lane += lanes * (2 + g.table.digits);
     out += g.n;
   }
-  return new AShare(za, zb);
+  return mul(p, nA, aA);
 }
 
 /** One-plane shares whose lane counts are multiples of 32, concatenated lane-wise (word copies). */
