@@ -35,9 +35,10 @@
 //     unit, so Δ′ = ⌈Δ/2^j⌉ + 2m − 1 lattice units (m = 1: ⌈Δ/2^j⌉ + 1); j = 0: no rounding,
 //     Δ′ = Δ. Laplace: j keeps Δ/2^j ≥ 64·(2m − 1), so rounding adds ≤ 1/64 to the noise scale;
 //     Gaussian: j is the smallest that keeps the inverse-CDF sampler at K ≤ 1 024 thresholds.
-//   - samplers: the discrete Laplace from binary digits (src/mpc/geometric-noise.ts; cost
-//     logarithmic in the scale; certified δ ≈ 1e−17 per cell); the discrete Gaussian by inverse
-//     CDF (src/mpc/noise.ts; cost K + 1 ≈ 7.5σ comparisons per value).
+//   - samplers: the discrete Laplace from the binary digits of a geometric variable
+//     (src/mpc/geometric-noise.ts; L + 1 biased coins per value, L ≈ log2(44·scale): cost
+//     logarithmic in the scale; certified δ ≈ 1e−18·(L + 1)·e^ε per cell); the discrete Gaussian
+//     by inverse CDF (src/mpc/noise.ts; cost K + 1 ≈ 7.5σ comparisons per value).
 //   - cost per base sum: Laplace (ε_k, m·δ̃) with δ̃ geometric-noise.ts's bound for one cell (basic
 //     composition over the ≤ m cells one person reaches, whose shifts add up to ≤ Δ′); Gaussian
 //     m = 1: (ε_k, δ(ε_k)) of the realised table (noise.ts privacyLoss, exact); m > 1: the zCDP
