@@ -52,7 +52,7 @@ import { geometricHalfWidth, geometricLoss, geometricSd, geometricTable, type Ge
 import { exactPmf, gaussianFor, noiseTable, privacyLoss, tablePmf, type NoiseTable } from '../mpc/noise.js';
 import { contributionBound } from './contribution.js';
 import type { JoinPlan } from './join-plan.js';
-import { FRAC, QueryError, type QueryPlan, valueOf, valueSpec } from './plan.js';
+import { FRAC, QueryError, type QueryPlan, summedValues, valueOf, valueSpec } from './plan.js';
 import type { Display } from './plan.js';
 
 export interface DpRequest {
@@ -114,13 +114,6 @@ const GAUSS_K = 1024;
 const LAPLACE_UNITS = 64;
 
 const isVar = (fn: string) => fn.startsWith('var') || fn.startsWith('stddev');
-
-/** The values a plan sums (for SUM/AVG, for VARIANCE/STDDEV), in execute.ts's order. */
-export function summedValues(plan: QueryPlan): { sums: string[]; squares: string[] } {
-  const sums = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'sum' || a.fn === 'avg' || isVar(a.fn))).map((a) => valueOf(a)!))];
-  const squares = [...new Set(plan.aggregates.filter((a) => a.column && isVar(a.fn)).map((a) => valueOf(a)!))];
-  return { sums, squares };
-}
 
 /** Noise, lattice and cost for every base sum of `plan` (the plan run; `join` when over joined registers). */
 export function noiseForPlan(plan: QueryPlan, join: JoinPlan | null, dp: DpRequest): PlanNoise {

@@ -47,8 +47,8 @@ import { countAndSum } from '../mpc/count.js';
 import { groupSums } from '../mpc/group.js';
 import { sampleDiscreteLaplace, type GeometricTable } from '../mpc/geometric-noise.js';
 import { addNoise, type NoiseTable } from '../mpc/noise.js';
-import { summedValues, type PlanNoise } from './dp.js';
-import { type BoolExpr, type Clamp, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, VAR_SUMSQ_BITS, valueOf, valueSpec } from './plan.js';
+import type { PlanNoise } from './dp.js';
+import { type BoolExpr, type Clamp, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, summedValues, VAR_SUMSQ_BITS, valueOf, valueSpec } from './plan.js';
 
 export interface RunOptions {
   /** Cells counting fewer rows are suppressed (node policy; default 5, at least 1; the same at every node). */
@@ -749,14 +749,17 @@ async function clampColumns(p: Party, plan: QueryPlan, columns: Map<string, ASha
     if (c.hi !== null && c.hi < half - 1n) items.push({ clamp: c, below: false, d: subFromPublic(p, c.hi, x), bound: c.hi, bits: width(c.hi) });
   }
   const bits: BShare[] = new Array(items.length);
-  for (const b of [...new Set(items.map((it) => Math.min(64, it.bits)))]) {
-    const idx = items.flatMap((it, i) => (Math.min(64, it.bits) === b ? [i] : []));
-    // Differences of a full-width column may wrap: those compare x with the bound over the full range.
-    const res = b < 64 ? await batchedCompare(p, 'lt', idx.map((i) => items[i]!.d), b - 1, n) : await Promise.all(idx.map(async (i) => {
-      const it = items[i]!, x = columns.get(it.clamp.column)!;
-      return it.below ? lt(p, x, it.bound) : lt(p, it.bound, x);
-    }));
-    idx.forEach((i, k) => (bits[i] = res[k]!));
+  // Differences that fit in 64 bits: one comparison batch at the widest; differences of a
+  // full-width column may wrap: those compare x with the bound over the full signed range.
+  const narrow = items.flatMap((it, i) => (it.bits <= 64 ? [i] : []));
+  if (narrow.length) {
+    const res = await batchedCompare(p, 'lt', narrow.map((i) => items[i]!.d), Math.max(...narrow.map((i) => items[i]!.bits)) - 1, n);
+    narrow.forEach((i, k) => (bits[i] = res[k]!));
+  }
+  for (const [i, it] of items.entries()) {
+    if (it.bits <= 64) continue;
+    const x = columns.get(it.clamp.column)!;
+    bits[i] = it.below ? await lt(p, x, it.bound) : await lt(p, it.bound, x);
   }
   const out = new Map<string, AShare>();
   const inj = items.length ? await bitInject(p, stackPlanes(bits)) : null;

@@ -799,6 +799,19 @@ function clampedSpec(s: ColumnSpec, name: string, lo: bigint | null, hi: bigint 
 /** The value an aggregate reads: its clamp's name, or its column (null for COUNT(*)). */
 export const valueOf = (a: AggSpec): string | null => a.clamp ?? a.column;
 
+const isVariance = (fn: AggName) => fn.startsWith('var') || fn.startsWith('stddev');
+
+/**
+ * The base sums a plan needs per cell besides COUNT: SUM(x) for every value x that SUM, AVG,
+ * VARIANCE or STDDEV reads, and SUM(x²) for VARIANCE/STDDEV, in this order (execute.ts computes
+ * them, dp.ts noises them).
+ */
+export function summedValues(plan: QueryPlan): { sums: string[]; squares: string[] } {
+  const sums = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'sum' || a.fn === 'avg' || isVariance(a.fn))).map((a) => valueOf(a)!))];
+  const squares = [...new Set(plan.aggregates.filter((a) => a.column && isVariance(a.fn)).map((a) => valueOf(a)!))];
+  return { sums, squares };
+}
+
 /** The column spec of a value an aggregate reads: a dataset column, or a clamp of the plan. */
 export function valueSpec(plan: QueryPlan, name: string): ColumnSpec {
   const s = plan.dataset.columns.find((c) => c.name === name) ?? plan.clamps.find((c) => c.name === name)?.spec;
