@@ -23,10 +23,13 @@ export function personColumn(d: DatasetSchema): ColumnSpec | null {
   return pids.find((c) => c.name === 'person_id') ?? (pids.length === 1 ? pids[0]! : null);
 }
 
-/** Whether rows of `d` with the columns `fixed` fixed are at most one per value of `key` (a person id). */
+/**
+ * Whether rows of `d` with the columns `fixed` fixed are at most one per value of `key` (a person
+ * id): its key column is unique, or a declared key ⊆ {key} ∪ fixed.
+ */
 export function oneRowPerPerson(d: DatasetSchema, key: string, fixed: Set<string>): boolean {
   if (d.columns.find((c) => c.name === key)?.unique === true) return true;
-  return (d.keys ?? []).some((k) => k.includes(key) && k.every((c) => c === key || fixed.has(c)));
+  return (d.keys ?? []).some((k) => k.every((c) => c === key || fixed.has(c)));
 }
 
 /** How many values a column can take (from its type and declared bounds), or null when unbounded. */
@@ -50,8 +53,8 @@ function domainSize(s: ColumnSpec, codeLists: Map<string, CodeList>): number | n
 /**
  * At most how many rows of `d` one person (value of `key`) has among the rows whose columns
  * `fixed` are fixed: 1 when one row per person, else the smallest of the person id's
- * maxRowsPerPerson and, per composite key with the person id, the product of the domain sizes
- * of its other columns not fixed. null when nothing bounds it.
+ * maxRowsPerPerson and, per composite key, the product of the domain sizes of its columns other
+ * than the person id that are not fixed (a key identifies a row). null when nothing bounds it.
  */
 export function rowsPerPerson(d: DatasetSchema, key: string, fixed: Set<string>, codeLists: Map<string, CodeList>): number | null {
   if (oneRowPerPerson(d, key, fixed)) return 1;
@@ -59,7 +62,6 @@ export function rowsPerPerson(d: DatasetSchema, key: string, fixed: Set<string>,
   const declared = d.columns.find((c) => c.name === key)?.maxRowsPerPerson;
   if (declared !== undefined) bounds.push(declared);
   for (const k of d.keys ?? []) {
-    if (!k.includes(key)) continue;
     let n = 1;
     for (const c of k) {
       if (c === key || fixed.has(c)) continue;
