@@ -152,6 +152,16 @@ describe('contribution bounds: rows per person from the schemas', () => {
     assert.equal(R('SELECT p.sex, COUNT(*) FROM population p JOIN income i ON i.person_id = p.person_id WHERE i.year = 2022 GROUP BY p.sex'), 1);
     assert.equal(R('SELECT p.sex, COUNT(*) FROM population p JOIN income i ON i.person_id = p.person_id GROUP BY p.sex'), 3, 'income the many side, 3 years');
   });
+  it('a table made one row per person by a filter that fixes no key column is checked in MPC: exact without noise, refused with noise (plan and run)', async () => {
+    const sql = `SELECT p.sex, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id
+      JOIN income i ON i.person_id = p.person_id AND i.year >= 2023 GROUP BY p.sex`;
+    assert.equal(planned(sql).join!.tables[2]!.unique, 'check');
+    await same(sql);
+    refused(sql, /income must have one row per person to be joined, which would be tested inside MPC/);
+    const other = planned('SELECT p.sex, COUNT(*) AS n FROM population p GROUP BY p.sex');
+    await assert.rejects(mpc(sql, { noise: noiseForPlan(other.plan, other.join, { mechanism: 'laplace', epsilon: 1 }) }), /income would be tested for one row per person inside MPC/);
+  });
+
   it('refuses, saying what to declare: no person id, nothing declared, a one-row-per-person test in MPC', () => {
     const lists = [...regs.codeLists.values()];
     const custom = (schema: DatasetSchema, sql: string, re: RegExp) => {
