@@ -45,7 +45,7 @@ function filtered(purpose: string): PlainTable[] {
   });
 }
 
-async function withConsent(sql: string, purpose: string, noise?: ReturnType<typeof noiseForPlan>['tables']) {
+async function withConsent(sql: string, purpose: string, noise?: ReturnType<typeof noiseForPlan>) {
   const { plan, join } = planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
   const jp = join!;
   const shares = jp.tables.map((t) => {
@@ -92,31 +92,35 @@ describe('the consent filter in queries over one register and joined registers',
   }
 });
 
-describe('differential privacy in a query', () => {
-  it('refuses what cannot be noised: several rows per person, MAX', () => {
-    const plans = (sql: string) => planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
+describe('differential privacy in a query with the consent filter', () => {
+  const plans = (sql: string) => planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
+  it('bounds each person\'s rows from the schemas; refuses what cannot be protected: MAX, a one-row-per-person test in MPC', () => {
+    // Contacts: the many side, bounded by the schema's maxRowsPerPerson.
     const contacts = plans(STUDIES[0]!.sql);
-    assert.throws(() => noiseForPlan(contacts.plan, contacts.join, { mechanism: 'laplace', epsilon: 1 }), (e: unknown) => e instanceof QueryError && /contacts may have several rows per person/.test(e.message));
-    // The income register is not declared one row per person (a row per year): its join is the many side.
+    assert.equal(noiseForPlan(contacts.plan, contacts.join, { mechanism: 'laplace', epsilon: 1 }).rowsPerPerson, 64);
+    // Income is keyed by (person_id, year): one row per person once the year is fixed, no test in MPC.
     const income = plans('SELECT p.sex, COUNT(*) FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023 GROUP BY p.sex');
-    assert.throws(() => noiseForPlan(income.plan, income.join, { mechanism: 'laplace', epsilon: 1 }), /income may have several rows per person/);
+    assert.equal(income.join!.tables.find((t) => t.alias === 'i')!.unique, true);
+    assert.equal(noiseForPlan(income.plan, income.join, { mechanism: 'laplace', epsilon: 1 }).rowsPerPerson, 1);
     const max = plans('SELECT region, COUNT(*), MAX(birth_date) FROM population GROUP BY region');
-    assert.throws(() => noiseForPlan(max.plan, max.join, { mechanism: 'laplace', epsilon: 1 }), /max\(birth_date\) cannot be released with noise \(only COUNT and SUM of int columns can/);
+    assert.throws(() => noiseForPlan(max.plan, max.join, { mechanism: 'laplace', epsilon: 1 }), (e: unknown) => e instanceof QueryError && /max\(birth_date\) releases one person's exact value/.test(e.message));
+    const two = plans('SELECT p.sex, COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id JOIN prescriptions r ON r.person_id = p.person_id GROUP BY p.sex');
+    assert.throws(() => noiseForPlan(two.plan, two.join, { mechanism: 'laplace', epsilon: 1 }), /prescriptions must have one row per person to be joined, which would be tested inside MPC, revealing one data-dependent bit/);
   });
 
-  it('adds noise to every aggregate (suppression sees the noisy count); the cost is the query epsilon', async () => {
+  it('adds noise to every count (suppression sees the noisy count); the cost is the query epsilon', async () => {
     const sql = 'SELECT region, COUNT(*) AS n FROM population GROUP BY region';
-    const { plan, join } = planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
+    const { plan, join } = plans(sql);
     const n = noiseForPlan(plan, join, { mechanism: 'laplace', epsilon: 0.1 });
-    assert.deepEqual(n.sensitivities, [1]);
-    assert.ok(Math.abs(n.cost.epsilon - 0.1) < 1e-12 && n.cost.delta > 0 && n.cost.delta < 1e-9);
+    assert.deepEqual(n.sums.map((s) => s.sensitivity), [1]);
+    assert.ok(Math.abs(n.cost.epsilon - 0.1) < 1e-12 && n.cost.delta > 0 && n.cost.delta < 1e-12);
     const exact = await withConsent(sql, 'public-health');
-    const noisy = await withConsent(sql, 'public-health', n.tables);
+    const noisy = await withConsent(sql, 'public-health', n);
     const byRegion = new Map(exact.result.rows!.map((r) => [r[0], Number(r[1])]));
     let differs = 0;
     for (const r of noisy.result.rows!) {
       const d = Number(r[1]) - byRegion.get(r[0])!;
-      assert.ok(Math.abs(d) <= n.tables[0]!.K, `noise ${d} within ±K`);
+      assert.ok(Math.abs(d) <= 10 * n.sums[0]!.half95, `noise ${d} within 10 × the 95 % half-width`);
       if (d) differs++;
     }
     assert.ok(differs > 0, 'some count is noisy');

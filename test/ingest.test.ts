@@ -9,6 +9,7 @@ import { registerCsv } from '../src/demo/csv.js';
 import { generateRegisters, type Register } from '../src/demo/registers.js';
 import { readCsvText, type CsvValidation, type ReadCsvOptions } from '../src/ingest/csv.js';
 import { formatProblems } from '../src/ingest/validate.js';
+import { checkSchema, type DatasetSchema } from '../src/ingest/schema.js';
 import {
   apiAddress, buildUploadBodies, parseUploadBody, referencedCodeLists, shareColumn, uploadDataset, UploadError, type ShareableDataset,
 } from '../src/ingest/upload.js';
@@ -159,6 +160,51 @@ describe('ingest: CSV validation', () => {
     const id3 = linesOf(text)[2]!.split(',')[0]!;
     text = setField(text, 7, 'person_id', id3);
     assertBad(await check(reg, text), [{ line: 7, match: new RegExp(`^person_id: duplicate value ${id3} \\(also on line 3\\)$`) }]);
+  });
+
+  it('maxRowsPerPerson: every row of a person beyond the bound is a problem on its line; nothing is stored', async () => {
+    const reg = regs.contacts;
+    const schema = { ...reg.schema, columns: reg.schema.columns.map((c) => (c.name === 'person_id' ? { ...c, maxRowsPerPerson: 2 } : c)) };
+    const text = csvOf(reg);
+    const ids = linesOf(text).slice(1).map((l) => l.split(',')[0]!);
+    const counts = new Map<string, number[]>();
+    ids.forEach((id, i) => counts.set(id, [...(counts.get(id) ?? []), i + 2]));
+    const over = [...counts].flatMap(([id, lines]) => lines.slice(2).map((line) => ({ id, line, k: lines.indexOf(line) + 1 }))).sort((a, b) => a.line - b.line);
+    assert.ok(over.length > 0, 'the test data has persons with more than 2 contacts');
+    const v = await readCsvText(text, schema, lists, { keepProblems: 5000 });
+    assertBad(v, over.map((o) => ({ line: o.line, match: new RegExp(`^person_id: person ${o.id} has more than 2 rows \\(the schema declares maxRowsPerPerson 2; this is row ${o.k} of the person\\)$`) })));
+    assert.equal(v.problems[0]!.kind, 'rows-per-person');
+    // The demo schema's bound holds for the generated register.
+    assertSameColumns(await check(reg, text), reg);
+  });
+
+  it('composite keys: a repeated (person_id, year) is a duplicate with both lines; the demo income register passes', async () => {
+    const reg = regs.income;
+    assert.deepEqual(reg.schema.keys, [['person_id', 'year']]);
+    const text = csvOf(reg);
+    assertSameColumns(await check(reg, text), reg);
+    const l3 = linesOf(text)[2]!.split(',');
+    const ls = linesOf(text);
+    ls.splice(6, 0, l3.join(','));
+    const v = await check(reg, joinLines(ls));
+    assertBad(v, [{ line: 7, match: new RegExp(`^\\(person_id, year\\): duplicate key \\(${l3[0]}, ${l3[1]}\\) \\(also on line 3; the schema declares these columns a key\\)$`) }]);
+    // Same person, another year: not a duplicate.
+    const other = ls.slice();
+    other[6] = [l3[0], String(Number(l3[1]) === 2023 ? 2024 : 2023), ...l3.slice(2)].join(',');
+    assert.ok((await check(reg, joinLines(other))).ok);
+  });
+
+  it('schemas: maxRowsPerPerson only on person ids, keys name columns', () => {
+    const base = regs.contacts.schema;
+    const bad: [unknown, RegExp][] = [
+      [{ ...base, columns: base.columns.map((c) => (c.name === 'hospital' ? { ...c, maxRowsPerPerson: 3 } : c)) }, /contacts\.hospital: maxRowsPerPerson applies to person_id columns only/],
+      [{ ...base, columns: base.columns.map((c) => (c.name === 'person_id' ? { ...c, maxRowsPerPerson: 0 } : c)) }, /maxRowsPerPerson must be a positive integer, got 0/],
+      [{ ...base, keys: [['person_id', 'nope']] }, /key \["person_id","nope"\] names 'nope', which is not a column/],
+      [{ ...base, keys: [[]] }, /every key must be a non-empty list/],
+      [{ ...base, keys: [['sex', 'sex']] }, /names a column twice/],
+    ];
+    for (const [schema, re] of bad) assert.throws(() => checkSchema(schema as DatasetSchema, lists), re);
+    checkSchema(base, lists);
   });
 
   it('missing and extra columns are named; --ignore-extra skips extra ones', async () => {

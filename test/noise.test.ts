@@ -12,6 +12,12 @@
 //     two-sample chi-square test, and no received value reconstructs the noise; a leaky variant
 //     (the noise opened by the protocol) shows that the test would notice. As there, what a
 //     histogram cannot see (non-linear leaks) is covered by the protocols' security arguments.
+// The discrete Laplace from binary digits (src/mpc/geometric-noise.ts) gets the same treatment:
+// the coins' thresholds and the certified bounds of the table, the comparison circuit exactly on
+// every U at a small width, the realised pmf (convolution) against the ideal one and its exact
+// hockey-stick divergence against the certified bound, chi-square fits of the 3-party samples
+// (small and large scales), a constant number of messages whatever the number of values, and the
+// single-party view test.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
@@ -19,6 +25,11 @@ import {
   addNoise, exactPmf, gaussianFor, laplaceFor, noiseFromUniform, noiseTable, privacyLoss, runCost, sampleFromUniform, sampleNoise, tablePmf, type NoiseSpec, type NoiseTable,
 } from '../src/mpc/noise.js';
 import type { Party } from '../src/mpc/party.js';
+import {
+  coinsBelow, discreteLaplacePmf, geometricHalfWidth, geometricLoss, geometricPmf, geometricSd, geometricTable, laplaceFromCoins, sampleDiscreteLaplace,
+} from '../src/mpc/geometric-noise.js';
+import { BShare } from '../src/mpc/boolean.js';
+import { packBits } from '../src/ring/bits.js';
 import { AShare } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import * as R from '../src/ring/ring64.js';
@@ -230,13 +241,151 @@ describe('privacy accounting of the realised mechanism', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// The discrete Laplace from binary digits.
+
+/** Ideal discrete Laplace pmf of scale s. */
+const laplacePmf = (s: number) => exactPmf({ kind: 'laplace', scale: s });
+
+describe('discrete Laplace from binary digits (geometric-noise.ts)', () => {
+  it('the coins: P(Z ≠ 0) = 2α/(1 + α), P(digit k) = α^{2^k}/(1 + α^{2^k}) to the stated precision; support and tail as documented', () => {
+    for (const s of [0.3, 1, 2.5, 137.5, 1e4, 3e6]) {
+      const t = geometricTable(s);
+      const a = Math.exp(-1 / s);
+      assert.ok(2 ** t.digits / s >= 64 * Math.LN2 && 2 ** (t.digits - 1) / s < 64 * Math.LN2 || t.digits === 1, `L = ${t.digits} is the smallest with α^{2^L} ≤ 2^-64`);
+      assert.ok(t.tailMass <= 2 ** -64 * 1.001, `tail ${t.tailMass}`);
+      const check = (c: { width: number; threshold: bigint; probability: number }, p: number, what: string) => {
+        assert.ok(Math.abs(c.probability - p) <= 1e-14 * p + 1e-300, `${what}: ${c.probability} vs ${p}`);
+        const least = c.threshold < (1n << BigInt(c.width)) - c.threshold ? c.threshold : (1n << BigInt(c.width)) - c.threshold;
+        assert.ok(least >= 1n << 59n && least <= 1n << 60n, 'w and 2^b − w have 60 significant bits');
+        assert.equal(Number(c.threshold) / 2 ** c.width, c.probability);
+      };
+      check(t.nonzero, (2 * a) / (1 + a), 'Z ≠ 0');
+      t.coins.forEach((c, k) => {
+        const o = Math.exp(-(2 ** k) / s);
+        check(c, o / (1 + o), `digit ${k}`);
+      });
+      assert.ok(t.gammaPlus < 1e-16 && t.gammaMinus < 1e-16 && t.gammaPlus > 0, `γ ${t.gammaPlus} ${t.gammaMinus}`);
+      // Exact variance against the ideal 2α/(1 − α)² (the truncated and quantised parts are negligible).
+      assert.ok(Math.abs(geometricSd(t) ** 2 / ((2 * a) / (1 - a) ** 2) - 1) < 1e-9, `variance at s = ${s}`);
+      // 95 %: P(|Z| > h) ≤ 0.05 < P(|Z| > h − 1) for the ideal distribution.
+      const h = geometricHalfWidth(t), tailAbove = (x: number) => (2 * a ** (x + 1)) / (1 + a);
+      assert.ok(tailAbove(h) <= 0.05 + 1e-12 && (h === 0 || tailAbove(h - 1) > 0.05));
+      assert.ok(geometricLoss(t, 1) < 1e-16, `δ ${geometricLoss(t, 1)}`);
+    }
+    assert.throws(() => geometricTable(0), /scale must be a positive number/);
+    assert.throws(() => geometricTable(1e16), /too large/);
+    assert.equal(laplaceFromCoins(false, true, [true]), 0);
+    assert.equal(laplaceFromCoins(true, true, [true, false, true]), -6);
+  });
+
+  it('the realised distribution is the discrete Laplace up to the truncated tail; the certified δ bounds its exact hockey-stick divergence', () => {
+    for (const [s, tailBits] of [[1.5, 20], [4, 16], [0.6, 24]] as const) {
+      const t = geometricTable(s, { tailBits, precisionBits: 20 });
+      const M = 2 ** t.digits;
+      const g = Array.from({ length: M }, (_, i) => geometricPmf(t, i));
+      assert.ok(Math.abs(g.reduce((x, y) => x + y, 0) - 1) < 1e-12, 'P̃(G) sums to 1');
+      const pmf = (z: number) => discreteLaplacePmf(t, z);
+      let total = 0;
+      for (let z = -M; z <= M; z++) total += pmf(z);
+      assert.ok(Math.abs(total - 1) < 1e-12, 'P̃(Z) sums to 1');
+      const ideal = laplacePmf(s);
+      for (let z = -M; z <= M; z++) {
+        // Truncation reweights by 1/(1 − T) at most; quantisation by e^{±γ}.
+        assert.ok(pmf(z) <= ideal(z) * Math.exp(t.gammaPlus) / (1 - t.tailMass) * (1 + 1e-12), `upper at ${z}`);
+      }
+      // Exact δ(ε) of the realised mechanism for shifts d = 1..3 at ε = d/s, against the certified bound.
+      for (const d of [1, 2, 3]) {
+        const eps = d / s, e = Math.exp(eps);
+        let delta = 0;
+        for (let z = -M; z <= M + d; z++) delta += Math.max(0, pmf(z) - e * pmf(z - d));
+        const bound = geometricLoss(t, eps);
+        assert.ok(delta <= bound * (1 + 1e-6) + 1e-15, `s = ${s}, d = ${d}: exact δ ${delta} > certified ${bound}`);
+        assert.ok(delta > bound * 1e-4 || delta < 1e-15, `the bound is not loose by orders of magnitude (δ ${delta}, bound ${bound})`);
+      }
+    }
+  });
+
+  it('the comparison circuit gives [U < w] exactly for every U of a 9-bit width (3-party MPC)', async () => {
+    const width = 9, lanes = 1 << width;
+    const thresholds = [0n, 1n, 77n, 256n, 300n, 511n];
+    // ρ = ¬U, plane by plane (what coinsBelow reads as its random input), shared among the parties.
+    const planes = new Uint32Array(width * (lanes / 32));
+    for (let j = 0; j < width; j++) {
+      planes.set(packBits(Array.from({ length: lanes }, (_, u) => ((u >> j) & 1) === 0)), j * (lanes / 32));
+    }
+    const shares = [0, 1, 2].map(() => crypto.getRandomValues(new Uint32Array(planes.length)));
+    shares[2] = planes.map((w, i) => w ^ shares[0]![i]! ^ shares[1]![i]!);
+    const [res] = await run3(async (p) => {
+      const mine = new BShare(lanes, width, shares[p.id]!.slice(), shares[(p.id + 1) % 3]!.slice());
+      const coins = await coinsBelow(p, thresholds.map((threshold) => ({ lanes, width, threshold })), thresholds.map(() => mine));
+      const { revealBits } = await import('../src/mpc/boolean.js');
+      return Promise.all(coins.map((c) => revealBits(p, c, 'all')));
+    });
+    thresholds.forEach((w, i) => {
+      const bits = res[i]!;
+      for (let u = 0; u < lanes; u++) assert.equal((bits![u >>> 5]! >>> (u & 31)) & 1, BigInt(u) < w ? 1 : 0, `w = ${w}, U = ${u}`);
+    });
+  });
+
+  const cases: [string, number, number][] = [['scale 2.5', 2.5, 30_000], ['scale 0.7', 0.7, 20_000], ['scale 40', 40, 30_000]];
+  for (const [name, scale, N] of cases) {
+    it(`${name}: ${N} samples from the 3-party protocol fit the pmf (chi-square, p = 1e-6); a 25 % wrong scale does not`, async () => {
+      const t = geometricTable(scale);
+      const [z] = await run3(async (p) => A.reveal(p, await sampleDiscreteLaplace(p, [{ table: t, n: N }])));
+      const xs = signed(z!).map(Number);
+      const K = Math.max(...xs.map(Math.abs)) + 1;
+      const { chi, df } = goodnessOfFit(xs, laplacePmf(scale), K);
+      assert.ok(chi < chiQuantile(df, Z_1E6), `chi² = ${chi.toFixed(1)} (df ${df})`);
+      const off = goodnessOfFit(xs, laplacePmf(scale * 1.25), K);
+      assert.ok(off.chi > chiQuantile(off.df, Z_1E6), `a wrong scale passed (chi² = ${off.chi.toFixed(1)})`);
+    });
+  }
+
+  it('several scales in one call: each group has its own distribution; large scales keep their spread', async () => {
+    const groups = [{ table: geometricTable(3), n: 4000 }, { table: geometricTable(2e5), n: 4000 }, { table: geometricTable(0.5), n: 0 }, { table: geometricTable(9), n: 33 }];
+    const [z] = await run3(async (p) => A.reveal(p, await sampleDiscreteLaplace(p, groups)));
+    const xs = signed(z!).map(Number);
+    assert.equal(xs.length, 8033);
+    const sd = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
+    const [a, b] = [xs.slice(0, 4000), xs.slice(4000, 8000)];
+    for (const [v, t] of [[a, groups[0]!.table], [b, groups[1]!.table]] as const) {
+      assert.ok(Math.abs(sd(v) / geometricSd(t) - 1) < 0.08, `sd ${sd(v)} vs ${geometricSd(t)}`);
+      assert.ok(Math.abs(v.reduce((s, x) => s + x, 0) / v.length) < 5 * geometricSd(t) / Math.sqrt(v.length), 'mean 0');
+    }
+  });
+
+  it('vectorised: the number of messages does not depend on the number of values or scales', async () => {
+    const frames = async (groups: { n: number; s: number }[]) => {
+      let started = false, count = 0;
+      await run3(async (p) => {
+        started = true;
+        await sampleDiscreteLaplace(p, groups.map((g) => ({ table: geometricTable(g.s), n: g.n })));
+      }, { tap: (_f, _t, d) => ((count += started ? 1 : 0), d) });
+      return count;
+    };
+    const small = await frames([{ n: 3, s: 2 }]);
+    const large = await frames([{ n: 3000, s: 2 }, { n: 5000, s: 1e6 }]);
+    assert.equal(small, large);
+    assert.ok(small <= 3 * 2 * 12, `${small} frames in all (about ten rounds)`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // What one party sees.
 
-type Variant = (p: Party, t: NoiseTable) => Promise<AShare>;
-const honest: Variant = (p, t) => sampleNoise(p, 1, t);
+type Variant = (p: Party) => Promise<AShare>;
+const viewTable = noiseTable({ kind: 'laplace', scale: 1 }); // P(Z = 0) ≈ 0.46, K = 28
+const honest: Variant = (p) => sampleNoise(p, 1, viewTable);
 /** A buggy variant that opens the noise itself at the end. */
-const leakValue: Variant = async (p, t) => {
-  const z = await sampleNoise(p, 1, t);
+const leakValue: Variant = async (p) => {
+  const z = await sampleNoise(p, 1, viewTable);
+  await A.reveal(p, z);
+  return z;
+};
+const geometricView = geometricTable(1); // the same distribution, from binary digits
+const honestDigits: Variant = (p) => sampleDiscreteLaplace(p, [{ table: geometricView, n: 1 }]);
+const leakDigits: Variant = async (p) => {
+  const z = await honestDigits(p);
   await A.reveal(p, z);
   return z;
 };
@@ -250,7 +399,7 @@ interface Run {
 }
 
 /** One run of a variant at n = 1, recording every party's received frames (the seed exchange excluded). */
-async function recordRun(variant: Variant, t: NoiseTable): Promise<Run> {
+async function recordRun(variant: Variant): Promise<Run> {
   let started = false;
   const done = [false, false, false];
   const frames: Run['frames'] = [[], [], []];
@@ -258,7 +407,7 @@ async function recordRun(variant: Variant, t: NoiseTable): Promise<Run> {
   const res = await run3(
     async (p) => {
       started = true;
-      const z = await variant(p, t);
+      const z = await variant(p);
       done[p.id] = true; // frames this party sends from now on are the harness's, not the protocol's
       const plain = await A.reveal(p, z); // test harness only: learn Z to classify the run
       return { own: z, z: Number(BigInt.asIntN(64, plain![0]!)) };
@@ -298,9 +447,8 @@ function twoSampleChi(h1: Float64Array, h2: Float64Array): number {
  * pairs where a received ring value equals the noise or the viewer's missing share of it.
  */
 async function worstView(variant: Variant, runs = 300): Promise<{ chi: number; where: string; reconstructions: number }> {
-  const t = noiseTable({ kind: 'laplace', scale: 1 }); // P(Z = 0) ≈ 0.46, K = 28
   const recorded: Run[] = [];
-  for (let r = 0; r < runs; r++) recorded.push(await recordRun(variant, t));
+  for (let r = 0; r < runs; r++) recorded.push(await recordRun(variant));
   const classifiers: [string, (z: number) => 0 | 1 | null][] = [
     ['Z = 0 vs Z ≠ 0', (z) => (z === 0 ? 0 : 1)],
     ['Z > 0 vs Z < 0', (z) => (z > 0 ? 0 : z < 0 ? 1 : null)],
@@ -352,16 +500,18 @@ async function worstView(variant: Variant, runs = 300): Promise<{ chi: number; w
 }
 
 describe('privacy: a single party’s view does not depend on the noise', () => {
-  it('honest protocol: per-frame byte distributions equal across noise classes; no received value opens the noise', async (t) => {
-    const w = await worstView(honest);
-    t.diagnostic(`worst chi² ${w.chi.toFixed(1)} (limit ${LIMIT15.toFixed(1)}) at ${w.where}`);
-    assert.ok(w.chi < LIMIT15, `view depends on the noise (${w.where}: chi² = ${w.chi.toFixed(1)}, limit ${LIMIT15.toFixed(1)})`);
-    assert.equal(w.reconstructions, 0, 'a received value reconstructs the noise');
-  });
-  it('the test has power: an opened noise value is flagged (chi-square and reconstruction)', async (t) => {
-    const w = await worstView(leakValue);
-    t.diagnostic(`worst chi² ${w.chi.toFixed(1)} at ${w.where}; ${w.reconstructions} reconstructions`);
-    assert.ok(w.chi > LIMIT15, `opened noise went undetected (chi² = ${w.chi.toFixed(1)})`);
-    assert.ok(w.reconstructions > 0);
-  });
+  for (const [name, good, bad] of [['inverse CDF', honest, leakValue], ['binary digits', honestDigits, leakDigits]] as const) {
+    it(`${name}, honest protocol: per-frame byte distributions equal across noise classes; no received value opens the noise`, async (t) => {
+      const w = await worstView(good);
+      t.diagnostic(`worst chi² ${w.chi.toFixed(1)} (limit ${LIMIT15.toFixed(1)}) at ${w.where}`);
+      assert.ok(w.chi < LIMIT15, `view depends on the noise (${w.where}: chi² = ${w.chi.toFixed(1)}, limit ${LIMIT15.toFixed(1)})`);
+      assert.equal(w.reconstructions, 0, 'a received value reconstructs the noise');
+    });
+    it(`${name}: the test has power: an opened noise value is flagged (chi-square and reconstruction)`, async (t) => {
+      const w = await worstView(bad);
+      t.diagnostic(`worst chi² ${w.chi.toFixed(1)} at ${w.where}; ${w.reconstructions} reconstructions`);
+      assert.ok(w.chi > LIMIT15, `opened noise went undetected (chi² = ${w.chi.toFixed(1)})`);
+      assert.ok(w.reconstructions > 0);
+    });
+  }
 });

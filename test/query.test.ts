@@ -214,6 +214,13 @@ describe('query: SQL subset against SQLite', () => {
     await check({ sel: "age_band(birth_date, '2024-02-29') AS b, sex, COUNT(*)", group: 'b, sex', where: "age(birth_date, '2024-02-29') BETWEEN 3 AND 70" });
   });
 
+  it('clamped aggregates: LEAST/GREATEST of int, decimal, bool and an unbounded 64-bit column (full-range comparisons)', async () => {
+    await check({
+      sel: 'region, COUNT(*), SUM(LEAST(GREATEST(score, -100000000000), 100000000000)), AVG(GREATEST(LEAST(score, 0), -1000000000)), SUM(GREATEST(cost, 5000.5)), AVG(LEAST(smoker, 0)), VAR_POP(LEAST(los, 30)), SUM(GREATEST(LEAST(children, 2), 1))',
+      group: 'region',
+    });
+  });
+
   it('bool and bounded-int keys, bare boolean WHERE, GROUP BY ordinal', async () => {
     await check({ sel: 'smoker, children, COUNT(*), AVG(los)', where: 'smoker OR children IN (1, 2, 3, 4)', group: '1, 2' });
   });

@@ -48,6 +48,7 @@ import {
 } from '../governance/study.js';
 import { UsageLog } from '../governance/usage.js';
 import { cliSigner } from './identity-defaults.js';
+import { addIdentity } from '../governance/identities.js';
 import { clusterConfig, documentKind, fetchStudies, fetchUsage, listStudies, publishConsent, submitDocument } from './governance-remote.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { planSql } from '../query/plan.js';
@@ -123,12 +124,13 @@ export function registerGovernanceCommands(program: Command): void {
     .command('keygen')
     .description('create an Ed25519 key pair: <name>.ed25519.key.pem (mode 0600), <name>.ed25519.pub.pem, <name>.member.json')
     .requiredOption('--name <name>', 'member name (as in the consortium configuration)')
-    .requiredOption('--role <role>', 'researcher, custodian or node')
+    .requiredOption('--role <role>', 'researcher, custodian, auditor, citizen, doctor or node')
     .option('--out <dir>', 'directory for the key files', '.')
     .option('--consortium <file>', 'also add the member to this consortium configuration (created if absent)')
-    .option('--datasets <list>', 'custodian: comma-separated datasets it owns (with --consortium)')
+    .option('--cluster <dir>', "also register the identity with a cluster's nodes: its identities.json (the nodes re-read it; no restart)")
+    .option('--datasets <list>', 'custodian: comma-separated datasets it owns (with --consortium or --cluster)')
     .option('--force', 'replace existing key files')
-    .action((o: { name: string; role: string; out: string; consortium?: string; datasets?: string; force?: boolean }) => {
+    .action((o: { name: string; role: string; out: string; consortium?: string; cluster?: string; datasets?: string; force?: boolean }) => {
       const id = writeIdentity(resolve(o.out), o.name, o.role as MemberRole | 'node', { overwrite: !!o.force });
       console.log(`private key: ${id.keyPath}  (mode 0600; keep it secret)`);
       console.log(`public key:  ${id.publicKeyPath}`);
@@ -145,7 +147,13 @@ export function registerGovernanceCommands(program: Command): void {
           addMember(path, { name: o.name, role: o.role as MemberRole, publicKey: id.publicKeyPem, ...(datasets ? { datasets } : {}) }, { replace: !!o.force });
         }
         console.log(`added ${o.role} '${o.name}' to ${path}`);
-      } else console.log(`member entry for the consortium configuration: ${id.memberPath}`);
+      }
+      if (o.cluster && o.role !== 'node') {
+        const datasets = o.datasets ? o.datasets.split(',').map((d) => d.trim()).filter(Boolean) : undefined;
+        addIdentity(resolve(o.cluster), { name: o.name, role: o.role as MemberRole, publicKey: id.publicKeyPem, ...(datasets ? { datasets } : {}) }, { replace: !!o.force });
+        console.log(`registered ${o.role} '${o.name}' in ${join(resolve(o.cluster), 'identities.json')}`);
+      }
+      if (!o.consortium && !o.cluster) console.log(`member entry for the consortium configuration (or a cluster's identities.json): ${id.memberPath}`);
     });
 
   // ------------------------------------------------------------------ consortium

@@ -28,7 +28,10 @@
 //   emigration date but no row in population or income. A further incomeMissingShare of residents
 //   aged 15+ have no income row (no Danish tax assessment). Children under 15 have no income row.
 // Rows of the event registers are grouped by person (persons in random order), dated in order
-// within a person.
+// within a person. A person has at most MAX_CONTACTS_PER_PERSON contacts and
+// MAX_PRESCRIPTIONS_PER_PERSON dispensings (the schemas' maxRowsPerPerson; never reached with the
+// default rates up to 6 M citizens, so the cap only matters for larger contactRate/prescriptionRate
+// or a longer prescription period).
 //
 // Scale (defaults, 3-year period): per citizen ≈ 4.5 contacts, 5.7 prescriptions, 0.82 income rows.
 // Measured (Node 20, one thread, shared 2-core VM), all registers with plain + encoded columns:
@@ -42,8 +45,8 @@ import {
   MUNICIPALITIES, municipalityList, regionList, sexList,
 } from './codelists.js';
 import {
-  contactsSchema, DEFAULT_PERIOD, incomeSchema, MAX_AGE, MAX_AMOUNT, MAX_INCOME, MAX_LENGTH_OF_STAY, populationSchema,
-  prescriptionsSchema,
+  contactsSchema, DEFAULT_PERIOD, incomeSchema, MAX_AGE, MAX_AMOUNT, MAX_CONTACTS_PER_PERSON, MAX_INCOME, MAX_LENGTH_OF_STAY,
+  MAX_PRESCRIPTIONS_PER_PERSON, populationSchema, prescriptionsSchema,
 } from './schemas.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -719,7 +722,8 @@ function contactTables(): ContactTables {
 /** Acute contacts a year by age (before the contactRate multiplier). */
 const ACUTE_RATE: [number, number][] = [[0, 2.0], [1, 1.0], [5, 0.65], [15, 0.8], [25, 0.9], [45, 1.25], [65, 1.8], [75, 2.4], [85, 2.8]];
 
-const MAX_ROWS_PER_PERSON = 4096;
+/** Scratch rows per person (above either cap). */
+const SCRATCH_ROWS = 4096;
 
 function generateContacts(o: Required<GenerateOptions>, p: People, t: ContactTables): Register {
   const rng = new Rng(o.seed, 2);
@@ -730,10 +734,10 @@ function generateContacts(o: Required<GenerateOptions>, p: People, t: ContactTab
   const cols = ['person_id', 'admission_date', 'diagnosis', 'hospital', 'length_of_stay', 'sex', 'age_band', 'region', 'first_in_category'];
   const b = new TableBuilder(['f64', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], p.count * 1.6 * years * o.contactRate);
   const rates = new Float64Array(CHRONIC.length + 1);
-  const dDate = new Int32Array(MAX_ROWS_PER_PERSON);
-  const dCode = new Int32Array(MAX_ROWS_PER_PERSON);
-  const order = new Int32Array(MAX_ROWS_PER_PERSON);
-  const seen = new Int32Array(MAX_ROWS_PER_PERSON);
+  const dDate = new Int32Array(SCRATCH_ROWS);
+  const dCode = new Int32Array(SCRATCH_ROWS);
+  const order = new Int32Array(SCRATCH_ROWS);
+  const seen = new Int32Array(SCRATCH_ROWS);
   const t2dIdx = CHRONIC.findIndex((c) => c.bit === CONDITION.T2D);
   const t1dIdx = CHRONIC.findIndex((c) => c.bit === CONDITION.T1D);
   const cancerIdx = CHRONIC.findIndex((c) => c.bit === CONDITION.CANCER);
@@ -786,7 +790,8 @@ function generateContacts(o: Required<GenerateOptions>, p: People, t: ContactTab
       total += r;
     }
     if (cond & CONDITION.CANCER) site = (female ? t.cancerF : t.cancerM).sample(rng); // one primary site per person
-    let n = Math.min(rng.poisson(total * expYears * o.contactRate), MAX_ROWS_PER_PERSON - 3);
+    // At most MAX_CONTACTS_PER_PERSON rows (the schema's maxRowsPerPerson): up to 3 are added below.
+    let n = Math.min(rng.poisson(total * expYears * o.contactRate), MAX_CONTACTS_PER_PERSON - 3);
     hadT2D = hadT1D = false;
     m = 0;
     for (let c = 0; c < n; c++) {
@@ -1040,10 +1045,10 @@ function generatePrescriptions(o: Required<GenerateOptions>, p: People, t: RxTab
   const cols = ['person_id', 'date', 'atc', 'amount', 'sex', 'age_band', 'region'];
   const b = new TableBuilder(['f64', 'i32', 'i32', 'f64', 'i32', 'i32', 'i32'], p.count * 6 * years * o.prescriptionRate);
   const drugs = new Int32Array(64);
-  const rDate = new Int32Array(MAX_ROWS_PER_PERSON);
-  const rAtc = new Int32Array(MAX_ROWS_PER_PERSON);
-  const rAmt = new Float64Array(MAX_ROWS_PER_PERSON);
-  const order = new Int32Array(MAX_ROWS_PER_PERSON);
+  const rDate = new Int32Array(SCRATCH_ROWS);
+  const rAtc = new Int32Array(SCRATCH_ROWS);
+  const rAmt = new Float64Array(SCRATCH_ROWS);
+  const order = new Int32Array(SCRATCH_ROWS);
   const acuteRate = Array.from({ length: MAX_AGE + 2 }, (_, a) => byAge(ACUTE_RX_RATE, a));
 
   for (let i = 0; i < p.count; i++) {
@@ -1075,7 +1080,7 @@ function generatePrescriptions(o: Required<GenerateOptions>, p: People, t: RxTab
       const pack = PACKS[rng.int(PACKS.length)]!;
       const every = pack * (0.9 + 0.4 * rng.float());
       let d = from + rng.float() * every;
-      while (d <= to && m < MAX_ROWS_PER_PERSON) {
+      while (d <= to && m < MAX_PRESCRIPTIONS_PER_PERSON) {
         rDate[m] = Math.floor(d);
         rAtc[m] = drugs[j]!;
         rAmt[m] = pack;
@@ -1085,7 +1090,7 @@ function generatePrescriptions(o: Required<GenerateOptions>, p: People, t: RxTab
     }
     const nAcute = rng.poisson(acuteRate[Math.min(age, MAX_AGE + 1)]! * (span / 365.25) * o.prescriptionRate * (cond ? 1.3 : 1));
     const sampler = t.acuteBands[ageBandIndex(age) * 2 + sex]!;
-    for (let j = 0; j < nAcute && m < MAX_ROWS_PER_PERSON; j++) {
+    for (let j = 0; j < nAcute && m < MAX_PRESCRIPTIONS_PER_PERSON; j++) {
       const atc = sampler.sample(rng);
       const lo = t.acuteMin[atc]!, hi = t.acuteMax[atc]!;
       rDate[m] = from + rng.int(span);

@@ -33,6 +33,15 @@ export const MAX_AGE = 99;
 export const MAX_LENGTH_OF_STAY = 60;
 export const MAX_INCOME = 50_000_000;
 export const MAX_AMOUNT = 1000;
+/**
+ * Most hospital contacts (in the period) and dispensings (a year) one person has: declared on the
+ * registers' person ids (maxRowsPerPerson, checked at ingest) and respected by the generator
+ * (registers.ts caps a person's events). The synthetic registers stay below them at every size up
+ * to 6 M citizens without the cap (largest seen at 6 M: 50 contacts, 116 dispensings); they bound
+ * what one person can add to a count of contacts or prescriptions (src/query/dp.ts).
+ */
+export const MAX_CONTACTS_PER_PERSON = 64;
+export const MAX_PRESCRIPTIONS_PER_PERSON = 128;
 
 export function populationSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema {
   return {
@@ -56,7 +65,7 @@ export function contactsSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchem
     custodian: CUSTODIANS.health,
     description: `Hospital contacts ${p.fromYear}–${p.toYear}, one row per contact with its action diagnosis (synthetic LPR)`,
     columns: [
-      { name: 'person_id', type: 'person_id' },
+      { name: 'person_id', type: 'person_id', maxRowsPerPerson: MAX_CONTACTS_PER_PERSON },
       { name: 'admission_date', type: 'date', min: `${p.fromYear}-01-01`, max: `${p.toYear}-12-31` },
       { name: 'diagnosis', type: 'code', codeList: L.icd10, description: 'action diagnosis, ICD-10 (WHO notation, e.g. E11.9)' },
       { name: 'hospital', type: 'code', codeList: L.hospital },
@@ -80,7 +89,7 @@ export function prescriptionsSchema(p: RegisterPeriod = DEFAULT_PERIOD): Dataset
     custodian: CUSTODIANS.health,
     description: 'Dispensed prescriptions, one row per dispensing (synthetic prescription register)',
     columns: [
-      { name: 'person_id', type: 'person_id' },
+      { name: 'person_id', type: 'person_id', maxRowsPerPerson: MAX_PRESCRIPTIONS_PER_PERSON },
       { name: 'date', type: 'date', min: `${p.fromYear}-01-01`, max: `${p.toYear}-12-31`, description: 'dispensing date' },
       { name: 'atc', type: 'code', codeList: L.atc },
       { name: 'amount', type: 'decimal', min: 0, max: MAX_AMOUNT, description: 'defined daily doses (DDD) dispensed' },
@@ -96,6 +105,7 @@ export function incomeSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema 
     name: 'income',
     custodian: CUSTODIANS.statistics,
     description: 'Personal income and highest completed education of residents aged 15+, per year (synthetic Statistics Denmark extract)',
+    keys: [['person_id', 'year']],
     columns: [
       { name: 'person_id', type: 'person_id' },
       { name: 'year', type: 'int', min: p.fromYear, max: p.toYear },

@@ -27,6 +27,12 @@ export interface ColumnSpec {
   codeList?: string;
   /** No two rows may share a value (e.g. person_id in a population register). */
   unique?: boolean;
+  /**
+   * On a person_id column: the most rows one person may have (e.g. 64 hospital contacts), declared
+   * by the custodian and checked at ingest. It bounds what one person can contribute to a query
+   * result, which differential privacy needs (src/query/dp.ts).
+   */
+  maxRowsPerPerson?: number;
   description?: string;
 }
 
@@ -35,6 +41,13 @@ export interface DatasetSchema {
   custodian: string;
   description?: string;
   columns: ColumnSpec[];
+  /**
+   * Composite keys: each a set of columns whose values identify at most one row (e.g.
+   * ['person_id', 'year'] in a register with one row per person and year), checked at ingest like
+   * `unique`. A query that fixes every other column of a key with `col = literal` (WHERE, or ON …
+   * AND i.year = 2023) reads at most one row per person of the register (src/query/contribution.ts).
+   */
+  keys?: string[][];
 }
 
 /**
@@ -233,5 +246,14 @@ export function checkSchema(schema: DatasetSchema, codeLists: Map<string, CodeLi
     if (seen.has(c.name)) throw new SchemaError(`${schema.name}: column '${c.name}' appears twice`);
     seen.add(c.name);
     if (c.type === 'code' && !codeLists.has(c.codeList ?? '')) throw new SchemaError(`${schema.name}.${c.name}: code list '${c.codeList}' is not known`);
+    if (c.maxRowsPerPerson !== undefined) {
+      if (c.type !== 'person_id') throw new SchemaError(`${schema.name}.${c.name}: maxRowsPerPerson applies to person_id columns only (this column is ${c.type})`);
+      if (!Number.isInteger(c.maxRowsPerPerson) || c.maxRowsPerPerson < 1) throw new SchemaError(`${schema.name}.${c.name}: maxRowsPerPerson must be a positive integer, got ${c.maxRowsPerPerson}`);
+    }
+  }
+  for (const key of schema.keys ?? []) {
+    if (!Array.isArray(key) || key.length === 0) throw new SchemaError(`${schema.name}: every key must be a non-empty list of column names, got ${JSON.stringify(key)}`);
+    for (const c of key) if (!seen.has(c)) throw new SchemaError(`${schema.name}: key ${JSON.stringify(key)} names '${c}', which is not a column`);
+    if (new Set(key).size !== key.length) throw new SchemaError(`${schema.name}: key ${JSON.stringify(key)} names a column twice`);
   }
 }

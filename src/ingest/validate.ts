@@ -1,7 +1,8 @@
 // Row validation and encoding for `mosaik ingest`, the one validation core behind every input format
 // (CSV ./csv.ts, JSON Lines ./jsonl.ts, Parquet ./parquet.ts): every value of every row is checked
 // against its ColumnSpec with exactly the rules of encodeValue() (./schema.ts: types, ranges, code
-// lists, required fields), `unique` columns are checked for duplicate keys, and every problem is
+// lists, required fields), `unique` columns and composite `keys` are checked for duplicates, a
+// person_id column's `maxRowsPerPerson` for persons with more rows, and every problem is
 // recorded with its position (the line in CSV and JSON Lines, the 1-based row in Parquet). The
 // encoded columns (BigUint64Array, one ring element per value) are handed out only when the whole
 // input was valid, so nothing partial can be shared.
@@ -22,7 +23,7 @@
 // whose message ends up in the report. Values are stored as two 32-bit halves, not as BigInts.
 import { encodeValue, SchemaError, type CodeList, type ColumnSpec, type DatasetSchema } from './schema.js';
 
-export type ProblemKind = 'format' | 'header' | 'fields' | 'value' | 'duplicate';
+export type ProblemKind = 'format' | 'header' | 'fields' | 'value' | 'duplicate' | 'rows-per-person';
 
 /** How positions in an input are counted: lines (CSV, JSON Lines) or rows (Parquet). */
 export type PositionUnit = 'line' | 'row';
@@ -117,10 +118,15 @@ export class ColumnEncoder {
   private readonly codes: Map<string, number> | null = null;
   private readonly memo = new Map<string, number | bigint>();
   private readonly seen: Map<number | bigint, number> | null;
+  /** Rows per person so far (person_id columns with maxRowsPerPerson). */
+  private readonly perPerson: Map<number | bigint, number> | null;
   private readonly lo: number;
   private readonly hi: number;
   /** Set false once the input is known to be invalid: values are then only checked, not kept. */
   keep = true;
+  /** The encoding of the last value pushed, or undefined when it was not valid (composite keys read it). */
+  last: number | bigint | undefined;
+  lastText = '';
 
   constructor(
     readonly spec: ColumnSpec,
@@ -130,6 +136,7 @@ export class ColumnEncoder {
   ) {
     this.out = new ColumnBuilder(capacity);
     this.seen = spec.unique ? new Map() : null;
+    this.perPerson = spec.type === 'person_id' && spec.maxRowsPerPerson !== undefined ? new Map() : null;
     this.lo = typeof spec.min === 'number' ? spec.min : -Infinity;
     this.hi = typeof spec.max === 'number' ? spec.max : Infinity;
     const numericBounds = (spec.min === undefined || typeof spec.min === 'number') && (spec.max === undefined || typeof spec.max === 'number');
@@ -158,6 +165,7 @@ export class ColumnEncoder {
 
   /** Checks and stores one raw value; returns the problem, or null when it is valid. */
   push(raw: string, line: number): RowProblem | null {
+    this.last = undefined;
     let v: number | bigint | undefined;
     switch (this.kind) {
       case 'code':
@@ -196,6 +204,14 @@ export class ColumnEncoder {
       }
       this.seen.set(v, line);
     }
+    if (this.perPerson) {
+      const rows = (this.perPerson.get(v) ?? 0) + 1;
+      this.perPerson.set(v, rows);
+      const max = this.spec.maxRowsPerPerson!;
+      if (rows > max) return { line, kind: 'rows-per-person', column: this.spec.name, message: `${this.spec.name}: person ${raw.trim()} has more than ${max} rows (the schema declares maxRowsPerPerson ${max}; this is row ${rows} of the person)` };
+    }
+    this.last = v;
+    this.lastText = raw;
     if (this.keep) {
       if (typeof v === 'number') this.out.pushNumber(v);
       else this.out.pushBigInt(v);
@@ -205,6 +221,7 @@ export class ColumnEncoder {
 
   /** Checks and stores one typed value (JSON Lines, Parquet): typedText(), then push(). */
   pushValue(x: unknown, line: number): RowProblem | null {
+    this.last = undefined;
     const t = typedText(this.spec, x);
     if (typeof t !== 'string') return { line, kind: 'value', column: this.spec.name, message: t.error };
     return this.push(t, line);
@@ -400,6 +417,8 @@ export class RowValidator {
   mapping: HeaderMapping | null = null;
   private encoders: ColumnEncoder[] = [];
   private width = 0;
+  /** Composite keys: the encoders of each key's columns and the first line of every key value seen. */
+  private keys: { columns: string[]; encoders: ColumnEncoder[]; seen: Map<string, number> }[] = [];
   /** Set when the input cannot be read on (malformed CSV, bad header): no more rows are accepted. */
   fatal = false;
 
@@ -435,6 +454,23 @@ export class RowValidator {
 
   private createEncoders(): void {
     this.encoders = this.schema.columns.map((c) => new ColumnEncoder(c, this.codeLists, this.opts.expectedRows, this.opts.unit));
+    const byName = new Map(this.schema.columns.map((c, i) => [c.name, this.encoders[i]!]));
+    this.keys = (this.schema.keys ?? []).map((k) => ({ columns: k, encoders: k.map((c) => byName.get(c)!), seen: new Map() }));
+  }
+
+  /** Checks the composite keys on the row just pushed (rows whose key values are all valid). */
+  private checkKeys(line: number): void {
+    for (const k of this.keys) {
+      if (k.encoders.some((e) => e.last === undefined)) continue;
+      const value = k.encoders.map((e) => String(e.last)).join('|');
+      const first = k.seen.get(value);
+      if (first === undefined) {
+        k.seen.set(value, line);
+        continue;
+      }
+      const unit = this.opts.unit ?? 'line';
+      this.bad({ line, kind: 'duplicate', column: k.columns.join(', '), message: `(${k.columns.join(', ')}): duplicate key (${k.encoders.map((e) => e.lastText.trim()).join(', ')}) (also on ${unit} ${first}; the schema declares these columns a key)` });
+    }
   }
 
   /** A problem that stops reading (malformed CSV, an unreadable Parquet file). */
@@ -457,6 +493,7 @@ export class RowValidator {
       const p = enc[c]!.push(f < 0 ? '' : fields[f]!, line);
       if (p !== null) this.bad(p);
     }
+    if (this.keys.length) this.checkKeys(line);
   }
 
   /** One record of typed values in schema order (undefined or null: missing), checked by ColumnEncoder.pushValue. */
@@ -468,6 +505,7 @@ export class RowValidator {
       const p = enc[c]!.pushValue(vals[c], line);
       if (p !== null) this.bad(p);
     }
+    if (this.keys.length) this.checkKeys(line);
   }
 
   /** A record that cannot be read at all (a malformed JSON line): counted and reported; reading goes on. */

@@ -535,7 +535,7 @@ export class JobRunner {
         await new Promise((ok) => setTimeout(ok, this.o.pauseMs));
       }
       job.progress = 'decrypting shares';
-      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`), ...(a.noise ? { noise: a.noise.tables } : {}) } as unknown as RunOptions;
+      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`), ...(a.noise ? { noise: a.noise } : {}) } as unknown as RunOptions;
       let r: QueryResult & { shared?: SharedOutputs };
       if (ja?.consent) {
         // The study's consent filter: the register's rows in force at T, joined on the person id.

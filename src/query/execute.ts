@@ -2,6 +2,8 @@
 // tables of up to millions of rows: the same function runs at each node on its own shares.
 //
 // Pipeline (every step works on whole columns; independent work is batched into one round):
+//   0. clamped columns (LEAST/GREATEST inside an aggregate): [x < lo] and [x > hi] per row, one
+//      comparison batch, then x + [x < lo]·(lo − x) + [x > hi]·(hi − x) (one injection, one product);
 //   1. comparisons: every column that WHERE or GROUP BY compares is bit-decomposed ONCE (ABY3 §5.3;
 //      all columns of one width in one call, width = valueBits from the schema); each [x < v] and
 //      [x = v] against a public v is then a log-depth bit tree, free per bit because v is public;
@@ -13,6 +15,9 @@
 //      fixed-point squares, MIN/MAX by a boolean log-depth tournament, and
 //      AVG/VARIANCE/STDDEV finished inside MPC with fixed-point div/sqrt (fixed.ts): only the final
 //      aggregate is ever revealed, never a SUM or COUNT that was not asked for;
+//      with protection (RunOptions.noise, dp.ts), the base sums COUNT, SUM(x) and SUM(x²) are
+//      rounded to their lattice and noised first (one batched sampler call for all cells and
+//      sums), and everything else is computed from the noisy sums;
 //   4. disclosure control: s = [COUNT < minCellSize] per cell and the HAVING bit h are computed in
 //      MPC; revealed to all nodes: s and h ∧ ¬s per cell (nothing about a suppressed cell but that
 //      it is small or empty); then the SELECTed aggregates of the visible cells only, to `revealTo`.
@@ -33,15 +38,17 @@ import * as R from '../ring/ring64.js';
 import type { PartyId } from '../net/channel.js';
 import { AShare, add, addPublic, concatShares, fromPublic, mulMany, mulPublic, revealMany, sub, subFromPublic, sum } from '../mpc/arith.js';
 import { andMany, BShare, fromPublicBits, not, revealBits, stackPlanes, xor } from '../mpc/boolean.js';
-import { eq, lt } from '../mpc/compare.js';
+import { eq, lt, select } from '../mpc/compare.js';
 import { b2a, bitDecompose, bitInject } from '../mpc/convert.js';
-import { div, mulFixedMany, sqrt } from '../mpc/fixed.js';
+import { div, mulFixedMany, sqrt, truncateMany } from '../mpc/fixed.js';
 import type { Party } from '../mpc/party.js';
 import { decodeValue, valueBits } from '../ingest/schema.js';
 import { countAndSum } from '../mpc/count.js';
 import { groupSums } from '../mpc/group.js';
+import { sampleDiscreteLaplace, type GeometricTable } from '../mpc/geometric-noise.js';
 import { addNoise, type NoiseTable } from '../mpc/noise.js';
-import { type BoolExpr, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, VAR_SUMSQ_BITS } from './plan.js';
+import type { PlanNoise } from './dp.js';
+import { type BoolExpr, type Clamp, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, summedValues, VAR_SUMSQ_BITS, valueOf, valueSpec } from './plan.js';
 
 export interface RunOptions {
   /** Cells counting fewer rows are suppressed (node policy; default 5, at least 1; the same at every node). */
@@ -57,12 +64,12 @@ export interface RunOptions {
   /** Called with the wall time (ms) of each phase, for benchmarks. */
   trace?: (phase: string, ms: number) => void;
   /**
-   * Differential privacy (dp.ts noiseForPlan): per plan aggregate, the noise table to draw from
-   * jointly in MPC, or null. Noise is added to the aggregates before anything depends on them, so
-   * small-cell suppression and HAVING compare the NOISY values and the released aggregates are the
-   * noisy ones. Only integer aggregates (COUNT, SUM of int) can be noised (dp.ts refuses others).
+   * Differential privacy (dp.ts noiseForPlan): the noise for every base sum (COUNT, SUM(x),
+   * SUM(x²)), drawn jointly in MPC and added before anything depends on them, so AVG, VARIANCE
+   * and STDDEV are computed from the noisy sums and small-cell suppression and HAVING compare
+   * noisy values. Without it every result is exact.
    */
-  noise?: (NoiseTable | null)[];
+  noise?: PlanNoise;
 }
 
 export interface QueryResult {
@@ -101,19 +108,25 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   if (n < 0) n = columns.values().next().value?.length ?? 0;
   for (const a of plan.aggregates) {
     if (a.fn === 'avg' && a.column) {
-      const s = plan.dataset.columns.find((c) => c.name === a.column)!;
+      const s = valueSpec(plan, valueOf(a)!);
       const m = s.type === 'bool' ? 1 : Math.max(Math.abs(Number(s.min)), Math.abs(Number(s.max)));
       // Unbounded columns (no declared min/max) are not checked: |SUM| < 2^46 is then the caller's promise.
       if (Number.isFinite(m) && Math.log2(n * m + 1) >= 46) throw new QueryError(`${a.text}: ${n} rows × ${m} may exceed the fixed-point range of the sum (2^46)`);
     }
     if ((a.fn.startsWith('var') || a.fn.startsWith('stddev')) && a.column) {
-      const s = plan.dataset.columns.find((c) => c.name === a.column)!;
+      const s = valueSpec(plan, valueOf(a)!);
       const m = s.type === 'bool' ? 1 : Math.max(Math.abs(Number(s.min)), Math.abs(Number(s.max)));
       if (Math.log2(n * m * m + 1) >= VAR_SUMSQ_BITS) throw new QueryError(`${a.text}: ${n} rows × ${m}² may exceed the fixed-point range of Σx² (2^${VAR_SUMSQ_BITS})`);
     }
   }
-  const col = (name: string) => columns.get(name)!;
+  if (opts.noise) checkNoise(plan, opts.noise);
   const lap = lapTimer(opts.trace);
+  // 0. Clamped columns.
+  if (plan.clamps.length) {
+    columns = new Map([...columns, ...(await clampColumns(p, plan, columns, n))]);
+    lap(`clamping ${plan.clamps.length} column(s)`);
+  }
+  const col = (name: string) => columns.get(name)!;
 
   // 1–2. Cell indicators.
   const G = plan.keys.reduce((m, key) => m * key.labels.length, 1);
@@ -121,19 +134,9 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   const sorted = G >= SORT_CELLS_FROM || G > MAX_CELLS;
   const cells = sorted ? null : await cellIndicators(p, plan, col, n, G, lap);
 
-  // 3. Aggregates (one G-lane share per aggregate), with differential-privacy noise when asked.
-  const aggs = await aggregates(p, plan, col, cells, n, G, lap, opts.maxChunkLanes ?? CHUNK_LANES);
+  // 3. Aggregates (one G-lane share per aggregate), from noisy base sums when protected.
+  const aggs = await aggregates(p, plan, col, cells, n, G, lap, opts.maxChunkLanes ?? CHUNK_LANES, opts.noise);
   lap('aggregates');
-  if (opts.noise) {
-    if (opts.noise.length !== plan.aggregates.length) throw new QueryError(`noise: ${opts.noise.length} tables for ${plan.aggregates.length} aggregates`);
-    // One sampling call per distinct table, over all the cells of the aggregates that use it.
-    for (const t of new Set(opts.noise.filter((x): x is NoiseTable => x !== null))) {
-      const idx = opts.noise.flatMap((x, i) => (x === t ? [i] : []));
-      const noisy = await addNoise(p, concatShares(idx.map((i) => aggs[i]!)), t);
-      idx.forEach((i, k) => (aggs[i] = noisy.slice(k * G, (k + 1) * G)));
-    }
-    lap('differential-privacy noise');
-  }
 
   // 4. Disclosure control and HAVING in MPC.
   const countIdx = plan.aggregates.findIndex((a) => a.fn === 'count');
@@ -604,12 +607,11 @@ const laneCat = (xs: AShare[]) => (xs.length === 1 ? xs[0]! : concatShares(xs));
 /** Largest number of cell·row lanes handled at once by countAndSum (bounds memory; two rounds per chunk). */
 const CHUNK_LANES = 1 << 23;
 
-async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => AShare, cells: Cells | null, n: number, G: number, lap: (what: string) => void, maxLanes: number): Promise<AShare[]> {
-  const specOf = (c: string) => plan.dataset.columns.find((s) => s.name === c)!;
+async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => AShare, cells: Cells | null, n: number, G: number, lap: (what: string) => void, maxLanes: number, noise: PlanNoise | undefined): Promise<AShare[]> {
+  const specOf = (c: string) => valueSpec(plan, c);
   const out: AShare[] = new Array(plan.aggregates.length);
   const isVar = (f: string) => f.startsWith('var') || f.startsWith('stddev');
-  const sumCols = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'sum' || a.fn === 'avg' || isVar(a.fn))).map((a) => a.column!))];
-  const varCols = [...new Set(plan.aggregates.filter((a) => a.column && isVar(a.fn)).map((a) => a.column!))];
+  const { sums: sumCols, squares: varCols } = summedValues(plan);
   // x in fixed point (int/bool: exact shift by FRAC, local).
   // x² per row: exact integer squares for int/bool columns (scaled by 2^FRAC after summing, on
   // G values), fixed-point products (with truncation) for decimals; all in one round each.
@@ -625,15 +627,21 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   const V = vecs.length;
   const acc = cells ? await indicatorSums(p, cells, vecs, n, G, maxLanes) : await sortedSums(p, plan, col, vecs, n, G);
   lap(cells ? `counts and sums (${cells.planes.length} cells × ${n} rows × ${V} columns)` : `counts and sums by sorting ${n} rows into ${G} cells (${V} columns)`);
-  const counts = new AShare(acc[0]!.a, acc[0]!.b);
-  const perCol = (v: number) => new AShare(acc[v + 1]!.a, acc[v + 1]!.b);
+  // The base sums in dp.ts's order: COUNT, SUM(x) per value, SUM(x²) per value; noised when protected.
+  let base = acc.map((x) => new AShare(x.a, x.b));
+  if (noise) {
+    base = await protect(p, noise, base, G);
+    lap(`differential-privacy noise on ${base.length} sum(s) × ${G} cell(s)`);
+  }
+  const counts = base[0]!;
+  const perCol = (v: number) => base[v + 1]!;
   const sums = new Map(sumCols.map((c, v) => [c, perCol(v)]));
   const sumSq = new Map(varCols.map((c, v) => [c, isDec(c) ? perCol(sumCols.length + v) : mulPublic(perCol(sumCols.length + v), ONE_F)]));
 
   // Fixed-point finishing: one div call for every mean, Σx²/N and N/(N−1).
   const nF = mulPublic(counts, ONE_F);
   const sumF = (c: string) => (specOf(c).type === 'decimal' ? sums.get(c)! : mulPublic(sums.get(c)!, ONE_F));
-  const meanCols = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'avg' || isVar(a.fn))).map((a) => a.column!))];
+  const meanCols = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'avg' || isVar(a.fn))).map((a) => valueOf(a)!))];
   const needR = plan.aggregates.some((a) => a.fn === 'var_samp' || a.fn === 'stddev_samp');
   const num: AShare[] = [...meanCols.map(sumF), ...varCols.map((c) => sumSq.get(c)!), ...(needR ? [nF] : [])];
   const den: AShare[] = [...meanCols.map(() => nF), ...varCols.map(() => nF), ...(needR ? [addPublic(p, nF, -ONE_F)] : [])];
@@ -650,12 +658,18 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   if (varCols.length) {
     const sq = await mulFixedMany(p, varCols.map((c) => [means.get(c)!, means.get(c)!] as [AShare, AShare]));
     varCols.forEach((c, i) => varPop.set(c, sub(m2.get(c)!, sq[i]!)));
+    // Noisy sums can make Σx²/N − mean² negative: clamp at 0 (also before the square root).
+    if (noise) {
+      const v = laneCat(varCols.map((c) => varPop.get(c)!));
+      const clamped = await select(p, await lt(p, v, 0n, { bits: 63 }), 0n, v);
+      varCols.forEach((c, i) => varPop.set(c, clamped.slice(i * G, (i + 1) * G)));
+    }
     if (needR) {
       const vs = await mulFixedMany(p, varCols.map((c) => [varPop.get(c)!, ratio!] as [AShare, AShare]));
       varCols.forEach((c, i) => varSamp.set(c, vs[i]!));
     }
   }
-  const sdCols = plan.aggregates.filter((a) => a.fn.startsWith('stddev')).map((a) => [a.fn, a.column!] as const);
+  const sdCols = plan.aggregates.filter((a) => a.fn.startsWith('stddev')).map((a) => [a.fn, valueOf(a)!] as const);
   const sds = new Map<string, AShare>();
   if (sdCols.length) {
     const r = await sqrt(p, laneCat(sdCols.map(([f, c]) => (f === 'stddev_samp' ? varSamp : varPop).get(c)!)));
@@ -670,16 +684,93 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   plan.aggregates.forEach((a, i) => {
     switch (a.fn) {
       case 'count': out[i] = counts; break;
-      case 'sum': out[i] = sums.get(a.column!)!; break;
-      case 'avg': out[i] = means.get(a.column!)!; break;
-      case 'var_pop': out[i] = varPop.get(a.column!)!; break;
-      case 'var_samp': out[i] = varSamp.get(a.column!)!; break;
+      case 'sum': out[i] = sums.get(valueOf(a)!)!; break;
+      case 'avg': out[i] = means.get(valueOf(a)!)!; break;
+      case 'var_pop': out[i] = varPop.get(valueOf(a)!)!; break;
+      case 'var_samp': out[i] = varSamp.get(valueOf(a)!)!; break;
       case 'stddev_pop':
-      case 'stddev_samp': out[i] = sds.get(`${a.fn}|${a.column}`)!; break;
+      case 'stddev_samp': out[i] = sds.get(`${a.fn}|${valueOf(a)}`)!; break;
       case 'min':
       case 'max': out[i] = mins.get(i)!; break;
     }
   });
+  return out;
+}
+
+/** The noise description must be the one of this plan: same base sums in the same order. */
+function checkNoise(plan: QueryPlan, noise: PlanNoise): void {
+  const { sums, squares } = summedValues(plan);
+  const want = ['count(*)', ...sums.map((v) => `sum(${v})`), ...squares.map((v) => `sum(${v}²)`)];
+  const got = noise.sums.map((s) => s.text);
+  if (want.join('\n') !== got.join('\n')) throw new QueryError(`noise: the noise description is for the sums ${got.join(', ')}, but this query has ${want.join(', ')} (call noiseForPlan with this plan)`);
+  if (plan.aggregates.some((a) => a.fn === 'min' || a.fn === 'max')) throw new QueryError('noise: MIN and MAX cannot run protected (noiseForPlan refuses them)');
+}
+
+/**
+ * The base sums (G lanes each, in noise.sums order), protected: each rounded to its lattice
+ * (t = ⌊x/2^j⌋ or ⌊x/2^j⌋ + 1, fixed.ts truncation, one call for all), noise Z added on the
+ * integers, released as (t + Z)·2^j. The discrete Laplace of every sum and cell in one sampler
+ * call (geometric-noise.ts); the Gaussian by inverse CDF (noise.ts), one call per table.
+ */
+async function protect(p: Party, noise: PlanNoise, base: AShare[], G: number): Promise<AShare[]> {
+  const rounded = noise.sums.flatMap((s, k) => (s.latticeBits > 0 ? [k] : []));
+  const out = base.slice();
+  if (rounded.length) {
+    const t = await truncateMany(p, rounded.map((k) => [base[k]!, noise.sums[k]!.latticeBits] as [AShare, number]));
+    rounded.forEach((k, i) => (out[k] = addPublic(p, t[i]!, 1n)));
+  }
+  let z: AShare[];
+  if (noise.mechanism === 'laplace') {
+    const all = await sampleDiscreteLaplace(p, noise.sums.map((s) => ({ table: s.sampler as GeometricTable, n: G })));
+    z = noise.sums.map((_, k) => all.slice(k * G, (k + 1) * G));
+  } else {
+    z = [];
+    for (const s of noise.sums) z.push(await addNoise(p, new AShare(new BigUint64Array(G), new BigUint64Array(G)), s.sampler as NoiseTable));
+  }
+  return out.map((x, k) => mulPublic(add(x, z[k]!), 1n << BigInt(noise.sums[k]!.latticeBits)));
+}
+
+/**
+ * Clamped columns min(max(x, lo), hi) (plan.clamps): the comparisons [x < lo] and [hi < x] of all
+ * clamps in one batch per width (a bound outside the column's declared range is constant and
+ * skipped), one bit injection, one multiplication round: x + [x < lo]·(lo − x) + [hi < x]·(hi − x).
+ * Exact. Reveals nothing.
+ */
+async function clampColumns(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<Map<string, AShare>> {
+  const items: { clamp: Clamp; below: boolean; d: AShare; bound: bigint; bits: number }[] = [];
+  for (const c of plan.clamps) {
+    const s = plan.dataset.columns.find((x) => x.name === c.column)!;
+    const x = columns.get(c.column)!;
+    const w = valueBits(s, plan.codeLists);
+    const half = 1n << BigInt(w - 1);
+    const width = (v: bigint) => Math.max(w, (v < 0n ? -v : v).toString(2).length + 1) + 1;
+    // [x < lo] = [x − lo < 0]; [hi < x] = [hi − x < 0]; skipped where the column's width decides.
+    if (c.lo !== null && c.lo > -half) items.push({ clamp: c, below: true, d: addPublic(p, x, -c.lo), bound: c.lo, bits: width(c.lo) });
+    if (c.hi !== null && c.hi < half - 1n) items.push({ clamp: c, below: false, d: subFromPublic(p, c.hi, x), bound: c.hi, bits: width(c.hi) });
+  }
+  const bits: BShare[] = new Array(items.length);
+  // Differences that fit in 64 bits: one comparison batch at the widest; differences of a
+  // full-width column may wrap: those compare x with the bound over the full signed range.
+  const narrow = items.flatMap((it, i) => (it.bits <= 64 ? [i] : []));
+  if (narrow.length) {
+    const res = await batchedCompare(p, 'lt', narrow.map((i) => items[i]!.d), Math.max(...narrow.map((i) => items[i]!.bits)) - 1, n);
+    narrow.forEach((i, k) => (bits[i] = res[k]!));
+  }
+  for (const [i, it] of items.entries()) {
+    if (it.bits <= 64) continue;
+    const x = columns.get(it.clamp.column)!;
+    bits[i] = it.below ? await lt(p, x, it.bound) : await lt(p, it.bound, x);
+  }
+  const out = new Map<string, AShare>();
+  const inj = items.length ? await bitInject(p, stackPlanes(bits)) : null;
+  const prods = items.length ? await mulMany(p, items.map((it, i) => [inj!.slice(i * n, (i + 1) * n), subFromPublic(p, it.bound, columns.get(it.clamp.column)!)] as [AShare, AShare])) : [];
+  for (const c of plan.clamps) {
+    let v = columns.get(c.column)!;
+    items.forEach((it, i) => {
+      if (it.clamp === c) v = add(v, prods[i]!);
+    });
+    out.set(c.name, v);
+  }
   return out;
 }
 

@@ -5,4 +5,5 @@ export { explainPlan, planQuery, planSql, type QueryPlan, type GroupKey, type Ag
 export { runQuery, type QueryResult, type RunOptions } from './execute.js';
 export { needsJoinPlan, planAnyQuery, planJoinQuery, planJoinSql, tablesOf, type JoinPlan, type JoinPlanOptions, type JoinTablePlan } from './join-plan.js';
 export { runJoinQuery, type JoinRunOptions, type RowRestriction } from './join-execute.js';
-export { noiseForPlan, type PlanNoise } from './dp.js';
+export { noiseForPlan, protectionErrors, protectionText, type DpRequest, type NoisySum, type PlanNoise, type ProtectionError } from './dp.js';
+export { contributionBound } from './contribution.js';

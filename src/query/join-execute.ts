@@ -52,6 +52,9 @@ export interface JoinRunOptions extends RunOptions {
  * key); all columns of one table have the same length.
  */
 export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: JoinRunOptions = {}): Promise<QueryResult> {
+  // A protected run must not reveal the uniqueness bit of a checked table (dp.ts refuses such plans).
+  const checked = opts.noise ? jp.tables.find((t) => t.unique === 'check') : undefined;
+  if (checked) throw new QueryError(`noise: ${checked.dataset.name} would be tested for one row per person inside MPC, revealing a bit outside the privacy guarantee (noiseForPlan refuses this plan)`);
   const lap = lapTimer(opts.trace);
   const colsOf = jp.tables.map((t) => {
     const m = tables.get(t.alias) ?? new Map<string, AShare>();

@@ -11,10 +11,12 @@
 // What is supported, in SQL terms:
 //   FROM t0 [a0] { [INNER] JOIN | LEFT JOIN } t1 [a1] ON a1.person_id = a0.person_id [AND <t1 only>] …
 //   All joins are on person_id columns (one key per table; a star around the person). Every
-//   table but one must have at most one row per person: a `unique` person_id in its schema
-//   (validated at ingest), or checked inside MPC after its filters (one revealed bit, join.ts; e.g.
-//   the income register filtered to one year). The one table that may have many rows per person is
-//   the first table in FROM order without a declared unique person_id.
+//   table but one must have at most one row per person: declared (a `unique` person_id, or a
+//   composite key of the schema whose other columns the table's own conditions fix with
+//   col = literal, e.g. keys [['person_id', 'year']] and ON … AND i.year = 2023; both validated at
+//   ingest, contribution.ts), or checked inside MPC after its filters (one revealed bit, join.ts).
+//   The one table that may have many rows per person is the first table in FROM order that is
+//   not declared one row per person.
 //   LEFT JOIN follows SQL: a person without a match appears once with the joined table's columns
 //   NULL; a comparison with NULL is unknown (Kleene logic: the WHERE clause is put in negation
 //   normal form and each comparison on such a column is ANDed with its table's match flag), and
@@ -26,7 +28,8 @@
 // the consent filter of a governed study — can be joined in at execution (join-execute.ts).
 import type { CodeList, ColumnSpec, DatasetSchema } from '../ingest/schema.js';
 import { type Expr, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
-import { planQuery, type QueryPlan } from './plan.js';
+import { oneRowPerPerson } from './contribution.js';
+import { fixedColumns, planQuery, type QueryPlan } from './plan.js';
 
 /**
  * How a table takes part: FROM, [INNER] JOIN, LEFT JOIN, [NOT] EXISTS (semi-join: its match flag
@@ -248,9 +251,25 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
     }
   }
 
+  // Each table's own conditions, as a plan over the table alone (COUNT(*) … WHERE …).
+  const filters = new Map(tables.map((t) => {
+    const conds = pushed.get(t.alias)!;
+    const unqualified = conds.map((c) => mapColumns(c, (n) => n.slice(n.indexOf('.') + 1)));
+    const where = unqualified.length ? unqualified.reduce((a, b) => ({ kind: 'and', left: a, right: b })) : null;
+    const plan = where
+      ? planQuery({ sql: '', table: t.dataset.name, alias: t.dataset.name, joins: [], select: [{ expr: { kind: 'agg', fn: 'count', arg: null, text: 'count(*)' }, alias: null }], where, groupBy: [], having: null, orderBy: [], limit: null }, t.dataset, codeLists)
+      : null;
+    return [t.alias, { plan, where }] as const;
+  }));
+
   // Which table may have many rows per person (semi-joined tables may too: only their match flag
-  // is used). Join order: one-row-per-person tables, then semi-joined ones, then the many side.
-  const declared = (t: (typeof tables)[number]) => specOf(keys.get(t.alias)!).unique === true;
+  // is used). A table has one row per person when its person id is unique, or when its filter
+  // fixes the other columns of a declared key (contribution.ts). Join order: one-row-per-person
+  // tables, then semi-joined ones, then the many side.
+  const declared = (t: (typeof tables)[number]) => {
+    const f = filters.get(t.alias)!.plan;
+    return oneRowPerPerson(t.dataset, keys.get(t.alias)!.slice(t.alias.length + 1), f ? fixedColumns(f) : new Set());
+  };
   const many = tables.findIndex((t) => t.kind !== 'semi' && t.kind !== 'window' && !declared(t));
   const idx = [...tables.keys()];
   const order = [...idx.filter((i) => i !== many && tables[i]!.kind !== 'semi' && tables[i]!.kind !== 'window'), ...idx.filter((i) => tables[i]!.kind === 'semi'), ...(many >= 0 ? [many] : [])];
@@ -289,12 +308,7 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
     order,
     plan,
     tables: tables.map((t, i) => {
-      const conds = pushed.get(t.alias)!;
-      const unqualified = conds.map((c) => mapColumns(c, (n) => n.slice(n.indexOf('.') + 1)));
-      const filterWhere = unqualified.length ? unqualified.reduce((a, b) => ({ kind: 'and', left: a, right: b })) : null;
-      const filter = filterWhere
-        ? planQuery({ sql: '', table: t.dataset.name, alias: t.dataset.name, joins: [], select: [{ expr: { kind: 'agg', fn: 'count', arg: null, text: 'count(*)' }, alias: null }], where: filterWhere, groupBy: [], having: null, orderBy: [], limit: null }, t.dataset, codeLists)
-        : null;
+      const { plan: filter, where: filterWhere } = filters.get(t.alias)!;
       const key = keys.get(t.alias)!;
       const prefix = `${t.alias}.`;
       const columns = plan.columns.filter((c) => c.startsWith(prefix) && !c.endsWith(`.${HAS}`)).map((c) => c.slice(prefix.length));

@@ -5,7 +5,8 @@
 // Supported (one table; joins on the person id are planned by join-plan.ts):
 //   SELECT <group key | aggregate> [AS alias], ...
 //     aggregates: COUNT(*), COUNT(col), SUM, AVG, MIN, MAX, VARIANCE/VAR_SAMP, VAR_POP,
-//                 STDDEV/STDDEV_SAMP, STDDEV_POP
+//                 STDDEV/STDDEV_SAMP, STDDEV_POP; SUM, AVG, VARIANCE and STDDEV also of a clamped
+//                 column: LEAST(col, hi), GREATEST(col, lo), nested (LEAST(GREATEST(x, 0), 2000000))
 //   FROM <table> [alias] [[INNER | LEFT] JOIN <table> [alias] ON a.person_id = b.person_id [AND …]] …
 //   (with joins, column references may be qualified: alias.column; IS [NOT] NULL tests LEFT JOIN misses)
 //   WHERE … [NOT] EXISTS (SELECT 1 FROM <table> [alias] WHERE alias.person_id = outer.person_id [AND …])
@@ -261,9 +262,9 @@ function expr(e: Node, table: Scope): Expr {
         const arg = expr(a, table);
         return { kind: 'agg', fn: AGGS[name]!, arg, text: `${name.toLowerCase()}(${show(arg)})` };
       }
-      if (name === 'AGE' || name === 'AGE_BAND') return { kind: 'call', name: name.toLowerCase(), args: args.map((a) => expr(a, table)) };
+      if (name === 'AGE' || name === 'AGE_BAND' || name === 'LEAST' || name === 'GREATEST') return { kind: 'call', name: name.toLowerCase(), args: args.map((a) => expr(a, table)) };
       if (['ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LAG', 'LEAD', 'NTILE'].includes(name)) unsupported(`window function ${name}`);
-      return unsupported(`function ${name}() (supported: aggregates, age(), age_band())`);
+      return unsupported(`function ${name}() (supported: aggregates, age(), age_band(), LEAST() and GREATEST() inside SUM/AVG/VARIANCE/STDDEV)`);
     }
     case 'unary_expr': {
       const op = String(e.operator).toUpperCase();

@@ -5,7 +5,9 @@
 // Dates are stored as 'YYYY-MM-DD' text and codes as their code text, so comparisons and LIKE
 // prefixes mean what they mean in Mosaik's SQL (ISO dates and code lists both sort as text).
 // Mosaik's extra functions are registered with the same definitions as src/query/plan.ts:
-// age(birth, ref) in completed years and age_band(birth, ref[, width = 10[, top = 90]]).
+// age(birth, ref) in completed years and age_band(birth, ref[, width = 10[, top = 90]]), and
+// standard SQL's LEAST(a, b) and GREATEST(a, b) (SQLite spells them as the scalar min(a, b) and
+// max(a, b)), so a clamped aggregate SUM(LEAST(GREATEST(x, 0), 100)) runs as written.
 import initSqlJs, { type Database } from 'sql.js';
 import { formatDate, type CodeList, type DatasetSchema } from '../ingest/schema.js';
 
@@ -30,6 +32,8 @@ function ageYears(birth: string, ref: string): number {
 /** Registers Mosaik's SQL functions and aggregates on a SQLite database (sql.js). */
 export function registerMosaikFunctions(db: Database): void {
   db.create_function('age', (b: string, ref: string) => ageYears(b, ref));
+  db.create_function('least', (a: number, b: number) => Math.min(a, b));
+  db.create_function('greatest', (a: number, b: number) => Math.max(a, b));
   const band = (b: string, ref: string, w: number, top: number) => {
     const a = ageYears(b, ref);
     return a < 0 ? 0 : Math.min(top, Math.floor(a / w) * w);

@@ -12,6 +12,10 @@
 //   age(b, ref) ≥ a [b < t_a + 1], t_a = ref minus a calendar years (Feb 29 → Feb 28)
 // GROUP BY keys are lists of public values, each with an indicator built from the same atoms;
 // cells are the cartesian product of the keys.
+// SUM, AVG, VARIANCE and STDDEV also take a clamped column, LEAST(GREATEST(x, lo), hi) in any
+// nesting and order (one or both sides; literal bounds): a Clamp, computed per row inside MPC by
+// execute.ts (two comparisons and a multiplication) and named by its SQL text. Its bounds bound
+// what one row adds to a sum (src/query/dp.ts).
 import {
   type CodeList, type ColumnSpec, type DatasetSchema, DECIMAL_FRAC_BITS, decodeValue, formatDate, parseDate, prefixRange, valueBits,
 } from '../ingest/schema.js';
@@ -74,8 +78,10 @@ export type ResultType = 'count' | 'int' | 'fixed' | 'value';
 
 export interface AggSpec {
   fn: AggName;
-  /** null for COUNT(*). */
+  /** null for COUNT(*); the dataset column read (also under a clamp: what a policy checks). */
   column: string | null;
+  /** The Clamp (plan.clamps, by name) the aggregate reads instead of the raw column. */
+  clamp?: string;
   text: string;
   /** How the revealed ring value is decoded: count/int as integers, fixed with FRAC bits, value as the column. */
   result: ResultType;
@@ -92,6 +98,19 @@ export interface HavingAtom {
 
 export type Output = { name: string; kind: 'key'; key: number } | { name: string; kind: 'agg'; agg: number };
 
+/** A column clamped to [lo, hi] inside an aggregate: min(max(x, lo), hi), as LEAST/GREATEST. */
+export interface Clamp {
+  /** The clamped value's name, its SQL text (e.g. least(greatest(income, 0), 2000000)); AggSpec.clamp. */
+  name: string;
+  /** The dataset column clamped. */
+  column: string;
+  /** Bounds in the column's encoding (decimals scaled by 2^FRAC), lo ≤ hi; null: that side is open. */
+  lo: bigint | null;
+  hi: bigint | null;
+  /** The clamped value as a column: the source's type, min and max narrowed to the clamp. */
+  spec: ColumnSpec;
+}
+
 export interface QueryPlan {
   sql: string;
   dataset: DatasetSchema;
@@ -103,6 +122,8 @@ export interface QueryPlan {
   filterText: string | null;
   keys: GroupKey[];
   aggregates: AggSpec[];
+  /** Clamped columns the aggregates read (computed per row before the aggregates). */
+  clamps: Clamp[];
   outputs: Output[];
   having: BoolExpr<HavingAtom> | null;
   havingText: string | null;
@@ -196,6 +217,7 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     filterText: q.where ? show(q.where) : null,
     keys,
     aggregates: b.aggs,
+    clamps: b.clamps,
     outputs,
     having: having ? simplify(having) : null,
     havingText: q.having ? show(q.having) : null,
@@ -290,6 +312,7 @@ class Builder {
   readonly atoms: Atom[] = [];
   private readonly atomIndex = new Map<string, number>();
   readonly aggs: AggSpec[] = [];
+  readonly clamps: Clamp[] = [];
   readonly used = new Set<string>();
 
   constructor(readonly dataset: DatasetSchema, readonly codeLists: Map<string, CodeList>) {}
@@ -588,17 +611,51 @@ class Builder {
     return err(`GROUP BY ${show(e)}: group by a column, age_band(...), an output alias or an ordinal`);
   }
 
+  /** The column an aggregate reads: a dataset column, or a clamped one (registered in this.clamps). */
+  private value(e: Expr, agg: Extract<Expr, { kind: 'agg' }>): ColumnSpec {
+    if (e.kind === 'column') return this.spec(e.name);
+    if (e.kind !== 'call' || (e.name !== 'least' && e.name !== 'greatest')) return err(`${agg.text}: aggregates take a column, or a column clamped with LEAST/GREATEST (other expressions are not supported)`);
+    const name = show(e);
+    const had = this.clamps.find((c) => c.name === name);
+    if (had) return had.spec;
+    // Any nesting of min(·, c) and max(·, c) is one clamp min(max(x, lo), hi), lo ≤ hi:
+    // min(clamp(x, lo, hi), c) = clamp(x, min(lo, c), min(hi, c)); max likewise.
+    const walk = (x: Expr): { s: ColumnSpec; lo: bigint | null; hi: bigint | null } => {
+      if (x.kind === 'column') {
+        const s = this.spec(x.name);
+        if (s.type !== 'int' && s.type !== 'decimal' && s.type !== 'bool') err(`${agg.text}: LEAST/GREATEST clamp numeric columns; '${s.name}' is ${s.type}`);
+        return { s, lo: null, hi: null };
+      }
+      if (x.kind !== 'call' || (x.name !== 'least' && x.name !== 'greatest') || x.args.length !== 2) return err(`${agg.text}: clamp with LEAST(x, hi) and GREATEST(x, lo): two arguments, a column (or another LEAST/GREATEST) and a number`);
+      const [a, b] = x.args as [Expr, Expr];
+      const lit = a.kind === 'number' ? a : b.kind === 'number' ? b : null;
+      if (!lit || (a.kind === 'number') === (b.kind === 'number')) return err(`${agg.text}: ${show(x)} needs a number literal on one side and the column on the other`);
+      const inner = walk(lit === a ? b : a);
+      const scale = inner.s.type === 'decimal' ? 2 ** FRAC : 1;
+      const v = (lit as { value: number }).value * scale;
+      if (inner.s.type !== 'decimal' && !Number.isInteger(v)) err(`${agg.text}: '${inner.s.name}' is ${inner.s.type}, so its clamp bounds must be integers, not ${(lit as { text: string }).text}`);
+      const c = BigInt(Math.round(v));
+      const pick = x.name === 'least' ? (u: bigint | null) => (u === null || c < u ? c : u) : (u: bigint | null) => (u === null || c > u ? c : u);
+      return x.name === 'least' ? { s: inner.s, lo: inner.lo === null ? null : pick(inner.lo), hi: pick(inner.hi) } : { s: inner.s, lo: pick(inner.lo), hi: inner.hi === null ? null : pick(inner.hi) };
+    };
+    const { s, lo, hi } = walk(e);
+    const spec = clampedSpec(s, name, lo, hi);
+    this.clamps.push({ name, column: s.name, lo, hi, spec });
+    return spec;
+  }
+
   aggregate(e: Extract<Expr, { kind: 'agg' }>): number {
     let column: string | null = null;
+    let clampName: string | undefined;
     let result: ResultType = 'count';
     let scale = 1;
     if (e.arg) {
-      if (e.arg.kind !== 'column') err(`${e.text}: aggregates take a column (expressions are not supported)`);
-      const s = this.spec((e.arg as { name: string }).name);
+      const s = this.value(e.arg, e);
       const t = s.type;
       const numeric = t === 'int' || t === 'decimal' || t === 'bool';
       switch (e.fn) {
         case 'count':
+          if (e.arg.kind !== 'column') err(`${e.text}: COUNT counts rows; LEAST and GREATEST apply inside SUM, AVG, VARIANCE and STDDEV`);
           break; // no NULLs: COUNT(col) = COUNT(*)
         case 'sum':
           if (!numeric) err(`${e.text}: SUM needs a numeric column; '${s.name}' is ${t}`);
@@ -608,6 +665,7 @@ class Builder {
           break;
         case 'min':
         case 'max':
+          if (e.arg.kind !== 'column') err(`${e.text}: ${e.fn.toUpperCase()} of LEAST/GREATEST is not supported (clamping applies inside SUM, AVG, VARIANCE and STDDEV)`);
           if (t === 'person_id') err(`${e.text}: '${s.name}' is a person identifier; only COUNT applies`);
           result = 'value';
           scale = t === 'decimal' ? 2 ** FRAC : 1;
@@ -625,13 +683,18 @@ class Builder {
           column = s.name;
         }
       }
-      this.used.add(s.name);
+      const clamp = this.clamps.find((c) => c.name === s.name);
+      if (clamp) {
+        clampName = clamp.name;
+        column = clamp.column;
+      }
+      this.used.add(column ?? s.name);
       if (e.fn === 'count') column = null;
     }
     const text = e.fn === 'count' ? 'count(*)' : e.text;
-    const i = this.aggs.findIndex((a) => a.fn === e.fn && a.column === column);
+    const i = this.aggs.findIndex((a) => a.fn === e.fn && a.column === column && a.clamp === clampName);
     if (i >= 0) return i;
-    this.aggs.push({ fn: e.fn, column, text, result, scale });
+    this.aggs.push({ fn: e.fn, column, ...(clampName !== undefined ? { clamp: clampName } : {}), text, result, scale });
     return this.aggs.length - 1;
   }
 
@@ -708,6 +771,7 @@ export function explainPlan(plan: QueryPlan, rows?: number): string {
     for (const k of plan.keys) lines.push(`  Group by ${k.text} AS ${k.name}: ${k.labels.length} public values (${k.labels.slice(0, 12).join(', ')}${k.labels.length > 12 ? ', …' : ''})`);
   }
   lines.push(`  Cells: ${cells}`);
+  for (const c of plan.clamps) lines.push(`  Clamp per row (in MPC: two comparisons and a product): ${c.name} = ${c.column} limited to [${c.spec.min ?? '−∞'}, ${c.spec.max ?? '∞'}]`);
   lines.push(`  Aggregates per cell (in MPC): ${plan.aggregates.map((a) => a.text).join(', ')}`);
   if (plan.having) lines.push(`  Having (in MPC, on the aggregates): ${plan.havingText}`);
   lines.push('  Disclosure: per cell [count < minCellSize] is computed in MPC; revealed are that bit per cell');
@@ -716,4 +780,56 @@ export function explainPlan(plan: QueryPlan, rows?: number): string {
     lines.push(`  After reveal (plaintext): ${plan.orderBy.length ? `ORDER BY ${plan.orderBy.map((o) => `${plan.outputs[o.output]!.name}${o.desc ? ' DESC' : ''}`).join(', ')}` : ''}${plan.limit !== null ? ` LIMIT ${plan.limit}` : ''}`);
   }
   return lines.join('\n');
+}
+
+/** The clamped value min(max(x, lo), hi) as a column spec: x's type, its range narrowed (in real units). */
+function clampedSpec(s: ColumnSpec, name: string, lo: bigint | null, hi: bigint | null): ColumnSpec {
+  const scale = s.type === 'decimal' ? 2 ** FRAC : 1;
+  const f = (x: number): number => {
+    let y = x;
+    if (lo !== null) y = Math.max(y, Number(lo) / scale);
+    if (hi !== null) y = Math.min(y, Number(hi) / scale);
+    return y;
+  };
+  const [min0, max0] = s.type === 'bool' ? [0, 1] : [typeof s.min === 'number' ? s.min : -Infinity, typeof s.max === 'number' ? s.max : Infinity];
+  const [min, max] = [f(min0), f(max0)];
+  return { name, type: s.type, ...(Number.isFinite(min) ? { min } : {}), ...(Number.isFinite(max) ? { max } : {}), description: `${s.name} clamped` };
+}
+
+/** The value an aggregate reads: its clamp's name, or its column (null for COUNT(*)). */
+export const valueOf = (a: AggSpec): string | null => a.clamp ?? a.column;
+
+const isVariance = (fn: AggName) => fn.startsWith('var') || fn.startsWith('stddev');
+
+/**
+ * The base sums a plan needs per cell besides COUNT: SUM(x) for every value x that SUM, AVG,
+ * VARIANCE or STDDEV reads, and SUM(x²) for VARIANCE/STDDEV, in this order (execute.ts computes
+ * them, dp.ts noises them).
+ */
+export function summedValues(plan: QueryPlan): { sums: string[]; squares: string[] } {
+  const sums = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'sum' || a.fn === 'avg' || isVariance(a.fn))).map((a) => valueOf(a)!))];
+  const squares = [...new Set(plan.aggregates.filter((a) => a.column && isVariance(a.fn)).map((a) => valueOf(a)!))];
+  return { sums, squares };
+}
+
+/** The column spec of a value an aggregate reads: a dataset column, or a clamp of the plan. */
+export function valueSpec(plan: QueryPlan, name: string): ColumnSpec {
+  const s = plan.dataset.columns.find((c) => c.name === name) ?? plan.clamps.find((c) => c.name === name)?.spec;
+  if (!s) throw new QueryError(`internal: the plan reads no column or clamp named '${name}'`);
+  return s;
+}
+
+/**
+ * Columns the plan's filter fixes to one value: a top-level conjunct [x = v] (`x = literal`, or a
+ * bool column alone). Every row the filter keeps has that value, so a key of the register
+ * minus these columns identifies its rows (src/query/contribution.ts).
+ */
+export function fixedColumns(plan: QueryPlan): Set<string> {
+  const out = new Set<string>();
+  const walk = (e: BoolExpr<number>): void => {
+    if (e.kind === 'and') e.args.forEach(walk);
+    else if (e.kind === 'leaf' && plan.atoms[e.leaf]!.op === 'eq') out.add(plan.atoms[e.leaf]!.column);
+  };
+  if (plan.filter) walk(plan.filter);
+  return out;
 }
