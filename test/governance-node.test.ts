@@ -12,7 +12,8 @@
 // per node; studies, approvals, policies and consent updates are in the transparency log.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -305,4 +306,23 @@ describe('governed nodes', () => {
     assert.equal(before.get(changed[0]![0])! - changed[0]![1], 1);
   });
 
+  it('attack 4: nobody can run a study on an older consent register (counting citizens who withdrew)', async () => {
+    // The researcher names the old version: refused at node 0, the consent version is the nodes' choice.
+    const rq = signQueryRequest(main, 'population', alice, { cluster: cluster.config.cluster, resultKey: newResultKeyPair().publicKey, versions: { consent: 'consent-v1' } });
+    const r = await api<{ error: string }>(0, '/v1/queries', { body: { request: rq } });
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.match(r.body.error, /names versions of consent, which the query does not read \(the consent register's version is the nodes' choice\)/);
+    // A malicious node 0 offers nodes 1 and 2 the job on the old version: each refuses on its own.
+    const nodeA = { key: readFileSync(join(cluster.nodeDirs[0], 'node-a.key.pem'), 'utf8'), cert: readFileSync(join(cluster.nodeDirs[0], 'node-a.cert.pem'), 'utf8') };
+    const request = signQueryRequest(main, 'population', alice, { cluster: cluster.config.cluster, resultKey: newResultKeyPair().publicKey });
+    const spec = {
+      id: randomUUID(), seq: Date.now() * 2, sql: POP_SQL, dataset: 'population', version: 'v1', versions: { population: 'v1', consent: 'consent-v1' },
+      minCellSize: 10, submittedAt: new Date().toISOString(), request, protection: { kind: 'none' }, governance: { study: main },
+    };
+    for (const p of [1, 2] as PartyId[]) {
+      const x = await apiRequest<{ error: string }>(cluster.config, p, '/v1/internal/jobs', { body: spec, ...nodeA });
+      assert.equal(x.status, 403, JSON.stringify(x.body));
+      assert.match(x.body.error, /refused: the job reads consent register version consent-v1, but the version in force at .* is consent-v2/);
+    }
+  });
 });

@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PartyId } from '../net/channel.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
-import { parseQuery, planAnyQuery, tablesOf, type Display } from '../query/index.js';
+import { noiseForPlan, parseQuery, planAnyQuery, protectionErrors, protectionText, tablesOf, type Display, type ProtectionError } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { apiRequest } from '../node/api.js';
 import { assembleResult, type CombinedResult, type Job, type JobResult } from '../node/jobs.js';
@@ -79,6 +79,10 @@ export type RemoteResult = CombinedResult & {
   codeLists: CodeList[];
   registers: Registers;
   protection: Protection;
+  /** Protected results: per row, per output column, the error the protection added (sd, 95 % half-width). */
+  errors?: ProtectionError[][];
+  /** Protected results: what was added and why, in words. */
+  protectionText?: string;
   /** What the run cost and what remains of the researcher's budget (node 0's account). */
   privacy?: JobResult['privacy'];
   governance?: ResultGovernance;
@@ -131,7 +135,7 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
       throw new QueryFailed(`job ${id} failed: ${failed.map(([v, p]) => `node ${p} (${config.nodes[p as PartyId].name}): ${v.error}`).join('; ')}`);
     }
     if (parts.every(Boolean)) break;
-    const msg = views.map((v, p) => `${config.nodes[p as PartyId].name}: ${v.status}${'progress' in v && v.progress && v.status !== 'done' ? ` (${v.progress})` : ''}`).join(', ');
+    const msg = views.map((v, p) => `${config.nodes[p as PartyId].name}: ${v.status}${'progress' in v && v.progress && (v.status !== 'done' || !parts[p]) && v.progress !== 'done' ? ` (${v.progress})` : ''}`).join(', ');
     if (msg !== lastMsg) o.onProgress?.(msg);
     lastMsg = msg;
     if (Date.now() > deadline) throw new QueryFailed(`job ${id} did not finish within ${o.timeoutMs ?? 600_000} ms (${msg})`);
@@ -149,10 +153,16 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
   const governance = o.study ? checkAttestations(config, three) : undefined;
   // Registers the SQL reads (a governed job also reads the consent register, which is no output).
   const read = new Map(Object.entries(registers));
-  const { plan } = planAnyQuery(parseQuery(o.sql), read);
+  const planned = planAnyQuery(parseQuery(o.sql), read);
+  const plan = planned.plan;
+  const combined = assembleResult(plan, three);
+  // The noise the nodes added is public in its distribution: each cell's expected error, derived here.
+  const p = three[0].protection;
+  const noise = p.kind === 'dp' ? noiseForPlan(plan, planned.join, { mechanism: p.mechanism, epsilon: p.epsilon, ...(p.delta !== undefined ? { delta: p.delta } : {}) }) : null;
   return {
-    ...assembleResult(plan, three), job: id, dataset, version, versions, parts: three, schema: registers[dataset]!.schema, codeLists: registers[dataset]!.codeLists, registers,
-    protection: three[0].protection, ...(three[0].privacy ? { privacy: three[0].privacy } : {}),
+    ...combined, job: id, dataset, version, versions, parts: three, schema: registers[dataset]!.schema, codeLists: registers[dataset]!.codeLists, registers,
+    protection: p, ...(noise ? { errors: combined.rows.map((row) => protectionErrors(plan, noise, row)), protectionText: protectionText(plan, noise) } : {}),
+    ...(three[0].privacy ? { privacy: three[0].privacy } : {}),
     ...(governance ? { governance } : {}),
   };
 }
@@ -224,16 +234,17 @@ export function resultFileOf(config: ClusterConfig, o: { sql: string }, r: Await
   };
 }
 
-/** A plain-text table; suppressed cells get a row of '<suppressed>' markers. */
-export function formatTable(r: CombinedResult): string {
+/** A plain-text table; suppressed cells get a row of '<suppressed>' markers; protected values their 95 % margin (± …). */
+export function formatTable(r: CombinedResult & { errors?: ProtectionError[][] }): string {
   const fmt = (v: Display) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : String(v));
-  const body: string[][] = r.rows.map((row) => row.map(fmt));
+  const margin = (e: ProtectionError | undefined) => (!e || !(e.half95 > 0) ? '' : ` ± ${Number(e.half95.toPrecision(2)).toLocaleString('en-US')}`);
+  const body: string[][] = r.rows.map((row, i) => row.map((v, k) => fmt(v) + margin(r.errors?.[i]?.[k])));
   const keyCols = r.suppressed.length ? Object.keys(r.suppressed[0]!) : [];
   for (const s of r.suppressed) body.push(r.columns.map((c) => (keyCols.includes(c) ? fmt(s[c]!) : '<suppressed>')));
   const w = r.columns.map((c, i) => Math.max(c.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
   const out = [line(r.columns), w.map((x) => '-'.repeat(x)).join('  '), ...body.map(line)];
-  out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'}; ${r.suppressedCount} of ${r.cells} cell${r.cells === 1 ? '' : 's'} <suppressed>: fewer than ${r.minCellSize} rows${r.havingHidden ? `; ${r.havingHidden} hidden by HAVING` : ''})`);
+  out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'}; ${r.suppressedCount} of ${r.cells} cell${r.cells === 1 ? '' : 's'} <suppressed>: fewer than ${r.minCellSize} rows${r.errors ? ' (after noise)' : ''}${r.havingHidden ? `; ${r.havingHidden} hidden by HAVING` : ''}${r.errors ? '; ± is the 95 % margin of the protection\'s noise' : ''})`);
   return out.join('\n');
 }
 
@@ -267,6 +278,7 @@ export async function queryCommand(o: { dir: string; dataset?: string; sql?: str
   else {
     console.log(formatTable(r));
     console.error(protectionLine(r));
+    if (r.protectionText) console.error(r.protectionText);
     if (r.governance) {
       const gv = r.governance;
       console.error(`study '${gv.study}' query '${gv.query}': authorized by all three nodes (attestations verified); consent filter '${gv.consent.purpose}' (${gv.consent.default})${gv.consent.register ? ` from ${gv.consent.register} at ${new Date(gv.consent.at! * 1000).toISOString()}` : ''}`);

@@ -131,8 +131,18 @@ const show = (v: Display | number | string | null | undefined): string => {
   return String(v);
 };
 
-const close = (a: unknown, b: unknown) =>
-  typeof a === 'number' && typeof b === 'number' ? Math.abs(a - b) <= 1e-3 + 1e-4 * Math.abs(b) : String(a) === String(b);
+/**
+ * A protected value agrees with the plaintext when it is within AGREE_SD standard deviations of
+ * the protection's noise (for the discrete Laplace, a larger deviation has probability < 1e-6;
+ * averages use the delta method). Exact values (no protection, or group keys) must be equal.
+ */
+const AGREE_SD = 10;
+const agrees = (mpc: unknown, plain: unknown, sd: number | undefined) => {
+  if (typeof mpc !== 'number' || typeof plain !== 'number') return String(mpc) === String(plain);
+  const tol = sd && Number.isFinite(sd) ? AGREE_SD * sd : 0;
+  return Math.abs(mpc - plain) <= tol + 1e-3 + 1e-4 * Math.abs(plain);
+};
+const margin = (h: number | undefined) => (h && Number.isFinite(h) && h > 0 ? `±${Number(h.toPrecision(2)).toLocaleString('en-US')}` : '');
 
 /** A study query's plan (over one register or several), from the public schemas. */
 function planOf(sql: string, schemas: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>) {
@@ -142,6 +152,9 @@ function planOf(sql: string, schemas: Map<string, DatasetSchema>, codeLists: Map
 interface StudyOutcome {
   agree: boolean;
   ms: number;
+  epsilon: number;
+  /** Largest |protected − plaintext| relative to the plaintext, over the study's released counts and means. */
+  worstRelative: number;
 }
 
 async function runStudy(
@@ -160,8 +173,8 @@ async function runStudy(
   const t0 = performance.now();
   // Every register was uploaded as `version`; a query over several reads each one's.
   const at = (sql: string) => Object.fromEntries(tablesOf(parseQuery(sql)).map((n) => [n, version]));
-  const res = await runRemoteQuery({ config, sql: study.sql, signer, versions: at(study.sql), minCellSize: o.minCellSize });
-  const den = study.denominator ? await runRemoteQuery({ config, sql: study.denominator.sql, signer, versions: at(study.denominator.sql), minCellSize: o.minCellSize }) : null;
+  const res = await runRemoteQuery({ config, sql: study.sql, signer, versions: at(study.sql), minCellSize: o.minCellSize, epsilon: study.epsilon });
+  const den = study.denominator ? await runRemoteQuery({ config, sql: study.denominator.sql, signer, versions: at(study.denominator.sql), minCellSize: o.minCellSize, epsilon: study.denominator.epsilon }) : null;
   const ms = performance.now() - t0;
   const tp = performance.now();
   const plain: PlainResult = db.query(study.sql);
@@ -171,45 +184,55 @@ async function runStudy(
   const keyCount = planOf(study.sql, schemas, codeLists).plan.keys.length;
   const keyOf = (r: readonly unknown[]) => r.slice(0, keyCount).map(String).join('|');
   const plainByKey = new Map(plain.rows.map((r) => [keyOf(r), r]));
-  const denByKey = new Map((den?.rows ?? []).map((r) => [keyOf(r), r]));
+  const denIdx = new Map((den?.rows ?? []).map((r, i) => [keyOf(r), i]));
   const plainDenByKey = new Map((plainDen?.rows ?? []).map((r) => [keyOf(r), r]));
   let agree = true;
+  let worst = 0;
   const rows: string[][] = [];
-  for (const r of res.rows) {
+  res.rows.forEach((r, ri) => {
     const p = plainByKey.get(keyOf(r));
-    const cells = r.map(show);
-    const ok = !!p && r.every((v, i) => close(v, p[i]));
-    const plainCells = r.slice(keyCount).map((_, i) => show((p?.[keyCount + i] as number | string | null | undefined) ?? null));
-    let extra: string[] = [];
+    const err = res.errors?.[ri];
+    const ok = !!p && r.every((v, i) => agrees(v, p[i], err?.[i]?.sd));
+    const cells: string[] = r.slice(0, keyCount).map(show);
+    r.slice(keyCount).forEach((v, k) => {
+      const i = keyCount + k;
+      cells.push(show(v), show((p?.[i] as number | string | null | undefined) ?? null), margin(err?.[i]?.half95));
+      if (p && typeof v === 'number' && typeof p[i] === 'number' && p[i] !== 0) worst = Math.max(worst, Math.abs(v - Number(p[i])) / Math.abs(Number(p[i])));
+    });
     if (study.denominator) {
-      const d = denByKey.get(keyOf(r));
+      const di = denIdx.get(keyOf(r));
+      const d = di === undefined ? undefined : den!.rows[di];
       const pd = plainDenByKey.get(keyOf(r));
       const pct = d ? (100 * Number(r[keyCount])) / Number(d[keyCount]) : NaN;
       const ppct = pd && p ? (100 * Number(p[keyCount])) / Number(pd[keyCount]) : NaN;
-      extra = [Number.isFinite(pct) ? pct.toFixed(2) : '—', Number.isFinite(ppct) ? ppct.toFixed(2) : '—'];
-      agree &&= close(d?.[keyCount], pd?.[keyCount]);
+      cells.push(Number.isFinite(pct) ? pct.toFixed(2) : '—', Number.isFinite(ppct) ? ppct.toFixed(2) : '—');
+      agree &&= agrees(d?.[keyCount], pd?.[keyCount], di === undefined ? undefined : den!.errors?.[di]?.[keyCount]?.sd);
     }
     agree &&= ok;
-    rows.push([...cells, ...plainCells, ...extra, ok ? 'yes' : 'NO']);
-  }
+    cells.push(ok ? 'yes' : 'NO');
+    rows.push(cells);
+  });
   const aggNames = res.columns.slice(keyCount);
+  const protectedRun = res.protection.kind === 'dp';
   const header = [
     ...res.columns.slice(0, keyCount),
-    ...aggNames.map((c) => `${c} (MPC)`),
-    ...aggNames.map((c) => `${c} (plaintext)`),
+    ...aggNames.flatMap((c) => [`${c} (MPC${protectedRun ? ', protected' : ''})`, `${c} (plaintext)`, protectedRun ? '95 %' : '']),
     ...(study.denominator ? [`${study.denominator.label} (MPC)`, `${study.denominator.label} (plaintext)`] : []),
     'agree',
   ];
   for (const l of table(header, rows, keyCount)) o.log(l);
-  // Cells the plaintext has but MPC withheld must all be small (suppressed inside MPC).
+  // Cells the plaintext has but MPC withheld must all be small (suppressed inside MPC, on the noisy count).
   const shown = new Set(res.rows.map(keyOf));
   const withheld = plain.rows.filter((r) => !shown.has(keyOf(r)));
   const countIdx = keyCount; // every study's first aggregate is its COUNT
-  const wronglyHidden = withheld.filter((r) => Number(r[countIdx]) >= res.minCellSize);
+  const countSd = res.errors?.[0]?.[countIdx]?.sd ?? 0;
+  const wronglyHidden = withheld.filter((r) => Number(r[countIdx]) >= res.minCellSize + AGREE_SD * countSd);
   if (wronglyHidden.length) agree = false;
-  if (res.suppressedCount) o.log(`  ${res.suppressedCount} cell(s) counting fewer than ${res.minCellSize} persons suppressed inside MPC: ${res.suppressed.map((s) => Object.values(s).join('/')).join(', ')}`);
-  o.log(`  MPC ${secs(ms)} (SQLite on the plaintext: ${plainMs.toFixed(0)} ms, ×${(ms / Math.max(plainMs, 0.1)).toFixed(0)}) · ${res.rows.length} cells released · ${agree ? 'all agree with the plaintext' : 'DISAGREES with the plaintext'}`);
-  return { agree, ms };
+  if (res.suppressedCount) o.log(`  ${res.suppressedCount} cell(s) counting fewer than ${res.minCellSize} persons${protectedRun ? ' (after noise)' : ''} suppressed inside MPC: ${res.suppressed.map((s) => Object.values(s).join('/')).join(', ')}`);
+  if (res.protectionText) o.log(`  ${res.protectionText.split('. ')[0]}.`);
+  const spent = study.epsilon + (study.denominator?.epsilon ?? 0);
+  o.log(`  MPC ${secs(ms)} (SQLite on the plaintext: ${plainMs.toFixed(0)} ms, ×${(ms / Math.max(plainMs, 0.1)).toFixed(0)}) · ${res.rows.length} cells released · epsilon spent ${spent}${res.privacy ? `, ${Number(res.privacy.remaining.epsilon.toPrecision(3))} left` : ''} · ${agree ? `all agree with the plaintext${protectedRun ? ` within the protection's noise (largest deviation ${(100 * worst).toFixed(2)} %)` : ''}` : 'DISAGREES with the plaintext'}`);
+  return { agree, ms, epsilon: spent, worstRelative: worst };
 }
 
 export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
@@ -267,14 +290,17 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     o.log(`• custodians done in ${secs(performance.now() - t)} (in parallel); plaintext reference loaded into SQLite meanwhile in ${secs(dbMs)} (for comparison only; never on a node)`);
     let all = true;
     const times: [string, number][] = [];
+    let spent = 0;
     for (const s of STUDIES) {
       const r = await runStudy(s, config, researcher, version, db, schemas, regs.codeLists, o);
       all &&= r.agree;
+      spent += r.epsilon;
       times.push([s.id, r.ms]);
     }
     db.close();
     o.log('');
-    o.log(`${all ? '✔ every released cell agrees with the plaintext' : '✘ some results disagree with the plaintext'}; studies: ${times.map(([id, ms]) => `${id} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - t0)}`);
+    o.log(`${all ? '✔ every released cell agrees with the plaintext within the noise the protection added' : '✘ some results disagree with the plaintext'}; studies: ${times.map(([id, ms]) => `${id} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - t0)}`);
+    o.log(`  output protection: every number above carries differential-privacy noise drawn inside MPC; researcher 'epidemiologist' spent epsilon ${Number(spent.toPrecision(3))} of 1 (README, "Security model").`);
     return all;
   } finally {
     await stopNodes(kids);
