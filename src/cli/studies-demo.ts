@@ -231,7 +231,7 @@ async function runStudy(
   if (res.suppressedCount) o.log(`  ${res.suppressedCount} cell(s) counting fewer than ${res.minCellSize} persons${protectedRun ? ' (after noise)' : ''} suppressed inside MPC: ${res.suppressed.map((s) => Object.values(s).join('/')).join(', ')}`);
   if (res.protectionText) o.log(`  ${res.protectionText.split('. ')[0]}.`);
   const spent = study.epsilon + (study.denominator?.epsilon ?? 0);
-  o.log(`  MPC ${secs(ms)} (SQLite on the plaintext: ${plainMs.toFixed(0)} ms, ×${(ms / Math.max(plainMs, 0.1)).toFixed(0)}) · ${res.rows.length} cells released · epsilon spent ${spent}${res.privacy ? `, ${Number(res.privacy.remaining.epsilon.toPrecision(3))} left` : ''} · ${agree ? `all agree with the plaintext${protectedRun ? ` within the protection's noise (largest deviation ${(100 * worst).toFixed(2)} %)` : ''}` : 'DISAGREES with the plaintext'}`);
+  o.log(`  MPC ${secs(ms)} (SQLite on the plaintext: ${plainMs.toFixed(0)} ms, ×${(ms / Math.max(plainMs, 0.1)).toFixed(0)}) · ${res.rows.length} cells released · epsilon spent ${Number(spent.toPrecision(3))}${res.privacy ? `, ${Number(res.privacy.remaining.epsilon.toPrecision(3))} left` : ''} · ${agree ? `all agree with the plaintext${protectedRun ? ` within the protection's noise (largest deviation ${(100 * worst).toFixed(2)} %)` : ''}` : 'DISAGREES with the plaintext'}`);
   return { agree, ms, epsilon: spent, worstRelative: worst };
 }
 
