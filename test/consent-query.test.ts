@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test';
 import { generateRegisters, type Register, type Registers } from '../src/demo/registers.js';
 import { STUDIES } from '../src/demo/studies.js';
 import { consentDecision, encodeConsentRows, purposeIndex, withUntil, type ConsentEvent } from '../src/governance/consent.js';
-import { generateConsentEvents } from '../src/governance/consent-demo.js';
+import { generateConsentEvents } from '../src/demo/consent-events.js';
 import { consentJoinInput, consentUsable } from '../src/governance/consent-mpc.js';
 import { DEFAULT_PURPOSES } from '../src/governance/consortium.js';
 import { splitShares, type AShare } from '../src/mpc/share.js';

@@ -12,7 +12,7 @@ import {
   checkEvent, consentChange, consentCommitment, consentCsv, consentDecision, consentReceipt, consentSchema, encodeConsentRows, eventsCsv, OPEN_UNTIL, parseConsentCsv,
   purposeCodeList, purposeIndex, rowsInForce, studiesForCitizen, unixSeconds, withUntil, type ConsentEvent,
 } from '../src/governance/consent.js';
-import { demoPersonIds, generateConsentEvents } from '../src/governance/consent-demo.js';
+import { demoPersonIds, generateConsentEvents } from '../src/demo/consent-events.js';
 import { consentInForce, consentJoinInput, consentUsable } from '../src/governance/consent-mpc.js';
 import { DEFAULT_PURPOSES } from '../src/governance/consortium.js';
 import { GovernanceError } from '../src/governance/errors.js';

@@ -26,7 +26,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PartyId } from '../net/channel.js';
 import { clusterSigningKeys, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
-import { apiRequest } from '../node/api.js';
+import { apiRequest } from '../node/http.js';
 import { assembleResult, type JobResult } from '../node/jobs.js';
 import { parseQuery, planAnyQuery, planSql } from '../query/index.js';
 import { canonicalJson, type LedgerEntry } from '../ledger/entry.js';

@@ -22,7 +22,7 @@ import type { Signer } from '../governance/identity.js';
 import { loadCustodianKey, uploadDataset } from '../ingest/upload.js';
 import type { PartyId } from '../net/channel.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
-import { apiRequest } from '../node/api.js';
+import { apiRequest } from '../node/http.js';
 import type { StudyListing } from '../node/governance.js';
 
 export type RemoteDocKind = 'study' | 'approval' | 'policy' | 'consent-update';

@@ -37,7 +37,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { demoCodeLists } from '../demo/codelists.js';
 import { demoSchemas } from '../demo/schemas.js';
 import { consentChange, consentReceipt, consentSchema, CONSENT_DATASET, purposeCodeList, readConsentFile, studiesForCitizen, writeConsentFile } from '../governance/consent.js';
-import { demoPersonIds, generateConsentEvents } from '../governance/consent-demo.js';
+import { demoPersonIds, generateConsentEvents } from '../demo/consent-events.js';
 import { addMember, Consortium, DEFAULT_PURPOSES, readConfigFile } from '../governance/consortium.js';
 import { GovernanceError } from '../governance/errors.js';
 import { keyId, loadPrivateKey, writeIdentity, type MemberRole, type Signer } from '../governance/identity.js';

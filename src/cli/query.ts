@@ -19,7 +19,7 @@ import type { PartyId } from '../net/channel.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
 import { noiseForPlan, parseQuery, planAnyQuery, protectionErrors, protectionText, tablesOf, type Display, type ProtectionError } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
-import { apiRequest } from '../node/api.js';
+import { apiRequest } from '../node/http.js';
 import { assembleResult, type CombinedResult, type Job, type JobResult } from '../node/jobs.js';
 import type { Protection } from '../node/privacy.js';
 import { newResultKeyPair, openJson, type Sealed } from '../governance/sealed.js';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PartyId } from '../net/channel.js';
 import { createLocalCluster, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
-import { apiRequest } from '../node/api.js';
+import { apiRequest } from '../node/http.js';
 import { writeApiPorts } from '../node/daemon.js';
 import { generateRegisters } from '../demo/registers.js';
 import { writeRegisterCsv } from '../demo/csv.js';

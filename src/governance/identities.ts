@@ -17,7 +17,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseMembers, type Member, type MemberEntry } from './consortium.js';
 import { refuse } from './errors.js';
+import type { KnownKey } from './request-auth.js';
 import { identityPaths, loadPrivateKey, writeIdentity, type MemberRole, type Signer } from './identity.js';
+
+/** An authenticated caller of a node: a known identity's key, role and datasets. */
+export type Identity = KnownKey<MemberRole> & { datasets: string[] };
 
 export const IDENTITIES_FORMAT = 'mosaik-identities/1';
 export const IDENTITIES_FILE = 'identities.json';

@@ -17,7 +17,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
-import { identitiesPath, loadIdentities } from '../governance/identities.js';
+import { identitiesPath, loadIdentities, type Identity } from '../governance/identities.js';
 import type { Member } from '../governance/consortium.js';
 import type { MemberRole } from '../governance/identity.js';
 import { audienceOf, AuthError, RequestNonces, UNSIGNED_BODY, verifyRequest, type KnownKey } from '../governance/request-auth.js';
@@ -67,8 +67,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/internal/ledger/submit': NODE,
 };
 
-/** An authenticated caller. */
-export type Identity = KnownKey<MemberRole> & { datasets: string[] };
+export type { Identity } from '../governance/identities.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -33,146 +33,32 @@
 // src/ingest/upload-auth.ts verifyUploadHeader against the consortium), and the share bytes must
 // hash to the signed sharesSha256; otherwise 403 and nothing is stored. Un-governed nodes ignore it.
 import type { UploadHeader } from '../ingest/schema.js';
-import { pinnedTlsOptions, readJsonAnswer } from '../net/https.js';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import type { PartyId } from '../net/channel.js';
-import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
-import { checkSchema, SchemaError, type CodeList, type DatasetSchema } from '../ingest/schema.js';
-import { QueryError } from '../query/index.js';
-import { checkId, type ShareStore, StoreError } from './store.js';
-import { isClientError, JobError, type JobRunner, type JobSpec, type Job } from './jobs.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { checkSchema, SchemaError } from '../ingest/schema.js';
+import { checkId, StoreError } from './store.js';
+import { JobError } from './errors.js';
+import type { JobSpec, Job } from './jobs.js';
 import { openApiDocument } from './openapi.js';
-import type { NodeLedger } from './ledger.js';
 import { registerLedgerRoutes } from './ledger-api.js';
-import { GovernanceError } from '../governance/errors.js';
-import type { NodeGovernance } from './governance.js';
 import { registerGovernanceRoutes } from './governance-api.js';
-import { NodeAccess, type Identity } from './access.js';
+import type { Identity } from './access.js';
+import type { ApiContext } from './context.js';
 import { scheduleJob } from './schedule.js';
-import { audienceOf, AuthError, signRequest, UNSIGNED_BODY } from '../governance/request-auth.js';
-import type { Signer } from '../governance/identity.js';
+import { AuthError } from '../governance/request-auth.js';
 import { publicSettings, researcherBudget } from './privacy.js';
 import { sharesHasher, UploadAuthError, verifyUploadHeader, type UploadStatement } from '../ingest/upload-auth.js';
+import { apiPorts, requireParty, sendError } from './http.js';
+
+// The shared HTTP helpers and the routes' context, where they were before (src/node/http.ts, context.ts).
+export { apiPorts, apiRequest, sendError, type ApiRequestOptions, type ApiResponse } from './http.js';
+export type { ApiContext } from './context.js';
 
 /** Largest upload header (schema + code lists). */
 const MAX_HEADER_BYTES = 64 << 20;
 
 // ---------------------------------------------------------------------------------------------
-// API ports
-
-/**
- * The HTTPS API port of each node: `apiPort` of its entry in cluster.json when present, else its
- * MPC port + 1000. (resolveClusterConfig ignores the extra field.)
- */
-export function apiPorts(config: ClusterConfig): [number, number, number] {
-  let raw: { nodes?: { id: number; apiPort?: number }[] } = {};
-  try {
-    raw = JSON.parse(readFileSync(join(config.dir, 'cluster.json'), 'utf8'));
-  } catch {
-    /* defaults */
-  }
-  return config.nodes.map((n) => {
-    const p = raw.nodes?.find((x) => x.id === n.id)?.apiPort;
-    if (p !== undefined) {
-      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`cluster config node ${n.id} (${n.name}): apiPort must be 1-65535, got ${p}`);
-      return p;
-    }
-    if (n.port + 1000 > 65535) throw new Error(`cluster config node ${n.id} (${n.name}): no apiPort, and port + 1000 is not a port`);
-    return n.port + 1000;
-  }) as [number, number, number];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Client: HTTPS with the server's certificate pinned (and optionally our node certificate)
-
-export interface ApiResponse<T = unknown> {
-  status: number;
-  body: T;
-}
-
-export interface ApiRequestOptions {
-  method?: string;
-  /** JSON (object) or raw bytes / stream (sent as application/octet-stream). */
-  body?: unknown;
-  /** Client certificate (node-to-node calls). */
-  key?: string;
-  cert?: string;
-  timeoutMs?: number;
-  port?: number;
-  /** Signs the request as this identity (src/governance/request-auth.ts): needed by every route that is not public. */
-  signer?: Signer;
-}
-
-/**
- * One request to a node's API. The server must present exactly the certificate pinned for it in
- * cluster.json (SHA-256 fingerprint), checked during the handshake before any byte is sent.
- */
-export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, path: string, o: ApiRequestOptions = {}): Promise<ApiResponse<T>> {
-  const n: ResolvedNode = config.nodes[node];
-  const port = o.port ?? apiPorts(config)[node];
-  const raw = o.body instanceof Uint8Array || (o.body !== undefined && typeof (o.body as Readable).pipe === 'function');
-  const payload = o.body === undefined ? undefined : raw ? o.body : Buffer.from(JSON.stringify(o.body));
-  const method = o.method ?? (o.body === undefined ? 'GET' : 'POST');
-  const authorization = o.signer
-    ? signRequest({ method, path, audience: audienceOf(config.cluster, n.name) }, payload === undefined ? undefined : raw ? UNSIGNED_BODY : (payload as Uint8Array), o.signer)
-    : undefined;
-  const opts: RequestOptions = {
-    host: n.host,
-    port,
-    path,
-    method,
-    // Trust exactly the pinned certificate (when cluster.json carries it), then check its fingerprint.
-    ...pinnedTlsOptions(n),
-    ...(o.key && o.cert ? { key: o.key, cert: o.cert } : {}),
-    agent: false,
-    headers: {
-      ...(authorization ? { authorization } : {}),
-      ...(payload === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
-      ...(payload instanceof Uint8Array ? { 'content-length': String(payload.byteLength) } : {}),
-    },
-  };
-  return new Promise((ok, fail) => {
-    const req = httpsRequest(opts, (res) => readJsonAnswer<T>(res).then(ok, fail));
-    // Without a pinned certificate in cluster.json, only the fingerprint check stands: do it before sending.
-    if (!n.certPem) {
-      req.on('socket', (s) => {
-        (s as TLSSocket).once('secureConnect', () => {
-          const fp = (s as TLSSocket).getPeerX509Certificate()?.fingerprint256;
-          if (fp !== n.fingerprint) req.destroy(new Error(`node ${n.id} (${n.name}) presented a certificate with fingerprint ${fp}, but cluster.json pins ${n.fingerprint}`));
-        });
-      });
-    }
-    req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer from node ${n.id} (${n.name}) at ${n.host}:${port} within ${o.timeoutMs ?? 30_000} ms`)));
-    req.on('error', (e) => fail(new Error(`node ${n.id} (${n.name}) at https://${n.host}:${port}${path}: ${e.message}`)));
-    if (payload === undefined) req.end();
-    else if (payload instanceof Uint8Array) req.end(payload);
-    else (payload as Readable).pipe(req);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 // Server
-
-export interface ApiContext {
-  config: ClusterConfig;
-  me: PartyId;
-  keyPem: string;
-  certPem: string;
-  store: ShareStore;
-  runner: JobRunner;
-  log: (msg: string) => void;
-  /** The transparency log; with it, results are served only after their release is logged. */
-  ledger?: NodeLedger;
-  /** Governance state (governed mode when it holds a consortium configuration). */
-  governance: NodeGovernance;
-  /** Who may call what (src/node/access.ts). */
-  access: NodeAccess;
-}
 
 /** Pulls exact byte counts out of a stream. */
 class StreamReader {
@@ -268,17 +154,6 @@ function checkUploader(ctx: ApiContext, who: Identity | undefined, name: string,
   if (h.schema.custodian !== who.name && ctx.governance.governed) throw new AuthError(`the schema names custodian '${h.schema.custodian}', but '${who.name}' signed the upload`, 403);
 }
 
-export function sendError(reply: FastifyReply, e: unknown, log: (m: string) => void): FastifyReply {
-  if (e instanceof AuthError) return reply.code(e.status).send({ error: e.message });
-  if (e instanceof GovernanceError) return reply.code(e.code === 'malformed' ? 400 : 403).send({ error: e.message, code: e.code });
-  if (isClientError(e) || e instanceof SchemaError) {
-    const status = e instanceof QueryError || e instanceof SchemaError ? 400 : ((e as { status?: number }).status ?? 400);
-    return reply.code(status).send({ error: e.message, ...(e instanceof JobError ? e.details : {}) });
-  }
-  log(`internal error: ${(e as Error)?.stack ?? String(e)}`);
-  return reply.code(500).send({ error: (e as Error)?.message ?? String(e) });
-}
-
 /** A job as its requester sees it: status, and this node's part of the result sealed to the requester's key. */
 const jobView = (j: Job, gated: boolean) => ({
   id: j.id,
@@ -331,16 +206,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   app.removeContentTypeParser('application/json');
   ctx.access.register(app);
 
-  const peerFingerprint = (req: { raw: { socket: unknown } }) => (req.raw.socket as TLSSocket).getPeerX509Certificate?.()?.fingerprint256 ?? null;
-  const requireNode0 = (req: { raw: { socket: unknown } }) => {
-    const fp = peerFingerprint(req);
-    if (fp !== config.nodes[0].fingerprint) {
-      throw new JobError(
-        fp ? `forbidden: this route is for the scheduler node ${config.nodes[0].name} only; the client certificate (SHA-256 ${fp}) is not its pinned certificate` : 'forbidden: this route needs the scheduler node\'s client certificate',
-        403,
-      );
-    }
-  };
+  const requireNode0 = (req: { raw: { socket: unknown } }) => requireParty(config, req, [0]);
 
   app.setErrorHandler((e, _req, reply) => {
     const status = (e as { statusCode?: number }).statusCode;
@@ -430,14 +296,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   app.post<{ Body: { request?: unknown; sql?: unknown } }>('/v1/queries', async (req, reply) => {
     if (me !== 0) return reply.code(409).send({ error: `submit queries to the scheduler, node 0 (${config.nodes[0].name}); this is node ${me} (${self.name})` });
     const body = (req.body ?? {}) as { request?: unknown; sql?: unknown };
-    const run = async () => {
-      try {
-        ctx.ledger?.assertWritable(); // nothing runs that cannot be logged
-      } catch (e) {
-        throw new JobError((e as Error).message, 503);
-      }
-      return scheduleJob(ctx, runner.create(body, req.identity!));
-    };
+    const run = async () => scheduleJob(ctx, runner.create(body, req.identity!));
     const p = submitting.then(run, run);
     submitting = p.catch(() => {});
     try {
@@ -493,8 +352,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     }
   });
 
-  if (ctx.ledger) registerLedgerRoutes(app, ctx.ledger, config, me);
-  registerGovernanceRoutes(app, ctx, requireNode0);
+  if (ctx.ledger) registerLedgerRoutes(app, ctx.ledger, config, me, log);
+  registerGovernanceRoutes(app, ctx);
 
   return app;
 }

@@ -12,8 +12,8 @@
 //   GET  /v1/usage?custodian=&study=    usage per custodian and study recorded at this node
 //   POST /v1/internal/governance {kind, doc}   node 0 → nodes 1, 2 (mutual TLS, node 0's certificate)
 //
-// A document is registered at every node or refused: node 0 verifies it, hands it to nodes 1 and 2,
-// each of which verifies it ON ITS OWN (signatures against its own consortium configuration) and
+// A document is registered at every node or refused (src/node/schedule.ts distributeDocument):
+// node 0 verifies it, hands it to nodes 1 and 2, each of which verifies it ON ITS OWN (signatures against its own consortium configuration) and
 // stores it; then node 0 stores it and logs it in the transparency log (study-submitted,
 // study-approved, policy-published, consent-changed); nodes 1 and 2 append the entry only if they
 // hold a document with exactly that log body. Submitting a document again changes nothing.
@@ -25,43 +25,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GovernanceError } from '../governance/errors.js';
 import { studyHash } from '../governance/study.js';
-import type { PartyId } from '../net/channel.js';
-import { apiRequest, sendError, type ApiContext } from './api.js';
-import type { DocKind } from './governance.js';
-import { JobError } from './jobs.js';
 import { AuthError } from '../governance/request-auth.js';
+import type { ApiContext } from './context.js';
+import { JobError } from './errors.js';
+import type { DocKind } from './governance.js';
+import { requireParty, sendError } from './http.js';
+import { distributeDocument } from './schedule.js';
 
-const PEERS: PartyId[] = [1, 2];
-
-/** Node 0: verify, hand to nodes 1 and 2, store, log. Returns the summary and whether it is new. */
-async function distribute(ctx: ApiContext, kind: DocKind, doc: unknown): Promise<{ summary: string; isNew: boolean; seq?: number }> {
-  const gov = ctx.governance!;
-  try {
-    ctx.ledger?.assertWritable();
-  } catch (e) {
-    throw new JobError((e as Error).message, 503);
-  }
-  gov.check(kind, doc); // refuse here first, with this node's reason
-  const answers = await Promise.allSettled(PEERS.map((p) => apiRequest<{ error?: string }>(ctx.config, p, '/v1/internal/governance', { body: { kind, doc }, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 10_000 })));
-  const problems: string[] = [];
-  answers.forEach((a, i) => {
-    const n = ctx.config.nodes[PEERS[i]!];
-    if (a.status === 'rejected') problems.push(`node ${n.id} (${n.name}) is unreachable: ${(a.reason as Error).message}`);
-    else if (a.value.status !== 200 && a.value.status !== 201) problems.push(`node ${n.id} (${n.name}) refused it: ${a.value.body?.error ?? `HTTP ${a.value.status}`}`);
-  });
-  if (problems.length) throw new JobError(`${kind} not registered: ${problems.join('; ')}`, answers.some((a) => a.status === 'rejected') ? 503 : 409);
-  const r = gov.accept(kind, doc);
-  if (!r.isNew || !ctx.ledger) return { summary: r.summary, isNew: r.isNew };
-  try {
-    const { entry } = await ctx.ledger.append(r.ledgerKind, r.ledgerBody);
-    return { summary: r.summary, isNew: true, seq: entry.seq };
-  } catch (e) {
-    ctx.log(`WARNING: ${r.summary} registered but not logged: ${(e as Error).message}`);
-    return { summary: r.summary, isNew: true };
-  }
-}
-
-export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext, requireNode0: (req: FastifyRequest) => void): void {
+export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { config, me, log } = ctx;
   const gov = ctx.governance;
   const self = config.nodes[me];
@@ -94,7 +65,7 @@ export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext, 
       const inner = b?.[field] as Record<string, unknown> | undefined;
       const doc = inner && typeof inner === 'object' && field in inner ? inner : b;
 
-      const p = chain.then(() => distribute(ctx, kind, doc));
+      const p = chain.then(() => distributeDocument(ctx, kind, doc));
       chain = p.catch(() => {});
       const r = await p;
       return reply.code(r.isNew ? 201 : 200).send({ registered: r.summary, new: r.isNew, ...(r.seq !== undefined ? { ledgerSeq: r.seq } : {}) });
@@ -109,7 +80,7 @@ export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext, 
 
   app.post<{ Body: { kind?: string; doc?: unknown } }>('/v1/internal/governance', async (req, reply) => {
     try {
-      requireNode0(req);
+      requireParty(config, req, [0]);
       needGov();
       const kind = req.body?.kind as DocKind;
       if (!['study', 'approval', 'policy', 'consent-update'].includes(kind)) throw new JobError(`unknown document kind ${JSON.stringify(kind)}`);

@@ -38,7 +38,7 @@ import type { Party } from '../mpc/party.js';
 import { parseQuery, planAnyQuery, tablesOf, type JoinPlan, type QueryPlan, type RowRestriction } from '../query/index.js';
 import type { NodeGovernance } from './governance.js';
 import type { ShareStore } from './store.js';
-import type { JobSpec } from './jobs.js';
+import type { QueryRequest } from '../governance/study.js';
 
 /** What a governed job spec carries (src/node/jobs.ts JobSpec.governance; the signed request is JobSpec.request). */
 export interface JobGovernanceSpec {
@@ -77,7 +77,16 @@ export interface JobAuthorization {
 export const MAX_SKEW_MS = 5 * 60_000;
 
 /** The fields of a job spec this module reads. */
-export type GovernedSpecLike = Omit<JobSpec, 'seq'>;
+export interface GovernedSpecLike {
+  sql: string;
+  dataset: string;
+  version: string;
+  versions?: Record<string, string>;
+  minCellSize: number;
+  submittedAt: string;
+  request: QueryRequest;
+  governance?: JobGovernanceSpec;
+}
 
 /** The smallest cell this node's documents require for the job (node 0 picks the job's from it). */
 export function requiredMinCellSize(gov: NodeGovernance, spec: GovernedSpecLike, planned: { plan: QueryPlan; join: JoinPlan | null }): number {

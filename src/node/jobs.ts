@@ -49,7 +49,8 @@ import { sealJson, type Sealed } from '../governance/sealed.js';
 import { checkRequestShape, verifyRequestSignature, type QueryRequest, type QueryRequestBody } from '../governance/study.js';
 import { type ShareStore, StoreError } from './store.js';
 import type { NodeGovernance } from './governance.js';
-import type { Identity } from './access.js';
+import type { Identity } from '../governance/identities.js';
+import { JobError } from './errors.js';
 import { authorizeJob, consentRestriction, consentVersionFor, registeredStudy, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
 import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, type PrivacySettings, type Protection } from './privacy.js';
 
@@ -136,17 +137,7 @@ export interface SharedOutputs {
   shares: AShare;
 }
 
-export class JobError extends Error {
-  constructor(
-    message: string,
-    readonly status = 400,
-    /** Extra fields of the error answer (e.g. {job, refusals}). */
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = 'JobError';
-  }
-}
+export { isClientError, JobError } from './errors.js';
 
 export interface JobRunnerOptions {
   store: ShareStore;
@@ -594,10 +585,6 @@ export class JobRunner {
       throw e;
     }
   }
-}
-
-export function isClientError(e: unknown): e is Error & { status?: number } {
-  return e instanceof QueryError || e instanceof JobError || e instanceof StoreError || e instanceof GovernanceError || e instanceof PrivacyRefusal;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,51 +16,32 @@
 //   POST /v1/internal/ledger/submit {kind, body}     1, 2 → node 0: log this event (NodeLedger.append)
 //   GET  /v1/internal/jobs/:id/commitment            node 0 → 1, 2: your share commitment of a finished job
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { TLSSocket } from 'node:tls';
 import type { ClusterConfig } from '../net/keys.js';
-import { ENTRY_KINDS, LedgerError, type EntryKind, type JsonValue } from '../ledger/entry.js';
-import { LedgerConflict, type NodeLedger } from './ledger.js';
+import type { PartyId } from '../net/channel.js';
+import { ENTRY_KINDS, type EntryKind, type JsonValue } from '../ledger/entry.js';
+import { HttpError } from './errors.js';
+import { requireParty as requirePartyOf, sendError } from './http.js';
+import type { NodeLedger } from './ledger.js';
 
 const MAX_PAGE = 5000;
-
-class RouteError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
-}
 
 function intParam(q: Record<string, string | undefined>, name: string, dflt: number | undefined, min: number, max: number): number {
   const v = q[name];
   if (v === undefined || v === '') {
-    if (dflt === undefined) throw new RouteError(`query parameter ${name} is required`, 400);
+    if (dflt === undefined) throw new HttpError(`query parameter ${name} is required`, 400);
     return dflt;
   }
-  if (!/^\d+$/.test(v)) throw new RouteError(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`, 400);
+  if (!/^\d+$/.test(v)) throw new HttpError(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`, 400);
   const n = Number(v);
-  if (n < min || n > max) throw new RouteError(`${name} must be in ${min}..${max}, got ${n}`, 400);
+  if (n < min || n > max) throw new HttpError(`${name} must be in ${min}..${max}, got ${n}`, 400);
   return n;
 }
 
-export function registerLedgerRoutes(app: FastifyInstance, ledger: NodeLedger, config: ClusterConfig, me: number): void {
-  const fail = (reply: FastifyReply, e: unknown) => {
-    if (e instanceof RouteError || e instanceof LedgerConflict) return reply.code(e.status).send({ error: e.message, ...(e instanceof LedgerConflict && e.size !== undefined ? { size: e.size } : {}) });
-    if (e instanceof LedgerError || e instanceof RangeError) return reply.code(400).send({ error: e.message });
-    throw e;
-  };
-  const clientParty = (req: FastifyRequest): number | undefined => {
-    const fp = (req.raw.socket as TLSSocket).getPeerX509Certificate?.()?.fingerprint256;
-    return fp ? config.nodes.findIndex((n) => n.fingerprint === fp) : undefined;
-  };
+export function registerLedgerRoutes(app: FastifyInstance, ledger: NodeLedger, config: ClusterConfig, me: number, log: (msg: string) => void = () => {}): void {
+  // A proof asked for outside the tree (RangeError from src/ledger/merkle.ts) is the client's error too.
+  const fail = (reply: FastifyReply, e: unknown) => sendError(reply, e instanceof RangeError ? new HttpError(e.message, 400) : e, log);
   /** Only the listed parties' pinned certificates may call. */
-  const requireParty = (req: FastifyRequest, allowed: number[]) => {
-    const p = clientParty(req);
-    if (p === undefined || !allowed.includes(p)) {
-      throw new RouteError(`forbidden: this route is for ${allowed.map((a) => `node ${a} (${config.nodes[a as 0 | 1 | 2].name})`).join(' and ')} only; the client certificate is not a pinned one of ${allowed.length > 1 ? 'them' : 'it'}`, 403);
-    }
-  };
+  const requireParty = (req: FastifyRequest, allowed: PartyId[]) => requirePartyOf(config, req, allowed);
   type Q = { Querystring: Record<string, string | undefined> };
 
   app.get('/v1/ledger/head', async (_req, reply) => {
@@ -148,12 +129,12 @@ export function registerLedgerRoutes(app: FastifyInstance, ledger: NodeLedger, c
 
   app.post<{ Body: { kind?: unknown; body?: unknown; time?: unknown; requireCosigned?: unknown } }>('/v1/internal/ledger/submit', async (req, reply) => {
     try {
-      if (me !== 0) throw new RouteError('events are logged through node 0', 409);
+      if (me !== 0) throw new HttpError('events are logged through node 0', 409);
       requireParty(req, [1, 2]);
       const { kind, body, time, requireCosigned } = req.body ?? {};
-      if (!ENTRY_KINDS.includes(kind as EntryKind)) throw new RouteError(`unknown entry kind ${JSON.stringify(kind)}`, 400);
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new RouteError('body must be a JSON object', 400);
-      if (time !== undefined && typeof time !== 'string') throw new RouteError('time must be a string', 400);
+      if (!ENTRY_KINDS.includes(kind as EntryKind)) throw new HttpError(`unknown entry kind ${JSON.stringify(kind)}`, 400);
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError('body must be a JSON object', 400);
+      if (time !== undefined && typeof time !== 'string') throw new HttpError('time must be a string', 400);
       return await ledger.append(kind as EntryKind, body as { [k: string]: JsonValue }, { ...(time ? { time } : {}), requireCosigned: !!requireCosigned });
     } catch (e) {
       return fail(reply, e);

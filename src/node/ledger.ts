@@ -34,7 +34,8 @@ import { sqlSha256 } from '../ledger/commit.js';
 import { hashJson } from '../governance/canonical.js';
 import type { PartyId } from '../net/channel.js';
 import { clusterSigningKeys, type ClusterConfig } from '../net/keys.js';
-import { apiRequest } from './api.js';
+import { LedgerConflict } from './errors.js';
+import { apiRequest } from './http.js';
 import type { Job, JobRunner, JobSpec } from './jobs.js';
 
 export type EntryValidator = (entry: LedgerEntry) => void;
@@ -55,16 +56,7 @@ export interface NodeLedgerOptions {
   releaseTimeoutMs?: number;
 }
 
-/** An error with an HTTP status for the routes (409: conflict with this replica). */
-export class LedgerConflict extends LedgerError {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly size?: number,
-  ) {
-    super(message);
-  }
-}
+export { LedgerConflict } from './errors.js';
 
 const PEERS: PartyId[] = [1, 2];
 

@@ -1,26 +1,73 @@
-// Scheduling a job (node 0, POST /v1/queries): node 0 builds the job from the researcher's signed
-// request (src/node/jobs.ts create), admits it itself, and offers it to nodes 1 and 2 even when it
-// refused itself, so that every node decides on its own and records its decision; if any node
-// refused, the job is called off everywhere and the answer (403) lists each node's reason. Once all
-// three have queued it, node 0 logs its job-run entry in the transparency log.
+// Node 0 coordinates the three nodes (services layer, see src/node/http.ts): it offers each job
+// and each governance document to nodes 1 and 2, and goes on only when all three took it.
+//
+// Jobs (POST /v1/queries): node 0 builds the job from the researcher's signed request
+// (src/node/jobs.ts create), admits it itself, and offers it to nodes 1 and 2 even when it refused
+// itself, so that every node decides on its own and records its decision; if any node refused,
+// the job is called off everywhere and the answer (403) lists each node's reason. Once all three
+// have queued it, node 0 logs its job-run entry in the transparency log.
+//
+// Documents (POST /v1/studies, /v1/approvals, /v1/policies, /v1/consent/updates): node 0 verifies
+// the document, hands it to nodes 1 and 2, each of which verifies it on its own and stores it; then
+// node 0 stores it and logs it (src/node/governance.ts, src/node/ledger.ts).
 import type { PartyId } from '../net/channel.js';
-import { apiRequest, type ApiContext } from './api.js';
-import { JobError, type JobSpec } from './jobs.js';
+import type { ClusterConfig } from '../net/keys.js';
+import { JobError } from './errors.js';
+import type { DocKind, NodeGovernance } from './governance.js';
+import { apiRequest, type ApiResponse } from './http.js';
+import type { JobRunner, JobSpec } from './jobs.js';
+import type { NodeLedger } from './ledger.js';
 
 const PEERS: PartyId[] = [1, 2];
 
+/** What node 0 needs to coordinate (the API's context has it all). */
+export interface ScheduleContext {
+  config: ClusterConfig;
+  keyPem: string;
+  certPem: string;
+  runner: JobRunner;
+  governance: NodeGovernance;
+  ledger?: NodeLedger;
+  log: (msg: string) => void;
+}
+
+/** Node 0 → nodes 1 and 2: the same node-to-node call to both, each answer or failure. */
+function toPeers<T>(ctx: ScheduleContext, path: string, body: unknown, timeoutMs: number): Promise<PromiseSettledResult<ApiResponse<T>>[]> {
+  return Promise.allSettled(PEERS.map((p) => apiRequest<T>(ctx.config, p, path, { body, key: ctx.keyPem, cert: ctx.certPem, timeoutMs })));
+}
+
+/** A peer's answer that is not `ok`: why (unreachable, or its error). */
+function peerProblem(ctx: ScheduleContext, i: number, a: PromiseSettledResult<ApiResponse<{ error?: string }>>, ok: number[], refused: string): string | null {
+  const n = ctx.config.nodes[PEERS[i]!];
+  if (a.status === 'rejected') return `node ${n.id} (${n.name}) is unreachable: ${(a.reason as Error).message}`;
+  if (ok.includes(a.value.status)) return null;
+  return `node ${n.id} (${n.name}) ${refused}: ${a.value.body?.error ?? `HTTP ${a.value.status}`}`;
+}
+
+/** Nothing runs or registers that cannot be logged. */
+function assertLoggable(ctx: ScheduleContext): void {
+  try {
+    ctx.ledger?.assertWritable();
+  } catch (e) {
+    throw new JobError((e as Error).message, 503);
+  }
+}
+
 /** Offers a job node 0 created to every node; returns it queued, or throws with every node's reason. */
-export async function scheduleJob(ctx: ApiContext, spec: JobSpec): Promise<JobSpec> {
+export async function scheduleJob(ctx: ScheduleContext, spec: JobSpec): Promise<JobSpec> {
   const { runner, config } = ctx;
+  assertLoggable(ctx);
   const mine = runner.preadmit(spec);
-  const answers = await Promise.allSettled(PEERS.map((p) => apiRequest<{ error?: string; refused?: boolean }>(config, p, '/v1/internal/jobs', { body: spec, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 10_000 })));
+  const answers = await toPeers<{ error?: string; refused?: boolean }>(ctx, '/v1/internal/jobs', spec, 10_000);
   const refusals: { party: PartyId; node: string; error: string }[] = mine ? [{ party: 0, node: config.nodes[0].name, error: mine }] : [];
   const problems: string[] = [];
   answers.forEach((a, i) => {
     const n = config.nodes[PEERS[i]!];
-    if (a.status === 'rejected') problems.push(`node ${n.id} (${n.name}) is unreachable: ${(a.reason as Error).message}`);
-    else if (a.value.status === 403 && a.value.body?.refused) refusals.push({ party: n.id, node: n.name, error: String(a.value.body.error).replace(/^refused: /, '') });
-    else if (a.value.status !== 201) problems.push(`node ${n.id} (${n.name}) refused the job: ${a.value.body?.error ?? `HTTP ${a.value.status}`}`);
+    if (a.status === 'fulfilled' && a.value.status === 403 && a.value.body?.refused) refusals.push({ party: n.id, node: n.name, error: String(a.value.body.error).replace(/^refused: /, '') });
+    else {
+      const p = peerProblem(ctx, i, a, [201], 'refused the job');
+      if (p) problems.push(p);
+    }
   });
   if (!refusals.length && !problems.length) {
     runner.enqueue(spec);
@@ -41,4 +88,23 @@ export async function scheduleJob(ctx: ApiContext, spec: JobSpec): Promise<JobSp
   ctx.log(`job ${spec.id} not scheduled: ${why}`);
   const status = refusals.length ? 403 : answers.some((a) => a.status === 'rejected') ? 503 : 409;
   throw new JobError(refusals.length ? `job ${spec.id} refused: ${why}` : `job not scheduled: ${why}`, status, { job: spec.id, refusals });
+}
+
+/** Node 0: verify a governance document, hand it to nodes 1 and 2, store, log. Returns the summary and whether it is new. */
+export async function distributeDocument(ctx: ScheduleContext, kind: DocKind, doc: unknown): Promise<{ summary: string; isNew: boolean; seq?: number }> {
+  const gov = ctx.governance;
+  assertLoggable(ctx);
+  gov.check(kind, doc); // refuse here first, with this node's reason
+  const answers = await toPeers<{ error?: string }>(ctx, '/v1/internal/governance', { kind, doc }, 10_000);
+  const problems = answers.map((a, i) => peerProblem(ctx, i, a, [200, 201], 'refused it')).filter((p): p is string => p !== null);
+  if (problems.length) throw new JobError(`${kind} not registered: ${problems.join('; ')}`, answers.some((a) => a.status === 'rejected') ? 503 : 409);
+  const r = gov.accept(kind, doc);
+  if (!r.isNew || !ctx.ledger) return { summary: r.summary, isNew: r.isNew };
+  try {
+    const { entry } = await ctx.ledger.append(r.ledgerKind, r.ledgerBody);
+    return { summary: r.summary, isNew: true, seq: entry.seq };
+  } catch (e) {
+    ctx.log(`WARNING: ${r.summary} registered but not logged: ${(e as Error).message}`);
+    return { summary: r.summary, isNew: true };
+  }
 }

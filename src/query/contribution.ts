@@ -14,22 +14,15 @@
 //                     cannot run protected: the test reveals one data-dependent bit.
 // Reveals nothing (public metadata).
 import { parseDate, type CodeList, type ColumnSpec, type DatasetSchema } from '../ingest/schema.js';
-import type { JoinPlan } from './join-plan.js';
+import { oneRowPerPerson, type JoinPlan } from './join-plan.js';
+
+export { oneRowPerPerson } from './join-plan.js';
 import { fixedColumns, QueryError, type QueryPlan } from './plan.js';
 
 /** The person-id column of a register: `person_id`, else its only person_id-typed column; null if none. */
 export function personColumn(d: DatasetSchema): ColumnSpec | null {
   const pids = d.columns.filter((c) => c.type === 'person_id');
   return pids.find((c) => c.name === 'person_id') ?? (pids.length === 1 ? pids[0]! : null);
-}
-
-/**
- * Whether rows of `d` with the columns `fixed` fixed are at most one per value of `key` (a person
- * id): its key column is unique, or a declared key ⊆ {key} ∪ fixed.
- */
-export function oneRowPerPerson(d: DatasetSchema, key: string, fixed: Set<string>): boolean {
-  if (d.columns.find((c) => c.name === key)?.unique === true) return true;
-  return (d.keys ?? []).some((k) => k.every((c) => c === key || fixed.has(c)));
 }
 
 /** How many values a column can take (from its type and declared bounds), or null when unbounded. */

@@ -28,13 +28,21 @@
 // the consent filter of a governed study — can be joined in at execution (join-execute.ts).
 import type { CodeList, ColumnSpec, DatasetSchema } from '../ingest/schema.js';
 import { type Expr, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
-import { oneRowPerPerson } from './contribution.js';
 import { fixedColumns, planQuery, type QueryPlan } from './plan.js';
 
 /**
  * How a table takes part: FROM, [INNER] JOIN, LEFT JOIN, [NOT] EXISTS (semi-join: its match flag
  * only), or the second register of an EXISTS with a date window (read by its partner's window).
  */
+/**
+ * Whether rows of `d` with the columns `fixed` fixed are at most one per value of `key` (a person
+ * id): its key column is unique, or a declared key ⊆ {key} ∪ fixed.
+ */
+export function oneRowPerPerson(d: DatasetSchema, key: string, fixed: Set<string>): boolean {
+  if (d.columns.find((c) => c.name === key)?.unique === true) return true;
+  return (d.keys ?? []).some((k) => k.every((c) => c === key || fixed.has(c)));
+}
+
 export type TableKind = 'from' | 'inner' | 'left' | 'semi' | 'window';
 
 /**

@@ -1,10 +1,10 @@
 // Synthetic consent events for the demo population (person ids of src/demo/registers.ts), for the
-// consent register (./consent.ts): a few per cent of citizens withdraw from the opt-out purposes,
+// consent register (src/governance/consent.ts): a few per cent of citizens withdraw from the opt-out purposes,
 // a minority grant the opt-in ones, and some of them change their mind again later. Seeded and
 // deterministic, like the registers.
-import { generateRegisters, Rng, type GenerateOptions } from '../demo/registers.js';
-import type { Purpose } from './consortium.js';
-import type { ConsentEvent } from './consent.js';
+import { generateRegisters, Rng, type GenerateOptions } from './registers.js';
+import type { Purpose } from '../governance/consortium.js';
+import type { ConsentEvent } from '../governance/consent.js';
 
 export interface ConsentGenOptions {
   seed?: number;

@@ -1,0 +1,25 @@
+// What the routes of a node's API are given (src/node/api.ts builds it, the route modules read it):
+// the cluster, this node's TLS key, and its services. Routes layer (see src/node/http.ts).
+import type { PartyId } from '../net/channel.js';
+import type { ClusterConfig } from '../net/keys.js';
+import type { NodeAccess } from './access.js';
+import type { NodeGovernance } from './governance.js';
+import type { JobRunner } from './jobs.js';
+import type { NodeLedger } from './ledger.js';
+import type { ShareStore } from './store.js';
+
+export interface ApiContext {
+  config: ClusterConfig;
+  me: PartyId;
+  keyPem: string;
+  certPem: string;
+  store: ShareStore;
+  runner: JobRunner;
+  log: (msg: string) => void;
+  /** The transparency log; with it, results are served only after their release is logged. */
+  ledger?: NodeLedger;
+  /** Governance state (governed mode when it holds a consortium configuration). */
+  governance: NodeGovernance;
+  /** Who may call what (src/node/access.ts). */
+  access: NodeAccess;
+}
