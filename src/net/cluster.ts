@@ -30,9 +30,67 @@ import { fileURLToPath } from 'node:url';
 import type { PartyId } from './channel.js';
 import { loadClusterConfig } from './keys.js';
 import { join } from 'node:path';
-import type { JobSpec, NodeResult, WorkerMessage, WorkerRunMessage } from '../node/worker.js';
 
-export type { JobSpec, NodeResult } from '../node/worker.js';
+// What a node worker (src/node/worker.ts) runs and reports; the worker process imports these.
+export interface JobSpec {
+  /** Absolute file: URL (or absolute path) of a compiled ES module. */
+  module: string;
+  /** Name of the exported job function. */
+  export: string;
+  /** JSON arguments, the same at every node (e.g. names of share files inside the node's directory). */
+  args?: unknown;
+}
+
+export interface RunNodeOptions {
+  /** Cluster directory holding cluster.json and <dir>/<name>/ per node (see createLocalCluster). */
+  dir: string;
+  party: PartyId;
+  job: JobSpec;
+  /** Directory with this node's <name>.key.pem and <name>.cert.pem; default <dir>/<name>. */
+  keyDir?: string;
+  recvTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Address to listen on for the other nodes (default: this node's host in cluster.json). */
+  listenHost?: string;
+  onProgress?: (msg: string) => void;
+}
+
+export interface NodeStats {
+  sent: number;
+  received: number;
+  frames: number;
+  framesReceived: number;
+}
+export interface NodeTimings {
+  /** TLS connection setup to both peers. */
+  connectMs: number;
+  /** PRG seed exchange. */
+  setupMs: number;
+  /** The job itself. */
+  jobMs: number;
+  closeMs: number;
+  totalMs: number;
+}
+export interface NodeResult<T = unknown> {
+  party: PartyId;
+  name: string;
+  /** The job's return value after toJsonSafe. */
+  result: T;
+  stats: NodeStats;
+  timings: NodeTimings;
+}
+
+/** What the forked worker sends to its parent. */
+export type WorkerMessage =
+  | { type: 'progress'; party: PartyId; msg: string }
+  | { type: 'result'; party: PartyId; value: NodeResult }
+  | { type: 'error'; party: PartyId; error: { name: string; message: string; stack?: string } };
+
+export interface WorkerRunMessage {
+  type: 'run';
+  options: Omit<RunNodeOptions, 'onProgress'>;
+}
+
 
 export interface RunOnClusterOptions {
   dir: string;

@@ -4,7 +4,6 @@
 import { GovernanceError } from '../governance/errors.js';
 import { LedgerError } from '../ledger/entry.js';
 import { QueryError } from '../query/index.js';
-import { PrivacyRefusal } from './privacy.js';
 import { StoreError } from './store.js';
 
 /** An error answered with `status` and extra fields `details` (e.g. {job, refusals}). */
@@ -36,6 +35,15 @@ export class LedgerConflict extends LedgerError {
     readonly size?: number,
   ) {
     super(message);
+  }
+}
+
+/** A run this node's privacy settings do not allow (HTTP 403). */
+export class PrivacyRefusal extends Error {
+  readonly status = 403;
+  constructor(message: string) {
+    super(message);
+    this.name = 'PrivacyRefusal';
   }
 }
 

@@ -16,6 +16,7 @@
 // such jobs. A job runs only if all three nodes decide the same protection (each decides for
 // itself and compares with node 0's decision), so one node's setting cannot weaken the others'.
 import { researcherAccount, type BudgetAccount } from '../governance/budget.js';
+import { PrivacyRefusal } from './errors.js';
 
 export interface PrivacySettings {
   /** No protection (exact results): tests and synthetic data only. */
@@ -69,14 +70,7 @@ export function researcherBudget(p: PrivacySettings, name: string): BudgetAccoun
   return researcherAccount(name, { epsilon: p.researcherEpsilon, delta: p.researcherDelta });
 }
 
-/** A run this node's privacy settings do not allow (HTTP 403). */
-export class PrivacyRefusal extends Error {
-  readonly status = 403;
-  constructor(message: string) {
-    super(message);
-    this.name = 'PrivacyRefusal';
-  }
-}
+export { PrivacyRefusal };
 
 /** The public part of the settings (GET /v1/privacy). */
 export function publicSettings(p: PrivacySettings) {

@@ -18,15 +18,9 @@ import { Party } from '../mpc/party.js';
 import type { PartyId } from '../net/channel.js';
 import { loadNodeIdentity, type ClusterConfig } from '../net/keys.js';
 import { connectTls, type TlsChannel } from '../net/tls.js';
+import type { JobSpec, NodeResult, NodeStats, NodeTimings, RunNodeOptions, WorkerMessage, WorkerRunMessage } from '../net/cluster.js';
 
-export interface JobSpec {
-  /** Absolute file: URL (or absolute path) of a compiled ES module. */
-  module: string;
-  /** Name of the exported job function. */
-  export: string;
-  /** JSON arguments, the same at every node (e.g. names of share files inside the node's directory). */
-  args?: unknown;
-}
+export type { JobSpec, NodeResult, NodeStats, NodeTimings, RunNodeOptions, WorkerMessage, WorkerRunMessage } from '../net/cluster.js';
 
 export interface JobContext {
   party: PartyId;
@@ -39,44 +33,6 @@ export interface JobContext {
   progress(msg: string): void;
 }
 
-export interface RunNodeOptions {
-  /** Cluster directory holding cluster.json and <dir>/<name>/ per node (see createLocalCluster). */
-  dir: string;
-  party: PartyId;
-  job: JobSpec;
-  /** Directory with this node's <name>.key.pem and <name>.cert.pem; default <dir>/<name>. */
-  keyDir?: string;
-  recvTimeoutMs?: number;
-  connectTimeoutMs?: number;
-  /** Address to listen on for the other nodes (default: this node's host in cluster.json). */
-  listenHost?: string;
-  onProgress?: (msg: string) => void;
-}
-
-export interface NodeStats {
-  sent: number;
-  received: number;
-  frames: number;
-  framesReceived: number;
-}
-export interface NodeTimings {
-  /** TLS connection setup to both peers. */
-  connectMs: number;
-  /** PRG seed exchange. */
-  setupMs: number;
-  /** The job itself. */
-  jobMs: number;
-  closeMs: number;
-  totalMs: number;
-}
-export interface NodeResult<T = unknown> {
-  party: PartyId;
-  name: string;
-  /** The job's return value after toJsonSafe. */
-  result: T;
-  stats: NodeStats;
-  timings: NodeTimings;
-}
 
 /** bigint → decimal string, BigInt typed arrays → string[], other typed arrays → number[], recursively. */
 export function toJsonSafe(v: unknown): unknown {
@@ -143,17 +99,6 @@ export async function runNodeJob(opts: RunNodeOptions): Promise<NodeResult> {
     await Promise.race([net.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())]);
     throw e;
   }
-}
-
-/** What the forked worker sends to its parent. */
-export type WorkerMessage =
-  | { type: 'progress'; party: PartyId; msg: string }
-  | { type: 'result'; party: PartyId; value: NodeResult }
-  | { type: 'error'; party: PartyId; error: { name: string; message: string; stack?: string } };
-
-export interface WorkerRunMessage {
-  type: 'run';
-  options: Omit<RunNodeOptions, 'onProgress'>;
 }
 
 function serializeError(e: unknown): { name: string; message: string; stack?: string } {

@@ -2,7 +2,7 @@
 // ring (each sends to its successor and receives from its predecessor at the same time) and
 // report payload MB/s per party and direction.
 //
-//   node dist/src/net/throughput.js [MiB per frame = 8] [rounds = 40] [--both]
+//   node dist/bench/throughput.js [MiB per frame = 8] [rounds = 40] [--both]
 //
 // --both: every party sends to both peers each round (two directions per link at once).
 // --pair: only party 0 sends, only party 1 receives (one link, one direction; per-byte CPU cost).
@@ -10,10 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Party } from '../mpc/party.js';
-import type { PartyId } from './channel.js';
-import { runOnLocalCluster } from './cluster.js';
-import { createLocalCluster } from './keys.js';
+import type { Party } from '../src/mpc/party.js';
+import type { PartyId } from '../src/net/channel.js';
+import { runOnLocalCluster } from '../src/net/cluster.js';
+import { createLocalCluster } from '../src/net/keys.js';
 
 /** The job: `rounds` frames of `mib` MiB to the next party (and the previous one with `both`). */
 export async function ring(p: Party, args: { mib: number; rounds: number; both?: boolean; pair?: boolean }) {
