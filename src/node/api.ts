@@ -71,7 +71,13 @@ class StreamReader {
   }
   private async more(): Promise<boolean> {
     if (this.done) return false;
-    const r = await this.it.next();
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await this.it.next();
+    } catch (e) {
+      // The client went away or stalled past the idle timeout: the upload fails, nothing is stored.
+      throw new StoreError(`upload connection lost after ${this.consumed + this.buf.length} bytes: ${(e as Error).message}`);
+    }
     if (r.done) {
       this.done = true;
       return false;
@@ -198,7 +204,10 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     },
     logger: false,
     bodyLimit: 16 << 20, // JSON bodies; uploads are streamed by their own parser
+    // No limit on a whole request (an upload of several GiB takes its time), but a connection that
+    // sends nothing for idleTimeoutMs is closed: a stalled upload then fails and leaves nothing.
     requestTimeout: 0,
+    connectionTimeout: ctx.idleTimeoutMs ?? 60_000,
   });
   // Uploads: hand the raw stream to the route (no buffering, no size limit here).
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
@@ -272,6 +281,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
             w.end();
           }
           if (!(await rd.atEnd())) throw new StoreError(`upload body is longer than the ${expected} bytes its header describes`);
+          req.raw.socket.setTimeout(0); // all received: storing may take longer than the idle timeout
           // Before anything is committed: the bytes must be the ones the custodian signed for.
           if (signed && sharesHash) {
             const got = sharesHash.digest();

@@ -22,4 +22,6 @@ export interface ApiContext {
   governance: NodeGovernance;
   /** Who may call what (src/node/access.ts). */
   access: NodeAccess;
+  /** A connection silent for this long is closed (default 60 000 ms): a stalled upload cannot hold it or its temporary files. */
+  idleTimeoutMs?: number;
 }

@@ -17,6 +17,7 @@ import { apiPorts, buildApi } from './api.js';
 import { JobRunner } from './jobs.js';
 import { NodeLedger } from './ledger.js';
 import { ShareStore } from './store.js';
+import { JobStore, lockNodeDir } from './job-store.js';
 import { installConsortium, NodeGovernance } from './governance.js';
 import { NodeAccess } from './access.js';
 import { checkPrivacySettings, DEFAULT_PRIVACY, type PrivacySettings } from './privacy.js';
@@ -42,6 +43,8 @@ export interface DaemonOptions {
   consortium?: string;
   /** Output protection (default: differential privacy with DEFAULT_PRIVACY; src/node/privacy.ts). */
   privacy?: Partial<PrivacySettings>;
+  /** A connection that sends nothing for this long is closed (a stalled upload, its temporary files removed). Default 60 000 ms. */
+  idleTimeoutMs?: number;
 }
 
 export interface Daemon {
@@ -51,6 +54,7 @@ export interface Daemon {
   url: string;
   store: ShareStore;
   ledger: NodeLedger;
+  runner: JobRunner;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,18 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const { config, me, nodeDir, key } = loadNodeIdentity(o.dir, o.party, o.keyDir);
   const log = o.log ?? ((m: string) => console.error(`[${me.name}] ${m}`));
   const signing = loadSigningIdentity(config, o.party, o.keyDir ?? nodeDir);
+  // One daemon per node directory: a second one for the same party touches nothing.
+  const unlock = lockNodeDir(o.dataDir ?? nodeDir, `node ${o.party} (${me.name})`);
+  try {
+    return await startLocked(o, { config, me, nodeDir, key, log, signing }, unlock);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
+
+async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: ClusterConfig['nodes'][number]; nodeDir: string; key: { keyPem: string; certPem: string }; log: (m: string) => void; signing: { privateKeyPem: string } }, unlock: () => void): Promise<Daemon> {
+  const { config, me, nodeDir, key, log, signing } = id;
   const store = new ShareStore(o.dataDir ?? nodeDir, key.keyPem, o.party);
   for (const d of store.damaged) log(`WARNING: not serving a damaged dataset version: ${d}`);
   const govDir = o.dataDir ?? nodeDir;
@@ -90,6 +106,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     ...(o.pauseMs ? { pauseMs: o.pauseMs } : {}),
     onFinished: (job) => ledger.onJobFinished(job),
+    jobStore: new JobStore(o.dataDir ?? nodeDir, key.keyPem),
     governance,
     log,
   });
@@ -100,10 +117,15 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       if (!governance.holds(kind, e.body)) throw new Error(`this node holds no verified document with this ${kind} body (it registers documents itself before it logs them)`);
     });
   }
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access });
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
-  await app.listen({ port, host });
+  try {
+    await app.listen({ port, host });
+  } catch (e) {
+    ledger.close();
+    throw e;
+  }
   const url = `https://${host}:${port}`;
   log(`party ${o.party} (${me.name}) serving ${url}; MPC port ${me.port}; store ${store.root}; transparency log ${ledger.replica.dir} (${ledger.replica.size} entries); ${governance.consortium ? `governed by consortium '${governance.consortium.name}'` : 'un-governed (no consortium configuration)'}`);
   ledger.start();
@@ -113,10 +135,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     url,
     store,
     ledger,
+    runner,
     governance,
     close: async () => {
+      runner.close();
       await app.close();
       ledger.close();
+      unlock();
     },
   };
 }

@@ -48,6 +48,7 @@ import { canonicalJson } from '../governance/canonical.js';
 import { sealJson, type Sealed } from '../governance/sealed.js';
 import { checkRequestShape, verifyRequestSignature, type QueryRequest, type QueryRequestBody } from '../governance/study.js';
 import { type ShareStore, StoreError } from './store.js';
+import type { JobStore } from './job-store.js';
 import type { NodeGovernance } from './governance.js';
 import type { Identity } from '../governance/identities.js';
 import { JobError } from './errors.js';
@@ -162,6 +163,8 @@ export interface JobRunnerOptions {
   onFinished?: (job: Job) => void;
   /** Governance state (the request nonces, and with a consortium configuration governed mode). */
   governance: NodeGovernance;
+  /** Where jobs are kept across restarts (src/node/job-store.ts); without it, in memory only. */
+  jobStore?: JobStore;
 }
 
 /** What admitting a job decided at this node (src/node/jobs.ts admit). */
@@ -187,6 +190,40 @@ export class JobRunner {
   constructor(private readonly o: JobRunnerOptions) {
     this.policyMinCellSize = o.policyMinCellSize ?? 5;
     this.privacy = o.privacy ?? DEFAULT_PRIVACY;
+    if (o.jobStore) this.restore(o.jobStore);
+  }
+
+  /**
+   * The jobs of before a restart: finished ones as they were (status, sealed result, release), and
+   * a job that was queued or running reported failed (its MPC session died with the process).
+   */
+  private restore(js: JobStore): void {
+    const loaded = js.load().map((r) => r.record as Job).filter((j) => j && typeof j.id === 'string' && j.spec);
+    for (const w of js.damaged) this.o.log?.(`WARNING: job record not read back: ${w}`);
+    loaded.sort((a, b) => a.spec.seq - b.spec.seq);
+    for (const job of loaded) {
+      if (job.status === 'queued' || job.status === 'running') {
+        job.error = `this node restarted while the job was ${job.status}; it did not finish (submit it again)`;
+        job.status = 'failed';
+        job.finishedAt = new Date().toISOString();
+        delete job.progress;
+        this.save(job);
+      }
+      this.jobs.set(job.id, job);
+      this.seq = Math.max(this.seq, job.spec.seq);
+    }
+    if (loaded.length) this.o.log?.(`${loaded.length} job${loaded.length > 1 ? 's' : ''} of before the restart restored from ${js.dir}`);
+  }
+
+  /** Writes a job's record (after every change of its status, result or release). */
+  save(job: Job): void {
+    if (!this.o.jobStore || this.closed) return; // after close(), a restarted node's records are not ours to write
+    const { authorization: _inMemoryOnly, ...record } = job;
+    try {
+      this.o.jobStore.save(job.id, record);
+    } catch (e) {
+      this.o.log?.(`WARNING: job ${job.id} not saved: ${(e as Error).message}`);
+    }
   }
 
   /** Governed mode: every job must name a study (src/node/governance.ts). */
@@ -386,6 +423,7 @@ export class JobRunner {
     }
     const job: Job = { id: spec.id, status: 'failed', spec, error, finishedAt: new Date().toISOString() };
     this.jobs.set(job.id, job);
+    this.save(job);
     this.trim();
     return job;
   }
@@ -416,6 +454,7 @@ export class JobRunner {
     const job: Job = { id: spec.id, status: 'queued', spec, ...(a.ja ? { authorization: a.ja } : {}) };
     this.jobs.set(job.id, job);
     this.queue.push(job);
+    this.save(job); // before node 0 hears that this node took it (and logs its job-run entry)
     this.trim();
     queueMicrotask(() => void this.pump());
     return job;
@@ -442,6 +481,7 @@ export class JobRunner {
     job!.status = 'failed';
     job!.error = `cancelled: ${why}`;
     job!.finishedAt = new Date().toISOString();
+    this.save(job!);
     return true;
   }
 
@@ -453,17 +493,34 @@ export class JobRunner {
     const keep = this.o.keep ?? 1000;
     for (const [id, j] of this.jobs) {
       if (this.jobs.size <= keep) break;
-      if (j.status === 'done' || j.status === 'failed') this.jobs.delete(id);
+      if (j.status === 'done' || j.status === 'failed') {
+        this.jobs.delete(id);
+        this.o.jobStore?.remove(id);
+      }
     }
   }
 
+  /** The channel of the job running now (close() aborts it). */
+  private live: { abort(reason: string): void } | null = null;
+  private closed = false;
+
+  /**
+   * The node is shutting down: no further job starts, the running one is aborted (its peers fail
+   * at once instead of waiting), and queued jobs stay queued on disk (a restart reports them failed).
+   */
+  close(): void {
+    this.closed = true;
+    this.live?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
+  }
+
   private async pump(): Promise<void> {
-    if (this.running) return;
+    if (this.running || this.closed) return;
     this.running = true;
     try {
-      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+      for (let job = this.closed ? undefined : this.queue.shift(); job; job = this.closed ? undefined : this.queue.shift()) {
         job.status = 'running';
         job.startedAt = new Date().toISOString();
+        this.save(job);
         try {
           job.result = await this.run(job);
           job.sealed = await sealJson(job.result, job.spec.request.request.resultKey, { cluster: this.o.config.cluster, job: job.id, party: this.o.me });
@@ -476,7 +533,8 @@ export class JobRunner {
           this.o.log?.(`job ${job.id} failed: ${job.error}`);
         }
         job.finishedAt = new Date().toISOString();
-        this.o.onFinished?.(job);
+        if (!this.closed) this.o.onFinished?.(job);
+        this.save(job);
       }
     } finally {
       this.running = false;
@@ -517,7 +575,10 @@ export class JobRunner {
     if (ja) job.authorization = ja;
     const { plan, join } = a.run;
     job.progress = 'connecting to the other nodes';
+    if (this.closed) throw new JobError(`node ${me} is shutting down`, 503);
     const net = await connect();
+    this.live = net;
+    if (this.closed) net.abort(`node ${me} (${config.nodes[me].name}) is shutting down`);
     const t1 = performance.now();
     try {
       const p = await Party.setup(net);
@@ -583,6 +644,8 @@ export class JobRunner {
       net.abort(msg);
       await Promise.race([net.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())]);
       throw e;
+    } finally {
+      this.live = null;
     }
   }
 }

@@ -171,7 +171,10 @@ export class NodeLedger {
   private afterAppend(e: LedgerEntry): void {
     if (e.kind === 'result-released') {
       const job = this.o.runner.get(String(e.body.job));
-      if (job) job.released = e.seq;
+      if (job) {
+        job.released = e.seq;
+        this.o.runner.save(job);
+      }
     }
   }
 
@@ -367,6 +370,7 @@ export class NodeLedger {
     } catch (e) {
       job.status = 'failed';
       job.error = `result not released: ${(e as Error).message}`;
+      this.o.runner.save(job);
       this.o.log(`job ${job.id}: ${job.error}`);
     }
   }

@@ -7,6 +7,7 @@
 //   store/datasets/<name>/<version>/<k>.share   column k: "MKSE" v1 | 12-byte IV | u64 rows |
 //                                               AES-256-GCM(half a ‖ half b) | 16-byte tag
 //   store/tmp/                                  uploads in progress (removed at startup)
+//   store/damaged/                              versions found damaged and since replaced by a re-ingest
 //
 // At rest: AES-256-GCM under a key derived with HKDF-SHA256 from this node's private key, the
 // dataset name, version, column, row count and party bound as additional authenticated data, so a
@@ -104,8 +105,17 @@ export class ShareStore {
     this.reload();
   }
 
-  /** Problems found while reloading (damaged metadata); those versions are not served. */
+  /** Problems found while reloading (damaged metadata); those versions are not served until re-ingested. */
   readonly damaged: string[] = [];
+
+  /** Moves a damaged version's directory to store/damaged/<name>@<version>.<time> (it is replaced). */
+  private setAside(name: string, version: string): void {
+    const aside = join(this.root, 'damaged');
+    mkdirSync(aside, { recursive: true, mode: 0o700 });
+    renameSync(join(this.root, 'datasets', name, version), join(aside, `${name}@${version}.${new Date().toISOString().replace(/[:.]/g, '-')}`));
+    const i = this.damaged.findIndex((d) => d.startsWith(`${name}@${version}: `));
+    if (i >= 0) this.damaged.splice(i, 1);
+  }
 
   private reload(): void {
     const base = join(this.root, 'datasets');
@@ -269,7 +279,11 @@ export class ShareStore {
         fsyncPath(tmp);
         const parent = join(this.root, 'datasets', name);
         mkdirSync(parent, { recursive: true, mode: 0o700 });
-        renameSync(tmp, join(parent, version));
+        const target = join(parent, version);
+        // A version on disk but not in the index is one found damaged at startup: re-ingesting it
+        // replaces it (the damaged copy is kept aside under store/damaged/ for the operator).
+        if (existsSync(target)) this.setAside(name, version);
+        renameSync(tmp, target);
         fsyncPath(parent);
         fsyncPath(join(this.root, 'datasets'));
         this.seq = meta.seq;
