@@ -9,6 +9,7 @@
 // identifier is in the body).
 import type { Consortium } from './consortium.js';
 import { refuse } from './errors.js';
+import { isDatasetName } from '../ingest/schema.js';
 import { isSignature, signDocument, verifyDocument, type Signature, type Signer } from './identity.js';
 import { isoTime, parseTime } from './study.js';
 
@@ -48,7 +49,7 @@ export function checkConsentUpdateShape(x: unknown): ConsentUpdate {
   const u = o.update;
   if (u.format !== CONSENT_UPDATE_FORMAT) bad(`format must be '${CONSENT_UPDATE_FORMAT}'`);
   if (typeof u.custodian !== 'string' || !u.custodian) bad('custodian is required');
-  if (typeof u.dataset !== 'string' || !/^[a-z][a-z0-9_]*$/.test(u.dataset)) bad('dataset must be a dataset name');
+  if (!isDatasetName(u.dataset)) bad('dataset must be a dataset name');
   if (typeof u.version !== 'string' || !LABEL.test(u.version)) bad(`version ${JSON.stringify(u.version)} must start with a letter (the transparency log takes no digit strings), e.g. ${consentVersion()}`);
   if (!Number.isSafeInteger(u.rows) || u.rows < 0) bad('rows must be a non-negative integer');
   if (!Array.isArray(u.changes)) bad('changes must be a list');

@@ -23,6 +23,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { refuse } from './errors.js';
+import { isDatasetName } from '../ingest/schema.js';
 import { checkName, keyId, MEMBER_ROLES, publicKeyFromPem, type MemberRole } from './identity.js';
 
 export type ConsentDefault = 'opt-in' | 'opt-out';
@@ -74,7 +75,6 @@ export interface NodeKey {
 }
 
 export const PURPOSE_CODE_RE = /^[a-z][a-z0-9-]{0,47}$/;
-const DATASET_RE = /^[a-z][a-z0-9_]*$/;
 
 /** A loaded, validated consortium configuration. */
 export class Consortium {
@@ -119,7 +119,7 @@ export class Consortium {
       nodes.set(n.name, { name: n.name, publicKey: pk, keyId: keyId(pk) });
     }
     if (c.consent) {
-      if (typeof c.consent.dataset !== 'string' || !DATASET_RE.test(c.consent.dataset)) bad('consent.dataset must be a dataset name');
+      if (typeof c.consent.dataset !== 'string' || !isDatasetName(c.consent.dataset)) bad('consent.dataset must be a dataset name');
       const cu = members.get(c.consent.custodian);
       if (!cu || cu.role !== 'custodian') bad(`consent.custodian '${c.consent.custodian}' is not a custodian of the consortium`);
       if (owners.get(c.consent.dataset) !== undefined && owners.get(c.consent.dataset) !== c.consent.custodian) bad(`consent dataset '${c.consent.dataset}' is owned by '${owners.get(c.consent.dataset)}', not by its custodian '${c.consent.custodian}'`);
@@ -185,7 +185,7 @@ export function parseMembers(entries: MemberEntry[], baseDir: string, bad: (m: s
     if (members.has(m.name)) bad(`member '${m.name}' is listed twice (use one name per role)`);
     if (!MEMBER_ROLES.includes(m.role)) bad(`member '${m.name}': role must be one of ${MEMBER_ROLES.join(', ')}, got ${JSON.stringify(m.role)}`);
     const datasets = m.datasets ?? [];
-    if (!Array.isArray(datasets) || !datasets.every((d) => typeof d === 'string' && DATASET_RE.test(d))) bad(`member '${m.name}': datasets must be a list of dataset names`);
+    if (!Array.isArray(datasets) || !datasets.every((d) => isDatasetName(d))) bad(`member '${m.name}': datasets must be a list of dataset names`);
     if (datasets.length && m.role !== 'custodian') bad(`member '${m.name}' is a ${m.role}; only custodians own datasets`);
     for (const d of datasets) {
       if (owners.has(d)) bad(`dataset '${d}' is owned by both '${owners.get(d)}' and '${m.name}'`);

@@ -18,6 +18,7 @@
 // valid on [validFrom, validUntil): from the first instant, up to but excluding the last.
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { hashJson } from './canonical.js';
+import { isDatasetName } from '../ingest/schema.js';
 import type { Consortium } from './consortium.js';
 import { GovernanceError, refuse } from './errors.js';
 import { checkName, isSignature, signDocument, verifyDocument, type Signature, type Signer } from './identity.js';
@@ -128,10 +129,10 @@ export function checkStudyShape(x: unknown): Study {
   if (!Array.isArray(s.datasets) || s.datasets.length === 0) badIn('datasets must list at least one dataset');
   const names = new Set<string>();
   for (const d of s.datasets) {
-    if (!d || typeof d.name !== 'string' || !/^[a-z][a-z0-9_]*$/.test(d.name)) badIn(`dataset name ${JSON.stringify(d?.name)} is not valid`);
+    if (!d || !isDatasetName(d.name)) badIn(`dataset name ${JSON.stringify(d?.name)} is not valid`);
     if (names.has(d.name)) badIn(`dataset '${d.name}' is listed twice`);
     names.add(d.name);
-    if (!Array.isArray(d.columns) || d.columns.length === 0 || !d.columns.every((c) => typeof c === 'string' && /^[a-z][a-z0-9_]*$/.test(c))) badIn(`dataset '${d.name}' must list the columns it reads`);
+    if (!Array.isArray(d.columns) || d.columns.length === 0 || !d.columns.every((c) => isDatasetName(c))) badIn(`dataset '${d.name}' must list the columns it reads`);
     if (new Set(d.columns).size !== d.columns.length) badIn(`dataset '${d.name}' lists a column twice`);
   }
   if (!Array.isArray(s.queries) || s.queries.length === 0) badIn('queries must list at least one query or statistic');

@@ -43,7 +43,7 @@ import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
 import { AShare, splitShares, type ShareTriple } from '../mpc/share.js';
 import { Prg } from '../ring/prg.js';
 import { sub } from '../ring/ring64.js';
-import type { CodeList, DatasetSchema, UploadHeader } from './schema.js';
+import { checkVersionId, type CodeList, type DatasetSchema, type UploadHeader } from './schema.js';
 import { sharesHasher, signUploadHeader, type UploadSignature } from './upload-auth.js';
 import type { Signer } from '../governance/identity.js';
 import { audienceOf, signRequest, UNSIGNED_BODY } from '../governance/request-auth.js';
@@ -250,11 +250,9 @@ export function loadCustodianKey(path: string, opts: { create?: boolean } = {}):
   return { key, created: true };
 }
 
-const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
+/** A version id by the one rule (src/ingest/schema.ts checkVersionId). */
 export function checkVersion(v: string): string {
-  if (!VERSION_RE.test(v)) throw new Error(`version must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, got ${JSON.stringify(v)}`);
-  return v;
+  return checkVersionId(v, 'version', (m) => new Error(m));
 }
 
 /** A timestamp version id, e.g. 20261123T171958.123Z (UTC, sorts in time order). */

@@ -35,7 +35,7 @@
 import type { UploadHeader } from '../ingest/schema.js';
 import type { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { checkSchema, SchemaError } from '../ingest/schema.js';
+import { checkSchema, MAX_ID_LENGTH, SchemaError } from '../ingest/schema.js';
 import { checkId, StoreError } from './store.js';
 import { JobError } from './errors.js';
 import type { JobSpec, Job } from './jobs.js';
@@ -204,6 +204,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     },
     logger: false,
     bodyLimit: 16 << 20, // JSON bodies; uploads are streamed by their own parser
+    // Path parameters longer than any valid name still reach the routes, which refuse them (400) by
+    // the one rule for names (src/ingest/schema.ts), instead of HTTP 414.
+    maxParamLength: 4 * MAX_ID_LENGTH,
     // No limit on a whole request (an upload of several GiB takes its time), but a connection that
     // sends nothing for idleTimeoutMs is closed: a stalled upload then fails and leaves nothing.
     requestTimeout: 0,

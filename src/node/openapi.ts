@@ -3,6 +3,7 @@
 // its SHA-256 fingerprint from cluster.json (no CA). Errors are {"error": "<message>"}.
 
 import { ROUTE_ACCESS } from './access.js';
+import { DATASET_NAME_RE, VERSION_ID_RE } from '../ingest/schema.js';
 
 const err = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const json = (schema: object, description = 'ok') => ({ description, content: { 'application/json': { schema } } });
@@ -72,7 +73,7 @@ function baseDocument(): object {
             'Versions are immutable: the same content again → 200, different content → 409. ' +
             "GOVERNED nodes also require header.signature: the custodian's Ed25519 signature over {format, cluster, dataset, version, party, custodian, rows, columns, schemaSha256, codeListsSha256, sharesSha256, time} " +
             '(signer = schema.custodian, a custodian of the consortium owning the dataset; time within ±15 min; sharesSha256 = SHA-256 of the share bytes that follow); otherwise 403 and nothing is stored.',
-          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } }],
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: DATASET_NAME_RE.source } }, { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: VERSION_ID_RE.source } }],
           requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
           responses: { 201: json(ref('Stored'), 'stored'), 200: json(ref('Stored'), 'identical content already stored'), 400: err, 403: err, 409: err },
         },

@@ -20,7 +20,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivate
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { AShare } from '../mpc/share.js';
-import type { CodeList, DatasetSchema } from '../ingest/schema.js';
+import { checkDatasetName, checkVersionId, type CodeList, type DatasetSchema } from '../ingest/schema.js';
 
 export class StoreError extends Error {
   constructor(
@@ -49,16 +49,14 @@ export interface VersionMeta {
   createdAt: string;
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAGIC = Buffer.from('MKSE');
 const HEAD = 4 + 4 + 12 + 8; // magic, version, iv, rows
 const TAG = 16;
 
-export function checkId(what: string, s: unknown): string {
-  if (typeof s !== 'string' || !NAME_RE.test(s) || s === '.' || s === '..') {
-    throw new StoreError(`${what} must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, got ${JSON.stringify(s)}`);
-  }
-  return s;
+/** A dataset name or version id by the one rule of src/ingest/schema.ts (StoreError 400 otherwise). */
+export function checkId(what: 'dataset name' | 'version', s: unknown): string {
+  const make = (m: string) => new StoreError(m);
+  return what === 'version' ? checkVersionId(s, what, make) : checkDatasetName(s, what, make);
 }
 
 function fsyncPath(path: string): void {

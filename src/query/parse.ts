@@ -104,14 +104,59 @@ const unsupported = (what: string): never => {
   throw new QueryError(`unsupported SQL: ${what}`);
 };
 
+/** Limits on a query's text, checked before it is parsed (the parser and the planner recurse over the expression tree). */
+export const SQL_LIMITS = { chars: 20_000, operators: 1024, depth: 32 } as const;
+
+/**
+ * Refuses a query too large to parse safely: more than SQL_LIMITS.chars characters, more than
+ * SQL_LIMITS.operators operators (AND, OR, NOT, comparisons, arithmetic), or parentheses nested
+ * deeper than SQL_LIMITS.depth
+ * (string literals and quoted names aside). A clear QueryError, never a stack overflow.
+ */
+export function checkSqlSize(sql: string): void {
+  if (typeof sql !== 'string') throw new QueryError('the query must be SQL text');
+  if (sql.length > SQL_LIMITS.chars) throw new QueryError(`the query is ${sql.length} characters long; at most ${SQL_LIMITS.chars} are accepted (use IN (…) for lists of values, LIKE 'E11%' for code ranges)`);
+  let depth = 0;
+  let deepest = 0;
+  let ops = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"') {
+      const end = sql.indexOf(c, i + 1);
+      i = end < 0 ? sql.length : end;
+    } else if (c === '(') deepest = Math.max(deepest, ++depth);
+    else if (c === ')') depth--;
+    else if ('=<>!+-*/%|'.includes(c)) {
+      if (i === 0 || !'=<>!+-*/%|'.includes(sql[i - 1]!)) ops++;
+    } else if ((c === 'a' || c === 'A' || c === 'o' || c === 'O' || c === 'n' || c === 'N') && (i === 0 || !/[A-Za-z0-9_]/.test(sql[i - 1]!))) {
+      const w = /^(and|or|not)(?![A-Za-z0-9_])/i.exec(sql.slice(i, i + 4));
+      if (w) ops++;
+    }
+  }
+  if (deepest > SQL_LIMITS.depth) throw new QueryError(`the query nests parentheses ${deepest} deep; at most ${SQL_LIMITS.depth} are accepted`);
+  if (ops > SQL_LIMITS.operators) throw new QueryError(`the query has ${ops} operators (AND, OR, NOT, comparisons, arithmetic); at most ${SQL_LIMITS.operators} are accepted (use IN (…) for lists of values, LIKE 'E11%' for code ranges)`);
+}
+
 /** Parses one SELECT statement of the supported subset. Throws QueryError. */
 export function parseQuery(sql: string): ParsedQuery {
+  checkSqlSize(sql);
+  try {
+    return parseChecked(sql);
+  } catch (e) {
+    // Within the limits above this does not happen; should it, it is the query's size, not a node error.
+    if (e instanceof RangeError) throw new QueryError('the query is nested too deeply; write it with fewer conditions (IN (…) for lists of values)');
+    throw e;
+  }
+}
+
+function parseChecked(sql: string): ParsedQuery {
   let ast: Node;
   try {
     ast = new Parser().astify(sql, { database: 'PostgresQL' });
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new QueryError(`SQL syntax error: ${msg}`);
+    if (e instanceof RangeError) throw new QueryError(`the query is nested too deeply to parse; write it with fewer conditions (IN (…) for lists of values)`);
+    const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    throw new QueryError(`SQL syntax error: ${msg.length > 300 ? `${msg.slice(0, 300)}…` : msg}`);
   }
   if (Array.isArray(ast)) {
     if (ast.length !== 1) unsupported('more than one statement');
