@@ -284,7 +284,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
             w.end();
           }
           if (!(await rd.atEnd())) throw new StoreError(`upload body is longer than the ${expected} bytes its header describes`);
-          req.raw.socket.setTimeout(0); // all received: storing may take longer than the idle timeout
+          req.raw.socket?.setTimeout?.(0); // all received: storing may take longer than the idle timeout
           // Before anything is committed: the bytes must be the ones the custodian signed for.
           if (signed && sharesHash) {
             const got = sharesHash.digest();

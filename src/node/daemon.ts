@@ -11,6 +11,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import type { PartyId } from '../net/channel.js';
 import { freePorts, loadClusterConfig, loadNodeIdentity, loadSigningIdentity, type ClusterConfig } from '../net/keys.js';
 import { apiPorts, buildApi } from './api.js';
@@ -55,6 +56,8 @@ export interface Daemon {
   store: ShareStore;
   ledger: NodeLedger;
   runner: JobRunner;
+  /** The HTTPS API (tests inject requests into it). */
+  app: FastifyInstance;
   close(): Promise<void>;
 }
 
@@ -136,6 +139,7 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
     store,
     ledger,
     runner,
+    app,
     governance,
     close: async () => {
       runner.close();

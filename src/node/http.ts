@@ -77,7 +77,7 @@ export interface ApiRequestOptions {
 export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, path: string, o: ApiRequestOptions = {}): Promise<ApiResponse<T>> {
   const n: ResolvedNode = config.nodes[node];
   const port = o.port ?? apiPorts(config)[node];
-  const raw = o.body instanceof Uint8Array || (o.body !== undefined && typeof (o.body as Readable).pipe === 'function');
+  const raw = o.body instanceof Uint8Array || (typeof o.body === 'object' && o.body !== null && typeof (o.body as Readable).pipe === 'function');
   const payload = o.body === undefined ? undefined : raw ? o.body : Buffer.from(JSON.stringify(o.body));
   const method = o.method ?? (o.body === undefined ? 'GET' : 'POST');
   const authorization = o.signer
