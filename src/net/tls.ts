@@ -45,6 +45,8 @@ export interface TlsChannelOptions {
   closeTimeoutMs?: number;
   /** Address to listen on; default: this node's host in the config. */
   listenHost?: string;
+  /** The node's long-lived listener on its MPC port (concurrent jobs); without it, connectTls listens itself for this one channel. */
+  listener?: MpcListener;
 }
 
 /** Ciphers: AES-128-GCM first (AES-NI makes it the fastest); TLS 1.3 only. */
@@ -376,7 +378,11 @@ function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number):
 const helloBytes = (h: Hello) => new TextEncoder().encode(JSON.stringify(h));
 
 function parseHello(f: Frame, from: string): Hello {
-  if (f.kind === Kind.Abort) throw new SetupError(`${from} refused the connection: ${new TextDecoder().decode(f.payload)}`, true);
+  if (f.kind === Kind.Abort) {
+    const why = new TextDecoder().decode(f.payload);
+    // "Not open yet" (the peer's job has not reached its channel setup): retry, do not fail.
+    throw new SetupError(`${from} refused the connection: ${why}`, !why.startsWith(NOT_OPEN));
+  }
   if (f.kind !== Kind.Hello) throw new SetupError(`${from} sent a ${kindName(f.kind)} frame instead of hello`, true);
   let h: Hello;
   try {
@@ -391,6 +397,92 @@ function parseHello(f: Frame, from: string): Hello {
 function peerFingerprint(socket: TLSSocket): string | null {
   const c = socket.getPeerX509Certificate();
   return c ? c.fingerprint256 : null;
+}
+
+/** How a listener's refusal of a channel it has not opened (yet) begins: the connecting peer retries. */
+const NOT_OPEN = 'not open yet: ';
+
+/** A link for a socket that connected to us; who it is, its hello tells. */
+function acceptLink(socket: TLSSocket, maxFrameBytes: number): Link {
+  const who: ResolvedNode = { id: -1 as PartyId, name: 'unidentified client', host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, fingerprint: '' };
+  return wireLink(who, socket, maxFrameBytes);
+}
+
+/** The first frame of an accepted link as a hello, or why it is not one. */
+function readHello(link: Link, timeoutMs: number): Promise<Hello | string> {
+  const from = `client at ${link.peer.host}:${link.peer.port}`;
+  return onceFrame(link, timeoutMs, `hello from a ${from}`).then((f) => {
+    try {
+      return parseHello(f, from);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  });
+}
+
+/** Refuses an accepted link with an abort frame carrying the reason, then closes it. */
+function refuseLink(link: Link, msg: string, maxFrameBytes: number): void {
+  link.write(Kind.Abort, new TextEncoder().encode(msg), maxFrameBytes);
+  link.socket.end();
+  setTimeout(() => link.socket.destroy(), 1000).unref();
+}
+
+/**
+ * A node's one listener on its MPC port, for all of its jobs at once: each job's channel
+ * (connectTls with `listener`) registers the cluster name that binds it to the job, and the
+ * listener hands it the links whose hello names that channel. A hello for a channel nobody here
+ * opens (yet) is refused without failing anything: the peer retries until this node's job opens
+ * it or the peer's connect timeout passes.
+ */
+export class MpcListener {
+  private readonly server: Server;
+  private readonly channels = new Map<string, (link: Link, h: Hello, refuse: (msg: string) => void) => void>();
+
+  private constructor(
+    private readonly config: ClusterConfig,
+    private readonly me: PartyId,
+    key: string,
+    cert: string,
+    private readonly maxFrameBytes: number,
+  ) {
+    this.server = createServer({ ...TLS_BASE, key, cert, requestCert: true, rejectUnauthorized: false, honorCipherOrder: true }, (socket) => {
+      const link = acceptLink(socket, this.maxFrameBytes);
+      readHello(link, 10_000).then(
+        (r) => {
+          const refuse = (msg: string) => refuseLink(link, msg, this.maxFrameBytes);
+          if (typeof r === 'string') return refuse(r);
+          const take = this.channels.get(r.cluster);
+          if (!take) return refuse(`${NOT_OPEN}${shortNode(this.config.nodes[this.me])} has not opened channel "${r.cluster}" (yet)`);
+          take(link, r, refuse);
+        },
+        () => link.socket.destroy(),
+      );
+    });
+    this.server.on('tlsClientError', () => {});
+  }
+
+  /** Listens on this node's MPC port (all of its jobs' channels arrive here). */
+  static open(o: { config: ClusterConfig; me: PartyId; key: string; cert: string; listenHost?: string; maxFrameBytes?: number }): Promise<MpcListener> {
+    const l = new MpcListener(o.config, o.me, o.key, o.cert, o.maxFrameBytes ?? MAX_FRAME_BYTES);
+    const self = o.config.nodes[o.me];
+    return new Promise((ok, fail) => {
+      l.server.once('error', (e) => fail(new ChannelError(`${shortNode(self)} cannot listen on ${o.listenHost ?? self.host}:${self.port}: ${e.message}`)));
+      l.server.listen(self.port, o.listenHost ?? self.host, () => ok(l));
+    });
+  }
+
+  /** Routes the links of channel `cluster` to `take` until the returned function is called. */
+  expect(cluster: string, take: (link: Link, h: Hello, refuse: (msg: string) => void) => void): () => void {
+    if (this.channels.has(cluster)) throw new ChannelError(`channel "${cluster}" is already open at ${shortNode(this.config.nodes[this.me])}`);
+    this.channels.set(cluster, take);
+    return () => {
+      if (this.channels.get(cluster) === take) this.channels.delete(cluster);
+    };
+  }
+
+  close(): Promise<void> {
+    return new Promise((ok) => this.server.close(() => ok()));
+  }
 }
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
@@ -420,57 +512,64 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
   const accepted = new Promise<void>((resolveAll, rejectAll) => {
     if (lower.length === 0) return resolveAll();
     const waiting = new Set<PartyId>(lower);
-    const serverOpts: TlsOptions = { ...tlsCommon, requestCert: true, rejectUnauthorized: false, honorCipherOrder: true };
-    server = createServer(serverOpts, (socket) => {
-      const who: ResolvedNode = { id: -1 as PartyId, name: 'unidentified client', host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, fingerprint: '' };
-      const link = wireLink(who, socket, maxFrameBytes);
-      pending.push(link);
-      const refuse = (msg: string, fatal: boolean) => {
-        link.write(Kind.Abort, new TextEncoder().encode(msg), maxFrameBytes);
-        socket.end();
-        setTimeout(() => socket.destroy(), 1000).unref();
-        if (fatal) rejectAll(new SetupError(`${shortNode(self)}: ${msg}`, true));
-      };
-      onceFrame(link, deadline - Date.now(), `hello from a client at ${who.host}:${who.port}`).then(
-        (f) => {
-          let h: Hello;
-          try {
-            h = parseHello(f, `client at ${who.host}:${who.port}`);
-          } catch (e) {
-            return refuse((e as Error).message, false);
-          }
-          const peer = config.nodes[h.party];
-          const fp = peerFingerprint(socket);
-          if (h.cluster !== config.cluster) return refuse(`${shortNode(peer)} belongs to cluster "${h.cluster}", expected "${config.cluster}"`, true);
-          if (!waiting.has(h.party)) return refuse(`${shortNode(peer)} is not expected to connect to ${shortNode(self)} (or is already connected)`, false);
-          if (fp !== peer.fingerprint) {
-            return refuse(
-              `authentication of ${shortNode(peer)} failed: its certificate has SHA-256 fingerprint ${fp ?? '(no certificate)'}, but the cluster config pins ${peer.fingerprint}`,
-              true,
-            );
-          }
-          waiting.delete(h.party);
-          link.peer = peer;
-          link.decoder.peer = shortNode(peer);
-          link.decoder.maxFrameBytes = maxFrameBytes;
-          chan.attach(link);
-          link.write(Kind.Hello, helloBytes({ mosaik: 1, cluster: config.cluster, party: me }), maxFrameBytes);
-          if (waiting.size === 0) resolveAll();
-        },
-        () => socket.destroy(),
-      );
-    });
-    server.on('tlsClientError', () => {
-      /* a failed handshake from someone: not a party we know; keep listening */
-    });
-    server.on('error', (e) => rejectAll(new SetupError(`${shortNode(self)} cannot listen on ${opts.listenHost ?? self.host}:${self.port}: ${e.message}`, true)));
-    server.listen(self.port, opts.listenHost ?? self.host);
+    /** A lower party's hello for this channel: check it is expected and pinned, then attach. */
+    const onHello = (link: Link, h: Hello, refuse: (msg: string, fatal: boolean) => void) => {
+      const peer = config.nodes[h.party];
+      const fp = peerFingerprint(link.socket);
+      if (h.cluster !== config.cluster) return refuse(`${shortNode(peer)} belongs to cluster "${h.cluster}", expected "${config.cluster}"`, true);
+      if (!waiting.has(h.party)) return refuse(`${shortNode(peer)} is not expected to connect to ${shortNode(self)} (or is already connected)`, false);
+      if (fp !== peer.fingerprint) {
+        return refuse(`authentication of ${shortNode(peer)} failed: its certificate has SHA-256 fingerprint ${fp ?? '(no certificate)'}, but the cluster config pins ${peer.fingerprint}`, true);
+      }
+      waiting.delete(h.party);
+      link.peer = peer;
+      link.decoder.peer = shortNode(peer);
+      link.decoder.maxFrameBytes = maxFrameBytes;
+      chan.attach(link);
+      link.write(Kind.Hello, helloBytes({ mosaik: 1, cluster: config.cluster, party: me }), maxFrameBytes);
+      if (waiting.size === 0) resolveAll();
+    };
+    const fatal = (msg: string) => rejectAll(new SetupError(`${shortNode(self)}: ${msg}`, true));
+    if (opts.listener) {
+      // The node's one MPC listener hands over the links that name this channel.
+      acceptedCleanup = opts.listener.expect(config.cluster, (link, h, refuse) => {
+        pending.push(link);
+        onHello(link, h, (msg, isFatal) => {
+          refuse(msg);
+          if (isFatal) fatal(msg);
+        });
+      });
+    } else {
+      server = createServer({ ...tlsCommon, requestCert: true, rejectUnauthorized: false, honorCipherOrder: true }, (socket) => {
+        const link = acceptLink(socket, maxFrameBytes);
+        pending.push(link);
+        readHello(link, deadline - Date.now()).then(
+          (r) => {
+            if (typeof r === 'string') return refuseLink(link, r, maxFrameBytes);
+            onHello(link, r, (msg, isFatal) => {
+              refuseLink(link, msg, maxFrameBytes);
+              if (isFatal) fatal(msg);
+            });
+          },
+          () => link.socket.destroy(),
+        );
+      });
+      server.on('tlsClientError', () => {
+        /* a failed handshake from someone: not a party we know; keep listening */
+      });
+      server.on('error', (e) => rejectAll(new SetupError(`${shortNode(self)} cannot listen on ${opts.listenHost ?? self.host}:${self.port}: ${e.message}`, true)));
+      server.listen(self.port, opts.listenHost ?? self.host);
+    }
     const t = setTimeout(() => {
       const missing = [...waiting].map((p) => describeNode(config.nodes[p])).join(' and ');
       rejectAll(new SetupError(`${shortNode(self)}: ${missing} did not connect within ${connectTimeoutMs} ms`, false));
     }, Math.max(1, deadline - Date.now()));
     t.unref();
-    acceptedCleanup = () => clearTimeout(t);
+    const stopListening = acceptedCleanup;
+    acceptedCleanup = () => {
+      clearTimeout(t);
+      stopListening();
+    };
   });
 
   // Connecting side: one attempt after another until the peer answers or the deadline passes.

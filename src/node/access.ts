@@ -59,6 +59,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/ledger/status': PUBLIC,
   'POST /v1/internal/jobs': NODE,
   'POST /v1/internal/jobs/:id/cancel': NODE,
+  'POST /v1/internal/jobs/:id/start': NODE,
   'GET /v1/internal/jobs/:id/commitment': NODE,
   'POST /v1/internal/governance': NODE,
   'POST /v1/internal/ledger/entries': NODE,

@@ -38,7 +38,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { checkSchema, MAX_ID_LENGTH, SchemaError } from '../ingest/schema.js';
 import { checkId, StoreError } from './store.js';
 import { JobError } from './errors.js';
-import type { JobSpec, Job } from './jobs.js';
+import type { JobSpec, Job, JobRunner } from './jobs.js';
 import { openApiDocument } from './openapi.js';
 import { registerLedgerRoutes } from './ledger-api.js';
 import { registerGovernanceRoutes } from './governance-api.js';
@@ -161,9 +161,10 @@ function checkUploader(ctx: ApiContext, who: Identity | undefined, name: string,
 }
 
 /** A job as its requester sees it: status, and this node's part of the result sealed to the requester's key. */
-const jobView = (j: Job, gated: boolean) => ({
+const jobView = (j: Job, gated: boolean, queue: ReturnType<JobRunner['queuePosition']>) => ({
   id: j.id,
   status: j.status,
+  ...(queue ? { queue } : {}),
   seq: j.spec.seq,
   dataset: j.spec.dataset,
   version: j.spec.version,
@@ -314,7 +315,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     submitting = p.catch(() => {});
     try {
       const spec = await p;
-      return reply.code(202).send({ job: spec.id, seq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}), protection: spec.protection, minCellSize: spec.minCellSize });
+      const queue = runner.queuePosition(spec.id);
+      return reply.code(202).send({ job: spec.id, seq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}), protection: spec.protection, minCellSize: spec.minCellSize, ...(queue ? { queue } : {}) });
     } catch (e) {
       return sendError(reply, e, log);
     }
@@ -324,7 +326,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     const j = runner.get(req.params.id);
     if (!j) return reply.code(404).send({ error: `no job ${req.params.id} at node ${me} (${self.name})` });
     if (!isRequester(j, req.identity)) return reply.code(403).send({ error: `job ${j.id} is not '${req.identity?.name}'s: only the researcher who signed its request can follow it and read its result` });
-    return jobView(j, !!ctx.ledger);
+    return jobView(j, !!ctx.ledger, runner.queuePosition(j.id));
   });
 
   app.get('/v1/privacy', async (req) => {
@@ -350,6 +352,17 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       runner.enqueue(spec); // validates against this node's own store and policy
       log(`job ${spec.id} accepted from the scheduler: ${spec.dataset}@${spec.version}: ${spec.sql}`);
       return reply.code(201).send({ job: spec.id });
+    } catch (e) {
+      return sendError(reply, e, log);
+    }
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/internal/jobs/:id/start', async (req, reply) => {
+    try {
+      requireNode0(req);
+      const r = runner.start(req.params.id);
+      if (r === 'unknown') return reply.code(404).send({ error: `no job ${req.params.id} queued at node ${me} (${self.name})` });
+      return reply.code(200).send({ job: req.params.id, status: r });
     } catch (e) {
       return sendError(reply, e, log);
     }

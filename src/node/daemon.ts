@@ -20,6 +20,8 @@ import { NodeLedger } from './ledger.js';
 import { ShareStore } from './store.js';
 import { JobStore, lockNodeDir } from './job-store.js';
 import { installConsortium, NodeGovernance } from './governance.js';
+import { startJobOnPeers } from './schedule.js';
+import { MpcListener } from '../net/tls.js';
 import { NodeAccess } from './access.js';
 import { checkPrivacySettings, DEFAULT_PRIVACY, type PrivacySettings } from './privacy.js';
 
@@ -46,6 +48,8 @@ export interface DaemonOptions {
   privacy?: Partial<PrivacySettings>;
   /** A connection that sends nothing for this long is closed (a stalled upload, its temporary files removed). Default 60 000 ms. */
   idleTimeoutMs?: number;
+  /** Node 0: jobs running at once (default: twice the cores, 2..8; src/node/jobs.ts). */
+  maxParallel?: number;
 }
 
 export interface Daemon {
@@ -96,6 +100,8 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   const privacy = checkPrivacySettings({ ...DEFAULT_PRIVACY, ...o.privacy });
   if (privacy.exact) log('WARNING: output protection is OFF at this node (--exact-results): it releases exact aggregates, MIN and MAX; for synthetic data and tests only');
   const access = new NodeAccess({ config, me: o.party, governance, log });
+  // One listener on the MPC port for all jobs (they run concurrently, each on its own channel).
+  const listener = await MpcListener.open({ config, me: o.party, key: key.keyPem, cert: key.certPem, ...(o.listenHost ? { listenHost: o.listenHost } : {}) });
   const runner = new JobRunner({
     privacy,
     identities: (n) => access.lookup(n),
@@ -110,6 +116,9 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
     ...(o.pauseMs ? { pauseMs: o.pauseMs } : {}),
     onFinished: (job) => ledger.onJobFinished(job),
     jobStore: new JobStore(o.dataDir ?? nodeDir, key.keyPem),
+    listener,
+    ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
+    ...(o.party === 0 ? { startPeers: (spec: { id: string }) => startJobOnPeers({ config, keyPem: key.keyPem, certPem: key.certPem }, spec.id) } : {}),
     governance,
     log,
   });
@@ -127,6 +136,7 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
     await app.listen({ port, host });
   } catch (e) {
     ledger.close();
+    await listener.close();
     throw e;
   }
   const url = `https://${host}:${port}`;
@@ -144,6 +154,7 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
     close: async () => {
       runner.close();
       await app.close();
+      await listener.close();
       ledger.close();
       unlock();
     },

@@ -38,7 +38,8 @@ import { Party } from '../mpc/party.js';
 import { AShare } from '../mpc/share.js';
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
-import { connectTls } from '../net/tls.js';
+import { availableParallelism, totalmem } from 'node:os';
+import { connectTls, type MpcListener } from '../net/tls.js';
 import { noiseForPlan, parseQuery, planAnyQuery, QueryError, runJoinQuery, runQuery, tablesOf, type Display, type JoinPlan, type PlanNoise, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
 import { resultRows } from '../query/execute.js';
 import { newSalt, resultMetaHash, shareCommitment } from '../ledger/commit.js';
@@ -165,6 +166,12 @@ export interface JobRunnerOptions {
   governance: NodeGovernance;
   /** Where jobs are kept across restarts (src/node/job-store.ts); without it, in memory only. */
   jobStore?: JobStore;
+  /** The node's listener on its MPC port: the channels of concurrent jobs arrive there (src/net/tls.ts MpcListener). */
+  listener?: MpcListener;
+  /** Node 0: jobs running at once in the cluster (default defaultParallelism()); it starts every job at every node. */
+  maxParallel?: number;
+  /** Node 0: tells nodes 1 and 2 to start a job (POST /v1/internal/jobs/:id/start). */
+  startPeers?: (spec: JobSpec) => Promise<void>;
 }
 
 /** What admitting a job decided at this node (src/node/jobs.ts admit). */
@@ -181,8 +188,10 @@ const isRefusal = (e: unknown): e is GovernanceError | PrivacyRefusal => e insta
 
 export class JobRunner {
   private readonly jobs = new Map<string, Job>();
+  /** Admitted jobs not started yet, in admission (node 0's) order. */
   private readonly queue: Job[] = [];
-  private running = false;
+  /** Jobs running now, each with its estimated memory and, once connected, its channel. */
+  private readonly running = new Map<string, { job: Job; bytes: number; net?: { abort(reason: string): void } }>();
   private seq = 0;
   readonly policyMinCellSize: number;
   readonly privacy: PrivacySettings;
@@ -456,7 +465,7 @@ export class JobRunner {
     this.queue.push(job);
     this.save(job); // before node 0 hears that this node took it (and logs its job-run entry)
     this.trim();
-    queueMicrotask(() => void this.pump());
+    queueMicrotask(() => this.pump());
     return job;
   }
 
@@ -500,48 +509,135 @@ export class JobRunner {
     }
   }
 
-  /** The channel of the job running now (close() aborts it). */
-  private live: { abort(reason: string): void } | null = null;
   private closed = false;
 
   /**
-   * The node is shutting down: no further job starts, the running one is aborted (its peers fail
-   * at once instead of waiting), and queued jobs stay queued on disk (a restart reports them failed).
+   * The node is shutting down: no further job starts, the running ones are aborted (their peers
+   * fail at once instead of waiting), and queued jobs stay queued on disk (a restart reports them failed).
    */
   close(): void {
     this.closed = true;
-    this.live?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
+    for (const r of this.running.values()) r.net?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
   }
 
-  private async pump(): Promise<void> {
-    if (this.running || this.closed) return;
-    this.running = true;
-    try {
-      for (let job = this.closed ? undefined : this.queue.shift(); job; job = this.closed ? undefined : this.queue.shift()) {
-        job.status = 'running';
-        job.startedAt = new Date().toISOString();
-        this.save(job);
-        try {
-          job.result = await this.run(job);
-          job.sealed = await sealJson(job.result, job.spec.request.request.resultKey, { cluster: this.o.config.cluster, job: job.id, party: this.o.me });
-          job.status = 'done';
-          job.progress = 'done';
-          this.o.log?.(`job ${job.id} done`);
-        } catch (e) {
-          job.status = 'failed';
-          job.error = e instanceof Error ? e.message : String(e);
-          this.o.log?.(`job ${job.id} failed: ${job.error}`);
-        }
-        job.finishedAt = new Date().toISOString();
-        if (!this.closed) this.o.onFinished?.(job);
-        this.save(job);
+  /** How many jobs may run at once at this node (node 0's decides for the cluster: it starts every job). */
+  get maxParallel(): number {
+    return this.o.maxParallel ?? defaultParallelism();
+  }
+
+  /** What a job may hold in memory at this node (public sizes: rows × columns read × working factor). */
+  private estimate(job: Job): number {
+    const versions = job.spec.versions ?? { [job.spec.dataset]: job.spec.version };
+    let bytes = 0;
+    for (const [n, v] of Object.entries(versions)) {
+      try {
+        const m = this.o.store.get(n, v);
+        bytes += m.rows * m.columns.length * BYTES_PER_CELL;
+      } catch {
+        /* refused at run */
       }
-    } finally {
-      this.running = false;
+    }
+    return bytes;
+  }
+
+  /**
+   * The order node 0 starts queued jobs in: fair between requesters (the requester with the fewest
+   * jobs running and started goes first; among its jobs, the oldest), each requester's jobs in
+   * submission order. Deterministic: the same queue gives the same order.
+   */
+  private fairOrder(): Job[] {
+    const load = new Map<string, number>();
+    for (const r of this.running.values()) load.set(requesterOf(r.job), (load.get(requesterOf(r.job)) ?? 0) + 1);
+    const byWho = new Map<string, Job[]>();
+    for (const j of this.queue) byWho.set(requesterOf(j), [...(byWho.get(requesterOf(j)) ?? []), j]);
+    const out: Job[] = [];
+    while (byWho.size) {
+      let best: string | null = null;
+      for (const [who, js] of byWho) {
+        if (best === null) best = who;
+        const lb = load.get(best) ?? 0;
+        const lw = load.get(who) ?? 0;
+        if (lw < lb || (lw === lb && js[0]!.spec.seq < byWho.get(best)![0]!.spec.seq)) best = who;
+      }
+      const js = byWho.get(best!)!;
+      out.push(js.shift()!);
+      load.set(best!, (load.get(best!) ?? 0) + 1);
+      if (!js.length) byWho.delete(best!);
+    }
+    return out;
+  }
+
+  /** Where a queued job stands (node 0: its place in the fair order; nodes 1, 2: waiting for node 0's start). */
+  queuePosition(id: string): { position: number; queued: number; running: number } | null {
+    const job = this.jobs.get(id);
+    if (!job || job.status !== 'queued') return null;
+    const order = this.o.me === 0 ? this.fairOrder() : this.queue;
+    return { position: order.findIndex((j) => j.id === id) + 1, queued: this.queue.length, running: this.running.size };
+  }
+
+  /** Node 0: starts what fits, fairly; tells nodes 1 and 2 to start each job with it (startPeers). */
+  private pump(): void {
+    if (this.closed || this.o.me !== 0) return;
+    for (const job of this.fairOrder()) {
+      const bytes = this.estimate(job);
+      const used = [...this.running.values()].reduce((t, r) => t + r.bytes, 0);
+      if (this.running.size >= this.maxParallel || (this.running.size > 0 && used + bytes > memoryBudget())) break;
+      this.startJob(job, bytes);
+      void this.o.startPeers?.(job.spec).catch((e: Error) => this.o.log?.(`WARNING: job ${job.id}: could not tell the other nodes to start: ${e.message}`));
+    }
+    this.refreshQueued();
+  }
+
+  /** Nodes 1, 2: node 0 started a job (POST /v1/internal/jobs/:id/start). */
+  start(id: string): 'started' | 'running' | 'finished' | 'unknown' {
+    const job = this.jobs.get(id);
+    if (!job) return 'unknown';
+    if (job.status !== 'queued') return job.status === 'running' ? 'running' : 'finished';
+    if (this.closed) return 'unknown';
+    this.startJob(job, this.estimate(job));
+    return 'started';
+  }
+
+  /** Queued jobs say where they stand. */
+  private refreshQueued(): void {
+    for (const j of this.queue) {
+      const q = this.queuePosition(j.id);
+      if (q) j.progress = this.o.me === 0 ? `queued: position ${q.position} of ${q.queued} (${q.running} running; at most ${this.maxParallel} at once)` : 'queued: waiting for the scheduler (node 0) to start it';
     }
   }
 
-  private async run(job: Job): Promise<JobResult> {
+  private startJob(job: Job, bytes: number): void {
+    const i = this.queue.indexOf(job);
+    if (i >= 0) this.queue.splice(i, 1);
+    const slot: { job: Job; bytes: number; net?: { abort(reason: string): void } } = { job, bytes };
+    this.running.set(job.id, slot);
+    void this.execute(job, slot).finally(() => {
+      this.running.delete(job.id);
+      this.pump();
+    });
+  }
+
+  private async execute(job: Job, slot: { net?: { abort(reason: string): void } }): Promise<void> {
+    job.status = 'running';
+    job.startedAt = new Date().toISOString();
+    this.save(job);
+    try {
+      job.result = await this.run(job, (net) => (slot.net = net));
+      job.sealed = await sealJson(job.result, job.spec.request.request.resultKey, { cluster: this.o.config.cluster, job: job.id, party: this.o.me });
+      job.status = 'done';
+      job.progress = 'done';
+      this.o.log?.(`job ${job.id} done`);
+    } catch (e) {
+      job.status = 'failed';
+      job.error = e instanceof Error ? e.message : String(e);
+      this.o.log?.(`job ${job.id} failed: ${job.error}`);
+    }
+    job.finishedAt = new Date().toISOString();
+    if (!this.closed) this.o.onFinished?.(job);
+    this.save(job);
+  }
+
+  private async run(job: Job, connected: (net: { abort(reason: string): void }) => void): Promise<JobResult> {
     const { spec } = job;
     const { store, config, me } = this.o;
     const meta = store.get(spec.dataset, spec.version);
@@ -557,6 +653,7 @@ export class JobRunner {
       cert: this.o.certPem,
       recvTimeoutMs: this.o.recvTimeoutMs ?? 120_000,
       connectTimeoutMs: this.o.connectTimeoutMs ?? 30_000,
+      ...(this.o.listener ? { listener: this.o.listener } : {}),
     });
     // Admit again at this node's clock, and charge the privacy budgets, BEFORE any MPC.
     let a: Admission;
@@ -577,7 +674,7 @@ export class JobRunner {
     job.progress = 'connecting to the other nodes';
     if (this.closed) throw new JobError(`node ${me} is shutting down`, 503);
     const net = await connect();
-    this.live = net;
+    connected(net);
     if (this.closed) net.abort(`node ${me} (${config.nodes[me].name}) is shutting down`);
     const t1 = performance.now();
     try {
@@ -644,11 +741,17 @@ export class JobRunner {
       net.abort(msg);
       await Promise.race([net.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())]);
       throw e;
-    } finally {
-      this.live = null;
     }
   }
 }
+
+/** Memory a job may use per cell of its input at one node (share pair, copies in the protocols). */
+const BYTES_PER_CELL = 16 * 12;
+/** How much memory the jobs of one node may take together: a sixth of the machine (three nodes may share it). */
+const memoryBudget = () => totalmem() / 6;
+/** Jobs at once by default: twice the cores (MPC jobs wait on their peers a good part of the time), at least 2, at most 8. */
+export const defaultParallelism = () => Math.min(8, Math.max(2, 2 * availableParallelism()));
+const requesterOf = (j: Job) => String(j.spec.request?.request?.researcher);
 
 // ---------------------------------------------------------------------------------------------
 // The requester's side: combining the three nodes' share pairs into the result table.

@@ -164,6 +164,9 @@ function baseDocument(): object {
       '/v1/internal/jobs/{id}/cancel': {
         post: { summary: 'Node 0 cancels a queued job (mutual TLS as above)', responses: { 200: json({ type: 'object', properties: { cancelled: { type: 'boolean' } } }), 403: err } },
       },
+      '/v1/internal/jobs/{id}/start': {
+        post: { summary: 'Node 0 starts a queued job at this node (node 0 starts every job at all three nodes, fairly between requesters, bounded by memory and cores; mutual TLS as above)', responses: { 200: json({ type: 'object', properties: { job: { type: 'string' }, status: { type: 'string', enum: ['started', 'running', 'finished'] } } }), 403: err, 404: err } },
+      },
       '/v1/ledger/head': {
         get: {
           summary: 'Latest co-signed tree head of the transparency log',
@@ -258,6 +261,7 @@ function baseDocument(): object {
             id: { type: 'string' },
             status: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
             progress: { type: 'string' },
+            queue: { type: 'object', description: 'a queued job: its place in the order node 0 starts jobs in (fair between requesters), how many are queued and running', properties: { position: { type: 'integer' }, queued: { type: 'integer' }, running: { type: 'integer' } } },
             error: { type: 'string' },
             seq: { type: 'integer' },
             dataset: { type: 'string' },

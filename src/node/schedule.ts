@@ -37,7 +37,7 @@ function toPeers<T>(ctx: ScheduleContext, path: string, body: unknown, timeoutMs
 }
 
 /** A peer's answer that is not `ok`: why (unreachable, or its error). */
-function peerProblem(ctx: ScheduleContext, i: number, a: PromiseSettledResult<ApiResponse<{ error?: string }>>, ok: number[], refused: string): string | null {
+function peerProblem(ctx: Pick<ScheduleContext, 'config'>, i: number, a: PromiseSettledResult<ApiResponse<{ error?: string }>>, ok: number[], refused: string): string | null {
   const n = ctx.config.nodes[PEERS[i]!];
   if (a.status === 'rejected') return `node ${n.id} (${n.name}) is unreachable: ${(a.reason as Error).message}`;
   if (ok.includes(a.value.status)) return null;
@@ -88,6 +88,18 @@ export async function scheduleJob(ctx: ScheduleContext, spec: JobSpec): Promise<
   ctx.log(`job ${spec.id} not scheduled: ${why}`);
   const status = refusals.length ? 403 : answers.some((a) => a.status === 'rejected') ? 503 : 409;
   throw new JobError(refusals.length ? `job ${spec.id} refused: ${why}` : `job not scheduled: ${why}`, status, { job: spec.id, refusals });
+}
+
+/**
+ * Node 0 starts a job (src/node/jobs.ts, fair order, bounded by memory and cores): nodes 1 and 2
+ * start it when told, so the three run the same jobs at the same time and none waits on a peer
+ * that is busy with another job. Throws when a node did not take the start (its job then fails
+ * at the channel setup, at every node).
+ */
+export async function startJobOnPeers(ctx: Pick<ScheduleContext, 'config' | 'keyPem' | 'certPem'>, id: string): Promise<void> {
+  const answers = await Promise.allSettled(PEERS.map((p) => apiRequest<{ error?: string }>(ctx.config, p, `/v1/internal/jobs/${id}/start`, { body: {}, key: ctx.keyPem, cert: ctx.certPem, timeoutMs: 10_000 })));
+  const problems = answers.map((a, i) => peerProblem(ctx, i, a, [200], 'did not start it')).filter((p): p is string => p !== null);
+  if (problems.length) throw new JobError(`job ${id}: ${problems.join('; ')}`, 503);
 }
 
 /** Node 0: verify a governance document, hand it to nodes 1 and 2, store, log. Returns the summary and whether it is new. */
