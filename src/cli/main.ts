@@ -91,6 +91,7 @@ program
   .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean }) => {
     if (!o.job) {
       const pause = Number(process.env.MOSAIK_TEST_JOB_PAUSE_MS ?? 0); // tests: kill a node mid-job
+      const busy = Number(process.env.MOSAIK_TEST_JOB_BUSY_MS ?? 0); // tests: long synchronous local work in a job
       const d = await startDaemon({
         dir: resolve(o.dir),
         party: o.party as PartyId,
@@ -100,6 +101,7 @@ program
         recvTimeoutMs: o.recvTimeout,
         connectTimeoutMs: o.connectTimeout,
         ...(pause > 0 ? { pauseMs: pause } : {}),
+        ...(busy > 0 ? { busyMs: busy } : {}),
         ...(o.consortium ? { consortium: resolve(o.consortium) } : {}),
         privacy: {
           ...(o.exactResults ? { exact: true } : {}),

@@ -114,20 +114,28 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
   /** When a node has failed: report once every node has settled (or after a grace period), so the
    *  message carries the root cause and not only the first node's view of it. */
   let settleBy = 0;
+  // One status request in flight per node; a node that does not answer (stopped, hung) does not hold
+  // up what the others report: the loop goes on with the latest answer of each.
+  type View = JobView | { status: 'unreachable'; error: string };
+  const latest: View[] = [0, 1, 2].map(() => ({ status: 'queued' }) as JobView);
+  const inFlight: (Promise<void> | null)[] = [null, null, null];
+  const ask = (p: PartyId): Promise<void> =>
+    apiRequest<JobView>(config, p, `/v1/jobs/${id}`, { timeoutMs: 10_000, signer: o.signer })
+      .then(async (r): Promise<View> => {
+        if (r.status !== 200) return { status: 'failed', error: r.body?.error ?? `HTTP ${r.status}` } as JobView;
+        if (r.body.status === 'done' && r.body.sealed) parts[p] = await openJson<JobResult>(r.body.sealed, keys.privateKey, { cluster: config.cluster, job: id, party: p });
+        return r.body;
+      })
+      .catch((e: Error): View => ({ status: 'unreachable', error: e.message }))
+      .then((v) => {
+        latest[p] = v;
+        inFlight[p] = null;
+      });
   for (;;) {
-    const views = await Promise.all(
-      ([0, 1, 2] as PartyId[]).map(async (p): Promise<JobView | { status: 'unreachable'; error: string }> => {
-        if (parts[p]) return { status: 'done' } as JobView;
-        try {
-          const r = await apiRequest<JobView>(config, p, `/v1/jobs/${id}`, { timeoutMs: 10_000, signer: o.signer });
-          if (r.status !== 200) return { status: 'failed', error: r.body?.error ?? `HTTP ${r.status}` } as JobView;
-          if (r.body.status === 'done' && r.body.sealed) parts[p] = await openJson<JobResult>(r.body.sealed, keys.privateKey, { cluster: config.cluster, job: id, party: p });
-          return r.body;
-        } catch (e) {
-          return { status: 'unreachable', error: (e as Error).message };
-        }
-      }),
-    );
+    for (const p of [0, 1, 2] as PartyId[]) if (!parts[p] && !inFlight[p]) inFlight[p] = ask(p);
+    const waiting = inFlight.filter((x): x is Promise<void> => x !== null);
+    await Promise.race([Promise.all(waiting), sleep(250)]);
+    const views = latest.map((v, p) => (parts[p] ? ({ status: 'done' } as JobView) : v));
     const failed = views.map((v, p) => [v, p] as const).filter(([v]) => v.status === 'failed');
     const settled = views.every((v) => ['failed', 'done', 'unreachable'].includes(v.status as string));
     if (failed.length && !settleBy) settleBy = Date.now() + 3000;

@@ -38,7 +38,12 @@ export class Inbox {
   private readonly waiters: { resolve: (d: Uint8Array) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout }[] = [];
   private failure: Error | null = null;
 
-  constructor(private readonly describe: string, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly describe: string,
+    private readonly timeoutMs: number,
+    /** When it says the peer is alive, a receive that timed out waits another timeout instead of failing. */
+    private readonly alive: () => boolean = () => false,
+  ) {}
 
   push(frame: Uint8Array): void {
     if (this.failure) return;
@@ -56,9 +61,13 @@ export class Inbox {
     return new Promise((resolve, reject) => {
       const w: (typeof this.waiters)[number] = { resolve, reject };
       if (this.timeoutMs > 0 && Number.isFinite(this.timeoutMs)) {
-        w.timer = setTimeout(() => {
-          this.fail(new ChannelError(`timed out after ${this.timeoutMs} ms waiting for ${this.describe}`));
-        }, this.timeoutMs);
+        const arm = () => {
+          w.timer = setTimeout(() => {
+            if (this.alive()) return arm();
+            this.fail(new ChannelError(`timed out after ${this.timeoutMs} ms waiting for ${this.describe}`));
+          }, this.timeoutMs);
+        };
+        arm();
       }
       this.waiters.push(w);
     });

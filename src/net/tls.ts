@@ -28,6 +28,7 @@ import { connect as tlsConnect, createServer, type TLSSocket, type Server, type 
 import { Channel, ChannelError, Inbox, PartyId, PARTIES } from './channel.js';
 import { BufferPool, encodeHeader, FrameDecoder, Kind, kindName, MAX_CONTROL_BYTES, MAX_FRAME_BYTES, type Frame } from './frame.js';
 import type { ClusterConfig, ResolvedNode } from './keys.js';
+import type { Heartbeats } from './heartbeat.js';
 
 export interface TlsChannelOptions {
   config: ClusterConfig;
@@ -47,6 +48,10 @@ export interface TlsChannelOptions {
   listenHost?: string;
   /** The node's long-lived listener on its MPC port (concurrent jobs); without it, connectTls listens itself for this one channel. */
   listener?: MpcListener;
+  /** The node's heartbeat worker (src/net/heartbeat.ts): a peer silent for silenceMs fails the channel. */
+  heartbeats?: Heartbeats;
+  /** Neither a frame nor a heartbeat from a peer for this long fails the channel (default 10 000 ms; heartbeats only). */
+  silenceMs?: number;
 }
 
 /** Ciphers: AES-128-GCM first (AES-NI makes it the fastest); TLS 1.3 only. */
@@ -84,6 +89,10 @@ class Link {
   readonly early: Frame[] = [];
   onFrame: (f: Frame) => void = this.hold();
   onClose: () => void = () => {};
+  /** When bytes last arrived from the peer (Date.now). */
+  lastData = Date.now();
+  /** The link's heartbeat (src/net/heartbeat.ts), once attached to a channel of a node that has them. */
+  heartbeat: { lastHeard(): number; stop(): void } | null = null;
 
   /** Keeps frames in `early` until a handler is installed (attach replays them). */
   hold(): (f: Frame) => void {
@@ -141,14 +150,62 @@ export class TlsChannel implements Channel {
   /** connectTls listens here so that a peer lost during setup fails the setup at once. */
   onFail?: (err: ChannelError) => void;
 
+  private readonly heartbeats: Heartbeats | undefined;
+  private readonly silenceMs: number;
+  private silenceTimer: NodeJS.Timeout | undefined;
+
   constructor(
     readonly me: PartyId,
     readonly config: ClusterConfig,
-    opts: { recvTimeoutMs?: number; maxFrameBytes?: number; closeTimeoutMs?: number },
+    opts: { recvTimeoutMs?: number; maxFrameBytes?: number; closeTimeoutMs?: number; heartbeats?: Heartbeats; silenceMs?: number },
   ) {
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
-    for (const p of PARTIES) if (p !== me) this.inboxes.set(p, new Inbox(shortNode(config.nodes[p]), opts.recvTimeoutMs ?? 120_000));
+    this.heartbeats = opts.heartbeats;
+    this.silenceMs = opts.silenceMs ?? 10_000;
+    // With heartbeats, a receive waits as long as the peer is alive (long local work at a peer is
+    // not silence); the timeout then only ends the wait for a peer that is alive but never sends.
+    for (const p of PARTIES) if (p !== me) this.inboxes.set(p, new Inbox(shortNode(config.nodes[p]), opts.recvTimeoutMs ?? 120_000, () => this.beating(p)));
+  }
+
+  /** Whether peer p's heartbeat is armed and fresh. */
+  private beating(p: PartyId): boolean {
+    const hb = this.links.get(p)?.heartbeat;
+    const t = hb?.lastHeard() ?? 0;
+    return t > 0 && Date.now() - t < this.silenceMs;
+  }
+
+  /** Starts a link's heartbeat and the channel's silence check (once). */
+  private watch(link: Link): void {
+    if (!this.heartbeats) return;
+    let km: Buffer;
+    try {
+      km = link.socket.exportKeyingMaterial(40, 'EXPORTER-mosaik-heartbeat-v1', Buffer.from(this.config.cluster));
+    } catch {
+      return;
+    }
+    link.heartbeat = this.heartbeats.register({ id: km.subarray(0, 8), key: km.subarray(8), host: link.peer.host, port: link.peer.port, me: this.me });
+    if (this.silenceTimer) return;
+    this.silenceTimer = setInterval(() => {
+      const now = Date.now();
+      for (const l of this.links.values()) {
+        const beat = l.heartbeat?.lastHeard() ?? 0;
+        if (beat === 0 || l.bye || l.closing) continue; // not armed (no beat yet), or going away
+        const silent = now - Math.max(beat, l.lastData);
+        if (silent > this.silenceMs) {
+          this.fail(new ChannelError(`no sign of life from ${shortNode(l.peer)} for ${Math.round(silent / 1000)} s: neither data nor heartbeats (the node is stopped, hung or cut off)`), l);
+          return;
+        }
+      }
+    }, Math.min(1000, this.silenceMs / 4));
+    this.silenceTimer.unref();
+  }
+
+  /** Stops heartbeats and the silence check (channel closed or failed). */
+  private unwatch(): void {
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.silenceTimer = undefined;
+    for (const l of this.links.values()) l.heartbeat?.stop();
   }
 
   has(link: Link): boolean {
@@ -199,6 +256,7 @@ export class TlsChannel implements Channel {
     };
     for (const f of link.early.splice(0)) link.onFrame(f);
     if (link.socket.destroyed) link.onClose();
+    else this.watch(link);
   }
 
   private closedError(link: Link): ChannelError {
@@ -248,6 +306,7 @@ export class TlsChannel implements Channel {
   fail(err: ChannelError, culprit?: Link, reason: string = err.message): ChannelError {
     if (this.failure) return this.failure;
     this.failure = err;
+    this.unwatch();
     this.onFail?.(err);
     for (const box of this.inboxes.values()) box.fail(err);
     const payload = new TextEncoder().encode(reason.slice(0, 4000));
@@ -296,6 +355,7 @@ export class TlsChannel implements Channel {
   async close(): Promise<void> {
     if (!this.closing && !this.failure) {
       this.closing = true;
+      this.unwatch();
       for (const link of this.links.values()) {
         link.closing = true;
         link.write(Kind.Bye, new Uint8Array(0), this.maxFrameBytes);
@@ -354,6 +414,7 @@ function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number):
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 10_000);
   socket.on('data', (chunk: Buffer) => {
+    link.lastData = Date.now();
     try {
       decoder.push(chunk);
     } catch (e) {

@@ -22,6 +22,7 @@ import { JobStore, lockNodeDir } from './job-store.js';
 import { installConsortium, NodeGovernance } from './governance.js';
 import { startJobOnPeers } from './schedule.js';
 import { MpcListener } from '../net/tls.js';
+import { Heartbeats } from '../net/heartbeat.js';
 import { NodeAccess } from './access.js';
 import { checkPrivacySettings, DEFAULT_PRIVACY, type PrivacySettings } from './privacy.js';
 
@@ -42,6 +43,8 @@ export interface DaemonOptions {
   log?: (msg: string) => void;
   /** Tests only: pause inside each job after the MPC setup. */
   pauseMs?: number;
+  /** Tests only: then block the main thread this long (long synchronous local work). */
+  busyMs?: number;
   /** A consortium configuration to install (governed mode; see src/node/governance.ts). */
   consortium?: string;
   /** Output protection (default: differential privacy with DEFAULT_PRIVACY; src/node/privacy.ts). */
@@ -50,6 +53,8 @@ export interface DaemonOptions {
   idleTimeoutMs?: number;
   /** Node 0: jobs running at once (default: twice the cores, 2..8; src/node/jobs.ts). */
   maxParallel?: number;
+  /** A peer silent this long (no data, no heartbeat) fails the job (default 10 000 ms). */
+  silenceMs?: number;
 }
 
 export interface Daemon {
@@ -102,6 +107,8 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   const access = new NodeAccess({ config, me: o.party, governance, log });
   // One listener on the MPC port for all jobs (they run concurrently, each on its own channel).
   const listener = await MpcListener.open({ config, me: o.party, key: key.keyPem, cert: key.certPem, ...(o.listenHost ? { listenHost: o.listenHost } : {}) });
+  // Heartbeats on the node channels, from a worker thread: a stopped or hung peer fails a job within seconds.
+  const heartbeats = Heartbeats.start(o.listenHost ?? me.host, me.port, log);
   const runner = new JobRunner({
     privacy,
     identities: (n) => access.lookup(n),
@@ -114,9 +121,12 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
     ...(o.recvTimeoutMs !== undefined ? { recvTimeoutMs: o.recvTimeoutMs } : {}),
     ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     ...(o.pauseMs ? { pauseMs: o.pauseMs } : {}),
+    ...(o.busyMs ? { busyMs: o.busyMs } : {}),
     onFinished: (job) => ledger.onJobFinished(job),
     jobStore: new JobStore(o.dataDir ?? nodeDir, key.keyPem),
     listener,
+    heartbeats,
+    ...(o.silenceMs !== undefined ? { silenceMs: o.silenceMs } : {}),
     ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
     ...(o.party === 0 ? { startPeers: (spec: { id: string }) => startJobOnPeers({ config, keyPem: key.keyPem, certPem: key.certPem }, spec.id) } : {}),
     governance,
@@ -137,6 +147,7 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   } catch (e) {
     ledger.close();
     await listener.close();
+    await heartbeats.close();
     throw e;
   }
   const url = `https://${host}:${port}`;
@@ -155,6 +166,7 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
       runner.close();
       await app.close();
       await listener.close();
+      await heartbeats.close();
       ledger.close();
       unlock();
     },

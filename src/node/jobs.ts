@@ -40,6 +40,7 @@ import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
 import { availableParallelism, totalmem } from 'node:os';
 import { connectTls, type MpcListener } from '../net/tls.js';
+import type { Heartbeats } from '../net/heartbeat.js';
 import { noiseForPlan, parseQuery, planAnyQuery, QueryError, runJoinQuery, runQuery, tablesOf, type Display, type JoinPlan, type PlanNoise, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
 import { resultRows } from '../query/execute.js';
 import { newSalt, resultMetaHash, shareCommitment } from '../ledger/commit.js';
@@ -160,6 +161,8 @@ export interface JobRunnerOptions {
   log?: (msg: string) => void;
   /** Tests only: wait this long after Party.setup (to kill a node mid-job). */
   pauseMs?: number;
+  /** Tests only: then block the main thread this long (long synchronous local work). */
+  busyMs?: number;
   /** Called when a job has finished (done or failed); the daemon logs the release (src/node/ledger.ts). */
   onFinished?: (job: Job) => void;
   /** Governance state (the request nonces, and with a consortium configuration governed mode). */
@@ -168,6 +171,9 @@ export interface JobRunnerOptions {
   jobStore?: JobStore;
   /** The node's listener on its MPC port: the channels of concurrent jobs arrive there (src/net/tls.ts MpcListener). */
   listener?: MpcListener;
+  /** The node's heartbeat worker: a peer silent for silenceMs fails the job within seconds (src/net/heartbeat.ts). */
+  heartbeats?: Heartbeats;
+  silenceMs?: number;
   /** Node 0: jobs running at once in the cluster (default defaultParallelism()); it starts every job at every node. */
   maxParallel?: number;
   /** Node 0: tells nodes 1 and 2 to start a job (POST /v1/internal/jobs/:id/start). */
@@ -654,6 +660,8 @@ export class JobRunner {
       recvTimeoutMs: this.o.recvTimeoutMs ?? 120_000,
       connectTimeoutMs: this.o.connectTimeoutMs ?? 30_000,
       ...(this.o.listener ? { listener: this.o.listener } : {}),
+      ...(this.o.heartbeats ? { heartbeats: this.o.heartbeats } : {}),
+      ...(this.o.silenceMs !== undefined ? { silenceMs: this.o.silenceMs } : {}),
     });
     // Admit again at this node's clock, and charge the privacy budgets, BEFORE any MPC.
     let a: Admission;
@@ -682,6 +690,10 @@ export class JobRunner {
       if (this.o.pauseMs) {
         job.progress = `paused ${this.o.pauseMs} ms (test)`;
         await new Promise((ok) => setTimeout(ok, this.o.pauseMs));
+      }
+      if (this.o.busyMs) {
+        job.progress = `busy ${this.o.busyMs} ms (test)`;
+        for (const end = Date.now() + this.o.busyMs; Date.now() < end; );
       }
       job.progress = 'decrypting shares';
       const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`), ...(a.noise ? { noise: a.noise } : {}) } as unknown as RunOptions;

@@ -1,0 +1,72 @@
+// The heartbeat worker thread of src/net/heartbeat.ts: one UDP socket on the node's MPC address,
+// a beat to every registered link's peer each interval, and each authentic beat received stamped
+// into shared memory (slot of its link). Runs apart from the node's main thread on purpose: long
+// local work there does not stop the beats.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+
+interface LinkEntry {
+  slot: number;
+  id: Buffer;
+  key: Buffer;
+  host: string;
+  port: number;
+  me: number;
+  sent: bigint;
+  /** Highest counter received from the peer. */
+  got: bigint;
+}
+
+const MAGIC = Buffer.from('MKHB');
+const LEN = 4 + 8 + 1 + 8 + 16;
+const { host, port, shared, intervalMs } = workerData as { host: string; port: number; shared: SharedArrayBuffer; intervalMs: number };
+const heard = new Float64Array(shared);
+const links = new Map<number, LinkEntry>();
+const byId = new Map<string, LinkEntry>();
+
+const mac = (key: Buffer, body: Buffer) => createHmac('sha256', key).update(body).digest().subarray(0, 16);
+
+const sock = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+sock.on('error', (e) => parentPort?.postMessage({ error: `heartbeats off: UDP ${host}:${port}: ${e.message}` }));
+sock.on('message', (msg) => {
+  if (msg.length !== LEN || !msg.subarray(0, 4).equals(MAGIC)) return;
+  const l = byId.get(msg.subarray(4, 12).toString('hex'));
+  if (!l || msg[12] === l.me) return;
+  const body = msg.subarray(0, LEN - 16);
+  if (!timingSafeEqual(mac(l.key, body), msg.subarray(LEN - 16))) return;
+  const n = msg.readBigUInt64LE(13);
+  if (n <= l.got) return;
+  l.got = n;
+  heard[l.slot] = Date.now();
+});
+sock.bind(port, host);
+
+function beat(l: LinkEntry): void {
+  const b = Buffer.alloc(LEN);
+  MAGIC.copy(b, 0);
+  l.id.copy(b, 4);
+  b[12] = l.me;
+  b.writeBigUInt64LE(++l.sent, 13);
+  mac(l.key, b.subarray(0, LEN - 16)).copy(b, LEN - 16);
+  sock.send(b, l.port, l.host, () => {});
+}
+
+setInterval(() => {
+  for (const l of links.values()) beat(l);
+}, intervalMs);
+
+parentPort?.on('message', (m: { add?: { slot: number; id: string; key: string; host: string; port: number; me: number }; remove?: number }) => {
+  if (m.add) {
+    const l: LinkEntry = { ...m.add, id: Buffer.from(m.add.id, 'hex'), key: Buffer.from(m.add.key, 'hex'), sent: BigInt(Date.now()) * 1000n, got: 0n };
+    links.set(l.slot, l);
+    byId.set(m.add.id, l);
+    beat(l); // at once: the peer arms its check with the first beat
+  }
+  if (m.remove !== undefined) {
+    const l = links.get(m.remove);
+    if (l) byId.delete(l.id.toString('hex'));
+    links.delete(m.remove);
+  }
+});

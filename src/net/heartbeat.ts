@@ -1,0 +1,93 @@
+// Heartbeats on the node channels: how a node tells a silent peer (stopped, hung, cut off) from a
+// busy one within seconds, instead of after the 120 s receive timeout.
+//
+// Every link of a job's TLS channel (src/net/tls.ts) has a heartbeat: once a second each side sends
+// its peer a small UDP datagram to the peer's MPC port number (UDP and TCP ports are apart), from a
+// worker thread of its own. The worker keeps running while the node's main thread is busy with long
+// local work (a sort, decrypting a register), so a busy peer still beats; a peer that is stopped
+// (SIGSTOP), whose process hangs or whose network is cut, does not. The receiving worker writes the
+// time of each authentic beat into shared memory, which the channel reads even after its own main
+// thread was busy: no party blames a peer for its own pauses. A channel fails when neither a frame
+// nor a beat came from a peer for `silenceMs` (default 10 s).
+//
+// Authenticity: each beat is [magic "MKHB" | link id (8) | sender party (1) | counter (8) |
+// HMAC-SHA256 truncated to 16 bytes], keyed by 40 bytes exported from the link's TLS 1.3 session
+// (RFC 8446 §7.5: an 8-byte link id and a 32-byte key only the two ends know). A beat with a wrong
+// MAC, a counter not above the last one, or this node's own party as sender is dropped. A beat
+// says only "alive": it carries no data, and forging one needs the session's secret.
+//
+// Heartbeats are armed per link by its first beat: where datagrams do not get through (a firewall),
+// the link keeps the receive timeout alone, and the node says so once.
+import { Worker } from 'node:worker_threads';
+
+/** Slots of shared memory, one per link with a heartbeat (a node's concurrent jobs × 2 links). */
+export const HEARTBEAT_SLOTS = 1024;
+export const HEARTBEAT_INTERVAL_MS = 1000;
+
+export interface HeartbeatLink {
+  /** 8 bytes, the same at both ends (from the TLS exporter). */
+  id: Uint8Array;
+  /** 32 bytes, the same at both ends. */
+  key: Uint8Array;
+  /** Where the peer's heartbeats go: its host and MPC port (as a UDP port). */
+  host: string;
+  port: number;
+  /** This node's party (the sender byte of its beats). */
+  me: number;
+}
+
+/** One node's heartbeat worker: sends and checks the beats of all its channels' links. */
+export class Heartbeats {
+  private readonly worker: Worker;
+  private readonly heard: Float64Array;
+  private readonly free: number[] = [];
+  private closed = false;
+  /** The worker could not bind its UDP port: no heartbeats at this node (receive timeouts only). */
+  failure: string | null = null;
+
+  private constructor(host: string, port: number, log: (msg: string) => void) {
+    const shared = new SharedArrayBuffer(HEARTBEAT_SLOTS * 8);
+    this.heard = new Float64Array(shared);
+    for (let i = HEARTBEAT_SLOTS - 1; i >= 0; i--) this.free.push(i);
+    this.worker = new Worker(new URL('./heartbeat-worker.js', import.meta.url), { workerData: { host, port, shared, intervalMs: HEARTBEAT_INTERVAL_MS } });
+    this.worker.unref();
+    const failed = (why: string) => {
+      if (!this.failure) log(`WARNING: ${why}; a stopped or hung peer is detected by the receive timeout only`);
+      this.failure = why;
+    };
+    this.worker.on('error', (e) => failed(`heartbeat worker: ${e.message}`));
+    this.worker.on('message', (m: { error?: string }) => {
+      if (m.error) failed(m.error);
+    });
+  }
+
+  /** Starts the worker on this node's MPC address (UDP). */
+  static start(host: string, port: number, log: (msg: string) => void = () => {}): Heartbeats {
+    return new Heartbeats(host, port, log);
+  }
+
+  /** Beats for a link until `stop`; `lastHeard()` is the time (ms, Date.now) of the peer's last authentic beat, 0 before the first. */
+  register(link: HeartbeatLink): { lastHeard(): number; stop(): void } | null {
+    if (this.closed || this.failure) return null;
+    const slot = this.free.pop();
+    if (slot === undefined) return null;
+    this.heard[slot] = 0;
+    this.worker.postMessage({ add: { slot, id: Buffer.from(link.id).toString('hex'), key: Buffer.from(link.key).toString('hex'), host: link.host, port: link.port, me: link.me } });
+    let stopped = false;
+    return {
+      lastHeard: () => (stopped ? 0 : this.heard[slot]!),
+      stop: () => {
+        if (stopped) return;
+        stopped = true;
+        this.worker.postMessage({ remove: slot });
+        this.free.push(slot);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.worker.terminate();
+  }
+}
