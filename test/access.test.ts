@@ -204,4 +204,16 @@ describe('access control: every route of the OpenAPI document', () => {
     const stale = signRequest({ method: 'GET', path, audience: `${cluster.config.cluster}/node-a` }, undefined, alice, new Date(Date.now() - 10 * 60_000));
     assert.equal(await send(0, path, stale), 401, 'ten minutes old');
   });
+
+  it("a study's budget before any run shows its total, all of it remaining (issue 12)", async () => {
+    const fresh = signStudy(F.study({ id: 'pop-budget', datasets: [{ name: 'population', columns: ['region', 'sex'] }], queries: [{ id: 'population', sql: POP_SQL }], privacy: { epsilon: 0.5 }, validFrom: iso(Date.now() - DAY), validUntil: iso(Date.now() + DAY), createdAt: iso(Date.now() - DAY) }), alice);
+    await submitDocument(cluster.config, 'study', fresh, alice);
+    for (const p of P) {
+      const r = await apiRequest<{ total: { epsilon: number }; remaining: { epsilon: number }; spent: { epsilon: number } }>(cluster.config, p, '/v1/studies/pop-budget/budget', { signer: alice });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.total.epsilon, 0.5);
+      assert.equal(r.body.remaining.epsilon, 0.5);
+      assert.equal(r.body.spent.epsilon, 0);
+    }
+  });
 });

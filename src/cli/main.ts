@@ -60,10 +60,10 @@ program
 
 program
   .command('local-cluster')
-  .description('create (or refresh) a three-node cluster on 127.0.0.1: keys (kept if present), free ports, cluster.json, and a researcher, custodian and auditor identity')
+  .description('create (or refresh) a three-node cluster on 127.0.0.1: keys and ports (kept if present), cluster.json, and a researcher, custodian and auditor identity')
   .argument('<dir>', 'cluster directory')
   .action(async (dir: string) => {
-    const lc = await createLocalCluster(dir);
+    const lc = await createLocalCluster(dir, { keepPorts: true }); // running nodes stay reachable
     const ids = ensureLocalIdentities(lc.dir);
     console.log(`cluster config: ${lc.configPath}`);
     for (const n of lc.config.nodes) console.log(`  party ${n.id}  ${n.name.padEnd(8)} 127.0.0.1:${n.port}  ${n.fingerprint}`);

@@ -13,8 +13,8 @@
 // and sends it with the signed study; the nodes take the SQL from the study. Each node returns its
 // signed attestation of what it authorized; the three are verified here against the nodes' keys in
 // cluster.json (all three must have authorized exactly the same thing).
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { PartyId } from '../net/channel.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
 import { noiseForPlan, parseQuery, planAnyQuery, protectionErrors, protectionText, tablesOf, type Display, type ProtectionError } from '../query/index.js';
@@ -256,6 +256,36 @@ export function formatTable(r: CombinedResult & { errors?: ProtectionError[][] }
   return out.join('\n');
 }
 
+/** Where --save writes: the folder must exist and be writable (checked before the job runs). */
+export function checkSavePath(path: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new QueryFailed(`--save ${path}: the folder ${dir} does not exist; nothing was run (create it, or save elsewhere)`);
+  try {
+    accessSync(existsSync(path) ? path : dir, fsConstants.W_OK);
+  } catch {
+    throw new QueryFailed(`--save ${path}: not writable; nothing was run`);
+  }
+}
+
+/** What `mosaik query --json` prints: the result (rows, suppressed cells, margins, protection, cost), not the schemas and code lists. */
+export function jsonResult(r: RemoteResult): Record<string, unknown> {
+  return {
+    job: r.job,
+    versions: r.versions,
+    columns: r.columns,
+    rows: r.rows,
+    suppressed: r.suppressed,
+    suppressedCount: r.suppressedCount,
+    havingHidden: r.havingHidden,
+    minCellSize: r.minCellSize,
+    cells: r.cells,
+    protection: r.protection,
+    ...(r.errors ? { margins95: r.errors.map((row) => row.map((e) => (e && e.half95 > 0 ? e.half95 : null))) } : {}),
+    ...(r.privacy ? { privacy: r.privacy } : {}),
+    ...(r.governance ? { governance: { study: r.governance.study, query: r.governance.query, consent: r.governance.consent } } : {}),
+  };
+}
+
 /** The `mosaik query` action. */
 export async function queryCommand(o: { dir: string; dataset?: string; sql?: string; version?: string; minCellSize?: number; epsilon?: number; json?: boolean; timeoutMs?: number; save?: string; study?: string; key?: string; queryId?: string; approvals?: string[] }): Promise<void> {
   const t0 = performance.now();
@@ -266,6 +296,7 @@ export async function queryCommand(o: { dir: string; dataset?: string; sql?: str
   const from = tablesOf(parseQuery(sql))[0]!;
   if (o.dataset && o.dataset !== from) throw new QueryFailed(`--dataset ${o.dataset} is not the query's FROM table '${from}'`);
   const signer = cliSigner({ dir: o.dir, ...(o.key ? { key: o.key } : {}), role: 'researcher' });
+  if (o.save) checkSavePath(o.save); // before the job runs and spends the request and the budget
   const r = await runRemoteQuery({
     dir: o.dir,
     sql,
@@ -281,8 +312,7 @@ export async function queryCommand(o: { dir: string; dataset?: string; sql?: str
     writeFileSync(o.save, JSON.stringify(resultFileOf(loadClusterConfig(join(o.dir, 'cluster.json')), { sql }, r), null, 1) + '\n');
     console.error(`result, share pairs and commitment salts saved to ${o.save} (check with: mosaik audit verify --dir ${o.dir} --result ${o.save})`);
   }
-  const { parts: _p, schema: _s, codeLists: _c, ...shown } = r;
-  if (o.json) console.log(JSON.stringify(shown, null, 2));
+  if (o.json) console.log(JSON.stringify(jsonResult(r), null, 2));
   else {
     console.log(formatTable(r));
     console.error(protectionLine(r));

@@ -325,14 +325,29 @@ export interface LocalCluster {
   nodeDirs: [string, string, string];
 }
 
+/** The node entries of an existing local cluster.json (three, with ports), or null. */
+function existingNodes(path: string): (NodeEntry & { apiPort?: number })[] | null {
+  try {
+    const raw = JSON.parse(readFileSync(path, 'utf8')) as { nodes?: (NodeEntry & { apiPort?: number })[] };
+    const nodes = [...(raw.nodes ?? [])].sort((a, b) => a.id - b.id);
+    return nodes.length === 3 && nodes.every((n, i) => n.id === i && Number.isInteger(n.port)) ? nodes : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A three-node cluster on 127.0.0.1 in `dir`: keys (kept if present), free ports (picked anew on
- * every call, so a stale config cannot collide), cluster.json. For the demo, tests and benchmarks.
+ * every call, so a stale config cannot collide; with keepPorts those of an existing cluster.json),
+ * cluster.json. For the demo, tests and benchmarks.
  */
-export async function createLocalCluster(dir: string, opts: { cluster?: string } = {}): Promise<LocalCluster> {
+export async function createLocalCluster(dir: string, opts: { cluster?: string; keepPorts?: boolean } = {}): Promise<LocalCluster> {
   const root = resolve(dir);
   mkdirSync(root, { recursive: true });
-  const ports = await freePorts(3);
+  // keepPorts (`mosaik local-cluster` on an existing cluster): the ports of cluster.json stay, so
+  // running nodes stay reachable; extra fields of its node entries (apiPort) stay too.
+  const before = opts.keepPorts ? existingNodes(join(root, 'cluster.json')) : null;
+  const ports = before ? before.map((n) => n.port) : await freePorts(3);
   const nodes: NodeEntry[] = [];
   const nodeDirs: string[] = [];
   for (const [i, name] of LOCAL_NODE_NAMES.entries()) {
@@ -345,7 +360,7 @@ export async function createLocalCluster(dir: string, opts: { cluster?: string }
     // replacing a node's key files cannot silently change what the others pin.
     const certPem = readFileSync(p.cert, 'utf8');
     const signingKey = readSigningKey(nodeDir, name).publicKey;
-    nodes.push({ id: i as PartyId, name, host: '127.0.0.1', port: ports[i]!, fingerprint: fingerprintOf(certPem), cert: certPem, signingKey });
+    nodes.push({ ...(before?.[i] ?? {}), id: i as PartyId, name, host: '127.0.0.1', port: ports[i]!, fingerprint: fingerprintOf(certPem), cert: certPem, signingKey });
     nodeDirs.push(nodeDir);
   }
   const configPath = join(root, 'cluster.json');

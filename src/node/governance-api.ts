@@ -25,6 +25,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GovernanceError } from '../governance/errors.js';
 import { studyHash } from '../governance/study.js';
+import { DEFAULT_STUDY_DELTA } from '../governance/policy.js';
 import { AuthError } from '../governance/request-auth.js';
 import type { ApiContext } from './context.js';
 import { JobError } from './errors.js';
@@ -124,7 +125,13 @@ export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext):
       const who = req.identity!;
       if (who.role === 'researcher' && !gov!.studyVersions(req.params.id).some((v) => v.study.researcher === who.name)) throw new AuthError(`study '${req.params.id}' is not '${who.name}'s; researchers see their own studies' budgets`, 403);
       const st = gov!.budget.state(req.params.id);
-      return st ? { ...st, remaining: gov!.budget.remaining(req.params.id, st.total) } : { study: req.params.id, spent: { epsilon: 0, delta: 0 }, charges: [] };
+      if (st) return { ...st, remaining: gov!.budget.remaining(req.params.id, st.total) };
+      // Nothing charged yet: the total the latest registered version declares, all of it remaining.
+      const versions = gov!.studyVersions(req.params.id);
+      if (!versions.length) return reply.code(404).send({ error: `no study '${req.params.id}' is registered at node ${me} (${self.name})` });
+      const p = versions[versions.length - 1]!.study.privacy;
+      const total = p ? { epsilon: p.epsilon, delta: p.delta ?? DEFAULT_STUDY_DELTA } : null;
+      return { study: req.params.id, total, spent: { epsilon: 0, delta: 0 }, remaining: total, charges: [], ...(total ? {} : { note: 'the study declares no privacy budget: it cannot run protected queries' }) };
     } catch (e) {
       return sendError(reply, e, log);
     }
