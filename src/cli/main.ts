@@ -88,7 +88,8 @@ program
   .option('--max-epsilon <x>', `daemon: largest epsilon one ad-hoc run may spend (default ${DEFAULT_PRIVACY.maxEpsilon})`, num('epsilon'))
   .option('--researcher-epsilon <x>', `daemon: what one researcher may spend in all at this node (default ${DEFAULT_PRIVACY.researcherEpsilon}; raising it weakens what the README's security model promises)`, num('epsilon'))
   .option('--exact-results', 'daemon: NO output protection (exact aggregates, MIN/MAX, no budget): for synthetic data and tests only')
-  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean }) => {
+  .option('--max-parallel <n>', 'daemon, node 0: jobs running at once in the cluster (default twice the cores, 2..8)', int('max-parallel', 1, 64))
+  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean; maxParallel?: number }) => {
     if (!o.job) {
       const pause = Number(process.env.MOSAIK_TEST_JOB_PAUSE_MS ?? 0); // tests: kill a node mid-job
       const busy = Number(process.env.MOSAIK_TEST_JOB_BUSY_MS ?? 0); // tests: long synchronous local work in a job
@@ -102,6 +103,7 @@ program
         connectTimeoutMs: o.connectTimeout,
         ...(pause > 0 ? { pauseMs: pause } : {}),
         ...(busy > 0 ? { busyMs: busy } : {}),
+        ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
         ...(o.consortium ? { consortium: resolve(o.consortium) } : {}),
         privacy: {
           ...(o.exactResults ? { exact: true } : {}),
