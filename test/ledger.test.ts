@@ -5,7 +5,7 @@
 // `mosaik query --save`, `mosaik audit verify` over the nodes' APIs with the result's inclusion,
 // then one node's replica tampered on disk and reported.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { clusterSigningKeys, createLocalCluster, generateSigningKey, loadCluster
 import { splitShares } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import { adhocBody, localSigners, type LocalSigners } from './identities.js';
+import { NodeProcs } from './node-procs.js';
 import { apiRequest } from '../src/node/api.js';
 import { writeApiPorts } from '../src/node/daemon.js';
 import type { CodeList, DatasetSchema } from '../src/ingest/schema.js';
@@ -420,8 +421,7 @@ const SHARED_RESULTS = await (async () => {
 
 describe('transparency log end to end (three node daemons)', { skip: SHARED_RESULTS ? false : 'src/query/execute.ts has no revealTo "none" mode yet' }, () => {
   let cluster: LocalCluster;
-  const procs: (ChildProcess | null)[] = [null, null, null];
-  const logs = ['', '', ''];
+  let nodes: NodeProcs;
   const P: PartyId[] = [0, 1, 2];
   const SCHEMA: DatasetSchema = {
     name: 'visits',
@@ -436,31 +436,13 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
   const regions = Array.from({ length: N }, (_, i) => (i % 10 === 0 ? 2 : i % 2));
   const stays = Array.from({ length: N }, (_, i) => (i * 7) % 31);
 
-  async function startNode(p: PartyId): Promise<void> {
-    // Exact results: the saved result is compared with known sums (output protection: test/attacks.test.ts).
-    const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000', '--exact-results'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    procs[p] = child;
-    const keep = (c: Buffer) => (logs[p] = (logs[p] + c.toString()).slice(-20000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    for (let t = 0; ; t++) {
-      if (child.exitCode !== null) throw new Error(`node ${p} exited: ${logs[p]}`);
-      try {
-        const r = await apiRequest<{ party: number }>(cluster.config, p, '/v1/health', { timeoutMs: 1000 });
-        if (r.status === 200 && r.body.party === p) return;
-      } catch {
-        /* not up yet */
-      }
-      if (t > 300) throw new Error(`node ${p} did not start: ${logs[p]}`);
-      await new Promise((ok) => setTimeout(ok, 50));
-    }
-  }
-
   before(async () => {
     cluster = await createLocalCluster(join(root, 'live'));
     await writeApiPorts(cluster.dir);
     ids = localSigners(cluster.dir);
-    await Promise.all(P.map(startNode));
+    // Exact results: the saved result is compared with known sums (output protection: test/attacks.test.ts).
+    nodes = new NodeProcs(cluster, ['--connect-timeout', '4000', '--recv-timeout', '8000', '--exact-results']);
+    await Promise.all(P.map((p) => nodes.start(p)));
     const shares = [BigUint64Array.from(regions, BigInt), BigUint64Array.from(stays, BigInt)].map((c) => splitShares(c));
     await Promise.all(
       P.map(async (p) => {
@@ -475,16 +457,7 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
     );
   });
 
-  after(async () => {
-    await Promise.all(
-      procs.map(async (c) => {
-        if (!c || c.exitCode !== null || c.signalCode !== null) return;
-        const gone = new Promise((ok) => c.once('exit', ok));
-        c.kill('SIGKILL');
-        await gone;
-      }),
-    );
-  });
+  after(async () => nodes?.stopAll());
 
   const SQL = 'SELECT region, COUNT(*) AS n, SUM(stay) AS total FROM visits GROUP BY region';
   let resultFile: string;
@@ -493,7 +466,7 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
   it('a query is logged at every node (job-run, result-released), co-signed; `audit verify --result` checks it', async () => {
     resultFile = join(root, 'result.json');
     const q = await mosaik('query', '--dir', cluster.dir, '--dataset', 'visits', '--save', resultFile, SQL);
-    assert.equal(q.code, 0, q.out + logs.join('\n'));
+    assert.equal(q.code, 0, q.out + nodes.logs.join('\n'));
     assert.match(q.out, /saved to .*result\.json/);
     const saved = JSON.parse(readFileSync(resultFile, 'utf8'));
     assert.equal(saved.format, 'mosaik-result/1');

@@ -4,11 +4,9 @@
 // queries run as MPC with the result combined at the requester, node-to-node authentication, and
 // a node dying mid-job.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { splitShares } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
@@ -22,6 +20,7 @@ import type { CodeList, DatasetSchema } from '../src/ingest/schema.js';
 import { planSql, runQuery, type RunOptions } from '../src/query/index.js';
 import { run3 } from './harness.js';
 import { adhocBody, localSigners, type LocalSigners } from './identities.js';
+import { NodeProcs } from './node-procs.js';
 
 /**
  * Whether src/query/execute.ts can keep results shared (runQuery revealTo 'none' → result.shared).
@@ -36,11 +35,8 @@ const SHARED_RESULTS = await (async () => {
 })();
 const needsShared = SHARED_RESULTS ? {} : { skip: 'src/query/execute.ts has no revealTo "none" mode yet' };
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'mosaik-node-'));
 let cluster: LocalCluster;
-const procs: (ChildProcess | null)[] = [null, null, null];
-const logs = ['', '', ''];
 
 const SCHEMA: DatasetSchema = {
   name: 'visits',
@@ -95,43 +91,15 @@ let ids: LocalSigners;
 /** A query as the researcher; a failure carries the nodes' recent logs (what held it up). */
 const query = (sql: string) =>
   runRemoteQuery({ config: cluster.config, sql, signer: ids.researcher, timeoutMs: 90_000 }).catch((e: Error) => {
-    e.message += `\n--- node logs ---\n${logs.map((l, p) => `[node ${p}] ${l.slice(-3000)}`).join('\n')}`;
+    e.message += `\n--- node logs ---\n${nodes.logs.map((l, p) => `[node ${p}] ${l.slice(-3000)}`).join('\n')}`;
     throw e;
   });
 const submit = (p: PartyId, sql: string, o: { minCellSize?: number } = {}) => apiRequest<{ error: string; job: string; minCellSize?: number }>(cluster.config, p, '/v1/queries', { body: adhocBody(cluster.config, ids.researcher, sql, o).body, signer: ids.researcher });
 
-async function startNode(p: PartyId, env: Record<string, string> = {}): Promise<void> {
-  // Exact results: these tests check the engine's answers against the plaintext (output protection: test/attacks.test.ts).
-  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000', '--exact-results'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  procs[p] = child;
-  const keep = (c: Buffer) => (logs[p] = (logs[p] + c.toString()).slice(-20000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const t0 = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`node ${p} exited: ${logs[p]}`);
-    try {
-      const r = await apiRequest<{ party: number }>(cluster.config, p, '/v1/health', { timeoutMs: 1000 });
-      if (r.status === 200 && r.body.party === p) return;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() - t0 > 15_000) throw new Error(`node ${p} did not start: ${logs[p]}`);
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-}
-
-async function stopNode(p: PartyId, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const c = procs[p];
-  procs[p] = null;
-  if (!c || c.exitCode !== null || c.signalCode !== null) return;
-  const gone = new Promise((ok) => c.once('exit', ok));
-  c.kill(signal);
-  await gone;
-}
+// Exact results: these tests check the engine's answers against the plaintext (output protection: test/attacks.test.ts).
+let nodes: NodeProcs;
+const startNode = (p: PartyId, env: Record<string, string> = {}) => nodes.start(p, env);
+const stopNode = (p: PartyId, signal: NodeJS.Signals = 'SIGTERM') => nodes.stop(p, signal);
 
 const P: PartyId[] = [0, 1, 2];
 
@@ -139,6 +107,7 @@ before(async () => {
   cluster = await createLocalCluster(join(root, 'c'));
   await writeApiPorts(cluster.dir);
   ids = localSigners(cluster.dir);
+  nodes = new NodeProcs(cluster, ['--connect-timeout', '4000', '--recv-timeout', '8000', '--exact-results']);
   await Promise.all(P.map((p) => startNode(p)));
 });
 

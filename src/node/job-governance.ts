@@ -76,15 +76,18 @@ export interface JobAuthorization {
 /** Largest difference between a job's submission time and this node's clock. */
 export const MAX_SKEW_MS = 5 * 60_000;
 
-/** The fields of a job spec this module reads. */
+/** What a job is about (src/node/jobs.ts JobSpec adds its id, place in node 0's order and output protection); what this module reads. */
 export interface GovernedSpecLike {
   sql: string;
   dataset: string;
   version: string;
+  /** Queries over several registers (JOIN, EXISTS): the version of every register read, FROM's included. */
   versions?: Record<string, string>;
   minCellSize: number;
   submittedAt: string;
+  /** The requester's signed request (every mode): who asked, for exactly what, and the key results are sealed to. */
   request: QueryRequest;
+  /** Governed mode: the registered study and node 0's decision about the circuit. */
   governance?: JobGovernanceSpec;
 }
 

@@ -54,26 +54,16 @@ import type { JobStore } from './job-store.js';
 import type { NodeGovernance } from './governance.js';
 import type { Identity } from '../governance/identities.js';
 import { JobError } from './errors.js';
-import { authorizeJob, consentRestriction, consentVersionFor, registeredStudy, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
+import { authorizeJob, consentRestriction, type GovernedSpecLike, consentVersionFor, registeredStudy, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
 import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, type PrivacySettings, type Protection } from './privacy.js';
 
-export interface JobSpec {
+/** A job as node 0 scheduled it: what to run (GovernedSpecLike: SQL, registers, smallest cell, submission time, the signed request, the study), its id and place in node 0's order, and the output protection. */
+export interface JobSpec extends GovernedSpecLike {
   id: string;
   /** Position in node 0's order. */
   seq: number;
-  sql: string;
-  dataset: string;
-  version: string;
-  /** Queries over several registers (JOIN, EXISTS): the version of every register read, FROM's included. */
-  versions?: Record<string, string>;
-  minCellSize: number;
-  submittedAt: string;
-  /** The requester's signed request (every mode): who asked, for exactly what, and the key results are sealed to. */
-  request: QueryRequest;
   /** Output protection as node 0 decided it; every node decides again and compares. */
   protection: Protection;
-  /** Governed mode: the registered study and node 0's decision about the circuit. */
-  governance?: JobGovernanceSpec;
 }
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
