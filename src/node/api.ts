@@ -207,7 +207,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     bodyLimit: 16 << 20, // JSON bodies; uploads are streamed by their own parser
     // Path parameters longer than any valid name still reach the routes, which refuse them (400) by
     // the one rule for names (src/ingest/schema.ts), instead of HTTP 414.
-    maxParamLength: 4 * MAX_ID_LENGTH,
+    routerOptions: { maxParamLength: 4 * MAX_ID_LENGTH },
     // No limit on a whole request (an upload of several GiB takes its time), but a connection that
     // sends nothing for idleTimeoutMs is closed: a stalled upload then fails and leaves nothing.
     requestTimeout: 0,
