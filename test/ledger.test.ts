@@ -542,6 +542,25 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
     assert.equal(v.ok, true, v.lines.join('\n'));
   });
 
+  it('`audit verify --log` on replicas copied away from their cluster (no cluster.json beside them) verifies with their anchor.json (issue 12)', async () => {
+    const away = mkdtempSync(join(tmpdir(), 'mosaik-replica-copy-'));
+    try {
+      for (const n of ['node-a', 'node-c']) cpSync(join(cluster.dir, n, 'ledger'), join(away, n, 'ledger'), { recursive: true });
+      const v = await mosaik('audit', 'verify', '--log', join(away, 'node-a'), '--log', join(away, 'node-c'));
+      assert.equal(v.code, 0, v.out);
+      assert.match(v.out, /node keys come from the replicas' anchor.json/);
+      // A replica whose anchor names other keys is not trusted along with the others.
+      const a = JSON.parse(readFileSync(join(away, 'node-c', 'ledger', 'anchor.json'), 'utf8'));
+      a.nodes[0].signingKey = a.nodes[1].signingKey;
+      writeFileSync(join(away, 'node-c', 'ledger', 'anchor.json'), JSON.stringify(a));
+      const w = await mosaik('audit', 'verify', '--log', join(away, 'node-a'), '--log', join(away, 'node-c'));
+      assert.notEqual(w.code, 0);
+      assert.match(w.out, /different clusters or node keys/);
+    } finally {
+      rmSync(away, { recursive: true, force: true });
+    }
+  });
+
   it("one node's replica tampered on disk: `audit verify` reports the node, the entry and the divergence", async () => {
     const file = join(cluster.nodeDirs[2], 'ledger', 'entries.jsonl');
     const orig = readFileSync(file, 'utf8');

@@ -26,6 +26,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PartyId } from '../net/channel.js';
 import { clusterSigningKeys, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
+import { readAnchorFile } from '../ledger/log.js';
 import { apiRequest } from '../node/http.js';
 import { assembleResult, type JobResult } from '../node/jobs.js';
 import { parseQuery, planAnyQuery, planSql } from '../query/index.js';
@@ -96,6 +97,21 @@ async function fetchReplica(config: ClusterConfig, p: PartyId, timeoutMs: number
   return { input: { label: config.nodes[p].name, entryLines: entries.map(line), headLines: heads.map((h) => JSON.stringify(h)) }, ...(status ? { selfReport: status } : {}) };
 }
 
+/**
+ * The trust anchor of replicas verified without cluster.json: the anchor.json each node writes
+ * beside its replica. Every replica given must carry the same one; the report says which keys it
+ * trusted, to compare with the cluster's published cluster.json.
+ */
+function replicasAnchor(logs: string[], warnings: string[]): TrustAnchor {
+  const found = logs.map((d) => ({ d, a: readAnchorFile(ledgerDirOf(d)) }));
+  const missing = found.filter((f) => !f.a).map((f) => f.d);
+  if (missing.length) throw new Error(`no cluster.json beside ${missing.join(', ')} and no anchor.json in ${missing.length > 1 ? 'them' : 'it'}: give --dir <cluster dir> with the cluster's cluster.json`);
+  const first = found[0]!.a!;
+  for (const f of found) if (JSON.stringify(f.a) !== JSON.stringify(first)) throw new Error(`the replicas name different clusters or node keys in their anchor.json (${found[0]!.d}, ${f.d}): give --dir <cluster dir> with the cluster's cluster.json`);
+  warnings.push(`no cluster.json: the node keys come from the replicas' anchor.json (cluster '${first.cluster}'; ${first.names.map((n, i) => `${n} ${first.keys[i]!.replace(/-----[A-Z ]+-----|\s/g, '').slice(-16)}`).join(', ')}); compare them with the cluster's published cluster.json`);
+  return first;
+}
+
 /** Runs the audit and builds the report (no printing, no exit code). */
 export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
   const problems: string[] = [];
@@ -105,8 +121,10 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
   const offline = !!o.logs?.length;
   const clusterDir = o.dir ?? (offline ? dirname(resolve(ledgerDirOf(o.logs![0]!), '..')) : undefined);
   if (!clusterDir) throw new Error('give --dir <cluster dir> (cluster.json), or --log <nodeDir> to verify replicas offline');
-  const config = loadClusterConfig(join(clusterDir, 'cluster.json'));
-  const anchor: TrustAnchor = { cluster: config.cluster, keys: clusterSigningKeys(config), names: config.nodes.map((n) => n.name) as [string, string, string] };
+  // Offline, replicas alone (copied away from their cluster): the nodes' keys from the replicas' anchor.json.
+  const alone = offline && !o.dir && !existsSync(join(clusterDir, 'cluster.json'));
+  const config = alone ? null : loadClusterConfig(join(clusterDir, 'cluster.json'));
+  const anchor: TrustAnchor = config ? { cluster: config.cluster, keys: clusterSigningKeys(config), names: config.nodes.map((n) => n.name) as [string, string, string] } : replicasAnchor(o.logs!, warnings);
 
   // 1. The replicas.
   const inputs: (ReplicaInput & { party?: PartyId })[] = [];
@@ -116,13 +134,13 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
       const dir = ledgerDirOf(d);
       if (!existsSync(join(dir, ENTRIES_FILE))) throw new Error(`${d} holds no transparency log (no ${join(dir, ENTRIES_FILE)})`);
       const nodeName = basename(dir) === 'ledger' ? basename(dirname(dir)) : basename(dir);
-      const party = config.nodes.findIndex((n) => n.name === nodeName);
+      const party = anchor.names.findIndex((n) => n === nodeName);
       inputs.push({ ...readReplicaDir(dir, nodeName), ...(party >= 0 ? { party: party as PartyId } : {}) });
     }
   } else {
-    const got = await Promise.allSettled(([0, 1, 2] as PartyId[]).map((p) => fetchReplica(config, p, timeoutMs)));
+    const got = await Promise.allSettled(([0, 1, 2] as PartyId[]).map((p) => fetchReplica(config!, p, timeoutMs)));
     got.forEach((g, p) => {
-      const n = config.nodes[p as PartyId];
+      const n = config!.nodes[p as PartyId];
       if (g.status === 'rejected') problems.push(`${n.name}: cannot fetch its replica: ${(g.reason as Error).message}`);
       else {
         inputs.push({ ...g.value.input, party: p as PartyId });
@@ -145,7 +163,7 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
   for (const r of reports) if (r.latest && (!top || r.latest.size > top.size)) top = r.latest;
 
   // 2. Online: each node proves its history consistent with the latest head (RFC 9162 §2.1.4).
-  if (!offline && top) {
+  if (!offline && top && config) {
     await Promise.all(
       reports.map(async (r) => {
         const first = r.goodHeads[0];
@@ -165,7 +183,7 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
   }
 
   // 3. The report per replica.
-  lines.push(`mosaik audit verify: cluster '${config.cluster}', ${offline ? `${reports.length} replica director${reports.length === 1 ? 'y' : 'ies'} (offline)` : 'replicas fetched from the three nodes'}`);
+  lines.push(`mosaik audit verify: cluster '${anchor.cluster}', ${offline ? `${reports.length} replica director${reports.length === 1 ? 'y' : 'ies'} (offline)` : 'replicas fetched from the three nodes'}`);
   for (const r of reports) {
     const kinds = new Map<string, number>();
     for (const e of r.entries) if (e) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
@@ -188,6 +206,7 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
 
   // 5. A released result.
   if (o.result) {
+    if (!config) throw new Error('--result needs the cluster\'s cluster.json: give --dir <cluster dir>');
     const res = checkResultFile(o.result, config, reports, top);
     problems.push(...res.problems);
     lines.push(...res.lines);
@@ -223,7 +242,7 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
   if (!problems.length) {
     lines.push(
       top
-        ? `OK: the log verifies from genesis to the co-signed head of size ${top.size} (root ${short(top.rootHash)}), signed by ${config.nodes.map((n) => n.name).join(', ')}${reports.length > 1 ? '; the replicas agree' : ''}; ${checked}`
+        ? `OK: the log verifies from genesis to the co-signed head of size ${top.size} (root ${short(top.rootHash)}), signed by ${anchor.names.join(', ')}${reports.length > 1 ? '; the replicas agree' : ''}; ${checked}`
         : `OK: ${reports.some((r) => r.size) ? `no problems found, but no co-signed head yet; ${checked}` : 'the log is empty'}`,
     );
   }

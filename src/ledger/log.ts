@@ -11,7 +11,7 @@
 // moved to entries.jsonl.partial-<time> and the log opens without them, with a warning. A replica
 // that fails verification opens `damaged` when asked to (`allowDamaged`): it can still be read and
 // served to auditors, but it refuses appends and signatures.
-import { closeSync, copyFileSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, ftruncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson, checkEntry, LedgerError, type EntryKind, type JsonValue, type LedgerEntry } from './entry.js';
 import { checkTreeHead, coSignatureProblems, type SignedHead } from './heads.js';
@@ -28,6 +28,29 @@ export interface OpenLogOptions extends TrustAnchor {
   partialTail?: 'error' | 'set-aside';
   /** Open a replica that fails verification read-only instead of throwing (default false). */
   allowDamaged?: boolean;
+}
+
+/** The trust anchor a node writes beside its replica (so a copied replica can be verified alone). */
+export const ANCHOR_FILE = 'anchor.json';
+
+/** Writes <dir>/anchor.json: the cluster and its nodes' names and public signing keys (no secret). */
+export function writeAnchorFile(dir: string, anchor: { cluster: string; keys: readonly string[]; names: readonly string[] }): void {
+  const doc = { format: 'mosaik-log-anchor/1', cluster: anchor.cluster, nodes: anchor.names.map((name, i) => ({ name, signingKey: anchor.keys[i] })) };
+  const path = join(dir, ANCHOR_FILE);
+  const text = JSON.stringify(doc, null, 2) + '\n';
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path, text);
+}
+
+/** Reads a replica's anchor.json, or null when it has none. */
+export function readAnchorFile(dir: string): { cluster: string; keys: [string, string, string]; names: [string, string, string] } | null {
+  const path = join(dir, ANCHOR_FILE);
+  if (!existsSync(path)) return null;
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as { format?: string; cluster?: unknown; nodes?: { name?: unknown; signingKey?: unknown }[] };
+  const nodes = doc.nodes ?? [];
+  if (doc.format !== 'mosaik-log-anchor/1' || typeof doc.cluster !== 'string' || nodes.length !== 3 || nodes.some((n) => typeof n.name !== 'string' || typeof n.signingKey !== 'string')) throw new LedgerError(`${path} is not a transparency-log anchor (mosaik-log-anchor/1)`);
+  return { cluster: doc.cluster, keys: nodes.map((n) => n.signingKey) as [string, string, string], names: nodes.map((n) => n.name) as [string, string, string] };
 }
 
 /** Reads a replica directory as the verifier's input (no changes on disk). */

@@ -28,7 +28,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJson, checkEntry, LedgerError, type EntryKind, type JsonValue, type LedgerEntry } from '../ledger/entry.js';
 import { signHead, verifyHeadSignature, checkTreeHead, type HeadSignature, type SignedHead, type TreeHead } from '../ledger/heads.js';
-import { LedgerLog } from '../ledger/log.js';
+import { LedgerLog, writeAnchorFile } from '../ledger/log.js';
 import type { TrustAnchor } from '../ledger/verify.js';
 import { sqlSha256 } from '../ledger/commit.js';
 import { hashJson } from '../governance/canonical.js';
@@ -94,6 +94,7 @@ export class NodeLedger {
     this.anchor = { cluster: config.cluster, keys: clusterSigningKeys(config), names: config.nodes.map((n) => n.name) as [string, string, string] };
     this.signingKey = createPrivateKey(o.signingKeyPem);
     this.replicaLog = this.openReplica();
+    writeAnchorFile(o.dir, this.anchor); // a copy of the replica directory can then be verified alone
     this.setValidator('job-run', (e) => this.checkJobRun(e));
     this.setValidator('result-released', (e) => this.checkRelease(e));
   }
