@@ -33,7 +33,7 @@ import { runRemoteQuery } from '../src/cli/query.js';
 import { newResultKeyPair } from '../src/governance/sealed.js';
 import type { QueryRequest } from '../src/governance/study.js';
 import { adhocBody } from './identities.js';
-import { publishConsent, submitDocument } from '../src/cli/governance-remote.js';
+import { fetchUsageAll, publishConsent, submitDocument } from '../src/cli/governance-remote.js';
 import { registerGovernanceCommands } from '../src/cli/governance.js';
 import type { LedgerEntry } from '../src/ledger/entry.js';
 import { fixture, POP_SQL, signer, type Party } from './governance-fixture.js';
@@ -93,6 +93,8 @@ const events: ConsentEvent[] = [
   { person: ids[5]!, purpose: 'commercial-pharma', granted: true, time: 1_690_000_000 },
 ];
 const registerFile = join(root, 'consent.csv');
+/** Rows of the first register version (what a run's consent filter reads). */
+let consentRows = 0;
 /** The register's events as the nodes have them now. */
 let current = events;
 
@@ -108,7 +110,7 @@ before(async () => {
     await uploadDataset({ config: cluster.config, dataset: { schema: reg.schema, codeLists: regs.codeLists, rows: reg.length, columns: reg.columns }, version: 'v1', signer: signer(custodian) });
   }
   for (const sp of F.policies) await submitDocument(cluster.config, 'policy', sp, signer(F.cpr));
-  await publishConsent({ config: cluster.config, consortium: F.consortium, events, changes: events, signer: signer(F.consentCustodian), version: 'consent-v1' });
+  consentRows = (await publishConsent({ config: cluster.config, consortium: F.consortium, events, changes: events, signer: signer(F.consentCustodian), version: 'consent-v1' })).rows;
   writeConsentFile(registerFile, events);
 });
 
@@ -200,8 +202,13 @@ describe('governed nodes', () => {
     // Approvals sent along change nothing: only registered approvals count.
     const withApprovals = await api<{ error: string }>(0, '/v1/queries', { body: { request: request(secret, 'population'), approvals: approvals(secret, F.sds, F.cpr) } });
     assert.equal(withApprovals.status, 404);
+    // Not registered, so not logged as a study; the two attempts are logged as refused (issue 12).
     const entries = (await apiRequest<{ entries: LedgerEntry[] }>(cluster.config, 0, '/v1/ledger/entries')).body.entries;
-    assert.ok(!entries.some((e) => JSON.stringify(e.body).includes('never-registered')));
+    const about = entries.filter((e) => JSON.stringify(e.body).includes('never-registered'));
+    assert.deepEqual(about.map((e) => e.kind), ['job-refused', 'job-refused']);
+    assert.deepEqual(about[0]!.body.refusedBy, [0]);
+    assert.equal((about[0]!.body.reasons as { code: string }[])[0]!.code, 'unregistered');
+    assert.equal(about[0]!.body.requester, 'alice');
   });
 
   it('register a study and its approvals at every node, logged; run it with the consent filter inside MPC', async () => {
@@ -228,7 +235,14 @@ describe('governed nodes', () => {
     for (const p of P) {
       const u = await api<{ summary: { custodian: string; study: string; queries: number; rowsTouched: number }[] }>(p, '/v1/usage?study=t2d-2024', { as: F.cpr });
       assert.deepEqual(u.body.summary.map((s) => [s.custodian, s.queries, s.rowsTouched]), [['cpr', 1, pop.length]], `node ${p}`);
+      // The consent filter read the consent register: the consent custodian sees that read (issue 12).
+      const c = await api<{ summary: { custodian: string; datasets: string[]; queries: number; rowsTouched: number }[] }>(p, '/v1/usage?study=t2d-2024', { as: F.consentCustodian });
+      assert.deepEqual(c.body.summary.map((s) => [s.custodian, s.datasets, s.queries, s.rowsTouched]), [['consent-register', ['consent'], 1, consentRows]], `node ${p}`);
     }
+    // `mosaik usage --cluster` reads all three nodes and compares them.
+    const usage = await fetchUsageAll(cluster.config, { study: 't2d-2024' }, signer(F.cpr));
+    assert.deepEqual(usage.differences, []);
+    assert.equal(usage.summary.length, 1);
     const entries = (await apiRequest<{ entries: LedgerEntry[] }>(cluster.config, 1, '/v1/ledger/entries')).body.entries;
     const kinds = entries.map((e) => e.kind);
     for (const k of ['policy-published', 'consent-changed', 'study-submitted', 'study-approved', 'job-run']) assert.ok(kinds.includes(k as LedgerEntry['kind']), `${k} logged`);
@@ -262,6 +276,25 @@ describe('governed nodes', () => {
     const hosp = study({ id: 'hospitals', queries: [{ id: 'by-hospital', sql: 'SELECT hospital, COUNT(*) AS contacts FROM contacts GROUP BY hospital' }] });
     await register(hosp, F.sds, F.cpr);
     await refusedEverywhere({ request: request(hosp, 'by-hospital') }, /column contacts\.hospital may not be used: custodian 'sundhedsdatastyrelsen's policy forbids it/);
+
+    // Every refused attempt is in the transparency log: who, which study and query, which nodes
+    // refused and why (issue 12), and the audit counts them by the check that failed.
+    const entries = (await apiRequest<{ entries: LedgerEntry[] }>(cluster.config, 2, '/v1/ledger/entries')).body.entries;
+    const refused = entries.filter((e) => e.kind === 'job-refused' && e.body.job);
+    const byStudy = new Map(refused.map((e) => [`${e.body.study}`, e.body as { refusedBy: number[]; reasons: { code: string; reason: string; nodes: number }[]; requester: string }]));
+    for (const [id, code, re] of [['t2d-2024', 'request', /already used for job/], ['half-approved', 'missing-approval', /lacks the approval of custodian 'cpr'/], ['expired', 'expired', /expired at/], ['pharma', 'purpose-not-allowed', /commercial pharma/], ['hospitals', 'column-forbidden', /policy forbids it/]] as const) {
+      const b = byStudy.get(id);
+      assert.ok(b, `refused attempt on '${id}' logged`);
+      assert.deepEqual(b.refusedBy, [0, 1, 2], id);
+      assert.equal(b.requester, 'alice');
+      // Each distinct reason with the number of nodes that gave it (a replay names when each node saw the request).
+      assert.deepEqual([...new Set(b.reasons.map((r) => r.code))], [code], id);
+      assert.equal(b.reasons.reduce((n, r) => n + r.nodes, 0), 3, id);
+      for (const r of b.reasons) assert.match(r.reason, re);
+    }
+    const audit = await new Promise<string>((ok) => execFile(process.execPath, [MAIN, 'audit', 'verify', '--dir', cluster.dir], (_e, out) => ok(out)));
+    assert.match(audit, /refused attempts logged, by the check that failed: .*column-forbidden 1/);
+    assert.match(audit, /unregistered 2/);
   });
 
   it('a citizen withdraws (mosaik consent set --dir): the next run excludes them, as the plaintext rule says', async () => {

@@ -202,6 +202,8 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
     checked = `${rules.jobRuns} job-run${rules.jobRuns === 1 ? '' : 's'} checked against the rules`;
     const v = rules.problems.length;
     lines.push(`  content rules on ${ref.label}'s replica: ${checked} (study registered, approved, valid and the requester's; consent version in force; releases after their job-run): ${v ? `${v} violation${v === 1 ? '' : 's'}` : 'ok'}`);
+    const refused = [...rules.refused].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    if (refused.length) lines.push(`  refused attempts logged, by the check that failed: ${refused.map(([c, n]) => `${c} ${n}`).join(', ')}`);
   } else lines.push(`  ${checked}`);
 
   // 5. A released result.

@@ -24,6 +24,7 @@ import type { PartyId } from '../net/channel.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
 import { apiRequest } from '../node/http.js';
 import type { StudyListing } from '../node/governance.js';
+import type { UsageSummary } from '../governance/usage.js';
 
 export type RemoteDocKind = 'study' | 'approval' | 'policy' | 'consent-update';
 
@@ -108,9 +109,31 @@ export async function publishConsent(o: { config: ClusterConfig; consortium: Con
 }
 
 /** Usage per custodian and study as one node recorded it. */
-export async function fetchUsage(config: ClusterConfig, node: PartyId, filter: { custodian?: string; study?: string }, signer: Signer): Promise<{ node: string; summary: import('../governance/usage.js').UsageSummary[] }> {
+export async function fetchUsage(config: ClusterConfig, node: PartyId, filter: { custodian?: string; study?: string }, signer: Signer): Promise<{ node: string; summary: UsageSummary[] }> {
   const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]).toString();
-  const r = await apiRequest<{ node: string; summary: import('../governance/usage.js').UsageSummary[]; error?: string }>(config, node, `/v1/usage${q ? `?${q}` : ''}`, { signer });
+  const r = await apiRequest<{ node: string; summary: UsageSummary[]; error?: string }>(config, node, `/v1/usage${q ? `?${q}` : ''}`, { signer });
   if (r.status !== 200) throw new Error(r.body?.error ?? `HTTP ${r.status}`);
   return r.body;
+}
+
+/**
+ * Where three nodes' usage records disagree (each node records usage on its own; the times differ
+ * by the moment each finished, the counts must not): one line per custodian and study that differs.
+ */
+export function compareUsage(perNode: { node: string; summary: UsageSummary[] }[]): string[] {
+  const key = (u: UsageSummary) => `${u.custodian} / ${u.study}`;
+  const what = (u: UsageSummary | undefined) => (u ? `${u.queries} queries, ${u.rowsTouched} rows, epsilon ${u.epsilon}, ${u.datasets.join('+')}` : 'nothing');
+  const keys = [...new Set(perNode.flatMap((n) => n.summary.map(key)))].sort();
+  const out: string[] = [];
+  for (const k of keys) {
+    const seen = perNode.map((n) => ({ node: n.node, u: n.summary.find((u) => key(u) === k) }));
+    if (new Set(seen.map((x) => what(x.u))).size > 1) out.push(`${k}: ${seen.map((x) => `${x.node} records ${what(x.u)}`).join('; ')}`);
+  }
+  return out;
+}
+
+/** Usage as all three nodes recorded it, cross-checked: node 0's summary and where the nodes disagree. */
+export async function fetchUsageAll(config: ClusterConfig, filter: { custodian?: string; study?: string }, signer: Signer): Promise<{ summary: UsageSummary[]; differences: string[] }> {
+  const all = await Promise.all(([0, 1, 2] as PartyId[]).map((p) => fetchUsage(config, p, filter, signer)));
+  return { summary: all[0]!.summary, differences: compareUsage(all) };
 }

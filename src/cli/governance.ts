@@ -46,10 +46,10 @@ import { authorize, checkPolicyShape, parseSignedPolicy, signPolicy, type Signed
 import {
   approveStudy, checkStudy, createStudy, parseApproval, parseSignedStudy, signStudy, studyHash, verifyStudySignature, type Approval, type NewStudy, type SignedStudy, type StudyQuery,
 } from '../governance/study.js';
-import { UsageLog } from '../governance/usage.js';
+import { UsageLog, type UsageSummary } from '../governance/usage.js';
 import { cliSigner } from './identity-defaults.js';
 import { addIdentity } from '../governance/identities.js';
-import { clusterConfig, documentKind, fetchStudies, fetchUsage, listStudies, publishConsent, submitDocument } from './governance-remote.js';
+import { clusterConfig, documentKind, fetchStudies, fetchUsage, fetchUsageAll, listStudies, publishConsent, submitDocument } from './governance-remote.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { planSql } from '../query/plan.js';
 
@@ -510,16 +510,25 @@ export function registerGovernanceCommands(program: Command): void {
     .description('usage of each custodian\'s data per study, as recorded by a node (licensing)')
     .option('--dir <nodeDir>', 'the node\'s directory (holds governance/usage.json)')
     .option('--cluster <clusterDir>', 'ask a node over its API instead (cluster directory with cluster.json)')
-    .option('--node <i>', 'with --cluster: which node (0, 1 or 2)', '0')
+    .option('--node <i>', 'with --cluster: only this node (0, 1 or 2); default: all three, cross-checked')
     .option('--custodian <name>', 'only this custodian')
     .option('--study <id>', 'only this study')
     .option('--as <key>', 'with --cluster: the identity that asks (a custodian sees its own usage, an auditor everyone\'s; default: the cluster\'s local auditor identity)')
     .option('--json', 'print JSON')
-    .action(async (o: { dir?: string; cluster?: string; node: string; custodian?: string; study?: string; as?: string; json?: boolean }) => {
+    .action(async (o: { dir?: string; cluster?: string; node?: string; custodian?: string; study?: string; as?: string; json?: boolean }) => {
       if (!o.dir === !o.cluster) throw new GovernanceError('malformed', 'usage: pass --dir <nodeDir> or --cluster <clusterDir>');
       const filter = { ...(o.custodian ? { custodian: o.custodian } : {}), ...(o.study ? { study: o.study } : {}) };
-      const s = o.cluster ? (await fetchUsage(clusterConfig(o.cluster), Number(o.node) as 0 | 1 | 2, filter, cliSigner({ dir: clusterConfig(o.cluster).dir, ...(o.as ? { key: resolve(o.as) } : {}), role: 'auditor' }))).summary : UsageLog.open(resolve(o.dir!)).summary(filter);
-      if (o.json) return void console.log(JSON.stringify(s, null, 2));
+      let s: UsageSummary[];
+      let differences: string[] = [];
+      if (o.cluster) {
+        const config = clusterConfig(o.cluster);
+        const who = cliSigner({ dir: config.dir, ...(o.as ? { key: resolve(o.as) } : {}), role: 'auditor' });
+        if (o.node !== undefined) s = (await fetchUsage(config, Number(o.node) as 0 | 1 | 2, filter, who)).summary;
+        else ({ summary: s, differences } = await fetchUsageAll(config, filter, who)); // every node records usage on its own
+      } else s = UsageLog.open(resolve(o.dir!)).summary(filter);
+      if (differences.length) process.exitCode = 1;
+      if (o.json) return void console.log(JSON.stringify(o.cluster && o.node === undefined ? { summary: s, nodesAgree: !differences.length, differences } : s, null, 2));
+      if (o.cluster && o.node === undefined) console.log(differences.length ? `THE NODES DISAGREE (node 0's record below):\n${differences.map((d) => `  ${d}`).join('\n')}` : 'the three nodes agree');
       if (!s.length) console.log('no usage recorded');
       for (const u of s) console.log(`${u.custodian.padEnd(24)} ${u.study.padEnd(24)} ${String(u.queries).padStart(6)} queries ${String(u.rowsTouched).padStart(12)} rows  ε ${u.epsilon}  ${u.datasets.join(', ')}  ${u.firstAt} – ${u.lastAt}`);
     });

@@ -1,6 +1,7 @@
 // Usage of each custodian's data per study, recorded at each node for licensing: which jobs ran
-// under which study and query, which datasets they read, and how many rows (the dataset version's
-// size, public anyway: DESIGN.md, "Data model"). The summary gives, per custodian and study, the
+// under which study and query, which datasets they read (the consent register a consent filter
+// read included, as a read of the consent custodian's data), and how many rows (the dataset
+// version's size, public anyway: DESIGN.md, "Data model"). The summary gives, per custodian and study, the
 // number of queries run and rows touched, the noisy-query epsilon spent, and the first and last
 // use.
 //
@@ -79,19 +80,21 @@ export class UsageLog {
 
   /**
    * Records that job `job.id` ran under `auth`, reading `rows[dataset]` rows of each dataset the
-   * query read (auth.read). Returns the records added (none if the job was already recorded).
+   * query read (auth.read), and, when the job applied a consent filter, the rows of the consent
+   * register version it read (a read of the consent custodian's data too). Returns the records
+   * added (none if the job was already recorded).
    */
-  record(auth: Authorization, job: { id: string; time?: string; rows: Record<string, number>; epsilon?: number }): UsageRecord[] {
+  record(auth: Authorization, job: { id: string; time?: string; rows: Record<string, number>; epsilon?: number; consent?: { dataset: string; custodian: string } }): UsageRecord[] {
     if (typeof job.id !== 'string' || !job.id) refuse('malformed', 'a usage record needs a job id');
     const time = job.time ?? new Date().toISOString();
     const added: UsageRecord[] = [];
-    for (const name of auth.read) {
-      const d = auth.datasets.find((x) => x.name === name);
-      if (!d) refuse('malformed', `usage: dataset '${name}' is not in the authorization`);
+    const read = [...auth.read.map((name) => ({ name, custodian: auth.datasets.find((x) => x.name === name)?.custodian })), ...(job.consent ? [{ name: job.consent.dataset, custodian: job.consent.custodian }] : [])];
+    for (const { name, custodian } of read) {
+      if (!custodian) refuse('malformed', `usage: dataset '${name}' is not in the authorization`);
       const rows = job.rows[name];
       if (!Number.isSafeInteger(rows) || rows! < 0) refuse('malformed', `usage: rows of dataset '${name}' must be a non-negative integer, got ${rows}`);
       if (this.data.records.some((r) => r.job === job.id && r.dataset === name)) continue;
-      added.push({ job: job.id, time, study: auth.study, studyHash: auth.studyHash, query: auth.query.id, purpose: auth.purpose, researcher: auth.researcher, custodian: d.custodian, dataset: name, rows: rows!, epsilon: job.epsilon ?? 0 });
+      added.push({ job: job.id, time, study: auth.study, studyHash: auth.studyHash, query: auth.query.id, purpose: auth.purpose, researcher: auth.researcher, custodian, dataset: name, rows: rows!, epsilon: job.epsilon ?? 0 });
     }
     if (added.length) {
       const data: UsageFile = { format: 'mosaik-usage/1', records: [...this.data.records, ...added] };

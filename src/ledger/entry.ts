@@ -18,9 +18,16 @@
 //                                     every replica writes the same bytes
 //   result-released                   {job, resultMeta, shareCommitments: [c0, c1, c2]}
 //                                     (salted SHA-256 commitments: src/ledger/commit.ts)
+//   job-refused                       a refused attempt: {[job,] requester, [study, studyHash, query,]
+//                                     [sqlSha256,] refusedBy: [parties], reasons: [{code, reason, nodes}]}
+//                                     (src/node/ledger.ts jobRefusedBody): who tried what, which nodes
+//                                     refused and why (each reason with the count of nodes that gave it)
 //
 // What the entries say, checked against each other: src/ledger/rules.ts (the audit's content rules).
-export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released'] as const;
+export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released', 'job-refused'] as const;
+
+/** Longest refusal reason a job-refused entry carries (longer ones are cut, ending in …). */
+export const MAX_REASON_LENGTH = 400;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
@@ -86,6 +93,20 @@ export function checkBody(kind: EntryKind, body: unknown): void {
         bad('shareCommitments must be three SHA-256 commitments (64 hex digits), one per node');
       }
       break;
+    case 'job-refused': {
+      if (b.job !== undefined) str('job', UUID);
+      str('requester');
+      if (!Array.isArray(b.refusedBy) || !b.refusedBy.length || !b.refusedBy.every((p, i, a) => (p === 0 || p === 1 || p === 2) && (i === 0 || (a[i - 1] as number) < p))) bad('refusedBy must list the refusing parties (0, 1, 2), ascending');
+      const reasons = b.reasons;
+      if (!Array.isArray(reasons) || !reasons.length) bad('reasons must be a non-empty list');
+      for (const r of reasons as unknown[]) {
+        const x = r as Record<string, unknown>;
+        if (!x || typeof x !== 'object' || typeof x.code !== 'string' || !LABEL.test(x.code) || typeof x.reason !== 'string' || !x.reason || x.reason.length > MAX_REASON_LENGTH || !Number.isSafeInteger(x.nodes) || (x.nodes as number) < 1 || (x.nodes as number) > 3) {
+          bad(`each reason must be {code: label, reason: text of 1-${MAX_REASON_LENGTH} characters, nodes: 1-3}`);
+        }
+      }
+      break;
+    }
     case 'consent-changed': {
       // Counts (non-negative integers), commitments (64 hex digits), booleans and short labels
       // (purpose, dataset, register names) only: no person identifiers in a public log. The one

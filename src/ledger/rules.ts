@@ -18,7 +18,8 @@
 //               signed time (the entry's log time for entries without one) is ≤ the job's time;
 //               none when no such entry exists.
 //   3 protection  protection.kind 'none' is a warning (exact results), not a failure.
-// And every result-released entry follows a job-run of its job (4 release).
+// And every result-released entry follows a job-run of its job (4 release). Refused attempts
+// (job-refused entries) are counted by the check that failed, for the audit's report.
 //
 // Each finding is a sentence naming the entry seq, the job and what is wrong.
 import type { JsonValue, LedgerEntry } from './entry.js';
@@ -89,6 +90,8 @@ export interface RulesReport {
   warnings: string[];
   /** job-run entries checked. */
   jobRuns: number;
+  /** Refused attempts (job-refused entries) by the failed check, as the nodes logged them. */
+  refused: Map<string, number>;
 }
 
 type Body = { [k: string]: JsonValue };
@@ -261,8 +264,14 @@ export function checkRules(entries: readonly (LedgerEntry | undefined)[]): Rules
   const problems: string[] = [];
   const warnings: string[] = [];
   let jobRuns = 0;
+  const refused = new Map<string, number>();
   for (const e of entries) {
     if (!e) continue;
+    if (e.kind === 'job-refused') {
+      // One attempt, counted once under each distinct check that refused it.
+      const codes = new Set(Array.isArray(e.body.reasons) ? e.body.reasons.map((r) => String((r as Body).code)) : []);
+      for (const c of codes) refused.set(c, (refused.get(c) ?? 0) + 1);
+    }
     if (e.kind === 'job-run') {
       const r = parseJobRun(e);
       jobRuns++;
@@ -271,5 +280,5 @@ export function checkRules(entries: readonly (LedgerEntry | undefined)[]): Rules
     } else if (e.kind === 'result-released') problems.push(...releaseRule(e, s));
     remember(s, e);
   }
-  return { problems, warnings, jobRuns };
+  return { problems, warnings, jobRuns, refused };
 }

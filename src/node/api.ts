@@ -44,7 +44,7 @@ import { registerLedgerRoutes } from './ledger-api.js';
 import { registerGovernanceRoutes } from './governance-api.js';
 import type { Identity } from './access.js';
 import type { ApiContext } from './context.js';
-import { scheduleJob } from './schedule.js';
+import { createJob, scheduleJob } from './schedule.js';
 import { AuthError } from '../governance/request-auth.js';
 import { publicSettings, researcherBudget } from './privacy.js';
 import { sharesHasher, UploadAuthError, verifyUploadHeader, type UploadStatement } from '../ingest/upload-auth.js';
@@ -310,7 +310,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   app.post<{ Body: { request?: unknown; sql?: unknown } }>('/v1/queries', async (req, reply) => {
     if (me !== 0) return reply.code(409).send({ error: `submit queries to the scheduler, node 0 (${config.nodes[0].name}); this is node ${me} (${self.name})` });
     const body = (req.body ?? {}) as { request?: unknown; sql?: unknown };
-    const run = async () => scheduleJob(ctx, runner.create(body, req.identity!));
+    const run = async () => scheduleJob(ctx, await createJob(ctx, body, req.identity!));
     const p = submitting.then(run, run);
     submitting = p.catch(() => {});
     try {

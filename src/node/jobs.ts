@@ -181,6 +181,8 @@ interface Admission {
 
 /** A refusal of this node's: the job's error here is "refused: …" (403). */
 const isRefusal = (e: unknown): e is GovernanceError | PrivacyRefusal => e instanceof GovernanceError || e instanceof PrivacyRefusal;
+/** The failed check of a refusal, for the transparency log's job-refused entries. */
+const refusalCode = (e: GovernanceError | PrivacyRefusal): string => (e instanceof GovernanceError ? e.code : 'privacy');
 
 export class JobRunner {
   private readonly jobs = new Map<string, Job>();
@@ -269,17 +271,17 @@ export class JobRunner {
     }
     const rq = checkRequestShape(body.request);
     const r = rq.request;
-    if (r.researcher !== caller.name) throw new JobError(`the request is signed in the name of '${r.researcher}', but '${caller.name}' sent it`, 403);
-    if (r.cluster !== this.o.config.cluster) throw new JobError(`the request is for cluster '${r.cluster}', this is cluster '${this.o.config.cluster}'`, 403);
+    if (r.researcher !== caller.name) throw new JobError(`the request is signed in the name of '${r.researcher}', but '${caller.name}' sent it`, 403, { code: 'request' });
+    if (r.cluster !== this.o.config.cluster) throw new JobError(`the request is for cluster '${r.cluster}', this is cluster '${this.o.config.cluster}'`, 403, { code: 'request' });
     let sql: string;
     let governance: JobGovernanceSpec | undefined;
     if (this.governed) {
-      if (r.study === undefined) throw new JobError(`this cluster runs in governed mode (consortium '${this.o.governance.need().name}'): a query must name a registered study of the researcher's (mosaik query --study <file> --key <researcher key>); ad-hoc SQL is refused`, 403);
+      if (r.study === undefined) throw new JobError(`this cluster runs in governed mode (consortium '${this.o.governance.need().name}'): a query must name a registered study of the researcher's (mosaik query --study <file> --key <researcher key>); ad-hoc SQL is refused`, 403, { code: 'governed' });
       let study;
       try {
         study = registeredStudy(this.o.governance, { request: rq } as JobSpec);
       } catch (e) {
-        if (e instanceof GovernanceError) throw new JobError(e.message, 404);
+        if (e instanceof GovernanceError) throw new JobError(e.message, 404, { code: e.code });
         throw e;
       }
       const q = study.study.queries.find((x) => x.id === r.query);
@@ -406,14 +408,14 @@ export class JobRunner {
    * Node 0: admits a job at this node (recording the request's nonce) without queueing it.
    * Returns null, or the refusal's message.
    */
-  preadmit(spec: JobSpec): string | null {
+  preadmit(spec: JobSpec): { error: string; code: string } | null {
     try {
       const a = this.admit(spec, { recordNonce: true });
       if (a.ja) spec.governance!.circuit ??= a.ja.circuit;
       this.admitted.set(spec.id, a);
       return null;
     } catch (e) {
-      if (isRefusal(e)) return e.message;
+      if (isRefusal(e)) return { error: e.message, code: refusalCode(e) };
       throw e;
     }
   }
@@ -452,7 +454,7 @@ export class JobRunner {
         if (!isRefusal(e)) throw e;
         this.refuse(spec, `refused: ${e.message}`);
         this.o.log?.(`job ${spec.id} refused: ${e.message}`);
-        throw new JobError(`refused: ${e.message}`, 403, { refused: true, ...(e instanceof GovernanceError ? { code: e.code } : {}) });
+        throw new JobError(`refused: ${e.message}`, 403, { refused: true, code: refusalCode(e) });
       }
     }
     this.seq = spec.seq;
@@ -470,8 +472,11 @@ export class JobRunner {
     const gov = this.o.governance;
     const versions = spec.versions ?? { [spec.dataset]: spec.version };
     const rows = Object.fromEntries(ja.auth.read.map((d) => [d, this.o.store.get(d, versions[d]!).rows]));
+    // The consent register the filter read is a read of the consent custodian's data.
+    const reg = ja.auth.consent.register;
+    if (ja.consent && reg) rows[ja.consent.dataset] = this.o.store.get(ja.consent.dataset, ja.consent.version).rows;
     try {
-      gov.usage.record(ja.auth, { id: spec.id, rows, epsilon });
+      gov.usage.record(ja.auth, { id: spec.id, rows, epsilon, ...(ja.consent && reg ? { consent: { dataset: ja.consent.dataset, custodian: reg.custodian } } : {}) });
     } catch (e) {
       this.o.log?.(`WARNING: job ${spec.id}: usage not recorded: ${(e as Error).message}`);
     }

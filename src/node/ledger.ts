@@ -26,7 +26,7 @@
 // (throw to refuse). Bodies are public: counts, public metadata and commitments only.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { canonicalJson, checkEntry, LedgerError, type EntryKind, type JsonValue, type LedgerEntry } from '../ledger/entry.js';
+import { canonicalJson, checkEntry, LedgerError, MAX_REASON_LENGTH, type EntryKind, type JsonValue, type LedgerEntry } from '../ledger/entry.js';
 import { signHead, verifyHeadSignature, checkTreeHead, type HeadSignature, type SignedHead, type TreeHead } from '../ledger/heads.js';
 import { LedgerLog, writeAnchorFile } from '../ledger/log.js';
 import type { TrustAnchor } from '../ledger/verify.js';
@@ -37,6 +37,7 @@ import { clusterSigningKeys, type ClusterConfig } from '../net/keys.js';
 import { LedgerConflict } from './errors.js';
 import { apiRequest } from './http.js';
 import type { Job, JobRunner, JobSpec } from './jobs.js';
+import type { QueryRequest } from '../governance/study.js';
 
 export type EntryValidator = (entry: LedgerEntry) => void;
 
@@ -77,6 +78,44 @@ export function jobRunBody(spec: JobSpec): { [k: string]: JsonValue } {
   };
 }
 
+/** One node's refusal of an attempt to run a query. */
+export interface Refusal {
+  party: PartyId;
+  /** The failed check (GovernanceCode, 'privacy', or 'request'). */
+  code: string;
+  error: string;
+}
+
+const reasonText = (error: string) => {
+  const t = error.replace(/^refused: /, '');
+  return t.length > MAX_REASON_LENGTH ? `${t.slice(0, MAX_REASON_LENGTH - 1)}…` : t;
+};
+
+/**
+ * The job-refused entry of a refused attempt (src/ledger/entry.ts): who asked for what (the study
+ * and query, or the SQL's hash), which nodes refused, and each distinct reason with the number of
+ * nodes that gave it. Public metadata only: no SQL text, no data.
+ */
+export function jobRefusedBody(o: { job?: string; request: QueryRequest; sql?: string; refusals: readonly Refusal[] }): { [k: string]: JsonValue } {
+  const r = o.request.request;
+  const reasons = new Map<string, { code: string; reason: string; nodes: number }>();
+  for (const x of o.refusals) {
+    const reason = reasonText(x.error);
+    const k = `${x.code}\u0000${reason}`;
+    const had = reasons.get(k);
+    if (had) had.nodes++;
+    else reasons.set(k, { code: x.code, reason, nodes: 1 });
+  }
+  return {
+    ...(o.job ? { job: o.job } : {}),
+    requester: String(r.researcher),
+    ...(r.study !== undefined ? { study: String(r.study), studyHash: String(r.studyHash), query: String(r.query) } : {}),
+    ...(o.sql !== undefined ? { sqlSha256: sqlSha256(o.sql) } : {}),
+    refusedBy: [...new Set(o.refusals.map((x) => x.party))].sort(),
+    reasons: [...reasons.values()],
+  };
+}
+
 export class NodeLedger {
   private replicaLog: LedgerLog;
   readonly anchor: TrustAnchor;
@@ -97,6 +136,7 @@ export class NodeLedger {
     writeAnchorFile(o.dir, this.anchor); // a copy of the replica directory can then be verified alone
     this.setValidator('job-run', (e) => this.checkJobRun(e));
     this.setValidator('result-released', (e) => this.checkRelease(e));
+    this.setValidator('job-refused', (e) => this.checkRefusal(e));
   }
 
   private openReplica(): LedgerLog {
@@ -330,6 +370,37 @@ export class NodeLedger {
     const job = this.o.runner.get(String(e.body.job));
     if (!job) throw new Error(`it has no job ${e.body.job}`);
     if (canonicalJson(e.body) !== canonicalJson(jobRunBody(job.spec)) || e.time !== job.spec.submittedAt) throw new Error(`it differs from job ${job.id} as this node received it`);
+  }
+
+  /**
+   * Node 0, when an attempt was refused: the job-refused entry. Never throws: a refusal that
+   * cannot be logged is still a refusal (the researcher gets it; the node's log says why not logged).
+   */
+  async logRefusal(o: { job?: string; request: QueryRequest; sql?: string; refusals: readonly Refusal[] }): Promise<void> {
+    try {
+      await this.append('job-refused', jobRefusedBody(o));
+    } catch (e) {
+      this.o.log(`WARNING: refused attempt${o.job ? ` (job ${o.job})` : ''} not logged: ${(e as Error).message}`);
+    }
+  }
+
+  /** A job-refused entry must say what this node decided: its own reason if it refused, its absence if not. */
+  private checkRefusal(e: LedgerEntry): void {
+    const by = e.body.refusedBy as number[];
+    if (e.body.job === undefined) {
+      // Refused before any job existed: only node 0 (which received the request) can have refused it.
+      if (by.length !== 1 || by[0] !== 0) throw new Error('an attempt refused before it became a job is refused by node 0 alone');
+      return;
+    }
+    const job = this.o.runner.get(String(e.body.job));
+    const mine = job?.error?.startsWith('refused: ') ? reasonText(job.error) : undefined;
+    if (mine === undefined) {
+      if (by.includes(this.o.me)) throw new Error(`it says this node refused${job ? ` job ${job.id}` : ' an attempt it never saw'}, which it did not`);
+      return;
+    }
+    if (!by.includes(this.o.me)) throw new Error(`it omits this node's refusal of job ${job!.id}`);
+    if (!(e.body.reasons as { reason: string }[]).some((r) => r.reason === mine)) throw new Error(`it does not carry this node's reason for refusing job ${job!.id} (${mine})`);
+    if (e.body.requester !== String(job!.spec.request?.request?.researcher)) throw new Error(`its requester is not job ${job!.id}'s`);
   }
 
   private checkRelease(e: LedgerEntry): void {

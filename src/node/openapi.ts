@@ -234,7 +234,7 @@ function baseDocument(): object {
           properties: {
             seq: { type: 'integer', description: 'position in the log from 0 (the Merkle leaf index)' },
             time: { type: 'string', format: 'date-time' },
-            kind: { type: 'string', enum: ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released'] },
+            kind: { type: 'string', enum: ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released', 'job-refused'] },
             body: { type: 'object', description: 'public data only: counts, public metadata, SHA-256 commitments (src/ledger/entry.ts)' },
           },
         },

@@ -12,11 +12,14 @@
 // node 0 stores it and logs it (src/node/governance.ts, src/node/ledger.ts).
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
-import { JobError } from './errors.js';
+import { HttpError, JobError } from './errors.js';
+import { GovernanceError } from '../governance/errors.js';
+import { checkRequestShape, type QueryRequest } from '../governance/study.js';
+import type { Identity } from '../governance/identities.js';
 import type { DocKind, NodeGovernance } from './governance.js';
 import { apiRequest, type ApiResponse } from './http.js';
 import type { JobRunner, JobSpec } from './jobs.js';
-import type { NodeLedger } from './ledger.js';
+import type { NodeLedger, Refusal } from './ledger.js';
 
 const PEERS: PartyId[] = [1, 2];
 
@@ -53,17 +56,40 @@ function assertLoggable(ctx: ScheduleContext): void {
   }
 }
 
+/**
+ * Node 0: the job for a researcher's signed request (JobRunner.create). A request node 0 refuses
+ * outright (ad-hoc SQL on a governed cluster, a study not registered, a query not in the study, a
+ * request in another's name) is logged as a refused attempt, as the other nodes' refusals are.
+ */
+export async function createJob(ctx: ScheduleContext, body: { request?: unknown; sql?: unknown }, caller: Identity): Promise<JobSpec> {
+  try {
+    return ctx.runner.create(body, caller);
+  } catch (e) {
+    const code = e instanceof GovernanceError ? e.code : e instanceof HttpError && typeof e.details?.code === 'string' ? e.details.code : undefined;
+    if (code && ctx.ledger) {
+      let request: QueryRequest | undefined;
+      try {
+        request = checkRequestShape(body.request);
+      } catch {
+        /* not a request: nothing to log */
+      }
+      if (request) await ctx.ledger.logRefusal({ request, refusals: [{ party: 0, code, error: (e as Error).message }] });
+    }
+    throw e;
+  }
+}
+
 /** Offers a job node 0 created to every node; returns it queued, or throws with every node's reason. */
 export async function scheduleJob(ctx: ScheduleContext, spec: JobSpec): Promise<JobSpec> {
   const { runner, config } = ctx;
   assertLoggable(ctx);
   const mine = runner.preadmit(spec);
-  const answers = await toPeers<{ error?: string; refused?: boolean }>(ctx, '/v1/internal/jobs', spec, 10_000);
-  const refusals: { party: PartyId; node: string; error: string }[] = mine ? [{ party: 0, node: config.nodes[0].name, error: mine }] : [];
+  const answers = await toPeers<{ error?: string; refused?: boolean; code?: string }>(ctx, '/v1/internal/jobs', spec, 10_000);
+  const refusals: (Refusal & { node: string })[] = mine ? [{ party: 0, node: config.nodes[0].name, ...mine }] : [];
   const problems: string[] = [];
   answers.forEach((a, i) => {
     const n = config.nodes[PEERS[i]!];
-    if (a.status === 'fulfilled' && a.value.status === 403 && a.value.body?.refused) refusals.push({ party: n.id, node: n.name, error: String(a.value.body.error).replace(/^refused: /, '') });
+    if (a.status === 'fulfilled' && a.value.status === 403 && a.value.body?.refused) refusals.push({ party: n.id, node: n.name, code: String(a.value.body.code ?? 'refused'), error: String(a.value.body.error).replace(/^refused: /, '') });
     else {
       const p = peerProblem(ctx, i, a, [201], 'refused the job');
       if (p) problems.push(p);
@@ -77,7 +103,7 @@ export async function scheduleJob(ctx: ScheduleContext, spec: JobSpec): Promise<
     return spec;
   }
   const why = [...refusals.map((r) => `node ${r.party} (${r.node}): ${r.error}`), ...problems].join('; ');
-  runner.refuse(spec, mine ? `refused: ${mine}` : `cancelled: ${why}`);
+  runner.refuse(spec, mine ? `refused: ${mine.error}` : `cancelled: ${why}`);
   await Promise.allSettled(
     answers.map((a, i) =>
       a.status === 'fulfilled' && a.value.status === 201
@@ -86,6 +112,8 @@ export async function scheduleJob(ctx: ScheduleContext, spec: JobSpec): Promise<
     ),
   );
   ctx.log(`job ${spec.id} not scheduled: ${why}`);
+  // A refused attempt is logged (who tried what, which nodes refused and why), not only printed.
+  if (refusals.length) await ctx.ledger?.logRefusal({ job: spec.id, request: spec.request, sql: spec.sql, refusals });
   const status = refusals.length ? 403 : answers.some((a) => a.status === 'rejected') ? 503 : 409;
   throw new JobError(refusals.length ? `job ${spec.id} refused: ${why}` : `job not scheduled: ${why}`, status, { job: spec.id, refusals });
 }
