@@ -127,6 +127,21 @@ describe('governed nodes authenticate uploads', () => {
     await nothingStored('population', 'u1');
   });
 
+  it('a large upload refused at its header: the custodian gets the node\'s reason, not a closed connection (issue 12)', async () => {
+    // 40 MB per node: the node answers 403 long before the body is sent.
+    const big = generateRegisters({ citizens: 400_000, seed: 6 }).population;
+    const ds: ShareableDataset = { schema: big.schema, codeLists: regs.codeLists, rows: big.length, columns: big.columns };
+    await assert.rejects(uploadDataset({ config: cluster.config, dataset: ds, version: 'big1', signer: signer(F.sds) }), (e: unknown) => {
+      assert.ok(e instanceof UploadError);
+      assert.equal(e.stored.length, 0);
+      // The first node to answer gives its reason; the client then stops the other uploads.
+      assert.match(e.message, /node-[abc], [^)]*\): HTTP 403: upload refused: population@big1 is signed by 'sundhedsdatastyrelsen', but only its custodian 'cpr' may upload it/, e.message);
+      assert.doesNotMatch(e.message, /EPIPE|ECONNRESET|closed the connection/, e.message);
+      return true;
+    });
+    await nothingStored('population', 'big1');
+  });
+
   it('refuse an upload signed by a researcher, by another custodian, or with another custodian\'s key under the right name', async () => {
     await refusedEverywhere('population', 'u2', bodies(pop, auth(F.alice, 'u2')), /population@u2 is signed by 'alice', but only its custodian 'cpr' may upload it/);
     await refusedEverywhere('population', 'u2', bodies(pop, auth(F.sds, 'u2')), /signed by 'sundhedsdatastyrelsen', but only its custodian 'cpr' may upload it/);

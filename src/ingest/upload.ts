@@ -419,6 +419,8 @@ class Put {
   sent = 0;
   ended = false;
   aborted = false;
+  /** The node answered (perhaps before the whole body was sent: a refusal at the header). */
+  responded = false;
 
   constructor(sock: TLSSocket, host: string, port: number, path: string, length: number, timeoutMs: number, authorization: string) {
     this.req = httpsRequest({
@@ -426,16 +428,23 @@ class Put {
       port,
       path,
       method: 'PUT',
-      headers: { authorization, 'content-type': 'application/octet-stream', 'content-length': String(length), accept: 'application/json' },
+      // keep-alive: a node that refuses the upload at its header answers at once and keeps reading
+      // (dropping) the rest until this client stops; with "Connection: close" it would close the
+      // connection after answering, and the bytes still in flight would reset it before this client
+      // read the answer (EPIPE instead of the node's reason).
+      headers: { authorization, 'content-type': 'application/octet-stream', 'content-length': String(length), accept: 'application/json', connection: 'keep-alive' },
       createConnection: () => sock,
     });
     this.req.setTimeout(timeoutMs, () => this.req.destroy(new Error(`no progress for ${timeoutMs / 1000} s`)));
     this.done = new Promise((resolve) => {
       this.req.on('response', (res) => {
+        this.responded = true; // stop sending: the node has decided
         readAnswer(res).then(
           (a) => {
             this.answer = a;
-            if (a.status !== 200 && a.status !== 201) this.failure ??= errorText(a);
+            // The node's reason, even if the connection broke while the rest of the body was in flight.
+            if (a.status !== 200 && a.status !== 201) this.failure = errorText(a);
+            this.req.destroy(); // answered: nothing more to send (the node drops what is in flight)
             resolve();
           },
           (e: Error) => {
@@ -445,10 +454,12 @@ class Put {
         );
       });
       this.req.on('error', (e: NodeJS.ErrnoException) => {
+        if (this.responded) return; // the answer (being read) says why
         if (!this.aborted) this.failure ??= e.code === 'ECONNRESET' || e.code === 'EPIPE' ? `the node closed the connection (${e.code})` : e.message;
         resolve();
       });
       this.req.on('close', () => {
+        if (this.responded) return; // the answer is being read
         if (!this.answer && !this.aborted) this.failure ??= 'the connection closed without an answer';
         resolve();
       });
@@ -456,7 +467,7 @@ class Put {
   }
 
   get stopped(): boolean {
-    return this.failure !== null || this.answer !== null || this.aborted;
+    return this.failure !== null || this.answer !== null || this.aborted || this.responded;
   }
 
   /** Writes a buffer, waiting for the socket to drain (or the request to end). */
@@ -476,7 +487,7 @@ class Put {
   }
 
   end(): void {
-    if (this.stopped) return;
+    if (this.failure !== null || this.answer !== null || this.aborted || this.ended) return;
     this.ended = true;
     this.req.end();
   }

@@ -108,6 +108,20 @@ class StreamReader {
     while (this.buf.length === 0) if (!(await this.more())) return true;
     return false;
   }
+  /**
+   * After a refusal: reads and drops the rest of the body in the background, so that the client,
+   * still sending, is not cut off (EPIPE) before it reads the answer; it stops sending once it has
+   * read it, and a client that goes away or stalls ends this too (the idle timeout).
+   */
+  discard(): void {
+    void (async () => {
+      try {
+        while (await this.more()) this.buf = Buffer.alloc(0);
+      } catch {
+        /* the client went away: nothing left to read */
+      }
+    })();
+  }
 }
 
 function checkHeader(ctx: ApiContext, name: string, h: UploadHeader): void {
@@ -250,10 +264,10 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       return reply.code(400).send({ error: 'upload must have Content-Type application/octet-stream' });
     }
     const { name, version } = req.params;
+    const rd = new StreamReader(stream);
     try {
       checkId('dataset name', name);
       checkId('version', version);
-      const rd = new StreamReader(stream);
       const hlen = (await rd.take(4, 'the header length')).readUInt32LE(0);
       if (hlen < 2 || hlen > MAX_HEADER_BYTES) throw new StoreError(`upload header length ${hlen} is not in 2..${MAX_HEADER_BYTES}`);
       let header: UploadHeader;
@@ -296,7 +310,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       log(`${r.status === 'created' ? 'stored' : 'already had'} ${name}@${version} (${header.rows} rows, ${header.columns.length} columns${signed ? `, signed by custodian '${header.schema.custodian}'` : ''})`);
       return reply.code(r.status === 'created' ? 201 : 200).send({ name, version, rows: r.meta.rows });
     } catch (e) {
-      stream.resume(); // drain what the client still sends, so it reads our answer
+      rd.discard(); // drain what the client still sends, so it reads our answer
       if (e instanceof UploadAuthError) {
         log(`refused an upload of ${name}@${version}: ${e.message}`);
         return reply.code(403).send({ error: e.message });
