@@ -94,6 +94,9 @@ describe('mosaik identity / study / policy / consent', () => {
     await fails(/cannot sign it/, 'policy', 'sign', 'cpr.policy.json', '--key', 'keys/sds.ed25519.key.pem', ...C);
     await ok('policy', 'sign', 'cpr.policy.json', '--key', 'keys/cpr.ed25519.key.pem', ...C);
     const P = ['--policies', 'sds.policy.json', '--policies', 'cpr.policy.json'];
+    // Approving with the policy at hand warns where the policy will refuse the study (issue 12).
+    assert.match(await ok('study', 'approve', 'study.json', '--key', 'keys/sds.ed25519.key.pem', ...C, '--out', 'a/sds-checked.json', '--policy', 'sds.policy.json'), /WARNING: study 't2d' declares column contacts\.hospital, which your policy does not allow/);
+    assert.match(await ok('study', 'approve', 'study.json', '--key', 'keys/cpr.ed25519.key.pem', ...C, '--out', 'a/cpr-checked.json', '--policy', 'cpr.policy.json'), /your policy allows every query of the study/);
     assert.match(await ok('study', 'check', 'study.json', ...C, ...A, ...P, '--query-id', 'cases'), /query 'cases' of study 't2d' authorized.*\n.*contacts.diagnosis \(filter\).*\n.*smallest cell 5; consent filter: public-health \(opt-out\)/);
     await fails(/smallest cell of 2, below the 5/, 'study', 'check', 'study.json', ...C, ...A, ...P, '--query-id', 'cases', '--min-cell-size', '2');
     await fails(/does not allow this query/, 'study', 'check', 'study.json', ...C, ...A, ...P, '--sql', 'SELECT hospital, COUNT(*) FROM contacts GROUP BY hospital');

@@ -257,9 +257,12 @@ describe('governed nodes', () => {
   });
 
   it('refuse, at every node: one approval of two, an expired study, a purpose not allowed, a forbidden column', async () => {
+    /** Registers the study and the approvals; the warnings node 0 gave each approving custodian. */
     const register = async (ss: SignedStudy, ...by: Party[]) => {
       await submitDocument(cluster.config, 'study', ss, alice);
-      for (const ap of approvals(ss, ...by)) await submitDocument(cluster.config, 'approval', ap, signer(by[0]!));
+      const warnings = new Map<string, string[]>();
+      for (const ap of approvals(ss, ...by)) warnings.set(ap.approval.custodian, (await submitDocument(cluster.config, 'approval', ap, signer(by[0]!))).warnings);
+      return warnings;
     };
     const half = study({ id: 'half-approved' });
     await register(half, F.sds);
@@ -269,12 +272,19 @@ describe('governed nodes', () => {
     await register(expired, F.sds, F.cpr);
     await refusedEverywhere({ request: request(expired, 'population') }, /study 'expired' expired at/);
 
+    // An approval of what the custodian's own policy refuses is registered, with a warning (issue 12).
     const pharma = study({ id: 'pharma', purpose: 'commercial-pharma' });
-    await register(pharma, F.sds, F.cpr);
+    const pw = await register(pharma, F.sds, F.cpr);
+    assert.ok(pw.get('cpr')!.some((w) => /custodian 'cpr' does not allow its dataset 'population' to be used for commercial pharma .*every query of study 'pharma' will be refused/.test(w)), pw.get('cpr')!.join('\n'));
     await refusedEverywhere({ request: request(pharma, 'population') }, /does not allow its dataset '(contacts|population)' to be used for commercial pharma research/);
 
-    const hosp = study({ id: 'hospitals', queries: [{ id: 'by-hospital', sql: 'SELECT hospital, COUNT(*) AS contacts FROM contacts GROUP BY hospital' }] });
-    await register(hosp, F.sds, F.cpr);
+    const hosp = study({ id: 'hospitals', queries: [{ id: 'by-hospital', sql: 'SELECT hospital, COUNT(*) AS contacts FROM contacts GROUP BY hospital' }, { id: 'by-stay', sql: 'SELECT region, MAX(length_of_stay) AS longest FROM contacts GROUP BY region' }] });
+    const hw = await register(hosp, F.sds, F.cpr);
+    assert.deepEqual(hw.get('sundhedsdatastyrelsen'), [
+      "study 'hospitals' declares column contacts.hospital, which your policy does not allow: a query reading it will be refused",
+      "query 'by-stay' will be refused: column contacts.length_of_stay may not be aggregated with MAX (custodian 'sundhedsdatastyrelsen' allows: COUNT, SUM, AVG)",
+    ]);
+    assert.deepEqual(hw.get('cpr'), [], 'cpr\'s policy allows what the study reads of population');
     await refusedEverywhere({ request: request(hosp, 'by-hospital') }, /column contacts\.hospital may not be used: custodian 'sundhedsdatastyrelsen's policy forbids it/);
 
     // Every refused attempt is in the transparency log: who, which study and query, which nodes

@@ -48,10 +48,10 @@ export function documentKind(x: unknown): RemoteDocKind {
 }
 
 /** Posts a document to node 0, which registers it at every node. Throws with the nodes' reason. */
-export async function submitDocument(config: ClusterConfig, kind: RemoteDocKind, doc: unknown, signer: Signer): Promise<{ registered: string; new: boolean; ledgerSeq?: number }> {
-  const r = await apiRequest<{ registered?: string; new?: boolean; ledgerSeq?: number; error?: string }>(config, 0, ROUTE[kind], { body: doc, signer });
+export async function submitDocument(config: ClusterConfig, kind: RemoteDocKind, doc: unknown, signer: Signer): Promise<{ registered: string; new: boolean; ledgerSeq?: number; warnings: string[] }> {
+  const r = await apiRequest<{ registered?: string; new?: boolean; ledgerSeq?: number; warnings?: string[]; error?: string }>(config, 0, ROUTE[kind], { body: doc, signer });
   if (r.status !== 200 && r.status !== 201) throw new GovernanceError('malformed', r.body?.error ?? `node 0 answered HTTP ${r.status}`);
-  return { registered: r.body.registered!, new: !!r.body.new, ...(r.body.ledgerSeq !== undefined ? { ledgerSeq: r.body.ledgerSeq } : {}) };
+  return { registered: r.body.registered!, new: !!r.body.new, ...(r.body.ledgerSeq !== undefined ? { ledgerSeq: r.body.ledgerSeq } : {}), warnings: Array.isArray(r.body.warnings) ? r.body.warnings.map(String) : [] };
 }
 
 export async function listStudies(config: ClusterConfig, signer: Signer, node: PartyId = 0): Promise<StudyListing[]> {

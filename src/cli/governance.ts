@@ -41,8 +41,8 @@ import { demoPersonIds, generateConsentEvents } from '../demo/consent-events.js'
 import { addMember, Consortium, DEFAULT_PURPOSES, readConfigFile } from '../governance/consortium.js';
 import { GovernanceError } from '../governance/errors.js';
 import { keyId, loadPrivateKey, writeIdentity, type MemberRole, type Signer } from '../governance/identity.js';
-import { queryUseOfPlan } from '../governance/plan-uses.js';
-import { authorize, checkPolicyShape, parseSignedPolicy, signPolicy, type SignedPolicy } from '../governance/policy.js';
+import { queryUseOfJoinPlan, queryUseOfPlan } from '../governance/plan-uses.js';
+import { approvalWarnings, authorize, checkPolicyShape, parseSignedPolicy, signPolicy, type QueryUse, type SignedPolicy } from '../governance/policy.js';
 import {
   approveStudy, checkStudy, createStudy, parseApproval, parseSignedStudy, signStudy, studyHash, verifyStudySignature, type Approval, type NewStudy, type SignedStudy, type StudyQuery,
 } from '../governance/study.js';
@@ -52,6 +52,7 @@ import { addIdentity } from '../governance/identities.js';
 import { clusterConfig, documentKind, fetchStudies, fetchUsage, fetchUsageAll, listStudies, publishConsent, submitDocument } from './governance-remote.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { planSql } from '../query/plan.js';
+import { parseQuery, planAnyQuery, tablesOf } from '../query/index.js';
 
 function readJson(path: string, what: string): unknown {
   try {
@@ -109,6 +110,22 @@ function schemaFor(dataset: string, schemaPath?: string): { schema: DatasetSchem
   const s = demoSchemas().find((d) => d.name === dataset);
   if (!s) throw new GovernanceError('unknown-dataset', `no schema for dataset '${dataset}': pass --schema <file> (demo registers: ${demoSchemas().map((d) => d.name).join(', ')})`);
   return { schema: s, codeLists };
+}
+
+/** A study query's column uses, planned on the demo registers' schemas (or `schemaPath` for its dataset); null when it cannot be planned here. */
+function studyQueryUse(sql: string, schemaPath?: string): QueryUse | null {
+  try {
+    const parsed = parseQuery(sql);
+    const own = schemaPath ? schemaFor('', schemaPath) : undefined;
+    const tables = new Map(tablesOf(parsed).map((n): [string, { schema: DatasetSchema; codeLists: CodeList[] }] => {
+      const { schema, codeLists } = own?.schema.name === n ? own : schemaFor(n);
+      return [n, { schema, codeLists: [...codeLists.values()] }];
+    }));
+    const planned = planAnyQuery(parsed, tables);
+    return planned.join ? queryUseOfJoinPlan(planned.join) : queryUseOfPlan(planned.plan);
+  } catch {
+    return null;
+  }
 }
 
 const parsePair = (s: string, what: string): [string, string] => {
@@ -311,12 +328,21 @@ export function registerGovernanceCommands(program: Command): void {
     .requiredOption('--out <file>', 'approval file')
     .option('--reject', 'reject instead of approving')
     .option('--reason <text>', 'reason (for a rejection)')
-    .action((file: string, o: { key: string; consortium: string; out: string; reject?: boolean; reason?: string }) => {
+    .option('--policy <file>', 'your signed policy (repeatable): warn where it will refuse the study at run time (the nodes warn too, at submission)', collect)
+    .option('--schema <file>', 'with --policy: schema of a dataset that is not a demo register, to plan the queries')
+    .action((file: string, o: { key: string; consortium: string; out: string; reject?: boolean; reason?: string; policy?: string[]; schema?: string }) => {
       const c = Consortium.load(o.consortium);
       const ss = parseSignedStudy(readJson(file, 'study'));
       const ap = approveStudy(ss, c, signerFrom(o.key, c), { decision: o.reject ? 'reject' : 'approve', ...(o.reason ? { reason: o.reason } : {}) });
       writeJson(o.out, ap);
       console.log(`${o.reject ? 'rejected' : 'approved'} study '${ss.study.id}' (hash ${ap.approval.studyHash.slice(0, 16)}…) as custodian '${ap.approval.custodian}' for ${ap.approval.datasets.join(', ')} → ${o.out}`);
+      if (o.policy && !o.reject) {
+        const policies = o.policy.map((f) => parseSignedPolicy(readJson(f, 'policy')));
+        const uses = new Map(ss.study.queries.flatMap((q) => (q.sql === undefined ? [] : [[q.id, studyQueryUse(q.sql, o.schema)] as const])));
+        const warnings = approvalWarnings({ study: ss.study, custodian: ap.approval.custodian, policies, consortium: c, now: new Date(), uses });
+        for (const w of warnings) console.log(`  WARNING: ${w}`);
+        if (!warnings.length) console.log('  your policy allows every query of the study');
+      }
     });
 
   study
@@ -381,6 +407,7 @@ export function registerGovernanceCommands(program: Command): void {
       for (const { kind, doc } of [...docs.filter((d) => d.kind === 'study'), ...docs.filter((d) => d.kind !== 'study')]) {
         const r = await submitDocument(config, kind, doc, who);
         console.log(`${r.new ? 'registered' : 'already registered'}: ${r.registered}${r.ledgerSeq !== undefined ? ` (transparency log entry ${r.ledgerSeq})` : ''}`);
+        for (const w of r.warnings) console.log(`  WARNING: ${w}`);
       }
     });
 

@@ -29,7 +29,7 @@ import { hashJson } from './canonical.js';
 import type { Consortium, ConsentDefault } from './consortium.js';
 import { refuse } from './errors.js';
 import { isSignature, keyId, signDocument, verifyDocument, type Signature, type Signer } from './identity.js';
-import { checkStudy, isoTime, parseTime, timeOf, verifyQueryRequest, type Approval, type DpMechanism, type QueryRequest, type SignedStudy, type StudyQuery } from './study.js';
+import { checkStudy, isoTime, parseTime, timeOf, verifyQueryRequest, type Approval, type DpMechanism, type QueryRequest, type SignedStudy, type Study, type StudyQuery } from './study.js';
 
 export const POLICY_FORMAT = 'mosaik-policy/1';
 export const AUTHORIZATION_FORMAT = 'mosaik-authorization/1';
@@ -336,30 +336,17 @@ export function authorize(input: AuthorizeInput): Authorization {
   const { consortium, now } = input;
   const chk = checkStudy(input.study, input.approvals, consortium, now);
   const s = chk.study;
-  const purpose = consortium.purpose(s.purpose)!;
 
   // Policies of every dataset the study reads.
   const owners = new Map(chk.custodians.flatMap((c) => c.datasets.map((d) => [d, c] as const)));
   const pol = new Map<string, { policy: DatasetPolicy; issuedAt: string }>();
   for (const d of s.datasets) {
     const p = policyFor(d.name, input.policies, consortium, now);
-    const owner = owners.get(d.name)!.name;
-    if (!p.policy.purposes.includes(s.purpose)) {
-      refuse('purpose-not-allowed', `custodian '${owner}' does not allow its dataset '${d.name}' to be used for ${purpose.label} ('${s.purpose}'); allowed purposes: ${p.policy.purposes.join(', ') || 'none'}`);
-    }
+    const problem = studyPolicyProblems(s, d.name, p.policy, owners.get(d.name)!.name, consortium)[0];
+    if (problem) refuse(problem.code, problem.message);
     pol.set(d.name, p);
   }
-
-  // Privacy budget against the policies.
-  let budget: Authorization['budget'] = null;
-  if (s.privacy) {
-    budget = { epsilon: s.privacy.epsilon, delta: s.privacy.delta ?? DEFAULT_STUDY_DELTA };
-    for (const [name, { policy }] of pol) {
-      const owner = owners.get(name)!.name;
-      if (policy.dp?.maxEpsilon !== undefined && budget.epsilon > policy.dp.maxEpsilon) refuse('budget-over-policy', `study '${s.id}' declares a privacy budget of epsilon ${budget.epsilon}, above the ${policy.dp.maxEpsilon} custodian '${owner}' allows for dataset '${name}'`);
-      if (policy.dp?.maxDelta !== undefined && budget.delta > policy.dp.maxDelta) refuse('budget-over-policy', `study '${s.id}' declares delta ${budget.delta}, above the ${policy.dp.maxDelta} custodian '${owner}' allows for dataset '${name}'`);
-    }
-  }
+  const budget: Authorization['budget'] = s.privacy ? { epsilon: s.privacy.epsilon, delta: s.privacy.delta ?? DEFAULT_STUDY_DELTA } : null;
 
   // The query.
   const q = matchQuery(s.queries, input.query, s.id);
@@ -380,14 +367,8 @@ export function authorize(input: AuthorizeInput): Authorization {
     if (!cols) refuse('dataset-not-in-study', `the query reads dataset '${u.dataset}', which study '${s.id}' does not declare (it declares ${[...declared.keys()].join(', ')})`);
     if (!cols.has(u.column)) refuse('column-not-in-study', `the query reads column ${u.dataset}.${u.column}, which study '${s.id}' does not declare`);
     touched.add(u.dataset);
-    const { policy } = pol.get(u.dataset)!;
-    const owner = owners.get(u.dataset)!.name;
-    const rule = policy.columns[u.column];
-    if (rule === undefined || rule === 'forbidden' || rule.roles.length === 0) refuse('column-forbidden', `column ${u.dataset}.${u.column} may not be used: custodian '${owner}'s policy ${rule === undefined ? 'does not list it' : 'forbids it'}`);
-    if (!rule.roles.includes(u.role)) refuse('column-role', `column ${u.dataset}.${u.column} may not be used as ${u.role} (custodian '${owner}' allows: ${rule.roles.join(', ')})`);
-    if (u.role === 'aggregate' && u.aggregate !== undefined && rule.aggregates !== undefined && !rule.aggregates.includes(u.aggregate)) {
-      refuse('aggregate-not-allowed', `column ${u.dataset}.${u.column} may not be aggregated with ${u.aggregate.toUpperCase()} (custodian '${owner}' allows: ${rule.aggregates.join(', ').toUpperCase() || 'none'})`);
-    }
+    const problem = columnUseProblem(u, pol.get(u.dataset)!.policy, owners.get(u.dataset)!.name);
+    if (problem) refuse(problem.code, problem.message);
   }
 
   // Smallest cell: never below the policy of any dataset the query reads.
@@ -406,7 +387,7 @@ export function authorize(input: AuthorizeInput): Authorization {
     dp = { mechanism: s.privacy?.mechanism ?? 'laplace', epsilon: q.epsilon, ...(q.delta !== undefined ? { delta: q.delta } : {}) };
   } else {
     for (const [name, { policy }] of pol) {
-      if (policy.dp?.required && touched.has(name)) refuse('dp-required', `custodian '${owners.get(name)!.name}' requires differential privacy for dataset '${name}', but query '${q.id}' of study '${s.id}' declares no epsilon`);
+      if (policy.dp?.required && touched.has(name)) refuse('dp-required', dpRequiredText(owners.get(name)!.name, name, q.id, s.id));
     }
   }
 
@@ -416,7 +397,7 @@ export function authorize(input: AuthorizeInput): Authorization {
     studyHash: chk.hash,
     researcher: s.researcher,
     purpose: s.purpose,
-    consent: { purpose: s.purpose, default: purpose.consent, register: consortium.consent },
+    consent: { purpose: s.purpose, default: consortium.purpose(s.purpose)!.consent, register: consortium.consent },
     query: { id: q.id, ...(q.sql !== undefined ? { sql: q.sql } : {}), ...(q.statistic !== undefined ? { statistic: q.statistic } : {}) },
     datasets: s.datasets.map((d) => ({ name: d.name, custodian: owners.get(d.name)!.name, approvedAt: owners.get(d.name)!.approvedAt, policyIssuedAt: pol.get(d.name)!.issuedAt, minCellSize: pol.get(d.name)!.policy.minCellSize })),
     read: [...touched],
@@ -427,6 +408,68 @@ export function authorize(input: AuthorizeInput): Authorization {
     ...(input.request ? { request: input.request.request.nonce } : {}),
     checkedAt: isoTime(timeOf(now)),
   };
+}
+
+/** Why one column use breaks the dataset's policy (owned by `owner`), or null. */
+export function columnUseProblem(u: ColumnUse, policy: DatasetPolicy, owner: string): { code: 'column-forbidden' | 'column-role' | 'aggregate-not-allowed'; message: string } | null {
+  const rule = policy.columns[u.column];
+  if (rule === undefined || rule === 'forbidden' || rule.roles.length === 0) return { code: 'column-forbidden', message: `column ${u.dataset}.${u.column} may not be used: custodian '${owner}'s policy ${rule === undefined ? 'does not list it' : 'forbids it'}` };
+  if (!rule.roles.includes(u.role)) return { code: 'column-role', message: `column ${u.dataset}.${u.column} may not be used as ${u.role} (custodian '${owner}' allows: ${rule.roles.join(', ')})` };
+  if (u.role === 'aggregate' && u.aggregate !== undefined && rule.aggregates !== undefined && !rule.aggregates.includes(u.aggregate)) {
+    return { code: 'aggregate-not-allowed', message: `column ${u.dataset}.${u.column} may not be aggregated with ${u.aggregate.toUpperCase()} (custodian '${owner}' allows: ${rule.aggregates.join(', ').toUpperCase() || 'none'})` };
+  }
+  return null;
+}
+
+const dpRequiredText = (owner: string, dataset: string, query: string, study: string) => `custodian '${owner}' requires differential privacy for dataset '${dataset}', but query '${query}' of study '${study}' declares no epsilon`;
+
+/** What in a study as a whole (purpose, privacy budget) the policy of one of its datasets refuses. */
+function studyPolicyProblems(s: Study, dataset: string, policy: DatasetPolicy, owner: string, consortium: Consortium): { code: 'purpose-not-allowed' | 'budget-over-policy'; message: string }[] {
+  const out: { code: 'purpose-not-allowed' | 'budget-over-policy'; message: string }[] = [];
+  if (!policy.purposes.includes(s.purpose)) {
+    out.push({ code: 'purpose-not-allowed', message: `custodian '${owner}' does not allow its dataset '${dataset}' to be used for ${consortium.purpose(s.purpose)?.label ?? s.purpose} ('${s.purpose}'); allowed purposes: ${policy.purposes.join(', ') || 'none'}` });
+  }
+  if (s.privacy) {
+    const delta = s.privacy.delta ?? DEFAULT_STUDY_DELTA;
+    if (policy.dp?.maxEpsilon !== undefined && s.privacy.epsilon > policy.dp.maxEpsilon) out.push({ code: 'budget-over-policy', message: `study '${s.id}' declares a privacy budget of epsilon ${s.privacy.epsilon}, above the ${policy.dp.maxEpsilon} custodian '${owner}' allows for dataset '${dataset}'` });
+    if (policy.dp?.maxDelta !== undefined && delta > policy.dp.maxDelta) out.push({ code: 'budget-over-policy', message: `study '${s.id}' declares delta ${delta}, above the ${policy.dp.maxDelta} custodian '${owner}' allows for dataset '${dataset}'` });
+  }
+  return out;
+}
+
+/**
+ * What a custodian's approval of a study will not make runnable: everything its own policies in
+ * effect at `now` refuse at run time, for each of its datasets the study reads — no policy, the
+ * purpose, the privacy budget, declared columns the policy forbids or does not list, and, for each
+ * query whose column uses are known (`uses`, from the query planner; null when it could not be
+ * planned here), every use the policy does not allow and a missing epsilon where noise is
+ * required. Approving is still allowed (the custodian may change its policy later); these are
+ * warnings, one sentence each, naming the query where one is concerned.
+ */
+export function approvalWarnings(o: { study: Study; custodian: string; policies: SignedPolicy[]; consortium: Consortium; now: Date | string | number; uses?: ReadonlyMap<string, QueryUse | null> }): string[] {
+  const { study: s, custodian, consortium } = o;
+  const out: string[] = [];
+  for (const d of s.datasets) {
+    if (consortium.custodianOf(d.name) !== custodian) continue;
+    let policy: DatasetPolicy;
+    try {
+      policy = policyFor(d.name, o.policies, consortium, o.now).policy;
+    } catch (e) {
+      out.push(`${(e as Error).message}: no query of study '${s.id}' reading it can run`);
+      continue;
+    }
+    for (const p of studyPolicyProblems(s, d.name, policy, custodian, consortium)) out.push(`${p.message}: every query of study '${s.id}' will be refused`);
+    const barred = d.columns.filter((c) => columnUseProblem({ dataset: d.name, column: c, role: 'filter' }, policy, custodian)?.code === 'column-forbidden');
+    if (barred.length) out.push(`study '${s.id}' declares column${barred.length > 1 ? 's' : ''} ${barred.map((c) => `${d.name}.${c}`).join(', ')}, which your policy does not allow: a query reading ${barred.length > 1 ? 'them' : 'it'} will be refused`);
+    for (const q of s.queries) {
+      const use = o.uses?.get(q.id);
+      if (!use) continue;
+      const problems = use.uses.filter((u) => u.dataset === d.name && !barred.includes(u.column)).map((u) => columnUseProblem(u, policy, custodian)?.message).filter((m): m is string => !!m);
+      if (policy.dp?.required && q.epsilon === undefined && use.datasets.includes(d.name)) problems.push(dpRequiredText(custodian, d.name, q.id, s.id));
+      for (const m of [...new Set(problems)]) out.push(`query '${q.id}' will be refused: ${m}`);
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

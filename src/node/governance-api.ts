@@ -3,7 +3,8 @@
 //
 //   GET  /v1/governance                 this node's mode and consortium (public configuration)
 //   POST /v1/studies        {study}     node 0: register a signed study          → 201 | 200 (known) | 400 | 403 | 409
-//   POST /v1/approvals      {approval}  node 0: register a custodian's approval  (same answers)
+//   POST /v1/approvals      {approval}  node 0: register a custodian's approval  (same answers, and
+//                                       warnings: what the custodian's own policies will refuse)
 //   POST /v1/policies       {policy}    node 0: register a custodian's signed policy
 //   POST /v1/consent/updates {update}   node 0: the consent custodian's signed notice of a new register version
 //   GET  /v1/studies                    registered studies: public metadata and each custodian's decision
@@ -32,6 +33,8 @@ import { JobError } from './errors.js';
 import type { DocKind } from './governance.js';
 import { requireParty, sendError } from './http.js';
 import { distributeDocument } from './schedule.js';
+import { approvalWarningsAt } from './job-governance.js';
+import type { Approval } from '../governance/study.js';
 
 export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { config, me, log } = ctx;
@@ -69,7 +72,9 @@ export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext):
       const p = chain.then(() => distributeDocument(ctx, kind, doc));
       chain = p.catch(() => {});
       const r = await p;
-      return reply.code(r.isNew ? 201 : 200).send({ registered: r.summary, new: r.isNew, ...(r.seq !== undefined ? { ledgerSeq: r.seq } : {}) });
+      // An approval of what the custodian's own policy refuses: registered, with a warning back (issue 12).
+      const warnings = kind === 'approval' ? approvalWarningsAt(gov!, ctx.store, doc as unknown as Approval) : [];
+      return reply.code(r.isNew ? 201 : 200).send({ registered: r.summary, new: r.isNew, ...(r.seq !== undefined ? { ledgerSeq: r.seq } : {}), ...(warnings.length ? { warnings } : {}) });
     } catch (e) {
       return sendError(reply, e, log);
     }

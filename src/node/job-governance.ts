@@ -31,8 +31,8 @@ import { consentSchema, purposeCodeList, purposeIndex, unixSeconds } from '../go
 import { consentJoinInput, consentUsable } from '../governance/consent-mpc.js';
 import { refuse } from '../governance/errors.js';
 import { queryUseOfJoinPlan, queryUseOfPlan } from '../governance/plan-uses.js';
-import { attestAuthorization, authorize, type Attestation, type Authorization } from '../governance/policy.js';
-import { parseSignedStudy, type SignedStudy } from '../governance/study.js';
+import { approvalWarnings, attestAuthorization, authorize, type Attestation, type Authorization, type QueryUse } from '../governance/policy.js';
+import { parseSignedStudy, type Approval, type SignedStudy } from '../governance/study.js';
 import { canonicalJson } from '../governance/canonical.js';
 import type { Party } from '../mpc/party.js';
 import { parseQuery, planAnyQuery, tablesOf, type JoinPlan, type QueryPlan, type RowRestriction } from '../query/index.js';
@@ -194,6 +194,29 @@ export function authorizeJob(gov: NodeGovernance, store: ShareStore, spec: Gover
   }
 
   return { auth, circuit, run, consent };
+}
+
+/**
+ * What a custodian's approval will not make runnable at this node (src/governance/policy.ts
+ * approvalWarnings): its policies registered here checked against the study, each SQL query
+ * planned on the registers stored here (a query over a register not stored yet is checked by its
+ * declared columns only). Empty for a rejection or a study not registered here.
+ */
+export function approvalWarningsAt(gov: NodeGovernance, store: ShareStore, ap: Approval, now: Date = new Date()): string[] {
+  const ss = gov.studyByHash(ap.approval.studyHash);
+  if (!ss || ap.approval.decision !== 'approve') return [];
+  const uses = new Map<string, QueryUse | null>();
+  for (const q of ss.study.queries) {
+    if (q.sql === undefined) continue;
+    try {
+      const parsed = parseQuery(q.sql);
+      const planned = planAnyQuery(parsed, new Map(tablesOf(parsed).map((n) => [n, store.get(n)])));
+      uses.set(q.id, planned.join ? queryUseOfJoinPlan(planned.join) : queryUseOfPlan(planned.plan));
+    } catch {
+      uses.set(q.id, null);
+    }
+  }
+  return approvalWarnings({ study: ss.study, custodian: ap.approval.custodian, policies: gov.allPolicies(), consortium: gov.need(), now, uses });
 }
 
 /** The consent filter as a row restriction for join-execute (loads the register's shares here). */

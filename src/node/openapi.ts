@@ -16,7 +16,7 @@ const docPost = (summary: string, schema: string, kind: string) => ({
   summary,
   description: `Node 0 verifies it, hands it to nodes 1 and 2 (each verifies it itself against its own consortium configuration), stores it and logs a '${kind}' entry in the transparency log. Submitting it again changes nothing (200). Other nodes answer 409; un-governed nodes 403.`,
   requestBody: { required: true, content: { 'application/json': { schema: ref(schema) } } },
-  responses: { 201: json({ type: 'object', properties: { registered: { type: 'string' }, new: { type: 'boolean' }, ledgerSeq: { type: 'integer' } } }, 'registered at every node'), 200: json({ type: 'object' }, 'already registered'), 400: err, 403: err, 409: err, 503: err },
+  responses: { 201: json({ type: 'object', properties: { registered: { type: 'string' }, new: { type: 'boolean' }, ledgerSeq: { type: 'integer' }, warnings: { type: 'array', items: { type: 'string' }, description: "an approval: what the custodian's own policies will refuse at run time" } } }, 'registered at every node'), 200: json({ type: 'object' }, 'already registered'), 400: err, 403: err, 409: err, 503: err },
 });
 
 /** The document with each operation's access rule (src/node/access.ts ROUTE_ACCESS) as security and x-mosaik-access. */
