@@ -118,6 +118,43 @@ describe('mosaik identity / study / policy / consent', () => {
     assert.match(await ok('usage', '--dir', 'node-a'), /no usage recorded/);
   });
 
+  it('the short path (issue 12): consortium from a cluster, the consent register named at init, policy templates from the schema, many consent changes as one version', async () => {
+    const { createLocalCluster } = await import('../src/net/keys.js');
+    const { ensureLocalIdentities } = await import('../src/governance/identities.js');
+    const lc = await createLocalCluster(join(dir, 'short'));
+    ensureLocalIdentities(lc.dir);
+    const out = await ok('consortium', 'init', '--cluster', lc.dir, '--consent-dataset', 'optouts');
+    const file = join(lc.dir, 'consortium.json');
+    assert.match(out, /members from .*identities\.json: researcher \(researcher\), custodian \(custodian\), auditor \(auditor\); nodes: node-a, node-b, node-c/);
+    assert.match(out, /consent register: dataset 'optouts' \(in force once a custodian owning it is added/);
+    const raw = () => JSON.parse(readFileSync(file, 'utf8')) as { consent: { dataset: string; custodian?: string }; nodes: unknown[] };
+    assert.deepEqual(raw().consent, { dataset: 'optouts' });
+    assert.equal(raw().nodes.length, 3);
+    await ok('identity', 'keygen', '--name', 'registry', '--role', 'custodian', '--datasets', 'optouts', '--out', 'short-keys', '--consortium', file, '--cluster', lc.dir);
+    assert.deepEqual(raw().consent, { dataset: 'optouts', custodian: 'registry' }, 'the custodian owning the named register completes it');
+    assert.match(await ok('consortium', 'show', '--consortium', file), /consent register: dataset 'optouts' of 'registry'/);
+
+    // A policy from the schema, signed in the same step; it is a valid policy for authorize().
+    await ok('identity', 'keygen', '--name', 'cpr', '--role', 'custodian', '--datasets', 'population', '--out', 'short-keys', '--consortium', file, '--cluster', lc.dir);
+    const tpl = await ok('policy', 'template', 'population', '--consortium', file, '--key', 'short-keys/cpr.ed25519.key.pem', '--out', 'short-cpr.policy.json');
+    assert.match(tpl, /wrote the signed policy of 'cpr' for population .*purposes public-health, quality-improvement, academic-research; smallest cell 5/);
+    assert.match(tpl, /person_id \(join-key\), .*region \(filter\/group\)/);
+    const { parseSignedPolicy, verifyPolicy } = await import('../src/governance/policy.js');
+    const { Consortium } = await import('../src/governance/consortium.js');
+    const pol = verifyPolicy(parseSignedPolicy(JSON.parse(readFileSync(join(dir, 'short-cpr.policy.json'), 'utf8'))), Consortium.load(file));
+    assert.equal(pol.datasets[0]!.columns.person_id && (pol.datasets[0]!.columns.person_id as { roles: string[] }).roles.join(), 'join-key');
+    await fails(/several custodians/, 'policy', 'template', 'population', 'optouts', '--consortium', file);
+
+    // Many consent changes from a file: one register, a receipt per change.
+    writeFileSync(join(dir, 'changes.csv'), 'person_id,purpose,granted,time\n0101701234,public-health,withdrawn,2025-02-01T00:00:00Z\n0202802345,commercial-pharma,granted,\n0303903456,academic-research,false,1738368000\n');
+    const set = await ok('consent', 'set', '--from', 'changes.csv', '--consortium', file, '--register', 'short-consent.csv', '--at', '2025-03-01T00:00:00Z');
+    assert.match(set, /3 consent changes \(1 granted, 2 withdrawn\) for 3 persons; register short-consent\.csv: 3 rows/);
+    assert.equal(readFileSync(join(dir, 'short-consent.receipts.csv'), 'utf8').trim().split('\n').length, 4);
+    assert.match(readFileSync(join(dir, 'short-consent.csv'), 'utf8'), /0202802345,commercial-pharma,true,1740787200,/);
+    writeFileSync(join(dir, 'bad-changes.csv'), 'person_id,purpose,granted\n12,marketing,granted\n');
+    await fails(/purpose 'marketing' is not declared/, 'consent', 'set', '--from', 'bad-changes.csv', '--consortium', file, '--register', 'short-consent.csv');
+  });
+
   it('the mosaik binary registers the commands and exits 1 with the refusal on stderr', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, encoding: 'utf8' });
     const good = run('study', 'check', 'study.json', ...C, '--approvals', 'a/sds.json', '--approvals', 'a/cpr.json');

@@ -21,9 +21,12 @@ import { parseSignedPolicy } from '../governance/policy.js';
 import type { Signer } from '../governance/identity.js';
 import { loadCustodianKey, uploadDataset } from '../ingest/upload.js';
 import type { PartyId } from '../net/channel.js';
-import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
+import { loadClusterConfig, signingPublicKey, type ClusterConfig } from '../net/keys.js';
+import { DEFAULT_PURPOSES, type ConsortiumConfig } from '../governance/consortium.js';
+import { loadIdentities } from '../governance/identities.js';
 import { apiRequest } from '../node/http.js';
 import type { StudyListing } from '../node/governance.js';
+import type { DatasetSchema } from '../ingest/schema.js';
 import type { UsageSummary } from '../governance/usage.js';
 
 export type RemoteDocKind = 'study' | 'approval' | 'policy' | 'consent-update';
@@ -108,6 +111,15 @@ export async function publishConsent(o: { config: ClusterConfig; consortium: Con
   return { version, rows: rows.length, receipts, ...(r.ledgerSeq !== undefined ? { ledgerSeq: r.ledgerSeq } : {}) };
 }
 
+/** The schemas of datasets stored at node 0 (public metadata). */
+export async function fetchSchemas(config: ClusterConfig, names: string[], signer: Signer): Promise<DatasetSchema[]> {
+  return Promise.all(names.map(async (n) => {
+    const r = await apiRequest<{ schema?: DatasetSchema; error?: string }>(config, 0, `/v1/datasets/${encodeURIComponent(n)}`, { signer });
+    if (r.status !== 200 || !r.body.schema) throw new GovernanceError('unknown-dataset', `dataset '${n}' at node 0: ${r.body?.error ?? `HTTP ${r.status}`}`);
+    return r.body.schema;
+  }));
+}
+
 /** Usage per custodian and study as one node recorded it. */
 export async function fetchUsage(config: ClusterConfig, node: PartyId, filter: { custodian?: string; study?: string }, signer: Signer): Promise<{ node: string; summary: UsageSummary[] }> {
   const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]).toString();
@@ -136,4 +148,18 @@ export function compareUsage(perNode: { node: string; summary: UsageSummary[] }[
 export async function fetchUsageAll(config: ClusterConfig, filter: { custodian?: string; study?: string }, signer: Signer): Promise<{ summary: UsageSummary[]; differences: string[] }> {
   const all = await Promise.all(([0, 1, 2] as PartyId[]).map((p) => fetchUsage(config, p, filter, signer)));
   return { summary: all[0]!.summary, differences: compareUsage(all) };
+}
+
+/**
+ * A new consortium configuration: the default purposes and the consent register's dataset; with a
+ * cluster, its identities (identities.json) as the members and its nodes' Ed25519 keys (cluster.json)
+ * as the nodes, so that nothing is copied by hand. The consent register is in force once a
+ * custodian owns its dataset (now, or when one is added: src/governance/consortium.ts addMember).
+ */
+export function newConsortiumConfig(o: { name: string; consentDataset: string; cluster?: ClusterConfig }): ConsortiumConfig {
+  const pem = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
+  const members = o.cluster ? [...loadIdentities(o.cluster.dir).values()].map((m) => ({ name: m.name, role: m.role, publicKey: pem(m.publicKey), ...(m.datasets.length ? { datasets: m.datasets } : {}) })) : [];
+  const nodes = o.cluster ? o.cluster.nodes.filter((n) => n.signingKey).map((n) => ({ name: n.name, publicKey: pem(signingPublicKey(n.signingKey!)) })) : [];
+  const owner = members.find((m) => m.datasets?.includes(o.consentDataset));
+  return { consortium: o.name, purposes: DEFAULT_PURPOSES.map((p) => ({ ...p })), members, ...(nodes.length ? { nodes } : {}), consent: { dataset: o.consentDataset, ...(owner ? { custodian: owner.name } : {}) } };
 }

@@ -36,20 +36,20 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, dirname, join, resolve } from 'node:path';
 import { demoCodeLists } from '../demo/codelists.js';
 import { demoSchemas } from '../demo/schemas.js';
-import { consentChange, consentReceipt, consentSchema, CONSENT_DATASET, purposeCodeList, readConsentFile, studiesForCitizen, writeConsentFile } from '../governance/consent.js';
+import { consentChange, consentReceipt, consentSchema, CONSENT_DATASET, purposeCodeList, readConsentChanges, readConsentFile, studiesForCitizen, writeConsentFile } from '../governance/consent.js';
 import { demoPersonIds, generateConsentEvents } from '../demo/consent-events.js';
 import { addMember, Consortium, DEFAULT_PURPOSES, readConfigFile } from '../governance/consortium.js';
 import { GovernanceError } from '../governance/errors.js';
 import { keyId, loadPrivateKey, writeIdentity, type MemberRole, type Signer } from '../governance/identity.js';
 import { queryUseOfJoinPlan, queryUseOfPlan } from '../governance/plan-uses.js';
-import { approvalWarnings, authorize, checkPolicyShape, parseSignedPolicy, signPolicy, type QueryUse, type SignedPolicy } from '../governance/policy.js';
+import { approvalWarnings, authorize, checkPolicyShape, parseSignedPolicy, policyTemplate, POLICY_FORMAT, signPolicy, type CustodianPolicy, type QueryUse, type SignedPolicy } from '../governance/policy.js';
 import {
   approveStudy, checkStudy, createStudy, parseApproval, parseSignedStudy, signStudy, studyHash, verifyStudySignature, type Approval, type NewStudy, type SignedStudy, type StudyQuery,
 } from '../governance/study.js';
 import { UsageLog, type UsageSummary } from '../governance/usage.js';
 import { cliSigner } from './identity-defaults.js';
 import { addIdentity } from '../governance/identities.js';
-import { clusterConfig, documentKind, fetchStudies, fetchUsage, fetchUsageAll, listStudies, publishConsent, submitDocument } from './governance-remote.js';
+import { clusterConfig, documentKind, fetchSchemas, fetchStudies, fetchUsage, fetchUsageAll, listStudies, newConsortiumConfig, publishConsent, submitDocument } from './governance-remote.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { planSql } from '../query/plan.js';
 import { parseQuery, planAnyQuery, tablesOf } from '../query/index.js';
@@ -177,15 +177,22 @@ export function registerGovernanceCommands(program: Command): void {
   const consortium = program.command('consortium').description('the consortium configuration (members, keys, datasets, purposes)');
   consortium
     .command('init')
-    .description('write a new consortium configuration with the default purposes')
-    .option('--out <file>', 'configuration file', 'consortium.json')
-    .option('--name <name>', 'consortium name', 'mosaik')
-    .option('--consent-dataset <name>', 'dataset name of the consent register', CONSENT_DATASET)
-    .action((o: { out: string; name: string; consentDataset: string }) => {
-      if (existsSync(o.out)) throw new GovernanceError('malformed', `${o.out} exists`);
-      writeJson(o.out, { consortium: o.name, purposes: DEFAULT_PURPOSES, members: [] });
-      console.log(`wrote ${o.out}: purposes ${DEFAULT_PURPOSES.map((p) => `${p.code} (${p.consent})`).join(', ')}`);
-      console.log(`add members with: mosaik identity keygen --name <n> --role <role> --consortium ${o.out}`);
+    .description('write a new consortium configuration with the default purposes (with --cluster: its identities and nodes as members)')
+    .option('--out <file>', 'configuration file (default consortium.json; with --cluster, <cluster>/consortium.json)')
+    .option('--name <name>', 'consortium name (default: mosaik, or the cluster\'s name)')
+    .option('--consent-dataset <name>', 'dataset name of the consent register (its custodian is the member owning it, now or when added)', CONSENT_DATASET)
+    .option('--cluster <dir>', 'take the members from the cluster\'s identities.json and the nodes\' attestation keys from its cluster.json')
+    .action((o: { out?: string; name?: string; consentDataset: string; cluster?: string }) => {
+      const cluster = o.cluster ? clusterConfig(o.cluster) : undefined;
+      const out = o.out ?? (cluster ? join(cluster.dir, 'consortium.json') : 'consortium.json');
+      if (existsSync(out)) throw new GovernanceError('malformed', `${out} exists`);
+      const config = newConsortiumConfig({ name: o.name ?? cluster?.cluster ?? 'mosaik', consentDataset: o.consentDataset, ...(cluster ? { cluster } : {}) });
+      Consortium.fromConfig(config, dirname(resolve(out)));
+      writeJson(out, config);
+      console.log(`wrote ${out}: purposes ${config.purposes.map((p) => `${p.code} (${p.consent})`).join(', ')}`);
+      if (config.members.length) console.log(`  members from ${join(cluster!.dir, 'identities.json')}: ${config.members.map((m) => `${m.name} (${m.role})`).join(', ')}; nodes: ${(config.nodes ?? []).map((n) => n.name).join(', ')}`);
+      console.log(`  consent register: dataset '${o.consentDataset}'${config.consent?.custodian ? ` of '${config.consent.custodian}'` : ` (in force once a custodian owning it is added: mosaik identity keygen --role custodian --datasets ${o.consentDataset} --consortium ${out})`}`);
+      console.log(`add members with: mosaik identity keygen --name <n> --role <role> --consortium ${out}${cluster ? ` --cluster ${o.cluster}` : ''}`);
     });
   consortium
     .command('show')
@@ -216,6 +223,32 @@ export function registerGovernanceCommands(program: Command): void {
       const signed = signPolicy(p, c, signerFrom(o.key, c));
       writeJson(o.out ?? file, signed);
       console.log(`signed the policy of '${p.custodian}' for ${p.datasets.map((d) => d.dataset).join(', ')} → ${o.out ?? file}`);
+    });
+
+  policy
+    .command('template')
+    .description('write a starting policy for a custodian\'s datasets from their schemas (every column with the roles its type suits); with --key, signed')
+    .argument('<datasets...>', 'dataset names (demo registers, or the schemas of --schema, or datasets stored at --dir\'s nodes)')
+    .requiredOption('--consortium <file>', 'consortium configuration (the datasets\' custodian, the purposes)')
+    .option('--schema <file>', 'a dataset schema file (repeatable)', collect)
+    .option('--dir <clusterDir>', 'read the schemas of the datasets stored at the nodes (node 0)')
+    .option('--as <key>', 'with --dir: the identity that asks (default: the cluster\'s local custodian identity)')
+    .option('--key <file>', 'the custodian\'s private key: sign the policy too')
+    .option('--out <file>', 'policy file (default <custodian>.policy.json)')
+    .action(async (datasets: string[], o: { consortium: string; schema?: string[]; dir?: string; as?: string; key?: string; out?: string }) => {
+      const c = Consortium.load(o.consortium);
+      const owners = [...new Set(datasets.map((d) => c.custodianOf(d) ?? ''))];
+      if (owners.includes('')) throw new GovernanceError('unknown-dataset', `no custodian of consortium '${c.name}' owns ${datasets.filter((d) => !c.custodianOf(d)).join(', ')}`);
+      if (owners.length > 1) throw new GovernanceError('malformed', `the datasets belong to several custodians (${owners.join(', ')}): one policy per custodian`);
+      const files = (o.schema ?? []).map((f) => schemaFor('', f).schema);
+      const remote = o.dir ? await fetchSchemas(clusterConfig(o.dir), datasets.filter((d) => !files.some((f) => f.name === d)), cliSigner({ dir: clusterConfig(o.dir).dir, ...(o.as ? { key: resolve(o.as) } : {}), role: 'custodian' })) : [];
+      const schemas = datasets.map((d) => files.find((f) => f.name === d) ?? remote.find((f) => f.name === d) ?? schemaFor(d).schema);
+      const p: CustodianPolicy = { format: POLICY_FORMAT, custodian: owners[0]!, issuedAt: new Date().toISOString(), datasets: schemas.map((sc) => policyTemplate(sc, c.purposes)) };
+      const out = o.out ?? `${p.custodian}.policy.json`;
+      writeJson(out, o.key ? signPolicy(p, c, signerFrom(o.key, c)) : { policy: p });
+      console.log(`wrote ${o.key ? 'the signed' : 'a'} policy of '${p.custodian}' for ${datasets.join(', ')} → ${out}: purposes ${p.datasets[0]!.purposes.join(', ')}; smallest cell 5; study budgets up to epsilon 1; MIN and MAX not allowed`);
+      for (const d of p.datasets) console.log(`  ${d.dataset}: ${Object.entries(d.columns).map(([col, r]) => `${col} (${r === 'forbidden' ? 'forbidden' : r.roles.join('/')})`).join(', ')}`);
+      console.log(o.key ? `next: mosaik policy submit ${out} --dir <cluster>` : `edit it if you want, then: mosaik policy sign ${out} --key <custodian key> --consortium ${o.consortium}`);
     });
 
   policy
@@ -432,39 +465,51 @@ export function registerGovernanceCommands(program: Command): void {
   const consent = program.command('consent').description('the consent register: citizens\' choices per research purpose');
   consent
     .command('set')
-    .description('record a citizen\'s consent change in the register file (the consent custodian ingests it)')
-    .requiredOption('--person <id>', 'the citizen\'s person id (CPR-like number)')
-    .requiredOption('--purpose <code>', 'purpose code')
+    .description('record citizens\' consent changes in the register file (one with --person, many with --from); with --dir the consent custodian publishes them as one register version')
+    .option('--person <id>', 'the citizen\'s person id (CPR-like number)')
+    .option('--purpose <code>', 'purpose code')
     .option('--granted', 'consent given')
     .option('--withdrawn', 'consent withdrawn')
+    .option('--from <file>', 'many changes at once: CSV person_id,purpose,granted[,time] (granted: granted/withdrawn or true/false; time: Unix s or ISO 8601, default --at)')
+    .option('--receipts <file>', 'with --from: where to write each change\'s receipt (commitment and salt, for the citizen; default <register>.receipts.csv)')
     .requiredOption('--consortium <file>', 'consortium configuration (declared purposes)')
     .option('--register <file>', 'the consent register CSV (created if absent)', 'consent.csv')
     .option('--at <time>', 'time of the change (default: now)')
     .option('--dir <clusterDir>', 'also publish: share and upload the new register version to the nodes and post the signed update (the consent custodian)')
     .option('--key <file>', 'with --dir: the consent custodian\'s Ed25519 private key (signs the upload of the register version and the update)')
     .option('--version <version>', 'with --dir: version of the register (default consent-<UTC time>; must start with a letter)')
-    .action(async (o: { person: string; purpose: string; granted?: boolean; withdrawn?: boolean; consortium: string; register: string; at?: string; dir?: string; key?: string; version?: string }) => {
-      if (!!o.granted === !!o.withdrawn) throw new GovernanceError('consent', 'consent set: pass exactly one of --granted and --withdrawn');
+    .action(async (o: { person?: string; purpose?: string; granted?: boolean; withdrawn?: boolean; from?: string; receipts?: string; consortium: string; register: string; at?: string; dir?: string; key?: string; version?: string }) => {
+      if (!!o.from === !!(o.person || o.purpose)) throw new GovernanceError('consent', 'consent set: pass --person <id> --purpose <code> (--granted | --withdrawn), or --from <file> for many changes');
+      if (!o.from && (!o.person || !o.purpose)) throw new GovernanceError('consent', 'consent set: pass --person <id> and --purpose <code>');
+      if (!o.from && !!o.granted === !!o.withdrawn) throw new GovernanceError('consent', 'consent set: pass exactly one of --granted and --withdrawn');
       if (o.dir && !o.key) throw new GovernanceError('consent', 'consent set --dir: pass --key <consent custodian key> to sign the update');
       const c = Consortium.load(o.consortium);
-      const e = consentChange(c, o.person, o.purpose, !!o.granted, o.at ?? new Date());
-      const events = readConsentFile(o.register);
-      events.push(e);
-      const p = c.purpose(e.purpose)!;
+      const changes = o.from ? readConsentChanges(o.from, c.purposes, o.at ?? new Date()) : [consentChange(c, o.person!, o.purpose!, !!o.granted, o.at ?? new Date())];
+      const events = [...readConsentFile(o.register), ...changes];
+      const one = changes.length === 1 && !o.from ? changes[0]! : undefined;
+      const what = one ? `${one.granted ? 'granted' : 'withdrew'} consent for ${c.purpose(one.purpose)!.label} ('${one.purpose}', default ${c.purpose(one.purpose)!.consent}) at ${new Date(one.time * 1000).toISOString()}` : `${changes.length} consent changes (${changes.filter((e) => e.granted).length} granted, ${changes.filter((e) => !e.granted).length} withdrawn) for ${new Set(changes.map((e) => e.person)).size} persons`;
+      let receipts: { commitment: string; salt: string }[];
       if (o.dir) {
         // Publish first: the register file changes only once the nodes have the new version.
-        const pub = await publishConsent({ config: clusterConfig(o.dir), consortium: c, events, changes: [e], signer: signerFrom(o.key!, c), ...(o.version ? { version: o.version } : {}) });
+        const pub = await publishConsent({ config: clusterConfig(o.dir), consortium: c, events, changes, signer: signerFrom(o.key!, c), ...(o.version ? { version: o.version } : {}) });
         writeConsentFile(o.register, events);
-        const r = pub.receipts[0]!;
-        console.log(`${e.granted ? 'granted' : 'withdrew'} consent for ${p.label} ('${p.code}', default ${p.consent}) at ${new Date(e.time * 1000).toISOString()}; register ${c.consent!.dataset} version ${pub.version} (${pub.rows} rows) at every node${pub.ledgerSeq !== undefined ? `, transparency log entry ${pub.ledgerSeq}` : ''}`);
-        console.log(`receipt (keep it to find your change in the transparency log): commitment ${r.commitment} salt ${r.salt}`);
-        return;
+        receipts = pub.receipts;
+        console.log(`${what}; register ${c.consent!.dataset} version ${pub.version} (${pub.rows} rows) at every node${pub.ledgerSeq !== undefined ? `, transparency log entry ${pub.ledgerSeq}` : ''}`);
+      } else {
+        const rows = writeConsentFile(o.register, events);
+        receipts = changes.map((e) => {
+          const r = consentReceipt(e);
+          return { commitment: r.body.commitment, salt: r.salt };
+        });
+        console.log(`${what}; register ${o.register}: ${rows.length} rows`);
       }
-      const rows = writeConsentFile(o.register, events);
-      const receipt = consentReceipt(e);
-      console.log(`${e.granted ? 'granted' : 'withdrew'} consent for ${p.label} ('${p.code}', default ${p.consent}) at ${new Date(e.time * 1000).toISOString()}; register ${o.register}: ${rows.length} rows`);
-      console.log(`receipt (keep it to find your change in the transparency log): commitment ${receipt.body.commitment} salt ${receipt.salt}`);
-      console.log(`next, the consent custodian publishes it: mosaik consent set … --dir <cluster> --key <custodian key> (or mosaik ingest --schema <consent.schema.json> --codelists <purpose.codelists.json> --sign-key <custodian key> ${o.register})`);
+      if (one) console.log(`receipt (keep it to find your change in the transparency log): commitment ${receipts[0]!.commitment} salt ${receipts[0]!.salt}`);
+      else {
+        const file = o.receipts ?? `${o.register.replace(/\.csv$/, '')}.receipts.csv`;
+        writeFileSync(file, ['person_id,purpose,granted,time,commitment,salt', ...changes.map((e, i) => `${e.person},${e.purpose},${e.granted},${e.time},${receipts[i]!.commitment},${receipts[i]!.salt}`)].join('\n') + '\n', { mode: 0o600 });
+        console.log(`receipts (one per change, for each citizen to find their change in the transparency log): ${file}`);
+      }
+      if (!o.dir) console.log(`next, the consent custodian publishes it: mosaik consent set … --dir <cluster> --key <custodian key> (or mosaik ingest --schema <consent.schema.json> --codelists <purpose.codelists.json> --sign-key <custodian key> ${o.register})`);
     });
 
   consent

@@ -31,7 +31,7 @@
 // the citizen's consent covers (`mosaik consent studies`).
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { makeCodeList, PERSON_ID_LIMIT, type CodeList, type DatasetSchema } from '../ingest/schema.js';
+import { excerpt, makeCodeList, PERSON_ID_LIMIT, type CodeList, type DatasetSchema } from '../ingest/schema.js';
 import { sha256Hex } from './canonical.js';
 import type { ConsentDefault, Consortium, Purpose } from './consortium.js';
 import { GovernanceError, refuse } from './errors.js';
@@ -179,35 +179,65 @@ export function eventsCsv(events: ConsentEvent[]): string {
 }
 
 /** Parses a register or event CSV (header required; `until` is ignored: it is recomputed). */
-export function parseConsentCsv(text: string, where = 'consent register'): ConsentEvent[] {
+export function parseConsentCsv(text: string, where = 'consent register', o: { changes?: { purposes: readonly Purpose[]; at: number } } = {}): ConsentEvent[] {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const header = lines[0]?.trim() ?? '';
-  const cols = header.split(',');
-  const at = (name: string) => {
+  const cols = header.split(',').map((c) => c.trim());
+  const at = (name: string, optional = false) => {
     const i = cols.indexOf(name);
-    if (i < 0) refuse('consent', `${where}: the header has no '${name}' column (expected ${EVENT_HEADER}[,until])`);
+    if (i < 0 && !optional) refuse('consent', `${where}: the header has no '${name}' column (expected ${o.changes ? 'person_id,purpose,granted[,time]' : `${EVENT_HEADER}[,until]`})`);
     return i;
   };
-  const [ip, iu, ig, it] = [at('person_id'), at('purpose'), at('granted'), at('time')];
+  const [ip, iu, ig, it] = [at('person_id'), at('purpose'), at('granted'), at('time', !!o.changes)];
+  // A file of changes (consent set --from) also says granted/withdrawn, and times in ISO 8601.
+  const yes = o.changes ? ['true', '1', 'granted', 'yes'] : ['true', '1'];
+  const no = o.changes ? ['false', '0', 'withdrawn', 'no'] : ['false', '0'];
   const out: ConsentEvent[] = [];
   for (let l = 1; l < lines.length; l++) {
     const line = lines[l]!.trim();
     if (!line) continue;
-    const f = line.split(',');
+    const f = line.split(',').map((x) => x.trim());
     const bad = (m: string): never => refuse('consent', `${where}, line ${l + 1}: ${m}`);
     if (f.length !== cols.length) bad(`${f.length} fields, expected ${cols.length}`);
     const g = f[ig]!.toLowerCase();
-    if (!['true', 'false', '1', '0'].includes(g)) bad(`granted '${f[ig]}' must be true or false`);
-    if (!/^\d{1,11}$/.test(f[ip]!)) bad(`person_id '${f[ip]}' is not a person identifier`);
-    if (!/^\d+$/.test(f[it]!)) bad(`time '${f[it]}' is not a Unix time in seconds`);
-    const e = { person: Number(f[ip]), purpose: f[iu]!, granted: g === 'true' || g === '1', time: Number(f[it]) };
+    if (![...yes, ...no].includes(g)) bad(`granted ${excerpt(f[ig]!)} must be ${o.changes ? 'granted or withdrawn (true or false)' : 'true or false'}`);
+    if (!/^\d{1,11}$/.test(f[ip]!)) bad(`person_id ${excerpt(f[ip]!)} is not a person identifier`);
+    let time = o.changes?.at ?? 0;
+    if (it >= 0 && f[it] !== '') {
+      if (/^\d+$/.test(f[it]!)) time = Number(f[it]);
+      else if (o.changes) {
+        try {
+          time = unixSeconds(f[it]!);
+        } catch {
+          bad(`time ${excerpt(f[it]!)} is neither a Unix time in seconds nor an ISO 8601 time`);
+        }
+      } else bad(`time ${excerpt(f[it]!)} is not a Unix time in seconds`);
+    }
+    const e = { person: Number(f[ip]), purpose: f[iu]!, granted: yes.includes(g), time };
     try {
-      out.push(checkEvent(e));
+      out.push(checkEvent(e, o.changes?.purposes));
     } catch (err) {
       bad((err as Error).message);
     }
   }
   return out;
+}
+
+/**
+ * A file of consent changes for `mosaik consent set --from` (many persons at once, published as
+ * one register version): CSV with person_id, purpose, granted (granted/withdrawn or true/false)
+ * and optionally time (Unix s or ISO 8601; default `at`). Every purpose must be declared.
+ */
+export function readConsentChanges(path: string, purposes: readonly Purpose[], at: Date | string | number = new Date()): ConsentEvent[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return refuse('consent', `cannot read ${path}: ${(e as Error).message}`);
+  }
+  const changes = parseConsentCsv(text, path, { changes: { purposes, at: unixSeconds(at) } });
+  if (!changes.length) refuse('consent', `${path} lists no consent change`);
+  return changes;
 }
 
 export function readConsentFile(path: string): ConsentEvent[] {

@@ -18,7 +18,10 @@
 //   relative to the configuration file). A custodian lists the datasets it owns; each dataset has
 //   exactly one owner, whose approval every study touching it needs and whose policy governs it.
 // - nodes: the compute nodes' Ed25519 attestation keys (./policy.ts, attestAuthorization).
-// - consent: the consent register (./consent.ts) and its custodian.
+// - consent: the consent register (./consent.ts) and its custodian. `{ "dataset": "consent" }`
+//   alone (`mosaik consortium init --consent-dataset`) names the register before its custodian
+//   joins: there is no consent register until a custodian owning that dataset is added (addMember
+//   then completes the entry).
 import type { KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -56,7 +59,8 @@ export interface ConsortiumConfig {
   purposes: Purpose[];
   members: MemberEntry[];
   nodes?: NodeKeyEntry[];
-  consent?: { dataset: string; custodian: string };
+  /** The consent register; without `custodian` it is named but not yet in force (see above). */
+  consent?: { dataset: string; custodian?: string };
 }
 
 export interface Member {
@@ -90,7 +94,7 @@ export class Consortium {
     this.purposes = c.purposes.map((p) => ({ ...p }));
     this.members = members;
     this.nodes = nodes;
-    this.consent = c.consent ? { ...c.consent } : null;
+    this.consent = c.consent?.custodian ? { dataset: c.consent.dataset, custodian: c.consent.custodian } : null;
     this.owners = owners;
   }
 
@@ -120,11 +124,13 @@ export class Consortium {
     }
     if (c.consent) {
       if (typeof c.consent.dataset !== 'string' || !isDatasetName(c.consent.dataset)) bad('consent.dataset must be a dataset name');
+    }
+    if (c.consent?.custodian !== undefined) {
       const cu = members.get(c.consent.custodian);
       if (!cu || cu.role !== 'custodian') bad(`consent.custodian '${c.consent.custodian}' is not a custodian of the consortium`);
       if (owners.get(c.consent.dataset) !== undefined && owners.get(c.consent.dataset) !== c.consent.custodian) bad(`consent dataset '${c.consent.dataset}' is owned by '${owners.get(c.consent.dataset)}', not by its custodian '${c.consent.custodian}'`);
       owners.set(c.consent.dataset, c.consent.custodian);
-    }
+    } else if (c.consent && owners.has(c.consent.dataset)) bad(`consent dataset '${c.consent.dataset}' is owned by '${owners.get(c.consent.dataset)}': name it as consent.custodian`);
     return new Consortium(c, members, nodes, owners);
   }
 
@@ -222,6 +228,8 @@ export function addMember(path: string, entry: MemberEntry, opts: { replace?: bo
   if (i >= 0 && !opts.replace) refuse('malformed', `member '${entry.name}' is already in ${path}`);
   if (i >= 0) c.members[i] = entry;
   else c.members.push(entry);
+  // The custodian of a consent register named at init: the register is in force from now on.
+  if (c.consent && !c.consent.custodian && entry.role === 'custodian' && entry.datasets?.includes(c.consent.dataset)) c.consent = { dataset: c.consent.dataset, custodian: entry.name };
   Consortium.fromConfig(c, dirname(resolve(path))); // refuse to write an invalid file
   writeFileSync(path, JSON.stringify(c, null, 2) + '\n');
   return c;

@@ -410,6 +410,26 @@ export function authorize(input: AuthorizeInput): Authorization {
   };
 }
 
+/**
+ * A starting policy for one dataset, from its public schema (`mosaik policy template`): every
+ * column listed with the roles its type suits — the person id as join key only; codes, booleans
+ * and dates to filter and group by; numbers to filter and aggregate with COUNT, SUM, AVG, VARIANCE
+ * and STDDEV (never MIN or MAX: they release one person's value), and to group by when their range
+ * is small (≤ 256 values, e.g. a year); the consortium's opt-out purposes (those opt-in need each
+ * person's grant: add them deliberately); the smallest cell 5; a study's privacy budget at most
+ * epsilon 1 (the nodes add noise to every run anyway). The custodian edits what it wants and signs it.
+ */
+export function policyTemplate(schema: { name: string; columns: readonly { name: string; type: string; min?: number | string; max?: number | string }[] }, purposes: readonly { code: string; consent: ConsentDefault }[]): DatasetPolicy {
+  const columns: Record<string, ColumnRule> = {};
+  for (const c of schema.columns) {
+    const small = typeof c.min === 'number' && typeof c.max === 'number' && c.max - c.min < 256;
+    if (c.type === 'person_id') columns[c.name] = { roles: ['join-key'] };
+    else if (c.type === 'int' || c.type === 'decimal') columns[c.name] = { roles: small && c.type === 'int' ? ['filter', 'group', 'aggregate'] : ['filter', 'aggregate'], aggregates: ['count', 'sum', 'avg', 'variance', 'stddev'] };
+    else columns[c.name] = { roles: ['filter', 'group'] };
+  }
+  return { dataset: schema.name, purposes: purposes.filter((p) => p.consent === 'opt-out').map((p) => p.code), minCellSize: 5, columns, dp: { maxEpsilon: 1 } };
+}
+
 /** Why one column use breaks the dataset's policy (owned by `owner`), or null. */
 export function columnUseProblem(u: ColumnUse, policy: DatasetPolicy, owner: string): { code: 'column-forbidden' | 'column-role' | 'aggregate-not-allowed'; message: string } | null {
   const rule = policy.columns[u.column];
