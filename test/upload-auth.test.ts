@@ -5,7 +5,7 @@
 // version, party, rows, columns, schema and code lists, a fresh time, and the SHA-256 of the share
 // bytes. Anything else is 403 at every node and nothing is stored.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,6 +219,12 @@ describe('governed nodes authenticate uploads', () => {
     assert.match(out.at(-1)!, /node-a already had it/);
     out.length = 0;
     assert.equal(await runIngest({ ...base, version: 'i2', signer: 'dst' }), 1);
+    // The command as a process: it exits once the nodes answered (no connection left open until the
+    // nodes' keep-alive timeout, 72 s), with the reason of a refusal on stderr.
+    const t0 = Date.now();
+    const child = spawnSync(process.execPath, [MAIN, 'ingest', '--dir', cluster.dir, '--schema', 'demo:income', '--version', 'i3', '--sign-key', keyFile(F.dst), '--quiet', csv], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.status, 0, child.stderr);
+    assert.ok(Date.now() - t0 < 30_000, `mosaik ingest took ${Date.now() - t0} ms`);
     assert.match(out.join('\n'), /no custodian identity to sign with/);
   });
 });

@@ -422,7 +422,7 @@ class Put {
   /** The node answered (perhaps before the whole body was sent: a refusal at the header). */
   responded = false;
 
-  constructor(sock: TLSSocket, host: string, port: number, path: string, length: number, timeoutMs: number, authorization: string) {
+  constructor(private readonly sock: TLSSocket, host: string, port: number, path: string, length: number, timeoutMs: number, authorization: string) {
     this.req = httpsRequest({
       host,
       port,
@@ -444,7 +444,10 @@ class Put {
             this.answer = a;
             // The node's reason, even if the connection broke while the rest of the body was in flight.
             if (a.status !== 200 && a.status !== 201) this.failure = errorText(a);
-            this.req.destroy(); // answered: nothing more to send (the node drops what is in flight)
+            // Answered: nothing more to send (the node drops what is in flight). The socket too:
+            // kept alive, it would hold this process open until the node's keep-alive timeout.
+            this.req.destroy();
+            this.sock.destroy();
             resolve();
           },
           (e: Error) => {
