@@ -15,6 +15,7 @@
 //   mosaik identity|consortium|policy|study|consent|usage …
 //                                                 governance: keys, studies, approvals, consent (src/cli/governance.ts)
 //   mosaik demo [--citizens 100000]               the main job (src/cli/studies-demo.ts)
+//   mosaik demo --governed [--citizens 20000]     the governed flow end to end (src/cli/governed-demo.ts)
 //   mosaik demo-engine [--rows 100000]            the engine alone on a patient table (src/cli/demo.ts)
 import { Command, InvalidArgumentError } from 'commander';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -164,14 +165,16 @@ program
 
 program
   .command('demo')
-  .description('the main job: three node daemons, custodians upload synthetic registers as shares, example studies run in MPC next to the plaintext answer')
-  .option('--citizens <n>', 'size of the synthetic population', int('citizens', 100, 6_000_000), 100_000)
-  .option('--dir <dir>', 'cluster directory', DEFAULT_DEMO_DIR)
+  .description('the main job: three node daemons, custodians upload synthetic registers as shares, example studies run in MPC next to the plaintext answer; --governed: the whole governed flow')
+  .option('--citizens <n>', 'size of the synthetic population (default 100 000; governed 20 000)', int('citizens', 100, 6_000_000))
+  .option('--dir <dir>', `cluster directory (default ${DEFAULT_DEMO_DIR}; governed ${DEFAULT_DEMO_DIR}-governed)`)
   .option('--seed <n>', 'seed of the synthetic registers', int('seed', 0, 2 ** 32 - 1), 1)
   .option('--min-cell-size <n>', 'node policy: smallest cell released', int('min cell size', 1), 5)
+  .option('--governed', 'the governed flow: consortium, signed uploads, policies, consent register, a signed and approved study, its runs with the consent filter, usage and the audit (src/cli/governed-demo.ts)')
   .option('--verbose', 'show the node daemons\' output')
-  .action(async (o: { citizens: number; dir: string; seed: number; minCellSize: number; verbose?: boolean }) => {
-    const ok = await runStudiesDemo({ dir: o.dir, citizens: o.citizens, seed: o.seed, minCellSize: o.minCellSize, verbose: !!o.verbose, log: (l) => console.log(l) });
+  .action(async (o: { citizens?: number; dir?: string; seed: number; minCellSize: number; governed?: boolean; verbose?: boolean }) => {
+    const d = { dir: o.dir ?? (o.governed ? `${DEFAULT_DEMO_DIR}-governed` : DEFAULT_DEMO_DIR), citizens: o.citizens ?? (o.governed ? 20_000 : 100_000), seed: o.seed, minCellSize: o.minCellSize, verbose: !!o.verbose, log: (l: string) => console.log(l) };
+    const ok = o.governed ? await (await import('./governed-demo.js')).runGovernedDemo(d) : await runStudiesDemo(d);
     if (!ok) process.exitCode = 1;
   });
 

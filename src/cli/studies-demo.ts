@@ -31,7 +31,7 @@ import type { Signer } from '../governance/identity.js';
 import { CUSTODIANS } from '../demo/schemas.js';
 
 /** The demo's custodians, each owning its registers. */
-const DEMO_CUSTODIANS: LocalIdentity[] = [
+export const DEMO_CUSTODIANS: LocalIdentity[] = [
   { name: CUSTODIANS.cpr, role: 'custodian', datasets: ['population'] },
   { name: CUSTODIANS.health, role: 'custodian', datasets: ['contacts', 'prescriptions'] },
   { name: CUSTODIANS.statistics, role: 'custodian', datasets: ['income'] },
@@ -47,13 +47,13 @@ export interface StudiesDemoOptions {
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const fmtInt = (n: number) => n.toLocaleString('en-US');
+export const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+export const fmtInt = (n: number) => n.toLocaleString('en-US');
 
-/** Starts the three daemons; `waitUntilUp` resolves once each answers /v1/health. */
-function startNodes(dir: string, config: ClusterConfig, o: StudiesDemoOptions): { kids: ChildProcess[]; waitUntilUp: () => Promise<void> } {
+/** Starts the three daemons (with `extra` arguments, e.g. --consortium); `waitUntilUp` resolves once each answers /v1/health. */
+export function startNodes(dir: string, config: ClusterConfig, o: Pick<StudiesDemoOptions, 'minCellSize' | 'verbose' | 'log'>, extra: string[] = []): { kids: ChildProcess[]; waitUntilUp: () => Promise<void> } {
   const kids = ([0, 1, 2] as PartyId[]).map((p) => {
-    const child = spawn(process.execPath, [MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize)], {
+    const child = spawn(process.execPath, [MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize), ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const name = config.nodes[p].name;
@@ -90,7 +90,7 @@ async function waitHealthy(kids: ChildProcess[], config: ClusterConfig): Promise
 }
 
 /** One custodian's `mosaik ingest` in its own process (custodians are separate organisations), signed with its own key. */
-function ingestProcess(dir: string, register: string, csv: string, version: string, signKey: string): Promise<{ code: number; out: string; ms: number }> {
+export function ingestProcess(dir: string, register: string, csv: string, version: string, signKey: string): Promise<{ code: number; out: string; ms: number }> {
   const t0 = performance.now();
   return new Promise((ok) => {
     const child = spawn(process.execPath, [MAIN, 'ingest', '--dir', dir, '--schema', `demo:${register}`, '--version', version, '--sign-key', signKey, '--quiet', csv], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -101,7 +101,7 @@ function ingestProcess(dir: string, register: string, csv: string, version: stri
   });
 }
 
-function stopNodes(kids: ChildProcess[]): Promise<void> {
+export function stopNodes(kids: ChildProcess[]): Promise<void> {
   return Promise.all(
     kids.map(
       (k) =>
@@ -145,7 +145,7 @@ const agrees = (mpc: unknown, plain: unknown, sd: number | undefined) => {
 const margin = (h: number | undefined) => (h && Number.isFinite(h) && h > 0 ? `±${Number(h.toPrecision(2)).toLocaleString('en-US')}` : '');
 
 /** A study query's plan (over one register or several), from the public schemas. */
-function planOf(sql: string, schemas: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>) {
+export function planOf(sql: string, schemas: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>) {
   return planAnyQuery(parseQuery(sql), new Map([...schemas].map(([n, schema]) => [n, { schema, codeLists: [...codeLists.values()] }])));
 }
 
@@ -235,6 +235,39 @@ async function runStudy(
   return { agree, ms, epsilon: spent, worstRelative: worst };
 }
 
+/**
+ * The custodians' part: each register written as CSV in its custodian's folder, then (once the
+ * nodes are up) validated, shared and uploaded by `mosaik ingest` in one process per register, all
+ * at once, each signed with its custodian's key (`keyOf`). Resolves when the nodes are up and the
+ * uploads started; `done` settles when every upload is done (and throws for one that failed).
+ */
+export async function ingestRegisters(dir: string, regs: ReturnType<typeof generateRegisters>, version: string, keyOf: (register: string) => string, waitUntilUp: () => Promise<void>, o: Pick<StudiesDemoOptions, 'minCellSize' | 'log'>): Promise<{ done: Promise<void> }> {
+  let t = performance.now();
+  const files: [string, string][] = [];
+  for (const reg of regs.all) {
+    const cdir = join(dir, 'custodians', reg.schema.custodian);
+    mkdirSync(cdir, { recursive: true });
+    const csv = join(cdir, `${reg.schema.name}.csv`);
+    await writeRegisterCsv(reg, regs.codeLists, csv);
+    files.push([reg.schema.name, csv]);
+  }
+  o.log(`• custodians: wrote ${files.length} CSV files in ${secs(performance.now() - t)} (${files.map(([, f]) => f.slice(dir.length + 1)).join(', ')})`);
+  await waitUntilUp();
+  o.log(`• three node daemons up (share store on disk, encrypted; HTTPS API; policy: cells < ${o.minCellSize} suppressed)`);
+  t = performance.now();
+  const ingests = Promise.all(files.map(([name, csv]) => ingestProcess(dir, name, csv, version, keyOf(name))));
+  const done = ingests.then((results) => {
+    for (const [k, r] of results.entries()) {
+      const summary = r.out.split('\n').filter((l) => l.startsWith('ingest:')).pop() ?? r.out;
+      o.log(`• ${regs.all[k]!.schema.custodian}: ${summary.replace(/^ingest: /, '')} — ${secs(r.ms)} with validation`);
+      if (r.code !== 0) throw new Error(`ingest of ${files[k]![0]} failed (exit ${r.code}):\n${r.out}`);
+    }
+    o.log(`• custodians done in ${secs(performance.now() - t)} (in parallel, each signed with its own key)`);
+  });
+  done.catch(() => {}); // the caller awaits it later (an early failure is not an unhandled rejection)
+  return { done };
+}
+
 export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   const t0 = performance.now();
   o.log('mosaik demo: three compute nodes, three custodians, one researcher — secret-shared registers, TLS 1.3 with pinned keys');
@@ -255,23 +288,11 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     const regs = generateRegisters({ citizens: o.citizens, seed: o.seed });
     o.log(`• custodians: generated synthetic registers for ${fmtInt(o.citizens)} citizens in ${secs(performance.now() - t)} (${regs.all.map((r) => `${r.schema.name} ${fmtInt(r.length)}`).join(', ')} rows)`);
     const version = `demo-${o.citizens}-${o.seed}`;
-    t = performance.now();
-    const files: [string, string][] = [];
-    for (const reg of regs.all) {
-      const cdir = join(dir, 'custodians', reg.schema.custodian);
-      mkdirSync(cdir, { recursive: true });
-      const csv = join(cdir, `${reg.schema.name}.csv`);
-      await writeRegisterCsv(reg, regs.codeLists, csv);
-      files.push([reg.schema.name, csv]);
-    }
-    o.log(`• custodians: wrote ${files.length} CSV files in ${secs(performance.now() - t)} (${files.map(([, f]) => f.slice(dir.length + 1)).join(', ')})`);
-    await waitUntilUp();
-    o.log(`• three node daemons up (share store on disk, encrypted; HTTPS API; policy: cells < ${o.minCellSize} suppressed)`);
+    const keyOf = (register: string) => keys.get(DEMO_CUSTODIANS.find((c) => c.datasets!.includes(register))!.name)!;
     // Each custodian validates, shares and uploads in its own process, all at once; meanwhile this
     // process (standing in for the check against plaintext) loads the reference database.
+    const ingests = (await ingestRegisters(dir, regs, version, keyOf, waitUntilUp, o)).done;
     t = performance.now();
-    const keyOf = (register: string) => keys.get(DEMO_CUSTODIANS.find((c) => c.datasets!.includes(register))!.name)!;
-    const ingests = Promise.all(files.map(([name, csv]) => ingestProcess(dir, name, csv, version, keyOf(name))));
     const schemas = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
     const used = new Map<string, Set<string>>();
     for (const q of STUDIES.flatMap((st) => [st, ...(st.denominator ? [st.denominator] : [])])) {
@@ -281,13 +302,8 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     }
     const db = await PlainDatabase.create(regs.all, regs.codeLists, used);
     const dbMs = performance.now() - t;
-    const results = await ingests;
-    for (const [k, r] of results.entries()) {
-      const summary = r.out.split('\n').filter((l) => l.startsWith('ingest:')).pop() ?? r.out;
-      o.log(`• ${regs.all[k]!.schema.custodian}: ${summary.replace(/^ingest: /, '')} — ${secs(r.ms)} with validation`);
-      if (r.code !== 0) throw new Error(`ingest of ${files[k]![0]} failed (exit ${r.code}):\n${r.out}`);
-    }
-    o.log(`• custodians done in ${secs(performance.now() - t)} (in parallel); plaintext reference loaded into SQLite meanwhile in ${secs(dbMs)} (for comparison only; never on a node)`);
+    await ingests;
+    o.log(`• plaintext reference loaded into SQLite meanwhile in ${secs(dbMs)} (for comparison only; never on a node)`);
     let all = true;
     const times: [string, number][] = [];
     let spent = 0;
