@@ -52,7 +52,7 @@ import { geometricHalfWidth, geometricLoss, geometricSd, geometricTable, type Ge
 import { exactPmf, gaussianFor, noiseTable, privacyLoss, tablePmf, type NoiseTable } from '../mpc/noise.js';
 import { contributionBound } from './contribution.js';
 import type { JoinPlan } from './join-plan.js';
-import { FRAC, QueryError, type QueryPlan, summedValues, valueOf, valueSpec } from './plan.js';
+import { FRAC, QueryError, type QueryPlan, summedValues, valueOf, valueSpec, varianceShift } from './plan.js';
 import type { Display } from './plan.js';
 
 export interface DpRequest {
@@ -144,9 +144,11 @@ export function noiseForPlan(plan: QueryPlan, join: JoinPlan | null, dp: DpReque
     { kind: 'count', value: null, text: 'count(*)', rowBound: 1 },
     ...sumVals.map((v) => ({ kind: 'sum' as const, value: v, text: `sum(${v})`, rowBound: bound(v) })),
     ...squares.map((v) => {
-      const B = bound(v), dec = valueSpec(plan, v).type === 'decimal';
-      // Decimal squares are fixed-point products, each rounded up by at most one unit.
-      return { kind: 'sumsq' as const, value: v, text: `sum(${v}²)`, rowBound: dec ? Math.ceil((B * B) / 2 ** FRAC) + 1 : B * B };
+      const spec = valueSpec(plan, v), k = varianceShift(spec);
+      // Decimal squares, and those of a wide int column (x/2^k: execute.ts), are fixed-point
+      // products, each rounded up by at most one unit.
+      const B = k > 0 ? bound(v) * 2 ** (FRAC - k) : bound(v), fix = k > 0 || spec.type === 'decimal';
+      return { kind: 'sumsq' as const, value: v, text: `sum(${v}²)`, rowBound: fix ? Math.ceil((B * B) / 2 ** FRAC) + 1 : B * B };
     }),
   ];
   const k = specs.length;
@@ -234,11 +236,11 @@ export interface ProtectionError {
 export function protectionErrors(plan: QueryPlan, noise: PlanNoise, row: Display[]): ProtectionError[] {
   const sumOf = (kind: NoisySum['kind'], value: string | null) => noise.sums.find((s) => s.kind === kind && s.value === value);
   const scaleOf = (v: string) => (valueSpec(plan, v).type === 'decimal' ? 2 ** FRAC : 1);
-  // Variances of the noisy base sums in real units (SUM(x²) of decimals is fixed point too).
+  // Variances of the noisy base sums in real units (SUM(x²) of decimals and wide ints is fixed point too).
   const varOf = (kind: NoisySum['kind'], v: string | null) => {
     const s = sumOf(kind, v);
     if (!s) return NaN;
-    const sc = v === null ? 1 : scaleOf(v);
+    const sc = v === null ? 1 : kind === 'sumsq' ? squareScale(plan, v) : scaleOf(v);
     return (s.sd / sc) ** 2;
   };
   const outputOf = (fn: string, v: string | null): number => {
@@ -279,6 +281,12 @@ export function protectionErrors(plan: QueryPlan, noise: PlanNoise, row: Display
   });
 }
 
+/** Ring units of SUM(x²) per real unit of x²: 2^FRAC for decimals, 2^FRAC/4^k for a wide int (x/2^k), else 1. */
+function squareScale(plan: QueryPlan, v: string): number {
+  const s = valueSpec(plan, v), k = varianceShift(s);
+  return k > 0 ? 2 ** FRAC / 4 ** k : s.type === 'decimal' ? 2 ** FRAC : 1;
+}
+
 /** Rounds for display: 3 significant digits. */
 const fmt = (x: number) => (x >= 100 ? String(Math.round(Number(x.toPrecision(3)))) : String(Number(x.toPrecision(3))));
 
@@ -286,7 +294,7 @@ const fmt = (x: number) => (x >= 100 ? String(Math.round(Number(x.toPrecision(3)
 export function protectionText(plan: QueryPlan, noise: PlanNoise): string {
   const what = noise.mechanism === 'laplace' ? 'discrete Laplace' : 'discrete Gaussian';
   const parts = noise.sums.map((s) => {
-    const sc = s.value === null ? 1 : valueSpec(plan, s.value).type === 'decimal' ? 2 ** FRAC : 1;
+    const sc = s.value === null ? 1 : s.kind === 'sumsq' ? squareScale(plan, s.value) : valueSpec(plan, s.value).type === 'decimal' ? 2 ** FRAC : 1;
     const name = s.kind === 'count' ? 'each count' : s.kind === 'sum' ? `each SUM(${s.value})` : `each SUM(${s.value}²) (inside VARIANCE/STDDEV)`;
     return `${name} ± ${fmt(s.half95 / sc)}`;
   });

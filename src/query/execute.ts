@@ -27,10 +27,16 @@
 // Numeric bounds (64-bit ring, FRAC = 16 fractional bits for decimals and results):
 //   SUM of int     exact mod 2^64 (wraps if |Σ| ≥ 2^63)
 //   AVG            |SUM| < 2^46 and |AVG| < 2^30 (fixed.ts div contract); error ≤ 2^−26·|avg| + 4·2^−16
-//   VARIANCE/STD   |x| < 2^15 (checked at plan time from the declared bounds), n·max|x|² < 2^46
-//                  (checked before MPC), variance < 2^30; computed as (Σx²/N − (Σx/N)²)·N/(N−1), so
-//                  the absolute error is about 2^−26·(mean² + variance) + a few 2^−16;
-//                  cells of one row are always suppressed when VAR_SAMP/STDDEV_SAMP is asked for
+//   VARIANCE/STD   decimals |x| < 2^15, int columns |x| < 2^27 (checked at plan time from the
+//                  declared bounds; an int column of |x| ≥ 2^15 is computed as x/2^k with
+//                  |x/2^k| < 2^11, plan.ts varianceShift), n·max|x/2^k|² < 2^46 (checked before
+//                  MPC); computed as (Σx²/N − (Σx/N)²)·N/(N−1) from two divisions (each ≤ 4 ulp
+//                  + 2^−27 relative), so the error is dominated by the mean's 4-ulp error times
+//                  2·|mean| (and by N/(N−1)'s times the variance): varianceErrorBound below, in
+//                  units of x/2^k: 2^−27·(3m² + v) + (8|m| + 7)·2^−16 for VAR_POP, r = N/(N−1)
+//                  times that + v·(4·2^−16 + 2^−27·r) + 2^−16 for VAR_SAMP (m the mean, v the
+//                  population variance); asserted by test/variance.test.ts; cells of one row are
+//                  always suppressed when VAR_SAMP/STDDEV_SAMP is asked for
 //   MIN/MAX        exact
 //   comparisons    exact for values within the column's declared width (ingest validates them)
 import { wordsFor } from '../ring/bits.js';
@@ -48,7 +54,7 @@ import { groupSums } from '../mpc/group.js';
 import { sampleDiscreteLaplace, type GeometricTable } from '../mpc/geometric-noise.js';
 import { addNoise, type NoiseTable } from '../mpc/noise.js';
 import type { PlanNoise } from './dp.js';
-import { type BoolExpr, type Clamp, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, summedValues, VAR_SUMSQ_BITS, valueOf, valueSpec } from './plan.js';
+import { type BoolExpr, type Clamp, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, summedValues, VAR_SUMSQ_BITS, valueOf, valueSpec, varianceShift } from './plan.js';
 
 export interface RunOptions {
   /** Cells counting fewer rows are suppressed (node policy; default 5, at least 1; the same at every node). */
@@ -115,7 +121,7 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     }
     if ((a.fn.startsWith('var') || a.fn.startsWith('stddev')) && a.column) {
       const s = valueSpec(plan, valueOf(a)!);
-      const m = s.type === 'bool' ? 1 : Math.max(Math.abs(Number(s.min)), Math.abs(Number(s.max)));
+      const m = (s.type === 'bool' ? 1 : Math.max(Math.abs(Number(s.min)), Math.abs(Number(s.max)))) / 2 ** varianceShift(s);
       if (Math.log2(n * m * m + 1) >= VAR_SUMSQ_BITS) throw new QueryError(`${a.text}: ${n} rows × ${m}² may exceed the fixed-point range of Σx² (2^${VAR_SUMSQ_BITS})`);
     }
   }
@@ -263,7 +269,7 @@ function decodeAgg(plan: QueryPlan, i: number, raw: bigint): Display {
     case 'int':
       return Number(s);
     case 'fixed':
-      return Number(s) / 2 ** FRAC;
+      return Number(s) / a.scale; // 2^FRAC, or for a scaled variance 2^FRAC/4^k (plan.ts VAR_WIDE_BITS)
     case 'value': {
       const spec = plan.dataset.columns.find((c) => c.name === a.column)!;
       return decodeValue(spec, raw, plan.codeLists);
@@ -602,6 +608,29 @@ async function atomCircuit(p: Party, plan: QueryPlan, col: (name: string) => ASh
 // ---------------------------------------------------------------------------------------------
 // Aggregates
 
+/**
+ * The largest error the fixed-point arithmetic adds to a released VAR_POP, VAR_SAMP, STDDEV_POP or
+ * STDDEV_SAMP of a cell of `n` rows whose exact mean and population variance (in the column's real
+ * units) are `mean` and `variance`, for a value scaled by 2^`shift` (plan.ts varianceShift; 0 for
+ * most columns). Without output protection; with it, the same bound holds around the value the
+ * noisy sums give. From fixed.ts's contracts (u = 2^−16, div ≤ 4u + 2^−27 relative, mulFixed ≤ 1u,
+ * sqrt ≤ 1u + 2^−27 relative); see the module comment.
+ */
+export function varianceErrorBound(o: { fn: 'var_pop' | 'var_samp' | 'stddev_pop' | 'stddev_samp'; mean: number; variance: number; n: number; shift?: number }): number {
+  const u = 2 ** -FRAC, e = 2 ** -27, k = o.shift ?? 0;
+  const m = Math.abs(o.mean) / 2 ** k, v = o.variance / 4 ** k;
+  const em = e * m + 4 * u; // the mean's error (div)
+  // Σx²/N (div, and ≤ 1u from the per-row squares), minus mean² (2|m|·em + em², and 1u for the product).
+  const pop = e * (m * m + v) + 5 * u + 2 * m * em + em * em + 2 * u;
+  const r = o.n / (o.n - 1);
+  const samp = r * pop + v * (4 * u + e * r) + u; // ·N/(N−1): its own div error times v, 1u for the product
+  const ev = o.fn.endsWith('samp') ? samp : pop;
+  if (o.fn.startsWith('var')) return ev * 4 ** k;
+  const vv = o.fn === 'stddev_samp' ? v * r : v;
+  const sd = Math.sqrt(vv);
+  return (Math.min(Math.sqrt(ev), sd > 0 ? ev / sd : Infinity) + e * (sd + Math.sqrt(ev)) + u) * 2 ** k;
+}
+
 const laneCat = (xs: AShare[]) => (xs.length === 1 ? xs[0]! : concatShares(xs));
 
 /** Largest number of cell·row lanes handled at once by countAndSum (bounds memory; two rounds per chunk). */
@@ -614,12 +643,15 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   const { sums: sumCols, squares: varCols } = summedValues(plan);
   // x in fixed point (int/bool: exact shift by FRAC, local).
   // x² per row: exact integer squares for int/bool columns (scaled by 2^FRAC after summing, on
-  // G values), fixed-point products (with truncation) for decimals; all in one round each.
-  const isDec = (c: string) => specOf(c).type === 'decimal';
-  const intSq = varCols.filter((c) => !isDec(c)), decSq = varCols.filter(isDec);
+  // G values), fixed-point products (with truncation) for decimals and for wide int columns, which
+  // are squared as x/2^k (exact in fixed point: plan.ts varianceShift); all in one round each.
+  const shift = new Map(varCols.map((c) => [c, varianceShift(specOf(c))]));
+  const isFix = (c: string) => specOf(c).type === 'decimal' || shift.get(c)! > 0;
+  const scaled = (c: string) => (shift.get(c)! > 0 ? mulPublic(col(c), 1n << BigInt(FRAC - shift.get(c)!)) : col(c));
+  const intSq = varCols.filter((c) => !isFix(c)), fixSq = varCols.filter(isFix);
   const sqInt = intSq.length ? await mulMany(p, intSq.map((c) => [col(c), col(c)] as [AShare, AShare])) : [];
-  const sqDec = decSq.length ? await mulFixedMany(p, decSq.map((c) => [col(c), col(c)] as [AShare, AShare])) : [];
-  const squares = varCols.map((c) => (isDec(c) ? sqDec[decSq.indexOf(c)]! : sqInt[intSq.indexOf(c)]!));
+  const sqFix = fixSq.length ? await mulFixedMany(p, fixSq.map((c) => [scaled(c), scaled(c)] as [AShare, AShare])) : [];
+  const squares = varCols.map((c) => (isFix(c) ? sqFix[fixSq.indexOf(c)]! : sqInt[intSq.indexOf(c)]!));
 
   // Per cell: COUNT = Σ indicator (local) and Σ indicator·v for every v in vecs (sum columns, then
   // squares), all cells of a chunk in two rounds (countAndSum). Results go to lane j of G-lane shares.
@@ -636,27 +668,31 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   const counts = base[0]!;
   const perCol = (v: number) => base[v + 1]!;
   const sums = new Map(sumCols.map((c, v) => [c, perCol(v)]));
-  const sumSq = new Map(varCols.map((c, v) => [c, isDec(c) ? perCol(sumCols.length + v) : mulPublic(perCol(sumCols.length + v), ONE_F)]));
+  const sumSq = new Map(varCols.map((c, v) => [c, isFix(c) ? perCol(sumCols.length + v) : mulPublic(perCol(sumCols.length + v), ONE_F)]));
 
-  // Fixed-point finishing: one div call for every mean, Σx²/N and N/(N−1).
+  // Fixed-point finishing: one div call for every mean, Σx²/N and N/(N−1). A wide int column's
+  // variance is computed on x/2^k throughout (its mean too: Σx·2^(FRAC−k), exact).
   const nF = mulPublic(counts, ONE_F);
   const sumF = (c: string) => (specOf(c).type === 'decimal' ? sums.get(c)! : mulPublic(sums.get(c)!, ONE_F));
   const meanCols = [...new Set(plan.aggregates.filter((a) => a.column && (a.fn === 'avg' || isVar(a.fn))).map((a) => valueOf(a)!))];
+  const scaledMeans = varCols.filter((c) => shift.get(c)! > 0);
   const needR = plan.aggregates.some((a) => a.fn === 'var_samp' || a.fn === 'stddev_samp');
-  const num: AShare[] = [...meanCols.map(sumF), ...varCols.map((c) => sumSq.get(c)!), ...(needR ? [nF] : [])];
-  const den: AShare[] = [...meanCols.map(() => nF), ...varCols.map(() => nF), ...(needR ? [addPublic(p, nF, -ONE_F)] : [])];
-  const means = new Map<string, AShare>(), m2 = new Map<string, AShare>();
+  const num: AShare[] = [...meanCols.map(sumF), ...scaledMeans.map((c) => mulPublic(sums.get(c)!, 1n << BigInt(FRAC - shift.get(c)!))), ...varCols.map((c) => sumSq.get(c)!), ...(needR ? [nF] : [])];
+  const den: AShare[] = [...meanCols.map(() => nF), ...scaledMeans.map(() => nF), ...varCols.map(() => nF), ...(needR ? [addPublic(p, nF, -ONE_F)] : [])];
+  const means = new Map<string, AShare>(), varMeans = new Map<string, AShare>(), m2 = new Map<string, AShare>();
   let ratio: AShare | null = null;
   if (num.length) {
     const q = await div(p, laneCat(num), laneCat(den));
     let off = 0;
     for (const c of meanCols) means.set(c, q.slice(off * G, (off += 1) * G));
+    for (const c of scaledMeans) varMeans.set(c, q.slice(off * G, (off += 1) * G));
     for (const c of varCols) m2.set(c, q.slice(off * G, (off += 1) * G));
     if (needR) ratio = q.slice(off * G, (off += 1) * G);
   }
+  for (const c of varCols) if (!varMeans.has(c)) varMeans.set(c, means.get(c)!);
   const varPop = new Map<string, AShare>(), varSamp = new Map<string, AShare>();
   if (varCols.length) {
-    const sq = await mulFixedMany(p, varCols.map((c) => [means.get(c)!, means.get(c)!] as [AShare, AShare]));
+    const sq = await mulFixedMany(p, varCols.map((c) => [varMeans.get(c)!, varMeans.get(c)!] as [AShare, AShare]));
     varCols.forEach((c, i) => varPop.set(c, sub(m2.get(c)!, sq[i]!)));
     // Noisy sums can make Σx²/N − mean² negative: clamp at 0 (also before the square root).
     if (noise) {

@@ -37,6 +37,20 @@ export const MAX_GROUP_VALUES = 256;
 export const VAR_VALUE_BITS = 15;
 /** …and Σx² over a cell < 2^VAR_SUMSQ_BITS (checked against the table size at run time). */
 export const VAR_SUMSQ_BITS = 46;
+/**
+ * Wider int columns (income: up to 2^(VAR_WIDE_BITS + FRAC)) are scaled for VARIANCE/STDDEV to
+ * x/2^k with |x/2^k| < 2^VAR_WIDE_BITS (exact in FRAC fractional bits, since k ≤ FRAC), so that
+ * Σ(x/2^k)² fits for tables of up to 2^(VAR_SUMSQ_BITS − 2·VAR_WIDE_BITS) = 2^24 rows; the
+ * variance is released in those units (agg.scale says so) and decoded as 4^k times it.
+ */
+export const VAR_WIDE_BITS = 11;
+
+/** k of the scaling x/2^k for VARIANCE/STDDEV of a value (0: none; see VAR_WIDE_BITS). */
+export function varianceShift(s: Pick<ColumnSpec, 'type' | 'min' | 'max'>): number {
+  if (s.type !== 'int' || typeof s.min !== 'number' || typeof s.max !== 'number') return 0;
+  const m = Math.max(Math.abs(s.min), Math.abs(s.max));
+  return m < 2 ** VAR_VALUE_BITS ? 0 : Math.ceil(Math.log2(m + 1)) - VAR_WIDE_BITS;
+}
 
 /** [x − value < 0] (lt) or [x − value = 0] (eq) for a shared column x and public value. */
 export interface Atom {
@@ -85,7 +99,7 @@ export interface AggSpec {
   text: string;
   /** How the revealed ring value is decoded: count/int as integers, fixed with FRAC bits, value as the column. */
   result: ResultType;
-  /** Scale of the revealed ring value relative to its real value (1 or 2^FRAC). */
+  /** Scale of the revealed ring value relative to its real value (1 or 2^FRAC; a scaled variance: 2^FRAC/4^k, see VAR_WIDE_BITS). */
   scale: number;
 }
 
@@ -673,13 +687,17 @@ class Builder {
           break;
         default: {
           if (!numeric) err(`${e.text}: ${e.fn.toUpperCase()} needs a numeric column; '${s.name}' is ${t}`);
+          let k = 0;
           if (e.fn !== 'avg') {
-            const lim = 2 ** VAR_VALUE_BITS;
+            // int columns up to 2^(VAR_WIDE_BITS + FRAC) scaled (varianceShift); decimals up to 2^VAR_VALUE_BITS.
+            const lim = t === 'int' ? 2 ** (VAR_WIDE_BITS + FRAC) : 2 ** VAR_VALUE_BITS;
             const m = t === 'bool' ? 1 : typeof s.min === 'number' && typeof s.max === 'number' ? Math.max(Math.abs(s.min), Math.abs(s.max)) : Infinity;
-            if (!(m < lim)) err(`${e.text}: variance needs column '${s.name}' to declare min and max with |value| < ${lim} (fixed-point range of x²)`);
+            if (!(m < lim)) err(`${e.text}: variance needs column '${s.name}' to declare min and max with |value| < ${lim}${t === 'int' ? '' : ' (fixed-point range of x²; int columns may be wider)'}`);
+            k = varianceShift(s);
           }
           result = 'fixed';
-          scale = 2 ** FRAC;
+          // A scaled variance is released in units of (x/2^k)², a standard deviation in x/2^k.
+          scale = 2 ** FRAC / 2 ** (e.fn.startsWith('stddev') ? k : e.fn === 'avg' ? 0 : 2 * k);
           column = s.name;
         }
       }
