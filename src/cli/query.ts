@@ -17,7 +17,7 @@ import { accessSync, constants as fsConstants, existsSync, readFileSync, statSyn
 import { dirname, join, resolve } from 'node:path';
 import type { PartyId } from '../net/channel.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
-import { noiseForPlan, parseQuery, planAnyQuery, protectionErrors, protectionText, tablesOf, type Display, type ProtectionError } from '../query/index.js';
+import { emptyByFilter, noiseForPlan, parseQuery, planAnyQuery, protectionErrors, protectionText, tablesOf, type Display, type ProtectionError } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { apiRequest } from '../node/http.js';
 import { assembleResult, type CombinedResult, type Job, type JobResult } from '../node/jobs.js';
@@ -83,6 +83,8 @@ export type RemoteResult = CombinedResult & {
   errors?: ProtectionError[][];
   /** Protected results: what was added and why, in words. */
   protectionText?: string;
+  /** Per suppressed cell: the WHERE clause alone empties it (plan.ts emptyByFilter), so saying so reveals nothing. */
+  publiclyEmpty: boolean[];
   /** What the run cost and what remains of the researcher's budget (node 0's account). */
   privacy?: JobResult['privacy'];
   governance?: ResultGovernance;
@@ -164,11 +166,12 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
   const planned = planAnyQuery(parseQuery(o.sql), read);
   const plan = planned.plan;
   const combined = assembleResult(plan, three);
+  const publiclyEmpty = combined.suppressed.map((c) => emptyByFilter(plan, c));
   // The noise the nodes added is public in its distribution: each cell's expected error, derived here.
   const p = three[0].protection;
   const noise = p.kind === 'dp' ? noiseForPlan(plan, planned.join, { mechanism: p.mechanism, epsilon: p.epsilon, ...(p.delta !== undefined ? { delta: p.delta } : {}) }) : null;
   return {
-    ...combined, job: id, dataset, version, versions, parts: three, schema: registers[dataset]!.schema, codeLists: registers[dataset]!.codeLists, registers,
+    ...combined, publiclyEmpty, job: id, dataset, version, versions, parts: three, schema: registers[dataset]!.schema, codeLists: registers[dataset]!.codeLists, registers,
     protection: p, ...(noise ? { errors: combined.rows.map((row) => protectionErrors(plan, noise, row)), protectionText: protectionText(plan, noise) } : {}),
     ...(three[0].privacy ? { privacy: three[0].privacy } : {}),
     ...(governance ? { governance } : {}),
@@ -243,18 +246,28 @@ export function resultFileOf(config: ClusterConfig, o: { sql: string }, r: Await
 }
 
 /** A plain-text table; suppressed cells get a row of '<suppressed>' markers; protected values their 95 % margin (± …). */
-export function formatTable(r: CombinedResult & { errors?: ProtectionError[][] }): string {
+export function formatTable(r: CombinedResult & { errors?: ProtectionError[][]; publiclyEmpty?: boolean[] }): string {
   const fmt = (v: Display) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : String(v));
   const margin = (e: ProtectionError | undefined) => (!e || !(e.half95 > 0) ? '' : ` ± ${Number(e.half95.toPrecision(2)).toLocaleString('en-US')}`);
   const body: string[][] = r.rows.map((row, i) => row.map((v, k) => fmt(v) + margin(r.errors?.[i]?.[k])));
   const keyCols = r.suppressed.length ? Object.keys(r.suppressed[0]!) : [];
-  for (const s of r.suppressed) body.push(r.columns.map((c) => (keyCols.includes(c) ? fmt(s[c]!) : '<suppressed>')));
+  // Cells the (public) WHERE clause empties are said to be empty; the others are small or empty by
+  // the data, which is never told apart. Many of them are listed on one line, not as rows.
+  const small = r.suppressed.filter((_, i) => !r.publiclyEmpty?.[i]);
+  const byWhere = r.suppressed.length - small.length;
+  const cellText = (c: Record<string, Display>) => keyCols.map((k) => fmt(c[k]!)).join('/');
+  if (small.length <= SUPPRESSED_ROWS) for (const c of small) body.push(r.columns.map((col) => (keyCols.includes(col) ? fmt(c[col]!) : '<suppressed>')));
   const w = r.columns.map((c, i) => Math.max(c.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
   const out = [line(r.columns), w.map((x) => '-'.repeat(x)).join('  '), ...body.map(line)];
-  out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'}; ${r.suppressedCount} of ${r.cells} cell${r.cells === 1 ? '' : 's'} <suppressed>: fewer than ${r.minCellSize} rows${r.errors ? ' (after noise)' : ''}${r.havingHidden ? `; ${r.havingHidden} hidden by HAVING` : ''}${r.errors ? '; ± is the 95 % margin of the protection\'s noise' : ''})`);
+  if (small.length > SUPPRESSED_ROWS) out.push(`<suppressed> ${small.length} cells: ${small.slice(0, 2 * SUPPRESSED_ROWS).map(cellText).join(', ')}${small.length > 2 * SUPPRESSED_ROWS ? `, … (${small.length - 2 * SUPPRESSED_ROWS} more)` : ''}`);
+  const smallText = small.length ? `${small.length} of ${r.cells} cell${r.cells === 1 ? '' : 's'} <suppressed>: fewer than ${r.minCellSize} rows${r.errors ? ' (after noise)' : ''}, whether empty or small is not said` : `no cell suppressed (of ${r.cells})`;
+  out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'}; ${smallText}${byWhere ? `; ${byWhere} cell${byWhere === 1 ? '' : 's'} empty by the WHERE clause, not shown` : ''}${r.havingHidden ? `; ${r.havingHidden} hidden by HAVING` : ''}${r.errors ? '; ± is the 95 % margin of the protection\'s noise' : ''})`);
   return out.join('\n');
 }
+
+/** More suppressed cells than this are listed on one line instead of one row each. */
+const SUPPRESSED_ROWS = 10;
 
 /** Where --save writes: the folder must exist and be writable (checked before the job runs). */
 export function checkSavePath(path: string): void {
@@ -275,6 +288,7 @@ export function jsonResult(r: RemoteResult): Record<string, unknown> {
     columns: r.columns,
     rows: r.rows,
     suppressed: r.suppressed,
+    ...(r.publiclyEmpty?.some(Boolean) ? { emptyByWhere: r.suppressed.filter((_, i) => r.publiclyEmpty[i]) } : {}),
     suppressedCount: r.suppressedCount,
     havingHidden: r.havingHidden,
     minCellSize: r.minCellSize,

@@ -162,6 +162,9 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     if (c.type === 'code' && !codeLists.has(c.codeList ?? '')) err(`column '${c.name}': code list '${c.codeList}' is not known to this node`);
   }
   const b = new Builder(dataset, codeLists);
+  // WHERE first: a group key's cells are planned from what the filter leaves of its column
+  // (GROUP BY diagnosis … WHERE diagnosis LIKE 'E11%' has the E11 codes as its cells).
+  const filter = q.where ? b.predicate(q.where) : null;
 
   // SELECT items: group keys (columns / age_band) or aggregates.
   const aliases = new Map<string, Expr>();
@@ -179,7 +182,7 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     if (keyOf.has(text)) continue;
     const alias = q.select.find((s) => s.alias && show(s.expr) === text)?.alias ?? null;
     keyOf.set(text, keys.length);
-    keys.push(b.groupKey(g, alias ?? (g.kind === 'column' ? g.name : text)));
+    keys.push(b.groupKey(g, alias ?? (g.kind === 'column' ? g.name : text), filter ? simplify(filter) : null));
   }
   const cells = keys.reduce((m, k) => m * k.labels.length, 1);
   if (cells > MAX_SORTED_CELLS) err(`GROUP BY makes ${cells} cells; at most ${MAX_SORTED_CELLS} are allowed`);
@@ -202,9 +205,8 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
   if (!outputs.some((o) => o.kind === 'agg')) err('SELECT needs at least one aggregate (only aggregates are revealed)');
   // COUNT(*) always runs: it drives small-cell suppression.
   b.aggregate({ kind: 'agg', fn: 'count', arg: null, text: 'count(*)' });
-  if (cells > MAX_CELLS && b.aggs.some((a) => a.fn === 'min' || a.fn === 'max')) err(`MIN/MAX over ${cells} cells: at most ${MAX_CELLS} cells with MIN or MAX (more groups are formed by sorting, which computes counts, sums, means and variances)`);
+  if (cells >= SORT_CELLS_FROM && b.aggs.some((a) => a.fn === 'min' || a.fn === 'max')) err(`MIN/MAX over ${cells} cells: at most ${SORT_CELLS_FROM - 1} cells with MIN or MAX (more groups are formed by sorting, which computes counts, sums, means and variances)`);
 
-  const filter = q.where ? b.predicate(q.where) : null;
   const having = q.having ? b.havingPred(q.having) : null;
 
   const orderBy = q.orderBy.map(({ expr, desc }) => {
@@ -238,6 +240,65 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     orderBy,
     limit: q.limit,
   };
+}
+
+/**
+ * The test a value of `column` must pass by the top-level conjuncts of `filter` that read only
+ * that column (a LIKE prefix, IN, =, BETWEEN, comparisons), or null when none does. Public: it
+ * says which values the WHERE clause lets through, nothing about the data.
+ */
+export function columnTest(filter: BoolExpr<number>, atoms: readonly Atom[], column: string): ((v: bigint) => boolean) | null {
+  const conjuncts = filter.kind === 'and' ? filter.args : [filter];
+  const only = (e: BoolExpr<number>): boolean => (e.kind === 'leaf' ? atoms[e.leaf]!.column === column : e.kind === 'const' ? true : e.kind === 'not' ? only(e.arg) : e.args.every(only));
+  const mine = conjuncts.filter((c) => c.kind !== 'const' && only(c));
+  if (!mine.length) return null;
+  const holds = (e: BoolExpr<number>, v: bigint): boolean => {
+    switch (e.kind) {
+      case 'leaf': {
+        const a = atoms[e.leaf]!;
+        return a.op === 'lt' ? v < a.value : v === a.value;
+      }
+      case 'const': return e.value;
+      case 'not': return !holds(e.arg, v);
+      case 'and': return e.args.every((x) => holds(x, v));
+      case 'or': return e.args.some((x) => holds(x, v));
+      case 'xor': return e.args.reduce((acc, x) => acc !== holds(x, v), false);
+    }
+  };
+  return (v) => mine.every((c) => holds(c, v));
+}
+
+/**
+ * The smallest and largest value in [lo, hi] of `column` that `filter` can let through
+ * (columnTest, evaluated on each value: code lists and int ranges are at most a few thousand
+ * values), or [lo, hi] if nothing constrains it. Empty: lo > hi.
+ */
+export function valuesLeft(filter: BoolExpr<number>, atoms: readonly Atom[], column: string, [lo, hi]: [bigint, bigint]): [bigint, bigint] {
+  const test = columnTest(filter, atoms, column);
+  if (!test || hi - lo > BigInt(4 * MAX_SORTED_CELLS)) return [lo, hi];
+  let first = 0n, found = false, last = 0n;
+  for (let v = lo; v <= hi; v++) {
+    if (!test(v)) continue;
+    if (!found) first = v;
+    found = true;
+    last = v;
+  }
+  return found ? [first, last] : [1n, 0n];
+}
+
+/**
+ * Whether the WHERE clause alone excludes every row of a cell (one of its key values fails the
+ * filter's test on that column: IN ('E10', 'E11') makes the codes between them such cells). Saying
+ * so reveals nothing; a cell that is merely small or empty by the data is never told apart.
+ */
+export function emptyByFilter(plan: Pick<QueryPlan, 'filter' | 'atoms' | 'keys' | 'dataset' | 'codeLists'>, cell: Record<string, Display>): boolean {
+  if (!plan.filter) return false;
+  return plan.keys.some((k) => {
+    if (k.source !== 'column' || !(k.name in cell)) return false;
+    const test = columnTest(plan.filter!, plan.atoms, k.column);
+    const i = k.labels.findIndex((l) => String(l) === String(cell[k.name]));
+    return !!test && i >= 0 && 'offset' in k.index && !test(k.index.offset + BigInt(i));
+  });
 }
 
 function containsAgg(e: Expr): boolean {
@@ -567,31 +628,43 @@ class Builder {
     }
   }
 
-  groupKey(e: Expr, name: string): GroupKey {
+  /**
+   * A GROUP BY key. A column's cells are its values (consecutive encodings) that the WHERE
+   * `filter` can let through: the top-level conjuncts that read only this column bound them (a
+   * LIKE prefix, IN, =, BETWEEN, comparisons), so cells the filter empties for everyone are not
+   * planned (nothing about the data: the filter is public). More than MAX_GROUP_VALUES values need
+   * the sort-based grouping (execute.ts), whose cells need no indicator each.
+   */
+  groupKey(e: Expr, name: string, filter: BoolExpr<number> | null = null): GroupKey {
     if (e.kind === 'column') {
       const s = this.use(e.name);
       const o = this.operand(e);
-      let labels: Display[];
-      let values: bigint[];
+      let labelOf: (v: bigint) => Display;
+      let domain: [bigint, bigint];
       // values are consecutive encodings in every branch below
       if (s.type === 'bool') {
-        labels = [false, true];
-        values = [0n, 1n];
+        labelOf = (v) => v === 1n;
+        domain = [0n, 1n];
       } else if (s.type === 'code') {
         const list = this.codeLists.get(s.codeList ?? '')!;
-        if (list.codes.length > MAX_GROUP_VALUES) err(`GROUP BY ${s.name}: code list ${list.name} has ${list.codes.length} codes; at most ${MAX_GROUP_VALUES} groups per key (filter with LIKE or IN instead)`);
-        labels = list.codes.slice();
-        values = labels.map((_, i) => BigInt(i));
-      } else if (s.type === 'int' && typeof s.min === 'number' && typeof s.max === 'number' && s.max - s.min < MAX_GROUP_VALUES) {
-        values = [];
-        for (let v = Math.ceil(s.min); v <= s.max; v++) values.push(BigInt(v));
-        labels = values.map((v) => Number(v));
+        labelOf = (v) => list.codes[Number(v)]!;
+        domain = [0n, BigInt(list.codes.length - 1)];
+      } else if (s.type === 'int' && typeof s.min === 'number' && typeof s.max === 'number' && s.max - s.min < MAX_SORTED_CELLS) {
+        labelOf = (v) => Number(v);
+        domain = [BigInt(Math.ceil(s.min)), BigInt(Math.floor(s.max))];
       } else {
-        return err(`GROUP BY ${s.name}: ${s.type} column is not low-cardinality (group by bool, code columns, int columns with a declared range of ≤ ${MAX_GROUP_VALUES} values, or age_band(...))`);
+        return err(`GROUP BY ${s.name}: ${s.type} column is not low-cardinality (group by bool, code columns, int columns with a declared range of ≤ ${MAX_SORTED_CELLS} values, or age_band(...))`);
       }
-      // The values cover the whole (validated) domain, so the last indicator is NOT(any other): free.
-      const eqs = values.slice(0, -1).map((v) => o.equals(v));
-      const indicators = [...eqs, not<number>({ kind: 'xor', args: eqs })];
+      const [lo, hi] = filter ? valuesLeft(filter, this.atoms, s.name, domain) : domain;
+      if (lo > hi) err(`GROUP BY ${s.name}: the WHERE clause leaves no value of ${s.name}, so there is no cell`);
+      const values: bigint[] = [];
+      for (let v = lo; v <= hi; v++) values.push(v);
+      if (values.length > MAX_SORTED_CELLS) err(`GROUP BY ${s.name}: ${values.length} values; at most ${MAX_SORTED_CELLS} cells (filter ${s.name} with LIKE, IN or a range)`);
+      const labels = values.map(labelOf);
+      // Every row the filter keeps has one of the values, so the last indicator is NOT(any other):
+      // free. Beyond MAX_GROUP_VALUES values, cells are formed by sorting only: no indicators.
+      const eqs = values.length > MAX_GROUP_VALUES ? [] : values.slice(0, -1).map((v) => o.equals(v));
+      const indicators = values.length > MAX_GROUP_VALUES ? [] : [...eqs, not<number>({ kind: 'xor', args: eqs })];
       return { name, text: s.name, column: s.name, source: 'column', labels, indicators, index: { offset: values[0]! } };
     }
     if (e.kind === 'call' && e.name === 'age_band') {
