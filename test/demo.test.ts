@@ -23,7 +23,7 @@ function mosaik(...args: string[]): Promise<{ code: number; out: string }> {
 describe('mosaik demo (the main job)', () => {
   it('ingests the registers, runs every study in MPC with output protection and agrees with the plaintext within the noise; a rerun starts fresh nodes', async () => {
     const dir = join(root, 'demo');
-    const first = await mosaik('demo', '--citizens', '1500', '--dir', dir);
+    const first = await mosaik('demo', '--citizens', '1500', '--dir', dir, '--no-web');
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /every released cell agrees with the plaintext within the noise the protection added/);
     for (const t of ['Type-2 diabetes', 'Statin', 'income quintile', 'Mean income', 'Hospital contacts']) assert.match(first.out, new RegExp(t));
@@ -32,7 +32,7 @@ describe('mosaik demo (the main job)', () => {
     assert.match(first.out, /Protected result \(differential privacy ε = 0\.1\): each count ± \d+ \(95 %\)/);
     assert.match(first.out, /researcher 'epidemiologist' spent epsilon 0\.7 of 1/);
     // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget.
-    const second = await mosaik('demo', '--citizens', '1500', '--dir', dir);
+    const second = await mosaik('demo', '--citizens', '1500', '--dir', dir, '--no-web');
     assert.equal(second.code, 0, second.out);
     assert.match(second.out, /population version demo-1500-1: 1,500 rows .* node-a stored, node-b stored, node-c stored/);
   });

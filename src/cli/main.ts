@@ -160,14 +160,16 @@ program
 
 program
   .command('demo')
-  .description('the main job: three node daemons, custodians upload synthetic registers as shares, example studies run in MPC next to the plaintext answer')
+  .description('the main job: three node daemons, custodians upload synthetic registers as shares, example studies run in MPC next to the plaintext answer, then the web app on the cluster (until Ctrl-C)')
   .option('--citizens <n>', 'size of the synthetic population', int('citizens', 100, 6_000_000), 100_000)
   .option('--dir <dir>', 'cluster directory', DEFAULT_DEMO_DIR)
   .option('--seed <n>', 'seed of the synthetic registers', int('seed', 0, 2 ** 32 - 1), 1)
   .option('--min-cell-size <n>', 'node policy: smallest cell released', int('min cell size', 1), 5)
   .option('--verbose', 'show the node daemons\' output')
-  .action(async (o: { citizens: number; dir: string; seed: number; minCellSize: number; verbose?: boolean }) => {
-    const ok = await runStudiesDemo({ dir: o.dir, citizens: o.citizens, seed: o.seed, minCellSize: o.minCellSize, verbose: !!o.verbose, log: (l) => console.log(l) });
+  .option('--web-port <port>', 'port of the web app served after the studies (default: a free one)', int('port', 0, 65535), 0)
+  .option('--no-web', 'stop when the studies are done (do not serve the web app)')
+  .action(async (o: { citizens: number; dir: string; seed: number; minCellSize: number; verbose?: boolean; web: boolean; webPort: number }) => {
+    const ok = await runStudiesDemo({ dir: o.dir, citizens: o.citizens, seed: o.seed, minCellSize: o.minCellSize, verbose: !!o.verbose, log: (l) => console.log(l), ...(o.web ? { webPort: o.webPort } : {}) });
     if (!ok) process.exitCode = 1;
   });
 
@@ -182,6 +184,23 @@ program
   .action(async (o: { rows: number; dir: string; seed: number; timeout: number; verbose?: boolean }) => {
     const ok = await runDemo({ dir: o.dir, rows: o.rows, seed: o.seed, timeoutMs: o.timeout, verbose: !!o.verbose, log: (l) => console.log(l) });
     if (!ok) process.exitCode = 1;
+  });
+
+program
+  .command('web')
+  .description('serve the browser app for a cluster and relay its signed calls to the nodes (the server holds no key and sees no plaintext result)')
+  .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json')
+  .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'port (0: a free one)', int('port', 0, 65535), 8080)
+  .action(async (o: { dir: string; host: string; port: number }) => {
+    const { startWebServer } = await import('./web.js');
+    const w = await startWebServer({ dir: resolve(o.dir), host: o.host, port: o.port, log: (l) => console.error(l) });
+    console.log(`the web app: ${w.url}  (Ctrl-C stops it)`);
+    await new Promise<void>((ok) => {
+      process.once('SIGINT', ok);
+      process.once('SIGTERM', ok);
+    });
+    await w.close();
   });
 
 (await import('./ingest.js')).registerIngestCommand(program);

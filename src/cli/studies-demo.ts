@@ -25,6 +25,7 @@ import { PlainDatabase, type PlainResult } from '../query/plaintext.js';
 import { parseQuery, planAnyQuery, tablesOf, type Display } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { runRemoteQuery } from './query.js';
+import { startWebServer } from './web.js';
 import { cliSigner } from './identity-defaults.js';
 import { ensureLocalIdentities, LOCAL_IDENTITIES, type LocalIdentity } from '../governance/identities.js';
 import type { Signer } from '../governance/identity.js';
@@ -44,6 +45,11 @@ export interface StudiesDemoOptions {
   minCellSize: number;
   verbose: boolean;
   log: (line: string) => void;
+  /**
+   * After the studies, keep the cluster running and serve the web app on this port (0: a free
+   * one) until SIGINT/SIGTERM; undefined: stop when the studies are done.
+   */
+  webPort?: number;
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -235,6 +241,23 @@ async function runStudy(
   return { agree, ms, epsilon: spent, worstRelative: worst };
 }
 
+/** The web app on the demo cluster, until Ctrl-C (SIGINT) or SIGTERM. */
+async function serveUntilStopped(dir: string, o: StudiesDemoOptions): Promise<void> {
+  const web = await startWebServer({ dir, port: o.webPort, log: o.verbose ? o.log : () => {} });
+  o.log('');
+  o.log(`▶ the web app runs on the demo cluster: ${web.url}`);
+  o.log(`  sign in with a key file from ${join(dir, 'identities')}: researcher.ed25519.key.pem (a researcher with its whole budget),`);
+  o.log(`  cpr / sundhedsdatastyrelsen / dst.ed25519.key.pem (the custodians), auditor.ed25519.key.pem (an auditor; the log needs no key)`);
+  o.log('  Ctrl-C stops the app and the three nodes.');
+  await new Promise<void>((ok) => {
+    const stop = () => ok();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  o.log('stopping the web app and the nodes …');
+  await web.close();
+}
+
 export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   const t0 = performance.now();
   o.log('mosaik demo: three compute nodes, three custodians, one researcher — secret-shared registers, TLS 1.3 with pinned keys');
@@ -301,6 +324,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     o.log('');
     o.log(`${all ? '✔ every released cell agrees with the plaintext within the noise the protection added' : '✘ some results disagree with the plaintext'}; studies: ${times.map(([id, ms]) => `${id} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - t0)}`);
     o.log(`  output protection: every number above carries differential-privacy noise drawn inside MPC; researcher 'epidemiologist' spent epsilon ${Number(spent.toPrecision(3))} of 1 (README, "Security model").`);
+    if (o.webPort !== undefined && all) await serveUntilStopped(dir, o);
     return all;
   } finally {
     await stopNodes(kids);

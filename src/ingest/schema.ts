@@ -8,7 +8,7 @@
 //              range [first code ≥ 'E11', first code > every 'E11…') — two comparisons in MPC
 //   bool       0 or 1
 //   person_id  a CPR-like identifier < 2^34, shared like any value
-import type { UploadSignature } from './upload-auth.js';
+import type { UploadSignature } from './upload-statement.js';
 
 export type ColumnType = 'int' | 'decimal' | 'date' | 'code' | 'bool' | 'person_id';
 

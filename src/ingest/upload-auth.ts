@@ -22,33 +22,11 @@ import type { Consortium } from '../governance/consortium.js';
 import { isSignature, signDocument, verifyDocument, type Signature, type Signer } from '../governance/identity.js';
 import type { UploadHeader } from './schema.js';
 
-export const UPLOAD_AUTH_FORMAT = 'mosaik-upload/1';
+import { UPLOAD_AUTH_FORMAT, type UploadSignature, type UploadStatement } from './upload-statement.js';
+export { UPLOAD_AUTH_FORMAT, type UploadSignature, type UploadStatement } from './upload-statement.js';
 
 /** How far the signed time may be from the node's clock. */
 export const UPLOAD_FRESH_MS = 15 * 60_000;
-
-/** What the custodian signs for one party's upload. */
-export interface UploadStatement {
-  format: typeof UPLOAD_AUTH_FORMAT;
-  cluster: string;
-  dataset: string;
-  version: string;
-  party: 0 | 1 | 2;
-  custodian: string;
-  rows: number;
-  columns: string[];
-  schemaSha256: string;
-  codeListsSha256: string;
-  /** SHA-256 (hex) of this party's share bytes, in body order. */
-  sharesSha256: string;
-  /** ISO 8601 time of signing. */
-  time: string;
-}
-
-/** The header's `signature` field: the signed statement and the Ed25519 signature over it. */
-export interface UploadSignature extends Signature {
-  statement: UploadStatement;
-}
 
 /** The statement for a header (without its signature) as the custodian signs it. */
 export function uploadStatement(h: UploadHeader, o: { cluster: string; version: string; sharesSha256: string; time: string }): UploadStatement {

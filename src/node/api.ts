@@ -455,6 +455,12 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     return jobView(j, !!ctx.ledger);
   });
 
+  // Who the signed caller is to this node (a browser checks a key it imported or made).
+  app.get('/v1/whoami', async (req) => {
+    const who = req.identity!;
+    return { node: self.name, name: who.name, role: who.role, keyId: who.keyId, datasets: who.datasets };
+  });
+
   app.get('/v1/privacy', async (req) => {
     const who = req.identity!;
     const settings = publicSettings(runner.privacy);

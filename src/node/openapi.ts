@@ -112,6 +112,9 @@ function baseDocument(): object {
           },
         },
       },
+      '/v1/whoami': {
+        get: { summary: 'The signed caller as this node knows it: name, role, key id, datasets (a custodian\'s)', responses: { 200: json({ type: 'object', properties: { node: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, keyId: { type: 'string' }, datasets: { type: 'array', items: { type: 'string' } } } }) } },
+      },
       '/v1/privacy': {
         get: {
           summary: "This node's output protection (differential privacy: default and largest epsilon per run, each researcher's total) and, for a researcher, what they have spent and have left at this node",
@@ -131,8 +134,11 @@ function baseDocument(): object {
       '/v1/studies/{id}/budget': {
         get: { summary: "The study's privacy budget at this node: total, spent, each noisy run's charge, what remains", parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }), 403: err } },
       },
+      '/v1/policies': {
+        get: { summary: "The custodians' signed policies this node holds (purposes, smallest cell, each column's roles, privacy limits), oldest first per custodian", responses: { 200: json({ type: 'array', items: ref('SignedDocument') }), 403: err } },
+        post: docPost("Register a custodian's signed policy (node 0)", 'SignedDocument', 'policy-published'),
+      },
       '/v1/approvals': { post: docPost("Register a custodian's signed approval or rejection of a registered study version (node 0)", 'SignedDocument', 'study-approved') },
-      '/v1/policies': { post: docPost("Register a custodian's signed policy (node 0)", 'SignedDocument', 'policy-published') },
       '/v1/consent/updates': {
         post: docPost(
           "The consent custodian's signed notice {update: {format: 'mosaik-consent-update/1', custodian, dataset, version, rows, changes: [{purpose, granted, commitment}], time}, signature} of a register version already uploaded to every node (node 0). Citizens' changes reach the nodes only this way: as shares of the new version and as commitments; never a person id in the clear",

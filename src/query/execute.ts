@@ -42,7 +42,9 @@ import { eq, lt, select } from '../mpc/compare.js';
 import { b2a, bitDecompose, bitInject } from '../mpc/convert.js';
 import { div, mulFixedMany, sqrt, truncateMany } from '../mpc/fixed.js';
 import type { Party } from '../mpc/party.js';
-import { decodeValue, valueBits } from '../ingest/schema.js';
+import { valueBits } from '../ingest/schema.js';
+import { cellLabels, resultRows } from './result.js';
+export { cellLabels, resultRows } from './result.js';
 import { countAndSum } from '../mpc/count.js';
 import { groupSums } from '../mpc/group.js';
 import { sampleDiscreteLaplace, type GeometricTable } from '../mpc/geometric-noise.js';
@@ -217,58 +219,6 @@ export async function rowFilter(p: Party, plan: QueryPlan, columns: Map<string, 
   if (c === false) return new AShare(new BigUint64Array(n), new BigUint64Array(n));
   const [bits] = await circ.evaluate(p, [root]);
   return bitInject(p, bits!);
-}
-
-/** Group-key labels of cell j (cells are numbered row-major over the keys' label lists). */
-export function cellLabels(plan: QueryPlan, j: number): Display[] {
-  const out: Display[] = [];
-  let r = j;
-  for (let i = plan.keys.length - 1; i >= 0; i--) {
-    const key = plan.keys[i]!;
-    out[i] = key.labels[r % key.labels.length]!;
-    r = Math.floor(r / key.labels.length);
-  }
-  return out;
-}
-
-/**
- * The result rows of the visible cells from the opened output aggregates, then ORDER BY and LIMIT.
- * value(k, v) is output aggregate outAggs[k] of visible cell v. Used by a node that received the
- * values and by a requester that combined the nodes' shares.
- */
-export function resultRows(plan: QueryPlan, visibleCells: number[], outAggs: number[], value: (k: number, v: number) => bigint): Display[][] {
-  let rows = visibleCells.map((j, v) => {
-    const labels = cellLabels(plan, j);
-    return plan.outputs.map((o) => (o.kind === 'key' ? labels[o.key]! : decodeAgg(plan, o.agg, value(outAggs.indexOf(o.agg), v))));
-  });
-  if (plan.orderBy.length) {
-    const cmp = (a: Display, b: Display) => (a < b ? -1 : a > b ? 1 : 0);
-    rows.sort((x, y) => {
-      for (const { output, desc } of plan.orderBy) {
-        const c = cmp(x[output]!, y[output]!);
-        if (c) return desc ? -c : c;
-      }
-      return 0;
-    });
-  }
-  if (plan.limit !== null) rows = rows.slice(0, plan.limit);
-  return rows;
-}
-
-function decodeAgg(plan: QueryPlan, i: number, raw: bigint): Display {
-  const a = plan.aggregates[i]!;
-  const s = BigInt.asIntN(64, raw);
-  switch (a.result) {
-    case 'count':
-    case 'int':
-      return Number(s);
-    case 'fixed':
-      return Number(s) / 2 ** FRAC;
-    case 'value': {
-      const spec = plan.dataset.columns.find((c) => c.name === a.column)!;
-      return decodeValue(spec, raw, plan.codeLists);
-    }
-  }
 }
 
 function collectLeaves<L>(e: BoolExpr<L>, out: L[]): void {

@@ -1,0 +1,3 @@
+export function Log() {
+  return <section><h1>Transparency log</h1><p>Coming.</p></section>;
+}

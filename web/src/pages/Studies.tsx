@@ -1,0 +1,3 @@
+export function Studies() {
+  return <section><h1>Studies</h1><p>Coming.</p></section>;
+}
