@@ -73,3 +73,18 @@ export async function call<T>(party: Party, path: string, o: CallOptions = {}): 
 
 /** The same call at every node (e.g. each node's own budget or usage records). */
 export const callAll = <T>(path: string, o: CallOptions = {}): Promise<T[]> => Promise.all(PARTIES.map((p) => call<T>(p, path, o)));
+
+export interface GovernanceInfo {
+  governed: boolean;
+  consortium?: string;
+  purposes?: { code: string; label: string; consent: string }[];
+  members?: { name: string; role: string; keyId: string; datasets: string[] }[];
+  consent?: { dataset: string; custodian: string } | null;
+}
+
+let governanceInfo: Promise<GovernanceInfo> | null = null;
+/** Whether the cluster is governed, and its consortium's public configuration (GET /v1/governance). */
+export function governance(): Promise<GovernanceInfo> {
+  governanceInfo ??= call<GovernanceInfo>(0, '/v1/governance');
+  return governanceInfo;
+}

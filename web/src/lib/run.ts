@@ -63,11 +63,14 @@ export async function registersOf(sql: string, versions?: Record<string, string>
 }
 
 /** Plans a query here, before anything runs (refusals: unknown column, unsupported form, not protectable). */
-export async function checkQuery(sql: string, epsilon: number): Promise<{ cells: number; text: string }> {
+/** Checks a query here, before anything is signed; `epsilon` undefined: the nodes give exact results. */
+export async function checkQuery(sql: string, epsilon: number | undefined): Promise<{ cells: number; text: string }> {
   const regs = await registersOf(sql);
   const { plan, join } = planAnyQuery(parseQuery(sql), regs);
+  const cells = plan.keys.reduce((n, k) => n * k.labels.length, 1);
+  if (epsilon === undefined) return { cells, text: 'These nodes release exact results (no output protection).' };
   const noise = noiseForPlan(plan, join, { mechanism: 'laplace', epsilon });
-  return { cells: plan.keys.reduce((n, k) => n * k.labels.length, 1), text: protectionText(plan, noise) };
+  return { cells, text: protectionText(plan, noise) };
 }
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));

@@ -52,7 +52,7 @@ export function Query() {
     setError(null);
     setCheck(null);
     try {
-      setCheck(await checkQuery(sqlText, epsilon));
+      setCheck(await checkQuery(sqlText, protectedMode ? epsilon : undefined));
     } catch (e) {
       setError(e);
     }
@@ -62,7 +62,7 @@ export function Query() {
     setError(null);
     setResult(null);
     try {
-      setCheck(await checkQuery(sqlText, epsilon));
+      setCheck(await checkQuery(sqlText, protectedMode ? epsilon : undefined));
       setProgress({ text: 'signing the request in this browser', done: 0 });
       const r = await runQuery(id, { sql: sqlText, ...(protectedMode ? { epsilon } : {}) }, (text, done) => setProgress({ text, done }));
       setResult(r);
@@ -83,7 +83,7 @@ export function Query() {
         on secret shares; only its aggregates are released, and only to you.
       </Note>
       <form onSubmit={run}>
-        <SqlEditor value={sqlText} onChange={setSql} schema={schema} label="SQL query" />
+        <SqlEditor initial={sqlText} onChange={setSql} schema={schema} label="SQL query" />
         {protectedMode && privacy ? (
           <div class="row">
             <label>

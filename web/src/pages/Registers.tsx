@@ -2,7 +2,7 @@
 // versions, and, on governed clusters, which columns each custodian's policy allows in which role.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { CodeList, DatasetSchema } from '../../../src/ingest/schema.js';
-import { call } from '../lib/api.js';
+import { call, governance } from '../lib/api.js';
 import { me } from '../state.js';
 import { fmt, Note, Problem } from '../ui/common.js';
 
@@ -80,7 +80,10 @@ function RegisterDetail({ name }: { name: string }) {
   useEffect(() => {
     setD(null);
     call<Detail>(0, `/v1/datasets/${encodeURIComponent(name)}`).then(setD, setError);
-    if (me.value) call<PolicyDoc[]>(0, '/v1/policies', { as: me.value }).then(setPolicies, () => setPolicies(null));
+    if (me.value) {
+      const id = me.value;
+      void governance().then((g) => (g.governed ? call<PolicyDoc[]>(0, '/v1/policies', { as: id }).then(setPolicies, () => setPolicies(null)) : undefined));
+    }
   }, [name]);
   if (error) return <Problem error={error} />;
   if (!d) return <p>Loading {name} …</p>;

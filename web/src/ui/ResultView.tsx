@@ -132,19 +132,25 @@ function Chart({ r, keys, values }: { r: ShownResult; keys: string[]; values: st
     }));
     let svg: Element;
     const title = `${y}${k0 ? ` by ${keys.join(' and ')}` : ''}`;
-    if (k0 === 'region' || (k0?.endsWith('region') && keys.length === 1)) {
-      // A tile map of the five regions (Jutland's three down the west, Zealand's two in the east).
-      const tiles = data.filter((d) => String(d[k0!]) in REGION_TILES).map((d) => ({ ...d, tx: REGION_TILES[String(d[k0!])]![0], ty: REGION_TILES[String(d[k0!])]![1] }));
+    const second = keys[1];
+    const facets = second ? [...new Set(data.map((d) => String(d[second])))] : [];
+    if (k0?.endsWith('region') && (keys.length === 1 || (keys.length === 2 && facets.length <= 4))) {
+      // A tile map of the five regions (Jutland's three down the west, Zealand's two in the east),
+      // one map per value of a second key (for example one per sex), all on one colour scale.
+      const tiles = data
+        .filter((d) => String(d[k0]) in REGION_TILES)
+        .map((d) => ({ ...d, tx: REGION_TILES[String(d[k0])]![0], ty: REGION_TILES[String(d[k0])]![1], facet: second ? String(d[second]) : '' }));
       svg = Plot.plot({
         title,
-        width: 420,
-        height: 340,
+        width: Math.min(900, 300 * Math.max(1, facets.length)),
+        height: 320,
         x: { axis: null, domain: [0, 1, 2] },
         y: { axis: null, domain: [0, 1, 2] },
+        ...(second ? { fx: { label: second, domain: facets, axis: 'top' } } : {}),
         color: { type: 'linear', scheme: 'blues', legend: true, label: y },
         marks: [
-          Plot.cell(tiles, { x: 'tx', y: 'ty', fill: y, inset: 4, rx: 6 }),
-          Plot.text(tiles, { x: 'tx', y: 'ty', text: (d: Record<string, unknown>) => `${d[k0!]}\n${fmt(d[y])}`, fill: 'black', stroke: 'white', strokeWidth: 3, lineHeight: 1.2 }),
+          Plot.cell(tiles, { x: 'tx', y: 'ty', ...(second ? { fx: 'facet' } : {}), fill: y, inset: 3, rx: 6 }),
+          Plot.text(tiles, { x: 'tx', y: 'ty', ...(second ? { fx: 'facet' } : {}), text: (d: Record<string, unknown>) => `${d[k0]}\n${fmt(d[y])}`, fill: 'black', stroke: 'white', strokeWidth: 3, fontSize: 11, lineHeight: 1.2 }),
         ],
       });
     } else if (k0 && (typeof r.rows[0]![0] === 'number' || /band|quintile|year|age/.test(k0)) && keys.length === 1) {
