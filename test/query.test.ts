@@ -259,7 +259,7 @@ const bad: [string, RegExp][] = [
   ["SELECT COUNT(*) FROM patients WHERE diagnosis < 'E11'", /only =, <>, IN and LIKE apply/],
   ['SELECT COUNT(*) FROM patients p JOIN other o ON p.pid = o.pid', /unsupported SQL: JOIN/],
   ['SELECT COUNT(*) FROM patients WHERE los > (SELECT AVG(los) FROM patients)', /unsupported SQL: subquer/],
-  ['SELECT COUNT(*) FROM patients WHERE pid IN (SELECT pid FROM other)', /unsupported SQL: IN with a subquery|subquer/],
+  ['SELECT COUNT(*) FROM patients WHERE pid IN (SELECT pid FROM other)', /EXISTS is planned by planJoinQuery/], // rewritten to EXISTS (sql-forms.test.ts)
   ['SELECT COUNT(*) OVER () FROM patients', /window/],
   ['SELECT DISTINCT region FROM patients', /DISTINCT/],
   ['SELECT * FROM patients', /SELECT \*/],
@@ -284,7 +284,7 @@ const bad: [string, RegExp][] = [
   ['SELECT COUNT(*) FROM patients ORDER BY los', /ORDER BY los: only output columns/],
   ['SELECT COUNT(DISTINCT region) FROM patients', /COUNT\(DISTINCT/],
   ['SELECT region, COUNT(*) FROM patients GROUP BY region LIMIT 2 OFFSET 1', /OFFSET/],
-  ['WITH x AS (SELECT 1) SELECT COUNT(*) FROM x', /WITH/],
+  ['WITH x AS (SELECT 1) SELECT COUNT(*) FROM x', /subquery x in FROM over anything but one table/],
   ['SELECT COUNT(*) FROM patients WHERE 1 = 1', /needs a column/],
   ['SELECT region, COUNT(*) + 1 FROM patients GROUP BY region', /arithmetic operator \+/],
 ];
