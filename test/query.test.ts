@@ -204,6 +204,12 @@ describe('query: SQL subset against SQLite', () => {
     await check({ sel: 'COUNT(*)', where: "diagnosis NOT LIKE 'E1%' AND diagnosis = 'I10' OR cost = 0.5 OR los = 7" });
   });
 
+  it('two columns compared (issue 17): ints, with a shift, signed values, equality', async () => {
+    await check({ sel: 'region, COUNT(*), AVG(los)', where: 'los > children', group: 'region' });
+    await check({ sel: 'COUNT(*)', where: 'children + 3 >= los OR score < los' });
+    await check({ sel: 'sex, COUNT(*)', where: 'los = children', group: 'sex' });
+  });
+
   it('age_band GROUP BY, age() in WHERE, VARIANCE/STDDEV (sample and population), ORDER BY', async () => {
     await check({
       sel: "age_band(birth_date, '2024-01-01', 20, 80) AS band, COUNT(*), AVG(cost), VARIANCE(cost), STDDEV(los), VAR_POP(los), STDDEV_POP(cost)",
@@ -268,7 +274,7 @@ const bad: [string, RegExp][] = [
   ['SELECT admitted, COUNT(*) FROM patients GROUP BY admitted', /not low-cardinality/],
   ['SELECT COUNT(*) FROM patients WHERE los + 1 > 3', /arithmetic operator \+/],
   ['SELECT COUNT(*) FROM patients WHERE CASE WHEN los > 1 THEN 1 ELSE 0 END = 1', /CASE/],
-  ['SELECT COUNT(*) FROM patients WHERE los > children', /comparing two columns is not supported/],
+  ['SELECT COUNT(*) FROM patients WHERE los > cost', /'los' is int and 'cost' is decimal: only columns of one type compare/],
   ['SELECT VARIANCE(score) FROM patients', /variance needs column 'score' to declare min and max/],
   ['SELECT MIN(pid) FROM patients', /person identifier/],
   ['SELECT COUNT(*) FROM patients WHERE COUNT(*) > 3', /aggregate .* in WHERE|use HAVING/],

@@ -26,7 +26,7 @@ function shareOf(table: string, col: string): [AShare, AShare, AShare] {
 }
 
 /** MPC (every query through the join path on the person id) equals SQLite on every cell of at least K rows. */
-async function same(sql: string, countCol = 'n'): Promise<void> {
+async function same(sql: string, countCol = 'n', plainSql = sql): Promise<void> {
   const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
   const jp = planJoinSql(sql, datasets, regs.codeLists, { personKey: true });
   const [r0, r1, r2] = await run3((p) => {
@@ -35,7 +35,7 @@ async function same(sql: string, countCol = 'n'): Promise<void> {
   });
   assert.deepEqual(r1, r0);
   assert.deepEqual(r2, r0);
-  const want = db.query(sql);
+  const want = db.query(plainSql);
   const nKeys = jp.plan.keys.length;
   const ci = want.columns.indexOf(countCol);
   const key = (row: unknown[]) => row.slice(0, nKeys).map(String).join('|');
@@ -80,6 +80,27 @@ describe('SQL forms rewritten before planning: MPC equals SQLite', () => {
     await same('SELECT region, COUNT(*) AS n FROM population WHERE person_id IN (SELECT person_id FROM population) GROUP BY region');
   });
 
+  it('two columns compared, in one register and across joined ones, with a shift', async () => {
+    await same('SELECT education, COUNT(*) AS n FROM income WHERE income_quintile >= year - 2020 GROUP BY education');
+    await same(
+      'SELECT p.region, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE c.admission_date <= p.birth_date + 18262 GROUP BY p.region',
+      'n',
+      "SELECT p.region, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE c.admission_date <= date(p.birth_date, '+18262 days') GROUP BY p.region",
+    );
+    await same(`SELECT p.sex, COUNT(*) AS n, AVG(c.length_of_stay) AS los FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023
+                JOIN contacts c ON c.person_id = p.person_id WHERE c.age_band <> i.age_band AND c.length_of_stay > i.income_quintile GROUP BY p.sex`);
+    await same(`SELECT p.sex, COUNT(*) AS n FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023
+                JOIN contacts c ON c.person_id = p.person_id WHERE c.age_band = i.age_band GROUP BY p.sex`);
+  });
+
+  it('a comparison of columns declares both as filter uses (what a policy checks)', async () => {
+    const { usesOfJoinPlan } = await import('../src/governance/plan-uses.js');
+    const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
+    const jp = planJoinSql('SELECT p.region, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE c.admission_date <= p.birth_date + 18262 GROUP BY p.region', datasets, regs.codeLists);
+    const uses = usesOfJoinPlan(jp).map((u) => `${u.dataset}.${u.column}:${u.role}`);
+    for (const u of ['contacts.admission_date:filter', 'population.birth_date:filter']) assert.ok(uses.includes(u), `${u} in ${uses.join(', ')}`);
+  });
+
   it('the rewrite is EXISTS on the person id', () => {
     const q = parseQuery(`SELECT region, COUNT(*) AS n FROM population WHERE person_id IN (${T2D}) GROUP BY region`);
     assert.equal(show(q.where!), "EXISTS (SELECT 1 FROM contacts contacts WHERE (contacts.person_id = population.person_id AND contacts.diagnosis LIKE 'E11%'))");
@@ -93,5 +114,11 @@ describe('SQL forms rewritten before planning: MPC equals SQLite', () => {
     refused('SELECT x.sex, COUNT(*) FROM (SELECT region, person_id FROM population) x GROUP BY x.sex', /subquery x in FROM does not select sex/);
     refused('SELECT COUNT(*) FROM population p LEFT JOIN income i ON i.person_id = p.person_id WHERE i.person_id NOT IN (SELECT person_id FROM contacts)', /NOT IN on a LEFT JOIN's column/);
     refused('SELECT COUNT(*) FROM (SELECT p.region FROM population p JOIN income i ON i.person_id = p.person_id) x', /over anything but one table/);
+    const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
+    const planRefused = (sql: string, re: RegExp) => assert.throws(() => planJoinSql(sql, datasets, regs.codeLists, { personKey: true }), (e: unknown) => e instanceof QueryError && re.test(e.message));
+    planRefused("SELECT COUNT(*) FROM contacts WHERE admission_date < length_of_stay", /'admission_date' is date and 'length_of_stay' is int: only columns of one type compare/);
+    planRefused('SELECT COUNT(*) FROM contacts WHERE sex = region', /code \(sex\) and 'region' is code \(region\)/);
+    planRefused('SELECT COUNT(*) FROM contacts WHERE diagnosis < hospital', /only columns of one type|compare with = and <> only/);
+    planRefused('SELECT COUNT(*) FROM income i JOIN population p ON p.person_id = i.person_id WHERE i.person_id < p.person_id', /person identifiers are compared only to link registers|besides the person-id equality/);
   });
 });
