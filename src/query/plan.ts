@@ -207,6 +207,8 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
   if (!outputs.some((o) => o.kind === 'agg')) err('SELECT needs at least one aggregate (only aggregates are revealed)');
   // COUNT(*) always runs: it drives small-cell suppression.
   b.aggregate({ kind: 'agg', fn: 'count', arg: null, text: 'count(*)' });
+  const sortedOnly = keys.find((k) => k.indicators.length === 0);
+  if (sortedOnly && b.aggs.some((a) => a.fn === 'min' || a.fn === 'max')) err(`MIN/MAX with GROUP BY ${sortedOnly.text} (${sortedOnly.labels.length} values): at most ${MAX_GROUP_VALUES} values per key with MIN or MAX (more groups are formed by sorting, which computes counts, sums, means and variances)`);
   if (cells > MAX_CELLS && b.aggs.some((a) => a.fn === 'min' || a.fn === 'max')) err(`MIN/MAX over ${cells} cells: at most ${MAX_CELLS} cells with MIN or MAX (more groups are formed by sorting, which computes counts, sums, means and variances)`);
 
   const filter = q.where ? b.predicate(q.where) : null;
@@ -615,10 +617,10 @@ class Builder {
         values = [0n, 1n];
       } else if (s.type === 'code') {
         const list = this.codeLists.get(s.codeList ?? '')!;
-        if (list.codes.length > MAX_GROUP_VALUES) err(`GROUP BY ${s.name}: code list ${list.name} has ${list.codes.length} codes; at most ${MAX_GROUP_VALUES} groups per key (filter with LIKE or IN instead)`);
+        if (list.codes.length > MAX_SORTED_CELLS) err(`GROUP BY ${s.name}: code list ${list.name} has ${list.codes.length} codes; at most ${MAX_SORTED_CELLS} groups (filter with LIKE or IN instead)`);
         labels = list.codes.slice();
         values = labels.map((_, i) => BigInt(i));
-      } else if (s.type === 'int' && typeof s.min === 'number' && typeof s.max === 'number' && s.max - s.min < MAX_GROUP_VALUES) {
+      } else if (s.type === 'int' && typeof s.min === 'number' && typeof s.max === 'number' && s.max - s.min < MAX_SORTED_CELLS) {
         values = [];
         for (let v = Math.ceil(s.min); v <= s.max; v++) values.push(BigInt(v));
         labels = values.map((v) => Number(v));
@@ -626,8 +628,10 @@ class Builder {
         return err(`GROUP BY ${s.name}: ${s.type} column is not low-cardinality (group by bool, code columns, int columns with a declared range of ≤ ${MAX_GROUP_VALUES} values, or age_band(...))`);
       }
       // The values cover the whole (validated) domain, so the last indicator is NOT(any other): free.
-      const eqs = values.slice(0, -1).map((v) => o.equals(v));
-      const indicators = [...eqs, not<number>({ kind: 'xor', args: eqs })];
+      // A key of more values than MAX_GROUP_VALUES has none: its cells are formed by sorting on the
+      // cell number (execute.ts sortedSums: the code index itself, no comparison per value).
+      const eqs = values.length > MAX_GROUP_VALUES ? null : values.slice(0, -1).map((v) => o.equals(v));
+      const indicators = eqs ? [...eqs, not<number>({ kind: 'xor', args: eqs })] : [];
       return { name, text: s.name, column: s.name, source: 'column', labels, indicators, index: { offset: values[0]! } };
     }
     if (e.kind === 'call' && e.name === 'age_band') {
