@@ -100,6 +100,39 @@ describe('SQL forms rewritten before planning: MPC equals SQLite', () => {
     await same("SELECT c.diagnosis, p.sex, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE c.diagnosis LIKE 'I%' OR c.diagnosis LIKE 'E%' GROUP BY c.diagnosis, p.sex");
   });
 
+  it('ORDER BY COUNT/SUM LIMIT k inside MPC: only the top k cells are released, in order', async () => {
+    const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
+    const run = async (sql: string) => {
+      const jp = planJoinSql(sql, datasets, regs.codeLists, { personKey: true });
+      const rs = await run3((p) => {
+        const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
+        return runJoinQuery(p, jp, tables, { minCellSize: K });
+      });
+      assert.deepEqual(rs[1], rs[0]);
+      assert.deepEqual(rs[2], rs[0]);
+      return rs[0];
+    };
+    const all = new Map(db.query('SELECT diagnosis, COUNT(*) AS n, SUM(length_of_stay) AS days FROM contacts GROUP BY diagnosis').rows.map((r) => [String(r[0]), r]));
+    for (const [order, lim] of [['n DESC', 10], ['days DESC', 3], ['n ASC', 4]] as const) {
+      const sql = `SELECT diagnosis, COUNT(*) AS n, SUM(length_of_stay) AS days FROM contacts GROUP BY diagnosis ORDER BY ${order} LIMIT ${lim}`;
+      const r = await run(sql);
+      assert.equal(r.ranked, lim, sql);
+      assert.deepEqual([r.suppressed, r.suppressedCount], [[], 0], 'nothing is said about the other cells');
+      assert.equal(r.rows!.length, lim);
+      for (const row of r.rows!) assert.deepEqual(row, all.get(String(row[0])), `${sql}: ${row[0]}`);
+      // The same values in the same order as SQLite's among cells of at least K rows.
+      const want = db.query(`SELECT diagnosis, COUNT(*) AS n, SUM(length_of_stay) AS days FROM contacts GROUP BY diagnosis HAVING n >= ${K} ORDER BY ${order} LIMIT ${lim}`);
+      const col = order.startsWith('n') ? 1 : 2;
+      assert.deepEqual(r.rows!.map((x) => x[col]), want.rows.map((x) => x[col]), sql);
+    }
+    // Fewer visible cells than k: the visible ones only.
+    const few = await run("SELECT sex, COUNT(*) AS n FROM population WHERE region = 'Nordjylland' GROUP BY sex ORDER BY n DESC LIMIT 1");
+    assert.equal(few.rows!.length, 1);
+    const r = await run(`SELECT c.diagnosis, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE p.sex = 'F' GROUP BY c.diagnosis HAVING COUNT(*) > 20 ORDER BY n DESC LIMIT 5`);
+    const want = db.query(`SELECT c.diagnosis, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE p.sex = 'F' GROUP BY c.diagnosis HAVING COUNT(*) > 20 ORDER BY n DESC LIMIT 5`);
+    assert.deepEqual(r.rows!.map((x) => x[1]), want.rows.map((x) => x[1]));
+  });
+
   it('a comparison of columns declares both as filter uses (what a policy checks)', async () => {
     const { usesOfJoinPlan } = await import('../src/governance/plan-uses.js');
     const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
