@@ -8,6 +8,8 @@
 //   PUT  /v1/datasets/:name/versions/:version     application/octet-stream upload of this node's shares
 //                                                 → 201 {name, version, rows} | 200 same content | 409 | 400
 //                                                 | 403 governed mode: not signed by the dataset's custodian
+//   PUT  /v1/datasets/:name/versions/:version/sealed   the same body sealed to this node's upload key
+//                                                 (browsers; src/node/sealed-upload.ts), then the same path
 //   POST /v1/queries {request}                    node 0 only → 202 {job}; `request` is the researcher's signed
 //                                                 query request (src/governance/study.ts): ad-hoc SQL, or a registered
 //                                                 study's query on governed clusters; every node admits the job on its
@@ -58,6 +60,7 @@ import { audienceOf, AuthError, signRequest, UNSIGNED_BODY } from '../governance
 import type { Signer } from '../governance/identity.js';
 import { publicSettings, researcherBudget } from './privacy.js';
 import { sharesHasher, UploadAuthError, verifyUploadHeader, type UploadStatement } from '../ingest/upload-auth.js';
+import { registerSealedUploadRoute, type NodeUploadKey, type UploadReceiver } from './sealed-upload.js';
 
 /** Largest upload header (schema + code lists). */
 const MAX_HEADER_BYTES = 64 << 20;
@@ -172,6 +175,8 @@ export interface ApiContext {
   governance: NodeGovernance;
   /** Who may call what (src/node/access.ts). */
   access: NodeAccess;
+  /** This node's X25519 upload key for sealed uploads from browsers (src/node/sealed-upload.ts). */
+  uploadKey?: NodeUploadKey;
 }
 
 /** Pulls exact byte counts out of a stream. */
@@ -365,7 +370,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     }
   });
 
-  app.put<{ Params: { name: string; version: string } }>('/v1/datasets/:name/versions/:version', async (req, reply) => {
+  // The upload path: the plain route below and the sealed one (src/node/sealed-upload.ts) feed it.
+  const receiveUpload: UploadReceiver = async (req, reply) => {
     const stream = req.body as Readable | undefined;
     if (!stream || typeof (stream as Readable).pipe !== 'function') {
       return reply.code(400).send({ error: 'upload must have Content-Type application/octet-stream' });
@@ -423,7 +429,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       }
       return sendError(reply, e, log);
     }
-  });
+  };
+  app.put<{ Params: { name: string; version: string } }>('/v1/datasets/:name/versions/:version', (req, reply) => receiveUpload(req, reply));
+  registerSealedUploadRoute(app, ctx, receiveUpload);
 
   // Queries: node 0 schedules; one submission at a time so every node sees the same order.
   let submitting: Promise<unknown> = Promise.resolve();
