@@ -58,7 +58,13 @@ export class SealedUploadError extends Error {
 }
 
 const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
-const ab = (b: Uint8Array): ArrayBuffer => b.slice().buffer as ArrayBuffer;
+/** The bytes as an ArrayBuffer of exactly their length (a copy unless they fill theirs; Buffer.slice would not copy). */
+const ab = (b: Uint8Array): ArrayBuffer => {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
+  const c = new Uint8Array(b.byteLength);
+  c.set(b);
+  return c.buffer;
+};
 
 /** Opens a sealed body with this node's upload key; throws SealedUploadError when it does not open. */
 export async function openSealedUpload(body: Uint8Array, key: UploadKey, bind: { cluster: string; node: string; party: number; dataset: string; version: string }): Promise<Uint8Array> {
