@@ -2,7 +2,7 @@
 // authorize at every node): its types and its shape check, browser-safe so that the web app's
 // policy editor checks what it is about to sign with exactly the nodes' rules. What each field
 // means is in ./policy.ts's header (column roles after SCQL's column control lists).
-import { refuse } from './errors.js';
+import { refuse, type GovernanceCode } from './errors.js';
 import type { Signature } from './signature.js';
 import { parseTime } from './times.js';
 
@@ -50,6 +50,29 @@ export interface CustodianPolicy {
 export interface SignedPolicy {
   policy: CustodianPolicy;
   signature?: Signature;
+}
+
+/** One use of one column by a query, as the planner reports it. */
+export interface ColumnUse {
+  dataset: string;
+  column: string;
+  role: ColumnRole;
+  /** With role 'aggregate': the function. */
+  aggregate?: AggregateFn;
+}
+
+/**
+ * Why a dataset's policy does not allow one column use (null: it does), with the refusal code
+ * ./policy.ts authorize raises; `owner` names the custodian in the message.
+ */
+export function columnUseRefusal(policy: DatasetPolicy, u: ColumnUse, owner: string): { code: GovernanceCode; message: string } | null {
+  const rule = policy.columns[u.column];
+  if (rule === undefined || rule === 'forbidden' || rule.roles.length === 0) return { code: 'column-forbidden', message: `column ${u.dataset}.${u.column} may not be used: custodian '${owner}'s policy ${rule === undefined ? 'does not list it' : 'forbids it'}` };
+  if (!rule.roles.includes(u.role)) return { code: 'column-role', message: `column ${u.dataset}.${u.column} may not be used as ${u.role} (custodian '${owner}' allows: ${rule.roles.join(', ')})` };
+  if (u.role === 'aggregate' && u.aggregate !== undefined && rule.aggregates !== undefined && !rule.aggregates.includes(u.aggregate)) {
+    return { code: 'aggregate-not-allowed', message: `column ${u.dataset}.${u.column} may not be aggregated with ${u.aggregate.toUpperCase()} (custodian '${owner}' allows: ${rule.aggregates.join(', ').toUpperCase() || 'none'})` };
+  }
+  return null;
 }
 
 export function checkPolicyShape(x: unknown): CustodianPolicy {

@@ -30,21 +30,12 @@ import type { Consortium, ConsentDefault } from './consortium.js';
 import { refuse } from './errors.js';
 import { isSignature, keyId, signDocument, verifyDocument, type Signature, type Signer } from './identity.js';
 import { checkStudy, isoTime, parseTime, timeOf, verifyQueryRequest, type Approval, type DpMechanism, type QueryRequest, type SignedStudy, type StudyQuery } from './study.js';
-import { checkPolicyShape, COLUMN_ROLES, type ColumnRole, type AggregateFn, type CustodianPolicy, type DatasetPolicy, type SignedPolicy } from './policy-shape.js';
+import { checkPolicyShape, columnUseRefusal, COLUMN_ROLES, type ColumnUse, type CustodianPolicy, type DatasetPolicy, type SignedPolicy } from './policy-shape.js';
 
 // The policy document (its types and shape check) is ./policy-shape.ts, browser-safe for the web app's policy editor.
-export { AGGREGATE_FNS, checkPolicyShape, COLUMN_ROLES, POLICY_FORMAT, type AggregateFn, type ColumnRole, type ColumnRule, type CustodianPolicy, type DatasetPolicy, type SignedPolicy } from './policy-shape.js';
+export { AGGREGATE_FNS, checkPolicyShape, columnUseRefusal, COLUMN_ROLES, POLICY_FORMAT, type AggregateFn, type ColumnRole, type ColumnRule, type ColumnUse, type CustodianPolicy, type DatasetPolicy, type SignedPolicy } from './policy-shape.js';
 
 export const AUTHORIZATION_FORMAT = 'mosaik-authorization/1';
-
-/** One use of one column by a query, as the planner reports it. */
-export interface ColumnUse {
-  dataset: string;
-  column: string;
-  role: ColumnRole;
-  /** With role 'aggregate': the function. */
-  aggregate?: AggregateFn;
-}
 
 /** What the node is about to run. */
 export interface QueryUse {
@@ -308,14 +299,8 @@ export function authorize(input: AuthorizeInput): Authorization {
     if (!cols) refuse('dataset-not-in-study', `the query reads dataset '${u.dataset}', which study '${s.id}' does not declare (it declares ${[...declared.keys()].join(', ')})`);
     if (!cols.has(u.column)) refuse('column-not-in-study', `the query reads column ${u.dataset}.${u.column}, which study '${s.id}' does not declare`);
     touched.add(u.dataset);
-    const { policy } = pol.get(u.dataset)!;
-    const owner = owners.get(u.dataset)!.name;
-    const rule = policy.columns[u.column];
-    if (rule === undefined || rule === 'forbidden' || rule.roles.length === 0) refuse('column-forbidden', `column ${u.dataset}.${u.column} may not be used: custodian '${owner}'s policy ${rule === undefined ? 'does not list it' : 'forbids it'}`);
-    if (!rule.roles.includes(u.role)) refuse('column-role', `column ${u.dataset}.${u.column} may not be used as ${u.role} (custodian '${owner}' allows: ${rule.roles.join(', ')})`);
-    if (u.role === 'aggregate' && u.aggregate !== undefined && rule.aggregates !== undefined && !rule.aggregates.includes(u.aggregate)) {
-      refuse('aggregate-not-allowed', `column ${u.dataset}.${u.column} may not be aggregated with ${u.aggregate.toUpperCase()} (custodian '${owner}' allows: ${rule.aggregates.join(', ').toUpperCase() || 'none'})`);
-    }
+    const refusal = columnUseRefusal(pol.get(u.dataset)!.policy, u, owners.get(u.dataset)!.name);
+    if (refusal) refuse(refusal.code, refusal.message);
   }
 
   // Smallest cell: never below the policy of any dataset the query reads.
