@@ -5,14 +5,11 @@
 import { refuse, type GovernanceCode } from './errors.js';
 import type { Signature } from './signature.js';
 import { parseTime } from './times.js';
+import { AGGREGATE_FNS, COLUMN_ROLES, type AggregateFn, type ColumnRole, type ColumnUse } from './column-use.js';
+
+export { AGGREGATE_FNS, COLUMN_ROLES, type AggregateFn, type ColumnRole, type ColumnUse } from './column-use.js';
 
 export const POLICY_FORMAT = 'mosaik-policy/1';
-
-export type ColumnRole = 'join-key' | 'filter' | 'group' | 'aggregate';
-export const COLUMN_ROLES: readonly ColumnRole[] = ['join-key', 'filter', 'group', 'aggregate'];
-
-export type AggregateFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'variance' | 'stddev';
-export const AGGREGATE_FNS: readonly AggregateFn[] = ['count', 'sum', 'avg', 'min', 'max', 'variance', 'stddev'];
 
 export interface ColumnRule {
   /** Roles the column may play; an empty list forbids it. */
@@ -50,15 +47,6 @@ export interface CustodianPolicy {
 export interface SignedPolicy {
   policy: CustodianPolicy;
   signature?: Signature;
-}
-
-/** One use of one column by a query, as the planner reports it. */
-export interface ColumnUse {
-  dataset: string;
-  column: string;
-  role: ColumnRole;
-  /** With role 'aggregate': the function. */
-  aggregate?: AggregateFn;
 }
 
 /**

@@ -30,25 +30,15 @@ import type { Consortium, ConsentDefault } from './consortium.js';
 import { refuse } from './errors.js';
 import { isSignature, keyId, signDocument, verifyDocument, type Signature, type Signer } from './identity.js';
 import { checkStudy, isoTime, parseTime, timeOf, verifyQueryRequest, type Approval, type DpMechanism, type QueryRequest, type SignedStudy, type StudyQuery } from './study.js';
-import { checkPolicyShape, columnUseRefusal, COLUMN_ROLES, type ColumnUse, type CustodianPolicy, type DatasetPolicy, type SignedPolicy } from './policy-shape.js';
+import { COLUMN_ROLES, type ColumnUse, type QueryUse } from './column-use.js';
+import { checkPolicyShape, columnUseRefusal, type CustodianPolicy, type DatasetPolicy, type SignedPolicy } from './policy-shape.js';
 
-// The policy document (its types and shape check) is ./policy-shape.ts, browser-safe for the web app's policy editor.
-export { AGGREGATE_FNS, checkPolicyShape, columnUseRefusal, COLUMN_ROLES, POLICY_FORMAT, type AggregateFn, type ColumnRole, type ColumnRule, type ColumnUse, type CustodianPolicy, type DatasetPolicy, type SignedPolicy } from './policy-shape.js';
+// The policy document (its types and shape check) is ./policy-shape.ts, browser-safe for the web
+// app's policy editor; the vocabulary of column uses is ./column-use.ts.
+export { AGGREGATE_FNS, COLUMN_ROLES, type AggregateFn, type ColumnRole, type ColumnUse, type QueryUse } from './column-use.js';
+export { checkPolicyShape, columnUseRefusal, POLICY_FORMAT, type ColumnRule, type CustodianPolicy, type DatasetPolicy, type SignedPolicy } from './policy-shape.js';
 
 export const AUTHORIZATION_FORMAT = 'mosaik-authorization/1';
-
-/** What the node is about to run. */
-export interface QueryUse {
-  /** The query's text; must be one of the study's allowed queries (compared by normalizeQueryText). */
-  sql?: string;
-  statistic?: string;
-  /** Datasets the query reads (also those it reads no column of, e.g. COUNT(*) FROM contacts). */
-  datasets: string[];
-  /** Every column the plan reads and in what role (./plan-uses.ts builds this from a QueryPlan). */
-  uses: ColumnUse[];
-  /** Smallest cell the requester asked for; refused if below a policy's. */
-  minCellSize?: number;
-}
 
 export interface AuthorizeInput {
   study: SignedStudy;
