@@ -17,6 +17,7 @@
 // Browser-safe: no Node built-in. What it reveals: nothing leaves this module; problems quote the
 // offending values back to the custodian who owns them.
 import { parse as parseSync, CsvError } from 'csv-parse/sync';
+import { LineSplitter } from './lines.js';
 import type { CodeList, DatasetSchema } from './schema.js';
 import { progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
 
@@ -119,9 +120,10 @@ export function formatProblem(e: unknown, line: number, recordStart: number): Ro
 /** Quote-free lines split directly; quoted records parsed by csv-parse (see the module comment). */
 export class FastReader implements Reader {
   lines = 0;
-  private readonly decoder = new TextDecoder('utf-8');
-  private carry = '';
-  private first = true;
+  private readonly split = new LineSplitter(
+    (s) => this.line(s),
+    () => this.v.fatal,
+  );
   /** Pending lines of consecutive quoted records (each line followed by '\n'). */
   private batch: string[] = [];
   private batchBytes = 0;
@@ -136,26 +138,11 @@ export class FastReader implements Reader {
   constructor(private readonly sink: Sink, private readonly v: RowValidator) {}
 
   write(chunk: Uint8Array | string): void {
-    let text = this.carry + (typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }));
-    if (this.first && text.length > 0) {
-      this.first = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    let pos = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', pos);
-      if (nl < 0) break;
-      this.line(text.slice(pos, nl));
-      if (this.v.fatal) return;
-      pos = nl + 1;
-    }
-    this.carry = text.slice(pos);
+    this.split.write(chunk);
   }
 
   end(): void {
-    const rest = this.carry + this.decoder.decode();
-    this.carry = '';
-    if (rest.length > 0) this.line(rest);
+    this.split.end();
     if (this.v.fatal) return;
     // An open quote at the end: csv-parse names the first thing wrong (a stray quote, or the unclosed field).
     if (this.batch.length > 0) this.flush();

@@ -19,6 +19,7 @@
 //
 // This module is the reading core, browser-safe (no Node built-in; the web app's upload uses it);
 // ./jsonl.ts adds reading files and streams in Node.
+import { LineSplitter } from './lines.js';
 import type { CodeList, DatasetSchema } from './schema.js';
 import { describeValue, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
 
@@ -76,9 +77,7 @@ class JsonlReader {
   lines = 0;
   /** Keys outside the schema, in order of first appearance. */
   readonly ignored: string[] = [];
-  private readonly decoder = new TextDecoder('utf-8');
-  private carry = '';
-  private first = true;
+  private readonly split = new LineSplitter((s) => this.line(s));
   private readonly names: string[];
   private readonly known: Set<string>;
   private readonly extraSeen = new Set<string>();
@@ -97,25 +96,11 @@ class JsonlReader {
   }
 
   write(chunk: Uint8Array | string): void {
-    let text = this.carry + (typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }));
-    if (this.first && text.length > 0) {
-      this.first = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    let pos = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', pos);
-      if (nl < 0) break;
-      this.line(text.slice(pos, nl));
-      pos = nl + 1;
-    }
-    this.carry = text.slice(pos);
+    this.split.write(chunk);
   }
 
   end(): void {
-    const rest = this.carry + this.decoder.decode();
-    this.carry = '';
-    if (rest.length > 0) this.line(rest);
+    this.split.end();
   }
 
   /** Schema columns that occurred, then the other keys, in order of first appearance. */

@@ -7,7 +7,8 @@
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { encodeSealedUpload, sealedUploadAad, UPLOAD_SEAL_INFO, uploadKeyBase64url } from './sealed-upload-format.js';
 
-const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+/** The HPKE suite of sealed uploads (./sealed-upload-format.ts); the node opens bodies with it (src/node/sealed-upload.ts). */
+export const UPLOAD_SUITE = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
 
 function fromBase64url(s: string): Uint8Array {
   const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(s.length / 4) * 4, '='));
@@ -17,7 +18,7 @@ function fromBase64url(s: string): Uint8Array {
 }
 
 /** The bytes as an ArrayBuffer of exactly their length (a copy unless they fill theirs; Buffer.slice would not copy). */
-const ab = (b: Uint8Array): ArrayBuffer => {
+export const arrayBufferOf = (b: Uint8Array): ArrayBuffer => {
   if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
   const c = new Uint8Array(b.byteLength);
   c.set(b);
@@ -26,8 +27,8 @@ const ab = (b: Uint8Array): ArrayBuffer => {
 
 /** Seals `body` for the node whose upload key is `uploadKey` ("x25519:<base64url>"), bound to cluster, node, dataset and version. */
 export async function sealUpload(body: Uint8Array, uploadKey: string, bind: { cluster: string; node: string; party: number; dataset: string; version: string }): Promise<Uint8Array> {
-  const pk = await suite.kem.deserializePublicKey(ab(fromBase64url(uploadKeyBase64url(uploadKey))));
-  const sender = await suite.createSenderContext({ recipientPublicKey: pk, info: ab(UPLOAD_SEAL_INFO) });
-  const ct = await sender.seal(ab(body), ab(sealedUploadAad(bind)));
+  const pk = await UPLOAD_SUITE.kem.deserializePublicKey(arrayBufferOf(fromBase64url(uploadKeyBase64url(uploadKey))));
+  const sender = await UPLOAD_SUITE.createSenderContext({ recipientPublicKey: pk, info: arrayBufferOf(UPLOAD_SEAL_INFO) });
+  const ct = await sender.seal(arrayBufferOf(body), arrayBufferOf(sealedUploadAad(bind)));
   return encodeSealedUpload(new Uint8Array(sender.enc), new Uint8Array(ct));
 }

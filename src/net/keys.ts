@@ -200,10 +200,14 @@ export function generateSigningKey(): SigningKey {
 
 /** Writes <outDir>/<name>.sign.key.pem (mode 0600); refuses to replace an existing one unless asked. */
 export function writeSigningKey(outDir: string, name: string, opts: { overwrite?: boolean } = {}): SigningKey & { path: string } {
-  const path = signingKeyPath(outDir, name);
-  if (!opts.overwrite && existsSync(path)) throw new Error(`${path} already exists (use --force to replace it)`);
-  const k = generateSigningKey();
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  return writeNewKeyFile(signingKeyPath(outDir, name), generateSigningKey, opts.overwrite);
+}
+
+/** Writes a key made by `make` to `path` (mode 0600, its folder 0700); refuses to replace an existing file unless asked. */
+export function writeNewKeyFile<K extends { privateKeyPem: string }>(path: string, make: () => K, overwrite = false): K & { path: string } {
+  if (!overwrite && existsSync(path)) throw new Error(`${path} already exists (use --force to replace it)`);
+  const k = make();
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, k.privateKeyPem, { mode: 0o600 });
   chmodSync(path, 0o600);
   return { ...k, path };
@@ -233,6 +237,21 @@ export function clusterSigningKeys(config: ClusterConfig): [string, string, stri
     );
   }
   return config.nodes.map((n) => n.signingKey!) as [string, string, string];
+}
+
+/**
+ * One field of each node's entry in cluster.json as written (undefined where absent, or without
+ * the file), in the order of config.nodes: for the fields resolveClusterConfig does not keep
+ * (apiPort, uploadKey).
+ */
+export function clusterFileField(config: ClusterConfig, field: string): unknown[] {
+  let raw: { nodes?: ({ id: number } & Record<string, unknown>)[] } = {};
+  try {
+    raw = JSON.parse(readFileSync(join(config.dir, 'cluster.json'), 'utf8'));
+  } catch {
+    /* no file: none */
+  }
+  return config.nodes.map((n) => raw.nodes?.find((x) => x.id === n.id)?.[field]);
 }
 
 /** This node's signing key, checked against the one cluster.json pins for it. */

@@ -5,11 +5,11 @@
 // The public key goes into cluster.json as the node entry's "uploadKey": "x25519:<base64url>",
 // which `mosaik web` passes to the browser with the rest of the public cluster information.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { uploadKeyBase64url } from '../ingest/sealed-upload-format.js';
 import type { PartyId } from './channel.js';
-import type { ClusterConfig } from './keys.js';
+import { clusterFileField, writeNewKeyFile, type ClusterConfig } from './keys.js';
 
 export interface UploadKey {
   /** PKCS#8 PEM of the X25519 private key. */
@@ -36,13 +36,7 @@ export function generateUploadKey(): UploadKey {
 
 /** Writes <outDir>/<name>.upload.key.pem (mode 0600); refuses to replace an existing one unless asked. */
 export function writeUploadKey(outDir: string, name: string, opts: { overwrite?: boolean } = {}): UploadKey & { path: string } {
-  const path = uploadKeyPath(outDir, name);
-  if (!opts.overwrite && existsSync(path)) throw new Error(`${path} already exists (use --force to replace it)`);
-  const k = generateUploadKey();
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
-  writeFileSync(path, k.privateKeyPem, { mode: 0o600 });
-  chmodSync(path, 0o600);
-  return { ...k, path };
+  return writeNewKeyFile(uploadKeyPath(outDir, name), generateUploadKey, opts.overwrite);
 }
 
 export function readUploadKey(outDir: string, name: string): UploadKey {
@@ -56,14 +50,9 @@ export function readUploadKey(outDir: string, name: string): UploadKey {
  * ClusterConfig keeps only what the MPC needs.
  */
 export function clusterUploadKeys(config: ClusterConfig): (string | undefined)[] {
-  let raw: { nodes?: { id: number; uploadKey?: unknown }[] } = {};
-  try {
-    raw = JSON.parse(readFileSync(join(config.dir, 'cluster.json'), 'utf8'));
-  } catch {
-    /* no file: none */
-  }
-  return config.nodes.map((n) => {
-    const k = raw.nodes?.find((x) => x.id === n.id)?.uploadKey;
+  const keys = clusterFileField(config, 'uploadKey');
+  return config.nodes.map((n, i) => {
+    const k = keys[i];
     if (k === undefined) return undefined;
     try {
       return `x25519:${uploadKeyBase64url(k as string)}`;

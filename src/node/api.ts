@@ -37,13 +37,11 @@
 import type { UploadHeader } from '../ingest/schema.js';
 import { pinnedTlsOptions, readJsonAnswer } from '../net/https.js';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { PartyId } from '../net/channel.js';
-import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
+import { clusterFileField, type ClusterConfig, type ResolvedNode } from '../net/keys.js';
 import { checkSchema, SchemaError, type CodeList, type DatasetSchema } from '../ingest/schema.js';
 import { QueryError } from '../query/index.js';
 import { checkId, type ShareStore, StoreError } from './store.js';
@@ -73,14 +71,9 @@ const MAX_HEADER_BYTES = 64 << 20;
  * MPC port + 1000. (resolveClusterConfig ignores the extra field.)
  */
 export function apiPorts(config: ClusterConfig): [number, number, number] {
-  let raw: { nodes?: { id: number; apiPort?: number }[] } = {};
-  try {
-    raw = JSON.parse(readFileSync(join(config.dir, 'cluster.json'), 'utf8'));
-  } catch {
-    /* defaults */
-  }
-  return config.nodes.map((n) => {
-    const p = raw.nodes?.find((x) => x.id === n.id)?.apiPort;
+  const ports = clusterFileField(config, 'apiPort');
+  return config.nodes.map((n, i) => {
+    const p = ports[i] as number | undefined;
     if (p !== undefined) {
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`cluster config node ${n.id} (${n.name}): apiPort must be 1-65535, got ${p}`);
       return p;

@@ -13,13 +13,13 @@
 // What this node learns: what any upload tells it (its own share pair and the public header). What
 // the relay learns: the body's length. The node holds one sealed body in memory while opening it
 // (at most SEALED_UPLOAD_MAX_BYTES; larger datasets go through `mosaik ingest`, which streams).
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { createPrivateKey } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
 import type { UploadKey } from '../net/upload-keys.js';
+import { arrayBufferOf, UPLOAD_SUITE } from '../ingest/sealed-upload.js';
 import { decodeSealedUpload, sealedUploadAad, SEALED_UPLOAD_MAX_BYTES, UPLOAD_SEAL_INFO } from '../ingest/sealed-upload-format.js';
 import type { Identity } from './access.js';
 
@@ -57,15 +57,6 @@ export class SealedUploadError extends Error {
   }
 }
 
-const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
-/** The bytes as an ArrayBuffer of exactly their length (a copy unless they fill theirs; Buffer.slice would not copy). */
-const ab = (b: Uint8Array): ArrayBuffer => {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
-  const c = new Uint8Array(b.byteLength);
-  c.set(b);
-  return c.buffer;
-};
-
 /** Opens a sealed body with this node's upload key; throws SealedUploadError when it does not open. */
 export async function openSealedUpload(body: Uint8Array, key: UploadKey, bind: { cluster: string; node: string; party: number; dataset: string; version: string }): Promise<Uint8Array> {
   let parts: { enc: Uint8Array; ct: Uint8Array };
@@ -74,10 +65,10 @@ export async function openSealedUpload(body: Uint8Array, key: UploadKey, bind: {
   } catch (e) {
     throw new SealedUploadError((e as Error).message);
   }
-  const recipientKey = await suite.kem.importKey('jwk', createPrivateKey(key.privateKeyPem).export({ format: 'jwk' }) as JsonWebKey, false);
+  const recipientKey = await UPLOAD_SUITE.kem.importKey('jwk', createPrivateKey(key.privateKeyPem).export({ format: 'jwk' }) as JsonWebKey, false);
   try {
-    const recipient = await suite.createRecipientContext({ recipientKey, enc: ab(parts.enc), info: ab(UPLOAD_SEAL_INFO) });
-    return new Uint8Array(await recipient.open(ab(parts.ct), ab(sealedUploadAad(bind))));
+    const recipient = await UPLOAD_SUITE.createRecipientContext({ recipientKey, enc: arrayBufferOf(parts.enc), info: arrayBufferOf(UPLOAD_SEAL_INFO) });
+    return new Uint8Array(await recipient.open(arrayBufferOf(parts.ct), arrayBufferOf(sealedUploadAad(bind))));
   } catch {
     throw new SealedUploadError(
       `this sealed upload does not open with the upload key of node ${bind.party} (${bind.node}): it was sealed for another node, or for another dataset or version than ${bind.dataset}@${bind.version}, or altered on the way; nothing stored`,

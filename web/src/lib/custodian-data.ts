@@ -4,7 +4,7 @@
 // custodian's signature verifies), and which nodes hold it. Nothing here is secret: schemas, sizes
 // and versions are public (DESIGN.md, "Data model"); values never are, and none is fetched.
 import type { CodeList, DatasetSchema } from '../../../src/ingest/schema.js';
-import { ApiError, call, cluster, PARTIES } from './api.js';
+import { call, cluster, PARTIES } from './api.js';
 
 export interface VersionInfo {
   version: string;
@@ -68,13 +68,10 @@ function columnChanges(prev: DatasetSchema | undefined, cur: DatasetSchema): str
 export async function datasetInfo(name: string): Promise<DatasetInfo> {
   const info = await cluster();
   const q = encodeURIComponent(name);
+  // Each node's listing first: asking for a dataset a node does not hold would be a 404, which a
+  // browser reports as an error.
   const atNodes = await Promise.all(
-    PARTIES.map((p) =>
-      call<Detail>(p, `/v1/datasets/${q}`).catch((e) => {
-        if (e instanceof ApiError && e.status === 404) return null;
-        throw e;
-      }),
-    ),
+    PARTIES.map(async (p) => ((await call<Listed[]>(p, '/v1/datasets')).some((d) => d.name === name) ? call<Detail>(p, `/v1/datasets/${q}`) : null)),
   );
   const base = atNodes[0] ?? atNodes.find((d) => d) ?? null;
   if (!base) return { name, versions: [], latest: null };

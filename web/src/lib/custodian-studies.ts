@@ -17,45 +17,9 @@ import { sha256Hex, utf8 } from './bytes.js';
 import type { BrowserIdentity } from './keys.js';
 import { registersOf } from './run.js';
 import { canonicalJson, signDocument } from './sign.js';
+import { listStudies, studyRoute, type SignedStudyDoc, type StudyDoc, type StudyListing } from './studies.js';
 
-export interface StudyListing {
-  id: string;
-  hash: string;
-  title: string;
-  researcher: string;
-  purpose: string;
-  datasets: string[];
-  queries: string[];
-  validFrom: string;
-  validUntil: string;
-  period: string;
-  approvals: { custodian: string; decision: 'approve' | 'reject' | 'pending'; time?: string }[];
-  approved: boolean;
-  privacy?: { epsilon: number; delta?: number };
-}
-
-export interface StudyDoc {
-  study: {
-    id: string;
-    title: string;
-    researcher: string;
-    purpose: string;
-    description?: string;
-    datasets: { name: string; columns: string[] }[];
-    queries: { id: string; sql?: string; statistic?: string; epsilon?: number; description?: string }[];
-    validFrom: string;
-    validUntil: string;
-    minCellSize?: number;
-    privacy?: { epsilon: number; delta?: number; mechanism?: string };
-    createdAt: string;
-  };
-  signature?: { signer: string; keyId: string };
-}
-
-interface StudyVersions {
-  id: string;
-  versions: (StudyListing & { document: StudyDoc; approvals: Approval[] })[];
-}
+export type { StudyListing } from './studies.js';
 
 /** One column use of one query, with what the custodian's current policy says of it. */
 export interface UseCheck extends ColumnUse {
@@ -78,7 +42,7 @@ export interface QueryReview {
 
 export interface StudyReview {
   listing: StudyListing;
-  document: StudyDoc;
+  document: SignedStudyDoc;
   /** Recomputed here from the document shown. */
   hash: string;
   mine: string[];
@@ -93,15 +57,15 @@ export interface StudyReview {
 
 /** The registered studies that read a dataset of `mine`. */
 export async function studiesFor(id: BrowserIdentity, mine: string[]): Promise<StudyListing[]> {
-  const all = await call<StudyListing[]>(0, '/v1/studies', { as: id });
+  const all = await listStudies(id);
   return all.filter((s) => s.datasets.some((d) => mine.includes(d)));
 }
 
-export const studyHashOf = async (study: StudyDoc['study']): Promise<string> => sha256Hex(utf8(canonicalJson(study)));
+export const studyHashOf = async (study: StudyDoc): Promise<string> => sha256Hex(utf8(canonicalJson(study)));
 
 /** A study version as the custodian reviews it: declared columns, each query's uses of them, the policy's verdict. */
 export async function reviewStudy(id: BrowserIdentity, listing: StudyListing, mine: string[], policy: CustodianPolicy | null): Promise<StudyReview> {
-  const v = await call<StudyVersions>(0, `/v1/studies/${encodeURIComponent(listing.id)}`, { as: id });
+  const v = await studyRoute(listing.id, id);
   const version = v.versions.find((x) => x.hash === listing.hash);
   if (!version) throw new Error(`node 0 lists study ${listing.id} but has no document of its version ${listing.hash.slice(0, 12)}…; reload the page`);
   const doc = version.document;

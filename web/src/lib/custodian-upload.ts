@@ -20,7 +20,7 @@ import { checkVersion, encodeUploadHeaderBytes, partyShareBytes, uploadBodyBytes
 import { uploadStatementOf, type UploadSignature } from '../../../src/ingest/upload-statement.js';
 import type { IngestProgress, IngestValidation } from '../../../src/ingest/validate.js';
 import { splitSharesWith, type ShareTriple } from '../../../src/mpc/share-split.js';
-import { ApiError, call, cluster, PARTIES, type Party } from './api.js';
+import { call, cluster, PARTIES, type Party } from './api.js';
 import { sha256Hex, utf8 } from './bytes.js';
 import type { BrowserIdentity } from './keys.js';
 import { canonicalJson, signDocument } from './sign.js';
@@ -39,7 +39,7 @@ export function formatOf(fileName: string): FileFormat | null {
   return null;
 }
 
-export const mb = (n: number): string => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+export const sizeText = (n: number): string => (n < 1e5 ? `${Math.max(1, Math.round(n / 1e3))} kB` : `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`);
 
 /** Progress of one upload, for the bar: a phase, a sentence, and how far (0..1) overall. */
 export interface UploadProgress {
@@ -50,7 +50,7 @@ export interface UploadProgress {
 
 /** Validates a picked file against the dataset's schema, in this browser, with the CLI's own code. */
 export async function validateFile(file: Blob, format: FileFormat, schema: DatasetSchema, codeLists: Map<string, CodeList>, o: { ignoreExtra?: boolean; onProgress?: (p: UploadProgress) => void } = {}): Promise<IngestValidation> {
-  if (file.size > UPLOAD_LIMIT_BYTES) throw new Error(`This file has ${mb(file.size)}; the web app takes files up to ${mb(UPLOAD_LIMIT_BYTES)}. Upload larger files with \`mosaik ingest\`, which streams them.`);
+  if (file.size > UPLOAD_LIMIT_BYTES) throw new Error(`This file has ${sizeText(file.size)}; the web app takes files up to ${sizeText(UPLOAD_LIMIT_BYTES)}. Upload larger files with \`mosaik ingest\`, which streams them.`);
   const bytes = new Uint8Array(await file.arrayBuffer());
   const CHUNK = 1 << 20;
   // Chunks with a pause between them, so the page stays responsive and the bar moves.
@@ -112,18 +112,20 @@ export async function preflight(id: BrowserIdentity, ds: ShareableDataset, versi
   checkVersion(version);
   if (ds.schema.custodian !== id.name) throw new Error(`The schema of ${ds.schema.name} names custodian '${ds.schema.custodian}', and you are signed in as '${id.name}': only its custodian can upload it.`);
   if (bodySize(ds) > NODE_BODY_LIMIT_BYTES) {
-    throw new Error(`These ${ds.rows.toLocaleString('en-US')} rows make about ${mb(bodySize(ds))} of shares for each node; the web app sends at most ${mb(NODE_BODY_LIMIT_BYTES)} to a node. Upload this file with \`mosaik ingest\`, or split it into smaller versions.`);
+    throw new Error(`These ${ds.rows.toLocaleString('en-US')} rows make about ${sizeText(bodySize(ds))} of shares for each node; the web app sends at most ${sizeText(NODE_BODY_LIMIT_BYTES)} to a node. Upload this file with \`mosaik ingest\`, or split it into smaller versions.`);
   }
   const info = await cluster();
   const noKey = info.nodes.filter((n) => !n.uploadKey);
   if (noKey.length) throw new Error(`${noKey.map((n) => n.name).join(', ')} ${noKey.length > 1 ? 'have' : 'has'} no upload key in cluster.json, so this browser cannot seal shares for ${noKey.length > 1 ? 'them' : 'it'}. Ask the operators to run \`mosaik keygen\` (or \`mosaik local-cluster\`) again and restart \`mosaik web\`; meanwhile use \`mosaik ingest\`.`);
+  // Asked without a 404 (a browser reports every failed fetch as an error): the listing first.
   const taken = await Promise.all(
     PARTIES.map(async (p) => {
       try {
-        await call(p, `/v1/datasets/${encodeURIComponent(ds.schema.name)}?version=${encodeURIComponent(version)}`);
-        return info.nodes[p]!.name;
+        const listed = await call<{ name: string }[]>(p, '/v1/datasets');
+        if (!listed.some((d) => d.name === ds.schema.name)) return null;
+        const d = await call<{ versions: { version: string }[] }>(p, `/v1/datasets/${encodeURIComponent(ds.schema.name)}`);
+        return d.versions.some((v) => v.version === version) ? info.nodes[p]!.name : null;
       } catch (e) {
-        if (e instanceof ApiError && e.status === 404) return null;
         throw new Error(`${info.nodes[p]!.name} cannot be asked about version ${version}: ${(e as Error).message}`);
       }
     }),

@@ -4,21 +4,11 @@
 // checked to be the same at all three nodes, with the study's privacy budget (GET
 // /v1/studies/:id/budget) and the licence terms of this custodian's approval (from the signed
 // approvals the nodes hold). Exported as CSV. Public metadata and counts only: no data values.
-import type { Approval } from '../../../src/governance/approval-shape.js';
+import type { UsageSummary } from '../../../src/governance/usage-summary.js';
 import { call, cluster, PARTIES } from './api.js';
 import type { BrowserIdentity } from './keys.js';
-import { latestDecision, type StudyListing } from './custodian-studies.js';
-
-export interface UsageSummary {
-  custodian: string;
-  study: string;
-  queries: number;
-  rowsTouched: number;
-  datasets: string[];
-  epsilon: number;
-  firstAt: string;
-  lastAt: string;
-}
+import { latestDecision } from './custodian-studies.js';
+import { listStudies, studyRoute, type StudyRoute } from './studies.js';
 
 export interface LicensedUsage {
   study: string;
@@ -43,10 +33,6 @@ export interface UsageReport {
   disagreements: string[];
 }
 
-interface StudyVersions {
-  versions: (StudyListing & { approvals: Approval[] })[];
-}
-
 export async function usageReport(id: BrowserIdentity): Promise<UsageReport> {
   const info = await cluster();
   const perNode = await Promise.all(PARTIES.map((p) => call<{ node: string; summary: UsageSummary[] }>(p, `/v1/usage?custodian=${encodeURIComponent(id.name)}`, { as: id })));
@@ -55,10 +41,10 @@ export async function usageReport(id: BrowserIdentity): Promise<UsageReport> {
   const disagreements = PARTIES.slice(1)
     .filter((p) => perNode[p]!.summary.map(key).sort().join('\n') !== want)
     .map((p) => `${info.nodes[p]!.name} recorded different usage than ${info.nodes[0]!.name}`);
-  const listings = await call<StudyListing[]>(0, '/v1/studies', { as: id });
+  const listings = await listStudies(id);
   const rows: LicensedUsage[] = [];
   for (const u of perNode[0]!.summary) {
-    const versions = await call<StudyVersions>(0, `/v1/studies/${encodeURIComponent(u.study)}`, { as: id }).catch(() => ({ versions: [] }) as StudyVersions);
+    const versions = await studyRoute(u.study, id).catch((): Pick<StudyRoute, 'versions'> => ({ versions: [] }));
     const approvals = versions.versions.flatMap((v) => v.approvals);
     const ap = latestDecision(approvals.filter((a) => a.approval.decision === 'approve'), id.name);
     const listing = listings.find((l) => l.id === u.study && (!ap || l.hash === ap.approval.studyHash)) ?? listings.find((l) => l.id === u.study);

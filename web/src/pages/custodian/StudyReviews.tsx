@@ -2,10 +2,10 @@
 // and how, and whether your policy allows it; approve (with licence terms) or reject (with a
 // reason), signed here with your key. A study runs only when every custodian whose data it reads
 // has approved this exact version.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { SignedPolicy } from '../../../../src/governance/policy-shape.js';
 import { call } from '../../lib/api.js';
-import { decide, reviewStudy, studiesFor, type StudyListing, type StudyReview, type UseCheck } from '../../lib/custodian-studies.js';
+import { decide, latestDecision, reviewStudy, studiesFor, type StudyListing, type StudyReview, type UseCheck } from '../../lib/custodian-studies.js';
 import { currentPolicy, ROLE_TEXT, AGGREGATE_TEXT } from '../../lib/policy-form.js';
 import { MAX_TERMS_CHARS } from '../../../../src/governance/approval-shape.js';
 import { me } from '../../state.js';
@@ -26,6 +26,8 @@ export function StudyReviews({ mine }: TabProps) {
   const [open, setOpen] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [stamp, setStamp] = useState(0);
+  // What was just decided, kept here: the study moves to "Decided" and its review is drawn anew.
+  const [notice, setNotice] = useState<{ key: string; text: string } | null>(null);
   useEffect(() => {
     studiesFor(id, mine).then(setList, setError);
   }, [stamp, mine.join(',')]);
@@ -45,7 +47,18 @@ export function StudyReviews({ mine }: TabProps) {
           Study <code>{s.id}</code> by {s.researcher}, for {s.purpose}; valid {day(s.validFrom)} to {day(s.validUntil)} ({s.period}); reads {s.datasets.join(', ')}. You: {DECISION_TEXT[decision(s)]}.{' '}
           {s.approved ? 'Every custodian approved it: it can run.' : `Not yet approved by ${s.approvals.filter((a) => a.decision !== 'approve').map((a) => a.custodian).join(', ')}.`}
         </p>
-        {open === key ? <Review listing={s} mine={mine} onDecided={() => setStamp((x) => x + 1)} /> : null}
+        {notice?.key === key ? <Done text={notice.text} /> : null}
+        {open === key ? (
+          <Review
+            listing={s}
+            mine={mine}
+            decided={decision(s) !== 'pending'}
+            onDecided={(text) => {
+              setNotice({ key, text });
+              setStamp((x) => x + 1);
+            }}
+          />
+        ) : null}
       </li>
     );
   };
@@ -72,7 +85,19 @@ export function StudyReviews({ mine }: TabProps) {
   );
 }
 
-function Review({ listing, mine, onDecided }: { listing: StudyListing; mine: string[]; onDecided: () => void }) {
+/** The confirmation of a decision, focused so that a keyboard or screen-reader user lands on it. */
+function Done({ text }: { text: string }) {
+  const ref = useRef<HTMLParagraphElement>(null);
+  // Focused as it is drawn (an effect would run a frame later, after the keyboard user moved on).
+  useLayoutEffect(() => ref.current?.focus(), [text]);
+  return (
+    <p class="done" role="status" tabIndex={-1} ref={ref}>
+      {text}
+    </p>
+  );
+}
+
+function Review({ listing, mine, decided, onDecided }: { listing: StudyListing; mine: string[]; decided: boolean; onDecided: (text: string) => void }) {
   const id = me.value!;
   const [r, setR] = useState<StudyReview | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -80,7 +105,6 @@ function Review({ listing, mine, onDecided }: { listing: StudyListing; mine: str
   const [reason, setReason] = useState('');
   const [terms, setTerms] = useState('');
   const [busy, setBusy] = useState(false);
-  const [sent, setSent] = useState<string | null>(null);
   useEffect(() => {
     (async () => {
       const policy = currentPolicy(await call<SignedPolicy[]>(0, '/v1/policies', { as: id }), id.name);
@@ -95,12 +119,11 @@ function Review({ listing, mine, onDecided }: { listing: StudyListing; mine: str
     setBusy(true);
     try {
       await decide(id, r, { decision: choice, reason, terms });
-      setSent(
+      onDecided(
         choice === 'approve'
           ? `You approved this version of ${r.document.study.id}${terms.trim() ? ' with your licence terms' : ''}, signed in this browser; every node registered your approval and the transparency log records it. It runs once every custodian whose data it reads has approved it.`
           : `You rejected ${r.document.study.id}, with your reason, signed in this browser; no node will run it.`,
       );
-      onDecided();
     } catch (err) {
       setError(err);
     } finally {
@@ -112,6 +135,7 @@ function Review({ listing, mine, onDecided }: { listing: StudyListing; mine: str
   if (!r) return <p>Planning the study's queries against the registers …</p>;
   const s = r.document.study;
   const fid = `decide-${s.id}`;
+  const given = decided ? latestDecision(r.approvals, id.name, r.hash) : null;
   return (
     <div class="review">
       {s.description ? <p>{s.description}</p> : null}
@@ -167,10 +191,16 @@ function Review({ listing, mine, onDecided }: { listing: StudyListing; mine: str
           ) : null}
         </div>
       ))}
-      {sent ? (
-        <p class="done" role="status">
-          {sent}
-        </p>
+      {given ? (
+        <div class="decision">
+          <h5>Your decision on this version</h5>
+          <p>
+            You {given.approval.decision === 'approve' ? 'approved' : 'rejected'} it on {new Date(given.approval.time).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' })}, signed with your key.
+            {given.approval.decision === 'reject' ? ' No node will run it; a changed study is a new version for you to review.' : ''}
+          </p>
+          {given.approval.reason ? <p>Reason: {given.approval.reason}</p> : null}
+          {given.approval.terms ? <p>Licence terms: {given.approval.terms}</p> : null}
+        </div>
       ) : (
         <form onSubmit={send} class="decision" aria-labelledby={`${fid}-h`}>
           <h5 id={`${fid}-h`}>Your decision on this version</h5>

@@ -10,7 +10,7 @@ import { defaultVersion, type ShareableDataset } from '../../../../src/ingest/up
 import type { IngestValidation, RowProblem } from '../../../../src/ingest/validate.js';
 import type { ShareTriple } from '../../../../src/mpc/share-split.js';
 import { datasetInfo } from '../../lib/custodian-data.js';
-import { formatOf, mb, preflight, sendShares, splitDataset, UPLOAD_LIMIT_BYTES, UploadFailed, validateFile, type FileFormat, type NodeOutcome, type UploadProgress } from '../../lib/custodian-upload.js';
+import { formatOf, preflight, sendShares, sizeText, splitDataset, UPLOAD_LIMIT_BYTES, UploadFailed, validateFile, type FileFormat, type NodeOutcome, type UploadProgress } from '../../lib/custodian-upload.js';
 import { me } from '../../state.js';
 import { fmt, Note, Problem } from '../../ui/common.js';
 import type { TabProps } from './tab.js';
@@ -126,7 +126,7 @@ export function Upload({ mine, refresh }: TabProps) {
     <div>
       <h2>Upload a new version</h2>
       <Note>
-        For small files: CSV (first line the column names) or JSON Lines (one object per line), up to {mb(UPLOAD_LIMIT_BYTES)}. Your file is checked in this browser against the dataset's schema,
+        For small files: CSV (first line the column names) or JSON Lines (one object per line), up to {sizeText(UPLOAD_LIMIT_BYTES)}. Your file is checked in this browser against the dataset's schema,
         exactly as <code>mosaik ingest</code> checks it; if anything is wrong, nothing is sent. Then it is split here into three random-looking shares, each node's share is signed with your key
         and sealed so that only that node can open it. The web server passes on sealed bytes only. Larger files: use <code>mosaik ingest</code>.
       </Note>
@@ -158,7 +158,7 @@ export function Upload({ mine, refresh }: TabProps) {
         </label>
         {file ? (
           <p class="small">
-            {file.name}, {mb(file.size)}
+            {file.name}, {sizeText(file.size)}
           </p>
         ) : null}
         <fieldset class="inline">
