@@ -513,10 +513,16 @@ async function decompose(p: Party, col: (name: string) => AShare, width: Map<str
  * once; every AND of one depth, across all atoms and the filter, goes in one round.
  */
 async function atomCircuit(p: Party, plan: QueryPlan, col: (name: string) => AShare, n: number, circ: Circuit): Promise<number[]> {
-  const specOf = (c: string) => plan.dataset.columns.find((s) => s.name === c)!;
+  // Two columns compared: their difference, a local subtraction, is decomposed like a column.
+  const diffs = new Map((plan.differences ?? []).map((d) => [d.name, d]));
+  const specOf = (c: string) => diffs.get(c)?.spec ?? plan.dataset.columns.find((s) => s.name === c)!;
+  const colOf = (c: string) => {
+    const d = diffs.get(c);
+    return d ? sub(col(d.left), col(d.right)) : col(c);
+  };
   const cols = [...new Set(plan.atoms.map((a) => a.column))];
   const width = new Map(cols.map((c) => [c, valueBits(specOf(c), plan.codeLists)]));
-  const planes = await decompose(p, col, width, n);
+  const planes = await decompose(p, colOf, width, n);
   const planeOf = new Map<string, number[]>(); // column → input node of each bit plane
   for (const [c, ps] of planes) {
     const nodes = ps.map((x) => circ.input(x));
