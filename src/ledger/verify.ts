@@ -257,8 +257,10 @@ export function verifyReplica(r: ReplicaInput, anchor: TrustAnchor, o: VerifyOpt
   progress('heads', m, m);
   // Successive heads whose roots both match these entries are consistent by construction (the
   // smaller tree is a prefix of the larger); check it once the RFC 9162 §2.1.4 way as well, from the
-  // first good head to the latest.
-  const [g0, gN] = [goodHeads[0], goodHeads[goodHeads.length - 1]];
+  // smallest good head to the largest (the first and the latest, unless heads are out of order,
+  // which is reported above: the verifier before this one threw a RangeError there).
+  const bySize = [...goodHeads].sort((a, b) => a.size - b.size);
+  const [g0, gN] = [bySize[0], bySize[bySize.length - 1]];
   if (g0 && gN && g0 !== gN && !verifyConsistency(g0.size, gN.size, fromHex(g0.rootHash), fromHex(gN.rootHash), tree.consistencyProof(g0.size, gN.size))) {
     headProblems.push({ check: 'consistency', size: gN.size, text: `the head of size ${gN.size} is not consistent with the head of size ${g0.size}` });
   }
