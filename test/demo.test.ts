@@ -1,7 +1,7 @@
 // The README's first command, small: three node daemons, three custodians uploading their
 // registers as shares, the example studies in MPC next to SQLite's answer.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,9 +31,34 @@ describe('mosaik demo (the main job)', () => {
     // Every released number carries noise, and says how much.
     assert.match(first.out, /Protected result \(differential privacy ε = 0\.1\): each count ± \d+ \(95 %\)/);
     assert.match(first.out, /researcher 'epidemiologist' spent epsilon 0\.7 of 1/);
-    // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget.
-    const second = await mosaik('demo', '--citizens', '1500', '--dir', dir, '--no-web');
-    assert.equal(second.code, 0, second.out);
-    assert.match(second.out, /population version demo-1500-1: 1,500 rows .* node-a stored, node-b stored, node-c stored/);
+    // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget;
+    // then, as `npm start` does, the web app on the demo cluster until Ctrl-C stops it and the nodes.
+    const child = spawn(process.execPath, [MAIN, 'demo', '--citizens', '1500', '--dir', dir, '--web-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b));
+    child.stderr.on('data', (b: Buffer) => (out += b));
+    const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+    const url = await new Promise<string>((ok, fail) => {
+      const look = () => {
+        const m = /the web app runs on the demo cluster: (http:\/\/\S+)/.exec(out);
+        if (m) ok(m[1]!);
+      };
+      child.stdout.on('data', look);
+      void exited.then(() => fail(new Error(`the demo exited before serving the app:\n${out}`)));
+    });
+    assert.match(out, /population version demo-1500-1: 1,500 rows .* node-a stored, node-b stored, node-c stored/);
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>Mosaik/);
+    const info = (await (await fetch(new URL('/api/cluster', url))).json()) as { nodes: { name: string }[] };
+    assert.deepEqual(info.nodes.map((n) => n.name), ['node-a', 'node-b', 'node-c']);
+    const datasets = (await (await fetch(new URL('/api/nodes/0/v1/datasets', url))).json()) as { name: string }[];
+    assert.ok(datasets.some((d) => d.name === 'population'));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, out);
+    assert.match(out, /stopping the web app and the nodes/);
+    await assert.rejects(fetch(url), 'the app is gone after Ctrl-C');
+    const ps = await new Promise<string>((ok) => execFile('ps', ['-eo', 'args'], (_e, o) => ok(o)));
+    assert.ok(!ps.split('\n').some((l) => l.includes(' node ') && l.includes(dir)), `node daemons still running:\n${ps}`);
   });
 });

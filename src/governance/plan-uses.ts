@@ -12,7 +12,7 @@
 // their `alias.column` names point to. The types below are structural (the fields of QueryPlan this
 // module reads), so the query module can evolve without this file depending on its internals.
 import { refuse } from './errors.js';
-import type { AggregateFn, ColumnUse, QueryUse } from './policy.js';
+import type { AggregateFn, ColumnUse, QueryUse } from './column-use.js';
 
 type Formula = { kind: string; leaf?: unknown; arg?: Formula; args?: Formula[] };
 

@@ -34,11 +34,8 @@ import { checkStudy, isoTime, parseTime, timeOf, verifyQueryRequest, type Approv
 export const POLICY_FORMAT = 'mosaik-policy/1';
 export const AUTHORIZATION_FORMAT = 'mosaik-authorization/1';
 
-export type ColumnRole = 'join-key' | 'filter' | 'group' | 'aggregate';
-export const COLUMN_ROLES: readonly ColumnRole[] = ['join-key', 'filter', 'group', 'aggregate'];
-
-export type AggregateFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'variance' | 'stddev';
-export const AGGREGATE_FNS: readonly AggregateFn[] = ['count', 'sum', 'avg', 'min', 'max', 'variance', 'stddev'];
+export { AGGREGATE_FNS, COLUMN_ROLES, type AggregateFn, type ColumnRole, type ColumnUse, type QueryUse } from './column-use.js';
+import { AGGREGATE_FNS, COLUMN_ROLES, type AggregateFn, type ColumnRole, type ColumnUse, type QueryUse } from './column-use.js';
 
 export interface ColumnRule {
   /** Roles the column may play; an empty list forbids it. */
@@ -79,26 +76,6 @@ export interface SignedPolicy {
 }
 
 /** One use of one column by a query, as the planner reports it. */
-export interface ColumnUse {
-  dataset: string;
-  column: string;
-  role: ColumnRole;
-  /** With role 'aggregate': the function. */
-  aggregate?: AggregateFn;
-}
-
-/** What the node is about to run. */
-export interface QueryUse {
-  /** The query's text; must be one of the study's allowed queries (compared by normalizeQueryText). */
-  sql?: string;
-  statistic?: string;
-  /** Datasets the query reads (also those it reads no column of, e.g. COUNT(*) FROM contacts). */
-  datasets: string[];
-  /** Every column the plan reads and in what role (./plan-uses.ts builds this from a QueryPlan). */
-  uses: ColumnUse[];
-  /** Smallest cell the requester asked for; refused if below a policy's. */
-  minCellSize?: number;
-}
 
 export interface AuthorizeInput {
   study: SignedStudy;

@@ -10,7 +10,9 @@ import { Home } from './pages/Home.js';
 import { Query } from './pages/Query.js';
 import { Registers } from './pages/Registers.js';
 import { SignIn } from './pages/SignIn.js';
-import { Studies } from './pages/Studies.js';
+import { NewStudy } from './pages/studies/NewStudy.js';
+import { StudyList } from './pages/studies/StudyList.js';
+import { StudyPage } from './pages/studies/StudyPage.js';
 import { Custodian } from './pages/Custodian.js';
 import { Log } from './pages/Log.js';
 
@@ -97,7 +99,9 @@ export function App() {
           <Route path="/signin" component={SignIn} />
           <Route path="/registers" component={Registers} />
           <Route path="/query" component={() => <Guard roles={['researcher']}><Query /></Guard>} />
-          <Route path="/studies" component={() => <Guard roles={['researcher', 'custodian', 'auditor']}><Studies /></Guard>} />
+          <Route path="/studies" component={() => <Guard roles={['researcher', 'custodian', 'auditor']}><StudyList /></Guard>} />
+          <Route path="/studies/new" component={() => <Guard roles={['researcher']}><NewStudy /></Guard>} />
+          <Route path="/studies/:id" component={() => <Guard roles={['researcher', 'custodian', 'auditor']}><StudyPage /></Guard>} />
           <Route path="/history" component={() => <Guard roles={['researcher']}><History /></Guard>} />
           <Route path="/custodian/*" component={() => <Guard roles={['custodian']}><Custodian /></Guard>} />
           <Route path="/custodian" component={() => <Guard roles={['custodian']}><Custodian /></Guard>} />
