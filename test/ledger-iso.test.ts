@@ -15,7 +15,7 @@ import { signHead } from '../src/ledger/heads-sign.js';
 import { verifyEd25519, signingKeyBytes } from '../src/ledger/ed25519.js';
 import { fromBase64, utf8Length, toHex } from '../src/ledger/bytes.js';
 import * as now from '../src/ledger/merkle.js';
-import { compareReplicas, verifyReplica, type ReplicaInput, type ReplicaReport, type TrustAnchor } from '../src/ledger/verify.js';
+import { compareReplicas, headSignatureChecks, verifyReplica, type ReplicaInput, type ReplicaReport, type TrustAnchor } from '../src/ledger/verify.js';
 import { auditLog } from '../src/ledger/audit.js';
 import { shareCommitment, sqlSha256 } from '../src/ledger/commit.js';
 import * as before from './reference/ledger-v0/merkle.js';
@@ -433,6 +433,9 @@ describe('replica verification agrees with the node:crypto verifier on random, t
         const rest = audit.problems.slice(old.flatMap((r) => r.problems).length + c0.problems.length);
         assert.deepEqual(audit.problems.slice(0, audit.problems.length - rest.length), [...old.flatMap((r) => r.problems), ...c0.problems]);
         assert.ok(rest.every((m) => /^entry \d+: /.test(m)), rest.join('\n'));
+        // With the heads' signatures checked ahead (as the browser's helper threads do): the same audit.
+        const ahead = await auditLog(inputs, anchor, { signatures: new Map(headSignatureChecks(inputs.flatMap((i) => i.headLines), anchor)) });
+        assert.deepEqual([ahead.problems, ahead.warnings], [audit.problems, audit.warnings]);
       }),
       { numRuns: 40 },
     );

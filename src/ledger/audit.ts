@@ -37,38 +37,39 @@ export interface FetchedReplica {
 export type AuditProgress =
   | { phase: 'fetch'; label: string; what: 'entries' | 'heads'; done: number; total: number }
   | (ReplicaProgress & { phase: 'entries' | 'heads' })
+  | { phase: 'signatures'; done: number; total: number; threads: number }
   | { phase: 'compare' | 'proofs' | 'rules'; label?: string };
 
-/** Entries and heads per page the nodes serve (src/node/ledger-api.ts). */
-export const API_PAGE = 5000;
+/** A GET that must answer 200: its body, else an Error with the node's message. */
+export async function getOk<T>(get: NodeGet, party: Party, path: string): Promise<T> {
+  const r = await get(party, path);
+  if (r.status !== 200) throw new Error(`${path}: ${(r.body as { error?: string } | null)?.error ?? `HTTP ${r.status}`}`);
+  return r.body as T;
+}
+
+/** Every entry or every head of node `party`'s replica, page by page (`onPage`: how many so far, of how many). */
+export async function fetchAll<T>(get: NodeGet, party: Party, what: 'entries' | 'heads', onPage?: (done: number, total: number) => void): Promise<T[]> {
+  const out: T[] = [];
+  for (let from = 0; ; ) {
+    const r = await getOk<{ size?: number; count?: number; to: number; entries?: T[]; heads?: T[] }>(get, party, `/v1/ledger/${what}?from=${from}`);
+    const items = r[what] ?? [];
+    const total = (what === 'entries' ? r.size : r.count) ?? 0;
+    out.push(...items);
+    from = r.to;
+    onPage?.(Math.min(from, total), total);
+    if (from >= total || !items.length) return out;
+  }
+}
 
 /**
  * Reads node `party`'s replica over its public API: all entries (as canonical lines) and heads,
  * page by page, and its report about itself. Throws when the node does not answer.
  */
 export async function fetchReplica(get: NodeGet, party: Party, label: string, onProgress?: (p: AuditProgress) => void): Promise<FetchedReplica> {
-  const page = async <T>(path: string): Promise<T> => {
-    const r = await get(party, path);
-    if (r.status !== 200) throw new Error(`${path}: ${(r.body as { error?: string } | null)?.error ?? `HTTP ${r.status}`}`);
-    return r.body as T;
-  };
-  const entries: unknown[] = [];
-  for (let from = 0; ; ) {
-    const r = await page<{ size: number; to: number; entries: unknown[] }>(`/v1/ledger/entries?from=${from}`);
-    entries.push(...r.entries);
-    from = r.to;
-    onProgress?.({ phase: 'fetch', label, what: 'entries', done: Math.min(from, r.size), total: r.size });
-    if (from >= r.size || !r.entries.length) break;
-  }
-  const heads: unknown[] = [];
-  for (let from = 0; ; ) {
-    const r = await page<{ count: number; to: number; heads: unknown[] }>(`/v1/ledger/heads?from=${from}`);
-    heads.push(...r.heads);
-    from = r.to;
-    onProgress?.({ phase: 'fetch', label, what: 'heads', done: Math.min(from, r.count), total: r.count });
-    if (from >= r.count || !r.heads.length) break;
-  }
-  const status = await page<SelfReport>('/v1/ledger/status').catch(() => undefined);
+  const progress = (what: 'entries' | 'heads') => (done: number, total: number) => onProgress?.({ phase: 'fetch', label, what, done, total });
+  const entries = await fetchAll<unknown>(get, party, 'entries', progress('entries'));
+  const heads = await fetchAll<unknown>(get, party, 'heads', progress('heads'));
+  const status = await getOk<SelfReport>(get, party, '/v1/ledger/status').catch(() => undefined);
   // The node serves parsed lines; the canonical form is what was hashed (a line that is not an
   // entry at all is kept as the node sent it, and fails verification).
   const line = (x: unknown) => {
@@ -104,6 +105,11 @@ export interface AuditLogOptions {
   unreachable?: { label: string; party: Party; error: string }[];
   /** What each node said about its own replica (online audits): warnings in the report. */
   selfReports?: { label: string; report: SelfReport }[];
+  /**
+   * Heads' signatures already checked, by head line (verify.ts headSignatureChecks, e.g. on several
+   * threads); the audit checks the rest itself.
+   */
+  signatures?: Map<string, SignatureProblem[]>;
   /** Online: asks the nodes for consistency proofs. Offline: leave out. */
   get?: NodeGet;
   onProgress?: (p: AuditProgress) => void;
@@ -121,7 +127,7 @@ export async function auditLog(inputs: (ReplicaInput & { party?: Party })[], anc
   for (const u of o.unreachable ?? []) findings.push({ check: 'fetch', replica: u.label, message: `${u.label}: cannot fetch its replica: ${u.error}` });
 
   // 1. Each replica from genesis; the heads' signatures checked once for all replicas.
-  const memo = new Map<string, SignatureProblem[]>();
+  const memo = o.signatures ?? new Map<string, SignatureProblem[]>();
   const reports: AuditReplicaReport[] = [];
   for (const i of inputs) {
     const r = verifyReplica(i, anchor, { memo, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });

@@ -145,6 +145,31 @@ function capped(out: Finding[], label: string | undefined, items: Item[], max = 
   if (items.length > max) out.push({ check: 'more', message: `… and ${items.length - max} more like the above`, ...(label !== undefined ? { replica: label } : {}) });
 }
 
+/** A line of heads.jsonl as a head (its shape checked, not its signatures); throws when it is not one. */
+export function parseHeadLine(line: string, name = 'tree head'): SignedHead {
+  const raw = JSON.parse(line) as SignedHead;
+  return { ...checkTreeHead(raw, name), signatures: raw.signatures };
+}
+
+/**
+ * The signature checks of verifyReplica for these head lines, as entries of its memo (lines that are
+ * not heads are left out: verifyReplica reports them). Lets a caller check the heads' signatures
+ * ahead, e.g. spread over several threads (web/src/lib/audit-worker.ts), and hand them to auditLog.
+ */
+export function headSignatureChecks(lines: readonly string[], anchor: TrustAnchor): [string, SignatureProblem[]][] {
+  const out: [string, SignatureProblem[]][] = [];
+  for (const line of lines) {
+    let h: SignedHead;
+    try {
+      h = parseHeadLine(line);
+    } catch {
+      continue;
+    }
+    out.push([line, coSignatureFindings(h, anchor.keys, anchor.names)]);
+  }
+  return out;
+}
+
 export function verifyReplica(r: ReplicaInput, anchor: TrustAnchor, o: VerifyOptions = {}): ReplicaReport {
   const findings: Finding[] = [];
   const warnings: string[] = [];
@@ -209,8 +234,7 @@ export function verifyReplica(r: ReplicaInput, anchor: TrustAnchor, o: VerifyOpt
     const name = `head #${j + 1}`;
     let h: SignedHead;
     try {
-      const raw = JSON.parse(line) as SignedHead;
-      h = { ...checkTreeHead(raw, name), signatures: raw.signatures };
+      h = parseHeadLine(line, name);
     } catch (err) {
       headProblems.push({ check: 'head', head: j + 1, text: err instanceof SyntaxError ? `${name} is not valid JSON` : (err as Error).message });
       return;

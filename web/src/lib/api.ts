@@ -10,7 +10,8 @@ export const PARTIES: Party[] = [0, 1, 2];
 
 export interface ClusterInfo {
   cluster: string;
-  nodes: { id: Party; name: string }[];
+  /** signingKey: the node's public Ed25519 key for the transparency log's heads (cluster.json). */
+  nodes: { id: Party; name: string; signingKey?: string }[];
 }
 
 let clusterInfo: Promise<ClusterInfo> | null = null;
