@@ -31,9 +31,13 @@ describe('mosaik demo (the main job)', () => {
     // Every released number carries noise, and says how much.
     assert.match(first.out, /Protected result \(differential privacy ε = 0\.1\): each count ± \d+ \(95 %\)/);
     assert.match(first.out, /researcher 'epidemiologist' spent epsilon 0\.7 of 1/);
+    // Governed: policies, one signed study approved by each custodian whose register it reads.
+    assert.match(first.out, /consortium 'mosaik-demo' \(\d+ members, \d+ purposes\): each custodian's policy signed and registered; no consent register/);
+    assert.match(first.out, /study 'registers-overview' \(8 queries, epsilon 1\) signed by epidemiologist, approved by cpr, sundhedsdatastyrelsen, dst/);
     // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget;
-    // then, as `npm start` does, the web app on the demo cluster until Ctrl-C stops it and the nodes.
-    const child = spawn(process.execPath, [MAIN, 'demo', '--citizens', '1500', '--dir', dir, '--web-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // this time with the consent register (applied inside MPC; the reference leaves the same citizens
+    // out), then, as `npm start` does, the web app on the demo cluster until Ctrl-C stops it and the nodes.
+    const child = spawn(process.execPath, [MAIN, 'demo', '--citizens', '1500', '--dir', dir, '--web-port', '0', '--consent'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b));
     child.stderr.on('data', (b: Buffer) => (out += b));
@@ -47,6 +51,10 @@ describe('mosaik demo (the main job)', () => {
       void exited.then(() => fail(new Error(`the demo exited before serving the app:\n${out}`)));
     });
     assert.match(out, /population version demo-1500-1: 1,500 rows .* node-a stored, node-b stored, node-c stored/);
+    assert.match(out, /consent register: [\d,]+ events, [\d,]+ citizens withdrew from public-health research/);
+    assert.match(out, /every released cell agrees with the plaintext within the noise/);
+    const gov = (await (await fetch(new URL('/api/nodes/0/v1/governance', url))).json()) as { governed: boolean; consortium: string };
+    assert.deepEqual([gov.governed, gov.consortium], [true, 'mosaik-demo']);
     const page = await fetch(url);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>Mosaik/);

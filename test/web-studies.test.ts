@@ -128,6 +128,21 @@ describe('web app: studies', () => {
     await page.getByText('the purpose does not cover this').waitFor();
     assert.equal(await page.getByRole('button', { name: /^Run/ }).count(), 0);
     await screenshot(page, 'studies', '05-rejected');
+
+    // The Query page on a governed cluster: checks SQL, runs none, carries it into a new study.
+    await page.goto(new URL('/query', c.url).href);
+    await page.getByText(/governed by consortium/).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Run', exact: true }).count(), 0, 'no ad-hoc run on a governed cluster');
+    await page.locator('.cm-content').first().click();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.insertText('SELECT sex, COUNT(*) AS n FROM population GROUP BY sex');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Check' }).click();
+    await page.getByText(/The nodes can run this: 2 cells/).waitFor();
+    await page.getByRole('button', { name: 'Propose as a study' }).click();
+    await page.waitForURL('**/studies/new');
+    await page.locator('.cm-content', { hasText: 'GROUP BY sex' }).waitFor();
+    await screenshot(page, 'studies', '06-proposed-from-query');
     assert.deepEqual(errors, []);
     await context.close();
   });

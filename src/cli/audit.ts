@@ -238,6 +238,7 @@ function checkResultFile(path: string, config: ClusterConfig, reports: ReplicaRe
     minCellSize: p0.minCellSize,
     visibleCells: p0.visibleCells,
     outAggs: p0.outAggs,
+    ...(p0.ranked !== undefined ? { ranked: p0.ranked } : {}),
     lanes: p0.shares?.a?.length ?? 0,
   });
   if (meta !== entry.body.resultMeta) P(`its public metadata (columns, cells, suppressed cells, dataset, version or SQL) do not match the hash in log entry ${seq}`);
@@ -246,7 +247,7 @@ function checkResultFile(path: string, config: ClusterConfig, reports: ReplicaRe
     const plan = f.registers ? planAnyQuery(parseQuery(f.sql), new Map(Object.entries(f.registers))).plan : planSql(f.sql, f.schema, new Map(f.codeLists.map((c) => [c.name, c])));
     const combined = assembleResult(plan, parts as [JobResult, JobResult, JobResult]);
     const want = canonicalJson({ ...combined });
-    const stated = canonicalJson({ columns: f.result.columns, rows: f.result.rows, suppressed: f.result.suppressed, suppressedCount: f.result.suppressedCount, havingHidden: f.result.havingHidden, minCellSize: f.result.minCellSize, cells: f.result.cells });
+    const stated = canonicalJson({ columns: f.result.columns, rows: f.result.rows, suppressed: f.result.suppressed, suppressedCount: f.result.suppressedCount, havingHidden: f.result.havingHidden, minCellSize: f.result.minCellSize, cells: f.result.cells, ...(f.result.ranked !== undefined ? { ranked: f.result.ranked } : {}) });
     if (want !== stated) {
       const k = combined.rows.findIndex((row, i) => canonicalJson(row) !== canonicalJson(f.result.rows?.[i] ?? null));
       P(`the result it states differs from what the shares combine to${k >= 0 ? ` (first at row ${k + 1}: stated ${JSON.stringify(f.result.rows?.[k])}, shares give ${JSON.stringify(combined.rows[k])})` : ''}`);

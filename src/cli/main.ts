@@ -168,8 +168,9 @@ program
   .option('--verbose', 'show the node daemons\' output')
   .option('--web-port <port>', 'port of the web app served after the studies (default: a free one)', int('port', 0, 65535), 0)
   .option('--no-web', 'stop when the studies are done (do not serve the web app)')
-  .action(async (o: { citizens: number; dir: string; seed: number; minCellSize: number; verbose?: boolean; web: boolean; webPort: number }) => {
-    const ok = await runStudiesDemo({ dir: o.dir, citizens: o.citizens, seed: o.seed, minCellSize: o.minCellSize, verbose: !!o.verbose, log: (l) => console.log(l), ...(o.web ? { webPort: o.webPort } : {}) });
+  .option('--consent', 'also a consent register of the citizens\' choices, applied inside MPC to every study (a join on the person id per query: slower)')
+  .action(async (o: { citizens: number; dir: string; seed: number; minCellSize: number; verbose?: boolean; web: boolean; webPort: number; consent?: boolean }) => {
+    const ok = await runStudiesDemo({ dir: o.dir, citizens: o.citizens, seed: o.seed, minCellSize: o.minCellSize, verbose: !!o.verbose, consent: !!o.consent, log: (l) => console.log(l), ...(o.web ? { webPort: o.webPort } : {}) });
     if (!ok) process.exitCode = 1;
   });
 

@@ -12,6 +12,9 @@ import type { BrowserIdentity } from './keys.js';
 import { registersOf } from './run.js';
 import { signDocument, type Signature } from './sign.js';
 
+
+/** Session storage key of SQL carried from the Query page into a new study (read once). */
+export const STUDY_SQL_KEY = 'mosaik-new-study-sql';
 export interface StudyQuery {
   id: string;
   sql?: string;

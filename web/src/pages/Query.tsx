@@ -2,11 +2,15 @@
 // before anything runs (unknown columns, unsupported forms, what cannot be protected), then run:
 // signed here, computed by the three nodes in MPC, each node's part sealed to a key made for this
 // query in this browser, combined here. The budget left is shown before and after.
+// On a governed cluster the nodes run only approved studies' queries: the page checks the SQL and
+// carries it into a new study (the study page runs the approved ones).
 import { useEffect, useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
 import type { DatasetSchema } from '../../../src/ingest/schema.js';
-import { call } from '../lib/api.js';
+import { call, governance, type GovernanceInfo } from '../lib/api.js';
 import { remember } from '../lib/history.js';
 import { checkQuery, runQuery, type BrowserResult } from '../lib/run.js';
+import { STUDY_SQL_KEY } from '../lib/studies.js';
 import { me } from '../state.js';
 import { Note, Problem, Progress } from '../ui/common.js';
 import { ResultView } from '../ui/ResultView.js';
@@ -32,6 +36,8 @@ export function Query() {
   const [error, setError] = useState<unknown>(null);
   const [progress, setProgress] = useState<{ text: string; done: number } | null>(null);
   const [result, setResult] = useState<BrowserResult | null>(null);
+  const [gov, setGov] = useState<GovernanceInfo | null>(null);
+  const { route } = useLocation();
   const id = me.value!;
 
   useEffect(() => {
@@ -44,10 +50,16 @@ export function Query() {
       setPrivacy(p);
       if (p.defaultEpsilon) setEpsilon(p.defaultEpsilon);
     }, setError);
+    governance().then(setGov, setError);
   }, []);
   useEffect(() => sessionStorage.setItem('mosaik-sql', sqlText), [sqlText]);
 
   const protectedMode = privacy?.protection !== 'none';
+  const governed = !!gov?.governed;
+  const propose = () => {
+    sessionStorage.setItem(STUDY_SQL_KEY, sqlText);
+    route('/studies/new');
+  };
   const doCheck = async () => {
     setError(null);
     setCheck(null);
@@ -59,6 +71,7 @@ export function Query() {
   };
   const run = async (e: Event) => {
     e.preventDefault();
+    if (governed) return void doCheck(); // the nodes would refuse it: check only
     setError(null);
     setResult(null);
     try {
@@ -82,9 +95,15 @@ export function Query() {
         Write a query in Mosaik's SQL (README: COUNT, SUM, AVG, VARIANCE, STDDEV; WHERE, GROUP BY, JOIN and EXISTS on the person id). It is checked here first, then computed by the three nodes
         on secret shares; only its aggregates are released, and only to you.
       </Note>
+      {governed ? (
+        <p class="warning" role="note">
+          These nodes are governed by consortium ‘{gov!.consortium}’: they run only the queries of approved studies, never SQL on its own. Check your query here, then propose it as a study for the
+          custodians to approve, or run an approved one from its page under <a href="/studies">Studies</a>.
+        </p>
+      ) : null}
       <form onSubmit={run}>
         <SqlEditor initial={sqlText} onChange={setSql} schema={schema} label="SQL query" />
-        {protectedMode && privacy ? (
+        {governed ? null : protectedMode && privacy ? (
           <div class="row">
             <label>
               Epsilon for this run
@@ -101,9 +120,15 @@ export function Query() {
           <button type="button" onClick={() => void doCheck()}>
             Check
           </button>
-          <button type="submit" class="primary" disabled={!!progress}>
-            Run
-          </button>
+          {governed ? (
+            <button type="button" class="primary" onClick={propose}>
+              Propose as a study
+            </button>
+          ) : (
+            <button type="submit" class="primary" disabled={!!progress}>
+              Run
+            </button>
+          )}
         </div>
       </form>
       {check ? <p class="checked">✓ The nodes can run this: {check.cells} cell{check.cells === 1 ? '' : 's'}. {check.text}</p> : null}

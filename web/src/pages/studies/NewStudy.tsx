@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import type { DatasetSchema } from '../../../../src/ingest/schema.js';
 import { call, governance, type GovernanceInfo } from '../../lib/api.js';
-import { checkDraftQueries, submitStudy, type QueryCheck, type StudyDoc } from '../../lib/studies.js';
+import { checkDraftQueries, STUDY_SQL_KEY, submitStudy, type QueryCheck, type StudyDoc } from '../../lib/studies.js';
 import { me } from '../../state.js';
 import { Note, Problem, Progress } from '../../ui/common.js';
 import { SqlEditor } from '../../ui/SqlEditor.js';
@@ -47,7 +47,11 @@ export function NewStudy() {
   const [purpose, setPurpose] = useState('');
   const [description, setDescription] = useState('');
   const [columns, setColumns] = useState<Record<string, string[]>>({});
-  const [queries, setQueries] = useState<DraftQuery[]>([{ key: nextKey++, id: 'q1', sql: '', epsilon: 0.1, description: '' }]);
+  const [queries, setQueries] = useState<DraftQuery[]>(() => {
+    const carried = sessionStorage.getItem(STUDY_SQL_KEY) ?? ''; // from the Query page's “Propose as a study”
+    sessionStorage.removeItem(STUDY_SQL_KEY);
+    return [{ key: nextKey++, id: 'q1', sql: carried, epsilon: 0.1, description: '' }];
+  });
   const [from, setFrom] = useState(day(Date.now()));
   const [until, setUntil] = useState(day(Date.now() + 365 * 86400e3));
   const [minCell, setMinCell] = useState('');
