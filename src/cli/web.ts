@@ -8,8 +8,11 @@
 // node. A browser cannot pin the nodes' self-signed certificates itself; the relay does (the same
 // pinned TLS as the CLI), so the path browser → relay → node is as authenticated as the CLI's.
 //
-//   GET  /api/cluster                       {cluster, nodes: [{id, name, uploadKey?}]} (public: cluster.json;
-//                                           uploadKey: the X25519 key the browser seals uploads to)
+//   GET  /api/cluster                       {cluster, nodes: [{id, name, uploadKey?, signingKey?}]} (public:
+//                                           cluster.json; uploadKey: the X25519 key the browser seals
+//                                           uploads to; signingKey: the node's Ed25519 key for log
+//                                           heads, which the auditor's page checks and shows so they
+//                                           can be compared with one's own copy of cluster.json)
 //   ANY  /api/nodes/:party/v1/…             forwarded to node `party` as /v1/… (method, query string,
 //                                           Authorization, Content-Type and body unchanged; the
 //                                           node's status, Content-Type and body back)
@@ -79,7 +82,10 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   const uploadKeys = clusterUploadKeys(config);
-  app.get('/api/cluster', async () => ({ cluster: config.cluster, nodes: config.nodes.map((n) => ({ id: n.id, name: n.name, ...(uploadKeys[n.id] ? { uploadKey: uploadKeys[n.id] } : {}) })) }));
+  app.get('/api/cluster', async () => ({
+    cluster: config.cluster,
+    nodes: config.nodes.map((n) => ({ id: n.id, name: n.name, ...(uploadKeys[n.id] ? { uploadKey: uploadKeys[n.id] } : {}), ...(n.signingKey ? { signingKey: n.signingKey } : {}) })),
+  }));
 
   app.all<{ Params: { party: string; '*': string } }>('/api/nodes/:party/*', async (req, reply) => {
     const party = Number(req.params.party);
