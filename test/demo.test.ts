@@ -1,7 +1,7 @@
 // The README's first command, small: three node daemons, three custodians uploading their
 // registers as shares, the example studies in MPC next to SQLite's answer.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ function mosaik(...args: string[]): Promise<{ code: number; out: string }> {
 describe('mosaik demo (the main job)', () => {
   it('ingests the registers, runs every study in MPC with output protection and agrees with the plaintext within the noise; a rerun starts fresh nodes', async () => {
     const dir = join(root, 'demo');
-    const first = await mosaik('demo', '--citizens', '1500', '--dir', dir);
+    const first = await mosaik('demo', '--citizens', '1500', '--dir', dir, '--no-web');
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /every released cell agrees with the plaintext within the noise the protection added/);
     for (const t of ['Type-2 diabetes', 'Statin', 'income quintile', 'Mean income', 'Hospital contacts']) assert.match(first.out, new RegExp(t));
@@ -31,9 +31,42 @@ describe('mosaik demo (the main job)', () => {
     // Every released number carries noise, and says how much.
     assert.match(first.out, /Protected result \(differential privacy ε = 0\.1\): each count ± \d+ \(95 %\)/);
     assert.match(first.out, /researcher 'epidemiologist' spent epsilon 0\.7 of 1/);
-    // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget.
-    const second = await mosaik('demo', '--citizens', '1500', '--dir', dir);
-    assert.equal(second.code, 0, second.out);
-    assert.match(second.out, /population version demo-1500-1: 1,500 rows .* node-a stored, node-b stored, node-c stored/);
+    // Governed: policies, one signed study approved by each custodian whose register it reads.
+    assert.match(first.out, /consortium 'mosaik-demo' \(\d+ members, \d+ purposes\): each custodian's policy signed and registered; no consent register/);
+    assert.match(first.out, /study 'registers-overview' \(8 queries, epsilon 1\) signed by epidemiologist, approved by cpr, sundhedsdatastyrelsen, dst/);
+    // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget;
+    // this time with the consent register (applied inside MPC; the reference leaves the same citizens
+    // out), then, as `npm start` does, the web app on the demo cluster until Ctrl-C stops it and the nodes.
+    const child = spawn(process.execPath, [MAIN, 'demo', '--citizens', '1500', '--dir', dir, '--web-port', '0', '--consent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b));
+    child.stderr.on('data', (b: Buffer) => (out += b));
+    const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+    const url = await new Promise<string>((ok, fail) => {
+      const look = () => {
+        const m = /the web app runs on the demo cluster: (http:\/\/\S+)/.exec(out);
+        if (m) ok(m[1]!);
+      };
+      child.stdout.on('data', look);
+      void exited.then(() => fail(new Error(`the demo exited before serving the app:\n${out}`)));
+    });
+    assert.match(out, /population version demo-1500-1: 1,500 rows .* node-a stored, node-b stored, node-c stored/);
+    assert.match(out, /consent register: [\d,]+ events, [\d,]+ citizens withdrew from public-health research/);
+    assert.match(out, /every released cell agrees with the plaintext within the noise/);
+    const gov = (await (await fetch(new URL('/api/nodes/0/v1/governance', url))).json()) as { governed: boolean; consortium: string };
+    assert.deepEqual([gov.governed, gov.consortium], [true, 'mosaik-demo']);
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>Mosaik/);
+    const info = (await (await fetch(new URL('/api/cluster', url))).json()) as { nodes: { name: string }[] };
+    assert.deepEqual(info.nodes.map((n) => n.name), ['node-a', 'node-b', 'node-c']);
+    const datasets = (await (await fetch(new URL('/api/nodes/0/v1/datasets', url))).json()) as { name: string }[];
+    assert.ok(datasets.some((d) => d.name === 'population'));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, out);
+    assert.match(out, /stopping the web app and the nodes/);
+    await assert.rejects(fetch(url), 'the app is gone after Ctrl-C');
+    const ps = await new Promise<string>((ok) => execFile('ps', ['-eo', 'args'], (_e, o) => ok(o)));
+    assert.ok(!ps.split('\n').some((l) => l.includes(' node ') && l.includes(dir)), `node daemons still running:\n${ps}`);
   });
 });

@@ -25,6 +25,7 @@ const P: PartyId[] = [0, 1, 2];
 let nodes: NodeProcs;
 let cluster: LocalCluster;
 let ids: LocalSigners;
+const PAUSE_MS = '6000';
 const JOIN_SQL = 'SELECT p.region, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id GROUP BY p.region';
 
 before(async () => {
@@ -32,7 +33,9 @@ before(async () => {
   await writeApiPorts(cluster.dir);
   ids = localSigners(cluster.dir);
   nodes = new NodeProcs(cluster, ['--connect-timeout', '4000', '--exact-results']);
-  await Promise.all(P.map((p) => nodes.start(p, { MOSAIK_TEST_JOB_PAUSE_MS: '1500' })));
+  // Each job pauses after its channel setup, long enough for the test to learn the job's id (node 0
+  // answers the submission once the job-run entry is co-signed: seconds on a loaded machine) and see it paused.
+  await Promise.all(P.map((p) => nodes.start(p, { MOSAIK_TEST_JOB_PAUSE_MS: PAUSE_MS })));
   const regs = generateRegisters({ citizens: 400, seed: 9 });
   for (const name of ['population', 'contacts'] as const) {
     const r = regs[name];
@@ -77,7 +80,7 @@ describe('a hung peer', () => {
   it('long local work is not silence: a node whose main thread is busy keeps beating, and the job succeeds', async () => {
     // Node 1 busy 14 s in one synchronous step inside the job (longer than the 10 s of silence allowed).
     await nodes.stop(1);
-    await nodes.start(1, { MOSAIK_TEST_JOB_PAUSE_MS: '1500', MOSAIK_TEST_JOB_BUSY_MS: '14000' });
+    await nodes.start(1, { MOSAIK_TEST_JOB_PAUSE_MS: PAUSE_MS, MOSAIK_TEST_JOB_BUSY_MS: '14000' });
     const r = await runRemoteQuery({ config: cluster.config, sql: JOIN_SQL, signer: ids.researcher, timeoutMs: 200_000 });
     assert.ok(r.rows.length > 0);
   });

@@ -86,6 +86,7 @@ const NODE_LAYERS: Record<string, number> = {
   'node/ledger-api.ts': 2,
   'node/governance-api.ts': 2,
   'node/api.ts': 2,
+  'node/sealed-upload.ts': 2,
   // the process
   'node/daemon.ts': 3,
   'node/worker.ts': 3,

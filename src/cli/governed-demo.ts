@@ -1,5 +1,6 @@
-// `mosaik demo --governed`: the whole governed flow on the demo registers, every step for real,
-// each shown with the command that does the same by hand (README, "Governance").
+// `mosaik demo --governed`: the step-by-step walkthrough of the whole governed flow on the demo
+// registers, every step for real, each shown with the command that does the same by hand (README,
+// "Governance"). The plain `mosaik demo` (./studies-demo.ts) is governed too, without the commands.
 //
 //  1. a local cluster with one identity per actor: the epidemiologist (researcher), the three
 //     register custodians, the consent register's custodian and an auditor;
@@ -31,9 +32,11 @@ import { cliSigner } from './identity-defaults.js';
 import { fetchUsageAll, newConsortiumConfig, publishConsent, submitDocument } from './governance-remote.js';
 import { formatTable, QueryFailed, runRemoteQuery } from './query.js';
 import { auditVerify } from './audit.js';
+import { CONSENT_CUSTODIAN, CONSENT_DATASET } from '../demo/governance.js';
 import { DEMO_CUSTODIANS, fmtInt, ingestRegisters, planOf, secs, startNodes, stopNodes, type StudiesDemoOptions } from './studies-demo.js';
 
-const CONSENT_CUSTODIAN = 'consent-register';
+/** The custodians of the registers (the consent register's custodian publishes consent, step 6). */
+const REGISTER_CUSTODIANS = DEMO_CUSTODIANS.filter((c) => c.name !== CONSENT_CUSTODIAN);
 const STUDY_ID = 'demo-governed';
 
 export async function runGovernedDemo(o: StudiesDemoOptions): Promise<boolean> {
@@ -49,7 +52,7 @@ export async function runGovernedDemo(o: StudiesDemoOptions): Promise<boolean> {
   for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance']) rmSync(join(d, sub), { recursive: true, force: true });
 
   // 1. Identities.
-  const actors = [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: CONSENT_CUSTODIAN, role: 'custodian' as const, datasets: ['consent'] }, { name: 'epidemiologist', role: 'researcher' as const }];
+  const actors = [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' as const }];
   const keys = ensureLocalIdentities(dir, actors);
   const signerOf = (name: string, role: 'researcher' | 'custodian' | 'auditor') => cliSigner({ dir, key: keys.get(name)!, role });
   const researcher = signerOf('epidemiologist', 'researcher');
@@ -59,10 +62,10 @@ export async function runGovernedDemo(o: StudiesDemoOptions): Promise<boolean> {
   // 2. The consortium, from the cluster.
   const config = loadClusterConfig(join(dir, 'cluster.json'));
   const consortiumFile = join(dir, 'consortium.json');
-  const cc = newConsortiumConfig({ name: config.cluster, consentDataset: 'consent', cluster: config });
+  const cc = newConsortiumConfig({ name: config.cluster, consentDataset: CONSENT_DATASET, cluster: config });
   writeFileSync(consortiumFile, JSON.stringify(cc, null, 2) + '\n');
   const consortium = Consortium.load(consortiumFile);
-  step('the consortium configuration, from the cluster (members, node keys, consent register)', `mosaik consortium init --cluster ${dir} --consent-dataset consent`);
+  step('the consortium configuration, from the cluster (members, node keys, consent register)', `mosaik consortium init --cluster ${dir} --consent-dataset ${CONSENT_DATASET}`);
   o.log(`  ${consortium.members.size} members, ${consortium.nodes.size} nodes; purposes ${consortium.purposes.map((p) => `${p.code} (${p.consent})`).join(', ')}; consent register '${consortium.consent!.dataset}' of '${consortium.consent!.custodian}'`);
 
   const { kids, waitUntilUp } = startNodes(dir, config, o, ['--consortium', consortiumFile]);
@@ -72,13 +75,13 @@ export async function runGovernedDemo(o: StudiesDemoOptions): Promise<boolean> {
     const regs = generateRegisters({ citizens: o.citizens, seed: o.seed });
     o.log(`• generated synthetic registers for ${fmtInt(o.citizens)} citizens (${regs.all.map((r) => `${r.schema.name} ${fmtInt(r.length)}`).join(', ')} rows)`);
     const version = `demo-${o.citizens}-${o.seed}`;
-    const keyOf = (register: string) => keys.get(DEMO_CUSTODIANS.find((c) => c.datasets!.includes(register))!.name)!;
+    const keyOf = (register: string) => keys.get(REGISTER_CUSTODIANS.find((c) => c.datasets!.includes(register))!.name)!;
     await (await ingestRegisters(dir, regs, version, keyOf, waitUntilUp, o)).done;
 
     // 5. Policies from the schemas.
     step('each custodian\'s policy, from its registers\' schemas, signed and registered at every node', `mosaik policy template <its datasets> --consortium ${consortiumFile} --key <its key>; mosaik policy submit <custodian>.policy.json --dir ${dir}`);
     const schemas = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
-    for (const c of DEMO_CUSTODIANS) {
+    for (const c of REGISTER_CUSTODIANS) {
       const p: CustodianPolicy = { format: POLICY_FORMAT, custodian: c.name, issuedAt: new Date(Date.now() - 60_000).toISOString(), datasets: c.datasets!.map((d) => policyTemplate(schemas.get(d)!, consortium.purposes)) };
       // The health data authority keeps the hospital out of studies (small hospitals single out patients).
       for (const d of p.datasets) if (d.columns.hospital) d.columns.hospital = 'forbidden';

@@ -14,8 +14,10 @@
 //                                                 check the transparency log (src/cli/audit.ts)
 //   mosaik identity|consortium|policy|study|consent|usage …
 //                                                 governance: keys, studies, approvals, consent (src/cli/governance.ts)
-//   mosaik demo [--citizens 100000]               the main job (src/cli/studies-demo.ts)
-//   mosaik demo --governed [--citizens 20000]     the governed flow end to end (src/cli/governed-demo.ts)
+//   mosaik demo [--citizens 100000] [--consent] [--web-port <p> | --no-web]
+//                                                 the main job, governed, then the web app (src/cli/studies-demo.ts)
+//   mosaik demo --governed [--citizens 20000]     the governed flow step by step, each step with its
+//                                                 command (src/cli/governed-demo.ts)
 //   mosaik demo-engine [--rows 100000]            the engine alone on a patient table (src/cli/demo.ts)
 import { Command, InvalidArgumentError } from 'commander';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -57,6 +59,7 @@ program
     console.log(`certificate:  ${k.certPath}`);
     console.log(`SHA-256 fingerprint (pin this in cluster.json at every node):\n  ${k.fingerprint}`);
     console.log(`${k.signingKeyAdded ? 'added the missing ' : ''}Ed25519 signing key: ${k.signingKeyPath}; its public key ("signingKey" in cluster.json):\n  ${k.signingKey}`);
+    console.log(`${k.uploadKeyAdded ? 'added the missing ' : ''}X25519 upload key (browsers seal uploads to it): ${k.uploadKeyPath}; its public key ("uploadKey" in cluster.json):\n  ${k.uploadKey}`);
   });
 
 program
@@ -165,16 +168,19 @@ program
 
 program
   .command('demo')
-  .description('the main job: three node daemons, custodians upload synthetic registers as shares, example studies run in MPC next to the plaintext answer; --governed: the whole governed flow')
-  .option('--citizens <n>', 'size of the synthetic population (default 100 000; governed 20 000)', int('citizens', 100, 6_000_000))
-  .option('--dir <dir>', `cluster directory (default ${DEFAULT_DEMO_DIR}; governed ${DEFAULT_DEMO_DIR}-governed)`)
+  .description('the main job, governed: three node daemons, custodians upload synthetic registers as shares, a signed and approved study runs in MPC next to the plaintext answer, then the web app on the cluster (until Ctrl-C); --governed: the step-by-step walkthrough of the governed flow, each step with the command that does it by hand')
+  .option('--citizens <n>', 'size of the synthetic population (default 100 000; with --governed 20 000)', int('citizens', 100, 6_000_000))
+  .option('--dir <dir>', `cluster directory (default ${DEFAULT_DEMO_DIR}; with --governed ${DEFAULT_DEMO_DIR}-governed)`)
   .option('--seed <n>', 'seed of the synthetic registers', int('seed', 0, 2 ** 32 - 1), 1)
   .option('--min-cell-size <n>', 'node policy: smallest cell released', int('min cell size', 1), 5)
-  .option('--governed', 'the governed flow: consortium, signed uploads, policies, consent register, a signed and approved study, its runs with the consent filter, usage and the audit (src/cli/governed-demo.ts)')
+  .option('--governed', 'the step-by-step walkthrough of the governed flow, each step shown with the command that does it by hand: consortium, signed uploads, policies from the schemas, consent register, a signed study approved with its policies\' warnings, its runs with the consent filter, a refused query, usage and the audit (src/cli/governed-demo.ts; the plain demo is governed too, without the commands)')
   .option('--verbose', 'show the node daemons\' output')
-  .action(async (o: { citizens?: number; dir?: string; seed: number; minCellSize: number; governed?: boolean; verbose?: boolean }) => {
+  .option('--web-port <port>', 'port of the web app served after the studies (default: a free one)', int('port', 0, 65535), 0)
+  .option('--no-web', 'stop when the studies are done (do not serve the web app)')
+  .option('--consent', 'also a consent register of the citizens\' choices, applied inside MPC to every study (a join on the person id per query: slower)')
+  .action(async (o: { citizens?: number; dir?: string; seed: number; minCellSize: number; governed?: boolean; verbose?: boolean; web: boolean; webPort: number; consent?: boolean }) => {
     const d = { dir: o.dir ?? (o.governed ? `${DEFAULT_DEMO_DIR}-governed` : DEFAULT_DEMO_DIR), citizens: o.citizens ?? (o.governed ? 20_000 : 100_000), seed: o.seed, minCellSize: o.minCellSize, verbose: !!o.verbose, log: (l: string) => console.log(l) };
-    const ok = o.governed ? await (await import('./governed-demo.js')).runGovernedDemo(d) : await runStudiesDemo(d);
+    const ok = o.governed ? await (await import('./governed-demo.js')).runGovernedDemo(d) : await runStudiesDemo({ ...d, consent: !!o.consent, ...(o.web ? { webPort: o.webPort } : {}) });
     if (!ok) process.exitCode = 1;
   });
 
@@ -189,6 +195,23 @@ program
   .action(async (o: { rows: number; dir: string; seed: number; timeout: number; verbose?: boolean }) => {
     const ok = await runDemo({ dir: o.dir, rows: o.rows, seed: o.seed, timeoutMs: o.timeout, verbose: !!o.verbose, log: (l) => console.log(l) });
     if (!ok) process.exitCode = 1;
+  });
+
+program
+  .command('web')
+  .description('serve the browser app for a cluster and relay its signed calls to the nodes (the server holds no key and sees no plaintext result)')
+  .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json')
+  .option('--host <addr>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'port (0: a free one)', int('port', 0, 65535), 8080)
+  .action(async (o: { dir: string; host: string; port: number }) => {
+    const { startWebServer } = await import('./web.js');
+    const w = await startWebServer({ dir: resolve(o.dir), host: o.host, port: o.port, log: (l) => console.error(l) });
+    console.log(`the web app: ${w.url}  (Ctrl-C stops it)`);
+    await new Promise<void>((ok) => {
+      process.once('SIGINT', ok);
+      process.once('SIGTERM', ok);
+    });
+    await w.close();
   });
 
 (await import('./ingest.js')).registerIngestCommand(program);

@@ -237,10 +237,10 @@ export interface ResultFile {
 }
 
 export function resultFileOf(config: ClusterConfig, o: { sql: string }, r: Awaited<ReturnType<typeof runRemoteQuery>>): ResultFile {
-  const { columns, rows, suppressed, suppressedCount, havingHidden, minCellSize, cells } = r;
+  const { columns, rows, suppressed, suppressedCount, havingHidden, minCellSize, cells, ranked } = r;
   return {
     format: 'mosaik-result/1', cluster: config.cluster, job: r.job, dataset: r.dataset, version: r.version, sql: o.sql, schema: r.schema, codeLists: r.codeLists,
-    result: { columns, rows, suppressed, suppressedCount, havingHidden, minCellSize, cells }, parts: r.parts,
+    result: { columns, rows, suppressed, suppressedCount, havingHidden, minCellSize, cells, ...(ranked !== undefined ? { ranked } : {}) }, parts: r.parts,
     ...(Object.keys(r.registers).length > 1 ? { registers: r.registers } : {}),
   };
 }
@@ -260,6 +260,10 @@ export function formatTable(r: CombinedResult & { errors?: ProtectionError[][]; 
   const w = r.columns.map((c, i) => Math.max(c.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
   const out = [line(r.columns), w.map((x) => '-'.repeat(x)).join('  '), ...body.map(line)];
+  if (r.ranked !== undefined) {
+    out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'}: the first ${r.ranked} of ${r.cells} cells in this order, chosen inside MPC among cells of at least ${r.minCellSize} rows${r.errors ? ' (after noise)' : ''}; nothing about the other cells was revealed${r.errors ? '; ± is the 95 % margin of the protection\'s noise' : ''})`);
+    return out.join('\n');
+  }
   if (small.length > SUPPRESSED_ROWS) out.push(`<suppressed> ${small.length} cells: ${small.slice(0, 2 * SUPPRESSED_ROWS).map(cellText).join(', ')}${small.length > 2 * SUPPRESSED_ROWS ? `, … (${small.length - 2 * SUPPRESSED_ROWS} more)` : ''}`);
   const smallText = small.length ? `${small.length} of ${r.cells} cell${r.cells === 1 ? '' : 's'} <suppressed>: fewer than ${r.minCellSize} rows${r.errors ? ' (after noise)' : ''}, whether empty or small is not said` : `no cell suppressed (of ${r.cells})`;
   out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'}; ${smallText}${byWhere ? `; ${byWhere} cell${byWhere === 1 ? '' : 's'} empty by the WHERE clause, not shown` : ''}${r.havingHidden ? `; ${r.havingHidden} hidden by HAVING` : ''}${r.errors ? '; ± is the 95 % margin of the protection\'s noise' : ''})`);
@@ -293,6 +297,7 @@ export function jsonResult(r: RemoteResult): Record<string, unknown> {
     havingHidden: r.havingHidden,
     minCellSize: r.minCellSize,
     cells: r.cells,
+    ...(r.ranked !== undefined ? { ranked: r.ranked } : {}),
     protection: r.protection,
     ...(r.errors ? { margins95: r.errors.map((row) => row.map((e) => (e && e.half95 > 0 ? e.half95 : null))) } : {}),
     ...(r.privacy ? { privacy: r.privacy } : {}),

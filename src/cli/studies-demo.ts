@@ -10,8 +10,12 @@
 //     each node sends its share of the aggregates to the researcher, who combines them;
 //  4. next to every MPC answer, the plaintext answer computed by SQLite directly on the generated
 //     data, so the user sees that they agree.
+// Governed throughout (setUpGovernance: the consortium, each custodian's signed policy, optionally
+// the consent register, the researcher's signed study approved by its custodians); afterwards the
+// web app runs on the cluster. `mosaik demo --governed` (./governed-demo.ts) walks through the same
+// governed flow step by step, each step with the command that does it by hand.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PartyId } from '../net/channel.js';
@@ -25,16 +29,26 @@ import { PlainDatabase, type PlainResult } from '../query/plaintext.js';
 import { parseQuery, planAnyQuery, tablesOf, type Display } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { runRemoteQuery } from './query.js';
+import { startWebServer } from './web.js';
 import { cliSigner } from './identity-defaults.js';
 import { ensureLocalIdentities, LOCAL_IDENTITIES, type LocalIdentity } from '../governance/identities.js';
 import type { Signer } from '../governance/identity.js';
 import { CUSTODIANS } from '../demo/schemas.js';
+import { CONSENT_CUSTODIAN, CONSENT_DATASET, DEMO_PURPOSE, demoConsortium, demoPolicies, denominatorId, exampleStudy, webStudies } from '../demo/governance.js';
+import { Consortium } from '../governance/consortium.js';
+import { generateConsentEvents } from '../demo/consent-events.js';
+import { rowsInForce, unixSeconds, withUntil } from '../governance/consent.js';
+import { signPolicy } from '../governance/policy.js';
+import { approveStudy, createStudy, signStudy, studyCustodians, type NewStudy, type SignedStudy } from '../governance/study.js';
+import { IDENTITIES_FILE, type IdentitiesFile } from '../governance/identities.js';
+import { publishConsent, submitDocument } from './governance-remote.js';
 
 /** The demo's custodians, each owning its registers. */
 export const DEMO_CUSTODIANS: LocalIdentity[] = [
   { name: CUSTODIANS.cpr, role: 'custodian', datasets: ['population'] },
   { name: CUSTODIANS.health, role: 'custodian', datasets: ['contacts', 'prescriptions'] },
   { name: CUSTODIANS.statistics, role: 'custodian', datasets: ['income'] },
+  { name: CONSENT_CUSTODIAN, role: 'custodian', datasets: [CONSENT_DATASET] },
 ];
 
 export interface StudiesDemoOptions {
@@ -44,9 +58,21 @@ export interface StudiesDemoOptions {
   minCellSize: number;
   verbose: boolean;
   log: (line: string) => void;
+  /**
+   * After the studies, keep the cluster running and serve the web app on this port (0: a free
+   * one) until SIGINT/SIGTERM; undefined: stop when the studies are done.
+   */
+  webPort?: number;
+  /**
+   * Also the consent register (synthetic citizens' choices): every study run then joins it on the
+   * person id inside MPC, which costs a join per query (README, "Governance").
+   */
+  consent?: boolean;
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+/** The demo consortium's configuration, written into the cluster directory on every run. */
+const CONSORTIUM_FILE = 'consortium.json';
 export const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export const fmtInt = (n: number) => n.toLocaleString('en-US');
 
@@ -161,6 +187,7 @@ async function runStudy(
   study: Study,
   config: ClusterConfig,
   signer: Signer,
+  signed: SignedStudy,
   version: string,
   db: PlainDatabase,
   schemas: Map<string, DatasetSchema>,
@@ -173,8 +200,8 @@ async function runStudy(
   const t0 = performance.now();
   // Every register was uploaded as `version`; a query over several reads each one's.
   const at = (sql: string) => Object.fromEntries(tablesOf(parseQuery(sql)).map((n) => [n, version]));
-  const res = await runRemoteQuery({ config, sql: study.sql, signer, versions: at(study.sql), minCellSize: o.minCellSize, epsilon: study.epsilon });
-  const den = study.denominator ? await runRemoteQuery({ config, sql: study.denominator.sql, signer, versions: at(study.denominator.sql), minCellSize: o.minCellSize, epsilon: study.denominator.epsilon }) : null;
+  const res = await runRemoteQuery({ config, sql: study.sql, signer, versions: at(study.sql), minCellSize: o.minCellSize, study: signed, queryId: study.id });
+  const den = study.denominator ? await runRemoteQuery({ config, sql: study.denominator.sql, signer, versions: at(study.denominator.sql), minCellSize: o.minCellSize, study: signed, queryId: denominatorId(study.id) }) : null;
   const ms = performance.now() - t0;
   const tp = performance.now();
   const plain: PlainResult = db.query(study.sql);
@@ -268,6 +295,65 @@ export async function ingestRegisters(dir: string, regs: ReturnType<typeof gener
   return { done };
 }
 
+/**
+ * The consortium's documents, as its members would submit them: each custodian's signed policy,
+ * the consent register (synthetic citizens' choices) with its signed update, the example study
+ * signed by the epidemiologist and approved by every custodian whose register it reads, and two
+ * studies of the web app's `researcher` (one approved by the CPR register, one waiting for the
+ * health data authority). Returns the persons the consent filter leaves out now (for the reference).
+ */
+async function setUpGovernance(g: {
+  config: ClusterConfig;
+  consortium: Consortium;
+  signerOf: (name: string) => Signer;
+  persons: ArrayLike<number>;
+  seed: number;
+  version: string;
+  declared: Map<string, Set<string>>;
+  minCellSize: number;
+}): Promise<{ study: SignedStudy; approvedBy: string[]; consent: { events: number; excluded: number[] } | null }> {
+  const now = new Date();
+  for (const p of demoPolicies(g.minCellSize)) await submitDocument(g.config, 'policy', signPolicy(p, g.consortium, g.signerOf(p.custodian)), g.signerOf(p.custodian));
+  let consent: { events: number; excluded: number[] } | null = null;
+  if (g.consortium.consent) {
+    const events = generateConsentEvents(g.persons, g.consortium.purposes, { seed: g.seed });
+    await publishConsent({ config: g.config, consortium: g.consortium, events, changes: [], signer: g.signerOf(CONSENT_CUSTODIAN), version: `consent-${g.version}` });
+    const excluded = rowsInForce(withUntil(events), DEMO_PURPOSE, unixSeconds(now))
+      .filter((r) => !r.granted)
+      .map((r) => r.person);
+    consent = { events: events.length, excluded };
+  }
+  const register = async (n: NewStudy, approvers: 'all' | string[]): Promise<{ signed: SignedStudy; by: string[] }> => {
+    const signed = signStudy(createStudy(n), g.signerOf(n.researcher));
+    await submitDocument(g.config, 'study', signed, g.signerOf(n.researcher));
+    const by = approvers === 'all' ? [...studyCustodians(signed.study, g.consortium).keys()] : approvers;
+    for (const c of by) await submitDocument(g.config, 'approval', approveStudy(signed, g.consortium, g.signerOf(c), { reason: 'within the consortium’s public-health purpose and this register’s policy' }), g.signerOf(c));
+    return { signed, by };
+  };
+  const main = await register(exampleStudy('epidemiologist', STUDIES, g.declared, now), 'all');
+  const web = webStudies('researcher', now);
+  await register(web.approved, 'all');
+  await register(web.waiting, []);
+  return { study: main.signed, approvedBy: main.by, consent };
+}
+
+/** The web app on the demo cluster, until Ctrl-C (SIGINT) or SIGTERM. */
+async function serveUntilStopped(dir: string, o: StudiesDemoOptions): Promise<void> {
+  const web = await startWebServer({ dir, port: o.webPort, log: o.verbose ? o.log : () => {} });
+  o.log('');
+  o.log(`▶ the web app runs on the demo cluster: ${web.url}`);
+  o.log(`  sign in with a key file from ${join(dir, 'identities')}: researcher.ed25519.key.pem (a researcher with its whole budget),`);
+  o.log(`  cpr / sundhedsdatastyrelsen / dst.ed25519.key.pem (the custodians), auditor.ed25519.key.pem (an auditor; the log needs no key)`);
+  o.log('  Ctrl-C stops the app and the three nodes.');
+  await new Promise<void>((ok) => {
+    const stop = () => ok();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  o.log('stopping the web app and the nodes …');
+  await web.close();
+}
+
 export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   const t0 = performance.now();
   o.log('mosaik demo: three compute nodes, three custodians, one researcher — secret-shared registers, TLS 1.3 with pinned keys');
@@ -279,10 +365,15 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   // epidemiologist who runs the example studies. The cluster's own 'researcher' identity is left for
   // you to query with afterwards (mosaik query --dir …), with its whole privacy budget.
   const keys = ensureLocalIdentities(dir, [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' }]);
-  const researcher = cliSigner({ dir, key: keys.get('epidemiologist')!, role: 'researcher' });
+  const signerOf = (name: string) => cliSigner({ dir, key: keys.get(name)!, role: 'researcher', name });
+  const researcher = signerOf('epidemiologist');
+  // The consortium: its purposes, the cluster's identities as its members, the consent register.
+  const members = (JSON.parse(readFileSync(join(dir, IDENTITIES_FILE), 'utf8')) as IdentitiesFile).members;
+  writeFileSync(join(dir, CONSORTIUM_FILE), JSON.stringify(demoConsortium(members, !!o.consent), null, 2) + '\n');
+  const consortium = Consortium.load(join(dir, CONSORTIUM_FILE));
   const config = loadClusterConfig(join(dir, 'cluster.json'));
   o.log(`• cluster in ${dir}: ${config.nodes.map((n) => `${n.name} :${n.port}`).join(', ')}`);
-  const { kids, waitUntilUp } = startNodes(dir, config, o);
+  const { kids, waitUntilUp } = startNodes(dir, config, o, ['--consortium', join(dir, CONSORTIUM_FILE)]);
   try {
     let t = performance.now();
     const regs = generateRegisters({ citizens: o.citizens, seed: o.seed });
@@ -300,15 +391,25 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
       const reads: [string, string[]][] = join ? join.tables.map((t) => [t.dataset.name, t.reads]) : [[q.dataset, plan.columns]];
       for (const [name, cols] of reads) used.set(name, new Set([...(used.get(name) ?? []), ...cols]));
     }
+    const declared = new Map([...used].map(([n, cols]) => [n, new Set(cols)])); // what the study declares it reads
+    for (const cols of used.values()) cols.add('person_id'); // the reference applies consent by person
     const db = await PlainDatabase.create(regs.all, regs.codeLists, used);
     const dbMs = performance.now() - t;
     await ingests;
     o.log(`• plaintext reference loaded into SQLite meanwhile in ${secs(dbMs)} (for comparison only; never on a node)`);
+    t = performance.now();
+    const gov = await setUpGovernance({ config, consortium, signerOf, persons: regs.people.id.subarray(0, regs.people.count), seed: o.seed, version, declared, minCellSize: o.minCellSize });
+    if (gov.consent) db.excludePersons(gov.consent.excluded);
+    const consentNote = gov.consent
+      ? `consent register: ${fmtInt(gov.consent.events)} events, ${fmtInt(gov.consent.excluded.length)} citizens withdrew from ${DEMO_PURPOSE} research (left out inside MPC; the reference leaves them out too)`
+      : `no consent register (${DEMO_PURPOSE} research is opt-out; mosaik demo --consent adds one)`;
+    o.log(`• consortium '${consortium.name}' (${consortium.members.size} members, ${consortium.purposes.length} purposes): each custodian's policy signed and registered; ${consentNote}`);
+    o.log(`• study '${gov.study.study.id}' (${gov.study.study.queries.length} queries, epsilon ${gov.study.study.privacy!.epsilon}) signed by ${researcher.name}, approved by ${gov.approvedBy.join(', ')} — ${secs(performance.now() - t)}`);
     let all = true;
     const times: [string, number][] = [];
     let spent = 0;
     for (const s of STUDIES) {
-      const r = await runStudy(s, config, researcher, version, db, schemas, regs.codeLists, o);
+      const r = await runStudy(s, config, researcher, gov.study, version, db, schemas, regs.codeLists, o);
       all &&= r.agree;
       spent += r.epsilon;
       times.push([s.id, r.ms]);
@@ -317,6 +418,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     o.log('');
     o.log(`${all ? '✔ every released cell agrees with the plaintext within the noise the protection added' : '✘ some results disagree with the plaintext'}; studies: ${times.map(([id, ms]) => `${id} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - t0)}`);
     o.log(`  output protection: every number above carries differential-privacy noise drawn inside MPC; researcher 'epidemiologist' spent epsilon ${Number(spent.toPrecision(3))} of 1 (README, "Security model").`);
+    if (o.webPort !== undefined && all) await serveUntilStopped(dir, o);
     return all;
   } finally {
     await stopNodes(kids);

@@ -29,15 +29,8 @@ export const MEMBER_ROLES: readonly MemberRole[] = ['researcher', 'custodian', '
 /** Kinds of signed documents (the domain-separation prefix of every signature). */
 export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'authorization' | 'consent-update' | 'upload' | 'http-request';
 
-export interface Signature {
-  /** Name of the signer in the consortium configuration (a node name for 'authorization'). */
-  signer: string;
-  /** SHA-256 (hex) of the signer's raw 32-byte Ed25519 public key. */
-  keyId: string;
-  alg: 'ed25519';
-  /** Base64 of the 64-byte signature. */
-  sig: string;
-}
+import type { Signature } from './signature.js';
+export { isSignature, type Signature } from './signature.js';
 
 /** A private key together with the name it signs as. */
 export interface Signer {
@@ -142,12 +135,6 @@ export function verifyDocument(kind: SignedKind, body: unknown, s: Signature, pu
   } catch {
     return false;
   }
-}
-
-/** Checks a signature object's shape (not its validity). */
-export function isSignature(x: unknown): x is Signature {
-  const s = x as Partial<Signature> | null;
-  return !!s && typeof s === 'object' && typeof s.signer === 'string' && typeof s.keyId === 'string' && s.alg === 'ed25519' && typeof s.sig === 'string';
 }
 
 /** Files written by writeIdentity. */

@@ -10,17 +10,13 @@
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 
+import { RESULT_INFO, resultAad, SEALED_ALG, type Sealed } from './sealed-format.js';
+
+export type { Sealed } from './sealed-format.js';
+
 const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
-const INFO = new TextEncoder().encode('mosaik-result-v1');
-
-/** A sealed part of a result: the HPKE encapsulated key and the ciphertext, base64url. */
-export interface Sealed {
-  alg: 'hpke-x25519-sha256-aes256gcm';
-  enc: string;
-  ct: string;
-}
-
-const aadOf = (cluster: string, job: string, party: number) => new TextEncoder().encode(`${cluster}/${job}/${party}`);
+const INFO = RESULT_INFO;
+const aadOf = resultAad;
 const b64 = (b: ArrayBuffer | Uint8Array) => Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('base64url');
 const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
 
@@ -29,7 +25,7 @@ export async function sealJson(value: unknown, recipientKey: string, bind: { clu
   const pk = await suite.kem.deserializePublicKey(unb64(recipientKey));
   const sender = await suite.createSenderContext({ recipientPublicKey: pk, info: INFO });
   const ct = await sender.seal(new TextEncoder().encode(JSON.stringify(value)), aadOf(bind.cluster, bind.job, bind.party));
-  return { alg: 'hpke-x25519-sha256-aes256gcm', enc: b64(sender.enc), ct: b64(ct) };
+  return { alg: SEALED_ALG, enc: b64(sender.enc), ct: b64(ct) };
 }
 
 /** A requester's result key pair: the public half goes into the signed request, the private half stays here. */
@@ -45,7 +41,7 @@ export function newResultKeyPair(): ResultKeyPair {
 
 /** Decrypts a sealed part with the requester's private key; throws when it was not sealed for this job and node. */
 export async function openJson<T>(sealed: Sealed, privateKey: KeyObject, bind: { cluster: string; job: string; party: number }): Promise<T> {
-  if (!sealed || sealed.alg !== 'hpke-x25519-sha256-aes256gcm') throw new Error('not a sealed result part');
+  if (!sealed || sealed.alg !== SEALED_ALG) throw new Error('not a sealed result part');
   const key = await suite.kem.importKey('jwk', privateKey.export({ format: 'jwk' }) as JsonWebKey, false);
   const recipient = await suite.createRecipientContext({ recipientKey: key, enc: unb64(sealed.enc), info: INFO });
   let pt: ArrayBuffer;

@@ -8,7 +8,7 @@
 //              range [first code ≥ 'E11', first code > every 'E11…') — two comparisons in MPC
 //   bool       0 or 1
 //   person_id  a CPR-like identifier < 2^34, shared like any value
-import type { Signature } from '../governance/identity.js';
+import type { UploadSignature } from './upload-statement.js';
 
 export type ColumnType = 'int' | 'decimal' | 'date' | 'code' | 'bool' | 'person_id';
 
@@ -48,29 +48,6 @@ export interface DatasetSchema {
    * AND i.year = 2023) reads at most one row per person of the register (src/query/contribution.ts).
    */
   keys?: string[][];
-}
-
-/** What the custodian signs for one party's upload (src/ingest/upload-auth.ts). */
-export interface UploadStatement {
-  format: 'mosaik-upload/1';
-  cluster: string;
-  dataset: string;
-  version: string;
-  party: 0 | 1 | 2;
-  custodian: string;
-  rows: number;
-  columns: string[];
-  schemaSha256: string;
-  codeListsSha256: string;
-  /** SHA-256 (hex) of this party's share bytes, in body order. */
-  sharesSha256: string;
-  /** ISO 8601 time of signing. */
-  time: string;
-}
-
-/** The header's `signature` field: the signed statement and the Ed25519 signature over it. */
-export interface UploadSignature extends Signature {
-  statement: UploadStatement;
 }
 
 /**

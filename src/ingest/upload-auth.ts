@@ -20,31 +20,17 @@ import { createHash } from 'node:crypto';
 import { hashJson } from '../governance/canonical.js';
 import type { Consortium } from '../governance/consortium.js';
 import { isSignature, signDocument, verifyDocument, type Signature, type Signer } from '../governance/identity.js';
-import type { UploadHeader, UploadSignature, UploadStatement } from './schema.js';
+import type { UploadHeader } from './schema.js';
 
-export type { UploadSignature, UploadStatement } from './schema.js';
-
-export const UPLOAD_AUTH_FORMAT = 'mosaik-upload/1';
+import { uploadStatementOf, type UploadSignature, type UploadStatement } from './upload-statement.js';
+export { UPLOAD_AUTH_FORMAT, type UploadSignature, type UploadStatement } from './upload-statement.js';
 
 /** How far the signed time may be from the node's clock. */
 export const UPLOAD_FRESH_MS = 15 * 60_000;
 
 /** The statement for a header (without its signature) as the custodian signs it. */
 export function uploadStatement(h: UploadHeader, o: { cluster: string; version: string; sharesSha256: string; time: string }): UploadStatement {
-  return {
-    format: UPLOAD_AUTH_FORMAT,
-    cluster: o.cluster,
-    dataset: h.schema.name,
-    version: o.version,
-    party: h.party,
-    custodian: h.schema.custodian,
-    rows: h.rows,
-    columns: [...h.columns],
-    schemaSha256: hashJson(h.schema),
-    codeListsSha256: hashJson(h.codeLists),
-    sharesSha256: o.sharesSha256,
-    time: o.time,
-  };
+  return uploadStatementOf(h, o, { schemaSha256: hashJson(h.schema), codeListsSha256: hashJson(h.codeLists) });
 }
 
 /** Signs a header's statement (returns the value of header.signature). */

@@ -24,6 +24,7 @@
 //                                     refused and why (each reason with the count of nodes that gave it)
 //
 // What the entries say, checked against each other: src/ledger/rules.ts (the audit's content rules).
+// This module runs unchanged in the browser (the auditor's page): no Node built-ins.
 export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released', 'job-refused'] as const;
 
 /** Longest refusal reason a job-refused entry carries (longer ones are cut, ending in …). */
@@ -42,6 +43,7 @@ export interface LedgerEntry {
 }
 
 import { canonicalJsonWith } from './canonical.js';
+import { utf8 } from './bytes.js';
 
 export class LedgerError extends Error {
   constructor(message: string) {
@@ -161,6 +163,6 @@ export function checkEntry(e: unknown, where = 'entry'): LedgerEntry {
 }
 
 /** The bytes the Merkle tree hashes for an entry. */
-export function entryBytes(e: LedgerEntry): Buffer {
-  return Buffer.from(canonicalJson(e), 'utf8');
+export function entryBytes(e: LedgerEntry): Uint8Array {
+  return utf8(canonicalJson(e));
 }

@@ -8,6 +8,8 @@
 //   PUT  /v1/datasets/:name/versions/:version     application/octet-stream upload of this node's shares
 //                                                 → 201 {name, version, rows} | 200 same content | 409 | 400
 //                                                 | 403 governed mode: not signed by the dataset's custodian
+//   PUT  /v1/datasets/:name/versions/:version/sealed   the same body sealed to this node's upload key
+//                                                 (browsers; src/node/sealed-upload.ts), then the same path
 //   POST /v1/queries {request}                    node 0 only → 202 {job}; `request` is the researcher's signed
 //                                                 query request (src/governance/study.ts): ad-hoc SQL, or a registered
 //                                                 study's query on governed clusters; every node admits the job on its
@@ -53,6 +55,7 @@ import { apiPorts, requireParty, sendError } from './http.js';
 // The shared HTTP helpers and the routes' context, where they were before (src/node/http.ts, context.ts).
 export { apiPorts, apiRequest, sendError, type ApiRequestOptions, type ApiResponse } from './http.js';
 export type { ApiContext } from './context.js';
+import { registerSealedUploadRoute, type UploadReceiver } from './sealed-upload.js';
 
 /** Largest upload header (schema + code lists). */
 const MAX_HEADER_BYTES = 64 << 20;
@@ -258,7 +261,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     }
   });
 
-  app.put<{ Params: { name: string; version: string } }>('/v1/datasets/:name/versions/:version', async (req, reply) => {
+  // The upload path: the plain route below and the sealed one (src/node/sealed-upload.ts) feed it.
+  const receiveUpload: UploadReceiver = async (req, reply) => {
     const stream = req.body as Readable | undefined;
     if (!stream || typeof (stream as Readable).pipe !== 'function') {
       return reply.code(400).send({ error: 'upload must have Content-Type application/octet-stream' });
@@ -299,7 +303,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
             w.end();
           }
           if (!(await rd.atEnd())) throw new StoreError(`upload body is longer than the ${expected} bytes its header describes`);
-          req.raw.socket?.setTimeout?.(0); // all received: storing may take longer than the idle timeout
+          req.raw?.socket?.setTimeout?.(0); // all received: storing may take longer than the idle timeout
           // Before anything is committed: the bytes must be the ones the custodian signed for.
           if (signed && sharesHash) {
             const got = sharesHash.digest();
@@ -317,7 +321,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       }
       return sendError(reply, e, log);
     }
-  });
+  };
+  app.put<{ Params: { name: string; version: string } }>('/v1/datasets/:name/versions/:version', (req, reply) => receiveUpload(req, reply));
+  registerSealedUploadRoute(app, ctx, receiveUpload);
 
   // Queries: node 0 schedules; one submission at a time so every node sees the same order.
   let submitting: Promise<unknown> = Promise.resolve();
@@ -341,6 +347,12 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     if (!j) return reply.code(404).send({ error: `no job ${req.params.id} at node ${me} (${self.name})` });
     if (!isRequester(j, req.identity)) return reply.code(403).send({ error: `job ${j.id} is not '${req.identity?.name}'s: only the researcher who signed its request can follow it and read its result` });
     return jobView(j, !!ctx.ledger, runner.queuePosition(j.id));
+  });
+
+  // Who the signed caller is to this node (a browser checks a key it imported or made).
+  app.get('/v1/whoami', async (req) => {
+    const who = req.identity!;
+    return { node: self.name, name: who.name, role: who.role, keyId: who.keyId, datasets: who.datasets };
   });
 
   app.get('/v1/privacy', async (req) => {

@@ -6,6 +6,7 @@ import type { NodeAccess } from './access.js';
 import type { NodeGovernance } from './governance.js';
 import type { JobRunner } from './jobs.js';
 import type { NodeLedger } from './ledger.js';
+import type { NodeUploadKey } from './sealed-upload.js';
 import type { ShareStore } from './store.js';
 
 export interface ApiContext {
@@ -22,6 +23,8 @@ export interface ApiContext {
   governance: NodeGovernance;
   /** Who may call what (src/node/access.ts). */
   access: NodeAccess;
+  /** This node's X25519 upload key for sealed uploads from browsers (src/node/sealed-upload.ts). */
+  uploadKey?: NodeUploadKey;
   /** A connection silent for this long is closed (default 60 000 ms): a stalled upload cannot hold it or its temporary files. */
   idleTimeoutMs?: number;
 }

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { PartyId } from '../net/channel.js';
-import { freePorts, loadClusterConfig, loadNodeIdentity, loadSigningIdentity, type ClusterConfig } from '../net/keys.js';
+import { freePorts, loadClusterConfig, loadNodeIdentity, loadSigningIdentity, loadUploadIdentity, type ClusterConfig } from '../net/keys.js';
 import { apiPorts, buildApi } from './api.js';
 import { JobRunner } from './jobs.js';
 import { NodeLedger } from './ledger.js';
@@ -139,7 +139,10 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
       if (!governance.holds(kind, e.body)) throw new Error(`this node holds no verified document with this ${kind} body (it registers documents itself before it logs them)`);
     });
   }
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
+  // Sealed uploads from browsers need this node's X25519 upload key (src/node/sealed-upload.ts).
+  const uploadKey = loadUploadIdentity(config, o.party, o.keyDir ?? nodeDir);
+  if (uploadKey.problem) log(`WARNING: ${uploadKey.problem}`);
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
   try {

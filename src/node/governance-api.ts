@@ -97,6 +97,16 @@ export function registerGovernanceRoutes(app: FastifyInstance, ctx: ApiContext):
     }
   });
 
+  // The custodians' signed policies this node holds (what each column may be used for).
+  app.get('/v1/policies', async (_req, reply) => {
+    try {
+      needGov();
+      return gov!.allPolicies().sort((a, b) => a.policy.custodian.localeCompare(b.policy.custodian) || a.policy.issuedAt.localeCompare(b.policy.issuedAt));
+    } catch (e) {
+      return sendError(reply, e, log);
+    }
+  });
+
   app.get('/v1/studies', async (_req, reply) => {
     try {
       needGov();

@@ -2,8 +2,9 @@
 // node APIs (node-to-node calls and the CLI), who the TLS client is (by its pinned certificate),
 // and how an error becomes an answer. The bottom of src/node's layers, with errors.ts:
 //
-//   routes    api.ts (server, datasets, queries, jobs), governance-api.ts, ledger-api.ts,
-//             access.ts (the one access hook), openapi.ts, context.ts (what routes get)
+//   routes    api.ts (server, datasets, queries, jobs), sealed-upload.ts (uploads sealed by
+//             browsers), governance-api.ts, ledger-api.ts, access.ts (the one access hook),
+//             openapi.ts, context.ts (what routes get)
 //   services  jobs.ts, job-governance.ts, schedule.ts (node 0 offers jobs and documents to all),
 //             ledger.ts, governance.ts, privacy.ts
 //   store     store.ts (encrypted shares), job-store.ts (job specs and outcomes), shares.ts
@@ -11,8 +12,6 @@
 //
 // Imports point down only (routes → services → store; every layer may use shared); no circles.
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
@@ -23,7 +22,7 @@ import { SchemaError } from '../ingest/schema.js';
 import { LedgerError } from '../ledger/entry.js';
 import { pinnedTlsOptions, readJsonAnswer } from '../net/https.js';
 import type { PartyId } from '../net/channel.js';
-import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
+import { clusterFileField, type ClusterConfig, type ResolvedNode } from '../net/keys.js';
 import { QueryError } from '../query/index.js';
 import { HttpError, isClientError, LedgerConflict } from './errors.js';
 
@@ -32,14 +31,9 @@ import { HttpError, isClientError, LedgerConflict } from './errors.js';
  * MPC port + 1000. (resolveClusterConfig ignores the extra field.)
  */
 export function apiPorts(config: ClusterConfig): [number, number, number] {
-  let raw: { nodes?: { id: number; apiPort?: number }[] } = {};
-  try {
-    raw = JSON.parse(readFileSync(join(config.dir, 'cluster.json'), 'utf8'));
-  } catch {
-    /* defaults */
-  }
-  return config.nodes.map((n) => {
-    const p = raw.nodes?.find((x) => x.id === n.id)?.apiPort;
+  const ports = clusterFileField(config, 'apiPort');
+  return config.nodes.map((n, i) => {
+    const p = ports[i] as number | undefined;
     if (p !== undefined) {
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`cluster config node ${n.id} (${n.name}): apiPort must be 1-65535, got ${p}`);
       return p;

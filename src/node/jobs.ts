@@ -42,7 +42,6 @@ import { availableParallelism, totalmem } from 'node:os';
 import { connectTls, type MpcListener } from '../net/tls.js';
 import type { Heartbeats } from '../net/heartbeat.js';
 import { noiseForPlan, parseQuery, planAnyQuery, QueryError, runJoinQuery, runQuery, tablesOf, type Display, type JoinPlan, type PlanNoise, type QueryPlan, type QueryResult, type RunOptions } from '../query/index.js';
-import { resultRows } from '../query/execute.js';
 import { newSalt, resultMetaHash, shareCommitment } from '../ledger/commit.js';
 import { studyAccount, type BudgetAccount } from '../governance/budget.js';
 import { GovernanceError, refuse } from '../governance/errors.js';
@@ -89,6 +88,8 @@ export interface JobResult {
   /** Indices of the visible cells (group-key combinations) and of the output aggregates shared. */
   visibleCells: number[];
   outAggs: number[];
+  /** ORDER BY COUNT/SUM LIMIT k inside MPC: k ranked lanes instead of visible cells (src/query/top-k.ts). */
+  ranked?: number;
   /** This node's pair (x_i, x_{i+1}) of the output aggregates, lane = outAgg-major then visible cell; u64 decimal strings. */
   shares: { a: string[]; b: string[] };
   /**
@@ -128,6 +129,7 @@ export interface SharedOutputs {
   visibleCells: number[];
   outAggs: number[];
   shares: AShare;
+  ranked?: number;
 }
 
 export { isClientError, JobError } from './errors.js';
@@ -717,7 +719,7 @@ export class JobRunner {
       const shares = { a: Array.from(s.shares.a, String), b: Array.from(s.shares.b, String) };
       const salt = newSalt();
       // The result's public metadata: returned to the requester and committed to in the log.
-      const released = { columns: r.columns, cells: r.cells, suppressed: r.suppressed, suppressedCount: r.suppressedCount, havingHidden: r.havingHidden, minCellSize: r.minCellSize, visibleCells: s.visibleCells, outAggs: s.outAggs };
+      const released = { columns: r.columns, cells: r.cells, suppressed: r.suppressed, suppressedCount: r.suppressedCount, havingHidden: r.havingHidden, minCellSize: r.minCellSize, visibleCells: s.visibleCells, outAggs: s.outAggs, ...(s.ranked !== undefined ? { ranked: s.ranked } : {}) };
       const resultMeta = resultMetaHash({
         job: spec.id,
         dataset: spec.dataset,
@@ -760,57 +762,5 @@ const memoryBudget = () => totalmem() / 6;
 export const defaultParallelism = () => Math.min(8, Math.max(2, 2 * availableParallelism()));
 const requesterOf = (j: Job) => String(j.spec.request?.request?.researcher);
 
-// ---------------------------------------------------------------------------------------------
-// The requester's side: combining the three nodes' share pairs into the result table.
-
-export interface CombinedResult {
-  columns: string[];
-  rows: Display[][];
-  suppressed: Record<string, Display>[];
-  suppressedCount: number;
-  havingHidden: number;
-  minCellSize: number;
-  cells: number;
-}
-
-const u64 = (s: string) => BigInt.asUintN(64, BigInt(s));
-
-/**
- * Combines the results of nodes 0, 1, 2 of one job: x = x_i + x_{i+1} (node i) + x_{i+2} (node
- * i+1), for each i, and checks that every node's second half equals the next node's first half
- * and that the public metadata agree. `plan` is planSql of the job's SQL against the schema.
- */
-export function assembleResult(plan: QueryPlan, parts: [JobResult, JobResult, JobResult]): CombinedResult {
-  const [r0] = parts;
-  const meta = (r: JobResult) => JSON.stringify([r.columns, r.cells, r.suppressed, r.visibleCells, r.outAggs, r.minCellSize, r.havingHidden, r.shares.a.length, r.shares.b.length]);
-  parts.forEach((r, i) => {
-    if (r.party !== i) throw new Error(`result ${i} comes from party ${r.party}`);
-    if (meta(r) !== meta(r0)) throw new Error(`node ${i}'s result metadata differ from node 0's: the nodes did not run the same job`);
-  });
-  const L = r0.shares.a.length;
-  const a = parts.map((r) => r.shares.a.map(u64));
-  const b = parts.map((r) => r.shares.b.map(u64));
-  const values: bigint[] = new Array(L);
-  for (let t = 0; t < L; t++) {
-    for (let i = 0; i < 3; i++) {
-      if (b[i]![t] !== a[(i + 1) % 3]![t]) throw new Error(`result shares inconsistent: node ${i}'s second half differs from node ${(i + 1) % 3}'s first half at lane ${t}`);
-    }
-    values[t] = BigInt.asUintN(64, a[0]![t]! + a[1]![t]! + a[2]![t]!);
-  }
-  return {
-    columns: r0.columns,
-    rows: assembleRows(plan, r0.visibleCells, r0.outAggs, values),
-    suppressed: r0.suppressed,
-    suppressedCount: r0.suppressedCount,
-    havingHidden: r0.havingHidden,
-    minCellSize: r0.minCellSize,
-    cells: r0.cells,
-  };
-}
-
-/** Rows of the visible cells from the combined aggregates (outAgg-major lanes), as a node would show them. */
-export function assembleRows(plan: QueryPlan, visibleCells: number[], outAggs: number[], values: bigint[]): Display[][] {
-  const V = visibleCells.length;
-  if (values.length !== V * outAggs.length) throw new Error(`expected ${V * outAggs.length} aggregate values, got ${values.length}`);
-  return resultRows(plan, visibleCells, outAggs, (k, v) => values[k * V + v]!);
-}
+// The requester's side (combining the three nodes' share pairs) is src/query/assemble.ts.
+export { assembleResult, assembleRows, type CombinedResult } from '../query/assemble.js';

@@ -78,6 +78,19 @@ function baseDocument(): object {
           responses: { 201: json(ref('Stored'), 'stored'), 200: json(ref('Stored'), 'identical content already stored'), 400: err, 403: err, 409: err },
         },
       },
+      '/v1/datasets/{name}/versions/{version}/sealed': {
+        put: {
+          summary: "Upload this node's shares sealed to its upload key (custodian, from a browser through a relay)",
+          description:
+            'Body: "MKSU", the byte 0x01, the 32-byte HPKE encapsulated key, then the ciphertext of exactly the body PUT /v1/datasets/{name}/versions/{version} takes ' +
+            "(RFC 9180 base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; info 'mosaik-upload-v1'; additional data 'mosaik-sealed-upload/1\\n<cluster>/<node name>/<party>/<name>/<version>'), " +
+            "sealed to this node's uploadKey in cluster.json. A body that does not open (sealed for another node, dataset or version, or altered) → 400 and nothing stored; " +
+            'opened, it is stored exactly as that route stores it (same checks, custodian signature, atomicity, answers). 413 above 256 MiB; 503 when this node has no upload key.',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: DATASET_NAME_RE.source } }, { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: VERSION_ID_RE.source } }],
+          requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          responses: { 201: json(ref('Stored'), 'stored'), 200: json(ref('Stored'), 'identical content already stored'), 400: err, 403: err, 409: err, 413: err, 503: err },
+        },
+      },
       '/v1/queries': {
         post: {
           summary: 'Submit a query (node 0, the scheduler, only)',
@@ -113,6 +126,9 @@ function baseDocument(): object {
           },
         },
       },
+      '/v1/whoami': {
+        get: { summary: 'The signed caller as this node knows it: name, role, key id, datasets (a custodian\'s)', responses: { 200: json({ type: 'object', properties: { node: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, keyId: { type: 'string' }, datasets: { type: 'array', items: { type: 'string' } } } }) } },
+      },
       '/v1/privacy': {
         get: {
           summary: "This node's output protection (differential privacy: default and largest epsilon per run, each researcher's total) and, for a researcher, what they have spent and have left at this node",
@@ -132,8 +148,11 @@ function baseDocument(): object {
       '/v1/studies/{id}/budget': {
         get: { summary: "The study's privacy budget at this node: total, spent, each noisy run's charge, what remains", parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }), 403: err } },
       },
+      '/v1/policies': {
+        get: { summary: "The custodians' signed policies this node holds (purposes, smallest cell, each column's roles, privacy limits), oldest first per custodian", responses: { 200: json({ type: 'array', items: ref('SignedDocument') }), 403: err } },
+        post: docPost("Register a custodian's signed policy (node 0)", 'SignedDocument', 'policy-published'),
+      },
       '/v1/approvals': { post: docPost("Register a custodian's signed approval or rejection of a registered study version (node 0)", 'SignedDocument', 'study-approved') },
-      '/v1/policies': { post: docPost("Register a custodian's signed policy (node 0)", 'SignedDocument', 'policy-published') },
       '/v1/consent/updates': {
         post: docPost(
           "The consent custodian's signed notice {update: {format: 'mosaik-consent-update/1', custodian, dataset, version, rows, changes: [{purpose, granted, commitment}], time}, signature} of a register version already uploaded to every node (node 0). Citizens' changes reach the nodes only this way: as shares of the new version and as commitments; never a person id in the clear",

@@ -48,8 +48,8 @@
 // 2^j, plus at most 2^j/2 of rounding sd); AVG, VARIANCE and STDDEV by the delta method from the
 // released noisy values of the same row (they need the row's COUNT(*), and for VARIANCE/STDDEV
 // its AVG(x) or SUM(x): SELECT them too; otherwise NaN).
-import { geometricHalfWidth, geometricLoss, geometricSd, geometricTable, type GeometricTable } from '../mpc/geometric-noise.js';
-import { exactPmf, gaussianFor, noiseTable, privacyLoss, tablePmf, type NoiseTable } from '../mpc/noise.js';
+import { geometricHalfWidth, geometricLoss, geometricSd, geometricTable, type GeometricTable } from '../mpc/geometric-table.js';
+import { exactPmf, gaussianFor, noiseTable, privacyLoss, tablePmf, type NoiseTable } from '../mpc/noise-table.js';
 import { contributionBound } from './contribution.js';
 import type { JoinPlan } from './join-plan.js';
 import { FRAC, QueryError, type QueryPlan, summedValues, valueOf, valueSpec, varianceShift } from './plan.js';

@@ -111,6 +111,24 @@ export class PlainDatabase {
     return { columns: res?.columns ?? [], rows: (res?.values ?? []) as (number | string | null)[][] };
   }
 
+  /**
+   * Removes every row of these persons from every table with a person_id column: the plaintext
+   * mirror of a consent filter (persons whose consent does not cover the purpose count nowhere).
+   */
+  excludePersons(ids: Iterable<number>): void {
+    this.db.run('CREATE TEMP TABLE IF NOT EXISTS excluded_persons (person_id INTEGER PRIMARY KEY)');
+    this.db.run('BEGIN');
+    const ins = this.db.prepare('INSERT OR IGNORE INTO excluded_persons VALUES (?)');
+    for (const id of ids) ins.run([id]);
+    ins.free();
+    const tables = (this.db.exec("SELECT name FROM sqlite_master WHERE type = 'table'")[0]?.values ?? []).map((r) => String(r[0]));
+    for (const t of tables) {
+      const cols = (this.db.exec(`PRAGMA table_info(${t})`)[0]?.values ?? []).map((r) => String(r[1]));
+      if (cols.includes('person_id')) this.db.run(`DELETE FROM ${t} WHERE person_id IN (SELECT person_id FROM excluded_persons)`);
+    }
+    this.db.run('COMMIT');
+  }
+
   close(): void {
     this.db.close();
   }

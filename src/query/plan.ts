@@ -55,10 +55,27 @@ export function varianceShift(s: Pick<ColumnSpec, 'type' | 'min' | 'max'>): numb
 /** [x − value < 0] (lt) or [x − value = 0] (eq) for a shared column x and public value. */
 export interface Atom {
   op: 'lt' | 'eq';
+  /** A dataset column, or a Difference's name (plan.differences). */
   column: string;
   value: bigint;
   /** Signed width that holds x − value (for a direct lt/eq; execution compares x's own bits, see execute.ts). */
   bits: number;
+  /** For a Difference: the two columns it reads (what a policy checks). */
+  sources?: [string, string];
+}
+
+/**
+ * Two columns compared (issue 17): the per-row difference left − right, a local subtraction of
+ * shares, compared with a public constant like any column ([a < b] = [a − b < 0]; a + 30 <= b is
+ * [a − b < −29]). Reveals nothing: it is one more comparison atom.
+ */
+export interface Difference {
+  /** The atom column name, e.g. (c.admission_date − r.date). */
+  name: string;
+  left: string;
+  right: string;
+  /** The difference as an int column with its range in encoded units (its bit width). */
+  spec: ColumnSpec;
 }
 
 /** A boolean formula over leaves (atom indices, or HAVING atoms). */
@@ -138,6 +155,8 @@ export interface QueryPlan {
   aggregates: AggSpec[];
   /** Clamped columns the aggregates read (computed per row before the aggregates). */
   clamps: Clamp[];
+  /** Column differences the comparison atoms read (computed per row with the atoms). */
+  differences: Difference[];
   outputs: Output[];
   having: BoolExpr<HavingAtom> | null;
   havingText: string | null;
@@ -234,6 +253,7 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     keys,
     aggregates: b.aggs,
     clamps: b.clamps,
+    differences: b.differences,
     outputs,
     having: having ? simplify(having) : null,
     havingText: q.having ? show(q.having) : null,
@@ -388,6 +408,7 @@ class Builder {
   private readonly atomIndex = new Map<string, number>();
   readonly aggs: AggSpec[] = [];
   readonly clamps: Clamp[] = [];
+  readonly differences: Difference[] = [];
   readonly used = new Set<string>();
 
   constructor(readonly dataset: DatasetSchema, readonly codeLists: Map<string, CodeList>) {}
@@ -432,7 +453,8 @@ class Builder {
   }
 
   private atom(op: 'lt' | 'eq', column: string, value: bigint): BoolExpr<number> {
-    const s = this.use(column);
+    const d = this.differences.find((x) => x.name === column);
+    const s = d ? d.spec : this.use(column);
     const [lo, hi] = this.bounds(s);
     // Constant results where the declared domain decides (values were validated at ingest).
     if (op === 'lt') {
@@ -444,7 +466,7 @@ class Builder {
     let i = this.atomIndex.get(key);
     if (i === undefined) {
       i = this.atoms.length;
-      this.atoms.push({ op, column, value, bits });
+      this.atoms.push({ op, column, value, bits, ...(d ? { sources: [d.left, d.right] as [string, string] } : {}) });
       this.atomIndex.set(key, i);
     }
     return leaf(i);
@@ -538,6 +560,34 @@ class Builder {
     }
   }
 
+  /** `a [± k] op b [± m]` for two columns of one type: the Difference a − b against m − k. */
+  private compareColumns(e: Expr, left: Expr, op: CmpOp, right: Expr): BoolExpr<number> {
+    const side = (x: Expr): { col: string; by: number } => {
+      if (x.kind === 'column') return { col: x.name, by: 0 };
+      if (x.kind === 'shift' && x.arg.kind === 'column') return { col: x.arg.name, by: x.by };
+      return err(`${show(e)}: comparisons are between columns (a column ± a whole number allowed) or a column and a literal; ${show(x)} is neither`);
+    };
+    const L = side(left), R = side(right);
+    const ls = this.spec(L.col), rs = this.spec(R.col);
+    for (const s of [ls, rs]) if (s.type === 'person_id') err(`${show(e)}: person identifiers are compared only to link registers (JOIN … ON, EXISTS)`);
+    const same = ls.type === rs.type && (ls.type !== 'code' || ls.codeList === rs.codeList);
+    if (!same) err(`${show(e)}: '${L.col}' is ${ls.type}${ls.type === 'code' ? ` (${ls.codeList})` : ''} and '${R.col}' is ${rs.type}${rs.type === 'code' ? ` (${rs.codeList})` : ''}: only columns of one type compare`);
+    if ((ls.type === 'code' || ls.type === 'bool') && ((op !== '=' && op !== '<>') || L.by || R.by)) err(`${show(e)}: ${ls.type} columns compare with = and <> only`);
+    const scale = ls.type === 'decimal' ? 2 ** FRAC : 1;
+    const name = `(${L.col} − ${R.col})`;
+    if (!this.differences.some((d) => d.name === name)) {
+      const [llo, lhi] = this.bounds(ls), [rlo, rhi] = this.bounds(rs);
+      const wide = 2 ** Math.max(valueBits(ls, this.codeLists), valueBits(rs, this.codeLists));
+      const lo = llo !== null && rhi !== null ? Number(llo - rhi) : -wide, hi = lhi !== null && rlo !== null ? Number(lhi - rlo) : wide;
+      this.use(L.col);
+      this.use(R.col);
+      this.differences.push({ name, left: L.col, right: R.col, spec: { name, type: 'int', min: lo, max: hi } });
+    }
+    const o: Operand = { text: name, scale, type: 'int', spec: this.differences.find((d) => d.name === name)!.spec, lessThan: (v) => this.atom('lt', name, v), equals: (v) => this.atom('eq', name, v) };
+    // a + k op b + m  ⇔  a − b op m − k
+    return this.compare(o, op, R.by - L.by);
+  }
+
   /** [lo ≤ value < hi) on encodings, lo ≤ hi: two monotone atoms and a XOR. */
   private range(op: Operand, lo: bigint, hi: bigint): BoolExpr<number> {
     if (hi <= lo) return K(false);
@@ -569,7 +619,7 @@ class Builder {
         if (isLit(left)) err(`${show(e)}: a comparison needs a column (or age(...)) on one side`);
         if (!isLit(right)) {
           if (left.kind === 'agg' || right.kind === 'agg') err(`aggregate in WHERE (${show(e)}): use HAVING`);
-          err(`${show(e)}: comparisons are between a column and a literal (comparing two columns is not supported)`);
+          return this.compareColumns(e, left, op, right);
         }
         const o = this.operand(left);
         return this.compare(o, op, this.literal(o, right, show(e)));

@@ -1,0 +1,5 @@
+import { render } from 'preact';
+import { App } from './app.js';
+import './app.css';
+
+render(<App />, document.getElementById('app')!);
