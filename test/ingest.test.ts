@@ -230,7 +230,7 @@ describe('ingest: CSV validation', () => {
     text = setField(text, 6, 'admission_date', 'soon'); // file line 6 (the 5th record)
     for (const parser of ['fast', 'csv-parse'] as const) {
       assertBad(await check(reg, text, { parser }), [
-        { line: 3, match: /^diagnosis: 'E11\n.9' is not in code list icd10$/ },
+        { line: 3, match: /^diagnosis: "E11\\n\.9" is not in code list icd10$/ }, // the line break quoted escaped
         { line: 6, match: /^admission_date: 'soon' is not a date/ },
       ]);
     }

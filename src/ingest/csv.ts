@@ -14,11 +14,10 @@
 // several lines is reported at its first line. Empty lines are skipped; a UTF-8 BOM is ignored.
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { parse as parseStream, type Parser } from 'csv-parse';
 import { parse as parseSync, CsvError } from 'csv-parse/sync';
 import type { CodeList, DatasetSchema } from './schema.js';
-import { formatProblems, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
+import { formatProblems, LineSplitter, lineTooLong, MAX_LINE_CHARS, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
 
 export type CsvProgress = IngestProgress;
 
@@ -104,6 +103,8 @@ function formatProblem(e: unknown, line: number, recordStart: number): RowProble
     case 'CSV_INVALID_CLOSING_QUOTE':
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
       return { line, kind: 'format', message: 'malformed CSV: a closing quote is followed by other characters instead of a comma or the end of the line (a quote inside a quoted field must be doubled: "")' };
+    case 'CSV_MAX_RECORD_SIZE':
+      return lineTooLong(recordStart);
     case 'INVALID_OPENING_QUOTE':
       return { line, kind: 'format', message: 'malformed CSV: a quote in the middle of an unquoted field (quote the whole field and double the quote: "a""b")' };
     default:
@@ -114,9 +115,11 @@ function formatProblem(e: unknown, line: number, recordStart: number): RowProble
 /** Quote-free lines split directly; quoted records parsed by csv-parse (see the module comment). */
 class FastReader implements Reader {
   lines = 0;
-  private readonly decoder = new StringDecoder('utf8');
-  private carry = '';
-  private first = true;
+  private readonly split = new LineSplitter(
+    (s) => this.line(s),
+    () => this.v.fatal,
+    () => this.v.fail(lineTooLong(this.lines + 1)),
+  );
   /** Pending lines of consecutive quoted records (each line followed by '\n'). */
   private batch: string[] = [];
   private batchBytes = 0;
@@ -131,26 +134,11 @@ class FastReader implements Reader {
   constructor(private readonly sink: Sink, private readonly v: RowValidator) {}
 
   write(chunk: Uint8Array | string): void {
-    let text = this.carry + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer));
-    if (this.first && text.length > 0) {
-      this.first = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    let pos = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', pos);
-      if (nl < 0) break;
-      this.line(text.slice(pos, nl));
-      if (this.v.fatal) return;
-      pos = nl + 1;
-    }
-    this.carry = text.slice(pos);
+    this.split.write(chunk);
   }
 
   end(): void {
-    const rest = this.carry + this.decoder.end();
-    this.carry = '';
-    if (rest.length > 0) this.line(rest);
+    this.split.end();
     if (this.v.fatal) return;
     // An open quote at the end: csv-parse names the first thing wrong (a stray quote, or the unclosed field).
     if (this.batch.length > 0) this.flush();
@@ -236,6 +224,7 @@ class CsvParseReader implements Reader {
     this.parser = parseStream({
       bom: true,
       relax_column_count: true,
+      max_record_size: MAX_LINE_CHARS,
       skip_empty_lines: true,
       on_record: (record: string[], ctx) => {
         const start = this.prevEnd + 1 + (ctx.empty_lines - this.prevEmpty);

@@ -18,9 +18,8 @@
 //   and a CR before the LF are ignored. Memory: one line at a time plus the encoded columns.
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import type { CodeList, DatasetSchema } from './schema.js';
-import { describeValue, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
+import { excerpt, type CodeList, type DatasetSchema } from './schema.js';
+import { describeValue, LineSplitter, lineTooLong, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
 
 export interface ReadJsonlOptions {
   /** Keys that are not schema columns are skipped instead of being an error. */
@@ -85,9 +84,11 @@ class JsonlReader {
   lines = 0;
   /** Keys outside the schema, in order of first appearance. */
   readonly ignored: string[] = [];
-  private readonly decoder = new StringDecoder('utf8');
-  private carry = '';
-  private first = true;
+  private readonly split = new LineSplitter(
+    (s) => this.line(s),
+    () => this.v.fatal,
+    () => this.v.fail(lineTooLong(this.lines + 1)),
+  );
   private readonly names: string[];
   private readonly known: Set<string>;
   private readonly extraSeen = new Set<string>();
@@ -106,25 +107,11 @@ class JsonlReader {
   }
 
   write(chunk: Uint8Array | string): void {
-    let text = this.carry + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer));
-    if (this.first && text.length > 0) {
-      this.first = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    let pos = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', pos);
-      if (nl < 0) break;
-      this.line(text.slice(pos, nl));
-      pos = nl + 1;
-    }
-    this.carry = text.slice(pos);
+    this.split.write(chunk);
   }
 
   end(): void {
-    const rest = this.carry + this.decoder.end();
-    this.carry = '';
-    if (rest.length > 0) this.line(rest);
+    this.split.end();
   }
 
   /** Schema columns that occurred, then the other keys, in order of first appearance. */
@@ -174,6 +161,6 @@ class JsonlReader {
     }
     const same = this.names.find((n) => n.toLowerCase() === k.toLowerCase());
     const hint = same ? `; names are case-sensitive: '${k}' should be '${same}'` : '';
-    this.v.note({ line, kind: 'header', column: k, message: `column '${k}' is not in the schema of ${this.schema.name} (use --ignore-extra to skip it${hint})` });
+    this.v.note({ line, kind: 'header', column: k, message: `column ${excerpt(k)} is not in the schema of ${this.schema.name} (use --ignore-extra to skip it${hint})` });
   }
 }

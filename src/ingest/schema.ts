@@ -154,14 +154,14 @@ export function encodeValue(spec: ColumnSpec, raw: string, codeLists: Map<string
   };
   switch (spec.type) {
     case 'int': {
-      if (!/^[+-]?\d+$/.test(v)) throw new SchemaError(`${spec.name}: '${v}' is not an integer`);
+      if (!/^[+-]?\d+$/.test(v)) throw new SchemaError(`${spec.name}: ${excerpt(v)} is not an integer`);
       const b = BigInt(v);
       if (b < -(2n ** 63n) || b >= 2n ** 63n) throw new SchemaError(`${spec.name}: ${v} does not fit in 64 bits`);
       bound(Number(b));
       return BigInt.asUintN(64, b);
     }
     case 'decimal': {
-      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) throw new SchemaError(`${spec.name}: '${v}' is not a number`);
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) throw new SchemaError(`${spec.name}: ${excerpt(v)} is not a number`);
       const x = Number(v);
       bound(x);
       const scaled = Math.round(x * 2 ** DECIMAL_FRAC_BITS);
@@ -170,7 +170,7 @@ export function encodeValue(spec: ColumnSpec, raw: string, codeLists: Map<string
     }
     case 'date': {
       const d = parseDate(v);
-      if (d === null) throw new SchemaError(`${spec.name}: '${v}' is not a date (YYYY-MM-DD)`);
+      if (d === null) throw new SchemaError(`${spec.name}: ${excerpt(v)} is not a date (YYYY-MM-DD)`);
       bound(d);
       return BigInt.asUintN(64, BigInt(d));
     }
@@ -178,17 +178,17 @@ export function encodeValue(spec: ColumnSpec, raw: string, codeLists: Map<string
       const list = codeLists.get(spec.codeList ?? '');
       if (!list) throw new SchemaError(`${spec.name}: code list '${spec.codeList}' is not known`);
       const i = lowerBound(list.codes, v);
-      if (list.codes[i] !== v) throw new SchemaError(`${spec.name}: '${v}' is not in code list ${list.name}`);
+      if (list.codes[i] !== v) throw new SchemaError(`${spec.name}: ${excerpt(v)} is not in code list ${list.name}`);
       return BigInt(i);
     }
     case 'bool': {
       const t = v.toLowerCase();
       if (['1', 'true', 't', 'yes', 'y'].includes(t)) return 1n;
       if (['0', 'false', 'f', 'no', 'n'].includes(t)) return 0n;
-      throw new SchemaError(`${spec.name}: '${v}' is not a boolean`);
+      throw new SchemaError(`${spec.name}: ${excerpt(v)} is not a boolean`);
     }
     case 'person_id': {
-      if (!/^\d{1,11}$/.test(v)) throw new SchemaError(`${spec.name}: '${v}' is not a person identifier (digits only)`);
+      if (!/^\d{1,11}$/.test(v)) throw new SchemaError(`${spec.name}: ${excerpt(v)} is not a person identifier (digits only)`);
       const b = BigInt(v);
       if (b >= PERSON_ID_LIMIT) throw new SchemaError(`${spec.name}: ${v} is not below 2^34`);
       return b;
@@ -237,12 +237,52 @@ export function valueBits(spec: ColumnSpec, codeLists: Map<string, CodeList>): n
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Names: the one rule for dataset names and version ids, checked here only (ingest, the share
+// store, every node route, studies, the consortium configuration and consent updates call these).
+// Both fit in a URL path segment of every node route (src/node/api.ts allows path parameters of
+// MAX_ID_LENGTH characters and more), so a name ingest accepts never meets HTTP 414 at a node.
+
+/** The longest dataset name or version id. */
+export const MAX_ID_LENGTH = 64;
+/** Dataset (and column) names: lower-case letters, digits and _, starting with a letter, at most 64. */
+export const DATASET_NAME_RE = /^[a-z][a-z0-9_]{0,63}$/;
+/** Version ids: letters, digits, . _ -, starting with a letter or digit, at most 64. */
+export const VERSION_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const isDatasetName = (s: unknown): s is string => typeof s === 'string' && DATASET_NAME_RE.test(s);
+
+/**
+ * Untrusted text (a value, a header name, a name in a URL) as a message may quote it: short
+ * printable text as it is, in `quote`s ('E11', or bare with quote ''); anything longer than `max`
+ * characters cut to `max` with its length said, and anything with control or invisible characters
+ * escaped as a JSON string. A message never echoes more than about `max` characters of input.
+ */
+export function excerpt(s: unknown, max = 40, quote = "'"): string {
+  const t = String(s);
+  if (t.length <= max && /^[^\p{C}]*$/u.test(t) && (quote === '' || !t.includes(quote))) return `${quote}${t}${quote}`;
+  const cut = t.length > max ? t.slice(0, max) : t;
+  return `${JSON.stringify(cut).replace(/[\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}${t.length > max ? `… (${t.length} characters)` : ''}`;
+}
+
+/** A dataset name by the one rule, or SchemaError (`make` another error class for other callers). */
+export function checkDatasetName(name: unknown, what = 'dataset name', make: (m: string) => Error = (m) => new SchemaError(m)): string {
+  if (!isDatasetName(name)) throw make(`${what} ${excerpt(name)} must be 1-${MAX_ID_LENGTH} characters: lower-case letters, digits and _, starting with a letter`);
+  return name;
+}
+
+/** A version id by the one rule, or SchemaError (or `make`'s error). */
+export function checkVersionId(version: unknown, what = 'version', make: (m: string) => Error = (m) => new SchemaError(m)): string {
+  if (typeof version !== 'string' || !VERSION_ID_RE.test(version)) throw make(`${what} ${excerpt(version)} must be 1-${MAX_ID_LENGTH} characters of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
+  return version;
+}
+
 /** Checks a schema for internal consistency (names, types, code lists); throws SchemaError. */
 export function checkSchema(schema: DatasetSchema, codeLists: Map<string, CodeList>): void {
-  if (!/^[a-z][a-z0-9_]*$/.test(schema.name)) throw new SchemaError(`dataset name '${schema.name}' must be lower-case letters, digits and _`);
+  checkDatasetName(schema.name);
   const seen = new Set<string>();
   for (const c of schema.columns) {
-    if (!/^[a-z][a-z0-9_]*$/.test(c.name)) throw new SchemaError(`${schema.name}: column name '${c.name}' must be lower-case letters, digits and _`);
+    checkDatasetName(c.name, `${schema.name}: column name`);
     if (seen.has(c.name)) throw new SchemaError(`${schema.name}: column '${c.name}' appears twice`);
     seen.add(c.name);
     if (c.type === 'code' && !codeLists.has(c.codeList ?? '')) throw new SchemaError(`${schema.name}.${c.name}: code list '${c.codeList}' is not known`);

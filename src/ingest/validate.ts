@@ -21,7 +21,8 @@
 // person ids and integers. Anything the fast path does not recognise goes through encodeValue()
 // itself, which either encodes it (e.g. surrounding blanks, a '+' sign) or throws the SchemaError
 // whose message ends up in the report. Values are stored as two 32-bit halves, not as BigInts.
-import { encodeValue, SchemaError, type CodeList, type ColumnSpec, type DatasetSchema } from './schema.js';
+import { StringDecoder } from 'node:string_decoder';
+import { encodeValue, excerpt, SchemaError, type CodeList, type ColumnSpec, type DatasetSchema } from './schema.js';
 
 export type ProblemKind = 'format' | 'header' | 'fields' | 'value' | 'duplicate' | 'rows-per-person';
 
@@ -200,7 +201,7 @@ export class ColumnEncoder {
     if (this.seen) {
       const first = this.seen.get(v);
       if (first !== undefined) {
-        return { line, kind: 'duplicate', column: this.spec.name, message: `${this.spec.name}: duplicate value ${raw.trim()} (also on ${this.unit} ${first})` };
+        return { line, kind: 'duplicate', column: this.spec.name, message: `${this.spec.name}: duplicate value ${excerpt(raw.trim(), 40, '')} (also on ${this.unit} ${first})` };
       }
       this.seen.set(v, line);
     }
@@ -208,7 +209,7 @@ export class ColumnEncoder {
       const rows = (this.perPerson.get(v) ?? 0) + 1;
       this.perPerson.set(v, rows);
       const max = this.spec.maxRowsPerPerson!;
-      if (rows > max) return { line, kind: 'rows-per-person', column: this.spec.name, message: `${this.spec.name}: person ${raw.trim()} has more than ${max} rows (the schema declares maxRowsPerPerson ${max}; this is row ${rows} of the person)` };
+      if (rows > max) return { line, kind: 'rows-per-person', column: this.spec.name, message: `${this.spec.name}: person ${excerpt(raw.trim(), 40, '')} has more than ${max} rows (the schema declares maxRowsPerPerson ${max}; this is row ${rows} of the person)` };
     }
     this.last = v;
     this.lastText = raw;
@@ -248,7 +249,7 @@ export function describeValue(x: unknown): string {
   if (x === null || x === undefined) return 'no value';
   switch (typeof x) {
     case 'string':
-      return `the string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)}`;
+      return `the string ${excerpt(x, 40, '"')}`;
     case 'number':
       return `the number ${x}`;
     case 'bigint':
@@ -354,7 +355,7 @@ export function mapHeader(schema: DatasetSchema, header: string[], line: number,
     if (index.has(n)) dup.add(n);
     else index.set(n, i);
   });
-  if (dup.size > 0) problems.push({ line, kind: 'header', message: `the header names ${[...dup].map((d) => `'${d}'`).join(', ')} more than once` });
+  if (dup.size > 0) problems.push({ line, kind: 'header', message: `the header names ${[...dup].slice(0, 10).map((d) => excerpt(d)).join(', ')} more than once` });
   const known = new Set(schema.columns.map((c) => c.name));
   const fieldOf: number[] = [];
   const missing: string[] = [];
@@ -371,7 +372,7 @@ export function mapHeader(schema: DatasetSchema, header: string[], line: number,
   const extra = names.filter((n) => !known.has(n));
   if (missing.length > 0) {
     const lower = new Map(names.map((n) => [n.toLowerCase(), n]));
-    const hints = missing.filter((m) => lower.has(m)).map((m) => `'${lower.get(m)}' should be '${m}'`);
+    const hints = missing.filter((m) => lower.has(m)).map((m) => `${excerpt(lower.get(m))} should be '${m}'`);
     problems.push({
       line,
       kind: 'header',
@@ -384,7 +385,7 @@ export function mapHeader(schema: DatasetSchema, header: string[], line: number,
     problems.push({
       line,
       kind: 'header',
-      message: `column${extra.length > 1 ? 's' : ''} ${extra.map((e) => `'${e}'`).join(', ')} ${extra.length > 1 ? 'are' : 'is'} not in the schema of ${schema.name} (use --ignore-extra to skip ${extra.length > 1 ? 'them' : 'it'})`,
+      message: `column${extra.length > 1 ? 's' : ''} ${extra.slice(0, 10).map((e) => excerpt(e)).join(', ')}${extra.length > 10 ? ` and ${extra.length - 10} more` : ''} ${extra.length > 1 ? 'are' : 'is'} not in the schema of ${schema.name} (use --ignore-extra to skip ${extra.length > 1 ? 'them' : 'it'})`,
     });
   }
   return { fieldOf, extra, absent, problems };
@@ -469,7 +470,7 @@ export class RowValidator {
         continue;
       }
       const unit = this.opts.unit ?? 'line';
-      this.bad({ line, kind: 'duplicate', column: k.columns.join(', '), message: `(${k.columns.join(', ')}): duplicate key (${k.encoders.map((e) => e.lastText.trim()).join(', ')}) (also on ${unit} ${first}; the schema declares these columns a key)` });
+      this.bad({ line, kind: 'duplicate', column: k.columns.join(', '), message: `(${k.columns.join(', ')}): duplicate key (${k.encoders.map((e) => excerpt(e.lastText.trim(), 40, '')).join(', ')}) (also on ${unit} ${first}; the schema declares these columns a key)` });
     }
   }
 
@@ -609,6 +610,68 @@ export interface IngestProgress {
   rowGroup?: number;
   rowGroups?: number;
   totalRows?: number;
+}
+
+/**
+ * The longest line a line-based reader (CSV, JSON Lines) accepts, in characters. A register's row is
+ * a few hundred bytes; a longer line is not a record of any schema (a binary file, a missing line
+ * break), and reading on would hold all of it in memory. Memory stays bounded whatever the file.
+ */
+export const MAX_LINE_CHARS = 1 << 20;
+
+/** The problem reported for a line longer than MAX_LINE_CHARS. */
+export function lineTooLong(line: number): RowProblem {
+  return { line, kind: 'format', message: `line ${line} is longer than ${MAX_LINE_CHARS / (1 << 20)} MiB (${MAX_LINE_CHARS} characters) without a line break: not a record of this schema (a binary file, or a file without line breaks); nothing was read past it` };
+}
+
+/**
+ * Splits a stream of chunks into lines (UTF-8 decoded, a leading BOM dropped, '\n' ends a line,
+ * the '\r' of CRLF kept for the reader), holding at most MAX_LINE_CHARS of an unfinished line.
+ * `line` gets each line in order; `stop()` true stops the reading; `tooLong()` is called once for
+ * a line over the limit, and nothing more is read.
+ */
+export class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8');
+  private carry = '';
+  private first = true;
+  private over = false;
+
+  constructor(
+    private readonly line: (s: string) => void,
+    private readonly stop: () => boolean,
+    private readonly tooLong: () => void,
+  ) {}
+
+  write(chunk: Uint8Array | string): void {
+    if (this.over) return;
+    let text = this.carry + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer));
+    if (this.first && text.length > 0) {
+      this.first = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    let pos = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', pos);
+      if (nl < 0 || nl - pos > MAX_LINE_CHARS) break;
+      this.line(text.slice(pos, nl));
+      if (this.stop()) return;
+      pos = nl + 1;
+    }
+    this.carry = text.slice(pos);
+    if (this.carry.length > MAX_LINE_CHARS) {
+      this.over = true;
+      this.carry = '';
+      this.tooLong();
+    }
+  }
+
+  end(): void {
+    if (this.over) return;
+    const rest = this.carry + this.decoder.end();
+    this.carry = '';
+    if (rest.length > MAX_LINE_CHARS) this.tooLong();
+    else if (rest.length > 0) this.line(rest);
+  }
 }
 
 /** Calls onProgress at most every intervalMs (always when forced). */
