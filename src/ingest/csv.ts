@@ -67,7 +67,7 @@ export async function readCsv(source: Source, schema: DatasetSchema, codeLists: 
   let bytes = 0;
   const report = progressReporter(opts.onProgress, t0, opts.progressIntervalMs);
   const progress = (force: boolean) => report(v.rows, bytes, opts.totalBytes, force);
-  const reader = opts.parser === 'csv-parse' ? new CsvParseReader(sink, v) : new FastReader(sink, v);
+  const reader = opts.parser === 'csv-parse' ? new CsvParseReader(sink, v) : new CsvRecordReader(sink, v);
   try {
     for await (const chunk of source) {
       bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
@@ -112,8 +112,20 @@ function formatProblem(e: unknown, line: number, recordStart: number): RowProble
   }
 }
 
-/** Quote-free lines split directly; quoted records parsed by csv-parse (see the module comment). */
-class FastReader implements Reader {
+/** What a record reader reports to: RowValidator, or the table readers of an OMOP export (./omop.ts). */
+export interface RecordHost {
+  /** Set once reading cannot go on. */
+  readonly fatal: boolean;
+  /** A problem that stops reading (malformed CSV, a line over the limit). */
+  fail(p: RowProblem): void;
+}
+
+/**
+ * Quote-free lines split directly; quoted records parsed by csv-parse (see the module comment).
+ * Each record goes to `sink` with the line it starts on. `delimiter` ',' (CSV), or '\t' for the
+ * tab-separated files some OMOP tools write.
+ */
+export class CsvRecordReader implements Reader {
   lines = 0;
   private readonly split = new LineSplitter(
     (s) => this.line(s),
@@ -131,7 +143,11 @@ class FastReader implements Reader {
   /** Whether a record in the batch spans lines (then csv-parse reports where each ends). */
   private multiline = false;
 
-  constructor(private readonly sink: Sink, private readonly v: RowValidator) {}
+  constructor(
+    private readonly sink: Sink,
+    private readonly v: RecordHost,
+    private readonly delimiter = ',',
+  ) {}
 
   write(chunk: Uint8Array | string): void {
     this.split.write(chunk);
@@ -163,7 +179,7 @@ class FastReader implements Reader {
       if (this.v.fatal) return;
       const end = s.length > 0 && s.charCodeAt(s.length - 1) === 13 ? s.length - 1 : s.length;
       if (end === 0) return; // empty line
-      this.sink((end === s.length ? s : s.slice(0, end)).split(','), n);
+      this.sink((end === s.length ? s : s.slice(0, end)).split(this.delimiter), n);
       return;
     }
     if (this.batch.length === 0) this.batchStart = n;
@@ -185,7 +201,7 @@ class FastReader implements Reader {
     let records: unknown[];
     try {
       // Line numbers from csv-parse (info) only when needed: it costs ~40 % of the parse.
-      records = parseSync(text, { relax_column_count: true, skip_empty_lines: true, info });
+      records = parseSync(text, { relax_column_count: true, skip_empty_lines: true, info, delimiter: this.delimiter });
     } catch (e) {
       const rel = e instanceof CsvError && typeof (e as CsvError & { lines?: number }).lines === 'number' ? (e as CsvError & { lines: number }).lines : 1;
       this.v.fail(formatProblem(e, base + rel - 1, this.recordStart));
