@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { DEFAULT_PERSON_SYSTEM } from '../ingest/fhir.js';
 import { TARGET_SYSTEMS } from '../ingest/code-map.js';
 import { OMOP_CONCEPTS } from '../ingest/omop.js';
-import { formatDate } from '../ingest/schema.js';
+import { dayText } from '../ingest/hospital-records.js';
 import { MUNICIPALITIES } from './codelists.js';
 import { daysFromCivil, type Registers } from './registers.js';
 
@@ -92,12 +92,12 @@ export function writeFhirExport(regs: Registers, dir: string, opts: HospitalExpo
   const patients = file('Patient');
   for (let i = 0; i < p.count; i++) {
     const gone = p.emigrated[i]! >= 0;
-    const home = { use: 'home', district: x.muni[p.municipality[i]!], state: x.region[p.region[i]!], country: 'DK', ...(gone ? { period: { end: formatDate(p.emigrated[i]! - 1) } } : {}) };
+    const home = { use: 'home', district: x.muni[p.municipality[i]!], state: x.region[p.region[i]!], country: 'DK', ...(gone ? { period: { end: dayText(p.emigrated[i]! - 1) } } : {}) };
     patients.add(JSON.stringify({
       resourceType: 'Patient', id: `p${i}`,
       identifier: [{ system: DEFAULT_PERSON_SYSTEM, value: x.cpr(i) }],
-      gender: x.sex[p.sex[i]!] === 'F' ? 'female' : 'male', birthDate: formatDate(p.birth[i]!),
-      address: gone ? [home, { use: 'home', country: 'SE', period: { start: formatDate(p.emigrated[i]!) } }] : [home],
+      gender: x.sex[p.sex[i]!] === 'F' ? 'female' : 'male', birthDate: dayText(p.birth[i]!),
+      address: gone ? [home, { use: 'home', country: 'SE', period: { start: dayText(p.emigrated[i]!) } }] : [home],
     }));
   }
   const orgs = file('Organization');
@@ -108,11 +108,11 @@ export function writeFhirExport(regs: Registers, dir: string, opts: HospitalExpo
   for (let r = 0; r < regs.contacts.length; r++) {
     const c = x.contact(r);
     const subject = { reference: `Patient/p${c.person}` };
-    const start = formatDate(c.start);
+    const start = dayText(c.start);
     encounters.add(JSON.stringify({
       resourceType: 'Encounter', id: `e${r}`, status: 'finished',
       class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: c.stay > 0 ? 'IMP' : 'AMB' },
-      subject, period: { start, end: formatDate(c.start + c.stay) },
+      subject, period: { start, end: dayText(c.start + c.stay) },
       serviceProvider: { reference: `Organization/h${c.hospital}` },
       diagnosis: [{ condition: { reference: `Condition/c${r}` }, rank: 1 }],
     }));
@@ -136,8 +136,8 @@ export function writeFhirExport(regs: Registers, dir: string, opts: HospitalExpo
     const base = { resourceType: type, id: `m${r}`, subject: { reference: `Patient/p${m.person}` }, medicationCodeableConcept: { coding: [{ system: TARGET_SYSTEMS.atc.uri, code: m.atc }] } };
     const dose = { value: m.amount, unit: 'DDD' };
     meds.add(JSON.stringify(type === 'MedicationRequest'
-      ? { ...base, status: 'completed', intent: 'order', authoredOn: formatDate(m.date), dispenseRequest: { quantity: dose } }
-      : { ...base, status: 'completed', effectiveDateTime: formatDate(m.date), dosage: [{ doseAndRate: [{ doseQuantity: dose }] }] }));
+      ? { ...base, status: 'completed', intent: 'order', authoredOn: dayText(m.date), dispenseRequest: { quantity: dose } }
+      : { ...base, status: 'completed', effectiveDateTime: dayText(m.date), dosage: [{ doseAndRate: [{ doseQuantity: dose }] }] }));
   }
   for (const f of files) f.close();
   return files.map((f) => f.path);
@@ -180,7 +180,7 @@ export function writeOmopExport(regs: Registers, dir: string, opts: HospitalExpo
   const person = table('person');
   const period = table('observation_period');
   for (let i = 0; i < p.count; i++) {
-    const birth = formatDate(p.birth[i]!);
+    const birth = dayText(p.birth[i]!);
     const male = x.sex[p.sex[i]!] === 'M';
     person({
       person_id: i + 1, gender_concept_id: male ? OMOP_CONCEPTS.male : OMOP_CONCEPTS.female,
@@ -189,7 +189,7 @@ export function writeOmopExport(regs: Registers, dir: string, opts: HospitalExpo
       person_source_value: x.cpr(i), gender_source_value: male ? 'M' : 'F',
     });
     const gone = p.emigrated[i]! >= 0;
-    period({ observation_period_id: i + 1, person_id: i + 1, observation_period_start_date: formatDate(Math.max(x.periodStart, p.birth[i]!)), observation_period_end_date: formatDate(gone ? p.emigrated[i]! - 1 : x.census), period_type_concept_id: EHR });
+    period({ observation_period_id: i + 1, person_id: i + 1, observation_period_start_date: dayText(Math.max(x.periodStart, p.birth[i]!)), observation_period_end_date: dayText(gone ? p.emigrated[i]! - 1 : x.census), period_type_concept_id: EHR });
   }
   table('death');
   const site = table('care_site');
@@ -199,7 +199,7 @@ export function writeOmopExport(regs: Registers, dir: string, opts: HospitalExpo
   const measurement = table('measurement');
   for (let r = 0; r < regs.contacts.length; r++) {
     const c = x.contact(r);
-    const [start, end] = [formatDate(c.start), formatDate(c.start + c.stay)];
+    const [start, end] = [dayText(c.start), dayText(c.start + c.stay)];
     visit({ visit_occurrence_id: r + 1, person_id: c.person + 1, visit_concept_id: c.stay > 0 ? 9201 : 9202, visit_start_date: start, visit_end_date: end, visit_type_concept_id: EHR, care_site_id: c.hospital + 1 });
     const other = opts.recode?.get(c.dx);
     condition({
@@ -212,7 +212,7 @@ export function writeOmopExport(regs: Registers, dir: string, opts: HospitalExpo
   const drug = table('drug_exposure');
   for (let r = 0; r < regs.prescriptions.length; r++) {
     const m = x.prescription(r);
-    drug({ drug_exposure_id: r + 1, person_id: m.person + 1, drug_concept_id: 0, drug_exposure_start_date: formatDate(m.date), drug_exposure_end_date: formatDate(m.date), drug_type_concept_id: EHR, quantity: m.amount, drug_source_value: m.atc, drug_source_concept_id: 0 });
+    drug({ drug_exposure_id: r + 1, person_id: m.person + 1, drug_concept_id: 0, drug_exposure_start_date: dayText(m.date), drug_exposure_end_date: dayText(m.date), drug_type_concept_id: EHR, quantity: m.amount, drug_source_value: m.atc, drug_source_concept_id: 0 });
   }
   for (const f of files) f.close();
   return files.map((f) => f.path);

@@ -17,8 +17,8 @@
 // problems (a gender without a code, no Danish residence, an unknown municipality) are reported once
 // at the patient's line; a diagnosis outside the registers' ICD-10 list at the diagnosis' own line;
 // everything else at the row's encounter, medication or patient line, by the shared validator.
-import { sortProblems, type HospitalRecords, type PatientRecord, type Position } from '../ingest/hospital-records.js';
-import { excerpt, formatDate, type CodeList, type DatasetSchema } from '../ingest/schema.js';
+import { dayText, sortProblems, type HospitalRecords, type PatientRecord, type Position } from '../ingest/hospital-records.js';
+import { excerpt, type CodeList, type DatasetSchema } from '../ingest/schema.js';
 import { RowValidator, validationResult, type IngestValidation } from '../ingest/validate.js';
 import { AGE_BANDS, ageBandIndex, demoCodeLists, MUNICIPALITIES, REGIONS } from './codelists.js';
 import { ageAt, civilFromDays, daysFromCivil } from './registers.js';
@@ -123,7 +123,7 @@ export function hospitalRegisters(records: HospitalRecords, opts: { registers?: 
         }
         put('person_id', p.personId);
         put('sex', r.sex);
-        put('birth_date', formatDate(p.birthDate));
+        put('birth_date', dayText(p.birthDate));
         put('region', r.region);
         put('municipality', r.municipality);
         put('age_band', AGE_BANDS[ageBandIndex(period.toYear - civilFromDays(p.birthDate)[0])]);
@@ -139,7 +139,7 @@ export function hospitalRegisters(records: HospitalRecords, opts: { registers?: 
         }
         if (!r) return;
         put('person_id', c.patient.personId);
-        put('admission_date', formatDate(c.start));
+        put('admission_date', dayText(c.start));
         put('diagnosis', c.diagnosis.code);
         put('hospital', c.hospital);
         put('length_of_stay', c.end - c.start);
@@ -154,7 +154,7 @@ export function hospitalRegisters(records: HospitalRecords, opts: { registers?: 
         const r = resolve(m.patient);
         if (!r) continue;
         put('person_id', m.patient.personId);
-        put('date', formatDate(m.date));
+        put('date', dayText(m.date));
         put('atc', m.atc);
         put('amount', m.amount);
         put('sex', r.sex);
@@ -164,7 +164,7 @@ export function hospitalRegisters(records: HospitalRecords, opts: { registers?: 
       }
     }
     log.file = undefined;
-    if (v.rows === 0 && log.count === 0) log.add({ line: 0, kind: 'format', file: records.files[0] ?? 'the export', message: `no rows for the register ${name}${name === 'population' ? ` (no patient lived in the country on ${formatDate(census)})` : ''}` });
+    if (v.rows === 0 && log.count === 0) log.add({ line: 0, kind: 'format', file: records.files[0] ?? 'the export', message: `no rows for the register ${name}${name === 'population' ? ` (no patient lived in the country on ${dayText(census)})` : ''}` });
     registers.push({ schema, validation: validationResult(v, { format: records.format, bytes: opts.bytes ?? 0, t0 }) });
   }
   sortProblems(log, records.files);

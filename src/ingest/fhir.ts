@@ -73,6 +73,7 @@ type Json = Record<string, unknown>;
 const isObject = (x: unknown): x is Json => x !== null && typeof x === 'object' && !Array.isArray(x);
 const array = <T>(x: T[] | undefined): unknown[] => (Array.isArray(x) ? x : []);
 const REF_RE = /(?:^|\/)([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
+const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
 class FhirReader {
   readonly b: HospitalRecordsBuilder;
@@ -184,7 +185,7 @@ class FhirReader {
 
   /** The resource's id ('Type/id' as references name it), or a problem. */
   private keyOf(o: { resourceType?: string; id?: unknown }, at: Position): string | undefined {
-    if (typeof o.id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(o.id)) {
+    if (typeof o.id !== 'string' || !ID_RE.test(o.id)) {
       this.b.problem(at, `${o.resourceType}: ${o.id === undefined ? 'the id is missing' : `the id ${excerpt(o.id)} is not a FHIR id`} (other resources refer to it)`);
       return undefined;
     }
@@ -198,6 +199,8 @@ class FhirReader {
       this.b.problem(at, `${name}: ${field} ${x === undefined ? 'is missing' : 'has no reference'} (a ${type} reference, "${type}/<id>")`);
       return undefined;
     }
+    // The usual relative reference "Type/id" is its own key; anything else through REF_RE.
+    if (r.length > type.length + 1 && r.charCodeAt(type.length) === 47 /* / */ && r.startsWith(type) && ID_RE.test(r.slice(type.length + 1))) return r;
     const m = REF_RE.exec(r);
     if (!m || m[1] !== type) {
       this.b.problem(at, `${name}: ${field} ${excerpt(r, 60)} is not a reference to a ${type} ("${type}/<id>")`);

@@ -12,7 +12,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import type { CodeMap } from './code-map.js';
-import { excerpt } from './schema.js';
+import { excerpt, formatDate } from './schema.js';
 import { ProblemLog, type IngestProgress, type RowProblem } from './validate.js';
 
 /** Where a record is: the file's name as reported, and its line (1-based). */
@@ -206,10 +206,10 @@ export class HospitalRecordsBuilder {
     this.notes.push(s);
   }
 
-  /** The patient a record names, or a problem at the record. */
+  /** The patient a record names, or a problem at the record (`what` names the record). */
   private patientOf(at: Position, key: string, what: string, patients: Map<string, PatientRecord>): PatientRecord | undefined {
     const p = patients.get(key);
-    if (!p) this.problem(at, `${what} refers to ${excerpt(key, 60)}, which is not in the export (${this.format === 'fhir' ? 'no Patient resource with that id' : 'no row of person with that person_id'})`);
+    if (!p) this.problem(at, `${excerpt(what, 60, '')} refers to ${excerpt(key, 60)}, which is not in the export (${this.format === 'fhir' ? 'no Patient resource with that id' : 'no row of person with that person_id'})`);
     return p;
   }
 
@@ -217,8 +217,9 @@ export class HospitalRecordsBuilder {
   finish(): HospitalRecords {
     const patients = new Map<string, PatientRecord>();
     for (const [key, p] of this.patients) {
-      const { locationRef, ...rest } = p;
-      const rec: PatientRecord = { ...rest };
+      const locationRef = p.locationRef;
+      const rec: PatientRecord = p;
+      delete p.locationRef;
       if (locationRef !== undefined) {
         const l = this.locations.get(locationRef);
         if (!l) this.problem(p.at, `location_id ${excerpt(locationRef)} is not in location`);
@@ -248,7 +249,7 @@ export class HospitalRecordsBuilder {
     }
     const contacts: ContactRecord[] = [];
     for (const e of this.encounters) {
-      const patient = this.patientOf(e.at, e.patient, excerpt(e.key, 60), patients);
+      const patient = this.patientOf(e.at, e.patient, e.key, patients);
       const hospital = e.hospital ?? (e.hospitalRef !== undefined ? this.names.get(e.hospitalRef) : undefined);
       if (hospital === undefined) {
         this.problem(e.at, e.hospitalRef !== undefined ? `${excerpt(e.key, 60)}: the hospital ${excerpt(e.hospitalRef, 60)} is not in the export` : `${excerpt(e.key, 60)} names no hospital`);
@@ -263,7 +264,7 @@ export class HospitalRecordsBuilder {
     const medications: MedicationRecord[] = [];
     for (const m of this.medications) {
       const patient = this.patientOf(m.at, m.patient, 'the medication', patients);
-      if (patient) medications.push({ ...m, patient });
+      if (patient) medications.push({ at: m.at, patient, date: m.date, atc: m.atc, amount: m.amount });
     }
     sortProblems(this.problems, this.files);
     return {
@@ -281,19 +282,19 @@ export class HospitalRecordsBuilder {
 
   /** The encounter's action diagnosis (see the module comment), or a problem at the encounter. */
   private actionDiagnosis(e: PendingEncounter, linked: PendingDiagnosis[], byKey: Map<string, PendingDiagnosis>): PendingDiagnosis | undefined {
-    const name = excerpt(e.key, 60);
+    const name = () => excerpt(e.key, 60);
     if (e.ranked && e.ranked.keys.length > 0) {
       const d = byKey.get(e.ranked.keys[0]!);
-      if (!d) this.problem(e.at, `${name}: its diagnosis ${excerpt(e.ranked.keys[0], 60)} is not in the export`);
-      else if (!e.ranked.firstUnique) this.problem(e.at, `${name} ranks several diagnoses first: which is the action diagnosis?`);
+      if (!d) this.problem(e.at, `${name()}: its diagnosis ${excerpt(e.ranked.keys[0], 60)} is not in the export`);
+      else if (!e.ranked.firstUnique) this.problem(e.at, `${name()} ranks several diagnoses first: which is the action diagnosis?`);
       else return d;
       return undefined;
     }
     if (linked.length === 1) return linked[0];
     const primary = linked.filter((d) => d.primary);
     if (primary.length === 1) return primary[0];
-    if (linked.length === 0) this.problem(e.at, `${name} has no diagnosis (a contact needs its action diagnosis: ${this.format === 'fhir' ? 'Encounter.diagnosis, or a Condition whose encounter it is' : 'a condition_occurrence row with its visit_occurrence_id'})`);
-    else this.problem(e.at, `${name} has ${linked.length} diagnoses and ${primary.length ? 'several are' : 'none is'} marked as the primary one (${this.format === 'fhir' ? 'Encounter.diagnosis with rank 1' : 'condition_status_concept_id 32902'})`);
+    if (linked.length === 0) this.problem(e.at, `${name()} has no diagnosis (a contact needs its action diagnosis: ${this.format === 'fhir' ? 'Encounter.diagnosis, or a Condition whose encounter it is' : 'a condition_occurrence row with its visit_occurrence_id'})`);
+    else this.problem(e.at, `${name()} has ${linked.length} diagnoses and ${primary.length ? 'several are' : 'none is'} marked as the primary one (${this.format === 'fhir' ? 'Encounter.diagnosis with rank 1' : 'condition_status_concept_id 32902'})`);
     return undefined;
   }
 }
@@ -353,6 +354,31 @@ const PARTIAL_RE = /^\d{4}(-\d{2})?$/;
  * OMOP's '2023-02-01 10:30:00'): days since 1970-01-01, or why it is not one.
  */
 export function dayOf(x: unknown): number | { error: string } {
+  if (typeof x === 'string') {
+    const d = DAYS.get(x);
+    if (d !== undefined) return d;
+  }
+  const d = parseDay(x);
+  if (typeof d === 'number' && DAYS.size < 200_000) DAYS.set(x as string, d);
+  return d;
+}
+
+/** Date texts seen → days (an export has few distinct days). */
+const DAYS = new Map<string, number>();
+
+/** 'YYYY-MM-DD' of a day (formatDate, memoized: registers have few distinct days). */
+export function dayText(day: number): string {
+  let t = TEXTS.get(day);
+  if (t === undefined) {
+    t = formatDate(day);
+    if (TEXTS.size < 200_000) TEXTS.set(day, t);
+  }
+  return t;
+}
+
+const TEXTS = new Map<number, string>();
+
+function parseDay(x: unknown): number | { error: string } {
   if (typeof x !== 'string') return { error: x === undefined || x === null ? 'is missing' : `is not a date (found ${typeof x})` };
   const m = DATE_TIME_RE.exec(x);
   if (!m) return { error: PARTIAL_RE.test(x) ? `${excerpt(x)} is not a full date (the registers need the day: YYYY-MM-DD)` : `${excerpt(x)} is not a date (YYYY-MM-DD, or a date-time)` };
