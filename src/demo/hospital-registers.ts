@@ -68,6 +68,7 @@ export function hospitalRegisters(records: HospitalRecords, opts: { registers?: 
   const period = opts.period ?? DEFAULT_PERIOD;
   const codeLists = demoCodeLists();
   const log = records.problems;
+  if (!records.complete) return { ok: false, registers: [], codeLists };
   const wanted = opts.registers ?? HOSPITAL_REGISTERS.filter((n) => available(records, n));
   if (wanted.length === 0) log.add({ line: 0, kind: 'format', file: records.files[0] ?? 'the export', message: `the export has none of ${Object.values(SOURCES[records.format]).join(', ')}` });
   const census = daysFromCivil(period.toYear, 12, 31);

@@ -101,6 +101,7 @@ class FhirReader {
       () => false,
       () => {
         this.b.problems.add(lineTooLong(line + 1));
+        this.b.unreadable.push(name);
         stop = true;
       },
     );
@@ -244,19 +245,19 @@ class FhirReader {
     const ids = new Set(array(p.identifier).filter(isObject).filter((i) => i.system === this.personSystem).map((i) => i.value));
     if (ids.size !== 1) {
       this.b.problem(at, ids.size === 0 ? `${key} has no identifier of the national person-id system ${this.personSystem} (--person-system names another)` : `${key} has ${ids.size} different identifiers of the national person-id system ${this.personSystem}`);
-      return;
+      return this.b.reject(key);
     }
     const personId = [...ids][0];
     if (typeof personId !== 'string') {
       this.b.problem(at, `${key}: the national person id ${excerpt(personId)} is not text`);
-      return;
+      return this.b.reject(key);
     }
     if (typeof p.gender !== 'string') {
       this.b.problem(at, `${key}: gender is missing`);
-      return;
+      return this.b.reject(key);
     }
     const birthDate = this.day(p.birthDate, 'birthDate', key, at);
-    if (birthDate === undefined) return;
+    if (birthDate === undefined) return this.b.reject(key);
     const rec: Parameters<HospitalRecordsBuilder['addPatient']>[0] = { at, key, personId, gender: p.gender, birthDate };
     const home = array(p.address)
       .filter(isObject)
@@ -268,13 +269,13 @@ class FhirReader {
       if (typeof home.a.state === 'string') rec.region = home.a.state;
       if (home.end !== undefined) {
         const left = this.day(home.end, 'address.period.end', key, at);
-        if (left === undefined) return;
+        if (left === undefined) return this.b.reject(key);
         rec.leftOn = left + 1; // period.end is the last day at the address
       }
     }
     if (p.deceasedDateTime !== undefined) {
       const died = this.day(p.deceasedDateTime, 'deceasedDateTime', key, at);
-      if (died === undefined) return;
+      if (died === undefined) return this.b.reject(key);
       rec.diedOn = died;
     } else if (p.deceasedBoolean === true) rec.diedOn = NaN;
     this.b.addPatient(rec);
@@ -293,8 +294,8 @@ class FhirReader {
     const diagnoses = array(e.diagnosis)
       .filter(isObject)
       .map((d, i) => ({ ref: this.ref(d.condition as Reference, 'Condition', `diagnosis[${i}].condition`, key, at), rank: typeof d.rank === 'number' ? d.rank : Infinity }));
-    if (patient === undefined || start === undefined || end === undefined || diagnoses.some((d) => d.ref === undefined)) return;
-    if (hospital === undefined && hospitalRef === undefined) return;
+    if (patient === undefined || start === undefined || end === undefined || diagnoses.some((d) => d.ref === undefined)) return this.b.reject(key);
+    if (hospital === undefined && hospitalRef === undefined) return this.b.reject(key);
     const sorted = diagnoses.map((d, i) => ({ ...d, i })).sort((x, y) => x.rank - y.rank || x.i - y.i);
     this.b.addEncounter({
       at, key, patient, start, end,
@@ -309,7 +310,7 @@ class FhirReader {
     const patient = this.ref(c.subject as Reference, 'Patient', 'subject', key, at);
     const encounter = c.encounter === undefined ? undefined : this.ref(c.encounter as Reference, 'Encounter', 'encounter', key, at);
     const code = this.code(array((c.code as CodeableConcept | undefined)?.coding), 'icd10', at, `${key}: code`);
-    if (patient === undefined || code === undefined || (c.encounter !== undefined && encounter === undefined)) return;
+    if (patient === undefined || code === undefined || (c.encounter !== undefined && encounter === undefined)) return this.b.reject(key, encounter);
     this.b.addDiagnosis({ at, key, patient, ...(encounter !== undefined ? { encounter } : {}), code, primary: false });
   }
 

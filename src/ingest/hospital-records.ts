@@ -75,6 +75,8 @@ export interface HospitalRecords {
   problems: ProblemLog;
   /** Files in the order read, for sorting the problems. */
   files: string[];
+  /** False when a file could not be read to its end: then nothing is linked, and the records are empty. */
+  complete: boolean;
 }
 
 /** An encounter before linking: its patient, hospital and diagnoses are names of other records. */
@@ -114,6 +116,8 @@ export class HospitalRecordsBuilder {
   readonly problems: ProblemLog;
   readonly notes: string[] = [];
   readonly files: string[] = [];
+  /** Files whose reading stopped (malformed CSV, a line over the limit): their records are incomplete. */
+  readonly unreadable: string[] = [];
   observations = 0;
   private readonly patients = new Map<string, PendingPatient>();
   private readonly encounters: PendingEncounter[] = [];
@@ -126,6 +130,8 @@ export class HospitalRecordsBuilder {
   private readonly patientRefs: { at: Position; patient: string; what: string }[] = [];
   private readonly leftOn = new Map<string, number>();
   private readonly diedOn = new Map<string, { at: Position; day: number }>();
+  /** Records found but not kept for their problems: references to them are not reported again. */
+  private readonly rejected = new Set<string>();
   private hasEncounters = false;
   private hasMedications = false;
 
@@ -134,6 +140,15 @@ export class HospitalRecordsBuilder {
     keepProblems = 1000,
   ) {
     this.problems = new ProblemLog(keepProblems);
+  }
+
+  /**
+   * A record that was found (its key is known) but not kept, its problems reported: references to it
+   * are not reported again. `diagnosisOf`: it was the diagnosis of that encounter.
+   */
+  reject(key: string, diagnosisOf?: string): void {
+    this.rejected.add(key);
+    if (diagnosisOf !== undefined) this.rejected.add(`diagnosis of ${diagnosisOf}`);
   }
 
   problem(at: Position, message: string, kind: RowProblem['kind'] = 'value'): void {
@@ -209,12 +224,20 @@ export class HospitalRecordsBuilder {
   /** The patient a record names, or a problem at the record (`what` names the record). */
   private patientOf(at: Position, key: string, what: string, patients: Map<string, PatientRecord>): PatientRecord | undefined {
     const p = patients.get(key);
-    if (!p) this.problem(at, `${excerpt(what, 60, '')} refers to ${excerpt(key, 60)}, which is not in the export (${this.format === 'fhir' ? 'no Patient resource with that id' : 'no row of person with that person_id'})`);
+    if (!p && !this.rejected.has(key)) this.problem(at, `${excerpt(what, 60, '')} refers to ${excerpt(key, 60)}, which is not in the export (${this.format === 'fhir' ? 'no Patient resource with that id' : 'no row of person with that person_id'})`);
     return p;
   }
 
-  /** Links every record; problems found here join the reading's, sorted by file and line. */
+  /**
+   * Links every record; problems found here join the reading's, sorted by file and line. When a file
+   * could not be read to its end, nothing is linked: every reference into it would be reported.
+   */
   finish(): HospitalRecords {
+    if (this.unreadable.length > 0) {
+      this.note(`records not linked: ${this.unreadable.join(', ')} could not be read to the end`);
+      sortProblems(this.problems, this.files);
+      return { format: this.format, patients: [], contacts: [], medications: [], observations: this.observations, has: { patients: false, contacts: false, medications: false }, notes: this.notes, problems: this.problems, files: this.files, complete: false };
+    }
     const patients = new Map<string, PatientRecord>();
     for (const [key, p] of this.patients) {
       const locationRef = p.locationRef;
@@ -240,7 +263,7 @@ export class HospitalRecordsBuilder {
       byKey.set(d.key, d);
       if (d.encounter === undefined) continue;
       if (!this.encounterKeys.has(d.encounter)) {
-        this.problem(d.at, `${excerpt(d.key, 60)} names the encounter ${excerpt(d.encounter, 60)}, which is not in the export`);
+        if (!this.rejected.has(d.encounter)) this.problem(d.at, `${excerpt(d.key, 60)} names the encounter ${excerpt(d.encounter, 60)}, which is not in the export`);
         continue;
       }
       const list = byEncounter.get(d.encounter);
@@ -251,7 +274,7 @@ export class HospitalRecordsBuilder {
     for (const e of this.encounters) {
       const patient = this.patientOf(e.at, e.patient, e.key, patients);
       const hospital = e.hospital ?? (e.hospitalRef !== undefined ? this.names.get(e.hospitalRef) : undefined);
-      if (hospital === undefined) {
+      if (hospital === undefined && !(e.hospitalRef !== undefined && this.rejected.has(e.hospitalRef))) {
         this.problem(e.at, e.hospitalRef !== undefined ? `${excerpt(e.key, 60)}: the hospital ${excerpt(e.hospitalRef, 60)} is not in the export` : `${excerpt(e.key, 60)} names no hospital`);
       }
       const d = this.actionDiagnosis(e, byEncounter.get(e.key) ?? [], byKey);
@@ -277,6 +300,7 @@ export class HospitalRecordsBuilder {
       notes: this.notes,
       problems: this.problems,
       files: this.files,
+      complete: true,
     };
   }
 
@@ -285,6 +309,7 @@ export class HospitalRecordsBuilder {
     const name = () => excerpt(e.key, 60);
     if (e.ranked && e.ranked.keys.length > 0) {
       const d = byKey.get(e.ranked.keys[0]!);
+      if (!d && this.rejected.has(e.ranked.keys[0]!)) return undefined;
       if (!d) this.problem(e.at, `${name()}: its diagnosis ${excerpt(e.ranked.keys[0], 60)} is not in the export`);
       else if (!e.ranked.firstUnique) this.problem(e.at, `${name()} ranks several diagnoses first: which is the action diagnosis?`);
       else return d;
@@ -293,6 +318,7 @@ export class HospitalRecordsBuilder {
     if (linked.length === 1) return linked[0];
     const primary = linked.filter((d) => d.primary);
     if (primary.length === 1) return primary[0];
+    if (linked.length === 0 && this.rejected.has(`diagnosis of ${e.key}`)) return undefined;
     if (linked.length === 0) this.problem(e.at, `${name()} has no diagnosis (a contact needs its action diagnosis: ${this.format === 'fhir' ? 'Encounter.diagnosis, or a Condition whose encounter it is' : 'a condition_occurrence row with its visit_occurrence_id'})`);
     else this.problem(e.at, `${name()} has ${linked.length} diagnoses and ${primary.length ? 'several are' : 'none is'} marked as the primary one (${this.format === 'fhir' ? 'Encounter.diagnosis with rank 1' : 'condition_status_concept_id 32902'})`);
     return undefined;

@@ -107,7 +107,14 @@ class OmopReader {
     const spec = OMOP_TABLES[table];
     let index: Map<string, number> | null = null;
     let width = 0;
-    const host = { fatal: false, fail: (p: RowProblem) => { this.b.problems.add(p); host.fatal = true; } };
+    const host = {
+      fatal: false,
+      fail: (p: RowProblem) => {
+        this.b.problems.add(p);
+        this.b.unreadable.push(file);
+        host.fatal = true;
+      },
+    };
     const sink = (fields: string[], line: number) => {
       if (index === null) {
         index = new Map(fields.map((f, i) => [f.trim().toLowerCase(), i]));
@@ -209,6 +216,7 @@ class OmopReader {
           else this.b.problem(at, `the birth date (year_of_birth, month_of_birth, day_of_birth) ${day.error}`);
         }
         const location = row('location_id');
+        if (id !== undefined && (personId === '' || birthDate === undefined)) this.b.reject(`person_id ${id}`);
         if (id === undefined || personId === '' || birthDate === undefined) return;
         this.b.addPatient({ at, key: `person_id ${id}`, personId, gender, birthDate, ...(location !== '' ? { locationRef: `location_id ${location}` } : {}) });
         return;
@@ -239,6 +247,7 @@ class OmopReader {
         const name = row('care_site_name');
         if (name === '') this.b.problem(at, 'care_site_name is missing');
         if (id !== undefined && name !== '') this.b.addName(`care_site_id ${id}`, name);
+        else if (id !== undefined) this.b.reject(`care_site_id ${id}`);
         return;
       }
       case 'visit_occurrence': {
@@ -247,6 +256,7 @@ class OmopReader {
         const start = this.day(row, 'visit_start_date', at);
         const end = this.day(row, 'visit_end_date', at);
         const site = this.id(row, 'care_site_id', at);
+        if (id !== undefined && (p === undefined || start === undefined || end === undefined || site === undefined)) this.b.reject(`visit_occurrence_id ${id}`);
         if (id === undefined || p === undefined || start === undefined || end === undefined || site === undefined) return;
         this.b.addEncounter({ at, key: `visit_occurrence_id ${id}`, patient: `person_id ${p}`, start, end, hospitalRef: `care_site_id ${site}` });
         return;
@@ -257,6 +267,7 @@ class OmopReader {
         const visit = row('visit_occurrence_id');
         if (visit !== '' && !/^\d{1,19}$/.test(visit)) this.b.problem(at, `visit_occurrence_id ${excerpt(visit)} is not an id (digits)`);
         const code = this.code(row, 'condition', 'icd10', at);
+        if (id !== undefined && (p === undefined || code === undefined)) this.b.reject(`condition_occurrence_id ${id}`, visit !== '' ? `visit_occurrence_id ${visit}` : undefined);
         if (id === undefined || p === undefined || code === undefined) return;
         this.b.addDiagnosis({ at, key: `condition_occurrence_id ${id}`, patient: `person_id ${p}`, ...(visit !== '' ? { encounter: `visit_occurrence_id ${visit}` } : {}), code, primary: row('condition_status_concept_id') === OMOP_CONCEPTS.primaryDiagnosis });
         return;
