@@ -12,9 +12,9 @@ import { contactsSchema, populationSchema, prescriptionsSchema } from '../demo/s
 import { demoCodeLists } from '../demo/codelists.js';
 import { readCodeMapFile, type CodeMap } from '../ingest/code-map.js';
 import { exportFiles } from '../ingest/hospital-records.js';
-import { readFhirExport } from '../ingest/fhir.js';
+import { FHIR_FILES, readFhirExport } from '../ingest/fhir.js';
 import { FORMAT_NAMES } from '../ingest/input.js';
-import { readOmopExport } from '../ingest/omop.js';
+import { OMOP_FILES, readOmopExport } from '../ingest/omop.js';
 import { formatProblems, type ProblemLog } from '../ingest/validate.js';
 import { mb, progressPrinter, thousands, uploadSettings, uploadValidated, type UploadOptions } from './ingest-upload.js';
 
@@ -51,12 +51,13 @@ function printProblems(what: string, log: ProblemLog, read: string, max: number,
 /** Runs `mosaik ingest --format fhir | omop`; returns the exit code. */
 export async function runHospitalIngest(o: HospitalIngestOptions, out: (l: string) => void, err: (l: string) => void): Promise<0 | 1 | 2> {
   const inputs = [o.file, ...(o.files ?? [])].map((p) => resolve(p));
-  const label = inputs.length === 1 ? basename(inputs[0]!) : `${inputs.length} inputs`;
+  const label = inputs.length === 1 ? basename(inputs[0]!) : 'the export';
   let registers: HospitalRegister[] | undefined;
   let files: ReturnType<typeof exportFiles>;
   try {
     registers = o.schema === undefined ? undefined : parseRegisters(o.schema, o.format);
-    files = exportFiles(inputs, o.format === 'fhir' ? (f) => /\.ndjson$/i.test(f) : (f) => /\.(csv|tsv|txt)$/i.test(f), o.format === 'fhir' ? 'FHIR NDJSON files (*.ndjson)' : 'OMOP tables (*.csv)');
+    const kind = o.format === 'fhir' ? FHIR_FILES : OMOP_FILES;
+    files = exportFiles(inputs, kind.wanted, kind.what);
   } catch (e) {
     err(`ingest: ${(e as Error).message}`);
     return 1;

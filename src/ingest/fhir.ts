@@ -31,12 +31,11 @@
 // ICD-10/ATC nor in the code map, a reference to a resource that is not in the export. Lines are
 // bounded (1 MiB, as `mosaik ingest` bounds CSV and JSON Lines lines), and text from the input is
 // quoted as a short escaped excerpt.
-import { createReadStream, statSync } from 'node:fs';
 import type { CodeableConcept, Coding as FhirCoding, Encounter, Medication, MedicationRequest, MedicationStatement, Observation, Organization, Patient, Quantity, Reference } from 'fhir/r4.js';
 import { codeIn, type CodeMap, type TargetSystem } from './code-map.js';
-import { dayOf, exportFiles, HospitalRecordsBuilder, type HospitalRecords, type Position, type ReadExportOptions } from './hospital-records.js';
+import { dayOf, exportFiles, HospitalRecordsBuilder, readExportFiles, type HospitalRecords, type Position, type ReadExportOptions } from './hospital-records.js';
 import { excerpt } from './schema.js';
-import { LineSplitter, lineTooLong, progressReporter } from './validate.js';
+import { LineSplitter, lineTooLong } from './validate.js';
 
 /** The Danish CPR number's identifier system in HL7 Denmark's DK Core (Patient.identifier.system). */
 export const DEFAULT_PERSON_SYSTEM = 'urn:oid:1.2.208.176.1.2';
@@ -44,27 +43,14 @@ export const DEFAULT_PERSON_SYSTEM = 'urn:oid:1.2.208.176.1.2';
 /** Countries that count as the registers' own (Patient.address.country). */
 const HOME_COUNTRIES = new Set(['DK', 'DNK', 'DENMARK', 'DANMARK']);
 
+/** The files of an export directory that are read: the NDJSON files. */
+export const FHIR_FILES = { wanted: (name: string) => /\.ndjson$/i.test(name), what: 'FHIR NDJSON files (*.ndjson)' };
+
 /** Reads the NDJSON files of a FHIR Bulk Data export (files or directories). */
 export async function readFhirExport(paths: string[], opts: ReadExportOptions = {}): Promise<HospitalRecords> {
-  const files = exportFiles(paths, (f) => /\.ndjson$/i.test(f), 'FHIR NDJSON files (*.ndjson)');
+  const files = exportFiles(paths, FHIR_FILES.wanted, FHIR_FILES.what);
   const r = new FhirReader(opts);
-  const totalBytes = files.reduce((s, f) => s + statSync(f.path).size, 0);
-  const report = progressReporter(opts.onProgress, performance.now(), opts.progressIntervalMs);
-  let bytes = 0;
-  for (const f of files) {
-    await r.readFile(f.name, createReadStream(f.path, { highWaterMark: 1 << 20 }), (n) => {
-      bytes += n;
-      report(r.resources, bytes, totalBytes, false);
-    });
-  }
-  report(r.resources, bytes, totalBytes, true);
-  return r.finish();
-}
-
-/** Reads NDJSON texts as the files of an export (tests, small inputs). */
-export async function readFhirText(files: { name: string; text: string }[], opts: ReadExportOptions = {}): Promise<HospitalRecords> {
-  const r = new FhirReader(opts);
-  for (const f of files) await r.readFile(f.name, [f.text]);
+  await readExportFiles(files, opts, () => r.resources, (f, source, onBytes) => r.readFile(f.name, source, onBytes));
   return r.finish();
 }
 
@@ -91,7 +77,7 @@ class FhirReader {
   }
 
   /** Reads one file's lines; `read` is told the bytes of every chunk. */
-  async readFile(name: string, source: AsyncIterable<Buffer | string> | Iterable<string>, read?: (bytes: number) => void): Promise<void> {
+  async readFile(name: string, source: AsyncIterable<Buffer>, read: (bytes: number) => void): Promise<void> {
     this.b.files.push(name);
     this.b.problems.file = name;
     let line = 0;
@@ -107,7 +93,7 @@ class FhirReader {
     );
     for await (const chunk of source) {
       split.write(chunk);
-      read?.(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
+      read(chunk.length);
       if (stop) break;
     }
     if (!stop) split.end();

@@ -9,11 +9,11 @@
 // diagnosis ranked first (FHIR Encounter.diagnosis rank 1; OMOP condition_status_concept_id 32902,
 // primary diagnosis), or the only diagnosis recorded for it. An encounter with no diagnosis, or with
 // several and none ranked first, is an error: the contacts register holds one diagnosis per contact.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import type { CodeMap } from './code-map.js';
 import { excerpt, formatDate } from './schema.js';
-import { ProblemLog, type IngestProgress, type RowProblem } from './validate.js';
+import { ProblemLog, progressReporter, type IngestProgress, type RowProblem } from './validate.js';
 
 /** Where a record is: the file's name as reported, and its line (1-based). */
 export interface Position {
@@ -367,6 +367,28 @@ export function exportFiles(paths: string[], wanted: (name: string) => boolean, 
   const count = new Map<string, number>();
   for (const f of files) count.set(basename(f), (count.get(basename(f)) ?? 0) + 1);
   return files.map((f) => ({ path: resolve(f), name: count.get(basename(f))! > 1 ? relative(process.cwd(), f) || f : basename(f) }));
+}
+
+/**
+ * Streams the files of an export to `read` in 1 MiB chunks, reporting progress over all of them
+ * (`count`: the records read so far).
+ */
+export async function readExportFiles(
+  files: ExportFile[],
+  opts: ReadExportOptions,
+  count: () => number,
+  read: (f: ExportFile, source: AsyncIterable<Buffer>, onBytes: (n: number) => void) => Promise<void>,
+): Promise<void> {
+  const totalBytes = files.reduce((s, f) => s + statSync(f.path).size, 0);
+  const report = progressReporter(opts.onProgress, performance.now(), opts.progressIntervalMs);
+  let bytes = 0;
+  for (const f of files) {
+    await read(f, createReadStream(f.path, { highWaterMark: 1 << 20 }), (n) => {
+      bytes += n;
+      report(count(), bytes, totalBytes, false);
+    });
+  }
+  report(count(), bytes, totalBytes, true);
 }
 
 // ---------------------------------------------------------------------------------------------

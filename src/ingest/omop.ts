@@ -29,12 +29,11 @@
 // Validation as for every input: each problem with its file and line (a missing table or column, a
 // malformed CSV line, a bad date or number, a reference to a person, visit or care site that is not
 // there, an unmapped code), lines bounded at 1 MiB, input quoted as short escaped excerpts.
-import { createReadStream, statSync } from 'node:fs';
 import { CsvRecordReader } from './csv.js';
 import { OMOP_CONCEPT_SYSTEM, TARGET_SYSTEMS, type TargetSystem } from './code-map.js';
-import { dayOf, exportFiles, HospitalRecordsBuilder, type HospitalRecords, type Position, type ReadExportOptions } from './hospital-records.js';
+import { dayOf, exportFiles, HospitalRecordsBuilder, readExportFiles, type HospitalRecords, type Position, type ReadExportOptions } from './hospital-records.js';
 import { excerpt } from './schema.js';
-import { progressReporter, type RowProblem } from './validate.js';
+import type { RowProblem } from './validate.js';
 
 /** The tables read, with the columns each needs (a missing one is an error) and may have. */
 export const OMOP_TABLES = {
@@ -60,33 +59,17 @@ const tableOf = (file: string) => file.replace(/^.*[\\/]/, '').replace(/\.(csv|t
 /** A row's values by column name ('' when empty or absent), and where it is. */
 type Row = (column: string) => string;
 
+/** The files of an export directory that are read: CSV (or TSV) files, each a table. */
+export const OMOP_FILES = { wanted: (name: string) => /\.(csv|tsv|txt)$/i.test(name), what: 'OMOP tables (*.csv)' };
+
 /** Reads the CSV tables of an OMOP CDM export (files or directories). */
 export async function readOmopExport(paths: string[], opts: ReadExportOptions = {}): Promise<HospitalRecords> {
-  const files = exportFiles(paths, (f) => /\.(csv|tsv|txt)$/i.test(f), 'OMOP tables (*.csv)');
+  const files = exportFiles(paths, OMOP_FILES.wanted, OMOP_FILES.what);
   const r = new OmopReader(opts);
   const tables = files.filter((f) => isTable(tableOf(f.name)));
   const other = files.filter((f) => !isTable(tableOf(f.name)));
   if (other.length > 0) r.b.note(`not read: ${other.map((f) => excerpt(f.name, 60, '')).join(', ')} (no register holds ${other.length > 1 ? 'these tables' : 'this table'})`);
-  const totalBytes = tables.reduce((s, f) => s + statSync(f.path).size, 0);
-  const report = progressReporter(opts.onProgress, performance.now(), opts.progressIntervalMs);
-  let bytes = 0;
-  for (const f of tables) {
-    await r.readTable(tableOf(f.name) as OmopTable, f.name, createReadStream(f.path, { highWaterMark: 1 << 20 }), (n) => {
-      bytes += n;
-      report(r.rows, bytes, totalBytes, false);
-    });
-  }
-  report(r.rows, bytes, totalBytes, true);
-  return r.finish();
-}
-
-/** Reads OMOP tables given as text (tests, small inputs): each file's table is its name. */
-export async function readOmopText(files: { name: string; text: string }[], opts: ReadExportOptions = {}): Promise<HospitalRecords> {
-  const r = new OmopReader(opts);
-  for (const f of files) {
-    const t = tableOf(f.name);
-    if (isTable(t)) await r.readTable(t, f.name, [f.text]);
-  }
+  await readExportFiles(tables, opts, () => r.rows, (f, source, onBytes) => r.readTable(tableOf(f.name) as OmopTable, f.name, source, onBytes));
   return r.finish();
 }
 
@@ -100,7 +83,7 @@ class OmopReader {
   }
 
   /** Reads one table's CSV; `read` is told the bytes of every chunk. */
-  async readTable(table: OmopTable, file: string, source: AsyncIterable<Buffer | string> | Iterable<string>, read?: (bytes: number) => void): Promise<void> {
+  async readTable(table: OmopTable, file: string, source: AsyncIterable<Buffer>, read: (bytes: number) => void): Promise<void> {
     this.b.files.push(file);
     this.b.problems.file = file;
     this.seen.add(table);
@@ -138,11 +121,11 @@ class OmopReader {
     for await (const chunk of source) {
       if (reader === null) {
         // Tab-separated when the header line has tabs and no comma.
-        const head = (typeof chunk === 'string' ? chunk.slice(0, 4096) : chunk.subarray(0, 4096).toString('utf8')).split('\n')[0]!;
+        const head = chunk.subarray(0, 4096).toString('utf8').split('\n')[0]!;
         reader = new CsvRecordReader(sink, host, head.includes('\t') && !head.includes(',') ? '\t' : ',');
       }
       reader.write(chunk);
-      read?.(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
+      read(chunk.length);
       if (host.fatal) break;
     }
     if (reader && !host.fatal) reader.end();
