@@ -16,7 +16,7 @@ import { auditVerify, type AuditReport } from '../src/cli/audit.js';
 import { consentUpdateLedgerBody, CONSENT_UPDATE_FORMAT, signConsentUpdate, type ConsentUpdateBody } from '../src/governance/consent-update.js';
 import { approvalLedgerBody, approveStudy, studyHash, studyLedgerBody, type QueryRequest } from '../src/governance/study.js';
 import type { EntryKind, JsonValue } from '../src/ledger/entry.js';
-import { signHead } from '../src/ledger/heads.js';
+import { signHead } from '../src/ledger/heads-sign.js';
 import { LedgerLog } from '../src/ledger/log.js';
 import { generateSigningKey, type SigningKey } from '../src/net/keys.js';
 import { jobRunBody } from '../src/node/ledger.js';

@@ -35,8 +35,17 @@ export interface WebCluster {
   close(): Promise<void>;
 }
 
-export async function webCluster(dir: string, o: { privacy?: Partial<PrivacySettings>; consortium?: string; identities?: LocalIdentity[] } = {}): Promise<WebCluster> {
+export interface WebClusterOptions {
+  privacy?: Partial<PrivacySettings>;
+  consortium?: string;
+  identities?: LocalIdentity[];
+  /** Runs on the cluster's directories before the daemons start (e.g. writes a ledger into them). */
+  prepare?: (lc: LocalCluster) => void | Promise<void>;
+}
+
+export async function webCluster(dir: string, o: WebClusterOptions = {}): Promise<WebCluster> {
   const lc = await createLocalCluster(dir);
+  await o.prepare?.(lc);
   await writeApiPorts(lc.dir);
   const ids = localSigners(lc.dir, o.identities ?? []);
   const daemons: Daemon[] = [];

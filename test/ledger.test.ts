@@ -12,9 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { EMPTY_ROOT, leafHash, MerkleTree, nodeHash, verifyConsistency, verifyInclusion, fromHex } from '../src/ledger/merkle.js';
+import { EMPTY_ROOT, leafHash, MerkleTree, nodeHash, verifyConsistency, verifyInclusion, fromHex, toHex } from '../src/ledger/merkle.js';
 import { canonicalJson, LedgerError, type JsonValue, type LedgerEntry } from '../src/ledger/entry.js';
-import { signHead, type SignedHead, type TreeHead } from '../src/ledger/heads.js';
+import type { SignedHead, TreeHead } from '../src/ledger/heads.js';
+import { signHead } from '../src/ledger/heads-sign.js';
 import { LedgerLog } from '../src/ledger/log.js';
 import { auditVerify } from '../src/cli/audit.js';
 import { clusterSigningKeys, createLocalCluster, generateSigningKey, loadClusterConfig, readSigningKey, writeNodeKey, signingKeyPath, type LocalCluster, type SigningKey } from '../src/net/keys.js';
@@ -40,10 +41,11 @@ function mosaik(...args: string[]): Promise<{ code: number; out: string; stdout:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Brute-force reference: the definitions of RFC 9162 §2.1.1, §2.1.3.1 and §2.1.4.1, literally.
+// Brute-force reference: the definitions of RFC 9162 §2.1.1, §2.1.3.1 and §2.1.4.1, literally
+// (node:crypto's SHA-256; the tree uses @noble/hashes and returns plain Uint8Arrays, as H does).
 
-const H = (...b: Uint8Array[]) => createHash('sha256').update(Buffer.concat(b)).digest();
-function refMth(d: Buffer[]): Buffer {
+const H = (...b: Uint8Array[]) => new Uint8Array(createHash('sha256').update(Buffer.concat(b)).digest());
+function refMth(d: Buffer[]): Uint8Array {
   const n = d.length;
   if (n === 0) return H();
   if (n === 1) return H(Buffer.from([0]), d[0]!);
@@ -51,14 +53,14 @@ function refMth(d: Buffer[]): Buffer {
   while (k * 2 < n) k *= 2;
   return H(Buffer.from([1]), refMth(d.slice(0, k)), refMth(d.slice(k)));
 }
-function refPath(m: number, d: Buffer[]): Buffer[] {
+function refPath(m: number, d: Buffer[]): Uint8Array[] {
   const n = d.length;
   if (n <= 1) return [];
   let k = 1;
   while (k * 2 < n) k *= 2;
   return m < k ? [...refPath(m, d.slice(0, k)), refMth(d.slice(k))] : [...refPath(m - k, d.slice(k)), refMth(d.slice(0, k))];
 }
-function refSubproof(m: number, d: Buffer[], b: boolean): Buffer[] {
+function refSubproof(m: number, d: Buffer[], b: boolean): Uint8Array[] {
   const n = d.length;
   if (m === n) return b ? [] : [refMth(d)];
   let k = 1;
@@ -70,7 +72,7 @@ const data = (n: number) => Array.from({ length: n }, (_, i) => Buffer.from(`ent
 describe('Merkle tree (RFC 9162 §2.1)', () => {
   it('roots, inclusion and consistency proofs equal the reference for every size 1..70, and verify', () => {
     assert.deepEqual(new MerkleTree().root(), EMPTY_ROOT);
-    assert.equal(EMPTY_ROOT.toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    assert.equal(toHex(EMPTY_ROOT), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     const all = data(70);
     const t = new MerkleTree();
     for (const d of all) t.append(d);
@@ -518,7 +520,7 @@ describe('transparency log end to end (three node daemons)', { skip: SHARED_RESU
     // Proof routes (RFC 9162): inclusion and consistency verify against the co-signed root.
     const inc = await apiRequest<{ leafHash: string; path: string[] }>(cluster.config, 1, '/v1/ledger/proof/inclusion?seq=0&size=2');
     assert.ok(verifyInclusion(fromHex(inc.body.leafHash), 0, 2, inc.body.path.map((h) => fromHex(h)), fromHex(heads[0]!.rootHash)));
-    assert.equal(inc.body.leafHash, leafHash(canonicalJson(entries.body.entries[0])).toString('hex'));
+    assert.equal(inc.body.leafHash, toHex(leafHash(canonicalJson(entries.body.entries[0]))));
     const con = await apiRequest<{ firstRoot: string; path: string[] }>(cluster.config, 1, '/v1/ledger/proof/consistency?from=1&to=2');
     assert.ok(verifyConsistency(1, 2, fromHex(con.body.firstRoot), fromHex(heads[0]!.rootHash), con.body.path.map((h) => fromHex(h))));
     assert.equal((await apiRequest(cluster.config, 1, '/v1/ledger/proof/inclusion?seq=5')).status, 400);

@@ -305,6 +305,15 @@ describe('compute-node daemon', () => {
     assert.equal(JSON.stringify(j.body).indexOf(r.parts[1].shares.a[0]!), -1);
   });
 
+  it('ORDER BY COUNT(*) LIMIT k: the requester gets the first k cells, chosen inside MPC, and nothing about the others', needsShared, async () => {
+    const r = await query('SELECT sex, region, COUNT(*) AS n FROM visits GROUP BY sex, region ORDER BY n DESC LIMIT 2');
+    const want = [...plaintext()].filter(([, c]) => c.n >= 5).sort((a, b) => b[1].n - a[1].n).slice(0, 2);
+    assert.deepEqual(r.rows.map((row) => row[2]), want.map(([, c]) => c.n));
+    for (const row of r.rows) assert.equal(plaintext().get(`${row[0]}|${row[1]}`)!.n, row[2]);
+    assert.deepEqual([r.ranked, r.suppressed, r.parts[0].visibleCells], [2, [], []]);
+    assert.match(formatTable(r), /the first 2 of 6 cells in this order, chosen inside MPC .* nothing about the other cells was revealed/);
+  });
+
   it('refuses bad SQL with 400 before any MPC', async () => {
     for (const [sql, msg] of [
       ['SELECT COUNT(*) FROM visits WHERE weight > 3', /weight/],

@@ -7,7 +7,8 @@ export default defineConfig({
   base: '/',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   // @hpke/core's fallback import of Node's crypto (never taken in a browser, which has WebCrypto).
-  resolve: { alias: { crypto: new URL('./src/lib/node-crypto-stub.ts', import.meta.url).pathname } },
+  // csv-parse's Node build needs Buffer; the CSV reading core (src/ingest/csv-read.ts) gets its browser build.
+  resolve: { alias: { crypto: new URL('./src/lib/node-crypto-stub.ts', import.meta.url).pathname, 'csv-parse/sync': 'csv-parse/browser/esm/sync' } },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
   logLevel: 'warn',
 });

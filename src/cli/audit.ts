@@ -14,6 +14,9 @@
 //       job-run entry names the same dataset, version and SQL, every node's share pair opens that
 //       node's commitment in the entry, and the pairs combine to the rows the file states.
 //
+// The checks themselves are src/ledger/audit.ts (auditLog, fetchReplica), the same functions the
+// browser's auditor page runs; this command reads the replicas (disk or pinned TLS) and --result.
+//
 // Every audit also checks the log's content (src/ledger/rules.ts) on a replica that verifies
 // intact: every job-run is one the entries before it allow (a registered, approved, valid study of
 // its requester; the consent register version in force), every release follows its job-run; a job
@@ -32,10 +35,10 @@ import { parseQuery, planAnyQuery, planSql } from '../query/index.js';
 import { canonicalJson, type LedgerEntry } from '../ledger/entry.js';
 import type { SignedHead } from '../ledger/heads.js';
 import { readReplicaDir, ENTRIES_FILE } from '../ledger/log.js';
-import { fromHex, verifyConsistency, verifyInclusion } from '../ledger/merkle.js';
+import { fromHex, verifyInclusion } from '../ledger/merkle.js';
 import { resultMetaHash, shareCommitment, sqlSha256 } from '../ledger/commit.js';
-import { compareReplicas, verifyReplica, type ReplicaInput, type ReplicaReport, type TrustAnchor } from '../ledger/verify.js';
-import { checkRules } from '../ledger/rules.js';
+import type { ReplicaInput, ReplicaReport, TrustAnchor } from '../ledger/verify.js';
+import { auditLog, bestReplica, fetchReplica, type AuditLogOptions, type NodeGet } from '../ledger/audit.js';
 import type { ResultFile } from './query.js';
 
 export interface AuditOptions {
@@ -57,49 +60,9 @@ export interface AuditReport {
 }
 
 const short = (hex: string) => `${hex.slice(0, 16)}…`;
-const PAGE = 5000;
-
-interface Fetched {
-  input: ReplicaInput;
-  /** What the node says about its own replica (/v1/ledger/status). */
-  selfReport?: { problems: string[]; warnings: string[] };
-}
-
-async function fetchReplica(config: ClusterConfig, p: PartyId, timeoutMs: number): Promise<Fetched> {
-  const get = async <T>(path: string): Promise<T> => {
-    const r = await apiRequest<T & { error?: string }>(config, p, path, { timeoutMs });
-    if (r.status !== 200) throw new Error(`${path}: ${r.body?.error ?? `HTTP ${r.status}`}`);
-    return r.body;
-  };
-  const entries: unknown[] = [];
-  for (let from = 0; ; ) {
-    const r = await get<{ size: number; to: number; entries: unknown[] }>(`/v1/ledger/entries?from=${from}`);
-    entries.push(...r.entries);
-    from = r.to;
-    if (from >= r.size || !r.entries.length) break;
-  }
-  const heads: unknown[] = [];
-  for (let from = 0; ; ) {
-    const r = await get<{ count: number; to: number; heads: unknown[] }>(`/v1/ledger/heads?from=${from}`);
-    heads.push(...r.heads);
-    from = r.to;
-    if (from >= r.count || !r.heads.length) break;
-  }
-  const status = await get<{ problems: string[]; warnings: string[] }>('/v1/ledger/status').catch(() => undefined);
-  const line = (x: unknown) => {
-    try {
-      return canonicalJson(x);
-    } catch {
-      return JSON.stringify(x);
-    }
-  };
-  return { input: { label: config.nodes[p].name, entryLines: entries.map(line), headLines: heads.map((h) => JSON.stringify(h)) }, ...(status ? { selfReport: status } : {}) };
-}
 
 /** Runs the audit and builds the report (no printing, no exit code). */
 export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
-  const problems: string[] = [];
-  const warnings: string[] = [];
   const lines: string[] = [];
   const timeoutMs = o.timeoutMs ?? 30_000;
   const offline = !!o.logs?.length;
@@ -108,9 +71,11 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
   const config = loadClusterConfig(join(clusterDir, 'cluster.json'));
   const anchor: TrustAnchor = { cluster: config.cluster, keys: clusterSigningKeys(config), names: config.nodes.map((n) => n.name) as [string, string, string] };
 
-  // 1. The replicas.
+  // 1. The replicas: read from disk, or fetched from the nodes' public APIs (pinned TLS).
   const inputs: (ReplicaInput & { party?: PartyId })[] = [];
-  const selfReports: string[] = [];
+  const unreachable: AuditLogOptions['unreachable'] = [];
+  const selfReports: AuditLogOptions['selfReports'] = [];
+  const get: NodeGet = async (p, path) => apiRequest<unknown>(config, p, path, { timeoutMs });
   if (offline) {
     for (const d of o.logs!) {
       const dir = ledgerDirOf(d);
@@ -120,49 +85,22 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
       inputs.push({ ...readReplicaDir(dir, nodeName), ...(party >= 0 ? { party: party as PartyId } : {}) });
     }
   } else {
-    const got = await Promise.allSettled(([0, 1, 2] as PartyId[]).map((p) => fetchReplica(config, p, timeoutMs)));
+    const got = await Promise.allSettled(([0, 1, 2] as PartyId[]).map((p) => fetchReplica(get, p, config.nodes[p].name)));
     got.forEach((g, p) => {
       const n = config.nodes[p as PartyId];
-      if (g.status === 'rejected') problems.push(`${n.name}: cannot fetch its replica: ${(g.reason as Error).message}`);
+      if (g.status === 'rejected') unreachable.push({ label: n.name, party: p as PartyId, error: (g.reason as Error).message });
       else {
-        inputs.push({ ...g.value.input, party: p as PartyId });
-        for (const m of g.value.selfReport?.problems ?? []) selfReports.push(`${n.name} reports about its own replica: ${m}`);
+        inputs.push(g.value.input);
+        if (g.value.selfReport) selfReports.push({ label: n.name, report: g.value.selfReport });
       }
     });
   }
-  const reports: (ReplicaReport & { party?: PartyId })[] = inputs.map((i) => ({ ...verifyReplica(i, anchor), ...(i.party !== undefined ? { party: i.party } : {}) }));
-  for (const r of reports) {
-    problems.push(...r.problems);
-    warnings.push(...r.warnings);
-  }
-  const cross = compareReplicas(reports);
-  problems.push(...cross.problems);
-  warnings.push(...cross.warnings);
-  warnings.push(...selfReports);
-
-  // The cluster's latest co-signed head that some replica's entries actually match.
-  let top: SignedHead | undefined;
-  for (const r of reports) if (r.latest && (!top || r.latest.size > top.size)) top = r.latest;
-
-  // 2. Online: each node proves its history consistent with the latest head (RFC 9162 §2.1.4).
-  if (!offline && top) {
-    await Promise.all(
-      reports.map(async (r) => {
-        const first = r.goodHeads[0];
-        if (r.party === undefined || !first || r.size < top!.size || r.problems.length) return;
-        const name = config.nodes[r.party].name;
-        try {
-          const a = await apiRequest<{ path?: string[]; error?: string }>(config, r.party, `/v1/ledger/proof/consistency?from=${first.size}&to=${top!.size}`, { timeoutMs });
-          if (a.status !== 200 || !Array.isArray(a.body.path)) throw new Error(a.body?.error ?? `HTTP ${a.status}`);
-          if (!verifyConsistency(first.size, top!.size, fromHex(first.rootHash), fromHex(top!.rootHash), a.body.path.map((h) => fromHex(h)))) {
-            problems.push(`${name}: its consistency proof from its first co-signed head (size ${first.size}) to the latest (size ${top!.size}) does not verify`);
-          }
-        } catch (e) {
-          problems.push(`${name}: no consistency proof from size ${first.size} to ${top!.size}: ${(e as Error).message}`);
-        }
-      }),
-    );
-  }
+  // 2. Every replica from genesis, the replicas against each other, each node's consistency proof
+  // (online), the content rules: src/ledger/audit.ts, the same function as the browser's.
+  const audit = await auditLog(inputs, anchor, { unreachable, selfReports, ...(offline ? {} : { get }) });
+  const { reports, top } = audit;
+  const problems = [...audit.problems];
+  const warnings = [...audit.warnings];
 
   // 3. The report per replica.
   lines.push(`mosaik audit verify: cluster '${config.cluster}', ${offline ? `${reports.length} replica director${reports.length === 1 ? 'y' : 'ies'} (offline)` : 'replicas fetched from the three nodes'}`);
@@ -174,16 +112,11 @@ export async function auditVerify(o: AuditOptions): Promise<AuditReport> {
     lines.push(`  ${r.label}: ${r.size} entr${r.size === 1 ? 'y' : 'ies'}${kindText ? ` (${kindText})` : ''}; ${r.heads.length} head${r.heads.length === 1 ? '' : 's'}; ${head}: ${r.problems.length ? `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}` : 'ok'}`);
   }
 
-  // 4. The content rules, on the best intact replica (the others, if intact, are its prefixes).
-  const ref = bestReplica(reports);
-  let checked = 'the content rules were not checked (no replica verifies intact)';
-  if (ref && !ref.problems.length) {
-    const rules = checkRules(ref.entries);
-    problems.push(...rules.problems);
-    warnings.push(...rules.warnings);
-    checked = `${rules.jobRuns} job-run${rules.jobRuns === 1 ? '' : 's'} checked against the rules`;
-    const v = rules.problems.length;
-    lines.push(`  content rules on ${ref.label}'s replica: ${checked} (study registered, approved, valid and the requester's; consent version in force; releases after their job-run): ${v ? `${v} violation${v === 1 ? '' : 's'}` : 'ok'}`);
+  // 4. The content rules (checked above, on the best intact replica).
+  const checked = audit.rulesChecked;
+  if (audit.rules && audit.ref) {
+    const v = audit.rules.problems.length;
+    lines.push(`  content rules on ${audit.ref.label}'s replica: ${checked} (study registered, approved, valid and the requester's; consent version in force; releases after their job-run): ${v ? `${v} violation${v === 1 ? '' : 's'}` : 'ok'}`);
   } else lines.push(`  ${checked}`);
 
   // 5. A released result.
@@ -236,13 +169,8 @@ function ledgerDirOf(d: string): string {
   return existsSync(join(abs, 'ledger', ENTRIES_FILE)) || !existsSync(join(abs, ENTRIES_FILE)) ? join(abs, 'ledger') : abs;
 }
 
-/** The replica to read entries from: fewest problems, then longest. */
-function bestReplica<R extends ReplicaReport>(reports: R[]): R | undefined {
-  return [...reports].sort((a, b) => a.problems.length - b.problems.length || b.size - a.size)[0];
-}
-
 /** The checks of --result against the verified replicas. */
-function checkResultFile(path: string, config: ClusterConfig, reports: ReplicaReport[], top: SignedHead | undefined): { problems: string[]; lines: string[]; seq?: number; leaf?: Buffer } {
+function checkResultFile(path: string, config: ClusterConfig, reports: ReplicaReport[], top: SignedHead | undefined): { problems: string[]; lines: string[]; seq?: number; leaf?: Uint8Array } {
   const problems: string[] = [];
   const lines: string[] = [];
   const P = (m: string) => problems.push(`result ${basename(path)}: ${m}`);
@@ -310,6 +238,7 @@ function checkResultFile(path: string, config: ClusterConfig, reports: ReplicaRe
     minCellSize: p0.minCellSize,
     visibleCells: p0.visibleCells,
     outAggs: p0.outAggs,
+    ...(p0.ranked !== undefined ? { ranked: p0.ranked } : {}),
     lanes: p0.shares?.a?.length ?? 0,
   });
   if (meta !== entry.body.resultMeta) P(`its public metadata (columns, cells, suppressed cells, dataset, version or SQL) do not match the hash in log entry ${seq}`);
@@ -318,7 +247,7 @@ function checkResultFile(path: string, config: ClusterConfig, reports: ReplicaRe
     const plan = f.registers ? planAnyQuery(parseQuery(f.sql), new Map(Object.entries(f.registers))).plan : planSql(f.sql, f.schema, new Map(f.codeLists.map((c) => [c.name, c])));
     const combined = assembleResult(plan, parts as [JobResult, JobResult, JobResult]);
     const want = canonicalJson({ ...combined });
-    const stated = canonicalJson({ columns: f.result.columns, rows: f.result.rows, suppressed: f.result.suppressed, suppressedCount: f.result.suppressedCount, havingHidden: f.result.havingHidden, minCellSize: f.result.minCellSize, cells: f.result.cells });
+    const stated = canonicalJson({ columns: f.result.columns, rows: f.result.rows, suppressed: f.result.suppressed, suppressedCount: f.result.suppressedCount, havingHidden: f.result.havingHidden, minCellSize: f.result.minCellSize, cells: f.result.cells, ...(f.result.ranked !== undefined ? { ranked: f.result.ranked } : {}) });
     if (want !== stated) {
       const k = combined.rows.findIndex((row, i) => canonicalJson(row) !== canonicalJson(f.result.rows?.[i] ?? null));
       P(`the result it states differs from what the shares combine to${k >= 0 ? ` (first at row ${k + 1}: stated ${JSON.stringify(f.result.rows?.[k])}, shares give ${JSON.stringify(combined.rows[k])})` : ''}`);

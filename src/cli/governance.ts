@@ -9,7 +9,8 @@
 //                       --dataset <name:col,col>… --query <id=SQL>… [--statistic <id=call>…]
 //                       --valid-from <t> --valid-until <t> [--min-cell-size n] [--epsilon e --query-epsilon e])
 //   mosaik study sign <study.json> --key <key.pem> [--consortium <file>] [--out <file>]
-//   mosaik study approve <study.json> --key <key.pem> --consortium <file> --out <approval.json> [--reject --reason <text>]
+//   mosaik study approve <study.json> --key <key.pem> --consortium <file> --out <approval.json> [--terms <licence terms>]
+//                        [--reject --reason <text>]
 //   mosaik study check <study.json> --consortium <file> [--approvals <a.json>…] [--policies <p.json>…]
 //                      [--query-id <id> | --sql <sql>] [--min-cell-size n] [--at <time>] [--json]
 //   mosaik consent set --person <id> --purpose <code> (--granted | --withdrawn) --consortium <file> [--register consent.csv] [--at <time>]
@@ -311,12 +312,13 @@ export function registerGovernanceCommands(program: Command): void {
     .requiredOption('--out <file>', 'approval file')
     .option('--reject', 'reject instead of approving')
     .option('--reason <text>', 'reason (for a rejection)')
-    .action((file: string, o: { key: string; consortium: string; out: string; reject?: boolean; reason?: string }) => {
+    .option('--terms <text>', 'licence terms attached to the approval (plain text, signed with it; the transparency log records their SHA-256)')
+    .action((file: string, o: { key: string; consortium: string; out: string; reject?: boolean; reason?: string; terms?: string }) => {
       const c = Consortium.load(o.consortium);
       const ss = parseSignedStudy(readJson(file, 'study'));
-      const ap = approveStudy(ss, c, signerFrom(o.key, c), { decision: o.reject ? 'reject' : 'approve', ...(o.reason ? { reason: o.reason } : {}) });
+      const ap = approveStudy(ss, c, signerFrom(o.key, c), { decision: o.reject ? 'reject' : 'approve', ...(o.reason ? { reason: o.reason } : {}), ...(o.terms !== undefined ? { terms: o.terms } : {}) });
       writeJson(o.out, ap);
-      console.log(`${o.reject ? 'rejected' : 'approved'} study '${ss.study.id}' (hash ${ap.approval.studyHash.slice(0, 16)}…) as custodian '${ap.approval.custodian}' for ${ap.approval.datasets.join(', ')} → ${o.out}`);
+      console.log(`${o.reject ? 'rejected' : 'approved'} study '${ss.study.id}' (hash ${ap.approval.studyHash.slice(0, 16)}…) as custodian '${ap.approval.custodian}' for ${ap.approval.datasets.join(', ')}${ap.approval.terms ? ' with licence terms' : ''} → ${o.out}`);
     });
 
   study

@@ -29,7 +29,8 @@ import { basename, resolve } from 'node:path';
 import { demoCodeLists } from '../demo/codelists.js';
 import { demoSchemas } from '../demo/schemas.js';
 import { FORMAT_NAMES, formatFromPath, HOSPITAL_FORMATS, INPUT_FORMATS, parseFormat, readInputFile, type InputFormat } from '../ingest/input.js';
-import { checkSchema, makeCodeList, SchemaError, type CodeList, type ColumnType, type DatasetSchema } from '../ingest/schema.js';
+import { checkSchema, SchemaError, type CodeList, type DatasetSchema } from '../ingest/schema.js';
+import { parseCodeLists, parseSchemaDocument } from '../ingest/schema-document.js';
 import { DEFAULT_PERSON_SYSTEM } from '../ingest/fhir.js';
 import { formatProblems } from '../ingest/validate.js';
 import { runHospitalIngest } from './ingest-hospital.js';
@@ -57,8 +58,6 @@ export interface IngestOptions extends UploadOptions {
   err?: (line: string) => void;
 }
 
-const TYPES: ColumnType[] = ['int', 'decimal', 'date', 'code', 'bool', 'person_id'];
-
 function readJson(path: string, what: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
@@ -67,41 +66,15 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
-function asCodeLists(x: unknown, where: string): CodeList[] {
-  const arr = Array.isArray(x) ? x : x && typeof x === 'object' && Array.isArray((x as { codeLists?: unknown }).codeLists) ? (x as { codeLists: unknown[] }).codeLists : null;
-  if (!arr) throw new Error(`${where}: expected an array of code lists {name, codes, labels?}`);
-  return arr.map((l: unknown, i) => {
-    const o = l as Partial<CodeList>;
-    if (!o || typeof o.name !== 'string' || !Array.isArray(o.codes) || !o.codes.every((c) => typeof c === 'string')) throw new Error(`${where}: code list ${i} needs a name and an array of string codes`);
-    const labels = Array.isArray(o.labels) ? o.labels : [];
-    // The encoding is the index in the sorted list: sort (and de-duplicate) whatever order was given.
-    return makeCodeList(o.name, o.codes.map((c, k): [string, string | undefined] => [c, typeof labels[k] === 'string' ? labels[k] : undefined]), o.description);
-  });
-}
-
-/** The schema and code lists named on the command line. */
+/** The schema and code lists named on the command line (a file is read by src/ingest/schema-document.ts). */
 export function loadSchemaArg(schemaArg: string, codelistsPath?: string): { schema: DatasetSchema; codeLists: Map<string, CodeList> } {
-  let schema: DatasetSchema;
-  const lists = new Map<string, CodeList>();
-  if (schemaArg.startsWith('demo:')) {
-    const name = schemaArg.slice(5);
-    const s = demoSchemas().find((d) => d.name === name);
-    if (!s) throw new Error(`no demo register '${name}' (choose one of ${demoSchemas().map((d) => d.name).join(', ')})`);
-    schema = s;
-    for (const [k, l] of demoCodeLists()) lists.set(k, l);
-  } else {
-    const raw = readJson(schemaArg, 'schema') as Record<string, unknown>;
-    const s = (raw && typeof raw === 'object' && 'schema' in raw ? raw.schema : raw) as DatasetSchema;
-    if (!s || typeof s.name !== 'string' || typeof s.custodian !== 'string' || !Array.isArray(s.columns)) {
-      throw new Error(`${schemaArg}: a schema needs name, custodian and columns`);
-    }
-    for (const c of s.columns) {
-      if (!c || typeof c.name !== 'string' || !TYPES.includes(c.type)) throw new Error(`${schemaArg}: column ${JSON.stringify(c?.name)} needs a type, one of ${TYPES.join(', ')}`);
-    }
-    schema = s;
-    if (raw && typeof raw === 'object' && 'codeLists' in raw) for (const l of asCodeLists(raw.codeLists, schemaArg)) lists.set(l.name, l);
-  }
-  if (codelistsPath) for (const l of asCodeLists(readJson(codelistsPath, 'code lists'), codelistsPath)) lists.set(l.name, l);
+  const extra = codelistsPath ? parseCodeLists(readJson(codelistsPath, 'code lists'), codelistsPath) : [];
+  if (!schemaArg.startsWith('demo:')) return parseSchemaDocument(readJson(schemaArg, 'schema'), schemaArg, extra);
+  const name = schemaArg.slice(5);
+  const schema = demoSchemas().find((d) => d.name === name);
+  if (!schema) throw new Error(`no demo register '${name}' (choose one of ${demoSchemas().map((d) => d.name).join(', ')})`);
+  const lists = new Map<string, CodeList>(demoCodeLists());
+  for (const l of extra) lists.set(l.name, l);
   checkSchema(schema, lists);
   return { schema, codeLists: lists };
 }

@@ -56,6 +56,7 @@ program
     console.log(`certificate:  ${k.certPath}`);
     console.log(`SHA-256 fingerprint (pin this in cluster.json at every node):\n  ${k.fingerprint}`);
     console.log(`${k.signingKeyAdded ? 'added the missing ' : ''}Ed25519 signing key: ${k.signingKeyPath}; its public key ("signingKey" in cluster.json):\n  ${k.signingKey}`);
+    console.log(`${k.uploadKeyAdded ? 'added the missing ' : ''}X25519 upload key (browsers seal uploads to it): ${k.uploadKeyPath}; its public key ("uploadKey" in cluster.json):\n  ${k.uploadKey}`);
   });
 
 program

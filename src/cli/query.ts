@@ -244,6 +244,10 @@ export function formatTable(r: CombinedResult & { errors?: ProtectionError[][] }
   const w = r.columns.map((c, i) => Math.max(c.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
   const out = [line(r.columns), w.map((x) => '-'.repeat(x)).join('  '), ...body.map(line)];
+  if (r.ranked !== undefined) {
+    out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'}: the first ${r.ranked} of ${r.cells} cells in this order, chosen inside MPC among cells of at least ${r.minCellSize} rows${r.errors ? ' (after noise)' : ''}; nothing about the other cells was revealed${r.errors ? '; ± is the 95 % margin of the protection\'s noise' : ''})`);
+    return out.join('\n');
+  }
   out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'}; ${r.suppressedCount} of ${r.cells} cell${r.cells === 1 ? '' : 's'} <suppressed>: fewer than ${r.minCellSize} rows${r.errors ? ' (after noise)' : ''}${r.havingHidden ? `; ${r.havingHidden} hidden by HAVING` : ''}${r.errors ? '; ± is the 95 % margin of the protection\'s noise' : ''})`);
   return out.join('\n');
 }

@@ -8,7 +8,11 @@
 // node. A browser cannot pin the nodes' self-signed certificates itself; the relay does (the same
 // pinned TLS as the CLI), so the path browser → relay → node is as authenticated as the CLI's.
 //
-//   GET  /api/cluster                       {cluster, nodes: [{id, name}]} (public: cluster.json)
+//   GET  /api/cluster                       {cluster, nodes: [{id, name, uploadKey?, signingKey?}]} (public:
+//                                           cluster.json; uploadKey: the X25519 key the browser seals
+//                                           uploads to; signingKey: the node's Ed25519 key for log
+//                                           heads, which the auditor's page checks and shows so they
+//                                           can be compared with one's own copy of cluster.json)
 //   ANY  /api/nodes/:party/v1/…             forwarded to node `party` as /v1/… (method, query string,
 //                                           Authorization, Content-Type and body unchanged; the
 //                                           node's status, Content-Type and body back)
@@ -24,6 +28,7 @@ import type { PartyId } from '../net/channel.js';
 import { pinnedTlsOptions } from '../net/https.js';
 import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
 import { apiPorts } from '../node/api.js';
+import { clusterUploadKeys } from '../net/upload-keys.js';
 
 /** Where the built app is: web/dist beside src (in the repository and in dist/). */
 export function webDistDir(): string {
@@ -76,7 +81,11 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.get('/api/cluster', async () => ({ cluster: config.cluster, nodes: config.nodes.map((n) => ({ id: n.id, name: n.name })) }));
+  const uploadKeys = clusterUploadKeys(config);
+  app.get('/api/cluster', async () => ({
+    cluster: config.cluster,
+    nodes: config.nodes.map((n) => ({ id: n.id, name: n.name, ...(uploadKeys[n.id] ? { uploadKey: uploadKeys[n.id] } : {}), ...(n.signingKey ? { signingKey: n.signingKey } : {}) })),
+  }));
 
   app.all<{ Params: { party: string; '*': string } }>('/api/nodes/:party/*', async (req, reply) => {
     const party = Number(req.params.party);

@@ -30,7 +30,7 @@ export const MEMBER_ROLES: readonly MemberRole[] = ['researcher', 'custodian', '
 export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'authorization' | 'consent-update' | 'upload' | 'http-request';
 
 import type { Signature } from './signature.js';
-export type { Signature } from './signature.js';
+export { isSignature, type Signature } from './signature.js';
 
 /** A private key together with the name it signs as. */
 export interface Signer {
@@ -135,12 +135,6 @@ export function verifyDocument(kind: SignedKind, body: unknown, s: Signature, pu
   } catch {
     return false;
   }
-}
-
-/** Checks a signature object's shape (not its validity). */
-export function isSignature(x: unknown): x is Signature {
-  const s = x as Partial<Signature> | null;
-  return !!s && typeof s === 'object' && typeof s.signer === 'string' && typeof s.keyId === 'string' && s.alg === 'ed25519' && typeof s.sig === 'string';
 }
 
 /** Files written by writeIdentity. */

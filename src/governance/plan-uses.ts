@@ -20,7 +20,8 @@ type Formula = { kind: string; leaf?: unknown; arg?: Formula; args?: Formula[] }
 export interface PlanLike {
   sql: string;
   dataset: { name: string };
-  atoms: { column: string }[];
+  /** `sources`: the two columns a comparison of columns reads. */
+  atoms: { column: string; sources?: [string, string] }[];
   filter: Formula | null;
   keys: { column: string }[];
   aggregates: { fn: string; column: string | null }[];
@@ -53,7 +54,7 @@ export function usesOfPlan(plan: PlanLike): ColumnUse[] {
   };
   for (const i of leaves(plan.filter, [])) {
     const a = plan.atoms[i];
-    if (a) add({ dataset: ds, column: a.column, role: 'filter' });
+    if (a) for (const column of a.sources ?? [a.column]) add({ dataset: ds, column, role: 'filter' });
   }
   for (const k of plan.keys) add({ dataset: ds, column: k.column, role: 'group' });
   for (const a of plan.aggregates) {
@@ -106,7 +107,7 @@ export function usesOfJoinPlan(jp: JoinPlanLike): ColumnUse[] {
     add({ dataset: t.dataset.name, column: t.key, role: 'join-key' });
     if (t.filter) for (const i of leaves(t.filter.filter as Formula | null, [])) {
       const a = t.filter.atoms[i];
-      if (a) add({ dataset: t.dataset.name, column: a.column, role: 'filter' });
+      if (a) for (const column of a.sources ?? [a.column]) add({ dataset: t.dataset.name, column, role: 'filter' });
     }
     if (t.window) {
       add({ dataset: t.dataset.name, column: t.window.aDate, role: 'filter' });

@@ -17,13 +17,18 @@
 // Times are ISO 8601 strings (UTC 'Z' recommended; 'YYYY-MM-DD' means midnight UTC). A study is
 // valid on [validFrom, validUntil): from the first instant, up to but excluding the last.
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { hashJson } from './canonical.js';
+import { hashJson, sha256Hex } from './canonical.js';
 import type { Consortium } from './consortium.js';
 import { GovernanceError, refuse } from './errors.js';
 import { checkName, isSignature, signDocument, verifyDocument, type Signature, type Signer } from './identity.js';
+import { isoTime, parseTime, timeOf } from './times.js';
+import { APPROVAL_FORMAT, checkApprovalShape, checkTerms, type Approval, type ApprovalBody } from './approval-shape.js';
+
+// The approval document (its types and shape check, licence terms included) is ./approval-shape.ts,
+// browser-safe for the web app, which signs approvals with WebCrypto.
+export { APPROVAL_FORMAT, checkApprovalShape, checkTerms, MAX_TERMS_CHARS, type Approval, type ApprovalBody } from './approval-shape.js';
 
 export const STUDY_FORMAT = 'mosaik-study/1';
-export const APPROVAL_FORMAT = 'mosaik-approval/1';
 export const REQUEST_FORMAT = 'mosaik-query-request/2';
 
 export interface StudyDataset {
@@ -80,37 +85,8 @@ export interface SignedStudy {
   signature?: Signature;
 }
 
-export interface ApprovalBody {
-  format: typeof APPROVAL_FORMAT;
-  /** The study's id and the hash of the exact version approved. */
-  study: string;
-  studyHash: string;
-  custodian: string;
-  decision: 'approve' | 'reject';
-  /** The custodian's datasets the study reads (informative; the check recomputes them). */
-  datasets: string[];
-  time: string;
-  reason?: string;
-}
-
-export interface Approval {
-  approval: ApprovalBody;
-  signature?: Signature;
-}
-
 const ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
-
-/** Milliseconds since the epoch of an ISO 8601 time or 'YYYY-MM-DD' (UTC); throws 'malformed'. */
-export function parseTime(s: unknown, what: string): number {
-  if (typeof s !== 'string' || !/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s)) refuse('malformed', `${what} must be an ISO 8601 time (e.g. 2025-01-31T12:00:00Z), got ${JSON.stringify(s)}`);
-  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
-  if (Number.isNaN(t)) refuse('malformed', `${what}: ${JSON.stringify(s)} is not a real time`);
-  return t;
-}
-
-export const timeOf = (t: Date | string | number): number => (t instanceof Date ? t.getTime() : typeof t === 'number' ? t : parseTime(t, 'time'));
-export const isoTime = (ms: number): string => new Date(ms).toISOString();
 
 /** Checks a study document's shape and internal consistency; returns it typed. Throws 'malformed'. */
 export function checkStudyShape(x: unknown): Study {
@@ -235,11 +211,14 @@ export function studyCustodians(s: Study, consortium: Consortium): Map<string, s
   return out;
 }
 
+const body0 = (study: string, custodian: string) => `approval of study '${study}' by '${custodian}'`;
+
 /**
- * A custodian's approval (or rejection) of a signed study. The custodian first checks the study
+ * A custodian's approval (or rejection) of a signed study. An approval may carry licence terms
+ * (`terms`: plain text, signed with it and committed to in the transparency log). The custodian first checks the study
  * itself (researcher's signature, declared purpose) and that it owns data the study reads.
  */
-export function approveStudy(ss: SignedStudy, consortium: Consortium, signer: Signer, opts: { time?: string; decision?: 'approve' | 'reject'; reason?: string } = {}): Approval {
+export function approveStudy(ss: SignedStudy, consortium: Consortium, signer: Signer, opts: { time?: string; decision?: 'approve' | 'reject'; reason?: string; terms?: string } = {}): Approval {
   const hash = verifyStudySignature(ss, consortium);
   const s = ss.study;
   if (!consortium.purpose(s.purpose)) refuse('unknown-purpose', `study '${s.id}': purpose '${s.purpose}' is not declared by consortium '${consortium.name}' (declared: ${consortium.purposes.map((p) => p.code).join(', ')})`);
@@ -257,23 +236,13 @@ export function approveStudy(ss: SignedStudy, consortium: Consortium, signer: Si
     datasets: mine,
     time: opts.time ?? new Date().toISOString(),
     ...(opts.reason ? { reason: opts.reason } : {}),
+    ...(opts.terms !== undefined ? { terms: checkTerms(opts.terms, body0(s.id, signer.name), opts.decision ?? 'approve') } : {}),
   };
   return { approval: body, signature: signDocument('approval', body, signer) };
 }
 
 export function parseApproval(x: unknown): Approval {
-  const o = x as Approval;
-  const bad = (m: string): never => refuse('malformed', `approval: ${m}`);
-  if (!o || typeof o !== 'object' || !o.approval || typeof o.approval !== 'object') bad('not an approval document ({approval, signature})');
-  const a = o.approval;
-  if (a.format !== APPROVAL_FORMAT) bad(`format must be '${APPROVAL_FORMAT}'`);
-  if (typeof a.study !== 'string' || typeof a.custodian !== 'string') bad('study and custodian are required');
-  if (typeof a.studyHash !== 'string' || !HEX64.test(a.studyHash)) bad('studyHash must be 64 lower-case hex digits');
-  if (a.decision !== 'approve' && a.decision !== 'reject') bad(`decision must be 'approve' or 'reject'`);
-  if (!Array.isArray(a.datasets)) bad('datasets must be a list');
-  parseTime(a.time, `approval by '${a.custodian}': time`);
-  if (o.signature !== undefined && !isSignature(o.signature)) bad(`by '${a.custodian}': the signature field is not a signature`);
-  return o;
+  return checkApprovalShape(x);
 }
 
 /** Checks one approval's signature and signer (not which study it is for). */
@@ -507,7 +476,12 @@ export function studyLedgerBody(ss: SignedStudy): Record<string, string | number
 
 export function approvalLedgerBody(ap: Approval): Record<string, string | string[]> {
   const a = ap.approval;
-  return { study: a.study, studyHash: a.studyHash, custodian: a.custodian, decision: a.decision, datasets: a.datasets, time: a.time, signatureKeyId: ap.signature?.keyId ?? '' };
+  return {
+    study: a.study, studyHash: a.studyHash, custodian: a.custodian, decision: a.decision, datasets: a.datasets, time: a.time, signatureKeyId: ap.signature?.keyId ?? '',
+    // Licence terms: their SHA-256 (the text is in the signed approval the nodes serve).
+    ...(a.terms !== undefined ? { termsSha256: sha256Hex(a.terms) } : {}),
+  };
 }
 
 export { GovernanceError };
+export { isoTime, parseTime, timeOf } from './times.js';

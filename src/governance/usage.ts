@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { writeAtomic } from './budget.js';
 import { refuse } from './errors.js';
 import type { Authorization } from './policy.js';
+import type { UsageSummary } from './usage-summary.js';
+
+export type { UsageSummary } from './usage-summary.js';
 
 export const USAGE_FILE = join('governance', 'usage.json');
 
@@ -37,18 +40,6 @@ interface UsageFile {
   records: UsageRecord[];
 }
 
-export interface UsageSummary {
-  custodian: string;
-  study: string;
-  /** Distinct jobs that read this custodian's data under the study. */
-  queries: number;
-  /** Rows read, summed over jobs and datasets. */
-  rowsTouched: number;
-  datasets: string[];
-  epsilon: number;
-  firstAt: string;
-  lastAt: string;
-}
 
 export class UsageLog {
   private data: UsageFile;

@@ -15,7 +15,7 @@
 // targets is an error. Codes the export gives in ICD-10 or ATC themselves need no row: the map is
 // consulted only for codings outside them.
 import { readFileSync } from 'node:fs';
-import { CsvRecordReader } from './csv.js';
+import { FastReader } from './csv-read.js';
 import { excerpt, type CodeList } from './schema.js';
 import { ProblemLog } from './validate.js';
 
@@ -82,7 +82,7 @@ export function parseCodeMap(text: string, targets: Partial<Record<TargetSystem,
   const known = Object.fromEntries(Object.entries(targets).map(([k, l]) => [k, new Set(l!.codes)])) as Partial<Record<TargetSystem, Set<string>>>;
   let index: number[] | null = null;
   const host = { fatal: false, fail: (p: Parameters<ProblemLog['add']>[0]) => { problems.add(p); host.fatal = true; } };
-  const reader = new CsvRecordReader((fields, line) => {
+  const reader = new FastReader((fields, line) => {
     if (index === null) {
       const names = fields.map((f) => f.trim().toLowerCase());
       index = COLUMNS.map((c) => names.indexOf(c));

@@ -35,7 +35,8 @@ import type { CodeableConcept, Coding as FhirCoding, Encounter, Medication, Medi
 import { codeIn, type CodeMap, type TargetSystem } from './code-map.js';
 import { dayOf, exportFiles, HospitalRecordsBuilder, readExportFiles, type HospitalRecords, type Position, type ReadExportOptions } from './hospital-records.js';
 import { excerpt } from './schema.js';
-import { LineSplitter, lineTooLong } from './validate.js';
+import { LineSplitter } from './lines.js';
+import { lineTooLong, MAX_LINE_CHARS } from './validate.js';
 
 /** The Danish CPR number's identifier system in HL7 Denmark's DK Core (Patient.identifier.system). */
 export const DEFAULT_PERSON_SYSTEM = 'urn:oid:1.2.208.176.1.2';
@@ -85,10 +86,13 @@ class FhirReader {
     const split = new LineSplitter(
       (s) => this.line(s, { file: name, line: ++line }),
       () => false,
-      () => {
-        this.b.problems.add(lineTooLong(line + 1));
-        this.b.unreadable.push(name);
-        stop = true;
+      {
+        chars: MAX_LINE_CHARS,
+        tooLong: () => {
+          this.b.problems.add(lineTooLong(line + 1));
+          this.b.unreadable.push(name);
+          stop = true;
+        },
       },
     );
     for await (const chunk of source) {

@@ -29,7 +29,7 @@
 // Validation as for every input: each problem with its file and line (a missing table or column, a
 // malformed CSV line, a bad date or number, a reference to a person, visit or care site that is not
 // there, an unmapped code), lines bounded at 1 MiB, input quoted as short escaped excerpts.
-import { CsvRecordReader } from './csv.js';
+import { FastReader } from './csv-read.js';
 import { OMOP_CONCEPT_SYSTEM, TARGET_SYSTEMS, type TargetSystem } from './code-map.js';
 import { dayOf, exportFiles, HospitalRecordsBuilder, readExportFiles, type HospitalRecords, type Position, type ReadExportOptions } from './hospital-records.js';
 import { excerpt } from './schema.js';
@@ -117,12 +117,12 @@ class OmopReader {
         return i === undefined ? '' : fields[i]!.trim();
       }, { file, line });
     };
-    let reader: CsvRecordReader | null = null;
+    let reader: FastReader | null = null;
     for await (const chunk of source) {
       if (reader === null) {
         // Tab-separated when the header line has tabs and no comma.
         const head = chunk.subarray(0, 4096).toString('utf8').split('\n')[0]!;
-        reader = new CsvRecordReader(sink, host, head.includes('\t') && !head.includes(',') ? '\t' : ',');
+        reader = new FastReader(sink, host, head.includes('\t') && !head.includes(',') ? '\t' : ',');
       }
       reader.write(chunk);
       read(chunk.length);

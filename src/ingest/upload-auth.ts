@@ -22,7 +22,7 @@ import type { Consortium } from '../governance/consortium.js';
 import { isSignature, signDocument, verifyDocument, type Signature, type Signer } from '../governance/identity.js';
 import type { UploadHeader } from './schema.js';
 
-import { UPLOAD_AUTH_FORMAT, type UploadSignature, type UploadStatement } from './upload-statement.js';
+import { uploadStatementOf, type UploadSignature, type UploadStatement } from './upload-statement.js';
 export { UPLOAD_AUTH_FORMAT, type UploadSignature, type UploadStatement } from './upload-statement.js';
 
 /** How far the signed time may be from the node's clock. */
@@ -30,20 +30,7 @@ export const UPLOAD_FRESH_MS = 15 * 60_000;
 
 /** The statement for a header (without its signature) as the custodian signs it. */
 export function uploadStatement(h: UploadHeader, o: { cluster: string; version: string; sharesSha256: string; time: string }): UploadStatement {
-  return {
-    format: UPLOAD_AUTH_FORMAT,
-    cluster: o.cluster,
-    dataset: h.schema.name,
-    version: o.version,
-    party: h.party,
-    custodian: h.schema.custodian,
-    rows: h.rows,
-    columns: [...h.columns],
-    schemaSha256: hashJson(h.schema),
-    codeListsSha256: hashJson(h.codeLists),
-    sharesSha256: o.sharesSha256,
-    time: o.time,
-  };
+  return uploadStatementOf(h, o, { schemaSha256: hashJson(h.schema), codeListsSha256: hashJson(h.codeLists) });
 }
 
 /** Signs a header's statement (returns the value of header.signature). */

@@ -43,19 +43,13 @@ import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
 import { AShare, splitShares, type ShareTriple } from '../mpc/share.js';
 import { Prg } from '../ring/prg.js';
 import { sub } from '../ring/ring64.js';
-import type { CodeList, DatasetSchema, UploadHeader } from './schema.js';
+import type { UploadHeader } from './schema.js';
+import { checkVersion, encodeUploadHeaderBytes, uploadHeader, type ShareableDataset } from './upload-body.js';
 import { sharesHasher, signUploadHeader, type UploadSignature } from './upload-auth.js';
 import type { Signer } from '../governance/identity.js';
 import { audienceOf, signRequest, UNSIGNED_BODY } from '../governance/request-auth.js';
 
-export interface ShareableDataset {
-  schema: DatasetSchema;
-  /** Code lists by name (at least those the schema references). */
-  codeLists: Map<string, CodeList>;
-  rows: number;
-  /** Encoded columns (one ring element per row), every schema column. */
-  columns: Map<string, BigUint64Array>;
-}
+export { checkVersion, defaultVersion, referencedCodeLists, uploadHeader, type ShareableDataset } from './upload-body.js';
 
 const PARTIES: readonly PartyId[] = [0, 1, 2];
 
@@ -82,38 +76,10 @@ export function apiAddress(config: ClusterConfig, party: PartyId): { host: strin
 // ---------------------------------------------------------------------------------------------
 // Body layout
 
-/** The code lists a schema references, in order of first reference. */
-export function referencedCodeLists(schema: DatasetSchema, codeLists: Map<string, CodeList>): CodeList[] {
-  const out: CodeList[] = [];
-  const seen = new Set<string>();
-  for (const c of schema.columns) {
-    if (c.type !== 'code' || seen.has(c.codeList ?? '')) continue;
-    const l = codeLists.get(c.codeList ?? '');
-    if (!l) throw new Error(`${schema.name}.${c.name}: code list '${c.codeList}' is not known`);
-    seen.add(l.name);
-    out.push(l);
-  }
-  return out;
-}
-
-/** The header for one party (without signature). */
-export function uploadHeader(ds: ShareableDataset, party: PartyId): UploadHeader {
-  return {
-    schema: ds.schema,
-    codeLists: referencedCodeLists(ds.schema, ds.codeLists),
-    rows: ds.rows,
-    columns: ds.schema.columns.map((c) => c.name),
-    party,
-  };
-}
-
-/** [u32 LE header length][header JSON] of a header. */
+/** [u32 LE header length][header JSON] of a header (the layout is ./upload-body.ts). */
 export function encodeUploadHeader(header: UploadHeader): Buffer {
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const out = Buffer.alloc(4 + json.length);
-  out.writeUInt32LE(json.length, 0);
-  json.copy(out, 4);
-  return out;
+  const b = encodeUploadHeaderBytes(header);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** [u32 LE header length][header JSON] for one party, with the custodian's signature when given. */
@@ -248,18 +214,6 @@ export function loadCustodianKey(path: string, opts: { create?: boolean } = {}):
   writeFileSync(path, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);
   return { key, created: true };
-}
-
-const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-export function checkVersion(v: string): string {
-  if (!VERSION_RE.test(v)) throw new Error(`version must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** A timestamp version id, e.g. 20261123T171958.123Z (UTC, sorts in time order). */
-export function defaultVersion(at = new Date()): string {
-  return at.toISOString().replace(/[-:]/g, '');
 }
 
 // ---------------------------------------------------------------------------------------------

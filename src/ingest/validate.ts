@@ -21,7 +21,6 @@
 // person ids and integers. Anything the fast path does not recognise goes through encodeValue()
 // itself, which either encodes it (e.g. surrounding blanks, a '+' sign) or throws the SchemaError
 // whose message ends up in the report. Values are stored as two 32-bit halves, not as BigInts.
-import { StringDecoder } from 'node:string_decoder';
 import { encodeValue, excerpt, SchemaError, type CodeList, type ColumnSpec, type DatasetSchema } from './schema.js';
 
 export type ProblemKind = 'format' | 'header' | 'fields' | 'value' | 'duplicate' | 'rows-per-person';
@@ -622,7 +621,7 @@ export interface IngestProgress {
 }
 
 /**
- * The longest line a line-based reader (CSV, JSON Lines) accepts, in characters. A register's row is
+ * The longest line a line-based reader (CSV, FHIR NDJSON: ./lines.ts) accepts, in characters. A register's row is
  * a few hundred bytes; a longer line is not a record of any schema (a binary file, a missing line
  * break), and reading on would hold all of it in memory. Memory stays bounded whatever the file.
  */
@@ -631,56 +630,6 @@ export const MAX_LINE_CHARS = 1 << 20;
 /** The problem reported for a line longer than MAX_LINE_CHARS. */
 export function lineTooLong(line: number): RowProblem {
   return { line, kind: 'format', message: `line ${line} is longer than ${MAX_LINE_CHARS / (1 << 20)} MiB (${MAX_LINE_CHARS} characters) without a line break: not a record of this schema (a binary file, or a file without line breaks); nothing was read past it` };
-}
-
-/**
- * Splits a stream of chunks into lines (UTF-8 decoded, a leading BOM dropped, '\n' ends a line,
- * the '\r' of CRLF kept for the reader), holding at most MAX_LINE_CHARS of an unfinished line.
- * `line` gets each line in order; `stop()` true stops the reading; `tooLong()` is called once for
- * a line over the limit, and nothing more is read.
- */
-export class LineSplitter {
-  private readonly decoder = new StringDecoder('utf8');
-  private carry = '';
-  private first = true;
-  private over = false;
-
-  constructor(
-    private readonly line: (s: string) => void,
-    private readonly stop: () => boolean,
-    private readonly tooLong: () => void,
-  ) {}
-
-  write(chunk: Uint8Array | string): void {
-    if (this.over) return;
-    let text = this.carry + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer));
-    if (this.first && text.length > 0) {
-      this.first = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    let pos = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', pos);
-      if (nl < 0 || nl - pos > MAX_LINE_CHARS) break;
-      this.line(text.slice(pos, nl));
-      if (this.stop()) return;
-      pos = nl + 1;
-    }
-    this.carry = text.slice(pos);
-    if (this.carry.length > MAX_LINE_CHARS) {
-      this.over = true;
-      this.carry = '';
-      this.tooLong();
-    }
-  }
-
-  end(): void {
-    if (this.over) return;
-    const rest = this.carry + this.decoder.end();
-    this.carry = '';
-    if (rest.length > MAX_LINE_CHARS) this.tooLong();
-    else if (rest.length > 0) this.line(rest);
-  }
 }
 
 /** Calls onProgress at most every intervalMs (always when forced). */

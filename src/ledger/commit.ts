@@ -20,19 +20,24 @@
 // pair opens its commitment, (3) the pairs are consistent (b_i = a_{i+1}) and combine to the rows
 // the file states. The nodes cannot later deny or swap what they released, and the requester
 // cannot present a result the nodes did not release.
-import { createHash, randomBytes } from 'node:crypto';
+//
+// Isomorphic (SHA-256 from @noble/hashes, randomness from the platform's CSPRNG, Web Crypto's
+// getRandomValues, present in Node and browsers): the browser checks a result against the log with
+// the same functions as `mosaik audit verify --result`.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { hexBytes, toHex, utf8 } from './bytes.js';
 import { canonicalJson } from './entry.js';
 
-const sha256hex = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+const sha256hex = (s: string | Uint8Array) => toHex(sha256(typeof s === 'string' ? utf8(s) : s));
 
 /** SHA-256 of a query's SQL text (UTF-8, exactly as submitted): job-run entries carry this, not the SQL. */
 export function sqlSha256(sql: string): string {
-  return sha256hex(Buffer.from(sql, 'utf8'));
+  return sha256hex(sql);
 }
 
 /** A fresh 256-bit salt, hex. */
 export function newSalt(): string {
-  return randomBytes(32).toString('hex');
+  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
 }
 
 export interface SharePair {
@@ -47,11 +52,7 @@ export interface SharePair {
 export function shareCommitment(pair: SharePair, salt: string): string {
   if (!/^[0-9a-f]{64}$/.test(salt)) throw new Error('a share commitment salt is 64 hex digits');
   const { job, party, a, b } = pair;
-  return createHash('sha256')
-    .update('mosaik-result-share-v1\n')
-    .update(Buffer.from(salt, 'hex'))
-    .update(canonicalJson({ job, party, a, b }))
-    .digest('hex');
+  return toHex(sha256.create().update(utf8('mosaik-result-share-v1\n')).update(hexBytes(salt)).update(utf8(canonicalJson({ job, party, a, b }))).digest());
 }
 
 /** The public metadata of a result that every node knows and commits to (the same at all three). */

@@ -20,6 +20,7 @@
 //                                     (salted SHA-256 commitments: src/ledger/commit.ts)
 //
 // What the entries say, checked against each other: src/ledger/rules.ts (the audit's content rules).
+// This module runs unchanged in the browser (the auditor's page): no Node built-ins.
 export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
@@ -35,6 +36,7 @@ export interface LedgerEntry {
 }
 
 import { canonicalJsonWith } from './canonical.js';
+import { utf8 } from './bytes.js';
 
 export class LedgerError extends Error {
   constructor(message: string) {
@@ -140,6 +142,6 @@ export function checkEntry(e: unknown, where = 'entry'): LedgerEntry {
 }
 
 /** The bytes the Merkle tree hashes for an entry. */
-export function entryBytes(e: LedgerEntry): Buffer {
-  return Buffer.from(canonicalJson(e), 'utf8');
+export function entryBytes(e: LedgerEntry): Uint8Array {
+  return utf8(canonicalJson(e));
 }

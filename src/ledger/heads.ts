@@ -1,14 +1,17 @@
 // Signed tree heads of the transparency log, in the manner of RFC 9162 §4.10 (signed tree head):
 // a head {cluster, size, rootHash, timestamp} commits to the log's first `size` entries through
 // its Merkle root (src/ledger/merkle.ts). Each of the three nodes signs it with its Ed25519 key
-// (RFC 8032, node:crypto); the head is *co-signed* when the signatures of all three nodes, whose
-// public keys cluster.json pins, verify. A node signs a head only after recomputing the root from
-// its own replica, so a co-signed head means: all three nodes held exactly these entries.
+// (RFC 8032); the head is *co-signed* when the signatures of all three nodes, whose public keys
+// cluster.json pins, verify. A node signs a head only after recomputing the root from its own
+// replica, so a co-signed head means: all three nodes held exactly these entries.
 //
 // Signed message: "mosaik-tree-head-v1\n" followed by the canonical JSON (src/ledger/entry.ts) of
 // {cluster, rootHash, size, timestamp}; the prefix keeps these signatures from meaning anything else.
-import { sign, verify, createPrivateKey, type KeyObject } from 'node:crypto';
-import { signingPublicKey } from '../net/keys.js';
+//
+// This module is the verifying side and runs unchanged in the browser (src/ledger/ed25519.ts);
+// signing needs the node's private key and lives in src/ledger/heads-sign.ts (Node only).
+import { fromBase64, utf8 } from './bytes.js';
+import { verifyEd25519 } from './ed25519.js';
 import { canonicalJson, ISO_TIME, LedgerError } from './entry.js';
 
 export interface TreeHead {
@@ -30,7 +33,7 @@ export interface SignedHead extends TreeHead {
   signatures: HeadSignature[];
 }
 
-const DOMAIN = 'mosaik-tree-head-v1\n';
+export const HEAD_DOMAIN = 'mosaik-tree-head-v1\n';
 
 /** Checks the shape of a head (not its signatures). */
 export function checkTreeHead(h: unknown, where = 'tree head'): TreeHead {
@@ -47,31 +50,53 @@ export function checkTreeHead(h: unknown, where = 'tree head'): TreeHead {
 }
 
 /** The bytes each node signs for a head. */
-export function headMessage(h: TreeHead): Buffer {
+export function headMessage(h: TreeHead): Uint8Array {
   const { cluster, size, rootHash, timestamp } = h;
-  return Buffer.from(DOMAIN + canonicalJson({ cluster, size, rootHash, timestamp }), 'utf8');
+  return utf8(HEAD_DOMAIN + canonicalJson({ cluster, size, rootHash, timestamp }));
 }
 
-/** This node's signature of a head (Ed25519 over headMessage). */
-export function signHead(h: TreeHead, party: 0 | 1 | 2, privateKey: string | KeyObject): HeadSignature {
-  const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
-  return { party, signature: sign(null, headMessage(h), key).toString('base64') };
-}
-
-const keyCache = new Map<string, KeyObject>();
-function publicKey(s: string): KeyObject {
-  let k = keyCache.get(s);
-  if (!k) keyCache.set(s, (k = signingPublicKey(s)));
-  return k;
-}
-
+/** Whether `signature` (base64 of 64 bytes) is the Ed25519 signature of the head under the cluster.json-form key. */
 export function verifyHeadSignature(h: TreeHead, signature: string, publicKeyText: string): boolean {
   if (typeof signature !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(signature)) return false;
+  const sig = fromBase64(signature);
+  if (!sig) return false;
   try {
-    return verify(null, headMessage(h), publicKey(publicKeyText), Buffer.from(signature, 'base64'));
+    return verifyEd25519(publicKeyText, headMessage(h), sig);
   } catch {
     return false;
   }
+}
+
+/** One problem with a head's co-signature: whose signature (when it is one node's), and the sentence. */
+export interface SignatureProblem {
+  party?: 0 | 1 | 2;
+  message: string;
+}
+
+/**
+ * Problems with a head's co-signature under the cluster's three public keys (empty: co-signed),
+ * each with the party it concerns. Reports every missing, duplicate, foreign and bad signature.
+ */
+export function coSignatureFindings(h: SignedHead, keys: readonly [string, string, string], names: readonly string[] = ['node 0', 'node 1', 'node 2']): SignatureProblem[] {
+  const out: SignatureProblem[] = [];
+  const label = (p: number) => `${names[p] ?? `node ${p}`} (party ${p})`;
+  if (!Array.isArray(h.signatures)) return [{ message: 'has no signatures array' }];
+  const seen = new Set<number>();
+  for (const s of h.signatures) {
+    const p = (s as HeadSignature | null)?.party;
+    if (p !== 0 && p !== 1 && p !== 2) {
+      out.push({ message: `carries a signature of an unknown party ${JSON.stringify(p)}` });
+      continue;
+    }
+    if (seen.has(p)) {
+      out.push({ party: p, message: `carries two signatures of ${label(p)}` });
+      continue;
+    }
+    seen.add(p);
+    if (!verifyHeadSignature(h, s.signature, keys[p])) out.push({ party: p, message: `the signature of ${label(p)} does not verify (forged signature or altered head)` });
+  }
+  for (const p of [0, 1, 2] as const) if (!seen.has(p)) out.push({ party: p, message: `is missing the signature of ${label(p)}` });
+  return out;
 }
 
 /**
@@ -79,23 +104,5 @@ export function verifyHeadSignature(h: TreeHead, signature: string, publicKeyTex
  * `names` label the nodes in messages. Reports every missing, duplicate, foreign and bad signature.
  */
 export function coSignatureProblems(h: SignedHead, keys: readonly [string, string, string], names: readonly string[] = ['node 0', 'node 1', 'node 2']): string[] {
-  const out: string[] = [];
-  const label = (p: number) => `${names[p] ?? `node ${p}`} (party ${p})`;
-  if (!Array.isArray(h.signatures)) return ['has no signatures array'];
-  const seen = new Set<number>();
-  for (const s of h.signatures) {
-    const p = (s as HeadSignature | null)?.party;
-    if (p !== 0 && p !== 1 && p !== 2) {
-      out.push(`carries a signature of an unknown party ${JSON.stringify(p)}`);
-      continue;
-    }
-    if (seen.has(p)) {
-      out.push(`carries two signatures of ${label(p)}`);
-      continue;
-    }
-    seen.add(p);
-    if (!verifyHeadSignature(h, s.signature, keys[p])) out.push(`the signature of ${label(p)} does not verify (forged signature or altered head)`);
-  }
-  for (const p of [0, 1, 2]) if (!seen.has(p)) out.push(`is missing the signature of ${label(p)}`);
-  return out;
+  return coSignatureFindings(h, keys, names).map((f) => f.message);
 }

@@ -10,29 +10,40 @@
 // visits starting from D[0:n] is either such a complete aligned subtree (one lookup) or the
 // right-hand rest of a range, so a root, an inclusion proof or a consistency proof over any
 // earlier tree size costs O(log n) hashes: nothing is rebuilt per proof. 10^5–10^6 entries are fine.
-import * as crypto from 'node:crypto';
+//
+// The same code runs in the CLI, at the nodes and in the browser (the auditor's page): SHA-256 from
+// @noble/hashes, hashes as Uint8Array (no Buffer, no node:crypto).
+import { sha256 } from '@noble/hashes/sha2.js';
+import { equalBytes, hexBytes, toHex as bytesToHex } from './bytes.js';
 
 export const HASH_BYTES = 32;
 
-// One-shot crypto.hash (Node ≥ 20.12) is about twice as fast as a Hash object per call; both are SHA-256.
-const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
-const sha256 = oneShot ? (b: Uint8Array): Buffer => oneShot('sha256', b, 'buffer') : (b: Uint8Array): Buffer => crypto.createHash('sha256').update(b).digest();
-
 /** MTH({}) — the hash of an empty tree (RFC 9162 §2.1.1). */
-export const EMPTY_ROOT: Buffer = sha256(new Uint8Array(0));
+export const EMPTY_ROOT: Uint8Array = sha256(new Uint8Array(0));
 
-/** Leaf hash of an entry: SHA-256(0x00 || entry) (RFC 9162 §2.1.1). */
-export function leafHash(entry: Uint8Array | string): Buffer {
-  const body = typeof entry === 'string' ? Buffer.from(entry, 'utf8') : entry;
-  const buf = Buffer.allocUnsafe(1 + body.length);
+const encoder = new TextEncoder();
+/** Scratch space for 0x00 || UTF-8 of an entry (grown as needed; sha256 keeps no reference to its input). */
+let leafScratch = new Uint8Array(4096);
+
+/** Leaf hash of an entry: SHA-256(0x00 || entry) (RFC 9162 §2.1.1); a string is hashed as its UTF-8. */
+export function leafHash(entry: Uint8Array | string): Uint8Array {
+  if (typeof entry === 'string') {
+    if (leafScratch.length < 1 + entry.length * 3) leafScratch = new Uint8Array(2 * (1 + entry.length * 3));
+    leafScratch[0] = 0x00;
+    const { written } = encoder.encodeInto(entry, leafScratch.subarray(1));
+    return sha256(leafScratch.subarray(0, 1 + written));
+  }
+  const buf = new Uint8Array(1 + entry.length);
   buf[0] = 0x00;
-  buf.set(body, 1);
+  buf.set(entry, 1);
   return sha256(buf);
 }
 
+const nodeScratch = new Uint8Array(1 + 2 * HASH_BYTES);
+
 /** Interior node: SHA-256(0x01 || left || right) (RFC 9162 §2.1.1). */
-export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  const buf = Buffer.allocUnsafe(1 + left.length + right.length);
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  const buf = left.length === HASH_BYTES && right.length === HASH_BYTES ? nodeScratch : new Uint8Array(1 + left.length + right.length);
   buf[0] = 0x01;
   buf.set(left, 1);
   buf.set(right, 1 + left.length);
@@ -51,7 +62,7 @@ const isPow2 = (n: number) => n > 0 && 2 ** Math.round(Math.log2(n)) === n;
 /** An append-only Merkle tree over leaf hashes, with proofs for any earlier tree size. */
 export class MerkleTree {
   /** levels[h][i] = hash of the complete subtree of 2^h leaves starting at leaf i·2^h. */
-  private readonly levels: Buffer[][] = [[]];
+  private readonly levels: Uint8Array[][] = [[]];
 
   constructor(leafHashes: Iterable<Uint8Array> = []) {
     for (const h of leafHashes) this.appendLeafHash(h);
@@ -70,7 +81,7 @@ export class MerkleTree {
   appendLeafHash(h: Uint8Array): number {
     if (h.length !== HASH_BYTES) throw new Error(`a leaf hash has ${HASH_BYTES} bytes, got ${h.length}`);
     const index = this.levels[0]!.length;
-    let node: Buffer = Buffer.from(h);
+    let node: Uint8Array = h.slice();
     this.levels[0]!.push(node);
     // Complete every aligned subtree this leaf closes.
     for (let level = 0, i = index; i % 2 === 1; level++, i >>= 1) {
@@ -81,13 +92,13 @@ export class MerkleTree {
     return index;
   }
 
-  leafHash(index: number): Buffer {
+  leafHash(index: number): Uint8Array {
     this.checkIndex(index, this.size, 'leaf index');
     return this.levels[0]![index]!;
   }
 
   /** MTH(D[start:end]) (RFC 9162 §2.1.1), from the stored complete subtrees where possible. */
-  subtreeHash(start: number, end: number): Buffer {
+  subtreeHash(start: number, end: number): Uint8Array {
     if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end && end <= this.size)) {
       throw new RangeError(`subtree [${start}, ${end}) is not inside a tree of ${this.size} leaves`);
     }
@@ -104,7 +115,7 @@ export class MerkleTree {
   }
 
   /** The root hash of the tree as it was at `size` leaves (default: now). */
-  root(size = this.size): Buffer {
+  root(size = this.size): Uint8Array {
     this.checkSize(size);
     return this.subtreeHash(0, size);
   }
@@ -113,10 +124,10 @@ export class MerkleTree {
    * Inclusion proof (audit path) of leaf `index` in the tree of `size` leaves: PATH(m, D[n]) of
    * RFC 9162 §2.1.3.1, ordered from the leaf's sibling up to the root's child.
    */
-  inclusionProof(index: number, size = this.size): Buffer[] {
+  inclusionProof(index: number, size = this.size): Uint8Array[] {
     this.checkSize(size);
     this.checkIndex(index, size, 'leaf index');
-    const out: Buffer[] = [];
+    const out: Uint8Array[] = [];
     const path = (m: number, start: number, end: number): void => {
       const n = end - start;
       if (n <= 1) return; // PATH(0, {d(0)}) = {}
@@ -137,10 +148,10 @@ export class MerkleTree {
    * Consistency proof between the trees of `first` and `second` leaves: PROOF(m, D[n]) =
    * SUBPROOF(m, D[n], true) of RFC 9162 §2.1.4.1. Empty when first is 0 or first = second.
    */
-  consistencyProof(first: number, second = this.size): Buffer[] {
+  consistencyProof(first: number, second = this.size): Uint8Array[] {
     this.checkSize(second);
     if (!Number.isSafeInteger(first) || first < 0 || first > second) throw new RangeError(`consistency proof from ${first} to ${second}: need 0 ≤ first ≤ second`);
-    const out: Buffer[] = [];
+    const out: Uint8Array[] = [];
     if (first === 0 || first === second) return out;
     const sub = (m: number, start: number, end: number, whole: boolean): void => {
       const n = end - start;
@@ -169,7 +180,7 @@ export class MerkleTree {
   }
 }
 
-const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
+const eq = equalBytes;
 const lsb = (x: number) => x % 2 === 1;
 // Tree sizes stay below 2^53; halve with Math.floor instead of >> (which is 32-bit).
 const half = (x: number) => Math.floor(x / 2);
@@ -182,7 +193,7 @@ export function verifyInclusion(leaf: Uint8Array, index: number, size: number, p
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false; // step 1
   let fn = index; // step 2
   let sn = size - 1;
-  let r: Buffer = Buffer.from(leaf); // step 3
+  let r: Uint8Array = leaf; // step 3
   for (const p of proof) {
     // step 4
     if (sn === 0) return false; // 4a
@@ -223,8 +234,8 @@ export function verifyConsistency(first: number, second: number, firstRoot: Uint
     fn = half(fn);
     sn = half(sn);
   }
-  let fr: Buffer = Buffer.from(path[0]!); // step 5
-  let sr: Buffer = Buffer.from(path[0]!);
+  let fr: Uint8Array = path[0]!; // step 5
+  let sr: Uint8Array = path[0]!;
   for (const c of path.slice(1)) {
     // step 6
     if (sn === 0) return false; // 6a
@@ -248,8 +259,8 @@ export function verifyConsistency(first: number, second: number, firstRoot: Uint
 }
 
 /** Hex helpers for proofs carried in JSON. */
-export const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-export function fromHex(s: unknown, what = 'hash'): Buffer {
+export const toHex = (b: Uint8Array): string => bytesToHex(b);
+export function fromHex(s: unknown, what = 'hash'): Uint8Array {
   if (typeof s !== 'string' || !/^[0-9a-f]{64}$/.test(s)) throw new Error(`${what} must be 64 lower-case hex digits, got ${JSON.stringify(s)?.slice(0, 80)}`);
-  return Buffer.from(s, 'hex');
+  return hexBytes(s);
 }

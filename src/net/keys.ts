@@ -24,6 +24,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { PartyId } from './channel.js';
+import { readUploadKey, uploadKeyPath, writeUploadKey } from './upload-keys.js';
 
 export interface NodeKey {
   name: string;
@@ -43,6 +44,8 @@ export interface NodeEntry {
   fingerprint?: string;
   /** Public Ed25519 key for the transparency log: "ed25519:<base64url of 32 bytes>". */
   signingKey?: string;
+  /** Public X25519 key browsers seal uploads to: "x25519:<base64url of 32 bytes>" (./upload-keys.ts). */
+  uploadKey?: string;
 }
 
 export interface ClusterConfigFile {
@@ -118,22 +121,30 @@ export function keyPaths(outDir: string, name: string): { key: string; cert: str
 }
 
 /**
- * `mosaik keygen`: writes <outDir>/<name>.key.pem (mode 0600), <name>.cert.pem and the Ed25519
- * signing key <name>.sign.key.pem (mode 0600). Refuses to overwrite unless asked; when only the
- * signing key is missing (a node made before the transparency log), it adds just that one
- * (`signingKeyAdded`) and keeps the TLS key.
+ * `mosaik keygen`: writes <outDir>/<name>.key.pem (mode 0600), <name>.cert.pem, the Ed25519
+ * signing key <name>.sign.key.pem and the X25519 upload key <name>.upload.key.pem (both mode 0600).
+ * Refuses to overwrite unless asked; when only the signing or the upload key is missing (a node
+ * made before the transparency log or browser uploads), it adds just that one (`signingKeyAdded`,
+ * `uploadKeyAdded`) and keeps the TLS key.
  */
 export async function writeNodeKey(
   outDir: string,
   name: string,
   opts: { overwrite?: boolean } = {},
-): Promise<NodeKey & { keyPath: string; certPath: string; signingKeyPath: string; signingKey: string; signingKeyAdded?: boolean }> {
+): Promise<NodeKey & { keyPath: string; certPath: string; signingKeyPath: string; signingKey: string; signingKeyAdded?: boolean; uploadKeyPath: string; uploadKey: string; uploadKeyAdded?: boolean }> {
   const p = keyPaths(outDir, name);
   const sp = signingKeyPath(outDir, name);
+  const up = uploadKeyPath(outDir, name);
   if (!opts.overwrite && (existsSync(p.key) || existsSync(p.cert))) {
-    if (existsSync(p.key) && existsSync(p.cert) && !existsSync(sp)) {
-      const s = writeSigningKey(outDir, name);
-      return { ...readNodeKey(outDir, name), keyPath: p.key, certPath: p.cert, signingKeyPath: sp, signingKey: s.publicKey, signingKeyAdded: true };
+    if (existsSync(p.key) && existsSync(p.cert) && (!existsSync(sp) || !existsSync(up))) {
+      const signingKeyAdded = !existsSync(sp);
+      const s = signingKeyAdded ? writeSigningKey(outDir, name) : readSigningKey(outDir, name);
+      const uploadKeyAdded = !existsSync(up);
+      const u = uploadKeyAdded ? writeUploadKey(outDir, name) : readUploadKey(outDir, name);
+      return {
+        ...readNodeKey(outDir, name), keyPath: p.key, certPath: p.cert, signingKeyPath: sp, signingKey: s.publicKey, ...(signingKeyAdded ? { signingKeyAdded } : {}),
+        uploadKeyPath: up, uploadKey: u.publicKey, ...(uploadKeyAdded ? { uploadKeyAdded } : {}),
+      };
     }
     throw new Error(`${p.key} or ${p.cert} already exists (use --force to replace it)`);
   }
@@ -143,7 +154,8 @@ export async function writeNodeKey(
   chmodSync(p.key, 0o600); // also when the file existed with wider permissions
   writeFileSync(p.cert, k.certPem, { mode: 0o644 });
   const s = writeSigningKey(outDir, name, { overwrite: true });
-  return { ...k, keyPath: p.key, certPath: p.cert, signingKeyPath: sp, signingKey: s.publicKey };
+  const u = writeUploadKey(outDir, name, { overwrite: true });
+  return { ...k, keyPath: p.key, certPath: p.cert, signingKeyPath: sp, signingKey: s.publicKey, uploadKeyPath: up, uploadKey: u.publicKey };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,10 +200,14 @@ export function generateSigningKey(): SigningKey {
 
 /** Writes <outDir>/<name>.sign.key.pem (mode 0600); refuses to replace an existing one unless asked. */
 export function writeSigningKey(outDir: string, name: string, opts: { overwrite?: boolean } = {}): SigningKey & { path: string } {
-  const path = signingKeyPath(outDir, name);
-  if (!opts.overwrite && existsSync(path)) throw new Error(`${path} already exists (use --force to replace it)`);
-  const k = generateSigningKey();
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  return writeNewKeyFile(signingKeyPath(outDir, name), generateSigningKey, opts.overwrite);
+}
+
+/** Writes a key made by `make` to `path` (mode 0600, its folder 0700); refuses to replace an existing file unless asked. */
+export function writeNewKeyFile<K extends { privateKeyPem: string }>(path: string, make: () => K, overwrite = false): K & { path: string } {
+  if (!overwrite && existsSync(path)) throw new Error(`${path} already exists (use --force to replace it)`);
+  const k = make();
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, k.privateKeyPem, { mode: 0o600 });
   chmodSync(path, 0o600);
   return { ...k, path };
@@ -221,6 +237,21 @@ export function clusterSigningKeys(config: ClusterConfig): [string, string, stri
     );
   }
   return config.nodes.map((n) => n.signingKey!) as [string, string, string];
+}
+
+/**
+ * One field of each node's entry in cluster.json as written (undefined where absent, or without
+ * the file), in the order of config.nodes: for the fields resolveClusterConfig does not keep
+ * (apiPort, uploadKey).
+ */
+export function clusterFileField(config: ClusterConfig, field: string): unknown[] {
+  let raw: { nodes?: ({ id: number } & Record<string, unknown>)[] } = {};
+  try {
+    raw = JSON.parse(readFileSync(join(config.dir, 'cluster.json'), 'utf8'));
+  } catch {
+    /* no file: none */
+  }
+  return config.nodes.map((n) => raw.nodes?.find((x) => x.id === n.id)?.[field]);
 }
 
 /** This node's signing key, checked against the one cluster.json pins for it. */
@@ -341,11 +372,14 @@ export async function createLocalCluster(dir: string, opts: { cluster?: string }
     if (!existsSync(p.key) || !existsSync(p.cert)) await writeNodeKey(nodeDir, name, { overwrite: true });
     // Clusters made before the transparency log get their signing keys here (upgrade in place).
     if (!existsSync(signingKeyPath(nodeDir, name))) writeSigningKey(nodeDir, name);
+    // And their X25519 upload keys (browsers seal uploads to them: ./upload-keys.ts).
+    if (!existsSync(uploadKeyPath(nodeDir, name))) writeUploadKey(nodeDir, name);
     // The certificate goes into cluster.json itself: the config is then self-contained, and
     // replacing a node's key files cannot silently change what the others pin.
     const certPem = readFileSync(p.cert, 'utf8');
     const signingKey = readSigningKey(nodeDir, name).publicKey;
-    nodes.push({ id: i as PartyId, name, host: '127.0.0.1', port: ports[i]!, fingerprint: fingerprintOf(certPem), cert: certPem, signingKey });
+    const uploadKey = readUploadKey(nodeDir, name).publicKey;
+    nodes.push({ id: i as PartyId, name, host: '127.0.0.1', port: ports[i]!, fingerprint: fingerprintOf(certPem), cert: certPem, signingKey, uploadKey });
     nodeDirs.push(nodeDir);
   }
   const configPath = join(root, 'cluster.json');

@@ -39,6 +39,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/datasets': PUBLIC,
   'GET /v1/datasets/:name': PUBLIC,
   'PUT /v1/datasets/:name/versions/:version': roles('custodian'),
+  'PUT /v1/datasets/:name/versions/:version/sealed': roles('custodian'),
   'POST /v1/queries': roles('researcher'),
   'GET /v1/jobs/:id': roles('researcher'),
   'GET /v1/privacy': roles('researcher', 'auditor'),

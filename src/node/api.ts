@@ -8,6 +8,8 @@
 //   PUT  /v1/datasets/:name/versions/:version     application/octet-stream upload of this node's shares
 //                                                 → 201 {name, version, rows} | 200 same content | 409 | 400
 //                                                 | 403 governed mode: not signed by the dataset's custodian
+//   PUT  /v1/datasets/:name/versions/:version/sealed   the same body sealed to this node's upload key
+//                                                 (browsers; src/node/sealed-upload.ts), then the same path
 //   POST /v1/queries {request}                    node 0 only → 202 {job}; `request` is the researcher's signed
 //                                                 query request (src/governance/study.ts): ad-hoc SQL, or a registered
 //                                                 study's query on governed clusters; every node admits the job on its
@@ -35,13 +37,11 @@
 import type { UploadHeader } from '../ingest/schema.js';
 import { pinnedTlsOptions, readJsonAnswer } from '../net/https.js';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { PartyId } from '../net/channel.js';
-import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
+import { clusterFileField, type ClusterConfig, type ResolvedNode } from '../net/keys.js';
 import { checkSchema, SchemaError, type CodeList, type DatasetSchema } from '../ingest/schema.js';
 import { QueryError } from '../query/index.js';
 import { checkId, type ShareStore, StoreError } from './store.js';
@@ -58,6 +58,7 @@ import { audienceOf, AuthError, signRequest, UNSIGNED_BODY } from '../governance
 import type { Signer } from '../governance/identity.js';
 import { publicSettings, researcherBudget } from './privacy.js';
 import { sharesHasher, UploadAuthError, verifyUploadHeader, type UploadStatement } from '../ingest/upload-auth.js';
+import { registerSealedUploadRoute, type NodeUploadKey, type UploadReceiver } from './sealed-upload.js';
 
 /** Largest upload header (schema + code lists). */
 const MAX_HEADER_BYTES = 64 << 20;
@@ -70,14 +71,9 @@ const MAX_HEADER_BYTES = 64 << 20;
  * MPC port + 1000. (resolveClusterConfig ignores the extra field.)
  */
 export function apiPorts(config: ClusterConfig): [number, number, number] {
-  let raw: { nodes?: { id: number; apiPort?: number }[] } = {};
-  try {
-    raw = JSON.parse(readFileSync(join(config.dir, 'cluster.json'), 'utf8'));
-  } catch {
-    /* defaults */
-  }
-  return config.nodes.map((n) => {
-    const p = raw.nodes?.find((x) => x.id === n.id)?.apiPort;
+  const ports = clusterFileField(config, 'apiPort');
+  return config.nodes.map((n, i) => {
+    const p = ports[i] as number | undefined;
     if (p !== undefined) {
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`cluster config node ${n.id} (${n.name}): apiPort must be 1-65535, got ${p}`);
       return p;
@@ -172,6 +168,8 @@ export interface ApiContext {
   governance: NodeGovernance;
   /** Who may call what (src/node/access.ts). */
   access: NodeAccess;
+  /** This node's X25519 upload key for sealed uploads from browsers (src/node/sealed-upload.ts). */
+  uploadKey?: NodeUploadKey;
 }
 
 /** Pulls exact byte counts out of a stream. */
@@ -365,7 +363,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     }
   });
 
-  app.put<{ Params: { name: string; version: string } }>('/v1/datasets/:name/versions/:version', async (req, reply) => {
+  // The upload path: the plain route below and the sealed one (src/node/sealed-upload.ts) feed it.
+  const receiveUpload: UploadReceiver = async (req, reply) => {
     const stream = req.body as Readable | undefined;
     if (!stream || typeof (stream as Readable).pipe !== 'function') {
       return reply.code(400).send({ error: 'upload must have Content-Type application/octet-stream' });
@@ -423,7 +422,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       }
       return sendError(reply, e, log);
     }
-  });
+  };
+  app.put<{ Params: { name: string; version: string } }>('/v1/datasets/:name/versions/:version', (req, reply) => receiveUpload(req, reply));
+  registerSealedUploadRoute(app, ctx, receiveUpload);
 
   // Queries: node 0 schedules; one submission at a time so every node sees the same order.
   let submitting: Promise<unknown> = Promise.resolve();

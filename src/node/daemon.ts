@@ -20,6 +20,7 @@ import { ShareStore } from './store.js';
 import { installConsortium, NodeGovernance } from './governance.js';
 import { NodeAccess } from './access.js';
 import { checkPrivacySettings, DEFAULT_PRIVACY, type PrivacySettings } from './privacy.js';
+import { loadUploadIdentity } from '../net/upload-keys.js';
 
 export interface DaemonOptions {
   /** Cluster directory with cluster.json and <dir>/<name>/ for this node. */
@@ -100,7 +101,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       if (!governance.holds(kind, e.body)) throw new Error(`this node holds no verified document with this ${kind} body (it registers documents itself before it logs them)`);
     });
   }
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access });
+  // Sealed uploads from browsers need this node's X25519 upload key (src/node/sealed-upload.ts).
+  const uploadKey = loadUploadIdentity(config, o.party, o.keyDir ?? nodeDir);
+  if (uploadKey.problem) log(`WARNING: ${uploadKey.problem}`);
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
   await app.listen({ port, host });

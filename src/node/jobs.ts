@@ -94,6 +94,8 @@ export interface JobResult {
   /** Indices of the visible cells (group-key combinations) and of the output aggregates shared. */
   visibleCells: number[];
   outAggs: number[];
+  /** ORDER BY COUNT/SUM LIMIT k inside MPC: k ranked lanes instead of visible cells (src/query/top-k.ts). */
+  ranked?: number;
   /** This node's pair (x_i, x_{i+1}) of the output aggregates, lane = outAgg-major then visible cell; u64 decimal strings. */
   shares: { a: string[]; b: string[] };
   /**
@@ -133,6 +135,7 @@ export interface SharedOutputs {
   visibleCells: number[];
   outAggs: number[];
   shares: AShare;
+  ranked?: number;
 }
 
 export class JobError extends Error {
@@ -560,7 +563,7 @@ export class JobRunner {
       const shares = { a: Array.from(s.shares.a, String), b: Array.from(s.shares.b, String) };
       const salt = newSalt();
       // The result's public metadata: returned to the requester and committed to in the log.
-      const released = { columns: r.columns, cells: r.cells, suppressed: r.suppressed, suppressedCount: r.suppressedCount, havingHidden: r.havingHidden, minCellSize: r.minCellSize, visibleCells: s.visibleCells, outAggs: s.outAggs };
+      const released = { columns: r.columns, cells: r.cells, suppressed: r.suppressed, suppressedCount: r.suppressedCount, havingHidden: r.havingHidden, minCellSize: r.minCellSize, visibleCells: s.visibleCells, outAggs: s.outAggs, ...(s.ranked !== undefined ? { ranked: s.ranked } : {}) };
       const resultMeta = resultMetaHash({
         job: spec.id,
         dataset: spec.dataset,

@@ -27,7 +27,8 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJson, checkEntry, LedgerError, type EntryKind, type JsonValue, type LedgerEntry } from '../ledger/entry.js';
-import { signHead, verifyHeadSignature, checkTreeHead, type HeadSignature, type SignedHead, type TreeHead } from '../ledger/heads.js';
+import { verifyHeadSignature, checkTreeHead, type HeadSignature, type SignedHead, type TreeHead } from '../ledger/heads.js';
+import { signHead } from '../ledger/heads-sign.js';
 import { LedgerLog } from '../ledger/log.js';
 import type { TrustAnchor } from '../ledger/verify.js';
 import { sqlSha256 } from '../ledger/commit.js';

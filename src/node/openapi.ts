@@ -77,6 +77,19 @@ function baseDocument(): object {
           responses: { 201: json(ref('Stored'), 'stored'), 200: json(ref('Stored'), 'identical content already stored'), 400: err, 403: err, 409: err },
         },
       },
+      '/v1/datasets/{name}/versions/{version}/sealed': {
+        put: {
+          summary: "Upload this node's shares sealed to its upload key (custodian, from a browser through a relay)",
+          description:
+            'Body: "MKSU", the byte 0x01, the 32-byte HPKE encapsulated key, then the ciphertext of exactly the body PUT /v1/datasets/{name}/versions/{version} takes ' +
+            "(RFC 9180 base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; info 'mosaik-upload-v1'; additional data 'mosaik-sealed-upload/1\\n<cluster>/<node name>/<party>/<name>/<version>'), " +
+            "sealed to this node's uploadKey in cluster.json. A body that does not open (sealed for another node, dataset or version, or altered) → 400 and nothing stored; " +
+            'opened, it is stored exactly as that route stores it (same checks, custodian signature, atomicity, answers). 413 above 256 MiB; 503 when this node has no upload key.',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, { name: 'version', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } }],
+          requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          responses: { 201: json(ref('Stored'), 'stored'), 200: json(ref('Stored'), 'identical content already stored'), 400: err, 403: err, 409: err, 413: err, 503: err },
+        },
+      },
       '/v1/queries': {
         post: {
           summary: 'Submit a query (node 0, the scheduler, only)',

@@ -4,6 +4,7 @@
 // the shares and decodes the cells. Pure: the CLI (src/cli/query.ts) and the browser app use it.
 import type { Display, QueryPlan } from './plan.js';
 import { resultRows } from './result.js';
+import { rankedCells } from './top-k-cells.js';
 
 /** What the requester needs of one node's part (src/node/jobs.ts JobResult has these fields). */
 export interface ResultPart {
@@ -16,6 +17,8 @@ export interface ResultPart {
   minCellSize: number;
   visibleCells: number[];
   outAggs: number[];
+  /** ORDER BY COUNT/SUM LIMIT k inside MPC: the shares are k ranked lanes (./top-k.ts). */
+  ranked?: number;
   shares: { a: string[]; b: string[] };
 }
 
@@ -28,6 +31,8 @@ export interface CombinedResult {
   havingHidden: number;
   minCellSize: number;
   cells: number;
+  /** Only the first `ranked` cells were released (ORDER BY … LIMIT inside MPC). */
+  ranked?: number;
 }
 
 const u64 = (s: string) => BigInt.asUintN(64, BigInt(s));
@@ -39,7 +44,7 @@ const u64 = (s: string) => BigInt.asUintN(64, BigInt(s));
  */
 export function assembleResult(plan: QueryPlan, parts: [ResultPart, ResultPart, ResultPart]): CombinedResult {
   const [r0] = parts;
-  const meta = (r: ResultPart) => JSON.stringify([r.columns, r.cells, r.suppressed, r.visibleCells, r.outAggs, r.minCellSize, r.havingHidden, r.shares.a.length, r.shares.b.length]);
+  const meta = (r: ResultPart) => JSON.stringify([r.columns, r.cells, r.suppressed, r.visibleCells, r.outAggs, r.minCellSize, r.havingHidden, r.ranked ?? null, r.shares.a.length, r.shares.b.length]);
   parts.forEach((r, i) => {
     if (r.party !== i) throw new Error(`result ${i} comes from party ${r.party}`);
     if (meta(r) !== meta(r0)) throw new Error(`node ${i}'s result metadata differ from node 0's: the nodes did not run the same job`);
@@ -56,13 +61,20 @@ export function assembleResult(plan: QueryPlan, parts: [ResultPart, ResultPart, 
   }
   return {
     columns: r0.columns,
-    rows: assembleRows(plan, r0.visibleCells, r0.outAggs, values),
+    rows: r0.ranked !== undefined ? rankedRows(plan, r0.ranked, r0.outAggs, values) : assembleRows(plan, r0.visibleCells, r0.outAggs, values),
     suppressed: r0.suppressed,
     suppressedCount: r0.suppressedCount,
     havingHidden: r0.havingHidden,
     minCellSize: r0.minCellSize,
     cells: r0.cells,
+    ...(r0.ranked !== undefined ? { ranked: r0.ranked } : {}),
   };
+}
+
+/** Rows of a ranked release: the visible ones among its k lanes, in their order. */
+export function rankedRows(plan: QueryPlan, k: number, outAggs: number[], values: bigint[]): Display[][] {
+  const c = rankedCells(k, outAggs, values);
+  return resultRows(plan, c.cells, outAggs, c.value);
 }
 
 /** Rows of the visible cells from the combined aggregates (outAgg-major lanes), as a node would show them. */

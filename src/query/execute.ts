@@ -44,6 +44,8 @@ import { div, mulFixedMany, sqrt, truncateMany } from '../mpc/fixed.js';
 import type { Party } from '../mpc/party.js';
 import { valueBits } from '../ingest/schema.js';
 import { cellLabels, resultRows } from './result.js';
+import { rankCells, topKOf } from './top-k.js';
+import { rankedCells } from './top-k-cells.js';
 export { cellLabels, resultRows } from './result.js';
 import { countAndSum } from '../mpc/count.js';
 import { groupSums } from '../mpc/group.js';
@@ -85,9 +87,15 @@ export interface QueryResult {
   suppressedCount: number;
   havingHidden: number;
   minCellSize: number;
+  /**
+   * ORDER BY COUNT/SUM LIMIT k inside MPC (./top-k.ts): k, the number of lanes released; then no
+   * cell beyond them is known to anyone (suppressed is empty, suppressedCount 0, not counted).
+   */
+  ranked?: number;
   /** With revealTo 'none': indices of the visible cells and of the output aggregates, and this party's
-   *  share of them (lane = output-aggregate-major, then visible cell). */
-  shared?: { visibleCells: number[]; outAggs: number[]; shares: AShare };
+   *  share of them (lane = output-aggregate-major, then visible cell); `ranked`: the top-k lanes
+   *  instead (vis, cell·vis, aggregates·vis; no visible cells known). */
+  shared?: { visibleCells: number[]; outAggs: number[]; shares: AShare; ranked?: number };
 }
 
 const ONE_F = 1n << BigInt(FRAC);
@@ -168,6 +176,25 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     const out = circ.and(root, notSmall);
     visible = (await circ.evaluate(p, [out]))[0]!;
   } else visible = not(p, small);
+  const outAggs = [...new Set(plan.outputs.flatMap((o) => (o.kind === 'agg' ? [o.agg] : [])))];
+  // ORDER BY COUNT/SUM LIMIT k: only the first k cells leave MPC (./top-k.ts); nothing about the others.
+  const top = topKOf(plan, G);
+  if (top) {
+    const r = await rankCells(p, top, aggs, outAggs, visible, G, revealTo);
+    lap(`top ${r.k} of ${G} cells by an oblivious sort`);
+    const ranked = r.opened ? rankedCells(r.k, outAggs, r.opened) : null;
+    return {
+      columns: plan.outputs.map((o) => o.name),
+      rows: ranked ? resultRows(plan, ranked.cells, outAggs, ranked.value) : null,
+      suppressed: [],
+      cells: G,
+      suppressedCount: 0,
+      havingHidden: 0,
+      minCellSize: kEff,
+      ranked: r.k,
+      ...(revealTo === 'none' ? { shared: { visibleCells: [], outAggs, shares: r.lanes, ranked: r.k } } : {}),
+    };
+  }
   const bits = await revealBits(p, stackPlanes([small, visible]), 'all');
   const W = wordsFor(G);
   const bitAt = (plane: number, j: number) => (bits![plane * W + (j >>> 5)]! >>> (j & 31)) & 1;
@@ -176,7 +203,6 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   const visibleCells = isVisible.flatMap((v, j) => (v ? [j] : []));
 
   // Reveal the output aggregates of visible cells only.
-  const outAggs = [...new Set(plan.outputs.flatMap((o) => (o.kind === 'agg' ? [o.agg] : [])))];
   const picked = outAggs.map((a) => pickLanes(aggs[a]!, visibleCells));
   const opened = revealTo === 'none' ? picked.map(() => null) : await revealMany(p, picked, revealTo);
   lap('disclosure control and reveal');
@@ -513,10 +539,16 @@ async function decompose(p: Party, col: (name: string) => AShare, width: Map<str
  * once; every AND of one depth, across all atoms and the filter, goes in one round.
  */
 async function atomCircuit(p: Party, plan: QueryPlan, col: (name: string) => AShare, n: number, circ: Circuit): Promise<number[]> {
-  const specOf = (c: string) => plan.dataset.columns.find((s) => s.name === c)!;
+  // Two columns compared: their difference, a local subtraction, is decomposed like a column.
+  const diffs = new Map((plan.differences ?? []).map((d) => [d.name, d]));
+  const specOf = (c: string) => diffs.get(c)?.spec ?? plan.dataset.columns.find((s) => s.name === c)!;
+  const colOf = (c: string) => {
+    const d = diffs.get(c);
+    return d ? sub(col(d.left), col(d.right)) : col(c);
+  };
   const cols = [...new Set(plan.atoms.map((a) => a.column))];
   const width = new Map(cols.map((c) => [c, valueBits(specOf(c), plan.codeLists)]));
-  const planes = await decompose(p, col, width, n);
+  const planes = await decompose(p, colOf, width, n);
   const planeOf = new Map<string, number[]>(); // column → input node of each bit plane
   for (const [c, ps] of planes) {
     const nodes = ps.map((x) => circ.input(x));

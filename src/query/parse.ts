@@ -10,6 +10,8 @@
 //   FROM <table> [alias] [[INNER | LEFT] JOIN <table> [alias] ON a.person_id = b.person_id [AND …]] …
 //   (with joins, column references may be qualified: alias.column; IS [NOT] NULL tests LEFT JOIN misses)
 //   WHERE … [NOT] EXISTS (SELECT 1 FROM <table> [alias] WHERE alias.person_id = outer.person_id [AND …])
+//   WHERE person_id [NOT] IN (SELECT person_id FROM <table or WITH name> WHERE …), WITH name AS
+//   (SELECT …), subqueries over one table in FROM: rewritten into the forms above (./desugar.ts)
 //   WHERE  =, <>, !=, <, <=, >, >=, AND, OR, NOT, IN (...), NOT IN, BETWEEN, NOT BETWEEN,
 //          LIKE 'prefix%' / NOT LIKE on code columns, age(birth_col, 'YYYY-MM-DD') in comparisons
 //   GROUP BY <column | age_band(birth_col, 'YYYY-MM-DD' [, width [, top]]) | alias | ordinal>, ...
@@ -28,16 +30,12 @@
 // columns ('E11'); TRUE/FALSE (or 1/0) for bool columns.
 // The PostgreSQL build alone (300 KB instead of every dialect's 5 MB: the browser app bundles it).
 import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
+import { desugar } from './desugar.js';
+import { QueryError } from './parse-error.js';
 
 const { Parser } = nodeSqlParser as unknown as { Parser: new () => { astify(sql: string, opt?: object): unknown } };
 
-/** A query that Mosaik cannot run as written: syntax, unsupported construct, unknown name, type error. */
-export class QueryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueryError';
-  }
-}
+export { QueryError };
 
 export type CmpOp = '=' | '<>' | '<' | '<=' | '>' | '>=';
 export type AggName = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'var_samp' | 'var_pop' | 'stddev_samp' | 'stddev_pop';
@@ -119,7 +117,7 @@ export function parseQuery(sql: string): ParsedQuery {
     ast = ast[0];
   }
   if (!ast || ast.type !== 'select') unsupported(`${String(ast?.type ?? 'empty').toUpperCase()} statements (only SELECT)`);
-  if (ast.with) unsupported('WITH (common table expressions)');
+  ast = desugar(ast);
   if (ast._next || ast.set_op) unsupported(`${String(ast.set_op ?? 'UNION').toUpperCase()}`);
   if (ast.distinct && ast.distinct.type) unsupported('SELECT DISTINCT');
   if (ast.window) unsupported('WINDOW clauses');
@@ -306,7 +304,8 @@ function exists(sub: Node, outer: Scope, negated: boolean): Expr {
   const refs = from.map((f) => {
     const alias = typeof f.as === 'string' ? f.as : (f.table as string);
     if (names.has(alias)) throw new QueryError(`table or alias '${alias}' appears twice; give the EXISTS subquery's tables their own aliases`);
-    names.set(f.table, alias);
+    // An aliased table's own name does not hide an outer table of that name (as in SQL).
+    if (typeof f.as !== 'string' || !names.has(f.table)) names.set(f.table, alias);
     names.set(alias, alias);
     return { table: f.table as string, alias };
   });

@@ -41,10 +41,27 @@ export const VAR_SUMSQ_BITS = 46;
 /** [x − value < 0] (lt) or [x − value = 0] (eq) for a shared column x and public value. */
 export interface Atom {
   op: 'lt' | 'eq';
+  /** A dataset column, or a Difference's name (plan.differences). */
   column: string;
   value: bigint;
   /** Signed width that holds x − value (for a direct lt/eq; execution compares x's own bits, see execute.ts). */
   bits: number;
+  /** For a Difference: the two columns it reads (what a policy checks). */
+  sources?: [string, string];
+}
+
+/**
+ * Two columns compared (issue 17): the per-row difference left − right, a local subtraction of
+ * shares, compared with a public constant like any column ([a < b] = [a − b < 0]; a + 30 <= b is
+ * [a − b < −29]). Reveals nothing: it is one more comparison atom.
+ */
+export interface Difference {
+  /** The atom column name, e.g. (c.admission_date − r.date). */
+  name: string;
+  left: string;
+  right: string;
+  /** The difference as an int column with its range in encoded units (its bit width). */
+  spec: ColumnSpec;
 }
 
 /** A boolean formula over leaves (atom indices, or HAVING atoms). */
@@ -124,6 +141,8 @@ export interface QueryPlan {
   aggregates: AggSpec[];
   /** Clamped columns the aggregates read (computed per row before the aggregates). */
   clamps: Clamp[];
+  /** Column differences the comparison atoms read (computed per row with the atoms). */
+  differences: Difference[];
   outputs: Output[];
   having: BoolExpr<HavingAtom> | null;
   havingText: string | null;
@@ -188,6 +207,8 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
   if (!outputs.some((o) => o.kind === 'agg')) err('SELECT needs at least one aggregate (only aggregates are revealed)');
   // COUNT(*) always runs: it drives small-cell suppression.
   b.aggregate({ kind: 'agg', fn: 'count', arg: null, text: 'count(*)' });
+  const sortedOnly = keys.find((k) => k.indicators.length === 0);
+  if (sortedOnly && b.aggs.some((a) => a.fn === 'min' || a.fn === 'max')) err(`MIN/MAX with GROUP BY ${sortedOnly.text} (${sortedOnly.labels.length} values): at most ${MAX_GROUP_VALUES} values per key with MIN or MAX (more groups are formed by sorting, which computes counts, sums, means and variances)`);
   if (cells > MAX_CELLS && b.aggs.some((a) => a.fn === 'min' || a.fn === 'max')) err(`MIN/MAX over ${cells} cells: at most ${MAX_CELLS} cells with MIN or MAX (more groups are formed by sorting, which computes counts, sums, means and variances)`);
 
   const filter = q.where ? b.predicate(q.where) : null;
@@ -218,6 +239,7 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     keys,
     aggregates: b.aggs,
     clamps: b.clamps,
+    differences: b.differences,
     outputs,
     having: having ? simplify(having) : null,
     havingText: q.having ? show(q.having) : null,
@@ -313,6 +335,7 @@ class Builder {
   private readonly atomIndex = new Map<string, number>();
   readonly aggs: AggSpec[] = [];
   readonly clamps: Clamp[] = [];
+  readonly differences: Difference[] = [];
   readonly used = new Set<string>();
 
   constructor(readonly dataset: DatasetSchema, readonly codeLists: Map<string, CodeList>) {}
@@ -357,7 +380,8 @@ class Builder {
   }
 
   private atom(op: 'lt' | 'eq', column: string, value: bigint): BoolExpr<number> {
-    const s = this.use(column);
+    const d = this.differences.find((x) => x.name === column);
+    const s = d ? d.spec : this.use(column);
     const [lo, hi] = this.bounds(s);
     // Constant results where the declared domain decides (values were validated at ingest).
     if (op === 'lt') {
@@ -369,7 +393,7 @@ class Builder {
     let i = this.atomIndex.get(key);
     if (i === undefined) {
       i = this.atoms.length;
-      this.atoms.push({ op, column, value, bits });
+      this.atoms.push({ op, column, value, bits, ...(d ? { sources: [d.left, d.right] as [string, string] } : {}) });
       this.atomIndex.set(key, i);
     }
     return leaf(i);
@@ -463,6 +487,34 @@ class Builder {
     }
   }
 
+  /** `a [± k] op b [± m]` for two columns of one type: the Difference a − b against m − k. */
+  private compareColumns(e: Expr, left: Expr, op: CmpOp, right: Expr): BoolExpr<number> {
+    const side = (x: Expr): { col: string; by: number } => {
+      if (x.kind === 'column') return { col: x.name, by: 0 };
+      if (x.kind === 'shift' && x.arg.kind === 'column') return { col: x.arg.name, by: x.by };
+      return err(`${show(e)}: comparisons are between columns (a column ± a whole number allowed) or a column and a literal; ${show(x)} is neither`);
+    };
+    const L = side(left), R = side(right);
+    const ls = this.spec(L.col), rs = this.spec(R.col);
+    for (const s of [ls, rs]) if (s.type === 'person_id') err(`${show(e)}: person identifiers are compared only to link registers (JOIN … ON, EXISTS)`);
+    const same = ls.type === rs.type && (ls.type !== 'code' || ls.codeList === rs.codeList);
+    if (!same) err(`${show(e)}: '${L.col}' is ${ls.type}${ls.type === 'code' ? ` (${ls.codeList})` : ''} and '${R.col}' is ${rs.type}${rs.type === 'code' ? ` (${rs.codeList})` : ''}: only columns of one type compare`);
+    if ((ls.type === 'code' || ls.type === 'bool') && ((op !== '=' && op !== '<>') || L.by || R.by)) err(`${show(e)}: ${ls.type} columns compare with = and <> only`);
+    const scale = ls.type === 'decimal' ? 2 ** FRAC : 1;
+    const name = `(${L.col} − ${R.col})`;
+    if (!this.differences.some((d) => d.name === name)) {
+      const [llo, lhi] = this.bounds(ls), [rlo, rhi] = this.bounds(rs);
+      const wide = 2 ** Math.max(valueBits(ls, this.codeLists), valueBits(rs, this.codeLists));
+      const lo = llo !== null && rhi !== null ? Number(llo - rhi) : -wide, hi = lhi !== null && rlo !== null ? Number(lhi - rlo) : wide;
+      this.use(L.col);
+      this.use(R.col);
+      this.differences.push({ name, left: L.col, right: R.col, spec: { name, type: 'int', min: lo, max: hi } });
+    }
+    const o: Operand = { text: name, scale, type: 'int', spec: this.differences.find((d) => d.name === name)!.spec, lessThan: (v) => this.atom('lt', name, v), equals: (v) => this.atom('eq', name, v) };
+    // a + k op b + m  ⇔  a − b op m − k
+    return this.compare(o, op, R.by - L.by);
+  }
+
   /** [lo ≤ value < hi) on encodings, lo ≤ hi: two monotone atoms and a XOR. */
   private range(op: Operand, lo: bigint, hi: bigint): BoolExpr<number> {
     if (hi <= lo) return K(false);
@@ -494,7 +546,7 @@ class Builder {
         if (isLit(left)) err(`${show(e)}: a comparison needs a column (or age(...)) on one side`);
         if (!isLit(right)) {
           if (left.kind === 'agg' || right.kind === 'agg') err(`aggregate in WHERE (${show(e)}): use HAVING`);
-          err(`${show(e)}: comparisons are between a column and a literal (comparing two columns is not supported)`);
+          return this.compareColumns(e, left, op, right);
         }
         const o = this.operand(left);
         return this.compare(o, op, this.literal(o, right, show(e)));
@@ -565,10 +617,10 @@ class Builder {
         values = [0n, 1n];
       } else if (s.type === 'code') {
         const list = this.codeLists.get(s.codeList ?? '')!;
-        if (list.codes.length > MAX_GROUP_VALUES) err(`GROUP BY ${s.name}: code list ${list.name} has ${list.codes.length} codes; at most ${MAX_GROUP_VALUES} groups per key (filter with LIKE or IN instead)`);
+        if (list.codes.length > MAX_SORTED_CELLS) err(`GROUP BY ${s.name}: code list ${list.name} has ${list.codes.length} codes; at most ${MAX_SORTED_CELLS} groups (filter with LIKE or IN instead)`);
         labels = list.codes.slice();
         values = labels.map((_, i) => BigInt(i));
-      } else if (s.type === 'int' && typeof s.min === 'number' && typeof s.max === 'number' && s.max - s.min < MAX_GROUP_VALUES) {
+      } else if (s.type === 'int' && typeof s.min === 'number' && typeof s.max === 'number' && s.max - s.min < MAX_SORTED_CELLS) {
         values = [];
         for (let v = Math.ceil(s.min); v <= s.max; v++) values.push(BigInt(v));
         labels = values.map((v) => Number(v));
@@ -576,8 +628,10 @@ class Builder {
         return err(`GROUP BY ${s.name}: ${s.type} column is not low-cardinality (group by bool, code columns, int columns with a declared range of ≤ ${MAX_GROUP_VALUES} values, or age_band(...))`);
       }
       // The values cover the whole (validated) domain, so the last indicator is NOT(any other): free.
-      const eqs = values.slice(0, -1).map((v) => o.equals(v));
-      const indicators = [...eqs, not<number>({ kind: 'xor', args: eqs })];
+      // A key of more values than MAX_GROUP_VALUES has none: its cells are formed by sorting on the
+      // cell number (execute.ts sortedSums: the code index itself, no comparison per value).
+      const eqs = values.length > MAX_GROUP_VALUES ? null : values.slice(0, -1).map((v) => o.equals(v));
+      const indicators = eqs ? [...eqs, not<number>({ kind: 'xor', args: eqs })] : [];
       return { name, text: s.name, column: s.name, source: 'column', labels, indicators, index: { offset: values[0]! } };
     }
     if (e.kind === 'call' && e.name === 'age_band') {

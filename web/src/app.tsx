@@ -14,7 +14,7 @@ import { NewStudy } from './pages/studies/NewStudy.js';
 import { StudyList } from './pages/studies/StudyList.js';
 import { StudyPage } from './pages/studies/StudyPage.js';
 import { Custodian } from './pages/Custodian.js';
-import { Log } from './pages/Log.js';
+import { Log } from './pages/log/LogPage.js';
 
 interface Link {
   href: string;

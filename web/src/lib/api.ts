@@ -10,7 +10,8 @@ export const PARTIES: Party[] = [0, 1, 2];
 
 export interface ClusterInfo {
   cluster: string;
-  nodes: { id: Party; name: string }[];
+  /** uploadKey: the node's X25519 key browsers seal uploads to ("x25519:…"; src/net/upload-keys.ts); signingKey: its public Ed25519 key for the transparency log's heads (cluster.json). */
+  nodes: { id: Party; name: string; uploadKey?: string; signingKey?: string }[];
 }
 
 let clusterInfo: Promise<ClusterInfo> | null = null;

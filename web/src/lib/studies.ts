@@ -3,6 +3,7 @@
 // here (each query planned against the registers' public schemas; the columns each query reads,
 // and how, within what the study declares), signed with the researcher's key in this browser and
 // submitted to node 0, which has every node verify and store it. The nodes check everything again.
+import type { Approval } from '../../../src/governance/approval-shape.js';
 import type { ColumnUse } from '../../../src/governance/column-use.js';
 import { usesOfJoinPlan, usesOfPlan } from '../../../src/governance/plan-uses.js';
 import { planAnyQuery } from '../../../src/query/join-plan.js';
@@ -68,9 +69,13 @@ export interface StudyListing {
   privacy?: { epsilon: number; delta?: number };
 }
 
-export interface ApprovalDoc {
-  approval: { study: string; studyHash: string; custodian: string; decision: 'approve' | 'reject'; datasets: string[]; time: string; reason?: string; terms?: string };
-  signature?: Signature;
+/** A custodian's signed decision (src/governance/approval-shape.ts). */
+export type ApprovalDoc = Approval;
+
+/** GET /v1/studies/:id: every registered version with its document and the signed decisions on it. */
+export interface StudyRoute {
+  id: string;
+  versions: (Omit<StudyListing, 'approvals'> & { document: SignedStudyDoc; approvals: ApprovalDoc[] })[];
 }
 
 export interface StudyVersion extends StudyListing {
@@ -92,11 +97,12 @@ export interface NodeBudget {
 }
 
 export const listStudies = (as: BrowserIdentity) => call<StudyListing[]>(0, '/v1/studies', { as });
+export const studyRoute = (id: string, as: BrowserIdentity) => call<StudyRoute>(0, `/v1/studies/${encodeURIComponent(id)}`, { as });
 
 export async function studyDetail(id: string, as: BrowserIdentity): Promise<StudyDetail> {
   // The route gives each version's signed approval documents; the listing gives every custodian's
   // decision, 'pending' included.
-  const [r, list] = await Promise.all([call<{ id: string; versions: (Omit<StudyListing, 'approvals'> & { document: SignedStudyDoc; approvals: ApprovalDoc[] })[] }>(0, `/v1/studies/${encodeURIComponent(id)}`, { as }), listStudies(as)]);
+  const [r, list] = await Promise.all([studyRoute(id, as), listStudies(as)]);
   const decisions = new Map(list.map((l) => [l.hash, l.approvals]));
   return {
     id: r.id,

@@ -18,6 +18,8 @@ export interface ShownResult {
   cells: number;
   minCellSize: number;
   havingHidden: number;
+  /** ORDER BY … LIMIT chosen inside MPC: only the first `ranked` cells were released. */
+  ranked?: number;
   errors?: { sd: number; half95: number }[][];
   protection: { kind: string; epsilon?: number };
   protectionText?: string;
@@ -98,6 +100,12 @@ export function ResultView({ r: given }: { r: ShownResult }) {
           </li>
         ) : null}
         {r.havingHidden ? <li>{r.havingHidden} cell(s) did not meet the HAVING condition.</li> : null}
+        {r.ranked !== undefined ? (
+          <li>
+            <strong>Top {r.ranked}</strong>: the first {r.ranked} of {r.cells} cells in this order were chosen inside MPC among cells of at least {r.minCellSize} persons; nothing about the other cells
+            was revealed, not even whether they were withheld.
+          </li>
+        ) : null}
         {r.protection.kind === 'dp' ? (
           <li>
             <strong>± margins</strong>: {r.protectionText ?? `differential privacy, epsilon ${r.protection.epsilon}`}

@@ -1,0 +1,92 @@
+// The layout of one node's upload body (node API: PUT /v1/datasets/:name/versions/:version), in one
+// place for the CLI (./upload.ts streams it) and the browser app (which builds it in memory and
+// seals it for the node, ./sealed-upload-format.ts):
+//
+//   [u32 LE header length][header JSON {schema, codeLists, rows, columns, party, signature?}]
+//   [for each column in schema order: share half a (rows × u64 LE), then half b]
+//
+// Browser-safe (Uint8Array, TextEncoder; no Node built-in). What a body reveals: the public
+// metadata in its header (schema, code lists, row count, DESIGN.md) and one node's share pair,
+// which is uniformly random and independent of the data.
+import type { AShare } from '../mpc/share-split.js';
+import type { CodeList, DatasetSchema, UploadHeader } from './schema.js';
+
+export interface ShareableDataset {
+  schema: DatasetSchema;
+  /** Code lists by name (at least those the schema references). */
+  codeLists: Map<string, CodeList>;
+  rows: number;
+  /** Encoded columns (one ring element per row), every schema column. */
+  columns: Map<string, BigUint64Array>;
+}
+
+const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function checkVersion(v: string): string {
+  if (!VERSION_RE.test(v)) throw new Error(`version must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A timestamp version id, e.g. 20261123T171958.123Z (UTC, sorts in time order). */
+export function defaultVersion(at = new Date()): string {
+  return at.toISOString().replace(/[-:]/g, '');
+}
+
+/** The code lists a schema references, in order of first reference. */
+export function referencedCodeLists(schema: DatasetSchema, codeLists: Map<string, CodeList>): CodeList[] {
+  const out: CodeList[] = [];
+  const seen = new Set<string>();
+  for (const c of schema.columns) {
+    if (c.type !== 'code' || seen.has(c.codeList ?? '')) continue;
+    const l = codeLists.get(c.codeList ?? '');
+    if (!l) throw new Error(`${schema.name}.${c.name}: code list '${c.codeList}' is not known`);
+    seen.add(l.name);
+    out.push(l);
+  }
+  return out;
+}
+
+/** The header for one party (without signature). */
+export function uploadHeader(ds: ShareableDataset, party: 0 | 1 | 2): UploadHeader {
+  return {
+    schema: ds.schema,
+    codeLists: referencedCodeLists(ds.schema, ds.codeLists),
+    rows: ds.rows,
+    columns: ds.schema.columns.map((c) => c.name),
+    party,
+  };
+}
+
+/** [u32 LE header length][header JSON] of a header. */
+export function encodeUploadHeaderBytes(header: UploadHeader): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(4 + json.length);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 4);
+  return out;
+}
+
+/** The byte view of a column (no copy). */
+export const columnBytes = (c: BigUint64Array): Uint8Array => new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+
+/** One party's share bytes in body order (each column: half a, then half b): what sharesSha256 covers. */
+export function partyShareBytes(shares: AShare[]): Uint8Array {
+  const out = new Uint8Array(shares.reduce((n, s) => n + 16 * s.length, 0));
+  let off = 0;
+  for (const s of shares) {
+    for (const half of [s.a, s.b]) {
+      out.set(columnBytes(half), off);
+      off += half.byteLength;
+    }
+  }
+  return out;
+}
+
+/** A whole body: the encoded header followed by the party's share bytes. */
+export function uploadBodyBytes(header: UploadHeader, shareBytes: Uint8Array): Uint8Array {
+  const h = encodeUploadHeaderBytes(header);
+  const out = new Uint8Array(h.length + shareBytes.length);
+  out.set(h);
+  out.set(shareBytes, h.length);
+  return out;
+}
