@@ -177,6 +177,7 @@ const OMOP_CASES: [what: string, edits: Parameters<typeof edited>[1], expect: Re
   ['bad date', [['drug_exposure.csv', 3, (s) => s.replace(/^(\d+,\d+,0,)\d{4}-\d\d-\d\d/, '$12024-13-01')]], /^ {2}drug_exposure\.csv line 3: drug_exposure_start_date '2024-13-01' is not a date \(YYYY-MM-DD, or a date-time\)$/m],
   ['reference to a missing person', [['visit_occurrence.csv', 4, (s) => s.replace(/^(\d+),\d+,/, '$1,999999,')]], /^ {2}visit_occurrence\.csv line 4: visit_occurrence_id 3 refers to 'person_id 999999', which is not in the export \(no row of person with that person_id\)$/m],
   ['malformed CSV line', [['person.csv', 5, (s) => s.replace(',M,', ',"M,').replace(',F,', ',"F,')]], /^ {2}person\.csv line 5: malformed CSV: .+$/m],
+  ['a line over 1 MiB', [['measurement.csv', 3, (s) => s.replace(',4548-4,', `,${'4'.repeat(1 << 20)},`)]], /^ {2}measurement\.csv line 3: line 3 is longer than 1 MiB/m],
 ];
 
 describe('FHIR and OMOP exports: bad input', () => {
