@@ -241,12 +241,15 @@ export class HospitalRecordsBuilder {
     const patients = new Map<string, PatientRecord>();
     for (const [key, p] of this.patients) {
       const locationRef = p.locationRef;
-      const rec: PatientRecord = p;
-      delete p.locationRef;
+      const rec: PatientRecord = p; // locationRef stays on it, unused (deleting it would slow every later read of the record)
       if (locationRef !== undefined) {
         const l = this.locations.get(locationRef);
-        if (!l) this.problem(p.at, `location_id ${excerpt(locationRef)} is not in location`);
-        else Object.assign(rec, l.municipality !== undefined ? { municipality: l.municipality } : {}, l.region !== undefined ? { region: l.region } : {});
+        if (!l) {
+          this.problem(p.at, `${excerpt(locationRef, 60, '')} is not in the location table`);
+          this.rejected.add(key); // what refers to the person is not reported again
+          continue;
+        }
+        Object.assign(rec, l.municipality !== undefined ? { municipality: l.municipality } : {}, l.region !== undefined ? { region: l.region } : {});
       }
       const left = this.leftOn.get(key);
       if (left !== undefined) rec.leftOn = left;
