@@ -10,6 +10,7 @@ import { splitShares, type AShare } from '../src/mpc/share.js';
 import { planJoinSql, QueryError, runJoinQuery } from '../src/query/index.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
+import { assertVisibleCellsEqual } from './sqlite-cells.js';
 
 const K = 5;
 let regs: Registers;
@@ -44,22 +45,8 @@ async function mpc(sql: string) {
 async function same(sql: string, countCol = 'n', plainSql = sql): Promise<void> {
   const { jp, result } = await mpc(sql);
   const want = db.query(plainSql);
-  const nKeys = jp.plan.keys.length;
+  assertVisibleCellsEqual(sql, jp.plan.keys.length, result.rows!, want, countCol, K);
   const ci = want.columns.indexOf(countCol);
-  assert.ok(ci >= 0, `the test query names its count ${countCol}`);
-  const key = (row: unknown[]) => row.slice(0, nKeys).map(String).join('|');
-  const visible = want.rows.filter((r) => Number(r[ci]) >= K);
-  assert.ok(visible.length > 0, `${sql}: the test data gives visible cells`);
-  const got = new Map(result.rows!.map((r) => [key(r), r]));
-  assert.equal(result.rows!.length, visible.length, `${sql}: visible cells`);
-  for (const w of visible) {
-    const g = got.get(key(w));
-    assert.ok(g, `${sql}: cell ${key(w)} missing`);
-    w.forEach((v, i) => {
-      if (typeof v === 'number' && (!Number.isInteger(v) || !Number.isInteger(Number(g![i])))) assert.ok(Math.abs(Number(g![i]) - v) <= 1e-3 + 1e-4 * Math.abs(v), `${key(w)} col ${i}: ${g![i]} vs ${v}`);
-      else assert.equal(String(g![i]), String(v), `${sql}: cell ${key(w)} column ${want.columns[i]}`);
-    });
-  }
   const small = want.rows.filter((r) => Number(r[ci]) < K).length;
   assert.ok(result.suppressedCount >= small, `${sql}: ${small} small cells, ${result.suppressedCount} suppressed`);
 }

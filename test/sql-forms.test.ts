@@ -8,6 +8,7 @@ import { splitShares, type AShare } from '../src/mpc/share.js';
 import { parseQuery, planJoinSql, QueryError, runJoinQuery, show } from '../src/query/index.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
+import { assertVisibleCellsEqual } from './sqlite-cells.js';
 
 const K = 5;
 let regs: Registers;
@@ -35,22 +36,7 @@ async function same(sql: string, countCol = 'n', plainSql = sql): Promise<void> 
   });
   assert.deepEqual(r1, r0);
   assert.deepEqual(r2, r0);
-  const want = db.query(plainSql);
-  const nKeys = jp.plan.keys.length;
-  const ci = want.columns.indexOf(countCol);
-  const key = (row: unknown[]) => row.slice(0, nKeys).map(String).join('|');
-  const visible = want.rows.filter((r) => Number(r[ci]) >= K);
-  assert.ok(visible.length > 0, `${sql}: the test data gives visible cells`);
-  const got = new Map(r0.rows!.map((r) => [key(r), r]));
-  assert.equal(r0.rows!.length, visible.length, `${sql}: visible cells`);
-  for (const w of visible) {
-    const g = got.get(key(w));
-    assert.ok(g, `${sql}: cell ${key(w)} missing`);
-    w.forEach((v, i) => {
-      if (typeof v === 'number' && (!Number.isInteger(v) || !Number.isInteger(Number(g![i])))) assert.ok(Math.abs(Number(g![i]) - v) <= 1e-3 + 1e-4 * Math.abs(v), `${key(w)} col ${i}: ${g![i]} vs ${v}`);
-      else assert.equal(String(g![i]), String(v), `${sql}: cell ${key(w)} column ${want.columns[i]}`);
-    });
-  }
+  assertVisibleCellsEqual(sql, jp.plan.keys.length, r0.rows!, db.query(plainSql), countCol, K);
 }
 
 const T2D = "SELECT person_id FROM contacts WHERE diagnosis LIKE 'E11%'";
