@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { readCsvFile, readCsvText } from '../src/ingest/csv.js';
 import { readJsonlText } from '../src/ingest/jsonl.js';
 import { checkSchema, excerpt, MAX_ID_LENGTH, SchemaError, type CodeList, type DatasetSchema } from '../src/ingest/schema.js';
-import { MAX_LINE_CHARS } from '../src/ingest/lines.js';
+import { MAX_LINE_CHARS } from '../src/ingest/validate.js';
 import { parseQuery, QueryError } from '../src/query/index.js';
 import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
 import { startDaemon, writeApiPorts, type Daemon } from '../src/node/daemon.js';

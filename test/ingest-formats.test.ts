@@ -452,7 +452,7 @@ describe('ingest formats: mosaik ingest', () => {
     assert.match(asCsv.out, /line 1: malformed CSV/);
     const bogus = await run({ file: jsonl, format: 'xml' });
     assert.equal(bogus.code, 1);
-    assert.match(bogus.out, /unknown format 'xml' \(choose one of csv, jsonl, parquet\)/);
+    assert.match(bogus.out, /unknown format 'xml' \(choose one of csv, jsonl, parquet, fhir, omop\)/);
     const json = join(root, 'income.json');
     writeFileSync(json, '[]');
     const j = await run({ file: json });

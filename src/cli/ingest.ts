@@ -1,12 +1,15 @@
 // `mosaik ingest`: the custodian's command. Validates a CSV, JSON Lines or Parquet file against a
 // dataset schema (src/ingest/input.ts: csv.ts, jsonl.ts, parquet.ts, all checked by validate.ts),
-// splits every column into replicated secret shares on this machine and sends each of the three
-// nodes only its share pair over pinned TLS (src/ingest/upload.ts).
+// or a hospital's FHIR or OMOP export against the registers it fills (./ingest-hospital.ts), splits
+// every column into replicated secret shares on this machine and sends each of the three nodes only
+// its share pair over pinned TLS (./ingest-upload.ts, src/ingest/upload.ts).
 //
 //   mosaik ingest --dir <cluster dir> --schema <schema.json | demo:<register>> [--codelists <file.json>]
 //                 [--format csv|jsonl|parquet] [--version v] [--dry-run] [--ignore-extra] [--key <file>]
 //                 [--sign-key <custodian Ed25519 key> [--signer <name>]]
 //                 <file.csv | file.jsonl | file.ndjson | file.parquet>
+//   mosaik ingest --dir <cluster dir> --format fhir|omop [--schema demo:<register>[,…]] [--code-map <map.csv>]
+//                 [--person-system <uri>] [--version v] [--dry-run] … <export dir | files…>
 //
 // Every upload is signed by a custodian identity (nodes accept uploads from custodians only):
 // --sign-key <key> (`mosaik identity keygen`), else the cluster's local custodian identity
@@ -14,44 +17,41 @@
 // (`mosaik node --consortium`) also need each node's header signed by the dataset's custodian
 // (src/ingest/upload-auth.ts); with --sign-key the signer's name defaults to the schema's custodian.
 //
-// The format follows from the extension unless --format is given (other extensions: CSV).
-// Exit codes: 0 ok, 1 invalid input (every problem is listed with its line number, or "row N" in a
-// Parquet file; nothing is uploaded), 2 upload failure (each failing node named with the reason).
-// Progress goes to stderr about once a second (Parquet: after a row group, at most once a second);
-// the result and the summary line to stdout.
+// The format follows from the extension unless --format is given (other extensions: CSV); FHIR and
+// OMOP exports are never guessed. Exit codes: 0 ok, 1 invalid input (every problem is listed with
+// its line number, or "row N" in a Parquet file, after the file's name in an export; nothing is
+// uploaded), 2 upload failure (each failing node named with the reason). Progress goes to stderr
+// about once a second (Parquet: after a row group, at most once a second); the result and the
+// summary line to stdout.
 import { InvalidArgumentError, type Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { demoCodeLists } from '../demo/codelists.js';
 import { demoSchemas } from '../demo/schemas.js';
-import { loadClusterConfig } from '../net/keys.js';
-import { FORMAT_NAMES, formatFromPath, INPUT_FORMATS, parseFormat, readInputFile, type InputFormat } from '../ingest/input.js';
+import { FORMAT_NAMES, formatFromPath, HOSPITAL_FORMATS, INPUT_FORMATS, parseFormat, readInputFile, type InputFormat } from '../ingest/input.js';
 import { checkSchema, SchemaError, type CodeList, type DatasetSchema } from '../ingest/schema.js';
 import { parseCodeLists, parseSchemaDocument } from '../ingest/schema-document.js';
-import { apiAddress, checkVersion, defaultVersion, loadCustodianKey, uploadDataset, UploadError, type UploadProgress } from '../ingest/upload.js';
-import { formatProblems, type IngestProgress } from '../ingest/validate.js';
-import type { Signer } from '../governance/identity.js';
-import { cliSigner } from './identity-defaults.js';
+import { DEFAULT_PERSON_SYSTEM } from '../ingest/fhir.js';
+import { formatProblems } from '../ingest/validate.js';
+import { runHospitalIngest } from './ingest-hospital.js';
+import { mb, progressPrinter, thousands, uploadSettings, uploadValidated, type UploadOptions } from './ingest-upload.js';
 
-export interface IngestOptions {
+export interface IngestOptions extends UploadOptions {
+  /** The input file; for a FHIR or OMOP export, the first of its files or directories. */
   file: string;
-  /** Cluster directory (with cluster.json) or the path of cluster.json; not needed for a dry run. */
-  dir?: string;
-  schema: string;
+  /** Further files or directories of a FHIR or OMOP export. */
+  files?: string[];
+  /** A schema JSON file or demo:<register>; FHIR and OMOP: demo registers, comma-separated (default: all the export fills). */
+  schema?: string;
   codelists?: string;
-  /** csv, jsonl or parquet; default from the file's extension. */
+  /** csv, jsonl, parquet, fhir or omop; default from the file's extension (csv, jsonl, parquet). */
   format?: InputFormat | string;
-  version?: string;
   dryRun?: boolean;
   ignoreExtra?: boolean;
-  /** Custodian share key file; default <dir>/custodians/<custodian>.key (created if absent). */
-  key?: string;
-  /** The custodian's Ed25519 private key (PEM): sign the upload (governed nodes require it). */
-  signKey?: string;
-  /** Name to sign as (default: the schema's custodian). */
-  signer?: string;
-  timeoutMs?: number;
-  quiet?: boolean;
+  /** FHIR and OMOP: the custodian's code map CSV for code systems other than ICD-10 and ATC. */
+  codeMap?: string;
+  /** FHIR: the national person-id system of Patient.identifier. */
+  personSystem?: string;
   /** Problems printed (all are counted). Default 50. */
   maxProblems?: number;
   out?: (line: string) => void;
@@ -79,13 +79,26 @@ export function loadSchemaArg(schemaArg: string, codelistsPath?: string): { sche
   return { schema, codeLists: lists };
 }
 
-const mb = (n: number) => (n / 1e6).toFixed(n < 1e7 ? 2 : 1);
-const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
-
 /** Runs `mosaik ingest`; returns the exit code. */
 export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
   const out = o.out ?? ((l: string) => console.log(l));
   const err = o.err ?? ((l: string) => console.error(l));
+  let format: InputFormat | undefined;
+  try {
+    format = o.format !== undefined ? parseFormat(o.format) : undefined;
+  } catch (e) {
+    err(`ingest: ${(e as Error).message}`);
+    return 1;
+  }
+  if (format !== undefined && HOSPITAL_FORMATS.includes(format)) return runHospitalIngest({ ...o, format: format as 'fhir' | 'omop' }, out, err);
+  if (o.files?.length) {
+    err(`ingest: one file at a time for ${format ? FORMAT_NAMES[format] : 'CSV, JSON Lines or Parquet'} (several files are for --format fhir or omop)`);
+    return 1;
+  }
+  if (o.schema === undefined) {
+    err('ingest: --schema is required (a schema JSON file, or demo:<register>)');
+    return 1;
+  }
   const file = resolve(o.file);
   const name = basename(file);
   let loaded: ReturnType<typeof loadSchemaArg>;
@@ -100,55 +113,19 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
     err(`ingest: ${file} does not exist`);
     return 1;
   }
-  let format: InputFormat;
   try {
-    format = o.format !== undefined ? parseFormat(o.format) : formatFromPath(file);
+    format ??= formatFromPath(file);
   } catch (e) {
     err(`ingest: ${(e as Error).message}`);
     return 1;
   }
   // Check the upload settings before spending time on a large file.
-  let version: string | undefined;
-  let config: ReturnType<typeof loadClusterConfig> | undefined;
-  let signer: Signer | undefined;
-  if (!o.dryRun) {
-    if (!o.dir) {
-      err('ingest: --dir <cluster dir> is required (or use --dry-run to validate only)');
-      return 1;
-    }
-    try {
-      version = checkVersion(o.version ?? defaultVersion());
-      const d = resolve(o.dir);
-      // The custodian identity that signs: --sign-key, else this cluster's local custodian identity.
-      signer = cliSigner({ dir: d.endsWith('.json') ? dirname(d) : d, ...(o.signKey !== undefined ? { key: resolve(o.signKey) } : {}), role: 'custodian', flag: '--sign-key', ...(o.signer !== undefined ? { name: o.signer } : o.signKey !== undefined ? { name: schema.custodian } : {}) });
-      config = loadClusterConfig(d.endsWith('.json') ? d : join(d, 'cluster.json'));
-    } catch (e) {
-      err(`ingest: ${(e as Error).message}`);
-      return 1;
-    }
-  }
+  const settings = o.dryRun ? null : uploadSettings(o, [schema.custodian], err);
+  if (!o.dryRun && !settings) return 1;
 
   const size = statSync(file).size;
   if (!o.quiet) err(`reading ${name} (${mb(size)} MB, ${FORMAT_NAMES[format]}) as ${schema.name} (custodian ${schema.custodian}, ${schema.columns.length} columns)`);
-  let lastPrint = -Infinity;
-  const v = await readInputFile(file, schema, codeLists, {
-    format,
-    ignoreExtra: o.ignoreExtra,
-    onProgress: o.quiet
-      ? undefined
-      : (p: IngestProgress) => {
-          // Quiet for the first 0.9 s, then at most about once a second.
-          if (p.elapsedMs < 900 || p.elapsedMs - lastPrint < 900) return;
-          lastPrint = p.elapsedMs;
-          if (p.rowGroup !== undefined) {
-            const pct = p.totalRows ? ` ${Math.floor((100 * p.rows) / p.totalRows)}%,` : '';
-            err(`  validating: row group ${p.rowGroup} of ${p.rowGroups},${pct} ${thousands(p.rows)} rows, ${thousands(p.rowsPerSecond)} rows/s`);
-            return;
-          }
-          const pct = p.totalBytes ? ` ${Math.floor((100 * p.bytes) / p.totalBytes)}%,` : '';
-          err(`  validating:${pct} ${thousands(p.rows)} rows, ${thousands(p.rowsPerSecond)} rows/s`);
-        },
-  });
+  const v = await readInputFile(file, schema, codeLists, { format, ignoreExtra: o.ignoreExtra, onProgress: progressPrinter(o, err) });
   const rate = thousands((v.rows * 1000) / Math.max(1, v.elapsedMs));
   if (!v.ok) {
     const where = v.badRows > 0 ? ` in ${v.badRows} ${v.unit}${v.badRows === 1 ? '' : 's'}` : '';
@@ -166,52 +143,7 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
     out(`ingest --dry-run: ${name} is valid for ${schema.name}; nothing was uploaded`);
     return 0;
   }
-
-  const cfg = config!;
-  let key: Uint8Array;
-  try {
-    const keyPath = o.key ? resolve(o.key) : join(cfg.dir, 'custodians', `${schema.custodian}.key`);
-    const k = loadCustodianKey(keyPath, { create: !o.key });
-    key = k.key;
-    if (k.created && !o.quiet) err(`created custodian share key ${keyPath} (mode 0600; keep it to re-run uploads idempotently)`);
-  } catch (e) {
-    err(`ingest: ${(e as Error).message}`);
-    return 1;
-  }
-  const targets = cfg.nodes.map((n) => {
-    const a = apiAddress(cfg, n.id);
-    return `${n.name} (${a.host}:${a.port})`;
-  });
-  if (!o.quiet) err(`sharing ${schema.name} version ${version}${signer ? `, signed as '${signer.name}',` : ''} and uploading to ${targets.join(', ')}`);
-  try {
-    const r = await uploadDataset({
-      config: cfg,
-      dataset: { schema, codeLists, rows: v.rows, columns: v.columns! },
-      version: version!,
-      key,
-      signer: signer!,
-      timeoutMs: o.timeoutMs,
-      onProgress: o.quiet
-        ? undefined
-        : (p: UploadProgress) => {
-            if (p.elapsedMs < 900) return;
-            err(`  uploading: ${Math.floor((100 * p.sent) / p.total)}% (${mb(p.sent)} of ${mb(p.total)} MB), ${mb(p.bytesPerSecond)} MB/s`);
-          },
-    });
-    const status = r.nodes.map((n) => `${n.node} ${n.status === 201 ? 'stored' : 'already had it'}`).join(', ');
-    out(
-      `ingest: ${schema.name} version ${r.version}: ${thousands(r.rows)} rows × ${schema.columns.length} columns shared; ${status}; ` +
-        `${mb(r.bytes[0]!)} MB per node in ${(r.elapsedMs / 1000).toFixed(2)} s`,
-    );
-    return 0;
-  } catch (e) {
-    if (e instanceof UploadError) {
-      err(`ingest: ${e.message}`);
-      return 2;
-    }
-    err(`ingest: upload failed: ${(e as Error).message}`);
-    return 2;
-  }
+  return uploadValidated(o, settings!, { schema, codeLists, rows: v.rows, columns: v.columns! }, out, err);
 }
 
 const int = (what: string, min: number) => (v: string) => {
@@ -224,18 +156,25 @@ const int = (what: string, min: number) => (v: string) => {
 export function registerIngestCommand(program: Command): void {
   program
     .command('ingest')
-    .description('validate a CSV, JSON Lines or Parquet file against a dataset schema, split it into secret shares here and send each node only its share over pinned TLS (exit 0 ok, 1 invalid input, 2 upload failure)')
-    .argument('<file>', 'CSV with a header row naming the columns (any order); JSON Lines (.jsonl, .ndjson): one object per line, keys naming the columns; or Parquet (.parquet, .pq): columns named as in the schema')
+    .description('validate a CSV, JSON Lines or Parquet file against a dataset schema, or a FHIR or OMOP hospital export against the registers it fills, split it into secret shares here and send each node only its share over pinned TLS (exit 0 ok, 1 invalid input, 2 upload failure)')
+    .argument(
+      '<input...>',
+      'CSV with a header row naming the columns (any order); JSON Lines (.jsonl, .ndjson): one object per line, keys naming the columns; Parquet (.parquet, .pq): columns named as in the schema; ' +
+        'with --format fhir: a FHIR R4 Bulk Data export, its directory or its NDJSON files (Patient, Encounter, Condition, MedicationRequest or MedicationStatement, Observation, Organization, Medication); ' +
+        'with --format omop: OMOP CDM 5.4 tables as CSV, their directory or files (person, location, observation_period, death, care_site, visit_occurrence, condition_occurrence, drug_exposure, measurement)',
+    )
     .option('--dir <clusterDir>', 'cluster directory with cluster.json (or the path of cluster.json); required unless --dry-run')
-    .requiredOption('--schema <schema>', 'dataset schema: a JSON file ({name, custodian, columns} or {schema, codeLists}), or demo:<register> (population, contacts, prescriptions, income)')
+    .option('--schema <schema>', 'dataset schema: a JSON file ({name, custodian, columns} or {schema, codeLists}), or demo:<register> (population, contacts, prescriptions, income); required except for --format fhir and omop, where it picks the registers to fill (demo:population, demo:contacts, demo:prescriptions, comma-separated; default: every one the export has data for)')
     .option('--codelists <file>', 'code lists as JSON: [{name, codes, labels?}, …]')
-    .option('--format <format>', `input format, one of ${INPUT_FORMATS.join(', ')} (default: from the extension: .jsonl/.ndjson JSON Lines, .parquet/.pq Parquet, otherwise CSV)`, (s: string) => {
+    .option('--format <format>', `input format, one of ${INPUT_FORMATS.join(', ')} (default: from the extension: .jsonl/.ndjson JSON Lines, .parquet/.pq Parquet, otherwise CSV; a FHIR or OMOP export is never guessed)`, (s: string) => {
       try {
         return parseFormat(s);
       } catch (e) {
         throw new InvalidArgumentError((e as Error).message);
       }
     })
+    .option('--code-map <file>', 'FHIR and OMOP: the mapping of other code systems onto ICD-10 and ATC, CSV with the columns source_system,source_code,target_system,target_code (source_system: a FHIR Coding.system URI, or OMOP for OMOP concept ids; target_system: ICD-10 or ATC)')
+    .option('--person-system <uri>', `FHIR: the identifier system of the national person id in Patient.identifier (default ${DEFAULT_PERSON_SYSTEM}, the Danish CPR number in HL7 Denmark's DK Core); OMOP reads person.person_source_value`)
     .option('--version <version>', 'dataset version id, the same at every node (default: a UTC timestamp); re-running with the same version and content is idempotent')
     .option('--dry-run', 'validate only; upload nothing')
     .option('--ignore-extra', 'skip input columns (CSV header fields, JSON keys, Parquet columns) that are not in the schema instead of failing')
@@ -245,13 +184,16 @@ export function registerIngestCommand(program: Command): void {
     .option('--timeout <ms>', 'connect / idle timeout per node', int('timeout', 1), 30_000)
     .option('--max-problems <n>', 'problems to print (all are counted)', int('max problems', 1), 50)
     .option('--quiet', 'no progress output')
-    .action(async (file: string, o: { dir?: string; schema: string; codelists?: string; format?: InputFormat; version?: string; dryRun?: boolean; ignoreExtra?: boolean; key?: string; signKey?: string; signer?: string; timeout: number; maxProblems: number; quiet?: boolean }) => {
+    .action(async (inputs: string[], o: { dir?: string; schema?: string; codelists?: string; format?: InputFormat; codeMap?: string; personSystem?: string; version?: string; dryRun?: boolean; ignoreExtra?: boolean; key?: string; signKey?: string; signer?: string; timeout: number; maxProblems: number; quiet?: boolean }) => {
       process.exitCode = await runIngest({
-        file,
+        file: inputs[0]!,
+        files: inputs.slice(1),
         dir: o.dir,
         schema: o.schema,
         codelists: o.codelists,
         format: o.format,
+        codeMap: o.codeMap,
+        personSystem: o.personSystem,
         version: o.version,
         dryRun: o.dryRun,
         ignoreExtra: o.ignoreExtra,

@@ -11,16 +11,16 @@
 // quoted fields, goes through csv-parse's synchronous parser (consecutive quoted records in one
 // call; the browser build aliases 'csv-parse/sync' to csv-parse's own browser build). Lines are
 // counted from 1 (the header); a record spanning several lines is reported at its first line.
-// Empty lines are skipped; a UTF-8 BOM is ignored. A line longer than MAX_LINE_CHARS (1 MiB,
-// ./lines.ts) stops the reading with a problem at that line. Bytes are decoded with TextDecoder (invalid
-// UTF-8 becomes U+FFFD, which no column type accepts).
+// Empty lines are skipped; a UTF-8 BOM is ignored; a line longer than 1 MiB stops the reading
+// (MAX_LINE_CHARS, ./validate.ts). Bytes are decoded with TextDecoder (invalid UTF-8 becomes U+FFFD,
+// which no column type accepts).
 //
 // Browser-safe: no Node built-in. What it reveals: nothing leaves this module; problems quote the
 // offending values back to the custodian who owns them.
 import { parse as parseSync, CsvError } from 'csv-parse/sync';
 import { LineSplitter } from './lines.js';
 import type { CodeList, DatasetSchema } from './schema.js';
-import { lineTooLong, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
+import { lineTooLong, MAX_LINE_CHARS, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
 
 export type CsvProgress = IngestProgress;
 
@@ -111,8 +111,6 @@ export function formatProblem(e: unknown, line: number, recordStart: number): Ro
     case 'CSV_INVALID_CLOSING_QUOTE':
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
       return { line, kind: 'format', message: 'malformed CSV: a closing quote is followed by other characters instead of a comma or the end of the line (a quote inside a quoted field must be doubled: "")' };
-    case 'CSV_MAX_RECORD_SIZE':
-      return lineTooLong(recordStart);
     case 'INVALID_OPENING_QUOTE':
       return { line, kind: 'format', message: 'malformed CSV: a quote in the middle of an unquoted field (quote the whole field and double the quote: "a""b")' };
     default:
@@ -120,13 +118,25 @@ export function formatProblem(e: unknown, line: number, recordStart: number): Ro
   }
 }
 
-/** Quote-free lines split directly; quoted records parsed by csv-parse (see the module comment). */
+/** What a record reader reports to: RowValidator, or the table reader of an OMOP export (./omop.ts). */
+export interface RecordHost {
+  /** Set once reading cannot go on. */
+  readonly fatal: boolean;
+  /** A problem that stops reading (malformed CSV, a line over MAX_LINE_CHARS). */
+  fail(p: RowProblem): void;
+}
+
+/**
+ * Quote-free lines split directly; quoted records parsed by csv-parse (see the module comment).
+ * `delimiter` ',' (CSV), or '\t' for the tab-separated tables some OMOP tools write. A line over
+ * MAX_LINE_CHARS stops the reading.
+ */
 export class FastReader implements Reader {
   lines = 0;
   private readonly split = new LineSplitter(
     (s) => this.line(s),
     () => this.v.fatal,
-    () => this.v.fail(lineTooLong(this.lines + 1)),
+    { chars: MAX_LINE_CHARS, tooLong: () => this.v.fail(lineTooLong(this.lines + 1)) },
   );
   /** Pending lines of consecutive quoted records (each line followed by '\n'). */
   private batch: string[] = [];
@@ -139,7 +149,11 @@ export class FastReader implements Reader {
   /** Whether a record in the batch spans lines (then csv-parse reports where each ends). */
   private multiline = false;
 
-  constructor(private readonly sink: Sink, private readonly v: RowValidator) {}
+  constructor(
+    private readonly sink: Sink,
+    private readonly v: RecordHost,
+    private readonly delimiter = ',',
+  ) {}
 
   write(chunk: Uint8Array | string): void {
     this.split.write(chunk);
@@ -171,7 +185,7 @@ export class FastReader implements Reader {
       if (this.v.fatal) return;
       const end = s.length > 0 && s.charCodeAt(s.length - 1) === 13 ? s.length - 1 : s.length;
       if (end === 0) return; // empty line
-      this.sink((end === s.length ? s : s.slice(0, end)).split(','), n);
+      this.sink((end === s.length ? s : s.slice(0, end)).split(this.delimiter), n);
       return;
     }
     if (this.batch.length === 0) this.batchStart = n;
@@ -193,7 +207,7 @@ export class FastReader implements Reader {
     let records: unknown[];
     try {
       // Line numbers from csv-parse (info) only when needed: it costs ~40 % of the parse.
-      records = parseSync(text, { relax_column_count: true, skip_empty_lines: true, info });
+      records = parseSync(text, { relax_column_count: true, skip_empty_lines: true, info, delimiter: this.delimiter });
     } catch (e) {
       const rel = e instanceof CsvError && typeof (e as CsvError & { lines?: number }).lines === 'number' ? (e as CsvError & { lines: number }).lines : 1;
       this.v.fail(formatProblem(e, base + rel - 1, this.recordStart));

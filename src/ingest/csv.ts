@@ -9,8 +9,7 @@ import { Readable } from 'node:stream';
 import { parse as parseStream, type Parser } from 'csv-parse';
 import type { CsvError } from 'csv-parse/sync';
 import type { CodeList, DatasetSchema } from './schema.js';
-import { MAX_LINE_CHARS } from './lines.js';
-import { formatProblems, type RowValidator } from './validate.js';
+import { formatProblems, MAX_LINE_CHARS, type RowValidator } from './validate.js';
 import { formatProblem, readCsvChunks, type CsvReader, type CsvSink, type CsvValidation, type ReadCsvOptions } from './csv-read.js';
 
 export type { CsvProgress, CsvValidation, ReadCsvOptions } from './csv-read.js';

@@ -3,6 +3,9 @@
 // .parquet or .pq; any other extension is read as CSV, as `mosaik ingest` always did) unless given
 // (`mosaik ingest --format`). Every reader validates with the same core (./validate.ts) and returns
 // the same IngestValidation; positions are lines for CSV and JSON Lines, rows for Parquet.
+// A hospital export (--format fhir: FHIR R4 Bulk Data NDJSON, ./fhir.ts; --format omop: OMOP CDM
+// 5.4 tables, ./omop.ts) is several files that fill several registers: never guessed from an
+// extension, read by readHospitalExport (./hospital-export.ts), not by readInputFile.
 import { extname } from 'node:path';
 import { readCsvFile } from './csv.js';
 import { readJsonlFile } from './jsonl.js';
@@ -12,9 +15,12 @@ import type { IngestProgress, IngestValidation, InputFormat } from './validate.j
 
 export type { InputFormat } from './validate.js';
 
-export const INPUT_FORMATS: readonly InputFormat[] = ['csv', 'jsonl', 'parquet'];
+export const INPUT_FORMATS: readonly InputFormat[] = ['csv', 'jsonl', 'parquet', 'fhir', 'omop'];
 
-export const FORMAT_NAMES: Record<InputFormat, string> = { csv: 'CSV', jsonl: 'JSON Lines', parquet: 'Parquet' };
+/** The formats of hospital exports: several files, several registers. */
+export const HOSPITAL_FORMATS: readonly InputFormat[] = ['fhir', 'omop'];
+
+export const FORMAT_NAMES: Record<InputFormat, string> = { csv: 'CSV', jsonl: 'JSON Lines', parquet: 'Parquet', fhir: 'FHIR R4 Bulk Data NDJSON', omop: 'OMOP CDM 5.4 tables' };
 
 /** A --format argument; throws with the accepted values. */
 export function parseFormat(s: string): InputFormat {
@@ -63,5 +69,8 @@ export async function readInputFile(path: string, schema: DatasetSchema, codeLis
       return readJsonlFile(path, schema, codeLists, { ...common, progressIntervalMs: opts.progressIntervalMs });
     case 'parquet':
       return readParquetFile(path, schema, codeLists, common);
+    case 'fhir':
+    case 'omop':
+      throw new Error(`${FORMAT_NAMES[format]} is a hospital export of several files and registers: read it with readHospitalExport`);
   }
 }

@@ -16,13 +16,13 @@
 //   after which the rest of the file cannot be trusted).
 // - Lines are counted from 1; blank (whitespace-only) lines are skipped but counted; a UTF-8 BOM
 //   and a CR before the LF are ignored. Memory: one line at a time plus the encoded columns; a line
-//   longer than MAX_LINE_CHARS (1 MiB, ./lines.ts) stops the reading with a problem at that line.
+//   longer than MAX_LINE_CHARS (1 MiB, ./validate.ts) stops the reading with a problem at that line.
 //
 // This module is the reading core, browser-safe (no Node built-in; the web app's upload uses it);
 // ./jsonl.ts adds reading files and streams in Node.
 import { LineSplitter } from './lines.js';
 import { excerpt, type CodeList, type DatasetSchema } from './schema.js';
-import { describeValue, lineTooLong, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
+import { describeValue, lineTooLong, MAX_LINE_CHARS, progressReporter, RowValidator, validationResult, type IngestProgress, type IngestValidation, type RowProblem } from './validate.js';
 
 export interface ReadJsonlOptions {
   /** Keys that are not schema columns are skipped instead of being an error. */
@@ -81,7 +81,7 @@ class JsonlReader {
   private readonly split = new LineSplitter(
     (s) => this.line(s),
     () => this.v.fatal,
-    () => this.v.fail(lineTooLong(this.lines + 1)),
+    { chars: MAX_LINE_CHARS, tooLong: () => this.v.fail(lineTooLong(this.lines + 1)) },
   );
   private readonly names: string[];
   private readonly known: Set<string>;

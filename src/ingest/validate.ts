@@ -21,7 +21,6 @@
 // person ids and integers. Anything the fast path does not recognise goes through encodeValue()
 // itself, which either encodes it (e.g. surrounding blanks, a '+' sign) or throws the SchemaError
 // whose message ends up in the report. Values are stored as two 32-bit halves, not as BigInts.
-import { MAX_LINE_CHARS } from './lines.js';
 import { encodeValue, excerpt, SchemaError, type CodeList, type ColumnSpec, type DatasetSchema } from './schema.js';
 
 export type ProblemKind = 'format' | 'header' | 'fields' | 'value' | 'duplicate' | 'rows-per-person';
@@ -40,6 +39,8 @@ export interface RowProblem {
   /** The column concerned, when there is one. */
   column?: string;
   message: string;
+  /** The file, when an input has several (FHIR and OMOP exports: ./fhir.ts, ./omop.ts). */
+  file?: string;
 }
 
 /** Collects problems: counts all of them, keeps the first `keep` for the report. */
@@ -48,15 +49,20 @@ export class ProblemLog {
   /** Distinct lines (rows) with at least one problem (position 0, the file as a whole, is not counted). */
   badRows = 0;
   readonly list: RowProblem[] = [];
+  /** Inputs of several files: the file a problem without its own `file` belongs to. */
+  file: string | undefined;
   private lastBadLine = -1;
+  private lastBadFile: string | undefined;
 
   constructor(readonly keep = 1000) {}
 
   add(p: RowProblem): void {
     this.count++;
-    if (p.line !== this.lastBadLine && p.line > 0) {
+    if (p.file === undefined && this.file !== undefined) p = { ...p, file: this.file };
+    if ((p.line !== this.lastBadLine || p.file !== this.lastBadFile) && p.line > 0) {
       this.badRows++;
       this.lastBadLine = p.line;
+      this.lastBadFile = p.file;
     }
     if (this.list.length < this.keep) this.list.push(p);
   }
@@ -391,8 +397,8 @@ export function mapHeader(schema: DatasetSchema, header: string[], line: number,
   return { fieldOf, extra, absent, problems };
 }
 
-/** The input formats `mosaik ingest` reads. */
-export type InputFormat = 'csv' | 'jsonl' | 'parquet';
+/** The input formats `mosaik ingest` reads: one file of one dataset, or a hospital export (FHIR, OMOP) of several. */
+export type InputFormat = 'csv' | 'jsonl' | 'parquet' | 'fhir' | 'omop';
 
 export interface ValidatorOptions {
   /** Input columns (CSV header fields, JSON keys, Parquet columns) not in the schema are skipped instead of being an error. */
@@ -403,6 +409,8 @@ export interface ValidatorOptions {
   expectedRows?: number;
   /** How positions are named in messages: 'line' (CSV, JSON Lines; default) or 'row' (Parquet). */
   unit?: PositionUnit;
+  /** Report into this log (shared by the datasets of one hospital export) instead of one of the validator's own. */
+  problems?: ProblemLog;
 }
 
 /**
@@ -428,7 +436,7 @@ export class RowValidator {
     readonly codeLists: Map<string, CodeList>,
     private readonly opts: ValidatorOptions = {},
   ) {
-    this.problems = new ProblemLog(opts.keepProblems ?? 1000);
+    this.problems = opts.problems ?? new ProblemLog(opts.keepProblems ?? 1000);
   }
 
   /** The header (CSV) or the column names (Parquet), matched by name; `columnsHint` words the missing-column message. */
@@ -612,6 +620,13 @@ export interface IngestProgress {
   totalRows?: number;
 }
 
+/**
+ * The longest line a line-based reader (CSV, FHIR NDJSON: ./lines.ts) accepts, in characters. A register's row is
+ * a few hundred bytes; a longer line is not a record of any schema (a binary file, a missing line
+ * break), and reading on would hold all of it in memory. Memory stays bounded whatever the file.
+ */
+export const MAX_LINE_CHARS = 1 << 20;
+
 /** The problem reported for a line longer than MAX_LINE_CHARS. */
 export function lineTooLong(line: number): RowProblem {
   return { line, kind: 'format', message: `line ${line} is longer than ${MAX_LINE_CHARS / (1 << 20)} MiB (${MAX_LINE_CHARS} characters) without a line break: not a record of this schema (a binary file, or a file without line breaks); nothing was read past it` };
@@ -634,9 +649,14 @@ export function progressReporter(
   };
 }
 
-/** The problems as report lines, at most `cap` of them, then a line counting the rest. Positions read "line N" (or "row N" for Parquet; "file" for a problem with the file as a whole, position 0). */
+/**
+ * The problems as report lines, at most `cap` of them, then a line counting the rest. Positions read
+ * "line N" (or "row N" for Parquet; "file" for a problem with the file as a whole, position 0), after
+ * the file's name when the problem names one ("Encounter.ndjson line 12", "person.csv").
+ */
 export function formatProblems(log: { list: RowProblem[]; count: number; badRows: number }, cap = 50, unit: PositionUnit = 'line'): string[] {
-  const lines = log.list.slice(0, cap).map((p) => `  ${p.line > 0 ? `${unit} ${p.line}` : 'file'}: ${p.message}`);
+  const where = (p: RowProblem) => (p.file === undefined ? (p.line > 0 ? `${unit} ${p.line}` : 'file') : p.line > 0 ? `${p.file} ${unit} ${p.line}` : p.file);
+  const lines = log.list.slice(0, cap).map((p) => `  ${where(p)}: ${p.message}`);
   const rest = log.count - Math.min(cap, log.list.length);
   if (rest > 0) lines.push(`  … and ${rest} more problem${rest > 1 ? 's' : ''} (${log.count}${log.badRows > 0 ? ` in ${log.badRows} ${unit}${log.badRows > 1 ? 's' : ''}` : ''} in all)`);
   return lines;
