@@ -31,7 +31,7 @@ import { cliSigner } from './identity-defaults.js';
 import { fetchUsageAll, newConsortiumConfig, publishConsent, submitDocument } from './governance-remote.js';
 import { formatTable, QueryFailed, runRemoteQuery } from './query.js';
 import { auditVerify } from './audit.js';
-import { DEMO_CUSTODIANS, fmtInt, ingestRegisters, planOf, secs, startNodes, stopNodes, type StudiesDemoOptions } from './studies-demo.js';
+import { DEMO_CUSTODIANS, fmtInt, ingestRegisters, planOf, progressLine, secs, startNodes, stopNodes, type StudiesDemoOptions } from './studies-demo.js';
 
 const CONSENT_CUSTODIAN = 'consent-register';
 const STUDY_ID = 'demo-governed';
@@ -139,7 +139,7 @@ export async function runGovernedDemo(o: StudiesDemoOptions): Promise<boolean> {
     for (const q of queries) {
       const t = performance.now();
       try {
-        const r = await runRemoteQuery({ config, sql: q.sql!, signer: researcher, study, queryId: q.id });
+        const r = await runRemoteQuery({ config, sql: q.sql!, signer: researcher, study, queryId: q.id, onNodes: progressLine(o) });
         ran++;
         o.log('');
         o.log(`  ${q.id} (epsilon ${q.epsilon}; consent register ${r.governance?.consent.register ?? 'none'}; ${secs(performance.now() - t)})`);

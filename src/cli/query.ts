@@ -47,6 +47,8 @@ export interface QueryOptions {
   /** Give up after this long (default 10 minutes). */
   timeoutMs?: number;
   onProgress?: (msg: string) => void;
+  /** Each node's status and progress (e.g. "computing over 100000 rows: 45 % (join: sorting)"), as they change. */
+  onNodes?: (nodes: { node: string; status: string; progress?: string }[]) => void;
   /** Governed clusters: the registered study and the id of its query to run. */
   study?: SignedStudy;
   queryId?: string;
@@ -146,7 +148,10 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
     }
     if (parts.every(Boolean)) break;
     const msg = views.map((v, p) => `${config.nodes[p as PartyId].name}: ${v.status}${'progress' in v && v.progress && (v.status !== 'done' || !parts[p]) && v.progress !== 'done' ? ` (${v.progress})` : ''}`).join(', ');
-    if (msg !== lastMsg) o.onProgress?.(msg);
+    if (msg !== lastMsg) {
+      o.onProgress?.(msg);
+      o.onNodes?.(views.map((v, p) => ({ node: config.nodes[p as PartyId].name, status: String(v.status), ...('progress' in v && v.progress ? { progress: v.progress } : {}) })));
+    }
     lastMsg = msg;
     if (Date.now() > deadline) throw new QueryFailed(`job ${id} did not finish within ${o.timeoutMs ?? 600_000} ms (${msg})`);
     await sleep(delay);
