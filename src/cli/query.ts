@@ -123,6 +123,7 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
   type View = JobView | { status: 'unreachable'; error: string };
   const latest: View[] = [0, 1, 2].map(() => ({ status: 'queued' }) as JobView);
   const inFlight: (Promise<void> | null)[] = [null, null, null];
+  const asked = [0, 0, 0];
   const ask = (p: PartyId): Promise<void> =>
     apiRequest<JobView>(config, p, `/v1/jobs/${id}`, { timeoutMs: 10_000, signer: o.signer })
       .then(async (r): Promise<View> => {
@@ -136,12 +137,18 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
         inFlight[p] = null;
       });
   for (;;) {
-    for (const p of [0, 1, 2] as PartyId[]) if (!parts[p] && !inFlight[p]) inFlight[p] = ask(p);
+    for (const p of [0, 1, 2] as PartyId[]) {
+      if (!parts[p] && !inFlight[p]) {
+        asked[p] = Date.now();
+        inFlight[p] = ask(p);
+      }
+    }
     const waiting = inFlight.filter((x): x is Promise<void> => x !== null);
     await Promise.race([Promise.all(waiting), sleep(250)]);
     const views = latest.map((v, p) => (parts[p] ? ({ status: 'done' } as JobView) : v));
     const failed = views.map((v, p) => [v, p] as const).filter(([v]) => v.status === 'failed');
-    const settled = views.every((v) => ['failed', 'done', 'unreachable'].includes(v.status as string));
+    // Settled: every node has said how it ended, or does not answer (a stopped node is not waited for).
+    const settled = views.every((v, p) => ['failed', 'done', 'unreachable'].includes(v.status as string) || (inFlight[p] !== null && Date.now() - asked[p]! > 1000));
     if (failed.length && !settleBy) settleBy = Date.now() + 3000;
     if (failed.length && (settled || Date.now() > settleBy)) {
       throw new QueryFailed(`job ${id} failed: ${failed.map(([v, p]) => `node ${p} (${config.nodes[p as PartyId].name}): ${v.error}`).join('; ')}`);
