@@ -5,9 +5,10 @@
 // result, and how many ran at once.
 //
 //   npm run build && node dist/bench/concurrent.js [--citizens 100000] [--queries 20] [--researchers 10]
-//                                                  [--cli <path to a built dist/src/cli/main.js>]
+//                                                  [--max-parallel <n>] [--cli <path to a built dist/src/cli/main.js>]
 //
-// --cli runs the nodes of another build (e.g. a checkout of main, for the figures before).
+// --cli runs the nodes of another build (e.g. a checkout of main, for the figures before);
+// --max-parallel 1 runs one job at a time, as before concurrent jobs (issue 12).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ const citizens = Number(arg('citizens', '100000'));
 const Q = Number(arg('queries', '20'));
 const R = Number(arg('researchers', '10'));
 const cli = arg('cli', fileURLToPath(new URL('../src/cli/main.js', import.meta.url)));
+const maxParallel = arg('max-parallel', '');
 const SQL = [
   'SELECT region, sex, COUNT(*) AS n FROM population GROUP BY region, sex',
   'SELECT region, COUNT(*) AS n FROM population GROUP BY region',
@@ -47,7 +49,7 @@ try {
   const keys = ensureLocalIdentities(cluster.dir, [{ name: 'custodian', role: 'custodian' }, ...names.map((name) => ({ name, role: 'researcher' as const }))]);
   const signer = (name: string) => cliSigner({ dir: cluster.dir, key: keys.get(name)!, role: 'researcher' });
   for (const p of [0, 1, 2] as PartyId[]) {
-    const child = spawn(process.execPath, [cli, 'node', '--dir', cluster.dir, '--party', String(p)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'node', '--dir', cluster.dir, '--party', String(p), ...(maxParallel && p === 0 ? ['--max-parallel', maxParallel] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', () => {});
     procs.push(child);
   }
@@ -64,7 +66,7 @@ try {
   }
   const regs = generateRegisters({ citizens, seed: 1 });
   await uploadDataset({ config: cluster.config, dataset: { schema: regs.population.schema, codeLists: regs.codeLists, rows: regs.population.length, columns: regs.population.columns }, version: 'v1', signer: signer('custodian') });
-  console.log(`${Q} queries by ${R} researchers over the population register of ${citizens} citizens; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`${Q} queries by ${R} researchers over the population register of ${citizens} citizens${maxParallel ? `, at most ${maxParallel} at once` : ''}; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const t0 = performance.now();
   const runs = await Promise.all(
     Array.from({ length: Q }, async (_, i) => {

@@ -67,3 +67,14 @@ export function chiSquare(h1: Float64Array, h2: Float64Array): number {
   }
   return chi;
 }
+
+/** A seeded generator of uniform numbers in [0, 1) (mulberry32), so that failures reproduce. */
+export function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

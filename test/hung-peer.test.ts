@@ -50,6 +50,9 @@ after(async () => {
 
 describe('a hung peer', () => {
   it('a node stopped mid-join (SIGSTOP) fails the job at its peers by its silence, and the client says so', async () => {
+    // A job first: the nodes have heard each other's heartbeats, so the next job's links are armed
+    // from their start (on a busy machine the first beat of a fresh link may come after the stop).
+    assert.ok((await runRemoteQuery({ config: cluster.config, sql: JOIN_SQL, signer: ids.researcher, timeoutMs: 100_000 })).rows.length > 0);
     const status = async (p: PartyId, id: string) => (await apiRequest<Job>(cluster.config, p, `/v1/jobs/${id}`, { signer: ids.researcher, timeoutMs: 2000 })).body;
     let job = '';
     const client = runRemoteQuery({
@@ -67,13 +70,21 @@ describe('a hung peer', () => {
       assert.ok(t < 400, 'the job did not start');
       await new Promise((ok) => setTimeout(ok, 25));
     }
+    const stopped = Date.now();
     nodes.procs[2]!.kill('SIGSTOP');
     await failed;
+    const clientMs = Date.now() - stopped;
+    const detectedMs: number[] = [];
     for (const p of [0, 1] as PartyId[]) {
       const j = await status(p, job);
       assert.equal(j.status, 'failed');
       assert.match(j.error!, /no sign of life from party 2 \(node-c\) for \d+ s: neither data nor heartbeats/);
+      detectedMs.push(Date.parse(j.finishedAt!) - stopped);
     }
+    // Within 15 s at the peers (10 s of silence allowed), and the client right after them.
+    assert.ok(Math.max(...detectedMs) < 15_000, `the peers failed the job ${detectedMs.join(' and ')} ms after the stop`);
+    assert.ok(clientMs < Math.max(...detectedMs) + 5_000, `the client reported it ${clientMs} ms after the stop`);
+    if (process.env.HUNG_PEER_TIMES) console.log(`hung peer: peers failed the job after ${detectedMs.map((x) => (x / 1000).toFixed(1)).join(' s and ')} s; the client reported it after ${(clientMs / 1000).toFixed(1)} s`);
     nodes.procs[2]!.kill('SIGCONT');
   });
 

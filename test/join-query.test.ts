@@ -152,3 +152,24 @@ describe('join errors, raised before any MPC', () => {
     });
   }
 });
+
+describe('progress of a linked query (issue 12: the main job shows phase and percentage)', () => {
+  it('reports increasing fractions up to 1, with the join\'s sort in between, the same at every party', async () => {
+    const sql = "SELECT p.region, COUNT(*) AS n FROM population p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') GROUP BY p.region";
+    const jp = planJoinSql(sql, datasets(), regs.codeLists);
+    const seen: [number, string][][] = [[], [], []];
+    await run3((p) => {
+      const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
+      return runJoinQuery(p, jp, tables, { minCellSize: K, progress: (f, phase) => void seen[p.id]!.push([f, phase]) });
+    });
+    for (const s of seen) {
+      const f = s.map(([x]) => x);
+      assert.ok(f.every((x, i) => i === 0 || x >= f[i - 1]!), 'increasing');
+      assert.equal(f.at(-1), 1);
+      const sorting = s.filter(([, ph]) => ph === 'join: sorting').map(([x]) => x);
+      assert.ok(sorting.length >= 5 && sorting[0]! >= 0.08 && sorting.at(-1)! <= 0.6, `the sort reports its levels: ${sorting.join(', ')}`);
+      assert.ok(s.some(([, ph]) => /disclosure/.test(ph)));
+    }
+    assert.deepEqual(seen[1], seen[0]);
+  });
+});

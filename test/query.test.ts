@@ -12,7 +12,7 @@ import { inputBits } from '../src/mpc/boolean.js';
 import { revealMany } from '../src/mpc/arith.js';
 import { packBits } from '../src/ring/bits.js';
 import { explainPlan, planSql, QueryError } from '../src/query/plan.js';
-import { run3 } from './harness.js';
+import { rng, run3 } from './harness.js';
 
 const lists = new Map<string, CodeList>([
   ['sex', makeCodeList('sex', [['F'], ['M']])],
@@ -41,16 +41,6 @@ const schema: DatasetSchema = {
 const N = 1500;
 const K = 5;
 
-// Seeded generator (mulberry32) so failures reproduce.
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pad(n: number) {
   return String(n).padStart(2, '0');

@@ -19,6 +19,7 @@ import { parseQuery, tablesOf } from '../src/query/index.js';
 import { emptyByFilter, MAX_GROUP_VALUES, planSql } from '../src/query/plan.js';
 import { runQuery } from '../src/query/execute.js';
 import { formatTable } from '../src/cli/query.js';
+import { progressLine } from '../src/cli/studies-demo.js';
 import { splitShares, type AShare } from '../src/mpc/share.js';
 import { decodeValue } from '../src/ingest/schema.js';
 import { run3 } from './harness.js';
@@ -118,5 +119,27 @@ describe('GROUP BY a code column with many codes (issue 12)', () => {
     const t = formatTable({ ...many, publiclyEmpty: many.suppressed.map(() => false) });
     assert.ok(t.split('\n').length < 6, t);
     assert.match(t, /<suppressed> 127 cells: A04, A08, .*… \(107 more\)/);
+  });
+});
+
+describe('progress of the main job (issue 12)', () => {
+  it('a query longer than a second shows node 0\'s phase and percentage: on a new phase, else every 3 s', () => {
+    let t = 0;
+    const lines: string[] = [];
+    const show = progressLine({ log: (l) => lines.push(l) }, 3000, () => t);
+    const at = (ms: number, progress: string) => {
+      t = ms;
+      show([{ node: 'node-a', status: 'running', progress }, { node: 'node-b', status: 'running', progress: 'x' }]);
+    };
+    at(200, 'computing over 1000 rows: 5 % (filters before the join)');
+    at(900, 'computing over 1000 rows: 8 % (join: sorting)');
+    assert.deepEqual(lines, [], 'nothing in the first second');
+    at(1100, 'computing over 1000 rows: 12 % (join: sorting)');
+    at(2500, 'computing over 1000 rows: 30 % (join: sorting)');
+    at(4200, 'computing over 1000 rows: 50 % (join: sorting)');
+    at(4600, 'computing over 1000 rows: 70 % (join)');
+    assert.deepEqual(lines, ['  … 1.10 s: computing over 1000 rows: 12 % (join: sorting)', '  … 4.20 s: computing over 1000 rows: 50 % (join: sorting)']);
+    at(5700, 'computing over 1000 rows: 78 % (validity of joined rows)');
+    assert.equal(lines.at(-1), '  … 5.70 s: computing over 1000 rows: 78 % (validity of joined rows)');
   });
 });

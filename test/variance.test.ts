@@ -11,7 +11,7 @@ import { splitShares, type AShare } from '../src/mpc/share.js';
 import { runQuery, varianceErrorBound } from '../src/query/execute.js';
 import { noiseForPlan } from '../src/query/dp.js';
 import { planSql, QueryError, varianceShift } from '../src/query/plan.js';
-import { run3 } from './harness.js';
+import { rng, run3 } from './harness.js';
 
 const lists = new Map<string, CodeList>([['grp', makeCodeList('grp', [['a'], ['b'], ['c'], ['d']])]]);
 const schema: DatasetSchema = {
@@ -25,15 +25,6 @@ const schema: DatasetSchema = {
   ],
 };
 
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cells a..d: (rows, mean, spread) per cell, so that each stresses another term of the bound. */
 const CELLS: [string, number, number, number][] = [

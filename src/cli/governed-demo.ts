@@ -33,7 +33,7 @@ import { fetchUsageAll, newConsortiumConfig, publishConsent, submitDocument } fr
 import { formatTable, QueryFailed, runRemoteQuery } from './query.js';
 import { auditVerify } from './audit.js';
 import { CONSENT_CUSTODIAN, CONSENT_DATASET } from '../demo/governance.js';
-import { DEMO_CUSTODIANS, fmtInt, ingestRegisters, planOf, secs, startNodes, stopNodes, type StudiesDemoOptions } from './studies-demo.js';
+import { DEMO_CUSTODIANS, fmtInt, ingestRegisters, planOf, progressLine, secs, startNodes, stopNodes, type StudiesDemoOptions } from './studies-demo.js';
 
 /** The custodians of the registers (the consent register's custodian publishes consent, step 6). */
 const REGISTER_CUSTODIANS = DEMO_CUSTODIANS.filter((c) => c.name !== CONSENT_CUSTODIAN);
@@ -142,7 +142,7 @@ export async function runGovernedDemo(o: StudiesDemoOptions): Promise<boolean> {
     for (const q of queries) {
       const t = performance.now();
       try {
-        const r = await runRemoteQuery({ config, sql: q.sql!, signer: researcher, study, queryId: q.id });
+        const r = await runRemoteQuery({ config, sql: q.sql!, signer: researcher, study, queryId: q.id, onNodes: progressLine(o) });
         ran++;
         o.log('');
         o.log(`  ${q.id} (epsilon ${q.epsilon}; consent register ${r.governance?.consent.register ?? 'none'}; ${secs(performance.now() - t)})`);

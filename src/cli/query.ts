@@ -47,6 +47,8 @@ export interface QueryOptions {
   /** Give up after this long (default 10 minutes). */
   timeoutMs?: number;
   onProgress?: (msg: string) => void;
+  /** Each node's status and progress (e.g. "computing over 100000 rows: 45 % (join: sorting)"), as they change. */
+  onNodes?: (nodes: { node: string; status: string; progress?: string }[]) => void;
   /** Governed clusters: the registered study and the id of its query to run. */
   study?: SignedStudy;
   queryId?: string;
@@ -121,6 +123,7 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
   type View = JobView | { status: 'unreachable'; error: string };
   const latest: View[] = [0, 1, 2].map(() => ({ status: 'queued' }) as JobView);
   const inFlight: (Promise<void> | null)[] = [null, null, null];
+  const asked = [0, 0, 0];
   const ask = (p: PartyId): Promise<void> =>
     apiRequest<JobView>(config, p, `/v1/jobs/${id}`, { timeoutMs: 10_000, signer: o.signer })
       .then(async (r): Promise<View> => {
@@ -134,19 +137,28 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
         inFlight[p] = null;
       });
   for (;;) {
-    for (const p of [0, 1, 2] as PartyId[]) if (!parts[p] && !inFlight[p]) inFlight[p] = ask(p);
+    for (const p of [0, 1, 2] as PartyId[]) {
+      if (!parts[p] && !inFlight[p]) {
+        asked[p] = Date.now();
+        inFlight[p] = ask(p);
+      }
+    }
     const waiting = inFlight.filter((x): x is Promise<void> => x !== null);
     await Promise.race([Promise.all(waiting), sleep(250)]);
     const views = latest.map((v, p) => (parts[p] ? ({ status: 'done' } as JobView) : v));
     const failed = views.map((v, p) => [v, p] as const).filter(([v]) => v.status === 'failed');
-    const settled = views.every((v) => ['failed', 'done', 'unreachable'].includes(v.status as string));
+    // Settled: every node has said how it ended, or does not answer (a stopped node is not waited for).
+    const settled = views.every((v, p) => ['failed', 'done', 'unreachable'].includes(v.status as string) || (inFlight[p] !== null && Date.now() - asked[p]! > 1000));
     if (failed.length && !settleBy) settleBy = Date.now() + 3000;
     if (failed.length && (settled || Date.now() > settleBy)) {
       throw new QueryFailed(`job ${id} failed: ${failed.map(([v, p]) => `node ${p} (${config.nodes[p as PartyId].name}): ${v.error}`).join('; ')}`);
     }
     if (parts.every(Boolean)) break;
     const msg = views.map((v, p) => `${config.nodes[p as PartyId].name}: ${v.status}${'progress' in v && v.progress && (v.status !== 'done' || !parts[p]) && v.progress !== 'done' ? ` (${v.progress})` : ''}`).join(', ');
-    if (msg !== lastMsg) o.onProgress?.(msg);
+    if (msg !== lastMsg) {
+      o.onProgress?.(msg);
+      o.onNodes?.(views.map((v, p) => ({ node: config.nodes[p as PartyId].name, status: String(v.status), ...('progress' in v && v.progress ? { progress: v.progress } : {}) })));
+    }
     lastMsg = msg;
     if (Date.now() > deadline) throw new QueryFailed(`job ${id} did not finish within ${o.timeoutMs ?? 600_000} ms (${msg})`);
     await sleep(delay);

@@ -175,6 +175,25 @@ export function planOf(sql: string, schemas: Map<string, DatasetSchema>, codeLis
   return planAnyQuery(parseQuery(sql), new Map([...schemas].map(([n, schema]) => [n, { schema, codeLists: [...codeLists.values()] }])));
 }
 
+/**
+ * Progress of a query that takes longer than a second: node 0's phase and percentage, a line when
+ * the phase changes or every few seconds, never in the first second (short queries print nothing).
+ */
+export function progressLine(o: Pick<StudiesDemoOptions, 'log'>, everyMs = 3000, clock: () => number = () => performance.now()): (nodes: { node: string; status: string; progress?: string }[]) => void {
+  const t0 = clock();
+  let last = 0, lastPhase = '';
+  return (nodes) => {
+    const n = nodes[0];
+    if (!n?.progress || n.status !== 'running') return;
+    const now = clock();
+    const phase = n.progress.replace(/\d+ %/, '');
+    if (now - t0 < 1000 || (phase === lastPhase && now - last < everyMs) || now - last < 1000) return;
+    last = now;
+    lastPhase = phase;
+    o.log(`  … ${secs(now - t0)}: ${n.progress}`);
+  };
+}
+
 interface StudyOutcome {
   agree: boolean;
   ms: number;
@@ -200,8 +219,8 @@ async function runStudy(
   const t0 = performance.now();
   // Every register was uploaded as `version`; a query over several reads each one's.
   const at = (sql: string) => Object.fromEntries(tablesOf(parseQuery(sql)).map((n) => [n, version]));
-  const res = await runRemoteQuery({ config, sql: study.sql, signer, versions: at(study.sql), minCellSize: o.minCellSize, study: signed, queryId: study.id });
-  const den = study.denominator ? await runRemoteQuery({ config, sql: study.denominator.sql, signer, versions: at(study.denominator.sql), minCellSize: o.minCellSize, study: signed, queryId: denominatorId(study.id) }) : null;
+  const res = await runRemoteQuery({ config, sql: study.sql, signer, versions: at(study.sql), minCellSize: o.minCellSize, study: signed, queryId: study.id, onNodes: progressLine(o) });
+  const den = study.denominator ? await runRemoteQuery({ config, sql: study.denominator.sql, signer, versions: at(study.denominator.sql), minCellSize: o.minCellSize, study: signed, queryId: denominatorId(study.id), onNodes: progressLine(o) }) : null;
   const ms = performance.now() - t0;
   const tp = performance.now();
   const plain: PlainResult = db.query(study.sql);

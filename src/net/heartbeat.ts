@@ -17,7 +17,11 @@
 // says only "alive": it carries no data, and forging one needs the session's secret.
 //
 // Heartbeats are armed per link by its first beat: where datagrams do not get through (a firewall),
-// the link keeps the receive timeout alone, and the node says so once.
+// the link keeps the receive timeout alone, and the node says so once. Once a peer's beats have got
+// through on one link, the node's later links with that peer are armed from their start: a peer
+// that stops before its first beat on a new link (a busy machine may take a second or more to
+// send it) is still found silent after silenceMs.
+
 import { Worker } from 'node:worker_threads';
 
 /** Slots of shared memory, one per link with a heartbeat (a node's concurrent jobs × 2 links). */
@@ -32,6 +36,8 @@ export interface HeartbeatLink {
   /** Where the peer's heartbeats go: its host and MPC port (as a UDP port). */
   host: string;
   port: number;
+  /** The peer's party (whose beats have got through before: see the module comment). */
+  peer: number;
   /** This node's party (the sender byte of its beats). */
   me: number;
 }
@@ -42,6 +48,8 @@ export class Heartbeats {
   private readonly heard: Float64Array;
   private readonly free: number[] = [];
   private closed = false;
+  /** Peers whose beats have got through on some link (their new links are armed from the start). */
+  private readonly heardFrom = new Set<number>();
   /** The worker could not bind its UDP port: no heartbeats at this node (receive timeouts only). */
   failure: string | null = null;
 
@@ -66,16 +74,26 @@ export class Heartbeats {
     return new Heartbeats(host, port, log);
   }
 
-  /** Beats for a link until `stop`; `lastHeard()` is the time (ms, Date.now) of the peer's last authentic beat, 0 before the first. */
+  /**
+   * Beats for a link until `stop`; `lastHeard()` is the time (ms, Date.now) of the peer's last
+   * authentic beat, or before the first: the link's start if this peer's beats got through before,
+   * else 0 (not armed).
+   */
   register(link: HeartbeatLink): { lastHeard(): number; stop(): void } | null {
     if (this.closed || this.failure) return null;
     const slot = this.free.pop();
     if (slot === undefined) return null;
     this.heard[slot] = 0;
+    const since = Date.now();
     this.worker.postMessage({ add: { slot, id: Buffer.from(link.id).toString('hex'), key: Buffer.from(link.key).toString('hex'), host: link.host, port: link.port, me: link.me } });
     let stopped = false;
+    const lastHeard = () => {
+      const t = this.heard[slot]!;
+      if (t > 0) this.heardFrom.add(link.peer);
+      return t > 0 ? t : this.heardFrom.has(link.peer) ? since : 0;
+    };
     return {
-      lastHeard: () => (stopped ? 0 : this.heard[slot]!),
+      lastHeard: () => (stopped ? 0 : lastHeard()),
       stop: () => {
         if (stopped) return;
         stopped = true;

@@ -184,13 +184,13 @@ export class TlsChannel implements Channel {
     } catch {
       return;
     }
-    link.heartbeat = this.heartbeats.register({ id: km.subarray(0, 8), key: km.subarray(8), host: link.peer.host, port: link.peer.port, me: this.me });
+    link.heartbeat = this.heartbeats.register({ id: km.subarray(0, 8), key: km.subarray(8), host: link.peer.host, port: link.peer.port, me: this.me, peer: link.peer.id });
     if (this.silenceTimer) return;
     this.silenceTimer = setInterval(() => {
       const now = Date.now();
       for (const l of this.links.values()) {
         const beat = l.heartbeat?.lastHeard() ?? 0;
-        if (beat === 0 || l.bye || l.closing) continue; // not armed (no beat yet), or going away
+        if (beat === 0 || l.bye || l.closing) continue; // not armed (no beat yet from this peer), or going away
         const silent = now - Math.max(beat, l.lastData);
         if (silent > this.silenceMs) {
           this.fail(new ChannelError(`no sign of life from ${shortNode(l.peer)} for ${Math.round(silent / 1000)} s: neither data nor heartbeats (the node is stopped, hung or cut off)`), l);

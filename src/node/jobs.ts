@@ -693,22 +693,24 @@ export class JobRunner {
         for (const end = Date.now() + this.o.busyMs; Date.now() < end; );
       }
       job.progress = 'decrypting shares';
-      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', trace: (phase: string) => (job.progress = `computing over ${rows} rows: ${phase} done`), ...(a.noise ? { noise: a.noise } : {}) } as unknown as RunOptions;
+      // Progress for the requester (GET /v1/jobs/:id): the step just done and how far the run is.
+      const progress = (f: number, phase: string) => (job.progress = `computing over ${rows} rows: ${Math.floor(100 * f)} % (${phase})`);
+      const opts = { minCellSize: spec.minCellSize, revealTo: 'none', progress, ...(a.noise ? { noise: a.noise } : {}) } as unknown as RunOptions;
       let r: QueryResult & { shared?: SharedOutputs };
       if (ja?.consent) {
         // The study's consent filter: the register's rows in force at T, joined on the person id.
         const tables = new Map(join!.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
-        job.progress = `computing over ${rows} rows with the consent filter of '${ja.auth.consent.purpose}'`;
+        job.progress = `computing over ${rows} rows with the consent filter of '${ja.auth.consent.purpose}': 0 %`;
         const restrict = await consentRestriction(p, store, ja.consent);
         r = (await runJoinQuery(p, join!, tables, { ...opts, restrict })) as typeof r;
       } else if (join) {
         // Every register the query reads, by its alias in the SQL.
         const tables = new Map(join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
-        job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers`;
+        job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers: 0 %`;
         r = (await runJoinQuery(p, join, tables, opts)) as typeof r;
       } else {
         const cols = store.load(spec.dataset, spec.version, plan.columns.length ? plan.columns : [meta.columns[0]!]);
-        job.progress = `computing over ${meta.rows} rows`;
+        job.progress = `computing over ${meta.rows} rows: 0 %`;
         r = (await runQuery(p, plan, cols, opts)) as typeof r;
       }
       if (!r.shared) {

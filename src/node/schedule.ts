@@ -5,7 +5,7 @@
 // (src/node/jobs.ts create), admits it itself, and offers it to nodes 1 and 2 even when it refused
 // itself, so that every node decides on its own and records its decision; if any node refused,
 // the job is called off everywhere and the answer (403) lists each node's reason. Once all three
-// have queued it, node 0 logs its job-run entry in the transparency log.
+// have queued it, node 0 logs its job-run entry in the transparency log (co-signed in the background).
 //
 // Documents (POST /v1/studies, /v1/approvals, /v1/policies, /v1/consent/updates): node 0 verifies
 // the document, hands it to nodes 1 and 2, each of which verifies it on its own and stores it; then
@@ -99,7 +99,10 @@ export async function scheduleJob(ctx: ScheduleContext, spec: JobSpec): Promise<
     runner.enqueue(spec);
     const g = spec.governance;
     ctx.log(`job ${spec.id} scheduled for '${spec.request.request.researcher}'${g ? ` (study '${g.study.study.id}' query '${spec.request.request.query}')` : ''}: ${spec.sql}`);
-    await ctx.ledger?.logJobRun(spec).catch((e: Error) => ctx.log(`WARNING: job ${spec.id} not logged as run: ${e.message}`));
+    // The entry is appended to node 0's replica now (synchronously); replicating and co-signing it
+    // go on in the background, so that submissions, which node 0 takes one at a time, do not wait
+    // for the other nodes' signatures (20 researchers at once waited 30 s and more for that).
+    void ctx.ledger?.logJobRun(spec).catch((e: Error) => ctx.log(`WARNING: job ${spec.id} not logged as run: ${e.message}`));
     return spec;
   }
   const why = [...refusals.map((r) => `node ${r.party} (${r.node}): ${r.error}`), ...problems].join('; ');

@@ -74,6 +74,11 @@ export interface RunOptions {
   /** Called with the wall time (ms) of each phase, for benchmarks. */
   trace?: (phase: string, ms: number) => void;
   /**
+   * Called as the run goes on with the fraction done (0..1, increasing; by the run's steps, and
+   * inside a join's sort by the comparisons done) and the step just done, for progress reports.
+   */
+  progress?: (fraction: number, phase: string) => void;
+  /**
    * Differential privacy (dp.ts noiseForPlan): the noise for every base sum (COUNT, SUM(x),
    * SUM(x²)), drawn jointly in MPC and added before anything depends on them, so AVG, VARIANCE
    * and STDDEV are computed from the noisy sums and small-cell suppression and HAVING compare
@@ -136,7 +141,11 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     }
   }
   if (opts.noise) checkNoise(plan, opts.noise);
-  const lap = lapTimer(opts.trace);
+  // The steps below, for progress: clamping, the cells' bits and circuit (unless sorted), counts
+  // and sums, noise, the aggregates, disclosure control.
+  const G0 = plan.keys.reduce((m, key) => m * key.labels.length, 1);
+  const steps = (plan.clamps.length ? 1 : 0) + (G0 >= SORT_CELLS_FROM || G0 > MAX_CELLS ? 0 : 2) + 1 + (opts.noise ? 1 : 0) + 2;
+  const lap = lapTimer(opts.trace, opts.progress, steps);
   // 0. Clamped columns.
   if (plan.clamps.length) {
     columns = new Map([...columns, ...(await clampColumns(p, plan, columns, n))]);
@@ -228,12 +237,26 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
 }
 
 /** A function that reports the wall time since its previous call (or creation) to `trace`, named. */
-export function lapTimer(trace?: (phase: string, ms: number) => void): (what: string) => void {
+export function lapTimer(trace?: (phase: string, ms: number) => void, progress?: (fraction: number, phase: string) => void, steps = 0): (what: string) => void {
   let t0 = performance.now();
+  let done = 0;
   return (what) => {
     const t = performance.now();
     trace?.(what, t - t0);
     t0 = t;
+    if (steps > 0) progress?.(Math.min(1, ++done / steps), what);
+  };
+}
+
+/** The part [from, to] of a run's progress: what a step inside it reports as 0..1, increasing only. */
+export function progressPart(report: ((fraction: number, phase: string) => void) | undefined, from: number, to: number): ((fraction: number, phase: string) => void) | undefined {
+  if (!report) return undefined;
+  let last = -1;
+  return (f, phase) => {
+    const x = from + (to - from) * Math.min(1, Math.max(0, f));
+    if (x < last) return;
+    last = x;
+    report(x, phase);
   };
 }
 

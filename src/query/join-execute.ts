@@ -17,7 +17,7 @@ import { joinOnKey, type JoinedTable, type JoinInput } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
 import type { AShare } from '../mpc/share.js';
 import { PERSON_ID_LIMIT } from '../ingest/schema.js';
-import { lapTimer, rowFilter, runQuery, type QueryResult, type RunOptions } from './execute.js';
+import { lapTimer, progressPart, rowFilter, runQuery, type QueryResult, type RunOptions } from './execute.js';
 import { HAS, type JoinPlan, ROW } from './join-plan.js';
 import { QueryError } from './parse.js';
 
@@ -55,7 +55,14 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   // A protected run must not reveal the uniqueness bit of a checked table (dp.ts refuses such plans).
   const checked = opts.noise ? jp.tables.find((t) => t.unique === 'check') : undefined;
   if (checked) throw new QueryError(`noise: ${checked.dataset.name} would be tested for one row per person inside MPC, revealing a bit outside the privacy guarantee (noiseForPlan refuses this plan)`);
-  const lap = lapTimer(opts.trace);
+  // Progress: the filters 5 %, the join 65 % (its sort by comparisons), date windows and
+  // validity 8 %, then the aggregates over the joined rows (runQuery) the rest.
+  const steps = lapTimer(opts.trace);
+  const report = progressPart(opts.progress, 0, 1);
+  const lap = (what: string, at?: number) => {
+    steps(what);
+    if (at !== undefined) report?.(at, what);
+  };
   const colsOf = jp.tables.map((t) => {
     const m = tables.get(t.alias) ?? new Map<string, AShare>();
     const get = (c: string) => m.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
@@ -69,7 +76,7 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   for (const [i, t] of jp.tables.entries()) {
     present.push(t.filter ? await rowFilter(p, t.filter, colsOf[i]!.m, colsOf[i]!.key.length) : null);
   }
-  lap('filters before the join');
+  lap('filters before the join', 0.05);
 
   // 2. The join. An EXISTS with a date window joins the two registers' events, sorted by time.
   const inputs: JoinInput[] = [];
@@ -101,9 +108,12 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   const j0 = await joinOnKey(
     p,
     inputs,
-    { keyBits: KEY_BITS, lastHas: !jp.tables.some((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner')), onPhase: (ph) => lap(`join: before ${ph}`) },
+    {
+      keyBits: KEY_BITS, lastHas: !jp.tables.some((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner')), onPhase: (ph) => lap(`join: before ${ph}`, ph === 'sort' ? 0.08 : undefined),
+      ...(report ? { onSortProgress: (f: number) => report(0.08 + 0.52 * f, 'join: sorting') } : {}),
+    },
   );
-  lap('join');
+  lap('join', 0.7);
   const restricted = r ? j0.tables[at]! : null;
   const j = r ? { ...j0, tables: j0.tables.filter((_, k) => k !== at) } : j0;
   const joined = new Map<number, (typeof j.tables)[number]>(jp.order.map((i, k) => [i, j.tables[k]!]));
@@ -131,7 +141,7 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
     } else valid = manyRows;
   } else valid = allInner ? (await mulMany(p, [[j.last, allInner]]))[0]! : j.last;
   if (r) valid = (await mulMany(p, [[valid, r.usable(p, restricted!)]]))[0]!;
-  lap('validity of joined rows');
+  lap('validity of joined rows', 0.78);
 
   // 4. The joined rows as one virtual register.
   const virtual = new Map<string, AShare>([[ROW, valid]]);
@@ -140,5 +150,5 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
     t.columns.forEach((c, k) => virtual.set(`${t.alias}.${c}`, jt.columns[k]!));
     if (t.kind === 'left' || t.kind === 'semi') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
   });
-  return runQuery(p, jp.plan, virtual, opts);
+  return runQuery(p, jp.plan, virtual, { ...opts, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
 }
