@@ -32,8 +32,8 @@ import { CUSTODIANS } from '../demo/schemas.js';
 
 /** The demo's custodians, each owning its registers. */
 const DEMO_CUSTODIANS: LocalIdentity[] = [
-  { name: CUSTODIANS.cpr, role: 'custodian', datasets: ['population'] },
-  { name: CUSTODIANS.health, role: 'custodian', datasets: ['contacts', 'prescriptions'] },
+  { name: CUSTODIANS.cpr, role: 'custodian', datasets: ['population', 'emigrations'] },
+  { name: CUSTODIANS.health, role: 'custodian', datasets: ['contacts', 'prescriptions', 'deaths'] },
   { name: CUSTODIANS.statistics, role: 'custodian', datasets: ['income'] },
 ];
 

@@ -55,6 +55,15 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   // A protected run must not reveal the uniqueness bit of a checked table (dp.ts refuses such plans).
   const checked = opts.noise ? jp.tables.find((t) => t.unique === 'check') : undefined;
   if (checked) throw new QueryError(`noise: ${checked.dataset.name} would be tested for one row per person inside MPC, revealing a bit outside the privacy guarantee (noiseForPlan refuses this plan)`);
+  return runQuery(p, jp.plan, await joinedRows(p, jp, tables, opts), opts);
+}
+
+/**
+ * The joined rows of a join plan as one virtual register: `alias.column` for every column the plan
+ * reads, ROW (0/1: the row is a row of the join's result) and `alias.__has` for LEFT JOINed and
+ * semi-joined tables. Steps 1–4 of runJoinQuery; reveals what join.ts reveals.
+ */
+export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: JoinRunOptions = {}): Promise<Map<string, AShare>> {
   const lap = lapTimer(opts.trace);
   const colsOf = jp.tables.map((t) => {
     const m = tables.get(t.alias) ?? new Map<string, AShare>();
@@ -140,5 +149,5 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
     t.columns.forEach((c, k) => virtual.set(`${t.alias}.${c}`, jt.columns[k]!));
     if (t.kind === 'left' || t.kind === 'semi') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
   });
-  return runQuery(p, jp.plan, virtual, opts);
+  return virtual;
 }

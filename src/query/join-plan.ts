@@ -30,6 +30,7 @@ import type { CodeList, ColumnSpec, DatasetSchema } from '../ingest/schema.js';
 import { type Expr, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
 import { oneRowPerPerson } from './contribution.js';
 import { fixedColumns, planQuery, type QueryPlan } from './plan.js';
+import { planRowQuery } from './rows.js';
 
 /**
  * How a table takes part: FROM, [INNER] JOIN, LEFT JOIN, [NOT] EXISTS (semi-join: its match flag
@@ -110,6 +111,12 @@ export interface JoinPlanOptions {
    * person_id-typed column.
    */
   personKey?: boolean;
+  /**
+   * Plan an analysis table (src/query/rows.ts): the SELECT list holds row expressions (columns,
+   * conditions, EXISTS, age(), LEAST/GREATEST/COALESCE over LEFT JOINed dates, date differences)
+   * instead of aggregates; the rows never leave MPC.
+   */
+  rows?: boolean;
 }
 
 export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>, opts: JoinPlanOptions = {}): JoinPlan {
@@ -117,6 +124,8 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   // [NOT] EXISTS subqueries become semi-joined tables; in WHERE they read the table's match flag.
   const semis: Extract<Expr, { kind: 'exists' }>[] = [];
   const where0 = q.where ? extractExists(q.where, semis) : null;
+  // Analysis tables (rows): EXISTS may stand in the SELECT list too (a 0/1 column).
+  const select0 = opts.rows ? q.select.map((s) => ({ ...s, expr: extractExists(s.expr, semis) })) : q.select;
   const clauses: { table: string; alias: string; kind: TableKind }[] = [
     { table: q.table, alias: q.alias, kind: 'from' },
     ...q.joins,
@@ -238,14 +247,16 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   }
 
   // Aggregates and group keys over LEFT JOINed tables' columns are refused (NULL semantics).
-  const select = q.select.map((s) => {
-    const e = rewrite(s.expr);
+  const select = select0.map((s) => {
+    const e0 = rewrite(s.expr);
+    // Conditions in an analysis table's SELECT list: SQL's three-valued logic over LEFT JOIN misses.
+    const e = opts.rows && isCondition(e0) ? kleene(e0, false, left) : e0;
     // A bare column is named like SQL names it: without its qualifier.
     const alias = s.alias ?? (e.kind === 'column' && s.expr.kind === 'column' ? e.name.slice(e.name.indexOf('.') + 1) : null);
     return { expr: e, alias };
   });
   const groupBy = q.groupBy.map((g) => rewrite(g, false));
-  for (const e of [...select.map((s) => s.expr), ...groupBy, ...(q.having ? [rewrite(q.having, false)] : [])]) {
+  for (const e of [...(opts.rows ? [] : select.map((s) => s.expr)), ...groupBy, ...(q.having ? [rewrite(q.having, false)] : [])]) {
     for (const c of columnsOf(e)) {
       if (byAlias.has(aliasOf(c)) && left.has(aliasOf(c))) err(`${show(e)}: aggregates and GROUP BY over a LEFT JOINed table's columns (${c}) are not supported; use JOIN, or COUNT(*) with WHERE … IS NOT NULL`);
     }
@@ -286,7 +297,8 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   };
   const isTrue = (col: string): Expr => ({ kind: 'cmp', op: '=', left: { kind: 'column', name: col }, right: { kind: 'bool', value: true } });
   const where = [...rest.map((c) => kleene(c, false, left)), isTrue(ROW)].reduce((a, b) => ({ kind: 'and', left: a, right: b }));
-  const plan = planQuery(
+  const planVirtual = opts.rows ? (pq: ParsedQuery, d: DatasetSchema, cl: Map<string, CodeList>) => planRowQuery(pq, d, cl, left) : planQuery;
+  const plan = planVirtual(
     {
       ...q,
       table: virtual.name,
@@ -328,6 +340,11 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
       };
     }),
   };
+}
+
+/** A boolean condition (comparison, logic, IN, BETWEEN, LIKE, IS NULL), not a value. */
+function isCondition(e: Expr): boolean {
+  return ['cmp', 'and', 'or', 'not', 'in', 'between', 'like', 'isnull', 'bool'].includes(e.kind);
 }
 
 /** The WHERE clause with every [NOT] EXISTS replaced by its table's match flag (collected in `out`). */
