@@ -50,6 +50,16 @@ s <- summary(survfit(Surv(m, died) ~ t2d, data = d))
 for (i in seq_along(s$time)) { k <- paste0(as.character(s$strata[i]), ":", s$time[i]); out(paste0("survm:", k), s$surv[i]); out(paste0("lowerm:", k), s$lower[i]); out(paste0("upperm:", k), s$upper[i]) }
 sd <- survdiff(Surv(days, died) ~ t2d, data = d); out("survdiff:chisq", sd$chisq); out("survdiff:p.value", pchisq(sd$chisq, 1, lower.tail = FALSE)); out("survdiff:obs", sd$obs); out("survdiff:exp", sd$exp)
 sd <- survdiff(Surv(days, died) ~ region, data = d); out("survdiff5:chisq", sd$chisq)
+m <- glm(t2d ~ age + sex + factor(q), family = binomial, data = d); cf <- coef(summary(m))
+for (i in seq_len(nrow(cf))) { out(paste0("glm:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("glm:se:", rownames(cf)[i]), cf[i, 2]); out(paste0("glm:p:", rownames(cf)[i]), cf[i, 4]) }
+out("glm:deviance", m$deviance); out("glm:null.deviance", m$null.deviance)
+m <- glm(died ~ t2d + age + sex + offset(log(days)), family = poisson, data = d); cf <- coef(summary(m))
+for (i in seq_len(nrow(cf))) { out(paste0("pois:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("pois:se:", rownames(cf)[i]), cf[i, 2]); out(paste0("pois:p:", rownames(cf)[i]), cf[i, 4]) }
+m <- coxph(Surv(m, died) ~ t2d + age + sex, data = d, ties = "breslow"); cf <- coef(summary(m))
+for (i in seq_len(nrow(cf))) { out(paste0("cox:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("cox:se:", rownames(cf)[i]), cf[i, 3]); out(paste0("cox:p:", rownames(cf)[i]), cf[i, 5]) }
+out("cox:wald", summary(m)$waldtest[1])
+d$dd <- d$died
+m <- suppressWarnings(glm(died ~ dd + age, family = binomial, data = d)); out("sep:coef", coef(m)["ddTRUE"]); out("sep:converged", m$converged)
 `;
 
 before(() => {
@@ -169,6 +179,40 @@ describe('statistics equal R (exact results)', () => {
   });
 });
 
+describe('models fitted inside MPC equal R', () => {
+  const coefOk = (v: Record<string, number>, prefix: string, name: string) => {
+    const c = v[`coef:${name}`]!, want = R.get(`${prefix}:coef:${name}`)!, se = R.get(`${prefix}:se:${name}`)!;
+    // 1e-3 relative, or (documented fixed-point bound) 1e-3 of the standard error for small coefficients.
+    assert.ok(rel(c, want) <= 1e-3 || Math.abs(c - want) <= 1e-3 * se, `${prefix} coef ${name}: ${c} vs R ${want} (se ${se})`);
+    closeRel(v[`se:${name}`]!, se, 1e-3, `${prefix} se ${name}`);
+    closeAbs(v[`p:${name}`]!, R.get(`${prefix}:p:${name}`)!, 1e-3, `${prefix} p ${name}`);
+  };
+  it('glm binomial (logistic): coefficients, SE, p, deviance; converged', async () => {
+    const r = await exact({ fn: 'glm', formula: 't2d ~ age + sex + factor(q)', family: 'binomial' });
+    for (const n of ['(Intercept)', 'age', 'sexM', 'factor(q)2', 'factor(q)3', 'factor(q)4', 'factor(q)5']) coefOk(r.result.values, 'glm', n);
+    closeRel(r.result.values.deviance!, R.get('glm:deviance')!, 1e-4, 'residual deviance');
+    closeRel(r.result.values['null.deviance']!, R.get('glm:null.deviance')!, 1e-9, 'null deviance');
+    assert.equal(r.result.values.converged, 1);
+  });
+  it('glm poisson with an offset (rates)', async () => {
+    const r = await exact({ fn: 'glm', formula: 'died ~ t2d + age + sex + offset(log(days))', family: 'poisson' });
+    for (const n of ['(Intercept)', 't2dTRUE', 'age', 'sexM']) coefOk(r.result.values, 'pois', n);
+  });
+  it('coxph (Breslow ties, 30-day intervals): hazard ratios, SE, p, Wald test', async () => {
+    const r = await exact({ fn: 'coxph', formula: 'Surv(days, died) ~ t2d + age + sex', bin: 30 });
+    for (const n of ['t2dTRUE', 'age', 'sexM']) coefOk(r.result.values, 'cox', n);
+    closeRel(r.result.values.wald!, R.get('cox:wald')!, 1e-3, 'Wald test');
+    closeRel(r.result.values['hr:t2dTRUE']!, Math.exp(R.get('cox:coef:t2dTRUE')!), 1e-3, 'hazard ratio');
+  });
+  it('separation (a covariate that predicts the outcome perfectly) is reported, not returned as a number', async () => {
+    const data = EXAMPLE_SQL.replace('AS died', 'AS died, d.death_date IS NOT NULL AS dd');
+    const r = await runLocal(regs.all, regs.codeLists, { fn: 'glm', data, formula: 'died ~ dd + age', family: 'binomial' }, { minCellSize: 1 });
+    assert.ok(Math.abs(R.get('sep:coef')!) > 10, 'R runs to a huge coefficient (with a warning)');
+    assert.ok(Number.isNaN(r.result.values['coef:ddTRUE']!), 'no number for the separated coefficient');
+    assert.match(r.result.notes.join('\n'), /separation/);
+  });
+});
+
 describe('protected statistics (differential privacy) stay within their stated error of R', () => {
   const prot = (req: Omit<StatRequest, 'data'>, epsilon = 1) => runLocal(regs.all, regs.codeLists, { data: EXAMPLE_SQL, ...req } as StatRequest, { minCellSize: 1, epsilon });
   const within = (r: Awaited<ReturnType<typeof prot>>, key: string, want: number) => {
@@ -190,6 +234,11 @@ describe('protected statistics (differential privacy) stay within their stated e
     for (let i = 0; i < 5; i++) within(h, `count:${i}`, R.get(`hist:${i + 1}`)!);
     const d = await prot({ fn: 'survdiff', formula: 'Surv(days, died) ~ t2d' });
     within(d, 'chisq', R.get('survdiff:chisq')!);
+  });
+
+  it('glm (logistic) from the noisy pattern table and X\'y', async () => {
+    const r = await prot({ fn: 'glm', formula: 't2d ~ age + sex + factor(q)', family: 'binomial' }, 1);
+    for (const n of ['(Intercept)', 'age', 'sexM', 'factor(q)5']) within(r, `coef:${n}`, R.get(`glm:coef:${n}`)!);
   });
 
   it('lm from the noisy cross-product matrix', async () => {

@@ -528,6 +528,14 @@ export function tablesOf(q: ParsedQuery): string[] {
     else if (e.kind === 'not') walk(e.arg);
   };
   walk(q.where);
+  // Analysis tables (src/query/rows.ts) may have EXISTS in the SELECT list.
+  const inSelect = (e: Expr): void => {
+    if (e.kind === 'exists') walk(e);
+    else if (e.kind === 'and' || e.kind === 'or' || e.kind === 'cmp') (inSelect(e.left), inSelect(e.right));
+    else if (e.kind === 'not') inSelect(e.arg);
+    else if (e.kind === 'call') e.args.forEach(inSelect);
+  };
+  q.select.forEach((s) => inSelect(s.expr));
   return [...new Set(out)];
 }
 

@@ -37,7 +37,7 @@ export async function runLocal(registers: LocalRegister[], codeLists: Map<string
   const plan = planStat(req, datasets);
   const minCellSize = o.minCellSize ?? 5;
   const modelMod = plan.job.kind === 'model' ? await import('./glm.js') : null;
-  if (modelMod) plan.job = { kind: 'model', model: modelMod.modelJob(plan) };
+  if (modelMod) plan.job = { kind: 'model', model: { ...modelMod.modelJob(plan), minCellSize } };
   const noise = o.epsilon === undefined ? null : modelMod ? modelMod.modelNoise(plan, o.epsilon) : noiseFor(plan, o.epsilon);
   const shares = new Map<string, Map<string, [AShare, AShare, AShare]>>();
   for (const t of plan.analysis.join.tables) {
