@@ -50,10 +50,10 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtInt = (n: number) => n.toLocaleString('en-US');
 
-/** Starts the three daemons; `waitUntilUp` resolves once each answers /v1/health. */
-function startNodes(dir: string, config: ClusterConfig, o: StudiesDemoOptions): { kids: ChildProcess[]; waitUntilUp: () => Promise<void> } {
+/** Starts the three daemons as processes; `waitUntilUp` resolves once each answers /v1/health. */
+export function startNodes(dir: string, config: ClusterConfig, o: Pick<StudiesDemoOptions, 'minCellSize' | 'verbose' | 'log'> & { args?: string[] }): { kids: ChildProcess[]; waitUntilUp: () => Promise<void> } {
   const kids = ([0, 1, 2] as PartyId[]).map((p) => {
-    const child = spawn(process.execPath, [MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize)], {
+    const child = spawn(process.execPath, [MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize), ...(o.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const name = config.nodes[p].name;
@@ -101,7 +101,7 @@ function ingestProcess(dir: string, register: string, csv: string, version: stri
   });
 }
 
-function stopNodes(kids: ChildProcess[]): Promise<void> {
+export function stopNodes(kids: ChildProcess[]): Promise<void> {
   return Promise.all(
     kids.map(
       (k) =>

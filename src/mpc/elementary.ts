@@ -15,7 +15,7 @@
 // per-row use on millions. Reveals nothing (built from mul, truncation, comparison, fixed.ts).
 import { AShare, add, addPublic, mul, mulPublic, sub, subFromPublic } from './arith.js';
 import { msb, bitInject } from './convert.js';
-import { DEFAULT_F, linComb, mulFixed, normalise, normalisedValue, reciprocal, truncRound } from './fixed.js';
+import { DEFAULT_F, linComb, mulFixed, normalise, normalisedValue, reciprocalNormalised, truncRound } from './fixed.js';
 import type { Party } from './party.js';
 
 /** Internal fractional bits. */
@@ -104,9 +104,10 @@ export async function sigmoid(p: Party, x: AShare, f = DEFAULT_F): Promise<AShar
   const { abs, s } = await absSign(p, x);
   const u = await expNeg(p, abs, FI < f ? f : Math.min(f, FI));
   const uFI = f === FI ? u : fromF(u, f);
-  // σ(|x|) = 1/(1 + u), 1 + u ∈ [1, 2]: reciprocal at FI bits.
-  const r = await reciprocal(p, addPublic(p, uFI, 1n << BigInt(FI)), FI);
-  const sig = await toF(p, r, f);
+  // σ(|x|) = 1/(1 + u) with (1 + u)/2 ∈ [0.5, 1]: Goldschmidt without normalisation, W = 2^FI·2/(1 + u).
+  const half = (await truncRound(p, [[addPublic(p, uFI, 1n << BigInt(FI)), 1]]))[0]!;
+  const W = await reciprocalNormalised(p, half, null);
+  const sig = (await truncRound(p, [[W, FI - f + 1]]))[0]!;
   // σ(x) = s ? 1 − σ(|x|) : σ(|x|)
   const one = 1n << BigInt(f);
   return add(sig, await mul(p, s, subFromPublic(p, one, mulPublic(sig, 2n))));

@@ -110,6 +110,8 @@ export interface JobResult {
    */
   ledger: { resultMeta: string; shareCommitment: string; salt: string };
   timings: { connectMs: number; computeMs: number };
+  /** What this node sent to and received from its peers for the job (bytes, frames). */
+  traffic?: { sent: number; received: number; frames: number };
   /** The output protection applied (the requester derives each cell's error from it: src/query/dp.ts). */
   protection: Protection;
   /** What this run cost (epsilon, delta), and what remains of the researcher's budget at this node. */
@@ -623,6 +625,7 @@ export class JobRunner {
         shares,
         ledger: { resultMeta, shareCommitment: shareCommitment({ job: spec.id, party: me, ...shares }, salt), salt },
         timings: { connectMs: t1 - t0, computeMs: performance.now() - t1 },
+        traffic: { ...net.stats },
         protection: spec.protection,
         ...(researcher ? { privacy: { cost, remaining: this.o.governance.budget.remainingIn(researcher.key, researcher.total) } } : {}),
         ...(ja ? { governance: this.afterGoverned(spec, ja, cost.epsilon) } : {}),

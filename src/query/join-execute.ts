@@ -11,7 +11,8 @@
 // complete); its per-row usable flag is multiplied into the joined rows' validity (one more
 // multiplication round). Its present rows must be at most one per person: declared, or checked
 // (one revealed bit, as for any checked table).
-import { add, mulMany, subFromPublic } from '../mpc/arith.js';
+import { add, fromPublic, mulMany, subFromPublic } from '../mpc/arith.js';
+import * as R from '../ring/ring64.js';
 import { eventTable, followedWithin } from '../mpc/cohort.js';
 import { joinOnKey, type JoinedTable, type JoinInput } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
@@ -79,6 +80,15 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     present.push(t.filter ? await rowFilter(p, t.filter, colsOf[i]!.m, colsOf[i]!.key.length) : null);
   }
   lap('filters before the join');
+
+  // One register and no row restriction: its rows are the rows (no sort, nothing revealed).
+  if (jp.tables.length === 1 && !opts.restrict && !jp.tables[0]!.window) {
+    const t = jp.tables[0]!;
+    const n = colsOf[0]!.key.length;
+    const virtual = new Map<string, AShare>([[ROW, present[0] ?? fromPublic(p, R.constant(n, 1n))]]);
+    for (const c of t.columns) virtual.set(`${t.alias}.${c}`, colsOf[0]!.m.get(c)!);
+    return virtual;
+  }
 
   // 2. The join. An EXISTS with a date window joins the two registers' events, sorted by time.
   const inputs: JoinInput[] = [];

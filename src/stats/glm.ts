@@ -49,7 +49,7 @@ import { textTable, type FinishOptions, type StatNoise, type StatPlan, type Stat
 const F = 24;
 /** Box on the scaled coefficients (|η| ≤ Σ|β̃_j| stays inside the sigmoid's range). */
 const BOX = 20;
-const ITERATIONS = 10;
+const ITERATIONS = 8;
 const MAX_PATTERNS = 1 << 16;
 
 export interface ModelJob {
@@ -188,7 +188,8 @@ export function modelNoise(plan: StatPlan, epsilon: number): StatNoise {
 // Inside MPC
 
 const laneOf = (x: AShare, i: number) => x.slice(i, i + 1);
-const bcast = (x: AShare, n: number): AShare => concatShares(Array.from({ length: n }, () => x));
+/** One lane repeated n times (local). */
+const bcast = (x: AShare, n: number): AShare => new AShare(new BigUint64Array(n).fill(x.a[0]!), new BigUint64Array(n).fill(x.b[0]!));
 const zeros = (n: number) => new AShare(new BigUint64Array(n), new BigUint64Array(n));
 const encF = (v: number, f = F): bigint => BigInt(Math.round(v * 2 ** f));
 const intCol = (vals: number[]): BigUint64Array => BigUint64Array.from(vals, (v) => BigInt.asUintN(64, BigInt(v)));
@@ -200,6 +201,20 @@ function publicColumns(mj: ModelJob): { z: { col: BigUint64Array; e: number }[];
   const zz: { col: BigUint64Array; e: number }[] = [];
   for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) zz.push({ col: intCol(mj.Z.map((r) => r[i]! * r[j]!)), e: mj.e[i]! + mj.e[j]! });
   return { z, zz };
+}
+
+/**
+ * η_g = Σ_j z_gj·β̃_j/2^e_j for every pattern g: public integers times the secret coefficients
+ * (local), one rounding. The shifted integer columns are made once per fit.
+ */
+function linearPredictor(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColumns>): (b: AShare) => Promise<AShare> {
+  const E = Math.max(0, ...mj.e), G = mj.G;
+  const shifted = cols.z.map((c, j) => BigUint64Array.from(c.col, (v) => BigInt.asUintN(64, v << BigInt(E - mj.e[j]!))));
+  return async (b) => {
+    let acc = zeros(G);
+    shifted.forEach((col, j) => (acc = add(acc, mulPublic(bcast(laneOf(b, j), G), col))));
+    return E > 0 ? (await truncRound(p, [[acc, E]]))[0]! : acc;
+  };
 }
 
 /** Σ_g w_g·z_g/2^e for each public integer column (w with F bits): exact sums, one rounding each. */
@@ -237,7 +252,7 @@ async function clampBox(p: Party, x: AShare, b: number): Promise<AShare> {
  * [β̃ (p), information upper triangle (p(p+1)/2), loglik (scaled), N, Y, last step (p), level bits (L)],
  * all fixed point with F bits except N, Y (integers) and the level bits.
  */
-export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise: StatNoise | null): Promise<AShare> {
+export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise: StatNoise | null, lap: (phase: string) => void = () => {}): Promise<AShare> {
   const mj = (plan.job as { model: ModelJob }).model;
   const P = mj.names.length;
   const cells = mj.G * mj.T;
@@ -253,6 +268,7 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   let mk = 0;
   const weights = weightRefs.map((w) => (w.column === '' ? t.valid : m[mk++]!));
   const [w0, w1] = await cellSums(p, cell, cells, weights);
+  lap(`pattern table (${cells} cells)`);
   // Cox: w0 = exits, w1 = events per (pattern, interval); glm binomial: n_g, y_g; poisson: y_g, T_g.
   let nTab = mj.family === 'poisson' ? w1! : w0!; // persons / exposure / exits per cell (integers)
   const yTab = mj.family === 'poisson' ? w0! : w1!; // events per cell (integers)
@@ -289,6 +305,7 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   const XyF = (await mulMany(p, [[Xy, bcast(factor, P)]]))[0]!;
   const XyS = await roundEach(p, zCols.map((_, j) => laneOf(XyF, j)), zCols.map((c) => c.e));
   const levelBits = await levelCheck(p, mj, nTab);
+  lap('noise, scales and disclosure bits');
   let out: AShare; // [β̃ (P), information (upper), log-likelihood, last step (P)]
   if (mj.family === 'poisson') out = await fitPoisson(p, mj, nTab, XyS, Y, ell);
   else if (mj.family === 'cox') {
@@ -301,6 +318,7 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
     const nH = noise ? await relu(p, nS) : nS;
     out = await fitGlm(p, mj, nS, nH, XyS, N, Y);
   }
+  lap(`Newton (${mj.iterations} iterations)`);
   // ℓ (secret until released) and k (public: the analysis table's length) for decoding.
   const head = out.slice(0, P + (P * (P + 1)) / 2 + 1), step = out.slice(P + (P * (P + 1)) / 2 + 1, out.length);
   return concatShares([head, N, Y, step, levelBits, ell, fromPublic(p, new BigUint64Array([BigInt(k)]))]);
@@ -396,12 +414,9 @@ async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColu
   const P = mj.names.length, G = mj.G;
   let beta = beta0;
   let step = zeros(P);
-  const E = Math.max(0, ...mj.e);
+  const lp = linearPredictor(p, mj, cols);
   const eta = async (b: AShare): Promise<AShare> => {
-    // η_g = Σ_j z_gj β̃_j / 2^e_j (+ o_g): public integers × secret, local, one rounding.
-    let acc = zeros(G);
-    for (let j = 0; j < P; j++) acc = add(acc, mulPublic(bcast(laneOf(b, j), G), BigUint64Array.from(cols.z[j]!.col, (v) => BigInt.asUintN(64, v << BigInt(E - mj.e[j]!)))));
-    const e = E > 0 ? (await truncRound(p, [[acc, E]]))[0]! : acc;
+    const e = await lp(b);
     return off ? add(e, off) : e;
   };
   // Binomial: the weights ñ_g·x̃_gj and ñ_g·x̃_gi·x̃_gj are fixed: rounded to F bits once, so that
@@ -471,13 +486,11 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare, XyS: AShar
   };
   const R = atRisk(nS), RH = atRisk(nH);
   const cols = publicColumns(mj);
-  const E = Math.max(0, ...mj.e);
+  const lp = linearPredictor(p, mj, cols);
   let beta = zeros(P);
   let step = zeros(P);
   const eval1 = async (b: AShare) => {
-    let acc = zeros(G);
-    for (let j = 0; j < P; j++) acc = add(acc, mulPublic(bcast(laneOf(b, j), G), BigUint64Array.from(cols.z[j]!.col, (v) => BigInt.asUintN(64, v << BigInt(E - mj.e[j]!)))));
-    const e0 = E > 0 ? (await truncRound(p, [[acc, E]]))[0]! : acc;
+    const e0 = await lp(b);
     const e = await clampHi(p, await clampBox(p, e0, 30), 10);
     const r = await exp(p, e, F); // e^{η_g}
     // Per interval t: S0_t = Σ_g R_gt r_g, S1_tj = Σ_g R_gt r_g x_gj, S2_tjk likewise (public x).

@@ -8,6 +8,7 @@ import { geometricTable } from '../mpc/geometric-noise.js';
 import type { Party } from '../mpc/party.js';
 import { runAnalysis, type AnalysisTable } from '../query/rows.js';
 import type { JoinRunOptions } from '../query/join-execute.js';
+import { lapTimer } from '../query/execute.js';
 import type { StatNoise, StatPlan } from './functions.js';
 import { addLaplace, cellIndex, cellSums, keySize, masked, maskedSums } from './secure.js';
 
@@ -18,12 +19,15 @@ export interface StatRunOptions extends JoinRunOptions {
 
 /** This party's share of the released vector of a statistic (what the requester combines). */
 export async function runStat(p: Party, plan: StatPlan, tables: Map<string, Map<string, AShare>>, opts: StatRunOptions = {}): Promise<AShare> {
+  const lap = lapTimer(opts.trace);
   const t = await runAnalysis(p, plan.analysis, tables, opts);
+  lap('analysis table');
   return runOnTable(p, plan, t, opts);
 }
 
 export async function runOnTable(p: Party, plan: StatPlan, t: AnalysisTable, opts: StatRunOptions = {}): Promise<AShare> {
   const j = plan.job;
+  const lap = lapTimer(opts.trace);
   let out: AShare;
   if (j.kind === 'sums') out = await maskedSums(p, t, j.monomials);
   else if (j.kind === 'cells') {
@@ -34,9 +38,10 @@ export async function runOnTable(p: Party, plan: StatPlan, t: AnalysisTable, opt
     let k = 0;
     const weights = j.weights.map((w) => (w.column === '' ? t.valid : m[k++]!));
     out = concatShares(await cellSums(p, cell, G, weights));
+    lap(`sums over ${G} cells`);
   } else {
     const { fitModel } = await import('./glm.js');
-    return fitModel(p, plan, t, opts.statNoise ?? null);
+    return fitModel(p, plan, t, opts.statNoise ?? null, lap);
   }
   const noise = opts.statNoise;
   if (noise) out = await addLaplace(p, out, noise.blocks.map((b) => ({ table: geometricTable(b.scale * (1 + 1e-12)), n: b.lanes })));
