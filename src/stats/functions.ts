@@ -39,24 +39,9 @@ import { pchisq, pnorm, pt, qnorm, qt } from './distributions.js';
 import { cholesky, cholInverse, cholSolve, fromUpper } from './linalg.js';
 import { columnBound, designOf, fail, parseFormula, type Design, type DesignColumn, type ParsedFormula } from './model.js';
 import { keySize, type CellKey, type ColRef } from './secure.js';
+import { ratiosOf, STAT_NAMES, type CoefficientRow, type StatRequest, type StatResult, type SurvivalCurve } from './shapes.js';
 
-export const STAT_NAMES = ['t.test', 'cor', 'lm', 'chisq.test', 'oddsratio', 'quantile', 'median', 'hist', 'survfit', 'survdiff', 'glm', 'coxph'] as const;
-export type StatName = (typeof STAT_NAMES)[number];
-
-export interface StatRequest {
-  fn: StatName;
-  /** The analysis table: SQL without aggregation. */
-  data: string;
-  /** R formula over the table's columns. */
-  formula: string;
-  family?: 'binomial' | 'poisson';
-  /** quantile: probabilities (default R's 0, .25, .5, .75, 1). */
-  probs?: number[];
-  /** hist (and quantile under protection): bin edges covering the column's domain. */
-  breaks?: number[];
-  /** survfit/survdiff/coxph: width of a time bin in the time column's units (default 1). */
-  bin?: number;
-}
+export { STAT_NAMES, type StatName, type StatRequest, type StatResult } from './shapes.js';
 
 export type Job =
   | { kind: 'sums'; monomials: ColRef[][] }
@@ -89,19 +74,6 @@ export interface StatNoise {
   blocks: NoiseBlock[];
 }
 
-export interface StatResult {
-  fn: StatName;
-  call: string;
-  /** The printed result, as R prints it. */
-  text: string;
-  /** Named estimates (for JSON, tests and plots). */
-  values: Record<string, number>;
-  /** Under protection: the error the noise adds to each value (sd; bound = 10·sd, see protectionOf). */
-  errors?: Record<string, { sd: number; half95: number }>;
-  /** Series for plots. */
-  series?: Record<string, unknown>;
-  notes: string[];
-}
 
 export function planStat(req: StatRequest, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>): StatPlan {
   if (!(STAT_NAMES as readonly string[]).includes(req.fn)) fail(`unknown statistic '${req.fn}' (${STAT_NAMES.join(', ')})`);
@@ -475,7 +447,9 @@ function finishLm(plan: StatPlan, values: number[], o: FinishOptions, call: stri
     `Multiple R-squared:  ${fmt(r2)},\tAdjusted R-squared:  ${fmt(adj)}`,
     dfm > 0 ? `F-statistic: ${fmt(F)} on ${dfm} and ${Math.round(dfr)} DF,  p-value: ${fmtP(pF)}` : '',
   ].join('\n');
-  return { fn: 'lm', call, text, values: values2, series: { coefficients: d.columns.map((c, j) => ({ name: c.name, estimate: beta[j], se: se[j] })) }, notes };
+  const tq = qt(0.975, dfr);
+  const coefficients: CoefficientRow[] = d.columns.map((c, j) => (kept[j] ? { name: c.name, estimate: beta[j]!, se: se[j]!, statistic: tv[j]!, p: pv[j]!, lower: beta[j]! - tq * se[j]!, upper: beta[j]! + tq * se[j]! } : { name: c.name, estimate: NaN, se: NaN, statistic: NaN, p: NaN, lower: NaN, upper: NaN }));
+  return { fn: 'lm', call, text, values: values2, series: { coefficients, ratios: ratiosOf(coefficients, 'coefficient') }, notes };
 }
 
 /** Upper tail of the F distribution via the incomplete beta. */
@@ -539,7 +513,7 @@ function finishOdds(plan: StatPlan, values: number[], o: FinishOptions, call: st
     lines.push(`Mantel-Haenszel X-squared = ${fmt(X2)}, df = 1, p-value = ${fmtP(p)}`);
   }
   const text = [`Odds and risk ratios of ${yName} by ${xName} (95 % Wald CIs${K > 1 ? '; Mantel-Haenszel across strata' : ''})`, '', textTable(['', 'odds ratio', '95 % CI', 'risk ratio', '95 % CI'], rows), ...lines].join('\n');
-  return { fn: 'oddsratio', call, text, values: values2, series: { rows: rows.map((r, i) => ({ label: r[0], or: i < tabs.length ? one(tabs[i]!).or : values2.or, lo: i < tabs.length ? one(tabs[i]!).orLo : values2.orLo, hi: i < tabs.length ? one(tabs[i]!).orHi : values2.orHi })) }, notes };
+  return { fn: 'oddsratio', call, text, values: values2, series: { ratios: { measure: 'odds ratio', log: true, rows: rows.map((r, i) => ({ label: r[0]!, ratio: i < tabs.length ? one(tabs[i]!).or : values2.or!, lower: i < tabs.length ? one(tabs[i]!).orLo : values2.orLo!, upper: i < tabs.length ? one(tabs[i]!).orHi : values2.orHi! })) } }, notes };
 }
 
 function finishDistribution(plan: StatPlan, values: number[], o: FinishOptions, call: string): StatResult {
@@ -559,7 +533,7 @@ function finishDistribution(plan: StatPlan, values: number[], o: FinishOptions, 
     const vals: Record<string, number> = {};
     shown.forEach((v, i) => (vals[`count:${i}`] = v));
     const text = [`Histogram of ${x} (bins [a, b), right = FALSE)`, textTable(['bin', 'count'], rows.map((r, i) => [r[0]!, Number.isNaN(shown[i]!) ? `<${o.minCellSize}` : r[1]!]))].join('\n');
-    return { fn: 'hist', call, text, values: vals, series: { breaks: edges, counts: shown }, notes };
+    return { fn: 'hist', call, text, values: vals, series: { histogram: { breaks: edges, counts: shown.map((v) => (Number.isNaN(v) ? null : v)) } }, notes };
   }
   const kf = key as Extract<CellKey, { kind: 'factor' }>;
   const probs = req.fn === 'median' ? [0.5] : req.probs ?? [0, 0.25, 0.5, 0.75, 1];
@@ -642,11 +616,11 @@ function finishSurvival(plan: StatPlan, values: number[], o: FinishOptions, call
   const vals: Record<string, number> = {};
   if (plan.request.fn === 'survfit') {
     const blocks: string[] = [];
-    const curves: unknown[] = [];
+    const curves: SurvivalCurve[] = [];
     for (const g of groups) {
       let S = 1, gw = 0;
       const rows: string[][] = [];
-      const curve: { time: number; surv: number; lower: number; upper: number; nrisk: number }[] = [];
+      const curve: SurvivalCurve['points'] = [];
       for (let i = 0; i < g.time.length; i++) {
         const n = g.nrisk[i]!, d = g.nevent[i]!;
         if (n < k) {
@@ -659,7 +633,7 @@ function finishSurvival(plan: StatPlan, values: number[], o: FinishOptions, call
         const se = Math.sqrt(gw);
         const lo = S * Math.exp(-z * se), hi = Math.min(1, S * Math.exp(z * se));
         rows.push([fmt(g.time[i]!, 6), fmt(n, 6), fmt(d, 6), fmt(S), fmt(S * se), fmt(lo), fmt(hi)]);
-        curve.push({ time: g.time[i]!, surv: S, lower: lo, upper: hi, nrisk: n });
+        curve.push({ time: g.time[i]!, nRisk: n, nEvent: d, surv: S, lower: lo, upper: hi });
         vals[`surv:${g.label}:${g.time[i]}`] = S;
         vals[`lower:${g.label}:${g.time[i]}`] = lo;
         vals[`upper:${g.label}:${g.time[i]}`] = hi;

@@ -45,6 +45,7 @@ import { fail, type DesignColumn } from './model.js';
 import { cholesky, cholInverse } from './linalg.js';
 import { addLaplace, cellIndex, cellSums, keySize, masked, type CellKey } from './secure.js';
 import { textTable, type FinishOptions, type StatNoise, type StatPlan, type StatResult } from './functions.js';
+import { ratiosOf, type CoefficientRow } from './shapes.js';
 
 const F = 24;
 /** Box on the scaled coefficients (|η| ≤ Σ|β̃_j| stays inside the sigmoid's range). */
@@ -204,32 +205,47 @@ function publicColumns(mj: ModelJob): { z: { col: BigUint64Array; e: number }[];
 }
 
 /**
- * η_g = Σ_j z_gj·β̃_j/2^e_j for every pattern g: public integers times the secret coefficients
- * (local), one rounding. The shifted integer columns are made once per fit.
+ * η_g = Σ_j z_gj·β̃_j/2^e_j for every pattern g and every candidate β̃ (G lanes each, candidate-
+ * major): public integers times the secret coefficients (local), one rounding for all. The shifted
+ * integer columns are made once per fit.
  */
-function linearPredictor(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColumns>): (b: AShare) => Promise<AShare> {
+function linearPredictor(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColumns>): (bs: AShare[]) => Promise<AShare> {
   const E = Math.max(0, ...mj.e), G = mj.G;
   const shifted = cols.z.map((c, j) => BigUint64Array.from(c.col, (v) => BigInt.asUintN(64, v << BigInt(E - mj.e[j]!))));
-  return async (b) => {
-    let acc = zeros(G);
-    shifted.forEach((col, j) => (acc = add(acc, mulPublic(bcast(laneOf(b, j), G), col))));
+  return async (bs) => {
+    const acc = concatShares(bs.map((b) => {
+      let x = zeros(G);
+      shifted.forEach((col, j) => (x = add(x, mulPublic(bcast(laneOf(b, j), G), col))));
+      return x;
+    }));
     return E > 0 ? (await truncRound(p, [[acc, E]]))[0]! : acc;
   };
 }
 
+/**
+ * One Newton iteration's choice (candidate-major values): the full step or a quarter of it,
+ * whichever has the larger log-likelihood, compared inside MPC and selected obliviously (R's glm
+ * and coxph halve a step that lowers the likelihood; this keeps a fixed schedule, so nothing about
+ * the data is revealed by the number of evaluations). Returns the chosen candidate's values.
+ */
+async function pickBetter(p: Party, ll: [AShare, AShare], values: [AShare, AShare]): Promise<AShare> {
+  const second = await bitInject(p, await lt(p, ll[0], ll[1], { bits: 48 }));
+  const n = values[0].length;
+  const d = (await mulMany(p, [[bcast(second, n), sub(values[1], values[0])]]))[0]!;
+  return add(values[0], d);
+}
+
 /** Σ_g w_g·z_g/2^e for each public integer column (w with F bits): exact sums, one rounding each. */
-async function scaledDots(p: Party, w: AShare, cols: { col: BigUint64Array; e: number }[], extra = 0): Promise<AShare> {
-  const raw = cols.map((c) => sum(mulPublic(w, c.col)));
-  return roundEach(p, raw, cols.map((c) => c.e + extra));
+async function scaledDots(p: Party, w: AShare, cols: { col: BigUint64Array; e: number }[], extra = 0, blocks = 1): Promise<AShare> {
+  const G = w.length / blocks;
+  const raw: AShare[] = [], d: number[] = [];
+  for (let c = 0; c < blocks; c++) for (const x of cols) (raw.push(sum(mulPublic(w.slice(c * G, (c + 1) * G), x.col))), d.push(x.e + extra));
+  return roundEach(p, raw, d);
 }
 
 /** x_i / 2^{d_i} for one-lane values (d_i = 0: unchanged; d_i < 0: multiplied), rounded once each. */
 async function roundEach(p: Party, xs: AShare[], d: number[]): Promise<AShare> {
-  const idx = d.flatMap((v, i) => (v > 0 ? [i] : []));
-  const t = idx.length ? await truncRound(p, idx.map((i) => [xs[i]!, d[i]!] as [AShare, number])) : [];
-  const out = xs.map((x, i) => (d[i]! < 0 ? mulPublic(x, 1n << BigInt(-d[i]!)) : x));
-  idx.forEach((i, k) => (out[i] = t[k]!));
-  return concatShares(out);
+  return concatShares(await roundMany(p, xs.map((x, i) => [x, d[i]!])));
 }
 
 /** max(x, 0) lane by lane (one comparison, one product). */
@@ -267,7 +283,8 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   const m = refs.length ? await masked(p, t, refs) : [];
   let mk = 0;
   const weights = weightRefs.map((w) => (w.column === '' ? t.valid : m[mk++]!));
-  const [w0, w1] = await cellSums(p, cell, cells, weights);
+  // Logistic and Cox weights are 0/1 (rows, bool outcomes and events); Poisson's are counts and exposures.
+  const [w0, w1] = await cellSums(p, cell, cells, weights, mj.family !== 'poisson');
   lap(`pattern table (${cells} cells)`);
   // Cox: w0 = exits, w1 = events per (pattern, interval); glm binomial: n_g, y_g; poisson: y_g, T_g.
   let nTab = mj.family === 'poisson' ? w1! : w0!; // persons / exposure / exits per cell (integers)
@@ -312,7 +329,7 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
     const nS = await rowScale(nTab);
     const nH = noise ? await relu(p, nS) : nS; // the information uses max(n, 0)
     const dS = (await mulMany(p, [[dT!, bcast(factor, mj.T)]]))[0]!; // events per interval / 2^ℓ, F bits
-    out = await fitCox(p, mj, nS, nH, XyS, dS);
+    out = await fitCox(p, mj, nS, noise ? nH : null, XyS, dS);
   } else {
     const nS = (await mulMany(p, [[nTab, bcast(factor, cells)]]))[0]!; // n_g / 2^ℓ, F bits, exact
     const nH = noise ? await relu(p, nS) : nS;
@@ -409,53 +426,84 @@ async function fitPoisson(p: Party, mj: ModelJob, Tg: AShare, XyS: AShare, Y: AS
   return concatShares([final, res.info, res.ll, res.step]);
 }
 
-/** The Newton iterations and the final information and log-likelihood (see fitGlm). */
+/**
+ * The Newton iterations and the final information and log-likelihood (see fitGlm). Poisson fits
+ * choose between the full and a quarter step each iteration by their log-likelihoods (pickBetter:
+ * exp overshoots from a poor start); logistic fits take the full step (the sigmoid saturates).
+ */
 async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColumns>, nS: AShare, nH: AShare, XyS: AShare, beta0: AShare, off: AShare | null): Promise<{ beta: AShare; info: AShare; ll: AShare; step: AShare }> {
   const P = mj.names.length, G = mj.G;
-  let beta = beta0;
-  let step = zeros(P);
   const lp = linearPredictor(p, mj, cols);
-  const eta = async (b: AShare): Promise<AShare> => {
-    const e = await lp(b);
-    return off ? add(e, off) : e;
-  };
+  const binomial = mj.family === 'binomial';
   // Binomial: the weights ñ_g·x̃_gj and ñ_g·x̃_gi·x̃_gj are fixed: rounded to F bits once, so that
   // every iteration's sums are inner products with ONE rounding each (dotMany), not one per pattern.
-  const A = mj.family === 'binomial' ? cols.z.map((c) => mulPublic(nS, c.col)) : null; // exact
-  const B = mj.family === 'binomial' ? cols.zz.map((c) => mulPublic(nH, c.col)) : null;
-  const moments = async (b: AShare) => {
-    const e = await eta(b);
-    if (mj.family === 'binomial') {
-      const mu = await sigmoid(p, await clampBox(p, e, 30), F);
+  const A = binomial ? cols.z.map((c) => mulPublic(nS, c.col)) : null; // exact
+  const B = binomial ? cols.zz.map((c) => mulPublic(nH, c.col)) : null;
+  /** Fitted X'μ, information (P² lanes), and (withLl) the log-likelihood at each candidate. */
+  const moments = async (bs: AShare[], withLl: boolean) => {
+    const C = bs.length;
+    let e = await lp(bs);
+    if (off) e = add(e, concatShares(bs.map(() => off)));
+    const block = (x: AShare, c: number) => x.slice(c * G, (c + 1) * G);
+    const out: { fitted: AShare; H: AShare; ll: AShare | null }[] = [];
+    if (binomial) {
+      const ec = await clampBox(p, e, 30);
+      const mu = await sigmoid(p, ec, F);
       const v = (await mulFixedMany(p, [[mu, subFromPublic(p, encF(1), mu)]], F))[0]!;
-      const raw = await dotMany(p, [...A!.map((a) => [a, mu] as [AShare, AShare]), ...B!.map((b2) => [b2, v] as [AShare, AShare])]);
-      const t = await roundEach(p, Array.from({ length: P + P * P }, (_, i) => laneOf(raw, i)), [...cols.z.map((c) => c.e + F), ...cols.zz.map((c) => c.e + F)]);
-      return { e, mu, fitted: t.slice(0, P), H: t.slice(P, P + P * P) };
+      const pairs: [AShare, AShare][] = [];
+      for (let c = 0; c < C; c++) pairs.push(...A!.map((a) => [a, block(mu, c)] as [AShare, AShare]), ...B!.map((b2) => [b2, block(v, c)] as [AShare, AShare]));
+      const raw = await dotMany(p, pairs);
+      const shifts = [...cols.z.map((x) => x.e + F), ...cols.zz.map((x) => x.e + F)];
+      const t = await roundEach(p, Array.from({ length: C * (P + P * P) }, (_, i) => laneOf(raw, i)), bs.flatMap(() => shifts));
+      let ll: AShare | null = null;
+      if (withLl) {
+        // β̃'X'ỹ − Σ_g ñ_g·softplus(η_g), the sum as one inner product rounded once (ñ_g may exceed 1).
+        const sp = await softplus(p, ec, F);
+        const bxy = (await mulFixedMany(p, [[bs[0]!, XyS]], F))[0]!;
+        const dot = (await truncRound(p, [[await dotMany(p, [[nS, block(sp, 0)]]), F]]))[0]!;
+        ll = sub(sum(bxy), dot);
+      }
+      for (let c = 0; c < C; c++) out.push({ fitted: t.slice(c * (P + P * P), c * (P + P * P) + P), H: t.slice(c * (P + P * P) + P, (c + 1) * (P + P * P)), ll: c === 0 ? ll : null });
+      return out;
     }
     // Poisson: μ̃ = exp(η̃) (the exposure is in the offset); η̃ clamped to [−30, 10].
     const mu = await exp(p, await clampHi(p, await clampBox(p, e, 30), 10), F);
-    return { e, mu, fitted: await scaledDots(p, mu, cols.z), H: await scaledDots(p, mu, cols.zz) };
+    const dots = await scaledDots(p, mu, [...cols.z, ...cols.zz], 0, C);
+    const bxy = (await mulFixedMany(p, [[concatShares(bs), concatShares(bs.map(() => XyS))]], F))[0]!;
+    for (let c = 0; c < C; c++) {
+      const d = dots.slice(c * (P + P * P), (c + 1) * (P + P * P));
+      out.push({ fitted: d.slice(0, P), H: d.slice(P, P + P * P), ll: sub(sum(bxy.slice(c * P, (c + 1) * P)), sum(block(mu, c))) });
+    }
+    return out;
   };
+  let beta = beta0;
+  let step = zeros(P);
+  let cur = (await moments([beta], false))[0]!;
   for (let it = 0; it < mj.iterations; it++) {
-    const { fitted, H } = await moments(beta);
-    const score = sub(XyS, fitted);
-    const { x } = await ldlSolve(p, H, score, P, 1, F);
-    step = await clampBox(p, x, BOX);
-    beta = await clampBox(p, add(beta, step), BOX);
+    const score = sub(XyS, cur.fitted);
+    const { x } = await ldlSolve(p, cur.H, score, P, 1, F);
+    const full = await clampBox(p, x, BOX);
+    if (binomial) {
+      step = full;
+      beta = await clampBox(p, add(beta, step), BOX);
+      cur = (await moments([beta], false))[0]!;
+      continue;
+    }
+    const quarter = (await truncRound(p, [[full, 2]]))[0]!;
+    const cand = await clampBox(p, concatShares([add(beta, full), add(beta, quarter)]), BOX);
+    const [m1, m2] = await moments([cand.slice(0, P), cand.slice(P, 2 * P)], false);
+    const pack = (b: AShare, st: AShare, m: typeof m1) => concatShares([b, st, m.fitted, m.H, m.ll!]);
+    const chosen = await pickBetter(p, [m1!.ll!, m2!.ll!], [pack(cand.slice(0, P), full, m1!), pack(cand.slice(P, 2 * P), quarter, m2!)]);
+    let o = 0;
+    const take = (n: number) => chosen.slice(o, (o += n));
+    beta = take(P);
+    step = take(P);
+    cur = { fitted: take(P), H: take(P * P), ll: take(1) };
   }
-  const { e, mu, H: Hfull } = await moments(beta);
+  const final = binomial ? (await moments([beta], true))[0]! : cur;
   const upper: AShare[] = [];
-  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) upper.push(laneOf(Hfull, i * P + j));
-  // Log-likelihood (scaled): binomial β̃'X'ỹ − Σ n_g softplus(η_g); Poisson β̃'X'ỹ − Σ μ̃_g (+ offset terms).
-  const bxy = (await mulFixedMany(p, [[beta, XyS]], F))[0]!;
-  let ll: AShare;
-  if (mj.family === 'binomial') {
-    const sp = await softplus(p, await clampAbs(p, e, 30), F);
-    // Σ_g ñ_g·softplus(η_g) as one inner product, rounded once (ñ_g may exceed 1 for rare outcomes).
-    const t2 = (await truncRound(p, [[await dotMany(p, [[nS, sp]]), F]]))[0]!;
-    ll = sub(sum(bxy), t2);
-  } else ll = sub(sum(bxy), sum(mu));
-  return { beta, info: concatShares(upper), ll, step };
+  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) upper.push(laneOf(final.H, i * P + j));
+  return { beta, info: concatShares(upper), ll: final.ll!, step };
 }
 
 async function clampHi(p: Party, x: AShare, b: number): Promise<AShare> {
@@ -467,8 +515,12 @@ async function clampAbs(p: Party, x: AShare, b: number): Promise<AShare> {
   return clampBox(p, x, b);
 }
 
-/** Cox (Breslow) Newton on the scaled pattern × interval table. */
-async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare, XyS: AShare, dS: AShare): Promise<AShare> {
+/**
+ * Cox (Breslow) Newton on the scaled pattern × interval table, choosing between the full and a
+ * quarter Newton step each iteration by the partial log-likelihood (pickBetter). `nH` (the
+ * information's table: max(n, 0) under protection) is null when it equals nS.
+ */
+async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS: AShare, dS: AShare): Promise<AShare> {
   const P = mj.names.length, G = mj.G, T = mj.T;
   // At risk at the start of interval t: suffix sums over t of exits (local).
   const atRisk = (x: AShare): AShare => {
@@ -484,90 +536,112 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare, XyS: AShar
     }
     return new AShare(a, b);
   };
-  const R = atRisk(nS), RH = atRisk(nH);
+  const R = atRisk(nS), RH = nH ? atRisk(nH) : null;
   const cols = publicColumns(mj);
   const lp = linearPredictor(p, mj, cols);
+  const ZZ = mj.Z.map((row) => { const o: number[] = []; for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) o.push(row[i]! * row[j]!); return o; });
+  const wz = Array.from({ length: P }, (_, j) => mj.Z.map((r) => BigInt.asUintN(64, BigInt(r[j]!))));
+  const wzz = Array.from({ length: P * P }, (_, q) => ZZ.map((r) => BigInt.asUintN(64, BigInt(r[q]!))));
+  /** Σ_g x_gt·c_g for each t → T lanes (c public integers per pattern, or 1). */
+  const byT = (x: AShare, c: bigint[][] | null, j = 0): AShare => {
+    const a = new BigUint64Array(T), bb = new BigUint64Array(T);
+    for (let g = 0; g < G; g++) {
+      const w = c ? c[j]![g]! : 1n;
+      if (w === 0n) continue;
+      for (let t = 0; t < T; t++) {
+        a[t] = BigInt.asUintN(64, a[t]! + x.a[g * T + t]! * w);
+        bb[t] = BigInt.asUintN(64, bb[t]! + x.b[g * T + t]! * w);
+      }
+    }
+    return new AShare(a, bb);
+  };
+  const cat = concatShares;
+  /** Score, information (P² lanes) and partial log-likelihood at each candidate (scaled by 2^ℓ). */
+  const evalMany = async (bs: AShare[]) => {
+    const C = bs.length;
+    const e = await clampHi(p, await clampBox(p, await lp(bs), 30), 10);
+    const r = await exp(p, e, F); // e^{η_g}, candidate-major
+    // Per interval t: S0_t = Σ_g R_gt r_g, S1_tj = Σ_g R_gt r_g x_gj, S2_tjk likewise (public x).
+    const rr = (c: number) => new AShare(
+      BigUint64Array.from({ length: G * T }, (_, i) => r.a[c * G + Math.floor(i / T)]!),
+      BigUint64Array.from({ length: G * T }, (_, i) => r.b[c * G + Math.floor(i / T)]!),
+    );
+    const rrs = bs.map((_, c) => rr(c));
+    const prods = await mulFixedMany(p, [...rrs.map((x) => [R, x] as [AShare, AShare]), ...(RH ? rrs.map((x) => [RH, x] as [AShare, AShare]) : [])], F);
+    const Rr = prods.slice(0, C), RHr = RH ? prods.slice(C) : Rr;
+    // One rounding for every S1 and S2 column of every candidate.
+    const toShift: [AShare, number][] = [];
+    const S0: AShare[] = [], S0H: AShare[] = [];
+    for (let c = 0; c < C; c++) {
+      S0.push(byT(Rr[c]!, null));
+      S0H.push(byT(RHr[c]!, null));
+      for (let j = 0; j < P; j++) toShift.push([byT(Rr[c]!, wz, j), mj.e[j]!]);
+      for (let j = 0; j < P; j++) toShift.push([byT(RHr[c]!, wz, j), mj.e[j]!]);
+      for (let q = 0; q < P * P; q++) toShift.push([byT(RHr[c]!, wzz, q), cols.zz[q]!.e]);
+    }
+    const shifted = await roundMany(p, toShift);
+    const per = 2 * P + P * P;
+    const S1 = (c: number) => cat(shifted.slice(c * per, c * per + P));
+    const S1H = (c: number) => cat(shifted.slice(c * per + P, c * per + 2 * P));
+    const S2 = (c: number) => cat(shifted.slice(c * per + 2 * P, (c + 1) * per));
+    // Guard intervals with nobody at risk (S0 = 0): add 1 where S0 < 2^−20 (d_t is 0 there).
+    const all = cat([...S0, ...S0H]);
+    const tiny = await bitInject(p, await lt(p, all, encF(2 ** -20), { bits: 62 }));
+    const safe = add(all, mulPublic(tiny, encF(1)));
+    const [inv, lS0] = [await reciprocal(p, safe, F), await ln(p, safe.slice(0, C * T), F)];
+    const iS0 = (c: number) => inv.slice(c * T, (c + 1) * T), iS0H = (c: number) => inv.slice((C + c) * T, (C + c + 1) * T);
+    // a_t = d_t / S0_t; score_j = X'd_j − Σ_t a_t S1_tj; info_jk = Σ_t d_t (S2/S0 − S1 S1'/S0²)_jk
+    const aa = await mulFixedMany(p, bs.flatMap((_, c) => [[dS, iS0(c)], [dS, iS0H(c)]] as [AShare, AShare][]), F);
+    const a = (c: number) => aa[2 * c]!, aH = (c: number) => aa[2 * c + 1]!;
+    const rep = (x: AShare, k: number) => cat(Array.from({ length: k }, () => x));
+    const step2 = await mulFixedMany(p, bs.flatMap((_, c) => [[rep(a(c), P), S1(c)], [S1H(c), rep(iS0H(c), P)]] as [AShare, AShare][]), F);
+    const as1 = (c: number) => step2[2 * c]!, mt = (c: number) => step2[2 * c + 1]!;
+    const mm = bs.map((_, c) => {
+      const mi: AShare[] = [], mk: AShare[] = [];
+      for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) (mi.push(mt(c).slice(i * T, (i + 1) * T)), mk.push(mt(c).slice(j * T, (j + 1) * T)));
+      return [cat(mi), cat(mk)] as [AShare, AShare];
+    });
+    const step3 = await mulFixedMany(p, bs.flatMap((_, c) => [[rep(aH(c), P * P), S2(c)], mm[c]!] as [AShare, AShare][]), F);
+    const step4 = await mulFixedMany(p, [...bs.map((_, c) => [rep(dS, P * P), step3[2 * c + 1]!] as [AShare, AShare]), ...bs.map((_, c) => [dS, lS0.slice(c * T, (c + 1) * T)] as [AShare, AShare]), [cat(bs), rep(XyS, C)]], F);
+    const bxy = step4[2 * C]!;
+    return bs.map((_, c) => {
+      const s2a = step3[2 * c]!, dm = step4[c]!, dl = step4[C + c]!;
+      const score = sub(XyS, cat(Array.from({ length: P }, (_, j) => sum(as1(c).slice(j * T, (j + 1) * T)))));
+      const H = cat(Array.from({ length: P * P }, (_, q) => sub(sum(s2a.slice(q * T, (q + 1) * T)), sum(dm.slice(q * T, (q + 1) * T)))));
+      // Partial log-likelihood (up to the constant Σ_t d_t·k ln 2 of the risk sets' scale): β̃'X'd − Σ_t d_t ln S0_t.
+      const ll = sub(sum(bxy.slice(c * P, (c + 1) * P)), sum(dl));
+      return { score, H, ll };
+    });
+  };
   let beta = zeros(P);
   let step = zeros(P);
-  const eval1 = async (b: AShare) => {
-    const e0 = await lp(b);
-    const e = await clampHi(p, await clampBox(p, e0, 30), 10);
-    const r = await exp(p, e, F); // e^{η_g}
-    // Per interval t: S0_t = Σ_g R_gt r_g, S1_tj = Σ_g R_gt r_g x_gj, S2_tjk likewise (public x).
-    const rr = concatShares(Array.from({ length: G }, (_, g) => bcast(laneOf(r, g), T)));
-    const [Rr, RHr] = await mulFixedMany(p, [[R, rr], [RH, rr]], F); // G·T lanes (pattern-major)
-    const byT = (x: AShare, wts: number[][] | null, j = -1) => {
-      // Σ_g x_gt·c_g for each t → T lanes (c public integers per pattern: z_gj, z_gi·z_gj, or 1)
-      const a = new BigUint64Array(T), bb = new BigUint64Array(T);
-      for (let g = 0; g < G; g++) {
-        const c = wts ? BigInt.asUintN(64, BigInt(wts[g]![j]!)) : 1n;
-        for (let t = 0; t < T; t++) {
-          a[t] = BigInt.asUintN(64, a[t]! + x.a[g * T + t]! * c);
-          bb[t] = BigInt.asUintN(64, bb[t]! + x.b[g * T + t]! * c);
-        }
-      }
-      return new AShare(a, bb);
-    };
-    const S0 = byT(Rr!, null);
-    const shiftT = async (xs: AShare[], d: number[]) => concatShares(await Promise.resolve(xs).then(async (v) => {
-      const idx = d.flatMap((x, i) => (x > 0 ? [i] : []));
-      const t = idx.length ? await truncRound(p, idx.map((i) => [v[i]!, d[i]!] as [AShare, number])) : [];
-      const o = v.slice();
-      idx.forEach((i, k) => (o[i] = t[k]!));
-      return o;
-    }));
-    const S1 = await shiftT(Array.from({ length: P }, (_, j) => byT(Rr!, mj.Z, j)), mj.e);
-    const S0H = byT(RHr!, null);
-    const ZZ = mj.Z.map((row) => { const o: number[] = []; for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) o.push(row[i]! * row[j]!); return o; });
-    const S2 = await shiftT(Array.from({ length: P * P }, (_, q) => byT(RHr!, ZZ, q)), cols.zz.map((c) => c.e));
-    const S1H = await shiftT(Array.from({ length: P }, (_, j) => byT(RHr!, mj.Z, j)), mj.e);
-    return { e, S0, S1, S0H, S1H, S2 };
-  };
-  const scoreInfo = async (b: AShare) => {
-    const { e, S0, S1, S0H, S1H, S2 } = await eval1(b);
-    // Guard intervals with nobody at risk (S0 = 0): add 1 where S0 < 2^−F·2 (d_t is 0 there).
-    const tiny = await bitInject(p, await lt(p, concatShares([S0, S0H]), encF(2 ** -20), { bits: 62 }));
-    const safe = add(concatShares([S0, S0H]), mulPublic(tiny, encF(1)));
-    const inv = await reciprocal(p, safe, F);
-    const iS0 = inv.slice(0, T), iS0H = inv.slice(T, 2 * T);
-    // a_t = d_t / S0_t; score_j = X'd_j − Σ_t a_t S1_tj; info_jk = Σ_t d_t (S2/S0 − S1 S1'/S0²)_jk
-    const [a, aH] = await mulFixedMany(p, [[dS, iS0], [dS, iS0H]], F);
-    const aRep = concatShares(Array.from({ length: P }, () => a!));
-    const [as1] = await mulFixedMany(p, [[aRep, S1]], F);
-    const score = sub(XyS, concatShares(Array.from({ length: P }, (_, j) => sum(as1!.slice(j * T, (j + 1) * T)))));
-    // mean covariate per interval: m_tj = S1H_tj / S0H_t
-    const iRep = concatShares(Array.from({ length: P }, () => iS0H!));
-    const [mt] = await mulFixedMany(p, [[S1H, iRep], ], F);
-    const aHRep = concatShares(Array.from({ length: P * P }, () => aH!));
-    const dRep = concatShares(Array.from({ length: P * P }, () => dS));
-    const mm: [AShare, AShare][] = [];
-    const mi: AShare[] = [], mj2: AShare[] = [];
-    for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) {
-      mi.push(mt!.slice(i * T, (i + 1) * T));
-      mj2.push(mt!.slice(j * T, (j + 1) * T));
-    }
-    mm.push([concatShares(mi), concatShares(mj2)]);
-    const [s2a, mimj] = await mulFixedMany(p, [[aHRep, S2], mm[0]!], F);
-    const [dm] = await mulFixedMany(p, [[dRep, mimj!]], F);
-    const infoCols = Array.from({ length: P * P }, (_, q) => sub(sum(s2a!.slice(q * T, (q + 1) * T)), sum(dm!.slice(q * T, (q + 1) * T))));
-    return { score, H: concatShares(infoCols), e, S0, iS0 };
-  };
+  let cur = (await evalMany([beta]))[0]!;
   for (let it = 0; it < mj.iterations; it++) {
-    const { score, H } = await scoreInfo(beta);
-    const { x } = await ldlSolve(p, H, score, P, 1, F);
-    step = await clampBox(p, x, BOX);
-    beta = await clampBox(p, add(beta, step), BOX);
+    const { x } = await ldlSolve(p, cur.H, cur.score, P, 1, F);
+    const full = await clampBox(p, x, BOX);
+    const quarter = (await truncRound(p, [[full, 2]]))[0]!;
+    const cand = await clampBox(p, cat([add(beta, full), add(beta, quarter)]), BOX);
+    const [m1, m2] = await evalMany([cand.slice(0, P), cand.slice(P, 2 * P)]);
+    const pack = (b: AShare, st: AShare, m: typeof m1) => cat([b, st, m!.score, m!.H, m!.ll]);
+    const chosen = await pickBetter(p, [m1!.ll, m2!.ll], [pack(cand.slice(0, P), full, m1), pack(cand.slice(P, 2 * P), quarter, m2)]);
+    let o = 0;
+    const take = (n: number) => chosen.slice(o, (o += n));
+    beta = take(P);
+    step = take(P);
+    cur = { score: take(P), H: take(P * P), ll: take(1) };
   }
-  const { H, S0 } = await scoreInfo(beta);
   const upper: AShare[] = [];
-  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) upper.push(laneOf(H, i * P + j));
-  // Log partial likelihood (scaled by 2^ℓ, up to the constant Σ_t d_t·k ln 2 of the risk sets' scale): β̃'X'd − Σ_t d_t ln S0_t.
-  const bxy = (await mulFixedMany(p, [[beta, XyS]], F))[0]!;
-  const tiny = await bitInject(p, await lt(p, S0, encF(2 ** -20), { bits: 62 }));
-  const lS0 = await ln(p, add(S0, mulPublic(tiny, encF(1))), F);
-  const [dl] = await mulFixedMany(p, [[dS, lS0]], F);
-  const ll = sub(sum(bxy), sum(dl!));
-  return concatShares([beta, concatShares(upper), ll, step]);
+  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) upper.push(laneOf(cur.H, i * P + j));
+  return cat([beta, cat(upper), cur.ll, step]);
+}
+
+/** x_i / 2^{d_i} for several shares at once (d_i = 0: unchanged; d_i < 0: multiplied), one truncation call. */
+async function roundMany(p: Party, items: [AShare, number][]): Promise<AShare[]> {
+  const idx = items.flatMap(([, d], i) => (d > 0 ? [i] : []));
+  const t = idx.length ? await truncRound(p, idx.map((i) => items[i]!)) : [];
+  const out = items.map(([x, d]) => (d < 0 ? mulPublic(x, 1n << BigInt(-d)) : x));
+  idx.forEach((i, k) => (out[i] = t[k]!));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -681,6 +755,7 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
     errors = {};
     mj.names.forEach((n, j) => (errors![`coef:${n}`] = { sd: Math.sqrt(Cb[j]![j]!), half95: 1.96 * Math.sqrt(Cb[j]![j]!) }));
   }
-  return { fn: plan.request.fn, call: `${plan.request.fn}(${plan.formula.text})`, text: lines.join('\n'), values, ...(errors ? { errors } : {}), series: { coefficients: mj.names.map((n, j) => ({ name: n, estimate: beta[j], lower: beta[j]! - zq * se[j]!, upper: beta[j]! + zq * se[j]!, exp: isCox || mj.family !== 'poisson' })) }, notes };
+  const coefficients: CoefficientRow[] = mj.names.map((n, j) => ({ name: n, estimate: values[`coef:${n}`]!, se: values[`se:${n}`]!, statistic: values[`z:${n}`]!, p: values[`p:${n}`]!, lower: values[`lower:${n}`]!, upper: values[`upper:${n}`]! }));
+  return { fn: plan.request.fn, call: `${plan.request.fn}(${plan.formula.text})`, text: lines.join('\n'), values, ...(errors ? { errors } : {}), series: { coefficients, ratios: ratiosOf(coefficients, isCox ? 'hazard ratio' : mj.family === 'poisson' ? 'rate ratio' : 'odds ratio') }, notes };
 }
 

@@ -37,7 +37,8 @@ export async function runOnTable(p: Party, plan: StatPlan, t: AnalysisTable, opt
     const m = refs.length ? await masked(p, t, refs) : [];
     let k = 0;
     const weights = j.weights.map((w) => (w.column === '' ? t.valid : m[k++]!));
-    out = concatShares(await cellSums(p, cell, G, weights));
+    // Every cells job's weights are 0/1 (valid rows, and bool events: functions.ts planStat).
+    out = concatShares(await cellSums(p, cell, G, weights, true));
     lap(`sums over ${G} cells`);
   } else {
     const { fitModel } = await import('./glm.js');

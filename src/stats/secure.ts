@@ -7,14 +7,16 @@
 //                one-hot planes are free XORs of the thermometer bits, one injection for all
 //   sums         Σ valid·a·b·c as one batched multiplication round (valid·a, b·c) and one batched
 //                inner-product round (arith.dotMany: one ring element per sum, whatever n)
-//   cells        Σ weight per cell g ∈ [0, G): one-hot indicators and count.ts's countAndSum when
-//                G·n is small, else the sort-based group.ts groupSums (reveals n and G only)
+//   cells        Σ weight per cell g ∈ [0, G): for 0/1 weights, one-hot planes ANDed with the
+//                weights' bits and counted by count.ts's boolean adder tree (countOnes); else
+//                indicators and countAndSum when G·n is small, or the sort-based group.ts
+//                groupSums (reveals n and G only)
 import { AShare, add, addPublic, dotMany, fromPublic, mulMany, mulPublic, sum } from '../mpc/arith.js';
-import { fromPublicBits, not, stackPlanes, xor, type BShare } from '../mpc/boolean.js';
+import { and, fromPublicBits, not, stackPlanes, xor, type BShare } from '../mpc/boolean.js';
 import { wordsFor } from '../ring/bits.js';
 import { bucketIndex, geThresholds } from '../mpc/bucket.js';
-import { bitInject } from '../mpc/convert.js';
-import { countAndSum } from '../mpc/count.js';
+import { bitInject, lowBit } from '../mpc/convert.js';
+import { countAndSum, countOnes } from '../mpc/count.js';
 import { sampleDiscreteLaplace, type GeometricTable } from '../mpc/geometric-noise.js';
 import { groupSums } from '../mpc/group.js';
 import type { Party } from '../mpc/party.js';
@@ -136,25 +138,36 @@ export async function cellIndex(p: Party, t: AnalysisTable, keys: CellKey[]): Pr
 
 /** Largest cells·rows·weights handled by indicators (count.ts) instead of sorting. */
 const INDICATOR_LANES = 1 << 25;
+/** Most cells × 0/1 weights counted by the boolean adder tree (count.ts countOnes) instead of sorting. */
+const COUNT_PLANES = 4096;
+/** Planes × rows (bits) per chunk of the adder tree (memory: 2^27 bits = 16 MiB per share half). */
+const CHUNK_BITS = 1 << 27;
 
-/** Σ weight over the rows of every cell g ∈ [0, G) (G-lane share per weight). Reveals n and G only. */
-export async function cellSums(p: Party, cell: AShare, G: number, weights: AShare[]): Promise<AShare[]> {
+/**
+ * Σ weight over the rows of every cell g ∈ [0, G) (G-lane share per weight). Reveals n and G only.
+ * `binary`: every weight is 0 or 1 (counts, events), so the sums are counts of ones: one-hot cell
+ * planes ANDed with the weights' bits (free from 0/1 shares: convert.lowBit), counted by a boolean
+ * adder tree, in row chunks. Otherwise indicators with countAndSum (few cells), or a sort.
+ */
+export async function cellSums(p: Party, cell: AShare, G: number, weights: AShare[], binary = false): Promise<AShare[]> {
   const n = cell.length;
   if (n === 0) return weights.map(() => new AShare(new BigUint64Array(G), new BigUint64Array(G)));
-  if (G * n * (1 + weights.length) <= INDICATOR_LANES && G <= 256) {
-    const th: bigint[] = [];
-    for (let v = 1; v < G; v++) th.push(BigInt(v));
-    const bits = Math.ceil(Math.log2(G + 1)) + 2;
-    const ge = th.length ? await geThresholds(p, cell, th, bits) : [];
-    const planes: BShare[] = [];
-    for (let v = 0; v < G; v++) {
-      if (G === 1) planes.push(not(p, fromPublicBits(p, n, 1, new Uint32Array(wordsFor(n)))));
-      else if (v === 0) planes.push(not(p, ge[0]!));
-      else if (v === G - 1) planes.push(ge[v - 1]!);
-      else planes.push(xor(ge[v - 1]!, ge[v]!));
+  const V = weights.length;
+  if (binary && G * V <= COUNT_PLANES) {
+    const chunk = Math.max(32, Math.floor(CHUNK_BITS / (G * (V + 1)) / 32) * 32);
+    let acc = new AShare(new BigUint64Array(G * V), new BigUint64Array(G * V));
+    for (let lo = 0; lo < n; lo += chunk) {
+      const hi = Math.min(n, lo + chunk);
+      const onehot = await cellPlanes(p, cell.slice(lo, hi), G);
+      const w = weights.map((x) => lowBit(x.slice(lo, hi)));
+      // Plane (v, g) = [cell = g] ∧ w_v: one AND round for all.
+      const planes = await and(p, stackPlanes(w.map((b) => stackPlanes(Array.from({ length: G }, () => b)))), stackPlanes(w.map(() => onehot)));
+      acc = add(acc, await countOnes(p, planes));
     }
-    const r = await countAndSum(p, stackPlanes(planes), weights);
-    const V = weights.length;
+    return weights.map((_, v) => acc.slice(v * G, (v + 1) * G));
+  }
+  if (G * n * (1 + V) <= INDICATOR_LANES && G <= 256) {
+    const r = await countAndSum(p, await cellPlanes(p, cell, G), weights);
     return weights.map((_, w) => {
       const a = new BigUint64Array(G), b = new BigUint64Array(G);
       for (let j = 0; j < G; j++) {
@@ -167,6 +180,22 @@ export async function cellSums(p: Party, cell: AShare, G: number, weights: AShar
   return groupSums(p, cell, G, weights);
 }
 
+/** One-hot planes [cell = g], g ∈ [0, G), from the thermometer [cell ≥ g] (bucket.ts). */
+async function cellPlanes(p: Party, cell: AShare, G: number): Promise<BShare> {
+  const n = cell.length;
+  const th: bigint[] = [];
+  for (let v = 1; v < G; v++) th.push(BigInt(v));
+  const bits = Math.ceil(Math.log2(G + 1)) + 2;
+  const ge = th.length ? await geThresholds(p, cell, th, bits) : [];
+  const planes: BShare[] = [];
+  for (let v = 0; v < G; v++) {
+    if (G === 1) planes.push(not(p, fromPublicBits(p, n, 1, new Uint32Array(wordsFor(n)))));
+    else if (v === 0) planes.push(not(p, ge[0]!));
+    else if (v === G - 1) planes.push(ge[v - 1]!);
+    else planes.push(xor(ge[v - 1]!, ge[v]!));
+  }
+  return stackPlanes(planes);
+}
 
 /** Products valid·w for the weights of cell sums (one round). */
 export async function masked(p: Party, t: AnalysisTable, refs: ColRef[]): Promise<AShare[]> {
