@@ -96,6 +96,19 @@ export async function runRemoteStat(o: StatsOptions): Promise<RemoteStat> {
   };
 }
 
+/**
+ * The same released lanes read as another function whose job is identical (e.g. survdiff from a
+ * survfit's life table): no second run, no further privacy cost. Throws if the jobs differ.
+ */
+export function reread(r: RemoteStat, fn: StatRequest['fn']): StatResult {
+  const other = statisticText({ ...parseStatistic(r.statistic), fn });
+  const datasets = new Map(Object.entries(r.registers));
+  const a = planStatistic(r.statistic, datasets, r.minCellSize), b = planStatistic(other, datasets, r.minCellSize);
+  if (JSON.stringify(a.job) !== JSON.stringify(b.job)) throw new QueryFailed(`${fn} needs another computation than ${a.request.fn}`);
+  const p = r.protection;
+  return finishStatistic(b, combineLanes(r.parts), r.minCellSize, p.kind === 'dp' ? statisticNoise(b, p.mechanism, p.epsilon) : null);
+}
+
 /** What `mosaik stats --json` prints (the shares and schemas left out). */
 export function statJson(r: RemoteStat): Record<string, unknown> {
   const { parts: _p, registers: _r, ...shown } = r;

@@ -9,7 +9,9 @@
 //     every node checks it, the nodes compute in MPC, small cells are suppressed inside MPC, and
 //     each node sends its share of the aggregates to the researcher, who combines them;
 //  4. next to every MPC answer, the plaintext answer computed by SQLite directly on the generated
-//     data, so the user sees that they agree.
+//     data, so the user sees that they agree;
+//  5. a second researcher runs the example statistics (src/cli/stats-demo.ts): a logistic
+//     regression, Kaplan–Meier with the log-rank test, and a Cox regression, each beside R.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +31,7 @@ import { cliSigner } from './identity-defaults.js';
 import { ensureLocalIdentities, LOCAL_IDENTITIES, type LocalIdentity } from '../governance/identities.js';
 import type { Signer } from '../governance/identity.js';
 import { CUSTODIANS } from '../demo/schemas.js';
+import { runStatisticsExamples } from './stats-demo.js';
 
 /** The demo's custodians, each owning its registers. */
 const DEMO_CUSTODIANS: LocalIdentity[] = [
@@ -245,7 +248,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   // Who acts: each custodian with its own key (it may upload its own registers only), and the
   // epidemiologist who runs the example studies. The cluster's own 'researcher' identity is left for
   // you to query with afterwards (mosaik query --dir …), with its whole privacy budget.
-  const keys = ensureLocalIdentities(dir, [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' }]);
+  const keys = ensureLocalIdentities(dir, [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' }, { name: 'statistician', role: 'researcher' }]);
   const researcher = cliSigner({ dir, key: keys.get('epidemiologist')!, role: 'researcher' });
   const config = loadClusterConfig(join(dir, 'cluster.json'));
   o.log(`• cluster in ${dir}: ${config.nodes.map((n) => `${n.name} :${n.port}`).join(', ')}`);
@@ -298,6 +301,10 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
       times.push([s.id, r.ms]);
     }
     db.close();
+    // The statistics (issue 13): another researcher, with a budget of its own.
+    const statistician = cliSigner({ dir, key: keys.get('statistician')!, role: 'researcher' });
+    const statsOk = await runStatisticsExamples({ config, signer: statistician, version, regs, minCellSize: o.minCellSize, log: o.log });
+    all &&= statsOk;
     o.log('');
     o.log(`${all ? '✔ every released cell agrees with the plaintext within the noise the protection added' : '✘ some results disagree with the plaintext'}; studies: ${times.map(([id, ms]) => `${id} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - t0)}`);
     o.log(`  output protection: every number above carries differential-privacy noise drawn inside MPC; researcher 'epidemiologist' spent epsilon ${Number(spent.toPrecision(3))} of 1 (README, "Security model").`);

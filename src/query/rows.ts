@@ -1,7 +1,7 @@
 // Analysis tables: SQL WITHOUT aggregation whose rows never leave MPC, the input of every statistic
 // (src/stats). The SELECT list names the table's columns; FROM, JOIN (also LEFT JOIN), EXISTS,
-// date windows and WHERE work as in queries (join-plan.ts; every table, even one register, is
-// planned as a join on the person id). The result is a secret-shared table: one 0/1 column `valid`
+// date windows and WHERE work as in queries (join-plan.ts; every table is planned as a join on the
+// person id; one register without a restriction runs without the join: its rows are the rows). The result is a secret-shared table: one 0/1 column `valid`
 // (the row is in the table: the join's rows that pass WHERE) and one shared column per SELECT item.
 // Nothing is revealed but what the join reveals (register sizes; join.ts).
 //
@@ -13,6 +13,8 @@
 //                                comparison is FALSE (SQL: NULL)
 //   age(birth, 'YYYY-MM-DD')     completed years (as in WHERE): int, by bucketing the birth date
 //                                among the birthdays' dates (src/mpc/bucket.ts)
+//   age_band(birth, 'YYYY-MM-DD'[, width = 10[, top = 90]])  the lower bound of the age's band,
+//                                as in GROUP BY: int (0, 10, …, 90), one bucketing
 //   LEAST(a, b, …), GREATEST(…)  of dates or numbers (columns, literals); a LEFT JOINed column with
 //                                no match is skipped, as PostgreSQL skips NULLs
 //   COALESCE(a, b, …)            the first argument present (LEFT JOINed columns may be missing)
@@ -38,8 +40,8 @@ export type RowValue =
   | { op: 'column'; column: string; nullable: string | null }
   | { op: 'literal'; value: bigint }
   | { op: 'cond'; cond: number }
-  /** base + sign·#{k : column ≥ thresholds_k} */
-  | { op: 'bucket'; column: string; thresholds: bigint[]; base: number; sign: 1 | -1 }
+  /** base + sign·step·#{k : column ≥ thresholds_k} (step 1 unless given) */
+  | { op: 'bucket'; column: string; thresholds: bigint[]; base: number; sign: 1 | -1; step?: number }
   /** bits: every argument (and the fill of a missing one, ±2^(bits−2)) is a signed bits-bit value. */
   | { op: 'least' | 'greatest' | 'coalesce'; args: RowValue[]; bits: number }
   | { op: 'minus'; a: RowValue; b: RowValue };
@@ -155,8 +157,10 @@ export function planRowQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: 
       return { type: s.type as RowType, min, max, value: { op: 'column', column: s.name, nullable: isNull ? hasCol(a) : null }, ...(s.codeList ? { codeList: s.codeList } : {}), nullable: isNull };
     }
     if (e.kind === 'string' || e.kind === 'number') return err(`${show(e)}: a literal alone is not a column`);
-    if (e.kind === 'call' && e.name === 'age') {
-      if (e.args.length !== 2 || e.args[0]!.kind !== 'column' || e.args[1]!.kind !== 'string') err(`${show(e)}: age(birth_date, 'YYYY-MM-DD')`);
+    if (e.kind === 'call' && (e.name === 'age' || e.name === 'age_band')) {
+      const band = e.name === 'age_band';
+      const nums = e.args.slice(2);
+      if (e.args.length < 2 || e.args[0]!.kind !== 'column' || e.args[1]!.kind !== 'string' || (band ? nums.length > 2 || nums.some((x) => x.kind !== 'number') : nums.length > 0)) err(`${show(e)}: ${band ? "age_band(birth_date, 'YYYY-MM-DD'[, width[, top]])" : "age(birth_date, 'YYYY-MM-DD')"}`);
       const s = spec((e.args[0] as { name: string }).name);
       if (s.type !== 'date') err(`${show(e)}: ${s.name} is ${s.type}, not a date`);
       if (nullable.has(aliasOf(s.name))) err(`${show(e)}: ${s.name} may be missing (LEFT JOIN)`);
@@ -171,6 +175,18 @@ export function planRowQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: 
         return a;
       };
       const aMin = ageOf(bmax), aMax = ageOf(bmin);
+      if (band) {
+        // age_band: the lower bound of the age's band of `width` years, 0 below 0, `top` at and above it
+        // (src/query/plaintext.ts defines it the same): width·#{k ∈ 1..top/width : age ≥ k·width}.
+        const w = nums[0] ? (nums[0] as { value: number }).value : 10, top = nums[1] ? (nums[1] as { value: number }).value : 90;
+        if (!Number.isInteger(w) || w < 1 || !Number.isInteger(top) || top < w || top % w) err(`${show(e)}: width and top must be positive integers, top a multiple of width`);
+        const K = top / w;
+        const bandOf = (a: number) => (a < 0 ? 0 : Math.min(top, Math.floor(a / w) * w));
+        // age ≥ k·w ⇔ birth < yearsBefore(ref, k·w) + 1 =: T_k (T_k falls with k): band = top − w·#{k : birth ≥ T_k}.
+        const th: bigint[] = [];
+        for (let k = K; k >= 1; k--) th.push(BigInt(yearsBefore(ref, k * w) + 1));
+        return { type: 'int', min: bandOf(aMin), max: bandOf(aMax), value: { op: 'bucket', column: s.name, thresholds: th, base: top, sign: -1, step: w }, nullable: false };
+      }
       // age = aMax − #{a ∈ (aMin, aMax] : birth ≥ T_a}
       const th: bigint[] = [];
       for (let a = aMax; a > aMin; a--) th.push(BigInt(yearsBefore(ref, a) + 1));
@@ -251,6 +267,8 @@ export interface AnalysisTable {
   meta: RowColumn[];
 }
 
+const bucketKey = (v: Extract<RowValue, { op: 'bucket' }>) => `${v.column}|${v.thresholds.join(',')}|${v.base}|${v.sign}|${v.step ?? 1}`;
+
 /** Runs an analysis plan: the join, then every column. `tables`: alias → column → this party's share. */
 export async function runAnalysis(p: Party, ap: AnalysisPlan, tables: Map<string, Map<string, AShare>>, opts: JoinRunOptions = {}): Promise<AnalysisTable> {
   const virtual = await joinedRows(p, ap.join, tables, opts);
@@ -271,10 +289,10 @@ export async function runAnalysis(p: Party, ap: AnalysisPlan, tables: Map<string
   };
   plan.rows.forEach((c) => collect(c.value));
   for (const v of todo) {
-    const key = `${v.column}|${v.thresholds.join(',')}`;
+    const key = bucketKey(v);
     if (bucketMemo.has(key)) continue;
     const idx = await bucketIndex(p, virtual.get(v.column)!, v.thresholds, valueBits(specOf(v.column), plan.codeLists));
-    bucketMemo.set(key, addPublic(p, mulPublic(idx, BigInt(v.sign)), BigInt(v.base)));
+    bucketMemo.set(key, addPublic(p, mulPublic(idx, BigInt(v.sign * (v.step ?? 1))), BigInt(v.base)));
   }
   const konst = (c: bigint) => fromPublic(p, R.constant(n, BigInt.asUintN(64, c)));
   const ev = async (v: RowValue): Promise<AShare> => {
@@ -282,7 +300,7 @@ export async function runAnalysis(p: Party, ap: AnalysisPlan, tables: Map<string
       case 'column': return virtual.get(v.column)!;
       case 'literal': return konst(v.value);
       case 'cond': return conds[v.cond]!;
-      case 'bucket': return bucketMemo.get(`${v.column}|${v.thresholds.join(',')}`)!;
+      case 'bucket': return bucketMemo.get(bucketKey(v))!;
       case 'minus': return sub(await ev(v.a), await ev(v.b));
       default: return extreme(p, v, ev, virtual, n);
     }

@@ -156,6 +156,8 @@ export function modelJob(plan: StatPlan): ModelJob {
       e.shift();
     }
   }
+  // No saturated model (DataSHIELD): fewer parameters than covariate patterns.
+  if (cols.length >= G) fail(`${req.fn}: ${cols.length} parameters for ${G} covariate pattern${G > 1 ? 's' : ''}: the model is saturated (it would reproduce the table of patterns); drop a term`);
   if (G * T > MAX_PATTERNS) fail(`${req.fn}: ${G} covariate patterns${T > 1 ? ` × ${T} time intervals` : ''} = ${G * T} cells; at most ${MAX_PATTERNS} (use coarser covariates, e.g. age bands, or a wider --bin)`);
   const rows = 1 << 30; // replaced at run time by the table's size (public)
   void rows;
@@ -316,7 +318,7 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   // estimates (the requester needs it to unscale; it is a function of the released event count).
   // Cox's risk sets keep the public scale 2^k ≥ the table's rows (only ratios of them matter).
   const mEv = mj.family === 'binomial' ? await minOf(p, Y, sub(N, Y)) : Y;
-  const { factor, ell } = await eventScale(p, mEv);
+  const { factor, ell, up } = await eventScale(p, mEv);
   const rowScale = async (x: AShare): Promise<AShare> => (k <= F ? mulPublic(x, 1n << BigInt(F - k)) : (await truncRound(p, [[x, k - F]]))[0]!);
   // X̃'ỹ in F bits: Σ y z·2^(F−ℓ) / 2^e_j.
   const XyF = (await mulMany(p, [[Xy, bcast(factor, P)]]))[0]!;
@@ -324,12 +326,13 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   const levelBits = await levelCheck(p, mj, nTab);
   lap('noise, scales and disclosure bits');
   let out: AShare; // [β̃ (P), information (upper), log-likelihood, last step (P)]
+  let extra = zeros(0); // protected Cox: the noise's effect on the score (finishModel's delta method)
   if (mj.family === 'poisson') out = await fitPoisson(p, mj, nTab, XyS, Y, ell);
   else if (mj.family === 'cox') {
     const nS = await rowScale(nTab);
     const nH = noise ? await relu(p, nS) : nS; // the information uses max(n, 0)
     const dS = (await mulMany(p, [[dT!, bcast(factor, mj.T)]]))[0]!; // events per interval / 2^ℓ, F bits
-    out = await fitCox(p, mj, nS, noise ? nH : null, XyS, dS);
+    ({ out, extra } = await fitCox(p, mj, nS, noise ? nH : null, XyS, dS, noise ? { up, k } : null));
   } else {
     const nS = (await mulMany(p, [[nTab, bcast(factor, cells)]]))[0]!; // n_g / 2^ℓ, F bits, exact
     const nH = noise ? await relu(p, nS) : nS;
@@ -338,7 +341,7 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   lap(`Newton (${mj.iterations} iterations)`);
   // ℓ (secret until released) and k (public: the analysis table's length) for decoding.
   const head = out.slice(0, P + (P * (P + 1)) / 2 + 1), step = out.slice(P + (P * (P + 1)) / 2 + 1, out.length);
-  return concatShares([head, N, Y, step, levelBits, ell, fromPublic(p, new BigUint64Array([BigInt(k)]))]);
+  return concatShares([head, N, Y, step, levelBits, extra, ell, fromPublic(p, new BigUint64Array([BigInt(k)]))]);
 }
 
 /** min(x, y) lane by lane (one comparison, one product). */
@@ -348,12 +351,13 @@ async function minOf(p: Party, x: AShare, y: AShare): Promise<AShare> {
 }
 
 /** For an integer m ≥ 0 (one lane): ℓ = bit length of m (≥ 1, at most F) and 2^(F−ℓ), both secret. */
-async function eventScale(p: Party, m: AShare): Promise<{ factor: AShare; ell: AShare }> {
+async function eventScale(p: Party, m: AShare): Promise<{ factor: AShare; ell: AShare; up: AShare }> {
   const K = 48;
   const nz = await normalise(p, await relu(p, m), K, false);
   return {
     factor: linComb(nz.onehot, 1, K, (j) => 1n << BigInt(Math.max(0, F - j - 1))),
     ell: linComb(nz.onehot, 1, K, (j) => BigInt(Math.min(j + 1, F))),
+    up: linComb(nz.onehot, 1, K, (j) => 1n << BigInt(Math.min(j + 1, F))),
   };
 }
 
@@ -517,10 +521,10 @@ async function clampAbs(p: Party, x: AShare, b: number): Promise<AShare> {
 
 /**
  * Cox (Breslow) Newton on the scaled pattern × interval table, choosing between the full and a
- * quarter Newton step each iteration by the partial log-likelihood (pickBetter). `nH` (the
- * information's table: max(n, 0) under protection) is null when it equals nS.
+ * quarter Newton step each iteration by the partial log-likelihood (pickBetter). `nH` is non-null
+ * under protection (then the risk sets, suffix sums of noisy exits, are clamped at 0).
  */
-async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS: AShare, dS: AShare): Promise<AShare> {
+async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS: AShare, dS: AShare, noisy: { up: AShare; k: number } | null): Promise<{ out: AShare; extra: AShare }> {
   const P = mj.names.length, G = mj.G, T = mj.T;
   // At risk at the start of interval t: suffix sums over t of exits (local).
   const atRisk = (x: AShare): AShare => {
@@ -536,7 +540,9 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
     }
     return new AShare(a, b);
   };
-  const R = atRisk(nS), RH = nH ? atRisk(nH) : null;
+  // Under protection the noisy risk sets are clamped at 0 (a risk set is a count): the partial
+  // likelihood stays a likelihood, so the step choice below stays meaningful.
+  const R = nH ? await relu(p, atRisk(nS)) : atRisk(nS), RH = null as AShare | null;
   const cols = publicColumns(mj);
   const lp = linearPredictor(p, mj, cols);
   const ZZ = mj.Z.map((row) => { const o: number[] = []; for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) o.push(row[i]! * row[j]!); return o; });
@@ -580,10 +586,10 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
       for (let q = 0; q < P * P; q++) toShift.push([byT(RHr[c]!, wzz, q), cols.zz[q]!.e]);
     }
     const shifted = await roundMany(p, toShift);
-    const per = 2 * P + P * P;
-    const S1 = (c: number) => cat(shifted.slice(c * per, c * per + P));
-    const S1H = (c: number) => cat(shifted.slice(c * per + P, c * per + 2 * P));
-    const S2 = (c: number) => cat(shifted.slice(c * per + 2 * P, (c + 1) * per));
+    const w = 2 * P + P * P;
+    const S1 = (c: number) => cat(shifted.slice(c * w, c * w + P));
+    const S1H = (c: number) => cat(shifted.slice(c * w + P, c * w + 2 * P));
+    const S2 = (c: number) => cat(shifted.slice(c * w + 2 * P, (c + 1) * w));
     // Guard intervals with nobody at risk (S0 = 0): add 1 where S0 < 2^−20 (d_t is 0 there).
     const all = cat([...S0, ...S0H]);
     const tiny = await bitInject(p, await lt(p, all, encF(2 ** -20), { bits: 62 }));
@@ -604,7 +610,7 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
     const step3 = await mulFixedMany(p, bs.flatMap((_, c) => [[rep(aH(c), P * P), S2(c)], mm[c]!] as [AShare, AShare][]), F);
     const step4 = await mulFixedMany(p, [...bs.map((_, c) => [rep(dS, P * P), step3[2 * c + 1]!] as [AShare, AShare]), ...bs.map((_, c) => [dS, lS0.slice(c * T, (c + 1) * T)] as [AShare, AShare]), [cat(bs), rep(XyS, C)]], F);
     const bxy = step4[2 * C]!;
-    return bs.map((_, c) => {
+    const per = bs.map((_, c) => {
       const s2a = step3[2 * c]!, dm = step4[c]!, dl = step4[C + c]!;
       const score = sub(XyS, cat(Array.from({ length: P }, (_, j) => sum(as1(c).slice(j * T, (j + 1) * T)))));
       const H = cat(Array.from({ length: P * P }, (_, q) => sub(sum(s2a.slice(q * T, (q + 1) * T)), sum(dm.slice(q * T, (q + 1) * T)))));
@@ -612,16 +618,18 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
       const ll = sub(sum(bxy.slice(c * P, (c + 1) * P)), sum(dl));
       return { score, H, ll };
     });
+    // Candidate 0's risk scores, d_t/S0_t and mean covariates (the protected run's delta method).
+    return { per, r: r.slice(0, G), a: a(0), mt: mt(0) };
   };
   let beta = zeros(P);
   let step = zeros(P);
-  let cur = (await evalMany([beta]))[0]!;
+  let cur = (await evalMany([beta])).per[0]!;
   for (let it = 0; it < mj.iterations; it++) {
     const { x } = await ldlSolve(p, cur.H, cur.score, P, 1, F);
     const full = await clampBox(p, x, BOX);
     const quarter = (await truncRound(p, [[full, 2]]))[0]!;
     const cand = await clampBox(p, cat([add(beta, full), add(beta, quarter)]), BOX);
-    const [m1, m2] = await evalMany([cand.slice(0, P), cand.slice(P, 2 * P)]);
+    const [m1, m2] = (await evalMany([cand.slice(0, P), cand.slice(P, 2 * P)])).per;
     const pack = (b: AShare, st: AShare, m: typeof m1) => cat([b, st, m!.score, m!.H, m!.ll]);
     const chosen = await pickBetter(p, [m1!.ll, m2!.ll], [pack(cand.slice(0, P), full, m1), pack(cand.slice(P, 2 * P), quarter, m2)]);
     let o = 0;
@@ -632,7 +640,41 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
   }
   const upper: AShare[] = [];
   for (let i = 0; i < P; i++) for (let j = i; j < P; j++) upper.push(laneOf(cur.H, i * P + j));
-  return cat([beta, cat(upper), cur.ll, step]);
+  const out = cat([beta, cat(upper), cur.ll, step]);
+  if (!noisy) return { out, extra: zeros(0) };
+  // Protected runs: how the noise moves the score (true units), for the requester's delta method.
+  // Exits noise Z_gt shifts the risk sets R_gt' (t' ≤ t): ∂score/∂Z_gt = −r_g (x̃_g A_t − B_t) with
+  // A_t = Σ_{t'≤t} d_t'/S0_t', B_t = Σ_{t'≤t} d_t' m_t'/S0_t' (m: mean covariate at risk); events
+  // noise on d_t: ∂score/∂d_t = −m_t. Released: M̃ = Σ_gt u u' (u = r_g (x̃_g A_t − B_t)) and
+  // M_d = Σ_t m_t m_t' (upper triangles), computed from the noisy table: post-processing, no
+  // further privacy cost. u is formed as r·A·2^(ℓ−k) (ℓ: the events' secret scale) at F bits and
+  // kept at 12 fractional bits for the sums (Σ u² may reach G·T).
+  const { r, a, mt } = await evalMany([beta]);
+  const prefix = (x: AShare): AShare => {
+    const pa = new BigUint64Array(T), pb = new BigUint64Array(T);
+    let sa = 0n, sb = 0n;
+    for (let t = 0; t < T; t++) ((sa += x.a[t]!), (sb += x.b[t]!), (pa[t] = BigInt.asUintN(64, sa)), (pb[t] = BigInt.asUintN(64, sb)));
+    return new AShare(pa, pb);
+  };
+  const am = (await mulFixedMany(p, [[cat(Array.from({ length: P }, () => a)), mt]], F))[0]!;
+  const At = prefix(a), Bt = Array.from({ length: P }, (_, j) => prefix(am.slice(j * T, (j + 1) * T)));
+  const rG = new AShare(BigUint64Array.from({ length: G * T }, (_, i) => r.a[Math.floor(i / T)]!), BigUint64Array.from({ length: G * T }, (_, i) => r.b[Math.floor(i / T)]!));
+  const tile = (x: AShare) => cat(Array.from({ length: G }, () => x));
+  const vw = await mulFixedMany(p, [[rG, tile(At)], ...Bt.map((b) => [rG, tile(b)] as [AShare, AShare])], F);
+  const scaled = (await mulMany(p, [[cat(vw), bcast(noisy.up, (P + 1) * G * T)]]))[0]!;
+  const U = (await truncRound(p, [[scaled, noisy.k + F - 12]]))[0]!; // r·A·2^(ℓ−k), 12 fractional bits
+  const v = U.slice(0, G * T);
+  const zGT = (j: number) => BigUint64Array.from({ length: G * T }, (_, i) => BigInt.asUintN(64, BigInt(mj.Z[Math.floor(i / T)]![j]!)));
+  const xv = await roundMany(p, Array.from({ length: P }, (_, j) => [mulPublic(v, zGT(j)), mj.e[j]!] as [AShare, number]));
+  const u = xv.map((x, j) => sub(x, U.slice((j + 1) * G * T, (j + 2) * G * T)));
+  const pairs: [AShare, AShare][] = [];
+  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) pairs.push([u[i]!, u[j]!]);
+  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) pairs.push([mt.slice(i * T, (i + 1) * T), mt.slice(j * T, (j + 1) * T)]);
+  const raw = await dotMany(p, pairs);
+  const half = (P * (P + 1)) / 2;
+  // u·u at 2·12 = F bits already; m·m at 2F bits, rounded to F.
+  const [Md] = await truncRound(p, [[raw.slice(half, 2 * half), F]]);
+  return { out, extra: cat([raw.slice(0, half), Md!]) };
 }
 
 /** x_i / 2^{d_i} for several shares at once (d_i = 0: unchanged; d_i < 0: multiplied), one truncation call. */
@@ -665,10 +707,14 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
   const N = Number(BigInt.asIntN(64, Nraw!)), Y = Number(BigInt.asIntN(64, Yraw!));
   const lastStep = take(P).map((v) => dec(v));
   const levelSmall = take(mj.levels.length).map((v) => v === 1n);
+  // Protected Cox fits: the noise's effect on the score, M̃ and M_d (upper triangles, F bits).
+  const coxNoise = noise && mj.family === 'cox' ? take(P * (P + 1)).map((v) => dec(v)) : [];
   const notes: string[] = [];
   const small = mj.levels.filter((_, i) => levelSmall[i]);
   if (small.length && !o.protectedRun) fail(`${plan.request.fn}: ${small.map((l) => l.name).join(', ')} ${small.length > 1 ? 'have' : 'has'} fewer than ${o.minCellSize} persons (the smallest cell released): merge levels or filter`);
   if (small.length) notes.push(`${small.map((l) => l.name).join(', ')}: fewer than ${o.minCellSize} persons after the noise`);
+  // DataSHIELD's limit on the parameters of a model: at most 0.33·N (N persons; protected Poisson runs release no N).
+  if (N > 0 && P > 0.33 * N) fail(`${plan.request.fn}: ${P} parameters for ${Math.round(N)} persons: at most 0.33·N parameters (disclosure rule)`);
   // Scale back: information in true units I = 2^ℓ·Ĩ (ℓ: the events' scale, released; k public:
   // the analysis table's length, the scale of Cox's risk sets).
   const ell = Number(released[released.length - 2]!), k = Number(released[released.length - 1]!);
@@ -733,27 +779,36 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
   }
   let errors: StatResult['errors'];
   if (noise) {
-    // Delta method: Cov_noise(β̃) = Ṽ (Σ_g x̃ x̃' μ_g²·Var Z_n + diag Var Z_xy) Ṽ (scaled units), then A.
+    // Delta method (true units, scaled covariates): Cov_noise(β̃) = I⁻¹ M I⁻¹ with M the covariance
+    // of the score the noise adds; then β = A β̃. M: X'y noise diag(Var Z_xy); logistic, persons
+    // per pattern Σ_g x̃x̃'·μ_g²·Var Z_n; Poisson, exposure per pattern Σ_g x̃x̃'·rate_g²·Var Z_T;
+    // Cox, from the released noise terms (fitCox): Var Z_exits·M̃ + Var Z_events·M_d.
     const varOf = (s: number) => { const a = Math.exp(-1 / s); return (2 * a) / (1 - a) ** 2; };
     const b = noise.blocks;
     const vn = varOf(b[0]!.scale);
     const vxy = b.slice(isCox ? 2 : 1).map((x, j) => varOf(x.scale) / 2 ** (2 * mj.e[j]!));
     const M = Array.from({ length: P }, () => new Array<number>(P).fill(0));
-    mj.X.forEach((x, g) => {
-      const eta = x.reduce((s, v, j) => s + v * bt[j]!, 0);
-      const mu = mj.family === 'binomial' ? 1 / (1 + Math.exp(-eta)) : isCox ? Math.exp(eta) * 0.01 : Math.exp(eta) * 0;
-      for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) M[i]![j]! += x[i]! * x[j]! * mu * mu * vn * mj.T;
-      void g;
-    });
+    if (isCox) {
+      const vd = varOf(b[1]!.scale);
+      let q = 0;
+      for (let i = 0; i < P; i++) for (let j = i; j < P; j++, q++) M[i]![j] = M[j]![i] = vn * coxNoise[q]! + vd * coxNoise[(P * (P + 1)) / 2 + q]!;
+    } else {
+      mj.X.forEach((x) => {
+        const eta = x.reduce((s, v, j) => s + v * bt[j]!, 0);
+        const w = mj.family === 'binomial' ? 1 / (1 + Math.exp(-eta)) : Math.exp(eta);
+        for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) M[i]![j]! += x[i]! * x[j]! * w * w * vn;
+      });
+    }
     for (let j = 0; j < P; j++) M[j]![j]! += vxy[j]!;
-    const C = Vt.map((ri) => Vt.map((_, j) => ri.reduce((s, v, i2) => s + v * M.reduce((t, mr, k2) => t + mr[i2]! * 0 + (k2 === i2 ? 0 : 0), 0) * 0, 0)));
-    // C = Ṽ M Ṽ
     const VM = Vt.map((ri) => M[0]!.map((_, j) => ri.reduce((s, v, i2) => s + v * M[i2]![j]!, 0)));
     const VMV = VM.map((ri) => Vt[0]!.map((_, j) => ri.reduce((s, v, i2) => s + v * Vt[i2]![j]!, 0)));
-    void C;
     const Cb = A.map((ri) => A.map((rj) => ri.reduce((s, a, i2) => s + a * rj.reduce((t, bb, j2) => t + bb * VMV[i2]![j2]!, 0), 0)));
     errors = {};
-    mj.names.forEach((n, j) => (errors![`coef:${n}`] = { sd: Math.sqrt(Cb[j]![j]!), half95: 1.96 * Math.sqrt(Cb[j]![j]!) }));
+    mj.names.forEach((n, j) => {
+      const sd = Math.sqrt(Math.max(0, Cb[j]![j]!));
+      errors![`coef:${n}`] = { sd, half95: 1.96 * sd };
+      if (isCox) errors![`hr:${n}`] = { sd: Math.exp(beta[j]!) * sd, half95: 1.96 * Math.exp(beta[j]!) * sd };
+    });
   }
   const coefficients: CoefficientRow[] = mj.names.map((n, j) => ({ name: n, estimate: values[`coef:${n}`]!, se: values[`se:${n}`]!, statistic: values[`z:${n}`]!, p: values[`p:${n}`]!, lower: values[`lower:${n}`]!, upper: values[`upper:${n}`]! }));
   return { fn: plan.request.fn, call: `${plan.request.fn}(${plan.formula.text})`, text: lines.join('\n'), values, ...(errors ? { errors } : {}), series: { coefficients, ratios: ratiosOf(coefficients, isCox ? 'hazard ratio' : mj.family === 'poisson' ? 'rate ratio' : 'odds ratio') }, notes };
