@@ -31,6 +31,9 @@ describe('mosaik demo (the main job)', () => {
     // Every released number carries noise, and says how much.
     assert.match(first.out, /Protected result \(differential privacy ε = 0\.1\): each count ± \d+ \(95 %\)/);
     assert.match(first.out, /researcher 'epidemiologist' spent epsilon 0\.7 of 1/);
+    // The example statistics (issue 13), by another researcher, beside R.
+    for (const t of ['logistic regression', 'Kaplan–Meier', 'log-rank', 'Cox regression']) assert.match(first.out, new RegExp(t));
+    assert.match(first.out, /statistics: every estimate agrees with R within the noise the protection added; epsilon spent 1\.00/);
     // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget.
     const second = await mosaik('demo', '--citizens', '1500', '--dir', dir);
     assert.equal(second.code, 0, second.out);

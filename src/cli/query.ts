@@ -31,12 +31,11 @@ import { verifyAttestations } from '../governance/policy.js';
 import { parseSignedStudy, signAdhocRequest, signQueryRequest, type QueryRequest, type SignedStudy } from '../governance/study.js';
 import { normalizeQueryText } from '../governance/policy.js';
 
-export interface QueryOptions {
+/** What every signed request to the cluster takes (queries here, statistics in ./stats.ts). */
+export interface RequestCommon {
   /** Cluster directory (cluster.json) or the config itself. */
   dir?: string;
   config?: ClusterConfig;
-  /** The SQL (governed: the study query's, for decoding; the nodes take it from the study). */
-  sql: string;
   /** The researcher identity that signs the request and every call. */
   signer: Signer;
   /** Versions of the registers read (default: the latest of each at every node). */
@@ -50,6 +49,11 @@ export interface QueryOptions {
   /** Governed clusters: the registered study and the id of its query to run. */
   study?: SignedStudy;
   queryId?: string;
+}
+
+export interface QueryOptions extends RequestCommon {
+  /** The SQL (governed: the study query's, for decoding; the nodes take it from the study). */
+  sql: string;
 }
 
 export class QueryFailed extends Error {

@@ -41,6 +41,8 @@ function beside(r: StatResult, keys: [label: string, key: string, rKey: string][
   let all = true;
   const rows = keys.map(([label, key, rKey]) => {
     const v = r.values[key], e = r.errors?.[key], want = R?.get(rKey);
+    // Not released (NaN): withheld for a stated reason (e.g. separation of the noisy table), not a disagreement.
+    if (v !== undefined && Number.isNaN(v)) return [label, 'withheld', '', want === undefined ? '—' : num(transform(want)), '(see note)'];
     const sd = e?.sd ?? 0;
     const ok = want === undefined || v === undefined ? null : Math.abs(v - want) <= AGREE_SD * sd + 1e-3 * Math.abs(want) + 1e-9;
     if (ok === false) all = false;

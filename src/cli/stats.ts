@@ -17,22 +17,11 @@ import { parseSignedStudy, signAdhocRequest, signQueryRequest, type SignedStudy 
 import { STAT_NAMES, type StatRequest, type StatResult } from '../stats/functions.js';
 import { finishStatistic, parseStatistic, planStatistic, statisticNoise, statisticText } from '../stats/service.js';
 import { cliSigner } from './identity-defaults.js';
-import { checkAttestations, fetchRegisters, protectionLine, QueryFailed, submitAndCollect, type Registers } from './query.js';
+import { checkAttestations, fetchRegisters, protectionLine, QueryFailed, submitAndCollect, type Registers, type RequestCommon } from './query.js';
 
-export interface StatsOptions {
-  dir?: string;
-  config?: ClusterConfig;
-  /** The call (ad hoc); governed: taken from the study. */
+export interface StatsOptions extends RequestCommon {
+  /** The call (ad hoc); governed: taken from the study (RequestCommon.study, queryId). */
   request?: StatRequest;
-  signer: Signer;
-  versions?: Record<string, string>;
-  minCellSize?: number;
-  epsilon?: number;
-  timeoutMs?: number;
-  onProgress?: (msg: string) => void;
-  /** Governed clusters: the registered study and the id of its statistic. */
-  study?: SignedStudy;
-  queryId?: string;
 }
 
 export interface RemoteStat {

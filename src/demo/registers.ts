@@ -1208,26 +1208,19 @@ function generateFollowUp(o: Required<GenerateOptions>, p: People): void {
   }
 }
 
-function deathsRegister(o: Required<GenerateOptions>, p: People): Register {
+/** One row per resident with an event date (≥ 0): the person id, the date, and further columns. */
+function eventRegister(schema: DatasetSchema, p: People, date: [string, Int32Array], more: [string, Int32Array][] = []): Register {
   const rows: number[] = [];
-  for (let i = 0; i < p.residents; i++) if (p.died[i]! >= 0) rows.push(i);
+  for (let i = 0; i < p.residents; i++) if (date[1][i]! >= 0) rows.push(i);
   const plain = new Map<string, PlainColumn>([
     ['person_id', Float64Array.from(rows, (i) => p.id[i]!)],
-    ['death_date', Int32Array.from(rows, (i) => p.died[i]!)],
-    ['cause', Int32Array.from(rows, (i) => p.cause[i]!)],
+    ...[date, ...more].map(([name, col]) => [name, Int32Array.from(rows, (i) => col[i]!)] as [string, PlainColumn]),
   ]);
-  return makeRegister(deathsSchema(o), rows.length, plain);
+  return makeRegister(schema, rows.length, plain);
 }
 
-function emigrationsRegister(o: Required<GenerateOptions>, p: People): Register {
-  const rows: number[] = [];
-  for (let i = 0; i < p.residents; i++) if (p.left[i]! >= 0) rows.push(i);
-  const plain = new Map<string, PlainColumn>([
-    ['person_id', Float64Array.from(rows, (i) => p.id[i]!)],
-    ['emigration_date', Int32Array.from(rows, (i) => p.left[i]!)],
-  ]);
-  return makeRegister(emigrationsSchema(o), rows.length, plain);
-}
+const deathsRegister = (o: Required<GenerateOptions>, p: People): Register => eventRegister(deathsSchema(o), p, ['death_date', p.died], [['cause', p.cause]]);
+const emigrationsRegister = (o: Required<GenerateOptions>, p: People): Register => eventRegister(emigrationsSchema(o), p, ['emigration_date', p.left]);
 
 // ---------------------------------------------------------------------------------------------
 // Population and income.

@@ -148,11 +148,16 @@ export function qt(p: number, df: number): number {
   if (p <= 0) return -Infinity;
   if (p >= 1) return Infinity;
   if (p < 0.5) return -qt(1 - p, df);
-  let lo = 0, hi = 1;
-  while (pt(hi, df) < p) hi *= 2;
-  for (let i = 0; i < 200 && hi - lo > 1e-15 * Math.max(1, hi); i++) {
+  return invert((x) => pt(x, df), p, 1, 1e-15);
+}
+
+/** x ≥ 0 with cdf(x) = p for an increasing cdf: doubling from `start`, then bisection to `tol`. */
+function invert(cdf: (x: number) => number, p: number, start: number, tol: number): number {
+  let lo = 0, hi = start;
+  while (cdf(hi) < p) hi *= 2;
+  for (let i = 0; i < 200 && hi - lo > tol * Math.max(1, hi); i++) {
     const mid = (lo + hi) / 2;
-    if (pt(mid, df) < p) lo = mid;
+    if (cdf(mid) < p) lo = mid;
     else hi = mid;
   }
   return (lo + hi) / 2;
@@ -165,12 +170,5 @@ export function pchisq(x: number, k: number, lower = true): number {
 }
 
 export function qchisq(p: number, k: number): number {
-  let lo = 0, hi = Math.max(1, k);
-  while (pchisq(hi, k) < p) hi *= 2;
-  for (let i = 0; i < 200 && hi - lo > 1e-14 * Math.max(1, hi); i++) {
-    const mid = (lo + hi) / 2;
-    if (pchisq(mid, k) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
+  return invert((x) => pchisq(x, k), p, Math.max(1, k), 1e-14);
 }

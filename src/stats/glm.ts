@@ -292,10 +292,10 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   let nTab = mj.family === 'poisson' ? w1! : w0!; // persons / exposure / exits per cell (integers)
   const yTab = mj.family === 'poisson' ? w0! : w1!; // events per cell (integers)
   // Events per pattern (Cox: summed over intervals), and X'y = Σ_g y_g x̃_g (F bits × count).
-  const yPat = mj.family === 'cox' ? sumOverTime(yTab, mj.G, mj.T) : yTab;
+  const yPat = mj.family === 'cox' ? sumOver(yTab, mj.G, mj.T, 'time') : yTab;
   const { z: zCols } = publicColumns(mj);
   let Xy = concatShares(zCols.map((c) => sum(mulPublic(yPat, c.col)))); // raw: Σ_g y_g·z_g (integers)
-  let dT = mj.family === 'cox' ? sumOverPatterns(yTab, mj.G, mj.T) : null; // events per interval
+  let dT = mj.family === 'cox' ? sumOver(yTab, mj.G, mj.T, 'patterns') : null; // events per interval
   // 2. Protection: noise on the table and on X'y, before anything depends on them.
   if (noise) {
     const tab = (s: number) => geometricTable(s * (1 + 1e-12));
@@ -361,19 +361,14 @@ async function eventScale(p: Party, m: AShare): Promise<{ factor: AShare; ell: A
   };
 }
 
-function sumOverTime(x: AShare, G: number, T: number): AShare {
-  const a = new BigUint64Array(G), b = new BigUint64Array(G);
+/** Sums of a pattern-major G × T table over its intervals (G lanes) or over its patterns (T lanes); local. */
+function sumOver(x: AShare, G: number, T: number, over: 'time' | 'patterns'): AShare {
+  const n = over === 'time' ? G : T;
+  const a = new BigUint64Array(n), b = new BigUint64Array(n);
   for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) {
-    a[g] = BigInt.asUintN(64, a[g]! + x.a[g * T + t]!);
-    b[g] = BigInt.asUintN(64, b[g]! + x.b[g * T + t]!);
-  }
-  return new AShare(a, b);
-}
-function sumOverPatterns(x: AShare, G: number, T: number): AShare {
-  const a = new BigUint64Array(T), b = new BigUint64Array(T);
-  for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) {
-    a[t] = BigInt.asUintN(64, a[t]! + x.a[g * T + t]!);
-    b[t] = BigInt.asUintN(64, b[t]! + x.b[g * T + t]!);
+    const i = over === 'time' ? g : t;
+    a[i] = BigInt.asUintN(64, a[i]! + x.a[g * T + t]!);
+    b[i] = BigInt.asUintN(64, b[i]! + x.b[g * T + t]!);
   }
   return new AShare(a, b);
 }
