@@ -156,8 +156,7 @@ export function modelJob(plan: StatPlan): ModelJob {
       e.shift();
     }
   }
-  // No saturated model (DataSHIELD): fewer parameters than covariate patterns.
-  if (cols.length >= G) fail(`${req.fn}: ${cols.length} parameters for ${G} covariate pattern${G > 1 ? 's' : ''}: the model is saturated (it would reproduce the table of patterns); drop a term`);
+  if (cols.length > G) fail(`${req.fn}: ${cols.length} parameters for ${G} covariate pattern${G > 1 ? 's' : ''}: not estimable; drop a term`);
   if (G * T > MAX_PATTERNS) fail(`${req.fn}: ${G} covariate patterns${T > 1 ? ` × ${T} time intervals` : ''} = ${G * T} cells; at most ${MAX_PATTERNS} (use coarser covariates, e.g. age bands, or a wider --bin)`);
   const rows = 1 << 30; // replaced at run time by the table's size (public)
   void rows;
