@@ -215,6 +215,48 @@ describe('models fitted inside MPC equal R', () => {
   });
 });
 
+describe('edge cases: reported, not silent wrong answers', () => {
+  const run = (req: Omit<StatRequest, 'data'>, data = EXAMPLE_SQL, minCellSize = 1) => runLocal(regs.all, regs.codeLists, { data, ...req } as StatRequest, { minCellSize });
+  // The young (born 1990 or later) never "die after 30" by construction: a level with no events.
+  const NO_EVENTS = EXAMPLE_SQL.replace('AS died', "AS died, p.birth_date >= DATE '1990-01-01' AS young, (d.person_id IS NOT NULL AND p.birth_date < DATE '1990-01-01') AS died30");
+
+  it('a factor level with no events (logistic): separation reported, its coefficient withheld, the others as R', async () => {
+    const r = await run({ fn: 'glm', formula: 'died30 ~ young + sex', family: 'binomial' }, NO_EVENTS);
+    assert.ok(Number.isNaN(r.result.values['coef:youngTRUE']!), 'no number for the level without events');
+    assert.match(r.result.notes.join('\n'), /separation/);
+    assert.match(r.result.text, /youngTRUE\s+NA/);
+  });
+
+  it('collinear covariates in a model are refused with the columns named (lm reports NA as R)', async () => {
+    const data = EXAMPLE_SQL.replace('AS age,', "AS age, age(p.birth_date, '2024-12-31') AS age2,");
+    await assert.rejects(run({ fn: 'glm', formula: 't2d ~ age + age2', family: 'binomial' }, data), /age2 is a linear combination of other columns in the data \(collinear/);
+  });
+
+  it('an empty group: t.test refuses; survfit and survdiff show the groups that have rows', async () => {
+    const data = EXAMPLE_SQL + " WHERE NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.person_id = p.person_id AND c2.diagnosis LIKE 'E11%')";
+    await assert.rejects(run({ fn: 't.test', formula: 'age ~ t2d' }, data), /each group needs at least 2 observations \(\d+ and 0\)/);
+    const s = await run({ fn: 'survfit', formula: 'Surv(days, died) ~ t2d', bin: 30 }, data);
+    assert.deepEqual(s.result.series!.curves!.map((c) => c.label), ['t2d=FALSE']);
+    await assert.rejects(run({ fn: 'survdiff', formula: 'Surv(days, died) ~ t2d', bin: 30 }, data), /needs at least two groups with rows/);
+  });
+
+  it('a group of one row: t.test refuses (no variance), a one-row factor level is below the smallest cell', async () => {
+    // The oldest birth year has a handful of persons at most: as a 0/1 group it is tiny.
+    const oldest = Math.min(...rows.map((r) => 2024 - r.age));
+    const data = EXAMPLE_SQL.replace('AS died', `AS died, p.birth_date < DATE '${oldest + 1}-01-01' AS oldest`);
+    const n = rows.filter((r) => 2024 - r.age <= oldest).length;
+    if (n < 2) await assert.rejects(run({ fn: 't.test', formula: 'days ~ oldest' }, data), /at least 2 observations/);
+    await assert.rejects(run({ fn: 'glm', formula: 'died ~ oldest', family: 'binomial' }, data, Math.max(n + 1, 5)), /fewer than \d+ persons \(the smallest cell released\)/);
+  });
+
+  it('ties: many persons die in the same 30-day interval; Breslow\'s handling of ties matches R (above), and survfit steps once per interval', async () => {
+    const s = await run({ fn: 'survfit', formula: 'Surv(days, died) ~ 1', bin: 30 });
+    const pts = s.result.series!.curves![0]!.points;
+    assert.ok(pts.some((pt) => pt.nEvent > 1), 'tied event times');
+    assert.equal(new Set(pts.map((pt) => pt.time)).size, pts.length, 'one step per interval');
+  });
+});
+
 describe('protected statistics (differential privacy) stay within their stated error of R', () => {
   const prot = (req: Omit<StatRequest, 'data'>, epsilon = 1) => runLocal(regs.all, regs.codeLists, { data: EXAMPLE_SQL, ...req } as StatRequest, { minCellSize: 1, epsilon });
   const within = (r: Awaited<ReturnType<typeof prot>>, key: string, want: number) => {

@@ -683,6 +683,13 @@ async function roundMany(p: Party, items: [AShare, number][]): Promise<AShare[]>
 // ---------------------------------------------------------------------------------------------
 // The requester's side
 
+/**
+ * Separation: a coefficient at the box, or still climbing by Newton steps of order one (the
+ * likelihood has no maximum: each step adds about one to the linear predictor).
+ */
+const separation = (bt: number[], lastStep: number[]): boolean[] => bt.map((b, j) => Math.abs(b) > BOX * 0.95 || (Math.abs(b) > 8 && Math.abs(lastStep[j]!) > 0.3));
+const separatedAny = (bt: number[], lastStep: number[]) => separation(bt, lastStep).some(Boolean);
+
 const fmt = (x: number, d = 4): string => (Number.isNaN(x) ? 'NA' : Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-4 && x !== 0) ? x.toExponential(d - 1) : x.toPrecision(d));
 const fmtP = (p: number): string => (p < 2e-16 ? '<2e-16' : p < 1e-4 ? p.toExponential(2) : p.toPrecision(4));
 const stars = (p: number) => (p < 0.001 ? '***' : p < 0.01 ? '**' : p < 0.05 ? '*' : p < 0.1 ? '.' : ' ');
@@ -715,7 +722,12 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
   const Ht = Array.from({ length: P }, () => new Array<number>(P).fill(0));
   let q = 0;
   for (let i = 0; i < P; i++) for (let j = i; j < P; j++) Ht[i]![j] = Ht[j]![i] = infoU[q++]! * 2 ** ell;
-  const { L, kept } = cholesky(Ht, 1e-10);
+  // A singular information matrix (to the fixed-point resolution: relative pivot < 10⁻⁶) means
+  // columns that are linear combinations of others IN THE DATA (the design's patterns were checked
+  // when planning): reported with their names, as R reports NA, never fitted into numbers.
+  const { L, kept } = cholesky(Ht, 1e-3);
+  const aliased = mj.names.filter((_, j) => !kept[j]);
+  if (aliased.length && !separatedAny(bt, lastStep)) fail(`${plan.request.fn}: ${aliased.join(', ')} ${aliased.length > 1 ? 'are linear combinations' : 'is a linear combination'} of other columns in the data (collinear; R reports NA): drop ${aliased.length > 1 ? 'them' : 'it'} and run again`);
   const Vt = cholInverse(L, kept);
   // β = A β̃: β_j = β̃_j/s_j (j ≥ 1 or all for Cox), intercept β_0 = β̃_0 − Σ_j β̃_j c_j/s_j.
   const A = Array.from({ length: P }, (_, i) => new Array<number>(P).fill(0));
@@ -727,9 +739,7 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
   const z = beta.map((b, j) => b / se[j]!);
   const pv = z.map((x) => 2 * pnorm(-Math.abs(x)));
   const zq = qnorm(0.975);
-  // Separation: a coefficient at the box, or still climbing by Newton steps of order one (the
-  // likelihood has no maximum: each step adds about one to the linear predictor).
-  const separated = bt.map((b, j) => Math.abs(b) > BOX * 0.95 || (Math.abs(b) > 8 && Math.abs(lastStep[j]!) > 0.3));
+  const separated = separation(bt, lastStep);
   // Converged: the last Newton step is at the fixed-point noise floor (scaled covariates).
   const converged = lastStep.every((s) => Math.abs(s) < 2e-3) && !separated.some(Boolean);
   if (separated.some(Boolean)) notes.push(`separation: the maximum-likelihood estimate does not exist — ${mj.names.filter((_, j) => separated[j]).join(', ')} diverge${separated.filter(Boolean).length > 1 ? '' : 's'} (a level or value that perfectly predicts the outcome, e.g. a level with no events); their estimates are not reported`);
