@@ -19,9 +19,12 @@
 //
 // REVEALED to the requester (nothing to any node): β̂, the information matrix at β̂ (equivalent to
 // R's vcov), the log-likelihood, N and the number of events (R prints them: null deviance and its
-// degrees of freedom), the last Newton step (convergence), and one bit per factor level: whether it
-// has at least the smallest cell of persons (the disclosure rule). Separation (an estimate that
-// runs to the box |β̃_j| ≤ 20 on the scaled covariates) is reported, not returned as a number.
+// degrees of freedom), the last Newton step (convergence), one bit per factor level: whether it
+// has at least the smallest cell of persons (the disclosure rule), and one bit per column: whether
+// it is a linear combination of the others in the data (R's NA; the fit is then refused, naming
+// it). Separation (an estimate that runs to the box |β̃_j| ≤ 20 on the scaled covariates) is
+// reported, not returned as a number. Protected Cox fits also release the noise's effect on the
+// score (two P×P matrices computed from the noisy table), for the stated error.
 //
 // PROTECTION under the default node settings (differential privacy, ε per run): noisy sufficient
 // statistics. The pattern counts n_g (or exposures T_g, or Cox's exits per pattern and interval:
@@ -249,6 +252,16 @@ async function roundEach(p: Party, xs: AShare[], d: number[]): Promise<AShare> {
   return concatShares(await roundMany(p, xs.map((x, i) => [x, d[i]!])));
 }
 
+/**
+ * Aliasing in the data, as R's fits detect it: [D_j < 10⁻⁴·H_jj] for the LDLᵀ pivots D of the
+ * information at the start (a column explained by the others with R² > 0.9999). One bit per column,
+ * released with the estimates (R prints NA for such columns). One comparison.
+ */
+async function aliasBits(p: Party, H: AShare, D: AShare, P: number): Promise<AShare> {
+  const diag = concatShares(Array.from({ length: P }, (_, j) => laneOf(H, j * P + j)));
+  return bitInject(p, await lt(p, mulPublic(D, 10_000n), diag, { bits: 62 }));
+}
+
 /** max(x, 0) lane by lane (one comparison, one product). */
 async function relu(p: Party, x: AShare, bits = 62): Promise<AShare> {
   const neg = await bitInject(p, await lt(p, x, 0n, { bits }));
@@ -339,8 +352,9 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   }
   lap(`Newton (${mj.iterations} iterations)`);
   // ℓ (secret until released) and k (public: the analysis table's length) for decoding.
-  const head = out.slice(0, P + (P * (P + 1)) / 2 + 1), step = out.slice(P + (P * (P + 1)) / 2 + 1, out.length);
-  return concatShares([head, N, Y, step, levelBits, extra, ell, fromPublic(p, new BigUint64Array([BigInt(k)]))]);
+  const h = P + (P * (P + 1)) / 2 + 1;
+  const head = out.slice(0, h), step = out.slice(h, h + P), aliased = out.slice(h + P, h + 2 * P);
+  return concatShares([head, N, Y, step, levelBits, extra, aliased, ell, fromPublic(p, new BigUint64Array([BigInt(k)]))]);
 }
 
 /** min(x, y) lane by lane (one comparison, one product). */
@@ -393,7 +407,7 @@ async function fitGlm(p: Party, mj: ModelJob, nS: AShare, nH: AShare, XyS: AShar
   const l = await ln(p, concatShares([await atLeastOne(p, Yf), await atLeastOne(p, sub(Nf, Yf))]), F);
   const beta = concatShares([sub(laneOf(l, 0), laneOf(l, 1)), zeros(P - 1)]);
   const res = await newton(p, mj, cols, nS, nH, XyS, beta, null);
-  return concatShares([res.beta, res.info, res.ll, res.step]);
+  return concatShares([res.beta, res.info, res.ll, res.step, res.aliased]);
 }
 
 /** max(x, 1) in F bits (guards a logarithm). */
@@ -421,7 +435,7 @@ async function fitPoisson(p: Party, mj: ModelJob, Tg: AShare, XyS: AShare, Y: AS
   const res = await newton(p, mj, cols, zeros(G), zeros(G), XyS, zeros(P), off);
   const b0 = sub(lnY, lnT);
   const final = concatShares([add(laneOf(res.beta, 0), b0), res.beta.slice(1, P)]);
-  return concatShares([final, res.info, res.ll, res.step]);
+  return concatShares([final, res.info, res.ll, res.step, res.aliased]);
 }
 
 /**
@@ -429,7 +443,7 @@ async function fitPoisson(p: Party, mj: ModelJob, Tg: AShare, XyS: AShare, Y: AS
  * choose between the full and a quarter step each iteration by their log-likelihoods (pickBetter:
  * exp overshoots from a poor start); logistic fits take the full step (the sigmoid saturates).
  */
-async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColumns>, nS: AShare, nH: AShare, XyS: AShare, beta0: AShare, off: AShare | null): Promise<{ beta: AShare; info: AShare; ll: AShare; step: AShare }> {
+async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColumns>, nS: AShare, nH: AShare, XyS: AShare, beta0: AShare, off: AShare | null): Promise<{ beta: AShare; info: AShare; ll: AShare; step: AShare; aliased: AShare }> {
   const P = mj.names.length, G = mj.G;
   const lp = linearPredictor(p, mj, cols);
   const binomial = mj.family === 'binomial';
@@ -477,9 +491,11 @@ async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColu
   let beta = beta0;
   let step = zeros(P);
   let cur = (await moments([beta], false))[0]!;
+  let aliased = zeros(P);
   for (let it = 0; it < mj.iterations; it++) {
     const score = sub(XyS, cur.fitted);
-    const { x } = await ldlSolve(p, cur.H, score, P, 1, F);
+    const { x, D } = await ldlSolve(p, cur.H, score, P, 1, F);
+    if (it === 0) aliased = await aliasBits(p, cur.H, D, P);
     const full = await clampBox(p, x, BOX);
     if (binomial) {
       step = full;
@@ -501,7 +517,7 @@ async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColu
   const final = binomial ? (await moments([beta], true))[0]! : cur;
   const upper: AShare[] = [];
   for (let i = 0; i < P; i++) for (let j = i; j < P; j++) upper.push(laneOf(final.H, i * P + j));
-  return { beta, info: concatShares(upper), ll: final.ll!, step };
+  return { beta, info: concatShares(upper), ll: final.ll!, step, aliased };
 }
 
 async function clampHi(p: Party, x: AShare, b: number): Promise<AShare> {
@@ -618,8 +634,10 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
   let beta = zeros(P);
   let step = zeros(P);
   let cur = (await evalMany([beta])).per[0]!;
+  let aliased = zeros(P);
   for (let it = 0; it < mj.iterations; it++) {
-    const { x } = await ldlSolve(p, cur.H, cur.score, P, 1, F);
+    const { x, D } = await ldlSolve(p, cur.H, cur.score, P, 1, F);
+    if (it === 0) aliased = await aliasBits(p, cur.H, D, P);
     const full = await clampBox(p, x, BOX);
     const quarter = (await truncRound(p, [[full, 2]]))[0]!;
     const cand = await clampBox(p, cat([add(beta, full), add(beta, quarter)]), BOX);
@@ -634,7 +652,7 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
   }
   const upper: AShare[] = [];
   for (let i = 0; i < P; i++) for (let j = i; j < P; j++) upper.push(laneOf(cur.H, i * P + j));
-  const out = cat([beta, cat(upper), cur.ll, step]);
+  const out = cat([beta, cat(upper), cur.ll, step, aliased]);
   if (!noisy) return { out, extra: zeros(0) };
   // Protected runs: how the noise moves the score (true units), for the requester's delta method.
   // Exits noise Z_gt shifts the risk sets R_gt' (t' ≤ t): ∂score/∂Z_gt = −r_g (x̃_g A_t − B_t) with
@@ -710,6 +728,7 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
   const levelSmall = take(mj.levels.length).map((v) => v === 1n);
   // Protected Cox fits: the noise's effect on the score, M̃ and M_d (upper triangles, F bits).
   const coxNoise = noise && mj.family === 'cox' ? take(P * (P + 1)).map((v) => dec(v)) : [];
+  const aliasedBits = take(P).map((v) => v === 1n);
   const notes: string[] = [];
   const small = mj.levels.filter((_, i) => levelSmall[i]);
   if (small.length && !o.protectedRun) fail(`${plan.request.fn}: ${small.map((l) => l.name).join(', ')} ${small.length > 1 ? 'have' : 'has'} fewer than ${o.minCellSize} persons (the smallest cell released): merge levels or filter`);
@@ -722,12 +741,14 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
   const Ht = Array.from({ length: P }, () => new Array<number>(P).fill(0));
   let q = 0;
   for (let i = 0; i < P; i++) for (let j = i; j < P; j++) Ht[i]![j] = Ht[j]![i] = infoU[q++]! * 2 ** ell;
-  // A singular information matrix (to the fixed-point resolution: relative pivot < 10⁻⁶) means
+  // Aliased columns (the pivots of the information at the start, compared inside MPC: aliasBits) or
+  // a singular information at the estimate (relative pivot < 10⁻⁴, i.e. a column explained by the
+  // others with R² > 0.9999) mean
   // columns that are linear combinations of others IN THE DATA (the design's patterns were checked
   // when planning): reported with their names, as R reports NA, never fitted into numbers.
-  const { L, kept } = cholesky(Ht, 1e-3);
-  const aliased = mj.names.filter((_, j) => !kept[j]);
-  if (aliased.length && !separatedAny(bt, lastStep)) fail(`${plan.request.fn}: ${aliased.join(', ')} ${aliased.length > 1 ? 'are linear combinations' : 'is a linear combination'} of other columns in the data (collinear; R reports NA): drop ${aliased.length > 1 ? 'them' : 'it'} and run again`);
+  const { L, kept } = cholesky(Ht, 1e-2);
+  const aliased = mj.names.filter((_, j) => aliasedBits[j] || (!kept[j] && !separatedAny(bt, lastStep)));
+  if (aliased.length) fail(`${plan.request.fn}: ${aliased.join(', ')} ${aliased.length > 1 ? 'are linear combinations' : 'is a linear combination'} of other columns in the data (collinear; R reports NA): drop ${aliased.length > 1 ? 'them' : 'it'} and run again`);
   const Vt = cholInverse(L, kept);
   // β = A β̃: β_j = β̃_j/s_j (j ≥ 1 or all for Cox), intercept β_0 = β̃_0 − Σ_j β̃_j c_j/s_j.
   const A = Array.from({ length: P }, (_, i) => new Array<number>(P).fill(0));
