@@ -30,7 +30,7 @@ import type { CodeList, ColumnSpec, DatasetSchema } from '../ingest/schema.js';
 import { type Expr, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
 import { oneRowPerPerson } from './contribution.js';
 import { fixedColumns, planQuery, type QueryPlan } from './plan.js';
-import { planRowQuery } from './rows.js';
+import { HAS, planRowQuery, ROW } from './row-plan.js';
 
 /**
  * How a table takes part: FROM, [INNER] JOIN, LEFT JOIN, [NOT] EXISTS (semi-join: its match flag
@@ -87,9 +87,7 @@ const err = (m: string): never => {
   throw new QueryError(m);
 };
 
-/** `ROW` marks rows of the join's result; `alias.__has` marks rows with a match in a LEFT JOINed table. */
-export const ROW = '__row';
-export const HAS = '__has';
+export { HAS, ROW } from './row-plan.js';
 
 /** Whether a parsed query needs the join planner (JOIN or EXISTS). */
 export function needsJoinPlan(q: ParsedQuery): boolean {
