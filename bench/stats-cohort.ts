@@ -96,7 +96,8 @@ export const ANALYSES = [
   {
     id: 'km', what: 'Kaplan–Meier, 2 groups × 120 monthly intervals + log-rank', target: 20,
     call: { fn: 'survfit', formula: 'Surv(days, died) ~ t2d', bin: 30 },
-    extra: { fn: 'survdiff', formula: 'Surv(days, died) ~ t2d', bin: 30 },
+    /** The log-rank test reads the same released life table (src/cli/stats.ts reread): no second run. */
+    also: 'survdiff',
     r: 'd$m <- 1 + floor((d$days - 1) / 30) * 30; survfit(Surv(m, died) ~ t2d, data = d); survdiff(Surv(m, died) ~ t2d, data = d)',
   },
   {

@@ -14,7 +14,7 @@ import { writeApiPorts } from '../src/node/daemon.js';
 import { uploadDataset } from '../src/ingest/upload.js';
 import { ensureLocalIdentities } from '../src/governance/identities.js';
 import { cliSigner } from '../src/cli/identity-defaults.js';
-import { runRemoteStat, type RemoteStat } from '../src/cli/stats.js';
+import { reread, runRemoteStat, type RemoteStat } from '../src/cli/stats.js';
 import { startNodes, stopNodes } from '../src/cli/studies-demo.js';
 import type { StatRequest } from '../src/stats/functions.js';
 import { ANALYSES, COHORT_CODES, COHORT_SCHEMA, COHORT_SQL, cohortCsv, makeCohort } from './stats-cohort.js';
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |');
     for (const a of ANALYSES) {
       if (ONLY && !ONLY.includes(a.id)) continue;
-      const calls: Omit<StatRequest, 'data'>[] = [a.call as Omit<StatRequest, 'data'>, ...('extra' in a ? [a.extra as Omit<StatRequest, 'data'>] : [])];
+      const calls: Omit<StatRequest, 'data'>[] = [a.call as Omit<StatRequest, 'data'>];
       let seconds = 0, compute = 0, sent = 0, frames = 0;
       const results: RemoteStat[] = [];
       for (const c of calls) {
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       let diff = '';
       if (rr) {
         if (a.id === 'km') {
-          const chi = results[1]!.result.values.chisq!;
+          const chi = reread(results[0]!, 'survdiff').values.chisq!;
           diff = `log-rank χ² ${chi.toFixed(3)} vs R ${rr.values.get('chisq')!.toFixed(3)}`;
         } else {
           let worst = 0, worstName = '';

@@ -101,7 +101,8 @@ function dotPlain(x: R.Col, y: R.Col): bigint {
 
 /**
  * Σ_i x_k[i] over the n lanes of every plane k (K planes), as K arithmetic lanes: a bit-sliced
- * adder tree over the lanes, on boolean shares. Each level adds the lower half of every plane's
+ * adder tree over the lanes (a Wallace-style reduction of ripple-carry adders, on XOR shares: the
+ * ANDs of Araki et al. CCS 2016; bit slicing as in ABY3, Mohassel–Rindal CCS 2018). Each level adds the lower half of every plane's
  * counters to its upper half (whole words while a plane has more than one; then within the word,
  * by local shifts), with a ripple-carry adder (one AND per digit, Araki et al. CCS 2016 §2.2 over
  * GF(2)); the final w-digit counters are injected into the ring (convert.bitInject). For 0/1

@@ -6,12 +6,11 @@
 // reciprocal carries 2^−27 relative error; Newton's method corrects the inexact step (only the
 // gradient must be exact). Contract: H symmetric positive definite, |every intermediate product| <
 // 2^(62−2f) (fixed.ts); the caller keeps H and b scaled to O(1). Reveals nothing.
-import { AShare, concatShares, mulMany, sub } from './arith.js';
+import { AShare, concatShares, sub } from './arith.js';
 import { DEFAULT_F, mulFixedMany, reciprocal } from './fixed.js';
 import type { Party } from './party.js';
 
 const lane = (x: AShare, i: number): AShare => x.slice(i, i + 1);
-const zero1 = () => new AShare(new BigUint64Array(1), new BigUint64Array(1));
 
 /**
  * x = H⁻¹ b for H given as p² lanes (row-major, symmetric) and b as p·m lanes (row i, column r at
@@ -80,7 +79,5 @@ export async function ldlSolve(p: Party, H: AShare, b: AShare, dim: number, m: n
     }
     x[i] = xi;
   }
-  void mulMany;
-  void zero1;
   return { x: concatShares(x), D: concatShares(D) };
 }

@@ -88,6 +88,8 @@ export function planAnalysis(sql: string, datasets: Map<string, { schema: Datase
 export interface AnalysisTable {
   n: number;
   valid: AShare;
+  /** Every row is in the table (one register, no WHERE, no restriction: public): valid is all ones. */
+  allValid: boolean;
   columns: Map<string, AShare>;
   meta: RowColumn[];
 }
@@ -132,7 +134,8 @@ export async function runAnalysis(p: Party, ap: AnalysisPlan, tables: Map<string
   };
   const columns = new Map<string, AShare>();
   for (const c of plan.rows) columns.set(c.name, await ev(c.value));
-  return { n, valid, columns, meta: plan.rows };
+  const allValid = ap.join.tables.length === 1 && !ap.join.tables[0]!.filter && !ap.join.tables[0]!.window && !opts.restrict && !plan.filter;
+  return { n, valid, columns, meta: plan.rows, allValid };
 }
 
 /**

@@ -1,7 +1,8 @@
 // The in-process engine: a statistic run by three parties in one process over in-memory channels
-// (src/net/memory.ts), on registers shared here as a custodian would share them. For tests, the
-// CLI's --local mode and benchmarks; the node daemons run the same party-local code over TLS
-// (src/node/jobs.ts). Without `epsilon` the run is exact (as nodes with --exact-results).
+// (src/net/memory.ts), on registers shared here as a custodian would share them. For tests and
+// profiling; the node daemons run the same party-local code over TLS (src/node/jobs.ts). Without
+// `epsilon` the run is exact (as nodes with --exact-results). Reveals the released lanes to the
+// caller (a test harness holding every party, not a deployment).
 import { reveal } from '../mpc/arith.js';
 import { Party } from '../mpc/party.js';
 import { splitShares, type AShare } from '../mpc/share.js';

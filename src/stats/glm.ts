@@ -1,6 +1,10 @@
 // Generalised linear models (logistic and Poisson with an offset) and Cox regression, fitted by
 // Newton's method INSIDE MPC: no iterate, score, information matrix or table leaves MPC; only the
 // final estimates are revealed (DataSHIELD's ds.glm reveals X'WX and the score at every iteration).
+// References: Newton–Raphson / Fisher scoring for GLMs (McCullagh & Nelder, Generalized Linear
+// Models, 2nd ed. 1989, §2.5); Cox's partial likelihood (Cox, JRSS B 1972) with Breslow's
+// handling of ties (Breslow, Biometrics 1974), as R's coxph(ties = "breslow"); secure fixed point
+// and LDLᵀ from src/mpc (Catrina–Saxena FC 2010).
 //
 // Method: the covariates are discrete (bool, factors, ints with a declared range such as age), so
 // the likelihood depends on the data only through a table of COVARIATE PATTERNS g (every

@@ -85,7 +85,7 @@ export async function maskedSums(p: Party, t: AnalysisTable, monomials: ColRef[]
   const prodKeys = new Map<string, [AShare, AShare]>();
   const need = (key: string, a: AShare, b: AShare) => (prodKeys.has(key) ? undefined : prodKeys.set(key, [a, b]));
   for (const m of monomials) {
-    if (m.length >= 2) need(`v*${refKey(m[0]!)}`, t.valid, get(m[0]!));
+    if (m.length >= 2 && !t.allValid) need(`v*${refKey(m[0]!)}`, t.valid, get(m[0]!));
     if (m.length === 3) need(`${refKey(m[1]!)}*${refKey(m[2]!)}`, get(m[1]!), get(m[2]!));
   }
   const keys = [...prodKeys.keys()];
@@ -99,9 +99,16 @@ export async function maskedSums(p: Party, t: AnalysisTable, monomials: ColRef[]
       continue;
     }
     local.push(null);
-    if (m.length === 1) pairs.push([t.valid, get(m[0]!)]);
-    else if (m.length === 2) pairs.push([prod.get(`v*${refKey(m[0]!)}`)!, get(m[1]!)]);
-    else pairs.push([prod.get(`v*${refKey(m[0]!)}`)!, prod.get(`${refKey(m[1]!)}*${refKey(m[2]!)}`)!]);
+    // With every row valid (public), valid·a is a itself: no product, and Σ a is local.
+    const first = () => (t.allValid ? get(m[0]!) : prod.get(`v*${refKey(m[0]!)}`)!);
+    if (m.length === 1) {
+      if (t.allValid) {
+        local[local.length - 1] = sum(get(m[0]!));
+        continue;
+      }
+      pairs.push([t.valid, get(m[0]!)]);
+    } else if (m.length === 2) pairs.push([first(), get(m[1]!)]);
+    else pairs.push([first(), prod.get(`${refKey(m[1]!)}*${refKey(m[2]!)}`)!]);
   }
   const dots = pairs.length ? await dotMany(p, pairs) : new AShare(new BigUint64Array(0), new BigUint64Array(0));
   const a = new BigUint64Array(monomials.length), b = new BigUint64Array(monomials.length);
@@ -133,7 +140,7 @@ export async function cellIndex(p: Party, t: AnalysisTable, keys: CellKey[]): Pr
   }
   // Rows outside the table (join misses, filtered rows) may hold any value: put them in cell 0
   // (their weights are masked by valid), so that every cell number is in range for the sort.
-  return (await mulMany(p, [[g, t.valid]]))[0]!;
+  return t.allValid ? g : (await mulMany(p, [[g, t.valid]]))[0]!;
 }
 
 /** Largest cells·rows·weights handled by indicators (count.ts) instead of sorting. */
@@ -201,7 +208,7 @@ async function cellPlanes(p: Party, cell: AShare, G: number): Promise<BShare> {
 export async function masked(p: Party, t: AnalysisTable, refs: ColRef[]): Promise<AShare[]> {
   const got = await resolveRefs(p, t, refs);
   const cols = refs.map((r) => got.get(refKey(r))!);
-  return mulMany(p, cols.map((c) => [t.valid, c] as [AShare, AShare]));
+  return t.allValid ? cols : mulMany(p, cols.map((c) => [t.valid, c] as [AShare, AShare]));
 }
 
 /**

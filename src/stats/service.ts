@@ -1,6 +1,7 @@
 // Statistics for the node daemons and the CLI: the statistics call as text (the signed request's
 // `statistic`, a study's `statistic` query), its plan at a node, its noise under the node's
 // protection, the party-local run, and the requester's finishing. The one seam src/node uses.
+// Reveals nothing itself: what each function releases is in functions.ts and glm.ts.
 import type { AShare } from '../mpc/share.js';
 import type { Party } from '../mpc/party.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
