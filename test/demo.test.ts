@@ -34,6 +34,10 @@ describe('mosaik demo (the main job)', () => {
     // Governed: policies, one signed study approved by each custodian whose register it reads.
     assert.match(first.out, /consortium 'mosaik-demo' \(\d+ members, \d+ purposes\): each custodian's policy signed and registered; no consent register/);
     assert.match(first.out, /study 'registers-overview' \(8 queries, epsilon 1\) signed by epidemiologist, approved by cpr, sundhedsdatastyrelsen, dst/);
+    // The example statistics (issue 13), by another researcher with a study of its own, beside R.
+    assert.match(first.out, /study 'diabetes-survival' \(3 statistics, epsilon 1\) signed by statistician/);
+    for (const t of ['logistic regression', 'Kaplan–Meier', 'log-rank', 'Cox regression']) assert.match(first.out, new RegExp(t));
+    assert.match(first.out, /statistics: every estimate agrees with R within the noise the protection added; epsilon spent 1\.00/);
     // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget;
     // this time with the consent register (applied inside MPC; the reference leaves the same citizens
     // out), then, as `npm start` does, the web app on the demo cluster until Ctrl-C stops it and the nodes.

@@ -37,6 +37,9 @@ import { fetchUsageAll, publishConsent, submitDocument } from '../src/cli/govern
 import { registerGovernanceCommands } from '../src/cli/governance.js';
 import type { LedgerEntry } from '../src/ledger/entry.js';
 import { fixture, POP_SQL, signer, type Party } from './governance-fixture.js';
+import { runRemoteStat } from '../src/cli/stats.js';
+import { parseStatistic, statisticText } from '../src/stats/service.js';
+import { signPolicy, type CustodianPolicy } from '../src/governance/policy.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'mosaik-govnode-'));
@@ -367,5 +370,33 @@ describe('governed nodes', () => {
       assert.equal(x.status, 403, JSON.stringify(x.body));
       assert.match(x.body.error, /refused: the job reads consent register version consent-v1, but the version in force at .* is consent-v2/);
     }
+  });
+
+  it('a study\'s statistic runs only as declared, with the model role granted, under the consent filter, authorized by every node', async () => {
+    const data = "SELECT p.sex, EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') AS t2d FROM population p";
+    const call = statisticText({ fn: 'glm', data, formula: 't2d ~ sex', family: 'binomial' });
+    const ss = study({ id: 't2d-model', queries: [{ id: 'odds-by-sex', statistic: call }], datasets: [{ name: 'contacts', columns: ['person_id', 'diagnosis'] }, { name: 'population', columns: ['person_id', 'sex'] }] });
+    await submitDocument(cluster.config, 'study', ss, alice);
+    for (const ap of approvals(ss, F.sds, F.cpr)) await submitDocument(cluster.config, 'approval', ap, signer(F.sds));
+    const run = () => runRemoteStat({ config: cluster.config, signer: alice, study: ss, queryId: 'odds-by-sex' });
+    // The CPR register's policy lets sex be grouped and filtered on, not enter a model.
+    await assert.rejects(run(), /column population\.sex may not be used as model/);
+    // An ad-hoc call, even of the declared statistic, is refused on a governed cluster.
+    await assert.rejects(runRemoteStat({ config: cluster.config, signer: alice, request: parseStatistic(call) }), /ad-hoc/);
+    // The custodian grants the role (a newer signed policy), and the statistic runs.
+    const policy: CustodianPolicy = JSON.parse(JSON.stringify(F.policyOf.cpr));
+    policy.issuedAt = iso(Date.now() - 60_000);
+    (policy.datasets[0]!.columns.sex as { roles: string[] }).roles.push('model');
+    await submitDocument(cluster.config, 'policy', signPolicy(policy, F.consortium, signer(F.cpr)), signer(F.cpr));
+    const r = await run();
+    assert.equal(r.governance!.study, 't2d-model');
+    assert.equal(r.governance!.query, 'odds-by-sex');
+    assert.ok(Number.isFinite(r.result.values['coef:sexM']!), r.result.text);
+    // The consent filter applies to the analysis table: N = the residents usable at the job's time.
+    const T = unixSeconds((await jobAt(0, r.job)).submittedAt);
+    const usable = [...populationReference(current, T).values()].reduce((a, b) => a + b, 0);
+    assert.equal(r.result.values.N, usable);
+    const entries = (await apiRequest<{ entries: LedgerEntry[] }>(cluster.config, 1, '/v1/ledger/entries')).body.entries;
+    assert.ok(entries.find((e) => e.kind === 'job-run' && e.body.job === r.job)?.body.statisticSha256, 'the call is in the log');
   });
 });

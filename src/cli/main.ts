@@ -10,6 +10,9 @@
 //                                                 submit a query, follow it, print the combined result
 //   mosaik query --dir <cluster> --study <study.json> [--key <researcher key>] [--query-id <id>]
 //                                                 the same for a governed cluster (a registered study)
+//   mosaik stats <function> --dir <cluster> --data "<SQL>" --formula "y ~ x" [--family binomial] [--plot f.svg]
+//                                                 a statistic (t.test, lm, glm, coxph, survfit, …) in MPC, printed as R
+//                                                 prints it (src/cli/stats.ts); governed: --study <file> --query-id <id>
 //   mosaik audit verify --dir <cluster> [--result <file>] [--log <nodeDir>]…
 //                                                 check the transparency log (src/cli/audit.ts)
 //   mosaik identity|consortium|policy|study|consent|usage …
@@ -214,6 +217,7 @@ program
     await w.close();
   });
 
+(await import('./stats.js')).registerStatsCommand(program, { int, num });
 (await import('./ingest.js')).registerIngestCommand(program);
 (await import('./governance.js')).registerGovernanceCommands(program);
 (await import('./audit.js')).registerAuditCommand(program);

@@ -28,15 +28,14 @@ import { cliSigner } from './identity-defaults.js';
 import type { ResultGovernance } from '../node/job-governance.js';
 import { signingPublicKey } from '../net/keys.js';
 import { verifyAttestations } from '../governance/policy.js';
-import { parseSignedStudy, signAdhocRequest, signQueryRequest, type SignedStudy } from '../governance/study.js';
+import { parseSignedStudy, signAdhocRequest, signQueryRequest, type QueryRequest, type SignedStudy } from '../governance/study.js';
 import { normalizeQueryText } from '../governance/policy.js';
 
-export interface QueryOptions {
+/** What every signed request to the cluster takes (queries here, statistics in ./stats.ts). */
+export interface RequestCommon {
   /** Cluster directory (cluster.json) or the config itself. */
   dir?: string;
   config?: ClusterConfig;
-  /** The SQL (governed: the study query's, for decoding; the nodes take it from the study). */
-  sql: string;
   /** The researcher identity that signs the request and every call. */
   signer: Signer;
   /** Versions of the registers read (default: the latest of each at every node). */
@@ -52,6 +51,11 @@ export interface QueryOptions {
   /** Governed clusters: the registered study and the id of its query to run. */
   study?: SignedStudy;
   queryId?: string;
+}
+
+export interface QueryOptions extends RequestCommon {
+  /** The SQL (governed: the study query's, for decoding; the nodes take it from the study). */
+  sql: string;
 }
 
 export class QueryFailed extends Error {
@@ -104,6 +108,44 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
   const request = o.study
     ? signQueryRequest(o.study, o.queryId ?? '', o.signer, ro)
     : signAdhocRequest(o.sql, o.signer, { ...ro, ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}) });
+  const { id, dataset, version, versions, parts } = await submitAndCollect(config, request, keys.privateKey, o);
+  // The schemas of the versions queried (public), to decode the aggregates the same way the nodes planned them.
+  const registers = await fetchRegisters(config, versions);
+  const three = parts as [JobResult, JobResult, JobResult];
+  const governance = o.study ? checkAttestations(config, three) : undefined;
+  // Registers the SQL reads (a governed job also reads the consent register, which is no output).
+  const read = new Map(Object.entries(registers));
+  const planned = planAnyQuery(parseQuery(o.sql), read);
+  const plan = planned.plan;
+  const combined = assembleResult(plan, three);
+  const publiclyEmpty = combined.suppressed.map((c) => emptyByFilter(plan, c));
+  // The noise the nodes added is public in its distribution: each cell's expected error, derived here.
+  const p = three[0].protection;
+  const noise = p.kind === 'dp' ? noiseForPlan(plan, planned.join, { mechanism: p.mechanism, epsilon: p.epsilon, ...(p.delta !== undefined ? { delta: p.delta } : {}) }) : null;
+  return {
+    ...combined, publiclyEmpty, job: id, dataset, version, versions, parts: three, schema: registers[dataset]!.schema, codeLists: registers[dataset]!.codeLists, registers,
+    protection: p, ...(noise ? { errors: combined.rows.map((row) => protectionErrors(plan, noise, row)), protectionText: protectionText(plan, noise) } : {}),
+    ...(three[0].privacy ? { privacy: three[0].privacy } : {}),
+    ...(governance ? { governance } : {}),
+  };
+}
+
+/** The public schema and code lists of each register version read (from node 0). */
+export async function fetchRegisters(config: ClusterConfig, versions: Record<string, string>): Promise<Registers> {
+  const registers: Registers = {};
+  for (const [name, v] of Object.entries(versions)) {
+    const ds = await apiRequest<{ schema: DatasetSchema; codeLists: CodeList[]; error?: string }>(config, 0, `/v1/datasets/${encodeURIComponent(name)}?version=${encodeURIComponent(v)}`);
+    if (ds.status !== 200) throw new QueryFailed(ds.body?.error ?? `cannot read the schema of ${name}@${v}`);
+    registers[name] = { version: v, schema: ds.body.schema, codeLists: ds.body.codeLists };
+  }
+  return registers;
+}
+
+/**
+ * Submits a signed request to node 0, follows the job at all three nodes and opens each node's
+ * sealed part with the request's private result key. Throws QueryFailed with the nodes' error.
+ */
+export async function submitAndCollect(config: ClusterConfig, request: QueryRequest, privateKey: Parameters<typeof openJson>[1], o: Pick<QueryOptions, 'signer' | 'timeoutMs' | 'onProgress' | 'onNodes'>): Promise<{ id: string; dataset: string; version: string; versions: Record<string, string>; parts: [JobResult, JobResult, JobResult] }> {
   const sub = await apiRequest<{ job?: string; dataset?: string; version?: string; versions?: Record<string, string>; error?: string }>(config, 0, '/v1/queries', { body: { request }, signer: o.signer });
   if (sub.status !== 202 || !sub.body.job) throw new QueryFailed(sub.body?.error ?? `node 0 answered HTTP ${sub.status}`, sub.status, (sub.body as { job?: string })?.job);
   const id = sub.body.job;
@@ -128,7 +170,7 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
     apiRequest<JobView>(config, p, `/v1/jobs/${id}`, { timeoutMs: 10_000, signer: o.signer })
       .then(async (r): Promise<View> => {
         if (r.status !== 200) return { status: 'failed', error: r.body?.error ?? `HTTP ${r.status}` } as JobView;
-        if (r.body.status === 'done' && r.body.sealed) parts[p] = await openJson<JobResult>(r.body.sealed, keys.privateKey, { cluster: config.cluster, job: id, party: p });
+        if (r.body.status === 'done' && r.body.sealed) parts[p] = await openJson<JobResult>(r.body.sealed, privateKey, { cluster: config.cluster, job: id, party: p });
         return r.body;
       })
       .catch((e: Error): View => ({ status: 'unreachable', error: e.message }))
@@ -164,30 +206,7 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
     await sleep(delay);
     delay = Math.min(delay * 2, 100); // a status poll is one small HTTPS request
   }
-  // The schemas of the versions queried (public), to decode the aggregates the same way the nodes planned them.
-  const registers: Registers = {};
-  for (const [name, v] of Object.entries(versions)) {
-    const ds = await apiRequest<{ schema: DatasetSchema; codeLists: CodeList[]; error?: string }>(config, 0, `/v1/datasets/${encodeURIComponent(name)}?version=${encodeURIComponent(v)}`);
-    if (ds.status !== 200) throw new QueryFailed(ds.body?.error ?? `cannot read the schema of ${name}@${v}`);
-    registers[name] = { version: v, schema: ds.body.schema, codeLists: ds.body.codeLists };
-  }
-  const three = parts as [JobResult, JobResult, JobResult];
-  const governance = o.study ? checkAttestations(config, three) : undefined;
-  // Registers the SQL reads (a governed job also reads the consent register, which is no output).
-  const read = new Map(Object.entries(registers));
-  const planned = planAnyQuery(parseQuery(o.sql), read);
-  const plan = planned.plan;
-  const combined = assembleResult(plan, three);
-  const publiclyEmpty = combined.suppressed.map((c) => emptyByFilter(plan, c));
-  // The noise the nodes added is public in its distribution: each cell's expected error, derived here.
-  const p = three[0].protection;
-  const noise = p.kind === 'dp' ? noiseForPlan(plan, planned.join, { mechanism: p.mechanism, epsilon: p.epsilon, ...(p.delta !== undefined ? { delta: p.delta } : {}) }) : null;
-  return {
-    ...combined, publiclyEmpty, job: id, dataset, version, versions, parts: three, schema: registers[dataset]!.schema, codeLists: registers[dataset]!.codeLists, registers,
-    protection: p, ...(noise ? { errors: combined.rows.map((row) => protectionErrors(plan, noise, row)), protectionText: protectionText(plan, noise) } : {}),
-    ...(three[0].privacy ? { privacy: three[0].privacy } : {}),
-    ...(governance ? { governance } : {}),
-  };
+  return { id, dataset, version, versions, parts: parts as [JobResult, JobResult, JobResult] };
 }
 
 /**

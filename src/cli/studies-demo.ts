@@ -9,9 +9,12 @@
 //     every node checks it, the nodes compute in MPC, small cells are suppressed inside MPC, and
 //     each node sends its share of the aggregates to the researcher, who combines them;
 //  4. next to every MPC answer, the plaintext answer computed by SQLite directly on the generated
-//     data, so the user sees that they agree.
+//     data, so the user sees that they agree;
+//  5. a second researcher (`statistician`) runs the example statistics of its own signed study
+//     (src/cli/stats-demo.ts): a logistic regression, Kaplan–Meier with the log-rank test, and a Cox
+//     regression, each beside R.
 // Governed throughout (setUpGovernance: the consortium, each custodian's signed policy, optionally
-// the consent register, the researcher's signed study approved by its custodians); afterwards the
+// the consent register, the researchers' signed studies approved by their custodians); afterwards the
 // web app runs on the cluster. `mosaik demo --governed` (./governed-demo.ts) walks through the same
 // governed flow step by step, each step with the command that does it by hand.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,7 +37,7 @@ import { cliSigner } from './identity-defaults.js';
 import { ensureLocalIdentities, LOCAL_IDENTITIES, type LocalIdentity } from '../governance/identities.js';
 import type { Signer } from '../governance/identity.js';
 import { CUSTODIANS } from '../demo/schemas.js';
-import { CONSENT_CUSTODIAN, CONSENT_DATASET, DEMO_PURPOSE, demoConsortium, demoPolicies, denominatorId, exampleStudy, webStudies } from '../demo/governance.js';
+import { CONSENT_CUSTODIAN, CONSENT_DATASET, DEMO_PURPOSE, demoConsortium, demoPolicies, denominatorId, exampleStudy, statisticsStudy, webStudies } from '../demo/governance.js';
 import { Consortium } from '../governance/consortium.js';
 import { generateConsentEvents } from '../demo/consent-events.js';
 import { rowsInForce, unixSeconds, withUntil } from '../governance/consent.js';
@@ -42,11 +45,13 @@ import { signPolicy } from '../governance/policy.js';
 import { approveStudy, createStudy, signStudy, studyCustodians, type NewStudy, type SignedStudy } from '../governance/study.js';
 import { IDENTITIES_FILE, type IdentitiesFile } from '../governance/identities.js';
 import { publishConsent, submitDocument } from './governance-remote.js';
+import { runStatisticsExamples, statisticCalls } from './stats-demo.js';
+import { planStatistic } from '../stats/service.js';
 
 /** The demo's custodians, each owning its registers. */
 export const DEMO_CUSTODIANS: LocalIdentity[] = [
-  { name: CUSTODIANS.cpr, role: 'custodian', datasets: ['population'] },
-  { name: CUSTODIANS.health, role: 'custodian', datasets: ['contacts', 'prescriptions'] },
+  { name: CUSTODIANS.cpr, role: 'custodian', datasets: ['population', 'emigrations'] },
+  { name: CUSTODIANS.health, role: 'custodian', datasets: ['contacts', 'prescriptions', 'deaths'] },
   { name: CUSTODIANS.statistics, role: 'custodian', datasets: ['income'] },
   { name: CONSENT_CUSTODIAN, role: 'custodian', datasets: [CONSENT_DATASET] },
 ];
@@ -329,8 +334,10 @@ async function setUpGovernance(g: {
   seed: number;
   version: string;
   declared: Map<string, Set<string>>;
+  /** What the statistics study's analysis table reads. */
+  statsReads: Map<string, Set<string>>;
   minCellSize: number;
-}): Promise<{ study: SignedStudy; approvedBy: string[]; consent: { events: number; excluded: number[] } | null }> {
+}): Promise<{ study: SignedStudy; stats: SignedStudy; approvedBy: string[]; consent: { events: number; excluded: number[] } | null }> {
   const now = new Date();
   for (const p of demoPolicies(g.minCellSize)) await submitDocument(g.config, 'policy', signPolicy(p, g.consortium, g.signerOf(p.custodian)), g.signerOf(p.custodian));
   let consent: { events: number; excluded: number[] } | null = null;
@@ -350,10 +357,11 @@ async function setUpGovernance(g: {
     return { signed, by };
   };
   const main = await register(exampleStudy('epidemiologist', STUDIES, g.declared, now), 'all');
+  const stats = await register(statisticsStudy('statistician', statisticCalls(), g.statsReads, now), 'all');
   const web = webStudies('researcher', now);
   await register(web.approved, 'all');
   await register(web.waiting, []);
-  return { study: main.signed, approvedBy: main.by, consent };
+  return { study: main.signed, stats: stats.signed, approvedBy: main.by, consent };
 }
 
 /** The web app on the demo cluster, until Ctrl-C (SIGINT) or SIGTERM. */
@@ -383,7 +391,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   // Who acts: each custodian with its own key (it may upload its own registers only), and the
   // epidemiologist who runs the example studies. The cluster's own 'researcher' identity is left for
   // you to query with afterwards (mosaik query --dir …), with its whole privacy budget.
-  const keys = ensureLocalIdentities(dir, [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' }]);
+  const keys = ensureLocalIdentities(dir, [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' }, { name: 'statistician', role: 'researcher' }]);
   const signerOf = (name: string) => cliSigner({ dir, key: keys.get(name)!, role: 'researcher', name });
   const researcher = signerOf('epidemiologist');
   // The consortium: its purposes, the cluster's identities as its members, the consent register.
@@ -417,7 +425,11 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     await ingests;
     o.log(`• plaintext reference loaded into SQLite meanwhile in ${secs(dbMs)} (for comparison only; never on a node)`);
     t = performance.now();
-    const gov = await setUpGovernance({ config, consortium, signerOf, persons: regs.people.id.subarray(0, regs.people.count), seed: o.seed, version, declared, minCellSize: o.minCellSize });
+    // What the statistics' analysis table reads (one table for all three calls), planned on the public schemas.
+    const registers = new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }]));
+    const statsReads = new Map<string, Set<string>>();
+    for (const c of statisticCalls()) for (const t of planStatistic(c.statistic, registers, o.minCellSize).analysis.join.tables) statsReads.set(t.dataset.name, new Set([...(statsReads.get(t.dataset.name) ?? []), ...t.reads]));
+    const gov = await setUpGovernance({ config, consortium, signerOf, persons: regs.people.id.subarray(0, regs.people.count), seed: o.seed, version, declared, statsReads, minCellSize: o.minCellSize });
     if (gov.consent) db.excludePersons(gov.consent.excluded);
     const consentNote = gov.consent
       ? `consent register: ${fmtInt(gov.consent.events)} events, ${fmtInt(gov.consent.excluded.length)} citizens withdrew from ${DEMO_PURPOSE} research (left out inside MPC; the reference leaves them out too)`
@@ -434,6 +446,11 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
       times.push([s.id, r.ms]);
     }
     db.close();
+    // The statistics (issue 13): another researcher, its own study and budget.
+    o.log('');
+    o.log(`• study '${gov.stats.study.id}' (${gov.stats.study.queries.length} statistics, epsilon ${gov.stats.study.privacy!.epsilon}) signed by statistician, approved by every custodian whose register it reads`);
+    const statsOk = await runStatisticsExamples({ config, signer: signerOf('statistician'), version, regs, minCellSize: o.minCellSize, log: o.log, study: gov.stats, ...(gov.consent ? { excluded: new Set(gov.consent.excluded) } : {}) });
+    all &&= statsOk;
     o.log('');
     o.log(`${all ? '✔ every released cell agrees with the plaintext within the noise the protection added' : '✘ some results disagree with the plaintext'}; studies: ${times.map(([id, ms]) => `${id} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - t0)}`);
     o.log(`  output protection: every number above carries differential-privacy noise drawn inside MPC; researcher 'epidemiologist' spent epsilon ${Number(spent.toPrecision(3))} of 1 (README, "Security model").`);

@@ -26,14 +26,17 @@ export function demoConsortium(members: MemberEntry[], consent: boolean): Consor
   };
 }
 
-const group = (): ColumnRule => ({ roles: ['group', 'filter'] });
+// 'model': a variable of a statistic (src/stats); its values enter the fit inside MPC, only estimates are released.
+const group = (): ColumnRule => ({ roles: ['group', 'filter', 'model'] });
 const filter = (): ColumnRule => ({ roles: ['filter'] });
+const event = (): ColumnRule => ({ roles: ['filter', 'model'] });
 const join = (): ColumnRule => ({ roles: ['join-key'] });
-const amount = (): ColumnRule => ({ roles: ['aggregate', 'filter'], aggregates: ['count', 'sum', 'avg', 'variance', 'stddev'] });
+const amount = (): ColumnRule => ({ roles: ['aggregate', 'filter', 'model'], aggregates: ['count', 'sum', 'avg', 'variance', 'stddev'] });
 
 /**
  * Each custodian's policy: what its columns may be used for (person ids only to link registers;
- * codes, regions and bands to group and filter; amounts to aggregate), for which purposes, the
+ * codes, regions and bands to group and filter; amounts to aggregate; these and the dates of death
+ * and emigration as variables of a statistic), for which purposes, the
  * smallest cell, and the most epsilon a study may declare.
  */
 export function demoPolicies(minCellSize: number, issuedAt = '2024-01-01T00:00:00Z'): CustodianPolicy[] {
@@ -52,6 +55,7 @@ export function demoPolicies(minCellSize: number, issuedAt = '2024-01-01T00:00:0
           dp,
           columns: { person_id: join(), sex: group(), birth_date: group(), region: group(), municipality: group(), age_band: group() },
         },
+        { dataset: 'emigrations', purposes, minCellSize, dp, columns: { person_id: join(), emigration_date: event() } },
       ],
     },
     {
@@ -91,6 +95,7 @@ export function demoPolicies(minCellSize: number, issuedAt = '2024-01-01T00:00:0
             region: group(),
           },
         },
+        { dataset: 'deaths', purposes, minCellSize, dp, columns: { person_id: join(), death_date: event(), cause: group() } },
       ],
     },
     {
@@ -139,6 +144,26 @@ export function exampleStudy(researcher: string, studies: ExampleStudy[], reads:
     description: 'The example studies of the main job: type-2 diabetes prevalence by region, sex and income quintile, statin users by region, mean income by education, hospital contacts by region.',
     datasets: [...reads].map(([name, cols]) => ({ name, columns: [...cols].sort() })),
     queries,
+    validFrom: new Date(now.getTime() - 3600_000).toISOString(),
+    validUntil: new Date(now.getTime() + 365 * 86400_000).toISOString(),
+    privacy: { epsilon },
+    createdAt: new Date(now.getTime() - 3600_000).toISOString(),
+  };
+}
+
+/**
+ * The example statistics (src/demo/analyses.ts) as one study of `researcher`'s: each call with its
+ * epsilon, the columns its analysis table reads (`reads`), valid for a year, a budget of `epsilon`.
+ */
+export function statisticsStudy(researcher: string, calls: { id: string; statistic: string; epsilon: number; description: string }[], reads: Map<string, Set<string>>, now: Date, epsilon = 1): NewStudy {
+  return {
+    id: 'diabetes-survival',
+    title: 'Type-2 diabetes: who has it, and survival with it',
+    researcher,
+    purpose: DEMO_PURPOSE,
+    description: 'A logistic regression of type-2 diabetes on age, sex and income quintile; Kaplan–Meier curves and the log-rank test by diabetes status; a Cox regression.',
+    datasets: [...reads].map(([name, cols]) => ({ name, columns: [...cols].sort() })),
+    queries: calls.map((c) => ({ id: c.id, statistic: c.statistic, epsilon: c.epsilon, description: c.description })),
     validFrom: new Date(now.getTime() - 3600_000).toISOString(),
     validUntil: new Date(now.getTime() + 365 * 86400_000).toISOString(),
     privacy: { epsilon },

@@ -4,6 +4,9 @@
 //   contacts       Sundhedsdatastyrelsen, the national patient register (LPR): hospital contacts
 //   prescriptions  Sundhedsdatastyrelsen, the national prescription register: dispensed drugs
 //   income         Danmarks Statistik: income and highest completed education per person and year
+//   deaths         Sundhedsdatastyrelsen, the cause of death register: date and underlying cause
+//                  of residents who died during follow-up (after the census)
+//   emigrations    CPR: residents who emigrated during follow-up (censoring in survival analyses)
 // Bounds are tight so that valueBits() gives narrow comparisons in MPC.
 //
 // The event registers also carry the person's sex, age band (at the event) and region of
@@ -24,6 +27,8 @@ export interface RegisterPeriod {
   fromYear: number;
   /** Last calendar year; the census date of the population register is 31 December of it. */
   toYear: number;
+  /** Years of follow-up after the census (deaths, emigrations); default 2. */
+  followUpYears?: number;
 }
 
 export const DEFAULT_PERIOD: RegisterPeriod = { fromYear: 2022, toYear: 2024 };
@@ -119,7 +124,35 @@ export function incomeSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema 
   };
 }
 
-/** All four schemas for a period. */
+/** End of follow-up after the census (default two years). */
+export const followUpEnd = (p: RegisterPeriod = DEFAULT_PERIOD): string => `${p.toYear + (p.followUpYears ?? 2)}-12-31`;
+
+export function deathsSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema {
+  return {
+    name: 'deaths',
+    custodian: CUSTODIANS.health,
+    description: `Deaths of residents from ${p.toYear + 1}-01-01 to ${followUpEnd(p)} with the underlying cause (synthetic cause of death register)`,
+    columns: [
+      { name: 'person_id', type: 'person_id', unique: true },
+      { name: 'death_date', type: 'date', min: `${p.toYear + 1}-01-01`, max: followUpEnd(p) },
+      { name: 'cause', type: 'code', codeList: L.icd10, description: 'underlying cause of death, ICD-10' },
+    ],
+  };
+}
+
+export function emigrationsSchema(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema {
+  return {
+    name: 'emigrations',
+    custodian: CUSTODIANS.cpr,
+    description: `Residents who emigrated from ${p.toYear + 1}-01-01 to ${followUpEnd(p)} (synthetic CPR extract; first emigration)`,
+    columns: [
+      { name: 'person_id', type: 'person_id', unique: true },
+      { name: 'emigration_date', type: 'date', min: `${p.toYear + 1}-01-01`, max: followUpEnd(p) },
+    ],
+  };
+}
+
+/** All six schemas for a period. */
 export function demoSchemas(p: RegisterPeriod = DEFAULT_PERIOD): DatasetSchema[] {
-  return [populationSchema(p), contactsSchema(p), prescriptionsSchema(p), incomeSchema(p)];
+  return [populationSchema(p), contactsSchema(p), prescriptionsSchema(p), incomeSchema(p), deathsSchema(p), emigrationsSchema(p)];
 }

@@ -1,8 +1,8 @@
 // How a query uses a column (the vocabulary of policies and of ./plan-uses.ts): which dataset and
 // column, in which role, with which aggregate function. Plain types and constants, browser-safe.
 
-export type ColumnRole = 'join-key' | 'filter' | 'group' | 'aggregate';
-export const COLUMN_ROLES: readonly ColumnRole[] = ['join-key', 'filter', 'group', 'aggregate'];
+export type ColumnRole = 'join-key' | 'filter' | 'group' | 'aggregate' | 'model';
+export const COLUMN_ROLES: readonly ColumnRole[] = ['join-key', 'filter', 'group', 'aggregate', 'model'];
 
 export type AggregateFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'variance' | 'stddev';
 export const AGGREGATE_FNS: readonly AggregateFn[] = ['count', 'sum', 'avg', 'min', 'max', 'variance', 'stddev'];

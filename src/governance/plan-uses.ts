@@ -7,6 +7,7 @@
 //   GROUP BY keys            → 'group'      (age_band(birth_date, …) groups by birth_date)
 //   aggregates over a column → 'aggregate'  with the function (VAR_*/STDDEV_* as variance/stddev)
 //   COUNT(*)                 → no column
+// A statistic's analysis table (src/query/rows.ts): every column its rows read → 'model'.
 // For a plan over several registers (usesOfJoinPlan): each table's person-id key as 'join-key',
 // its own conditions and date-window columns as 'filter', and the joined plan's uses on the tables
 // their `alias.column` names point to. The types below are structural (the fields of QueryPlan this
@@ -127,5 +128,37 @@ export function usesOfJoinPlan(jp: JoinPlanLike): ColumnUse[] {
 
 /** The `query` argument of authorize() for a plan over several registers. */
 export function queryUseOfJoinPlan(jp: JoinPlanLike, minCellSize?: number): QueryUse {
-  return { sql: jp.sql, datasets: [...new Set(jp.tables.map((t) => t.dataset.name))], uses: usesOfJoinPlan(jp), ...(minCellSize !== undefined ? { minCellSize } : {}) };
+  return { sql: jp.sql, datasets: [...new Set(jp.tables.map((t) => t.dataset.name))], uses: [...usesOfJoinPlan(jp), ...modelUses(jp)], ...(minCellSize !== undefined ? { minCellSize } : {}) };
+}
+
+/** A column of a statistic's analysis table (src/query/rows.ts RowValue), structurally. */
+type RowValueLike = { op: string; column?: string; cond?: number; args?: RowValueLike[]; a?: RowValueLike; b?: RowValueLike };
+
+/**
+ * A statistic's analysis table (src/query/rows.ts: a join plan whose plan has `rows`): every
+ * register column a row value reads, directly or through a condition, as 'model' (its values enter
+ * the statistic inside MPC; only the statistic's estimates are released).
+ */
+function modelUses(jp: JoinPlanLike): ColumnUse[] {
+  const plan = jp.plan as PlanLike & { rows?: { value: RowValueLike }[]; conds?: Formula[] };
+  if (!plan.rows) return [];
+  const byAlias = new Map(jp.tables.map((t) => [t.alias, t.dataset.name]));
+  const cols = new Set<string>();
+  const walk = (v: RowValueLike): void => {
+    if (v.column !== undefined) cols.add(v.column);
+    if (v.op === 'cond' && v.cond !== undefined) for (const i of leaves(plan.conds?.[v.cond] ?? null, [])) if (plan.atoms[i]) cols.add(plan.atoms[i]!.column);
+    v.args?.forEach(walk);
+    if (v.a) walk(v.a);
+    if (v.b) walk(v.b);
+  };
+  plan.rows.forEach((r) => walk(r.value));
+  const out: ColumnUse[] = [];
+  for (const c of cols) {
+    const dot = c.indexOf('.');
+    if (dot < 0 || c.endsWith('.__has')) continue; // bookkeeping (a LEFT JOIN's or EXISTS's match): the join key's use
+    const ds = byAlias.get(c.slice(0, dot));
+    if (!ds) refuse('malformed', `column ${c} of the analysis table names no table of the query`);
+    out.push({ dataset: ds, column: c.slice(dot + 1), role: 'model' });
+  }
+  return out;
 }

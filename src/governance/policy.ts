@@ -11,6 +11,9 @@
 //   filter      compare it in WHERE                                PLAINTEXT_AFTER_COMPARE
 //   group       GROUP BY it (its public code values label cells)   PLAINTEXT_AFTER_GROUP_BY
 //   aggregate   COUNT/SUM/AVG/… it (optionally: which functions)   PLAINTEXT_AFTER_AGGREGATE
+//   model       a variable of a statistic (src/stats: t.test, lm,     PLAINTEXT_AFTER_AGGREGATE
+//               glm, coxph, survfit…): its values enter the fit or
+//               table inside MPC, only the estimates are released
 //   (absent)    a column not listed, or listed as 'forbidden', cannot be used at all (SCQL: UNKNOWN)
 //
 // There is no role that reveals a column's values: Mosaik never opens per-row data, so SCQL's

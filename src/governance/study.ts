@@ -343,6 +343,11 @@ export interface QueryRequestBody {
   query?: string;
   /** Ad hoc: the SQL. */
   sql?: string;
+  /**
+   * Ad hoc: a statistics call instead of SQL (src/stats: JSON {fn, data, formula, family?, bin?,
+   * breaks?, probs?}; the analysis table's SQL is its `data`).
+   */
+  statistic?: string;
   /** Ad hoc: epsilon of this run (default: the nodes' default). */
   epsilon?: number;
   /** The version of each register read (default: the latest at every node). */
@@ -368,7 +373,7 @@ export interface RequestOptions {
 
 const RESULT_KEY_RE = /^[A-Za-z0-9_-]{43}$/;
 
-function newRequestBody(researcher: string, o: RequestOptions, what: Pick<QueryRequestBody, 'study' | 'studyHash' | 'query' | 'sql' | 'epsilon'>): QueryRequestBody {
+function newRequestBody(researcher: string, o: RequestOptions, what: Pick<QueryRequestBody, 'study' | 'studyHash' | 'query' | 'sql' | 'statistic' | 'epsilon'>): QueryRequestBody {
   return {
     format: REQUEST_FORMAT,
     cluster: o.cluster,
@@ -391,9 +396,9 @@ export function signQueryRequest(ss: SignedStudy, queryId: string, signer: Signe
   return { request: body, signature: signDocument('query-request', body, signer) };
 }
 
-/** A signed request to run ad-hoc SQL (clusters without a consortium). */
-export function signAdhocRequest(sql: string, signer: Signer, opts: RequestOptions & { epsilon?: number }): QueryRequest {
-  const body = newRequestBody(signer.name, opts, { sql, ...(opts.epsilon !== undefined ? { epsilon: opts.epsilon } : {}) });
+/** A signed request to run ad-hoc SQL, or a statistics call (src/stats), on clusters without a consortium. */
+export function signAdhocRequest(text: string, signer: Signer, opts: RequestOptions & { epsilon?: number }, kind: 'sql' | 'statistic' = 'sql'): QueryRequest {
+  const body = newRequestBody(signer.name, opts, { [kind]: text, ...(opts.epsilon !== undefined ? { epsilon: opts.epsilon } : {}) });
   checkRequestShape({ request: body });
   return { request: body, signature: signDocument('query-request', body, signer) };
 }
@@ -411,9 +416,10 @@ export function checkRequestShape(x: unknown): QueryRequest {
   const governed = r.study !== undefined || r.studyHash !== undefined || r.query !== undefined;
   if (governed) {
     if (typeof r.study !== 'string' || typeof r.query !== 'string' || typeof r.studyHash !== 'string' || !HEX64.test(r.studyHash)) bad('a study request names study, studyHash (64 hex digits) and query');
-    if (r.sql !== undefined || r.epsilon !== undefined) bad('a study request takes its SQL and epsilon from the study; leave sql and epsilon out');
+    if (r.sql !== undefined || r.statistic !== undefined || r.epsilon !== undefined) bad('a study request takes its SQL and epsilon from the study; leave sql and epsilon out');
   } else {
-    if (typeof r.sql !== 'string' || !r.sql.trim()) bad('an ad-hoc request needs sql (or study, studyHash and query)');
+    const text = r.sql ?? r.statistic;
+    if ((r.sql !== undefined && r.statistic !== undefined) || typeof text !== 'string' || !text.trim()) bad('an ad-hoc request needs sql or a statistic (or study, studyHash and query)');
     if (r.epsilon !== undefined && !(typeof r.epsilon === 'number' && r.epsilon > 0 && Number.isFinite(r.epsilon))) bad('epsilon must be a positive number');
   }
   if (r.versions !== undefined && (!r.versions || typeof r.versions !== 'object' || Array.isArray(r.versions) || Object.values(r.versions).some((v) => typeof v !== 'string'))) bad('versions must map register names to version strings');

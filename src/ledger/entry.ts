@@ -12,7 +12,8 @@
 //   policy-published                  studyLedgerBody, approvalLedgerBody, policyLedgerBody)
 //   consent-changed                   counts or hash commitments only (checked: see checkBody), and
 //                                     the update's signed time (ISO 8601 UTC) as body.time
-//   job-run                           {job, jobSeq, dataset, version, [versions,] sqlSha256, minCellSize, requester,
+//   job-run                           {job, jobSeq, dataset, version, [versions,] sqlSha256, [statisticSha256 (a
+//                                     statistics call: its text; sqlSha256 is then its analysis table's),] minCellSize, requester,
 //                                     requestSha256, protection, [study, studyHash, query, request]}
 //                                     (src/node/ledger.ts jobRunBody); time = the job spec's submittedAt, so
 //                                     every replica writes the same bytes

@@ -146,3 +146,18 @@ export async function b2a(p: Party, b: BShare): Promise<AShare> {
   for (let k = 0; k < b.bits; k++) out = add(out, mulPublic(inj.slice(k * n, (k + 1) * n), 1n << BigInt(k)));
   return out;
 }
+
+/**
+ * The lowest bit of every lane as a boolean share, locally: bit 0 of x_0 + x_1 + x_2 is the XOR of
+ * the three shares' bits 0 (no carry reaches bit 0). For 0/1 columns this is their boolean sharing
+ * for free. Reveals nothing (no communication).
+ */
+export function lowBit(x: AShare): BShare {
+  const bit0 = (c: Col): Uint32Array => {
+    const v = new Uint32Array(c.buffer, c.byteOffset, 2 * c.length); // little-endian: low word first
+    const out = new Uint32Array(wordsFor(c.length));
+    for (let i = 0; i < c.length; i++) out[i >>> 5]! |= (v[2 * i]! & 1) << (i & 31);
+    return out;
+  };
+  return new BShare(x.length, 1, bit0(x.a), bit0(x.b));
+}

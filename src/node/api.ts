@@ -374,9 +374,9 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       }
       const s = req.body;
       if (!s || typeof s.id !== 'string' || !/^[0-9a-f-]{36}$/.test(s.id) || !Number.isSafeInteger(s.seq)) throw new JobError('malformed job');
-      const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, dataset: s.dataset, version: s.version, ...(s.versions !== undefined ? { versions: s.versions } : {}), minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()), request: s.request, protection: s.protection, ...(s.governance !== undefined ? { governance: s.governance } : {}) };
+      const spec: JobSpec = { id: s.id, seq: s.seq, sql: s.sql, ...(s.statistic !== undefined ? { statistic: String(s.statistic) } : {}), dataset: s.dataset, version: s.version, ...(s.versions !== undefined ? { versions: s.versions } : {}), minCellSize: s.minCellSize, submittedAt: String(s.submittedAt ?? new Date().toISOString()), request: s.request, protection: s.protection, ...(s.governance !== undefined ? { governance: s.governance } : {}) };
       runner.enqueue(spec); // validates against this node's own store and policy
-      log(`job ${spec.id} accepted from the scheduler: ${spec.dataset}@${spec.version}: ${spec.sql}`);
+      log(`job ${spec.id} accepted from the scheduler: ${spec.dataset}@${spec.version}: ${spec.statistic !== undefined ? `statistic ${JSON.parse(spec.statistic).fn} on ` : ''}${spec.sql}`);
       return reply.code(201).send({ job: spec.id });
     } catch (e) {
       return sendError(reply, e, log);

@@ -79,6 +79,8 @@ export const MAX_SKEW_MS = 5 * 60_000;
 /** What a job is about (src/node/jobs.ts JobSpec adds its id, place in node 0's order and output protection); what this module reads. */
 export interface GovernedSpecLike {
   sql: string;
+  /** A statistics call (src/stats/service.ts): `sql` is then its analysis table's SQL. */
+  statistic?: string;
   dataset: string;
   version: string;
   /** Queries over several registers (JOIN, EXISTS): the version of every register read, FROM's included. */
@@ -119,7 +121,10 @@ function checkDocuments(gov: NodeGovernance, spec: GovernedSpecLike, planned: { 
   }
   const study = registeredStudy(gov, spec);
   const use = planned.join ? queryUseOfJoinPlan(planned.join, opts.requested) : queryUseOfPlan(planned.plan, opts.requested);
-  const checked = authorize({ study, approvals: gov.allApprovals(), consortium, policies: gov.allPolicies(), now, query: { ...use, sql: spec.sql }, ...(opts.atRun ? {} : { request: spec.request }) });
+  // A statistic is matched as its call (a study's `statistic` query), its columns as its analysis table's.
+  const { sql: _sql, ...uses } = use;
+  const query = spec.statistic !== undefined ? { ...uses, statistic: spec.statistic } : { ...uses, sql: spec.sql };
+  const checked = authorize({ study, approvals: gov.allApprovals(), consortium, policies: gov.allPolicies(), now, query, ...(opts.atRun ? {} : { request: spec.request }) });
   return opts.atRun ? { ...checked, request: String(spec.request.request.nonce) } : checked;
 }
 
@@ -187,6 +192,8 @@ export function authorizeJob(gov: NodeGovernance, store: ShareStore, spec: Gover
     // An empty register: nobody expressed a choice, so an opt-out purpose's default holds for all.
     if (meta.rows > 0) {
       consent = { dataset: reg.dataset, version, purposeIndex: purposeIndex(consortium.purposes, auth.consent.purpose), at: unixSeconds(spec.submittedAt), default: auth.consent.default };
+      // Statistics' analysis tables are already planned as joins on the person id.
+      if (spec.statistic !== undefined) return { auth, circuit, run, consent };
       const names = tablesOf(parseQuery(spec.sql));
       const versions = spec.versions ?? { [spec.dataset]: spec.version };
       run = planAnyQuery(parseQuery(spec.sql), new Map(names.map((n) => [n, store.get(n, versions[n]!)])), { personKey: true });

@@ -55,6 +55,8 @@ import type { Identity } from '../governance/identities.js';
 import { JobError } from './errors.js';
 import { authorizeJob, consentRestriction, type GovernedSpecLike, consentVersionFor, registeredStudy, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
 import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, type PrivacySettings, type Protection } from './privacy.js';
+import { parseStatistic, planStatistic, runStatistic, statisticNoise } from '../stats/service.js';
+import type { StatNoise, StatPlan } from '../stats/functions.js';
 
 /** A job as node 0 scheduled it: what to run (GovernedSpecLike: SQL, registers, smallest cell, submission time, the signed request, the study), its id and place in node 0's order, and the output protection. */
 export interface JobSpec extends GovernedSpecLike {
@@ -90,6 +92,8 @@ export interface JobResult {
   outAggs: number[];
   /** ORDER BY COUNT/SUM LIMIT k inside MPC: k ranked lanes instead of visible cells (src/query/top-k.ts). */
   ranked?: number;
+  /** A statistics job: the call; `shares` then holds its released lanes (src/stats/service.ts). */
+  statistic?: string;
   /** This node's pair (x_i, x_{i+1}) of the output aggregates, lane = outAgg-major then visible cell; u64 decimal strings. */
   shares: { a: string[]; b: string[] };
   /**
@@ -99,6 +103,8 @@ export interface JobResult {
    */
   ledger: { resultMeta: string; shareCommitment: string; salt: string };
   timings: { connectMs: number; computeMs: number };
+  /** What this node sent to and received from its peers for the job (bytes, frames). */
+  traffic?: { sent: number; received: number; frames: number };
   /** The output protection applied (the requester derives each cell's error from it: src/query/dp.ts). */
   protection: Protection;
   /** What this run cost (epsilon, delta), and what remains of the researcher's budget at this node. */
@@ -179,6 +185,8 @@ interface Admission {
   ja: JobAuthorization | null;
   noise: PlanNoise | null;
   accounts: BudgetAccount[];
+  /** Statistics jobs: the plan and its noise. */
+  stat?: { plan: StatPlan; noise: StatNoise | null };
 }
 
 /** A refusal of this node's: the job's error here is "refused: …" (403). */
@@ -244,7 +252,7 @@ export class JobRunner {
    * Checks a job against this node's store, schemas and policy; returns its plan (and the join
    * plan of a query over several registers). Throws JobError/QueryError/StoreError.
    */
-  validate(spec: Pick<JobSpec, 'sql' | 'dataset' | 'version' | 'versions' | 'minCellSize'>): { plan: QueryPlan; join: JoinPlan | null } {
+  validate(spec: Pick<JobSpec, 'sql' | 'statistic' | 'dataset' | 'version' | 'versions' | 'minCellSize'>): { plan: QueryPlan; join: JoinPlan | null; stat?: StatPlan } {
     if (typeof spec.sql !== 'string' || !spec.sql.trim()) throw new JobError('sql must be a non-empty string');
     if (!Number.isInteger(spec.minCellSize) || spec.minCellSize < this.policyMinCellSize) {
       throw new JobError(`minCellSize must be an integer ≥ ${this.policyMinCellSize} (this node's disclosure policy), got ${spec.minCellSize}`);
@@ -256,7 +264,13 @@ export class JobRunner {
     if (versions[spec.dataset] !== spec.version) throw new JobError(`versions.${spec.dataset} differs from version`);
     const missing = names.filter((n) => versions[n] === undefined);
     if (missing.length) throw new JobError(`no version given for ${missing.join(', ')}`);
-    return planAnyQuery(q, new Map(names.map((n) => [n, this.o.store.get(n, versions[n]!)])));
+    const stored = new Map(names.map((n) => [n, this.o.store.get(n, versions[n]!)]));
+    if (spec.statistic !== undefined) {
+      if (parseStatistic(spec.statistic).data !== spec.sql) throw new JobError('the job\'s SQL is not its statistic\'s analysis table');
+      const stat = planStatistic(spec.statistic, stored, spec.minCellSize);
+      return { plan: stat.analysis.join.plan, join: stat.analysis.join, stat };
+    }
+    return planAnyQuery(q, stored);
   }
 
   /**
@@ -276,6 +290,7 @@ export class JobRunner {
     if (r.researcher !== caller.name) throw new JobError(`the request is signed in the name of '${r.researcher}', but '${caller.name}' sent it`, 403, { code: 'request' });
     if (r.cluster !== this.o.config.cluster) throw new JobError(`the request is for cluster '${r.cluster}', this is cluster '${this.o.config.cluster}'`, 403, { code: 'request' });
     let sql: string;
+    let statistic: string | undefined;
     let governance: JobGovernanceSpec | undefined;
     if (this.governed) {
       if (r.study === undefined) throw new JobError(`this cluster runs in governed mode (consortium '${this.o.governance.need().name}'): a query must name a registered study of the researcher's (mosaik query --study <file> --key <researcher key>); ad-hoc SQL is refused`, 403, { code: 'governed' });
@@ -288,12 +303,17 @@ export class JobRunner {
       }
       const q = study.study.queries.find((x) => x.id === r.query);
       if (!q) throw new GovernanceError('query-not-allowed', `study '${study.study.id}' has no query '${String(r.query)}' (it has ${study.study.queries.map((x) => x.id).join(', ')})`);
-      if (q.sql === undefined) throw new JobError(`query '${q.id}' of study '${study.study.id}' is a statistic; the nodes run SQL queries only`);
-      sql = q.sql;
+      if (q.statistic !== undefined) {
+        statistic = q.statistic;
+        sql = parseStatistic(q.statistic).data;
+      } else sql = q.sql!;
       governance = { study };
     } else {
       if (r.study !== undefined) throw new JobError(`this cluster runs without a consortium configuration (un-governed): studies cannot be checked here; send an ad-hoc request, or start the nodes with --consortium <file>`, 409);
-      sql = r.sql!;
+      if (r.statistic !== undefined) {
+        statistic = r.statistic;
+        sql = parseStatistic(r.statistic).data;
+      } else sql = r.sql!;
     }
     const names = tablesOf(parseQuery(sql));
     const stored = new Set(this.o.store.list().map((m) => m.name));
@@ -312,6 +332,7 @@ export class JobRunner {
       // Increasing across restarts of node 0 too (the other nodes refuse a sequence number going back).
       seq: Math.max(this.seq + 1, Date.now()),
       sql,
+      ...(statistic !== undefined ? { statistic } : {}),
       dataset,
       version: versions[dataset]!,
       ...(Object.keys(allVersions).length > 1 ? { versions: allVersions } : {}),
@@ -381,7 +402,7 @@ export class JobRunner {
       ja = authorizeJob(this.o.governance, this.o.store, spec, planned, { ...(opts.atRun ? { atRun: true } : {}) });
     } else {
       if (spec.governance) throw new JobError(`this node runs without a consortium configuration, but the job names study '${String(spec.governance.study?.study?.id)}'; all three nodes must run governed (mosaik node --consortium <file>)`, 409);
-      if (r.sql === undefined || spec.sql !== r.sql) refuse('request', 'the job\'s SQL is not the SQL of the request');
+      if (r.statistic !== undefined ? spec.statistic !== r.statistic : r.sql === undefined || spec.sql !== r.sql || spec.statistic !== undefined) refuse('request', 'the job\'s SQL (or statistic) is not the one of the request');
     }
     // Output protection: this node's own decision, which must be node 0's.
     const mine = this.protectionOf(spec, ja?.auth.dp ?? null);
@@ -391,19 +412,28 @@ export class JobRunner {
     const run = ja?.run ?? planned;
     let noise: PlanNoise | null = null;
     const accounts: BudgetAccount[] = [];
+    let stat: Admission['stat'];
+    if (planned.stat) stat = { plan: planned.stat, noise: null };
     if (mine.kind === 'dp') {
+      let cost: { epsilon: number; delta: number };
       try {
-        noise = noiseForPlan(run.plan, run.join, { mechanism: mine.mechanism, epsilon: mine.epsilon, ...(mine.delta !== undefined ? { delta: mine.delta } : {}) });
+        if (stat) {
+          stat.noise = statisticNoise(stat.plan, mine.mechanism, mine.epsilon);
+          cost = { epsilon: mine.epsilon, delta: 0 };
+        } else {
+          noise = noiseForPlan(run.plan, run.join, { mechanism: mine.mechanism, epsilon: mine.epsilon, ...(mine.delta !== undefined ? { delta: mine.delta } : {}) });
+          cost = noise.cost;
+        }
       } catch (e) {
         if (e instanceof QueryError) throw new QueryError(`under output protection (differential privacy, epsilon ${mine.epsilon}): ${e.message.replace(/^differential privacy: /, '')}`);
         throw e;
       }
       accounts.push(researcherBudget(this.privacy, r.researcher));
       if (ja?.auth.budget) accounts.push(studyAccount(ja.auth));
-      this.o.governance.budget.checkAll(accounts, noise.cost, ja?.auth.query.id ?? 'ad hoc', spec.id);
+      this.o.governance.budget.checkAll(accounts, cost, ja?.auth.query.id ?? 'ad hoc', spec.id);
     }
     if (opts.recordNonce) this.o.governance.useNonce(r.nonce, spec.id);
-    return { run, ja, noise, accounts };
+    return { run, ja, noise, accounts, ...(stat ? { stat } : {}) };
   }
 
   /**
@@ -665,7 +695,8 @@ export class JobRunner {
     try {
       job.progress = 'authorizing';
       a = this.admit(spec, { atRun: true });
-      if (a.noise) this.o.governance.budget.chargeAll(a.accounts, a.noise.cost, { id: spec.id, query: a.ja?.auth.query.id ?? 'ad hoc' });
+      const charge = a.noise?.cost ?? (a.stat?.noise ? { epsilon: a.stat.noise.epsilon, delta: 0 } : null);
+      if (charge) this.o.governance.budget.chargeAll(a.accounts, charge, { id: spec.id, query: a.ja?.auth.query.id ?? 'ad hoc' });
     } catch (e) {
       if (!isRefusal(e)) throw e;
       // Tell the peers at once (they are waiting for this node), then fail with the refusal.
@@ -697,7 +728,15 @@ export class JobRunner {
       const progress = (f: number, phase: string) => (job.progress = `computing over ${rows} rows: ${Math.floor(100 * f)} % (${phase})`);
       const opts = { minCellSize: spec.minCellSize, revealTo: 'none', progress, ...(a.noise ? { noise: a.noise } : {}) } as unknown as RunOptions;
       let r: QueryResult & { shared?: SharedOutputs };
-      if (ja?.consent) {
+      if (a.stat) {
+        // A statistic: its analysis table (a join on the person id), then the function inside MPC;
+        // the released lanes stay secret-shared here (src/stats).
+        const tables = new Map(join!.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
+        job.progress = `computing ${JSON.parse(spec.statistic!).fn} over ${rows} rows`;
+        const restrict = ja?.consent ? await consentRestriction(p, store, ja.consent) : undefined;
+        const lanes = await runStatistic(p, a.stat.plan, tables, a.stat.noise, restrict);
+        r = { columns: [], rows: null, suppressed: [], cells: 0, suppressedCount: 0, havingHidden: 0, minCellSize: spec.minCellSize, shared: { visibleCells: [], outAggs: [], shares: lanes } };
+      } else if (ja?.consent) {
         // The study's consent filter: the register's rows in force at T, joined on the person id.
         const tables = new Map(join!.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
         job.progress = `computing over ${rows} rows with the consent filter of '${ja.auth.consent.purpose}': 0 %`;
@@ -730,19 +769,21 @@ export class JobRunner {
         ...released,
         lanes: shares.a.length,
       });
-      const cost = a.noise?.cost ?? { epsilon: 0, delta: 0 };
+      const cost = a.noise?.cost ?? (a.stat?.noise ? { epsilon: a.stat.noise.epsilon, delta: 0 } : { epsilon: 0, delta: 0 });
       const researcher = a.accounts.find((x) => x.key.startsWith('researcher:'));
       return {
         party: me,
         dataset: spec.dataset,
         version: spec.version,
         sql: spec.sql,
+        ...(spec.statistic !== undefined ? { statistic: spec.statistic } : {}),
         datasetRows: rows,
         ...(spec.versions ? { versions: spec.versions } : {}),
         ...released,
         shares,
         ledger: { resultMeta, shareCommitment: shareCommitment({ job: spec.id, party: me, ...shares }, salt), salt },
         timings: { connectMs: t1 - t0, computeMs: performance.now() - t1 },
+        traffic: { ...net.stats },
         protection: spec.protection,
         ...(researcher ? { privacy: { cost, remaining: this.o.governance.budget.remainingIn(researcher.key, researcher.total) } } : {}),
         ...(ja ? { governance: this.afterGoverned(spec, ja, cost.epsilon) } : {}),
@@ -765,4 +806,4 @@ export const defaultParallelism = () => Math.min(8, Math.max(2, 2 * availablePar
 const requesterOf = (j: Job) => String(j.spec.request?.request?.researcher);
 
 // The requester's side (combining the three nodes' share pairs) is src/query/assemble.ts.
-export { assembleResult, assembleRows, type CombinedResult } from '../query/assemble.js';
+export { assembleResult, assembleRows, combineLanes, type CombinedResult } from '../query/assemble.js';

@@ -71,7 +71,7 @@ export function jobRunBody(spec: JobSpec): { [k: string]: JsonValue } {
   const r = spec.request?.request;
   const p = spec.protection;
   return {
-    job: spec.id, jobSeq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}), sqlSha256: sqlSha256(spec.sql), minCellSize: spec.minCellSize,
+    job: spec.id, jobSeq: spec.seq, dataset: spec.dataset, version: spec.version, ...(spec.versions ? { versions: spec.versions } : {}), sqlSha256: sqlSha256(spec.sql), ...(spec.statistic !== undefined ? { statisticSha256: sqlSha256(spec.statistic) } : {}), minCellSize: spec.minCellSize,
     requester: String(r?.researcher), requestSha256: hashJson(spec.request),
     protection: p?.kind === 'dp' ? { kind: 'dp', mechanism: p.mechanism, epsilon: p.epsilon, ...(p.delta !== undefined ? { delta: p.delta } : {}) } : { kind: 'none' },
     // Governed jobs: the study version and its query.

@@ -112,7 +112,9 @@ function baseDocument(): object {
                     request: {
                       type: 'object',
                       description:
-                        '{request: {format: "mosaik-query-request/2", cluster, researcher, nonce, time, resultKey, sql? | study?, studyHash?, query?, versions?, minCellSize?, epsilon?}, signature}: signed by the researcher who sends this call (Ed25519, kind query-request); fresh (±15 min), used once',
+                        '{request: {format: "mosaik-query-request/2", cluster, researcher, nonce, time, resultKey, sql? | statistic? | study?, studyHash?, query?, versions?, minCellSize?, epsilon?}, signature}: signed by the researcher who sends this call (Ed25519, kind query-request); fresh (±15 min), used once. ' +
+                        "statistic (ad hoc) is a statistics call as canonical JSON (src/stats/service.ts statisticText): {fn: t.test | cor | lm | chisq.test | oddsratio | quantile | median | hist | survfit | survdiff | glm | coxph, data: the analysis table (SQL without aggregation), formula: an R formula, family?: binomial | poisson, bin?, breaks?, probs?}; " +
+                        "a governed study lists it as a query {id, statistic}. The job's result is then the statistic's released lanes (src/stats: what each function reveals), combined and decoded by the requester into R's table.",
                     },
                   },
                 },
@@ -264,7 +266,7 @@ function baseDocument(): object {
         },
         Stored: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, rows: { type: 'integer' } } },
         SignedDocument: { type: 'object', description: 'a signed governance document {<kind>: body, signature: {signer, keyId, alg: "ed25519", sig}} (src/governance)' },
-        SignedStudy: { type: 'object', required: ['study', 'signature'], properties: { study: { type: 'object', description: "mosaik-study/1: id, title, researcher, purpose, datasets [{name, columns}], queries [{id, sql, epsilon?}], validFrom, validUntil, minCellSize?, privacy?, createdAt" }, signature: { type: 'object' } } },
+        SignedStudy: { type: 'object', required: ['study', 'signature'], properties: { study: { type: 'object', description: "mosaik-study/1: id, title, researcher, purpose, datasets [{name, columns}], queries [{id, sql | statistic, epsilon?}], validFrom, validUntil, minCellSize?, privacy?, createdAt" }, signature: { type: 'object' } } },
         StudyListing: {
           type: 'object',
           properties: {
@@ -286,6 +288,7 @@ function baseDocument(): object {
             dataset: { type: 'string' },
             version: { type: 'string' },
             sql: { type: 'string' },
+            statistic: { type: 'string', description: "a statistics job: the call (canonical JSON; sql is then its analysis table's)" },
             released: { type: 'integer', description: "seq of the job's result-released entry in this node's transparency log; the result is served only once it is set" },
             study: { type: 'string', description: 'governed jobs: the study' },
             query: { type: 'string', description: "governed jobs: the study's query id" },

@@ -49,16 +49,7 @@ export function assembleResult(plan: QueryPlan, parts: [ResultPart, ResultPart, 
     if (r.party !== i) throw new Error(`result ${i} comes from party ${r.party}`);
     if (meta(r) !== meta(r0)) throw new Error(`node ${i}'s result metadata differ from node 0's: the nodes did not run the same job`);
   });
-  const L = r0.shares.a.length;
-  const a = parts.map((r) => r.shares.a.map(u64));
-  const b = parts.map((r) => r.shares.b.map(u64));
-  const values: bigint[] = new Array(L);
-  for (let t = 0; t < L; t++) {
-    for (let i = 0; i < 3; i++) {
-      if (b[i]![t] !== a[(i + 1) % 3]![t]) throw new Error(`result shares inconsistent: node ${i}'s second half differs from node ${(i + 1) % 3}'s first half at lane ${t}`);
-    }
-    values[t] = BigInt.asUintN(64, a[0]![t]! + a[1]![t]! + a[2]![t]!);
-  }
+  const values = combineLanes(parts);
   return {
     columns: r0.columns,
     rows: r0.ranked !== undefined ? rankedRows(plan, r0.ranked, r0.outAggs, values) : assembleRows(plan, r0.visibleCells, r0.outAggs, values),
@@ -69,6 +60,24 @@ export function assembleResult(plan: QueryPlan, parts: [ResultPart, ResultPart, 
     cells: r0.cells,
     ...(r0.ranked !== undefined ? { ranked: r0.ranked } : {}),
   };
+}
+
+/**
+ * x = x_i + x_{i+1} (node i) + x_{i+2} (node i+1) for every lane of the three nodes' parts, checking
+ * that every node's second half equals the next node's first half (results and statistics alike).
+ */
+export function combineLanes(parts: [Pick<ResultPart, 'shares'>, Pick<ResultPart, 'shares'>, Pick<ResultPart, 'shares'>]): bigint[] {
+  const L = parts[0].shares.a.length;
+  const a = parts.map((r) => r.shares.a.map(u64));
+  const b = parts.map((r) => r.shares.b.map(u64));
+  const values: bigint[] = new Array(L);
+  for (let t = 0; t < L; t++) {
+    for (let i = 0; i < 3; i++) {
+      if (b[i]![t] !== a[(i + 1) % 3]![t]) throw new Error(`result shares inconsistent: node ${i}'s second half differs from node ${(i + 1) % 3}'s first half at lane ${t}`);
+    }
+    values[t] = BigInt.asUintN(64, a[0]![t]! + a[1]![t]! + a[2]![t]!);
+  }
+  return values;
 }
 
 /** Rows of a ranked release: the visible ones among its k lanes, in their order. */

@@ -276,6 +276,28 @@ export async function rowFilter(p: Party, plan: QueryPlan, columns: Map<string, 
   return bitInject(p, bits!);
 }
 
+/**
+ * Several conditions over the plan's atoms (e.g. the filter and the boolean columns of an
+ * analysis table, src/query/rows.ts) as 0/1 arithmetic columns, in one circuit: every compared
+ * column bit-decomposed once, all ANDs of one depth in one round, one bit injection for all.
+ * Reveals nothing.
+ */
+export async function rowConditions(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number, exprs: BoolExpr<number>[]): Promise<AShare[]> {
+  if (exprs.length === 0) return [];
+  const circ = new Circuit(n);
+  const atomNode = await atomCircuit(p, plan, (name) => columns.get(name)!, n, circ);
+  const roots = exprs.map((e) => circ.build(e, (i) => atomNode[i]!));
+  const secret = [...new Set(roots.filter((r) => circ.isConst(r) === null))];
+  const inj = secret.length ? await bitInject(p, stackPlanes(await circ.evaluate(p, secret))) : null;
+  const constant = (v: boolean) => (v ? fromPublic(p, R.constant(n, 1n)) : new AShare(new BigUint64Array(n), new BigUint64Array(n)));
+  return roots.map((r) => {
+    const c = circ.isConst(r);
+    if (c !== null) return constant(c);
+    const k = secret.indexOf(r);
+    return inj!.slice(k * n, (k + 1) * n);
+  });
+}
+
 function collectLeaves<L>(e: BoolExpr<L>, out: L[]): void {
   if (e.kind === 'leaf') out.push(e.leaf);
   else if (e.kind === 'not') collectLeaves(e.arg, out);

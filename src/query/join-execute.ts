@@ -11,7 +11,8 @@
 // complete); its per-row usable flag is multiplied into the joined rows' validity (one more
 // multiplication round). Its present rows must be at most one per person: declared, or checked
 // (one revealed bit, as for any checked table).
-import { add, mulMany, subFromPublic } from '../mpc/arith.js';
+import { add, fromPublic, mulMany, subFromPublic } from '../mpc/arith.js';
+import * as R from '../ring/ring64.js';
 import { eventTable, followedWithin } from '../mpc/cohort.js';
 import { joinOnKey, type JoinedTable, type JoinInput } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
@@ -57,8 +58,19 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   if (checked) throw new QueryError(`noise: ${checked.dataset.name} would be tested for one row per person inside MPC, revealing a bit outside the privacy guarantee (noiseForPlan refuses this plan)`);
   // Progress: the filters 5 %, the join 65 % (its sort by comparisons), date windows and
   // validity 8 %, then the aggregates over the joined rows (runQuery) the rest.
-  const steps = lapTimer(opts.trace);
   const report = progressPart(opts.progress, 0, 1);
+  const rows = await joinedRows(p, jp, tables, opts, report);
+  return runQuery(p, jp.plan, rows, { ...opts, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
+}
+
+/**
+ * The joined rows of a join plan as one virtual register: `alias.column` for every column the plan
+ * reads, ROW (0/1: the row is a row of the join's result) and `alias.__has` for LEFT JOINed and
+ * semi-joined tables. Steps 1–4 of runJoinQuery; reveals what join.ts reveals. `report` gets the
+ * fraction done (0 to 0.78 of a whole query) and the step.
+ */
+export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: JoinRunOptions = {}, report?: (f: number, what: string) => void): Promise<Map<string, AShare>> {
+  const steps = lapTimer(opts.trace);
   const lap = (what: string, at?: number) => {
     steps(what);
     if (at !== undefined) report?.(at, what);
@@ -77,6 +89,15 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
     present.push(t.filter ? await rowFilter(p, t.filter, colsOf[i]!.m, colsOf[i]!.key.length) : null);
   }
   lap('filters before the join', 0.05);
+
+  // One register and no row restriction: its rows are the rows (no sort, nothing revealed).
+  if (jp.tables.length === 1 && !opts.restrict && !jp.tables[0]!.window) {
+    const t = jp.tables[0]!;
+    const n = colsOf[0]!.key.length;
+    const virtual = new Map<string, AShare>([[ROW, present[0] ?? fromPublic(p, R.constant(n, 1n))]]);
+    for (const c of t.columns) virtual.set(`${t.alias}.${c}`, colsOf[0]!.m.get(c)!);
+    return virtual;
+  }
 
   // 2. The join. An EXISTS with a date window joins the two registers' events, sorted by time.
   const inputs: JoinInput[] = [];
@@ -150,5 +171,5 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
     t.columns.forEach((c, k) => virtual.set(`${t.alias}.${c}`, jt.columns[k]!));
     if (t.kind === 'left' || t.kind === 'semi') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
   });
-  return runQuery(p, jp.plan, virtual, { ...opts, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
+  return virtual;
 }

@@ -29,6 +29,7 @@
 import type { CodeList, ColumnSpec, DatasetSchema } from '../ingest/schema.js';
 import { type Expr, parseQuery, type ParsedQuery, QueryError, show } from './parse.js';
 import { fixedColumns, planQuery, type QueryPlan } from './plan.js';
+import { HAS, planRowQuery, ROW } from './row-plan.js';
 
 /**
  * How a table takes part: FROM, [INNER] JOIN, LEFT JOIN, [NOT] EXISTS (semi-join: its match flag
@@ -94,9 +95,7 @@ const err = (m: string): never => {
   throw new QueryError(m);
 };
 
-/** `ROW` marks rows of the join's result; `alias.__has` marks rows with a match in a LEFT JOINed table. */
-export const ROW = '__row';
-export const HAS = '__has';
+export { HAS, ROW } from './row-plan.js';
 
 /** Whether a parsed query needs the join planner (JOIN or EXISTS). */
 export function needsJoinPlan(q: ParsedQuery): boolean {
@@ -118,6 +117,12 @@ export interface JoinPlanOptions {
    * person_id-typed column.
    */
   personKey?: boolean;
+  /**
+   * Plan an analysis table (src/query/rows.ts): the SELECT list holds row expressions (columns,
+   * conditions, EXISTS, age(), LEAST/GREATEST/COALESCE over LEFT JOINed dates, date differences)
+   * instead of aggregates; the rows never leave MPC.
+   */
+  rows?: boolean;
 }
 
 export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>, opts: JoinPlanOptions = {}): JoinPlan {
@@ -125,6 +130,8 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   // [NOT] EXISTS subqueries become semi-joined tables; in WHERE they read the table's match flag.
   const semis: Extract<Expr, { kind: 'exists' }>[] = [];
   const where0 = q.where ? extractExists(q.where, semis) : null;
+  // Analysis tables (rows): EXISTS may stand in the SELECT list too (a 0/1 column).
+  const select0 = opts.rows ? q.select.map((s) => ({ ...s, expr: extractExists(s.expr, semis) })) : q.select;
   const clauses: { table: string; alias: string; kind: TableKind }[] = [
     { table: q.table, alias: q.alias, kind: 'from' },
     ...q.joins,
@@ -246,14 +253,16 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   }
 
   // Aggregates and group keys over LEFT JOINed tables' columns are refused (NULL semantics).
-  const select = q.select.map((s) => {
-    const e = rewrite(s.expr);
+  const select = select0.map((s) => {
+    const e0 = rewrite(s.expr);
+    // Conditions in an analysis table's SELECT list: SQL's three-valued logic over LEFT JOIN misses.
+    const e = opts.rows && isCondition(e0) ? kleene(e0, false, left) : e0;
     // A bare column is named like SQL names it: without its qualifier.
     const alias = s.alias ?? (e.kind === 'column' && s.expr.kind === 'column' ? e.name.slice(e.name.indexOf('.') + 1) : null);
     return { expr: e, alias };
   });
   const groupBy = q.groupBy.map((g) => rewrite(g, false));
-  for (const e of [...select.map((s) => s.expr), ...groupBy, ...(q.having ? [rewrite(q.having, false)] : [])]) {
+  for (const e of [...(opts.rows ? [] : select.map((s) => s.expr)), ...groupBy, ...(q.having ? [rewrite(q.having, false)] : [])]) {
     for (const c of columnsOf(e)) {
       if (byAlias.has(aliasOf(c)) && left.has(aliasOf(c))) err(`${show(e)}: aggregates and GROUP BY over a LEFT JOINed table's columns (${c}) are not supported; use JOIN, or COUNT(*) with WHERE … IS NOT NULL`);
     }
@@ -294,7 +303,8 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   };
   const isTrue = (col: string): Expr => ({ kind: 'cmp', op: '=', left: { kind: 'column', name: col }, right: { kind: 'bool', value: true } });
   const where = [...rest.map((c) => kleene(c, false, left)), isTrue(ROW)].reduce((a, b) => ({ kind: 'and', left: a, right: b }));
-  const plan = planQuery(
+  const planVirtual = opts.rows ? (pq: ParsedQuery, d: DatasetSchema, cl: Map<string, CodeList>) => planRowQuery(pq, d, cl, left) : planQuery;
+  const plan = planVirtual(
     {
       ...q,
       table: virtual.name,
@@ -336,6 +346,11 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
       };
     }),
   };
+}
+
+/** A boolean condition (comparison, logic, IN, BETWEEN, LIKE, IS NULL), not a value. */
+function isCondition(e: Expr): boolean {
+  return ['cmp', 'and', 'or', 'not', 'in', 'between', 'like', 'isnull', 'bool'].includes(e.kind);
 }
 
 /** The WHERE clause with every [NOT] EXISTS replaced by its table's match flag (collected in `out`). */
@@ -519,6 +534,14 @@ export function tablesOf(q: ParsedQuery): string[] {
     else if (e.kind === 'not') walk(e.arg);
   };
   walk(q.where);
+  // Analysis tables (src/query/rows.ts) may have EXISTS in the SELECT list.
+  const inSelect = (e: Expr): void => {
+    if (e.kind === 'exists') walk(e);
+    else if (e.kind === 'and' || e.kind === 'or' || e.kind === 'cmp') (inSelect(e.left), inSelect(e.right));
+    else if (e.kind === 'not') inSelect(e.arg);
+    else if (e.kind === 'call') e.args.forEach(inSelect);
+  };
+  q.select.forEach((s) => inSelect(s.expr));
   return [...new Set(out)];
 }
 

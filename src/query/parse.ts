@@ -306,7 +306,7 @@ function expr(e: Node, table: Scope): Expr {
         const arg = expr(a, table);
         return { kind: 'agg', fn: AGGS[name]!, arg, text: `${name.toLowerCase()}(${show(arg)})` };
       }
-      if (name === 'AGE' || name === 'AGE_BAND' || name === 'LEAST' || name === 'GREATEST') return { kind: 'call', name: name.toLowerCase(), args: args.map((a) => expr(a, table)) };
+      if (name === 'AGE' || name === 'AGE_BAND' || name === 'LEAST' || name === 'GREATEST' || name === 'COALESCE') return { kind: 'call', name: name.toLowerCase(), args: args.map((a) => expr(a, table)) };
       if (['ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LAG', 'LEAD', 'NTILE'].includes(name)) unsupported(`window function ${name}`);
       return unsupported(`function ${name}() (supported: aggregates, age(), age_band(), LEAST() and GREATEST() inside SUM/AVG/VARIANCE/STDDEV)`);
     }
@@ -415,6 +415,12 @@ function binary(e: Node, table: Scope): Expr {
       if (e.left?.type === 'column_ref' && (r?.type === 'number' || r?.type === 'bigint') && Number.isInteger(Number(r.value))) {
         return { kind: 'shift', arg: sub(e.left), by: (op === '-' ? -1 : 1) * Number(r.value) };
       }
+      // A difference of dates (days), for analysis tables: date − DATE 'YYYY-MM-DD', date − date,
+      // LEAST(…) − DATE '…' (src/query/rows.ts). Planned there only.
+      const dateLike = (x: Node) => x?.type === 'date' || x?.type === 'single_quote_string' || x?.type === 'column_ref' || x?.type === 'function';
+      if (op === '-' && dateLike(r) && (e.left?.type === 'column_ref' || e.left?.type === 'function')) {
+        return { kind: 'call', name: 'minus', args: [sub(e.left), sub(r)] };
+      }
       return unsupported(`arithmetic operator ${op} (only column ± a whole number of days, in a date window)`);
     }
     case '*':
@@ -439,7 +445,7 @@ export function show(e: Expr): string {
     case 'bool':
       return e.value ? 'TRUE' : 'FALSE';
     case 'call':
-      return `${e.name}(${e.args.map(show).join(', ')})`;
+      return e.name === 'minus' ? `${show(e.args[0]!)} - ${show(e.args[1]!)}` : `${e.name}(${e.args.map(show).join(', ')})`;
     case 'agg':
       return e.text;
     case 'cmp':

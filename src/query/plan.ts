@@ -403,7 +403,7 @@ export function yearsBefore(refDays: number, a: number): number {
   return Math.round(t / 86_400_000);
 }
 
-class Builder {
+export class Builder {
   readonly atoms: Atom[] = [];
   private readonly atomIndex = new Map<string, number>();
   readonly aggs: AggSpec[] = [];
@@ -423,14 +423,14 @@ class Builder {
     return s;
   }
 
-  private use(name: string): ColumnSpec {
+  use(name: string): ColumnSpec {
     const s = this.spec(name);
     this.used.add(name);
     return s;
   }
 
   /** Encoded inclusive bounds of a column, where the schema or the type gives them. */
-  private bounds(s: ColumnSpec): [bigint | null, bigint | null] {
+  bounds(s: ColumnSpec): [bigint | null, bigint | null] {
     const scale = s.type === 'decimal' ? 2 ** FRAC : 1;
     const conv = (v: number | string | undefined, up: boolean): bigint | null => {
       if (v === undefined) return null;
@@ -493,6 +493,7 @@ class Builder {
       const lessThan = (a: bigint): BoolExpr<number> => not(this.atom('lt', s.name, BigInt(yearsBefore(ref, Number(a)) + 1)));
       return { text: show(e), scale: 1, type: 'age', spec: s, lessThan, equals: (a) => ({ kind: 'xor', args: [lessThan(a + 1n), lessThan(a)] }) };
     }
+    if (e.kind === 'call' && e.name === 'minus') return err(`${show(e)}: arithmetic (date differences) is supported only in the SELECT list of an analysis table (mosaik stats --data) and in date windows`);
     if (e.kind === 'call') return err(`${e.name}() can only be used in GROUP BY`);
     if (e.kind === 'agg') return err(`aggregate ${e.text} is not allowed in WHERE (use HAVING)`);
     return err(`expected a column, found ${show(e)}`);

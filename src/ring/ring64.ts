@@ -119,6 +119,27 @@ export function rssDotLocal(x0: Col, x1: Col, y0: Col, y1: Col): bigint {
   });
   return BigInt.asUintN(64, acc);
 }
+/**
+ * Σ x0*(y0+y1) + x1*y0 for many pairs of columns drawn from a few: each column's two halves are
+ * copied into the module's memory once per chunk and every pair read from there (a Gram matrix
+ * over m columns costs 2m copies per chunk instead of 4 per pair). cols[i] = [half0, half1].
+ */
+export function rssDotMany(cols: [Col, Col][], pairs: [number, number][]): bigint[] {
+  const m = cols.length;
+  const acc = new Array<bigint>(pairs.length).fill(0n);
+  if (m === 0 || pairs.length === 0) return acc.map(() => 0n);
+  const n = cols[0]![0].length;
+  for (const [a, b] of cols) if (a.length !== n || b.length !== n) throw new RangeError('rssDotMany: column lengths differ');
+  const chunk = Math.max(1, Math.floor(MEM.length / (2 * m)));
+  const at = (i: number, h: number) => (2 * i + h) * chunk;
+  for (let off = 0; off < n; off += chunk) {
+    const len = Math.min(chunk, n - off);
+    cols.forEach(([a, b], i) => (MEM.set(a.subarray(off, off + len), at(i, 0)), MEM.set(b.subarray(off, off + len), at(i, 1))));
+    pairs.forEach(([i, j], k) => (acc[k] = acc[k]! + K.rssdot(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, len)));
+  }
+  return acc.map((v) => BigInt.asUintN(64, v));
+}
+
 /** Σ a mod 2^64. */
 export function sum(a: Col): bigint {
   let acc = 0n;

@@ -17,6 +17,7 @@ export const ROLE_TEXT: Record<ColumnRole, string> = {
   filter: 'compare in WHERE',
   group: 'group results by it',
   aggregate: 'count, sum or average it',
+  model: 'use it as a variable of a statistic (regression, survival; only estimates released)',
 };
 
 export const AGGREGATE_TEXT: Record<AggregateFn, string> = { count: 'COUNT', sum: 'SUM', avg: 'AVG', min: 'MIN', max: 'MAX', variance: 'VARIANCE', stddev: 'STDDEV' };

@@ -186,5 +186,5 @@ export async function submitStudy(study: StudyDoc, as: BrowserIdentity): Promise
 /** Words for a column use: "filter", "group by", "sum of", … */
 export function useText(u: ColumnUse): string {
   if (u.role === 'aggregate') return `${u.aggregate ?? 'aggregate'} of`;
-  return { 'join-key': 'joins on', filter: 'filters on', group: 'groups by' }[u.role] ?? u.role;
+  return ({ 'join-key': 'joins on', filter: 'filters on', group: 'groups by', model: 'models' } as Record<string, string>)[u.role] ?? u.role;
 }

@@ -1,0 +1,845 @@
+// Generalised linear models (logistic and Poisson with an offset) and Cox regression, fitted by
+// Newton's method INSIDE MPC: no iterate, score, information matrix or table leaves MPC; only the
+// final estimates are revealed (DataSHIELD's ds.glm reveals X'WX and the score at every iteration).
+// References: Newton–Raphson / Fisher scoring for GLMs (McCullagh & Nelder, Generalized Linear
+// Models, 2nd ed. 1989, §2.5); Cox's partial likelihood (Cox, JRSS B 1972) with Breslow's
+// handling of ties (Breslow, Biometrics 1974), as R's coxph(ties = "breslow"); secure fixed point
+// and LDLᵀ from src/mpc (Catrina–Saxena FC 2010).
+//
+// Method: the covariates are discrete (bool, factors, ints with a declared range such as age), so
+// the likelihood depends on the data only through a table of COVARIATE PATTERNS g (every
+// combination of the model's columns; their design rows x_g are public): for logistic regression
+// n_g (persons) and y_g (events), for Poisson y_g and T_g (exposure, the offset's column summed),
+// for Cox with Breslow ties the exits and events per pattern and time interval. The nodes build
+// this table by sums per cell (src/stats/secure.ts), keep it secret-shared, and run Newton on it:
+// η_g = x̃_g'β̃ is local (x̃ public), μ_g by the sigmoid / exp of src/mpc/elementary.ts, score and
+// information are sums with public weights, the step solves H δ = s by LDLᵀ (src/mpc/linalg.ts).
+// Covariates are scaled to [−1, 1] by public centres and half-ranges (x̃ = (x − c)/s), counts by a
+// public 2^k ≥ the table's rows, so every quantity is O(1) in 24-bit fixed point; the requester maps
+// the estimates back (β = A β̃, V = A Ṽ A'). Identical estimates to R's individual-level fits
+// (the grouped likelihood equals the ungrouped one up to a constant; Cox: Breslow's partial
+// likelihood on the binned times), within the fixed-point error (coefficients ~1e−6 absolute in
+// scaled units; tested against R: 1e−3 relative or 1e−3 of the standard error).
+//
+// REVEALED to the requester (nothing to any node): β̂, the information matrix at β̂ (equivalent to
+// R's vcov), the log-likelihood, N and the number of events (R prints them: null deviance and its
+// degrees of freedom), the last Newton step (convergence), one bit per factor level: whether it
+// has at least the smallest cell of persons (the disclosure rule), and one bit per column: whether
+// it is a linear combination of the others in the data (R's NA; the fit is then refused, naming
+// it). Separation (an estimate that runs to the box |β̃_j| ≤ 20 on the scaled covariates) is
+// reported, not returned as a number. Protected Cox fits also release the noise's effect on the
+// score (two P×P matrices computed from the noisy table), for the stated error.
+//
+// PROTECTION under the default node settings (differential privacy, ε per run): noisy sufficient
+// statistics. The pattern counts n_g (or exposures T_g, or Cox's exits per pattern and interval:
+// one person changes one cell, by at most R, its rows) get discrete Laplace noise with ε/2, and
+// the p sums X'y (Cox: Σ over events of x) ε/(2p) each, all drawn inside MPC BEFORE the fit; the
+// fit is then post-processing, so everything revealed is ε-differentially private whatever the
+// iterations do. The estimating equations stay unbiased (noise enters them linearly); the
+// information uses max(n_g, 0). Stated error: the delta method, Cov(β̂) += H⁻¹ (Σ_g x_g x_g' μ_g²·
+// Var Z_n + Var Z_xy) H⁻¹, computed by the requester from the released β̂ and information.
+import type { Party } from '../mpc/party.js';
+import { AShare, addPublic, add, concatShares, dotMany, fromPublic, mulMany, mulPublic, sub, subFromPublic, sum } from '../mpc/arith.js';
+import { lt } from '../mpc/compare.js';
+import { bitInject } from '../mpc/convert.js';
+import { ln, sigmoid, softplus, exp } from '../mpc/elementary.js';
+import { linComb, mulFixedMany, normalise, reciprocal, truncRound } from '../mpc/fixed.js';
+import { geometricTable } from '../mpc/geometric-noise.js';
+import { ldlSolve } from '../mpc/linalg.js';
+import type { AnalysisTable } from '../query/rows.js';
+import { pnorm, pchisq, qnorm } from './distributions.js';
+import { fail, type DesignColumn } from './model.js';
+import { cholesky, cholInverse } from './linalg.js';
+import { addLaplace, cellIndex, cellSums, keySize, masked, type CellKey } from './secure.js';
+import { textTable, type FinishOptions, type StatNoise, type StatPlan, type StatResult } from './functions.js';
+import { ratiosOf, type CoefficientRow } from './shapes.js';
+
+const F = 24;
+/** Box on the scaled coefficients (|η| ≤ Σ|β̃_j| stays inside the sigmoid's range). */
+const BOX = 20;
+const ITERATIONS = 8;
+const MAX_PATTERNS = 1 << 16;
+
+export interface ModelJob {
+  kind: 'glm' | 'cox';
+  family: 'binomial' | 'poisson' | 'cox';
+  /** Pattern keys (one per distinct term column), then (Cox) the time key. */
+  keys: CellKey[];
+  G: number;
+  T: number;
+  names: string[];
+  /** Scaled design row of every pattern (x̃ = (x − c)/s), G × p. */
+  X: number[][];
+  /** The same as integers z = x − c (x̃ = z/2^e exactly: s = 2^e), and the exponents e. */
+  Z: number[][];
+  e: number[];
+  center: number[];
+  scale: number[];
+  y: string | null;
+  offset: string | null;
+  event: string | null;
+  /** Counts are scaled by 2^k (≥ the table's rows · largest y). */
+  k: number;
+  iterations: number;
+  /** Factor-level indicator columns: which patterns have the level (for the disclosure bits). */
+  levels: { name: string; patterns: number[] }[];
+  /** The smallest cell released (the nodes' policy; set before the run). */
+  minCellSize: number;
+}
+
+/** The model job of a glm / coxph plan (public: from the formula and the table's metadata). */
+export function modelJob(plan: StatPlan): ModelJob {
+  const req = plan.request;
+  const f = plan.formula;
+  const design = plan.design!;
+  if (f.terms.length === 0 && req.fn === 'coxph') fail('coxph: the model needs at least one covariate');
+  const keys: CellKey[] = f.terms.map((t) => {
+    const c = plan.column(t.column);
+    if (c.type === 'decimal' || c.type === 'date') fail(`${req.fn}: ${t.column} is ${c.type}; model covariates must be discrete (bool, code, or int with a declared range) — the fit runs on the table of covariate patterns`);
+    return { column: t.column, kind: 'factor', min: c.min, size: c.max - c.min + 1 };
+  });
+  const G = keys.reduce((m, k) => m * keySize(k), 1);
+  const cols = design.columns;
+  const p = cols.length;
+  // Pattern values (last key fastest) and design rows.
+  const valueOf = (g: number): Map<string, number> => {
+    const m = new Map<string, number>();
+    let r = g;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i] as Extract<CellKey, { kind: 'factor' }>;
+      m.set(k.column, k.min + (r % k.size));
+      r = Math.floor(r / k.size);
+    }
+    return m;
+  };
+  const center = cols.map((c) => (c.kind === 'numeric' ? Math.round((c.min + c.max) / 2) : 0));
+  // Scales are powers of two, so x̃ = (x − c)/2^e is exact in binary and every sum over patterns is
+  // an exact integer combination, rounded once.
+  const e = cols.map((c, j) => (c.kind === 'numeric' ? Math.ceil(Math.log2(Math.max(1, Math.abs(c.max - center[j]!), Math.abs(c.min - center[j]!)))) : 0));
+  const scale = e.map((x) => 2 ** x);
+  const raw = (c: DesignColumn, v: Map<string, number>): number => (c.kind === 'intercept' ? 1 : c.kind === 'numeric' ? v.get(c.column)! : v.get(c.column) === c.level ? 1 : 0);
+  const X: number[][] = [], Z: number[][] = [];
+  for (let g = 0; g < G; g++) {
+    const v = valueOf(g);
+    Z.push(cols.map((c, j) => raw(c, v) - center[j]!));
+    X.push(Z[g]!.map((z, j) => z / scale[j]!));
+  }
+  // Aliasing of the design itself (public): as R, columns that are combinations of earlier ones.
+  const XtX = cols.map((_, i) => cols.map((_, j) => X.reduce((s, r) => s + r[i]! * r[j]!, 0)));
+  const { kept } = cholesky(XtX, 1e-7);
+  if (kept.some((x) => !x)) fail(`${req.fn}: ${cols.filter((_, j) => !kept[j]).map((c) => c.name).join(', ')} ${kept.filter((x) => !x).length > 1 ? 'are' : 'is a'} linear combination${kept.filter((x) => !x).length > 1 ? 's' : ''} of other columns (collinear): drop ${kept.filter((x) => !x).length > 1 ? 'them' : 'it'} (R would report NA)`);
+  const n = plan.analysis.join.tables.reduce((m, t) => Math.max(m, 1), 1);
+  void n;
+  const levels = cols.flatMap((c, j) => (c.kind === 'level' ? [{ name: c.name, patterns: X.flatMap((r, g) => (r[j] === 1 ? [g] : [])) }] : []));
+  let family: ModelJob['family'], y: string | null = null, offset: string | null = null, event: string | null = null, T = 1;
+  if (req.fn === 'glm') {
+    family = req.family ?? 'binomial';
+    if (family !== 'binomial' && family !== 'poisson') fail(`glm: family must be binomial or poisson`);
+    if (f.response?.kind !== 'column') fail('glm: write y ~ x1 + x2');
+    y = (f.response as { column: string }).column;
+    const yc = plan.column(y);
+    if (family === 'binomial' && !(yc.type === 'bool' || (yc.type === 'int' && yc.min >= 0 && yc.max <= 1))) fail(`glm binomial: ${y} must be a bool (or 0/1)`);
+    if (family === 'poisson' && !(yc.type === 'int' || yc.type === 'bool') || yc.min < 0) fail(`glm poisson: ${y} must be a non-negative count`);
+    if (family === 'binomial' && f.offset) fail('glm binomial: offset() is for poisson rates');
+    offset = f.offset;
+    if (!f.intercept) fail('glm: models without an intercept are not supported');
+  } else {
+    family = 'cox';
+    if (f.response?.kind !== 'surv') fail('coxph: write Surv(time, event) ~ x1 + x2');
+    const { time, event: ev } = f.response as { time: string; event: string };
+    event = ev;
+    if (plan.column(ev).type !== 'bool') fail(`coxph: ${ev} must be a bool`);
+    const tc = plan.column(time);
+    const w = req.bin ?? 1;
+    T = Math.floor((tc.max - tc.min) / w) + 1;
+    keys.push(w === 1 ? { column: time, kind: 'factor', min: tc.min, size: T } : { column: time, kind: 'bins', thresholds: Array.from({ length: T - 1 }, (_, i) => tc.min + (i + 1) * w) });
+    // Cox has no intercept: drop it from the design (R's coxph).
+    if (cols[0]?.kind === 'intercept') {
+      cols.shift();
+      X.forEach((r) => r.shift());
+      Z.forEach((r) => r.shift());
+      center.shift();
+      scale.shift();
+      e.shift();
+    }
+  }
+  if (cols.length > G) fail(`${req.fn}: ${cols.length} parameters for ${G} covariate pattern${G > 1 ? 's' : ''}: not estimable; drop a term`);
+  if (G * T > MAX_PATTERNS) fail(`${req.fn}: ${G} covariate patterns${T > 1 ? ` × ${T} time intervals` : ''} = ${G * T} cells; at most ${MAX_PATTERNS} (use coarser covariates, e.g. age bands, or a wider --bin)`);
+  const rows = 1 << 30; // replaced at run time by the table's size (public)
+  void rows;
+  return { kind: req.fn === 'glm' ? 'glm' : 'cox', family, keys, G, T, names: cols.map((c) => c.name), X, Z, e, center, scale, y, offset, event, k: 0, iterations: ITERATIONS, levels: family === 'poisson' ? [] : levels, minCellSize: 5 };
+}
+
+/** The noise of a protected model fit (see the module comment). */
+export function modelNoise(plan: StatPlan, epsilon: number): StatNoise {
+  const mj = plan.job.kind === 'model' ? plan.job.model : fail('not a model');
+  const R = plan.rowsPerPerson;
+  if (!Number.isFinite(R)) fail('this analysis table has no bound on the rows one person has (declare it in the schemas)');
+  const p = mj.names.length;
+  const cells = mj.G * mj.T;
+  const tBound = mj.offset ? Math.max(Math.abs(plan.column(mj.offset).min), Math.abs(plan.column(mj.offset).max)) : 1;
+  const yBound = mj.y ? Math.max(1, plan.column(mj.y).max) : 1;
+  const e1 = epsilon / 2, e2 = epsilon / (2 * p);
+  const blocks = [
+    { label: mj.family === 'poisson' ? 'exposure per pattern' : mj.family === 'cox' ? 'exits per pattern and interval' : 'persons per pattern', lanes: cells, sensitivity: R * (mj.family === 'poisson' ? tBound : 1), epsilon: e1, scale: 0 },
+    ...mj.names.map((n, j) => ({ label: `X'y ${n}`, lanes: 1, sensitivity: R * yBound * Math.max(1, ...mj.Z.map((z) => Math.abs(z[j]!))), epsilon: e2, scale: 0 })),
+  ];
+  if (mj.family === 'cox') blocks.splice(1, 0, { label: 'events per interval', lanes: mj.T, sensitivity: R, epsilon: 0, scale: 0 });
+  // Cox: split the first half between exits and events per interval.
+  if (mj.family === 'cox') {
+    blocks[0]!.epsilon = epsilon / 4;
+    blocks[1]!.epsilon = epsilon / 4;
+  }
+  return { epsilon, blocks: blocks.map((b) => ({ ...b, scale: b.sensitivity / b.epsilon })) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inside MPC
+
+const laneOf = (x: AShare, i: number) => x.slice(i, i + 1);
+/** One lane repeated n times (local). */
+const bcast = (x: AShare, n: number): AShare => new AShare(new BigUint64Array(n).fill(x.a[0]!), new BigUint64Array(n).fill(x.b[0]!));
+const zeros = (n: number) => new AShare(new BigUint64Array(n), new BigUint64Array(n));
+const encF = (v: number, f = F): bigint => BigInt(Math.round(v * 2 ** f));
+const intCol = (vals: number[]): BigUint64Array => BigUint64Array.from(vals, (v) => BigInt.asUintN(64, BigInt(v)));
+
+/** The integer columns z_j and z_i·z_j of the patterns, with their exponents (x̃ = z/2^e). */
+function publicColumns(mj: ModelJob): { z: { col: BigUint64Array; e: number }[]; zz: { col: BigUint64Array; e: number }[] } {
+  const P = mj.names.length;
+  const z = Array.from({ length: P }, (_, j) => ({ col: intCol(mj.Z.map((r) => r[j]!)), e: mj.e[j]! }));
+  const zz: { col: BigUint64Array; e: number }[] = [];
+  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) zz.push({ col: intCol(mj.Z.map((r) => r[i]! * r[j]!)), e: mj.e[i]! + mj.e[j]! });
+  return { z, zz };
+}
+
+/**
+ * η_g = Σ_j z_gj·β̃_j/2^e_j for every pattern g and every candidate β̃ (G lanes each, candidate-
+ * major): public integers times the secret coefficients (local), one rounding for all. The shifted
+ * integer columns are made once per fit.
+ */
+function linearPredictor(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColumns>): (bs: AShare[]) => Promise<AShare> {
+  const E = Math.max(0, ...mj.e), G = mj.G;
+  const shifted = cols.z.map((c, j) => BigUint64Array.from(c.col, (v) => BigInt.asUintN(64, v << BigInt(E - mj.e[j]!))));
+  return async (bs) => {
+    const acc = concatShares(bs.map((b) => {
+      let x = zeros(G);
+      shifted.forEach((col, j) => (x = add(x, mulPublic(bcast(laneOf(b, j), G), col))));
+      return x;
+    }));
+    return E > 0 ? (await truncRound(p, [[acc, E]]))[0]! : acc;
+  };
+}
+
+/**
+ * One Newton iteration's choice (candidate-major values): the full step or a quarter of it,
+ * whichever has the larger log-likelihood, compared inside MPC and selected obliviously (R's glm
+ * and coxph halve a step that lowers the likelihood; this keeps a fixed schedule, so nothing about
+ * the data is revealed by the number of evaluations). Returns the chosen candidate's values.
+ */
+async function pickBetter(p: Party, ll: [AShare, AShare], values: [AShare, AShare]): Promise<AShare> {
+  const second = await bitInject(p, await lt(p, ll[0], ll[1], { bits: 48 }));
+  const n = values[0].length;
+  const d = (await mulMany(p, [[bcast(second, n), sub(values[1], values[0])]]))[0]!;
+  return add(values[0], d);
+}
+
+/** Σ_g w_g·z_g/2^e for each public integer column (w with F bits): exact sums, one rounding each. */
+async function scaledDots(p: Party, w: AShare, cols: { col: BigUint64Array; e: number }[], extra = 0, blocks = 1): Promise<AShare> {
+  const G = w.length / blocks;
+  const raw: AShare[] = [], d: number[] = [];
+  for (let c = 0; c < blocks; c++) for (const x of cols) (raw.push(sum(mulPublic(w.slice(c * G, (c + 1) * G), x.col))), d.push(x.e + extra));
+  return roundEach(p, raw, d);
+}
+
+/** x_i / 2^{d_i} for one-lane values (d_i = 0: unchanged; d_i < 0: multiplied), rounded once each. */
+async function roundEach(p: Party, xs: AShare[], d: number[]): Promise<AShare> {
+  return concatShares(await roundMany(p, xs.map((x, i) => [x, d[i]!])));
+}
+
+/**
+ * Aliasing in the data, as R's fits detect it: [D_j < 10⁻⁴·H_jj] for the LDLᵀ pivots D of the
+ * information at the start (a column explained by the others with R² > 0.9999). One bit per column,
+ * released with the estimates (R prints NA for such columns). One comparison.
+ */
+async function aliasBits(p: Party, H: AShare, D: AShare, P: number): Promise<AShare> {
+  const diag = concatShares(Array.from({ length: P }, (_, j) => laneOf(H, j * P + j)));
+  return bitInject(p, await lt(p, mulPublic(D, 10_000n), diag, { bits: 62 }));
+}
+
+/** max(x, 0) lane by lane (one comparison, one product). */
+async function relu(p: Party, x: AShare, bits = 62): Promise<AShare> {
+  const neg = await bitInject(p, await lt(p, x, 0n, { bits }));
+  return (await mulMany(p, [[x, subFromPublic(p, 1n, neg)]]))[0]!;
+}
+
+/** Clamps every lane to [−b, b] (F bits). */
+async function clampBox(p: Party, x: AShare, b: number): Promise<AShare> {
+  const B = encF(b);
+  const hi = await bitInject(p, await lt(p, B, x, { bits: 40 }));
+  const lo = await bitInject(p, await lt(p, x, -B, { bits: 40 }));
+  const [a, c] = await mulMany(p, [[hi, subFromPublic(p, B, x)], [lo, subFromPublic(p, -B, x)]]);
+  return add(add(x, a!), c!);
+}
+
+/**
+ * Runs the fit at this party; returns this party's share of the released lanes:
+ * [β̃ (p), information upper triangle (p(p+1)/2), loglik (scaled), N, Y, last step (p), level bits (L)],
+ * all fixed point with F bits except N, Y (integers) and the level bits.
+ */
+export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise: StatNoise | null, lap: (phase: string) => void = () => {}): Promise<AShare> {
+  const mj = (plan.job as { model: ModelJob }).model;
+  const P = mj.names.length;
+  const cells = mj.G * mj.T;
+  const k = Math.ceil(Math.log2(t.n * (mj.y ? Math.max(1, plan.column(mj.y).max) : 1) + 2));
+  // 1. The pattern table.
+  const cell = await cellIndex(p, t, mj.keys);
+  let weightRefs: { column: string }[];
+  if (mj.family === 'binomial') weightRefs = [{ column: '' }, { column: mj.y! }];
+  else if (mj.family === 'poisson') weightRefs = [{ column: mj.y! }, { column: mj.offset ?? '' }];
+  else weightRefs = [{ column: '' }, { column: mj.event! }];
+  const refs = weightRefs.filter((w) => w.column !== '');
+  const m = refs.length ? await masked(p, t, refs) : [];
+  let mk = 0;
+  const weights = weightRefs.map((w) => (w.column === '' ? t.valid : m[mk++]!));
+  // Logistic and Cox weights are 0/1 (rows, bool outcomes and events); Poisson's are counts and exposures.
+  const [w0, w1] = await cellSums(p, cell, cells, weights, mj.family !== 'poisson');
+  lap(`pattern table (${cells} cells)`);
+  // Cox: w0 = exits, w1 = events per (pattern, interval); glm binomial: n_g, y_g; poisson: y_g, T_g.
+  let nTab = mj.family === 'poisson' ? w1! : w0!; // persons / exposure / exits per cell (integers)
+  const yTab = mj.family === 'poisson' ? w0! : w1!; // events per cell (integers)
+  // Events per pattern (Cox: summed over intervals), and X'y = Σ_g y_g x̃_g (F bits × count).
+  const yPat = mj.family === 'cox' ? sumOver(yTab, mj.G, mj.T, 'time') : yTab;
+  const { z: zCols } = publicColumns(mj);
+  let Xy = concatShares(zCols.map((c) => sum(mulPublic(yPat, c.col)))); // raw: Σ_g y_g·z_g (integers)
+  let dT = mj.family === 'cox' ? sumOver(yTab, mj.G, mj.T, 'patterns') : null; // events per interval
+  // 2. Protection: noise on the table and on X'y, before anything depends on them.
+  if (noise) {
+    const tab = (s: number) => geometricTable(s * (1 + 1e-12));
+    const b = noise.blocks;
+    nTab = await addLaplace(p, nTab, [{ table: tab(b[0]!.scale), n: cells }]);
+    let off = 1;
+    if (mj.family === 'cox') {
+      dT = await addLaplace(p, dT!, [{ table: tab(b[1]!.scale), n: mj.T }]);
+      off = 2;
+    }
+    Xy = await addLaplace(p, Xy, b.slice(off).map((x) => ({ table: tab(x.scale), n: 1 })));
+  }
+  // N (persons; Poisson: rows, exact mode only) and Y (events), integers.
+  const Y = mj.family === 'cox' ? sum(dT!) : noise ? laneOf(Xy, 0) : sum(yPat);
+  const N = mj.family === 'poisson' ? (noise ? zeros(1) : sum(t.valid)) : sum(nTab);
+  // 3. Scaling to O(1). The information is about the number of events (logistic: the rarer
+  // outcome), not of rows: counts, X'y and events are scaled by a SECRET power of two 2^ℓ with
+  // 2^(ℓ−1) ≤ m < 2^ℓ (m = min(Y, N − Y) for logistic regression, Y for Poisson and Cox), an exact
+  // integer product, so the information is O(1) however rare the outcome; ℓ is released with the
+  // estimates (the requester needs it to unscale; it is a function of the released event count).
+  // Cox's risk sets keep the public scale 2^k ≥ the table's rows (only ratios of them matter).
+  const mEv = mj.family === 'binomial' ? await minOf(p, Y, sub(N, Y)) : Y;
+  const { factor, ell, up } = await eventScale(p, mEv);
+  const rowScale = async (x: AShare): Promise<AShare> => (k <= F ? mulPublic(x, 1n << BigInt(F - k)) : (await truncRound(p, [[x, k - F]]))[0]!);
+  // X̃'ỹ in F bits: Σ y z·2^(F−ℓ) / 2^e_j.
+  const XyF = (await mulMany(p, [[Xy, bcast(factor, P)]]))[0]!;
+  const XyS = await roundEach(p, zCols.map((_, j) => laneOf(XyF, j)), zCols.map((c) => c.e));
+  const levelBits = await levelCheck(p, mj, nTab);
+  lap('noise, scales and disclosure bits');
+  let out: AShare; // [β̃ (P), information (upper), log-likelihood, last step (P)]
+  let extra = zeros(0); // protected Cox: the noise's effect on the score (finishModel's delta method)
+  if (mj.family === 'poisson') out = await fitPoisson(p, mj, nTab, XyS, Y, ell);
+  else if (mj.family === 'cox') {
+    const nS = await rowScale(nTab);
+    const nH = noise ? await relu(p, nS) : nS; // the information uses max(n, 0)
+    const dS = (await mulMany(p, [[dT!, bcast(factor, mj.T)]]))[0]!; // events per interval / 2^ℓ, F bits
+    ({ out, extra } = await fitCox(p, mj, nS, noise ? nH : null, XyS, dS, noise ? { up, k } : null));
+  } else {
+    const nS = (await mulMany(p, [[nTab, bcast(factor, cells)]]))[0]!; // n_g / 2^ℓ, F bits, exact
+    const nH = noise ? await relu(p, nS) : nS;
+    out = await fitGlm(p, mj, nS, nH, XyS, N, Y);
+  }
+  lap(`Newton (${mj.iterations} iterations)`);
+  // ℓ (secret until released) and k (public: the analysis table's length) for decoding.
+  const h = P + (P * (P + 1)) / 2 + 1;
+  const head = out.slice(0, h), step = out.slice(h, h + P), aliased = out.slice(h + P, h + 2 * P);
+  return concatShares([head, N, Y, step, levelBits, extra, aliased, ell, fromPublic(p, new BigUint64Array([BigInt(k)]))]);
+}
+
+/** min(x, y) lane by lane (one comparison, one product). */
+async function minOf(p: Party, x: AShare, y: AShare): Promise<AShare> {
+  const b = await bitInject(p, await lt(p, x, y, { bits: 48 }));
+  return add(y, (await mulMany(p, [[b, sub(x, y)]]))[0]!);
+}
+
+/** For an integer m ≥ 0 (one lane): ℓ = bit length of m (≥ 1, at most F) and 2^(F−ℓ), both secret. */
+async function eventScale(p: Party, m: AShare): Promise<{ factor: AShare; ell: AShare; up: AShare }> {
+  const K = 48;
+  const nz = await normalise(p, await relu(p, m), K, false);
+  return {
+    factor: linComb(nz.onehot, 1, K, (j) => 1n << BigInt(Math.max(0, F - j - 1))),
+    ell: linComb(nz.onehot, 1, K, (j) => BigInt(Math.min(j + 1, F))),
+    up: linComb(nz.onehot, 1, K, (j) => 1n << BigInt(Math.min(j + 1, F))),
+  };
+}
+
+/** Sums of a pattern-major G × T table over its intervals (G lanes) or over its patterns (T lanes); local. */
+function sumOver(x: AShare, G: number, T: number, over: 'time' | 'patterns'): AShare {
+  const n = over === 'time' ? G : T;
+  const a = new BigUint64Array(n), b = new BigUint64Array(n);
+  for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) {
+    const i = over === 'time' ? g : t;
+    a[i] = BigInt.asUintN(64, a[i]! + x.a[g * T + t]!);
+    b[i] = BigInt.asUintN(64, b[i]! + x.b[g * T + t]!);
+  }
+  return new AShare(a, b);
+}
+
+/** One bit per factor level: [persons with the level < smallest cell] (revealed with the estimates). */
+async function levelCheck(p: Party, mj: ModelJob, nTab: AShare): Promise<AShare> {
+  if (mj.levels.length === 0) return zeros(0);
+  const kMin = BigInt(mj.minCellSize);
+  const counts = mj.levels.map((l) => {
+    let s = zeros(1);
+    for (const g of l.patterns) for (let t = 0; t < mj.T; t++) s = add(s, laneOf(nTab, g * mj.T + t));
+    return s;
+  });
+  return bitInject(p, await lt(p, addPublic(p, concatShares(counts), -kMin), 0n, { bits: 48 }));
+}
+
+/** Newton for logistic regression on the scaled pattern table. */
+async function fitGlm(p: Party, mj: ModelJob, nS: AShare, nH: AShare, XyS: AShare, N: AShare, Y: AShare): Promise<AShare> {
+  const P = mj.names.length;
+  const cols = publicColumns(mj);
+  const Yf = mulPublic(Y, 1n << BigInt(F)), Nf = mulPublic(N, 1n << BigInt(F));
+  // Start: intercept = logit(Y/N), the other coefficients 0.
+  const l = await ln(p, concatShares([await atLeastOne(p, Yf), await atLeastOne(p, sub(Nf, Yf))]), F);
+  const beta = concatShares([sub(laneOf(l, 0), laneOf(l, 1)), zeros(P - 1)]);
+  const res = await newton(p, mj, cols, nS, nH, XyS, beta, null);
+  return concatShares([res.beta, res.info, res.ll, res.step, res.aliased]);
+}
+
+/** max(x, 1) in F bits (guards a logarithm). */
+async function atLeastOne(p: Party, x: AShare): Promise<AShare> {
+  const below = await bitInject(p, await lt(p, x, encF(1), { bits: 62 }));
+  return add(x, (await mulMany(p, [[below, subFromPublic(p, encF(1), x)]]))[0]!);
+}
+
+/**
+ * Poisson with the exposure T_g in the offset: μ̃_g = exp(o_g + x̃_g'δ) with o_g = ln T_g − ln T +
+ * ln(Y/2^ℓ) (the crude rate as the starting intercept; events scaled by 2^ℓ), β̃ = δ + ln(Y/T)·e_0.
+ * Patterns without exposure (T_g < 1) get o_g = −30 (μ̃ ≈ 0).
+ */
+async function fitPoisson(p: Party, mj: ModelJob, Tg: AShare, XyS: AShare, Y: AShare, ell: AShare): Promise<AShare> {
+  const P = mj.names.length, G = mj.G;
+  const cols = publicColumns(mj);
+  const TgF = mulPublic(Tg, 1n << BigInt(F)); // exposure (integers) in F bits
+  const empty = await bitInject(p, await lt(p, TgF, encF(1), { bits: 62 }));
+  const Tsafe = add(TgF, (await mulMany(p, [[empty, subFromPublic(p, encF(1), TgF)]]))[0]!);
+  const Ttot = await atLeastOne(p, sum(TgF));
+  const l = await ln(p, concatShares([Tsafe, Ttot, await atLeastOne(p, mulPublic(Y, 1n << BigInt(F)))]), F);
+  const lnT = laneOf(l, G), lnY = laneOf(l, G + 1);
+  const shift = sub(sub(lnY, lnT), mulPublic(ell, encF(Math.LN2)));
+  const off = add(add(l.slice(0, G), bcast(shift, G)), mulPublic(empty, -encF(30)));
+  const res = await newton(p, mj, cols, zeros(G), zeros(G), XyS, zeros(P), off);
+  const b0 = sub(lnY, lnT);
+  const final = concatShares([add(laneOf(res.beta, 0), b0), res.beta.slice(1, P)]);
+  return concatShares([final, res.info, res.ll, res.step, res.aliased]);
+}
+
+/**
+ * The Newton iterations and the final information and log-likelihood (see fitGlm). Poisson fits
+ * choose between the full and a quarter step each iteration by their log-likelihoods (pickBetter:
+ * exp overshoots from a poor start); logistic fits take the full step (the sigmoid saturates).
+ */
+async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColumns>, nS: AShare, nH: AShare, XyS: AShare, beta0: AShare, off: AShare | null): Promise<{ beta: AShare; info: AShare; ll: AShare; step: AShare; aliased: AShare }> {
+  const P = mj.names.length, G = mj.G;
+  const lp = linearPredictor(p, mj, cols);
+  const binomial = mj.family === 'binomial';
+  // Binomial: the weights ñ_g·x̃_gj and ñ_g·x̃_gi·x̃_gj are fixed: rounded to F bits once, so that
+  // every iteration's sums are inner products with ONE rounding each (dotMany), not one per pattern.
+  const A = binomial ? cols.z.map((c) => mulPublic(nS, c.col)) : null; // exact
+  const B = binomial ? cols.zz.map((c) => mulPublic(nH, c.col)) : null;
+  /** Fitted X'μ, information (P² lanes), and (withLl) the log-likelihood at each candidate. */
+  const moments = async (bs: AShare[], withLl: boolean) => {
+    const C = bs.length;
+    let e = await lp(bs);
+    if (off) e = add(e, concatShares(bs.map(() => off)));
+    const block = (x: AShare, c: number) => x.slice(c * G, (c + 1) * G);
+    const out: { fitted: AShare; H: AShare; ll: AShare | null }[] = [];
+    if (binomial) {
+      const ec = await clampBox(p, e, 30);
+      const mu = await sigmoid(p, ec, F);
+      const v = (await mulFixedMany(p, [[mu, subFromPublic(p, encF(1), mu)]], F))[0]!;
+      const pairs: [AShare, AShare][] = [];
+      for (let c = 0; c < C; c++) pairs.push(...A!.map((a) => [a, block(mu, c)] as [AShare, AShare]), ...B!.map((b2) => [b2, block(v, c)] as [AShare, AShare]));
+      const raw = await dotMany(p, pairs);
+      const shifts = [...cols.z.map((x) => x.e + F), ...cols.zz.map((x) => x.e + F)];
+      const t = await roundEach(p, Array.from({ length: C * (P + P * P) }, (_, i) => laneOf(raw, i)), bs.flatMap(() => shifts));
+      let ll: AShare | null = null;
+      if (withLl) {
+        // β̃'X'ỹ − Σ_g ñ_g·softplus(η_g), the sum as one inner product rounded once (ñ_g may exceed 1).
+        const sp = await softplus(p, ec, F);
+        const bxy = (await mulFixedMany(p, [[bs[0]!, XyS]], F))[0]!;
+        const dot = (await truncRound(p, [[await dotMany(p, [[nS, block(sp, 0)]]), F]]))[0]!;
+        ll = sub(sum(bxy), dot);
+      }
+      for (let c = 0; c < C; c++) out.push({ fitted: t.slice(c * (P + P * P), c * (P + P * P) + P), H: t.slice(c * (P + P * P) + P, (c + 1) * (P + P * P)), ll: c === 0 ? ll : null });
+      return out;
+    }
+    // Poisson: μ̃ = exp(η̃) (the exposure is in the offset); η̃ clamped to [−30, 10].
+    const mu = await exp(p, await clampHi(p, await clampBox(p, e, 30), 10), F);
+    const dots = await scaledDots(p, mu, [...cols.z, ...cols.zz], 0, C);
+    const bxy = (await mulFixedMany(p, [[concatShares(bs), concatShares(bs.map(() => XyS))]], F))[0]!;
+    for (let c = 0; c < C; c++) {
+      const d = dots.slice(c * (P + P * P), (c + 1) * (P + P * P));
+      out.push({ fitted: d.slice(0, P), H: d.slice(P, P + P * P), ll: sub(sum(bxy.slice(c * P, (c + 1) * P)), sum(block(mu, c))) });
+    }
+    return out;
+  };
+  let beta = beta0;
+  let step = zeros(P);
+  let cur = (await moments([beta], false))[0]!;
+  let aliased = zeros(P);
+  for (let it = 0; it < mj.iterations; it++) {
+    const score = sub(XyS, cur.fitted);
+    const { x, D } = await ldlSolve(p, cur.H, score, P, 1, F);
+    if (it === 0) aliased = await aliasBits(p, cur.H, D, P);
+    const full = await clampBox(p, x, BOX);
+    if (binomial) {
+      step = full;
+      beta = await clampBox(p, add(beta, step), BOX);
+      cur = (await moments([beta], false))[0]!;
+      continue;
+    }
+    const quarter = (await truncRound(p, [[full, 2]]))[0]!;
+    const cand = await clampBox(p, concatShares([add(beta, full), add(beta, quarter)]), BOX);
+    const [m1, m2] = await moments([cand.slice(0, P), cand.slice(P, 2 * P)], false);
+    const pack = (b: AShare, st: AShare, m: typeof m1) => concatShares([b, st, m.fitted, m.H, m.ll!]);
+    const chosen = await pickBetter(p, [m1!.ll!, m2!.ll!], [pack(cand.slice(0, P), full, m1!), pack(cand.slice(P, 2 * P), quarter, m2!)]);
+    let o = 0;
+    const take = (n: number) => chosen.slice(o, (o += n));
+    beta = take(P);
+    step = take(P);
+    cur = { fitted: take(P), H: take(P * P), ll: take(1) };
+  }
+  const final = binomial ? (await moments([beta], true))[0]! : cur;
+  const upper: AShare[] = [];
+  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) upper.push(laneOf(final.H, i * P + j));
+  return { beta, info: concatShares(upper), ll: final.ll!, step, aliased };
+}
+
+async function clampHi(p: Party, x: AShare, b: number): Promise<AShare> {
+  const B = encF(b);
+  const hi = await bitInject(p, await lt(p, B, x, { bits: 48 }));
+  return add(x, (await mulMany(p, [[hi, subFromPublic(p, B, x)]]))[0]!);
+}
+async function clampAbs(p: Party, x: AShare, b: number): Promise<AShare> {
+  return clampBox(p, x, b);
+}
+
+/**
+ * Cox (Breslow) Newton on the scaled pattern × interval table, choosing between the full and a
+ * quarter Newton step each iteration by the partial log-likelihood (pickBetter). `nH` is non-null
+ * under protection (then the risk sets, suffix sums of noisy exits, are clamped at 0).
+ */
+async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS: AShare, dS: AShare, noisy: { up: AShare; k: number } | null): Promise<{ out: AShare; extra: AShare }> {
+  const P = mj.names.length, G = mj.G, T = mj.T;
+  // At risk at the start of interval t: suffix sums over t of exits (local).
+  const atRisk = (x: AShare): AShare => {
+    const a = new BigUint64Array(G * T), b = new BigUint64Array(G * T);
+    for (let g = 0; g < G; g++) {
+      let sa = 0n, sb = 0n;
+      for (let t = T - 1; t >= 0; t--) {
+        sa += x.a[g * T + t]!;
+        sb += x.b[g * T + t]!;
+        a[g * T + t] = BigInt.asUintN(64, sa);
+        b[g * T + t] = BigInt.asUintN(64, sb);
+      }
+    }
+    return new AShare(a, b);
+  };
+  // Under protection the noisy risk sets are clamped at 0 (a risk set is a count): the partial
+  // likelihood stays a likelihood, so the step choice below stays meaningful.
+  const R = nH ? await relu(p, atRisk(nS)) : atRisk(nS), RH = null as AShare | null;
+  const cols = publicColumns(mj);
+  const lp = linearPredictor(p, mj, cols);
+  const ZZ = mj.Z.map((row) => { const o: number[] = []; for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) o.push(row[i]! * row[j]!); return o; });
+  const wz = Array.from({ length: P }, (_, j) => mj.Z.map((r) => BigInt.asUintN(64, BigInt(r[j]!))));
+  const wzz = Array.from({ length: P * P }, (_, q) => ZZ.map((r) => BigInt.asUintN(64, BigInt(r[q]!))));
+  /** Σ_g x_gt·c_g for each t → T lanes (c public integers per pattern, or 1). */
+  const byT = (x: AShare, c: bigint[][] | null, j = 0): AShare => {
+    const a = new BigUint64Array(T), bb = new BigUint64Array(T);
+    for (let g = 0; g < G; g++) {
+      const w = c ? c[j]![g]! : 1n;
+      if (w === 0n) continue;
+      for (let t = 0; t < T; t++) {
+        a[t] = BigInt.asUintN(64, a[t]! + x.a[g * T + t]! * w);
+        bb[t] = BigInt.asUintN(64, bb[t]! + x.b[g * T + t]! * w);
+      }
+    }
+    return new AShare(a, bb);
+  };
+  const cat = concatShares;
+  /** Score, information (P² lanes) and partial log-likelihood at each candidate (scaled by 2^ℓ). */
+  const evalMany = async (bs: AShare[]) => {
+    const C = bs.length;
+    const e = await clampHi(p, await clampBox(p, await lp(bs), 30), 10);
+    const r = await exp(p, e, F); // e^{η_g}, candidate-major
+    // Per interval t: S0_t = Σ_g R_gt r_g, S1_tj = Σ_g R_gt r_g x_gj, S2_tjk likewise (public x).
+    const rr = (c: number) => new AShare(
+      BigUint64Array.from({ length: G * T }, (_, i) => r.a[c * G + Math.floor(i / T)]!),
+      BigUint64Array.from({ length: G * T }, (_, i) => r.b[c * G + Math.floor(i / T)]!),
+    );
+    const rrs = bs.map((_, c) => rr(c));
+    const prods = await mulFixedMany(p, [...rrs.map((x) => [R, x] as [AShare, AShare]), ...(RH ? rrs.map((x) => [RH, x] as [AShare, AShare]) : [])], F);
+    const Rr = prods.slice(0, C), RHr = RH ? prods.slice(C) : Rr;
+    // One rounding for every S1 and S2 column of every candidate.
+    const toShift: [AShare, number][] = [];
+    const S0: AShare[] = [], S0H: AShare[] = [];
+    for (let c = 0; c < C; c++) {
+      S0.push(byT(Rr[c]!, null));
+      S0H.push(byT(RHr[c]!, null));
+      for (let j = 0; j < P; j++) toShift.push([byT(Rr[c]!, wz, j), mj.e[j]!]);
+      for (let j = 0; j < P; j++) toShift.push([byT(RHr[c]!, wz, j), mj.e[j]!]);
+      for (let q = 0; q < P * P; q++) toShift.push([byT(RHr[c]!, wzz, q), cols.zz[q]!.e]);
+    }
+    const shifted = await roundMany(p, toShift);
+    const w = 2 * P + P * P;
+    const S1 = (c: number) => cat(shifted.slice(c * w, c * w + P));
+    const S1H = (c: number) => cat(shifted.slice(c * w + P, c * w + 2 * P));
+    const S2 = (c: number) => cat(shifted.slice(c * w + 2 * P, (c + 1) * w));
+    // Guard intervals with nobody at risk (S0 = 0): add 1 where S0 < 2^−20 (d_t is 0 there).
+    const all = cat([...S0, ...S0H]);
+    const tiny = await bitInject(p, await lt(p, all, encF(2 ** -20), { bits: 62 }));
+    const safe = add(all, mulPublic(tiny, encF(1)));
+    const [inv, lS0] = [await reciprocal(p, safe, F), await ln(p, safe.slice(0, C * T), F)];
+    const iS0 = (c: number) => inv.slice(c * T, (c + 1) * T), iS0H = (c: number) => inv.slice((C + c) * T, (C + c + 1) * T);
+    // a_t = d_t / S0_t; score_j = X'd_j − Σ_t a_t S1_tj; info_jk = Σ_t d_t (S2/S0 − S1 S1'/S0²)_jk
+    const aa = await mulFixedMany(p, bs.flatMap((_, c) => [[dS, iS0(c)], [dS, iS0H(c)]] as [AShare, AShare][]), F);
+    const a = (c: number) => aa[2 * c]!, aH = (c: number) => aa[2 * c + 1]!;
+    const rep = (x: AShare, k: number) => cat(Array.from({ length: k }, () => x));
+    const step2 = await mulFixedMany(p, bs.flatMap((_, c) => [[rep(a(c), P), S1(c)], [S1H(c), rep(iS0H(c), P)]] as [AShare, AShare][]), F);
+    const as1 = (c: number) => step2[2 * c]!, mt = (c: number) => step2[2 * c + 1]!;
+    const mm = bs.map((_, c) => {
+      const mi: AShare[] = [], mk: AShare[] = [];
+      for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) (mi.push(mt(c).slice(i * T, (i + 1) * T)), mk.push(mt(c).slice(j * T, (j + 1) * T)));
+      return [cat(mi), cat(mk)] as [AShare, AShare];
+    });
+    const step3 = await mulFixedMany(p, bs.flatMap((_, c) => [[rep(aH(c), P * P), S2(c)], mm[c]!] as [AShare, AShare][]), F);
+    const step4 = await mulFixedMany(p, [...bs.map((_, c) => [rep(dS, P * P), step3[2 * c + 1]!] as [AShare, AShare]), ...bs.map((_, c) => [dS, lS0.slice(c * T, (c + 1) * T)] as [AShare, AShare]), [cat(bs), rep(XyS, C)]], F);
+    const bxy = step4[2 * C]!;
+    const per = bs.map((_, c) => {
+      const s2a = step3[2 * c]!, dm = step4[c]!, dl = step4[C + c]!;
+      const score = sub(XyS, cat(Array.from({ length: P }, (_, j) => sum(as1(c).slice(j * T, (j + 1) * T)))));
+      const H = cat(Array.from({ length: P * P }, (_, q) => sub(sum(s2a.slice(q * T, (q + 1) * T)), sum(dm.slice(q * T, (q + 1) * T)))));
+      // Partial log-likelihood (up to the constant Σ_t d_t·k ln 2 of the risk sets' scale): β̃'X'd − Σ_t d_t ln S0_t.
+      const ll = sub(sum(bxy.slice(c * P, (c + 1) * P)), sum(dl));
+      return { score, H, ll };
+    });
+    // Candidate 0's risk scores, d_t/S0_t and mean covariates (the protected run's delta method).
+    return { per, r: r.slice(0, G), a: a(0), mt: mt(0) };
+  };
+  let beta = zeros(P);
+  let step = zeros(P);
+  let cur = (await evalMany([beta])).per[0]!;
+  let aliased = zeros(P);
+  for (let it = 0; it < mj.iterations; it++) {
+    const { x, D } = await ldlSolve(p, cur.H, cur.score, P, 1, F);
+    if (it === 0) aliased = await aliasBits(p, cur.H, D, P);
+    const full = await clampBox(p, x, BOX);
+    const quarter = (await truncRound(p, [[full, 2]]))[0]!;
+    const cand = await clampBox(p, cat([add(beta, full), add(beta, quarter)]), BOX);
+    const [m1, m2] = (await evalMany([cand.slice(0, P), cand.slice(P, 2 * P)])).per;
+    const pack = (b: AShare, st: AShare, m: typeof m1) => cat([b, st, m!.score, m!.H, m!.ll]);
+    const chosen = await pickBetter(p, [m1!.ll, m2!.ll], [pack(cand.slice(0, P), full, m1), pack(cand.slice(P, 2 * P), quarter, m2)]);
+    let o = 0;
+    const take = (n: number) => chosen.slice(o, (o += n));
+    beta = take(P);
+    step = take(P);
+    cur = { score: take(P), H: take(P * P), ll: take(1) };
+  }
+  const upper: AShare[] = [];
+  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) upper.push(laneOf(cur.H, i * P + j));
+  const out = cat([beta, cat(upper), cur.ll, step, aliased]);
+  if (!noisy) return { out, extra: zeros(0) };
+  // Protected runs: how the noise moves the score (true units), for the requester's delta method.
+  // Exits noise Z_gt shifts the risk sets R_gt' (t' ≤ t): ∂score/∂Z_gt = −r_g (x̃_g A_t − B_t) with
+  // A_t = Σ_{t'≤t} d_t'/S0_t', B_t = Σ_{t'≤t} d_t' m_t'/S0_t' (m: mean covariate at risk); events
+  // noise on d_t: ∂score/∂d_t = −m_t. Released: M̃ = Σ_gt u u' (u = r_g (x̃_g A_t − B_t)) and
+  // M_d = Σ_t m_t m_t' (upper triangles), computed from the noisy table: post-processing, no
+  // further privacy cost. u is formed as r·A·2^(ℓ−k) (ℓ: the events' secret scale) at F bits and
+  // kept at 12 fractional bits for the sums (Σ u² may reach G·T).
+  const { r, a, mt } = await evalMany([beta]);
+  const prefix = (x: AShare): AShare => {
+    const pa = new BigUint64Array(T), pb = new BigUint64Array(T);
+    let sa = 0n, sb = 0n;
+    for (let t = 0; t < T; t++) ((sa += x.a[t]!), (sb += x.b[t]!), (pa[t] = BigInt.asUintN(64, sa)), (pb[t] = BigInt.asUintN(64, sb)));
+    return new AShare(pa, pb);
+  };
+  const am = (await mulFixedMany(p, [[cat(Array.from({ length: P }, () => a)), mt]], F))[0]!;
+  const At = prefix(a), Bt = Array.from({ length: P }, (_, j) => prefix(am.slice(j * T, (j + 1) * T)));
+  const rG = new AShare(BigUint64Array.from({ length: G * T }, (_, i) => r.a[Math.floor(i / T)]!), BigUint64Array.from({ length: G * T }, (_, i) => r.b[Math.floor(i / T)]!));
+  const tile = (x: AShare) => cat(Array.from({ length: G }, () => x));
+  const vw = await mulFixedMany(p, [[rG, tile(At)], ...Bt.map((b) => [rG, tile(b)] as [AShare, AShare])], F);
+  const scaled = (await mulMany(p, [[cat(vw), bcast(noisy.up, (P + 1) * G * T)]]))[0]!;
+  const U = (await truncRound(p, [[scaled, noisy.k + F - 12]]))[0]!; // r·A·2^(ℓ−k), 12 fractional bits
+  const v = U.slice(0, G * T);
+  const zGT = (j: number) => BigUint64Array.from({ length: G * T }, (_, i) => BigInt.asUintN(64, BigInt(mj.Z[Math.floor(i / T)]![j]!)));
+  const xv = await roundMany(p, Array.from({ length: P }, (_, j) => [mulPublic(v, zGT(j)), mj.e[j]!] as [AShare, number]));
+  const u = xv.map((x, j) => sub(x, U.slice((j + 1) * G * T, (j + 2) * G * T)));
+  const pairs: [AShare, AShare][] = [];
+  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) pairs.push([u[i]!, u[j]!]);
+  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) pairs.push([mt.slice(i * T, (i + 1) * T), mt.slice(j * T, (j + 1) * T)]);
+  const raw = await dotMany(p, pairs);
+  const half = (P * (P + 1)) / 2;
+  // u·u at 2·12 = F bits already; m·m at 2F bits, rounded to F.
+  const [Md] = await truncRound(p, [[raw.slice(half, 2 * half), F]]);
+  return { out, extra: cat([raw.slice(0, half), Md!]) };
+}
+
+/** x_i / 2^{d_i} for several shares at once (d_i = 0: unchanged; d_i < 0: multiplied), one truncation call. */
+async function roundMany(p: Party, items: [AShare, number][]): Promise<AShare[]> {
+  const idx = items.flatMap(([, d], i) => (d > 0 ? [i] : []));
+  const t = idx.length ? await truncRound(p, idx.map((i) => items[i]!)) : [];
+  const out = items.map(([x, d]) => (d < 0 ? mulPublic(x, 1n << BigInt(-d)) : x));
+  idx.forEach((i, k) => (out[i] = t[k]!));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The requester's side
+
+/**
+ * Separation: a coefficient at the box, or still climbing by Newton steps of order one (the
+ * likelihood has no maximum: each step adds about one to the linear predictor).
+ */
+const separation = (bt: number[], lastStep: number[]): boolean[] => bt.map((b, j) => Math.abs(b) > BOX * 0.95 || (Math.abs(b) > 8 && Math.abs(lastStep[j]!) > 0.3));
+const separatedAny = (bt: number[], lastStep: number[]) => separation(bt, lastStep).some(Boolean);
+
+const fmt = (x: number, d = 4): string => (Number.isNaN(x) ? 'NA' : Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-4 && x !== 0) ? x.toExponential(d - 1) : x.toPrecision(d));
+const fmtP = (p: number): string => (p < 2e-16 ? '<2e-16' : p < 1e-4 ? p.toExponential(2) : p.toPrecision(4));
+const stars = (p: number) => (p < 0.001 ? '***' : p < 0.01 ? '**' : p < 0.05 ? '*' : p < 0.1 ? '.' : ' ');
+const dec = (v: bigint, f = F) => Number(v) / 2 ** f;
+
+export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions, noise: StatNoise | null): StatResult {
+  const mj = (plan.job as { model: ModelJob }).model;
+  const P = mj.names.length;
+  let off = 0;
+  const take = (n: number) => released.slice(off, (off += n));
+  const bt = take(P).map((v) => dec(v));
+  const infoU = take((P * (P + 1)) / 2).map((v) => dec(v));
+  const llS = dec(take(1)[0]!);
+  const isCox = mj.family === 'cox';
+  const [Nraw, Yraw] = take(2);
+  const N = Number(BigInt.asIntN(64, Nraw!)), Y = Number(BigInt.asIntN(64, Yraw!));
+  const lastStep = take(P).map((v) => dec(v));
+  const levelSmall = take(mj.levels.length).map((v) => v === 1n);
+  // Protected Cox fits: the noise's effect on the score, M̃ and M_d (upper triangles, F bits).
+  const coxNoise = noise && mj.family === 'cox' ? take(P * (P + 1)).map((v) => dec(v)) : [];
+  const aliasedBits = take(P).map((v) => v === 1n);
+  const notes: string[] = [];
+  const small = mj.levels.filter((_, i) => levelSmall[i]);
+  if (small.length && !o.protectedRun) fail(`${plan.request.fn}: ${small.map((l) => l.name).join(', ')} ${small.length > 1 ? 'have' : 'has'} fewer than ${o.minCellSize} persons (the smallest cell released): merge levels or filter`);
+  if (small.length) notes.push(`${small.map((l) => l.name).join(', ')}: fewer than ${o.minCellSize} persons after the noise`);
+  // DataSHIELD's limit on the parameters of a model: at most 0.33·N (N persons; protected Poisson runs release no N).
+  if (N > 0 && P > 0.33 * N) fail(`${plan.request.fn}: ${P} parameters for ${Math.round(N)} persons: at most 0.33·N parameters (disclosure rule)`);
+  // Scale back: information in true units I = 2^ℓ·Ĩ (ℓ: the events' scale, released; k public:
+  // the analysis table's length, the scale of Cox's risk sets).
+  const ell = Number(released[released.length - 2]!), k = Number(released[released.length - 1]!);
+  const Ht = Array.from({ length: P }, () => new Array<number>(P).fill(0));
+  let q = 0;
+  for (let i = 0; i < P; i++) for (let j = i; j < P; j++) Ht[i]![j] = Ht[j]![i] = infoU[q++]! * 2 ** ell;
+  // Aliased columns (the pivots of the information at the start, compared inside MPC: aliasBits) or
+  // a singular information at the estimate (relative pivot < 10⁻⁴, i.e. a column explained by the
+  // others with R² > 0.9999) mean
+  // columns that are linear combinations of others IN THE DATA (the design's patterns were checked
+  // when planning): reported with their names, as R reports NA, never fitted into numbers.
+  const { L, kept } = cholesky(Ht, 1e-2);
+  const aliased = mj.names.filter((_, j) => aliasedBits[j] || (!kept[j] && !separatedAny(bt, lastStep)));
+  if (aliased.length) fail(`${plan.request.fn}: ${aliased.join(', ')} ${aliased.length > 1 ? 'are linear combinations' : 'is a linear combination'} of other columns in the data (collinear; R reports NA): drop ${aliased.length > 1 ? 'them' : 'it'} and run again`);
+  const Vt = cholInverse(L, kept);
+  // β = A β̃: β_j = β̃_j/s_j (j ≥ 1 or all for Cox), intercept β_0 = β̃_0 − Σ_j β̃_j c_j/s_j.
+  const A = Array.from({ length: P }, (_, i) => new Array<number>(P).fill(0));
+  for (let j = 0; j < P; j++) A[j]![j] = 1 / mj.scale[j]!;
+  if (!isCox) for (let j = 1; j < P; j++) A[0]![j] = -mj.center[j]! / mj.scale[j]!;
+  const beta = A.map((r) => r.reduce((s, a, j) => s + a * bt[j]!, 0));
+  const V = A.map((ri) => A.map((rj) => ri.reduce((s, a, i2) => s + a * rj.reduce((t, b, j2) => t + b * Vt[i2]![j2]!, 0), 0)));
+  const se = beta.map((_, j) => Math.sqrt(V[j]![j]!));
+  const z = beta.map((b, j) => b / se[j]!);
+  const pv = z.map((x) => 2 * pnorm(-Math.abs(x)));
+  const zq = qnorm(0.975);
+  const separated = separation(bt, lastStep);
+  // Converged: the last Newton step is at the fixed-point noise floor (scaled covariates).
+  const converged = lastStep.every((s) => Math.abs(s) < 2e-3) && !separated.some(Boolean);
+  if (separated.some(Boolean)) notes.push(`separation: the maximum-likelihood estimate does not exist — ${mj.names.filter((_, j) => separated[j]).join(', ')} diverge${separated.filter(Boolean).length > 1 ? '' : 's'} (a level or value that perfectly predicts the outcome, e.g. a level with no events); their estimates are not reported`);
+  if (!converged && !separated.some(Boolean)) notes.push(`the fit did not converge in ${mj.iterations} Newton iterations (last step ${Math.max(...lastStep.map(Math.abs)).toExponential(1)} on the scaled scale)`);
+  const values: Record<string, number> = { converged: converged ? 1 : 0, iterations: mj.iterations, N, events: Y };
+  mj.names.forEach((n, j) => {
+    const ok = !separated[j];
+    values[`coef:${n}`] = ok ? beta[j]! : NaN;
+    values[`se:${n}`] = ok ? se[j]! : NaN;
+    values[`z:${n}`] = ok ? z[j]! : NaN;
+    values[`p:${n}`] = ok ? pv[j]! : NaN;
+    values[`lower:${n}`] = ok ? beta[j]! - zq * se[j]! : NaN;
+    values[`upper:${n}`] = ok ? beta[j]! + zq * se[j]! : NaN;
+    if (isCox) values[`hr:${n}`] = ok ? Math.exp(beta[j]!) : NaN;
+  });
+  const lines: string[] = [];
+  if (!isCox) {
+    const ll = llS * 2 ** ell;
+    let dev = NaN, nullDev = NaN;
+    if (mj.family === 'binomial') {
+      dev = -2 * ll;
+      nullDev = -2 * (Y * Math.log(Y / N) + (N - Y) * Math.log(1 - Y / N));
+    }
+    Object.assign(values, { deviance: dev, 'null.deviance': nullDev, 'df.residual': N - P, 'df.null': N - 1, aic: dev + 2 * P });
+    const rows = mj.names.map((n, j) => (separated[j] ? [n, 'NA', 'NA', 'NA', 'NA', ''] : [n, fmt(beta[j]!), fmt(se[j]!), fmt(z[j]!, 3), fmtP(pv[j]!), stars(pv[j]!)]));
+    lines.push(`Call:\nglm(formula = ${plan.formula.text}, family = ${mj.family})`, '', 'Coefficients:', textTable(['', 'Estimate', 'Std. Error', 'z value', 'Pr(>|z|)', ''], rows), '---', "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1", '');
+    if (mj.family === 'binomial') lines.push(`    Null deviance: ${fmt(nullDev, 7)}  on ${Math.round(N - 1)}  degrees of freedom`, `Residual deviance: ${fmt(dev, 7)}  on ${Math.round(N - P)}  degrees of freedom`, `AIC: ${fmt(dev + 2 * P, 7)}`);
+    else lines.push('(deviance: not computed for Poisson fits yet)');
+    lines.push('', `Number of Newton iterations in MPC: ${mj.iterations}${converged ? ' (converged)' : ' (NOT converged)'}`);
+    lines.push('', textTable(['', 'exp(coef)', '2.5 %', '97.5 %'], mj.names.map((n, j) => (separated[j] ? [n, 'NA', 'NA', 'NA'] : [n, fmt(Math.exp(beta[j]!)), fmt(Math.exp(beta[j]! - zq * se[j]!)), fmt(Math.exp(beta[j]! + zq * se[j]!))]))));
+  } else {
+    const rows = mj.names.map((n, j) => (separated[j] ? [n, 'NA', 'NA', 'NA', 'NA', 'NA', ''] : [n, fmt(beta[j]!), fmt(Math.exp(beta[j]!)), fmt(se[j]!), fmt(z[j]!, 3), fmtP(pv[j]!), stars(pv[j]!)]));
+    // Wald test of all coefficients.
+    const Vi = cholInverse(cholesky(V).L, cholesky(V).kept);
+    let wald = 0;
+    for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) wald += beta[i]! * Vi[i]![j]! * beta[j]!;
+    Object.assign(values, { wald, 'wald.p': pchisq(wald, P, false), loglik: llS * 2 ** ell - Y * k * Math.LN2 });
+    lines.push(`Call:\ncoxph(formula = ${plan.formula.text}, ties = "breslow")`, '', textTable(['', 'coef', 'exp(coef)', 'se(coef)', 'z', 'p', ''], rows), '',
+      textTable(['', 'exp(coef)', 'lower .95', 'upper .95'], mj.names.map((n, j) => (separated[j] ? [n, 'NA', 'NA', 'NA'] : [n, fmt(Math.exp(beta[j]!)), fmt(Math.exp(beta[j]! - zq * se[j]!)), fmt(Math.exp(beta[j]! + zq * se[j]!))]))), '',
+      `n= ${Math.round(N)}, number of events= ${Math.round(Y)}`, `Wald test = ${fmt(wald)}  on ${P} df,   p=${fmtP(pchisq(wald, P, false))}`, `Newton iterations in MPC: ${mj.iterations}${converged ? ' (converged)' : ' (NOT converged)'}`);
+  }
+  let errors: StatResult['errors'];
+  if (noise) {
+    // Delta method (true units, scaled covariates): Cov_noise(β̃) = I⁻¹ M I⁻¹ with M the covariance
+    // of the score the noise adds; then β = A β̃. M: X'y noise diag(Var Z_xy); logistic, persons
+    // per pattern Σ_g x̃x̃'·μ_g²·Var Z_n; Poisson, exposure per pattern Σ_g x̃x̃'·rate_g²·Var Z_T;
+    // Cox, from the released noise terms (fitCox): Var Z_exits·M̃ + Var Z_events·M_d.
+    const varOf = (s: number) => { const a = Math.exp(-1 / s); return (2 * a) / (1 - a) ** 2; };
+    const b = noise.blocks;
+    const vn = varOf(b[0]!.scale);
+    const vxy = b.slice(isCox ? 2 : 1).map((x, j) => varOf(x.scale) / 2 ** (2 * mj.e[j]!));
+    const M = Array.from({ length: P }, () => new Array<number>(P).fill(0));
+    if (isCox) {
+      const vd = varOf(b[1]!.scale);
+      let q = 0;
+      for (let i = 0; i < P; i++) for (let j = i; j < P; j++, q++) M[i]![j] = M[j]![i] = vn * coxNoise[q]! + vd * coxNoise[(P * (P + 1)) / 2 + q]!;
+    } else {
+      mj.X.forEach((x) => {
+        const eta = x.reduce((s, v, j) => s + v * bt[j]!, 0);
+        const w = mj.family === 'binomial' ? 1 / (1 + Math.exp(-eta)) : Math.exp(eta);
+        for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) M[i]![j]! += x[i]! * x[j]! * w * w * vn;
+      });
+    }
+    for (let j = 0; j < P; j++) M[j]![j]! += vxy[j]!;
+    const VM = Vt.map((ri) => M[0]!.map((_, j) => ri.reduce((s, v, i2) => s + v * M[i2]![j]!, 0)));
+    const VMV = VM.map((ri) => Vt[0]!.map((_, j) => ri.reduce((s, v, i2) => s + v * Vt[i2]![j]!, 0)));
+    const Cb = A.map((ri) => A.map((rj) => ri.reduce((s, a, i2) => s + a * rj.reduce((t, bb, j2) => t + bb * VMV[i2]![j2]!, 0), 0)));
+    errors = {};
+    mj.names.forEach((n, j) => {
+      const sd = Math.sqrt(Math.max(0, Cb[j]![j]!));
+      errors![`coef:${n}`] = { sd, half95: 1.96 * sd };
+      if (isCox) errors![`hr:${n}`] = { sd: Math.exp(beta[j]!) * sd, half95: 1.96 * Math.exp(beta[j]!) * sd };
+    });
+  }
+  const coefficients: CoefficientRow[] = mj.names.map((n, j) => ({ name: n, estimate: values[`coef:${n}`]!, se: values[`se:${n}`]!, statistic: values[`z:${n}`]!, p: values[`p:${n}`]!, lower: values[`lower:${n}`]!, upper: values[`upper:${n}`]! }));
+  return { fn: plan.request.fn, call: `${plan.request.fn}(${plan.formula.text})`, text: lines.join('\n'), values, ...(errors ? { errors } : {}), series: { coefficients, ratios: ratiosOf(coefficients, isCox ? 'hazard ratio' : mj.family === 'poisson' ? 'rate ratio' : 'odds ratio') }, notes };
+}
+

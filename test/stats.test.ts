@@ -1,0 +1,317 @@
+// Statistics in MPC against R: the same analyses run by the in-process engine (three parties,
+// exact results) and by R 4 (Rscript, package survival) on the same generated data, compared
+// within the issue's tolerances: coefficients 1e-3 relative, p-values 1e-3 absolute, survival
+// probabilities 1e-4. Protected runs (differential privacy) are checked against R within their
+// stated error (10·sd, src/stats/errors.ts).
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import type { Registers } from '../src/demo/registers.js';
+import { runLocal } from '../src/stats/engine.js';
+import type { StatRequest } from '../src/stats/functions.js';
+import { planAnalysis, runAnalysis } from '../src/query/rows.js';
+import { revealMany } from '../src/mpc/arith.js';
+import { splitShares } from '../src/mpc/share.js';
+import { run3 } from './harness.js';
+import { EXAMPLE_SQL, exampleTable, makeRegisters, runR, type ExampleRow } from './stats-fixture.js';
+
+let regs: Registers;
+let rows: ExampleRow[];
+let R: Map<string, number>;
+
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+const closeRel = (got: number, want: number, tol: number, what: string) => assert.ok(rel(got, want) <= tol || Math.abs(got - want) < 1e-9, `${what}: ${got} vs R ${want} (relative ${rel(got, want).toExponential(2)} > ${tol})`);
+const closeAbs = (got: number, want: number, tol: number, what: string) => assert.ok(Math.abs(got - want) <= tol, `${what}: ${got} vs R ${want} (|diff| ${Math.abs(got - want).toExponential(2)} > ${tol})`);
+const exact = (req: Omit<StatRequest, 'data'>) => runLocal(regs.all, regs.codeLists, { data: EXAMPLE_SQL, ...req } as StatRequest, { minCellSize: 1 });
+
+const R_SCRIPT = `
+m <- summary(lm(days ~ age + sex + factor(q) + t2d, data = d)); cf <- coef(m)
+for (i in seq_len(nrow(cf))) { out(paste0("lm:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("lm:se:", rownames(cf)[i]), cf[i, 2]); out(paste0("lm:p:", rownames(cf)[i]), cf[i, 4]) }
+out("lm:sigma", m$sigma); out("lm:r.squared", m$r.squared); out("lm:adj.r.squared", m$adj.r.squared); out("lm:fstatistic", m$fstatistic[1])
+d$age2 <- d$age
+m2 <- lm(days ~ age + age2 + sex, data = d); out("lmcol:na", sum(is.na(coef(m2)))); out("lmcol:age", coef(m2)["age"]); out("lmcol:sexM", coef(m2)["sexM"])
+tt <- t.test(age ~ t2d, data = d); out("t:t", tt$statistic); out("t:df", tt$parameter); out("t:p.value", tt$p.value); out("t:conf.low", tt$conf.int[1]); out("t:conf.high", tt$conf.int[2]); out("t:mean1", tt$estimate[1])
+ct <- cor.test(d$age, d$days); out("cor:cor", ct$estimate); out("cor:t", ct$statistic); out("cor:p.value", ct$p.value); out("cor:conf.low", ct$conf.int[1]); out("cor:conf.high", ct$conf.int[2])
+cs <- chisq.test(table(d$region, d$q)); out("chisq:statistic", cs$statistic); out("chisq:p.value", cs$p.value)
+cs2 <- chisq.test(table(d$t2d, d$died)); out("chisq2:statistic", cs2$statistic); out("chisq2:p.value", cs2$p.value)
+tab <- table(d$t2d, d$died); a <- tab[2, 2]; b <- tab[2, 1]; c <- tab[1, 2]; dd <- tab[1, 1]
+or <- a * dd / (b * c); se <- sqrt(1/a + 1/b + 1/c + 1/dd); out("or:or", or); out("or:orLo", exp(log(or) - qnorm(0.975) * se)); out("or:orHi", exp(log(or) + qnorm(0.975) * se))
+rr <- (a / (a + b)) / (c / (c + dd)); se <- sqrt(1/a - 1/(a + b) + 1/c - 1/(c + dd)); out("or:rr", rr); out("or:rrLo", exp(log(rr) - qnorm(0.975) * se)); out("or:rrHi", exp(log(rr) + qnorm(0.975) * se))
+t3 <- table(d$t2d, d$died, d$sex); storage.mode(t3) <- "double"; mh <- mantelhaen.test(t3); out("mh:or", mh$estimate); out("mh:orLo", mh$conf.int[1]); out("mh:orHi", mh$conf.int[2]); out("mh:statistic", mh$statistic); out("mh:p.value", mh$p.value)
+t3 <- table(d$t2d, d$died, d$sex); num <- 0; den <- 0; v <- 0
+for (k in 1:2) { x <- t3[, , k]; n <- sum(x); a <- x[2, 2]; b <- x[2, 1]; c <- x[1, 2]; dd <- x[1, 1]; n1 <- a + b; n0 <- c + dd; m1 <- a + c
+  num <- num + a * n0 / n; den <- den + c * n1 / n; v <- v + (n1 * n0 * m1 - a * c * n) / n^2 }
+rr <- num / den; se <- sqrt(v / (num * den)); out("mh:rr", rr); out("mh:rrLo", exp(log(rr) - qnorm(0.975) * se)); out("mh:rrHi", exp(log(rr) + qnorm(0.975) * se))
+out("quantile:", quantile(d$age)); out("median", median(d$age)); out("quantile9:", quantile(d$days, c(0.1, 0.9)))
+h <- hist(d$age, breaks = c(0, 20, 40, 60, 80, 100), right = FALSE, plot = FALSE); out("hist:", h$counts)
+s <- summary(survfit(Surv(days, died) ~ t2d, data = d))
+for (i in seq_along(s$time)) { k <- paste0(as.character(s$strata[i]), ":", s$time[i]); out(paste0("surv:", k), s$surv[i]); out(paste0("lower:", k), s$lower[i]); out(paste0("upper:", k), s$upper[i]); out(paste0("nrisk:", k), s$n.risk[i]) }
+d$m <- 1 + floor((d$days - 1) / 30) * 30
+s <- summary(survfit(Surv(m, died) ~ t2d, data = d))
+for (i in seq_along(s$time)) { k <- paste0(as.character(s$strata[i]), ":", s$time[i]); out(paste0("survm:", k), s$surv[i]); out(paste0("lowerm:", k), s$lower[i]); out(paste0("upperm:", k), s$upper[i]) }
+sd <- survdiff(Surv(days, died) ~ t2d, data = d); out("survdiff:chisq", sd$chisq); out("survdiff:p.value", pchisq(sd$chisq, 1, lower.tail = FALSE)); out("survdiff:obs", sd$obs); out("survdiff:exp", sd$exp)
+sd <- survdiff(Surv(days, died) ~ region, data = d); out("survdiff5:chisq", sd$chisq)
+m <- glm(t2d ~ age + sex + factor(q), family = binomial, data = d); cf <- coef(summary(m))
+for (i in seq_len(nrow(cf))) { out(paste0("glm:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("glm:se:", rownames(cf)[i]), cf[i, 2]); out(paste0("glm:p:", rownames(cf)[i]), cf[i, 4]) }
+out("glm:deviance", m$deviance); out("glm:null.deviance", m$null.deviance)
+m <- glm(died ~ t2d + age + sex + offset(log(days)), family = poisson, data = d); cf <- coef(summary(m))
+for (i in seq_len(nrow(cf))) { out(paste0("pois:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("pois:se:", rownames(cf)[i]), cf[i, 2]); out(paste0("pois:p:", rownames(cf)[i]), cf[i, 4]) }
+m <- coxph(Surv(m, died) ~ t2d + age + sex, data = d, ties = "breslow"); cf <- coef(summary(m))
+for (i in seq_len(nrow(cf))) { out(paste0("cox:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("cox:se:", rownames(cf)[i]), cf[i, 3]); out(paste0("cox:p:", rownames(cf)[i]), cf[i, 5]) }
+out("cox:wald", summary(m)$waldtest[1])
+cf <- coef(lm(days ~ age + sex + t2d, data = d)); for (n in names(cf)) out(paste0("lm2:coef:", n), cf[[n]])
+d$q90 <- 1 + floor((d$days - 1) / 90) * 90; cf <- coef(coxph(Surv(q90, died) ~ t2d + sex, data = d, ties = "breslow")); for (n in names(cf)) out(paste0("cox90:coef:", n), cf[[n]])
+d$dd <- d$died
+m <- suppressWarnings(glm(died ~ dd + age, family = binomial, data = d)); out("sep:coef", coef(m)["ddTRUE"]); out("sep:converged", m$converged)
+`;
+
+before(() => {
+  regs = makeRegisters(20_000);
+  rows = exampleTable(regs);
+  R = runR(rows, regs, R_SCRIPT);
+});
+
+describe('analysis tables', () => {
+  it('build the example table in MPC exactly as its SQL means (joins, LEFT JOIN, EXISTS, age, LEAST − date)', async () => {
+    const ap = planAnalysis(EXAMPLE_SQL, new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])));
+    assert.deepEqual(ap.columns.map((c) => `${c.name}:${c.type}`), ['t2d:bool', 'age:int', 'sex:code', 'region:code', 'q:int', 'days:int', 'died:bool']);
+    const shares = new Map(ap.join.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, splitShares(regs.all.find((r) => r.schema.name === t.dataset.name)!.columns.get(c)!)]))]));
+    const [opened] = await run3(async (p) => {
+      const tables = new Map([...shares].map(([a, m]) => [a, new Map([...m].map(([c, s]) => [c, s[p.id]!]))]));
+      const t = await runAnalysis(p, ap, tables);
+      return revealMany(p, [t.valid, ...ap.columns.map((c) => t.columns.get(c.name)!)]);
+    });
+    const [valid, ...cols] = opened.map((c) => Array.from(c!, (v) => Number(BigInt.asIntN(64, v))));
+    const sexes = regs.codeLists.get('sex')!.codes, regions = regs.codeLists.get('region')!.codes;
+    const got = valid!.flatMap((v, i) => (v ? [[!!cols[0]![i], cols[1]![i], sexes[cols[2]![i]!], regions[cols[3]![i]!], cols[4]![i], cols[5]![i], !!cols[6]![i]].join(',')] : [])).sort();
+    const want = rows.map((r) => [r.t2d, r.age, r.sex, r.region, r.q, r.days, r.died].join(',')).sort();
+    assert.equal(got.length, want.length);
+    assert.deepEqual(got, want);
+    assert.ok(rows.some((r) => r.died) && rows.some((r) => r.days < 730 && !r.died), 'deaths and emigrations present');
+  });
+
+  it('refuse aggregates, GROUP BY, person ids and bare LEFT JOIN columns', () => {
+    const ds = new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }]));
+    assert.throws(() => planAnalysis('SELECT COUNT(*) FROM population', ds), /without aggregation/);
+    assert.throws(() => planAnalysis('SELECT p.sex FROM population p GROUP BY p.sex', ds), /GROUP BY/);
+    assert.throws(() => planAnalysis('SELECT person_id FROM population', ds), /person identifier/);
+    assert.throws(() => planAnalysis('SELECT d.death_date FROM population p LEFT JOIN deaths d ON d.person_id = p.person_id', ds), /LEFT JOINed/);
+  });
+});
+
+describe('statistics equal R (exact results)', () => {
+  it('lm: coefficients, standard errors, p, R², residual SE', async () => {
+    const r = await exact({ fn: 'lm', formula: 'days ~ age + sex + factor(q) + t2d' });
+    const v = r.result.values;
+    for (const name of ['(Intercept)', 'age', 'sexM', 'factor(q)2', 'factor(q)5', 't2dTRUE']) {
+      closeRel(v[`coef:${name}`]!, R.get(`lm:coef:${name}`)!, 1e-3, `coef ${name}`);
+      closeRel(v[`se:${name}`]!, R.get(`lm:se:${name}`)!, 1e-3, `se ${name}`);
+      closeAbs(v[`p:${name}`]!, R.get(`lm:p:${name}`)!, 1e-3, `p ${name}`);
+    }
+    for (const k of ['sigma', 'r.squared', 'adj.r.squared', 'fstatistic']) closeRel(v[k]!, R.get(`lm:${k}`)!, 1e-6, k);
+    assert.match(r.result.text, /Residual standard error: .* on \d+ degrees of freedom/);
+  });
+
+  it('lm: a collinear column is reported as NA, as R does', async () => {
+    const data = EXAMPLE_SQL.replace('AS age,', "AS age, age(p.birth_date, '2024-12-31') AS age2,");
+    const r = await runLocal(regs.all, regs.codeLists, { fn: 'lm', data, formula: 'days ~ age + age2 + sex' }, { minCellSize: 1 });
+    assert.ok(Number.isNaN(r.result.values['coef:age2']!), 'the aliased column is NA');
+    closeRel(r.result.values['coef:age']!, R.get('lmcol:age')!, 1e-3, 'age with an aliased copy');
+    assert.match(r.result.text, /not defined because of singularities/);
+    closeRel(r.result.values['coef:sexM']!, R.get('lmcol:sexM')!, 1e-3, 'sexM with an aliased column');
+  });
+
+  it('t.test (Welch), cor with cor.test, chisq.test (r×c and 2×2 with Yates)', async () => {
+    const t = (await exact({ fn: 't.test', formula: 'age ~ t2d' })).result.values;
+    for (const k of ['t', 'df', 'conf.low', 'conf.high', 'mean1']) closeRel(t[k]!, R.get(`t:${k}`)!, 1e-6, `t.test ${k}`);
+    closeAbs(t['p.value']!, R.get('t:p.value')!, 1e-3, 't.test p');
+    const c = (await exact({ fn: 'cor', formula: '~ age + days' })).result.values;
+    for (const k of ['cor', 't', 'conf.low', 'conf.high']) closeRel(c[k]!, R.get(`cor:${k}`)!, 1e-6, `cor ${k}`);
+    closeAbs(c['p.value']!, R.get('cor:p.value')!, 1e-3, 'cor p');
+    const x = (await exact({ fn: 'chisq.test', formula: '~ region + q' })).result.values;
+    closeRel(x.statistic!, R.get('chisq:statistic')!, 1e-6, 'X²');
+    closeAbs(x['p.value']!, R.get('chisq:p.value')!, 1e-3, 'chisq p');
+    const y = (await exact({ fn: 'chisq.test', formula: '~ t2d + died' })).result.values;
+    closeRel(y.statistic!, R.get('chisq2:statistic')!, 1e-6, 'X² with Yates');
+  });
+
+  it('odds and risk ratios with 95 % CIs, crude and Mantel–Haenszel', async () => {
+    const c = (await exact({ fn: 'oddsratio', formula: 'died ~ t2d' })).result.values;
+    for (const k of ['or', 'orLo', 'orHi', 'rr', 'rrLo', 'rrHi']) closeRel(c[k]!, R.get(`or:${k}`)!, 1e-6, `crude ${k}`);
+    const m = (await exact({ fn: 'oddsratio', formula: 'died ~ t2d + strata(sex)' })).result.values;
+    for (const k of ['or', 'orLo', 'orHi', 'rr', 'rrLo', 'rrHi', 'statistic']) closeRel(m[k]!, R.get(`mh:${k}`)!, 1e-6, `MH ${k}`);
+    closeAbs(m['p.value']!, R.get('mh:p.value')!, 1e-3, 'MH p');
+  });
+
+  it('quantile, median and hist', async () => {
+    const q = (await exact({ fn: 'quantile', formula: '~ age' })).result.values;
+    ['0%', '25%', '50%', '75%', '100%'].forEach((k, i) => closeAbs(q[k]!, R.get(`quantile:${i + 1}`)!, 1e-9, `quantile ${k}`));
+    const q9 = (await exact({ fn: 'quantile', formula: '~ days', probs: [0.1, 0.9] })).result.values;
+    closeAbs(q9['10%']!, R.get('quantile9:1')!, 1e-9, 'days 10 %');
+    closeAbs((await exact({ fn: 'median', formula: '~ age' })).result.values['50%']!, R.get('median')!, 1e-9, 'median');
+    const h = (await exact({ fn: 'hist', formula: '~ age', breaks: [0, 20, 40, 60, 80, 100] })).result.values;
+    for (let i = 0; i < 5; i++) assert.equal(h[`count:${i}`], R.get(`hist:${i + 1}`), `bin ${i}`);
+  });
+
+  it('survfit (Kaplan–Meier with log CIs, at risk) by day and by 30-day interval; survdiff', async () => {
+    const s = (await exact({ fn: 'survfit', formula: 'Surv(days, died) ~ t2d' })).result.values;
+    let n = 0;
+    for (const [k, v] of R) {
+      const m = /^(surv|lower|upper|nrisk):(.*)$/.exec(k);
+      if (!m) continue;
+      n++;
+      closeAbs(s[k]!, v, m[1] === 'nrisk' ? 0 : 1e-4, k);
+    }
+    assert.ok(n > 100, `${n} survival values compared`);
+    const sm = (await exact({ fn: 'survfit', formula: 'Surv(days, died) ~ t2d', bin: 30 })).result.values;
+    let nm = 0;
+    for (const [k, v] of R) {
+      const m = /^(surv|lower|upper)m:(.*)$/.exec(k);
+      if (!m) continue;
+      nm++;
+      closeAbs(sm[`${m[1]}:${m[2]}`]!, v, 1e-4, k);
+    }
+    assert.ok(nm > 20, `${nm} monthly values compared`);
+    const d = (await exact({ fn: 'survdiff', formula: 'Surv(days, died) ~ t2d' })).result.values;
+    closeRel(d.chisq!, R.get('survdiff:chisq')!, 1e-6, 'log-rank χ²');
+    closeAbs(d['p.value']!, R.get('survdiff:p.value')!, 1e-3, 'log-rank p');
+    closeRel(d['obs:t2d=TRUE']!, R.get('survdiff:obs2')!, 1e-9, 'observed');
+    closeRel(d['exp:t2d=TRUE']!, R.get('survdiff:exp2')!, 1e-6, 'expected');
+    const d5 = (await exact({ fn: 'survdiff', formula: 'Surv(days, died) ~ region' })).result.values;
+    closeRel(d5.chisq!, R.get('survdiff5:chisq')!, 1e-6, 'log-rank χ² over 5 regions');
+  });
+});
+
+describe('models fitted inside MPC equal R', () => {
+  const coefOk = (v: Record<string, number>, prefix: string, name: string) => {
+    const c = v[`coef:${name}`]!, want = R.get(`${prefix}:coef:${name}`)!, se = R.get(`${prefix}:se:${name}`)!;
+    // 1e-3 relative, or (documented fixed-point bound) 1e-3 of the standard error for small coefficients.
+    assert.ok(rel(c, want) <= 1e-3 || Math.abs(c - want) <= 1e-3 * se, `${prefix} coef ${name}: ${c} vs R ${want} (se ${se})`);
+    closeRel(v[`se:${name}`]!, se, 1e-3, `${prefix} se ${name}`);
+    closeAbs(v[`p:${name}`]!, R.get(`${prefix}:p:${name}`)!, 1e-3, `${prefix} p ${name}`);
+  };
+  it('glm binomial (logistic): coefficients, SE, p, deviance; converged', async () => {
+    const r = await exact({ fn: 'glm', formula: 't2d ~ age + sex + factor(q)', family: 'binomial' });
+    for (const n of ['(Intercept)', 'age', 'sexM', 'factor(q)2', 'factor(q)3', 'factor(q)4', 'factor(q)5']) coefOk(r.result.values, 'glm', n);
+    closeRel(r.result.values.deviance!, R.get('glm:deviance')!, 1e-4, 'residual deviance');
+    closeRel(r.result.values['null.deviance']!, R.get('glm:null.deviance')!, 1e-9, 'null deviance');
+    assert.equal(r.result.values.converged, 1);
+  });
+  it('glm poisson with an offset (rates)', async () => {
+    const r = await exact({ fn: 'glm', formula: 'died ~ t2d + age + sex + offset(log(days))', family: 'poisson' });
+    for (const n of ['(Intercept)', 't2dTRUE', 'age', 'sexM']) coefOk(r.result.values, 'pois', n);
+  });
+  it('coxph (Breslow ties, 30-day intervals): hazard ratios, SE, p, Wald test', async () => {
+    const r = await exact({ fn: 'coxph', formula: 'Surv(days, died) ~ t2d + age + sex', bin: 30 });
+    for (const n of ['t2dTRUE', 'age', 'sexM']) coefOk(r.result.values, 'cox', n);
+    closeRel(r.result.values.wald!, R.get('cox:wald')!, 1e-3, 'Wald test');
+    closeRel(r.result.values['hr:t2dTRUE']!, Math.exp(R.get('cox:coef:t2dTRUE')!), 1e-3, 'hazard ratio');
+  });
+  it('separation (a covariate that predicts the outcome perfectly) is reported, not returned as a number', async () => {
+    const data = EXAMPLE_SQL.replace('AS died', 'AS died, d.death_date IS NOT NULL AS dd');
+    const r = await runLocal(regs.all, regs.codeLists, { fn: 'glm', data, formula: 'died ~ dd + age', family: 'binomial' }, { minCellSize: 1 });
+    assert.ok(Math.abs(R.get('sep:coef')!) > 10, 'R runs to a huge coefficient (with a warning)');
+    assert.ok(Number.isNaN(r.result.values['coef:ddTRUE']!), 'no number for the separated coefficient');
+    assert.match(r.result.notes.join('\n'), /separation/);
+  });
+});
+
+describe('edge cases: reported, not silent wrong answers', () => {
+  const run = (req: Omit<StatRequest, 'data'>, data = EXAMPLE_SQL, minCellSize = 1) => runLocal(regs.all, regs.codeLists, { data, ...req } as StatRequest, { minCellSize });
+  // The young (born 1990 or later) never "die after 30" by construction: a level with no events.
+  const NO_EVENTS = EXAMPLE_SQL.replace('AS died', "AS died, p.birth_date >= DATE '1990-01-01' AS young, (d.person_id IS NOT NULL AND p.birth_date < DATE '1990-01-01') AS died30");
+
+  it('a factor level with no events (logistic): separation reported, its coefficient withheld, the others as R', async () => {
+    const r = await run({ fn: 'glm', formula: 'died30 ~ young + sex', family: 'binomial' }, NO_EVENTS);
+    assert.ok(Number.isNaN(r.result.values['coef:youngTRUE']!), 'no number for the level without events');
+    assert.match(r.result.notes.join('\n'), /separation/);
+    assert.match(r.result.text, /youngTRUE\s+NA/);
+  });
+
+  it('collinear covariates in a model are refused with the columns named (lm reports NA as R)', async () => {
+    const data = EXAMPLE_SQL.replace('AS age,', "AS age, age(p.birth_date, '2024-12-31') AS age2,");
+    await assert.rejects(run({ fn: 'glm', formula: 't2d ~ age + age2', family: 'binomial' }, data), /age2 is a linear combination of other columns in the data \(collinear/);
+  });
+
+  it('an empty group: t.test refuses; survfit and survdiff show the groups that have rows', async () => {
+    const data = EXAMPLE_SQL + " WHERE NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.person_id = p.person_id AND c2.diagnosis LIKE 'E11%')";
+    await assert.rejects(run({ fn: 't.test', formula: 'age ~ t2d' }, data), /each group needs at least 2 observations \(\d+ and 0\)/);
+    const s = await run({ fn: 'survfit', formula: 'Surv(days, died) ~ t2d', bin: 30 }, data);
+    assert.deepEqual(s.result.series!.curves!.map((c) => c.label), ['t2d=FALSE']);
+    await assert.rejects(run({ fn: 'survdiff', formula: 'Surv(days, died) ~ t2d', bin: 30 }, data), /needs at least two groups with rows/);
+  });
+
+  it('a group of one row: t.test refuses (no variance), a one-row factor level is below the smallest cell', async () => {
+    // The oldest birth year has a handful of persons at most: as a 0/1 group it is tiny.
+    const oldest = Math.min(...rows.map((r) => 2024 - r.age));
+    const data = EXAMPLE_SQL.replace('AS died', `AS died, p.birth_date < DATE '${oldest + 1}-01-01' AS oldest`);
+    const n = rows.filter((r) => 2024 - r.age <= oldest).length;
+    if (n < 2) await assert.rejects(run({ fn: 't.test', formula: 'days ~ oldest' }, data), /at least 2 observations/);
+    await assert.rejects(run({ fn: 'glm', formula: 'died ~ oldest', family: 'binomial' }, data, Math.max(n + 1, 5)), /fewer than \d+ persons \(the smallest cell released\)/);
+  });
+
+  it('ties: many persons die in the same 30-day interval; Breslow\'s handling of ties matches R (above), and survfit steps once per interval', async () => {
+    const s = await run({ fn: 'survfit', formula: 'Surv(days, died) ~ 1', bin: 30 });
+    const pts = s.result.series!.curves![0]!.points;
+    assert.ok(pts.some((pt) => pt.nEvent > 1), 'tied event times');
+    assert.equal(new Set(pts.map((pt) => pt.time)).size, pts.length, 'one step per interval');
+  });
+});
+
+describe('protected statistics (differential privacy) stay within their stated error of R', () => {
+  const prot = (req: Omit<StatRequest, 'data'>, epsilon = 1) => runLocal(regs.all, regs.codeLists, { data: EXAMPLE_SQL, ...req } as StatRequest, { minCellSize: 1, epsilon });
+  const within = (r: Awaited<ReturnType<typeof prot>>, key: string, want: number) => {
+    const e = r.result.errors?.[key];
+    assert.ok(e && Number.isFinite(e.sd), `${key}: an error is stated`);
+    const got = r.result.values[key]!;
+    assert.ok(Math.abs(got - want) <= 10 * e!.sd + 1e-9, `${key}: protected ${got} vs R ${want}, stated sd ${e!.sd}`);
+  };
+  it('t.test, cor, chisq.test, odds ratios, hist, survdiff', async () => {
+    const t = await prot({ fn: 't.test', formula: 'age ~ t2d' });
+    for (const k of ['t', 'conf.low', 'conf.high', 'mean1']) within(t, k, R.get(`t:${k}`)!);
+    const c = await prot({ fn: 'cor', formula: '~ age + days' });
+    within(c, 'cor', R.get('cor:cor')!);
+    const x = await prot({ fn: 'chisq.test', formula: '~ region + q' });
+    within(x, 'statistic', R.get('chisq:statistic')!);
+    const o = await prot({ fn: 'oddsratio', formula: 'died ~ t2d + strata(sex)' });
+    for (const k of ['or', 'rr']) within(o, k, R.get(`mh:${k}`)!);
+    const h = await prot({ fn: 'hist', formula: '~ age', breaks: [0, 20, 40, 60, 80, 100] });
+    for (let i = 0; i < 5; i++) within(h, `count:${i}`, R.get(`hist:${i + 1}`)!);
+    const d = await prot({ fn: 'survdiff', formula: 'Surv(days, died) ~ t2d' });
+    within(d, 'chisq', R.get('survdiff:chisq')!);
+  });
+
+  it('glm (logistic) from the noisy pattern table and X\'y', async () => {
+    const r = await prot({ fn: 'glm', formula: 't2d ~ age + sex + factor(q)', family: 'binomial' }, 1);
+    for (const n of ['(Intercept)', 'age', 'sexM', 'factor(q)5']) within(r, `coef:${n}`, R.get(`glm:coef:${n}`)!);
+  });
+
+  it('glm (Poisson with an offset) from the noisy exposures and X\'y', async () => {
+    const r = await prot({ fn: 'glm', formula: 'died ~ t2d + age + sex + offset(log(days))', family: 'poisson' }, 1);
+    for (const n of ['(Intercept)', 't2dTRUE', 'age', 'sexM']) within(r, `coef:${n}`, R.get(`pois:coef:${n}`)!);
+  });
+
+  it('coxph from the noisy exits and events (the noise\'s effect on the score computed inside MPC)', async () => {
+    // Noise per (pattern, interval) cell: few patterns and quarters keep the cells well filled.
+    const r = await prot({ fn: 'coxph', formula: 'Surv(days, died) ~ t2d + sex', bin: 90 }, 1);
+    for (const n of ['t2dTRUE', 'sexM']) within(r, `coef:${n}`, R.get(`cox90:coef:${n}`)!);
+    within(r, 'hr:t2dTRUE', Math.exp(R.get('cox90:coef:t2dTRUE')!));
+  });
+
+  it('survfit from the noisy life table', async () => {
+    const r = await prot({ fn: 'survfit', formula: 'Surv(days, died) ~ t2d', bin: 30 }, 1);
+    let n = 0;
+    for (const [k, v] of R) {
+      const m = /^survm:(.*)$/.exec(k);
+      if (!m || r.result.values[`surv:${m[1]}`] === undefined) continue;
+      within(r, `surv:${m[1]}`, v);
+      n++;
+    }
+    assert.ok(n > 10, `${n} survival probabilities compared`);
+  });
+
+  it('lm from the noisy cross-product matrix', async () => {
+    const r = await prot({ fn: 'lm', formula: 'days ~ age + sex + t2d' }, 1);
+    for (const name of ['age', 'sexM', 't2dTRUE']) within(r, `coef:${name}`, R.get(`lm2:coef:${name}`)!);
+    assert.match(r.result.text, /Coefficients/);
+  });
+});
