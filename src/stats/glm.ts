@@ -750,9 +750,18 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
   // others with R² > 0.9999) mean
   // columns that are linear combinations of others IN THE DATA (the design's patterns were checked
   // when planning): reported with their names, as R reports NA, never fitted into numbers.
-  const { L, kept } = cholesky(Ht, 1e-2);
+  let { L, kept } = cholesky(Ht, 1e-2);
   const aliased = mj.names.filter((_, j) => aliasedBits[j] || (!kept[j] && !separatedAny(bt, lastStep)));
-  if (aliased.length) fail(`${plan.request.fn}: ${aliased.join(', ')} ${aliased.length > 1 ? 'are linear combinations' : 'is a linear combination'} of other columns in the data (collinear; R reports NA): drop ${aliased.length > 1 ? 'them' : 'it'} and run again`);
+  // Exact runs: the data's collinearity, refused with the columns' names. Protected runs: the
+  // information comes from the noisy table, so a column may look collinear because of the noise
+  // alone (small N, small epsilon): its estimate is withheld with a note, the others fitted without it.
+  if (aliased.length && !o.protectedRun) fail(`${plan.request.fn}: ${aliased.join(', ')} ${aliased.length > 1 ? 'are linear combinations' : 'is a linear combination'} of other columns in the data (collinear; R reports NA): drop ${aliased.length > 1 ? 'them' : 'it'} and run again`);
+  const dropped = mj.names.map((n) => aliased.includes(n));
+  if (aliased.length) {
+    notes.push(`${aliased.join(', ')}: collinear with other columns in the noisy table (too few persons for the noise at this epsilon); ${aliased.length > 1 ? 'their estimates are' : 'its estimate is'} not reported`);
+    for (let j = 0; j < P; j++) if (dropped[j]) for (let i = 0; i < P; i++) Ht[i]![j] = Ht[j]![i] = 0;
+    ({ L, kept } = cholesky(Ht, 1e-2));
+  }
   const Vt = cholInverse(L, kept);
   // β = A β̃: β_j = β̃_j/s_j (j ≥ 1 or all for Cox), intercept β_0 = β̃_0 − Σ_j β̃_j c_j/s_j.
   const A = Array.from({ length: P }, (_, i) => new Array<number>(P).fill(0));
@@ -765,13 +774,15 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
   const pv = z.map((x) => 2 * pnorm(-Math.abs(x)));
   const zq = qnorm(0.975);
   const separated = separation(bt, lastStep);
+  /** Not reported: diverging (separation) or collinear in the noisy table. */
+  const withheld = separated.map((x, j) => x || dropped[j]!);
   // Converged: the last Newton step is at the fixed-point noise floor (scaled covariates).
   const converged = lastStep.every((s) => Math.abs(s) < 2e-3) && !separated.some(Boolean);
   if (separated.some(Boolean)) notes.push(`separation: the maximum-likelihood estimate does not exist — ${mj.names.filter((_, j) => separated[j]).join(', ')} diverge${separated.filter(Boolean).length > 1 ? '' : 's'} (a level or value that perfectly predicts the outcome, e.g. a level with no events); their estimates are not reported`);
   if (!converged && !separated.some(Boolean)) notes.push(`the fit did not converge in ${mj.iterations} Newton iterations (last step ${Math.max(...lastStep.map(Math.abs)).toExponential(1)} on the scaled scale)`);
   const values: Record<string, number> = { converged: converged ? 1 : 0, iterations: mj.iterations, N, events: Y };
   mj.names.forEach((n, j) => {
-    const ok = !separated[j];
+    const ok = !withheld[j];
     values[`coef:${n}`] = ok ? beta[j]! : NaN;
     values[`se:${n}`] = ok ? se[j]! : NaN;
     values[`z:${n}`] = ok ? z[j]! : NaN;
@@ -789,21 +800,21 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
       nullDev = -2 * (Y * Math.log(Y / N) + (N - Y) * Math.log(1 - Y / N));
     }
     Object.assign(values, { deviance: dev, 'null.deviance': nullDev, 'df.residual': N - P, 'df.null': N - 1, aic: dev + 2 * P });
-    const rows = mj.names.map((n, j) => (separated[j] ? [n, 'NA', 'NA', 'NA', 'NA', ''] : [n, fmt(beta[j]!), fmt(se[j]!), fmt(z[j]!, 3), fmtP(pv[j]!), stars(pv[j]!)]));
+    const rows = mj.names.map((n, j) => (withheld[j] ? [n, 'NA', 'NA', 'NA', 'NA', ''] : [n, fmt(beta[j]!), fmt(se[j]!), fmt(z[j]!, 3), fmtP(pv[j]!), stars(pv[j]!)]));
     lines.push(`Call:\nglm(formula = ${plan.formula.text}, family = ${mj.family})`, '', 'Coefficients:', textTable(['', 'Estimate', 'Std. Error', 'z value', 'Pr(>|z|)', ''], rows), '---', "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1", '');
     if (mj.family === 'binomial') lines.push(`    Null deviance: ${fmt(nullDev, 7)}  on ${Math.round(N - 1)}  degrees of freedom`, `Residual deviance: ${fmt(dev, 7)}  on ${Math.round(N - P)}  degrees of freedom`, `AIC: ${fmt(dev + 2 * P, 7)}`);
     else lines.push('(deviance: not computed for Poisson fits yet)');
     lines.push('', `Number of Newton iterations in MPC: ${mj.iterations}${converged ? ' (converged)' : ' (NOT converged)'}`);
-    lines.push('', textTable(['', 'exp(coef)', '2.5 %', '97.5 %'], mj.names.map((n, j) => (separated[j] ? [n, 'NA', 'NA', 'NA'] : [n, fmt(Math.exp(beta[j]!)), fmt(Math.exp(beta[j]! - zq * se[j]!)), fmt(Math.exp(beta[j]! + zq * se[j]!))]))));
+    lines.push('', textTable(['', 'exp(coef)', '2.5 %', '97.5 %'], mj.names.map((n, j) => (withheld[j] ? [n, 'NA', 'NA', 'NA'] : [n, fmt(Math.exp(beta[j]!)), fmt(Math.exp(beta[j]! - zq * se[j]!)), fmt(Math.exp(beta[j]! + zq * se[j]!))]))));
   } else {
-    const rows = mj.names.map((n, j) => (separated[j] ? [n, 'NA', 'NA', 'NA', 'NA', 'NA', ''] : [n, fmt(beta[j]!), fmt(Math.exp(beta[j]!)), fmt(se[j]!), fmt(z[j]!, 3), fmtP(pv[j]!), stars(pv[j]!)]));
+    const rows = mj.names.map((n, j) => (withheld[j] ? [n, 'NA', 'NA', 'NA', 'NA', 'NA', ''] : [n, fmt(beta[j]!), fmt(Math.exp(beta[j]!)), fmt(se[j]!), fmt(z[j]!, 3), fmtP(pv[j]!), stars(pv[j]!)]));
     // Wald test of all coefficients.
     const Vi = cholInverse(cholesky(V).L, cholesky(V).kept);
     let wald = 0;
     for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) wald += beta[i]! * Vi[i]![j]! * beta[j]!;
     Object.assign(values, { wald, 'wald.p': pchisq(wald, P, false), loglik: llS * 2 ** ell - Y * k * Math.LN2 });
     lines.push(`Call:\ncoxph(formula = ${plan.formula.text}, ties = "breslow")`, '', textTable(['', 'coef', 'exp(coef)', 'se(coef)', 'z', 'p', ''], rows), '',
-      textTable(['', 'exp(coef)', 'lower .95', 'upper .95'], mj.names.map((n, j) => (separated[j] ? [n, 'NA', 'NA', 'NA'] : [n, fmt(Math.exp(beta[j]!)), fmt(Math.exp(beta[j]! - zq * se[j]!)), fmt(Math.exp(beta[j]! + zq * se[j]!))]))), '',
+      textTable(['', 'exp(coef)', 'lower .95', 'upper .95'], mj.names.map((n, j) => (withheld[j] ? [n, 'NA', 'NA', 'NA'] : [n, fmt(Math.exp(beta[j]!)), fmt(Math.exp(beta[j]! - zq * se[j]!)), fmt(Math.exp(beta[j]! + zq * se[j]!))]))), '',
       `n= ${Math.round(N)}, number of events= ${Math.round(Y)}`, `Wald test = ${fmt(wald)}  on ${P} df,   p=${fmtP(pchisq(wald, P, false))}`, `Newton iterations in MPC: ${mj.iterations}${converged ? ' (converged)' : ' (NOT converged)'}`);
   }
   let errors: StatResult['errors'];
