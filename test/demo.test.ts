@@ -37,7 +37,7 @@ describe('mosaik demo (the main job)', () => {
     // The example statistics (issue 13), by another researcher with a study of its own, beside R.
     assert.match(first.out, /study 'diabetes-survival' \(3 statistics, epsilon 1\) signed by statistician/);
     for (const t of ['logistic regression', 'Kaplan–Meier', 'log-rank', 'Cox regression']) assert.match(first.out, new RegExp(t));
-    assert.match(first.out, /statistics: every estimate agrees with R within the noise the protection added; epsilon spent 1\.00/);
+    assert.match(first.out, /statistics: every estimate agrees with R within the noise the protection added( \(\d+ estimates? of fits that did not converge under the noise not compared: too few persons or events for this epsilon\))?; epsilon spent 1\.00/);
     // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget;
     // this time with the consent register (applied inside MPC; the reference leaves the same citizens
     // out), then, as `npm start` does, the web app on the demo cluster until Ctrl-C stops it and the nodes.

@@ -53,20 +53,29 @@ function table(header: string[], rows: string[][]): string[] {
   return [line(header), '  ' + w.map((n) => '─'.repeat(n)).join('   '), ...rows.map(line)];
 }
 
-/** Rows "name | MPC ± margin | R | agree" for the keys given; returns whether all agree. */
-function beside(r: StatResult, keys: [label: string, key: string, rKey: string][], R: Map<string, number> | null, log: (l: string) => void, transform: (x: number) => number = (x) => x): boolean {
+/**
+ * Rows "name | MPC ± margin | R | agree" for the keys given; returns whether all compared agree and
+ * how many could not be compared: a protected estimate without a stated noise margin (a fit that
+ * did not converge under the noise, e.g. with few persons and events) is shown, not compared.
+ */
+function beside(r: StatResult, keys: [label: string, key: string, rKey: string][], R: Map<string, number> | null, log: (l: string) => void, transform: (x: number) => number = (x) => x): { agree: boolean; uncompared: number } {
   let all = true;
+  let uncompared = 0;
   const rows = keys.map(([label, key, rKey]) => {
     const v = r.values[key], e = r.errors?.[key], want = R?.get(rKey);
     // Not released (NaN): withheld for a stated reason (e.g. separation of the noisy table), not a disagreement.
     if (v !== undefined && Number.isNaN(v)) return [label, 'withheld', '', want === undefined ? '—' : num(transform(want)), '(see note)'];
+    if (r.errors && !(e && Number.isFinite(e.sd)) && v !== undefined && want !== undefined) {
+      uncompared++;
+      return [label, num(transform(v)), '±—', num(transform(want)), 'not compared'];
+    }
     const sd = e?.sd ?? 0;
     const ok = want === undefined || v === undefined ? null : Math.abs(v - want) <= AGREE_SD * sd + 1e-3 * Math.abs(want) + 1e-9;
     if (ok === false) all = false;
     return [label, num(v === undefined ? v : transform(v)), e ? `±${num(e.half95, 2)}` : '', want === undefined ? '—' : num(transform(want)), ok === null ? '' : ok ? 'yes' : 'NO'];
   });
   for (const l of table(['', `MPC${r.errors ? ' (protected)' : ''}`, '95 % (noise)', 'R', 'agree'], rows)) log(l);
-  return all;
+  return { agree: all, uncompared };
 }
 
 export async function runStatisticsExamples(o: StatsDemoOptions): Promise<boolean> {
@@ -97,12 +106,17 @@ cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"))
     return r;
   };
   let agree = true;
+  let uncompared = 0;
+  const tally = (b: { agree: boolean; uncompared: number }) => {
+    agree &&= b.agree;
+    uncompared += b.uncompared;
+  };
   const { epsilon: e1, ...logistic } = S.logistic;
   log('');
   log(`▸ Type-2 diabetes ~ age (10-year bands) + sex + income quintile: logistic regression (glm, binomial), epsilon ${e1}`);
   const g = await run(logistic, e1, 'logistic');
   const names = Object.keys(g.result.values).filter((k) => k.startsWith('coef:')).map((k) => k.slice(5));
-  agree = beside(g.result, names.map((n) => [n, `coef:${n}`, `glm:${n}`]), R, log) && agree;
+  tally(beside(g.result, names.map((n) => [n, `coef:${n}`, `glm:${n}`]), R, log));
   const or = (n: string) => g.result.values[`coef:${n}`];
   log(`  odds ratios: ${names.filter((n) => n !== '(Intercept)').map((n) => `${n} ${num(Math.exp(or(n)!), 3)}`).join(', ')}; ${g.result.values.converged ? 'converged' : 'NOT converged'} in ${g.result.values.iterations} Newton iterations inside MPC · ${g.seconds.toFixed(1)} s`);
 
@@ -114,9 +128,9 @@ cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"))
   const at = [...new Set(curves.flatMap((c) => c.points.map((pt) => pt.time)))].sort((a, b) => a - b);
   const keys: [string, string, string][] = [];
   for (const c of curves) for (const t of at.filter((_, i) => i % 2 === 1 || i === at.length - 1)) keys.push([`${c.label} day ${t}`, `surv:${c.label}:${t}`, `surv:${c.label}:${t}`]);
-  agree = beside(s.result, keys, R, log) && agree;
+  tally(beside(s.result, keys, R, log));
   const lr = reread(s, 'survdiff');
-  agree = beside(lr, [['log-rank χ²', 'chisq', 'logrank']], R, log) && agree;
+  tally(beside(lr, [['log-rank χ²', 'chisq', 'logrank']], R, log));
   log(`  ${s.seconds.toFixed(1)} s`);
 
   const { epsilon: e3, ...cox } = S.cox;
@@ -124,10 +138,11 @@ cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"))
   log(`▸ Cox regression (Breslow ties, ${cox.bin}-day intervals): ${cox.formula}, epsilon ${e3}`);
   const c = await run(cox, e3, 'cox');
   const cn = Object.keys(c.result.values).filter((k) => k.startsWith('hr:')).map((k) => k.slice(3));
-  agree = beside(c.result, cn.map((n) => [`hazard ratio ${n}`, `coef:${n}`, `cox:${n}`]), R, log, Math.exp) && agree;
+  tally(beside(c.result, cn.map((n) => [`hazard ratio ${n}`, `coef:${n}`, `cox:${n}`]), R, log, Math.exp));
   log(`  ${c.result.values.converged ? 'converged' : 'NOT converged'} · ${c.seconds.toFixed(1)} s`);
   const spent = e1 + e2 + e3;
   log('');
-  log(`${agree ? '✔' : '✘'} statistics: ${agree ? 'every estimate agrees with R within the noise the protection added' : 'some estimates disagree with R'}${R ? '' : ' (not compared: no R)'}; epsilon spent ${spent.toFixed(2)}`);
+  const notCompared = uncompared ? ` (${uncompared} estimate${uncompared > 1 ? 's' : ''} of fits that did not converge under the noise not compared: too few persons or events for this epsilon)` : '';
+  log(`${agree ? '✔' : '✘'} statistics: ${agree ? 'every estimate agrees with R within the noise the protection added' : 'some estimates disagree with R'}${R ? notCompared : ' (not compared: no R)'}; epsilon spent ${spent.toFixed(2)}`);
   return agree;
 }
