@@ -20,8 +20,10 @@ interface LinkEntry {
 }
 
 const MAGIC = Buffer.from('MKHB');
+/** A node's probe to its peers, [magic "MKHP" | sender party (1)], sent each interval from the start: see heartbeat.ts. */
+const PROBE = Buffer.from('MKHP');
 const LEN = 4 + 8 + 1 + 8 + 16;
-const { host, port, shared, intervalMs } = workerData as { host: string; port: number; shared: SharedArrayBuffer; intervalMs: number };
+const { host, port, shared, intervalMs, me, peers } = workerData as { host: string; port: number; shared: SharedArrayBuffer; intervalMs: number; me?: number; peers?: { party: number; host: string; port: number }[] };
 const heard = new Float64Array(shared);
 const links = new Map<number, LinkEntry>();
 const byId = new Map<string, LinkEntry>();
@@ -30,7 +32,17 @@ const mac = (key: Buffer, body: Buffer) => createHmac('sha256', key).update(body
 
 const sock = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
 sock.on('error', (e) => parentPort?.postMessage({ error: `heartbeats off: UDP ${host}:${port}: ${e.message}` }));
+/** Peers whose probes have reached this node (reported to the main thread once each). */
+const probed = new Set<number>();
 sock.on('message', (msg) => {
+  if (msg.length === 5 && msg.subarray(0, 4).equals(PROBE)) {
+    const from = msg[4]!;
+    if (from !== me && peers?.some((p) => p.party === from) && !probed.has(from)) {
+      probed.add(from);
+      parentPort?.postMessage({ reached: from });
+    }
+    return;
+  }
   if (msg.length !== LEN || !msg.subarray(0, 4).equals(MAGIC)) return;
   const l = byId.get(msg.subarray(4, 12).toString('hex'));
   if (!l || msg[12] === l.me) return;
@@ -53,8 +65,16 @@ function beat(l: LinkEntry): void {
   sock.send(b, l.port, l.host, () => {});
 }
 
+function probe(): void {
+  if (me === undefined) return;
+  const b = Buffer.from([...PROBE, me]);
+  for (const p of peers ?? []) sock.send(b, p.port, p.host, () => {});
+}
+sock.once('listening', probe);
+
 setInterval(() => {
   for (const l of links.values()) beat(l);
+  probe();
 }, intervalMs);
 
 parentPort?.on('message', (m: { add?: { slot: number; id: string; key: string; host: string; port: number; me: number }; remove?: number }) => {

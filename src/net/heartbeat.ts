@@ -20,7 +20,12 @@
 // the link keeps the receive timeout alone, and the node says so once. Once a peer's beats have got
 // through on one link, the node's later links with that peer are armed from their start: a peer
 // that stops before its first beat on a new link (a busy machine may take a second or more to
-// send it) is still found silent after silenceMs.
+// send it) is still found silent after silenceMs. So that this holds for a daemon's first job too,
+// each node also sends its peers a probe once a second from its start ([magic "MKHP" | sender
+// party], no data): a peer whose probe got through counts as one whose beats get through. A probe is
+// not authenticated: a forged one can only make a node arm its links from the start, i.e. fail a
+// job after silenceMs where datagrams from that peer do not get through, which an attacker on the
+// path could cause anyway by dropping the job's traffic.
 
 import { Worker } from 'node:worker_threads';
 
@@ -53,25 +58,35 @@ export class Heartbeats {
   /** The worker could not bind its UDP port: no heartbeats at this node (receive timeouts only). */
   failure: string | null = null;
 
-  private constructor(host: string, port: number, log: (msg: string) => void) {
+  private constructor(host: string, port: number, log: (msg: string) => void, probe?: { me: number; peers: { party: number; host: string; port: number }[] }) {
     const shared = new SharedArrayBuffer(HEARTBEAT_SLOTS * 8);
     this.heard = new Float64Array(shared);
     for (let i = HEARTBEAT_SLOTS - 1; i >= 0; i--) this.free.push(i);
-    this.worker = new Worker(new URL('./heartbeat-worker.js', import.meta.url), { workerData: { host, port, shared, intervalMs: HEARTBEAT_INTERVAL_MS } });
+    this.worker = new Worker(new URL('./heartbeat-worker.js', import.meta.url), { workerData: { host, port, shared, intervalMs: HEARTBEAT_INTERVAL_MS, ...(probe ?? {}) } });
     this.worker.unref();
     const failed = (why: string) => {
       if (!this.failure) log(`WARNING: ${why}; a stopped or hung peer is detected by the receive timeout only`);
       this.failure = why;
     };
     this.worker.on('error', (e) => failed(`heartbeat worker: ${e.message}`));
-    this.worker.on('message', (m: { error?: string }) => {
+    this.worker.on('message', (m: { error?: string; reached?: number }) => {
       if (m.error) failed(m.error);
+      if (m.reached !== undefined) this.heardFrom.add(m.reached);
     });
   }
 
-  /** Starts the worker on this node's MPC address (UDP). */
-  static start(host: string, port: number, log: (msg: string) => void = () => {}): Heartbeats {
-    return new Heartbeats(host, port, log);
+  /**
+   * Starts the worker on this node's MPC address (UDP). With `probe` (this node's party and its
+   * peers' MPC addresses) it probes the peers from the start, so that even the first job's links
+   * are armed from their start once a peer's probe has got through.
+   */
+  static start(host: string, port: number, log: (msg: string) => void = () => {}, probe?: { me: number; peers: { party: number; host: string; port: number }[] }): Heartbeats {
+    return new Heartbeats(host, port, log, probe);
+  }
+
+  /** Whether datagrams from this peer have reached this node (a probe or a beat). */
+  reached(peer: number): boolean {
+    return this.heardFrom.has(peer);
   }
 
   /**

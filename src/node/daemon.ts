@@ -108,7 +108,10 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   // One listener on the MPC port for all jobs (they run concurrently, each on its own channel).
   const listener = await MpcListener.open({ config, me: o.party, key: key.keyPem, cert: key.certPem, ...(o.listenHost ? { listenHost: o.listenHost } : {}) });
   // Heartbeats on the node channels, from a worker thread: a stopped or hung peer fails a job within seconds.
-  const heartbeats = Heartbeats.start(o.listenHost ?? me.host, me.port, log);
+  const heartbeats = Heartbeats.start(o.listenHost ?? me.host, me.port, log, {
+    me: o.party,
+    peers: config.nodes.filter((n) => n.id !== o.party).map((n) => ({ party: n.id, host: n.host, port: n.port })),
+  });
   const runner = new JobRunner({
     privacy,
     identities: (n) => access.lookup(n),

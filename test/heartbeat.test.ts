@@ -1,0 +1,66 @@
+// The heartbeat worker (src/net/heartbeat.ts) on loopback, without MPC: a node's probes arm the
+// links of its peers from their start, even for a link on which it never beats (a node stopped
+// before its first beat on a fresh link, e.g. at a daemon's first job); a node without probes leaves
+// such a link unarmed (receive timeout only) until a beat gets through.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { Heartbeats } from '../src/net/heartbeat.js';
+
+const freePort = () =>
+  new Promise<number>((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => ok(port));
+    });
+  });
+const until = async (cond: () => boolean) => {
+  while (!cond()) await new Promise((ok) => setTimeout(ok, 20));
+};
+
+const started: Heartbeats[] = [];
+after(async () => {
+  for (const h of started) await h.close();
+});
+
+describe('heartbeat probes', () => {
+  it("a peer's probe arms a new link from its start; without probes the link waits for a first beat", async () => {
+    const [pa, pb, pc] = [await freePort(), await freePort(), await freePort()];
+    const peers = [
+      { party: 0, host: '127.0.0.1', port: pa },
+      { party: 1, host: '127.0.0.1', port: pb },
+    ];
+    // Node 0 and node 1 probe each other; node 2 runs without probes.
+    const a = Heartbeats.start('127.0.0.1', pa, () => {}, { me: 0, peers });
+    const b = Heartbeats.start('127.0.0.1', pb, () => {}, { me: 1, peers });
+    const c = Heartbeats.start('127.0.0.1', pc);
+    started.push(a, b, c);
+    await until(() => a.reached(1) && b.reached(0));
+    // A link of node 0 with node 1 on which node 1 never beats (it registers no link): armed from its start.
+    const link = { id: randomBytes(8), key: randomBytes(32), host: '127.0.0.1', port: pb, peer: 1, me: 0 };
+    const before = Date.now();
+    const armed = a.register(link)!;
+    assert.ok(armed.lastHeard() >= before, 'the link is armed from its start');
+    armed.stop();
+    // Node 2 has heard nothing from node 1: its link with it stays unarmed.
+    const unarmed = c.register({ ...link, me: 2 })!;
+    assert.equal(unarmed.lastHeard(), 0);
+    assert.equal(c.reached(1), false);
+    unarmed.stop();
+  });
+
+  it('a probe claiming an unknown party or the node itself is ignored', async () => {
+    const [pa, pb] = [await freePort(), await freePort()];
+    // Node 0 expects only party 1 as a peer; node 1 says it is party 2 (a stranger) and node 0's own party.
+    const a = Heartbeats.start('127.0.0.1', pa, () => {}, { me: 0, peers: [{ party: 1, host: '127.0.0.1', port: pb }] });
+    const x = Heartbeats.start('127.0.0.1', pb, () => {}, { me: 2, peers: [{ party: 0, host: '127.0.0.1', port: pa }] });
+    const y = Heartbeats.start('127.0.0.1', await freePort(), () => {}, { me: 0, peers: [{ party: 0, host: '127.0.0.1', port: pa }] });
+    started.push(a, x, y);
+    // x hears node 0's probes (node 0 probes party 1's address, where x listens), so x's own probes to node 0 went out too.
+    await until(() => x.reached(0));
+    await new Promise((ok) => setTimeout(ok, 1500)); // at least one more probe interval of x's and y's
+    assert.equal(a.reached(2), false);
+    assert.equal(a.reached(0), false);
+  });
+});
