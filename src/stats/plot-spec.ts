@@ -1,8 +1,9 @@
 // Vega-Lite specifications of a released statistic (src/stats/shapes.ts): Kaplan–Meier curves
-// with their 95 % bands and the numbers at risk under them (survfit), forest plots of odds, rate or hazard ratios (glm, coxph,
-// oddsratio) or of coefficients (lm) with 95 % CIs, and histograms (hist). Browser-safe (types
-// from vega-lite only): the CLI renders them to SVG with Vega (src/cli/stats-plot.ts), a web page
-// can hand them to vega-embed. Only released numbers are plotted; reveals nothing further.
+// with their 95 % bands and the numbers at risk under them (survfit), forest plots of odds, rate
+// or hazard ratios (glm, coxph, oddsratio) or of coefficients (lm) with 95 % CIs, and histograms
+// (hist). Browser-safe (types from vega-lite only): ./plot-svg.ts renders them to SVG with Vega
+// for the CLI and the web app, which also draws them on its page. Only released numbers are
+// plotted; reveals nothing further.
 import type { TopLevelSpec } from 'vega-lite';
 import type { StatResult, SurvivalCurve } from './shapes.js';
 

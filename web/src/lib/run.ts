@@ -18,6 +18,8 @@ export type Protection = { kind: 'none' } | { kind: 'dp'; mechanism: 'laplace' |
 
 /** One node's part, opened (src/node/jobs.ts JobResult). */
 export interface OpenedPart extends ResultPart {
+  /** A statistics job: the call it ran (src/stats/statistic.ts). */
+  statistic?: string;
   protection: Protection;
   privacy?: { cost: { epsilon: number; delta: number }; remaining: { epsilon: number; delta: number } };
   datasetRows: number;
@@ -64,7 +66,8 @@ export interface CollectedJob {
 type Register = { schema: DatasetSchema; codeLists: CodeList[] };
 export type Registers = Map<string, Register>;
 
-async function registerAt(name: string, version?: string): Promise<Register> {
+/** One register's public schema and code lists (its latest version, or the one given). */
+export async function registerAt(name: string, version?: string): Promise<Register> {
   const q = version ? `?version=${encodeURIComponent(version)}` : '';
   const d = await call<Register>(0, `/v1/datasets/${encodeURIComponent(name)}${q}`);
   return { schema: d.schema, codeLists: d.codeLists };
