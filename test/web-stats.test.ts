@@ -24,7 +24,7 @@ import { apiRequest } from '../src/node/api.js';
 import type { StatRequest, StatResult } from '../src/stats/shapes.js';
 import { fixture, signer, type Party } from './governance-fixture.js';
 import { EXAMPLE_SQL } from './stats-fixture.js';
-import { launchBrowser, newPage, screenshot, signInWithKey, webCluster, type WebCluster } from './browser.js';
+import { launchBrowser, newPage, screenshot, signInWithKey, tabTo, webCluster, type WebCluster } from './browser.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mosaik-web-stats-'));
 const regs = generateRegisters({ citizens: 2000, seed: 23 });
@@ -94,6 +94,14 @@ async function settle(page: Page, what: Locator): Promise<void> {
   });
   const alert = page.getByRole('alert');
   if (await alert.count()) throw new Error(`the page says: ${await alert.first().textContent()}`);
+}
+
+/** The researcher of an un-governed cluster on the Statistics page. */
+async function statsPage(c: WebCluster) {
+  const p = await openPage();
+  await signInWithKey(p.page, c.url, clusterKey(c, 'researcher'));
+  await p.page.goto(new URL('/stats', c.url).href);
+  return p;
 }
 
 /** Replaces the analysis table's SQL in the (first) editor. */
@@ -205,9 +213,7 @@ describe('web app: statistics on an un-governed cluster', () => {
   });
 
   it('Kaplan–Meier curves with the numbers at risk and the log-rank test: the curves equal the CLI\'s', async () => {
-    const { page, errors, context } = await openPage();
-    await signInWithKey(page, exact.url, clusterKey(exact, 'researcher'));
-    await page.goto(new URL('/stats', exact.url).href);
+    const { page, errors, context } = await statsPage(exact);
     await setFields(page, KM);
     const view = await runOnPage(page);
     await view.locator('figure.stat-plot svg').waitFor();
@@ -235,9 +241,7 @@ describe('web app: statistics on an un-governed cluster', () => {
   });
 
   it('calls the nodes would refuse are refused on the page, clearly, and nothing is signed', async () => {
-    const { page, errors, context } = await openPage();
-    await signInWithKey(page, exact.url, clusterKey(exact, 'researcher'));
-    await page.goto(new URL('/stats', exact.url).href);
+    const { page, errors, context } = await statsPage(exact);
     const submitted = () => exact.relayLog.filter((l) => l.startsWith('relay POST node 0 /v1/queries')).length;
     const before = submitted();
     await setFields(page, { ...LOGIT, formula: 't2d ~ age + nosuch' });
@@ -259,23 +263,14 @@ describe('web app: statistics on an un-governed cluster', () => {
     const { page, errors, context } = await openPage();
     await signInWithKey(page, exact.url, clusterKey(exact, 'researcher'));
     await page.getByRole('link', { name: 'Statistics' }).waitFor();
-    /** What has the focus: a link's or button's text, a form field's id. */
-    const focused = () => page.evaluate(() => {
-      const el = document.activeElement as HTMLElement | null;
-      return !el ? '' : /^(SELECT|INPUT|TEXTAREA)$/.test(el.tagName) || el.isContentEditable ? el.id || el.getAttribute('aria-label') || el.tagName : el.innerText.trim();
-    });
-    await page.keyboard.press('Tab');
-    for (let i = 0; i < 20 && (await focused()) !== 'Statistics'; i++) await page.keyboard.press('Tab');
-    assert.equal(await focused(), 'Statistics');
+    await tabTo(page, 'Statistics');
     await page.keyboard.press('Enter');
     await page.waitForURL('**/stats');
-    for (let i = 0; i < 10 && (await focused()) !== 'stat-fn'; i++) await page.keyboard.press('Tab');
-    assert.equal(await focused(), 'stat-fn');
+    await tabTo(page, 'stat-fn');
     await page.keyboard.press('ArrowDown'); // glm → coxph
     await page.keyboard.press('ArrowDown'); // → survfit
     assert.equal(await page.getByLabel('Function').inputValue(), 'survfit');
-    for (let i = 0; i < 40 && (await focused()) !== 'Run'; i++) await page.keyboard.press('Tab');
-    assert.equal(await focused(), 'Run');
+    await tabTo(page, 'Run');
     await page.keyboard.press('Enter');
     await page.locator('.stat-result figure.stat-plot svg').waitFor();
     await screenshot(page, 'stats', '05-keyboard');

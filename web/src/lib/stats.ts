@@ -5,6 +5,7 @@
 // each node's share of the released numbers sealed to a key made for this run in this browser,
 // combined here (src/query/assemble.ts combineLanes) and decoded into R's table with the CLI's
 // code (decodeStatistic). No server sees a key, a share or a released number.
+import { ANALYSIS_SQL, EXAMPLE_STATISTICS } from '../../../src/demo/analyses.js';
 import type { ColumnUse } from '../../../src/governance/column-use.js';
 import { queryUseOfJoinPlan } from '../../../src/governance/plan-uses.js';
 import { formatDate } from '../../../src/ingest/schema.js';
@@ -58,15 +59,11 @@ export const survivalFields = (fn: StatName): boolean => fn === 'survfit' || fn 
 /** Functions on binned event times. */
 export const takesBin = (fn: StatName): boolean => survivalFields(fn) || fn === 'coxph';
 
-/** The README's example analysis table: type-2 diabetes, age, sex, region, income quintile and survival over 2025–2026. */
-export const EXAMPLE_DATA = `SELECT EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') AS t2d,
-  age(p.birth_date, '2024-12-31') AS age, p.sex, p.region, i.income_quintile AS q,
-  LEAST(d.death_date, e.emigration_date, DATE '2026-12-31') - DATE '2024-12-31' AS days,
-  d.person_id IS NOT NULL AS died
-FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023
-LEFT JOIN deaths d ON d.person_id = p.person_id LEFT JOIN emigrations e ON e.person_id = p.person_id`;
-
-export const EXAMPLE_FIELDS: StatFields = { fn: 'glm', data: EXAMPLE_DATA, formula: 't2d ~ age + sex + factor(q)', family: 'binomial', time: 'days', event: 'died', group: 't2d', bin: '30', breaks: '', probs: '' };
+/** The demo's example statistics (src/demo/analyses.ts): type-2 diabetes, age, sex, region, income quintile and survival over 2025–2026. */
+export const EXAMPLE_FIELDS: StatFields = {
+  fn: 'glm', data: ANALYSIS_SQL, formula: EXAMPLE_STATISTICS.logistic.formula, family: 'binomial',
+  time: 'days', event: 'died', group: 't2d', bin: String(EXAMPLE_STATISTICS.survival.bin), breaks: '', probs: '',
+};
 
 const bad = (m: string): never => {
   throw new Error(m);
