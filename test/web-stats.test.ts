@@ -236,6 +236,10 @@ describe('web app: statistics on an un-governed cluster', () => {
     await view.getByText('Numbers at risk as a table').click();
     const atRisk = await view.locator('details[open] table tbody tr').first().locator('td').first().textContent();
     assert.equal(Number(atRisk), cli.result.series!.curves![0]!.points[0]!.nRisk);
+    // Kept in this browser with the researcher's other results.
+    await page.getByRole('link', { name: 'Your results' }).click();
+    await page.getByRole('button', { name: /survfit\(Surv\(days, died\) ~ t2d\)/ }).first().waitFor();
+    await page.locator('.history .stat-result figure.stat-plot svg').first().waitFor();
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -251,6 +255,10 @@ describe('web app: statistics on an un-governed cluster', () => {
     await page.getByLabel(/^Formula/).fill('t2d ~ age * sex');
     await page.getByRole('button', { name: 'Check' }).click();
     await page.getByRole('alert').getByText(/interactions .* are not supported; add the product as a column/).waitFor();
+    // Too many covariate patterns for a fit inside MPC: 100 ages × 730 days × 2 sexes.
+    await page.getByLabel(/^Formula/).fill('t2d ~ age + days + sex');
+    await page.getByRole('button', { name: 'Check' }).click();
+    await page.getByRole('alert').getByText(/146000 cells; at most 65536 \(use coarser covariates/).waitFor();
     await typeSql(page, 'SELECT p.sex, COUNT(*) AS n FROM population p GROUP BY p.sex');
     await page.getByRole('button', { name: 'Check' }).click();
     await page.getByRole('alert').getByText(/no GROUP BY or HAVING/).waitFor();

@@ -9,6 +9,7 @@ import { useLocation } from 'preact-iso';
 import { statisticText } from '../../../../src/stats/statistic.js';
 import type { Registers } from '../../lib/run.js';
 import { checkStatistic, EXAMPLE_FIELDS, loadRegisters, requestOf, runStatistic, STUDY_STAT_KEY, type BrowserStat, type StatCheck, type StatFields } from '../../lib/stats.js';
+import { remember } from '../../lib/history.js';
 import { me } from '../../state.js';
 import { EpsilonField, GovernedNote, RunButtons, useAdHoc, useProgress } from '../../ui/AdHoc.js';
 import { Note, Problem, Progress } from '../../ui/common.js';
@@ -65,6 +66,7 @@ export function Stats() {
     const r = await track((onProgress) => runStatistic(id, { statistic: statisticText(requestOf(fields)), ...(protectedMode ? { epsilon } : {}) }, onProgress));
     if (!r) return;
     setResult(r);
+    await remember(id.name, r.result.call, r);
     if (r.privacy) a.spent(r.privacy.remaining);
   };
 

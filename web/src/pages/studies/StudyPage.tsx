@@ -60,14 +60,9 @@ export function StudyPage() {
     try {
       const progress = (text: string, done: number) => setRunning({ query: queryId, text, done });
       const governed = { study: v.document, studyHash: v.hash, queryId };
-      if (q.statistic !== undefined) {
-        const r = await runStatistic(id, governed, progress);
-        setResults((rs) => ({ ...rs, [queryId]: r }));
-      } else {
-        const r = await runQuery(id, { sql: q.sql!, ...governed }, progress);
-        setResults((rs) => ({ ...rs, [queryId]: r }));
-        await remember(id.name, `${s.id} / ${queryId}`, r);
-      }
+      const r = q.statistic !== undefined ? await runStatistic(id, governed, progress) : await runQuery(id, { sql: q.sql!, ...governed }, progress);
+      setResults((rs) => ({ ...rs, [queryId]: r }));
+      await remember(id.name, `${s.id} / ${queryId}`, r);
       void loadBudget(detail);
     } catch (e) {
       setRunError({ query: queryId, error: e });
