@@ -267,7 +267,7 @@ export function csvTable(r: StatResult): { header: string[]; rows: unknown[][] }
       rows: s.coefficients.map((c) => [c.name, c.estimate, c.se, c.statistic, c.p, c.lower, c.upper, ...(r.errors ? [m(`coef:${c.name}`)] : [])]),
     };
   }
-  if (s.curves) return { header: ['strata', 'time', 'n.risk', 'n.event', 'surv', 'lower', 'upper'], rows: s.curves.flatMap((c) => c.points.map((p) => [c.label, p.time, p.nRisk, p.nEvent, p.surv, p.lower, p.upper])) };
+  if (s.curves) return { header: ['strata', 'time', 'n.risk', 'n.event', 'surv', 'lower', 'upper', ...withMargin], rows: s.curves.flatMap((c) => c.points.map((p) => [c.label, p.time, p.nRisk, p.nEvent, p.surv, p.lower, p.upper, ...(r.errors ? [m(`surv:${c.label}:${p.time}`)] : [])])) };
   if (s.histogram) {
     const h = s.histogram;
     return { header: ['from', 'to', 'count'], rows: h.counts.map((c, i) => [h.breaks[i], h.breaks[i + 1], c === null ? 'suppressed' : c]) };
