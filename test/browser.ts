@@ -93,3 +93,18 @@ export async function signInWithKey(page: Page, url: string, keyFile: string, na
   await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
   await page.getByText('Sign out').waitFor();
 }
+
+/** What has the keyboard focus: a link's or button's text, a form field's id (or label). */
+export function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (!el) return '';
+    return /^(SELECT|INPUT|TEXTAREA)$/.test(el.tagName) || el.isContentEditable ? el.id || el.getAttribute('aria-label') || el.tagName : el.innerText.trim();
+  });
+}
+
+/** Presses Tab until `what` has the focus (at most `max` times), as a keyboard user moves through a page. */
+export async function tabTo(page: Page, what: string, max = 40): Promise<void> {
+  for (let i = 0; i < max && (await focused(page)) !== what; i++) await page.keyboard.press('Tab');
+  if ((await focused(page)) !== what) throw new Error(`${max} presses of Tab did not reach ${what} (the focus is on ${await focused(page)})`);
+}

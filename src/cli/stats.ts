@@ -15,7 +15,7 @@ import { newResultKeyPair } from '../governance/sealed.js';
 import type { Signer } from '../governance/identity.js';
 import { parseSignedStudy, signAdhocRequest, signQueryRequest, type SignedStudy } from '../governance/study.js';
 import { STAT_NAMES, type StatRequest, type StatResult } from '../stats/functions.js';
-import { finishStatistic, parseStatistic, planStatistic, statisticNoise, statisticText } from '../stats/service.js';
+import { decodeStatistic, parseStatistic, rereadStatistic, statisticText } from '../stats/statistic.js';
 import { cliSigner } from './identity-defaults.js';
 import { checkAttestations, fetchRegisters, protectionLine, QueryFailed, submitAndCollect, type Registers, type RequestCommon } from './query.js';
 
@@ -74,10 +74,8 @@ export async function runRemoteStat(o: StatsOptions): Promise<RemoteStat> {
   const governance = o.study ? checkAttestations(config, parts) : undefined;
   const minCellSize = parts[0].minCellSize;
   // The nodes planned the call on the same public schemas: plan it here to decode the lanes.
-  const plan = planStatistic(text, new Map(Object.entries(registers)), minCellSize);
   const p = parts[0].protection;
-  const noise = p.kind === 'dp' ? statisticNoise(plan, p.mechanism, p.epsilon) : null;
-  const result = finishStatistic(plan, combineLanes(parts), minCellSize, noise);
+  const result = decodeStatistic(text, new Map(Object.entries(registers)), minCellSize, combineLanes(parts), p.kind === 'dp' ? p : null);
   return {
     result, statistic: text, job: id, versions, registers, protection: p, minCellSize, parts, seconds: (performance.now() - t0) / 1000,
     ...(parts[0].privacy ? { privacy: parts[0].privacy } : {}),
@@ -90,12 +88,8 @@ export async function runRemoteStat(o: StatsOptions): Promise<RemoteStat> {
  * survfit's life table): no second run, no further privacy cost. Throws if the jobs differ.
  */
 export function reread(r: RemoteStat, fn: StatRequest['fn']): StatResult {
-  const other = statisticText({ ...parseStatistic(r.statistic), fn });
-  const datasets = new Map(Object.entries(r.registers));
-  const a = planStatistic(r.statistic, datasets, r.minCellSize), b = planStatistic(other, datasets, r.minCellSize);
-  if (JSON.stringify(a.job) !== JSON.stringify(b.job)) throw new QueryFailed(`${fn} needs another computation than ${a.request.fn}`);
   const p = r.protection;
-  return finishStatistic(b, combineLanes(r.parts), r.minCellSize, p.kind === 'dp' ? statisticNoise(b, p.mechanism, p.epsilon) : null);
+  return rereadStatistic(r.statistic, fn, new Map(Object.entries(r.registers)), r.minCellSize, combineLanes(r.parts), p.kind === 'dp' ? p : null);
 }
 
 /** What `mosaik stats --json` prints (the shares and schemas left out). */

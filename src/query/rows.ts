@@ -26,63 +26,15 @@ import { lt } from '../mpc/compare.js';
 import { bitInject } from '../mpc/convert.js';
 import type { Party } from '../mpc/party.js';
 import * as R from '../ring/ring64.js';
-import { type CodeList, type DatasetSchema, valueBits } from '../ingest/schema.js';
+import { valueBits } from '../ingest/schema.js';
 import { rowConditions } from './execute.js';
 import { joinedRows, type JoinRunOptions } from './join-execute.js';
-import { HAS, type JoinPlan, planJoinQuery } from './join-plan.js';
-import { type Expr, parseQuery, QueryError } from './parse.js';
 import type { BoolExpr } from './plan.js';
-import { hasAgg, type RowColumn, type RowPlan, type RowValue } from './row-plan.js';
+import type { AnalysisPlan } from './analysis-plan.js';
+import type { RowColumn, RowValue } from './row-plan.js';
 
 export { levelsOf, planRowQuery, type RowColumn, type RowPlan, type RowType, type RowValue } from './row-plan.js';
-
-export interface AnalysisPlan {
-  sql: string;
-  join: JoinPlan;
-  plan: RowPlan;
-  columns: RowColumn[];
-  codeLists: Map<string, CodeList>;
-}
-
-const err = (m: string): never => {
-  throw new QueryError(m);
-};
-
-/** Plans an analysis table. `datasets`: schema and code lists of every register the SQL reads. */
-export function planAnalysis(sql: string, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>): AnalysisPlan {
-  const q = parseQuery(sql);
-  if (q.groupBy.length || q.having) err('an analysis table has no GROUP BY or HAVING: its rows go into the statistic, never out of MPC');
-  if (q.orderBy.length || q.limit !== null) err('an analysis table has no ORDER BY or LIMIT (its rows are never revealed)');
-  if (q.select.some((s) => hasAgg(s.expr))) err('an analysis table is SQL without aggregation: the statistic aggregates (drop COUNT/SUM/AVG… from the SELECT list)');
-  const lists = new Map<string, CodeList>();
-  const names = new Set<string>([q.table, ...q.joins.map((j) => j.table)]);
-  const walk = (e: Expr | null): void => {
-    if (!e) return;
-    if (e.kind === 'exists') (names.add(e.table), e.join && names.add(e.join.table));
-    else if (e.kind === 'and' || e.kind === 'or') (walk(e.left), walk(e.right));
-    else if (e.kind === 'not') walk(e.arg);
-    else if (e.kind === 'call') e.args.forEach(walk);
-  };
-  walk(q.where);
-  q.select.forEach((s) => walk(s.expr));
-  for (const name of names) {
-    const d = datasets.get(name) ?? err(`unknown table '${name}' (known: ${[...datasets.keys()].join(', ')})`);
-    for (const l of d.codeLists) {
-      const had = lists.get(l.name);
-      if (had && had.codes.join('\n') !== l.codes.join('\n')) err(`code list '${l.name}' differs between the registers this table reads`);
-      lists.set(l.name, l);
-    }
-  }
-  const schemas = new Map([...datasets].filter(([n]) => names.has(n)).map(([n, d]) => [n, d.schema]));
-  const join = planJoinQuery(q, schemas, lists, { personKey: true, rows: true });
-  const plan = join.plan as RowPlan;
-  const seen = new Set<string>();
-  for (const c of plan.rows) {
-    if (seen.has(c.name)) err(`two columns are named '${c.name}': give them different aliases (AS …)`);
-    seen.add(c.name);
-  }
-  return { sql, join, plan, columns: plan.rows, codeLists: lists };
-}
+export { planAnalysis, type AnalysisPlan } from './analysis-plan.js';
 
 /** The analysis table at one party: `valid` (0/1) and one share per column (encoded as RowColumn). */
 export interface AnalysisTable {

@@ -8,8 +8,9 @@ import { Party } from '../mpc/party.js';
 import { splitShares, type AShare } from '../mpc/share.js';
 import { memoryNetwork } from '../net/memory.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
-import { finishStat, noiseFor, planStat, type StatPlan, type StatRequest, type StatResult } from './functions.js';
+import type { StatPlan, StatRequest, StatResult } from './functions.js';
 import { runStat } from './run.js';
+import { finishStatistic, planStatistic, statisticNoise, statisticText } from './statistic.js';
 
 export interface LocalRegister {
   schema: DatasetSchema;
@@ -35,11 +36,9 @@ export interface LocalRun {
 export async function runLocal(registers: LocalRegister[], codeLists: Map<string, CodeList>, req: StatRequest, o: LocalRunOptions = {}): Promise<LocalRun> {
   const lists = [...codeLists.values()];
   const datasets = new Map(registers.map((r) => [r.schema.name, { schema: r.schema, codeLists: lists }]));
-  const plan = planStat(req, datasets);
   const minCellSize = o.minCellSize ?? 5;
-  const modelMod = plan.job.kind === 'model' ? await import('./glm.js') : null;
-  if (modelMod) plan.job = { kind: 'model', model: { ...modelMod.modelJob(plan), minCellSize } };
-  const noise = o.epsilon === undefined ? null : modelMod ? modelMod.modelNoise(plan, o.epsilon) : noiseFor(plan, o.epsilon);
+  const plan = planStatistic(statisticText(req), datasets, minCellSize);
+  const noise = o.epsilon === undefined ? null : statisticNoise(plan, 'laplace', o.epsilon);
   const shares = new Map<string, Map<string, [AShare, AShare, AShare]>>();
   for (const t of plan.analysis.join.tables) {
     const reg = registers.find((r) => r.schema.name === t.dataset.name)!;
@@ -62,10 +61,6 @@ export async function runLocal(registers: LocalRegister[], codeLists: Map<string
   }));
   const ms = performance.now() - t0;
   const released = Array.from(res[0]!, (v) => BigInt.asIntN(64, v));
-  const result = modelMod ? modelMod.finishModel(plan, released, { minCellSize, protectedRun: !!noise }, noise) : finishStat(plan, released.map(Number), { minCellSize, protectedRun: !!noise });
-  if (noise && !modelMod) {
-    const { errorsOf } = await import('./errors.js');
-    result.errors = errorsOf(plan, released.map(Number), noise, { minCellSize, protectedRun: true });
-  }
+  const result = finishStatistic(plan, released, minCellSize, noise);
   return { plan, result, released, ms };
 }

@@ -34,11 +34,12 @@
 // suppressed; survival curves end where fewer than minCellSize are at risk.
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { contributionBound } from '../query/contribution.js';
-import { planAnalysis, type AnalysisPlan, type RowColumn } from '../query/rows.js';
+import { planAnalysis, type AnalysisPlan } from '../query/analysis-plan.js';
+import type { RowColumn } from '../query/row-plan.js';
 import { pchisq, pnorm, pt, qnorm, qt } from './distributions.js';
 import { cholesky, cholInverse, cholSolve, fromUpper } from './linalg.js';
 import { columnBound, designOf, fail, parseFormula, type Design, type DesignColumn, type ParsedFormula } from './model.js';
-import { keySize, type CellKey, type ColRef } from './secure.js';
+import { keySize, type CellKey, type ColRef } from './cells.js';
 import { ratiosOf, STAT_NAMES, type CoefficientRow, type StatRequest, type StatResult, type SurvivalCurve } from './shapes.js';
 
 export { STAT_NAMES, type StatName, type StatRequest, type StatResult } from './shapes.js';
@@ -46,7 +47,7 @@ export { STAT_NAMES, type StatName, type StatRequest, type StatResult } from './
 export type Job =
   | { kind: 'sums'; monomials: ColRef[][] }
   | { kind: 'cells'; keys: CellKey[]; weights: ColRef[] }
-  | { kind: 'model'; model: import('./glm.js').ModelJob };
+  | { kind: 'model'; model: import('./model-job.js').ModelJob };
 
 export interface StatPlan {
   request: StatRequest;
@@ -192,7 +193,7 @@ export function planStat(req: StatRequest, datasets: Map<string, { schema: Datas
     }
     case 'glm':
     case 'coxph': {
-      // Lazily: glm.ts builds the model job.
+      // Lazily: model-job.ts builds the model job (statistic.ts planStatistic).
       return { ...base, design: designOf(formula, cols), job: { kind: 'model', model: null as never } };
     }
   }
@@ -230,7 +231,7 @@ export function noiseFor(plan: StatPlan, epsilon: number): StatNoise {
   else if (j.kind === 'cells') {
     const G = j.keys.reduce((m, k) => m * keySize(k), 1);
     j.weights.forEach((w) => blocks.push({ label: w.column || 'count', lanes: G, sensitivity: R * refBound(plan, w) }));
-  } else fail('noiseFor: model jobs plan their noise in glm.ts');
+  } else fail('noiseFor: model jobs plan their noise in model-job.ts');
   const eps = epsilon / blocks.length;
   return { epsilon, blocks: blocks.map((b) => ({ ...b, epsilon: eps, scale: b.sensitivity / eps })) };
 }
@@ -370,7 +371,7 @@ export function finishStat(plan: StatPlan, values: number[], o: FinishOptions): 
     case 'survdiff':
       return finishSurvival(plan, values, o, call);
     default:
-      return fail(`${req.fn}: finished by glm.ts`);
+      return fail(`${req.fn}: finished by model-finish.ts`);
   }
 }
 

@@ -10,7 +10,8 @@ import { runAnalysis, type AnalysisTable } from '../query/rows.js';
 import type { JoinRunOptions } from '../query/join-execute.js';
 import { lapTimer } from '../query/execute.js';
 import type { StatNoise, StatPlan } from './functions.js';
-import { addLaplace, cellIndex, cellSums, keySize, masked, maskedSums } from './secure.js';
+import { keySize } from './cells.js';
+import { addLaplace, cellIndex, cellSums, masked, maskedSums } from './secure.js';
 
 export interface StatRunOptions extends JoinRunOptions {
   /** Protected run: the noise of functions.noiseFor (sums/cells) or glm.modelNoise (models). */

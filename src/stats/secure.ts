@@ -22,9 +22,7 @@ import { groupSums } from '../mpc/group.js';
 import type { Party } from '../mpc/party.js';
 import type { AnalysisTable, RowColumn } from '../query/rows.js';
 import * as R from '../ring/ring64.js';
-
-/** A column of the analysis table as a value, or as the indicator [column = level]. */
-export type ColRef = { column: string; level?: number; shift?: number };
+import { keySize, type CellKey, type ColRef } from './cells.js';
 
 /** Signed width that holds every value of a column (from its public bounds). */
 export const widthOf = (c: { min: number; max: number }): number => Math.ceil(Math.log2(Math.max(Math.abs(c.min), Math.abs(c.max)) + 1)) + 2;
@@ -120,11 +118,6 @@ export async function maskedSums(p: Party, t: AnalysisTable, monomials: ColRef[]
   });
   return new AShare(a, b);
 }
-
-/** A discrete key of a cell: a factor (value − min, size levels) or a binned value (bucket index). */
-export type CellKey = { column: string; kind: 'factor'; min: number; size: number } | { column: string; kind: 'bins'; thresholds: number[] };
-
-export const keySize = (k: CellKey): number => (k.kind === 'factor' ? k.size : k.thresholds.length + 1);
 
 /** The cell number of every row: Σ_k index_k·stride_k (last key fastest). Reveals nothing. */
 export async function cellIndex(p: Party, t: AnalysisTable, keys: CellKey[]): Promise<AShare> {

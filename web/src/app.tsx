@@ -1,6 +1,6 @@
 // The app shell: who is signed in, what they can do, and the page. Pages by role: researchers
-// browse registers, query, run studies and see their results; custodians manage their datasets,
-// policies and approvals; anyone can audit the transparency log.
+// browse registers, query, run statistics and studies and see their results; custodians manage
+// their datasets, policies and approvals; anyone can audit the transparency log.
 import { useEffect, useState } from 'preact/hooks';
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { cluster, type ClusterInfo } from './lib/api.js';
@@ -15,6 +15,7 @@ import { StudyList } from './pages/studies/StudyList.js';
 import { StudyPage } from './pages/studies/StudyPage.js';
 import { Custodian } from './pages/Custodian.js';
 import { Log } from './pages/log/LogPage.js';
+import { Stats } from './pages/stats/Stats.js';
 
 interface Link {
   href: string;
@@ -25,6 +26,7 @@ interface Link {
 const LINKS: Link[] = [
   { href: '/registers', label: 'Registers' },
   { href: '/query', label: 'Query', roles: ['researcher'] },
+  { href: '/stats', label: 'Statistics', roles: ['researcher'] },
   { href: '/studies', label: 'Studies', roles: ['researcher', 'custodian', 'auditor'] },
   { href: '/history', label: 'Your results', roles: ['researcher'] },
   { href: '/custodian', label: 'Your data', roles: ['custodian'] },
@@ -99,6 +101,7 @@ export function App() {
           <Route path="/signin" component={SignIn} />
           <Route path="/registers" component={Registers} />
           <Route path="/query" component={() => <Guard roles={['researcher']}><Query /></Guard>} />
+          <Route path="/stats" component={() => <Guard roles={['researcher']}><Stats /></Guard>} />
           <Route path="/studies" component={() => <Guard roles={['researcher', 'custodian', 'auditor']}><StudyList /></Guard>} />
           <Route path="/studies/new" component={() => <Guard roles={['researcher']}><NewStudy /></Guard>} />
           <Route path="/studies/:id" component={() => <Guard roles={['researcher', 'custodian', 'auditor']}><StudyPage /></Guard>} />

@@ -16,6 +16,7 @@ import { call } from './api.js';
 import { sha256Hex, utf8 } from './bytes.js';
 import type { BrowserIdentity } from './keys.js';
 import { registersOf } from './run.js';
+import { statisticUses } from './stats.js';
 import { canonicalJson, signDocument } from './sign.js';
 import { listStudies, studyRoute, type SignedStudyDoc, type StudyDoc, type StudyListing } from './studies.js';
 
@@ -61,6 +62,11 @@ export async function studiesFor(id: BrowserIdentity, mine: string[]): Promise<S
   return all.filter((s) => s.datasets.some((d) => mine.includes(d)));
 }
 
+async function sqlUses(sql: string): Promise<{ datasets: string[]; uses: ColumnUse[] }> {
+  const planned = planAnyQuery(parseQuery(sql), await registersOf(sql));
+  return planned.join ? queryUseOfJoinPlan(planned.join) : queryUseOfPlan(planned.plan);
+}
+
 export const studyHashOf = async (study: StudyDoc): Promise<string> => sha256Hex(utf8(canonicalJson(study)));
 
 /** A study version as the custodian reviews it: declared columns, each query's uses of them, the policy's verdict. */
@@ -77,14 +83,9 @@ export async function reviewStudy(id: BrowserIdentity, listing: StudyListing, mi
   const queries: QueryReview[] = [];
   for (const q of s.queries) {
     const base = { id: q.id, ...(q.sql ? { sql: q.sql } : {}), ...(q.statistic ? { statistic: q.statistic } : {}), ...(q.epsilon !== undefined ? { epsilon: q.epsilon } : {}), ...(q.description ? { description: q.description } : {}) };
-    if (!q.sql) {
-      queries.push({ ...base, reads: [], uses: null, problem: 'a statistics call: the nodes do not run statistics calls in governed studies yet, so it cannot run' });
-      continue;
-    }
     try {
-      const regs = await registersOf(q.sql);
-      const planned = planAnyQuery(parseQuery(q.sql), regs);
-      const use = planned.join ? queryUseOfJoinPlan(planned.join) : queryUseOfPlan(planned.plan);
+      // A statistics call reads the columns of its analysis table (role 'model'), as the nodes derive them.
+      const use = q.sql === undefined ? await statisticUses(q.statistic ?? '') : await sqlUses(q.sql);
       const uses = use.uses
         .filter((u) => mine.includes(u.dataset))
         .map((u): UseCheck => {

@@ -18,6 +18,8 @@ export type Protection = { kind: 'none' } | { kind: 'dp'; mechanism: 'laplace' |
 
 /** One node's part, opened (src/node/jobs.ts JobResult). */
 export interface OpenedPart extends ResultPart {
+  /** A statistics job: the call it ran (src/stats/statistic.ts). */
+  statistic?: string;
   protection: Protection;
   privacy?: { cost: { epsilon: number; delta: number }; remaining: { epsilon: number; delta: number } };
   datasetRows: number;
@@ -38,27 +40,50 @@ export interface BrowserResult extends CombinedResult {
   finishedAt: string;
 }
 
-export interface RunInput {
-  sql: string;
+/** What to ask the nodes for: ad-hoc SQL or a statistics call (src/stats/statistic.ts), or a registered study's query. */
+export interface JobRequest {
+  sql?: string;
+  statistic?: string;
   epsilon?: number;
   minCellSize?: number;
   /** Governed: the registered study (its document) and the id of its query. */
-  study?: { study: { id: string; queries: { id: string; sql?: string }[] } };
+  study?: { study: { id: string; queries: { id: string; sql?: string; statistic?: string }[] } };
   studyHash?: string;
   queryId?: string;
 }
 
-type Registers = Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>;
+export interface RunInput extends JobRequest {
+  sql: string;
+}
+
+/** A job's three parts, each opened here with the request's private result key. */
+export interface CollectedJob {
+  job: string;
+  versions: Record<string, string>;
+  parts: [OpenedPart, OpenedPart, OpenedPart];
+}
+
+type Register = { schema: DatasetSchema; codeLists: CodeList[] };
+export type Registers = Map<string, Register>;
+
+/** One register's public schema and code lists (its latest version, or the one given). */
+export async function registerAt(name: string, version?: string): Promise<Register> {
+  const q = version ? `?version=${encodeURIComponent(version)}` : '';
+  const d = await call<Register>(0, `/v1/datasets/${encodeURIComponent(name)}${q}`);
+  return { schema: d.schema, codeLists: d.codeLists };
+}
 
 /** The public schemas of the registers a query reads (latest versions, or the ones given). */
 export async function registersOf(sql: string, versions?: Record<string, string>): Promise<Registers> {
-  const names = tablesOf(parseQuery(sql));
   const out: Registers = new Map();
-  for (const n of names) {
-    const q = versions?.[n] ? `?version=${encodeURIComponent(versions[n]!)}` : '';
-    const d = await call<{ schema: DatasetSchema; codeLists: CodeList[] }>(0, `/v1/datasets/${encodeURIComponent(n)}${q}`);
-    out.set(n, { schema: d.schema, codeLists: d.codeLists });
-  }
+  for (const n of tablesOf(parseQuery(sql))) out.set(n, await registerAt(n, versions?.[n]));
+  return out;
+}
+
+/** The public schemas of the register versions a job read (as the nodes report them). */
+export async function registersAt(versions: Record<string, string>): Promise<Registers> {
+  const out: Registers = new Map();
+  for (const [n, v] of Object.entries(versions)) out.set(n, await registerAt(n, v));
   return out;
 }
 
@@ -75,13 +100,17 @@ export async function checkQuery(sql: string, epsilon: number | undefined): Prom
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-export async function runQuery(id: BrowserIdentity, input: RunInput, onProgress: (msg: string, parts: number) => void): Promise<BrowserResult> {
+/**
+ * Signs the request here (with the public half of a fresh result key), submits it to node 0,
+ * follows the job at the three nodes and opens each node's sealed part (queries and statistics alike).
+ */
+export async function submitAndCollect(id: BrowserIdentity, input: JobRequest, onProgress: (msg: string, parts: number) => void): Promise<CollectedJob> {
   const info = await cluster();
   const keys = await newResultKeys();
   const base = { format: 'mosaik-query-request/2', cluster: info.cluster, researcher: id.name, nonce: crypto.randomUUID(), time: new Date().toISOString(), resultKey: keys.publicKey, ...(input.minCellSize !== undefined ? { minCellSize: input.minCellSize } : {}) };
   const body = input.study
     ? { ...base, study: input.study.study.id, studyHash: input.studyHash!, query: input.queryId! }
-    : { ...base, sql: input.sql, ...(input.epsilon !== undefined ? { epsilon: input.epsilon } : {}) };
+    : { ...base, ...(input.statistic !== undefined ? { statistic: input.statistic } : { sql: input.sql }), ...(input.epsilon !== undefined ? { epsilon: input.epsilon } : {}) };
   const request = { request: body, signature: await signDocument('query-request', body, id) };
   onProgress('submitting the signed request to node 0', 0);
   const sub = await call<{ job: string; dataset: string; version: string; versions?: Record<string, string> }>(0, '/v1/queries', { body: { request }, as: id });
@@ -103,7 +132,11 @@ export async function runQuery(id: BrowserIdentity, input: RunInput, onProgress:
     onProgress(views.map((v, p) => `${info.nodes[p]!.name}: ${v.status === 'done' && !parts[p] ? 'done, waiting for the release to be logged' : (v.progress ?? v.status)}`).join(' · '), done);
     await sleep(delay);
   }
-  const three = parts as [OpenedPart, OpenedPart, OpenedPart];
+  return { job: sub.job, versions, parts: parts as [OpenedPart, OpenedPart, OpenedPart] };
+}
+
+export async function runQuery(id: BrowserIdentity, input: RunInput, onProgress: (msg: string, parts: number) => void): Promise<BrowserResult> {
+  const { job, versions, parts: three } = await submitAndCollect(id, input, onProgress);
   const sql = input.study ? input.study.study.queries.find((q) => q.id === input.queryId)!.sql! : input.sql;
   const read = await registersOf(sql, versions);
   const { plan, join } = planAnyQuery(parseQuery(sql), read);
@@ -113,7 +146,7 @@ export async function runQuery(id: BrowserIdentity, input: RunInput, onProgress:
   return {
     ...combined,
     kinds: plan.outputs.map((o) => o.kind),
-    job: sub.job,
+    job,
     sql,
     versions,
     protection: p,

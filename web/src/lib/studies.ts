@@ -11,6 +11,7 @@ import { parseQuery } from '../../../src/query/parse.js';
 import { call, callAll, type Party } from './api.js';
 import type { BrowserIdentity } from './keys.js';
 import { registersOf } from './run.js';
+import { statisticUses } from './stats.js';
 import { signDocument, type Signature } from './sign.js';
 
 
@@ -146,9 +147,9 @@ export interface QueryCheck {
 }
 
 /**
- * Checks each SQL query of a draft here: it parses and plans against the registers' public
- * schemas, reads only registers and columns the study declares. (Policies, approvals and the
- * consortium's rules are checked by every node.)
+ * Checks each query of a draft here: it parses and plans against the registers' public schemas
+ * (SQL, or a statistics call: its analysis table), reads only registers and columns the study
+ * declares. (Policies, approvals and the consortium's rules are checked by every node.)
  */
 export async function checkDraftQueries(draft: Pick<StudyDoc, 'datasets' | 'queries'>): Promise<QueryCheck[]> {
   const declared = new Map(draft.datasets.map((d) => [d.name, new Set(d.columns)]));
@@ -156,14 +157,13 @@ export async function checkDraftQueries(draft: Pick<StudyDoc, 'datasets' | 'quer
   for (const q of draft.queries) {
     const problems: string[] = [];
     let uses: ColumnUse[] = [];
-    if (q.sql === undefined) {
-      out.push({ id: q.id, uses, problems: q.statistic ? [] : ['write the SQL of this query'] });
-      continue;
-    }
     try {
-      const regs = await registersOf(q.sql);
-      const { plan, join } = planAnyQuery(parseQuery(q.sql), regs);
-      uses = join ? usesOfJoinPlan(join) : usesOfPlan(plan);
+      if (q.statistic !== undefined) uses = (await statisticUses(q.statistic)).uses;
+      else if (q.sql) {
+        const regs = await registersOf(q.sql);
+        const { plan, join } = planAnyQuery(parseQuery(q.sql), regs);
+        uses = join ? usesOfJoinPlan(join) : usesOfPlan(plan);
+      } else problems.push('write the SQL of this query');
       for (const u of uses) {
         const cols = declared.get(u.dataset);
         if (!cols) problems.push(`it reads register '${u.dataset}', which the study does not list`);

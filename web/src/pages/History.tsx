@@ -4,6 +4,8 @@ import { history, type HistoryItem } from '../lib/history.js';
 import { me } from '../state.js';
 import { Note } from '../ui/common.js';
 import { ResultView } from '../ui/ResultView.js';
+import { parseStatistic } from '../../../src/stats/statistic.js';
+import { StatResultView } from './stats/StatResultView.js';
 
 export function History() {
   const [items, setItems] = useState<HistoryItem[] | null>(null);
@@ -15,7 +17,7 @@ export function History() {
     <section aria-labelledby="h-h">
       <h1 id="h-h">Your results</h1>
       <Note>Kept in this browser only. The nodes keep each result for its job, sealed to the key of the request that asked for it.</Note>
-      {items && items.length === 0 ? <p>No results yet: run a query.</p> : null}
+      {items && items.length === 0 ? <p>No results yet: run a query or a statistic.</p> : null}
       <ol class="history">
         {(items ?? []).map((h, i) => (
           <li key={h.result.job}>
@@ -24,8 +26,17 @@ export function History() {
             </button>
             {open === i ? (
               <div>
-                <pre class="sql">{h.result.sql}</pre>
-                <ResultView r={h.result} />
+                {'result' in h.result ? (
+                  <>
+                    <pre class="sql">{parseStatistic(h.result.statistic).data}</pre>
+                    <StatResultView r={h.result} />
+                  </>
+                ) : (
+                  <>
+                    <pre class="sql">{h.result.sql}</pre>
+                    <ResultView r={h.result} />
+                  </>
+                )}
               </div>
             ) : null}
           </li>

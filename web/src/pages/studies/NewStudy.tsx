@@ -1,15 +1,20 @@
-// Composing a study: purpose, registers and columns, queries, period and privacy budget. Checked
-// here (each query planned against the registers' schemas; the columns it reads within what the
-// study declares, with the custodians' policies beside each column), then signed with the
-// researcher's key in this browser and submitted. The custodians then approve or reject it.
+// Composing a study: purpose, registers and columns, queries (SQL, or statistics calls as on the
+// Statistics page), period and privacy budget. Checked here (each query planned against the
+// registers' schemas; the columns it reads within what the study declares, with the custodians'
+// policies beside each column), then signed with the researcher's key in this browser and
+// submitted. The custodians then approve or reject it.
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import type { DatasetSchema } from '../../../../src/ingest/schema.js';
+import { parseStatistic, statisticText } from '../../../../src/stats/statistic.js';
 import { call, governance, type GovernanceInfo } from '../../lib/api.js';
+import type { Registers } from '../../lib/run.js';
+import { EXAMPLE_FIELDS, fieldsOf, loadRegisters, requestOf, STUDY_STAT_KEY, type StatFields } from '../../lib/stats.js';
 import { checkDraftQueries, STUDY_SQL_KEY, submitStudy, type QueryCheck, type StudyDoc } from '../../lib/studies.js';
 import { me } from '../../state.js';
 import { Note, Problem, Progress } from '../../ui/common.js';
 import { SqlEditor } from '../../ui/SqlEditor.js';
+import { CallEditor } from '../stats/CallEditor.js';
 import { Uses } from './parts.js';
 
 interface PolicyDoc {
@@ -18,10 +23,24 @@ interface PolicyDoc {
 interface DraftQuery {
   key: number;
   id: string;
+  /** SQL (an aggregate query) or a statistics call (src/stats/statistic.ts). */
+  kind: 'sql' | 'statistic';
   sql: string;
+  stat: StatFields;
   epsilon: number;
   description: string;
 }
+
+/** A draft query's statistic as signed (canonical JSON), or the problem with its fields. */
+const statisticOf = (q: DraftQuery): { text: string } | { problem: string } => {
+  try {
+    return { text: statisticText(requestOf(q.stat)) };
+  } catch (e) {
+    return { problem: (e as Error).message };
+  }
+};
+
+const blankQuery = (n: number, o: Partial<DraftQuery> = {}): DraftQuery => ({ key: nextKey++, id: `q${n}`, kind: 'sql', sql: '', stat: EXAMPLE_FIELDS, epsilon: 0.1, description: '', ...o });
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const slug = (t: string) =>
@@ -48,9 +67,12 @@ export function NewStudy() {
   const [description, setDescription] = useState('');
   const [columns, setColumns] = useState<Record<string, string[]>>({});
   const [queries, setQueries] = useState<DraftQuery[]>(() => {
-    const carried = sessionStorage.getItem(STUDY_SQL_KEY) ?? ''; // from the Query page's “Propose as a study”
+    // From the Query or the Statistics page's “Propose as a study”.
+    const carried = sessionStorage.getItem(STUDY_SQL_KEY) ?? '';
+    const stat = sessionStorage.getItem(STUDY_STAT_KEY);
     sessionStorage.removeItem(STUDY_SQL_KEY);
-    return [{ key: nextKey++, id: 'q1', sql: carried, epsilon: 0.1, description: '' }];
+    sessionStorage.removeItem(STUDY_STAT_KEY);
+    return [blankQuery(1, stat ? { kind: 'statistic', stat: fieldsOf(parseStatistic(stat)) } : { sql: carried })];
   });
   const [from, setFrom] = useState(day(Date.now()));
   const [until, setUntil] = useState(day(Date.now() + 365 * 86400e3));
@@ -59,8 +81,10 @@ export function NewStudy() {
   const [checks, setChecks] = useState<QueryCheck[] | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [regs, setRegs] = useState<Registers | null>(null);
 
   useEffect(() => {
+    loadRegisters().then((r) => setRegs(r.regs), setError);
     Promise.all([governance(), call<{ name: string }[]>(0, '/v1/datasets')]).then(async ([g, list]) => {
       setGov(g);
       if (g.purposes?.[0]) setPurpose(g.purposes[0].code);
@@ -101,7 +125,10 @@ export function NewStudy() {
     purpose,
     ...(description.trim() ? { description: description.trim() } : {}),
     datasets: Object.entries(columns).map(([name, cols]) => ({ name, columns: schemas[name] ? schemas[name]!.columns.map((c) => c.name).filter((c) => cols.includes(c)) : cols })),
-    queries: queries.map((q) => ({ id: q.id.trim(), sql: q.sql.trim(), ...(dp ? { epsilon: q.epsilon } : {}), ...(q.description.trim() ? { description: q.description.trim() } : {}) })),
+    queries: queries.map((q) => {
+      const st = q.kind === 'statistic' ? statisticOf(q) : null;
+      return { id: q.id.trim(), ...(st ? { statistic: 'text' in st ? st.text : '' } : { sql: q.sql.trim() }), ...(dp ? { epsilon: q.epsilon } : {}), ...(q.description.trim() ? { description: q.description.trim() } : {}) };
+    }),
     validFrom: `${from}T00:00:00Z`,
     validUntil: `${until}T00:00:00Z`,
     ...(minCell ? { minCellSize: Number(minCell) } : {}),
@@ -118,7 +145,11 @@ export function NewStudy() {
     if (!d.datasets.length) p.push('Choose the columns the study reads (or use “Declare what the queries read” after a check).');
     const ids = d.queries.map((q) => q.id);
     if (new Set(ids).size !== ids.length) p.push('Two queries have the same name.');
-    for (const q of d.queries) if (!q.sql) p.push(`Write the SQL of query “${q.id}”.`);
+    for (const q of queries) {
+      const st = q.kind === 'statistic' ? statisticOf(q) : null;
+      if (st && 'problem' in st) p.push(`Query “${q.id}”: ${st.problem}`);
+      else if (!st && !q.sql.trim()) p.push(`Write the SQL of query “${q.id}”.`);
+    }
     if (!(d.validFrom < d.validUntil)) p.push('The period must end after it starts.');
     if (dp) {
       const per = d.queries.reduce((s, q) => s + (q.epsilon ?? 0), 0);
@@ -133,7 +164,12 @@ export function NewStudy() {
     const d = draft();
     setBusy('checking the queries against the registers');
     try {
-      const c = await checkDraftQueries(d);
+      // A statistic whose fields are not complete yet: say what to fill in, not how its JSON fails.
+      const c = (await checkDraftQueries(d)).map((x) => {
+        const q = queries.find((y) => y.id.trim() === x.id && y.kind === 'statistic');
+        const st = q ? statisticOf(q) : null;
+        return st && 'problem' in st ? { ...x, problems: [st.problem] } : x;
+      });
       setChecks(c);
       return c;
     } catch (e) {
@@ -270,7 +306,20 @@ export function NewStudy() {
                   </button>
                 ) : null}
               </div>
-              <SqlEditor initial={q.sql} onChange={(v) => setQuery(q.key, { sql: v })} schema={completion} label={`SQL of query ${i + 1}`} />
+              <fieldset class="inline">
+                <legend class="small">Query {i + 1} is</legend>
+                <label>
+                  <input type="radio" name={`kind-${q.key}`} checked={q.kind === 'sql'} onChange={() => setQuery(q.key, { kind: 'sql' })} /> SQL (counts, sums, averages)
+                </label>
+                <label>
+                  <input type="radio" name={`kind-${q.key}`} checked={q.kind === 'statistic'} onChange={() => setQuery(q.key, { kind: 'statistic' })} /> a statistic (regression, survival, …)
+                </label>
+              </fieldset>
+              {q.kind === 'sql' ? (
+                <SqlEditor initial={q.sql} onChange={(v) => setQuery(q.key, { sql: v })} schema={completion} label={`SQL of query ${i + 1}`} />
+              ) : (
+                <CallEditor value={q.stat} onChange={(patch) => setQuery(q.key, { stat: { ...q.stat, ...patch } })} regs={regs} id={`q${q.key}`} />
+              )}
               <label>
                 What it answers <span class="small">(optional)</span>
                 <input type="text" value={q.description} onInput={(e) => setQuery(q.key, { description: (e.currentTarget as HTMLInputElement).value })} />
@@ -279,7 +328,7 @@ export function NewStudy() {
             </div>
           ))}
           <div class="row">
-            <button type="button" onClick={() => setQueries((qs) => [...qs, { key: nextKey++, id: `q${qs.length + 1}`, sql: '', epsilon: 0.1, description: '' }])}>
+            <button type="button" onClick={() => setQueries((qs) => [...qs, blankQuery(qs.length + 1)])}>
               Add a query
             </button>
             <button type="button" onClick={() => void check()}>
@@ -311,7 +360,7 @@ export function NewStudy() {
             {dp ? (
               <label>
                 Privacy budget (total epsilon)
-                <input type="number" min={0.01} step={0.1} value={budget} onInput={(e) => setBudget(Number((e.currentTarget as HTMLInputElement).value))} />
+                <input type="number" min={0.01} step={0.01} value={budget} onInput={(e) => setBudget(Number((e.currentTarget as HTMLInputElement).value))} />
               </label>
             ) : null}
           </div>

@@ -1,15 +1,19 @@
 // One study: what it asks and why, each custodian's decision (with its reason and licence terms),
 // its privacy budget at the three nodes, and, for its researcher once it is approved and in its
-// period, its queries to run: signed here, computed in MPC, the result opened in this browser.
+// period, its queries and statistics to run: signed here, computed in MPC, the result opened in
+// this browser (a statistic shown as on the Statistics page).
 import { useEffect, useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { cluster } from '../../lib/api.js';
 import { remember } from '../../lib/history.js';
 import { runQuery, type BrowserResult } from '../../lib/run.js';
+import { callText, runStatistic, type BrowserStat } from '../../lib/stats.js';
+import { parseStatistic } from '../../../../src/stats/statistic.js';
 import { checkDraftQueries, studyBudgets, studyDetail, studyState, type NodeBudget, type QueryCheck, type StudyDetail } from '../../lib/studies.js';
 import { me } from '../../state.js';
 import { Note, Problem, Progress } from '../../ui/common.js';
 import { ResultView } from '../../ui/ResultView.js';
+import { StatResultView } from '../stats/StatResultView.js';
 import { StateBadge, Uses } from './parts.js';
 
 const eps = (x: number | undefined) => (x === undefined ? '—' : String(Number(x.toPrecision(3))));
@@ -23,7 +27,7 @@ export function StudyPage() {
   const [checks, setChecks] = useState<QueryCheck[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [running, setRunning] = useState<{ query: string; text: string; done: number } | null>(null);
-  const [results, setResults] = useState<Record<string, BrowserResult>>({});
+  const [results, setResults] = useState<Record<string, BrowserResult | BrowserStat>>({});
   const [runError, setRunError] = useState<{ query: string; error: unknown } | null>(null);
 
   const loadBudget = async (d: StudyDetail) => {
@@ -54,7 +58,9 @@ export function StudyPage() {
     setRunError(null);
     setRunning({ query: queryId, text: 'signing the request in this browser', done: 0 });
     try {
-      const r = await runQuery(id, { sql: q.sql!, study: v.document, studyHash: v.hash, queryId }, (text, done) => setRunning({ query: queryId, text, done }));
+      const progress = (text: string, done: number) => setRunning({ query: queryId, text, done });
+      const governed = { study: v.document, studyHash: v.hash, queryId };
+      const r = q.statistic !== undefined ? await runStatistic(id, governed, progress) : await runQuery(id, { sql: q.sql!, ...governed }, progress);
       setResults((rs) => ({ ...rs, [queryId]: r }));
       await remember(id.name, `${s.id} / ${queryId}`, r);
       void loadBudget(detail);
@@ -186,26 +192,49 @@ export function StudyPage() {
               {q.id} {q.epsilon !== undefined ? <span class="small">(epsilon {q.epsilon} per run)</span> : null}
             </h3>
             {q.description ? <p>{q.description}</p> : null}
-            <pre class="sql">{q.sql ?? q.statistic}</pre>
+            {q.statistic !== undefined ? <StatisticShown text={q.statistic} /> : <pre class="sql">{q.sql}</pre>}
             {c ? c.problems.length ? <p class="bad">{c.problems.join('; ')}</p> : <Uses uses={c.uses} /> : null}
-            {canRun && q.sql ? (
+            {canRun ? (
               <button type="button" class="primary" disabled={!!running} onClick={() => void run(q.id)}>
                 Run {q.id}
               </button>
             ) : null}
             {running?.query === q.id ? <Progress text={running.text} done={running.done} of={3} /> : null}
             {runError?.query === q.id ? <Problem error={runError.error} /> : null}
-            {results[q.id] ? (
-              <>
-                <ResultView r={results[q.id]!} />
-                <p class="small">
-                  Job <code>{results[q.id]!.job}</code>, authorized by each node on its own; {results[q.id]!.privacy ? `this run cost epsilon ${eps(results[q.id]!.privacy!.cost.epsilon)}.` : 'exact result.'}
-                </p>
-              </>
-            ) : null}
+            {results[q.id] ? <QueryResult r={results[q.id]!} /> : null}
           </div>
         );
       })}
     </section>
+  );
+}
+
+/** A study's statistic as R's call, with its analysis table's SQL. */
+function StatisticShown({ text }: { text: string }) {
+  let req;
+  try {
+    req = parseStatistic(text);
+  } catch {
+    return <pre class="sql">{text}</pre>;
+  }
+  return (
+    <>
+      <p>
+        <code class="call">{callText(req)}</code> <span class="small">on the analysis table</span>
+      </p>
+      <pre class="sql">{req.data}</pre>
+    </>
+  );
+}
+
+function QueryResult({ r }: { r: BrowserResult | BrowserStat }) {
+  if ('result' in r) return <StatResultView r={r} />;
+  return (
+    <>
+      <ResultView r={r} />
+      <p class="small">
+        Job <code>{r.job}</code>, authorized by each node on its own; {r.privacy ? `this run cost epsilon ${eps(r.privacy.cost.epsilon)}.` : 'exact result.'}
+      </p>
+    </>
   );
 }
