@@ -4,40 +4,20 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
-import { splitShares, type AShare } from '../src/mpc/share.js';
-import { parseQuery, planJoinSql, QueryError, runJoinQuery, show } from '../src/query/index.js';
-import { PlainDatabase } from '../src/query/plaintext.js';
-import { run3 } from './harness.js';
-import { assertVisibleCellsEqual } from './sqlite-cells.js';
+import { parseQuery, planJoinSql, QueryError, show } from '../src/query/index.js';
+import { sqlCheck, type SqlCheck } from './sql-check.js';
 
 const K = 5;
 let regs: Registers;
-let db: PlainDatabase;
-const shares = new Map<string, [AShare, AShare, AShare]>();
+let check: SqlCheck;
 
 before(async () => {
   regs = generateRegisters({ citizens: 1500, seed: 23, incomeYears: [2022, 2023] });
-  db = await PlainDatabase.create(regs.all, regs.codeLists);
+  check = await sqlCheck(regs.all, regs.codeLists, K);
 });
 
-function shareOf(table: string, col: string): [AShare, AShare, AShare] {
-  const k = `${table}.${col}`;
-  if (!shares.has(k)) shares.set(k, splitShares(regs.all.find((r) => r.schema.name === table)!.columns.get(col)!));
-  return shares.get(k)!;
-}
-
 /** MPC (every query through the join path on the person id) equals SQLite on every cell of at least K rows. */
-async function same(sql: string, countCol = 'n', plainSql = sql): Promise<void> {
-  const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
-  const jp = planJoinSql(sql, datasets, regs.codeLists, { personKey: true });
-  const [r0, r1, r2] = await run3((p) => {
-    const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
-    return runJoinQuery(p, jp, tables, { minCellSize: K });
-  });
-  assert.deepEqual(r1, r0);
-  assert.deepEqual(r2, r0);
-  assertVisibleCellsEqual(sql, jp.plan.keys.length, r0.rows!, db.query(plainSql), countCol, K);
-}
+const same = async (sql: string, countCol = 'n', plainSql = sql): Promise<void> => void (await check.same(sql, countCol, plainSql));
 
 const T2D = "SELECT person_id FROM contacts WHERE diagnosis LIKE 'E11%'";
 
@@ -87,17 +67,8 @@ describe('SQL forms rewritten before planning: MPC equals SQLite', () => {
   });
 
   it('ORDER BY COUNT/SUM LIMIT k inside MPC: only the top k cells are released, in order', async () => {
-    const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
-    const run = async (sql: string) => {
-      const jp = planJoinSql(sql, datasets, regs.codeLists, { personKey: true });
-      const rs = await run3((p) => {
-        const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
-        return runJoinQuery(p, jp, tables, { minCellSize: K });
-      });
-      assert.deepEqual(rs[1], rs[0]);
-      assert.deepEqual(rs[2], rs[0]);
-      return rs[0];
-    };
+    const run = check.run;
+    const db = check.db;
     const all = new Map(db.query('SELECT diagnosis, COUNT(*) AS n, SUM(length_of_stay) AS days FROM contacts GROUP BY diagnosis').rows.map((r) => [String(r[0]), r]));
     for (const [order, lim] of [['n DESC', 10], ['days DESC', 3], ['n ASC', 4]] as const) {
       const sql = `SELECT diagnosis, COUNT(*) AS n, SUM(length_of_stay) AS days FROM contacts GROUP BY diagnosis ORDER BY ${order} LIMIT ${lim}`;

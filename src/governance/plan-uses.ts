@@ -5,7 +5,8 @@
 // For a single-register plan (src/query/plan.ts):
 //   WHERE atoms              → 'filter'     (the columns of the atoms the filter formula refers to)
 //   GROUP BY keys            → 'group'      (age_band(birth_date, …) groups by birth_date)
-//   aggregates over a column → 'aggregate'  with the function (VAR_*/STDDEV_* as variance/stddev)
+//   aggregates over a column → 'aggregate'  with the function (VAR_*/STDDEV_* as variance/stddev,
+//                               COUNT(DISTINCT x) as count; of the person id: 'join-key')
 //   COUNT(*)                 → no column
 // A statistic's analysis table (src/query/rows.ts): every column its rows read → 'model'.
 // For a plan over several registers (usesOfJoinPlan): each table's person-id key as 'join-key',
@@ -25,11 +26,12 @@ export interface PlanLike {
   atoms: { column: string; sources?: [string, string] }[];
   filter: Formula | null;
   keys: { column: string }[];
-  aggregates: { fn: string; column: string | null }[];
+  /** `persons`: COUNT(DISTINCT) of the person id, which tells persons apart as a join does. */
+  aggregates: { fn: string; column: string | null; persons?: boolean }[];
 }
 
 const AGG: Record<string, AggregateFn> = {
-  count: 'count', sum: 'sum', avg: 'avg', min: 'min', max: 'max',
+  count: 'count', count_distinct: 'count', sum: 'sum', avg: 'avg', min: 'min', max: 'max',
   var_samp: 'variance', var_pop: 'variance', stddev_samp: 'stddev', stddev_pop: 'stddev',
 };
 
@@ -60,6 +62,10 @@ export function usesOfPlan(plan: PlanLike): ColumnUse[] {
   for (const k of plan.keys) add({ dataset: ds, column: k.column, role: 'group' });
   for (const a of plan.aggregates) {
     if (a.column === null) continue;
+    if (a.persons) {
+      add({ dataset: ds, column: a.column, role: 'join-key' });
+      continue;
+    }
     const fn = AGG[a.fn];
     // An aggregate without a policy name would slip past a custodian's list of allowed functions.
     if (!fn) refuse('malformed', `aggregate ${a.fn.toUpperCase()}(${a.column}) has no policy name (add it to src/governance/plan-uses.ts and AggregateFn)`);

@@ -17,13 +17,10 @@ import { parseDate, type CodeList, type ColumnSpec, type DatasetSchema } from '.
 import { oneRowPerPerson, type JoinPlan } from './join-plan.js';
 
 export { oneRowPerPerson } from './join-plan.js';
-import { fixedColumns, QueryError, type QueryPlan } from './plan.js';
+import { fixedColumns, personColumn, QueryError, type QueryPlan } from './plan.js';
 
-/** The person-id column of a register: `person_id`, else its only person_id-typed column; null if none. */
-export function personColumn(d: DatasetSchema): ColumnSpec | null {
-  const pids = d.columns.filter((c) => c.type === 'person_id');
-  return pids.find((c) => c.name === 'person_id') ?? (pids.length === 1 ? pids[0]! : null);
-}
+export { personColumn } from './plan.js';
+
 
 /** How many values a column can take (from its type and declared bounds), or null when unbounded. */
 function domainSize(s: ColumnSpec, codeLists: Map<string, CodeList>): number | null {

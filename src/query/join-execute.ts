@@ -60,7 +60,15 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   // validity 8 %, then the aggregates over the joined rows (runQuery) the rest.
   const report = progressPart(opts.progress, 0, 1);
   const rows = await joinedRows(p, jp, tables, opts, report);
-  return runQuery(p, jp.plan, rows, { ...opts, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
+  // After the join the rows come in person order: where the filter keeps a row, every FROM or
+  // inner-joined table's key is that person's id (COUNT(DISTINCT) of it needs no sort by value).
+  const ordered = new Set(joinsRows(jp, opts) ? jp.tables.filter((t) => t.kind === 'from' || t.kind === 'inner').map((t) => `${t.alias}.${t.key}`) : []);
+  return runQuery(p, jp.plan, rows, { ...opts, ordered, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
+}
+
+/** Whether joinedRows joins (sorts) the rows, or (one register, nothing to join in) passes them through. */
+function joinsRows(jp: JoinPlan, opts: JoinRunOptions): boolean {
+  return !(jp.tables.length === 1 && !opts.restrict && !jp.tables[0]!.window);
 }
 
 /**
@@ -91,7 +99,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   lap('filters before the join', 0.05);
 
   // One register and no row restriction: its rows are the rows (no sort, nothing revealed).
-  if (jp.tables.length === 1 && !opts.restrict && !jp.tables[0]!.window) {
+  if (!joinsRows(jp, opts)) {
     const t = jp.tables[0]!;
     const n = colsOf[0]!.key.length;
     const virtual = new Map<string, AShare>([[ROW, present[0] ?? fromPublic(p, R.constant(n, 1n))]]);

@@ -320,6 +320,9 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
     codeLists,
   );
   plan.filterText = q.where ? show(q.where) : null;
+  // COUNT(DISTINCT) of a FROM or inner-joined table's person id counts persons (every such key is the person's).
+  const personKeys = new Set(tables.filter((t) => t.kind === 'from' || t.kind === 'inner').flatMap((t) => (keys.has(t.alias) ? [keys.get(t.alias)!] : [])));
+  for (const a of plan.aggregates) if (a.fn === 'count_distinct' && personKeys.has(a.column!)) a.persons = true;
 
   return {
     sql: q.sql,

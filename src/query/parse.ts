@@ -38,7 +38,7 @@ const { Parser } = nodeSqlParser as unknown as { Parser: new () => { astify(sql:
 export { QueryError };
 
 export type CmpOp = '=' | '<>' | '<' | '<=' | '>' | '>=';
-export type AggName = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'var_samp' | 'var_pop' | 'stddev_samp' | 'stddev_pop';
+export type AggName = 'count' | 'count_distinct' | 'sum' | 'avg' | 'min' | 'max' | 'var_samp' | 'var_pop' | 'stddev_samp' | 'stddev_pop';
 
 export type Expr =
   | { kind: 'column'; name: string }
@@ -87,6 +87,8 @@ export interface ParsedQuery {
   having: Expr | null;
   orderBy: { expr: Expr; desc: boolean }[];
   limit: number | null;
+  /** SELECT DISTINCT: the SELECT list is the grouping (plan.ts); its cells are the output. */
+  distinct?: boolean;
 }
 
 const AGGS: Record<string, AggName> = {
@@ -164,7 +166,6 @@ function parseChecked(sql: string): ParsedQuery {
   if (!ast || ast.type !== 'select') unsupported(`${String(ast?.type ?? 'empty').toUpperCase()} statements (only SELECT)`);
   ast = desugar(ast);
   if (ast._next || ast.set_op) unsupported(`${String(ast.set_op ?? 'UNION').toUpperCase()}`);
-  if (ast.distinct && ast.distinct.type) unsupported('SELECT DISTINCT');
   if (ast.window) unsupported('WINDOW clauses');
   if (ast.into && ast.into.position) unsupported('SELECT INTO');
   if (ast.for_update || ast.locking_read) unsupported('locking clauses');
@@ -223,6 +224,7 @@ function parseChecked(sql: string): ParsedQuery {
     having: ast.having ? expr(ast.having, tableScope) : null,
     orderBy,
     limit,
+    ...(ast.distinct && ast.distinct.type ? { distinct: true } : {}),
   };
 }
 
@@ -273,8 +275,13 @@ function expr(e: Node, table: Scope): Expr {
       const name = String(e.name).toUpperCase();
       const fn = AGGS[name] ?? unsupported(`aggregate ${name}`);
       if (e.over) unsupported('window functions (OVER)');
-      if (e.args?.distinct) unsupported(`${name}(DISTINCT …)`);
       const a = e.args?.expr;
+      if (e.args?.distinct) {
+        if (fn !== 'count') unsupported(`${name}(DISTINCT …) (only COUNT(DISTINCT column))`);
+        if (!a || a.type === 'star') throw new QueryError('COUNT(DISTINCT …) needs a column');
+        const arg = expr(a, table);
+        return { kind: 'agg', fn: 'count_distinct', arg, text: `count(distinct ${show(arg)})` };
+      }
       if (a && a.type === 'star') {
         if (fn !== 'count') throw new QueryError(`${name}(*) is not valid; only COUNT(*)`);
         return { kind: 'agg', fn, arg: null, text: 'count(*)' };

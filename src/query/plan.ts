@@ -118,6 +118,11 @@ export interface AggSpec {
   result: ResultType;
   /** Scale of the revealed ring value relative to its real value (1 or 2^FRAC; a scaled variance: 2^FRAC/4^k, see VAR_WIDE_BITS). */
   scale: number;
+  /**
+   * COUNT(DISTINCT <the person id>): counts persons, the privacy unit (one person adds at most 1 to
+   * a cell: dp.ts), and drives the small-cell rule instead of COUNT(*) (execute.ts).
+   */
+  persons?: boolean;
 }
 
 /** [agg − value < 0] or [= 0] on the aggregate's ring encoding. */
@@ -185,6 +190,11 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
   // (GROUP BY diagnosis … WHERE diagnosis LIKE 'E11%' has the E11 codes as its cells).
   const filter = q.where ? b.predicate(q.where) : null;
 
+  // SELECT DISTINCT a, b: GROUP BY a, b whose cells (those at or above the small-cell threshold) are the output.
+  if (q.distinct) {
+    if (q.groupBy.length || q.select.some((s) => containsAgg(s.expr))) err('SELECT DISTINCT with GROUP BY or aggregates: write GROUP BY alone (its rows are already distinct)');
+    q = { ...q, groupBy: q.select.map((s) => s.expr) };
+  }
   // SELECT items: group keys (columns / age_band) or aggregates.
   const aliases = new Map<string, Expr>();
   for (const s of q.select) if (s.alias) aliases.set(s.alias, s.expr);
@@ -221,9 +231,13 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     }
     outputs.push({ name: s.alias ?? keys[k!]!.name, kind: 'key', key: k! });
   }
-  if (!outputs.some((o) => o.kind === 'agg')) err('SELECT needs at least one aggregate (only aggregates are revealed)');
+  if (!q.distinct && !outputs.some((o) => o.kind === 'agg')) err('SELECT needs at least one aggregate (only aggregates are revealed), or SELECT DISTINCT');
   // COUNT(*) always runs: it drives small-cell suppression.
   b.aggregate({ kind: 'agg', fn: 'count', arg: null, text: 'count(*)' });
+  const minMax = b.aggs.find((a) => a.fn === 'min' || a.fn === 'max');
+  if (minMax && b.aggs.some((a) => a.fn === 'count_distinct')) err(`${minMax.text} with COUNT(DISTINCT …): not in one query (distinct counts are formed by sorting, MIN/MAX by one indicator per cell)`);
+  const pid = personColumn(dataset);
+  for (const a of b.aggs) if (a.fn === 'count_distinct' && pid && a.column === pid.name) a.persons = true;
   if (cells >= SORT_CELLS_FROM && b.aggs.some((a) => a.fn === 'min' || a.fn === 'max')) err(`MIN/MAX over ${cells} cells: at most ${SORT_CELLS_FROM - 1} cells with MIN or MAX (more groups are formed by sorting, which computes counts, sums, means and variances)`);
 
   const having = q.having ? b.havingPred(q.having) : null;
@@ -795,6 +809,12 @@ export class Builder {
         case 'count':
           if (e.arg.kind !== 'column') err(`${e.text}: COUNT counts rows; LEAST and GREATEST apply inside SUM, AVG, VARIANCE and STDDEV`);
           break; // no NULLs: COUNT(col) = COUNT(*)
+        case 'count_distinct':
+          if (e.arg.kind !== 'column') err(`${e.text}: COUNT(DISTINCT …) counts the values of a column`);
+          // Sorted by (cell, value) in MPC: the value's declared width must leave room for the cell and row numbers.
+          if (valueBits(s, this.codeLists) > 40) err(`${e.text}: '${s.name}' needs a declared min and max within ±2^39 (values are sorted inside MPC)`);
+          column = s.name;
+          break;
         case 'sum':
           if (!numeric) err(`${e.text}: SUM needs a numeric column; '${s.name}' is ${t}`);
           result = t === 'decimal' ? 'fixed' : 'int';
@@ -936,6 +956,17 @@ function clampedSpec(s: ColumnSpec, name: string, lo: bigint | null, hi: bigint 
   const [min0, max0] = s.type === 'bool' ? [0, 1] : [typeof s.min === 'number' ? s.min : -Infinity, typeof s.max === 'number' ? s.max : Infinity];
   const [min, max] = [f(min0), f(max0)];
   return { name, type: s.type, ...(Number.isFinite(min) ? { min } : {}), ...(Number.isFinite(max) ? { max } : {}), description: `${s.name} clamped` };
+}
+
+/** The person-id column of a register: `person_id`, else its only person_id-typed column; null if none. */
+export function personColumn(d: DatasetSchema): ColumnSpec | null {
+  const pids = d.columns.filter((c) => c.type === 'person_id');
+  return pids.find((c) => c.name === 'person_id') ?? (pids.length === 1 ? pids[0]! : null);
+}
+
+/** The columns whose distinct values are counted per cell (COUNT(DISTINCT x)), in aggregate order. */
+export function distinctValues(plan: Pick<QueryPlan, 'aggregates'>): string[] {
+  return [...new Set(plan.aggregates.flatMap((a) => (a.fn === 'count_distinct' ? [a.column!] : [])))];
 }
 
 /** The value an aggregate reads: its clamp's name, or its column (null for COUNT(*)). */
