@@ -22,12 +22,15 @@ type Formula = { kind: string; leaf?: unknown; arg?: Formula; args?: Formula[] }
 export interface PlanLike {
   sql: string;
   dataset: { name: string };
-  /** `sources`: the two columns a comparison of columns reads. */
-  atoms: { column: string; sources?: [string, string] }[];
+  /** `sources`: the columns a comparison of columns, or of arithmetic over them, reads. */
+  atoms: { column: string; sources?: readonly string[] }[];
   filter: Formula | null;
   keys: { column: string }[];
-  /** `persons`: COUNT(DISTINCT) of the person id, which tells persons apart as a join does. */
-  aggregates: { fn: string; column: string | null; persons?: boolean }[];
+  /**
+   * `persons`: COUNT(DISTINCT) of the person id, which tells persons apart as a join does;
+   * `sources`: every column an aggregate of arithmetic (SUM(a.x − b.y)) reads.
+   */
+  aggregates: { fn: string; column: string | null; persons?: boolean; sources?: readonly string[] }[];
 }
 
 const AGG: Record<string, AggregateFn> = {
@@ -69,7 +72,7 @@ export function usesOfPlan(plan: PlanLike): ColumnUse[] {
     const fn = AGG[a.fn];
     // An aggregate without a policy name would slip past a custodian's list of allowed functions.
     if (!fn) refuse('malformed', `aggregate ${a.fn.toUpperCase()}(${a.column}) has no policy name (add it to src/governance/plan-uses.ts and AggregateFn)`);
-    add({ dataset: ds, column: a.column, role: 'aggregate', aggregate: fn });
+    for (const column of a.sources ?? [a.column]) add({ dataset: ds, column, role: 'aggregate', aggregate: fn });
   }
   return out;
 }

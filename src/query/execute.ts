@@ -49,6 +49,7 @@ import { b2a, bitDecompose, bitInject } from '../mpc/convert.js';
 import { div, mulFixedMany, sqrt, truncateMany } from '../mpc/fixed.js';
 import type { Party } from '../mpc/party.js';
 import { valueBits } from '../ingest/schema.js';
+import { computeColumns } from './computed.js';
 import { cellLabels, resultRows } from './result.js';
 import { rankCells, topKOf } from './top-k.js';
 import { rankedCells } from './top-k-cells.js';
@@ -147,6 +148,7 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     }
   }
   if (opts.noise) checkNoise(plan, opts.noise);
+  columns = await withComputed(p, plan, columns, n);
   // The steps below, for progress: clamping, the cells' bits and circuit (unless sorted), counts
   // and sums, noise, the aggregates, disclosure control.
   const G = plan.keys.reduce((m, key) => m * key.labels.length, 1);
@@ -273,6 +275,7 @@ export function progressPart(report: ((fraction: number, phase: string) => void)
  */
 export async function rowFilter(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<AShare | null> {
   if (!plan.filter) return null;
+  columns = await withComputed(p, plan, columns, n);
   const circ = new Circuit(n);
   const atomNode = await atomCircuit(p, plan, (name) => columns.get(name)!, n, circ);
   const root = circ.build(plan.filter, (i) => atomNode[i]!);
@@ -291,6 +294,7 @@ export async function rowFilter(p: Party, plan: QueryPlan, columns: Map<string, 
  */
 export async function rowConditions(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number, exprs: BoolExpr<number>[]): Promise<AShare[]> {
   if (exprs.length === 0) return [];
+  columns = await withComputed(p, plan, columns, n);
   const circ = new Circuit(n);
   const atomNode = await atomCircuit(p, plan, (name) => columns.get(name)!, n, circ);
   const roots = exprs.map((e) => circ.build(e, (i) => atomNode[i]!));
@@ -303,6 +307,12 @@ export async function rowConditions(p: Party, plan: QueryPlan, columns: Map<stri
     const k = secret.indexOf(r);
     return inj!.slice(k * n, (k + 1) * n);
   });
+}
+
+/** The columns with the plan's computed values (arithmetic, plan.ts Computed) added. */
+async function withComputed(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<Map<string, AShare>> {
+  if (!plan.computed?.length) return columns;
+  return new Map([...columns, ...(await computeColumns(p, plan.computed, (c) => columns.get(c)!, n))]);
 }
 
 function collectLeaves<L>(e: BoolExpr<L>, out: L[]): void {
@@ -597,13 +607,9 @@ async function decompose(p: Party, col: (name: string) => AShare, width: Map<str
  * once; every AND of one depth, across all atoms and the filter, goes in one round.
  */
 async function atomCircuit(p: Party, plan: QueryPlan, col: (name: string) => AShare, n: number, circ: Circuit): Promise<number[]> {
-  // Two columns compared: their difference, a local subtraction, is decomposed like a column.
-  const diffs = new Map((plan.differences ?? []).map((d) => [d.name, d]));
-  const specOf = (c: string) => diffs.get(c)?.spec ?? plan.dataset.columns.find((s) => s.name === c)!;
-  const colOf = (c: string) => {
-    const d = diffs.get(c);
-    return d ? sub(col(d.left), col(d.right)) : col(c);
-  };
+  // Computed values (two columns compared, arithmetic) are columns by now (withComputed).
+  const specOf = (c: string) => valueSpec(plan, c);
+  const colOf = col;
   const cols = [...new Set(plan.atoms.map((a) => a.column))];
   const width = new Map(cols.map((c) => [c, valueBits(specOf(c), plan.codeLists)]));
   const planes = await decompose(p, colOf, width, n);
@@ -812,7 +818,7 @@ async function protect(p: Party, noise: PlanNoise, base: AShare[], G: number): P
 async function clampColumns(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<Map<string, AShare>> {
   const items: { clamp: Clamp; below: boolean; d: AShare; bound: bigint; bits: number }[] = [];
   for (const c of plan.clamps) {
-    const s = plan.dataset.columns.find((x) => x.name === c.column)!;
+    const s = valueSpec(plan, c.column);
     const x = columns.get(c.column)!;
     const w = valueBits(s, plan.codeLists);
     const half = 1n << BigInt(w - 1);

@@ -464,6 +464,7 @@ function mapColumns(e: Expr, f: (name: string) => string): Expr {
     case 'agg':
       return e.arg ? { ...e, arg: m(e.arg) } : e; // keeps the text the user wrote (the output's name)
     case 'cmp':
+    case 'arith':
       return { ...e, left: m(e.left), right: m(e.right) };
     case 'and':
     case 'or':

@@ -56,6 +56,8 @@ export type Expr =
   | { kind: 'isnull'; arg: Expr; negated: boolean }
   /** column ± days (date windows between two registers inside EXISTS, e.g. c.admission_date + 365). */
   | { kind: 'shift'; arg: Expr; by: number }
+  /** Arithmetic between columns and numbers, computed per row inside MPC (plan.ts Computed). */
+  | { kind: 'arith'; op: '+' | '-' | '*'; left: Expr; right: Expr }
   /**
    * [NOT] EXISTS (SELECT … FROM table alias [JOIN table2 alias2 ON …] WHERE …): a semi-join,
    * planned by join-plan.ts.
@@ -428,10 +430,12 @@ function binary(e: Node, table: Scope): Expr {
       if (op === '-' && dateLike(r) && (e.left?.type === 'column_ref' || e.left?.type === 'function')) {
         return { kind: 'call', name: 'minus', args: [sub(e.left), sub(r)] };
       }
-      return unsupported(`arithmetic operator ${op} (only column ± a whole number of days, in a date window)`);
+      return { kind: 'arith', op: op as '+' | '-', left: sub(e.left), right: sub(e.right) };
     }
     case '*':
+      return { kind: 'arith', op: '*', left: sub(e.left), right: sub(e.right) };
     case '/':
+      return unsupported('arithmetic operator / (division inside MPC; divide the released value, or use AVG)');
     case '%':
     case '||':
       return unsupported(`arithmetic operator ${op}`);
@@ -472,6 +476,10 @@ export function show(e: Expr): string {
       return `${show(e.arg)} IS${e.negated ? ' NOT' : ''} NULL`;
     case 'shift':
       return `${show(e.arg)} ${e.by < 0 ? '-' : '+'} ${Math.abs(e.by)}`;
+    case 'arith': {
+      const inner = (x: Expr) => (x.kind === 'arith' || x.kind === 'shift' || (x.kind === 'call' && x.name === 'minus') ? `(${show(x)})` : show(x));
+      return `${inner(e.left)} ${e.op} ${inner(e.right)}`;
+    }
     case 'exists':
       return `${e.negated ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${e.table} ${e.alias}${e.join ? ` JOIN ${e.join.table} ${e.join.alias} ON ${show(e.join.on)}` : ''}${e.where ? ` WHERE ${show(e.where)}` : ''})`;
   }
