@@ -92,6 +92,8 @@ export interface JoinPlanLike {
     /** Conditions on this table alone (a plan over the table; its filter atoms are its columns). */
     filter: Pick<PlanLike, 'atoms' | 'filter'> | null;
     window?: { partner: number; aDate: string; bDate: string };
+    /** Window functions (a subquery with OVER): the columns each window column reads. */
+    over?: { sources: Record<string, readonly string[]> };
   }[];
   /** The plan over the joined rows: columns are `alias.column` (and `__row`, `alias.__has`). */
   plan: PlanLike;
@@ -113,6 +115,7 @@ export function usesOfJoinPlan(jp: JoinPlanLike): ColumnUse[] {
     }
   };
   const byAlias = new Map(jp.tables.map((t) => [t.alias, t.dataset.name]));
+  const overOf = new Map(jp.tables.map((t) => [t.alias, t.over?.sources ?? {}]));
   for (const t of jp.tables) {
     add({ dataset: t.dataset.name, column: t.key, role: 'join-key' });
     if (t.filter) for (const i of leaves(t.filter.filter as Formula | null, [])) {
@@ -130,7 +133,9 @@ export function usesOfJoinPlan(jp: JoinPlanLike): ColumnUse[] {
     if (dot < 0 || u.column.endsWith('.__has')) continue;
     const ds = byAlias.get(u.column.slice(0, dot));
     if (!ds) refuse('malformed', `column ${u.column} of the joined plan names no table of the query`);
-    add({ ...u, dataset: ds, column: u.column.slice(dot + 1) });
+    // A window column (LAG(x) OVER (PARTITION BY person_id ORDER BY d)) is a use of what it reads.
+    const col = u.column.slice(dot + 1);
+    for (const column of overOf.get(u.column.slice(0, dot))![col] ?? [col]) add({ ...u, dataset: ds, column });
   }
   return out;
 }

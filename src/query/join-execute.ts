@@ -11,10 +11,12 @@
 // complete); its per-row usable flag is multiplied into the joined rows' validity (one more
 // multiplication round). Its present rows must be at most one per person: declared, or checked
 // (one revealed bit, as for any checked table).
-import { add, fromPublic, mulMany, subFromPublic } from '../mpc/arith.js';
+import { add, addPublic, fromPublic, mulMany, subFromPublic } from '../mpc/arith.js';
 import * as R from '../ring/ring64.js';
 import { eventTable, followedWithin } from '../mpc/cohort.js';
 import { joinOnKey, type JoinedTable, type JoinInput } from '../mpc/join.js';
+import { sort } from '../mpc/sort.js';
+import { type WindowFn, windowValues } from '../mpc/window.js';
 import type { Party } from '../mpc/party.js';
 import type { AShare } from '../mpc/share.js';
 import { PERSON_ID_LIMIT } from '../ingest/schema.js';
@@ -68,7 +70,7 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
 
 /** Whether joinedRows joins (sorts) the rows, or (one register, nothing to join in) passes them through. */
 function joinsRows(jp: JoinPlan, opts: JoinRunOptions): boolean {
-  return !(jp.tables.length === 1 && !opts.restrict && !jp.tables[0]!.window);
+  return !(jp.tables.length === 1 && !opts.restrict && !jp.tables[0]!.window && !jp.tables[0]!.over);
 }
 
 /**
@@ -83,7 +85,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     steps(what);
     if (at !== undefined) report?.(at, what);
   };
-  const colsOf = jp.tables.map((t) => {
+  const colsOf: { key: AShare; m: Map<string, AShare> }[] = jp.tables.map((t) => {
     const m = tables.get(t.alias) ?? new Map<string, AShare>();
     const get = (c: string) => m.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
     const key = get(t.key);
@@ -97,6 +99,23 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     present.push(t.filter ? await rowFilter(p, t.filter, colsOf[i]!.m, colsOf[i]!.key.length) : null);
   }
   lap('filters before the join', 0.05);
+
+  // 1b. A table read through window functions: its rows sorted by the window's ORDER BY, the rows
+  // its subquery's WHERE drops after all others; the join's stable sort by person keeps that order.
+  for (const [i, t] of jp.tables.entries()) {
+    const o = t.over?.order;
+    if (!o) continue;
+    const { key, m } = colsOf[i]!;
+    const x = m.get(o.column)!;
+    const span = BigInt(o.hi - o.lo);
+    const pos = o.desc ? subFromPublic(p, BigInt(o.hi), x) : addPublic(p, x, -BigInt(o.lo)); // 0..span
+    const sortKey = present[i] ? addPublic(p, (await mulMany(p, [[present[i]!, addPublic(p, pos, -(span + 1n))]]))[0]!, span + 1n) : pos;
+    const names = [...m.keys()].filter((c) => c !== t.key);
+    const s = await sort(p, sortKey, [key, ...names.map((c) => m.get(c)!), ...(present[i] ? [present[i]!] : [])], { keyBits: (span + 1n).toString(2).length + 1 });
+    colsOf[i] = { key: s.payloads[0]!, m: new Map([[t.key, s.payloads[0]!], ...names.map((c, k) => [c, s.payloads[1 + k]!] as const)]) };
+    if (present[i]) present[i] = s.payloads[1 + names.length]!;
+    lap(`${t.dataset.name} in the order of its window functions (${o.column}${o.desc ? ' DESC' : ''})`);
+  }
 
   // One register and no row restriction: its rows are the rows (no sort, nothing revealed).
   if (!joinsRows(jp, opts)) {
@@ -154,6 +173,25 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     lap(`date window ${t.dataset.name} → ${jp.tables[w.partner]!.dataset.name}`);
   }
 
+  // Window functions over each person's rows (src/mpc/window.ts).
+  const overValues = new Map<string, AShare>();
+  for (const [i, t] of jp.tables.entries()) {
+    if (!t.over) continue;
+    const jt = joined.get(i)!;
+    const colOf = (c: string) => jt.columns[t.columns.indexOf(c)]!;
+    const o = t.over.order;
+    const bits = o ? Math.max(Math.abs(o.lo), Math.abs(o.hi)).toString(2).length + 2 : 1;
+    const fns: WindowFn[] = t.over.columns.map((c) =>
+      c.fn === 'row_number' || (c.fn === 'count' && c.rows) ? { fn: 'row_number' } : c.fn === 'count' ? { fn: 'count', order: o ? colOf(o.column) : null, bits } : { fn: c.fn, value: colOf(c.arg!), fallback: c.fallback },
+    );
+    const vals = await windowValues(p, jt.here, j.first, fns);
+    t.over.columns.forEach((c, k) => {
+      overValues.set(`${t.alias}.${c.name}`, vals[k]!.value);
+      if (vals[k]!.has) overValues.set(`${t.alias}.${c.name}.${HAS}`, vals[k]!.has!);
+    });
+    lap(`window functions over ${t.dataset.name} (${t.over.columns.map((c) => c.name).join(', ')})`);
+  }
+
   // 3. Validity of each joined row. With a many-side table M: M's rows where every FROM/inner
   // table matched, plus (M LEFT JOINed) each key's last row where M has no row. Without one: each
   // key's last row where every FROM/inner table matched.
@@ -173,7 +211,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   lap('validity of joined rows', 0.78);
 
   // 4. The joined rows as one virtual register.
-  const virtual = new Map<string, AShare>([[ROW, valid]]);
+  const virtual = new Map<string, AShare>([[ROW, valid], ...overValues]);
   jp.tables.forEach((t, i) => {
     const jt = joined.get(i)!;
     t.columns.forEach((c, k) => virtual.set(`${t.alias}.${c}`, jt.columns[k]!));

@@ -77,6 +77,33 @@ export interface JoinClause {
   on: Expr;
 }
 
+/**
+ * A window function of a subquery over one table (./desugar.ts): computed inside MPC over the
+ * table's rows that pass the subquery's WHERE, per person (join-plan.ts, join-execute.ts).
+ */
+export interface WindowColumn {
+  /** Its name in the subquery (AS name). */
+  name: string;
+  fn: 'row_number' | 'lag' | 'lead' | 'count';
+  /** LAG/LEAD: the column read from the previous / next row. */
+  arg: string | null;
+  /** LAG/LEAD: the value where there is no previous / next row (a literal; else NULL). */
+  fallback: Expr | null;
+  /** PARTITION BY and ORDER BY columns of the table (unqualified). */
+  partition: string[];
+  order: { column: string; desc: boolean } | null;
+  /** COUNT(*) with ROWS … CURRENT ROW counts rows so far; without, rows up to the row's ORDER BY value (SQL's RANGE frame). */
+  rows: boolean;
+}
+
+/** A table of FROM or JOIN read through a subquery with window functions. */
+export interface WindowTable {
+  alias: string;
+  /** The subquery's WHERE (qualified by the alias): the rows the window functions see. */
+  where: Expr | null;
+  columns: WindowColumn[];
+}
+
 export interface ParsedQuery {
   sql: string;
   table: string;
@@ -91,6 +118,8 @@ export interface ParsedQuery {
   limit: number | null;
   /** SELECT DISTINCT: the SELECT list is the grouping (plan.ts); its cells are the output. */
   distinct?: boolean;
+  /** Tables read through a subquery with window functions (by alias). */
+  windows?: WindowTable[];
 }
 
 const AGGS: Record<string, AggName> = {
@@ -102,6 +131,8 @@ const AGGS: Record<string, AggName> = {
 // node-sql-parser's AST is loosely typed JSON; we walk it defensively.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Node = any;
+
+const WINDOW_WHERE = 'window functions (OVER) are computed in a subquery over one register in FROM or WITH, e.g. FROM (SELECT person_id, LEAD(admission_date) OVER (PARTITION BY person_id ORDER BY admission_date) AS next FROM contacts) s';
 
 const unsupported = (what: string): never => {
   throw new QueryError(`unsupported SQL: ${what}`);
@@ -183,7 +214,7 @@ function parseChecked(sql: string): ParsedQuery {
   const alias = typeof from[0].as === 'string' ? from[0].as : table;
   // Qualifiers (table names and aliases) → alias; with joins (or EXISTS) column names keep their qualifier.
   const hasExists = /"(operator|value)":"(NOT )?EXISTS"/i.test(JSON.stringify(ast.where ?? null));
-  const scope: Scope = { joined: from.length > 1 || hasExists, names: new Map([[table, alias], [alias, alias]]) };
+  const scope: Scope = { joined: from.length > 1 || hasExists || from.some((f) => f.window), names: new Map([[table, alias], [alias, alias]]) };
   const joins: JoinClause[] = [];
   for (const f of from.slice(1)) {
     const kind = String(f.join).toUpperCase();
@@ -199,6 +230,11 @@ function parseChecked(sql: string): ParsedQuery {
   // ON conditions may refer to any table in FROM (checked by the join planner).
   from.slice(1).forEach((f, i) => (joins[i]!.on = expr(f.on, scope)));
   const tableScope = scope;
+  const windows: WindowTable[] = from.filter((f) => f.window).map((f) => ({
+    alias: typeof f.as === 'string' ? f.as : f.table,
+    where: f.window.where ? expr(f.window.where, scope) : null,
+    columns: (f.window.columns as Node[]).map((c) => ({ ...c, fallback: c.fallback ? expr(c.fallback, scope) : null }) as WindowColumn),
+  }));
 
   const columns: Node[] = ast.columns === '*' ? unsupported('SELECT * (name group keys and aggregates)') : ast.columns;
   const select: SelectItem[] = columns.map((c) => {
@@ -227,6 +263,7 @@ function parseChecked(sql: string): ParsedQuery {
     orderBy,
     limit,
     ...(ast.distinct && ast.distinct.type ? { distinct: true } : {}),
+    ...(windows.length ? { windows } : {}),
   };
 }
 
@@ -276,7 +313,7 @@ function expr(e: Node, table: Scope): Expr {
     case 'aggr_func': {
       const name = String(e.name).toUpperCase();
       const fn = AGGS[name] ?? unsupported(`aggregate ${name}`);
-      if (e.over) unsupported('window functions (OVER)');
+      if (e.over) unsupported(WINDOW_WHERE);
       const a = e.args?.expr;
       if (e.args?.distinct) {
         if (fn !== 'count') unsupported(`${name}(DISTINCT …) (only COUNT(DISTINCT column))`);
@@ -294,7 +331,7 @@ function expr(e: Node, table: Scope): Expr {
     }
     case 'function': {
       const name = fnName(e).toUpperCase();
-      if (e.over) unsupported('window functions (OVER)');
+      if (e.over) unsupported(WINDOW_WHERE);
       const args: Node[] = e.args?.value ?? (e.args ? [e.args] : []);
       if (name === 'EXISTS') {
         if (args.length !== 1) unsupported('EXISTS with several arguments');
@@ -316,7 +353,7 @@ function expr(e: Node, table: Scope): Expr {
         return { kind: 'agg', fn: AGGS[name]!, arg, text: `${name.toLowerCase()}(${show(arg)})` };
       }
       if (name === 'AGE' || name === 'AGE_BAND' || name === 'LEAST' || name === 'GREATEST' || name === 'COALESCE') return { kind: 'call', name: name.toLowerCase(), args: args.map((a) => expr(a, table)) };
-      if (['ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LAG', 'LEAD', 'NTILE'].includes(name)) unsupported(`window function ${name}`);
+      if (['ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LAG', 'LEAD', 'NTILE'].includes(name)) unsupported(`window function ${name} here (${WINDOW_WHERE})`);
       return unsupported(`function ${name}() (supported: aggregates, age(), age_band(), LEAST() and GREATEST() inside SUM/AVG/VARIANCE/STDDEV)`);
     }
     case 'unary_expr': {
@@ -328,6 +365,8 @@ function expr(e: Node, table: Scope): Expr {
     }
     case 'binary_expr':
       return binary(e, table);
+    case 'window_func':
+      return unsupported(`window function ${String(e.name).toUpperCase()} here (${WINDOW_WHERE})`);
     case 'case':
       return unsupported('CASE expressions');
     case 'cast':
@@ -354,6 +393,7 @@ function exists(sub: Node, outer: Scope, negated: boolean): Expr {
     unsupported('EXISTS over anything but one table, or two tables joined with JOIN … ON (a date window between two registers)');
   }
   if (sub.groupby || sub.having || sub.with || sub._next) unsupported('GROUP BY, HAVING, WITH or UNION inside EXISTS');
+  if (from.some((f) => f.window)) unsupported('EXISTS over a subquery with window functions (join it instead: JOIN (…) s ON s.person_id = …)');
   const names = new Map(outer.names);
   const refs = from.map((f) => {
     const alias = typeof f.as === 'string' ? f.as : (f.table as string);
