@@ -17,14 +17,17 @@ import { eventTable, followedWithin } from '../mpc/cohort.js';
 import { joinOnKey, type JoinedTable, type JoinInput } from '../mpc/join.js';
 import { sort } from '../mpc/sort.js';
 import { type WindowFn, windowValues } from '../mpc/window.js';
+import { firstRowsBeside } from '../mpc/pairs.js';
 import type { Party } from '../mpc/party.js';
-import type { AShare } from '../mpc/share.js';
+import { AShare } from '../mpc/share.js';
 import { PERSON_ID_LIMIT } from '../ingest/schema.js';
 import { lapTimer, progressPart, rowFilter, runQuery, type QueryResult, type RunOptions } from './execute.js';
-import { HAS, type JoinPlan, ROW } from './join-plan.js';
+import { HAS, type JoinPlan, type JoinTablePlan, ROW } from './join-plan.js';
 import { QueryError } from './parse.js';
 
 const KEY_BITS = PERSON_ID_LIMIT.toString(2).length - 1;
+/** Most joined rows of a many-to-many join (rows × bound) held at once. */
+export const MAX_EXPANDED_ROWS = 1 << 25;
 
 /** Product of 0/1 columns, as a balanced tree (one round per level); null for none. */
 async function productAll(p: Party, xs: AShare[]): Promise<AShare | null> {
@@ -92,6 +95,11 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     for (const c of t.columns) if (get(c).length !== key.length) throw new QueryError(`column '${c}' of ${t.dataset.name} has ${get(c).length} rows, its key ${key.length}`);
     return { key, m };
   });
+
+  // A many-to-many join has b times the rows of the join: bounded before any MPC (sizes are public).
+  const paired = jp.tables.find((t) => t.expand);
+  const joinRows = colsOf.reduce((s, c) => s + c.key.length, 0) + (opts.restrict?.input.key.length ?? 0);
+  if (paired && joinRows * paired.bound!.rows > MAX_EXPANDED_ROWS) throw new QueryError(`the many-to-many join would have ${joinRows} × ${paired.bound!.rows} rows, more than ${MAX_EXPANDED_ROWS} (memory): declare a smaller bound (${paired.alias}.${paired.bound!.column} <= …) or filter the registers first`);
 
   // 1. Each table's own conditions.
   const present: (AShare | null)[] = [];
@@ -195,7 +203,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   // 3. Validity of each joined row. With a many-side table M: M's rows where every FROM/inner
   // table matched, plus (M LEFT JOINed) each key's last row where M has no row. Without one: each
   // key's last row where every FROM/inner table matched.
-  const many = jp.tables.findIndex((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner' || t.kind === 'left'));
+  const many = jp.tables.findIndex((t) => t.unique === false && !t.expand && (t.kind === 'from' || t.kind === 'inner' || t.kind === 'left'));
   const inner = jp.tables.flatMap((t, i) => ((t.kind === 'from' || t.kind === 'inner') && i !== many ? [joined.get(i)!.has] : []));
   const allInner = await productAll(p, inner);
   let valid: AShare;
@@ -217,5 +225,44 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     t.columns.forEach((c, k) => virtual.set(`${t.alias}.${c}`, jt.columns[k]!));
     if (t.kind === 'left' || t.kind === 'semi') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
   });
-  return virtual;
+  const e = jp.tables.findIndex((t) => t.expand);
+  return e < 0 ? virtual : expandRows(p, virtual, jp.tables[e]!, joined.get(e)!, j.first, lap);
+}
+
+/**
+ * Many-to-many (a table with `expand`, join-plan.ts): every joined row b times, copy k carrying
+ * the person's (k+1)-th row of that table (src/mpc/pairs.ts) and valid only where it exists; the
+ * other columns copied. b·n rows whatever the true multiplicities.
+ */
+async function expandRows(p: Party, virtual: Map<string, AShare>, t: JoinTablePlan, jt: JoinedTable, first: AShare, lap: (what: string) => void): Promise<Map<string, AShare>> {
+  const b = t.bound!.rows;
+  const mine = [...virtual.keys()].filter((c) => c.startsWith(`${t.alias}.`));
+  const slots = await firstRowsBeside(p, jt.here, first, mine.map((c) => virtual.get(c)!), b);
+  const valid = await mulMany(p, slots.has.map((h) => [virtual.get(ROW)!, h] as [AShare, AShare]));
+  // Row-major (row i's copies at i·b … i·b + b − 1): the rows stay in person order.
+  const out = new Map<string, AShare>([[ROW, interleave(valid)]]);
+  for (const [c, x] of virtual) {
+    if (c === ROW) continue;
+    const k = mine.indexOf(c);
+    out.set(c, interleave(k >= 0 ? slots.cols.map((s) => s[k]!) : Array.from({ length: b }, () => x)));
+  }
+  lap(`each row beside the first ${b} rows per person of ${t.dataset.name}`);
+  return out;
+}
+
+/** Lane i·b + k of the result is lane i of xs[k] (b = xs.length), through 32-bit words. Local. */
+function interleave(xs: AShare[]): AShare {
+  const b = xs.length, n = xs[0]!.length;
+  const out = new AShare(new BigUint64Array(n * b), new BigUint64Array(n * b));
+  for (const h of ['a', 'b'] as const) {
+    const d = new Uint32Array(out[h].buffer);
+    xs.forEach((x, k) => {
+      const s = new Uint32Array(x[h].buffer, x[h].byteOffset, 2 * n);
+      for (let i = 0, o = 2 * k; i < n; i++, o += 2 * b) {
+        d[o] = s[2 * i]!;
+        d[o + 1] = s[2 * i + 1]!;
+      }
+    });
+  }
+  return out;
 }

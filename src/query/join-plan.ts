@@ -82,6 +82,16 @@ export interface JoinTablePlan {
   window?: DateWindow;
   /** Window functions over this table's rows per person (a subquery with OVER in FROM or JOIN). */
   over?: OverPlan;
+  /**
+   * ROW_NUMBER() OVER (PARTITION BY its person id …) <= rows, as a top-level condition: at most
+   * this many rows per person count (contribution.ts).
+   */
+  bound?: { column: string; rows: number };
+  /**
+   * Many-to-many: this table's first `bound.rows` rows per person are set beside every row of the
+   * table with many rows per person (join-execute.ts): rows × bound.rows joined rows, padded.
+   */
+  expand?: true;
 }
 
 /**
@@ -344,10 +354,29 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
     // A table read through window functions is the side with many rows per person.
     return !overOf.has(t.alias) && oneRowPerPerson(t.dataset, keys.get(t.alias)!.slice(t.alias.length + 1), f ? fixedColumns(f) : new Set());
   };
-  const many = tables.findIndex((t) => t.kind !== 'semi' && t.kind !== 'window' && !declared(t));
-  for (const a of overOf.keys()) if (tables[many]!.alias !== a) err(`window functions over ${a}: ${tables[many]!.alias} (${tables[many]!.dataset.name}) has many rows per person too; a join keeps the rows of one such table`);
+  // Many-to-many: a second table with many rows per person takes part with its first b rows per
+  // person, b declared as ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY …) <= b (boundOf).
+  const multi = [...tables.keys()].filter((i) => tables[i]!.kind !== 'semi' && tables[i]!.kind !== 'window' && !declared(tables[i]!));
+  const bounds = new Map(multi.flatMap((i) => {
+    const b = boundOf(tables[i]!.alias, overOf.get(tables[i]!.alias)?.columns ?? [], rest);
+    return b ? [[i, b] as const] : [];
+  }));
+  const many = multi.find((i) => !bounds.has(i)) ?? multi[0] ?? -1;
+  const boundedIdx = multi.filter((i) => i !== many && bounds.has(i));
+  if (boundedIdx.length > 1) err(`${boundedIdx.map((i) => tables[i]!.alias).join(' and ')} are both bounded by ROW_NUMBER: a join keeps all rows of one table with many rows per person and the first rows of at most one other`);
+  const bounded = boundedIdx[0] ?? -1;
+  if (bounded >= 0 && tables[many]!.kind === 'left') err(`a many-to-many join with ${tables[bounded]!.alias} keeps the rows of ${tables[many]!.alias}, which is LEFT JOINed; use JOIN`);
+  for (const i of multi) {
+    if (i === many || i === bounded) continue;
+    const t = tables[i]!, m = tables[many]!;
+    const most = (d: DatasetSchema, k: string) => d.columns.find((c) => c.name === k)?.maxRowsPerPerson;
+    const mostT = most(t.dataset, keys.get(t.alias)!.slice(t.alias.length + 1));
+    // Declared to have many rows per person (or read through window functions): the advice, before any MPC.
+    if (overOf.has(t.alias) || (mostT ?? 1) > 1) err(manyToManyAdvice(m, t, mostT, keys.get(t.alias)!.slice(t.alias.length + 1), overOf.get(t.alias)?.columns));
+  }
+  for (const a of overOf.keys()) if (![many, bounded].includes(tables.findIndex((t) => t.alias === a))) err(`window functions over ${a}: it has to be a table with many rows per person`);
   const idx = [...tables.keys()];
-  const order = [...idx.filter((i) => i !== many && tables[i]!.kind !== 'semi' && tables[i]!.kind !== 'window'), ...idx.filter((i) => tables[i]!.kind === 'semi'), ...(many >= 0 ? [many] : [])];
+  const order = [...idx.filter((i) => i !== many && i !== bounded && tables[i]!.kind !== 'semi' && tables[i]!.kind !== 'window'), ...idx.filter((i) => tables[i]!.kind === 'semi'), ...(bounded >= 0 ? [bounded] : []), ...(many >= 0 ? [many] : [])];
 
   // The plan over the joined rows.
   const virtual: DatasetSchema = {
@@ -400,13 +429,14 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
         dataset: t.dataset,
         kind: t.kind,
         key: key.slice(prefix.length),
-        unique: i === many || t.kind === 'semi' || t.kind === 'window' ? false : declared(t) ? true : 'check',
+        unique: i === many || i === bounded || t.kind === 'semi' || t.kind === 'window' ? false : declared(t) ? true : 'check',
         filter,
         filterText: filterWhere ? show(filterWhere) : null,
         columns,
         reads: [...new Set([key.slice(prefix.length), ...(filter?.columns ?? []), ...columns, ...dateOf(t.alias)])],
         ...(w ? { window: { ...w, partner: tables.findIndex((x) => x.alias === w.partner) } } : {}),
         ...(over ? { over } : {}),
+        ...(bounds.has(i) ? { bound: bounds.get(i)!, ...(i === bounded ? { expand: true } : {}) } : {}),
       };
     }),
   };
@@ -628,6 +658,39 @@ export function planAnyQuery(q: ParsedQuery, datasets: Map<string, { schema: Dat
   if (!needsJoinPlan(q) && !opts.personKey) return { plan: planQuery(q, datasets.get(q.table)!.schema, lists), join: null };
   const join = planJoinQuery(q, new Map([...datasets].map(([n, d]) => [n, d.schema])), lists, opts);
   return { plan: join.plan, join };
+}
+
+/**
+ * The bound b of a table read through window functions: a top-level condition `alias.rn <= b`
+ * (or < b + 1, = b, BETWEEN 1 AND b) on one of its ROW_NUMBER() (or COUNT(*) … ROWS) columns.
+ */
+function boundOf(alias: string, cols: WindowColumn[], conds: Expr[]): { column: string; rows: number } | null {
+  const numbered = new Set(cols.filter((c) => c.fn === 'row_number' || (c.fn === 'count' && c.rows && c.order)).map((c) => `${alias}.${c.name}`));
+  let best: { column: string; rows: number } | null = null;
+  for (const c of conds) {
+    let col: string | null = null, rows = Infinity;
+    if (c.kind === 'cmp' && c.left.kind === 'column' && c.right.kind === 'number' && Number.isInteger(c.right.value)) {
+      col = c.left.name;
+      rows = c.op === '<=' || c.op === '=' ? c.right.value : c.op === '<' ? c.right.value - 1 : Infinity;
+    } else if (c.kind === 'cmp' && c.right.kind === 'column' && c.left.kind === 'number' && Number.isInteger(c.left.value)) {
+      col = c.right.name;
+      rows = c.op === '>=' || c.op === '=' ? c.left.value : c.op === '>' ? c.left.value - 1 : Infinity;
+    } else if (c.kind === 'between' && !c.negated && c.arg.kind === 'column' && c.hi.kind === 'number' && Number.isInteger(c.hi.value)) {
+      col = c.arg.name;
+      rows = c.hi.value;
+    }
+    if (col && numbered.has(col) && Number.isFinite(rows) && (!best || rows < best.rows)) best = { column: col.slice(alias.length + 1), rows: Math.max(0, rows) };
+  }
+  return best;
+}
+
+/** The refusal of a join of two tables with many rows per person, with the syntax that bounds one side. */
+function manyToManyAdvice(m: { alias: string; dataset: DatasetSchema }, t: { alias: string; dataset: DatasetSchema }, most: number | undefined, key: string, over?: WindowColumn[]): string {
+  const date = t.dataset.columns.find((c) => c.type === 'date')?.name ?? 'date';
+  const b = Math.min(8, most ?? 8);
+  return `${m.dataset.name} ${m.alias} and ${t.dataset.name} ${t.alias} both have many rows per person${most ? ` (${t.dataset.name}: up to ${most})` : ''}${over ? ` (${t.alias} is read through window functions)` : ''}: a many-to-many join needs the most rows per person it takes from one side, declared with ROW_NUMBER: `
+    + `JOIN (SELECT …, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${date}) AS k FROM ${t.dataset.name}) ${t.alias} ON ${t.alias}.${key} = ${m.alias}.${key} AND ${t.alias}.k <= ${b} `
+    + `(each row of ${m.alias} is paired with the person's first ${b} rows of ${t.dataset.name} by ${date}, padded to ${b}; later rows are dropped inside MPC and their number is not revealed)`;
 }
 
 /** The largest number of rows one person can have in `d` (its person id's maxRowsPerPerson), else 2^31 − 1. */

@@ -769,6 +769,11 @@ export class Builder {
         return this.compare(o, op, this.literal(o, right, show(e)));
       }
       case 'between': {
+        // Bounds that are columns or arithmetic (r.date BETWEEN c.admission_date AND c.admission_date + 90): two comparisons.
+        if (![e.lo, e.hi].every((x) => x.kind === 'number' || x.kind === 'string')) {
+          const r: Expr = { kind: 'and', left: { kind: 'cmp', op: '>=', left: e.arg, right: e.lo }, right: { kind: 'cmp', op: '<=', left: e.arg, right: e.hi } };
+          return this.predicate(e.negated ? { kind: 'not', arg: r } : r);
+        }
         const o = this.operand(e.arg);
         if (o.type === 'code' || o.type === 'bool') err(`${show(e)}: BETWEEN does not apply to ${o.type} column '${o.text}'`);
         const lo = this.literal(o, e.lo, show(e)) * o.scale, hi = this.literal(o, e.hi, show(e)) * o.scale;

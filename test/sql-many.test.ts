@@ -1,0 +1,90 @@
+// Many-to-many joins on the person id (issue 17): contacts × prescriptions with the most rows per
+// person taken from one side declared by ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY …) <= b,
+// padded to b inside MPC. In MPC against SQLite running the same text, with the edges (an empty
+// register, one row, ties, persons in one register only), the privacy bound and the refusal.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { generateRegisters, type Register, type Registers } from '../src/demo/registers.js';
+import { contributionBound, noiseForPlan, QueryError } from '../src/query/index.js';
+import { sqlCheck, subset, type SqlCheck } from './sql-check.js';
+
+const K = 5;
+let regs: Registers;
+let check: SqlCheck;
+/** At most one prescription per person and day: which rows are a person's first b does not depend on tie order. */
+let untied: SqlCheck;
+
+/** The rows of `r` that are the first of their (person, day). */
+function firstPerDay(r: Register, day: string): Register {
+  const pid = r.plain.get('person_id')!, d = r.plain.get(day)!;
+  const seen = new Set<string>();
+  const keep: number[] = [];
+  for (let i = 0; i < r.length; i++) if (!seen.has(`${pid[i]}|${d[i]}`)) (seen.add(`${pid[i]}|${d[i]}`), keep.push(i));
+  return subset(r, keep);
+}
+
+before(async () => {
+  regs = generateRegisters({ citizens: 800, seed: 61, incomeYears: [2023] });
+  check = await sqlCheck(regs.all, regs.codeLists, K);
+  untied = await sqlCheck(regs.all.map((r) => (r === regs.prescriptions ? firstPerDay(r, 'date') : r)), regs.codeLists, K);
+});
+
+const FIRST = (b: number, cols = 'person_id, atc, date, amount') => `(SELECT ${cols}, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY date) AS k FROM prescriptions) r ON r.person_id = c.person_id AND r.k <= ${b}`;
+/** SQLite spells date + days with date(…, '+N days'). */
+const plus = (sql: string) => sql.replace(/c\.admission_date \+ (\d+)/g, "date(c.admission_date, '+$1 days')");
+
+describe('many-to-many joins with a declared bound equal SQLite', () => {
+  it('every contact beside the person\'s first b prescriptions: pairs per region (ties do not matter)', async () => {
+    for (const b of [1, 4]) await check.same(`SELECT c.region, COUNT(*) AS n FROM contacts c JOIN ${FIRST(b)} GROUP BY c.region`);
+  });
+
+  it('drug after diagnosis: prescriptions within 90 days of a contact, by ATC code, with amounts', async () => {
+    const sql = `SELECT r.atc, COUNT(*) AS n, SUM(r.amount) AS ddd FROM contacts c JOIN ${FIRST(6)}
+                 WHERE c.diagnosis LIKE 'E1%' AND r.date BETWEEN c.admission_date AND c.admission_date + 90 GROUP BY r.atc`;
+    await untied.same(sql, 'n', plus(sql));
+  });
+
+  it('three registers, both sides numbered, persons counted', async () => {
+    const sql = `SELECT p.sex, COUNT(*) AS n, COUNT(DISTINCT p.person_id) AS persons FROM population p
+                 JOIN (SELECT person_id, admission_date, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c ON c.person_id = p.person_id
+                 JOIN ${FIRST(3)} WHERE c.j <= 2 AND r.date >= c.admission_date GROUP BY p.sex`;
+    await untied.same(sql, 'persons');
+  });
+
+  it('an empty register and a register of one row on either side', async () => {
+    for (const [table, rows] of [['prescriptions', []], ['prescriptions', [0]], ['contacts', []]] as const) {
+      const regs1 = regs.all.map((r) => (r.schema.name === table ? subset(r, [...rows]) : r));
+      const c = await sqlCheck(regs1, regs.codeLists, 1);
+      const sql = `SELECT COUNT(*) AS n FROM contacts c JOIN ${FIRST(2)}`;
+      const want = Number(c.plain(sql).rows[0]![0]);
+      const r = await c.run(sql, { minCellSize: 1 });
+      assert.deepEqual(r.rows, want ? [[want]] : [], `${table} with ${rows.length} rows`);
+      c.db.close();
+    }
+  });
+});
+
+describe('many-to-many: privacy bound and refusals', () => {
+  it('one person adds at most (rows on the kept side) × b joined rows', () => {
+    const R = (sql: string) => contributionBound(check.plan(sql).plan, check.plan(sql));
+    assert.equal(R(`SELECT COUNT(*) AS n FROM contacts c JOIN ${FIRST(4)}`), 64 * 4);
+    assert.equal(R(`SELECT COUNT(*) AS n FROM (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c JOIN ${FIRST(4)} WHERE c.j <= 2`), 2 * 4);
+  });
+
+  it('runs protected, the noise calibrated to that bound', async () => {
+    const sql = `SELECT c.sex, COUNT(*) AS n FROM (SELECT person_id, sex, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c JOIN ${FIRST(2)} WHERE c.j <= 3 GROUP BY c.sex`;
+    const jp = check.plan(sql);
+    const noise = noiseForPlan(jp.plan, jp, { mechanism: 'laplace', epsilon: 4 });
+    assert.equal(noise.sums[0]!.sensitivity, 3 * 2);
+    const r = await check.run(sql, { noise });
+    const exact = new Map(check.plain(sql).rows.map((x) => [String(x[0]), Number(x[1])]));
+    for (const row of r.rows!) assert.ok(Math.abs(Number(row[1]) - exact.get(String(row[0]))!) < 40, `${row} vs ${exact.get(String(row[0]))}`);
+  });
+
+  it('refused without a bound, naming the syntax; two bounded sides; the kept side LEFT JOINed', () => {
+    const refused = (sql: string, re: RegExp) => assert.throws(() => check.plan(sql), (e: unknown) => e instanceof QueryError && re.test(e.message), sql);
+    refused('SELECT COUNT(*) FROM contacts c JOIN prescriptions r ON r.person_id = c.person_id', /both have many rows per person .* declared with ROW_NUMBER: JOIN \(SELECT …, ROW_NUMBER\(\) OVER \(PARTITION BY person_id ORDER BY date\) AS k FROM prescriptions\) r ON r\.person_id = c\.person_id AND r\.k <= 8/);
+    refused(`SELECT COUNT(*) FROM population p JOIN (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c ON c.person_id = p.person_id JOIN ${FIRST(2)} JOIN (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY date) AS k2 FROM prescriptions) r2 ON r2.person_id = p.person_id AND r2.k2 <= 2 WHERE c.j <= 1`, /are both bounded by ROW_NUMBER/);
+    refused(`SELECT COUNT(*) FROM population p LEFT JOIN contacts c ON c.person_id = p.person_id JOIN ${FIRST(2).replace('= c.person_id', '= p.person_id')}`, /which is LEFT JOINed; use JOIN/);
+  });
+});
