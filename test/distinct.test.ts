@@ -47,6 +47,17 @@ describe('COUNT(DISTINCT) per group by sorting (src/mpc/distinct.ts)', () => {
     }
   });
 
+  it('one group, counted rows in value order and others anywhere between them (no sort): a scan', async () => {
+    const rand = rng(7);
+    for (const n of [0, 1, 3, 500]) {
+      // Counted rows (group 0) carry nondecreasing values; the others (group 1) any value, e.g. 0.
+      let v = 0n;
+      const group = Array.from({ length: n }, () => (rand() < 0.3 ? 1 : 0));
+      const vals = group.map((g) => (g === 1 ? BigInt(Math.floor(rand() * 3)) : (v += rand() < 0.4 ? 1n : 0n)));
+      await check(group, vals, 1, 36, 'ordered');
+    }
+  });
+
   it('counts person ids (36-bit values) over one group and one row', async () => {
     await check([0], [(1n << 34n) - 1n], 1, 36, 'sorted');
     await check([0, 0, 0, 1], [17n, 17n, 17n, 5n], 1, 36, 'sorted');

@@ -11,14 +11,15 @@
 // The order (group, value) comes from ONE sort when the composite key and the sort's tie-break
 // index fit in 64 bits, else from two stable sorts (by value, then by group: LSD radix order); when
 // the counted rows already come in value order (after a join on the person id, whose sort lined the
-// rows up by it), one stable sort by group alone.
+// rows up by it), one stable sort by group alone, and without groups no sort at all: a counted row
+// is new when the last counted row before it (carried forward by one segmented scan) has another value.
 // Reveals nothing but n and G (sort.ts and group.ts reveal a random permutation and G group ends).
-import { add, addPublic, concatShares, fromPublic, mulPublic, subFromPublic } from './arith.js';
+import { add, addPublic, concatShares, fromPublic, mulMany, mulPublic, sub, subFromPublic, sum } from './arith.js';
 import { eq } from './compare.js';
 import { bitInject } from './convert.js';
 import { sortedGroupTotals } from './group.js';
 import type { Party } from './party.js';
-import { shiftDown } from './scan.js';
+import { propagate, shiftDown } from './scan.js';
 import { AShare } from './share.js';
 import { indexBits, sort } from './sort.js';
 
@@ -43,6 +44,7 @@ export async function groupDistinct(p: Party, group: AShare, G: number, sums: AS
   if (!Number.isInteger(G) || G < 1) throw new RangeError(`groupDistinct: G must be a positive integer, got ${G}`);
   if (distinct.length === 0) throw new RangeError('groupDistinct: no column to count the distinct values of');
   for (const c of [...sums, ...distinct.map((d) => d.value)]) if (c.length !== n) throw new RangeError('groupDistinct: columns and group lengths differ');
+  if (G === 1 && distinct.every((d) => d.ordered)) return distinctInOrder(p, group, sums, distinct);
   const gb = indexBits(G + 1) + 1;
   const N = n + G + 1;
   const t = indexBits(N);
@@ -85,4 +87,23 @@ export async function groupDistinct(p: Party, group: AShare, G: number, sums: AS
     counts.push(addPublic(p, totals[totals.length - 1]!.slice(0, G), -1n)); // the dummy's mark
   }
   return { sums: sumsOut, distinct: counts };
+}
+
+/**
+ * One group (G = 1), the counted rows (group 0) in nondecreasing value order, other rows anywhere:
+ * a counted row is new unless the last counted row before it has its value (one scan carries it
+ * forward, one equality test). Sums are local.
+ */
+async function distinctInOrder(p: Party, group: AShare, sums: AShare[], distinct: DistinctValues[]): Promise<{ sums: AShare[]; distinct: AShare[] }> {
+  const counted = subFromPublic(p, 1n, group);
+  const vv = await mulMany(p, distinct.map((d) => [counted, d.value] as [AShare, AShare]));
+  const carried = await propagate(p, vv.map((x) => ({ flag: counted, values: [x] })));
+  // Before row i: was there a counted row (in its run), and its value.
+  const before = carried.map(([had, v]) => [shiftDown(p, had!, 0n), shiftDown(p, v!, 0n)] as const);
+  const bits = Math.min(64, Math.max(...distinct.map((d) => d.bits)) + 1);
+  const n = group.length;
+  const same = await bitInject(p, await eq(p, concatShares(distinct.map((d, k) => sub(d.value, before[k]![1]))), 0n, { bits }));
+  const dup = await mulMany(p, before.map(([had], k) => [had, same.slice(k * n, (k + 1) * n)] as [AShare, AShare]));
+  const marks = await mulMany(p, dup.map((x) => [counted, subFromPublic(p, 1n, x)] as [AShare, AShare]));
+  return { sums: sums.map(sum), distinct: marks.map(sum) };
 }
