@@ -37,6 +37,11 @@ describe('COUNT(DISTINCT …) in MPC equals SQLite', () => {
       SELECT c.diagnosis, COUNT(DISTINCT c.person_id) AS persons FROM contacts c
       WHERE c.person_id IN (SELECT person_id FROM cohort) AND c.diagnosis NOT LIKE 'E11%'
       GROUP BY c.diagnosis ORDER BY persons DESC LIMIT 10`;
+    // The cohort is the same register on the same person id: its condition is evaluated on c's own
+    // rows (OR-ed per person), not joined a second time.
+    const jp = check.plan(sql);
+    assert.equal(jp.tables.find((t) => t.alias === 'cohort')!.fold, true);
+    assert.deepEqual(jp.order, [jp.tables.findIndex((t) => t.alias === 'c')]);
     const r = await check.run(sql);
     assert.equal(r.ranked, 10);
     const want = check.plain(sql.replace('ORDER BY', `HAVING COUNT(DISTINCT c.person_id) >= ${K} ORDER BY`));

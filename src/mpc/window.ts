@@ -38,6 +38,20 @@ function reverse(x: AShare): AShare {
 }
 
 /**
+ * For each 0/1 column x: 1 at every row of a group (person) where x = 1 on some row of the group, 0
+ * elsewhere (EXISTS over the person's own rows): a running OR forward, then the group's last value
+ * carried backward. Two scans, one product per column.
+ */
+export async function anyInGroup(p: Party, xs: AShare[], first: AShare): Promise<AShare[]> {
+  if (!xs.length) return [];
+  const both = await mulMany(p, xs.map((x) => [first, x] as [AShare, AShare]));
+  const fwd = await propagate(p, xs.map((x, k) => ({ flag: sub(add(first, x), both[k]!), values: [x] })));
+  const last = reverse(shiftUp(p, first, 1n));
+  const back = await propagate(p, fwd.map((f) => ({ flag: last, values: [reverse(f[1]!)] })));
+  return back.map((b) => reverse(b[1]!));
+}
+
+/**
  * The values of `fns` at every row of the table (`here` = 1 at its rows, contiguous and in window
  * order within each person's group; `first` = 1 at every group's first row). Values at other rows
  * are unspecified.

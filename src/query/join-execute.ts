@@ -16,7 +16,7 @@ import * as R from '../ring/ring64.js';
 import { eventTable, followedWithin } from '../mpc/cohort.js';
 import { joinOnKey, type JoinedTable, type JoinInput } from '../mpc/join.js';
 import { sort } from '../mpc/sort.js';
-import { type WindowFn, windowValues } from '../mpc/window.js';
+import { anyInGroup, type WindowFn, windowValues } from '../mpc/window.js';
 import { firstRowsBeside } from '../mpc/pairs.js';
 import type { Party } from '../mpc/party.js';
 import { AShare } from '../mpc/share.js';
@@ -135,6 +135,11 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   }
 
   // 2. The join. An EXISTS with a date window joins the two registers' events, sorted by time.
+  // EXISTS folded into the many side (t.fold): the many side joins with all its rows, carrying its
+  // own condition and each folded condition as 0/1 columns.
+  const folded = [...jp.tables.keys()].filter((i) => jp.tables[i]!.fold);
+  const target = folded.length ? jp.tables.findIndex((t) => t.unique === false && !t.expand && (t.kind === 'from' || t.kind === 'inner')) : -1;
+  const ones = (i: number) => fromPublic(p, R.constant(colsOf[i]!.key.length, 1n));
   const inputs: JoinInput[] = [];
   for (const i of jp.order) {
     const t = jp.tables[i]!;
@@ -145,10 +150,11 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       lap(`events of ${t.dataset.name} and ${jp.tables[w.partner]!.dataset.name} in time order`);
       continue;
     }
+    const carry = i === target ? [present[i] ?? ones(i), ...folded.map((f) => present[f] ?? ones(f))] : [];
     inputs.push({
       key: colsOf[i]!.key,
-      columns: t.columns.map((c) => colsOf[i]!.m.get(c)!),
-      ...(present[i] ? { present: present[i]! } : {}),
+      columns: [...t.columns.map((c) => colsOf[i]!.m.get(c)!), ...carry],
+      ...(present[i] && i !== target ? { present: present[i]! } : {}),
       unique: t.unique,
       name: t.dataset.name,
     });
@@ -179,6 +185,17 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     const jt = joined.get(i)!;
     joined.set(i, { ...jt, has: await followedWithin(p, jt, j.first, w.hi === null ? null : w.hi - w.lo, w.timeBits) });
     lap(`date window ${t.dataset.name} → ${jp.tables[w.partner]!.dataset.name}`);
+  }
+
+  if (target >= 0) {
+    // The many side's rows where its own condition holds; each folded EXISTS: some row of the person.
+    const jt = joined.get(target)!;
+    const k0 = jp.tables[target]!.columns.length;
+    const [here] = await mulMany(p, [[jt.here, jt.columns[k0]!]]);
+    const any = await anyInGroup(p, folded.map((_, m) => jt.columns[k0 + 1 + m]!), j.first);
+    joined.set(target, { ...jt, here: here!, columns: jt.columns.slice(0, k0) });
+    folded.forEach((f, m) => joined.set(f, { here: any[m]!, has: any[m]!, columns: [] }));
+    lap(`EXISTS over ${jp.tables[target]!.dataset.name}'s own rows per person`);
   }
 
   // Window functions over each person's rows (src/mpc/window.ts).

@@ -16,7 +16,11 @@
 //   col = literal, e.g. keys [['person_id', 'year']] and ON … AND i.year = 2023; both validated at
 //   ingest, contribution.ts), or checked inside MPC after its filters (one revealed bit, join.ts).
 //   The one table that may have many rows per person is the first table in FROM order that is
-//   not declared one row per person.
+//   not declared one row per person. A second one takes part with its first b rows per person,
+//   declared by ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY …) <= b in a subquery (a
+//   many-to-many join, padded to b: join-execute.ts); without such a bound the join is refused.
+//   A table read through a subquery with window functions (parse.ts WindowTable) is such a table
+//   with many rows: its subquery's WHERE filters it before the join, the outer WHERE after.
 //   LEFT JOIN follows SQL: a person without a match appears once with the joined table's columns
 //   NULL; a comparison with NULL is unknown (Kleene logic: the WHERE clause is put in negation
 //   normal form and each comparison on such a column is ANDed with its table's match flag), and
@@ -92,6 +96,11 @@ export interface JoinTablePlan {
    * table with many rows per person (join-execute.ts): rows × bound.rows joined rows, padded.
    */
   expand?: true;
+  /**
+   * EXISTS over the many side's own register and person id: not joined; its condition is evaluated
+   * on the many side's rows and OR-ed over each person's rows (join-execute.ts).
+   */
+  fold?: true;
 }
 
 /**
@@ -376,7 +385,14 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   }
   for (const a of overOf.keys()) if (![many, bounded].includes(tables.findIndex((t) => t.alias === a))) err(`window functions over ${a}: it has to be a table with many rows per person`);
   const idx = [...tables.keys()];
-  const order = [...idx.filter((i) => i !== many && i !== bounded && tables[i]!.kind !== 'semi' && tables[i]!.kind !== 'window'), ...idx.filter((i) => tables[i]!.kind === 'semi'), ...(bounded >= 0 ? [bounded] : []), ...(many >= 0 ? [many] : [])];
+  // EXISTS over the register of the many side, on its person id (a cohort from the same register:
+  // c.person_id IN (SELECT person_id FROM contacts WHERE …)): its condition is evaluated on the many
+  // side's own rows and OR-ed over each person's rows after the join, instead of joining the register
+  // twice (join-execute.ts).
+  const keyOf = (i: number) => keys.get(tables[i]!.alias)!.slice(tables[i]!.alias.length + 1);
+  const folded = new Set(many < 0 || bounded >= 0 || tables[many]!.kind === 'left' || overOf.has(tables[many]!.alias) ? [] : idx.filter((i) =>
+    tables[i]!.kind === 'semi' && tables[i]!.dataset.name === tables[many]!.dataset.name && keyOf(i) === keyOf(many) && !windows.has(tables[i]!.alias)));
+  const order = [...idx.filter((i) => i !== many && i !== bounded && tables[i]!.kind !== 'semi' && tables[i]!.kind !== 'window'), ...idx.filter((i) => tables[i]!.kind === 'semi' && !folded.has(i)), ...(bounded >= 0 ? [bounded] : []), ...(many >= 0 ? [many] : [])];
 
   // The plan over the joined rows.
   const virtual: DatasetSchema = {
@@ -437,6 +453,7 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
         ...(w ? { window: { ...w, partner: tables.findIndex((x) => x.alias === w.partner) } } : {}),
         ...(over ? { over } : {}),
         ...(bounds.has(i) ? { bound: bounds.get(i)!, ...(i === bounded ? { expand: true } : {}) } : {}),
+        ...(folded.has(i) ? { fold: true } : {}),
       };
     }),
   };

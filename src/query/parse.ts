@@ -4,15 +4,20 @@
 //
 // Supported (one table; joins on the person id are planned by join-plan.ts):
 //   SELECT <group key | aggregate> [AS alias], ...
-//     aggregates: COUNT(*), COUNT(col), SUM, AVG, MIN, MAX, VARIANCE/VAR_SAMP, VAR_POP,
-//                 STDDEV/STDDEV_SAMP, STDDEV_POP; SUM, AVG, VARIANCE and STDDEV also of a clamped
-//                 column: LEAST(col, hi), GREATEST(col, lo), nested (LEAST(GREATEST(x, 0), 2000000))
+//     aggregates: COUNT(*), COUNT(col), COUNT(DISTINCT col), SUM, AVG, MIN, MAX, VARIANCE/VAR_SAMP,
+//                 VAR_POP, STDDEV/STDDEV_SAMP, STDDEV_POP; SUM, AVG, VARIANCE and STDDEV also of
+//                 arithmetic (a.x - b.y, x * 2) and of a clamped column or arithmetic: LEAST(col, hi),
+//                 GREATEST(col, lo), nested (LEAST(GREATEST(x, 0), 2000000))
+//   SELECT DISTINCT a, b (the cells of GROUP BY a, b that pass the small-cell rule)
 //   FROM <table> [alias] [[INNER | LEFT] JOIN <table> [alias] ON a.person_id = b.person_id [AND …]] …
 //   (with joins, column references may be qualified: alias.column; IS [NOT] NULL tests LEFT JOIN misses)
 //   WHERE … [NOT] EXISTS (SELECT 1 FROM <table> [alias] WHERE alias.person_id = outer.person_id [AND …])
 //   WHERE person_id [NOT] IN (SELECT person_id FROM <table or WITH name> WHERE …), WITH name AS
-//   (SELECT …), subqueries over one table in FROM: rewritten into the forms above (./desugar.ts)
-//   WHERE  =, <>, !=, <, <=, >, >=, AND, OR, NOT, IN (...), NOT IN, BETWEEN, NOT BETWEEN,
+//   (SELECT …), subqueries over one table in FROM: rewritten into the forms above (./desugar.ts);
+//   a subquery over one table in FROM/JOIN may compute window functions per person: ROW_NUMBER(),
+//   LAG/LEAD(col [, 1 [, default]]), COUNT(*) OVER (PARTITION BY person_id [ORDER BY col [ROWS …]])
+//   (WindowTable; join-plan.ts plans them, also as the bound of a many-to-many join)
+//   WHERE  =, <>, !=, <, <=, >, >=, AND, OR, NOT, IN (...), NOT IN, BETWEEN, NOT BETWEEN, + − ×,
 //          LIKE 'prefix%' / NOT LIKE on code columns, age(birth_col, 'YYYY-MM-DD') in comparisons
 //   GROUP BY <column | age_band(birth_col, 'YYYY-MM-DD' [, width [, top]]) | alias | ordinal>, ...
 //   HAVING  comparisons of aggregates with literals, AND/OR/NOT
