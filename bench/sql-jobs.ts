@@ -54,7 +54,8 @@ export async function sqlQuery(p: Party, { contacts, query }: { contacts: number
     for (const c of t.reads) m.set(c, await A.input(p, 0, p.id === 0 ? reg.columns.get(c)! : null, reg.length));
     shares.set(t.alias, m);
   }
-  const rows = jp.tables.reduce((s, t) => s + regs.all.find((r) => r.schema.name === t.dataset.name)!.length, 0);
+  // Rows joined (a cohort folded into its own register is not joined again).
+  const rows = jp.order.reduce((s, i) => s + regs.all.find((r) => r.schema.name === jp.tables[i]!.dataset.name)!.length, 0);
   await barrier(p);
   const s0 = { ...p.net.stats };
   const steps: [string, number][] = [];

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   console.log(`# Mosaik SQL forms (issue 17) — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   console.log(`Three node processes on 127.0.0.1, mutually authenticated TLS 1.3; time = slowest node, one run each. Load average at the start: ${load()}.\n`);
   for (const q of only) console.log(`- **${q}**: ${SQL_BENCH[q]!.what}`);
-  console.log('\n| query | contacts | rows in | time | sent per node (max) | load average (1/5/15 min) after | released |');
+  console.log('\n| query | contacts | rows joined | time | sent per node (max) | load average (1/5/15 min) after | released |');
   console.log('| --- | ---: | ---: | ---: | ---: | --- | --- |');
   for (const contacts of sizes) {
     for (const query of only) {
