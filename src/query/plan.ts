@@ -1049,7 +1049,7 @@ export function explainPlan(plan: QueryPlan, rows?: number): string {
   const cells = plan.keys.reduce((m, k) => m * k.labels.length, 1);
   lines.push(`Query on ${plan.dataset.name}${rows !== undefined ? ` (${rows} rows)` : ''}: ${plan.sql.trim().replace(/\s+/g, ' ')}`);
   const atomText = (a: Atom): string => {
-    const s = plan.dataset.columns.find((c) => c.name === a.column)!;
+    const s = valueSpec(plan, a.column);
     const v = s.type === 'decimal' ? String(Number(a.value) / 2 ** FRAC) : s.type === 'date' ? formatDate(Number(a.value)) : String(decodeValue(s, BigInt.asUintN(64, a.value), plan.codeLists));
     const shown = s.type === 'code' ? `#${a.value} (${v})` : v;
     return `${a.column} ${a.op === 'lt' ? '<' : '='} ${shown}`;
@@ -1069,13 +1069,14 @@ export function explainPlan(plan: QueryPlan, rows?: number): string {
   const lts = plan.atoms.filter((a) => a.op === 'lt'), eqs = plan.atoms.filter((a) => a.op === 'eq');
   const cols = [...new Set(plan.atoms.map((a) => a.column))];
   if (cols.length) {
-    const w = cols.map((c) => `${c} (${valueBits(plan.dataset.columns.find((s) => s.name === c)!, plan.codeLists)} bits)`);
+    const w = cols.map((c) => `${c} (${valueBits(valueSpec(plan, c), plan.codeLists)} bits)`);
     lines.push(`  Comparisons: ${w.join(', ')} bit-decomposed once; ${lts.length} less-than and ${eqs.length} equality tests against public constants as log-depth bit trees`);
   }
   if (plan.keys.length) {
     for (const k of plan.keys) lines.push(`  Group by ${k.text} AS ${k.name}: ${k.labels.length} public values (${k.labels.slice(0, 12).join(', ')}${k.labels.length > 12 ? ', …' : ''})`);
   }
   lines.push(`  Cells: ${cells}`);
+  for (const c of plan.computed) lines.push(`  Computed per row (in MPC: + − ×, products one round each): ${c.name} from ${c.sources.join(', ')}, range [${c.spec.min ?? '−∞'}, ${c.spec.max ?? '∞'}]`);
   for (const c of plan.clamps) lines.push(`  Clamp per row (in MPC: two comparisons and a product): ${c.name} = ${c.column} limited to [${c.spec.min ?? '−∞'}, ${c.spec.max ?? '∞'}]`);
   lines.push(`  Aggregates per cell (in MPC): ${plan.aggregates.map((a) => a.text).join(', ')}`);
   if (plan.having) lines.push(`  Having (in MPC, on the aggregates): ${plan.havingText}`);
