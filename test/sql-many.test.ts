@@ -68,6 +68,8 @@ describe('many-to-many: privacy bound and refusals', () => {
   it('one person adds at most (rows on the kept side) × b joined rows', () => {
     const R = (sql: string) => contributionBound(check.plan(sql).plan, check.plan(sql));
     assert.equal(R(`SELECT COUNT(*) AS n FROM contacts c JOIN ${FIRST(4)}`), 64 * 4);
+    assert.equal(R(`SELECT COUNT(*) AS n FROM contacts c JOIN ${FIRST(1000)}`), 64 * 128, 'a bound above the declared most rows per person is that');
+    assert.equal(R('SELECT COUNT(*) AS n FROM (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c WHERE c.j = 1'), 1, "each person's first contact");
     assert.equal(R(`SELECT COUNT(*) AS n FROM (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c JOIN ${FIRST(4)} WHERE c.j <= 2`), 2 * 4);
   });
 
@@ -85,6 +87,7 @@ describe('many-to-many: privacy bound and refusals', () => {
     const refused = (sql: string, re: RegExp) => assert.throws(() => check.plan(sql), (e: unknown) => e instanceof QueryError && re.test(e.message), sql);
     refused('SELECT COUNT(*) FROM contacts c JOIN prescriptions r ON r.person_id = c.person_id', /both have many rows per person .* declared with ROW_NUMBER: JOIN \(SELECT …, ROW_NUMBER\(\) OVER \(PARTITION BY person_id ORDER BY date\) AS k FROM prescriptions\) r ON r\.person_id = c\.person_id AND r\.k <= 8/);
     refused(`SELECT COUNT(*) FROM population p JOIN (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c ON c.person_id = p.person_id JOIN ${FIRST(2)} JOIN (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY date) AS k2 FROM prescriptions) r2 ON r2.person_id = p.person_id AND r2.k2 <= 2 WHERE c.j <= 1`, /are both bounded by ROW_NUMBER/);
+    refused(`SELECT COUNT(*) FROM contacts c JOIN ${FIRST(0)}`, /r\.k <= 0: the bound on rows per person must be at least 1/);
     refused(`SELECT COUNT(*) FROM population p LEFT JOIN contacts c ON c.person_id = p.person_id JOIN ${FIRST(2).replace('= c.person_id', '= p.person_id')}`, /which is LEFT JOINed; use JOIN/);
   });
 });

@@ -367,8 +367,11 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
   // person, b declared as ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY …) <= b (boundOf).
   const multi = [...tables.keys()].filter((i) => tables[i]!.kind !== 'semi' && tables[i]!.kind !== 'window' && !declared(tables[i]!));
   const bounds = new Map(multi.flatMap((i) => {
-    const b = boundOf(tables[i]!.alias, overOf.get(tables[i]!.alias)?.columns ?? [], rest);
-    return b ? [[i, b] as const] : [];
+    const t = tables[i]!;
+    const b = boundOf(t.alias, overOf.get(t.alias)?.columns ?? [], rest);
+    if (b && b.rows < 1) err(`${t.alias}.${b.column} <= ${b.rows}: the bound on rows per person must be at least 1`);
+    // No person has more rows than declared: a larger bound is that.
+    return b ? [[i, { ...b, rows: Math.min(b.rows, maxRowsOf(t.dataset, keys.get(t.alias)!.slice(t.alias.length + 1))) }] as const] : [];
   }));
   const many = multi.find((i) => !bounds.has(i)) ?? multi[0] ?? -1;
   const boundedIdx = multi.filter((i) => i !== many && bounds.has(i));
