@@ -2,8 +2,9 @@
 // person id, as the nodes run it) beside SQLite on the same generated registers: the SQL tests'
 // shared harness (test/sql-*.test.ts).
 import assert from 'node:assert/strict';
+import { before } from 'node:test';
 import type { CodeList } from '../src/ingest/schema.js';
-import type { Register } from '../src/demo/registers.js';
+import { generateRegisters, type GenerateOptions, type Register, type Registers } from '../src/demo/registers.js';
 import { splitShares, type AShare } from '../src/mpc/share.js';
 import { planJoinSql, runJoinQuery, type JoinPlan, type JoinRunOptions, type QueryResult } from '../src/query/index.js';
 import { PlainDatabase, type PlainResult } from '../src/query/plaintext.js';
@@ -68,4 +69,23 @@ export function subset(r: Register, idx: number[]): Register {
     columns: new Map([...r.columns].map(([k, c]) => [k, pick(c, (n) => new BigUint64Array(n))])),
     plain: new Map([...r.plain].map(([k, c]) => [k, c instanceof Int32Array ? pick(c, (n) => new Int32Array(n)) : pick(c, (n) => new Float64Array(n))])),
   };
+}
+
+/** Generated registers and a checker over them, made in a `before` hook of the calling test file. */
+export function sqlFixture(opts: GenerateOptions, K = 5): { regs: Registers; check: SqlCheck } {
+  const f = {} as { regs: Registers; check: SqlCheck };
+  before(async () => {
+    f.regs = generateRegisters(opts);
+    f.check = await sqlCheck(f.regs.all, f.regs.codeLists, K);
+  });
+  return f;
+}
+
+/** The rows of `r` that are the first of their (person, `day`): same-day ties removed. */
+export function firstPerDay(r: Register, day: string): Register {
+  const pid = r.plain.get('person_id')!, d = r.plain.get(day)!;
+  const seen = new Set<string>();
+  const keep: number[] = [];
+  for (let i = 0; i < r.length; i++) if (!seen.has(`${pid[i]}|${d[i]}`)) (seen.add(`${pid[i]}|${d[i]}`), keep.push(i));
+  return subset(r, keep);
 }

@@ -4,29 +4,15 @@
 // register, one row, ties, persons in one register only), the privacy bound and the refusal.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { generateRegisters, type Register, type Registers } from '../src/demo/registers.js';
 import { contributionBound, noiseForPlan, QueryError } from '../src/query/index.js';
-import { sqlCheck, subset, type SqlCheck } from './sql-check.js';
+import { firstPerDay, sqlCheck, sqlFixture, subset, type SqlCheck } from './sql-check.js';
 
 const K = 5;
-let regs: Registers;
-let check: SqlCheck;
+const f = sqlFixture({ citizens: 800, seed: 61, incomeYears: [2023] }, K);
 /** At most one prescription per person and day: which rows are a person's first b does not depend on tie order. */
 let untied: SqlCheck;
-
-/** The rows of `r` that are the first of their (person, day). */
-function firstPerDay(r: Register, day: string): Register {
-  const pid = r.plain.get('person_id')!, d = r.plain.get(day)!;
-  const seen = new Set<string>();
-  const keep: number[] = [];
-  for (let i = 0; i < r.length; i++) if (!seen.has(`${pid[i]}|${d[i]}`)) (seen.add(`${pid[i]}|${d[i]}`), keep.push(i));
-  return subset(r, keep);
-}
-
 before(async () => {
-  regs = generateRegisters({ citizens: 800, seed: 61, incomeYears: [2023] });
-  check = await sqlCheck(regs.all, regs.codeLists, K);
-  untied = await sqlCheck(regs.all.map((r) => (r === regs.prescriptions ? firstPerDay(r, 'date') : r)), regs.codeLists, K);
+  untied = await sqlCheck(f.regs.all.map((r) => (r === f.regs.prescriptions ? firstPerDay(r, 'date') : r)), f.regs.codeLists, K);
 });
 
 const FIRST = (b: number, cols = 'person_id, atc, date, amount') => `(SELECT ${cols}, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY date) AS k FROM prescriptions) r ON r.person_id = c.person_id AND r.k <= ${b}`;
@@ -35,7 +21,7 @@ const plus = (sql: string) => sql.replace(/c\.admission_date \+ (\d+)/g, "date(c
 
 describe('many-to-many joins with a declared bound equal SQLite', () => {
   it('every contact beside the person\'s first b prescriptions: pairs per region (ties do not matter)', async () => {
-    for (const b of [1, 4]) await check.same(`SELECT c.region, COUNT(*) AS n FROM contacts c JOIN ${FIRST(b)} GROUP BY c.region`);
+    for (const b of [1, 4]) await f.check.same(`SELECT c.region, COUNT(*) AS n FROM contacts c JOIN ${FIRST(b)} GROUP BY c.region`);
   });
 
   it('drug after diagnosis: prescriptions within 90 days of a contact, by ATC code, with amounts', async () => {
@@ -53,8 +39,8 @@ describe('many-to-many joins with a declared bound equal SQLite', () => {
 
   it('an empty register and a register of one row on either side', async () => {
     for (const [table, rows] of [['prescriptions', []], ['prescriptions', [0]], ['contacts', []]] as const) {
-      const regs1 = regs.all.map((r) => (r.schema.name === table ? subset(r, [...rows]) : r));
-      const c = await sqlCheck(regs1, regs.codeLists, 1);
+      const regs1 = f.regs.all.map((r) => (r.schema.name === table ? subset(r, [...rows]) : r));
+      const c = await sqlCheck(regs1, f.regs.codeLists, 1);
       const sql = `SELECT COUNT(*) AS n FROM contacts c JOIN ${FIRST(2)}`;
       const want = Number(c.plain(sql).rows[0]![0]);
       const r = await c.run(sql, { minCellSize: 1 });
@@ -66,7 +52,7 @@ describe('many-to-many joins with a declared bound equal SQLite', () => {
 
 describe('many-to-many: privacy bound and refusals', () => {
   it('one person adds at most (rows on the kept side) × b joined rows', () => {
-    const R = (sql: string) => contributionBound(check.plan(sql).plan, check.plan(sql));
+    const R = (sql: string) => contributionBound(f.check.plan(sql).plan, f.check.plan(sql));
     assert.equal(R(`SELECT COUNT(*) AS n FROM contacts c JOIN ${FIRST(4)}`), 64 * 4);
     assert.equal(R(`SELECT COUNT(*) AS n FROM contacts c JOIN ${FIRST(1000)}`), 64 * 128, 'a bound above the declared most rows per person is that');
     assert.equal(R('SELECT COUNT(*) AS n FROM (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c WHERE c.j = 1'), 1, "each person's first contact");
@@ -75,16 +61,16 @@ describe('many-to-many: privacy bound and refusals', () => {
 
   it('runs protected, the noise calibrated to that bound', async () => {
     const sql = `SELECT c.sex, COUNT(*) AS n FROM (SELECT person_id, sex, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c JOIN ${FIRST(2)} WHERE c.j <= 3 GROUP BY c.sex`;
-    const jp = check.plan(sql);
+    const jp = f.check.plan(sql);
     const noise = noiseForPlan(jp.plan, jp, { mechanism: 'laplace', epsilon: 4 });
     assert.equal(noise.sums[0]!.sensitivity, 3 * 2);
-    const r = await check.run(sql, { noise });
-    const exact = new Map(check.plain(sql).rows.map((x) => [String(x[0]), Number(x[1])]));
+    const r = await f.check.run(sql, { noise });
+    const exact = new Map(f.check.plain(sql).rows.map((x) => [String(x[0]), Number(x[1])]));
     for (const row of r.rows!) assert.ok(Math.abs(Number(row[1]) - exact.get(String(row[0]))!) < 40, `${row} vs ${exact.get(String(row[0]))}`);
   });
 
   it('refused without a bound, naming the syntax; two bounded sides; the kept side LEFT JOINed', () => {
-    const refused = (sql: string, re: RegExp) => assert.throws(() => check.plan(sql), (e: unknown) => e instanceof QueryError && re.test(e.message), sql);
+    const refused = (sql: string, re: RegExp) => assert.throws(() => f.check.plan(sql), (e: unknown) => e instanceof QueryError && re.test(e.message), sql);
     refused('SELECT COUNT(*) FROM contacts c JOIN prescriptions r ON r.person_id = c.person_id', /both have many rows per person .* declared with ROW_NUMBER: JOIN \(SELECT …, ROW_NUMBER\(\) OVER \(PARTITION BY person_id ORDER BY date\) AS k FROM prescriptions\) r ON r\.person_id = c\.person_id AND r\.k <= 8/);
     refused(`SELECT COUNT(*) FROM population p JOIN (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY admission_date) AS j FROM contacts) c ON c.person_id = p.person_id JOIN ${FIRST(2)} JOIN (SELECT person_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY date) AS k2 FROM prescriptions) r2 ON r2.person_id = p.person_id AND r2.k2 <= 2 WHERE c.j <= 1`, /are both bounded by ROW_NUMBER/);
     refused(`SELECT COUNT(*) FROM contacts c JOIN ${FIRST(0)}`, /r\.k <= 0: the bound on rows per person must be at least 1/);
