@@ -104,8 +104,10 @@ describe('differential privacy in a query with the consent filter', () => {
     assert.equal(noiseForPlan(income.plan, income.join, { mechanism: 'laplace', epsilon: 1 }).rowsPerPerson, 1);
     const max = plans('SELECT region, COUNT(*), MAX(birth_date) FROM population GROUP BY region');
     assert.throws(() => noiseForPlan(max.plan, max.join, { mechanism: 'laplace', epsilon: 1 }), (e: unknown) => e instanceof QueryError && /max\(birth_date\) releases one person's exact value/.test(e.message));
-    const two = plans('SELECT p.sex, COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id JOIN prescriptions r ON r.person_id = p.person_id GROUP BY p.sex');
-    assert.throws(() => noiseForPlan(two.plan, two.join, { mechanism: 'laplace', epsilon: 1 }), /prescriptions must have one row per person to be joined, which would be tested inside MPC, revealing one data-dependent bit/);
+    const two = plans('SELECT p.sex, COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id JOIN income i ON i.person_id = p.person_id AND i.year >= 2023 GROUP BY p.sex');
+    assert.throws(() => noiseForPlan(two.plan, two.join, { mechanism: 'laplace', epsilon: 1 }), /income must have one row per person to be joined, which would be tested inside MPC, revealing one data-dependent bit/);
+    // Two registers declared to have many rows per person: refused while planning (sql-many.test.ts).
+    assert.throws(() => plans('SELECT p.sex, COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id JOIN prescriptions r ON r.person_id = p.person_id GROUP BY p.sex'), /both have many rows per person .* declared with ROW_NUMBER/);
   });
 
   it('adds noise to every count (suppression sees the noisy count); the cost is the query epsilon', async () => {

@@ -2,42 +2,15 @@
 // subquery, common table expressions, subqueries over one table in FROM. Each runs in MPC and equals
 // SQLite running the same text; refusals name the construct.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { generateRegisters, type Registers } from '../src/demo/registers.js';
-import { splitShares, type AShare } from '../src/mpc/share.js';
-import { parseQuery, planJoinSql, QueryError, runJoinQuery, show } from '../src/query/index.js';
-import { PlainDatabase } from '../src/query/plaintext.js';
-import { run3 } from './harness.js';
-import { assertVisibleCellsEqual } from './sqlite-cells.js';
+import { describe, it } from 'node:test';
+import { parseQuery, planJoinSql, QueryError, show } from '../src/query/index.js';
+import { sqlFixture } from './sql-check.js';
 
 const K = 5;
-let regs: Registers;
-let db: PlainDatabase;
-const shares = new Map<string, [AShare, AShare, AShare]>();
-
-before(async () => {
-  regs = generateRegisters({ citizens: 1500, seed: 23, incomeYears: [2022, 2023] });
-  db = await PlainDatabase.create(regs.all, regs.codeLists);
-});
-
-function shareOf(table: string, col: string): [AShare, AShare, AShare] {
-  const k = `${table}.${col}`;
-  if (!shares.has(k)) shares.set(k, splitShares(regs.all.find((r) => r.schema.name === table)!.columns.get(col)!));
-  return shares.get(k)!;
-}
+const f = sqlFixture({ citizens: 1500, seed: 23, incomeYears: [2022, 2023] }, K);
 
 /** MPC (every query through the join path on the person id) equals SQLite on every cell of at least K rows. */
-async function same(sql: string, countCol = 'n', plainSql = sql): Promise<void> {
-  const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
-  const jp = planJoinSql(sql, datasets, regs.codeLists, { personKey: true });
-  const [r0, r1, r2] = await run3((p) => {
-    const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
-    return runJoinQuery(p, jp, tables, { minCellSize: K });
-  });
-  assert.deepEqual(r1, r0);
-  assert.deepEqual(r2, r0);
-  assertVisibleCellsEqual(sql, jp.plan.keys.length, r0.rows!, db.query(plainSql), countCol, K);
-}
+const same = async (sql: string, countCol = 'n', plainSql = sql): Promise<void> => void (await f.check.same(sql, countCol, plainSql));
 
 const T2D = "SELECT person_id FROM contacts WHERE diagnosis LIKE 'E11%'";
 
@@ -80,24 +53,15 @@ describe('SQL forms rewritten before planning: MPC equals SQLite', () => {
   });
 
   it('GROUP BY over the whole ICD-10 list (hundreds of codes: cells formed by sorting), alone and joined', async () => {
-    const icd = regs.codeLists.get(regs.all.find((r) => r.schema.name === 'contacts')!.schema.columns.find((c) => c.name === 'diagnosis')!.codeList!)!;
+    const icd = f.regs.codeLists.get(f.regs.all.find((r) => r.schema.name === 'contacts')!.schema.columns.find((c) => c.name === 'diagnosis')!.codeList!)!;
     assert.ok(icd.codes.length > 256, `the ICD-10 list has ${icd.codes.length} codes`);
     await same('SELECT diagnosis, COUNT(*) AS n, AVG(length_of_stay) AS los FROM contacts GROUP BY diagnosis');
     await same("SELECT c.diagnosis, p.sex, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE c.diagnosis LIKE 'I%' OR c.diagnosis LIKE 'E%' GROUP BY c.diagnosis, p.sex");
   });
 
   it('ORDER BY COUNT/SUM LIMIT k inside MPC: only the top k cells are released, in order', async () => {
-    const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
-    const run = async (sql: string) => {
-      const jp = planJoinSql(sql, datasets, regs.codeLists, { personKey: true });
-      const rs = await run3((p) => {
-        const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
-        return runJoinQuery(p, jp, tables, { minCellSize: K });
-      });
-      assert.deepEqual(rs[1], rs[0]);
-      assert.deepEqual(rs[2], rs[0]);
-      return rs[0];
-    };
+    const run = f.check.run;
+    const db = f.check.db;
     const all = new Map(db.query('SELECT diagnosis, COUNT(*) AS n, SUM(length_of_stay) AS days FROM contacts GROUP BY diagnosis').rows.map((r) => [String(r[0]), r]));
     for (const [order, lim] of [['n DESC', 10], ['days DESC', 3], ['n ASC', 4]] as const) {
       const sql = `SELECT diagnosis, COUNT(*) AS n, SUM(length_of_stay) AS days FROM contacts GROUP BY diagnosis ORDER BY ${order} LIMIT ${lim}`;
@@ -121,8 +85,8 @@ describe('SQL forms rewritten before planning: MPC equals SQLite', () => {
 
   it('a comparison of columns declares both as filter uses (what a policy checks)', async () => {
     const { usesOfJoinPlan } = await import('../src/governance/plan-uses.js');
-    const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
-    const jp = planJoinSql('SELECT p.region, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE c.admission_date <= p.birth_date + 18262 GROUP BY p.region', datasets, regs.codeLists);
+    const datasets = new Map(f.regs.all.map((r) => [r.schema.name, r.schema]));
+    const jp = planJoinSql('SELECT p.region, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE c.admission_date <= p.birth_date + 18262 GROUP BY p.region', datasets, f.regs.codeLists);
     const uses = usesOfJoinPlan(jp).map((u) => `${u.dataset}.${u.column}:${u.role}`);
     for (const u of ['contacts.admission_date:filter', 'population.birth_date:filter']) assert.ok(uses.includes(u), `${u} in ${uses.join(', ')}`);
   });
@@ -140,8 +104,8 @@ describe('SQL forms rewritten before planning: MPC equals SQLite', () => {
     refused('SELECT x.sex, COUNT(*) FROM (SELECT region, person_id FROM population) x GROUP BY x.sex', /subquery x in FROM does not select sex/);
     refused('SELECT COUNT(*) FROM population p LEFT JOIN income i ON i.person_id = p.person_id WHERE i.person_id NOT IN (SELECT person_id FROM contacts)', /NOT IN on a LEFT JOIN's column/);
     refused('SELECT COUNT(*) FROM (SELECT p.region FROM population p JOIN income i ON i.person_id = p.person_id) x', /over anything but one table/);
-    const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
-    const planRefused = (sql: string, re: RegExp) => assert.throws(() => planJoinSql(sql, datasets, regs.codeLists, { personKey: true }), (e: unknown) => e instanceof QueryError && re.test(e.message));
+    const datasets = new Map(f.regs.all.map((r) => [r.schema.name, r.schema]));
+    const planRefused = (sql: string, re: RegExp) => assert.throws(() => planJoinSql(sql, datasets, f.regs.codeLists, { personKey: true }), (e: unknown) => e instanceof QueryError && re.test(e.message));
     planRefused("SELECT COUNT(*) FROM contacts WHERE admission_date < length_of_stay", /'admission_date' is date and 'length_of_stay' is int: only columns of one type compare/);
     planRefused('SELECT COUNT(*) FROM contacts WHERE sex = region', /code \(sex\) and 'region' is code \(region\)/);
     planRefused('SELECT COUNT(*) FROM contacts WHERE diagnosis < hospital', /only columns of one type|compare with = and <> only/);

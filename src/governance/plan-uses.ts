@@ -5,7 +5,8 @@
 // For a single-register plan (src/query/plan.ts):
 //   WHERE atoms              → 'filter'     (the columns of the atoms the filter formula refers to)
 //   GROUP BY keys            → 'group'      (age_band(birth_date, …) groups by birth_date)
-//   aggregates over a column → 'aggregate'  with the function (VAR_*/STDDEV_* as variance/stddev)
+//   aggregates over a column → 'aggregate'  with the function (VAR_*/STDDEV_* as variance/stddev,
+//                               COUNT(DISTINCT x) as count; of the person id: 'join-key')
 //   COUNT(*)                 → no column
 // A statistic's analysis table (src/query/rows.ts): every column its rows read → 'model'.
 // For a plan over several registers (usesOfJoinPlan): each table's person-id key as 'join-key',
@@ -21,15 +22,19 @@ type Formula = { kind: string; leaf?: unknown; arg?: Formula; args?: Formula[] }
 export interface PlanLike {
   sql: string;
   dataset: { name: string };
-  /** `sources`: the two columns a comparison of columns reads. */
-  atoms: { column: string; sources?: [string, string] }[];
+  /** `sources`: the columns a comparison of columns, or of arithmetic over them, reads. */
+  atoms: { column: string; sources?: readonly string[] }[];
   filter: Formula | null;
   keys: { column: string }[];
-  aggregates: { fn: string; column: string | null }[];
+  /**
+   * `persons`: COUNT(DISTINCT) of the person id, which tells persons apart as a join does;
+   * `sources`: every column an aggregate of arithmetic (SUM(a.x − b.y)) reads.
+   */
+  aggregates: { fn: string; column: string | null; persons?: boolean; sources?: readonly string[] }[];
 }
 
 const AGG: Record<string, AggregateFn> = {
-  count: 'count', sum: 'sum', avg: 'avg', min: 'min', max: 'max',
+  count: 'count', count_distinct: 'count', sum: 'sum', avg: 'avg', min: 'min', max: 'max',
   var_samp: 'variance', var_pop: 'variance', stddev_samp: 'stddev', stddev_pop: 'stddev',
 };
 
@@ -60,10 +65,14 @@ export function usesOfPlan(plan: PlanLike): ColumnUse[] {
   for (const k of plan.keys) add({ dataset: ds, column: k.column, role: 'group' });
   for (const a of plan.aggregates) {
     if (a.column === null) continue;
+    if (a.persons) {
+      add({ dataset: ds, column: a.column, role: 'join-key' });
+      continue;
+    }
     const fn = AGG[a.fn];
     // An aggregate without a policy name would slip past a custodian's list of allowed functions.
     if (!fn) refuse('malformed', `aggregate ${a.fn.toUpperCase()}(${a.column}) has no policy name (add it to src/governance/plan-uses.ts and AggregateFn)`);
-    add({ dataset: ds, column: a.column, role: 'aggregate', aggregate: fn });
+    for (const column of a.sources ?? [a.column]) add({ dataset: ds, column, role: 'aggregate', aggregate: fn });
   }
   return out;
 }
@@ -83,6 +92,8 @@ export interface JoinPlanLike {
     /** Conditions on this table alone (a plan over the table; its filter atoms are its columns). */
     filter: Pick<PlanLike, 'atoms' | 'filter'> | null;
     window?: { partner: number; aDate: string; bDate: string };
+    /** Window functions (a subquery with OVER): the columns each window column reads. */
+    over?: { sources: Record<string, readonly string[]> };
   }[];
   /** The plan over the joined rows: columns are `alias.column` (and `__row`, `alias.__has`). */
   plan: PlanLike;
@@ -104,6 +115,7 @@ export function usesOfJoinPlan(jp: JoinPlanLike): ColumnUse[] {
     }
   };
   const byAlias = new Map(jp.tables.map((t) => [t.alias, t.dataset.name]));
+  const overOf = new Map(jp.tables.map((t) => [t.alias, t.over?.sources ?? {}]));
   for (const t of jp.tables) {
     add({ dataset: t.dataset.name, column: t.key, role: 'join-key' });
     if (t.filter) for (const i of leaves(t.filter.filter as Formula | null, [])) {
@@ -121,7 +133,9 @@ export function usesOfJoinPlan(jp: JoinPlanLike): ColumnUse[] {
     if (dot < 0 || u.column.endsWith('.__has')) continue;
     const ds = byAlias.get(u.column.slice(0, dot));
     if (!ds) refuse('malformed', `column ${u.column} of the joined plan names no table of the query`);
-    add({ ...u, dataset: ds, column: u.column.slice(dot + 1) });
+    // A window column (LAG(x) OVER (PARTITION BY person_id ORDER BY d)) is a use of what it reads.
+    const col = u.column.slice(dot + 1);
+    for (const column of overOf.get(u.column.slice(0, dot))![col] ?? [col]) add({ ...u, dataset: ds, column });
   }
   return out;
 }

@@ -34,16 +34,26 @@ export async function groupSums(p: Party, group: AShare, G: number, cols: AShare
   const g = concatShares([group, dummyG]);
   const gb = indexBits(G) + 1;
   const s = await sort(p, g, cols.map((c) => concatShares([c, zerosG()])), { keyBits: gb });
-  const N = n + G;
-  const sameAsBefore = await bitInject(p, await eq(p, s.key, shiftDown(p, s.key, -1n), { bits: gb }));
+  return sortedGroupTotals(p, s.key, gb, G, s.payloads);
+}
+
+/**
+ * The second half of groupSums, for rows already sorted by their group g (every g in [0, G) on at
+ * least one row, e.g. a dummy row; g a signed gb-bit value): Σ of each column per group, by prefix
+ * sums, one segmented scan, a shuffle and the reveal of the G group ends (a random permutation of
+ * 0..G−1). Reveals nothing but the number of rows and G.
+ */
+export async function sortedGroupTotals(p: Party, sortedG: AShare, gb: number, G: number, cols: AShare[]): Promise<AShare[]> {
+  const N = sortedG.length;
+  const sameAsBefore = await bitInject(p, await eq(p, sortedG, shiftDown(p, sortedG, -1n), { bits: gb }));
   const first = subFromPublic(p, 1n, sameAsBefore);
   const last = shiftUp(p, first, 1n);
   // Prefix sums before each group's first row, copied to its other rows; total = P(last) − that.
-  const P = s.payloads.map(prefixSum);
+  const P = cols.map(prefixSum);
   const [carried] = await propagate(p, [{ flag: first, values: P.map((x) => shiftDown(p, x, 0n)) }]);
   const totals = P.map((x, k) => sub(x, carried![k + 1]!));
   // Pick the G last rows out, in random order, and put each total in its group's lane.
-  const mixed = (await shuffle(p, [last, s.key, ...totals])).cols;
+  const mixed = (await shuffle(p, [last, sortedG, ...totals])).cols;
   const isLast = (await reveal(p, mixed[0]!))!;
   const lanes: number[] = [];
   for (let i = 0; i < N; i++) if (isLast[i] === 1n) lanes.push(i);

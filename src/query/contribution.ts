@@ -17,13 +17,10 @@ import { parseDate, type CodeList, type ColumnSpec, type DatasetSchema } from '.
 import { oneRowPerPerson, type JoinPlan } from './join-plan.js';
 
 export { oneRowPerPerson } from './join-plan.js';
-import { fixedColumns, QueryError, type QueryPlan } from './plan.js';
+import { fixedColumns, personColumn, QueryError, type QueryPlan } from './plan.js';
 
-/** The person-id column of a register: `person_id`, else its only person_id-typed column; null if none. */
-export function personColumn(d: DatasetSchema): ColumnSpec | null {
-  const pids = d.columns.filter((c) => c.type === 'person_id');
-  return pids.find((c) => c.name === 'person_id') ?? (pids.length === 1 ? pids[0]! : null);
-}
+export { personColumn } from './plan.js';
+
 
 /** How many values a column can take (from its type and declared bounds), or null when unbounded. */
 function domainSize(s: ColumnSpec, codeLists: Map<string, CodeList>): number | null {
@@ -94,9 +91,11 @@ export function contributionBound(plan: QueryPlan, join: JoinPlan | null): numbe
       err(`${t.dataset.name} must have one row per person to be joined, which would be tested inside MPC, revealing one data-dependent bit outside the privacy guarantee; ${declareHint(t.dataset.name, t.key)} (e.g. ON … AND ${t.alias}.year = 2023)`);
     }
   }
-  const many = join.tables.find((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner' || t.kind === 'left'));
+  const many = join.tables.find((t) => t.unique === false && !t.expand && (t.kind === 'from' || t.kind === 'inner' || t.kind === 'left'));
   if (!many) return 1;
   const fixed = many.filter ? fixedColumns(many.filter) : new Set<string>();
-  const r = rowsPerPerson(many.dataset, many.key, fixed, join.plan.codeLists) ?? err(`${many.dataset.name} may have any number of rows per person, so one person could change a result by any amount; ${declareHint(many.dataset.name, many.key)}`);
+  const r0 = rowsPerPerson(many.dataset, many.key, fixed, join.plan.codeLists) ?? err(`${many.dataset.name} may have any number of rows per person, so one person could change a result by any amount; ${declareHint(many.dataset.name, many.key)}`);
+  // A ROW_NUMBER bound on it caps its rows; a many-to-many join pairs each with up to b rows of the other side.
+  const r = Math.min(r0, many.bound?.rows ?? Infinity) * (join.tables.find((t) => t.expand)?.bound!.rows ?? 1);
   return many.kind === 'left' ? Math.max(1, r) : r;
 }

@@ -9,6 +9,11 @@
 //   x NOT IN (SELECT c FROM t WHERE w)   NOT EXISTS (…) — the same, as x and c are never NULL here
 //                                        (a LEFT JOIN's column on the left is refused: SQL's NOT IN
 //                                        is unknown for NULL, NOT EXISTS is true)
+//   FROM (SELECT cols, f() OVER (PARTITION BY person_id ORDER BY d) AS w FROM t WHERE v) x
+//                                        the table t as x with the window columns w computed over
+//                                        its rows that pass v (kept as x's `window`: v is applied
+//                                        before the window functions, the outer WHERE after them;
+//                                        join-plan.ts plans them, join-execute.ts computes them)
 // Reveals nothing beyond the rewritten query's result: the rewrite is on the query text only.
 import { QueryError } from './parse-error.js';
 
@@ -101,24 +106,34 @@ function flattenDerived(sel: Node): Node {
     if (ifrom.length !== 1 || ifrom[0].expr || ifrom[0].join || typeof ifrom[0].table !== 'string' || ifrom[0].db) {
       unsupported(`subquery ${alias} in FROM over anything but one table (join the tables in the outer query)`);
     }
+    if (ifrom[0].window) unsupported(`subquery ${alias} in FROM over a subquery with window functions (select from that subquery directly)`);
     if (inner.groupby || inner.having || (inner.distinct && inner.distinct.type) || inner.orderby || inner.limit?.value?.length || inner._next || inner.set_op) {
       unsupported(`GROUP BY, HAVING, DISTINCT, ORDER BY, LIMIT or UNION in subquery ${alias} in FROM (it must pick rows and columns of one table)`);
     }
     const t = ifrom[0];
     const own = new Set([t.table as string, typeof t.as === 'string' ? t.as : t.table]);
     const map = new Map<string, string>();
+    const windows: Node[] = [];
     if (inner.columns === '*') map.set('*', '*');
     else
       for (const c of inner.columns as Node[]) {
         const e = c.expr ?? c;
+        if (isWindow(e)) {
+          const name = typeof c.as === 'string' ? c.as : unsupported(`a window function without a name in subquery ${alias} (write … OVER (…) AS name)`);
+          windows.push(windowColumn(e, name, own, alias));
+          map.set(name, name);
+          continue;
+        }
         if (e.type !== 'column_ref' || (e.table && !own.has(e.table))) unsupported(`expressions in the SELECT list of subquery ${alias} in FROM (select columns; compute in the outer query)`);
         const col = colName(e);
         if (col === '*') map.set('*', '*');
         else map.set(typeof c.as === 'string' ? c.as : col, col);
       }
     renames.set(alias, map);
-    // The subquery's WHERE, its references re-pointed at the alias.
+    // The subquery's WHERE, its references re-pointed at the alias; with window functions it stays
+    // the table's own (applied before them).
     const w = inner.where ? requalify(inner.where, own, alias) : null;
+    if (windows.length) return { table: t.table, as: alias, ...(f.join ? { join: f.join, on: f.on } : {}), window: { where: w, columns: windows } };
     if (w && i > 0) movedOn.set(i, w);
     else if (w) moved = w;
     return { table: t.table, as: alias, ...(f.join ? { join: f.join, on: f.on } : {}) };
@@ -153,6 +168,48 @@ function flattenDerived(sel: Node): Node {
     having: both(sel.having),
     orderby: sel.orderby ? (sel.orderby as Node[]).map((o) => ({ ...o, expr: both(o.expr) })) : sel.orderby,
   };
+}
+
+const isWindow = (e: Node): boolean => e && (e.type === 'window_func' || (e.type === 'aggr_func' && !!e.over));
+
+/**
+ * A window function of a subquery's SELECT list as plain data for parse.ts: the function, its
+ * column (LAG/LEAD), offset and fallback, PARTITION BY and ORDER BY columns (the subquery's own),
+ * and whether its frame is ROWS … CURRENT ROW (COUNT(*)).
+ */
+function windowColumn(e: Node, name: string, own: Set<string>, alias: string): Node {
+  const fn = String(e.name).toUpperCase();
+  const what = `${fn}() OVER (…) AS ${name} in subquery ${alias}`;
+  const spec = e.over?.as_window_specification?.window_specification;
+  if (!spec) unsupported(`${what}: a named window (write OVER (PARTITION BY … ORDER BY …))`);
+  const ownCol = (x: Node, role: string): string => {
+    if (!x || x.type !== 'column_ref' || (x.table && !own.has(x.table))) return unsupported(`${what}: ${role} must be a column of the subquery's table`);
+    return colName(x);
+  };
+  const partition = (spec.partitionby ?? []).map((p: Node) => ownCol(p.expr ?? p, 'PARTITION BY'));
+  const orders: Node[] = spec.orderby ?? [];
+  if (orders.length > 1) unsupported(`${what}: ORDER BY more than one column`);
+  const order = orders.length ? { column: ownCol(orders[0]!.expr, 'ORDER BY'), desc: String(orders[0]!.type ?? '').toUpperCase() === 'DESC' } : null;
+  const frame = spec.window_frame_clause;
+  const text = (x: Node) => String(x?.value ?? '').toUpperCase();
+  const rowsToCurrent = frame && ((frame.type === 'rows' && text(frame.expr) === 'UNBOUNDED PRECEDING') || (frame.operator === 'BETWEEN' && text(frame.left) === 'ROWS' && text(frame.right?.value?.[0]) === 'UNBOUNDED PRECEDING' && text(frame.right?.value?.[1]) === 'CURRENT ROW'));
+  if (frame && !rowsToCurrent) unsupported(`${what}: a window frame other than ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`);
+  const args: Node[] = e.args?.type === 'expr_list' ? e.args.value : [];
+  switch (fn) {
+    case 'ROW_NUMBER':
+      return { name, fn: 'row_number', arg: null, fallback: null, partition, order, rows: true };
+    case 'COUNT':
+      if (e.args?.expr?.type !== 'star' || e.args?.distinct) unsupported(`${what}: only COUNT(*) as a window function`);
+      return { name, fn: 'count', arg: null, fallback: null, partition, order, rows: !!rowsToCurrent };
+    case 'LAG':
+    case 'LEAD': {
+      if (args.length < 1 || args.length > 3) unsupported(`${what}: ${fn}(column [, 1 [, default]])`);
+      if (args[1] && !(args[1].type === 'number' && Number(args[1].value) === 1)) unsupported(`${what}: an offset other than 1`);
+      return { name, fn: fn.toLowerCase(), arg: ownCol(args[0], 'its argument'), fallback: args[2] ?? null, partition, order, rows: true };
+    }
+    default:
+      return unsupported(`window function ${fn} (supported: ROW_NUMBER(), LAG(col), LEAD(col), COUNT(*))`);
+  }
 }
 
 /** Column references of `own` tables (or unqualified) → qualified by `alias`. */
@@ -194,6 +251,7 @@ function unnestIn(sel: Node): Node {
     if (ifrom.length !== 1 || ifrom[0].expr || ifrom[0].join || typeof ifrom[0].table !== 'string' || ifrom[0].db) {
       unsupported('IN over a subquery of anything but one table (a WITH name or a register)');
     }
+    if (ifrom[0].window) unsupported('IN over a subquery with window functions (join it instead: JOIN (…) s ON s.person_id = …)');
     if (inner.groupby || inner.having || inner.limit?.value?.length || inner._next || inner.set_op) unsupported('GROUP BY, HAVING, LIMIT or UNION in an IN subquery');
     const cols: Node[] = inner.columns === '*' ? [] : inner.columns;
     const c = cols.length === 1 ? (cols[0].expr ?? cols[0]) : null;

@@ -16,7 +16,8 @@
 // Ghosh–Roughgarden–Sundararajan, STOC 2009 (the geometric mechanism, discrete Laplace);
 // Canonne–Kamath–Steinke, NeurIPS 2020 (discrete Gaussian), Bun–Steinke TCC 2016 (zCDP)):
 //   - base sums per cell, computed in MPC: COUNT, SUM(x) for every x that SUM, AVG, VARIANCE or
-//     STDDEV reads, and SUM(x²) for VARIANCE/STDDEV. Only these are noised; AVG = SUM/COUNT,
+//     STDDEV reads, SUM(x²) for VARIANCE/STDDEV, and COUNT(DISTINCT x) (Δ = m for the person id:
+//     one person is one of a cell's persons, in at most m cells; Δ = R for other columns). Only these are noised; AVG = SUM/COUNT,
 //     VAR_POP = SUM(x²)/N − AVG², VAR_SAMP = VAR_POP·N/(N−1) and STDDEV = √max(VAR, 0) are
 //     computed inside MPC FROM THE NOISY SUMS (post-processing: no further privacy cost). The
 //     small-cell rule and HAVING compare noisy values. MIN and MAX release one person's value
@@ -52,7 +53,7 @@ import { geometricHalfWidth, geometricLoss, geometricSd, geometricTable, type Ge
 import { exactPmf, gaussianFor, noiseTable, privacyLoss, tablePmf, type NoiseTable } from '../mpc/noise-table.js';
 import { contributionBound } from './contribution.js';
 import type { JoinPlan } from './join-plan.js';
-import { FRAC, QueryError, type QueryPlan, summedValues, valueOf, valueSpec, varianceShift } from './plan.js';
+import { distinctValues, FRAC, QueryError, type QueryPlan, summedValues, valueOf, valueSpec, varianceShift } from './plan.js';
 import type { Display } from './plan.js';
 
 export interface DpRequest {
@@ -65,8 +66,8 @@ export interface DpRequest {
 
 /** One base sum per cell, noised. */
 export interface NoisySum {
-  /** What is summed per row: 1 (COUNT), the value x (SUM), or x² (VARIANCE, STDDEV). */
-  kind: 'count' | 'sum' | 'sumsq';
+  /** What is summed per row: 1 (COUNT), the value x (SUM), x² (VARIANCE, STDDEV), or 1 per distinct x (COUNT(DISTINCT x)). */
+  kind: 'count' | 'sum' | 'sumsq' | 'distinct';
   /** The value (a column or clamp of the plan, valueSpec); null for COUNT. */
   value: string | null;
   /** count(*), sum(x) or sum(x²), for messages. */
@@ -98,7 +99,7 @@ export interface PlanNoise {
   rowsPerPerson: number;
   /** m = min(R, cells): cells one person's rows can fall into. */
   cellsPerPerson: number;
-  /** sums[0] is COUNT(*); then SUM(x) per value, then SUM(x²) per value (execute.ts's order). */
+  /** sums[0] is COUNT(*); then SUM(x) per value, SUM(x²) per value, COUNT(DISTINCT x) per value (execute.ts's order). */
   sums: NoisySum[];
   /** What one run spends: Σ of the sums' costs. */
   cost: { epsilon: number; delta: number };
@@ -150,11 +151,15 @@ export function noiseForPlan(plan: QueryPlan, join: JoinPlan | null, dp: DpReque
       const B = k > 0 ? bound(v) * 2 ** (FRAC - k) : bound(v), fix = k > 0 || spec.type === 'decimal';
       return { kind: 'sumsq' as const, value: v, text: `sum(${v}²)`, rowBound: fix ? Math.ceil((B * B) / 2 ** FRAC) + 1 : B * B };
     }),
+    ...distinctValues(plan).map((v) => ({ kind: 'distinct' as const, value: v, text: `count(distinct ${v})`, rowBound: 1 })),
   ];
   const k = specs.length;
   const eps = dp.epsilon / k;
   const delta = dp.mechanism === 'gaussian' ? dp.delta! / k : undefined;
-  const sums = specs.map((s) => noisySum(s, R, m, eps, delta, dp.mechanism));
+  // A count of distinct persons moves by at most 1 in each of the m cells one person reaches; other
+  // distinct counts by at most R over all cells (one new value per row), like COUNT.
+  const persons = (v: string | null) => plan.aggregates.some((a) => a.fn === 'count_distinct' && a.column === v && a.persons);
+  const sums = specs.map((s) => noisySum(s, s.kind === 'distinct' && persons(s.value) ? m : R, m, eps, delta, dp.mechanism));
   const cost = sums.reduce((c, s) => ({ epsilon: c.epsilon + s.cost.epsilon, delta: c.delta + s.cost.delta }), { epsilon: 0, delta: 0 });
   return { mechanism: dp.mechanism, epsilon: dp.epsilon, ...(delta !== undefined ? { delta: dp.delta } : {}), rowsPerPerson: R, cellsPerPerson: m, sums, cost };
 }
@@ -257,10 +262,10 @@ export function protectionErrors(plan: QueryPlan, noise: PlanNoise, row: Display
     if (o.kind === 'key') return { sd: 0, half95: 0 };
     const a = plan.aggregates[o.agg]!;
     const v = valueOf(a);
-    if (a.fn === 'count' || a.fn === 'sum') {
-      const s = sumOf(a.fn, a.fn === 'count' ? null : v);
+    if (a.fn === 'count' || a.fn === 'sum' || a.fn === 'count_distinct') {
+      const s = a.fn === 'count_distinct' ? sumOf('distinct', a.column) : sumOf(a.fn, a.fn === 'count' ? null : v);
       if (!s) return { sd: NaN, half95: NaN };
-      const sc = a.fn === 'count' ? 1 : scaleOf(v!);
+      const sc = a.fn === 'sum' ? scaleOf(v!) : 1;
       return { sd: s.sd / sc, half95: s.half95 / sc };
     }
     if (a.fn === 'min' || a.fn === 'max') return { sd: NaN, half95: NaN }; // never released with noise
@@ -294,8 +299,8 @@ const fmt = (x: number) => (x >= 100 ? String(Math.round(Number(x.toPrecision(3)
 export function protectionText(plan: QueryPlan, noise: PlanNoise): string {
   const what = noise.mechanism === 'laplace' ? 'discrete Laplace' : 'discrete Gaussian';
   const parts = noise.sums.map((s) => {
-    const sc = s.value === null ? 1 : s.kind === 'sumsq' ? squareScale(plan, s.value) : valueSpec(plan, s.value).type === 'decimal' ? 2 ** FRAC : 1;
-    const name = s.kind === 'count' ? 'each count' : s.kind === 'sum' ? `each SUM(${s.value})` : `each SUM(${s.value}²) (inside VARIANCE/STDDEV)`;
+    const sc = s.value === null || s.kind === 'distinct' ? 1 : s.kind === 'sumsq' ? squareScale(plan, s.value) : valueSpec(plan, s.value).type === 'decimal' ? 2 ** FRAC : 1;
+    const name = s.kind === 'count' ? 'each count' : s.kind === 'sum' ? `each SUM(${s.value})` : s.kind === 'distinct' ? `each COUNT(DISTINCT ${s.value})` : `each SUM(${s.value}²) (inside VARIANCE/STDDEV)`;
     return `${name} ± ${fmt(s.half95 / sc)}`;
   });
   const derived = plan.aggregates.some((a) => a.fn === 'avg' || isVar(a.fn));

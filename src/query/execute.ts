@@ -49,16 +49,18 @@ import { b2a, bitDecompose, bitInject } from '../mpc/convert.js';
 import { div, mulFixedMany, sqrt, truncateMany } from '../mpc/fixed.js';
 import type { Party } from '../mpc/party.js';
 import { valueBits } from '../ingest/schema.js';
+import { computeColumns } from './computed.js';
 import { cellLabels, resultRows } from './result.js';
 import { rankCells, topKOf } from './top-k.js';
 import { rankedCells } from './top-k-cells.js';
 export { cellLabels, resultRows } from './result.js';
 import { countAndSum } from '../mpc/count.js';
+import { groupDistinct } from '../mpc/distinct.js';
 import { groupSums } from '../mpc/group.js';
 import { sampleDiscreteLaplace, type GeometricTable } from '../mpc/geometric-noise.js';
 import { addNoise, type NoiseTable } from '../mpc/noise.js';
 import type { PlanNoise } from './dp.js';
-import { type BoolExpr, type Clamp, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, summedValues, VAR_SUMSQ_BITS, valueOf, valueSpec, varianceShift } from './plan.js';
+import { type BoolExpr, type Clamp, type Display, FRAC, type HavingAtom, MAX_CELLS, QueryError, type QueryPlan, SORT_CELLS_FROM, distinctValues, summedValues, VAR_SUMSQ_BITS, valueOf, valueSpec, varianceShift } from './plan.js';
 
 export interface RunOptions {
   /** Cells counting fewer rows are suppressed (node policy; default 5, at least 1; the same at every node). */
@@ -85,6 +87,11 @@ export interface RunOptions {
    * noisy values. Without it every result is exact.
    */
   noise?: PlanNoise;
+  /**
+   * Columns whose values come in nondecreasing order over the rows the filter keeps (a join's
+   * person-id keys after the join, join-execute.ts): COUNT(DISTINCT) of them needs no sort by value.
+   */
+  ordered?: ReadonlySet<string>;
 }
 
 export interface QueryResult {
@@ -141,10 +148,13 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
     }
   }
   if (opts.noise) checkNoise(plan, opts.noise);
+  columns = await withComputed(p, plan, columns, n);
   // The steps below, for progress: clamping, the cells' bits and circuit (unless sorted), counts
   // and sums, noise, the aggregates, disclosure control.
-  const G0 = plan.keys.reduce((m, key) => m * key.labels.length, 1);
-  const steps = (plan.clamps.length ? 1 : 0) + (G0 >= SORT_CELLS_FROM || G0 > MAX_CELLS ? 0 : 2) + 1 + (opts.noise ? 1 : 0) + 2;
+  const G = plan.keys.reduce((m, key) => m * key.labels.length, 1);
+  // Many cells, or distinct counts: group by sorting on the cell number (one sort) instead of one indicator per cell.
+  const sorted = G >= SORT_CELLS_FROM || G > MAX_CELLS || distinctValues(plan).length > 0;
+  const steps = (plan.clamps.length ? 1 : 0) + (sorted ? 0 : 2) + 1 + (opts.noise ? 1 : 0) + 2;
   const lap = lapTimer(opts.trace, opts.progress, steps);
   // 0. Clamped columns.
   if (plan.clamps.length) {
@@ -154,17 +164,16 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   const col = (name: string) => columns.get(name)!;
 
   // 1–2. Cell indicators.
-  const G = plan.keys.reduce((m, key) => m * key.labels.length, 1);
-  // Many cells: group by sorting on the cell number (one sort) instead of one indicator per cell.
-  const sorted = G >= SORT_CELLS_FROM || G > MAX_CELLS;
   const cells = sorted ? null : await cellIndicators(p, plan, col, n, G, lap);
 
   // 3. Aggregates (one G-lane share per aggregate), from noisy base sums when protected.
-  const aggs = await aggregates(p, plan, col, cells, n, G, lap, opts.maxChunkLanes ?? CHUNK_LANES, opts.noise);
+  const aggs = await aggregates(p, plan, col, cells, n, G, lap, opts.maxChunkLanes ?? CHUNK_LANES, opts.noise, opts.ordered ?? new Set());
   lap('aggregates');
 
   // 4. Disclosure control and HAVING in MPC.
-  const countIdx = plan.aggregates.findIndex((a) => a.fn === 'count');
+  // The small-cell rule counts rows (COUNT(*)), or persons where the query counts them (COUNT(DISTINCT person_id)).
+  const persons = plan.aggregates.findIndex((a) => a.persons);
+  const countIdx = persons >= 0 ? persons : plan.aggregates.findIndex((a) => a.fn === 'count');
   const hatoms: HavingAtom[] = [];
   if (plan.having) collectLeaves(plan.having, hatoms);
   // A sample variance needs two rows: with minCellSize 1, single-row cells are suppressed too.
@@ -266,6 +275,7 @@ export function progressPart(report: ((fraction: number, phase: string) => void)
  */
 export async function rowFilter(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<AShare | null> {
   if (!plan.filter) return null;
+  columns = await withComputed(p, plan, columns, n);
   const circ = new Circuit(n);
   const atomNode = await atomCircuit(p, plan, (name) => columns.get(name)!, n, circ);
   const root = circ.build(plan.filter, (i) => atomNode[i]!);
@@ -284,6 +294,7 @@ export async function rowFilter(p: Party, plan: QueryPlan, columns: Map<string, 
  */
 export async function rowConditions(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number, exprs: BoolExpr<number>[]): Promise<AShare[]> {
   if (exprs.length === 0) return [];
+  columns = await withComputed(p, plan, columns, n);
   const circ = new Circuit(n);
   const atomNode = await atomCircuit(p, plan, (name) => columns.get(name)!, n, circ);
   const roots = exprs.map((e) => circ.build(e, (i) => atomNode[i]!));
@@ -296,6 +307,12 @@ export async function rowConditions(p: Party, plan: QueryPlan, columns: Map<stri
     const k = secret.indexOf(r);
     return inj!.slice(k * n, (k + 1) * n);
   });
+}
+
+/** The columns with the plan's computed values (arithmetic, plan.ts Computed) added. */
+async function withComputed(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<Map<string, AShare>> {
+  if (!plan.computed?.length) return columns;
+  return new Map([...columns, ...(await computeColumns(p, plan.computed, (c) => columns.get(c)!, n))]);
 }
 
 function collectLeaves<L>(e: BoolExpr<L>, out: L[]): void {
@@ -590,13 +607,9 @@ async function decompose(p: Party, col: (name: string) => AShare, width: Map<str
  * once; every AND of one depth, across all atoms and the filter, goes in one round.
  */
 async function atomCircuit(p: Party, plan: QueryPlan, col: (name: string) => AShare, n: number, circ: Circuit): Promise<number[]> {
-  // Two columns compared: their difference, a local subtraction, is decomposed like a column.
-  const diffs = new Map((plan.differences ?? []).map((d) => [d.name, d]));
-  const specOf = (c: string) => diffs.get(c)?.spec ?? plan.dataset.columns.find((s) => s.name === c)!;
-  const colOf = (c: string) => {
-    const d = diffs.get(c);
-    return d ? sub(col(d.left), col(d.right)) : col(c);
-  };
+  // Computed values (two columns compared, arithmetic) are columns by now (withComputed).
+  const specOf = (c: string) => valueSpec(plan, c);
+  const colOf = col;
   const cols = [...new Set(plan.atoms.map((a) => a.column))];
   const width = new Map(cols.map((c) => [c, valueBits(specOf(c), plan.codeLists)]));
   const planes = await decompose(p, colOf, width, n);
@@ -663,7 +676,7 @@ const laneCat = (xs: AShare[]) => (xs.length === 1 ? xs[0]! : concatShares(xs));
 /** Largest number of cell·row lanes handled at once by countAndSum (bounds memory; two rounds per chunk). */
 const CHUNK_LANES = 1 << 23;
 
-async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => AShare, cells: Cells | null, n: number, G: number, lap: (what: string) => void, maxLanes: number, noise: PlanNoise | undefined): Promise<AShare[]> {
+async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => AShare, cells: Cells | null, n: number, G: number, lap: (what: string) => void, maxLanes: number, noise: PlanNoise | undefined, ordered: ReadonlySet<string>): Promise<AShare[]> {
   const specOf = (c: string) => valueSpec(plan, c);
   const out: AShare[] = new Array(plan.aggregates.length);
   const isVar = (f: string) => f.startsWith('var') || f.startsWith('stddev');
@@ -684,9 +697,11 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   // squares), all cells of a chunk in two rounds (countAndSum). Results go to lane j of G-lane shares.
   const vecs = [...sumCols.map(col), ...squares];
   const V = vecs.length;
-  const acc = cells ? await indicatorSums(p, cells, vecs, n, G, maxLanes) : await sortedSums(p, plan, col, vecs, n, G);
-  lap(cells ? `counts and sums (${cells.planes.length} cells × ${n} rows × ${V} columns)` : `counts and sums by sorting ${n} rows into ${G} cells (${V} columns)`);
-  // The base sums in dp.ts's order: COUNT, SUM(x) per value, SUM(x²) per value; noised when protected.
+  const distinct = distinctValues(plan);
+  const acc = cells ? await indicatorSums(p, cells, vecs, n, G, maxLanes) : await sortedSums(p, plan, col, vecs, n, G, distinct, ordered);
+  lap(cells ? `counts and sums (${cells.planes.length} cells × ${n} rows × ${V} columns)` : `counts and sums by sorting ${n} rows into ${G} cells (${V} columns${distinct.length ? `, ${distinct.length} distinct count(s)` : ''})`);
+  // The base sums in dp.ts's order: COUNT, SUM(x) per value, SUM(x²) per value, COUNT(DISTINCT x) per
+  // value; noised when protected.
   let base = acc.map((x) => new AShare(x.a, x.b));
   if (noise) {
     base = await protect(p, noise, base, G);
@@ -747,6 +762,7 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   plan.aggregates.forEach((a, i) => {
     switch (a.fn) {
       case 'count': out[i] = counts; break;
+      case 'count_distinct': out[i] = base[1 + V + distinct.indexOf(a.column!)]!; break;
       case 'sum': out[i] = sums.get(valueOf(a)!)!; break;
       case 'avg': out[i] = means.get(valueOf(a)!)!; break;
       case 'var_pop': out[i] = varPop.get(valueOf(a)!)!; break;
@@ -763,7 +779,7 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
 /** The noise description must be the one of this plan: same base sums in the same order. */
 function checkNoise(plan: QueryPlan, noise: PlanNoise): void {
   const { sums, squares } = summedValues(plan);
-  const want = ['count(*)', ...sums.map((v) => `sum(${v})`), ...squares.map((v) => `sum(${v}²)`)];
+  const want = ['count(*)', ...sums.map((v) => `sum(${v})`), ...squares.map((v) => `sum(${v}²)`), ...distinctValues(plan).map((v) => `count(distinct ${v})`)];
   const got = noise.sums.map((s) => s.text);
   if (want.join('\n') !== got.join('\n')) throw new QueryError(`noise: the noise description is for the sums ${got.join(', ')}, but this query has ${want.join(', ')} (call noiseForPlan with this plan)`);
   if (plan.aggregates.some((a) => a.fn === 'min' || a.fn === 'max')) throw new QueryError('noise: MIN and MAX cannot run protected (noiseForPlan refuses them)');
@@ -802,7 +818,7 @@ async function protect(p: Party, noise: PlanNoise, base: AShare[], G: number): P
 async function clampColumns(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<Map<string, AShare>> {
   const items: { clamp: Clamp; below: boolean; d: AShare; bound: bigint; bits: number }[] = [];
   for (const c of plan.clamps) {
-    const s = plan.dataset.columns.find((x) => x.name === c.column)!;
+    const s = valueSpec(plan, c.column);
     const x = columns.get(c.column)!;
     const w = valueBits(s, plan.codeLists);
     const half = 1n << BigInt(w - 1);
@@ -885,9 +901,10 @@ async function indicatorSums(p: Party, cells: Cells, vecs: AShare[], n: number, 
  * g = Σ_k index_k · stride_k (a column's code index minus an offset, or an age band as the number
  * of band thresholds passed), weights f (the filter, 0/1) and f·v, then one sort-based group-by.
  * Rows the filter drops go to cell 0 with weight 0 (their key values may be anything, e.g. a
- * LEFT JOIN miss).
+ * LEFT JOIN miss). With COUNT(DISTINCT x) (src/mpc/distinct.ts) they go to an extra cell G instead,
+ * and the rows are sorted by (cell, x): the distinct counts follow the sums (slots after vecs).
  */
-async function sortedSums(p: Party, plan: QueryPlan, col: (name: string) => AShare, vecs: AShare[], n: number, G: number): Promise<CellSums> {
+async function sortedSums(p: Party, plan: QueryPlan, col: (name: string) => AShare, vecs: AShare[], n: number, G: number, distinct: string[], ordered: ReadonlySet<string>): Promise<CellSums> {
   const circ = new Circuit(n);
   const atomNode = await atomCircuit(p, plan, col, n, circ);
   const leaf = (i: number) => atomNode[i]!;
@@ -914,8 +931,13 @@ async function sortedSums(p: Party, plan: QueryPlan, col: (name: string) => ASha
   }
   const f = circ.isConst(filter) === true ? null : value(filter);
   const weighted = f ? await mulMany(p, [g, ...vecs].map((v) => [f, v] as [AShare, AShare])) : [g, ...vecs];
-  const sums = await groupSums(p, weighted[0]!, G, [f ?? one, ...weighted.slice(1)]);
-  return sums.map((x) => ({ a: x.a, b: x.b }));
+  const cols = [f ?? one, ...weighted.slice(1)];
+  if (!distinct.length) return (await groupSums(p, weighted[0]!, G, cols)).map((x) => ({ a: x.a, b: x.b }));
+  // Filtered rows in cell G: f·g + (1 − f)·G.
+  const gAll = f ? add(weighted[0]!, mulPublic(subFromPublic(p, 1n, f), BigInt(G))) : g;
+  const counted = distinct.map((c) => ({ value: col(c), bits: valueBits(valueSpec(plan, c), plan.codeLists), ordered: ordered.has(c) }));
+  const r = await groupDistinct(p, gAll, G, cols, counted);
+  return [...r.sums, ...r.distinct].map((x) => ({ a: x.a, b: x.b }));
 }
 
 /**

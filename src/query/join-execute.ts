@@ -11,18 +11,23 @@
 // complete); its per-row usable flag is multiplied into the joined rows' validity (one more
 // multiplication round). Its present rows must be at most one per person: declared, or checked
 // (one revealed bit, as for any checked table).
-import { add, fromPublic, mulMany, subFromPublic } from '../mpc/arith.js';
+import { add, addPublic, fromPublic, mulMany, subFromPublic } from '../mpc/arith.js';
 import * as R from '../ring/ring64.js';
 import { eventTable, followedWithin } from '../mpc/cohort.js';
 import { joinOnKey, type JoinedTable, type JoinInput } from '../mpc/join.js';
+import { sort } from '../mpc/sort.js';
+import { anyInGroup, type WindowFn, windowValues } from '../mpc/window.js';
+import { firstRowsBeside } from '../mpc/pairs.js';
 import type { Party } from '../mpc/party.js';
-import type { AShare } from '../mpc/share.js';
+import { AShare } from '../mpc/share.js';
 import { PERSON_ID_LIMIT } from '../ingest/schema.js';
 import { lapTimer, progressPart, rowFilter, runQuery, type QueryResult, type RunOptions } from './execute.js';
-import { HAS, type JoinPlan, ROW } from './join-plan.js';
+import { HAS, type JoinPlan, type JoinTablePlan, ROW } from './join-plan.js';
 import { QueryError } from './parse.js';
 
 const KEY_BITS = PERSON_ID_LIMIT.toString(2).length - 1;
+/** Most joined rows of a many-to-many join (rows × bound) held at once. */
+export const MAX_EXPANDED_ROWS = 1 << 25;
 
 /** Product of 0/1 columns, as a balanced tree (one round per level); null for none. */
 async function productAll(p: Party, xs: AShare[]): Promise<AShare | null> {
@@ -60,7 +65,15 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   // validity 8 %, then the aggregates over the joined rows (runQuery) the rest.
   const report = progressPart(opts.progress, 0, 1);
   const rows = await joinedRows(p, jp, tables, opts, report);
-  return runQuery(p, jp.plan, rows, { ...opts, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
+  // After the join the rows come in person order: where the filter keeps a row, every FROM or
+  // inner-joined table's key is that person's id (COUNT(DISTINCT) of it needs no sort by value).
+  const ordered = new Set(joinsRows(jp, opts) ? jp.tables.filter((t) => t.kind === 'from' || t.kind === 'inner').map((t) => `${t.alias}.${t.key}`) : []);
+  return runQuery(p, jp.plan, rows, { ...opts, ordered, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
+}
+
+/** Whether joinedRows joins (sorts) the rows, or (one register, nothing to join in) passes them through. */
+function joinsRows(jp: JoinPlan, opts: JoinRunOptions): boolean {
+  return !(jp.tables.length === 1 && !opts.restrict && !jp.tables[0]!.window && !jp.tables[0]!.over);
 }
 
 /**
@@ -75,13 +88,18 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     steps(what);
     if (at !== undefined) report?.(at, what);
   };
-  const colsOf = jp.tables.map((t) => {
+  const colsOf: { key: AShare; m: Map<string, AShare> }[] = jp.tables.map((t) => {
     const m = tables.get(t.alias) ?? new Map<string, AShare>();
     const get = (c: string) => m.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
     const key = get(t.key);
     for (const c of t.columns) if (get(c).length !== key.length) throw new QueryError(`column '${c}' of ${t.dataset.name} has ${get(c).length} rows, its key ${key.length}`);
     return { key, m };
   });
+
+  // A many-to-many join has b times the rows of the join: bounded before any MPC (sizes are public).
+  const paired = jp.tables.find((t) => t.expand);
+  const joinRows = colsOf.reduce((s, c) => s + c.key.length, 0) + (opts.restrict?.input.key.length ?? 0);
+  if (paired && joinRows * paired.bound!.rows > MAX_EXPANDED_ROWS) throw new QueryError(`the many-to-many join would have ${joinRows} × ${paired.bound!.rows} rows, more than ${MAX_EXPANDED_ROWS} (memory): declare a smaller bound (${paired.alias}.${paired.bound!.column} <= …) or filter the registers first`);
 
   // 1. Each table's own conditions.
   const present: (AShare | null)[] = [];
@@ -90,8 +108,25 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   }
   lap('filters before the join', 0.05);
 
+  // 1b. A table read through window functions: its rows sorted by the window's ORDER BY, the rows
+  // its subquery's WHERE drops after all others; the join's stable sort by person keeps that order.
+  for (const [i, t] of jp.tables.entries()) {
+    const o = t.over?.order;
+    if (!o) continue;
+    const { key, m } = colsOf[i]!;
+    const x = m.get(o.column)!;
+    const span = BigInt(o.hi - o.lo);
+    const pos = o.desc ? subFromPublic(p, BigInt(o.hi), x) : addPublic(p, x, -BigInt(o.lo)); // 0..span
+    const sortKey = present[i] ? addPublic(p, (await mulMany(p, [[present[i]!, addPublic(p, pos, -(span + 1n))]]))[0]!, span + 1n) : pos;
+    const names = [...m.keys()].filter((c) => c !== t.key);
+    const s = await sort(p, sortKey, [key, ...names.map((c) => m.get(c)!), ...(present[i] ? [present[i]!] : [])], { keyBits: (span + 1n).toString(2).length + 1 });
+    colsOf[i] = { key: s.payloads[0]!, m: new Map([[t.key, s.payloads[0]!], ...names.map((c, k) => [c, s.payloads[1 + k]!] as const)]) };
+    if (present[i]) present[i] = s.payloads[1 + names.length]!;
+    lap(`${t.dataset.name} in the order of its window functions (${o.column}${o.desc ? ' DESC' : ''})`);
+  }
+
   // One register and no row restriction: its rows are the rows (no sort, nothing revealed).
-  if (jp.tables.length === 1 && !opts.restrict && !jp.tables[0]!.window) {
+  if (!joinsRows(jp, opts)) {
     const t = jp.tables[0]!;
     const n = colsOf[0]!.key.length;
     const virtual = new Map<string, AShare>([[ROW, present[0] ?? fromPublic(p, R.constant(n, 1n))]]);
@@ -100,6 +135,11 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   }
 
   // 2. The join. An EXISTS with a date window joins the two registers' events, sorted by time.
+  // EXISTS folded into the many side (t.fold): the many side joins with all its rows, carrying its
+  // own condition and each folded condition as 0/1 columns.
+  const folded = [...jp.tables.keys()].filter((i) => jp.tables[i]!.fold);
+  const target = folded.length ? jp.tables.findIndex((t) => t.unique === false && !t.expand && (t.kind === 'from' || t.kind === 'inner')) : -1;
+  const ones = (i: number) => fromPublic(p, R.constant(colsOf[i]!.key.length, 1n));
   const inputs: JoinInput[] = [];
   for (const i of jp.order) {
     const t = jp.tables[i]!;
@@ -110,10 +150,11 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       lap(`events of ${t.dataset.name} and ${jp.tables[w.partner]!.dataset.name} in time order`);
       continue;
     }
+    const carry = i === target ? [present[i] ?? ones(i), ...folded.map((f) => present[f] ?? ones(f))] : [];
     inputs.push({
       key: colsOf[i]!.key,
-      columns: t.columns.map((c) => colsOf[i]!.m.get(c)!),
-      ...(present[i] ? { present: present[i]! } : {}),
+      columns: [...t.columns.map((c) => colsOf[i]!.m.get(c)!), ...carry],
+      ...(present[i] && i !== target ? { present: present[i]! } : {}),
       unique: t.unique,
       name: t.dataset.name,
     });
@@ -146,10 +187,40 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     lap(`date window ${t.dataset.name} → ${jp.tables[w.partner]!.dataset.name}`);
   }
 
+  if (target >= 0) {
+    // The many side's rows where its own condition holds; each folded EXISTS: some row of the person.
+    const jt = joined.get(target)!;
+    const k0 = jp.tables[target]!.columns.length;
+    const [here] = await mulMany(p, [[jt.here, jt.columns[k0]!]]);
+    const any = await anyInGroup(p, folded.map((_, m) => jt.columns[k0 + 1 + m]!), j.first);
+    joined.set(target, { ...jt, here: here!, columns: jt.columns.slice(0, k0) });
+    folded.forEach((f, m) => joined.set(f, { here: any[m]!, has: any[m]!, columns: [] }));
+    lap(`EXISTS over ${jp.tables[target]!.dataset.name}'s own rows per person`);
+  }
+
+  // Window functions over each person's rows (src/mpc/window.ts).
+  const overValues = new Map<string, AShare>();
+  for (const [i, t] of jp.tables.entries()) {
+    if (!t.over) continue;
+    const jt = joined.get(i)!;
+    const colOf = (c: string) => jt.columns[t.columns.indexOf(c)]!;
+    const o = t.over.order;
+    const bits = o ? Math.max(Math.abs(o.lo), Math.abs(o.hi)).toString(2).length + 2 : 1;
+    const fns: WindowFn[] = t.over.columns.map((c) =>
+      c.fn === 'row_number' || (c.fn === 'count' && c.rows) ? { fn: 'row_number' } : c.fn === 'count' ? { fn: 'count', order: o ? colOf(o.column) : null, bits } : { fn: c.fn, value: colOf(c.arg!), fallback: c.fallback },
+    );
+    const vals = await windowValues(p, jt.here, j.first, fns);
+    t.over.columns.forEach((c, k) => {
+      overValues.set(`${t.alias}.${c.name}`, vals[k]!.value);
+      if (vals[k]!.has) overValues.set(`${t.alias}.${c.name}.${HAS}`, vals[k]!.has!);
+    });
+    lap(`window functions over ${t.dataset.name} (${t.over.columns.map((c) => c.name).join(', ')})`);
+  }
+
   // 3. Validity of each joined row. With a many-side table M: M's rows where every FROM/inner
   // table matched, plus (M LEFT JOINed) each key's last row where M has no row. Without one: each
   // key's last row where every FROM/inner table matched.
-  const many = jp.tables.findIndex((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner' || t.kind === 'left'));
+  const many = jp.tables.findIndex((t) => t.unique === false && !t.expand && (t.kind === 'from' || t.kind === 'inner' || t.kind === 'left'));
   const inner = jp.tables.flatMap((t, i) => ((t.kind === 'from' || t.kind === 'inner') && i !== many ? [joined.get(i)!.has] : []));
   const allInner = await productAll(p, inner);
   let valid: AShare;
@@ -165,11 +236,50 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   lap('validity of joined rows', 0.78);
 
   // 4. The joined rows as one virtual register.
-  const virtual = new Map<string, AShare>([[ROW, valid]]);
+  const virtual = new Map<string, AShare>([[ROW, valid], ...overValues]);
   jp.tables.forEach((t, i) => {
     const jt = joined.get(i)!;
     t.columns.forEach((c, k) => virtual.set(`${t.alias}.${c}`, jt.columns[k]!));
     if (t.kind === 'left' || t.kind === 'semi') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
   });
-  return virtual;
+  const e = jp.tables.findIndex((t) => t.expand);
+  return e < 0 ? virtual : expandRows(p, virtual, jp.tables[e]!, joined.get(e)!, j.first, lap);
+}
+
+/**
+ * Many-to-many (a table with `expand`, join-plan.ts): every joined row b times, copy k carrying
+ * the person's (k+1)-th row of that table (src/mpc/pairs.ts) and valid only where it exists; the
+ * other columns copied. b·n rows whatever the true multiplicities.
+ */
+async function expandRows(p: Party, virtual: Map<string, AShare>, t: JoinTablePlan, jt: JoinedTable, first: AShare, lap: (what: string) => void): Promise<Map<string, AShare>> {
+  const b = t.bound!.rows;
+  const mine = [...virtual.keys()].filter((c) => c.startsWith(`${t.alias}.`));
+  const slots = await firstRowsBeside(p, jt.here, first, mine.map((c) => virtual.get(c)!), b);
+  const valid = await mulMany(p, slots.has.map((h) => [virtual.get(ROW)!, h] as [AShare, AShare]));
+  // Row-major (row i's copies at i·b … i·b + b − 1): the rows stay in person order.
+  const out = new Map<string, AShare>([[ROW, interleave(valid)]]);
+  for (const [c, x] of virtual) {
+    if (c === ROW) continue;
+    const k = mine.indexOf(c);
+    out.set(c, interleave(k >= 0 ? slots.cols.map((s) => s[k]!) : Array.from({ length: b }, () => x)));
+  }
+  lap(`each row beside the first ${b} rows per person of ${t.dataset.name}`);
+  return out;
+}
+
+/** Lane i·b + k of the result is lane i of xs[k] (b = xs.length), through 32-bit words. Local. */
+function interleave(xs: AShare[]): AShare {
+  const b = xs.length, n = xs[0]!.length;
+  const out = new AShare(new BigUint64Array(n * b), new BigUint64Array(n * b));
+  for (const h of ['a', 'b'] as const) {
+    const d = new Uint32Array(out[h].buffer);
+    xs.forEach((x, k) => {
+      const s = new Uint32Array(x[h].buffer, x[h].byteOffset, 2 * n);
+      for (let i = 0, o = 2 * k; i < n; i++, o += 2 * b) {
+        d[o] = s[2 * i]!;
+        d[o + 1] = s[2 * i + 1]!;
+      }
+    });
+  }
+  return out;
 }

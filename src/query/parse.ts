@@ -4,15 +4,20 @@
 //
 // Supported (one table; joins on the person id are planned by join-plan.ts):
 //   SELECT <group key | aggregate> [AS alias], ...
-//     aggregates: COUNT(*), COUNT(col), SUM, AVG, MIN, MAX, VARIANCE/VAR_SAMP, VAR_POP,
-//                 STDDEV/STDDEV_SAMP, STDDEV_POP; SUM, AVG, VARIANCE and STDDEV also of a clamped
-//                 column: LEAST(col, hi), GREATEST(col, lo), nested (LEAST(GREATEST(x, 0), 2000000))
+//     aggregates: COUNT(*), COUNT(col), COUNT(DISTINCT col), SUM, AVG, MIN, MAX, VARIANCE/VAR_SAMP,
+//                 VAR_POP, STDDEV/STDDEV_SAMP, STDDEV_POP; SUM, AVG, VARIANCE and STDDEV also of
+//                 arithmetic (a.x - b.y, x * 2) and of a clamped column or arithmetic: LEAST(col, hi),
+//                 GREATEST(col, lo), nested (LEAST(GREATEST(x, 0), 2000000))
+//   SELECT DISTINCT a, b (the cells of GROUP BY a, b that pass the small-cell rule)
 //   FROM <table> [alias] [[INNER | LEFT] JOIN <table> [alias] ON a.person_id = b.person_id [AND …]] …
 //   (with joins, column references may be qualified: alias.column; IS [NOT] NULL tests LEFT JOIN misses)
 //   WHERE … [NOT] EXISTS (SELECT 1 FROM <table> [alias] WHERE alias.person_id = outer.person_id [AND …])
 //   WHERE person_id [NOT] IN (SELECT person_id FROM <table or WITH name> WHERE …), WITH name AS
-//   (SELECT …), subqueries over one table in FROM: rewritten into the forms above (./desugar.ts)
-//   WHERE  =, <>, !=, <, <=, >, >=, AND, OR, NOT, IN (...), NOT IN, BETWEEN, NOT BETWEEN,
+//   (SELECT …), subqueries over one table in FROM: rewritten into the forms above (./desugar.ts);
+//   a subquery over one table in FROM/JOIN may compute window functions per person: ROW_NUMBER(),
+//   LAG/LEAD(col [, 1 [, default]]), COUNT(*) OVER (PARTITION BY person_id [ORDER BY col [ROWS …]])
+//   (WindowTable; join-plan.ts plans them, also as the bound of a many-to-many join)
+//   WHERE  =, <>, !=, <, <=, >, >=, AND, OR, NOT, IN (...), NOT IN, BETWEEN, NOT BETWEEN, + − ×,
 //          LIKE 'prefix%' / NOT LIKE on code columns, age(birth_col, 'YYYY-MM-DD') in comparisons
 //   GROUP BY <column | age_band(birth_col, 'YYYY-MM-DD' [, width [, top]]) | alias | ordinal>, ...
 //   HAVING  comparisons of aggregates with literals, AND/OR/NOT
@@ -38,7 +43,7 @@ const { Parser } = nodeSqlParser as unknown as { Parser: new () => { astify(sql:
 export { QueryError };
 
 export type CmpOp = '=' | '<>' | '<' | '<=' | '>' | '>=';
-export type AggName = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'var_samp' | 'var_pop' | 'stddev_samp' | 'stddev_pop';
+export type AggName = 'count' | 'count_distinct' | 'sum' | 'avg' | 'min' | 'max' | 'var_samp' | 'var_pop' | 'stddev_samp' | 'stddev_pop';
 
 export type Expr =
   | { kind: 'column'; name: string }
@@ -56,6 +61,8 @@ export type Expr =
   | { kind: 'isnull'; arg: Expr; negated: boolean }
   /** column ± days (date windows between two registers inside EXISTS, e.g. c.admission_date + 365). */
   | { kind: 'shift'; arg: Expr; by: number }
+  /** Arithmetic between columns and numbers, computed per row inside MPC (plan.ts Computed). */
+  | { kind: 'arith'; op: '+' | '-' | '*'; left: Expr; right: Expr }
   /**
    * [NOT] EXISTS (SELECT … FROM table alias [JOIN table2 alias2 ON …] WHERE …): a semi-join,
    * planned by join-plan.ts.
@@ -75,6 +82,33 @@ export interface JoinClause {
   on: Expr;
 }
 
+/**
+ * A window function of a subquery over one table (./desugar.ts): computed inside MPC over the
+ * table's rows that pass the subquery's WHERE, per person (join-plan.ts, join-execute.ts).
+ */
+export interface WindowColumn {
+  /** Its name in the subquery (AS name). */
+  name: string;
+  fn: 'row_number' | 'lag' | 'lead' | 'count';
+  /** LAG/LEAD: the column read from the previous / next row. */
+  arg: string | null;
+  /** LAG/LEAD: the value where there is no previous / next row (a literal; else NULL). */
+  fallback: Expr | null;
+  /** PARTITION BY and ORDER BY columns of the table (unqualified). */
+  partition: string[];
+  order: { column: string; desc: boolean } | null;
+  /** COUNT(*) with ROWS … CURRENT ROW counts rows so far; without, rows up to the row's ORDER BY value (SQL's RANGE frame). */
+  rows: boolean;
+}
+
+/** A table of FROM or JOIN read through a subquery with window functions. */
+export interface WindowTable {
+  alias: string;
+  /** The subquery's WHERE (qualified by the alias): the rows the window functions see. */
+  where: Expr | null;
+  columns: WindowColumn[];
+}
+
 export interface ParsedQuery {
   sql: string;
   table: string;
@@ -87,6 +121,10 @@ export interface ParsedQuery {
   having: Expr | null;
   orderBy: { expr: Expr; desc: boolean }[];
   limit: number | null;
+  /** SELECT DISTINCT: the SELECT list is the grouping (plan.ts); its cells are the output. */
+  distinct?: boolean;
+  /** Tables read through a subquery with window functions (by alias). */
+  windows?: WindowTable[];
 }
 
 const AGGS: Record<string, AggName> = {
@@ -98,6 +136,8 @@ const AGGS: Record<string, AggName> = {
 // node-sql-parser's AST is loosely typed JSON; we walk it defensively.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Node = any;
+
+const WINDOW_WHERE = 'window functions (OVER) are computed in a subquery over one register in FROM or WITH, e.g. FROM (SELECT person_id, LEAD(admission_date) OVER (PARTITION BY person_id ORDER BY admission_date) AS next FROM contacts) s';
 
 const unsupported = (what: string): never => {
   throw new QueryError(`unsupported SQL: ${what}`);
@@ -164,7 +204,6 @@ function parseChecked(sql: string): ParsedQuery {
   if (!ast || ast.type !== 'select') unsupported(`${String(ast?.type ?? 'empty').toUpperCase()} statements (only SELECT)`);
   ast = desugar(ast);
   if (ast._next || ast.set_op) unsupported(`${String(ast.set_op ?? 'UNION').toUpperCase()}`);
-  if (ast.distinct && ast.distinct.type) unsupported('SELECT DISTINCT');
   if (ast.window) unsupported('WINDOW clauses');
   if (ast.into && ast.into.position) unsupported('SELECT INTO');
   if (ast.for_update || ast.locking_read) unsupported('locking clauses');
@@ -180,7 +219,7 @@ function parseChecked(sql: string): ParsedQuery {
   const alias = typeof from[0].as === 'string' ? from[0].as : table;
   // Qualifiers (table names and aliases) → alias; with joins (or EXISTS) column names keep their qualifier.
   const hasExists = /"(operator|value)":"(NOT )?EXISTS"/i.test(JSON.stringify(ast.where ?? null));
-  const scope: Scope = { joined: from.length > 1 || hasExists, names: new Map([[table, alias], [alias, alias]]) };
+  const scope: Scope = { joined: from.length > 1 || hasExists || from.some((f) => f.window), names: new Map([[table, alias], [alias, alias]]) };
   const joins: JoinClause[] = [];
   for (const f of from.slice(1)) {
     const kind = String(f.join).toUpperCase();
@@ -196,6 +235,11 @@ function parseChecked(sql: string): ParsedQuery {
   // ON conditions may refer to any table in FROM (checked by the join planner).
   from.slice(1).forEach((f, i) => (joins[i]!.on = expr(f.on, scope)));
   const tableScope = scope;
+  const windows: WindowTable[] = from.filter((f) => f.window).map((f) => ({
+    alias: typeof f.as === 'string' ? f.as : f.table,
+    where: f.window.where ? expr(f.window.where, scope) : null,
+    columns: (f.window.columns as Node[]).map((c) => ({ ...c, fallback: c.fallback ? expr(c.fallback, scope) : null }) as WindowColumn),
+  }));
 
   const columns: Node[] = ast.columns === '*' ? unsupported('SELECT * (name group keys and aggregates)') : ast.columns;
   const select: SelectItem[] = columns.map((c) => {
@@ -223,6 +267,8 @@ function parseChecked(sql: string): ParsedQuery {
     having: ast.having ? expr(ast.having, tableScope) : null,
     orderBy,
     limit,
+    ...(ast.distinct && ast.distinct.type ? { distinct: true } : {}),
+    ...(windows.length ? { windows } : {}),
   };
 }
 
@@ -272,9 +318,14 @@ function expr(e: Node, table: Scope): Expr {
     case 'aggr_func': {
       const name = String(e.name).toUpperCase();
       const fn = AGGS[name] ?? unsupported(`aggregate ${name}`);
-      if (e.over) unsupported('window functions (OVER)');
-      if (e.args?.distinct) unsupported(`${name}(DISTINCT …)`);
+      if (e.over) unsupported(WINDOW_WHERE);
       const a = e.args?.expr;
+      if (e.args?.distinct) {
+        if (fn !== 'count') unsupported(`${name}(DISTINCT …) (only COUNT(DISTINCT column))`);
+        if (!a || a.type === 'star') throw new QueryError('COUNT(DISTINCT …) needs a column');
+        const arg = expr(a, table);
+        return { kind: 'agg', fn: 'count_distinct', arg, text: `count(distinct ${show(arg)})` };
+      }
       if (a && a.type === 'star') {
         if (fn !== 'count') throw new QueryError(`${name}(*) is not valid; only COUNT(*)`);
         return { kind: 'agg', fn, arg: null, text: 'count(*)' };
@@ -285,7 +336,7 @@ function expr(e: Node, table: Scope): Expr {
     }
     case 'function': {
       const name = fnName(e).toUpperCase();
-      if (e.over) unsupported('window functions (OVER)');
+      if (e.over) unsupported(WINDOW_WHERE);
       const args: Node[] = e.args?.value ?? (e.args ? [e.args] : []);
       if (name === 'EXISTS') {
         if (args.length !== 1) unsupported('EXISTS with several arguments');
@@ -307,7 +358,7 @@ function expr(e: Node, table: Scope): Expr {
         return { kind: 'agg', fn: AGGS[name]!, arg, text: `${name.toLowerCase()}(${show(arg)})` };
       }
       if (name === 'AGE' || name === 'AGE_BAND' || name === 'LEAST' || name === 'GREATEST' || name === 'COALESCE') return { kind: 'call', name: name.toLowerCase(), args: args.map((a) => expr(a, table)) };
-      if (['ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LAG', 'LEAD', 'NTILE'].includes(name)) unsupported(`window function ${name}`);
+      if (['ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LAG', 'LEAD', 'NTILE'].includes(name)) unsupported(`window function ${name} here (${WINDOW_WHERE})`);
       return unsupported(`function ${name}() (supported: aggregates, age(), age_band(), LEAST() and GREATEST() inside SUM/AVG/VARIANCE/STDDEV)`);
     }
     case 'unary_expr': {
@@ -319,6 +370,8 @@ function expr(e: Node, table: Scope): Expr {
     }
     case 'binary_expr':
       return binary(e, table);
+    case 'window_func':
+      return unsupported(`window function ${String(e.name).toUpperCase()} here (${WINDOW_WHERE})`);
     case 'case':
       return unsupported('CASE expressions');
     case 'cast':
@@ -345,6 +398,7 @@ function exists(sub: Node, outer: Scope, negated: boolean): Expr {
     unsupported('EXISTS over anything but one table, or two tables joined with JOIN … ON (a date window between two registers)');
   }
   if (sub.groupby || sub.having || sub.with || sub._next) unsupported('GROUP BY, HAVING, WITH or UNION inside EXISTS');
+  if (from.some((f) => f.window)) unsupported('EXISTS over a subquery with window functions (join it instead: JOIN (…) s ON s.person_id = …)');
   const names = new Map(outer.names);
   const refs = from.map((f) => {
     const alias = typeof f.as === 'string' ? f.as : (f.table as string);
@@ -421,10 +475,12 @@ function binary(e: Node, table: Scope): Expr {
       if (op === '-' && dateLike(r) && (e.left?.type === 'column_ref' || e.left?.type === 'function')) {
         return { kind: 'call', name: 'minus', args: [sub(e.left), sub(r)] };
       }
-      return unsupported(`arithmetic operator ${op} (only column ± a whole number of days, in a date window)`);
+      return { kind: 'arith', op: op as '+' | '-', left: sub(e.left), right: sub(e.right) };
     }
     case '*':
+      return { kind: 'arith', op: '*', left: sub(e.left), right: sub(e.right) };
     case '/':
+      return unsupported('arithmetic operator / (division inside MPC; divide the released value, or use AVG)');
     case '%':
     case '||':
       return unsupported(`arithmetic operator ${op}`);
@@ -465,6 +521,10 @@ export function show(e: Expr): string {
       return `${show(e.arg)} IS${e.negated ? ' NOT' : ''} NULL`;
     case 'shift':
       return `${show(e.arg)} ${e.by < 0 ? '-' : '+'} ${Math.abs(e.by)}`;
+    case 'arith': {
+      const inner = (x: Expr) => (x.kind === 'arith' || x.kind === 'shift' || (x.kind === 'call' && x.name === 'minus') ? `(${show(x)})` : show(x));
+      return `${inner(e.left)} ${e.op} ${inner(e.right)}`;
+    }
     case 'exists':
       return `${e.negated ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${e.table} ${e.alias}${e.join ? ` JOIN ${e.join.table} ${e.join.alias} ON ${show(e.join.on)}` : ''}${e.where ? ` WHERE ${show(e.where)}` : ''})`;
   }

@@ -55,28 +55,55 @@ export function varianceShift(s: Pick<ColumnSpec, 'type' | 'min' | 'max'>): numb
 /** [x − value < 0] (lt) or [x − value = 0] (eq) for a shared column x and public value. */
 export interface Atom {
   op: 'lt' | 'eq';
-  /** A dataset column, or a Difference's name (plan.differences). */
+  /** A dataset column, or a Computed value's name (plan.computed). */
   column: string;
   value: bigint;
   /** Signed width that holds x − value (for a direct lt/eq; execution compares x's own bits, see execute.ts). */
   bits: number;
-  /** For a Difference: the two columns it reads (what a policy checks). */
-  sources?: [string, string];
+  /** For a Computed value: the columns it reads (what a policy checks). */
+  sources?: string[];
 }
 
 /**
- * Two columns compared (issue 17): the per-row difference left − right, a local subtraction of
- * shares, compared with a public constant like any column ([a < b] = [a − b < 0]; a + 30 <= b is
- * [a − b < −29]). Reveals nothing: it is one more comparison atom.
+ * A value computed per row inside MPC from columns (issue 17): + − × between columns and numbers,
+ * in one register or across joined ones: c.admission_date − p.birth_date (days), r.amount * 2,
+ * c.length_of_stay − i.income_quintile, and two columns compared (a + 30 <= b is [a − b < −29]).
+ * Sums, differences and products with whole numbers are local; a product of two columns is one
+ * multiplication round; a product with a fractional result (decimal × decimal, × 0.5) is truncated
+ * to FRAC fractional bits (fixed.ts truncRound: two rounds, error at most 2^−16 per product, mean
+ * about 0). Ranges follow from the declared min and max by interval arithmetic (ints, decimals
+ * ·2^FRAC and dates in days are exact integers): a product needs both factors bounded and every
+ * intermediate value within ±2^62 (refused otherwise); a sum of unbounded columns wraps mod 2^64,
+ * like SUM. Reveals nothing: no value leaves MPC.
  */
-export interface Difference {
-  /** The atom column name, e.g. (c.admission_date − r.date). */
+export type Arith =
+  | { op: 'col'; column: string }
+  | { op: 'const'; value: bigint }
+  | { op: 'add' | 'sub'; a: Arith; b: Arith }
+  /** (a·b) / 2^shift: shift = FRAC for a product of two fixed-point values, else 0 (exact). */
+  | { op: 'mul'; a: Arith; b: Arith; shift: number };
+
+export interface Computed {
+  /** Its SQL text (for two columns compared: (a − b)); atoms and aggregates read it by this name. */
   name: string;
-  left: string;
-  right: string;
-  /** The difference as an int column with its range in encoded units (its bit width). */
+  expr: Arith;
+  /** Its type and range (real units; a difference of two compared columns: int in encoded units). */
   spec: ColumnSpec;
+  /** The dataset columns it reads (what a policy checks). */
+  sources: string[];
 }
+
+/** A numeric expression's value with its type and encoded bounds (null: unbounded). */
+interface Num {
+  expr: Arith;
+  type: 'int' | 'decimal' | 'date';
+  lo: bigint | null;
+  hi: bigint | null;
+  sources: string[];
+}
+
+/** Whether an expression is arithmetic (a Computed value), not a column, literal or condition. */
+export const isArithmetic = (e: Expr): boolean => e.kind === 'arith' || e.kind === 'shift' || (e.kind === 'call' && e.name === 'minus');
 
 /** A boolean formula over leaves (atom indices, or HAVING atoms). */
 export type BoolExpr<L> =
@@ -113,11 +140,20 @@ export interface AggSpec {
   column: string | null;
   /** The Clamp (plan.clamps, by name) the aggregate reads instead of the raw column. */
   clamp?: string;
+  /** The Computed value (plan.computed, by name) it reads: SUM(a.x − b.y); column is then its first source. */
+  computed?: string;
+  /** Every dataset column it reads, when more than `column` (arithmetic: what a policy checks). */
+  sources?: string[];
   text: string;
   /** How the revealed ring value is decoded: count/int as integers, fixed with FRAC bits, value as the column. */
   result: ResultType;
   /** Scale of the revealed ring value relative to its real value (1 or 2^FRAC; a scaled variance: 2^FRAC/4^k, see VAR_WIDE_BITS). */
   scale: number;
+  /**
+   * COUNT(DISTINCT <the person id>): counts persons, the privacy unit (one person adds at most 1 to
+   * a cell: dp.ts), and drives the small-cell rule instead of COUNT(*) (execute.ts).
+   */
+  persons?: boolean;
 }
 
 /** [agg − value < 0] or [= 0] on the aggregate's ring encoding. */
@@ -155,8 +191,8 @@ export interface QueryPlan {
   aggregates: AggSpec[];
   /** Clamped columns the aggregates read (computed per row before the aggregates). */
   clamps: Clamp[];
-  /** Column differences the comparison atoms read (computed per row with the atoms). */
-  differences: Difference[];
+  /** Values computed per row (arithmetic in comparisons and aggregates), before anything else. */
+  computed: Computed[];
   outputs: Output[];
   having: BoolExpr<HavingAtom> | null;
   havingText: string | null;
@@ -185,6 +221,11 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
   // (GROUP BY diagnosis … WHERE diagnosis LIKE 'E11%' has the E11 codes as its cells).
   const filter = q.where ? b.predicate(q.where) : null;
 
+  // SELECT DISTINCT a, b: GROUP BY a, b whose cells (those at or above the small-cell threshold) are the output.
+  if (q.distinct) {
+    if (q.groupBy.length || q.select.some((s) => containsAgg(s.expr))) err('SELECT DISTINCT with GROUP BY or aggregates: write GROUP BY alone (its rows are already distinct)');
+    q = { ...q, groupBy: q.select.map((s) => s.expr) };
+  }
   // SELECT items: group keys (columns / age_band) or aggregates.
   const aliases = new Map<string, Expr>();
   for (const s of q.select) if (s.alias) aliases.set(s.alias, s.expr);
@@ -221,9 +262,13 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     }
     outputs.push({ name: s.alias ?? keys[k!]!.name, kind: 'key', key: k! });
   }
-  if (!outputs.some((o) => o.kind === 'agg')) err('SELECT needs at least one aggregate (only aggregates are revealed)');
+  if (!q.distinct && !outputs.some((o) => o.kind === 'agg')) err('SELECT needs at least one aggregate (only aggregates are revealed), or SELECT DISTINCT');
   // COUNT(*) always runs: it drives small-cell suppression.
   b.aggregate({ kind: 'agg', fn: 'count', arg: null, text: 'count(*)' });
+  const minMax = b.aggs.find((a) => a.fn === 'min' || a.fn === 'max');
+  if (minMax && b.aggs.some((a) => a.fn === 'count_distinct')) err(`${minMax.text} with COUNT(DISTINCT …): not in one query (distinct counts are formed by sorting, MIN/MAX by one indicator per cell)`);
+  const pid = personColumn(dataset);
+  for (const a of b.aggs) if (a.fn === 'count_distinct' && pid && a.column === pid.name) a.persons = true;
   if (cells >= SORT_CELLS_FROM && b.aggs.some((a) => a.fn === 'min' || a.fn === 'max')) err(`MIN/MAX over ${cells} cells: at most ${SORT_CELLS_FROM - 1} cells with MIN or MAX (more groups are formed by sorting, which computes counts, sums, means and variances)`);
 
   const having = q.having ? b.havingPred(q.having) : null;
@@ -253,7 +298,7 @@ export function planQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: Map
     keys,
     aggregates: b.aggs,
     clamps: b.clamps,
-    differences: b.differences,
+    computed: b.computed,
     outputs,
     having: having ? simplify(having) : null,
     havingText: q.having ? show(q.having) : null,
@@ -328,6 +373,7 @@ function containsAgg(e: Expr): boolean {
     case 'cmp':
     case 'and':
     case 'or':
+    case 'arith':
       return containsAgg(e.left) || containsAgg(e.right);
     case 'not':
       return containsAgg(e.arg);
@@ -408,7 +454,7 @@ export class Builder {
   private readonly atomIndex = new Map<string, number>();
   readonly aggs: AggSpec[] = [];
   readonly clamps: Clamp[] = [];
-  readonly differences: Difference[] = [];
+  readonly computed: Computed[] = [];
   readonly used = new Set<string>();
 
   constructor(readonly dataset: DatasetSchema, readonly codeLists: Map<string, CodeList>) {}
@@ -453,7 +499,7 @@ export class Builder {
   }
 
   private atom(op: 'lt' | 'eq', column: string, value: bigint): BoolExpr<number> {
-    const d = this.differences.find((x) => x.name === column);
+    const d = this.computed.find((x) => x.name === column);
     const s = d ? d.spec : this.use(column);
     const [lo, hi] = this.bounds(s);
     // Constant results where the declared domain decides (values were validated at ingest).
@@ -466,14 +512,18 @@ export class Builder {
     let i = this.atomIndex.get(key);
     if (i === undefined) {
       i = this.atoms.length;
-      this.atoms.push({ op, column, value, bits, ...(d ? { sources: [d.left, d.right] as [string, string] } : {}) });
+      this.atoms.push({ op, column, value, bits, ...(d ? { sources: d.sources } : {}) });
       this.atomIndex.set(key, i);
     }
     return leaf(i);
   }
 
   operand(e: Expr): Operand {
-    if (e.kind === 'shift') err(`${show(e)}: arithmetic operator ${e.by < 0 ? '-' : '+'} is supported only in a date window between two registers inside EXISTS`);
+    if (isArithmetic(e)) {
+      const c = this.computedOf(e, show(e));
+      const t = c.spec.type;
+      return { text: c.name, scale: t === 'decimal' ? 2 ** FRAC : 1, type: t, spec: c.spec, lessThan: (v) => this.atom('lt', c.name, v), equals: (v) => this.atom('eq', c.name, v) };
+    }
     if (e.kind === 'column') {
       const s = this.spec(e.name);
       if (s.type === 'person_id') err(`column '${s.name}' is a person identifier and cannot be used in a predicate or group`);
@@ -493,7 +543,6 @@ export class Builder {
       const lessThan = (a: bigint): BoolExpr<number> => not(this.atom('lt', s.name, BigInt(yearsBefore(ref, Number(a)) + 1)));
       return { text: show(e), scale: 1, type: 'age', spec: s, lessThan, equals: (a) => ({ kind: 'xor', args: [lessThan(a + 1n), lessThan(a)] }) };
     }
-    if (e.kind === 'call' && e.name === 'minus') return err(`${show(e)}: arithmetic (date differences) is supported only in the SELECT list of an analysis table (mosaik stats --data) and in date windows`);
     if (e.kind === 'call') return err(`${e.name}() can only be used in GROUP BY`);
     if (e.kind === 'agg') return err(`aggregate ${e.text} is not allowed in WHERE (use HAVING)`);
     return err(`expected a column, found ${show(e)}`);
@@ -561,14 +610,23 @@ export class Builder {
     }
   }
 
-  /** `a [± k] op b [± m]` for two columns of one type: the Difference a − b against m − k. */
+  /**
+   * `a [± k] op b [± m]` for two columns of one type: the difference a − b (a Computed value)
+   * against m − k. Other expressions on either side: their difference, computed per row, against 0.
+   */
   private compareColumns(e: Expr, left: Expr, op: CmpOp, right: Expr): BoolExpr<number> {
-    const side = (x: Expr): { col: string; by: number } => {
+    const side = (x: Expr): { col: string; by: number } | null => {
       if (x.kind === 'column') return { col: x.name, by: 0 };
       if (x.kind === 'shift' && x.arg.kind === 'column') return { col: x.arg.name, by: x.by };
-      return err(`${show(e)}: comparisons are between columns (a column ± a whole number allowed) or a column and a literal; ${show(x)} is neither`);
+      return null;
     };
     const L = side(left), R = side(right);
+    if (!L || !R) {
+      for (const x of [left, right]) if (!isArithmetic(x) && x.kind !== 'column') err(`${show(e)}: comparisons are between columns, arithmetic over them (+ − ×) or a column and a literal; ${show(x)} is none of these`);
+      const [A, B] = [this.numeric(left, show(e)), this.numeric(right, show(e))];
+      if ((A.type === 'date') !== (B.type === 'date')) err(`${show(e)}: ${show(A.type === 'date' ? left : right)} is a date and ${show(A.type === 'date' ? right : left)} a number: compare dates with dates (a date ± days)`);
+      return this.compare(this.operand({ kind: 'arith', op: '-', left, right }), op, 0);
+    }
     const ls = this.spec(L.col), rs = this.spec(R.col);
     for (const s of [ls, rs]) if (s.type === 'person_id') err(`${show(e)}: person identifiers are compared only to link registers (JOIN … ON, EXISTS)`);
     const same = ls.type === rs.type && (ls.type !== 'code' || ls.codeList === rs.codeList);
@@ -576,17 +634,102 @@ export class Builder {
     if ((ls.type === 'code' || ls.type === 'bool') && ((op !== '=' && op !== '<>') || L.by || R.by)) err(`${show(e)}: ${ls.type} columns compare with = and <> only`);
     const scale = ls.type === 'decimal' ? 2 ** FRAC : 1;
     const name = `(${L.col} − ${R.col})`;
-    if (!this.differences.some((d) => d.name === name)) {
+    if (!this.computed.some((d) => d.name === name)) {
       const [llo, lhi] = this.bounds(ls), [rlo, rhi] = this.bounds(rs);
       const wide = 2 ** Math.max(valueBits(ls, this.codeLists), valueBits(rs, this.codeLists));
       const lo = llo !== null && rhi !== null ? Number(llo - rhi) : -wide, hi = lhi !== null && rlo !== null ? Number(lhi - rlo) : wide;
       this.use(L.col);
       this.use(R.col);
-      this.differences.push({ name, left: L.col, right: R.col, spec: { name, type: 'int', min: lo, max: hi } });
+      const expr: Arith = { op: 'sub', a: { op: 'col', column: L.col }, b: { op: 'col', column: R.col } };
+      this.computed.push({ name, expr, spec: { name, type: 'int', min: lo, max: hi }, sources: [L.col, R.col] });
     }
-    const o: Operand = { text: name, scale, type: 'int', spec: this.differences.find((d) => d.name === name)!.spec, lessThan: (v) => this.atom('lt', name, v), equals: (v) => this.atom('eq', name, v) };
+    const o: Operand = { text: name, scale, type: 'int', spec: this.computed.find((d) => d.name === name)!.spec, lessThan: (v) => this.atom('lt', name, v), equals: (v) => this.atom('eq', name, v) };
     // a + k op b + m  ⇔  a − b op m − k
     return this.compare(o, op, R.by - L.by);
+  }
+
+  /** The Computed value of an arithmetic expression (registered once, by its SQL text). */
+  computedOf(e: Expr, ctx: string): Computed {
+    const name = show(e);
+    const had = this.computed.find((c) => c.name === name);
+    if (had) return had;
+    const v = this.numeric(e, ctx);
+    if (v.expr.op === 'const') err(`${ctx}: ${name} is a constant; arithmetic needs a column`);
+    const scale = v.type === 'decimal' ? 2 ** FRAC : 1;
+    const real = (x: bigint | null) => (x === null ? undefined : v.type === 'date' ? formatDate(Number(x)) : Number(x) / scale);
+    const [min, max] = [real(v.lo), real(v.hi)];
+    const c: Computed = { name, expr: v.expr, spec: { name, type: v.type, ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}), description: `computed: ${name}` }, sources: v.sources };
+    this.computed.push(c);
+    return c;
+  }
+
+  /** A numeric expression over columns: its Arith tree, type and encoded bounds (see Computed). */
+  numeric(e: Expr, ctx: string): Num {
+    const bad = (why: string): never => err(`${ctx}: ${why}`);
+    switch (e.kind) {
+      case 'column': {
+        const s = this.use(e.name);
+        if (s.type !== 'int' && s.type !== 'decimal' && s.type !== 'date' && s.type !== 'bool') return bad(`'${e.name}' is ${s.type === 'person_id' ? 'a person identifier' : s.type}: arithmetic applies to numbers and dates (a date ± days, date − date)`);
+        const [lo, hi] = this.bounds(s);
+        return { expr: { op: 'col', column: s.name }, type: s.type === 'bool' ? 'int' : s.type, lo, hi, sources: [s.name] };
+      }
+      case 'number': {
+        const dec = !Number.isInteger(e.value);
+        const v = BigInt(Math.round(dec ? e.value * 2 ** FRAC : e.value));
+        return { expr: { op: 'const', value: v }, type: dec ? 'decimal' : 'int', lo: v, hi: v, sources: [] };
+      }
+      case 'string': {
+        const d = parseDate(e.value) ?? bad(`'${e.value}' is not a date (YYYY-MM-DD)`);
+        return { expr: { op: 'const', value: BigInt(d) }, type: 'date', lo: BigInt(d), hi: BigInt(d), sources: [] };
+      }
+      case 'shift':
+        return this.combine('+', this.numeric(e.arg, ctx), this.numeric({ kind: 'number', value: e.by, text: String(e.by) }, ctx), show(e), bad);
+      case 'arith':
+        return this.combine(e.op, this.numeric(e.left, ctx), this.numeric(e.right, ctx), show(e), bad);
+      case 'call':
+        if (e.name === 'minus') return this.combine('-', this.numeric(e.args[0]!, ctx), this.numeric(e.args[1]!, ctx), show(e), bad);
+        return bad(`${show(e)}: arithmetic applies to columns and numbers (not to ${e.name}())`);
+      default:
+        return bad(`${show(e)}: arithmetic applies to columns and numbers`);
+    }
+  }
+
+  /** a op b with types (date ± days, date − date, decimals aligned to FRAC bits) and interval bounds. */
+  private combine(op: '+' | '-' | '*', a0: Num, b0: Num, text: string, bad: (why: string) => never): Num {
+    const LIMIT = 1n << 62n;
+    const check = (x: bigint | null) => {
+      if (x !== null && (x >= LIMIT || x <= -LIMIT)) bad(`${text} may reach ${x} (encoded), beyond ±2^62: narrow the columns' declared ranges`);
+      return x;
+    };
+    const sources = [...new Set([...a0.sources, ...b0.sources])];
+    const constant = (v: bigint, type: Num['type']): Num => ({ expr: { op: 'const', value: v }, type, lo: v, hi: v, sources });
+    if (op === '*') {
+      if (a0.type === 'date' || b0.type === 'date') bad(`${text}: a date cannot be multiplied (dates take ± days, and date − date gives days)`);
+      const type = a0.type === 'decimal' || b0.type === 'decimal' ? 'decimal' : 'int';
+      const shift = a0.type === 'decimal' && b0.type === 'decimal' ? FRAC : 0;
+      if (a0.lo === null || a0.hi === null || b0.lo === null || b0.hi === null) bad(`${text}: a product needs declared min and max on both sides (to keep it within the ring)`);
+      const ps = [a0.lo! * b0.lo!, a0.lo! * b0.hi!, a0.hi! * b0.lo!, a0.hi! * b0.hi!].map(check);
+      const floorShift = (x: bigint) => (shift ? x >> BigInt(shift) : x);
+      if (a0.expr.op === 'const' && b0.expr.op === 'const') return constant(floorShift(a0.expr.value * b0.expr.value), type);
+      const lo = ps.reduce((m, x) => (x! < m! ? x : m))!, hi = ps.reduce((m, x) => (x! > m! ? x : m))!;
+      return { expr: { op: 'mul', a: a0.expr, b: b0.expr, shift }, type, lo: floorShift(lo), hi: floorShift(hi) + (shift ? 1n : 0n), sources };
+    }
+    let [a, b] = [a0, b0];
+    if (a.type === 'date' || b.type === 'date') {
+      if (a.type === 'decimal' || b.type === 'decimal') bad(`${text}: dates take whole days`);
+      if (op === '+' && a.type === 'date' && b.type === 'date') bad(`${text}: two dates cannot be added`);
+      if (op === '-' && a.type !== 'date') bad(`${text}: a number minus a date`);
+    }
+    // A decimal and an int: the int in fixed point (·2^FRAC, exact).
+    const toFixed = (x: Num): Num => ({ ...x, type: 'decimal', expr: x.expr.op === 'const' ? { op: 'const', value: x.expr.value << BigInt(FRAC) } : { op: 'mul', a: x.expr, b: { op: 'const', value: 1n << BigInt(FRAC) }, shift: 0 }, lo: x.lo === null ? null : x.lo << BigInt(FRAC), hi: x.hi === null ? null : x.hi << BigInt(FRAC) });
+    if (a.type === 'decimal' && b.type === 'int') b = toFixed(b);
+    if (b.type === 'decimal' && a.type === 'int') a = toFixed(a);
+    const type: Num['type'] = a.type === 'date' && b.type === 'date' ? 'int' : a.type === 'date' || b.type === 'date' ? 'date' : a.type;
+    const both = (x: bigint | null, y: bigint | null, f: (x: bigint, y: bigint) => bigint) => (x === null || y === null ? null : check(f(x, y)));
+    const [lo, hi] = op === '+' ? [both(a.lo, b.lo, (x, y) => x + y), both(a.hi, b.hi, (x, y) => x + y)] : [both(a.lo, b.hi, (x, y) => x - y), both(a.hi, b.lo, (x, y) => x - y)];
+    if (type === 'date' && (lo === null || hi === null || lo <= -(1n << 23n) || hi >= 1n << 23n)) bad(`${text}: the date may leave the range of dates (±2^23 days)`);
+    if (a.expr.op === 'const' && b.expr.op === 'const') return constant(op === '+' ? a.expr.value + b.expr.value : a.expr.value - b.expr.value, type);
+    return { expr: { op: op === '+' ? 'add' : 'sub', a: a.expr, b: b.expr }, type, lo, hi, sources };
   }
 
   /** [lo ≤ value < hi) on encodings, lo ≤ hi: two monotone atoms and a XOR. */
@@ -626,6 +769,11 @@ export class Builder {
         return this.compare(o, op, this.literal(o, right, show(e)));
       }
       case 'between': {
+        // Bounds that are columns or arithmetic (r.date BETWEEN c.admission_date AND c.admission_date + 90): two comparisons.
+        if (![e.lo, e.hi].every((x) => x.kind === 'number' || x.kind === 'string')) {
+          const r: Expr = { kind: 'and', left: { kind: 'cmp', op: '>=', left: e.arg, right: e.lo }, right: { kind: 'cmp', op: '<=', left: e.arg, right: e.hi } };
+          return this.predicate(e.negated ? { kind: 'not', arg: r } : r);
+        }
         const o = this.operand(e.arg);
         if (o.type === 'code' || o.type === 'bool') err(`${show(e)}: BETWEEN does not apply to ${o.type} column '${o.text}'`);
         const lo = this.literal(o, e.lo, show(e)) * o.scale, hi = this.literal(o, e.hi, show(e)) * o.scale;
@@ -749,18 +897,19 @@ export class Builder {
     return err(`GROUP BY ${show(e)}: group by a column, age_band(...), an output alias or an ordinal`);
   }
 
-  /** The column an aggregate reads: a dataset column, or a clamped one (registered in this.clamps). */
+  /** The column an aggregate reads: a dataset column, arithmetic (this.computed), or a clamped one (this.clamps). */
   private value(e: Expr, agg: Extract<Expr, { kind: 'agg' }>): ColumnSpec {
     if (e.kind === 'column') return this.spec(e.name);
-    if (e.kind !== 'call' || (e.name !== 'least' && e.name !== 'greatest')) return err(`${agg.text}: aggregates take a column, or a column clamped with LEAST/GREATEST (other expressions are not supported)`);
+    if (isArithmetic(e)) return this.computedOf(e, agg.text).spec;
+    if (e.kind !== 'call' || (e.name !== 'least' && e.name !== 'greatest')) return err(`${agg.text}: aggregates take a column, arithmetic over columns (+ − ×), or either clamped with LEAST/GREATEST (other expressions are not supported)`);
     const name = show(e);
     const had = this.clamps.find((c) => c.name === name);
     if (had) return had.spec;
     // Any nesting of min(·, c) and max(·, c) is one clamp min(max(x, lo), hi), lo ≤ hi:
     // min(clamp(x, lo, hi), c) = clamp(x, min(lo, c), min(hi, c)); max likewise.
     const walk = (x: Expr): { s: ColumnSpec; lo: bigint | null; hi: bigint | null } => {
-      if (x.kind === 'column') {
-        const s = this.spec(x.name);
+      if (x.kind === 'column' || isArithmetic(x)) {
+        const s = x.kind === 'column' ? this.spec(x.name) : this.computedOf(x, agg.text).spec;
         if (s.type !== 'int' && s.type !== 'decimal' && s.type !== 'bool') err(`${agg.text}: LEAST/GREATEST clamp numeric columns; '${s.name}' is ${s.type}`);
         return { s, lo: null, hi: null };
       }
@@ -785,6 +934,8 @@ export class Builder {
   aggregate(e: Extract<Expr, { kind: 'agg' }>): number {
     let column: string | null = null;
     let clampName: string | undefined;
+    let computedName: string | undefined;
+    let sources: string[] | undefined;
     let result: ResultType = 'count';
     let scale = 1;
     if (e.arg) {
@@ -795,6 +946,12 @@ export class Builder {
         case 'count':
           if (e.arg.kind !== 'column') err(`${e.text}: COUNT counts rows; LEAST and GREATEST apply inside SUM, AVG, VARIANCE and STDDEV`);
           break; // no NULLs: COUNT(col) = COUNT(*)
+        case 'count_distinct':
+          if (e.arg.kind !== 'column') err(`${e.text}: COUNT(DISTINCT …) counts the values of a column`);
+          // Sorted by (cell, value) in MPC: the value's declared width must leave room for the cell and row numbers.
+          if (valueBits(s, this.codeLists) > 40) err(`${e.text}: '${s.name}' needs a declared min and max within ±2^39 (values are sorted inside MPC)`);
+          column = s.name;
+          break;
         case 'sum':
           if (!numeric) err(`${e.text}: SUM needs a numeric column; '${s.name}' is ${t}`);
           result = t === 'decimal' ? 'fixed' : 'int';
@@ -830,13 +987,19 @@ export class Builder {
         clampName = clamp.name;
         column = clamp.column;
       }
-      this.used.add(column ?? s.name);
+      // Arithmetic (directly or clamped): the value is computed; column is its first source.
+      const comp = this.computed.find((c) => c.name === (clamp ? clamp.column : s.name));
+      if (comp && e.fn !== 'count') {
+        if (!clamp) computedName = comp.name;
+        sources = comp.sources;
+        column = comp.sources[0] ?? null;
+      } else this.used.add(column ?? s.name);
       if (e.fn === 'count') column = null;
     }
     const text = e.fn === 'count' ? 'count(*)' : e.text;
-    const i = this.aggs.findIndex((a) => a.fn === e.fn && a.column === column && a.clamp === clampName);
+    const i = this.aggs.findIndex((a) => a.fn === e.fn && a.column === column && a.clamp === clampName && a.computed === computedName);
     if (i >= 0) return i;
-    this.aggs.push({ fn: e.fn, column, ...(clampName !== undefined ? { clamp: clampName } : {}), text, result, scale });
+    this.aggs.push({ fn: e.fn, column, ...(clampName !== undefined ? { clamp: clampName } : {}), ...(computedName !== undefined ? { computed: computedName, sources: sources! } : clampName !== undefined && sources ? { sources } : {}), text, result, scale });
     return this.aggs.length - 1;
   }
 
@@ -886,7 +1049,7 @@ export function explainPlan(plan: QueryPlan, rows?: number): string {
   const cells = plan.keys.reduce((m, k) => m * k.labels.length, 1);
   lines.push(`Query on ${plan.dataset.name}${rows !== undefined ? ` (${rows} rows)` : ''}: ${plan.sql.trim().replace(/\s+/g, ' ')}`);
   const atomText = (a: Atom): string => {
-    const s = plan.dataset.columns.find((c) => c.name === a.column)!;
+    const s = valueSpec(plan, a.column);
     const v = s.type === 'decimal' ? String(Number(a.value) / 2 ** FRAC) : s.type === 'date' ? formatDate(Number(a.value)) : String(decodeValue(s, BigInt.asUintN(64, a.value), plan.codeLists));
     const shown = s.type === 'code' ? `#${a.value} (${v})` : v;
     return `${a.column} ${a.op === 'lt' ? '<' : '='} ${shown}`;
@@ -906,13 +1069,14 @@ export function explainPlan(plan: QueryPlan, rows?: number): string {
   const lts = plan.atoms.filter((a) => a.op === 'lt'), eqs = plan.atoms.filter((a) => a.op === 'eq');
   const cols = [...new Set(plan.atoms.map((a) => a.column))];
   if (cols.length) {
-    const w = cols.map((c) => `${c} (${valueBits(plan.dataset.columns.find((s) => s.name === c)!, plan.codeLists)} bits)`);
+    const w = cols.map((c) => `${c} (${valueBits(valueSpec(plan, c), plan.codeLists)} bits)`);
     lines.push(`  Comparisons: ${w.join(', ')} bit-decomposed once; ${lts.length} less-than and ${eqs.length} equality tests against public constants as log-depth bit trees`);
   }
   if (plan.keys.length) {
     for (const k of plan.keys) lines.push(`  Group by ${k.text} AS ${k.name}: ${k.labels.length} public values (${k.labels.slice(0, 12).join(', ')}${k.labels.length > 12 ? ', …' : ''})`);
   }
   lines.push(`  Cells: ${cells}`);
+  for (const c of plan.computed) lines.push(`  Computed per row (in MPC: + − ×, products one round each): ${c.name} from ${c.sources.join(', ')}, range [${c.spec.min ?? '−∞'}, ${c.spec.max ?? '∞'}]`);
   for (const c of plan.clamps) lines.push(`  Clamp per row (in MPC: two comparisons and a product): ${c.name} = ${c.column} limited to [${c.spec.min ?? '−∞'}, ${c.spec.max ?? '∞'}]`);
   lines.push(`  Aggregates per cell (in MPC): ${plan.aggregates.map((a) => a.text).join(', ')}`);
   if (plan.having) lines.push(`  Having (in MPC, on the aggregates): ${plan.havingText}`);
@@ -938,8 +1102,19 @@ function clampedSpec(s: ColumnSpec, name: string, lo: bigint | null, hi: bigint 
   return { name, type: s.type, ...(Number.isFinite(min) ? { min } : {}), ...(Number.isFinite(max) ? { max } : {}), description: `${s.name} clamped` };
 }
 
+/** The person-id column of a register: `person_id`, else its only person_id-typed column; null if none. */
+export function personColumn(d: DatasetSchema): ColumnSpec | null {
+  const pids = d.columns.filter((c) => c.type === 'person_id');
+  return pids.find((c) => c.name === 'person_id') ?? (pids.length === 1 ? pids[0]! : null);
+}
+
+/** The columns whose distinct values are counted per cell (COUNT(DISTINCT x)), in aggregate order. */
+export function distinctValues(plan: Pick<QueryPlan, 'aggregates'>): string[] {
+  return [...new Set(plan.aggregates.flatMap((a) => (a.fn === 'count_distinct' ? [a.column!] : [])))];
+}
+
 /** The value an aggregate reads: its clamp's name, or its column (null for COUNT(*)). */
-export const valueOf = (a: AggSpec): string | null => a.clamp ?? a.column;
+export const valueOf = (a: AggSpec): string | null => a.clamp ?? a.computed ?? a.column;
 
 const isVariance = (fn: AggName) => fn.startsWith('var') || fn.startsWith('stddev');
 
@@ -956,7 +1131,7 @@ export function summedValues(plan: QueryPlan): { sums: string[]; squares: string
 
 /** The column spec of a value an aggregate reads: a dataset column, or a clamp of the plan. */
 export function valueSpec(plan: QueryPlan, name: string): ColumnSpec {
-  const s = plan.dataset.columns.find((c) => c.name === name) ?? plan.clamps.find((c) => c.name === name)?.spec;
+  const s = plan.dataset.columns.find((c) => c.name === name) ?? plan.clamps.find((c) => c.name === name)?.spec ?? plan.computed.find((c) => c.name === name)?.spec;
   if (!s) throw new QueryError(`internal: the plan reads no column or clamp named '${name}'`);
   return s;
 }

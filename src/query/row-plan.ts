@@ -185,7 +185,8 @@ export function planRowQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: 
   if (rows.length === 0) err('an analysis table needs at least one column');
   // Columns read: the builder's (filter, conditions, values) plus the base plan's.
   const columns = [...new Set([...base.columns, ...b.used])];
-  return { ...base, columns, atoms: b.atoms, filter: filter ? simplifyFilter(filter) : null, rows, conds };
+  // The atoms (and the values they compare: columns compared, arithmetic) are this builder's.
+  return { ...base, columns, atoms: b.atoms, computed: b.computed, filter: filter ? simplifyFilter(filter) : null, rows, conds };
 }
 
 // ---------------------------------------------------------------------------------------------

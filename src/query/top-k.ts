@@ -41,7 +41,7 @@ export function topKOf(plan: QueryPlan, G: number): TopK | null {
   const o = plan.outputs[plan.orderBy[0]!.output]!;
   if (o.kind !== 'agg') return null;
   const fn = plan.aggregates[o.agg]!.fn;
-  if (fn !== 'count' && fn !== 'sum') return null;
+  if (fn !== 'count' && fn !== 'count_distinct' && fn !== 'sum') return null;
   return { agg: o.agg, desc: plan.orderBy[0]!.desc, k: plan.limit };
 }
 

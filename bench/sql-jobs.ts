@@ -1,0 +1,68 @@
+// Party-local job of `npm run bench:sql` (bench/sql.ts): one query of issue 17, written with its new
+// SQL forms, over generated registers with about `contacts` hospital contacts, timed at each of three
+// TLS node processes. Every party generates the same seeded registers to learn the table sizes;
+// party 0 inputs the values (set-up, not timed). Timed: the whole query (joins, sorts, window
+// functions, aggregates, disclosure control), nothing revealed but its released cells.
+import * as A from '../src/mpc/arith.js';
+import type { Party } from '../src/mpc/party.js';
+import { PARTIES } from '../src/net/channel.js';
+import type { JobResult } from './jobs.js';
+
+/** The queries: the cohort comorbidity top 10 and recurrent infections (Secrecy, NSDI 2023; Orq, SOSP 2025). */
+export const SQL_BENCH: Record<string, { what: string; sql: string }> = {
+  comorbidity: {
+    what: 'cohort comorbidity top 10: persons with type-2 diabetes by their other diagnoses (IN subquery, COUNT(DISTINCT), GROUP BY all ICD-10 codes, ORDER BY … LIMIT 10 in MPC)',
+    sql: `WITH cohort AS (SELECT person_id FROM contacts WHERE diagnosis LIKE 'E11%')
+      SELECT c.diagnosis, COUNT(DISTINCT c.person_id) AS persons FROM contacts c
+      WHERE c.person_id IN (SELECT person_id FROM cohort) AND c.diagnosis NOT LIKE 'E11%'
+      GROUP BY c.diagnosis ORDER BY persons DESC LIMIT 10`,
+  },
+  recurrent: {
+    what: 'recurrent respiratory contacts: the next contact of the same person within 15–56 days (WITH, LEAD … OVER (PARTITION BY person_id ORDER BY admission_date), a difference of dates, COUNT(DISTINCT))',
+    sql: `WITH resp AS (SELECT person_id, admission_date, LEAD(admission_date) OVER (PARTITION BY person_id ORDER BY admission_date) AS next_adm
+        FROM contacts WHERE diagnosis LIKE 'J%')
+      SELECT COUNT(*) AS recurrences, COUNT(DISTINCT person_id) AS persons FROM resp WHERE next_adm - admission_date BETWEEN 15 AND 56`,
+  },
+};
+
+/** Contacts per citizen of the generated registers at their default rates (registers.ts: ≈ 4.5). */
+export const CONTACTS_PER_CITIZEN = 4.5;
+
+async function barrier(p: Party): Promise<void> {
+  const ping = new Uint8Array(1);
+  for (const q of PARTIES) if (q !== p.id) p.net.send(q, ping);
+  for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
+}
+
+export interface SqlJobResult extends JobResult {
+  /** The released rows (party 0's view). */
+  rows: unknown[][] | null;
+  /** Wall time of each step (trace), ms. */
+  steps: [string, number][];
+}
+
+export async function sqlQuery(p: Party, { contacts, query }: { contacts: number; query: string }): Promise<SqlJobResult> {
+  const { generateRegisters } = await import('../src/demo/registers.js');
+  const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
+  const q = SQL_BENCH[query] ?? (() => { throw new Error(`unknown query ${query} (${Object.keys(SQL_BENCH).join(', ')})`); })();
+  const regs = generateRegisters({ citizens: Math.max(100, Math.round(contacts / CONTACTS_PER_CITIZEN)), seed: 17, incomeYears: [2024] });
+  const jp = planJoinSql(q.sql, new Map(regs.all.map((r) => [r.schema.name, r.schema])), regs.codeLists);
+  const shares = new Map<string, Map<string, A.AShare>>();
+  for (const t of jp.tables) {
+    const reg = regs.all.find((r) => r.schema.name === t.dataset.name)!;
+    const m = new Map<string, A.AShare>();
+    for (const c of t.reads) m.set(c, await A.input(p, 0, p.id === 0 ? reg.columns.get(c)! : null, reg.length));
+    shares.set(t.alias, m);
+  }
+  // Rows joined (a cohort folded into its own register is not joined again).
+  const rows = jp.order.reduce((s, i) => s + regs.all.find((r) => r.schema.name === jp.tables[i]!.dataset.name)!.length, 0);
+  await barrier(p);
+  const s0 = { ...p.net.stats };
+  const steps: [string, number][] = [];
+  const t0 = performance.now();
+  const r = await runJoinQuery(p, jp, shares, { minCellSize: 5, trace: (phase, ms) => steps.push([phase, ms]) });
+  const ms = performance.now() - t0;
+  const s1 = { ...p.net.stats };
+  await barrier(p);
+  return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, rows: r.rows, steps };
+}
