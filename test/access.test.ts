@@ -94,6 +94,8 @@ function rightCall(method: string, path: string): { signer: Signer; body?: unkno
       return { signer: signer(F.consentCustodian), body: { update: { format: 'x' } } }; // shape refused (400), not access
     case 'GET /v1/usage':
       return { signer: ids.auditor };
+    case 'POST /v1/citizens':
+      return { signer: signer(F.consentCustodian), body: { key: { format: 'x' } } }; // shape refused (400), not access
     default:
       return { signer: alice };
   }

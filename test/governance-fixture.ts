@@ -57,7 +57,7 @@ export function fixture(): Fixture {
       { name: 'cpr', role: 'custodian', publicKey: cpr.pem, datasets: ['population'] },
       { name: 'sundhedsdatastyrelsen', role: 'custodian', publicKey: sds.pem, datasets: ['contacts', 'prescriptions'] },
       { name: 'dst', role: 'custodian', publicKey: dst.pem, datasets: ['income'] },
-      { name: 'consent-register', role: 'custodian', publicKey: consentCustodian.pem, datasets: ['consent'] },
+      { name: 'consent-register', role: 'custodian', publicKey: consentCustodian.pem, datasets: ['consent', 'citizen_keys'] },
     ],
     nodes: nodes.map((n) => ({ name: n.name, publicKey: n.pem })),
     consent: { dataset: 'consent', custodian: 'consent-register' },

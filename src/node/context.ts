@@ -8,6 +8,7 @@ import type { JobRunner } from './jobs.js';
 import type { NodeLedger } from './ledger.js';
 import type { NodeUploadKey } from './sealed-upload.js';
 import type { ShareStore } from './store.js';
+import type { CitizenRegistry } from './citizens.js';
 
 export interface ApiContext {
   config: ClusterConfig;
@@ -27,4 +28,6 @@ export interface ApiContext {
   uploadKey?: NodeUploadKey;
   /** A connection silent for this long is closed (default 60 000 ms): a stalled upload cannot hold it or its temporary files. */
   idleTimeoutMs?: number;
+  /** Citizens' keys and documents (issue 15: src/node/citizens.ts); governed nodes. */
+  citizens?: CitizenRegistry;
 }

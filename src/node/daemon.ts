@@ -25,6 +25,7 @@ import { MpcListener } from '../net/tls.js';
 import { Heartbeats } from '../net/heartbeat.js';
 import { NodeAccess } from './access.js';
 import { checkPrivacySettings, DEFAULT_PRIVACY, type PrivacySettings } from './privacy.js';
+import { CitizenRegistry } from './citizens.js';
 
 export interface DaemonOptions {
   /** Cluster directory with cluster.json and <dir>/<name>/ for this node. */
@@ -104,7 +105,8 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   });
   const privacy = checkPrivacySettings({ ...DEFAULT_PRIVACY, ...o.privacy });
   if (privacy.exact) log('WARNING: output protection is OFF at this node (--exact-results): it releases exact aggregates, MIN and MAX; for synthetic data and tests only');
-  const access = new NodeAccess({ config, me: o.party, governance, log });
+  const citizens = new CitizenRegistry({ nodeDir: govDir, consortium: governance.consortium, log });
+  const access = new NodeAccess({ config, me: o.party, governance, log, more: (n) => citizens.lookup(n) });
   // One listener on the MPC port for all jobs (they run concurrently, each on its own channel).
   const listener = await MpcListener.open({ config, me: o.party, key: key.keyPem, cert: key.certPem, ...(o.listenHost ? { listenHost: o.listenHost } : {}) });
   // Heartbeats on the node channels, from a worker thread: a stopped or hung peer fails a job within seconds.
@@ -142,7 +144,7 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   // Sealed uploads from browsers need this node's X25519 upload key (src/node/sealed-upload.ts).
   const uploadKey = loadUploadIdentity(config, o.party, o.keyDir ?? nodeDir);
   if (uploadKey.problem) log(`WARNING: ${uploadKey.problem}`);
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey, citizens, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
   try {

@@ -4,6 +4,7 @@
 
 import { ROUTE_ACCESS } from './access.js';
 import { DATASET_NAME_RE, VERSION_ID_RE } from '../ingest/schema.js';
+import { citizenPaths } from './citizen-openapi.js';
 
 const err = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const json = (schema: object, description = 'ok') => ({ description, content: { 'application/json': { schema } } });
@@ -45,6 +46,7 @@ function baseDocument(): object {
         'results stay secret-shared: each node returns only its share pair and the requester combines the three.',
     },
     paths: {
+      ...citizenPaths(),
       '/v1/health': { get: { summary: 'Node identity', responses: { 200: json({ type: 'object', properties: { node: { type: 'string' }, party: { type: 'integer', enum: [0, 1, 2] }, cluster: { type: 'string' } } }) } } },
       '/v1/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }) } } },
       '/v1/datasets': {

@@ -1,0 +1,131 @@
+// What a node holds about citizens (issue 15; services layer, see src/node/http.ts): the registered
+// citizen keys (src/governance/citizens.ts), each verified by this node against the consortium's
+// registering custodian, kept in <nodeDir>/governance/citizens/<kind>/ as JSON files and loaded at
+// start. The same folder holds the citizens' other signed documents (grants, revocations: ./grants
+// registry, src/governance/grants.ts), each kind with its own check; every node checks every document
+// itself, so node 0 cannot register one the others would refuse.
+//
+// What a node learns here: a key, its pseudonymous name and ref; never the person (the key→person
+// table is secret-shared: src/governance/citizens.ts).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { writeAtomic } from '../governance/budget.js';
+import { canonicalJson } from '../governance/canonical.js';
+import { verifyCitizenKey, type CitizenKeyBody } from '../governance/citizens.js';
+import type { Consortium } from '../governance/consortium.js';
+import { refuse } from '../governance/errors.js';
+import type { Identity } from '../governance/identities.js';
+import { keyId, publicKeyFromPem } from '../governance/identity.js';
+import { GOVERNANCE_DIR } from './governance.js';
+
+/** A kind of citizen document: how a node checks it and files it. */
+export interface CitizenDocKind<T> {
+  /** Sub-folder under governance/citizens/. */
+  dir: string;
+  /** Verifies the raw document at this node; returns its file name (stable per document) and what to keep. */
+  check(raw: unknown, c: Consortium): { file: string; value: T; summary: string };
+}
+
+/** Documents of one kind, verified and stored by this node. */
+export class DocFolder<T> {
+  readonly items = new Map<string, T>();
+  private readonly path: string;
+
+  constructor(root: string, readonly kind: CitizenDocKind<T>, private readonly consortium: () => Consortium, log: (m: string) => void) {
+    this.path = join(root, kind.dir);
+    if (!existsSync(this.path)) return;
+    for (const f of readdirSync(this.path).sort()) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const raw = JSON.parse(readFileSync(join(this.path, f), 'utf8')) as unknown;
+        this.items.set(f, this.kind.check(raw, this.consortium()).value);
+      } catch (e) {
+        log(`WARNING: not using ${kind.dir}/${f}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Verifies and stores a document (again: nothing changes; another document under the same file: refused). */
+  accept(raw: unknown): { isNew: boolean; summary: string; value: T } {
+    const c = this.kind.check(raw, this.consortium());
+    const path = join(this.path, c.file);
+    if (existsSync(path)) {
+      if (canonicalJson(JSON.parse(readFileSync(path, 'utf8'))) === canonicalJson(raw)) return { isNew: false, summary: c.summary, value: c.value };
+      refuse('malformed', `${this.kind.dir}/${c.file} exists with other content at this node`);
+    }
+    writeAtomic(path, raw);
+    this.items.set(c.file, c.value);
+    return { isNew: true, summary: c.summary, value: c.value };
+  }
+
+  values(): T[] {
+    return [...this.items.values()];
+  }
+}
+
+/** A registered citizen key at this node. */
+export interface RegisteredCitizen extends CitizenKeyBody {
+  keyId: string;
+  publicKeyObject: KeyObject;
+}
+
+export const CITIZEN_KEYS: CitizenDocKind<RegisteredCitizen> = {
+  dir: 'keys',
+  check(raw, c) {
+    const k = verifyCitizenKey(raw, c);
+    const pk = publicKeyFromPem(k.publicKey);
+    return { file: `${k.name}.json`, value: { ...k, keyId: keyId(pk), publicKeyObject: pk }, summary: `citizen key ${k.name}` };
+  },
+};
+
+export interface CitizenRegistryOptions {
+  nodeDir: string;
+  consortium: Consortium | null;
+  log: (m: string) => void;
+}
+
+/** The citizen documents this node verified: keys now; grants and the consent inbox register their kinds (folder()). */
+export class CitizenRegistry {
+  readonly root: string;
+  readonly keys: DocFolder<RegisteredCitizen>;
+  private readonly folders = new Map<string, DocFolder<unknown>>();
+
+  constructor(private readonly o: CitizenRegistryOptions) {
+    this.root = join(o.nodeDir, GOVERNANCE_DIR, 'citizens');
+    this.keys = this.folder(CITIZEN_KEYS);
+  }
+
+  /** Governed nodes only: the consortium names who registers citizens. */
+  need(): Consortium {
+    if (!this.o.consortium) refuse('governed', 'citizens and doctors need a governed cluster (mosaik node --consortium <file>): the consortium names who registers citizens');
+    return this.o.consortium;
+  }
+
+  /** The folder of a document kind (made on first use; loads what is on disk). */
+  folder<T>(kind: CitizenDocKind<T>): DocFolder<T> {
+    let f = this.folders.get(kind.dir) as DocFolder<T> | undefined;
+    if (!f) {
+      f = new DocFolder(this.root, kind, () => this.need(), this.o.log);
+      this.folders.set(kind.dir, f as DocFolder<unknown>);
+    }
+    return f;
+  }
+
+  /** The folder that takes documents of `kind` (the name node 0 passes to the others). */
+  folderNamed(kind: string): DocFolder<unknown> {
+    const f = this.folders.get(kind);
+    if (!f) refuse('malformed', `unknown citizen document kind ${JSON.stringify(kind)}`);
+    return f;
+  }
+
+  citizen(name: string): RegisteredCitizen | undefined {
+    return this.keys.items.get(`${name}.json`);
+  }
+
+  /** A citizen as an identity of the access layer (src/node/access.ts). */
+  lookup(name: string): Identity | undefined {
+    const c = this.o.consortium ? this.citizen(name) : undefined;
+    return c ? { name: c.name, role: 'citizen', keyId: c.keyId, publicKey: c.publicKeyObject, datasets: [] } : undefined;
+  }
+}
