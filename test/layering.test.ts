@@ -80,6 +80,7 @@ const NODE_LAYERS: Record<string, number> = {
   'node/ledger.ts': 1,
   'node/schedule.ts': 1,
   'node/citizens.ts': 1,
+  'node/records.ts': 1,
   // routes
   'node/access.ts': 2,
   'node/openapi.ts': 2,
@@ -89,6 +90,7 @@ const NODE_LAYERS: Record<string, number> = {
   'node/api.ts': 2,
   'node/sealed-upload.ts': 2,
   'node/citizen-api.ts': 2,
+  'node/record-api.ts': 2,
   'node/citizen-openapi.ts': 2,
   // the process
   'node/daemon.ts': 3,

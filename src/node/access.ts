@@ -72,6 +72,14 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // Citizens and doctors (issue 15: src/node/citizen-api.ts)
   'POST /v1/citizens': roles('custodian'),
   'POST /v1/internal/citizens': NODE,
+  'POST /v1/grants': roles('citizen'),
+  'POST /v1/grants/revocations': roles('citizen'),
+  'GET /v1/grants': roles('citizen', 'doctor'),
+  'POST /v1/records': roles('doctor'),
+  'GET /v1/records/:id': roles('doctor'),
+  'POST /v1/internal/records': NODE,
+  'POST /v1/internal/records/:id/start': NODE,
+  'POST /v1/internal/records/:id/cancel': NODE,
 };
 
 export type { Identity } from '../governance/identities.js';

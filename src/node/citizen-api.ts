@@ -55,7 +55,30 @@ export function submitRoute<T>(ctx: ApiContext, folder: () => DocFolder<T>, allo
   };
 }
 
+/** The signed-in citizen must be the one who signed the document (`who` names them). */
+const ownDocument = (who: (doc: unknown) => unknown) => (req: FastifyRequest, doc: unknown) => {
+  const name = who(doc);
+  if (name !== req.identity!.name) throw new AuthError(`'${req.identity!.name}' cannot submit a document of '${String(name)}'`, 403);
+};
+
 export function registerCitizenRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.post('/v1/grants', submitRoute(ctx, () => registryOf(ctx).grants, ownDocument((d) => (d as { grant?: { grant?: { citizen?: string } } })?.grant?.grant?.citizen)));
+  app.post('/v1/grants/revocations', submitRoute(ctx, () => registryOf(ctx).revocations, ownDocument((d) => (d as { revocation?: { citizen?: string } })?.revocation?.citizen)));
+
+  // A citizen's own grants (with their salts and revocations); a doctor's grants (without salts).
+  app.get('/v1/grants', async (req, reply) => {
+    try {
+      const reg = registryOf(ctx);
+      const who = req.identity!;
+      const mine = reg.grants.values().filter((g) => (who.role === 'citizen' ? g.grant.citizen === who.name : g.grant.doctor === who.name));
+      return mine
+        .sort((a, b) => b.grant.createdAt.localeCompare(a.grant.createdAt))
+        .map((g) => ({ grant: g.signed, ...(who.role === 'citizen' ? { salt: g.salt } : {}), ...(reg.revocationOf(g.grant.id) ? { revoked: reg.revocationOf(g.grant.id)!.time } : {}) }));
+    } catch (e) {
+      return sendError(reply, e, ctx.log);
+    }
+  });
+
   app.post('/v1/citizens', submitRoute(ctx, () => registryOf(ctx).keys, (req) => {
     const owner = ctx.citizens?.need().custodianOf(CITIZEN_KEYS_DATASET);
     if (req.identity!.name !== owner) throw new AuthError(`citizens are registered by '${owner ?? 'the custodian of citizen_keys'}', not '${req.identity!.name}'`, 403);

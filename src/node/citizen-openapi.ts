@@ -15,6 +15,34 @@ export function citizenPaths(): Record<string, object> {
         responses: registered,
       },
     },
+    '/v1/grants': {
+      post: {
+        summary: "A citizen registers a signed grant of access to their own record for a named doctor, with the salt its accesses are logged under (only the grant's citizen)",
+        requestBody: body('{grant: {grant: {format: "mosaik-grant/1", id, consortium, citizen, citizenKeyId, doctor, doctorKeyId, validFrom, validUntil, createdAt, saltSha256}, signature}, salt} (src/governance/grant-format.ts)'),
+        responses: registered,
+      },
+      get: { summary: "The caller's grants: a citizen's own (with salts and revocations), a doctor's received (without salts)", responses: { 200: json({ type: 'array', items: obj('{grant, salt?, revoked?}') }) } },
+    },
+    '/v1/grants/revocations': {
+      post: { summary: "A citizen revokes one of their grants (signed); every node refuses the grant from the revocation's time on", requestBody: body('{revocation: {format: "mosaik-grant-revocation/1", grant, citizen, time}, signature}'), responses: registered },
+    },
+    '/v1/records': {
+      post: {
+        summary: "A doctor asks for a patient's record under the citizen's grant (node 0). Every node checks the request and the grant on its own; the person id travels as one sealed share per node; inside MPC the nodes check it is the grant's citizen and select the person's rows obliviously",
+        requestBody: body('{request: {request: {format: "mosaik-record-request/1", cluster, doctor, grant, registers, resultKey, person: [sealed x3], time, nonce}, signature}} (src/governance/record-format.ts)'),
+        responses: { 202: json({ type: 'object', properties: { job: { type: 'string' } } }, 'admitted at every node; the access is logged'), 400: err, 403: json({ type: 'object', properties: { error: { type: 'string' }, job: { type: 'string' }, refusals: { type: 'array', items: obj('{party, node, error, code}') } } }, "refused: each node's reason"), 404: err, 409: err, 503: err },
+      },
+    },
+    '/v1/records/{id}': {
+      get: {
+        summary: "The record job, for the doctor who asked: status, and this node's part sealed to the request's key once the access is in this node's log",
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: json(obj('{id, status, error?, progress?, sealed?}')), 404: err },
+      },
+    },
+    '/v1/internal/records': { post: { summary: 'Node 0 offers a record job to nodes 1 and 2; each admits (201) or refuses (403 {refused, error, code}) it on its own', responses: { 201: json({ type: 'object' }), 403: err } } },
+    '/v1/internal/records/{id}/start': { post: { summary: 'Node 0 starts a record job at nodes 1 and 2 (after logging the access)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }), 404: err, 409: err } } },
+    '/v1/internal/records/{id}/cancel': { post: { summary: 'Node 0 calls a record job off at nodes 1 and 2 (another node refused it)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }) } } },
     '/v1/internal/citizens': {
       post: { summary: "Node 0 hands a citizen document {kind, doc} to nodes 1 and 2, each of which verifies and stores it itself (mutual TLS: node 0's certificate)", responses: { 200: json({ type: 'object' }), 201: json({ type: 'object' }), 400: err, 403: err } },
     },

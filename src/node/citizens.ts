@@ -17,6 +17,7 @@ import type { Consortium } from '../governance/consortium.js';
 import { refuse } from '../governance/errors.js';
 import type { Identity } from '../governance/identities.js';
 import { keyId, publicKeyFromPem } from '../governance/identity.js';
+import { verifyRegistration, verifyRevocation, type GrantBody, type RevocationBody, type SignedGrant } from '../governance/grants.js';
 import { GOVERNANCE_DIR } from './governance.js';
 
 /** A kind of citizen document: how a node checks it and files it. */
@@ -79,6 +80,13 @@ export const CITIZEN_KEYS: CitizenDocKind<RegisteredCitizen> = {
   },
 };
 
+/** A grant registered at this node, with the salt its accesses are logged under. */
+export interface RegisteredGrant {
+  grant: GrantBody;
+  signed: SignedGrant;
+  salt: string;
+}
+
 export interface CitizenRegistryOptions {
   nodeDir: string;
   consortium: Consortium | null;
@@ -89,11 +97,42 @@ export interface CitizenRegistryOptions {
 export class CitizenRegistry {
   readonly root: string;
   readonly keys: DocFolder<RegisteredCitizen>;
+  /** Grants (src/governance/grants.ts) and their revocations, each verified with the citizen's registered key. */
+  readonly grants: DocFolder<RegisteredGrant>;
+  readonly revocations: DocFolder<RevocationBody>;
   private readonly folders = new Map<string, DocFolder<unknown>>();
 
   constructor(private readonly o: CitizenRegistryOptions) {
     this.root = join(o.nodeDir, GOVERNANCE_DIR, 'citizens');
     this.keys = this.folder(CITIZEN_KEYS);
+    const keyOf = (name: string) => {
+      const k = this.citizen(name);
+      return k ? { keyId: k.keyId, publicKey: k.publicKeyObject } : undefined;
+    };
+    this.grants = this.folder<RegisteredGrant>({
+      dir: 'grants',
+      check: (raw, c) => {
+        const { grant, reg } = verifyRegistration(raw, c, keyOf);
+        return { file: `${grant.id}.json`, value: { grant, signed: reg.grant, salt: reg.salt }, summary: `grant ${grant.id} of ${grant.citizen} for ${grant.doctor}` };
+      },
+    });
+    this.revocations = this.folder<RevocationBody>({
+      dir: 'revocations',
+      check: (raw) => {
+        const r = verifyRevocation(raw, keyOf);
+        const g = this.grant(r.grant);
+        if (!g || g.grant.citizen !== r.citizen) refuse('grant', `${r.citizen} registered no grant ${r.grant}`);
+        return { file: `${r.grant}.json`, value: r, summary: `revocation of grant ${r.grant}` };
+      },
+    });
+  }
+
+  grant(id: string): RegisteredGrant | undefined {
+    return this.grants.items.get(`${id}.json`);
+  }
+
+  revocationOf(id: string): RevocationBody | undefined {
+    return this.revocations.items.get(`${id}.json`);
   }
 
   /** Governed nodes only: the consortium names who registers citizens. */

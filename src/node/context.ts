@@ -9,6 +9,7 @@ import type { NodeLedger } from './ledger.js';
 import type { NodeUploadKey } from './sealed-upload.js';
 import type { ShareStore } from './store.js';
 import type { CitizenRegistry } from './citizens.js';
+import type { RecordService } from './records.js';
 
 export interface ApiContext {
   config: ClusterConfig;
@@ -30,4 +31,6 @@ export interface ApiContext {
   idleTimeoutMs?: number;
   /** Citizens' keys and documents (issue 15: src/node/citizens.ts); governed nodes. */
   citizens?: CitizenRegistry;
+  /** Doctors' reads of a patient's record (issue 15: src/node/records.ts). */
+  records?: RecordService;
 }

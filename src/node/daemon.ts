@@ -26,6 +26,10 @@ import { Heartbeats } from '../net/heartbeat.js';
 import { NodeAccess } from './access.js';
 import { checkPrivacySettings, DEFAULT_PRIVACY, type PrivacySettings } from './privacy.js';
 import { CitizenRegistry } from './citizens.js';
+import { RecordService } from './records.js';
+import { openSealedUpload } from './sealed-upload.js';
+import { JobError } from './errors.js';
+import { PERSON_SEAL_DATASET } from '../governance/record-format.js';
 
 export interface DaemonOptions {
   /** Cluster directory with cluster.json and <dir>/<name>/ for this node. */
@@ -144,7 +148,22 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   // Sealed uploads from browsers need this node's X25519 upload key (src/node/sealed-upload.ts).
   const uploadKey = loadUploadIdentity(config, o.party, o.keyDir ?? nodeDir);
   if (uploadKey.problem) log(`WARNING: ${uploadKey.problem}`);
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey, citizens, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
+  // Doctors' reads of a patient's record (issue 15): each access logged before anything is read.
+  const records = new RecordService({
+    config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, citizens, listener, heartbeats, log,
+    openPerson: (sealed, nonce) => {
+      if (!uploadKey.key) throw new JobError(`this node has no upload key to open a person id with: ${uploadKey.problem ?? 'none'}`, 503);
+      return openSealedUpload(sealed, uploadKey.key, { cluster: config.cluster, node: me.name, party: o.party, dataset: PERSON_SEAL_DATASET, version: nonce });
+    },
+    ...(o.recvTimeoutMs !== undefined ? { recvTimeoutMs: o.recvTimeoutMs } : {}),
+    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+    logged: (seq, job) => {
+      const r = ledger.replica;
+      return seq < r.size && r.entry(seq).kind === 'record-accessed' && r.entry(seq).body.job === job;
+    },
+  });
+  ledger.setValidator('record-accessed', (e) => records.checkEntry(e));
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey, citizens, records, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
   try {

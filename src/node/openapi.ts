@@ -257,7 +257,7 @@ function baseDocument(): object {
           properties: {
             seq: { type: 'integer', description: 'position in the log from 0 (the Merkle leaf index)' },
             time: { type: 'string', format: 'date-time' },
-            kind: { type: 'string', enum: ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released', 'job-refused'] },
+            kind: { type: 'string', enum: ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released', 'job-refused', 'record-accessed'] },
             body: { type: 'object', description: 'public data only: counts, public metadata, SHA-256 commitments (src/ledger/entry.ts)' },
           },
         },
