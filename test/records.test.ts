@@ -135,6 +135,13 @@ describe("a patient's record for a chosen doctor", () => {
     const byOtherCitizen = signGrant({ ...grant.grant, citizen: citizenB.name }, citizenB);
     await refusedEverywhere(readRecord({ config: cluster.config, signer: doctor, grant: byOtherCitizen, person: Number(A) }), /forged|differs from the one its citizen registered/);
     await refusedEverywhere(readRecord({ config: cluster.config, signer: abroad, grant, person: Number(A) }), /is for doctor 'dr-hansen', not for 'dr-weber'/);
+    // The same signed request again (e.g. replayed by a relay): every node has seen its nonce.
+    let sent: unknown;
+    await readRecord({ config: cluster.config, signer: doctor, grant, person: Number(A), onRequest: (r) => (sent = r) });
+    const again = await apiRequest<{ error: string; refusals: { party: number; error: string }[] }>(cluster.config, 0, '/v1/records', { body: { request: sent }, signer: doctor });
+    assert.equal(again.status, 403);
+    assert.deepEqual(again.body.refusals.map((r) => r.party).sort(), [0, 1, 2]);
+    for (const r of again.body.refusals) assert.match(r.error, /received before \(replayed\)/);
   });
 
   it('refused at every node, inside MPC: another patient under the grant', async () => {
@@ -154,11 +161,12 @@ describe("a patient's record for a chosen doctor", () => {
   it('each access is in the log as a commitment only the citizen opens; nothing in the log or the nodes\' output names the patient', async () => {
     const entries = await allEntries(cluster.config);
     const accessed = entries.filter((e) => e.kind === 'record-accessed');
-    // Every run that was admitted by all three is logged (first read, the revoked grant's read, Dr. Weber's, the other patient's attempt).
-    assert.equal(accessed.length, 4);
+    // Every run that was admitted by all three is logged (the first read, the revoked grant's read before its revocation, the
+    // read before the replay, the other patient's attempt, Dr. Weber's read).
+    assert.equal(accessed.length, 5);
     const mine = await findAccesses(entries, await listGrants(cluster.config, citizenA), sha256Hex);
-    assert.equal(mine.length, 4);
-    assert.deepEqual(mine.map((a) => a.doctor).sort(), ['dr-hansen', 'dr-hansen', 'dr-hansen', 'dr-weber']);
+    assert.equal(mine.length, 5);
+    assert.deepEqual(mine.map((a) => a.doctor).sort(), ['dr-hansen', 'dr-hansen', 'dr-hansen', 'dr-hansen', 'dr-weber']);
     assert.ok(mine.some((a) => a.job === firstJob && a.grant === grant.grant.id));
     assert.deepEqual(await findAccesses(entries, await listGrants(cluster.config, citizenB), sha256Hex), [], 'another citizen finds none');
     const text = JSON.stringify(accessed);

@@ -21,7 +21,7 @@ import { sha256Hex } from '../governance/canonical.js';
 import { GovernanceError } from '../governance/errors.js';
 import { GRANT_FORMAT, REVOCATION_FORMAT, signGrant, signRevocation, type SignedGrant } from '../governance/grants.js';
 import { keyId, type Signer } from '../governance/identity.js';
-import { assembleRecord, findAccesses, PERSON_SEAL_DATASET, RECORD_REGISTERS, recordTimeline, pairBytes, type ListedGrant, type RecordPart, type RecordRegister, type TimelineEvent } from '../governance/record-format.js';
+import { assembleRecord, findAccesses, PERSON_SEAL_DATASET, RECORD_REGISTERS, recordTimeline, pairBytes, type ListedGrant, type RecordPart, type RecordRegister, type SignedRecordRequest, type TimelineEvent } from '../governance/record-format.js';
 import { fetchAll } from '../ledger/audit.js';
 import { signRecordRequest } from '../governance/record-request.js';
 import { newResultKeyPair, openJson, type Sealed } from '../governance/sealed.js';
@@ -127,7 +127,7 @@ async function outcomes(config: ClusterConfig, job: string, signer: Signer, dead
 }
 
 /** The doctor reads a patient's record under a grant (see the module comment). */
-export async function readRecord(o: { config: ClusterConfig; signer: Signer; grant: SignedGrant; person: number; registers?: string[]; timeoutMs?: number }): Promise<ReadRecord> {
+export async function readRecord(o: { config: ClusterConfig; signer: Signer; grant: SignedGrant; person: number; registers?: string[]; timeoutMs?: number; onRequest?: (r: SignedRecordRequest) => void }): Promise<ReadRecord> {
   const t0 = performance.now();
   const { config } = o;
   const keys = clusterUploadKeys(config);
@@ -142,6 +142,7 @@ export async function readRecord(o: { config: ClusterConfig; signer: Signer; gra
   }))) as [string, string, string];
   const resultKeys = newResultKeyPair();
   const request = signRecordRequest({ cluster: config.cluster, doctor: o.signer.name, grant: o.grant, registers, resultKey: resultKeys.publicKey, person, nonce }, o.signer);
+  o.onRequest?.(request);
   const r = await apiRequest<{ job?: string; error?: string; refusals?: { party: number; error: string }[] }>(config, 0, '/v1/records', { body: { request }, signer: o.signer });
   if (r.status !== 202 || !r.body.job) throw new RecordRefused(r.body?.error ?? `node 0 answered HTTP ${r.status}`, r.body?.refusals ?? [], r.body?.job);
   const job = r.body.job;
