@@ -81,6 +81,8 @@ const NODE_LAYERS: Record<string, number> = {
   'node/schedule.ts': 1,
   'node/citizens.ts': 1,
   'node/records.ts': 1,
+  'node/mpc-session.ts': 1,
+  'node/pro.ts': 1,
   // routes
   'node/access.ts': 2,
   'node/openapi.ts': 2,

@@ -16,8 +16,13 @@ import { addCitizenKey, citizenKeysSchema, citizenName, citizenRegistrar, CITIZE
 import { enrolFromIdToken } from '../governance/citizen-oidc.js';
 import { Consortium } from '../governance/consortium.js';
 import { GovernanceError } from '../governance/errors.js';
-import { generateKeyPair, identityPaths, keyId, publicKeyFromPem, type Signer } from '../governance/identity.js';
+import { generateKeyPair, identityPaths, keyId, publicKeyFromPem, rawPublicKey, type Signer } from '../governance/identity.js';
 import { uploadDataset } from '../ingest/upload.js';
+import { checkConsentPlain, CONSENT_SEAL, INBOX_KEY_FORMAT, signInboxKey, verifyConsentEnvelope, type ConsentEnvelope } from '../governance/citizen-inbox.js';
+import { consentChange, readConsentFile, writeConsentFile, type ConsentEvent } from '../governance/consent.js';
+import { generateUploadKey } from '../net/upload-keys.js';
+import { openSealedUpload } from '../node/sealed-upload.js';
+import { publishConsent } from './governance-remote.js';
 import type { ClusterConfig } from '../net/keys.js';
 import { apiRequest } from '../node/http.js';
 import { clusterConfig } from './governance-remote.js';
@@ -75,6 +80,60 @@ export async function registerCitizen(o: { config: ClusterConfig; consortium: Co
   return { name, ref: row.ref, keyPath, cardPath };
 }
 
+/** The consent custodian publishes an X25519 inbox key (its private half written to `out`, mode 0600). */
+export async function publishInboxKey(o: { config: ClusterConfig; signer: Signer; out: string }): Promise<string> {
+  const k = generateUploadKey();
+  writeFileSync(o.out, k.privateKeyPem, { mode: 0o600 });
+  const doc = signInboxKey({ format: INBOX_KEY_FORMAT, custodian: o.signer.name, publicKey: k.publicKey, custodianKey: rawPublicKey(o.signer.privateKey).toString('base64url'), time: new Date().toISOString() }, o.signer);
+  await postToNode0(o.config, '/v1/consent/inbox-key', doc, o.signer);
+  return k.publicKey;
+}
+
+/**
+ * The consent custodian's side of citizens' consent changes (src/governance/citizen-docs.ts): the
+ * sealed changes not yet processed, each checked (the citizen's signature with the key the nodes
+ * registered, the sealed change's hash) and opened with the inbox key, the citizen's key mapped to
+ * the person in the custodian's own table, then published as one new register version (as `mosaik
+ * consent set --dir` does) with the citizens' own salts in the commitments. Returns what was done.
+ */
+export async function processConsentInbox(o: { config: ClusterConfig; consortium: Consortium; signer: Signer; inboxKeyPem: string; table: string; register: string; version?: string }): Promise<{ changes: ConsentEvent[]; version?: string; skipped: string[] }> {
+  const get = async <T>(path: string): Promise<T> => {
+    const r = await apiRequest<T & { error?: string }>(o.config, 0, path, { signer: o.signer });
+    if (r.status !== 200) throw new GovernanceError('consent', `${path}: ${r.body?.error ?? `HTTP ${r.status}`}`);
+    return r.body;
+  };
+  const doneFile = `${o.register}.inbox-done.json`;
+  const done = new Set<string>(existsSync(doneFile) ? (JSON.parse(readFileSync(doneFile, 'utf8')) as string[]) : []);
+  const persons = new Map(readCitizenKeys(o.table).map((r) => [r.name, r.person]));
+  const changes: ConsentEvent[] = [], salts: string[] = [], skipped: string[] = [];
+  for (const env of await get<ConsentEnvelope[]>('/v1/consent/inbox')) {
+    if (done.has(env.change.nonce)) continue;
+    try {
+      const k = await get<{ publicKey: string }>(`/v1/citizens/${encodeURIComponent(env.change.citizen)}`);
+      const pk = publicKeyFromPem(k.publicKey);
+      verifyConsentEnvelope(env, (n) => (n === env.change.citizen ? { keyId: keyId(pk), publicKey: pk } : undefined));
+      const bytes = await openSealedUpload(new Uint8Array(Buffer.from(env.sealed, 'base64url')), { privateKeyPem: o.inboxKeyPem, publicKey: '' }, { cluster: o.config.cluster, ...CONSENT_SEAL, version: env.change.nonce });
+      const plain = checkConsentPlain(JSON.parse(new TextDecoder().decode(bytes)), env.change);
+      const person = persons.get(plain.citizen);
+      if (person === undefined) throw new GovernanceError('consent', `${plain.citizen} is not in your key→person table`);
+      changes.push(consentChange(o.consortium, person, plain.purpose, plain.granted, plain.time));
+      salts.push(plain.salt);
+    } catch (e) {
+      skipped.push(`${env.change.nonce}: ${(e as Error).message}`);
+    }
+    done.add(env.change.nonce);
+  }
+  if (!changes.length) {
+    writeFileSync(doneFile, JSON.stringify([...done]));
+    return { changes, skipped };
+  }
+  const events = [...readConsentFile(o.register), ...changes];
+  const pub = await publishConsent({ config: o.config, consortium: o.consortium, events, changes, salts, signer: o.signer, ...(o.version ? { version: o.version } : {}) });
+  writeConsentFile(o.register, events);
+  writeFileSync(doneFile, JSON.stringify([...done]));
+  return { changes, version: pub.version, skipped };
+}
+
 function consortiumFor(dir: string, file?: string): Consortium {
   const path = resolve(file ?? join(dir, 'consortium.json'));
   if (!existsSync(path)) throw new GovernanceError('malformed', `no consortium configuration at ${path}: pass --consortium <file>`);
@@ -119,5 +178,33 @@ export function registerCitizenCommands(program: Command): void {
       const publicKeyPem = readFileSync(o.publicKey, 'utf8');
       const { person } = enrolFromIdToken(readFileSync(o.idToken, 'utf8'), publicKeyPem, { issuer: o.issuer, audience: o.audience, jwks: JSON.parse(readFileSync(o.jwks, 'utf8')), ...(o.claim ? { claim: o.claim } : {}) });
       report(await registerCitizen({ config: clusterConfig(dir), consortium: consortiumFor(dir, o.consortium), signer: cliSigner({ dir, key: resolve(o.key), role: 'custodian' }), person, publicKeyPem, table: resolve(o.table) }));
+    });
+
+  // The consent custodian's inbox for citizens' sealed changes (src/governance/citizen-docs.ts).
+  const consent = program.commands.find((c) => c.name() === 'consent') ?? program.command('consent');
+  consent
+    .command('inbox-key')
+    .description('the consent custodian publishes an X25519 key citizens seal their consent changes to (the private half stays in --out)')
+    .requiredOption('--dir <clusterDir>', 'cluster directory')
+    .requiredOption('--key <file>', "the consent custodian's Ed25519 key")
+    .option('--out <file>', 'the inbox private key (mode 0600)', 'consent-inbox.key.pem')
+    .action(async (o: { dir: string; key: string; out: string }) => {
+      const dir = resolve(o.dir);
+      console.log(`inbox key ${await publishInboxKey({ config: clusterConfig(dir), signer: cliSigner({ dir, key: resolve(o.key), role: 'custodian' }), out: resolve(o.out) })} registered at every node; its private half: ${o.out}`);
+    });
+  consent
+    .command('inbox')
+    .description("the consent custodian opens citizens' sealed consent changes and publishes them as the next register version")
+    .requiredOption('--dir <clusterDir>', 'cluster directory')
+    .requiredOption('--key <file>', "the consent custodian's Ed25519 key")
+    .option('--inbox-key <file>', 'the inbox private key', 'consent-inbox.key.pem')
+    .option('--consortium <file>', 'the consortium configuration (default <dir>/consortium.json)')
+    .option('--table <file>', 'your key→person table', 'citizen-keys.csv')
+    .option('--register <file>', 'your consent register CSV', 'consent.csv')
+    .action(async (o: { dir: string; key: string; inboxKey: string; consortium?: string; table: string; register: string }) => {
+      const dir = resolve(o.dir);
+      const r = await processConsentInbox({ config: clusterConfig(dir), consortium: consortiumFor(dir, o.consortium), signer: cliSigner({ dir, key: resolve(o.key), role: 'custodian' }), inboxKeyPem: readFileSync(o.inboxKey, 'utf8'), table: resolve(o.table), register: resolve(o.register) });
+      console.log(r.version ? `${r.changes.length} consent change(s) published as version ${r.version} at every node` : 'no new consent change');
+      for (const s of r.skipped) console.log(`  skipped ${s}`);
     });
 }

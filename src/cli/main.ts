@@ -226,6 +226,7 @@ program
 (await import('./audit.js')).registerAuditCommand(program);
 (await import('./citizen.js')).registerCitizenCommands(program);
 (await import('./record.js')).registerRecordCommands(program);
+(await import('./citizen-client.js')).registerCitizenClientCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -80,6 +80,14 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/internal/records': NODE,
   'POST /v1/internal/records/:id/start': NODE,
   'POST /v1/internal/records/:id/cancel': NODE,
+  'GET /v1/citizens/:name': roles('custodian'),
+  'POST /v1/consent/inbox-key': roles('custodian'),
+  'GET /v1/consent/inbox-key': PUBLIC,
+  'POST /v1/consent/changes': roles('citizen'),
+  'GET /v1/consent/inbox': roles('custodian'),
+  'POST /v1/pro/submissions': roles('citizen'),
+  'GET /v1/pro/submissions': roles('citizen'),
+  'POST /v1/internal/pro/appends': NODE,
 };
 
 export type { Identity } from '../governance/identities.js';

@@ -18,6 +18,8 @@ import { refuse } from '../governance/errors.js';
 import type { Identity } from '../governance/identities.js';
 import { keyId, publicKeyFromPem } from '../governance/identity.js';
 import { verifyRegistration, verifyRevocation, type GrantBody, type RevocationBody, type SignedGrant } from '../governance/grants.js';
+import { verifyConsentEnvelope, verifyInboxKey, verifyProSubmission, type ConsentEnvelope, type ProSubmission, type SignedInboxKey } from '../governance/citizen-inbox.js';
+import { hashJson } from '../governance/canonical.js';
 import { GOVERNANCE_DIR } from './governance.js';
 
 /** A kind of citizen document: how a node checks it and files it. */
@@ -100,6 +102,10 @@ export class CitizenRegistry {
   /** Grants (src/governance/grants.ts) and their revocations, each verified with the citizen's registered key. */
   readonly grants: DocFolder<RegisteredGrant>;
   readonly revocations: DocFolder<RevocationBody>;
+  /** The consent custodian's inbox keys, citizens' sealed consent changes, citizens' questionnaires (src/governance/citizen-inbox.ts). */
+  readonly inboxKeys: DocFolder<SignedInboxKey>;
+  readonly consentInbox: DocFolder<ConsentEnvelope>;
+  readonly submissions: DocFolder<ProSubmission>;
   private readonly folders = new Map<string, DocFolder<unknown>>();
 
   constructor(private readonly o: CitizenRegistryOptions) {
@@ -125,6 +131,32 @@ export class CitizenRegistry {
         return { file: `${r.grant}.json`, value: r, summary: `revocation of grant ${r.grant}` };
       },
     });
+    this.inboxKeys = this.folder<SignedInboxKey>({
+      dir: 'inbox-keys',
+      check: (raw, c) => {
+        const k = verifyInboxKey(raw, c);
+        return { file: `${k.time.replace(/[^0-9A-Za-z]/g, '')}-${hashJson(raw).slice(0, 12)}.json`, value: raw as SignedInboxKey, summary: `the consent custodian's inbox key of ${k.time}` };
+      },
+    });
+    this.consentInbox = this.folder<ConsentEnvelope>({
+      dir: 'consent-inbox',
+      check: (raw) => {
+        const e = verifyConsentEnvelope(raw, keyOf);
+        return { file: `${e.change.nonce}.json`, value: e, summary: `a sealed consent change of ${e.change.citizen}` };
+      },
+    });
+    this.submissions = this.folder<ProSubmission>({
+      dir: 'pro-submissions',
+      check: (raw) => {
+        const s = verifyProSubmission(raw, keyOf);
+        return { file: `${s.submission.nonce}.json`, value: s, summary: `a questionnaire of ${s.submission.citizen}` };
+      },
+    });
+  }
+
+  /** The consent custodian's latest inbox key. */
+  inboxKey(): SignedInboxKey | undefined {
+    return this.inboxKeys.values().sort((a, b) => a.key.time.localeCompare(b.key.time)).pop();
   }
 
   grant(id: string): RegisteredGrant | undefined {

@@ -10,6 +10,7 @@ import type { NodeUploadKey } from './sealed-upload.js';
 import type { ShareStore } from './store.js';
 import type { CitizenRegistry } from './citizens.js';
 import type { RecordService } from './records.js';
+import type { ProService } from './pro.js';
 
 export interface ApiContext {
   config: ClusterConfig;
@@ -33,4 +34,6 @@ export interface ApiContext {
   citizens?: CitizenRegistry;
   /** Doctors' reads of a patient's record (issue 15: src/node/records.ts). */
   records?: RecordService;
+  /** Citizens' questionnaires (issue 15: src/node/pro.ts). */
+  pro?: ProService;
 }

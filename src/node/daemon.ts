@@ -30,6 +30,9 @@ import { RecordService } from './records.js';
 import { openSealedUpload } from './sealed-upload.js';
 import { JobError } from './errors.js';
 import { PERSON_SEAL_DATASET } from '../governance/record-format.js';
+import { ProService } from './pro.js';
+import { PRO_DATASET } from '../governance/patient-reported.js';
+import { submissionSealVersion } from '../governance/citizen-docs.js';
 
 export interface DaemonOptions {
   /** Cluster directory with cluster.json and <dir>/<name>/ for this node. */
@@ -148,13 +151,15 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   // Sealed uploads from browsers need this node's X25519 upload key (src/node/sealed-upload.ts).
   const uploadKey = loadUploadIdentity(config, o.party, o.keyDir ?? nodeDir);
   if (uploadKey.problem) log(`WARNING: ${uploadKey.problem}`);
+  /** Opens what a browser or client sealed for this node (a person id's share, a questionnaire's shares). */
+  const openWithUploadKey = (sealed: Uint8Array, dataset: string, version: string) => {
+    if (!uploadKey.key) throw new JobError(`this node has no upload key to open sealed shares with: ${uploadKey.problem ?? 'none'}`, 503);
+    return openSealedUpload(sealed, uploadKey.key, { cluster: config.cluster, node: me.name, party: o.party, dataset, version });
+  };
   // Doctors' reads of a patient's record (issue 15): each access logged before anything is read.
   const records = new RecordService({
     config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, citizens, listener, heartbeats, log,
-    openPerson: (sealed, nonce) => {
-      if (!uploadKey.key) throw new JobError(`this node has no upload key to open a person id with: ${uploadKey.problem ?? 'none'}`, 503);
-      return openSealedUpload(sealed, uploadKey.key, { cluster: config.cluster, node: me.name, party: o.party, dataset: PERSON_SEAL_DATASET, version: nonce });
-    },
+    openPerson: (sealed, nonce) => openWithUploadKey(sealed, PERSON_SEAL_DATASET, nonce),
     ...(o.recvTimeoutMs !== undefined ? { recvTimeoutMs: o.recvTimeoutMs } : {}),
     ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     logged: (seq, job) => {
@@ -163,7 +168,13 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
     },
   });
   ledger.setValidator('record-accessed', (e) => records.checkEntry(e));
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey, citizens, records, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
+  const pro = new ProService({
+    config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, citizens, listener, heartbeats, log, nodeDir: govDir,
+    ...(o.recvTimeoutMs !== undefined ? { recvTimeoutMs: o.recvTimeoutMs } : {}),
+    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+    openShares: (sealed, nonce) => openWithUploadKey(sealed, PRO_DATASET, submissionSealVersion(nonce)),
+  });
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey, citizens, records, pro, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
   try {

@@ -22,12 +22,8 @@
 // (a restarted node reports them unknown; the log keeps every access).
 import { randomUUID } from 'node:crypto';
 import { AShare } from '../mpc/share.js';
-import { Party } from '../mpc/party.js';
+import type { Party } from '../mpc/party.js';
 import { checkConsistent, packWords, selectRecord, type SelectTable } from '../mpc/select.js';
-import type { PartyId } from '../net/channel.js';
-import type { ClusterConfig } from '../net/keys.js';
-import { connectTls, type MpcListener } from '../net/tls.js';
-import type { Heartbeats } from '../net/heartbeat.js';
 import { CITIZEN_KEYS_DATASET } from '../governance/citizens.js';
 import { GovernanceError, refuse } from '../governance/errors.js';
 import { accessCommitment, grantInForce, verifyGrant } from '../governance/grants.js';
@@ -41,6 +37,7 @@ import type { JsonValue, LedgerEntry } from '../ledger/entry.js';
 import type { CitizenRegistry, RegisteredCitizen, RegisteredGrant } from './citizens.js';
 import { JobError } from './errors.js';
 import type { ShareStore } from './store.js';
+import { mpcSession, type SessionOptions } from './mpc-session.js';
 
 /** A record job as node 0 made it: the signed request, when node 0 received it, and the register versions it chose. */
 export interface RecordSpec {
@@ -78,19 +75,11 @@ export interface RecordJob {
   admission?: Admission;
 }
 
-export interface RecordServiceOptions {
-  config: ClusterConfig;
-  me: PartyId;
-  keyPem: string;
-  certPem: string;
+export interface RecordServiceOptions extends SessionOptions {
   store: ShareStore;
   citizens: CitizenRegistry;
   /** Opens this node's sealed share of a person id (src/node/sealed-upload.ts, bound to the request's nonce); throws when it does not open. */
   openPerson: (sealed: Uint8Array, nonce: string) => Promise<Uint8Array>;
-  listener?: MpcListener;
-  heartbeats?: Heartbeats;
-  recvTimeoutMs?: number;
-  connectTimeoutMs?: number;
   /** Whether an entry at seq is in this node's log replica (results are served only after). */
   logged: (seq: number, job: string) => boolean;
   log: (m: string) => void;
@@ -254,59 +243,41 @@ export class RecordService {
     const { config, me } = this.o;
     const t0 = performance.now();
     j.progress = 'connecting to the other nodes';
-    const net = await connectTls({
-      config: { ...config, cluster: `${config.cluster}/record/${j.id}` },
-      me,
-      key: this.o.keyPem,
-      cert: this.o.certPem,
-      recvTimeoutMs: this.o.recvTimeoutMs ?? 120_000,
-      connectTimeoutMs: this.o.connectTimeoutMs ?? 30_000,
-      ...(this.o.listener ? { listener: this.o.listener } : {}),
-      ...(this.o.heartbeats ? { heartbeats: this.o.heartbeats } : {}),
-    });
-    const t1 = performance.now();
     const phases: string[] = [];
-    let last = t1;
+    let last = 0;
     const step = (phase: string) => {
       const now = performance.now();
       phases.push(`${phase} ${Math.round(now - last)} ms`);
       last = now;
       j.progress = `reading the record: ${phase} done`;
     };
-    try {
-      const p = await Party.setup(net);
+    const { value: out, connectMs } = await mpcSession(this.o, `record/${j.id}`, async (p) => {
+      last = performance.now();
       const person = new AShare(BigUint64Array.of(a.person.a), BigUint64Array.of(a.person.b));
       await checkConsistent(p, person, 'the person id');
       const keys = this.o.store.load(CITIZEN_KEYS_DATASET, j.spec.versions[CITIZEN_KEYS_DATASET]!, ['key_ref', 'person_id']);
       const prepared = a.layouts.map((l) => this.prepare(p, l.dataset, j.spec.versions[l.dataset]!, l));
       step('loading');
       const tables: SelectTable[] = prepared.map((x, k) => ({ person: x.person, words: x.words, bound: a.layouts[k]!.bound }));
-      const out = await selectRecord(p, { person, key: { table: { ref: keys.get('key_ref')!, person: keys.get('person_id')! }, ref: BigInt(a.citizen.ref) }, tables, progress: step });
-      // Every node saw the same revealed bit and refuses on its own: the channel closes in order (an
-      // abort could reach a peer before the last reveal message, which would then fail for another reason).
-      await net.close();
-      if (out.match !== 1) refuse('grant', `the person id in the request is not that of grant ${a.grant.grant.id}'s citizen (checked inside MPC)`);
-      const part: RecordPart = {
-        job: j.id,
-        party: me,
-        grant: a.grant.grant.id,
-        registers: a.layouts.map((l, r) => ({
-          dataset: l.dataset,
-          version: j.spec.versions[l.dataset]!,
-          rows: this.o.store.get(l.dataset, j.spec.versions[l.dataset]).rows,
-          layout: l,
-          words: out.rows[r]!.map((w) => ({ a: Array.from(w.a, String), b: Array.from(w.b, String) })),
-        })),
-      };
-      j.sealed = await sealJson(part, j.spec.request.request.resultKey, { cluster: config.cluster, job: j.id, party: me });
-      j.timings = { connectMs: t1 - t0, computeMs: performance.now() - t1, phases };
-      this.o.log(`record job ${j.id} done in ${Math.round(performance.now() - t0)} ms (${phases.join(', ')})`);
-    } catch (e) {
-      if (e instanceof GovernanceError) throw e; // refused after an orderly close
-      net.abort(e instanceof Error ? e.message : String(e));
-      await Promise.race([net.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())]);
-      throw e;
-    }
+      return selectRecord(p, { person, key: { table: { ref: keys.get('key_ref')!, person: keys.get('person_id')! }, ref: BigInt(a.citizen.ref) }, tables, progress: step });
+    });
+    // Every node saw the same revealed bit and refuses on its own (after an orderly close).
+    if (out.match !== 1) refuse('grant', `the person id in the request is not that of grant ${a.grant.grant.id}'s citizen (checked inside MPC)`);
+    const part: RecordPart = {
+      job: j.id,
+      party: me,
+      grant: a.grant.grant.id,
+      registers: a.layouts.map((l, r) => ({
+        dataset: l.dataset,
+        version: j.spec.versions[l.dataset]!,
+        rows: this.o.store.get(l.dataset, j.spec.versions[l.dataset]).rows,
+        layout: l,
+        words: out.rows[r]!.map((w) => ({ a: Array.from(w.a, String), b: Array.from(w.b, String) })),
+      })),
+    };
+    j.sealed = await sealJson(part, j.spec.request.request.resultKey, { cluster: config.cluster, job: j.id, party: me });
+    j.timings = { connectMs, computeMs: performance.now() - t0 - connectMs, phases };
+    this.o.log(`record job ${j.id} done in ${Math.round(performance.now() - t0)} ms (${phases.join(', ')})`);
   }
 
   /** The job as its doctor sees it: status, and this node's sealed part once the access is in this node's log. */
