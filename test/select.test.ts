@@ -22,10 +22,10 @@ function register(n: number, persons: number[], seed: number) {
 }
 
 const FIELDS: PackField[] = [
-  { column: 0, word: 0, shift: 1, offset: 0n },
-  { column: 1, word: 0, shift: 8, offset: 0n },
+  { column: 0, word: 0, shift: 3, offset: 0n },
+  { column: 1, word: 0, shift: 10, offset: 0n },
 ];
-const unpack = (w: bigint) => (w & 1n ? { x: Number((w >> 1n) & 127n), y: Number((w >> 8n) & 15n) } : null);
+const unpack = (w: bigint) => (w & 4n ? { x: Number((w >> 3n) & 127n), y: Number((w >> 10n) & 15n) } : null);
 
 /** Runs the selection for `target` (and the key table's ref), returns the rows each party combined. */
 async function select(reg: ReturnType<typeof register>, bound: number, target: number, key?: { refs: number[]; persons: number[]; ref: number }) {

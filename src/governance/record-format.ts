@@ -9,8 +9,9 @@
 //             sealed-upload format of src/ingest/sealed-upload-format.ts, bound to cluster, node,
 //             '~record-person' and the request's nonce): no node, relay or log sees the person id.
 //   layout   each register's columns (but the person id) packed into 64-bit words, from the public
-//             schema: field = value − least value, at a fixed bit offset; bit 0 of word 0 is 1 on a
-//             real row (0 on the dummies that pad the selection to the register's bound)
+//             schema: field = value − least value, at a fixed bit offset; bit 2 of word 0 is 1 on a
+//             real row (0 on the dummies that pad the selection to the register's bound; bits 0-1
+//             carry the nodes' shares of the selection bit: ignored)
 //   result   each node's share pair of every register's B kept rows (words), sealed to resultKey;
 //             the doctor combines the three (x = x_i + x_{i+1} + x_{i+2}), drops dummies and decodes
 import { combineLanes } from '../query/assemble.js';
@@ -123,7 +124,7 @@ export function recordLayout(s: DatasetSchema, codeLists: Map<string, CodeList>)
   const bound = recordBound(s);
   if (bound === null) return null;
   const fields: RecordField[] = [];
-  let word = 0, used = 1; // bit 0 of word 0: the real-row flag
+  let word = 0, used = 3; // bits 0-1 of word 0: the selection; bit 2: the real-row flag (src/mpc/select.ts)
   let words = 1;
   for (const c of s.columns) {
     if (c.type === 'person_id') continue;
@@ -190,7 +191,7 @@ export function assembleRecord(parts: RecordPart[], schemas: Map<string, { schem
     const words = Array.from({ length: reg.layout.words }, (_, w) => combineLanes([0, 1, 2].map((i) => ({ shares: parts[i]!.registers[r]!.words[w]! })) as Parameters<typeof combineLanes>[0]));
     const records: Record<string, RecordValue>[] = [];
     for (let k = 0; k < reg.layout.bound; k++) {
-      if (!((words[0]![k]! & 1n) === 1n)) continue; // a dummy
+      if (((words[0]![k]! >> 2n) & 1n) !== 1n) continue; // a dummy
       const row: Record<string, RecordValue> = {};
       for (const f of reg.layout.fields) {
         const spec = s.schema.columns.find((c) => c.name === f.column)!;
