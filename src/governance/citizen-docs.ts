@@ -134,6 +134,9 @@ export function checkProSubmissionShape(x: unknown): ProSubmission {
   return o;
 }
 
+/** The text whose SHA-256 commits to one consent event in the log (./consent.ts consentCommitment; a citizen's browser checks its receipt with it). */
+export const consentCommitmentText = (e: { person: number; purpose: string; granted: boolean; time: number }, salt: string): string => `mosaik:consent:v1\n${salt}\n${e.person}\n${e.purpose}\n${e.granted ? 1 : 0}\n${e.time}`;
+
 /** The consent change's plaintext, checked against its envelope (the custodian's side). */
 export function checkConsentPlain(x: unknown, env: ConsentEnvelopeBody): ConsentChangePlain {
   const o = x as ConsentChangePlain;

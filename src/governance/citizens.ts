@@ -35,9 +35,8 @@ export const KEY_REF_LIMIT = 2 ** 34;
 /** The most keys one person may have registered (a lost phone, a new browser). */
 export const MAX_KEYS_PER_PERSON = 16;
 
-/** A citizen's name at the nodes: pseudonymous, derived from the key alone. */
-export const citizenName = (id: string): string => `citizen-${id.slice(0, 16)}`;
-export const isCitizenName = (s: string): boolean => /^citizen-[0-9a-f]{16}$/.test(s);
+import { citizenName, isCitizenName } from './citizens-format.js';
+export { citizenName, isCitizenName } from './citizens-format.js';
 
 export function citizenKeysSchema(custodian: string): DatasetSchema {
   return {
