@@ -23,7 +23,7 @@
 //                                                 command (src/cli/governed-demo.ts)
 //   mosaik demo-engine [--rows 100000]            the engine alone on a patient table (src/cli/demo.ts)
 //   mosaik citizen register|enrol …               citizen identities (src/cli/citizen.ts)
-//   mosaik grant create|revoke|list, mosaik record [accesses]
+//   mosaik grant create|revoke|list, mosaik record, mosaik accesses
 //                                                 a citizen's grants for a doctor, a patient's record (src/cli/record.ts)
 import { Command, InvalidArgumentError } from 'commander';
 import { isAbsolute, join, resolve } from 'node:path';

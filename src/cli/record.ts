@@ -11,7 +11,7 @@
 //       the patient's record under the grant: the person id split into shares here and sealed per
 //       node; every node checks the grant; the record comes back sealed to a key made for this
 //       request and is printed as a timeline
-//   mosaik record accesses --dir … --key <citizen key> [--json]
+//   mosaik accesses --dir … --key <citizen key> [--json]
 //       the citizen's accesses, found in the public transparency log by their commitments
 import type { Command } from 'commander';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -215,7 +215,7 @@ export function registerRecordCommands(program: Command): void {
       for (const g of await listGrants(clusterConfig(resolve(o.dir)), signerOf(o))) console.log(`${g.grant.grant.id}  ${g.grant.grant.citizen} → ${g.grant.grant.doctor}  ${g.grant.grant.validFrom} – ${g.grant.grant.validUntil}${g.revoked ? `  revoked ${g.revoked}` : ''}`);
     });
 
-  const record = program
+  program
     .command('record')
     .description("a patient's record under the citizen's grant, read obliviously in MPC and printed as a timeline (a doctor)")
     .option('--dir <clusterDir>', 'cluster directory with cluster.json')
@@ -232,7 +232,7 @@ export function registerRecordCommands(program: Command): void {
       if (o.json) console.log(JSON.stringify(rec, null, 2));
       else printTimeline(rec);
     });
-  record
+  program
     .command('accesses')
     .description('the accesses to your record (a citizen), found in the transparency log by their commitments')
     .requiredOption('--dir <clusterDir>', 'cluster directory')

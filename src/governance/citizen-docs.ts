@@ -20,7 +20,8 @@
 // is signed. A node learns: that this pseudonymous citizen submitted a questionnaire of this kind,
 // when; its own share pairs (uniformly random); never an answer.
 import { refuse } from './errors.js';
-import { isSignature, type Signature } from './signature.js';
+import type { Signature } from './signature.js';
+import { docShape } from './doc-shape.js';
 import { parseTime } from './times.js';
 
 export const INBOX_KEY_FORMAT = 'mosaik-inbox-key/1';
@@ -96,42 +97,36 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const NONCE = /^[A-Za-z0-9-]{8,64}$/;
 const B64URL = /^[A-Za-z0-9_-]{20,20000}$/;
 
-function common(what: string, b: { citizen?: unknown; nonce?: unknown; time?: unknown }, signature: unknown): void {
-  const bad = (m: string): never => refuse('malformed', `${what}: ${m}`);
-  if (typeof b.citizen !== 'string' || !b.citizen) bad('citizen is required');
-  if (typeof b.nonce !== 'string' || !NONCE.test(b.nonce)) bad('nonce must be 8-64 letters, digits or -');
-  parseTime(b.time, `${what}: time`);
-  if (signature !== undefined && !isSignature(signature)) bad('the signature field is not a signature');
+/** The fields every citizen's envelope has: who, a nonce, when. */
+function envelope<D, B extends { format?: unknown; citizen?: unknown; nonce?: unknown; time?: unknown }>(x: unknown, field: string, format: string, what: string) {
+  const r = docShape<D, B>(x, field, format, what);
+  if (typeof r.body.citizen !== 'string' || !r.body.citizen) r.bad('citizen is required');
+  if (typeof r.body.nonce !== 'string' || !NONCE.test(r.body.nonce)) r.bad('nonce must be 8-64 letters, digits or -');
+  parseTime(r.body.time, `${what}: time`);
+  return r;
 }
 
 export function checkInboxKeyShape(x: unknown): SignedInboxKey {
-  const o = x as SignedInboxKey;
-  if (!o || typeof o !== 'object' || !o.key || o.key.format !== INBOX_KEY_FORMAT) refuse('malformed', `inbox key: not a ${INBOX_KEY_FORMAT} document ({key, signature})`);
-  if (typeof o.key.publicKey !== 'string' || !/^x25519:[A-Za-z0-9_-]{43}$/.test(o.key.publicKey)) refuse('malformed', 'inbox key: publicKey must be "x25519:<base64url of 32 bytes>"');
-  if (typeof o.key.custodianKey !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(o.key.custodianKey)) refuse('malformed', 'inbox key: custodianKey must be the raw Ed25519 key (base64url)');
-  parseTime(o.key.time, 'inbox key: time');
-  if (o.signature !== undefined && !isSignature(o.signature)) refuse('malformed', 'inbox key: the signature field is not a signature');
-  return o;
+  const { doc, body: k, bad } = docShape<SignedInboxKey, InboxKeyBody>(x, 'key', INBOX_KEY_FORMAT, 'inbox key');
+  if (typeof k.publicKey !== 'string' || !/^x25519:[A-Za-z0-9_-]{43}$/.test(k.publicKey)) bad('publicKey must be "x25519:<base64url of 32 bytes>"');
+  if (typeof k.custodianKey !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(k.custodianKey)) bad('custodianKey must be the raw Ed25519 key (base64url)');
+  parseTime(k.time, 'inbox key: time');
+  return doc;
 }
 
 export function checkConsentEnvelopeShape(x: unknown): ConsentEnvelope {
-  const o = x as ConsentEnvelope;
-  if (!o || typeof o !== 'object' || !o.change || o.change.format !== CONSENT_CHANGE_FORMAT) refuse('malformed', `consent change: not a ${CONSENT_CHANGE_FORMAT} envelope ({change, signature, sealed})`);
-  common('consent change', o.change, o.signature);
-  if (typeof o.change.sealedSha256 !== 'string' || !HEX64.test(o.change.sealedSha256)) refuse('malformed', 'consent change: sealedSha256 must be 64 hex digits');
-  if (typeof o.sealed !== 'string' || !B64URL.test(o.sealed)) refuse('malformed', 'consent change: sealed must be base64url');
-  return o;
+  const { doc, body, bad } = envelope<ConsentEnvelope, ConsentEnvelopeBody>(x, 'change', CONSENT_CHANGE_FORMAT, 'consent change');
+  if (typeof body.sealedSha256 !== 'string' || !HEX64.test(body.sealedSha256)) bad('sealedSha256 must be 64 hex digits');
+  if (typeof doc.sealed !== 'string' || !B64URL.test(doc.sealed)) bad('sealed must be base64url');
+  return doc;
 }
 
 export function checkProSubmissionShape(x: unknown): ProSubmission {
-  const o = x as ProSubmission;
-  if (!o || typeof o !== 'object' || !o.submission || o.submission.format !== PRO_SUBMISSION_FORMAT) refuse('malformed', `questionnaire: not a ${PRO_SUBMISSION_FORMAT} submission ({submission, signature, sealed})`);
-  common('questionnaire', o.submission, o.signature);
-  const s = o.submission;
-  if (typeof s.dataset !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(s.dataset)) refuse('malformed', 'questionnaire: dataset must be a dataset name');
-  if (!Array.isArray(s.sealedSha256) || s.sealedSha256.length !== 3 || !s.sealedSha256.every((h) => typeof h === 'string' && HEX64.test(h))) refuse('malformed', 'questionnaire: sealedSha256 must be three SHA-256 hashes');
-  if (!Array.isArray(o.sealed) || o.sealed.length !== 3 || !o.sealed.every((b) => typeof b === 'string' && B64URL.test(b))) refuse('malformed', 'questionnaire: sealed must be three sealed parts (base64url)');
-  return o;
+  const { doc, body: s, bad } = envelope<ProSubmission, ProEnvelopeBody>(x, 'submission', PRO_SUBMISSION_FORMAT, 'questionnaire');
+  if (typeof s.dataset !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(s.dataset)) bad('dataset must be a dataset name');
+  if (!Array.isArray(s.sealedSha256) || s.sealedSha256.length !== 3 || !s.sealedSha256.every((h) => typeof h === 'string' && HEX64.test(h))) bad('sealedSha256 must be three SHA-256 hashes');
+  if (!Array.isArray(doc.sealed) || doc.sealed.length !== 3 || !doc.sealed.every((b) => typeof b === 'string' && B64URL.test(b))) bad('sealed must be three sealed parts (base64url)');
+  return doc;
 }
 
 /** The text whose SHA-256 commits to one consent event in the log (./consent.ts consentCommitment; a citizen's browser checks its receipt with it). */

@@ -24,7 +24,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { PERSON_ID_LIMIT, type DatasetSchema } from '../ingest/schema.js';
 import type { Consortium } from './consortium.js';
 import { refuse } from './errors.js';
-import { isSignature, keyId, publicKeyFromPem, signDocument, verifyDocument, type Signature, type Signer } from './identity.js';
+import { keyId, publicKeyFromPem, signDocument, verifyDocument, type Signature, type Signer } from './identity.js';
+import { docShape } from './doc-shape.js';
 import { isoTime, parseTime } from './study.js';
 
 /** The dataset holding the key→person link (secret-shared). */
@@ -75,18 +76,13 @@ export function citizenRegistrar(c: Consortium): string {
 }
 
 export function checkCitizenKeyShape(x: unknown): CitizenKey {
-  const o = x as CitizenKey;
-  const bad = (m: string): never => refuse('malformed', `citizen key: ${m}`);
-  if (!o || typeof o !== 'object' || !o.key || typeof o.key !== 'object') bad('not a citizen key document ({key, signature})');
-  const k = o.key;
-  if (k.format !== CITIZEN_KEY_FORMAT) bad(`format must be '${CITIZEN_KEY_FORMAT}'`);
+  const { doc: o, body: k, bad } = docShape<CitizenKey, CitizenKeyBody>(x, 'key', CITIZEN_KEY_FORMAT, 'citizen key');
   if (typeof k.custodian !== 'string' || !k.custodian) bad('custodian is required');
   if (typeof k.name !== 'string' || !isCitizenName(k.name)) bad(`name ${JSON.stringify(k.name)} must be citizen-<16 hex digits of the key id>`);
   if (!Number.isSafeInteger(k.ref) || k.ref < 0 || k.ref >= KEY_REF_LIMIT) bad(`ref must be an integer in 0..2^34−1`);
   if (typeof k.publicKey !== 'string') bad('publicKey (SPKI PEM) is required');
   if (citizenName(keyId(publicKeyFromPem(k.publicKey, 'citizen key'))) !== k.name) bad(`name ${k.name} is not the name of this key (${citizenName(keyId(publicKeyFromPem(k.publicKey)))})`);
   parseTime(k.registeredAt, 'citizen key: registeredAt');
-  if (o.signature !== undefined && !isSignature(o.signature)) bad('the signature field is not a signature');
   return o;
 }
 

@@ -2,10 +2,9 @@
 // which have run, grants for doctors, the accesses to one's own record, and the weekly
 // questionnaire. Everything is signed (and where needed split and sealed) in this browser.
 import { useEffect, useState } from 'preact/hooks';
-import { useLocation } from 'preact-iso';
-import type { FunctionComponent } from 'preact';
 import { loadPerson } from '../../lib/citizen.js';
 import { me } from '../../state.js';
+import { TabNav, useTab, type Tab } from '../../ui/Tabs.js';
 import { ConsentTab } from './ConsentTab.js';
 import { StudiesTab } from './StudiesTab.js';
 import { DoctorsTab } from './DoctorsTab.js';
@@ -13,7 +12,7 @@ import { AccessesTab } from './AccessesTab.js';
 import { QuestionnaireTab } from './QuestionnaireTab.js';
 import type { CitizenTabProps } from './tab.js';
 
-const TABS: { href: string; label: string; page: FunctionComponent<CitizenTabProps> }[] = [
+const TABS: Tab<CitizenTabProps>[] = [
   { href: '/citizen', label: 'Consent', page: ConsentTab },
   { href: '/citizen/studies', label: 'Studies', page: StudiesTab },
   { href: '/citizen/doctors', label: 'Doctors', page: DoctorsTab },
@@ -22,9 +21,7 @@ const TABS: { href: string; label: string; page: FunctionComponent<CitizenTabPro
 ];
 
 export function CitizenPortal() {
-  const { path } = useLocation();
-  const here = path.replace(/\/+$/, '') || '/citizen';
-  const tab = TABS.find((t) => t.href === here) ?? TABS[0]!;
+  const tab = useTab(TABS);
   const [person, setPerson] = useState<number | null | undefined>(undefined);
   useEffect(() => {
     loadPerson().then((p) => setPerson(p ?? null), () => setPerson(null));
@@ -33,17 +30,7 @@ export function CitizenPortal() {
   return (
     <section aria-labelledby="cit-h" class="citizen">
       <h1 id="cit-h">Your health data</h1>
-      <nav aria-label="Your health data" class="tabs">
-        <ul>
-          {TABS.map((t) => (
-            <li key={t.href}>
-              <a href={t.href} aria-current={t === tab ? 'page' : undefined}>
-                {t.label}
-              </a>
-            </li>
-          ))}
-        </ul>
-      </nav>
+      <TabNav label="Your health data" tabs={TABS} current={tab} />
       {person === undefined ? <p>Loading …</p> : person === null ? <p>This browser does not know your person number: <a href="/citizen/signin">sign in again</a>.</p> : <Page id={me.value!} person={person} />}
     </section>
   );
