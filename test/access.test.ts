@@ -94,6 +94,28 @@ function rightCall(method: string, path: string): { signer: Signer; body?: unkno
       return { signer: signer(F.consentCustodian), body: { update: { format: 'x' } } }; // shape refused (400), not access
     case 'GET /v1/usage':
       return { signer: ids.auditor };
+    case 'POST /v1/citizens':
+      return { signer: signer(F.consentCustodian), body: { key: { format: 'x' } } }; // shape refused (400), not access
+    case 'POST /v1/grants':
+      return { signer: ids.by('carl'), body: { grant: { grant: { citizen: 'carl' } } } }; // node 1: 409 (node 0 registers)
+    case 'POST /v1/grants/revocations':
+      return { signer: ids.by('carl'), body: { revocation: { citizen: 'carl' } } };
+    case 'GET /v1/grants':
+    case 'GET /v1/pro/submissions':
+      return { signer: ids.by('carl') };
+    case 'POST /v1/consent/changes':
+      return { signer: ids.by('carl'), body: { change: { citizen: 'carl' } } };
+    case 'POST /v1/pro/submissions':
+      return { signer: ids.by('carl'), body: { submission: { citizen: 'carl' } } };
+    case 'POST /v1/consent/inbox-key':
+      return { signer: signer(F.consentCustodian), body: { key: { format: 'x' } } };
+    case 'GET /v1/consent/inbox':
+    case 'GET /v1/citizens/{name}':
+      return { signer: signer(F.consentCustodian) };
+    case 'POST /v1/records':
+      return { signer: signer(F.doctor), body: {} }; // node 1: 409 (node 0 schedules)
+    case 'GET /v1/records/{id}':
+      return { signer: signer(F.doctor) }; // 404: no such record job
     default:
       return { signer: alice };
   }

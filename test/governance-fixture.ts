@@ -31,7 +31,10 @@ export interface Fixture {
   cpr: Party; // custodian: population
   sds: Party; // custodian: contacts, prescriptions
   dst: Party; // custodian: income
-  consentCustodian: Party; // custodian: consent
+  consentCustodian: Party; // custodian: consent, citizen_keys (registers citizens)
+  proCustodian: Party; // custodian: patient_reported (the citizens' questionnaires)
+  doctor: Party; // doctor (Denmark)
+  doctor2: Party; // doctor (abroad)
   nodes: Party[];
   config: ConsortiumConfig;
   consortium: Consortium;
@@ -47,6 +50,7 @@ export interface Fixture {
 
 export function fixture(): Fixture {
   const [alice, bob, cpr, sds, dst, consentCustodian] = ['alice', 'bob', 'cpr', 'sundhedsdatastyrelsen', 'dst', 'consent-register'].map(party) as [Party, Party, Party, Party, Party, Party];
+  const [proCustodian, doctor, doctor2] = ['patient-reported', 'dr-hansen', 'dr-weber'].map(party) as [Party, Party, Party];
   const nodes = ['node-a', 'node-b', 'node-c'].map(party);
   const config: ConsortiumConfig = {
     consortium: 'test',
@@ -57,7 +61,10 @@ export function fixture(): Fixture {
       { name: 'cpr', role: 'custodian', publicKey: cpr.pem, datasets: ['population'] },
       { name: 'sundhedsdatastyrelsen', role: 'custodian', publicKey: sds.pem, datasets: ['contacts', 'prescriptions'] },
       { name: 'dst', role: 'custodian', publicKey: dst.pem, datasets: ['income'] },
-      { name: 'consent-register', role: 'custodian', publicKey: consentCustodian.pem, datasets: ['consent'] },
+      { name: 'consent-register', role: 'custodian', publicKey: consentCustodian.pem, datasets: ['consent', 'citizen_keys'] },
+      { name: 'patient-reported', role: 'custodian', publicKey: proCustodian.pem, datasets: ['patient_reported'] },
+      { name: 'dr-hansen', role: 'doctor', publicKey: doctor.pem, organisation: 'Rigshospitalet, Copenhagen, DK' },
+      { name: 'dr-weber', role: 'doctor', publicKey: doctor2.pem, organisation: 'Universitätsklinikum Hamburg-Eppendorf, DE' },
     ],
     nodes: nodes.map((n) => ({ name: n.name, publicKey: n.pem })),
     consent: { dataset: 'consent', custodian: 'consent-register' },
@@ -123,5 +130,5 @@ export function fixture(): Fixture {
   const study = (o: Partial<NewStudy> = {}) => createStudy({ ...baseStudy, ...o });
   const signed = signStudy(study(), signer(alice));
   const approvals = [approveStudy(signed, consortium, signer(sds), { time: '2024-12-10T00:00:00Z' }), approveStudy(signed, consortium, signer(cpr), { time: '2024-12-11T00:00:00Z' })];
-  return { alice, bob, cpr, sds, dst, consentCustodian, nodes, config, consortium, policies, policyOf: { cpr: cprPolicy, sds: sdsPolicy }, baseStudy, signed, approvals, now: '2025-06-01T12:00:00Z', study };
+  return { alice, bob, cpr, sds, dst, consentCustodian, proCustodian, doctor, doctor2, nodes, config, consortium, policies, policyOf: { cpr: cprPolicy, sds: sdsPolicy }, baseStudy, signed, approvals, now: '2025-06-01T12:00:00Z', study };
 }

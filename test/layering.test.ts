@@ -79,6 +79,10 @@ const NODE_LAYERS: Record<string, number> = {
   'node/jobs.ts': 1,
   'node/ledger.ts': 1,
   'node/schedule.ts': 1,
+  'node/citizens.ts': 1,
+  'node/records.ts': 1,
+  'node/mpc-session.ts': 1,
+  'node/pro.ts': 1,
   // routes
   'node/access.ts': 2,
   'node/openapi.ts': 2,
@@ -87,6 +91,9 @@ const NODE_LAYERS: Record<string, number> = {
   'node/governance-api.ts': 2,
   'node/api.ts': 2,
   'node/sealed-upload.ts': 2,
+  'node/citizen-api.ts': 2,
+  'node/record-api.ts': 2,
+  'node/citizen-openapi.ts': 2,
   // the process
   'node/daemon.ts': 3,
   'node/worker.ts': 3,

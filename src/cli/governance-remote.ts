@@ -12,7 +12,7 @@
 // of the commitment as a receipt. The next study run (its consent time is its submission time)
 // applies the new register.
 import { join, resolve } from 'node:path';
-import { consentReceipt, consentSchema, encodeConsentRows, purposeCodeList, withUntil, type ConsentEvent } from '../governance/consent.js';
+import { consentCommitment, consentReceipt, consentSchema, encodeConsentRows, purposeCodeList, withUntil, type ConsentEvent } from '../governance/consent.js';
 import { consentVersion, signConsentUpdate, type ConsentUpdateBody } from '../governance/consent-update.js';
 import type { Consortium } from '../governance/consortium.js';
 import { GovernanceError } from '../governance/errors.js';
@@ -85,7 +85,7 @@ export interface PublishedConsent {
  * The consent custodian publishes its register with new `changes` (already in `events`): uploads
  * the register as a new version to every node and posts the signed update (see the module comment).
  */
-export async function publishConsent(o: { config: ClusterConfig; consortium: Consortium; events: ConsentEvent[]; changes: ConsentEvent[]; signer: Signer; version?: string; shareKeyPath?: string }): Promise<PublishedConsent> {
+export async function publishConsent(o: { config: ClusterConfig; consortium: Consortium; events: ConsentEvent[]; changes: ConsentEvent[]; signer: Signer; version?: string; shareKeyPath?: string; salts?: (string | undefined)[] }): Promise<PublishedConsent> {
   const reg = o.consortium.consent;
   if (!reg) throw new GovernanceError('consent', `consortium '${o.consortium.name}' names no consent register ("consent": {"dataset", "custodian"})`);
   const rows = withUntil(o.events);
@@ -94,7 +94,10 @@ export async function publishConsent(o: { config: ClusterConfig; consortium: Con
   const version = o.version ?? consentVersion();
   const { key } = loadCustodianKey(o.shareKeyPath ?? join(o.config.dir, 'custodians', `${reg.custodian}.key`), { create: !o.shareKeyPath });
   await uploadDataset({ config: o.config, dataset: { schema, codeLists: new Map([[list.name, list]]), rows: rows.length, columns: encodeConsentRows(rows, o.consortium.purposes) }, version, key, signer: o.signer });
-  const receipts = o.changes.map((e) => {
+  // A citizen who chose the salt (a change sealed in their browser: src/governance/citizen-docs.ts) finds it with theirs.
+  const receipts = o.changes.map((e, i) => {
+    const salt = o.salts?.[i];
+    if (salt) return { purpose: e.purpose, granted: e.granted, commitment: consentCommitment(e, salt), salt };
     const r = consentReceipt(e);
     return { ...r.body, salt: r.salt };
   });

@@ -22,6 +22,9 @@
 //   mosaik demo --governed [--citizens 20000]     the governed flow step by step, each step with its
 //                                                 command (src/cli/governed-demo.ts)
 //   mosaik demo-engine [--rows 100000]            the engine alone on a patient table (src/cli/demo.ts)
+//   mosaik citizen register|enrol …               citizen identities (src/cli/citizen.ts)
+//   mosaik grant create|revoke|list, mosaik record, mosaik accesses
+//                                                 a citizen's grants for a doctor, a patient's record (src/cli/record.ts)
 import { Command, InvalidArgumentError } from 'commander';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -221,6 +224,9 @@ program
 (await import('./ingest.js')).registerIngestCommand(program);
 (await import('./governance.js')).registerGovernanceCommands(program);
 (await import('./audit.js')).registerAuditCommand(program);
+(await import('./citizen.js')).registerCitizenCommands(program);
+(await import('./record.js')).registerRecordCommands(program);
+(await import('./citizen-client.js')).registerCitizenClientCommands(program);
 
 try {
   await program.parseAsync(process.argv);

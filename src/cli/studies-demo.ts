@@ -46,6 +46,7 @@ import { approveStudy, createStudy, signStudy, studyCustodians, type NewStudy, t
 import { IDENTITIES_FILE, type IdentitiesFile } from '../governance/identities.js';
 import { publishConsent, submitDocument } from './governance-remote.js';
 import { runStatisticsExamples, statisticCalls } from './stats-demo.js';
+import { CITIZEN_SIDE, CONSENT_CUSTODIAN_DATASETS, setUpCitizens, type DemoCitizens } from './citizens-demo.js';
 import { planStatistic } from '../stats/service.js';
 
 /** The demo's custodians, each owning its registers. */
@@ -53,7 +54,7 @@ export const DEMO_CUSTODIANS: LocalIdentity[] = [
   { name: CUSTODIANS.cpr, role: 'custodian', datasets: ['population', 'emigrations'] },
   { name: CUSTODIANS.health, role: 'custodian', datasets: ['contacts', 'prescriptions', 'deaths'] },
   { name: CUSTODIANS.statistics, role: 'custodian', datasets: ['income'] },
-  { name: CONSENT_CUSTODIAN, role: 'custodian', datasets: [CONSENT_DATASET] },
+  { name: CONSENT_CUSTODIAN, role: 'custodian', datasets: [CONSENT_DATASET, ...CONSENT_CUSTODIAN_DATASETS] },
 ];
 
 export interface StudiesDemoOptions {
@@ -337,11 +338,13 @@ async function setUpGovernance(g: {
   /** What the statistics study's analysis table reads. */
   statsReads: Map<string, Set<string>>;
   minCellSize: number;
+  /** Publish the consent register now (mosaik demo --consent): every run then joins it. */
+  publishConsent: boolean;
 }): Promise<{ study: SignedStudy; stats: SignedStudy; approvedBy: string[]; consent: { events: number; excluded: number[] } | null }> {
   const now = new Date();
   for (const p of demoPolicies(g.minCellSize)) await submitDocument(g.config, 'policy', signPolicy(p, g.consortium, g.signerOf(p.custodian)), g.signerOf(p.custodian));
   let consent: { events: number; excluded: number[] } | null = null;
-  if (g.consortium.consent) {
+  if (g.consortium.consent && g.publishConsent) {
     const events = generateConsentEvents(g.persons, g.consortium.purposes, { seed: g.seed });
     await publishConsent({ config: g.config, consortium: g.consortium, events, changes: [], signer: g.signerOf(CONSENT_CUSTODIAN), version: `consent-${g.version}` });
     const excluded = rowsInForce(withUntil(events), DEMO_PURPOSE, unixSeconds(now))
@@ -365,12 +368,13 @@ async function setUpGovernance(g: {
 }
 
 /** The web app on the demo cluster, until Ctrl-C (SIGINT) or SIGTERM. */
-async function serveUntilStopped(dir: string, o: StudiesDemoOptions): Promise<void> {
+async function serveUntilStopped(dir: string, o: StudiesDemoOptions, citizens: DemoCitizens): Promise<void> {
   const web = await startWebServer({ dir, port: o.webPort, log: o.verbose ? o.log : () => {} });
   o.log('');
   o.log(`▶ the web app runs on the demo cluster: ${web.url}`);
   o.log(`  sign in with a key file from ${join(dir, 'identities')}: researcher.ed25519.key.pem (a researcher with its whole budget),`);
   o.log(`  cpr / sundhedsdatastyrelsen / dst.ed25519.key.pem (the custodians), auditor.ed25519.key.pem (an auditor; the log needs no key)`);
+  for (const l of citizens.lines) o.log(l);
   o.log('  Ctrl-C stops the app and the three nodes.');
   await new Promise<void>((ok) => {
     const stop = () => ok();
@@ -378,6 +382,7 @@ async function serveUntilStopped(dir: string, o: StudiesDemoOptions): Promise<vo
     process.once('SIGTERM', stop);
   });
   o.log('stopping the web app and the nodes …');
+  await citizens.stop();
   await web.close();
 }
 
@@ -391,12 +396,14 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   // Who acts: each custodian with its own key (it may upload its own registers only), and the
   // epidemiologist who runs the example studies. The cluster's own 'researcher' identity is left for
   // you to query with afterwards (mosaik query --dir …), with its whole privacy budget.
-  const keys = ensureLocalIdentities(dir, [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' }, { name: 'statistician', role: 'researcher' }]);
+  const keys = ensureLocalIdentities(dir, [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' }, { name: 'statistician', role: 'researcher' }, ...CITIZEN_SIDE]);
   const signerOf = (name: string) => cliSigner({ dir, key: keys.get(name)!, role: 'researcher', name });
   const researcher = signerOf('epidemiologist');
   // The consortium: its purposes, the cluster's identities as its members, the consent register.
   const members = (JSON.parse(readFileSync(join(dir, IDENTITIES_FILE), 'utf8')) as IdentitiesFile).members;
-  writeFileSync(join(dir, CONSORTIUM_FILE), JSON.stringify(demoConsortium(members, !!o.consent), null, 2) + '\n');
+  // The consent register is named always (citizens change their consent in the web app); without
+  // --consent it is published only after the studies (src/cli/citizens-demo.ts), so they run without its join.
+  writeFileSync(join(dir, CONSORTIUM_FILE), JSON.stringify(demoConsortium(members, true), null, 2) + '\n');
   const consortium = Consortium.load(join(dir, CONSORTIUM_FILE));
   const config = loadClusterConfig(join(dir, 'cluster.json'));
   o.log(`• cluster in ${dir}: ${config.nodes.map((n) => `${n.name} :${n.port}`).join(', ')}`);
@@ -429,7 +436,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     const registers = new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }]));
     const statsReads = new Map<string, Set<string>>();
     for (const c of statisticCalls()) for (const t of planStatistic(c.statistic, registers, o.minCellSize).analysis.join.tables) statsReads.set(t.dataset.name, new Set([...(statsReads.get(t.dataset.name) ?? []), ...t.reads]));
-    const gov = await setUpGovernance({ config, consortium, signerOf, persons: regs.people.id.subarray(0, regs.people.count), seed: o.seed, version, declared, statsReads, minCellSize: o.minCellSize });
+    const gov = await setUpGovernance({ config, consortium, signerOf, persons: regs.people.id.subarray(0, regs.people.count), seed: o.seed, version, declared, statsReads, minCellSize: o.minCellSize, publishConsent: !!o.consent });
     if (gov.consent) db.excludePersons(gov.consent.excluded);
     const consentNote = gov.consent
       ? `consent register: ${fmtInt(gov.consent.events)} events, ${fmtInt(gov.consent.excluded.length)} citizens withdrew from ${DEMO_PURPOSE} research (left out inside MPC; the reference leaves them out too)`
@@ -454,7 +461,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     o.log('');
     o.log(`${all ? '✔ every released cell agrees with the plaintext within the noise the protection added' : '✘ some results disagree with the plaintext'}; studies: ${times.map(([id, ms]) => `${id} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - t0)}`);
     o.log(`  output protection: every number above carries differential-privacy noise drawn inside MPC; researcher 'epidemiologist' spent epsilon ${Number(spent.toPrecision(3))} of 1 (README, "Security model").`);
-    if (o.webPort !== undefined && all) await serveUntilStopped(dir, o);
+    if (o.webPort !== undefined && all) await serveUntilStopped(dir, o, await setUpCitizens({ dir, config, consortium, regs, custodian: signerOf(CONSENT_CUSTODIAN), consentPublished: !!gov.consent, seed: o.seed, log: o.log }));
     return all;
   } finally {
     await stopNodes(kids);

@@ -36,6 +36,7 @@ import { sha256Hex } from './canonical.js';
 import type { ConsentDefault, Consortium, Purpose } from './consortium.js';
 import { GovernanceError, refuse } from './errors.js';
 import { checkValidity, parseTime, type SignedStudy } from './study.js';
+import { consentCommitmentText } from './citizen-docs.js';
 
 /** Default dataset name of the consent register. */
 export const CONSENT_DATASET = 'consent';
@@ -338,5 +339,5 @@ export function consentReceipt(e: ConsentEvent): { body: { purpose: string; gran
 }
 
 export function consentCommitment(e: ConsentEvent, salt: string): string {
-  return sha256Hex(`mosaik:consent:v1\n${salt}\n${e.person}\n${e.purpose}\n${e.granted ? 1 : 0}\n${e.time}`);
+  return sha256Hex(consentCommitmentText(e, salt));
 }

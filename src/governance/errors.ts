@@ -36,7 +36,8 @@ export type GovernanceCode =
   | 'attestation' // a node's attestation of an authorization is missing or does not verify
   | 'consent' // a consent event is invalid, or the consent register cannot be applied
   | 'unregistered' // the study version a request names is not registered (and logged) at the node
-  | 'governed'; // the node runs in governed mode and the job names no study
+  | 'governed' // the node runs in governed mode and the job names no study
+  | 'grant'; // a doctor's request for a patient's record: no grant, expired, revoked, forged, another doctor or patient (src/governance/grants.ts)
 
 export class GovernanceError extends Error {
   constructor(

@@ -27,7 +27,9 @@ export type MemberRole = 'researcher' | 'custodian' | 'auditor' | 'citizen' | 'd
 export const MEMBER_ROLES: readonly MemberRole[] = ['researcher', 'custodian', 'auditor', 'citizen', 'doctor'];
 
 /** Kinds of signed documents (the domain-separation prefix of every signature). */
-export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'authorization' | 'consent-update' | 'upload' | 'http-request';
+export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'authorization' | 'consent-update' | 'upload' | 'http-request'
+  // issue 15: citizens and doctors (src/governance/citizens.ts, grants.ts, record-request.ts, citizen-inbox.ts)
+  | 'citizen-key' | 'grant' | 'grant-revocation' | 'record-request' | 'consent-change' | 'pro-submission' | 'inbox-key';
 
 import type { Signature } from './signature.js';
 export { isSignature, type Signature } from './signature.js';

@@ -23,10 +23,15 @@
 //                                     [sqlSha256,] refusedBy: [parties], reasons: [{code, reason, nodes}]}
 //                                     (src/node/ledger.ts jobRefusedBody): who tried what, which nodes
 //                                     refused and why (each reason with the count of nodes that gave it)
+//   record-accessed                   a doctor's read of a patient's record under a citizen's grant:
+//                                     {job, commitment, registers: {name: version}, bounds: {name: rows
+//                                     kept}}; the commitment (SHA-256 of the grant's salt, grant id and
+//                                     job: src/governance/grant-format.ts) only the citizen can open;
+//                                     no doctor, citizen or grant in the clear (src/node/records.ts)
 //
 // What the entries say, checked against each other: src/ledger/rules.ts (the audit's content rules).
 // This module runs unchanged in the browser (the auditor's page): no Node built-ins.
-export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released', 'job-refused'] as const;
+export const ENTRY_KINDS = ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released', 'job-refused', 'record-accessed'] as const;
 
 /** Longest refusal reason a job-refused entry carries (longer ones are cut, ending in …). */
 export const MAX_REASON_LENGTH = 400;
@@ -107,6 +112,17 @@ export function checkBody(kind: EntryKind, body: unknown): void {
         if (!x || typeof x !== 'object' || typeof x.code !== 'string' || !LABEL.test(x.code) || typeof x.reason !== 'string' || !x.reason || x.reason.length > MAX_REASON_LENGTH || !Number.isSafeInteger(x.nodes) || (x.nodes as number) < 1 || (x.nodes as number) > 3) {
           bad(`each reason must be {code: label, reason: text of 1-${MAX_REASON_LENGTH} characters, nodes: 1-3}`);
         }
+      }
+      break;
+    }
+    case 'record-accessed': {
+      str('job', UUID);
+      str('commitment', HEX64);
+      const extra = Object.keys(b).filter((k) => !['job', 'commitment', 'registers', 'bounds'].includes(k));
+      if (extra.length) bad(`only job, commitment, registers and bounds (nothing that names a citizen or doctor), not ${extra.join(', ')}`);
+      for (const k of ['registers', 'bounds'] as const) {
+        const m = b[k] as Record<string, unknown>;
+        if (!m || typeof m !== 'object' || Array.isArray(m) || !Object.values(m).every((v) => (k === 'bounds' ? Number.isSafeInteger(v) : typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v)))) bad(`${k} must map register names to ${k === 'bounds' ? 'row counts' : 'versions'}`);
       }
       break;
     }

@@ -69,6 +69,25 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/internal/ledger/sign': NODE,
   'POST /v1/internal/ledger/heads': NODE,
   'POST /v1/internal/ledger/submit': NODE,
+  // Citizens and doctors (issue 15: src/node/citizen-api.ts)
+  'POST /v1/citizens': roles('custodian'),
+  'POST /v1/internal/citizens': NODE,
+  'POST /v1/grants': roles('citizen'),
+  'POST /v1/grants/revocations': roles('citizen'),
+  'GET /v1/grants': roles('citizen', 'doctor'),
+  'POST /v1/records': roles('doctor'),
+  'GET /v1/records/:id': roles('doctor'),
+  'POST /v1/internal/records': NODE,
+  'POST /v1/internal/records/:id/start': NODE,
+  'POST /v1/internal/records/:id/cancel': NODE,
+  'GET /v1/citizens/:name': roles('custodian'),
+  'POST /v1/consent/inbox-key': roles('custodian'),
+  'GET /v1/consent/inbox-key': PUBLIC,
+  'POST /v1/consent/changes': roles('citizen'),
+  'GET /v1/consent/inbox': roles('custodian'),
+  'POST /v1/pro/submissions': roles('citizen'),
+  'GET /v1/pro/submissions': roles('citizen'),
+  'POST /v1/internal/pro/appends': NODE,
 };
 
 export type { Identity } from '../governance/identities.js';
@@ -87,6 +106,8 @@ export interface NodeAccessOptions {
   me: PartyId;
   governance?: NodeGovernance;
   log: (msg: string) => void;
+  /** Identities known besides the consortium's and identities.json (registered citizens: src/node/citizens.ts). */
+  more?: (name: string) => Identity | undefined;
 }
 
 /** The identities a node knows and the hook that checks every request against ROUTE_ACCESS. */
@@ -119,7 +140,7 @@ export class NodeAccess {
   /** A known identity by name: the consortium's member first, else identities.json's. */
   lookup(name: string): Identity | undefined {
     const m = this.o.governance?.consortium?.member(name) ?? this.fileIdentities().get(name);
-    return m ? { name: m.name, role: m.role, keyId: m.keyId, publicKey: m.publicKey, datasets: m.datasets } : undefined;
+    return m ? { name: m.name, role: m.role, keyId: m.keyId, publicKey: m.publicKey, datasets: m.datasets } : this.o.more?.(name);
   }
 
   /** Checks a request's signature (any known identity); AuthError otherwise. */

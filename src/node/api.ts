@@ -56,6 +56,8 @@ import { apiPorts, requireParty, sendError } from './http.js';
 export { apiPorts, apiRequest, sendError, type ApiRequestOptions, type ApiResponse } from './http.js';
 export type { ApiContext } from './context.js';
 import { registerSealedUploadRoute, type UploadReceiver } from './sealed-upload.js';
+import { registerCitizenRoutes } from './citizen-api.js';
+import { registerRecordRoutes } from './record-api.js';
 
 /** Largest upload header (schema + code lists). */
 const MAX_HEADER_BYTES = 64 << 20;
@@ -406,6 +408,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
 
   if (ctx.ledger) registerLedgerRoutes(app, ctx.ledger, config, me, log);
   registerGovernanceRoutes(app, ctx);
+  registerCitizenRoutes(app, ctx);
+  registerRecordRoutes(app, ctx);
 
   return app;
 }

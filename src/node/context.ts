@@ -8,6 +8,9 @@ import type { JobRunner } from './jobs.js';
 import type { NodeLedger } from './ledger.js';
 import type { NodeUploadKey } from './sealed-upload.js';
 import type { ShareStore } from './store.js';
+import type { CitizenRegistry } from './citizens.js';
+import type { RecordService } from './records.js';
+import type { ProService } from './pro.js';
 
 export interface ApiContext {
   config: ClusterConfig;
@@ -27,4 +30,10 @@ export interface ApiContext {
   uploadKey?: NodeUploadKey;
   /** A connection silent for this long is closed (default 60 000 ms): a stalled upload cannot hold it or its temporary files. */
   idleTimeoutMs?: number;
+  /** Citizens' keys and documents (issue 15: src/node/citizens.ts); governed nodes. */
+  citizens?: CitizenRegistry;
+  /** Doctors' reads of a patient's record (issue 15: src/node/records.ts). */
+  records?: RecordService;
+  /** Citizens' questionnaires (issue 15: src/node/pro.ts). */
+  pro?: ProService;
 }

@@ -25,6 +25,14 @@ import { MpcListener } from '../net/tls.js';
 import { Heartbeats } from '../net/heartbeat.js';
 import { NodeAccess } from './access.js';
 import { checkPrivacySettings, DEFAULT_PRIVACY, type PrivacySettings } from './privacy.js';
+import { CitizenRegistry } from './citizens.js';
+import { RecordService } from './records.js';
+import { openSealedUpload } from './sealed-upload.js';
+import { JobError } from './errors.js';
+import { PERSON_SEAL_DATASET } from '../governance/record-format.js';
+import { ProService } from './pro.js';
+import { PRO_DATASET } from '../governance/patient-reported.js';
+import { submissionSealVersion } from '../governance/citizen-docs.js';
 
 export interface DaemonOptions {
   /** Cluster directory with cluster.json and <dir>/<name>/ for this node. */
@@ -104,7 +112,8 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   });
   const privacy = checkPrivacySettings({ ...DEFAULT_PRIVACY, ...o.privacy });
   if (privacy.exact) log('WARNING: output protection is OFF at this node (--exact-results): it releases exact aggregates, MIN and MAX; for synthetic data and tests only');
-  const access = new NodeAccess({ config, me: o.party, governance, log });
+  const citizens = new CitizenRegistry({ nodeDir: govDir, consortium: governance.consortium, log });
+  const access = new NodeAccess({ config, me: o.party, governance, log, more: (n) => citizens.lookup(n) });
   // One listener on the MPC port for all jobs (they run concurrently, each on its own channel).
   const listener = await MpcListener.open({ config, me: o.party, key: key.keyPem, cert: key.certPem, ...(o.listenHost ? { listenHost: o.listenHost } : {}) });
   // Heartbeats on the node channels, from a worker thread: a stopped or hung peer fails a job within seconds.
@@ -145,7 +154,30 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
   // Sealed uploads from browsers need this node's X25519 upload key (src/node/sealed-upload.ts).
   const uploadKey = loadUploadIdentity(config, o.party, o.keyDir ?? nodeDir);
   if (uploadKey.problem) log(`WARNING: ${uploadKey.problem}`);
-  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
+  /** Opens what a browser or client sealed for this node (a person id's share, a questionnaire's shares). */
+  const openWithUploadKey = (sealed: Uint8Array, dataset: string, version: string) => {
+    if (!uploadKey.key) throw new JobError(`this node has no upload key to open sealed shares with: ${uploadKey.problem ?? 'none'}`, 503);
+    return openSealedUpload(sealed, uploadKey.key, { cluster: config.cluster, node: me.name, party: o.party, dataset, version });
+  };
+  // Doctors' reads of a patient's record (issue 15): each access logged before anything is read.
+  const records = new RecordService({
+    config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, citizens, listener, heartbeats, log,
+    openPerson: (sealed, nonce) => openWithUploadKey(sealed, PERSON_SEAL_DATASET, nonce),
+    ...(o.recvTimeoutMs !== undefined ? { recvTimeoutMs: o.recvTimeoutMs } : {}),
+    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+    logged: (seq, job) => {
+      const r = ledger.replica;
+      return seq < r.size && r.entry(seq).kind === 'record-accessed' && r.entry(seq).body.job === job;
+    },
+  });
+  ledger.setValidator('record-accessed', (e) => records.checkEntry(e));
+  const pro = new ProService({
+    config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, citizens, listener, heartbeats, log, nodeDir: govDir,
+    ...(o.recvTimeoutMs !== undefined ? { recvTimeoutMs: o.recvTimeoutMs } : {}),
+    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+    openShares: (sealed, nonce) => openWithUploadKey(sealed, PRO_DATASET, submissionSealVersion(nonce)),
+  });
+  const app = buildApi({ config, me: o.party, keyPem: key.keyPem, certPem: key.certPem, store, runner, log, ledger, governance, access, uploadKey, citizens, records, pro, ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}) });
   const port = apiPorts(config)[o.party];
   const host = o.listenHost ?? me.host;
   try {

@@ -4,6 +4,7 @@
 
 import { ROUTE_ACCESS } from './access.js';
 import { DATASET_NAME_RE, VERSION_ID_RE } from '../ingest/schema.js';
+import { citizenPaths } from './citizen-openapi.js';
 
 const err = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const json = (schema: object, description = 'ok') => ({ description, content: { 'application/json': { schema } } });
@@ -45,6 +46,7 @@ function baseDocument(): object {
         'results stay secret-shared: each node returns only its share pair and the requester combines the three.',
     },
     paths: {
+      ...citizenPaths(),
       '/v1/health': { get: { summary: 'Node identity', responses: { 200: json({ type: 'object', properties: { node: { type: 'string' }, party: { type: 'integer', enum: [0, 1, 2] }, cluster: { type: 'string' } } }) } } },
       '/v1/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }) } } },
       '/v1/datasets': {
@@ -255,7 +257,7 @@ function baseDocument(): object {
           properties: {
             seq: { type: 'integer', description: 'position in the log from 0 (the Merkle leaf index)' },
             time: { type: 'string', format: 'date-time' },
-            kind: { type: 'string', enum: ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released', 'job-refused'] },
+            kind: { type: 'string', enum: ['study-submitted', 'study-approved', 'policy-published', 'consent-changed', 'job-run', 'result-released', 'job-refused', 'record-accessed'] },
             body: { type: 'object', description: 'public data only: counts, public metadata, SHA-256 commitments (src/ledger/entry.ts)' },
           },
         },

@@ -21,7 +21,7 @@ import { apiRequest, type ApiResponse } from './http.js';
 import type { JobRunner, JobSpec } from './jobs.js';
 import type { NodeLedger, Refusal } from './ledger.js';
 
-const PEERS: PartyId[] = [1, 2];
+export const PEERS: PartyId[] = [1, 2];
 
 /** What node 0 needs to coordinate (the API's context has it all). */
 export interface ScheduleContext {
@@ -35,12 +35,12 @@ export interface ScheduleContext {
 }
 
 /** Node 0 → nodes 1 and 2: the same node-to-node call to both, each answer or failure. */
-function toPeers<T>(ctx: ScheduleContext, path: string, body: unknown, timeoutMs: number): Promise<PromiseSettledResult<ApiResponse<T>>[]> {
+export function toPeers<T>(ctx: ScheduleContext, path: string, body: unknown, timeoutMs: number): Promise<PromiseSettledResult<ApiResponse<T>>[]> {
   return Promise.allSettled(PEERS.map((p) => apiRequest<T>(ctx.config, p, path, { body, key: ctx.keyPem, cert: ctx.certPem, timeoutMs })));
 }
 
 /** A peer's answer that is not `ok`: why (unreachable, or its error). */
-function peerProblem(ctx: Pick<ScheduleContext, 'config'>, i: number, a: PromiseSettledResult<ApiResponse<{ error?: string }>>, ok: number[], refused: string): string | null {
+export function peerProblem(ctx: Pick<ScheduleContext, 'config'>, i: number, a: PromiseSettledResult<ApiResponse<{ error?: string }>>, ok: number[], refused: string): string | null {
   const n = ctx.config.nodes[PEERS[i]!];
   if (a.status === 'rejected') return `node ${n.id} (${n.name}) is unreachable: ${(a.reason as Error).message}`;
   if (ok.includes(a.value.status)) return null;

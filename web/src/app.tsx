@@ -16,6 +16,9 @@ import { StudyPage } from './pages/studies/StudyPage.js';
 import { Custodian } from './pages/Custodian.js';
 import { Log } from './pages/log/LogPage.js';
 import { Stats } from './pages/stats/Stats.js';
+import { CitizenPortal } from './pages/citizen/CitizenPortal.js';
+import { CitizenSignIn } from './pages/citizen/CitizenSignIn.js';
+import { DoctorPage } from './pages/doctor/DoctorPage.js';
 
 interface Link {
   href: string;
@@ -30,6 +33,8 @@ const LINKS: Link[] = [
   { href: '/studies', label: 'Studies', roles: ['researcher', 'custodian', 'auditor'] },
   { href: '/history', label: 'Your results', roles: ['researcher'] },
   { href: '/custodian', label: 'Your data', roles: ['custodian'] },
+  { href: '/citizen', label: 'Your health data', roles: ['citizen'] },
+  { href: '/doctor', label: 'Patients', roles: ['doctor'] },
   { href: '/log', label: 'Transparency log' },
 ];
 
@@ -109,6 +114,10 @@ export function App() {
           <Route path="/custodian/*" component={() => <Guard roles={['custodian']}><Custodian /></Guard>} />
           <Route path="/custodian" component={() => <Guard roles={['custodian']}><Custodian /></Guard>} />
           <Route path="/log" component={Log} />
+          <Route path="/citizen/signin" component={CitizenSignIn} />
+          <Route path="/citizen/*" component={() => <Guard roles={['citizen']}><CitizenPortal /></Guard>} />
+          <Route path="/citizen" component={() => <Guard roles={['citizen']}><CitizenPortal /></Guard>} />
+          <Route path="/doctor" component={() => <Guard roles={['doctor']}><DoctorPage /></Guard>} />
           <Route default component={() => <p>There is no such page. <a href="/">Start here.</a></p>} />
         </Router>
       </main>

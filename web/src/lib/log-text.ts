@@ -15,6 +15,7 @@ export const KIND_LABEL: Record<EntryKind, string> = {
   'job-run': 'Run',
   'result-released': 'Result released',
   'job-refused': 'Refused attempt',
+  'record-accessed': "A patient's record read",
 };
 
 type Body = { [k: string]: JsonValue };
@@ -142,6 +143,10 @@ export function summary(e: LedgerEntry, ix?: LogIndex): string {
       const by = Array.isArray(b.refusedBy) ? b.refusedBy.filter((p): p is number => typeof p === 'number') : [];
       const codes = [...new Set((Array.isArray(b.reasons) ? b.reasons : []).map((r) => (r && typeof r === 'object' && !Array.isArray(r) ? str(r.code) : undefined)).filter((c): c is string => !!c))];
       return `${who} tried to run ${what}; refused by ${by.length === 1 ? 'node' : 'nodes'} ${words(by.map(String))}${codes.length ? ` (${words(codes)})` : ''}, nothing was computed`;
+    }
+    case 'record-accessed': {
+      const regs = b.registers && typeof b.registers === 'object' && !Array.isArray(b.registers) ? Object.keys(b.registers) : [];
+      return `A doctor read a patient's record under the patient's grant${regs.length ? ` (${words(regs)})` : ''}; only the patient can tell it was theirs`;
     }
     default:
       return `${String((e as { kind: unknown }).kind)} entry`;

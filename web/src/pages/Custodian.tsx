@@ -5,11 +5,10 @@
 // made in this browser with the custodian's non-extractable key; the web server relays only signed
 // calls, public metadata and sealed shares.
 import { useEffect, useState } from 'preact/hooks';
-import { useLocation } from 'preact-iso';
-import type { FunctionComponent } from 'preact';
 import { myDatasetNames } from '../lib/custodian-data.js';
 import { me } from '../state.js';
 import { Problem } from '../ui/common.js';
+import { TabNav, useTab, type Tab } from '../ui/Tabs.js';
 import { Datasets } from './custodian/Datasets.js';
 import { Upload } from './custodian/Upload.js';
 import { PolicyEditor } from './custodian/PolicyEditor.js';
@@ -17,7 +16,7 @@ import { StudyReviews } from './custodian/StudyReviews.js';
 import { UsagePage } from './custodian/UsagePage.js';
 import type { TabProps } from './custodian/tab.js';
 
-const TABS: { href: string; label: string; page: FunctionComponent<TabProps> }[] = [
+const TABS: Tab<TabProps>[] = [
   { href: '/custodian', label: 'Datasets', page: Datasets },
   { href: '/custodian/upload', label: 'Upload', page: Upload },
   { href: '/custodian/policy', label: 'Policy', page: PolicyEditor },
@@ -26,9 +25,7 @@ const TABS: { href: string; label: string; page: FunctionComponent<TabProps> }[]
 ];
 
 export function Custodian() {
-  const { path } = useLocation();
-  const here = path.replace(/\/+$/, '') || '/custodian';
-  const tab = TABS.find((t) => t.href === here) ?? TABS[0]!;
+  const tab = useTab(TABS);
   const [mine, setMine] = useState<string[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [stamp, setStamp] = useState(0);
@@ -40,17 +37,7 @@ export function Custodian() {
   return (
     <section aria-labelledby="cust-h" class="custodian">
       <h1 id="cust-h">Your data</h1>
-      <nav aria-label="Your data" class="tabs">
-        <ul>
-          {TABS.map((t) => (
-            <li key={t.href}>
-              <a href={t.href} aria-current={t === tab ? 'page' : undefined}>
-                {t.label}
-              </a>
-            </li>
-          ))}
-        </ul>
-      </nav>
+      <TabNav label="Your data" tabs={TABS} current={tab} />
       <Problem error={error} />
       {mine ? mine.length === 0 && tab.href === '/custodian' ? <p>The nodes know no dataset of yours ({id.name}). The operators register which datasets a custodian owns.</p> : <Page mine={mine} refresh={() => setStamp((s) => s + 1)} /> : <p>Loading your datasets …</p>}
     </section>

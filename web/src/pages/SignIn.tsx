@@ -28,7 +28,7 @@ export function SignIn() {
     try {
       const id = await importKeyFile(await file.text(), name);
       const full = await signIn(id);
-      route(full.role === 'custodian' ? '/custodian' : full.role === 'auditor' ? '/log' : '/registers');
+      route(full.role === 'custodian' ? '/custodian' : full.role === 'auditor' ? '/log' : full.role === 'doctor' ? '/doctor' : full.role === 'citizen' ? '/citizen' : '/registers');
     } catch (err) {
       setError(err);
     } finally {
@@ -46,6 +46,9 @@ export function SignIn() {
   return (
     <section aria-labelledby="signin-h">
       <h1 id="signin-h">Sign in</h1>
+      <p>
+        A citizen? <a href="/citizen/signin">Sign in here</a> with your citizen key.
+      </p>
       {me.value ? (
         <p>
           Signed in as <strong>{me.value.name}</strong> ({me.value.role}). <button type="button" onClick={() => void signOut()}>Sign out</button>

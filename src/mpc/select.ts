@@ -1,0 +1,266 @@
+// One person's rows out of whole registers, without any node learning whose: oblivious selection
+// on a secret-shared person id, and compaction of the selected rows to a public bound per register
+// (issue 15: a patient's own record for a doctor; a citizen's own submission checked against the
+// key→person table). For a record among 1 M persons and 5 M contacts: one batched equality over
+// every row, one bit injection, one shuffle per register, one reveal.
+//
+// Follows the shuffle-then-reveal filter of Araki et al., "Secure graph analysis at scale" (CCS
+// 2021, as src/mpc/shuffle.ts), with the selection padded to a public bound: each register r gets
+// B_r dummy rows, of which exactly B_r − k_r are marked selected (k_r = the person's rows there,
+// k_r ≤ B_r by the register's declared maxRowsPerPerson), so after the oblivious shuffle exactly
+// B_r rows are selected at uniformly random positions whatever k_r is. Reveals: each register's
+// size n_r and bound B_r (public), the key check's one bit (does the person id belong to the key),
+// and, only if a register breaks its declared bound, that it does (the run then fails).
+//
+//   1. eq:      [person_r[i] = p] for every row of every register, [ref[i] = K] and
+//               [keyPerson[i] = p] for the key→person table: one batched equality (34-bit
+//               person ids, 35 planes; src/mpc/compare.ts), boolean results
+//   2. key:     match = Σ_i [ref[i] = K] ∧ [keyPerson[i] = p] (one AND round), revealed
+//   3. pad:     k_r = Σ sel_r (sumBits: no bit injection of every row, one input and one inner-
+//               product round for all registers); dummy_r[j] = [j < B_r − k_r] (one comparison)
+//   4. shuffle: per register, its words with its B_r dummies (words 0), 3 rounds; the selection
+//               bit travels in bits 0-1 of word 0, as an arithmetic sharing whose lowest bit is the
+//               bit (lowBitShare: local), so no column is shuffled for it
+//   5. reveal:  the lowest bit of word 0 of every shuffled row (one round, one bit per row); keep
+//               the B_r rows marked, their words still shared
+// The caller packs a register's columns into 64-bit words (packWords: local, linear), word 0
+// carrying a 1 in bit 2 for a real row, so whoever combines the output tells real rows from dummies
+// (bits 0-1 of a kept row's word 0 hold the nodes' random shares of its selection bit: ignore them).
+import { createHash } from 'node:crypto';
+import { add, addPublic, AShare, concatShares, dotMany, fromPair, input, mulPublic, revealMany, splitShare, sub, sum } from './arith.js';
+import * as R from '../ring/ring64.js';
+import { and, andAllPlanes, BShare, not, xor } from './boolean.js';
+import { lt } from './compare.js';
+import { twoTermBits } from './convert.js';
+import { planeToCol, wordsFor } from '../ring/bits.js';
+import type { Party } from './party.js';
+import { shuffle } from './shuffle.js';
+
+/** Signed width of a difference of two person ids (< 2^34) or key refs (< 2^34). */
+const ID_BITS = 34;
+
+/** One register: this party's shares of its person id column and of its packed words. */
+export interface SelectTable {
+  person: AShare;
+  /** Payload words (each as long as `person`); word 0 must be 0 in bits 0-1 and 1 in bit 2 on every real row (packWords). */
+  words: AShare[];
+  /** Public bound: at most this many rows per person (the register's maxRowsPerPerson, 1 if unique). */
+  bound: number;
+}
+
+/** The key→person table: pseudonymous key references and the person each belongs to. */
+export interface KeyTable {
+  ref: AShare;
+  person: AShare;
+}
+
+export interface SelectInput {
+  /** The person id, one lane (shared by the requester, never known to a node). */
+  person: AShare;
+  /** Check first that `person` owns the key with reference `ref` (public) in `table`. */
+  key?: { table: KeyTable; ref: bigint };
+  tables: SelectTable[];
+  /** Called after each step (phase name, and the share of the work done so far). */
+  progress?: (phase: string) => void;
+}
+
+export interface SelectOutput {
+  /** The key check's revealed count of matching rows (1: the person owns the key; 0: not); null without a key. */
+  match: number | null;
+  /** Per table, its words at the B rows kept (B lanes each); empty when the key check failed. */
+  rows: AShare[][];
+}
+
+/** A one-lane share repeated over n lanes (local: every lane holds the same share pair). */
+export function broadcast(x: AShare, n: number): AShare {
+  if (x.length !== 1) throw new RangeError(`broadcast: one lane expected, got ${x.length}`);
+  return new AShare(new BigUint64Array(n).fill(x.a[0]!), new BigUint64Array(n).fill(x.b[0]!));
+}
+
+/**
+ * Checks that a value shared by an outsider (a doctor's person id, a citizen's answers) is a
+ * consistent replicated sharing: party i's second half x_{i+1} must be party i+1's first half.
+ * Party i sends a hash of its second half to i+1, which already holds that half: nothing new is
+ * learnt. One round. Throws at the party that finds a mismatch (its peers then fail with it).
+ */
+export async function checkConsistent(p: Party, x: AShare, what: string): Promise<void> {
+  const h = (c: BigUint64Array) => createHash('sha256').update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength)).digest();
+  p.net.send(p.next, h(x.b));
+  const got = Buffer.from(await p.net.recv(p.prev));
+  if (!got.equals(h(x.a))) throw new Error(`${what}: the shares sent to the nodes do not fit together (party ${p.prev}'s copy of this node's first share differs); refused`);
+}
+
+/** How one column goes into a word: word += (value − offset) · 2^shift. */
+export interface PackField {
+  column: number;
+  word: number;
+  shift: number;
+  offset: bigint;
+}
+
+/** Bits of word 0 the selection travels in (bits 0-1), and the real-row flag (bit 2): payload fields start at bit 3. */
+export const WORD0_RESERVED = 3;
+
+/**
+ * Packs columns into words: word w = [w = 0]·4 + Σ_{fields in w} (column − offset)·2^shift. Local
+ * (public constants only). With offsets at each column's least value and shifts that leave every
+ * field its declared width (word 0's from bit WORD0_RESERVED), the words are exact (no carry
+ * between fields), bits 0-1 of word 0 are free for the selection and bit 2 is 1 (a real row).
+ */
+export function packWords(p: Party, columns: AShare[], fields: PackField[], words: number): AShare[] {
+  const n = columns[0]?.length ?? 0;
+  const out: AShare[] = Array.from({ length: words }, (_, w) => addPublic(p, new AShare(new BigUint64Array(n), new BigUint64Array(n)), w === 0 ? 4n : 0n));
+  for (const f of fields) {
+    const c = columns[f.column]!;
+    out[f.word] = add(out[f.word]!, mulPublic(addPublic(p, c, -f.offset), 1n << BigInt(f.shift)));
+  }
+  return out;
+}
+
+/** Lanes rounded up to whole 32-lane words, so that every segment of a batched boolean result starts on a word. */
+const padded = (n: number) => (n + 31) & ~31;
+
+/** Segment k of a one-plane result whose segments start on words (see `padded`). */
+function segment(b: BShare, starts: number[], lens: number[], k: number): BShare {
+  const w0 = starts[k]! >>> 5, w1 = w0 + wordsFor(lens[k]!);
+  return new BShare(lens[k]!, 1, b.a.subarray(w0, w1), b.b.subarray(w0, w1));
+}
+
+/**
+ * A one-plane boolean sharing b = s_0 ⊕ s_1 ⊕ s_2 read as the arithmetic sharing x = s_0 + s_1 + s_2
+ * (local: each party's pair of bits as integers). x is not b, but its lowest bit is: what the
+ * shuffle moves and revealLowBits opens. No communication.
+ */
+export function lowBitShare(b: BShare): AShare {
+  return new AShare(planeToCol(b.a, b.n), planeToCol(b.b, b.n));
+}
+
+/**
+ * Opens only the lowest bit of every lane of x: each party sends the lowest bits of its first half
+ * to the next (n bits, one round). For x from lowBitShare (after any arithmetic re-sharing, e.g. a
+ * shuffle) this reveals exactly the boolean value b and nothing of the rest of x.
+ */
+export async function revealLowBits(p: Party, x: AShare): Promise<Uint8Array> {
+  const bits = (c: BigUint64Array) => {
+    const out = new Uint32Array(wordsFor(c.length));
+    const v = new Uint32Array(c.buffer, c.byteOffset, 2 * c.length);
+    for (let i = 0; i < c.length; i++) out[i >>> 5]! |= (v[2 * i]! & 1) << (i & 31);
+    return out;
+  };
+  const mine = bits(x.a);
+  p.net.send(p.next, new Uint8Array(mine.buffer));
+  const got = new Uint32Array((await p.net.recv(p.prev)).slice().buffer);
+  if (got.length !== mine.length) throw new Error(`revealLowBits: party ${p.prev} sent ${got.length} words, expected ${mine.length}`);
+  const second = bits(x.b);
+  const out = new Uint8Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = ((mine[i >>> 5]! ^ second[i >>> 5]! ^ got[i >>> 5]!) >>> (i & 31)) & 1;
+  return out;
+}
+
+/**
+ * Σ b over each segment of a one-plane sharing, as arithmetic shares (one lane per segment), without
+ * injecting every bit: with e = s_0 ⊕ s_1 (party 0 knows it) and s_2 (parties 1 and 2),
+ * Σ b = Σ e + Σ s_2 − 2·Σ e·s_2: party 0 inputs e (one round), s_2 is shared by the pair that holds
+ * it, and the Σ e·s_2 of every segment are inner products re-shared in one round (src/mpc/arith.ts
+ * dotMany). Reveals nothing.
+ */
+export async function sumBits(p: Party, segs: BShare[]): Promise<AShare[]> {
+  const lens = segs.map((b) => b.n);
+  const n = lens.reduce((a, b) => a + b, 0);
+  const col = (f: (b: BShare) => Uint32Array) => {
+    const out = new BigUint64Array(n);
+    let off = 0;
+    for (const b of segs) {
+      planeToCol(f(b), b.n, out.subarray(off, off + b.n));
+      off += b.n;
+    }
+    return out;
+  };
+  const e = p.id === 0 ? col((b) => b.a.map((w, i) => w ^ b.b[i]!)) : null;
+  const s2 = p.id === 1 ? col((b) => b.b) : p.id === 2 ? col((b) => b.a) : null;
+  const E = splitShare(await input(p, 0, e, n), lens);
+  const S = splitShare(fromPair(p, 1, s2, n), lens);
+  const dots = splitShare(await dotMany(p, E.map((x, k): [AShare, AShare] => [x, S[k]!])), lens.map(() => 1));
+  return dots.map((d, k) => sub(add(sum(E[k]!), sum(S[k]!)), mulPublic(d, 2n)));
+}
+
+/** The selection and compaction (see the module comment). */
+export async function selectRecord(p: Party, o: SelectInput): Promise<SelectOutput> {
+  const step = o.progress ?? (() => {});
+  if (o.person.length !== 1) throw new RangeError('selectRecord: the person id is one lane');
+  // 1. One batched equality: every register row, then the key table's persons and refs, each
+  //    segment padded to whole words with lanes that differ from 0.
+  //    Written straight into one buffer: x − p subtracts the same share pair from every lane,
+  //    ref − K a public constant (in x_0, held by parties 0 and 2), and a pad lane is the public 1.
+  if (o.key && o.key.table.ref.length !== o.key.table.person.length) throw new RangeError('selectRecord: key table columns differ in length');
+  const pub = (c: bigint): [bigint, bigint] => [p.id === 0 ? c : 0n, p.id === 2 ? c : 0n];
+  const minusPerson: [bigint, bigint] = [-o.person.a[0]!, -o.person.b[0]!];
+  const segs: [AShare, [bigint, bigint]][] = [...o.tables.map((t): [AShare, [bigint, bigint]] => [t.person, minusPerson]), ...(o.key ? ([[o.key.table.person, minusPerson], [o.key.table.ref, pub(-o.key.ref)]] as [AShare, [bigint, bigint]][]) : [])];
+  const lens = segs.map(([x]) => x.length);
+  const starts = lens.map((_, k) => lens.slice(0, k).reduce((a, l) => a + padded(l), 0));
+  const total = lens.reduce((a, l) => a + padded(l), 0);
+  const d = new AShare(new BigUint64Array(total), new BigUint64Array(total));
+  const [one0, one1] = pub(1n);
+  segs.forEach(([x, [c0, c1]], k) => {
+    const s = starts[k]!, e = s + lens[k]!;
+    R.addConst(x.a, c0, d.a.subarray(s, e));
+    R.addConst(x.b, c1, d.b.subarray(s, e));
+    d.a.fill(one0, e, s + padded(lens[k]!));
+    d.b.fill(one1, e, s + padded(lens[k]!));
+  });
+  // [d = 0] as in src/mpc/compare.ts eq: all bits of a ⊕ (−b) zero for the two terms of d.
+  const [A, NB] = await twoTermBits(p, d, ID_BITS + 1, true);
+  const all = await andAllPlanes(p, not(p, xor(A, NB)));
+  const hits = lens.map((_, k) => segment(all, starts, lens, k));
+  step('equality');
+  // 2. The key check: does the person own the key? The count of rows matching both, revealed.
+  let match: number | null = null;
+  const [regHits, [ownerHit, refHit]] = [hits.slice(0, o.tables.length), hits.slice(o.tables.length)];
+  const both = ownerHit && refHit ? await and(p, ownerHit, refHit) : null;
+  const counts = await sumBits(p, [...regHits, ...(both ? [both] : [])]);
+  if (both) {
+    const [m] = (await revealMany(p, [counts.pop()!])) as [BigUint64Array];
+    match = Number(BigInt.asIntN(64, m[0]!));
+    step('key check');
+    if (match === 0) return { match, rows: [] };
+  }
+  if (!o.tables.length) return { match, rows: [] };
+  // 3. Dummies: for register r, lane j < B_r is selected iff k_r + j − B_r < 0.
+  const dummyDiffs = o.tables.map((t, r) => {
+    if (!Number.isSafeInteger(t.bound) || t.bound < 1 || t.bound > 1 << 20) throw new RangeError(`selectRecord: bound ${t.bound} out of range`);
+    return addPublic(p, broadcast(counts[r]!, t.bound), BigUint64Array.from({ length: t.bound }, (_, j) => BigInt.asUintN(64, BigInt(j - t.bound))));
+  });
+  const dummies = splitShare(lowBitShare(await lt(p, concatShares(dummyDiffs), 0n, { bits: ID_BITS })), o.tables.map((t) => t.bound));
+  step('padding');
+  // 4. Per register: its words with its dummies (words 0), the selection added into bits 0-1 of
+  //    word 0 (as an arithmetic sharing whose lowest bit is the selection bit), obliviously shuffled.
+  const shuffled: AShare[][] = [];
+  for (const [r, t] of o.tables.entries()) {
+    const n = t.person.length;
+    const cols = t.words.map((w, k) => {
+      const out = new AShare(new BigUint64Array(n + t.bound), new BigUint64Array(n + t.bound));
+      if (k > 0) return (out.a.set(w.a), out.b.set(w.b), out);
+      const sel = lowBitShare(regHits[r]!);
+      R.add(w.a, sel.a, out.a.subarray(0, n));
+      R.add(w.b, sel.b, out.b.subarray(0, n));
+      out.a.set(dummies[r]!.a, n);
+      out.b.set(dummies[r]!.b, n);
+      return out;
+    });
+    shuffled.push((await shuffle(p, cols)).cols);
+    step(`shuffle ${r + 1} of ${o.tables.length}`);
+  }
+  // 5. Open the lowest bit of word 0 of every shuffled row (one round, one bit per row): exactly B_r ones per register.
+  const sel = await revealLowBits(p, concatShares(shuffled.map((c) => c[0]!)));
+  let off = 0;
+  const rows = o.tables.map((t, r) => {
+    const at: number[] = [];
+    const n = shuffled[r]![0]!.length;
+    for (let i = 0; i < n; i++) if (sel[off + i]) at.push(i);
+    off += n;
+    if (at.length !== t.bound) throw new Error(`register ${r + 1} holds more rows for this person than its declared bound of ${t.bound}; refused`);
+    return shuffled[r]!.map((w) => new AShare(BigUint64Array.from(at, (i) => w.a[i]!), BigUint64Array.from(at, (i) => w.b[i]!)));
+  });
+  step('reveal');
+  return { match, rows };
+}
