@@ -108,3 +108,14 @@ export async function tabTo(page: Page, what: string, max = 40): Promise<void> {
   for (let i = 0; i < max && (await focused(page)) !== what; i++) await page.keyboard.press('Tab');
   if ((await focused(page)) !== what) throw new Error(`${max} presses of Tab did not reach ${what} (the focus is on ${await focused(page)})`);
 }
+
+/** Signs in with the keyboard: the file picker is the one step a person does with the system dialog. */
+export async function signInByKeyboard(page: Page, url: string, keyFile: string): Promise<void> {
+  await page.goto(new URL('/signin', url).href);
+  await page.locator('input[type=file]').setInputFiles(keyFile);
+  await page.locator('input[type=file]').focus();
+  await page.keyboard.press('Tab'); // the name (filled from the file name)
+  await page.keyboard.press('Tab'); // Sign in
+  await page.keyboard.press('Enter');
+  await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
+}

@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { generateRegisters } from '../src/demo/registers.js';
 import { uploadDataset } from '../src/ingest/upload.js';
 import { runRemoteQuery } from '../src/cli/query.js';
-import { launchBrowser, newPage, screenshot, signInWithKey, webCluster, type WebCluster } from './browser.js';
+import { launchBrowser, newPage, screenshot, signInByKeyboard, signInWithKey, webCluster, type WebCluster } from './browser.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mosaik-web-r-'));
 const regs = generateRegisters({ citizens: 2000, seed: 31 });
@@ -135,13 +135,7 @@ describe('web app: researcher', () => {
 
   it('keyboard only: sign in, go to the query page, run, read the result', async () => {
     const { page, errors, context } = await newPage(browser);
-    await page.goto(new URL('/signin', exact.url).href);
-    // The file picker is the one step a person does with the system dialog.
-    await page.locator('input[type=file]').setInputFiles(keyFile(exact, 'researcher'));
-    await page.locator('input[type=file]').focus();
-    await page.keyboard.press('Tab'); // the name (filled from the file name)
-    await page.keyboard.press('Tab'); // Sign in
-    await page.keyboard.press('Enter');
+    await signInByKeyboard(page, exact.url, keyFile(exact, 'researcher'));
     await page.waitForURL('**/registers');
     // From the skip link through the navigation to Query.
     await page.keyboard.press('Tab');

@@ -24,7 +24,7 @@ import { apiRequest } from '../src/node/api.js';
 import type { StatRequest, StatResult } from '../src/stats/shapes.js';
 import { fixture, signer, type Party } from './governance-fixture.js';
 import { EXAMPLE_SQL } from './stats-fixture.js';
-import { launchBrowser, newPage, screenshot, signInWithKey, tabTo, webCluster, type WebCluster } from './browser.js';
+import { launchBrowser, newPage, screenshot, signInByKeyboard, signInWithKey, tabTo, webCluster, type WebCluster } from './browser.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mosaik-web-stats-'));
 const regs = generateRegisters({ citizens: 2000, seed: 23 });
@@ -267,9 +267,9 @@ describe('web app: statistics on an un-governed cluster', () => {
     await context.close();
   });
 
-  it('keyboard only: to the Statistics page, choose Kaplan–Meier, run, read the result', async () => {
+  it('keyboard only: sign in, to the Statistics page, choose Kaplan–Meier, run, read the result', async () => {
     const { page, errors, context } = await openPage();
-    await signInWithKey(page, exact.url, clusterKey(exact, 'researcher'));
+    await signInByKeyboard(page, exact.url, clusterKey(exact, 'researcher'));
     await page.getByRole('link', { name: 'Statistics' }).waitFor();
     await tabTo(page, 'Statistics');
     await page.keyboard.press('Enter');

@@ -2,7 +2,8 @@
 // here (SQL or a registered study's query, versions, epsilon, and the public half of a fresh
 // result key), submitted to node 0, followed at all three nodes, each node's part opened here with
 // the private half, the three combined (src/query/assemble.ts) and decoded; each cell's error from
-// the output protection derived from the public plan (src/query/dp.ts).
+// the output protection derived from the public plan (src/query/dp.ts). Statistics are submitted
+// and collected the same way (submitAndCollect) and decoded by ./stats.ts.
 import { assembleResult, type CombinedResult, type ResultPart } from '../../../src/query/assemble.js';
 import { noiseForPlan, protectionErrors, protectionText, type ProtectionError } from '../../../src/query/dp.js';
 import { planAnyQuery, tablesOf } from '../../../src/query/join-plan.js';
