@@ -55,7 +55,13 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
       const remote = await runRemoteQuery({ config: cluster.config, sql, signer: ids.researcher, timeoutMs: 300_000 });
       const local = await check.run(sql);
       assert.ok(remote.rows.length > 0, 'some cells are released');
-      assert.deepEqual(remote.rows, local.rows);
+      // Equal, fixed-point results (AVG) within their rounding: each run draws its own randomness.
+      assert.equal(remote.rows.length, local.rows!.length);
+      remote.rows.forEach((row, i) => row.forEach((v, k) => {
+        const w = local.rows![i]![k]!;
+        if (typeof v === 'number' && !Number.isInteger(v)) assert.ok(Math.abs(v - Number(w)) <= 1e-3, `${v} vs ${w}`);
+        else assert.equal(v, w);
+      }));
       assert.deepEqual([remote.suppressedCount, remote.ranked], [local.suppressedCount, local.ranked]);
     });
   }

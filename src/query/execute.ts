@@ -2,6 +2,7 @@
 // tables of up to millions of rows: the same function runs at each node on its own shares.
 //
 // Pipeline (every step works on whole columns; independent work is batched into one round):
+//   −1. computed values (arithmetic between columns: plan.ts Computed, ./computed.ts);
 //   0. clamped columns (LEAST/GREATEST inside an aggregate): [x < lo] and [x > hi] per row, one
 //      comparison batch, then x + [x < lo]·(lo − x) + [x > hi]·(hi − x) (one injection, one product);
 //   1. comparisons: every column that WHERE or GROUP BY compares is bit-decomposed ONCE (ABY3 §5.3;
@@ -13,12 +14,14 @@
 //   3. aggregates per cell: COUNT = Σ indicator and SUM = Σ indicator·x straight from the boolean
 //      indicators (count.ts: two rounds for all cells and columns, no bit injection), Σx² from
 //      fixed-point squares, MIN/MAX by a boolean log-depth tournament, and
-//      AVG/VARIANCE/STDDEV finished inside MPC with fixed-point div/sqrt (fixed.ts): only the final
+//      COUNT(DISTINCT x) by sorting the rows by (cell, x) (src/mpc/distinct.ts; then every aggregate
+//      is formed by that sort), AVG/VARIANCE/STDDEV finished inside MPC with fixed-point div/sqrt (fixed.ts): only the final
 //      aggregate is ever revealed, never a SUM or COUNT that was not asked for;
 //      with protection (RunOptions.noise, dp.ts), the base sums COUNT, SUM(x) and SUM(x²) are
 //      rounded to their lattice and noised first (one batched sampler call for all cells and
 //      sums), and everything else is computed from the noisy sums;
-//   4. disclosure control: s = [COUNT < minCellSize] per cell and the HAVING bit h are computed in
+//   4. disclosure control: s = [COUNT < minCellSize] per cell (COUNT(*), or the count of persons
+//      when the query asks COUNT(DISTINCT <person id>)) and the HAVING bit h are computed in
 //      MPC; revealed to all nodes: s and h ∧ ¬s per cell (nothing about a suppressed cell but that
 //      it is small or empty); then the SELECTed aggregates of the visible cells only, to `revealTo`.
 // What is revealed: those two bits per cell, and the SELECTed aggregates of visible cells. Never

@@ -1,6 +1,10 @@
 // Runs a join plan (join-plan.ts) at one party: each table's own filter, the join on the person
 // id (src/mpc/join.ts), the joined rows' validity from the per-table match flags, then the
-// single-register execution (execute.ts) over the joined rows. Reveals what join.ts and
+// single-register execution (execute.ts) over the joined rows. Issue 17 adds: a table read through
+// window functions is sorted by their ORDER BY first and gets its window columns after the join
+// (src/mpc/window.ts); an EXISTS over the many side's own register is folded into it (OR-ed per
+// person, not joined again); a many-to-many join sets each row beside the person's first b rows of
+// the bounded table (src/mpc/pairs.ts), b·n rows. None of them reveals anything more. Reveals what join.ts and
 // execute.ts reveal: table sizes, one bit per uniqueness check, the suppression bits and the
 // released aggregates; not which persons matched, nor how many.
 //
