@@ -57,7 +57,9 @@ describe('mosaik demo (the main job)', () => {
     assert.match(out, /population version demo-1500-1: 1,500 rows .* node-a stored, node-b stored, node-c stored/);
     assert.match(out, /consent register: [\d,]+ events, [\d,]+ citizens withdrew from public-health research/);
     assert.match(out, /every released cell agrees with the plaintext within the noise/);
-    // The citizens' side (issue 15): citizens registered, how to sign in as each, and the doctors.
+    // The citizens' side (issue 15): citizens registered, how to sign in as each, and the doctors
+    // (printed after the app's address, before the last line).
+    while (!out.includes('Ctrl-C stops the app')) await new Promise((ok) => setTimeout(ok, 50));
     assert.match(out, /citizens: the consent register is in force .*; 3 citizens registered by 'consent-register'/);
     assert.equal((out.match(/citizen citizen-[0-9a-f]{16}: key file \S+\.ed25519\.key\.pem, person number \d{10}/g) ?? []).length, 3);
     assert.match(out, /doctors \(sign in at \/signin\): \S+dr-hansen\.ed25519\.key\.pem/);

@@ -9,7 +9,7 @@
 // citizen can open: the citizen finds it, nobody else can link it; the log and the nodes' output
 // hold no person id, citizen, doctor or grant in the clear.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +142,17 @@ describe("a patient's record for a chosen doctor", () => {
     assert.equal(again.status, 403);
     assert.deepEqual(again.body.refusals.map((r) => r.party).sort(), [0, 1, 2]);
     for (const r of again.body.refusals) assert.match(r.error, /received before \(replayed\)/);
+    // A malicious node 0 offers nodes 1 and 2 a request it altered (another register): each checks
+    // the doctor's signature itself and refuses.
+    const nodeA = { key: readFileSync(join(cluster.nodeDirs[0], 'node-a.key.pem'), 'utf8'), cert: readFileSync(join(cluster.nodeDirs[0], 'node-a.cert.pem'), 'utf8') };
+    let fresh: { request: { registers: string[] } } | undefined;
+    await readRecord({ config: cluster.config, signer: doctor, grant, person: Number(A), onRequest: (r) => (fresh = r as typeof fresh) });
+    const altered = { ...fresh!, request: { ...fresh!.request, registers: ['population'] } };
+    for (const p of [1, 2] as PartyId[]) {
+      const x = await apiRequest<{ error: string; refused?: boolean }>(cluster.config, p, '/v1/internal/records', { body: { id: randomUUID(), request: altered, submittedAt: new Date().toISOString(), versions: { population: 'v1', citizen_keys: 'x' } }, ...nodeA });
+      assert.equal(x.status, 403, JSON.stringify(x.body));
+      assert.match(x.body.error, /not signed with doctor 'dr-hansen's registered key/);
+    }
   });
 
   it('refused at every node, inside MPC: another patient under the grant', async () => {
@@ -162,11 +173,11 @@ describe("a patient's record for a chosen doctor", () => {
     const entries = await allEntries(cluster.config);
     const accessed = entries.filter((e) => e.kind === 'record-accessed');
     // Every run that was admitted by all three is logged (the first read, the revoked grant's read before its revocation, the
-    // read before the replay, the other patient's attempt, Dr. Weber's read).
-    assert.equal(accessed.length, 5);
+    // reads before the replay and before the altered offer, the other patient's attempt, Dr. Weber's read).
+    assert.equal(accessed.length, 6);
     const mine = await findAccesses(entries, await listGrants(cluster.config, citizenA), sha256Hex);
-    assert.equal(mine.length, 5);
-    assert.deepEqual(mine.map((a) => a.doctor).sort(), ['dr-hansen', 'dr-hansen', 'dr-hansen', 'dr-hansen', 'dr-weber']);
+    assert.equal(mine.length, 6);
+    assert.deepEqual(mine.map((a) => a.doctor).sort(), ['dr-hansen', 'dr-hansen', 'dr-hansen', 'dr-hansen', 'dr-hansen', 'dr-weber']);
     assert.ok(mine.some((a) => a.job === firstJob && a.grant === grant.grant.id));
     assert.deepEqual(await findAccesses(entries, await listGrants(cluster.config, citizenB), sha256Hex), [], 'another citizen finds none');
     const text = JSON.stringify(accessed);

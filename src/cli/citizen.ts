@@ -9,6 +9,10 @@
 //   mosaik citizen enrol --dir … --key … --id-token <jwt file> --jwks <file> --issuer <url>
 //                        --audience <client id> --public-key <pem> [--claim <name>]
 //       the same for a key an OpenID Connect login proved whose it is (src/governance/citizen-oidc.ts)
+//   mosaik consent inbox-key --dir … --key <consent custodian key> [--out consent-inbox.key.pem]
+//   mosaik consent inbox --dir … --key … [--inbox-key …] [--table citizen-keys.csv] [--register consent.csv]
+//       the consent custodian's inbox for citizens' sealed consent changes: publishes them as the next
+//       register version (src/governance/citizen-docs.ts)
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
