@@ -47,7 +47,8 @@ import { IDENTITIES_FILE, type IdentitiesFile } from '../governance/identities.j
 import { publishConsent, submitDocument } from './governance-remote.js';
 import { runStatisticsExamples, statisticCalls } from './stats-demo.js';
 import { CITIZEN_SIDE, CONSENT_CUSTODIAN_DATASETS, setUpCitizens, type DemoCitizens } from './citizens-demo.js';
-import { planStatistic } from '../stats/service.js';
+import { planAnalysis } from '../query/analysis-plan.js';
+import { ANALYSIS_SQL } from '../demo/analyses.js';
 
 /** The demo's custodians, each owning its registers. */
 export const DEMO_CUSTODIANS: LocalIdentity[] = [
@@ -434,8 +435,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     t = performance.now();
     // What the statistics' analysis table reads (one table for all three calls), planned on the public schemas.
     const registers = new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }]));
-    const statsReads = new Map<string, Set<string>>();
-    for (const c of statisticCalls()) for (const t of planStatistic(c.statistic, registers, o.minCellSize).analysis.join.tables) statsReads.set(t.dataset.name, new Set([...(statsReads.get(t.dataset.name) ?? []), ...t.reads]));
+    const statsReads = new Map(planAnalysis(ANALYSIS_SQL, registers).join.tables.map((tb) => [tb.dataset.name, new Set(tb.reads)]));
     const gov = await setUpGovernance({ config, consortium, signerOf, persons: regs.people.id.subarray(0, regs.people.count), seed: o.seed, version, declared, statsReads, minCellSize: o.minCellSize, publishConsent: !!o.consent });
     if (gov.consent) db.excludePersons(gov.consent.excluded);
     const consentNote = gov.consent

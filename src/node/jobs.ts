@@ -806,4 +806,4 @@ export const defaultParallelism = () => Math.min(8, Math.max(2, 2 * availablePar
 const requesterOf = (j: Job) => String(j.spec.request?.request?.researcher);
 
 // The requester's side (combining the three nodes' share pairs) is src/query/assemble.ts.
-export { assembleResult, assembleRows, combineLanes, type CombinedResult } from '../query/assemble.js';
+export { assembleResult, assembleRows, type CombinedResult } from '../query/assemble.js';
