@@ -20,11 +20,18 @@ function mosaik(...args: string[]): Promise<{ code: number; out: string }> {
   });
 }
 
+/** A failed run's output, the lines that say why first (CI shows only the start of a long message). */
+function why(out: string): string {
+  const lines = out.split('\n');
+  const bad = lines.filter((l) => /✘|\bNO\b|DISAGREE|rror|fail|refused|no sign of life|not reached|timed out/i.test(l));
+  return `${bad.join('\n')}\n--- last lines:\n${lines.slice(-40).join('\n')}\n--- whole output:\n${out}`;
+}
+
 describe('mosaik demo (the main job)', () => {
   it('ingests the registers, runs every study in MPC with output protection and agrees with the plaintext within the noise; a rerun starts fresh nodes', async () => {
     const dir = join(root, 'demo');
     const first = await mosaik('demo', '--citizens', '1500', '--dir', dir, '--no-web');
-    assert.equal(first.code, 0, first.out);
+    assert.equal(first.code, 0, why(first.out));
     assert.match(first.out, /every released cell agrees with the plaintext within the noise the protection added/);
     for (const t of ['Type-2 diabetes', 'Statin', 'income quintile', 'Mean income', 'Hospital contacts']) assert.match(first.out, new RegExp(t));
     assert.match(first.out, /population version demo-1500-1: 1,500 rows × 6 columns shared; node-a stored, node-b stored, node-c stored/);
@@ -52,7 +59,7 @@ describe('mosaik demo (the main job)', () => {
         if (m) ok(m[1]!);
       };
       child.stdout.on('data', look);
-      void exited.then(() => fail(new Error(`the demo exited before serving the app:\n${out}`)));
+      void exited.then(() => fail(new Error(`the demo exited before serving the app:\n${why(out)}`)));
     });
     assert.match(out, /population version demo-1500-1: 1,500 rows .* node-a stored, node-b stored, node-c stored/);
     assert.match(out, /consent register: [\d,]+ events, [\d,]+ citizens withdrew from public-health research/);
@@ -73,7 +80,7 @@ describe('mosaik demo (the main job)', () => {
     const datasets = (await (await fetch(new URL('/api/nodes/0/v1/datasets', url))).json()) as { name: string }[];
     assert.ok(datasets.some((d) => d.name === 'population'));
     child.kill('SIGINT');
-    assert.equal(await exited, 0, out);
+    assert.equal(await exited, 0, why(out));
     assert.match(out, /stopping the web app and the nodes/);
     await assert.rejects(fetch(url), 'the app is gone after Ctrl-C');
     const ps = await new Promise<string>((ok) => execFile('ps', ['-eo', 'args'], (_e, o) => ok(o)));

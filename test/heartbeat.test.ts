@@ -50,6 +50,29 @@ describe('heartbeat probes', () => {
     unarmed.stop();
   });
 
+  it("until a link's first beat, the peer's probes keep it alive (a busy peer is not hung); they stop with the peer", async () => {
+    const [pa, pb] = [await freePort(), await freePort()];
+    const peers = [
+      { party: 0, host: '127.0.0.1', port: pa },
+      { party: 1, host: '127.0.0.1', port: pb },
+    ];
+    const a = Heartbeats.start('127.0.0.1', pa, () => {}, { me: 0, peers });
+    const b = Heartbeats.start('127.0.0.1', pb, () => {}, { me: 1, peers });
+    started.push(a, b);
+    await until(() => a.reached(1));
+    // Node 1 never registers this link (as if its main thread were still busy before its handshake).
+    const link = a.register({ id: randomBytes(8), key: randomBytes(32), host: '127.0.0.1', port: pb, peer: 1, me: 0 })!;
+    const start = link.lastHeard();
+    await until(() => link.lastHeard() > start); // a later probe of node 1 refreshed it
+    // Node 1's process goes (its worker with it): the link's last sign of life stops moving.
+    await b.close();
+    await new Promise((ok) => setTimeout(ok, 1500));
+    const last = link.lastHeard();
+    await new Promise((ok) => setTimeout(ok, 2500)); // more than two probe intervals
+    assert.equal(link.lastHeard(), last, 'no sign of life from a peer that is gone');
+    link.stop();
+  });
+
   it('a probe claiming an unknown party or the node itself is ignored', async () => {
     const [pa, pb] = [await freePort(), await freePort()];
     // Node 0 expects only party 1 as a peer; node 1 says it is party 2 (a stranger) and node 0's own party.

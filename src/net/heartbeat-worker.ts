@@ -23,7 +23,7 @@ const MAGIC = Buffer.from('MKHB');
 /** A node's probe to its peers, [magic "MKHP" | sender party (1)], sent each interval from the start: see heartbeat.ts. */
 const PROBE = Buffer.from('MKHP');
 const LEN = 4 + 8 + 1 + 8 + 16;
-const { host, port, shared, intervalMs, me, peers } = workerData as { host: string; port: number; shared: SharedArrayBuffer; intervalMs: number; me?: number; peers?: { party: number; host: string; port: number }[] };
+const { host, port, shared, slots, intervalMs, me, peers } = workerData as { host: string; port: number; shared: SharedArrayBuffer; slots: number; intervalMs: number; me?: number; peers?: { party: number; host: string; port: number }[] };
 const heard = new Float64Array(shared);
 const links = new Map<number, LinkEntry>();
 const byId = new Map<string, LinkEntry>();
@@ -37,7 +37,9 @@ const probed = new Set<number>();
 sock.on('message', (msg) => {
   if (msg.length === 5 && msg.subarray(0, 4).equals(PROBE)) {
     const from = msg[4]!;
-    if (from !== me && peers?.some((p) => p.party === from) && !probed.has(from)) {
+    if (from === me || !peers?.some((p) => p.party === from)) return;
+    heard[slots + from] = Date.now(); // the peer's process runs (its worker probes), whatever its main thread does
+    if (!probed.has(from)) {
       probed.add(from);
       parentPort?.postMessage({ reached: from });
     }

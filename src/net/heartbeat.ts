@@ -22,10 +22,13 @@
 // that stops before its first beat on a new link (a busy machine may take a second or more to
 // send it) is still found silent after silenceMs. So that this holds for a daemon's first job too,
 // each node also sends its peers a probe once a second from its start ([magic "MKHP" | sender
-// party], no data): a peer whose probe got through counts as one whose beats get through. A probe is
-// not authenticated: a forged one can only make a node arm its links from the start, i.e. fail a
-// job after silenceMs where datagrams from that peer do not get through, which an attacker on the
-// path could cause anyway by dropping the job's traffic.
+// party], no data): a peer whose probe got through counts as one whose beats get through. Until a
+// link's first beat, the peer's probes also keep it alive: a peer whose main thread is busy (it
+// registers a new link only when its TLS handshake is done) still probes from its worker, so it is
+// not taken for hung; a stopped or hung process sends neither. A probe is not authenticated: a
+// forged one can make a node arm its links from the start (fail a job after silenceMs where
+// datagrams from that peer do not get through), or keep a link that never beat alive until the
+// receive timeout; an attacker on the path could cause either by dropping or delaying traffic.
 
 import { Worker } from 'node:worker_threads';
 
@@ -59,10 +62,11 @@ export class Heartbeats {
   failure: string | null = null;
 
   private constructor(host: string, port: number, log: (msg: string) => void, probe?: { me: number; peers: { party: number; host: string; port: number }[] }) {
-    const shared = new SharedArrayBuffer(HEARTBEAT_SLOTS * 8);
+    // One slot per link (its last authentic beat), then one per party (its last probe).
+    const shared = new SharedArrayBuffer((HEARTBEAT_SLOTS + 256) * 8);
     this.heard = new Float64Array(shared);
     for (let i = HEARTBEAT_SLOTS - 1; i >= 0; i--) this.free.push(i);
-    this.worker = new Worker(new URL('./heartbeat-worker.js', import.meta.url), { workerData: { host, port, shared, intervalMs: HEARTBEAT_INTERVAL_MS, ...(probe ?? {}) } });
+    this.worker = new Worker(new URL('./heartbeat-worker.js', import.meta.url), { workerData: { host, port, shared, slots: HEARTBEAT_SLOTS, intervalMs: HEARTBEAT_INTERVAL_MS, ...(probe ?? {}) } });
     this.worker.unref();
     const failed = (why: string) => {
       if (!this.failure) log(`WARNING: ${why}; a stopped or hung peer is detected by the receive timeout only`);
@@ -91,8 +95,8 @@ export class Heartbeats {
 
   /**
    * Beats for a link until `stop`; `lastHeard()` is the time (ms, Date.now) of the peer's last
-   * authentic beat, or before the first: the link's start if this peer's beats got through before,
-   * else 0 (not armed).
+   * authentic beat, or before the first: if this peer's datagrams got through before, the later of
+   * the link's start and the peer's last probe, else 0 (not armed).
    */
   register(link: HeartbeatLink): { lastHeard(): number; stop(): void } | null {
     if (this.closed || this.failure) return null;
@@ -105,7 +109,11 @@ export class Heartbeats {
     const lastHeard = () => {
       const t = this.heard[slot]!;
       if (t > 0) this.heardFrom.add(link.peer);
-      return t > 0 ? t : this.heardFrom.has(link.peer) ? since : 0;
+      if (t > 0) return t;
+      // Before the link's first beat (the peer's main thread may be busy and not have registered
+      // the link yet): armed from its start, and kept alive by the peer's probes, which its worker
+      // sends whatever its main thread does; a stopped or hung process sends neither.
+      return this.heardFrom.has(link.peer) ? Math.max(since, this.heard[HEARTBEAT_SLOTS + link.peer] ?? 0) : 0;
     };
     return {
       lastHeard: () => (stopped ? 0 : lastHeard()),
