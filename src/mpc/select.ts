@@ -14,7 +14,9 @@
 //
 //   1. eq:      [person_r[i] = p] for every row of every register, [ref[i] = K] and
 //               [keyPerson[i] = p] for the key→person table: one batched equality (34-bit
-//               person ids, 35 planes; src/mpc/compare.ts), boolean results
+//               person ids, 35 planes, boolean results). With the ids' bits kept per version
+//               (src/mpc/id-bits.ts): p's bits (one lane), XOR (local), the AND tree; without:
+//               the differences split into two terms' bit planes (src/mpc/compare.ts eq)
 //   2. key:     match = Σ_i [ref[i] = K] ∧ [keyPerson[i] = p] (one AND round), revealed
 //   3. pad:     k_r = Σ sel_r (sumBits: no bit injection of every row, one input and one inner-
 //               product round for all registers); dummy_r[j] = [j < B_r − k_r] (one comparison)
@@ -35,13 +37,13 @@ import { twoTermBits } from './convert.js';
 import { planeToCol, wordsFor } from '../ring/bits.js';
 import type { Party } from './party.js';
 import { shuffle } from './shuffle.js';
-
-/** Signed width of a difference of two person ids (< 2^34) or key refs (< 2^34). */
-const ID_BITS = 34;
+import { eqPlanes, type EqTarget, ID_BITS, padded, targetBits } from './id-bits.js';
 
 /** One register: this party's shares of its person id column and of its packed words. */
 export interface SelectTable {
   person: AShare;
+  /** The person ids' bits (src/mpc/id-bits.ts idBits), if this node keeps them: the equality is then XOR and the AND tree. */
+  bits?: BShare;
   /** Payload words (each as long as `person`); word 0 must be 0 in bits 0-1 and 1 in bit 2 on every real row (packWords). */
   words: AShare[];
   /** Public bound: at most this many rows per person (the register's maxRowsPerPerson, 1 if unique). */
@@ -52,6 +54,8 @@ export interface SelectTable {
 export interface KeyTable {
   ref: AShare;
   person: AShare;
+  /** Both columns' bits (idBits), if kept; used only when every table has its bits too. */
+  bits?: { ref: BShare; person: BShare };
 }
 
 export interface SelectInput {
@@ -117,9 +121,6 @@ export function packWords(p: Party, columns: AShare[], fields: PackField[], word
   return out;
 }
 
-/** Lanes rounded up to whole 32-lane words, so that every segment of a batched boolean result starts on a word. */
-const padded = (n: number) => (n + 31) & ~31;
-
 /** Segment k of a one-plane result whose segments start on words (see `padded`). */
 function segment(b: BShare, starts: number[], lens: number[], k: number): BShare {
   const w0 = starts[k]! >>> 5, w1 = w0 + wordsFor(lens[k]!);
@@ -184,21 +185,26 @@ export async function sumBits(p: Party, segs: BShare[]): Promise<AShare[]> {
   return dots.map((d, k) => sub(add(sum(E[k]!), sum(S[k]!)), mulPublic(d, 2n)));
 }
 
-/** The selection and compaction (see the module comment). */
-export async function selectRecord(p: Party, o: SelectInput): Promise<SelectOutput> {
-  const step = o.progress ?? (() => {});
-  if (o.person.length !== 1) throw new RangeError('selectRecord: the person id is one lane');
-  // 1. One batched equality: every register row, then the key table's persons and refs, each
-  //    segment padded to whole words with lanes that differ from 0.
-  //    Written straight into one buffer: x − p subtracts the same share pair from every lane,
-  //    ref − K a public constant (in x_0, held by parties 0 and 2), and a pad lane is the public 1.
+/** Step 1: [person = p] for every row of every table, then [keyPerson = p] and [ref = K]: one plane, segments at `starts`. */
+async function equalities(p: Party, o: SelectInput): Promise<{ all: BShare; starts: number[]; lens: number[] }> {
   if (o.key && o.key.table.ref.length !== o.key.table.person.length) throw new RangeError('selectRecord: key table columns differ in length');
+  const lens = [...o.tables.map((t) => t.person.length), ...(o.key ? [o.key.table.person.length, o.key.table.ref.length] : [])];
+  const starts = lens.map((_, k) => lens.slice(0, k).reduce((a, l) => a + padded(l), 0));
+  const total = lens.reduce((a, l) => a + padded(l), 0);
+  const kb = o.key?.table.bits;
+  if (o.tables.every((t) => t.bits) && (!o.key || kb)) {
+    // Cached id bits (src/mpc/id-bits.ts): XOR with the target's bits (local), then the AND tree.
+    const t = await targetBits(p, o.person);
+    const segs = [...o.tables.map((x) => ({ bits: x.bits!, target: t as EqTarget })), ...(o.key && kb ? [{ bits: kb.person, target: t }, { bits: kb.ref, target: o.key.ref }] : [])];
+    return { all: await andAllPlanes(p, eqPlanes(p, segs, starts, total)), starts, lens };
+  }
+  // Without them: the differences, written straight into one buffer (x − p subtracts the same share
+  // pair from every lane, ref − K a public constant in x_0, held by parties 0 and 2; a pad lane is
+  // the public 1), then [d = 0] as in src/mpc/compare.ts eq: all bits of a ⊕ (−b) zero for the two
+  // terms of d.
   const pub = (c: bigint): [bigint, bigint] => [p.id === 0 ? c : 0n, p.id === 2 ? c : 0n];
   const minusPerson: [bigint, bigint] = [-o.person.a[0]!, -o.person.b[0]!];
   const segs: [AShare, [bigint, bigint]][] = [...o.tables.map((t): [AShare, [bigint, bigint]] => [t.person, minusPerson]), ...(o.key ? ([[o.key.table.person, minusPerson], [o.key.table.ref, pub(-o.key.ref)]] as [AShare, [bigint, bigint]][]) : [])];
-  const lens = segs.map(([x]) => x.length);
-  const starts = lens.map((_, k) => lens.slice(0, k).reduce((a, l) => a + padded(l), 0));
-  const total = lens.reduce((a, l) => a + padded(l), 0);
   const d = new AShare(new BigUint64Array(total), new BigUint64Array(total));
   const [one0, one1] = pub(1n);
   segs.forEach(([x, [c0, c1]], k) => {
@@ -208,9 +214,15 @@ export async function selectRecord(p: Party, o: SelectInput): Promise<SelectOutp
     d.a.fill(one0, e, s + padded(lens[k]!));
     d.b.fill(one1, e, s + padded(lens[k]!));
   });
-  // [d = 0] as in src/mpc/compare.ts eq: all bits of a ⊕ (−b) zero for the two terms of d.
   const [A, NB] = await twoTermBits(p, d, ID_BITS + 1, true);
-  const all = await andAllPlanes(p, not(p, xor(A, NB)));
+  return { all: await andAllPlanes(p, not(p, xor(A, NB))), starts, lens };
+}
+
+/** The selection and compaction (see the module comment). */
+export async function selectRecord(p: Party, o: SelectInput): Promise<SelectOutput> {
+  const step = o.progress ?? (() => {});
+  if (o.person.length !== 1) throw new RangeError('selectRecord: the person id is one lane');
+  const { all, starts, lens } = await equalities(p, o);
   const hits = lens.map((_, k) => segment(all, starts, lens, k));
   step('equality');
   // 2. The key check: does the person own the key? The count of rows matching both, revealed.

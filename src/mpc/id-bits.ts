@@ -1,0 +1,94 @@
+// Person ids as boolean shares of their bits, for the equality of a record read (issue 15). A node
+// keeps each register version's id bits (src/node/record-cache.ts), so that [x_i = p] over every
+// row is a local XOR with the target's bits and the AND tree of 35 planes: no per-read split of
+// 6 M differences into bit planes. The bits are computed once per version (idBits) with the bit
+// decomposition of ABY3 (Mohassel–Rindal CCS 2018, §5.3; src/mpc/convert.ts bitDecompose).
+// Nothing here reveals anything: the decompositions are fresh boolean sharings, the rest is local.
+import { bitDecompose } from './convert.js';
+import { AShare } from './arith.js';
+import { andAllPlanes, BShare, not, stackPlanes } from './boolean.js';
+import { wordsFor } from '../ring/bits.js';
+import type { Party } from './party.js';
+
+/** Bits of a person id or key ref (both < 2^34, src/ingest/schema.ts); planes 0..33. */
+export const ID_BITS = 34;
+
+/** Lanes rounded up to whole 32-lane words, so that every segment of a batched sharing starts on a word. */
+export const padded = (n: number): number => (n + 31) & ~31;
+
+/** Lanes [start, start + n) of x as a sharing of its own (start a multiple of 32; a copy). */
+export function sliceLanes(x: BShare, start: number, n: number): BShare {
+  if (start & 31) throw new RangeError('sliceLanes: start on a word');
+  const W = x.words, w = wordsFor(n), s = start >>> 5;
+  const a = new Uint32Array(x.bits * w), b = new Uint32Array(x.bits * w);
+  for (let j = 0; j < x.bits; j++) {
+    a.set(x.a.subarray(j * W + s, j * W + s + w), j * w);
+    b.set(x.b.subarray(j * W + s, j * W + s + w), j * w);
+  }
+  return new BShare(n, x.bits, a, b);
+}
+
+/**
+ * Bits 0..ID_BITS−1 of every lane of every column, as boolean shares (one batched decomposition:
+ * 1 + ⌈log2 34⌉ + 1 rounds, about 240 ANDs per lane). Reveals nothing. Only meaningful for values
+ * below 2^ID_BITS (person ids and key refs are validated so at ingest).
+ */
+export async function idBits(p: Party, cols: AShare[]): Promise<BShare[]> {
+  const starts: number[] = [];
+  let total = 0;
+  for (const c of cols) (starts.push(total), (total += padded(c.length)));
+  const x = new AShare(new BigUint64Array(total), new BigUint64Array(total));
+  cols.forEach((c, k) => (x.a.set(c.a, starts[k]), x.b.set(c.b, starts[k])));
+  const bits = await bitDecompose(p, x, ID_BITS);
+  return cols.map((c, k) => sliceLanes(bits, starts[k]!, c.length));
+}
+
+/**
+ * The target of an equality (one lane): its bits 0..ID_BITS−1, and as plane ID_BITS the bit
+ * [t < 2^ID_BITS] (all higher bits zero), so that a target out of the ids' range equals no row.
+ * 64-bit decomposition and an AND tree on one lane (≈ 13 small rounds). Reveals nothing.
+ */
+export async function targetBits(p: Party, t: AShare): Promise<BShare> {
+  if (t.length !== 1) throw new RangeError('targetBits: one lane');
+  const all = await bitDecompose(p, t, 64);
+  const inRange = await andAllPlanes(p, not(p, all.planes(ID_BITS, 64)));
+  return stackPlanes([all.planes(0, ID_BITS), inRange]);
+}
+
+/** The other side of one segment's equality: a shared target (targetBits) or a public constant. */
+export type EqTarget = BShare | bigint;
+
+/**
+ * The ID_BITS + 1 planes whose AND is [x_i = t] for every lane of every segment, segments at
+ * `starts` (multiples of 32) of `total` lanes: plane j < ID_BITS is ¬(x_j ⊕ t_j), plane ID_BITS
+ * is [t < 2^ID_BITS]. Local (no communication); lanes between segments are left 0.
+ */
+export function eqPlanes(p: Party, segs: { bits: BShare; target: EqTarget }[], starts: number[], total: number): BShare {
+  const W = wordsFor(total), P = ID_BITS + 1;
+  const a = new Uint32Array(P * W), b = new Uint32Array(P * W);
+  const mask = (bit: number) => (bit & 1 ? 0xffffffff : 0);
+  // A public bit c is in share x_0: party 0's first half, party 2's second.
+  const pub = (c: number): [number, number] => [p.id === 0 ? mask(c) : 0, p.id === 2 ? mask(c) : 0];
+  segs.forEach(({ bits: x, target: t }, k) => {
+    if (x.bits !== ID_BITS) throw new RangeError(`eqPlanes: ${x.bits} planes of id bits, expected ${ID_BITS}`);
+    const s = starts[k]! >>> 5, w = x.words;
+    for (let j = 0; j < P; j++) {
+      // tj: this party's two halves of t_j, repeated over 32 lanes; the ¬ is the public 1 in x_0.
+      const [ta, tb] = typeof t === 'bigint' ? pub(Number((t >> BigInt(j)) & 1n) ^ (j < ID_BITS ? 1 : 0)) : [mask(t.a[j]!), mask(t.b[j]!)];
+      const o = j * W + s;
+      if (j === ID_BITS) {
+        const [ra, rb] = typeof t === 'bigint' ? pub(t >= 0n && t < 1n << BigInt(ID_BITS) ? 1 : 0) : [ta, tb];
+        a.fill(ra, o, o + w);
+        b.fill(rb, o, o + w);
+        continue;
+      }
+      const [na, nb] = typeof t === 'bigint' ? [ta, tb] : ((q) => [ta ^ q[0], tb ^ q[1]])(pub(1));
+      const xa = x.a.subarray(j * w, (j + 1) * w), xb = x.b.subarray(j * w, (j + 1) * w);
+      for (let i = 0; i < w; i++) {
+        a[o + i] = xa[i]! ^ na;
+        b[o + i] = xb[i]! ^ nb;
+      }
+    }
+  });
+  return new BShare(total, P, a, b);
+}
