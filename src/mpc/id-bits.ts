@@ -66,29 +66,34 @@ export type EqTarget = BShare | bigint;
 export function eqPlanes(p: Party, segs: { bits: BShare; target: EqTarget }[], starts: number[], total: number): BShare {
   const W = wordsFor(total), P = ID_BITS + 1;
   const a = new Uint32Array(P * W), b = new Uint32Array(P * W);
-  const mask = (bit: number) => (bit & 1 ? 0xffffffff : 0);
+  // Masks are int32 (−1 for all ones) so the loops stay on small integers.
+  const mask = (bit: number | bigint) => (Number(bit) & 1 ? -1 : 0);
   // A public bit c is in share x_0: party 0's first half, party 2's second.
-  const pub = (c: number): [number, number] => [p.id === 0 ? mask(c) : 0, p.id === 2 ? mask(c) : 0];
+  const pa = p.id === 0 ? -1 : 0, pb = p.id === 2 ? -1 : 0;
   segs.forEach(({ bits: x, target: t }, k) => {
     if (x.bits !== ID_BITS) throw new RangeError(`eqPlanes: ${x.bits} planes of id bits, expected ${ID_BITS}`);
     const s = starts[k]! >>> 5, w = x.words;
     for (let j = 0; j < P; j++) {
-      // tj: this party's two halves of t_j, repeated over 32 lanes; the ¬ is the public 1 in x_0.
-      const [ta, tb] = typeof t === 'bigint' ? pub(Number((t >> BigInt(j)) & 1n) ^ (j < ID_BITS ? 1 : 0)) : [mask(t.a[j]!), mask(t.b[j]!)];
+      // This party's halves of the plane's constant: ¬t_j (the ¬ is the public 1 in x_0), or [t in range].
+      let ma: number, mb: number;
+      if (typeof t === 'bigint') {
+        const c = j < ID_BITS ? ~mask(t >> BigInt(j)) : t >= 0n && t < 1n << BigInt(ID_BITS) ? -1 : 0;
+        [ma, mb] = [pa & c, pb & c];
+      } else [ma, mb] = j < ID_BITS ? [mask(t.a[j]!) ^ pa, mask(t.b[j]!) ^ pb] : [mask(t.a[j]!), mask(t.b[j]!)];
       const o = j * W + s;
       if (j === ID_BITS) {
-        const [ra, rb] = typeof t === 'bigint' ? pub(t >= 0n && t < 1n << BigInt(ID_BITS) ? 1 : 0) : [ta, tb];
-        a.fill(ra, o, o + w);
-        b.fill(rb, o, o + w);
-        continue;
-      }
-      const [na, nb] = typeof t === 'bigint' ? [ta, tb] : ((q) => [ta ^ q[0], tb ^ q[1]])(pub(1));
-      const xa = x.a.subarray(j * w, (j + 1) * w), xb = x.b.subarray(j * w, (j + 1) * w);
-      for (let i = 0; i < w; i++) {
-        a[o + i] = xa[i]! ^ na;
-        b[o + i] = xb[i]! ^ nb;
+        a.fill(ma, o, o + w);
+        b.fill(mb, o, o + w);
+      } else {
+        xorConst(x.a, j * w, a, o, w, ma);
+        xorConst(x.b, j * w, b, o, w, mb);
       }
     }
   });
   return new BShare(total, P, a, b);
+}
+
+/** dst[o..o+w) = src[from..from+w) ⊕ m. */
+function xorConst(src: Uint32Array, from: number, dst: Uint32Array, o: number, w: number, m: number): void {
+  for (let i = 0; i < w; i++) dst[o + i] = src[from + i]! ^ m;
 }

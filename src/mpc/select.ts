@@ -137,24 +137,30 @@ export function lowBitShare(b: BShare): AShare {
 }
 
 /**
- * Opens only the lowest bit of every lane of x: each party sends the lowest bits of its first half
- * to the next (n bits, one round). For x from lowBitShare (after any arithmetic re-sharing, e.g. a
- * shuffle) this reveals exactly the boolean value b and nothing of the rest of x.
+ * Opens only the lowest bit of every lane of xs (one after the other): each party sends the lowest
+ * bits of its first halves to the next (one bit per lane, one round). For x from lowBitShare
+ * (after any arithmetic re-sharing, e.g. a shuffle) this reveals exactly the boolean value b and
+ * nothing of the rest of x. Reads the columns in place (no concatenated copy).
  */
-export async function revealLowBits(p: Party, x: AShare): Promise<Uint8Array> {
-  const bits = (c: BigUint64Array) => {
-    const out = new Uint32Array(wordsFor(c.length));
-    const v = new Uint32Array(c.buffer, c.byteOffset, 2 * c.length);
-    for (let i = 0; i < c.length; i++) out[i >>> 5]! |= (v[2 * i]! & 1) << (i & 31);
+export async function revealLowBits(p: Party, xs: AShare[]): Promise<Uint8Array> {
+  const n = xs.reduce((t, x) => t + x.length, 0);
+  const bits = (half: (x: AShare) => BigUint64Array) => {
+    const out = new Uint32Array(wordsFor(n));
+    let k = 0;
+    for (const x of xs) {
+      const c = half(x);
+      const v = new Uint32Array(c.buffer, c.byteOffset, 2 * c.length);
+      for (let i = 0; i < c.length; i++, k++) out[k >>> 5]! |= (v[2 * i]! & 1) << (k & 31);
+    }
     return out;
   };
-  const mine = bits(x.a);
+  const mine = bits((x) => x.a);
   p.net.send(p.next, new Uint8Array(mine.buffer));
   const got = new Uint32Array((await p.net.recv(p.prev)).slice().buffer);
   if (got.length !== mine.length) throw new Error(`revealLowBits: party ${p.prev} sent ${got.length} words, expected ${mine.length}`);
-  const second = bits(x.b);
-  const out = new Uint8Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = ((mine[i >>> 5]! ^ second[i >>> 5]! ^ got[i >>> 5]!) >>> (i & 31)) & 1;
+  const second = bits((x) => x.b);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = ((mine[i >>> 5]! ^ second[i >>> 5]! ^ got[i >>> 5]!) >>> (i & 31)) & 1;
   return out;
 }
 
@@ -263,7 +269,7 @@ export async function selectRecord(p: Party, o: SelectInput): Promise<SelectOutp
     step(`shuffle ${r + 1} of ${o.tables.length}`);
   }
   // 5. Open the lowest bit of word 0 of every shuffled row (one round, one bit per row): exactly B_r ones per register.
-  const sel = await revealLowBits(p, concatShares(shuffled.map((c) => c[0]!)));
+  const sel = await revealLowBits(p, shuffled.map((c) => c[0]!));
   let off = 0;
   const rows = o.tables.map((t, r) => {
     const at: number[] = [];
