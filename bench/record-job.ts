@@ -10,7 +10,6 @@ import * as A from '../src/mpc/arith.js';
 import type { Party } from '../src/mpc/party.js';
 import { checkConsistent, selectRecord, type SelectTable } from '../src/mpc/select.js';
 import { idBits } from '../src/mpc/id-bits.js';
-import type { BShare } from '../src/mpc/boolean.js';
 import { PARTIES } from '../src/net/channel.js';
 import { recordLayout } from '../src/governance/record-format.js';
 import { contactsSchema, populationSchema, prescriptionsSchema } from '../src/demo/schemas.js';
@@ -32,7 +31,7 @@ export interface RecordResult {
   cpuMs: number;
   sent: number;
   phases: string[];
-  /** Making the id bits of every register and of the key table (once per version; not part of a read): wall and CPU ms. */
+  /** Making the id bits of every register (once per version; not part of a read): wall and CPU ms. */
   offline: { ms: number; cpuMs: number } | null;
   kept: number[];
   match: number | null;
@@ -77,24 +76,23 @@ async function setUp(p: Party, a: RecordArgs) {
   // Random payload; word 0 as packWords leaves it: bits 0-1 free, bit 2 set (a real row).
   const word = (n: number, k: number) => (k === 0 ? A.addPublic(p, A.mulPublic(A.random(p, n), 8n), 4n) : A.random(p, n));
   const tables: SelectTable[] = layouts.map((l, r) => ({ person: shared[r]!, words: Array.from({ length: l.words }, (_, k) => word(sizes[r]!, k)), bound: l.bound }));
-  return { tables, keyRef: shared[3]!, keyPerson: shared[4]!, person: shared[5]!, ref: BigInt(target * 7919 + 1), keyBits: undefined as { person: BShare; ref: BShare } | undefined };
+  return { tables, keyRef: shared[3]!, keyPerson: shared[4]!, person: shared[5]!, ref: BigInt(target * 7919 + 1) };
 }
 
-/** The id bits of every register and of the key table, as a node keeps them (src/node/record-cache.ts). */
+/** The id bits of every register, as a node keeps them (src/node/record-cache.ts; the key table is compared through the differences). */
 async function withBits(p: Party, s: Awaited<ReturnType<typeof setUp>>): Promise<void> {
-  const bits = await idBits(p, [...s.tables.map((t) => t.person), s.keyPerson, s.keyRef]);
+  const bits = await idBits(p, s.tables.map((t) => t.person));
   s.tables.forEach((t, k) => (t.bits = bits[k]!));
-  s.keyBits = { person: bits[s.tables.length]!, ref: bits[s.tables.length + 1]! };
 }
 
 export async function record(p: Party, a: RecordArgs): Promise<RecordResult> {
   const small = await setUp(p, { persons: 4096, contacts: 8192, prescriptions: 8192, keys: 1024 });
   if (!a.uncached) await withBits(p, small);
-  await selectRecord(p, { person: small.person, key: { table: { ref: small.keyRef, person: small.keyPerson, ...(small.keyBits ? { bits: small.keyBits } : {}) }, ref: small.ref }, tables: small.tables });
+  await selectRecord(p, { person: small.person, key: { table: { ref: small.keyRef, person: small.keyPerson }, ref: small.ref }, tables: small.tables });
   const s = await setUp(p, a);
   let offline: RecordResult['offline'] = null;
   if (!a.uncached) {
-    // What a node does at the first read of a version (src/node/record-cache.ts): the ids' bits, kept.
+    // What a node does at the first read of a version (src/node/record-cache.ts): the registers' id bits, kept.
     await barrier(p);
     const [c0, t0] = [process.cpuUsage(), performance.now()];
     await withBits(p, s);
@@ -114,7 +112,7 @@ export async function record(p: Party, a: RecordArgs): Promise<RecordResult> {
   };
   await checkConsistent(p, s.person, 'the person id');
   step('consistency');
-  const out = await selectRecord(p, { person: s.person, key: { table: { ref: s.keyRef, person: s.keyPerson, ...(s.keyBits ? { bits: s.keyBits } : {}) }, ref: s.ref }, tables: s.tables, progress: step });
+  const out = await selectRecord(p, { person: s.person, key: { table: { ref: s.keyRef, person: s.keyPerson }, ref: s.ref }, tables: s.tables, progress: step });
   const ms = performance.now() - t0;
   const c1 = process.cpuUsage(c0);
   const sent = p.net.stats.sent - s0;

@@ -16,16 +16,21 @@ export const ID_BITS = 34;
 /** Lanes rounded up to whole 32-lane words, so that every segment of a batched sharing starts on a word. */
 export const padded = (n: number): number => (n + 31) & ~31;
 
-/** Lanes [start, start + n) of x as a sharing of its own (start a multiple of 32; a copy). */
-export function sliceLanes(x: BShare, start: number, n: number): BShare {
-  if (start & 31) throw new RangeError('sliceLanes: start on a word');
-  const W = x.words, w = wordsFor(n), s = start >>> 5;
-  const a = new Uint32Array(x.bits * w), b = new Uint32Array(x.bits * w);
-  for (let j = 0; j < x.bits; j++) {
-    a.set(x.a.subarray(j * W + s, j * W + s + w), j * w);
-    b.set(x.b.subarray(j * W + s, j * W + s + w), j * w);
+/** Copies lanes [from, from + n) of src to lanes [to, to + n) of dst, every plane (both starts multiples of 32). */
+export function placeLanes(dst: BShare, to: number, src: BShare, from: number, n: number): void {
+  if ((to | from) & 31 || dst.bits !== src.bits) throw new RangeError('placeLanes: starts on words, planes alike');
+  const Wd = dst.words, Ws = src.words, w = wordsFor(n), d = to >>> 5, s = from >>> 5;
+  for (let j = 0; j < src.bits; j++) {
+    dst.a.set(src.a.subarray(j * Ws + s, j * Ws + s + w), j * Wd + d);
+    dst.b.set(src.b.subarray(j * Ws + s, j * Ws + s + w), j * Wd + d);
   }
-  return new BShare(n, x.bits, a, b);
+}
+
+/** Lanes [start, start + n) of x as a sharing of its own (a copy). */
+export function sliceLanes(x: BShare, start: number, n: number): BShare {
+  const out = new BShare(n, x.bits, new Uint32Array(x.bits * wordsFor(n)), new Uint32Array(x.bits * wordsFor(n)));
+  placeLanes(out, 0, x, start, n);
+  return out;
 }
 
 /**

@@ -37,7 +37,7 @@ import { twoTermBits } from './convert.js';
 import { planeToCol, wordsFor } from '../ring/bits.js';
 import type { Party } from './party.js';
 import { shuffle } from './shuffle.js';
-import { eqPlanes, type EqTarget, ID_BITS, padded, targetBits } from './id-bits.js';
+import { eqPlanes, ID_BITS, padded, placeLanes, targetBits } from './id-bits.js';
 
 /** One register: this party's shares of its person id column and of its packed words. */
 export interface SelectTable {
@@ -191,37 +191,64 @@ export async function sumBits(p: Party, segs: BShare[]): Promise<AShare[]> {
   return dots.map((d, k) => sub(add(sum(E[k]!), sum(S[k]!)), mulPublic(d, 2n)));
 }
 
-/** Step 1: [person = p] for every row of every table, then [keyPerson = p] and [ref = K]: one plane, segments at `starts`. */
+/**
+ * Step 1: [person = p] for every row of every table, then [keyPerson = p] and [ref = K]: one plane,
+ * segments at `starts`. A segment with its id bits kept (src/mpc/id-bits.ts) gives its 35 planes by
+ * a local XOR with the target's bits; one without, by splitting its differences into two terms'
+ * bit planes (diffPlanes); one AND tree over all of them.
+ */
 async function equalities(p: Party, o: SelectInput): Promise<{ all: BShare; starts: number[]; lens: number[] }> {
   if (o.key && o.key.table.ref.length !== o.key.table.person.length) throw new RangeError('selectRecord: key table columns differ in length');
-  const lens = [...o.tables.map((t) => t.person.length), ...(o.key ? [o.key.table.person.length, o.key.table.ref.length] : [])];
+  const kb = o.key?.table.bits;
+  const minusPerson: [bigint, bigint] = [-o.person.a[0]!, -o.person.b[0]!];
+  const segs: Seg[] = [
+    ...o.tables.map((t) => ({ x: t.person, bits: t.bits, minus: minusPerson })),
+    ...(o.key ? [{ x: o.key.table.person, bits: kb?.person, minus: minusPerson }, { x: o.key.table.ref, bits: kb?.ref, minus: pub(p, -o.key.ref), ref: o.key.ref }] : []),
+  ];
+  const lens = segs.map((g) => g.x.length);
   const starts = lens.map((_, k) => lens.slice(0, k).reduce((a, l) => a + padded(l), 0));
   const total = lens.reduce((a, l) => a + padded(l), 0);
-  const kb = o.key?.table.bits;
-  if (o.tables.every((t) => t.bits) && (!o.key || kb)) {
-    // Cached id bits (src/mpc/id-bits.ts): XOR with the target's bits (local), then the AND tree.
-    const t = await targetBits(p, o.person);
-    const segs = [...o.tables.map((x) => ({ bits: x.bits!, target: t as EqTarget })), ...(o.key && kb ? [{ bits: kb.person, target: t }, { bits: kb.ref, target: o.key.ref }] : [])];
-    return { all: await andAllPlanes(p, eqPlanes(p, segs, starts, total)), starts, lens };
+  const kept = segs.flatMap((g, k) => (g.bits ? [k] : []));
+  const plain = segs.flatMap((g, k) => (g.bits ? [] : [k]));
+  const t = kept.some((k) => segs[k]!.ref === undefined) ? await targetBits(p, o.person) : null;
+  const planes = eqPlanes(p, kept.map((k) => ({ bits: segs[k]!.bits!, target: segs[k]!.ref ?? t! })), kept.map((k) => starts[k]!), total);
+  if (plain.length) {
+    const d = await diffPlanes(p, plain.map((k) => segs[k]!));
+    plain.forEach((k, i) => placeLanes(planes, starts[k]!, d.planes, d.starts[i]!, lens[k]!));
   }
-  // Without them: the differences, written straight into one buffer (x − p subtracts the same share
-  // pair from every lane, ref − K a public constant in x_0, held by parties 0 and 2; a pad lane is
-  // the public 1), then [d = 0] as in src/mpc/compare.ts eq: all bits of a ⊕ (−b) zero for the two
-  // terms of d.
-  const pub = (c: bigint): [bigint, bigint] => [p.id === 0 ? c : 0n, p.id === 2 ? c : 0n];
-  const minusPerson: [bigint, bigint] = [-o.person.a[0]!, -o.person.b[0]!];
-  const segs: [AShare, [bigint, bigint]][] = [...o.tables.map((t): [AShare, [bigint, bigint]] => [t.person, minusPerson]), ...(o.key ? ([[o.key.table.person, minusPerson], [o.key.table.ref, pub(-o.key.ref)]] as [AShare, [bigint, bigint]][]) : [])];
+  return { all: await andAllPlanes(p, planes), starts, lens };
+}
+
+/** One segment of the equality: its column, its id bits if kept, what to add for x − p (or ref − K), and K for a ref. */
+interface Seg {
+  x: AShare;
+  bits?: BShare | undefined;
+  minus: [bigint, bigint];
+  ref?: bigint;
+}
+
+/** This party's halves of a public constant (in x_0, held by parties 0 and 2). */
+const pub = (p: Party, c: bigint): [bigint, bigint] => [p.id === 0 ? c : 0n, p.id === 2 ? c : 0n];
+
+/**
+ * The ID_BITS + 1 planes whose AND is [d = 0] for the differences d = x + minus of each segment
+ * (segments padded to whole words): d written straight into one buffer (a pad lane is the public
+ * 1), then as src/mpc/compare.ts eq: all bits of a ⊕ (−b) zero for the two terms of d (one round).
+ */
+async function diffPlanes(p: Party, segs: Seg[]): Promise<{ planes: BShare; starts: number[] }> {
+  const starts = segs.map((_, k) => segs.slice(0, k).reduce((a, g) => a + padded(g.x.length), 0));
+  const total = segs.reduce((a, g) => a + padded(g.x.length), 0);
   const d = new AShare(new BigUint64Array(total), new BigUint64Array(total));
-  const [one0, one1] = pub(1n);
-  segs.forEach(([x, [c0, c1]], k) => {
-    const s = starts[k]!, e = s + lens[k]!;
+  const [one0, one1] = pub(p, 1n);
+  segs.forEach(({ x, minus: [c0, c1] }, k) => {
+    const s = starts[k]!, e = s + x.length;
     R.addConst(x.a, c0, d.a.subarray(s, e));
     R.addConst(x.b, c1, d.b.subarray(s, e));
-    d.a.fill(one0, e, s + padded(lens[k]!));
-    d.b.fill(one1, e, s + padded(lens[k]!));
+    d.a.fill(one0, e, s + padded(x.length));
+    d.b.fill(one1, e, s + padded(x.length));
   });
   const [A, NB] = await twoTermBits(p, d, ID_BITS + 1, true);
-  return { all: await andAllPlanes(p, not(p, xor(A, NB))), starts, lens };
+  return { planes: not(p, xor(A, NB)), starts };
 }
 
 /** The selection and compaction (see the module comment). */

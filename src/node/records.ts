@@ -21,7 +21,8 @@
 // Record jobs run at once, each on its own MPC channel, beside query jobs; they are kept in memory
 // (a restarted node reports them unknown; the log keeps every access). A register version is
 // decrypted and packed once per node, and its person ids' bits are made by the three nodes at its
-// first read and kept in memory for the later ones (src/node/record-cache.ts).
+// first read and kept in memory for the later ones (src/node/record-cache.ts); the key→person
+// table (a new version at every registration) is compared through the differences at each read.
 import { randomUUID } from 'node:crypto';
 import { AShare } from '../mpc/share.js';
 import type { Party } from '../mpc/party.js';
@@ -256,10 +257,12 @@ export class RecordService {
       const keys = this.cache.version(CITIZEN_KEYS_DATASET, j.spec.versions[CITIZEN_KEYS_DATASET]!, ['key_ref', 'person_id']);
       const prepared = a.layouts.map((l) => this.prepare(p, l.dataset, j.spec.versions[l.dataset]!, l));
       step('loading');
-      const bits = await agreedBits(p, [...prepared.map((x) => ({ entry: x.entry, column: x.pid })), { entry: keys, column: 'person_id' }, { entry: keys, column: 'key_ref' }]);
+      // The registers' id bits (made at a version's first read); not the key table's: citizen_keys
+      // gets a new version at every registration, so its rows go through the differences each read.
+      const bits = await agreedBits(p, prepared.map((x) => ({ entry: x.entry, column: x.pid })));
       step('id bits');
       const tables: SelectTable[] = prepared.map((x, k) => ({ person: x.entry.cols.get(x.pid)!, bits: bits[k]!, words: x.entry.words!, bound: a.layouts[k]!.bound }));
-      const table = { ref: keys.cols.get('key_ref')!, person: keys.cols.get('person_id')!, bits: { person: bits[prepared.length]!, ref: bits[prepared.length + 1]! } };
+      const table = { ref: keys.cols.get('key_ref')!, person: keys.cols.get('person_id')! };
       return selectRecord(p, { person, key: { table, ref: BigInt(a.citizen.ref) }, tables, progress: step });
     });
     // Every node saw the same revealed bit and refuses on its own (after an orderly close).
