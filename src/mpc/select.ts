@@ -54,7 +54,7 @@ export interface SelectTable {
 export interface KeyTable {
   ref: AShare;
   person: AShare;
-  /** Both columns' bits (idBits), if kept; used only when every table has its bits too. */
+  /** Both columns' bits (idBits), if kept (each segment of the equality uses its bits when it has them). */
   bits?: { ref: BShare; person: BShare };
 }
 
