@@ -137,6 +137,20 @@ export function lowBitShare(b: BShare): AShare {
 }
 
 /**
+ * dst[i] = src[i] + bit i of plane (mod 2^64), for i < src.length: lowBitShare of a one-plane
+ * sharing added into a column, without making the column of bits. Local.
+ */
+function addBitsInto(src: BigUint64Array, plane: Uint32Array, dst: BigUint64Array): void {
+  const s = new Uint32Array(src.buffer, src.byteOffset, 2 * src.length);
+  const d = new Uint32Array(dst.buffer, dst.byteOffset, 2 * src.length);
+  for (let i = 0; i < src.length; i++) {
+    const lo = s[2 * i]!, sum = (lo + ((plane[i >>> 5]! >>> (i & 31)) & 1)) >>> 0;
+    d[2 * i] = sum;
+    d[2 * i + 1] = s[2 * i + 1]! + (sum < lo ? 1 : 0);
+  }
+}
+
+/**
  * Opens only the lowest bit of every lane of xs (one after the other): each party sends the lowest
  * bits of its first halves to the next (one bit per lane, one round). For x from lowBitShare
  * (after any arithmetic re-sharing, e.g. a shuffle) this reveals exactly the boolean value b and
@@ -285,9 +299,8 @@ export async function selectRecord(p: Party, o: SelectInput): Promise<SelectOutp
     const cols = t.words.map((w, k) => {
       const out = new AShare(new BigUint64Array(n + t.bound), new BigUint64Array(n + t.bound));
       if (k > 0) return (out.a.set(w.a), out.b.set(w.b), out);
-      const sel = lowBitShare(regHits[r]!);
-      R.add(w.a, sel.a, out.a.subarray(0, n));
-      R.add(w.b, sel.b, out.b.subarray(0, n));
+      addBitsInto(w.a, regHits[r]!.a, out.a);
+      addBitsInto(w.b, regHits[r]!.b, out.b);
       out.a.set(dummies[r]!.a, n);
       out.b.set(dummies[r]!.b, n);
       return out;
