@@ -5,6 +5,7 @@
 //   npm run bench:record                                   # 1 M persons × 5 M contacts, 1 M keys; then + 5 M prescriptions
 //   npm run bench:record -- --persons 100000 --contacts 500000 --prescriptions 0 --keys 1000
 //   npm run bench:record -- --quick
+//   npm run bench:record -- --uncached ...                 # without the id bits kept per version (as before)
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runOnLocalCluster } from '../src/net/cluster.js';
@@ -13,6 +14,7 @@ import type { RecordArgs, RecordResult } from './record-job.js';
 
 const arg = (name: string) => process.argv.find((_, i) => process.argv[i - 1] === `--${name}`);
 const quick = process.argv.includes('--quick');
+const uncached = process.argv.includes('--uncached');
 const given = ['persons', 'contacts', 'prescriptions', 'keys'].some((k) => arg(k) !== undefined);
 const num = (name: string, dflt: number) => Number(arg(name) ?? dflt);
 const workloads: RecordArgs[] = quick
@@ -30,17 +32,18 @@ async function main(): Promise<void> {
   const { dir } = await createLocalCluster(join(tmpdir(), 'mosaik-bench-record'));
   console.log(`# one patient's record — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log('Three node processes on 127.0.0.1, TLS 1.3; time = slowest node; population, contacts (and prescriptions) with the demo schemas\' bounds and packing.\n');
-  console.log('| persons | contacts | prescriptions | registered keys | time | CPU per node (max) | sent per node | where the time goes (wall time per step at each node) |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| persons | contacts | prescriptions | registered keys | time | CPU per node (max) | sent per node | where the time goes (wall time per step at each node) | id bits, once per version (wall, CPU per node) |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
   for (const w of workloads) {
-    const res = await runOnLocalCluster({ dir, job: { module: new URL('./record-job.js', import.meta.url).href, export: 'record', args: w }, timeoutMs: 900_000, recvTimeoutMs: 300_000 });
+    const res = await runOnLocalCluster({ dir, job: { module: new URL('./record-job.js', import.meta.url).href, export: 'record', args: { ...w, uncached } }, timeoutMs: 900_000, recvTimeoutMs: 300_000 });
     const parts = res.map((r) => r.result as unknown as RecordResult);
     if (parts.some((x) => x.match !== 1)) throw new Error('the key check failed');
     const ms = Math.max(...parts.map((x) => x.ms));
     const sent = Math.max(...parts.map((x) => x.sent));
     const cpu = Math.max(...parts.map((x) => x.cpuMs));
     const steps = parts[0]!.phases.map((ph, k) => `${ph.replace(/ \d+ ms$/, '')} ${parts.map((x) => x.phases[k]!.match(/(\d+) ms$/)![1]).join('/')} ms`);
-    console.log(`| ${M(w.persons)} | ${M(w.contacts)} | ${M(w.prescriptions)} | ${M(w.keys)} | ${(ms / 1000).toFixed(2)} s | ${(cpu / 1000).toFixed(2)} s | ${(sent / 1e6).toFixed(0)} MB | ${steps.join(', ')} (rows kept: ${parts[0]!.kept.join(', ')}) |`);
+    const off = parts.every((x) => x.offline) ? `${(Math.max(...parts.map((x) => x.offline!.ms)) / 1000).toFixed(2)} s (CPU ${(Math.max(...parts.map((x) => x.offline!.cpuMs)) / 1000).toFixed(2)} s)` : 'none (uncached)';
+    console.log(`| ${M(w.persons)} | ${M(w.contacts)} | ${M(w.prescriptions)} | ${M(w.keys)} | ${(ms / 1000).toFixed(2)} s | ${(cpu / 1000).toFixed(2)} s | ${(sent / 1e6).toFixed(0)} MB | ${steps.join(', ')} (rows kept: ${parts[0]!.kept.join(', ')}) | ${off} |`);
   }
 }
 

@@ -81,6 +81,7 @@ const NODE_LAYERS: Record<string, number> = {
   'node/schedule.ts': 1,
   'node/citizens.ts': 1,
   'node/records.ts': 1,
+  'node/record-cache.ts': 1,
   'node/mpc-session.ts': 1,
   'node/pro.ts': 1,
   // routes

@@ -9,7 +9,7 @@
 // citizen can open: the citizen finds it, nobody else can link it; the log and the nodes' output
 // hold no person id, citizen, doctor or grant in the clear.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,5 +183,21 @@ describe("a patient's record for a chosen doctor", () => {
     const text = JSON.stringify(accessed);
     for (const s of [citizenA.name, citizenB.name, 'dr-hansen', 'dr-weber', grant.grant.id, String(A), String(B)]) assert.ok(!text.includes(s), `the log names ${s}`);
     for (const [p, out] of nodes.logs.entries()) for (const s of [String(A), String(B), String(A).padStart(10, '0')]) assert.ok(!out.includes(s), `node ${p}'s output names a person id`);
+  });
+
+  it('no node\'s files hold a plaintext person id (shares at rest and the id bits kept for later reads)', () => {
+    const files = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name)]));
+    const all = files(cluster.dir);
+    assert.ok(all.some((f) => f.endsWith('.share')), 'the nodes\' stores are under the cluster directory');
+    const ids = [A, B, ...persons];
+    for (const f of all) {
+      const raw = readFileSync(f);
+      for (const id of ids) {
+        const le = Buffer.alloc(8);
+        le.writeBigUInt64LE(id);
+        assert.equal(raw.indexOf(le), -1, `${f} holds person ${id} (8 bytes)`);
+        assert.equal(raw.indexOf(String(id)), -1, `${f} holds person ${id} in decimal`);
+      }
+    }
   });
 });

@@ -14,7 +14,9 @@
 //
 //   1. eq:      [person_r[i] = p] for every row of every register, [ref[i] = K] and
 //               [keyPerson[i] = p] for the key→person table: one batched equality (34-bit
-//               person ids, 35 planes; src/mpc/compare.ts), boolean results
+//               person ids, 35 planes, boolean results). With the ids' bits kept per version
+//               (src/mpc/id-bits.ts): p's bits (one lane), XOR (local), the AND tree; without:
+//               the differences split into two terms' bit planes (src/mpc/compare.ts eq)
 //   2. key:     match = Σ_i [ref[i] = K] ∧ [keyPerson[i] = p] (one AND round), revealed
 //   3. pad:     k_r = Σ sel_r (sumBits: no bit injection of every row, one input and one inner-
 //               product round for all registers); dummy_r[j] = [j < B_r − k_r] (one comparison)
@@ -35,13 +37,13 @@ import { twoTermBits } from './convert.js';
 import { planeToCol, wordsFor } from '../ring/bits.js';
 import type { Party } from './party.js';
 import { shuffle } from './shuffle.js';
-
-/** Signed width of a difference of two person ids (< 2^34) or key refs (< 2^34). */
-const ID_BITS = 34;
+import { eqPlanes, ID_BITS, padded, placeLanes, targetBits } from './id-bits.js';
 
 /** One register: this party's shares of its person id column and of its packed words. */
 export interface SelectTable {
   person: AShare;
+  /** The person ids' bits (src/mpc/id-bits.ts idBits), if this node keeps them: the equality is then XOR and the AND tree. */
+  bits?: BShare;
   /** Payload words (each as long as `person`); word 0 must be 0 in bits 0-1 and 1 in bit 2 on every real row (packWords). */
   words: AShare[];
   /** Public bound: at most this many rows per person (the register's maxRowsPerPerson, 1 if unique). */
@@ -52,6 +54,8 @@ export interface SelectTable {
 export interface KeyTable {
   ref: AShare;
   person: AShare;
+  /** Both columns' bits (idBits), if kept (each segment of the equality uses its bits when it has them). */
+  bits?: { ref: BShare; person: BShare };
 }
 
 export interface SelectInput {
@@ -117,9 +121,6 @@ export function packWords(p: Party, columns: AShare[], fields: PackField[], word
   return out;
 }
 
-/** Lanes rounded up to whole 32-lane words, so that every segment of a batched boolean result starts on a word. */
-const padded = (n: number) => (n + 31) & ~31;
-
 /** Segment k of a one-plane result whose segments start on words (see `padded`). */
 function segment(b: BShare, starts: number[], lens: number[], k: number): BShare {
   const w0 = starts[k]! >>> 5, w1 = w0 + wordsFor(lens[k]!);
@@ -136,24 +137,44 @@ export function lowBitShare(b: BShare): AShare {
 }
 
 /**
- * Opens only the lowest bit of every lane of x: each party sends the lowest bits of its first half
- * to the next (n bits, one round). For x from lowBitShare (after any arithmetic re-sharing, e.g. a
- * shuffle) this reveals exactly the boolean value b and nothing of the rest of x.
+ * dst[i] = src[i] + bit i of plane (mod 2^64), for i < src.length: lowBitShare of a one-plane
+ * sharing added into a column, without making the column of bits. Local.
  */
-export async function revealLowBits(p: Party, x: AShare): Promise<Uint8Array> {
-  const bits = (c: BigUint64Array) => {
-    const out = new Uint32Array(wordsFor(c.length));
-    const v = new Uint32Array(c.buffer, c.byteOffset, 2 * c.length);
-    for (let i = 0; i < c.length; i++) out[i >>> 5]! |= (v[2 * i]! & 1) << (i & 31);
+function addBitsInto(src: BigUint64Array, plane: Uint32Array, dst: BigUint64Array): void {
+  const s = new Uint32Array(src.buffer, src.byteOffset, 2 * src.length);
+  const d = new Uint32Array(dst.buffer, dst.byteOffset, 2 * src.length);
+  for (let i = 0; i < src.length; i++) {
+    const lo = s[2 * i]!, sum = (lo + ((plane[i >>> 5]! >>> (i & 31)) & 1)) >>> 0;
+    d[2 * i] = sum;
+    d[2 * i + 1] = s[2 * i + 1]! + (sum < lo ? 1 : 0);
+  }
+}
+
+/**
+ * Opens only the lowest bit of every lane of xs (one after the other): each party sends the lowest
+ * bits of its first halves to the next (one bit per lane, one round). For x from lowBitShare
+ * (after any arithmetic re-sharing, e.g. a shuffle) this reveals exactly the boolean value b and
+ * nothing of the rest of x. Reads the columns in place (no concatenated copy).
+ */
+export async function revealLowBits(p: Party, xs: AShare[]): Promise<Uint8Array> {
+  const n = xs.reduce((t, x) => t + x.length, 0);
+  const bits = (half: (x: AShare) => BigUint64Array) => {
+    const out = new Uint32Array(wordsFor(n));
+    let k = 0;
+    for (const x of xs) {
+      const c = half(x);
+      const v = new Uint32Array(c.buffer, c.byteOffset, 2 * c.length);
+      for (let i = 0; i < c.length; i++, k++) out[k >>> 5]! |= (v[2 * i]! & 1) << (k & 31);
+    }
     return out;
   };
-  const mine = bits(x.a);
+  const mine = bits((x) => x.a);
   p.net.send(p.next, new Uint8Array(mine.buffer));
   const got = new Uint32Array((await p.net.recv(p.prev)).slice().buffer);
   if (got.length !== mine.length) throw new Error(`revealLowBits: party ${p.prev} sent ${got.length} words, expected ${mine.length}`);
-  const second = bits(x.b);
-  const out = new Uint8Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = ((mine[i >>> 5]! ^ second[i >>> 5]! ^ got[i >>> 5]!) >>> (i & 31)) & 1;
+  const second = bits((x) => x.b);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = ((mine[i >>> 5]! ^ second[i >>> 5]! ^ got[i >>> 5]!) >>> (i & 31)) & 1;
   return out;
 }
 
@@ -184,33 +205,71 @@ export async function sumBits(p: Party, segs: BShare[]): Promise<AShare[]> {
   return dots.map((d, k) => sub(add(sum(E[k]!), sum(S[k]!)), mulPublic(d, 2n)));
 }
 
+/**
+ * Step 1: [person = p] for every row of every table, then [keyPerson = p] and [ref = K]: one plane,
+ * segments at `starts`. A segment with its id bits kept (src/mpc/id-bits.ts) gives its 35 planes by
+ * a local XOR with the target's bits; one without, by splitting its differences into two terms'
+ * bit planes (diffPlanes); one AND tree over all of them.
+ */
+async function equalities(p: Party, o: SelectInput): Promise<{ all: BShare; starts: number[]; lens: number[] }> {
+  if (o.key && o.key.table.ref.length !== o.key.table.person.length) throw new RangeError('selectRecord: key table columns differ in length');
+  const kb = o.key?.table.bits;
+  const minusPerson: [bigint, bigint] = [-o.person.a[0]!, -o.person.b[0]!];
+  const segs: Seg[] = [
+    ...o.tables.map((t) => ({ x: t.person, bits: t.bits, minus: minusPerson })),
+    ...(o.key ? [{ x: o.key.table.person, bits: kb?.person, minus: minusPerson }, { x: o.key.table.ref, bits: kb?.ref, minus: pub(p, -o.key.ref), ref: o.key.ref }] : []),
+  ];
+  const lens = segs.map((g) => g.x.length);
+  const starts = lens.map((_, k) => lens.slice(0, k).reduce((a, l) => a + padded(l), 0));
+  const total = lens.reduce((a, l) => a + padded(l), 0);
+  const kept = segs.flatMap((g, k) => (g.bits ? [k] : []));
+  const plain = segs.flatMap((g, k) => (g.bits ? [] : [k]));
+  const t = kept.some((k) => segs[k]!.ref === undefined) ? await targetBits(p, o.person) : null;
+  const planes = eqPlanes(p, kept.map((k) => ({ bits: segs[k]!.bits!, target: segs[k]!.ref ?? t! })), kept.map((k) => starts[k]!), total);
+  if (plain.length) {
+    const d = await diffPlanes(p, plain.map((k) => segs[k]!));
+    plain.forEach((k, i) => placeLanes(planes, starts[k]!, d.planes, d.starts[i]!, lens[k]!));
+  }
+  return { all: await andAllPlanes(p, planes), starts, lens };
+}
+
+/** One segment of the equality: its column, its id bits if kept, what to add for x − p (or ref − K), and K for a ref. */
+interface Seg {
+  x: AShare;
+  bits?: BShare | undefined;
+  minus: [bigint, bigint];
+  ref?: bigint;
+}
+
+/** This party's halves of a public constant (in x_0, held by parties 0 and 2). */
+const pub = (p: Party, c: bigint): [bigint, bigint] => [p.id === 0 ? c : 0n, p.id === 2 ? c : 0n];
+
+/**
+ * The ID_BITS + 1 planes whose AND is [d = 0] for the differences d = x + minus of each segment
+ * (segments padded to whole words): d written straight into one buffer (a pad lane is the public
+ * 1), then as src/mpc/compare.ts eq: all bits of a ⊕ (−b) zero for the two terms of d (one round).
+ */
+async function diffPlanes(p: Party, segs: Seg[]): Promise<{ planes: BShare; starts: number[] }> {
+  const starts = segs.map((_, k) => segs.slice(0, k).reduce((a, g) => a + padded(g.x.length), 0));
+  const total = segs.reduce((a, g) => a + padded(g.x.length), 0);
+  const d = new AShare(new BigUint64Array(total), new BigUint64Array(total));
+  const [one0, one1] = pub(p, 1n);
+  segs.forEach(({ x, minus: [c0, c1] }, k) => {
+    const s = starts[k]!, e = s + x.length;
+    R.addConst(x.a, c0, d.a.subarray(s, e));
+    R.addConst(x.b, c1, d.b.subarray(s, e));
+    d.a.fill(one0, e, s + padded(x.length));
+    d.b.fill(one1, e, s + padded(x.length));
+  });
+  const [A, NB] = await twoTermBits(p, d, ID_BITS + 1, true);
+  return { planes: not(p, xor(A, NB)), starts };
+}
+
 /** The selection and compaction (see the module comment). */
 export async function selectRecord(p: Party, o: SelectInput): Promise<SelectOutput> {
   const step = o.progress ?? (() => {});
   if (o.person.length !== 1) throw new RangeError('selectRecord: the person id is one lane');
-  // 1. One batched equality: every register row, then the key table's persons and refs, each
-  //    segment padded to whole words with lanes that differ from 0.
-  //    Written straight into one buffer: x − p subtracts the same share pair from every lane,
-  //    ref − K a public constant (in x_0, held by parties 0 and 2), and a pad lane is the public 1.
-  if (o.key && o.key.table.ref.length !== o.key.table.person.length) throw new RangeError('selectRecord: key table columns differ in length');
-  const pub = (c: bigint): [bigint, bigint] => [p.id === 0 ? c : 0n, p.id === 2 ? c : 0n];
-  const minusPerson: [bigint, bigint] = [-o.person.a[0]!, -o.person.b[0]!];
-  const segs: [AShare, [bigint, bigint]][] = [...o.tables.map((t): [AShare, [bigint, bigint]] => [t.person, minusPerson]), ...(o.key ? ([[o.key.table.person, minusPerson], [o.key.table.ref, pub(-o.key.ref)]] as [AShare, [bigint, bigint]][]) : [])];
-  const lens = segs.map(([x]) => x.length);
-  const starts = lens.map((_, k) => lens.slice(0, k).reduce((a, l) => a + padded(l), 0));
-  const total = lens.reduce((a, l) => a + padded(l), 0);
-  const d = new AShare(new BigUint64Array(total), new BigUint64Array(total));
-  const [one0, one1] = pub(1n);
-  segs.forEach(([x, [c0, c1]], k) => {
-    const s = starts[k]!, e = s + lens[k]!;
-    R.addConst(x.a, c0, d.a.subarray(s, e));
-    R.addConst(x.b, c1, d.b.subarray(s, e));
-    d.a.fill(one0, e, s + padded(lens[k]!));
-    d.b.fill(one1, e, s + padded(lens[k]!));
-  });
-  // [d = 0] as in src/mpc/compare.ts eq: all bits of a ⊕ (−b) zero for the two terms of d.
-  const [A, NB] = await twoTermBits(p, d, ID_BITS + 1, true);
-  const all = await andAllPlanes(p, not(p, xor(A, NB)));
+  const { all, starts, lens } = await equalities(p, o);
   const hits = lens.map((_, k) => segment(all, starts, lens, k));
   step('equality');
   // 2. The key check: does the person own the key? The count of rows matching both, revealed.
@@ -240,9 +299,8 @@ export async function selectRecord(p: Party, o: SelectInput): Promise<SelectOutp
     const cols = t.words.map((w, k) => {
       const out = new AShare(new BigUint64Array(n + t.bound), new BigUint64Array(n + t.bound));
       if (k > 0) return (out.a.set(w.a), out.b.set(w.b), out);
-      const sel = lowBitShare(regHits[r]!);
-      R.add(w.a, sel.a, out.a.subarray(0, n));
-      R.add(w.b, sel.b, out.b.subarray(0, n));
+      addBitsInto(w.a, regHits[r]!.a, out.a);
+      addBitsInto(w.b, regHits[r]!.b, out.b);
       out.a.set(dummies[r]!.a, n);
       out.b.set(dummies[r]!.b, n);
       return out;
@@ -251,7 +309,7 @@ export async function selectRecord(p: Party, o: SelectInput): Promise<SelectOutp
     step(`shuffle ${r + 1} of ${o.tables.length}`);
   }
   // 5. Open the lowest bit of word 0 of every shuffled row (one round, one bit per row): exactly B_r ones per register.
-  const sel = await revealLowBits(p, concatShares(shuffled.map((c) => c[0]!)));
+  const sel = await revealLowBits(p, shuffled.map((c) => c[0]!));
   let off = 0;
   const rows = o.tables.map((t, r) => {
     const at: number[] = [];

@@ -19,7 +19,10 @@
 // period), the time; the registers' sizes and bounds (public); whether the person id is the grant's
 // citizen's (one bit). Never the person id, whose rows were read, or how many rows the person has.
 // Record jobs run at once, each on its own MPC channel, beside query jobs; they are kept in memory
-// (a restarted node reports them unknown; the log keeps every access).
+// (a restarted node reports them unknown; the log keeps every access). A register version is
+// decrypted and packed once per node, and its person ids' bits are made by the three nodes at its
+// first read and kept in memory for the later ones (src/node/record-cache.ts); the key→person
+// table (a new version at every registration) is compared through the differences at each read.
 import { randomUUID } from 'node:crypto';
 import { AShare } from '../mpc/share.js';
 import type { Party } from '../mpc/party.js';
@@ -38,6 +41,7 @@ import type { CitizenRegistry, RegisteredCitizen, RegisteredGrant } from './citi
 import { JobError } from './errors.js';
 import type { ShareStore } from './store.js';
 import { mpcSession, type SessionOptions } from './mpc-session.js';
+import { agreedBits, type CachedVersion, RecordCache } from './record-cache.js';
 
 /** A record job as node 0 made it: the signed request, when node 0 received it, and the register versions it chose. */
 export interface RecordSpec {
@@ -85,19 +89,14 @@ export interface RecordServiceOptions extends SessionOptions {
   log: (m: string) => void;
 }
 
-/** Packed words of a register version, per (dataset, version): computed once, then reused. */
-interface Prepared {
-  key: string;
-  person: AShare;
-  words: AShare[];
-}
-
 export class RecordService {
   private readonly jobs = new Map<string, RecordJob>();
   private readonly nonces = new Map<string, number>();
-  private readonly prepared = new Map<string, Prepared>();
+  private readonly cache: RecordCache;
 
-  constructor(private readonly o: RecordServiceOptions) {}
+  constructor(private readonly o: RecordServiceOptions) {
+    this.cache = new RecordCache(o.store);
+  }
 
   get(id: string): RecordJob | undefined {
     return this.jobs.get(id);
@@ -224,18 +223,18 @@ export class RecordService {
     return 'started';
   }
 
-  /** A register version's person column and packed words (decrypted and packed once, then reused). */
-  private prepare(p: Party, name: string, version: string, layout: RecordLayout): Prepared {
-    const key = `${name}@${version}`;
-    const had = this.prepared.get(name);
-    if (had?.key === key) return had;
+  /** A register version's entry with its person column and packed words (decrypted and packed once, then reused). */
+  private prepare(p: Party, name: string, version: string, layout: RecordLayout): { entry: CachedVersion; pid: string } {
+    const pid = this.o.store.get(name, version).schema.columns.find((c) => c.type === 'person_id')!.name;
+    const e = this.cache.version(name, version, [pid, ...layout.fields.map((f) => f.column)]);
+    e.words ??= packWords(p, layout.fields.map((f) => e.cols.get(f.column)!), layout.fields.map((f, k) => ({ column: k, word: f.word, shift: f.shift, offset: BigInt(f.offset) })), layout.words);
+    return { entry: e, pid };
+  }
+
+  /** Whether this node holds the id bits of a register version (tests). */
+  hasIdBits(name: string, version: string): boolean {
     const m = this.o.store.get(name, version);
-    const pid = m.schema.columns.find((c) => c.type === 'person_id')!.name;
-    const cols = this.o.store.load(name, version, [pid, ...layout.fields.map((f) => f.column)]);
-    const words = packWords(p, layout.fields.map((f) => cols.get(f.column)!), layout.fields.map((f, k) => ({ column: k, word: f.word, shift: f.shift, offset: BigInt(f.offset) })), layout.words);
-    const out = { key, person: cols.get(pid)!, words };
-    this.prepared.set(name, out);
-    return out;
+    return this.cache.hasBits(name, version, m.schema.columns.find((c) => c.type === 'person_id')!.name);
   }
 
   private async run(j: RecordJob): Promise<void> {
@@ -255,11 +254,16 @@ export class RecordService {
       last = performance.now();
       const person = new AShare(BigUint64Array.of(a.person.a), BigUint64Array.of(a.person.b));
       await checkConsistent(p, person, 'the person id');
-      const keys = this.o.store.load(CITIZEN_KEYS_DATASET, j.spec.versions[CITIZEN_KEYS_DATASET]!, ['key_ref', 'person_id']);
+      const keys = this.cache.version(CITIZEN_KEYS_DATASET, j.spec.versions[CITIZEN_KEYS_DATASET]!, ['key_ref', 'person_id']);
       const prepared = a.layouts.map((l) => this.prepare(p, l.dataset, j.spec.versions[l.dataset]!, l));
       step('loading');
-      const tables: SelectTable[] = prepared.map((x, k) => ({ person: x.person, words: x.words, bound: a.layouts[k]!.bound }));
-      return selectRecord(p, { person, key: { table: { ref: keys.get('key_ref')!, person: keys.get('person_id')! }, ref: BigInt(a.citizen.ref) }, tables, progress: step });
+      // The registers' id bits (made at a version's first read); not the key table's: citizen_keys
+      // gets a new version at every registration, so its rows go through the differences each read.
+      const bits = await agreedBits(p, prepared.map((x) => ({ entry: x.entry, column: x.pid })));
+      step('id bits');
+      const tables: SelectTable[] = prepared.map((x, k) => ({ person: x.entry.cols.get(x.pid)!, bits: bits[k]!, words: x.entry.words!, bound: a.layouts[k]!.bound }));
+      const table = { ref: keys.cols.get('key_ref')!, person: keys.cols.get('person_id')! };
+      return selectRecord(p, { person, key: { table, ref: BigInt(a.citizen.ref) }, tables, progress: step });
     });
     // Every node saw the same revealed bit and refuses on its own (after an orderly close).
     if (out.match !== 1) refuse('grant', `the person id in the request is not that of grant ${a.grant.grant.id}'s citizen (checked inside MPC)`);

@@ -1,0 +1,85 @@
+// What a node keeps of a register version for record reads (issue 15; services layer), in memory
+// only (never written to disk, like the decrypted shares it comes from): the columns it read
+// (decrypted once), the packed words, and this node's boolean shares of the person ids' bits
+// (src/mpc/id-bits.ts), which the three nodes make together at the first read of the version and
+// reuse, so that each later read's equality over every row is a local XOR and the AND tree.
+// An entry is keyed by dataset, version, commit seq and content hash: a new version, or a version
+// re-ingested after it was found damaged, replaces it; one entry per dataset (the version last read).
+//
+// agreedBits follows no paper: the three nodes must use the bits of one and the same
+// decomposition (shares of two decompositions do not fit together), so before a read each sends
+// the other two the tags of the bits it holds (random, drawn by node 0 when the bits were made) and
+// the bits are made again together unless all three hold the same. One round of a few bytes;
+// reveals only whether each node holds the bits of a version (nothing of the data or the person).
+import { randomBytes } from 'node:crypto';
+import type { AShare } from '../mpc/share.js';
+import type { BShare } from '../mpc/boolean.js';
+import { idBits } from '../mpc/id-bits.js';
+import type { Party } from '../mpc/party.js';
+import { PARTIES } from '../net/channel.js';
+import type { ShareStore } from './store.js';
+
+/** A version's columns as this node read them, what is derived from them, and the id bits. */
+export interface CachedVersion {
+  key: string;
+  cols: Map<string, AShare>;
+  /** Packed words of a record register (src/mpc/select.ts packWords), once packed. */
+  words?: AShare[];
+  /** Per id column: its bits and the tag of the decomposition they came from. */
+  bits: Map<string, { tag: string; bits: BShare }>;
+}
+
+export class RecordCache {
+  private readonly entries = new Map<string, CachedVersion>();
+
+  constructor(private readonly store: ShareStore) {}
+
+  /** The entry of `name@version` with columns `which` loaded (decrypted once); replaces the dataset's entry of another version. */
+  version(name: string, version: string, which: string[]): CachedVersion {
+    const m = this.store.get(name, version);
+    const key = `${name}@${version}#${m.seq}:${m.contentHash}`;
+    let e = this.entries.get(name);
+    if (e?.key !== key) {
+      e = { key, cols: new Map(), bits: new Map() };
+      this.entries.set(name, e);
+    }
+    const missing = which.filter((c) => !e.cols.has(c));
+    if (missing.length) for (const [c, v] of this.store.load(name, version, missing)) e.cols.set(c, v);
+    return e;
+  }
+
+  /** Whether this node holds the id bits of `column` for `name@version` as stored now (for tests and status). */
+  hasBits(name: string, version: string, column: string): boolean {
+    const m = this.store.get(name, version);
+    const e = this.entries.get(name);
+    return e?.key === `${name}@${version}#${m.seq}:${m.contentHash}` && e.bits.has(column);
+  }
+}
+
+/**
+ * The id bits of each (entry, column), the same decomposition at all three nodes (module comment):
+ * one round of tags, then one batched decomposition of the columns not held by all three alike.
+ */
+export async function agreedBits(p: Party, need: { entry: CachedVersion; column: string }[]): Promise<BShare[]> {
+  const held = need.map(({ entry, column }) => entry.bits.get(column));
+  const mine = held.map((h) => h?.tag ?? null);
+  const msg = Buffer.from(JSON.stringify({ tags: mine, fresh: p.id === 0 ? randomBytes(16).toString('hex') : null }));
+  const peers = PARTIES.filter((q) => q !== p.id);
+  for (const q of peers) p.net.send(q, new Uint8Array(msg));
+  const got = new Map<number, { tags: (string | null)[]; fresh: string | null }>([[p.id, JSON.parse(msg.toString())]]);
+  for (const q of peers) {
+    const m = JSON.parse(Buffer.from(await p.net.recv(q)).toString()) as { tags?: unknown; fresh?: unknown };
+    if (!Array.isArray(m.tags) || m.tags.length !== need.length || !m.tags.every((t) => t === null || typeof t === 'string')) throw new Error(`id bits: node ${q} sent a malformed list of tags`);
+    got.set(q, { tags: m.tags as (string | null)[], fresh: typeof m.fresh === 'string' ? m.fresh : null });
+  }
+  const fresh = got.get(0)!.fresh;
+  if (!fresh) throw new Error('id bits: node 0 sent no tag for new bits');
+  const todo = need.map((_, i) => i).filter((i) => mine[i] === null || PARTIES.some((q) => got.get(q)!.tags[i] !== mine[i]));
+  const made = todo.length ? await idBits(p, todo.map((i) => need[i]!.entry.cols.get(need[i]!.column)!)) : [];
+  const out = held.map((h) => h?.bits);
+  todo.forEach((i, k) => {
+    out[i] = made[k]!;
+    need[i]!.entry.bits.set(need[i]!.column, { tag: `${fresh}/${i}`, bits: made[k]! });
+  });
+  return out as BShare[];
+}
