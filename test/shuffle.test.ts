@@ -51,6 +51,27 @@ describe('seeded random permutations', () => {
     // 119 degrees of freedom: mean 119, sd 15.4; 230 is > 7 sd out.
     assert.ok(chi2 < 230, `chi-square ${chi2.toFixed(1)}`);
   });
+
+  it('the bucketed draw for large sizes (Rao–Sandelius) is uniform too: all 120 permutations of 5 with 2 and 8 buckets', () => {
+    const prg = Prg.fresh();
+    for (const k of [1, 3]) {
+      const runs = 12000;
+      const counts = new Map<string, number>();
+      for (let r = 0; r < runs; r++) {
+        const key = prg.bucketPermutation(5, k).join('');
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      assert.equal(counts.size, 120);
+      let chi2 = 0;
+      for (const c of counts.values()) chi2 += (c - runs / 120) ** 2 / (runs / 120);
+      assert.ok(chi2 < 230, `2^${k} buckets: chi-square ${chi2.toFixed(1)}`);
+    }
+    // And a large draw is a permutation, with every bucket's elements spread over the whole range.
+    const big = new Prg(new Uint8Array(16).fill(9)).permutation(300_000);
+    const seen = new Uint8Array(big.length);
+    for (const v of big) seen[v] = 1;
+    assert.equal(seen.reduce((a, b) => a + b, 0), big.length);
+  });
 });
 
 describe('oblivious shuffle', () => {

@@ -7,6 +7,8 @@ import type { Col } from './ring64.js';
 /** Output is drawn through OpenSSL in blocks of this size (larger blocks measured slower: page faults). */
 const BLOCK = 1 << 16;
 const ZEROS = new Uint8Array(BLOCK);
+/** Elements per bucket of a large permutation (fits the CPU's L2 cache as 32-bit words). */
+const PERMUTATION_BUCKET = 1 << 14;
 
 export class Prg {
   private readonly cipher;
@@ -68,14 +70,49 @@ export class Prg {
   }
 
   /**
-   * A uniformly random permutation of 0..n−1: Fisher–Yates on block-drawn words with Lemire's
-   * multiply-shift bounded sampling (rejection keeps every index unbiased; no float modulo per
-   * step). Both holders of the seed draw the same permutation.
+   * A uniformly random permutation of 0..n−1. Small n: Fisher–Yates. Large n: Rao–Sandelius
+   * (Sandelius, "A simple randomization procedure", J. R. Stat. Soc. B 24, 1962): every element goes
+   * to one of 2^k buckets by the top bits of a random word, then each bucket (≈ 16 Ki elements, in
+   * the CPU's cache) is shuffled by Fisher–Yates; concatenated, the result is uniform (every
+   * permutation has probability Σ_sizes 2^{−kn}·Π 1/n_j!, the same for all). Fisher–Yates over
+   * millions of elements spends its time on cache misses (one random access per element). Both
+   * holders of the seed draw the same permutation.
    */
   permutation(n: number): Uint32Array {
     if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError(`permutation size ${n} out of range`);
+    if (n <= PERMUTATION_BUCKET * 4) {
+      const perm = new Uint32Array(n);
+      for (let i = 0; i < n; i++) perm[i] = i;
+      this.shuffleInPlace(perm);
+      return perm;
+    }
+    return this.bucketPermutation(n, Math.min(16, Math.ceil(Math.log2(n / PERMUTATION_BUCKET))));
+  }
+
+  /** Rao–Sandelius with 2^k buckets (k ≤ 16); exposed for the uniformity test at small n. */
+  bucketPermutation(n: number, k: number): Uint32Array {
+    if (!Number.isInteger(k) || k < 0 || k > 16) throw new RangeError(`bucketPermutation: 2^${k} buckets`);
+    const K = 1 << k, shift = 32 - k;
+    const tag = this.words(n);
+    const start = new Uint32Array(K + 1);
+    if (k > 0) for (let i = 0; i < n; i++) start[(tag[i]! >>> shift) + 1]!++;
+    else start[1] = n;
+    for (let b = 0; b < K; b++) start[b + 1]! += start[b]!;
     const perm = new Uint32Array(n);
-    for (let i = 0; i < n; i++) perm[i] = i;
+    const at = start.slice(0, K);
+    if (k > 0) for (let i = 0; i < n; i++) perm[at[tag[i]! >>> shift]!++] = i;
+    else for (let i = 0; i < n; i++) perm[i] = i;
+    for (let b = 0; b < K; b++) this.shuffleInPlace(perm.subarray(start[b]!, start[b + 1]!));
+    return perm;
+  }
+
+  /**
+   * Fisher–Yates in place on block-drawn words with Lemire's multiply-shift bounded sampling
+   * (rejection keeps every index unbiased; no float modulo per step).
+   */
+  private shuffleInPlace(perm: Uint32Array): void {
+    const n = perm.length;
+    if (n < 2) return;
     let pool = this.words(Math.max(n, 16));
     let p = 0;
     const TWO32 = 0x1_0000_0000;
@@ -110,7 +147,6 @@ export class Prg {
       perm[i] = perm[j]!;
       perm[j] = t;
     }
-    return perm;
   }
 
   /** A uniformly random integer in [0, bound) for bound <= 2^32 (rejection sampling, no bias). */
