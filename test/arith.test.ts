@@ -63,6 +63,16 @@ describe('replicated sharing over Z_2^64', () => {
     }
   });
 
+  it('ring kernel xorLift computes a + b − 2c mod 2^64 (edges near the wrap, every length)', () => {
+    for (const n of LENGTHS) {
+      const [a, b, c] = [randomInts(n), randomInts(n).reverse(), randomInts(n)];
+      assert.deepEqual(R.xorLift(col(a), col(b), col(c)), col(a.map((x, i) => x + b[i]! - 2n * c[i]!)));
+    }
+    const bit = col([0n, 1n, 0n, 1n]), bit2 = col([0n, 0n, 1n, 1n]);
+    assert.deepEqual(R.xorLift(bit, bit2, R.mul(bit, bit2)), col([0n, 1n, 1n, 0n]));
+    assert.throws(() => R.xorLift(col([1n]), col([1n, 2n]), col([1n])), RangeError);
+  });
+
   it('multiplies shares (one round) and matches plaintext mod 2^64', async () => {
     for (const n of LENGTHS) {
       const xv = randomInts(n);
