@@ -47,6 +47,8 @@ const kernels = [
   lanewise('rssmul', P('x0', 'x1', 'y0', 'y1', 'r'), `(i64.add ${rssTerm} ${ld('r')})`),
   // ... + r − s: the zero-share α_i = F(k_i) − F(k_{i−1}) folded in.
   lanewise('rssmulz', P('x0', 'x1', 'y0', 'y1', 'r', 's'), `(i64.sub (i64.add ${rssTerm} ${ld('r')}) ${ld('s')})`),
+  // a + b − 2c: for bits e, s and c = e·s, the arithmetic form of e ⊕ s (bit injection, ABY3 §5.4.1).
+  lanewise('xorlift', P('a', 'b', 'c'), `(i64.sub (i64.add ${ld('a')} ${ld('b')}) (i64.shl ${ld('c')} (i64.const 1)))`),
   fold('sum', P('a'), ld('a')),
   fold('rssdot', P('x0', 'x1', 'y0', 'y1'), rssTerm),
 ];

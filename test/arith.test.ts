@@ -63,6 +63,16 @@ describe('replicated sharing over Z_2^64', () => {
     }
   });
 
+  it('ring kernel xorLift computes a + b − 2c mod 2^64 (edges near the wrap, every length)', () => {
+    for (const n of LENGTHS) {
+      const [a, b, c] = [randomInts(n), randomInts(n).reverse(), randomInts(n)];
+      assert.deepEqual(R.xorLift(col(a), col(b), col(c)), col(a.map((x, i) => x + b[i]! - 2n * c[i]!)));
+    }
+    const bit = col([0n, 1n, 0n, 1n]), bit2 = col([0n, 0n, 1n, 1n]);
+    assert.deepEqual(R.xorLift(bit, bit2, R.mul(bit, bit2)), col([0n, 1n, 1n, 0n]));
+    assert.throws(() => R.xorLift(col([1n]), col([1n, 2n]), col([1n])), RangeError);
+  });
+
   it('multiplies shares (one round) and matches plaintext mod 2^64', async () => {
     for (const n of LENGTHS) {
       const xv = randomInts(n);
@@ -112,5 +122,25 @@ describe('replicated sharing over Z_2^64', () => {
     });
     assert.equal(frames, 1);
     for (const [a] of out) assert.deepEqual(a, col(xv.map((v) => v * v)));
+  });
+
+  it('batches products of columns of different lengths, across the streaming slices, without concatenating them', async () => {
+    // Lengths 0, odd, and pairs that straddle the STREAM_LANES slice boundaries of the one message.
+    const lens = [0, 3, A.STREAM_LANES - 1, 0, 2, A.STREAM_LANES + 5, 1];
+    const xs = lens.map((n) => randomInts(n)), ys = lens.map((n) => randomInts(n));
+    const sx = xs.map((v) => shareAll(col(v))[0]!), sy = ys.map((v) => shareAll(col(v))[0]!);
+    const out = await run3(async (p) => {
+      const before = p.net.stats.frames;
+      const z = await A.mulMany(p, lens.map((_, k) => [sx[k]![p.id]!, sy[k]![p.id]!] as [A.AShare, A.AShare]));
+      const frames = p.net.stats.frames - before;
+      return { frames, z: await A.revealMany(p, z) };
+    });
+    const total = lens.reduce((s, n) => s + n, 0);
+    for (const { frames, z } of out) {
+      assert.equal(frames, Math.ceil(total / A.STREAM_LANES));
+      lens.forEach((_, k) => assert.deepEqual(z[k], col(xs[k]!.map((v, i) => v * ys[k]![i]!)), `pair ${k}`));
+    }
+    const empty = await run3((p) => A.mulMany(p, [[sx[0]![p.id]!, sy[0]![p.id]!]]));
+    for (const [z] of empty) assert.equal(z!.length, 0);
   });
 });

@@ -173,11 +173,34 @@ export function splitShare(x: AShare, lengths: number[]): AShare[] {
   return as.map((a, k) => new AShare(a, bs[k]!));
 }
 
-/** Several independent products in one round. */
+/**
+ * Several independent products in one round: mul on their concatenation, without building it. The
+ * local products are written straight into one outgoing column and sent in STREAM_LANES slices as
+ * they fill (the inputs are read in place, never copied into a concatenated temporary).
+ */
 export async function mulMany(p: Party, pairs: [AShare, AShare][]): Promise<AShare[]> {
-  const lens = pairs.map(([x]) => x.length);
-  const z = await mul(p, concatShares(pairs.map(([x]) => x)), concatShares(pairs.map(([, y]) => y)));
-  return splitShare(z, lens);
+  const lens = pairs.map(([x, y]) => {
+    if (y.length !== x.length) throw new RangeError(`mulMany: lengths differ (${x.length} vs ${y.length})`);
+    return x.length;
+  });
+  const n = lens.reduce((s, l) => s + l, 0);
+  if (n === 0) return pairs.map(() => new AShare(new BigUint64Array(0), new BigUint64Array(0)));
+  const r = (len: number) => p.prgNext.raw(len);
+  const s = (len: number) => p.prgPrev.raw(len);
+  const z = new BigUint64Array(n);
+  let at = 0, sent = 0;
+  for (const [x, y] of pairs) {
+    for (let off = 0; off < x.length; ) {
+      // Up to the end of this pair or of the current slice, whichever comes first.
+      const end = Math.min(x.length, off + STREAM_LANES - (at % STREAM_LANES));
+      R.rssMulZero(x.a.subarray(off, end), x.b.subarray(off, end), y.a.subarray(off, end), y.b.subarray(off, end), r, s, z.subarray(at, at + end - off));
+      at += end - off;
+      off = end;
+      if (at - sent === STREAM_LANES) (p.net.send(p.prev, R.bytesOf(z.subarray(sent, at))), (sent = at));
+    }
+  }
+  if (sent < n) p.net.send(p.prev, R.bytesOf(z.subarray(sent, n)));
+  return splitShare(new AShare(z, await recvStreamed(p, p.next, n, 'mulMany')), lens);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { planeToCol, toPlanes, wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
-import { AShare, add, fromPair, input, mul, mulPublic, sub } from './arith.js';
+import { AShare, add, fromPair, input, mul, mulPublic } from './arith.js';
 import { and, andMany, BShare, fromPairBits, inputBits, stackPlanes, xor } from './boolean.js';
 import type { Party } from './party.js';
 
@@ -134,7 +134,7 @@ export async function bitInject(p: Party, b: BShare): Promise<AShare> {
   const E = await input(p, 0, e, total);
   const S = fromPair(p, 1, s2, total);
   const ES = await mul(p, E, S);
-  return sub(add(E, S), mulPublic(ES, 2n));
+  return new AShare(R.xorLift(E.a, S.a, ES.a), R.xorLift(E.b, S.b, ES.b));
 }
 
 /** Boolean → arithmetic for whole values: x = Σ_k 2^k·b_k (bits injected, then a public weighting). */

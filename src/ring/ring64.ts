@@ -21,6 +21,7 @@ interface Kernels {
   shru(a: number, c: bigint, o: number, n: number): void;
   rssmul(x0: number, x1: number, y0: number, y1: number, r: number, o: number, n: number): void;
   rssmulz(x0: number, x1: number, y0: number, y1: number, r: number, s: number, o: number, n: number): void;
+  xorlift(a: number, b: number, c: number, o: number, n: number): void;
   sum(a: number, n: number): bigint;
   rssdot(x0: number, x1: number, y0: number, y1: number, n: number): bigint;
 }
@@ -88,6 +89,11 @@ export function shiftRightSigned(a: Col, k: number, out: Col = alloc(a.length)):
 /** Logical shift right by k bits, 0 <= k < 64. */
 export function shiftRightUnsigned(a: Col, k: number, out: Col = alloc(a.length)): Col {
   lanes([a], out, (n) => K.shru(slot(0), BigInt(k), OUT, n));
+  return out;
+}
+/** a + b − 2c lane by lane (one pass): e + s − 2·e·s is e ⊕ s for bits e, s (bit injection). */
+export function xorLift(a: Col, b: Col, c: Col, out: Col = alloc(a.length)): Col {
+  lanes([a, b, c], out, (n) => K.xorlift(slot(0), slot(1), slot(2), OUT, n));
   return out;
 }
 /** x0*(y0+y1) + x1*y0 + r lane by lane: the local step of a replicated-share product. */

@@ -11,7 +11,8 @@ import type { JoinRunOptions } from '../query/join-execute.js';
 import { lapTimer } from '../query/execute.js';
 import type { StatNoise, StatPlan } from './functions.js';
 import { keySize } from './cells.js';
-import { addLaplace, cellIndex, cellSums, masked, maskedSums } from './secure.js';
+import { addLaplace, cellIndex, cellSums, masked } from './secure.js';
+import { maskedSums } from './sums.js';
 
 export interface StatRunOptions extends JoinRunOptions {
   /** Protected run: the noise of functions.noiseFor (sums/cells) or glm.modelNoise (models). */

@@ -5,13 +5,12 @@
 // layer; nothing here reveals anything (the caller decides what to open, and to whom).
 //   indicators   [x = v] for public v: x bucketed once among its own values (src/mpc/bucket.ts), the
 //                one-hot planes are free XORs of the thermometer bits, one injection for all
-//   sums         Σ valid·a·b·c as one batched multiplication round (valid·a, b·c) and one batched
-//                inner-product round (arith.dotMany: one ring element per sum, whatever n)
+//   sums         Σ valid·a·b·c: src/stats/sums.ts (maskedSums)
 //   cells        Σ weight per cell g ∈ [0, G): for 0/1 weights, one-hot planes ANDed with the
 //                weights' bits and counted by count.ts's boolean adder tree (countOnes); else
 //                indicators and countAndSum when G·n is small, or the sort-based group.ts
 //                groupSums (reveals n and G only)
-import { AShare, add, addPublic, dotMany, fromPublic, mulMany, mulPublic, sum } from '../mpc/arith.js';
+import { AShare, add, addPublic, fromPublic, mulMany, mulPublic } from '../mpc/arith.js';
 import { and, fromPublicBits, not, stackPlanes, xor, type BShare } from '../mpc/boolean.js';
 import { wordsFor } from '../ring/bits.js';
 import { bucketIndex, geThresholds } from '../mpc/bucket.js';
@@ -71,53 +70,6 @@ export async function resolveRefs(p: Party, t: AnalysisTable, refs: ColRef[]): P
   return out;
 }
 
-
-/**
- * Σ_i valid_i·Π_{r ∈ m} r_i for every monomial m (≤ 3 factors), one lane each. Two rounds for all:
- * the products valid·a and b·c (one mulMany), then one dotMany. Reveals nothing.
- */
-export async function maskedSums(p: Party, t: AnalysisTable, monomials: ColRef[][]): Promise<AShare> {
-  const refs = await resolveRefs(p, t, monomials.flat());
-  const get = (r: ColRef) => refs.get(refKey(r))!;
-  for (const m of monomials) if (m.length > 3) throw new RangeError('maskedSums: at most three factors per monomial');
-  const prodKeys = new Map<string, [AShare, AShare]>();
-  const need = (key: string, a: AShare, b: AShare) => (prodKeys.has(key) ? undefined : prodKeys.set(key, [a, b]));
-  for (const m of monomials) {
-    if (m.length >= 2 && !t.allValid) need(`v*${refKey(m[0]!)}`, t.valid, get(m[0]!));
-    if (m.length === 3) need(`${refKey(m[1]!)}*${refKey(m[2]!)}`, get(m[1]!), get(m[2]!));
-  }
-  const keys = [...prodKeys.keys()];
-  const prods = keys.length ? await mulMany(p, keys.map((k) => prodKeys.get(k)!)) : [];
-  const prod = new Map(keys.map((k, i) => [k, prods[i]!]));
-  const pairs: [AShare, AShare][] = [];
-  const local: (AShare | null)[] = [];
-  for (const m of monomials) {
-    if (m.length === 0) {
-      local.push(sum(t.valid));
-      continue;
-    }
-    local.push(null);
-    // With every row valid (public), valid·a is a itself: no product, and Σ a is local.
-    const first = () => (t.allValid ? get(m[0]!) : prod.get(`v*${refKey(m[0]!)}`)!);
-    if (m.length === 1) {
-      if (t.allValid) {
-        local[local.length - 1] = sum(get(m[0]!));
-        continue;
-      }
-      pairs.push([t.valid, get(m[0]!)]);
-    } else if (m.length === 2) pairs.push([first(), get(m[1]!)]);
-    else pairs.push([first(), prod.get(`${refKey(m[1]!)}*${refKey(m[2]!)}`)!]);
-  }
-  const dots = pairs.length ? await dotMany(p, pairs) : new AShare(new BigUint64Array(0), new BigUint64Array(0));
-  const a = new BigUint64Array(monomials.length), b = new BigUint64Array(monomials.length);
-  let k = 0;
-  local.forEach((l, i) => {
-    const src = l ?? dots.slice(k, ++k);
-    a[i] = src.a[0]!;
-    b[i] = src.b[0]!;
-  });
-  return new AShare(a, b);
-}
 
 /** The cell number of every row: Σ_k index_k·stride_k (last key fastest). Reveals nothing. */
 export async function cellIndex(p: Party, t: AnalysisTable, keys: CellKey[]): Promise<AShare> {
