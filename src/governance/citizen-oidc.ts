@@ -19,20 +19,20 @@
 // What the broker learns: that this person logged in to enrol a key (the nonce is a hash). What
 // the custodian learns: the person and their public key (it registers them). The nodes: the key,
 // its pseudonymous name and ref.
-import { createHash, createPublicKey, verify as verifySig, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify as verifySig, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { PERSON_ID_LIMIT } from '../ingest/schema.js';
 import { refuse } from './errors.js';
 import { publicKeyFromPem, rawPublicKey } from './identity.js';
+import { keyBindingNonceOfRaw } from './key-binding.js';
 
 /** The claim of the Danish e-ID broker that carries the CPR number (others: pass their claim name). */
 export const CPR_CLAIM = 'dk:gov:saml:attribute:CprNumberIdentifier';
 /** Largest difference between a token's issue time and this clock. */
 const SKEW_S = 300;
 
-/** The OIDC nonce that binds a login to a public key: base64url(SHA-256("mosaik:citizen-key:v1\n" ‖ raw key)). */
+/** The OIDC nonce that binds a login to a public key (./key-binding.ts, shared with the browser). */
 export function keyBindingNonce(publicKeyPem: string): string {
-  const raw = rawPublicKey(publicKeyFromPem(publicKeyPem, 'citizen public key'));
-  return createHash('sha256').update('mosaik:citizen-key:v1\n').update(raw).digest('base64url');
+  return keyBindingNonceOfRaw(new Uint8Array(rawPublicKey(publicKeyFromPem(publicKeyPem, 'citizen public key'))));
 }
 
 export interface IdTokenCheck {
