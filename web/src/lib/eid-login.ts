@@ -75,6 +75,7 @@ function explain(e: unknown): Error {
   if (e instanceof oauth.AuthorizationResponseError) return new Error(`The e-ID broker did not log you in: ${e.error_description ?? e.error}. Nothing was registered.`);
   if (e instanceof oauth.ResponseBodyError) return new Error(`The e-ID broker refused the login: ${e.error_description ?? e.error}. Nothing was registered; start again.`);
   const m = (e as Error).message ?? String(e);
+  if (/"iss"/.test(m)) return new Error('This answer does not come from the e-ID broker this browser went to (its issuer is missing or another). Nothing was registered; start again.');
   if (/state/.test(m)) return new Error('This answer from the e-ID broker is not for a login this browser started (its state does not match). Nothing was registered; start again.');
   if (/nonce/.test(m)) return new Error('The e-ID broker\'s token is not bound to the key this browser made (its nonce does not match). Nothing was registered; start again.');
   return e instanceof Error ? e : new Error(m);
