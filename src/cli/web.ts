@@ -18,7 +18,7 @@
 //                                           node's status, Content-Type and body back)
 //   GET  /api/citizen-login                 {issuer, clientId, claim, label?} of the identity broker citizens
 //                                           log in at, when the consent custodian's enrolment service runs
-//                                           here (404 otherwise: the sign-in page then offers key files only)
+//                                           here ({} otherwise: the sign-in page then offers key files only)
 //   POST /api/citizen-enrol                 {idToken, publicKey} → {name, ref}: that service
 //                                           (./citizen-enrolment.ts), run in this process on the custodian's
 //                                           behalf (the demo's); it sees the person id, the relay does not
@@ -99,7 +99,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   }));
 
   let enrolment = o.citizenEnrolment;
-  app.get('/api/citizen-login', async (_req, reply) => (enrolment ? enrolment.login : reply.code(404).send({ error: 'no identity broker here: sign in with a key file' })));
+  app.get('/api/citizen-login', async () => enrolment?.login ?? {});
   app.post('/api/citizen-enrol', async (req, reply) => {
     if (!enrolment) return reply.code(404).send({ error: 'no enrolment service here' });
     let body: { idToken?: unknown; publicKey?: unknown };

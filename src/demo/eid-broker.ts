@@ -81,7 +81,9 @@ export async function startStandInBroker(o: { persons: Iterable<number>; redirec
   const provider = new Provider(issuer, config);
   const oidc = provider.callback();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const m = /^\/interaction\/([\w-]+)(\/login)?$/.exec(new URL(req.url ?? '/', issuer).pathname);
+    const path = new URL(req.url ?? '/', issuer).pathname;
+    if (path === '/favicon.ico') return void res.writeHead(204).end(); // browsers ask; no 404 in their console
+    const m = /^\/interaction\/([\w-]+)(\/login)?$/.exec(path);
     if (!m) return oidc(req, res);
     const details = await provider.interactionDetails(req, res);
     if (req.method === 'POST' && m[2]) {

@@ -41,7 +41,8 @@ const options = (issuer: string) => (local(issuer) ? { [oauth.allowInsecureReque
 /** The identity broker of this deployment, or undefined when there is none (key files only). */
 export async function citizenLogin(): Promise<CitizenLogin | undefined> {
   const r = await fetch('/api/citizen-login');
-  return r.ok ? ((await r.json()) as CitizenLogin) : undefined;
+  const login = r.ok ? ((await r.json()) as Partial<CitizenLogin>) : {};
+  return login.issuer ? (login as CitizenLogin) : undefined;
 }
 
 async function discover(login: CitizenLogin): Promise<oauth.AuthorizationServer> {
