@@ -138,7 +138,7 @@ export async function processConsentInbox(o: { config: ClusterConfig; consortium
   return { changes, version: pub.version, skipped };
 }
 
-function consortiumFor(dir: string, file?: string): Consortium {
+export function consortiumFor(dir: string, file?: string): Consortium {
   const path = resolve(file ?? join(dir, 'consortium.json'));
   if (!existsSync(path)) throw new GovernanceError('malformed', `no consortium configuration at ${path}: pass --consortium <file>`);
   return Consortium.load(path);

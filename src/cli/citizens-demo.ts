@@ -4,7 +4,10 @@
 // files and cards in <dir>/citizens/, persons with hospital contacts and prescriptions and no
 // synthetic consent event), the custodian's inbox key for consent changes made in browsers, and a
 // custodian loop that publishes those changes every few seconds while the app runs. Two doctors
-// are identities of the consortium: dr-hansen (Copenhagen) and dr-weber (Hamburg).
+// are identities of the consortium: dr-hansen (Copenhagen) and dr-weber (Hamburg). Once the app is
+// served, the e-ID login: a stand-in broker (src/demo/eid-broker.ts) whose accounts are those
+// citizens and two more with no key file yet, and the consent custodian's enrolment service
+// (./citizen-enrolment.ts) served by the web app on the custodian's behalf.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CITIZEN_KEYS_DATASET } from '../governance/citizens.js';
@@ -16,7 +19,10 @@ import { PRO_DATASET } from '../governance/patient-reported.js';
 import type { ClusterConfig } from '../net/keys.js';
 import { generateConsentEvents } from '../demo/consent-events.js';
 import type { generateRegisters } from '../demo/registers.js';
+import { startStandInBroker } from '../demo/eid-broker.js';
 import { processConsentInbox, publishInboxKey, registerCitizen } from './citizen.js';
+import { citizenEnrolment } from './citizen-enrolment.js';
+import type { WebServer } from './web.js';
 import { publishConsent } from './governance-remote.js';
 
 /** Identities of the citizens' side, besides the demo's custodians and researchers. */
@@ -31,6 +37,8 @@ export const CONSENT_CUSTODIAN_DATASETS = [CITIZEN_KEYS_DATASET];
 export interface DemoCitizens {
   /** Lines telling how to sign in as each citizen and doctor. */
   lines: string[];
+  /** Starts the stand-in e-ID broker for the app at `web` and serves the enrolment service there; returns lines to print. */
+  serveEidLogin(web: WebServer): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -62,7 +70,9 @@ export async function setUpCitizens(o: {
   const withEvents = new Set(events.map((e) => e.person));
   const count = new Map<number, number>();
   for (const reg of [o.regs.contacts, o.regs.prescriptions]) for (const p of reg.columns.get('person_id')!) count.set(Number(p), (count.get(Number(p)) ?? 0) + 1);
-  const chosen = [...count].filter(([p]) => !withEvents.has(p)).sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, o.count ?? 3).map(([p]) => p);
+  const candidates = [...count].filter(([p]) => !withEvents.has(p)).sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([p]) => p);
+  const chosen = candidates.slice(0, o.count ?? 3);
+  const eidOnly = candidates.slice(chosen.length, chosen.length + 2); // citizens who enrol with the e-ID first
   const lines: string[] = [];
   for (const person of chosen) {
     const r = await registerCitizen({ config: o.config, consortium: o.consortium, signer: o.custodian, person, outDir: wallet, table });
@@ -82,6 +92,7 @@ export async function setUpCitizens(o: {
     );
   };
   const timer = setInterval(() => !stopped && tick(), 5000);
+  let closeBroker = async () => {};
   return {
     lines: [
       `  citizens (phone-sized pages at /citizen/signin; the person number stays in the browser):`,
@@ -89,10 +100,23 @@ export async function setUpCitizens(o: {
       `  doctors (sign in at /signin): ${join(o.dir, 'identities', 'dr-hansen.ed25519.key.pem')} (Copenhagen), dr-weber.ed25519.key.pem (Hamburg)`,
       `  a citizen's consent changes are published by the consent custodian every 5 s while the app runs`,
     ],
+    serveEidLogin: async (web) => {
+      const base = new URL(web.url);
+      const returns = [...new Set([base.hostname, 'localhost', '127.0.0.1'])].map((h) => `${base.protocol}//${h}:${base.port}/citizen/signin`);
+      const broker = await startStandInBroker({ persons: [...chosen, ...eidOnly], redirectUris: returns, log: o.log });
+      closeBroker = broker.close;
+      web.setCitizenEnrolment(citizenEnrolment({ config: o.config, consortium: o.consortium, signer: o.custodian, table, login: { issuer: broker.issuer, clientId: broker.clientId, label: "the demo's stand-in e-ID broker" }, log: o.log }));
+      const cprs = (ps: number[]) => ps.map((p) => String(p).padStart(10, '0')).join(', ');
+      return [
+        `  e-ID login ("Sign in with e-ID" at /citizen/signin): a STAND-IN broker at ${broker.issuer} (not MitID; CPR number, no password)`,
+        `    for the citizens above (${cprs(chosen)}: a second key each) and ${cprs(eidOnly)} (no key file yet)`,
+      ];
+    },
     stop: async () => {
       stopped = true;
       clearInterval(timer);
       await busy;
+      await closeBroker();
     },
   };
 }

@@ -209,9 +209,23 @@ program
   .requiredOption('--dir <clusterDir>', 'cluster directory with cluster.json')
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .option('--port <port>', 'port (0: a free one)', int('port', 0, 65535), 8080)
-  .action(async (o: { dir: string; host: string; port: number }) => {
+  .option('--citizen-login <file>', "the consent custodian's e-ID enrolment service runs here too: its broker (JSON {issuer, clientId, claim?, label?}: src/cli/citizen-enrolment.ts)")
+  .option('--custodian-key <file>', "with --citizen-login: the consent custodian's Ed25519 key (it registers citizens' keys)")
+  .option('--table <file>', "with --citizen-login: the custodian's key→person table", 'citizen-keys.csv')
+  .option('--consortium <file>', 'with --citizen-login: the consortium configuration (default <dir>/consortium.json)')
+  .action(async (o: { dir: string; host: string; port: number; citizenLogin?: string; custodianKey?: string; table: string; consortium?: string }) => {
     const { startWebServer } = await import('./web.js');
-    const w = await startWebServer({ dir: resolve(o.dir), host: o.host, port: o.port, log: (l) => console.error(l) });
+    const dir = resolve(o.dir);
+    let citizenEnrolment;
+    if (o.citizenLogin) {
+      if (!o.custodianKey) throw new Error('--citizen-login needs --custodian-key (the consent custodian registers the keys)');
+      const e = await import('./citizen-enrolment.js');
+      const { consortiumFor } = await import('./citizen.js');
+      const { clusterConfig } = await import('./governance-remote.js');
+      const { cliSigner } = await import('./identity-defaults.js');
+      citizenEnrolment = e.citizenEnrolment({ config: clusterConfig(dir), consortium: consortiumFor(dir, o.consortium), signer: cliSigner({ dir, key: resolve(o.custodianKey), role: 'custodian' }), table: resolve(o.table), login: e.readCitizenLoginConfig(resolve(o.citizenLogin)), log: (l) => console.error(l) });
+    }
+    const w = await startWebServer({ dir, host: o.host, port: o.port, log: (l) => console.error(l), ...(citizenEnrolment ? { citizenEnrolment } : {}) });
     console.log(`the web app: ${w.url}  (Ctrl-C stops it)`);
     await new Promise<void>((ok) => {
       process.once('SIGINT', ok);

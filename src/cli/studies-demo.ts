@@ -376,6 +376,7 @@ async function serveUntilStopped(dir: string, o: StudiesDemoOptions, citizens: D
   o.log(`  sign in with a key file from ${join(dir, 'identities')}: researcher.ed25519.key.pem (a researcher with its whole budget),`);
   o.log(`  cpr / sundhedsdatastyrelsen / dst.ed25519.key.pem (the custodians), auditor.ed25519.key.pem (an auditor; the log needs no key)`);
   for (const l of citizens.lines) o.log(l);
+  for (const l of await citizens.serveEidLogin(web)) o.log(l);
   o.log('  Ctrl-C stops the app and the three nodes.');
   await new Promise<void>((ok) => {
     const stop = () => ok();

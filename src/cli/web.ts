@@ -16,6 +16,12 @@
 //   ANY  /api/nodes/:party/v1/…             forwarded to node `party` as /v1/… (method, query string,
 //                                           Authorization, Content-Type and body unchanged; the
 //                                           node's status, Content-Type and body back)
+//   GET  /api/citizen-login                 {issuer, clientId, claim, label?} of the identity broker citizens
+//                                           log in at, when the consent custodian's enrolment service runs
+//                                           here ({} otherwise: the sign-in page then offers key files only)
+//   POST /api/citizen-enrol                 {idToken, publicKey} → {name, ref}: that service
+//                                           (./citizen-enrolment.ts), run in this process on the custodian's
+//                                           behalf (the demo's); it sees the person id, the relay does not
 //   GET  /…                                 the app (web/dist), index.html for unknown paths
 // The relay logs one line per call: method, node, path, status, bytes. Never a header or a body.
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,9 +31,11 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { PartyId } from '../net/channel.js';
+import { GovernanceError } from '../governance/errors.js';
 import { pinnedTlsOptions } from '../net/https.js';
 import { clusterUploadKeys, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
 import { apiPorts } from '../node/api.js';
+import type { CitizenEnrolment } from './citizen-enrolment.js';
 
 /** Where the built app is: web/dist beside src (in the repository and in dist/). */
 export function webDistDir(): string {
@@ -45,11 +53,15 @@ export interface WebServerOptions {
   log?: (line: string) => void;
   /** Largest body relayed (uploads from the browser are small files). */
   bodyLimit?: number;
+  /** The consent custodian's enrolment service for e-ID logins, when it runs in this process. */
+  citizenEnrolment?: CitizenEnrolment;
 }
 
 export interface WebServer {
   url: string;
   app: FastifyInstance;
+  /** Starts (or stops: undefined) serving the enrolment service, e.g. once the broker knows this server's URL. */
+  setCitizenEnrolment(service: CitizenEnrolment | undefined): void;
   close(): Promise<void>;
 }
 
@@ -86,6 +98,27 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     nodes: config.nodes.map((n) => ({ id: n.id, name: n.name, ...(uploadKeys[n.id] ? { uploadKey: uploadKeys[n.id] } : {}), ...(n.signingKey ? { signingKey: n.signingKey } : {}) })),
   }));
 
+  let enrolment = o.citizenEnrolment;
+  app.get('/api/citizen-login', async () => enrolment?.login ?? {});
+  app.post('/api/citizen-enrol', async (req, reply) => {
+    if (!enrolment) return reply.code(404).send({ error: 'no enrolment service here' });
+    let body: { idToken?: unknown; publicKey?: unknown };
+    try {
+      body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '') as typeof body;
+    } catch {
+      return reply.code(400).send({ error: 'send JSON: {"idToken": …, "publicKey": …}' });
+    }
+    try {
+      const r = await enrolment.enrol(body.idToken, body.publicKey);
+      log(`enrol → 201 (${r.name})`);
+      return reply.code(201).header('cache-control', 'no-store').send(r);
+    } catch (e) {
+      const refused = e instanceof GovernanceError;
+      log(`enrol → ${refused ? 400 : 502}`);
+      return reply.code(refused ? 400 : 502).send({ error: refused ? (e as Error).message : `the enrolment could not be completed: ${(e as Error).message}` });
+    }
+  });
+
   app.all<{ Params: { party: string; '*': string } }>('/api/nodes/:party/*', async (req, reply) => {
     const party = Number(req.params.party);
     if (![0, 1, 2].includes(party)) return reply.code(404).send({ error: `no node ${req.params.party} (nodes are 0, 1, 2)` });
@@ -118,5 +151,5 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   await app.listen({ host, port: o.port ?? 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
-  return { url: `http://${host}:${port}/`, app, close: () => app.close() };
+  return { url: `http://${host}:${port}/`, app, setCitizenEnrolment: (s) => void (enrolment = s), close: () => app.close() };
 }

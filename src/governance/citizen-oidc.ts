@@ -4,7 +4,8 @@
 //
 //   1. The citizen's browser makes an Ed25519 key pair (WebCrypto, non-extractable private half:
 //      web/src/lib/keys.ts newIdentity) and starts the OIDC authorization code flow (with PKCE) at
-//      the broker, with nonce = keyBindingNonce(public key): the login is bound to that key.
+//      the broker, with nonce = keyBindingNonce(public key): the login is bound to that key
+//      (web/src/lib/eid-login.ts; the nonce's code is shared: ./key-binding.ts).
 //   2. The broker returns an ID token (a JWS signed with one of its keys, published as a JWKS). The
 //      browser sends {id_token, public key} to the consent custodian's enrolment service (the
 //      custodian's, not a compute node: only the custodian may see the person id).
@@ -14,25 +15,27 @@
 //   4. It registers the key as any citizen key (src/cli/citizen.ts registerCitizen): the signed
 //      citizen-key document to every node (the key under a pseudonymous name and ref), and one more
 //      row (ref, person) in the secret-shared key→person table.
-// `mosaik citizen enrol --id-token … --jwks … --issuer … --audience … --public-key …` runs 3–4 by
-// hand; test/citizens.test.ts runs it against a stand-in broker (its own RSA and EC keys).
+// The enrolment service (src/cli/citizen-enrolment.ts, served by `mosaik web --citizen-login` and
+// the demo) runs 3–4 for browsers; `mosaik citizen enrol --id-token … --jwks … --issuer …
+// --audience … --public-key …` runs them by hand; test/citizens.test.ts runs it against a stand-in
+// broker (its own RSA and EC keys), test/web-citizen-eid.test.ts the whole flow in Chromium.
 // What the broker learns: that this person logged in to enrol a key (the nonce is a hash). What
 // the custodian learns: the person and their public key (it registers them). The nodes: the key,
 // its pseudonymous name and ref.
-import { createHash, createPublicKey, verify as verifySig, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify as verifySig, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { PERSON_ID_LIMIT } from '../ingest/schema.js';
 import { refuse } from './errors.js';
 import { publicKeyFromPem, rawPublicKey } from './identity.js';
+import { keyBindingNonceOfRaw } from './key-binding.js';
 
 /** The claim of the Danish e-ID broker that carries the CPR number (others: pass their claim name). */
 export const CPR_CLAIM = 'dk:gov:saml:attribute:CprNumberIdentifier';
 /** Largest difference between a token's issue time and this clock. */
 const SKEW_S = 300;
 
-/** The OIDC nonce that binds a login to a public key: base64url(SHA-256("mosaik:citizen-key:v1\n" ‖ raw key)). */
+/** The OIDC nonce that binds a login to a public key (./key-binding.ts, shared with the browser). */
 export function keyBindingNonce(publicKeyPem: string): string {
-  const raw = rawPublicKey(publicKeyFromPem(publicKeyPem, 'citizen public key'));
-  return createHash('sha256').update('mosaik:citizen-key:v1\n').update(raw).digest('base64url');
+  return keyBindingNonceOfRaw(new Uint8Array(rawPublicKey(publicKeyFromPem(publicKeyPem, 'citizen public key'))));
 }
 
 export interface IdTokenCheck {
