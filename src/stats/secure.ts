@@ -8,7 +8,7 @@
 //   sums         Σ valid·a·b·c as one batched multiplication round (valid·a, b·c) and one batched
 //                inner-product round (arith.dotMany: one ring element per sum, whatever n)
 //   cells        Σ weight per cell g ∈ [0, G): for 0/1 weights, one-hot planes ANDed with the
-//                weights' bits and counted by count.ts's boolean adder tree (countOnes); else
+//                weights' bits and counted by count.ts's carry-save tree (countOnes); else
 //                indicators and countAndSum when G·n is small, or the sort-based group.ts
 //                groupSums (reveals n and G only)
 import { AShare, add, addPublic, dotMany, fromPublic, mulMany, mulPublic, sum } from '../mpc/arith.js';
@@ -139,22 +139,23 @@ export async function cellIndex(p: Party, t: AnalysisTable, keys: CellKey[]): Pr
 /** Largest cells·rows·weights handled by indicators (count.ts) instead of sorting. */
 const INDICATOR_LANES = 1 << 25;
 /** Most cells × 0/1 weights counted by the boolean adder tree (count.ts countOnes) instead of sorting. */
-const COUNT_PLANES = 4096;
+export const COUNT_PLANES = 4096;
 /** Planes × rows (bits) per chunk of the adder tree (memory: 2^27 bits = 16 MiB per share half). */
-const CHUNK_BITS = 1 << 27;
+export const CHUNK_BITS = 1 << 27;
 
 /**
  * Σ weight over the rows of every cell g ∈ [0, G) (G-lane share per weight). Reveals n and G only.
  * `binary`: every weight is 0 or 1 (counts, events), so the sums are counts of ones: one-hot cell
- * planes ANDed with the weights' bits (free from 0/1 shares: convert.lowBit), counted by a boolean
- * adder tree, in row chunks. Otherwise indicators with countAndSum (few cells), or a sort.
+ * planes ANDed with the weights' bits (free from 0/1 shares: convert.lowBit), counted by count.ts's
+ * carry-save tree, in row chunks (`chunkRows`: tests). Otherwise indicators with countAndSum (few
+ * cells), or a sort. Cells of keys of the analysis table: cell-counts.ts cellCounts.
  */
-export async function cellSums(p: Party, cell: AShare, G: number, weights: AShare[], binary = false): Promise<AShare[]> {
+export async function cellSums(p: Party, cell: AShare, G: number, weights: AShare[], binary = false, chunkRows?: number): Promise<AShare[]> {
   const n = cell.length;
   if (n === 0) return weights.map(() => new AShare(new BigUint64Array(G), new BigUint64Array(G)));
   const V = weights.length;
   if (binary && G * V <= COUNT_PLANES) {
-    const chunk = Math.max(32, Math.floor(CHUNK_BITS / (G * (V + 1)) / 32) * 32);
+    const chunk = chunkRows ?? Math.max(32, Math.floor(CHUNK_BITS / (G * (V + 1)) / 32) * 32);
     let acc = new AShare(new BigUint64Array(G * V), new BigUint64Array(G * V));
     for (let lo = 0; lo < n; lo += chunk) {
       const hi = Math.min(n, lo + chunk);
