@@ -119,9 +119,10 @@ export async function countOnes(p: Party, x: BShare): Promise<AShare> {
   const Wx = wordsFor(n);
   // cols[j]: the words of weight 2^j, m per plane, plane-major (plane k's at [k·m, (k + 1)·m)).
   type Col = { m: number; a: Uint32Array; b: Uint32Array };
-  const first: Col = { m: Wx, a: x.a.slice(), b: x.b.slice() };
+  // The lanes past n may hold anything (e.g. after a NOT): cleared in a copy (x is only read).
   const tail = n % 32 === 0 ? 0xffffffff : (1 << (n % 32)) - 1;
-  if (Wx > 0) for (let k = 0; k < K; k++) ((first.a[k * Wx + Wx - 1]! &= tail), (first.b[k * Wx + Wx - 1]! &= tail));
+  const first: Col = tail === 0xffffffff ? { m: Wx, a: x.a, b: x.b } : { m: Wx, a: x.a.slice(), b: x.b.slice() };
+  if (Wx > 0 && tail !== 0xffffffff) for (let k = 0; k < K; k++) ((first.a[k * Wx + Wx - 1]! &= tail), (first.b[k * Wx + Wx - 1]! &= tail));
   let cols: Col[] = [first];
   let lanes = 32; // lanes per word
   for (;;) {

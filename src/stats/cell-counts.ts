@@ -9,7 +9,7 @@
 //   counts   the ones of every plane by count.ts's carry-save tree (countOnes), in row chunks
 // Reveals nothing (n and G are public); the caller decides what to open, and to whom.
 import { AShare, add } from '../mpc/arith.js';
-import { and, BShare, fromPublicBits, not, stackPlanes, xor } from '../mpc/boolean.js';
+import { andOuter, BShare, fromPublicBits, not, stackPlanes, xor } from '../mpc/boolean.js';
 import { geThresholds } from '../mpc/bucket.js';
 import { lowBit } from '../mpc/convert.js';
 import { countOnes } from '../mpc/count.js';
@@ -56,18 +56,21 @@ export async function cellCounts(p: Party, t: AnalysisTable, keys: CellKey[], we
   let acc = new AShare(new BigUint64Array(G * V), new BigUint64Array(G * V));
   for (let lo = 0; lo < n; lo += chunk) {
     const hi = Math.min(n, lo + chunk);
-    // cur[v]: the planes of weight v so far (null: the constant 1).
+    // cur[v]: the planes of weight v so far (null: the constant 1); `all`: every cur[v] in order,
+    // when one AND produced them all.
     let cur: (BShare | null)[] = weights.map((w, v) => (o.ones?.[v] ? null : lowBit(w.slice(lo, hi))));
+    let all: BShare | null = null;
     for (const i of order) {
       const key = keys[i]!;
       const meta = t.meta.find((c) => c.name === key.column)!;
       const oh = await keyPlanes(p, t.columns.get(key.column)!.slice(lo, hi), key, widthOf(meta));
-      const pairs = cur.flatMap((c) => (c ? [outer(c, oh)] : []));
-      const z = pairs.length ? await and(p, stackPlanes(pairs.map((x) => x[0])), stackPlanes(pairs.map((x) => x[1]))) : null;
+      const known = cur.filter((c): c is BShare => c !== null);
+      const z = known.length ? await andOuter(p, known.length === 1 ? known[0]! : stackPlanes(known), oh) : null;
+      all = known.length === V ? z : null;
       let off = 0;
       cur = cur.map((c) => (c ? z!.planes(off, (off += c.bits * oh.bits)) : oh));
     }
-    const planes = stackPlanes(cur.map((c) => c!));
+    const planes = all ?? stackPlanes(cur.map((c) => c!));
     const got = await countOnes(p, planes);
     const a = new BigUint64Array(G * V), b = new BigUint64Array(G * V);
     for (let v = 0; v < V; v++) {
@@ -79,22 +82,6 @@ export async function cellCounts(p: Party, t: AnalysisTable, keys: CellKey[], we
     acc = add(acc, new AShare(a, b));
   }
   return weights.map((_, v) => acc.slice(v * G, (v + 1) * G));
-}
-
-/** The pairs (x_a, y_b) for every plane a of x and b of y (plane a·|y| + b), to be ANDed. */
-function outer(x: BShare, y: BShare): [BShare, BShare] {
-  const W = wordsFor(x.n), P = x.bits * y.bits;
-  const xa = new Uint32Array(P * W), xb = new Uint32Array(P * W), ya = new Uint32Array(P * W), yb = new Uint32Array(P * W);
-  for (let i = 0; i < x.bits; i++) {
-    for (let j = 0; j < y.bits; j++) {
-      const at = (i * y.bits + j) * W;
-      xa.set(x.a.subarray(i * W, (i + 1) * W), at);
-      xb.set(x.b.subarray(i * W, (i + 1) * W), at);
-    }
-    ya.set(y.a, i * y.bits * W);
-    yb.set(y.b, i * y.bits * W);
-  }
-  return [new BShare(x.n, P, xa, xb), new BShare(x.n, P, ya, yb)];
 }
 
 /** One-hot planes [key index = l], l ∈ [0, keySize): x holds signed `bits`-bit values. */
