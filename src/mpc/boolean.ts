@@ -118,10 +118,19 @@ export async function andOuter(p: Party, x: BShare, y: BShare): Promise<BShare> 
   });
 }
 
+/**
+ * The round of an AND whose local products z_i = x_i y_i ⊕ x_i y_{i+1} ⊕ x_{i+1} y_i (as and()
+ * computes them) the caller wrote into z itself, fused with its own local work: z is masked, sent
+ * and must not be touched afterwards. Returns x ∧ y (z and the successor's part).
+ */
+export function andFinish(p: Party, n: number, bits: number, z: Uint32Array): Promise<BShare> {
+  return andRound(p, n, bits, () => {}, z);
+}
+
 /** One AND round: local shares of `bits` planes of n lanes from `local` (words [off, end)), masked and exchanged. */
-async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Array, off: number, end: number) => void): Promise<BShare> {
+async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Array, off: number, end: number) => void, z: Uint32Array = new Uint32Array(bits * wordsFor(n))): Promise<BShare> {
   const len = bits * wordsFor(n);
-  const z = new Uint32Array(len);
+  if (z.length !== len) throw new RangeError(`and: ${z.length} words for ${bits} planes of ${n} lanes`);
   if (len <= STREAM_WORDS) {
     local(z, 0, len);
     p.maskWords(z);

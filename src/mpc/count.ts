@@ -19,7 +19,7 @@
 import { planeToCol, wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import { AShare, add, mulPublic } from './arith.js';
-import { and, BShare } from './boolean.js';
+import { andFinish, BShare } from './boolean.js';
 import { bitInject } from './convert.js';
 import type { Party } from './party.js';
 
@@ -124,8 +124,11 @@ export async function countOnes(p: Party, x: BShare): Promise<AShare> {
   const first: Col = tail === 0xffffffff ? { m: Wx, a: x.a, b: x.b } : { m: Wx, a: x.a.slice(), b: x.b.slice() };
   if (Wx > 0 && tail !== 0xffffffff) for (let k = 0; k < K; k++) ((first.a[k * Wx + Wx - 1]! &= tail), (first.b[k * Wx + Wx - 1]! &= tail));
   let cols: Col[] = [first];
+  // The columns of a round are written into one of two buffers per share half (ping-pong), as
+  // views: no fresh pages per round. Their total only shrinks in a round (lane splits excepted).
+  const pool = [0, 1].map(() => ({ a: new Uint32Array(K * Wx), b: new Uint32Array(K * Wx) }));
   let lanes = 32; // lanes per word
-  for (;;) {
+  for (let round = 0; ; round++) {
     const t = cols.map((c) => Math.floor(c.m / 3));
     if (t.every((v) => v === 0)) {
       if (lanes === 1) break;
@@ -133,26 +136,31 @@ export async function countOnes(p: Party, x: BShare): Promise<AShare> {
       cols = cols.map((c) => splitLanes(c, K, lanes));
       continue;
     }
-    // AND inputs of every triple (weight j's at offset off[j], plane-major), and the sums.
+    // AND operands of every triple (weight j's at offset off[j], plane-major) and the sums.
     const off: number[] = [];
     let total = 0;
     for (const tj of t) (off.push(total), (total += K * tj));
-    const X = { a: new Uint32Array(total), b: new Uint32Array(total) }, Y = { a: new Uint32Array(total), b: new Uint32Array(total) };
     const m2 = cols.map((c, j) => c.m - 2 * t[j]! + (j > 0 ? t[j - 1]! : 0));
     if (t[t.length - 1]! > 0) m2.push(t[t.length - 1]!);
-    const next: Col[] = m2.map((m) => ({ m, a: new Uint32Array(K * m), b: new Uint32Array(K * m) }));
-    cols.forEach((c, j) => {
-      fullAdderInputs(c.a, c.m, t[j]!, K, X.a, Y.a, off[j]!, next[j]!.a, next[j]!.m);
-      fullAdderInputs(c.b, c.m, t[j]!, K, X.b, Y.b, off[j]!, next[j]!.b, next[j]!.m);
+    const size = m2.reduce((s, m) => s + K * m, 0), buf = pool[round & 1]!;
+    const fits = size <= buf.a.length;
+    let at = 0;
+    const next: Col[] = m2.map((m) => {
+      const view = (b: Uint32Array) => (fits ? b.subarray(at, at + K * m) : new Uint32Array(K * m));
+      const c = { m, a: view(buf.a), b: view(buf.b) };
+      at += K * m;
+      return c;
     });
-    const z = await and(p, new BShare(total * 32, 1, X.a, X.b), new BShare(total * 32, 1, Y.a, Y.b));
+    const z = new Uint32Array(total);
+    cols.forEach((c, j) => fullAdders(c, t[j]!, K, z, off[j]!, next[j]!));
+    const zz = await andFinish(p, total * 32, 1, z);
     // Majorities z ⊕ c go after the sums and the remainder of weight j + 1.
     cols.forEach((c, j) => {
       const tj = t[j]!;
       if (tj === 0) return;
       const d = next[j + 1]!, at = d.m - tj;
-      carries(c.a, c.m, tj, K, z.a, off[j]!, d.a, d.m, at);
-      carries(c.b, c.m, tj, K, z.b, off[j]!, d.b, d.m, at);
+      carries(c.a, c.m, tj, K, zz.a, off[j]!, d.a, d.m, at);
+      carries(c.b, c.m, tj, K, zz.b, off[j]!, d.b, d.m, at);
     });
     cols = next;
   }
@@ -179,21 +187,23 @@ export async function countOnes(p: Party, x: BShare): Promise<AShare> {
 }
 
 /**
- * One share half of one weight: for the t triples (a, b, c) = words 3i, 3i + 1, 3i + 2 of every
- * plane, the AND inputs a ⊕ c and b ⊕ c (at xOff + k·t + i) and the sum a ⊕ b ⊕ c (word i of the
- * plane in `out`, m2 words per plane); the m − 3t words left over follow the sums.
+ * One weight: for the t triples (a, b, c) = words 3i, 3i + 1, 3i + 2 of every plane, the sum
+ * a ⊕ b ⊕ c (word i of the plane in `out`, both share halves; the m − 3t words left over follow
+ * the sums) and this party's local product of the AND (a ⊕ c) ∧ (b ⊕ c) (and()'s formula) at
+ * zOff + k·t + i.
  */
-function fullAdderInputs(src: Uint32Array, m: number, t: number, K: number, xa: Uint32Array, xb: Uint32Array, xOff: number, out: Uint32Array, m2: number): void {
-  const r = m - 3 * t;
+function fullAdders(src: { m: number; a: Uint32Array; b: Uint32Array }, t: number, K: number, z: Uint32Array, zOff: number, out: { m: number; a: Uint32Array; b: Uint32Array }): void {
+  const m = src.m, m2 = out.m, r = m - 3 * t, sa = src.a, sb = src.b, oa = out.a, ob = out.b;
   for (let k = 0; k < K; k++) {
-    const s = k * m, o = k * m2, xo = xOff + k * t;
-    for (let i = 0; i < t; i++) {
-      const a = src[s + 3 * i]!, b = src[s + 3 * i + 1]!, c = src[s + 3 * i + 2]!;
-      xa[xo + i] = a ^ c;
-      xb[xo + i] = b ^ c;
-      out[o + i] = a ^ b ^ c;
+    const s = k * m, o = k * m2, zo = zOff + k * t;
+    for (let i = 0, w = s; i < t; i++, w += 3) {
+      const a0 = sa[w]!, b0 = sa[w + 1]!, c0 = sa[w + 2]!, a1 = sb[w]!, b1 = sb[w + 1]!, c1 = sb[w + 2]!;
+      const xa = a0 ^ c0, xb = a1 ^ c1, ya = b0 ^ c0, yb = b1 ^ c1;
+      oa[o + i] = xa ^ b0;
+      ob[o + i] = xb ^ b1;
+      z[zo + i] = (xa & (ya ^ yb)) ^ (xb & ya);
     }
-    for (let i = 0; i < r; i++) out[o + t + i] = src[s + 3 * t + i]!;
+    for (let i = 0; i < r; i++) ((oa[o + t + i] = sa[s + 3 * t + i]!), (ob[o + t + i] = sb[s + 3 * t + i]!));
   }
 }
 
