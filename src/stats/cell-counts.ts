@@ -9,13 +9,12 @@
 //   counts   the ones of every plane by count.ts's carry-save tree (countOnes), in row chunks
 // Reveals nothing (n and G are public); the caller decides what to open, and to whom.
 import { AShare, add } from '../mpc/arith.js';
-import { andOuter, BShare, fromPublicBits, not, stackPlanes, xor } from '../mpc/boolean.js';
-import { geThresholds } from '../mpc/bucket.js';
+import { andOuter, BShare, not, stackPlanes } from '../mpc/boolean.js';
+import { geThresholds, oneHot } from '../mpc/bucket.js';
 import { lowBit } from '../mpc/convert.js';
 import { countOnes } from '../mpc/count.js';
 import type { Party } from '../mpc/party.js';
 import type { AnalysisTable } from '../query/rows.js';
-import { wordsFor } from '../ring/bits.js';
 import { keySize, type CellKey } from './cells.js';
 import { CHUNK_BITS, COUNT_PLANES, cellIndex, cellSums, widthOf } from './secure.js';
 
@@ -87,8 +86,6 @@ export async function cellCounts(p: Party, t: AnalysisTable, keys: CellKey[], we
 /** One-hot planes [key index = l], l ∈ [0, keySize): x holds signed `bits`-bit values. */
 async function keyPlanes(p: Party, x: AShare, key: CellKey, bits: number): Promise<BShare> {
   const n = x.length, size = keySize(key);
-  const one = not(p, fromPublicBits(p, n, 1, new Uint32Array(wordsFor(n))));
-  if (size === 1) return one;
   if (key.kind === 'factor' && size === 2) {
     // x ∈ {min, min + 1}: [x = min + 1] is bit 0 of x, or its negation.
     const b = lowBit(x);
@@ -96,8 +93,5 @@ async function keyPlanes(p: Party, x: AShare, key: CellKey, bits: number): Promi
     return stackPlanes([not(p, top), top]);
   }
   const th = key.kind === 'factor' ? Array.from({ length: size - 1 }, (_, k) => BigInt(key.min + k + 1)) : key.thresholds.map((v) => BigInt(v));
-  const ge = await geThresholds(p, x, th, bits);
-  const planes: BShare[] = [];
-  for (let l = 0; l < size; l++) planes.push(l === 0 ? not(p, ge[0]!) : l === size - 1 ? ge[l - 1]! : xor(ge[l - 1]!, ge[l]!));
-  return stackPlanes(planes);
+  return oneHot(p, th.length ? await geThresholds(p, x, th, bits) : [], n);
 }

@@ -14,7 +14,7 @@
 import { AShare, add, addPublic, dotMany, fromPublic, mulMany, mulPublic, sum } from '../mpc/arith.js';
 import { and, fromPublicBits, not, stackPlanes, xor, type BShare } from '../mpc/boolean.js';
 import { wordsFor } from '../ring/bits.js';
-import { bucketIndex, geThresholds } from '../mpc/bucket.js';
+import { bucketIndex, geThresholds, oneHot } from '../mpc/bucket.js';
 import { bitInject, lowBit } from '../mpc/convert.js';
 import { countAndSum, countOnes } from '../mpc/count.js';
 import { sampleDiscreteLaplace, type GeometricTable } from '../mpc/geometric-noise.js';
@@ -183,19 +183,10 @@ export async function cellSums(p: Party, cell: AShare, G: number, weights: AShar
 
 /** One-hot planes [cell = g], g ∈ [0, G), from the thermometer [cell ≥ g] (bucket.ts). */
 async function cellPlanes(p: Party, cell: AShare, G: number): Promise<BShare> {
-  const n = cell.length;
   const th: bigint[] = [];
   for (let v = 1; v < G; v++) th.push(BigInt(v));
   const bits = Math.ceil(Math.log2(G + 1)) + 2;
-  const ge = th.length ? await geThresholds(p, cell, th, bits) : [];
-  const planes: BShare[] = [];
-  for (let v = 0; v < G; v++) {
-    if (G === 1) planes.push(not(p, fromPublicBits(p, n, 1, new Uint32Array(wordsFor(n)))));
-    else if (v === 0) planes.push(not(p, ge[0]!));
-    else if (v === G - 1) planes.push(ge[v - 1]!);
-    else planes.push(xor(ge[v - 1]!, ge[v]!));
-  }
-  return stackPlanes(planes);
+  return oneHot(p, th.length ? await geThresholds(p, cell, th, bits) : [], cell.length);
 }
 
 /** Products valid·w for the weights of cell sums (one round). */
