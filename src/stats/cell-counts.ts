@@ -28,11 +28,11 @@ export interface CellCountOptions {
 /**
  * Σ w_v over the rows of every cell g ∈ [0, G) of `keys` (last key fastest, as cellIndex), for
  * 0/1 weights w_v (zero on rows outside the table: their keys may hold anything). G-lane share
- * per weight. More than COUNT_PLANES cells × weights: cellIndex and cellSums. Reveals nothing.
+ * per weight. No keys, or more than COUNT_PLANES cells × weights: cellIndex and cellSums. Reveals nothing.
  */
 export async function cellCounts(p: Party, t: AnalysisTable, keys: CellKey[], weights: AShare[], o: CellCountOptions = {}): Promise<AShare[]> {
   const G = keys.reduce((m, k) => m * keySize(k), 1), V = weights.length, n = t.n;
-  if (G * V > COUNT_PLANES) return cellSums(p, await cellIndex(p, t, keys), G, weights, true);
+  if (G * V > COUNT_PLANES || keys.length === 0) return cellSums(p, await cellIndex(p, t, keys), G, weights, true);
   if (n === 0) return weights.map(() => new AShare(new BigUint64Array(G), new BigUint64Array(G)));
   const chunk = o.chunkRows ?? Math.max(32, Math.floor(CHUNK_BITS / (G * (V + 1)) / 32) * 32);
   // Keys smallest first (fewest planes ANDed with the weights); plane q of a product is the cell
