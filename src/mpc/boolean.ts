@@ -95,20 +95,53 @@ async function recvWords(p: Party, from: PartyId, len: number, what: string): Pr
  */
 export async function and(p: Party, x: BShare, y: BShare): Promise<BShare> {
   checkShape(x, y, 'and');
-  const len = x.a.length;
-  const z = new Uint32Array(len);
   const xa = x.a, xb = x.b, ya = y.a, yb = y.b;
+  return andRound(p, x.n, x.bits, (z, off, end) => {
+    for (let i = off; i < end; i++) z[i] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
+  });
+}
+
+/**
+ * x_i ∧ y_j for every plane i of x and j of y, as plane i·|y| + j: the ANDs of and() on all pairs
+ * of planes (one round, same messages), without copying the pairs first.
+ */
+export async function andOuter(p: Party, x: BShare, y: BShare): Promise<BShare> {
+  if (x.n !== y.n) throw new RangeError(`andOuter: lane counts differ (${x.n} vs ${y.n})`);
+  const W = wordsFor(x.n), Y = y.bits;
+  const xa = x.a, xb = x.b, ya = y.a, yb = y.b;
+  return andRound(p, x.n, x.bits * Y, (z, off, end) => {
+    for (let i = off; i < end; ) {
+      const q = Math.floor(i / W), stop = Math.min(end, (q + 1) * W);
+      const xo = (Math.floor(q / Y) - q) * W, yo = ((q % Y) - q) * W; // word i of plane q ↔ x word xo + i, y word yo + i
+      for (; i < stop; i++) z[i] = (xa[xo + i]! & (ya[yo + i]! ^ yb[yo + i]!)) ^ (xb[xo + i]! & ya[yo + i]!);
+    }
+  });
+}
+
+/**
+ * The round of an AND whose local products z_i = x_i y_i ⊕ x_i y_{i+1} ⊕ x_{i+1} y_i (as and()
+ * computes them) the caller wrote into z itself, fused with its own local work: z is masked, sent
+ * and must not be touched afterwards. Returns x ∧ y (z and the successor's part).
+ */
+export function andFinish(p: Party, n: number, bits: number, z: Uint32Array): Promise<BShare> {
+  return andRound(p, n, bits, () => {}, z);
+}
+
+/** One AND round: local shares of `bits` planes of n lanes from `local` (words [off, end)), masked and exchanged. */
+async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Array, off: number, end: number) => void, z: Uint32Array = new Uint32Array(bits * wordsFor(n))): Promise<BShare> {
+  const len = bits * wordsFor(n);
+  if (z.length !== len) throw new RangeError(`and: ${z.length} words for ${bits} planes of ${n} lanes`);
   if (len <= STREAM_WORDS) {
-    for (let i = 0; i < len; i++) z[i] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
+    local(z, 0, len);
     p.maskWords(z);
     p.net.send(p.prev, bytesOf(z)); // always one frame, even for an empty layer
-    return new BShare(x.n, x.bits, z, await recvWords(p, p.next, len, 'and'));
+    return new BShare(n, bits, z, await recvWords(p, p.next, len, 'and'));
   }
   // Large layers go out in slices as soon as each is computed (still one round), so local work,
   // encryption and the peers' work overlap; received slices are copied into place and released.
   for (let off = 0; off < len; off += STREAM_WORDS) {
     const end = Math.min(len, off + STREAM_WORDS);
-    for (let i = off; i < end; i++) z[i] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
+    local(z, off, end);
     const slice = z.subarray(off, end);
     p.maskWords(slice);
     p.net.send(p.prev, bytesOf(slice));
@@ -119,7 +152,7 @@ export async function and(p: Party, x: BShare, y: BShare): Promise<BShare> {
     got.set(frame, off);
     p.net.release?.(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
   }
-  return new BShare(x.n, x.bits, z, got);
+  return new BShare(n, bits, z, got);
 }
 
 /** Words per slice when an AND layer is streamed (4 MiB frames, as arith.STREAM_LANES). */

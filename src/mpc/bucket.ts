@@ -47,6 +47,18 @@ export async function bucketIndex(p: Party, x: AShare, thresholds: bigint[], bit
 }
 
 /**
+ * The one-hot planes o_l = [idx = l], l = 0..K, of a thermometer c_1 ≥ … ≥ c_K of n lanes (as
+ * geThresholds returns it), by free XORs: o_0 = ¬c_1, o_l = c_l ⊕ c_{l+1}, o_K = c_K. Reveals nothing.
+ */
+export function oneHot(p: Party, ge: BShare[], n: number): BShare {
+  const K = ge.length;
+  if (K === 0) return not(p, fromPublicBits(p, n, 1, new Uint32Array(wordsFor(n))));
+  const planes: BShare[] = [];
+  for (let l = 0; l <= K; l++) planes.push(l === 0 ? not(p, ge[0]!) : l === K ? ge[K - 1]! : xor(ge[l - 1]!, ge[l]!));
+  return stackPlanes(planes);
+}
+
+/**
  * [x ≥ t_k] for every public threshold t_k, as one-plane boolean shares (k order). x signed
  * `bits`-bit. Thresholds outside the range give constant planes. Reveals nothing.
  */

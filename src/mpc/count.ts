@@ -1,5 +1,5 @@
 // COUNT and SUM per cell straight from boolean-shared cell indicators, for tables of millions of
-// rows (countAndSum; countOnes below counts the ones of 0/1 planes by a boolean adder tree): Σ_i b_i and Σ_i b_i·x_i without converting the bits b to arithmetic shares first.
+// rows (countAndSum; countOnes below counts the ones of 0/1 planes by a carry-save tree of boolean full adders): Σ_i b_i and Σ_i b_i·x_i without converting the bits b to arithmetic shares first.
 //
 // Write b = b_0 ⊕ b_1 ⊕ b_2 as e ⊕ s with e = b_0 ⊕ b_1 (known to party 0) and s = b_2 (known to
 // parties 1 and 2), as in ABY3's bit injection (Mohassel–Rindal CCS 2018, §5.4.1). As integers
@@ -19,7 +19,7 @@
 import { planeToCol, wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import { AShare, add, mulPublic } from './arith.js';
-import { and, BShare } from './boolean.js';
+import { andFinish, BShare } from './boolean.js';
 import { bitInject } from './convert.js';
 import type { Party } from './party.js';
 
@@ -100,111 +100,128 @@ function dotPlain(x: R.Col, y: R.Col): bigint {
 }
 
 /**
- * Σ_i x_k[i] over the n lanes of every plane k (K planes), as K arithmetic lanes: a bit-sliced
- * adder tree over the lanes (a Wallace-style reduction of ripple-carry adders, on XOR shares: the
- * ANDs of Araki et al. CCS 2016; bit slicing as in ABY3, Mohassel–Rindal CCS 2018). Each level adds the lower half of every plane's
- * counters to its upper half (whole words while a plane has more than one; then within the word,
- * by local shifts), with a ripple-carry adder (one AND per digit, Araki et al. CCS 2016 §2.2 over
- * GF(2)); the final w-digit counters are injected into the ring (convert.bitInject). For 0/1
- * weights this is far cheaper than countAndSum's ring elements or a sort: about 2 AND bits per
- * input bit (≈ n/4 bytes sent per plane and party), Σ_levels (level + 1) ≈ log2²(n)/2 rounds,
- * all planes in the same rounds. Reveals nothing.
+ * Σ_i x_k[i] over the n lanes of every plane k (K planes), as K arithmetic lanes: a carry-save
+ * (Wallace) tree of full adders over bit-sliced words (Wallace, "A suggestion for a fast
+ * multiplier", IEEE Trans. Electron. Comput. 1964; the word-parallel carry-save popcount of
+ * Harley–Seal, as in Muła, Kurz and Lemire, "Faster population counts using AVX2
+ * instructions", Comput. J. 2018), on XOR shares with the ANDs of Araki et al. CCS 2016 §2.2.
+ * Every plane's counters are words of equal weight 2^j; each round replaces three words of one
+ * weight by their sum (weight 2^j, free XORs) and majority (weight 2^(j+1): one AND,
+ * maj(a, b, c) = ((a ⊕ c) ∧ (b ⊕ c)) ⊕ c), all weights and planes in one AND round; when no weight
+ * has three words left, the words are split into their low and high lanes and the tree goes on,
+ * down to one lane per word. The last ≤ 2 bits per weight are injected into the ring
+ * (convert.bitInject) and weighted. Cost: about one AND bit per input bit (≈ n/8 bytes sent per
+ * plane and party), ≈ log_1.5(n/32) + 2·5 rounds, all planes in the same rounds. Reveals nothing.
  */
 export async function countOnes(p: Party, x: BShare): Promise<AShare> {
   const K = x.bits, n = x.n;
   if (K === 0) return new AShare(new BigUint64Array(0), new BigUint64Array(0));
-  type Words = { a: Uint32Array; b: Uint32Array };
-  // Counters plane-major (plane k's words at [k·W, (k + 1)·W)); W padded with zero words to at
-  // most five significant bits, so that it halves evenly for all but the last few levels. At each
-  // level word 2i + 1 is added to word 2i (W even: these pair words of the same plane).
   const Wx = wordsFor(n);
-  let W = Math.max(1, Wx);
-  if (W > 32) {
-    const drop = Math.max(0, Math.floor(Math.log2(W)) - 4);
-    W = Math.ceil(W / 2 ** drop) * 2 ** drop;
-  }
+  // cols[j]: the words of weight 2^j, m per plane, plane-major (plane k's at [k·m, (k + 1)·m)).
+  type Col = { m: number; a: Uint32Array; b: Uint32Array };
+  // The lanes past n may hold anything (e.g. after a NOT): cleared in a copy (x is only read).
   const tail = n % 32 === 0 ? 0xffffffff : (1 << (n % 32)) - 1;
-  const widen = (src: Words, from: number, to: number): Words => {
-    const out: Words = { a: new Uint32Array(K * to), b: new Uint32Array(K * to) };
-    for (let k = 0; k < K; k++) ((out.a.set(src.a.subarray(k * from, (k + 1) * from), k * to)), out.b.set(src.b.subarray(k * from, (k + 1) * from), k * to));
-    return out;
-  };
-  const first = widen({ a: x.a, b: x.b }, Wx, W);
-  if (Wx > 0) for (let k = 0; k < K; k++) ((first.a[k * W + Wx - 1]! &= tail), (first.b[k * W + Wx - 1]! &= tail));
-  let digits: Words[] = [first];
-  let lanesPerWord = 32;
-  while (W > 1 || lanesPerWord > 1) {
-    if (W > 1 && W & 1) {
-      digits = digits.map((d) => widen(d, W, W + 1));
-      W++;
+  const first: Col = tail === 0xffffffff ? { m: Wx, a: x.a, b: x.b } : { m: Wx, a: x.a.slice(), b: x.b.slice() };
+  if (Wx > 0 && tail !== 0xffffffff) for (let k = 0; k < K; k++) ((first.a[k * Wx + Wx - 1]! &= tail), (first.b[k * Wx + Wx - 1]! &= tail));
+  let cols: Col[] = [first];
+  // The columns of a round are written into one of two buffers per share half (ping-pong), as
+  // views: no fresh pages per round. Their total only shrinks in a round (lane splits excepted).
+  const pool = [0, 1].map(() => ({ a: new Uint32Array(K * Wx), b: new Uint32Array(K * Wx) }));
+  let lanes = 32; // lanes per word
+  for (let round = 0; ; round++) {
+    const t = cols.map((c) => Math.floor(c.m / 3));
+    if (t.every((v) => v === 0)) {
+      if (lanes === 1) break;
+      lanes /= 2;
+      cols = cols.map((c) => splitLanes(c, K, lanes));
+      continue;
     }
-    const L = W > 1 ? (K * W) / 2 : K;
-    const bh = lanesPerWord / 2, mask = bh === 16 ? 0xffff : (1 << bh) - 1;
-    // Ripple-carry: s_j = a_j ⊕ b_j ⊕ c_j, c_{j+1} = ((a_j ⊕ c_j) ∧ (b_j ⊕ c_j)) ⊕ c_j, c_0 = 0.
-    const out: Words[] = [];
-    let carry: Words | null = null;
-    for (const d of digits) {
-      const sum: Words = { a: new Uint32Array(L), b: new Uint32Array(L) };
-      const xa: Words = { a: new Uint32Array(L), b: new Uint32Array(L) }, xb: Words = { a: new Uint32Array(L), b: new Uint32Array(L) };
-      if (W > 1) {
-        pairWords(d.a, carry?.a ?? null, xa.a, xb.a, sum.a, L);
-        pairWords(d.b, carry?.b ?? null, xa.b, xb.b, sum.b, L);
-      } else {
-        pairBits(d.a, carry?.a ?? null, xa.a, xb.a, sum.a, L, bh, mask);
-        pairBits(d.b, carry?.b ?? null, xa.b, xb.b, sum.b, L, bh, mask);
-      }
-      out.push(sum);
-      const z = await and(p, new BShare(L * 32, 1, xa.a, xa.b), new BShare(L * 32, 1, xb.a, xb.b));
-      // c_{j+1} = z ⊕ c_j (into fresh arrays: z's halves may be views of sent or received buffers).
-      const next: Words = { a: new Uint32Array(L), b: new Uint32Array(L) };
-      for (let i = 0; i < L; i++) ((next.a[i] = z.a[i]! ^ (carry ? carry.a[i]! : 0)), (next.b[i] = z.b[i]! ^ (carry ? carry.b[i]! : 0)));
-      carry = next;
-    }
-    out.push(carry!);
-    digits = out;
-    if (W > 1) W /= 2;
-    else lanesPerWord = bh;
+    // AND operands of every triple (weight j's at offset off[j], plane-major) and the sums.
+    const off: number[] = [];
+    let total = 0;
+    for (const tj of t) (off.push(total), (total += K * tj));
+    const m2 = cols.map((c, j) => c.m - 2 * t[j]! + (j > 0 ? t[j - 1]! : 0));
+    if (t[t.length - 1]! > 0) m2.push(t[t.length - 1]!);
+    const size = m2.reduce((s, m) => s + K * m, 0), buf = pool[round & 1]!;
+    const fits = size <= buf.a.length;
+    let at = 0;
+    const next: Col[] = m2.map((m) => {
+      const view = (b: Uint32Array) => (fits ? b.subarray(at, at + K * m) : new Uint32Array(K * m));
+      const c = { m, a: view(buf.a), b: view(buf.b) };
+      at += K * m;
+      return c;
+    });
+    const z = new Uint32Array(total);
+    cols.forEach((c, j) => fullAdders(c, t[j]!, K, z, off[j]!, next[j]!));
+    const zz = await andFinish(p, total * 32, 1, z);
+    // Majorities z ⊕ c go after the sums and the remainder of weight j + 1.
+    cols.forEach((c, j) => {
+      const tj = t[j]!;
+      if (tj === 0) return;
+      const d = next[j + 1]!, at = d.m - tj;
+      carries(c.a, c.m, tj, K, zz.a, off[j]!, d.a, d.m, at);
+      carries(c.b, c.m, tj, K, zz.b, off[j]!, d.b, d.m, at);
+    });
+    cols = next;
   }
-  // digits[j]: K words, bit 0 = digit j of plane k's count. Inject all digits at once.
-  const D = digits.length, WK = wordsFor(K);
-  const pa = new Uint32Array(D * WK), pb = new Uint32Array(D * WK);
-  digits.forEach((d, j) => {
+  // At most two one-lane words per weight and plane: inject them all (plane (j, s) = slot s of
+  // weight j, K lanes), then Σ_j 2^j·bit.
+  const slots: [number, number][] = [];
+  cols.forEach((c, j) => {
+    for (let s = 0; s < c.m; s++) slots.push([j, s]);
+  });
+  if (slots.length === 0) return new AShare(new BigUint64Array(K), new BigUint64Array(K));
+  const WK = wordsFor(K);
+  const pa = new Uint32Array(slots.length * WK), pb = new Uint32Array(slots.length * WK);
+  slots.forEach(([j, s], q) => {
+    const c = cols[j]!;
     for (let k = 0; k < K; k++) {
-      pa[j * WK + (k >>> 5)]! |= (d.a[k]! & 1) << (k & 31);
-      pb[j * WK + (k >>> 5)]! |= (d.b[k]! & 1) << (k & 31);
+      pa[q * WK + (k >>> 5)]! |= (c.a[k * c.m + s]! & 1) << (k & 31);
+      pb[q * WK + (k >>> 5)]! |= (c.b[k * c.m + s]! & 1) << (k & 31);
     }
   });
-  const inj = await bitInject(p, new BShare(K, D, pa, pb));
+  const inj = await bitInject(p, new BShare(K, slots.length, pa, pb));
   let acc = new AShare(new BigUint64Array(K), new BigUint64Array(K));
-  for (let j = 0; j < D; j++) acc = add(acc, mulPublic(inj.slice(j * K, (j + 1) * K), 1n << BigInt(j)));
+  slots.forEach(([j], q) => (acc = add(acc, mulPublic(inj.slice(q * K, (q + 1) * K), 1n << BigInt(j)))));
   return acc;
 }
 
-/** Adder inputs of words 2i and 2i + 1 of d (one share half): a ⊕ c, b ⊕ c and a ⊕ b ⊕ c. */
-function pairWords(d: Uint32Array, c: Uint32Array | null, xa: Uint32Array, xb: Uint32Array, s: Uint32Array, L: number): void {
-  if (c) {
-    for (let i = 0; i < L; i++) {
-      const a = d[2 * i]!, b = d[2 * i + 1]!, ci = c[i]!;
-      xa[i] = a ^ ci;
-      xb[i] = b ^ ci;
-      s[i] = a ^ b ^ ci;
+/**
+ * One weight: for the t triples (a, b, c) = words 3i, 3i + 1, 3i + 2 of every plane, the sum
+ * a ⊕ b ⊕ c (word i of the plane in `out`, both share halves; the m − 3t words left over follow
+ * the sums) and this party's local product of the AND (a ⊕ c) ∧ (b ⊕ c) (and()'s formula) at
+ * zOff + k·t + i.
+ */
+function fullAdders(src: { m: number; a: Uint32Array; b: Uint32Array }, t: number, K: number, z: Uint32Array, zOff: number, out: { m: number; a: Uint32Array; b: Uint32Array }): void {
+  const m = src.m, m2 = out.m, r = m - 3 * t, sa = src.a, sb = src.b, oa = out.a, ob = out.b;
+  for (let k = 0; k < K; k++) {
+    const s = k * m, o = k * m2, zo = zOff + k * t;
+    for (let i = 0, w = s; i < t; i++, w += 3) {
+      const a0 = sa[w]!, b0 = sa[w + 1]!, c0 = sa[w + 2]!, a1 = sb[w]!, b1 = sb[w + 1]!, c1 = sb[w + 2]!;
+      const xa = a0 ^ c0, xb = a1 ^ c1, ya = b0 ^ c0, yb = b1 ^ c1;
+      oa[o + i] = xa ^ b0;
+      ob[o + i] = xb ^ b1;
+      z[zo + i] = (xa & (ya ^ yb)) ^ (xb & ya);
     }
-  } else {
-    for (let i = 0; i < L; i++) {
-      const a = d[2 * i]!, b = d[2 * i + 1]!;
-      xa[i] = a;
-      xb[i] = b;
-      s[i] = a ^ b;
-    }
+    for (let i = 0; i < r; i++) ((oa[o + t + i] = sa[s + 3 * t + i]!), (ob[o + t + i] = sb[s + 3 * t + i]!));
   }
 }
 
-/** The same within each word: its low `bh` lanes and its high ones. */
-function pairBits(d: Uint32Array, c: Uint32Array | null, xa: Uint32Array, xb: Uint32Array, s: Uint32Array, L: number, bh: number, mask: number): void {
-  for (let i = 0; i < L; i++) {
-    const a = d[i]! & mask, b = (d[i]! >>> bh) & mask, ci = c ? c[i]! : 0;
-    xa[i] = a ^ ci;
-    xb[i] = b ^ ci;
-    s[i] = a ^ b ^ ci;
+/** Majorities z ⊕ c of one weight's t triples into words [at, at + t) of every plane of `out`. */
+function carries(src: Uint32Array, m: number, t: number, K: number, z: Uint32Array, zOff: number, out: Uint32Array, m2: number, at: number): void {
+  for (let k = 0; k < K; k++) {
+    const s = k * m, o = k * m2 + at, zo = zOff + k * t;
+    for (let i = 0; i < t; i++) out[o + i] = z[zo + i]! ^ src[s + 3 * i + 2]!;
   }
+}
+
+/** Every word's low and high `lanes` lanes as two words of the same weight (m doubles). */
+function splitLanes(c: { m: number; a: Uint32Array; b: Uint32Array }, K: number, lanes: number): { m: number; a: Uint32Array; b: Uint32Array } {
+  const mask = lanes === 16 ? 0xffff : (1 << lanes) - 1;
+  const split = (src: Uint32Array) => {
+    const out = new Uint32Array(2 * src.length);
+    for (let i = 0; i < src.length; i++) ((out[2 * i] = src[i]! & mask), (out[2 * i + 1] = (src[i]! >>> lanes) & mask));
+    return out;
+  };
+  return { m: 2 * c.m, a: split(c.a), b: split(c.b) };
 }

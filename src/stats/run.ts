@@ -11,7 +11,8 @@ import type { JoinRunOptions } from '../query/join-execute.js';
 import { lapTimer } from '../query/execute.js';
 import type { StatNoise, StatPlan } from './functions.js';
 import { keySize } from './cells.js';
-import { addLaplace, cellIndex, cellSums, masked } from './secure.js';
+import { cellCounts } from './cell-counts.js';
+import { addLaplace, masked } from './secure.js';
 import { maskedSums } from './sums.js';
 
 export interface StatRunOptions extends JoinRunOptions {
@@ -34,13 +35,14 @@ export async function runOnTable(p: Party, plan: StatPlan, t: AnalysisTable, opt
   if (j.kind === 'sums') out = await maskedSums(p, t, j.monomials);
   else if (j.kind === 'cells') {
     const G = j.keys.reduce((m, k) => m * keySize(k), 1);
-    const cell = await cellIndex(p, t, j.keys);
     const refs = j.weights.filter((w) => w.column !== '');
     const m = refs.length ? await masked(p, t, refs) : [];
     let k = 0;
     const weights = j.weights.map((w) => (w.column === '' ? t.valid : m[k++]!));
-    // Every cells job's weights are 0/1 (valid rows, and bool events: functions.ts planStat).
-    out = concatShares(await cellSums(p, cell, G, weights, true));
+    // Every cells job's weights are 0/1 (valid rows, and bool events: functions.ts planStat); the
+    // valid rows are every row (public) when the table is neither joined nor filtered.
+    const ones = j.weights.map((w) => w.column === '' && t.allValid);
+    out = concatShares(await cellCounts(p, t, j.keys, weights, { ones }));
     lap(`sums over ${G} cells`);
   } else {
     const { fitModel } = await import('./glm.js');

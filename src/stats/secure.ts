@@ -7,13 +7,13 @@
 //                one-hot planes are free XORs of the thermometer bits, one injection for all
 //   sums         Σ valid·a·b·c: src/stats/sums.ts (maskedSums)
 //   cells        Σ weight per cell g ∈ [0, G): for 0/1 weights, one-hot planes ANDed with the
-//                weights' bits and counted by count.ts's boolean adder tree (countOnes); else
+//                weights' bits and counted by count.ts's carry-save tree (countOnes); else
 //                indicators and countAndSum when G·n is small, or the sort-based group.ts
 //                groupSums (reveals n and G only)
 import { AShare, add, addPublic, fromPublic, mulMany, mulPublic } from '../mpc/arith.js';
 import { and, fromPublicBits, not, stackPlanes, xor, type BShare } from '../mpc/boolean.js';
 import { wordsFor } from '../ring/bits.js';
-import { bucketIndex, geThresholds } from '../mpc/bucket.js';
+import { bucketIndex, geThresholds, oneHot } from '../mpc/bucket.js';
 import { bitInject, lowBit } from '../mpc/convert.js';
 import { countAndSum, countOnes } from '../mpc/count.js';
 import { sampleDiscreteLaplace, type GeometricTable } from '../mpc/geometric-noise.js';
@@ -91,22 +91,23 @@ export async function cellIndex(p: Party, t: AnalysisTable, keys: CellKey[]): Pr
 /** Largest cells·rows·weights handled by indicators (count.ts) instead of sorting. */
 const INDICATOR_LANES = 1 << 25;
 /** Most cells × 0/1 weights counted by the boolean adder tree (count.ts countOnes) instead of sorting. */
-const COUNT_PLANES = 4096;
+export const COUNT_PLANES = 4096;
 /** Planes × rows (bits) per chunk of the adder tree (memory: 2^27 bits = 16 MiB per share half). */
-const CHUNK_BITS = 1 << 27;
+export const CHUNK_BITS = 1 << 27;
 
 /**
  * Σ weight over the rows of every cell g ∈ [0, G) (G-lane share per weight). Reveals n and G only.
  * `binary`: every weight is 0 or 1 (counts, events), so the sums are counts of ones: one-hot cell
- * planes ANDed with the weights' bits (free from 0/1 shares: convert.lowBit), counted by a boolean
- * adder tree, in row chunks. Otherwise indicators with countAndSum (few cells), or a sort.
+ * planes ANDed with the weights' bits (free from 0/1 shares: convert.lowBit), counted by count.ts's
+ * carry-save tree, in row chunks (`chunkRows`: tests). Otherwise indicators with countAndSum (few
+ * cells), or a sort. Cells of keys of the analysis table: cell-counts.ts cellCounts.
  */
-export async function cellSums(p: Party, cell: AShare, G: number, weights: AShare[], binary = false): Promise<AShare[]> {
+export async function cellSums(p: Party, cell: AShare, G: number, weights: AShare[], binary = false, chunkRows?: number): Promise<AShare[]> {
   const n = cell.length;
   if (n === 0) return weights.map(() => new AShare(new BigUint64Array(G), new BigUint64Array(G)));
   const V = weights.length;
   if (binary && G * V <= COUNT_PLANES) {
-    const chunk = Math.max(32, Math.floor(CHUNK_BITS / (G * (V + 1)) / 32) * 32);
+    const chunk = chunkRows ?? Math.max(32, Math.floor(CHUNK_BITS / (G * (V + 1)) / 32) * 32);
     let acc = new AShare(new BigUint64Array(G * V), new BigUint64Array(G * V));
     for (let lo = 0; lo < n; lo += chunk) {
       const hi = Math.min(n, lo + chunk);
@@ -134,19 +135,10 @@ export async function cellSums(p: Party, cell: AShare, G: number, weights: AShar
 
 /** One-hot planes [cell = g], g ∈ [0, G), from the thermometer [cell ≥ g] (bucket.ts). */
 async function cellPlanes(p: Party, cell: AShare, G: number): Promise<BShare> {
-  const n = cell.length;
   const th: bigint[] = [];
   for (let v = 1; v < G; v++) th.push(BigInt(v));
   const bits = Math.ceil(Math.log2(G + 1)) + 2;
-  const ge = th.length ? await geThresholds(p, cell, th, bits) : [];
-  const planes: BShare[] = [];
-  for (let v = 0; v < G; v++) {
-    if (G === 1) planes.push(not(p, fromPublicBits(p, n, 1, new Uint32Array(wordsFor(n)))));
-    else if (v === 0) planes.push(not(p, ge[0]!));
-    else if (v === G - 1) planes.push(ge[v - 1]!);
-    else planes.push(xor(ge[v - 1]!, ge[v]!));
-  }
-  return stackPlanes(planes);
+  return oneHot(p, th.length ? await geThresholds(p, cell, th, bits) : [], cell.length);
 }
 
 /** Products valid·w for the weights of cell sums (one round). */
