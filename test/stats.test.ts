@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Registers } from '../src/demo/registers.js';
 import { runLocal } from '../src/stats/engine.js';
-import type { StatRequest } from '../src/stats/functions.js';
+import { planStat, type StatRequest } from '../src/stats/functions.js';
 import { planAnalysis, runAnalysis } from '../src/query/rows.js';
 import { revealMany } from '../src/mpc/arith.js';
 import { splitShares } from '../src/mpc/share.js';
@@ -71,6 +71,21 @@ before(() => {
 });
 
 describe('analysis tables', () => {
+  it("a statistic's table holds only the columns its formula uses (joins and filters as written): the nodes read no other", () => {
+    const datasets = new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }]));
+    const full = planAnalysis(EXAMPLE_SQL, datasets);
+    const km = planStat({ fn: 'survfit', data: EXAMPLE_SQL, formula: 'Surv(days, died) ~ t2d', bin: 30 }, datasets);
+    assert.deepEqual(km.analysis.columns.map((c) => c.name), ['t2d', 'days', 'died']);
+    const reads = (ap: typeof full) => Object.fromEntries(ap.join.tables.map((t) => [t.alias, [...t.reads].sort()]));
+    const f = reads(full), k = reads(km.analysis);
+    // Every table is still joined (its key read); income_quintile, birth_date, sex and region are not read.
+    assert.deepEqual(Object.keys(k).sort(), Object.keys(f).sort());
+    for (const a of Object.keys(f)) assert.ok(k[a]!.every((c) => f[a]!.includes(c)), `${a}: ${k[a]} ⊆ ${f[a]}`);
+    assert.ok(!k.i!.includes('income_quintile') && !k.p!.includes('sex') && !k.p!.includes('region'), JSON.stringify(k));
+    // The same bound on one person's rows (what the noise is scaled to).
+    assert.equal(km.rowsPerPerson, planStat({ fn: 'lm', data: EXAMPLE_SQL, formula: 'days ~ age + sex + factor(q) + t2d + region + died' }, datasets).rowsPerPerson);
+  });
+
   it('build the example table in MPC exactly as its SQL means (joins, LEFT JOIN, EXISTS, age, LEAST − date)', async () => {
     const ap = planAnalysis(EXAMPLE_SQL, new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])));
     assert.deepEqual(ap.columns.map((c) => `${c.name}:${c.type}`), ['t2d:bool', 'age:int', 'sex:code', 'region:code', 'q:int', 'days:int', 'died:bool']);

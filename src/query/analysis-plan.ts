@@ -19,8 +19,12 @@ const err = (m: string): never => {
   throw new QueryError(m);
 };
 
-/** Plans an analysis table. `datasets`: schema and code lists of every register the SQL reads. */
-export function planAnalysis(sql: string, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>): AnalysisPlan {
+/**
+ * Plans an analysis table. `datasets`: schema and code lists of every register the SQL reads.
+ * `keep`: only these output columns (those a statistic uses; joins and filters stay as written), so
+ * that the nodes read, decrypt and compute no column the statistic does not use.
+ */
+export function planAnalysis(sql: string, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>, keep?: ReadonlySet<string>): AnalysisPlan {
   const q = parseQuery(sql);
   if (q.groupBy.length || q.having) err('an analysis table has no GROUP BY or HAVING: its rows go into the statistic, never out of MPC');
   if (q.orderBy.length || q.limit !== null) err('an analysis table has no ORDER BY or LIMIT (its rows are never revealed)');
@@ -45,12 +49,19 @@ export function planAnalysis(sql: string, datasets: Map<string, { schema: Datase
     }
   }
   const schemas = new Map([...datasets].filter(([n]) => names.has(n)).map(([n, d]) => [n, d.schema]));
-  const join = planJoinQuery(q, schemas, lists, { personKey: true, rows: true });
-  const plan = join.plan as RowPlan;
+  let join = planJoinQuery(q, schemas, lists, { personKey: true, rows: true });
+  let plan = join.plan as RowPlan;
   const seen = new Set<string>();
   for (const c of plan.rows) {
     if (seen.has(c.name)) err(`two columns are named '${c.name}': give them different aliases (AS …)`);
     seen.add(c.name);
+  }
+  if (keep && plan.rows.length === q.select.length && plan.rows.some((c) => !keep.has(c.name))) {
+    const select = q.select.filter((_, i) => keep.has(plan.rows[i]!.name));
+    if (select.length) {
+      join = planJoinQuery({ ...q, select }, schemas, lists, { personKey: true, rows: true });
+      plan = join.plan as RowPlan;
+    }
   }
   return { sql, join, plan, columns: plan.rows, codeLists: lists };
 }

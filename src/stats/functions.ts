@@ -78,9 +78,15 @@ export interface StatNoise {
 
 export function planStat(req: StatRequest, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>): StatPlan {
   if (!(STAT_NAMES as readonly string[]).includes(req.fn)) fail(`unknown statistic '${req.fn}' (${STAT_NAMES.join(', ')})`);
-  const analysis = planAnalysis(req.data, datasets);
+  const full = planAnalysis(req.data, datasets);
+  const parsed = parseFormula(req.formula, full.columns, full.codeLists);
+  // The table as the statistic uses it: only the formula's columns (the nodes plan the same).
+  const used = new Set([...parsed.terms.map((t) => t.column), ...(parsed.offset ? [parsed.offset] : [])]);
+  if (parsed.response?.kind === 'column') used.add(parsed.response.column);
+  if (parsed.response?.kind === 'surv') (used.add(parsed.response.time), used.add(parsed.response.event));
+  const analysis = used.size && used.size < full.columns.length ? planAnalysis(req.data, datasets, used) : full;
   const cols = analysis.columns;
-  const formula = parseFormula(req.formula, cols, analysis.codeLists);
+  const formula = analysis === full ? parsed : parseFormula(req.formula, cols, analysis.codeLists);
   const column = (name: string) => cols.find((c) => c.name === name) ?? fail(`no column ${name}`);
   const rowsPerPerson = (() => {
     try {
