@@ -8,7 +8,7 @@
 // it by configuration only (src/cli/citizen-enrolment.ts: issuer, client id, claim).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { CPR_CLAIM } from '../governance/citizen-oidc.js';
 
 export const STAND_IN_CLIENT_ID = 'mosaik-citizen-portal';
@@ -78,6 +78,8 @@ export async function startStandInBroker(o: { persons: Iterable<number>; redirec
     },
     ttl: { AuthorizationCode: 60, IdToken: 300, AccessToken: 300, Interaction: 600, Session: 600, Grant: 600 },
   };
+  // Loaded only when a broker starts (the package warns at load on Node 20; other commands never load it).
+  const { default: Provider } = await import('oidc-provider');
   const provider = new Provider(issuer, config);
   const oidc = provider.callback();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
