@@ -22,10 +22,10 @@ import { Consortium } from '../governance/consortium.js';
 import { GovernanceError } from '../governance/errors.js';
 import { generateKeyPair, identityPaths, keyId, publicKeyFromPem, rawPublicKey, type Signer } from '../governance/identity.js';
 import { uploadDataset } from '../ingest/upload.js';
-import { checkConsentPlain, CONSENT_SEAL, INBOX_KEY_FORMAT, signInboxKey, verifyConsentEnvelope, type ConsentEnvelope } from '../governance/citizen-inbox.js';
+import { INBOX_KEY_FORMAT, signInboxKey } from '../governance/citizen-inbox.js';
 import { consentChange, readConsentFile, writeConsentFile, type ConsentEvent } from '../governance/consent.js';
 import { generateUploadKey } from '../net/upload-keys.js';
-import { openSealedUpload } from '../node/sealed-upload.js';
+import { openConsentInbox, readInboxDone, writeInboxDone } from './consent-inbox-open.js';
 import { publishConsent } from './governance-remote.js';
 import type { ClusterConfig } from '../net/keys.js';
 import { apiRequest } from '../node/http.js';
@@ -101,40 +101,29 @@ export async function publishInboxKey(o: { config: ClusterConfig; signer: Signer
  * consent set --dir` does) with the citizens' own salts in the commitments. Returns what was done.
  */
 export async function processConsentInbox(o: { config: ClusterConfig; consortium: Consortium; signer: Signer; inboxKeyPem: string; table: string; register: string; version?: string }): Promise<{ changes: ConsentEvent[]; version?: string; skipped: string[] }> {
-  const get = async <T>(path: string): Promise<T> => {
-    const r = await apiRequest<T & { error?: string }>(o.config, 0, path, { signer: o.signer });
-    if (r.status !== 200) throw new GovernanceError('consent', `${path}: ${r.body?.error ?? `HTTP ${r.status}`}`);
-    return r.body;
-  };
-  const doneFile = `${o.register}.inbox-done.json`;
-  const done = new Set<string>(existsSync(doneFile) ? (JSON.parse(readFileSync(doneFile, 'utf8')) as string[]) : []);
+  const done = readInboxDone(o.register);
   const persons = new Map(readCitizenKeys(o.table).map((r) => [r.name, r.person]));
   const changes: ConsentEvent[] = [], salts: string[] = [], skipped: string[] = [];
-  for (const env of await get<ConsentEnvelope[]>('/v1/consent/inbox')) {
-    if (done.has(env.change.nonce)) continue;
+  for (const c of await openConsentInbox({ ...o, done })) {
     try {
-      const k = await get<{ publicKey: string }>(`/v1/citizens/${encodeURIComponent(env.change.citizen)}`);
-      const pk = publicKeyFromPem(k.publicKey);
-      verifyConsentEnvelope(env, (n) => (n === env.change.citizen ? { keyId: keyId(pk), publicKey: pk } : undefined));
-      const bytes = await openSealedUpload(new Uint8Array(Buffer.from(env.sealed, 'base64url')), { privateKeyPem: o.inboxKeyPem, publicKey: '' }, { cluster: o.config.cluster, ...CONSENT_SEAL, version: env.change.nonce });
-      const plain = checkConsentPlain(JSON.parse(new TextDecoder().decode(bytes)), env.change);
-      const person = persons.get(plain.citizen);
-      if (person === undefined) throw new GovernanceError('consent', `${plain.citizen} is not in your key→person table`);
-      changes.push(consentChange(o.consortium, person, plain.purpose, plain.granted, plain.time));
-      salts.push(plain.salt);
+      if ('error' in c) throw new GovernanceError('consent', c.error);
+      const person = persons.get(c.plain.citizen);
+      if (person === undefined) throw new GovernanceError('consent', `${c.plain.citizen} is not in your key→person table`);
+      changes.push(consentChange(o.consortium, person, c.plain.purpose, c.plain.granted, c.plain.time));
+      salts.push(c.plain.salt);
     } catch (e) {
-      skipped.push(`${env.change.nonce}: ${(e as Error).message}`);
+      skipped.push(`${c.nonce}: ${(e as Error).message}`);
     }
-    done.add(env.change.nonce);
+    done.add(c.nonce);
   }
   if (!changes.length) {
-    writeFileSync(doneFile, JSON.stringify([...done]));
+    writeInboxDone(o.register, done);
     return { changes, skipped };
   }
   const events = [...readConsentFile(o.register), ...changes];
   const pub = await publishConsent({ config: o.config, consortium: o.consortium, events, changes, salts, signer: o.signer, ...(o.version ? { version: o.version } : {}) });
   writeConsentFile(o.register, events);
-  writeFileSync(doneFile, JSON.stringify([...done]));
+  writeInboxDone(o.register, done);
   return { changes, version: pub.version, skipped };
 }
 

@@ -7,7 +7,8 @@
 // are identities of the consortium: dr-hansen (Copenhagen) and dr-weber (Hamburg). Once the app is
 // served, the e-ID login: a stand-in broker (src/demo/eid-broker.ts) whose accounts are those
 // citizens and two more with no key file yet, and the consent custodian's enrolment service
-// (./citizen-enrolment.ts) served by the web app on the custodian's behalf.
+// (./citizen-enrolment.ts) served by the web app on the custodian's behalf, with its consent-state
+// service (./citizen-consent-state.ts: a citizen reads their consent as the register holds it).
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CITIZEN_KEYS_DATASET } from '../governance/citizens.js';
@@ -21,6 +22,7 @@ import { generateConsentEvents } from '../demo/consent-events.js';
 import type { generateRegisters } from '../demo/registers.js';
 import { startStandInBroker } from '../demo/eid-broker.js';
 import { processConsentInbox, publishInboxKey, registerCitizen } from './citizen.js';
+import { citizenConsentState } from './citizen-consent-state.js';
 import { citizenEnrolment } from './citizen-enrolment.js';
 import type { WebServer } from './web.js';
 import { publishConsent } from './governance-remote.js';
@@ -37,7 +39,7 @@ export const CONSENT_CUSTODIAN_DATASETS = [CITIZEN_KEYS_DATASET];
 export interface DemoCitizens {
   /** Lines telling how to sign in as each citizen and doctor. */
   lines: string[];
-  /** Starts the stand-in e-ID broker for the app at `web` and serves the enrolment service there; returns lines to print. */
+  /** Starts the stand-in e-ID broker for the app at `web` and serves the custodian's enrolment and consent-state services there; returns lines to print. */
   serveEidLogin(web: WebServer): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -105,6 +107,7 @@ export async function setUpCitizens(o: {
       const returns = [...new Set([base.hostname, 'localhost', '127.0.0.1'])].map((h) => `${base.protocol}//${h}:${base.port}/citizen/signin`);
       const broker = await startStandInBroker({ persons: [...chosen, ...eidOnly], redirectUris: returns, log: o.log });
       closeBroker = broker.close;
+      web.setCitizenConsentState(citizenConsentState({ config: o.config, consortium: o.consortium, signer: o.custodian, table, register, inboxKeyPem: readFileSync(inboxKey, 'utf8') }));
       web.setCitizenEnrolment(citizenEnrolment({ config: o.config, consortium: o.consortium, signer: o.custodian, table, login: { issuer: broker.issuer, clientId: broker.clientId, label: "the demo's stand-in e-ID broker" }, log: o.log }));
       const cprs = (ps: number[]) => ps.map((p) => String(p).padStart(10, '0')).join(', ');
       return [

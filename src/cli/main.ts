@@ -26,6 +26,7 @@
 //   mosaik grant create|revoke|list, mosaik record, mosaik accesses
 //                                                 a citizen's grants for a doctor, a patient's record (src/cli/record.ts)
 import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PartyId } from '../net/channel.js';
@@ -210,22 +211,29 @@ program
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .option('--port <port>', 'port (0: a free one)', int('port', 0, 65535), 8080)
   .option('--citizen-login <file>', "the consent custodian's e-ID enrolment service runs here too: its broker (JSON {issuer, clientId, claim?, label?}: src/cli/citizen-enrolment.ts)")
-  .option('--custodian-key <file>', "with --citizen-login: the consent custodian's Ed25519 key (it registers citizens' keys)")
-  .option('--table <file>', "with --citizen-login: the custodian's key→person table", 'citizen-keys.csv')
-  .option('--consortium <file>', 'with --citizen-login: the consortium configuration (default <dir>/consortium.json)')
-  .action(async (o: { dir: string; host: string; port: number; citizenLogin?: string; custodianKey?: string; table: string; consortium?: string }) => {
+  .option('--custodian-key <file>', "the consent custodian's Ed25519 key: its consent-state service runs here (citizens read their consent: src/cli/citizen-consent-state.ts), and with --citizen-login it registers citizens' keys")
+  .option('--table <file>', "with --custodian-key: the custodian's key→person table", 'citizen-keys.csv')
+  .option('--register <file>', "with --custodian-key: the custodian's consent register", 'consent.csv')
+  .option('--inbox-key <file>', "with --custodian-key: the consent inbox's private key (to show citizens their changes not yet published)")
+  .option('--consortium <file>', 'with --custodian-key: the consortium configuration (default <dir>/consortium.json)')
+  .action(async (o: { dir: string; host: string; port: number; citizenLogin?: string; custodianKey?: string; table: string; register: string; inboxKey?: string; consortium?: string }) => {
     const { startWebServer } = await import('./web.js');
     const dir = resolve(o.dir);
-    let citizenEnrolment;
-    if (o.citizenLogin) {
-      if (!o.custodianKey) throw new Error('--citizen-login needs --custodian-key (the consent custodian registers the keys)');
-      const e = await import('./citizen-enrolment.js');
+    let services = {};
+    if (o.citizenLogin && !o.custodianKey) throw new Error('--citizen-login needs --custodian-key (the consent custodian registers the keys)');
+    if (o.custodianKey) {
       const { consortiumFor } = await import('./citizen.js');
       const { clusterConfig } = await import('./governance-remote.js');
       const { cliSigner } = await import('./identity-defaults.js');
-      citizenEnrolment = e.citizenEnrolment({ config: clusterConfig(dir), consortium: consortiumFor(dir, o.consortium), signer: cliSigner({ dir, key: resolve(o.custodianKey), role: 'custodian' }), table: resolve(o.table), login: e.readCitizenLoginConfig(resolve(o.citizenLogin)), log: (l) => console.error(l) });
+      const custodian = { config: clusterConfig(dir), consortium: consortiumFor(dir, o.consortium), signer: cliSigner({ dir, key: resolve(o.custodianKey), role: 'custodian' }), table: resolve(o.table) };
+      const { citizenConsentState } = await import('./citizen-consent-state.js');
+      services = { citizenConsentState: citizenConsentState({ ...custodian, register: resolve(o.register), ...(o.inboxKey ? { inboxKeyPem: readFileSync(resolve(o.inboxKey), 'utf8') } : {}) }) };
+      if (o.citizenLogin) {
+        const e = await import('./citizen-enrolment.js');
+        services = { ...services, citizenEnrolment: e.citizenEnrolment({ ...custodian, login: e.readCitizenLoginConfig(resolve(o.citizenLogin)), log: (l) => console.error(l) }) };
+      }
     }
-    const w = await startWebServer({ dir, host: o.host, port: o.port, log: (l) => console.error(l), ...(citizenEnrolment ? { citizenEnrolment } : {}) });
+    const w = await startWebServer({ dir, host: o.host, port: o.port, log: (l) => console.error(l), ...services });
     console.log(`the web app: ${w.url}  (Ctrl-C stops it)`);
     await new Promise<void>((ok) => {
       process.once('SIGINT', ok);

@@ -22,6 +22,9 @@
 //   POST /api/citizen-enrol                 {idToken, publicKey} → {name, ref}: that service
 //                                           (./citizen-enrolment.ts), run in this process on the custodian's
 //                                           behalf (the demo's); it sees the person id, the relay does not
+//   POST /api/citizen-consent               {request, signature} → the asking citizen's consent as the register
+//                                           holds it: the consent custodian's service (./citizen-consent-state.ts),
+//                                           in this process on its behalf; 404 when it does not run here
 //   GET  /…                                 the app (web/dist), index.html for unknown paths
 // The relay logs one line per call: method, node, path, status, bytes. Never a header or a body.
 import { existsSync, readFileSync } from 'node:fs';
@@ -35,6 +38,7 @@ import { GovernanceError } from '../governance/errors.js';
 import { pinnedTlsOptions } from '../net/https.js';
 import { clusterUploadKeys, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
 import { apiPorts } from '../node/api.js';
+import type { CitizenConsentState } from './citizen-consent-state.js';
 import type { CitizenEnrolment } from './citizen-enrolment.js';
 
 /** Where the built app is: web/dist beside src (in the repository and in dist/). */
@@ -55,6 +59,8 @@ export interface WebServerOptions {
   bodyLimit?: number;
   /** The consent custodian's enrolment service for e-ID logins, when it runs in this process. */
   citizenEnrolment?: CitizenEnrolment;
+  /** The consent custodian's consent-state service, when it runs in this process. */
+  citizenConsentState?: CitizenConsentState;
 }
 
 export interface WebServer {
@@ -62,6 +68,8 @@ export interface WebServer {
   app: FastifyInstance;
   /** Starts (or stops: undefined) serving the enrolment service, e.g. once the broker knows this server's URL. */
   setCitizenEnrolment(service: CitizenEnrolment | undefined): void;
+  /** Starts (or stops: undefined) serving the consent-state service. */
+  setCitizenConsentState(service: CitizenConsentState | undefined): void;
   close(): Promise<void>;
 }
 
@@ -99,25 +107,32 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   }));
 
   let enrolment = o.citizenEnrolment;
+  let consentState = o.citizenConsentState;
+  /** One of the custodian's services: JSON in, 400 with the reason when refused, 502 when it cannot answer. */
+  const custodianService = (path: string, what: string, shape: string, run: (body: Record<string, unknown>) => Promise<{ code: number; body: object; line: string }> | undefined) =>
+    app.post(path, async (req, reply) => {
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '') as Record<string, unknown>;
+      } catch {
+        body = null as unknown as Record<string, unknown>;
+      }
+      if (!body || typeof body !== 'object') return reply.code(400).send({ error: `send JSON: ${shape}` });
+      const running = run(body);
+      if (!running) return reply.code(404).send({ error: `no ${what} service here` });
+      try {
+        const r = await running;
+        log(`${what} → ${r.code}${r.line}`);
+        return reply.code(r.code).header('cache-control', 'no-store').send(r.body);
+      } catch (e) {
+        const refused = e instanceof GovernanceError;
+        log(`${what} → ${refused ? 400 : 502}`);
+        return reply.code(refused ? 400 : 502).send({ error: refused ? (e as Error).message : `the ${what} could not be completed: ${(e as Error).message}` });
+      }
+    });
   app.get('/api/citizen-login', async () => enrolment?.login ?? {});
-  app.post('/api/citizen-enrol', async (req, reply) => {
-    if (!enrolment) return reply.code(404).send({ error: 'no enrolment service here' });
-    let body: { idToken?: unknown; publicKey?: unknown };
-    try {
-      body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '') as typeof body;
-    } catch {
-      return reply.code(400).send({ error: 'send JSON: {"idToken": …, "publicKey": …}' });
-    }
-    try {
-      const r = await enrolment.enrol(body.idToken, body.publicKey);
-      log(`enrol → 201 (${r.name})`);
-      return reply.code(201).header('cache-control', 'no-store').send(r);
-    } catch (e) {
-      const refused = e instanceof GovernanceError;
-      log(`enrol → ${refused ? 400 : 502}`);
-      return reply.code(refused ? 400 : 502).send({ error: refused ? (e as Error).message : `the enrolment could not be completed: ${(e as Error).message}` });
-    }
-  });
+  custodianService('/api/citizen-enrol', 'enrolment', '{"idToken": …, "publicKey": …}', (b) => enrolment?.enrol(b.idToken, b.publicKey).then((r) => ({ code: 201, body: r, line: ` (${r.name})` })));
+  custodianService('/api/citizen-consent', 'consent state', '{"request": …, "signature": …}', (b) => consentState?.answer(b).then((r) => ({ code: 200, body: r, line: '' })));
 
   app.all<{ Params: { party: string; '*': string } }>('/api/nodes/:party/*', async (req, reply) => {
     const party = Number(req.params.party);
@@ -151,5 +166,5 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   await app.listen({ host, port: o.port ?? 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
-  return { url: `http://${host}:${port}/`, app, setCitizenEnrolment: (s) => void (enrolment = s), close: () => app.close() };
+  return { url: `http://${host}:${port}/`, app, setCitizenEnrolment: (s) => void (enrolment = s), setCitizenConsentState: (s) => void (consentState = s), close: () => app.close() };
 }

@@ -33,7 +33,7 @@ export function verifyInboxKey(raw: unknown, c: Consortium): InboxKeyBody {
 }
 
 /** A citizen's signature on an envelope (kind `kind`), with the citizen's registered key. */
-function citizenEnvelope(kind: 'consent-change' | 'pro-submission', body: { citizen: string }, sig: ConsentEnvelope['signature'], keyOf: CitizenKeyOf, what: string): void {
+export function citizenEnvelope(kind: 'consent-change' | 'pro-submission' | 'consent-state-request', body: { citizen: string }, sig: ConsentEnvelope['signature'], keyOf: CitizenKeyOf, what: string): void {
   const k = keyOf(body.citizen);
   if (!k) refuse('wrong-signer', `${what}: '${body.citizen}' is not a citizen registered here`);
   if (!sig || sig.signer !== body.citizen || sig.keyId !== k.keyId || !verifyDocument(kind, body, sig, k.publicKey)) refuse('bad-signature', `${what} is not signed with the registered key of '${body.citizen}'`);

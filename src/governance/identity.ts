@@ -29,7 +29,8 @@ export const MEMBER_ROLES: readonly MemberRole[] = ['researcher', 'custodian', '
 /** Kinds of signed documents (the domain-separation prefix of every signature). */
 export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'authorization' | 'consent-update' | 'upload' | 'http-request'
   // issue 15: citizens and doctors (src/governance/citizens.ts, grants.ts, record-request.ts, citizen-inbox.ts)
-  | 'citizen-key' | 'grant' | 'grant-revocation' | 'record-request' | 'consent-change' | 'pro-submission' | 'inbox-key';
+  | 'citizen-key' | 'grant' | 'grant-revocation' | 'record-request' | 'consent-change' | 'pro-submission' | 'inbox-key'
+  | 'consent-state-request';
 
 import type { Signature } from './signature.js';
 export { isSignature, type Signature } from './signature.js';

@@ -5,7 +5,7 @@ import { canonicalJsonWith } from '../../../src/ledger/canonical.js';
 import { buf, sha256Hex, toBase64, toBase64Url, utf8 } from './bytes.js';
 import type { BrowserIdentity } from './keys.js';
 
-export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'consent-update' | 'upload' | 'http-request' | 'grant' | 'grant-revocation' | 'record-request' | 'consent-change' | 'pro-submission';
+export type SignedKind = 'study' | 'approval' | 'policy' | 'query-request' | 'consent-update' | 'upload' | 'http-request' | 'grant' | 'grant-revocation' | 'record-request' | 'consent-change' | 'pro-submission' | 'consent-state-request';
 
 export interface Signature {
   signer: string;
