@@ -96,7 +96,7 @@ export function ConsentTab({ id, person }: CitizenTabProps) {
       {registerError instanceof NoConsentStateService ? <Note>{registerError.message}</Note> : registerError ? (
         <div>
           <Problem error={registerError} />
-          <button type="button" class="secondary" onClick={() => void askRegister()}>Ask the consent register again</button>
+          <button type="button" onClick={() => void askRegister()}>Ask the consent register again</button>
         </div>
       ) : null}
       <ul class="plain consent-list">
