@@ -12,6 +12,9 @@ import { startDaemon, writeApiPorts, type Daemon } from '../src/node/daemon.js';
 import type { PrivacySettings } from '../src/node/privacy.js';
 import { startWebServer, type WebServer } from '../src/cli/web.js';
 import { localSigners, type LocalSigners } from './identities.js';
+import { publishConsent } from '../src/cli/governance-remote.js';
+import type { Consortium, ConsortiumConfig } from '../src/governance/consortium.js';
+import type { Signer } from '../src/governance/identity.js';
 import type { LocalIdentity } from '../src/governance/identities.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -59,6 +62,15 @@ export async function webCluster(dir: string, o: WebClusterOptions = {}): Promis
       for (const d of daemons) await d.close();
     },
   };
+}
+
+/** A cluster governed by `f`'s consortium (written to <root>/consortium.json) whose consent register is in force, empty: every default applies. */
+export async function webClusterWithConsent(root: string, f: { config: ConsortiumConfig; consortium: Consortium }, custodian: Signer): Promise<WebCluster> {
+  const consortium = join(root, 'consortium.json');
+  writeFileSync(consortium, JSON.stringify(f.config));
+  const c = await webCluster(join(root, 'c'), { consortium });
+  await publishConsent({ config: c.lc.config, consortium: f.consortium, events: [], changes: [], signer: custodian, version: 'consent-v0' });
+  return c;
 }
 
 /** A page in a fresh browser context (its own IndexedDB), with console errors collected. */

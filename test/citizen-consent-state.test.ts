@@ -24,16 +24,14 @@ import { keyId, loadPrivateKey, signDocument, type Signer } from '../src/governa
 import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
 import { startDaemon, writeApiPorts, type Daemon } from '../src/node/daemon.js';
-import { fixture, signer } from './governance-fixture.js';
+import { consentCustodianFiles, fixture, signer } from './governance-fixture.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mosaik-consent-state-'));
 const F = fixture();
 const ANNA = 1_504_851_234;
 const BO = 2_112_903_311;
 const custodian = signer(F.consentCustodian);
-const table = join(root, 'citizen-keys.csv');
-const register = join(root, 'consent.csv');
-const inboxKey = join(root, 'inbox.key.pem');
+const { table, register, inboxKey } = consentCustodianFiles(root);
 const WITHDRAWN_AT = Date.parse('2026-03-01T10:00:00Z');
 let cluster: LocalCluster;
 const daemons: Daemon[] = [];

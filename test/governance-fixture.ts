@@ -2,6 +2,7 @@
 // health data authority, statistics office, consent register), three nodes; signed policies for
 // the demo registers; a study of type-2 diabetes prevalence reading contacts and population.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
 import { Consortium, type ConsortiumConfig, DEFAULT_PURPOSES } from '../src/governance/consortium.js';
 import type { Signer } from '../src/governance/identity.js';
 import { POLICY_FORMAT, signPolicy, type CustodianPolicy, type SignedPolicy } from '../src/governance/policy.js';
@@ -20,6 +21,9 @@ function party(name: string): Party {
 }
 
 export const signer = (p: Party): Signer => ({ name: p.name, privateKey: p.privateKey });
+
+/** The consent custodian's own files in a test's folder: key→person table, register, inbox key. */
+export const consentCustodianFiles = (root: string) => ({ table: join(root, 'citizen-keys.csv'), register: join(root, 'consent.csv'), inboxKey: join(root, 'inbox.key.pem') });
 
 export const T2D_SQL = "SELECT region, sex, COUNT(*) AS persons FROM contacts WHERE diagnosis LIKE 'E11%' AND first_in_category GROUP BY region, sex";
 export const POP_SQL = 'SELECT region, sex, COUNT(*) AS population FROM population GROUP BY region, sex';

@@ -15,32 +15,24 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { processConsentInbox, publishInboxKey, registerCitizen } from '../src/cli/citizen.js';
 import { citizenConsentState, type CitizenConsentState } from '../src/cli/citizen-consent-state.js';
-import { publishConsent } from '../src/cli/governance-remote.js';
-import { launchBrowser, newPage, screenshot, webCluster, type WebCluster } from './browser.js';
-import { fixture, signer } from './governance-fixture.js';
+import { launchBrowser, newPage, screenshot, webClusterWithConsent, type WebCluster } from './browser.js';
+import { consentCustodianFiles, fixture, signer } from './governance-fixture.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mosaik-web-devices-'));
 const F = fixture();
 const PERSON = 1504851234;
-const PERSON_TEXT = String(PERSON).padStart(10, '0');
 const custodian = signer(F.consentCustodian);
-const table = join(root, 'citizen-keys.csv');
-const register = join(root, 'consent.csv');
-const inboxKeyFile = join(root, 'inbox.key.pem');
+const { table, register, inboxKey: inboxKeyFile } = consentCustodianFiles(root);
+type Device = { context: BrowserContext; page: Page; errors: string[] };
 let keyFile = '';
 let browser: Browser;
 let c: WebCluster;
 let service: CitizenConsentState;
-type Device = { context: BrowserContext; page: Page; errors: string[] };
-let first: Device;
-let second: Device;
+let first: Device, second: Device;
 
 before(async () => {
-  const consortium = join(root, 'consortium.json');
-  writeFileSync(consortium, JSON.stringify(F.config));
   browser = await launchBrowser();
-  c = await webCluster(join(root, 'c'), { consortium });
-  await publishConsent({ config: c.lc.config, consortium: F.consortium, events: [], changes: [], signer: custodian, version: 'consent-v0' });
+  c = await webClusterWithConsent(root, F, custodian);
   writeFileSync(register, 'person_id,purpose,granted,time,until\n');
   keyFile = (await registerCitizen({ config: c.lc.config, consortium: F.consortium, signer: custodian, person: PERSON, outDir: join(root, 'wallet'), table })).keyPath!;
   await publishInboxKey({ config: c.lc.config, signer: custodian, out: inboxKeyFile });
@@ -61,7 +53,7 @@ after(async () => {
 async function signIn(page: Page): Promise<void> {
   await page.goto(new URL('/citizen/signin', c.url).href);
   await page.getByLabel('Your key file').setInputFiles(keyFile);
-  await page.getByLabel('Your person number (CPR)').fill(PERSON_TEXT);
+  await page.getByLabel('Your person number (CPR)').fill(String(PERSON).padStart(10, '0'));
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL('**/citizen');
   await page.getByRole('heading', { name: 'Your health data' }).waitFor();
@@ -117,12 +109,13 @@ describe('web app: a citizen sees their consent as the register holds it, on any
   });
 
   it('without the consent-state service the page says so and shows this browser’s choices', async () => {
-    const { page } = second;
+    const { page, errors } = second;
     c.web.setCitizenConsentState(undefined);
     await page.reload();
     await page.getByText(/The consent register does not answer here/).waitFor();
     await page.getByRole('button', { name: 'Withdraw my consent for public-health research' }).waitFor();
     await screenshot(page, 'citizen-devices', '05-no-service');
+    assert.deepEqual(errors, [], 'no failed request in the console');
     c.web.setCitizenConsentState(service);
   });
 });

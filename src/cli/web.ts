@@ -22,6 +22,7 @@
 //   POST /api/citizen-enrol                 {idToken, publicKey} → {name, ref}: that service
 //                                           (./citizen-enrolment.ts), run in this process on the custodian's
 //                                           behalf (the demo's); it sees the person id, the relay does not
+//   GET  /api/citizen-consent               {service: true|false}: does that service run here (below)
 //   POST /api/citizen-consent               {request, signature} → the asking citizen's consent as the register
 //                                           holds it: the consent custodian's service (./citizen-consent-state.ts),
 //                                           in this process on its behalf; 404 when it does not run here
@@ -131,6 +132,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       }
     });
   app.get('/api/citizen-login', async () => enrolment?.login ?? {});
+  app.get('/api/citizen-consent', async () => ({ service: !!consentState }));
   custodianService('/api/citizen-enrol', 'enrolment', '{"idToken": …, "publicKey": …}', (b) => enrolment?.enrol(b.idToken, b.publicKey).then((r) => ({ code: 201, body: r, line: ` (${r.name})` })));
   custodianService('/api/citizen-consent', 'consent state', '{"request": …, "signature": …}', (b) => consentState?.answer(b).then((r) => ({ code: 200, body: r, line: '' })));
 

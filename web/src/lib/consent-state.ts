@@ -12,12 +12,15 @@ export type { ConsentStateAnswer, PurposeConsentState } from '../../../src/gover
 
 /** Thrown when no consent-state service runs beside this web app (the page then shows this browser's changes only). */
 export class NoConsentStateService extends Error {}
+const NO_SERVICE = 'The consent register does not answer here, so this page cannot show what the register holds for you: it shows the choices made in this browser only.';
 
 export async function registerConsentState(id: BrowserIdentity): Promise<ConsentStateAnswer> {
+  const here = (await (await fetch('/api/citizen-consent')).json().catch(() => ({}))) as { service?: boolean };
+  if (!here.service) throw new NoConsentStateService(NO_SERVICE);
   const request: ConsentStateRequest = { format: CONSENT_STATE_REQUEST_FORMAT, citizen: id.name, time: new Date().toISOString(), nonce: crypto.randomUUID() };
   const r = await fetch('/api/citizen-consent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request, signature: await signDocument('consent-state-request', request, id) }) });
   const body = (await r.json().catch(() => ({}))) as ConsentStateAnswer & { error?: string };
-  if (r.status === 404) throw new NoConsentStateService('The consent register does not answer here, so this page cannot show what the register holds for you: it shows the choices made in this browser only.');
+  if (r.status === 404) throw new NoConsentStateService(NO_SERVICE);
   if (!r.ok || !Array.isArray(body.purposes)) throw new Error(`The consent register did not tell your consent: ${body.error ?? `HTTP ${r.status}`}`);
   return body;
 }

@@ -119,6 +119,7 @@ export function ConsentTab({ id, person }: CitizenTabProps) {
                   ? `Sent ${when(s.waitingHere.time)}; waiting for the consent register to publish it: it takes effect at the next publication.`
                   : c?.publishedIn !== undefined && (!s.register?.since || seconds(c.time) >= seconds(s.register.since)) ? `In force: published in the consent register (log entry ${c.publishedIn}).`
                   : s.register && s.register.basis !== 'default' ? 'Your choice in the register (made on this or another of your devices).'
+                  : s.register || s.waitingElsewhere ? null // the register's line says it
                   : 'The default applies (you have not chosen here).'}
               </p>
               {s.waitingElsewhere ? <p class="small">A change {s.waitingElsewhere.granted ? 'giving' : 'withdrawing'} your consent, sent {when(s.waitingElsewhere.time)} (from another device), is waiting for the register to publish it.</p> : null}
