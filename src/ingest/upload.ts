@@ -32,7 +32,7 @@
 // aborted so that, as far as possible, no node stores the version; the error names each node and why.
 import { pinnedTlsOptions, readJsonAnswer, type JsonAnswer } from '../net/https.js';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -201,7 +201,12 @@ export function parseUploadBody(body: Uint8Array): { header: UploadHeader; share
 // ---------------------------------------------------------------------------------------------
 // Custodian key and versions
 
-/** Reads the custodian's share key (64 hex digits), creating it (mode 0600) if absent and `create`. */
+/**
+ * Reads the custodian's share key (64 hex digits), creating it (mode 0600) if absent and `create`.
+ * Several uploads of one custodian may start at once (e.g. two registers in parallel): the key is
+ * written whole to a file of this process's own and linked into place (atomic; EEXIST when another
+ * process was first), so every process ends up with the one key and none reads a half-written file.
+ */
 export function loadCustodianKey(path: string, opts: { create?: boolean } = {}): { key: Uint8Array; created: boolean } {
   if (existsSync(path)) {
     const hex = readFileSync(path, 'utf8').trim();
@@ -211,8 +216,17 @@ export function loadCustodianKey(path: string, opts: { create?: boolean } = {}):
   if (!opts.create) throw new Error(`custodian key ${path} does not exist`);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
-  writeFileSync(path, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(tmp, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(tmp, 0o600);
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return loadCustodianKey(path); // another upload of this custodian made it first
+  } finally {
+    unlinkSync(tmp);
+  }
   return { key, created: true };
 }
 
