@@ -45,13 +45,13 @@ export function citizenConsentState(o: {
       const key = await registeredCitizenKey(o.config, o.signer, row.name);
       verifyConsentStateRequest(raw, (n) => (n === row.name ? key : undefined), seen, now.getTime());
       const purposes = consentStateOf(o.consortium.purposes, readConsentFile(o.register), row.person, now);
-      return { at: now.toISOString(), purposes, pending: o.inboxKeyPem ? await pendingFor(row.person) : [] };
+      return { at: now.toISOString(), purposes, pending: o.inboxKeyPem ? await pendingFor(rows.filter((r) => r.person === row.person).map((r) => r.name)) : [] };
     },
   };
 
-  /** The person's changes in the inbox not yet published (any of their keys). */
-  async function pendingFor(person: number): Promise<PendingConsentChange[]> {
-    const keys = new Set(readCitizenKeys(o.table).filter((r) => r.person === person).map((r) => r.name));
+  /** The person's changes in the inbox not yet published (any of their keys, by name). */
+  async function pendingFor(names: string[]): Promise<PendingConsentChange[]> {
+    const keys = new Set(names);
     const opened = await openConsentInbox({ config: o.config, signer: o.signer, inboxKeyPem: o.inboxKeyPem!, done: readInboxDone(o.register) });
     return opened.flatMap((c) => ('plain' in c && keys.has(c.plain.citizen) ? [{ purpose: c.plain.purpose, granted: c.plain.granted, time: c.plain.time }] : []));
   }

@@ -34,10 +34,15 @@ export class RecordCache {
 
   constructor(private readonly store: ShareStore) {}
 
+  /** The entry key of `name@version` as stored now (a re-ingested version gets another seq and hash). */
+  private keyOf(name: string, version: string): string {
+    const m = this.store.get(name, version);
+    return `${name}@${version}#${m.seq}:${m.contentHash}`;
+  }
+
   /** The entry of `name@version` with columns `which` loaded (decrypted once); replaces the dataset's entry of another version. */
   version(name: string, version: string, which: string[]): CachedVersion {
-    const m = this.store.get(name, version);
-    const key = `${name}@${version}#${m.seq}:${m.contentHash}`;
+    const key = this.keyOf(name, version);
     let e = this.entries.get(name);
     if (e?.key !== key) {
       e = { key, cols: new Map(), bits: new Map() };
@@ -50,9 +55,8 @@ export class RecordCache {
 
   /** Whether this node holds the id bits of `column` for `name@version` as stored now (for tests and status). */
   hasBits(name: string, version: string, column: string): boolean {
-    const m = this.store.get(name, version);
     const e = this.entries.get(name);
-    return e?.key === `${name}@${version}#${m.seq}:${m.contentHash}` && e.bits.has(column);
+    return e?.key === this.keyOf(name, version) && e.bits.has(column);
   }
 }
 
