@@ -11,7 +11,7 @@
 //                indicators and countAndSum when G·n is small, or the sort-based group.ts
 //                groupSums (reveals n and G only)
 import { AShare, add, addPublic, fromPublic, mulMany, mulPublic } from '../mpc/arith.js';
-import { and, fromPublicBits, not, stackPlanes, xor, type BShare } from '../mpc/boolean.js';
+import { and, fromPublicBits, stackPlanes, type BShare } from '../mpc/boolean.js';
 import { wordsFor } from '../ring/bits.js';
 import { bucketIndex, geThresholds, oneHot } from '../mpc/bucket.js';
 import { bitInject, lowBit } from '../mpc/convert.js';
@@ -46,19 +46,14 @@ export async function resolveRefs(p: Party, t: AnalysisTable, refs: ColRef[]): P
       out.set(refKey({ column, level: 1 }), x);
       continue;
     }
-    // c_v = [x ≥ v] for v = lo+1 … hi; [x = v] = c_v ⊕ c_{v+1} (c_lo = 1, c_{hi+1} = 0).
+    // [x = v] for v = lo … hi: the one-hot planes of the thermometer [x ≥ v] (bucket.ts oneHot); 0 outside.
     const lo = meta.min, hi = meta.max;
     const th: bigint[] = [];
     for (let v = lo + 1; v <= hi; v++) th.push(BigInt(v));
-    const ge = th.length ? await geThresholds(p, x, th, widthOf(meta)) : [];
-    const geq = (v: number): BShare | null => (v <= lo ? null : ge[v - lo - 1]!); // null: constant 1
-    const one = not(p, fromPublicBits(p, t.n, 1, new Uint32Array(wordsFor(t.n))));
+    const oh = oneHot(p, th.length ? await geThresholds(p, x, th, widthOf(meta)) : [], t.n);
+    const zero = fromPublicBits(p, t.n, 1, new Uint32Array(wordsFor(t.n)));
     for (const v of lv) {
-      let plane: BShare;
-      if (v < lo || v > hi) plane = not(p, one);
-      else if (v === hi) plane = geq(v) ?? one;
-      else plane = geq(v) === null ? not(p, geq(v + 1)!) : xor(geq(v)!, geq(v + 1)!);
-      planes.push(plane);
+      planes.push(v < lo || v > hi ? zero : oh.planes(v - lo));
       keys.push(refKey({ column, level: v }));
     }
   }

@@ -11,8 +11,8 @@
 //   the rest      valid·x once per column and b·c for three-factor monomials (one mulMany), then
 //                 one dotMany for every sum (the Gram matrix kernel, ring64.rssDotMany)
 import { AShare, dotMany, mulMany, sum } from '../mpc/arith.js';
-import { and, not, stackPlanes, xor, type BShare } from '../mpc/boolean.js';
-import { geThresholds } from '../mpc/bucket.js';
+import { and, stackPlanes, type BShare } from '../mpc/boolean.js';
+import { geThresholds, oneHot } from '../mpc/bucket.js';
 import { bitInject, lowBit } from '../mpc/convert.js';
 import type { Party } from '../mpc/party.js';
 import type { AnalysisTable } from '../query/rows.js';
@@ -145,7 +145,7 @@ export async function maskedSums(p: Party, t: AnalysisTable, monomials: ColRef[]
 /**
  * [x = v] for the indicator bases, as shares: `maskedNeed` ANDed with valid's bit first (valid is
  * 0/1, so its low bit is a free boolean sharing of it), `plainNeed` as they are; one bucketing per
- * column (c_v = [x ≥ v], [x = v] = c_v ⊕ c_{v+1}, c_lo = 1, c_{hi+1} = 0) and one injection.
+ * column (its one-hot planes: bucket.ts oneHot) and one injection.
  */
 async function indicators(p: Party, t: AnalysisTable, maskedNeed: Base[], plainNeed: Base[], masked: Map<string, AShare>, plain: Map<string, AShare>): Promise<void> {
   if (!maskedNeed.length && !plainNeed.length) return;
@@ -161,13 +161,8 @@ async function indicators(p: Party, t: AnalysisTable, maskedNeed: Base[], plainN
     const lo = meta.min, hi = meta.max;
     const th: bigint[] = [];
     for (let v = lo + 1; v <= hi; v++) th.push(BigInt(v));
-    const ge = await geThresholds(p, t.columns.get(column)!, th, widthOf(meta));
-    const geq = (v: number): BShare | null => (v <= lo ? null : ge[v - lo - 1]!); // null: constant 1
-    for (const b of [...maskedNeed, ...plainNeed]) {
-      if (b.column !== column || planeOf.has(b.key)) continue;
-      const v = b.level!;
-      planeOf.set(b.key, v === hi ? geq(v)! : geq(v) === null ? not(p, geq(v + 1)!) : xor(geq(v)!, geq(v + 1)!));
-    }
+    const oh = oneHot(p, await geThresholds(p, t.columns.get(column)!, th, widthOf(meta)), n);
+    for (const b of [...maskedNeed, ...plainNeed]) if (b.column === column && !planeOf.has(b.key)) planeOf.set(b.key, oh.planes(b.level! - lo));
   }
   let mPlanes = maskedNeed.map((b) => planeOf.get(b.key)!);
   if (mPlanes.length && !t.allValid) {
