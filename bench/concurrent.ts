@@ -23,6 +23,7 @@ import { createLocalCluster } from '../src/net/keys.js';
 import { apiRequest } from '../src/node/http.js';
 import { writeApiPorts } from '../src/node/daemon.js';
 import { runRemoteQuery } from '../src/cli/query.js';
+import { withColumnMemory } from '../src/ring/column-memory.js';
 
 const arg = (name: string, d: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,7 +50,7 @@ try {
   const keys = ensureLocalIdentities(cluster.dir, [{ name: 'custodian', role: 'custodian' }, ...names.map((name) => ({ name, role: 'researcher' as const }))]);
   const signer = (name: string) => cliSigner({ dir: cluster.dir, key: keys.get(name)!, role: 'researcher' });
   for (const p of [0, 1, 2] as PartyId[]) {
-    const child = spawn(process.execPath, [cli, 'node', '--dir', cluster.dir, '--party', String(p), ...(maxParallel && p === 0 ? ['--max-parallel', maxParallel] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'node', '--dir', cluster.dir, '--party', String(p), ...(maxParallel && p === 0 ? ['--max-parallel', maxParallel] : [])], { stdio: ['ignore', 'ignore', 'pipe'], env: withColumnMemory() });
     child.stderr!.on('data', () => {});
     procs.push(child);
   }

@@ -40,6 +40,7 @@ import { fixture, POP_SQL, signer, type Party } from './governance-fixture.js';
 import { runRemoteStat } from '../src/cli/stats.js';
 import { parseStatistic, statisticText } from '../src/stats/service.js';
 import { signPolicy, type CustodianPolicy } from '../src/governance/policy.js';
+import { withColumnMemory } from '../src/ring/column-memory.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'mosaik-govnode-'));
@@ -70,7 +71,7 @@ const alice = signer(F.alice);
 const api = <T>(p: PartyId, path: string, o: { body?: unknown; as?: Party } = {}) => apiRequest<T>(cluster.config, p, path, { ...(o.body !== undefined ? { body: o.body } : {}), signer: signer(o.as ?? F.alice) });
 
 async function startNode(p: PartyId): Promise<void> {
-  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000', '--consortium', consortiumFile, '--exact-results'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--connect-timeout', '4000', '--recv-timeout', '8000', '--consortium', consortiumFile, '--exact-results'], { stdio: ['ignore', 'pipe', 'pipe'], env: withColumnMemory() });
   procs[p] = child;
   const keep = (c: Buffer) => (logs[p] = (logs[p] + c.toString()).slice(-20000));
   child.stdout!.on('data', keep);

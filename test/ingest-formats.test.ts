@@ -27,6 +27,7 @@ import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
 import { ensureLocalIdentities } from '../src/governance/identities.js';
 import { apiRequest } from '../src/node/api.js';
 import { writeApiPorts } from '../src/node/daemon.js';
+import { withColumnMemory } from '../src/ring/column-memory.js';
 
 const regs = generateRegisters({ citizens: 300, seed: 11 });
 const lists = regs.codeLists;
@@ -495,7 +496,7 @@ describe('ingest formats: upload to a local cluster', () => {
   const P: PartyId[] = [0, 1, 2];
 
   async function startNode(p: PartyId): Promise<void> {
-    const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p)], { stdio: ['ignore', 'pipe', 'pipe'], env: withColumnMemory() });
     procs.push(child);
     const keep = (c: Buffer) => (logs[p] = (logs[p] + c.toString()).slice(-20000));
     child.stdout!.on('data', keep);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { PartyId } from '../src/net/channel.js';
 import type { ClusterConfig } from '../src/net/keys.js';
 import { apiRequest } from '../src/node/http.js';
+import { withColumnMemory } from '../src/ring/column-memory.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -20,7 +21,7 @@ export class NodeProcs {
 
   /** Starts node p and waits until its API answers. */
   async start(p: PartyId, env: Record<string, string> = {}): Promise<void> {
-    const child = spawn(process.execPath, [MAIN, 'node', '--dir', this.cluster.dir, '--party', String(p), ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [MAIN, 'node', '--dir', this.cluster.dir, '--party', String(p), ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...withColumnMemory(), ...env } });
     this.procs[p] = child;
     const keep = (c: Buffer) => (this.logs[p] = (this.logs[p] + c.toString()).slice(-20000));
     child.stdout!.on('data', keep);

@@ -85,3 +85,24 @@ export async function protocols(p: Party, args: { x: string[]; y: string[]; f: n
   const str = (c: BigUint64Array | null) => Array.from(c!, (v) => BigInt.asIntN(64, v).toString());
   return { ltFull, lt32, eqs, dec: str(dec), mins: str(mins), prod: str(prod), quo: str(quo), sx: str(sx), sy: str(sy), sk: str(sk), sp: str(sp) };
 }
+
+/** What a job worker's process got: the allocator settings, and products of streamed columns (fresh, uninitialised outputs). */
+export async function columnMemory(p: Party, args: { n: number; seed: number }) {
+  const gen = (k: number) => {
+    const v = new BigUint64Array(args.n);
+    let s = BigInt(args.seed + k);
+    for (let i = 0; i < args.n; i++) v[i] = s = BigInt.asUintN(64, s * 6364136223846793005n + 1442695040888963407n);
+    return v;
+  };
+  const [xv, yv] = [gen(1), gen(2)];
+  const x = await A.input(p, 0, p.id === 0 ? xv : null, args.n);
+  const y = await A.input(p, 1, p.id === 1 ? yv : null, args.n);
+  const z1 = await A.reveal(p, await A.mul(p, x, y));
+  const z2 = await A.reveal(p, await A.mul(p, y, y)); // a second round reuses the freed memory of the first
+  let wrong = 0;
+  for (let i = 0; i < args.n; i++) {
+    if (z1![i] !== BigInt.asUintN(64, xv[i]! * yv[i]!)) wrong++;
+    if (z2![i] !== BigInt.asUintN(64, yv[i]! * yv[i]!)) wrong++;
+  }
+  return { mmapMax: process.env.MALLOC_MMAP_MAX_ ?? null, trim: process.env.MALLOC_TRIM_THRESHOLD_ ?? null, wrong };
+}

@@ -23,6 +23,7 @@ import { localSigners } from './identities.js';
 import { apiRequest } from '../src/node/api.js';
 import { startDaemon, writeApiPorts, type Daemon } from '../src/node/daemon.js';
 import { fixture, signer, type Party } from './governance-fixture.js';
+import { withColumnMemory } from '../src/ring/column-memory.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'mosaik-upload-auth-'));
@@ -39,7 +40,7 @@ const datasetOf = (reg: Register): ShareableDataset => ({ schema: reg.schema, co
 const pop = datasetOf(regs.population); // custodian 'cpr'
 
 async function startNode(p: PartyId): Promise<void> {
-  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--consortium', consortiumFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'node', '--dir', cluster.dir, '--party', String(p), '--consortium', consortiumFile], { stdio: ['ignore', 'pipe', 'pipe'], env: withColumnMemory() });
   procs[p] = child;
   const keep = (c: Buffer) => (logs[p] = (logs[p] + c.toString()).slice(-20000));
   child.stdout!.on('data', keep);

@@ -38,6 +38,7 @@ import { ensureLocalIdentities } from '../governance/identities.js';
 import { DEFAULT_PRIVACY } from '../node/privacy.js';
 import { DEFAULT_DEMO_DIR, runDemo } from './demo.js';
 import { runStudiesDemo } from './studies-demo.js';
+import { COLUMN_MALLOC_ENV, hasColumnMemory } from '../ring/column-memory.js';
 
 const int = (what: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
@@ -102,6 +103,10 @@ program
   .option('--max-parallel <n>', 'daemon, node 0: jobs running at once in the cluster (default twice the cores, 2..8)', int('max-parallel', 1, 64))
   .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean; maxParallel?: number }) => {
     if (!o.job) {
+      if (process.platform === 'linux' && !hasColumnMemory()) {
+        const env = Object.entries(COLUMN_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
+        process.stderr.write(`note: started without the column memory settings, so every round's columns start on fresh pages (multiplication 2–3× slower); start the node as \`env ${env} mosaik node …\` (README, "Running the nodes"; MOSAIK_COLUMN_MEMORY=off silences this)\n`);
+      }
       const pause = Number(process.env.MOSAIK_TEST_JOB_PAUSE_MS ?? 0); // tests: kill a node mid-job
       const busy = Number(process.env.MOSAIK_TEST_JOB_BUSY_MS ?? 0); // tests: long synchronous local work in a job
       const d = await startDaemon({

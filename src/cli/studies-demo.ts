@@ -17,6 +17,7 @@
 // the consent register, the researchers' signed studies approved by their custodians); afterwards the
 // web app runs on the cluster. `mosaik demo --governed` (./governed-demo.ts) walks through the same
 // governed flow step by step, each step with the command that does it by hand.
+import { withColumnMemory } from '../ring/column-memory.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,6 +89,7 @@ export function startNodes(dir: string, config: ClusterConfig, o: Pick<StudiesDe
   const kids = ([0, 1, 2] as PartyId[]).map((p) => {
     const child = spawn(process.execPath, [MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize), ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: withColumnMemory(),
     });
     const name = config.nodes[p].name;
     const forward = (b: Buffer) => {

@@ -120,7 +120,7 @@ export async function mul(p: Party, x: AShare, y: AShare): Promise<AShare> {
   }
   // A long column is still one round, streamed in slices: each slice is sent as soon as it is
   // computed, so this node's arithmetic, the encryption and the peers' work overlap.
-  const z = new BigUint64Array(n);
+  const z = R.uninit(n);
   for (let off = 0; off < n; off += STREAM_LANES) {
     const end = Math.min(n, off + STREAM_LANES);
     const zs = z.subarray(off, end);
@@ -135,7 +135,7 @@ export const STREAM_LANES = 1 << 19;
 
 /** Receives a column sent in STREAM_LANES slices, copying each into place and releasing its frame. */
 export async function recvStreamed(p: Party, from: PartyId, n: number, what: string): Promise<Col> {
-  const out = new BigUint64Array(n);
+  const out = R.uninit(n);
   for (let off = 0; off < n; off += STREAM_LANES) {
     const len = Math.min(STREAM_LANES, n - off);
     const frame = await p.net.recv(from);

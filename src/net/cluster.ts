@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import type { PartyId } from './channel.js';
 import { loadClusterConfig } from './keys.js';
 import { join } from 'node:path';
+import { withColumnMemory } from '../ring/column-memory.js';
 
 // What a node worker (src/node/worker.ts) runs and reports; the worker process imports these.
 export interface JobSpec {
@@ -173,6 +174,8 @@ export async function runOnLocalClusterSettled(opts: RunOnClusterOptions): Promi
         execArgv: opts.execArgv ?? process.execArgv.filter((a) => !/^--(inspect|debug|test)/.test(a)),
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'json',
+        // Columns reuse freed memory instead of fresh pages every round (src/ring/column-memory.ts).
+        env: withColumnMemory(),
       });
       children.push(child);
       let tail = '';

@@ -57,14 +57,14 @@ export class Prg {
 
   /** n uniformly random ring elements of Z_2^64. */
   ring(n: number): Col {
-    const out = new BigUint64Array(n);
+    const out = n === 0 ? new BigUint64Array(0) : new BigUint64Array(Buffer.allocUnsafeSlow(n * 8).buffer, 0, n); // written whole below
     this.fill(new Uint8Array(out.buffer));
     return out;
   }
 
   /** n uniformly random 32-bit words (bit-sliced boolean shares). */
   words(n: number): Uint32Array {
-    const out = new Uint32Array(n);
+    const out = n === 0 ? new Uint32Array(0) : new Uint32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n); // written whole below
     this.fill(new Uint8Array(out.buffer));
     return out;
   }

@@ -51,7 +51,15 @@ function lanes(ins: Col[], out: Col | null, kernel: (n: number) => void): void {
   }
 }
 
-const alloc = (n: number): Col => new BigUint64Array(n);
+/**
+ * A column whose every lane the caller overwrites before reading: taken from the allocator without
+ * zero-filling (kernel outputs, received columns). Never hand one out before it is written.
+ * Every output below is written whole.
+ */
+export function uninit(n: number): Col {
+  return n === 0 ? new BigUint64Array(0) : new BigUint64Array(Buffer.allocUnsafeSlow(n * 8).buffer, 0, n);
+}
+const alloc = uninit;
 const OUT = slot(6);
 
 export function add(a: Col, b: Col, out: Col = alloc(a.length)): Col {
@@ -108,7 +116,7 @@ export type ByteSource = (len: number) => Uint8Array;
  * x0*(y0+y1) + x1*y0 + r − s lane by lane, with r and s drawn chunk by chunk from two random
  * streams straight into the kernel's scratch memory (no full-column temporaries).
  */
-export function rssMulZero(x0: Col, x1: Col, y0: Col, y1: Col, r: ByteSource, s: ByteSource, out: Col = alloc(x0.length)): Col {
+export function rssMulZero(x0: Col, x1: Col, y0: Col, y1: Col, r: ByteSource, s: ByteSource, out: Col = uninit(x0.length)): Col {
   lanes([x0, x1, y0, y1], out, (n) => {
     MEM8.set(r(n * 8), slot(4));
     MEM8.set(s(n * 8), slot(5));
