@@ -89,12 +89,14 @@ describe('replicated sharing over Z_2^64', () => {
       const xv = randomInts(n);
       const yv = randomInts(n).reverse();
       const [sx, sy] = shareAll(col(xv), col(yv));
-      const out = await run3(async (p) => A.revealMany(p, [await A.dot(p, sx![p.id]!, sy![p.id]!), A.sum(sx![p.id]!)]));
+      const out = await run3(async (p) => A.revealMany(p, [await A.dot(p, sx![p.id]!, sy![p.id]!), A.sum(sx![p.id]!), await A.dot(p, sx![p.id]!, sx![p.id]!)]));
       const dot = xv.reduce((s, v, i) => s + v * yv[i]!, 0n);
       const sum = xv.reduce((s, v) => s + v, 0n);
-      for (const [d, s] of out) {
+      const squares = xv.reduce((s, v) => s + v * v, 0n); // x·x: the aliased path (each half copied once)
+      for (const [d, s, q] of out) {
         assert.deepEqual(signed(d!), [BigInt.asIntN(64, dot)]);
         assert.deepEqual(signed(s!), [BigInt.asIntN(64, sum)]);
+        assert.deepEqual(signed(q!), [BigInt.asIntN(64, squares)]);
       }
     }
   });
