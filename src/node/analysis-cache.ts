@@ -1,0 +1,137 @@
+// Reveals: nothing new beyond that a node learns whether the other two hold the entry (./cache-agreement.ts).
+//
+// The analysis tables a node built for statistics jobs (services layer), kept in memory for the next
+// statistics over the same table (never written to disk, like the decrypted shares they come from):
+// this node's shares of the rows' validity and of the columns built. Building the table is the joins
+// (oblivious sorts) of every register the SQL reads; the demo's study runs three statistics on one
+// table, which is then built once instead of three times. Each statistic still draws its own noise
+// and spends its own epsilon: only the table's shares are reused, never a released value. Follows
+// no paper (as the record cache, ./record-cache.ts, whose agreement round it shares).
+//
+// An entry's key (analysisKey) is everything the table's rows and values depend on: the SQL as
+// signed, every register it reads as stored now (name, version, commit seq and content hash: a new
+// version or a re-ingested one is another key), and the consent filter when one applies (the
+// register as stored now, the study's purpose, its default and the run time the rows in force are
+// taken at). The columns built are not in the key: an entry serves every statistic whose columns it
+// holds. Before a job uses an entry the three nodes agree that all of them hold it with the same
+// tag (agreedTable; the record cache's round, ./cache-agreement.ts); otherwise all three build the
+// table again together and keep it under node 0's fresh tag.
+//
+// Bounded: least recently used entries go first once the entries' shares exceed the byte budget
+// (the job runner gives a quarter of its jobs' memory budget, src/node/jobs.ts: a 24th of the
+// machine's memory; the demo's table at 100 000 citizens, 6 columns and the validity at 16 bytes per
+// row, takes about 11 MB), and an entry is dropped 10 minutes after it was built whether used or not.
+import { createHash } from 'node:crypto';
+import type { Party } from '../mpc/party.js';
+import type { AnalysisTable } from '../stats/service.js';
+import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
+import type { ShareStore } from './store.js';
+
+/** How long an entry is kept after it was built. */
+export const ANALYSIS_TTL_MS = 10 * 60_000;
+
+interface Entry {
+  tag: string;
+  table: AnalysisTable;
+  bytes: number;
+  /** When it was built (ms; the clock of the cache). */
+  made: number;
+}
+
+/** What a consent filter adds to the key (src/node/job-governance.ts ConsentFilter). */
+export interface ConsentPart {
+  dataset: string;
+  version: string;
+  purposeIndex: number;
+  at: number;
+  default: string;
+}
+
+/**
+ * The key of an analysis table: its SQL, every register it reads as stored now at this node, and
+ * the consent filter applied (see the module comment). Node-local (the content hashes are of this
+ * node's shares): the nodes compare tags, never keys.
+ */
+export function analysisKey(store: ShareStore, sql: string, reads: Record<string, string>, consent: ConsentPart | null): string {
+  const registers = Object.keys(reads).sort().map((n) => storedVersionKey(store, n, reads[n]!));
+  const filter = consent ? { ...consent, stored: storedVersionKey(store, consent.dataset, consent.version) } : null;
+  return createHash('sha256').update(JSON.stringify({ sql, registers, consent: filter })).digest('hex');
+}
+
+/** Bytes of a table's shares: a pair of 64-bit words per row of the validity and of each column. */
+const sizeOf = (t: AnalysisTable) => (t.columns.size + 1) * t.n * 16;
+
+export class AnalysisCache {
+  /** In order of last use (Map order: the first is the least recently used). */
+  private readonly entries = new Map<string, Entry>();
+  private sweeper: ReturnType<typeof setInterval> | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly o: { bytes: number; ttlMs?: number; now?: () => number }) {
+    this.now = o.now ?? Date.now;
+  }
+
+  private get ttl(): number {
+    return this.o.ttlMs ?? ANALYSIS_TTL_MS;
+  }
+
+  /** The entry of `key` if it holds every column of `need` and has not expired; marks it used. */
+  find(key: string, need: readonly string[]): { tag: string; table: AnalysisTable } | undefined {
+    this.expire();
+    const e = this.entries.get(key);
+    if (!e || !need.every((c) => e.table.columns.has(c))) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return { tag: e.tag, table: e.table };
+  }
+
+  /** Keeps `table` under `key` (replacing what was there); evicts the least recently used beyond the budget. */
+  put(key: string, tag: string, table: AnalysisTable): void {
+    this.entries.delete(key);
+    const bytes = sizeOf(table);
+    if (bytes > this.o.bytes) return;
+    this.entries.set(key, { tag, table, bytes, made: this.now() });
+    let total = [...this.entries.values()].reduce((s, x) => s + x.bytes, 0);
+    for (const [k, x] of this.entries) {
+      if (total <= this.o.bytes) break;
+      this.entries.delete(k);
+      total -= x.bytes;
+    }
+    // Expired entries go within a minute even when no job comes.
+    this.sweeper ??= setInterval(() => this.expire(), Math.min(60_000, this.ttl)).unref();
+  }
+
+  /** Drops every entry (the node is closing). */
+  clear(): void {
+    this.entries.clear();
+    this.expire();
+  }
+
+  /** Entries and their bytes (for tests and status). */
+  get stats(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: [...this.entries.values()].reduce((s, x) => s + x.bytes, 0) };
+  }
+
+  private expire(): void {
+    const t = this.now();
+    for (const [k, e] of this.entries) if (t - e.made >= this.ttl) this.entries.delete(k);
+    if (!this.entries.size && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+  }
+}
+
+/**
+ * The analysis table of `key` with at least the columns `need`: this node's entry if all three nodes
+ * hold it alike (one round, ./cache-agreement.ts), else built by all three now (`build`) and kept.
+ * `plan`: public text of what `build` makes (its columns); all three must send the same.
+ */
+export async function agreedTable(p: Party, cache: AnalysisCache, key: string, need: readonly string[], plan: string, build: () => Promise<AnalysisTable>): Promise<{ table: AnalysisTable; cached: boolean }> {
+  const mine = cache.find(key, need);
+  const { held, fresh } = await agreeOnTags(p, [mine?.tag ?? null], 'analysis table', plan);
+  if (mine && held[0]) return { table: mine.table, cached: true };
+  const table = await build();
+  cache.put(key, fresh, table);
+  return { table, cached: false };
+}
