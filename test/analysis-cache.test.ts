@@ -17,6 +17,7 @@ import { createLocalCluster, generateNodeKey, type LocalCluster } from '../src/n
 import { startDaemon, writeApiPorts, type Daemon } from '../src/node/daemon.js';
 import { AnalysisCache, agreedTable, analysisKey } from '../src/node/analysis-cache.js';
 import { ShareStore } from '../src/node/store.js';
+import type { ConsentFilter } from '../src/node/job-governance.js';
 import { splitShares } from '../src/mpc/share.js';
 import type { AnalysisTable } from '../src/query/rows.js';
 import { runRemoteStat, type RemoteStat } from '../src/cli/stats.js';
@@ -206,13 +207,13 @@ describe('the analysis cache in process', () => {
     await writeVersion(st, 'v1', [sh[0]![0]!, sh[1]![0]!], 0);
     await writeVersion(st, 'c1', [sh[0]![0]!, sh[1]![0]!], 0, 'consent');
     await writeVersion(st, 'c2', [sh[0]![0]!, sh[1]![0]!], 0, 'consent');
-    const consent = { dataset: 'consent', version: 'c1', purposeIndex: 2, at: 1_700_000_000, default: 'opt-out' };
+    const consent: ConsentFilter = { dataset: 'consent', version: 'c1', purposeIndex: 2, at: 1_700_000_000, default: 'opt-out' };
     const k = analysisKey(st, 'SELECT x FROM reg', { reg: 'v1' }, null);
     assert.equal(analysisKey(st, 'SELECT x FROM reg', { reg: 'v1' }, null), k, 'deterministic');
     assert.notEqual(analysisKey(st, 'SELECT x AS y FROM reg', { reg: 'v1' }, null), k, 'the SQL');
     const kc = analysisKey(st, 'SELECT x FROM reg', { reg: 'v1' }, consent);
     assert.notEqual(kc, k, 'with a consent filter');
-    for (const other of [{ version: 'c2' }, { purposeIndex: 3 }, { at: consent.at + 1 }, { default: 'opt-in' }]) {
+    for (const other of [{ version: 'c2' }, { purposeIndex: 3 }, { at: consent.at + 1 }, { default: 'opt-in' as const }]) {
       assert.notEqual(analysisKey(st, 'SELECT x FROM reg', { reg: 'v1' }, { ...consent, ...other }), kc, `consent ${JSON.stringify(other)}`);
     }
     // v1 found damaged and re-ingested (the same name and version): another key.

@@ -23,8 +23,11 @@
 // row, takes about 11 MB), and an entry is dropped 10 minutes after it was built whether used or not.
 import { createHash } from 'node:crypto';
 import type { Party } from '../mpc/party.js';
-import type { AnalysisTable } from '../stats/service.js';
+import { parseQuery, tablesOf } from '../query/index.js';
+import type { StatPlan } from '../stats/functions.js';
+import { buildAnalysis, sharedAnalysis, type AnalysisPlan, type AnalysisTable } from '../stats/service.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
+import { consentRestriction, type ConsentFilter } from './job-governance.js';
 import type { ShareStore } from './store.js';
 
 /** How long an entry is kept after it was built. */
@@ -38,21 +41,12 @@ interface Entry {
   made: number;
 }
 
-/** What a consent filter adds to the key (src/node/job-governance.ts ConsentFilter). */
-export interface ConsentPart {
-  dataset: string;
-  version: string;
-  purposeIndex: number;
-  at: number;
-  default: string;
-}
-
 /**
  * The key of an analysis table: its SQL, every register it reads as stored now at this node, and
  * the consent filter applied (see the module comment). Node-local (the content hashes are of this
  * node's shares): the nodes compare tags, never keys.
  */
-export function analysisKey(store: ShareStore, sql: string, reads: Record<string, string>, consent: ConsentPart | null): string {
+export function analysisKey(store: ShareStore, sql: string, reads: Record<string, string>, consent: ConsentFilter | null): string {
   const registers = Object.keys(reads).sort().map((n) => storedVersionKey(store, n, reads[n]!));
   const filter = consent ? { ...consent, stored: storedVersionKey(store, consent.dataset, consent.version) } : null;
   return createHash('sha256').update(JSON.stringify({ sql, registers, consent: filter })).digest('hex');
@@ -134,4 +128,30 @@ export async function agreedTable(p: Party, cache: AnalysisCache, key: string, n
   const table = await build();
   cache.put(key, fresh, table);
   return { table, cached: false };
+}
+
+/** The tables an analysis plan joins (an EXISTS column not kept drops its table, and its rows). */
+const joinedTables = (ap: AnalysisPlan) => ap.join.tables.map((t) => `${t.alias}:${t.dataset.name}:${t.kind}`).join(',');
+
+/**
+ * A statistic's analysis table at this party: kept from an earlier job when all three nodes hold it
+ * alike, else built now and kept. Built with the columns the next statistics over the same SQL may
+ * read (`also`: the study's statistics; null: every column of the SQL, src/stats/service.ts
+ * sharedAnalysis), provided that joins the same tables as the statistic's own plan (else its own).
+ * Measured on the demo's three statistics at 20 000 citizens (CPU of the three parties): the table
+ * with their columns 3.7 s, with every column of the SQL 4.0 s, their three own tables 8.7 s together.
+ */
+export async function statisticTable(p: Party, cache: AnalysisCache, o: { store: ShareStore; plan: StatPlan; versions: Record<string, string>; also: readonly string[] | null; consent: ConsentFilter | null }): Promise<{ table: AnalysisTable; cached: boolean; columns: number }> {
+  const { store, plan, versions, consent } = o;
+  const datasets = new Map(tablesOf(parseQuery(plan.request.data)).map((n) => [n, store.get(n, versions[n]!)]));
+  const shared = sharedAnalysis(plan, o.also, datasets);
+  const built = joinedTables(shared) === joinedTables(plan.analysis) ? shared : plan.analysis;
+  const reads = Object.fromEntries(built.join.tables.map((t) => [t.dataset.name, versions[t.dataset.name]!]));
+  const key = analysisKey(store, `${plan.request.data}\n${joinedTables(built)}`, reads, consent);
+  const made = `${joinedTables(built)}|${built.columns.map((c) => c.name).join(',')}`;
+  const r = await agreedTable(p, cache, key, plan.analysis.columns.map((c) => c.name), made, async () => {
+    const tables = new Map(built.join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
+    return buildAnalysis(p, built, tables, consent ? await consentRestriction(p, store, consent) : undefined);
+  });
+  return { ...r, columns: built.columns.length };
 }

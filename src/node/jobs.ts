@@ -55,8 +55,8 @@ import type { Identity } from '../governance/identities.js';
 import { JobError } from './errors.js';
 import { authorizeJob, consentRestriction, type GovernedSpecLike, consentVersionFor, registeredStudy, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
 import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, type PrivacySettings, type Protection } from './privacy.js';
-import { buildAnalysis, parseStatistic, planStatistic, runStatisticOn, sharedAnalysis, statisticNoise, type AnalysisPlan } from '../stats/service.js';
-import { AnalysisCache, agreedTable, analysisKey } from './analysis-cache.js';
+import { parseStatistic, planStatistic, runStatisticOn, statisticNoise } from '../stats/service.js';
+import { AnalysisCache, statisticTable } from './analysis-cache.js';
 import type { StatNoise, StatPlan } from '../stats/functions.js';
 
 /** A job as node 0 scheduled it: what to run (GovernedSpecLike: SQL, registers, smallest cell, submission time, the signed request, the study), its id and place in node 0's order, and the output protection. */
@@ -675,34 +675,16 @@ export class JobRunner {
   }
 
   /**
-   * This party's share of a statistic's released lanes: the analysis table from this node's cache
-   * when all three hold it alike, else built now (with the columns the next statistics over the
-   * same SQL may read: src/stats/service.ts sharedAnalysis) and kept; then the function on it.
+   * This party's share of a statistic's released lanes: its analysis table (kept from an earlier
+   * job or built now, src/node/analysis-cache.ts), then the function on it.
    */
   private async statistic(p: Party, job: Job, stat: NonNullable<Admission['stat']>, ja: JobAuthorization | null): Promise<AShare> {
-    const { store } = this.o;
-    const versions = job.spec.versions ?? { [job.spec.dataset]: job.spec.version };
-    const plan = stat.plan;
-    const datasets = new Map(tablesOf(parseQuery(plan.request.data)).map((n) => [n, store.get(n, versions[n]!)]));
-    // Governed: the statistics the study declares are the ones that may follow (measured on the demo's
-    // three at 20 000 citizens: their columns' table costs 3.7 s of CPU to build, every column of the
-    // SQL 4.0 s, the three trimmed tables 8.7 s together); ad hoc: every column of the SQL.
+    // Governed: the statistics the study declares are the ones that may follow; ad hoc: any.
     const also = ja ? registeredStudy(this.o.governance, job.spec).study.queries.flatMap((q) => (q.statistic !== undefined ? [q.statistic] : [])) : null;
-    // A table serves only statistics whose plan joins the same tables (an EXISTS column not kept
-    // drops its table from the join, and with it its rows): else the statistic's own table.
-    const joined = (ap: AnalysisPlan) => ap.join.tables.map((t) => `${t.alias}:${t.dataset.name}:${t.kind}`).join(',');
-    const shared = sharedAnalysis(plan, also, datasets);
-    const built = joined(shared) === joined(plan.analysis) ? shared : plan.analysis;
-    const reads = Object.fromEntries(built.join.tables.map((t) => [t.dataset.name, versions[t.dataset.name]!]));
-    const key = analysisKey(store, `${plan.request.data}\n${joined(built)}`, reads, ja?.consent ?? null);
-    const need = plan.analysis.columns.map((c) => c.name);
-    const { table, cached } = await agreedTable(p, this.analysisCache, key, need, `${joined(built)}|${built.columns.map((c) => c.name).join(',')}`, async () => {
-      const tables = new Map(built.join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
-      const restrict = ja?.consent ? await consentRestriction(p, store, ja.consent) : undefined;
-      return buildAnalysis(p, built, tables, restrict);
-    });
-    this.o.log?.(`job ${job.id}: analysis table ${cached ? 'kept from an earlier job (all three nodes hold it)' : `built (${built.columns.length} columns)`}`);
-    return runStatisticOn(p, plan, table, stat.noise);
+    const versions = job.spec.versions ?? { [job.spec.dataset]: job.spec.version };
+    const t = await statisticTable(p, this.analysisCache, { store: this.o.store, plan: stat.plan, versions, also, consent: ja?.consent ?? null });
+    this.o.log?.(`job ${job.id}: analysis table ${t.cached ? 'kept from an earlier job (all three nodes hold it)' : `built (${t.columns} columns)`}`);
+    return runStatisticOn(p, stat.plan, t.table, stat.noise);
   }
 
   private async run(job: Job, connected: (net: { abort(reason: string): void }) => void): Promise<JobResult> {
