@@ -82,6 +82,8 @@ const NODE_LAYERS: Record<string, number> = {
   'node/citizens.ts': 1,
   'node/records.ts': 1,
   'node/record-cache.ts': 1,
+  'node/cache-agreement.ts': 1,
+  'node/analysis-cache.ts': 1,
   'node/mpc-session.ts': 1,
   'node/pro.ts': 1,
   // routes

@@ -6,11 +6,11 @@
 // them; a new version, or a version re-ingested after damage, gets new bits; the store holds no
 // plaintext person id.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { combineShares, splitShares, type AShare } from '../src/mpc/share.js';
+import { combineShares, splitShares } from '../src/mpc/share.js';
 import { packWords, selectRecord, type SelectTable } from '../src/mpc/select.js';
 import { idBits } from '../src/mpc/id-bits.js';
 import type { BShare } from '../src/mpc/boolean.js';
@@ -18,8 +18,8 @@ import type { Party } from '../src/mpc/party.js';
 import { agreedBits, RecordCache, type CachedVersion } from '../src/node/record-cache.js';
 import { ShareStore } from '../src/node/store.js';
 import { generateNodeKey } from '../src/net/keys.js';
-import type { DatasetSchema } from '../src/ingest/schema.js';
 import { rng, run3 } from './harness.js';
+import { filesUnder, writeVersion } from './store-fixture.js';
 
 const col = (xs: number[]) => BigUint64Array.from(xs, (x) => BigInt(x));
 const MAX_ID = 2 ** 34 - 1;
@@ -115,30 +115,6 @@ describe('record reads with the person ids\' bits kept', () => {
     assert.equal((await read([reg], 3 + 2 ** 40, [3 + 2 ** 40], 1000, true)).match, 0);
   });
 });
-
-const SCHEMA: DatasetSchema = {
-  name: 'reg',
-  custodian: 'hospital',
-  description: 'test register',
-  columns: [
-    { name: 'person_id', type: 'person_id' },
-    { name: 'x', type: 'int', min: 0, max: 1000 },
-  ],
-};
-
-async function writeVersion(st: ShareStore, version: string, shares: AShare[], party: number) {
-  return st.write({ name: 'reg', version, schema: SCHEMA, codeLists: [], rows: shares[0]!.length, columns: ['person_id', 'x'], party }, async (next, hash) => {
-    for (const c of shares) {
-      const w = next();
-      for (const b of [c.a, c.b].map((h) => new Uint8Array(h.buffer, h.byteOffset, h.byteLength))) (hash(b), w.write(b));
-      w.end();
-    }
-  });
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesUnder(join(dir, f)) : [join(dir, f)]));
-}
 
 describe('the nodes\' cache of id bits', () => {
   it('made once and agreed by all three; remade when one node lacks them, for a new version and a version re-ingested after damage', async () => {

@@ -55,7 +55,8 @@ import type { Identity } from '../governance/identities.js';
 import { JobError } from './errors.js';
 import { authorizeJob, consentRestriction, type GovernedSpecLike, consentVersionFor, registeredStudy, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
 import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, type PrivacySettings, type Protection } from './privacy.js';
-import { parseStatistic, planStatistic, runStatistic, statisticNoise } from '../stats/service.js';
+import { parseStatistic, planStatistic, runStatisticOn, statisticNoise } from '../stats/service.js';
+import { AnalysisCache, statisticTable } from './analysis-cache.js';
 import type { StatNoise, StatPlan } from '../stats/functions.js';
 
 /** A job as node 0 scheduled it: what to run (GovernedSpecLike: SQL, registers, smallest cell, submission time, the signed request, the study), its id and place in node 0's order, and the output protection. */
@@ -201,6 +202,8 @@ export class JobRunner {
   /** Jobs running now, each with its estimated memory and, once connected, its channel. */
   private readonly running = new Map<string, { job: Job; bytes: number; net?: { abort(reason: string): void } }>();
   private seq = 0;
+  /** Analysis tables kept between statistics jobs (in memory only): a quarter of the jobs' memory budget. */
+  readonly analysisCache = new AnalysisCache({ bytes: memoryBudget() / 4 });
   readonly policyMinCellSize: number;
   readonly privacy: PrivacySettings;
 
@@ -550,6 +553,7 @@ export class JobRunner {
    */
   close(): void {
     this.closed = true;
+    this.analysisCache.clear();
     for (const r of this.running.values()) r.net?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
   }
 
@@ -670,6 +674,19 @@ export class JobRunner {
     this.save(job);
   }
 
+  /**
+   * This party's share of a statistic's released lanes: its analysis table (kept from an earlier
+   * job or built now, src/node/analysis-cache.ts), then the function on it.
+   */
+  private async statistic(p: Party, job: Job, stat: NonNullable<Admission['stat']>, ja: JobAuthorization | null): Promise<AShare> {
+    // Governed: the statistics the study declares are the ones that may follow; ad hoc: any.
+    const also = ja ? registeredStudy(this.o.governance, job.spec).study.queries.flatMap((q) => (q.statistic !== undefined ? [q.statistic] : [])) : null;
+    const versions = job.spec.versions ?? { [job.spec.dataset]: job.spec.version };
+    const t = await statisticTable(p, this.analysisCache, { store: this.o.store, plan: stat.plan, versions, also, consent: ja?.consent ?? null });
+    this.o.log?.(`job ${job.id}: analysis table ${t.cached ? 'kept from an earlier job (all three nodes hold it)' : `built (${t.columns} columns)`}`);
+    return runStatisticOn(p, stat.plan, t.table, stat.noise);
+  }
+
   private async run(job: Job, connected: (net: { abort(reason: string): void }) => void): Promise<JobResult> {
     const { spec } = job;
     const { store, config, me } = this.o;
@@ -729,12 +746,11 @@ export class JobRunner {
       const opts = { minCellSize: spec.minCellSize, revealTo: 'none', progress, ...(a.noise ? { noise: a.noise } : {}) } as unknown as RunOptions;
       let r: QueryResult & { shared?: SharedOutputs };
       if (a.stat) {
-        // A statistic: its analysis table (a join on the person id), then the function inside MPC;
-        // the released lanes stay secret-shared here (src/stats).
-        const tables = new Map(join!.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
+        // A statistic: its analysis table (a join on the person id; kept for the next statistics
+        // over it, src/node/analysis-cache.ts), then the function inside MPC; the released lanes
+        // stay secret-shared here (src/stats).
         job.progress = `computing ${JSON.parse(spec.statistic!).fn} over ${rows} rows`;
-        const restrict = ja?.consent ? await consentRestriction(p, store, ja.consent) : undefined;
-        const lanes = await runStatistic(p, a.stat.plan, tables, a.stat.noise, restrict);
+        const lanes = await this.statistic(p, job, a.stat, ja);
         r = { columns: [], rows: null, suppressed: [], cells: 0, suppressedCount: 0, havingHidden: 0, minCellSize: spec.minCellSize, shared: { visibleCells: [], outAggs: [], shares: lanes } };
       } else if (ja?.consent) {
         // The study's consent filter: the register's rows in force at T, joined on the person id.

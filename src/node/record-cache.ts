@@ -6,17 +6,15 @@
 // An entry is keyed by dataset, version, commit seq and content hash: a new version, or a version
 // re-ingested after it was found damaged, replaces it; one entry per dataset (the version last read).
 //
-// agreedBits follows no paper: the three nodes must use the bits of one and the same
-// decomposition (shares of two decompositions do not fit together), so before a read each sends
-// the other two the tags of the bits it holds (random, drawn by node 0 when the bits were made) and
-// the bits are made again together unless all three hold the same. One round of a few bytes;
-// reveals only whether each node holds the bits of a version (nothing of the data or the person).
-import { randomBytes } from 'node:crypto';
+// agreedBits: the three nodes must use the bits of one and the same decomposition, so before a
+// read they agree on the tags of the bits each holds (./cache-agreement.ts) and make the bits again
+// together unless all three hold the same. One round of a few bytes; reveals only whether each
+// node holds the bits of a version (nothing of the data or the person).
 import type { AShare } from '../mpc/share.js';
 import type { BShare } from '../mpc/boolean.js';
 import { idBits } from '../mpc/id-bits.js';
 import type { Party } from '../mpc/party.js';
-import { PARTIES } from '../net/channel.js';
+import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
 import type { ShareStore } from './store.js';
 
 /** A version's columns as this node read them, what is derived from them, and the id bits. */
@@ -36,8 +34,7 @@ export class RecordCache {
 
   /** The entry key of `name@version` as stored now (a re-ingested version gets another seq and hash). */
   private keyOf(name: string, version: string): string {
-    const m = this.store.get(name, version);
-    return `${name}@${version}#${m.seq}:${m.contentHash}`;
+    return storedVersionKey(this.store, name, version);
   }
 
   /** The entry of `name@version` with columns `which` loaded (decrypted once); replaces the dataset's entry of another version. */
@@ -66,19 +63,8 @@ export class RecordCache {
  */
 export async function agreedBits(p: Party, need: { entry: CachedVersion; column: string }[]): Promise<BShare[]> {
   const held = need.map(({ entry, column }) => entry.bits.get(column));
-  const mine = held.map((h) => h?.tag ?? null);
-  const msg = Buffer.from(JSON.stringify({ tags: mine, fresh: p.id === 0 ? randomBytes(16).toString('hex') : null }));
-  const peers = PARTIES.filter((q) => q !== p.id);
-  for (const q of peers) p.net.send(q, new Uint8Array(msg));
-  const got = new Map<number, { tags: (string | null)[]; fresh: string | null }>([[p.id, JSON.parse(msg.toString())]]);
-  for (const q of peers) {
-    const m = JSON.parse(Buffer.from(await p.net.recv(q)).toString()) as { tags?: unknown; fresh?: unknown };
-    if (!Array.isArray(m.tags) || m.tags.length !== need.length || !m.tags.every((t) => t === null || typeof t === 'string')) throw new Error(`id bits: node ${q} sent a malformed list of tags`);
-    got.set(q, { tags: m.tags as (string | null)[], fresh: typeof m.fresh === 'string' ? m.fresh : null });
-  }
-  const fresh = got.get(0)!.fresh;
-  if (!fresh) throw new Error('id bits: node 0 sent no tag for new bits');
-  const todo = need.map((_, i) => i).filter((i) => mine[i] === null || PARTIES.some((q) => got.get(q)!.tags[i] !== mine[i]));
+  const { held: alike, fresh } = await agreeOnTags(p, held.map((h) => h?.tag ?? null), 'id bits');
+  const todo = need.map((_, i) => i).filter((i) => !alike[i]);
   const made = todo.length ? await idBits(p, todo.map((i) => need[i]!.entry.cols.get(need[i]!.column)!)) : [];
   const out = held.map((h) => h?.bits);
   todo.forEach((i, k) => {

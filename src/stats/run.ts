@@ -28,6 +28,19 @@ export async function runStat(p: Party, plan: StatPlan, tables: Map<string, Map<
   return runOnTable(p, plan, t, opts);
 }
 
+/**
+ * `t`, built with at least the plan's columns (a wider table a node kept, src/node/analysis-cache.ts),
+ * as the plan's own table: its rows and validity, only the plan's columns.
+ */
+export function tableFor(plan: StatPlan, t: AnalysisTable): AnalysisTable {
+  const columns = new Map(plan.analysis.columns.map((c) => {
+    const x = t.columns.get(c.name);
+    if (!x) throw new Error(`the analysis table given has no column '${c.name}'`);
+    return [c.name, x] as const;
+  }));
+  return { ...t, columns, meta: plan.analysis.columns };
+}
+
 export async function runOnTable(p: Party, plan: StatPlan, t: AnalysisTable, opts: StatRunOptions = {}): Promise<AShare> {
   const j = plan.job;
   const lap = lapTimer(opts.trace);
