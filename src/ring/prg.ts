@@ -2,7 +2,7 @@
 // blocks. Two parties holding the same seed draw the same stream, which is how replicated secret
 // sharing gets its correlated randomness without a dealer (Araki et al. CCS 2016, §2.1).
 import { createCipheriv, randomBytes } from 'node:crypto';
-import type { Col } from './ring64.js';
+import { uninit, type Col } from './ring64.js';
 
 /** Output is drawn through OpenSSL in blocks of this size (larger blocks measured slower: page faults). */
 const BLOCK = 1 << 16;
@@ -57,7 +57,7 @@ export class Prg {
 
   /** n uniformly random ring elements of Z_2^64. */
   ring(n: number): Col {
-    const out = n === 0 ? new BigUint64Array(0) : new BigUint64Array(Buffer.allocUnsafeSlow(n * 8).buffer, 0, n); // written whole below
+    const out = uninit(n); // written whole below
     this.fill(new Uint8Array(out.buffer));
     return out;
   }

@@ -128,13 +128,8 @@ export function rssMulZero(x0: Col, x1: Col, y0: Col, y1: Col, r: ByteSource, s:
 /** Σ x0*(y0+y1) + x1*y0 over all lanes, mod 2^64. */
 export function rssDotLocal(x0: Col, x1: Col, y0: Col, y1: Col): bigint {
   let acc = 0n;
-  if (x0 === y0 && x1 === y1) {
-    // Σ x·x (a sum of squares): each half is copied into the module's memory once, not twice.
-    lanes([x0, x1], null, (n) => {
-      acc += K.rssdot(slot(0), slot(1), slot(0), slot(1), n);
-    });
-    return BigInt.asUintN(64, acc);
-  }
+  // Σ x·x (a sum of squares): rssDotMany copies each half into the module's memory once, not twice.
+  if (x0 === y0 && x1 === y1) return rssDotMany([[x0, x1]], [[0, 0]])[0]!;
   lanes([x0, x1, y0, y1], null, (n) => {
     acc += K.rssdot(slot(0), slot(1), slot(2), slot(3), n);
   });
