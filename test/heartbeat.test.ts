@@ -1,7 +1,8 @@
 // The heartbeat worker (src/net/heartbeat.ts) on loopback, without MPC: a node's probes arm the
 // links of its peers from their start, even for a link on which it never beats (a node stopped
 // before its first beat on a fresh link, e.g. at a daemon's first job); a node without probes leaves
-// such a link unarmed (receive timeout only) until a beat gets through.
+// such a link unarmed (receive timeout only) until a beat gets through; a peer's first beat that
+// arrives before the node has registered the link still arms it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
@@ -71,6 +72,36 @@ describe('heartbeat probes', () => {
     await new Promise((ok) => setTimeout(ok, 2500)); // more than two probe intervals
     assert.equal(link.lastHeard(), last, 'no sign of life from a peer that is gone');
     link.stop();
+  });
+
+  it("a peer's first beat that arrives before this node registers the link arms it; a forged one does not", async () => {
+    // No probes: only beats can arm the link. Node 1 registers the link first (its first beat goes
+    // out at once, as when its handshake finishes first) and then stops before its next beat.
+    const [pa, pb, pc, pw] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    // Node 0 probes with a witness (party 3) only, so that the test knows its socket is up.
+    const a = Heartbeats.start('127.0.0.1', pa, () => {}, { me: 0, peers: [{ party: 3, host: '127.0.0.1', port: pw }] });
+    const w = Heartbeats.start('127.0.0.1', pw, () => {}, { me: 3, peers: [{ party: 0, host: '127.0.0.1', port: pa }] });
+    const b = Heartbeats.start('127.0.0.1', pb);
+    const forger = Heartbeats.start('127.0.0.1', pc);
+    started.push(a, w, b, forger);
+    await until(() => a.reached(3) && w.reached(0));
+    const id = randomBytes(8);
+    const key = randomBytes(32);
+    const sent = Date.now();
+    b.register({ id, key, host: '127.0.0.1', port: pa, peer: 0, me: 1 });
+    // The forger beats on another link id towards node 0 with a key node 0 will not have for it.
+    const id2 = randomBytes(8);
+    forger.register({ id: id2, key: randomBytes(32), host: '127.0.0.1', port: pa, peer: 0, me: 1 });
+    await new Promise((ok) => setTimeout(ok, 200)); // both first beats have arrived; no second one yet
+    await b.close();
+    await forger.close();
+    const link = a.register({ id, key, host: '127.0.0.1', port: pb, peer: 1, me: 0 })!;
+    const forged = a.register({ id: id2, key: randomBytes(32), host: '127.0.0.1', port: pc, peer: 2, me: 0 })!;
+    await new Promise((ok) => setTimeout(ok, 300)); // the worker has taken both links
+    assert.ok(link.lastHeard() >= sent && link.lastHeard() < sent + 1000, `armed at the early beat (last heard ${link.lastHeard()})`);
+    assert.equal(forged.lastHeard(), 0, 'a beat with the wrong key does not arm a link');
+    link.stop();
+    forged.stop();
   });
 
   it('a probe claiming an unknown party or the node itself is ignored', async () => {

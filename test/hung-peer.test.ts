@@ -50,9 +50,9 @@ after(async () => {
 
 describe('a hung peer', () => {
   it('a node stopped mid-join (SIGSTOP) fails the job at its peers by its silence, and the client says so', async () => {
-    // The daemons' first job: each node's peers have had its probes since it started (the uploads
-    // above took longer than a probe interval), so the job's links are armed from their start even
-    // if node 2 is stopped before its first beat on them (src/net/heartbeat.ts).
+    // The daemons' first job, often within a probe interval of their start (no probe may have got
+    // through yet): node 2's links are armed by its first beat, sent the moment its handshake is done
+    // and counted even when it arrives before its peer has registered the link (src/net/heartbeat.ts).
     const status = async (p: PartyId, id: string) => (await apiRequest<Job>(cluster.config, p, `/v1/jobs/${id}`, { signer: ids.researcher, timeoutMs: 2000 })).body;
     let job = '';
     const client = runRemoteQuery({

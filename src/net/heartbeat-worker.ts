@@ -46,15 +46,38 @@ sock.on('message', (msg) => {
     return;
   }
   if (msg.length !== LEN || !msg.subarray(0, 4).equals(MAGIC)) return;
-  const l = byId.get(msg.subarray(4, 12).toString('hex'));
-  if (!l || msg[12] === l.me) return;
-  const body = msg.subarray(0, LEN - 16);
-  if (!timingSafeEqual(mac(l.key, body), msg.subarray(LEN - 16))) return;
+  const id = msg.subarray(4, 12).toString('hex');
+  const l = byId.get(id);
+  if (l) accept(l, msg, Date.now());
+  else early(id, msg);
+});
+
+/** Stamps an authentic, fresh beat from the link's peer (arrived at `at`); drops any other. */
+function accept(l: LinkEntry, msg: Buffer, at: number): void {
+  if (msg[12] === l.me) return;
+  if (!timingSafeEqual(mac(l.key, msg.subarray(0, LEN - 16)), msg.subarray(LEN - 16))) return;
   const n = msg.readBigUInt64LE(13);
   if (n <= l.got) return;
   l.got = n;
-  heard[l.slot] = Date.now();
-});
+  heard[l.slot] = Math.max(heard[l.slot]!, at);
+}
+
+/**
+ * Beats for links not registered here yet, kept a few seconds: a peer's first beat, sent the
+ * moment its TLS handshake is done, often arrives before this node's main thread has registered
+ * the same link. Dropping it would leave the link unarmed until the peer's next beat (up to an
+ * interval later), so a peer stopped in between would never be found silent. Bounded: at most
+ * EARLY_MAX datagrams, each kept EARLY_MS; they are checked (MAC, counter) only when their link is
+ * added, and unknown ones are simply forgotten.
+ */
+const EARLY_MAX = 256;
+const EARLY_MS = 10_000;
+const pending: { id: string; msg: Buffer; at: number }[] = [];
+function early(id: string, msg: Buffer): void {
+  const now = Date.now();
+  while (pending.length && (pending.length >= EARLY_MAX || now - pending[0]!.at > EARLY_MS)) pending.shift();
+  pending.push({ id, msg: Buffer.from(msg), at: now });
+}
 sock.bind(port, host);
 
 function beat(l: LinkEntry): void {
@@ -84,6 +107,14 @@ parentPort?.on('message', (m: { add?: { slot: number; id: string; key: string; h
     const l: LinkEntry = { ...m.add, id: Buffer.from(m.add.id, 'hex'), key: Buffer.from(m.add.key, 'hex'), sent: BigInt(Date.now()) * 1000n, got: 0n };
     links.set(l.slot, l);
     byId.set(m.add.id, l);
+    for (let i = 0; i < pending.length; ) {
+      const e = pending[i]!;
+      if (e.id !== m.add.id) i++;
+      else {
+        pending.splice(i, 1);
+        if (Date.now() - e.at <= EARLY_MS) accept(l, e.msg, e.at);
+      }
+    }
     beat(l); // at once: the peer arms its check with the first beat
   }
   if (m.remove !== undefined) {

@@ -16,8 +16,10 @@
 // MAC, a counter not above the last one, or this node's own party as sender is dropped. A beat
 // says only "alive": it carries no data, and forging one needs the session's secret.
 //
-// Heartbeats are armed per link by its first beat: where datagrams do not get through (a firewall),
-// the link keeps the receive timeout alone, and the node says so once. Once a peer's beats have got
+// Heartbeats are armed per link by its first beat (one that arrives before this node has registered
+// the link, as a peer's first beat often does, is kept a few seconds and counted once the link is
+// registered): where datagrams do not get through (a firewall), the link keeps the receive timeout
+// alone, and the node says so once. Once a peer's beats have got
 // through on one link, the node's later links with that peer are armed from their start: a peer
 // that stops before its first beat on a new link (a busy machine may take a second or more to
 // send it) is still found silent after silenceMs. So that this holds for a daemon's first job too,
