@@ -32,6 +32,26 @@ function fold(name, params, expr) {
   (local.get $acc))`;
 }
 
+/**
+ * rssdot, and Σ x0 and Σ x1 stored at byte offset o and o + 8, in the same pass (a column's sum and
+ * its inner products from one read).
+ */
+function rssDotSum() {
+  return `(func (export "rssdotsum") (param $x0 i32) (param $x1 i32) (param $y0 i32) (param $y1 i32) (param $o i32) (param $n i32) (result i64)
+  (local $i i32) (local $e i32) (local $acc i64) (local $s0 i64) (local $s1 i64)
+  (local.set $e (i32.shl (local.get $n) (i32.const 3)))
+  (block $done (loop $next
+    (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
+    (local.set $acc (i64.add (local.get $acc) ${rssTerm}))
+    (local.set $s0 (i64.add (local.get $s0) ${ld('x0')}))
+    (local.set $s1 (i64.add (local.get $s1) ${ld('x1')}))
+    (local.set $i (i32.add (local.get $i) (i32.const 8)))
+    (br $next)))
+  (i64.store (local.get $o) (i64.add (i64.load (local.get $o)) (local.get $s0)))
+  (i64.store (i32.add (local.get $o) (i32.const 8)) (i64.add (i64.load (i32.add (local.get $o) (i32.const 8))) (local.get $s1)))
+  (local.get $acc))`;
+}
+
 const P = (...names) => names.map((n) => [n, 'i32']);
 // x0*(y0+y1) + x1*y0: the local part of a replicated-sharing product (Araki et al. CCS 2016, §2.2).
 const rssTerm = `(i64.add (i64.mul ${ld('x0')} (i64.add ${ld('y0')} ${ld('y1')})) (i64.mul ${ld('x1')} ${ld('y0')}))`;
@@ -51,6 +71,7 @@ const kernels = [
   lanewise('xorlift', P('a', 'b', 'c'), `(i64.sub (i64.add ${ld('a')} ${ld('b')}) (i64.shl ${ld('c')} (i64.const 1)))`),
   fold('sum', P('a'), ld('a')),
   fold('rssdot', P('x0', 'x1', 'y0', 'y1'), rssTerm),
+  rssDotSum(),
 ];
 
 const wat = `(module (memory (export "mem") 64)\n${kernels.join('\n')}\n)`;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import { combineShares, splitShares } from '../src/mpc/share.js';
 import * as R from '../src/ring/ring64.js';
-import { col, LENGTHS, randomInts, run3, shareAll, signed, u64 } from './harness.js';
+import { col, EDGES, LENGTHS, randomInts, run3, shareAll, signed, u64 } from './harness.js';
 
 describe('replicated sharing over Z_2^64', () => {
   it('splits and recombines at every pair of parties', () => {
@@ -98,6 +98,24 @@ describe('replicated sharing over Z_2^64', () => {
         assert.deepEqual(signed(s!), [BigInt.asIntN(64, sum)]);
         assert.deepEqual(signed(q!), [BigInt.asIntN(64, squares)]);
       }
+    }
+  });
+
+  it('takes sums in the same pass as inner products (columns in pairs, and one that is only summed)', async () => {
+    for (const n of [...LENGTHS, (1 << 18) + 3]) {
+      // random values, and the ring's edges (wrapping sums and products)
+      const xv = n > 1000 ? randomInts(n) : randomInts(n).map((v, i) => (i % 3 ? v : EDGES[i % EDGES.length]!));
+      const yv = randomInts(n).reverse();
+      const wv = randomInts(n, 20);
+      const [sx, sy, sw] = shareAll(col(xv), col(yv), col(wv));
+      const out = await run3(async (p) => {
+        const [x, y, w] = [sx![p.id]!, sy![p.id]!, sw![p.id]!];
+        const { dots, sums } = await A.dotManyAndSums(p, [[x, x], [x, y]], [x, w, y]);
+        return A.revealMany(p, [dots, ...sums]);
+      });
+      const total = (v: bigint[]) => BigInt.asIntN(64, v.reduce((s, a) => s + a, 0n));
+      const want = [[total(xv.map((v) => v * v)), total(xv.map((v, i) => v * yv[i]!))], [total(xv)], [total(wv)], [total(yv)]];
+      for (const got of out) assert.deepEqual(got.map((c) => signed(c!)), want);
     }
   });
 

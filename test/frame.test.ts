@@ -43,6 +43,26 @@ describe('frames', () => {
     }
   });
 
+  it('decodes a data frame into the receiver\'s own buffer when it offers one of the right length', () => {
+    for (const chunk of [1, 5, 13, 1000]) {
+      const { d, frames } = decoder();
+      const asked: number[] = [];
+      const mine = new Map([[4, new Uint8Array(12)], [5, new Uint8Array(99)], [7, new Uint8Array(4096)]]); // frame 5: wrong length
+      let call = 0;
+      const frameOf = (c: number) => (c < 3 ? c : c + 1); // the 4th frame (index 3) is the bye
+      d.into = (len) => (asked.push(len), mine.get(frameOf(call++)));
+      const bytes = stream();
+      for (let off = 0; off < bytes.length; off += chunk) d.push(bytes.subarray(off, off + chunk));
+      // Asked once per data frame, empty ones too, never for the control frame (bye, frame 3).
+      assert.deepEqual(asked, [0, 1, 7, 12, 13, 100, 4096]);
+      frames.forEach((f, i) => assert.deepEqual(f.payload, payloads[i]));
+      assert.equal(frames[4]!.payload, mine.get(4)); // decoded in place
+      assert.equal(frames[7]!.payload, mine.get(7));
+      assert.notEqual(frames[5]!.payload, mine.get(5)); // wrong length: a buffer of its own, and mine untouched
+      assert.ok(mine.get(5)!.every((b) => b === 0));
+    }
+  });
+
   it('does not alias the input chunks', () => {
     const { d, frames } = decoder();
     const bytes = encodeFrame(Kind.Data, new Uint8Array([1, 2, 3]), 0);

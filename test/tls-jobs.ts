@@ -2,6 +2,8 @@
 // runOnLocalCluster. (Not a test file itself: the worker imports it.)
 import { join } from 'node:path';
 import * as A from '../src/mpc/arith.js';
+import * as B from '../src/mpc/boolean.js';
+import { wordsFor } from '../src/ring/bits.js';
 import type { Party } from '../src/mpc/party.js';
 import type { JobContext } from '../src/node/worker.js';
 import { readShareFile } from '../src/node/shares.js';
@@ -99,10 +101,31 @@ export async function columnMemory(p: Party, args: { n: number; seed: number }) 
   const y = await A.input(p, 1, p.id === 1 ? yv : null, args.n);
   const z1 = await A.reveal(p, await A.mul(p, x, y));
   const z2 = await A.reveal(p, await A.mul(p, y, y)); // a second round reuses the freed memory of the first
+  const stats = p.net.stats as { framesInPlace?: number };
+  const inPlace = stats.framesInPlace ?? 0;
+  // Party 1 starts this product 400 ms late: party 0, which receives from it, has posted its
+  // receives long before (all three slices land in place); party 1 posts its own after party 2's
+  // slices have arrived (copied into place).
+  if (p.id === 1) await new Promise((r) => setTimeout(r, 400));
+  const z3 = await A.reveal(p, await A.mul(p, x, x));
+  const late = (stats.framesInPlace ?? 0) - inPlace;
+  // A streamed AND layer (64 planes of n lanes: several 4 MiB slices), received in place too.
+  const bits = 64, W = wordsFor(args.n), words = W * bits;
+  const bx = new Uint32Array(words).map((_, w) => Number(xv[w % args.n]! & 0xffffffffn));
+  const by = new Uint32Array(words).map((_, w) => Number(yv[(w * 7) % args.n]! >> 32n));
+  const tail = args.n % 32 ? (1 << (args.n % 32)) - 1 : -1; // lanes past n in a plane's last word are not compared
+  const X = await B.inputBits(p, 0, p.id === 0 ? bx : null, args.n, bits);
+  const Y = await B.inputBits(p, 2, p.id === 2 ? by : null, args.n, bits);
+  const Z = await B.revealBits(p, await B.and(p, X, Y));
   let wrong = 0;
   for (let i = 0; i < args.n; i++) {
     if (z1![i] !== BigInt.asUintN(64, xv[i]! * yv[i]!)) wrong++;
     if (z2![i] !== BigInt.asUintN(64, yv[i]! * yv[i]!)) wrong++;
+    if (z3![i] !== BigInt.asUintN(64, xv[i]! * xv[i]!)) wrong++;
   }
-  return { mmapMax: process.env.MALLOC_MMAP_MAX_ ?? null, trim: process.env.MALLOC_TRIM_THRESHOLD_ ?? null, wrong };
+  for (let w = 0; w < words; w++) {
+    const m = w % W === W - 1 ? tail : -1;
+    if (((Z![w]! ^ bx[w]! & by[w]!) & m) !== 0) wrong++;
+  }
+  return { party: p.id, mmapMax: process.env.MALLOC_MMAP_MAX_ ?? null, trim: process.env.MALLOC_TRIM_THRESHOLD_ ?? null, wrong, inPlace, late };
 }

@@ -122,9 +122,9 @@ export async function stats(p: Party, { n, reps, workload, mode, seed }: StatsAr
     };
   } else if (workload === 'meanvar') {
     work = async () => {
-      const s = A.sum(x);
-      const q = await A.dot(p, x, x);
-      const [sv, qv] = await A.revealMany(p, [s, q]);
+      // Σx (local) and Σx² (one round) from one read of x.
+      const { dots: q, sums: [s] } = await A.dotManyAndSums(p, [[x, x]], [x]);
+      const [sv, qv] = await A.revealMany(p, [s!, q]);
       const S = Number(BigInt.asIntN(64, sv![0]!)), Q = Number(BigInt.asIntN(64, qv![0]!));
       const mean = S / n;
       return [mean, Q / n - mean * mean];

@@ -114,12 +114,12 @@ export async function mul(p: Party, x: AShare, y: AShare): Promise<AShare> {
   if (n <= STREAM_LANES) {
     const z = R.rssMulZero(x.a, x.b, y.a, y.b, r, s);
     p.net.send(p.prev, R.bytesOf(z));
-    const got = R.colOf(await p.net.recv(p.next));
-    if (got.length !== n) throw new Error(`mul: party ${p.next} sent ${got.length} values, expected ${n}`);
-    return new AShare(z, got);
+    return new AShare(z, await recvWhole(p, p.next, n, 'mul'));
   }
   // A long column is still one round, streamed in slices: each slice is sent as soon as it is
-  // computed, so this node's arithmetic, the encryption and the peers' work overlap.
+  // computed, so this node's arithmetic, the encryption and the peers' work overlap. The receive is
+  // posted first, so the peer's slices are decoded straight into place.
+  const got = recvStreamed(p, p.next, n, 'mul');
   const z = R.uninit(n);
   for (let off = 0; off < n; off += STREAM_LANES) {
     const end = Math.min(n, off + STREAM_LANES);
@@ -127,24 +127,46 @@ export async function mul(p: Party, x: AShare, y: AShare): Promise<AShare> {
     R.rssMulZero(x.a.subarray(off, end), x.b.subarray(off, end), y.a.subarray(off, end), y.b.subarray(off, end), r, s, zs);
     p.net.send(p.prev, R.bytesOf(zs));
   }
-  return new AShare(z, await recvStreamed(p, p.next, n, 'mul'));
+  return new AShare(z, await got);
 }
 
 /** Lanes per slice when a round's message is streamed (4 MiB frames). */
 export const STREAM_LANES = 1 << 19;
 
-/** Receives a column sent in STREAM_LANES slices, copying each into place and releasing its frame. */
-export async function recvStreamed(p: Party, from: PartyId, n: number, what: string): Promise<Col> {
+/** Receives a column sent as one frame (a view of the frame, no copy). */
+async function recvWhole(p: Party, from: PartyId, n: number, what: string): Promise<Col> {
+  const got = R.colOf(await p.net.recv(from));
+  if (got.length !== n) throw new Error(`${what}: party ${from} sent ${got.length} values, expected ${n}`);
+  return got;
+}
+
+/**
+ * Receives a column sent in STREAM_LANES slices. Every slice's receive is posted at once, each with
+ * its place in the column, so a channel that can (TLS) decodes the slices straight into the column;
+ * a slice that had already arrived is copied into place and its frame released. Call it before
+ * computing and sending this round's own slices (the returned promise is already guarded against
+ * an unhandled rejection; await it to get the column or the error).
+ */
+export function recvStreamed(p: Party, from: PartyId, n: number, what: string): Promise<Col> {
   const out = R.uninit(n);
+  const slices: Promise<void>[] = [];
   for (let off = 0; off < n; off += STREAM_LANES) {
     const len = Math.min(STREAM_LANES, n - off);
-    const frame = await p.net.recv(from);
-    const got = R.colOf(frame);
-    if (got.length !== len) throw new Error(`${what}: party ${from} sent a slice of ${got.length} values, expected ${len}`);
-    out.set(got, off);
-    p.net.release?.(frame);
+    const dest = out.subarray(off, off + len);
+    const into = R.bytesOf(dest);
+    slices.push(
+      p.net.recv(from, into).then((frame) => {
+        if (frame === into) return;
+        const got = R.colOf(frame);
+        if (got.length !== len) throw new Error(`${what}: party ${from} sent a slice of ${got.length} values, expected ${len}`);
+        dest.set(got);
+        p.net.release?.(frame);
+      }),
+    );
   }
-  return out;
+  const all = Promise.all(slices).then(() => out);
+  all.catch(() => {});
+  return all;
 }
 
 /** Σ_k x_k y_k as one shared value: the local sums are re-shared, so it costs one element per party. */
@@ -187,6 +209,7 @@ export async function mulMany(p: Party, pairs: [AShare, AShare][]): Promise<ASha
   if (n === 0) return pairs.map(() => new AShare(new BigUint64Array(0), new BigUint64Array(0)));
   const r = (len: number) => p.prgNext.raw(len);
   const s = (len: number) => p.prgPrev.raw(len);
+  const got = n > STREAM_LANES ? recvStreamed(p, p.next, n, 'mulMany') : null;
   const z = new BigUint64Array(n);
   let at = 0, sent = 0;
   for (const [x, y] of pairs) {
@@ -200,7 +223,7 @@ export async function mulMany(p: Party, pairs: [AShare, AShare][]): Promise<ASha
     }
   }
   if (sent < n) p.net.send(p.prev, R.bytesOf(z.subarray(sent, n)));
-  return splitShare(new AShare(z, await recvStreamed(p, p.next, n, 'mulMany')), lens);
+  return splitShare(new AShare(z, got ? await got : await recvWhole(p, p.next, n, 'mulMany')), lens);
 }
 
 /**
@@ -219,6 +242,15 @@ export function random(p: Party, n: number): AShare {
  * whatever the length (Araki et al. CCS 2016 §2.2, as dot). Reveals nothing.
  */
 export async function dotMany(p: Party, pairs: [AShare, AShare][]): Promise<AShare> {
+  return (await dotManyAndSums(p, pairs, [])).dots;
+}
+
+/**
+ * dotMany, and Σx of every column in `summed` (local, as sum) taken in the same pass over the
+ * columns: a column that is both summed and in a pair is read once (mean and variance: Σx and Σx²
+ * from one read of x). Reveals nothing.
+ */
+export async function dotManyAndSums(p: Party, pairs: [AShare, AShare][], summed: AShare[]): Promise<{ dots: AShare; sums: AShare[] }> {
   const m = pairs.length;
   const z = p.zeroShare(m);
   // Columns shared by several pairs (a Gram matrix) are read once per chunk (R.rssDotMany).
@@ -229,11 +261,17 @@ export async function dotMany(p: Party, pairs: [AShare, AShare][]): Promise<ASha
     if (x.length !== y.length) throw new RangeError(`dotMany: lengths differ (${x.length} vs ${y.length})`);
     return [id(x), id(y)];
   });
+  const summedAt = summed.map(id);
   const sameLength = cols.every(([a]) => a.length === cols[0]![0].length);
-  const dots = sameLength ? R.rssDotMany(cols, ij) : pairs.map(([x, y]) => R.rssDotLocal(x.a, x.b, y.a, y.b));
+  const colSums: [bigint, bigint][] = [];
+  const dots = sameLength ? R.rssDotMany(cols, ij, summed.length ? colSums : undefined) : pairs.map(([x, y]) => R.rssDotLocal(x.a, x.b, y.a, y.b));
+  const sums = summed.map((x, k) => {
+    const s = sameLength ? colSums[summedAt[k]!]! : [R.sum(x.a), R.sum(x.b)];
+    return new AShare(new BigUint64Array([s[0]!]), new BigUint64Array([s[1]!]));
+  });
   dots.forEach((d, k) => (z[k] = BigInt.asUintN(64, z[k]! + d)));
   p.net.send(p.prev, R.bytesOf(z));
   const got = R.colOf(await p.net.recv(p.next));
   if (got.length !== m) throw new Error(`dotMany: party ${p.next} sent ${got.length} values, expected ${m}`);
-  return new AShare(z, got);
+  return { dots: new AShare(z, got), sums };
 }

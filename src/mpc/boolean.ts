@@ -138,7 +138,24 @@ async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Arra
     return new BShare(n, bits, z, await recvWords(p, p.next, len, 'and'));
   }
   // Large layers go out in slices as soon as each is computed (still one round), so local work,
-  // encryption and the peers' work overlap; received slices are copied into place and released.
+  // encryption and the peers' work overlap. The receives are posted first, so the channel can
+  // decode the peer's slices straight into place (a slice already arrived is copied and released).
+  const got = new Uint32Array(Buffer.allocUnsafeSlow(len * 4).buffer, 0, len); // written whole below
+  const slices: Promise<void>[] = [];
+  for (let off = 0; off < len; off += STREAM_WORDS) {
+    const dest = got.subarray(off, Math.min(len, off + STREAM_WORDS));
+    const into = bytesOf(dest);
+    slices.push(
+      p.net.recv(p.next, into).then((frame) => {
+        if (frame === into) return;
+        if (frame.byteLength !== into.byteLength) throw new Error(`and: party ${p.next} sent ${frame.byteLength} bytes, expected ${into.byteLength}`);
+        into.set(frame);
+        p.net.release?.(frame);
+      }),
+    );
+  }
+  const received = Promise.all(slices);
+  received.catch(() => {});
   for (let off = 0; off < len; off += STREAM_WORDS) {
     const end = Math.min(len, off + STREAM_WORDS);
     local(z, off, end);
@@ -146,12 +163,7 @@ async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Arra
     p.maskWords(slice);
     p.net.send(p.prev, bytesOf(slice));
   }
-  const got = new Uint32Array(len);
-  for (let off = 0; off < len; off += STREAM_WORDS) {
-    const frame = await recvWords(p, p.next, Math.min(STREAM_WORDS, len - off), 'and');
-    got.set(frame, off);
-    p.net.release?.(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
-  }
+  await received;
   return new BShare(n, bits, z, got);
 }
 

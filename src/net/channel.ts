@@ -17,8 +17,13 @@ export interface Channel {
   readonly me: PartyId;
   /** Queues one frame for `to`. Never blocks; the frame's bytes may be retained until written. */
   send(to: PartyId, data: Uint8Array): void;
-  /** The next frame from `from`, in order. Rejects with ChannelError on failure. */
-  recv(from: PartyId): Promise<Uint8Array>;
+  /**
+   * The next frame from `from`, in order. Rejects with ChannelError on failure. With `into`, the
+   * frame may be decoded straight into that buffer (then the result is `into` itself): a channel
+   * does so when the frame has not started arriving and its length is into's. Otherwise the result
+   * is a frame of its own, which the caller copies; `into` is never written then.
+   */
+  recv(from: PartyId, into?: Uint8Array): Promise<Uint8Array>;
   /**
    * Optional: hands a received frame's buffer back for reuse once the protocol has copied what it
    * needed. The caller must not touch `frame` afterwards.

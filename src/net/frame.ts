@@ -103,6 +103,12 @@ export class FrameDecoder {
   private seq = 0;
   private expectSeq = 0;
   private broken: ChannelError | null = null;
+  /**
+   * Asked at the start of every data frame (in order, empty ones too) for a buffer of the receiver's
+   * own to decode its payload into, so that a protocol's column is written once, in place. When it
+   * returns nothing or a buffer of another length, the payload goes to a pool buffer as usual.
+   */
+  into: ((len: number) => Uint8Array | undefined) | null = null;
 
   constructor(
     /** Who sends this stream, for error messages ("party 1 (node-b)"). */
@@ -172,9 +178,10 @@ export class FrameDecoder {
     if (seq !== this.expectSeq) this.fail(`malformed frame from ${this.peer}: sequence number ${seq}, expected ${this.expectSeq}`);
     this.kind = kind as Kind;
     this.seq = seq;
-    // An ArrayBuffer of its own per frame: offset 0, so 8-byte aligned, and owned by the receiver
-    // alone (fresh, or one the receiver released). Never from Buffer's shared pool.
-    this.payload = len === 0 ? new Uint8Array(0) : new Uint8Array(this.pool.take(len), 0, len);
+    const mine = kind === Kind.Data ? this.into?.(len) : undefined;
+    // Else an ArrayBuffer of its own per frame: offset 0, so 8-byte aligned, and owned by the
+    // receiver alone (fresh, or one the receiver released). Never from Buffer's shared pool.
+    this.payload = mine && len > 0 && mine.byteLength === len ? mine : len === 0 ? new Uint8Array(0) : new Uint8Array(this.pool.take(len), 0, len);
     this.payloadFill = 0;
   }
 

@@ -85,6 +85,11 @@ class Link {
   /** Frames handed to the inbox / recv calls made, to fail only once a closed peer's frames are used up. */
   pushed = 0;
   taken = 0;
+  /** Data frames whose decoding has started, and buffers recv was given for frames not yet started (by index). */
+  started = 0;
+  readonly targets = new Map<number, Uint8Array>();
+  /** Data frames decoded straight into a buffer recv was given. */
+  inPlace = 0;
   /** Frames that arrived while nobody was listening (e.g. right behind the hello, in the same TLS record). */
   readonly early: Frame[] = [];
   onFrame: (f: Frame) => void = this.hold();
@@ -140,7 +145,7 @@ class Link {
 
 /** A Channel over three mutually authenticated TLS 1.3 connections. Build with connectTls(). */
 export class TlsChannel implements Channel {
-  readonly stats = { sent: 0, received: 0, frames: 0, framesReceived: 0 };
+  readonly stats = { sent: 0, received: 0, frames: 0, framesReceived: 0, framesInPlace: 0 };
   private readonly inboxes = new Map<PartyId, Inbox>();
   private readonly links = new Map<PartyId, Link>();
   private failure: ChannelError | null = null;
@@ -234,6 +239,7 @@ export class TlsChannel implements Channel {
         case Kind.Data:
           this.stats.received += f.payload.byteLength;
           this.stats.framesReceived++;
+          this.stats.framesInPlace = [...this.links.values()].reduce((s, l) => s + l.inPlace, 0);
           link.pushed++;
           box.push(f.payload);
           return;
@@ -282,11 +288,14 @@ export class TlsChannel implements Channel {
     if (frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength) RECV_POOL.give(frame.buffer as ArrayBuffer);
   }
 
-  recv(from: PartyId): Promise<Uint8Array> {
+  recv(from: PartyId, into?: Uint8Array): Promise<Uint8Array> {
     const box = this.inboxes.get(from);
     const link = this.links.get(from);
     if (!box || !link) throw new RangeError(`no channel from ${from} at party ${this.me}`);
     if (link.bye && link.taken >= link.pushed) box.fail(this.closedError(link));
+    // This call gets data frame number `taken` (the inbox is FIFO): if it has not started arriving,
+    // the decoder writes it into `into`.
+    if (into && into.byteLength > 0 && link.taken >= link.started) link.targets.set(link.taken, into);
     link.taken++;
     return box.take().catch((e: Error) => {
       if (this.closing) throw e;
@@ -411,6 +420,14 @@ function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number):
   // Until the peer is authenticated it may only send small frames (no 1 GiB allocation on behalf of a stranger).
   const decoder = new FrameDecoder(shortNode(peer), (f) => link.onFrame(f), Math.min(maxFrameBytes, MAX_CONTROL_BYTES), RECV_POOL);
   link = new Link(peer, socket, decoder);
+  decoder.into = (len) => {
+    const k = link.started++;
+    const t = link.targets.get(k);
+    if (!t) return undefined;
+    link.targets.delete(k);
+    if (t.byteLength === len) link.inPlace++;
+    return t;
+  };
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 10_000);
   socket.on('data', (chunk: Buffer) => {

@@ -24,6 +24,7 @@ interface Kernels {
   xorlift(a: number, b: number, c: number, o: number, n: number): void;
   sum(a: number, n: number): bigint;
   rssdot(x0: number, x1: number, y0: number, y1: number, n: number): bigint;
+  rssdotsum(x0: number, x1: number, y0: number, y1: number, o: number, n: number): bigint;
 }
 
 const K = new WebAssembly.Instance(
@@ -135,24 +136,42 @@ export function rssDotLocal(x0: Col, x1: Col, y0: Col, y1: Col): bigint {
   });
   return BigInt.asUintN(64, acc);
 }
+/** Lanes per chunk of rssDotMany at most. */
+const DOT_CHUNK = 1 << 14;
+
 /**
  * Σ x0*(y0+y1) + x1*y0 for many pairs of columns drawn from a few: each column's two halves are
  * copied into the module's memory once per chunk and every pair read from there (a Gram matrix
  * over m columns costs 2m copies per chunk instead of 4 per pair). cols[i] = [half0, half1].
+ * With `sums` (one entry per column), Σ half0 and Σ half1 of every column are taken from the same
+ * chunks as well, so a column's sum and its products cost one copy.
  */
-export function rssDotMany(cols: [Col, Col][], pairs: [number, number][]): bigint[] {
+export function rssDotMany(cols: [Col, Col][], pairs: [number, number][], sums?: [bigint, bigint][]): bigint[] {
   const m = cols.length;
   const acc = new Array<bigint>(pairs.length).fill(0n);
-  if (m === 0 || pairs.length === 0) return acc.map(() => 0n);
+  if (sums) for (let i = 0; i < m; i++) sums[i] = [0n, 0n];
+  if (m === 0 || (pairs.length === 0 && !sums)) return acc.map(() => 0n);
   const n = cols[0]![0].length;
   for (const [a, b] of cols) if (a.length !== n || b.length !== n) throw new RangeError('rssDotMany: column lengths differ');
-  const chunk = Math.max(1, Math.floor(MEM.length / (2 * m)));
+  // 2m chunk slots, then (with sums) 2m lanes of running sums. A chunk of at most 2^14 lanes
+  // (128 KiB per half) is still in the core's cache when the kernels read it back.
+  const chunk = Math.max(1, Math.min(DOT_CHUNK, Math.floor((MEM.length - (sums ? 2 * m : 0)) / (2 * m))));
   const at = (i: number, h: number) => (2 * i + h) * chunk;
+  const sumAt = (i: number) => 2 * m * chunk + 2 * i;
+  if (sums) MEM.fill(0n, sumAt(0), sumAt(m));
+  const summed = new Uint8Array(m);
   for (let off = 0; off < n; off += chunk) {
     const len = Math.min(chunk, n - off);
     cols.forEach(([a, b], i) => (MEM.set(a.subarray(off, off + len), at(i, 0)), MEM.set(b.subarray(off, off + len), at(i, 1))));
-    pairs.forEach(([i, j], k) => (acc[k] = acc[k]! + K.rssdot(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, len)));
+    summed.fill(0);
+    pairs.forEach(([i, j], k) => {
+      // A column's sums ride along with the first product that reads it (one pass).
+      const d = sums && !summed[i] ? ((summed[i] = 1), K.rssdotsum(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, sumAt(i) * 8, len)) : K.rssdot(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, len);
+      acc[k] = acc[k]! + d;
+    });
+    if (sums) for (let i = 0; i < m; i++) if (!summed[i]) (MEM[sumAt(i)] = MEM[sumAt(i)]! + K.sum(at(i, 0) * 8, len)), (MEM[sumAt(i) + 1] = MEM[sumAt(i) + 1]! + K.sum(at(i, 1) * 8, len));
   }
+  if (sums) for (let i = 0; i < m; i++) sums[i] = [MEM[sumAt(i)]!, MEM[sumAt(i) + 1]!];
   return acc.map((v) => BigInt.asUintN(64, v));
 }
 

@@ -9,8 +9,9 @@
 //                 with valid's bit (one bit per row) before one injection, so valid·[x = v] needs no
 //                 product; [x = a]·[x = b] = 0 for a ≠ b and [x = a]² = [x = a] need no work at all
 //   the rest      valid·x once per column and b·c for three-factor monomials (one mulMany), then
-//                 one dotMany for every sum (the Gram matrix kernel, ring64.rssDotMany)
-import { AShare, dotMany, mulMany, sum } from '../mpc/arith.js';
+//                 one dotManyAndSums for every sum (the Gram matrix kernel, ring64.rssDotMany;
+//                 the plain sums are taken in the same pass over the columns)
+import { AShare, dotManyAndSums, mulMany, sum } from '../mpc/arith.js';
 import { and, stackPlanes, type BShare } from '../mpc/boolean.js';
 import { geThresholds, oneHot } from '../mpc/bucket.js';
 import { bitInject, lowBit } from '../mpc/convert.js';
@@ -114,9 +115,11 @@ export async function maskedSums(p: Party, t: AnalysisTable, monomials: ColRef[]
   const sums = new Map<string, AShare>();
   const pairs: [AShare, AShare][] = [];
   const pairKeys: string[] = [];
+  const summed: AShare[] = [];
+  const summedKeys: string[] = [];
   for (const [key, { masked: mb, rest }] of base) {
-    if (!mb) sums.set(key, sum(t.valid));
-    else if (rest.length === 0 && (masked.has(mb.key) || t.allValid)) sums.set(key, sum(masked.get(mb.key) ?? plain.get(mb.key)!));
+    if (!mb) (summed.push(t.valid), summedKeys.push(key));
+    else if (rest.length === 0 && (masked.has(mb.key) || t.allValid)) (summed.push(masked.get(mb.key) ?? plain.get(mb.key)!), summedKeys.push(key));
     else {
       const other = rest.length === 0 ? plain.get(mb.key)! : rest.length === 1 ? plain.get(rest[0]!.key)! : prod.get(`${rest[0]!.key}*${rest[1]!.key}`)!;
       pairs.push([rest.length === 0 ? t.valid : masked.get(mb.key)!, other]);
@@ -124,9 +127,11 @@ export async function maskedSums(p: Party, t: AnalysisTable, monomials: ColRef[]
     }
   }
   if (pairs.length) {
-    const d = await dotMany(p, pairs);
+    // The plain sums come from the same pass over the columns as the inner products.
+    const { dots: d, sums: s } = await dotManyAndSums(p, pairs, summed);
     pairKeys.forEach((k, i) => sums.set(k, d.slice(i, i + 1)));
-  }
+    summedKeys.forEach((k, i) => sums.set(k, s[i]!));
+  } else summedKeys.forEach((k, i) => sums.set(k, sum(summed[i]!)));
   // The monomials: public combinations of the base sums (mod 2^64).
   const a = new BigUint64Array(monomials.length), b = new BigUint64Array(monomials.length);
   expanded.forEach((terms, i) => {
