@@ -24,6 +24,8 @@ interface Workload {
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a, i) => process.argv[i - 1] === '--only');
 const only = onlyArg ? new Set(onlyArg.split(',')) : null;
+/** `--citizens 1000000,3000000`: the national study's sizes (default 100 k and 1 M). */
+const citizensArg = process.argv.find((a, i) => process.argv[i - 1] === '--citizens');
 
 const sizes = (full: number[], small: number[]) => (quick ? small : full);
 const fmtRows = (n: number) => (n >= 1e6 ? `${n / 1e6} M` : n >= 1e3 ? `${n / 1e3} k` : String(n));
@@ -37,8 +39,8 @@ const workloads: Workload[] = [
   ...sizes([20], [12]).map((k) => ({ id: 'sort', what: `sort 2^${k} 32-bit keys + 1 payload`, op: 'sort', args: { n: 2 ** k, bits: 32 }, unit: 'rows/s' as const, target: '< 30 s at 1 M rows' })),
   ...(quick ? [[1 << 12, 1 << 12]] : [[1e5, 1e5], [1e6, 1e6]]).map(([n, m]) => ({ id: 'join', what: `join ${fmtRows(n!)} × ${fmtRows(m!)} rows, one-to-one (80 % match)`, op: 'join', args: { n: n!, m: m! }, unit: 'rows/s' as const, target: '< 60 s at 1 M × 1 M' })),
   ...(quick ? [[1 << 12, 5 << 12]] : [[1e5, 5e5], [1e6, 5e6]]).map(([n, m]) => ({ id: 'join1n', what: `join ${fmtRows(n!)} persons × ${fmtRows(m!)} contacts, one-to-many`, op: 'join', args: { n: n!, m: m! }, unit: 'rows/s' as const, target: '< 5 min at 1 M × 5 M' })),
-  // Opt-in (long): the national-scale study of issue 5 at n citizens.
-  ...(only?.has('national') ? (quick ? [2e4] : [1e5, 1e6]).map((n) => ({ id: 'national', what: `T2D prevalence by income quintile × region, ${fmtRows(n)} citizens (population ⋈ income ⋈ EXISTS contacts, 2 queries)`, op: 'national', args: { n }, unit: 'rows/s' as const, target: '< 5 min at 6 M citizens' })) : []),
+  // Opt-in (long): the national-scale study of issue 5 at n citizens (`--citizens` to choose).
+  ...(only?.has('national') ? (quick ? [2e4] : citizensArg ? citizensArg.split(',').map(Number) : [1e5, 1e6]).map((n) => ({ id: 'national', what: `T2D prevalence by income quintile × region, ${fmtRows(n)} citizens (population ⋈ income ⋈ EXISTS contacts, 2 queries)`, op: 'national', args: { n }, unit: 'rows/s' as const, target: '< 5 min at 6 M citizens' })) : []),
 ].filter((w) => !only || only.has(w.id));
 
 const REPS = quick ? 1 : 3;
@@ -68,6 +70,10 @@ async function main(): Promise<void> {
       const frames = Math.max(...parts.map((x) => x.frames));
       if (!best || ms < best.ms) best = { ms, sent, frames, rows: parts[0]!.n };
       if (w.op === 'national' && process.argv.includes('--phases')) console.error((parts[0] as unknown as { cells: string[] }).cells.join('; '));
+      if (w.op === 'national') {
+        const rss = parts.map((x) => x as unknown as { party: number; peakRssMiB: number; setupPeakRssMiB: number }).sort((a, b) => a.party - b.party);
+        console.error(`${w.what}: peak RSS per node ${rss.map((x) => `${x.party}: ${x.peakRssMiB.toFixed(0)} MiB`).join(', ')} (node 0 also generated and input the plaintext registers: ${rss[0]!.setupPeakRssMiB.toFixed(0)} MiB by the end of set-up)`);
+      }
       if (parts[0]?.phases && process.argv.includes('--phases')) console.error(`${w.what}: ${parts[0].phases.join(', ')}`);
     }
     const n = w.op === 'national' ? best!.rows : w.args.n + (w.op === 'join' ? (w.args.m ?? w.args.n) : 0);

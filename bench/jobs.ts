@@ -155,24 +155,36 @@ export const NATIONAL_STUDY = [
 
 /**
  * Type-2 diabetes prevalence by income quintile and region over n generated citizens: population
- * ⋈ income (2023) with EXISTS over the patient register, and the denominator query. Every party
- * generates the same seeded registers to learn the table sizes; party 0 inputs the values
- * (set-up, not timed). Timed: both queries, joins included, nothing revealed but the aggregates.
+ * ⋈ income (2023) with EXISTS over the patient register, and the denominator query. Party 0 plays
+ * the custodians: it generates the seeded registers, tells the others the table sizes (public) and
+ * inputs the values, then drops its plaintext (set-up, not timed). Parties 1 and 2 never hold
+ * plaintext, so their peak RSS is a node's. Timed: both queries, joins included, nothing revealed
+ * but the aggregates.
  */
-export async function national(p: Party, { n }: OpArgs): Promise<JobResult & { cells: string[] }> {
+export async function national(p: Party, { n }: OpArgs): Promise<JobResult & { cells: string[]; peakRssMiB: number; setupPeakRssMiB: number }> {
   const { generateRegisters } = await import('../src/demo/registers.js');
   const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
-  const regs = generateRegisters({ citizens: n, seed: 1 });
-  const datasets = new Map(regs.all.map((r) => [r.schema.name, r.schema]));
-  const plans = NATIONAL_STUDY.map((sql) => planJoinSql(sql, datasets, regs.codeLists));
+  let regs = p.id === 0 ? generateRegisters({ citizens: n, seed: 1 }) : null;
+  const tiny = generateRegisters({ citizens: 100, seed: 1 }); // the schemas and code lists only
+  const datasets = new Map(tiny.all.map((r) => [r.schema.name, r.schema]));
+  const plans = NATIONAL_STUDY.map((sql) => planJoinSql(sql, datasets, tiny.codeLists));
+  const names = [...new Set(plans.flatMap((jp) => jp.tables.map((t) => t.dataset.name)))];
+  let sizes: Record<string, number>;
+  if (p.id === 0) {
+    sizes = Object.fromEntries(names.map((name) => [name, regs!.all.find((r) => r.schema.name === name)!.length]));
+    const msg = new TextEncoder().encode(JSON.stringify(sizes));
+    for (const q of [1, 2] as const) p.net.send(q, msg);
+  } else sizes = JSON.parse(new TextDecoder().decode(await p.net.recv(0))) as Record<string, number>;
   const shares = new Map<string, Map<string, A.AShare>>();
   for (const t of plans.flatMap((jp) => jp.tables)) {
-    const reg = regs.all.find((r) => r.schema.name === t.dataset.name)!;
+    const reg = regs?.all.find((r) => r.schema.name === t.dataset.name);
     const m = shares.get(t.alias) ?? new Map<string, A.AShare>();
-    for (const c of t.reads) if (!m.has(c)) m.set(c, await A.input(p, 0, p.id === 0 ? reg.columns.get(c)! : null, reg.length));
+    for (const c of t.reads) if (!m.has(c)) m.set(c, await A.input(p, 0, reg ? reg.columns.get(c)! : null, sizes[t.dataset.name]!));
     shares.set(t.alias, m);
   }
-  const rows = plans[0]!.tables.reduce((s, t) => s + regs.all.find((r) => r.schema.name === t.dataset.name)!.length, 0);
+  regs = null;
+  const rows = plans[0]!.tables.reduce((s, t) => s + sizes[t.dataset.name]!, 0);
+  const setupPeakRssMiB = process.resourceUsage().maxRSS / 1024;
   await barrier(p);
   const s0 = { ...p.net.stats };
   const t0 = performance.now();
@@ -189,5 +201,5 @@ export async function national(p: Party, { n }: OpArgs): Promise<JobResult & { c
   const [num, den] = results;
   const denOf = new Map(den!.rows!.map((r) => [`${r[0]}|${r[1]}`, Number(r[2])]));
   const cells = num!.rows!.map((r) => `${r[0]} Q${r[1]}: ${((100 * Number(r[2])) / denOf.get(`${r[0]}|${r[1]}`)!).toFixed(1)} %`);
-  return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cells };
+  return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cells, peakRssMiB: process.resourceUsage().maxRSS / 1024, setupPeakRssMiB };
 }
