@@ -36,9 +36,13 @@ export async function demo(p: Party, args: DemoArgs, ctx: JobContext): Promise<D
   ctx.progress(`loaded shares of ${args.columns.length} columns × ${rows} rows`);
 
   const shares: Record<string, AShare> = {};
-  for (const c of args.columns) shares[`sum_${c}`] = A.sum(col[c]!); // local
-  shares.sum_age_bmi = await A.dot(p, col.age!, col.bmi!); // one round, one element per party
-  shares.sum_sbp_sq = await A.dot(p, col.sbp!, col.sbp!);
+  // Every column's sum (local) and the two inner products (one round, one element each per party),
+  // each column read once.
+  const { dots, sums } = await A.dotManyAndSums(p, [[col.age!, col.bmi!], [col.sbp!, col.sbp!]], args.columns.map((c) => col[c]!));
+  args.columns.forEach((c, i) => (shares[`sum_${c}`] = sums[i]!));
+  const lane = (k: number) => new A.AShare(dots.a.slice(k, k + 1), dots.b.slice(k, k + 1));
+  shares.sum_age_bmi = lane(0);
+  shares.sum_sbp_sq = lane(1);
   ctx.progress('sums and sums of products done');
 
   if (args.ageAtLeast !== undefined) {
