@@ -2,7 +2,7 @@
 // Araki, Furukawa, Lindell, Nof, Ohara, "High-throughput semi-honest secure three-party
 // computation with an honest majority", CCS 2016 (§2: sharing, reveal, multiplication);
 // ABY3, Mohassel–Rindal CCS 2018 §2.2 (input by one party, public constants).
-import type { PartyId } from '../net/channel.js';
+import { recvSlices, type PartyId } from '../net/channel.js';
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
 import type { Party } from './party.js';
@@ -63,8 +63,7 @@ export async function reveal(p: Party, x: AShare, to: PartyId | 'all' = 'all'): 
   const n = x.length;
   if (to === 'all' || p.next === to) p.net.send(p.next, R.bytesOf(x.a));
   if (to !== 'all' && p.id !== to) return null;
-  const missing = R.colOf(await p.net.recv(p.prev));
-  if (missing.length !== n) throw new Error(`reveal: party ${p.prev} sent ${missing.length} values, expected ${n}`);
+  const missing = await recvWhole(p, p.prev, n, 'reveal');
   return R.add(R.add(x.a, x.b), missing);
 }
 
@@ -141,32 +140,14 @@ async function recvWhole(p: Party, from: PartyId, n: number, what: string): Prom
 }
 
 /**
- * Receives a column sent in STREAM_LANES slices. Every slice's receive is posted at once, each with
- * its place in the column, so a channel that can (TLS) decodes the slices straight into the column;
- * a slice that had already arrived is copied into place and its frame released. Call it before
- * computing and sending this round's own slices (the returned promise is already guarded against
- * an unhandled rejection; await it to get the column or the error).
+ * Receives a column sent in STREAM_LANES slices, each decoded straight into its place where the
+ * channel can (recvSlices). Call it before computing and sending this round's own slices.
  */
 export function recvStreamed(p: Party, from: PartyId, n: number, what: string): Promise<Col> {
   const out = R.uninit(n);
-  const slices: Promise<void>[] = [];
-  for (let off = 0; off < n; off += STREAM_LANES) {
-    const len = Math.min(STREAM_LANES, n - off);
-    const dest = out.subarray(off, off + len);
-    const into = R.bytesOf(dest);
-    slices.push(
-      p.net.recv(from, into).then((frame) => {
-        if (frame === into) return;
-        const got = R.colOf(frame);
-        if (got.length !== len) throw new Error(`${what}: party ${from} sent a slice of ${got.length} values, expected ${len}`);
-        dest.set(got);
-        p.net.release?.(frame);
-      }),
-    );
-  }
-  const all = Promise.all(slices).then(() => out);
-  all.catch(() => {});
-  return all;
+  const wrong = (got: number, want: number) =>
+    got % 8 ? new RangeError(`frame of ${got} bytes is not a whole number of 64-bit lanes`) : new Error(`${what}: party ${from} sent a slice of ${got / 8} values, expected ${want / 8}`);
+  return recvSlices(p.net, from, R.bytesOf(out), STREAM_LANES * 8, wrong).then(() => out);
 }
 
 /** Σ_k x_k y_k as one shared value: the local sums are re-shared, so it costs one element per party. */
@@ -174,9 +155,7 @@ export async function dot(p: Party, x: AShare, y: AShare): Promise<AShare> {
   if (y.length !== x.length) throw new RangeError(`dot: lengths differ (${x.length} vs ${y.length})`);
   const z = new BigUint64Array([BigInt.asUintN(64, R.rssDotLocal(x.a, x.b, y.a, y.b) + p.zeroShare(1)[0]!)]);
   p.net.send(p.prev, R.bytesOf(z));
-  const got = R.colOf(await p.net.recv(p.next));
-  if (got.length !== 1) throw new Error(`dot: party ${p.next} sent ${got.length} values, expected 1`);
-  return new AShare(z, got);
+  return new AShare(z, await recvWhole(p, p.next, 1, 'dot'));
 }
 
 /** Σ x as a one-lane share. Local. */
@@ -271,7 +250,5 @@ export async function dotManyAndSums(p: Party, pairs: [AShare, AShare][], summed
   });
   dots.forEach((d, k) => (z[k] = BigInt.asUintN(64, z[k]! + d)));
   p.net.send(p.prev, R.bytesOf(z));
-  const got = R.colOf(await p.net.recv(p.next));
-  if (got.length !== m) throw new Error(`dotMany: party ${p.next} sent ${got.length} values, expected ${m}`);
-  return { dots: new AShare(z, got), sums };
+  return { dots: new AShare(z, await recvWhole(p, p.next, m, 'dotMany')), sums };
 }

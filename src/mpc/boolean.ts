@@ -1,7 +1,7 @@
 // Boolean replicated shares over bit-sliced words (Araki et al. CCS 2016, §2 with XOR for +):
 // x = x_0 ⊕ x_1 ⊕ x_2, party i holds (x_i, x_{i+1}); 32 lanes per word, one instruction per word.
 // XOR and NOT are local; AND costs one round and one bit per lane per party.
-import type { PartyId } from '../net/channel.js';
+import { recvSlices, type PartyId } from '../net/channel.js';
 import { wordsFor } from '../ring/bits.js';
 import { bytesOf } from '../ring/ring64.js';
 import type { Party } from './party.js';
@@ -141,21 +141,7 @@ async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Arra
   // encryption and the peers' work overlap. The receives are posted first, so the channel can
   // decode the peer's slices straight into place (a slice already arrived is copied and released).
   const got = new Uint32Array(Buffer.allocUnsafeSlow(len * 4).buffer, 0, len); // written whole below
-  const slices: Promise<void>[] = [];
-  for (let off = 0; off < len; off += STREAM_WORDS) {
-    const dest = got.subarray(off, Math.min(len, off + STREAM_WORDS));
-    const into = bytesOf(dest);
-    slices.push(
-      p.net.recv(p.next, into).then((frame) => {
-        if (frame === into) return;
-        if (frame.byteLength !== into.byteLength) throw new Error(`and: party ${p.next} sent ${frame.byteLength} bytes, expected ${into.byteLength}`);
-        into.set(frame);
-        p.net.release?.(frame);
-      }),
-    );
-  }
-  const received = Promise.all(slices);
-  received.catch(() => {});
+  const received = recvSlices(p.net, p.next, bytesOf(got), STREAM_WORDS * 4, (bytes, want) => new Error(`and: party ${p.next} sent ${bytes} bytes, expected ${want}`));
   for (let off = 0; off < len; off += STREAM_WORDS) {
     const end = Math.min(len, off + STREAM_WORDS);
     local(z, off, end);

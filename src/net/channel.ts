@@ -37,6 +37,32 @@ export interface Channel {
   readonly stats: { sent: number; received: number; frames: number };
 }
 
+/**
+ * Receives `out` as consecutive frames of `sliceBytes` (the last one shorter) from `from`. Every
+ * slice's receive is posted at once with its place in `out`, so a channel that can (TLS) decodes the
+ * slices straight into place; a slice that had already arrived is copied and its frame released. A
+ * slice of another length rejects with the error `wrong(got, want)` makes (lengths in bytes). Post it before computing and
+ * sending the round's own slices; the returned promise is already guarded against an unhandled
+ * rejection (await it for the error).
+ */
+export function recvSlices(net: Channel, from: PartyId, out: Uint8Array, sliceBytes: number, wrong: (got: number, want: number) => Error): Promise<void> {
+  const slices: Promise<void>[] = [];
+  for (let off = 0; off < out.byteLength; off += sliceBytes) {
+    const into = out.subarray(off, Math.min(out.byteLength, off + sliceBytes));
+    slices.push(
+      net.recv(from, into).then((frame) => {
+        if (frame === into) return;
+        if (frame.byteLength !== into.byteLength) throw wrong(frame.byteLength, into.byteLength);
+        into.set(frame);
+        net.release?.(frame);
+      }),
+    );
+  }
+  const all = Promise.all(slices).then(() => {});
+  all.catch(() => {});
+  return all;
+}
+
 /** Per-peer FIFO of frames with waiting receivers; shared by the memory and TLS channels. */
 export class Inbox {
   private readonly frames: Uint8Array[] = [];
