@@ -84,6 +84,7 @@ const NODE_LAYERS: Record<string, number> = {
   'node/record-cache.ts': 1,
   'node/cache-agreement.ts': 1,
   'node/analysis-cache.ts': 1,
+  'node/indicator-cache.ts': 1,
   'node/mpc-session.ts': 1,
   'node/pro.ts': 1,
   // routes

@@ -66,6 +66,32 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
     });
   }
 
+  it('grouped queries on one register: the nodes make one-hot indicators at the second query that can use them, later queries use them, same rows', async () => {
+    const made = () => daemons.map((d) => d.runner.indicatorCache.made);
+    const queries = [
+      'SELECT age_band, COUNT(*) AS n, AVG(amount) AS ddd FROM prescriptions GROUP BY age_band',
+      "SELECT age_band, COUNT(*) AS n, SUM(amount) AS ddd FROM prescriptions WHERE age_band <> '00-04' GROUP BY age_band",
+      'SELECT age_band, COUNT(*) AS n FROM prescriptions GROUP BY age_band HAVING COUNT(*) > 20',
+    ];
+    const before = made();
+    const added: number[][] = [];
+    for (const sql of queries) {
+      const remote = await runRemoteQuery({ config: cluster.config, sql, signer: ids.researcher, timeoutMs: 300_000 });
+      const local = await check.run(sql);
+      assert.ok(remote.rows.length > 0, 'some cells are released');
+      assert.equal(remote.rows.length, local.rows!.length);
+      remote.rows.forEach((row, i) => row.forEach((v, j) => {
+        const w = local.rows![i]![j]!;
+        if (typeof v === 'number' && !Number.isInteger(v)) assert.ok(Math.abs(v - Number(w)) <= 1e-3, `${v} vs ${w}`);
+        else assert.equal(v, w);
+      }));
+      added.push(made().map((m, i) => m - before[i]!));
+    }
+    // First query: comparisons (and noted); second: age_band's indicators made at every node; third: kept ones used.
+    assert.deepEqual(added, [[0, 0, 0], [1, 1, 1], [1, 1, 1]]);
+    for (const d of daemons) assert.ok(d.runner.indicatorCache.stats.entries >= 1);
+  });
+
   it('a many-to-many join without a bound is refused before any MPC, naming the syntax', async () => {
     await assert.rejects(
       runRemoteQuery({ config: cluster.config, sql: 'SELECT COUNT(*) FROM contacts c JOIN prescriptions r ON r.person_id = c.person_id', signer: ids.researcher, timeoutMs: 60_000 }),

@@ -56,6 +56,7 @@ import { JobError } from './errors.js';
 import { authorizeJob, consentRestriction, type GovernedSpecLike, consentVersionFor, registeredStudy, requiredMinCellSize, resultGovernance, type JobAuthorization, type JobGovernanceSpec, type ResultGovernance } from './job-governance.js';
 import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, type PrivacySettings, type Protection } from './privacy.js';
 import { parseStatistic, planStatistic, runStatisticOn, statisticNoise } from '../stats/service.js';
+import { IndicatorCache, agreedIndicators } from './indicator-cache.js';
 import { AnalysisCache, statisticTable } from './analysis-cache.js';
 import type { StatNoise, StatPlan } from '../stats/functions.js';
 
@@ -204,6 +205,8 @@ export class JobRunner {
   private seq = 0;
   /** Analysis tables kept between statistics jobs (in memory only): a quarter of the jobs' memory budget. */
   readonly analysisCache = new AnalysisCache({ bytes: memoryBudget() / 4 });
+  /** One-hot indicators of registers' small-domain columns kept between queries (in memory only): a quarter of the jobs' memory budget. */
+  readonly indicatorCache = new IndicatorCache({ bytes: memoryBudget() / 4 });
   readonly policyMinCellSize: number;
   readonly privacy: PrivacySettings;
 
@@ -554,6 +557,7 @@ export class JobRunner {
   close(): void {
     this.closed = true;
     this.analysisCache.clear();
+    this.indicatorCache.clear();
     for (const r of this.running.values()) r.net?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
   }
 
@@ -765,8 +769,11 @@ export class JobRunner {
         r = (await runJoinQuery(p, join, tables, opts)) as typeof r;
       } else {
         const cols = store.load(spec.dataset, spec.version, plan.columns.length ? plan.columns : [meta.columns[0]!]);
+        // One-hot indicators of the columns its WHERE and GROUP BY read, kept from an earlier query
+        // on this register version or made now (src/node/indicator-cache.ts).
+        const indicators = await agreedIndicators(p, this.indicatorCache, store, { dataset: spec.dataset, version: spec.version, plan, rows: meta.rows, cols, progress: (what) => (job.progress = what) });
         job.progress = `computing over ${meta.rows} rows: 0 %`;
-        r = (await runQuery(p, plan, cols, opts)) as typeof r;
+        r = (await runQuery(p, plan, cols, { ...opts, ...(indicators ? { indicators } : {}) })) as typeof r;
       }
       if (!r.shared) {
         throw new JobError('this build of src/query/execute.ts cannot keep query results secret-shared (runQuery needs the revealTo: "none" mode); refusing to reveal results to a node', 500);

@@ -56,6 +56,7 @@ import { computeColumns } from './computed.js';
 import { cellLabels, resultRows } from './result.js';
 import { rankCells, topKOf } from './top-k.js';
 import { rankedCells } from './top-k-cells.js';
+import { oneHotCellPlan, oneHotSums, type IndicatorMap, type OneHotCells } from './one-hot-cells.js';
 export { cellLabels, resultRows } from './result.js';
 import { countAndSum } from '../mpc/count.js';
 import { groupDistinct } from '../mpc/distinct.js';
@@ -95,6 +96,13 @@ export interface RunOptions {
    * person-id keys after the join, join-execute.ts): COUNT(DISTINCT) of them needs no sort by value.
    */
   ordered?: ReadonlySet<string>;
+  /**
+   * Arithmetic one-hot indicators of small-domain columns (src/mpc/one-hot.ts; a node keeps them
+   * per register version, src/node/indicator-cache.ts): a query whose WHERE conjuncts and GROUP BY
+   * keys each read one such column forms its cells from them (./one-hot-cells.ts) instead of
+   * comparisons and boolean indicators. Same results.
+   */
+  indicators?: IndicatorMap;
 }
 
 export interface QueryResult {
@@ -120,6 +128,12 @@ export interface QueryResult {
 }
 
 const ONE_F = 1n << BigInt(FRAC);
+
+/** Many cells, or distinct counts: cells are formed by sorting on the cell number (one sort) instead of one indicator per cell. */
+export function groupsBySorting(plan: QueryPlan): boolean {
+  const G = plan.keys.reduce((m, key) => m * key.labels.length, 1);
+  return G >= SORT_CELLS_FROM || G > MAX_CELLS || distinctValues(plan).length > 0;
+}
 
 /**
  * Runs a planned query at this party. `columns` maps every column the plan reads (plan.columns)
@@ -155,9 +169,11 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   // The steps below, for progress: clamping, the cells' bits and circuit (unless sorted), counts
   // and sums, noise, the aggregates, disclosure control.
   const G = plan.keys.reduce((m, key) => m * key.labels.length, 1);
-  // Many cells, or distinct counts: group by sorting on the cell number (one sort) instead of one indicator per cell.
-  const sorted = G >= SORT_CELLS_FROM || G > MAX_CELLS || distinctValues(plan).length > 0;
-  const steps = (plan.clamps.length ? 1 : 0) + (sorted ? 0 : 2) + 1 + (opts.noise ? 1 : 0) + 2;
+  const sorted = groupsBySorting(plan);
+  // Cells as sums and products of one-hot indicators where the node holds them for every column the
+  // conditions read (./one-hot-cells.ts): no comparison, no boolean circuit.
+  const oneHot = !sorted && opts.indicators ? oneHotCellPlan(plan, opts.indicators) : null;
+  const steps = (plan.clamps.length ? 1 : 0) + (sorted || oneHot ? 0 : 2) + 1 + (opts.noise ? 1 : 0) + 2;
   const lap = lapTimer(opts.trace, opts.progress, steps);
   // 0. Clamped columns.
   if (plan.clamps.length) {
@@ -167,10 +183,11 @@ export async function runQuery(p: Party, plan: QueryPlan, columns: Map<string, A
   const col = (name: string) => columns.get(name)!;
 
   // 1–2. Cell indicators.
-  const cells = sorted ? null : await cellIndicators(p, plan, col, n, G, lap);
+  const cells = sorted || oneHot ? null : await cellIndicators(p, plan, col, n, G, lap);
 
   // 3. Aggregates (one G-lane share per aggregate), from noisy base sums when protected.
-  const aggs = await aggregates(p, plan, col, cells, n, G, lap, opts.maxChunkLanes ?? CHUNK_LANES, opts.noise, opts.ordered ?? new Set());
+  const byOneHot = oneHot ? { cells: oneHot, indicators: opts.indicators! } : null;
+  const aggs = await aggregates(p, plan, col, cells, n, G, lap, opts.maxChunkLanes ?? CHUNK_LANES, opts.noise, opts.ordered ?? new Set(), byOneHot);
   lap('aggregates');
 
   // 4. Disclosure control and HAVING in MPC.
@@ -679,7 +696,7 @@ const laneCat = (xs: AShare[]) => (xs.length === 1 ? xs[0]! : concatShares(xs));
 /** Largest number of cell·row lanes handled at once by countAndSum (bounds memory; two rounds per chunk). */
 const CHUNK_LANES = 1 << 23;
 
-async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => AShare, cells: Cells | null, n: number, G: number, lap: (what: string) => void, maxLanes: number, noise: PlanNoise | undefined, ordered: ReadonlySet<string>): Promise<AShare[]> {
+async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => AShare, cells: Cells | null, n: number, G: number, lap: (what: string) => void, maxLanes: number, noise: PlanNoise | undefined, ordered: ReadonlySet<string>, oneHot: { cells: OneHotCells; indicators: IndicatorMap } | null): Promise<AShare[]> {
   const specOf = (c: string) => valueSpec(plan, c);
   const out: AShare[] = new Array(plan.aggregates.length);
   const isVar = (f: string) => f.startsWith('var') || f.startsWith('stddev');
@@ -701,8 +718,14 @@ async function aggregates(p: Party, plan: QueryPlan, col: (name: string) => ASha
   const vecs = [...sumCols.map(col), ...squares];
   const V = vecs.length;
   const distinct = distinctValues(plan);
-  const acc = cells ? await indicatorSums(p, cells, vecs, n, G, maxLanes) : await sortedSums(p, plan, col, vecs, n, G, distinct, ordered);
-  lap(cells ? `counts and sums (${cells.planes.length} cells × ${n} rows × ${V} columns)` : `counts and sums by sorting ${n} rows into ${G} cells (${V} columns${distinct.length ? `, ${distinct.length} distinct count(s)` : ''})`);
+  const acc = oneHot ? await oneHotSums(p, oneHot.cells, oneHot.indicators, vecs, n) : cells ? await indicatorSums(p, cells, vecs, n, G, maxLanes) : await sortedSums(p, plan, col, vecs, n, G, distinct, ordered);
+  lap(
+    oneHot
+      ? `counts and sums from one-hot indicators (${G} cells × ${n} rows × ${V} columns)`
+      : cells
+        ? `counts and sums (${cells.planes.length} cells × ${n} rows × ${V} columns)`
+        : `counts and sums by sorting ${n} rows into ${G} cells (${V} columns${distinct.length ? `, ${distinct.length} distinct count(s)` : ''})`,
+  );
   // The base sums in dp.ts's order: COUNT, SUM(x) per value, SUM(x²) per value, COUNT(DISTINCT x) per
   // value; noised when protected.
   let base = acc.map((x) => new AShare(x.a, x.b));

@@ -72,7 +72,8 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   // After the join the rows come in person order: where the filter keeps a row, every FROM or
   // inner-joined table's key is that person's id (COUNT(DISTINCT) of it needs no sort by value).
   const ordered = new Set(joinsRows(jp, opts) ? jp.tables.filter((t) => t.kind === 'from' || t.kind === 'inner').map((t) => `${t.alias}.${t.key}`) : []);
-  return runQuery(p, jp.plan, rows, { ...opts, ordered, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
+  // A register's one-hot indicators do not fit the joined rows.
+  return runQuery(p, jp.plan, rows, { ...opts, indicators: undefined, ordered, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
 }
 
 /** Whether joinedRows joins (sorts) the rows, or (one register, nothing to join in) passes them through. */
