@@ -1,9 +1,17 @@
 // One-hot indicators of small-domain columns (src/mpc/one-hot.ts) against the plaintext, and queries
 // whose cells are formed from them (src/query/one-hot-cells.ts) against the same queries through
 // comparisons and boolean indicators (the path test/query.test.ts checks against SQLite): equal
-// results, cell by cell, with and without a WHERE, several keys, HAVING and noise-free averages.
+// results, cell by cell, with and without a WHERE, several keys, HAVING and noise-free averages. The
+// nodes' cache of indicators (src/node/indicator-cache.ts) in process: made at the second query that
+// could use them, used at the third, made again after a node lost them; the byte budget.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { generateNodeKey } from '../src/net/keys.js';
+import { agreedIndicators, IndicatorCache } from '../src/node/indicator-cache.js';
+import { ShareStore } from '../src/node/store.js';
 import { type CodeList, type DatasetSchema, encodeValue, makeCodeList } from '../src/ingest/schema.js';
 import { revealMany } from '../src/mpc/arith.js';
 import { oneHot } from '../src/mpc/one-hot.js';
@@ -130,4 +138,71 @@ describe('queries from one-hot indicators equal the queries through comparisons'
       assert.ok(a.rows!.length > 0 || c.sql.includes('> 9'), 'a query with visible cells');
     });
   }
+});
+
+describe('the indicator cache in process', () => {
+  const root = mkdtempSync(join(tmpdir(), 'mosaik-indicators-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const reg: DatasetSchema = { name: 'reg', custodian: 'hospital', columns: [{ name: 'k', type: 'int', min: 0, max: 4 }, { name: 'x', type: 'int', min: 0, max: 100 }] };
+  const kv = [0n, 4n, 2n, 2n, 1n, 3n, 0n, 4n, 4n];
+  const xv = kv.map((k) => 10n * k + 1n);
+
+  it('made at the second query that could use them, used at the third, made again after a node lost them; same sums', async () => {
+    const sh = [splitShares(col(kv)), splitShares(col(xv))];
+    const stores = await Promise.all([0, 1, 2].map(async (party) => {
+      const key = await generateNodeKey(`n${party}`);
+      const st = new ShareStore(join(root, `n${party}`), key.keyPem, party);
+      await st.write({ name: 'reg', version: 'v1', schema: reg, codeLists: [], rows: kv.length, columns: ['k', 'x'], party }, async (next, hash) => {
+        for (const c of sh.map((s3) => s3[party]!)) {
+          const w = next();
+          for (const b of [c.a, c.b].map((h) => new Uint8Array(h.buffer, h.byteOffset, h.byteLength))) (hash(b), w.write(b));
+          w.end();
+        }
+      });
+      return st;
+    }));
+    const caches = [0, 1, 2].map(() => new IndicatorCache({ bytes: 1 << 20 }));
+    const plan = planSql('SELECT k, COUNT(*), SUM(x) FROM reg GROUP BY k', reg, new Map());
+    const query = () =>
+      run3(async (p) => {
+        const cols = stores[p.id]!.load('reg', 'v1', ['k', 'x']);
+        const indicators = await agreedIndicators(p, caches[p.id]!, stores[p.id]!, { dataset: 'reg', version: 'v1', plan, rows: kv.length, cols });
+        const r = await runQuery(p, plan, cols, { minCellSize: 1, ...(indicators ? { indicators } : {}) });
+        return { used: indicators !== null, rows: r.rows };
+      });
+    const want = [0, 1, 2, 3, 4].map((k) => [k, kv.filter((v) => v === BigInt(k)).length, Number(xv.filter((_, i) => kv[i] === BigInt(k)).reduce((a, b) => a + b, 0n))]);
+    const step = async (used: boolean, made: number) => {
+      const rs = await query();
+      for (const r of rs) {
+        assert.equal(r.used, used);
+        assert.deepEqual(r.rows, want);
+      }
+      assert.deepEqual(caches.map((c) => c.made), [made, made, made]);
+    };
+    await step(false, 0); // first: comparisons, and noted
+    await step(true, 1); // second: made by all three
+    await step(true, 1); // third: the kept ones
+    caches[2]!.clear(); // node 2 restarted: it neither holds nor remembers them
+    await step(false, 1);
+    await step(true, 2);
+    assert.equal(caches[0]!.stats.entries, 1);
+    assert.equal(caches[0]!.stats.bytes, 5 * kv.length * 16);
+  });
+
+  it('least recently used out beyond the byte budget; indicators larger than the budget are not kept', () => {
+    const ind = (n: number) => ({ lo: 0n, cols: [splitShares(col(new Array<bigint>(n).fill(0n)))[0]!] });
+    const c = new IndicatorCache({ bytes: 100 * 16 });
+    c.put('a', 't', ind(40));
+    c.put('b', 't', ind(40));
+    assert.ok(c.find('a'));
+    c.put('c', 't', ind(40)); // b is the least recently used
+    assert.deepEqual(['a', 'b', 'c'].map((k) => c.find(k) !== undefined), [true, false, true]);
+    c.put('d', 't', ind(101));
+    assert.equal(c.find('d'), undefined);
+    c.want('e');
+    assert.ok(c.wasWanted('e'));
+    c.clear();
+    assert.equal(c.wasWanted('e'), false);
+    assert.equal(c.stats.entries, 0);
+  });
 });

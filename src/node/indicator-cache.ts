@@ -131,15 +131,16 @@ export async function agreedIndicators(p: Party, cache: IndicatorCache, store: S
   const stored = storedVersionKey(store, o.dataset, o.version);
   const keys = want.map((w) => `${stored}\u0000${w.column}`);
   // The tags this node holds, then whether an earlier query could have used each (all three must say so).
-  const mine = [...keys.map((k) => cache.find(k)?.tag ?? null), ...keys.map((k) => (cache.wasWanted(k) ? 'wanted' : null))];
+  // Entries taken now: another job may replace one while this one waits for the peers' tags.
+  const entries = keys.map((k) => cache.find(k));
+  const mine = [...entries.map((e) => e?.tag ?? null), ...keys.map((k) => (cache.wasWanted(k) ? 'wanted' : null))];
   const agreed = await agreeOnTags(p, mine, 'one-hot indicators', want.map((w) => `${w.column}:${w.lo}:${w.values}`).join(','));
   const held = agreed.held.slice(0, keys.length), wantedBefore = agreed.held.slice(keys.length), fresh = agreed.fresh;
   if (!keys.every((_, i) => held[i] || wantedBefore[i])) {
     for (const k of keys) cache.want(k);
     return null;
   }
-  // Every entry held alike is taken before any is made (making one may evict another).
-  const have = want.map((_, i) => (held[i] ? cache.find(keys[i]!)!.ind : undefined));
+  const have = want.map((_, i) => (held[i] ? entries[i]!.ind : undefined));
   const out = new Map<string, Indicators>();
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!;
