@@ -101,6 +101,9 @@ describe('queries from one-hot indicators equal the queries through comparisons'
     { sql: "SELECT COUNT(*), SUM(los) FROM patients WHERE region = 'DK05' AND NOT smoker", oneHot: true },
     { sql: "SELECT diagnosis, COUNT(*) FROM patients WHERE diagnosis LIKE 'E%' GROUP BY diagnosis HAVING COUNT(*) >= 60", oneHot: true },
     { sql: 'SELECT region, COUNT(*) FROM patients WHERE children > 9 GROUP BY region', oneHot: true },
+    { sql: 'SELECT region, SUM(los * 2) AS d, AVG(cost) FROM patients GROUP BY region', oneHot: true },
+    { sql: 'SELECT diagnosis, COUNT(*) AS n FROM patients GROUP BY diagnosis ORDER BY n DESC LIMIT 3', oneHot: true },
+    { sql: 'SELECT smoker, COUNT(*), STDDEV_SAMP(cost) FROM patients WHERE children BETWEEN 1 AND 3 GROUP BY smoker', oneHot: true },
     // Not from indicators: a condition on a wide column, across two columns, MIN/MAX.
     { sql: 'SELECT region, COUNT(*) FROM patients WHERE los > 10 GROUP BY region', oneHot: false },
     { sql: "SELECT region, COUNT(*) FROM patients WHERE smoker OR sex = 'F' GROUP BY region", oneHot: false },
