@@ -49,19 +49,25 @@ const QUERIES = {
     JOIN (SELECT person_id, date, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY date) AS k FROM prescriptions) r ON r.person_id = c.person_id AND r.k <= 3 GROUP BY c.region`,
 };
 
+/** Runs `sql` at the nodes as `mosaik query` does and checks its rows against the in-process run. */
+async function remoteEqualsLocal(sql: string) {
+  const remote = await runRemoteQuery({ config: cluster.config, sql, signer: ids.researcher, timeoutMs: 300_000 });
+  const local = await check.run(sql);
+  assert.ok(remote.rows.length > 0, 'some cells are released');
+  // Equal, fixed-point results (AVG) within their rounding: each run draws its own randomness.
+  assert.equal(remote.rows.length, local.rows!.length);
+  remote.rows.forEach((row, i) => row.forEach((v, k) => {
+    const w = local.rows![i]![k]!;
+    if (typeof v === 'number' && !Number.isInteger(v)) assert.ok(Math.abs(v - Number(w)) <= 1e-3, `${v} vs ${w}`);
+    else assert.equal(v, w);
+  }));
+  return { remote, local };
+}
+
 describe('the SQL forms of issue 17 at the node daemons', () => {
   for (const [what, sql] of Object.entries(QUERIES)) {
     it(what, async () => {
-      const remote = await runRemoteQuery({ config: cluster.config, sql, signer: ids.researcher, timeoutMs: 300_000 });
-      const local = await check.run(sql);
-      assert.ok(remote.rows.length > 0, 'some cells are released');
-      // Equal, fixed-point results (AVG) within their rounding: each run draws its own randomness.
-      assert.equal(remote.rows.length, local.rows!.length);
-      remote.rows.forEach((row, i) => row.forEach((v, k) => {
-        const w = local.rows![i]![k]!;
-        if (typeof v === 'number' && !Number.isInteger(v)) assert.ok(Math.abs(v - Number(w)) <= 1e-3, `${v} vs ${w}`);
-        else assert.equal(v, w);
-      }));
+      const { remote, local } = await remoteEqualsLocal(sql);
       assert.deepEqual([remote.suppressedCount, remote.ranked], [local.suppressedCount, local.ranked]);
     });
   }
@@ -76,15 +82,7 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
     const before = made();
     const added: number[][] = [];
     for (const sql of queries) {
-      const remote = await runRemoteQuery({ config: cluster.config, sql, signer: ids.researcher, timeoutMs: 300_000 });
-      const local = await check.run(sql);
-      assert.ok(remote.rows.length > 0, 'some cells are released');
-      assert.equal(remote.rows.length, local.rows!.length);
-      remote.rows.forEach((row, i) => row.forEach((v, j) => {
-        const w = local.rows![i]![j]!;
-        if (typeof v === 'number' && !Number.isInteger(v)) assert.ok(Math.abs(v - Number(w)) <= 1e-3, `${v} vs ${w}`);
-        else assert.equal(v, w);
-      }));
+      await remoteEqualsLocal(sql);
       added.push(made().map((m, i) => m - before[i]!));
     }
     // First query: comparisons (and noted); second: age_band's indicators made at every node; third: kept ones used.
