@@ -127,5 +127,5 @@ export async function columnMemory(p: Party, args: { n: number; seed: number }) 
     const m = w % W === W - 1 ? tail : -1;
     if (((Z![w]! ^ bx[w]! & by[w]!) & m) !== 0) wrong++;
   }
-  return { party: p.id, mmapMax: process.env.MALLOC_MMAP_MAX_ ?? null, trim: process.env.MALLOC_TRIM_THRESHOLD_ ?? null, wrong, inPlace, late };
+  return { party: p.id, mmapMax: process.env.MALLOC_MMAP_MAX_ ?? null, trim: process.env.MALLOC_TRIM_THRESHOLD_ ?? null, tunables: process.env.GLIBC_TUNABLES ?? null, wrong, inPlace, late };
 }
