@@ -83,6 +83,7 @@ const NODE_LAYERS: Record<string, number> = {
   'node/records.ts': 1,
   'node/record-cache.ts': 1,
   'node/cache-agreement.ts': 1,
+  'node/byte-lru.ts': 1,
   'node/analysis-cache.ts': 1,
   'node/indicator-cache.ts': 1,
   'node/mpc-session.ts': 1,

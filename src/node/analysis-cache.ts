@@ -29,6 +29,7 @@ import type { Party } from '../mpc/party.js';
 import { parseQuery, tablesOf } from '../query/index.js';
 import type { StatPlan } from '../stats/functions.js';
 import { buildAnalysis, sharedAnalysis, type AnalysisPlan, type AnalysisTable } from '../stats/service.js';
+import { ByteLru } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
 import { consentRestriction, type ConsentFilter } from './job-governance.js';
 import type { ShareStore } from './store.js';
@@ -39,7 +40,6 @@ export const ANALYSIS_TTL_MS = 10 * 60_000;
 interface Entry {
   tag: string;
   table: AnalysisTable;
-  bytes: number;
   /** When it was built (ms; the clock of the cache). */
   made: number;
 }
@@ -59,13 +59,13 @@ export function analysisKey(store: ShareStore, sql: string, reads: Record<string
 const sizeOf = (t: AnalysisTable) => (t.columns.size + 1) * t.n * 16;
 
 export class AnalysisCache {
-  /** In order of last use (Map order: the first is the least recently used). */
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: ByteLru<Entry>;
   private sweeper: ReturnType<typeof setInterval> | null = null;
   private readonly now: () => number;
 
   constructor(private readonly o: { bytes: number; ttlMs?: number; now?: () => number }) {
     this.now = o.now ?? Date.now;
+    this.entries = new ByteLru(o.bytes);
   }
 
   private get ttl(): number {
@@ -75,25 +75,15 @@ export class AnalysisCache {
   /** The entry of `key` if it holds every column of `need` and has not expired; marks it used. */
   find(key: string, need: readonly string[]): { tag: string; table: AnalysisTable } | undefined {
     this.expire();
-    const e = this.entries.get(key);
+    const e = this.entries.peek(key);
     if (!e || !need.every((c) => e.table.columns.has(c))) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    this.entries.get(key);
     return { tag: e.tag, table: e.table };
   }
 
   /** Keeps `table` under `key` (replacing what was there); evicts the least recently used beyond the budget. */
   put(key: string, tag: string, table: AnalysisTable): void {
-    this.entries.delete(key);
-    const bytes = sizeOf(table);
-    if (bytes > this.o.bytes) return;
-    this.entries.set(key, { tag, table, bytes, made: this.now() });
-    let total = [...this.entries.values()].reduce((s, x) => s + x.bytes, 0);
-    for (const [k, x] of this.entries) {
-      if (total <= this.o.bytes) break;
-      this.entries.delete(k);
-      total -= x.bytes;
-    }
+    this.entries.set(key, { tag, table, made: this.now() }, sizeOf(table));
     // Expired entries go within a minute even when no job comes.
     this.sweeper ??= setInterval(() => this.expire(), Math.min(60_000, this.ttl)).unref();
   }
@@ -106,7 +96,7 @@ export class AnalysisCache {
 
   /** Entries and their bytes (for tests and status). */
   get stats(): { entries: number; bytes: number } {
-    return { entries: this.entries.size, bytes: [...this.entries.values()].reduce((s, x) => s + x.bytes, 0) };
+    return { entries: this.entries.size, bytes: this.entries.bytes };
   }
 
   private expire(): void {

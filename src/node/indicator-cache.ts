@@ -1,12 +1,13 @@
-// Reveals: nothing new beyond whether each of the other two nodes holds a column's indicators
-// (./cache-agreement.ts).
+// Reveals: nothing new beyond whether each of the other two nodes holds, or was asked before for, a
+// column's indicators (./cache-agreement.ts).
 //
 // One-hot indicators of a register's small-domain columns (src/mpc/one-hot.ts: [x = v] per value v
 // of a code list, a bool or an int column of at most 64 declared values), kept by a node in memory
 // (services layer; never written to disk, like the decrypted shares they come from) for the next
-// queries over the same register version. The first query whose WHERE and GROUP BY read only such
-// columns makes them (one bit decomposition, the minterms, one bit injection per value), and every
-// later one forms its cells from them without any comparison (src/query/one-hot-cells.ts): a
+// queries over the same register version. The second query whose WHERE and GROUP BY read only such
+// columns makes them (one bit decomposition, the minterms, one bit injection per value; the first
+// runs with comparisons and notes that it could have used them), and every later one forms its
+// cells from them without any comparison (src/query/one-hot-cells.ts): a
 // grouped SUM is then one round of inner products. Follows no paper (as the record cache,
 // ./record-cache.ts, whose agreement round it shares).
 //
@@ -25,6 +26,7 @@ import type { AShare } from '../mpc/share.js';
 import { groupsBySorting } from '../query/execute.js';
 import { oneHotCellPlan, oneHotDomain, type IndicatorMap, type Indicators } from '../query/one-hot-cells.js';
 import type { QueryPlan } from '../query/plan.js';
+import { ByteLru } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
 import type { ShareStore } from './store.js';
 
@@ -36,41 +38,27 @@ const SEEN_MAX = 4096;
 interface Entry {
   tag: string;
   ind: Indicators;
-  bytes: number;
 }
 
 export class IndicatorCache {
-  /** In order of last use (Map order: the first is the least recently used). */
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: ByteLru<Entry>;
   /** Keys a query could have used that were not made then (the most recent SEEN_MAX). */
   private readonly seen = new Set<string>();
   /** Columns whose indicators this node made (for tests and status). */
   made = 0;
 
-  constructor(private readonly o: { bytes: number }) {}
+  constructor(o: { bytes: number }) {
+    this.entries = new ByteLru(o.bytes);
+  }
 
   /** The entry of `key`, marked used. */
   find(key: string): Entry | undefined {
-    const e = this.entries.get(key);
-    if (e) {
-      this.entries.delete(key);
-      this.entries.set(key, e);
-    }
-    return e;
+    return this.entries.get(key);
   }
 
   /** Keeps `ind` under `key`; evicts the least recently used beyond the budget (one larger than the budget is not kept). */
   put(key: string, tag: string, ind: Indicators): void {
-    this.entries.delete(key);
-    const bytes = ind.cols.reduce((s, c) => s + c.length * 16, 0);
-    if (bytes > this.o.bytes) return;
-    this.entries.set(key, { tag, ind, bytes });
-    let total = [...this.entries.values()].reduce((s, x) => s + x.bytes, 0);
-    for (const [k, x] of this.entries) {
-      if (total <= this.o.bytes) break;
-      this.entries.delete(k);
-      total -= x.bytes;
-    }
+    this.entries.set(key, { tag, ind }, ind.cols.reduce((s, c) => s + c.length * 16, 0));
   }
 
   /** Whether a query could have used the indicators of `key` before. */
@@ -95,7 +83,7 @@ export class IndicatorCache {
 
   /** Entries and their bytes (for tests and status). */
   get stats(): { entries: number; bytes: number } {
-    return { entries: this.entries.size, bytes: [...this.entries.values()].reduce((s, x) => s + x.bytes, 0) };
+    return { entries: this.entries.size, bytes: this.entries.bytes };
   }
 }
 
@@ -140,11 +128,10 @@ export async function agreedIndicators(p: Party, cache: IndicatorCache, store: S
     for (const k of keys) cache.want(k);
     return null;
   }
-  const have = want.map((_, i) => (held[i] ? entries[i]!.ind : undefined));
   const out = new Map<string, Indicators>();
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!;
-    let ind = have[i];
+    let ind = held[i] ? entries[i]!.ind : undefined;
     if (!ind) {
       o.progress?.(`making the one-hot indicators of ${w.column} (${w.values} values; once per register version)`);
       ind = { lo: w.lo, cols: await oneHot(p, o.cols.get(w.column)!, w.lo, w.values) };
