@@ -77,23 +77,25 @@ export function oneHotCellPlan(plan: QueryPlan, ind: IndicatorMap): OneHotCells 
     return cols.size === 0 ? undefined : cols.size === 1 ? [...cols][0]! : null;
   };
   const conjuncts = (e: BoolExpr<number>): BoolExpr<number>[] => (e.kind === 'and' ? e.args.flatMap(conjuncts) : [e]);
-  // Every condition with the column it reads.
-  const parts: { column: string | undefined; expr: BoolExpr<number> }[][] = [];
-  const usable = (e: BoolExpr<number>) => {
-    const c = columnOf(e);
-    if (c === null || (c !== undefined && !ind.has(c))) return null;
-    return { column: c, expr: e };
+  // Every condition with the column it reads (undefined: none); null when one cannot be used.
+  type Cond = { column: string | undefined; expr: BoolExpr<number> };
+  const usable = (es: BoolExpr<number>[]): Cond[] | null => {
+    const out: Cond[] = [];
+    for (const expr of es) {
+      const column = columnOf(expr);
+      if (column === null || (column !== undefined && !ind.has(column))) return null;
+      out.push({ column, expr });
+    }
+    return out;
   };
-  const filter = plan.filter ? conjuncts(plan.filter).map(usable) : [];
-  if (filter.includes(null)) return null;
+  const filter = usable(plan.filter ? conjuncts(plan.filter) : []);
+  if (!filter) return null;
+  let cells: Cond[][] = [filter];
   for (const key of plan.keys) {
-    if (!key.indicators.length) return null;
-    const k = key.indicators.map(usable);
-    if (k.includes(null)) return null;
-    parts.push(k as { column: string | undefined; expr: BoolExpr<number> }[]);
+    const k = key.indicators.length ? usable(key.indicators) : null;
+    if (!k) return null;
+    cells = cells.flatMap((c) => k.map((e) => [...c, e]));
   }
-  let cells: { column: string | undefined; expr: BoolExpr<number> }[][] = [filter as { column: string | undefined; expr: BoolExpr<number> }[]];
-  for (const k of parts) cells = cells.flatMap((c) => k.map((e) => [...c, e]));
   return cells.map((conds) => {
     const byColumn = new Map<string, BoolExpr<number>[]>();
     for (const { column, expr } of conds) {
