@@ -57,6 +57,7 @@ import { cellLabels, resultRows } from './result.js';
 import { rankCells, topKOf } from './top-k.js';
 import { rankedCells } from './top-k-cells.js';
 import { oneHotCellPlan, oneHotSums, type IndicatorMap, type OneHotCells } from './one-hot-cells.js';
+import { CellSums, type CellSumSlots } from './cell-sums.js';
 export { cellLabels, resultRows } from './result.js';
 import { countAndSum } from '../mpc/count.js';
 import { groupDistinct } from '../mpc/distinct.js';
@@ -879,27 +880,15 @@ async function clampColumns(p: Party, plan: QueryPlan, columns: Map<string, ASha
   return out;
 }
 
-/** Per cell: COUNT and Σ v for every v in vecs, as G-lane columns (slot 0 counts, slot k+1 vecs[k]). */
-type CellSums = { a: BigUint64Array; b: BigUint64Array }[];
-
 /**
  * Cell sums from one boolean indicator per cell: COUNT = Σ indicator (local) and Σ indicator·v for
  * every v (countAndSum), all cells of a chunk in two rounds.
  */
-async function indicatorSums(p: Party, cells: Cells, vecs: AShare[], n: number, G: number, maxLanes: number): Promise<CellSums> {
+async function indicatorSums(p: Party, cells: Cells, vecs: AShare[], n: number, G: number, maxLanes: number): Promise<CellSumSlots> {
   const V = vecs.length;
-  const acc = Array.from({ length: V + 1 }, () => ({ a: new BigUint64Array(G), b: new BigUint64Array(G) }));
-  const put = (j: number, slot: number, x: AShare, lane = 0) => {
-    acc[slot]!.a[j] = x.a[lane]!;
-    acc[slot]!.b[j] = x.b[lane]!;
-  };
-  const totals = vecs.map((v) => sum(v));
-  const nShare = fromPublic(p, R.constant(1, BigInt(n)));
-  const zero = new AShare(new BigUint64Array(1), new BigUint64Array(1));
+  const acc = new CellSums(p, G, vecs, n);
   cells.consts.forEach((c, j) => {
-    if (c === null) return;
-    put(j, 0, c ? nShare : zero);
-    totals.forEach((t, v) => put(j, v + 1, c ? t : zero));
+    if (c !== null) acc.constant(j, c);
   });
   const per = Math.max(1, Math.floor(maxLanes / Math.max(1, n)));
   for (let s0 = 0; s0 < cells.secret.length; s0 += per) {
@@ -907,19 +896,20 @@ async function indicatorSums(p: Party, cells: Cells, vecs: AShare[], n: number, 
     // Counts and sums straight from the boolean indicators (count.ts): two rounds per chunk.
     const r = await countAndSum(p, stackPlanes(cells.planes.slice(s0, s0 + per)), vecs);
     idx.forEach((j, t) => {
-      for (let slot = 0; slot <= V; slot++) put(j, slot, r, t * (1 + V) + slot);
+      for (let slot = 0; slot <= V; slot++) acc.put(j, slot, r, t * (1 + V) + slot);
     });
   }
   if (cells.complement >= 0) {
     // The cells partition the rows: complement = totals − Σ other cells (local).
     const j0 = cells.complement;
     for (let slot = 0; slot <= V; slot++) {
-      let rest = slot === 0 ? nShare : totals[slot - 1]!;
-      for (let j = 0; j < G; j++) if (j !== j0) rest = sub(rest, new AShare(acc[slot]!.a.subarray(j, j + 1), acc[slot]!.b.subarray(j, j + 1)));
-      put(j0, slot, rest);
+      const column = acc.slots[slot]!;
+      let rest = slot === 0 ? acc.rows() : acc.total(slot - 1);
+      for (let j = 0; j < G; j++) if (j !== j0) rest = sub(rest, new AShare(column.a.subarray(j, j + 1), column.b.subarray(j, j + 1)));
+      acc.put(j0, slot, rest);
     }
   }
-  return acc;
+  return acc.slots;
 }
 
 /**
@@ -930,7 +920,7 @@ async function indicatorSums(p: Party, cells: Cells, vecs: AShare[], n: number, 
  * LEFT JOIN miss). With COUNT(DISTINCT x) (src/mpc/distinct.ts) they go to an extra cell G instead,
  * and the rows are sorted by (cell, x): the distinct counts follow the sums (slots after vecs).
  */
-async function sortedSums(p: Party, plan: QueryPlan, col: (name: string) => AShare, vecs: AShare[], n: number, G: number, distinct: string[], ordered: ReadonlySet<string>): Promise<CellSums> {
+async function sortedSums(p: Party, plan: QueryPlan, col: (name: string) => AShare, vecs: AShare[], n: number, G: number, distinct: string[], ordered: ReadonlySet<string>): Promise<CellSumSlots> {
   const circ = new Circuit(n);
   const atomNode = await atomCircuit(p, plan, col, n, circ);
   const leaf = (i: number) => atomNode[i]!;

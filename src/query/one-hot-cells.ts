@@ -10,7 +10,8 @@
 // (src/mpc/count.ts). Follows no paper beyond those; the plan (which values each cell keeps) is
 // computed in the clear from the SQL and the schema. Reveals nothing: only the sums the query
 // itself goes on to protect and release are formed.
-import { AShare, add, dotManyAndSums, fromPublic, mulMany, sub, sum } from '../mpc/arith.js';
+import { AShare, add, dotManyAndSums, fromPublic, mulMany, sub } from '../mpc/arith.js';
+import { CellSums, type CellSumSlots } from './cell-sums.js';
 import type { Party } from '../mpc/party.js';
 import { ONE_HOT_MAX_VALUES } from '../mpc/one-hot.js';
 import { parseDate, type CodeList, type ColumnSpec } from '../ingest/schema.js';
@@ -147,13 +148,9 @@ function holds(e: BoolExpr<number>, leaf: (i: number) => boolean): boolean {
  * COUNT and Σ v of every cell for every column v in vecs, in the layout execute.ts's aggregates
  * take (slot 0 the counts, slot 1 + v the sums of vecs[v]; lane g is cell g).
  */
-export async function oneHotSums(p: Party, cells: OneHotCells, ind: IndicatorMap, vecs: AShare[], n: number): Promise<{ a: BigUint64Array; b: BigUint64Array }[]> {
-  const G = cells.length, V = vecs.length;
-  const acc = Array.from({ length: V + 1 }, () => ({ a: new BigUint64Array(G), b: new BigUint64Array(G) }));
-  const put = (g: number, slot: number, x: AShare, lane = 0) => {
-    acc[slot]!.a[g] = x.a[lane]!;
-    acc[slot]!.b[g] = x.b[lane]!;
-  };
+export async function oneHotSums(p: Party, cells: OneHotCells, ind: IndicatorMap, vecs: AShare[], n: number): Promise<CellSumSlots> {
+  const V = vecs.length;
+  const acc = new CellSums(p, cells.length, vecs, n);
   // Each column's sum of indicators, built once per (column, values) (a WHERE shared by all cells).
   const built = new Map<string, AShare>();
   const factor = ({ column, values }: { column: string; values: number[] }): AShare => {
@@ -187,24 +184,18 @@ export async function oneHotSums(p: Party, cells: OneHotCells, ind: IndicatorMap
       return next;
     });
   }
-  const zero = new AShare(new BigUint64Array(1), new BigUint64Array(1));
-  const nShare = fromPublic(p, R.constant(1, BigInt(n)));
-  const totals = vecs.map(sum);
   const secret: number[] = [];
   cells.forEach((c, g) => {
-    if (c === null) for (let slot = 0; slot <= V; slot++) put(g, slot, zero);
-    else if (c.length === 0) {
-      put(g, 0, nShare);
-      totals.forEach((t, v) => put(g, v + 1, t));
-    } else secret.push(g);
+    if (c === null || c.length === 0) acc.constant(g, c !== null);
+    else secret.push(g);
   });
   if (secret.length) {
     const pairs = secret.flatMap((g) => vecs.map((v): [AShare, AShare] => [pending[g]![0]!, v]));
     const { dots, sums } = await dotManyAndSums(p, pairs, secret.map((g) => pending[g]![0]!));
     secret.forEach((g, k) => {
-      put(g, 0, sums[k]!);
-      for (let v = 0; v < V; v++) put(g, v + 1, dots, k * V + v);
+      acc.put(g, 0, sums[k]!);
+      for (let v = 0; v < V; v++) acc.put(g, v + 1, dots, k * V + v);
     });
   }
-  return acc;
+  return acc.slots;
 }
