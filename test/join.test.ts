@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
-import { JoinError, joinOnKey, type JoinInput } from '../src/mpc/join.js';
+import { JoinError, joinOnKey, type JoinInput, type JoinLineup } from '../src/mpc/join.js';
 import type { Party } from '../src/mpc/party.js';
 import { prefixSum, propagate } from '../src/mpc/scan.js';
 import type { PartyId } from '../src/net/channel.js';
@@ -81,7 +81,11 @@ function plainJoin(tables: Table[]) {
   });
 }
 
-async function checkJoin(tables: Table[], keyBits = 34, lastHas = true): Promise<void> {
+/**
+ * With `reuse`, a first join over the same keys (other columns, no filters) hands its line-up to
+ * the checked one, which must then not sort and give the same rows.
+ */
+async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = false): Promise<void> {
   const shares = tables.map((t) => ({
     key: shareAll(col(big(t.keys)))[0]!,
     cols: t.cols.map((c) => shareAll(col(c))[0]!),
@@ -94,7 +98,15 @@ async function checkJoin(tables: Table[], keyBits = 34, lastHas = true): Promise
       ...(shares[i]!.present ? { present: shares[i]!.present![p.id]! } : {}),
       unique: t.unique,
     }));
-    const j = await joinOnKey(p, inputs, { keyBits, lastHas });
+    let lineup: JoinLineup | undefined;
+    if (reuse) {
+      const other = inputs.map((t) => ({ key: t.key, columns: [A.random(p, t.key.length)], unique: t.unique }));
+      await joinOnKey(p, other, { keyBits, lastHas: !lastHas, onLineup: (l) => (lineup = l) });
+      assert.ok(lineup, 'the first join hands its line-up over');
+    }
+    const phases: string[] = [];
+    const j = await joinOnKey(p, inputs, { keyBits, lastHas, ...(lineup ? { lineup } : {}), onPhase: (ph) => phases.push(ph) });
+    assert.equal(phases.includes('sort'), !reuse, 'a join given a line-up does not sort');
     return A.revealMany(p, [j.first, j.last, ...j.tables.flatMap((t) => [t.here, t.has, ...t.columns])]);
   });
   const want = plainJoin(tables);
@@ -130,6 +142,37 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
       { keys: persons, cols: [randomInts(6)], unique: 'check' },
       { keys: contacts, cols: [randomInts(9)], present: [1, 0, 1, 1, 1, 0, 1, 1, 1], unique: false },
     ], 34, false);
+  });
+
+  it('a later join over the same keys reuses the first one\'s line-up (no sort) and gives the same rows', async () => {
+    const persons = [0, 5, 9, 2 ** 34 - 1, 17, 3];
+    const contacts = [5, 5, 5, 9, 42, 2 ** 34 - 1, 0, 42, 7];
+    await checkJoin([
+      { keys: persons, cols: [randomInts(6)], unique: true },
+      { keys: contacts, cols: [randomInts(9), randomInts(9)], present: [1, 0, 1, 1, 1, 0, 1, 1, 1], unique: false },
+    ], 34, true, true);
+    for (const [n1, n2, n3] of [[50, 40, 200], [1, 1, 1], [0, 20, 20]] as const) {
+      const pop = distinct(n1, 120);
+      const inc = distinct(n2, 120);
+      const con = Array.from({ length: n3 }, () => randomInt(130));
+      await checkJoin([
+        { keys: pop, cols: [randomInts(n1, 20)], unique: true },
+        { keys: inc, cols: [randomInts(n2, 30)], present: inc.map(() => randomInt(2)), unique: 'check' },
+        { keys: con, cols: [randomInts(n3, 16)], present: con.map(() => randomInt(3) ? 1 : 0), unique: false },
+      ], 34, true, true);
+    }
+    const a = distinct(300, 1000), b = distinct(250, 1000);
+    await checkJoin([{ keys: a, cols: [randomInts(300)], unique: true }, { keys: b, cols: [randomInts(250)], unique: true }], 34, true, true);
+  });
+
+  it('refuses a line-up made for other tables', async () => {
+    const [k1] = shareAll(col(big([1, 2, 3])));
+    const [k2] = shareAll(col(big([1, 2])));
+    await run3(async (p) => {
+      let lineup: JoinLineup | undefined;
+      await joinOnKey(p, [{ key: k1![p.id]!, columns: [], unique: true }], { keyBits: 8, onLineup: (l) => (lineup = l) });
+      await assert.rejects(joinOnKey(p, [{ key: k2![p.id]!, columns: [], unique: true }], { keyBits: 8, lineup: lineup! }), /line-up was made for 3 rows/);
+    });
   });
 
   it('three tables, with filters on a unique and on the many side, random sizes', async () => {

@@ -86,6 +86,7 @@ const NODE_LAYERS: Record<string, number> = {
   'node/byte-lru.ts': 1,
   'node/analysis-cache.ts': 1,
   'node/indicator-cache.ts': 1,
+  'node/lineup-cache.ts': 1,
   'node/mpc-session.ts': 1,
   'node/pro.ts': 1,
   // routes

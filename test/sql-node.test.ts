@@ -90,6 +90,25 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
     for (const d of daemons) assert.ok(d.runner.indicatorCache.stats.entries >= 1);
   });
 
+  it('joins of the same registers: the first sorts by person and the nodes keep its line-up, the next ones (other conditions, groups, aggregates) reuse it, same rows', async () => {
+    const count = () => daemons.map((d) => [d.runner.lineupCache.made, d.runner.lineupCache.used]);
+    const queries = [
+      "SELECT p.region, COUNT(*) AS n FROM population p WHERE EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'C10%') GROUP BY p.region",
+      "SELECT p.sex, COUNT(*) AS n, SUM(r.amount) AS ddd FROM population p JOIN prescriptions r ON r.person_id = p.person_id WHERE r.atc LIKE 'A10%' GROUP BY p.sex",
+      "SELECT p.region, COUNT(*) AS n FROM population p WHERE NOT EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id) GROUP BY p.region",
+    ];
+    const steps: number[][][] = [];
+    let last = count();
+    for (const sql of queries) {
+      await remoteEqualsLocal(sql);
+      const now = count();
+      steps.push(now.map(([m, u], i) => [m! - last[i]![0]!, u! - last[i]![1]!]));
+      last = now;
+    }
+    // Made at every node by the first join; used by the second and the third.
+    assert.deepEqual(steps, [[[1, 0], [1, 0], [1, 0]], [[0, 1], [0, 1], [0, 1]], [[0, 1], [0, 1], [0, 1]]]);
+  });
+
   it('a many-to-many join without a bound is refused before any MPC, naming the syntax', async () => {
     await assert.rejects(
       runRemoteQuery({ config: cluster.config, sql: 'SELECT COUNT(*) FROM contacts c JOIN prescriptions r ON r.person_id = c.person_id', signer: ids.researcher, timeoutMs: 60_000 }),

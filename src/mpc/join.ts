@@ -21,6 +21,12 @@
 // puts it last when other tables' values must reach its rows, or uses only its match flag
 // (semi-joins: EXISTS).
 //
+// The line-up (the sort's secret permutation, the keys in sorted order and where a key repeats the
+// row before's) depends only on the key columns and the tables' order and uniqueness: a later join
+// over the same key columns applies it to its own columns (3 rounds of a shuffle) instead of
+// sorting again (JoinOptions.lineup; the nodes keep it between queries, src/node/lineup-cache.ts).
+// Applying a sort's permutation again reveals nothing (sort.ts applySortPermutation).
+//
 // What a node learns: the number of rows of each table (public anyway: DESIGN.md, "Data model")
 // and, for each table whose uniqueness is checked here, ONE bit: whether some key has more than
 // one of its rows (the join then stops with an error instead of computing a wrong answer).
@@ -33,7 +39,7 @@ import { bitInject } from './convert.js';
 import type { Party } from './party.js';
 import { propagate, shiftDown, shiftUp } from './scan.js';
 import { AShare } from './share.js';
-import { indexBits, sort } from './sort.js';
+import { applySortPermutation, indexBits, sort, type SortPermutation } from './sort.js';
 
 export interface JoinInput {
   /** The join key, 0 ≤ key < 2^keyBits (e.g. a person_id < 2^34). Validated at ingest, not here. */
@@ -101,6 +107,28 @@ export interface JoinOptions {
   onPhase?: (phase: string) => void;
   /** The sort's progress: comparisons done over the expected number (≈ n·log2 n), 0..1. */
   onSortProgress?: (fraction: number) => void;
+  /** The line-up of an earlier join over the same key columns (same tables, order, uniqueness): no sort. */
+  lineup?: JoinLineup;
+  /** Gets the line-up this join made (when it sorted). */
+  onLineup?: (lineup: JoinLineup) => void;
+}
+
+/** The rows' order by (key, table) of one join's inputs, for a later join over the same key columns. */
+export interface JoinLineup {
+  /** Rows: the sum of the inputs' row counts. */
+  n: number;
+  /** Whether the sort went without tie-break bits (every table declared unique). */
+  distinct: boolean;
+  permutation: SortPermutation;
+  /** The keys in sorted order. */
+  key: AShare;
+  /** 1 where the key equals the row before's (arithmetic 0/1). */
+  same: AShare;
+}
+
+/** Bytes of a line-up held at one node (shares, and the shuffle's and rank's permutations). */
+export function lineupBytes(l: JoinLineup): number {
+  return 32 * l.n + 4 * l.n + l.permutation.shuffle.perms.reduce((s, x) => s + (x ? 4 * x.length : 0), 0);
 }
 
 export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions): Promise<Joined> {
@@ -118,25 +146,33 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   // Stack the tables: composite sort key = key·2^tb + tag; slot j holds column j of whichever
   // table the row belongs to (tables share slots: fewer columns to shuffle); here_t marks rows of t.
   const slots = Math.max(0, ...inputs.map((t) => t.columns.length));
-  const comp = concatShares(inputs.map((t, i) => addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i))));
-  const key = concatShares(inputs.map((t) => t.key));
   const slotCols = Array.from({ length: slots }, (_, j) => concatShares(inputs.map((t) => t.columns[j] ?? zeros(t.key.length))));
   const hereCols = inputs.map((_, i) => concatShares(inputs.map((t, u) => (u === i ? (t.present ?? constant(p, t.key.length, 1n)) : zeros(t.key.length)))));
-  phase('sort');
   // With every table's key declared unique the (key, tag) pairs are distinct: no tie-break bits.
   const distinct = inputs.every((t) => t.unique === true);
-  // Progress by comparisons: about n·log2 n (quicksort ~1.39, with the sample sort ~1.0 per row and level).
-  let compared = 0;
-  const expected = Math.max(1, 1.2 * n * Math.log2(n + 1));
-  const onReveal = opts.onSortProgress ? (_: Uint32Array, m: number) => opts.onSortProgress!(Math.min(0.99, (compared += m) / expected)) : undefined;
-  const sorted = await sort(p, comp, [key, ...hereCols, ...slotCols], { keyBits: keyBits + tb + 1, distinct, ...(onReveal ? { onReveal } : {}) });
-  const [sKey, ...rest] = sorted.payloads;
-  const here = rest.slice(0, k);
-  const slot = rest.slice(k);
-
-  // Group starts: the key differs from the row before's (row 0: compared with −1).
-  phase('group boundaries');
-  const same = await bitInject(p, await eq(p, sKey!, shiftDown(p, sKey!, -1n), { bits: keyBits + 1 }));
+  let sKey: AShare, same: AShare, here: AShare[], slot: AShare[];
+  const lineup = opts.lineup;
+  if (lineup) {
+    if (lineup.n !== n || lineup.distinct !== distinct) throw new RangeError(`joinOnKey: the line-up was made for ${lineup.n} rows (distinct ${lineup.distinct}), these tables have ${n} (distinct ${distinct})`);
+    phase('line-up reused');
+    const moved = await applySortPermutation(p, lineup.permutation, [...hereCols, ...slotCols]);
+    [sKey, same, here, slot] = [lineup.key, lineup.same, moved.slice(0, k), moved.slice(k)];
+  } else {
+    phase('sort');
+    const comp = concatShares(inputs.map((t, i) => addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i))));
+    const key = concatShares(inputs.map((t) => t.key));
+    // Progress by comparisons: about n·log2 n (quicksort ~1.39, with the sample sort ~1.0 per row and level).
+    let compared = 0;
+    const expected = Math.max(1, 1.2 * n * Math.log2(n + 1));
+    const onReveal = opts.onSortProgress ? (_: Uint32Array, m: number) => opts.onSortProgress!(Math.min(0.99, (compared += m) / expected)) : undefined;
+    const sorted = await sort(p, comp, [key, ...hereCols, ...slotCols], { keyBits: keyBits + tb + 1, distinct, ...(onReveal ? { onReveal } : {}) });
+    const [k0, ...rest] = sorted.payloads;
+    [sKey, here, slot] = [k0!, rest.slice(0, k), rest.slice(k)];
+    // Group starts: the key differs from the row before's (row 0: compared with −1).
+    phase('group boundaries');
+    same = await bitInject(p, await eq(p, sKey, shiftDown(p, sKey, -1n), { bits: keyBits + 1 }));
+    opts.onLineup?.({ n, distinct, permutation: sorted.permutation, key: sKey, same });
+  }
   const first = subFromPublic(p, 1n, same);
   const last = shiftUp(p, first, 1n);
 

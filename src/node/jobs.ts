@@ -57,6 +57,7 @@ import { authorizeJob, consentRestriction, type GovernedSpecLike, consentVersion
 import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, type PrivacySettings, type Protection } from './privacy.js';
 import { parseStatistic, planStatistic, runStatisticOn, statisticNoise } from '../stats/service.js';
 import { IndicatorCache, agreedIndicators } from './indicator-cache.js';
+import { LineupCache, agreedLineup } from './lineup-cache.js';
 import { AnalysisCache, statisticTable } from './analysis-cache.js';
 import type { StatNoise, StatPlan } from '../stats/functions.js';
 
@@ -207,6 +208,8 @@ export class JobRunner {
   readonly analysisCache = new AnalysisCache({ bytes: memoryBudget() / 4 });
   /** One-hot indicators of registers' small-domain columns kept between queries (in memory only): a quarter of the jobs' memory budget. */
   readonly indicatorCache = new IndicatorCache({ bytes: memoryBudget() / 4 });
+  /** Joins' line-ups (the sort by person id) kept for the next join over the same registers (in memory only): a quarter of the jobs' memory budget. */
+  readonly lineupCache = new LineupCache({ bytes: memoryBudget() / 4 });
   readonly policyMinCellSize: number;
   readonly privacy: PrivacySettings;
 
@@ -558,6 +561,7 @@ export class JobRunner {
     this.closed = true;
     this.analysisCache.clear();
     this.indicatorCache.clear();
+    this.lineupCache.clear();
     for (const r of this.running.values()) r.net?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
   }
 
@@ -765,8 +769,10 @@ export class JobRunner {
       } else if (join) {
         // Every register the query reads, by its alias in the SQL.
         const tables = new Map(join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
+        // The sort by person id of an earlier join over the same registers, kept (src/node/lineup-cache.ts).
+        const lineup = await agreedLineup(p, this.lineupCache, store, join, versions);
         job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers: 0 %`;
-        r = (await runJoinQuery(p, join, tables, opts)) as typeof r;
+        r = (await runJoinQuery(p, join, tables, { ...opts, ...lineup })) as typeof r;
       } else {
         const cols = store.load(spec.dataset, spec.version, plan.columns.length ? plan.columns : [meta.columns[0]!]);
         // One-hot indicators of the columns its WHERE and GROUP BY read, kept from an earlier query

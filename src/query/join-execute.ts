@@ -18,7 +18,7 @@
 import { add, addPublic, fromPublic, mulMany, subFromPublic } from '../mpc/arith.js';
 import * as R from '../ring/ring64.js';
 import { eventTable, followedWithin } from '../mpc/cohort.js';
-import { joinOnKey, type JoinedTable, type JoinInput } from '../mpc/join.js';
+import { joinOnKey, type JoinedTable, type JoinInput, type JoinLineup } from '../mpc/join.js';
 import { sort } from '../mpc/sort.js';
 import { anyInGroup, type WindowFn, windowValues } from '../mpc/window.js';
 import { firstRowsBeside } from '../mpc/pairs.js';
@@ -55,6 +55,23 @@ export interface RowRestriction {
 
 export interface JoinRunOptions extends RunOptions {
   restrict?: RowRestriction;
+  /** The line-up of an earlier join over the same key columns (see lineupInputs): the join does not sort. */
+  lineup?: JoinLineup;
+  /** Gets the line-up the join made, to keep for the next join over the same key columns. */
+  onLineup?: (lineup: JoinLineup) => void;
+}
+
+/**
+ * What the join's line-up (the sort by person, join.ts JoinLineup) depends on, or null where the
+ * join sorts something derived (a row restriction, events in time order, a table first put in its
+ * window functions' order, or no join at all): the registers in join order with their person-id
+ * column and uniqueness. A caller adds the registers' stored versions to make it a cache key.
+ */
+export function lineupInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict'> = {}): { datasets: string[]; signature: string } | null {
+  if (!joinsRows(jp, opts) || opts.restrict) return null;
+  const ts = jp.order.map((i) => jp.tables[i]!);
+  if (ts.some((t) => t.window || t.over?.order)) return null;
+  return { datasets: ts.map((t) => t.dataset.name), signature: ts.map((t) => `${t.dataset.name}.${t.key}:${t.unique}`).join(' ') };
 }
 
 /**
@@ -176,7 +193,9 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     p,
     inputs,
     {
-      keyBits: KEY_BITS, lastHas: !jp.tables.some((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner')), onPhase: (ph) => lap(`join: before ${ph}`, ph === 'sort' ? 0.08 : undefined),
+      keyBits: KEY_BITS,
+      ...(lineupInputs(jp, opts) ? { ...(opts.lineup ? { lineup: opts.lineup } : {}), ...(opts.onLineup ? { onLineup: opts.onLineup } : {}) } : {}),
+      lastHas: !jp.tables.some((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner')), onPhase: (ph) => lap(`join: before ${ph}`, ph === 'sort' ? 0.08 : undefined),
       ...(report ? { onSortProgress: (f: number) => report(0.08 + 0.52 * f, 'join: sorting') } : {}),
     },
   );
