@@ -45,7 +45,7 @@ function filtered(purpose: string): PlainTable[] {
   });
 }
 
-async function withConsent(sql: string, purpose: string, noise?: ReturnType<typeof noiseForPlan>) {
+async function withConsent(sql: string, purpose: string, noise?: ReturnType<typeof noiseForPlan>, fromRows = false) {
   const { plan, join } = planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
   const jp = join!;
   const shares = jp.tables.map((t) => {
@@ -53,12 +53,14 @@ async function withConsent(sql: string, purpose: string, noise?: ReturnType<type
     return t.reads.map((c) => [c, splitShares(reg.columns.get(c)!)] as const);
   });
   const dflt = DEFAULT_PURPOSES.find((p) => p.code === purpose)!.consent;
+  const steps: string[] = [];
   const [r0, r1, r2] = await run3(async (p) => {
     const tables = new Map(jp.tables.map((t, k) => [t.alias, new Map(shares[k]!.map(([c, s]) => [c, s[p.id]!]))]));
     const c = consentShares.map((s) => s[p.id]!);
     const input = await consentJoinInput(p, { person: c[0]!, purpose: c[1]!, granted: c[2]!, time: c[3]!, until: c[4]! }, purposeIndex(DEFAULT_PURPOSES, purpose), T, 'check');
-    return runJoinQuery(p, jp, tables, { minCellSize: K, restrict: { input, usable: (q, jt) => consentUsable(q, jt, dflt) }, ...(noise ? { noise } : {}) });
+    return runJoinQuery(p, jp, tables, { minCellSize: K, restrict: { input, usable: (q, jt) => consentUsable(q, jt, dflt) }, ...(noise ? { noise } : {}), fromRows, trace: (what) => steps.push(what) });
   });
+  if (fromRows) assert.ok(steps.some((s) => /^the rows of population only$/.test(s)), `FROM's rows kept: ${steps.join('; ')}`);
   assert.deepEqual(r1, r0);
   assert.deepEqual(r2, r0);
   return { plan, result: r0 };
@@ -90,6 +92,15 @@ describe('the consent filter in queries over one register and joined registers',
       }
     });
   }
+});
+
+describe('the consent filter with only the FROM register\'s rows kept after the join (as analysis tables are built)', () => {
+  it('population ⋈ income ⋈ EXISTS contacts: the same cells as over every joined row', async () => {
+    const sql = STUDIES.find((s) => s.id === 't2d-by-income')!.sql;
+    const all = await withConsent(sql, 'public-health');
+    const from = await withConsent(sql, 'public-health', undefined, true);
+    assert.deepEqual(from.result.rows, all.result.rows);
+  });
 });
 
 describe('differential privacy in a query with the consent filter', () => {

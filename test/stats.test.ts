@@ -86,13 +86,15 @@ describe('analysis tables', () => {
     assert.equal(km.rowsPerPerson, planStat({ fn: 'lm', data: EXAMPLE_SQL, formula: 'days ~ age + sex + factor(q) + t2d + region + died' }, datasets).rowsPerPerson);
   });
 
-  it('build the example table in MPC exactly as its SQL means (joins, LEFT JOIN, EXISTS, age, LEAST − date)', async () => {
+  it('build the example table in MPC exactly as its SQL means (joins, LEFT JOIN, EXISTS, age, LEAST − date), one row per population row', async () => {
     const ap = planAnalysis(EXAMPLE_SQL, new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])));
     assert.deepEqual(ap.columns.map((c) => `${c.name}:${c.type}`), ['t2d:bool', 'age:int', 'sex:code', 'region:code', 'q:int', 'days:int', 'died:bool']);
     const shares = new Map(ap.join.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, splitShares(regs.all.find((r) => r.schema.name === t.dataset.name)!.columns.get(c)!)]))]));
     const [opened] = await run3(async (p) => {
       const tables = new Map([...shares].map(([a, m]) => [a, new Map([...m].map(([c, s]) => [c, s[p.id]!]))]));
       const t = await runAnalysis(p, ap, tables);
+      // One row per population row (FROM, one row per person; no table joined for its many rows), not one per joined row.
+      assert.equal(t.n, regs.population.length);
       return revealMany(p, [t.valid, ...ap.columns.map((c) => t.columns.get(c.name)!)]);
     });
     const [valid, ...cols] = opened.map((c) => Array.from(c!, (v) => Number(BigInt.asIntN(64, v))));

@@ -50,7 +50,9 @@ const bucketKey = (v: Extract<RowValue, { op: 'bucket' }>) => `${v.column}|${v.t
 
 /** Runs an analysis plan: the join, then every column. `tables`: alias → column → this party's share. */
 export async function runAnalysis(p: Party, ap: AnalysisPlan, tables: Map<string, Map<string, AShare>>, opts: JoinRunOptions = {}): Promise<AnalysisTable> {
-  const virtual = await joinedRows(p, ap.join, tables, opts);
+  // One row per FROM row where the join allows (JoinRunOptions.fromRows): the columns below, and the
+  // statistics' every iteration, then run over those rows only, not over every joined row.
+  const virtual = await joinedRows(p, ap.join, tables, { ...opts, fromRows: true });
   const plan = ap.plan;
   const n = virtual.get('__row')!.length;
   const filter = plan.filter ?? { kind: 'const', value: true } as BoolExpr<number>;
