@@ -97,6 +97,21 @@ describe('statistics at the node daemons (exact results) equal R', () => {
     for (let i = 0; i < 5; i++) assert.equal(h[`count:${i}`], R.get(`hist:${i + 1}`), `bin ${i}`);
   });
 
+  it('analysis tables of other SQL over the same registers reuse the join\'s sort by person (the nodes\' line-up), same estimates', async () => {
+    const counts = () => exact.daemons.map((d) => [d.runner.lineupCache.made, d.runner.lineupCache.used]);
+    const variants = [EXAMPLE_SQL.replace('p.sex, p.region,', 'p.sex,'), EXAMPLE_SQL.replace('p.sex, p.region,', 'p.region,')];
+    const seen: number[][][] = [];
+    for (const data of variants) {
+      const before = counts();
+      const t = (await stat(exact, { fn: 't.test', formula: 'age ~ t2d', data }, { minCellSize: 1 })).result.values;
+      closeRel(t.t!, R.get('t:t')!, 1e-9, 't');
+      seen.push(counts().map(([m, u], i) => [m! - before[i]![0]!, u! - before[i]![1]!]));
+    }
+    // The first made the line-up or used one an earlier test's table made; the second used it at every node.
+    for (const d of seen[0]!) assert.equal(d[0]! + d[1]!, 1);
+    assert.deepEqual(seen[1], [[0, 1], [0, 1], [0, 1]]);
+  });
+
   it('survfit and survdiff by 30-day interval', async () => {
     const s = (await stat(exact, { fn: 'survfit', formula: 'Surv(days, died) ~ t2d', bin: 30 }, { minCellSize: 1 })).result;
     let n = 0;

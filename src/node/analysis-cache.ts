@@ -32,6 +32,7 @@ import { buildAnalysis, sharedAnalysis, type AnalysisPlan, type AnalysisTable } 
 import { ByteLru } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
 import { consentRestriction, type ConsentFilter } from './job-governance.js';
+import { agreedLineup, type LineupCache } from './lineup-cache.js';
 import type { ShareStore } from './store.js';
 
 /** How long an entry is kept after it was built. */
@@ -134,7 +135,7 @@ const joinedTables = (ap: AnalysisPlan) => ap.join.tables.map((t) => `${t.alias}
  * Measured on the demo's three statistics at 20 000 citizens (CPU of the three parties): the table
  * with their columns 3.7 s, with every column of the SQL 4.0 s, their three own tables 8.7 s together.
  */
-export async function statisticTable(p: Party, cache: AnalysisCache, o: { store: ShareStore; plan: StatPlan; versions: Record<string, string>; also: readonly string[] | null; consent: ConsentFilter | null }): Promise<{ table: AnalysisTable; cached: boolean; columns: number }> {
+export async function statisticTable(p: Party, cache: AnalysisCache, o: { store: ShareStore; plan: StatPlan; versions: Record<string, string>; also: readonly string[] | null; consent: ConsentFilter | null; lineups?: LineupCache }): Promise<{ table: AnalysisTable; cached: boolean; columns: number }> {
   const { store, plan, versions, consent } = o;
   const datasets = new Map(tablesOf(parseQuery(plan.request.data)).map((n) => [n, store.get(n, versions[n]!)]));
   const shared = sharedAnalysis(plan, o.also, datasets);
@@ -144,7 +145,9 @@ export async function statisticTable(p: Party, cache: AnalysisCache, o: { store:
   const made = `${joinedTables(built)}|${built.columns.map((c) => c.name).join(',')}`;
   const r = await agreedTable(p, cache, key, plan.analysis.columns.map((c) => c.name), made, async () => {
     const tables = new Map(built.join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
-    return buildAnalysis(p, built, tables, consent ? await consentRestriction(p, store, consent) : undefined);
+    if (consent) return buildAnalysis(p, built, tables, await consentRestriction(p, store, consent));
+    // The join's sort by person kept from an earlier join of the same registers (src/node/lineup-cache.ts).
+    return buildAnalysis(p, built, tables, undefined, o.lineups ? await agreedLineup(p, o.lineups, store, built.join, versions, { fromRows: true }) : {});
   });
   return { ...r, columns: built.columns.length };
 }

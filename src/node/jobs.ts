@@ -690,7 +690,7 @@ export class JobRunner {
     // Governed: the statistics the study declares are the ones that may follow; ad hoc: any.
     const also = ja ? registeredStudy(this.o.governance, job.spec).study.queries.flatMap((q) => (q.statistic !== undefined ? [q.statistic] : [])) : null;
     const versions = job.spec.versions ?? { [job.spec.dataset]: job.spec.version };
-    const t = await statisticTable(p, this.analysisCache, { store: this.o.store, plan: stat.plan, versions, also, consent: ja?.consent ?? null });
+    const t = await statisticTable(p, this.analysisCache, { store: this.o.store, plan: stat.plan, versions, also, consent: ja?.consent ?? null, lineups: this.lineupCache });
     this.o.log?.(`job ${job.id}: analysis table ${t.cached ? 'kept from an earlier job (all three nodes hold it)' : `built (${t.columns} columns)`}`);
     return runStatisticOn(p, stat.plan, t.table, stat.noise);
   }

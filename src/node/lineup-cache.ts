@@ -66,7 +66,7 @@ export class LineupCache {
  * keep the one the join will make; {} where the join's sort is of something derived (lineupInputs).
  * One round of tags when the join can use one.
  */
-export async function agreedLineup(p: Party, cache: LineupCache, store: ShareStore, jp: JoinPlan, versions: Record<string, string>, opts: Pick<JoinRunOptions, 'restrict'> = {}): Promise<Pick<JoinRunOptions, 'lineup' | 'onLineup'>> {
+export async function agreedLineup(p: Party, cache: LineupCache, store: ShareStore, jp: JoinPlan, versions: Record<string, string>, opts: Pick<JoinRunOptions, 'restrict' | 'fromRows'> = {}): Promise<Pick<JoinRunOptions, 'lineup' | 'onLineup'>> {
   const inputs = lineupInputs(jp, opts);
   if (!inputs) return {};
   const key = `${inputs.signature} @ ${inputs.datasets.map((d) => storedVersionKey(store, d, versions[d]!)).join(' ')}`;

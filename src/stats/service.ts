@@ -5,7 +5,7 @@
 import type { AShare } from '../mpc/share.js';
 import type { Party } from '../mpc/party.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
-import type { RowRestriction } from '../query/join-execute.js';
+import type { JoinRunOptions, RowRestriction } from '../query/join-execute.js';
 import { planAnalysis, runAnalysis, type AnalysisPlan, type AnalysisTable } from '../query/rows.js';
 import { planStat, type StatNoise, type StatPlan } from './functions.js';
 import { parseStatistic } from './statistic.js';
@@ -34,9 +34,13 @@ export function sharedAnalysis(plan: StatPlan, also: readonly string[] | null, d
   return keep.size === plan.analysis.columns.length ? plan.analysis : planAnalysis(plan.request.data, datasets, keep);
 }
 
-/** This party's share of an analysis table (every column of `ap`), rows restricted by `restrict` (e.g. the consent filter). */
-export function buildAnalysis(p: Party, ap: AnalysisPlan, tables: Map<string, Map<string, AShare>>, restrict?: RowRestriction): Promise<AnalysisTable> {
-  return runAnalysis(p, ap, tables, restrict ? { restrict } : {});
+/**
+ * This party's share of an analysis table (every column of `ap`), rows restricted by `restrict` (e.g.
+ * the consent filter); `lineup`: the join's sort by person kept from an earlier join (or where to hand
+ * the one made now), src/node/lineup-cache.ts.
+ */
+export function buildAnalysis(p: Party, ap: AnalysisPlan, tables: Map<string, Map<string, AShare>>, restrict?: RowRestriction, lineup: Pick<JoinRunOptions, 'lineup' | 'onLineup'> = {}): Promise<AnalysisTable> {
+  return runAnalysis(p, ap, tables, { ...(restrict ? { restrict } : {}), ...lineup });
 }
 
 /** This party's share of the released lanes, on a table built before with at least the plan's columns. */
