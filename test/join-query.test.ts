@@ -62,6 +62,11 @@ describe('SQL joins across registers: MPC equals SQLite', () => {
           JOIN income i ON i.person_id = p.person_id AND i.year = 2023
           WHERE c.admission_date >= '2024-01-01' GROUP BY i.education`));
 
+  it('FROM a register with one row per person only after its filter (income of one year), joined', async () => {
+    await same(`SELECT p.region, COUNT(*) AS n FROM income i JOIN population p ON p.person_id = i.person_id WHERE i.year = 2022 GROUP BY p.region`);
+    await same(`SELECT i.income_quintile, COUNT(*) AS n, AVG(i.income) AS mean_income FROM income i JOIN population p ON p.person_id = i.person_id AND p.sex = 'F' WHERE i.year = 2023 GROUP BY i.income_quintile`);
+  });
+
   it('one-to-one (both sides one row per person) with a WHERE filter on the joined table', () =>
     same(`SELECT p.region, COUNT(*) AS n, AVG(i.income) AS mean_income, MAX(i.income) AS top FROM population p JOIN income i ON p.person_id = i.person_id
           WHERE i.year = 2022 GROUP BY p.region`));

@@ -175,6 +175,17 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
     });
   });
 
+  it('a first table unique only after its filter (several rows per key, one present): its row is found wherever it sits in the group', async () => {
+    // Income-like: three rows per person (years), one present; declared unique (of its present rows).
+    const ids = distinct(40, 200);
+    const years = ids.flatMap((k) => [k, k, k]);
+    const present = ids.flatMap(() => { const y = randomInt(3); return [0, 1, 2].map((j) => (j === y ? 1 : 0)); });
+    await checkJoin([
+      { keys: years, cols: [randomInts(120, 20)], present, unique: true },
+      { keys: distinct(50, 200), cols: [randomInts(50, 20)], unique: true },
+    ]);
+  });
+
   it('three tables, with filters on a unique and on the many side, random sizes', async () => {
     for (const [n1, n2, n3] of [[50, 40, 200], [1, 1, 1], [30, 0, 100], [0, 20, 20], [64, 64, 0]] as const) {
       const pop = distinct(n1, 120);

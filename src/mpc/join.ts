@@ -52,6 +52,13 @@ export interface JoinInput {
    * (reveals one bit), false = many rows per key allowed (its values stay on its own rows).
    */
   unique: boolean | 'check';
+  /**
+   * At most one row per key among ALL rows, present or not (e.g. a key column declared unique), not
+   * only after the filter (income with one row per person and year, filtered to one year, is unique
+   * but not this). Lets the join skip the row index in the sort and take the group start as the
+   * table's row. Default false where `present` is given.
+   */
+  allRowsUnique?: boolean;
   /** Table name, for error messages. */
   name?: string;
 }
@@ -149,7 +156,9 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   const slotCols = Array.from({ length: slots }, (_, j) => concatShares(inputs.map((t) => t.columns[j] ?? zeros(t.key.length))));
   const hereCols = inputs.map((_, i) => concatShares(inputs.map((t, u) => (u === i ? (t.present ?? constant(p, t.key.length, 1n)) : zeros(t.key.length)))));
   // With every table's key declared unique the (key, tag) pairs are distinct: no tie-break bits.
-  const distinct = inputs.every((t) => t.unique === true);
+  // Only where every row is unique, filtered out or not: two rows of one key and table would tie.
+  const rowsUnique = (t: JoinInput) => t.unique === true && (!t.present || t.allRowsUnique === true);
+  const distinct = inputs.every(rowsUnique);
   let sKey: AShare, same: AShare, here: AShare[], slot: AShare[];
   const lineup = opts.lineup;
   if (lineup) {
@@ -178,13 +187,13 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
 
   // Flags (group start or a row of t) and, per table, its columns where it is present.
   phase('segmented scan');
-  // A first table declared unique has at most one row per key, at its group's start: its flag is
+  // A first table with at most one row per key (all rows) has it at its group's start: its flag is
   // the group start itself. Otherwise (several rows, some filtered out) the flag is first ∨ here.
   const lastHas = opts.lastHas ?? true;
   const scans = inputs.map((t, i) => i < k - 1 || t.unique !== false || lastHas);
   const pairs: [AShare, AShare][] = [];
   inputs.forEach((t, i) => {
-    if ((i > 0 || t.unique !== true) && scans[i]) pairs.push([first, here[i]!]);
+    if ((i > 0 || !rowsUnique(t)) && scans[i]) pairs.push([first, here[i]!]);
     for (let j = 0; j < t.columns.length; j++) pairs.push([here[i]!, slot[j]!]);
   });
   const prods = await mulMany(p, pairs);
@@ -192,7 +201,7 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   const flags: AShare[] = [];
   const own: AShare[][] = [];
   inputs.forEach((t, i) => {
-    if (i === 0 && t.unique === true) flags.push(first);
+    if (i === 0 && rowsUnique(t)) flags.push(first);
     else if (scans[i]) flags.push(sub(add(first, here[i]!), prods[q++]!)); // first ∨ here = first + here − first·here
     else flags.push(first); // unused
     own.push(t.columns.map(() => prods[q++]!));

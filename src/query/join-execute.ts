@@ -206,6 +206,8 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       columns: [...t.columns.map((c) => colsOf[i]!.m.get(c)!), ...carry],
       ...(present[i] && i !== target ? { present: present[i]! } : {}),
       unique: t.unique,
+      // Its key column declared unique: one row per person before any filter too (join.ts).
+      allRowsUnique: t.dataset.columns.find((c) => c.name === t.key)?.unique === true,
       name: t.dataset.name,
     });
   }
