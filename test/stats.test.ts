@@ -5,7 +5,7 @@
 // stated error (10·sd, src/stats/errors.ts).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { Registers } from '../src/demo/registers.js';
+import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { runLocal } from '../src/stats/engine.js';
 import { planStat, type StatRequest } from '../src/stats/functions.js';
 import { planAnalysis, runAnalysis } from '../src/query/rows.js';
@@ -70,6 +70,26 @@ before(() => {
   R = runR(rows, regs, R_SCRIPT);
 });
 
+/** The example table built in MPC, its valid rows as text (sorted), and its row count. */
+async function exampleInMpc(regs: Registers): Promise<{ got: string[]; n: number }> {
+  const ap = planAnalysis(EXAMPLE_SQL, new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])));
+  assert.deepEqual(ap.columns.map((c) => `${c.name}:${c.type}`), ['t2d:bool', 'age:int', 'sex:code', 'region:code', 'q:int', 'days:int', 'died:bool']);
+  const shares = new Map(ap.join.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, splitShares(regs.all.find((r) => r.schema.name === t.dataset.name)!.columns.get(c)!)]))]));
+  let n = 0;
+  const [opened] = await run3(async (p) => {
+    const tables = new Map([...shares].map(([a, m]) => [a, new Map([...m].map(([c, s]) => [c, s[p.id]!]))]));
+    const t = await runAnalysis(p, ap, tables);
+    n = t.n;
+    return revealMany(p, [t.valid, ...ap.columns.map((c) => t.columns.get(c.name)!)]);
+  });
+  const [valid, ...cols] = opened.map((c) => Array.from(c!, (v) => Number(BigInt.asIntN(64, v))));
+  const sexes = regs.codeLists.get('sex')!.codes, regions = regs.codeLists.get('region')!.codes;
+  const got = valid!.flatMap((v, i) => (v ? [[!!cols[0]![i], cols[1]![i], sexes[cols[2]![i]!], regions[cols[3]![i]!], cols[4]![i], cols[5]![i], !!cols[6]![i]].join(',')] : [])).sort();
+  return { got, n };
+}
+
+const plainRows = (rows: ExampleRow[]) => rows.map((r) => [r.t2d, r.age, r.sex, r.region, r.q, r.days, r.died].join(',')).sort();
+
 describe('analysis tables', () => {
   it("a statistic's table holds only the columns its formula uses (joins and filters as written): the nodes read no other", () => {
     const datasets = new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }]));
@@ -87,23 +107,21 @@ describe('analysis tables', () => {
   });
 
   it('build the example table in MPC exactly as its SQL means (joins, LEFT JOIN, EXISTS, age, LEAST − date), one row per population row', async () => {
-    const ap = planAnalysis(EXAMPLE_SQL, new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])));
-    assert.deepEqual(ap.columns.map((c) => `${c.name}:${c.type}`), ['t2d:bool', 'age:int', 'sex:code', 'region:code', 'q:int', 'days:int', 'died:bool']);
-    const shares = new Map(ap.join.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, splitShares(regs.all.find((r) => r.schema.name === t.dataset.name)!.columns.get(c)!)]))]));
-    const [opened] = await run3(async (p) => {
-      const tables = new Map([...shares].map(([a, m]) => [a, new Map([...m].map(([c, s]) => [c, s[p.id]!]))]));
-      const t = await runAnalysis(p, ap, tables);
-      // One row per population row (FROM, one row per person; no table joined for its many rows), not one per joined row.
-      assert.equal(t.n, regs.population.length);
-      return revealMany(p, [t.valid, ...ap.columns.map((c) => t.columns.get(c.name)!)]);
-    });
-    const [valid, ...cols] = opened.map((c) => Array.from(c!, (v) => Number(BigInt.asIntN(64, v))));
-    const sexes = regs.codeLists.get('sex')!.codes, regions = regs.codeLists.get('region')!.codes;
-    const got = valid!.flatMap((v, i) => (v ? [[!!cols[0]![i], cols[1]![i], sexes[cols[2]![i]!], regions[cols[3]![i]!], cols[4]![i], cols[5]![i], !!cols[6]![i]].join(',')] : [])).sort();
-    const want = rows.map((r) => [r.t2d, r.age, r.sex, r.region, r.q, r.days, r.died].join(',')).sort();
+    const { got, n } = await exampleInMpc(regs);
+    // One row per population row (FROM, one row per person; no table joined for its many rows), not one per joined row.
+    assert.equal(n, regs.population.length);
+    const want = plainRows(rows);
     assert.equal(got.length, want.length);
     assert.deepEqual(got, want);
     assert.ok(rows.some((r) => r.died) && rows.some((r) => r.days < 730 && !r.died), 'deaths and emigrations present');
+  });
+
+  it('the example table over an income register with several years per person (one row per person once the year is fixed)', async () => {
+    const multi = generateRegisters({ citizens: 3000, seed: 5, incomeYears: [2022, 2023, 2024] });
+    assert.ok(multi.income.length > 2 * multi.population.length * 0.5, 'several income rows per person');
+    const { got, n } = await exampleInMpc(multi);
+    assert.equal(n, multi.population.length);
+    assert.deepEqual(got, plainRows(exampleTable(multi)));
   });
 
   it('refuse aggregates, GROUP BY, person ids and bare LEFT JOIN columns', () => {
