@@ -97,7 +97,9 @@ export function lineupInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict'
   if (!joinsRows(jp, opts) || opts.restrict) return null;
   const ts = joinOrder(jp, opts).map((i) => jp.tables[i]!);
   if (ts.some((t) => t.window || t.over?.order)) return null;
-  return { datasets: ts.map((t) => t.dataset.name), signature: ts.map((t) => `${t.dataset.name}.${t.key}:${t.unique}`).join(' ') };
+  // Uniqueness of its rows before the filter too decides whether the sort breaks ties by row (join.ts).
+  const rows = (t: JoinTablePlan) => (t.unique === true && (!t.filter || keyColumnUnique(t)) ? '' : '+index');
+  return { datasets: ts.map((t) => t.dataset.name), signature: ts.map((t) => `${t.dataset.name}.${t.key}:${t.unique}${rows(t)}`).join(' ') };
 }
 
 /**
@@ -118,6 +120,9 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
   // A register's one-hot indicators do not fit the joined rows.
   return runQuery(p, jp.plan, rows, { ...opts, indicators: undefined, ordered, ...(report ? { progress: progressPart(report, 0.78, 1) } : {}) });
 }
+
+/** Its key column is declared unique: one row per person before any filter too. */
+const keyColumnUnique = (t: JoinTablePlan): boolean => t.dataset.columns.find((c) => c.name === t.key)?.unique === true;
 
 /** Whether joinedRows joins (sorts) the rows, or (one register, nothing to join in) passes them through. */
 function joinsRows(jp: JoinPlan, opts: JoinRunOptions): boolean {
@@ -207,7 +212,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       ...(present[i] && i !== target ? { present: present[i]! } : {}),
       unique: t.unique,
       // Its key column declared unique: one row per person before any filter too (join.ts).
-      allRowsUnique: t.dataset.columns.find((c) => c.name === t.key)?.unique === true,
+      allRowsUnique: keyColumnUnique(t),
       name: t.dataset.name,
     });
   }
