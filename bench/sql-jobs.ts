@@ -21,6 +21,10 @@ export const SQL_BENCH: Record<string, { what: string; sql: string }> = {
     what: 'main job: type-2 diabetes prevalence by region and sex (population EXISTS contacts)',
     sql: "SELECT p.region, p.sex, COUNT(*) AS persons FROM population p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') GROUP BY p.region, p.sex",
   },
+  income: {
+    what: 'main job: persons by income quintile (population ⋈ income of one year; the year breaks ties in the sort)',
+    sql: 'SELECT i.income_quintile, COUNT(*) AS persons FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2024 GROUP BY i.income_quintile',
+  },
   recurrent: {
     what: 'recurrent respiratory contacts: the next contact of the same person within 15–56 days (WITH, LEAD … OVER (PARTITION BY person_id ORDER BY admission_date), a difference of dates, COUNT(DISTINCT))',
     sql: `WITH resp AS (SELECT person_id, admission_date, LEAD(admission_date) OVER (PARTITION BY person_id ORDER BY admission_date) AS next_adm

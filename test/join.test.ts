@@ -58,6 +58,8 @@ interface Table {
   cols: bigint[][];
   present?: number[];
   unique: boolean | 'check';
+  /** Per row a value that with the key identifies it (e.g. the year's offset), and its bits. */
+  tie?: { vals: number[]; bits: number };
 }
 
 /** Plaintext of what joinOnKey returns, row by row in (key, table, original row) order. */
@@ -90,12 +92,14 @@ async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = 
     key: shareAll(col(big(t.keys)))[0]!,
     cols: t.cols.map((c) => shareAll(col(c))[0]!),
     present: t.present ? shareAll(col(big(t.present)))[0]! : null,
+    tie: t.tie ? shareAll(col(big(t.tie.vals)))[0]! : null,
   }));
   const out = await run3(async (p) => {
     const inputs: JoinInput[] = tables.map((t, i) => ({
       key: shares[i]!.key[p.id]!,
       columns: shares[i]!.cols.map((c) => c[p.id]!),
       ...(shares[i]!.present ? { present: shares[i]!.present![p.id]! } : {}),
+      ...(t.tie ? { tie: { column: shares[i]!.tie![p.id]!, bits: t.tie.bits } } : {}),
       unique: t.unique,
     }));
     let lineup: JoinLineup | undefined;
@@ -105,7 +109,10 @@ async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = 
       assert.ok(lineup, 'the first join hands its line-up over');
     }
     const phases: string[] = [];
-    const j = await joinOnKey(p, inputs, { keyBits, lastHas, ...(lineup ? { lineup } : {}), onPhase: (ph) => phases.push(ph) });
+    let made: JoinLineup | undefined;
+    const j = await joinOnKey(p, inputs, { keyBits, lastHas, ...(lineup ? { lineup } : {}), onPhase: (ph) => phases.push(ph), onLineup: (l) => (made = l) });
+    // Without a row index in the sort exactly where every table's rows are unique, or told apart by a tie column.
+    if (made) assert.equal(made.distinct, tables.every((t) => t.unique === true && (!t.present || !!t.tie)), 'tie-break by row index only where needed');
     assert.equal(phases.includes('sort'), !reuse, 'a join given a line-up does not sort');
     return A.revealMany(p, [j.first, j.last, ...j.tables.flatMap((t) => [t.here, t.has, ...t.columns])]);
   });
@@ -183,6 +190,16 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
     await checkJoin([
       { keys: years, cols: [randomInts(120, 20)], present, unique: true },
       { keys: distinct(50, 200), cols: [randomInts(50, 20)], unique: true },
+    ]);
+    // Told apart by the year (0..2 in 2 bits) instead of the row index; also as the second table.
+    const tie = { vals: ids.flatMap(() => [0, 1, 2]), bits: 2 };
+    await checkJoin([
+      { keys: years, cols: [randomInts(120, 20)], present, unique: true, tie },
+      { keys: distinct(50, 200), cols: [randomInts(50, 20)], unique: true },
+    ]);
+    await checkJoin([
+      { keys: distinct(50, 200), cols: [randomInts(50, 20)], unique: true },
+      { keys: years, cols: [randomInts(120, 20)], present, unique: true, tie },
     ]);
   });
 

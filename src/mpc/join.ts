@@ -59,6 +59,12 @@ export interface JoinInput {
    * table's row. Default false where `present` is given.
    */
   allRowsUnique?: boolean;
+  /**
+   * Rows are unique per (key, tie) among all rows, e.g. a declared key (person_id, year) with the
+   * year less its lower bound: the sort breaks ties between the table's rows by these `bits` bits
+   * (0 ≤ tie < 2^bits, a promise validated at ingest) instead of by the row index.
+   */
+  tie?: { column: AShare; bits: number };
   /** Table name, for error messages. */
   name?: string;
 }
@@ -144,6 +150,7 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   inputs.forEach((t, i) => {
     if (t.present && t.present.length !== t.key.length) throw new RangeError('joinOnKey: present flag and key lengths differ');
     if (t.columns.some((c) => c.length !== t.key.length)) throw new RangeError('joinOnKey: column and key lengths differ');
+    if (t.tie && (t.tie.column.length !== t.key.length || !Number.isInteger(t.tie.bits) || t.tie.bits < 1 || t.tie.bits > 16)) throw new RangeError('joinOnKey: a tie column must have the key\'s length and 1..16 bits');
   });
   const { keyBits } = opts;
   const phase = opts.onPhase ?? (() => {});
@@ -156,9 +163,11 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   const slotCols = Array.from({ length: slots }, (_, j) => concatShares(inputs.map((t) => t.columns[j] ?? zeros(t.key.length))));
   const hereCols = inputs.map((_, i) => concatShares(inputs.map((t, u) => (u === i ? (t.present ?? constant(p, t.key.length, 1n)) : zeros(t.key.length)))));
   // With every table's key declared unique the (key, tag) pairs are distinct: no tie-break bits.
-  // Only where every row is unique, filtered out or not: two rows of one key and table would tie.
+  // Only where every row is unique, filtered out or not: two rows of one key and table would tie,
+  // unless a tie column tells them apart.
   const rowsUnique = (t: JoinInput) => t.unique === true && (!t.present || t.allRowsUnique === true);
-  const distinct = inputs.every(rowsUnique);
+  const distinct = inputs.every((t) => rowsUnique(t) || (t.unique === true && t.tie));
+  const tieBits = distinct ? Math.max(0, ...inputs.map((t) => t.tie?.bits ?? 0)) : 0;
   let sKey: AShare, same: AShare, here: AShare[], slot: AShare[];
   const lineup = opts.lineup;
   if (lineup) {
@@ -168,13 +177,17 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
     [sKey, same, here, slot] = [lineup.key, lineup.same, moved.slice(0, k), moved.slice(k)];
   } else {
     phase('sort');
-    const comp = concatShares(inputs.map((t, i) => addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i))));
+    // Composite sort key: (key·2^tb + tag)·2^tieBits + tie.
+    const comp = concatShares(inputs.map((t, i) => {
+      const c = mulPublic(addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i)), 1n << BigInt(tieBits));
+      return tieBits && t.tie ? add(c, t.tie.column) : c;
+    }));
     const key = concatShares(inputs.map((t) => t.key));
     // Progress by comparisons: about n·log2 n (quicksort ~1.39, with the sample sort ~1.0 per row and level).
     let compared = 0;
     const expected = Math.max(1, 1.2 * n * Math.log2(n + 1));
     const onReveal = opts.onSortProgress ? (_: Uint32Array, m: number) => opts.onSortProgress!(Math.min(0.99, (compared += m) / expected)) : undefined;
-    const sorted = await sort(p, comp, [key, ...hereCols, ...slotCols], { keyBits: keyBits + tb + 1, distinct, ...(onReveal ? { onReveal } : {}) });
+    const sorted = await sort(p, comp, [key, ...hereCols, ...slotCols], { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) });
     const [k0, ...rest] = sorted.payloads;
     [sKey, here, slot] = [k0!, rest.slice(0, k), rest.slice(k)];
     // Group starts: the key differs from the row before's (row 0: compared with −1).

@@ -98,7 +98,7 @@ export function lineupInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict'
   const ts = joinOrder(jp, opts).map((i) => jp.tables[i]!);
   if (ts.some((t) => t.window || t.over?.order)) return null;
   // Uniqueness of its rows before the filter too decides whether the sort breaks ties by row (join.ts).
-  const rows = (t: JoinTablePlan) => (t.unique === true && (!t.filter || keyColumnUnique(t)) ? '' : '+index');
+  const rows = (t: JoinTablePlan) => (t.unique === true && (!t.filter || keyColumnUnique(t)) ? '' : tieOf(t) ? `+${tieOf(t)!.column}` : '+index');
   return { datasets: ts.map((t) => t.dataset.name), signature: ts.map((t) => `${t.dataset.name}.${t.key}:${t.unique}${rows(t)}`).join(' ') };
 }
 
@@ -123,6 +123,24 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
 
 /** Its key column is declared unique: one row per person before any filter too. */
 const keyColumnUnique = (t: JoinTablePlan): boolean => t.dataset.columns.find((c) => c.name === t.key)?.unique === true;
+
+/**
+ * A one-row-per-person table (after its filter) whose rows are unique per person and one more
+ * column, by a declared key such as (person_id, year) with that column an int or bool of a declared
+ * range that the query reads: the join's sort breaks its ties by that column's few bits instead of
+ * by the row index (join.ts JoinInput.tie). Null otherwise.
+ */
+function tieOf(t: JoinTablePlan): { column: string; min: number; bits: number } | null {
+  if (t.unique !== true || !t.filter || keyColumnUnique(t)) return null;
+  for (const k of t.dataset.keys ?? []) {
+    if (k.length !== 2 || !k.includes(t.key)) continue;
+    const c = t.dataset.columns.find((x) => x.name === k.find((n) => n !== t.key));
+    if (!c || !t.reads.includes(c.name)) continue;
+    if (c.type === 'bool') return { column: c.name, min: 0, bits: 1 };
+    if (c.type === 'int' && typeof c.min === 'number' && typeof c.max === 'number' && c.max - c.min < 2 ** 16) return { column: c.name, min: c.min, bits: Math.max(1, Math.ceil(Math.log2(c.max - c.min + 1))) };
+  }
+  return null;
+}
 
 /** Whether joinedRows joins (sorts) the rows, or (one register, nothing to join in) passes them through. */
 function joinsRows(jp: JoinPlan, opts: JoinRunOptions): boolean {
@@ -213,6 +231,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       unique: t.unique,
       // Its key column declared unique: one row per person before any filter too (join.ts).
       allRowsUnique: keyColumnUnique(t),
+      ...(tieOf(t) ? { tie: { column: addPublic(p, colsOf[i]!.m.get(tieOf(t)!.column)!, -BigInt(tieOf(t)!.min)), bits: tieOf(t)!.bits } } : {}),
       name: t.dataset.name,
     });
   }
