@@ -105,14 +105,14 @@ async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = 
     let lineup: JoinLineup | undefined;
     if (reuse) {
       const other = inputs.map((t) => ({ key: t.key, columns: [A.random(p, t.key.length)], unique: t.unique }));
-      await joinOnKey(p, other, { keyBits, lastHas: !lastHas, onLineup: (l) => (lineup = l) });
+      lineup = (await joinOnKey(p, other, { keyBits, lastHas: !lastHas })).lineup;
       assert.ok(lineup, 'the first join hands its line-up over');
     }
     const phases: string[] = [];
-    let made: JoinLineup | undefined;
-    const j = await joinOnKey(p, inputs, { keyBits, lastHas, ...(lineup ? { lineup } : {}), onPhase: (ph) => phases.push(ph), onLineup: (l) => (made = l) });
+    const j = await joinOnKey(p, inputs, { keyBits, lastHas, ...(lineup ? { lineup } : {}), onPhase: (ph) => phases.push(ph) });
     // Without a row index in the sort exactly where every table's rows are unique, or told apart by a tie column.
-    if (made) assert.equal(made.distinct, tables.every((t) => t.unique === true && (!t.present || !!t.tie)), 'tie-break by row index only where needed');
+    if (!reuse) assert.equal(j.lineup.shape.includes('distinct'), tables.every((t) => t.unique === true && (!t.present || !!t.tie)), 'tie-break by row index only where needed');
+    else assert.equal(j.lineup, lineup, 'the line-up given is the one used');
     assert.equal(phases.includes('sort'), !reuse, 'a join given a line-up does not sort');
     return A.revealMany(p, [j.first, j.last, ...j.tables.flatMap((t) => [t.here, t.has, ...t.columns])]);
   });
@@ -172,13 +172,15 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
     await checkJoin([{ keys: a, cols: [randomInts(300)], unique: true }, { keys: b, cols: [randomInts(250)], unique: true }], 34, true, true);
   });
 
-  it('refuses a line-up made for other tables', async () => {
+  it('refuses a line-up made for other tables, or for the same rows sorted another way', async () => {
     const [k1] = shareAll(col(big([1, 2, 3])));
     const [k2] = shareAll(col(big([1, 2])));
     await run3(async (p) => {
-      let lineup: JoinLineup | undefined;
-      await joinOnKey(p, [{ key: k1![p.id]!, columns: [], unique: true }], { keyBits: 8, onLineup: (l) => (lineup = l) });
-      await assert.rejects(joinOnKey(p, [{ key: k2![p.id]!, columns: [], unique: true }], { keyBits: 8, lineup: lineup! }), /line-up was made for 3 rows/);
+      const { lineup } = await joinOnKey(p, [{ key: k1![p.id]!, columns: [], unique: true }], { keyBits: 8 });
+      await assert.rejects(joinOnKey(p, [{ key: k2![p.id]!, columns: [], unique: true }], { keyBits: 8, lineup }), /line-up was made for 3 rows/);
+      // The same rows, but filtered: unique only after the filter, so its sort would break ties by row index.
+      const [f] = shareAll(col(big([1, 0, 1])));
+      await assert.rejects(joinOnKey(p, [{ key: k1![p.id]!, columns: [], present: f![p.id]!, unique: true }], { keyBits: 8, lineup }), /line-up was made for 3 rows \(3 rows, distinct, 0 tie bits\), these tables have 3 \(3 rows, row index\)/);
     });
   });
 

@@ -94,6 +94,8 @@ export interface Joined {
   last: AShare;
   /** 1 at the first row of every key group. */
   first: AShare;
+  /** The line-up given (JoinOptions.lineup), or the one this join made by sorting. */
+  lineup: JoinLineup;
 }
 
 export class JoinError extends Error {
@@ -122,16 +124,14 @@ export interface JoinOptions {
   onSortProgress?: (fraction: number) => void;
   /** The line-up of an earlier join over the same key columns (same tables, order, uniqueness): no sort. */
   lineup?: JoinLineup;
-  /** Gets the line-up this join made (when it sorted). */
-  onLineup?: (lineup: JoinLineup) => void;
 }
 
 /** The rows' order by (key, table) of one join's inputs, for a later join over the same key columns. */
 export interface JoinLineup {
   /** Rows: the sum of the inputs' row counts. */
   n: number;
-  /** Whether the sort went without tie-break bits (every table declared unique). */
-  distinct: boolean;
+  /** What the sort key was made of: each input's rows, whether without the row index, the tie column's bits. */
+  shape: string;
   permutation: SortPermutation;
   /** The keys in sorted order. */
   key: AShare;
@@ -162,16 +162,16 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   const slots = Math.max(0, ...inputs.map((t) => t.columns.length));
   const slotCols = Array.from({ length: slots }, (_, j) => concatShares(inputs.map((t) => t.columns[j] ?? zeros(t.key.length))));
   const hereCols = inputs.map((_, i) => concatShares(inputs.map((t, u) => (u === i ? (t.present ?? constant(p, t.key.length, 1n)) : zeros(t.key.length)))));
-  // With every table's key declared unique the (key, tag) pairs are distinct: no tie-break bits.
-  // Only where every row is unique, filtered out or not: two rows of one key and table would tie,
-  // unless a tie column tells them apart.
+  // No row index in the sort key where the (key, tag) pairs are distinct: every table's rows are
+  // unique, filtered out or not (two rows of one key and table would tie), or told apart by a tie column.
   const rowsUnique = (t: JoinInput) => t.unique === true && (!t.present || t.allRowsUnique === true);
   const distinct = inputs.every((t) => rowsUnique(t) || (t.unique === true && t.tie));
   const tieBits = distinct ? Math.max(0, ...inputs.map((t) => t.tie?.bits ?? 0)) : 0;
+  const shape = `${lens.join(',')} rows, ${distinct ? `distinct, ${tieBits} tie bits` : 'row index'}`;
   let sKey: AShare, same: AShare, here: AShare[], slot: AShare[];
-  const lineup = opts.lineup;
+  let lineup = opts.lineup;
   if (lineup) {
-    if (lineup.n !== n || lineup.distinct !== distinct) throw new RangeError(`joinOnKey: the line-up was made for ${lineup.n} rows (distinct ${lineup.distinct}), these tables have ${n} (distinct ${distinct})`);
+    if (lineup.shape !== shape) throw new RangeError(`joinOnKey: the line-up was made for ${lineup.n} rows (${lineup.shape}), these tables have ${n} (${shape})`);
     phase('line-up reused');
     const moved = await applySortPermutation(p, lineup.permutation, [...hereCols, ...slotCols]);
     [sKey, same, here, slot] = [lineup.key, lineup.same, moved.slice(0, k), moved.slice(k)];
@@ -193,7 +193,7 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
     // Group starts: the key differs from the row before's (row 0: compared with −1).
     phase('group boundaries');
     same = await bitInject(p, await eq(p, sKey, shiftDown(p, sKey, -1n), { bits: keyBits + 1 }));
-    opts.onLineup?.({ n, distinct, permutation: sorted.permutation, key: sKey, same });
+    lineup = { n, shape, permutation: sorted.permutation, key: sKey, same };
   }
   const first = subFromPublic(p, 1n, same);
   const last = shiftUp(p, first, 1n);
@@ -247,5 +247,5 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
       }
     });
   }
-  return { n, tables, last, first };
+  return { n, tables, last, first, lineup };
 }

@@ -224,6 +224,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       continue;
     }
     const carry = i === target ? [present[i] ?? ones(i), ...folded.map((f) => present[f] ?? ones(f))] : [];
+    const tie = tieOf(t);
     inputs.push({
       key: colsOf[i]!.key,
       columns: [...t.columns.map((c) => colsOf[i]!.m.get(c)!), ...carry],
@@ -231,7 +232,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       unique: t.unique,
       // Its key column declared unique: one row per person before any filter too (join.ts).
       allRowsUnique: keyColumnUnique(t),
-      ...(tieOf(t) ? { tie: { column: addPublic(p, colsOf[i]!.m.get(tieOf(t)!.column)!, -BigInt(tieOf(t)!.min)), bits: tieOf(t)!.bits } } : {}),
+      ...(tie ? { tie: { column: addPublic(p, colsOf[i]!.m.get(tie.column)!, -BigInt(tie.min)), bits: tie.bits } } : {}),
       name: t.dataset.name,
     });
   }
@@ -244,21 +245,19 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     return Math.min(k < 0 ? order.length : k, fromLast ? order.length - 1 : order.length);
   })() : -1;
   if (r) inputs.splice(at, 0, r.input);
-  let made: JoinLineup | undefined;
+  // A line-up is kept and reused only for a join of registers as stored (lineupInputs).
+  const keepsLineup = lineupInputs(jp, opts) !== null;
   const j0 = await joinOnKey(
     p,
     inputs,
     {
       keyBits: KEY_BITS,
-      ...(lineupInputs(jp, opts) && opts.lineup ? { lineup: opts.lineup } : {}),
-      onLineup: (l: JoinLineup) => {
-        made = l;
-        if (lineupInputs(jp, opts)) opts.onLineup?.(l);
-      },
+      ...(keepsLineup && opts.lineup ? { lineup: opts.lineup } : {}),
       lastHas: !jp.tables.some((t) => t.unique === false && (t.kind === 'from' || t.kind === 'inner')), onPhase: (ph) => lap(`join: before ${ph}`, ph === 'sort' ? 0.08 : undefined),
       ...(report ? { onSortProgress: (f: number) => report(0.08 + 0.52 * f, 'join: sorting') } : {}),
     },
   );
+  if (keepsLineup && j0.lineup !== opts.lineup) opts.onLineup?.(j0.lineup);
   lap('join', 0.7);
   const restricted = r ? j0.tables[at]! : null;
   const j = r ? { ...j0, tables: j0.tables.filter((_, k) => k !== at) } : j0;
@@ -331,10 +330,8 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   if (!fromLast) return virtual;
   // 5. Only FROM's rows (JoinRunOptions.fromRows): every column back in stacked order by the sort's
   // permutation undone (3 rounds), then FROM's lanes, the last of the stack.
-  const permutation = (opts.lineup && lineupInputs(jp, opts) ? opts.lineup : made)?.permutation;
-  if (!permutation) throw new Error('joinedRows: the join returned no line-up');
   const names = [...virtual.keys()];
-  const back = await unsortPermutation(p, permutation, names.map((c) => virtual.get(c)!));
+  const back = await unsortPermutation(p, j0.lineup.permutation, names.map((c) => virtual.get(c)!));
   const nFrom = inputs[inputs.length - 1]!.key.length;
   lap(`the rows of ${jp.tables[order[order.length - 1]!]!.dataset.name} only`);
   return new Map(names.map((c, k) => [c, back[k]!.slice(j.n - nFrom, j.n)]));
