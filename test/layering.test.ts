@@ -87,6 +87,7 @@ const NODE_LAYERS: Record<string, number> = {
   'node/analysis-cache.ts': 1,
   'node/indicator-cache.ts': 1,
   'node/lineup-cache.ts': 1,
+  'node/exists-cache.ts': 1,
   'node/mpc-session.ts': 1,
   'node/pro.ts': 1,
   // routes

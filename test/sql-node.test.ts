@@ -93,9 +93,9 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
   it('joins of the same registers: the first sorts by person and the nodes keep its line-up, the next ones (other conditions, groups, aggregates) reuse it, same rows', async () => {
     const count = () => daemons.map((d) => [d.runner.lineupCache.made, d.runner.lineupCache.used]);
     const queries = [
-      "SELECT p.region, COUNT(*) AS n FROM population p WHERE EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'C10%') GROUP BY p.region",
+      "SELECT p.region, COUNT(*) AS n FROM population p JOIN prescriptions r ON r.person_id = p.person_id WHERE r.atc LIKE 'C10%' GROUP BY p.region",
       "SELECT p.sex, COUNT(*) AS n, SUM(r.amount) AS ddd FROM population p JOIN prescriptions r ON r.person_id = p.person_id WHERE r.atc LIKE 'A10%' GROUP BY p.sex",
-      "SELECT p.region, COUNT(*) AS n FROM population p WHERE NOT EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id) GROUP BY p.region",
+      "SELECT p.region, COUNT(*) AS n FROM population p JOIN prescriptions r ON r.person_id = p.person_id WHERE p.sex = 'F' GROUP BY p.region",
     ];
     const steps: number[][][] = [];
     let last = count();
@@ -107,6 +107,33 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
     }
     // Made at every node by the first join; used by the second and the third.
     assert.deepEqual(steps, [[[1, 0], [1, 0], [1, 0]], [[0, 1], [0, 1], [0, 1]], [[0, 1], [0, 1], [0, 1]]]);
+  });
+
+  it('an EXISTS is made once per register pair and condition, kept as a flag per population row, and later queries with it do not join its register again, same rows', async () => {
+    const count = () => daemons.map((d) => [d.runner.existsCache.made, d.runner.existsCache.used, d.runner.lineupCache.made, d.runner.lineupCache.used]);
+    const queries = [
+      "SELECT p.region, COUNT(*) AS n FROM population p WHERE EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'C10%') GROUP BY p.region",
+      // The same EXISTS beside a join of contacts: population ⋈ contacts only.
+      "SELECT c.hospital, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id WHERE EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'C10%') GROUP BY c.hospital",
+      // Another condition: another flag, made by a join of the same two registers (its line-up kept).
+      "SELECT p.region, COUNT(*) AS n FROM population p WHERE NOT EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id) GROUP BY p.region",
+    ];
+    const steps: number[][][] = [];
+    let last = count();
+    for (const sql of queries) {
+      await remoteEqualsLocal(sql);
+      const now = count();
+      steps.push(now.map((c, i) => c.map((x, k) => x! - last[i]![k]!)));
+      last = now;
+    }
+    // [flags made, flags used, line-ups made, line-ups used] at each node, per query. The second
+    // query's population ⋈ contacts sorts, or uses the line-up of an earlier test's join of the two.
+    const q2 = steps[1]!.map(([m, u, lm, lu]) => [m, u, lm! + lu!]);
+    assert.deepEqual([steps[0], q2, steps[2]], [
+      [[1, 0, 1, 0], [1, 0, 1, 0], [1, 0, 1, 0]],
+      [[0, 1, 1], [0, 1, 1], [0, 1, 1]],
+      [[1, 0, 0, 1], [1, 0, 0, 1], [1, 0, 0, 1]],
+    ]);
   });
 
   it('a many-to-many join without a bound is refused before any MPC, naming the syntax', async () => {

@@ -9,6 +9,7 @@ import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { runLocal } from '../src/stats/engine.js';
 import { planStat, type StatRequest } from '../src/stats/functions.js';
 import { planAnalysis, runAnalysis } from '../src/query/rows.js';
+import { existsFlag, keptExistsOf, withKeptExists } from '../src/query/exists-flags.js';
 import { revealMany } from '../src/mpc/arith.js';
 import { splitShares } from '../src/mpc/share.js';
 import { run3 } from './harness.js';
@@ -71,14 +72,21 @@ before(() => {
 });
 
 /** The example table built in MPC, its valid rows as text (sorted), and its row count. */
-async function exampleInMpc(regs: Registers): Promise<{ got: string[]; n: number }> {
+async function exampleInMpc(regs: Registers, keepExists = false): Promise<{ got: string[]; n: number }> {
   const ap = planAnalysis(EXAMPLE_SQL, new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])));
   assert.deepEqual(ap.columns.map((c) => `${c.name}:${c.type}`), ['t2d:bool', 'age:int', 'sex:code', 'region:code', 'q:int', 'days:int', 'died:bool']);
   const shares = new Map(ap.join.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, splitShares(regs.all.find((r) => r.schema.name === t.dataset.name)!.columns.get(c)!)]))]));
   let n = 0;
   const [opened] = await run3(async (p) => {
     const tables = new Map([...shares].map(([a, m]) => [a, new Map([...m].map(([c, s]) => [c, s[p.id]!]))]));
-    const t = await runAnalysis(p, ap, tables);
+    // With keepExists: the EXISTS column's flag made first by the join of its two registers alone
+    // and joined as a column of population (src/query/exists-flags.ts, as the nodes keep it).
+    const ks = keepExists ? keptExistsOf(ap.join) : [];
+    if (keepExists) assert.equal(ks.length, 1);
+    const flags = [];
+    for (const k of ks) flags.push({ k, flag: await existsFlag(p, ap.join, k, tables) });
+    const kept = withKeptExists(ap.join, tables, flags);
+    const t = await runAnalysis(p, { ...ap, join: kept.jp }, kept.tables);
     n = t.n;
     return revealMany(p, [t.valid, ...ap.columns.map((c) => t.columns.get(c.name)!)]);
   });
@@ -114,6 +122,12 @@ describe('analysis tables', () => {
     assert.equal(got.length, want.length);
     assert.deepEqual(got, want);
     assert.ok(rows.some((r) => r.died) && rows.some((r) => r.days < 730 && !r.died), 'deaths and emigrations present');
+  });
+
+  it('the example table with its EXISTS column kept as a flag of population (contacts not joined again): the same rows', async () => {
+    const { got, n } = await exampleInMpc(regs, true);
+    assert.equal(n, regs.population.length);
+    assert.deepEqual(got, plainRows(rows));
   });
 
   it('the example table over an income register with several years per person (one row per person once the year is fixed)', async () => {

@@ -33,6 +33,7 @@ import { ByteLru } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
 import { consentRestriction, type ConsentFilter } from './job-governance.js';
 import { agreedLineup, type LineupCache } from './lineup-cache.js';
+import { agreedExists, type ExistsCache } from './exists-cache.js';
 import type { ShareStore } from './store.js';
 
 /** How long an entry is kept after it was built. */
@@ -135,7 +136,7 @@ const joinedTables = (ap: AnalysisPlan) => ap.join.tables.map((t) => `${t.alias}
  * Measured on the demo's three statistics at 20 000 citizens (CPU of the three parties): the table
  * with their columns 3.7 s, with every column of the SQL 4.0 s, their three own tables 8.7 s together.
  */
-export async function statisticTable(p: Party, cache: AnalysisCache, o: { store: ShareStore; plan: StatPlan; versions: Record<string, string>; also: readonly string[] | null; consent: ConsentFilter | null; lineups?: LineupCache }): Promise<{ table: AnalysisTable; cached: boolean; columns: number }> {
+export async function statisticTable(p: Party, cache: AnalysisCache, o: { store: ShareStore; plan: StatPlan; versions: Record<string, string>; also: readonly string[] | null; consent: ConsentFilter | null; lineups?: LineupCache; exists?: ExistsCache }): Promise<{ table: AnalysisTable; cached: boolean; columns: number }> {
   const { store, plan, versions, consent } = o;
   const datasets = new Map(tablesOf(parseQuery(plan.request.data)).map((n) => [n, store.get(n, versions[n]!)]));
   const shared = sharedAnalysis(plan, o.also, datasets);
@@ -144,10 +145,13 @@ export async function statisticTable(p: Party, cache: AnalysisCache, o: { store:
   const key = analysisKey(store, `${plan.request.data}\n${joinedTables(built)}`, reads, consent);
   const made = `${joinedTables(built)}|${built.columns.map((c) => c.name).join(',')}`;
   const r = await agreedTable(p, cache, key, plan.analysis.columns.map((c) => c.name), made, async () => {
-    const tables = new Map(built.join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
-    if (consent) return buildAnalysis(p, built, tables, await consentRestriction(p, store, consent));
-    // The join's sort by person kept from an earlier join of the same registers (src/node/lineup-cache.ts).
-    return buildAnalysis(p, built, tables, undefined, o.lineups ? await agreedLineup(p, o.lineups, store, built.join, versions, { fromRows: true }) : {});
+    const load = (t: (typeof built.join.tables)[number]) => store.load(t.dataset.name, versions[t.dataset.name]!, t.reads);
+    if (consent) return buildAnalysis(p, built, new Map(built.join.tables.map((t) => [t.alias, load(t)])), await consentRestriction(p, store, consent));
+    // An EXISTS column's flag kept from an earlier query or table (src/node/exists-cache.ts), then the
+    // join's sort by person kept from an earlier join of the same registers (src/node/lineup-cache.ts).
+    const byAlias = new Map(built.join.tables.map((t) => [t.alias, t]));
+    const kept = o.exists ? await agreedExists(p, { exists: o.exists, ...(o.lineups ? { lineups: o.lineups } : {}) }, store, built.join, versions, (a) => load(byAlias.get(a)!)) : { jp: built.join, tables: new Map(built.join.tables.map((t) => [t.alias, load(t)])) };
+    return buildAnalysis(p, { ...built, join: kept.jp }, kept.tables, undefined, o.lineups ? await agreedLineup(p, o.lineups, store, kept.jp, versions, { fromRows: true }) : {});
   });
   return { ...r, columns: built.columns.length };
 }

@@ -60,3 +60,35 @@ export class ByteLru<V> {
     return this.total;
   }
 }
+
+/**
+ * Entries the three nodes made alike, each under node 0's tag (./cache-agreement.ts), within a byte
+ * budget (ByteLru): a join's line-up (./lineup-cache.ts), an EXISTS's flag (./exists-cache.ts).
+ */
+export class TaggedCache<V> {
+  private readonly entries: ByteLru<{ tag: string; value: V }>;
+  /** Entries this node made, and jobs that used a kept one (for tests and status). */
+  made = 0;
+  used = 0;
+
+  constructor(o: { bytes: number }, private readonly sizeOf: (v: V) => number) {
+    this.entries = new ByteLru(o.bytes);
+  }
+
+  find(key: string): { tag: string; value: V } | undefined {
+    return this.entries.get(key);
+  }
+
+  put(key: string, tag: string, value: V): void {
+    this.entries.set(key, { tag, value }, this.sizeOf(value));
+    this.made++;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

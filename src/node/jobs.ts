@@ -58,6 +58,7 @@ import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, ty
 import { parseStatistic, planStatistic, runStatisticOn, statisticNoise } from '../stats/service.js';
 import { IndicatorCache, agreedIndicators } from './indicator-cache.js';
 import { LineupCache, agreedLineup } from './lineup-cache.js';
+import { ExistsCache, agreedExists } from './exists-cache.js';
 import { AnalysisCache, statisticTable } from './analysis-cache.js';
 import type { StatNoise, StatPlan } from '../stats/functions.js';
 
@@ -210,6 +211,8 @@ export class JobRunner {
   readonly indicatorCache = new IndicatorCache({ bytes: memoryBudget() / 4 });
   /** Joins' line-ups (the sort by person id) kept for the next join over the same registers (in memory only): a quarter of the jobs' memory budget. */
   readonly lineupCache = new LineupCache({ bytes: memoryBudget() / 4 });
+  /** EXISTS flags per row of FROM, kept for the next query or analysis table with the same EXISTS (./exists-cache.ts). */
+  readonly existsCache = new ExistsCache({ bytes: memoryBudget() / 16 });
   readonly policyMinCellSize: number;
   readonly privacy: PrivacySettings;
 
@@ -562,6 +565,7 @@ export class JobRunner {
     this.analysisCache.clear();
     this.indicatorCache.clear();
     this.lineupCache.clear();
+    this.existsCache.clear();
     for (const r of this.running.values()) r.net?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
   }
 
@@ -690,7 +694,7 @@ export class JobRunner {
     // Governed: the statistics the study declares are the ones that may follow; ad hoc: any.
     const also = ja ? registeredStudy(this.o.governance, job.spec).study.queries.flatMap((q) => (q.statistic !== undefined ? [q.statistic] : [])) : null;
     const versions = job.spec.versions ?? { [job.spec.dataset]: job.spec.version };
-    const t = await statisticTable(p, this.analysisCache, { store: this.o.store, plan: stat.plan, versions, also, consent: ja?.consent ?? null, lineups: this.lineupCache });
+    const t = await statisticTable(p, this.analysisCache, { store: this.o.store, plan: stat.plan, versions, also, consent: ja?.consent ?? null, lineups: this.lineupCache, exists: this.existsCache });
     this.o.log?.(`job ${job.id}: analysis table ${t.cached ? 'kept from an earlier job (all three nodes hold it)' : `built (${t.columns} columns)`}`);
     return runStatisticOn(p, stat.plan, t.table, stat.noise);
   }
@@ -767,12 +771,15 @@ export class JobRunner {
         const restrict = await consentRestriction(p, store, ja.consent);
         r = (await runJoinQuery(p, join!, tables, { ...opts, restrict })) as typeof r;
       } else if (join) {
-        // Every register the query reads, by its alias in the SQL.
-        const tables = new Map(join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
+        // Every register the query reads, by its alias in the SQL; an EXISTS's flag kept from an
+        // earlier query (or made now and kept) instead of its register (src/node/exists-cache.ts).
+        const byAlias = new Map(join.tables.map((t) => [t.alias, t]));
+        const load = (alias: string) => store.load(byAlias.get(alias)!.dataset.name, versions[byAlias.get(alias)!.dataset.name]!, byAlias.get(alias)!.reads);
+        const kept = await agreedExists(p, { exists: this.existsCache, lineups: this.lineupCache }, store, join, versions, load, { report: (f, what) => (job.progress = `computing over ${rows} rows: ${what}, ${Math.floor(100 * f)} %`) });
         // The sort by person id of an earlier join over the same registers, kept (src/node/lineup-cache.ts).
-        const lineup = await agreedLineup(p, this.lineupCache, store, join, versions);
+        const lineup = await agreedLineup(p, this.lineupCache, store, kept.jp, versions);
         job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers: 0 %`;
-        r = (await runJoinQuery(p, join, tables, { ...opts, ...lineup })) as typeof r;
+        r = (await runJoinQuery(p, kept.jp, kept.tables, { ...opts, ...lineup })) as typeof r;
       } else {
         const cols = store.load(spec.dataset, spec.version, plan.columns.length ? plan.columns : [meta.columns[0]!]);
         // One-hot indicators of the columns its WHERE and GROUP BY read, kept from an earlier query

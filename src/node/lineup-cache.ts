@@ -20,40 +20,14 @@ import { lineupBytes, type JoinLineup } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
 import { lineupInputs, type JoinRunOptions } from '../query/join-execute.js';
 import type { JoinPlan } from '../query/join-plan.js';
-import { ByteLru } from './byte-lru.js';
+import { TaggedCache } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
 import type { ShareStore } from './store.js';
 
-interface Entry {
-  tag: string;
-  lineup: JoinLineup;
-}
-
-export class LineupCache {
-  private readonly entries: ByteLru<Entry>;
-  /** Line-ups this node kept, and joins that used a kept one (for tests and status). */
-  made = 0;
-  used = 0;
-
+/** A node's kept line-ups (see the module comment). */
+export class LineupCache extends TaggedCache<JoinLineup> {
   constructor(o: { bytes: number }) {
-    this.entries = new ByteLru(o.bytes);
-  }
-
-  find(key: string): Entry | undefined {
-    return this.entries.get(key);
-  }
-
-  put(key: string, tag: string, lineup: JoinLineup): void {
-    this.entries.set(key, { tag, lineup }, lineupBytes(lineup));
-    this.made++;
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-
-  clear(): void {
-    this.entries.clear();
+    super(o, lineupBytes);
   }
 }
 
@@ -71,7 +45,7 @@ export async function agreedLineup(p: Party, cache: LineupCache, store: ShareSto
   const { held, fresh } = await agreeOnTags(p, [mine?.tag ?? null], 'join line-up', inputs.signature);
   if (held[0] && mine) {
     cache.used++;
-    return { lineup: mine.lineup };
+    return { lineup: mine.value };
   }
   cache.delete(key);
   return { onLineup: (lineup) => cache.put(key, fresh, lineup) };

@@ -33,6 +33,14 @@ const KEY_BITS = PERSON_ID_LIMIT.toString(2).length - 1;
 /** Most joined rows of a many-to-many join (rows × bound) held at once. */
 export const MAX_EXPANDED_ROWS = 1 << 25;
 
+/**
+ * A column of the FROM table named `${KEPT_EXISTS}<alias>` is the kept flag of the EXISTS over
+ * <alias> (./exists-flags.ts): in the joined rows it is `<alias>.__has`, as if that table were joined.
+ */
+export const KEPT_EXISTS = '__exists:';
+/** A table's column as the joined rows name it. */
+const joinedName = (alias: string, c: string): string => (c.startsWith(KEPT_EXISTS) ? `${c.slice(KEPT_EXISTS.length)}.${HAS}` : `${alias}.${c}`);
+
 /** Product of 0/1 columns, as a balanced tree (one round per level); null for none. */
 async function productAll(p: Party, xs: AShare[]): Promise<AShare | null> {
   let level = xs;
@@ -122,7 +130,7 @@ export async function runJoinQuery(p: Party, jp: JoinPlan, tables: Map<string, M
 }
 
 /** Its key column is declared unique: one row per person before any filter too. */
-const keyColumnUnique = (t: JoinTablePlan): boolean => t.dataset.columns.find((c) => c.name === t.key)?.unique === true;
+export const keyColumnUnique = (t: JoinTablePlan): boolean => t.dataset.columns.find((c) => c.name === t.key)?.unique === true;
 
 /**
  * A one-row-per-person table (after its filter) whose rows are unique per person and one more
@@ -201,7 +209,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
     const t = jp.tables[0]!;
     const n = colsOf[0]!.key.length;
     const virtual = new Map<string, AShare>([[ROW, present[0] ?? fromPublic(p, R.constant(n, 1n))]]);
-    for (const c of t.columns) virtual.set(`${t.alias}.${c}`, colsOf[0]!.m.get(c)!);
+    for (const c of t.columns) virtual.set(joinedName(t.alias, c), colsOf[0]!.m.get(c)!);
     return virtual;
   }
 
@@ -322,7 +330,7 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   const virtual = new Map<string, AShare>([[ROW, valid], ...overValues]);
   jp.tables.forEach((t, i) => {
     const jt = joined.get(i)!;
-    t.columns.forEach((c, k) => virtual.set(`${t.alias}.${c}`, jt.columns[k]!));
+    t.columns.forEach((c, k) => virtual.set(joinedName(t.alias, c), jt.columns[k]!));
     if (t.kind === 'left' || t.kind === 'semi') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
   });
   const e = jp.tables.findIndex((t) => t.expand);

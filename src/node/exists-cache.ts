@@ -1,0 +1,75 @@
+// Reveals: nothing new beyond whether each of the other two nodes holds an EXISTS's flag
+// (./cache-agreement.ts); making one reveals the two registers' sizes, as the join it replaces.
+//
+// EXISTS flags kept by a node in memory (services layer; never written to disk) for the next
+// query or analysis table with the same EXISTS (src/query/exists-flags.ts: per row of the FROM
+// register, whether the person has a row of the EXISTS's register meeting its condition; shared
+// 0/1, 16 bytes per row). The query then joins without the EXISTS's register: the main job's
+// diabetes-by-income study and its statistics' analysis table no longer sort the 451 k contacts
+// that the diabetes prevalence study already linked. Follows no paper (as ./lineup-cache.ts).
+//
+// An entry's key is the flag's signature (the two registers, their person-id columns, the EXISTS's
+// condition as written after planning) with each register's version as stored now (a re-ingest is
+// another key). Before a job uses entries the three nodes agree that all three hold them with the
+// same tag; the others all three make now (the join of the two registers, with a kept line-up of
+// that join where there is one) and keep under node 0's fresh tag.
+import type { Party } from '../mpc/party.js';
+import type { AShare } from '../mpc/share.js';
+import { existsFlag, existsJoin, keptExistsOf, withKeptExists } from '../query/exists-flags.js';
+import type { JoinRunOptions } from '../query/join-execute.js';
+import type { JoinPlan } from '../query/join-plan.js';
+import { TaggedCache } from './byte-lru.js';
+import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
+import { agreedLineup, type LineupCache } from './lineup-cache.js';
+import type { ShareStore } from './store.js';
+
+/** A node's kept EXISTS flags (see the module comment). */
+export class ExistsCache extends TaggedCache<AShare> {
+  constructor(o: { bytes: number }) {
+    super(o, (flag) => 16 * flag.length);
+  }
+}
+
+/**
+ * The join plan to run and its tables' shares, with every EXISTS whose flag can be kept taken from
+ * the cache (all three nodes hold it alike) or made now and kept. `load` gives a table's shares
+ * (every column it reads). One round of tags where the plan has such an EXISTS, plus the making.
+ */
+export async function agreedExists(
+  p: Party,
+  caches: { exists: ExistsCache; lineups?: LineupCache },
+  store: ShareStore,
+  jp: JoinPlan,
+  versions: Record<string, string>,
+  load: (alias: string) => Map<string, AShare>,
+  opts: Pick<JoinRunOptions, 'restrict' | 'trace'> & { report?: (f: number, what: string) => void } = {},
+): Promise<{ jp: JoinPlan; tables: Map<string, Map<string, AShare>> }> {
+  const ks = keptExistsOf(jp, opts);
+  const loaded = new Map<string, Map<string, AShare>>();
+  const get = (alias: string) => loaded.get(alias) ?? loaded.set(alias, load(alias)).get(alias)!;
+  const all = () => new Map(jp.tables.map((t) => [t.alias, get(t.alias)]));
+  if (!ks.length) return { jp, tables: all() };
+  const cache = caches.exists;
+  const keys = ks.map((k) => `${k.signature} @ ${k.datasets.map((d) => storedVersionKey(store, d, versions[d]!)).join(' ')}`);
+  // Taken before waiting for the peers: another job may replace an entry meanwhile.
+  const mine = keys.map((key) => cache.find(key));
+  const { held, fresh } = await agreeOnTags(p, mine.map((m) => m?.tag ?? null), 'EXISTS flag', ks.map((k) => k.signature).join('\n'));
+  const flags: { k: (typeof ks)[number]; flag: AShare }[] = [];
+  for (const [i, k] of ks.entries()) {
+    if (held[i] && mine[i]) {
+      cache.used++;
+      flags.push({ k, flag: mine[i]!.value });
+      continue;
+    }
+    cache.delete(keys[i]!);
+    const sub = existsJoin(jp, k);
+    const lineup = caches.lineups ? await agreedLineup(p, caches.lineups, store, sub, versions, { fromRows: true }) : {};
+    const tables = new Map(sub.tables.map((t) => [t.alias, get(t.alias)]));
+    const report = opts.report ? (f: number, what: string) => opts.report!(f, `the EXISTS over ${sub.tables[1]!.dataset.name} (${what})`) : undefined;
+    const flag = await existsFlag(p, jp, k, tables, { ...lineup, ...(opts.trace ? { trace: opts.trace } : {}) }, report);
+    cache.put(keys[i]!, fresh, flag);
+    flags.push({ k, flag });
+  }
+  const semis = new Set(ks.map((k) => jp.tables[k.semi]!.alias));
+  return withKeptExists(jp, new Map(jp.tables.filter((t) => !semis.has(t.alias)).map((t) => [t.alias, get(t.alias)])), flags);
+}

@@ -1,0 +1,84 @@
+// EXISTS flags computed once and kept: `WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id =
+// p.person_id AND c.diagnosis LIKE 'E11%')` is, per person, one bit that depends only on the two
+// registers' person ids and the subquery's own condition, not on the rest of the query. Computed as
+// a shared 0/1 column in the FROM register's stored row order (a join of FROM and the subquery's
+// register with FROM's rows only, ./join-execute.ts fromRows), it rides along as one more column
+// of FROM in this and any later join, which then no longer stacks and sorts the subquery's rows:
+// population ⋈ income WHERE EXISTS contacts sorts the 182 k rows of population and income, not 633 k.
+// Follows no paper (a semi-join materialised per person). Reveals what the join of the two
+// registers reveals (their sizes, already revealed by the join it replaces); the flag stays shared.
+//
+// Applies where FROM's person id is declared unique (one row per person before any filter: the flag
+// is made for all its rows, FROM's own conditions still apply in the join) and the EXISTS reads one
+// register without a date window, not folded into the many side's own rows, and no row restriction
+// (the consent filter) takes part.
+import type { Party } from '../mpc/party.js';
+import type { AShare } from '../mpc/share.js';
+import { joinedRows, type JoinRunOptions, KEPT_EXISTS, keyColumnUnique } from './join-execute.js';
+import { HAS, type JoinPlan } from './join-plan.js';
+
+/** An EXISTS of a join plan whose flag can be kept on the FROM table's rows. */
+export interface KeptExists {
+  /** Index in JoinPlan.tables of the EXISTS's table, and of the FROM table whose rows carry its flag. */
+  semi: number;
+  anchor: number;
+  /** The two registers (FROM's, the EXISTS's). */
+  datasets: [string, string];
+  /** What the flag depends on besides the registers' stored versions: person-id columns and condition. */
+  signature: string;
+}
+
+/** The EXISTS subqueries of a join plan whose flags can be kept (see the module comment). */
+export function keptExistsOf(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict'> = {}): KeptExists[] {
+  if (opts.restrict || jp.tables.some((t) => t.window)) return [];
+  const anchor = jp.tables.findIndex((t) => t.kind === 'from');
+  const A = jp.tables[anchor];
+  if (!A || !keyColumnUnique(A) || A.over) return [];
+  return jp.tables.flatMap((S, semi) =>
+    S.kind === 'semi' && !S.fold && jp.order.includes(semi)
+      ? [{ semi, anchor, datasets: [A.dataset.name, S.dataset.name] as [string, string], signature: `${A.dataset.name}.${A.key} ⋉ ${S.dataset.name}.${S.key} WHERE ${S.filterText ?? 'TRUE'}` }]
+      : [],
+  );
+}
+
+/** The join that makes an EXISTS's flag: FROM (all its rows, no conditions) and the EXISTS's table. */
+export function existsJoin(jp: JoinPlan, k: KeptExists): JoinPlan {
+  const A = jp.tables[k.anchor]!, S = jp.tables[k.semi]!;
+  return { sql: '', plan: jp.plan, order: [0, 1], tables: [{ ...A, unique: true, filter: null, filterText: null, columns: [], reads: [A.key] }, S] };
+}
+
+/**
+ * The flag of one EXISTS: 0/1 per row of the FROM register as stored (shared). `tables` holds at
+ * least the two registers' key and condition columns; `opts` may carry the sort's line-up of an
+ * earlier making (join-execute.ts). Reveals the two registers' sizes.
+ */
+export async function existsFlag(p: Party, jp: JoinPlan, k: KeptExists, tables: Map<string, Map<string, AShare>>, opts: Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'trace'> = {}, report?: (f: number, what: string) => void): Promise<AShare> {
+  const sub = existsJoin(jp, k);
+  const virtual = await joinedRows(p, sub, tables, { ...opts, fromRows: true }, report);
+  return virtual.get(`${sub.tables[1]!.alias}.${HAS}`)!;
+}
+
+/**
+ * The join plan without the EXISTS tables whose flags are given, each flag one more column of the
+ * FROM table (read as `<alias>.__has` in the joined rows), and the tables' shares to match. Local.
+ */
+export function withKeptExists(jp: JoinPlan, tables: Map<string, Map<string, AShare>>, flags: { k: KeptExists; flag: AShare }[]): { jp: JoinPlan; tables: Map<string, Map<string, AShare>> } {
+  if (!flags.length) return { jp, tables };
+  const anchor = flags[0]!.k.anchor;
+  if (flags.some((f) => f.k.anchor !== anchor)) throw new Error('withKeptExists: flags on different tables');
+  const drop = new Set(flags.map((f) => f.k.semi));
+  const kept = [...jp.tables.keys()].filter((i) => !drop.has(i));
+  const at = new Map(kept.map((i, n) => [i, n]));
+  const A = jp.tables[anchor]!;
+  const names = flags.map((f) => `${KEPT_EXISTS}${jp.tables[f.k.semi]!.alias}`);
+  const out = new Map([...tables].filter(([alias]) => !flags.some((f) => jp.tables[f.k.semi]!.alias === alias)));
+  out.set(A.alias, new Map([...(tables.get(A.alias) ?? []), ...flags.map((f, i) => [names[i]!, f.flag] as const)]));
+  return {
+    jp: {
+      ...jp,
+      order: jp.order.filter((i) => !drop.has(i)).map((i) => at.get(i)!),
+      tables: kept.map((i) => (i === anchor ? { ...A, columns: [...A.columns, ...names] } : jp.tables[i]!)),
+    },
+    tables: out,
+  };
+}
