@@ -15,7 +15,7 @@ import type { StatRequest, StatResult } from '../stats/shapes.js';
 import { statisticText } from '../stats/service.js';
 import type { SignedStudy } from '../governance/study.js';
 import { parseQuery, tablesOf } from '../query/index.js';
-import { rAvailable, runR } from './r-reference.js';
+import { rAvailableAsync, runRAsync } from './r-reference.js';
 import { reread, runRemoteStat, type RemoteStat } from './stats.js';
 
 export interface StatsDemoOptions {
@@ -30,6 +30,8 @@ export interface StatsDemoOptions {
   study?: SignedStudy;
   /** Persons the consent filter leaves out (the reference leaves them out too). */
   excluded?: ReadonlySet<number>;
+  /** Whether R runs here, asked early by the caller (loading R takes ≈ 1.6 s); asked now if not given. */
+  rAvailable?: Promise<boolean>;
 }
 
 /** The example statistics as a study's calls: id, the call's text (as signed), epsilon, description. */
@@ -80,15 +82,16 @@ function beside(r: StatResult, keys: [label: string, key: string, rKey: string][
 
 export async function runStatisticsExamples(o: StatsDemoOptions): Promise<boolean> {
   const { log } = o;
-  const withR = rAvailable();
+  const withR = await (o.rAvailable ?? rAvailableAsync());
   log('');
   log(`▸ Statistics in MPC on the linked registers (src/stats): every iteration of every fit inside MPC, only the estimates released${withR ? '; beside each, R on the same data' : ' (R is not installed here: scripts/test-tools.sh installs it)'}`);
   log(`  analysis table (never leaves MPC): ${ANALYSIS_SQL.replace(/\s+/g, ' ')}`);
   const rows = analysisRows(o.regs, o.excluded);
   const versions = Object.fromEntries(tablesOf(parseQuery(ANALYSIS_SQL)).map((n) => [n, o.version]));
   const S = EXAMPLE_STATISTICS;
-  const R = withR
-    ? runR(rows, o.regs.codeLists, `
+  // R runs beside the statistics in MPC (its result is awaited where the first estimate is compared).
+  const pendingR = withR
+    ? runRAsync(rows, o.regs.codeLists, `
 m <- glm(t2d ~ age10 + sex + factor(q), family = binomial, data = d); cf <- coef(summary(m))
 for (n in rownames(cf)) out(paste0("glm:", n), cf[n, 1])
 d$m <- 1 + floor((d$days - 1) / ${S.survival.bin}) * ${S.survival.bin}
@@ -96,7 +99,8 @@ s <- summary(survfit(Surv(m, died) ~ t2d, data = d)); for (i in seq_along(s$time
 out("logrank", survdiff(Surv(m, died) ~ t2d, data = d)$chisq)
 cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow")); for (n in names(cf)) out(paste0("cox:", n), cf[[n]])
 `)
-    : null;
+    : Promise.resolve(null);
+  pendingR.catch(() => {}); // awaited below (a failure is reported there, not as an unhandled rejection)
   const run = async (req: Omit<StatRequest, 'data'>, epsilon: number, queryId: string): Promise<RemoteStat> => {
     const common = { config: o.config, signer: o.signer, versions, minCellSize: o.minCellSize, timeoutMs: 1_800_000 };
     const r = o.study
@@ -115,6 +119,7 @@ cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"))
   log('');
   log(`▸ Type-2 diabetes ~ age (10-year bands) + sex + income quintile: logistic regression (glm, binomial), epsilon ${e1}`);
   const g = await run(logistic, e1, 'logistic');
+  const R = await pendingR;
   const names = Object.keys(g.result.values).filter((k) => k.startsWith('coef:')).map((k) => k.slice(5));
   tally(beside(g.result, names.map((n) => [n, `coef:${n}`, `glm:${n}`]), R, log));
   const or = (n: string) => g.result.values[`coef:${n}`];
