@@ -25,6 +25,10 @@ export const SQL_BENCH: Record<string, { what: string; sql: string }> = {
     what: 'main job: persons by income quintile (population ⋈ income of one year; the year breaks ties in the sort)',
     sql: 'SELECT i.income_quintile, COUNT(*) AS persons FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2024 GROUP BY i.income_quintile',
   },
+  't2d-income': {
+    what: 'main job: type-2 diabetes prevalence by income quintile (population ⋈ income ⋈ EXISTS contacts)',
+    sql: "SELECT i.income_quintile, COUNT(*) AS persons FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2024 WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') GROUP BY i.income_quintile",
+  },
   recurrent: {
     what: 'recurrent respiratory contacts: the next contact of the same person within 15–56 days (WITH, LEAD … OVER (PARTITION BY person_id ORDER BY admission_date), a difference of dates, COUNT(DISTINCT))',
     sql: `WITH resp AS (SELECT person_id, admission_date, LEAD(admission_date) OVER (PARTITION BY person_id ORDER BY admission_date) AS next_adm
@@ -47,11 +51,14 @@ export interface SqlJobResult extends JobResult {
   rows: unknown[][] | null;
   /** Wall time of each step (trace), ms. */
   steps: [string, number][];
+  /** `keptExists`: the time to make the EXISTS flags first (not in ms), ms. */
+  flagsMs?: number;
 }
 
-export async function sqlQuery(p: Party, { contacts, query, again = false }: { contacts: number; query: string; again?: boolean }): Promise<SqlJobResult> {
+export async function sqlQuery(p: Party, { contacts, query, again = false, keptExists = false }: { contacts: number; query: string; again?: boolean; keptExists?: boolean }): Promise<SqlJobResult> {
   const { generateRegisters } = await import('../src/demo/registers.js');
   const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
+  const { existsFlag, keptExistsOf, withKeptExists } = await import('../src/query/exists-flags.js');
   const q = SQL_BENCH[query] ?? (() => { throw new Error(`unknown query ${query} (${Object.keys(SQL_BENCH).join(', ')})`); })();
   const regs = generateRegisters({ citizens: Math.max(100, Math.round(contacts / CONTACTS_PER_CITIZEN)), seed: 17, incomeYears: [2024] });
   const jp = planJoinSql(q.sql, new Map(regs.all.map((r) => [r.schema.name, r.schema])), regs.codeLists);
@@ -62,14 +69,28 @@ export async function sqlQuery(p: Party, { contacts, query, again = false }: { c
     for (const c of t.reads) m.set(c, await A.input(p, 0, p.id === 0 ? reg.columns.get(c)! : null, reg.length));
     shares.set(t.alias, m);
   }
+  // `keptExists`: every EXISTS's flag made first, as the nodes keep it (src/node/exists-cache.ts),
+  // timed apart; the query then joins without the EXISTS's register.
+  let flagsMs: number | undefined;
+  let q0 = { jp, tables: shares };
+  if (keptExists) {
+    const ks = keptExistsOf(jp);
+    if (!ks.length) throw new Error(`${query} has no EXISTS whose flag can be kept`);
+    await barrier(p);
+    const tf = performance.now();
+    const flags = [];
+    for (const k of ks) flags.push({ k, flag: await existsFlag(p, jp, k, shares) });
+    flagsMs = performance.now() - tf;
+    q0 = withKeptExists(jp, shares, flags);
+  }
   // Rows joined (a cohort folded into its own register is not joined again).
-  const rows = jp.order.reduce((s, i) => s + regs.all.find((r) => r.schema.name === jp.tables[i]!.dataset.name)!.length, 0);
+  const rows = q0.jp.order.reduce((s, i) => s + regs.all.find((r) => r.schema.name === q0.jp.tables[i]!.dataset.name)!.length, 0);
   await barrier(p);
   let s0 = { ...p.net.stats };
   const steps: [string, number][] = [];
   const t0 = performance.now();
   let lineup: import('../src/mpc/join.js').JoinLineup | undefined;
-  const r = await runJoinQuery(p, jp, shares, { minCellSize: 5, trace: (phase, ms) => steps.push([phase, ms]), onLineup: (l) => (lineup = l) });
+  const r = await runJoinQuery(p, q0.jp, q0.tables, { minCellSize: 5, trace: (phase, ms) => steps.push([phase, ms]), onLineup: (l) => (lineup = l) });
   let ms = performance.now() - t0;
   if (again) {
     // `--again`: the same query once more with the first run's line-up (as the nodes keep it, src/node/lineup-cache.ts); timed alone.
@@ -78,10 +99,10 @@ export async function sqlQuery(p: Party, { contacts, query, again = false }: { c
     steps.length = 0;
     s0 = { ...p.net.stats };
     const t1 = performance.now();
-    await runJoinQuery(p, jp, shares, { minCellSize: 5, trace: (phase, ms) => steps.push([phase, ms]), lineup });
+    await runJoinQuery(p, q0.jp, q0.tables, { minCellSize: 5, trace: (phase, ms) => steps.push([phase, ms]), lineup });
     ms = performance.now() - t1;
   }
   const s1 = { ...p.net.stats };
   await barrier(p);
-  return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, rows: r.rows, steps };
+  return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, rows: r.rows, steps, ...(flagsMs !== undefined ? { flagsMs } : {}) };
 }
