@@ -17,6 +17,7 @@ import { splitShares, type AShare } from '../src/mpc/share.js';
 import { noiseForPlan, parseQuery, planAnyQuery, QueryError, runJoinQuery } from '../src/query/index.js';
 import { PlainDatabase, type PlainTable } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
+import { existsFlag, keptExistsOf, withKeptExists } from '../src/query/exists-flags.js';
 
 const K = 5;
 const T = Date.UTC(2024, 6, 1) / 1000;
@@ -45,7 +46,7 @@ function filtered(purpose: string): PlainTable[] {
   });
 }
 
-async function withConsent(sql: string, purpose: string, noise?: ReturnType<typeof noiseForPlan>, fromRows = false) {
+async function withConsent(sql: string, purpose: string, noise?: ReturnType<typeof noiseForPlan>, fromRows = false, keepExists = false) {
   const { plan, join } = planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
   const jp = join!;
   const shares = jp.tables.map((t) => {
@@ -58,7 +59,11 @@ async function withConsent(sql: string, purpose: string, noise?: ReturnType<type
     const tables = new Map(jp.tables.map((t, k) => [t.alias, new Map(shares[k]!.map(([c, s]) => [c, s[p.id]!]))]));
     const c = consentShares.map((s) => s[p.id]!);
     const input = await consentJoinInput(p, { person: c[0]!, purpose: c[1]!, granted: c[2]!, time: c[3]!, until: c[4]! }, purposeIndex(DEFAULT_PURPOSES, purpose), T, 'check');
-    return runJoinQuery(p, jp, tables, { minCellSize: K, restrict: { input, usable: (q, jt) => consentUsable(q, jt, dflt) }, ...(noise ? { noise } : {}), fromRows, trace: (what) => steps.push(what) });
+    // keepExists: each EXISTS's flag made first without the filter, as the nodes keep it (src/query/exists-flags.ts).
+    const flags = [];
+    for (const k of keepExists ? keptExistsOf(jp) : []) flags.push({ k, flag: await existsFlag(p, jp, k, tables) });
+    const kept = withKeptExists(jp, tables, flags);
+    return runJoinQuery(p, kept.jp, kept.tables, { minCellSize: K, restrict: { input, usable: (q, jt) => consentUsable(q, jt, dflt) }, ...(noise ? { noise } : {}), fromRows, trace: (what) => steps.push(what) });
   });
   if (fromRows) assert.ok(steps.some((s) => /^the rows of population only$/.test(s)), `FROM's rows kept: ${steps.join('; ')}`);
   assert.deepEqual(r1, r0);
@@ -100,6 +105,17 @@ describe('the consent filter with only the FROM register\'s rows kept after the 
     const all = await withConsent(sql, 'public-health');
     const from = await withConsent(sql, 'public-health', undefined, true);
     assert.deepEqual(from.result.rows, all.result.rows);
+  });
+});
+
+describe('the consent filter with an EXISTS flag made without it and kept (as the nodes do)', () => {
+  it('population ⋈ income ⋈ EXISTS contacts: the same cells as with contacts joined under the filter', async () => {
+    const sql = STUDIES.find((s) => s.id === 't2d-by-income')!.sql;
+    const joined = await withConsent(sql, 'public-health');
+    const kept = await withConsent(sql, 'public-health', undefined, false, true);
+    assert.deepEqual(kept.result.rows, joined.result.rows);
+    const keptRows = await withConsent(sql, 'public-health', undefined, true, true);
+    assert.deepEqual(keptRows.result.rows, joined.result.rows);
   });
 });
 

@@ -42,9 +42,9 @@ export async function agreedExists(
   jp: JoinPlan,
   versions: Record<string, string>,
   load: (alias: string) => Map<string, AShare>,
-  opts: Pick<JoinRunOptions, 'restrict' | 'trace'> & { report?: (f: number, what: string) => void } = {},
+  opts: Pick<JoinRunOptions, 'trace'> & { report?: (f: number, what: string) => void } = {},
 ): Promise<{ jp: JoinPlan; tables: Map<string, Map<string, AShare>> }> {
-  const ks = keptExistsOf(jp, opts);
+  const ks = keptExistsOf(jp);
   const loaded = new Map<string, Map<string, AShare>>();
   const get = (alias: string) => loaded.get(alias) ?? loaded.set(alias, load(alias)).get(alias)!;
   const all = () => new Map(jp.tables.map((t) => [t.alias, get(t.alias)]));

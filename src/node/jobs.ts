@@ -687,6 +687,17 @@ export class JobRunner {
   }
 
   /**
+   * A join plan's registers as stored, with each EXISTS whose flag can be kept taken from the nodes'
+   * cache or made now and kept (src/node/exists-cache.ts); the job's progress says so while it is made.
+   */
+  private keptExists(p: Party, job: Job, join: JoinPlan, versions: Record<string, string>, rows: number): Promise<{ jp: JoinPlan; tables: Map<string, Map<string, AShare>> }> {
+    const store = this.o.store;
+    const byAlias = new Map(join.tables.map((t) => [t.alias, t]));
+    const load = (alias: string) => store.load(byAlias.get(alias)!.dataset.name, versions[byAlias.get(alias)!.dataset.name]!, byAlias.get(alias)!.reads);
+    return agreedExists(p, { exists: this.existsCache, lineups: this.lineupCache }, store, join, versions, load, { report: (f, what) => (job.progress = `computing over ${rows} rows: ${what}, ${Math.floor(100 * f)} %`) });
+  }
+
+  /**
    * This party's share of a statistic's released lanes: its analysis table (kept from an earlier
    * job or built now, src/node/analysis-cache.ts), then the function on it.
    */
@@ -766,16 +777,16 @@ export class JobRunner {
         r = { columns: [], rows: null, suppressed: [], cells: 0, suppressedCount: 0, havingHidden: 0, minCellSize: spec.minCellSize, shared: { visibleCells: [], outAggs: [], shares: lanes } };
       } else if (ja?.consent) {
         // The study's consent filter: the register's rows in force at T, joined on the person id.
-        const tables = new Map(join!.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)]));
+        // An EXISTS's flag kept or made now as without the filter (per person: the filter drops the
+        // person's joined rows either way; src/query/exists-flags.ts).
+        const kept = await this.keptExists(p, job, join!, versions, rows);
         job.progress = `computing over ${rows} rows with the consent filter of '${ja.auth.consent.purpose}': 0 %`;
         const restrict = await consentRestriction(p, store, ja.consent);
-        r = (await runJoinQuery(p, join!, tables, { ...opts, restrict })) as typeof r;
+        r = (await runJoinQuery(p, kept.jp, kept.tables, { ...opts, restrict })) as typeof r;
       } else if (join) {
         // Every register the query reads, by its alias in the SQL; an EXISTS's flag kept from an
         // earlier query (or made now and kept) instead of its register (src/node/exists-cache.ts).
-        const byAlias = new Map(join.tables.map((t) => [t.alias, t]));
-        const load = (alias: string) => store.load(byAlias.get(alias)!.dataset.name, versions[byAlias.get(alias)!.dataset.name]!, byAlias.get(alias)!.reads);
-        const kept = await agreedExists(p, { exists: this.existsCache, lineups: this.lineupCache }, store, join, versions, load, { report: (f, what) => (job.progress = `computing over ${rows} rows: ${what}, ${Math.floor(100 * f)} %`) });
+        const kept = await this.keptExists(p, job, join, versions, rows);
         // The sort by person id of an earlier join over the same registers, kept (src/node/lineup-cache.ts).
         const lineup = await agreedLineup(p, this.lineupCache, store, kept.jp, versions);
         job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers: 0 %`;

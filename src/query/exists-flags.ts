@@ -10,8 +10,10 @@
 //
 // Applies where FROM's person id is declared unique (one row per person before any filter: the flag
 // is made for all its rows, FROM's own conditions still apply in the join) and the EXISTS reads one
-// register without a date window, not folded into the many side's own rows, and no row restriction
-// (the consent filter) takes part.
+// register without a date window, not folded into the many side's own rows. A row restriction on
+// the person (a study's consent filter, join-execute.ts RowRestriction) is made without: it applies
+// to the joined rows of the query that reads the flag, as it would to the EXISTS's rows (all of
+// one person, whose joined rows it drops), so one flag serves runs under any consent state.
 import type { Party } from '../mpc/party.js';
 import type { AShare } from '../mpc/share.js';
 import { joinedRows, type JoinRunOptions, KEPT_EXISTS, keyColumnUnique } from './join-execute.js';
@@ -29,8 +31,8 @@ export interface KeptExists {
 }
 
 /** The EXISTS subqueries of a join plan whose flags can be kept (see the module comment). */
-export function keptExistsOf(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict'> = {}): KeptExists[] {
-  if (opts.restrict || jp.tables.some((t) => t.window)) return [];
+export function keptExistsOf(jp: JoinPlan): KeptExists[] {
+  if (jp.tables.some((t) => t.window)) return [];
   const anchor = jp.tables.findIndex((t) => t.kind === 'from');
   const A = jp.tables[anchor];
   if (!A || !keyColumnUnique(A) || A.over) return [];
