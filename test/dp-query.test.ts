@@ -17,7 +17,7 @@ import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { type DatasetSchema, encodeValue } from '../src/ingest/schema.js';
 import { geometricSd, type GeometricTable } from '../src/mpc/geometric-noise.js';
-import { splitShares, type AShare } from '../src/mpc/share.js';
+import { splitShares } from '../src/mpc/share.js';
 import {
   contributionBound, noiseForPlan, parseQuery, planAnyQuery, planSql, protectionErrors, protectionText, QueryError, runJoinQuery, runQuery,
   type PlanNoise, type QueryResult,
@@ -25,11 +25,13 @@ import {
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { usesOfJoinPlan, usesOfPlan } from '../src/governance/plan-uses.js';
 import { run3 } from './harness.js';
+import { RegisterShares } from './register-shares.js';
 
 const K = 5;
 let regs: Registers;
 let db: PlainDatabase;
-const shares = new Map<string, [AShare, AShare, AShare]>();
+const shares = new RegisterShares(() => regs);
+const shareOf = (table: string, col: string) => shares.of(table, col);
 
 before(async () => {
   regs = generateRegisters({ citizens: 2500, seed: 5, incomeYears: [2022, 2023] });
@@ -39,11 +41,6 @@ before(async () => {
 const datasets = () => new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }]));
 const planned = (sql: string) => planAnyQuery(parseQuery(sql), datasets());
 
-function shareOf(table: string, col: string): [AShare, AShare, AShare] {
-  const k = `${table}.${col}`;
-  if (!shares.has(k)) shares.set(k, splitShares(regs.all.find((r) => r.schema.name === table)!.columns.get(col)!));
-  return shares.get(k)!;
-}
 
 /** Runs a query over the registers in 3-party MPC (optionally protected); every party gets the same result. */
 async function mpc(sql: string, opts: { noise?: PlanNoise; minCellSize?: number } = {}): Promise<{ plan: ReturnType<typeof planned>['plan']; result: QueryResult }> {
@@ -51,7 +48,7 @@ async function mpc(sql: string, opts: { noise?: PlanNoise; minCellSize?: number 
   const [r0, r1, r2] = await run3((p) => {
     const o = { minCellSize: opts.minCellSize ?? K, ...(opts.noise ? { noise: opts.noise } : {}) };
     if (!join) return runQuery(p, plan, new Map(plan.columns.map((c) => [c, shareOf(plan.dataset.name, c)[p.id]!])), o);
-    const tables = new Map(join.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
+    const tables = shares.tables(join, p.id);
     return runJoinQuery(p, join, tables, o);
   });
   assert.deepEqual(r1, r0);

@@ -4,17 +4,17 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
-import { splitShares, type AShare } from '../src/mpc/share.js';
 import { existsFlag, keptExistsOf, withKeptExists } from '../src/query/exists-flags.js';
 import { planJoinSql, runJoinQuery } from '../src/query/index.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
+import { RegisterShares } from './register-shares.js';
 import { assertVisibleCellsEqual } from './sqlite-cells.js';
 
 const K = 5;
 let regs: Registers;
 let db: PlainDatabase;
-const shares = new Map<string, [AShare, AShare, AShare]>();
+const shares = new RegisterShares(() => regs);
 
 before(async () => {
   regs = generateRegisters({ citizens: 1500, seed: 23, incomeYears: [2022, 2023] });
@@ -22,18 +22,13 @@ before(async () => {
 });
 
 const datasets = () => new Map(regs.all.map((r) => [r.schema.name, r.schema]));
-function shareOf(table: string, col: string): [AShare, AShare, AShare] {
-  const k = `${table}.${col}`;
-  if (!shares.has(k)) shares.set(k, splitShares(regs.all.find((r) => r.schema.name === table)!.columns.get(col)!));
-  return shares.get(k)!;
-}
 
 /** The query at three parties: as written, and with every EXISTS whose flag can be kept made first and kept. */
 async function both(sql: string) {
   const jp = planJoinSql(sql, datasets(), regs.codeLists);
   const ks = keptExistsOf(jp);
   const out = await run3(async (p) => {
-    const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
+    const tables = shares.tables(jp, p.id);
     const asWritten = await runJoinQuery(p, jp, tables, { minCellSize: K });
     const flags = [];
     for (const k of ks) flags.push({ k, flag: await existsFlag(p, jp, k, tables) });

@@ -6,16 +6,16 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { JoinError } from '../src/mpc/join.js';
-import { splitShares, type AShare } from '../src/mpc/share.js';
 import { planJoinSql, QueryError, runJoinQuery } from '../src/query/index.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
+import { RegisterShares } from './register-shares.js';
 import { assertVisibleCellsEqual } from './sqlite-cells.js';
 
 const K = 5;
 let regs: Registers;
 let db: PlainDatabase;
-const shares = new Map<string, [AShare, AShare, AShare]>();
+const shares = new RegisterShares(() => regs);
 
 before(async () => {
   regs = generateRegisters({ citizens: 1500, seed: 11, incomeYears: [2022, 2023] });
@@ -24,16 +24,11 @@ before(async () => {
 
 const datasets = () => new Map(regs.all.map((r) => [r.schema.name, r.schema]));
 
-function shareOf(table: string, col: string): [AShare, AShare, AShare] {
-  const k = `${table}.${col}`;
-  if (!shares.has(k)) shares.set(k, splitShares(regs.all.find((r) => r.schema.name === table)!.columns.get(col)!));
-  return shares.get(k)!;
-}
 
 async function mpc(sql: string) {
   const jp = planJoinSql(sql, datasets(), regs.codeLists);
   const [r0, r1, r2] = await run3((p) => {
-    const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
+    const tables = shares.tables(jp, p.id);
     return runJoinQuery(p, jp, tables, { minCellSize: K });
   });
   assert.deepEqual(r1, r0);
@@ -164,7 +159,7 @@ describe('progress of a linked query (issue 12: the main job shows phase and per
     const jp = planJoinSql(sql, datasets(), regs.codeLists);
     const seen: [number, string][][] = [[], [], []];
     await run3((p) => {
-      const tables = new Map(jp.tables.map((t) => [t.alias, new Map(t.reads.map((c) => [c, shareOf(t.dataset.name, c)[p.id]!]))]));
+      const tables = shares.tables(jp, p.id);
       return runJoinQuery(p, jp, tables, { minCellSize: K, progress: (f, phase) => void seen[p.id]!.push([f, phase]) });
     });
     for (const s of seen) {
