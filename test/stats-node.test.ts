@@ -18,6 +18,7 @@ import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
 import { startDaemon, writeApiPorts, type Daemon } from '../src/node/daemon.js';
 import type { PrivacySettings } from '../src/node/privacy.js';
 import { runRemoteStat } from '../src/cli/stats.js';
+import { runRemoteQuery } from '../src/cli/query.js';
 import { QueryFailed } from '../src/cli/query.js';
 import type { StatRequest } from '../src/stats/shapes.js';
 import { localSigners, type LocalSigners } from './identities.js';
@@ -110,6 +111,22 @@ describe('statistics at the node daemons (exact results) equal R', () => {
     // The first made the line-up or used one an earlier test's table made; the second used it at every node.
     for (const d of seen[0]!) assert.equal(d[0]! + d[1]!, 1);
     assert.deepEqual(seen[1], [[0, 1], [0, 1], [0, 1]]);
+  });
+
+  it('an EXISTS flag made by a SQL query is what a later analysis table uses (the contacts not joined again), same estimates', async () => {
+    for (const d of exact.daemons) d.runner.existsCache.clear();
+    const counts = () => exact.daemons.map((d) => [d.runner.existsCache.made, d.runner.existsCache.used]);
+    const before = counts();
+    const sql = "SELECT p.sex, COUNT(*) AS n FROM population p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') GROUP BY p.sex";
+    const q = await runRemoteQuery({ config: exact.lc.config, sql, signer: exact.ids.researcher, timeoutMs: 300_000, minCellSize: 1 });
+    assert.ok(q.rows.length > 0);
+    const made = counts();
+    // A table of SQL not built before (no analysis table kept): the flag is taken, not made.
+    const data = EXAMPLE_SQL.replace('p.sex, p.region,', 'p.sex, p.region, p.region AS r2,');
+    const t = (await stat(exact, { fn: 't.test', formula: 'age ~ t2d', data }, { minCellSize: 1 })).result.values;
+    closeRel(t.t!, R.get('t:t')!, 1e-9, 't');
+    assert.deepEqual(made.map(([m, u], i) => [m! - before[i]![0]!, u! - before[i]![1]!]), [[1, 0], [1, 0], [1, 0]]);
+    assert.deepEqual(counts().map(([m, u], i) => [m! - made[i]![0]!, u! - made[i]![1]!]), [[0, 1], [0, 1], [0, 1]]);
   });
 
   it('survfit and survdiff by 30-day interval', async () => {
