@@ -30,11 +30,11 @@ function why(out: string): string {
 describe('mosaik demo (the main job)', () => {
   it('ingests the registers, runs every study in MPC with output protection and agrees with the plaintext within the noise; a rerun starts fresh nodes', async () => {
     const dir = join(root, 'demo');
-    const first = await mosaik('demo', '--citizens', '1500', '--dir', dir, '--no-web');
+    const first = await mosaik('demo', '--citizens', '3000', '--dir', dir, '--no-web');
     assert.equal(first.code, 0, why(first.out));
     assert.match(first.out, /every released cell agrees with the plaintext within the noise the protection added/);
     for (const t of ['Type-2 diabetes', 'Statin', 'income quintile', 'Mean income', 'Hospital contacts']) assert.match(first.out, new RegExp(t));
-    assert.match(first.out, /population version demo-1500-1: 1,500 rows × 6 columns shared; node-a stored, node-b stored, node-c stored/);
+    assert.match(first.out, /population version demo-3000-1: 3,000 rows × 6 columns shared; node-a stored, node-b stored, node-c stored/);
     // Every released number carries noise, and says how much.
     assert.match(first.out, /Protected result \(differential privacy ε = 0\.1\): each count ± \d+ \(95 %\)/);
     assert.match(first.out, /researcher 'epidemiologist' spent epsilon 0\.7 of 1/);
@@ -48,7 +48,7 @@ describe('mosaik demo (the main job)', () => {
     // The nodes start empty on every run (keys kept): the same studies run again, with a fresh budget;
     // this time with the consent register (applied inside MPC; the reference leaves the same citizens
     // out), then, as `npm start` does, the web app on the demo cluster until Ctrl-C stops it and the nodes.
-    const child = spawn(process.execPath, [MAIN, 'demo', '--citizens', '1500', '--dir', dir, '--web-port', '0', '--consent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'demo', '--citizens', '3000', '--dir', dir, '--web-port', '0', '--consent'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b));
     child.stderr.on('data', (b: Buffer) => (out += b));
@@ -61,7 +61,7 @@ describe('mosaik demo (the main job)', () => {
       child.stdout.on('data', look);
       void exited.then(() => fail(new Error(`the demo exited before serving the app:\n${why(out)}`)));
     });
-    assert.match(out, /population version demo-1500-1: 1,500 rows .* node-a stored, node-b stored, node-c stored/);
+    assert.match(out, /population version demo-3000-1: 3,000 rows .* node-a stored, node-b stored, node-c stored/);
     assert.match(out, /consent register: [\d,]+ events, [\d,]+ citizens withdrew from public-health research/);
     assert.match(out, /every released cell agrees with the plaintext within the noise/);
     // The citizens' side (issue 15): citizens registered, how to sign in as each, and the doctors
