@@ -72,6 +72,7 @@ export async function sqlQuery(p: Party, { contacts, query, again = false, keptE
   // `keptExists`: every EXISTS's flag made first, as the nodes keep it (src/node/exists-cache.ts),
   // timed apart; the query then joins without the EXISTS's register.
   let flagsMs: number | undefined;
+  const flagSteps: [string, number][] = [];
   let q0 = { jp, tables: shares };
   if (keptExists) {
     const ks = keptExistsOf(jp);
@@ -79,7 +80,7 @@ export async function sqlQuery(p: Party, { contacts, query, again = false, keptE
     await barrier(p);
     const tf = performance.now();
     const flags = [];
-    for (const k of ks) flags.push({ k, flag: await existsFlag(p, jp, k, shares) });
+    for (const k of ks) flags.push({ k, flag: await existsFlag(p, jp, k, shares, { trace: (phase, ms) => flagSteps.push([`flag: ${phase}`, ms]) }) });
     flagsMs = performance.now() - tf;
     q0 = withKeptExists(jp, shares, flags);
   }
@@ -104,5 +105,5 @@ export async function sqlQuery(p: Party, { contacts, query, again = false, keptE
   }
   const s1 = { ...p.net.stats };
   await barrier(p);
-  return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, rows: r.rows, steps, ...(flagsMs !== undefined ? { flagsMs } : {}) };
+  return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, rows: r.rows, steps: [...flagSteps, ...steps], ...(flagsMs !== undefined ? { flagsMs } : {}) };
 }
