@@ -58,7 +58,7 @@ export interface SqlJobResult extends JobResult {
 export async function sqlQuery(p: Party, { contacts, query, again = false, keptExists = false }: { contacts: number; query: string; again?: boolean; keptExists?: boolean }): Promise<SqlJobResult> {
   const { generateRegisters } = await import('../src/demo/registers.js');
   const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
-  const { existsFlag, keptExistsOf, withKeptExists } = await import('../src/query/exists-flags.js');
+  const { keptExistsOf, withExistsFlags } = await import('../src/query/exists-flags.js');
   const q = SQL_BENCH[query] ?? (() => { throw new Error(`unknown query ${query} (${Object.keys(SQL_BENCH).join(', ')})`); })();
   const regs = generateRegisters({ citizens: Math.max(100, Math.round(contacts / CONTACTS_PER_CITIZEN)), seed: 17, incomeYears: [2024] });
   const jp = planJoinSql(q.sql, new Map(regs.all.map((r) => [r.schema.name, r.schema])), regs.codeLists);
@@ -75,14 +75,11 @@ export async function sqlQuery(p: Party, { contacts, query, again = false, keptE
   const flagSteps: [string, number][] = [];
   let q0 = { jp, tables: shares };
   if (keptExists) {
-    const ks = keptExistsOf(jp);
-    if (!ks.length) throw new Error(`${query} has no EXISTS whose flag can be kept`);
+    if (!keptExistsOf(jp).length) throw new Error(`${query} has no EXISTS whose flag can be kept`);
     await barrier(p);
     const tf = performance.now();
-    const flags = [];
-    for (const k of ks) flags.push({ k, flag: await existsFlag(p, jp, k, shares, { trace: (phase, ms) => flagSteps.push([`flag: ${phase}`, ms]) }) });
+    q0 = await withExistsFlags(p, jp, shares, { trace: (phase, ms) => flagSteps.push([`flag: ${phase}`, ms]) });
     flagsMs = performance.now() - tf;
-    q0 = withKeptExists(jp, shares, flags);
   }
   // Rows joined (a cohort folded into its own register is not joined again).
   const rows = q0.jp.order.reduce((s, i) => s + regs.all.find((r) => r.schema.name === q0.jp.tables[i]!.dataset.name)!.length, 0);

@@ -17,7 +17,7 @@ import { splitShares, type AShare } from '../src/mpc/share.js';
 import { noiseForPlan, parseQuery, planAnyQuery, QueryError, runJoinQuery } from '../src/query/index.js';
 import { PlainDatabase, type PlainTable } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
-import { existsFlag, keptExistsOf, withKeptExists } from '../src/query/exists-flags.js';
+import { withExistsFlags } from '../src/query/exists-flags.js';
 
 const K = 5;
 const T = Date.UTC(2024, 6, 1) / 1000;
@@ -60,9 +60,7 @@ async function withConsent(sql: string, purpose: string, noise?: ReturnType<type
     const c = consentShares.map((s) => s[p.id]!);
     const input = await consentJoinInput(p, { person: c[0]!, purpose: c[1]!, granted: c[2]!, time: c[3]!, until: c[4]! }, purposeIndex(DEFAULT_PURPOSES, purpose), T, 'check');
     // keepExists: each EXISTS's flag made first without the filter, as the nodes keep it (src/query/exists-flags.ts).
-    const flags = [];
-    for (const k of keepExists ? keptExistsOf(jp) : []) flags.push({ k, flag: await existsFlag(p, jp, k, tables) });
-    const kept = withKeptExists(jp, tables, flags);
+    const kept = keepExists ? await withExistsFlags(p, jp, tables) : { jp, tables };
     return runJoinQuery(p, kept.jp, kept.tables, { minCellSize: K, restrict: { input, usable: (q, jt) => consentUsable(q, jt, dflt) }, ...(noise ? { noise } : {}), fromRows, trace: (what) => steps.push(what) });
   });
   if (fromRows) assert.ok(steps.some((s) => /^the rows of population only$/.test(s)), `FROM's rows kept: ${steps.join('; ')}`);

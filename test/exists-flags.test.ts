@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
-import { existsFlag, keptExistsOf, withKeptExists } from '../src/query/exists-flags.js';
+import { keptExistsOf, withExistsFlags } from '../src/query/exists-flags.js';
 import { planJoinSql, runJoinQuery } from '../src/query/index.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
@@ -30,9 +30,7 @@ async function both(sql: string) {
   const out = await run3(async (p) => {
     const tables = shares.tables(jp, p.id);
     const asWritten = await runJoinQuery(p, jp, tables, { minCellSize: K });
-    const flags = [];
-    for (const k of ks) flags.push({ k, flag: await existsFlag(p, jp, k, tables) });
-    const kept = withKeptExists(jp, tables, flags);
+    const kept = await withExistsFlags(p, jp, tables);
     const withFlags = await runJoinQuery(p, kept.jp, kept.tables, { minCellSize: K });
     return { asWritten, withFlags, tables: kept.jp.tables.length };
   });

@@ -9,7 +9,7 @@ import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { runLocal } from '../src/stats/engine.js';
 import { planStat, type StatRequest } from '../src/stats/functions.js';
 import { planAnalysis, runAnalysis } from '../src/query/rows.js';
-import { existsFlag, keptExistsOf, withKeptExists } from '../src/query/exists-flags.js';
+import { keptExistsOf, withExistsFlags } from '../src/query/exists-flags.js';
 import { revealMany } from '../src/mpc/arith.js';
 import { splitShares } from '../src/mpc/share.js';
 import { run3 } from './harness.js';
@@ -81,11 +81,8 @@ async function exampleInMpc(regs: Registers, keepExists = false): Promise<{ got:
     const tables = new Map([...shares].map(([a, m]) => [a, new Map([...m].map(([c, s]) => [c, s[p.id]!]))]));
     // With keepExists: the EXISTS column's flag made first by the join of its two registers alone
     // and joined as a column of population (src/query/exists-flags.ts, as the nodes keep it).
-    const ks = keepExists ? keptExistsOf(ap.join) : [];
-    if (keepExists) assert.equal(ks.length, 1);
-    const flags = [];
-    for (const k of ks) flags.push({ k, flag: await existsFlag(p, ap.join, k, tables) });
-    const kept = withKeptExists(ap.join, tables, flags);
+    if (keepExists) assert.equal(keptExistsOf(ap.join).length, 1);
+    const kept = keepExists ? await withExistsFlags(p, ap.join, tables) : { jp: ap.join, tables };
     const t = await runAnalysis(p, { ...ap, join: kept.jp }, kept.tables);
     n = t.n;
     return revealMany(p, [t.valid, ...ap.columns.map((c) => t.columns.get(c.name)!)]);

@@ -145,12 +145,12 @@ export async function statisticTable(p: Party, cache: AnalysisCache, o: { store:
   const key = analysisKey(store, `${plan.request.data}\n${joinedTables(built)}`, reads, consent);
   const made = `${joinedTables(built)}|${built.columns.map((c) => c.name).join(',')}`;
   const r = await agreedTable(p, cache, key, plan.analysis.columns.map((c) => c.name), made, async () => {
-    const load = (t: (typeof built.join.tables)[number]) => store.load(t.dataset.name, versions[t.dataset.name]!, t.reads);
     // An EXISTS column's flag kept from an earlier query or table (src/node/exists-cache.ts; per
     // person, so also under the consent filter, which drops the person's rows either way), then the
     // join's sort by person kept from an earlier join of the same registers (src/node/lineup-cache.ts).
-    const byAlias = new Map(built.join.tables.map((t) => [t.alias, t]));
-    const kept = o.exists ? await agreedExists(p, { exists: o.exists, ...(o.lineups ? { lineups: o.lineups } : {}) }, store, built.join, versions, (a) => load(byAlias.get(a)!)) : { jp: built.join, tables: new Map(built.join.tables.map((t) => [t.alias, load(t)])) };
+    const kept = o.exists
+      ? await agreedExists(p, { exists: o.exists, ...(o.lineups ? { lineups: o.lineups } : {}) }, store, built.join, versions)
+      : { jp: built.join, tables: new Map(built.join.tables.map((t) => [t.alias, store.load(t.dataset.name, versions[t.dataset.name]!, t.reads)])) };
     const table = { ...built, join: kept.jp };
     if (consent) return buildAnalysis(p, table, kept.tables, await consentRestriction(p, store, consent));
     return buildAnalysis(p, table, kept.tables, undefined, o.lineups ? await agreedLineup(p, o.lineups, store, kept.jp, versions, { fromRows: true }) : {});

@@ -31,9 +31,10 @@ export class ExistsCache extends TaggedCache<AShare> {
 }
 
 /**
- * The join plan to run and its tables' shares, with every EXISTS whose flag can be kept taken from
- * the cache (all three nodes hold it alike) or made now and kept. `load` gives a table's shares
- * (every column it reads). One round of tags where the plan has such an EXISTS, plus the making.
+ * The join plan to run and its tables' shares as stored (every column each reads), with every
+ * EXISTS whose flag can be kept taken from the cache (all three nodes hold it alike) or made now and
+ * kept; an EXISTS's register is read only to make its flag. One round of tags where the plan has
+ * such an EXISTS, plus the making.
  */
 export async function agreedExists(
   p: Party,
@@ -41,11 +42,14 @@ export async function agreedExists(
   store: ShareStore,
   jp: JoinPlan,
   versions: Record<string, string>,
-  load: (alias: string) => Map<string, AShare>,
   opts: Pick<JoinRunOptions, 'trace'> & { report?: (f: number, what: string) => void } = {},
 ): Promise<{ jp: JoinPlan; tables: Map<string, Map<string, AShare>> }> {
   const ks = keptExistsOf(jp);
   const loaded = new Map<string, Map<string, AShare>>();
+  const load = (alias: string) => {
+    const t = jp.tables.find((x) => x.alias === alias)!;
+    return store.load(t.dataset.name, versions[t.dataset.name]!, t.reads);
+  };
   const get = (alias: string) => loaded.get(alias) ?? loaded.set(alias, load(alias)).get(alias)!;
   const all = () => new Map(jp.tables.map((t) => [t.alias, get(t.alias)]));
   if (!ks.length) return { jp, tables: all() };

@@ -691,10 +691,7 @@ export class JobRunner {
    * cache or made now and kept (src/node/exists-cache.ts); the job's progress says so while it is made.
    */
   private keptExists(p: Party, job: Job, join: JoinPlan, versions: Record<string, string>, rows: number): Promise<{ jp: JoinPlan; tables: Map<string, Map<string, AShare>> }> {
-    const store = this.o.store;
-    const byAlias = new Map(join.tables.map((t) => [t.alias, t]));
-    const load = (alias: string) => store.load(byAlias.get(alias)!.dataset.name, versions[byAlias.get(alias)!.dataset.name]!, byAlias.get(alias)!.reads);
-    return agreedExists(p, { exists: this.existsCache, lineups: this.lineupCache }, store, join, versions, load, { report: (f, what) => (job.progress = `computing over ${rows} rows: ${what}, ${Math.floor(100 * f)} %`) });
+    return agreedExists(p, { exists: this.existsCache, lineups: this.lineupCache }, this.o.store, join, versions, { report: (f, what) => (job.progress = `computing over ${rows} rows: ${what}, ${Math.floor(100 * f)} %`) });
   }
 
   /**

@@ -84,3 +84,13 @@ export function withKeptExists(jp: JoinPlan, tables: Map<string, Map<string, ASh
     tables: out,
   };
 }
+
+/**
+ * Every EXISTS whose flag can be kept made now, in process (no cache: tests, benchmarks), and the
+ * join plan without their registers (withKeptExists). Reveals what existsFlag reveals.
+ */
+export async function withExistsFlags(p: Party, jp: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: Pick<JoinRunOptions, 'trace'> = {}): Promise<{ jp: JoinPlan; tables: Map<string, Map<string, AShare>> }> {
+  const flags: { k: KeptExists; flag: AShare }[] = [];
+  for (const k of keptExistsOf(jp)) flags.push({ k, flag: await existsFlag(p, jp, k, tables, opts) });
+  return withKeptExists(jp, tables, flags);
+}

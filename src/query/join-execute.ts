@@ -106,7 +106,11 @@ export function lineupInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict'
   const ts = joinOrder(jp, opts).map((i) => jp.tables[i]!);
   if (ts.some((t) => t.window || t.over?.order)) return null;
   // Uniqueness of its rows before the filter too decides whether the sort breaks ties by row (join.ts).
-  const rows = (t: JoinTablePlan) => (t.unique === true && (!t.filter || keyColumnUnique(t)) ? '' : tieOf(t) ? `+${tieOf(t)!.column}` : '+index');
+  const rows = (t: JoinTablePlan) => {
+    if (t.unique === true && (!t.filter || keyColumnUnique(t))) return '';
+    const tie = tieOf(t);
+    return tie ? `+${tie.column}` : '+index';
+  };
   return { datasets: ts.map((t) => t.dataset.name), signature: ts.map((t) => `${t.dataset.name}.${t.key}:${t.unique}${rows(t)}`).join(' ') };
 }
 
