@@ -49,6 +49,19 @@ const QUERIES = {
     JOIN (SELECT person_id, date, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY date) AS k FROM prescriptions) r ON r.person_id = c.person_id AND r.k <= 3 GROUP BY c.region`,
 };
 
+/** Runs each query (remoteEqualsLocal) and returns, per query, how much each node's counters (`count`) grew. */
+async function countersPerQuery(queries: string[], count: () => number[][]): Promise<number[][][]> {
+  const steps: number[][][] = [];
+  let last = count();
+  for (const sql of queries) {
+    await remoteEqualsLocal(sql);
+    const now = count();
+    steps.push(now.map((c, i) => c.map((x, k) => x - last[i]![k]!)));
+    last = now;
+  }
+  return steps;
+}
+
 /** Runs `sql` at the nodes as `mosaik query` does and checks its rows against the in-process run. */
 async function remoteEqualsLocal(sql: string) {
   const remote = await runRemoteQuery({ config: cluster.config, sql, signer: ids.researcher, timeoutMs: 300_000 });
@@ -97,14 +110,7 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
       "SELECT p.sex, COUNT(*) AS n, SUM(r.amount) AS ddd FROM population p JOIN prescriptions r ON r.person_id = p.person_id WHERE r.atc LIKE 'A10%' GROUP BY p.sex",
       "SELECT p.region, COUNT(*) AS n FROM population p JOIN prescriptions r ON r.person_id = p.person_id WHERE p.sex = 'F' GROUP BY p.region",
     ];
-    const steps: number[][][] = [];
-    let last = count();
-    for (const sql of queries) {
-      await remoteEqualsLocal(sql);
-      const now = count();
-      steps.push(now.map(([m, u], i) => [m! - last[i]![0]!, u! - last[i]![1]!]));
-      last = now;
-    }
+    const steps = await countersPerQuery(queries, count);
     // Made at every node by the first join; used by the second and the third.
     assert.deepEqual(steps, [[[1, 0], [1, 0], [1, 0]], [[0, 1], [0, 1], [0, 1]], [[0, 1], [0, 1], [0, 1]]]);
   });
@@ -118,14 +124,7 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
       // Another condition: another flag, made by a join of the same two registers (its line-up kept).
       "SELECT p.region, COUNT(*) AS n FROM population p WHERE NOT EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id) GROUP BY p.region",
     ];
-    const steps: number[][][] = [];
-    let last = count();
-    for (const sql of queries) {
-      await remoteEqualsLocal(sql);
-      const now = count();
-      steps.push(now.map((c, i) => c.map((x, k) => x! - last[i]![k]!)));
-      last = now;
-    }
+    const steps = await countersPerQuery(queries, count);
     // [flags made, flags used, line-ups made, line-ups used] at each node, per query. The second
     // query's population ⋈ contacts sorts, or uses the line-up of an earlier test's join of the two.
     const q2 = steps[1]!.map(([m, u, lm, lu]) => [m, u, lm! + lu!]);
