@@ -38,7 +38,7 @@ import { ensureLocalIdentities } from '../governance/identities.js';
 import { DEFAULT_PRIVACY } from '../node/privacy.js';
 import { DEFAULT_DEMO_DIR, runDemo } from './demo.js';
 import { runStudiesDemo } from './studies-demo.js';
-import { COLUMN_MALLOC_ENV, hasColumnMemory } from '../ring/column-memory.js';
+import { COLUMN_MALLOC_ENV, growHeapForColumns, hasColumnMemory } from '../ring/column-memory.js';
 
 const int = (what: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
@@ -102,6 +102,7 @@ program
   .option('--exact-results', 'daemon: NO output protection (exact aggregates, MIN/MAX, no budget): for synthetic data and tests only')
   .option('--max-parallel <n>', 'daemon, node 0: jobs running at once in the cluster (default twice the cores, 2..8)', int('max-parallel', 1, 64))
   .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean; maxParallel?: number }) => {
+    growHeapForColumns();
     if (!o.job) {
       if (process.platform === 'linux' && !hasColumnMemory()) {
         const env = Object.entries(COLUMN_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ');

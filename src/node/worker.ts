@@ -15,6 +15,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Party } from '../mpc/party.js';
+import { growHeapForColumns } from '../ring/column-memory.js';
 import type { PartyId } from '../net/channel.js';
 import { loadNodeIdentity, type ClusterConfig } from '../net/keys.js';
 import { connectTls, type TlsChannel } from '../net/tls.js';
@@ -142,4 +143,7 @@ async function childMain(): Promise<void> {
   });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.send) void childMain();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.send) {
+  growHeapForColumns();
+  void childMain();
+}
