@@ -19,13 +19,14 @@
 // tests); a `mosaik node` started without them says so (src/cli/main.ts; README "Running the
 // nodes"). Other C libraries ignore these variables; a value the operator set is kept.
 //
-// The same processes also set V8's old-generation growth (computeHeapGrowth): V8 sets the next
+// The same processes also set V8's old-generation growth (growHeapForColumns): V8 sets the next
 // full collection's limit at 1.8× the live heap (≈ 30 MiB of code and objects in a daemon, so
 // 54 MiB); when that leaves less room than the young generation's capacity (32 MiB once it has
 // grown), V8 starts marking again right after every full collection. A daemon computing a join
 // then ran ≈ 320 full collections (4.2 s) in the main job, 12 % of its CPU, though its columns
 // live outside the JS heap. At 4× the live heap a full collection comes only when the heap grows
 // or the columns' allocations press (bench/RESULTS.md, "Full collections").
+
 import { setFlagsFromString } from 'node:v8';
 
 /** The glibc tunable for transparent huge pages on malloc's memory. */
