@@ -225,6 +225,17 @@ describe('statistics equal R (exact results)', () => {
     const d5 = (await exact({ fn: 'survdiff', formula: 'Surv(days, died) ~ region' })).result.values;
     closeRel(d5.chisq!, R.get('survdiff5:chisq')!, 1e-6, 'log-rank χ² over 5 regions');
   });
+
+  it('survdiff is not reported when a group has fewer persons than the smallest cell (as survfit ends its curve)', async () => {
+    const rows = exampleTable(regs).filter((r) => r.t2d).length;
+    const k = rows + 1; // every person with type-2 diabetes, and one more
+    const r = await runLocal(regs.all, regs.codeLists, { data: EXAMPLE_SQL, fn: 'survdiff', formula: 'Surv(days, died) ~ t2d' } as StatRequest, { minCellSize: k });
+    assert.ok(Number.isNaN(r.result.values.chisq), `χ² withheld, got ${r.result.values.chisq}`);
+    assert.ok(Number.isNaN(r.result.values['p.value']));
+    assert.ok(r.result.notes.some((n) => n.includes('t2d=TRUE') && n.includes(`fewer than ${k} persons`) && n.includes('not reported')), r.result.notes.join('; '));
+    const s = await runLocal(regs.all, regs.codeLists, { data: EXAMPLE_SQL, fn: 'survfit', formula: 'Surv(days, died) ~ t2d' } as StatRequest, { minCellSize: k });
+    assert.ok(s.result.notes.some((n) => n.startsWith('t2d=TRUE: the curve ends')), 'survfit ends that group\'s curve at once too');
+  });
 });
 
 describe('models fitted inside MPC equal R', () => {

@@ -135,6 +135,7 @@ cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"))
   for (const c of curves) for (const t of at.filter((_, i) => i % 2 === 1 || i === at.length - 1)) keys.push([`${c.label} day ${t}`, `surv:${c.label}:${t}`, `surv:${c.label}:${t}`]);
   tally(beside(s.result, keys, R, log));
   const lr = reread(s, 'survdiff');
+  for (const n of lr.notes) log(`  note: ${n}`);
   tally(beside(lr, [['log-rank χ²', 'chisq', 'logrank']], R, log));
   log(`  ${s.seconds.toFixed(1)} s`);
 

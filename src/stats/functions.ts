@@ -655,7 +655,16 @@ function finishSurvival(plan: StatPlan, values: number[], o: FinishOptions, call
   // survdiff: log-rank over the union of times.
   const times = [...new Set(groups.flatMap((g) => g.time))].sort((a, b) => a - b);
   const G = groups.length;
-  if (G < 2) fail('survdiff: needs at least two groups with rows');
+  if (G < 2 && !o.protectedRun) fail('survdiff: needs at least two groups with rows');
+  // A group of fewer than the smallest cell of persons (after the noise, in a protected run): the test
+  // is not reported, as survfit ends a curve where fewer are at risk. Under the noise such a group's
+  // counts are mostly noise, and the test's stated error (first order in the noise) does not hold.
+  const small = [...groups.filter((g) => g.nrisk[0]! < k).map((g) => g.label), ...(G < 2 ? ['a group without rows'] : [])];
+  if (small.length) {
+    notes.push(`${small.join(', ')}: fewer than ${k} persons${o.protectedRun ? ' after the noise' : ''}; the log-rank test is not reported`);
+    Object.assign(vals, { chisq: NaN, df: Math.max(1, G - 1), 'p.value': NaN });
+    return { fn: 'survdiff', call, text: [`Call:\nsurvdiff(formula = ${plan.formula.text})`, '', ` not reported: ${notes[notes.length - 1]}`].join('\n'), values: vals, notes };
+  }
   const at = (g: LifeTable, t: number) => {
     // number at risk at t: the first row at or after t (rows only where exits > 0)
     let n = 0, d = 0;
