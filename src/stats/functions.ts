@@ -659,7 +659,8 @@ function finishSurvival(plan: StatPlan, values: number[], o: FinishOptions, call
   // A group of fewer than the smallest cell of persons (after the noise, in a protected run): the test
   // is not reported, as survfit ends a curve where fewer are at risk. Under the noise such a group's
   // counts are mostly noise, and the test's stated error (first order in the noise) does not hold.
-  const small = [...groups.filter((g) => g.nrisk[0]! < k).map((g) => g.label), ...(G < 2 ? ['a group without rows'] : [])];
+  const small = groups.filter((g) => g.nrisk[0]! < k).map((g) => g.label);
+  if (G < 2) small.push('a group without rows');
   if (small.length) {
     notes.push(`${small.join(', ')}: fewer than ${k} persons${o.protectedRun ? ' after the noise' : ''}; the log-rank test is not reported`);
     Object.assign(vals, { chisq: NaN, df: Math.max(1, G - 1), 'p.value': NaN });
