@@ -8,6 +8,7 @@ import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { runLocal } from '../src/stats/engine.js';
 import { planStat, type StatRequest } from '../src/stats/functions.js';
+import { pickBetter, STEP_MARGIN } from '../src/stats/glm.js';
 import { planAnalysis, runAnalysis } from '../src/query/rows.js';
 import { keptExistsOf, withExistsFlags } from '../src/query/exists-flags.js';
 import { revealMany } from '../src/mpc/arith.js';
@@ -262,6 +263,24 @@ describe('models fitted inside MPC equal R', () => {
     for (const n of ['t2dTRUE', 'age', 'sexM']) coefOk(r.result.values, 'cox', n);
     closeRel(r.result.values.wald!, R.get('cox:wald')!, 1e-3, 'Wald test');
     closeRel(r.result.values['hr:t2dTRUE']!, Math.exp(R.get('cox:coef:t2dTRUE')!), 1e-3, 'hazard ratio');
+  });
+  it('a Newton step is cut to a quarter only when that raises the log-likelihood by more than its rounding', async () => {
+    // Near the optimum the two candidates' log-likelihoods differ by a few units of 2^-24: a choice made
+    // by the rounding once stalled a Cox fit (quarter steps in a row). Lanes: [values of full, of quarter].
+    const m = Number(STEP_MARGIN);
+    const cases: [number, number, 'full' | 'quarter'][] = [[0, 0, 'full'], [0, 6, 'full'], [0, m - 1, 'full'], [0, m + 1, 'quarter'], [1000, 0, 'full'], [0, 1 << 20, 'quarter'], [-(1 << 22), 0, 'quarter']];
+    const ll0 = splitShares(BigUint64Array.from(cases, ([a]) => BigInt.asUintN(64, BigInt(a))));
+    const ll1 = splitShares(BigUint64Array.from(cases, ([, b]) => BigInt.asUintN(64, BigInt(b))));
+    const full = splitShares(BigUint64Array.of(10n, 11n)), quarter = splitShares(BigUint64Array.of(20n, 21n));
+    const got = await run3(async (p) => {
+      const out: bigint[] = [];
+      for (let i = 0; i < cases.length; i++) {
+        const c = await pickBetter(p, [ll0[p.id]!.slice(i, i + 1), ll1[p.id]!.slice(i, i + 1)], [full[p.id]!, quarter[p.id]!]);
+        out.push((await revealMany(p, [c]))[0]![0]!);
+      }
+      return out;
+    });
+    assert.deepEqual(got[0].map((v) => (v === 10n ? 'full' : v === 20n ? 'quarter' : String(v))), cases.map(([, , w]) => w));
   });
   it('separation (a covariate that predicts the outcome perfectly) is reported, not returned as a number', async () => {
     const data = EXAMPLE_SQL.replace('AS died', 'AS died, d.death_date IS NOT NULL AS dd');
