@@ -11,7 +11,7 @@
 //   shared    http.ts, errors.ts
 //
 // Imports point down only (routes → services → store; every layer may use shared); no circles.
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
@@ -65,6 +65,23 @@ export interface ApiRequestOptions {
 }
 
 /**
+ * Connections to the nodes' APIs, kept open between requests. A requester polls each node's job status
+ * about ten times a second while a job runs; each poll on a new connection cost a TLS handshake on
+ * both sides (a node's handshakes took CPU from the MPC it was running), a new TLS context and a
+ * certificate check: ≈ 2 s of the main job's CPU in the requester alone. A connection is verified
+ * (pinned certificate) when it is made; idle ones do not keep a process alive and are closed by the
+ * server after its keep-alive time. One pool per pinned certificate (a connection is only reused
+ * for the identity it was checked against), and no TLS sessions cached: a new connection always
+ * checks the certificate in full.
+ */
+const API_AGENTS = new Map<string, HttpsAgent>();
+const apiAgent = (n: ResolvedNode): HttpsAgent => {
+  let a = API_AGENTS.get(n.fingerprint);
+  if (!a) API_AGENTS.set(n.fingerprint, (a = new HttpsAgent({ keepAlive: true, maxCachedSessions: 0, scheduling: 'lifo' })));
+  return a;
+};
+
+/**
  * One request to a node's API. The server must present exactly the certificate pinned for it in
  * cluster.json (SHA-256 fingerprint), checked during the handshake before any byte is sent.
  */
@@ -85,7 +102,7 @@ export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, pa
     // Trust exactly the pinned certificate (when cluster.json carries it), then check its fingerprint.
     ...pinnedTlsOptions(n),
     ...(o.key && o.cert ? { key: o.key, cert: o.cert } : {}),
-    agent: false,
+    agent: apiAgent(n),
     headers: {
       ...(authorization ? { authorization } : {}),
       ...(payload === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
@@ -95,12 +112,15 @@ export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, pa
   return new Promise((ok, fail) => {
     const req = httpsRequest(opts, (res) => readJsonAnswer<T>(res).then(ok, fail));
     // Without a pinned certificate in cluster.json, only the fingerprint check stands: do it before sending.
+    // A kept connection was checked when it was made (a failed check destroys it).
     if (!n.certPem) {
       req.on('socket', (s) => {
-        (s as TLSSocket).once('secureConnect', () => {
+        const check = () => {
           const fp = (s as TLSSocket).getPeerX509Certificate()?.fingerprint256;
           if (fp !== n.fingerprint) req.destroy(new Error(`node ${n.id} (${n.name}) presented a certificate with fingerprint ${fp}, but cluster.json pins ${n.fingerprint}`));
-        });
+        };
+        if ((s as TLSSocket).getPeerX509Certificate()) check();
+        else (s as TLSSocket).once('secureConnect', check);
       });
     }
     req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer from node ${n.id} (${n.name}) at ${n.host}:${port} within ${o.timeoutMs ?? 30_000} ms`)));
