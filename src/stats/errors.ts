@@ -12,7 +12,8 @@ export function errorsOf(plan: StatPlan, values: number[], noise: StatNoise, o: 
   const vars = laneVariances(noise);
   const base = finishStat(plan, values, o).values;
   const acc: Record<string, number> = {};
-  for (const k of Object.keys(base)) acc[k] = 0;
+  // A value not reported (NaN: withheld) has no error to state.
+  for (const k of Object.keys(base)) if (!Number.isNaN(base[k])) acc[k] = 0;
   values.forEach((v, l) => {
     const sd = Math.sqrt(vars[l]!);
     const h = Math.max(1e-6, sd * 1e-3);
@@ -23,7 +24,7 @@ export function errorsOf(plan: StatPlan, values: number[], noise: StatNoise, o: 
     } catch {
       return;
     }
-    for (const k of Object.keys(base)) {
+    for (const k of Object.keys(acc)) {
       const d = (up[k]! - dn[k]!) / (2 * h);
       if (Number.isFinite(d)) acc[k]! += d * d * vars[l]!;
     }

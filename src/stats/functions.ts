@@ -7,7 +7,8 @@
 // person from the schemas, src/query/contribution.ts; each sum's ε share = ε / number of noised
 // blocks, discrete Laplace with scale Δ/ε_share drawn inside MPC, src/mpc/geometric-noise.ts):
 //   t.test(y ~ g)       Welch, two groups (Welch 1947). Reveals n, Σy, Σy² per group: 6 noisy sums,
-//                       Δ = R·(1, B, B²) with B = max|y|. R: t.test(y ~ g)
+//                       Δ = R·(1, B, B²) with B = max|y|. R: t.test(y ~ g). Protected: t, df, p and
+//                       the CI are withheld (with a note) when a group's variance is noise-dominated.
 //   cor(~ x + y)        Pearson with cor.test's t, p and Fisher-z 95 % CI. Reveals n, Σx, Σy, Σx²,
 //                       Σy², Σxy: 6 noisy sums. R: cor(x, y), cor.test(x, y)
 //   lm(y ~ …)           least squares from the noisy cross-product matrix [X y]'[X y] (sufficient
@@ -290,6 +291,20 @@ export interface FinishOptions {
   minCellSize: number;
   /** Protected runs: noisy values are clamped where a count cannot be negative. */
   protectedRun: boolean;
+  /** Protected runs: the noise's variance on each released lane (laneVariances). */
+  laneVar?: number[];
+}
+
+/**
+ * A group's variance estimate (Q − S²/n)/(n − 1) under the noise is too uncertain for a first-order
+ * error when the noise's sd on it exceeds a quarter of it (then a 4-sd draw of the noise reaches 0,
+ * the estimate is clamped there, and a statistic divided by it runs away while its stated error,
+ * taken at the clamp, shrinks). Delta method on the group's lanes' noise variances vn, vS, vQ.
+ */
+function varianceNoiseDominated(n: number, S: number, Q: number, vn: number, vS: number, vQ: number): boolean {
+  const m = S / n, v = (Q - n * m * m) / (n - 1);
+  const sd = Math.sqrt(vQ + 4 * m * m * vS + m ** 4 * vn) / (n - 1);
+  return !(v > 4 * sd);
 }
 
 /** The R-like result from the released lanes (values as numbers, integers for sums/cells). */
@@ -307,16 +322,26 @@ export function finishStat(plan: StatPlan, values: number[], o: FinishOptions): 
       if (n1 < k || n2 < k) fail(`t.test: a group has fewer than ${k} persons (the smallest cell released)`);
       const m1 = S1 / n1, m2 = S2 / n2;
       const v1 = Math.max(0, (Q1 - n1 * m1 * m1) / (n1 - 1)), v2 = Math.max(0, (Q2 - n2 * m2 * m2) / (n2 - 1));
-      const se = Math.sqrt(v1 / n1 + v2 / n2);
-      const t = (m1 - m2) / se;
-      const df = (v1 / n1 + v2 / n2) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1));
-      const p = 2 * pt(-Math.abs(t), df);
-      const q = qt(0.975, df);
       const g = plan.formula.terms[0]!;
       const labels = keyLabels(plan, { column: g.column, kind: 'factor', min: plan.column(g.column).min, size: 2 });
+      // Lanes n, n2, S, S2, Q, Q2: group 1's values are differences of two noisy lanes.
+      const lv = o.laneVar;
+      const noisy = lv
+        ? [varianceNoiseDominated(n1, S1, Q1, lv[0]! + lv[1]!, lv[2]! + lv[3]!, lv[4]! + lv[5]!), varianceNoiseDominated(n2, S2, Q2, lv[1]!, lv[3]!, lv[5]!)]
+        : [false, false];
+      const se = Math.sqrt(v1 / n1 + v2 / n2);
+      let t = (m1 - m2) / se;
+      let df = (v1 / n1 + v2 / n2) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1));
+      if (noisy[0] || noisy[1]) {
+        t = df = NaN;
+        const which = labels.filter((_, i) => noisy[i]).map((l) => `group ${l}`).join(' and ');
+        notes.push(`${which}: the variance is dominated by the protection's noise (its noise sd is more than a quarter of it); t, df, the p-value and the confidence interval are not reported (more persons or a larger epsilon would give them)`);
+      }
+      const p = 2 * pt(-Math.abs(t), df);
+      const q = Number.isNaN(df) ? NaN : qt(0.975, df);
       const text = [
         '\tWelch Two Sample t-test', '', `data:  ${f.text.replace('~', 'by').replace(/\s+/g, ' ')}`,
-        `t = ${fmt(t)}, df = ${fmt(df)}, p-value = ${fmtP(p)}`,
+        `t = ${fmt(t)}, df = ${fmt(df)}, p-value = ${Number.isNaN(p) ? 'NA' : fmtP(p)}`,
         `alternative hypothesis: true difference in means between group ${labels[0]} and group ${labels[1]} is not equal to 0`,
         '95 percent confidence interval:', ` ${fmt(m1 - m2 - q * se)} ${fmt(m1 - m2 + q * se)}`, 'sample estimates:',
         textTable([`mean in group ${labels[0]}`, `mean in group ${labels[1]}`], [[fmt(m1), fmt(m2)]]),

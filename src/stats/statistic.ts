@@ -5,7 +5,7 @@
 // decodes with exactly this code. The party-local run is ./service.ts. Reveals nothing itself:
 // what each function releases is in functions.ts and glm.ts.
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
-import { finishStat, noiseFor, planStat, STAT_NAMES, type StatNoise, type StatPlan, type StatRequest, type StatResult } from './functions.js';
+import { finishStat, laneVariances, noiseFor, planStat, STAT_NAMES, type StatNoise, type StatPlan, type StatRequest, type StatResult } from './functions.js';
 import { errorsOf } from './errors.js';
 import { fail } from './model.js';
 import { finishModel } from './model-finish.js';
@@ -45,7 +45,7 @@ export function statisticNoise(plan: StatPlan, mechanism: 'laplace' | 'gaussian'
 
 /** The requester's result from the combined lanes. */
 export function finishStatistic(plan: StatPlan, lanes: bigint[], minCellSize: number, noise: StatNoise | null): StatResult {
-  const o = { minCellSize, protectedRun: !!noise };
+  const o = { minCellSize, protectedRun: !!noise, ...(noise ? { laneVar: laneVariances(noise) } : {}) };
   const signed = lanes.map((v) => BigInt.asIntN(64, v));
   if (plan.job.kind === 'model') return finishModel(plan, signed, o, noise);
   const values = signed.map(Number);
