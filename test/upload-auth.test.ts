@@ -220,12 +220,12 @@ describe('governed nodes authenticate uploads', () => {
     assert.match(out.at(-1)!, /node-a already had it/);
     out.length = 0;
     assert.equal(await runIngest({ ...base, version: 'i2', signer: 'dst' }), 1);
-    // The command as a process: it exits once the nodes answered (no connection left open until the
-    // nodes' keep-alive timeout, 72 s), with the reason of a refusal on stderr.
-    const t0 = Date.now();
+    // The command as a process: it exits by itself once the nodes answered. A connection left open
+    // would hold it until the nodes' keep-alive timeout (72 s), and spawnSync would kill it at 60 s
+    // (a signal instead of an exit code).
     const child = spawnSync(process.execPath, [MAIN, 'ingest', '--dir', cluster.dir, '--schema', 'demo:income', '--version', 'i3', '--sign-key', keyFile(F.dst), '--quiet', csv], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.signal, null, 'mosaik ingest did not exit by itself');
     assert.equal(child.status, 0, child.stderr);
-    assert.ok(Date.now() - t0 < 30_000, `mosaik ingest took ${Date.now() - t0} ms`);
     assert.match(out.join('\n'), /no custodian identity to sign with/);
   });
 });
