@@ -1,7 +1,8 @@
 // Small dense symmetric positive definite systems H x = b in fixed point on shared values, for the
 // Newton steps of model fits inside MPC (src/stats/glm.ts): an LDLᵀ factorisation column by column
-// (one reciprocal per pivot, fixed.ts, Catrina–Saxena FC 2010), then forward and back substitution
-// for m right-hand sides at once. Rounds: p·(≈ 43) for the factorisation, 6p + 3 for the solve; the
+// (one reciprocal per pivot, fixed.ts, Catrina–Saxena FC 2010), with the m right-hand sides
+// carried as m more rows of it (the forward substitution and D⁻¹ come out of the factorisation), then
+// back substitution for all m at once. Rounds: p·(≈ 43) for the factorisation, 3(p − 1) for the solve; the
 // lanes are tiny (p² and p·m). Precision: each product is rounded to f bits (mulFixed), each pivot's
 // reciprocal carries 2^−27 relative error; Newton's method corrects the inexact step (only the
 // gradient must be exact). Contract: H symmetric positive definite, |every intermediate product| <
@@ -22,48 +23,42 @@ export async function ldlSolve(p: Party, H: AShare, b: AShare, dim: number, m: n
   const at = (i: number, j: number) => lane(H, i * P + j);
   const L: AShare[][] = Array.from({ length: P }, () => new Array<AShare>(P));
   const E: AShare[][] = Array.from({ length: P }, () => new Array<AShare>(P)); // E_ij = L_ij·D_j
+  // The right-hand sides ride along as m more rows of the factorisation (the augmented matrix
+  // [H b; b' ·]): their E entries are the forward substitution's z = L⁻¹b and their L entries
+  // z_j/D_j = y, so the forward pass and the division by D cost no rounds of their own.
+  const Lb: AShare[][] = Array.from({ length: m }, () => new Array<AShare>(P));
   const D: AShare[] = [];
   const R: AShare[] = [];
   for (let j = 0; j < P; j++) {
-    // E_ij = H_ij − Σ_{k<j} L_ik·E_jk for i ≥ j (i = j: D_j).
+    // E_ij = H_ij − Σ_{k<j} L_ik·E_jk for i ≥ j (i = j: D_j); the same for each right-hand side r
+    // with b_jr in place of H_ij.
     const rows = Array.from({ length: P - j }, (_, t) => j + t);
     let vals = rows.map((i) => at(i, j));
+    let rhs = Array.from({ length: m }, (_, r) => lane(b, j * m + r));
     if (j > 0) {
-      const pairs: [AShare, AShare][] = [];
-      for (const i of rows) for (let k = 0; k < j; k++) pairs.push([L[i]![k]!, E[j]![k]!]);
-      const prods = await mulFixedMany(p, [[concatShares(pairs.map((q) => q[0])), concatShares(pairs.map((q) => q[1]))]], f);
-      vals = rows.map((i, t) => {
-        let v = at(i, j);
-        for (let k = 0; k < j; k++) v = sub(v, lane(prods[0]!, t * j + k));
+      const left: AShare[] = [], right: AShare[] = [];
+      for (const i of rows) for (let k = 0; k < j; k++) (left.push(L[i]![k]!), right.push(E[j]![k]!));
+      for (let r = 0; r < m; r++) for (let k = 0; k < j; k++) (left.push(Lb[r]![k]!), right.push(E[j]![k]!));
+      const prods = (await mulFixedMany(p, [[concatShares(left), concatShares(right)]], f))[0]!;
+      const minus = (v: AShare, t: number) => {
+        for (let k = 0; k < j; k++) v = sub(v, lane(prods, t * j + k));
         return v;
-      });
+      };
+      vals = rows.map((i, t) => minus(at(i, j), t));
+      rhs = rhs.map((v, r) => minus(v, rows.length + r));
     }
     D[j] = vals[0]!;
     R[j] = await reciprocal(p, D[j]!, f);
     for (let t = 1; t < rows.length; t++) E[rows[t]!]![j] = vals[t]!;
-    if (rows.length > 1) {
-      const l = await mulFixedMany(p, [[concatShares(vals.slice(1)), concatShares(vals.slice(1).map(() => R[j]!))]], f);
-      for (let t = 1; t < rows.length; t++) L[rows[t]!]![j] = lane(l[0]!, t - 1);
+    const below = [...vals.slice(1), ...rhs];
+    if (below.length > 0) {
+      const l = (await mulFixedMany(p, [[concatShares(below), concatShares(below.map(() => R[j]!))]], f))[0]!;
+      for (let t = 1; t < rows.length; t++) L[rows[t]!]![j] = lane(l, t - 1);
+      for (let r = 0; r < m; r++) Lb[r]![j] = lane(l, rows.length - 1 + r);
     }
   }
-  // Forward: z_i = b_i − Σ_{k<i} L_ik z_k (unit lower), m right-hand sides per step.
-  const z: AShare[] = [];
-  for (let i = 0; i < P; i++) {
-    let zi = b.slice(i * m, (i + 1) * m);
-    if (i > 0) {
-      const xs: AShare[] = [], ys: AShare[] = [];
-      for (let k = 0; k < i; k++) {
-        xs.push(concatShares(Array.from({ length: m }, () => L[i]![k]!)));
-        ys.push(z[k]!);
-      }
-      const pr = (await mulFixedMany(p, [[concatShares(xs), concatShares(ys)]], f))[0]!;
-      for (let k = 0; k < i; k++) zi = sub(zi, pr.slice(k * m, (k + 1) * m));
-    }
-    z.push(zi);
-  }
-  // y = z / D
-  const yAll = (await mulFixedMany(p, [[concatShares(z), concatShares(R.map((r) => concatShares(Array.from({ length: m }, () => r))))]], f))[0]!;
-  const y = Array.from({ length: P }, (_, i) => yAll.slice(i * m, (i + 1) * m));
+  // y = D⁻¹ L⁻¹ b: the right-hand sides' rows of L (row i, column r at y[i] lane r).
+  const y = Array.from({ length: P }, (_, i) => concatShares(Array.from({ length: m }, (_, r) => Lb[r]![i]!)));
   // Back: x_i = y_i − Σ_{k>i} L_ki x_k
   const x: AShare[] = new Array(P);
   for (let i = P - 1; i >= 0; i--) {

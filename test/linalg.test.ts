@@ -1,0 +1,111 @@
+// ldlSolve (src/mpc/linalg.ts) against a plaintext solve in double precision: random symmetric
+// positive definite systems scaled to O(1) as the model fits keep them (p = 1..8, one and several
+// right-hand sides), an ill-conditioned one, and the pivots' signs on a singular matrix. The bound:
+// each product is rounded to f = 24 bits and each reciprocal carries ≤ 2^−27 relative error, so the
+// solution's error is a few hundred ulps times the condition number (stated per case below).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { revealMany } from '../src/mpc/arith.js';
+import { decodeFixed, encodeFixed } from '../src/mpc/fixed.js';
+import { ldlSolve } from '../src/mpc/linalg.js';
+import { splitShares } from '../src/mpc/share.js';
+import { run3 } from './harness.js';
+
+const F = 24;
+
+function uniform(n: number): number[] {
+  const b = randomBytes(4 * n);
+  const v = new Uint32Array(b.buffer, b.byteOffset, n);
+  return Array.from(v, (x) => x / 2 ** 32);
+}
+
+/** H = (AᵀA/k + δ·I)/s: symmetric positive definite, largest entry ≈ 1/4 (as a binomial fit's information). */
+function spd(p: number, delta: number): number[][] {
+  const k = 3 * p + 5;
+  const a = uniform(k * p).map((u) => 2 * u - 1);
+  const H = Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => {
+    let s = 0;
+    for (let r = 0; r < k; r++) s += a[r * p + i]! * a[r * p + j]!;
+    return s / k + (i === j ? delta : 0);
+  }));
+  const s = 4 * Math.max(...H.map((r, i) => r[i]!));
+  return H.map((r) => r.map((v) => v / s));
+}
+
+/** x = H⁻¹B in double precision (Gaussian elimination with partial pivoting); B is p × m. */
+function solve(H: number[][], B: number[][]): number[][] {
+  const p = H.length, m = B[0]!.length;
+  const M = H.map((r, i) => [...r, ...B[i]!]);
+  for (let c = 0; c < p; c++) {
+    let piv = c;
+    for (let r = c + 1; r < p; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[piv]![c]!)) piv = r;
+    [M[c], M[piv]] = [M[piv]!, M[c]!];
+    for (let r = 0; r < p; r++) {
+      if (r === c) continue;
+      const g = M[r]![c]! / M[c]![c]!;
+      for (let k = c; k < p + m; k++) M[r]![k]! -= g * M[c]![k]!;
+    }
+  }
+  return M.map((r, i) => r.slice(p).map((v) => v / M[i]![i]!));
+}
+
+/** Condition number (∞-norm) from the plaintext inverse. */
+function cond(H: number[][]): number {
+  const p = H.length;
+  const inv = solve(H, H.map((_, i) => H.map((__, j) => (i === j ? 1 : 0))));
+  const norm = (X: number[][]) => Math.max(...X.map((r) => r.reduce((s, v) => s + Math.abs(v), 0)));
+  return norm(H) * norm(inv);
+}
+
+async function mpcSolve(H: number[][], B: number[][]): Promise<{ x: number[][]; D: Float64Array }> {
+  const p = H.length, m = B[0]!.length;
+  const h = splitShares(encodeFixed(H.flat(), F));
+  const b = splitShares(encodeFixed(B.flat(), F));
+  const [res] = await run3(async (q) => {
+    const { x, D } = await ldlSolve(q, h[q.id]!, b[q.id]!, p, m, F);
+    const [xv, dv] = await revealMany(q, [x, D]);
+    return { x: decodeFixed(xv!, F), D: decodeFixed(dv!, F) };
+  });
+  return { x: Array.from({ length: p }, (_, i) => Array.from(res.x.slice(i * m, (i + 1) * m))), D: res.D };
+}
+
+describe('ldlSolve: H x = b inside MPC against the plaintext', () => {
+  it('random positive definite systems, p = 1..8, one and three right-hand sides', async () => {
+    for (const p of [1, 2, 3, 5, 7, 8]) {
+      for (const m of [1, 3]) {
+        const H = spd(p, 0.2);
+        const B = Array.from({ length: p }, () => uniform(m).map((u) => u - 0.5));
+        const want = solve(H, B);
+        const { x } = await mpcSolve(H, B);
+        const k = cond(H);
+        const scale = Math.max(1, ...want.flat().map(Math.abs));
+        // Bound: 2^−24 · 200 · κ relative to the solution's size (measured ≤ 2^−24 · 5 · κ).
+        const tol = 2 ** -F * 200 * k * scale;
+        for (let i = 0; i < p; i++) for (let r = 0; r < m; r++) assert.ok(Math.abs(x[i]![r]! - want[i]![r]!) <= tol, `p ${p} m ${m} x[${i}][${r}] ${x[i]![r]} vs ${want[i]![r]} (κ ${k.toFixed(1)}, tol ${tol.toExponential(2)})`);
+      }
+    }
+  });
+
+  it('an ill-conditioned system (κ ≈ 10^3) still within its bound', async () => {
+    const H = spd(6, 1e-3);
+    const B = uniform(6).map((u) => [u - 0.5]);
+    const want = solve(H, B);
+    const { x } = await mpcSolve(H, B);
+    const k = cond(H);
+    const scale = Math.max(1, ...want.flat().map(Math.abs));
+    const tol = 2 ** -F * 200 * k * scale;
+    for (let i = 0; i < 6; i++) assert.ok(Math.abs(x[i]![0]! - want[i]![0]!) <= tol, `x[${i}] ${x[i]![0]} vs ${want[i]![0]} (κ ${k.toFixed(0)}, tol ${tol.toExponential(2)})`);
+  });
+
+  it('the pivots: positive for a positive definite matrix, ≈ 0 where a column repeats another', async () => {
+    const H0 = spd(4, 0.2);
+    const { D } = await mpcSolve(H0, H0.map(() => [0.1]));
+    assert.ok([...D].every((d) => d > 0), `pivots ${[...D]}`);
+    // Column 3 = column 1: H singular, its pivot 0 up to the rounding.
+    const H = spd(4, 0.2).map((r) => [r[0]!, r[1]!, r[2]!, r[1]!]);
+    H[3] = [...H[1]!];
+    const { D: Ds } = await mpcSolve(H, H.map(() => [0.1]));
+    assert.ok(Math.abs(Ds[3]!) < 1e-5 && [0, 1, 2].every((j) => Ds[j]! > 1e-3), `pivots ${[...Ds]}`);
+  });
+});
