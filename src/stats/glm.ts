@@ -144,8 +144,10 @@ async function relu(p: Party, x: AShare, bits = 62): Promise<AShare> {
 /** Clamps every lane to [−b, b] (F bits). */
 async function clampBox(p: Party, x: AShare, b: number): Promise<AShare> {
   const B = encF(b);
-  const hi = await bitInject(p, await lt(p, B, x, { bits: 40 }));
-  const lo = await bitInject(p, await lt(p, x, -B, { bits: 40 }));
+  // [B < x] and [x < −B] as the signs of B − x and x + B, both in one comparison (one circuit's rounds).
+  const n = x.length;
+  const both = await bitInject(p, await lt(p, concatShares([subFromPublic(p, B, x), addPublic(p, x, B)]), 0n, { bits: 41 }));
+  const hi = both.slice(0, n), lo = both.slice(n, 2 * n);
   const [a, c] = await mulMany(p, [[hi, subFromPublic(p, B, x)], [lo, subFromPublic(p, -B, x)]]);
   return add(add(x, a!), c!);
 }
