@@ -76,9 +76,10 @@ function sameRun(kind: keyof typeof CALLS, got: Record<string, number>, want: Re
   if (kind === 'survfit') return assert.deepEqual(got, want, what);
   assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort(), what);
   for (const k of ['N', 'events', 'iterations', 'converged']) assert.equal(got[k], want[k], `${what}: ${k}`);
-  // Each run draws its own fixed-point rounding: each is within the documented error of the exact fit
-  // (src/stats/glm.ts: ~1e−6 in scaled units, i.e. up to ~2e−6 for a 0/1 covariate), two runs within twice that.
-  for (const k of Object.keys(want).filter((x) => /^(coef|se):/.test(x))) assert.ok(Math.abs(got[k]! - want[k]!) <= 1e-5 * Math.abs(want[k]!) + 5e-6, `${what}: ${k} ${got[k]} vs ${want[k]}`);
+  // Each run draws its own fixed-point rounding (src/stats/glm.ts: a few 1e−6 in scaled units): 20 Cox
+  // fits of this table spread over 6.3e−6 (sexM, a 0/1 covariate) and 4.9e−7 (age10); CI once saw two
+  // runs 6.3e−6 apart. Allowed: about three times the measured spread.
+  for (const k of Object.keys(want).filter((x) => /^(coef|se):/.test(x))) assert.ok(Math.abs(got[k]! - want[k]!) <= 2e-5 * Math.abs(want[k]!) + 2e-5, `${what}: ${k} ${got[k]} vs ${want[k]}`);
 }
 
 /** A copy of the registers with only the first half of the deaths (another version of one register). */

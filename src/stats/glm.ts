@@ -18,7 +18,7 @@
 // public 2^k ≥ the table's rows, so every quantity is O(1) in 24-bit fixed point; the requester maps
 // the estimates back (β = A β̃, V = A Ṽ A'). Identical estimates to R's individual-level fits
 // (the grouped likelihood equals the ungrouped one up to a constant; Cox: Breslow's partial
-// likelihood on the binned times), within the fixed-point error (coefficients ~1e−6 absolute in
+// likelihood on the binned times), within the fixed-point error (coefficients a few 1e−6 absolute in
 // scaled units; tested against R: 1e−3 relative or 1e−3 of the standard error).
 //
 // REVEALED to the requester (nothing to any node): β̂, the information matrix at β̂ (equivalent to
