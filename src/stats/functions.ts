@@ -599,6 +599,8 @@ function finishDistribution(plan: StatPlan, values: number[], o: FinishOptions, 
 /** Life table per group: times, at risk, events, censored (exact or noisy counts). */
 interface LifeTable {
   label: string;
+  /** The group's index among the grouping key's levels (its cells are g·T … g·T + T − 1). */
+  g: number;
   time: number[];
   nrisk: number[];
   nevent: number[];
@@ -627,7 +629,7 @@ function lifeTables(plan: StatPlan, values: number[], o: FinishOptions): { group
     const nrisk: number[] = new Array(T);
     let acc = 0;
     for (let t = T - 1; t >= 0; t--) nrisk[t] = acc += exits[t]!;
-    const lt: LifeTable = { label: labels[g]!, time: [], nrisk: [], nevent: [], ncensor: [] };
+    const lt: LifeTable = { label: labels[g]!, g, time: [], nrisk: [], nevent: [], ncensor: [] };
     for (let t = 0; t < T; t++) {
       if (!(exits[t]! > 0)) continue;
       lt.time.push(tvals[t]!);
@@ -642,27 +644,21 @@ function lifeTables(plan: StatPlan, values: number[], o: FinishOptions): { group
 
 /**
  * The groups (labels) whose observed events, summed over the life table, are at most 4 times the
- * noise's sd on that sum (the events block's lanes, released lane l ↔ laneVar[l]).
+ * noise's sd on that sum (the events block's lanes of the group's T cells, released lane l ↔ laneVar[l]).
  */
-function eventsNoiseDominated(plan: StatPlan, values: number[], laneVar: number[], groups: LifeTable[]): string[] {
-  const j = plan.job as Extract<Job, { kind: 'cells' }>;
-  const T = keySize(j.keys[j.keys.length - 1]!);
+function eventsNoiseDominated(plan: StatPlan, values: number[], laneVar: number[], groups: LifeTable[], T: number): string[] {
   const { G } = cellValues(plan, values);
-  const labels = j.keys.length > 1 ? keyLabels(plan, j.keys[0]!).map((l) => `${j.keys[0]!.column}=${l}`) : ['all'];
-  const out: string[] = [];
-  labels.forEach((label, g) => {
-    const lt = groups.find((x) => x.label === label);
-    if (!lt) return;
-    let v = 0;
-    for (let t = 0; t < T; t++) v += laneVar[G + g * T + t]!;
-    const observed = lt.nevent.reduce((s, d) => s + d, 0);
-    if (!(observed > 4 * Math.sqrt(v))) out.push(label);
-  });
-  return out;
+  return groups
+    .filter((lt) => {
+      let v = 0;
+      for (let t = 0; t < T; t++) v += laneVar[G + lt.g * T + t]!;
+      return !(lt.nevent.reduce((s, d) => s + d, 0) > 4 * Math.sqrt(v));
+    })
+    .map((lt) => lt.label);
 }
 
 function finishSurvival(plan: StatPlan, values: number[], o: FinishOptions, call: string): StatResult {
-  const { groups } = lifeTables(plan, values, o);
+  const { groups, tvals } = lifeTables(plan, values, o);
   const k = o.minCellSize;
   const notes: string[] = [];
   const z = qnorm(0.975);
@@ -710,7 +706,7 @@ function finishSurvival(plan: StatPlan, values: number[], o: FinishOptions, call
   // Under the noise, a group whose observed events are within 4 noise sd of 0: its event counts,
   // clamped at 0, are mostly noise (the statistic then collapses towards 0 while its stated error,
   // taken at the clamps, shrinks: χ² 0.09 ± 11 against R's 62 in the main-job test at 3 000 citizens).
-  const noisy = o.laneVar ? eventsNoiseDominated(plan, values, o.laneVar, groups) : [];
+  const noisy = o.laneVar ? eventsNoiseDominated(plan, values, o.laneVar, groups, tvals.length) : [];
   if (small.length || noisy.length) {
     notes.push(small.length
       ? `${small.join(', ')}: fewer than ${k} persons${o.protectedRun ? ' after the noise' : ''}; the log-rank test is not reported`
