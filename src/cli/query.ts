@@ -97,6 +97,15 @@ export type RemoteResult = CombinedResult & {
 };
 
 /**
+ * The most messages one node sent to the other nodes for a job (its `traffic.frames`): about its
+ * rounds of communication (each round sends one message to each peer that needs it), which is what
+ * a job costs on a network with a long round trip.
+ */
+export function messagesPerNode(parts: readonly { traffic?: { frames: number } }[]): number {
+  return Math.max(0, ...parts.map((p) => p.traffic?.frames ?? 0));
+}
+
+/**
  * Signs a request, submits it to node 0, follows the job at all three nodes, opens each node's
  * sealed part with the request's private result key and combines them. Throws QueryFailed with the
  * nodes' error.

@@ -17,6 +17,7 @@ import type { SignedStudy } from '../governance/study.js';
 import { parseQuery, tablesOf } from '../query/index.js';
 import { rAvailableAsync, runRAsync } from './r-reference.js';
 import { reread, runRemoteStat, type RemoteStat } from './stats.js';
+import { messagesPerNode } from './query.js';
 
 export interface StatsDemoOptions {
   config: ClusterConfig;
@@ -123,7 +124,7 @@ cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"))
   const names = Object.keys(g.result.values).filter((k) => k.startsWith('coef:')).map((k) => k.slice(5));
   tally(beside(g.result, names.map((n) => [n, `coef:${n}`, `glm:${n}`]), R, log));
   const or = (n: string) => g.result.values[`coef:${n}`];
-  log(`  odds ratios: ${names.filter((n) => n !== '(Intercept)').map((n) => `${n} ${num(Math.exp(or(n)!), 3)}`).join(', ')}; ${g.result.values.converged ? 'converged' : 'NOT converged'} in ${g.result.values.iterations} Newton iterations inside MPC · ${g.seconds.toFixed(1)} s`);
+  log(`  odds ratios: ${names.filter((n) => n !== '(Intercept)').map((n) => `${n} ${num(Math.exp(or(n)!), 3)}`).join(', ')}; ${g.result.values.converged ? 'converged' : 'NOT converged'} in ${g.result.values.iterations} Newton iterations inside MPC · ${g.seconds.toFixed(1)} s, ${messagesPerNode(g.parts).toLocaleString('en-US')} messages per node`);
 
   const { epsilon: e2, ...survival } = S.survival;
   log('');
@@ -137,7 +138,7 @@ cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"))
   const lr = reread(s, 'survdiff');
   for (const n of lr.notes) log(`  note: ${n}`);
   tally(beside(lr, [['log-rank χ²', 'chisq', 'logrank']], R, log));
-  log(`  ${s.seconds.toFixed(1)} s`);
+  log(`  ${s.seconds.toFixed(1)} s, ${messagesPerNode(s.parts).toLocaleString('en-US')} messages per node`);
 
   const { epsilon: e3, ...cox } = S.cox;
   log('');
@@ -145,7 +146,7 @@ cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"))
   const c = await run(cox, e3, 'cox');
   const cn = Object.keys(c.result.values).filter((k) => k.startsWith('hr:')).map((k) => k.slice(3));
   tally(beside(c.result, cn.map((n) => [`hazard ratio ${n}`, `coef:${n}`, `cox:${n}`]), R, log, Math.exp));
-  log(`  ${c.result.values.converged ? 'converged' : 'NOT converged'} · ${c.seconds.toFixed(1)} s`);
+  log(`  ${c.result.values.converged ? 'converged' : 'NOT converged'} · ${c.seconds.toFixed(1)} s, ${messagesPerNode(c.parts).toLocaleString('en-US')} messages per node`);
   const spent = e1 + e2 + e3;
   log('');
   const notCompared = uncompared ? ` (${uncompared} estimate${uncompared > 1 ? 's' : ''} of fits that did not converge under the noise not compared: too few persons or events for this epsilon)` : '';

@@ -32,7 +32,7 @@ import { STUDIES, type Study } from '../demo/studies.js';
 import { PlainDatabase, type PlainResult } from '../query/plaintext.js';
 import { parseQuery, planAnyQuery, tablesOf, type Display } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
-import { runRemoteQuery } from './query.js';
+import { messagesPerNode, runRemoteQuery } from './query.js';
 import { startWebServer } from './web.js';
 import { cliSigner } from './identity-defaults.js';
 import { ensureLocalIdentities, LOCAL_IDENTITIES, type LocalIdentity } from '../governance/identities.js';
@@ -77,6 +77,21 @@ export interface StudiesDemoOptions {
    * person id inside MPC, which costs a join per query (README, "Governance").
    */
   consent?: boolean;
+  /** The nodes on other hosts instead of 127.0.0.1 (bench/netns.ts: each in its own network namespace). */
+  network?: DemoNetwork;
+}
+
+/**
+ * Where the demo's nodes run when not on this host's loopback: the address each is reached at
+ * (written into cluster.json), the address it listens on, and the command it is started under.
+ */
+export interface DemoNetwork {
+  hosts: readonly [string, string, string];
+  listen: readonly [string, string, string];
+  /** Command words before `node …`, e.g. ['ip', 'netns', 'exec', 'n0']. */
+  prefix: (party: PartyId) => string[];
+  /** Called once cluster.json holds the nodes' addresses and ports, before the nodes start. */
+  ready?: (config: ClusterConfig) => Promise<void>;
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -86,9 +101,11 @@ export const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export const fmtInt = (n: number) => n.toLocaleString('en-US');
 
 /** Starts the three daemons (with `extra` arguments, e.g. --consortium); `waitUntilUp` resolves once each answers /v1/health. */
-export function startNodes(dir: string, config: ClusterConfig, o: Pick<StudiesDemoOptions, 'minCellSize' | 'verbose' | 'log'>, extra: string[] = []): { kids: ChildProcess[]; waitUntilUp: () => Promise<void> } {
+export function startNodes(dir: string, config: ClusterConfig, o: Pick<StudiesDemoOptions, 'minCellSize' | 'verbose' | 'log' | 'network'>, extra: string[] = []): { kids: ChildProcess[]; waitUntilUp: () => Promise<void> } {
   const kids = ([0, 1, 2] as PartyId[]).map((p) => {
-    const child = spawn(process.execPath, [MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize), ...extra], {
+    const net = o.network;
+    const words = [...(net ? net.prefix(p) : []), process.execPath, MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize), ...(net ? ['--listen-host', net.listen[p]] : []), ...extra];
+    const child = spawn(words[0]!, words.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: withColumnMemory(),
     });
@@ -290,7 +307,7 @@ async function runStudy(
   if (res.suppressedCount) o.log(`  ${res.suppressedCount} cell(s) counting fewer than ${res.minCellSize} persons${protectedRun ? ' (after noise)' : ''} suppressed inside MPC: ${res.suppressed.map((s) => Object.values(s).join('/')).join(', ')}`);
   if (res.protectionText) o.log(`  ${res.protectionText.split('. ')[0]}.`);
   const spent = study.epsilon + (study.denominator?.epsilon ?? 0);
-  o.log(`  MPC ${secs(ms)} (SQLite on the plaintext: ${plainMs.toFixed(0)} ms, ×${(ms / Math.max(plainMs, 0.1)).toFixed(0)}) · ${res.rows.length} cells released · epsilon spent ${Number(spent.toPrecision(3))}${res.privacy ? `, ${Number(res.privacy.remaining.epsilon.toPrecision(3))} left` : ''} · ${agree ? `all agree with the plaintext${protectedRun ? ` within the protection's noise (largest deviation ${(100 * worst).toFixed(2)} %)` : ''}` : 'DISAGREES with the plaintext'}`);
+  o.log(`  MPC ${secs(ms)}, ${fmtInt(messagesPerNode(res.parts) + (den ? messagesPerNode(den.parts) : 0))} messages per node (SQLite on the plaintext: ${plainMs.toFixed(0)} ms, ×${(ms / Math.max(plainMs, 0.1)).toFixed(0)}) · ${res.rows.length} cells released · epsilon spent ${Number(spent.toPrecision(3))}${res.privacy ? `, ${Number(res.privacy.remaining.epsilon.toPrecision(3))} left` : ''} · ${agree ? `all agree with the plaintext${protectedRun ? ` within the protection's noise (largest deviation ${(100 * worst).toFixed(2)} %)` : ''}` : 'DISAGREES with the plaintext'}`);
   return { agree, ms, epsilon: spent, worstRelative: worst };
 }
 
@@ -401,6 +418,12 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   o.log('mosaik demo: three compute nodes, three custodians, one researcher — secret-shared registers, TLS 1.3 with pinned keys');
   const { dir, nodeDirs } = await createLocalCluster(o.dir);
   await writeApiPorts(dir);
+  if (o.network) {
+    const path = join(dir, 'cluster.json');
+    const raw = JSON.parse(readFileSync(path, 'utf8')) as { nodes: { id: PartyId; host: string }[] };
+    for (const n of raw.nodes) n.host = o.network.hosts[n.id];
+    writeFileSync(path, JSON.stringify(raw, null, 2) + '\n');
+  }
   // Fresh nodes every run (their keys are kept): no stored versions, log or spent budgets from before.
   for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance']) rmSync(join(d, sub), { recursive: true, force: true });
   // Who acts: each custodian with its own key (it may upload its own registers only), and the
@@ -416,7 +439,8 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   writeFileSync(join(dir, CONSORTIUM_FILE), JSON.stringify(demoConsortium(members, true), null, 2) + '\n');
   const consortium = Consortium.load(join(dir, CONSORTIUM_FILE));
   const config = loadClusterConfig(join(dir, 'cluster.json'));
-  o.log(`• cluster in ${dir}: ${config.nodes.map((n) => `${n.name} :${n.port}`).join(', ')}`);
+  o.log(`• cluster in ${dir}: ${config.nodes.map((n) => `${n.name} ${o.network ? n.host : ''}:${n.port}`).join(', ')}`);
+  await o.network?.ready?.(config);
   const { kids, waitUntilUp } = startNodes(dir, config, o, ['--consortium', join(dir, CONSORTIUM_FILE)]);
   try {
     let t = performance.now();
