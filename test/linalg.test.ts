@@ -3,12 +3,14 @@
 // right-hand sides), an ill-conditioned one, and the pivots' signs on a singular matrix. The bound:
 // each product is rounded to f = 24 bits and each reciprocal carries ≤ 2^−27 relative error, so the
 // solution's error is a few hundred ulps times the condition number (stated per case below).
+// newtonSchulz and matVec: the previous inverse of a model fit's information refined for the
+// current one (a change by up to e in one direction, as in a separated fit), against the plaintext.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { revealMany } from '../src/mpc/arith.js';
 import { decodeFixed, encodeFixed } from '../src/mpc/fixed.js';
-import { ldlSolve } from '../src/mpc/linalg.js';
+import { ldlSolve, matVec, newtonSchulz } from '../src/mpc/linalg.js';
 import { splitShares } from '../src/mpc/share.js';
 import { run3 } from './harness.js';
 
@@ -107,5 +109,57 @@ describe('ldlSolve: H x = b inside MPC against the plaintext', () => {
     H[3] = [...H[1]!];
     const { D: Ds } = await mpcSolve(H, H.map(() => [0.1]));
     assert.ok(Math.abs(Ds[3]!) < 1e-5 && [0, 1, 2].every((j) => Ds[j]! > 1e-3), `pivots ${[...Ds]}`);
+  });
+});
+
+describe('newtonSchulz: the previous inverse refined for a changed matrix, against the plaintext', () => {
+  const eye = (p: number) => Array.from({ length: p }, (_, i) => Array.from({ length: p }, (__, j) => (i === j ? 1 : 0)));
+  /** X = NS(H, X0, steps) and X·b revealed. */
+  async function refine(H: number[][], X0: number[][], b: number[], steps: number): Promise<{ X: number[][]; x: number[] }> {
+    const p = H.length;
+    const h = splitShares(encodeFixed(H.flat(), F));
+    const x0 = splitShares(encodeFixed(X0.flat(), F));
+    const bb = splitShares(encodeFixed(b, F));
+    const [res] = await run3(async (q) => {
+      const X = await newtonSchulz(q, h[q.id]!, x0[q.id]!, p, steps, F);
+      const [Xv, xv] = await revealMany(q, [X, await matVec(q, X, bb[q.id]!, p, F)]);
+      return { X: decodeFixed(Xv!, F), x: decodeFixed(xv!, F) };
+    });
+    return { X: Array.from({ length: p }, (_, i) => Array.from(res.X.slice(i * p, (i + 1) * p))), x: Array.from(res.x) };
+  }
+
+  it('four steps from the inverse of a matrix that differs by a factor up to e in one direction give the new inverse and step', async () => {
+    for (const p of [1, 3, 7]) {
+      const H0 = spd(p, 0.2);
+      // H = S H0 S with S = diag(0.6, 0.8..1.2): the information in one direction shrunk by 0.36
+      // (≈ e⁻¹, a separated level's from one iteration to the next), the others moved by up to 44 %.
+      const S = uniform(p).map((u, i) => (i === 0 ? 0.6 : 0.8 + 0.4 * u));
+      const H = H0.map((r, i) => r.map((v, j) => S[i]! * v * S[j]!));
+      const X0 = solve(H0, eye(p));
+      const b = uniform(p).map((u) => u - 0.5);
+      const want = solve(H, eye(p));
+      const wantX = solve(H, b.map((v) => [v])).map((r) => r[0]!);
+      const { X, x } = await refine(H, X0, b, 4);
+      const k = cond(H);
+      const scale = Math.max(1, ...want.flat().map(Math.abs));
+      // (I − H X0)^16 ≤ 0.64^16 ≈ 8·10⁻⁴ of the start's error, plus the rounding: ≤ 1e−3·|X| + 2^−24·200·κ.
+      const tol = 1e-3 * scale + 2 ** -F * 200 * k * scale;
+      for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) assert.ok(Math.abs(X[i]![j]! - want[i]![j]!) <= tol, `p ${p} X[${i}][${j}] ${X[i]![j]} vs ${want[i]![j]} (tol ${tol.toExponential(2)})`);
+      const xs = Math.max(1, ...wantX.map(Math.abs));
+      for (let i = 0; i < p; i++) assert.ok(Math.abs(x[i]! - wantX[i]!) <= tol * xs * p, `p ${p} x[${i}] ${x[i]} vs ${wantX[i]}`);
+    }
+  });
+
+  it('the error squares with each step: one step leaves it, four remove it', async () => {
+    const H0 = spd(5, 0.2);
+    const S = [0.6, 1, 1, 1, 1];
+    const H = H0.map((r, i) => r.map((v, j) => S[i]! * v * S[j]!));
+    const X0 = solve(H0, eye(5));
+    const want = solve(H, eye(5));
+    const err = (X: number[][]) => Math.max(...X.flatMap((r, i) => r.map((v, j) => Math.abs(v - want[i]![j]!))));
+    const e1 = err((await refine(H, X0, [0, 0, 0, 0, 0], 1)).X);
+    const e4 = err((await refine(H, X0, [0, 0, 0, 0, 0], 4)).X);
+    assert.ok(e1 > 0.05 * Math.max(...want.flat().map(Math.abs)), `one step: error ${e1}`);
+    assert.ok(e4 < e1 / 100, `four steps: error ${e4} against ${e1} after one`);
   });
 });

@@ -7,8 +7,15 @@
 // reciprocal carries 2^−27 relative error; Newton's method corrects the inexact step (only the
 // gradient must be exact). Contract: H symmetric positive definite, |every intermediate product| <
 // 2^(62−2f) (fixed.ts); the caller keeps H and b scaled to O(1). Reveals nothing.
-import { AShare, concatShares, sub } from './arith.js';
-import { DEFAULT_F, mulFixedMany, reciprocal } from './fixed.js';
+//
+// Newton–Schulz (Schulz 1933; Pan–Schreiber, SIAM J. Sci. Stat. Comput. 12(5), 1991) refines an
+// approximate inverse X of H by X ← X(2I − HX): the error E = I − HX squares at every step, and it
+// converges whenever the eigenvalues of HX lie in (0, 2). Four rounds a step (two matrix products,
+// each entry an inner product rounded once), against the factorisation's p·43: a model fit whose
+// information matrix changes little from one iteration to the next (src/stats/glm.ts) refines the
+// previous iteration's inverse instead of factorising again. Reveals nothing.
+import { AShare, concatShares, dotMany, sub, subFromPublic } from './arith.js';
+import { DEFAULT_F, mulFixedMany, reciprocal, truncRound } from './fixed.js';
 import type { Party } from './party.js';
 
 const lane = (x: AShare, i: number): AShare => x.slice(i, i + 1);
@@ -75,4 +82,33 @@ export async function ldlSolve(p: Party, H: AShare, b: AShare, dim: number, m: n
     x[i] = xi;
   }
   return { x: concatShares(x), D: concatShares(D) };
+}
+
+/**
+ * A·B for P×P row-major shared matrices in fixed point: every entry one inner product (dotMany),
+ * rounded once to f bits. Two rounds.
+ */
+async function matMul(p: Party, A: AShare, B: AShare, P: number, f: number): Promise<AShare> {
+  const rows = Array.from({ length: P }, (_, i) => A.slice(i * P, (i + 1) * P));
+  const cols = Array.from({ length: P }, (_, j) => concatShares(Array.from({ length: P }, (_, k) => lane(B, k * P + j))));
+  const pairs: [AShare, AShare][] = [];
+  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) pairs.push([rows[i]!, cols[j]!]);
+  return (await truncRound(p, [[await dotMany(p, pairs), f]]))[0]!;
+}
+
+/**
+ * X ← X(2I − HX), `steps` times, for P×P row-major H and X (see the module comment): X → H⁻¹
+ * quadratically when the eigenvalues of HX are in (0, 2) (e.g. X an earlier H's inverse with H ≤ that
+ * H in the Loewner order, or close to it). Four rounds a step; the products' contract is ldlSolve's.
+ */
+export async function newtonSchulz(p: Party, H: AShare, X: AShare, P: number, steps: number, f = DEFAULT_F): Promise<AShare> {
+  const twoI = BigUint64Array.from({ length: P * P }, (_, q) => (q % (P + 1) === 0 ? 2n << BigInt(f) : 0n));
+  for (let s = 0; s < steps; s++) X = await matMul(p, X, subFromPublic(p, twoI, await matMul(p, H, X, P, f)), P, f);
+  return X;
+}
+
+/** X·b for a P×P row-major X and P lanes b in fixed point (each lane one inner product, rounded once). Two rounds. */
+export async function matVec(p: Party, X: AShare, b: AShare, P: number, f = DEFAULT_F): Promise<AShare> {
+  const pairs = Array.from({ length: P }, (_, i): [AShare, AShare] => [X.slice(i * P, (i + 1) * P), b]);
+  return (await truncRound(p, [[await dotMany(p, pairs), f]]))[0]!;
 }
