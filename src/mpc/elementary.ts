@@ -10,28 +10,54 @@
 //     by its Taylor polynomial of degree 20 (error ≤ 3^{−21}/21 ≈ 5·10⁻¹²); |err| ≤ 10⁻⁸
 //   sigmoid(x) = 1/(1 + e^{−|x|}) for x ≥ 0, its complement otherwise (|x| clamped at 32 by the
 //     caller's promise): |err| ≤ 3·10⁻⁸;  softplus(x) = ln(1 + e^x) = max(x, 0) + ln(1 + e^{−|x|})
-// Cost per lane: exp ≈ 55 rounds (one Horner step = 3 rounds), ln ≈ 100 rounds (its normalisation
-// ≈ 1 KB per lane, fixed.ts). Meant for aggregates (thousands of lanes: covariate patterns), not
+// Each bound is before the result's rounding to f bits (up to 1.5·2^−f more: test/elementary.test.ts).
+// Polynomials by Estrin's scheme (2 rounds per doubling of the degree). Messages per party: exp 48
+// (both branches in one pass), ln 38 (its normalisation ≈ 1 KB per lane, fixed.ts), sigmoid 59,
+// softplus 79. Meant for aggregates (thousands of lanes: covariate patterns), not
 // per-row use on millions. Reveals nothing (built from mul, truncation, comparison, fixed.ts).
-import { AShare, add, addPublic, mul, mulPublic, sub, subFromPublic } from './arith.js';
+import { AShare, add, addPublic, concatShares, mul, mulMany, mulPublic, neg, sub, subFromPublic } from './arith.js';
 import { msb, bitInject } from './convert.js';
-import { DEFAULT_F, linComb, mulFixed, normalise, normalisedValue, reciprocalNormalised, truncRound } from './fixed.js';
+import { DEFAULT_F, linComb, mulFixedMany, normalise, normalisedValue, reciprocalNormalised, truncRound } from './fixed.js';
 import type { Party } from './party.js';
 
 /** Internal fractional bits. */
 const FI = 30;
 const enc = (c: number, f = FI): bigint => BigInt(Math.round(c * 2 ** f));
 
-/** Σ c_i x^i by Horner's rule, x and the result with FI bits (|partial sums·x| < 2). */
-async function horner(p: Party, x: AShare, coeffs: number[]): Promise<AShare> {
-  let acc = addPublic(p, new AShare(new BigUint64Array(x.length), new BigUint64Array(x.length)), enc(coeffs[coeffs.length - 1]!));
-  for (let i = coeffs.length - 2; i >= 0; i--) acc = addPublic(p, await mulFixed(p, acc, x, FI), enc(coeffs[i]!));
-  return acc;
+/**
+ * Σ c_i x^i by Estrin's scheme (Estrin 1960; Knuth TAOCP vol. 2, §4.6.4): the terms are paired as
+ * c_2i + c_2i+1·x, then those as A_2i + A_2i+1·x², then with x⁴, …, while the next power is squared
+ * in the same round: 2·⌈log2 n⌉ rounds for n coefficients (13: 8, 21: 10) where Horner's rule takes
+ * 2(n − 1), at about the same number of products. x and the result with FI bits; every product
+ * (|A·x^(2^k)| and the powers) must stay below 2 in magnitude (|x| ≤ 1 and the partial sums of the
+ * series below are).
+ */
+async function poly(p: Party, x: AShare, coeffs: number[]): Promise<AShare> {
+  const n = x.length;
+  const konst = (c: number) => addPublic(p, new AShare(new BigUint64Array(n), new BigUint64Array(n)), enc(c));
+  if (coeffs.length === 1) return konst(coeffs[0]!);
+  // Level 1: c_2i + c_2i+1·x (public × secret: local, then one rounding), x² beside it.
+  const pairs = Math.floor(coeffs.length / 2);
+  const more = coeffs.length > 2;
+  const first = concatShares([...Array.from({ length: pairs }, (_, i) => mulPublic(x, enc(coeffs[2 * i + 1]!))), ...(more ? [await mul(p, x, x)] : [])]);
+  const r1 = (await truncRound(p, [[first, FI]]))[0]!;
+  let terms = Array.from({ length: pairs }, (_, i) => addPublic(p, r1.slice(i * n, (i + 1) * n), enc(coeffs[2 * i]!)));
+  if (coeffs.length % 2) terms.push(konst(coeffs[coeffs.length - 1]!));
+  let y = more ? r1.slice(pairs * n, (pairs + 1) * n) : x;
+  while (terms.length > 1) {
+    const k = Math.floor(terms.length / 2);
+    const square = terms.length > 2;
+    const prods = await mulFixedMany(p, [...Array.from({ length: k }, (_, i): [AShare, AShare] => [terms[2 * i + 1]!, y]), ...(square ? [[y, y] as [AShare, AShare]] : [])], FI);
+    const next = Array.from({ length: k }, (_, i) => add(terms[2 * i]!, prods[i]!));
+    if (terms.length % 2) next.push(terms[terms.length - 1]!);
+    terms = next;
+    if (square) y = prods[k]!;
+  }
+  return terms[0]!;
 }
 
 const fact = (n: number): number => (n <= 1 ? 1 : n * fact(n - 1));
 const EXP_POS = Array.from({ length: 13 }, (_, i) => 1 / fact(i));
-const EXP_NEG = EXP_POS.map((c, i) => (i % 2 ? -c : c));
 const SQUARINGS = 5;
 
 /** Converts between FI and f fractional bits. */
@@ -40,38 +66,69 @@ async function toF(p: Party, x: AShare, f: number): Promise<AShare> {
 }
 const fromF = (x: AShare, f: number): AShare => mulPublic(x, 1n << BigInt(FI - f));
 
+/** a/32 with FI bits, for a given with f bits. */
+async function overSquarings(p: Party, a: AShare, f: number): Promise<AShare> {
+  return FI - f - SQUARINGS >= 0 ? mulPublic(a, 1n << BigInt(FI - f - SQUARINGS)) : (await truncRound(p, [[a, f + SQUARINGS - FI]]))[0]!;
+}
+
 /** e^{−a} for a ∈ [0, 32] given with f bits; result with f bits. */
 export async function expNeg(p: Party, a: AShare, f = DEFAULT_F): Promise<AShare> {
-  // z = a/32 with FI bits = a·2^(FI − f − 5)
-  const z = FI - f - SQUARINGS >= 0 ? mulPublic(a, 1n << BigInt(FI - f - SQUARINGS)) : (await truncRound(p, [[a, f + SQUARINGS - FI]]))[0]!;
-  let u = await horner(p, z, EXP_NEG);
-  for (let i = 0; i < SQUARINGS; i++) u = await mulFixed(p, u, u, FI);
-  return toF(p, u, f);
+  return (await expBoth(p, a, null, f)).neg!;
 }
 
 /** Largest argument of expPos (and positive argument of exp). */
 export const EXP_POS_MAX = 10;
 
 /**
- * e^{a} for a ∈ [0, 10] given with f bits; result with f bits. The squarings run at the highest
- * precision g_i whose product bound e^{2·10·2^i/32} < 2^(62 − 2g_i) allows (30, 30, 29, 27, 23 bits):
- * relative error ≤ 2·10⁻⁷.
+ * The precision of each squaring of e^{a/32} (a ≤ 10): the highest g_i whose product bound
+ * e^{2·10·2^i/32} < 2^(62 − 2g_i) allows (30, 30, 29, 27, 23 bits).
  */
-export async function expPos(p: Party, a: AShare, f = DEFAULT_F): Promise<AShare> {
-  const z = FI - f - SQUARINGS >= 0 ? mulPublic(a, 1n << BigInt(FI - f - SQUARINGS)) : (await truncRound(p, [[a, f + SQUARINGS - FI]]))[0]!;
-  let u = await horner(p, z, EXP_POS); // e^{a/32} ∈ [1, e^{10/32}], FI bits
+const POS_BITS = ((): number[] => {
+  const out: number[] = [];
   let g = FI;
   for (let i = 1; i <= SQUARINGS; i++) {
     const bound = Math.exp((EXP_POS_MAX * 2 ** i) / 2 ** SQUARINGS);
-    let gi = g;
-    while (bound >= 2 ** (62 - 2 * gi)) gi--;
-    if (gi < g) {
-      u = (await truncRound(p, [[u, g - gi]]))[0]!;
-      g = gi;
-    }
-    u = (await truncRound(p, [[await mul(p, u, u), g]]))[0]!;
+    while (bound >= 2 ** (62 - 2 * g)) g--;
+    out.push(g);
   }
-  return g === f ? u : g > f ? (await truncRound(p, [[u, g - f]]))[0]! : mulPublic(u, 1n << BigInt(f - g));
+  return out;
+})();
+
+/**
+ * e^{−a} (a ∈ [0, 32]) and e^{b} (b ∈ [0, 10]), either may be null, in one pass: both series on
+ * one column (e^{−a/32} is the series of e^z at z = −a/32), every squaring of both in the same
+ * rounds. The positive branch squares at falling precision (POS_BITS): relative error ≤ 2·10⁻⁷;
+ * the negative one at FI bits: absolute ≤ 2·10⁻⁸. Results with f bits.
+ */
+async function expBoth(p: Party, a: AShare | null, b: AShare | null, f: number): Promise<{ neg: AShare | null; pos: AShare | null }> {
+  const na = a?.length ?? 0, nb = b?.length ?? 0;
+  const z = concatShares([...(a ? [neg(await overSquarings(p, a, f))] : []), ...(b ? [await overSquarings(p, b, f)] : [])]);
+  const u0 = await poly(p, z, EXP_POS); // e^{−a/32} ∈ [e^{−1}, 1] and e^{b/32} ∈ [1, e^{10/32}], FI bits
+  let un = a ? u0.slice(0, na) : null, up = b ? u0.slice(na, na + nb) : null;
+  let g = FI;
+  for (let i = 0; i < SQUARINGS; i++) {
+    const gi = POS_BITS[i]!;
+    if (up && gi < g) up = (await truncRound(p, [[up, g - gi]]))[0]!;
+    g = gi;
+    const sq = await mulMany(p, [...(un ? [[un, un] as [AShare, AShare]] : []), ...(up ? [[up, up] as [AShare, AShare]] : [])]);
+    const t = await truncRound(p, [...(un ? [[sq[0]!, FI] as [AShare, number]] : []), ...(up ? [[sq[un ? 1 : 0]!, g] as [AShare, number]] : [])]);
+    if (un) un = t[0]!;
+    if (up) up = t[un ? 1 : 0]!;
+  }
+  // To f bits, both in one rounding where needed.
+  const items: [AShare, number][] = [];
+  if (un && FI > f) items.push([un, FI - f]);
+  if (up && g > f) items.push([up, g - f]);
+  const r = items.length ? await truncRound(p, items) : [];
+  let k = 0;
+  const nOut = un ? (FI > f ? r[k++]! : mulPublic(un, 1n << BigInt(f - FI))) : null;
+  const pOut = up ? (g > f ? r[k++]! : g === f ? up : mulPublic(up, 1n << BigInt(f - g))) : null;
+  return { neg: nOut, pos: pOut };
+}
+
+/** e^{a} for a ∈ [0, 10] given with f bits; result with f bits: relative error ≤ 2·10⁻⁷. */
+export async function expPos(p: Party, a: AShare, f = DEFAULT_F): Promise<AShare> {
+  return (await expBoth(p, null, a, f)).pos!;
 }
 
 /** sign bit of x (1 when negative) as an arithmetic 0/1 share. */
@@ -93,9 +150,9 @@ async function absSign(p: Party, x: AShare): Promise<{ abs: AShare; s: AShare }>
  */
 export async function exp(p: Party, x: AShare, f = DEFAULT_F): Promise<AShare> {
   const { abs, s } = await absSign(p, x);
-  const neg = await expNeg(p, abs, f);
-  // The positive branch on min(|x|, 10)·(1 − s) keeps it in range whatever x is.
-  const pos = await expPos(p, await mul(p, abs, subFromPublic(p, 1n, s)), f);
+  // The positive branch on |x|·(1 − s) keeps it in range whatever x is; both branches in one pass.
+  const both = await expBoth(p, abs, await mul(p, abs, subFromPublic(p, 1n, s)), f);
+  const neg = both.neg!, pos = both.pos!;
   return add(pos, await mul(p, s, sub(neg, pos)));
 }
 
@@ -123,7 +180,7 @@ export async function ln(p: Party, x: AShare, f = DEFAULT_F): Promise<AShare> {
   const V = await normalisedValue(p, nz); // v ∈ [½, 1] with FI bits; x = v·2^(k+1−f)
   // w = (4v − 3)/3
   const w = (await truncRound(p, [[mulPublic(subFromPublic(p, enc(0.75), V), -enc(4 / 3)), FI]]))[0]!;
-  const lnv = addPublic(p, await horner(p, w, LN1P), enc(LN34));
+  const lnv = addPublic(p, await poly(p, w, LN1P), enc(LN34));
   const lnvF = await toF(p, lnv, f);
   const ex = linComb(nz.onehot, x.length, K, (k) => enc((k + 1 - f) * Math.LN2, f));
   return add(lnvF, ex);
