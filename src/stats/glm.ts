@@ -180,12 +180,17 @@ async function relu(p: Party, x: AShare, bits = 62): Promise<AShare> {
 
 /** Clamps every lane to [−b, b] (F bits). */
 async function clampBox(p: Party, x: AShare, b: number): Promise<AShare> {
-  const B = encF(b);
-  // [B < x] and [x < −B] as the signs of B − x and x + B, both in one comparison (one circuit's rounds).
+  return clampRange(p, x, -b, b);
+}
+
+/** Clamps every lane to [lo, hi] (F bits; |x| < 2^16). */
+async function clampRange(p: Party, x: AShare, lo: number, hi: number): Promise<AShare> {
+  const H = encF(hi), L = encF(lo);
+  // [H < x] and [x < L] as the signs of H − x and x − L, both in one comparison (one circuit's rounds).
   const n = x.length;
-  const both = await bitInject(p, await lt(p, concatShares([subFromPublic(p, B, x), addPublic(p, x, B)]), 0n, { bits: 41 }));
-  const hi = both.slice(0, n), lo = both.slice(n, 2 * n);
-  const [a, c] = await mulMany(p, [[hi, subFromPublic(p, B, x)], [lo, subFromPublic(p, -B, x)]]);
+  const both = await bitInject(p, await lt(p, concatShares([subFromPublic(p, H, x), addPublic(p, x, -L)]), 0n, { bits: 41 }));
+  const above = both.slice(0, n), below = both.slice(n, 2 * n);
+  const [a, c] = await mulMany(p, [[above, subFromPublic(p, H, x)], [below, subFromPublic(p, L, x)]]);
   return add(add(x, a!), c!);
 }
 
@@ -391,7 +396,7 @@ async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColu
       return out;
     }
     // Poisson: μ̃ = exp(η̃) (the exposure is in the offset); η̃ clamped to [−30, 10].
-    const mu = await exp(p, await clampHi(p, await clampBox(p, e, 30), 10), F);
+    const mu = await exp(p, await clampRange(p, e, -30, 10), F);
     const dots = await scaledDots(p, mu, [...cols.z, ...cols.zz], 0, C);
     const bxy = (await mulFixedMany(p, [[concatShares(bs), concatShares(bs.map(() => XyS))]], F))[0]!;
     for (let c = 0; c < C; c++) {
@@ -435,11 +440,6 @@ async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColu
   return { beta, info: concatShares(upper), ll: final.ll!, step, aliased };
 }
 
-async function clampHi(p: Party, x: AShare, b: number): Promise<AShare> {
-  const B = encF(b);
-  const hi = await bitInject(p, await lt(p, B, x, { bits: 48 }));
-  return add(x, (await mulMany(p, [[hi, subFromPublic(p, B, x)]]))[0]!);
-}
 async function clampAbs(p: Party, x: AShare, b: number): Promise<AShare> {
   return clampBox(p, x, b);
 }
@@ -490,7 +490,7 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
   /** Score, information (P² lanes) and partial log-likelihood at each candidate (scaled by 2^ℓ). */
   const evalMany = async (bs: AShare[]) => {
     const C = bs.length;
-    const e = await clampHi(p, await clampBox(p, await lp(bs), 30), 10);
+    const e = await clampRange(p, await lp(bs), -30, 10);
     const r = await exp(p, e, F); // e^{η_g}, candidate-major
     // Per interval t: S0_t = Σ_g R_gt r_g, S1_tj = Σ_g R_gt r_g x_gj, S2_tjk likewise (public x).
     const rr = (c: number) => new AShare(
