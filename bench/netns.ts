@@ -222,7 +222,7 @@ async function main(): Promise<void> {
         const code = await new Promise<number>((ok) => {
           const child = spawn('ip', ['netns', 'exec', WAN, process.execPath, SELF, '--inner-studies', '--setting', s.id, '--citizens', String(citizens), '--dir', join(work, `demo-${s.id}`)], { stdio: ['ignore', 'pipe', 'inherit'] });
           child.stdout!.on('data', (b: Buffer) => {
-            for (const line of b.toString().split('\n')) if (/^(✔|✘|•|▸|  MPC |  .*converged|  .*Newton|  .*log-rank)/.test(line)) console.log(line.slice(0, 400));
+            for (const line of b.toString().split('\n')) if (/^(✔|✘|•|▸|  MPC |  .*converged|  .*Newton|  .*log-rank|  [\d.]+ s, )/.test(line)) console.log(line.slice(0, 400));
           });
           child.once('exit', (c) => ok(c ?? 1));
         });
