@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { reveal } from '../src/mpc/arith.js';
-import { exp, ln, sigmoid, softplus } from '../src/mpc/elementary.js';
+import { exp, ln, lnAndReciprocal, sigmoid, softplus } from '../src/mpc/elementary.js';
 import { decodeFixed, encodeFixed } from '../src/mpc/fixed.js';
 import type { Party } from '../src/mpc/party.js';
 import type { AShare } from '../src/mpc/share.js';
@@ -47,6 +47,15 @@ describe('elementary functions inside MPC against Math', () => {
     const xs = [...uniform(100, ULP, 4), ...uniform(100, 4, 2 ** 30), ULP, 2 * ULP, 0.5, 0.75, 1, 1 + ULP, 2, 3, 2 ** 20, 2 ** 30 - 1];
     const { got, seen } = await mpc(xs, (p, x) => ln(p, x, F));
     within('ln', seen, got, Math.log, () => 1e-8 + 2 * ULP);
+  });
+
+  it('ln and 1/x from one normalisation: each within its own bound', async () => {
+    const xs = [...uniform(100, ULP, 4), ...uniform(100, 4, 2 ** 30), ULP, 0.5, 1, 3, 2 ** 20];
+    const l = await mpc(xs, async (p, x) => (await lnAndReciprocal(p, x, F)).ln);
+    within('ln', l.seen, l.got, Math.log, () => 1e-8 + 2 * ULP);
+    const r = await mpc(xs, async (p, x) => (await lnAndReciprocal(p, x, F)).inv);
+    // fixed.ts reciprocal: |err| ≤ 2^−27·|1/x| + 1 ulp (plus the result's rounding).
+    within('1/x', r.seen, r.got, (x) => 1 / x, (_, w) => 2 ** -27 * Math.abs(w) + 2 * ULP);
   });
 
   it('sigmoid and softplus on [−32, 32]', async () => {

@@ -17,7 +17,7 @@
 // per-row use on millions. Reveals nothing (built from mul, truncation, comparison, fixed.ts).
 import { AShare, add, addPublic, concatShares, mul, mulMany, mulPublic, neg, sub, subFromPublic } from './arith.js';
 import { msb, bitInject } from './convert.js';
-import { DEFAULT_F, linComb, mulFixedMany, normalise, normalisedValue, reciprocalNormalised, truncRound } from './fixed.js';
+import { DEFAULT_F, K_MAX, linComb, mulFixedMany, normalise, normalisedValue, reciprocalNormalised, reciprocalOf, truncRound, type Normalised } from './fixed.js';
 import type { Party } from './party.js';
 
 /** Internal fractional bits. */
@@ -175,15 +175,30 @@ const LN1P = Array.from({ length: 21 }, (_, i) => (i === 0 ? 0 : (i % 2 ? 1 : -1
 
 /** ln x for x > 0 with f bits (2^−f ≤ x < 2^(60−f)); |err| ≤ 10⁻⁸ + rounding to f bits. */
 export async function ln(p: Party, x: AShare, f = DEFAULT_F): Promise<AShare> {
-  const K = 60;
-  const nz = await normalise(p, x, K, false);
-  const V = await normalisedValue(p, nz); // v ∈ [½, 1] with FI bits; x = v·2^(k+1−f)
+  const nz = await normalise(p, x, K_MAX, false);
+  return lnOf(p, nz, await normalisedValue(p, nz), f);
+}
+
+/** ln x from x's normalisation (K_MAX planes) and normalised value V ∈ [½, 1] (FI bits; x = v·2^(k+1−f)). */
+async function lnOf(p: Party, nz: Normalised, V: AShare, f: number): Promise<AShare> {
   // w = (4v − 3)/3
   const w = (await truncRound(p, [[mulPublic(subFromPublic(p, enc(0.75), V), -enc(4 / 3)), FI]]))[0]!;
   const lnv = addPublic(p, await poly(p, w, LN1P), enc(LN34));
   const lnvF = await toF(p, lnv, f);
-  const ex = linComb(nz.onehot, x.length, K, (k) => enc((k + 1 - f) * Math.LN2, f));
+  const ex = linComb(nz.onehot, nz.n, nz.K, (k) => enc((k + 1 - f) * Math.LN2, f));
   return add(lnvF, ex);
+}
+
+/**
+ * ln x and 1/x for x > 0 (2^−f ≤ x < 2^(60−f)), normalising x once for both (the bit decomposition
+ * and leading one, ≈ 20 of either's rounds): ≈ 50 messages per party instead of 38 + 37, each with
+ * its own error bound (ln: above; 1/x: fixed.ts reciprocal). Reveals nothing.
+ */
+export async function lnAndReciprocal(p: Party, x: AShare, f = DEFAULT_F): Promise<{ ln: AShare; inv: AShare }> {
+  const nz = await normalise(p, x, K_MAX, false);
+  const V = await normalisedValue(p, nz);
+  const inv = await reciprocalOf(p, nz, V, f);
+  return { ln: await lnOf(p, nz, V, f), inv };
 }
 
 /** ln(1 + e^x) for |x| ≤ 32 (f bits). */

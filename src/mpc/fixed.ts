@@ -365,7 +365,7 @@ async function shiftBySecret(p: Party, x: AShare, nz: Normalised, shift: (k: num
 /** Internal precision of the iterations (fractional bits of the normalised values). */
 const F_IT = 30;
 /** Highest leading-bit position supported: |X| < 2^60 keeps every product below 2^62. */
-const K_MAX = 60;
+export const K_MAX = 60;
 
 /** Truncate where needed (d = 0: identity). */
 const truncIf = async (p: Party, x: AShare, d: number): Promise<AShare> => (d > 0 ? (await truncRound(p, [[x, d]]))[0]! : x);
@@ -413,7 +413,16 @@ export async function reciprocal(p: Party, x: AShare, f: number = DEFAULT_F): Pr
   checkF(f, 30);
   if (x.length === 0) return x;
   const nz = await normalise(p, x, K_MAX, true);
-  const V = await normalisedValue(p, nz);
+  return reciprocalOf(p, nz, await normalisedValue(p, nz), f);
+}
+
+/**
+ * 1/x from x's normalisation (K_MAX planes, signed or not) and normalised value V (normalisedValue):
+ * reciprocal's last steps (14 rounds), for callers that normalise x once for several functions of
+ * it (elementary.ts lnAndReciprocal). Reveals nothing.
+ */
+export async function reciprocalOf(p: Party, nz: Normalised, V: AShare, f: number = DEFAULT_F): Promise<AShare> {
+  checkF(f, 30);
   const W = await reciprocalNormalised(p, V, nz.sigma);
   // 1/x·2^f = w·2^(2f−1−k) = W·2^(2f−1−F−k).
   return shiftBySecret(p, W, nz, (k) => 2 * f - 1 - F_IT - k, F_IT + 2);

@@ -45,8 +45,8 @@ import type { Party } from '../mpc/party.js';
 import { AShare, addPublic, add, concatShares, dotMany, fromPublic, mulMany, mulPublic, sub, subFromPublic, sum } from '../mpc/arith.js';
 import { lt } from '../mpc/compare.js';
 import { bitInject } from '../mpc/convert.js';
-import { ln, sigmoid, softplus, exp } from '../mpc/elementary.js';
-import { linComb, mulFixedMany, normalise, reciprocal, truncRound } from '../mpc/fixed.js';
+import { ln, lnAndReciprocal, sigmoid, softplus, exp } from '../mpc/elementary.js';
+import { linComb, mulFixedMany, normalise, truncRound } from '../mpc/fixed.js';
 import { geometricTable } from '../mpc/geometric-noise.js';
 import { ldlSolve, matVec, newtonSchulz } from '../mpc/linalg.js';
 import type { AnalysisTable } from '../query/rows.js';
@@ -519,7 +519,9 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
     const all = cat([...S0, ...S0H]);
     const tiny = await bitInject(p, await lt(p, all, encF(2 ** -20), { bits: 62 }));
     const safe = add(all, mulPublic(tiny, encF(1)));
-    const [inv, lS0] = [await reciprocal(p, safe, F), await ln(p, safe.slice(0, C * T), F)];
+    // 1/S0 and ln S0 from one normalisation of S0 (the noisy S0H's lanes take the logarithm along, unused).
+    const both = await lnAndReciprocal(p, safe, F);
+    const inv = both.inv, lS0 = both.ln.slice(0, C * T);
     const iS0 = (c: number) => inv.slice(c * T, (c + 1) * T), iS0H = (c: number) => inv.slice((C + c) * T, (C + c + 1) * T);
     // a_t = d_t / S0_t; score_j = X'd_j − Σ_t a_t S1_tj; info_jk = Σ_t d_t (S2/S0 − S1 S1'/S0²)_jk
     const aa = await mulFixedMany(p, bs.flatMap((_, c) => [[dS, iS0(c)], [dS, iS0H(c)]] as [AShare, AShare][]), F);
