@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { reveal } from '../src/mpc/arith.js';
-import { exp, ln, lnAndReciprocal, sigmoid, softplus } from '../src/mpc/elementary.js';
+import { exp, ln, lnAndReciprocal, sigmoid, sigmoidClamped, softplus } from '../src/mpc/elementary.js';
 import { decodeFixed, encodeFixed } from '../src/mpc/fixed.js';
 import type { Party } from '../src/mpc/party.js';
 import type { AShare } from '../src/mpc/share.js';
@@ -56,6 +56,12 @@ describe('elementary functions inside MPC against Math', () => {
     const r = await mpc(xs, async (p, x) => (await lnAndReciprocal(p, x, F)).inv);
     // fixed.ts reciprocal: |err| ≤ 2^−27·|1/x| + 1 ulp (plus the result's rounding).
     within('1/x', r.seen, r.got, (x) => 1 / x, (_, w) => 2 ** -27 * Math.abs(w) + 2 * ULP);
+  });
+
+  it('sigmoid of the predictor clamped to [−30, 30] in one comparison circuit', async () => {
+    const xs = [...uniform(200, -200, 200), ...uniform(100, -32, 32), -30, 30, -30 - ULP, 30 + ULP, -ULP, 0, ULP, -1000, 1000];
+    const s = await mpc(xs, (p, x) => sigmoidClamped(p, x, 30, F));
+    within('sigmoidClamped', s.seen, s.got, (x) => 1 / (1 + Math.exp(-Math.max(-30, Math.min(30, x)))), () => 3e-8 + 2 * ULP);
   });
 
   it('sigmoid and softplus on [−32, 32]', async () => {

@@ -17,6 +17,7 @@
 // per-row use on millions. Reveals nothing (built from mul, truncation, comparison, fixed.ts).
 import { AShare, add, addPublic, concatShares, mul, mulMany, mulPublic, neg, sub, subFromPublic } from './arith.js';
 import { msb, bitInject } from './convert.js';
+import { lt } from './compare.js';
 import { DEFAULT_F, K_MAX, linComb, mulFixedMany, normalise, normalisedValue, reciprocalNormalised, reciprocalOf, truncRound, type Normalised } from './fixed.js';
 import type { Party } from './party.js';
 
@@ -159,6 +160,28 @@ export async function exp(p: Party, x: AShare, f = DEFAULT_F): Promise<AShare> {
 /** The logistic function 1/(1 + e^{−x}) for |x| ≤ 32 (f bits). */
 export async function sigmoid(p: Party, x: AShare, f = DEFAULT_F): Promise<AShare> {
   const { abs, s } = await absSign(p, x);
+  return sigmoidOf(p, abs, s, f);
+}
+
+/**
+ * σ(clamp(x, −b, b)) for |x| < 2^16 (f bits) and b ≤ 32: the clamp's two comparisons and the sign
+ * in one comparison circuit, |clamp(x)| in one round of products (|x| + [x > b](b − x) +
+ * [x < −b](b + x), as x·(1 − 2s) = |x|): ≈ 12 messages fewer than clamping, then sigmoid.
+ */
+export async function sigmoidClamped(p: Party, x: AShare, b: number, f = DEFAULT_F): Promise<AShare> {
+  if (!(b > 0 && b <= 32)) throw new RangeError(`sigmoidClamped: bound ${b} outside (0, 32]`);
+  const n = x.length;
+  const B = enc(b, f);
+  const bits = await bitInject(p, await lt(p, concatShares([subFromPublic(p, B, x), addPublic(p, x, B), x]), 0n, { bits: f + 17 }));
+  const above = bits.slice(0, n), below = bits.slice(n, 2 * n), s = bits.slice(2 * n, 3 * n);
+  const [xs, a, c] = await mulMany(p, [[x, s], [above, subFromPublic(p, B, x)], [below, addPublic(p, x, B)]]);
+  // |clamp(x)| = x − 2·x·s + [x > b](b − x) + [x < −b](b + x)
+  const abs = add(add(sub(x, mulPublic(xs!, 2n)), a!), c!);
+  return sigmoidOf(p, abs, s, f);
+}
+
+/** σ from |x| and the sign bit s of x (both f bits / 0-1). */
+async function sigmoidOf(p: Party, abs: AShare, s: AShare, f: number): Promise<AShare> {
   const u = await expNeg(p, abs, FI < f ? f : Math.min(f, FI));
   const uFI = f === FI ? u : fromF(u, f);
   // σ(|x|) = 1/(1 + u) with (1 + u)/2 ∈ [0.5, 1]: Goldschmidt without normalisation, W = 2^FI·2/(1 + u).
