@@ -173,6 +173,11 @@ async function innerStudies(): Promise<void> {
 async function main(): Promise<void> {
   if (process.argv.includes('--inner-studies')) return innerStudies();
   if (process.getuid?.() !== 0) throw new Error('bench:netns makes network namespaces: run it as root (it needs `ip` from iproute2)');
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('bench:netns needs `ip` and `tc` from iproute2: apt-get install iproute2');
+  }
   const settings = arg('settings', 'lan,wan').split(',').map((s) => {
     const x = SETTINGS[s];
     if (!x) throw new Error(`unknown setting ${s} (lan, wan)`);

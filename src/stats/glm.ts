@@ -126,11 +126,6 @@ async function roundEach(p: Party, xs: AShare[], d: number[]): Promise<AShare> {
 }
 
 /**
- * Aliasing in the data, as R's fits detect it: [D_j < 10⁻⁴·H_jj] for the LDLᵀ pivots D of the
- * information at the start (a column explained by the others with R² > 0.9999). One bit per column,
- * released with the estimates (R prints NA for such columns). One comparison.
- */
-/**
  * Iterations that factorise the information matrix (LDLᵀ: ≈ 43 rounds per coefficient, one after
  * the other); every later one refines the previous iteration's inverse by SCHULZ_STEPS Newton–Schulz
  * steps (src/mpc/linalg.ts; with the product by the score 18 rounds, against 334 for 7 coefficients):
@@ -167,6 +162,11 @@ async function newtonStep(p: Party, it: number, H: AShare, score: AShare, P: num
   };
 }
 
+/**
+ * Aliasing in the data, as R's fits detect it: [D_j < 10⁻⁴·H_jj] for the LDLᵀ pivots D of the
+ * information at the start (a column explained by the others with R² > 0.9999). One bit per column,
+ * released with the estimates (R prints NA for such columns). One comparison.
+ */
 async function aliasBits(p: Party, H: AShare, D: AShare, P: number): Promise<AShare> {
   const diag = concatShares(Array.from({ length: P }, (_, j) => laneOf(H, j * P + j)));
   return bitInject(p, await lt(p, mulPublic(D, 10_000n), diag, { bits: 62 }));
