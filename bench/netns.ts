@@ -193,6 +193,7 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   };
   process.once('SIGINT', () => (stop(), process.exit(130)));
+  process.once('SIGTERM', () => (stop(), process.exit(143)));
   console.log(`# Mosaik on three namespaced hosts — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`command: node dist/bench/netns.js ${process.argv.slice(2).join(' ')}`);
   try {
