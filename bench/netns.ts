@@ -13,9 +13,10 @@
 // and from the requester to a node, goes through the relay, which adds 5 ms in each direction
 // (this kernel has no netem qdisc to delay packets).
 // Workloads: multiplication and comparison throughput, the time of one round (a 16-lane product),
-// and the main job's studies and statistics (`mosaik demo --no-web`, run in the router namespace).
+// the 1 M × 1 M join (bench/jobs.ts), and the main job's studies and statistics (`mosaik demo
+// --no-web`, run in the router namespace).
 //
-//   node dist/bench/netns.js [--settings lan,wan] [--workloads round,mul,lt,studies] [--sizes 20]
+//   node dist/bench/netns.js [--settings lan,wan] [--workloads round,mul,lt,join,studies] [--sizes 20]
 //                            [--reps 5] [--citizens 100000]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { withColumnMemory } from '../src/ring/column-memory.js';
 import { createLocalCluster, type ClusterConfig } from '../src/net/keys.js';
 import type { PartyId } from '../src/net/channel.js';
 import type { CompareJobResult } from './compare/mosaik-jobs.js';
+import type { JobResult as EngineJobResult } from './jobs.js';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,6 +55,7 @@ const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const RELAY = fileURLToPath(new URL('./netns-relay.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 const JOBS = fileURLToPath(new URL('./compare/mosaik-jobs.js', import.meta.url));
+const ENGINE_JOBS = fileURLToPath(new URL('./jobs.js', import.meta.url));
 
 const ip = (...a: string[]) => execFileSync('ip', a, { stdio: ['ignore', 'ignore', 'pipe'] });
 
@@ -123,10 +126,10 @@ function setHosts(dir: string, s: Setting): void {
   writeFileSync(path, JSON.stringify(raw, null, 2) + '\n');
 }
 
-/** One op job (bench/compare/mosaik-jobs.ts `op`) on the three namespaced nodes; each run's time is its slowest node's. */
-async function runOp(dir: string, op: 'mul' | 'lt', n: number, reps: number, bits: number): Promise<{ best: number; median: number; sent: number }> {
+/** A job (`mosaik node --job`) on the three namespaced nodes: each node's result. */
+async function runJob<T>(dir: string, job: string, args: unknown): Promise<T[]> {
   const settled = await Promise.allSettled(PARTIES.map((p) => new Promise<string>((ok, fail) => {
-    const child = spawn('ip', ['netns', 'exec', nodeNs(p), process.execPath, MAIN, 'node', '--dir', dir, '--party', String(p), '--job', `${JOBS}#op`, '--args', JSON.stringify({ n, reps, op, bits }), '--listen-host', nodeAddr(p), '--recv-timeout', '600000', '--connect-timeout', '60000'], { stdio: ['ignore', 'pipe', 'pipe'], env: withColumnMemory() });
+    const child = spawn('ip', ['netns', 'exec', nodeNs(p), process.execPath, MAIN, 'node', '--dir', dir, '--party', String(p), '--job', job, '--args', JSON.stringify(args), '--listen-host', nodeAddr(p), '--recv-timeout', '600000', '--connect-timeout', '60000'], { stdio: ['ignore', 'pipe', 'pipe'], env: withColumnMemory() });
     let out = '', err = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
@@ -134,8 +137,12 @@ async function runOp(dir: string, op: 'mul' | 'lt', n: number, reps: number, bit
   })));
   const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length) throw new Error(failed.map((r) => (r.reason as Error).message).join('\n'));
-  const outs = settled.map((r) => (r as PromiseFulfilledResult<string>).value);
-  const parts = outs.map((o) => (JSON.parse(o) as { result: CompareJobResult }).result);
+  return settled.map((r) => (JSON.parse((r as PromiseFulfilledResult<string>).value) as { result: T }).result);
+}
+
+/** One op job (bench/compare/mosaik-jobs.ts `op`) on the three namespaced nodes; each run's time is its slowest node's. */
+async function runOp(dir: string, op: 'mul' | 'lt', n: number, reps: number, bits: number): Promise<{ best: number; median: number; sent: number }> {
+  const parts = await runJob<CompareJobResult>(dir, `${JOBS}#op`, { n, reps, op, bits });
   const runs = parts[0]!.ms.map((_, r) => Math.max(...parts.map((q) => q.ms[r]!)));
   const sorted = [...runs].sort((a, b) => a - b);
   return { best: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, sent: Math.max(...parts.map((q) => q.sent)) };
@@ -183,7 +190,7 @@ async function main(): Promise<void> {
     if (!x) throw new Error(`unknown setting ${s} (lan, wan)`);
     return x;
   });
-  const workloads = arg('workloads', 'round,mul,lt,studies').split(',');
+  const workloads = arg('workloads', 'round,mul,lt,join,studies').split(',');
   const sizes = arg('sizes', '20').split(',').map((s) => 2 ** Number(s));
   const reps = Number(arg('reps', '5'));
   const citizens = Number(arg('citizens', '100000'));
@@ -219,6 +226,12 @@ async function main(): Promise<void> {
             const r = await runOp(dir, op, n, reps, op === 'lt' ? 63 : 64);
             console.log(`| ${op === 'mul' ? 'multiplication' : 'comparison (63-bit)'} | 2^${Math.log2(n)} | ${fmtMs(r.best)} | ${fmtMs(r.median)} | ${fmtRate(n / (r.best / 1000))} | ${(r.sent / n).toFixed(1)} B |`);
           }
+        }
+        if (workloads.includes('join')) {
+          // bench/jobs.ts join: two tables of 1 M rows on a shared key, one-to-one (80 % match), as `npm run bench -- --only join`.
+          const parts = await runJob<EngineJobResult>(dir, `${ENGINE_JOBS}#join`, { n: 1e6, m: 1e6 });
+          const ms = Math.max(...parts.map((x) => x.ms));
+          console.log(`| join 1 M × 1 M, one-to-one (80 % match) | 2 M rows | ${fmtMs(ms)} | | ${fmtRate(2e6 / (ms / 1000))} rows | ${(Math.max(...parts.map((x) => x.sent)) / 2e6).toFixed(0)} B per row (${Math.max(...parts.map((x) => x.frames))} messages) |`);
         }
       } finally {
         relay?.kill('SIGTERM');
