@@ -442,10 +442,6 @@ async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColu
   return { beta, info: concatShares(upper), ll: final.ll!, step, aliased };
 }
 
-async function clampAbs(p: Party, x: AShare, b: number): Promise<AShare> {
-  return clampBox(p, x, b);
-}
-
 /**
  * Cox (Breslow) Newton on the scaled pattern × interval table, choosing between the full and a
  * quarter Newton step each iteration by the partial log-likelihood (pickBetter). `nH` is non-null
