@@ -115,13 +115,13 @@ describe('ldlSolve: H x = b inside MPC against the plaintext', () => {
 describe('newtonSchulz: the previous inverse refined for a changed matrix, against the plaintext', () => {
   const eye = (p: number) => Array.from({ length: p }, (_, i) => Array.from({ length: p }, (__, j) => (i === j ? 1 : 0)));
   /** X = NS(H, X0, steps) and X·b revealed. */
-  async function refine(H: number[][], X0: number[][], b: number[], steps: number): Promise<{ X: number[][]; x: number[] }> {
+  async function refine(H: number[][], X0: number[][], b: number[], steps: number, halve = false): Promise<{ X: number[][]; x: number[] }> {
     const p = H.length;
     const h = splitShares(encodeFixed(H.flat(), F));
     const x0 = splitShares(encodeFixed(X0.flat(), F));
     const bb = splitShares(encodeFixed(b, F));
     const [res] = await run3(async (q) => {
-      const X = await newtonSchulz(q, h[q.id]!, x0[q.id]!, p, steps, F);
+      const X = await newtonSchulz(q, h[q.id]!, x0[q.id]!, p, steps, F, halve);
       const [Xv, xv] = await revealMany(q, [X, await matVec(q, X, bb[q.id]!, p, F)]);
       return { X: decodeFixed(Xv!, F), x: decodeFixed(xv!, F) };
     });
@@ -148,6 +148,20 @@ describe('newtonSchulz: the previous inverse refined for a changed matrix, again
       const xs = Math.max(1, ...wantX.map(Math.abs));
       for (let i = 0; i < p; i++) assert.ok(Math.abs(x[i]! - wantX[i]!) <= tol * xs * p, `p ${p} x[${i}] ${x[i]} vs ${wantX[i]}`);
     }
+  });
+
+  it('from half the start, a matrix that grew up to 3× in one direction (where plain steps diverge) still gives its inverse', async () => {
+    const H0 = spd(4, 0.2);
+    const S = [Math.sqrt(3), 1, 0.8, 1.1];
+    const H = H0.map((r, i) => r.map((v, j) => S[i]! * v * S[j]!));
+    const X0 = solve(H0, eye(4));
+    const want = solve(H, eye(4));
+    const scale = Math.max(1, ...want.flat().map(Math.abs));
+    const err = (X: number[][]) => Math.max(...X.flatMap((r, i) => r.map((v, j) => Math.abs(v - want[i]![j]!))));
+    const halved = err((await refine(H, X0, [0, 0, 0, 0], 5, true)).X);
+    assert.ok(halved <= 1e-3 * scale + 2 ** -F * 200 * cond(H) * scale, `halved start: error ${halved}`);
+    const plain = err((await refine(H, X0, [0, 0, 0, 0], 3)).X);
+    assert.ok(plain > 10 * halved, `plain steps from an inverse of a 3× smaller matrix do not converge (error ${plain} against ${halved})`);
   });
 
   it('the error squares with each step: one step leaves it, four remove it', async () => {

@@ -99,11 +99,19 @@ async function matMul(p: Party, A: AShare, B: AShare, P: number, f: number): Pro
 /**
  * X ← X(2I − HX), `steps` times, for P×P row-major H and X (see the module comment): X → H⁻¹
  * quadratically when the eigenvalues of HX are in (0, 2) (e.g. X an earlier H's inverse with H ≤ that
- * H in the Loewner order, or close to it). Four rounds a step; the products' contract is ldlSolve's.
+ * H in the Loewner order, or close to it). With `halve`, the iteration starts from X/2 instead (its
+ * first step X(I − HX/4) costs no extra round): it then converges whenever the eigenvalues of HX are
+ * in (0, 4), i.e. H may have grown to up to 4× the matrix X inverted, at the price of a contraction
+ * of ½ instead of ≈ 0 where H did not change (one more step for the same error). Four rounds a
+ * step; the products' contract is ldlSolve's.
  */
-export async function newtonSchulz(p: Party, H: AShare, X: AShare, P: number, steps: number, f = DEFAULT_F): Promise<AShare> {
-  const twoI = BigUint64Array.from({ length: P * P }, (_, q) => (q % (P + 1) === 0 ? 2n << BigInt(f) : 0n));
-  for (let s = 0; s < steps; s++) X = await matMul(p, X, subFromPublic(p, twoI, await matMul(p, H, X, P, f)), P, f);
+export async function newtonSchulz(p: Party, H: AShare, X: AShare, P: number, steps: number, f = DEFAULT_F, halve = false): Promise<AShare> {
+  const diag = (c: bigint) => BigUint64Array.from({ length: P * P }, (_, q) => (q % (P + 1) === 0 ? c << BigInt(f) : 0n));
+  for (let s = 0; s < steps; s++) {
+    // (X/2)(2I − H·X/2) = X(I − HX/4): the quarter is taken in the product's own rounding.
+    const first = halve && s === 0;
+    X = await matMul(p, X, subFromPublic(p, diag(first ? 1n : 2n), await matMul(p, H, X, P, first ? f + 2 : f)), P, f);
+  }
   return X;
 }
 
