@@ -19,12 +19,13 @@
 //   node dist/bench/netns.js [--settings lan,wan] [--workloads round,mul,lt,join,studies] [--sizes 20]
 //                            [--reps 5] [--citizens 100000]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withColumnMemory } from '../src/ring/column-memory.js';
-import { createLocalCluster, type ClusterConfig } from '../src/net/keys.js';
+import { createLocalCluster, setNodeHosts, type ClusterConfig } from '../src/net/keys.js';
+import { apiPorts } from '../src/node/http.js';
 import type { PartyId } from '../src/net/channel.js';
 import type { CompareJobResult } from './compare/mosaik-jobs.js';
 import type { JobResult as EngineJobResult } from './jobs.js';
@@ -118,13 +119,6 @@ function startRelay(config: ClusterConfig, delayMs: number, prefix: string[], ap
 /** The address a node is reached at: its own (routed by the kernel), or the relay's for it. */
 const reachAt = (s: Setting, p: number) => (s.delayMs > 0 ? routerAddr(p) : nodeAddr(p));
 
-/** Writes the setting's node addresses into cluster.json. */
-function setHosts(dir: string, s: Setting): void {
-  const path = join(dir, 'cluster.json');
-  const raw = JSON.parse(readFileSync(path, 'utf8')) as { nodes: { id: number; host: string }[] };
-  for (const n of raw.nodes) n.host = reachAt(s, n.id);
-  writeFileSync(path, JSON.stringify(raw, null, 2) + '\n');
-}
 
 /** A job (`mosaik node --job`) on the three namespaced nodes: each node's result. */
 async function runJob<T>(dir: string, job: string, args: unknown): Promise<T[]> {
@@ -166,8 +160,7 @@ async function innerStudies(): Promise<void> {
         listen: [nodeAddr(0), nodeAddr(1), nodeAddr(2)],
         prefix: (p: PartyId) => ['ip', 'netns', 'exec', nodeNs(p)],
         ready: async (config) => {
-          const api = (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { nodes: { apiPort: number }[] }).nodes.map((x) => x.apiPort);
-          if (delayMs > 0) relay = await startRelay(config, delayMs, [], api);
+          if (delayMs > 0) relay = await startRelay(config, delayMs, [], apiPorts(config));
         },
       },
     });
@@ -208,7 +201,7 @@ async function main(): Promise<void> {
     const { dir, config } = await createLocalCluster(join(work, 'ops'));
     for (const s of settings) {
       shape(s);
-      setHosts(dir, s);
+      setNodeHosts(dir, PARTIES.map((p) => reachAt(s, p)));
       console.log(`\n## ${s.label}\n`);
       const relay = s.delayMs > 0 ? await startRelay(config, s.delayMs, ['ip', 'netns', 'exec', WAN]) : null;
       try {

@@ -23,7 +23,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PartyId } from '../net/channel.js';
-import { createLocalCluster, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
+import { createLocalCluster, loadClusterConfig, setNodeHosts, type ClusterConfig } from '../net/keys.js';
 import { apiRequest } from '../node/http.js';
 import { writeApiPorts } from '../node/daemon.js';
 import { generateRegisters } from '../demo/registers.js';
@@ -418,12 +418,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   o.log('mosaik demo: three compute nodes, three custodians, one researcher — secret-shared registers, TLS 1.3 with pinned keys');
   const { dir, nodeDirs } = await createLocalCluster(o.dir);
   await writeApiPorts(dir);
-  if (o.network) {
-    const path = join(dir, 'cluster.json');
-    const raw = JSON.parse(readFileSync(path, 'utf8')) as { nodes: { id: PartyId; host: string }[] };
-    for (const n of raw.nodes) n.host = o.network.hosts[n.id];
-    writeFileSync(path, JSON.stringify(raw, null, 2) + '\n');
-  }
+  if (o.network) setNodeHosts(dir, o.network.hosts);
   // Fresh nodes every run (their keys are kept): no stored versions, log or spent budgets from before.
   for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance']) rmSync(join(d, sub), { recursive: true, force: true });
   // Who acts: each custodian with its own key (it may upload its own registers only), and the

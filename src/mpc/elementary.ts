@@ -214,7 +214,7 @@ async function lnOf(p: Party, nz: Normalised, V: AShare, f: number): Promise<ASh
 
 /**
  * ln x and 1/x for x > 0 (2^−f ≤ x < 2^(60−f)), normalising x once for both (the bit decomposition
- * and leading one, ≈ 20 of either's rounds): ≈ 50 messages per party instead of 38 + 37, each with
+ * and leading one, ≈ 20 of either's rounds): 55 messages per party instead of 38 + 37, each with
  * its own error bound (ln: above; 1/x: fixed.ts reciprocal). Reveals nothing.
  */
 export async function lnAndReciprocal(p: Party, x: AShare, f = DEFAULT_F): Promise<{ ln: AShare; inv: AShare }> {

@@ -85,14 +85,14 @@ export async function ldlSolve(p: Party, H: AShare, b: AShare, dim: number, m: n
 }
 
 /**
- * A·B for P×P row-major shared matrices in fixed point: every entry one inner product (dotMany),
- * rounded once to f bits. Two rounds.
+ * A·B for a P×P row-major shared A and a P×Q row-major B (default Q = P) in fixed point: every
+ * entry one inner product (dotMany), rounded once to f bits. Two rounds.
  */
-async function matMul(p: Party, A: AShare, B: AShare, P: number, f: number): Promise<AShare> {
+async function matMul(p: Party, A: AShare, B: AShare, P: number, f: number, Q = P): Promise<AShare> {
   const rows = Array.from({ length: P }, (_, i) => A.slice(i * P, (i + 1) * P));
-  const cols = Array.from({ length: P }, (_, j) => concatShares(Array.from({ length: P }, (_, k) => lane(B, k * P + j))));
+  const cols = Array.from({ length: Q }, (_, j) => concatShares(Array.from({ length: P }, (_, k) => lane(B, k * Q + j))));
   const pairs: [AShare, AShare][] = [];
-  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) pairs.push([rows[i]!, cols[j]!]);
+  for (let i = 0; i < P; i++) for (let j = 0; j < Q; j++) pairs.push([rows[i]!, cols[j]!]);
   return (await truncRound(p, [[await dotMany(p, pairs), f]]))[0]!;
 }
 
@@ -116,7 +116,6 @@ export async function newtonSchulz(p: Party, H: AShare, X: AShare, P: number, st
 }
 
 /** X·b for a P×P row-major X and P lanes b in fixed point (each lane one inner product, rounded once). Two rounds. */
-export async function matVec(p: Party, X: AShare, b: AShare, P: number, f = DEFAULT_F): Promise<AShare> {
-  const pairs = Array.from({ length: P }, (_, i): [AShare, AShare] => [X.slice(i * P, (i + 1) * P), b]);
-  return (await truncRound(p, [[await dotMany(p, pairs), f]]))[0]!;
+export function matVec(p: Party, X: AShare, b: AShare, P: number, f = DEFAULT_F): Promise<AShare> {
+  return matMul(p, X, b, P, f, 1);
 }

@@ -427,3 +427,16 @@ export async function createLocalCluster(dir: string, opts: { cluster?: string; 
   writeFileSync(configPath, JSON.stringify({ cluster: opts.cluster ?? 'local', nodes }, null, 2) + '\n');
   return { dir: root, configPath, config: loadClusterConfig(configPath), nodeDirs: nodeDirs as LocalCluster['nodeDirs'] };
 }
+
+/**
+ * Points the nodes of the cluster in `dir` at other addresses (cluster.json's `host`; hosts[i] for
+ * party i), keeping every other field: e.g. a local cluster whose nodes run in network namespaces
+ * (bench/netns.ts). Returns the config as now written.
+ */
+export function setNodeHosts(dir: string, hosts: readonly string[]): ClusterConfig {
+  const path = join(dir, 'cluster.json');
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as { nodes: { id: PartyId; host: string }[] };
+  for (const n of raw.nodes) n.host = hosts[n.id]!;
+  writeFileSync(path, JSON.stringify(raw, null, 2) + '\n');
+  return loadClusterConfig(path);
+}
