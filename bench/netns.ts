@@ -99,12 +99,12 @@ function shape(s: Setting): void {
   }
 }
 
-/** Starts the relay (in the current namespace, or under `prefix`) for the nodes' MPC ports (TCP and UDP) and `apiPorts` (TCP). */
-function startRelay(config: ClusterConfig, delayMs: number, prefix: string[], apiPorts: number[] = []): Promise<ChildProcess> {
+/** Starts the relay (in the current namespace, or under `prefix`) for the nodes' MPC ports (TCP and UDP) and API ports `api` (TCP). */
+function startRelay(config: ClusterConfig, delayMs: number, prefix: string[], api: number[] = []): Promise<ChildProcess> {
   const routes: string[] = [];
   for (const n of config.nodes) {
     routes.push('--tcp', `${n.port}=${nodeAddr(n.id)}:${n.port}`, '--udp', `${n.port}=${nodeAddr(n.id)}:${n.port}`);
-    if (apiPorts[n.id]) routes.push('--tcp', `${apiPorts[n.id]}=${nodeAddr(n.id)}:${apiPorts[n.id]}`);
+    if (api[n.id]) routes.push('--tcp', `${api[n.id]}=${nodeAddr(n.id)}:${api[n.id]}`);
   }
   const words = [...prefix, process.execPath, RELAY, '--delay-ms', String(delayMs), ...routes];
   const child = spawn(words[0]!, words.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -118,7 +118,6 @@ function startRelay(config: ClusterConfig, delayMs: number, prefix: string[], ap
 
 /** The address a node is reached at: its own (routed by the kernel), or the relay's for it. */
 const reachAt = (s: Setting, p: number) => (s.delayMs > 0 ? routerAddr(p) : nodeAddr(p));
-
 
 /** A job (`mosaik node --job`) on the three namespaced nodes: each node's result. */
 async function runJob<T>(dir: string, job: string, args: unknown): Promise<T[]> {
