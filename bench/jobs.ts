@@ -47,6 +47,8 @@ export interface OpArgs {
   cols?: number;
   /** For joins: rows of the many (right) side; n is the one (left) side. */
   m?: number;
+  /** For joins: both tables arrive sorted by id (their custodians sorted them), so they are merged. */
+  sorted?: boolean;
 }
 
 export async function mul(p: Party, { n }: OpArgs): Promise<JobResult> {
@@ -97,9 +99,10 @@ async function boundedRandom(p: Party, n: number, bits: number): Promise<A.AShar
  * Join of n persons (unique ids, one payload column) with m rows of a second register (one payload
  * column): m = n is one-to-one (80 % of the ids match), m > n one-to-many (ids drawn from the
  * persons, 5 % from nobody). Ids are < 2^34 like CPR numbers; party 0 inputs them (set-up, not
- * timed). Warm-up on a small join, then the full one, once.
+ * timed). With `sorted`, both tables are in id order, as their custodians sorted them, and are
+ * merged instead of sorted. Warm-up on a small join, then the full one, once.
  */
-export async function join(p: Party, { n, m = n }: OpArgs): Promise<JobResult> {
+export async function join(p: Party, { n, m = n, sorted = false }: OpArgs): Promise<JobResult> {
   const { joinOnKey } = await import('../src/mpc/join.js');
   const make = async (n: number, m: number) => {
     let left: BigUint64Array | null = null, right: BigUint64Array | null = null;
@@ -115,11 +118,13 @@ export async function join(p: Party, { n, m = n }: OpArgs): Promise<JobResult> {
         if (m === n) right[j] = u % 5 === 0 ? (BigInt(n + j) << 13n) : left[j]!; // one-to-one, 80 % match
         else right[j] = v % 20 === 0 ? (BigInt(n + (u % n)) << 13n) : left[u % n]!;
       }
+      // As custodians who sort their own rows by id before sharing them (left is sorted already).
+      if (sorted) right.sort();
     }
     const [lk, rk] = [await A.input(p, 0, left, n), await A.input(p, 0, right, m)];
     const tables = [
-      { key: lk, columns: [A.random(p, n)], unique: true as const },
-      { key: rk, columns: [A.random(p, m)], unique: m === n },
+      { key: lk, columns: [A.random(p, n)], unique: true as const, sorted },
+      { key: rk, columns: [A.random(p, m)], unique: m === n, sorted },
     ];
     return (onPhase?: (ph: string) => void) => joinOnKey(p, tables, { keyBits: 34, ...(onPhase ? { onPhase } : {}) });
   };

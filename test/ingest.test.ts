@@ -11,8 +11,9 @@ import { readCsvText, type CsvValidation, type ReadCsvOptions } from '../src/ing
 import { formatProblems } from '../src/ingest/validate.js';
 import { checkSchema, type DatasetSchema } from '../src/ingest/schema.js';
 import {
-  apiAddress, buildUploadBodies, parseUploadBody, referencedCodeLists, shareColumn, uploadDataset, UploadError, type ShareableDataset,
+  apiAddress, buildUploadBodies, parseUploadBody, referencedCodeLists, shareColumn, uploadDataset, uploadHeader, UploadError, type ShareableDataset,
 } from '../src/ingest/upload.js';
+import { inPersonOrder } from '../src/ingest/person-order.js';
 import { runIngest } from '../src/cli/ingest.js';
 import { combineShares } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
@@ -292,6 +293,32 @@ describe('ingest: share bodies', () => {
       // No single party's pair is the plaintext.
       assert.notDeepEqual(parsed[0]!.shares[k]!.a, reg.columns.get(c.name));
     });
+  });
+
+  it('puts the rows in person-id order before sharing: stable, whole rows, said in the header', () => {
+    const reg = regs.contacts;
+    const n = reg.length;
+    // The rows in a scrambled order first, as a hospital's export might list them.
+    const perm = Array.from({ length: n }, (_, i) => i).sort(() => Math.random() - 0.5);
+    const scrambled = new Map([...reg.columns].map(([c, v]) => [c, BigUint64Array.from(perm, (i) => v[i]!)]));
+    scrambled.set('__pos', BigUint64Array.from(perm, (_, k) => BigInt(k))); // each row's place in the input
+    const ds = inPersonOrder({ ...datasetOf(reg), columns: scrambled });
+    assert.equal(ds.sortedBy, 'person_id');
+    assert.equal(uploadHeader(ds, 1).sortedBy, 'person_id');
+    const ids = ds.columns.get('person_id')!;
+    const names = [...reg.columns.keys()];
+    const row = (cols: Map<string, BigUint64Array>, i: number) => names.map((c) => cols.get(c)![i]).join(',');
+    for (let i = 1; i < n; i++) {
+      assert.ok(ids[i - 1]! <= ids[i]!, `ascending at row ${i}`);
+      // Stable: a person's rows keep the order they had in the input.
+      if (ids[i - 1] === ids[i]) assert.ok(ds.columns.get('__pos')![i - 1]! < ds.columns.get('__pos')![i]!, `stable at row ${i}`);
+    }
+    assert.deepEqual(Array.from({ length: n }, (_, i) => row(ds.columns, i)).sort(), Array.from({ length: n }, (_, i) => row(reg.columns, i)).sort(), 'the same rows, whole');
+    // Already in order: kept as it is; no person id column: unchanged and not marked.
+    const again = inPersonOrder(ds);
+    assert.equal(again.columns, ds.columns);
+    const noPid = { ...datasetOf(reg), schema: { ...reg.schema, columns: reg.schema.columns.filter((c) => c.type !== 'person_id') } };
+    assert.equal(inPersonOrder(noPid), noPid);
   });
 
   it('derived shares are deterministic per (key, version, content) and unrelated otherwise', () => {

@@ -7,6 +7,7 @@ import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { JoinError } from '../src/mpc/join.js';
 import { planJoinSql, QueryError, runJoinQuery } from '../src/query/index.js';
+import { inPersonOrder } from '../src/ingest/person-order.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
 import { RegisterShares } from './register-shares.js';
@@ -24,11 +25,25 @@ before(async () => {
 
 const datasets = () => new Map(regs.all.map((r) => [r.schema.name, r.schema]));
 
+// The same registers as their custodians upload them: rows in person-id order (src/ingest/person-order.ts).
+let ordered: Registers;
+const orderedShares = new RegisterShares(() => ordered);
+const sortedBy = new Map<string, string>();
+before(() => {
+  const all = regs.all.map((r) => {
+    const o = inPersonOrder({ schema: r.schema, codeLists: regs.codeLists, rows: r.length, columns: r.columns });
+    if (o.sortedBy) sortedBy.set(r.schema.name, o.sortedBy);
+    return { ...r, columns: o.columns };
+  });
+  ordered = { ...regs, all };
+});
 
-async function mpc(sql: string) {
-  const jp = planJoinSql(sql, datasets(), regs.codeLists);
+
+async function mpc(sql: string, inOrder = false) {
+  const jp = planJoinSql(sql, datasets(), regs.codeLists, inOrder ? { sortedBy } : {});
+  if (inOrder) assert.ok(jp.tables.some((t) => t.sorted), `${sql}: some table is marked in person order`);
   const [r0, r1, r2] = await run3((p) => {
-    const tables = shares.tables(jp, p.id);
+    const tables = (inOrder ? orderedShares : shares).tables(jp, p.id);
     return runJoinQuery(p, jp, tables, { minCellSize: K });
   });
   assert.deepEqual(r1, r0);
@@ -37,8 +52,8 @@ async function mpc(sql: string) {
 }
 
 /** MPC equals SQLite on every cell with at least K rows; the smaller ones are suppressed. */
-async function same(sql: string, countCol = 'n', plainSql = sql): Promise<void> {
-  const { jp, result } = await mpc(sql);
+async function same(sql: string, countCol = 'n', plainSql = sql, inOrder = false): Promise<void> {
+  const { jp, result } = await mpc(sql, inOrder);
   const want = db.query(plainSql);
   assertVisibleCellsEqual(sql, jp.plan.keys.length, result.rows!, want, countCol, K);
   const ci = want.columns.indexOf(countCol);
@@ -114,6 +129,20 @@ describe('SQL joins across registers: MPC equals SQLite', () => {
 
   it('income with two years per person, unfiltered, beside contacts (the many side) is refused inside MPC', async () => {
     await assert.rejects(() => mpc(`SELECT COUNT(*) FROM population p JOIN contacts c ON c.person_id = p.person_id JOIN income i ON i.person_id = p.person_id`), (e: unknown) => e instanceof JoinError && /income has more than one row/.test(e.message));
+  });
+});
+
+describe('registers uploaded in person order: joins merge instead of sort, MPC equals SQLite', () => {
+  it('one-to-many, three registers, LEFT JOIN, EXISTS and NOT EXISTS', async () => {
+    await same(`SELECT p.region, p.sex, COUNT(*) AS n, AVG(c.length_of_stay) AS los FROM population p JOIN contacts c ON c.person_id = p.person_id
+          WHERE c.diagnosis LIKE 'E11%' AND p.birth_date < '1970-01-01' GROUP BY p.region, p.sex`, 'n', undefined, true);
+    await same(`SELECT i.education, COUNT(*) AS n, SUM(c.length_of_stay) AS days FROM population p
+          JOIN contacts c ON c.person_id = p.person_id
+          JOIN income i ON i.person_id = p.person_id AND i.year = 2023
+          WHERE c.admission_date >= '2024-01-01' GROUP BY i.education`, 'n', undefined, true);
+    await same(`SELECT p.sex, COUNT(*) AS n FROM population p LEFT JOIN contacts c ON c.person_id = p.person_id AND c.diagnosis LIKE 'J44%' GROUP BY p.sex`, 'n', undefined, true);
+    await same(`SELECT p.sex, COUNT(*) AS n FROM population p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') GROUP BY p.sex`, 'n', undefined, true);
+    await same(`SELECT p.region, COUNT(*) AS n FROM population p WHERE NOT EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'A10%') GROUP BY p.region`, 'n', undefined, true);
   });
 });
 

@@ -87,7 +87,8 @@ function plainJoin(tables: Table[]) {
  * With `reuse`, a first join over the same keys (other columns, no filters) hands its line-up to
  * the checked one, which must then not sort and give the same rows.
  */
-async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = false): Promise<void> {
+async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = false, sorted = false): Promise<void> {
+  if (sorted) tables = tables.map(byKey);
   const shares = tables.map((t) => ({
     key: shareAll(col(big(t.keys)))[0]!,
     cols: t.cols.map((c) => shareAll(col(c))[0]!),
@@ -101,17 +102,19 @@ async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = 
       ...(shares[i]!.present ? { present: shares[i]!.present![p.id]! } : {}),
       ...(t.tie ? { tie: { column: shares[i]!.tie![p.id]!, bits: t.tie.bits } } : {}),
       unique: t.unique,
+      ...(sorted ? { sorted } : {}),
     }));
     let lineup: JoinLineup | undefined;
     if (reuse) {
-      const other = inputs.map((t) => ({ key: t.key, columns: [A.random(p, t.key.length)], unique: t.unique }));
+      const other = inputs.map((t) => ({ key: t.key, columns: [A.random(p, t.key.length)], unique: t.unique, ...(sorted ? { sorted } : {}) }));
       lineup = (await joinOnKey(p, other, { keyBits, lastHas: !lastHas })).lineup;
       assert.ok(lineup, 'the first join hands its line-up over');
     }
     const phases: string[] = [];
     const j = await joinOnKey(p, inputs, { keyBits, lastHas, ...(lineup ? { lineup } : {}), onPhase: (ph) => phases.push(ph) });
     // Without a row index in the sort exactly where every table's rows are unique, or told apart by a tie column.
-    if (!reuse) assert.equal(j.lineup.shape.includes('distinct'), tables.every((t) => t.unique === true && (!t.present || !!t.tie)), 'tie-break by row index only where needed');
+    if (sorted) assert.ok(j.lineup.shape.endsWith('merged'), 'sorted tables are merged');
+    else if (!reuse) assert.equal(j.lineup.shape.includes('distinct'), tables.every((t) => t.unique === true && (!t.present || !!t.tie)), 'tie-break by row index only where needed');
     else assert.equal(j.lineup, lineup, 'the line-up given is the one used');
     assert.equal(phases.includes('sort'), !reuse, 'a join given a line-up does not sort');
     return A.revealMany(p, [j.first, j.last, ...j.tables.flatMap((t) => [t.here, t.has, ...t.columns])]);
@@ -129,6 +132,13 @@ async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = 
       t.cols.forEach((_, c) => assert.deepEqual(rest[k++], want.map((w) => w.per[ti]!.columns[c]!), `column ${c} of table ${ti}`));
     });
   }
+}
+
+/** The table's rows in ascending key order (stable), as its custodian would upload them. */
+function byKey(t: Table): Table {
+  const o = t.keys.map((_, i) => i).sort((i, j) => t.keys[i]! - t.keys[j]! || i - j);
+  const pick = <T>(xs: T[]) => o.map((i) => xs[i]!);
+  return { ...t, keys: pick(t.keys), cols: t.cols.map(pick), ...(t.present ? { present: pick(t.present) } : {}), ...(t.tie ? { tie: { vals: pick(t.tie.vals), bits: t.tie.bits } } : {}) };
 }
 
 const distinct = (n: number, max: number) => {
@@ -227,6 +237,33 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
     await checkJoin([{ keys: [3, 1, 3], cols: [big([1, 2, 3])], unique: false }]);
   });
 
+  it('tables sorted by their custodians are merged instead of sorted, with the same rows', async () => {
+    const persons = [0, 5, 9, 2 ** 34 - 1, 17, 3];
+    const contacts = [5, 5, 5, 9, 42, 2 ** 34 - 1, 0, 42, 7];
+    await checkJoin([
+      { keys: persons, cols: [big([1, 2, 3, 4, 5, 6]), randomInts(6)], unique: true },
+      { keys: contacts, cols: [randomInts(9)], present: [1, 0, 1, 1, 1, 0, 1, 1, 1], unique: false },
+    ], 34, true, false, true);
+    for (const [n1, n2, n3] of [[50, 40, 200], [1, 1, 1], [30, 0, 100], [0, 20, 20], [64, 64, 0]] as const) {
+      const pop = distinct(n1, 120);
+      const inc = distinct(n2, 120);
+      const con = Array.from({ length: n3 }, () => randomInt(130));
+      await checkJoin([
+        { keys: pop, cols: [randomInts(n1, 20)], unique: true },
+        { keys: inc, cols: [randomInts(n2, 30)], present: inc.map(() => randomInt(2)), unique: 'check' },
+        { keys: con, cols: [randomInts(n3, 16), randomInts(n3, 16)], present: con.map(() => randomInt(3) ? 1 : 0), unique: false },
+      ], 34, true, false, true);
+    }
+    // A line-up made by merging is reused; several rows per key on the first side, one present.
+    const ids = distinct(40, 200);
+    const years = ids.flatMap((k) => [k, k, k]);
+    const present = ids.flatMap(() => { const y = randomInt(3); return [0, 1, 2].map((j) => (j === y ? 1 : 0)); });
+    await checkJoin([
+      { keys: years, cols: [randomInts(120, 20)], present, unique: true },
+      { keys: Array.from({ length: 300 }, () => randomInt(210)), cols: [randomInts(300, 20)], unique: false },
+    ], 34, true, true, true);
+  });
+
   it('a first table with several rows per key, some filtered out', async () => {
     await checkJoin([
       { keys: [5, 5, 7, 9, 9], cols: [big([111, 222, 3, 4, 5])], present: [0, 1, 1, 1, 0], unique: 'check' },
@@ -260,8 +297,8 @@ describe('what one node sees of a join', () => {
     random: () => [distinct(N1, 64), Array.from({ length: N2 }, () => randomInt(64))],
   };
 
-  async function view(name: string, viewer: PartyId, hist: Float64Array): Promise<string[]> {
-    const [pop, con] = scenarios[name]!();
+  async function view(name: string, viewer: PartyId, hist: Float64Array, sorted = false): Promise<string[]> {
+    const [pop, con] = scenarios[name]!().map((k) => (sorted ? [...k].sort((a, b) => a - b) : k)) as [number[], number[]];
     const [pk, pc, ck, cc] = shareAll(col(big(pop)), col(randomInts(N1, 16)), col(big(con)), col(randomInts(N2, 16)));
     const shape: string[] = [];
     let recording = false;
@@ -270,8 +307,8 @@ describe('what one node sees of a join', () => {
       async (p: Party) => {
         recording = true;
         const j = await joinOnKey(p, [
-          { key: pk![p.id]!, columns: [pc![p.id]!], unique: true },
-          { key: ck![p.id]!, columns: [cc![p.id]!], unique: false },
+          { key: pk![p.id]!, columns: [pc![p.id]!], unique: true, sorted },
+          { key: ck![p.id]!, columns: [cc![p.id]!], unique: false, sorted },
         ], { keyBits: 34, onPhase: (ph) => (phase[p.id] = ph) });
         return j.n;
       },
@@ -279,8 +316,9 @@ describe('what one node sees of a join', () => {
         tap: (from, to, data) => {
           if (recording && to === viewer) {
             // The sort's number of levels is random (a function of the random shuffle only, see
-            // sort.ts and its tests); every message after it has a fixed size.
-            if (phase[from] !== 'sort') shape.push(`${from}:${data.byteLength}`);
+            // sort.ts and its tests); every message after it has a fixed size. Merging sorted
+            // tables (merge.ts) is a fixed network: all its messages count.
+            if (sorted || phase[from] !== 'sort') shape.push(`${from}:${data.byteLength}`);
             for (const b of data) hist[b]!++;
           }
           return data;
@@ -291,15 +329,16 @@ describe('what one node sees of a join', () => {
   }
 
   it('receives the same messages with the same byte distribution whichever identifiers match', async () => {
+    for (const sorted of [false, true])
     for (const viewer of [0, 1, 2] as PartyId[]) {
       const hists: Record<string, Float64Array> = {};
       let shape: string | null = null;
       for (const name of Object.keys(scenarios)) {
         const h = new Float64Array(256);
         for (let r = 0; r < RUNS; r++) {
-          const s = (await view(name, viewer, h)).join(',');
+          const s = (await view(name, viewer, h, sorted)).join(',');
           if (shape === null) shape = s;
-          assert.equal(s, shape, `node ${viewer}: message sizes differ for '${name}'`);
+          assert.equal(s, shape, `node ${viewer}${sorted ? ', merged' : ''}: message sizes differ for '${name}'`);
         }
         hists[name] = h;
       }
@@ -307,7 +346,7 @@ describe('what one node sees of a join', () => {
       for (let i = 0; i < names.length; i++) {
         for (let j = i + 1; j < names.length; j++) {
           const chi = chiSquare(hists[names[i]!]!, hists[names[j]!]!);
-          assert.ok(chi < 420, `node ${viewer}: ${names[i]} vs ${names[j]}: chi² = ${chi.toFixed(1)}`);
+          assert.ok(chi < 420, `node ${viewer}${sorted ? ', merged' : ''}: ${names[i]} vs ${names[j]}: chi² = ${chi.toFixed(1)}`);
         }
       }
     }

@@ -62,6 +62,12 @@ export interface UploadHeader {
   columns: string[];
   party: 0 | 1 | 2;
   /**
+   * The rows are in ascending order of this person_id column: the custodian's tool sorted them
+   * before sharing (src/ingest/person-order.ts), so joins on it merge instead of sort. A promise:
+   * if false, joins over the register are wrong, nothing more is revealed (src/mpc/merge.ts).
+   */
+  sortedBy?: string;
+  /**
    * The custodian's Ed25519 signature over this upload (src/ingest/upload-auth.ts): required by
    * governed nodes, ignored by un-governed ones. Not part of the stored content.
    */

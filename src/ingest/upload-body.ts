@@ -18,6 +18,8 @@ export interface ShareableDataset {
   rows: number;
   /** Encoded columns (one ring element per row), every schema column. */
   columns: Map<string, BigUint64Array>;
+  /** The rows are in ascending order of this person_id column (./person-order.ts). */
+  sortedBy?: string;
 }
 
 /** A version id by the one rule (./schema.ts checkVersionId). */
@@ -52,6 +54,7 @@ export function uploadHeader(ds: ShareableDataset, party: 0 | 1 | 2): UploadHead
     rows: ds.rows,
     columns: ds.schema.columns.map((c) => c.name),
     party,
+    ...(ds.sortedBy ? { sortedBy: ds.sortedBy } : {}),
   };
 }
 

@@ -153,6 +153,7 @@ function checkHeader(ctx: ApiContext, name: string, h: UploadHeader): void {
   const missing = want.filter((c) => !h.columns.includes(c));
   if (missing.length) bad(`missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} of schema ${name}`);
   if (h.columns.length !== want.length || h.columns.some((c, i) => c !== want[i])) bad(`columns must be exactly the schema's, in its order: ${want.join(', ')}`);
+  if (h.sortedBy !== undefined && h.schema.columns.find((c) => c.name === h.sortedBy)?.type !== 'person_id') bad(`sortedBy must name a person_id column of schema ${name}, got ${JSON.stringify(h.sortedBy)}`);
 }
 
 /**
@@ -293,7 +294,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         throw new StoreError(`body is ${declared} bytes, but ${header.columns.length} columns × ${header.rows} rows × 16 bytes + header make ${expected}`);
       }
       const r = await store.write(
-        { name, version, schema: header.schema, codeLists: header.codeLists, rows: header.rows, columns: header.columns, party: header.party },
+        { name, version, schema: header.schema, codeLists: header.codeLists, rows: header.rows, columns: header.columns, party: header.party, ...(header.sortedBy ? { sortedBy: header.sortedBy } : {}) },
         async (next, hash) => {
           for (const col of header.columns) {
             const w = next();

@@ -42,6 +42,8 @@ export interface VersionMeta {
   rows: number;
   columns: string[];
   party: number;
+  /** The rows are in ascending order of this person_id column (the upload header's, src/ingest/person-order.ts). */
+  sortedBy?: string;
   /** SHA-256 (hex) of the canonical header and the share bytes: an identical re-upload is recognised. */
   contentHash: string;
   /** Commit order at this node (the latest version is the one with the highest seq). */
@@ -201,7 +203,7 @@ export class ShareStore {
     const tmp = join(this.root, 'tmp', `${process.pid}-${++this.tmpCounter}-${randomBytes(4).toString('hex')}`);
     mkdirSync(tmp, { mode: 0o700 });
     const h = createHash('sha256');
-    h.update(JSON.stringify({ schema: header.schema, codeLists: header.codeLists, rows, columns, party: header.party }));
+    h.update(JSON.stringify({ schema: header.schema, codeLists: header.codeLists, rows, columns, party: header.party, ...(header.sortedBy ? { sortedBy: header.sortedBy } : {}) }));
     try {
       let k = 0;
       let open: { fd: number; written: number; finished: boolean } | null = null;

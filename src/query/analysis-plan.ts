@@ -3,7 +3,7 @@
 // MPC): the nodes plan with it and so does a requester (CLI or browser) that decodes a statistic
 // (src/stats). Reveals nothing; computes nothing on data.
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
-import { type JoinPlan, planJoinQuery } from './join-plan.js';
+import { type JoinPlan, planJoinQuery, sortedByOf } from './join-plan.js';
 import { type Expr, parseQuery, QueryError } from './parse.js';
 import { hasAgg, type RowColumn, type RowPlan } from './row-plan.js';
 
@@ -24,7 +24,7 @@ const err = (m: string): never => {
  * `keep`: only these output columns (those a statistic uses; joins and filters stay as written), so
  * that the nodes read, decrypt and compute no column the statistic does not use.
  */
-export function planAnalysis(sql: string, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>, keep?: ReadonlySet<string>): AnalysisPlan {
+export function planAnalysis(sql: string, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[]; sortedBy?: string }>, keep?: ReadonlySet<string>): AnalysisPlan {
   const q = parseQuery(sql);
   if (q.groupBy.length || q.having) err('an analysis table has no GROUP BY or HAVING: its rows go into the statistic, never out of MPC');
   if (q.orderBy.length || q.limit !== null) err('an analysis table has no ORDER BY or LIMIT (its rows are never revealed)');
@@ -49,7 +49,8 @@ export function planAnalysis(sql: string, datasets: Map<string, { schema: Datase
     }
   }
   const schemas = new Map([...datasets].filter(([n]) => names.has(n)).map(([n, d]) => [n, d.schema]));
-  let join = planJoinQuery(q, schemas, lists, { personKey: true, rows: true });
+  const sortedBy = sortedByOf(datasets);
+  let join = planJoinQuery(q, schemas, lists, { personKey: true, rows: true, sortedBy });
   let plan = join.plan as RowPlan;
   const seen = new Set<string>();
   for (const c of plan.rows) {
@@ -59,7 +60,7 @@ export function planAnalysis(sql: string, datasets: Map<string, { schema: Datase
   if (keep && plan.rows.length === q.select.length && plan.rows.some((c) => !keep.has(c.name))) {
     const select = q.select.filter((_, i) => keep.has(plan.rows[i]!.name));
     if (select.length) {
-      join = planJoinQuery({ ...q, select }, schemas, lists, { personKey: true, rows: true });
+      join = planJoinQuery({ ...q, select }, schemas, lists, { personKey: true, rows: true, sortedBy });
       plan = join.plan as RowPlan;
     }
   }

@@ -111,7 +111,7 @@ export function lineupInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict'
     const tie = tieOf(t);
     return tie ? `+${tie.column}` : '+index';
   };
-  return { datasets: ts.map((t) => t.dataset.name), signature: ts.map((t) => `${t.dataset.name}.${t.key}:${t.unique}${rows(t)}`).join(' ') };
+  return { datasets: ts.map((t) => t.dataset.name), signature: ts.map((t) => `${t.dataset.name}.${t.key}:${t.unique}${rows(t)}${t.sorted ? ' in order' : ''}`).join(' ') };
 }
 
 /**
@@ -245,6 +245,8 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       // Its key column declared unique: one row per person before any filter too (join.ts).
       allRowsUnique: keyColumnUnique(t),
       ...(tie ? { tie: { column: addPublic(p, colsOf[i]!.m.get(tie.column)!, -BigInt(tie.min)), bits: tie.bits } } : {}),
+      // In person order as stored (not re-sorted for window functions): merged, not sorted (join.ts).
+      ...(t.sorted && !t.over ? { sorted: true } : {}),
       name: t.dataset.name,
     });
   }

@@ -101,6 +101,8 @@ export interface JoinTablePlan {
    * on the many side's rows and OR-ed over each person's rows (join-execute.ts).
    */
   fold?: true;
+  /** Its stored rows are in ascending order of `key` (JoinPlanOptions.sortedBy): the join merges instead of sorting. */
+  sorted?: true;
 }
 
 /**
@@ -167,6 +169,11 @@ export interface JoinPlanOptions {
    * instead of aggregates; the rows never leave MPC.
    */
   rows?: boolean;
+  /**
+   * Registers (by name) whose stored rows are in ascending order of this person_id column (the
+   * upload's `sortedBy`, src/ingest/person-order.ts): a table joined on it is marked `sorted`.
+   */
+  sortedBy?: Map<string, string>;
 }
 
 export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>, opts: JoinPlanOptions = {}): JoinPlan {
@@ -457,6 +464,7 @@ export function planJoinQuery(q: ParsedQuery, datasets: Map<string, DatasetSchem
         ...(over ? { over } : {}),
         ...(bounds.has(i) ? { bound: bounds.get(i)!, ...(i === bounded ? { expand: true } : {}) } : {}),
         ...(folded.has(i) ? { fold: true } : {}),
+        ...(opts.sortedBy?.get(t.dataset.name) === key.slice(prefix.length) ? { sorted: true as const } : {}),
       };
     }),
   };
@@ -660,12 +668,17 @@ export function tablesOf(q: ParsedQuery): string[] {
   return [...new Set(out)];
 }
 
+/** The registers whose stored rows are in person order (VersionMeta.sortedBy), by name. */
+export function sortedByOf(datasets: Map<string, { sortedBy?: string }>): Map<string, string> {
+  return new Map([...datasets].flatMap(([n, d]) => (d.sortedBy ? [[n, d.sortedBy] as [string, string]] : [])));
+}
+
 /**
  * Plans any supported query: over one register (plan.ts) or several (this module). `datasets`
  * has the schema and code lists of every table the query reads; code lists of the same name must
  * agree. `plan` is what the aggregates are decoded with (execute.ts resultRows).
  */
-export function planAnyQuery(q: ParsedQuery, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>, opts: JoinPlanOptions = {}): { plan: QueryPlan; join: JoinPlan | null } {
+export function planAnyQuery(q: ParsedQuery, datasets: Map<string, { schema: DatasetSchema; codeLists: CodeList[]; sortedBy?: string }>, opts: JoinPlanOptions = {}): { plan: QueryPlan; join: JoinPlan | null } {
   const lists = new Map<string, CodeList>();
   for (const name of tablesOf(q)) {
     const d = datasets.get(name) ?? err(`unknown table '${name}' (known: ${[...datasets.keys()].join(', ')})`);
@@ -676,7 +689,7 @@ export function planAnyQuery(q: ParsedQuery, datasets: Map<string, { schema: Dat
     }
   }
   if (!needsJoinPlan(q) && !opts.personKey) return { plan: planQuery(q, datasets.get(q.table)!.schema, lists), join: null };
-  const join = planJoinQuery(q, new Map([...datasets].map(([n, d]) => [n, d.schema])), lists, opts);
+  const join = planJoinQuery(q, new Map([...datasets].map(([n, d]) => [n, d.schema])), lists, { sortedBy: sortedByOf(datasets), ...opts });
   return { plan: join.plan, join };
 }
 

@@ -54,7 +54,7 @@ export function finishStatistic(plan: StatPlan, lanes: bigint[], minCellSize: nu
   return r;
 }
 
-type Registers = Map<string, { schema: DatasetSchema; codeLists: CodeList[] }>;
+type Registers = Map<string, { schema: DatasetSchema; codeLists: CodeList[]; sortedBy?: string }>;
 /** The output protection a run was released under (the nodes' decision, in each node's part). */
 export type ReleasedUnder = { mechanism: 'laplace' | 'gaussian'; epsilon: number } | null;
 

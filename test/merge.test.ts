@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as A from '../src/mpc/arith.js';
+import { mergeRuns } from '../src/mpc/merge.js';
+import { applySortPermutation, unsortPermutation } from '../src/mpc/sort.js';
+import { col, randomInts, run3, shareAll, signed } from './harness.js';
+
+/** Random ascending runs of signed `bits`-bit keys (duplicates within and across runs when `spread` is small). */
+function runsOf(lengths: number[], bits: number, spread?: bigint): bigint[] {
+  return lengths.flatMap((l) => {
+    const r = spread === undefined ? randomInts(l, bits) : randomInts(l, 32).map((v) => ((v % spread) + spread) % spread);
+    return r.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  });
+}
+
+/**
+ * Merges the runs in MPC and checks against the plaintext: keys ascending and the same multiset,
+ * each payload row still beside its key (payload = original row number), the permutation applied
+ * to another column and undone.
+ */
+async function check(lengths: number[], bits = 32, spread?: bigint): Promise<void> {
+  const keys = runsOf(lengths, bits, spread);
+  const n = keys.length;
+  const rowNo = keys.map((_, i) => BigInt(i));
+  const other = randomInts(n);
+  const [sk, sr, so] = shareAll(col(keys), col(rowNo), col(other));
+  const res = await run3(async (p) => {
+    const r = await mergeRuns(p, sk![p.id]!, lengths, [sr![p.id]!], { keyBits: bits });
+    const [moved] = await applySortPermutation(p, r.permutation, [so![p.id]!]);
+    const [back] = await unsortPermutation(p, r.permutation, [moved!]);
+    return A.revealMany(p, [r.key, r.payloads[0]!, moved!, back!]);
+  });
+  const want = [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [k, rows, moved, back] of res as BigUint64Array[][]) {
+    const label = `runs ${lengths.join(' + ')}`;
+    assert.deepEqual(signed(k!), want, `keys, ${label}`);
+    // Stable: equal keys in their original order (runs in order, each run's own order).
+    const stable = keys.map((_, i) => i).sort((i, j) => (keys[i]! < keys[j]! ? -1 : keys[i]! > keys[j]! ? 1 : i - j));
+    const from = Array.from(rows!, Number);
+    assert.deepEqual(from, stable, `each row beside its key, ties in original order, ${label}`);
+    assert.deepEqual(signed(moved!), from.map((i) => other[i]!), `permutation applied, ${label}`);
+    assert.deepEqual(signed(back!), other, `permutation undone, ${label}`);
+  }
+}
+
+describe('merging sorted runs (bitonic merger on bit-sliced keys; custodian-sorted registers)', () => {
+  it('merges two runs of edge and unequal lengths', async () => {
+    for (const l of [[0], [1], [5], [0, 0], [0, 3], [3, 0], [1, 1], [1, 2], [31, 33], [32, 32], [100, 450], [450, 100], [1, 1000]]) await check(l);
+  });
+
+  it('merges three and more runs, shortest first', async () => {
+    for (const l of [[7, 9, 1, 20], [0, 5, 0, 5], [64, 1, 63, 2, 200]]) await check(l);
+  });
+
+  it('handles duplicates within and across runs, equal runs, and the declared width\'s extremes', async () => {
+    await check([300, 200], 32, 5n);
+    await check([128, 128, 3], 32, 1n); // every key equal
+    await check([500, 257], 63);
+    const lo = -(1n << 31n), hi = (1n << 31n) - 1n;
+    const keys = [lo, lo, -1n, 0n, hi, lo, 0n, hi, hi];
+    const [sk, sr] = shareAll(col(keys), col(keys.map((_, i) => BigInt(i))));
+    const res = await run3(async (p) => A.reveal(p, (await mergeRuns(p, sk![p.id]!, [5, 4], [sr![p.id]!], { keyBits: 32 })).key));
+    assert.deepEqual(signed(res[0]!), [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
+  it('reveals two uniformly random permutations only: the same data gives different revealed ranks', async () => {
+    const keys = runsOf([40, 60], 32);
+    const [sk] = shareAll(col(keys));
+    const ranks = await Promise.all([0, 1].map(() => run3(async (p) => Array.from((await mergeRuns(p, sk![p.id]!, [40, 60], [], { keyBits: 32 })).permutation.rank))));
+    assert.notDeepEqual(ranks[0]![0], ranks[1]![0]);
+  });
+
+  it('rejects run lengths that do not add up', async () => {
+    const [sk] = shareAll(col([1n, 2n, 3n]));
+    await assert.rejects(run3((p) => mergeRuns(p, sk![p.id]!, [1, 1], [], { keyBits: 32 })), /do not add up/);
+  });
+});
