@@ -70,6 +70,19 @@ describe('merging sorted runs (bitonic merger on bit-sliced keys; custodian-sort
     assert.notDeepEqual(ranks[0]![0], ranks[1]![0]);
   });
 
+  it('merges unsigned keys of the full declared width', async () => {
+    const keys = [[0n, 5n, (1n << 34n) - 1n], [0n, 0n, 7n, (1n << 34n) - 1n, (1n << 34n) - 1n]];
+    const flat = keys.flat();
+    const [sk, sr] = shareAll(col(flat), col(flat.map((_, i) => BigInt(i))));
+    const res = await run3(async (p) => {
+      const r = await mergeRuns(p, sk![p.id]!, [3, 5], [sr![p.id]!], { keyBits: 34, unsigned: true });
+      return A.revealMany(p, [r.key, r.payloads[0]!]);
+    });
+    const order = flat.map((_, i) => i).sort((i, j) => (flat[i]! < flat[j]! ? -1 : flat[i]! > flat[j]! ? 1 : i - j));
+    assert.deepEqual(Array.from(res[0]![0]!), order.map((i) => flat[i]!));
+    assert.deepEqual(Array.from(res[0]![1]!, Number), order);
+  });
+
   it('rejects run lengths that do not add up', async () => {
     const [sk] = shareAll(col([1n, 2n, 3n]));
     await assert.rejects(run3((p) => mergeRuns(p, sk![p.id]!, [1, 1], [], { keyBits: 32 })), /do not add up/);

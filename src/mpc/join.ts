@@ -192,7 +192,7 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
     let sorted;
     if (merge) {
       // Sorted tables: merged by key; equal keys stay in table order (the merge breaks ties by run).
-      sorted = await mergeRuns(p, key, lens, payloads.slice(1), { keyBits: keyBits + 1, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
+      sorted = await mergeRuns(p, key, lens, payloads.slice(1), { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
     } else {
       // Composite sort key: (key·2^tb + tag)·2^tieBits + tie.
       const comp = concatShares(inputs.map((t, i) => {

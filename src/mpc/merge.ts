@@ -22,14 +22,13 @@
 // s(j) = start of its run + the rows of that run before j (one injected indicator per run, a prefix
 // sum, one multiplication).
 //
-// Two shuffles turn s into the sort's kind of permutation (sort.ts SortPermutation) without
-// revealing it: (1) shuffle (s(j), j) and reveal the first column — a uniformly random
-// permutation — then place each j at s(j) locally: ρ = s⁻¹ in shares, in the rows' original order;
-// (2) shuffle ρ with the key and the payloads and reveal it — uniformly random again — and reorder
-// locally. Reveals: n, the runs' lengths and the number of payload columns; the two revealed
-// permutations are uniform and independent of the data. If a run is not sorted (a custodian's
-// mistake), the output is not sorted either but nothing more is revealed: the network only swaps
-// rows, so s is a permutation whatever the keys.
+// One shuffle turns s into the sort's kind of permutation (sort.ts SortPermutation, `gather`)
+// without revealing it: shuffle the column s (sorted places) and reveal it — a uniformly random
+// permutation — then every column's rows are gathered by it locally and the shuffle is undone.
+// Reveals: n, the runs' lengths and the number of payload columns; the revealed permutation is
+// uniform and independent of the data. If a run is not sorted (a custodian's mistake), the output
+// is not sorted either but nothing more is revealed: the network only swaps rows, so s is a
+// permutation whatever the keys.
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
 import { add, addPublic, concatShares, fromPublic, mulMany, reveal, sub } from './arith.js';
@@ -38,12 +37,14 @@ import { bitDecompose, bitInject, carryInto } from './convert.js';
 import type { Party } from './party.js';
 import { AShare } from './share.js';
 import { prefixSum } from './scan.js';
-import { scatterRows, Shuffle, shuffle } from './shuffle.js';
-import { indexBits, type SortResult } from './sort.js';
+import { Shuffle, shuffle } from './shuffle.js';
+import { applySortPermutation, indexBits, type SortPermutation, type SortResult } from './sort.js';
 
 export interface MergeOptions {
   /** Keys are signed integers of this many bits (1..63), as in sort.ts; not checked. */
   keyBits: number;
+  /** Keys are unsigned instead: 0 ≤ key < 2^keyBits (e.g. person ids), one bit fewer to compare. */
+  unsigned?: boolean;
   /** Called after each layer of compare-exchanges with the fraction of them done, 0..1. */
   onProgress?: (fraction: number) => void;
 }
@@ -243,20 +244,10 @@ function indices(c: Col): Uint32Array {
   return out;
 }
 
-/** Moves row i of every column to position perm[i], locally. */
-function permuteLocal(cols: AShare[], perm: Uint32Array): AShare[] {
-  const n = perm.length;
-  const outA = new BigUint64Array(n * cols.length);
-  const outB = new BigUint64Array(n * cols.length);
-  scatterRows(cols.map((c) => c.a), outA, perm, n);
-  scatterRows(cols.map((c) => c.b), outB, perm, n);
-  return cols.map((_, k) => new AShare(outA.subarray(k * n, (k + 1) * n), outB.subarray(k * n, (k + 1) * n)));
-}
-
 /**
  * The row index at each of the first n places of a merged run, from its run-number planes: one
  * indicator per run but the first (an AND tree over the number's bits), injected, counted by a
- * prefix sum and weighted by one multiplication each.
+ * prefix sum and weighted by one multiplication each (one round).
  */
 async function placesOf(p: Party, merged: Run, n: number, runs: number[], rb: number): Promise<AShare> {
   const W = Math.ceil(n / 32);
@@ -271,10 +262,10 @@ async function placesOf(p: Party, merged: Run, n: number, runs: number[], rb: nu
   const e = is.map((_, q) => inj.slice(q * n, (q + 1) * n));
   const e0 = e.reduce((acc, x) => sub(acc, x), fromPublic(p, R.constant(n, 1n)));
   const starts = runs.map((_, r) => runs.slice(0, r).reduce((a, l) => a + l, 0));
-  // Rows of run r before place j, inclusive, less one, plus the run's start.
+  // Rows of run r at or before place j, less one, plus the run's start; s = w_0 + Σ e_r·(w_r − w_0).
   const within = [e0, ...e].map((x, r) => addPublic(p, prefixSum(x), BigInt(starts[r]! - 1)));
-  const parts = await mulMany(p, [e0, ...e].map((x, r) => [x, within[r]!] as [AShare, AShare]));
-  return parts.reduce((acc, x) => add(acc, x));
+  const parts = await mulMany(p, e.map((x, r) => [x, sub(within[r + 1]!, within[0]!)] as [AShare, AShare]));
+  return parts.reduce((acc, x) => add(acc, x), within[0]!);
 }
 
 /**
@@ -295,7 +286,7 @@ export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads:
     return { key: empty(), payloads: payloads.map(empty), permutation: { shuffle: new Shuffle(0), rank: new Uint32Array(0) } };
   }
 
-  // Every run padded to whole words, bit-decomposed at once (key offset to 0 ≤ key < 2^keyBits).
+  // Every run padded to whole words, bit-decomposed at once (a signed key offset to 0 ≤ key < 2^keyBits).
   // Compared planes, low to high: the run's number (ties go to the earlier run), the key, the pad
   // flag (pads are +∞). Nothing else moves through the network.
   const k = runs.length;
@@ -310,7 +301,7 @@ export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads:
     const pad = 32 * wordsOf[r]! - l;
     return pad ? [part, new AShare(new BigUint64Array(pad), new BigUint64Array(pad))] : [part];
   }));
-  const keyPlanes = await bitDecompose(p, addPublic(p, padded, 1n << BigInt(keyBits - 1)), keyBits);
+  const keyPlanes = await bitDecompose(p, opts.unsigned ? padded : addPublic(p, padded, 1n << BigInt(keyBits - 1)), keyBits);
   const WT = total >>> 5;
   const all = { a: new Uint32Array(P * WT), b: new Uint32Array(P * WT) };
   all.a.set(keyPlanes.a, rb * WT);
@@ -363,13 +354,11 @@ export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads:
   // number, and within a run the merged rows follow its order only up to equal keys, which are
   // interchangeable), so s(j) = start of r + (rows of r before j) for the run r of place j.
   const s = k <= 1 ? fromPublic(p, iota(n)) : await placesOf(p, merged, n, runs, rb);
-  // (1) ρ = s⁻¹ in the rows' original order, through one revealed uniform permutation.
-  const { cols: [sS, jS] } = await shuffle(p, [s, fromPublic(p, iota(n))]);
-  const sOpen = indices((await reveal(p, sS!))!);
-  const [rho] = permuteLocal([jS!], sOpen);
-  // (2) The key and the payloads to their places, through another.
-  const { cols, shuffle: sh } = await shuffle(p, [rho!, key, ...payloads]);
-  const rank = indices((await reveal(p, cols[0]!))!);
-  const [sortedKey, ...moved] = permuteLocal(cols.slice(1), rank);
-  return { key: sortedKey!, payloads: moved, permutation: { shuffle: sh, rank } };
+  // The rows to their places without revealing s: shuffle the sorted places' s and reveal it (a
+  // uniformly random permutation), gather every column's rows by it locally, undo the shuffle.
+  const { cols: [shuffled], shuffle: sh } = await shuffle(p, [s]);
+  const rank = indices((await reveal(p, shuffled!))!);
+  const permutation: SortPermutation = { shuffle: sh, rank, gather: true };
+  const [sortedKey, ...moved] = await applySortPermutation(p, permutation, [key, ...payloads]);
+  return { key: sortedKey!, payloads: moved, permutation };
 }

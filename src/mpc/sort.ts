@@ -88,6 +88,11 @@ export interface SortResult {
 export interface SortPermutation {
   shuffle: Shuffle;
   rank: Uint32Array;
+  /**
+   * The other way round (merge.ts): output = unshuffle(rows gathered by rank), i.e. the rows are
+   * first reordered publicly (place i takes row rank[i]), then the shuffle is undone.
+   */
+  gather?: boolean;
 }
 
 /** Bits needed for indices 0..n−1. */
@@ -458,7 +463,15 @@ function permuteLocal(cols: AShare[], perm: Uint32Array): AShare[] {
  */
 export async function applySortPermutation(p: Party, perm: SortPermutation, cols: AShare[]): Promise<AShare[]> {
   if (cols.length === 0) return [];
+  if (perm.gather) return unshuffle(p, perm.shuffle, permuteLocal(cols, inverse(perm.rank)));
   return permuteLocal(await applyShuffle(p, perm.shuffle, cols), perm.rank);
+}
+
+/** The inverse of a permutation given as "position i goes to perm[i]". */
+function inverse(perm: Uint32Array): Uint32Array {
+  const inv = new Uint32Array(perm.length);
+  for (let i = 0; i < perm.length; i++) inv[perm[i]!] = i;
+  return inv;
 }
 
 /** Undoes a sort's permutation: sorted-order columns back to the original row order (3 rounds). */
@@ -466,7 +479,6 @@ export async function unsortPermutation(p: Party, perm: SortPermutation, cols: A
   if (cols.length === 0) return [];
   const n = perm.rank.length;
   for (const c of cols) if (c.length !== n) throw new RangeError(`unsort: column of ${c.length} rows, expected ${n}`);
-  const inv = new Uint32Array(n); // sorted position i came from shuffled row inv[i]
-  for (let i = 0; i < n; i++) inv[perm.rank[i]!] = i;
-  return unshuffle(p, perm.shuffle, permuteLocal(cols, inv));
+  if (perm.gather) return permuteLocal(await applyShuffle(p, perm.shuffle, cols), perm.rank);
+  return unshuffle(p, perm.shuffle, permuteLocal(cols, inverse(perm.rank))); // sorted position i came from shuffled row inv[i]
 }
