@@ -161,28 +161,32 @@ export const NATIONAL_STUDY = [
 /**
  * Type-2 diabetes prevalence by income quintile and region over n generated citizens: population
  * ⋈ income (2023) with EXISTS over the patient register, and the denominator query. Party 0 plays
- * the custodians: it generates the seeded registers, tells the others the table sizes (public) and
- * inputs the values, then drops its plaintext (set-up, not timed). Parties 1 and 2 never hold
+ * the custodians: it generates the seeded registers, puts each in person-id order as `mosaik
+ * ingest` does (so the joins merge, src/mpc/merge.ts), tells the others the table sizes and orders
+ * (public) and inputs the values, then drops its plaintext (set-up, not timed). Parties 1 and 2 never hold
  * plaintext, so their peak RSS is a node's. Timed: both queries, joins included, nothing revealed
  * but the aggregates.
  */
 export async function national(p: Party, { n }: OpArgs): Promise<JobResult & { cells: string[]; peakRssMiB: number; setupPeakRssMiB: number }> {
   const { generateRegisters } = await import('../src/demo/registers.js');
   const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
-  let regs = p.id === 0 ? generateRegisters({ citizens: n, seed: 1 }) : null;
+  const { inPersonOrder } = await import('../src/ingest/person-order.js');
   const tiny = generateRegisters({ citizens: 100, seed: 1 }); // the schemas and code lists only
   const datasets = new Map(tiny.all.map((r) => [r.schema.name, r.schema]));
-  const plans = NATIONAL_STUDY.map((sql) => planJoinSql(sql, datasets, tiny.codeLists));
-  const names = [...new Set(plans.flatMap((jp) => jp.tables.map((t) => t.dataset.name)))];
-  let sizes: Record<string, number>;
+  const names = [...new Set(NATIONAL_STUDY.flatMap((sql) => planJoinSql(sql, datasets, tiny.codeLists).tables.map((t) => t.dataset.name)))];
+  // As `mosaik ingest` uploads them: each register's rows in person-id order (src/ingest/person-order.ts).
+  let regs = p.id === 0 ? generateRegisters({ citizens: n, seed: 1 }).all.filter((r) => names.includes(r.schema.name)).map((r) => ({ name: r.schema.name, ...inPersonOrder({ schema: r.schema, codeLists: tiny.codeLists, rows: r.length, columns: r.columns }) })) : null;
+  let sizes: Record<string, number>, sortedBy: Record<string, string>;
   if (p.id === 0) {
-    sizes = Object.fromEntries(names.map((name) => [name, regs!.all.find((r) => r.schema.name === name)!.length]));
-    const msg = new TextEncoder().encode(JSON.stringify(sizes));
+    sizes = Object.fromEntries(regs!.map((r) => [r.name, r.rows]));
+    sortedBy = Object.fromEntries(regs!.flatMap((r) => (r.sortedBy ? [[r.name, r.sortedBy]] : [])));
+    const msg = new TextEncoder().encode(JSON.stringify({ sizes, sortedBy }));
     for (const q of [1, 2] as const) p.net.send(q, msg);
-  } else sizes = JSON.parse(new TextDecoder().decode(await p.net.recv(0))) as Record<string, number>;
+  } else ({ sizes, sortedBy } = JSON.parse(new TextDecoder().decode(await p.net.recv(0))) as { sizes: Record<string, number>; sortedBy: Record<string, string> });
+  const plans = NATIONAL_STUDY.map((sql) => planJoinSql(sql, datasets, tiny.codeLists, { sortedBy: new Map(Object.entries(sortedBy)) }));
   const shares = new Map<string, Map<string, A.AShare>>();
   for (const t of plans.flatMap((jp) => jp.tables)) {
-    const reg = regs?.all.find((r) => r.schema.name === t.dataset.name);
+    const reg = regs?.find((r) => r.name === t.dataset.name);
     const m = shares.get(t.alias) ?? new Map<string, A.AShare>();
     for (const c of t.reads) if (!m.has(c)) m.set(c, await A.input(p, 0, reg ? reg.columns.get(c)! : null, sizes[t.dataset.name]!));
     shares.set(t.alias, m);

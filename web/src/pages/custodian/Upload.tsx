@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import type { CodeList, DatasetSchema } from '../../../../src/ingest/schema.js';
+import { inPersonOrder } from '../../../../src/ingest/person-order.js';
 import { parseSchemaDocument } from '../../../../src/ingest/schema-document.js';
 import { defaultVersion, type ShareableDataset } from '../../../../src/ingest/upload-body.js';
 import type { IngestValidation, RowProblem } from '../../../../src/ingest/validate.js';
@@ -101,7 +102,8 @@ export function Upload({ mine, refresh }: TabProps) {
           setInvalid(v);
           return;
         }
-        const ds: ShareableDataset = { schema: target.schema, codeLists: target.codeLists, rows: v.rows, columns: v.columns! };
+        // Rows in person-id order, as `mosaik ingest` uploads them (joins then merge, src/ingest/person-order.ts).
+        const ds: ShareableDataset = inPersonOrder({ schema: target.schema, codeLists: target.codeLists, rows: v.rows, columns: v.columns! });
         await preflight(id, ds, version);
         prep = { key, ds, shares: await splitDataset(ds, setProgress) };
         prepared.current = prep;
