@@ -141,6 +141,21 @@ function byKey(t: Table): Table {
   return { ...t, keys: pick(t.keys), cols: t.cols.map(pick), ...(t.present ? { present: pick(t.present) } : {}), ...(t.tie ? { tie: { vals: pick(t.tie.vals), bits: t.tie.bits } } : {}) };
 }
 
+/**
+ * Population-, income- and contacts-like tables of n1, n2, n3 rows: one row per key; one per key,
+ * half filtered out and checked in MPC; several per key, a third filtered out.
+ */
+function threeTables(n1: number, n2: number, n3: number, popCols = 1, conCols = 1): Table[] {
+  const pop = distinct(n1, 120);
+  const inc = distinct(n2, 120);
+  const con = Array.from({ length: n3 }, () => randomInt(130));
+  return [
+    { keys: pop, cols: Array.from({ length: popCols }, (_, c) => randomInts(n1, c ? 8 : 20)), unique: true },
+    { keys: inc, cols: [randomInts(n2, 30)], present: inc.map(() => randomInt(2)), unique: 'check' },
+    { keys: con, cols: Array.from({ length: conCols }, () => randomInts(n3, 16)), present: con.map(() => (randomInt(3) ? 1 : 0)), unique: false },
+  ];
+}
+
 const distinct = (n: number, max: number) => {
   const s = new Set<number>();
   while (s.size < n) s.add(randomInt(max));
@@ -168,16 +183,7 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
       { keys: persons, cols: [randomInts(6)], unique: true },
       { keys: contacts, cols: [randomInts(9), randomInts(9)], present: [1, 0, 1, 1, 1, 0, 1, 1, 1], unique: false },
     ], 34, true, true);
-    for (const [n1, n2, n3] of [[50, 40, 200], [1, 1, 1], [0, 20, 20]] as const) {
-      const pop = distinct(n1, 120);
-      const inc = distinct(n2, 120);
-      const con = Array.from({ length: n3 }, () => randomInt(130));
-      await checkJoin([
-        { keys: pop, cols: [randomInts(n1, 20)], unique: true },
-        { keys: inc, cols: [randomInts(n2, 30)], present: inc.map(() => randomInt(2)), unique: 'check' },
-        { keys: con, cols: [randomInts(n3, 16)], present: con.map(() => randomInt(3) ? 1 : 0), unique: false },
-      ], 34, true, true);
-    }
+    for (const [n1, n2, n3] of [[50, 40, 200], [1, 1, 1], [0, 20, 20]] as const) await checkJoin(threeTables(n1, n2, n3), 34, true, true);
     const a = distinct(300, 1000), b = distinct(250, 1000);
     await checkJoin([{ keys: a, cols: [randomInts(300)], unique: true }, { keys: b, cols: [randomInts(250)], unique: true }], 34, true, true);
   });
@@ -216,16 +222,7 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
   });
 
   it('three tables, with filters on a unique and on the many side, random sizes', async () => {
-    for (const [n1, n2, n3] of [[50, 40, 200], [1, 1, 1], [30, 0, 100], [0, 20, 20], [64, 64, 0]] as const) {
-      const pop = distinct(n1, 120);
-      const inc = distinct(n2, 120);
-      const con = Array.from({ length: n3 }, () => randomInt(130));
-      await checkJoin([
-        { keys: pop, cols: [randomInts(n1, 20), randomInts(n1, 8)], unique: true },
-        { keys: inc, cols: [randomInts(n2, 30)], present: inc.map(() => randomInt(2)), unique: 'check' },
-        { keys: con, cols: [randomInts(n3, 16), randomInts(n3, 16), randomInts(n3, 16)], present: con.map(() => randomInt(3) ? 1 : 0), unique: false },
-      ]);
-    }
+    for (const [n1, n2, n3] of [[50, 40, 200], [1, 1, 1], [30, 0, 100], [0, 20, 20], [64, 64, 0]] as const) await checkJoin(threeTables(n1, n2, n3, 2, 3));
   });
 
   it('one-to-one of two unique tables, and a single table', async () => {
@@ -244,16 +241,7 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
       { keys: persons, cols: [big([1, 2, 3, 4, 5, 6]), randomInts(6)], unique: true },
       { keys: contacts, cols: [randomInts(9)], present: [1, 0, 1, 1, 1, 0, 1, 1, 1], unique: false },
     ], 34, true, false, true);
-    for (const [n1, n2, n3] of [[50, 40, 200], [1, 1, 1], [30, 0, 100], [0, 20, 20], [64, 64, 0]] as const) {
-      const pop = distinct(n1, 120);
-      const inc = distinct(n2, 120);
-      const con = Array.from({ length: n3 }, () => randomInt(130));
-      await checkJoin([
-        { keys: pop, cols: [randomInts(n1, 20)], unique: true },
-        { keys: inc, cols: [randomInts(n2, 30)], present: inc.map(() => randomInt(2)), unique: 'check' },
-        { keys: con, cols: [randomInts(n3, 16), randomInts(n3, 16)], present: con.map(() => randomInt(3) ? 1 : 0), unique: false },
-      ], 34, true, false, true);
-    }
+    for (const [n1, n2, n3] of [[50, 40, 200], [1, 1, 1], [30, 0, 100], [0, 20, 20], [64, 64, 0]] as const) await checkJoin(threeTables(n1, n2, n3, 1, 2), 34, true, false, true);
     // A line-up made by merging is reused; several rows per key on the first side, one present.
     const ids = distinct(40, 200);
     const years = ids.flatMap((k) => [k, k, k]);
@@ -329,24 +317,25 @@ describe('what one node sees of a join', () => {
   }
 
   it('receives the same messages with the same byte distribution whichever identifiers match', async () => {
-    for (const sorted of [false, true])
-    for (const viewer of [0, 1, 2] as PartyId[]) {
-      const hists: Record<string, Float64Array> = {};
-      let shape: string | null = null;
-      for (const name of Object.keys(scenarios)) {
-        const h = new Float64Array(256);
-        for (let r = 0; r < RUNS; r++) {
-          const s = (await view(name, viewer, h, sorted)).join(',');
-          if (shape === null) shape = s;
-          assert.equal(s, shape, `node ${viewer}${sorted ? ', merged' : ''}: message sizes differ for '${name}'`);
+    for (const sorted of [false, true]) {
+      for (const viewer of [0, 1, 2] as PartyId[]) {
+        const hists: Record<string, Float64Array> = {};
+        let shape: string | null = null;
+        for (const name of Object.keys(scenarios)) {
+          const h = new Float64Array(256);
+          for (let r = 0; r < RUNS; r++) {
+            const s = (await view(name, viewer, h, sorted)).join(',');
+            if (shape === null) shape = s;
+            assert.equal(s, shape, `node ${viewer}${sorted ? ', merged' : ''}: message sizes differ for '${name}'`);
+          }
+          hists[name] = h;
         }
-        hists[name] = h;
-      }
-      const names = Object.keys(hists);
-      for (let i = 0; i < names.length; i++) {
-        for (let j = i + 1; j < names.length; j++) {
-          const chi = chiSquare(hists[names[i]!]!, hists[names[j]!]!);
-          assert.ok(chi < 420, `node ${viewer}${sorted ? ', merged' : ''}: ${names[i]} vs ${names[j]}: chi² = ${chi.toFixed(1)}`);
+        const names = Object.keys(hists);
+        for (let i = 0; i < names.length; i++) {
+          for (let j = i + 1; j < names.length; j++) {
+            const chi = chiSquare(hists[names[i]!]!, hists[names[j]!]!);
+            assert.ok(chi < 420, `node ${viewer}${sorted ? ', merged' : ''}: ${names[i]} vs ${names[j]}: chi² = ${chi.toFixed(1)}`);
+          }
         }
       }
     }
