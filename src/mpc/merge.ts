@@ -269,11 +269,11 @@ async function placesOf(p: Party, merged: Run, n: number, runs: number[], rb: nu
 }
 
 /**
- * Sorts `key` (ascending, signed keyBits-bit) whose rows are `runs` consecutive runs, each
- * already ascending (lengths summing to key.length); payload columns follow their keys. Stable:
- * equal keys keep their original order. Returns what sort.ts's sort returns, so a join can reuse
- * the permutation. Reveals the runs' lengths and the number of payload columns only (see the
- * module comment).
+ * Sorts `key` (ascending; signed keyBits-bit, or unsigned with opts.unsigned) whose rows are
+ * `runs` consecutive runs, each already ascending (lengths summing to key.length); payload columns
+ * follow their keys. Stable: equal keys keep their original order. Returns what sort.ts's sort
+ * returns, so a join can reuse the permutation. Reveals the runs' lengths and the number of
+ * payload columns only (see the module comment).
  */
 export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads: AShare[], opts: MergeOptions): Promise<SortResult> {
   const n = key.length;
@@ -350,9 +350,9 @@ export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads:
   }
   const merged = pending[0]!;
 
-  // s(j), the row at sorted place j: run r's rows keep their order (ties are broken by the run
-  // number, and within a run the merged rows follow its order only up to equal keys, which are
-  // interchangeable), so s(j) = start of r + (rows of r before j) for the run r of place j.
+  // s(j), the row at sorted place j: the i-th row of run r in the merged order has the i-th
+  // smallest key of run r, i.e. row i of the (ascending) run; so s(j) = start of r + (rows of r
+  // before j) for the run r of place j. Equal keys of one run thereby keep their order (stable).
   const s = k <= 1 ? fromPublic(p, iota(n)) : await placesOf(p, merged, n, runs, rb);
   // The rows to their places without revealing s: shuffle the sorted places' s and reveal it (a
   // uniformly random permutation), gather every column's rows by it locally, undo the shuffle.
