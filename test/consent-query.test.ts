@@ -18,12 +18,14 @@ import { noiseForPlan, parseQuery, planAnyQuery, QueryError, runJoinQuery } from
 import { PlainDatabase, type PlainTable } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
 import { withExistsFlags } from '../src/query/exists-flags.js';
+import { inPersonOrder } from '../src/ingest/person-order.js';
 
 const K = 5;
 const T = Date.UTC(2024, 6, 1) / 1000;
 let regs: Registers;
 let events: ConsentEvent[];
 let consentShares: AShare[][];
+let consentInOrder: AShare[][];
 
 before(() => {
   regs = generateRegisters({ citizens: 1200, seed: 3 });
@@ -31,7 +33,11 @@ before(() => {
   // Many withdrawals, so that the filter changes most cells.
   events = generateConsentEvents(ids, DEFAULT_PURPOSES, { seed: 5, withdrawRate: 0.3, grantRate: 0.4, changeAgainRate: 0.3 });
   const enc = encodeConsentRows(withUntil(events), DEFAULT_PURPOSES);
-  consentShares = ['person_id', 'purpose', 'granted', 'time', 'until'].map((c) => splitShares(enc.get(c)!));
+  const names = ['person_id', 'purpose', 'granted', 'time', 'until'];
+  consentShares = names.map((c) => splitShares(enc.get(c)!));
+  const schema = { name: 'consent', custodian: 'test', columns: names.map((name) => ({ name, type: name === 'person_id' ? ('person_id' as const) : ('int' as const) })) };
+  const ordered = inPersonOrder({ schema, codeLists: new Map(), rows: enc.get('person_id')!.length, columns: new Map(names.map((c) => [c, enc.get(c)!])) });
+  consentInOrder = names.map((c) => splitShares(ordered.columns.get(c)!));
 });
 
 /** Every register without the rows of persons whose consent does not cover `purpose` at T. */
@@ -46,23 +52,31 @@ function filtered(purpose: string): PlainTable[] {
   });
 }
 
-async function withConsent(sql: string, purpose: string, noise?: ReturnType<typeof noiseForPlan>, fromRows = false, keepExists = false) {
-  const { plan, join } = planAnyQuery(parseQuery(sql), new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }])), { personKey: true });
+/**
+ * `inOrder`: every register and the consent register uploaded in person order (as `mosaik ingest`
+ * does, src/ingest/person-order.ts), so that the join merges instead of sorting.
+ */
+async function withConsent(sql: string, purpose: string, noise?: ReturnType<typeof noiseForPlan>, fromRows = false, keepExists = false, inOrder = false) {
+  const order = (schema: Register['schema'], rows: number, columns: Map<string, BigUint64Array>) => (inOrder ? inPersonOrder({ schema, codeLists: regs.codeLists, rows, columns }) : { columns, sortedBy: undefined });
+  const stored = regs.all.map((r) => ({ r, ...order(r.schema, r.length, r.columns) }));
+  const { plan, join } = planAnyQuery(parseQuery(sql), new Map(stored.map(({ r, sortedBy }) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()], ...(sortedBy ? { sortedBy } : {}) }])), { personKey: true });
   const jp = join!;
   const shares = jp.tables.map((t) => {
-    const reg = regs.all.find((r) => r.schema.name === t.dataset.name)!;
+    const reg = stored.find(({ r }) => r.schema.name === t.dataset.name)!;
     return t.reads.map((c) => [c, splitShares(reg.columns.get(c)!)] as const);
   });
   const dflt = DEFAULT_PURPOSES.find((p) => p.code === purpose)!.consent;
   const steps: string[] = [];
   const [r0, r1, r2] = await run3(async (p) => {
     const tables = new Map(jp.tables.map((t, k) => [t.alias, new Map(shares[k]!.map(([c, s]) => [c, s[p.id]!]))]));
-    const c = consentShares.map((s) => s[p.id]!);
+    const c = (inOrder ? consentInOrder : consentShares).map((s) => s[p.id]!);
     const input = await consentJoinInput(p, { person: c[0]!, purpose: c[1]!, granted: c[2]!, time: c[3]!, until: c[4]! }, purposeIndex(DEFAULT_PURPOSES, purpose), T, 'check');
+    if (inOrder) input.sorted = true;
     // keepExists: each EXISTS's flag made first without the filter, as the nodes keep it (src/query/exists-flags.ts).
     const kept = keepExists ? await withExistsFlags(p, jp, tables) : { jp, tables };
     return runJoinQuery(p, kept.jp, kept.tables, { minCellSize: K, restrict: { input, usable: (q, jt) => consentUsable(q, jt, dflt) }, ...(noise ? { noise } : {}), fromRows, trace: (what) => steps.push(what) });
   });
+  if (inOrder) assert.ok(jp.tables.every((t) => t.sorted || t.kind === 'semi'), 'the registers are marked in person order');
   if (fromRows) assert.ok(steps.some((s) => /^the rows of population only$/.test(s)), `FROM's rows kept: ${steps.join('; ')}`);
   assert.deepEqual(r1, r0);
   assert.deepEqual(r2, r0);
@@ -114,6 +128,16 @@ describe('the consent filter with an EXISTS flag made without it and kept (as th
     assert.deepEqual(kept.result.rows, joined.result.rows);
     const keptRows = await withConsent(sql, 'public-health', undefined, true, true);
     assert.deepEqual(keptRows.result.rows, joined.result.rows);
+  });
+});
+
+describe('the consent filter over registers and a consent register uploaded in person order (merged)', () => {
+  it('the same cells as with rows in any order: contacts first, and population ⋈ income ⋈ EXISTS contacts', async () => {
+    for (const sql of ["SELECT region, sex, COUNT(*) AS persons FROM contacts WHERE diagnosis LIKE 'E11%' AND first_in_category GROUP BY region, sex", STUDIES.find((s) => s.id === 't2d-by-income')!.sql]) {
+      const any = await withConsent(sql, 'public-health');
+      const ordered = await withConsent(sql, 'public-health', undefined, false, false, true);
+      assert.deepEqual(ordered.result.rows, any.result.rows, sql);
+    }
   });
 });
 

@@ -232,6 +232,8 @@ export async function consentRestriction(p: Party, store: ShareStore, f: Consent
   const c = { person: cols.get('person_id')!, purpose: cols.get('purpose')!, granted: cols.get('granted')!, time: cols.get('time')!, until: cols.get('until')! };
   // 'check': the register's rows in force must be one per person; the join verifies it (one bit).
   const input = await consentJoinInput(p, c, f.purposeIndex, f.at, 'check');
+  // Uploaded in person order (src/ingest/person-order.ts): with registers in person order the join merges.
+  if (store.get(f.dataset, f.version).sortedBy === 'person_id') input.sorted = true;
   return { input, usable: (q, jt) => consentUsable(q, jt, f.default) };
 }
 
