@@ -83,6 +83,21 @@ describe('merging sorted runs (bitonic merger on bit-sliced keys; custodian-sort
     assert.deepEqual(Array.from(res[0]![1]!, Number), order);
   });
 
+  it('runs that are not sorted (a false sortedBy): a wrong order, but every row once and a permutation revealed', async () => {
+    const keys = randomInts(300, 32); // unsorted "runs" of 120 and 180
+    const [sk, sr] = shareAll(col(keys), col(keys.map((_, i) => BigInt(i))));
+    const res = await run3(async (p) => {
+      const r = await mergeRuns(p, sk![p.id]!, [120, 180], [sr![p.id]!], { keyBits: 32 });
+      return { rank: Array.from(r.permutation.rank), out: await A.revealMany(p, [r.key, r.payloads[0]!]) };
+    });
+    for (const { rank, out } of res) {
+      assert.deepEqual([...rank].sort((a, b) => a - b), keys.map((_, i) => i), 'the revealed ranks are a permutation');
+      const rows = Array.from(out[1]!, Number);
+      assert.deepEqual([...rows].sort((a, b) => a - b), keys.map((_, i) => i), 'every row once');
+      rows.forEach((i, j) => assert.equal(signed(out[0]!)[j], keys[i], 'each key beside its row'));
+    }
+  });
+
   it('rejects run lengths that do not add up', async () => {
     const [sk] = shareAll(col([1n, 2n, 3n]));
     await assert.rejects(run3((p) => mergeRuns(p, sk![p.id]!, [1, 1], [], { keyBits: 32 })), /do not add up/);
