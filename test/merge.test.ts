@@ -25,15 +25,16 @@ async function check(lengths: number[], bits = 32, spread?: bigint): Promise<voi
   const other = randomInts(n);
   const [sk, sr, so] = shareAll(col(keys), col(rowNo), col(other));
   const res = await run3(async (p) => {
-    const r = await mergeRuns(p, sk![p.id]!, lengths, [sr![p.id]!], { keyBits: bits });
+    const r = await mergeRuns(p, sk![p.id]!, lengths, [sk![p.id]!, sr![p.id]!], { keyBits: bits });
     const [moved] = await applySortPermutation(p, r.permutation, [so![p.id]!]);
     const [back] = await unsortPermutation(p, r.permutation, [moved!]);
-    return A.revealMany(p, [r.key, r.payloads[0]!, moved!, back!]);
+    return A.revealMany(p, [r.payloads[0]!, r.payloads[1]!, moved!, back!, r.same]);
   });
   const want = [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const [k, rows, moved, back] of res as BigUint64Array[][]) {
+  for (const [k, rows, moved, back, same] of res as BigUint64Array[][]) {
     const label = `runs ${lengths.join(' + ')}`;
     assert.deepEqual(signed(k!), want, `keys, ${label}`);
+    assert.deepEqual(Array.from(same!, Number), want.map((v, j) => (j > 0 && want[j - 1] === v ? 1 : 0)), `same key as the place before, ${label}`);
     // Stable: equal keys in their original order (runs in order, each run's own order).
     const stable = keys.map((_, i) => i).sort((i, j) => (keys[i]! < keys[j]! ? -1 : keys[i]! > keys[j]! ? 1 : i - j));
     const from = Array.from(rows!, Number);
@@ -59,7 +60,7 @@ describe('merging sorted runs (bitonic merger on bit-sliced keys; custodian-sort
     const lo = -(1n << 31n), hi = (1n << 31n) - 1n;
     const keys = [lo, lo, -1n, 0n, hi, lo, 0n, hi, hi];
     const [sk, sr] = shareAll(col(keys), col(keys.map((_, i) => BigInt(i))));
-    const res = await run3(async (p) => A.reveal(p, (await mergeRuns(p, sk![p.id]!, [5, 4], [sr![p.id]!], { keyBits: 32 })).key));
+    const res = await run3(async (p) => A.reveal(p, (await mergeRuns(p, sk![p.id]!, [5, 4], [sk![p.id]!, sr![p.id]!], { keyBits: 32 })).payloads[0]!));
     assert.deepEqual(signed(res[0]!), [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
   });
 
@@ -75,20 +76,21 @@ describe('merging sorted runs (bitonic merger on bit-sliced keys; custodian-sort
     const flat = keys.flat();
     const [sk, sr] = shareAll(col(flat), col(flat.map((_, i) => BigInt(i))));
     const res = await run3(async (p) => {
-      const r = await mergeRuns(p, sk![p.id]!, [3, 5], [sr![p.id]!], { keyBits: 34, unsigned: true });
-      return A.revealMany(p, [r.key, r.payloads[0]!]);
+      const r = await mergeRuns(p, sk![p.id]!, [3, 5], [sk![p.id]!, sr![p.id]!], { keyBits: 34, unsigned: true });
+      return A.revealMany(p, [...r.payloads, r.same]);
     });
     const order = flat.map((_, i) => i).sort((i, j) => (flat[i]! < flat[j]! ? -1 : flat[i]! > flat[j]! ? 1 : i - j));
     assert.deepEqual(Array.from(res[0]![0]!), order.map((i) => flat[i]!));
     assert.deepEqual(Array.from(res[0]![1]!, Number), order);
+    assert.deepEqual(Array.from(res[0]![2]!, Number), [0, 1, 1, 0, 0, 0, 1, 1]);
   });
 
   it('runs that are not sorted (a false sortedBy): a wrong order, but every row once and a permutation revealed', async () => {
     const keys = randomInts(300, 32); // unsorted "runs" of 120 and 180
     const [sk, sr] = shareAll(col(keys), col(keys.map((_, i) => BigInt(i))));
     const res = await run3(async (p) => {
-      const r = await mergeRuns(p, sk![p.id]!, [120, 180], [sr![p.id]!], { keyBits: 32 });
-      return { rank: Array.from(r.permutation.rank), out: await A.revealMany(p, [r.key, r.payloads[0]!]) };
+      const r = await mergeRuns(p, sk![p.id]!, [120, 180], [sk![p.id]!, sr![p.id]!], { keyBits: 32 });
+      return { rank: Array.from(r.permutation.rank), out: await A.revealMany(p, r.payloads) };
     });
     for (const { rank, out } of res) {
       assert.deepEqual([...rank].sort((a, b) => a - b), keys.map((_, i) => i), 'the revealed ranks are a permutation');

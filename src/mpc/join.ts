@@ -21,8 +21,7 @@
 // puts it last when other tables' values must reach its rows, or uses only its match flag
 // (semi-joins: EXISTS).
 //
-// The line-up (the sort's secret permutation, the keys in sorted order and where a key repeats the
-// row before's) depends only on the key columns and the tables' order and uniqueness: a later join
+// The line-up (the sort's secret permutation and where a key repeats the row before's) depends only on the key columns and the tables' order and uniqueness: a later join
 // over the same key columns applies it to its own columns (3 rounds of a shuffle) instead of
 // sorting again (JoinOptions.lineup; the nodes keep it between queries, src/node/lineup-cache.ts).
 // Applying a sort's permutation again reveals nothing (sort.ts applySortPermutation).
@@ -142,15 +141,13 @@ export interface JoinLineup {
   /** What the sort key was made of: each input's rows, whether without the row index, the tie column's bits. */
   shape: string;
   permutation: SortPermutation;
-  /** The keys in sorted order. */
-  key: AShare;
   /** 1 where the key equals the row before's (arithmetic 0/1). */
   same: AShare;
 }
 
 /** Bytes of a line-up held at one node (shares, and the shuffle's and rank's permutations). */
 export function lineupBytes(l: JoinLineup): number {
-  return 32 * l.n + 4 * l.n + l.permutation.shuffle.perms.reduce((s, x) => s + (x ? 4 * x.length : 0), 0);
+  return 16 * l.n + 4 * l.n + l.permutation.shuffle.perms.reduce((s, x) => s + (x ? 4 * x.length : 0), 0);
 }
 
 export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions): Promise<Joined> {
@@ -178,21 +175,22 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   const tieBits = distinct ? Math.max(0, ...inputs.map((t) => t.tie?.bits ?? 0)) : 0;
   const merge = inputs.every((t) => t.sorted);
   const shape = `${lens.join(',')} rows, ${merge ? 'merged' : distinct ? `distinct, ${tieBits} tie bits` : 'row index'}`;
-  let sKey: AShare, same: AShare, here: AShare[], slot: AShare[];
+  let same: AShare, here: AShare[], slot: AShare[];
   let lineup = opts.lineup;
   if (lineup) {
     if (lineup.shape !== shape) throw new RangeError(`joinOnKey: the line-up was made for ${lineup.n} rows (${lineup.shape}), these tables have ${n} (${shape})`);
     phase('line-up reused');
     const moved = await applySortPermutation(p, lineup.permutation, [...hereCols, ...slotCols]);
-    [sKey, same, here, slot] = [lineup.key, lineup.same, moved.slice(0, k), moved.slice(k)];
+    [same, here, slot] = [lineup.same, moved.slice(0, k), moved.slice(k)];
   } else {
     phase('sort');
     const key = concatShares(inputs.map((t) => t.key));
-    const payloads = [key, ...hereCols, ...slotCols];
-    let sorted;
+    let permutation: SortPermutation;
     if (merge) {
-      // Sorted tables: merged by key; equal keys stay in table order (the merge breaks ties by run).
-      sorted = await mergeRuns(p, key, lens, payloads.slice(1), { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
+      // Sorted tables: merged by key; equal keys stay in table order (the merge breaks ties by run)
+      // and the group starts come from the merged key bits (no sorted key needed).
+      const m = await mergeRuns(p, key, lens, [...hereCols, ...slotCols], { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
+      [here, slot, same, permutation] = [m.payloads.slice(0, k), m.payloads.slice(k), m.same, m.permutation];
     } else {
       // Composite sort key: (key·2^tb + tag)·2^tieBits + tie.
       const comp = concatShares(inputs.map((t, i) => {
@@ -203,14 +201,14 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
       let compared = 0;
       const expected = Math.max(1, 1.2 * n * Math.log2(n + 1));
       const onReveal = opts.onSortProgress ? (_: Uint32Array, m: number) => opts.onSortProgress!(Math.min(0.99, (compared += m) / expected)) : undefined;
-      sorted = await sort(p, comp, payloads, { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) });
+      const sorted = await sort(p, comp, [key, ...hereCols, ...slotCols], { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) });
+      const [sKey, ...rest] = sorted.payloads;
+      [here, slot, permutation] = [rest.slice(0, k), rest.slice(k), sorted.permutation];
+      // Group starts: the key differs from the row before's (row 0: compared with −1).
+      phase('group boundaries');
+      same = await bitInject(p, await eq(p, sKey!, shiftDown(p, sKey!, -1n), { bits: keyBits + 1 }));
     }
-    const [k0, ...rest] = merge ? [sorted.key, ...sorted.payloads] : sorted.payloads;
-    [sKey, here, slot] = [k0!, rest.slice(0, k), rest.slice(k)];
-    // Group starts: the key differs from the row before's (row 0: compared with −1).
-    phase('group boundaries');
-    same = await bitInject(p, await eq(p, sKey, shiftDown(p, sKey, -1n), { bits: keyBits + 1 }));
-    lineup = { n, shape, permutation: sorted.permutation, key: sKey, same };
+    lineup = { n, shape, permutation, same };
   }
   const first = subFromPublic(p, 1n, same);
   const last = shiftUp(p, first, 1n);

@@ -38,7 +38,7 @@ import type { Party } from './party.js';
 import { AShare } from './share.js';
 import { prefixSum } from './scan.js';
 import { Shuffle, shuffle } from './shuffle.js';
-import { applySortPermutation, indexBits, type SortPermutation, type SortResult } from './sort.js';
+import { applySortPermutation, indexBits, type SortPermutation } from './sort.js';
 
 export interface MergeOptions {
   /** Keys are signed integers of this many bits (1..63), as in sort.ts; not checked. */
@@ -47,6 +47,15 @@ export interface MergeOptions {
   unsigned?: boolean;
   /** Called after each layer of compare-exchanges with the fraction of them done, 0..1. */
   onProgress?: (fraction: number) => void;
+}
+
+export interface MergeResult {
+  /** The payload columns in sorted order (pass the key as one to have it sorted too). */
+  payloads: AShare[];
+  /** The secret row permutation (sort.ts applySortPermutation applies it to other columns). */
+  permutation: SortPermutation;
+  /** 1 where the key equals the key at the place before (0 at the first place), arithmetic 0/1. */
+  same: AShare;
 }
 
 const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.length * 2);
@@ -269,13 +278,38 @@ async function placesOf(p: Party, merged: Run, n: number, runs: number[], rb: nu
 }
 
 /**
+ * [key at place j = key at place j − 1] for the first n places of a merged run, from its key planes
+ * (planes rb .. rb + keyBits − 1): each plane against itself one lane later, an AND tree over the
+ * planes, injected. No decomposition of the sorted key is needed.
+ */
+async function sameAsBefore(p: Party, merged: Run, n: number, rb: number, keyBits: number): Promise<AShare> {
+  const W = Math.ceil(n / 32);
+  const eqPlanes = (h: Uint32Array, negate: boolean) => {
+    const out = new Uint32Array(keyBits * W);
+    for (let c = 0; c < keyBits; c++) {
+      const src = (rb + c) * merged.words;
+      for (let w = 0; w < W; w++) {
+        const x = h[src + w]!;
+        const before = ((x << 1) | (w > 0 ? h[src + w - 1]! >>> 31 : 0)) >>> 0;
+        // ¬(x ⊕ x_before) in XOR shares: the NOT goes into x_0 only (parties 0 and 2).
+        out[c * W + w] = (negate ? ~(x ^ before) : x ^ before) >>> 0;
+      }
+      out[c * W] = (out[c * W]! & ~1) >>> 0; // place 0 has no place before: not equal (0 in every share)
+    }
+    return out;
+  };
+  const eqBits = new BShare(n, keyBits, eqPlanes(merged.a, p.id === 0), eqPlanes(merged.b, p.id === 2));
+  return bitInject(p, await andAllPlanes(p, eqBits));
+}
+
+/**
  * Sorts `key` (ascending; signed keyBits-bit, or unsigned with opts.unsigned) whose rows are
  * `runs` consecutive runs, each already ascending (lengths summing to key.length); payload columns
- * follow their keys. Stable: equal keys keep their original order. Returns what sort.ts's sort
- * returns, so a join can reuse the permutation. Reveals the runs' lengths and the number of
- * payload columns only (see the module comment).
+ * follow their keys (the key itself is not moved unless passed as one). Stable: equal keys keep
+ * their original order. The permutation is of sort.ts's kind, so a join can reuse it. Reveals the
+ * runs' lengths and the number of payload columns only (see the module comment).
  */
-export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads: AShare[], opts: MergeOptions): Promise<SortResult> {
+export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads: AShare[], opts: MergeOptions): Promise<MergeResult> {
   const n = key.length;
   const { keyBits } = opts;
   if (!Number.isInteger(keyBits) || keyBits < 1 || keyBits > 63) throw new RangeError(`mergeRuns: keyBits must be an integer in 1..63, got ${keyBits}`);
@@ -283,7 +317,7 @@ export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads:
   for (const c of payloads) if (c.length !== n) throw new RangeError(`mergeRuns: payload of ${c.length} rows, key has ${n}`);
   if (n === 0) {
     const empty = () => new AShare(new BigUint64Array(0), new BigUint64Array(0));
-    return { key: empty(), payloads: payloads.map(empty), permutation: { shuffle: new Shuffle(0), rank: new Uint32Array(0) } };
+    return { payloads: payloads.map(empty), permutation: { shuffle: new Shuffle(0), rank: new Uint32Array(0) }, same: empty() };
   }
 
   // Every run padded to whole words, bit-decomposed at once (a signed key offset to 0 ≤ key < 2^keyBits).
@@ -354,11 +388,11 @@ export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads:
   // smallest key of run r, i.e. row i of the (ascending) run; so s(j) = start of r + (rows of r
   // before j) for the run r of place j. Equal keys of one run thereby keep their order (stable).
   const s = k <= 1 ? fromPublic(p, iota(n)) : await placesOf(p, merged, n, runs, rb);
+  const same = await sameAsBefore(p, merged, n, rb, keyBits);
   // The rows to their places without revealing s: shuffle the sorted places' s and reveal it (a
   // uniformly random permutation), gather every column's rows by it locally, undo the shuffle.
   const { cols: [shuffled], shuffle: sh } = await shuffle(p, [s]);
   const rank = indices((await reveal(p, shuffled!))!);
   const permutation: SortPermutation = { shuffle: sh, rank, gather: true };
-  const [sortedKey, ...moved] = await applySortPermutation(p, permutation, [key, ...payloads]);
-  return { key: sortedKey!, payloads: moved, permutation };
+  return { payloads: await applySortPermutation(p, permutation, payloads), permutation, same };
 }

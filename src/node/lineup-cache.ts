@@ -3,7 +3,7 @@
 //
 // Joins' line-ups kept by a node in memory (services layer; never written to disk) for the next
 // query joining the same registers: the oblivious sort by person id (src/mpc/join.ts JoinLineup:
-// the sort's secret permutation, the keys in sorted order, where a key repeats) depends only on the
+// the sort's (or merge's) secret permutation and where a key repeats) depends only on the
 // registers' person-id columns, so a researcher's second query over population ⋈ contacts, with
 // other conditions, groups or aggregates, moves its own columns by the kept permutation (one
 // shuffle, 3 rounds) instead of sorting again (≈ 65 % of a join). Made by the first join (it costs
@@ -14,7 +14,7 @@
 // another key). Before a join uses an entry the three nodes agree that all three hold it with the
 // same tag; otherwise all three sort and keep the new line-up under node 0's fresh tag.
 //
-// Bounded: ≈ 44 bytes per joined row; least recently used entries go first once the entries exceed
+// Bounded: ≈ 28 bytes per joined row; least recently used entries go first once the entries exceed
 // the byte budget (the job runner gives a quarter of its jobs' memory budget, src/node/jobs.ts).
 import { lineupBytes, type JoinLineup } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
