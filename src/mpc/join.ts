@@ -5,8 +5,9 @@
 // Sort-based join (in the line of Jónsson, Kreitz, Uddin, "Secure multi-party sorting and
 // applications", ePrint 2011/122, and the sort-merge joins of Secrecy, Liagouris et al., NSDI
 // 2023): all tables are stacked into one column set, each row tagged with its table's position,
-// and obliviously sorted by (key, tag) (sort.ts). Rows of one key are then adjacent ("the key's
-// group"), the tables in the caller's order. Group starts come from one equality test per row
+// and obliviously sorted by (key, tag) (sort.ts), or merged where every table arrives in key order
+// (JoinInput.sorted; merge.ts). Rows of one key are then adjacent ("the key's group"), the tables
+// in the caller's order. Group starts come from one equality test per row
 // with the row before; the rows of every table but the last are copied onto the rows after them in
 // the group by one segmented scan (scan.ts: 2·log2 n rounds, ~2n multiplications per column).
 // No row is removed or revealed, so the output has as many rows as the inputs together, and
@@ -21,10 +22,11 @@
 // puts it last when other tables' values must reach its rows, or uses only its match flag
 // (semi-joins: EXISTS).
 //
-// The line-up (the sort's secret permutation and where a key repeats the row before's) depends only on the key columns and the tables' order and uniqueness: a later join
-// over the same key columns applies it to its own columns (3 rounds of a shuffle) instead of
-// sorting again (JoinOptions.lineup; the nodes keep it between queries, src/node/lineup-cache.ts).
-// Applying a sort's permutation again reveals nothing (sort.ts applySortPermutation).
+// The line-up (the sort's secret permutation and where a key repeats the row before's) depends
+// only on the key columns and the tables' order and uniqueness: a later join over the same key
+// columns applies it to its own columns (3 rounds of a shuffle) instead of sorting again
+// (JoinOptions.lineup; the nodes keep it between queries, src/node/lineup-cache.ts). Applying a
+// sort's permutation again reveals nothing (sort.ts applySortPermutation).
 //
 // What a node learns: the number of rows of each table (public anyway: DESIGN.md, "Data model")
 // and, for each table whose uniqueness is checked here, ONE bit: whether some key has more than
@@ -68,8 +70,8 @@ export interface JoinInput {
   /**
    * The rows are in ascending key order (e.g. a register its custodian sorted by person id before
    * sharing it, src/ingest). When every input is, the rows are lined up by merging the tables
-   * (merge.ts: ≈ 10 comparisons per row on the key alone instead of the sort's ≈ 20 on the key
-   * with the row index) and `tie` is not needed. A promise: if it is false the join is wrong,
+   * (merge.ts: ≈ 10 comparisons per row on the key and the table's number instead of the sort's
+   * ≈ 20 on the key with the row index) and `tie` is not needed. A promise: if it is false the join is wrong,
    * but nothing more is revealed.
    */
   sorted?: boolean;
