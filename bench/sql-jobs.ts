@@ -55,13 +55,17 @@ export interface SqlJobResult extends JobResult {
   flagsMs?: number;
 }
 
-export async function sqlQuery(p: Party, { contacts, query, again = false, keptExists = false }: { contacts: number; query: string; again?: boolean; keptExists?: boolean }): Promise<SqlJobResult> {
+export async function sqlQuery(p: Party, { contacts, query, again = false, keptExists = false, inOrder = false }: { contacts: number; query: string; again?: boolean; keptExists?: boolean; inOrder?: boolean }): Promise<SqlJobResult> {
   const { generateRegisters } = await import('../src/demo/registers.js');
   const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
   const { keptExistsOf, withExistsFlags } = await import('../src/query/exists-flags.js');
   const q = SQL_BENCH[query] ?? (() => { throw new Error(`unknown query ${query} (${Object.keys(SQL_BENCH).join(', ')})`); })();
-  const regs = generateRegisters({ citizens: Math.max(100, Math.round(contacts / CONTACTS_PER_CITIZEN)), seed: 17, incomeYears: [2024] });
-  const jp = planJoinSql(q.sql, new Map(regs.all.map((r) => [r.schema.name, r.schema])), regs.codeLists);
+  const { inPersonOrder } = await import('../src/ingest/person-order.js');
+  const generated = generateRegisters({ citizens: Math.max(100, Math.round(contacts / CONTACTS_PER_CITIZEN)), seed: 17, incomeYears: [2024] });
+  // `inOrder`: the registers as `mosaik ingest` uploads them, in person order (their joins merge).
+  const regs = { ...generated, all: generated.all.map((r) => (inOrder ? { ...r, ...inPersonOrder({ schema: r.schema, codeLists: generated.codeLists, rows: r.length, columns: r.columns }) } : { ...r, sortedBy: undefined })) };
+  const sortedBy = new Map(regs.all.flatMap((r) => (r.sortedBy ? [[r.schema.name, r.sortedBy] as [string, string]] : [])));
+  const jp = planJoinSql(q.sql, new Map(regs.all.map((r) => [r.schema.name, r.schema])), regs.codeLists, { sortedBy });
   const shares = new Map<string, Map<string, A.AShare>>();
   for (const t of jp.tables) {
     const reg = regs.all.find((r) => r.schema.name === t.dataset.name)!;

@@ -7,6 +7,7 @@
 //   npm run bench:sql -- --sizes 100000 --only recurrent --phases
 //   npm run bench:sql -- --sizes 450000 --only t2d --again   # a second query over the same join
 //   npm run bench:sql -- --sizes 450000 --only t2d-income --kept-exists   # its EXISTS's flag made first
+//   npm run bench:sql -- --sizes 450000 --only t2d --in-order   # registers in person order: the join merges
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOnLocalCluster } from '../src/net/cluster.js';
@@ -21,6 +22,8 @@ const phases = process.argv.includes('--phases');
 const again = process.argv.includes('--again');
 /** `--kept-exists`: make each query's EXISTS flags first (timed apart), then time the query joined without their registers (src/query/exists-flags.ts). */
 const keptExists = process.argv.includes('--kept-exists');
+/** `--in-order`: the registers in person order, as `mosaik ingest` uploads them, so that their joins merge (src/mpc/merge.ts). */
+const inOrder = process.argv.includes('--in-order');
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} k`);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
@@ -28,13 +31,13 @@ async function main(): Promise<void> {
   const { dir } = await createLocalCluster(join(tmpdir(), 'mosaik-bench-sql'));
   const jobs = new URL('./sql-jobs.js', import.meta.url).href;
   console.log(`# Mosaik SQL forms (issue 17) — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
-  console.log(`Three node processes on 127.0.0.1, mutually authenticated TLS 1.3; time = slowest node, one run each${again ? ', the second run of each query (its join\'s line-up kept from the first)' : ''}${keptExists ? ', each query with its EXISTS flags made first (their making timed apart)' : ''}. Load average at the start: ${load()}.\n`);
+  console.log(`Three node processes on 127.0.0.1, mutually authenticated TLS 1.3; time = slowest node, one run each${again ? ', the second run of each query (its join\'s line-up kept from the first)' : ''}${keptExists ? ', each query with its EXISTS flags made first (their making timed apart)' : ''}${inOrder ? ', registers in person order (joins merged)' : ''}. Load average at the start: ${load()}.\n`);
   for (const q of only) console.log(`- **${q}**: ${SQL_BENCH[q]!.what}`);
   console.log('\n| query | contacts | rows joined | time | sent per node (max) | load average (1/5/15 min) after | released |');
   console.log('| --- | ---: | ---: | ---: | ---: | --- | --- |');
   for (const contacts of sizes) {
     for (const query of only) {
-      const res = await runOnLocalCluster({ dir, job: { module: jobs, export: 'sqlQuery', args: { contacts, query, again, keptExists } }, timeoutMs: 3_600_000, recvTimeoutMs: 1_200_000 });
+      const res = await runOnLocalCluster({ dir, job: { module: jobs, export: 'sqlQuery', args: { contacts, query, again, keptExists, inOrder } }, timeoutMs: 3_600_000, recvTimeoutMs: 1_200_000 });
       const parts = res.map((x) => x.result as unknown as SqlJobResult);
       const slowest = parts.reduce((a, b) => (b.ms > a.ms ? b : a));
       const sent = Math.max(...parts.map((x) => x.sent));
