@@ -121,15 +121,13 @@ async function combine(p: Party, widths: number[], left: AShare[][], lStart: num
     Lv.push(vls);
     off += w;
   });
-  // fL·fR needs both flags intact for the OR below: keep copies.
-  const keepL = Lf.map((f) => new AShare(f.a.slice(), f.b.slice()));
-  const keepR = Rf.map((f) => new AShare(f.a.slice(), f.b.slice()));
+  // mul leaves its operands as they are, so the flags are still there for the OR below.
   const Z = await mul(p, X, Y);
   off = 0;
   return widths.map((w, gi) => {
     const z = lanesAt(Z, off);
     // f = f_L + f_R − f_L·f_R; v = v_L + f_R·(v_R − v_L)
-    const f = new AShare(R.sub(R.add(keepL[gi]!.a, keepR[gi]!.a), z.a), R.sub(R.add(keepL[gi]!.b, keepR[gi]!.b), z.b));
+    const f = new AShare(R.sub(R.add(Lf[gi]!.a, Rf[gi]!.a), z.a), R.sub(R.add(Lf[gi]!.b, Rf[gi]!.b), z.b));
     const vs = Lv[gi]!.map((vL, k) => {
       const d = lanesAt(Z, off + 1 + k);
       return new AShare(R.add(vL.a, d.a), R.add(vL.b, d.b));
