@@ -38,7 +38,7 @@ import type { Party } from './party.js';
 import { AShare } from './share.js';
 import { prefixSum } from './scan.js';
 import { Shuffle, shuffle } from './shuffle.js';
-import { applySortPermutation, indexBits, type SortPermutation } from './sort.js';
+import { applySortPermutation, indexBits, iota, type SortPermutation } from './sort.js';
 
 export interface MergeOptions {
   /** Keys are signed integers of this many bits (1..63), as in sort.ts; not checked. */
@@ -61,7 +61,7 @@ export interface MergeResult {
 const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.length * 2);
 
 /**
- * A run in bit-sliced boolean shares: `planes` planes of `words` words each (32 lanes a word),
+ * A run in bit-sliced boolean shares: the merge's P planes of `words` words each (32 lanes a word),
  * plane-major, this party's two halves; its first `rows` lanes are rows in ascending order, the
  * lanes after them (up to the word's end) pads that compare as +∞.
  */
@@ -70,6 +70,13 @@ interface Run {
   b: Uint32Array;
   words: number;
   rows: number;
+}
+
+/** Words [from, from + count) of each of P planes of `stride` words (plane-major), as P planes of `count` words. */
+function planeWords(h: Uint32Array, P: number, stride: number, from: number, count: number): Uint32Array {
+  const out = new Uint32Array(P * count);
+  for (let k = 0; k < P; k++) out.set(h.subarray(k * stride + from, k * stride + from + count), k * count);
+  return out;
 }
 
 /** Bit-reversal of a 32-bit word (lane order within the word reversed). */
@@ -229,20 +236,7 @@ async function mergeTwo(p: Party, lo: Run, hi: Run, P: number, step: () => void)
   }
   // The pads ended above every real row: the first mw + nw words hold them all.
   const words = mw + nw;
-  const cut = (h: Uint32Array) => {
-    const out = new Uint32Array(P * words);
-    for (let k = 0; k < P; k++) out.set(h.subarray(k * WN, k * WN + words), k * words);
-    return out;
-  };
-  return { a: cut(A), b: cut(B), words, rows: lo.rows + hi.rows };
-}
-
-/** The public column off, off+1, …, off+n−1. */
-function iota(n: number, off = 0): Col {
-  const out = new BigUint64Array(n);
-  const w = u32(out);
-  for (let i = 0; i < n; i++) w[2 * i] = off + i;
-  return out;
+  return { a: planeWords(A, P, WN, 0, words), b: planeWords(B, P, WN, 0, words), words, rows: lo.rows + hi.rows };
 }
 
 /** The low 32 bits of each revealed lane (indices below 2^31). */
@@ -357,12 +351,7 @@ export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads:
   let w0 = 0;
   const pending: Run[] = runs.map((l, r) => {
     const w = wordsOf[r]!;
-    const take = (h: Uint32Array) => {
-      const out = new Uint32Array(P * w);
-      for (let c = 0; c < P; c++) out.set(h.subarray(c * WT + w0, c * WT + w0 + w), c * w);
-      return out;
-    };
-    const run = { a: take(all.a), b: take(all.b), words: w, rows: l };
+    const run = { a: planeWords(all.a, P, WT, w0, w), b: planeWords(all.b, P, WT, w0, w), words: w, rows: l };
     w0 += w;
     return run;
   });

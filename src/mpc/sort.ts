@@ -101,7 +101,7 @@ export const indexBits = (n: number): number => (n <= 1 ? 0 : 32 - Math.clz32(n 
 const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.length * 2);
 
 /** The public column 0, 1, ..., n−1, or n−1−i with `reverse` (through 32-bit words, no BigInt per lane). */
-function iota(n: number, reverse = false): Col {
+export function iota(n: number, reverse = false): Col {
   const out = new BigUint64Array(n);
   const w = u32(out);
   for (let i = 0; i < n; i++) w[2 * i] = reverse ? n - 1 - i : i;
@@ -480,5 +480,6 @@ export async function unsortPermutation(p: Party, perm: SortPermutation, cols: A
   const n = perm.rank.length;
   for (const c of cols) if (c.length !== n) throw new RangeError(`unsort: column of ${c.length} rows, expected ${n}`);
   if (perm.gather) return permuteLocal(await applyShuffle(p, perm.shuffle, cols), perm.rank);
-  return unshuffle(p, perm.shuffle, permuteLocal(cols, inverse(perm.rank))); // sorted position i came from shuffled row inv[i]
+  // Sorted position i came from shuffled row inverse(rank)[i].
+  return unshuffle(p, perm.shuffle, permuteLocal(cols, inverse(perm.rank)));
 }
