@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import { JoinError, joinOnKey, type JoinInput, type JoinLineup } from '../src/mpc/join.js';
 import type { Party } from '../src/mpc/party.js';
-import { prefixSum, propagate } from '../src/mpc/scan.js';
+import { prefixSum, propagate, propagateWithin } from '../src/mpc/scan.js';
 import type { PartyId } from '../src/net/channel.js';
 import { chiSquare, col, LENGTHS, randomInts, run3, shareAll, signed } from './harness.js';
 
@@ -15,7 +15,8 @@ const big = (xs: number[]) => xs.map(BigInt);
 
 describe('segmented scan (copy the last set value forward)', () => {
   it('matches a plaintext scan for several groups at edge lengths', async () => {
-    for (const n of [...LENGTHS, 777]) {
+    // 300 001 rows: the first levels' products span two message slices (STREAM_LANES), split inside a column.
+    for (const n of [...LENGTHS, 777, 300_001]) {
       const flags = [0, 1].map(() => Array.from({ length: n }, () => (randomInt(4) === 0 ? 1 : 0)));
       const vals = [randomInts(n), randomInts(n), randomInts(n)].map((v, i) => v.map((x, r) => (flags[i === 2 ? 1 : 0]![r] ? x : 0n)));
       const sh = shareAll(...flags.map((f) => col(big(f))), ...vals.map(col));
@@ -40,6 +41,27 @@ describe('segmented scan (copy the last set value forward)', () => {
         assert.deepEqual(signed(r[2]!), g0b.map((x) => x[1]));
         assert.deepEqual(signed(r[3]!), g1.map((x) => x[0]));
         assert.deepEqual(signed(r[4]!), g1.map((x) => x[1]));
+      }
+    }
+  });
+
+  it('looks back only a window where every row has a set flag that near (equals the full scan)', async () => {
+    for (const window of [1, 2, 3, 4, 7]) {
+      for (const n of [...LENGTHS, 1000]) {
+        // Segments of 1..window rows, each starting with a set flag; other flags random.
+        const flag: number[] = [];
+        while (flag.length < n) {
+          const len = 1 + randomInt(window);
+          for (let r = 0; r < len && flag.length < n; r++) flag.push(r === 0 ? 1 : randomInt(2));
+        }
+        const vals = [randomInts(n), randomInts(n)].map((v) => v.map((x, r) => (flag[r] ? x : 0n)));
+        const sh = shareAll(col(big(flag)), ...vals.map(col));
+        const [within, full] = await run3(async (p) => {
+          const g = [{ flag: sh[0]![p.id]!, values: [sh[1]![p.id]!, sh[2]![p.id]!] }];
+          const [w, nf, f] = [await propagateWithin(p, g, window), await propagateWithin(p, g, window, { flags: false }), await propagate(p, g)];
+          return A.revealMany(p, [...w[0]!.slice(1), ...nf[0]!.slice(1), ...f[0]!.slice(1)]);
+        }).then((rs) => [rs[0]!.slice(0, 4), rs[0]!.slice(4)]);
+        assert.deepEqual(within!.map((c) => signed(c!)), [...full!, ...full!].map((c) => signed(c!)), `window ${window}, n = ${n}`);
       }
     }
   });

@@ -9,7 +9,10 @@
 // (JoinInput.sorted; merge.ts). Rows of one key are then adjacent ("the key's group"), the tables
 // in the caller's order. Group starts come from one equality test per row
 // with the row before; the rows of every table but the last are copied onto the rows after them in
-// the group by one segmented scan (scan.ts: 2·log2 n rounds, ~2n multiplications per column).
+// the group by one segmented scan (scan.ts: 2·log2 n rounds, ~2n multiplications per column; where
+// every table has at most one row per key a group has at most k rows, and the scan looks back
+// only k − 1 rows: ⌈log2 k⌉ rounds of n multiplications per column). A last table with at most one
+// row per key is not scanned at all (its row ends its group: nothing of it reaches another row).
 // No row is removed or revealed, so the output has as many rows as the inputs together, and
 // every row carries, per table, a 0/1 flag "this key group has a row of that table" and that
 // row's values: the caller (the query planner) builds inner, left and semi-join validity from the
@@ -39,7 +42,7 @@ import { eq } from './compare.js';
 import { bitInject } from './convert.js';
 import type { Party } from './party.js';
 import { mergeRuns } from './merge.js';
-import { propagate, shiftDown, shiftUp } from './scan.js';
+import { propagate, propagateWithin, shiftDown, shiftUp } from './scan.js';
 import { AShare } from './share.js';
 import { applySortPermutation, indexBits, sort, type SortPermutation } from './sort.js';
 
@@ -220,7 +223,9 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   // A first table with at most one row per key (all rows) has it at its group's start: its flag is
   // the group start itself. Otherwise (several rows, some filtered out) the flag is first ∨ here.
   const lastHas = opts.lastHas ?? true;
-  const scans = inputs.map((t, i) => i < k - 1 || t.unique !== false || lastHas);
+  // The last table's rows come last in their group: where it has at most one row per key, nothing
+  // is copied onto other rows (its has = here, its values = its own), so it is not scanned.
+  const scans = inputs.map((t, i) => i < k - 1 || (!rowsUnique(t) && (t.unique !== false || lastHas)));
   const pairs: [AShare, AShare][] = [];
   inputs.forEach((t, i) => {
     if ((i > 0 || !rowsUnique(t)) && scans[i]) pairs.push([first, here[i]!]);
@@ -238,13 +243,19 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   });
   // One scan per table: presence for all, values only for the unique (non-last) tables.
   const scanIdx = inputs.flatMap((_, i) => (scans[i] ? [i] : []));
-  const scannedSome = await propagate(p, scanIdx.map((i) => ({ flag: flags[i]!, values: [here[i]!, ...(inputs[i]!.unique === false ? [] : own[i]!)] })));
+  const groups = scanIdx.map((i) => ({ flag: flags[i]!, values: [here[i]!, ...(inputs[i]!.unique === false ? [] : own[i]!)] }));
+  // Every flag is set at its key group's start, so where a group has at most G rows (every table at
+  // most one row per key, or 2^bits by a tie column) the scan need look back only G − 1 rows:
+  // ⌈log2 G⌉ rounds instead of 2·log2 n, and no more multiplications while G ≤ 4.
+  const rowsPerKey = (t: JoinInput) => (rowsUnique(t) ? 1 : t.unique === true && t.tie ? 2 ** t.tie.bits : Infinity);
+  const groupRows = inputs.reduce((s, t) => s + rowsPerKey(t), 0);
+  const scannedSome = groupRows <= 4 ? await propagateWithin(p, groups, groupRows, { flags: false }) : await propagate(p, groups);
   const scanned = inputs.map((_, i) => (scans[i] ? scannedSome[scanIdx.indexOf(i)]! : null));
   const tables: JoinedTable[] = inputs.map((t, i) => ({
     here: here[i]!,
     // Without the scan (lastHas false) `has` of the last table is not computed: its rows' own flag stands in.
     has: scanned[i] ? scanned[i]![1]! : here[i]!,
-    columns: t.unique === false ? own[i]! : scanned[i]!.slice(2),
+    columns: t.unique === false || !scanned[i] ? own[i]! : scanned[i]!.slice(2),
   }));
 
   // Uniqueness checks: a present row of t with an earlier present row of t in its group.

@@ -14,7 +14,7 @@
 // Reveals nothing: the rounds and lanes depend only on n and the number of columns.
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
-import { mul } from './arith.js';
+import { recvStreamed, STREAM_LANES } from './arith.js';
 import type { Party } from './party.js';
 import { AShare } from './share.js';
 
@@ -25,15 +25,6 @@ export interface ScanGroup {
 }
 
 const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.length * 2);
-
-/** Lanes start, start + step, ... (count of them) of src, packed into dst (32-bit words: no BigInt per lane). */
-function gather(src: Col, start: number, step: number, count: number, dst: Col): void {
-  const s = u32(src), d = u32(dst);
-  for (let k = 0, i = 2 * start; k < 2 * count; k += 2, i += 2 * step) {
-    d[k] = s[i]!;
-    d[k + 1] = s[i + 1]!;
-  }
-}
 
 /**
  * Segmented "copy last set" scan: for every group and row i, the values of the last row j ≤ i with
@@ -59,22 +50,63 @@ export async function propagate(p: Party, groups: ScanGroup[]): Promise<AShare[]
   }
   // Down-sweep: inclusive prefixes of level l from those of level l+1: odd lanes 2k+1 copy
   // prefix k, lane 0 is itself, even lanes 2k (k ≥ 1) combine prefix k−1 with their own value.
-  let pre = levels[levels.length - 1]!;
-  for (let l = levels.length - 2; l >= 0; l--) {
+  let pre = levels.pop()!;
+  for (let l = levels.length - 1; l >= 0; l--) {
     const cur = levels[l]!;
     const L = cur[0]![0]!.length;
     const evens = Math.ceil(L / 2) - 1;
     const comb = await combine(p, widths, pre, 0, 1, cur, 2, 2, evens);
+    // Every lane is written below. Own arrays per column: a caller may keep some of the outputs only.
     pre = cur.map((g, gi) =>
-      g.map((c, ci) => {
-        const out = new AShare(new BigUint64Array(L), new BigUint64Array(L));
-        interleave(out.a, c.a, pre[gi]![ci]!.a, comb[gi]![ci]!.a, L);
-        interleave(out.b, c.b, pre[gi]![ci]!.b, comb[gi]![ci]!.b, L);
+      g.map((x, ci) => {
+        const out = new AShare(R.uninit(L), R.uninit(L));
+        interleave(out.a, x.a, pre[gi]![ci]!.a, comb[gi]![ci]!.a, L);
+        interleave(out.b, x.b, pre[gi]![ci]!.b, comb[gi]![ci]!.b, L);
+        return out;
+      }),
+    );
+    levels.pop(); // level l is in pre now: its memory can go once the next level is made
+  }
+  return pre;
+}
+
+/**
+ * The same scan where every row's last set flag is at most `window` − 1 rows back (e.g. segments
+ * of at most `window` rows, each starting with a set flag: a join's key groups when every table
+ * has at most one row per key). Hillis–Steele (Hillis, Steele, "Data parallel algorithms", CACM
+ * 1986): ⌈log2 window⌉ rounds of n applications of ⊕ each, each round combining every row with the
+ * row 2^s back, instead of 2·log2 n rounds. Outputs equal propagate's under that promise (the last
+ * set flag at or before a row is in the window); the scanned flags are the OR over the window only,
+ * and with `flags: false` not made at all (the input flags are returned: one product less per row).
+ * Reveals nothing: the rounds and lanes depend only on n, the window and the number of columns.
+ */
+export async function propagateWithin(p: Party, groups: ScanGroup[], window: number, opts: { flags?: boolean } = {}): Promise<AShare[][]> {
+  if (groups.length === 0) return [];
+  const n = groups[0]!.flag.length;
+  for (const g of groups) {
+    if (g.flag.length !== n || g.values.some((v) => v.length !== n)) throw new RangeError('propagateWithin: all columns of all groups must have the same length');
+  }
+  if (!Number.isInteger(window) || window < 1) throw new RangeError('propagateWithin: the window must be a positive integer');
+  const widths = groups.map((g) => 1 + g.values.length);
+  let cur = groups.map((g) => [g.flag, ...g.values]);
+  for (let d = 1; d < window && d < n; d *= 2) {
+    // Row i ≥ d becomes row (i − d) ⊕ row i; rows below d stay. The last round makes no flags
+    // unless asked (`flags: false`: the inputs' flags are returned in their place).
+    const flags = opts.flags !== false || (2 * d < window && 2 * d < n);
+    const comb = await combine(p, widths, cur, 0, 1, cur, d, 1, n - d, flags);
+    cur = cur.map((g, gi) =>
+      g.map((x, ci) => {
+        if (ci === 0 && !flags) return x;
+        const out = new AShare(R.uninit(n), R.uninit(n));
+        for (const h of ['a', 'b'] as const) {
+          out[h].set(x[h].subarray(0, d));
+          out[h].set(comb[gi]![ci]![h], d);
+        }
         return out;
       }),
     );
   }
-  return pre;
+  return cur;
 }
 
 /** out[0] = self[0], out[2k+1] = odd[k], out[2k] = even[k−1] (k ≥ 1), on 32-bit words. */
@@ -87,63 +119,102 @@ function interleave(out: Col, self: Col, odd: Col, even: Col, L: number): void {
 
 /**
  * m applications of ⊕ in one round: left operands at lanes lStart + k·lStep of `left`, right
- * operands at rStart + k·rStep of `right` (per group, per column). Both factors of every product
- * are gathered straight into one pair of columns for a single mul.
+ * operands at rStart + k·rStep of `right` (per group, per column). The products' factors are
+ * gathered a message slice at a time into reused buffers (STREAM_LANES lanes, as `mul` streams a
+ * long column), each slice multiplied and sent at once; the results are made over the product columns.
+ * So a level costs about 1.5 times its output's memory and four slices (five copies before).
  */
-async function combine(p: Party, widths: number[], left: AShare[][], lStart: number, lStep: number, right: AShare[][], rStart: number, rStep: number, m: number): Promise<AShare[][]> {
-  const total = widths.reduce((s, w) => s + w, 0);
-  const X = new AShare(new BigUint64Array(m * total), new BigUint64Array(m * total));
-  const Y = new AShare(new BigUint64Array(m * total), new BigUint64Array(m * total));
-  const Lv: AShare[][] = [], Rf: AShare[] = [], Lf: AShare[] = [];
-  let off = 0;
-  const lanesAt = (x: AShare, k: number) => x.slice(k * m, (k + 1) * m);
-  widths.forEach((w, gi) => {
-    const fL = lanesAt(X, off), fR = lanesAt(Y, off);
-    for (const h of ['a', 'b'] as const) {
-      gather(left[gi]![0]![h], lStart, lStep, m, fL[h]);
-      gather(right[gi]![0]![h], rStart, rStep, m, fR[h]);
-    }
-    Lf.push(fL);
-    Rf.push(fR);
-    const vls: AShare[] = [];
-    for (let ci = 1; ci < w; ci++) {
-      // X lane: f_R; Y lane: v_R − v_L (v_L kept for the sum afterwards).
-      const x = lanesAt(X, off + ci), y = lanesAt(Y, off + ci);
-      const vL = new AShare(new BigUint64Array(m), new BigUint64Array(m));
-      for (const h of ['a', 'b'] as const) {
-        x[h].set(fR[h]);
-        gather(left[gi]![ci]![h], lStart, lStep, m, vL[h]);
-        gather(right[gi]![ci]![h], rStart, rStep, m, y[h]);
-        subInPlace(y[h], vL[h]);
+async function combine(p: Party, widths: number[], left: AShare[][], lStart: number, lStep: number, right: AShare[][], rStart: number, rStep: number, m: number, withFlags = true): Promise<AShare[][]> {
+  // Product c·m + k of the flattened columns c = (group, column): for a flag column f_L·f_R, for a
+  // value column f_R·(v_R − v_L).
+  const cols = widths.flatMap((w, gi) => Array.from({ length: w }, (_, ci) => ({ gi, ci }))).filter((c) => withFlags || c.ci > 0);
+  const n = m * cols.length;
+  const got = recvStreamed(p, p.next, n, 'scan');
+  const z = R.uninit(n);
+  const S = Math.min(n, STREAM_LANES);
+  const [xa, xb, ya, yb] = [R.uninit(S), R.uninit(S), R.uninit(S), R.uninit(S)];
+  for (let off = 0; off < n; off += S) {
+    const end = Math.min(n, off + S);
+    for (let c = Math.floor(off / m); c * m < end; c++) {
+      const k0 = Math.max(off, c * m) - c * m, count = Math.min(end, (c + 1) * m) - c * m - k0, at = c * m + k0 - off;
+      const { gi, ci } = cols[c]!;
+      const l0 = lStart + k0 * lStep, r0 = rStart + k0 * rStep;
+      const fL = left[gi]![0]!, fR = right[gi]![0]!;
+      const x = ci === 0 ? { c: fL, s: l0, step: lStep } : { c: fR, s: r0, step: rStep };
+      gatherInto(xa, at, x.c.a, x.s, x.step, count);
+      gatherInto(xb, at, x.c.b, x.s, x.step, count);
+      if (ci === 0) {
+        gatherInto(ya, at, fR.a, r0, rStep, count);
+        gatherInto(yb, at, fR.b, r0, rStep, count);
+      } else {
+        const vL = left[gi]![ci]!, vR = right[gi]![ci]!;
+        gatherDiff(ya, at, vR.a, r0, rStep, vL.a, l0, lStep, count);
+        gatherDiff(yb, at, vR.b, r0, rStep, vL.b, l0, lStep, count);
       }
-      vls.push(vL);
     }
-    Lv.push(vls);
-    off += w;
+    const len = end - off;
+    const zs = z.subarray(off, end);
+    R.rssMulZero(xa.subarray(0, len), xb.subarray(0, len), ya.subarray(0, len), yb.subarray(0, len), (b) => p.prgNext.raw(b), (b) => p.prgPrev.raw(b), zs);
+    p.net.send(p.prev, R.bytesOf(zs));
+  }
+  const zb = await got;
+  // f = f_L + f_R − f_L·f_R; v = v_L + f_R·(v_R − v_L): the received half in place, this node's
+  // half in a new block (a socket may still be reading z: a sent buffer is not changed).
+  const za = R.uninit(n);
+  const out = cols.map(({ gi, ci }, c) => {
+    const o = new AShare(za.subarray(c * m, (c + 1) * m), zb.subarray(c * m, (c + 1) * m));
+    const zs = { a: z.subarray(c * m, (c + 1) * m), b: o.b };
+    for (const h of ['a', 'b'] as const) {
+      if (ci === 0) flagFrom(o[h], zs[h], left[gi]![0]![h], lStart, lStep, right[gi]![0]![h], rStart, rStep);
+      else addGathered(o[h], zs[h], left[gi]![ci]![h], lStart, lStep);
+    }
+    return o;
   });
-  // mul leaves its operands as they are, so the flags are still there for the OR below.
-  const Z = await mul(p, X, Y);
-  off = 0;
-  return widths.map((w, gi) => {
-    const z = lanesAt(Z, off);
-    // f = f_L + f_R − f_L·f_R; v = v_L + f_R·(v_R − v_L)
-    const f = new AShare(R.sub(R.add(Lf[gi]!.a, Rf[gi]!.a), z.a), R.sub(R.add(Lf[gi]!.b, Rf[gi]!.b), z.b));
-    const vs = Lv[gi]!.map((vL, k) => {
-      const d = lanesAt(Z, off + 1 + k);
-      return new AShare(R.add(vL.a, d.a), R.add(vL.b, d.b));
-    });
-    off += w;
-    return [f, ...vs];
-  });
+  // Without flags a group's flag slot holds its right operand's flag column (unchanged, unused).
+  let c = 0;
+  return widths.map((w, gi) => [...(withFlags ? [] : [right[gi]![0]!]), ...out.slice(c, (c += withFlags ? w : w - 1))]);
 }
 
-/** a −= b lane by lane mod 2^64, on 32-bit halves. */
-function subInPlace(a: Col, b: Col): void {
-  const x = u32(a), y = u32(b);
-  for (let i = 0; i < x.length; i += 2) {
-    const lo = x[i]! - y[i]!;
-    x[i] = lo >>> 0;
-    x[i + 1] = (x[i + 1]! - y[i + 1]! - (lo < 0 ? 1 : 0)) >>> 0;
+// Lane loops on 32-bit halves (no BigInt per lane); lane k of a strided operand is src[start + k·step].
+
+/** dst[at + k] = src[start + k·step], k < count. */
+function gatherInto(dst: Col, at: number, src: Col, start: number, step: number, count: number): void {
+  const d = u32(dst), s = u32(src);
+  for (let k = 2 * at, i = 2 * start, e = 2 * (at + count); k < e; k += 2, i += 2 * step) {
+    d[k] = s[i]!;
+    d[k + 1] = s[i + 1]!;
+  }
+}
+
+/** dst[at + k] = x[xs + k·xStep] − y[ys + k·yStep] mod 2^64, k < count. */
+function gatherDiff(dst: Col, at: number, x: Col, xs: number, xStep: number, y: Col, ys: number, yStep: number, count: number): void {
+  const d = u32(dst), a = u32(x), b = u32(y);
+  for (let k = 2 * at, i = 2 * xs, j = 2 * ys, e = 2 * (at + count); k < e; k += 2, i += 2 * xStep, j += 2 * yStep) {
+    const lo = a[i]! - b[j]!;
+    d[k] = lo >>> 0;
+    d[k + 1] = (a[i + 1]! - b[j + 1]! - (lo < 0 ? 1 : 0)) >>> 0;
+  }
+}
+
+/** o[k] = z[k] + x[xs + k·xStep] mod 2^64, every lane of o (o may be z). */
+function addGathered(o: Col, z: Col, x: Col, xs: number, xStep: number): void {
+  const d = u32(o), s = u32(z), a = u32(x);
+  for (let k = 0, i = 2 * xs; k < d.length; k += 2, i += 2 * xStep) {
+    const lo = s[k]! + a[i]!;
+    d[k] = lo >>> 0;
+    d[k + 1] = (s[k + 1]! + a[i + 1]! + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  }
+}
+
+/** o[k] = x[xs + k·xStep] + y[ys + k·yStep] − z[k] mod 2^64, every lane of o (o may be z). */
+function flagFrom(o: Col, z: Col, x: Col, xs: number, xStep: number, y: Col, ys: number, yStep: number): void {
+  const d = u32(o), s = u32(z), a = u32(x), b = u32(y);
+  for (let k = 0, i = 2 * xs, j = 2 * ys; k < d.length; k += 2, i += 2 * xStep, j += 2 * yStep) {
+    const lo = a[i]! + b[j]!;
+    const hi = a[i + 1]! + b[j + 1]! + (lo > 0xffffffff ? 1 : 0);
+    const l2 = (lo >>> 0) - s[k]!;
+    d[k] = l2 >>> 0;
+    d[k + 1] = (hi - s[k + 1]! - (l2 < 0 ? 1 : 0)) >>> 0;
   }
 }
 
