@@ -13,10 +13,10 @@
 // and from the requester to a node, goes through the relay, which adds 5 ms in each direction
 // (this kernel has no netem qdisc to delay packets).
 // Workloads: multiplication and comparison throughput, the time of one round (a 16-lane product),
-// the 1 M × 1 M join (bench/jobs.ts), and the main job's studies and statistics (`mosaik demo
+// the 1 M × 1 M join (bench/jobs.ts; join-sorted: both tables in id order, merged), and the main job's studies and statistics (`mosaik demo
 // --no-web`, run in the router namespace).
 //
-//   node dist/bench/netns.js [--settings lan,wan] [--workloads round,mul,lt,join,studies] [--sizes 20]
+//   node dist/bench/netns.js [--settings lan,wan] [--workloads round,mul,lt,join,join-sorted,studies] [--sizes 20]
 //                            [--reps 5] [--citizens 100000]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     if (!x) throw new Error(`unknown setting ${s} (lan, wan)`);
     return x;
   });
-  const workloads = arg('workloads', 'round,mul,lt,join,studies').split(',');
+  const workloads = arg('workloads', 'round,mul,lt,join,join-sorted,studies').split(',');
   const sizes = arg('sizes', '20').split(',').map((s) => 2 ** Number(s));
   const reps = Number(arg('reps', '5'));
   const citizens = Number(arg('citizens', '100000'));
@@ -219,11 +219,13 @@ async function main(): Promise<void> {
             console.log(`| ${op === 'mul' ? 'multiplication' : 'comparison (63-bit)'} | 2^${Math.log2(n)} | ${fmtMs(r.best)} | ${fmtMs(r.median)} | ${fmtRate(n / (r.best / 1000))} | ${(r.sent / n).toFixed(1)} B |`);
           }
         }
-        if (workloads.includes('join')) {
-          // bench/jobs.ts join: two tables of 1 M rows on a shared key, one-to-one (80 % match), as `npm run bench -- --only join`.
-          const parts = await runJob<EngineJobResult>(dir, `${ENGINE_JOBS}#join`, { n: 1e6, m: 1e6 });
+        for (const [w, sorted] of [['join', false], ['join-sorted', true]] as const) {
+          if (!workloads.includes(w)) continue;
+          // bench/jobs.ts join: two tables of 1 M rows on a shared key, one-to-one (80 % match), as `npm run bench -- --only join`
+          // (join-sorted: both in id order, as custodians upload them, so merged: `--only join-sorted`).
+          const parts = await runJob<EngineJobResult>(dir, `${ENGINE_JOBS}#join`, { n: 1e6, m: 1e6, sorted });
           const ms = Math.max(...parts.map((x) => x.ms));
-          console.log(`| join 1 M × 1 M, one-to-one (80 % match) | 2 M rows | ${fmtMs(ms)} | | ${fmtRate(2e6 / (ms / 1000))} rows | ${(Math.max(...parts.map((x) => x.sent)) / 2e6).toFixed(0)} B per row (${Math.max(...parts.map((x) => x.frames))} messages) |`);
+          console.log(`| join 1 M × 1 M, one-to-one (80 % match)${sorted ? ', tables in id order (merged)' : ''} | 2 M rows | ${fmtMs(ms)} | | ${fmtRate(2e6 / (ms / 1000))} rows | ${(Math.max(...parts.map((x) => x.sent)) / 2e6).toFixed(0)} B per row (${Math.max(...parts.map((x) => x.frames))} messages) |`);
         }
       } finally {
         relay?.kill('SIGTERM');
