@@ -171,8 +171,12 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   // Stack the tables: composite sort key = key·2^tb + tag; slot j holds column j of whichever
   // table the row belongs to (tables share slots: fewer columns to shuffle); here_t marks rows of t.
   const slots = Math.max(0, ...inputs.map((t) => t.columns.length));
-  const slotCols = Array.from({ length: slots }, (_, j) => concatShares(inputs.map((t) => t.columns[j] ?? zeros(t.key.length))));
-  const hereCols = inputs.map((_, i) => concatShares(inputs.map((t, u) => (u === i ? (t.present ?? constant(p, t.key.length, 1n)) : zeros(t.key.length)))));
+  // Held by `stacked` only, dropped once lined up: a column named by a const would stay alive until
+  // the function returns (V8 keeps an async function's locals across its awaits).
+  let stacked: AShare[] | null = [
+    ...inputs.map((_, i) => concatShares(inputs.map((t, u) => (u === i ? (t.present ?? constant(p, t.key.length, 1n)) : zeros(t.key.length))))),
+    ...Array.from({ length: slots }, (_, j) => concatShares(inputs.map((t) => t.columns[j] ?? zeros(t.key.length)))),
+  ];
   // No row index in the sort key where the (key, tag) pairs are distinct: every table's rows are
   // unique, filtered out or not (two rows of one key and table would tie), or told apart by a tie column.
   const rowsUnique = (t: JoinInput) => t.unique === true && (!t.present || t.allRowsUnique === true);
@@ -185,20 +189,19 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   if (lineup) {
     if (lineup.shape !== shape) throw new RangeError(`joinOnKey: the line-up was made for ${lineup.n} rows (${lineup.shape}), these tables have ${n} (${shape})`);
     phase('line-up reused');
-    const moved = await applySortPermutation(p, lineup.permutation, [...hereCols, ...slotCols]);
-    [same, here, slot] = [lineup.same, moved.slice(0, k), moved.slice(k)];
+    const moved = await applySortPermutation(p, lineup.permutation, stacked);
+    [same, here, slot, stacked] = [lineup.same, moved.slice(0, k), moved.slice(k), null];
   } else {
     phase('sort');
-    const key = concatShares(inputs.map((t) => t.key));
     let permutation: SortPermutation;
     if (merge) {
       // Sorted tables: merged by key; equal keys stay in table order (the merge breaks ties by run)
       // and the group starts come from the merged key bits (no sorted key needed).
-      const m = await mergeRuns(p, key, lens, [...hereCols, ...slotCols], { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
-      [here, slot, same, permutation] = [m.payloads.slice(0, k), m.payloads.slice(k), m.same, m.permutation];
+      const m = await mergeRuns(p, concatShares(inputs.map((t) => t.key)), lens, stacked, { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
+      [here, slot, same, permutation, stacked] = [m.payloads.slice(0, k), m.payloads.slice(k), m.same, m.permutation, null];
     } else {
       // Composite sort key: (key·2^tb + tag)·2^tieBits + tie.
-      const comp = concatShares(inputs.map((t, i) => {
+      const comp = () => concatShares(inputs.map((t, i) => {
         const c = mulPublic(addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i)), 1n << BigInt(tieBits));
         return tieBits && t.tie ? add(c, t.tie.column) : c;
       }));
@@ -206,9 +209,9 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
       let compared = 0;
       const expected = Math.max(1, 1.2 * n * Math.log2(n + 1));
       const onReveal = opts.onSortProgress ? (_: Uint32Array, m: number) => opts.onSortProgress!(Math.min(0.99, (compared += m) / expected)) : undefined;
-      const sorted = await sort(p, comp, [key, ...hereCols, ...slotCols], { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) });
+      const sorted = await sort(p, comp(), [concatShares(inputs.map((t) => t.key)), ...stacked], { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) });
       const [sKey, ...rest] = sorted.payloads;
-      [here, slot, permutation] = [rest.slice(0, k), rest.slice(k), sorted.permutation];
+      [here, slot, permutation, stacked] = [rest.slice(0, k), rest.slice(k), sorted.permutation, null];
       // Group starts: the key differs from the row before's (row 0: compared with −1).
       phase('group boundaries');
       same = await bitInject(p, await eq(p, sKey!, shiftDown(p, sKey!, -1n), { bits: keyBits + 1 }));
@@ -226,21 +229,20 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   // The last table's rows come last in their group: where it has at most one row per key, nothing
   // is copied onto other rows (its has = here, its values = its own), so it is not scanned.
   const scans = inputs.map((t, i) => i < k - 1 || (!rowsUnique(t) && (t.unique !== false || lastHas)));
-  const pairs: [AShare, AShare][] = [];
-  inputs.forEach((t, i) => {
-    if ((i > 0 || !rowsUnique(t)) && scans[i]) pairs.push([first, here[i]!]);
-    for (let j = 0; j < t.columns.length; j++) pairs.push([here[i]!, slot[j]!]);
-  });
-  const prods = await mulMany(p, pairs);
+  let prods: AShare[] | null = await mulMany(p, inputs.flatMap((t, i) => [
+    ...((i > 0 || !rowsUnique(t)) && scans[i] ? [[first, here[i]!] as [AShare, AShare]] : []),
+    ...t.columns.map((_, j) => [here[i]!, slot[j]!] as [AShare, AShare]),
+  ]));
   let q = 0;
   const flags: AShare[] = [];
   const own: AShare[][] = [];
   inputs.forEach((t, i) => {
     if (i === 0 && rowsUnique(t)) flags.push(first);
-    else if (scans[i]) flags.push(sub(add(first, here[i]!), prods[q++]!)); // first ∨ here = first + here − first·here
+    else if (scans[i]) flags.push(sub(add(first, here[i]!), prods![q++]!)); // first ∨ here = first + here − first·here
     else flags.push(first); // unused
-    own.push(t.columns.map(() => prods[q++]!));
+    own.push(t.columns.map(() => prods![q++]!));
   });
+  [prods, slot] = [null, []]; // not needed past here (see `stacked`)
   // One scan per table: presence for all, values only for the unique (non-last) tables.
   const scanIdx = inputs.flatMap((_, i) => (scans[i] ? [i] : []));
   const groups = scanIdx.map((i) => ({ flag: flags[i]!, values: [here[i]!, ...(inputs[i]!.unique === false ? [] : own[i]!)] }));
