@@ -11,6 +11,8 @@
 // applications of ⊕ in all, instead of n·log2 n for the log-depth Hillis–Steele scan. Each application costs one multiplication per value column plus one for the
 // flags (f_L ∨ f_R = f_L + f_R − f_L·f_R, f_R ? v_R : v_L = v_L + f_R·(v_R − v_L)), all of one
 // round in ONE multiplication. Many independent scans (different flags) share those rounds.
+// Where every row's last set flag is at most w − 1 rows back (a join's groups of at most w rows),
+// Hillis–Steele over that window only: ⌈log2 w⌉ rounds of n applications (propagateWithin).
 // Reveals nothing: the rounds and lanes depend only on n and the number of columns.
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
@@ -122,7 +124,7 @@ function interleave(out: Col, self: Col, odd: Col, even: Col, L: number): void {
  * operands at rStart + k·rStep of `right` (per group, per column). The products' factors are
  * gathered a message slice at a time into reused buffers (STREAM_LANES lanes, as `mul` streams a
  * long column), each slice multiplied and sent at once; the results are made over the product columns.
- * So a level costs about 1.5 times its output's memory and four slices (five copies before).
+ * So a level costs about 1.5 times its output's memory, plus four slices.
  */
 async function combine(p: Party, widths: number[], left: AShare[][], lStart: number, lStep: number, right: AShare[][], rStart: number, rStep: number, m: number, withFlags = true): Promise<AShare[][]> {
   // Product c·m + k of the flattened columns c = (group, column): for a flag column f_L·f_R, for a
