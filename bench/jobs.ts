@@ -49,6 +49,8 @@ export interface OpArgs {
   m?: number;
   /** For joins: both tables arrive sorted by id (their custodians sorted them), so they are merged. */
   sorted?: boolean;
+  /** For the national study: each query as one join of all its registers, not as the nodes run it. */
+  oneJoin?: boolean;
 }
 
 export async function mul(p: Party, { n }: OpArgs): Promise<JobResult> {
@@ -165,11 +167,14 @@ export const NATIONAL_STUDY = [
  * ingest` does (so the joins merge, src/mpc/merge.ts), tells the others the table sizes and orders
  * (public) and inputs the values, then drops its plaintext (set-up, not timed). Parties 1 and 2 never hold
  * plaintext, so their peak RSS is a node's. Timed: both queries, joins included, nothing revealed
- * but the aggregates.
+ * but the aggregates; as the nodes run them (the EXISTS's flag made first on population's rows, the
+ * first query's line-up reused by the second), or with `oneJoin` each query as one join of all its
+ * registers.
  */
-export async function national(p: Party, { n }: OpArgs): Promise<JobResult & { cells: string[]; peakRssMiB: number; setupPeakRssMiB: number }> {
+export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promise<JobResult & { cells: string[]; peakRssMiB: number; setupPeakRssMiB: number }> {
   const { generateRegisters } = await import('../src/demo/registers.js');
   const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
+  const { withExistsFlags } = await import('../src/query/exists-flags.js');
   const { inPersonOrder } = await import('../src/ingest/person-order.js');
   const tiny = generateRegisters({ citizens: 100, seed: 1 }); // the schemas and code lists only
   const datasets = new Map(tiny.all.map((r) => [r.schema.name, r.schema]));
@@ -199,9 +204,18 @@ export async function national(p: Party, { n }: OpArgs): Promise<JobResult & { c
   const t0 = performance.now();
   const phases: string[] = [];
   const results = [];
+  let lineup: import('../src/mpc/join.js').JoinLineup | undefined;
   for (const jp of plans) {
     const q0 = performance.now();
-    results.push(await runJoinQuery(p, jp, shares, { minCellSize: 5 }));
+    if (oneJoin) results.push(await runJoinQuery(p, jp, shares, { minCellSize: 5 }));
+    else {
+      // As a node runs it (src/node/jobs.ts): the EXISTS's flag made on population's rows and kept
+      // (src/node/exists-cache.ts), the rest joined with it; the line-up of population ⋈ income kept
+      // for the second query (src/node/lineup-cache.ts: same registers, keys and order).
+      const q = await withExistsFlags(p, jp, shares);
+      if (q.jp !== jp) phases.push(`EXISTS flag (population ⋉ contacts) ${((performance.now() - q0) / 1000).toFixed(1)} s`);
+      results.push(await runJoinQuery(p, q.jp, q.tables, { minCellSize: 5, ...(lineup ? { lineup } : {}), onLineup: (l) => (lineup = l) }));
+    }
     phases.push(`${jp.tables.map((t) => t.dataset.name).join(' ⋈ ')} ${((performance.now() - q0) / 1000).toFixed(1)} s`);
   }
   const ms = performance.now() - t0;
