@@ -303,33 +303,40 @@ async function sameAsBefore(p: Party, merged: Run, n: number, rb: number, keyBit
  * their original order. The permutation is of sort.ts's kind, so a join can reuse it. Reveals the
  * runs' lengths and the number of payload columns only (see the module comment).
  */
-export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads: AShare[], opts: MergeOptions): Promise<MergeResult> {
+export function mergeRuns(p: Party, key: AShare, runs: number[], payloads: AShare[], opts: MergeOptions): Promise<MergeResult> {
   const n = key.length;
   const { keyBits } = opts;
-  if (!Number.isInteger(keyBits) || keyBits < 1 || keyBits > 63) throw new RangeError(`mergeRuns: keyBits must be an integer in 1..63, got ${keyBits}`);
-  if (runs.some((l) => !Number.isInteger(l) || l < 0) || runs.reduce((s, l) => s + l, 0) !== n) throw new RangeError(`mergeRuns: run lengths ${runs.join(', ')} do not add up to the ${n} rows`);
-  for (const c of payloads) if (c.length !== n) throw new RangeError(`mergeRuns: payload of ${c.length} rows, key has ${n}`);
+  if (!Number.isInteger(keyBits) || keyBits < 1 || keyBits > 63) return Promise.reject(new RangeError(`mergeRuns: keyBits must be an integer in 1..63, got ${keyBits}`));
+  if (runs.some((l) => !Number.isInteger(l) || l < 0) || runs.reduce((s, l) => s + l, 0) !== n) return Promise.reject(new RangeError(`mergeRuns: run lengths ${runs.join(', ')} do not add up to the ${n} rows`));
+  for (const c of payloads) if (c.length !== n) return Promise.reject(new RangeError(`mergeRuns: payload of ${c.length} rows, key has ${n}`));
   if (n === 0) {
     const empty = () => new AShare(new BigUint64Array(0), new BigUint64Array(0));
-    return { payloads: payloads.map(empty), permutation: { shuffle: new Shuffle(0), rank: new Uint32Array(0) }, same: empty() };
+    return Promise.resolve({ payloads: payloads.map(empty), permutation: { shuffle: new Shuffle(0), rank: new Uint32Array(0) }, same: empty() });
   }
+  // Not an async function: V8 keeps an async function's locals and arguments across its awaits until
+  // it returns, and the key, its padded copy and planes are needed only to make the runs.
+  return runsOf(p, key, runs, opts).then((pending) => mergeAndPlace(p, pending, n, runs, payloads, opts));
+}
 
-  // Every run padded to whole words, bit-decomposed at once (a signed key offset to 0 ≤ key < 2^keyBits).
-  // Compared planes, low to high: the run's number (ties go to the earlier run), the key, the pad
-  // flag (pads are +∞). Nothing else moves through the network.
-  const k = runs.length;
-  const rb = indexBits(k);
+/**
+ * Every run padded to whole words and bit-decomposed at once (a signed key offset to 0 ≤ key <
+ * 2^keyBits), as bit-sliced runs. Compared planes, low to high: the run's number (ties go to the
+ * earlier run), the key, the pad flag (pads are +∞). Nothing else moves through the network.
+ */
+async function runsOf(p: Party, key: AShare, runs: number[], opts: MergeOptions): Promise<Run[]> {
+  const { keyBits } = opts;
+  const rb = indexBits(runs.length);
   const P = rb + keyBits + 1;
   const wordsOf = runs.map((l) => Math.ceil(l / 32));
   const total = 32 * wordsOf.reduce((s, w) => s + w, 0);
   let off = 0;
-  const padded = concatShares(runs.flatMap((l, r) => {
+  const padded = () => concatShares(runs.flatMap((l, r) => {
     const part = key.slice(off, off + l);
     off += l;
     const pad = 32 * wordsOf[r]! - l;
     return pad ? [part, new AShare(new BigUint64Array(pad), new BigUint64Array(pad))] : [part];
   }));
-  const keyPlanes = await bitDecompose(p, opts.unsigned ? padded : addPublic(p, padded, 1n << BigInt(keyBits - 1)), keyBits);
+  const keyPlanes = await bitDecompose(p, opts.unsigned ? padded() : addPublic(p, padded(), 1n << BigInt(keyBits - 1)), keyBits);
   const WT = total >>> 5;
   const all = { a: new Uint32Array(P * WT), b: new Uint32Array(P * WT) };
   all.a.set(keyPlanes.a, rb * WT);
@@ -346,18 +353,25 @@ export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads:
       }
     });
   }
-
-  // Each run's planes (its words of every plane), then merge the two shortest until one is left.
+  // Each run's planes (its words of every plane).
   let w0 = 0;
-  const pending: Run[] = runs.map((l, r) => {
+  return runs.map((l, r) => {
     const w = wordsOf[r]!;
     const run = { a: planeWords(all.a, P, WT, w0, w), b: planeWords(all.b, P, WT, w0, w), words: w, rows: l };
     w0 += w;
     return run;
   });
+}
+
+/** Merges the runs (the two shortest until one is left), then moves the payloads to their places. */
+async function mergeAndPlace(p: Party, pending: Run[], n: number, runs: number[], payloads: AShare[], opts: MergeOptions): Promise<MergeResult> {
+  const { keyBits } = opts;
+  const k = runs.length;
+  const rb = indexBits(k);
+  const P = rb + keyBits + 1;
   let layers = 0, done = 0;
   {
-    const ws = [...wordsOf];
+    const ws = pending.map((r) => r.words);
     while (ws.length > 1) {
       ws.sort((a, b) => a - b);
       const [a, b] = ws.splice(0, 2) as [number, number];
@@ -371,17 +385,19 @@ export async function mergeRuns(p: Party, key: AShare, runs: number[], payloads:
     const [a, b] = pending.splice(0, 2) as [Run, Run];
     pending.push(await mergeTwo(p, a, b, P, step));
   }
-  const merged = pending[0]!;
+  let merged: Run | null = pending.pop()!;
 
   // s(j), the row at sorted place j: the i-th row of run r in the merged order has the i-th
   // smallest key of run r, i.e. row i of the (ascending) run; so s(j) = start of r + (rows of r
   // before j) for the run r of place j. Equal keys of one run thereby keep their order (stable).
-  const s = k <= 1 ? fromPublic(p, iota(n)) : await placesOf(p, merged, n, runs, rb);
+  let s: AShare | null = k <= 1 ? fromPublic(p, iota(n)) : await placesOf(p, merged, n, runs, rb);
   const same = await sameAsBefore(p, merged, n, rb, keyBits);
+  merged = null;
   // The rows to their places without revealing s: shuffle the sorted places' s and reveal it (a
   // uniformly random permutation), gather every column's rows by it locally, undo the shuffle.
-  const { cols: [shuffled], shuffle: sh } = await shuffle(p, [s]);
-  const rank = indices((await reveal(p, shuffled!))!);
+  const { cols, shuffle: sh } = await shuffle(p, [s]);
+  s = null;
+  const rank = indices((await reveal(p, cols.pop()!))!);
   const permutation: SortPermutation = { shuffle: sh, rank, gather: true };
   return { payloads: await applySortPermutation(p, permutation, payloads), permutation, same };
 }
