@@ -18,14 +18,14 @@ function runsOf(lengths: number[], bits: number, spread?: bigint): bigint[] {
  * each payload row still beside its key (payload = original row number), the permutation applied
  * to another column and undone.
  */
-async function check(lengths: number[], bits = 32, spread?: bigint): Promise<void> {
+async function check(lengths: number[], bits = 32, spread?: bigint, decomposeRows?: number): Promise<void> {
   const keys = runsOf(lengths, bits, spread);
   const n = keys.length;
   const rowNo = keys.map((_, i) => BigInt(i));
   const other = randomInts(n);
   const [sk, sr, so] = shareAll(col(keys), col(rowNo), col(other));
   const res = await run3(async (p) => {
-    const r = await mergeRuns(p, sk![p.id]!, lengths, [sk![p.id]!, sr![p.id]!], { keyBits: bits });
+    const r = await mergeRuns(p, sk![p.id]!, lengths, [sk![p.id]!, sr![p.id]!], { keyBits: bits, ...(decomposeRows ? { decomposeRows } : {}) });
     const [moved] = await applySortPermutation(p, r.permutation, [so![p.id]!]);
     const [back] = await unsortPermutation(p, r.permutation, [moved!]);
     return A.revealMany(p, [r.payloads[0]!, r.payloads[1]!, moved!, back!, r.same]);
@@ -47,6 +47,11 @@ async function check(lengths: number[], bits = 32, spread?: bigint): Promise<voi
 describe('merging sorted runs (bitonic merger on bit-sliced keys; custodian-sorted registers)', () => {
   it('merges two runs of edge and unequal lengths', async () => {
     for (const l of [[0], [1], [5], [0, 0], [0, 3], [3, 0], [1, 1], [1, 2], [31, 33], [32, 32], [100, 450], [450, 100], [1, 1000]]) await check(l);
+  });
+
+  it('decomposes the key a chunk of rows at a time (chunks across runs and pads)', async () => {
+    for (const l of [[100, 450], [31, 33, 70], [0, 200]]) await check(l, 32, undefined, 64);
+    await check([300, 200], 32, 7n, 32);
   });
 
   it('merges three and more runs, shortest first', async () => {

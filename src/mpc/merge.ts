@@ -47,6 +47,8 @@ export interface MergeOptions {
   unsigned?: boolean;
   /** Called after each layer of compare-exchanges with the fraction of them done, 0..1. */
   onProgress?: (fraction: number) => void;
+  /** Rows of the key bit-decomposed at once, a multiple of 32 (default DECOMPOSE_ROWS). */
+  decomposeRows?: number;
 }
 
 export interface MergeResult {
@@ -318,8 +320,11 @@ export function mergeRuns(p: Party, key: AShare, runs: number[], payloads: AShar
   return runsOf(p, key, runs, opts).then((pending) => mergeAndPlace(p, pending, n, runs, payloads, opts));
 }
 
+/** Rows of the key bit-decomposed at once by default (a multiple of 32). */
+export const DECOMPOSE_ROWS = 1 << 21;
+
 /**
- * Every run padded to whole words and bit-decomposed at once (a signed key offset to 0 ≤ key <
+ * Every run padded to whole words and bit-decomposed (a signed key offset to 0 ≤ key <
  * 2^keyBits), as bit-sliced runs. Compared planes, low to high: the run's number (ties go to the
  * earlier run), the key, the pad flag (pads are +∞). Nothing else moves through the network.
  */
@@ -330,17 +335,27 @@ async function runsOf(p: Party, key: AShare, runs: number[], opts: MergeOptions)
   const wordsOf = runs.map((l) => Math.ceil(l / 32));
   const total = 32 * wordsOf.reduce((s, w) => s + w, 0);
   let off = 0;
-  const padded = () => concatShares(runs.flatMap((l, r) => {
+  const padded = concatShares(runs.flatMap((l, r) => {
     const part = key.slice(off, off + l);
     off += l;
     const pad = 32 * wordsOf[r]! - l;
     return pad ? [part, new AShare(new BigUint64Array(pad), new BigUint64Array(pad))] : [part];
   }));
-  const keyPlanes = await bitDecompose(p, opts.unsigned ? padded() : addPublic(p, padded(), 1n << BigInt(keyBits - 1)), keyBits);
   const WT = total >>> 5;
   const all = { a: new Uint32Array(P * WT), b: new Uint32Array(P * WT) };
-  all.a.set(keyPlanes.a, rb * WT);
-  all.b.set(keyPlanes.b, rb * WT);
+  // Decomposed `chunk` rows at a time (whole words): the adder's planes of a chunk are a few
+  // times its key's size, so a chunk at a time bounds that memory; a few more rounds (≈ 8 a chunk).
+  const chunk = opts.decomposeRows ?? DECOMPOSE_ROWS;
+  if (!Number.isInteger(chunk) || chunk < 32 || chunk % 32) throw new RangeError(`mergeRuns: decomposeRows must be a positive multiple of 32, got ${chunk}`);
+  for (let c0 = 0; c0 < total; c0 += chunk) {
+    const part = padded.slice(c0, Math.min(total, c0 + chunk));
+    const planes = await bitDecompose(p, opts.unsigned ? part : addPublic(p, part, 1n << BigInt(keyBits - 1)), keyBits);
+    const w = part.length >>> 5;
+    for (let k = 0; k < keyBits; k++) {
+      all.a.set(planes.a.subarray(k * w, (k + 1) * w), (rb + k) * WT + (c0 >>> 5));
+      all.b.set(planes.b.subarray(k * w, (k + 1) * w), (rb + k) * WT + (c0 >>> 5));
+    }
+  }
   // Public planes (run number, pad flag) XORed into x_0, held by parties 0 and 2.
   const x0 = p.id === 0 ? all.a : p.id === 2 ? all.b : null;
   if (x0) {
