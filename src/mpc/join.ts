@@ -200,16 +200,21 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
       const m = await mergeRuns(p, concatShares(inputs.map((t) => t.key)), lens, stacked, { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
       [here, slot, same, permutation, stacked] = [m.payloads.slice(0, k), m.payloads.slice(k), m.same, m.permutation, null];
     } else {
-      // Composite sort key: (key·2^tb + tag)·2^tieBits + tie.
-      const comp = () => concatShares(inputs.map((t, i) => {
-        const c = mulPublic(addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i)), 1n << BigInt(tieBits));
-        return tieBits && t.tie ? add(c, t.tie.column) : c;
-      }));
       // Progress by comparisons: about n·log2 n (quicksort ~1.39, with the sample sort ~1.0 per row and level).
       let compared = 0;
       const expected = Math.max(1, 1.2 * n * Math.log2(n + 1));
       const onReveal = opts.onSortProgress ? (_: Uint32Array, m: number) => opts.onSortProgress!(Math.min(0.99, (compared += m) / expected)) : undefined;
-      const sorted = await sort(p, comp(), [concatShares(inputs.map((t) => t.key)), ...stacked], { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) });
+      // Sorted by the composite key (key·2^tb + tag)·2^tieBits + tie, made in the call (no const
+      // holds it past the sort), with the key itself as the first payload.
+      const sorted = await sort(
+        p,
+        concatShares(inputs.map((t, i) => {
+          const c = mulPublic(addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i)), 1n << BigInt(tieBits));
+          return tieBits && t.tie ? add(c, t.tie.column) : c;
+        })),
+        [concatShares(inputs.map((t) => t.key)), ...stacked],
+        { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) },
+      );
       const [sKey, ...rest] = sorted.payloads;
       [here, slot, permutation, stacked] = [rest.slice(0, k), rest.slice(k), sorted.permutation, null];
       // Group starts: the key differs from the row before's (row 0: compared with −1).

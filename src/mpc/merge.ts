@@ -311,13 +311,24 @@ export function mergeRuns(p: Party, key: AShare, runs: number[], payloads: AShar
   if (!Number.isInteger(keyBits) || keyBits < 1 || keyBits > 63) return Promise.reject(new RangeError(`mergeRuns: keyBits must be an integer in 1..63, got ${keyBits}`));
   if (runs.some((l) => !Number.isInteger(l) || l < 0) || runs.reduce((s, l) => s + l, 0) !== n) return Promise.reject(new RangeError(`mergeRuns: run lengths ${runs.join(', ')} do not add up to the ${n} rows`));
   for (const c of payloads) if (c.length !== n) return Promise.reject(new RangeError(`mergeRuns: payload of ${c.length} rows, key has ${n}`));
+  const chunk = opts.decomposeRows ?? DECOMPOSE_ROWS;
+  if (!Number.isInteger(chunk) || chunk < 32 || chunk % 32) return Promise.reject(new RangeError(`mergeRuns: decomposeRows must be a positive multiple of 32, got ${chunk}`));
   if (n === 0) {
     const empty = () => new AShare(new BigUint64Array(0), new BigUint64Array(0));
     return Promise.resolve({ payloads: payloads.map(empty), permutation: { shuffle: new Shuffle(0), rank: new Uint32Array(0) }, same: empty() });
   }
   // Not an async function: V8 keeps an async function's locals and arguments across its awaits until
   // it returns, and the key, its padded copy and planes are needed only to make the runs.
-  return runsOf(p, key, runs, opts).then((pending) => mergeAndPlace(p, pending, n, runs, payloads, opts));
+  // Planes per row: the run's number (rb bits), the key, the pad flag.
+  const rb = indexBits(runs.length);
+  const planes = { rb, P: rb + keyBits + 1 };
+  return runsOf(p, key, runs, planes, chunk, opts).then((pending) => mergeAndPlace(p, pending, n, runs, planes, payloads, opts));
+}
+
+/** A merge's planes per row: rb for the run's number, P in all. */
+interface Planes {
+  rb: number;
+  P: number;
 }
 
 /** Rows of the key bit-decomposed at once by default (a multiple of 32). */
@@ -328,10 +339,8 @@ export const DECOMPOSE_ROWS = 1 << 21;
  * 2^keyBits), as bit-sliced runs. Compared planes, low to high: the run's number (ties go to the
  * earlier run), the key, the pad flag (pads are +∞). Nothing else moves through the network.
  */
-async function runsOf(p: Party, key: AShare, runs: number[], opts: MergeOptions): Promise<Run[]> {
+async function runsOf(p: Party, key: AShare, runs: number[], { rb, P }: Planes, chunk: number, opts: MergeOptions): Promise<Run[]> {
   const { keyBits } = opts;
-  const rb = indexBits(runs.length);
-  const P = rb + keyBits + 1;
   const wordsOf = runs.map((l) => Math.ceil(l / 32));
   const total = 32 * wordsOf.reduce((s, w) => s + w, 0);
   let off = 0;
@@ -345,8 +354,6 @@ async function runsOf(p: Party, key: AShare, runs: number[], opts: MergeOptions)
   const all = { a: new Uint32Array(P * WT), b: new Uint32Array(P * WT) };
   // Decomposed `chunk` rows at a time (whole words): the adder's planes of a chunk are a few
   // times its key's size, so a chunk at a time bounds that memory; a few more rounds (≈ 8 a chunk).
-  const chunk = opts.decomposeRows ?? DECOMPOSE_ROWS;
-  if (!Number.isInteger(chunk) || chunk < 32 || chunk % 32) throw new RangeError(`mergeRuns: decomposeRows must be a positive multiple of 32, got ${chunk}`);
   for (let c0 = 0; c0 < total; c0 += chunk) {
     const part = padded.slice(c0, Math.min(total, c0 + chunk));
     const planes = await bitDecompose(p, opts.unsigned ? part : addPublic(p, part, 1n << BigInt(keyBits - 1)), keyBits);
@@ -379,11 +386,9 @@ async function runsOf(p: Party, key: AShare, runs: number[], opts: MergeOptions)
 }
 
 /** Merges the runs (the two shortest until one is left), then moves the payloads to their places. */
-async function mergeAndPlace(p: Party, pending: Run[], n: number, runs: number[], payloads: AShare[], opts: MergeOptions): Promise<MergeResult> {
+async function mergeAndPlace(p: Party, pending: Run[], n: number, runs: number[], { rb, P }: Planes, payloads: AShare[], opts: MergeOptions): Promise<MergeResult> {
   const { keyBits } = opts;
   const k = runs.length;
-  const rb = indexBits(k);
-  const P = rb + keyBits + 1;
   let layers = 0, done = 0;
   {
     const ws = pending.map((r) => r.words);

@@ -28,6 +28,15 @@ export interface ScanGroup {
 
 const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.length * 2);
 
+/** The groups' common length (every flag and value column of every group; `fn` names the caller in the error). */
+function rowsOf(groups: ScanGroup[], fn: string): number {
+  const n = groups[0]!.flag.length;
+  for (const g of groups) {
+    if (g.flag.length !== n || g.values.some((v) => v.length !== n)) throw new RangeError(`${fn}: all columns of all groups must have the same length`);
+  }
+  return n;
+}
+
 /**
  * Segmented "copy last set" scan: for every group and row i, the values of the last row j ≤ i with
  * flag[j] = 1, or 0 where no such row exists (rows whose flag is 0 must carry value 0 for that;
@@ -36,10 +45,7 @@ const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.l
  */
 export async function propagate(p: Party, groups: ScanGroup[]): Promise<AShare[][]> {
   if (groups.length === 0) return [];
-  const n = groups[0]!.flag.length;
-  for (const g of groups) {
-    if (g.flag.length !== n || g.values.some((v) => v.length !== n)) throw new RangeError('propagate: all columns of all groups must have the same length');
-  }
+  const n = rowsOf(groups, 'propagate');
   // Columns per group: [flag, ...values]. Level 0 is the input; level l+1 combines the pairs
   // (2k, 2k+1) of level l (up-sweep). Every level is a compact array, so each step reads two
   // interleaved halves sequentially instead of striding across the whole column.
@@ -84,10 +90,7 @@ export async function propagate(p: Party, groups: ScanGroup[]): Promise<AShare[]
  */
 export async function propagateWithin(p: Party, groups: ScanGroup[], window: number, opts: { flags?: boolean } = {}): Promise<AShare[][]> {
   if (groups.length === 0) return [];
-  const n = groups[0]!.flag.length;
-  for (const g of groups) {
-    if (g.flag.length !== n || g.values.some((v) => v.length !== n)) throw new RangeError('propagateWithin: all columns of all groups must have the same length');
-  }
+  const n = rowsOf(groups, 'propagateWithin');
   if (!Number.isInteger(window) || window < 1) throw new RangeError('propagateWithin: the window must be a positive integer');
   const widths = groups.map((g) => 1 + g.values.length);
   let cur = groups.map((g) => [g.flag, ...g.values]);
