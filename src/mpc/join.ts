@@ -103,8 +103,8 @@ export interface Joined {
   n: number;
   /** One entry per input, in input order. */
   tables: JoinedTable[];
-  /** 1 at the last row of every key group. */
-  last: AShare;
+  /** 1 at the last row of every key group (made when first read: a local shift of `first`). */
+  readonly last: AShare;
   /** 1 at the first row of every key group. */
   first: AShare;
   /** The line-up given (JoinOptions.lineup), or the one this join made by sorting. */
@@ -171,9 +171,9 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   // Stack the tables: composite sort key = key·2^tb + tag; slot j holds column j of whichever
   // table the row belongs to (tables share slots: fewer columns to shuffle); here_t marks rows of t.
   const slots = Math.max(0, ...inputs.map((t) => t.columns.length));
-  // Held by `stacked` only, dropped once lined up: a column named by a const would stay alive until
-  // the function returns (V8 keeps an async function's locals across its awaits).
-  let stacked: AShare[] | null = [
+  // Held by `stacked` only and handed on by emptying it (splice) when lined up: a column it still
+  // held would stay alive until the function returns (V8 keeps an async function's locals across its awaits).
+  const stacked: AShare[] = [
     ...inputs.map((_, i) => concatShares(inputs.map((t, u) => (u === i ? (t.present ?? constant(p, t.key.length, 1n)) : zeros(t.key.length))))),
     ...Array.from({ length: slots }, (_, j) => concatShares(inputs.map((t) => t.columns[j] ?? zeros(t.key.length)))),
   ];
@@ -189,16 +189,16 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   if (lineup) {
     if (lineup.shape !== shape) throw new RangeError(`joinOnKey: the line-up was made for ${lineup.n} rows (${lineup.shape}), these tables have ${n} (${shape})`);
     phase('line-up reused');
-    const moved = await applySortPermutation(p, lineup.permutation, stacked);
-    [same, here, slot, stacked] = [lineup.same, moved.slice(0, k), moved.slice(k), null];
+    const moved = await applySortPermutation(p, lineup.permutation, stacked.splice(0));
+    [same, here, slot] = [lineup.same, moved.slice(0, k), moved.slice(k)];
   } else {
     phase('sort');
     let permutation: SortPermutation;
     if (merge) {
       // Sorted tables: merged by key; equal keys stay in table order (the merge breaks ties by run)
       // and the group starts come from the merged key bits (no sorted key needed).
-      const m = await mergeRuns(p, concatShares(inputs.map((t) => t.key)), lens, stacked, { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
-      [here, slot, same, permutation, stacked] = [m.payloads.slice(0, k), m.payloads.slice(k), m.same, m.permutation, null];
+      const m = await mergeRuns(p, concatShares(inputs.map((t) => t.key)), lens, stacked.splice(0), { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
+      [here, slot, same, permutation] = [m.payloads.slice(0, k), m.payloads.slice(k), m.same, m.permutation];
     } else {
       // Progress by comparisons: about n·log2 n (quicksort ~1.39, with the sample sort ~1.0 per row and level).
       let compared = 0;
@@ -212,11 +212,11 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
           const c = mulPublic(addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i)), 1n << BigInt(tieBits));
           return tieBits && t.tie ? add(c, t.tie.column) : c;
         })),
-        [concatShares(inputs.map((t) => t.key)), ...stacked],
+        [concatShares(inputs.map((t) => t.key)), ...stacked.splice(0)],
         { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) },
       );
       const [sKey, ...rest] = sorted.payloads;
-      [here, slot, permutation, stacked] = [rest.slice(0, k), rest.slice(k), sorted.permutation, null];
+      [here, slot, permutation] = [rest.slice(0, k), rest.slice(k), sorted.permutation];
       // Group starts: the key differs from the row before's (row 0: compared with −1).
       phase('group boundaries');
       same = await bitInject(p, await eq(p, sKey!, shiftDown(p, sKey!, -1n), { bits: keyBits + 1 }));
@@ -224,7 +224,6 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
     lineup = { n, shape, permutation, same };
   }
   const first = subFromPublic(p, 1n, same);
-  const last = shiftUp(p, first, 1n);
 
   // Flags (group start or a row of t) and, per table, its columns where it is present.
   phase('segmented scan');
@@ -282,5 +281,6 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
       }
     });
   }
-  return { n, tables, last, first, lineup };
+  let last: AShare | null = null;
+  return { n, tables, get last() { return (last ??= shiftUp(p, first, 1n)); }, first, lineup };
 }

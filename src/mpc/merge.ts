@@ -31,7 +31,7 @@
 // permutation whatever the keys.
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
-import { add, addPublic, concatShares, fromPublic, mulMany, reveal, sub } from './arith.js';
+import { addPublic, concatShares, fromPublic, mulMany, reveal } from './arith.js';
 import { andAllPlanes, andOuter, BShare, not, stackPlanes, xor } from './boolean.js';
 import { bitDecompose, bitInject, carryInto } from './convert.js';
 import type { Party } from './party.js';
@@ -108,13 +108,16 @@ function expand(c: number, d: number): number {
 }
 
 /**
- * Merges two ascending runs by the bitonic merger (see the module comment): `lo` first, `hi`
- * reversed at the top, pad words between; rows compare by all their P planes as unsigned numbers.
- * `step` reports each layer done.
+ * Merges the two shortest of `pending` by the bitonic merger (see the module comment): `lo` first,
+ * `hi` reversed at the top, pad words between; rows compare by all their P planes as unsigned
+ * numbers. `step` reports each layer done. Not an async function: the two runs are copied into
+ * the network's planes here and not held while it runs (V8 keeps an async function's arguments).
  */
-async function mergeTwo(p: Party, lo: Run, hi: Run, P: number, step: () => void): Promise<Run> {
-  if (lo.rows === 0) return hi;
-  if (hi.rows === 0) return lo;
+function mergeTwo(p: Party, pending: Run[], P: number, step: () => void): Promise<Run> {
+  pending.sort((a, b) => a.rows - b.rows);
+  const [lo, hi] = pending.splice(0, 2) as [Run, Run];
+  if (lo.rows === 0) return Promise.resolve(hi);
+  if (hi.rows === 0) return Promise.resolve(lo);
   const mw = lo.words, nw = hi.words;
   let WN = 1;
   while (WN < mw + nw) WN *= 2;
@@ -128,11 +131,19 @@ async function mergeTwo(p: Party, lo: Run, hi: Run, P: number, step: () => void)
       for (let w = 0; w < nw; w++) dst[k * WN + WN - 1 - w] = rev32(h[k * nw + w]!);
     }
   }
+  return bitonicMerge(p, A, B, real, WN, mw + nw, lo.rows + hi.rows, P, step);
+}
+
+/** The bitonic merger's layers over planes A, B (WN words each, `words` of them real: `real`). */
+async function bitonicMerge(p: Party, A: Uint32Array, B: Uint32Array, real: Uint8Array, WN: number, words: number, rows: number, P: number, step: () => void): Promise<Run> {
   // One layer's pairs of real words (d ≥ 32) as ranges of lower words; the gathered planes.
   const rStart = new Uint32Array(WN);
   const rLen = new Uint32Array(WN);
-  const X = [new Uint32Array(P * WN), new Uint32Array(P * WN)];
-  const Y = [new Uint32Array(P * WN), new Uint32Array(P * WN)];
+  // A layer compares at most half the real words' lanes (each real word is in at most one pair;
+  // below 32 lanes two words' lower lanes make one gathered word).
+  const most = P * Math.ceil(words / 2);
+  const X = [new Uint32Array(most), new Uint32Array(most)];
+  const Y = [new Uint32Array(most), new Uint32Array(most)];
   const mine = [A, B];
   for (let d = (32 * WN) >>> 1; d >= 1; d >>>= 1) {
     const D = d >>> 5; // distance in words (0 below 32 lanes)
@@ -236,9 +247,8 @@ async function mergeTwo(p: Party, lo: Run, hi: Run, P: number, step: () => void)
     }
     step();
   }
-  // The pads ended above every real row: the first mw + nw words hold them all.
-  const words = mw + nw;
-  return { a: planeWords(A, P, WN, 0, words), b: planeWords(B, P, WN, 0, words), words, rows: lo.rows + hi.rows };
+  // The pads ended above every real row: the first `words` words hold them all.
+  return { a: planeWords(A, P, WN, 0, words), b: planeWords(B, P, WN, 0, words), words, rows };
 }
 
 /** The low 32 bits of each revealed lane (indices below 2^31). */
@@ -251,8 +261,11 @@ function indices(c: Col): Uint32Array {
 
 /**
  * The row index at each of the first n places of a merged run, from its run-number planes: one
- * indicator per run but the first (an AND tree over the number's bits), injected, counted by a
- * prefix sum and weighted by one multiplication each (one round).
+ * indicator e_r per run but the first (an AND tree over the number's bits), injected, counted by a
+ * prefix sum and weighted by one multiplication each (one round). With P_r(j) the rows of run r at
+ * or before place j (P_0 = j + 1 − Σ P_r) and w_r = P_r + start_r − 1 the row of run r a place of
+ * run r holds: s = w_0 + Σ e_r·(w_r − w_0), w_0 = j − Σ P_r, w_r − w_0 = P_r − w_0 + start_r − 1,
+ * made in place: k + 1 columns of n at once besides the products (k runs).
  */
 async function placesOf(p: Party, merged: Run, n: number, runs: number[], rb: number): Promise<AShare> {
   const W = Math.ceil(n / 32);
@@ -265,12 +278,23 @@ async function placesOf(p: Party, merged: Run, n: number, runs: number[], rb: nu
   }
   const inj = await bitInject(p, stackPlanes(is));
   const e = is.map((_, q) => inj.slice(q * n, (q + 1) * n));
-  const e0 = e.reduce((acc, x) => sub(acc, x), fromPublic(p, R.constant(n, 1n)));
-  const starts = runs.map((_, r) => runs.slice(0, r).reduce((a, l) => a + l, 0));
-  // Rows of run r at or before place j, less one, plus the run's start; s = w_0 + Σ e_r·(w_r − w_0).
-  const within = [e0, ...e].map((x, r) => addPublic(p, prefixSum(x), BigInt(starts[r]! - 1)));
-  const parts = await mulMany(p, e.map((x, r) => [x, sub(within[r + 1]!, within[0]!)] as [AShare, AShare]));
-  return parts.reduce((acc, x) => add(acc, x), within[0]!);
+  const P = e.map((x) => prefixSum(x));
+  // w_0 = j − Σ P_r: the public j enters x_0 (parties 0 and 2).
+  const w0 = new AShare(R.neg(P[0]!.a), R.neg(P[0]!.b));
+  for (const x of P.slice(1)) (R.sub(w0.a, x.a, w0.a), R.sub(w0.b, x.b, w0.b));
+  if (p.id !== 1) R.add(p.id === 0 ? w0.a : w0.b, iota(n), p.id === 0 ? w0.a : w0.b);
+  let start = runs[0]!;
+  const diffs = P.map((x, q) => {
+    const d = start - 1;
+    start += runs[q + 1]!;
+    R.sub(x.a, w0.a, x.a);
+    R.sub(x.b, w0.b, x.b);
+    if (p.id !== 1) R.addConst(p.id === 0 ? x.a : x.b, BigInt(d), p.id === 0 ? x.a : x.b);
+    return x;
+  });
+  const parts = await mulMany(p, e.map((x, q) => [x, diffs[q]!] as [AShare, AShare]));
+  for (const x of parts) (R.add(w0.a, x.a, w0.a), R.add(w0.b, x.b, w0.b));
+  return w0;
 }
 
 /**
@@ -322,7 +346,21 @@ export function mergeRuns(p: Party, key: AShare, runs: number[], payloads: AShar
   // Planes per row: the run's number (rb bits), the key, the pad flag.
   const rb = indexBits(runs.length);
   const planes = { rb, P: rb + keyBits + 1 };
-  return runsOf(p, key, runs, planes, chunk, opts).then((pending) => mergeAndPlace(p, pending, n, runs, planes, payloads, opts));
+  // The payloads are held by the last step's closure only, not while the runs are made and merged.
+  return runsOf(p, paddedKey(key, runs), runs, planes, chunk, opts)
+    .then((pending) => mergeAndPlace(p, pending, n, runs, planes, opts))
+    .then(({ permutation, same }) => applySortPermutation(p, permutation, payloads).then((moved) => ({ payloads: moved, permutation, same })));
+}
+
+/** Every run of the key padded with zeros to whole words of 32 lanes. */
+function paddedKey(key: AShare, runs: number[]): AShare {
+  let off = 0;
+  return concatShares(runs.flatMap((l) => {
+    const part = key.slice(off, off + l);
+    off += l;
+    const pad = 32 * Math.ceil(l / 32) - l;
+    return pad ? [part, new AShare(new BigUint64Array(pad), new BigUint64Array(pad))] : [part];
+  }));
 }
 
 /** A merge's planes per row: rb for the run's number, P in all. */
@@ -335,58 +373,50 @@ interface Planes {
 export const DECOMPOSE_ROWS = 1 << 21;
 
 /**
- * Every run padded to whole words and bit-decomposed (a signed key offset to 0 ≤ key <
- * 2^keyBits), as bit-sliced runs. Compared planes, low to high: the run's number (ties go to the
- * earlier run), the key, the pad flag (pads are +∞). Nothing else moves through the network.
+ * Every run (the key padded to whole words of each run: paddedKey) bit-decomposed (a signed key
+ * offset to 0 ≤ key < 2^keyBits), as bit-sliced runs. Compared planes, low to high: the run's
+ * number (ties go to the earlier run), the key, the pad flag (pads are +∞). Nothing else moves
+ * through the network.
  */
-async function runsOf(p: Party, key: AShare, runs: number[], { rb, P }: Planes, chunk: number, opts: MergeOptions): Promise<Run[]> {
+async function runsOf(p: Party, padded: AShare, runs: number[], { rb, P }: Planes, chunk: number, opts: MergeOptions): Promise<Run[]> {
   const { keyBits } = opts;
   const wordsOf = runs.map((l) => Math.ceil(l / 32));
-  const total = 32 * wordsOf.reduce((s, w) => s + w, 0);
-  let off = 0;
-  const padded = concatShares(runs.flatMap((l, r) => {
-    const part = key.slice(off, off + l);
-    off += l;
-    const pad = 32 * wordsOf[r]! - l;
-    return pad ? [part, new AShare(new BigUint64Array(pad), new BigUint64Array(pad))] : [part];
-  }));
-  const WT = total >>> 5;
-  const all = { a: new Uint32Array(P * WT), b: new Uint32Array(P * WT) };
+  const total = padded.length;
+  // Run r's planes: P planes of wordsOf[r] words each (plane-major); its words start at word w0s[r] of the padded key.
+  const out: Run[] = runs.map((l, r) => ({ a: new Uint32Array(P * wordsOf[r]!), b: new Uint32Array(P * wordsOf[r]!), words: wordsOf[r]!, rows: l }));
+  const w0s = wordsOf.map((_, r) => wordsOf.slice(0, r).reduce((s, w) => s + w, 0));
   // Decomposed `chunk` rows at a time (whole words): the adder's planes of a chunk are a few
   // times its key's size, so a chunk at a time bounds that memory; a few more rounds (≈ 8 a chunk).
   for (let c0 = 0; c0 < total; c0 += chunk) {
-    const part = padded.slice(c0, Math.min(total, c0 + chunk));
+    const c1 = Math.min(total, c0 + chunk);
+    const part = padded.slice(c0, c1);
     const planes = await bitDecompose(p, opts.unsigned ? part : addPublic(p, part, 1n << BigInt(keyBits - 1)), keyBits);
-    const w = part.length >>> 5;
-    for (let k = 0; k < keyBits; k++) {
-      all.a.set(planes.a.subarray(k * w, (k + 1) * w), (rb + k) * WT + (c0 >>> 5));
-      all.b.set(planes.b.subarray(k * w, (k + 1) * w), (rb + k) * WT + (c0 >>> 5));
-    }
-  }
-  // Public planes (run number, pad flag) XORed into x_0, held by parties 0 and 2.
-  const x0 = p.id === 0 ? all.a : p.id === 2 ? all.b : null;
-  if (x0) {
-    let lane = 0;
-    runs.forEach((l, r) => {
-      for (let i = 0; i < 32 * wordsOf[r]!; i++, lane++) {
-        const w = lane >>> 5, bit = 1 << (lane & 31);
-        if (i >= l) x0[(P - 1) * WT + w]! |= bit;
-        for (let c = 0; c < rb; c++) if ((r >>> c) & 1) x0[c * WT + w]! |= bit;
+    const w = part.length >>> 5, cw0 = c0 >>> 5, cw1 = c1 >>> 5;
+    out.forEach((run, r) => {
+      // The words of run r inside this chunk: [from, to) of the padded key's words.
+      const from = Math.max(cw0, w0s[r]!), to = Math.min(cw1, w0s[r]! + run.words);
+      for (let k = 0; k < keyBits && from < to; k++) {
+        run.a.set(planes.a.subarray(k * w + from - cw0, k * w + to - cw0), (rb + k) * run.words + from - w0s[r]!);
+        run.b.set(planes.b.subarray(k * w + from - cw0, k * w + to - cw0), (rb + k) * run.words + from - w0s[r]!);
       }
     });
   }
-  // Each run's planes (its words of every plane).
-  let w0 = 0;
-  return runs.map((l, r) => {
-    const w = wordsOf[r]!;
-    const run = { a: planeWords(all.a, P, WT, w0, w), b: planeWords(all.b, P, WT, w0, w), words: w, rows: l };
-    w0 += w;
-    return run;
-  });
+  // Public planes (run number, pad flag) XORed into x_0, held by parties 0 and 2.
+  if (p.id !== 1) {
+    out.forEach((run, r) => {
+      const x0 = p.id === 0 ? run.a : run.b;
+      for (let i = 0; i < 32 * run.words; i++) {
+        const w = i >>> 5, bit = 1 << (i & 31);
+        if (i >= run.rows) x0[(P - 1) * run.words + w]! |= bit;
+        for (let c = 0; c < rb; c++) if ((r >>> c) & 1) x0[c * run.words + w]! |= bit;
+      }
+    });
+  }
+  return out;
 }
 
-/** Merges the runs (the two shortest until one is left), then moves the payloads to their places. */
-async function mergeAndPlace(p: Party, pending: Run[], n: number, runs: number[], { rb, P }: Planes, payloads: AShare[], opts: MergeOptions): Promise<MergeResult> {
+/** Merges the runs (the two shortest until one is left), then finds the rows' places and the group starts. */
+async function mergeAndPlace(p: Party, pending: Run[], n: number, runs: number[], { rb, P }: Planes, opts: MergeOptions): Promise<Omit<MergeResult, 'payloads'>> {
   const { keyBits } = opts;
   const k = runs.length;
   let layers = 0, done = 0;
@@ -400,11 +430,7 @@ async function mergeAndPlace(p: Party, pending: Run[], n: number, runs: number[]
     }
   }
   const step = () => opts.onProgress?.(Math.min(1, ++done / Math.max(1, layers)));
-  while (pending.length > 1) {
-    pending.sort((a, b) => a.rows - b.rows);
-    const [a, b] = pending.splice(0, 2) as [Run, Run];
-    pending.push(await mergeTwo(p, a, b, P, step));
-  }
+  while (pending.length > 1) pending.push(await mergeTwo(p, pending, P, step));
   let merged: Run | null = pending.pop()!;
 
   // s(j), the row at sorted place j: the i-th row of run r in the merged order has the i-th
@@ -418,6 +444,5 @@ async function mergeAndPlace(p: Party, pending: Run[], n: number, runs: number[]
   const { cols, shuffle: sh } = await shuffle(p, [s]);
   s = null;
   const rank = indices((await reveal(p, cols.pop()!))!);
-  const permutation: SortPermutation = { shuffle: sh, rank, gather: true };
-  return { payloads: await applySortPermutation(p, permutation, payloads), permutation, same };
+  return { permutation: { shuffle: sh, rank, gather: true }, same };
 }

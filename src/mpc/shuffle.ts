@@ -103,26 +103,36 @@ const views = (buf: Col, c: number, n: number): Col[] => Array.from({ length: c 
  * resharing above) two; 4·n·c ring elements in all. Every message is masked by fresh pair
  * randomness unknown to its receiver.
  */
-async function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inverse: boolean): Promise<AShare[]> {
+function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inverse: boolean): Promise<AShare[]> {
   const n = sh.n;
   const c = cols.length;
-  checkTable(cols, n, inverse ? 'unshuffle' : 'shuffle');
-  if (n === 0 || c === 0) return cols.map((x) => new AShare(x.a.slice(), x.b.slice()));
-  const lanes = n * c;
-  const permFor = (j: number): Uint32Array => (inverse ? invert(permOf(p, sh, j)) : permOf(p, sh, j));
-
+  try {
+    checkTable(cols, n, inverse ? 'unshuffle' : 'shuffle');
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (n === 0 || c === 0) return Promise.resolve(cols.map((x) => new AShare(x.a.slice(), x.b.slice())));
   // This party's 2-out-of-2 part (column views), and the contiguous buffer behind it if we own it.
+  // Made here, not in the rounds' async function, which would hold the caller's columns to its end.
   let src: Col[] | null = null;
   let owned: Col | null = null;
-  let spare: Col | null = null;
   const j0 = order[0]!;
   if (p.id === j0) {
-    owned = new BigUint64Array(lanes); // A = x_j + x_{j+1}
+    owned = R.uninit(n * c); // A = x_j + x_{j+1}
     src = views(owned, c, n);
     cols.forEach((x, k) => R.add(x.a, x.b, src![k]!));
   } else if (p.id === (j0 + 1) % 3) {
     src = cols.map((x) => x.b); // B = x_{j+2}; the caller's, not to be overwritten
   }
+  return reshuffleRounds(p, sh, c, src, owned, order, inverse);
+}
+
+/** reshuffle's three rounds, from this party's part (`src`, in `owned` where it is ours). */
+async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | null, owned: Col | null, order: number[], inverse: boolean): Promise<AShare[]> {
+  const n = sh.n;
+  const lanes = n * c;
+  const permFor = (j: number): Uint32Array => (inverse ? invert(permOf(p, sh, j)) : permOf(p, sh, j));
+  let spare: Col | null = null;
 
   // Randomness drawn ahead by a party while it waits as the third party, per step.
   const pending: (RoundRand | null)[] = [null, null, null];

@@ -449,8 +449,9 @@ export async function sort(p: Party, key: AShare, payloads: AShare[] = [], opts:
 function permuteLocal(cols: AShare[], perm: Uint32Array): AShare[] {
   const n = perm.length;
   const c = cols.length;
-  const outA = new BigUint64Array(n * c);
-  const outB = new BigUint64Array(n * c);
+  // Every lane is written (perm is a permutation).
+  const outA = R.uninit(n * c);
+  const outB = R.uninit(n * c);
   scatterRows(cols.map((x) => x.a), outA, perm, n);
   scatterRows(cols.map((x) => x.b), outB, perm, n);
   return R.split(outA, cols.map(() => n)).map((a, k) => new AShare(a, outB.subarray(k * n, (k + 1) * n)));
@@ -461,10 +462,11 @@ function permuteLocal(cols: AShare[], perm: Uint32Array): AShare[] {
  * sort's shuffle again, with fresh masks, then its public reordering), e.g. to carry columns
  * along that were not sorted with the key. Reveals nothing new.
  */
-export async function applySortPermutation(p: Party, perm: SortPermutation, cols: AShare[]): Promise<AShare[]> {
-  if (cols.length === 0) return [];
+export function applySortPermutation(p: Party, perm: SortPermutation, cols: AShare[]): Promise<AShare[]> {
+  // Not an async function: it would hold `cols` until the shuffle's rounds end.
+  if (cols.length === 0) return Promise.resolve([]);
   if (perm.gather) return unshuffle(p, perm.shuffle, permuteLocal(cols, inverse(perm.rank)));
-  return permuteLocal(await applyShuffle(p, perm.shuffle, cols), perm.rank);
+  return applyShuffle(p, perm.shuffle, cols).then((moved) => permuteLocal(moved, perm.rank));
 }
 
 /** The inverse of a permutation given as "position i goes to perm[i]". */
@@ -475,11 +477,12 @@ function inverse(perm: Uint32Array): Uint32Array {
 }
 
 /** Undoes a sort's permutation: sorted-order columns back to the original row order (3 rounds). */
-export async function unsortPermutation(p: Party, perm: SortPermutation, cols: AShare[]): Promise<AShare[]> {
-  if (cols.length === 0) return [];
+export function unsortPermutation(p: Party, perm: SortPermutation, cols: AShare[]): Promise<AShare[]> {
+  // Not an async function (see applySortPermutation).
+  if (cols.length === 0) return Promise.resolve([]);
   const n = perm.rank.length;
-  for (const c of cols) if (c.length !== n) throw new RangeError(`unsort: column of ${c.length} rows, expected ${n}`);
-  if (perm.gather) return permuteLocal(await applyShuffle(p, perm.shuffle, cols), perm.rank);
+  for (const c of cols) if (c.length !== n) return Promise.reject(new RangeError(`unsort: column of ${c.length} rows, expected ${n}`));
+  if (perm.gather) return applyShuffle(p, perm.shuffle, cols).then((moved) => permuteLocal(moved, perm.rank));
   // Sorted position i came from shuffled row inverse(rank)[i].
   return unshuffle(p, perm.shuffle, permuteLocal(cols, inverse(perm.rank)));
 }

@@ -56,8 +56,9 @@ export function existsJoin(jp: JoinPlan, k: KeptExists): JoinPlan {
  */
 export async function existsFlag(p: Party, jp: JoinPlan, k: KeptExists, tables: Map<string, Map<string, AShare>>, opts: Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'trace'> = {}, report?: (f: number, what: string) => void): Promise<AShare> {
   const sub = existsJoin(jp, k);
-  const virtual = await joinedRows(p, sub, tables, { ...opts, fromRows: true }, report);
-  return virtual.get(`${sub.tables[1]!.alias}.${HAS}`)!;
+  const has = `${sub.tables[1]!.alias}.${HAS}`;
+  const virtual = await joinedRows(p, sub, tables, { ...opts, fromRows: true, only: [has] }, report);
+  return virtual.get(has)!;
 }
 
 /**

@@ -74,6 +74,11 @@ export interface JoinRunOptions extends RunOptions {
    * income ⋈ EXISTS contacts has 100 k rows instead of 630 k. Ignored where it does not apply.
    */
   fromRows?: boolean;
+  /**
+   * The joined rows' columns the caller reads (joinedRows; default all): only these are made and, with
+   * fromRows, moved back to FROM's rows; without ROW among them the validity is not made.
+   */
+  only?: string[];
 }
 
 /**
@@ -319,9 +324,11 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   // key's last row where every FROM/inner table matched.
   const many = jp.tables.findIndex((t) => t.unique === false && !t.expand && (t.kind === 'from' || t.kind === 'inner' || t.kind === 'left'));
   const inner = jp.tables.flatMap((t, i) => ((t.kind === 'from' || t.kind === 'inner') && i !== many ? [joined.get(i)!.has] : []));
-  const allInner = await productAll(p, inner);
-  let valid: AShare;
-  if (many >= 0) {
+  const wants = (c: string) => !opts.only || opts.only.includes(c);
+  const allInner = wants(ROW) ? await productAll(p, inner) : null;
+  let valid: AShare | null;
+  if (!wants(ROW)) valid = null;
+  else if (many >= 0) {
     const M = joined.get(many)!;
     const manyRows = allInner ? (await mulMany(p, [[M.here, allInner]]))[0]! : M.here;
     if (jp.tables[many]!.kind === 'left') {
@@ -329,16 +336,17 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       valid = add(manyRows, lone);
     } else valid = manyRows;
   } else valid = allInner ? (await mulMany(p, [[j.last, allInner]]))[0]! : j.last;
-  if (r) valid = (await mulMany(p, [[valid, r.usable(p, restricted!)]]))[0]!;
+  if (r && valid) valid = (await mulMany(p, [[valid, r.usable(p, restricted!)]]))[0]!;
   lap('validity of joined rows', 0.78);
 
-  // 4. The joined rows as one virtual register.
-  const virtual = new Map<string, AShare>([[ROW, valid], ...overValues]);
+  // 4. The joined rows as one virtual register (the columns asked for: JoinRunOptions.only).
+  const virtual = new Map<string, AShare>([...(valid ? [[ROW, valid] as const] : []), ...overValues]);
   jp.tables.forEach((t, i) => {
     const jt = joined.get(i)!;
     t.columns.forEach((c, k) => virtual.set(joinedName(t.alias, c), jt.columns[k]!));
     if (t.kind === 'left' || t.kind === 'semi') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
   });
+  for (const c of virtual.keys()) if (!wants(c)) virtual.delete(c);
   const e = jp.tables.findIndex((t) => t.expand);
   if (e >= 0) return expandRows(p, virtual, jp.tables[e]!, joined.get(e)!, j.first, lap);
   if (!fromLast) return virtual;
