@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { splitShares } from '../src/mpc/share.js';
+import { AShare, splitShares } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, generateNodeKey, type LocalCluster } from '../src/net/keys.js';
 import { apiRequest } from '../src/node/api.js';
@@ -21,6 +21,7 @@ import { planSql, runQuery, type RunOptions } from '../src/query/index.js';
 import { run3 } from './harness.js';
 import { adhocBody, localSigners, type LocalSigners } from './identities.js';
 import { NodeProcs } from './node-procs.js';
+import { writeVersion } from './store-fixture.js';
 
 /**
  * Whether src/query/execute.ts can keep results shared (runQuery revealTo 'none' → result.shared).
@@ -202,6 +203,31 @@ describe('share store', () => {
     const metaPath = join(dir, 'store', 'datasets', 'visits', 'v1', 'meta.json');
     writeFileSync(metaPath, readFileSync(metaPath, 'utf8').replace(`"rows": ${N}`, `"rows": ${N - 1}`));
     assert.throws(() => again.load('visits', 'v1'), /metadata .* failed authentication/);
+  });
+
+  it('reads a column larger than its read chunk into both halves, and checks all of it', async () => {
+    // 700 000 rows: 11.2 MB of shares, more than one 8 MiB chunk, the halves' boundary inside the first.
+    const dir = join(root, 'store-chunks');
+    const st = new ShareStore(dir, (await generateNodeKey('chunks')).keyPem, 1);
+    const n = 700_000;
+    const col = (seed: bigint) => {
+      const h = () => BigUint64Array.from({ length: n }, (_, i) => BigInt.asUintN(64, (BigInt(i) + seed) * 0x9e3779b97f4a7c15n));
+      return new AShare(h(), h().reverse());
+    };
+    const shares = [col(1n), col(2n)];
+    await writeVersion(st, 'big', shares, 1);
+    const got = st.load('reg', 'big');
+    assert.deepEqual(got.get('person_id')!.a, shares[0]!.a);
+    assert.deepEqual(got.get('person_id')!.b, shares[0]!.b);
+    assert.deepEqual(got.get('x')!.b, shares[1]!.b);
+    const file = join(dir, 'store', 'datasets', 'reg', 'big', '1.share');
+    const raw = readFileSync(file);
+    const bad = Buffer.from(raw);
+    bad[raw.length - 100]! ^= 1; // in the last chunk
+    writeFileSync(file, bad);
+    assert.throws(() => st.load('reg', 'big', ['x']), /column 'x' of reg@big .* failed integrity check \(AES-GCM authentication failed\)/);
+    writeFileSync(file, raw.subarray(0, raw.length - 1));
+    assert.throws(() => st.load('reg', 'big', ['x']), /failed integrity check \(wrong size or header\)/);
   });
 });
 
