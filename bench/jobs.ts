@@ -167,14 +167,15 @@ export const NATIONAL_STUDY = [
  * ingest` does (so the joins merge, src/mpc/merge.ts), tells the others the table sizes and orders
  * (public) and inputs the values, then drops its plaintext (set-up, not timed). Parties 1 and 2 never hold
  * plaintext, so their peak RSS is a node's. Timed: both queries, joins included, nothing revealed
- * but the aggregates; as the nodes run them (the EXISTS's flag made first on population's rows, the
- * first query's line-up reused by the second), or with `oneJoin` each query as one join of all its
- * registers.
+ * but the aggregates; as the nodes run them (each party's shares in its own encrypted store, each
+ * register read when a step needs it; the EXISTS's flag made first on population's rows, the first
+ * query's line-up reused by the second), or with `oneJoin` each query as one join of all its
+ * registers, held in memory.
  */
 export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promise<JobResult & { cells: string[]; peakRssMiB: number; setupPeakRssMiB: number }> {
   const { generateRegisters } = await import('../src/demo/registers.js');
   const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
-  const { withExistsFlags } = await import('../src/query/exists-flags.js');
+  const { agreedExists, ExistsCache } = await import('../src/node/exists-cache.js');
   const { inPersonOrder } = await import('../src/ingest/person-order.js');
   const tiny = generateRegisters({ citizens: 100, seed: 1 }); // the schemas and code lists only
   const datasets = new Map(tiny.all.map((r) => [r.schema.name, r.schema]));
@@ -189,7 +190,7 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
     for (const q of [1, 2] as const) p.net.send(q, msg);
   } else ({ sizes, sortedBy } = JSON.parse(new TextDecoder().decode(await p.net.recv(0))) as { sizes: Record<string, number>; sortedBy: Record<string, string> });
   const plans = NATIONAL_STUDY.map((sql) => planJoinSql(sql, datasets, tiny.codeLists, { sortedBy: new Map(Object.entries(sortedBy)) }));
-  const shares = new Map<string, Map<string, A.AShare>>();
+  let shares: Map<string, Map<string, A.AShare>> | null = new Map();
   for (const t of plans.flatMap((jp) => jp.tables)) {
     const reg = regs?.find((r) => r.name === t.dataset.name);
     const m = shares.get(t.alias) ?? new Map<string, A.AShare>();
@@ -197,6 +198,16 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
     shares.set(t.alias, m);
   }
   regs = null;
+  // As the nodes hold them: each party's shares in its own encrypted store (src/node/store.ts), read
+  // by the registers a step needs when it needs them (src/node/exists-cache.ts agreedExists).
+  const store = oneJoin ? null : await storeOf(p, plans, shares, sortedBy);
+  if (store) {
+    // A node never held these columns: they are collected before timing (the process's columns are
+    // outside V8's heap, which may not be collected for a while).
+    shares = null;
+    (await import('node:v8')).setFlagsFromString('--expose-gc');
+    ((await import('node:vm')).runInNewContext('gc') as () => void)();
+  }
   const rows = plans[0]!.tables.reduce((s, t) => s + sizes[t.dataset.name]!, 0);
   const setupPeakRssMiB = process.resourceUsage().maxRSS / 1024;
   await barrier(p);
@@ -205,15 +216,18 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
   const phases: string[] = [];
   const results = [];
   let lineup: import('../src/mpc/join.js').JoinLineup | undefined;
+  const exists = new ExistsCache({ bytes: 2 ** 30 });
   for (const jp of plans) {
     const q0 = performance.now();
-    if (oneJoin) results.push(await runJoinQuery(p, jp, shares, { minCellSize: 5 }));
+    if (!store) results.push(await runJoinQuery(p, jp, shares!, { minCellSize: 5 }));
     else {
-      // As a node runs it (src/node/jobs.ts): the EXISTS's flag made on population's rows and kept
-      // (src/node/exists-cache.ts), the rest joined with it; the line-up of population ⋈ income kept
-      // for the second query (src/node/lineup-cache.ts: same registers, keys and order).
-      const q = await withExistsFlags(p, jp, shares);
-      if (q.jp !== jp) phases.push(`EXISTS flag (population ⋉ contacts) ${((performance.now() - q0) / 1000).toFixed(1)} s`);
+      // As a node runs it (src/node/jobs.ts): the registers read from the store; the EXISTS's flag
+      // made on population's rows and kept (src/node/exists-cache.ts), the rest joined with it; the
+      // line-up of population ⋈ income kept for the second query (src/node/lineup-cache.ts: same
+      // registers, keys and order).
+      const made = exists.made;
+      const q = await agreedExists(p, { exists }, store.store, jp, store.versions);
+      if (exists.made > made) phases.push(`EXISTS flag (population ⋉ contacts) ${((performance.now() - q0) / 1000).toFixed(1)} s`);
       results.push(await runJoinQuery(p, q.jp, q.tables, { minCellSize: 5, ...(lineup ? { lineup } : {}), onLineup: (l) => (lineup = l) }));
     }
     phases.push(`${jp.tables.map((t) => t.dataset.name).join(' ⋈ ')} ${((performance.now() - q0) / 1000).toFixed(1)} s`);
@@ -221,8 +235,43 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
   const ms = performance.now() - t0;
   const s1 = { ...p.net.stats };
   await barrier(p);
+  store?.remove();
   const [num, den] = results;
   const denOf = new Map(den!.rows!.map((r) => [`${r[0]}|${r[1]}`, Number(r[2])]));
   const cells = num!.rows!.map((r) => `${r[0]} Q${r[1]}: ${((100 * Number(r[2])) / denOf.get(`${r[0]}|${r[1]}`)!).toFixed(1)} %`);
   return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cells, peakRssMiB: process.resourceUsage().maxRSS / 1024, setupPeakRssMiB };
+}
+
+/**
+ * This party's shares of the plans' registers written to an encrypted share store of its own in a
+ * temporary directory (set-up), as `mosaik ingest` leaves them at a node: one version per register,
+ * the columns the plans read, in person order where the custodian sorted them.
+ */
+async function storeOf(p: Party, plans: import('../src/query/join-plan.js').JoinPlan[], shares: Map<string, Map<string, A.AShare>>, sortedBy: Record<string, string>) {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { generateNodeKey } = await import('../src/net/keys.js');
+  const { ShareStore } = await import('../src/node/store.js');
+  const dir = mkdtempSync(join(tmpdir(), `mosaik-bench-store-${p.id}-`));
+  const store = new ShareStore(dir, (await generateNodeKey(`bench-${p.id}`)).keyPem, p.id);
+  const versions: Record<string, string> = {};
+  for (const t of plans.flatMap((jp) => jp.tables)) {
+    const name = t.dataset.name;
+    if (versions[name]) continue;
+    const cols = [...shares.get(t.alias)!];
+    await store.write({ name, version: 'v1', schema: t.dataset, codeLists: [], rows: cols[0]![1].length, columns: cols.map(([c]) => c), party: p.id, ...(sortedBy[name] ? { sortedBy: sortedBy[name] } : {}) }, async (next, hash) => {
+      for (const [, c] of cols) {
+        const w = next();
+        for (const h of [c.a, c.b]) {
+          const b = new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
+          hash(b);
+          w.write(b);
+        }
+        w.end();
+      }
+    });
+    versions[name] = 'v1';
+  }
+  return { store, versions, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -58,10 +58,10 @@ describe('segmented scan (copy the last set value forward)', () => {
         const sh = shareAll(col(big(flag)), ...vals.map(col));
         const [within, full] = await run3(async (p) => {
           const g = [{ flag: sh[0]![p.id]!, values: [sh[1]![p.id]!, sh[2]![p.id]!] }];
-          const [w, nf, f] = [await propagateWithin(p, g, window), await propagateWithin(p, g, window, { flags: false }), await propagate(p, g)];
-          return A.revealMany(p, [...w[0]!.slice(1), ...nf[0]!.slice(1), ...f[0]!.slice(1)]);
-        }).then((rs) => [rs[0]!.slice(0, 4), rs[0]!.slice(4)]);
-        assert.deepEqual(within!.map((c) => signed(c!)), [...full!, ...full!].map((c) => signed(c!)), `window ${window}, n = ${n}`);
+          const [w, nf, f, fnf] = [await propagateWithin(p, g, window), await propagateWithin(p, g, window, { flags: false }), await propagate(p, g), await propagate(p, g, { flags: false })];
+          return A.revealMany(p, [...w[0]!.slice(1), ...nf[0]!.slice(1), ...fnf[0]!.slice(1), ...f[0]!.slice(1)]);
+        }).then((rs) => [rs[0]!.slice(0, 6), rs[0]!.slice(6)]);
+        assert.deepEqual(within!.map((c) => signed(c!)), [...full!, ...full!, ...full!].map((c) => signed(c!)), `window ${window}, n = ${n}`);
       }
     }
   });

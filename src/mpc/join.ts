@@ -255,7 +255,7 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   // ⌈log2 G⌉ rounds instead of 2·log2 n, and no more multiplications while G ≤ 4.
   const rowsPerKey = (t: JoinInput) => (rowsUnique(t) ? 1 : t.unique === true && t.tie ? 2 ** t.tie.bits : Infinity);
   const groupRows = inputs.reduce((s, t) => s + rowsPerKey(t), 0);
-  const scannedSome = groupRows <= 4 ? await propagateWithin(p, groups, groupRows, { flags: false }) : await propagate(p, groups);
+  const scannedSome = groupRows <= 4 ? await propagateWithin(p, groups, groupRows, { flags: false }) : await propagate(p, groups, { flags: false });
   const scanned = inputs.map((_, i) => (scans[i] ? scannedSome[scanIdx.indexOf(i)]! : null));
   const tables: JoinedTable[] = inputs.map((t, i) => ({
     here: here[i]!,

@@ -41,9 +41,11 @@ function rowsOf(groups: ScanGroup[], fn: string): number {
  * Segmented "copy last set" scan: for every group and row i, the values of the last row j ≤ i with
  * flag[j] = 1, or 0 where no such row exists (rows whose flag is 0 must carry value 0 for that;
  * with a flag at row 0 it does not matter). Returns per group: [scanned flag (OR of flags up to
- * i), ...scanned values]. All groups must have the same length.
+ * i), ...scanned values]. All groups must have the same length. With `flags: false` the scanned
+ * flags are not made in the last level (the input flags are returned in their place): n/2 products
+ * and one column per group less.
  */
-export async function propagate(p: Party, groups: ScanGroup[]): Promise<AShare[][]> {
+export async function propagate(p: Party, groups: ScanGroup[], opts: { flags?: boolean } = {}): Promise<AShare[][]> {
   if (groups.length === 0) return [];
   const n = rowsOf(groups, 'propagate');
   // Columns per group: [flag, ...values]. Level 0 is the input; level l+1 combines the pairs
@@ -63,10 +65,12 @@ export async function propagate(p: Party, groups: ScanGroup[]): Promise<AShare[]
     const cur = levels[l]!;
     const L = cur[0]![0]!.length;
     const evens = Math.ceil(L / 2) - 1;
-    const comb = await combine(p, widths, pre, 0, 1, cur, 2, 2, evens);
+    const flags = l > 0 || opts.flags !== false;
+    const comb = await combine(p, widths, pre, 0, 1, cur, 2, 2, evens, flags);
     // Every lane is written below. Own arrays per column: a caller may keep some of the outputs only.
     pre = cur.map((g, gi) =>
       g.map((x, ci) => {
+        if (ci === 0 && !flags) return x;
         const out = new AShare(R.uninit(L), R.uninit(L));
         interleave(out.a, x.a, pre[gi]![ci]!.a, comb[gi]![ci]!.a, L);
         interleave(out.b, x.b, pre[gi]![ci]!.b, comb[gi]![ci]!.b, L);
