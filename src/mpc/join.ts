@@ -155,10 +155,44 @@ export function lineupBytes(l: JoinLineup): number {
   return 16 * l.n + 4 * l.n + l.permutation.shuffle.perms.reduce((s, x) => s + (x ? 4 * x.length : 0), 0);
 }
 
-export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions): Promise<Joined> {
+/** What a join needs of an input once its columns are stacked (joinOnKey holds no input column past its start). */
+interface InputShape {
+  unique: JoinInput['unique'];
+  /** At most one row per key among all its rows (no filter, or a key declared unique). */
+  rowsUnique: boolean;
+  /** Most rows of one key (1, 2^tie bits, or Infinity). */
+  rowsPerKey: number;
+  columns: number;
+  name?: string;
+}
+
+/** The rows lined up by key: the stacked columns moved, the group starts, the line-up. */
+interface LinedUp {
+  here: AShare[];
+  slot: AShare[];
+  same: AShare;
+  lineup: JoinLineup;
+}
+
+/**
+ * Not an async function: the inputs' columns are stacked (and the key's handed to the merge or
+ * sort) here, so neither this function nor the rest of the join holds them (V8 keeps an async
+ * function's arguments until it returns); a caller that drops its own references frees them.
+ */
+export function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions): Promise<Joined> {
+  try {
+    const [shapes, n, lined] = lineUp(p, inputs, opts);
+    return lined.then((l) => joinLinedUp(p, shapes, n, l, opts));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** The inputs' shapes, their rows' count, and their rows lined up by key (under way). */
+function lineUp(p: Party, inputs: JoinInput[], opts: JoinOptions): [InputShape[], number, Promise<LinedUp>] {
   const k = inputs.length;
   if (k === 0) throw new RangeError('joinOnKey: no tables');
-  inputs.forEach((t, i) => {
+  inputs.forEach((t) => {
     if (t.present && t.present.length !== t.key.length) throw new RangeError('joinOnKey: present flag and key lengths differ');
     if (t.columns.some((c) => c.length !== t.key.length)) throw new RangeError('joinOnKey: column and key lengths differ');
     if (t.tie && (t.tie.column.length !== t.key.length || !Number.isInteger(t.tie.bits) || t.tie.bits < 1 || t.tie.bits > 16)) throw new RangeError('joinOnKey: a tie column must have the key\'s length and 1..16 bits');
@@ -171,8 +205,6 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   // Stack the tables: composite sort key = key·2^tb + tag; slot j holds column j of whichever
   // table the row belongs to (tables share slots: fewer columns to shuffle); here_t marks rows of t.
   const slots = Math.max(0, ...inputs.map((t) => t.columns.length));
-  // Held by `stacked` only and handed on by emptying it (splice) when lined up: a column it still
-  // held would stay alive until the function returns (V8 keeps an async function's locals across its awaits).
   const stacked: AShare[] = [
     ...inputs.map((_, i) => concatShares(inputs.map((t, u) => (u === i ? (t.present ?? constant(p, t.key.length, 1n)) : zeros(t.key.length))))),
     ...Array.from({ length: slots }, (_, j) => concatShares(inputs.map((t) => t.columns[j] ?? zeros(t.key.length)))),
@@ -180,49 +212,63 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   // No row index in the sort key where the (key, tag) pairs are distinct: every table's rows are
   // unique, filtered out or not (two rows of one key and table would tie), or told apart by a tie column.
   const rowsUnique = (t: JoinInput) => t.unique === true && (!t.present || t.allRowsUnique === true);
+  const shapes: InputShape[] = inputs.map((t) => ({
+    unique: t.unique,
+    rowsUnique: rowsUnique(t),
+    rowsPerKey: rowsUnique(t) ? 1 : t.unique === true && t.tie ? 2 ** t.tie.bits : Infinity,
+    columns: t.columns.length,
+    ...(t.name !== undefined ? { name: t.name } : {}),
+  }));
   const distinct = inputs.every((t) => rowsUnique(t) || (t.unique === true && t.tie));
   const tieBits = distinct ? Math.max(0, ...inputs.map((t) => t.tie?.bits ?? 0)) : 0;
   const merge = inputs.every((t) => t.sorted);
   const shape = `${lens.join(',')} rows, ${merge ? 'merged' : distinct ? `distinct, ${tieBits} tie bits` : 'row index'}`;
-  let same: AShare, here: AShare[], slot: AShare[];
-  let lineup = opts.lineup;
+  const lineup = opts.lineup;
   if (lineup) {
     if (lineup.shape !== shape) throw new RangeError(`joinOnKey: the line-up was made for ${lineup.n} rows (${lineup.shape}), these tables have ${n} (${shape})`);
     phase('line-up reused');
-    const moved = await applySortPermutation(p, lineup.permutation, stacked.splice(0));
-    [same, here, slot] = [lineup.same, moved.slice(0, k), moved.slice(k)];
-  } else {
-    phase('sort');
-    let permutation: SortPermutation;
-    if (merge) {
-      // Sorted tables: merged by key; equal keys stay in table order (the merge breaks ties by run)
-      // and the group starts come from the merged key bits (no sorted key needed).
-      const m = await mergeRuns(p, concatShares(inputs.map((t) => t.key)), lens, stacked.splice(0), { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
-      [here, slot, same, permutation] = [m.payloads.slice(0, k), m.payloads.slice(k), m.same, m.permutation];
-    } else {
-      // Progress by comparisons: about n·log2 n (quicksort ~1.39, with the sample sort ~1.0 per row and level).
-      let compared = 0;
-      const expected = Math.max(1, 1.2 * n * Math.log2(n + 1));
-      const onReveal = opts.onSortProgress ? (_: Uint32Array, m: number) => opts.onSortProgress!(Math.min(0.99, (compared += m) / expected)) : undefined;
-      // Sorted by the composite key (key·2^tb + tag)·2^tieBits + tie, made in the call (no const
-      // holds it past the sort), with the key itself as the first payload.
-      const sorted = await sort(
-        p,
-        concatShares(inputs.map((t, i) => {
-          const c = mulPublic(addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i)), 1n << BigInt(tieBits));
-          return tieBits && t.tie ? add(c, t.tie.column) : c;
-        })),
-        [concatShares(inputs.map((t) => t.key)), ...stacked.splice(0)],
-        { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) },
-      );
-      const [sKey, ...rest] = sorted.payloads;
-      [here, slot, permutation] = [rest.slice(0, k), rest.slice(k), sorted.permutation];
-      // Group starts: the key differs from the row before's (row 0: compared with −1).
-      phase('group boundaries');
-      same = await bitInject(p, await eq(p, sKey!, shiftDown(p, sKey!, -1n), { bits: keyBits + 1 }));
-    }
-    lineup = { n, shape, permutation, same };
+    return [shapes, n, applySortPermutation(p, lineup.permutation, stacked).then((moved) => ({ here: moved.slice(0, k), slot: moved.slice(k), same: lineup.same, lineup }))];
   }
+  phase('sort');
+  if (merge) {
+    // Sorted tables: merged by key; equal keys stay in table order (the merge breaks ties by run)
+    // and the group starts come from the merged key bits (no sorted key needed).
+    const merged = mergeRuns(p, concatShares(inputs.map((t) => t.key)), lens, stacked, { keyBits, unsigned: true, ...(opts.onSortProgress ? { onProgress: (f: number) => opts.onSortProgress!(Math.min(0.99, f)) } : {}) });
+    return [shapes, n, merged.then((m) => ({ here: m.payloads.slice(0, k), slot: m.payloads.slice(k), same: m.same, lineup: { n, shape, permutation: m.permutation, same: m.same } }))];
+  }
+  // Progress by comparisons: about n·log2 n (quicksort ~1.39, with the sample sort ~1.0 per row and level).
+  let compared = 0;
+  const expected = Math.max(1, 1.2 * n * Math.log2(n + 1));
+  const onReveal = opts.onSortProgress ? (_: Uint32Array, m: number) => opts.onSortProgress!(Math.min(0.99, (compared += m) / expected)) : undefined;
+  // Sorted by the composite key (key·2^tb + tag)·2^tieBits + tie, with the key itself as the first payload.
+  const sorted = sort(
+    p,
+    concatShares(inputs.map((t, i) => {
+      const c = mulPublic(addPublic(p, mulPublic(t.key, 1n << BigInt(tb)), BigInt(i)), 1n << BigInt(tieBits));
+      return tieBits && t.tie ? add(c, t.tie.column) : c;
+    })),
+    [concatShares(inputs.map((t) => t.key)), ...stacked],
+    { keyBits: keyBits + tb + tieBits + 1, distinct, ...(onReveal ? { onReveal } : {}) },
+  );
+  return [shapes, n, sorted.then(async (s) => {
+    const [sKey, ...rest] = s.payloads;
+    // Group starts: the key differs from the row before's (row 0: compared with −1).
+    phase('group boundaries');
+    const same = await bitInject(p, await eq(p, sKey!, shiftDown(p, sKey!, -1n), { bits: keyBits + 1 }));
+    return { here: rest.slice(0, k), slot: rest.slice(k), same, lineup: { n, shape, permutation: s.permutation, same } };
+  })];
+}
+
+/**
+ * The join after the line-up: group starts and ends, the segmented scan, the uniqueness checks.
+ * Takes the moved columns out of `l` (the line-up's promise holds it) so they go once used.
+ */
+async function joinLinedUp(p: Party, inputs: InputShape[], n: number, l: LinedUp, opts: JoinOptions): Promise<Joined> {
+  const k = inputs.length;
+  const phase = opts.onPhase ?? (() => {});
+  const { here, same, lineup } = l;
+  let slot = l.slot;
+  l.slot = [];
   const first = subFromPublic(p, 1n, same);
 
   // Flags (group start or a row of t) and, per table, its columns where it is present.
@@ -232,29 +278,28 @@ export async function joinOnKey(p: Party, inputs: JoinInput[], opts: JoinOptions
   const lastHas = opts.lastHas ?? true;
   // The last table's rows come last in their group: where it has at most one row per key, nothing
   // is copied onto other rows (its has = here, its values = its own), so it is not scanned.
-  const scans = inputs.map((t, i) => i < k - 1 || (!rowsUnique(t) && (t.unique !== false || lastHas)));
+  const scans = inputs.map((t, i) => i < k - 1 || (!t.rowsUnique && (t.unique !== false || lastHas)));
   let prods: AShare[] | null = await mulMany(p, inputs.flatMap((t, i) => [
-    ...((i > 0 || !rowsUnique(t)) && scans[i] ? [[first, here[i]!] as [AShare, AShare]] : []),
-    ...t.columns.map((_, j) => [here[i]!, slot[j]!] as [AShare, AShare]),
+    ...((i > 0 || !t.rowsUnique) && scans[i] ? [[first, here[i]!] as [AShare, AShare]] : []),
+    ...Array.from({ length: t.columns }, (_, j) => [here[i]!, slot[j]!] as [AShare, AShare]),
   ]));
   let q = 0;
   const flags: AShare[] = [];
   const own: AShare[][] = [];
   inputs.forEach((t, i) => {
-    if (i === 0 && rowsUnique(t)) flags.push(first);
+    if (i === 0 && t.rowsUnique) flags.push(first);
     else if (scans[i]) flags.push(sub(add(first, here[i]!), prods![q++]!)); // first ∨ here = first + here − first·here
     else flags.push(first); // unused
-    own.push(t.columns.map(() => prods![q++]!));
+    own.push(Array.from({ length: t.columns }, () => prods![q++]!));
   });
-  [prods, slot] = [null, []]; // not needed past here (see `stacked`)
+  [prods, slot] = [null, []]; // not needed past here (V8 keeps an async function's locals across its awaits)
   // One scan per table: presence for all, values only for the unique (non-last) tables.
   const scanIdx = inputs.flatMap((_, i) => (scans[i] ? [i] : []));
   const groups = scanIdx.map((i) => ({ flag: flags[i]!, values: [here[i]!, ...(inputs[i]!.unique === false ? [] : own[i]!)] }));
   // Every flag is set at its key group's start, so where a group has at most G rows (every table at
   // most one row per key, or 2^bits by a tie column) the scan need look back only G − 1 rows:
   // ⌈log2 G⌉ rounds instead of 2·log2 n, and no more multiplications while G ≤ 4.
-  const rowsPerKey = (t: JoinInput) => (rowsUnique(t) ? 1 : t.unique === true && t.tie ? 2 ** t.tie.bits : Infinity);
-  const groupRows = inputs.reduce((s, t) => s + rowsPerKey(t), 0);
+  const groupRows = inputs.reduce((s, t) => s + t.rowsPerKey, 0);
   const scannedSome = groupRows <= 4 ? await propagateWithin(p, groups, groupRows, { flags: false }) : await propagate(p, groups, { flags: false });
   const scanned = inputs.map((_, i) => (scans[i] ? scannedSome[scanIdx.indexOf(i)]! : null));
   const tables: JoinedTable[] = inputs.map((t, i) => ({

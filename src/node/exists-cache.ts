@@ -68,9 +68,11 @@ export async function agreedExists(
     cache.delete(keys[i]!);
     const sub = existsJoin(jp, k);
     const lineup = caches.lineups ? await agreedLineup(p, caches.lineups, store, sub, versions, { fromRows: true }) : {};
-    const tables = new Map(sub.tables.map((t) => [t.alias, get(t.alias)]));
     const report = opts.report ? (f: number, what: string) => opts.report!(f, `the EXISTS over ${sub.tables[1]!.dataset.name} (${what})`) : undefined;
-    const flag = await existsFlag(p, jp, k, tables, { ...lineup, ...(opts.trace ? { trace: opts.trace } : {}) }, report);
+    // The EXISTS's register is read for its flag only and held by the join alone (not by `loaded`),
+    // so its columns go once the join has stacked them.
+    const semi = sub.tables[1]!.alias;
+    const flag = await existsFlag(p, jp, k, new Map(sub.tables.map((t) => [t.alias, t.alias === semi ? load(t.alias) : get(t.alias)])), { ...lineup, ...(opts.trace ? { trace: opts.trace } : {}) }, report);
     cache.put(keys[i]!, fresh, flag);
     flags.push({ k, flag });
   }

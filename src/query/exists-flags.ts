@@ -54,11 +54,11 @@ export function existsJoin(jp: JoinPlan, k: KeptExists): JoinPlan {
  * least the two registers' key and condition columns; `opts` may carry the sort's line-up of an
  * earlier making (join-execute.ts). Reveals the two registers' sizes.
  */
-export async function existsFlag(p: Party, jp: JoinPlan, k: KeptExists, tables: Map<string, Map<string, AShare>>, opts: Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'trace'> = {}, report?: (f: number, what: string) => void): Promise<AShare> {
+export function existsFlag(p: Party, jp: JoinPlan, k: KeptExists, tables: Map<string, Map<string, AShare>>, opts: Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'trace'> = {}, report?: (f: number, what: string) => void): Promise<AShare> {
+  // Not an async function: it would hold `tables` (the EXISTS's register) until the flag is made.
   const sub = existsJoin(jp, k);
   const has = `${sub.tables[1]!.alias}.${HAS}`;
-  const virtual = await joinedRows(p, sub, tables, { ...opts, fromRows: true, only: [has] }, report);
-  return virtual.get(has)!;
+  return joinedRows(p, sub, tables, { ...opts, fromRows: true, only: [has] }, report).then((virtual) => virtual.get(has)!);
 }
 
 /**

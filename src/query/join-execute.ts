@@ -170,19 +170,30 @@ function joinsRows(jp: JoinPlan, opts: JoinRunOptions): boolean {
  * semi-joined tables. Steps 1–4 of runJoinQuery; reveals what join.ts reveals. `report` gets the
  * fraction done (0 to 0.78 of a whole query) and the step.
  */
-export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: JoinRunOptions = {}, report?: (f: number, what: string) => void): Promise<Map<string, AShare>> {
+export function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: JoinRunOptions = {}, report?: (f: number, what: string) => void): Promise<Map<string, AShare>> {
+  // Not an async function: `tables` is read here only, so the join does not hold the registers'
+  // columns once it has stacked them (V8 keeps an async function's arguments until it returns); a
+  // caller that holds them no longer (e.g. an EXISTS's register, read for its flag) frees them then.
+  try {
+    return joinedRowsOf(p, jp, jp.tables.map((t) => {
+      const m = tables.get(t.alias) ?? new Map<string, AShare>();
+      const get = (c: string) => m.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
+      const key = get(t.key);
+      for (const c of t.columns) if (get(c).length !== key.length) throw new QueryError(`column '${c}' of ${t.dataset.name} has ${get(c).length} rows, its key ${key.length}`);
+      return { key, m };
+    }), opts, report);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** joinedRows from each table's key and columns; empties `colsOf` once the join has them. */
+async function joinedRowsOf(p: Party, jp: JoinPlan, colsOf: { key: AShare; m: Map<string, AShare> }[], opts: JoinRunOptions, report?: (f: number, what: string) => void): Promise<Map<string, AShare>> {
   const steps = lapTimer(opts.trace);
   const lap = (what: string, at?: number) => {
     steps(what);
     if (at !== undefined) report?.(at, what);
   };
-  const colsOf: { key: AShare; m: Map<string, AShare> }[] = jp.tables.map((t) => {
-    const m = tables.get(t.alias) ?? new Map<string, AShare>();
-    const get = (c: string) => m.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
-    const key = get(t.key);
-    for (const c of t.columns) if (get(c).length !== key.length) throw new QueryError(`column '${c}' of ${t.dataset.name} has ${get(c).length} rows, its key ${key.length}`);
-    return { key, m };
-  });
 
   // A many-to-many join has b times the rows of the join: bounded before any MPC (sizes are public).
   const paired = jp.tables.find((t) => t.expand);
@@ -266,7 +277,8 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   if (r) inputs.splice(at, 0, r.input);
   // A line-up is kept and reused only for a join of registers as stored (lineupInputs).
   const keepsLineup = lineupInputs(jp, opts) !== null;
-  const j0 = await joinOnKey(
+  const nFrom = inputs[inputs.length - 1]!.key.length;
+  const joining = joinOnKey(
     p,
     inputs,
     {
@@ -276,6 +288,11 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
       ...(report ? { onSortProgress: (f: number) => report(0.08 + 0.52 * f, 'join: sorting') } : {}),
     },
   );
+  // The join has stacked the inputs: this function holds none of their columns from here on.
+  inputs.length = 0;
+  colsOf.length = 0;
+  present.length = 0;
+  const j0 = await joining;
   if (keepsLineup && j0.lineup !== opts.lineup) opts.onLineup?.(j0.lineup);
   lap('join', 0.7);
   const restricted = r ? j0.tables[at]! : null;
@@ -354,7 +371,6 @@ export async function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map
   // permutation undone (3 rounds), then FROM's lanes, the last of the stack.
   const names = [...virtual.keys()];
   const back = await unsortPermutation(p, j0.lineup.permutation, names.map((c) => virtual.get(c)!));
-  const nFrom = inputs[inputs.length - 1]!.key.length;
   lap(`the rows of ${jp.tables[order[order.length - 1]!]!.dataset.name} only`);
   return new Map(names.map((c, k) => [c, back[k]!.slice(j.n - nFrom, j.n)]));
 }
