@@ -33,7 +33,8 @@ const without = () => {
 describe('column memory', () => {
   it('adds the settings where none is set and keeps the operator\'s', () => {
     const env = withColumnMemory({ PATH: '/bin', MALLOC_TRIM_THRESHOLD_: '1' });
-    assert.equal(env.MALLOC_MMAP_MAX_, '0');
+    assert.equal(env.MALLOC_MMAP_MAX_, '65536');
+    assert.equal(env.MALLOC_MMAP_THRESHOLD_, '33554432');
     assert.equal(env.MALLOC_TRIM_THRESHOLD_, '1');
     assert.equal(env.PATH, '/bin');
     assert.equal(env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
@@ -62,7 +63,7 @@ describe('column memory', () => {
     const run = (env: NodeJS.ProcessEnv) =>
       new Promise<string>((ok) => execFile(process.execPath, [MAIN, 'node', '--dir', join(root, 'no-cluster'), '--party', '0'], { env }, (_e, out, err) => ok(out + err)));
     const bare = await run(without());
-    if (process.platform === 'linux') assert.match(bare.split('\n')[0]!, /^note: started without the column memory settings, .*env MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=268435456 GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1 mosaik node/);
+    if (process.platform === 'linux') assert.match(bare.split('\n')[0]!, /^note: started without the column memory settings, .*env MALLOC_MMAP_MAX_=65536 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=268435456 GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1 mosaik node/);
     const set = await run(withColumnMemory(without()));
     assert.doesNotMatch(set, /column memory settings/);
     const off = await run({ ...without(), MOSAIK_COLUMN_MEMORY: 'off' });

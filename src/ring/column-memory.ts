@@ -4,8 +4,8 @@
 // of a few thousand rows and more) with their own mmap and gives them back with munmap when the
 // array is collected, so every new column of every round starts on fresh pages: the kernel faults
 // and zeroes each 4 KiB page at first touch. On the project's 2-core VM that cost 2–3× the
-// multiplication itself (bench/RESULTS.md, "Engine memory"). With mmap off and a high trim
-// threshold, freed columns stay in the process heap and the next round's columns reuse them: a
+// multiplication itself (bench/RESULTS.md, "Engine memory"). With mmap off below 32 MiB and a high
+// trim threshold, freed columns stay in the process heap and the next round's columns reuse them: a
 // node keeps the memory of its largest job (its peak resident size is what it was before).
 // Memory touched for the first time still costs a fault per 4 KiB page (≈ 16 µs each on that VM:
 // a large join's columns, one-hot indicators being made). glibc ≥ 2.35's `glibc.malloc.hugetlb=1`
@@ -13,6 +13,13 @@
 // honours it), so it faults 2 MiB at a time: the national-scale study at 300 000 citizens took
 // 33.8 s instead of 53.8 s with the same peak resident size (bench/RESULTS.md). Older glibc ignores
 // the tunable; a kernel with THP off ignores the advice.
+//
+// Blocks of 32 MiB and more (columns of 4 M rows and more: a national-scale join's) are still
+// mapped on their own and unmapped when collected: kept in the heap, the heap's high-water mark
+// grew ≈ 1 GiB above the live columns at 3 M citizens (freed blocks between live ones did not fit
+// the next ones); mapped, a node's peak was 10–15 % lower and the study 5–7 % slower (their pages
+// fresh each time; bench/RESULTS.md, "A node's memory at national scale"). Rounds of smaller
+// columns keep reusing the heap.
 //
 // The settings are read by glibc when a process starts, so they are passed in the environment of
 // the processes that compute: the node daemons and job workers (src/net/cluster.ts, the demo, the
@@ -33,11 +40,12 @@ import { setFlagsFromString } from 'node:v8';
 const HUGE_PAGES = 'glibc.malloc.hugetlb=1';
 
 /**
- * glibc settings for compute processes: no mmap for large blocks, never trim, grow the heap 256 MiB
- * at a time, transparent huge pages on the heap.
+ * glibc settings for compute processes: mmap only for blocks of 32 MiB and more, never trim, grow
+ * the heap 256 MiB at a time, transparent huge pages on the heap and the mapped blocks.
  */
 export const COLUMN_MALLOC_ENV: Readonly<Record<string, string>> = {
-  MALLOC_MMAP_MAX_: '0',
+  MALLOC_MMAP_MAX_: String(65536),
+  MALLOC_MMAP_THRESHOLD_: String(2 ** 25),
   MALLOC_TRIM_THRESHOLD_: String(2 ** 34),
   MALLOC_TOP_PAD_: String(2 ** 28),
   GLIBC_TUNABLES: HUGE_PAGES,
