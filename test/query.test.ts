@@ -6,7 +6,7 @@ import initSqlJs, { type Database } from 'sql.js';
 import { registerMosaikFunctions } from '../src/query/plaintext.js';
 import { type CodeList, type DatasetSchema, encodeValue, makeCodeList } from '../src/ingest/schema.js';
 import { splitShares, type AShare } from '../src/mpc/share.js';
-import { runQuery, type QueryResult } from '../src/query/execute.js';
+import { FILTER_ROWS, rowFilter, runQuery, type QueryResult } from '../src/query/execute.js';
 import { countAndSum } from '../src/mpc/count.js';
 import { inputBits } from '../src/mpc/boolean.js';
 import { revealMany } from '../src/mpc/arith.js';
@@ -472,5 +472,22 @@ describe('query: tiny tables and partial machine words', () => {
         close(row![5], los.reduce((a, b) => a + b, 0) / g.length, `avg m=${m}`);
       }
     }
+  });
+});
+
+describe('query: a filter over more rows than it evaluates at once', () => {
+  it('is evaluated FILTER_ROWS rows at a time and equals the plaintext filter, chunk edges included', async () => {
+    const n = FILTER_ROWS + 1234; // two chunks, the second short
+    const tile = (c: BigUint64Array) => BigUint64Array.from({ length: n }, (_, i) => c[i % N]!);
+    const used = ['diagnosis', 'los'];
+    const big = new Map(used.map((c) => [c, tile(plain.get(c)!)]));
+    const split = new Map([...big].map(([c, x]) => [c, splitShares(x)]));
+    const plan = planSql("SELECT COUNT(*) FROM patients WHERE diagnosis LIKE 'E11%' AND los < 30", schema, lists);
+    const [got] = await run3(async (p) => {
+      const f = await rowFilter(p, plan, new Map([...split].map(([c, s]) => [c, s[p.id]!])), n);
+      return (await revealMany(p, [f!]))[0]!;
+    });
+    const want = Array.from({ length: n }, (_, i) => (rows[i % N]!.diagnosis!.startsWith('E11') && Number(rows[i % N]!.los) < 30 ? 1n : 0n));
+    assert.deepEqual([...got!], want);
   });
 });
