@@ -190,13 +190,8 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
     for (const q of [1, 2] as const) p.net.send(q, msg);
   } else ({ sizes, sortedBy } = JSON.parse(new TextDecoder().decode(await p.net.recv(0))) as { sizes: Record<string, number>; sortedBy: Record<string, string> });
   const plans = NATIONAL_STUDY.map((sql) => planJoinSql(sql, datasets, tiny.codeLists, { sortedBy: new Map(Object.entries(sortedBy)) }));
-  let shares: Map<string, Map<string, A.AShare>> | null = new Map();
-  for (const t of plans.flatMap((jp) => jp.tables)) {
-    const reg = regs?.find((r) => r.name === t.dataset.name);
-    const m = shares.get(t.alias) ?? new Map<string, A.AShare>();
-    for (const c of t.reads) if (!m.has(c)) m.set(c, await A.input(p, 0, reg ? reg.columns.get(c)! : null, sizes[t.dataset.name]!));
-    shares.set(t.alias, m);
-  }
+  // In a function of its own: this one's locals would hold the last register's columns to its end.
+  let shares: Map<string, Map<string, A.AShare>> | null = await inputShares(p, plans, regs, sizes);
   regs = null;
   // As the nodes hold them: each party's shares in its own encrypted store (src/node/store.ts), read
   // by the registers a step needs when it needs them (src/node/exists-cache.ts agreedExists).
@@ -240,6 +235,17 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
   const denOf = new Map(den!.rows!.map((r) => [`${r[0]}|${r[1]}`, Number(r[2])]));
   const cells = num!.rows!.map((r) => `${r[0]} Q${r[1]}: ${((100 * Number(r[2])) / denOf.get(`${r[0]}|${r[1]}`)!).toFixed(1)} %`);
   return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cells, peakRssMiB: process.resourceUsage().maxRSS / 1024, setupPeakRssMiB };
+}
+
+/** The registers' shares per table alias, the columns the plans read; party 0 inputs them (set-up). */
+async function inputShares(p: Party, plans: import('../src/query/join-plan.js').JoinPlan[], regs: { name: string; columns: Map<string, BigUint64Array> }[] | null, sizes: Record<string, number>): Promise<Map<string, Map<string, A.AShare>>> {
+  const shares = new Map<string, Map<string, A.AShare>>();
+  for (const t of plans.flatMap((jp) => jp.tables)) {
+    const m = shares.get(t.alias) ?? new Map<string, A.AShare>();
+    for (const c of t.reads) if (!m.has(c)) m.set(c, await A.input(p, 0, regs?.find((r) => r.name === t.dataset.name)?.columns.get(c) ?? null, sizes[t.dataset.name]!));
+    shares.set(t.alias, m);
+  }
+  return shares;
 }
 
 /**
