@@ -258,7 +258,7 @@ async function storeOf(p: Party, plans: import('../src/query/join-plan.js').Join
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { generateNodeKey } = await import('../src/net/keys.js');
-  const { ShareStore } = await import('../src/node/store.js');
+  const { ShareStore, shareColumns } = await import('../src/node/store.js');
   const dir = mkdtempSync(join(tmpdir(), `mosaik-bench-store-${p.id}-`));
   const store = new ShareStore(dir, (await generateNodeKey(`bench-${p.id}`)).keyPem, p.id);
   const versions: Record<string, string> = {};
@@ -266,17 +266,7 @@ async function storeOf(p: Party, plans: import('../src/query/join-plan.js').Join
     const name = t.dataset.name;
     if (versions[name]) continue;
     const cols = [...shares.get(t.alias)!];
-    await store.write({ name, version: 'v1', schema: t.dataset, codeLists: [], rows: cols[0]![1].length, columns: cols.map(([c]) => c), party: p.id, ...(sortedBy[name] ? { sortedBy: sortedBy[name] } : {}) }, async (next, hash) => {
-      for (const [, c] of cols) {
-        const w = next();
-        for (const h of [c.a, c.b]) {
-          const b = new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
-          hash(b);
-          w.write(b);
-        }
-        w.end();
-      }
-    });
+    await store.write({ name, version: 'v1', schema: t.dataset, codeLists: [], rows: cols[0]![1].length, columns: cols.map(([c]) => c), party: p.id, ...(sortedBy[name] ? { sortedBy: sortedBy[name] } : {}) }, shareColumns(cols.map(([, c]) => c)));
     versions[name] = 'v1';
   }
   return { store, versions, remove: () => rmSync(dir, { recursive: true, force: true }) };

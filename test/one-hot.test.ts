@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { generateNodeKey } from '../src/net/keys.js';
 import { agreedIndicators, IndicatorCache } from '../src/node/indicator-cache.js';
-import { ShareStore } from '../src/node/store.js';
+import { shareColumns, ShareStore } from '../src/node/store.js';
 import { type CodeList, type DatasetSchema, encodeValue, makeCodeList } from '../src/ingest/schema.js';
 import { revealMany } from '../src/mpc/arith.js';
 import { oneHot } from '../src/mpc/one-hot.js';
@@ -157,13 +157,7 @@ describe('the indicator cache in process', () => {
     const stores = await Promise.all([0, 1, 2].map(async (party) => {
       const key = await generateNodeKey(`n${party}`);
       const st = new ShareStore(join(root, `n${party}`), key.keyPem, party);
-      await st.write({ name: 'reg', version: 'v1', schema: reg, codeLists: [], rows: kv.length, columns: ['k', 'x'], party }, async (next, hash) => {
-        for (const c of sh.map((s3) => s3[party]!)) {
-          const w = next();
-          for (const b of [c.a, c.b].map((h) => new Uint8Array(h.buffer, h.byteOffset, h.byteLength))) (hash(b), w.write(b));
-          w.end();
-        }
-      });
+      await st.write({ name: 'reg', version: 'v1', schema: reg, codeLists: [], rows: kv.length, columns: ['k', 'x'], party }, shareColumns(sh.map((s3) => s3[party]!)));
       return st;
     }));
     const caches = [0, 1, 2].map(() => new IndicatorCache({ bytes: 1 << 20 }));

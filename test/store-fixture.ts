@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatasetSchema } from '../src/ingest/schema.js';
 import type { AShare } from '../src/mpc/share.js';
-import type { ShareStore } from '../src/node/store.js';
+import { shareColumns, type ShareStore } from '../src/node/store.js';
 
 export const SCHEMA: DatasetSchema = {
   name: 'reg',
@@ -19,13 +19,7 @@ export const SCHEMA: DatasetSchema = {
 
 /** Writes this party's shares of (person_id, x) as `name@version`. */
 export async function writeVersion(st: ShareStore, version: string, shares: AShare[], party: number, name = 'reg') {
-  return st.write({ name, version, schema: { ...SCHEMA, name }, codeLists: [], rows: shares[0]!.length, columns: ['person_id', 'x'], party }, async (next, hash) => {
-    for (const c of shares) {
-      const w = next();
-      for (const b of [c.a, c.b].map((h) => new Uint8Array(h.buffer, h.byteOffset, h.byteLength))) (hash(b), w.write(b));
-      w.end();
-    }
-  });
+  return st.write({ name, version, schema: { ...SCHEMA, name }, codeLists: [], rows: shares[0]!.length, columns: ['person_id', 'x'], party }, shareColumns(shares));
 }
 
 export function filesUnder(dir: string): string[] {

@@ -27,7 +27,7 @@ import { pairOf } from '../governance/record-format.js';
 import type { CitizenRegistry } from './citizens.js';
 import { JobError } from './errors.js';
 import { mpcSession, type SessionOptions } from './mpc-session.js';
-import type { ShareStore } from './store.js';
+import { shareColumns, type ShareStore } from './store.js';
 
 /** Node 0's plan for one append, the same at every node. */
 export interface AppendSpec {
@@ -129,17 +129,7 @@ export class ProService {
       const columns = schema.columns.map((col) => col.name);
       const full = columns.map((name, k) => concatShares([...(old ? [old.get(name)!] : []), row.slice(k, k + 1)]));
       const rows = full[0]!.length;
-      await this.o.store.write({ name: PRO_DATASET, version: spec.version, schema, codeLists: [...proCodeLists().values()], rows, columns, party: this.o.me }, async (next, hash) => {
-        for (const col of full) {
-          const w = next();
-          for (const half of [col.a, col.b]) {
-            const b = new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
-            hash(b);
-            w.write(b);
-          }
-          w.end();
-        }
-      });
+      await this.o.store.write({ name: PRO_DATASET, version: spec.version, schema, codeLists: [...proCodeLists().values()], rows, columns, party: this.o.me }, shareColumns(full));
       this.o.log(`questionnaire ${spec.nonce} of ${sub.submission.citizen} added: ${PRO_DATASET}@${spec.version} (${rows} rows)`);
       this.setStatus(spec.nonce, { status: 'added', version: spec.version });
     } catch (e) {

@@ -80,6 +80,21 @@ export interface ColumnWriter {
   end(): void;
 }
 
+/** A ShareStore.write fill that streams whole shared columns, in order (each column's two halves). */
+export function shareColumns(cols: AShare[]): (next: () => ColumnWriter, hash: (b: Uint8Array) => void) => Promise<void> {
+  return async (next, hash) => {
+    for (const c of cols) {
+      const w = next();
+      for (const half of [c.a, c.b]) {
+        const b = new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
+        hash(b);
+        w.write(b);
+      }
+      w.end();
+    }
+  };
+}
+
 export class ShareStore {
   readonly root: string;
   private readonly encKey: Buffer;
