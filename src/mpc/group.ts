@@ -49,7 +49,7 @@ export async function sortedGroupTotals(p: Party, sortedG: AShare, gb: number, G
   const first = subFromPublic(p, 1n, sameAsBefore);
   const last = shiftUp(p, first, 1n);
   // Prefix sums before each group's first row, copied to its other rows; total = P(last) − that.
-  const P = cols.map((x) => prefixSum(x));
+  const P = cols.map(prefixSum);
   const [carried] = await propagate(p, [{ flag: first, values: P.map((x) => shiftDown(p, x, 0n)) }]);
   const totals = P.map((x, k) => sub(x, carried![k + 1]!));
   // Pick the G last rows out, in random order, and put each total in its group's lane.

@@ -31,7 +31,7 @@
 // permutation whatever the keys.
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
-import { addPublic, concatShares, fromPublic, mulMany, reveal } from './arith.js';
+import { addPublic, concatShares, fromPublic, mulMany, neg, reveal } from './arith.js';
 import { andAllPlanes, andOuter, BShare, not, stackPlanes, xor } from './boolean.js';
 import { bitDecompose, bitInject, carryInto } from './convert.js';
 import type { Party } from './party.js';
@@ -278,18 +278,22 @@ async function placesOf(p: Party, merged: Run, n: number, runs: number[], rb: nu
   }
   const inj = await bitInject(p, stackPlanes(is));
   const e = is.map((_, q) => inj.slice(q * n, (q + 1) * n));
-  const P = e.map((x) => prefixSum(x));
-  // w_0 = j − Σ P_r: the public j enters x_0 (parties 0 and 2).
-  const w0 = new AShare(R.neg(P[0]!.a), R.neg(P[0]!.b));
+  const P = e.map(prefixSum);
+  // Public values enter x_0 (held as a by party 0, as b by party 2).
+  const x0 = (x: AShare): Col | null => (p.id === 0 ? x.a : p.id === 2 ? x.b : null);
+  // w_0 = j − Σ P_r.
+  const w0 = neg(P[0]!);
   for (const x of P.slice(1)) (R.sub(w0.a, x.a, w0.a), R.sub(w0.b, x.b, w0.b));
-  if (p.id !== 1) R.add(p.id === 0 ? w0.a : w0.b, iota(n), p.id === 0 ? w0.a : w0.b);
+  const w0x = x0(w0);
+  if (w0x) R.add(w0x, iota(n), w0x);
   let start = runs[0]!;
   const diffs = P.map((x, q) => {
     const d = start - 1;
     start += runs[q + 1]!;
     R.sub(x.a, w0.a, x.a);
     R.sub(x.b, w0.b, x.b);
-    if (p.id !== 1) R.addConst(p.id === 0 ? x.a : x.b, BigInt(d), p.id === 0 ? x.a : x.b);
+    const xx = x0(x);
+    if (xx) R.addConst(xx, BigInt(d), xx);
     return x;
   });
   const parts = await mulMany(p, e.map((x, q) => [x, diffs[q]!] as [AShare, AShare]));

@@ -254,15 +254,14 @@ export function shiftUp(p: Party, x: AShare, last = 0n): AShare {
   return new AShare(a, b);
 }
 
-/** Inclusive prefix sums of a shared column, into `out` (may be x itself). Local (sharing is linear). */
-export function prefixSum(x: AShare, out = new AShare(R.uninit(x.length), R.uninit(x.length))): AShare {
-  prefixSumCol(x.a, out.a);
-  prefixSumCol(x.b, out.b);
-  return out;
+/** Inclusive prefix sums of a shared column. Local (sharing is linear). */
+export function prefixSum(x: AShare): AShare {
+  return new AShare(prefixSumCol(x.a), prefixSumCol(x.b));
 }
 
-/** Inclusive prefix sums mod 2^64 on 32-bit halves (no BigInt per lane); out may be c. */
-function prefixSumCol(c: Col, out: Col): void {
+/** Inclusive prefix sums mod 2^64 on 32-bit halves (no BigInt per lane). */
+function prefixSumCol(c: Col): Col {
+  const out = R.uninit(c.length); // every lane written below
   const s = u32(c), d = u32(out);
   let lo = 0, hi = 0;
   for (let k = 0; k < s.length; k += 2) {
@@ -272,4 +271,5 @@ function prefixSumCol(c: Col, out: Col): void {
     d[k] = lo;
     d[k + 1] = hi;
   }
+  return out;
 }

@@ -354,8 +354,8 @@ export class ShareStore {
     try {
       const body = 16 * n;
       const head = Buffer.alloc(HEAD), tag = Buffer.alloc(TAG);
-      if (fstatSync(fd).size !== HEAD + body + TAG || readSync(fd, head, 0, HEAD, 0) !== HEAD || readSync(fd, tag, 0, TAG, HEAD + body) !== TAG) throw tampered('wrong size or header');
-      if (!head.subarray(0, 4).equals(MAGIC) || head.readUInt32LE(4) !== 1 || head.readBigUInt64LE(20) !== BigInt(n)) throw tampered('wrong size or header');
+      const whole = fstatSync(fd).size === HEAD + body + TAG && readSync(fd, head, 0, HEAD, 0) === HEAD && readSync(fd, tag, 0, TAG, HEAD + body) === TAG;
+      if (!whole || !head.subarray(0, 4).equals(MAGIC) || head.readUInt32LE(4) !== 1 || head.readBigUInt64LE(20) !== BigInt(n)) throw tampered('wrong size or header');
       const d = createDecipheriv('aes-256-gcm', this.encKey, head.subarray(8, 20));
       d.setAAD(this.aad(meta.name, meta.version, col, n));
       d.setAuthTag(tag);

@@ -296,13 +296,14 @@ export function progressPart(report: ((fraction: number, phase: string) => void)
  */
 export async function rowFilter(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<AShare | null> {
   if (!plan.filter) return null;
-  if (n <= FILTER_ROWS) return rowFilterOf(p, plan, columns, n);
+  const filter = plan.filter;
+  if (n <= FILTER_ROWS) return rowFilterOf(p, plan, filter, columns, n);
   // Row by row, so FILTER_ROWS rows at a time: the comparisons' planes of a register of tens of
   // millions of rows (a national patient register) are not held at once; a few more rounds per chunk.
   const out = new AShare(R.uninit(n), R.uninit(n));
   for (let off = 0; off < n; off += FILTER_ROWS) {
     const len = Math.min(FILTER_ROWS, n - off);
-    const f = await rowFilterOf(p, plan, new Map([...columns].map(([c, x]) => [c, x.slice(off, off + len)])), len);
+    const f = await rowFilterOf(p, plan, filter, new Map([...columns].map(([c, x]) => [c, x.slice(off, off + len)])), len);
     if (!f) return null; // always true (decided by the plan, not the rows)
     out.a.set(f.a, off);
     out.b.set(f.b, off);
@@ -313,11 +314,11 @@ export async function rowFilter(p: Party, plan: QueryPlan, columns: Map<string, 
 /** Rows of a filter evaluated at once (rowFilter). */
 export const FILTER_ROWS = 1 << 21;
 
-async function rowFilterOf(p: Party, plan: QueryPlan, columns: Map<string, AShare>, n: number): Promise<AShare | null> {
+async function rowFilterOf(p: Party, plan: QueryPlan, filter: NonNullable<QueryPlan['filter']>, columns: Map<string, AShare>, n: number): Promise<AShare | null> {
   columns = await withComputed(p, plan, columns, n);
   const circ = new Circuit(n);
   const atomNode = await atomCircuit(p, plan, (name) => columns.get(name)!, n, circ);
-  const root = circ.build(plan.filter!, (i) => atomNode[i]!);
+  const root = circ.build(filter, (i) => atomNode[i]!);
   const c = circ.isConst(root);
   if (c === true) return null;
   if (c === false) return new AShare(new BigUint64Array(n), new BigUint64Array(n));

@@ -342,18 +342,19 @@ async function joinedRowsOf(p: Party, jp: JoinPlan, colsOf: { key: AShare; m: Ma
   const many = jp.tables.findIndex((t) => t.unique === false && !t.expand && (t.kind === 'from' || t.kind === 'inner' || t.kind === 'left'));
   const inner = jp.tables.flatMap((t, i) => ((t.kind === 'from' || t.kind === 'inner') && i !== many ? [joined.get(i)!.has] : []));
   const wants = (c: string) => !opts.only || opts.only.includes(c);
-  const allInner = wants(ROW) ? await productAll(p, inner) : null;
-  let valid: AShare | null;
-  if (!wants(ROW)) valid = null;
-  else if (many >= 0) {
-    const M = joined.get(many)!;
-    const manyRows = allInner ? (await mulMany(p, [[M.here, allInner]]))[0]! : M.here;
-    if (jp.tables[many]!.kind === 'left') {
-      const lone = (await productAll(p, [j.last, subFromPublic(p, 1n, M.has), ...(allInner ? [allInner] : [])]))!;
-      valid = add(manyRows, lone);
-    } else valid = manyRows;
-  } else valid = allInner ? (await mulMany(p, [[j.last, allInner]]))[0]! : j.last;
-  if (r && valid) valid = (await mulMany(p, [[valid, r.usable(p, restricted!)]]))[0]!;
+  let valid: AShare | null = null;
+  if (wants(ROW)) {
+    const allInner = await productAll(p, inner);
+    if (many >= 0) {
+      const M = joined.get(many)!;
+      const manyRows = allInner ? (await mulMany(p, [[M.here, allInner]]))[0]! : M.here;
+      if (jp.tables[many]!.kind === 'left') {
+        const lone = (await productAll(p, [j.last, subFromPublic(p, 1n, M.has), ...(allInner ? [allInner] : [])]))!;
+        valid = add(manyRows, lone);
+      } else valid = manyRows;
+    } else valid = allInner ? (await mulMany(p, [[j.last, allInner]]))[0]! : j.last;
+    if (r) valid = (await mulMany(p, [[valid, r.usable(p, restricted!)]]))[0]!;
+  }
   lap('validity of joined rows', 0.78);
 
   // 4. The joined rows as one virtual register (the columns asked for: JoinRunOptions.only).
