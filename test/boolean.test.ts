@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import * as B from '../src/mpc/boolean.js';
 import * as C from '../src/mpc/compare.js';
-import { b2a, bitDecompose, bitInject, msb } from '../src/mpc/convert.js';
+import { adderFor, b2a, bitDecompose, bitInject, carryInto, msb, RIPPLE_LANES } from '../src/mpc/convert.js';
 import { fromPlanes, toPlanes, unpackBits } from '../src/ring/bits.js';
 import { col, EDGES, LENGTHS, randomInts, run3, shareAll, signed, u64 } from './harness.js';
 
@@ -84,6 +84,45 @@ describe('arithmetic ↔ boolean', () => {
       const out = await run3(async (p) => B.revealBits(p, await msb(p, sx![p.id]!, bits)));
       for (const r of out) assert.deepEqual(bitsOf(r, 300), xv.map((v) => Number((u64(v) >> BigInt(bits - 1)) & 1n)));
     }
+  });
+
+  it('the ripple-carry and the tree adders give the same bits (decomposition, sign, carry), edges included', async () => {
+    for (const n of LENGTHS) {
+      const xv = randomInts(n), yv = randomInts(n).reverse();
+      const [sx, sy] = shareAll(col(xv), col(yv));
+      for (const adder of ['tree', 'ripple'] as const) {
+        const out = await run3(async (p) => {
+          const x = sx![p.id]!, y = sy![p.id]!;
+          const [X, Y] = [await bitDecompose(p, x, 64, adder), await bitDecompose(p, y, 64, adder)];
+          return [
+            await B.revealBits(p, await bitDecompose(p, x, 64, adder)),
+            await B.revealBits(p, await bitDecompose(p, x, 1, adder)),
+            await B.revealBits(p, await bitDecompose(p, x, 34, adder)),
+            await B.revealBits(p, await msb(p, x, 64, adder)),
+            await B.revealBits(p, await msb(p, x, 35, adder)),
+            await B.revealBits(p, await carryInto(p, X, Y, 64, adder)),
+            await B.revealBits(p, await carryInto(p, X, Y, 1, adder)),
+            await B.revealBits(p, await carryInto(p, X, Y, 37, adder)),
+          ];
+        });
+        const carry = (m: number) => xv.map((v, i) => Number((((u64(v) & ((1n << BigInt(m)) - 1n)) + (u64(yv[i]!) & ((1n << BigInt(m)) - 1n))) >> BigInt(m)) & 1n));
+        for (const [full, one, id, sign, sign35, c64, c1, c37] of out) {
+          assert.deepEqual(fromPlanes(full!, n, 64), col(xv), `${adder} n=${n}`);
+          assert.deepEqual(fromPlanes(one!, n, 1), col(xv.map((v) => v & 1n)));
+          assert.deepEqual(fromPlanes(id!, n, 34), col(xv.map((v) => v & ((1n << 34n) - 1n))));
+          assert.deepEqual(bitsOf(sign, n), xv.map((v) => Number(u64(v) >> 63n)));
+          assert.deepEqual(bitsOf(sign35, n), xv.map((v) => Number((u64(v) >> 34n) & 1n)));
+          assert.deepEqual(bitsOf(c64, n), carry(64), `${adder} carry out of 64, n=${n}`);
+          assert.deepEqual(bitsOf(c1, n), carry(1));
+          assert.deepEqual(bitsOf(c37, n), carry(37));
+        }
+      }
+    }
+  });
+
+  it('picks the ripple-carry adder from RIPPLE_LANES lanes on', () => {
+    assert.equal(adderFor(RIPPLE_LANES - 1), 'tree');
+    assert.equal(adderFor(RIPPLE_LANES), 'ripple');
   });
 
   it('injects bits into arithmetic shares and converts whole values back', async () => {

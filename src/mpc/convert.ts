@@ -2,13 +2,22 @@
 //
 // Bit decomposition follows ABY3 (Mohassel–Rindal CCS 2018, §5.3): x = x_0 + x_1 + x_2 is
 // rewritten as the sum of two terms a = x_0 + x_1 (known to party 0) and b = x_2 (known to
-// parties 1 and 2). Party 0 inputs a's bits (one message), b's bits are shared for free, and a
-// log-depth parallel-prefix adder (Sklansky 1960) adds them inside MPC. Nothing is revealed.
+// parties 1 and 2). Party 0 inputs a's bits (one message), b's bits are shared for free, and
+// an adder adds them inside MPC. Nothing is revealed.
+//
+// Two adders, chosen by the lane count (public): below RIPPLE_LANES a log-depth parallel-prefix
+// adder (Sklansky 1960), whose rounds are few but whose ANDs are ≈ 3m per lane for a carry over m
+// planes (≈ 6 m for every sum bit of 34); from RIPPLE_LANES on a ripple-carry adder, one AND per
+// plane (the carry out of each plane is the majority of its three inputs:
+// c' = c ⊕ ((a ⊕ c) ∧ (b ⊕ c))) and one round each. Large columns are bound by the ANDs' work and
+// bytes, not by rounds, so the ripple is 3–6× fewer ANDs for m rounds instead of log2 m + 1
+// (the trade-off of ABY3 §5.3 between its ripple-carry and parallel-prefix adders). Both give the
+// same bits.
 import { planeToCol, toPlanes, wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
 import { AShare, add, fromPair, input, mul, mulPublic } from './arith.js';
-import { and, andMany, BShare, fromPairBits, inputBits, stackPlanes, xor } from './boolean.js';
+import { and, andFinish, andMany, BShare, fromPairBits, inputBits, stackPlanes, xor } from './boolean.js';
 import type { Party } from './party.js';
 
 /** Boolean sharings of the two terms a = x_0 + x_1 and b = x_2 of x, planes 0..bits−1 (one round). */
@@ -29,8 +38,9 @@ export async function twoTermBits(p: Party, x: AShare, bits: number, negateB = f
  * about 3m ANDs per lane. (G,P)∘(G',P') = (G ⊕ P·G', P·P'); XOR replaces OR because G and
  * P·G' are never both 1.
  */
-export async function carryInto(p: Party, A: BShare, B: BShare, m: number): Promise<BShare> {
+export async function carryInto(p: Party, A: BShare, B: BShare, m: number, adder: Adder = adderFor(A.n)): Promise<BShare> {
   if (m < 1 || m > A.bits) throw new RangeError(`carryInto: m = ${m} outside 1..${A.bits}`);
+  if (adder === 'ripple') return rippleCarry(p, A, B, m);
   const Am = A.planes(0, m);
   const Bm = B.planes(0, m);
   let G: BShare[] = splitPlanes(await and(p, Am, Bm));
@@ -61,16 +71,75 @@ export async function carryInto(p: Party, A: BShare, B: BShare, m: number): Prom
   return G[0]!;
 }
 
+/** Which adder a circuit uses: 'tree' (few rounds) or 'ripple' (few ANDs). */
+export type Adder = 'tree' | 'ripple';
+
+/**
+ * Lanes from which the adders ripple. Per lane, the tree costs ≈ 2m ANDs more than the ripple and
+ * the ripple ≈ m − log2 m more rounds: the ripple wins once a round's latency is below the time of
+ * 2·lanes ANDs, ≈ 2^15 lanes on one machine's loopback and ≈ 2^19 between hosts 10 ms apart
+ * (bench/RESULTS.md, "Ripple-carry adders for large columns").
+ */
+export const RIPPLE_LANES = 1 << 18;
+
+/** The adder for a column of n lanes (a public choice: the lane count is public). */
+export const adderFor = (n: number): Adder => (n >= RIPPLE_LANES ? 'ripple' : 'tree');
+
+/**
+ * The carry out of planes 0..m−1 of A + B (carry into plane 0 is 0), one plane after the other:
+ * c_1 = a_0 b_0, c_{k+1} = c_k ⊕ ((a_k ⊕ c_k) ∧ (b_k ⊕ c_k)), one AND and one round per plane.
+ * With `sum`, each carry out of plane k is XORed into its plane k + 1 (below sum.bits) as it is made.
+ */
+async function rippleCarry(p: Party, A: BShare, B: BShare, m: number, sum?: BShare): Promise<BShare> {
+  const n = A.n, W = A.words;
+  const first = await and(p, A.planes(0), B.planes(0));
+  // The running carry in buffers of its own (the AND's result holds a received frame's view).
+  const ca = first.a.slice(), cb = first.b.slice();
+  const carried = (k: number) => {
+    if (!sum || k + 1 >= sum.bits) return;
+    const o = (k + 1) * W;
+    for (let w = 0; w < W; w++) {
+      sum.a[o + w]! ^= ca[w]!;
+      sum.b[o + w]! ^= cb[w]!;
+    }
+  };
+  carried(0);
+  for (let k = 1; k < m; k++) {
+    const aa = A.a.subarray(k * W, (k + 1) * W), ab = A.b.subarray(k * W, (k + 1) * W);
+    const ba = B.a.subarray(k * W, (k + 1) * W), bb = B.b.subarray(k * W, (k + 1) * W);
+    // Local shares of (a ⊕ c) ∧ (b ⊕ c), as and() computes them, fused with the XORs.
+    const z = new Uint32Array(W);
+    for (let w = 0; w < W; w++) {
+      const c0 = ca[w]!, c1 = cb[w]!;
+      const xa = aa[w]! ^ c0, xb = ab[w]! ^ c1, ya = ba[w]! ^ c0, yb = bb[w]! ^ c1;
+      z[w] = (xa & (ya ^ yb)) ^ (xb & ya);
+    }
+    const t = await andFinish(p, n, 1, z);
+    for (let w = 0; w < W; w++) {
+      ca[w]! ^= t.a[w]!;
+      cb[w]! ^= t.b[w]!;
+    }
+    carried(k);
+  }
+  return new BShare(n, 1, ca, cb);
+}
+
 function splitPlanes(x: BShare): BShare[] {
   return Array.from({ length: x.bits }, (_, k) => x.planes(k));
 }
 
 /**
- * All sum bits of A + B mod 2^bits with a Sklansky parallel-prefix adder: ⌈log2 bits⌉ + 1 rounds,
- * (bits/2)·log2(bits)·2 + bits ANDs per lane.
+ * All sum bits of A + B mod 2^bits: a Sklansky parallel-prefix adder, ⌈log2 bits⌉ + 1 rounds and
+ * (bits/2)·log2(bits)·2 + bits ANDs per lane, or a ripple-carry adder, bits − 1 rounds and ANDs.
  */
-export async function addBits(p: Party, A: BShare, B: BShare): Promise<BShare> {
+export async function addBits(p: Party, A: BShare, B: BShare, adder: Adder = adderFor(A.n)): Promise<BShare> {
   const bits = A.bits;
+  if (adder === 'ripple') {
+    // sum_k = A_k ⊕ B_k ⊕ the carry into k (0 into plane 0).
+    const sum = xor(A, B);
+    if (bits > 1) await rippleCarry(p, A, B, bits - 1, sum);
+    return sum;
+  }
   const Gs = splitPlanes(await and(p, A, B));
   const Ps = splitPlanes(xor(A, B));
   const S0 = Ps.slice();
@@ -96,17 +165,17 @@ export async function addBits(p: Party, A: BShare, B: BShare): Promise<BShare> {
 }
 
 /** Bits 0..bits−1 of x (two's complement), as boolean shares. ABY3 §5.3. */
-export async function bitDecompose(p: Party, x: AShare, bits = 64): Promise<BShare> {
+export async function bitDecompose(p: Party, x: AShare, bits = 64, adder: Adder = adderFor(x.length)): Promise<BShare> {
   const [A, B] = await twoTermBits(p, x, bits);
-  return addBits(p, A, B);
+  return addBits(p, A, B, adder);
 }
 
 /** Bit bits−1 of x mod 2^bits (the sign bit of x read as a `bits`-bit integer). */
-export async function msb(p: Party, x: AShare, bits = 64): Promise<BShare> {
+export async function msb(p: Party, x: AShare, bits = 64, adder: Adder = adderFor(x.length)): Promise<BShare> {
   const [A, B] = await twoTermBits(p, x, bits);
   const top = bits - 1;
   const s = xor(A.planes(top), B.planes(top));
-  return top === 0 ? s : xor(s, await carryInto(p, A, B, top));
+  return top === 0 ? s : xor(s, await carryInto(p, A, B, top, adder));
 }
 
 /**
