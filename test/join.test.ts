@@ -8,6 +8,8 @@ import * as A from '../src/mpc/arith.js';
 import { JoinError, joinOnKey, type JoinInput, type JoinLineup } from '../src/mpc/join.js';
 import type { Party } from '../src/mpc/party.js';
 import { prefixSum, propagate, propagateWithin } from '../src/mpc/scan.js';
+import { propagateBits } from '../src/mpc/scan-bits.js';
+import * as B from '../src/mpc/boolean.js';
 import type { PartyId } from '../src/net/channel.js';
 import { chiSquare, col, LENGTHS, randomInts, run3, shareAll, signed } from './harness.js';
 
@@ -62,6 +64,42 @@ describe('segmented scan (copy the last set value forward)', () => {
           return A.revealMany(p, [...w[0]!.slice(1), ...nf[0]!.slice(1), ...fnf[0]!.slice(1), ...f[0]!.slice(1)]);
         }).then((rs) => [rs[0]!.slice(0, 6), rs[0]!.slice(6)]);
         assert.deepEqual(within!.map((c) => signed(c!)), [...full!, ...full!, ...full!].map((c) => signed(c!)), `window ${window}, n = ${n}`);
+      }
+    }
+  });
+
+  it('one-bit values on boolean shares (propagateBits): the plaintext scan, three planes at once, full and windowed', async () => {
+    for (const n of [...LENGTHS, 777, 4097]) {
+      for (const window of [n, 2, 3, 4, 40]) {
+        // Three scans; in the windowed ones every row has a set flag at most window − 1 rows back.
+        const flags = [0, 1, 2].map(() => {
+          const f: number[] = [];
+          while (f.length < n) {
+            const len = window >= n ? 1 + randomInt(n + 1) : 1 + randomInt(window);
+            for (let r = 0; r < len && f.length < n; r++) f.push((r === 0 && window < n) || randomInt(4) === 0 ? 1 : 0);
+          }
+          return f;
+        });
+        const vals = flags.map((f) => f.map((x) => (x ? randomInt(2) : 0)));
+        const planes = (rows: number[][]) => {
+          const W = (n + 31) >>> 5, out = new Uint32Array(3 * W);
+          rows.forEach((r, k) => r.forEach((x, i) => (out[k * W + (i >>> 5)]! |= x << (i & 31))));
+          return out;
+        };
+        const out = await run3(async (p) => {
+          const f = await B.inputBits(p, 0, p.id === 0 ? planes(flags) : null, n, 3);
+          const v = await B.inputBits(p, 1, p.id === 1 ? planes(vals) : null, n, 3);
+          return B.revealBits(p, await propagateBits(p, f, v, window));
+        });
+        const want = planes(flags.map((f, k) => {
+          let cv = 0;
+          return f.map((fl, i) => (fl ? (cv = vals[k]![i]!) : cv));
+        }));
+        const W = (n + 31) >>> 5, tail = n & 31 ? (1 << (n & 31)) - 1 : 0xffffffff;
+        for (const r of out) {
+          for (let k = 0; k < 3 && W > 0; k++) r![k * W + W - 1]! &= tail; // lanes past n are not rows
+          assert.deepEqual(r, want, `n = ${n}, window ${window}`);
+        }
       }
     }
   });

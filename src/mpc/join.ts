@@ -37,12 +37,13 @@
 // The sort reveals only a uniformly random permutation (keys made distinct by the row index,
 // sort.ts); the scan, the equality tests and the multiplications reveal nothing.
 import { add, addPublic, concatShares, fromPublic, mulMany, mulPublic, sub, subFromPublic, sum } from './arith.js';
-import { revealBits } from './boolean.js';
+import { and, revealBits, stackPlanes, xor } from './boolean.js';
 import { eq } from './compare.js';
-import { bitInject } from './convert.js';
+import { bitInject, lowBit } from './convert.js';
 import type { Party } from './party.js';
 import { mergeRuns } from './merge.js';
 import { propagate, propagateWithin, shiftDown, shiftUp } from './scan.js';
+import { propagateBits } from './scan-bits.js';
 import { AShare } from './share.js';
 import { applySortPermutation, indexBits, sort, type SortPermutation } from './sort.js';
 
@@ -260,6 +261,25 @@ function lineUp(p: Party, inputs: JoinInput[], opts: JoinOptions): [InputShape[]
 }
 
 /**
+ * The segmented scans of presence flags alone, on boolean shares: per table, at each row, `here` at
+ * the last row at or before it that starts a group or has the table (flag first ∨ here), as
+ * propagate(…, { flags: false }) returns it ([flag, has]; the flag slot holds `first`, unused).
+ * 0/1 arithmetic shares become boolean ones locally (lowBit); one AND round for the flags, the
+ * scan's levels, two rounds to inject the results back.
+ */
+async function presenceScan(p: Party, first: AShare, here: AShare[], window: number): Promise<AShare[][]> {
+  const k = here.length, n = first.length;
+  const v = stackPlanes(here.map(lowBit));
+  const fst = lowBit(first);
+  // first ∨ here = first ⊕ here ⊕ first·here, for every table at once.
+  const fs = stackPlanes(here.map(() => fst));
+  const both = await and(p, fs, v);
+  const f = xor(xor(fs, v), both);
+  const has = await bitInject(p, await propagateBits(p, f, v, window));
+  return Array.from({ length: k }, (_, q) => [first, has.slice(q * n, (q + 1) * n)]);
+}
+
+/**
  * The join after the line-up: group starts and ends, the segmented scan, the uniqueness checks.
  * Takes the moved columns out of `l` (the line-up's promise holds it) so they go once used.
  */
@@ -279,8 +299,11 @@ async function joinLinedUp(p: Party, inputs: InputShape[], n: number, l: LinedUp
   // The last table's rows come last in their group: where it has at most one row per key, nothing
   // is copied onto other rows (its has = here, its values = its own), so it is not scanned.
   const scans = inputs.map((t, i) => i < k - 1 || (!t.rowsUnique && (t.unique !== false || lastHas)));
+  // Where no scanned table carries columns (e.g. an EXISTS's flag: only presence is copied), every
+  // scan copies one bit: run on boolean shares (scan-bits.ts), its flags first ∨ here made there.
+  const bitScan = scans.some(Boolean) && inputs.every((t, i) => !scans[i] || t.unique === false || t.columns === 0);
   let prods: AShare[] | null = await mulMany(p, inputs.flatMap((t, i) => [
-    ...((i > 0 || !t.rowsUnique) && scans[i] ? [[first, here[i]!] as [AShare, AShare]] : []),
+    ...(!bitScan && (i > 0 || !t.rowsUnique) && scans[i] ? [[first, here[i]!] as [AShare, AShare]] : []),
     ...Array.from({ length: t.columns }, (_, j) => [here[i]!, slot[j]!] as [AShare, AShare]),
   ]));
   let q = 0;
@@ -288,7 +311,7 @@ async function joinLinedUp(p: Party, inputs: InputShape[], n: number, l: LinedUp
   const own: AShare[][] = [];
   inputs.forEach((t, i) => {
     if (i === 0 && t.rowsUnique) flags.push(first);
-    else if (scans[i]) flags.push(sub(add(first, here[i]!), prods![q++]!)); // first ∨ here = first + here − first·here
+    else if (scans[i] && !bitScan) flags.push(sub(add(first, here[i]!), prods![q++]!)); // first ∨ here = first + here − first·here
     else flags.push(first); // unused
     own.push(Array.from({ length: t.columns }, () => prods![q++]!));
   });
@@ -300,7 +323,9 @@ async function joinLinedUp(p: Party, inputs: InputShape[], n: number, l: LinedUp
   // most one row per key, or 2^bits by a tie column) the scan need look back only G − 1 rows:
   // ⌈log2 G⌉ rounds instead of 2·log2 n, and no more multiplications while G ≤ 4.
   const groupRows = inputs.reduce((s, t) => s + t.rowsPerKey, 0);
-  const scannedSome = groupRows <= 4 ? await propagateWithin(p, groups, groupRows, { flags: false }) : await propagate(p, groups, { flags: false });
+  const scannedSome = bitScan
+    ? await presenceScan(p, first, scanIdx.map((i) => here[i]!), groupRows <= 4 ? groupRows : n)
+    : groupRows <= 4 ? await propagateWithin(p, groups, groupRows, { flags: false }) : await propagate(p, groups, { flags: false });
   const scanned = inputs.map((_, i) => (scans[i] ? scannedSome[scanIdx.indexOf(i)]! : null));
   const tables: JoinedTable[] = inputs.map((t, i) => ({
     here: here[i]!,
