@@ -13,6 +13,8 @@
 // every table has at most one row per key a group has at most k rows, and the scan looks back
 // only k − 1 rows: ⌈log2 k⌉ rounds of n multiplications per column). A last table with at most one
 // row per key is not scanned at all (its row ends its group: nothing of it reaches another row).
+// Where the scanned tables carry no columns (an EXISTS's flag: only presence is copied), the scan
+// copies one bit and runs on boolean shares (scan-bits.ts: log2 n rounds of 2 bits per row).
 // No row is removed or revealed, so the output has as many rows as the inputs together, and
 // every row carries, per table, a 0/1 flag "this key group has a row of that table" and that
 // row's values: the caller (the query planner) builds inner, left and semi-join validity from the
