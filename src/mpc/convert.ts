@@ -35,8 +35,9 @@ export async function twoTermBits(p: Party, x: AShare, bits: number, negateB = f
 /**
  * Carry into bit m of A + B (the carry out of planes 0..m−1), m ≥ 1, for several operand pairs
  * at once: generate/propagate pairs combined in a balanced tree, ⌈log2 m⌉ + 1 rounds,
- * about 3m ANDs per lane. (G,P)∘(G',P') = (G ⊕ P·G', P·P'); XOR replaces OR because G and
- * P·G' are never both 1.
+ * about 3m ANDs per lane ((G,P)∘(G',P') = (G ⊕ P·G', P·P'); XOR replaces OR because G and
+ * P·G' are never both 1), or rippled (rippleCarry): m rounds, m ANDs per lane. `adder` defaults
+ * by the lane count (adderFor).
  */
 export async function carryInto(p: Party, A: BShare, B: BShare, m: number, adder: Adder = adderFor(A.n)): Promise<BShare> {
   if (m < 1 || m > A.bits) throw new RangeError(`carryInto: m = ${m} outside 1..${A.bits}`);

@@ -7,8 +7,9 @@
 // every row with the row 2^s back by (f_L, v_L) ⊕ (f_R, v_R) = (f_L ∨ f_R, f_R ? v_R : v_L):
 // f = f_L ⊕ f_R ⊕ f_L·f_R, v = v_L ⊕ f_R·(v_R ⊕ v_L), two ANDs in one round. Rows are lanes of
 // bit-sliced words (32 a word), so "the row 2^s back" is a shift of each share's words and the two
-// ANDs are 2 bits per row and party: n·log2 n bits in all against ≈ 2n·(8 + 8) bytes of the
-// arithmetic Brent–Kung scan. Several scans of the same rows (one per plane) share the rounds.
+// ANDs are 2 bits per row and party: 2n·log2 n bits in all, against ≈ 2n products of 8 bytes for
+// the flag and as many for the value in the arithmetic Brent–Kung scan (scan.ts), in log2 n rounds
+// instead of 2·log2 n. Several scans of the same rows (one per plane) share the rounds.
 // Reveals nothing: the rounds and lanes depend only on n, the window and the number of planes.
 import { and, BShare, stackPlanes } from './boolean.js';
 import { wordsFor } from '../ring/bits.js';
