@@ -314,20 +314,20 @@ async function joinLinedUp(p: Party, inputs: InputShape[], n: number, l: LinedUp
   inputs.forEach((t, i) => {
     if (i === 0 && t.rowsUnique) flags.push(first);
     else if (scans[i] && !bitScan) flags.push(sub(add(first, here[i]!), prods![q++]!)); // first ∨ here = first + here − first·here
-    else flags.push(first); // unused
+    else flags.push(first); // unused (not scanned, or made by presenceScan)
     own.push(Array.from({ length: t.columns }, () => prods![q++]!));
   });
   [prods, slot] = [null, []]; // not needed past here (V8 keeps an async function's locals across its awaits)
   // One scan per table: presence for all, values only for the unique (non-last) tables.
   const scanIdx = inputs.flatMap((_, i) => (scans[i] ? [i] : []));
-  const groups = scanIdx.map((i) => ({ flag: flags[i]!, values: [here[i]!, ...(inputs[i]!.unique === false ? [] : own[i]!)] }));
   // Every flag is set at its key group's start, so where a group has at most G rows (every table at
   // most one row per key, or 2^bits by a tie column) the scan need look back only G − 1 rows:
   // ⌈log2 G⌉ rounds instead of 2·log2 n, and no more multiplications while G ≤ 4.
   const groupRows = inputs.reduce((s, t) => s + t.rowsPerKey, 0);
+  const groups = () => scanIdx.map((i) => ({ flag: flags[i]!, values: [here[i]!, ...(inputs[i]!.unique === false ? [] : own[i]!)] }));
   const scannedSome = bitScan
     ? await presenceScan(p, first, scanIdx.map((i) => here[i]!), groupRows <= 4 ? groupRows : n)
-    : groupRows <= 4 ? await propagateWithin(p, groups, groupRows, { flags: false }) : await propagate(p, groups, { flags: false });
+    : groupRows <= 4 ? await propagateWithin(p, groups(), groupRows, { flags: false }) : await propagate(p, groups(), { flags: false });
   const scanned = inputs.map((_, i) => (scans[i] ? scannedSome[scanIdx.indexOf(i)]! : null));
   const tables: JoinedTable[] = inputs.map((t, i) => ({
     here: here[i]!,

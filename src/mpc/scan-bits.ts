@@ -11,22 +11,25 @@
 // the flag and as many for the value in the arithmetic Brent–Kung scan (scan.ts), in log2 n rounds
 // instead of 2·log2 n. Several scans of the same rows (one per plane) share the rounds.
 // Reveals nothing: the rounds and lanes depend only on n, the window and the number of planes.
-import { and, BShare, stackPlanes } from './boolean.js';
+import { and, BShare, stackPlanes, xor } from './boolean.js';
 import { wordsFor } from '../ring/bits.js';
 import type { Party } from './party.js';
 
-/** Every plane of h (planes of W words) shifted up by d lanes (lane i gets lane i − d, zeros below). */
-function shiftLanes(h: Uint32Array, planes: number, W: number, d: number): Uint32Array {
-  const out = new Uint32Array(h.length);
-  const q = d >>> 5, r = d & 31;
-  for (let k = 0; k < planes; k++) {
-    const o = k * W;
-    for (let w = q; w < W; w++) {
-      const lo = h[o + w - q]!;
-      out[o + w] = r === 0 ? lo : ((lo << r) | (w - q > 0 ? h[o + w - q - 1]! >>> (32 - r) : 0)) >>> 0;
+/** Every plane of x shifted up by d lanes (lane i gets lane i − d, zeros below), both halves. */
+function shiftLanes(x: BShare, d: number): BShare {
+  const W = wordsFor(x.n), q = d >>> 5, r = d & 31;
+  const shift = (h: Uint32Array) => {
+    const out = new Uint32Array(h.length);
+    for (let k = 0; k < x.bits; k++) {
+      const o = k * W;
+      for (let w = q; w < W; w++) {
+        const lo = h[o + w - q]!;
+        out[o + w] = r === 0 ? lo : ((lo << r) | (w - q > 0 ? h[o + w - q - 1]! >>> (32 - r) : 0)) >>> 0;
+      }
     }
-  }
-  return out;
+    return out;
+  };
+  return new BShare(x.n, x.bits, shift(x.a), shift(x.b));
 }
 
 /**
@@ -37,33 +40,15 @@ function shiftLanes(h: Uint32Array, planes: number, W: number, d: number): Uint3
  */
 export async function propagateBits(p: Party, f: BShare, v: BShare, window = f.n): Promise<BShare> {
   if (f.n !== v.n || f.bits !== v.bits) throw new RangeError(`propagateBits: flags ${f.n}×${f.bits} and values ${v.n}×${v.bits} differ`);
-  const n = f.n, P = f.bits, W = wordsFor(n);
-  let fa = f.a, fb = f.b, va = v.a, vb = v.b;
-  for (let d = 1; d < Math.min(n, window); d *= 2) {
-    const last = 2 * d >= Math.min(n, window);
-    const L = { fa: shiftLanes(fa, P, W, d), fb: shiftLanes(fb, P, W, d), va: shiftLanes(va, P, W, d), vb: shiftLanes(vb, P, W, d) };
-    // v_R ⊕ v_L, and the AND's operands: f_R·(v_R ⊕ v_L) always, f_L·f_R unless this is the last level.
-    const dva = new Uint32Array(va.length), dvb = new Uint32Array(vb.length);
-    for (let i = 0; i < va.length; i++) (dva[i] = va[i]! ^ L.va[i]!), (dvb[i] = vb[i]! ^ L.vb[i]!);
-    const fR = new BShare(n, P, fa, fb);
-    const x = last ? fR : stackPlanes([fR, fR]);
-    const y = last ? new BShare(n, P, dva, dvb) : stackPlanes([new BShare(n, P, dva, dvb), new BShare(n, P, L.fa, L.fb)]);
-    const z = await and(p, x, y);
-    const half = P * W;
-    for (let i = 0; i < half; i++) {
-      // v = v_L ⊕ f_R·(v_R ⊕ v_L) (into the AND's own result: its buffers are this level's).
-      dva[i] = L.va[i]! ^ z.a[i]!;
-      dvb[i] = L.vb[i]! ^ z.b[i]!;
-    }
-    va = dva;
-    vb = dvb;
-    if (!last) {
-      // f = f_L ⊕ f_R ⊕ f_L·f_R.
-      const na = new Uint32Array(half), nb = new Uint32Array(half);
-      for (let i = 0; i < half; i++) (na[i] = L.fa[i]! ^ fa[i]! ^ z.a[half + i]!), (nb[i] = L.fb[i]! ^ fb[i]! ^ z.b[half + i]!);
-      fa = na;
-      fb = nb;
-    }
+  const n = f.n, P = f.bits, span = Math.min(n, window);
+  for (let d = 1; d < span; d *= 2) {
+    const last = 2 * d >= span;
+    // Each row (R) with the row d back (L): f_R·(v_R ⊕ v_L) always, f_L·f_R unless this is the last level.
+    const fL = shiftLanes(f, d), vL = shiftLanes(v, d);
+    const dv = xor(v, vL);
+    const z = await and(p, last ? f : stackPlanes([f, f]), last ? dv : stackPlanes([dv, fL]));
+    v = xor(vL, z.planes(0, P));
+    if (!last) f = xor(xor(fL, f), z.planes(P, 2 * P));
   }
-  return new BShare(n, P, va, vb);
+  return v;
 }
