@@ -211,6 +211,7 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
   const phases: string[] = [];
   const results = [];
   let lineup: import('../src/mpc/join.js').JoinLineup | undefined;
+  let kept: import('../src/query/join-execute.js').KeptJoin | undefined;
   const exists = new ExistsCache({ bytes: 2 ** 30 });
   for (const jp of plans) {
     const q0 = performance.now();
@@ -219,11 +220,12 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
       // As a node runs it (src/node/jobs.ts): the registers read from the store; the EXISTS's flag
       // made on population's rows and kept (src/node/exists-cache.ts), the rest joined with it; the
       // line-up of population ⋈ income kept for the second query (src/node/lineup-cache.ts: same
-      // registers, keys and order).
+      // registers, keys and order), and its joined rows, which the second query (the same join and
+      // conditions, fewer columns) takes as they are (src/node/lineup-cache.ts JoinedCache).
       const made = exists.made;
       const q = await agreedExists(p, { exists }, store.store, jp, store.versions);
       if (exists.made > made) phases.push(`EXISTS flag (population ⋉ contacts) ${((performance.now() - q0) / 1000).toFixed(1)} s`);
-      results.push(await runJoinQuery(p, q.jp, q.tables, { minCellSize: 5, ...(lineup ? { lineup } : {}), onLineup: (l) => (lineup = l) }));
+      results.push(await runJoinQuery(p, q.jp, q.tables, { minCellSize: 5, ...(lineup ? { lineup } : {}), onLineup: (l) => (lineup = l), ...(kept ? { joined: kept } : {}), onJoined: (k) => (kept = k) }));
     }
     phases.push(`${jp.tables.map((t) => t.dataset.name).join(' ⋈ ')} ${((performance.now() - q0) / 1000).toFixed(1)} s`);
   }

@@ -7,6 +7,7 @@ import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { JoinError } from '../src/mpc/join.js';
 import { planJoinSql, QueryError, runJoinQuery } from '../src/query/index.js';
+import { keptJoinInputs, type KeptJoin } from '../src/query/join-execute.js';
 import { inPersonOrder } from '../src/ingest/person-order.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
@@ -200,5 +201,53 @@ describe('progress of a linked query (issue 12: the main job shows phase and per
       assert.ok(s.some(([, ph]) => /disclosure/.test(ph)));
     }
     assert.deepEqual(seen[1], seen[0]);
+  });
+});
+
+describe('joined rows kept for the next query over the same join (JoinRunOptions.joined)', () => {
+  const PREFIX = 'FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023';
+  const NUM = `SELECT p.region, i.income_quintile, COUNT(*) AS n ${PREFIX} GROUP BY p.region, i.income_quintile`;
+  /** Runs `sql` at three parties with each party's kept join (if any); returns the result, frames sent per party and what each kept. */
+  async function runKept(sql: string, kept: (KeptJoin | undefined)[]) {
+    const jp = planJoinSql(sql, datasets(), regs.codeLists);
+    const made: (KeptJoin | undefined)[] = [undefined, undefined, undefined];
+    const out = await run3(async (p) => {
+      const f0 = p.net.stats.frames;
+      const r = await runJoinQuery(p, jp, shares.tables(jp, p.id), { minCellSize: K, ...(kept[p.id] ? { joined: kept[p.id]! } : {}), onJoined: (k) => (made[p.id] = k) });
+      return { r, frames: p.net.stats.frames - f0 };
+    });
+    assert.deepEqual(out[1]!.r, out[0]!.r);
+    assert.deepEqual(out[2]!.r, out[0]!.r);
+    return { jp, result: out[0]!.r, frames: out.map((o) => o.frames), made };
+  }
+
+  it('the same join and conditions with other groups, aggregates or fewer columns take them (no filter, no join), with the rows of joining again; other conditions or a column not kept join again', async () => {
+    const first = await runKept(NUM, []);
+    assert.ok(first.made.every((k) => k && k.columns.has('p.region') && k.columns.has('i.income_quintile')), 'each party keeps the joined rows it made');
+    assert.equal(first.made[0]!.signature, keptJoinInputs(first.jp));
+    // The denominator and a one-column query: the kept rows, the rows SQLite gives, fewer messages.
+    for (const sql of [`SELECT p.region, i.income_quintile, COUNT(*) AS n ${PREFIX} GROUP BY p.region, i.income_quintile HAVING COUNT(*) >= 8`, `SELECT i.income_quintile, COUNT(*) AS n ${PREFIX} GROUP BY i.income_quintile`]) {
+      const fresh = await runKept(sql, []);
+      const reused = await runKept(sql, first.made);
+      assert.deepEqual(reused.result.rows, fresh.result.rows, sql);
+      assert.deepEqual(reused.made, [undefined, undefined, undefined], 'nothing joined, nothing kept anew');
+      assert.ok(reused.frames.every((f, i) => f < fresh.frames[i]!), `${sql}: ${reused.frames} frames with the kept rows, ${fresh.frames} joining`);
+      assertVisibleCellsEqual(sql, reused.jp.plan.keys.length, reused.result.rows!, db.query(sql), 'n', K);
+    }
+    // Another condition (another year) and a column the first query did not read: joined again, kept anew.
+    for (const sql of [`SELECT p.region, COUNT(*) AS n FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2022 GROUP BY p.region`, `SELECT p.region, COUNT(*) AS n, SUM(i.income) AS total ${PREFIX} GROUP BY p.region`]) {
+      assert.equal(keptJoinInputs(planJoinSql(sql, datasets(), regs.codeLists)) === first.made[0]!.signature, sql.includes('2023'), sql);
+      const again = await runKept(sql, first.made);
+      assert.ok(again.made.every(Boolean), `${sql}: joined again and kept`);
+      assertVisibleCellsEqual(sql, again.jp.plan.keys.length, again.result.rows!, db.query(sql), 'n', K);
+    }
+  });
+
+  it('is not kept where the joined rows depend on more than the registers and conditions (window functions, a row restriction)', () => {
+    const jp = planJoinSql(`WITH s AS (SELECT person_id, region, admission_date, LAG(admission_date) OVER (PARTITION BY person_id ORDER BY admission_date) AS prev FROM contacts)
+      SELECT s.region, COUNT(*) AS n FROM population p JOIN s ON s.person_id = p.person_id GROUP BY s.region`, datasets(), regs.codeLists);
+    assert.equal(keptJoinInputs(jp), null);
+    const plain = planJoinSql(NUM, datasets(), regs.codeLists);
+    assert.equal(keptJoinInputs(plain, { restrict: { input: null as never, usable: null as never } }), null);
   });
 });

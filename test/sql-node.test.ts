@@ -115,6 +115,18 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
     assert.deepEqual(steps, [[[1, 0], [1, 0], [1, 0]], [[0, 1], [0, 1], [0, 1]], [[0, 1], [0, 1], [0, 1]]]);
   });
 
+  it('a join under the same conditions as the one before (other groups or aggregates, columns it read): the nodes take its kept joined rows; a node that lost them makes all three join again, same rows', async () => {
+    const count = () => daemons.map((d) => [d.runner.joinedCache.made, d.runner.joinedCache.used]);
+    const on = "FROM population p JOIN prescriptions r ON r.person_id = p.person_id WHERE r.atc LIKE 'N02%'";
+    const queries = [`SELECT p.region, p.sex, COUNT(*) AS n ${on} GROUP BY p.region, p.sex`, `SELECT p.region, COUNT(*) AS n ${on} GROUP BY p.region`, `SELECT p.sex, COUNT(*) AS n ${on} GROUP BY p.sex`];
+    const steps = await countersPerQuery(queries, count);
+    // [joined rows made, used] at each node: made by the first join, taken by the second and third.
+    assert.deepEqual(steps, [[[1, 0], [1, 0], [1, 0]], [[0, 1], [0, 1], [0, 1]], [[0, 1], [0, 1], [0, 1]]]);
+    // Node 1 lost them (e.g. restarted): the three agree that not all hold them, join again and keep the rows anew.
+    daemons[1]!.runner.joinedCache.clear();
+    assert.deepEqual(await countersPerQuery([queries[2]!], count), [[[1, 0], [1, 0], [1, 0]]]);
+  });
+
   it('an EXISTS is made once per register pair and condition, kept as a flag per population row, and later queries with it do not join its register again, same rows', async () => {
     const count = () => daemons.map((d) => [d.runner.existsCache.made, d.runner.existsCache.used, d.runner.lineupCache.made, d.runner.lineupCache.used]);
     const queries = [

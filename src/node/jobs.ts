@@ -57,7 +57,7 @@ import { authorizeJob, consentRestriction, type GovernedSpecLike, consentVersion
 import { decideProtection, DEFAULT_PRIVACY, PrivacyRefusal, researcherBudget, type PrivacySettings, type Protection } from './privacy.js';
 import { parseStatistic, planStatistic, runStatisticOn, statisticNoise } from '../stats/service.js';
 import { IndicatorCache, agreedIndicators } from './indicator-cache.js';
-import { LineupCache, agreedLineup } from './lineup-cache.js';
+import { JoinedCache, LineupCache, agreedLineup } from './lineup-cache.js';
 import { ExistsCache, agreedExists } from './exists-cache.js';
 import { AnalysisCache, statisticTable } from './analysis-cache.js';
 import type { StatNoise, StatPlan } from '../stats/functions.js';
@@ -213,6 +213,8 @@ export class JobRunner {
   readonly lineupCache = new LineupCache({ bytes: memoryBudget() / 4 });
   /** EXISTS flags per row of FROM, kept for the next query or analysis table with the same EXISTS (./exists-cache.ts). */
   readonly existsCache = new ExistsCache({ bytes: memoryBudget() / 16 });
+  /** Joined rows kept for the next query over the same join under the same conditions (./lineup-cache.ts): an eighth of the budget. */
+  readonly joinedCache = new JoinedCache({ bytes: memoryBudget() / 8 });
   readonly policyMinCellSize: number;
   readonly privacy: PrivacySettings;
 
@@ -566,6 +568,7 @@ export class JobRunner {
     this.indicatorCache.clear();
     this.lineupCache.clear();
     this.existsCache.clear();
+    this.joinedCache.clear();
     for (const r of this.running.values()) r.net?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
   }
 
@@ -784,8 +787,9 @@ export class JobRunner {
         // Every register the query reads, by its alias in the SQL; an EXISTS's flag kept from an
         // earlier query (or made now and kept) instead of its register (src/node/exists-cache.ts).
         const kept = await this.keptExists(p, job, join, versions, rows);
-        // The sort by person id of an earlier join over the same registers, kept (src/node/lineup-cache.ts).
-        const lineup = await agreedLineup(p, this.lineupCache, store, kept.jp, versions);
+        // The sort by person id of an earlier join over the same registers, and the joined rows of
+        // an earlier join under the same conditions, kept (src/node/lineup-cache.ts).
+        const lineup = await agreedLineup(p, this.lineupCache, store, kept.jp, versions, {}, this.joinedCache);
         job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers: 0 %`;
         r = (await runJoinQuery(p, kept.jp, kept.tables, { ...opts, ...lineup })) as typeof r;
       } else {

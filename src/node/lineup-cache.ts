@@ -16,9 +16,18 @@
 //
 // Bounded: ≈ 28 bytes per joined row; least recently used entries go first once the entries exceed
 // the byte budget (the job runner gives a quarter of its jobs' memory budget, src/node/jobs.ts).
+//
+// Beside it, the joined rows themselves (JoinedCache, src/query/join-execute.ts KeptJoin): a
+// prevalence's denominator joins the same registers under the same conditions as its numerator
+// and reads the same columns or fewer, so it takes the numerator's joined rows (the shares the
+// join made: its validity, the registers' columns at the joined rows) and runs no filter, line-up
+// or scan. Keyed by the line-up's key and the join's conditions (keptJoinInputs); agreed in the
+// same round as the line-up, under their own tag: a node whose join did not finish holds another
+// tag, and all three join again. 16 bytes per joined row and column; an eighth of the budget.
 import { lineupBytes, type JoinLineup } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
-import { lineupInputs, type JoinRunOptions } from '../query/join-execute.js';
+import type { AShare } from '../mpc/share.js';
+import { keptJoinInputs, lineupInputs, type JoinRunOptions, type KeptJoin } from '../query/join-execute.js';
 import type { JoinPlan } from '../query/join-plan.js';
 import { TaggedCache } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
@@ -31,22 +40,43 @@ export class LineupCache extends TaggedCache<JoinLineup> {
   }
 }
 
+/** A node's kept joined rows (see the module comment). */
+export class JoinedCache extends TaggedCache<KeptJoin> {
+  constructor(o: { bytes: number }) {
+    super(o, (k) => [...k.columns.values()].reduce((s, x: AShare) => s + 16 * x.length, 0));
+  }
+}
+
 /**
  * The join options that use a kept line-up for this join (all three nodes hold it alike), or that
  * keep the one the join will make; {} where the join's sort is of something derived (lineupInputs).
- * One round of tags when the join can use one.
+ * With `joined`, also the joined rows kept from an earlier join under the same conditions where all
+ * three hold them alike, and a callback that keeps the rows this join makes. One round of tags
+ * when the join can use one.
  */
-export async function agreedLineup(p: Party, cache: LineupCache, store: ShareStore, jp: JoinPlan, versions: Record<string, string>, opts: Pick<JoinRunOptions, 'restrict' | 'fromRows'> = {}): Promise<Pick<JoinRunOptions, 'lineup' | 'onLineup'>> {
+export async function agreedLineup(p: Party, cache: LineupCache, store: ShareStore, jp: JoinPlan, versions: Record<string, string>, opts: Pick<JoinRunOptions, 'restrict' | 'fromRows'> = {}, joined?: JoinedCache): Promise<Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'joined' | 'onJoined'>> {
   const inputs = lineupInputs(jp, opts);
   if (!inputs) return {};
   const key = `${inputs.signature} @ ${inputs.datasets.map((d) => storedVersionKey(store, d, versions[d]!)).join(' ')}`;
-  // Taken before waiting for the peers: another job may replace the entry meanwhile.
+  const kept = joined ? keptJoinInputs(jp, opts) : null;
+  const joinedKey = kept ? `${key} | ${kept}` : null;
+  // Taken before waiting for the peers: another job may replace the entries meanwhile.
   const mine = cache.find(key);
-  const { held, fresh } = await agreeOnTags(p, [mine?.tag ?? null], 'join line-up', inputs.signature);
+  const mineJoined = joinedKey ? joined!.find(joinedKey) : undefined;
+  const { held, fresh } = await agreeOnTags(p, [mine?.tag ?? null, ...(joinedKey ? [mineJoined?.tag ?? null] : [])], 'join line-up', `${inputs.signature}${joinedKey ? ' (and its joined rows)' : ''}`);
+  const out: Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'joined' | 'onJoined'> = {};
+  if (joinedKey) {
+    if (held[1] && mineJoined) (joined!.used++, (out.joined = mineJoined.value));
+    else joined!.delete(joinedKey);
+    // Replaced by the rows of every join that runs (the last query's columns), under this round's tag.
+    out.onJoined = (k) => joined!.put(joinedKey, fresh, k);
+  }
   if (held[0] && mine) {
     cache.used++;
-    return { lineup: mine.value };
+    out.lineup = mine.value;
+  } else {
+    cache.delete(key);
+    out.onLineup = (lineup) => cache.put(key, fresh, lineup);
   }
-  cache.delete(key);
-  return { onLineup: (lineup) => cache.put(key, fresh, lineup) };
+  return out;
 }

@@ -68,6 +68,14 @@ export interface JoinRunOptions extends RunOptions {
   /** Gets the line-up the join made, to keep for the next join over the same key columns. */
   onLineup?: (lineup: JoinLineup) => void;
   /**
+   * Joined rows kept from an earlier join (keptJoinInputs): where its signature is this join's and
+   * it has every column this join makes, they are the joined rows (no filter, no join, no MPC).
+   * The caller must have agreed with the other nodes that all three hold these same shares.
+   */
+  joined?: KeptJoin;
+  /** Gets the joined rows this join made (those keptJoinInputs allows), to keep for the next query. */
+  onJoined?: (kept: KeptJoin) => void;
+  /**
    * The joined rows only at the FROM register's rows, in its stored order (joinedRows), where the
    * result has at most one row per FROM row: FROM declared one row per person, no table joined for
    * its many rows, no window functions, no date windows. E.g. an analysis table of population ⋈
@@ -117,6 +125,40 @@ export function lineupInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict'
     return tie ? `+${tie.column}` : '+index';
   };
   return { datasets: ts.map((t) => t.dataset.name), signature: ts.map((t) => `${t.dataset.name}.${t.key}:${t.unique}${rows(t)}${t.sorted ? ' in order' : ''}`).join(' ') };
+}
+
+/**
+ * Joined rows kept for the next query over the same join (JoinRunOptions.joined): a prevalence's
+ * numerator and denominator, or a study's queries with other groups or aggregates, join the same
+ * registers under the same conditions and read the same columns, or fewer.
+ */
+export interface KeptJoin {
+  /** keptJoinInputs of the join that made them. */
+  signature: string;
+  /** ROW, `alias.column` of the registers' own columns and `alias.__has`, as joinedRows names them. */
+  columns: Map<string, AShare>;
+}
+
+/**
+ * What a join's rows depend on beside the registers' stored versions, or null where they are not
+ * kept: the line-up's inputs (lineupInputs) and every table's alias, kind, uniqueness and own
+ * conditions, and whether only FROM's rows are made. The columns read are not in it: a later query
+ * with the same signature uses the kept columns it reads, or joins again where one is missing. A
+ * kept EXISTS's flag (a column the plan adds, ./exists-flags.ts) is never kept with the rows: its
+ * name does not say which EXISTS it is. Not kept either: a join with window functions, date
+ * windows, folded EXISTS or a many-to-many expansion, and a row restriction (a consent filter).
+ */
+export function keptJoinInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict' | 'fromRows'> = {}): string | null {
+  const lined = lineupInputs(jp, opts);
+  if (!lined || jp.tables.some((t) => t.over || t.window || t.fold || t.expand)) return null;
+  const cond = (t: JoinTablePlan) => JSON.stringify(t.filter, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  const tables = joinOrder(jp, opts).map((i) => jp.tables[i]!).map((t) => `${t.alias}=${t.dataset.name}.${t.key} ${t.kind} ${t.unique} where ${cond(t)}`);
+  return `${lined.signature} | ${tables.join(' | ')}${fromRowsTable(jp, opts) >= 0 ? ' | FROM rows' : ''}`;
+}
+
+/** The joined rows' columns a kept join may hold: ROW, the registers' own columns, `__has` of left and semi tables. */
+function keepable(jp: JoinPlan): Set<string> {
+  return new Set([ROW, ...jp.tables.flatMap((t) => [...t.columns.filter((c) => !c.startsWith(KEPT_EXISTS)).map((c) => joinedName(t.alias, c)), ...(t.kind === 'left' || t.kind === 'semi' ? [`${t.alias}.${HAS}`] : [])])]);
 }
 
 /**
@@ -194,6 +236,18 @@ async function joinedRowsOf(p: Party, jp: JoinPlan, colsOf: { key: AShare; m: Ma
     steps(what);
     if (at !== undefined) report?.(at, what);
   };
+
+  // Joined rows kept from an earlier query over the same join, holding every column this one makes.
+  const keptSig = opts.joined || opts.onJoined ? keptJoinInputs(jp, opts) : null;
+  if (keptSig && opts.joined?.signature === keptSig) {
+    const kept = opts.joined.columns;
+    const made = [ROW, ...jp.tables.flatMap((t) => [...t.columns.map((c) => joinedName(t.alias, c)), ...(t.kind === 'left' || t.kind === 'semi' ? [`${t.alias}.${HAS}`] : [])])].filter((c) => !opts.only || opts.only.includes(c));
+    if (made.every((c) => kept.has(c))) {
+      colsOf.length = 0;
+      lap('joined rows kept from an earlier query', 0.78);
+      return new Map(made.map((c) => [c, kept.get(c)!]));
+    }
+  }
 
   // A many-to-many join has b times the rows of the join: bounded before any MPC (sizes are public).
   const paired = jp.tables.find((t) => t.expand);
@@ -367,13 +421,20 @@ async function joinedRowsOf(p: Party, jp: JoinPlan, colsOf: { key: AShare; m: Ma
   for (const c of virtual.keys()) if (!wants(c)) virtual.delete(c);
   const e = jp.tables.findIndex((t) => t.expand);
   if (e >= 0) return expandRows(p, virtual, jp.tables[e]!, joined.get(e)!, j.first, lap);
-  if (!fromLast) return virtual;
-  // 5. Only FROM's rows (JoinRunOptions.fromRows): every column back in stacked order by the sort's
-  // permutation undone (3 rounds), then FROM's lanes, the last of the stack.
-  const names = [...virtual.keys()];
-  const back = await unsortPermutation(p, j0.lineup.permutation, names.map((c) => virtual.get(c)!));
-  lap(`the rows of ${jp.tables[order[order.length - 1]!]!.dataset.name} only`);
-  return new Map(names.map((c, k) => [c, back[k]!.slice(j.n - nFrom, j.n)]));
+  let out = virtual;
+  if (fromLast) {
+    // 5. Only FROM's rows (JoinRunOptions.fromRows): every column back in stacked order by the sort's
+    // permutation undone (3 rounds), then FROM's lanes, the last of the stack.
+    const names = [...virtual.keys()];
+    const back = await unsortPermutation(p, j0.lineup.permutation, names.map((c) => virtual.get(c)!));
+    lap(`the rows of ${jp.tables[order[order.length - 1]!]!.dataset.name} only`);
+    out = new Map(names.map((c, k) => [c, back[k]!.slice(j.n - nFrom, j.n)]));
+  }
+  if (keptSig) {
+    const k = keepable(jp);
+    opts.onJoined?.({ signature: keptSig, columns: new Map([...out].filter(([c]) => k.has(c))) });
+  }
+  return out;
 }
 
 /**
