@@ -156,9 +156,12 @@ export function keptJoinInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restric
   return `${lined.signature} | ${tables.join(' | ')}${fromRowsTable(jp, opts) >= 0 ? ' | FROM rows' : ''}`;
 }
 
-/** The joined rows' columns a kept join may hold: ROW, the registers' own columns, `__has` of left and semi tables. */
-function keepable(jp: JoinPlan): Set<string> {
-  return new Set([ROW, ...jp.tables.flatMap((t) => [...t.columns.filter((c) => !c.startsWith(KEPT_EXISTS)).map((c) => joinedName(t.alias, c)), ...(t.kind === 'left' || t.kind === 'semi' ? [`${t.alias}.${HAS}`] : [])])]);
+/**
+ * The columns joinedRows makes for a join without window functions: ROW, every table's columns,
+ * `__has` of left and semi tables; without `keptFlags`, not the kept EXISTS flags' (what a kept join may hold).
+ */
+function joinedColumns(jp: JoinPlan, keptFlags = true): string[] {
+  return [ROW, ...jp.tables.flatMap((t) => [...t.columns.filter((c) => keptFlags || !c.startsWith(KEPT_EXISTS)).map((c) => joinedName(t.alias, c)), ...(t.kind === 'left' || t.kind === 'semi' ? [`${t.alias}.${HAS}`] : [])])];
 }
 
 /**
@@ -241,7 +244,7 @@ async function joinedRowsOf(p: Party, jp: JoinPlan, colsOf: { key: AShare; m: Ma
   const keptSig = opts.joined || opts.onJoined ? keptJoinInputs(jp, opts) : null;
   if (keptSig && opts.joined?.signature === keptSig) {
     const kept = opts.joined.columns;
-    const made = [ROW, ...jp.tables.flatMap((t) => [...t.columns.map((c) => joinedName(t.alias, c)), ...(t.kind === 'left' || t.kind === 'semi' ? [`${t.alias}.${HAS}`] : [])])].filter((c) => !opts.only || opts.only.includes(c));
+    const made = joinedColumns(jp).filter((c) => !opts.only || opts.only.includes(c));
     if (made.every((c) => kept.has(c))) {
       colsOf.length = 0;
       lap('joined rows kept from an earlier query', 0.78);
@@ -431,7 +434,7 @@ async function joinedRowsOf(p: Party, jp: JoinPlan, colsOf: { key: AShare; m: Ma
     out = new Map(names.map((c, k) => [c, back[k]!.slice(j.n - nFrom, j.n)]));
   }
   if (keptSig) {
-    const k = keepable(jp);
+    const k = new Set(joinedColumns(jp, false));
     opts.onJoined?.({ signature: keptSig, columns: new Map([...out].filter(([c]) => k.has(c))) });
   }
   return out;
