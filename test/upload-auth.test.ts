@@ -155,7 +155,7 @@ describe('governed nodes authenticate uploads', () => {
     await refusedEverywhere('population', 'u2', bodies(byResearcher, auth(F.alice, 'u2')), /names 'alice' as custodian, but 'alice' is a researcher/);
   });
 
-  it('refuse a tampered header (rows changed after signing), tampered shares, another version, a stale signature', async () => {
+  it('refuse a tampered header (rows changed, or an order claimed, after signing), tampered shares, another version, a stale signature', async () => {
     const signed = bodies(pop, auth(F.cpr, 'u3'));
     // One row dropped from the header and from every share: consistent lengths, but not what was signed.
     const fewer = signed.map((b) => {
@@ -172,6 +172,13 @@ describe('governed nodes authenticate uploads', () => {
       return encodeBody({ ...header, rows: n, signature: sig }, shares.map((s) => ({ a: s.a.subarray(0, n), b: s.b.subarray(0, n) }) as AShare));
     });
     await refusedEverywhere('population', 'u3', edited, /population@u3: the custodian's signature does not verify/);
+    // The rows claimed in person order after signing (the nodes would merge them unsorted): refused.
+    const reordered = signed.map((b) => {
+      const { header, shares } = parseUploadBody(b);
+      return encodeBody({ ...header, sortedBy: 'person_id' }, shares);
+    });
+    assert.equal(parseUploadBody(signed[0]!).header.sortedBy, undefined, 'the generated population is not uploaded in person order here');
+    await refusedEverywhere('population', 'u3', reordered, /does not match this upload of population@u3: sortedBy \(signed null, this upload "person_id"\)/);
     // The header as signed, one share byte flipped: refused after the bytes, before anything is stored.
     const flipped = signed.map((b) => {
       const c = Buffer.from(b);

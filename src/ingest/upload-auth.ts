@@ -5,7 +5,7 @@
 // the consortium configuration, and the signed statement matches the upload exactly:
 //
 //   {format, cluster, dataset, version, party, custodian, rows, columns,
-//    schemaSha256, codeListsSha256, sharesSha256, time}
+//    schemaSha256, codeListsSha256, sortedBy, sharesSha256, time}
 //
 // schemaSha256 / codeListsSha256 are hashJson (SHA-256 of canonical JSON) of the header's schema
 // and code lists; sharesSha256 is SHA-256 of exactly the share bytes this party receives (every
@@ -87,7 +87,7 @@ export function verifyUploadHeader(h: UploadHeader, c: UploadAuthContext): Uploa
   const want = uploadStatement(h, { cluster: c.cluster, version: c.version, sharesSha256: s.sharesSha256, time: s.time });
   const mismatch: string[] = [];
   const show = (v: unknown) => (typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? `${v.slice(0, 16)}…` : JSON.stringify(v));
-  for (const k of ['format', 'cluster', 'dataset', 'version', 'party', 'custodian', 'rows', 'columns', 'schemaSha256', 'codeListsSha256'] as const) {
+  for (const k of ['format', 'cluster', 'dataset', 'version', 'party', 'custodian', 'rows', 'columns', 'schemaSha256', 'codeListsSha256', 'sortedBy'] as const) {
     if (JSON.stringify(s[k]) !== JSON.stringify(want[k])) mismatch.push(`${k} (signed ${show(s[k])}, this upload ${show(want[k])})`);
   }
   if (mismatch.length) refuse(`the custodian's signed statement does not match this upload of ${what}: ${mismatch.join('; ')}`);

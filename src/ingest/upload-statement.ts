@@ -6,7 +6,8 @@
 // them with node:crypto or WebCrypto.
 import type { Signature } from '../governance/signature.js';
 
-export const UPLOAD_AUTH_FORMAT = 'mosaik-upload/1';
+/** Version 2 adds `sortedBy`: the order the nodes rely on is signed like the rest. */
+export const UPLOAD_AUTH_FORMAT = 'mosaik-upload/2';
 
 /** What the custodian signs for one party's upload. */
 export interface UploadStatement {
@@ -20,6 +21,12 @@ export interface UploadStatement {
   columns: string[];
   schemaSha256: string;
   codeListsSha256: string;
+  /**
+   * The person-id column the rows are in ascending order of, as the header declares (null: no
+   * order declared). The nodes merge such registers instead of sorting them (src/mpc/merge.ts): a
+   * false claim would give wrong joins, so it is signed.
+   */
+  sortedBy: string | null;
   /** SHA-256 (hex) of this party's share bytes, in body order. */
   sharesSha256: string;
   /** ISO 8601 time of signing. */
@@ -33,7 +40,7 @@ export interface UploadSignature extends Signature {
 
 /** The statement for a header (without its signature), given the hashes of its schema and code lists. */
 export function uploadStatementOf(
-  h: { schema: { name: string; custodian: string }; party: 0 | 1 | 2; rows: number; columns: readonly string[] },
+  h: { schema: { name: string; custodian: string }; party: 0 | 1 | 2; rows: number; columns: readonly string[]; sortedBy?: string | undefined },
   o: { cluster: string; version: string; sharesSha256: string; time: string },
   hashes: { schemaSha256: string; codeListsSha256: string },
 ): UploadStatement {
@@ -48,6 +55,7 @@ export function uploadStatementOf(
     columns: [...h.columns],
     schemaSha256: hashes.schemaSha256,
     codeListsSha256: hashes.codeListsSha256,
+    sortedBy: h.sortedBy ?? null,
     sharesSha256: o.sharesSha256,
     time: o.time,
   };
