@@ -157,11 +157,22 @@ export function keptJoinInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restric
 }
 
 /**
- * The columns joinedRows makes for a join without window functions: ROW, every table's columns,
- * `__has` of left and semi tables; without `keptFlags`, not the kept EXISTS flags' (what a kept join may hold).
+ * The tables' columns as the joined rows name them, in joinedRows' order: per table its columns
+ * (`column`: their index) and, for a left or semi table, `alias.__has` (`column` null).
+ */
+function joinedNames(jp: JoinPlan): { name: string; table: number; column: number | null; keptFlag: boolean }[] {
+  return jp.tables.flatMap((t, i) => [
+    ...t.columns.map((c, k) => ({ name: joinedName(t.alias, c), table: i, column: k, keptFlag: c.startsWith(KEPT_EXISTS) })),
+    ...(t.kind === 'left' || t.kind === 'semi' ? [{ name: `${t.alias}.${HAS}`, table: i, column: null, keptFlag: false }] : []),
+  ]);
+}
+
+/**
+ * The columns joinedRows makes for a join without window functions: ROW and joinedNames; without
+ * `keptFlags`, not the kept EXISTS flags' (what a kept join may hold).
  */
 function joinedColumns(jp: JoinPlan, keptFlags = true): string[] {
-  return [ROW, ...jp.tables.flatMap((t) => [...t.columns.filter((c) => keptFlags || !c.startsWith(KEPT_EXISTS)).map((c) => joinedName(t.alias, c)), ...(t.kind === 'left' || t.kind === 'semi' ? [`${t.alias}.${HAS}`] : [])])];
+  return [ROW, ...joinedNames(jp).filter((c) => keptFlags || !c.keptFlag).map((c) => c.name)];
 }
 
 /**
@@ -416,11 +427,10 @@ async function joinedRowsOf(p: Party, jp: JoinPlan, colsOf: { key: AShare; m: Ma
 
   // 4. The joined rows as one virtual register (the columns asked for: JoinRunOptions.only).
   const virtual = new Map<string, AShare>([...(valid ? [[ROW, valid] as const] : []), ...overValues]);
-  jp.tables.forEach((t, i) => {
-    const jt = joined.get(i)!;
-    t.columns.forEach((c, k) => virtual.set(joinedName(t.alias, c), jt.columns[k]!));
-    if (t.kind === 'left' || t.kind === 'semi') virtual.set(`${t.alias}.${HAS}`, i === many ? jt.here : jt.has);
-  });
+  for (const { name, table, column } of joinedNames(jp)) {
+    const jt = joined.get(table)!;
+    virtual.set(name, column !== null ? jt.columns[column]! : table === many ? jt.here : jt.has);
+  }
   for (const c of virtual.keys()) if (!wants(c)) virtual.delete(c);
   const e = jp.tables.findIndex((t) => t.expand);
   if (e >= 0) return expandRows(p, virtual, jp.tables[e]!, joined.get(e)!, j.first, lap);
