@@ -52,6 +52,61 @@ function rssDotSum() {
   (local.get $acc))`;
 }
 
+/**
+ * planes: bit planes of 64-bit lanes (the transposition behind bits.ts toPlanes). $x holds g groups
+ * of 16 lanes; for every byte b < $nb of the lanes and every bit r of it, plane 8b + r gets the 16
+ * bits of a group (bit i = lane i of the group) as one 16-bit store at $o + (8b + r)·$s + 2·group.
+ * Per group: the 16 lanes' bytes are regrouped by three layers of byte shuffles (8 per layer) into
+ * one vector per byte position, then i8x16.bitmask takes the top bit of its 16 bytes eight times,
+ * doubling the bytes in between (Warren, Hacker's Delight §7-3 does the same with 32 swaps).
+ */
+function planesKernel() {
+  const sh = (a, b, idx) => `(i8x16.shuffle ${idx.join(' ')} ${a} ${b})`;
+  const body = [];
+  // V_j = lanes 2j, 2j+1 (byte l·8 + b of the pair: lane l, byte b).
+  for (let j = 0; j < 8; j++) body.push(`(local.set $v${j} (v128.load offset=${16 * j} (local.get $p)))`);
+  // Layer A: lanes 4m..4m+3, bytes 0..3 (w) and 4..7 (W): position 4·(b mod 4) + l ← index 8l + b.
+  for (let m = 0; m < 4; m++) {
+    for (const [name, b0] of [['w', 0], ['W', 4]]) {
+      const idx = [];
+      for (let b = 0; b < 4; b++) for (let l = 0; l < 4; l++) idx.push(8 * l + b0 + b);
+      body.push(`(local.set $${name}${m} ${sh(`(local.get $v${2 * m})`, `(local.get $v${2 * m + 1})`, idx)})`);
+    }
+  }
+  // Layer B: lanes 8q..8q+7, byte pairs c ∈ {0,1} and {2,3} of each half: position 8c + l ← 4c + l (l < 4) or 16 + 4c + l − 4.
+  for (let q = 0; q < 2; q++) {
+    for (const [src, base] of [['w', 0], ['W', 2]]) {
+      for (const pair of [0, 1]) {
+        const idx = [];
+        for (let c = 0; c < 2; c++) for (let l = 0; l < 8; l++) { const bb = 2 * pair + c; idx.push(l < 4 ? 4 * bb + l : 16 + 4 * bb + l - 4); }
+        body.push(`(local.set $x${q}_${base + pair} ${sh(`(local.get $${src}${2 * q})`, `(local.get $${src}${2 * q + 1})`, idx)})`);
+      }
+    }
+  }
+  // Layer C: the 16 lanes of byte b: position l ← 8c + l (l < 8) or 16 + 8c + l − 8, c = b mod 2.
+  for (let b = 0; b < 8; b++) {
+    const pr = b >> 1, c = b & 1, idx = [];
+    for (let l = 0; l < 16; l++) idx.push(l < 8 ? 8 * c + l : 16 + 8 * c + l - 8);
+    const bits = [];
+    bits.push(`(local.set $t ${sh(`(local.get $x0_${pr})`, `(local.get $x1_${pr})`, idx)})`);
+    for (let r = 7; r >= 0; r--) {
+      bits.push(`(i32.store16 (i32.add (local.get $q) (i32.mul (local.get $s) (i32.const ${8 * b + r}))) (i8x16.bitmask (local.get $t)))`);
+      if (r) bits.push(`(local.set $t (i8x16.add (local.get $t) (local.get $t)))`);
+    }
+    body.push(`(if (i32.gt_u (local.get $nb) (i32.const ${b})) (then ${bits.join(' ')}))`);
+  }
+  const v128 = (names) => names.map((n) => `(local $${n} v128)`).join(' ');
+  const locals = v128([...Array.from({ length: 8 }, (_, j) => `v${j}`), ...[0, 1, 2, 3].flatMap((m) => [`w${m}`, `W${m}`]), ...[0, 1].flatMap((q) => [0, 1, 2, 3].map((k) => `x${q}_${k}`)), 't']);
+  return `(func (export "planes") (param $x i32) (param $o i32) (param $g i32) (param $nb i32) (param $s i32)
+  (local $k i32) (local $p i32) (local $q i32) ${locals}
+  (block $done (loop $next
+    (br_if $done (i32.ge_u (local.get $k) (local.get $g)))
+    (local.set $p (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 7))))
+    (local.set $q (i32.add (local.get $o) (i32.shl (local.get $k) (i32.const 1))))
+    ${body.join('\n    ')}
+    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+    (br $next))))`;
+}
 const P = (...names) => names.map((n) => [n, 'i32']);
 // x0*(y0+y1) + x1*y0: the local part of a replicated-sharing product (Araki et al. CCS 2016, §2.2).
 const rssTerm = `(i64.add (i64.mul ${ld('x0')} (i64.add ${ld('y0')} ${ld('y1')})) (i64.mul ${ld('x1')} ${ld('y0')}))`;
@@ -72,11 +127,12 @@ const kernels = [
   fold('sum', P('a'), ld('a')),
   fold('rssdot', P('x0', 'x1', 'y0', 'y1'), rssTerm),
   rssDotSum(),
+  planesKernel(),
 ];
 
 const wat = `(module (memory (export "mem") 64)\n${kernels.join('\n')}\n)`;
 const wabt = await wabtInit();
-const mod = wabt.parseWat('kernels.wat', wat);
+const mod = wabt.parseWat('kernels.wat', wat, { simd: true });
 mod.validate();
 const { buffer } = mod.toBinary({});
 const out = new URL('../dist/src/ring/', import.meta.url);

@@ -22,6 +22,24 @@ describe('bit slicing', () => {
       assert.deepEqual(fromPlanes(low, n, 20), x.map((v) => v & 0xfffffn));
     }
   });
+  it('takes every plane of every width exactly, across the kernel chunks of 8192 lanes', () => {
+    for (const n of [1, 15, 16, 17, 33, 8191, 8192, 8193, 16416 + 5]) {
+      const x = col(randomInts(n));
+      if (n >= 3) (x[0] = 0n), (x[1] = (1n << 64n) - 1n), (x[2] = 1n << 63n);
+      const half = new Uint32Array(x.buffer, x.byteOffset, 2 * n);
+      const W = wordsFor(n);
+      for (const bits of [1, 8, 9, 34, 53, 63, 64]) {
+        const planes = toPlanes(x, bits);
+        assert.equal(planes.length, bits * W);
+        for (let k = 0; k < bits; k++)
+          for (let w = 0; w < W; w++) {
+            let want = 0;
+            for (let i = 0; i < 32 && 32 * w + i < n; i++) want |= ((half[2 * (32 * w + i) + (k >>> 5)]! >>> (k & 31)) & 1) << i;
+            if (planes[k * W + w] !== want >>> 0) assert.fail(`n ${n}, ${bits} bits: plane ${k} word ${w} is ${planes[k * W + w]}, expected ${want >>> 0}`);
+          }
+      }
+    }
+  });
   it('packs and unpacks planes', () => {
     const bits = [1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 1];
     const p = packBits(bits);

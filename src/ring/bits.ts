@@ -1,6 +1,6 @@
 // Bit-sliced words: a column of n values becomes `bits` planes of ceil(n/32) words, plane k holding
 // bit k of 32 consecutive lanes per word. Boolean circuits then run one instruction per 32 lanes.
-import type { Col } from './ring64.js';
+import { planesOf, type Col } from './ring64.js';
 
 /** Words per plane for n lanes. */
 export const wordsFor = (n: number): number => (n + 31) >>> 5;
@@ -20,33 +20,9 @@ export function transpose32(m: Uint32Array, base = 0): void {
   }
 }
 
-/** Planes 0..bits−1 of a column (two's complement), plane-major. */
+/** Planes 0..bits−1 of a column (two's complement), plane-major (a WebAssembly kernel: ring64.ts planesOf). */
 export function toPlanes(x: Col, bits: number): Uint32Array {
-  if (bits < 1 || bits > 64) throw new RangeError(`bits must be 1..64, got ${bits}`);
-  const n = x.length;
-  const W = wordsFor(n);
-  const out = new Uint32Array(bits * W);
-  const v = new Uint32Array(x.buffer, x.byteOffset, 2 * n);
-  const lo = new Uint32Array(32);
-  const hi = new Uint32Array(32);
-  const loBits = Math.min(bits, 32);
-  for (let w = 0; w < W; w++) {
-    const base = w * 32;
-    const cnt = Math.min(32, n - base);
-    for (let i = 0; i < cnt; i++) {
-      lo[i] = v[2 * (base + i)]!;
-      hi[i] = v[2 * (base + i) + 1]!;
-    }
-    lo.fill(0, cnt);
-    hi.fill(0, cnt);
-    transpose32(lo);
-    for (let k = 0; k < loBits; k++) out[k * W + w] = lo[k]!;
-    if (bits > 32) {
-      transpose32(hi);
-      for (let k = 32; k < bits; k++) out[k * W + w] = hi[k - 32]!;
-    }
-  }
-  return out;
+  return planesOf(x, bits);
 }
 
 /** Inverse of toPlanes: lanes from `bits` planes (higher bits zero, no sign extension). */

@@ -25,6 +25,7 @@ interface Kernels {
   sum(a: number, n: number): bigint;
   rssdot(x0: number, x1: number, y0: number, y1: number, n: number): bigint;
   rssdotsum(x0: number, x1: number, y0: number, y1: number, o: number, n: number): bigint;
+  planes(x: number, o: number, groups: number, bytes: number, stride: number): void;
 }
 
 const K = new WebAssembly.Instance(
@@ -32,6 +33,7 @@ const K = new WebAssembly.Instance(
 ).exports as unknown as Kernels;
 const MEM = new BigUint64Array(K.mem.buffer);
 const MEM8 = new Uint8Array(K.mem.buffer);
+const MEM32 = new Uint32Array(K.mem.buffer);
 /** Lanes per chunk; 7 scratch slots of this size fit in the module's 4 MiB memory. */
 const CHUNK = 1 << 13;
 const slot = (i: number): number => i * CHUNK * 8;
@@ -173,6 +175,32 @@ export function rssDotMany(cols: [Col, Col][], pairs: [number, number][], sums?:
   }
   if (sums) for (let i = 0; i < m; i++) sums[i] = [MEM[sumAt(i)]!, MEM[sumAt(i) + 1]!];
   return acc.map((v) => BigInt.asUintN(64, v));
+}
+
+/**
+ * Bit planes 0..bits−1 of a column (two's complement), plane-major, ceil(n/32) words per plane:
+ * bit i of word w of plane k is bit k of lane 32w + i (the layout of bits.ts; the transposition of
+ * toPlanes). A chunk's lanes are padded with zeros to whole words; the kernel writes 8 planes per
+ * byte of the lanes, of which the first `bits` are copied out.
+ */
+export function planesOf(x: Col, bits: number): Uint32Array {
+  if (!Number.isInteger(bits) || bits < 1 || bits > 64) throw new RangeError(`bits must be 1..64, got ${bits}`);
+  const n = x.length, W = (n + 31) >>> 5;
+  const out = new Uint32Array(bits * W);
+  const stride = CHUNK / 8; // bytes per plane and chunk: 2 per group of 16 lanes
+  for (let off = 0; off < n; off += CHUNK) {
+    const len = Math.min(CHUNK, n - off);
+    const padded = (len + 31) & ~31;
+    MEM.set(x.subarray(off, off + len), slotLane(0));
+    if (padded > len) MEM.fill(0n, slotLane(0) + len, slotLane(0) + padded);
+    K.planes(slot(0), slot(1), padded >>> 4, (bits + 7) >>> 3, stride);
+    const words = padded >>> 5, w0 = off >>> 5;
+    for (let k = 0; k < bits; k++) {
+      const at = (slot(1) + k * stride) >>> 2;
+      out.set(MEM32.subarray(at, at + words), k * W + w0);
+    }
+  }
+  return out;
 }
 
 /** Σ a mod 2^64. */
