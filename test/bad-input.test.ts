@@ -74,6 +74,19 @@ describe('bad input', () => {
     assert.ok(parseQuery(ors(400)), 'a long but reasonable OR list still parses');
   });
 
+  it('a query parsed before is not parsed again, and each caller gets its own copy', () => {
+    const sql = "SELECT region, COUNT(*) AS n FROM visits WHERE code LIKE 'E11%' GROUP BY region";
+    const first = parseQuery(sql);
+    const fresh = structuredClone(first);
+    first.select.length = 0;
+    first.groupBy.push({ kind: 'column', name: 'mutated' });
+    const again = parseQuery(sql);
+    assert.deepEqual(again, fresh, 'a caller changing its copy does not change what the next caller gets');
+    assert.notEqual(again.select, parseQuery(sql).select);
+    assert.throws(() => parseQuery('SELECT FROM WHERE'), QueryError, 'a syntax error is thrown every time');
+    assert.throws(() => parseQuery('SELECT FROM WHERE'), QueryError);
+  });
+
   it('dataset names: one rule (1-64 characters), the same at ingest and at the nodes', () => {
     const named = (name: string) => () => checkSchema({ ...SCHEMA, name }, CODES);
     assert.doesNotThrow(named('a'.repeat(MAX_ID_LENGTH)));

@@ -43,7 +43,8 @@
 //   at 20–34. Drawn from their own random stream: the other registers do not change with them.
 //
 // Scale (defaults, 3-year period): per citizen ≈ 4.5 contacts, 5.7 prescriptions, 0.82 income rows.
-// Measured (Node 20, one thread, shared 2-core VM), all registers with plain + encoded columns:
+// Measured (Node 20, one thread, shared 2-core VM), all registers with plain and encoded columns
+// (the encoded ones are made when first read):
 // 1 M citizens ≈ 4 s CPU (4–5.5 s wall), 1.2 GiB; 6 M citizens ≈ 24 s CPU (29–50 s wall under
 // load), peak RSS 7.2 GiB (27 M contacts, 34 M prescriptions). Linear in N. No BigInt per value:
 // ring elements are written as 32-bit halves.
@@ -331,15 +332,25 @@ function encodeF64(plain: Float64Array, w: Uint32Array, length: number, scale: n
   }
 }
 
+/**
+ * A register over its plain columns; the encoded columns are made on first use (the demo's
+ * custodians write CSV from the plain values, and only in-process engines read ring elements).
+ */
 function makeRegister(schema: DatasetSchema, length: number, plain: Map<string, PlainColumn>): Register {
-  const columns = new Map<string, BigUint64Array>();
   for (const spec of schema.columns) {
     const p = plain.get(spec.name);
     if (!p) throw new Error(`${schema.name}: no data for column ${spec.name}`);
     if (p.length !== length) throw new Error(`${schema.name}.${spec.name}: ${p.length} values for ${length} rows`);
-    columns.set(spec.name, encodePlain(spec, p, length));
   }
-  return { schema, length, columns, plain };
+  let columns: Map<string, BigUint64Array> | null = null;
+  return {
+    schema,
+    length,
+    plain,
+    get columns() {
+      return (columns ??= new Map(schema.columns.map((spec) => [spec.name, encodePlain(spec, plain.get(spec.name)!, length)])));
+    },
+  };
 }
 
 /** Growable set of columns for an event register: reserve room for a person's rows, then write. */

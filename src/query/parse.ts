@@ -176,11 +176,24 @@ export function checkSqlSize(sql: string): void {
   if (ops > SQL_LIMITS.operators) throw new QueryError(`the query has ${ops} operators (AND, OR, NOT, comparisons, arithmetic); at most ${SQL_LIMITS.operators} are accepted (use IN (…) for lists of values, LIKE 'E11%' for code ranges)`);
 }
 
+/**
+ * Queries parsed before, by their text. The parser takes 1–50 ms a query and a node reads each
+ * query several times (admitting, planning and running a job, an analysis table for every
+ * statistic); the result depends on the text alone. Callers get their own copy.
+ */
+const PARSED = new Map<string, ParsedQuery>();
+const PARSED_MAX = 256;
+
 /** Parses one SELECT statement of the supported subset. Throws QueryError. */
 export function parseQuery(sql: string): ParsedQuery {
   checkSqlSize(sql);
+  const known = PARSED.get(sql);
+  if (known) return structuredClone(known);
   try {
-    return parseChecked(sql);
+    const q = parseChecked(sql);
+    if (PARSED.size >= PARSED_MAX) PARSED.delete(PARSED.keys().next().value!);
+    PARSED.set(sql, q);
+    return structuredClone(q);
   } catch (e) {
     // Within the limits above this does not happen; should it, it is the query's size, not a node error.
     if (e instanceof RangeError) throw new QueryError('the query is nested too deeply; write it with fewer conditions (IN (…) for lists of values)');
