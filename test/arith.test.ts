@@ -6,6 +6,13 @@ import * as R from '../src/ring/ring64.js';
 import { col, EDGES, LENGTHS, randomInts, run3, shareAll, signed, u64 } from './harness.js';
 
 describe('replicated sharing over Z_2^64', () => {
+  it('makes columns from safe integers exactly as from their BigInt values', () => {
+    const vals = [0, 1, -1, 2 ** 31, -(2 ** 31), 2 ** 32, -(2 ** 32) - 1, 2 ** 53 - 1, -(2 ** 53 - 1), 123456789012, -987654321098];
+    for (let i = 0; i < 1000; i++) vals.push(Math.round((Math.random() - 0.5) * 2 ** (1 + Math.floor(Math.random() * 53))));
+    assert.deepEqual(R.fromInts(vals), R.fromValues(vals));
+    assert.deepEqual(R.fromInts(new Int32Array([-5, 7])), R.fromValues([-5, 7]));
+    for (const bad of [0.5, NaN, 2 ** 53, Infinity]) assert.throws(() => R.fromInts([bad]), RangeError);
+  });
   it('splits and recombines at every pair of parties', () => {
     for (const n of LENGTHS) {
       const x = col(randomInts(n));

@@ -222,6 +222,21 @@ export function fromValues(values: ArrayLike<bigint | number>): Col {
 export function toSigned(a: Col): BigInt64Array {
   return new BigInt64Array(a.buffer, a.byteOffset, a.length);
 }
+/**
+ * Column from integers of magnitude below 2^53 (two's complement), through 32-bit halves: no
+ * BigInt per value, unlike fromValues.
+ */
+export function fromInts(values: ArrayLike<number>): Col {
+  const out = alloc(values.length);
+  const w = new Uint32Array(out.buffer, out.byteOffset, 2 * values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isSafeInteger(v)) throw new RangeError(`fromInts: ${v} is not an integer below 2^53 in magnitude`);
+    w[2 * i] = v >>> 0;
+    w[2 * i + 1] = Math.floor(v / 0x1_0000_0000);
+  }
+  return out;
+}
 /** A column filled with c. */
 export function constant(n: number, c: bigint): Col {
   return alloc(n).fill(BigInt.asUintN(64, c));

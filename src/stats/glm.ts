@@ -42,6 +42,7 @@
 // The public side: ./model-job.ts (the job and its noise, planned by nodes and requester alike) and
 // ./model-finish.ts (the requester turns the released lanes into R's table).
 import type { Party } from '../mpc/party.js';
+import { fromInts } from '../ring/ring64.js';
 import { AShare, addPublic, add, concatShares, dotMany, fromPublic, mulMany, mulPublic, sub, subFromPublic, sum } from '../mpc/arith.js';
 import { lt } from '../mpc/compare.js';
 import { bitInject } from '../mpc/convert.js';
@@ -59,14 +60,19 @@ const laneOf = (x: AShare, i: number) => x.slice(i, i + 1);
 const bcast = (x: AShare, n: number): AShare => new AShare(new BigUint64Array(n).fill(x.a[0]!), new BigUint64Array(n).fill(x.b[0]!));
 const zeros = (n: number) => new AShare(new BigUint64Array(n), new BigUint64Array(n));
 const encF = (v: number, f = F): bigint => BigInt(Math.round(v * 2 ** f));
-const intCol = (vals: number[]): BigUint64Array => BigUint64Array.from(vals, (v) => BigInt.asUintN(64, BigInt(v)));
+type PublicColumns = { z: { col: BigUint64Array; e: number }[]; zz: { col: BigUint64Array; e: number }[] };
+/** Made once per fit (read only): G·(P + P²) values. */
+const PUBLIC_COLUMNS = new WeakMap<ModelJob, PublicColumns>();
 
 /** The integer columns z_j and z_i·z_j of the patterns, with their exponents (x̃ = z/2^e). */
-function publicColumns(mj: ModelJob): { z: { col: BigUint64Array; e: number }[]; zz: { col: BigUint64Array; e: number }[] } {
+function publicColumns(mj: ModelJob): PublicColumns {
+  const known = PUBLIC_COLUMNS.get(mj);
+  if (known) return known;
   const P = mj.names.length;
-  const z = Array.from({ length: P }, (_, j) => ({ col: intCol(mj.Z.map((r) => r[j]!)), e: mj.e[j]! }));
+  const z = Array.from({ length: P }, (_, j) => ({ col: fromInts(mj.Z.map((r) => r[j]!)), e: mj.e[j]! }));
   const zz: { col: BigUint64Array; e: number }[] = [];
-  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) zz.push({ col: intCol(mj.Z.map((r) => r[i]! * r[j]!)), e: mj.e[i]! + mj.e[j]! });
+  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) zz.push({ col: fromInts(mj.Z.map((r) => r[i]! * r[j]!)), e: mj.e[i]! + mj.e[j]! });
+  PUBLIC_COLUMNS.set(mj, { z, zz });
   return { z, zz };
 }
 
