@@ -1,4 +1,5 @@
-// Arithmetic on whole columns of Z_2^64 (BigUint64Array), the ring every arithmetic share lives in.
+// Arithmetic on whole columns of Z_2^64 (BigUint64Array), the ring every arithmetic share lives in,
+// and the transposition of a column into bit planes (planesOf, behind bits.ts toPlanes).
 //
 // The multiplying kernels run in WebAssembly (i64.mul is one instruction; the same loop written on
 // 32-bit halves with Math.imul measured ~7x slower on this machine, see bench/RESULTS.md). Columns
