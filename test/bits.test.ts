@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromPlanes, packBits, planeToCol, toPlanes, transpose32, unpackBits, wordsFor } from '../src/ring/bits.js';
+import { planesInto } from '../src/ring/ring64.js';
 import { col, LENGTHS, randomInts } from './harness.js';
 
 describe('bit slicing', () => {
@@ -39,6 +40,18 @@ describe('bit slicing', () => {
           }
       }
     }
+  });
+  it('writes planes among a longer column\'s (planesInto), leaving the other words alone', () => {
+    const x = col(randomInts(8193 + 70));
+    const W = 400, off = 123, bits = 37, w = wordsFor(x.length);
+    const out = new Uint32Array(bits * W).fill(0xdeadbeef);
+    planesInto(x, bits, out, W, off);
+    const want = toPlanes(x, bits);
+    for (let k = 0; k < bits; k++) {
+      assert.deepEqual(out.subarray(k * W + off, k * W + off + w), want.subarray(k * w, (k + 1) * w));
+      assert.ok(out.subarray(k * W, k * W + off).every((v) => v === 0xdeadbeef) && out.subarray(k * W + off + w, (k + 1) * W).every((v) => v === 0xdeadbeef));
+    }
+    assert.throws(() => planesInto(x, bits, out, W, W - w + 1), RangeError);
   });
   it('packs and unpacks planes', () => {
     const bits = [1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 1];

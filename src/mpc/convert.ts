@@ -3,7 +3,8 @@
 // Bit decomposition follows ABY3 (Mohassel–Rindal CCS 2018, §5.3): x = x_0 + x_1 + x_2 is
 // rewritten as the sum of two terms a = x_0 + x_1 (known to party 0) and b = x_2 (known to
 // parties 1 and 2). Party 0 inputs a's bits (one message), b's bits are shared for free, and
-// an adder adds them inside MPC. Nothing is revealed.
+// an adder adds them inside MPC. Nothing is revealed. Long columns take the terms by thirds of the
+// lanes, x_j + x_{j+1} and x_{j+2} in third j, so that each party inputs a third of the bits.
 //
 // Two adders, chosen by the lane count (public): below RIPPLE_LANES a log-depth parallel-prefix
 // adder (Sklansky 1960), whose rounds are few but whose ANDs are ≈ 3m per lane for a carry over m
@@ -20,9 +21,21 @@ import { AShare, add, fromPair, input, mul, mulPublic } from './arith.js';
 import { and, andFinish, andMany, BShare, fromPairBits, inputBits, stackPlanes, xor } from './boolean.js';
 import type { Party } from './party.js';
 
-/** Boolean sharings of the two terms a = x_0 + x_1 and b = x_2 of x, planes 0..bits−1 (one round). */
+/**
+ * Lanes from which the party that inputs the first term changes by thirds of the lanes (a public
+ * choice by the lane count): each party then sends a third of the input bits instead of party 0
+ * sending them all besides its share of the adder's ANDs.
+ */
+export const SPLIT_INPUT_LANES = 1 << 12;
+
+/**
+ * Boolean sharings of the two terms a = x_j + x_{j+1} (known to party j) and b = x_{j+2} (known to
+ * parties j+1 and j+2) of x, planes 0..bits−1 (one round). j = 0 for short columns; from
+ * SPLIT_INPUT_LANES on, j = 0, 1, 2 for the three thirds of the lanes (each a whole number of words).
+ */
 export async function twoTermBits(p: Party, x: AShare, bits: number, negateB = false): Promise<[BShare, BShare]> {
   const n = x.length;
+  if (n >= SPLIT_INPUT_LANES) return twoTermsByThirds(p, x, bits, negateB);
   // Party 0 holds (x_0, x_1); party 1 holds (x_1, x_2); party 2 holds (x_2, x_0).
   const a = p.id === 0 ? toPlanes(R.add(x.a, x.b), bits) : null;
   const bcol = p.id === 1 ? x.b : p.id === 2 ? x.a : null;
@@ -30,6 +43,56 @@ export async function twoTermBits(p: Party, x: AShare, bits: number, negateB = f
   const A = await inputBits(p, 0, a, n, bits);
   const B = fromPairBits(p, 1, b, n, bits);
   return [A, B];
+}
+
+/**
+ * twoTermBits by thirds of the lanes (each a whole number of words): in third j, party j inputs
+ * the planes of x_j + x_{j+1} as inputBits does (one message to its successor) and x_{j+2} is shared
+ * by parties j+1 and j+2 as fromPairBits does. Written straight into the planes of all n lanes.
+ */
+async function twoTermsByThirds(p: Party, x: AShare, bits: number, negateB: boolean): Promise<[BShare, BShare]> {
+  const n = x.length, W = wordsFor(n), i = p.id, next = p.next, prev = p.prev;
+  const third = 32 * Math.ceil(n / 96);
+  const start = [0, third, 2 * third, n];
+  const at = (j: number) => start[j]! >>> 5, len = (j: number) => wordsFor(start[j + 1]! - start[j]!);
+  const lanes = (c: Col, j: number) => c.subarray(start[j]!, start[j + 1]!);
+  const region = (h: Uint32Array, j: number, k: number) => h.subarray(k * W + at(j), k * W + at(j) + len(j));
+  const zero = (h: Uint32Array, j: number) => {
+    for (let k = 0; k < bits; k++) region(h, j, k).fill(0);
+  };
+  // Every word of the four halves is written below.
+  const words = () => new Uint32Array(Buffer.allocUnsafeSlow(4 * bits * W).buffer, 0, bits * W);
+  const [Aa, Ab, Ba, Bb] = [words(), words(), words(), words()];
+  // b: x_{j+2}. This party is j+1 of third `prev` (x_{i+1} = x.b) and j+2 of third `next` (x_i = x.a).
+  const term = (c: Col) => (negateB ? R.neg(c) : c);
+  R.planesInto(term(lanes(x.b, prev)), bits, Bb, W, at(prev));
+  R.planesInto(term(lanes(x.a, next)), bits, Ba, W, at(next));
+  zero(Bb, i), zero(Bb, next), zero(Ba, i), zero(Ba, prev);
+  // a in its own third: held as (mine, theirs), mine from the stream shared with the predecessor,
+  // theirs = a ⊕ mine sent to the successor.
+  const v = toPlanes(R.add(lanes(x.a, i), lanes(x.b, i)), bits);
+  const L = len(i), theirs = new Uint32Array(bits * L);
+  for (let k = 0; k < bits; k++) {
+    const mine = region(Aa, i, k);
+    p.prgPrev.fill(new Uint8Array(mine.buffer, mine.byteOffset, mine.byteLength));
+    for (let t = 0, o = k * L; t < L; t++, o++) theirs[o] = v[o]! ^ mine[t]!;
+    region(Ab, i, k).set(theirs.subarray(k * L, (k + 1) * L));
+  }
+  p.net.send(next, R.bytesOf(theirs));
+  // Third `next` (its owner's predecessor's part): (0, the stream shared with the successor).
+  zero(Aa, next);
+  for (let k = 0; k < bits; k++) {
+    const r = region(Ab, next, k);
+    p.prgNext.fill(new Uint8Array(r.buffer, r.byteOffset, r.byteLength));
+  }
+  // Third `prev` (its owner's successor): (what the owner sent, 0).
+  zero(Ab, prev);
+  const got = await p.net.recv(prev);
+  const Lp = len(prev);
+  if (got.byteLength !== 4 * bits * Lp) throw new Error(`twoTermBits: party ${prev} sent ${got.byteLength} bytes, expected ${4 * bits * Lp}`);
+  const g = got.byteOffset % 4 === 0 ? new Uint32Array(got.buffer, got.byteOffset, bits * Lp) : new Uint32Array(got.slice().buffer);
+  for (let k = 0; k < bits; k++) region(Aa, prev, k).set(g.subarray(k * Lp, (k + 1) * Lp));
+  return [new BShare(n, bits, Aa, Ab), new BShare(n, bits, Ba, Bb)];
 }
 
 /**

@@ -185,20 +185,29 @@ export function rssDotMany(cols: [Col, Col][], pairs: [number, number][], sums?:
  * byte of the lanes, of which the first `bits` are copied out.
  */
 export function planesOf(x: Col, bits: number): Uint32Array {
+  const W = (x.length + 31) >>> 5;
+  return planesInto(x, bits, new Uint32Array(bits * W), W, 0);
+}
+
+/**
+ * planesOf written into `out`: plane k at words k·stride + offset … (x's ceil(n/32) words each), the
+ * rest of `out` untouched (a column's lanes placed among a longer column's, from a whole word on).
+ */
+export function planesInto(x: Col, bits: number, out: Uint32Array, stride: number, offset: number): Uint32Array {
   if (!Number.isInteger(bits) || bits < 1 || bits > 64) throw new RangeError(`bits must be 1..64, got ${bits}`);
   const n = x.length, W = (n + 31) >>> 5;
-  const out = new Uint32Array(bits * W);
-  const stride = CHUNK / 8; // bytes per plane and chunk: 2 per group of 16 lanes
+  if (offset + W > stride || (bits - 1) * stride + offset + W > out.length) throw new RangeError(`planesInto: ${bits} planes of ${W} words do not fit at word ${offset} of planes of ${stride}`);
+  const planeBytes = CHUNK / 8; // bytes per plane and chunk in the scratch area: 2 per group of 16 lanes
   for (let off = 0; off < n; off += CHUNK) {
     const len = Math.min(CHUNK, n - off);
     const padded = (len + 31) & ~31;
     MEM.set(x.subarray(off, off + len), slotLane(0));
     if (padded > len) MEM.fill(0n, slotLane(0) + len, slotLane(0) + padded);
-    K.planes(slot(0), slot(1), padded >>> 4, (bits + 7) >>> 3, stride);
+    K.planes(slot(0), slot(1), padded >>> 4, (bits + 7) >>> 3, planeBytes);
     const words = padded >>> 5, w0 = off >>> 5;
     for (let k = 0; k < bits; k++) {
-      const at = (slot(1) + k * stride) >>> 2;
-      out.set(MEM32.subarray(at, at + words), k * W + w0);
+      const at = (slot(1) + k * planeBytes) >>> 2;
+      out.set(MEM32.subarray(at, at + words), k * stride + offset + w0);
     }
   }
   return out;
