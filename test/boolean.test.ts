@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import * as B from '../src/mpc/boolean.js';
 import * as C from '../src/mpc/compare.js';
-import { adderFor, b2a, bitDecompose, bitInject, carryInto, msb, RIPPLE_LANES, SPLIT_INPUT_LANES } from '../src/mpc/convert.js';
+import { adderFor, b2a, bitDecompose, bitInject, carryInto, msb, RIPPLE_LANES, SPLIT_INPUT_LANES, twoTermBits } from '../src/mpc/convert.js';
 import { fromPlanes, toPlanes, unpackBits } from '../src/ring/bits.js';
 import { col, EDGES, LENGTHS, randomInts, run3, shareAll, signed, u64 } from './harness.js';
 
@@ -168,34 +168,44 @@ describe('comparison and selection', () => {
     }
   });
 
-  it('from SPLIT_INPUT_LANES lanes on, each party inputs a third of the terms: the same bits, signs and comparisons', async () => {
-    for (const n of [SPLIT_INPUT_LANES - 1, SPLIT_INPUT_LANES, SPLIT_INPUT_LANES + 33, 3 * SPLIT_INPUT_LANES + 65]) {
-      const [xv, yv] = cases(n);
-      const m = xv.length;
-      const [sx, sy] = shareAll(col(xv), col(yv));
-      const sent: number[] = [];
-      const out = await run3(async (p) => {
-        const x = sx![p.id]!, y = sy![p.id]!;
-        const before = p.net.stats.sent;
-        const bits = await B.revealBits(p, await bitDecompose(p, x, 64));
-        sent[p.id] = p.net.stats.sent - before;
-        return [bits, await B.revealBits(p, await bitDecompose(p, x, 34)), await B.revealBits(p, await msb(p, x, 35)), await B.revealBits(p, await C.lt(p, x, y)), await B.revealBits(p, await C.eq(p, x, y)), await B.revealBits(p, await C.lt(p, x, y, { bits: 40 }))];
-      });
-      const small = xv.map((v, i) => Math.abs(Number(v)) < 2 ** 38 && Math.abs(Number(yv[i]!)) < 2 ** 38);
-      for (const [full, id, sign35, less, same, less40] of out) {
-        assert.deepEqual(fromPlanes(full!, m, 64), col(xv), `n=${n}`);
-        assert.deepEqual(fromPlanes(id!, m, 34), col(xv.map((v) => v & ((1n << 34n) - 1n))));
-        assert.deepEqual(bitsOf(sign35, m), xv.map((v) => Number((u64(v) >> 34n) & 1n)));
-        assert.deepEqual(bitsOf(less, m), xv.map((v, i) => +(v < yv[i]!)));
-        assert.deepEqual(bitsOf(same, m), xv.map((v, i) => +(v === yv[i]!)));
-        const l40 = bitsOf(less40, m);
-        xv.forEach((v, i) => small[i] && assert.equal(l40[i], +(v < yv[i]!), `bounded lane ${i}`));
+  it('the two terms by thirds of the lanes add up to x (and x with b negated), each party sending a third of the input', async () => {
+    for (const n of [65, 96, 100, 191, 4096 + 33]) {
+      const xv = randomInts(n);
+      const [sx] = shareAll(col(xv));
+      for (const [bits, negateB] of [[64, false], [35, true]] as const) {
+        const sent: number[] = [];
+        const out = await run3(async (p) => {
+          const before = p.net.stats.sent;
+          const [A, B2] = await twoTermBits(p, sx![p.id]!, bits, negateB, true);
+          sent[p.id] = p.net.stats.sent - before;
+          return [await B.revealBits(p, A), await B.revealBits(p, B2)];
+        });
+        const mask = (1n << BigInt(bits)) - 1n;
+        for (const [a, b] of out) {
+          const [av, bv] = [fromPlanes(a!, n, bits), fromPlanes(b!, n, bits)];
+          assert.deepEqual(col(xv.map((_, i) => (negateB ? av[i]! - bv[i]! : av[i]! + bv[i]!) & mask)), col(xv.map((v) => v & mask)), `n=${n}, ${bits} bits`);
+        }
+        assert.ok(Math.max(...sent) - Math.min(...sent) <= 2 * 4 * bits && Math.min(...sent) > 0, `bytes sent per party ${sent.join(', ')}`);
       }
-      // Party 0 sends the input bits and its ANDs below the split; from it on, each party about the same.
-      const spread = Math.max(...sent) / Math.min(...sent);
-      if (m >= SPLIT_INPUT_LANES) assert.ok(spread < 1.1, `bytes sent per party ${sent.join(', ')}`);
-      else assert.ok(sent[0]! > 1.5 * sent[1]!, `bytes sent per party ${sent.join(', ')}`);
     }
+  });
+
+  it('from SPLIT_INPUT_LANES lanes on, signs and comparisons take the terms by thirds', async () => {
+    const n = SPLIT_INPUT_LANES + 33;
+    const xv = randomInts(n), yv = randomInts(n).map((v, i) => (i % 7 ? v : xv[i]!));
+    const [sx, sy] = shareAll(col(xv), col(yv));
+    const sent: number[] = [];
+    const out = await run3(async (p) => {
+      const before = p.net.stats.sent;
+      const s = await B.revealBits(p, await msb(p, sx![p.id]!, 35));
+      sent[p.id] = p.net.stats.sent - before;
+      return [s, await B.revealBits(p, await C.lt(p, sx![p.id]!, sy![p.id]!))];
+    });
+    for (const [sign35, less] of out) {
+      assert.deepEqual(bitsOf(sign35, n), xv.map((v) => Number((u64(v) >> 34n) & 1n)));
+      assert.deepEqual(bitsOf(less, n), xv.map((v, i) => +(v < yv[i]!)));
+    }
+    assert.ok(Math.max(...sent) / Math.min(...sent) < 1.05, `bytes sent per party ${sent.join(', ')}`);
   });
 
   it('compares against public values on both sides', async () => {

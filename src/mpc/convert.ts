@@ -24,18 +24,21 @@ import type { Party } from './party.js';
 /**
  * Lanes from which the party that inputs the first term changes by thirds of the lanes (a public
  * choice by the lane count): each party then sends a third of the input bits instead of party 0
- * sending them all besides its share of the adder's ANDs.
+ * sending them all besides its share of the adder's ANDs. Between institutions that makes a 63-bit
+ * comparison of 2^20 lanes 24 % faster; below 2^18 lanes the work there is bound by rounds, and on
+ * one machine the wait for every party's input costs more than the balance gains (bench/RESULTS.md,
+ * "each party inputs a third").
  */
-export const SPLIT_INPUT_LANES = 1 << 12;
+export const SPLIT_INPUT_LANES = 1 << 18;
 
 /**
  * Boolean sharings of the two terms a = x_j + x_{j+1} (known to party j) and b = x_{j+2} (known to
  * parties j+1 and j+2) of x, planes 0..bits−1 (one round). j = 0 for short columns; from
  * SPLIT_INPUT_LANES on, j = 0, 1, 2 for the three thirds of the lanes (each a whole number of words).
  */
-export async function twoTermBits(p: Party, x: AShare, bits: number, negateB = false): Promise<[BShare, BShare]> {
+export async function twoTermBits(p: Party, x: AShare, bits: number, negateB = false, byThirds = x.length >= SPLIT_INPUT_LANES): Promise<[BShare, BShare]> {
   const n = x.length;
-  if (n >= SPLIT_INPUT_LANES) return twoTermsByThirds(p, x, bits, negateB);
+  if (byThirds && n > 64) return twoTermsByThirds(p, x, bits, negateB);
   // Party 0 holds (x_0, x_1); party 1 holds (x_1, x_2); party 2 holds (x_2, x_0).
   const a = p.id === 0 ? toPlanes(R.add(x.a, x.b), bits) : null;
   const bcol = p.id === 1 ? x.b : p.id === 2 ? x.a : null;
@@ -52,7 +55,7 @@ export async function twoTermBits(p: Party, x: AShare, bits: number, negateB = f
  */
 async function twoTermsByThirds(p: Party, x: AShare, bits: number, negateB: boolean): Promise<[BShare, BShare]> {
   const n = x.length, W = wordsFor(n), i = p.id, next = p.next, prev = p.prev;
-  const third = 32 * Math.ceil(n / 96);
+  const third = 32 * Math.floor(W / 3); // words of the first two thirds; the last has the rest (W ≥ 3)
   const start = [0, third, 2 * third, n];
   const at = (j: number) => start[j]! >>> 5, len = (j: number) => wordsFor(start[j + 1]! - start[j]!);
   const lanes = (c: Col, j: number) => c.subarray(start[j]!, start[j + 1]!);
