@@ -72,8 +72,9 @@ function publicColumns(mj: ModelJob): PublicColumns {
   const z = Array.from({ length: P }, (_, j) => ({ col: fromInts(mj.Z.map((r) => r[j]!)), e: mj.e[j]! }));
   const zz: { col: BigUint64Array; e: number }[] = [];
   for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) zz.push({ col: fromInts(mj.Z.map((r) => r[i]! * r[j]!)), e: mj.e[i]! + mj.e[j]! });
-  PUBLIC_COLUMNS.set(mj, { z, zz });
-  return { z, zz };
+  const cols = { z, zz };
+  PUBLIC_COLUMNS.set(mj, cols);
+  return cols;
 }
 
 /**
