@@ -604,7 +604,7 @@ async function fitCox(p: Party, mj: ModelJob, nS: AShare, nH: AShare | null, XyS
   const scaled = (await mulMany(p, [[cat(vw), bcast(noisy.up, (P + 1) * G * T)]]))[0]!;
   const U = (await truncRound(p, [[scaled, noisy.k + F - 12]]))[0]!; // r·A·2^(ℓ−k), 12 fractional bits
   const v = U.slice(0, G * T);
-  const zGT = (j: number) => BigUint64Array.from({ length: G * T }, (_, i) => BigInt.asUintN(64, BigInt(mj.Z[Math.floor(i / T)]![j]!)));
+  const zGT = (j: number) => fromInts(Array.from({ length: G * T }, (_, i) => mj.Z[Math.floor(i / T)]![j]!));
   const xv = await roundMany(p, Array.from({ length: P }, (_, j) => [mulPublic(v, zGT(j)), mj.e[j]!] as [AShare, number]));
   const u = xv.map((x, j) => sub(x, U.slice((j + 1) * G * T, (j + 2) * G * T)));
   const pairs: [AShare, AShare][] = [];
