@@ -96,6 +96,21 @@ async function settle(page: Page, what: Locator): Promise<void> {
   if (await alert.count()) throw new Error(`the page says: ${await alert.first().textContent()}`);
 }
 
+/**
+ * Waits for the page's refusal of a call and checks its words. If the page shows anything else
+ * instead (a check passed, a run started, a result), fails at once with what it shows, rather
+ * than waiting for an alert that will not come.
+ */
+async function refused(page: Page, words: RegExp): Promise<void> {
+  const answer = page.locator('section.stats').locator('.problem, .checked, .progress, .stat-result').first();
+  await answer.waitFor();
+  const shown = (await answer.textContent()) ?? '';
+  if (!(await answer.evaluate((e) => e.classList.contains('problem'))) || !words.test(shown)) {
+    await screenshot(page, 'stats', 'failed');
+    assert.fail(`expected the page to refuse with ${words}; it shows: ${shown}`);
+  }
+}
+
 /** The researcher of an un-governed cluster on the Statistics page. */
 async function statsPage(c: WebCluster) {
   const p = await openPage();
@@ -250,18 +265,18 @@ describe('web app: statistics on an un-governed cluster', () => {
     const before = submitted();
     await setFields(page, { ...LOGIT, formula: 't2d ~ age + nosuch' });
     await page.getByRole('button', { name: 'Run', exact: true }).click();
-    await page.getByRole('alert').getByText(/no column 'nosuch' in the analysis table \(columns: t2d, age, sex, region, q, days, died\)/).waitFor();
+    await refused(page, /no column 'nosuch' in the analysis table \(columns: t2d, age, sex, region, q, days, died\)/);
     await screenshot(page, 'stats', '04-refused-column');
     await page.getByLabel(/^Formula/).fill('t2d ~ age * sex');
     await page.getByRole('button', { name: 'Check' }).click();
-    await page.getByRole('alert').getByText(/interactions .* are not supported; add the product as a column/).waitFor();
+    await refused(page, /interactions .* are not supported; add the product as a column/);
     // Too many covariate patterns for a fit inside MPC: 100 ages × 730 days × 2 sexes.
     await page.getByLabel(/^Formula/).fill('t2d ~ age + days + sex');
     await page.getByRole('button', { name: 'Check' }).click();
-    await page.getByRole('alert').getByText(/146000 cells; at most 65536 \(use coarser covariates/).waitFor();
+    await refused(page, /146000 cells; at most 65536 \(use coarser covariates/);
     await typeSql(page, 'SELECT p.sex, COUNT(*) AS n FROM population p GROUP BY p.sex');
     await page.getByRole('button', { name: 'Check' }).click();
-    await page.getByRole('alert').getByText(/no GROUP BY or HAVING/).waitFor();
+    await refused(page, /no GROUP BY or HAVING/);
     assert.equal(submitted(), before, 'nothing was submitted');
     assert.deepEqual(errors, []);
     await context.close();
