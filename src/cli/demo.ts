@@ -8,7 +8,7 @@
 //  3. three node processes connect over mutually authenticated TLS 1.3 and run src/cli/demo-job.ts;
 //  4. each node sends its result shares to the requester (this process), which combines them,
 //     checks that the replicated halves agree, and compares with the plaintext computed directly.
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { combineShares, splitShares, AShare } from '../mpc/share.js';
 import type { PartyId } from '../net/channel.js';
@@ -161,5 +161,3 @@ export async function runDemo(o: DemoOptions): Promise<boolean> {
   log(`${ok ? '✔ all results agree with the plaintext' : '✘ MISMATCH'}; replicated result shares ${allConsistent ? 'consistent across nodes' : 'INCONSISTENT'}; total ${fmtMs(performance.now() - t0)}`);
   return ok;
 }
-
-export const DEFAULT_DEMO_DIR = resolve('.mosaik', 'demo');

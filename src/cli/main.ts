@@ -33,11 +33,13 @@ import type { PartyId } from '../net/channel.js';
 import { createLocalCluster, writeNodeKey } from '../net/keys.js';
 import { ensureLocalIdentities } from '../governance/identities.js';
 import { DEFAULT_PRIVACY } from '../node/privacy.js';
-import { DEFAULT_DEMO_DIR } from './demo.js';
 import { COLUMN_MALLOC_ENV, growHeapForColumns, hasColumnMemory } from '../ring/column-memory.js';
 // What a command runs is imported when it runs (the daemon, the query client, the demos), and the
 // commands of other modules are registered only when the command line may need them (below): a
 // custodian's `mosaik ingest` starts in 0.35 s instead of 0.71 s, a node without the demos and clients.
+
+/** Where the demos keep their clusters (relative to where mosaik is started). */
+const DEFAULT_DEMO_DIR = resolve('.mosaik', 'demo');
 
 const int = (what: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);

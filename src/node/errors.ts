@@ -3,7 +3,7 @@
 // (src/node/http.ts sendError), the services throw them.
 import { GovernanceError } from '../governance/errors.js';
 import { LedgerError } from '../ledger/entry.js';
-import { QueryError } from '../query/index.js';
+import { QueryError } from '../query/parse-error.js';
 import { StoreError } from './store.js';
 
 /** An error answered with `status` and extra fields `details` (e.g. {job, refusals}). */
