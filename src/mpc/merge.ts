@@ -16,8 +16,9 @@
 // its run's number, its key's bits (bit-decomposed once, ABY3 §5.3) and a pad flag; nothing else
 // moves. A compare-exchange takes [y < x] as the carry out of x + ¬y (convert.ts carryInto: ≈ 3
 // ANDs per plane, ⌈log2 planes⌉ + 1 rounds) and swaps the two rows by one AND per plane:
-// x ⊕= b·(x ⊕ y), y ⊕= b·(x ⊕ y). From d = 32 down the pairs lie inside words; their lower and
-// upper lanes are packed 16 to a half-word first, so no AND is spent on idle lanes. The run number
+// x ⊕= b·(x ⊕ y), y ⊕= b·(x ⊕ y). From d = 32 down the pairs lie inside words; two words make one
+// word of 32 pairs (the first word's pairs where their lower lanes are, the second's where their
+// upper lanes are), so no AND is spent on idle lanes. The run number
 // breaks ties by run, so each run's rows leave in their own order: the row at sorted place j is
 // s(j) = start of its run + the rows of that run before j (one injected indicator per run, a prefix
 // sum, one multiplication).
@@ -94,18 +95,8 @@ function rev32(w: number): number {
 const LOWER = new Uint32Array(33);
 [LOWER[1], LOWER[2], LOWER[4], LOWER[8], LOWER[16], LOWER[32]] = [0x55555555, 0x33333333, 0x0f0f0f0f, 0x00ff00ff, 0x0000ffff, 0xffffffff];
 
-/** The 16 lanes of w with bit d of their position clear, packed into the low half (d < 32). */
-function compress(w: number, d: number): number {
-  let x = w & LOWER[d]!;
-  for (let s = d; s <= 8; s *= 2) x = (x | (x >>> s)) & LOWER[2 * s]!;
-  return x;
-}
-/** Inverse of compress: the low 16 bits of c spread back to the lanes with bit d clear. */
-function expand(c: number, d: number): number {
-  let x = c & 0xffff;
-  for (let s = 8; s >= d; s >>>= 1) x = (x | (x << s)) & LOWER[s]!;
-  return x >>> 0;
-}
+/** Lanes with bit d of their position set, within a word (the upper end of a pair at distance d < 32). */
+const UPPER = LOWER.map((m) => ~m >>> 0);
 
 /**
  * Merges the two shortest of `pending` by the bitonic merger (see the module comment): `lo` first,
@@ -206,14 +197,21 @@ async function bitonicMerge(p: Party, A: Uint32Array, B: Uint32Array, real: Uint
           }
           continue;
         }
-        let q = 2 * out; // in half-words
+        // Real words two by two: the first's pairs (lower lane j, upper j + d) sit at lane j, the
+        // second's at lane j + d (its lower lanes shifted up, its upper lanes where they are).
+        const lo = LOWER[d]!, up = UPPER[d]!;
+        let q = 2 * out; // real words gathered so far (two per gathered word)
         for (let g = 0; g < ranges; g++) {
           const e = base + rStart[g]! + rLen[g]!;
           for (let i = base + rStart[g]!; i < e; i++, q++) {
-            const w = src[i]!, sh = (q & 1) << 4, o = q >>> 1;
-            if (!(q & 1)) xs[o] = ys[o] = 0;
-            xs[o]! |= compress(w, d) << sh;
-            ys[o]! |= compress(w >>> d, d) << sh;
+            const w = src[i]!, o = q >>> 1;
+            if (!(q & 1)) {
+              xs[o] = w & lo;
+              ys[o] = (w >>> d) & lo;
+            } else {
+              xs[o]! |= (w & lo) << d;
+              ys[o]! |= w & up;
+            }
           }
         }
       }
@@ -221,7 +219,7 @@ async function bitonicMerge(p: Party, A: Uint32Array, B: Uint32Array, real: Uint
     const lanes = 32 * G;
     const xs = new BShare(lanes, P, X[0]!.subarray(0, P * G), X[1]!.subarray(0, P * G));
     const ys = new BShare(lanes, P, Y[0]!.subarray(0, P * G), Y[1]!.subarray(0, P * G));
-    // b = [y < x] = the carry out of x + ¬y over the compared planes (0 in a half-word left empty: 0 + ¬0).
+    // b = [y < x] = the carry out of x + ¬y over the compared planes (0 in lanes left empty: 0 + ¬0).
     const b = await carryInto(p, xs, not(p, ys), P);
     // Δ = b·(x ⊕ y) in every plane; lower = x ⊕ Δ, upper = y ⊕ Δ.
     const delta = await andOuter(p, b, xor(xs, ys));
@@ -229,18 +227,26 @@ async function bitonicMerge(p: Party, A: Uint32Array, B: Uint32Array, real: Uint
       const dst = mine[h]!, xh = X[h]!, yh = Y[h]!, dh = h === 0 ? delta.a : delta.b;
       for (let k = 0; k < P; k++) {
         const base = k * WN;
-        let q = D > 0 ? k * G : 2 * k * G;
-        for (let g = 0; g < ranges; g++) {
-          const e = base + rStart[g]! + rLen[g]!;
-          for (let i = base + rStart[g]!; i < e; i++, q++) {
-            if (D > 0) {
+        if (D > 0) {
+          let q = k * G;
+          for (let g = 0; g < ranges; g++) {
+            const e = base + rStart[g]! + rLen[g]!;
+            for (let i = base + rStart[g]!; i < e; i++, q++) {
               const dq = dh[q]!;
               dst[i] = xh[q]! ^ dq;
               dst[i + D] = yh[q]! ^ dq;
-            } else {
-              const dq = expand(dh[q >>> 1]! >>> ((q & 1) << 4), d);
-              dst[i] = dst[i]! ^ dq ^ (dq << d);
             }
+          }
+          continue;
+        }
+        const lo = LOWER[d]!;
+        let q = 2 * k * G;
+        for (let g = 0; g < ranges; g++) {
+          const e = base + rStart[g]! + rLen[g]!;
+          for (let i = base + rStart[g]!; i < e; i++, q++) {
+            // The pair at lanes (j, j + d) of this word: its Δ at lane j (first word) or j + d (second).
+            const m = (q & 1 ? dh[q >>> 1]! >>> d : dh[q >>> 1]!) & lo;
+            dst[i] = dst[i]! ^ m ^ (m << d);
           }
         }
       }
