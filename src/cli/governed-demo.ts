@@ -49,7 +49,7 @@ export async function runGovernedDemo(o: StudiesDemoOptions): Promise<boolean> {
   o.log('mosaik demo --governed: studies, approvals, policies and consent, checked by every node on its own');
   const { dir, nodeDirs } = await createLocalCluster(o.dir);
   await writeApiPorts(dir);
-  for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance']) rmSync(join(d, sub), { recursive: true, force: true });
+  for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance', 'jobs']) rmSync(join(d, sub), { recursive: true, force: true });
 
   // 1. Identities.
   const actors = [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' as const }];

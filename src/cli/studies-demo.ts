@@ -419,8 +419,8 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   const { dir, nodeDirs } = await createLocalCluster(o.dir);
   await writeApiPorts(dir);
   if (o.network) setNodeHosts(dir, o.network.hosts);
-  // Fresh nodes every run (their keys are kept): no stored versions, log or spent budgets from before.
-  for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance']) rmSync(join(d, sub), { recursive: true, force: true });
+  // Fresh nodes every run (their keys are kept): no stored versions, log, spent budgets or jobs from before.
+  for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance', 'jobs']) rmSync(join(d, sub), { recursive: true, force: true });
   // Who acts: each custodian with its own key (it may upload its own registers only), and the
   // epidemiologist who runs the example studies. The cluster's own 'researcher' identity is left for
   // you to query with afterwards (mosaik query --dir …), with its whole privacy budget.
