@@ -31,7 +31,7 @@ export interface StatsDemoOptions {
   study?: SignedStudy;
   /** Persons the consent filter leaves out (the reference leaves them out too). */
   excluded?: ReadonlySet<number>;
-  /** Whether R runs here, asked early by the caller (loading R takes ≈ 1.6 s); asked now if not given. */
+  /** Whether R runs here, asked early by the caller (starting R takes ≈ 0.3 s); asked now if not given. */
   rAvailable?: Promise<boolean>;
 }
 

@@ -413,7 +413,7 @@ async function serveUntilStopped(dir: string, o: StudiesDemoOptions, citizens: D
 
 export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   const t0 = performance.now();
-  // Whether R (the statistics' reference) runs here: asked now, in the background (loading R takes ≈ 1.6 s).
+  // Whether R (the statistics' reference) runs here: asked now, in the background (starting R takes ≈ 0.3 s).
   const withR = rAvailableAsync();
   o.log('mosaik demo: three compute nodes, three custodians, one researcher — secret-shared registers, TLS 1.3 with pinned keys');
   const { dir, nodeDirs } = await createLocalCluster(o.dir);
