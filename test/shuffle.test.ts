@@ -24,6 +24,30 @@ async function shuffleReveal(cols: BigUint64Array[], n: number) {
   });
 }
 
+describe('seeded stream', () => {
+  it('xorInto XORs the same stream in as drawing it does, across blocks, and keeps holders of the seed in lockstep', () => {
+    const seed = new Uint8Array(16).fill(5);
+    const a = new Prg(seed), b = new Prg(seed);
+    for (const words of [0, 1, 3, 16383, 16384, 16385, 50_000, 7]) {
+      const data = Uint32Array.from({ length: words }, (_, i) => (i * 2654435761) >>> 0);
+      const viaXor = data.slice();
+      a.xorInto(viaXor);
+      const drawn = b.raw(4 * words);
+      const stream = new Uint32Array(drawn.buffer, drawn.byteOffset, words);
+      assert.deepEqual(viaXor, data.map((x, i) => (x ^ stream[i]!) >>> 0), `${words} words`);
+      // A draw between keeps both at the same place in the stream.
+      assert.deepEqual(a.raw(5), b.raw(5));
+      assert.equal(a.drawn, b.drawn);
+    }
+    // Into a view that does not start its buffer.
+    const big = new Uint32Array(40), view = big.subarray(3, 30);
+    a.xorInto(view);
+    const r = b.raw(4 * view.length);
+    assert.deepEqual(view, new Uint32Array(r.buffer, r.byteOffset, view.length));
+    assert.deepEqual([...big.subarray(0, 3), ...big.subarray(30)], new Array(13).fill(0));
+  });
+});
+
 describe('seeded random permutations', () => {
   it('are permutations, equal for equal seeds, at small and large sizes', () => {
     const seed = new Uint8Array(16).fill(7);

@@ -44,15 +44,18 @@ export class Prg {
     return len <= BLOCK ? this.cipher.update(ZEROS.subarray(0, len)) : this.cipher.update(new Uint8Array(len));
   }
 
-  /** XORs the next out.length·4 bytes of the stream into `out`, block by block (no large temporaries). */
+  /**
+   * XORs the next out.length·4 bytes of the stream into `out`, block by block (no large
+   * temporaries). CTR mode encrypts a block as the block XOR the stream, so OpenSSL does the XOR
+   * with the AES and the block is copied back: the same bytes as XORing the drawn stream in.
+   */
   xorInto(out: Uint32Array): void {
-    const step = BLOCK / 4;
-    for (let off = 0; off < out.length; off += step) {
-      const len = Math.min(step, out.length - off);
-      const r = this.raw(len * 4);
-      const w = new Uint32Array(r.buffer, r.byteOffset, len);
-      for (let i = 0; i < len; i++) out[off + i]! ^= w[i]!;
+    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    for (let off = 0; off < bytes.length; off += BLOCK) {
+      const block = bytes.subarray(off, Math.min(bytes.length, off + BLOCK));
+      block.set(this.cipher.update(block));
     }
+    this.drawn += bytes.length;
   }
 
   /** n uniformly random ring elements of Z_2^64. */
