@@ -45,8 +45,16 @@ export function xorPublic(p: Party, x: BShare, c: Uint32Array): BShare {
   return new BShare(x.n, x.bits, x.a.slice(), x.b.slice());
 }
 
+/** ¬x: x ⊕ 1 in every lane (the 1s go into x_0, held by parties 0 and 2, as xorPublic puts them). */
 export function not(p: Party, x: BShare): BShare {
-  return xorPublic(p, x, new Uint32Array(x.a.length).fill(0xffffffff));
+  const flip = (h: Uint32Array) => {
+    const out = new Uint32Array(h.length);
+    for (let i = 0; i < h.length; i++) out[i] = ~h[i]!;
+    return out;
+  };
+  if (p.id === 0) return new BShare(x.n, x.bits, flip(x.a), x.b.slice());
+  if (p.id === 2) return new BShare(x.n, x.bits, x.a.slice(), flip(x.b));
+  return new BShare(x.n, x.bits, x.a.slice(), x.b.slice());
 }
 
 /** Public planes as a sharing (x_0 = c). */
