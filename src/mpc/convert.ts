@@ -160,54 +160,38 @@ export const adderFor = (n: number): Adder => (n >= RIPPLE_LANES ? 'ripple' : 't
  */
 async function rippleCarry(p: Party, A: BShare, B: BShare, m: number, sum?: BShare): Promise<BShare> {
   const n = A.n, W = A.words;
-  const first = await and(p, A.planes(0), B.planes(0));
-  // The running carry in buffers of its own (the AND's result holds a received frame's view).
-  const ca = first.a.slice(), cb = first.b.slice();
+  // The running carry in buffers of its own (an AND's result holds a received frame's view): 0 until
+  // the first AND's result is folded in.
+  const ca = new Uint32Array(W), cb = new Uint32Array(W);
   // Plane to receive the carry out of plane k (below sum.bits), or −1.
   const into = (k: number) => (sum && k + 1 < sum.bits ? (k + 1) * W : -1);
-  let o = into(0);
-  if (o >= 0) {
-    for (let w = 0; w < W; w++) {
-      sum!.a[o + w]! ^= ca[w]!;
-      sum!.b[o + w]! ^= cb[w]!;
-    }
-  }
-  // The last AND's result (the carry's update), folded into the carry by the next plane's loop.
-  let ta: Uint32Array | null = null, tb: Uint32Array | null = null;
+  // The last AND's result: the carry out of the plane before is the carry ⊕ it.
+  let t = await and(p, A.planes(0), B.planes(0));
   for (let k = 1; k < m; k++) {
     const aa = A.a.subarray(k * W, (k + 1) * W), ab = A.b.subarray(k * W, (k + 1) * W);
     const ba = B.a.subarray(k * W, (k + 1) * W), bb = B.b.subarray(k * W, (k + 1) * W);
     // One pass: finish the carry out of plane k − 1 (and put it into its sum plane), then the local
     // shares of (a ⊕ c) ∧ (b ⊕ c) for plane k, as and() computes them.
     const z = new Uint32Array(W);
-    o = ta ? into(k - 1) : -1;
+    const ta = t.a, tb = t.b, o = into(k - 1);
     for (let w = 0; w < W; w++) {
-      let c0 = ca[w]!, c1 = cb[w]!;
-      if (ta) {
-        c0 ^= ta[w]!;
-        c1 ^= tb![w]!;
-        ca[w] = c0;
-        cb[w] = c1;
-        if (o >= 0) {
-          sum!.a[o + w]! ^= c0;
-          sum!.b[o + w]! ^= c1;
-        }
-      }
-      const xa = aa[w]! ^ c0, xb = ab[w]! ^ c1, ya = ba[w]! ^ c0, yb = bb[w]! ^ c1;
-      z[w] = (xa & (ya ^ yb)) ^ (xb & ya);
-    }
-    const t = await andFinish(p, n, 1, z);
-    ta = t.a;
-    tb = t.b;
-  }
-  if (ta) {
-    o = into(m - 1);
-    for (let w = 0; w < W; w++) {
-      const c0 = (ca[w]! ^= ta[w]!), c1 = (cb[w]! ^= tb![w]!);
+      const c0 = (ca[w]! ^= ta[w]!), c1 = (cb[w]! ^= tb[w]!);
       if (o >= 0) {
         sum!.a[o + w]! ^= c0;
         sum!.b[o + w]! ^= c1;
       }
+      const xa = aa[w]! ^ c0, xb = ab[w]! ^ c1, ya = ba[w]! ^ c0, yb = bb[w]! ^ c1;
+      z[w] = (xa & (ya ^ yb)) ^ (xb & ya);
+    }
+    t = await andFinish(p, n, 1, z);
+  }
+  // The carry out of plane m − 1.
+  const ta = t.a, tb = t.b, o = into(m - 1);
+  for (let w = 0; w < W; w++) {
+    const c0 = (ca[w]! ^= ta[w]!), c1 = (cb[w]! ^= tb[w]!);
+    if (o >= 0) {
+      sum!.a[o + w]! ^= c0;
+      sum!.b[o + w]! ^= c1;
     }
   }
   return new BShare(n, 1, ca, cb);
