@@ -16,7 +16,7 @@
 //     a query the health data authority's policy forbids is refused at every node, and logged;
 //  9. usage per custodian as all three nodes recorded it (the consent register's reads included),
 //     cross-checked; the transparency log verified end to end (refused attempts counted).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalCluster, loadClusterConfig } from '../net/keys.js';
 import { writeApiPorts } from '../node/daemon.js';
@@ -33,7 +33,7 @@ import { fetchUsageAll, newConsortiumConfig, publishConsent, submitDocument } fr
 import { formatTable, QueryFailed, runRemoteQuery } from './query.js';
 import { auditVerify } from './audit.js';
 import { CONSENT_CUSTODIAN, CONSENT_DATASET } from '../demo/governance.js';
-import { DEMO_CUSTODIANS, fmtInt, ingestRegisters, planOf, progressLine, secs, startNodes, stopNodes, type StudiesDemoOptions } from './studies-demo.js';
+import { DEMO_CUSTODIANS, fmtInt, freshNodes, ingestRegisters, planOf, progressLine, secs, startNodes, stopNodes, type StudiesDemoOptions } from './studies-demo.js';
 
 /** The custodians of the registers (the consent register's custodian publishes consent, step 6). */
 const REGISTER_CUSTODIANS = DEMO_CUSTODIANS.filter((c) => c.name !== CONSENT_CUSTODIAN);
@@ -49,7 +49,7 @@ export async function runGovernedDemo(o: StudiesDemoOptions): Promise<boolean> {
   o.log('mosaik demo --governed: studies, approvals, policies and consent, checked by every node on its own');
   const { dir, nodeDirs } = await createLocalCluster(o.dir);
   await writeApiPorts(dir);
-  for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance', 'jobs']) rmSync(join(d, sub), { recursive: true, force: true });
+  freshNodes(nodeDirs);
 
   // 1. Identities.
   const actors = [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' as const }];

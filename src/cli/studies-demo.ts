@@ -154,6 +154,11 @@ export function ingestProcess(dir: string, register: string, csv: string, versio
   });
 }
 
+/** Fresh nodes for a demo run (their keys are kept): no stored versions, log, spent budgets or jobs from before. */
+export function freshNodes(nodeDirs: string[]): void {
+  for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance', 'jobs']) rmSync(join(d, sub), { recursive: true, force: true });
+}
+
 export function stopNodes(kids: ChildProcess[]): Promise<void> {
   return Promise.all(
     kids.map(
@@ -419,8 +424,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   const { dir, nodeDirs } = await createLocalCluster(o.dir);
   await writeApiPorts(dir);
   if (o.network) setNodeHosts(dir, o.network.hosts);
-  // Fresh nodes every run (their keys are kept): no stored versions, log, spent budgets or jobs from before.
-  for (const d of nodeDirs) for (const sub of ['store', 'ledger', 'governance', 'jobs']) rmSync(join(d, sub), { recursive: true, force: true });
+  freshNodes(nodeDirs);
   // Who acts: each custodian with its own key (it may upload its own registers only), and the
   // epidemiologist who runs the example studies. The cluster's own 'researcher' identity is left for
   // you to query with afterwards (mosaik query --dir …), with its whole privacy budget.
