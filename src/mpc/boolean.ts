@@ -37,24 +37,26 @@ export function xor(x: BShare, y: BShare): BShare {
   return new BShare(x.n, x.bits, xorWords(x.a, y.a), xorWords(x.b, y.b));
 }
 
-/** x ⊕ c for public words c (same layout): c goes into x_0, held by parties 0 and 2. */
-export function xorPublic(p: Party, x: BShare, c: Uint32Array): BShare {
-  if (c.length !== x.a.length) throw new RangeError(`xorPublic: ${c.length} words for ${x.a.length}`);
-  if (p.id === 0) return new BShare(x.n, x.bits, xorWords(x.a, c), x.b.slice());
-  if (p.id === 2) return new BShare(x.n, x.bits, x.a.slice(), xorWords(x.b, c));
+/** A public change f of x's x_0, held as the first half by party 0 and as the second by party 2; the other halves copied. */
+function onX0(p: Party, x: BShare, f: (h: Uint32Array) => Uint32Array): BShare {
+  if (p.id === 0) return new BShare(x.n, x.bits, f(x.a), x.b.slice());
+  if (p.id === 2) return new BShare(x.n, x.bits, x.a.slice(), f(x.b));
   return new BShare(x.n, x.bits, x.a.slice(), x.b.slice());
 }
 
-/** ¬x: x ⊕ 1 in every lane (the 1s go into x_0, held by parties 0 and 2, as xorPublic puts them). */
+/** x ⊕ c for public words c (same layout): c goes into x_0, held by parties 0 and 2. */
+export function xorPublic(p: Party, x: BShare, c: Uint32Array): BShare {
+  if (c.length !== x.a.length) throw new RangeError(`xorPublic: ${c.length} words for ${x.a.length}`);
+  return onX0(p, x, (h) => xorWords(h, c));
+}
+
+/** ¬x: x ⊕ 1 in every lane (x_0 flipped, without a column of ones to XOR). */
 export function not(p: Party, x: BShare): BShare {
-  const flip = (h: Uint32Array) => {
+  return onX0(p, x, (h) => {
     const out = new Uint32Array(h.length);
     for (let i = 0; i < h.length; i++) out[i] = ~h[i]!;
     return out;
-  };
-  if (p.id === 0) return new BShare(x.n, x.bits, flip(x.a), x.b.slice());
-  if (p.id === 2) return new BShare(x.n, x.bits, x.a.slice(), flip(x.b));
-  return new BShare(x.n, x.bits, x.a.slice(), x.b.slice());
+  });
 }
 
 /** Public planes as a sharing (x_0 = c). */
