@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       if (w.op === 'national' && process.argv.includes('--phases')) console.error((parts[0] as unknown as { cells: string[] }).cells.join('; '));
       if (w.op === 'national') {
         const rss = parts.map((x) => x as unknown as { party: number; peakRssMiB: number; setupPeakRssMiB: number }).sort((a, b) => a.party - b.party);
-        console.error(`${w.what}: peak RSS per node ${rss.map((x) => `${x.party}: ${x.peakRssMiB.toFixed(0)} MiB`).join(', ')} (node 0 also generated and input the plaintext registers: ${rss[0]!.setupPeakRssMiB.toFixed(0)} MiB by the end of set-up)`);
+        console.error(`${w.what}: peak RSS per node ${rss.map((x) => `${x.party}: ${x.peakRssMiB.toFixed(0)} MiB`).join(', ')} (by the end of set-up: ${rss.map((x) => x.setupPeakRssMiB.toFixed(0)).join(' / ')} MiB; the custodians generated and uploaded the registers in a process of their own)`);
       }
       if (parts[0]?.phases && process.argv.includes('--phases')) console.error(`${w.what}: ${parts[0].phases.join(', ')}`);
     }

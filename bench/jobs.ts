@@ -162,114 +162,109 @@ export const NATIONAL_STUDY = [
 
 /**
  * Type-2 diabetes prevalence by income quintile and region over n generated citizens: population
- * ⋈ income (2023) with EXISTS over the patient register, and the denominator query. Party 0 plays
- * the custodians: it generates the seeded registers, puts each in person-id order as `mosaik
- * ingest` does (so the joins merge, src/mpc/merge.ts), tells the others the table sizes and orders
- * (public) and inputs the values, then drops its plaintext (set-up, not timed). Parties 1 and 2 never hold
- * plaintext, so their peak RSS is a node's. Timed: both queries, joins included, nothing revealed
- * but the aggregates; as the nodes run them (each party's shares in its own encrypted store, each
- * register read when a step needs it; the EXISTS's flag made first on population's rows, the first
- * query's line-up reused by the second), or with `oneJoin` each query as one join of all its
- * registers, held in memory.
+ * ⋈ income (2023) with EXISTS over the patient register, and the denominator query. The custodians
+ * run in a process of their own (bench/national-custodians.ts, started by party 0, set-up, not
+ * timed): they generate the seeded registers, put each in person-id order as `mosaik ingest` does
+ * (so the joins merge, src/mpc/merge.ts) and write each party's shares into that party's encrypted
+ * store. No party's process holds plaintext, so each one's peak RSS is a node's. Timed: both
+ * queries, joins included, nothing revealed but the aggregates; as the nodes run them (each
+ * register read from the store when a step needs it; the EXISTS's flag made first on population's
+ * rows, the first query's line-up reused by the second), or with `oneJoin` each query as one join
+ * of all its registers, held in memory.
  */
 export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promise<JobResult & { cells: string[]; peakRssMiB: number; setupPeakRssMiB: number }> {
   const { generateRegisters } = await import('../src/demo/registers.js');
   const { planJoinSql, runJoinQuery } = await import('../src/query/index.js');
   const { agreedExists, ExistsCache } = await import('../src/node/exists-cache.js');
-  const { inPersonOrder } = await import('../src/ingest/person-order.js');
+  const { personOrderColumn } = await import('../src/ingest/person-order.js');
   const tiny = generateRegisters({ citizens: 100, seed: 1 }); // the schemas and code lists only
   const datasets = new Map(tiny.all.map((r) => [r.schema.name, r.schema]));
-  const names = [...new Set(NATIONAL_STUDY.flatMap((sql) => planJoinSql(sql, datasets, tiny.codeLists).tables.map((t) => t.dataset.name)))];
   // As `mosaik ingest` uploads them: each register's rows in person-id order (src/ingest/person-order.ts).
-  let regs = p.id === 0 ? generateRegisters({ citizens: n, seed: 1 }).all.filter((r) => names.includes(r.schema.name)).map((r) => ({ name: r.schema.name, ...inPersonOrder({ schema: r.schema, codeLists: tiny.codeLists, rows: r.length, columns: r.columns }) })) : null;
-  let sizes: Record<string, number>, sortedBy: Record<string, string>;
-  if (p.id === 0) {
-    sizes = Object.fromEntries(regs!.map((r) => [r.name, r.rows]));
-    sortedBy = Object.fromEntries(regs!.flatMap((r) => (r.sortedBy ? [[r.name, r.sortedBy]] : [])));
-    const msg = new TextEncoder().encode(JSON.stringify({ sizes, sortedBy }));
-    for (const q of [1, 2] as const) p.net.send(q, msg);
-  } else ({ sizes, sortedBy } = JSON.parse(new TextDecoder().decode(await p.net.recv(0))) as { sizes: Record<string, number>; sortedBy: Record<string, string> });
-  const plans = NATIONAL_STUDY.map((sql) => planJoinSql(sql, datasets, tiny.codeLists, { sortedBy: new Map(Object.entries(sortedBy)) }));
-  // In a function of its own: this one's locals would hold the last register's columns to its end.
-  let shares: Map<string, Map<string, A.AShare>> | null = await inputShares(p, plans, regs, sizes);
-  regs = null;
-  // As the nodes hold them: each party's shares in its own encrypted store (src/node/store.ts), read
-  // by the registers a step needs when it needs them (src/node/exists-cache.ts agreedExists).
-  const store = oneJoin ? null : await storeOf(p, plans, shares, sortedBy);
-  if (store) {
-    // A node never held these columns: they are collected before timing (the process's columns are
-    // outside V8's heap, which may not be collected for a while).
-    shares = null;
-    (await import('node:v8')).setFlagsFromString('--expose-gc');
-    ((await import('node:vm')).runInNewContext('gc') as () => void)();
-  }
-  const rows = plans[0]!.tables.reduce((s, t) => s + sizes[t.dataset.name]!, 0);
-  const setupPeakRssMiB = process.resourceUsage().maxRSS / 1024;
-  await barrier(p);
-  const s0 = { ...p.net.stats };
-  const t0 = performance.now();
-  const phases: string[] = [];
-  const results = [];
-  let lineup: import('../src/mpc/join.js').JoinLineup | undefined;
-  let kept: import('../src/query/join-execute.js').KeptJoin | undefined;
-  const exists = new ExistsCache({ bytes: 2 ** 30 });
-  for (const jp of plans) {
-    const q0 = performance.now();
-    if (!store) results.push(await runJoinQuery(p, jp, shares!, { minCellSize: 5 }));
-    else {
-      // As a node runs it (src/node/jobs.ts): the registers read from the store; the EXISTS's flag
-      // made on population's rows and kept (src/node/exists-cache.ts), the rest joined with it; the
-      // line-up of population ⋈ income kept for the second query (src/node/lineup-cache.ts: same
-      // registers, keys and order), and its joined rows, which the second query (the same join and
-      // conditions, fewer columns) takes as they are (src/node/lineup-cache.ts JoinedCache).
-      const made = exists.made;
-      const q = await agreedExists(p, { exists }, store.store, jp, store.versions);
-      if (exists.made > made) phases.push(`EXISTS flag (population ⋉ contacts) ${((performance.now() - q0) / 1000).toFixed(1)} s`);
-      results.push(await runJoinQuery(p, q.jp, q.tables, { minCellSize: 5, ...(lineup ? { lineup } : {}), onLineup: (l) => (lineup = l), ...(kept ? { joined: kept } : {}), onJoined: (k) => (kept = k) }));
+  const sortedBy = new Map(tiny.all.flatMap((r) => { const c = personOrderColumn(r.schema); return c ? [[r.schema.name, c] as const] : []; }));
+  const plans = NATIONAL_STUDY.map((sql) => planJoinSql(sql, datasets, tiny.codeLists, { sortedBy }));
+  const store = await custodiansUpload(p, n, plans);
+  const versions = Object.fromEntries([...store.sizes.keys()].map((name) => [name, 'v1']));
+  // With `oneJoin`, every column the plans read, in memory (per table alias).
+  const shares = oneJoin ? new Map(plans.flatMap((jp) => jp.tables).map((t) => [t.alias, store.store.load(t.dataset.name, 'v1', t.reads)])) : null;
+  try {
+    const rows = plans[0]!.tables.reduce((s, t) => s + store.sizes.get(t.dataset.name)!, 0);
+    const setupPeakRssMiB = process.resourceUsage().maxRSS / 1024;
+    await barrier(p);
+    const s0 = { ...p.net.stats };
+    const t0 = performance.now();
+    const phases: string[] = [];
+    const results = [];
+    let lineup: import('../src/mpc/join.js').JoinLineup | undefined;
+    let kept: import('../src/query/join-execute.js').KeptJoin | undefined;
+    const exists = new ExistsCache({ bytes: 2 ** 30 });
+    for (const jp of plans) {
+      const q0 = performance.now();
+      if (shares) results.push(await runJoinQuery(p, jp, shares, { minCellSize: 5 }));
+      else {
+        // As a node runs it (src/node/jobs.ts): the registers read from the store; the EXISTS's flag
+        // made on population's rows and kept (src/node/exists-cache.ts), the rest joined with it; the
+        // line-up of population ⋈ income kept for the second query (src/node/lineup-cache.ts: same
+        // registers, keys and order), and its joined rows, which the second query (the same join and
+        // conditions, fewer columns) takes as they are (src/node/lineup-cache.ts JoinedCache).
+        const made = exists.made;
+        const q = await agreedExists(p, { exists }, store.store, jp, versions);
+        if (exists.made > made) phases.push(`EXISTS flag (population ⋉ contacts) ${((performance.now() - q0) / 1000).toFixed(1)} s`);
+        results.push(await runJoinQuery(p, q.jp, q.tables, { minCellSize: 5, ...(lineup ? { lineup } : {}), onLineup: (l) => (lineup = l), ...(kept ? { joined: kept } : {}), onJoined: (k) => (kept = k) }));
+      }
+      phases.push(`${jp.tables.map((t) => t.dataset.name).join(' ⋈ ')} ${((performance.now() - q0) / 1000).toFixed(1)} s`);
     }
-    phases.push(`${jp.tables.map((t) => t.dataset.name).join(' ⋈ ')} ${((performance.now() - q0) / 1000).toFixed(1)} s`);
+    const ms = performance.now() - t0;
+    const s1 = { ...p.net.stats };
+    await barrier(p);
+    const [num, den] = results;
+    const denOf = new Map(den!.rows!.map((r) => [`${r[0]}|${r[1]}`, Number(r[2])]));
+    const cells = num!.rows!.map((r) => `${r[0]} Q${r[1]}: ${((100 * Number(r[2])) / denOf.get(`${r[0]}|${r[1]}`)!).toFixed(1)} %`);
+    return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cells, peakRssMiB: process.resourceUsage().maxRSS / 1024, setupPeakRssMiB };
+  } finally {
+    store.remove();
   }
-  const ms = performance.now() - t0;
-  const s1 = { ...p.net.stats };
-  await barrier(p);
-  store?.remove();
-  const [num, den] = results;
-  const denOf = new Map(den!.rows!.map((r) => [`${r[0]}|${r[1]}`, Number(r[2])]));
-  const cells = num!.rows!.map((r) => `${r[0]} Q${r[1]}: ${((100 * Number(r[2])) / denOf.get(`${r[0]}|${r[1]}`)!).toFixed(1)} %`);
-  return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cells, peakRssMiB: process.resourceUsage().maxRSS / 1024, setupPeakRssMiB };
-}
-
-/** The registers' shares per table alias, the columns the plans read; party 0 inputs them (set-up). */
-async function inputShares(p: Party, plans: import('../src/query/join-plan.js').JoinPlan[], regs: { name: string; columns: Map<string, BigUint64Array> }[] | null, sizes: Record<string, number>): Promise<Map<string, Map<string, A.AShare>>> {
-  const shares = new Map<string, Map<string, A.AShare>>();
-  for (const t of plans.flatMap((jp) => jp.tables)) {
-    const m = shares.get(t.alias) ?? new Map<string, A.AShare>();
-    for (const c of t.reads) if (!m.has(c)) m.set(c, await A.input(p, 0, regs?.find((r) => r.name === t.dataset.name)?.columns.get(c) ?? null, sizes[t.dataset.name]!));
-    shares.set(t.alias, m);
-  }
-  return shares;
 }
 
 /**
- * This party's shares of the plans' registers written to an encrypted share store of its own in a
- * temporary directory (set-up), as `mosaik ingest` leaves them at a node: one version per register,
- * the columns the plans read, in person order where the custodian sorted them.
+ * Each party's encrypted share store (src/node/store.ts) in a temporary directory, with the
+ * registers the plans read uploaded by the custodians (bench/national-custodians.ts, a process
+ * party 0 starts once every party's store exists): one version per register, the columns the plans
+ * read, in person order. Resolves with the rows per register.
  */
-async function storeOf(p: Party, plans: import('../src/query/join-plan.js').JoinPlan[], shares: Map<string, Map<string, A.AShare>>, sortedBy: Record<string, string>) {
-  const { mkdtempSync, rmSync } = await import('node:fs');
+async function custodiansUpload(p: Party, n: number, plans: import('../src/query/join-plan.js').JoinPlan[]) {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { generateNodeKey } = await import('../src/net/keys.js');
-  const { ShareStore, shareColumns } = await import('../src/node/store.js');
+  const { execFile } = await import('node:child_process');
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { ShareStore } = await import('../src/node/store.js');
   const dir = mkdtempSync(join(tmpdir(), `mosaik-bench-store-${p.id}-`));
-  const store = new ShareStore(dir, (await generateNodeKey(`bench-${p.id}`)).keyPem, p.id);
-  const versions: Record<string, string> = {};
-  for (const t of plans.flatMap((jp) => jp.tables)) {
-    const name = t.dataset.name;
-    if (versions[name]) continue;
-    const cols = [...shares.get(t.alias)!];
-    await store.write({ name, version: 'v1', schema: t.dataset, codeLists: [], rows: cols[0]![1].length, columns: cols.map(([c]) => c), party: p.id, ...(sortedBy[name] ? { sortedBy: sortedBy[name] } : {}) }, shareColumns(cols.map(([, c]) => c)));
-    versions[name] = 'v1';
+  const keyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const key = join(dir, 'store-key.pem');
+  writeFileSync(key, keyPem, { mode: 0o600 });
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  const encode = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+  const decode = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as unknown;
+  let outcome: { rows: Record<string, number> } | { error: string };
+  if (p.id === 0) {
+    const nodes = [{ dir, key }];
+    for (const q of [1, 2] as const) nodes.push(decode(await p.net.recv(q)) as { dir: string; key: string });
+    const reads: Record<string, string[]> = {};
+    for (const t of plans.flatMap((jp) => jp.tables)) reads[t.dataset.name] = [...new Set([...(reads[t.dataset.name] ?? []), ...t.reads])];
+    const script = new URL('./national-custodians.js', import.meta.url).pathname;
+    outcome = await new Promise((resolve) =>
+      execFile(process.execPath, [...process.execArgv, script, String(n), JSON.stringify(reads), JSON.stringify(nodes)], (e, stdout, stderr) =>
+        resolve(e ? { error: `the custodians' upload failed: ${stderr.trim() || e.message}` } : { rows: JSON.parse(stdout) as Record<string, number> }),
+      ),
+    );
+    for (const q of [1, 2] as const) p.net.send(q, encode(outcome));
+  } else {
+    p.net.send(0, encode({ dir, key }));
+    outcome = decode(await p.net.recv(0)) as typeof outcome;
   }
-  return { store, versions, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  if ('error' in outcome) {
+    remove();
+    throw new Error(outcome.error);
+  }
+  return { store: new ShareStore(dir, keyPem, p.id), sizes: new Map(Object.entries(outcome.rows)), remove };
 }
