@@ -23,10 +23,11 @@
 // order (the sort is stable).
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
+import { fromPlanes, toPlanes } from '../ring/bits.js';
 import { addPublic, mulPublic, sub, subFromPublic } from './arith.js';
-import { andAllPlanes, BShare, not, revealBits, xorPublic } from './boolean.js';
+import { andAllPlanes, BShare, not, revealBits, xor, xorPublic } from './boolean.js';
 import { lt } from './compare.js';
-import { bitDecompose } from './convert.js';
+import { bitDecompose, carryInto } from './convert.js';
 import type { Party } from './party.js';
 import { AShare } from './share.js';
 import { applyShuffle, scatterRows, Shuffle, shuffle, unshuffle } from './shuffle.js';
@@ -239,6 +240,15 @@ async function before(p: Party, x: AShare, y: AShare, bits: number, descending: 
   return less;
 }
 
+/** The sign plane of A + B (bits of two addends, sum read mod 2^bits), revealed to all: the outcome of lt on their difference. */
+async function signOfSum(p: Party, A: BShare, B: BShare, onReveal?: SortOptions['onReveal']): Promise<Uint32Array> {
+  const top = A.bits - 1;
+  const sign = xor(xor(A.planes(top), B.planes(top)), await carryInto(p, A, B, top));
+  const less = (await revealBits(p, sign))!;
+  onReveal?.(less, A.n);
+  return less;
+}
+
 /** out lanes q = src lanes idx[q] (both halves), through 32-bit words. */
 function gatherShare(src: AShare, idx: Uint32Array): AShare {
   const out = new AShare(new BigUint64Array(idx.length), new BigUint64Array(idx.length));
@@ -318,18 +328,27 @@ async function sampleSortOrder(p: Party, comp: AShare, bits: number, descending:
   const n = comp.length;
   const k = 2 ** s - 1;
   const sampleOrder = await quicksortOrder(p, comp.slice(0, k), bits, descending, onReveal);
-  const splitters = gatherShare(comp, sampleOrder); // sorted sample
   const m = n - k;
-  const X = comp.slice(k, n);
+  // The rows and the sorted splitters are bit-decomposed once, the splitters negated first (for
+  // descending: the rows), so that each level's comparison is the adder alone: the sign of
+  // x + (−s) over bits + 1 planes, as lt(x, s, { bits }) takes it, without a subtraction and a
+  // conversion per level. The splitters' planes go back to XOR-shared words, gathered per row
+  // like arithmetic shares (each party moves its own halves), then into planes again.
+  const W = bits + 1;
+  const neg = (v: AShare) => subFromPublic(p, 0n, v);
+  const splitters = gatherShare(comp, sampleOrder); // sorted sample
+  const XB = await bitDecompose(p, descending ? neg(comp.slice(k, n)) : comp.slice(k, n), W);
+  const SB = await bitDecompose(p, descending ? splitters : neg(splitters), W);
+  const sa = u32(fromPlanes(SB.a, k, W));
+  const sb = u32(fromPlanes(SB.b, k, W));
   // After `level` levels a row's remaining gaps are g·2^(s−level) .. (g+1)·2^(s−level) − 1, where
   // g collects its outcomes as bits (1 = after the splitter); it is compared with the splitter
   // in the middle, rank (2g+1)·2^(s−level−1) − 1. After s levels g is its gap.
   const gap = new Uint32Array(m);
-  const Y = new AShare(new BigUint64Array(m), new BigUint64Array(m));
-  const sa = u32(splitters.a);
-  const sb = u32(splitters.b);
-  const ya = u32(Y.a);
-  const yb = u32(Y.b);
+  const ya64 = new BigUint64Array(m);
+  const yb64 = new BigUint64Array(m);
+  const ya = u32(ya64);
+  const yb = u32(yb64);
   let less: Uint32Array | null = null;
   for (let level = 0; level <= s; level++) {
     const sh = s - level - 1;
@@ -343,7 +362,7 @@ async function sampleSortOrder(p: Party, comp: AShare, bits: number, descending:
       yb[o] = sb[i]!;
       yb[o + 1] = sb[i + 1]!;
     }
-    if (sh >= 0) less = await before(p, X, Y, bits, descending, onReveal);
+    if (sh >= 0) less = await signOfSum(p, XB, new BShare(m, W, toPlanes(ya64, W), toPlanes(yb64, W)), onReveal);
   }
   // Lay out gap 0, splitter 0, gap 1, splitter 1, ..., gap k (a counting sort by gap); gaps of
   // two or more rows are the open segments.
