@@ -246,7 +246,12 @@ export async function bitDecompose(p: Party, x: AShare, bits = 64, adder: Adder 
 /** Bit bits−1 of x mod 2^bits (the sign bit of x read as a `bits`-bit integer). */
 export async function msb(p: Party, x: AShare, bits = 64, adder: Adder = adderFor(x.length)): Promise<BShare> {
   const [A, B] = await twoTermBits(p, x, bits);
-  const top = bits - 1;
+  return msbOfSum(p, A, B, adder);
+}
+
+/** The top plane of A + B (boolean-shared addends of equal width, the sum read mod 2^width): its sign bit. */
+export async function msbOfSum(p: Party, A: BShare, B: BShare, adder: Adder = adderFor(A.n)): Promise<BShare> {
+  const top = A.bits - 1;
   const s = xor(A.planes(top), B.planes(top));
   return top === 0 ? s : xor(s, await carryInto(p, A, B, top, adder));
 }

@@ -25,9 +25,9 @@ import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
 import { fromPlanes, toPlanes } from '../ring/bits.js';
 import { addPublic, mulPublic, sub, subFromPublic } from './arith.js';
-import { andAllPlanes, BShare, not, revealBits, xor, xorPublic } from './boolean.js';
+import { andAllPlanes, BShare, not, revealBits, xorPublic } from './boolean.js';
 import { lt } from './compare.js';
-import { bitDecompose, carryInto } from './convert.js';
+import { bitDecompose, msbOfSum } from './convert.js';
 import type { Party } from './party.js';
 import { AShare } from './share.js';
 import { applyShuffle, scatterRows, Shuffle, shuffle, unshuffle } from './shuffle.js';
@@ -242,9 +242,7 @@ async function before(p: Party, x: AShare, y: AShare, bits: number, descending: 
 
 /** The sign plane of A + B (bits of two addends, sum read mod 2^bits), revealed to all: the outcome of lt on their difference. */
 async function signOfSum(p: Party, A: BShare, B: BShare, onReveal?: SortOptions['onReveal']): Promise<Uint32Array> {
-  const top = A.bits - 1;
-  const sign = xor(xor(A.planes(top), B.planes(top)), await carryInto(p, A, B, top));
-  const less = (await revealBits(p, sign))!;
+  const less = (await revealBits(p, await msbOfSum(p, A, B)))!;
   onReveal?.(less, A.n);
   return less;
 }
