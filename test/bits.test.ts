@@ -23,8 +23,8 @@ describe('bit slicing', () => {
       assert.deepEqual(fromPlanes(low, n, 20), x.map((v) => v & 0xfffffn));
     }
   });
-  it('takes every plane of every width exactly, across the kernel chunks of 8192 lanes', () => {
-    for (const n of [1, 15, 16, 17, 33, 8191, 8192, 8193, 16416 + 5]) {
+  it('takes every plane of every width exactly, across the kernel calls of 8192 lanes (4096 beyond 32 planes)', () => {
+    for (const n of [1, 15, 16, 17, 33, 4095, 4096, 4097, 8191, 8192, 8193, 16416 + 5]) {
       const x = col(randomInts(n));
       if (n >= 3) (x[0] = 0n), (x[1] = (1n << 64n) - 1n), (x[2] = 1n << 63n);
       const half = new Uint32Array(x.buffer, x.byteOffset, 2 * n);

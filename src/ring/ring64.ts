@@ -197,9 +197,13 @@ export function planesInto(x: Col, bits: number, out: Uint32Array, stride: numbe
   if (!Number.isInteger(bits) || bits < 1 || bits > 64) throw new RangeError(`bits must be 1..64, got ${bits}`);
   const n = x.length, W = (n + 31) >>> 5;
   if (offset + W > stride || (bits - 1) * stride + offset + W > out.length) throw new RangeError(`planesInto: ${bits} planes of ${W} words do not fit at word ${offset} of planes of ${stride}`);
-  const planeBytes = CHUNK / 8; // bytes per plane and chunk in the scratch area: 2 per group of 16 lanes
-  for (let off = 0; off < n; off += CHUNK) {
-    const len = Math.min(CHUNK, n - off);
+  // Lanes per kernel call: the planes one call writes (bits × step/8 bytes, two bytes at a time to
+  // every plane) stay within a 32 KiB L1 data cache. Beyond it each store went further out: 53 and
+  // 64 planes of 2^20 lanes took 6.7 and 12.9 ms at 8192 lanes per call, 3.4 and 3.9 ms at 4096.
+  const step = bits > 32 ? CHUNK >>> 1 : CHUNK;
+  const planeBytes = step / 8; // bytes per plane and call in the scratch area: 2 per group of 16 lanes
+  for (let off = 0; off < n; off += step) {
+    const len = Math.min(step, n - off);
     const padded = (len + 31) & ~31;
     MEM.set(x.subarray(off, off + len), slotLane(0));
     if (padded > len) MEM.fill(0n, slotLane(0) + len, slotLane(0) + padded);
