@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createLocalCluster, loadClusterConfig } from '../src/net/keys.js';
 import { writeApiPorts } from '../src/node/daemon.js';
 import { uploadDataset } from '../src/ingest/upload.js';
@@ -46,7 +46,7 @@ for (n in names(coef(m))) out("cox", paste0("coef:", n), coef(m)[[n]])
 m <- tm("lm", quote(summary(lm(sbp ~ age + sex + smoker + bmi + chol + t2d + factor(q), data = d))))
 for (n in rownames(coef(m))) out("lm", paste0("coef:", n), coef(m)[n, 1])
 `;
-  const f = join(tmpdir(), `mosaik-bench-stats-${process.pid}.R`);
+  const f = join(dirname(csv), 'reference.R'); // beside the cohort, in the run's folder (removed with it)
   writeFileSync(f, script);
   const text = execFileSync('Rscript', ['--vanilla', f], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const out = new Map<string, { seconds: number; values: Map<string, number> }>();
