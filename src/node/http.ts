@@ -109,8 +109,13 @@ export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, pa
       ...(payload instanceof Uint8Array ? { 'content-length': String(payload.byteLength) } : {}),
     },
   };
-  return new Promise((ok, fail) => {
-    const req = httpsRequest(opts, (res) => readJsonAnswer<T>(res).then(ok, fail));
+  const resendable = payload === undefined || payload instanceof Uint8Array;
+  const send = (): Promise<ApiResponse<T>> => new Promise((ok, fail) => {
+    let answered = false;
+    const req = httpsRequest(opts, (res) => {
+      answered = true;
+      readJsonAnswer<T>(res).then(ok, fail);
+    });
     // Without a pinned certificate in cluster.json, only the fingerprint check stands: do it before sending.
     // A kept connection was checked when it was made (a failed check destroys it).
     if (!n.certPem) {
@@ -124,12 +129,25 @@ export function apiRequest<T = unknown>(config: ClusterConfig, node: PartyId, pa
       });
     }
     req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer from node ${n.id} (${n.name}) at ${n.host}:${port} within ${o.timeoutMs ?? 30_000} ms`)));
-    req.on('error', (e) => fail(new Error(`node ${n.id} (${n.name}) at https://${n.host}:${port}${path}: ${e.message}`)));
+    req.on('error', (e) => {
+      // A kept connection the server had closed (it restarted, or its keep-alive time ran out as the
+      // request went out) fails the request before any answer: it is sent again on another
+      // connection, once per stale connection (RFC 9112 §9.3.1). It reached no handler; had it
+      // reached one, the copy is refused, not run twice (a job's id and a signed request's nonce
+      // are taken once). A body that was a stream cannot be sent again; a new connection's error
+      // is the node's answer.
+      if (req.reusedSocket && !answered && resendable && STALE.has((e as NodeJS.ErrnoException).code ?? '')) send().then(ok, fail);
+      else fail(new Error(`node ${n.id} (${n.name}) at https://${n.host}:${port}${path}: ${e.message}`));
+    });
     if (payload === undefined) req.end();
     else if (payload instanceof Uint8Array) req.end(payload);
     else (payload as Readable).pipe(req);
   });
+  return send();
 }
+
+/** How a kept connection the server has closed fails a request written to it. */
+const STALE = new Set(['ECONNRESET', 'EPIPE']);
 
 // ---------------------------------------------------------------------------------------------
 // Server side
