@@ -303,6 +303,13 @@ describe('edge cases: reported, not silent wrong answers', () => {
     assert.match(r.result.text, /youngTRUE\s+NA/);
   });
 
+  it('an outcome without events: the intercept diverges, and then no estimate is reported (R: −26 and sex ≈ 0, with a warning)', async () => {
+    const r = await run({ fn: 'glm', formula: 'died30 ~ sex', family: 'binomial' }, NO_EVENTS + " WHERE p.birth_date >= DATE '1990-01-01'");
+    assert.deepEqual(r.result.series!.coefficients!.map((c) => [c.name, c.estimate]), [['(Intercept)', NaN], ['sexM', NaN]]);
+    assert.match(r.result.notes.join('\n'), /separation: .*\(Intercept\).*as the intercept diverges, no estimate is reported/);
+    assert.match(r.result.text, /sexM\s+NA/);
+  });
+
   it('collinear covariates in a model are refused with the columns named (lm reports NA as R)', async () => {
     const data = EXAMPLE_SQL.replace('AS age,', "AS age, age(p.birth_date, '2024-12-31') AS age2,");
     await assert.rejects(run({ fn: 'glm', formula: 't2d ~ age + age2', family: 'binomial' }, data), /age2 is a linear combination of other columns in the data \(collinear/);

@@ -79,11 +79,14 @@ export function finishModel(plan: StatPlan, released: bigint[], o: FinishOptions
   const pv = z.map((x) => 2 * pnorm(-Math.abs(x)));
   const zq = qnorm(0.975);
   const separated = separation(bt, lastStep);
-  /** Not reported: diverging (separation) or collinear in the noisy table. */
-  const withheld = separated.map((x, j) => x || dropped[j]!);
+  // The intercept itself diverging (the outcome is all 0 or all 1 as far as the fit can tell; under
+  // protection, the noise on a rare outcome at this epsilon) leaves no other estimate meaningful.
+  const interceptOut = mj.names[0] === '(Intercept)' && separated[0]!;
+  /** Not reported: diverging (separation) or collinear in the noisy table; everything when the intercept diverges. */
+  const withheld = separated.map((x, j) => interceptOut || x || dropped[j]!);
   // Converged: the last Newton step is at the fixed-point noise floor (scaled covariates).
   const converged = lastStep.every((s) => Math.abs(s) < 2e-3) && !separated.some(Boolean);
-  if (separated.some(Boolean)) notes.push(`separation: the maximum-likelihood estimate does not exist — ${mj.names.filter((_, j) => separated[j]).join(', ')} diverge${separated.filter(Boolean).length > 1 ? '' : 's'} (a level or value that perfectly predicts the outcome, e.g. a level with no events); their estimates are not reported`);
+  if (separated.some(Boolean)) notes.push(`separation: the maximum-likelihood estimate does not exist — ${mj.names.filter((_, j) => separated[j]).join(', ')} diverge${separated.filter(Boolean).length > 1 ? '' : 's'} (a level or value that perfectly predicts the outcome, e.g. a level with no events${o.protectedRun ? ', or so it looks through the noise at this epsilon' : ''}); ${interceptOut ? 'as the intercept diverges, no estimate is reported' : 'their estimates are not reported'}`);
   if (!converged && !separated.some(Boolean)) notes.push(`the fit did not converge in ${mj.iterations} Newton iterations (last step ${Math.max(...lastStep.map(Math.abs)).toExponential(1)} on the scaled scale)`);
   const values: Record<string, number> = { converged: converged ? 1 : 0, iterations: mj.iterations, N, events: Y };
   mj.names.forEach((n, j) => {
