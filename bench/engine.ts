@@ -34,6 +34,7 @@ const workloads: Workload[] = [
   ...sizes([20, 22], [14]).map((k) => ({ id: 'lt63', what: `< (inputs < 2^63 apart, MP-SPDZ semantics), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 63 }, unit: 'ops/s' as const, target: '≥ 2 M/s' })),
   ...sizes([20], [14]).map((k) => ({ id: 'lt64', what: `< (full signed 64-bit range, exact), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 64 }, unit: 'ops/s' as const })),
   ...sizes([20, 22], [14]).map((k) => ({ id: 'lt32', what: `< (32-bit inputs), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 32 }, unit: 'ops/s' as const })),
+  ...sizes([6, 15, 20], [6]).map((k) => ({ id: 'and-rounds', what: `200 dependent ANDs of 2^${k} lanes (one frame of ${k >= 13 ? `${2 ** (k - 13)} KiB` : `${2 ** (k - 3)} B`} per round)`, op: 'andChain', args: { n: 200 * 2 ** k, rounds: 200 }, unit: 'ops/s' as const })),
   ...sizes([20], [14]).map((k) => ({ id: 'eq', what: `== (64-bit), n = 2^${k}`, op: 'eq', args: { n: 2 ** k }, unit: 'ops/s' as const })),
   ...sizes([20], [14]).map((k) => ({ id: 'shuffle', what: `shuffle 2^${k} rows × 4 columns`, op: 'shuffle', args: { n: 2 ** k, cols: 4 }, unit: 'rows/s' as const, target: '< 1 s at 1 M rows' })),
   ...sizes([20], [12]).map((k) => ({ id: 'sort', what: `sort 2^${k} 32-bit keys + 1 payload`, op: 'sort', args: { n: 2 ** k, bits: 32 }, unit: 'rows/s' as const, target: '< 30 s at 1 M rows' })),

@@ -2,9 +2,12 @@
 // no communication, times one operation between two barriers, and returns its timing and the
 // bytes this party sent. bench/engine.ts runs them on three TLS node processes.
 import * as A from '../src/mpc/arith.js';
+import * as B from '../src/mpc/boolean.js';
+import { BShare } from '../src/mpc/boolean.js';
 import * as C from '../src/mpc/compare.js';
 import type { Party } from '../src/mpc/party.js';
 import { PARTIES } from '../src/net/channel.js';
+import { wordsFor } from '../src/ring/bits.js';
 
 export interface JobResult {
   party: number;
@@ -51,6 +54,8 @@ export interface OpArgs {
   sorted?: boolean;
   /** For the national study: each query as one join of all its registers, not as the nodes run it. */
   oneJoin?: boolean;
+  /** For a chain of ANDs: how many rounds (n counts every round's lanes). */
+  rounds?: number;
 }
 
 export async function mul(p: Party, { n }: OpArgs): Promise<JobResult> {
@@ -61,6 +66,19 @@ export async function mul(p: Party, { n }: OpArgs): Promise<JobResult> {
 export async function lt(p: Party, { n, bits = 64 }: OpArgs): Promise<JobResult> {
   const x = A.random(p, n), y = A.random(p, n);
   return timed(p, n, () => C.lt(p, x, y, { bits }));
+}
+
+/**
+ * `rounds` dependent ANDs over n / rounds lanes each (one bit plane, so one frame of n / (8·rounds)
+ * bytes per round): what one round costs by its frame's size, as the ripple adders pay it.
+ */
+export async function andChain(p: Party, { n, rounds = 200 }: OpArgs): Promise<JobResult> {
+  const lanes = n / rounds, W = wordsFor(lanes);
+  const x = new BShare(lanes, 1, new Uint32Array(W), new Uint32Array(W));
+  return timed(p, n, async () => {
+    let t = x;
+    for (let r = 0; r < rounds; r++) t = await B.and(p, t, x);
+  });
 }
 
 export async function eq(p: Party, { n }: OpArgs): Promise<JobResult> {

@@ -72,6 +72,8 @@ const shortNode = (n: ResolvedNode) => `party ${n.id} (${n.name})`;
 
 /** Payloads above this are written in two parts (see Link.write); one TLS record holds 16 KiB. */
 const SPLIT_AT = 16384 - 12;
+/** Payloads up to this go out in one write with their header (see Link.write). */
+const ONE_WRITE_MAX = 1 << 20;
 
 /** One authenticated TLS connection to one peer. */
 class Link {
@@ -122,11 +124,11 @@ class Link {
       s.write(h);
       return;
     }
-    if (payload.byteLength > SPLIT_AT) {
+    if (payload.byteLength > ONE_WRITE_MAX) {
       // Large frame: the header and the first bytes of the payload in one small copy, then the
-      // rest as one uncorked write of the caller's bytes. (Corked writes reach TLS as a writev,
-      // which copies the whole payload into one buffer first; a lone 12-byte write would cost its
-      // own TLS record and syscall.)
+      // rest as one uncorked write of the caller's bytes, not copied. (Corked writes reach TLS as a
+      // writev, which copies the whole payload into one buffer first; a lone 12-byte write would
+      // cost its own TLS record and syscall.)
       // The stream keeps a reference to `payload` until it is written.
       const first = new Uint8Array(h.byteLength + SPLIT_AT);
       first.set(h);
@@ -135,11 +137,16 @@ class Link {
       s.write(payload.subarray(SPLIT_AT));
       return;
     }
-    // Small frame: header and payload corked into one TLS record, one syscall.
-    s.cork();
-    s.write(h);
-    s.write(payload);
-    s.uncork();
+    // Up to 1 MiB: header and payload copied into one buffer, one write. Two writes of one frame
+    // cost more than the copy: the second waits in the socket's queue until the first's completion
+    // reaches the event loop, which a node busy with the next round's incoming data reached late.
+    // A ring of 128 KiB frames (a 2^20-lane AND) paid about 4 ms every third round: 1.4 → 1.0 ms per
+    // round, and a 2^20-lane 53-bit ripple adder 90 → 64 ms (bench/RESULTS.md, "One write per
+    // frame"). (Corked, the two writes reach TLS as a writev, which copies as well but cost more CPU.)
+    const one = Buffer.allocUnsafe(h.byteLength + payload.byteLength);
+    one.set(h);
+    one.set(payload, h.byteLength);
+    s.write(one);
   }
 }
 
