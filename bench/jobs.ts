@@ -28,10 +28,13 @@ async function barrier(p: Party): Promise<void> {
   for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
 }
 
-/** Runs `work` once untimed (JIT and WebAssembly tier-up, first-touch of memory), then once timed. */
-async function timed(p: Party, n: number, work: () => Promise<unknown>): Promise<JobResult> {
+/**
+ * Runs `work` `warm` times untimed (JIT and WebAssembly tier-up, first-touch of memory; 1 unless
+ * `--warm`), then once timed.
+ */
+async function timed(p: Party, n: number, work: () => Promise<unknown>, warm = 1): Promise<JobResult> {
   await barrier(p);
-  await work();
+  for (let i = 0; i < warm; i++) await work();
   await barrier(p);
   const s0 = { ...p.net.stats };
   const t0 = performance.now();
@@ -56,47 +59,49 @@ export interface OpArgs {
   oneJoin?: boolean;
   /** For a chain of ANDs: how many rounds (n counts every round's lanes). */
   rounds?: number;
+  /** Untimed calls before the timed one, in the same processes (default 1). */
+  warm?: number;
 }
 
-export async function mul(p: Party, { n }: OpArgs): Promise<JobResult> {
+export async function mul(p: Party, { n, warm }: OpArgs): Promise<JobResult> {
   const x = A.random(p, n), y = A.random(p, n);
-  return timed(p, n, () => A.mul(p, x, y));
+  return timed(p, n, () => A.mul(p, x, y), warm);
 }
 
-export async function lt(p: Party, { n, bits = 64 }: OpArgs): Promise<JobResult> {
+export async function lt(p: Party, { n, bits = 64, warm }: OpArgs): Promise<JobResult> {
   const x = A.random(p, n), y = A.random(p, n);
-  return timed(p, n, () => C.lt(p, x, y, { bits }));
+  return timed(p, n, () => C.lt(p, x, y, { bits }), warm);
 }
 
 /**
  * `rounds` dependent ANDs over n / rounds lanes each (one bit plane, so one frame of n / (8·rounds)
  * bytes per round): what one round costs by its frame's size, as the ripple adders pay it.
  */
-export async function andChain(p: Party, { n, rounds = 200 }: OpArgs): Promise<JobResult> {
+export async function andChain(p: Party, { n, rounds = 200, warm }: OpArgs): Promise<JobResult> {
   const lanes = n / rounds, W = wordsFor(lanes);
   const x = new BShare(lanes, 1, new Uint32Array(W), new Uint32Array(W));
   return timed(p, n, async () => {
     let t = x;
     for (let r = 0; r < rounds; r++) t = await B.and(p, t, x);
-  });
+  }, warm);
 }
 
-export async function eq(p: Party, { n }: OpArgs): Promise<JobResult> {
+export async function eq(p: Party, { n, warm }: OpArgs): Promise<JobResult> {
   const x = A.random(p, n), y = A.random(p, n);
-  return timed(p, n, () => C.eq(p, x, y));
+  return timed(p, n, () => C.eq(p, x, y), warm);
 }
 
-export async function shuffle(p: Party, { n, cols = 4 }: OpArgs): Promise<JobResult> {
+export async function shuffle(p: Party, { n, cols = 4, warm }: OpArgs): Promise<JobResult> {
   const { shuffle: run } = await import('../src/mpc/shuffle.js');
   const table = Array.from({ length: cols }, () => A.random(p, n));
-  return timed(p, n, () => run(p, table));
+  return timed(p, n, () => run(p, table), warm);
 }
 
-export async function sort(p: Party, { n, bits = 32 }: OpArgs): Promise<JobResult> {
+export async function sort(p: Party, { n, bits = 32, warm }: OpArgs): Promise<JobResult> {
   const { sort: run } = await import('../src/mpc/sort.js');
   const bounded = await boundedRandom(p, n, bits);
   const payload = A.random(p, n);
-  return timed(p, n, () => run(p, bounded, [payload], { keyBits: bits }));
+  return timed(p, n, () => run(p, bounded, [payload], { keyBits: bits }), warm);
 }
 
 /** Random signed `bits`-bit shared values: party 0 inputs them (benchmark set-up, not timed). */
