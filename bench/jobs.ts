@@ -3,7 +3,6 @@
 // bytes this party sent. bench/engine.ts runs them on three TLS node processes.
 import * as A from '../src/mpc/arith.js';
 import * as B from '../src/mpc/boolean.js';
-import { BShare } from '../src/mpc/boolean.js';
 import * as C from '../src/mpc/compare.js';
 import type { Party } from '../src/mpc/party.js';
 import { PARTIES } from '../src/net/channel.js';
@@ -79,7 +78,7 @@ export async function lt(p: Party, { n, bits = 64, warm }: OpArgs): Promise<JobR
  */
 export async function andChain(p: Party, { n, rounds = 200, warm }: OpArgs): Promise<JobResult> {
   const lanes = n / rounds, W = wordsFor(lanes);
-  const x = new BShare(lanes, 1, new Uint32Array(W), new Uint32Array(W));
+  const x = new B.BShare(lanes, 1, new Uint32Array(W), new Uint32Array(W));
   return timed(p, n, async () => {
     let t = x;
     for (let r = 0; r < rounds; r++) t = await B.and(p, t, x);

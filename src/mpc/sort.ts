@@ -233,18 +233,21 @@ function partition(order: Uint32Array, segs: Segments, c: Lanes, xIdx: Uint32Arr
   out.count = cnt;
 }
 
+/** Comparison outcomes (one plane), revealed to all and reported to onReveal. */
+async function revealOutcomes(p: Party, b: BShare, onReveal?: SortOptions['onReveal']): Promise<Uint32Array> {
+  const less = (await revealBits(p, b))!;
+  onReveal?.(less, b.n);
+  return less;
+}
+
 /** "x goes before y" for the sort direction, revealed to all: one batched comparison. */
 async function before(p: Party, x: AShare, y: AShare, bits: number, descending: boolean, onReveal?: SortOptions['onReveal']): Promise<Uint32Array> {
-  const less = (await revealBits(p, await (descending ? lt(p, y, x, { bits }) : lt(p, x, y, { bits }))))!;
-  onReveal?.(less, x.length);
-  return less;
+  return revealOutcomes(p, await (descending ? lt(p, y, x, { bits }) : lt(p, x, y, { bits })), onReveal);
 }
 
 /** The sign plane of A + B (bits of two addends, sum read mod 2^bits), revealed to all: the outcome of lt on their difference. */
 async function signOfSum(p: Party, A: BShare, B: BShare, onReveal?: SortOptions['onReveal']): Promise<Uint32Array> {
-  const less = (await revealBits(p, await msbOfSum(p, A, B)))!;
-  onReveal?.(less, A.n);
-  return less;
+  return revealOutcomes(p, await msbOfSum(p, A, B), onReveal);
 }
 
 /** out lanes q = src lanes idx[q] (both halves), through 32-bit words. */

@@ -120,10 +120,6 @@ class Link {
     this.sendSeq = (this.sendSeq + 1) >>> 0;
     const s = this.socket;
     if (s.destroyed || s.writableEnded) return;
-    if (payload.byteLength === 0) {
-      s.write(h);
-      return;
-    }
     if (payload.byteLength > ONE_WRITE_MAX) {
       // Large frame: the header and the first bytes of the payload in one small copy, then the
       // rest as one uncorked write of the caller's bytes, not copied. (Corked writes reach TLS as a
@@ -137,9 +133,10 @@ class Link {
       s.write(payload.subarray(SPLIT_AT));
       return;
     }
-    // Up to 1 MiB: header and payload copied into one buffer, one write. Two writes of one frame
-    // cost more than the copy: the second waits in the socket's queue until the first's completion
-    // reaches the event loop, which a node busy with the next round's incoming data reached late.
+    // Up to 1 MiB (an empty payload too): header and payload copied into one buffer, one write.
+    // Two writes of one frame cost more than the copy: the second waits in the socket's queue until
+    // the first's completion reaches the event loop, which a node busy with the next round's
+    // incoming data reached late.
     // A ring of 128 KiB frames (a 2^20-lane AND) paid about 4 ms every third round: 1.4 → 1.0 ms per
     // round, and a 2^20-lane 53-bit ripple adder 90 → 64 ms (bench/RESULTS.md, "One write per
     // frame"). (Corked, the two writes reach TLS as a writev, which copies as well but cost more CPU.)
