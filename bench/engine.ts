@@ -33,6 +33,7 @@ const sizes = (full: number[], small: number[]) => (quick ? small : full);
 const fmtRows = (n: number) => (n >= 1e6 ? `${n / 1e6} M` : n >= 1e3 ? `${n / 1e3} k` : String(n));
 const workloads: Workload[] = [
   ...sizes([20, 22, 24], [14]).map((k) => ({ id: 'mul', what: `64-bit multiplication, n = 2^${k}`, op: 'mul', args: { n: 2 ** k }, unit: 'ops/s' as const, target: '≥ 20 M/s' })),
+  ...sizes([20, 22], [14]).map((k) => ({ id: 'transfer', what: `a product's round without its arithmetic (8 B per lane to one peer), n = 2^${k}`, op: 'transfer', args: { n: 2 ** k }, unit: 'ops/s' as const })),
   ...sizes([20, 22], [14]).map((k) => ({ id: 'lt63', what: `< (inputs < 2^63 apart, MP-SPDZ semantics), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 63 }, unit: 'ops/s' as const, target: '≥ 2 M/s' })),
   ...sizes([20], [14]).map((k) => ({ id: 'lt64', what: `< (full signed 64-bit range, exact), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 64 }, unit: 'ops/s' as const })),
   ...sizes([20, 22], [14]).map((k) => ({ id: 'lt32', what: `< (32-bit inputs), n = 2^${k}`, op: 'lt', args: { n: 2 ** k, bits: 32 }, unit: 'ops/s' as const })),
@@ -54,6 +55,7 @@ const workloads: Workload[] = [
 const REPS = quick ? 1 : 3;
 /** Joins are long: one run each (after a small warm-up inside the job). */
 const repsOf = (w: Workload) => (w.op === 'join' || w.op === 'national' ? 1 : REPS);
+const fmtCpu = (ms: number) => (Number.isNaN(ms) ? '' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 const fmtRate = (r: number) => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M` : `${(r / 1e3).toFixed(1)} k`);
 
 async function main(): Promise<void> {
@@ -61,10 +63,10 @@ async function main(): Promise<void> {
   const jobs = new URL('./jobs.js', import.meta.url).href;
   console.log(`# Mosaik engine benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   console.log('Three node processes on 127.0.0.1, mutually authenticated TLS 1.3 (AES-128-GCM); time = slowest node, best of', REPS, `runs, each after ${WARM} untimed call${WARM > 1 ? 's' : ''} in the same processes.\n`);
-  console.log('| workload | time | rate | sent per node per element (max node) | frames sent (max node) | target |');
-  console.log('| --- | ---: | ---: | ---: | ---: | --- |');
+  console.log('| workload | time | rate | sent per node per element (max node) | frames sent (max node) | CPU per node (mean) | target |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const w of workloads) {
-    let best: { ms: number; sent: number; frames: number; rows: number } | null = null;
+    let best: { ms: number; sent: number; frames: number; rows: number; cpuMs: number } | null = null;
     for (let r = 0; r < repsOf(w); r++) {
       const res = await runOnLocalCluster({
         dir,
@@ -76,7 +78,8 @@ async function main(): Promise<void> {
       const ms = Math.max(...parts.map((x) => x.ms));
       const sent = Math.max(...parts.map((x) => x.sent));
       const frames = Math.max(...parts.map((x) => x.frames));
-      if (!best || ms < best.ms) best = { ms, sent, frames, rows: parts[0]!.n };
+      const cpuMs = parts.every((x) => x.cpuMs !== undefined) ? parts.reduce((t, x) => t + x.cpuMs!, 0) / parts.length : NaN;
+      if (!best || ms < best.ms) best = { ms, sent, frames, rows: parts[0]!.n, cpuMs };
       if (w.op === 'national' && process.argv.includes('--phases')) console.error((parts[0] as unknown as { cells: string[] }).cells.join('; '));
       if (w.op === 'national') {
         const rss = parts.map((x) => x as unknown as { party: number; peakRssMiB: number; setupPeakRssMiB: number }).sort((a, b) => a.party - b.party);
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
     }
     const n = w.op === 'national' ? best!.rows : w.args.n + (w.op === 'join' ? (w.args.m ?? w.args.n) : 0);
     const rate = n / (best!.ms / 1000);
-    console.log(`| ${w.what} | ${(best!.ms / 1000).toFixed(3)} s | ${fmtRate(rate)} ${w.unit} | ${(best!.sent / n).toFixed(1)} B | ${best!.frames} | ${w.target ?? ''} |`);
+    console.log(`| ${w.what} | ${(best!.ms / 1000).toFixed(3)} s | ${fmtRate(rate)} ${w.unit} | ${(best!.sent / n).toFixed(1)} B | ${best!.frames} | ${fmtCpu(best!.cpuMs)} | ${w.target ?? ''} |`);
   }
 }
 

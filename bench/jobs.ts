@@ -7,6 +7,7 @@ import * as C from '../src/mpc/compare.js';
 import type { Party } from '../src/mpc/party.js';
 import { PARTIES } from '../src/net/channel.js';
 import { wordsFor } from '../src/ring/bits.js';
+import * as R from '../src/ring/ring64.js';
 
 export interface JobResult {
   party: number;
@@ -16,6 +17,8 @@ export interface JobResult {
   received: number;
   /** Frames this party sent (a streamed round sends one frame per 4 MiB slice). */
   frames: number;
+  /** CPU time of this party's process (every thread: GC, TLS) during the timed part. */
+  cpuMs?: number;
   /** Wall time per phase, for long composite operations (joins). */
   phases?: string[];
 }
@@ -36,12 +39,14 @@ async function timed(p: Party, n: number, work: () => Promise<unknown>, warm = 1
   for (let i = 0; i < warm; i++) await work();
   await barrier(p);
   const s0 = { ...p.net.stats };
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await work();
   const ms = performance.now() - t0;
+  const c1 = process.cpuUsage(c0);
   const s1 = { ...p.net.stats };
   await barrier(p);
-  return { party: p.id, n, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames };
+  return { party: p.id, n, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, cpuMs: (c1.user + c1.system) / 1000 };
 }
 
 export interface OpArgs {
@@ -65,6 +70,20 @@ export interface OpArgs {
 export async function mul(p: Party, { n, warm }: OpArgs): Promise<JobResult> {
   const x = A.random(p, n), y = A.random(p, n);
   return timed(p, n, () => A.mul(p, x, y), warm);
+}
+
+/**
+ * A product's round without its arithmetic: each party sends n lanes to its predecessor in the
+ * product's slices (arith.ts STREAM_LANES) and receives n from its successor, as mul does. What
+ * the channel (TLS, Node's streams, the kernel's TCP) costs a product.
+ */
+export async function transfer(p: Party, { n, warm }: OpArgs): Promise<JobResult> {
+  const x = A.random(p, n);
+  return timed(p, n, async () => {
+    const got = A.recvStreamed(p, p.next, n, 'transfer');
+    for (let off = 0; off < n; off += A.STREAM_LANES) p.net.send(p.prev, R.bytesOf(x.a.subarray(off, Math.min(n, off + A.STREAM_LANES))));
+    await got;
+  }, warm);
 }
 
 export async function lt(p: Party, { n, bits = 64, warm }: OpArgs): Promise<JobResult> {
@@ -156,6 +175,7 @@ export async function join(p: Party, { n, m = n, sorted = false }: OpArgs): Prom
   const run = await make(n, m);
   await barrier(p);
   const s0 = { ...p.net.stats };
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const phases: string[] = [];
   let tp = t0, last = 'set-up';
@@ -167,8 +187,9 @@ export async function join(p: Party, { n, m = n, sorted = false }: OpArgs): Prom
   const ms = performance.now() - t0;
   phases.push(`${last} ${((performance.now() - tp) / 1000).toFixed(2)} s`);
   const s1 = { ...p.net.stats };
+  const c1 = process.cpuUsage(c0);
   await barrier(p);
-  return { party: p.id, n: n + m, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases };
+  return { party: p.id, n: n + m, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cpuMs: (c1.user + c1.system) / 1000 };
 }
 
 /** The national-scale study's two queries (bench/engine.ts `national`): prevalence = first / second, per cell. */
@@ -213,6 +234,7 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
     const setupPeakRssMiB = process.resourceUsage().maxRSS / 1024;
     await barrier(p);
     const s0 = { ...p.net.stats };
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const phases: string[] = [];
     const results = [];
@@ -237,11 +259,12 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
     }
     const ms = performance.now() - t0;
     const s1 = { ...p.net.stats };
+    const c1 = process.cpuUsage(c0);
     await barrier(p);
     const [num, den] = results;
     const denOf = new Map(den!.rows!.map((r) => [`${r[0]}|${r[1]}`, Number(r[2])]));
     const cells = num!.rows!.map((r) => `${r[0]} Q${r[1]}: ${((100 * Number(r[2])) / denOf.get(`${r[0]}|${r[1]}`)!).toFixed(1)} %`);
-    return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cells, peakRssMiB: process.resourceUsage().maxRSS / 1024, setupPeakRssMiB };
+    return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, cpuMs: (c1.user + c1.system) / 1000, phases, cells, peakRssMiB: process.resourceUsage().maxRSS / 1024, setupPeakRssMiB };
   } finally {
     store.remove();
   }
