@@ -107,6 +107,62 @@ function planesKernel() {
     (local.set $k (i32.add (local.get $k) (i32.const 1)))
     (br $next))))`;
 }
+/**
+ * ripple / ripplesum: one step of a ripple-carry adder on XOR-shared bit planes (convert.ts
+ * rippleCarry), 4 words of 32 lanes per vector, over ceil(n/4)·4 words at byte offsets. The running
+ * carry's halves (ca, cb) take the last AND's result (ta, tb): c ^= t, written back; with `sum`,
+ * c is also XORed into the sum plane's halves (sa, sb). Then the local share of (a ⊕ c) ∧ (b ⊕ c)
+ * for the next plane goes to z: ((aa ⊕ c0) ∧ (ba ⊕ c0 ⊕ bb ⊕ c1)) ⊕ ((ab ⊕ c1) ∧ (ba ⊕ c0)), as
+ * boolean.ts and() computes a product's local share.
+ */
+function rippleKernel(sum) {
+  const at = (p) => `(i32.add (local.get $${p}) (local.get $i))`;
+  const ld = (p) => `(v128.load ${at(p)})`;
+  const sums = sum
+    ? `(v128.store ${at('sa')} (v128.xor ${ld('sa')} (local.get $c0)))
+    (v128.store ${at('sb')} (v128.xor ${ld('sb')} (local.get $c1)))`
+    : '';
+  return `(func (export "${sum ? 'ripplesum' : 'ripple'}") (param $ca i32) (param $cb i32) (param $ta i32) (param $tb i32) (param $aa i32) (param $ab i32) (param $ba i32) (param $bb i32)${sum ? ' (param $sa i32) (param $sb i32)' : ''} (param $z i32) (param $n i32)
+  (local $i i32) (local $e i32) (local $c0 v128) (local $c1 v128) (local $ya v128)
+  (local.set $e (i32.shl (local.get $n) (i32.const 2)))
+  (block $done (loop $next
+    (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
+    (local.set $c0 (v128.xor ${ld('ca')} ${ld('ta')}))
+    (local.set $c1 (v128.xor ${ld('cb')} ${ld('tb')}))
+    (v128.store ${at('ca')} (local.get $c0))
+    (v128.store ${at('cb')} (local.get $c1))
+    ${sums}
+    (local.set $ya (v128.xor ${ld('ba')} (local.get $c0)))
+    (v128.store ${at('z')} (v128.xor
+      (v128.and (v128.xor ${ld('aa')} (local.get $c0)) (v128.xor (local.get $ya) (v128.xor ${ld('bb')} (local.get $c1))))
+      (v128.and (v128.xor ${ld('ab')} (local.get $c1)) (local.get $ya))))
+    (local.set $i (i32.add (local.get $i) (i32.const 16)))
+    (br $next))))`;
+}
+/**
+ * search: one level of the sort's splitter search (sort.ts sampleSortOrder) over n rows. Row q's
+ * gap index g (u32 at $gap + 4q) first takes the last level's outcome: with $has, g = 2g + 1 − bit q
+ * of the words at $less. Then, with $sh ≥ 0, the 8-byte splitter entry (2g + 1)·2^$sh − 1 of $sa
+ * and $sb is copied to row q of $ya and $yb.
+ */
+function searchKernel() {
+  return `(func (export "search") (param $gap i32) (param $less i32) (param $has i32) (param $sh i32) (param $sa i32) (param $sb i32) (param $ya i32) (param $yb i32) (param $n i32)
+  (local $q i32) (local $g i32) (local $at i32) (local $i i32)
+  (block $done (loop $next
+    (br_if $done (i32.ge_u (local.get $q) (local.get $n)))
+    (local.set $at (i32.add (local.get $gap) (i32.shl (local.get $q) (i32.const 2))))
+    (local.set $g (i32.load (local.get $at)))
+    (if (local.get $has) (then
+      (local.set $g (i32.or (i32.shl (local.get $g) (i32.const 1))
+        (i32.xor (i32.and (i32.shr_u (i32.load (i32.add (local.get $less) (i32.shl (i32.shr_u (local.get $q) (i32.const 5)) (i32.const 2)))) (i32.and (local.get $q) (i32.const 31))) (i32.const 1)) (i32.const 1))))
+      (i32.store (local.get $at) (local.get $g))))
+    (if (i32.ge_s (local.get $sh) (i32.const 0)) (then
+      (local.set $i (i32.shl (i32.sub (i32.shl (i32.or (i32.shl (local.get $g) (i32.const 1)) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3)))
+      (i64.store (i32.add (local.get $ya) (i32.shl (local.get $q) (i32.const 3))) (i64.load (i32.add (local.get $sa) (local.get $i))))
+      (i64.store (i32.add (local.get $yb) (i32.shl (local.get $q) (i32.const 3))) (i64.load (i32.add (local.get $sb) (local.get $i))))))
+    (local.set $q (i32.add (local.get $q) (i32.const 1)))
+    (br $next))))`;
+}
 const P = (...names) => names.map((n) => [n, 'i32']);
 // x0*(y0+y1) + x1*y0: the local part of a replicated-sharing product (Araki et al. CCS 2016, §2.2).
 const rssTerm = `(i64.add (i64.mul ${ld('x0')} (i64.add ${ld('y0')} ${ld('y1')})) (i64.mul ${ld('x1')} ${ld('y0')}))`;
@@ -128,6 +184,9 @@ const kernels = [
   fold('rssdot', P('x0', 'x1', 'y0', 'y1'), rssTerm),
   rssDotSum(),
   planesKernel(),
+  rippleKernel(false),
+  rippleKernel(true),
+  searchKernel(),
 ];
 
 const wat = `(module (memory (export "mem") 64)\n${kernels.join('\n')}\n)`;

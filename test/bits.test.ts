@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromPlanes, packBits, planeToCol, toPlanes, transpose32, unpackBits, wordsFor } from '../src/ring/bits.js';
-import { planesInto } from '../src/ring/ring64.js';
+import { planesInto, rippleStep, searchLevel } from '../src/ring/ring64.js';
 import { col, LENGTHS, randomInts } from './harness.js';
 
 describe('bit slicing', () => {
@@ -58,5 +58,64 @@ describe('bit slicing', () => {
     const p = packBits(bits);
     assert.deepEqual(Array.from(unpackBits(p, bits.length)), bits);
     assert.deepEqual(Array.from(planeToCol(p, bits.length)), bits.map(BigInt));
+  });
+  it('takes a ripple-carry step (rippleStep) as the same loop in JavaScript does, across its chunks of 16384 words', () => {
+    const words = () => (Math.random() * 2 ** 32) >>> 0;
+    for (const W of [1, 3, 4, 5, 127, 16383, 16384, 16385, 40_001]) {
+      for (const withSum of [false, true]) {
+        const planes = Array.from({ length: 10 }, () => Uint32Array.from({ length: W }, words));
+        const [ca, cb, ta, tb, aa, ab, ba, bb, sa, sb] = planes as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+        // The reference: the loop convert.ts rippleCarry ran before the kernel.
+        const want = { ca: ca.slice(), cb: cb.slice(), sa: sa.slice(), sb: sb.slice(), z: new Uint32Array(W) };
+        for (let w = 0; w < W; w++) {
+          const c0 = (want.ca[w]! ^= ta[w]!), c1 = (want.cb[w]! ^= tb[w]!);
+          if (withSum) (want.sa[w]! ^= c0), (want.sb[w]! ^= c1);
+          const xa = aa[w]! ^ c0, xb = ab[w]! ^ c1, ya = ba[w]! ^ c0, yb = bb[w]! ^ c1;
+          want.z[w] = (xa & (ya ^ yb)) ^ (xb & ya);
+        }
+        // Planes as views into longer arrays (as rippleCarry passes them), with guard words around z.
+        const zBuf = new Uint32Array(W + 2).fill(0xdeadbeef);
+        const z = zBuf.subarray(1, W + 1);
+        rippleStep([ca, cb], [ta, tb], [aa, ab], [ba, bb], z, withSum ? [sa, sb] : undefined);
+        const same = (a: Uint32Array, b: Uint32Array, what: string) => assert.ok(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `${what}, ${W} words${withSum ? ', with sum' : ''}`);
+        same(ca, want.ca, 'carry a');
+        same(cb, want.cb, 'carry b');
+        same(z, want.z, 'z');
+        same(sa, want.sa, 'sum a');
+        same(sb, want.sb, 'sum b');
+        assert.equal(zBuf[0], 0xdeadbeef);
+        assert.equal(zBuf[W + 1], 0xdeadbeef);
+      }
+    }
+  });
+  it('takes a level of the sort\'s splitter search (searchLevel) as the same loop in JavaScript does, across its calls of 16384 rows', () => {
+    const word = () => (Math.random() * 2 ** 32) >>> 0;
+    for (const [m, s] of [[1, 1], [33, 2], [16384, 5], [16385, 7], [40_000, 15]] as const) {
+      const k = 2 ** s - 1;
+      const sa = col(randomInts(k)), sb = col(randomInts(k));
+      const gap = new Uint32Array(m), want = new Uint32Array(m);
+      const ya = new BigUint64Array(m), yb = new BigUint64Array(m);
+      let less: Uint32Array | null = null;
+      for (let level = 0; level <= s; level++) {
+        const sh = s - level - 1;
+        const wa = new BigUint64Array(m), wb = new BigUint64Array(m);
+        // The reference: the loop sort.ts ran before the kernel.
+        for (let q = 0; q < m; q++) {
+          if (less) want[q] = (want[q]! << 1) | (((less[q >>> 5]! >>> (q & 31)) & 1) ^ 1);
+          if (sh < 0) continue;
+          const i = (((want[q]! << 1) | 1) << sh) - 1;
+          wa[q] = sa[i]!;
+          wb[q] = sb[i]!;
+        }
+        searchLevel(gap, less, sh, sa, sb, ya, yb);
+        assert.deepEqual(gap, want, `gaps, ${m} rows, level ${level} of ${s}`);
+        if (sh >= 0) {
+          assert.deepEqual(ya, wa, `first halves, ${m} rows, level ${level} of ${s}`);
+          assert.deepEqual(yb, wb, `second halves, ${m} rows, level ${level} of ${s}`);
+        }
+        less = Uint32Array.from({ length: (m + 31) >>> 5 }, word);
+      }
+      for (let q = 0; q < m; q++) assert.ok(gap[q]! <= k, 'every row ends in one of the k + 1 gaps');
+    }
   });
 });

@@ -58,6 +58,7 @@ describe('oblivious sort (shuffle, then quicksort with revealed comparisons)', (
 
   it('sorts with a sorted sample as splitters (sample, binary search, quicksort of the gaps)', async () => {
     for (const sampleLevels of [1, 3, 6, 9]) await check(randomInts(3000, 32), 1, { sampleLevels });
+    await check(randomInts(20_000, 32), 1, { sampleLevels: 4 }); // the search kernel's calls of 16384 rows
     await check(range(2000, (i) => BigInt((i * 7919) % 5) - 2n), 1, { sampleLevels: 5 }); // duplicates
     await check(range(1000, () => 3n), 1, { sampleLevels: 4 }); // all equal
     await check(range(1000, (i) => BigInt(i)), 1, { sampleLevels: 4 }); // sorted

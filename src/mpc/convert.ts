@@ -167,22 +167,13 @@ async function rippleCarry(p: Party, A: BShare, B: BShare, m: number, sum?: BSha
   const into = (k: number) => (sum && k + 1 < sum.bits ? (k + 1) * W : -1);
   // The last AND's result: the carry out of the plane before is the carry ⊕ it.
   let t = await and(p, A.planes(0), B.planes(0));
+  const plane = (x: Uint32Array, k: number) => x.subarray(k * W, (k + 1) * W);
   for (let k = 1; k < m; k++) {
-    const aa = A.a.subarray(k * W, (k + 1) * W), ab = A.b.subarray(k * W, (k + 1) * W);
-    const ba = B.a.subarray(k * W, (k + 1) * W), bb = B.b.subarray(k * W, (k + 1) * W);
-    // One pass: finish the carry out of plane k − 1 (and put it into its sum plane), then the local
-    // shares of (a ⊕ c) ∧ (b ⊕ c) for plane k, as and() computes them.
-    const z = new Uint32Array(W);
-    const ta = t.a, tb = t.b, o = into(k - 1);
-    for (let w = 0; w < W; w++) {
-      const c0 = (ca[w]! ^= ta[w]!), c1 = (cb[w]! ^= tb[w]!);
-      if (o >= 0) {
-        sum!.a[o + w]! ^= c0;
-        sum!.b[o + w]! ^= c1;
-      }
-      const xa = aa[w]! ^ c0, xb = ab[w]! ^ c1, ya = ba[w]! ^ c0, yb = bb[w]! ^ c1;
-      z[w] = (xa & (ya ^ yb)) ^ (xb & ya);
-    }
+    // One pass (a WebAssembly kernel): finish the carry out of plane k − 1 (and put it into its sum
+    // plane), then the local shares of (a ⊕ c) ∧ (b ⊕ c) for plane k, as and() computes them.
+    const z = R.uninitWords(W);
+    const o = into(k - 1);
+    R.rippleStep([ca, cb], [t.a, t.b], [plane(A.a, k), plane(A.b, k)], [plane(B.a, k), plane(B.b, k)], z, o >= 0 ? [sum!.a.subarray(o, o + W), sum!.b.subarray(o, o + W)] : undefined);
     t = await andFinish(p, n, 1, z);
   }
   // The carry out of plane m − 1.

@@ -340,30 +340,21 @@ async function sampleSortOrder(p: Party, comp: AShare, bits: number, descending:
   const splitters = gatherShare(comp, sampleOrder); // sorted sample
   const XB = await bitDecompose(p, descending ? neg(comp.slice(k, n)) : comp.slice(k, n), W);
   const SB = await bitDecompose(p, descending ? splitters : neg(splitters), W);
-  const sa = u32(fromPlanes(SB.a, k, W));
-  const sb = u32(fromPlanes(SB.b, k, W));
+  const sa = fromPlanes(SB.a, k, W);
+  const sb = fromPlanes(SB.b, k, W);
   // After `level` levels a row's remaining gaps are g·2^(s−level) .. (g+1)·2^(s−level) − 1, where
   // g collects its outcomes as bits (1 = after the splitter); it is compared with the splitter
   // in the middle, rank (2g+1)·2^(s−level−1) − 1. After s levels g is its gap.
   const gap = new Uint32Array(m);
-  const ya64 = new BigUint64Array(m);
-  const yb64 = new BigUint64Array(m);
-  const ya = u32(ya64);
-  const yb = u32(yb64);
+  const ya = R.uninit(m);
+  const yb = R.uninit(m);
   let less: Uint32Array | null = null;
   for (let level = 0; level <= s; level++) {
+    // Each row's gap takes the last outcome, then its next splitter is gathered (a WebAssembly
+    // kernel; the last level only updates the gaps).
     const sh = s - level - 1;
-    for (let q = 0, o = 0; q < m; q++, o += 2) {
-      let g = gap[q]!;
-      if (less) gap[q] = g = (g << 1) | (((less[q >>> 5]! >>> (q & 31)) & 1) ^ 1);
-      if (sh < 0) continue;
-      const i = 2 * ((((g << 1) | 1) << sh) - 1);
-      ya[o] = sa[i]!;
-      ya[o + 1] = sa[i + 1]!;
-      yb[o] = sb[i]!;
-      yb[o + 1] = sb[i + 1]!;
-    }
-    if (sh >= 0) less = await signOfSum(p, XB, new BShare(m, W, toPlanes(ya64, W), toPlanes(yb64, W)), onReveal);
+    R.searchLevel(gap, less, sh, sa, sb, ya, yb);
+    if (sh >= 0) less = await signOfSum(p, XB, new BShare(m, W, toPlanes(ya, W), toPlanes(yb, W)), onReveal);
   }
   // Lay out gap 0, splitter 0, gap 1, splitter 1, ..., gap k (a counting sort by gap); gaps of
   // two or more rows are the open segments.

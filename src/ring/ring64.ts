@@ -27,6 +27,9 @@ interface Kernels {
   rssdot(x0: number, x1: number, y0: number, y1: number, n: number): bigint;
   rssdotsum(x0: number, x1: number, y0: number, y1: number, o: number, n: number): bigint;
   planes(x: number, o: number, groups: number, bytes: number, stride: number): void;
+  ripple(ca: number, cb: number, ta: number, tb: number, aa: number, ab: number, ba: number, bb: number, z: number, n: number): void;
+  search(gap: number, less: number, has: number, sh: number, sa: number, sb: number, ya: number, yb: number, n: number): void;
+  ripplesum(ca: number, cb: number, ta: number, tb: number, aa: number, ab: number, ba: number, bb: number, sa: number, sb: number, z: number, n: number): void;
 }
 
 const K = new WebAssembly.Instance(
@@ -62,6 +65,10 @@ function lanes(ins: Col[], out: Col | null, kernel: (n: number) => void): void {
  */
 export function uninit(n: number): Col {
   return n === 0 ? new BigUint64Array(0) : new BigUint64Array(Buffer.allocUnsafeSlow(n * 8).buffer, 0, n);
+}
+/** uninit for 32-bit words (bit planes): every word must be written before it is read. */
+export function uninitWords(n: number): Uint32Array {
+  return n === 0 ? new Uint32Array(0) : new Uint32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
 }
 const alloc = uninit;
 const OUT = slot(6);
@@ -285,4 +292,68 @@ export function colOf(bytes: Uint8Array): Col {
   if (bytes.byteLength % 8 !== 0) throw new RangeError(`frame of ${bytes.byteLength} bytes is not a whole number of 64-bit lanes`);
   if (bytes.byteOffset % 8 === 0) return new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   return new BigUint64Array(bytes.slice().buffer);
+}
+
+/** The two halves of an XOR-shared bit plane (words of 32 lanes). */
+export type WordPair = readonly [Uint32Array, Uint32Array];
+
+/** Words per scratch slot (a slot holds CHUNK lanes of 64 bits). */
+const SLOT_WORDS = CHUNK * 2;
+
+/**
+ * One step of a ripple-carry adder on XOR-shared bit planes (the `ripple` kernel; convert.ts
+ * rippleCarry): c ^= t, c's halves updated in place; with `sum`, sum ^= c; then z gets the local
+ * share of (a ⊕ c) ∧ (b ⊕ c), as boolean.ts and() computes it. All planes have z.length words.
+ * Local: nothing is sent. In WebAssembly, 4 words per vector (3× the same loop in JavaScript).
+ */
+export function rippleStep(c: WordPair, t: WordPair, a: WordPair, b: WordPair, z: Uint32Array, sum?: WordPair): void {
+  const W = z.length;
+  const ins = sum ? [c[0], c[1], t[0], t[1], a[0], a[1], b[0], b[1], sum[0], sum[1]] : [c[0], c[1], t[0], t[1], a[0], a[1], b[0], b[1]];
+  for (const x of ins) if (x.length < W) throw new RangeError(`rippleStep: a plane of ${x.length} words, expected ${W}`);
+  const at = (k: number) => k * SLOT_WORDS;
+  const zs = ins.length;
+  for (let off = 0; off < W; off += SLOT_WORDS) {
+    const len = Math.min(SLOT_WORDS, W - off);
+    for (let k = 0; k < ins.length; k++) MEM32.set(ins[k]!.subarray(off, off + len), at(k));
+    if (sum) K.ripplesum(0, at(1) * 4, at(2) * 4, at(3) * 4, at(4) * 4, at(5) * 4, at(6) * 4, at(7) * 4, at(8) * 4, at(9) * 4, at(zs) * 4, len);
+    else K.ripple(0, at(1) * 4, at(2) * 4, at(3) * 4, at(4) * 4, at(5) * 4, at(6) * 4, at(7) * 4, at(zs) * 4, len);
+    // Back: the carry's halves, the sum planes' (their words in place), z.
+    for (let k = 0; k < 2; k++) c[k]!.set(MEM32.subarray(at(k), at(k) + len), off);
+    if (sum) for (let k = 0; k < 2; k++) sum[k]!.set(MEM32.subarray(at(8 + k), at(8 + k) + len), off);
+    z.set(MEM32.subarray(at(zs), at(zs) + len), off);
+  }
+}
+
+/** Splitters the search kernel holds (each half, 8 bytes apiece, in the scratch area). */
+const SEARCH_SPLITTERS = 1 << 15;
+/** Rows per search kernel call (a multiple of 32: the outcome bits are read by word). */
+const SEARCH_ROWS = 1 << 14;
+
+/**
+ * One level of the sort's splitter search (sort.ts sampleSortOrder), in WebAssembly. Each row's
+ * gap index g (in `gap`, updated in place) takes the last level's outcome first when `less` is
+ * given (bit q = 1: before the splitter, g = 2g; else 2g + 1). With sh ≥ 0, row q of `ya`/`yb`
+ * becomes the splitter of rank (2g + 1)·2^sh − 1 of `sa`/`sb` (each party's two halves). Local.
+ */
+export function searchLevel(gap: Uint32Array, less: Uint32Array | null, sh: number, sa: Col, sb: Col, ya: Col, yb: Col): void {
+  const m = gap.length, k = sa.length;
+  if (k > SEARCH_SPLITTERS || sb.length !== k) throw new RangeError(`searchLevel: ${k} and ${sb.length} splitters (at most ${SEARCH_SPLITTERS})`);
+  if (ya.length < m || yb.length < m || (less && less.length < (m + 31) >>> 5)) throw new RangeError('searchLevel: outputs or outcomes shorter than the rows');
+  // Scratch: the splitters' halves, then per call the rows' gaps, outcome words and the two outputs.
+  const SA = 0, SB = SA + SEARCH_SPLITTERS * 8, GAP = SB + SEARCH_SPLITTERS * 8, LESS = GAP + SEARCH_ROWS * 4, YA = LESS + SEARCH_ROWS / 8, YB = YA + SEARCH_ROWS * 8;
+  if (sh >= 0) {
+    MEM.set(sa, SA / 8);
+    MEM.set(sb, SB / 8);
+  }
+  for (let off = 0; off < m; off += SEARCH_ROWS) {
+    const len = Math.min(SEARCH_ROWS, m - off);
+    MEM32.set(gap.subarray(off, off + len), GAP / 4);
+    if (less) MEM32.set(less.subarray(off >>> 5, (off + len + 31) >>> 5), LESS / 4);
+    K.search(GAP, LESS, less ? 1 : 0, sh, SA, SB, YA, YB, len);
+    if (less) gap.set(MEM32.subarray(GAP / 4, GAP / 4 + len), off);
+    if (sh >= 0) {
+      ya.set(MEM.subarray(YA / 8, YA / 8 + len), off);
+      yb.set(MEM.subarray(YB / 8, YB / 8 + len), off);
+    }
+  }
 }
