@@ -163,6 +163,22 @@ function searchKernel() {
     (local.set $q (i32.add (local.get $q) (i32.const 1)))
     (br $next))))`;
 }
+/**
+ * andl: the local share of an AND on XOR-shared words (boolean.ts and(); Araki et al. CCS 2016,
+ * §2.2 over GF(2)): z = (xa ∧ (ya ⊕ yb)) ⊕ (xb ∧ ya), 4 words per vector, over ceil(n/4)·4 words.
+ */
+function andKernel() {
+  const ld = (p) => `(v128.load (i32.add (local.get $${p}) (local.get $i)))`;
+  return `(func (export "andl") (param $xa i32) (param $xb i32) (param $ya i32) (param $yb i32) (param $z i32) (param $n i32)
+  (local $i i32) (local $e i32)
+  (local.set $e (i32.shl (local.get $n) (i32.const 2)))
+  (block $done (loop $next
+    (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
+    (v128.store (i32.add (local.get $z) (local.get $i))
+      (v128.xor (v128.and ${ld('xa')} (v128.xor ${ld('ya')} ${ld('yb')})) (v128.and ${ld('xb')} ${ld('ya')})))
+    (local.set $i (i32.add (local.get $i) (i32.const 16)))
+    (br $next))))`;
+}
 const P = (...names) => names.map((n) => [n, 'i32']);
 // x0*(y0+y1) + x1*y0: the local part of a replicated-sharing product (Araki et al. CCS 2016, §2.2).
 const rssTerm = `(i64.add (i64.mul ${ld('x0')} (i64.add ${ld('y0')} ${ld('y1')})) (i64.mul ${ld('x1')} ${ld('y0')}))`;
@@ -187,6 +203,7 @@ const kernels = [
   rippleKernel(false),
   rippleKernel(true),
   searchKernel(),
+  andKernel(),
 ];
 
 const wat = `(module (memory (export "mem") 64)\n${kernels.join('\n')}\n)`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromPlanes, packBits, planeToCol, toPlanes, transpose32, unpackBits, wordsFor } from '../src/ring/bits.js';
-import { planesInto, rippleStep, searchLevel } from '../src/ring/ring64.js';
+import { andLocal, planesInto, rippleStep, searchLevel } from '../src/ring/ring64.js';
 import { col, LENGTHS, randomInts } from './harness.js';
 
 describe('bit slicing', () => {
@@ -116,6 +116,18 @@ describe('bit slicing', () => {
         less = Uint32Array.from({ length: (m + 31) >>> 5 }, word);
       }
       for (let q = 0; q < m; q++) assert.ok(gap[q]! <= k, 'every row ends in one of the k + 1 gaps');
+    }
+  });
+  it('computes an AND\'s local shares (andLocal) as the loop in JavaScript does, across its chunks of 16384 words', () => {
+    const word = () => (Math.random() * 2 ** 32) >>> 0;
+    for (const W of [1, 2, 4, 7, 16384, 16387, 50_000]) {
+      const [xa, xb, ya, yb] = Array.from({ length: 4 }, () => Uint32Array.from({ length: W }, word)) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+      const want = xa.map((_, i) => (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!));
+      const zBuf = new Uint32Array(W + 2).fill(0xdeadbeef);
+      andLocal(xa, xb, ya, yb, zBuf.subarray(1, W + 1));
+      assert.deepEqual(zBuf.subarray(1, W + 1), want, `${W} words`);
+      assert.equal(zBuf[0], 0xdeadbeef);
+      assert.equal(zBuf[W + 1], 0xdeadbeef);
     }
   });
 });

@@ -3,7 +3,7 @@
 // XOR and NOT are local; AND costs one round and one bit per lane per party.
 import { recvSlices, type PartyId } from '../net/channel.js';
 import { wordsFor } from '../ring/bits.js';
-import { bytesOf } from '../ring/ring64.js';
+import { andLocal, bytesOf } from '../ring/ring64.js';
 import type { Party } from './party.js';
 
 /** Party i's share of `bits` planes of n lanes: plane k is words [k·W, (k+1)·W), W = ceil(n/32). */
@@ -99,6 +99,9 @@ async function recvWords(p: Party, from: PartyId, len: number, what: string): Pr
   return bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, len) : new Uint32Array(bytes.slice().buffer);
 }
 
+/** Words from which and() computes its local shares in WebAssembly (ring64 andLocal). */
+const AND_KERNEL_WORDS = 256;
+
 /**
  * x ∧ y lane by lane (Araki et al. CCS 2016, §2.2 over GF(2)): z_i = x_i y_i ⊕ x_i y_{i+1} ⊕
  * x_{i+1} y_i ⊕ β_i with a zero sharing β, sent to party i−1. One round.
@@ -107,6 +110,8 @@ export async function and(p: Party, x: BShare, y: BShare): Promise<BShare> {
   checkShape(x, y, 'and');
   const xa = x.a, xb = x.b, ya = y.a, yb = y.b;
   return andRound(p, x.n, x.bits, (z, off, end) => {
+    // Short layers in JavaScript (a kernel call's copies cost more than a few words).
+    if (end - off >= AND_KERNEL_WORDS) return andLocal(xa.subarray(off, end), xb.subarray(off, end), ya.subarray(off, end), yb.subarray(off, end), z.subarray(off, end));
     for (let i = off; i < end; i++) z[i] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
   });
 }

@@ -28,6 +28,7 @@ interface Kernels {
   rssdotsum(x0: number, x1: number, y0: number, y1: number, o: number, n: number): bigint;
   planes(x: number, o: number, groups: number, bytes: number, stride: number): void;
   ripple(ca: number, cb: number, ta: number, tb: number, aa: number, ab: number, ba: number, bb: number, z: number, n: number): void;
+  andl(xa: number, xb: number, ya: number, yb: number, z: number, n: number): void;
   search(gap: number, less: number, has: number, sh: number, sa: number, sb: number, ya: number, yb: number, n: number): void;
   ripplesum(ca: number, cb: number, ta: number, tb: number, aa: number, ab: number, ba: number, bb: number, sa: number, sb: number, z: number, n: number): void;
 }
@@ -328,6 +329,25 @@ export function rippleStep(c: WordPair, t: WordPair, a: WordPair, b: WordPair, z
 const SEARCH_SPLITTERS = 1 << 15;
 /** Rows per search kernel call (a multiple of 32: the outcome bits are read by word). */
 const SEARCH_ROWS = 1 << 14;
+
+/**
+ * The local share of x ∧ y on XOR-shared words (boolean.ts and()): z = (xa ∧ (ya ⊕ yb)) ⊕ (xb ∧ ya),
+ * word by word, in WebAssembly. All arrays have z.length words. Local: nothing is sent.
+ */
+export function andLocal(xa: Uint32Array, xb: Uint32Array, ya: Uint32Array, yb: Uint32Array, z: Uint32Array): void {
+  const W = z.length;
+  if (xa.length !== W || xb.length !== W || ya.length !== W || yb.length !== W) throw new RangeError(`andLocal: operands of ${xa.length}, ${xb.length}, ${ya.length}, ${yb.length} words for ${W}`);
+  const at = (k: number) => k * SLOT_WORDS;
+  for (let off = 0; off < W; off += SLOT_WORDS) {
+    const len = Math.min(SLOT_WORDS, W - off);
+    MEM32.set(xa.subarray(off, off + len), at(0));
+    MEM32.set(xb.subarray(off, off + len), at(1));
+    MEM32.set(ya.subarray(off, off + len), at(2));
+    MEM32.set(yb.subarray(off, off + len), at(3));
+    K.andl(0, at(1) * 4, at(2) * 4, at(3) * 4, at(4) * 4, len);
+    z.set(MEM32.subarray(at(4), at(4) + len), off);
+  }
+}
 
 /**
  * One level of the sort's splitter search (sort.ts sampleSortOrder), in WebAssembly. Each row's
