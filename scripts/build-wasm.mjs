@@ -206,11 +206,104 @@ const kernels = [
   andKernel(),
 ];
 
-const wat = `(module (memory (export "mem") 64)\n${kernels.join('\n')}\n)`;
+/*
+ * moves.wasm (src/ring/moves.ts): the quicksort's row moves (sort.ts quicksortLevels) on arrays
+ * that live in a memory the caller gives (imported: one per sort, sized to its rows). Pointers are
+ * byte offsets; rows' shares are 8-byte lanes, row numbers and segment bounds 4-byte words.
+ */
+const u32at = (base, idx) => `(i32.add (local.get $${base}) (i32.shl ${idx} (i32.const 2)))`;
+const u64at = (base, idx) => `(i32.add (local.get $${base}) (i32.shl ${idx} (i32.const 3)))`;
+const get = (n) => `(local.get $${n})`;
+/** gather: row q of (oa, ob) = row idx[q] of (sa, sb), q < n. */
+const gatherMove = `(func (export "gather") (param $sa i32) (param $sb i32) (param $idx i32) (param $n i32) (param $oa i32) (param $ob i32)
+  (local $q i32) (local $k i32)
+  (block $done (loop $next
+    (br_if $done (i32.ge_u ${get('q')} ${get('n')}))
+    (local.set $k (i32.load ${u32at('idx', get('q'))}))
+    (i64.store ${u64at('oa', get('q'))} (i64.load ${u64at('sa', get('k'))}))
+    (i64.store ${u64at('ob', get('q'))} (i64.load ${u64at('sb', get('k'))}))
+    (local.set $q (i32.add ${get('q')} (i32.const 1)))
+    (br $next))))`;
+/**
+ * operands: for each of `count` segments [st, e) (pairs of words at $seg), every non-pivot row k
+ * in st+1..e−1 is listed: its row number (order[k]) to xidx, its shares (c[k]) to x, its segment's
+ * pivot's shares (c[st]) to y. Returns how many rows were listed.
+ */
+const operandsMove = `(func (export "operands") (param $order i32) (param $seg i32) (param $count i32) (param $ca i32) (param $cb i32) (param $xidx i32) (param $xa i32) (param $xb i32) (param $ya i32) (param $yb i32) (result i32)
+  (local $s i32) (local $st i32) (local $e i32) (local $k i32) (local $m i32) (local $pa i64) (local $pb i64)
+  (block $segs (loop $seg_next
+    (br_if $segs (i32.ge_u ${get('s')} ${get('count')}))
+    (local.set $st (i32.load ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
+    (local.set $e (i32.load offset=4 ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
+    (local.set $pa (i64.load ${u64at('ca', get('st'))}))
+    (local.set $pb (i64.load ${u64at('cb', get('st'))}))
+    (local.set $k (i32.add ${get('st')} (i32.const 1)))
+    (block $rows (loop $row_next
+      (br_if $rows (i32.ge_u ${get('k')} ${get('e')}))
+      (i32.store ${u32at('xidx', get('m'))} (i32.load ${u32at('order', get('k'))}))
+      (i64.store ${u64at('xa', get('m'))} (i64.load ${u64at('ca', get('k'))}))
+      (i64.store ${u64at('xb', get('m'))} (i64.load ${u64at('cb', get('k'))}))
+      (i64.store ${u64at('ya', get('m'))} ${get('pa')})
+      (i64.store ${u64at('yb', get('m'))} ${get('pb')})
+      (local.set $k (i32.add ${get('k')} (i32.const 1)))
+      (local.set $m (i32.add ${get('m')} (i32.const 1)))
+      (br $row_next)))
+    (local.set $s (i32.add ${get('s')} (i32.const 1)))
+    (br $seg_next)))
+  ${get('m')})`;
+/**
+ * partition: each segment [st, e) in place by the outcome bits at $less (bit q for the q-th listed
+ * row): rows with bit 1 from the left, the others from the right, the pivot between; row numbers
+ * (order) and shares (c) move together, taken from xidx and x. The next level's segments of two
+ * rows or more go to $nseg; returns their count.
+ */
+const partitionMove = `(func (export "partition") (param $order i32) (param $seg i32) (param $count i32) (param $ca i32) (param $cb i32) (param $xidx i32) (param $xa i32) (param $xb i32) (param $less i32) (param $nseg i32) (result i32)
+  (local $s i32) (local $st i32) (local $e i32) (local $k i32) (local $q i32) (local $cnt i32) (local $lo i32) (local $hi i32) (local $bit i32) (local $d i32) (local $piv i32) (local $pa i64) (local $pb i64)
+  (block $segs (loop $seg_next
+    (br_if $segs (i32.ge_u ${get('s')} ${get('count')}))
+    (local.set $st (i32.load ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
+    (local.set $e (i32.load offset=4 ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
+    (local.set $piv (i32.load ${u32at('order', get('st'))}))
+    (local.set $pa (i64.load ${u64at('ca', get('st'))}))
+    (local.set $pb (i64.load ${u64at('cb', get('st'))}))
+    (local.set $lo ${get('st')})
+    (local.set $hi (i32.sub ${get('e')} (i32.const 1)))
+    (local.set $k (i32.add ${get('st')} (i32.const 1)))
+    (block $rows (loop $row_next
+      (br_if $rows (i32.ge_u ${get('k')} ${get('e')}))
+      (local.set $bit (i32.and (i32.shr_u (i32.load ${u32at('less', `(i32.shr_u ${get('q')} (i32.const 5))`)}) (i32.and ${get('q')} (i32.const 31))) (i32.const 1)))
+      (local.set $d (select ${get('lo')} ${get('hi')} ${get('bit')}))
+      (local.set $lo (i32.add ${get('lo')} ${get('bit')}))
+      (local.set $hi (i32.sub ${get('hi')} (i32.xor ${get('bit')} (i32.const 1))))
+      (i32.store ${u32at('order', get('d'))} (i32.load ${u32at('xidx', get('q'))}))
+      (i64.store ${u64at('ca', get('d'))} (i64.load ${u64at('xa', get('q'))}))
+      (i64.store ${u64at('cb', get('d'))} (i64.load ${u64at('xb', get('q'))}))
+      (local.set $k (i32.add ${get('k')} (i32.const 1)))
+      (local.set $q (i32.add ${get('q')} (i32.const 1)))
+      (br $row_next)))
+    (i32.store ${u32at('order', get('lo'))} ${get('piv')})
+    (i64.store ${u64at('ca', get('lo'))} ${get('pa')})
+    (i64.store ${u64at('cb', get('lo'))} ${get('pb')})
+    (if (i32.gt_s (i32.sub ${get('lo')} ${get('st')}) (i32.const 1)) (then
+      (i32.store ${u32at('nseg', `(i32.shl ${get('cnt')} (i32.const 1))`)} ${get('st')})
+      (i32.store offset=4 ${u32at('nseg', `(i32.shl ${get('cnt')} (i32.const 1))`)} ${get('lo')})
+      (local.set $cnt (i32.add ${get('cnt')} (i32.const 1)))))
+    (if (i32.gt_s (i32.sub (i32.sub ${get('e')} ${get('lo')}) (i32.const 1)) (i32.const 1)) (then
+      (i32.store ${u32at('nseg', `(i32.shl ${get('cnt')} (i32.const 1))`)} (i32.add ${get('lo')} (i32.const 1)))
+      (i32.store offset=4 ${u32at('nseg', `(i32.shl ${get('cnt')} (i32.const 1))`)} ${get('e')})
+      (local.set $cnt (i32.add ${get('cnt')} (i32.const 1)))))
+    (local.set $s (i32.add ${get('s')} (i32.const 1)))
+    (br $seg_next)))
+  ${get('cnt')})`;
+
 const wabt = await wabtInit();
-const mod = wabt.parseWat('kernels.wat', wat, { simd: true });
-mod.validate();
-const { buffer } = mod.toBinary({});
 const out = new URL('../dist/src/ring/', import.meta.url);
 mkdirSync(out, { recursive: true });
-writeFileSync(new URL('kernels.wasm', out), buffer);
+for (const [file, wat] of [
+  ['kernels', `(module (memory (export "mem") 64)\n${kernels.join('\n')}\n)`],
+  ['moves', `(module (import "env" "mem" (memory 1))\n${[gatherMove, operandsMove, partitionMove].join('\n')}\n)`],
+]) {
+  const mod = wabt.parseWat(`${file}.wat`, wat, { simd: true });
+  mod.validate();
+  writeFileSync(new URL(`${file}.wasm`, out), mod.toBinary({}).buffer);
+}

@@ -44,6 +44,13 @@ describe('oblivious sort (shuffle, then quicksort with revealed comparisons)', (
     await check(range(64, () => 0n), 0);
   });
 
+  it('moves rows in WebAssembly from 4096 rows on (duplicates, all equal, descending, plain quicksort and after a search)', async () => {
+    await check(range(4096, (i) => BigInt(i % 7) - 3n), 2, { sampleLevels: 0 });
+    await check(range(5000, () => 5n), 1, { sampleLevels: 0 });
+    await check(randomInts(6000, 20), 1, { sampleLevels: 0, descending: true });
+    await check(range(9000, (i) => BigInt((i * 7919) % 1000)), 1, { sampleLevels: 6, descending: true });
+  });
+
   it('handles already sorted and reverse sorted input', async () => {
     await check(range(1000, (i) => BigInt(i) - 500n), 1);
     await check(range(1000, (i) => 500n - BigInt(i)), 1);

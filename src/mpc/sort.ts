@@ -21,6 +21,7 @@
 // Partitioning is a public reordering: each party moves its composite shares locally, and key and
 // payloads move once, at the end, by one local permutation. Ties in the key keep their original
 // order (the sort is stable).
+import { MoveArena } from '../ring/moves.js';
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
 import { fromPlanes, toPlanes } from '../ring/bits.js';
@@ -273,6 +274,16 @@ function gatherShare(src: AShare, idx: Uint32Array): AShare {
  */
 async function quicksortLevels(p: Party, comp: AShare, bits: number, descending: boolean, onReveal: SortOptions['onReveal'], order: Uint32Array, cur: Segments): Promise<Uint32Array> {
   const n = order.length;
+  if (n >= MOVES_ROWS) {
+    const arena = MoveArena.take(movesBytes(n, cur.seg.length));
+    if (arena) {
+      try {
+        return await quicksortInArena(p, arena, comp, bits, descending, onReveal, order, cur);
+      } finally {
+        arena.release();
+      }
+    }
+  }
   let nxt: Segments = { seg: new Uint32Array(cur.seg.length), count: 0 };
   const c0 = gatherShare(comp, order);
   const c = lanesOf(c0.a, c0.b);
@@ -292,6 +303,43 @@ async function quicksortLevels(p: Party, comp: AShare, bits: number, descending:
     partition(order, cur, c, xIdx, x, less, nxt);
     [cur, nxt] = [nxt, cur];
   }
+  return order;
+}
+
+/** Rows from which quicksortLevels moves rows in WebAssembly (src/ring/moves.ts). */
+const MOVES_ROWS = 1 << 12;
+
+/** Bytes of quicksortInArena's arrays for n rows and segment stores of `seg` words. */
+const movesBytes = (n: number, seg: number): number => 56 * n + 8 * seg + 4 * ((n >>> 5) + 1) + 128;
+
+/**
+ * quicksortLevels with its arrays in a MoveArena and its moves (gather, operands, partition) in
+ * WebAssembly; the same steps, outcomes and result as the loops in JavaScript.
+ */
+async function quicksortInArena(p: Party, A: MoveArena, comp: AShare, bits: number, descending: boolean, onReveal: SortOptions['onReveal'], order: Uint32Array, first: Segments): Promise<Uint32Array> {
+  const n = order.length, m0 = n - 1;
+  const ord = A.u32(n);
+  ord.set(order);
+  const segs = [A.u32(first.seg.length), A.u32(first.seg.length)] as const;
+  segs[0].set(first.seg.subarray(0, 2 * first.count));
+  let count = first.count, c = 0;
+  const ca = A.u64(n), cb = A.u64(n);
+  const xIdx = A.u32(m0), xa = A.u64(m0), xb = A.u64(m0);
+  // y holds n lanes: first the composites in row order, gathered into c by the starting order.
+  const ya = A.u64(n), yb = A.u64(n);
+  ya.set(comp.a);
+  yb.set(comp.b);
+  A.k.gather(A.at(ya), A.at(yb), A.at(ord), n, A.at(ca), A.at(cb));
+  const less = A.u32((m0 >>> 5) + 1);
+  while (count > 0) {
+    const m = A.k.operands(A.at(ord), A.at(segs[c]), count, A.at(ca), A.at(cb), A.at(xIdx), A.at(xa), A.at(xb), A.at(ya), A.at(yb));
+    const X = new AShare(xa.subarray(0, m), xb.subarray(0, m));
+    const Y = new AShare(ya.subarray(0, m), yb.subarray(0, m));
+    less.set((await before(p, X, Y, bits, descending, onReveal)).subarray(0, (m + 31) >>> 5));
+    count = A.k.partition(A.at(ord), A.at(segs[c]), count, A.at(ca), A.at(cb), A.at(xIdx), A.at(xa), A.at(xb), A.at(less), A.at(segs[1 - c]));
+    c = 1 - c;
+  }
+  order.set(ord);
   return order;
 }
 
