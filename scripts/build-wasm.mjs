@@ -1,7 +1,8 @@
-// Builds the Z_2^64 column kernels (src/ring/ring64.ts loads them) from WebAssembly text.
-// Each kernel is a loop over n 64-bit lanes at byte offsets inside the module's own memory;
-// the TypeScript side copies columns in and out in chunks. i64 arithmetic wraps mod 2^64,
-// which is exactly the ring Z_2^64.
+// Builds the Z_2^64 column kernels (src/ring/ring64.ts loads them) and the quicksort's row moves
+// (src/ring/moves.ts) from WebAssembly text.
+// Most kernels loop over n 64-bit lanes at byte offsets inside the module's own memory (the word
+// kernels ripple, ripplesum and andl over 32-bit words of bit planes); the TypeScript side copies
+// columns in and out in chunks. i64 arithmetic wraps mod 2^64, which is exactly the ring Z_2^64.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import wabtInit from 'wabt';
 

@@ -2,8 +2,8 @@
 // segment's rows with its pivot, partitioning the segments by the revealed outcomes, gathering rows
 // by a permutation. These are accesses all over the rows, which the column kernels' small scratch
 // area (ring64.ts) cannot hold, so the arrays live in a memory of their own for the whole sort (an
-// arena), handed to moves.wasm. Written in JavaScript they took ≈ 25 % of a node's CPU in a sort of
-// 1 M keys (bench/RESULTS.md, "Sort kernels").
+// arena), handed to moves.wasm. Written in JavaScript they took ≈ 10 % of a node's CPU in a sort of
+// 1 M keys (bench/RESULTS.md, "The adders' and the sort's loops in WebAssembly").
 //
 // A sort takes an arena, lays its arrays out in it, and releases it when done; memories up to
 // KEEP_BYTES go back to a pool for the next sort of the process (their pages are then already
