@@ -123,12 +123,16 @@ async function childMain(): Promise<void> {
   };
   process.on('uncaughtException', (e) => void die(e));
   process.on('unhandledRejection', (e) => void die(e));
-  // The parent went away: nobody wants the result, and no node process may linger.
-  process.on('disconnect', () => {
-    if (!done) process.exit(2);
-  });
+  // The parent went away: nobody can take the result any more (not even one being sent), and no
+  // node process may linger. Three workers whose parent died while they finished a job were found
+  // alive 1.5 h later with their IPC channel closed; the check below also covers a 'disconnect'
+  // that came while a result was on its way.
+  const orphaned = () => process.exit(done ? 0 : 2);
+  process.on('disconnect', orphaned);
   // Stay alive until the result is sent (the IPC channel alone does not hold the event loop).
-  setInterval(() => {}, 1 << 30);
+  setInterval(() => {
+    if (!process.connected) orphaned();
+  }, 1000);
   process.once('message', (m: WorkerRunMessage) => {
     if (m?.type !== 'run') return void die(new Error('worker expected a run message'));
     party = m.options.party;
