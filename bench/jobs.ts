@@ -23,6 +23,9 @@ export interface JobResult {
   phases?: string[];
 }
 
+/** Milliseconds of CPU (user and system, every thread) in a process.cpuUsage(since) difference. */
+const cpuMsOf = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+
 /** Every party hears from every other: nobody starts timing before all are ready. */
 async function barrier(p: Party): Promise<void> {
   const ping = new Uint8Array(1);
@@ -46,7 +49,7 @@ async function timed(p: Party, n: number, work: () => Promise<unknown>, warm = 1
   const c1 = process.cpuUsage(c0);
   const s1 = { ...p.net.stats };
   await barrier(p);
-  return { party: p.id, n, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, cpuMs: (c1.user + c1.system) / 1000 };
+  return { party: p.id, n, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, cpuMs: cpuMsOf(c1) };
 }
 
 export interface OpArgs {
@@ -189,7 +192,7 @@ export async function join(p: Party, { n, m = n, sorted = false }: OpArgs): Prom
   const s1 = { ...p.net.stats };
   const c1 = process.cpuUsage(c0);
   await barrier(p);
-  return { party: p.id, n: n + m, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cpuMs: (c1.user + c1.system) / 1000 };
+  return { party: p.id, n: n + m, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cpuMs: cpuMsOf(c1) };
 }
 
 /** The national-scale study's two queries (bench/engine.ts `national`): prevalence = first / second, per cell. */
@@ -264,7 +267,7 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
     const [num, den] = results;
     const denOf = new Map(den!.rows!.map((r) => [`${r[0]}|${r[1]}`, Number(r[2])]));
     const cells = num!.rows!.map((r) => `${r[0]} Q${r[1]}: ${((100 * Number(r[2])) / denOf.get(`${r[0]}|${r[1]}`)!).toFixed(1)} %`);
-    return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, cpuMs: (c1.user + c1.system) / 1000, phases, cells, peakRssMiB: process.resourceUsage().maxRSS / 1024, setupPeakRssMiB };
+    return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, cpuMs: cpuMsOf(c1), phases, cells, peakRssMiB: process.resourceUsage().maxRSS / 1024, setupPeakRssMiB };
   } finally {
     store.remove();
   }

@@ -215,6 +215,15 @@ const kernels = [
 const u32at = (base, idx) => `(i32.add (local.get $${base}) (i32.shl ${idx} (i32.const 2)))`;
 const u64at = (base, idx) => `(i32.add (local.get $${base}) (i32.shl ${idx} (i32.const 3)))`;
 const get = (n) => `(local.get $${n})`;
+/**
+ * The head of operands' and partition's loop over segments: stop after $count, read segment $s's
+ * bounds [$st, $e) and its pivot's shares ($pa, $pb).
+ */
+const segmentStart = `(br_if $segs (i32.ge_u ${get('s')} ${get('count')}))
+    (local.set $st (i32.load ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
+    (local.set $e (i32.load offset=4 ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
+    (local.set $pa (i64.load ${u64at('ca', get('st'))}))
+    (local.set $pb (i64.load ${u64at('cb', get('st'))}))`;
 /** gather: row q of (oa, ob) = row idx[q] of (sa, sb), q < n. */
 const gatherMove = `(func (export "gather") (param $sa i32) (param $sb i32) (param $idx i32) (param $n i32) (param $oa i32) (param $ob i32)
   (local $q i32) (local $k i32)
@@ -233,11 +242,7 @@ const gatherMove = `(func (export "gather") (param $sa i32) (param $sb i32) (par
 const operandsMove = `(func (export "operands") (param $order i32) (param $seg i32) (param $count i32) (param $ca i32) (param $cb i32) (param $xidx i32) (param $xa i32) (param $xb i32) (param $ya i32) (param $yb i32) (result i32)
   (local $s i32) (local $st i32) (local $e i32) (local $k i32) (local $m i32) (local $pa i64) (local $pb i64)
   (block $segs (loop $seg_next
-    (br_if $segs (i32.ge_u ${get('s')} ${get('count')}))
-    (local.set $st (i32.load ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
-    (local.set $e (i32.load offset=4 ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
-    (local.set $pa (i64.load ${u64at('ca', get('st'))}))
-    (local.set $pb (i64.load ${u64at('cb', get('st'))}))
+    ${segmentStart}
     (local.set $k (i32.add ${get('st')} (i32.const 1)))
     (block $rows (loop $row_next
       (br_if $rows (i32.ge_u ${get('k')} ${get('e')}))
@@ -261,12 +266,8 @@ const operandsMove = `(func (export "operands") (param $order i32) (param $seg i
 const partitionMove = `(func (export "partition") (param $order i32) (param $seg i32) (param $count i32) (param $ca i32) (param $cb i32) (param $xidx i32) (param $xa i32) (param $xb i32) (param $less i32) (param $nseg i32) (result i32)
   (local $s i32) (local $st i32) (local $e i32) (local $k i32) (local $q i32) (local $cnt i32) (local $lo i32) (local $hi i32) (local $bit i32) (local $d i32) (local $piv i32) (local $pa i64) (local $pb i64)
   (block $segs (loop $seg_next
-    (br_if $segs (i32.ge_u ${get('s')} ${get('count')}))
-    (local.set $st (i32.load ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
-    (local.set $e (i32.load offset=4 ${u32at('seg', `(i32.shl ${get('s')} (i32.const 1))`)}))
+    ${segmentStart}
     (local.set $piv (i32.load ${u32at('order', get('st'))}))
-    (local.set $pa (i64.load ${u64at('ca', get('st'))}))
-    (local.set $pb (i64.load ${u64at('cb', get('st'))}))
     (local.set $lo ${get('st')})
     (local.set $hi (i32.sub ${get('e')} (i32.const 1)))
     (local.set $k (i32.add ${get('st')} (i32.const 1)))

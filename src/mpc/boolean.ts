@@ -3,7 +3,7 @@
 // XOR and NOT are local; AND costs one round and one bit per lane per party.
 import { recvSlices, type PartyId } from '../net/channel.js';
 import { wordsFor } from '../ring/bits.js';
-import { andLocal, bytesOf } from '../ring/ring64.js';
+import { andLocal, bytesOf, uninitWords } from '../ring/ring64.js';
 import type { Party } from './party.js';
 
 /** Party i's share of `bits` planes of n lanes: plane k is words [k·W, (k+1)·W), W = ceil(n/32). */
@@ -155,7 +155,7 @@ async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Arra
   // Large layers go out in slices as soon as each is computed (still one round), so local work,
   // encryption and the peers' work overlap. The receives are posted first, so the channel can
   // decode the peer's slices straight into place (a slice already arrived is copied and released).
-  const got = new Uint32Array(Buffer.allocUnsafeSlow(len * 4).buffer, 0, len); // written whole below
+  const got = uninitWords(len); // written whole below
   const received = recvSlices(p.net, p.next, bytesOf(got), STREAM_WORDS * 4, (bytes, want) => new Error(`and: party ${p.next} sent ${bytes} bytes, expected ${want}`));
   for (let off = 0; off < len; off += STREAM_WORDS) {
     const end = Math.min(len, off + STREAM_WORDS);

@@ -64,7 +64,7 @@ async function twoTermsByThirds(p: Party, x: AShare, bits: number, negateB: bool
     for (let k = 0; k < bits; k++) region(h, j, k).fill(0);
   };
   // Every word of the four halves is written below.
-  const words = () => new Uint32Array(Buffer.allocUnsafeSlow(4 * bits * W).buffer, 0, bits * W);
+  const words = () => R.uninitWords(bits * W);
   const [Aa, Ab, Ba, Bb] = [words(), words(), words(), words()];
   // b: x_{j+2}. This party is j+1 of third `prev` (x_{i+1} = x.b) and j+2 of third `next` (x_i = x.a).
   const term = (c: Col) => (negateB ? R.neg(c) : c);

@@ -2,7 +2,7 @@
 // blocks. Two parties holding the same seed draw the same stream, which is how replicated secret
 // sharing gets its correlated randomness without a dealer (Araki et al. CCS 2016, §2.1).
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { uninit, type Col } from './ring64.js';
+import { uninit, uninitWords, type Col } from './ring64.js';
 
 /** Output is drawn through OpenSSL in blocks of this size (larger blocks measured slower: page faults). */
 const BLOCK = 1 << 16;
@@ -67,7 +67,7 @@ export class Prg {
 
   /** n uniformly random 32-bit words (bit-sliced boolean shares). */
   words(n: number): Uint32Array {
-    const out = n === 0 ? new Uint32Array(0) : new Uint32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n); // written whole below
+    const out = uninitWords(n); // written whole below
     this.fill(new Uint8Array(out.buffer));
     return out;
   }

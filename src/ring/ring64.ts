@@ -298,8 +298,9 @@ export function colOf(bytes: Uint8Array): Col {
 /** The two halves of an XOR-shared bit plane (words of 32 lanes). */
 export type WordPair = readonly [Uint32Array, Uint32Array];
 
-/** Words per scratch slot (a slot holds CHUNK lanes of 64 bits). */
+/** Words per scratch slot (a slot holds CHUNK lanes of 64 bits), and where slot k starts, in words. */
 const SLOT_WORDS = CHUNK * 2;
+const wordSlot = (k: number): number => k * SLOT_WORDS;
 
 /**
  * One step of a ripple-carry adder on XOR-shared bit planes (the `ripple` kernel; convert.ts
@@ -311,17 +312,16 @@ export function rippleStep(c: WordPair, t: WordPair, a: WordPair, b: WordPair, z
   const W = z.length;
   const ins = sum ? [c[0], c[1], t[0], t[1], a[0], a[1], b[0], b[1], sum[0], sum[1]] : [c[0], c[1], t[0], t[1], a[0], a[1], b[0], b[1]];
   for (const x of ins) if (x.length < W) throw new RangeError(`rippleStep: a plane of ${x.length} words, expected ${W}`);
-  const at = (k: number) => k * SLOT_WORDS;
   const zs = ins.length;
   for (let off = 0; off < W; off += SLOT_WORDS) {
     const len = Math.min(SLOT_WORDS, W - off);
-    for (let k = 0; k < ins.length; k++) MEM32.set(ins[k]!.subarray(off, off + len), at(k));
-    if (sum) K.ripplesum(0, at(1) * 4, at(2) * 4, at(3) * 4, at(4) * 4, at(5) * 4, at(6) * 4, at(7) * 4, at(8) * 4, at(9) * 4, at(zs) * 4, len);
-    else K.ripple(0, at(1) * 4, at(2) * 4, at(3) * 4, at(4) * 4, at(5) * 4, at(6) * 4, at(7) * 4, at(zs) * 4, len);
+    for (let k = 0; k < ins.length; k++) MEM32.set(ins[k]!.subarray(off, off + len), wordSlot(k));
+    if (sum) K.ripplesum(wordSlot(0) * 4, wordSlot(1) * 4, wordSlot(2) * 4, wordSlot(3) * 4, wordSlot(4) * 4, wordSlot(5) * 4, wordSlot(6) * 4, wordSlot(7) * 4, wordSlot(8) * 4, wordSlot(9) * 4, wordSlot(zs) * 4, len);
+    else K.ripple(wordSlot(0) * 4, wordSlot(1) * 4, wordSlot(2) * 4, wordSlot(3) * 4, wordSlot(4) * 4, wordSlot(5) * 4, wordSlot(6) * 4, wordSlot(7) * 4, wordSlot(zs) * 4, len);
     // Back: the carry's halves, the sum planes' (their words in place), z.
-    for (let k = 0; k < 2; k++) c[k]!.set(MEM32.subarray(at(k), at(k) + len), off);
-    if (sum) for (let k = 0; k < 2; k++) sum[k]!.set(MEM32.subarray(at(8 + k), at(8 + k) + len), off);
-    z.set(MEM32.subarray(at(zs), at(zs) + len), off);
+    for (let k = 0; k < 2; k++) c[k]!.set(MEM32.subarray(wordSlot(k), wordSlot(k) + len), off);
+    if (sum) for (let k = 0; k < 2; k++) sum[k]!.set(MEM32.subarray(wordSlot(8 + k), wordSlot(8 + k) + len), off);
+    z.set(MEM32.subarray(wordSlot(zs), wordSlot(zs) + len), off);
   }
 }
 
@@ -337,15 +337,14 @@ const SEARCH_ROWS = 1 << 14;
 export function andLocal(xa: Uint32Array, xb: Uint32Array, ya: Uint32Array, yb: Uint32Array, z: Uint32Array): void {
   const W = z.length;
   if (xa.length !== W || xb.length !== W || ya.length !== W || yb.length !== W) throw new RangeError(`andLocal: operands of ${xa.length}, ${xb.length}, ${ya.length}, ${yb.length} words for ${W}`);
-  const at = (k: number) => k * SLOT_WORDS;
   for (let off = 0; off < W; off += SLOT_WORDS) {
     const len = Math.min(SLOT_WORDS, W - off);
-    MEM32.set(xa.subarray(off, off + len), at(0));
-    MEM32.set(xb.subarray(off, off + len), at(1));
-    MEM32.set(ya.subarray(off, off + len), at(2));
-    MEM32.set(yb.subarray(off, off + len), at(3));
-    K.andl(0, at(1) * 4, at(2) * 4, at(3) * 4, at(4) * 4, len);
-    z.set(MEM32.subarray(at(4), at(4) + len), off);
+    MEM32.set(xa.subarray(off, off + len), wordSlot(0));
+    MEM32.set(xb.subarray(off, off + len), wordSlot(1));
+    MEM32.set(ya.subarray(off, off + len), wordSlot(2));
+    MEM32.set(yb.subarray(off, off + len), wordSlot(3));
+    K.andl(wordSlot(0) * 4, wordSlot(1) * 4, wordSlot(2) * 4, wordSlot(3) * 4, wordSlot(4) * 4, len);
+    z.set(MEM32.subarray(wordSlot(4), wordSlot(4) + len), off);
   }
 }
 
