@@ -1,5 +1,5 @@
-// Builds the Z_2^64 column kernels (src/ring/ring64.ts loads them) and the quicksort's row moves
-// (src/ring/moves.ts) from WebAssembly text.
+// Builds the Z_2^64 column kernels (src/ring/ring64.ts loads them) and the row moves of the sort's
+// quicksort and the bitonic merger (src/ring/moves.ts) from WebAssembly text.
 // Most kernels loop over n 64-bit lanes at byte offsets inside the module's own memory (the word
 // kernels ripple, ripplesum and andl over 32-bit words of bit planes); the TypeScript side copies
 // columns in and out in chunks. i64 arithmetic wraps mod 2^64, which is exactly the ring Z_2^64.
@@ -298,12 +298,106 @@ const partitionMove = `(func (export "partition") (param $order i32) (param $seg
     (br $seg_next)))
   ${get('cnt')})`;
 
+/*
+ * The bitonic merger's moves (src/mpc/merge.ts bitonicMerge) on its planes in a MoveArena: $P
+ * planes of $stride words each (plane-major) at $h; a layer's compared pairs of words as ranges of
+ * their lower words (word rs[g], rl[g] words, g < $ranges); the gathered planes $G words each.
+ * Word layers (pairs D ≥ 1 words apart) gather and scatter whole words; bit layers (pairs d < 32
+ * lanes apart inside a word) pack two words' pairs into one word, as merge.ts describes.
+ */
+const ld32 = (a) => `(i32.load ${a})`;
+const add = (a, b) => `(i32.add ${a} ${b})`;
+/** The loop over planes k and ranges g: `perPlane` after $base (plane k's first word) is set, `body` per range with $s (its first word's address) and $len (words). */
+function planeRanges(name, params, locals, perPlane, body) {
+  return `(func (export "${name}") (param $h i32) (param $stride i32) (param $P i32) (param $rs i32) (param $rl i32) (param $ranges i32) ${params}
+  (local $k i32) (local $g i32) (local $base i32) (local $q i32) (local $s i32) (local $len i32) (local $e i32) ${locals}
+  (block $planes (loop $plane
+    (br_if $planes (i32.ge_u ${get('k')} ${get('P')}))
+    (local.set $base ${add(get('h'), `(i32.shl (i32.mul ${get('k')} ${get('stride')}) (i32.const 2))`)})
+    ${perPlane}
+    (local.set $g (i32.const 0))
+    (block $rgs (loop $rg
+      (br_if $rgs (i32.ge_u ${get('g')} ${get('ranges')}))
+      (local.set $s ${add(get('base'), `(i32.shl ${ld32(u32at('rs', get('g')))} (i32.const 2))`)})
+      (local.set $len ${ld32(u32at('rl', get('g')))})
+      ${body}
+      (local.set $g (i32.add ${get('g')} (i32.const 1)))
+      (br $rg)))
+    (local.set $k (i32.add ${get('k')} (i32.const 1)))
+    (br $plane))))`;
+}
+/** Over the range's words, 4 at a time while 4 are left, then one at a time: `step(width)` with $s and $q (bytes) at the current word. */
+const wordRun = (step) => `(local.set $e ${add(get('s'), `(i32.shl ${get('len')} (i32.const 2))`)})
+      (block $vd (loop $v
+        (br_if $vd (i32.gt_u ${add(get('s'), '(i32.const 16)')} ${get('e')}))
+        ${step('v128')}
+        (local.set $s ${add(get('s'), '(i32.const 16)')})
+        (local.set $q ${add(get('q'), '(i32.const 16)')})
+        (br $v)))
+      (block $td (loop $t
+        (br_if $td (i32.ge_u ${get('s')} ${get('e')}))
+        ${step('i32')}
+        (local.set $s ${add(get('s'), '(i32.const 4)')})
+        (local.set $q ${add(get('q'), '(i32.const 4)')})
+        (br $t)))`;
+const planeBytes = `(local.set $q (i32.shl (i32.mul ${get('k')} ${get('G')}) (i32.const 2)))`;
+const planeBits = `(local.set $q (i32.shl (i32.mul ${get('k')} ${get('G')}) (i32.const 1)))`;
+/** wgather: a word layer's pairs, lower words to $xs, upper words ($D words on) to $ys. */
+const wgatherMove = planeRanges('wgather', '(param $D i32) (param $xs i32) (param $ys i32) (param $G i32)', '(local $Db i32)', `(local.set $Db (i32.shl ${get('D')} (i32.const 2)))
+    ${planeBytes}`, wordRun((t) => `(${t}.store ${add(get('xs'), get('q'))} (${t}.load ${get('s')}))
+        (${t}.store ${add(get('ys'), get('q'))} (${t}.load ${add(get('s'), get('Db'))}))`));
+/** wscatter: a word layer's pairs back, lower words x ⊕ Δ, upper words y ⊕ Δ. */
+const wscatterMove = planeRanges('wscatter', '(param $D i32) (param $xs i32) (param $ys i32) (param $ds i32) (param $G i32)', '(local $Db i32)', `(local.set $Db (i32.shl ${get('D')} (i32.const 2)))
+    ${planeBytes}`, wordRun((t) => `(${t}.store ${get('s')} (${t}.xor (${t}.load ${add(get('xs'), get('q'))}) (${t}.load ${add(get('ds'), get('q'))})))
+        (${t}.store ${add(get('s'), get('Db'))} (${t}.xor (${t}.load ${add(get('ys'), get('q'))}) (${t}.load ${add(get('ds'), get('q'))})))`));
+/** A bit layer's loop over the range's words: $w the word, $o the gathered word's address offset ($q counts real words, two per gathered word). */
+const bitRun = (step) => `(local.set $e ${add(get('s'), `(i32.shl ${get('len')} (i32.const 2))`)})
+      (block $td (loop $t
+        (br_if $td (i32.ge_u ${get('s')} ${get('e')}))
+        (local.set $o (i32.shl (i32.shr_u ${get('q')} (i32.const 1)) (i32.const 2)))
+        ${step}
+        (local.set $s ${add(get('s'), '(i32.const 4)')})
+        (local.set $q ${add(get('q'), '(i32.const 1)')})
+        (br $t)))`;
+/**
+ * bgather: a bit layer's pairs (lanes j and j + d, j's bit d clear): the first of two words' pairs
+ * at lane j, the second's at lane j + d ($lo: the lanes with bit d clear).
+ */
+const bgatherMove = planeRanges('bgather', '(param $d i32) (param $lo i32) (param $xs i32) (param $ys i32) (param $G i32)', '(local $o i32) (local $w i32) (local $up i32)', `(local.set $up (i32.xor ${get('lo')} (i32.const -1)))
+    ${planeBits}`, bitRun(`(local.set $w (i32.load ${get('s')}))
+        (if (i32.and ${get('q')} (i32.const 1))
+          (then
+            (i32.store ${add(get('xs'), get('o'))} (i32.or (i32.load ${add(get('xs'), get('o'))}) (i32.shl (i32.and ${get('w')} ${get('lo')}) ${get('d')})))
+            (i32.store ${add(get('ys'), get('o'))} (i32.or (i32.load ${add(get('ys'), get('o'))}) (i32.and ${get('w')} ${get('up')}))))
+          (else
+            (i32.store ${add(get('xs'), get('o'))} (i32.and ${get('w')} ${get('lo')}))
+            (i32.store ${add(get('ys'), get('o'))} (i32.and (i32.shr_u ${get('w')} ${get('d')}) ${get('lo')}))))`));
+/** bscatter: a bit layer's Δ back into each pair's two lanes, from lane j (first word) or j + d (second). */
+const bscatterMove = planeRanges('bscatter', '(param $d i32) (param $lo i32) (param $ds i32) (param $G i32)', '(local $o i32) (local $m i32)', planeBits, bitRun(`(local.set $m (i32.load ${add(get('ds'), get('o'))}))
+        (local.set $m (i32.and (select (i32.shr_u ${get('m')} ${get('d')}) ${get('m')} (i32.and ${get('q')} (i32.const 1))) ${get('lo')}))
+        (i32.store ${get('s')} (i32.xor (i32.load ${get('s')}) (i32.xor ${get('m')} (i32.shl ${get('m')} ${get('d')}))))`));
+/** padmoves: for each of $count pairs (i, j) at $list, word j of every plane to word i. */
+const padMoves = `(func (export "padmoves") (param $h i32) (param $stride i32) (param $P i32) (param $list i32) (param $count i32)
+  (local $k i32) (local $c i32) (local $base i32) (local $pair i32)
+  (block $planes (loop $plane
+    (br_if $planes (i32.ge_u ${get('k')} ${get('P')}))
+    (local.set $base ${add(get('h'), `(i32.shl (i32.mul ${get('k')} ${get('stride')}) (i32.const 2))`)})
+    (local.set $c (i32.const 0))
+    (block $moved (loop $move
+      (br_if $moved (i32.ge_u ${get('c')} ${get('count')}))
+      (local.set $pair ${u64at('list', get('c'))})
+      (i32.store ${add(get('base'), `(i32.shl (i32.load ${get('pair')}) (i32.const 2))`)} (i32.load ${add(get('base'), `(i32.shl (i32.load offset=4 ${get('pair')}) (i32.const 2))`)}))
+      (local.set $c (i32.add ${get('c')} (i32.const 1)))
+      (br $move)))
+    (local.set $k (i32.add ${get('k')} (i32.const 1)))
+    (br $plane))))`;
+
 const wabt = await wabtInit();
 const out = new URL('../dist/src/ring/', import.meta.url);
 mkdirSync(out, { recursive: true });
 for (const [file, wat] of [
   ['kernels', `(module (memory (export "mem") 64)\n${kernels.join('\n')}\n)`],
-  ['moves', `(module (import "env" "mem" (memory 1))\n${[gatherMove, operandsMove, partitionMove].join('\n')}\n)`],
+  ['moves', `(module (import "env" "mem" (memory 1))\n${[gatherMove, operandsMove, partitionMove, wgatherMove, wscatterMove, bgatherMove, bscatterMove, padMoves].join('\n')}\n)`],
 ]) {
   const mod = wabt.parseWat(`${file}.wat`, wat, { simd: true });
   mod.validate();

@@ -54,6 +54,13 @@ describe('merging sorted runs (bitonic merger on bit-sliced keys; custodian-sort
     await check([300, 200], 32, 7n, 32);
   });
 
+  it('merges runs of thousands of rows: the network\'s moves in WebAssembly over long ranges, many pad words, a reused arena', async () => {
+    // 20 000 + 3 000 rows: 719 words in a network of 1 024, so 305 pad words move down; ranges of
+    // up to 512 words (the kernels' 4-word steps and their tails). Twice: the second merge runs in
+    // the arena the first gave back, whose pad words are not cleared.
+    for (const l of [[20_000, 3_000], [3_001, 19_999]]) await check(l, 32, 1000n);
+  });
+
   it('merges three and more runs, shortest first', async () => {
     for (const l of [[7, 9, 1, 20], [0, 5, 0, 5], [64, 1, 63, 2, 200]]) await check(l);
   });

@@ -118,19 +118,25 @@ export async function and(p: Party, x: BShare, y: BShare): Promise<BShare> {
 
 /**
  * x_i ∧ y_j for every plane i of x and j of y, as plane i·|y| + j: the ANDs of and() on all pairs
- * of planes (one round, same messages), without copying the pairs first.
+ * of planes (one round, same messages), without copying the pairs first. With `into`, the peer's
+ * half of the result (|x|·|y| planes of x's words) is received into it.
  */
-export async function andOuter(p: Party, x: BShare, y: BShare): Promise<BShare> {
+export async function andOuter(p: Party, x: BShare, y: BShare, into?: Uint32Array): Promise<BShare> {
   if (x.n !== y.n) throw new RangeError(`andOuter: lane counts differ (${x.n} vs ${y.n})`);
   const W = wordsFor(x.n), Y = y.bits;
   const xa = x.a, xb = x.b, ya = y.a, yb = y.b;
-  return andRound(p, x.n, x.bits * Y, (z, off, end) => {
+  const local = (z: Uint32Array, off: number, end: number) => {
     for (let i = off; i < end; ) {
       const q = Math.floor(i / W), stop = Math.min(end, (q + 1) * W);
       const xo = (Math.floor(q / Y) - q) * W, yo = ((q % Y) - q) * W; // word i of plane q ↔ x word xo + i, y word yo + i
+      if (stop - i >= AND_KERNEL_WORDS) {
+        andLocal(xa.subarray(xo + i, xo + stop), xb.subarray(xo + i, xo + stop), ya.subarray(yo + i, yo + stop), yb.subarray(yo + i, yo + stop), z.subarray(i, stop));
+        i = stop;
+      }
       for (; i < stop; i++) z[i] = (xa[xo + i]! & (ya[yo + i]! ^ yb[yo + i]!)) ^ (xb[xo + i]! & ya[yo + i]!);
     }
-  });
+  };
+  return andRound(p, x.n, x.bits * Y, local, undefined, into);
 }
 
 /**
@@ -142,20 +148,24 @@ export function andFinish(p: Party, n: number, bits: number, z: Uint32Array): Pr
   return andRound(p, n, bits, () => {}, z);
 }
 
-/** One AND round: local shares of `bits` planes of n lanes from `local` (words [off, end)), masked and exchanged. */
-async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Array, off: number, end: number) => void, z: Uint32Array = new Uint32Array(bits * wordsFor(n))): Promise<BShare> {
+/**
+ * One AND round: local shares of `bits` planes of n lanes from `local` (words [off, end)), masked
+ * and exchanged; the peer's part lands in `into` when given.
+ */
+async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Array, off: number, end: number) => void, z: Uint32Array = new Uint32Array(bits * wordsFor(n)), into?: Uint32Array): Promise<BShare> {
   const len = bits * wordsFor(n);
-  if (z.length !== len) throw new RangeError(`and: ${z.length} words for ${bits} planes of ${n} lanes`);
+  if (z.length !== len || (into && into.length !== len)) throw new RangeError(`and: ${z.length} words for ${bits} planes of ${n} lanes`);
   if (len <= STREAM_WORDS) {
     local(z, 0, len);
     p.maskWords(z);
     p.net.send(p.prev, bytesOf(z)); // always one frame, even for an empty layer
-    return new BShare(n, bits, z, await recvWords(p, p.next, len, 'and'));
+    const got = await recvWords(p, p.next, len, 'and');
+    return new BShare(n, bits, z, into ? (into.set(got), into) : got);
   }
   // Large layers go out in slices as soon as each is computed (still one round), so local work,
   // encryption and the peers' work overlap. The receives are posted first, so the channel can
   // decode the peer's slices straight into place (a slice already arrived is copied and released).
-  const got = uninitWords(len); // written whole below
+  const got = into ?? uninitWords(len); // written whole below
   const received = recvSlices(p.net, p.next, bytesOf(got), STREAM_WORDS * 4, (bytes, want) => new Error(`and: party ${p.next} sent ${bytes} bytes, expected ${want}`));
   for (let off = 0; off < len; off += STREAM_WORDS) {
     const end = Math.min(len, off + STREAM_WORDS);

@@ -38,6 +38,7 @@ import { bitDecompose, bitInject, carryInto } from './convert.js';
 import type { Party } from './party.js';
 import { AShare } from './share.js';
 import { prefixSum } from './scan.js';
+import { MoveArena } from '../ring/moves.js';
 import { Shuffle, shuffle } from './shuffle.js';
 import { applySortPermutation, indexBits, iota, type SortPermutation } from './sort.js';
 
@@ -98,49 +99,86 @@ const LOWER = new Uint32Array(33);
 /** Lanes with bit d of their position set, within a word (the upper end of a pair at distance d < 32). */
 const UPPER = LOWER.map((m) => ~m >>> 0);
 
+/** A merge's arrays in its MoveArena: the planes, a layer's gathered pairs, its Δ and its ranges. */
+interface Network {
+  arena: MoveArena;
+  /** The network's planes, this party's two halves: P planes of WN words each. */
+  A: Uint32Array;
+  B: Uint32Array;
+  /** Per half: a layer's lower and upper words of its pairs (gathered), and Δ. */
+  X: [Uint32Array, Uint32Array];
+  Y: [Uint32Array, Uint32Array];
+  D: [Uint32Array, Uint32Array];
+  /** A layer's pairs of real words as ranges of lower words (start, length). */
+  rStart: Uint32Array;
+  rLen: Uint32Array;
+  /** A layer's public moves of a real word onto a pad word (pairs: to, from). */
+  moves: Uint32Array;
+}
+
+/** Bytes of a merge's arena: P planes of WN words in two halves, then six arrays of `most` words, then three of WN. */
+const networkBytes = (P: number, WN: number, most: number): number => 4 * (2 * P * WN + 6 * most + 3 * WN) + 8 * 12;
+
 /**
  * Merges the two shortest of `pending` by the bitonic merger (see the module comment): `lo` first,
  * `hi` reversed at the top, pad words between; rows compare by all their P planes as unsigned
- * numbers. `step` reports each layer done. Not an async function: the two runs are copied into
- * the network's planes here and not held while it runs (V8 keeps an async function's arguments).
+ * numbers. `step` reports each layer done. The network's arrays live in a MoveArena and its moves
+ * run in WebAssembly (moves.wasm). Not an async function: the two runs are copied into the
+ * network's planes here and not held while it runs (V8 keeps an async function's arguments).
  */
 function mergeTwo(p: Party, pending: Run[], P: number, step: () => void): Promise<Run> {
   pending.sort((a, b) => a.rows - b.rows);
   const [lo, hi] = pending.splice(0, 2) as [Run, Run];
   if (lo.rows === 0) return Promise.resolve(hi);
   if (hi.rows === 0) return Promise.resolve(lo);
-  const mw = lo.words, nw = hi.words;
+  const mw = lo.words, nw = hi.words, words = mw + nw;
   let WN = 1;
-  while (WN < mw + nw) WN *= 2;
-  const A = new Uint32Array(P * WN), B = new Uint32Array(P * WN);
-  const real = new Uint8Array(WN);
-  real.fill(1, 0, mw);
-  real.fill(1, WN - nw);
-  for (const [dst, l, h] of [[A, lo.a, hi.a], [B, lo.b, hi.b]] as const) {
-    for (let k = 0; k < P; k++) {
-      dst.set(l.subarray(k * mw, (k + 1) * mw), k * WN);
-      for (let w = 0; w < nw; w++) dst[k * WN + WN - 1 - w] = rev32(h[k * nw + w]!);
-    }
-  }
-  return bitonicMerge(p, A, B, real, WN, mw + nw, lo.rows + hi.rows, P, step);
-}
-
-/** The bitonic merger's layers over planes A, B (WN words each, `words` of them real: `real`). */
-async function bitonicMerge(p: Party, A: Uint32Array, B: Uint32Array, real: Uint8Array, WN: number, words: number, rows: number, P: number, step: () => void): Promise<Run> {
-  // One layer's pairs of real words (d ≥ 32) as ranges of lower words; the gathered planes.
-  const rStart = new Uint32Array(WN);
-  const rLen = new Uint32Array(WN);
+  while (WN < words) WN *= 2;
   // A layer compares at most half the real words' lanes (each real word is in at most one pair;
   // below 32 lanes two words' lower lanes make one gathered word).
   const most = P * Math.ceil(words / 2);
-  const X = [new Uint32Array(most), new Uint32Array(most)];
-  const Y = [new Uint32Array(most), new Uint32Array(most)];
-  const mine = [A, B];
+  const arena = MoveArena.take(networkBytes(P, WN, most));
+  if (!arena) return Promise.reject(new RangeError(`mergeRuns: ${words} words × ${P} planes do not fit in one WebAssembly memory`));
+  const net: Network = {
+    arena,
+    A: arena.u32(P * WN),
+    B: arena.u32(P * WN),
+    X: [arena.u32(most), arena.u32(most)],
+    Y: [arena.u32(most), arena.u32(most)],
+    D: [arena.u32(most), arena.u32(most)],
+    rStart: arena.u32(WN),
+    rLen: arena.u32(WN),
+    moves: arena.u32(WN),
+  };
+  const real = new Uint8Array(WN);
+  real.fill(1, 0, mw);
+  real.fill(1, WN - nw);
+  for (const [dst, l, h] of [[net.A, lo.a, hi.a], [net.B, lo.b, hi.b]] as const) {
+    for (let k = 0; k < P; k++) {
+      dst.set(l.subarray(k * mw, (k + 1) * mw), k * WN);
+      dst.fill(0, k * WN + mw, k * WN + WN - nw); // pads (an arena from the pool is not cleared)
+      for (let w = 0; w < nw; w++) dst[k * WN + WN - 1 - w] = rev32(h[k * nw + w]!);
+    }
+  }
+  // Back to the pool only after a merge that finished: after a failure a send may still hold a
+  // reference into it, so it is dropped instead.
+  return bitonicMerge(p, net, real, WN, words, lo.rows + hi.rows, P, step).then((run) => {
+    arena.release();
+    return run;
+  });
+}
+
+/** The bitonic merger's layers over the network's planes (WN words each, `words` of them real: `real`). */
+async function bitonicMerge(p: Party, net: Network, real: Uint8Array, WN: number, words: number, rows: number, P: number, step: () => void): Promise<Run> {
+  const { arena, rStart, rLen, moves } = net;
+  const k = arena.k, at = (a: Uint32Array) => arena.at(a);
+  const planes = [net.A, net.B];
   for (let d = (32 * WN) >>> 1; d >= 1; d >>>= 1) {
     const D = d >>> 5; // distance in words (0 below 32 lanes)
     let ranges = 0;
     let R = 0; // words per gathered plane
     if (D > 0) {
+      let moved = 0;
       for (let blk = 0; blk < WN; blk += 2 * D) {
         let open = false;
         for (let i = blk; i < blk + D; i++) {
@@ -160,9 +198,11 @@ async function bitonicMerge(p: Party, A: Uint32Array, B: Uint32Array, real: Uint
           // A pad word at i is +∞ in every lane: the real word at j moves down, publicly.
           real[i] = 1;
           real[j] = 0;
-          for (const h of mine) for (let k = 0; k < P; k++) h[k * WN + i] = h[k * WN + j]!;
+          moves[2 * moved] = i;
+          moves[2 * moved++ + 1] = j;
         }
       }
+      if (moved) for (const h of planes) k.padmoves(at(h), WN, P, at(moves), moved);
     } else {
       // Pairs inside words: every real word, its lanes with bit d clear against those with it set.
       for (let i = 0; i < WN; i++) {
@@ -179,82 +219,28 @@ async function bitonicMerge(p: Party, A: Uint32Array, B: Uint32Array, real: Uint
     // Below 32 lanes the pairs are inside words: the lower lanes of two words make one gathered word.
     const G = D > 0 ? R : Math.ceil(R / 2); // gathered words per plane
     for (let h = 0; h < 2; h++) {
-      const src = mine[h]!, xs = X[h]!, ys = Y[h]!;
-      for (let k = 0; k < P; k++) {
-        const base = k * WN, out = k * G;
-        if (D > 0) {
-          for (let g = 0, q = out; g < ranges; q += rLen[g++]!) {
-            const s0 = base + rStart[g]!, len = rLen[g]!;
-            if (len >= 64) {
-              xs.set(src.subarray(s0, s0 + len), q);
-              ys.set(src.subarray(s0 + D, s0 + D + len), q);
-            } else {
-              for (let t = 0; t < len; t++) {
-                xs[q + t] = src[s0 + t]!;
-                ys[q + t] = src[s0 + D + t]!;
-              }
-            }
-          }
-          continue;
-        }
-        // Real words two by two: the first's pairs (lower lane j, upper j + d) sit at lane j, the
-        // second's at lane j + d (its lower lanes shifted up, its upper lanes where they are).
-        const lo = LOWER[d]!, up = UPPER[d]!;
-        let q = 2 * out; // real words gathered so far (two per gathered word)
-        for (let g = 0; g < ranges; g++) {
-          const e = base + rStart[g]! + rLen[g]!;
-          for (let i = base + rStart[g]!; i < e; i++, q++) {
-            const w = src[i]!, o = q >>> 1;
-            if (!(q & 1)) {
-              xs[o] = w & lo;
-              ys[o] = (w >>> d) & lo;
-            } else {
-              xs[o]! |= (w & lo) << d;
-              ys[o]! |= w & up;
-            }
-          }
-        }
-      }
+      const src = at(planes[h]!), xs = at(net.X[h]), ys = at(net.Y[h]);
+      if (D > 0) k.wgather(src, WN, P, at(rStart), at(rLen), ranges, D, xs, ys, G);
+      else k.bgather(src, WN, P, at(rStart), at(rLen), ranges, d, LOWER[d]! | 0, xs, ys, G);
     }
     const lanes = 32 * G;
-    const xs = new BShare(lanes, P, X[0]!.subarray(0, P * G), X[1]!.subarray(0, P * G));
-    const ys = new BShare(lanes, P, Y[0]!.subarray(0, P * G), Y[1]!.subarray(0, P * G));
+    const part = (c: [Uint32Array, Uint32Array]) => new BShare(lanes, P, c[0].subarray(0, P * G), c[1].subarray(0, P * G));
+    const xs = part(net.X), ys = part(net.Y);
     // b = [y < x] = the carry out of x + ¬y over the compared planes (0 in lanes left empty: 0 + ¬0).
     const b = await carryInto(p, xs, not(p, ys), P);
-    // Δ = b·(x ⊕ y) in every plane; lower = x ⊕ Δ, upper = y ⊕ Δ.
-    const delta = await andOuter(p, b, xor(xs, ys));
+    // Δ = b·(x ⊕ y) in every plane; lower = x ⊕ Δ, upper = y ⊕ Δ. The peer's half of Δ is received
+    // into the arena; this party's own (sent, so not reused) is copied there.
+    const delta = await andOuter(p, b, xor(xs, ys), net.D[1].subarray(0, P * G));
+    net.D[0].set(delta.a);
     for (let h = 0; h < 2; h++) {
-      const dst = mine[h]!, xh = X[h]!, yh = Y[h]!, dh = h === 0 ? delta.a : delta.b;
-      for (let k = 0; k < P; k++) {
-        const base = k * WN;
-        if (D > 0) {
-          let q = k * G;
-          for (let g = 0; g < ranges; g++) {
-            const e = base + rStart[g]! + rLen[g]!;
-            for (let i = base + rStart[g]!; i < e; i++, q++) {
-              const dq = dh[q]!;
-              dst[i] = xh[q]! ^ dq;
-              dst[i + D] = yh[q]! ^ dq;
-            }
-          }
-          continue;
-        }
-        const lo = LOWER[d]!;
-        let q = 2 * k * G;
-        for (let g = 0; g < ranges; g++) {
-          const e = base + rStart[g]! + rLen[g]!;
-          for (let i = base + rStart[g]!; i < e; i++, q++) {
-            // The pair at lanes (j, j + d) of this word: its Δ at lane j (first word) or j + d (second).
-            const m = (q & 1 ? dh[q >>> 1]! >>> d : dh[q >>> 1]!) & lo;
-            dst[i] = dst[i]! ^ m ^ (m << d);
-          }
-        }
-      }
+      const dst = at(planes[h]!), ds = at(net.D[h]);
+      if (D > 0) k.wscatter(dst, WN, P, at(rStart), at(rLen), ranges, D, at(net.X[h]), at(net.Y[h]), ds, G);
+      else k.bscatter(dst, WN, P, at(rStart), at(rLen), ranges, d, LOWER[d]! | 0, ds, G);
     }
     step();
   }
   // The pads ended above every real row: the first `words` words hold them all.
-  return { a: planeWords(A, P, WN, 0, words), b: planeWords(B, P, WN, 0, words), words, rows };
+  return { a: planeWords(net.A, P, WN, 0, words), b: planeWords(net.B, P, WN, 0, words), words, rows };
 }
 
 /** The low 32 bits of each revealed lane (indices below 2^31). */

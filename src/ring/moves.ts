@@ -1,12 +1,14 @@
-// The quicksort's row moves (src/mpc/sort.ts quicksortLevels) in WebAssembly: listing each open
+// Row moves in WebAssembly: the quicksort's (src/mpc/sort.ts quicksortLevels: listing each open
 // segment's rows with its pivot, partitioning the segments by the revealed outcomes, gathering rows
-// by a permutation. These are accesses all over the rows, which the column kernels' small scratch
-// area (ring64.ts) cannot hold, so the arrays live in a memory of their own for the whole sort (an
-// arena), handed to moves.wasm. Written in JavaScript they took ≈ 10 % of a node's CPU in a sort of
-// 1 M keys (bench/RESULTS.md, "The adders' and the sort's loops in WebAssembly").
+// by a permutation) and the bitonic merger's (src/mpc/merge.ts bitonicMerge: gathering a layer's
+// pairs of words, scattering them back with their swaps, moving real words onto pads). These are
+// accesses all over the rows, which the column kernels' small scratch area (ring64.ts) cannot hold,
+// so the arrays live in a memory of their own for the whole sort or merge (an arena), handed to
+// moves.wasm. Written in JavaScript they took ≈ 10 % of a node's CPU in a sort of 1 M keys and the
+// largest JavaScript function of a merge (bench/RESULTS.md).
 //
-// A sort takes an arena, lays its arrays out in it, and releases it when done; memories up to
-// KEEP_BYTES go back to a pool for the next sort of the process (their pages are then already
+// A sort or merge takes an arena, lays its arrays out in it, and releases it when done; memories up
+// to KEEP_BYTES go back to a pool for the next one of the process (their pages are then already
 // mapped). The rows, shares and outcomes are this party's own, as in the JavaScript version:
 // nothing is sent or revealed here.
 import { readFileSync } from 'node:fs';
@@ -15,6 +17,11 @@ interface MoveKernels {
   gather(sa: number, sb: number, idx: number, n: number, oa: number, ob: number): void;
   operands(order: number, seg: number, count: number, ca: number, cb: number, xidx: number, xa: number, xb: number, ya: number, yb: number): number;
   partition(order: number, seg: number, count: number, ca: number, cb: number, xidx: number, xa: number, xb: number, less: number, nseg: number): number;
+  wgather(h: number, stride: number, P: number, rs: number, rl: number, ranges: number, D: number, xs: number, ys: number, G: number): void;
+  wscatter(h: number, stride: number, P: number, rs: number, rl: number, ranges: number, D: number, xs: number, ys: number, ds: number, G: number): void;
+  bgather(h: number, stride: number, P: number, rs: number, rl: number, ranges: number, d: number, lo: number, xs: number, ys: number, G: number): void;
+  bscatter(h: number, stride: number, P: number, rs: number, rl: number, ranges: number, d: number, lo: number, ds: number, G: number): void;
+  padmoves(h: number, stride: number, P: number, list: number, count: number): void;
 }
 
 const MODULE = new WebAssembly.Module(readFileSync(new URL('./moves.wasm', import.meta.url)));
