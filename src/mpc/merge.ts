@@ -155,8 +155,9 @@ function mergeTwo(p: Party, pending: Run[], P: number, step: () => void): Promis
   real.fill(1, WN - nw);
   for (const [dst, l, h] of [[net.A, lo.a, hi.a], [net.B, lo.b, hi.b]] as const) {
     for (let k = 0; k < P; k++) {
+      // The pad words between the runs are left as they are (an arena from the pool is not
+      // cleared): no layer reads a pad word, and left untouched their pages are never faulted in.
       dst.set(l.subarray(k * mw, (k + 1) * mw), k * WN);
-      dst.fill(0, k * WN + mw, k * WN + WN - nw); // pads (an arena from the pool is not cleared)
       for (let w = 0; w < nw; w++) dst[k * WN + WN - 1 - w] = rev32(h[k * nw + w]!);
     }
   }
