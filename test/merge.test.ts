@@ -18,14 +18,14 @@ function runsOf(lengths: number[], bits: number, spread?: bigint): bigint[] {
  * each payload row still beside its key (payload = original row number), the permutation applied
  * to another column and undone.
  */
-async function check(lengths: number[], bits = 32, spread?: bigint, decomposeRows?: number): Promise<void> {
+async function check(lengths: number[], bits = 32, spread?: bigint, decomposeRows?: number, arenaBytes?: number): Promise<void> {
   const keys = runsOf(lengths, bits, spread);
   const n = keys.length;
   const rowNo = keys.map((_, i) => BigInt(i));
   const other = randomInts(n);
   const [sk, sr, so] = shareAll(col(keys), col(rowNo), col(other));
   const res = await run3(async (p) => {
-    const r = await mergeRuns(p, sk![p.id]!, lengths, [sk![p.id]!, sr![p.id]!], { keyBits: bits, ...(decomposeRows ? { decomposeRows } : {}) });
+    const r = await mergeRuns(p, sk![p.id]!, lengths, [sk![p.id]!, sr![p.id]!], { keyBits: bits, ...(decomposeRows ? { decomposeRows } : {}), ...(arenaBytes !== undefined ? { arenaBytes } : {}) });
     const [moved] = await applySortPermutation(p, r.permutation, [so![p.id]!]);
     const [back] = await unsortPermutation(p, r.permutation, [moved!]);
     return A.revealMany(p, [r.payloads[0]!, r.payloads[1]!, moved!, back!, r.same]);
@@ -59,6 +59,10 @@ describe('merging sorted runs (bitonic merger on bit-sliced keys; custodian-sort
     // up to 512 words (the kernels' 4-word steps and their tails). Twice: the second merge runs in
     // the arena the first gave back, whose pad words are not cleared.
     for (const l of [[20_000, 3_000], [3_001, 19_999]]) await check(l, 32, 1000n);
+  });
+
+  it('runs a network no arena holds on typed arrays, its moves in JavaScript: the same merge', async () => {
+    for (const l of [[1, 2], [31, 33], [100, 450], [20_000, 3_000], [7, 9, 1, 20]]) await check(l, 32, 1000n, undefined, 0);
   });
 
   it('merges three and more runs, shortest first', async () => {

@@ -51,6 +51,8 @@ export interface MergeOptions {
   onProgress?: (fraction: number) => void;
   /** Rows of the key bit-decomposed at once, a multiple of 32 (default DECOMPOSE_ROWS). */
   decomposeRows?: number;
+  /** Networks of more bytes run their moves in JavaScript (default: any that fits a WebAssembly memory; see networkOf). */
+  arenaBytes?: number;
 }
 
 export interface MergeResult {
@@ -99,16 +101,20 @@ const LOWER = new Uint32Array(33);
 /** Lanes with bit d of their position set, within a word (the upper end of a pair at distance d < 32). */
 const UPPER = LOWER.map((m) => ~m >>> 0);
 
-/** A merge's arrays in its MoveArena: the planes, a layer's gathered pairs, its Δ and its ranges. */
+/**
+ * A merge's arrays: the planes, a layer's gathered pairs, its Δ and its ranges. In a MoveArena
+ * (`arena`) when they fit a pooled one, else ordinary typed arrays (see mergeTwo).
+ */
 interface Network {
-  arena: MoveArena;
+  arena: MoveArena | null;
   /** The network's planes, this party's two halves: P planes of WN words each. */
   A: Uint32Array;
   B: Uint32Array;
-  /** Per half: a layer's lower and upper words of its pairs (gathered), and Δ. */
+  /** Per half: a layer's lower and upper words of its pairs (gathered). */
   X: [Uint32Array, Uint32Array];
   Y: [Uint32Array, Uint32Array];
-  D: [Uint32Array, Uint32Array];
+  /** Per half: Δ, in the arena only (elsewhere the AND's own result is used). */
+  D: [Uint32Array, Uint32Array] | null;
   /** A layer's pairs of real words as ranges of lower words (start, length). */
   rStart: Uint32Array;
   rLen: Uint32Array;
@@ -120,13 +126,37 @@ interface Network {
 const networkBytes = (P: number, WN: number, most: number): number => 4 * (2 * P * WN + 6 * most + 3 * WN) + 8 * 12;
 
 /**
+ * The network's arrays: in a MoveArena, whose moves run in WebAssembly, when one can hold them
+ * (below 4 GiB: ≈ 130 M rows of 34-bit keys at least) and they are within `arenaBytes`; else typed arrays
+ * with the moves in JavaScript (the same moves; tests take this path with a small `arenaBytes`).
+ */
+function networkOf(P: number, WN: number, words: number, arenaBytes: number): Network {
+  // A layer compares at most half the real words' lanes (each real word is in at most one pair;
+  // below 32 lanes two words' lower lanes make one gathered word).
+  const most = P * Math.ceil(words / 2);
+  const bytes = networkBytes(P, WN, most);
+  const arena = bytes <= arenaBytes ? MoveArena.take(bytes) : null;
+  const u32 = arena ? (n: number) => arena.u32(n) : (n: number) => new Uint32Array(n);
+  return {
+    arena,
+    A: u32(P * WN),
+    B: u32(P * WN),
+    X: [u32(most), u32(most)],
+    Y: [u32(most), u32(most)],
+    D: arena ? [u32(most), u32(most)] : null,
+    rStart: u32(WN),
+    rLen: u32(WN),
+    moves: u32(WN),
+  };
+}
+
+/**
  * Merges the two shortest of `pending` by the bitonic merger (see the module comment): `lo` first,
  * `hi` reversed at the top, pad words between; rows compare by all their P planes as unsigned
- * numbers. `step` reports each layer done. The network's arrays live in a MoveArena and its moves
- * run in WebAssembly (moves.wasm). Not an async function: the two runs are copied into the
+ * numbers. `step` reports each layer done. Not an async function: the two runs are copied into the
  * network's planes here and not held while it runs (V8 keeps an async function's arguments).
  */
-function mergeTwo(p: Party, pending: Run[], P: number, step: () => void): Promise<Run> {
+function mergeTwo(p: Party, pending: Run[], P: number, arenaBytes: number, step: () => void): Promise<Run> {
   pending.sort((a, b) => a.rows - b.rows);
   const [lo, hi] = pending.splice(0, 2) as [Run, Run];
   if (lo.rows === 0) return Promise.resolve(hi);
@@ -134,22 +164,7 @@ function mergeTwo(p: Party, pending: Run[], P: number, step: () => void): Promis
   const mw = lo.words, nw = hi.words, words = mw + nw;
   let WN = 1;
   while (WN < words) WN *= 2;
-  // A layer compares at most half the real words' lanes (each real word is in at most one pair;
-  // below 32 lanes two words' lower lanes make one gathered word).
-  const most = P * Math.ceil(words / 2);
-  const arena = MoveArena.take(networkBytes(P, WN, most));
-  if (!arena) return Promise.reject(new RangeError(`mergeRuns: ${words} words × ${P} planes do not fit in one WebAssembly memory`));
-  const net: Network = {
-    arena,
-    A: arena.u32(P * WN),
-    B: arena.u32(P * WN),
-    X: [arena.u32(most), arena.u32(most)],
-    Y: [arena.u32(most), arena.u32(most)],
-    D: [arena.u32(most), arena.u32(most)],
-    rStart: arena.u32(WN),
-    rLen: arena.u32(WN),
-    moves: arena.u32(WN),
-  };
+  const net = networkOf(P, WN, words, arenaBytes);
   const real = new Uint8Array(WN);
   real.fill(1, 0, mw);
   real.fill(1, WN - nw);
@@ -161,19 +176,116 @@ function mergeTwo(p: Party, pending: Run[], P: number, step: () => void): Promis
       for (let w = 0; w < nw; w++) dst[k * WN + WN - 1 - w] = rev32(h[k * nw + w]!);
     }
   }
-  // Back to the pool only after a merge that finished: after a failure a send may still hold a
-  // reference into it, so it is dropped instead.
+  // An arena goes back to the pool only after a merge that finished: after a failure a send may
+  // still hold a reference into it, so it is dropped instead.
   return bitonicMerge(p, net, real, WN, words, lo.rows + hi.rows, P, step).then((run) => {
-    arena.release();
+    net.arena?.release();
     return run;
   });
 }
 
+/** A layer's moves on the network's planes: pad moves, gathering its pairs, scattering them back with Δ. */
+interface Moves {
+  pads(h: Uint32Array, count: number): void;
+  gather(h: 0 | 1, D: number, d: number, ranges: number, G: number): void;
+  scatter(h: 0 | 1, D: number, d: number, ranges: number, G: number, dh: Uint32Array): void;
+}
+
+/** The moves in WebAssembly (moves.wasm) on a network in a MoveArena. */
+function wasmMoves(net: Network, arena: MoveArena, P: number, WN: number): Moves {
+  const k = arena.k, at = (a: Uint32Array) => arena.at(a);
+  const planes = [net.A, net.B] as const;
+  const rs = at(net.rStart), rl = at(net.rLen);
+  return {
+    pads: (h, count) => k.padmoves(at(h), WN, P, at(net.moves), count),
+    gather: (h, D, d, ranges, G) => {
+      const src = at(planes[h]), xs = at(net.X[h]), ys = at(net.Y[h]);
+      if (D > 0) k.wgather(src, WN, P, rs, rl, ranges, D, xs, ys, G);
+      else k.bgather(src, WN, P, rs, rl, ranges, d, LOWER[d]! | 0, xs, ys, G);
+    },
+    scatter: (h, D, d, ranges, G, dh) => {
+      const dst = at(planes[h]);
+      if (D > 0) k.wscatter(dst, WN, P, rs, rl, ranges, D, at(net.X[h]), at(net.Y[h]), at(dh), G);
+      else k.bscatter(dst, WN, P, rs, rl, ranges, d, LOWER[d]! | 0, at(dh), G);
+    },
+  };
+}
+
+/** The same moves in JavaScript, for networks no arena can hold. */
+function jsMoves(net: Network, P: number, WN: number): Moves {
+  const { rStart, rLen, moves } = net;
+  const planes = [net.A, net.B] as const;
+  return {
+    pads: (h, count) => {
+      for (let k = 0; k < P; k++) for (let c = 0; c < count; c++) h[k * WN + moves[2 * c]!] = h[k * WN + moves[2 * c + 1]!]!;
+    },
+    gather: (h, D, d, ranges, G) => {
+      const src = planes[h], xs = net.X[h], ys = net.Y[h];
+      const lo = LOWER[d]!, up = UPPER[d]!;
+      for (let k = 0; k < P; k++) {
+        const base = k * WN;
+        if (D > 0) {
+          for (let g = 0, q = k * G; g < ranges; q += rLen[g++]!) {
+            const s0 = base + rStart[g]!, len = rLen[g]!;
+            if (len >= 64) {
+              xs.set(src.subarray(s0, s0 + len), q);
+              ys.set(src.subarray(s0 + D, s0 + D + len), q);
+            } else {
+              for (let t = 0; t < len; t++) {
+                xs[q + t] = src[s0 + t]!;
+                ys[q + t] = src[s0 + D + t]!;
+              }
+            }
+          }
+          continue;
+        }
+        let q = 2 * k * G; // real words gathered so far (two per gathered word)
+        for (let g = 0; g < ranges; g++) {
+          const e = base + rStart[g]! + rLen[g]!;
+          for (let i = base + rStart[g]!; i < e; i++, q++) {
+            const w = src[i]!, o = q >>> 1;
+            if (!(q & 1)) {
+              xs[o] = w & lo;
+              ys[o] = (w >>> d) & lo;
+            } else {
+              xs[o]! |= (w & lo) << d;
+              ys[o]! |= w & up;
+            }
+          }
+        }
+      }
+    },
+    scatter: (h, D, d, ranges, G, dh) => {
+      const dst = planes[h], xh = net.X[h], yh = net.Y[h];
+      const lo = LOWER[d]!;
+      for (let k = 0; k < P; k++) {
+        const base = k * WN;
+        let q = D > 0 ? k * G : 2 * k * G;
+        for (let g = 0; g < ranges; g++) {
+          const e = base + rStart[g]! + rLen[g]!;
+          if (D > 0) {
+            for (let i = base + rStart[g]!; i < e; i++, q++) {
+              const dq = dh[q]!;
+              dst[i] = xh[q]! ^ dq;
+              dst[i + D] = yh[q]! ^ dq;
+            }
+            continue;
+          }
+          for (let i = base + rStart[g]!; i < e; i++, q++) {
+            // The pair at lanes (j, j + d) of this word: its Δ at lane j (first word) or j + d (second).
+            const m = (q & 1 ? dh[q >>> 1]! >>> d : dh[q >>> 1]!) & lo;
+            dst[i] = dst[i]! ^ m ^ (m << d);
+          }
+        }
+      }
+    },
+  };
+}
+
 /** The bitonic merger's layers over the network's planes (WN words each, `words` of them real: `real`). */
 async function bitonicMerge(p: Party, net: Network, real: Uint8Array, WN: number, words: number, rows: number, P: number, step: () => void): Promise<Run> {
-  const { arena, rStart, rLen, moves } = net;
-  const k = arena.k, at = (a: Uint32Array) => arena.at(a);
-  const planes = [net.A, net.B];
+  const { rStart, rLen, moves } = net;
+  const mv = net.arena ? wasmMoves(net, net.arena, P, WN) : jsMoves(net, P, WN);
   for (let d = (32 * WN) >>> 1; d >= 1; d >>>= 1) {
     const D = d >>> 5; // distance in words (0 below 32 lanes)
     let ranges = 0;
@@ -203,7 +315,7 @@ async function bitonicMerge(p: Party, net: Network, real: Uint8Array, WN: number
           moves[2 * moved++ + 1] = j;
         }
       }
-      if (moved) for (const h of planes) k.padmoves(at(h), WN, P, at(moves), moved);
+      if (moved) (mv.pads(net.A, moved), mv.pads(net.B, moved));
     } else {
       // Pairs inside words: every real word, its lanes with bit d clear against those with it set.
       for (let i = 0; i < WN; i++) {
@@ -219,25 +331,20 @@ async function bitonicMerge(p: Party, net: Network, real: Uint8Array, WN: number
     if (R === 0) continue;
     // Below 32 lanes the pairs are inside words: the lower lanes of two words make one gathered word.
     const G = D > 0 ? R : Math.ceil(R / 2); // gathered words per plane
-    for (let h = 0; h < 2; h++) {
-      const src = at(planes[h]!), xs = at(net.X[h]), ys = at(net.Y[h]);
-      if (D > 0) k.wgather(src, WN, P, at(rStart), at(rLen), ranges, D, xs, ys, G);
-      else k.bgather(src, WN, P, at(rStart), at(rLen), ranges, d, LOWER[d]! | 0, xs, ys, G);
-    }
+    mv.gather(0, D, d, ranges, G);
+    mv.gather(1, D, d, ranges, G);
     const lanes = 32 * G;
     const part = (c: [Uint32Array, Uint32Array]) => new BShare(lanes, P, c[0].subarray(0, P * G), c[1].subarray(0, P * G));
     const xs = part(net.X), ys = part(net.Y);
     // b = [y < x] = the carry out of x + ¬y over the compared planes (0 in lanes left empty: 0 + ¬0).
     const b = await carryInto(p, xs, not(p, ys), P);
-    // Δ = b·(x ⊕ y) in every plane; lower = x ⊕ Δ, upper = y ⊕ Δ. The peer's half of Δ is received
-    // into the arena; this party's own (sent, so not reused) is copied there.
-    const delta = await andOuter(p, b, xor(xs, ys), net.D[1].subarray(0, P * G));
-    net.D[0].set(delta.a);
-    for (let h = 0; h < 2; h++) {
-      const dst = at(planes[h]!), ds = at(net.D[h]);
-      if (D > 0) k.wscatter(dst, WN, P, at(rStart), at(rLen), ranges, D, at(net.X[h]), at(net.Y[h]), ds, G);
-      else k.bscatter(dst, WN, P, at(rStart), at(rLen), ranges, d, LOWER[d]! | 0, ds, G);
-    }
+    // Δ = b·(x ⊕ y) in every plane; lower = x ⊕ Δ, upper = y ⊕ Δ. In an arena the peer's half of Δ
+    // is received into it and this party's own (sent, so not reused) is copied there.
+    const delta = await andOuter(p, b, xor(xs, ys), net.D?.[1].subarray(0, P * G));
+    if (net.D) net.D[0].set(delta.a);
+    const dh = net.D ?? [delta.a, delta.b];
+    mv.scatter(0, D, d, ranges, G, dh[0]);
+    mv.scatter(1, D, d, ranges, G, dh[1]);
     step();
   }
   // The pads ended above every real row: the first `words` words hold them all.
@@ -427,7 +534,7 @@ async function mergeAndPlace(p: Party, pending: Run[], n: number, runs: number[]
     }
   }
   const step = () => opts.onProgress?.(Math.min(1, ++done / Math.max(1, layers)));
-  while (pending.length > 1) pending.push(await mergeTwo(p, pending, P, step));
+  while (pending.length > 1) pending.push(await mergeTwo(p, pending, P, opts.arenaBytes ?? Infinity, step));
   let merged: Run | null = pending.pop()!;
 
   // s(j), the row at sorted place j: the i-th row of run r in the merged order has the i-th

@@ -28,7 +28,7 @@ const MODULE = new WebAssembly.Module(readFileSync(new URL('./moves.wasm', impor
 const PAGE = 1 << 16;
 /** A 32-bit WebAssembly memory's size limit (V8: 65 536 pages). */
 const MAX_BYTES = 2 ** 32;
-/** Arenas up to this size are kept for the process's next sort. */
+/** Arenas up to this size are kept for the process's next sort or merge. */
 const KEEP_BYTES = 256 << 20;
 const pool: WebAssembly.Memory[] = [];
 
