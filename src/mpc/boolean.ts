@@ -154,7 +154,7 @@ export function andFinish(p: Party, n: number, bits: number, z: Uint32Array): Pr
  */
 async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Array, off: number, end: number) => void, z: Uint32Array = new Uint32Array(bits * wordsFor(n)), into?: Uint32Array): Promise<BShare> {
   const len = bits * wordsFor(n);
-  if (z.length !== len || (into && into.length !== len)) throw new RangeError(`and: ${z.length} words for ${bits} planes of ${n} lanes`);
+  if (z.length !== len || (into && into.length !== len)) throw new RangeError(`and: ${z.length}${into ? ` and ${into.length}` : ''} words for ${bits} planes of ${n} lanes`);
   if (len <= STREAM_WORDS) {
     local(z, 0, len);
     p.maskWords(z);

@@ -103,7 +103,7 @@ const UPPER = LOWER.map((m) => ~m >>> 0);
 
 /**
  * A merge's arrays: the planes, a layer's gathered pairs, its Δ and its ranges. In a MoveArena
- * (`arena`) when they fit a pooled one, else ordinary typed arrays (see mergeTwo).
+ * (`arena`) when one can hold them, else ordinary typed arrays (see networkOf).
  */
 interface Network {
   arena: MoveArena | null;
