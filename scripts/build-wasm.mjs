@@ -307,14 +307,18 @@ const partitionMove = `(func (export "partition") (param $order i32) (param $seg
  */
 const ld32 = (a) => `(i32.load ${a})`;
 const add = (a, b) => `(i32.add ${a} ${b})`;
+/** The loop over planes k < $P of $stride words at $h: `body` with $base at plane k's first word. */
+const planeLoop = (body) => `(block $planes (loop $plane
+    (br_if $planes (i32.ge_u ${get('k')} ${get('P')}))
+    (local.set $base ${add(get('h'), `(i32.shl (i32.mul ${get('k')} ${get('stride')}) (i32.const 2))`)})
+    ${body}
+    (local.set $k (i32.add ${get('k')} (i32.const 1)))
+    (br $plane)))`;
 /** The loop over planes k and ranges g: `perPlane` after $base (plane k's first word) is set, `body` per range with $s (its first word's address) and $len (words). */
 function planeRanges(name, params, locals, perPlane, body) {
   return `(func (export "${name}") (param $h i32) (param $stride i32) (param $P i32) (param $rs i32) (param $rl i32) (param $ranges i32) ${params}
   (local $k i32) (local $g i32) (local $base i32) (local $q i32) (local $s i32) (local $len i32) (local $e i32) ${locals}
-  (block $planes (loop $plane
-    (br_if $planes (i32.ge_u ${get('k')} ${get('P')}))
-    (local.set $base ${add(get('h'), `(i32.shl (i32.mul ${get('k')} ${get('stride')}) (i32.const 2))`)})
-    ${perPlane}
+  ${planeLoop(`${perPlane}
     (local.set $g (i32.const 0))
     (block $rgs (loop $rg
       (br_if $rgs (i32.ge_u ${get('g')} ${get('ranges')}))
@@ -322,9 +326,7 @@ function planeRanges(name, params, locals, perPlane, body) {
       (local.set $len ${ld32(u32at('rl', get('g')))})
       ${body}
       (local.set $g (i32.add ${get('g')} (i32.const 1)))
-      (br $rg)))
-    (local.set $k (i32.add ${get('k')} (i32.const 1)))
-    (br $plane))))`;
+      (br $rg)))`)})`;
 }
 /** Over the range's words, 4 at a time while 4 are left, then one at a time: `step(width)` with $s and $q (bytes) at the current word. */
 const wordRun = (step) => `(local.set $e ${add(get('s'), `(i32.shl ${get('len')} (i32.const 2))`)})
@@ -379,18 +381,13 @@ const bscatterMove = planeRanges('bscatter', '(param $d i32) (param $lo i32) (pa
 /** padmoves: for each of $count pairs (i, j) at $list, word j of every plane to word i. */
 const padMoves = `(func (export "padmoves") (param $h i32) (param $stride i32) (param $P i32) (param $list i32) (param $count i32)
   (local $k i32) (local $c i32) (local $base i32) (local $pair i32)
-  (block $planes (loop $plane
-    (br_if $planes (i32.ge_u ${get('k')} ${get('P')}))
-    (local.set $base ${add(get('h'), `(i32.shl (i32.mul ${get('k')} ${get('stride')}) (i32.const 2))`)})
-    (local.set $c (i32.const 0))
+  ${planeLoop(`(local.set $c (i32.const 0))
     (block $moved (loop $move
       (br_if $moved (i32.ge_u ${get('c')} ${get('count')}))
       (local.set $pair ${u64at('list', get('c'))})
       (i32.store ${add(get('base'), `(i32.shl (i32.load ${get('pair')}) (i32.const 2))`)} (i32.load ${add(get('base'), `(i32.shl (i32.load offset=4 ${get('pair')}) (i32.const 2))`)}))
       (local.set $c (i32.add ${get('c')} (i32.const 1)))
-      (br $move)))
-    (local.set $k (i32.add ${get('k')} (i32.const 1)))
-    (br $plane))))`;
+      (br $move)))`)})`;
 
 const wabt = await wabtInit();
 const out = new URL('../dist/src/ring/', import.meta.url);

@@ -42,7 +42,7 @@ describe('replicated sharing over Z_2^64', () => {
         for (const r of out) assert.deepEqual(r, x);
         // consume: the owner's column becomes the share it sends (the same value is input).
         const tmp = x.slice();
-        const consumed = await run3(async (p) => A.reveal(p, await A.input(p, owner, p.id === owner ? tmp : null, n, true)));
+        const consumed = await run3(async (p) => A.reveal(p, await A.input(p, owner, p.id === owner ? tmp : null, n, { consume: true })));
         for (const r of consumed) assert.deepEqual(r, x);
       }
     }

@@ -35,10 +35,10 @@ export function fromPair(p: Party, j: PartyId, v: Col | null, n: number): AShare
  * Party `owner` inputs a column; the others pass null and learn only its length n.
  * Owner sets x_owner from the PRG it shares with its predecessor, x_{owner−1} = 0 and
  * sends x_{owner+1} = v − x_owner to its successor: one message of n elements, one round.
- * With `consume`, the owner's v (a temporary of the caller's) becomes x_{owner+1} in place
+ * With `{ consume: true }`, the owner's v (a temporary of the caller's) becomes x_{owner+1} in place
  * instead of a new column: the owner holds one column fewer.
  */
-export async function input(p: Party, owner: PartyId, v: Col | null, n: number, consume = false): Promise<AShare> {
+export async function input(p: Party, owner: PartyId, v: Col | null, n: number, { consume = false }: { consume?: boolean } = {}): Promise<AShare> {
   const zeros = () => new BigUint64Array(n);
   if (p.id === owner) {
     if (!v || v.length !== n) throw new RangeError(`input owner must supply ${n} values`);

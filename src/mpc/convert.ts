@@ -269,7 +269,7 @@ export async function bitInject(p: Party, b: BShare): Promise<AShare> {
     e = lanes(w);
   }
   const s2 = p.id === 1 ? lanes(b.b) : p.id === 2 ? lanes(b.a) : null;
-  const E = await input(p, 0, e, total, true);
+  const E = await input(p, 0, e, total, { consume: true });
   const S = fromPair(p, 1, s2, total);
   const ES = await mul(p, E, S);
   return new AShare(R.xorLift(E.a, S.a, ES.a), R.xorLift(E.b, S.b, ES.b));

@@ -148,7 +148,7 @@ export async function truncateMany(p: Party, items: [AShare, number][]): Promise
     shiftSeg(bcol, Bv);
     beta = R.shiftRightUnsigned(bcol, 63);
   }
-  const [A, alpha] = splitShare(await input(p, 0, mine, 2 * n, true), [n, n]);
+  const [A, alpha] = splitShare(await input(p, 0, mine, 2 * n, { consume: true }), [n, n]);
   const sB = fromPair(p, 1 as PartyId, Bv, n);
   const sBeta = fromPair(p, 1 as PartyId, beta, n);
   const ab = await mul(p, alpha!, sBeta);
@@ -347,7 +347,7 @@ async function shiftBySecret(p: Party, x: AShare, nz: Normalised, shift: (k: num
     ds.forEach((d, i) => R.shiftRightSigned(bcol, d, Bv!.subarray(i * n, (i + 1) * n)));
     beta = R.shiftRightUnsigned(bcol, 63);
   }
-  const In = await input(p, 0, mine, (D + 1) * n, true);
+  const In = await input(p, 0, mine, (D + 1) * n, { consume: true });
   const T = add(In.slice(0, D * n), fromPair(p, 1 as PartyId, Bv, D * n));
   const alpha = In.slice(D * n, (D + 1) * n);
   const ab = await mul(p, alpha, fromPair(p, 1 as PartyId, beta, n));

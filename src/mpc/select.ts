@@ -199,7 +199,7 @@ export async function sumBits(p: Party, segs: BShare[]): Promise<AShare[]> {
   };
   const e = p.id === 0 ? col((b) => b.a.map((w, i) => w ^ b.b[i]!)) : null;
   const s2 = p.id === 1 ? col((b) => b.b) : p.id === 2 ? col((b) => b.a) : null;
-  const E = splitShare(await input(p, 0, e, n, true), lens);
+  const E = splitShare(await input(p, 0, e, n, { consume: true }), lens);
   const S = splitShare(fromPair(p, 1, s2, n), lens);
   const dots = splitShare(await dotMany(p, E.map((x, k): [AShare, AShare] => [x, S[k]!])), lens.map(() => 1));
   return dots.map((d, k) => sub(add(sum(E[k]!), sum(S[k]!)), mulPublic(d, 2n)));

@@ -21,8 +21,8 @@
 //
 // Data path: a frame of up to 1 MiB is copied with its header into one buffer; a larger payload is
 // never concatenated with its header (see Link.write), so the socket may hold a reference to it
-// until it is written: do not modify a buffer after sending it (the Channel contract). A receive copies TLS records into a fresh buffer of
-// the frame's length (src/net/frame.ts). send() never blocks; close() waits until everything
+// until it is written: do not modify a buffer after sending it (the Channel contract). A receive
+// copies TLS records into a fresh buffer of the frame's length (src/net/frame.ts). send() never blocks; close() waits until everything
 // queued has been written (dropping a socket only when it stops making progress).
 import { connect as tlsConnect, createServer, type TLSSocket, type Server, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { Channel, ChannelError, Inbox, PartyId, PARTIES } from './channel.js';

@@ -34,7 +34,7 @@ const pool: WebAssembly.Memory[] = [];
 
 type Typed = Uint32Array | BigUint64Array;
 
-/** Memory for one sort's arrays; allocate with u32 / u64, read kernels' pointers with at(), then release(). */
+/** Memory for one sort's or merge's arrays; allocate with u32 / u64, read kernels' pointers with at(), then release(). */
 export class MoveArena {
   readonly k: MoveKernels;
   private top = 0;

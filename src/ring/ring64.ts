@@ -298,7 +298,7 @@ export function colOf(bytes: Uint8Array): Col {
 /** The two halves of an XOR-shared bit plane (words of 32 lanes). */
 export type WordPair = readonly [Uint32Array, Uint32Array];
 
-/** Words per scratch slot (a slot holds CHUNK lanes of 64 bits), and where slot k starts, in words. */
+/** Words per scratch slot (a slot holds CHUNK lanes of 64 bits), and where slot k starts, in words (slot(k) in bytes). */
 const SLOT_WORDS = CHUNK * 2;
 const wordSlot = (k: number): number => k * SLOT_WORDS;
 
@@ -316,8 +316,8 @@ export function rippleStep(c: WordPair, t: WordPair, a: WordPair, b: WordPair, z
   for (let off = 0; off < W; off += SLOT_WORDS) {
     const len = Math.min(SLOT_WORDS, W - off);
     for (let k = 0; k < ins.length; k++) MEM32.set(ins[k]!.subarray(off, off + len), wordSlot(k));
-    if (sum) K.ripplesum(wordSlot(0) * 4, wordSlot(1) * 4, wordSlot(2) * 4, wordSlot(3) * 4, wordSlot(4) * 4, wordSlot(5) * 4, wordSlot(6) * 4, wordSlot(7) * 4, wordSlot(8) * 4, wordSlot(9) * 4, wordSlot(zs) * 4, len);
-    else K.ripple(wordSlot(0) * 4, wordSlot(1) * 4, wordSlot(2) * 4, wordSlot(3) * 4, wordSlot(4) * 4, wordSlot(5) * 4, wordSlot(6) * 4, wordSlot(7) * 4, wordSlot(zs) * 4, len);
+    if (sum) K.ripplesum(slot(0), slot(1), slot(2), slot(3), slot(4), slot(5), slot(6), slot(7), slot(8), slot(9), slot(zs), len);
+    else K.ripple(slot(0), slot(1), slot(2), slot(3), slot(4), slot(5), slot(6), slot(7), slot(zs), len);
     // Back: the carry's halves, the sum planes' (their words in place), z.
     for (let k = 0; k < 2; k++) c[k]!.set(MEM32.subarray(wordSlot(k), wordSlot(k) + len), off);
     if (sum) for (let k = 0; k < 2; k++) sum[k]!.set(MEM32.subarray(wordSlot(8 + k), wordSlot(8 + k) + len), off);
@@ -343,7 +343,7 @@ export function andLocal(xa: Uint32Array, xb: Uint32Array, ya: Uint32Array, yb: 
     MEM32.set(xb.subarray(off, off + len), wordSlot(1));
     MEM32.set(ya.subarray(off, off + len), wordSlot(2));
     MEM32.set(yb.subarray(off, off + len), wordSlot(3));
-    K.andl(wordSlot(0) * 4, wordSlot(1) * 4, wordSlot(2) * 4, wordSlot(3) * 4, wordSlot(4) * 4, len);
+    K.andl(slot(0), slot(1), slot(2), slot(3), slot(4), len);
     z.set(MEM32.subarray(wordSlot(4), wordSlot(4) + len), off);
   }
 }
