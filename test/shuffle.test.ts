@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import { applyShuffle, Shuffle, shuffle, unshuffle } from '../src/mpc/shuffle.js';
 import { Prg } from '../src/ring/prg.js';
+import { AShare } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import { col, randomInts, run3, shareAll } from './harness.js';
 
@@ -149,6 +150,32 @@ describe('oblivious shuffle', () => {
       assert.equal(twice![i], idx![src]); // π(π(x))_i = π(x)_{π[i]}
     }
     assert.deepEqual(u, t2[0]);
+  });
+
+  it('unshuffle with a public reordering first equals the reordering, then unshuffle', async () => {
+    for (const [n, c] of [[1, 1], [2, 3], [33, 2], [3000, 2]] as const) {
+      const cols = table(n, c);
+      const shares = shareAll(...cols);
+      const before = new Prg(new Uint8Array(16).fill(n & 255)).permutation(n); // row i to place before[i]
+      const reorder = (x: BigUint64Array) => {
+        const out = new BigUint64Array(n);
+        for (let i = 0; i < n; i++) out[before[i]!] = x[i]!;
+        return out;
+      };
+      const res = await run3(async (p) => {
+        const sh = new Shuffle(n);
+        const moved = await applyShuffle(p, sh, shares.map((s) => s[p.id]!));
+        const fused = await unshuffle(p, sh, moved, before);
+        const twoSteps = await unshuffle(p, sh, moved.map((x) => new AShare(reorder(x.a), reorder(x.b))));
+        return { fused: await A.revealMany(p, fused), twoSteps: await A.revealMany(p, twoSteps) };
+      });
+      for (const r of res) {
+        assert.deepEqual(r.fused, r.twoSteps, `${n} rows × ${c} columns`);
+        assert.deepEqual(rowsOf(r.fused as BigUint64Array[], n).sort(), rowsOf(cols, n).sort());
+      }
+    }
+    const [x] = shareAll(col(randomInts(3)));
+    await assert.rejects(run3((p) => unshuffle(p, new Shuffle(3), [x![p.id]!], new Uint32Array(2))), /a reordering of 2 rows, expected 3/);
   });
 
   it('rejects columns of different lengths', async () => {

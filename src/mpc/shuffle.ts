@@ -70,13 +70,10 @@ function invert(perm: Uint32Array): Uint32Array {
   return inv;
 }
 
-/** Randomness of one round from k_j, in stream order: π_j (once per Shuffle), R (last round only), R'. */
+/** Randomness of one round from k_j drawn ahead, in stream order: π_j (once per Shuffle), R (last round only). */
 interface RoundRand {
   perm: Uint32Array;
   r: Col | null;
-  r2: Col | null;
-  /** r2 already holds R' − R (last round, party j+1). */
-  folded?: boolean;
 }
 
 function prgOf(p: Party, j: number): Prg {
@@ -103,11 +100,12 @@ const views = (buf: Col, c: number, n: number): Col[] => Array.from({ length: c 
  * resharing above) two; 4·n·c ring elements in all. Every message is masked by fresh pair
  * randomness unknown to its receiver.
  */
-function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inverse: boolean): Promise<AShare[]> {
+function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inverse: boolean, before: Uint32Array | null): Promise<AShare[]> {
   const n = sh.n;
   const c = cols.length;
   try {
     checkTable(cols, n, inverse ? 'unshuffle' : 'shuffle');
+    if (before && before.length !== n) throw new RangeError(`${inverse ? 'unshuffle' : 'shuffle'}: a reordering of ${before.length} rows, expected ${n}`);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -124,11 +122,14 @@ function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inver
   } else if (p.id === (j0 + 1) % 3) {
     src = cols.map((x) => x.b); // B = x_{j+2}; the caller's, not to be overwritten
   }
-  return reshuffleRounds(p, sh, c, src, owned, order, inverse);
+  return reshuffleRounds(p, sh, c, src, owned, order, inverse, before);
 }
 
-/** reshuffle's three rounds, from this party's part (`src`, in `owned` where it is ours). */
-async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | null, owned: Col | null, order: number[], inverse: boolean): Promise<AShare[]> {
+/**
+ * reshuffle's three rounds, from this party's part (`src`, in `owned` where it is ours). The first
+ * round's pair moves its rows by π_j ∘ before in one scatter (before first, if given).
+ */
+async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | null, owned: Col | null, order: number[], inverse: boolean, before: Uint32Array | null): Promise<AShare[]> {
   const n = sh.n;
   const lanes = n * c;
   const permFor = (j: number): Uint32Array => (inverse ? invert(permOf(p, sh, j)) : permOf(p, sh, j));
@@ -146,26 +147,17 @@ async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | nu
 
     if (role === 2) {
       if (!last) {
-        // We are a member in the later rounds: draw their randomness now, while the frame is under
-        // way (each from its own pair seed, in that seed's order: π, R, R'). R' only for the next
-        // round; later ones draw it into a buffer freed by then (fresh pages cost more than AES).
+        // We are a member in the later rounds: draw their π and R now, while the frame is under way
+        // (each from its own pair seed, in that seed's order: π, R, R'). R' is drawn in its round,
+        // into a buffer freed by then (the part received now, once moved): drawn now, it would be
+        // one more column held through the wait (fresh pages cost more than AES, and at scale the
+        // column is what sets a party's peak memory).
         for (let later = step + 1; later < 3; later++) {
           const jl = order[later]!;
           if ((p.id - jl + 3) % 3 === 2 || pending[later]) continue;
           const prg = prgOf(p, jl);
           const perm = permFor(jl);
-          const r = later === 2 ? prg.ring(lanes) : null;
-          let r2: Col | null = null;
-          let folded = false;
-          if (later === step + 1) {
-            r2 = prg.ring(lanes);
-            // As party jl+1 of the last round we will add R' − R: fold it now.
-            if (r && p.id !== jl) {
-              R.sub(r2, r, r2);
-              folded = true;
-            }
-          }
-          pending[later] = { perm, r, r2, folded };
+          pending[later] = { perm, r: later === 2 ? prg.ring(lanes) : null };
         }
         owned = await recvLanes(p, leaver as PartyId, lanes);
         src = views(owned, c, n);
@@ -180,13 +172,12 @@ async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | nu
     // Member of pair (j, j+1): permute our part, then mask it with ∓R'.
     const rr = pending[step];
     const prg = prgOf(p, j);
-    const perm = rr ? rr.perm : permFor(j);
+    const perm = rr ? rr.perm : step === 0 && before ? composed(permFor(j), before) : permFor(j);
     const r = rr ? rr.r : last ? prg.ring(lanes) : null;
     const g = spare ?? new BigUint64Array(lanes);
     spare = null;
     scatterRows(src!, g, perm, n);
-    let r2 = rr?.r2 ?? null;
-    if (!r2) r2 = owned ? (prg.fill(R.bytesOf(owned)), owned) : prg.ring(lanes); // reuse our old part
+    const r2 = owned ? (prg.fill(R.bytesOf(owned)), owned) : prg.ring(lanes); // R' in our old part, moved by now
     owned = null;
     src = null;
     if (role === 0) R.sub(g, r2, g);
@@ -197,7 +188,7 @@ async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | nu
         p.net.send(t, R.bytesOf(g)); // y_j = π(A) − R'
         return unpack(g, r!, c, n);
       }
-      if (!rr?.folded) R.sub(g, r!, g); // y_{j+2} = π(B) + R' − R
+      R.sub(g, r!, g); // y_{j+2} = π(B) + R' − R
       p.net.send(t, R.bytesOf(g));
       return unpack(r!, g, c, n);
     }
@@ -210,6 +201,13 @@ async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | nu
     spare = r2;
   }
   throw new Error('unreachable');
+}
+
+/** π ∘ σ as a scatter: row i goes to π[σ[i]] (σ first). */
+function composed(pi: Uint32Array, sigma: Uint32Array): Uint32Array {
+  const out = new Uint32Array(sigma.length);
+  for (let i = 0; i < sigma.length; i++) out[i] = pi[sigma[i]!]!;
+  return out;
 }
 
 function unpack(a: Col, b: Col, c: number, n: number): AShare[] {
@@ -226,12 +224,17 @@ async function recvLanes(p: Party, from: PartyId, lanes: number): Promise<Col> {
 
 /** Applies the shuffle's permutation π = π_2∘π_1∘π_0 to every column (3 rounds). */
 export function applyShuffle(p: Party, sh: Shuffle, cols: AShare[]): Promise<AShare[]> {
-  return reshuffle(p, sh, cols, [0, 1, 2], false);
+  return reshuffle(p, sh, cols, [0, 1, 2], false, null);
 }
 
-/** Applies π^{-1} = π_0^{-1}∘π_1^{-1}∘π_2^{-1}: undoes applyShuffle/shuffle with the same Shuffle (3 rounds). */
-export function unshuffle(p: Party, sh: Shuffle, cols: AShare[]): Promise<AShare[]> {
-  return reshuffle(p, sh, cols, [2, 1, 0], true);
+/**
+ * Applies π^{-1} = π_0^{-1}∘π_1^{-1}∘π_2^{-1}: undoes applyShuffle/shuffle with the same Shuffle (3 rounds).
+ * With `before`, a public reordering (row i to place before[i]) applied to the rows first, in the
+ * first round's scatter: no copy of the table is made for it, and the party that is not in the first
+ * round's pair does not move its rows at all. The same rounds and messages as without it.
+ */
+export function unshuffle(p: Party, sh: Shuffle, cols: AShare[], before?: Uint32Array): Promise<AShare[]> {
+  return reshuffle(p, sh, cols, [2, 1, 0], true, before ?? null);
 }
 
 /**

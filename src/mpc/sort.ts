@@ -524,7 +524,7 @@ function permuteLocal(cols: AShare[], perm: Uint32Array): AShare[] {
 export function applySortPermutation(p: Party, perm: SortPermutation, cols: AShare[]): Promise<AShare[]> {
   // Not an async function: it would hold `cols` until the shuffle's rounds end.
   if (cols.length === 0) return Promise.resolve([]);
-  if (perm.gather) return unshuffle(p, perm.shuffle, permuteLocal(cols, inverse(perm.rank)));
+  if (perm.gather) return unshuffle(p, perm.shuffle, cols, inverse(perm.rank));
   return applyShuffle(p, perm.shuffle, cols).then((moved) => permuteLocal(moved, perm.rank));
 }
 
@@ -543,5 +543,5 @@ export function unsortPermutation(p: Party, perm: SortPermutation, cols: AShare[
   for (const c of cols) if (c.length !== n) return Promise.reject(new RangeError(`unsort: column of ${c.length} rows, expected ${n}`));
   if (perm.gather) return applyShuffle(p, perm.shuffle, cols).then((moved) => permuteLocal(moved, perm.rank));
   // Sorted position i came from shuffled row inverse(rank)[i].
-  return unshuffle(p, perm.shuffle, permuteLocal(cols, inverse(perm.rank)));
+  return unshuffle(p, perm.shuffle, cols, inverse(perm.rank));
 }
