@@ -10,6 +10,7 @@ import type { Party } from '../src/mpc/party.js';
 import { prefixSum, propagate, propagateWithin } from '../src/mpc/scan.js';
 import { propagateBits } from '../src/mpc/scan-bits.js';
 import * as B from '../src/mpc/boolean.js';
+import { AShare } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import { chiSquare, col, LENGTHS, randomInts, run3, shareAll, signed } from './harness.js';
 
@@ -27,7 +28,18 @@ describe('segmented scan (copy the last set value forward)', () => {
           { flag: sh[0]![p.id]!, values: [sh[2]![p.id]!, sh[3]![p.id]!] },
           { flag: sh[1]![p.id]!, values: [sh[4]![p.id]!] },
         ]);
-        return A.revealMany(p, res.flat());
+        // Again with value columns given up (written over), without the scanned flags: the same
+        // values; the columns not given up are left as they were.
+        const copy = (x: AShare) => new AShare(x.a.slice(), x.b.slice());
+        const kept = copy(sh[2]![p.id]!);
+        const given = await propagate(p, [
+          { flag: sh[0]![p.id]!, values: [kept, copy(sh[3]![p.id]!)], consume: [1] },
+          { flag: sh[1]![p.id]!, values: [copy(sh[4]![p.id]!)], consume: [0] },
+        ], { flags: false });
+        assert.deepEqual([kept.a, kept.b], [sh[2]![p.id]!.a, sh[2]![p.id]!.b], `a column not given up is unchanged, n = ${n}`);
+        assert.equal(given[0]![0], sh[0]![p.id]!, 'without flags, the flag slot holds the input flag');
+        const values = await A.revealMany(p, [given[0]![1]!, given[0]![2]!, given[1]![1]!]);
+        return [...(await A.revealMany(p, res.flat())), ...values];
       });
       const want = (f: number[], v: bigint[]) => {
         let cf = 0n, cv = 0n;
@@ -43,6 +55,7 @@ describe('segmented scan (copy the last set value forward)', () => {
         assert.deepEqual(signed(r[2]!), g0b.map((x) => x[1]));
         assert.deepEqual(signed(r[3]!), g1.map((x) => x[0]));
         assert.deepEqual(signed(r[4]!), g1.map((x) => x[1]));
+        assert.deepEqual(r.slice(5).map((c) => signed(c!)), [g0a, g0b, g1].map((g) => g.map((x) => x[1])), `values, columns given up, n = ${n}`);
       }
     }
   });

@@ -324,7 +324,8 @@ async function joinLinedUp(p: Party, inputs: InputShape[], n: number, l: LinedUp
   // most one row per key, or 2^bits by a tie column) the scan need look back only G − 1 rows:
   // ⌈log2 G⌉ rounds instead of 2·log2 n, and no more multiplications while G ≤ 4.
   const groupRows = inputs.reduce((s, t) => s + t.rowsPerKey, 0);
-  const groups = () => scanIdx.map((i) => ({ flag: flags[i]!, values: [here[i]!, ...(inputs[i]!.unique === false ? [] : own[i]!)] }));
+  // A unique table's own columns are given up to the scan (its output replaces them): written over.
+  const groups = () => scanIdx.map((i) => (inputs[i]!.unique === false ? { flag: flags[i]!, values: [here[i]!] } : { flag: flags[i]!, values: [here[i]!, ...own[i]!], consume: own[i]!.map((_, j) => j + 1) }));
   const scannedSome = bitScan
     ? await presenceScan(p, first, scanIdx.map((i) => here[i]!), groupRows <= 4 ? groupRows : n)
     : groupRows <= 4 ? await propagateWithin(p, groups(), groupRows, { flags: false }) : await propagate(p, groups(), { flags: false });

@@ -24,6 +24,11 @@ import { AShare } from './share.js';
 export interface ScanGroup {
   flag: AShare;
   values: AShare[];
+  /**
+   * Indices of value columns the caller gives up: propagate may write its output over them (in
+   * place of a new column each; the caller must not read them afterwards).
+   */
+  consume?: readonly number[];
 }
 
 const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.length * 2);
@@ -58,28 +63,45 @@ export async function propagate(p: Party, groups: ScanGroup[], opts: { flags?: b
     const m = cur[0]![0]!.length >>> 1;
     levels.push(await combine(p, widths, cur, 0, 2, cur, 1, 2, m));
   }
-  // Down-sweep: inclusive prefixes of level l from those of level l+1: odd lanes 2k+1 copy
-  // prefix k, lane 0 is itself, even lanes 2k (k ≥ 1) combine prefix k−1 with their own value.
+  // Down-sweep: inclusive prefixes of level l from those of level l+1: lane 0 is itself, odd lanes
+  // 2k+1 copy prefix k, even lanes 2k (k ≥ 1) combine prefix k−1 with their own value, written by
+  // the round straight into place. Level l is overwritten where it is ours (every level but the
+  // input, and the input's columns the caller gave up): a lane is read before it is written, and
+  // odd lanes are not read at this level. Elsewhere a new column per output column.
+  const consumed = groups.map((g) => new Set((g.consume ?? []).map((v) => v + 1)));
   let pre = levels.pop()!;
   for (let l = levels.length - 1; l >= 0; l--) {
     const cur = levels[l]!;
     const L = cur[0]![0]!.length;
     const evens = Math.ceil(L / 2) - 1;
     const flags = l > 0 || opts.flags !== false;
-    const comb = await combine(p, widths, pre, 0, 1, cur, 2, 2, evens, flags);
-    // Every lane is written below. Own arrays per column: a caller may keep some of the outputs only.
-    pre = cur.map((g, gi) =>
-      g.map((x, ci) => {
-        if (ci === 0 && !flags) return x;
-        const out = new AShare(R.uninit(L), R.uninit(L));
-        interleave(out.a, x.a, pre[gi]![ci]!.a, comb[gi]![ci]!.a, L);
-        interleave(out.b, x.b, pre[gi]![ci]!.b, comb[gi]![ci]!.b, L);
-        return out;
+    const outs = cur.map((g, gi) => g.map((x, ci) => ((ci === 0 && !flags) || l > 0 || consumed[gi]!.has(ci) ? x : firstLaneOf(x, L))));
+    await combine(p, widths, pre, 0, 1, cur, 2, 2, evens, flags, { cols: outs, start: 2, step: 2 });
+    outs.forEach((g, gi) =>
+      g.forEach((o, ci) => {
+        if (ci === 0 && !flags) return;
+        const x = pre[gi]![ci]!;
+        oddLanesFrom(o.a, x.a);
+        oddLanesFrom(o.b, x.b);
       }),
     );
+    pre = outs;
     levels.pop(); // level l is in pre now: its memory can go once the next level is made
   }
   return pre;
+}
+
+/** A new column of L lanes whose lane 0 is x's (the rest is written by the caller). */
+function firstLaneOf(x: AShare, L: number): AShare {
+  const out = new AShare(R.uninit(L), R.uninit(L));
+  if (L > 0) ((out.a[0] = x.a[0]!), (out.b[0] = x.b[0]!));
+  return out;
+}
+
+/** o[2k+1] = x[k] for every k < x.length, on 32-bit words. */
+function oddLanesFrom(o: Col, x: Col): void {
+  const d = u32(o), s = u32(x);
+  for (let k = 0, i = 2; k < s.length; k += 2, i += 4) ((d[i] = s[k]!), (d[i + 1] = s[k + 1]!));
 }
 
 /**
@@ -118,14 +140,6 @@ export async function propagateWithin(p: Party, groups: ScanGroup[], window: num
   return cur;
 }
 
-/** out[0] = self[0], out[2k+1] = odd[k], out[2k] = even[k−1] (k ≥ 1), on 32-bit words. */
-function interleave(out: Col, self: Col, odd: Col, even: Col, L: number): void {
-  const o = u32(out), s = u32(self), od = u32(odd), ev = u32(even);
-  if (L > 0) ((o[0] = s[0]!), (o[1] = s[1]!));
-  for (let k = 0, i = 2; i < 2 * L; k++, i += 4) ((o[i] = od[2 * k]!), (o[i + 1] = od[2 * k + 1]!));
-  for (let k = 0, i = 4; i < 2 * L; k++, i += 4) ((o[i] = ev[2 * k]!), (o[i + 1] = ev[2 * k + 1]!));
-}
-
 /**
  * m applications of ⊕ in one round: left operands at lanes lStart + k·lStep of `left`, right
  * operands at rStart + k·rStep of `right` (per group, per column). The products' factors are
@@ -133,7 +147,7 @@ function interleave(out: Col, self: Col, odd: Col, even: Col, L: number): void {
  * long column), each slice multiplied and sent at once; the results are made over the product columns.
  * So a level costs about 1.5 times its output's memory, plus four slices.
  */
-async function combine(p: Party, widths: number[], left: AShare[][], lStart: number, lStep: number, right: AShare[][], rStart: number, rStep: number, m: number, withFlags = true): Promise<AShare[][]> {
+async function combine(p: Party, widths: number[], left: AShare[][], lStart: number, lStep: number, right: AShare[][], rStart: number, rStep: number, m: number, withFlags = true, into?: Into): Promise<AShare[][]> {
   // Product c·m + k of the flattened columns c = (group, column): for a flag column f_L·f_R, for a
   // value column f_R·(v_R − v_L).
   const cols = widths.flatMap((w, gi) => Array.from({ length: w }, (_, ci) => ({ gi, ci }))).filter((c) => withFlags || c.ci > 0);
@@ -167,21 +181,34 @@ async function combine(p: Party, widths: number[], left: AShare[][], lStart: num
     p.net.send(p.prev, R.bytesOf(zs));
   }
   const zb = await got;
-  // f = f_L + f_R − f_L·f_R; v = v_L + f_R·(v_R − v_L): the received half in place, this node's
-  // half in a new block (a socket may still be reading z: a sent buffer is not changed).
-  const za = R.uninit(n);
+  // f = f_L + f_R − f_L·f_R; v = v_L + f_R·(v_R − v_L): into `into` where given; else the received
+  // half in place, this node's half in a new block (a socket may still be reading z: a sent buffer
+  // is not changed).
+  const za = into ? null : R.uninit(n);
+  const [os, oStep] = into ? [into.start, into.step] : [0, 1];
   const out = cols.map(({ gi, ci }, c) => {
-    const o = new AShare(za.subarray(c * m, (c + 1) * m), zb.subarray(c * m, (c + 1) * m));
-    const zs = { a: z.subarray(c * m, (c + 1) * m), b: o.b };
+    const o = into ? into.cols[gi]![ci]! : new AShare(za!.subarray(c * m, (c + 1) * m), zb.subarray(c * m, (c + 1) * m));
+    const zs = { a: z.subarray(c * m, (c + 1) * m), b: zb.subarray(c * m, (c + 1) * m) };
     for (const h of ['a', 'b'] as const) {
-      if (ci === 0) flagFrom(o[h], zs[h], left[gi]![0]![h], lStart, lStep, right[gi]![0]![h], rStart, rStep);
-      else addGathered(o[h], zs[h], left[gi]![ci]![h], lStart, lStep);
+      if (ci === 0) flagFrom(o[h], os, oStep, zs[h], left[gi]![0]![h], lStart, lStep, right[gi]![0]![h], rStart, rStep, m);
+      else addGathered(o[h], os, oStep, zs[h], left[gi]![ci]![h], lStart, lStep, m);
     }
     return o;
   });
+  if (into) return into.cols;
   // Without flags a group's flag slot holds its right operand's flag column (unchanged, unused).
   let c = 0;
   return widths.map((w, gi) => [...(withFlags ? [] : [right[gi]![0]!]), ...out.slice(c, (c += withFlags ? w : w - 1))]);
+}
+
+/**
+ * Where combine writes lane k of its result: lane start + k·step of cols[group][column] (per group,
+ * per column, as its operands; a column combine does not make is left as it is).
+ */
+interface Into {
+  cols: AShare[][];
+  start: number;
+  step: number;
 }
 
 // Lane loops on 32-bit halves (no BigInt per lane); lane k of a strided operand is src[start + k·step].
@@ -205,25 +232,28 @@ function gatherDiff(dst: Col, at: number, x: Col, xs: number, xStep: number, y: 
   }
 }
 
-/** o[k] = z[k] + x[xs + k·xStep] mod 2^64, every lane of o (o may be z). */
-function addGathered(o: Col, z: Col, x: Col, xs: number, xStep: number): void {
+/** o[os + k·oStep] = z[k] + x[xs + k·xStep] mod 2^64, k < m (o may be z with os = 0, oStep = 1). */
+function addGathered(o: Col, os: number, oStep: number, z: Col, x: Col, xs: number, xStep: number, m: number): void {
   const d = u32(o), s = u32(z), a = u32(x);
-  for (let k = 0, i = 2 * xs; k < d.length; k += 2, i += 2 * xStep) {
+  for (let k = 0, q = 2 * os, i = 2 * xs; k < 2 * m; k += 2, q += 2 * oStep, i += 2 * xStep) {
     const lo = s[k]! + a[i]!;
-    d[k] = lo >>> 0;
-    d[k + 1] = (s[k + 1]! + a[i + 1]! + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+    d[q] = lo >>> 0;
+    d[q + 1] = (s[k + 1]! + a[i + 1]! + (lo > 0xffffffff ? 1 : 0)) >>> 0;
   }
 }
 
-/** o[k] = x[xs + k·xStep] + y[ys + k·yStep] − z[k] mod 2^64, every lane of o (o may be z). */
-function flagFrom(o: Col, z: Col, x: Col, xs: number, xStep: number, y: Col, ys: number, yStep: number): void {
+/**
+ * o[os + k·oStep] = x[xs + k·xStep] + y[ys + k·yStep] − z[k] mod 2^64, k < m (o may be z with os = 0,
+ * oStep = 1, or y where its lane is the one written).
+ */
+function flagFrom(o: Col, os: number, oStep: number, z: Col, x: Col, xs: number, xStep: number, y: Col, ys: number, yStep: number, m: number): void {
   const d = u32(o), s = u32(z), a = u32(x), b = u32(y);
-  for (let k = 0, i = 2 * xs, j = 2 * ys; k < d.length; k += 2, i += 2 * xStep, j += 2 * yStep) {
+  for (let k = 0, q = 2 * os, i = 2 * xs, j = 2 * ys; k < 2 * m; k += 2, q += 2 * oStep, i += 2 * xStep, j += 2 * yStep) {
     const lo = a[i]! + b[j]!;
     const hi = a[i + 1]! + b[j + 1]! + (lo > 0xffffffff ? 1 : 0);
     const l2 = (lo >>> 0) - s[k]!;
-    d[k] = l2 >>> 0;
-    d[k + 1] = (hi - s[k + 1]! - (l2 < 0 ? 1 : 0)) >>> 0;
+    d[q] = l2 >>> 0;
+    d[q + 1] = (hi - s[k + 1]! - (l2 < 0 ? 1 : 0)) >>> 0;
   }
 }
 
