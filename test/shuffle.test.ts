@@ -152,7 +152,7 @@ describe('oblivious shuffle', () => {
     assert.deepEqual(u, t2[0]);
   });
 
-  it('unshuffle with a public reordering first equals the reordering, then unshuffle', async () => {
+  it('a public reordering inside the first or last round equals it done apart (unshuffle before, applyShuffle after)', async () => {
     for (const [n, c] of [[1, 1], [2, 3], [33, 2], [3000, 2]] as const) {
       const cols = table(n, c);
       const shares = shareAll(...cols);
@@ -167,15 +167,19 @@ describe('oblivious shuffle', () => {
         const moved = await applyShuffle(p, sh, shares.map((s) => s[p.id]!));
         const fused = await unshuffle(p, sh, moved, before);
         const twoSteps = await unshuffle(p, sh, moved.map((x) => new AShare(reorder(x.a), reorder(x.b))));
-        return { fused: await A.revealMany(p, fused), twoSteps: await A.revealMany(p, twoSteps) };
+        // And after a shuffle: the same Shuffle again with the reordering in its last round.
+        const movedAfter = await applyShuffle(p, sh, shares.map((s) => s[p.id]!), before);
+        return { fused: await A.revealMany(p, fused), twoSteps: await A.revealMany(p, twoSteps), moved: await A.revealMany(p, moved), movedAfter: await A.revealMany(p, movedAfter) };
       });
       for (const r of res) {
         assert.deepEqual(r.fused, r.twoSteps, `${n} rows × ${c} columns`);
         assert.deepEqual(rowsOf(r.fused as BigUint64Array[], n).sort(), rowsOf(cols, n).sort());
+        assert.deepEqual(r.movedAfter, (r.moved as BigUint64Array[]).map(reorder), `after, ${n} rows × ${c} columns`);
       }
     }
     const [x] = shareAll(col(randomInts(3)));
     await assert.rejects(run3((p) => unshuffle(p, new Shuffle(3), [x![p.id]!], new Uint32Array(2))), /a reordering of 2 rows, expected 3/);
+    await assert.rejects(run3((p) => applyShuffle(p, new Shuffle(3), [x![p.id]!], new Uint32Array(4))), /a reordering of 4 rows, expected 3/);
   });
 
   it('rejects columns of different lengths', async () => {

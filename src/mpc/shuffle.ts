@@ -100,12 +100,12 @@ const views = (buf: Col, c: number, n: number): Col[] => Array.from({ length: c 
  * resharing above) two; 4·n·c ring elements in all. Every message is masked by fresh pair
  * randomness unknown to its receiver.
  */
-function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inverse: boolean, before: Uint32Array | null): Promise<AShare[]> {
+function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inverse: boolean, reorder: Reorder): Promise<AShare[]> {
   const n = sh.n;
   const c = cols.length;
   try {
     checkTable(cols, n, inverse ? 'unshuffle' : 'shuffle');
-    if (before && before.length !== n) throw new RangeError(`${inverse ? 'unshuffle' : 'shuffle'}: a reordering of ${before.length} rows, expected ${n}`);
+    for (const r of [reorder.before, reorder.after]) if (r && r.length !== n) throw new RangeError(`${inverse ? 'unshuffle' : 'shuffle'}: a reordering of ${r.length} rows, expected ${n}`);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -122,14 +122,15 @@ function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inver
   } else if (p.id === (j0 + 1) % 3) {
     src = cols.map((x) => x.b); // B = x_{j+2}; the caller's, not to be overwritten
   }
-  return reshuffleRounds(p, sh, c, src, owned, order, inverse, before);
+  return reshuffleRounds(p, sh, c, src, owned, order, inverse, reorder);
 }
 
 /**
  * reshuffle's three rounds, from this party's part (`src`, in `owned` where it is ours). The first
- * round's pair moves its rows by π_j ∘ before in one scatter (before first, if given).
+ * round's pair moves its rows by π_j ∘ before in one scatter (before first, if given), the last
+ * round's by after ∘ π_j: its masks are drawn for the rows in their final places.
  */
-async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | null, owned: Col | null, order: number[], inverse: boolean, before: Uint32Array | null): Promise<AShare[]> {
+async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | null, owned: Col | null, order: number[], inverse: boolean, reorder: Reorder): Promise<AShare[]> {
   const n = sh.n;
   const lanes = n * c;
   const permFor = (j: number): Uint32Array => (inverse ? invert(permOf(p, sh, j)) : permOf(p, sh, j));
@@ -172,7 +173,9 @@ async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | nu
     // Member of pair (j, j+1): permute our part, then mask it with ∓R'.
     const rr = pending[step];
     const prg = prgOf(p, j);
-    const perm = rr ? rr.perm : step === 0 && before ? composed(permFor(j), before) : permFor(j);
+    let perm = rr ? rr.perm : permFor(j);
+    if (step === 0 && reorder.before) perm = composed(perm, reorder.before);
+    if (last && reorder.after) perm = composed(reorder.after, perm);
     const r = rr ? rr.r : last ? prg.ring(lanes) : null;
     const g = spare ?? new BigUint64Array(lanes);
     spare = null;
@@ -222,9 +225,22 @@ async function recvLanes(p: Party, from: PartyId, lanes: number): Promise<Col> {
   return got;
 }
 
-/** Applies the shuffle's permutation π = π_2∘π_1∘π_0 to every column (3 rounds). */
-export function applyShuffle(p: Party, sh: Shuffle, cols: AShare[]): Promise<AShare[]> {
-  return reshuffle(p, sh, cols, [0, 1, 2], false, null);
+/**
+ * Public reorderings of the rows (row i to place r[i]) applied before or after a shuffle's
+ * rounds, inside the first or last round's scatter: no copy of the table is made for them.
+ */
+interface Reorder {
+  before?: Uint32Array;
+  after?: Uint32Array;
+}
+
+/**
+ * Applies the shuffle's permutation π = π_2∘π_1∘π_0 to every column (3 rounds). With `after`, a
+ * public reordering (row i to place after[i]) applied to the result, in the last round's scatter
+ * (no copy of the table for it). The same rounds and messages as without it.
+ */
+export function applyShuffle(p: Party, sh: Shuffle, cols: AShare[], after?: Uint32Array): Promise<AShare[]> {
+  return reshuffle(p, sh, cols, [0, 1, 2], false, after ? { after } : {});
 }
 
 /**
@@ -234,7 +250,7 @@ export function applyShuffle(p: Party, sh: Shuffle, cols: AShare[]): Promise<ASh
  * round's pair does not move its rows at all. The same rounds and messages as without it.
  */
 export function unshuffle(p: Party, sh: Shuffle, cols: AShare[], before?: Uint32Array): Promise<AShare[]> {
-  return reshuffle(p, sh, cols, [2, 1, 0], true, before ?? null);
+  return reshuffle(p, sh, cols, [2, 1, 0], true, before ? { before } : {});
 }
 
 /**

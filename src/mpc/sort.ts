@@ -525,7 +525,7 @@ export function applySortPermutation(p: Party, perm: SortPermutation, cols: ASha
   // Not an async function: it would hold `cols` until the shuffle's rounds end.
   if (cols.length === 0) return Promise.resolve([]);
   if (perm.gather) return unshuffle(p, perm.shuffle, cols, inverse(perm.rank));
-  return applyShuffle(p, perm.shuffle, cols).then((moved) => permuteLocal(moved, perm.rank));
+  return applyShuffle(p, perm.shuffle, cols, perm.rank);
 }
 
 /** The inverse of a permutation given as "position i goes to perm[i]". */
@@ -541,7 +541,7 @@ export function unsortPermutation(p: Party, perm: SortPermutation, cols: AShare[
   if (cols.length === 0) return Promise.resolve([]);
   const n = perm.rank.length;
   for (const c of cols) if (c.length !== n) return Promise.reject(new RangeError(`unsort: column of ${c.length} rows, expected ${n}`));
-  if (perm.gather) return applyShuffle(p, perm.shuffle, cols).then((moved) => permuteLocal(moved, perm.rank));
+  if (perm.gather) return applyShuffle(p, perm.shuffle, cols, perm.rank);
   // Sorted position i came from shuffled row inverse(rank)[i].
   return unshuffle(p, perm.shuffle, cols, inverse(perm.rank));
 }
