@@ -64,7 +64,8 @@ export function scatterRows(srcs: Col[], dst: Col, perm: Uint32Array, n: number)
   }
 }
 
-function invert(perm: Uint32Array): Uint32Array {
+/** The inverse of a permutation given as "row i goes to perm[i]". */
+export function invertPermutation(perm: Uint32Array): Uint32Array {
   const inv = new Uint32Array(perm.length);
   for (let i = 0; i < perm.length; i++) inv[perm[i]!] = i;
   return inv;
@@ -133,7 +134,7 @@ function reshuffle(p: Party, sh: Shuffle, cols: AShare[], order: number[], inver
 async function reshuffleRounds(p: Party, sh: Shuffle, c: number, src: Col[] | null, owned: Col | null, order: number[], inverse: boolean, reorder: Reorder): Promise<AShare[]> {
   const n = sh.n;
   const lanes = n * c;
-  const permFor = (j: number): Uint32Array => (inverse ? invert(permOf(p, sh, j)) : permOf(p, sh, j));
+  const permFor = (j: number): Uint32Array => (inverse ? invertPermutation(permOf(p, sh, j)) : permOf(p, sh, j));
   let spare: Col | null = null;
 
   // Randomness drawn ahead by a party while it waits as the third party, per step.

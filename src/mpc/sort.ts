@@ -31,7 +31,7 @@ import { lt } from './compare.js';
 import { bitDecompose, msbOfSum } from './convert.js';
 import type { Party } from './party.js';
 import { AShare } from './share.js';
-import { applyShuffle, scatterRows, Shuffle, shuffle, unshuffle } from './shuffle.js';
+import { applyShuffle, invertPermutation, scatterRows, Shuffle, shuffle, unshuffle } from './shuffle.js';
 
 export interface SortOptions {
   /**
@@ -524,15 +524,8 @@ function permuteLocal(cols: AShare[], perm: Uint32Array): AShare[] {
 export function applySortPermutation(p: Party, perm: SortPermutation, cols: AShare[]): Promise<AShare[]> {
   // Not an async function: it would hold `cols` until the shuffle's rounds end.
   if (cols.length === 0) return Promise.resolve([]);
-  if (perm.gather) return unshuffle(p, perm.shuffle, cols, inverse(perm.rank));
+  if (perm.gather) return unshuffle(p, perm.shuffle, cols, invertPermutation(perm.rank));
   return applyShuffle(p, perm.shuffle, cols, perm.rank);
-}
-
-/** The inverse of a permutation given as "position i goes to perm[i]". */
-function inverse(perm: Uint32Array): Uint32Array {
-  const inv = new Uint32Array(perm.length);
-  for (let i = 0; i < perm.length; i++) inv[perm[i]!] = i;
-  return inv;
 }
 
 /** Undoes a sort's permutation: sorted-order columns back to the original row order (3 rounds). */
@@ -542,6 +535,6 @@ export function unsortPermutation(p: Party, perm: SortPermutation, cols: AShare[
   const n = perm.rank.length;
   for (const c of cols) if (c.length !== n) return Promise.reject(new RangeError(`unsort: column of ${c.length} rows, expected ${n}`));
   if (perm.gather) return applyShuffle(p, perm.shuffle, cols, perm.rank);
-  // Sorted position i came from shuffled row inverse(rank)[i].
-  return unshuffle(p, perm.shuffle, cols, inverse(perm.rank));
+  // Sorted position i came from shuffled row invertPermutation(rank)[i].
+  return unshuffle(p, perm.shuffle, cols, invertPermutation(perm.rank));
 }
