@@ -46,6 +46,8 @@ export interface RequestCommon {
   /** Give up after this long (default 10 minutes). */
   timeoutMs?: number;
   onProgress?: (msg: string) => void;
+  /** Node 0 accepted the job (it is queued or running at the nodes from now on). */
+  onSubmitted?: (job: string) => void;
   /** Each node's status and progress (e.g. "computing over 100000 rows: 45 % (join: sorting)"), as they change. */
   onNodes?: (nodes: { node: string; status: string; progress?: string }[]) => void;
   /** Governed clusters: the registered study and the id of its query to run. */
@@ -154,13 +156,14 @@ export async function fetchRegisters(config: ClusterConfig, versions: Record<str
  * Submits a signed request to node 0, follows the job at all three nodes and opens each node's
  * sealed part with the request's private result key. Throws QueryFailed with the nodes' error.
  */
-export async function submitAndCollect(config: ClusterConfig, request: QueryRequest, privateKey: Parameters<typeof openJson>[1], o: Pick<QueryOptions, 'signer' | 'timeoutMs' | 'onProgress' | 'onNodes'>): Promise<{ id: string; dataset: string; version: string; versions: Record<string, string>; parts: [JobResult, JobResult, JobResult] }> {
+export async function submitAndCollect(config: ClusterConfig, request: QueryRequest, privateKey: Parameters<typeof openJson>[1], o: Pick<QueryOptions, 'signer' | 'timeoutMs' | 'onProgress' | 'onSubmitted' | 'onNodes'>): Promise<{ id: string; dataset: string; version: string; versions: Record<string, string>; parts: [JobResult, JobResult, JobResult] }> {
   const sub = await apiRequest<{ job?: string; dataset?: string; version?: string; versions?: Record<string, string>; error?: string }>(config, 0, '/v1/queries', { body: { request }, signer: o.signer });
   if (sub.status !== 202 || !sub.body.job) throw new QueryFailed(sub.body?.error ?? `node 0 answered HTTP ${sub.status}`, sub.status, (sub.body as { job?: string })?.job);
   const id = sub.body.job;
   const dataset = sub.body.dataset!;
   const version = sub.body.version!;
   const versions = sub.body.versions ?? { [dataset]: version };
+  o.onSubmitted?.(id);
   o.onProgress?.(`job ${id} on ${Object.entries(versions).map(([n, v]) => `${n}@${v}`).join(', ')}`);
   const deadline = Date.now() + (o.timeoutMs ?? 600_000);
   const parts: (JobResult | undefined)[] = [undefined, undefined, undefined];
