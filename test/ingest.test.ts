@@ -319,6 +319,16 @@ describe('ingest: share bodies', () => {
     assert.equal(again.columns, ds.columns);
     const noPid = { ...datasetOf(reg), schema: { ...reg.schema, columns: reg.schema.columns.filter((c) => c.type !== 'person_id') } };
     assert.equal(inPersonOrder(noPid), noPid);
+    // Ids across the whole range below 2^34 (the high word's bits too), ties among them.
+    const edge = [2 ** 34 - 1, 0, 2 ** 32, 2 ** 32 - 1, 3, 2 ** 33 + 5, 2 ** 32, 0, 2 ** 34 - 1, 2 ** 31, 2 ** 33 + 4, 1];
+    const m = edge.length;
+    const cols = new Map([...reg.columns].map(([c, v]) => [c, v.slice(0, m)]));
+    cols.set('person_id', BigUint64Array.from(edge, BigInt));
+    cols.set('__pos', BigUint64Array.from(edge, (_, k) => BigInt(k)));
+    const big = inPersonOrder({ ...datasetOf(reg), rows: m, columns: cols });
+    const want = edge.map((id, k) => [id, k] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    assert.deepEqual(Array.from(big.columns.get('person_id')!, Number), want.map(([id]) => id));
+    assert.deepEqual(Array.from(big.columns.get('__pos')!, Number), want.map(([, k]) => k), 'stable across the high word');
   });
 
   it('derived shares are deterministic per (key, version, content) and unrelated otherwise', () => {

@@ -51,7 +51,8 @@ export function progressPrinter(o: { quiet?: boolean }, err: (l: string) => void
 }
 
 export const mb = (n: number) => (n / 1e6).toFixed(n < 1e7 ? 2 : 1);
-export const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
+/** 1234567 → "1,234,567" (toLocaleString would start ICU's number formatting: ≈ 20 ms per ingest process). */
+export const thousands = (n: number) => String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 /** Checks the upload settings before a large input is read; `custodians` are the schemas' (checked now). Null after reporting. */
 export function uploadSettings(o: UploadOptions, custodians: string[], err: (l: string) => void): UploadSettings | null {
