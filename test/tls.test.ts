@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -56,6 +56,25 @@ function fakeParty(config: ClusterConfig, me: PartyId, to: PartyId) {
     };
     connectOnce();
     setTimeout(() => fail(new Error(`fake party ${me} could not connect`)), 5000).unref();
+  });
+}
+
+/**
+ * A party `me` on its own port that accepts its predecessor `from` (the peer dials it: the channel
+ * connects around the ring) and answers its hello, without running a channel.
+ */
+function fakeListener(config: ClusterConfig, me: PartyId, from: PartyId) {
+  return new Promise<ReturnType<typeof tlsConnect>>((ok, fail) => {
+    const self = config.nodes[me];
+    const server = createTlsServer({ key: keys[me]!.keyPem, cert: keys[me]!.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' }, (s) => {
+      s.once('data', () => {
+        s.write(encodeFrame(Kind.Hello, new TextEncoder().encode(JSON.stringify({ mosaik: 1, cluster: config.cluster, party: me })), 0));
+        server.close();
+        ok(s);
+      });
+    });
+    server.listen(self.port, self.host);
+    setTimeout(() => fail(new Error(`fake party ${me} was not reached by party ${from}`)), 5000).unref();
   });
 }
 
@@ -196,9 +215,9 @@ describe('TLS channel, three parties in one process', () => {
   it('fails every party when a peer sends a malformed frame', async () => {
     const config = await freshConfig();
     const [c1, c2] = open(config, {}, [1, 2]);
-    // A misbehaving party 0 (it holds the right key, so it authenticates) that sends garbage to party 1.
-    const fake = (to: PartyId) => fakeParty(config, 0, to);
-    const [s1, s2] = await Promise.all([fake(1), fake(2)]);
+    // A misbehaving party 0 (it holds the right key, so it authenticates) that sends garbage to party 1:
+    // it dials its successor, party 1, and is dialled by its predecessor, party 2.
+    const [s1, s2] = await Promise.all([fakeParty(config, 0, 1), fakeListener(config, 0, 2)]);
     const [n1, n2] = (await Promise.all([c1!, c2!])) as TlsChannel[];
     const pending1 = n1!.recv(2);
     const pending2 = n2!.recv(1);

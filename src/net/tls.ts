@@ -6,8 +6,10 @@
 // pinned for the party it expects in the cluster config (src/net/keys.ts). TLS 1.3's
 // CertificateVerify proves the peer holds the matching private key.
 //
-// Setup: for each pair the lower id connects to the higher id, retrying with backoff until
-// `connectTimeoutMs`, so start order does not matter. The connecting side sends a hello frame
+// Setup: around the ring, each party connects to its successor (i + 1 mod 3) and accepts its
+// predecessor, retrying with backoff until `connectTimeoutMs`, so start order does not matter.
+// So every party reads its successor's messages (a product's, an AND's: most rounds) on a socket
+// it created itself, the only kind Node lets read into one reused buffer (readIntoOwnBuffer). The connecting side sends a hello frame
 // naming its party; the listening side checks that party's pinned certificate and answers with
 // its own hello, or with an abort frame saying why it refused (then both sides fail at once; a
 // pinning mismatch is a configuration error, not something to retry).
@@ -24,6 +26,7 @@
 // until it is written: do not modify a buffer after sending it (the Channel contract). A receive
 // copies TLS records into a fresh buffer of the frame's length (src/net/frame.ts). send() never blocks; close() waits until everything
 // queued has been written (dropping a socket only when it stops making progress).
+import type { OnReadOpts } from 'node:net';
 import { connect as tlsConnect, createServer, type TLSSocket, type Server, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { Channel, ChannelError, Inbox, PartyId, PARTIES } from './channel.js';
 import { BufferPool, encodeHeader, FrameDecoder, Kind, kindName, MAX_CONTROL_BYTES, MAX_FRAME_BYTES, type Frame } from './frame.js';
@@ -426,7 +429,24 @@ function onceFrame(link: Link, timeoutMs: number, what: string): Promise<Frame> 
 /** Received payload buffers released by protocols (Channel.release), reused by every link's decoder. */
 const RECV_POOL = new BufferPool(8);
 
-function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number): Link {
+/** Bytes of a connecting socket's receive buffer (`onread`): TLS hands over at most a 16 KiB record at a time. */
+const READ_BUFFER_BYTES = 1 << 16;
+
+/**
+ * TLS options that deliver a connecting socket's decrypted bytes into one buffer of its own, reused
+ * for every read (net.Socket's `onread`), instead of a fresh Buffer per 16 KiB record: no allocation
+ * and no 'data' event per record. `receive` is set once the socket's link is wired (wireLink with
+ * `fromOnread`); the decoder copies each chunk before the callback returns. Node offers this only to
+ * sockets it creates itself, so accepted sockets keep their 'data' events. The callback returns
+ * true: keep reading (false would pause the socket).
+ */
+function readIntoOwnBuffer(): { onread: OnReadOpts; receive: { to: (chunk: Uint8Array) => void } } {
+  const receive = { to: (_chunk: Uint8Array): void => {} };
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  return { onread: { buffer, callback: (n: number, buf: Uint8Array) => (receive.to(buf.subarray(0, n)), true) }, receive };
+}
+
+function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number, fromOnread?: { to: (chunk: Uint8Array) => void }): Link {
   let link: Link;
   // Until the peer is authenticated it may only send small frames (no 1 GiB allocation on behalf of a stranger).
   const decoder = new FrameDecoder(shortNode(peer), (f) => link.onFrame(f), Math.min(maxFrameBytes, MAX_CONTROL_BYTES), RECV_POOL);
@@ -441,7 +461,7 @@ function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number):
   };
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 10_000);
-  socket.on('data', (chunk: Buffer) => {
+  const receive = (chunk: Uint8Array) => {
     link.lastData = Date.now();
     try {
       decoder.push(chunk);
@@ -449,7 +469,9 @@ function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number):
       link.lastError = e as Error;
       socket.destroy();
     }
-  });
+  };
+  if (fromOnread) fromOnread.to = receive;
+  else socket.on('data', receive);
   socket.on('end', () => {
     try {
       decoder.end();
@@ -577,8 +599,8 @@ export class MpcListener {
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 /**
- * Opens this party's channel: listens for lower-numbered parties, connects to higher-numbered
- * ones, authenticates each by its pinned certificate, and resolves when both peers are connected.
+ * Opens this party's channel: listens for its predecessor, connects to its successor,
+ * authenticates each by its pinned certificate, and resolves when both peers are connected.
  * Rejects with a ChannelError naming the party that could not be reached or authenticated.
  */
 export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
@@ -594,14 +616,14 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
   let acceptedCleanup = () => {};
   let setupFailed: SetupError | null = null;
 
-  const lower = PARTIES.filter((p) => p < me);
-  const higher = PARTIES.filter((p) => p > me);
+  const accepts = [PARTIES[(me + 2) % 3]!];
+  const dials = [PARTIES[(me + 1) % 3]!];
 
-  // Listening side: accept exactly the lower-numbered parties, each with its pinned certificate.
+  // Listening side: accept exactly the predecessor, with its pinned certificate.
   const accepted = new Promise<void>((resolveAll, rejectAll) => {
-    if (lower.length === 0) return resolveAll();
-    const waiting = new Set<PartyId>(lower);
-    /** A lower party's hello for this channel: check it is expected and pinned, then attach. */
+    if (accepts.length === 0) return resolveAll();
+    const waiting = new Set<PartyId>(accepts);
+    /** The predecessor's hello for this channel: check it is expected and pinned, then attach. */
     const onHello = (link: Link, h: Hello, refuse: (msg: string, fatal: boolean) => void) => {
       const peer = config.nodes[h.party];
       const fp = peerFingerprint(link.socket);
@@ -684,9 +706,11 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
 
   const attempt = (peer: ResolvedNode, left: number) =>
     new Promise<void>((ok, fail) => {
-      const connOpts: ConnectionOptions = { ...tlsCommon, host: peer.host, port: peer.port, rejectUnauthorized: false };
+      const own = readIntoOwnBuffer();
+      // tls.connect takes every socket.connect() option, `onread` among them (Node's documentation).
+      const connOpts: ConnectionOptions & { onread: OnReadOpts } = { ...tlsCommon, host: peer.host, port: peer.port, rejectUnauthorized: false, onread: own.onread };
       const socket = tlsConnect(connOpts);
-      const link = wireLink(peer, socket, maxFrameBytes);
+      const link = wireLink(peer, socket, maxFrameBytes, own.receive);
       pending.push(link);
       let settled = false;
       const settle = (e: Error | null) => {
@@ -731,7 +755,7 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
       });
     });
 
-  const outgoing = higher.map((p) =>
+  const outgoing = dials.map((p) =>
     connectTo(p).catch((e: SetupError) => {
       setupFailed ??= e;
       throw e;
