@@ -9,10 +9,11 @@
 // Setup: around the ring, each party connects to its successor (i + 1 mod 3) and accepts its
 // predecessor, retrying with backoff until `connectTimeoutMs`, so start order does not matter.
 // So every party reads its successor's messages (a product's, an AND's: most rounds) on a socket
-// it created itself, the only kind Node lets read into one reused buffer (readIntoOwnBuffer). The connecting side sends a hello frame
-// naming its party; the listening side checks that party's pinned certificate and answers with
-// its own hello, or with an abort frame saying why it refused (then both sides fail at once; a
-// pinning mismatch is a configuration error, not something to retry).
+// it created itself, the only kind Node lets read into one reused buffer (readIntoOwnBuffer).
+// The connecting side sends a hello frame naming its party; the listening side checks that
+// party's pinned certificate and answers with its own hello, or with an abort frame saying why it
+// refused (then both sides fail at once; a pinning mismatch is a configuration error, not
+// something to retry).
 //
 // Failure semantics: when a peer closes its connection without saying goodbye, dies, sends a
 // malformed frame, sends an abort frame, or a recv waits longer than `recvTimeoutMs`, the whole
@@ -621,7 +622,6 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
 
   // Listening side: accept exactly the predecessor, with its pinned certificate.
   const accepted = new Promise<void>((resolveAll, rejectAll) => {
-    if (accepts.length === 0) return resolveAll();
     const waiting = new Set<PartyId>(accepts);
     /** The predecessor's hello for this channel: check it is expected and pinned, then attach. */
     const onHello = (link: Link, h: Hello, refuse: (msg: string, fatal: boolean) => void) => {
