@@ -40,6 +40,9 @@ function open(config: ClusterConfig, opts: { recvTimeoutMs?: number; connectTime
 }
 
 /** A hand-driven party `me` (right key, so it authenticates) connected to `to`, past the hello. */
+/** The hello frame a party `me` sends first on a connection (src/net/tls.ts). */
+const helloFrame = (config: ClusterConfig, me: PartyId) => encodeFrame(Kind.Hello, new TextEncoder().encode(JSON.stringify({ mosaik: 1, cluster: config.cluster, party: me })), 0);
+
 function fakeParty(config: ClusterConfig, me: PartyId, to: PartyId) {
   return new Promise<ReturnType<typeof tlsConnect>>((ok, fail) => {
     const peer = config.nodes[to];
@@ -50,7 +53,7 @@ function fakeParty(config: ClusterConfig, me: PartyId, to: PartyId) {
         setTimeout(connectOnce, 20);
       });
       s.once('secureConnect', () => {
-        s.write(encodeFrame(Kind.Hello, new TextEncoder().encode(JSON.stringify({ mosaik: 1, cluster: config.cluster, party: me })), 0));
+        s.write(helloFrame(config, me));
         s.once('data', () => ok(s));
       });
     };
@@ -68,7 +71,7 @@ function fakeListener(config: ClusterConfig, me: PartyId, from: PartyId) {
     const self = config.nodes[me];
     const server = createTlsServer({ key: keys[me]!.keyPem, cert: keys[me]!.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' }, (s) => {
       s.once('data', () => {
-        s.write(encodeFrame(Kind.Hello, new TextEncoder().encode(JSON.stringify({ mosaik: 1, cluster: config.cluster, party: me })), 0));
+        s.write(helloFrame(config, me));
         server.close();
         ok(s);
       });

@@ -7,7 +7,7 @@
 // choice before too (any order, sorted included, is allowed); shares are uniformly random in
 // any order, and no protocol reveals anything per row position without first shuffling.
 import type { ShareableDataset } from './upload-body.js';
-import type { DatasetSchema } from './schema.js';
+import { PERSON_ID_LIMIT, type DatasetSchema } from './schema.js';
 
 /** The column a register's rows are put in order of: its `person_id` column, else its only person_id-typed column. */
 export function personOrderColumn(schema: DatasetSchema): string | null {
@@ -15,8 +15,15 @@ export function personOrderColumn(schema: DatasetSchema): string | null {
   return (pids.find((c) => c.name === 'person_id') ?? (pids.length === 1 ? pids[0] : undefined))?.name ?? null;
 }
 
-/** Rows a register may have to be put in person order (the row index takes 30 bits of the sort word). */
-const ROW_LIMIT = 2 ** 30;
+/**
+ * Bits of a person id (ids are below PERSON_ID_LIMIT, 2^34) and of a row index in a 64-bit sort word;
+ * the id's high word is below HIGH_LIMIT (the layout below needs 32 < ID_BITS < 64).
+ */
+const ID_BITS = PERSON_ID_LIMIT.toString(2).length - 1;
+const ROW_BITS = 64 - ID_BITS;
+const HIGH_LIMIT = 2 ** (ID_BITS - 32);
+/** Rows a register may have to be put in person order. */
+const ROW_LIMIT = 2 ** ROW_BITS;
 
 /**
  * The dataset with its rows in ascending order of the person id (stable: a person's rows keep
@@ -27,9 +34,8 @@ export function inPersonOrder(ds: ShareableDataset): ShareableDataset {
   const ids = column ? ds.columns.get(column) : undefined;
   if (!column || !ids) return ds;
   const n = ds.rows;
-  // Person ids are below 2^34 (schema.ts PERSON_ID_LIMIT). Each row's sort word is id·2^30 + row
-  // (rows below 2^30), so the typed array's own numeric sort (no comparator call per pair) puts the
-  // rows in person order and keeps a person's rows in their order.
+  // Each row's sort word is id·2^ROW_BITS + row, so the typed array's own numeric sort (no
+  // comparator call per pair) puts the rows in person order and keeps a person's rows in their order.
   const w = new Uint32Array(ids.buffer, ids.byteOffset, 2 * n);
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) {
@@ -42,9 +48,9 @@ export function inPersonOrder(ds: ShareableDataset): ShareableDataset {
   const kw = new Uint32Array(words.buffer);
   for (let i = 0; i < n; i++) {
     const lo = w[2 * i]!, hi = w[2 * i + 1]!;
-    if (hi >= 4) throw new RangeError(`person id at row ${i + 1} is not below 2^34`);
-    kw[2 * i] = (((lo & 3) << 30) | i) >>> 0;
-    kw[2 * i + 1] = ((hi << 30) | (lo >>> 2)) >>> 0;
+    if (hi >= HIGH_LIMIT) throw new RangeError(`person id at row ${i + 1} is not below 2^${ID_BITS}`);
+    kw[2 * i] = ((lo << ROW_BITS) | i) >>> 0; // the id's low bits above the row
+    kw[2 * i + 1] = ((hi << ROW_BITS) | (lo >>> (32 - ROW_BITS))) >>> 0;
   }
   words.sort();
   const order = new Uint32Array(n);

@@ -21,7 +21,7 @@
 // person ids and integers. Anything the fast path does not recognise goes through encodeValue()
 // itself, which either encodes it (e.g. surrounding blanks, a '+' sign) or throws the SchemaError
 // whose message ends up in the report. Values are stored as two 32-bit halves, not as BigInts.
-import { encodeValue, excerpt, SchemaError, type CodeList, type ColumnSpec, type DatasetSchema } from './schema.js';
+import { encodeValue, excerpt, PERSON_ID_LIMIT as ID_LIMIT, SchemaError, type CodeList, type ColumnSpec, type DatasetSchema } from './schema.js';
 
 export type ProblemKind = 'format' | 'header' | 'fields' | 'value' | 'duplicate' | 'rows-per-person';
 
@@ -114,7 +114,8 @@ function compact(x: bigint): number | bigint {
 }
 
 const MEMO_LIMIT = 200_000;
-const PERSON_ID_LIMIT = 2 ** 34;
+/** schema.ts's limit as a number (ids compared as doubles below it are exact). */
+const PERSON_ID_LIMIT = Number(ID_LIMIT);
 
 type Kind = 'code' | 'memo' | 'person' | 'int' | 'slow';
 
