@@ -8,7 +8,7 @@ import { inputBits } from '../src/mpc/boolean.js';
 import { countOnes } from '../src/mpc/count.js';
 import { splitShares } from '../src/mpc/share.js';
 import { wordsFor } from '../src/ring/bits.js';
-import { cellSums } from '../src/stats/secure.js';
+import { cellSums, COUNT_PLANES } from '../src/stats/secure.js';
 import { cellCounts } from '../src/stats/cell-counts.js';
 import type { CellKey } from '../src/stats/cells.js';
 import type { AnalysisTable, RowColumn } from '../src/query/rows.js';
@@ -97,37 +97,46 @@ describe('count: cellCounts (cells of keys straight from their bits)', () => {
     { what: 'factor of 4 × even two-level factor × one level', keys: [factor('q', 2, 4), factor('g', 4, 2), factor('h', 3, 1)], bounds: { q: [2, 5], g: [4, 5], h: [3, 3] } },
     { what: 'one factor', keys: [factor('q', -2, 3)], bounds: { q: [-2, 0] } },
   ];
+  /** cellCounts against the plaintext counts for one case, n, chunk size and validity. */
+  async function check(r: () => number, c: (typeof cases)[number], n: number, chunkRows: number | undefined, allValid: boolean): Promise<void> {
+    const cols = Object.keys(c.bounds);
+    const plain = new Map(cols.map((name) => [name, Array.from({ length: n }, () => c.bounds[name]![0] + Math.floor(r() * (c.bounds[name]![1] - c.bounds[name]![0] + 1)))]));
+    const valid = Array.from({ length: n }, () => (allValid ? 1 : +(r() < 0.7)));
+    for (const [name, v] of plain) v.forEach((_, i) => valid[i] || (v[i] = 1000 + Math.floor(r() * 1e6))); // garbage outside the table
+    const died = Array.from({ length: n }, (_, i) => valid[i]! & +(r() < 0.4));
+    const enc = (v: number[]) => splitShares(BigUint64Array.from(v, (x) => BigInt.asUintN(64, BigInt(x))));
+    const sh = new Map([...plain].map(([k, v]) => [k, enc(v)]));
+    const [vs, ds] = [enc(valid), enc(died)];
+    const meta = cols.map((name) => ({ name, text: name, type: 'int', min: c.bounds[name]![0], max: c.bounds[name]![1] }) as unknown as RowColumn);
+    const out = await run3(async (p) => {
+      const t: AnalysisTable = { n, valid: vs[p.id]!, allValid, columns: new Map([...sh].map(([k, s]) => [k, s[p.id]!])), meta } as AnalysisTable;
+      return revealMany(p, await cellCounts(p, t, c.keys, [t.valid, ds[p.id]!], { ones: [allValid, false], ...(chunkRows ? { chunkRows } : {}) }));
+    });
+    // Plaintext cell numbers (last key fastest).
+    const idx = (k: CellKey, x: number) => (k.kind === 'factor' ? x - k.min : k.thresholds.filter((th) => x >= th).length);
+    const size = (k: CellKey) => (k.kind === 'factor' ? k.size : k.thresholds.length + 1);
+    const G = c.keys.reduce((m, k) => m * size(k), 1);
+    const cell = Array.from({ length: n }, (_, i) => c.keys.reduce((g, k) => g * size(k) + idx(k, plain.get(k.column)![i]!), 0));
+    const want = (w: number[]) => Array.from({ length: G }, (_, g) => BigInt(cell.reduce((s, x, i) => s + (x === g ? w[i]! : 0), 0)));
+    const ctx = `${c.what} n=${n} chunk=${chunkRows} allValid=${allValid}`;
+    assert.deepEqual(Array.from(out[0]![0]!), want(valid), ctx);
+    assert.deepEqual(Array.from(out[0]![1]!), want(died), ctx);
+  }
   it('matches the plaintext counts per cell, in chunks, with and without a public all-ones weight', async () => {
     const r = rng(23);
     for (const c of cases) {
       for (const n of [0, 1, 33, 200]) {
         for (const chunkRows of [undefined, 32, 96]) {
-          for (const allValid of [true, false]) {
-            const cols = Object.keys(c.bounds);
-            const plain = new Map(cols.map((name) => [name, Array.from({ length: n }, () => c.bounds[name]![0] + Math.floor(r() * (c.bounds[name]![1] - c.bounds[name]![0] + 1)))]));
-            const valid = Array.from({ length: n }, () => (allValid ? 1 : +(r() < 0.7)));
-            for (const [name, v] of plain) v.forEach((_, i) => valid[i] || (v[i] = 1000 + Math.floor(r() * 1e6))); // garbage outside the table
-            const died = Array.from({ length: n }, (_, i) => valid[i]! & +(r() < 0.4));
-            const enc = (v: number[]) => splitShares(BigUint64Array.from(v, (x) => BigInt.asUintN(64, BigInt(x))));
-            const sh = new Map([...plain].map(([k, v]) => [k, enc(v)]));
-            const [vs, ds] = [enc(valid), enc(died)];
-            const meta = cols.map((name) => ({ name, text: name, type: 'int', min: c.bounds[name]![0], max: c.bounds[name]![1] }) as unknown as RowColumn);
-            const out = await run3(async (p) => {
-              const t: AnalysisTable = { n, valid: vs[p.id]!, allValid, columns: new Map([...sh].map(([k, s]) => [k, s[p.id]!])), meta } as AnalysisTable;
-              return revealMany(p, await cellCounts(p, t, c.keys, [t.valid, ds[p.id]!], { ones: [allValid, false], ...(chunkRows ? { chunkRows } : {}) }));
-            });
-            // Plaintext cell numbers (last key fastest).
-            const idx = (k: CellKey, x: number) => (k.kind === 'factor' ? x - k.min : k.thresholds.filter((th) => x >= th).length);
-            const size = (k: CellKey) => (k.kind === 'factor' ? k.size : k.thresholds.length + 1);
-            const G = c.keys.reduce((m, k) => m * size(k), 1);
-            const cell = Array.from({ length: n }, (_, i) => c.keys.reduce((g, k) => g * size(k) + idx(k, plain.get(k.column)![i]!), 0));
-            const want = (w: number[]) => Array.from({ length: G }, (_, g) => BigInt(cell.reduce((s, x, i) => s + (x === g ? w[i]! : 0), 0)));
-            const ctx = `${c.what} n=${n} chunk=${chunkRows} allValid=${allValid}`;
-            assert.deepEqual(Array.from(out[0]![0]!), want(valid), ctx);
-            assert.deepEqual(Array.from(out[0]![1]!), want(died), ctx);
-          }
+          for (const allValid of [true, false]) await check(r, c, n, chunkRows, allValid);
         }
       }
     }
+  });
+  it('past COUNT_PLANES: the cell number and a sort by it, the same counts', async () => {
+    // (COUNT_PLANES / 4 + 1) × 2 cells and two weights: just over COUNT_PLANES planes.
+    const L = COUNT_PLANES / 4 + 1;
+    const c = { what: `factor of ${L} × two-level factor`, keys: [factor('q', -7, L), factor('g', 0, 2)], bounds: { q: [-7, L - 8], g: [0, 1] } as Record<string, [number, number]> };
+    const r = rng(29);
+    for (const allValid of [true, false]) await check(r, c, 300, undefined, allValid);
   });
 });

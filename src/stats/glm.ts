@@ -51,6 +51,7 @@ import { linComb, mulFixedMany, normalise, truncRound } from '../mpc/fixed.js';
 import { geometricTable } from '../mpc/geometric-noise.js';
 import { ldlSolve, matVec, newtonSchulz } from '../mpc/linalg.js';
 import type { AnalysisTable } from '../query/rows.js';
+import { cellCounts } from './cell-counts.js';
 import { addLaplace, cellIndex, cellSums, masked } from './secure.js';
 import type { StatNoise, StatPlan } from './functions.js';
 import { BOX, F, type ModelJob } from './model-job.js';
@@ -215,7 +216,6 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   const cells = mj.G * mj.T;
   const k = Math.ceil(Math.log2(t.n * (mj.y ? Math.max(1, plan.column(mj.y).max) : 1) + 2));
   // 1. The pattern table.
-  const cell = await cellIndex(p, t, mj.keys);
   let weightRefs: { column: string }[];
   if (mj.family === 'binomial') weightRefs = [{ column: '' }, { column: mj.y! }];
   else if (mj.family === 'poisson') weightRefs = [{ column: mj.y! }, { column: mj.offset ?? '' }];
@@ -224,8 +224,13 @@ export async function fitModel(p: Party, plan: StatPlan, t: AnalysisTable, noise
   const m = refs.length ? await masked(p, t, refs) : [];
   let mk = 0;
   const weights = weightRefs.map((w) => (w.column === '' ? t.valid : m[mk++]!));
-  // Logistic and Cox weights are 0/1 (rows, bool outcomes and events); Poisson's are counts and exposures.
-  const [w0, w1] = await cellSums(p, cell, cells, weights, mj.family !== 'poisson');
+  // Logistic and Cox weights are 0/1 (rows, bool outcomes and events): counted from the keys' own
+  // one-hot planes (cell-counts.ts: no cell number decomposed again into G planes), or, past what
+  // counting does cheaper, summed after a sort by cell number (secure.ts COUNT_PLANES). Poisson's
+  // are counts and exposures: cell number, then sums per cell.
+  const [w0, w1] = mj.family === 'poisson'
+    ? await cellSums(p, await cellIndex(p, t, mj.keys), cells, weights)
+    : await cellCounts(p, t, mj.keys, weights, { ones: weightRefs.map((w) => w.column === '' && t.allValid) });
   lap(`pattern table (${cells} cells)`);
   // Cox: w0 = exits, w1 = events per (pattern, interval); glm binomial: n_g, y_g; poisson: y_g, T_g.
   let nTab = mj.family === 'poisson' ? w1! : w0!; // persons / exposure / exits per cell (integers)
