@@ -9,6 +9,10 @@
 //     --systems mosaik,mosaik-sql,mpspdz,mpyc,jiff,jiff-24,duckdb
 //     --workloads mul,lt63,lt64,lt32,meanvar,groupsum
 //     --reps 3                    timed runs per cell after one warm-up (best is reported)
+//     --rounds 1                  every cell measured this many times, the systems in turn and in
+//                                 alternating order (A B, B A, …), so that a machine whose speed
+//                                 drifts over minutes favours no system; best of all rounds reported,
+//                                 each round's ratio to Mosaik listed
 //     --slow-reps 1               the same for MPyC and JIFF (their warm-up is on <= 64 / 8 elements)
 //     --budget 120                seconds: a system stops growing n once one timed run of the next
 //                                 size is estimated (linear in n) to take longer than this
@@ -42,6 +46,7 @@ const jiffSizes = list(opt('jiff-sizes'), quick ? '6,8' : '6,8,10,12,14').map(Nu
 const systems = list(opt('systems'), SYSTEMS.join(',')) as SystemId[];
 const workloads = list(opt('workloads'), WORKLOADS.map((w) => w.id).join(',')) as WorkloadId[];
 const reps = Number(opt('reps') ?? (quick ? 1 : 3));
+const rounds = Math.max(1, Number(opt('rounds') ?? 1));
 const slowReps = Number(opt('slow-reps') ?? 1);
 const repsOf = (s: SystemId) => (s === 'mpyc' || s.startsWith('jiff') ? slowReps : reps);
 const budget = Number(opt('budget') ?? (quick ? 20 : 120));
@@ -136,7 +141,6 @@ async function measure(system: SystemId, w: WorkloadId, n: number, timeoutMs: nu
 async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
   const started = new Date();
-  const results: Measurement[] = [];
   const skipped = new Map<string, string>(); // "system|workload" or "system" → reason
   const versions: Record<string, string> = {};
 
@@ -165,43 +169,88 @@ async function main(): Promise<void> {
   for (const [s, why] of unavailable) skipped.set(s, why);
 
   const timeoutMs = Math.max(600_000, budget * 6 * 1000);
-  for (const w of workloads) {
-    for (const s of systems) {
-      if (unavailable.has(s)) continue;
-      let prev: Measurement | null = null;
-      for (const n of sizesOf(s)) {
-        if (prev?.seconds && prev.seconds * (n / prev.n) > budget) {
-          const est = prev.seconds * (n / prev.n);
-          results.push({ system: s, workload: w, n, seconds: null, note: `not run: estimated ${fmtTime(est)} > budget ${budget} s` });
-          continue;
-        }
-        try {
-          const t0 = performance.now();
-          const m = await measure(s, w, n, timeoutMs);
-          m.wallSeconds = (performance.now() - t0) / 1000;
-          results.push(m);
-          prev = m;
-          log(`[${s}] ${w} n=${pow2(n)}: ${fmtTime(m.seconds!)} (${fmtRate(m.rate!)})${m.correct === false ? ' WRONG ANSWER' : m.correct ? ' answer ok' : ''}${m.note ? `; ${m.note}` : ''}`);
-        } catch (e) {
-          if (e instanceof Skip) {
-            skipped.set(`${s}|${w}`, e.message);
-            break;
-          }
-          const msg = e instanceof Error ? e.message : String(e);
-          log(`[${s}] ${w} n=${pow2(n)} FAILED: ${msg}`);
-          results.push({ system: s, workload: w, n, seconds: null, note: `failed: ${msg.split('\n')[0]}` });
+  const all: (Measurement & { round: number })[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (rounds > 1) log(`round ${round + 1} of ${rounds}`);
+    const results: Measurement[] = [];
+    for (const w of workloads) await measureWorkload(w, round % 2 ? [...systems].reverse() : systems, results, unavailable, skipped, timeoutMs);
+    all.push(...results.map((m) => ({ ...m, round })));
+  }
+  const results = bestOfRounds(all);
+
+  const minutes = (Date.now() - started.getTime()) / 60_000;
+  const md = report(results, skipped, versions, started) + roundsReport(all) + `\n\nWhole run: ${minutes.toFixed(1)} min.`;
+  console.log(md);
+  writeFileSync(outJson, JSON.stringify({ started: started.toISOString(), minutes, machine: machine(), command: commandLine(), sizes: SIZES, reps, rounds, slowReps, budget, versions, skipped: Object.fromEntries(skipped), results, ...(rounds > 1 ? { perRound: all } : {}) }, null, 1));
+  if (outMd) writeFileSync(outMd, md + '\n');
+  log(`results: ${outJson}${outMd ? `, ${outMd}` : ''}`);
+}
+
+/** One workload's cells: every system in `order`, each growing n until the budget. */
+async function measureWorkload(w: WorkloadId, order: SystemId[], results: Measurement[], unavailable: Map<SystemId, string>, skipped: Map<string, string>, timeoutMs: number): Promise<void> {
+  for (const s of order) {
+    if (unavailable.has(s)) continue;
+    let prev: Measurement | null = null;
+    for (const n of sizesOf(s)) {
+      if (prev?.seconds && prev.seconds * (n / prev.n) > budget) {
+        const est = prev.seconds * (n / prev.n);
+        results.push({ system: s, workload: w, n, seconds: null, note: `not run: estimated ${fmtTime(est)} > budget ${budget} s` });
+        continue;
+      }
+      try {
+        const t0 = performance.now();
+        const m = await measure(s, w, n, timeoutMs);
+        m.wallSeconds = (performance.now() - t0) / 1000;
+        results.push(m);
+        prev = m;
+        log(`[${s}] ${w} n=${pow2(n)}: ${fmtTime(m.seconds!)} (${fmtRate(m.rate!)})${m.correct === false ? ' WRONG ANSWER' : m.correct ? ' answer ok' : ''}${m.note ? `; ${m.note}` : ''}`);
+      } catch (e) {
+        if (e instanceof Skip) {
+          skipped.set(`${s}|${w}`, e.message);
           break;
         }
+        const msg = e instanceof Error ? e.message : String(e);
+        log(`[${s}] ${w} n=${pow2(n)} FAILED: ${msg}`);
+        results.push({ system: s, workload: w, n, seconds: null, note: `failed: ${msg.split('\n')[0]}` });
+        break;
       }
     }
   }
+}
 
-  const minutes = (Date.now() - started.getTime()) / 60_000;
-  const md = report(results, skipped, versions, started) + `\n\nWhole run: ${minutes.toFixed(1)} min.`;
-  console.log(md);
-  writeFileSync(outJson, JSON.stringify({ started: started.toISOString(), minutes, machine: machine(), command: commandLine(), sizes: SIZES, reps, slowReps, budget, versions, skipped: Object.fromEntries(skipped), results }, null, 1));
-  if (outMd) writeFileSync(outMd, md + '\n');
-  log(`results: ${outJson}${outMd ? `, ${outMd}` : ''}`);
+/** Per system, workload and n: the round with the fastest timed run (a failed or unrun cell only where no round ran it). */
+function bestOfRounds(all: (Measurement & { round: number })[]): Measurement[] {
+  const best = new Map<string, Measurement>();
+  for (const { round: _, ...m } of all) {
+    const k = `${m.system}|${m.workload}|${m.n}`;
+    const b = best.get(k);
+    if (!b || (m.seconds !== null && (b.seconds === null || m.seconds < b.seconds))) best.set(k, m);
+  }
+  return [...best.values()];
+}
+
+/** With several rounds: each round's Mosaik ÷ peer ratio at every n both ran in it. */
+function roundsReport(all: (Measurement & { round: number })[]): string {
+  if (rounds < 2) return '';
+  const out = ['', '', `Each round (${rounds}, the systems' order alternating), Mosaik ÷ system at equal n:`, '', '| workload | system | n | per round | best of rounds |', '| --- | --- | ---: | --- | ---: |'];
+  const at = (s: SystemId, w: WorkloadId, n: number, r: number) => all.find((m) => m.system === s && m.workload === w && m.n === n && m.round === r && m.seconds !== null);
+  const merged = bestOfRounds(all);
+  for (const w of workloads) {
+    for (const s of systems) {
+      if (s === 'mosaik') continue;
+      for (const n of SIZES) {
+        const per = Array.from({ length: rounds }, (_, r) => {
+          const mine = at('mosaik', MOSAIK_BASE[w], n, r), peer = at(s, w, n, r);
+          return mine && peer ? fmtRatio(peer.seconds! / mine.seconds!) : '—';
+        });
+        if (per.every((x) => x === '—')) continue;
+        const bm = merged.find((m) => m.system === 'mosaik' && m.workload === MOSAIK_BASE[w] && m.n === n && m.seconds !== null);
+        const bp = merged.find((m) => m.system === s && m.workload === w && m.n === n && m.seconds !== null);
+        out.push(`| ${w} | ${LABEL[s]} | ${pow2(n)} | ${per.join(', ')} | ${bm && bp ? fmtRatio(bp.seconds! / bm.seconds!) : '—'} |`);
+      }
+    }
+  }
+  return out.length > 6 ? out.join('\n') : '';
 }
 
 function machine(): string {
@@ -218,7 +267,7 @@ function report(results: Measurement[], skipped: Map<string, string>, versions: 
   const get = (s: SystemId, w: WorkloadId, n: number) => results.find((r) => r.system === s && r.workload === w && r.n === n && r.seconds !== null);
   const mosaikAt = (w: WorkloadId, n: number) => get('mosaik', MOSAIK_BASE[w], n);
   out.push(`Side-by-side run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC — ${machine()}`);
-  out.push(`Command: \`${commandLine()}\`; ${reps} timed run(s) after one warm-up (MPyC, JIFF: ${slowReps}), best reported; time = slowest party; budget ${budget} s per run.`);
+  out.push(`Command: \`${commandLine()}\`; ${reps} timed run(s) after one warm-up (MPyC, JIFF: ${slowReps})${rounds > 1 ? `, in each of ${rounds} rounds (systems in alternating order)` : ''}, best reported; time = slowest party; budget ${budget} s per run.`);
   out.push('');
 
   // Summary: per workload and system, the largest n that system ran.
