@@ -46,7 +46,8 @@ const jiffSizes = list(opt('jiff-sizes'), quick ? '6,8' : '6,8,10,12,14').map(Nu
 const systems = list(opt('systems'), SYSTEMS.join(',')) as SystemId[];
 const workloads = list(opt('workloads'), WORKLOADS.map((w) => w.id).join(',')) as WorkloadId[];
 const reps = Number(opt('reps') ?? (quick ? 1 : 3));
-const rounds = Math.max(1, Number(opt('rounds') ?? 1));
+const rounds = Number(opt('rounds') ?? 1);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number ≥ 1, got ${opt('rounds')}`);
 const slowReps = Number(opt('slow-reps') ?? 1);
 const repsOf = (s: SystemId) => (s === 'mpyc' || s.startsWith('jiff') ? slowReps : reps);
 const budget = Number(opt('budget') ?? (quick ? 20 : 120));

@@ -90,8 +90,9 @@ const INDICATOR_LANES = 1 << 25;
  * after a sort by cell (group.ts). Counting's work grows with planes × rows, the sort's with the rows
  * only. Measured on this 2-core machine (2026-12-06, bench/RESULTS.md): at 100 k rows, counting
  * ≈ 0.5 ms per plane and the sort-based sums 0.83–0.89 s (910 and 3 276 cells, two weights);
- * at 1 M rows, 480 planes counted in 4.2–4.4 s against 10.3 s sorted. Even at ≈ 1 000–1 500 planes.
- * The same numbers come out either way; only the cost differs.
+ * at 1 M rows, a Kaplan–Meier table of 480 planes in 4.6–4.8 s counted against 10.6–11.0 s sorted.
+ * The two cost the same at ≈ 1 500 planes (100 k rows) to ≈ 1 000 (1 M rows). The same numbers come
+ * out either way; only the cost differs.
  */
 export const COUNT_PLANES = 1024;
 /** Planes × rows (bits) per chunk of the adder tree (memory: 2^27 bits = 16 MiB per share half). */
