@@ -55,6 +55,9 @@ sd <- survdiff(Surv(days, died) ~ region, data = d); out("survdiff5:chisq", sd$c
 m <- glm(t2d ~ age + sex + factor(q), family = binomial, data = d); cf <- coef(summary(m))
 for (i in seq_len(nrow(cf))) { out(paste0("glm:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("glm:se:", rownames(cf)[i]), cf[i, 2]); out(paste0("glm:p:", rownames(cf)[i]), cf[i, 4]) }
 out("glm:deviance", m$deviance); out("glm:null.deviance", m$null.deviance)
+m <- glm(died ~ t2d + age + sex, family = binomial, data = d); cf <- coef(summary(m))
+for (i in seq_len(nrow(cf))) { out(paste0("rare:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("rare:se:", rownames(cf)[i]), cf[i, 2]); out(paste0("rare:p:", rownames(cf)[i]), cf[i, 4]) }
+out("rare:mean", mean(d$died))
 m <- glm(died ~ t2d + age + sex + offset(log(days)), family = poisson, data = d); cf <- coef(summary(m))
 for (i in seq_len(nrow(cf))) { out(paste0("pois:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("pois:se:", rownames(cf)[i]), cf[i, 2]); out(paste0("pois:p:", rownames(cf)[i]), cf[i, 4]) }
 m <- coxph(Surv(m, died) ~ t2d + age + sex, data = d, ties = "breslow"); cf <- coef(summary(m))
@@ -252,6 +255,12 @@ describe('models fitted inside MPC equal R', () => {
     for (const n of ['(Intercept)', 'age', 'sexM', 'factor(q)2', 'factor(q)3', 'factor(q)4', 'factor(q)5']) coefOk(r.result.values, 'glm', n);
     closeRel(r.result.values.deviance!, R.get('glm:deviance')!, 1e-4, 'residual deviance');
     closeRel(r.result.values['null.deviance']!, R.get('glm:null.deviance')!, 1e-9, 'null deviance');
+    assert.equal(r.result.values.converged, 1);
+  });
+  it('glm binomial with a rare outcome (one factorisation, then Newton–Schulz from the scaled inverse): as R, converged', async () => {
+    assert.ok(R.get('rare:mean')! < 0.05, `the outcome is rare here (${R.get('rare:mean')})`);
+    const r = await exact({ fn: 'glm', formula: 'died ~ t2d + age + sex', family: 'binomial' });
+    for (const n of ['(Intercept)', 't2dTRUE', 'age', 'sexM']) coefOk(r.result.values, 'rare', n);
     assert.equal(r.result.values.converged, 1);
   });
   it('glm poisson with an offset (rates)', async () => {
