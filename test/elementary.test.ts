@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { reveal } from '../src/mpc/arith.js';
-import { exp, ln, lnAndReciprocal, sigmoid, sigmoidClamped, softplus } from '../src/mpc/elementary.js';
+import { exp, ln, lnAndReciprocal, sigmoid, sigmoidClamped, sigmoidSoftplus, softplus } from '../src/mpc/elementary.js';
 import { decodeFixed, encodeFixed } from '../src/mpc/fixed.js';
 import type { Party } from '../src/mpc/party.js';
 import type { AShare } from '../src/mpc/share.js';
@@ -72,6 +72,14 @@ describe('elementary functions inside MPC against Math', () => {
     const s = await mpc(xs, (p, x) => sigmoid(p, x, F));
     within('sigmoid', s.seen, s.got, (x) => 1 / (1 + Math.exp(-x)), () => 3e-8 + 2 * ULP);
     const sp = await mpc(xs, (p, x) => softplus(p, x, F));
+    within('softplus', sp.seen, sp.got, (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), () => 1e-7 + 3 * ULP);
+  });
+
+  it('sigmoid and softplus from one e^{−|x|} (the logistic fit\'s last evaluation): each within its own bound', async () => {
+    const xs = [...uniform(200, -32, 32), ...uniform(50, -1, 1), -32, -30, -8, -ULP, 0, ULP, 8, 30, 32];
+    const s = await mpc(xs, async (p, x) => (await sigmoidSoftplus(p, x, F)).sigmoid);
+    within('sigmoid', s.seen, s.got, (x) => 1 / (1 + Math.exp(-x)), () => 3e-8 + 2 * ULP);
+    const sp = await mpc(xs, async (p, x) => (await sigmoidSoftplus(p, x, F)).softplus);
     within('softplus', sp.seen, sp.got, (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), () => 1e-7 + 3 * ULP);
   });
 });

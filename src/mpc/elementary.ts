@@ -15,8 +15,9 @@
 // Each bound is before the result's rounding to f bits (up to 1.5·2^−f more: test/elementary.test.ts).
 // Polynomials by Estrin's scheme (2 rounds per doubling of the degree). Messages per party: exp 48
 // (both branches in one pass), ln 38 (its normalisation ≈ 1 KB per lane, fixed.ts), sigmoid 59,
-// softplus 79. Meant for aggregates (thousands of lanes: covariate patterns), not
-// per-row use on millions. Reveals nothing (built from mul, truncation, comparison, fixed.ts).
+// softplus 79, both of one x 78 (sigmoidSoftplus: one e^{−|x|}, ln without a normalisation). Meant
+// for aggregates (thousands of lanes: covariate patterns), not per-row use on millions. Reveals
+// nothing (built from mul, truncation, comparison, fixed.ts).
 import { AShare, add, addPublic, concatShares, mul, mulMany, mulPublic, neg, sub, subFromPublic } from './arith.js';
 import { msb, bitInject } from './convert.js';
 import { lt } from './compare.js';
@@ -182,17 +183,43 @@ export async function sigmoidClamped(p: Party, x: AShare, b: number, f = DEFAULT
   return sigmoidOf(p, abs, s, f);
 }
 
-/** σ from |x| and the sign bit s of x (both f bits / 0-1). */
-async function sigmoidOf(p: Party, abs: AShare, s: AShare, f: number): Promise<AShare> {
+/** h = (1 + e^{−|x|})/2 ∈ [½, 1] with FI bits, from |x| (f bits). */
+async function halfOnePlusExpNeg(p: Party, abs: AShare, f: number): Promise<AShare> {
   const u = await expNeg(p, abs, FI < f ? f : Math.min(f, FI));
   const uFI = f === FI ? u : fromF(u, f);
-  // σ(|x|) = 1/(1 + u) with (1 + u)/2 ∈ [0.5, 1]: Goldschmidt without normalisation, W = 2^FI·2/(1 + u).
-  const half = (await truncRound(p, [[addPublic(p, uFI, 1n << BigInt(FI)), 1]]))[0]!;
+  return (await truncRound(p, [[addPublic(p, uFI, 1n << BigInt(FI)), 1]]))[0]!;
+}
+
+/** σ(|x|) = 1/(1 + u) = 1/(2h) with f bits: Goldschmidt without normalisation (h ∈ [½, 1]), W = 2^FI/h. */
+async function sigmoidAbsOf(p: Party, half: AShare, f: number): Promise<AShare> {
   const W = await reciprocalNormalised(p, half, null);
-  const sig = (await truncRound(p, [[W, FI - f + 1]]))[0]!;
+  return (await truncRound(p, [[W, FI - f + 1]]))[0]!;
+}
+
+/** σ from |x| and the sign bit s of x (both f bits / 0-1). */
+async function sigmoidOf(p: Party, abs: AShare, s: AShare, f: number): Promise<AShare> {
+  const sig = await sigmoidAbsOf(p, await halfOnePlusExpNeg(p, abs, f), f);
   // σ(x) = s ? 1 − σ(|x|) : σ(|x|)
   const one = 1n << BigInt(f);
   return add(sig, await mul(p, s, subFromPublic(p, one, mulPublic(sig, 2n))));
+}
+
+/**
+ * σ(x) and softplus(x) = ln(1 + e^x) for |x| ≤ 32 (f bits) from one e^{−|x|}: with
+ * h = (1 + e^{−|x|})/2 ∈ [½, 1], σ(|x|) = 1/(2h) as in sigmoid, and ln(1 + e^{−|x|}) = ln 2 + ln h by
+ * ln's series on [½, 1] without a normalisation (h is already in range). Each within its own
+ * function's bound: 78 messages, where sigmoid and softplus take 59 + 79.
+ * Reveals nothing.
+ */
+export async function sigmoidSoftplus(p: Party, x: AShare, f = DEFAULT_F): Promise<{ sigmoid: AShare; softplus: AShare }> {
+  const { abs, s } = await absSign(p, x);
+  const half = await halfOnePlusExpNeg(p, abs, f);
+  const sig = await sigmoidAbsOf(p, half, f);
+  const lnHalf = await lnUnit(p, half, f);
+  // σ(x) = s ? 1 − σ(|x|) : σ(|x|), and max(x, 0) = x·(1 − s), in one round.
+  const one = 1n << BigInt(f);
+  const [d, pos] = await mulMany(p, [[s, subFromPublic(p, one, mulPublic(sig, 2n))], [x, subFromPublic(p, 1n, s)]]);
+  return { sigmoid: add(sig, d!), softplus: addPublic(p, add(pos!, lnHalf), enc(Math.LN2, f)) };
 }
 
 const LN34 = Math.log(0.75);
@@ -204,14 +231,17 @@ export async function ln(p: Party, x: AShare, f = DEFAULT_F): Promise<AShare> {
   return lnOf(p, nz, await normalisedValue(p, nz), f);
 }
 
-/** ln x from x's normalisation (K_MAX planes) and normalised value V ∈ [½, 1] (FI bits; x = v·2^(k+1−f)). */
-async function lnOf(p: Party, nz: Normalised, V: AShare, f: number): Promise<AShare> {
-  // w = (4v − 3)/3
+/** ln v for v ∈ [½, 1] given with FI bits; result with f bits: ln ¾ + ln(1 + w), w = (4v − 3)/3. */
+async function lnUnit(p: Party, V: AShare, f: number): Promise<AShare> {
   const w = (await truncRound(p, [[mulPublic(subFromPublic(p, enc(0.75), V), -enc(4 / 3)), FI]]))[0]!;
   const lnv = addPublic(p, await poly(p, w, LN1P), enc(LN34));
-  const lnvF = await toF(p, lnv, f);
+  return toF(p, lnv, f);
+}
+
+/** ln x from x's normalisation (K_MAX planes) and normalised value V ∈ [½, 1] (FI bits; x = v·2^(k+1−f)). */
+async function lnOf(p: Party, nz: Normalised, V: AShare, f: number): Promise<AShare> {
   const ex = linComb(nz.onehot, nz.n, nz.K, (k) => enc((k + 1 - f) * Math.LN2, f));
-  return add(lnvF, ex);
+  return add(await lnUnit(p, V, f), ex);
 }
 
 /**

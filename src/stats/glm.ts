@@ -46,7 +46,7 @@ import { fromInts } from '../ring/ring64.js';
 import { AShare, addPublic, add, concatShares, dotMany, fromPublic, mulMany, mulPublic, sub, subFromPublic, sum } from '../mpc/arith.js';
 import { lt } from '../mpc/compare.js';
 import { bitInject } from '../mpc/convert.js';
-import { ln, lnAndReciprocal, sigmoid, sigmoidClamped, softplus, exp } from '../mpc/elementary.js';
+import { ln, lnAndReciprocal, sigmoidClamped, sigmoidSoftplus, exp } from '../mpc/elementary.js';
 import { linComb, mulFixedMany, normalise, truncRound } from '../mpc/fixed.js';
 import { geometricTable } from '../mpc/geometric-noise.js';
 import { ldlSolve, matVec, newtonSchulz } from '../mpc/linalg.js';
@@ -410,7 +410,8 @@ async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColu
       // The log-likelihood (last evaluation only) needs the clamped predictor itself; the other
       // evaluations clamp inside the sigmoid's own comparison.
       const ec = withLl ? await clampBox(p, e, 30) : null;
-      const mu = ec ? await sigmoid(p, ec, F) : await sigmoidClamped(p, e, 30, F);
+      const both = ec ? await sigmoidSoftplus(p, ec, F) : null; // σ and softplus from one e^{−|η|}
+      const mu = both ? both.sigmoid : await sigmoidClamped(p, e, 30, F);
       const v = (await mulFixedMany(p, [[mu, subFromPublic(p, encF(1), mu)]], F))[0]!;
       const pairs: [AShare, AShare][] = [];
       for (let c = 0; c < C; c++) pairs.push(...A!.map((a) => [a, block(mu, c)] as [AShare, AShare]), ...B!.map((b2) => [b2, block(v, c)] as [AShare, AShare]));
@@ -420,7 +421,7 @@ async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColu
       let ll: AShare | null = null;
       if (withLl) {
         // β̃'X'ỹ − Σ_g ñ_g·softplus(η_g), the sum as one inner product rounded once (ñ_g may exceed 1).
-        const sp = await softplus(p, ec!, F);
+        const sp = both!.softplus;
         const bxy = (await mulFixedMany(p, [[bs[0]!, XyS]], F))[0]!;
         const dot = (await truncRound(p, [[await dotMany(p, [[nS, block(sp, 0)]]), F]]))[0]!;
         ll = sub(sum(bxy), dot);
