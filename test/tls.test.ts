@@ -39,10 +39,10 @@ function open(config: ClusterConfig, opts: { recvTimeoutMs?: number; connectTime
   return who.map((me) => connectTls({ config, me, key: keys[me]!.keyPem, cert: keys[me]!.certPem, connectTimeoutMs: 5000, ...opts }));
 }
 
-/** A hand-driven party `me` (right key, so it authenticates) connected to `to`, past the hello. */
 /** The hello frame a party `me` sends first on a connection (src/net/tls.ts). */
 const helloFrame = (config: ClusterConfig, me: PartyId) => encodeFrame(Kind.Hello, new TextEncoder().encode(JSON.stringify({ mosaik: 1, cluster: config.cluster, party: me })), 0);
 
+/** A hand-driven party `me` (right key, so it authenticates) connected to `to`, past the hello. */
 function fakeParty(config: ClusterConfig, me: PartyId, to: PartyId) {
   return new Promise<ReturnType<typeof tlsConnect>>((ok, fail) => {
     const peer = config.nodes[to];

@@ -617,12 +617,12 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
   let acceptedCleanup = () => {};
   let setupFailed: SetupError | null = null;
 
-  const accepts = [PARTIES[(me + 2) % 3]!];
-  const dials = [PARTIES[(me + 1) % 3]!];
+  const predecessor = PARTIES[(me + 2) % 3]!;
+  const successor = PARTIES[(me + 1) % 3]!;
 
   // Listening side: accept exactly the predecessor, with its pinned certificate.
   const accepted = new Promise<void>((resolveAll, rejectAll) => {
-    const waiting = new Set<PartyId>(accepts);
+    const waiting = new Set<PartyId>([predecessor]);
     /** The predecessor's hello for this channel: check it is expected and pinned, then attach. */
     const onHello = (link: Link, h: Hello, refuse: (msg: string, fatal: boolean) => void) => {
       const peer = config.nodes[h.party];
@@ -755,25 +755,23 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
       });
     });
 
-  const outgoing = dials.map((p) =>
-    connectTo(p).catch((e: SetupError) => {
-      setupFailed ??= e;
-      throw e;
-    }),
-  );
+  const outgoing = connectTo(successor).catch((e: SetupError) => {
+    setupFailed ??= e;
+    throw e;
+  });
   const lost = new Promise<never>((_, reject) => {
     chan.onFail = (e) => reject(e);
   });
   lost.catch(() => {});
   try {
-    await Promise.race([Promise.all([accepted, ...outgoing]), lost]);
+    await Promise.race([Promise.all([accepted, outgoing]), lost]);
   } catch (e) {
     const err = e instanceof ChannelError ? e : new ChannelError((e as Error).message);
     setupFailed ??= err instanceof SetupError ? err : new SetupError(err.message, true);
     // Tell the peers already connected, so they stop waiting too.
     chan.fail(new ChannelError(`setup failed at ${shortNode(self)}: ${err.message}`));
     for (const l of pending) if (!chan.has(l)) l.socket.destroy();
-    await Promise.allSettled(outgoing);
+    await Promise.allSettled([outgoing]);
     throw new ChannelError(err.message);
   } finally {
     acceptedCleanup();
