@@ -15,9 +15,10 @@
 // Each bound is before the result's rounding to f bits (up to 1.5·2^−f more: test/elementary.test.ts).
 // Polynomials by Estrin's scheme (2 rounds per doubling of the degree). Messages per party: exp 48
 // (both branches in one pass), ln 38 (its normalisation ≈ 1 KB per lane, fixed.ts), sigmoid 59,
-// softplus 79, both of one x 78 (sigmoidSoftplus: one e^{−|x|}, ln without a normalisation). Meant
-// for aggregates (thousands of lanes: covariate patterns), not per-row use on millions. Reveals
-// nothing (built from mul, truncation, comparison, fixed.ts).
+// softplus 62 (ln(1 + e^{−|x|}) = ln 2 + ln h, h = (1 + e^{−|x|})/2 ∈ [½, 1]: ln's series without a
+// normalisation), both of one x 78 (sigmoidSoftplus: one e^{−|x|}). Meant for aggregates
+// (thousands of lanes: covariate patterns), not per-row use on millions. Reveals nothing (built
+// from mul, truncation, comparison, fixed.ts).
 import { AShare, add, addPublic, concatShares, mul, mulMany, mulPublic, neg, sub, subFromPublic } from './arith.js';
 import { msb, bitInject } from './convert.js';
 import { lt } from './compare.js';
@@ -208,7 +209,7 @@ async function sigmoidOf(p: Party, abs: AShare, s: AShare, f: number): Promise<A
  * σ(x) and softplus(x) = ln(1 + e^x) for |x| ≤ 32 (f bits) from one e^{−|x|}: with
  * h = (1 + e^{−|x|})/2 ∈ [½, 1], σ(|x|) = 1/(2h) as in sigmoid, and ln(1 + e^{−|x|}) = ln 2 + ln h by
  * ln's series on [½, 1] without a normalisation (h is already in range). Each within its own
- * function's bound: 78 messages, where sigmoid and softplus take 59 + 79.
+ * function's bound: 78 messages, where sigmoid and softplus take 59 + 62.
  * Reveals nothing.
  */
 export async function sigmoidSoftplus(p: Party, x: AShare, f = DEFAULT_F): Promise<{ sigmoid: AShare; softplus: AShare }> {
@@ -219,7 +220,7 @@ export async function sigmoidSoftplus(p: Party, x: AShare, f = DEFAULT_F): Promi
   // σ(x) = s ? 1 − σ(|x|) : σ(|x|), and max(x, 0) = x·(1 − s), in one round.
   const one = 1n << BigInt(f);
   const [d, pos] = await mulMany(p, [[s, subFromPublic(p, one, mulPublic(sig, 2n))], [x, subFromPublic(p, 1n, s)]]);
-  return { sigmoid: add(sig, d!), softplus: addPublic(p, add(pos!, lnHalf), enc(Math.LN2, f)) };
+  return { sigmoid: add(sig, d!), softplus: softplusOf(p, pos!, lnHalf, f) };
 }
 
 const LN34 = Math.log(0.75);
@@ -256,12 +257,13 @@ export async function lnAndReciprocal(p: Party, x: AShare, f = DEFAULT_F): Promi
   return { ln: await lnOf(p, nz, V, f), inv };
 }
 
-/** ln(1 + e^x) for |x| ≤ 32 (f bits). */
+/** ln(1 + e^x) for |x| ≤ 32 (f bits), as sigmoidSoftplus takes it. */
 export async function softplus(p: Party, x: AShare, f = DEFAULT_F): Promise<AShare> {
   const { abs, s } = await absSign(p, x);
-  const u = await expNeg(p, abs, f);
-  const l = await ln(p, addPublic(p, u, 1n << BigInt(f)), f);
+  const lnHalf = await lnUnit(p, await halfOnePlusExpNeg(p, abs, f), f);
   // max(x, 0) = x·(1 − s)
-  const pos = await mul(p, x, subFromPublic(p, 1n, s));
-  return add(pos, l);
+  return softplusOf(p, await mul(p, x, subFromPublic(p, 1n, s)), lnHalf, f);
 }
+
+/** softplus(x) = max(x, 0) + ln 2 + ln h from max(x, 0) and ln h, h = (1 + e^{−|x|})/2 (f bits). */
+const softplusOf = (p: Party, pos: AShare, lnHalf: AShare, f: number): AShare => addPublic(p, add(pos, lnHalf), enc(Math.LN2, f));
