@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   const results = bestOfRounds(all);
 
   const minutes = (Date.now() - started.getTime()) / 60_000;
-  const md = report(results, skipped, versions, started) + roundsReport(all) + `\n\nWhole run: ${minutes.toFixed(1)} min.`;
+  const md = report(results, skipped, versions, started) + roundsReport(all, results) + `\n\nWhole run: ${minutes.toFixed(1)} min.`;
   console.log(md);
   writeFileSync(outJson, JSON.stringify({ started: started.toISOString(), minutes, machine: machine(), command: commandLine(), sizes: SIZES, reps, rounds, slowReps, budget, versions, skipped: Object.fromEntries(skipped), results, ...(rounds > 1 ? { perRound: all } : {}) }, null, 1));
   if (outMd) writeFileSync(outMd, md + '\n');
@@ -230,12 +230,11 @@ function bestOfRounds(all: (Measurement & { round: number })[]): Measurement[] {
   return [...best.values()];
 }
 
-/** With several rounds: each round's Mosaik ÷ peer ratio at every n both ran in it. */
-function roundsReport(all: (Measurement & { round: number })[]): string {
+/** With several rounds: each round's Mosaik ÷ peer ratio at every n both ran in it, and that of the best runs (`merged`: bestOfRounds). */
+function roundsReport(all: (Measurement & { round: number })[], merged: Measurement[]): string {
   if (rounds < 2) return '';
   const out = ['', '', `Each round (${rounds}, the systems' order alternating), Mosaik ÷ system at equal n:`, '', '| workload | system | n | per round | best of rounds |', '| --- | --- | ---: | --- | ---: |'];
   const at = (s: SystemId, w: WorkloadId, n: number, r: number) => all.find((m) => m.system === s && m.workload === w && m.n === n && m.round === r && m.seconds !== null);
-  const merged = bestOfRounds(all);
   for (const w of workloads) {
     for (const s of systems) {
       if (s === 'mosaik') continue;

@@ -166,13 +166,13 @@ const BINOMIAL_FIRST_SCHULZ_STEPS = 10;
  * The Newton step H⁻¹·score of iteration `it`, the pivots of the factorisation (factorised
  * iterations), and the inverse for the next iteration to refine (from the last factorised one on;
  * its identity columns ride along in the factorisation as more right-hand sides: no extra rounds).
- * `first`: the binomial schedule (one factorisation; the scale c of the next iteration's start).
+ * `firstScale`: the binomial schedule (one factorisation; c, the scale of the next iteration's start).
  */
-async function newtonStep(p: Party, it: number, H: AShare, score: AShare, P: number, inv: AShare | null, first: { scale: AShare } | null = null): Promise<{ x: AShare; D: AShare | null; inv: AShare | null }> {
-  const factorised = first ? 1 : FACTORISED_ITERATIONS;
+async function newtonStep(p: Party, it: number, H: AShare, score: AShare, P: number, inv: AShare | null, firstScale: AShare | null = null): Promise<{ x: AShare; D: AShare | null; inv: AShare | null }> {
+  const factorised = firstScale ? 1 : FACTORISED_ITERATIONS;
   if (it >= factorised) {
-    const X = first && it === factorised
-      ? await newtonSchulz(p, H, (await mulFixedMany(p, [[inv!, bcast(first.scale, P * P)]], F))[0]!, P, BINOMIAL_FIRST_SCHULZ_STEPS, F)
+    const X = firstScale && it === factorised
+      ? await newtonSchulz(p, H, (await mulFixedMany(p, [[inv!, bcast(firstScale, P * P)]], F))[0]!, P, BINOMIAL_FIRST_SCHULZ_STEPS, F)
       : await newtonSchulz(p, H, inv!, P, SCHULZ_STEPS, F, true);
     return { x: await matVec(p, X, score, P, F), D: null, inv: X };
   }
@@ -443,12 +443,12 @@ async function newton(p: Party, mj: ModelJob, cols: ReturnType<typeof publicColu
   let step = zeros(P);
   let cur = (await moments([beta], false))[0]!;
   // Binomial: at the start every pattern has the same weight w₀ (BINOMIAL_FIRST_SCHULZ_STEPS).
-  const first = binomial ? { scale: mulPublic(cur.w!, 4n) } : null;
+  const firstScale = binomial ? mulPublic(cur.w!, 4n) : null;
   let aliased = zeros(P);
   let inv: AShare | null = null;
   for (let it = 0; it < mj.iterations; it++) {
     const score = sub(XyS, cur.fitted);
-    const st = await newtonStep(p, it, cur.H, score, P, inv, first);
+    const st = await newtonStep(p, it, cur.H, score, P, inv, firstScale);
     const x = st.x;
     inv = st.inv;
     if (it === 0) aliased = await aliasBits(p, cur.H, st.D!, P);
