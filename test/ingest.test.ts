@@ -179,6 +179,26 @@ describe('ingest: CSV validation', () => {
     assertSameColumns(await check(reg, text), reg);
   });
 
+  it('maxRowsPerPerson counts a person\'s rows wherever they are: rows out of person order, runs broken and resumed', async () => {
+    const reg = regs.contacts;
+    const schema = { ...reg.schema, columns: reg.schema.columns.map((c) => (c.name === 'person_id' ? { ...c, maxRowsPerPerson: 2 } : c)) };
+    const [head, ...rows] = linesOf(csvOf(reg));
+    // Every other row moved to the end: each person's rows split into two runs far apart, in another order.
+    const moved = [...rows.filter((_, i) => i % 2 === 0), ...rows.filter((_, i) => i % 2 === 1).reverse()];
+    const text = [head, ...moved].join('\n') + '\n';
+    const ids = moved.map((l) => l.split(',')[0]!);
+    const seen = new Map<string, number>();
+    const over: { id: string; line: number; k: number }[] = [];
+    ids.forEach((id, i) => {
+      const k = (seen.get(id) ?? 0) + 1;
+      seen.set(id, k);
+      if (k > 2) over.push({ id, line: i + 2, k });
+    });
+    assert.ok(over.some((o) => o.k > 3), 'some person has more than 3 rows');
+    const v = await readCsvText(text, schema, lists, { keepProblems: 5000 });
+    assertBad(v, over.map((o) => ({ line: o.line, match: new RegExp(`^person_id: person ${o.id} has more than 2 rows \\(the schema declares maxRowsPerPerson 2; this is row ${o.k} of the person\\)$`) })));
+  });
+
   it('composite keys: a repeated (person_id, year) is a duplicate with both lines; the demo income register passes', async () => {
     const reg = regs.income;
     assert.deepEqual(reg.schema.keys, [['person_id', 'year']]);

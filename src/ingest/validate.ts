@@ -101,8 +101,10 @@ export class ColumnBuilder {
     this.w[i + 1] = Number(u >> 32n);
   }
 
-  /** The column, trimmed to its length (copies). */
+  /** The column: the builder's words when at least three quarters are used, else a copy trimmed to its length. Call once, last. */
   finish(): BigUint64Array {
+    // Mostly full (the capacity guessed from the file's size): the builder's own words, not a copy.
+    if (8 * this.length >= 0.75 * this.w.byteLength) return new BigUint64Array(this.w.buffer, 0, this.length);
     return new BigUint64Array(this.w.buffer.slice(0, 8 * this.length));
   }
 }
@@ -128,6 +130,10 @@ export class ColumnEncoder {
   private readonly seen: Map<number | bigint, number> | null;
   /** Rows per person so far (person_id columns with maxRowsPerPerson). */
   private readonly perPerson: Map<number | bigint, number> | null;
+  /** perPerson's current run: the person, the person's rows before it, the rows in it. */
+  private runId: number | bigint | undefined = undefined;
+  private runBefore = 0;
+  private runRows = 0;
   private readonly lo: number;
   private readonly hi: number;
   /** Set false once the input is known to be invalid: values are then only checked, not kept. */
@@ -213,8 +219,15 @@ export class ColumnEncoder {
       this.seen.set(v, line);
     }
     if (this.perPerson) {
-      const rows = (this.perPerson.get(v) ?? 0) + 1;
-      this.perPerson.set(v, rows);
+      // Rows come mostly in runs of one person (registers are kept in person order): the map is
+      // read when a run starts and written when it ends, not at every row.
+      if (v !== this.runId) {
+        if (this.runId !== undefined) this.perPerson.set(this.runId, this.runBefore + this.runRows);
+        this.runId = v;
+        this.runBefore = this.perPerson.get(v) ?? 0;
+        this.runRows = 0;
+      }
+      const rows = this.runBefore + ++this.runRows;
       const max = this.spec.maxRowsPerPerson!;
       if (rows > max) return { line, kind: 'rows-per-person', column: this.spec.name, message: `${this.spec.name}: person ${excerpt(raw.trim(), 40, '')} has more than ${max} rows (the schema declares maxRowsPerPerson ${max}; this is row ${rows} of the person)` };
     }
