@@ -219,8 +219,8 @@ export class ColumnEncoder {
       this.seen.set(v, line);
     }
     if (this.perPerson) {
-      // Rows come mostly in runs of one person (registers are kept in person order): the map is
-      // read when a run starts and written when it ends, not at every row.
+      // A person's rows mostly come together (extracts list them by person; the demo's are in
+      // person order): the map is read when a run of one person starts and written when it ends.
       if (v !== this.runId) {
         if (this.runId !== undefined) this.perPerson.set(this.runId, this.runBefore + this.runRows);
         this.runId = v;
