@@ -622,23 +622,23 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
 
   // Listening side: accept exactly the predecessor, with its pinned certificate.
   const accepted = new Promise<void>((resolveAll, rejectAll) => {
-    const waiting = new Set<PartyId>([predecessor]);
+    let connected = false;
     /** The predecessor's hello for this channel: check it is expected and pinned, then attach. */
     const onHello = (link: Link, h: Hello, refuse: (msg: string, fatal: boolean) => void) => {
       const peer = config.nodes[h.party];
       const fp = peerFingerprint(link.socket);
       if (h.cluster !== config.cluster) return refuse(`${shortNode(peer)} belongs to cluster "${h.cluster}", expected "${config.cluster}"`, true);
-      if (!waiting.has(h.party)) return refuse(`${shortNode(peer)} is not expected to connect to ${shortNode(self)} (or is already connected)`, false);
+      if (h.party !== predecessor || connected) return refuse(`${shortNode(peer)} is not expected to connect to ${shortNode(self)} (or is already connected)`, false);
       if (fp !== peer.fingerprint) {
         return refuse(`authentication of ${shortNode(peer)} failed: its certificate has SHA-256 fingerprint ${fp ?? '(no certificate)'}, but the cluster config pins ${peer.fingerprint}`, true);
       }
-      waiting.delete(h.party);
+      connected = true;
       link.peer = peer;
       link.decoder.peer = shortNode(peer);
       link.decoder.maxFrameBytes = maxFrameBytes;
       chan.attach(link);
       link.write(Kind.Hello, helloBytes({ mosaik: 1, cluster: config.cluster, party: me }), maxFrameBytes);
-      if (waiting.size === 0) resolveAll();
+      resolveAll();
     };
     const fatal = (msg: string) => rejectAll(new SetupError(`${shortNode(self)}: ${msg}`, true));
     if (opts.listener) {
@@ -672,8 +672,7 @@ export async function connectTls(opts: TlsChannelOptions): Promise<TlsChannel> {
       server.listen(self.port, opts.listenHost ?? self.host);
     }
     const t = setTimeout(() => {
-      const missing = [...waiting].map((p) => describeNode(config.nodes[p])).join(' and ');
-      rejectAll(new SetupError(`${shortNode(self)}: ${missing} did not connect within ${connectTimeoutMs} ms`, false));
+      rejectAll(new SetupError(`${shortNode(self)}: ${describeNode(config.nodes[predecessor])} did not connect within ${connectTimeoutMs} ms`, false));
     }, Math.max(1, deadline - Date.now()));
     t.unref();
     const stopListening = acceptedCleanup;
