@@ -200,10 +200,11 @@ async function sigmoidAbsOf(p: Party, half: AShare, f: number): Promise<AShare> 
 /** σ from |x| and the sign bit s of x (both f bits / 0-1). */
 async function sigmoidOf(p: Party, abs: AShare, s: AShare, f: number): Promise<AShare> {
   const sig = await sigmoidAbsOf(p, await halfOnePlusExpNeg(p, abs, f), f);
-  // σ(x) = s ? 1 − σ(|x|) : σ(|x|)
-  const one = 1n << BigInt(f);
-  return add(sig, await mul(p, s, subFromPublic(p, one, mulPublic(sig, 2n))));
+  return add(sig, await mul(p, s, flipOf(p, sig, f)));
 }
+
+/** σ(x) = s ? 1 − σ(|x|) : σ(|x|) = σ(|x|) + s·(1 − 2σ(|x|)): the factor that s multiplies (f bits). */
+const flipOf = (p: Party, sig: AShare, f: number): AShare => subFromPublic(p, 1n << BigInt(f), mulPublic(sig, 2n));
 
 /**
  * σ(x) and softplus(x) = ln(1 + e^x) for |x| ≤ 32 (f bits) from one e^{−|x|}: with
@@ -217,9 +218,8 @@ export async function sigmoidSoftplus(p: Party, x: AShare, f = DEFAULT_F): Promi
   const half = await halfOnePlusExpNeg(p, abs, f);
   const sig = await sigmoidAbsOf(p, half, f);
   const lnHalf = await lnUnit(p, half, f);
-  // σ(x) = s ? 1 − σ(|x|) : σ(|x|), and max(x, 0) = x·(1 − s), in one round.
-  const one = 1n << BigInt(f);
-  const [d, pos] = await mulMany(p, [[s, subFromPublic(p, one, mulPublic(sig, 2n))], [x, subFromPublic(p, 1n, s)]]);
+  // σ(x) from σ(|x|) (flipOf), and max(x, 0) = x·(1 − s), in one round.
+  const [d, pos] = await mulMany(p, [[s, flipOf(p, sig, f)], [x, subFromPublic(p, 1n, s)]]);
   return { sigmoid: add(sig, d!), softplus: softplusOf(p, pos!, lnHalf, f) };
 }
 
