@@ -112,6 +112,10 @@ export class PlainDatabase {
       }
       full.free();
       db.run('COMMIT');
+      // The studies look a register's rows up by person (EXISTS, JOIN … ON person_id): without an
+      // index SQLite builds an automatic one for every statement. A register with several rows per
+      // person gets one index, once: the main job's reference 2.5 → 1.5 s with building it.
+      for (const c of cols) if (c.type === 'person_id' && !c.unique) db.run(`CREATE INDEX ${t.schema.name}_${c.name} ON ${t.schema.name} (${c.name})`);
     }
     registerMosaikFunctions(db);
     return new PlainDatabase(db);
