@@ -31,9 +31,8 @@ import { demoSchemas } from '../demo/schemas.js';
 import { FORMAT_NAMES, formatFromPath, HOSPITAL_FORMATS, INPUT_FORMATS, parseFormat, readInputFile, type InputFormat } from '../ingest/input.js';
 import { checkSchema, SchemaError, type CodeList, type DatasetSchema } from '../ingest/schema.js';
 import { parseCodeLists, parseSchemaDocument } from '../ingest/schema-document.js';
-import { DEFAULT_PERSON_SYSTEM } from '../ingest/fhir.js';
+import { DEFAULT_PERSON_SYSTEM } from '../ingest/person-system.js';
 import { formatProblems } from '../ingest/validate.js';
-import { runHospitalIngest } from './ingest-hospital.js';
 import { mb, progressPrinter, thousands, uploadSettings, uploadValidated, type UploadOptions } from './ingest-upload.js';
 
 export interface IngestOptions extends UploadOptions {
@@ -90,7 +89,7 @@ export async function runIngest(o: IngestOptions): Promise<0 | 1 | 2> {
     err(`ingest: ${(e as Error).message}`);
     return 1;
   }
-  if (format !== undefined && HOSPITAL_FORMATS.includes(format)) return runHospitalIngest({ ...o, format: format as 'fhir' | 'omop' }, out, err);
+  if (format !== undefined && HOSPITAL_FORMATS.includes(format)) return (await import('./ingest-hospital.js')).runHospitalIngest({ ...o, format: format as 'fhir' | 'omop' }, out, err);
   if (o.files?.length) {
     err(`ingest: one file at a time for ${format ? FORMAT_NAMES[format] : 'CSV, JSON Lines or Parquet'} (several files are for --format fhir or omop)`);
     return 1;

@@ -34,12 +34,12 @@
 import type { CodeableConcept, Coding as FhirCoding, Encounter, Medication, MedicationRequest, MedicationStatement, Observation, Organization, Patient, Quantity, Reference } from 'fhir/r4.js';
 import { codeIn, type CodeMap, type TargetSystem } from './code-map.js';
 import { dayOf, exportFiles, HospitalRecordsBuilder, readExportFiles, type HospitalRecords, type Position, type ReadExportOptions } from './hospital-records.js';
+import { DEFAULT_PERSON_SYSTEM } from './person-system.js';
 import { excerpt } from './schema.js';
 import { LineSplitter } from './lines.js';
 import { lineTooLong, MAX_LINE_CHARS } from './validate.js';
 
-/** The Danish CPR number's identifier system in HL7 Denmark's DK Core (Patient.identifier.system). */
-export const DEFAULT_PERSON_SYSTEM = 'urn:oid:1.2.208.176.1.2';
+export { DEFAULT_PERSON_SYSTEM };
 
 /** Countries that count as the registers' own (Patient.address.country). */
 const HOME_COUNTRIES = new Set(['DK', 'DNK', 'DENMARK', 'DANMARK']);
