@@ -4,6 +4,7 @@
 // queries run as MPC with the result combined at the requester, node-to-node authentication, and
 // a node dying mid-job.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, generateNodeKey, type LocalCluster } from '../src/net/keys.js';
 import { apiRequest } from '../src/node/api.js';
 import { writeApiPorts } from '../src/node/daemon.js';
-import { ShareStore } from '../src/node/store.js';
+import { shareColumns, ShareStore } from '../src/node/store.js';
 import type { Job } from '../src/node/jobs.js';
 import { runRemoteQuery, formatTable } from '../src/cli/query.js';
 import type { CodeList, DatasetSchema } from '../src/ingest/schema.js';
@@ -21,7 +22,7 @@ import { planSql, runQuery, type RunOptions } from '../src/query/index.js';
 import { run3 } from './harness.js';
 import { adhocBody, localSigners, type LocalSigners } from './identities.js';
 import { NodeProcs } from './node-procs.js';
-import { writeVersion } from './store-fixture.js';
+import { SCHEMA as REG_SCHEMA, writeVersion } from './store-fixture.js';
 
 /**
  * Whether src/query/execute.ts can keep results shared (runQuery revealTo 'none' → result.shared).
@@ -203,6 +204,40 @@ describe('share store', () => {
     const metaPath = join(dir, 'store', 'datasets', 'visits', 'v1', 'meta.json');
     writeFileSync(metaPath, readFileSync(metaPath, 'utf8').replace(`"rows": ${N}`, `"rows": ${N - 1}`));
     assert.throws(() => again.load('visits', 'v1'), /metadata .* failed authentication/);
+  });
+
+  it('hashes the bytes once: verify sees their SHA-256 before anything is committed; a version stored with the older content hash is still recognised', async () => {
+    const dir = join(root, 'store-hash');
+    const key = (await generateNodeKey('hash')).keyPem;
+    const mk = (seed: bigint) => [0n, 1n].map((k) => new AShare(BigUint64Array.from({ length: 50 }, (_, i) => BigInt(i) * seed + k), BigUint64Array.from({ length: 50 }, (_, i) => BigInt(i) + seed)));
+    const bytesOf = (shares: AShare[]) => Buffer.concat(shares.flatMap((sh) => [sh.a, sh.b].map((h) => Buffer.from(h.buffer, h.byteOffset, h.byteLength))));
+    const sha = (...parts: (string | Uint8Array)[]) => parts.reduce((h, b) => h.update(b), createHash('sha256')).digest('hex');
+    const st = new ShareStore(dir, key, 1);
+    const seen: string[] = [];
+    const write = (version: string, shares: AShare[], verify?: (h: string) => void) =>
+      st.write({ name: 'reg', version, schema: { ...REG_SCHEMA }, codeLists: [], rows: 50, columns: ['person_id', 'x'], party: 1 }, shareColumns(shares), verify);
+    // verify gets SHA-256 of the bytes in upload order (what a custodian signs); refusing stores nothing.
+    await assert.rejects(write('v0', mk(3n), (h) => (seen.push(h), assert.fail('not the signed bytes'))), /not the signed bytes/);
+    assert.deepEqual(seen, [sha(bytesOf(mk(3n)))]);
+    assert.equal(st.has('reg', 'v0'), false);
+    assert.deepEqual(readdirSync(join(dir, 'store', 'tmp')), []);
+    const made = await write('v1', mk(3n));
+    assert.equal(made.meta.sharesSha256, seen[0]);
+    assert.equal((await write('v1', mk(3n))).status, 'same');
+    await assert.rejects(write('v1', mk(5n)), /different content/);
+    // A version stored before sharesSha256 was kept: SHA-256 of the canonical header and the bytes.
+    const metaPath = join(dir, 'store', 'datasets', 'reg', 'v1', 'meta.json');
+    const { sharesSha256: _, ...old } = made.meta;
+    const canonical = JSON.stringify({ schema: old.schema, codeLists: old.codeLists, rows: old.rows, columns: old.columns, party: old.party });
+    const legacy = { ...old, contentHash: sha(canonical, bytesOf(mk(3n))) };
+    const mac = (st as unknown as { metaMac(m: object): string }).metaMac(legacy);
+    writeFileSync(metaPath, JSON.stringify({ meta: legacy, mac }, null, 1));
+    const again = new ShareStore(dir, key, 1);
+    assert.deepEqual(again.damaged, []);
+    assert.equal(again.get('reg', 'v1').sharesSha256, undefined);
+    const write2 = (shares: AShare[]) => again.write({ name: 'reg', version: 'v1', schema: { ...REG_SCHEMA }, codeLists: [], rows: 50, columns: ['person_id', 'x'], party: 1 }, shareColumns(shares));
+    assert.equal((await write2(mk(3n))).status, 'same');
+    await assert.rejects(write2(mk(5n)), /different content/);
   });
 
   it('reads a column larger than its read chunk into both halves, and checks all of it', async () => {

@@ -49,7 +49,7 @@ import type { ApiContext } from './context.js';
 import { createJob, scheduleJob } from './schedule.js';
 import { AuthError } from '../governance/request-auth.js';
 import { publicSettings, researcherBudget } from './privacy.js';
-import { sharesHasher, UploadAuthError, verifyUploadHeader, type UploadStatement } from '../ingest/upload-auth.js';
+import { UploadAuthError, verifyUploadHeader, type UploadStatement } from '../ingest/upload-auth.js';
 import { apiPorts, requireParty, sendError } from './http.js';
 
 // The shared HTTP helpers and the routes' context, where they were before (src/node/http.ts, context.ts).
@@ -287,7 +287,6 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       checkHeader(ctx, name, header);
       const signed = authenticateUpload(ctx, name, version, header);
       checkUploader(ctx, req.identity, name, header);
-      const sharesHash = signed ? sharesHasher() : null;
       const expected = 4 + hlen + header.columns.length * 16 * header.rows;
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) !== expected) {
@@ -300,19 +299,19 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
             const w = next();
             await rd.forward(16 * header.rows, `the shares of column '${col}'`, (b) => {
               hash(b);
-              sharesHash?.update(b);
               w.write(b);
             });
             w.end();
           }
           if (!(await rd.atEnd())) throw new StoreError(`upload body is longer than the ${expected} bytes its header describes`);
           req.raw?.socket?.setTimeout?.(0); // all received: storing may take longer than the idle timeout
-          // Before anything is committed: the bytes must be the ones the custodian signed for.
-          if (signed && sharesHash) {
-            const got = sharesHash.digest();
-            if (got !== signed.sharesSha256) throw new UploadAuthError(`the share bytes of ${name}@${version} (SHA-256 ${got.slice(0, 16)}…) are not the ones custodian '${header.schema.custodian}' signed for (${signed.sharesSha256.slice(0, 16)}…); nothing stored`);
-          }
         },
+        // Before anything is committed: the bytes must be the ones the custodian signed for.
+        signed
+          ? (got) => {
+              if (got !== signed.sharesSha256) throw new UploadAuthError(`the share bytes of ${name}@${version} (SHA-256 ${got.slice(0, 16)}…) are not the ones custodian '${header.schema.custodian}' signed for (${signed.sharesSha256.slice(0, 16)}…); nothing stored`);
+            }
+          : undefined,
       );
       log(`${r.status === 'created' ? 'stored' : 'already had'} ${name}@${version} (${header.rows} rows, ${header.columns.length} columns${signed ? `, signed by custodian '${header.schema.custodian}'` : ''})`);
       return reply.code(r.status === 'created' ? 201 : 200).send({ name, version, rows: r.meta.rows });

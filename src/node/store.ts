@@ -44,8 +44,13 @@ export interface VersionMeta {
   party: number;
   /** The rows are in ascending order of this person_id column (the upload header's, src/ingest/person-order.ts). */
   sortedBy?: string;
-  /** SHA-256 (hex) of the canonical header and the share bytes: an identical re-upload is recognised. */
+  /**
+   * SHA-256 (hex) of the canonical header and of sharesSha256: an identical re-upload is recognised.
+   * A version stored before sharesSha256 was kept has SHA-256 of the header and the bytes themselves.
+   */
   contentHash: string;
+  /** SHA-256 (hex) of the share bytes in upload order, as a custodian signs them (src/ingest/upload-auth.ts). */
+  sharesSha256?: string;
   /** Commit order at this node (the latest version is the one with the highest seq). */
   seq: number;
   createdAt: string;
@@ -207,20 +212,28 @@ export class ShareStore {
 
   /**
    * Writes a new version. `fill` streams the columns through the ColumnWriter (one column after the
-   * other, in meta.columns order) and resolves with the content hash; if it throws, nothing is
-   * stored. Resolves with 'created', 'same' (identical content already stored) or throws 409.
+   * other, in meta.columns order) and every byte of shares through `hash`; if it throws, nothing is
+   * stored. `verify` gets the bytes' SHA-256 before anything is committed (an upload checks it
+   * against what its custodian signed) and throws to refuse them. Resolves with 'created', 'same'
+   * (identical content already stored) or throws 409.
    */
   async write(
-    header: Omit<VersionMeta, 'contentHash' | 'seq' | 'createdAt' | 'custodian'>,
+    header: Omit<VersionMeta, 'contentHash' | 'sharesSha256' | 'seq' | 'createdAt' | 'custodian'>,
     fill: (next: () => ColumnWriter, hash: (b: Uint8Array) => void) => Promise<void>,
+    verify?: (sharesSha256: string) => void,
   ): Promise<{ status: 'created' | 'same'; meta: VersionMeta }> {
     const { name, version, rows, columns } = header;
     checkId('dataset name', name);
     checkId('version', version);
     const tmp = join(this.root, 'tmp', `${process.pid}-${++this.tmpCounter}-${randomBytes(4).toString('hex')}`);
     mkdirSync(tmp, { mode: 0o700 });
-    const h = createHash('sha256');
-    h.update(JSON.stringify({ schema: header.schema, codeLists: header.codeLists, rows, columns, party: header.party, ...(header.sortedBy ? { sortedBy: header.sortedBy } : {}) }));
+    const canonical = JSON.stringify({ schema: header.schema, codeLists: header.codeLists, rows, columns, party: header.party, ...(header.sortedBy ? { sortedBy: header.sortedBy } : {}) });
+    // One pass of SHA-256 over the bytes: the content hash is taken over the header and the bytes'
+    // hash, which is also what a signed upload is checked against. A version of this name stored
+    // before that (no sharesSha256) is compared by its own kind of hash, made only then.
+    const shares = createHash('sha256');
+    const before = this.has(name, version) ? this.get(name, version) : null;
+    const legacy = before && before.sharesSha256 === undefined ? createHash('sha256').update(canonical) : null;
     try {
       let k = 0;
       let open: { fd: number; written: number; finished: boolean } | null = null;
@@ -262,7 +275,7 @@ export class ShareStore {
         };
       };
       try {
-        await fill(next, (b) => h.update(b));
+        await fill(next, legacy ? (b) => (shares.update(b), legacy.update(b)) : (b) => void shares.update(b));
       } finally {
         const o = open as { fd: number; finished: boolean } | null;
         if (o && !o.finished) {
@@ -274,17 +287,21 @@ export class ShareStore {
         }
       }
       if (k !== columns.length || (open && !(open as { finished: boolean }).finished)) throw new StoreError(`upload ended after ${k} of ${columns.length} columns`);
-      const contentHash = h.digest('hex');
+      const sharesSha256 = shares.digest('hex');
+      verify?.(sharesSha256);
+      const contentHash = createHash('sha256').update(canonical).update(sharesSha256).digest('hex');
+      const legacyHash = legacy?.digest('hex');
       return await this.serial(async () => {
         if (this.has(name, version)) {
           const old = this.get(name, version);
-          if (old.contentHash === contentHash) return { status: 'same' as const, meta: old };
+          if (old.contentHash === (old.sharesSha256 === undefined ? legacyHash : contentHash)) return { status: 'same' as const, meta: old };
           throw new StoreError(`dataset '${name}' already has a version '${version}' with different content; versions are immutable (choose a new version id)`, 409);
         }
         const meta: VersionMeta = {
           ...header,
           custodian: header.schema.custodian,
           contentHash,
+          sharesSha256,
           seq: this.seq + 1,
           createdAt: new Date().toISOString(),
         };
