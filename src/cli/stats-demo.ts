@@ -15,7 +15,7 @@ import type { StatRequest, StatResult } from '../stats/shapes.js';
 import { statisticText } from '../stats/service.js';
 import type { SignedStudy } from '../governance/study.js';
 import { parseQuery, tablesOf } from '../query/index.js';
-import { rAvailableAsync, runRAsync } from './r-reference.js';
+import { startR, type RSession } from './r-reference.js';
 import { reread, runRemoteStat, type RemoteStat } from './stats.js';
 import { messagesPerNode } from './query.js';
 
@@ -31,8 +31,8 @@ export interface StatsDemoOptions {
   study?: SignedStudy;
   /** Persons the consent filter leaves out (the reference leaves them out too). */
   excluded?: ReadonlySet<number>;
-  /** Whether R runs here, asked early by the caller (starting R takes ≈ 0.3 s); asked now if not given. */
-  rAvailable?: Promise<boolean>;
+  /** R, started early by the caller (loading survival takes ≈ 2 CPU-seconds); started now if not given. */
+  r?: RSession;
 }
 
 /** The example statistics as a study's calls: id, the call's text (as signed), epsilon, description. */
@@ -83,7 +83,8 @@ function beside(r: StatResult, keys: [label: string, key: string, rKey: string][
 
 export async function runStatisticsExamples(o: StatsDemoOptions): Promise<boolean> {
   const { log } = o;
-  const withR = await (o.rAvailable ?? rAvailableAsync());
+  const session = o.r ?? startR();
+  const withR = await session.available;
   log('');
   log(`▸ Statistics in MPC on the linked registers (src/stats): every iteration of every fit inside MPC, only the estimates released${withR ? '; beside each, R on the same data' : ' (R is not installed here: scripts/test-tools.sh installs it)'}`);
   log(`  analysis table (never leaves MPC): ${ANALYSIS_SQL.replace(/\s+/g, ' ')}`);
@@ -92,7 +93,7 @@ export async function runStatisticsExamples(o: StatsDemoOptions): Promise<boolea
   const S = EXAMPLE_STATISTICS;
   // R runs beside the statistics in MPC (its result is awaited where the first estimate is compared).
   const pendingR = withR
-    ? runRAsync(rows, o.regs.codeLists, `
+    ? session.run(rows, o.regs.codeLists, `
 m <- glm(t2d ~ age10 + sex + factor(q), family = binomial, data = d); cf <- coef(summary(m))
 for (n in rownames(cf)) out(paste0("glm:", n), cf[n, 1])
 d$m <- 1 + floor((d$days - 1) / ${S.survival.bin}) * ${S.survival.bin}

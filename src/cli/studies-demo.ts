@@ -47,7 +47,7 @@ import { approveStudy, createStudy, signStudy, studyCustodians, type NewStudy, t
 import { IDENTITIES_FILE, type IdentitiesFile } from '../governance/identities.js';
 import { publishConsent, submitDocument } from './governance-remote.js';
 import { runStatisticsExamples, statisticCalls } from './stats-demo.js';
-import { rAvailableAsync } from './r-reference.js';
+import { startR } from './r-reference.js';
 import { CITIZEN_SIDE, CONSENT_CUSTODIAN_DATASETS, setUpCitizens, type DemoCitizens } from './citizens-demo.js';
 import { planAnalysis } from '../query/analysis-plan.js';
 import { ANALYSIS_SQL } from '../demo/analyses.js';
@@ -431,8 +431,9 @@ async function serveUntilStopped(dir: string, o: StudiesDemoOptions, citizens: D
 
 export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
   const t0 = performance.now();
-  // Whether R (the statistics' reference) runs here: asked now, in the background (starting R takes ≈ 0.3 s).
-  const withR = rAvailableAsync();
+  // R (the statistics' reference) starts now, in the background: loading its survival package takes
+  // ≈ 2 CPU-seconds, and that it loaded is also whether R is available here.
+  const r = startR();
   o.log('mosaik demo: three compute nodes, three custodians, one researcher — secret-shared registers, TLS 1.3 with pinned keys');
   const { dir, nodeDirs } = await createLocalCluster(o.dir);
   await writeApiPorts(dir);
@@ -501,7 +502,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     // The statistics (issue 13): another researcher, its own study and budget.
     o.log('');
     o.log(`• study '${gov.stats.study.id}' (${gov.stats.study.queries.length} statistics, epsilon ${gov.stats.study.privacy!.epsilon}) signed by statistician, approved by every custodian whose register it reads`);
-    const statsOk = await runStatisticsExamples({ rAvailable: withR, config, signer: signerOf('statistician'), version, regs, minCellSize: o.minCellSize, log: o.log, study: gov.stats, ...(gov.consent ? { excluded: new Set(gov.consent.excluded) } : {}) });
+    const statsOk = await runStatisticsExamples({ r, config, signer: signerOf('statistician'), version, regs, minCellSize: o.minCellSize, log: o.log, study: gov.stats, ...(gov.consent ? { excluded: new Set(gov.consent.excluded) } : {}) });
     all &&= statsOk;
     o.log('');
     o.log(`${all ? '✔ every released cell agrees with the plaintext within the noise the protection added' : '✘ some results disagree with the plaintext'}; studies: ${times.map(([id, ms]) => `${id} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - t0)}`);
@@ -509,6 +510,7 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     if (o.webPort !== undefined && all) await serveUntilStopped(dir, o, await setUpCitizens({ dir, config, consortium, regs, custodian: signerOf(CONSENT_CUSTODIAN), consentPublished: !!gov.consent, seed: o.seed, log: o.log }));
     return all;
   } finally {
+    r.close();
     await stopNodes(kids);
   }
 }
