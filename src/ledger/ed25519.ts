@@ -6,9 +6,12 @@
 // k = SHA-512(R ‖ A ‖ M) mod L: exactly what OpenSSL (node:crypto, which verified heads before)
 // accepts, so a head verifies here if and only if it verified there (test/ledger-iso.test.ts checks
 // both on random and corrupted signatures). A node's public key is decoded strictly (canonical y,
-// not of small order) once, and its multiples are precomputed in 8-bit windows: an audit verifies
+// not of small order) once, and its multiples are precomputed in 6-bit windows: an audit verifies
 // three signatures per head against the same three keys, and this makes one verification about
 // four times faster than @noble/curves' general ed25519.verify, which decodes the key every time.
+// Measured in one process (Node 20, 2026-12-06): 6-bit windows cost 24–25 ms to build the first time
+// and 0.29–0.30 ms per verification, 8-bit windows 50–61 ms and 0.34–0.36 ms; a node daemon builds
+// one table per peer key in every run, so the smaller table is the cheaper at any number of heads.
 // Nothing here is secret (public keys, signatures, messages): variable-time arithmetic is fine.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
@@ -39,6 +42,8 @@ export function signingKeyBytes(text: string): Uint8Array | undefined {
 }
 
 const prepared = new Map<string, PreparedKey | null>();
+/** Bits per window of a key's precomputed multiples (see the module comment). */
+const WINDOW_BITS = 6;
 
 /** The decoded, precomputed public key (null: not a usable Ed25519 public key). Cached per key text. */
 function prepare(text: string): PreparedKey | null {
@@ -49,7 +54,7 @@ function prepare(text: string): PreparedKey | null {
   if (bytes) {
     try {
       const A = Point.fromBytes(bytes, false); // strict RFC 8032 decoding
-      if (!A.isSmallOrder()) k = { bytes, negA: A.negate().precompute(8, false) };
+      if (!A.isSmallOrder()) k = { bytes, negA: A.negate().precompute(WINDOW_BITS, false) };
     } catch {
       k = null;
     }
