@@ -131,8 +131,8 @@ interface Table {
   cols: bigint[][];
   present?: number[];
   unique: boolean | 'check';
-  /** Per row a value that with the key identifies it (e.g. the year's offset), and its bits. */
-  tie?: { vals: number[]; bits: number };
+  /** Per row a value that with the key identifies it (e.g. the year's offset), its bits, and how many values it takes. */
+  tie?: { vals: number[]; bits: number; values?: number };
 }
 
 /** Plaintext of what joinOnKey returns, row by row in (key, table, original row) order. */
@@ -158,9 +158,10 @@ function plainJoin(tables: Table[]) {
 
 /**
  * With `reuse`, a first join over the same keys (other columns, no filters) hands its line-up to
- * the checked one, which must then not sort and give the same rows.
+ * the checked one, which must then not sort and give the same rows. Returns the frames party 0 sent
+ * in the checked join.
  */
-async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = false, sorted = false): Promise<void> {
+async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = false, sorted = false): Promise<number> {
   if (sorted) tables = tables.map(byKey);
   const shares = tables.map((t) => ({
     key: shareAll(col(big(t.keys)))[0]!,
@@ -173,7 +174,7 @@ async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = 
       key: shares[i]!.key[p.id]!,
       columns: shares[i]!.cols.map((c) => c[p.id]!),
       ...(shares[i]!.present ? { present: shares[i]!.present![p.id]! } : {}),
-      ...(t.tie ? { tie: { column: shares[i]!.tie![p.id]!, bits: t.tie.bits } } : {}),
+      ...(t.tie ? { tie: { column: shares[i]!.tie![p.id]!, bits: t.tie.bits, ...(t.tie.values !== undefined ? { values: t.tie.values } : {}) } } : {}),
       unique: t.unique,
       ...(sorted ? { sorted } : {}),
     }));
@@ -184,16 +185,18 @@ async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = 
       assert.ok(lineup, 'the first join hands its line-up over');
     }
     const phases: string[] = [];
+    const before = p.net.stats.frames;
     const j = await joinOnKey(p, inputs, { keyBits, lastHas, ...(lineup ? { lineup } : {}), onPhase: (ph) => phases.push(ph) });
+    const frames = p.net.stats.frames - before;
     // Without a row index in the sort exactly where every table's rows are unique, or told apart by a tie column.
     if (sorted) assert.ok(j.lineup.shape.endsWith('merged'), 'sorted tables are merged');
     else if (!reuse) assert.equal(j.lineup.shape.includes('distinct'), tables.every((t) => t.unique === true && (!t.present || !!t.tie)), 'tie-break by row index only where needed');
     else assert.equal(j.lineup, lineup, 'the line-up given is the one used');
     assert.equal(phases.includes('sort'), !reuse, 'a join given a line-up does not sort');
-    return A.revealMany(p, [j.first, j.last, ...j.tables.flatMap((t) => [t.here, t.has, ...t.columns])]);
+    return { frames, cols: await A.revealMany(p, [j.first, j.last, ...j.tables.flatMap((t) => [t.here, t.has, ...t.columns])]) };
   });
   const want = plainJoin(tables);
-  for (const got of out) {
+  for (const { cols: got } of out) {
     const [first, last, ...rest] = got.map((c) => signed(c!));
     assert.deepEqual(first, want.map((w) => w.first), 'group starts');
     assert.deepEqual(last, want.map((w) => w.last), 'group ends');
@@ -205,13 +208,14 @@ async function checkJoin(tables: Table[], keyBits = 34, lastHas = true, reuse = 
       t.cols.forEach((_, c) => assert.deepEqual(rest[k++], want.map((w) => w.per[ti]!.columns[c]!), `column ${c} of table ${ti}`));
     });
   }
+  return out[0].frames;
 }
 
 /** The table's rows in ascending key order (stable), as its custodian would upload them. */
 function byKey(t: Table): Table {
   const o = t.keys.map((_, i) => i).sort((i, j) => t.keys[i]! - t.keys[j]! || i - j);
   const pick = <T>(xs: T[]) => o.map((i) => xs[i]!);
-  return { ...t, keys: pick(t.keys), cols: t.cols.map(pick), ...(t.present ? { present: pick(t.present) } : {}), ...(t.tie ? { tie: { vals: pick(t.tie.vals), bits: t.tie.bits } } : {}) };
+  return { ...t, keys: pick(t.keys), cols: t.cols.map(pick), ...(t.present ? { present: pick(t.present) } : {}), ...(t.tie ? { tie: { ...t.tie, vals: pick(t.tie.vals) } } : {}) };
 }
 
 /**
@@ -292,6 +296,25 @@ describe('join on a shared key (sort, group boundaries, segmented scan)', () => 
       { keys: distinct(50, 200), cols: [randomInts(50, 20)], unique: true },
       { keys: years, cols: [randomInts(120, 20)], present, unique: true, tie },
     ]);
+  });
+
+  it('a tie column of fewer values than its bits allow: at most that many rows per key, so the scan looks back over the group only (fewer rounds), with the same rows', async () => {
+    // Income-like: three years in 2 bits, one present; with the second table's row, groups of at
+    // most 4 rows (3 + 1) instead of 5 (4 + 1): the windowed scan instead of the full one.
+    const ids = distinct(40, 200);
+    const years = ids.flatMap((k) => [k, k, k]);
+    const present = ids.flatMap(() => { const y = randomInt(3); return [0, 1, 2].map((j) => (j === y ? 1 : 0)); });
+    const vals = ids.flatMap(() => [0, 1, 2]);
+    const other: Table = { keys: distinct(50, 200), cols: [randomInts(50, 20)], unique: true };
+    const tables = (values?: number): Table[] => [{ keys: years, cols: [randomInts(120, 20)], present, unique: true, tie: { vals, bits: 2, ...(values ? { values } : {}) } }, other];
+    // Sorted in MPC (its rounds depend on the shuffled comparisons: only the rows are checked), then
+    // merged (the same rounds whatever the data): fewer frames with the bound.
+    await checkJoin(tables(3));
+    const bounded = await checkJoin(tables(3), 34, true, false, true);
+    const byBits = await checkJoin(tables(), 34, true, false, true);
+    assert.ok(bounded < byBits, `${bounded} frames with 3 values, ${byBits} with 2 bits`);
+    // A bound the bits cannot hold is refused.
+    await assert.rejects(checkJoin([{ keys: years, cols: [], present, unique: true, tie: { vals, bits: 2, values: 5 } }, other]), /a tie column of 2 bits takes 1\.\.4 values, not 5/);
   });
 
   it('three tables, with filters on a unique and on the many side, random sizes', async () => {

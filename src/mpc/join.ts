@@ -70,9 +70,12 @@ export interface JoinInput {
   /**
    * Rows are unique per (key, tie) among all rows, e.g. a declared key (person_id, year) with the
    * year less its lower bound: the sort breaks ties between the table's rows by these `bits` bits
-   * (0 ≤ tie < 2^bits, a promise validated at ingest) instead of by the row index.
+   * (0 ≤ tie < 2^bits, a promise validated at ingest) instead of by the row index. `values`: the tie
+   * takes fewer values than 2^bits (0 ≤ tie < values, e.g. 3 years in 2 bits), so a key has at most
+   * that many rows of the table (default 2^bits); a smaller bound can let the join's scan look back
+   * over fewer rows (joinLinedUp).
    */
-  tie?: { column: AShare; bits: number };
+  tie?: { column: AShare; bits: number; values?: number };
   /**
    * The rows are in ascending key order (e.g. a register its custodian sorted by person id before
    * sharing it, src/ingest). When every input is, the rows are lined up by merging the tables
@@ -163,7 +166,7 @@ interface InputShape {
   unique: JoinInput['unique'];
   /** At most one row per key among all its rows (no filter, or a key declared unique). */
   rowsUnique: boolean;
-  /** Most rows of one key (1, 2^tie bits, or Infinity). */
+  /** Most rows of one key (1, the tie's values, or Infinity). */
   rowsPerKey: number;
   columns: number;
   name?: string;
@@ -199,6 +202,7 @@ function lineUp(p: Party, inputs: JoinInput[], opts: JoinOptions): [InputShape[]
     if (t.present && t.present.length !== t.key.length) throw new RangeError('joinOnKey: present flag and key lengths differ');
     if (t.columns.some((c) => c.length !== t.key.length)) throw new RangeError('joinOnKey: column and key lengths differ');
     if (t.tie && (t.tie.column.length !== t.key.length || !Number.isInteger(t.tie.bits) || t.tie.bits < 1 || t.tie.bits > 16)) throw new RangeError('joinOnKey: a tie column must have the key\'s length and 1..16 bits');
+    if (t.tie?.values !== undefined && (!Number.isInteger(t.tie.values) || t.tie.values < 1 || t.tie.values > 2 ** t.tie.bits)) throw new RangeError(`joinOnKey: a tie column of ${t.tie.bits} bits takes 1..${2 ** t.tie.bits} values, not ${t.tie.values}`);
   });
   const { keyBits } = opts;
   const phase = opts.onPhase ?? (() => {});
@@ -218,7 +222,7 @@ function lineUp(p: Party, inputs: JoinInput[], opts: JoinOptions): [InputShape[]
   const shapes: InputShape[] = inputs.map((t) => ({
     unique: t.unique,
     rowsUnique: rowsUnique(t),
-    rowsPerKey: rowsUnique(t) ? 1 : t.unique === true && t.tie ? 2 ** t.tie.bits : Infinity,
+    rowsPerKey: rowsUnique(t) ? 1 : t.unique === true && t.tie ? (t.tie.values ?? 2 ** t.tie.bits) : Infinity,
     columns: t.columns.length,
     ...(t.name !== undefined ? { name: t.name } : {}),
   }));
@@ -321,7 +325,7 @@ async function joinLinedUp(p: Party, inputs: InputShape[], n: number, l: LinedUp
   // One scan per table: presence for all, values only for the unique (non-last) tables.
   const scanIdx = inputs.flatMap((_, i) => (scans[i] ? [i] : []));
   // Every flag is set at its key group's start, so where a group has at most G rows (every table at
-  // most one row per key, or 2^bits by a tie column) the scan need look back only G − 1 rows:
+  // most one row per key, or as many as a tie column's values) the scan need look back only G − 1 rows:
   // ⌈log2 G⌉ rounds instead of 2·log2 n, and no more multiplications while G ≤ 4.
   const groupRows = inputs.reduce((s, t) => s + t.rowsPerKey, 0);
   // A unique table's own columns are given up to the scan (its output replaces them): written over.

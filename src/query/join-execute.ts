@@ -203,14 +203,14 @@ export const keyColumnUnique = (t: JoinTablePlan): boolean => t.dataset.columns.
  * range that the query reads: the join's sort breaks its ties by that column's few bits instead of
  * by the row index (join.ts JoinInput.tie). Null otherwise.
  */
-function tieOf(t: JoinTablePlan): { column: string; min: number; bits: number } | null {
+function tieOf(t: JoinTablePlan): { column: string; min: number; bits: number; values: number } | null {
   if (t.unique !== true || !t.filter || keyColumnUnique(t)) return null;
   for (const k of t.dataset.keys ?? []) {
     if (k.length !== 2 || !k.includes(t.key)) continue;
     const c = t.dataset.columns.find((x) => x.name === k.find((n) => n !== t.key));
     if (!c || !t.reads.includes(c.name)) continue;
-    if (c.type === 'bool') return { column: c.name, min: 0, bits: 1 };
-    if (c.type === 'int' && typeof c.min === 'number' && typeof c.max === 'number' && c.max - c.min < 2 ** 16) return { column: c.name, min: c.min, bits: Math.max(1, Math.ceil(Math.log2(c.max - c.min + 1))) };
+    if (c.type === 'bool') return { column: c.name, min: 0, bits: 1, values: 2 };
+    if (c.type === 'int' && typeof c.min === 'number' && typeof c.max === 'number' && c.max - c.min < 2 ** 16) return { column: c.name, min: c.min, bits: Math.max(1, Math.ceil(Math.log2(c.max - c.min + 1))), values: c.max - c.min + 1 };
   }
   return null;
 }
@@ -328,7 +328,7 @@ async function joinedRowsOf(p: Party, jp: JoinPlan, colsOf: { key: AShare; m: Ma
       unique: t.unique,
       // Its key column declared unique: one row per person before any filter too (join.ts).
       allRowsUnique: keyColumnUnique(t),
-      ...(tie ? { tie: { column: addPublic(p, colsOf[i]!.m.get(tie.column)!, -BigInt(tie.min)), bits: tie.bits } } : {}),
+      ...(tie ? { tie: { column: addPublic(p, colsOf[i]!.m.get(tie.column)!, -BigInt(tie.min)), bits: tie.bits, values: tie.values } } : {}),
       // In person order as stored (not re-sorted for window functions): merged, not sorted (join.ts).
       ...(t.sorted && !t.over ? { sorted: true } : {}),
       name: t.dataset.name,
