@@ -229,8 +229,9 @@ export class ShareStore {
     mkdirSync(tmp, { mode: 0o700 });
     const canonical = JSON.stringify({ schema: header.schema, codeLists: header.codeLists, rows, columns, party: header.party, ...(header.sortedBy ? { sortedBy: header.sortedBy } : {}) });
     // One pass of SHA-256 over the bytes: the content hash is taken over the header and the bytes'
-    // hash, which is also what a signed upload is checked against. A version of this name stored
-    // before that (no sharesSha256) is compared by its own kind of hash, made only then.
+    // hash, which is also what a signed upload is checked against. A version already stored under
+    // this name and id by an older node (no sharesSha256) is compared by its own kind of hash, which
+    // is made only then.
     const shares = createHash('sha256');
     const before = this.has(name, version) ? this.get(name, version) : null;
     const legacy = before && before.sharesSha256 === undefined ? createHash('sha256').update(canonical) : null;
