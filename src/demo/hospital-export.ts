@@ -13,7 +13,7 @@
 // writes; a million rows take a few seconds.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_PERSON_SYSTEM } from '../ingest/fhir.js';
+import { DEFAULT_PERSON_SYSTEM } from '../ingest/person-system.js';
 import { TARGET_SYSTEMS } from '../ingest/code-map.js';
 import { OMOP_CONCEPTS } from '../ingest/omop.js';
 import { dayText } from '../ingest/hospital-records.js';

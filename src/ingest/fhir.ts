@@ -39,8 +39,6 @@ import { excerpt } from './schema.js';
 import { LineSplitter } from './lines.js';
 import { lineTooLong, MAX_LINE_CHARS } from './validate.js';
 
-export { DEFAULT_PERSON_SYSTEM };
-
 /** Countries that count as the registers' own (Patient.address.country). */
 const HOME_COUNTRIES = new Set(['DK', 'DNK', 'DENMARK', 'DANMARK']);
 
