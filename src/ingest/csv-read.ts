@@ -7,10 +7,12 @@
 // Parsing is RFC 4180 as implemented by csv-parse. A line without any '"' character is a record
 // whose fields are exactly its comma-separated pieces under RFC 4180, so such lines, the
 // overwhelming majority in register extracts, are split directly (measured ≈ 5× faster than
-// csv-parse on the demo registers); every record that contains a quote, including multi-line
-// quoted fields, goes through csv-parse's synchronous parser (consecutive quoted records in one
-// call; the browser build aliases 'csv-parse/sync' to csv-parse's own browser build). Lines are
-// counted from 1 (the header); a record spanning several lines is reported at its first line.
+// csv-parse on the demo registers), and their values are read in place from the decoded text
+// (RowValidator.rowText: no string per line or field unless a value needs one); every record that
+// contains a quote, including multi-line quoted fields, goes through csv-parse's synchronous
+// parser (consecutive quoted records in one call; the browser build aliases 'csv-parse/sync' to
+// csv-parse's own browser build). Lines are counted from 1 (the header); a record spanning several
+// lines is reported at its first line.
 // Empty lines are skipped; a UTF-8 BOM is ignored; a line longer than 1 MiB stops the reading
 // (MAX_LINE_CHARS, ./validate.ts). Bytes are decoded with TextDecoder (invalid UTF-8 becomes U+FFFD,
 // which no column type accepts).
@@ -85,7 +87,15 @@ export async function readCsvChunks(
   let bytes = 0;
   const report = progressReporter(opts.onProgress, t0, opts.progressIntervalMs);
   const progress = (force: boolean) => report(v.rows, bytes, opts.totalBytes, force);
-  const reader = makeReader ? makeReader(sink, v) : new FastReader(sink, v);
+  // Quote-free data lines are parsed in place (RowValidator.rowText); the header and quoted records as fields.
+  const textSink: CsvTextSink = (text, start, end, line) => {
+    if (v.header !== null) v.rowText(text, start, end, line);
+    else {
+      if (opts.totalBytes) v.expectedRows = rowsExpected(text, opts.totalBytes) ?? v.expectedRows;
+      v.setHeader(text.slice(start, end).split(','), line);
+    }
+  };
+  const reader = makeReader ? makeReader(sink, v) : new FastReader(sink, v, ',', textSink);
   try {
     for await (const chunk of source) {
       bytes += byteLength(chunk);
@@ -100,6 +110,19 @@ export async function readCsvChunks(
   v.end(reader.lines);
   progress(true);
   return validationResult(v, { format: 'csv', bytes, t0 });
+}
+
+/**
+ * The rows a file of `totalBytes` holds, from the lines in its first chunk of text (so that the
+ * encoded columns are sized once), or undefined when the chunk holds too few lines to tell.
+ */
+function rowsExpected(text: string, totalBytes: number): number | undefined {
+  const sample = Math.min(text.length, 1 << 20);
+  let lines = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < sample; i = text.indexOf('\n', i + 1)) lines++;
+  if (lines < 16) return undefined;
+  // Characters stand in for bytes (a little fewer where text is not ASCII: the estimate errs high).
+  return Math.min(1 << 24, Math.ceil((totalBytes * lines * 1.02) / sample) + 16);
 }
 
 /** A clear message for a csv-parse error, at the absolute line `line`. */
@@ -127,14 +150,20 @@ export interface RecordHost {
 }
 
 /**
- * Quote-free lines split directly; quoted records parsed by csv-parse (see the module comment).
- * `delimiter` ',' (CSV), or '\t' for the tab-separated tables some OMOP tools write. A line over
- * MAX_LINE_CHARS stops the reading.
+ * A quote-free record as a range of the decoded text (the line without its '\r'), for a sink that
+ * parses fields in place (RowValidator.rowText); it splits the range itself when it needs strings.
+ */
+export type CsvTextSink = (text: string, start: number, end: number, line: number) => void;
+
+/**
+ * Quote-free lines split directly (or handed over as ranges of the text, with `textSink`); quoted
+ * records parsed by csv-parse (see the module comment). `delimiter` ',' (CSV), or '\t' for the
+ * tab-separated tables some OMOP tools write. A line over MAX_LINE_CHARS stops the reading.
  */
 export class FastReader implements Reader {
   lines = 0;
   private readonly split = new LineSplitter(
-    (s) => this.line(s),
+    { range: (text, start, end) => this.line(text, start, end) },
     () => this.v.fatal,
     { chars: MAX_LINE_CHARS, tooLong: () => this.v.fail(lineTooLong(this.lines + 1)) },
   );
@@ -148,11 +177,16 @@ export class FastReader implements Reader {
   private recordStart = 0;
   /** Whether a record in the batch spans lines (then csv-parse reports where each ends). */
   private multiline = false;
+  /** The next '"' at or after the current line of the current text (Infinity: none), so that a line is never searched past its end. */
+  private quoteAt = Infinity;
+  /** Where the last line started: a line that starts no later is the first of a new text. */
+  private lastStart = Infinity;
 
   constructor(
     private readonly sink: Sink,
     private readonly v: RecordHost,
     private readonly delimiter = ',',
+    private readonly textSink?: CsvTextSink,
   ) {}
 
   write(chunk: Uint8Array | string): void {
@@ -168,30 +202,43 @@ export class FastReader implements Reader {
 
   dispose(): void {}
 
-  private line(s: string): void {
+  /** The quotes in text[start, end) (lines come in order within a text). */
+  private quotes(text: string, start: number, end: number): number {
+    if (start <= this.lastStart) this.quoteAt = nextQuote(text, start);
+    this.lastStart = start;
+    let q = 0;
+    while (this.quoteAt < end) {
+      q++;
+      this.quoteAt = nextQuote(text, this.quoteAt + 1);
+    }
+    return q;
+  }
+
+  private line(text: string, start: number, end: number): void {
     const n = ++this.lines;
     if (this.parity) {
       // Inside a quoted field that started on an earlier line.
       this.multiline = true;
-      this.batch.push(s, '\n');
-      this.batchBytes += s.length + 1;
-      this.parity ^= countQuotes(s) & 1;
+      this.batch.push(text.slice(start, end), '\n');
+      this.batchBytes += end - start + 1;
+      this.parity ^= this.quotes(text, start, end) & 1;
       if (this.parity && this.batchBytes > 4 << 20) this.flush(); // let csv-parse say what is wrong
       return;
     }
-    const q = countQuotes(s);
+    const q = this.quotes(text, start, end);
     if (q === 0) {
       if (this.batch.length > 0) this.flush();
       if (this.v.fatal) return;
-      const end = s.length > 0 && s.charCodeAt(s.length - 1) === 13 ? s.length - 1 : s.length;
-      if (end === 0) return; // empty line
-      this.sink((end === s.length ? s : s.slice(0, end)).split(this.delimiter), n);
+      const last = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+      if (last === start) return; // empty line
+      if (this.textSink) this.textSink(text, start, last, n);
+      else this.sink(text.slice(start, last).split(this.delimiter), n);
       return;
     }
     if (this.batch.length === 0) this.batchStart = n;
     this.recordStart = n;
-    this.batch.push(s, '\n');
-    this.batchBytes += s.length + 1;
+    this.batch.push(text.slice(start, end), '\n');
+    this.batchBytes += end - start + 1;
     this.parity = q & 1;
     if (!this.parity && this.batchBytes > 1 << 20) this.flush();
   }
@@ -227,8 +274,7 @@ export class FastReader implements Reader {
   }
 }
 
-function countQuotes(s: string): number {
-  let q = 0;
-  for (let i = s.indexOf('"'); i >= 0; i = s.indexOf('"', i + 1)) q++;
-  return q;
+function nextQuote(text: string, from: number): number {
+  const i = text.indexOf('"', from);
+  return i < 0 ? Infinity : i;
 }

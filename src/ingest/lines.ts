@@ -1,7 +1,13 @@
 // Text lines of a UTF-8 stream read in chunks, for the CSV and JSON Lines reading cores
 // (./csv-read.ts, ./jsonl-read.ts): split at '\n' (a CR before it is left to the reader), a leading
 // byte-order mark dropped, a character split across chunks kept whole, lines optionally bounded
-// (the FHIR and OMOP readers, ./fhir.ts and ./csv-read.ts, stop at MAX_LINE_CHARS). Browser-safe.
+// (the FHIR and OMOP readers, ./fhir.ts and ./csv-read.ts, stop at MAX_LINE_CHARS). A reader that
+// parses in place (the CSV reader) takes each line as a range of the decoded text instead of a
+// string of its own. Browser-safe.
+
+/** A line as a range of decoded text: text.slice(start, end), without the '\n'. */
+export type LineRange = (text: string, start: number, end: number) => void;
+
 export class LineSplitter {
   private readonly decoder = new TextDecoder('utf-8');
   private carry = '';
@@ -9,16 +15,21 @@ export class LineSplitter {
 
   private over = false;
 
+  private readonly range: LineRange;
+
   /**
-   * `line` gets each line without its '\n'; `stop` ends the reading of the current chunk (a fatal
-   * problem). With `limit`, at most `limit.chars` of an unfinished line are held: a longer line
-   * calls `limit.tooLong()` once, and nothing more is read.
+   * `line` gets each line without its '\n', as a string or (`{ range }`) as a range of the text;
+   * `stop` ends the reading of the current chunk (a fatal problem). With `limit`, at most
+   * `limit.chars` of an unfinished line are held: a longer line calls `limit.tooLong()` once, and
+   * nothing more is read.
    */
   constructor(
-    private readonly line: (s: string) => void,
+    line: ((s: string) => void) | { range: LineRange },
     private readonly stop: () => boolean = () => false,
     private readonly limit?: { chars: number; tooLong: () => void },
-  ) {}
+  ) {
+    this.range = typeof line === 'function' ? (text, start, end) => line(text.slice(start, end)) : line.range;
+  }
 
   write(chunk: Uint8Array | string): void {
     if (this.over) return;
@@ -32,7 +43,7 @@ export class LineSplitter {
     for (;;) {
       const nl = text.indexOf('\n', pos);
       if (nl < 0 || nl - pos > max) break;
-      this.line(text.slice(pos, nl));
+      this.range(text, pos, nl);
       if (this.stop()) return;
       pos = nl + 1;
     }
@@ -46,7 +57,7 @@ export class LineSplitter {
     const rest = this.carry + this.decoder.decode();
     this.carry = '';
     if (rest.length > (this.limit?.chars ?? Infinity)) this.tooLong();
-    else if (rest.length > 0) this.line(rest);
+    else if (rest.length > 0) this.range(rest, 0, rest.length);
   }
 
   private tooLong(): void {

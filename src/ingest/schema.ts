@@ -131,14 +131,30 @@ const DAY_MS = 86_400_000;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** 'YYYY-MM-DD' → days since 1970-01-01; null if not a real calendar date. */
+/**
+ * Days since 1970-01-01 of a 'YYYY-MM-DD' date of the proleptic Gregorian calendar, or null when
+ * the text is not one. Years 0000–0099 are refused (as Date.UTC, which read them as 1900–1999,
+ * always did here).
+ */
 export function parseDate(s: string): number | null {
   const m = DATE_RE.exec(s);
   if (!m) return null;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const t = Date.UTC(y, mo - 1, d);
-  const back = new Date(t);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return null;
-  return Math.round(t / DAY_MS);
+  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return null;
+  return daysFromCivil(y, mo, d);
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const daysInMonth = (y: number, m: number): number => (m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : MONTH_DAYS[m - 1]!);
+
+/** H. Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil: days since 1970-01-01 (no Date object). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
 export function formatDate(days: number): string {

@@ -140,7 +140,9 @@ export class ColumnEncoder {
   keep = true;
   /** The encoding of the last value pushed, or undefined when it was not valid (composite keys read it). */
   last: number | bigint | undefined;
-  lastText = '';
+  private lastSource = '';
+  private lastStart = 0;
+  private lastEnd = 0;
 
   constructor(
     readonly spec: ColumnSpec,
@@ -189,32 +191,80 @@ export class ColumnEncoder {
         v = this.memo.get(raw);
         break;
       case 'person':
-        v = parseDigits(raw, 11);
-        if (v !== undefined && v >= PERSON_ID_LIMIT) v = undefined;
+      case 'int':
+        v = this.number(raw, 0, raw.length);
         break;
-      case 'int': {
-        let n: number | undefined;
-        if (raw.charCodeAt(0) === 45 /* - */) {
-          n = parseDigits(raw.slice(1), 15);
-          if (n !== undefined) n = -n;
-        } else n = parseDigits(raw, 15);
-        if (n !== undefined && n >= this.lo && n <= this.hi) v = n;
-        break;
-      }
     }
     if (v === undefined) {
-      try {
-        v = compact(encodeValue(this.spec, raw, this.codeLists));
-      } catch (e) {
-        if (!(e instanceof SchemaError)) throw e;
-        return { line, kind: 'value', column: this.spec.name, message: e.message };
-      }
-      if (this.kind === 'memo' && this.memo.size < MEMO_LIMIT) this.memo.set(raw, v);
+      const e = this.encoded(raw);
+      if (typeof e === 'string') return { line, kind: 'value', column: this.spec.name, message: e };
+      v = e;
     }
+    return this.accept(v, line, raw, 0, raw.length);
+  }
+
+  /** encodeValue()'s encoding of a raw value (memoised for dates, bools and decimals), or its SchemaError's message. */
+  private encoded(raw: string): number | bigint | string {
+    let v: number | bigint;
+    try {
+      v = compact(encodeValue(this.spec, raw, this.codeLists));
+    } catch (e) {
+      if (!(e instanceof SchemaError)) throw e;
+      return e.message;
+    }
+    if (this.kind === 'memo' && this.memo.size < MEMO_LIMIT) this.memo.set(raw, v);
+    return v;
+  }
+
+  /**
+   * The encoding of the valid value text[start, end): the same value push() would store, found
+   * without a string where the fast path knows it; undefined when the value is not valid (the
+   * caller then gives it to push(), which reports why). Checks across rows (duplicates, rows per
+   * person) are accept()'s.
+   */
+  known(text: string, start: number, end: number): number | bigint | undefined {
+    let v: number | bigint | undefined;
+    switch (this.kind) {
+      case 'code':
+        v = this.codes!.get(text.slice(start, end));
+        break;
+      case 'memo':
+        v = this.memo.get(text.slice(start, end));
+        break;
+      case 'person':
+      case 'int':
+        v = this.number(text, start, end);
+        break;
+    }
+    if (v !== undefined) return v;
+    const e = this.encoded(text.slice(start, end));
+    return typeof e === 'string' ? undefined : e;
+  }
+
+  /** A person id or an int column's value written as plain digits (ints: an optional '-') in range, else undefined. */
+  private number(text: string, start: number, end: number): number | undefined {
+    if (this.kind === 'person') {
+      const v = parseDigits(text, start, end, 11);
+      return v !== undefined && v < PERSON_ID_LIMIT ? v : undefined;
+    }
+    let n: number | undefined;
+    if (text.charCodeAt(start) === 45 /* - */) {
+      n = parseDigits(text, start + 1, end, 15);
+      if (n !== undefined) n = -n;
+    } else n = parseDigits(text, start, end, 15);
+    return n !== undefined && n >= this.lo && n <= this.hi ? n : undefined;
+  }
+
+  /**
+   * Stores a valid value's encoding `v` after the checks across rows (unique values, rows per
+   * person); text[start, end) is the value as written, quoted back in problems.
+   */
+  accept(v: number | bigint, line: number, text: string, start: number, end: number): RowProblem | null {
+    this.last = undefined;
     if (this.seen) {
       const first = this.seen.get(v);
       if (first !== undefined) {
-        return { line, kind: 'duplicate', column: this.spec.name, message: `${this.spec.name}: duplicate value ${excerpt(raw.trim(), 40, '')} (also on ${this.unit} ${first})` };
+        return { line, kind: 'duplicate', column: this.spec.name, message: `${this.spec.name}: duplicate value ${excerpt(text.slice(start, end).trim(), 40, '')} (also on ${this.unit} ${first})` };
       }
       this.seen.set(v, line);
     }
@@ -229,15 +279,22 @@ export class ColumnEncoder {
       }
       const rows = this.runBefore + ++this.runRows;
       const max = this.spec.maxRowsPerPerson!;
-      if (rows > max) return { line, kind: 'rows-per-person', column: this.spec.name, message: `${this.spec.name}: person ${excerpt(raw.trim(), 40, '')} has more than ${max} rows (the schema declares maxRowsPerPerson ${max}; this is row ${rows} of the person)` };
+      if (rows > max) return { line, kind: 'rows-per-person', column: this.spec.name, message: `${this.spec.name}: person ${excerpt(text.slice(start, end).trim(), 40, '')} has more than ${max} rows (the schema declares maxRowsPerPerson ${max}; this is row ${rows} of the person)` };
     }
     this.last = v;
-    this.lastText = raw;
+    this.lastSource = text;
+    this.lastStart = start;
+    this.lastEnd = end;
     if (this.keep) {
       if (typeof v === 'number') this.out.pushNumber(v);
       else this.out.pushBigInt(v);
     }
     return null;
+  }
+
+  /** The last valid value as written (composite keys quote it). */
+  get lastText(): string {
+    return this.lastSource.slice(this.lastStart, this.lastEnd);
   }
 
   /** Checks and stores one typed value (JSON Lines, Parquet): typedText(), then push(). */
@@ -342,12 +399,12 @@ export function typedText(spec: ColumnSpec, x: unknown): string | { error: strin
 /** Day number → 'YYYY-MM-DD' (toISOString costs about a microsecond; a column has few distinct days). */
 const DATE_TEXT = new Map<number, string>();
 
-/** A string of 1…maxLen ASCII digits as a number, else undefined. */
-function parseDigits(s: string, maxLen: number): number | undefined {
-  const n = s.length;
-  if (n === 0 || n > maxLen) return undefined;
+/** s[start, end) when it is 1…maxLen ASCII digits, as a number, else undefined. */
+function parseDigits(s: string, start: number, end: number, maxLen: number): number | undefined {
+  const n = end - start;
+  if (n <= 0 || n > maxLen) return undefined;
   let v = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = start; i < end; i++) {
     const d = s.charCodeAt(i) - 48;
     if (d < 0 || d > 9) return undefined;
     v = v * 10 + d;
@@ -444,6 +501,14 @@ export class RowValidator {
   private keys: { columns: string[]; encoders: ColumnEncoder[]; seen: Map<string, number> }[] = [];
   /** Set when the input cannot be read on (malformed CSV, bad header): no more rows are accepted. */
   fatal = false;
+  /** rowText's fields (where each starts and ends in the text) and their encodings. */
+  private starts = new Int32Array(0);
+  private ends = new Int32Array(0);
+  private known: (number | bigint)[] = [];
+  /** Whether rowText may read values in place (every schema column is in the header). */
+  private inPlace = false;
+  /** Initial capacity of the encoded columns (ValidatorOptions.expectedRows; a reader may refine it before the header). */
+  expectedRows: number | undefined;
 
   constructor(
     readonly schema: DatasetSchema,
@@ -451,6 +516,7 @@ export class RowValidator {
     private readonly opts: ValidatorOptions = {},
   ) {
     this.problems = opts.problems ?? new ProblemLog(opts.keepProblems ?? 1000);
+    this.expectedRows = opts.expectedRows;
   }
 
   /** The header (CSV) or the column names (Parquet), matched by name; `columnsHint` words the missing-column message. */
@@ -476,7 +542,11 @@ export class RowValidator {
   }
 
   private createEncoders(): void {
-    this.encoders = this.schema.columns.map((c) => new ColumnEncoder(c, this.codeLists, this.opts.expectedRows, this.opts.unit));
+    this.encoders = this.schema.columns.map((c) => new ColumnEncoder(c, this.codeLists, this.expectedRows, this.opts.unit));
+    this.starts = new Int32Array(this.width);
+    this.ends = new Int32Array(this.width);
+    this.known = new Array<number | bigint>(this.encoders.length).fill(0);
+    this.inPlace = this.mapping!.fieldOf.every((f) => f >= 0);
     const byName = new Map(this.schema.columns.map((c, i) => [c.name, this.encoders[i]!]));
     this.keys = (this.schema.keys ?? []).map((k) => ({ columns: k, encoders: k.map((c) => byName.get(c)!), seen: new Map() }));
   }
@@ -514,6 +584,56 @@ export class RowValidator {
     for (let c = 0; c < enc.length; c++) {
       const f = fieldOf[c]!;
       const p = enc[c]!.push(f < 0 ? '' : fields[f]!, line);
+      if (p !== null) this.bad(p);
+    }
+    if (this.keys.length) this.checkKeys(line);
+  }
+
+  /**
+   * A quote-free CSV record given as text[start, end) (RFC 4180: its fields are the pieces between
+   * commas). When every value is valid (ColumnEncoder.known: a listed code, plain digits in range
+   * and dates or decimals seen before are found without a string of their own), the row is stored
+   * from the ranges; otherwise the record is split and goes through row(), so every problem is
+   * found by the same code and reported in the same words.
+   */
+  rowText(text: string, start: number, end: number, line: number): void {
+    if (this.fatal) return;
+    const width = this.width, starts = this.starts, ends = this.ends;
+    let k = 0;
+    let from = start;
+    if (this.inPlace) {
+      for (let i = start; i < end; i++) {
+        if (text.charCodeAt(i) !== 44 /* , */) continue;
+        if (k === width - 1) {
+          k = width + 1; // too many fields
+          break;
+        }
+        starts[k] = from;
+        ends[k++] = i;
+        from = i + 1;
+      }
+      if (k === width - 1) {
+        starts[k] = from;
+        ends[k++] = end;
+      } else k = -1;
+    }
+    const enc = this.encoders;
+    const fieldOf = this.mapping!.fieldOf;
+    const known = this.known;
+    for (let c = 0; c < enc.length && k === width; c++) {
+      const f = fieldOf[c]!;
+      const v = enc[c]!.known(text, starts[f]!, ends[f]!);
+      if (v === undefined) k = -1;
+      else known[c] = v;
+    }
+    if (k !== width) {
+      this.row(text.slice(start, end).split(','), line);
+      return;
+    }
+    this.rows++;
+    for (let c = 0; c < enc.length; c++) {
+      const f = fieldOf[c]!;
+      const p = enc[c]!.accept(known[c]!, line, text, starts[f]!, ends[f]!);
       if (p !== null) this.bad(p);
     }
     if (this.keys.length) this.checkKeys(line);
