@@ -68,6 +68,7 @@ const NODE_LAYERS: Record<string, number> = {
   // shared
   'node/errors.ts': 0,
   'node/http.ts': 0,
+  'node/fastify-options.ts': 0,
   // store
   'node/store.ts': 0,
   'node/shares.ts': 0,

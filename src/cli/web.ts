@@ -39,6 +39,7 @@ import { GovernanceError } from '../governance/errors.js';
 import { pinnedTlsOptions } from '../net/https.js';
 import { clusterUploadKeys, loadClusterConfig, type ClusterConfig } from '../net/keys.js';
 import { apiPorts } from '../node/api.js';
+import { NO_SCHEMA_COMPILERS } from '../node/fastify-options.js';
 import type { CitizenConsentState } from './citizen-consent-state.js';
 import type { CitizenEnrolment } from './citizen-enrolment.js';
 
@@ -96,7 +97,7 @@ function forward(config: ClusterConfig, party: PartyId, method: string, path: st
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const config = loadClusterConfig(join(resolve(o.dir), 'cluster.json'));
   const log = o.log ?? ((l: string) => console.error(l));
-  const app = Fastify({ logger: false, bodyLimit: o.bodyLimit ?? 64 << 20 });
+  const app = Fastify({ logger: false, bodyLimit: o.bodyLimit ?? 64 << 20, schemaController: NO_SCHEMA_COMPILERS });
   // Bodies are relayed as the browser sent them (the signature covers their exact bytes).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

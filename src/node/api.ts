@@ -57,6 +57,7 @@ export { apiPorts, apiRequest, sendError, type ApiRequestOptions, type ApiRespon
 export type { ApiContext } from './context.js';
 import { registerSealedUploadRoute, type UploadReceiver } from './sealed-upload.js';
 import { registerCitizenRoutes } from './citizen-api.js';
+import { NO_SCHEMA_COMPILERS } from './fastify-options.js';
 import { registerRecordRoutes } from './record-api.js';
 
 /** Largest upload header (schema + code lists). */
@@ -232,6 +233,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     // sends nothing for idleTimeoutMs is closed: a stalled upload then fails and leaves nothing.
     requestTimeout: 0,
     connectionTimeout: ctx.idleTimeoutMs ?? 60_000,
+    schemaController: NO_SCHEMA_COMPILERS,
   });
   // Uploads: hand the raw stream to the route (no buffering, no size limit here).
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
