@@ -21,6 +21,9 @@
 // person ids and integers. Anything the fast path does not recognise goes through encodeValue()
 // itself, which either encodes it (e.g. surrounding blanks, a '+' sign) or throws the SchemaError
 // whose message ends up in the report. Values are stored as two 32-bit halves, not as BigInts.
+// A quote-free CSV line comes as a range of the decoded text (RowValidator.rowText): its values are
+// looked up or parsed from the range (ColumnEncoder.known) and stored (accept) without a string per
+// line or field; a row with any invalid value is split and goes through push(), which reports it.
 import { encodeValue, excerpt, PERSON_ID_LIMIT as ID_LIMIT, SchemaError, type CodeList, type ColumnSpec, type DatasetSchema } from './schema.js';
 
 export type ProblemKind = 'format' | 'header' | 'fields' | 'value' | 'duplicate' | 'rows-per-person';
