@@ -473,7 +473,16 @@ describe('ingest: upload over pinned HTTPS', () => {
     assert.deepEqual(r.nodes.map((n) => n.status), [201, 201, 201]);
     const parsed = nodes.map((n) => parseUploadBody(n.bodies.get('v1')!));
     assert.deepEqual(parsed.map((p) => p.header.party), [0, 1, 2]);
-    reg.schema.columns.forEach((c, k) => assert.deepEqual(combineShares(parsed[0]!.shares[k]!, parsed[1]!.shares[k]!), reg.columns.get(c.name)));
+    reg.schema.columns.forEach((c, k) => {
+      assert.deepEqual(combineShares(parsed[0]!.shares[k]!, parsed[1]!.shares[k]!), reg.columns.get(c.name));
+      assert.deepEqual(combineShares(parsed[1]!.shares[k]!, parsed[2]!.shares[k]!), reg.columns.get(c.name));
+    });
+    // Seeded bodies: node 0 gets two 16-byte seeds per column, nodes 1 and 2 a seed and x_2's bytes.
+    const cols = reg.schema.columns.length;
+    assert.ok(parsed.every((p) => p.header.seeded === true));
+    const shareBytes = nodes.map((n) => n.bodies.get('v1')!.length - 4 - n.bodies.get('v1')!.readUInt32LE(0));
+    assert.deepEqual(shareBytes, [cols * 32, cols * (16 + 8 * reg.length), cols * (16 + 8 * reg.length)]);
+    assert.deepEqual(r.bytes, nodes.map((n) => n.bodies.get('v1')!.length));
     const again = await uploadDataset({ signer: UPLOADER, config, dataset: ds, version: 'v1', key: KEY });
     assert.deepEqual(again.nodes.map((n) => n.status), [200, 200, 200]);
   });

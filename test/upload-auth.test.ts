@@ -15,7 +15,7 @@ import { registerCsv } from '../src/demo/csv.js';
 import { generateRegisters, type Register } from '../src/demo/registers.js';
 import { runIngest } from '../src/cli/ingest.js';
 import type { UploadHeader } from '../src/ingest/schema.js';
-import { buildUploadBodies, encodeUploadHeader, parseUploadBody, shareColumn, uploadDataset, UploadError, type ShareableDataset, type UploadAuth } from '../src/ingest/upload.js';
+import { buildUploadBodies, columnSeeds, encodeUploadHeader, parseUploadBody, shareColumn, splitSharesSeeded, uploadDataset, UploadError, type ShareableDataset, type UploadAuth } from '../src/ingest/upload.js';
 import type { AShare } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
@@ -192,6 +192,28 @@ describe('governed nodes authenticate uploads', () => {
     await refusedEverywhere('population', 'u3', bodies(pop, auth(F.cpr, 'u3', { time: new Date(Date.now() - 20 * 60_000).toISOString() })), /more than 15 minutes from this node's clock/);
     // Unchanged, it is accepted.
     for (const p of P) assert.equal((await put(p, 'population', 'u3', signed[p]!)).status, 201, `node ${p}`);
+  });
+
+  it('take seeded bodies (seeds for x_0 and x_1): a seed other than the signed one is refused; the same content as bytes is "already stored"', async () => {
+    const ctx = { cluster: cluster.config.cluster, version: 'u7' };
+    const seeds = pop.schema.columns.map((c) => columnSeeds(new Uint8Array(32).fill(9), ctx, pop, c.name));
+    const shares = pop.schema.columns.map((c, k) => splitSharesSeeded(pop.columns.get(c.name)!, seeds[k]!));
+    const a = auth(F.cpr, 'u7');
+    const seeded = buildUploadBodies(pop, shares, a, seeds);
+    const plain = buildUploadBodies(pop, shares, a);
+    const shareBytes = (b: Buffer) => b.length - 4 - b.readUInt32LE(0);
+    const cols = pop.schema.columns.length;
+    assert.deepEqual(seeded.map(shareBytes), [32 * cols, (16 + 8 * pop.rows) * cols, (16 + 8 * pop.rows) * cols]);
+    // The first half of the first column flipped in one byte: a seed at nodes 0 and 1, x_2's bytes at node 2.
+    const flipped = seeded.map((b) => {
+      const c = Buffer.from(b);
+      c[4 + c.readUInt32LE(0)]! ^= 1;
+      return c;
+    });
+    await refusedEverywhere('population', 'u7', flipped, /the share bytes of population@u7 .* are not the ones custodian 'cpr' signed for/);
+    await nothingStored('population', 'u7');
+    for (const p of P) assert.equal((await put(p, 'population', 'u7', seeded[p]!)).status, 201, `node ${p}`);
+    for (const p of P) assert.equal((await put(p, 'population', 'u7', plain[p]!)).status, 200, `node ${p}: the same content`);
   });
 
   it('store an upload signed by the dataset\'s custodian at every node; the same content signed again is "already stored"', async () => {

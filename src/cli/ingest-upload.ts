@@ -122,7 +122,7 @@ export async function uploadValidated(
     const status = r.nodes.map((n) => `${n.node} ${n.status === 201 ? 'stored' : 'already had it'}`).join(', ');
     out(
       `ingest: ${schema.name} version ${r.version}: ${thousands(r.rows)} rows × ${schema.columns.length} columns shared; ${status}; ` +
-        `${mb(r.bytes[0]!)} MB per node in ${(r.elapsedMs / 1000).toFixed(2)} s`,
+        `${mb(r.bytes.reduce((a, b) => a + b, 0))} MB sent (${r.nodes.map((n) => `${n.node} ${mb(n.bytes)}`).join(', ')}) in ${(r.elapsedMs / 1000).toFixed(2)} s`,
     );
     return 0;
   } catch (e) {

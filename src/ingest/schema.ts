@@ -68,6 +68,14 @@ export interface UploadHeader {
    */
   sortedBy?: string;
   /**
+   * The share halves this node can draw itself come as the 16-byte seed of their random stream
+   * (src/ring/prg.ts: AES-128-CTR) instead of rows × 8 bytes (src/ingest/upload-body.ts
+   * seededHalves): node 0 both of its halves (x₀, x₁), node 1 its first (x₁), node 2 its second
+   * (x₀); x₂ = x − x₀ − x₁ comes as bytes. The node draws them before it hashes and stores them,
+   * so the signed statement, the content hash and the store are those of the bytes.
+   */
+  seeded?: boolean;
+  /**
    * The custodian's Ed25519 signature over this upload (src/ingest/upload-auth.ts): required by
    * governed nodes, ignored by un-governed ones. Not part of the stored content.
    */

@@ -2,8 +2,13 @@
 // place for the CLI (./upload.ts streams it) and the browser app (which builds it in memory and
 // seals it for the node, ./sealed-upload-format.ts):
 //
-//   [u32 LE header length][header JSON {schema, codeLists, rows, columns, party, signature?}]
+//   [u32 LE header length][header JSON {schema, codeLists, rows, columns, party, seeded?, signature?}]
 //   [for each column in schema order: share half a (rows × u64 LE), then half b]
+//
+// With `seeded` (the CLI's uploads), a half that is a stream of the column's seeds (x₀, x₁; the
+// third share x₂ = x − x₀ − x₁ is not) is sent as its 16-byte seed instead (seededHalves): node 0
+// gets two seeds per column, nodes 1 and 2 one seed and x₂'s bytes, 16 instead of 48 bytes per
+// value in all. A node learns nothing more: a seed gives exactly the half it stands for.
 //
 // Browser-safe (Uint8Array, TextEncoder; no Node built-in). What a body reveals: the public
 // metadata in its header (schema, code lists, row count, DESIGN.md) and one node's share pair,
@@ -57,6 +62,23 @@ export function uploadHeader(ds: ShareableDataset, party: 0 | 1 | 2): UploadHead
     ...(ds.sortedBy ? { sortedBy: ds.sortedBy } : {}),
   };
 }
+
+/**
+ * Which of a party's two halves (a, b) a seeded body carries as a seed: the halves that are x₀ or
+ * x₁ (party p holds x_p and x_{p+1}, src/mpc/share-split.ts).
+ */
+export function seededHalves(party: 0 | 1 | 2): [boolean, boolean] {
+  return party === 0 ? [true, true] : party === 1 ? [true, false] : [false, true];
+}
+
+/** Bytes of a body's share part (after the header): per column, each half's seed (16) or its bytes (rows × 8). */
+export function shareBodyLength(h: Pick<UploadHeader, 'rows' | 'columns' | 'party' | 'seeded'>): number {
+  const halves = h.seeded ? seededHalves(h.party).map((s) => (s ? SEED_BYTES : 8 * h.rows)) : [8 * h.rows, 8 * h.rows];
+  return h.columns.length * (halves[0]! + halves[1]!);
+}
+
+/** A seed's bytes (an AES-128 key, src/ring/prg.ts). */
+export const SEED_BYTES = 16;
 
 /** [u32 LE header length][header JSON] of a header. */
 export function encodeUploadHeaderBytes(header: UploadHeader): Uint8Array {

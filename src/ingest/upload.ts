@@ -6,7 +6,11 @@
 //
 // Wire contract (node API, src/node/api.ts): PUT /v1/datasets/:name/versions/:version,
 // application/octet-stream, body = [u32 LE header length][header JSON {schema, codeLists, rows,
-// columns, party}][for each column in schema order: half a (rows × u64 LE), then half b].
+// columns, party, seeded}][for each column in schema order: half a (rows × u64 LE), then half b],
+// where each half that is x_0 or x_1 goes as the 16-byte seed it is drawn from (./upload-body.ts:
+// node 0 two seeds per column, nodes 1 and 2 one seed and x_2's bytes; 16 instead of 48 bytes per
+// value in all). A seed tells its node exactly the half it stands for, no more: the node draws it
+// (the same AES-128-CTR stream) before it hashes and stores it.
 // 201 created, 200 identical content already stored, 409 other content under that version, 400 bad,
 // 403 refused by a governed node (not signed by the dataset's custodian).
 //
@@ -24,7 +28,8 @@
 // x_1) keyed by HMAC-SHA256(custodian key, cluster, dataset, version, column, SHA-256 of the column).
 // The custodian key is 32 random bytes kept on the custodian's machine (never sent). Different
 // content or a different version gives unrelated shares, so a node that sees two uploads learns
-// nothing from comparing them. Without a key, splitShares() draws fresh randomness (not idempotent).
+// nothing from comparing them. Without a key, uploadDataset draws a fresh one (a re-run is then not
+// idempotent); shareColumn without a key draws fresh shares (splitShares).
 //
 // Flow: (1) GET /v1/datasets at all three nodes (reachable? pinned certificate?) before any share
 // byte is sent; (2) three PUTs streamed concurrently, column by column, in bounded memory (one
@@ -44,7 +49,7 @@ import { AShare, splitShares, type ShareTriple } from '../mpc/share.js';
 import { Prg } from '../ring/prg.js';
 import { sub } from '../ring/ring64.js';
 import type { UploadHeader } from './schema.js';
-import { checkVersion, encodeUploadHeaderBytes, uploadHeader, type ShareableDataset } from './upload-body.js';
+import { checkVersion, encodeUploadHeaderBytes, SEED_BYTES, seededHalves, shareBodyLength, uploadHeader, type ShareableDataset } from './upload-body.js';
 import { sharesHasher, signUploadHeader, type UploadSignature } from './upload-auth.js';
 import type { Signer } from '../governance/identity.js';
 import { audienceOf, signRequest, UNSIGNED_BODY } from '../governance/request-auth.js';
@@ -82,9 +87,9 @@ export function encodeUploadHeader(header: UploadHeader): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** [u32 LE header length][header JSON] for one party, with the custodian's signature when given. */
-export function uploadHeaderBytes(ds: ShareableDataset, party: PartyId, signature?: UploadSignature): Buffer {
-  return encodeUploadHeader({ ...uploadHeader(ds, party), ...(signature ? { signature } : {}) });
+/** [u32 LE header length][header JSON] for one party, with the custodian's signature when given; `seeded`: the body sends seeds for the halves it can (./upload-body.ts). */
+export function uploadHeaderBytes(ds: ShareableDataset, party: PartyId, signature?: UploadSignature, seeded = false): Buffer {
+  return encodeUploadHeader({ ...uploadHeader(ds, party), ...(seeded ? { seeded: true } : {}), ...(signature ? { signature } : {}) });
 }
 
 /** What signing an upload needs besides the dataset: who signs, for which cluster and version. */
@@ -102,9 +107,9 @@ export function signUploadHeaders(ds: ShareableDataset, auth: UploadAuth, shares
   return PARTIES.map((p) => signUploadHeader(uploadHeader(ds, p), { cluster: auth.cluster, version: auth.version, sharesSha256: sharesSha256[p]!, time }, auth.signer));
 }
 
-/** Bytes of one party's body. */
-export function uploadBodyLength(ds: ShareableDataset, party: PartyId): number {
-  return uploadHeaderBytes(ds, party).length + ds.schema.columns.length * 16 * ds.rows;
+/** Bytes of one party's body (without a signature). */
+export function uploadBodyLength(ds: ShareableDataset, party: PartyId, seeded = false): number {
+  return uploadHeaderBytes(ds, party, undefined, seeded).length + shareBodyLength({ rows: ds.rows, columns: ds.schema.columns.map((c) => c.name), party, seeded });
 }
 
 function checkDataset(ds: ShareableDataset): void {
@@ -140,6 +145,21 @@ export function columnSeeds(key: Uint8Array, ctx: ShareContext, ds: ShareableDat
   return [mac.subarray(0, 16), mac.subarray(16, 32)];
 }
 
+/** The seed each of a party's halves is drawn from in a seeded body (null: sent as bytes), given the column's seeds of x_0 and x_1. */
+export function halfSeeds(seeds: [Uint8Array, Uint8Array], party: PartyId): [Uint8Array | null, Uint8Array | null] {
+  const [a, b] = seededHalves(party);
+  // Party p holds (x_p, x_{p+1}): party 0 (x_0, x_1), party 1 (x_1, x_2), party 2 (x_2, x_0).
+  const seedOf = [seeds[0], seeds[1], null];
+  return [a ? seedOf[party]! : null, b ? seedOf[(party + 1) % 3]! : null];
+}
+
+/** A half of rows × 8 bytes drawn from its seed, as a node expands it (the same stream as splitSharesSeeded). */
+export function drawHalf(seed: Uint8Array, rows: number): BigUint64Array {
+  const h = new BigUint64Array(rows);
+  new Prg(seed).fill(new Uint8Array(h.buffer));
+  return h;
+}
+
 /** Replicated shares of x with x_0, x_1 drawn from the given seeds (x_2 = x − x_0 − x_1). */
 export function splitSharesSeeded(x: BigUint64Array, seeds: [Uint8Array, Uint8Array]): ShareTriple {
   const x0 = new BigUint64Array(x.length);
@@ -157,8 +177,12 @@ export function shareColumn(ds: ShareableDataset, column: string, key: Uint8Arra
   return key ? splitSharesSeeded(x, columnSeeds(key, ctx, ds, column)) : splitShares(x);
 }
 
-/** The three bodies in memory (tests and small datasets; uploadDataset streams instead); signed when `auth` is given. */
-export function buildUploadBodies(ds: ShareableDataset, shares: ShareTriple[], auth?: UploadAuth): [Buffer, Buffer, Buffer] {
+/**
+ * The three bodies in memory (tests and small datasets; uploadDataset streams instead); signed when
+ * `auth` is given; with `seeds` (each column's seeds of x_0 and x_1, the ones its shares were drawn
+ * from: splitSharesSeeded), seeded bodies.
+ */
+export function buildUploadBodies(ds: ShareableDataset, shares: ShareTriple[], auth?: UploadAuth, seeds?: [Uint8Array, Uint8Array][]): [Buffer, Buffer, Buffer] {
   checkDataset(ds);
   if (shares.length !== ds.schema.columns.length) throw new Error(`${shares.length} shared columns for ${ds.schema.columns.length} schema columns`);
   let sigs: UploadSignature[] | undefined;
@@ -171,29 +195,37 @@ export function buildUploadBodies(ds: ShareableDataset, shares: ShareTriple[], a
     sigs = signUploadHeaders(ds, auth, hashes);
   }
   return PARTIES.map((p) => {
-    const parts: Buffer[] = [uploadHeaderBytes(ds, p, sigs?.[p])];
-    for (const t of shares) parts.push(bytesOf(t[p].a), bytesOf(t[p].b));
+    const parts: Buffer[] = [uploadHeaderBytes(ds, p, sigs?.[p], seeds !== undefined)];
+    shares.forEach((t, k) => {
+      const [a, b] = seeds ? halfSeeds(seeds[k]!, p) : [null, null];
+      parts.push(a ? Buffer.from(a) : bytesOf(t[p].a), b ? Buffer.from(b) : bytesOf(t[p].b));
+    });
     return Buffer.concat(parts);
   }) as [Buffer, Buffer, Buffer];
 }
 
-/** Reads a body back: header and one share per column (tests, diagnostics). */
+/** Reads a body back: header and one share per column, seeded halves drawn (tests, diagnostics). */
 export function parseUploadBody(body: Uint8Array): { header: UploadHeader; shares: AShare[] } {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const hlen = buf.readUInt32LE(0);
   const header = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as UploadHeader;
   const n = header.rows;
   let off = 4 + hlen;
-  if (buf.length !== off + header.columns.length * 16 * n) throw new Error(`body has ${buf.length} bytes, expected ${off + header.columns.length * 16 * n}`);
-  const take = () => {
+  if (buf.length !== off + shareBodyLength(header)) throw new Error(`body has ${buf.length} bytes, expected ${off + shareBodyLength(header)}`);
+  const seeded = header.seeded ? seededHalves(header.party) : [false, false];
+  const take = (half: 0 | 1) => {
+    if (seeded[half]) {
+      off += SEED_BYTES;
+      return drawHalf(buf.subarray(off - SEED_BYTES, off), n);
+    }
     const c = new BigUint64Array(n);
     new Uint8Array(c.buffer).set(buf.subarray(off, off + 8 * n));
     off += 8 * n;
     return c;
   };
   const shares = header.columns.map(() => {
-    const a = take();
-    return new AShare(a, take());
+    const a = take(0);
+    return new AShare(a, take(1));
   });
   return { header, shares };
 }
@@ -500,8 +532,9 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
   if (down.length > 0) throw new UploadError(uploadErrorMessage(name, version, down, [], 'nothing was uploaded'), down, []);
 
   const ctx: ShareContext = { cluster: config.cluster, version };
-  // Governed: a first pass over the (derived, hence reproducible) shares commits to each node's bytes.
-  const key = governed && !o.key ? randomBytes(32) : o.key;
+  // Shares derived from a key (the custodian's, else a fresh one): reproducible for the signing pass
+  // below, and each node's halves of x_0 and x_1 go as their seeds (./upload-body.ts).
+  const key = o.key ?? randomBytes(32);
   let sigs: UploadSignature[] | undefined;
   if (governed) {
     const hashers = PARTIES.map(() => sharesHasher());
@@ -513,8 +546,9 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
   }
 
   // (2) Three concurrent streaming PUTs, one column's shares in memory at a time.
-  const headers = PARTIES.map((p) => uploadHeaderBytes(ds, p, sigs?.[p]));
-  const lengths = headers.map((h) => h.length + ds.schema.columns.length * 16 * ds.rows);
+  const headers = PARTIES.map((p) => uploadHeaderBytes(ds, p, sigs?.[p], true));
+  const columnNames = ds.schema.columns.map((c) => c.name);
+  const lengths = headers.map((h, p) => h.length + shareBodyLength({ rows: ds.rows, columns: columnNames, party: p as PartyId, seeded: true }));
   const total = lengths.reduce((a, b) => a + b, 0);
   const socks = await Promise.allSettled(PARTIES.map((p) => connectPinned(config, p, timeoutMs)));
   const connectFailures = socks.flatMap((s, p) => (s.status === 'rejected' ? [failure(config, p as PartyId, (s.reason as Error).message)] : []));
@@ -539,8 +573,8 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
     o.onProgress({ sent, total, elapsedMs: now - t0, bytesPerSecond: (sent * 1000) / Math.max(1, now - t0) });
   };
   const anyFailed = () => puts.some((q) => q.failure !== null);
-  const writeAll = async (bufs: Buffer[]) => {
-    await Promise.all(puts.map((q, p) => q.write(bufs[p]!)));
+  const writeAll = async (bufs: (Buffer | null)[]) => {
+    await Promise.all(puts.map((q, p) => (bufs[p] ? q.write(bufs[p]!) : undefined)));
     report();
   };
   // As soon as one node fails, abort the uploads still in flight to the others.
@@ -550,11 +584,15 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
   await writeAll(headers);
   for (const spec of ds.schema.columns) {
     if (anyFailed()) break;
-    const t = shareColumn(ds, spec.name, key, ctx);
-    for (const half of ['a', 'b'] as const) {
-      const views = PARTIES.map((p) => bytesOf(t[p][half]));
-      for (let off = 0; off < views[0]!.length && !anyFailed(); off += SLICE) {
-        await writeAll(views.map((v) => v.subarray(off, Math.min(v.length, off + SLICE))));
+    const seeds = columnSeeds(key, ctx, ds, spec.name);
+    const t = splitSharesSeeded(ds.columns.get(spec.name)!, seeds);
+    for (const [h, half] of (['a', 'b'] as const).entries()) {
+      // A node's half that is x_0 or x_1 goes as its seed; x_2 as its bytes, in slices.
+      const asSeed = PARTIES.map((p) => halfSeeds(seeds, p)[h]);
+      await writeAll(asSeed.map((s) => (s ? Buffer.from(s) : null)));
+      const views = PARTIES.map((p) => (asSeed[p] ? null : bytesOf(t[p][half])));
+      for (let off = 0; off < 8 * ds.rows && !anyFailed(); off += SLICE) {
+        await writeAll(views.map((v) => v && v.subarray(off, Math.min(v.length, off + SLICE))));
       }
     }
   }

@@ -58,6 +58,8 @@ export type { ApiContext } from './context.js';
 import { registerSealedUploadRoute, type UploadReceiver } from './sealed-upload.js';
 import { registerCitizenRoutes } from './citizen-api.js';
 import { NO_SCHEMA_COMPILERS } from './fastify-options.js';
+import { SEED_BYTES, seededHalves, shareBodyLength } from '../ingest/upload-body.js';
+import { Prg } from '../ring/prg.js';
 import { registerRecordRoutes } from './record-api.js';
 
 /** Largest upload header (schema + code lists). */
@@ -65,6 +67,13 @@ const MAX_HEADER_BYTES = 64 << 20;
 
 // ---------------------------------------------------------------------------------------------
 // Server
+
+/** Passes rows × 8 bytes of the random stream of `seed` (src/ring/prg.ts) to sink, 1 MiB at a time. */
+function drawSeeded(seed: Uint8Array, rows: number, sink: (b: Uint8Array) => void): void {
+  const prg = new Prg(Uint8Array.from(seed));
+  const block = new Uint8Array(Math.min(8 * rows, 1 << 20));
+  for (let left = 8 * rows; left > 0; left -= block.length) sink(prg.fill(left >= block.length ? block : block.subarray(0, left)));
+}
 
 /** Pulls exact byte counts out of a stream. */
 class StreamReader {
@@ -154,6 +163,7 @@ function checkHeader(ctx: ApiContext, name: string, h: UploadHeader): void {
   const missing = want.filter((c) => !h.columns.includes(c));
   if (missing.length) bad(`missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} of schema ${name}`);
   if (h.columns.length !== want.length || h.columns.some((c, i) => c !== want[i])) bad(`columns must be exactly the schema's, in its order: ${want.join(', ')}`);
+  if (h.seeded !== undefined && typeof h.seeded !== 'boolean') bad(`seeded must be true or false, got ${JSON.stringify(h.seeded)}`);
   if (h.sortedBy !== undefined && h.schema.columns.find((c) => c.name === h.sortedBy)?.type !== 'person_id') bad(`sortedBy must name a person_id column of schema ${name}, got ${JSON.stringify(h.sortedBy)}`);
 }
 
@@ -289,20 +299,30 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       checkHeader(ctx, name, header);
       const signed = authenticateUpload(ctx, name, version, header);
       checkUploader(ctx, req.identity, name, header);
-      const expected = 4 + hlen + header.columns.length * 16 * header.rows;
+      const expected = 4 + hlen + shareBodyLength(header);
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) !== expected) {
-        throw new StoreError(`body is ${declared} bytes, but ${header.columns.length} columns × ${header.rows} rows × 16 bytes + header make ${expected}`);
+        throw new StoreError(
+          header.seeded
+            ? `body is ${declared} bytes, but ${header.columns.length} columns of ${header.rows} rows with party ${header.party}'s seeded halves + header make ${expected}`
+            : `body is ${declared} bytes, but ${header.columns.length} columns × ${header.rows} rows × 16 bytes + header make ${expected}`,
+        );
       }
+      const seeded = header.seeded ? seededHalves(header.party) : [false, false];
       const r = await store.write(
         { name, version, schema: header.schema, codeLists: header.codeLists, rows: header.rows, columns: header.columns, party: header.party, ...(header.sortedBy ? { sortedBy: header.sortedBy } : {}) },
         async (next, hash) => {
           for (const col of header.columns) {
             const w = next();
-            await rd.forward(16 * header.rows, `the shares of column '${col}'`, (b) => {
+            const put = (b: Uint8Array) => {
               hash(b);
               w.write(b);
-            });
+            };
+            for (const half of [0, 1] as const) {
+              // A seeded half is drawn here from its 16-byte seed: the bytes the custodian hashed and signed.
+              if (seeded[half]) drawSeeded(await rd.take(SEED_BYTES, `the seed of a half of column '${col}'`), header.rows, put);
+              else await rd.forward(8 * header.rows, `the shares of column '${col}'`, put);
+            }
             w.end();
           }
           if (!(await rd.atEnd())) throw new StoreError(`upload body is longer than the ${expected} bytes its header describes`);
