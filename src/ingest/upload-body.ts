@@ -71,6 +71,31 @@ export function seededHalves(party: 0 | 1 | 2): [boolean, boolean] {
   return party === 0 ? [true, true] : party === 1 ? [true, false] : [false, true];
 }
 
+/**
+ * The seed each of a party's halves is sent as in a seeded body (null: sent as bytes), given the
+ * column's seeds of x₀ and x₁. Party p holds (x_p, x_{p+1}): 0 (x₀, x₁), 1 (x₁, x₂), 2 (x₂, x₀).
+ */
+export function halfSeeds(seeds: [Uint8Array, Uint8Array], party: 0 | 1 | 2): [Uint8Array | null, Uint8Array | null] {
+  const [a, b] = seededHalves(party);
+  const seedOf = [seeds[0], seeds[1], null];
+  return [a ? seedOf[party]! : null, b ? seedOf[(party + 1) % 3]! : null];
+}
+
+/** One party's share part of a seeded body: per column, half a then half b, each its seed or its bytes. */
+export function partySeededBytes(shares: AShare[], seeds: [Uint8Array, Uint8Array][], party: 0 | 1 | 2): Uint8Array {
+  const parts = shares.flatMap((s, k) => {
+    const [a, b] = halfSeeds(seeds[k]!, party);
+    return [a ?? columnBytes(s.a), b ?? columnBytes(s.b)];
+  });
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
 /** Bytes of a body's share part (after the header): per column, each half's seed (16) or its bytes (rows × 8). */
 export function shareBodyLength(h: Pick<UploadHeader, 'rows' | 'columns' | 'party' | 'seeded'>): number {
   const halves = h.seeded ? seededHalves(h.party).map((s) => (s ? SEED_BYTES : 8 * h.rows)) : [8 * h.rows, 8 * h.rows];

@@ -49,7 +49,7 @@ import { AShare, splitShares, type ShareTriple } from '../mpc/share.js';
 import { Prg } from '../ring/prg.js';
 import { sub } from '../ring/ring64.js';
 import type { UploadHeader } from './schema.js';
-import { checkVersion, encodeUploadHeaderBytes, SEED_BYTES, seededHalves, shareBodyLength, uploadHeader, type ShareableDataset } from './upload-body.js';
+import { checkVersion, encodeUploadHeaderBytes, halfSeeds, SEED_BYTES, seededHalves, shareBodyLength, uploadHeader, type ShareableDataset } from './upload-body.js';
 import { sharesHasher, signUploadHeader, type UploadSignature } from './upload-auth.js';
 import type { Signer } from '../governance/identity.js';
 import { audienceOf, signRequest, UNSIGNED_BODY } from '../governance/request-auth.js';
@@ -143,14 +143,6 @@ export function columnSeeds(key: Uint8Array, ctx: ShareContext, ds: ShareableDat
     .update(JSON.stringify(['mosaik/ingest/share-seeds/v1', ctx.cluster, ds.schema.custodian, ds.schema.name, ctx.version, column, ds.rows, digest]))
     .digest();
   return [mac.subarray(0, 16), mac.subarray(16, 32)];
-}
-
-/** The seed each of a party's halves is drawn from in a seeded body (null: sent as bytes), given the column's seeds of x_0 and x_1. */
-export function halfSeeds(seeds: [Uint8Array, Uint8Array], party: PartyId): [Uint8Array | null, Uint8Array | null] {
-  const [a, b] = seededHalves(party);
-  // Party p holds (x_p, x_{p+1}): party 0 (x_0, x_1), party 1 (x_1, x_2), party 2 (x_2, x_0).
-  const seedOf = [seeds[0], seeds[1], null];
-  return [a ? seedOf[party]! : null, b ? seedOf[(party + 1) % 3]! : null];
 }
 
 /** A half of rows × 8 bytes drawn from its seed, as a node expands it (the same stream as splitSharesSeeded). */

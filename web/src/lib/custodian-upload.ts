@@ -2,8 +2,9 @@
 // key and the plaintext never leaving this browser:
 //   1. the file is validated here by the CLI's own reading and validation cores (src/ingest/csv-read.ts,
 //      jsonl-read.ts, validate.ts): every problem with its line number; nothing is sent when one is found;
-//   2. every column is split into 3-party replicated shares here (src/mpc/share-split.ts, randomness from
-//      crypto.getRandomValues);
+//   2. every column is split into 3-party replicated shares here, x₀ and x₁ drawn from two fresh seeds
+//      (crypto.getRandomValues) by AES-CTR (src/ingest/seeded-shares.ts), so that a node gets the seed
+//      of each half it can draw instead of its bytes (src/ingest/upload-body.ts seededHalves);
 //   3. each node's header is signed here by the custodian (the UploadStatement of src/ingest/upload-statement.ts,
 //      Ed25519 with the non-extractable WebCrypto key), committing to exactly that node's share bytes;
 //   4. each node's body (src/ingest/upload-body.ts) is sealed to that node's X25519 upload key
@@ -16,10 +17,11 @@ import { readJsonlChunks } from '../../../src/ingest/jsonl-read.js';
 import type { CodeList, DatasetSchema, UploadHeader } from '../../../src/ingest/schema.js';
 import { sealUpload } from '../../../src/ingest/sealed-upload.js';
 import { sealedUploadPath } from '../../../src/ingest/sealed-upload-format.js';
-import { checkVersion, encodeUploadHeaderBytes, partyShareBytes, uploadBodyBytes, uploadHeader, type ShareableDataset } from '../../../src/ingest/upload-body.js';
+import { checkVersion, encodeUploadHeaderBytes, partySeededBytes, partyShareBytes, shareBodyLength, uploadBodyBytes, uploadHeader, type ShareableDataset } from '../../../src/ingest/upload-body.js';
+import { freshSeeds, splitSharesFromSeeds, type ColumnSeeds } from '../../../src/ingest/seeded-shares.js';
 import { uploadStatementOf, type UploadSignature } from '../../../src/ingest/upload-statement.js';
 import type { IngestProgress, IngestValidation } from '../../../src/ingest/validate.js';
-import { splitSharesWith, type ShareTriple } from '../../../src/mpc/share-split.js';
+import type { ShareTriple } from '../../../src/mpc/share-split.js';
 import { call, cluster, PARTIES, type Party } from './api.js';
 import { sha256Hex, utf8 } from './bytes.js';
 import type { BrowserIdentity } from './keys.js';
@@ -85,21 +87,28 @@ export class UploadFailed extends Error {
   }
 }
 
-/** The bytes each node will receive (header and shares), to check against the limit before any work. */
+/** The most bytes a node will receive (header and shares: nodes 1 and 2 get x₂'s bytes), to check against the limit before any work. */
 export function bodySize(ds: ShareableDataset): number {
-  return encodeUploadHeaderBytes(uploadHeader(ds, 0)).length + 512 + ds.schema.columns.length * 16 * ds.rows;
+  return encodeUploadHeaderBytes(uploadHeader(ds, 1)).length + 512 + shareBodyLength({ rows: ds.rows, columns: ds.schema.columns.map((c) => c.name), party: 1, seeded: true });
 }
 
-const fillRandom = (b: Uint8Array) => void crypto.getRandomValues(b);
 const pause = () => new Promise((ok) => setTimeout(ok, 0));
 
-/** Shares of every column (fresh randomness). Kept by the page so that a retry sends the same shares. */
-export async function splitDataset(ds: ShareableDataset, onProgress?: (p: UploadProgress) => void): Promise<ShareTriple[]> {
-  const out: ShareTriple[] = [];
+/** Every column's shares and the seeds of x₀ and x₁ they were drawn from. */
+export interface SplitColumns {
+  shares: ShareTriple[];
+  seeds: ColumnSeeds[];
+}
+
+/** Shares of every column (fresh seeds). Kept by the page so that a retry sends the same shares. */
+export async function splitDataset(ds: ShareableDataset, onProgress?: (p: UploadProgress) => void): Promise<SplitColumns> {
+  const out: SplitColumns = { shares: [], seeds: [] };
   for (const [k, c] of ds.schema.columns.entries()) {
     onProgress?.({ phase: 'splitting', text: `splitting column ${c.name} into three shares`, fraction: 0.3 + (0.2 * k) / ds.schema.columns.length });
     await pause();
-    out.push(splitSharesWith(ds.columns.get(c.name)!, fillRandom));
+    const seeds = freshSeeds();
+    out.seeds.push(seeds);
+    out.shares.push(await splitSharesFromSeeds(ds.columns.get(c.name)!, seeds));
   }
   return out;
 }
@@ -138,18 +147,20 @@ export async function preflight(id: BrowserIdentity, ds: ShareableDataset, versi
 const hashJson = async (v: unknown): Promise<string> => sha256Hex(utf8(canonicalJson(v)));
 
 /** Signs, seals and sends each node its share pair; resolves when all three stored it. */
-export async function sendShares(id: BrowserIdentity, ds: ShareableDataset, shares: ShareTriple[], version: string, onProgress?: (p: UploadProgress) => void): Promise<NodeOutcome[]> {
+export async function sendShares(id: BrowserIdentity, ds: ShareableDataset, split: SplitColumns, version: string, onProgress?: (p: UploadProgress) => void): Promise<NodeOutcome[]> {
+  const { shares, seeds } = split;
   const info = await cluster();
   const time = new Date().toISOString();
   const bodies: Uint8Array[] = [];
   for (const p of PARTIES) {
     onProgress?.({ phase: 'signing', text: `signing ${info.nodes[p]!.name}'s upload with your key`, fraction: 0.5 + 0.05 * p });
-    const header: UploadHeader = uploadHeader(ds, p);
+    const header: UploadHeader = { ...uploadHeader(ds, p), seeded: true };
+    // The statement commits to the node's share bytes; the body carries seeds where the node can draw them.
     const shareBytes = partyShareBytes(shares.map((t) => t[p]));
     const statement = uploadStatementOf(header, { cluster: info.cluster, version, sharesSha256: await sha256Hex(shareBytes), time }, { schemaSha256: await hashJson(header.schema), codeListsSha256: await hashJson(header.codeLists) });
     const signature: UploadSignature = { ...(await signDocument('upload', statement, id)), statement };
     onProgress?.({ phase: 'sealing', text: `sealing ${info.nodes[p]!.name}'s shares so that only it can open them`, fraction: 0.55 + 0.05 * p });
-    bodies.push(await sealUpload(uploadBodyBytes({ ...header, signature }, shareBytes), info.nodes[p]!.uploadKey!, { cluster: info.cluster, node: info.nodes[p]!.name, party: p, dataset: ds.schema.name, version }));
+    bodies.push(await sealUpload(uploadBodyBytes({ ...header, signature }, partySeededBytes(shares.map((t) => t[p]), seeds, p)), info.nodes[p]!.uploadKey!, { cluster: info.cluster, node: info.nodes[p]!.name, party: p, dataset: ds.schema.name, version }));
     await pause();
   }
   let done = 0;

@@ -9,9 +9,8 @@ import { inPersonOrder } from '../../../../src/ingest/person-order.js';
 import { parseSchemaDocument } from '../../../../src/ingest/schema-document.js';
 import { defaultVersion, type ShareableDataset } from '../../../../src/ingest/upload-body.js';
 import type { IngestValidation, RowProblem } from '../../../../src/ingest/validate.js';
-import type { ShareTriple } from '../../../../src/mpc/share-split.js';
 import { datasetInfo } from '../../lib/custodian-data.js';
-import { formatOf, preflight, sendShares, sizeText, splitDataset, UPLOAD_LIMIT_BYTES, UploadFailed, validateFile, type FileFormat, type NodeOutcome, type UploadProgress } from '../../lib/custodian-upload.js';
+import { formatOf, preflight, sendShares, sizeText, splitDataset, UPLOAD_LIMIT_BYTES, UploadFailed, validateFile, type FileFormat, type NodeOutcome, type SplitColumns, type UploadProgress } from '../../lib/custodian-upload.js';
 import { me } from '../../state.js';
 import { fmt, Note, Problem } from '../../ui/common.js';
 import type { TabProps } from './tab.js';
@@ -32,7 +31,7 @@ const PROBLEMS_SHOWN = 50;
 interface Prepared {
   key: string;
   ds: ShareableDataset;
-  shares: ShareTriple[];
+  shares: SplitColumns;
 }
 
 export function Upload({ mine, refresh }: TabProps) {
