@@ -5,10 +5,10 @@
 //   [u32 LE header length][header JSON {schema, codeLists, rows, columns, party, seeded?, signature?}]
 //   [for each column in schema order: share half a (rows × u64 LE), then half b]
 //
-// With `seeded` (the CLI's uploads), a half that is a stream of the column's seeds (x₀, x₁; the
-// third share x₂ = x − x₀ − x₁ is not) is sent as its 16-byte seed instead (seededHalves): node 0
-// gets two seeds per column, nodes 1 and 2 one seed and x₂'s bytes, 16 instead of 48 bytes per
-// value in all. A node learns nothing more: a seed gives exactly the half it stands for.
+// With `seeded` (`mosaik ingest` and the browser), a half that is a stream of the column's seeds
+// (x₀, x₁; the third share x₂ = x − x₀ − x₁ is not) is sent as its 16-byte seed instead
+// (seededHalves): node 0 gets two seeds per column, nodes 1 and 2 one seed and x₂'s bytes, 16
+// instead of 48 bytes per value in all. A node learns nothing more: a seed gives exactly the half it stands for.
 //
 // Browser-safe (Uint8Array, TextEncoder; no Node built-in). What a body reveals: the public
 // metadata in its header (schema, code lists, row count, DESIGN.md) and one node's share pair,
