@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { checkSchema, decodeValue, encodeValue, prefixRange, valueBits } from '../src/ingest/schema.js';
 import { AGE_BANDS, HOSPITALS, icd10List, MUNICIPALITIES, REGIONS, atcList, demoCodeLists } from '../src/demo/codelists.js';
 import { registerCsv, writeRegisterCsv } from '../src/demo/csv.js';
-import { CONDITION, civilFromDays, daysFromCivil, generateRegisters, valueText, type Register } from '../src/demo/registers.js';
+import { CONDITION, civilFromDays, generateRegisters, valueText, type Register } from '../src/demo/registers.js';
+import { daysFromCivil } from '../src/ingest/schema.js';
 
 const N = 2000;
 const regs = generateRegisters({ citizens: N, seed: 7 });

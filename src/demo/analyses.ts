@@ -4,7 +4,8 @@
 // 2026-12-31), and that same table in plaintext straight from the generated registers (what the SQL
 // means, independently of the SQL planner and MPC), for the comparison with R. Plaintext only: the
 // custodians' and the checker's side, never a node's.
-import { civilFromDays, daysFromCivil, type Registers } from './registers.js';
+import { daysFromCivil } from '../ingest/schema.js';
+import { civilFromDays, type Registers } from './registers.js';
 
 /** The analysis table of the example statistics. */
 export const ANALYSIS_SQL = `SELECT EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') AS t2d,

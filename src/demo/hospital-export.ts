@@ -17,8 +17,9 @@ import { DEFAULT_PERSON_SYSTEM } from '../ingest/person-system.js';
 import { TARGET_SYSTEMS } from '../ingest/code-map.js';
 import { OMOP_CONCEPTS } from '../ingest/omop.js';
 import { dayText } from '../ingest/hospital-records.js';
+import { daysFromCivil } from '../ingest/schema.js';
 import { MUNICIPALITIES } from './codelists.js';
-import { daysFromCivil, type Registers } from './registers.js';
+import type { Registers } from './registers.js';
 
 export interface HospitalExportOptions {
   /** FHIR: write medication as MedicationRequest (default) or MedicationStatement. */

@@ -21,7 +21,8 @@ import { dayText, sortProblems, type HospitalRecords, type PatientRecord, type P
 import { excerpt, type CodeList, type DatasetSchema } from '../ingest/schema.js';
 import { RowValidator, validationResult, type IngestValidation } from '../ingest/validate.js';
 import { AGE_BANDS, ageBandIndex, demoCodeLists, MUNICIPALITIES, REGIONS } from './codelists.js';
-import { ageAt, civilFromDays, daysFromCivil } from './registers.js';
+import { daysFromCivil } from '../ingest/schema.js';
+import { ageAt, civilFromDays } from './registers.js';
 import { contactsSchema, DEFAULT_PERIOD, populationSchema, prescriptionsSchema, type RegisterPeriod } from './schemas.js';
 
 /** The registers a hospital export fills. */

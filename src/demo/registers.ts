@@ -49,7 +49,7 @@
 // load), peak RSS 7.2 GiB (27 M contacts, 34 M prescriptions). Linear in N. No BigInt per value:
 // ring elements are written as 32-bit halves.
 
-import { DECIMAL_FRAC_BITS, type CodeList, type ColumnSpec, type DatasetSchema } from '../ingest/schema.js';
+import { daysFromCivil, DECIMAL_FRAC_BITS, type CodeList, type ColumnSpec, type DatasetSchema } from '../ingest/schema.js';
 import {
   ageBandIndex, ageBandList, atcList, codeIndex, demoCodeLists, educationList, HOSPITALS, hospitalList, icd10List,
   MUNICIPALITIES, municipalityList, regionList, sexList,
@@ -169,16 +169,8 @@ function codeSampler(list: CodeList, entries: [string, number][]): Sampler {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Calendar arithmetic on day numbers (days since 1970-01-01), without Date objects (H. Hinnant).
-
-export function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
+// Calendar arithmetic on day numbers (days since 1970-01-01), without Date objects (H. Hinnant);
+// daysFromCivil is src/ingest/schema.ts's, which parses dates with it.
 
 /** [year, month, day] of a day number. */
 export function civilFromDays(z: number): [number, number, number] {

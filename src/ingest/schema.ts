@@ -138,7 +138,6 @@ export function prefixRange(list: CodeList, prefix: string): [number, number] {
 const DAY_MS = 86_400_000;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** 'YYYY-MM-DD' → days since 1970-01-01; null if not a real calendar date. */
 /**
  * Days since 1970-01-01 of a 'YYYY-MM-DD' date of the proleptic Gregorian calendar, or null when
  * the text is not one. Years 0000–0099 are refused (as Date.UTC, which read them as 1900–1999,
@@ -156,7 +155,7 @@ const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const daysInMonth = (y: number, m: number): number => (m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : MONTH_DAYS[m - 1]!);
 
 /** H. Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil: days since 1970-01-01 (no Date object). */
-function daysFromCivil(y: number, m: number, d: number): number {
+export function daysFromCivil(y: number, m: number, d: number): number {
   const yy = m <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;
