@@ -185,19 +185,7 @@ export class ColumnEncoder {
   /** Checks and stores one raw value; returns the problem, or null when it is valid. */
   push(raw: string, line: number): RowProblem | null {
     this.last = undefined;
-    let v: number | bigint | undefined;
-    switch (this.kind) {
-      case 'code':
-        v = this.codes!.get(raw);
-        break;
-      case 'memo':
-        v = this.memo.get(raw);
-        break;
-      case 'person':
-      case 'int':
-        v = this.number(raw, 0, raw.length);
-        break;
-    }
+    let v = this.fast(raw, 0, raw.length);
     if (v === undefined) {
       const e = this.encoded(raw);
       if (typeof e === 'string') return { line, kind: 'value', column: this.spec.name, message: e };
@@ -226,22 +214,25 @@ export class ColumnEncoder {
    * person) are accept()'s.
    */
   known(text: string, start: number, end: number): number | bigint | undefined {
-    let v: number | bigint | undefined;
-    switch (this.kind) {
-      case 'code':
-        v = this.codes!.get(text.slice(start, end));
-        break;
-      case 'memo':
-        v = this.memo.get(text.slice(start, end));
-        break;
-      case 'person':
-      case 'int':
-        v = this.number(text, start, end);
-        break;
-    }
+    const v = this.fast(text, start, end);
     if (v !== undefined) return v;
     const e = this.encoded(text.slice(start, end));
     return typeof e === 'string' ? undefined : e;
+  }
+
+  /** The fast path's encoding of text[start, end) (code list, memo, digit loop), or undefined when it does not know the value. */
+  private fast(text: string, start: number, end: number): number | bigint | undefined {
+    switch (this.kind) {
+      case 'code':
+        return this.codes!.get(text.slice(start, end));
+      case 'memo':
+        return this.memo.get(text.slice(start, end));
+      case 'person':
+      case 'int':
+        return this.number(text, start, end);
+      default:
+        return undefined;
+    }
   }
 
   /** A person id or an int column's value written as plain digits (ints: an optional '-') in range, else undefined. */
