@@ -210,7 +210,10 @@ function tieOf(t: JoinTablePlan): { column: string; min: number; bits: number; v
     const c = t.dataset.columns.find((x) => x.name === k.find((n) => n !== t.key));
     if (!c || !t.reads.includes(c.name)) continue;
     if (c.type === 'bool') return { column: c.name, min: 0, bits: 1, values: 2 };
-    if (c.type === 'int' && typeof c.min === 'number' && typeof c.max === 'number' && c.max - c.min < 2 ** 16) return { column: c.name, min: c.min, bits: Math.max(1, Math.ceil(Math.log2(c.max - c.min + 1))), values: c.max - c.min + 1 };
+    if (c.type === 'int' && typeof c.min === 'number' && typeof c.max === 'number' && c.max - c.min < 2 ** 16) {
+      const values = c.max - c.min + 1;
+      return { column: c.name, min: c.min, bits: Math.max(1, Math.ceil(Math.log2(values))), values };
+    }
   }
   return null;
 }
