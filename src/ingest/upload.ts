@@ -107,11 +107,6 @@ export function signUploadHeaders(ds: ShareableDataset, auth: UploadAuth, shares
   return PARTIES.map((p) => signUploadHeader(uploadHeader(ds, p), { cluster: auth.cluster, version: auth.version, sharesSha256: sharesSha256[p]!, time }, auth.signer));
 }
 
-/** Bytes of one party's body (without a signature). */
-export function uploadBodyLength(ds: ShareableDataset, party: PartyId, seeded = false): number {
-  return uploadHeaderBytes(ds, party, undefined, seeded).length + shareBodyLength({ rows: ds.rows, columns: ds.schema.columns.map((c) => c.name), party, seeded });
-}
-
 function checkDataset(ds: ShareableDataset): void {
   for (const c of ds.schema.columns) {
     const col = ds.columns.get(c.name);
