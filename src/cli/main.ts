@@ -33,6 +33,7 @@ import type { PartyId } from '../net/channel.js';
 import { createLocalCluster, writeNodeKey } from '../net/keys.js';
 import { ensureLocalIdentities } from '../governance/identities.js';
 import { DEFAULT_PRIVACY } from '../node/privacy.js';
+import { importDaemon } from './bundled.js';
 import { COLUMN_MALLOC_ENV, growHeapForColumns, hasColumnMemory } from '../ring/column-memory.js';
 // What a command runs is imported when it runs (the daemon, the query client, the demos), and the
 // commands of other modules are registered only when the command line may need them (below): a
@@ -111,7 +112,7 @@ program
       }
       const pause = Number(process.env.MOSAIK_TEST_JOB_PAUSE_MS ?? 0); // tests: kill a node mid-job
       const busy = Number(process.env.MOSAIK_TEST_JOB_BUSY_MS ?? 0); // tests: long synchronous local work in a job
-      const { startDaemon } = await import('../node/daemon.js');
+      const { startDaemon } = await importDaemon();
       const d = await startDaemon({
         dir: resolve(o.dir),
         party: o.party as PartyId,
