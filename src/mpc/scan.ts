@@ -211,35 +211,29 @@ interface Into {
   step: number;
 }
 
-// Lane loops on 32-bit halves (no BigInt per lane); lane k of a strided operand is src[start + k·step].
+// Lane loops over the 64-bit lanes; lane k of a strided operand is src[start + k·step]. V8's optimising
+// compiler keeps BigUint64Array loads and BigInt.asUintN(64, ·) sums and differences in 64-bit registers
+// (no BigInt allocated per lane): 1.9–2.6 ns per lane against 10–16 ns for the same sums carried across
+// 32-bit halves, whose intermediate values exceed 32 bits and make V8 compute in doubles
+// (bench/RESULTS.md, "Scan lanes as 64-bit integers").
 
 /** dst[at + k] = src[start + k·step], k < count. */
 function gatherInto(dst: Col, at: number, src: Col, start: number, step: number, count: number): void {
-  const d = u32(dst), s = u32(src);
-  for (let k = 2 * at, i = 2 * start, e = 2 * (at + count); k < e; k += 2, i += 2 * step) {
-    d[k] = s[i]!;
-    d[k + 1] = s[i + 1]!;
+  if (step === 1) {
+    dst.set(src.subarray(start, start + count), at);
+    return;
   }
+  for (let k = at, i = start, e = at + count; k < e; k++, i += step) dst[k] = src[i]!;
 }
 
 /** dst[at + k] = x[xs + k·xStep] − y[ys + k·yStep] mod 2^64, k < count. */
 function gatherDiff(dst: Col, at: number, x: Col, xs: number, xStep: number, y: Col, ys: number, yStep: number, count: number): void {
-  const d = u32(dst), a = u32(x), b = u32(y);
-  for (let k = 2 * at, i = 2 * xs, j = 2 * ys, e = 2 * (at + count); k < e; k += 2, i += 2 * xStep, j += 2 * yStep) {
-    const lo = a[i]! - b[j]!;
-    d[k] = lo >>> 0;
-    d[k + 1] = (a[i + 1]! - b[j + 1]! - (lo < 0 ? 1 : 0)) >>> 0;
-  }
+  for (let k = at, i = xs, j = ys, e = at + count; k < e; k++, i += xStep, j += yStep) dst[k] = BigInt.asUintN(64, x[i]! - y[j]!);
 }
 
 /** o[os + k·oStep] = z[k] + x[xs + k·xStep] mod 2^64, k < m (o may be z with os = 0, oStep = 1). */
 function addGathered(o: Col, os: number, oStep: number, z: Col, x: Col, xs: number, xStep: number, m: number): void {
-  const d = u32(o), s = u32(z), a = u32(x);
-  for (let k = 0, q = 2 * os, i = 2 * xs; k < 2 * m; k += 2, q += 2 * oStep, i += 2 * xStep) {
-    const lo = s[k]! + a[i]!;
-    d[q] = lo >>> 0;
-    d[q + 1] = (s[k + 1]! + a[i + 1]! + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-  }
+  for (let k = 0, q = os, i = xs; k < m; k++, q += oStep, i += xStep) o[q] = BigInt.asUintN(64, z[k]! + x[i]!);
 }
 
 /**
@@ -247,14 +241,7 @@ function addGathered(o: Col, os: number, oStep: number, z: Col, x: Col, xs: numb
  * oStep = 1, or y where its lane is the one written).
  */
 function flagFrom(o: Col, os: number, oStep: number, z: Col, x: Col, xs: number, xStep: number, y: Col, ys: number, yStep: number, m: number): void {
-  const d = u32(o), s = u32(z), a = u32(x), b = u32(y);
-  for (let k = 0, q = 2 * os, i = 2 * xs, j = 2 * ys; k < 2 * m; k += 2, q += 2 * oStep, i += 2 * xStep, j += 2 * yStep) {
-    const lo = a[i]! + b[j]!;
-    const hi = a[i + 1]! + b[j + 1]! + (lo > 0xffffffff ? 1 : 0);
-    const l2 = (lo >>> 0) - s[k]!;
-    d[q] = l2 >>> 0;
-    d[q + 1] = (hi - s[k + 1]! - (l2 < 0 ? 1 : 0)) >>> 0;
-  }
+  for (let k = 0, q = os, i = xs, j = ys; k < m; k++, q += oStep, i += xStep, j += yStep) o[q] = BigInt.asUintN(64, x[i]! + y[j]! - z[k]!);
 }
 
 /** The column shifted down one row: row i gets row i − 1's value, row 0 gets `first` (public). Local. */
@@ -289,17 +276,10 @@ export function prefixSum(x: AShare): AShare {
   return new AShare(prefixSumCol(x.a), prefixSumCol(x.b));
 }
 
-/** Inclusive prefix sums mod 2^64 on 32-bit halves (no BigInt per lane). */
+/** Inclusive prefix sums mod 2^64 (each lane from the lane before it: see the lane loops above). */
 function prefixSumCol(c: Col): Col {
   const out = R.uninit(c.length); // every lane written below
-  const s = u32(c), d = u32(out);
-  let lo = 0, hi = 0;
-  for (let k = 0; k < s.length; k += 2) {
-    const l = lo + s[k]!;
-    lo = l >>> 0;
-    hi = (hi + s[k + 1]! + (l > 0xffffffff ? 1 : 0)) >>> 0;
-    d[k] = lo;
-    d[k + 1] = hi;
-  }
+  if (c.length > 0) out[0] = c[0]!;
+  for (let k = 1; k < c.length; k++) out[k] = BigInt.asUintN(64, out[k - 1]! + c[k]!);
   return out;
 }
