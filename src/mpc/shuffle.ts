@@ -43,24 +43,18 @@ export class Shuffle {
   }
 }
 
-/** Uint32 view of a column (2 words per lane, little-endian: lo then hi). */
-const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.length * 2);
-
 /**
  * dst[k·n + perm[i]] = srcs[k][i] for every column k (dst holds the columns back to back): moves
  * row i to position perm[i]. The scatter (sequential reads) measured ~2.5x faster than the
  * equivalent gather at 1 M rows.
  */
 export function scatterRows(srcs: Col[], dst: Col, perm: Uint32Array, n: number): void {
-  const d = u32(dst);
+  // Whole 64-bit lanes (V8 moves BigUint64Array lanes in registers): 3.2 against 4.1 ns per lane
+  // as two 32-bit halves, at 2^20 rows × 4 columns.
   for (let k = 0; k < srcs.length; k++) {
-    const s = u32(srcs[k]!);
-    const base = 2 * k * n;
-    for (let i = 0, o = 0; i < n; i++, o += 2) {
-      const q = base + 2 * perm[i]!;
-      d[q] = s[o]!;
-      d[q + 1] = s[o + 1]!;
-    }
+    const s = srcs[k]!;
+    const base = k * n;
+    for (let i = 0; i < n; i++) dst[base + perm[i]!] = s[i]!;
   }
 }
 
