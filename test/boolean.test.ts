@@ -44,6 +44,36 @@ describe('long boolean layers', () => {
     const want = xw.map((v, i) => v & yw[i]!);
     for (const r of out) assert.deepEqual(r, want);
   });
+
+  it('ANDs many pairs of any shapes in one round (andMany), short and kernel-sized runs, across slice boundaries', async () => {
+    // Shapes (lanes × planes): one word, a run just under and over the kernel's 256 words, several
+    // planes, and a pair long enough that the round's first 4 MiB slice ends inside it.
+    const shapes: [number, number][] = [[5, 1], [32 * 255 + 7, 1], [32 * 257, 3], [100, 64], [32 * ((1 << 20) - 300) + 1, 1], [32 * 900, 2], [1, 1]];
+    const words = (n: number, bits: number) => bits * Math.ceil(n / 32);
+    const mk = (n: number, bits: number, seed: number) => new Uint32Array(words(n, bits)).map((_, i) => Math.imul(i ^ seed, 0x9e3779b9) >>> 0);
+    const xs = shapes.map(([n, b], k) => mk(n, b, 17 * k + 1)), ys = shapes.map(([n, b], k) => mk(n, b, 31 * k + 5));
+    const out = await run3(async (p) => {
+      const pairs: [B.BShare, B.BShare][] = [];
+      for (let k = 0; k < shapes.length; k++) {
+        const [n, b] = shapes[k]!;
+        pairs.push([await B.inputBits(p, 0, p.id === 0 ? xs[k]! : null, n, b), await B.inputBits(p, 2, p.id === 2 ? ys[k]! : null, n, b)]);
+      }
+      const sent = p.net.stats.frames;
+      const zs = await B.andMany(p, pairs);
+      const frames = p.net.stats.frames - sent;
+      return { frames, got: await Promise.all(zs.map((z) => B.revealBits(p, z))) };
+    });
+    for (const r of out) {
+      assert.equal(r.frames, 2, 'one round: the layer in two 4 MiB slices to one peer');
+      shapes.forEach(([n, b], k) => {
+        const got = r.got[k]!;
+        assert.equal(got.length, words(n, b));
+        // Words past n lanes in a plane are padding; compare the lanes that exist.
+        const want = xs[k]!.map((v, i) => v & ys[k]![i]!);
+        assert.deepEqual(fromPlanes(got, n, b), fromPlanes(want, n, b), `pair ${k} (${n} lanes × ${b})`);
+      });
+    }
+  });
 });
 
 describe('AND of every pair of planes (andOuter)', () => {

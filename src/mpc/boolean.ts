@@ -120,12 +120,15 @@ const AND_KERNEL_WORDS = 256;
  */
 export async function and(p: Party, x: BShare, y: BShare): Promise<BShare> {
   checkShape(x, y, 'and');
+  return andRound(p, x.n, x.bits, (z, off, end) => andWords(x, y, off, end, z, off));
+}
+
+/** z[at + k] = the local part of x ∧ y at word from + k, for words [from, to) of x and y. */
+function andWords(x: BShare, y: BShare, from: number, to: number, z: Uint32Array, at: number): void {
   const xa = x.a, xb = x.b, ya = y.a, yb = y.b;
-  return andRound(p, x.n, x.bits, (z, off, end) => {
-    // Short layers in JavaScript (a kernel call's copies cost more than a few words).
-    if (end - off >= AND_KERNEL_WORDS) return andLocal(xa.subarray(off, end), xb.subarray(off, end), ya.subarray(off, end), yb.subarray(off, end), z.subarray(off, end));
-    for (let i = off; i < end; i++) z[i] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
-  });
+  // Short runs in JavaScript (a kernel call's copies cost more than a few words).
+  if (to - from >= AND_KERNEL_WORDS) return andLocal(xa.subarray(from, to), xb.subarray(from, to), ya.subarray(from, to), yb.subarray(from, to), z.subarray(at, at + to - from));
+  for (let i = from, o = at; i < to; i++, o++) z[o] = (xa[i]! & (ya[i]! ^ yb[i]!)) ^ (xb[i]! & ya[i]!);
 }
 
 /**
@@ -196,20 +199,20 @@ const STREAM_WORDS = 1 << 20;
 /** Several independent ANDs in one round (any shapes). */
 export async function andMany(p: Party, pairs: [BShare, BShare][]): Promise<BShare[]> {
   if (pairs.length === 1) return [await and(p, pairs[0]![0], pairs[0]![1])];
-  const total = pairs.reduce((s, [x]) => s + x.a.length, 0);
-  const cat = (pick: (s: BShare) => Uint32Array, side: 0 | 1) => {
-    const out = new Uint32Array(total);
-    let off = 0;
-    for (const pair of pairs) {
-      out.set(pick(pair[side]), off);
-      off += pair[side].a.length;
-    }
-    return out;
-  };
   pairs.forEach(([x, y]) => checkShape(x, y, 'andMany'));
-  const X = new BShare(total * 32, 1, cat((s) => s.a, 0), cat((s) => s.b, 0));
-  const Y = new BShare(total * 32, 1, cat((s) => s.a, 1), cat((s) => s.b, 1));
-  const Z = await and(p, X, Y);
+  // The pairs' words back to back, each pair's local products written in place (no copies of the operands).
+  const starts: number[] = [];
+  let total = 0;
+  for (const [x] of pairs) {
+    starts.push(total);
+    total += x.a.length;
+  }
+  const Z = await andRound(p, total * 32, 1, (z, off, end) => {
+    for (let k = 0; k < pairs.length; k++) {
+      const s = starts[k]!, from = Math.max(off, s), to = Math.min(end, s + pairs[k]![0].a.length);
+      if (from < to) andWords(pairs[k]![0], pairs[k]![1], from - s, to - s, z, from);
+    }
+  });
   const out: BShare[] = [];
   let off = 0;
   for (const [x] of pairs) {
