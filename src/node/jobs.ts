@@ -194,6 +194,16 @@ interface Admission {
 }
 
 /** A refusal of this node's: the job's error here is "refused: …" (403). */
+/**
+ * Where a job's progress figure starts: a join whose EXISTS flags are made first (not kept from an
+ * earlier job) reports them as the first EXISTS_SHARE of the run and the query as the rest.
+ */
+interface JobProgress {
+  from: number;
+}
+/** About the EXISTS's share of the main job's linked studies (the merge with its register). */
+const EXISTS_SHARE = 0.6;
+
 const isRefusal = (e: unknown): e is GovernanceError | PrivacyRefusal => e instanceof GovernanceError || e instanceof PrivacyRefusal;
 /** The failed check of a refusal, for the transparency log's job-refused entries. */
 const refusalCode = (e: GovernanceError | PrivacyRefusal): string => (e instanceof GovernanceError ? e.code : 'privacy');
@@ -693,8 +703,13 @@ export class JobRunner {
    * A join plan's registers as stored, with each EXISTS whose flag can be kept taken from the nodes'
    * cache or made now and kept (src/node/exists-cache.ts); the job's progress says so while it is made.
    */
-  private keptExists(p: Party, job: Job, join: JoinPlan, versions: Record<string, string>, rows: number): Promise<{ jp: JoinPlan; tables: Map<string, Map<string, AShare>> }> {
-    return agreedExists(p, { exists: this.existsCache, lineups: this.lineupCache }, this.o.store, join, versions, { report: (f, what) => (job.progress = `computing over ${rows} rows: ${what}, ${Math.floor(100 * f)} %`) });
+  private keptExists(p: Party, job: Job, join: JoinPlan, versions: Record<string, string>, rows: number, progress: JobProgress): Promise<{ jp: JoinPlan; tables: Map<string, Map<string, AShare>> }> {
+    return agreedExists(p, { exists: this.existsCache, lineups: this.lineupCache }, this.o.store, join, versions, {
+      report: (f, what) => {
+        progress.from = EXISTS_SHARE; // the query after it starts there
+        job.progress = `computing over ${rows} rows: ${what}, ${Math.floor(100 * EXISTS_SHARE * f)} %`;
+      },
+    });
   }
 
   /**
@@ -765,7 +780,10 @@ export class JobRunner {
       }
       job.progress = 'decrypting shares';
       // Progress for the requester (GET /v1/jobs/:id): the step just done and how far the run is.
-      const progress = (f: number, phase: string) => (job.progress = `computing over ${rows} rows: ${Math.floor(100 * f)} % (${phase})`);
+      // A join's EXISTS flags made first take the first EXISTS_SHARE of it, so the figure only grows.
+      const steps: JobProgress = { from: 0 };
+      const pct = (f: number) => Math.floor(100 * (steps.from + (1 - steps.from) * f));
+      const progress = (f: number, phase: string) => (job.progress = `computing over ${rows} rows: ${pct(f)} % (${phase})`);
       const opts = { minCellSize: spec.minCellSize, revealTo: 'none', progress, ...(a.noise ? { noise: a.noise } : {}) } as unknown as RunOptions;
       let r: QueryResult & { shared?: SharedOutputs };
       if (a.stat) {
@@ -779,18 +797,18 @@ export class JobRunner {
         // The study's consent filter: the register's rows in force at T, joined on the person id.
         // An EXISTS's flag kept or made now as without the filter (per person: the filter drops the
         // person's joined rows either way; src/query/exists-flags.ts).
-        const kept = await this.keptExists(p, job, join!, versions, rows);
-        job.progress = `computing over ${rows} rows with the consent filter of '${ja.auth.consent.purpose}': 0 %`;
+        const kept = await this.keptExists(p, job, join!, versions, rows, steps);
+        job.progress = `computing over ${rows} rows with the consent filter of '${ja.auth.consent.purpose}': ${pct(0)} %`;
         const restrict = await consentRestriction(p, store, ja.consent);
         r = (await runJoinQuery(p, kept.jp, kept.tables, { ...opts, restrict })) as typeof r;
       } else if (join) {
         // Every register the query reads, by its alias in the SQL; an EXISTS's flag kept from an
         // earlier query (or made now and kept) instead of its register (src/node/exists-cache.ts).
-        const kept = await this.keptExists(p, job, join, versions, rows);
+        const kept = await this.keptExists(p, job, join, versions, rows, steps);
         // The sort by person id of an earlier join over the same registers, and the joined rows of
         // an earlier join under the same conditions, kept (src/node/lineup-cache.ts).
         const lineup = await agreedLineup(p, this.lineupCache, store, kept.jp, versions, {}, this.joinedCache);
-        job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers: 0 %`;
+        job.progress = `computing over ${rows} rows of ${Object.keys(versions).length} registers: ${pct(0)} %`;
         r = (await runJoinQuery(p, kept.jp, kept.tables, { ...opts, ...lineup })) as typeof r;
       } else {
         const cols = store.load(spec.dataset, spec.version, plan.columns.length ? plan.columns : [meta.columns[0]!]);
