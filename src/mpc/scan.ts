@@ -215,7 +215,7 @@ interface Into {
 // compiler keeps BigUint64Array loads and BigInt.asUintN(64, ·) sums and differences in 64-bit registers
 // (no BigInt allocated per lane): 1.9–2.6 ns per lane against 10–16 ns for the same sums carried across
 // 32-bit halves, whose intermediate values exceed 32 bits and make V8 compute in doubles
-// (bench/RESULTS.md, "Scan lanes as 64-bit integers").
+// (bench/RESULTS.md, "A daemon starts from one bundled file; 64-bit lanes").
 
 /** dst[at + k] = src[start + k·step], k < count. */
 function gatherInto(dst: Col, at: number, src: Col, start: number, step: number, count: number): void {
