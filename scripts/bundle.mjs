@@ -39,6 +39,7 @@ for (const chunk of output) {
     }
   }
 }
+mkdirSync(OUT, { recursive: true });
 for (const [name, from] of assets) {
   if (name.endsWith('.js') && /(?:import|export)\s[^'"]*?from\s+['"]\.|import\(\s*['"]\./.test(readFileSync(from, 'utf8'))) {
     throw new Error(`${relative(DIST, from)} imports modules of its own folder, so it cannot be copied beside the bundle as it is`);
@@ -47,5 +48,4 @@ for (const [name, from] of assets) {
   const s = statSync(from);
   inputs[relative(DIST, from)] = { size: s.size, mtimeMs: s.mtimeMs };
 }
-mkdirSync(OUT, { recursive: true });
 writeFileSync(join(OUT, 'manifest.json'), JSON.stringify({ entries: Object.keys(ENTRIES), inputs }, null, 1) + '\n');

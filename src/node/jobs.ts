@@ -193,7 +193,6 @@ interface Admission {
   stat?: { plan: StatPlan; noise: StatNoise | null };
 }
 
-/** A refusal of this node's: the job's error here is "refused: …" (403). */
 /**
  * Where a job's progress figure starts: a join whose EXISTS flags are made first (not kept from an
  * earlier job) reports them as the first EXISTS_SHARE of the run and the query as the rest.
@@ -204,6 +203,7 @@ interface JobProgress {
 /** About the EXISTS's share of the main job's linked studies (the merge with its register). */
 const EXISTS_SHARE = 0.6;
 
+/** A refusal of this node's: the job's error here is "refused: …" (403). */
 const isRefusal = (e: unknown): e is GovernanceError | PrivacyRefusal => e instanceof GovernanceError || e instanceof PrivacyRefusal;
 /** The failed check of a refusal, for the transparency log's job-refused entries. */
 const refusalCode = (e: GovernanceError | PrivacyRefusal): string => (e instanceof GovernanceError ? e.code : 'privacy');
