@@ -5,8 +5,7 @@
 // x₂ = x − x₀ − x₁. The upload then sends a node the seed of each half it can draw
 // (./upload-body.ts seededHalves) instead of its bytes. What the shares reveal: nothing; x₀ and x₁
 // are pseudo-random and independent of the data, x₂ is x masked by them.
-import { AShare, type ShareTriple } from '../mpc/share-split.js';
-import { subPortable } from '../ring/ring64-portable.js';
+import { sharesOf, type ShareTriple } from '../mpc/share-split.js';
 
 /** A column's two seeds: those of x₀ and x₁. */
 export type ColumnSeeds = [Uint8Array, Uint8Array];
@@ -27,8 +26,5 @@ export function freshSeeds(): ColumnSeeds {
 
 /** The replicated shares of x with x₀, x₁ drawn from the seeds. */
 export async function splitSharesFromSeeds(x: BigUint64Array, seeds: ColumnSeeds): Promise<ShareTriple> {
-  const x0 = await seedStream(seeds[0], x.length);
-  const x1 = await seedStream(seeds[1], x.length);
-  const x2 = subPortable(subPortable(x, x0), x1);
-  return [new AShare(x0, x1), new AShare(x1, x2), new AShare(x2, x0)];
+  return sharesOf(x, await seedStream(seeds[0], x.length), await seedStream(seeds[1], x.length));
 }

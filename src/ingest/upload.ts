@@ -45,11 +45,11 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig, ResolvedNode } from '../net/keys.js';
-import { AShare, splitShares, type ShareTriple } from '../mpc/share.js';
+import { AShare, sharesOf, splitShares, type ShareTriple } from '../mpc/share.js';
 import { Prg } from '../ring/prg.js';
 import { sub } from '../ring/ring64.js';
 import type { UploadHeader } from './schema.js';
-import { checkVersion, encodeUploadHeaderBytes, halfSeeds, SEED_BYTES, seededHalves, shareBodyLength, uploadHeader, type ShareableDataset } from './upload-body.js';
+import { checkVersion, encodeUploadHeaderBytes, halfSeeds, partySeededBytes, partyShareBytes, SEED_BYTES, seededHalves, shareBodyLength, uploadHeader, type ShareableDataset } from './upload-body.js';
 import { sharesHasher, signUploadHeader, type UploadSignature } from './upload-auth.js';
 import type { Signer } from '../governance/identity.js';
 import { audienceOf, signRequest, UNSIGNED_BODY } from '../governance/request-auth.js';
@@ -140,7 +140,7 @@ export function columnSeeds(key: Uint8Array, ctx: ShareContext, ds: ShareableDat
   return [mac.subarray(0, 16), mac.subarray(16, 32)];
 }
 
-/** A half of rows × 8 bytes drawn from its seed, as a node expands it (the same stream as splitSharesSeeded). */
+/** A share half of `rows` ring elements drawn from its seed (AES-128-CTR, src/ring/prg.ts), as a node expands it. */
 export function drawHalf(seed: Uint8Array, rows: number): BigUint64Array {
   const h = new BigUint64Array(rows);
   new Prg(seed).fill(new Uint8Array(h.buffer));
@@ -149,12 +149,7 @@ export function drawHalf(seed: Uint8Array, rows: number): BigUint64Array {
 
 /** Replicated shares of x with x_0, x_1 drawn from the given seeds (x_2 = x − x_0 − x_1). */
 export function splitSharesSeeded(x: BigUint64Array, seeds: [Uint8Array, Uint8Array]): ShareTriple {
-  const x0 = new BigUint64Array(x.length);
-  const x1 = new BigUint64Array(x.length);
-  new Prg(seeds[0]).fill(new Uint8Array(x0.buffer));
-  new Prg(seeds[1]).fill(new Uint8Array(x1.buffer));
-  const x2 = sub(sub(x, x0), x1);
-  return [new AShare(x0, x1), new AShare(x1, x2), new AShare(x2, x0)];
+  return sharesOf(x, drawHalf(seeds[0], x.length), drawHalf(seeds[1], x.length), sub);
 }
 
 /** Shares of one column: derived from the custodian key when given, else fresh (splitShares). */
@@ -182,12 +177,8 @@ export function buildUploadBodies(ds: ShareableDataset, shares: ShareTriple[], a
     sigs = signUploadHeaders(ds, auth, hashes);
   }
   return PARTIES.map((p) => {
-    const parts: Buffer[] = [uploadHeaderBytes(ds, p, sigs?.[p], seeds !== undefined)];
-    shares.forEach((t, k) => {
-      const [a, b] = seeds ? halfSeeds(seeds[k]!, p) : [null, null];
-      parts.push(a ? Buffer.from(a) : bytesOf(t[p].a), b ? Buffer.from(b) : bytesOf(t[p].b));
-    });
-    return Buffer.concat(parts);
+    const mine = shares.map((t) => t[p]);
+    return Buffer.concat([uploadHeaderBytes(ds, p, sigs?.[p], seeds !== undefined), seeds ? partySeededBytes(mine, seeds, p) : partyShareBytes(mine)]);
   }) as [Buffer, Buffer, Buffer];
 }
 

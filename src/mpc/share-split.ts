@@ -38,8 +38,11 @@ export function randomColumn(n: number, fill: RandomFill): Col {
 
 /** Splits a plaintext column into three replicated shares with fresh randomness from `fill`. */
 export function splitSharesWith(x: Col, fill: RandomFill, subtract: (a: Col, b: Col) => Col = subPortable): ShareTriple {
-  const x0 = randomColumn(x.length, fill);
-  const x1 = randomColumn(x.length, fill);
+  return sharesOf(x, randomColumn(x.length, fill), randomColumn(x.length, fill), subtract);
+}
+
+/** The three parties' shares of x given its first two shares x_0 and x_1 (x_2 = x − x_0 − x_1). */
+export function sharesOf(x: Col, x0: Col, x1: Col, subtract: (a: Col, b: Col) => Col = subPortable): ShareTriple {
   const x2 = subtract(subtract(x, x0), x1);
   return [new AShare(x0, x1), new AShare(x1, x2), new AShare(x2, x0)];
 }

@@ -7,7 +7,7 @@ import { randomFillSync } from 'node:crypto';
 import { add, type Col, sub } from '../ring/ring64.js';
 import { AShare, splitSharesWith, type ShareTriple } from './share-split.js';
 
-export { AShare, type ShareTriple } from './share-split.js';
+export { AShare, sharesOf, type ShareTriple } from './share-split.js';
 
 /** Splits a plaintext column into three replicated shares (the custodian side of `share`). */
 export function splitShares(x: Col): ShareTriple {
