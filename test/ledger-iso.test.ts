@@ -12,7 +12,8 @@ import fc from 'fast-check';
 import { canonicalJson, type EntryKind, type JsonValue, type LedgerEntry } from '../src/ledger/entry.js';
 import { headMessage, type SignedHead, type TreeHead } from '../src/ledger/heads.js';
 import { signHead } from '../src/ledger/heads-sign.js';
-import { verifyEd25519, signingKeyBytes } from '../src/ledger/ed25519.js';
+import { setPlatformEd25519, verifyEd25519, signingKeyBytes } from '../src/ledger/ed25519.js';
+import { verifyWithOpenSsl } from '../src/ledger/ed25519-openssl.js';
 import { fromBase64, utf8Length, toHex } from '../src/ledger/bytes.js';
 import * as now from '../src/ledger/merkle.js';
 import { compareReplicas, headSignatureChecks, verifyReplica, type ReplicaInput, type ReplicaReport, type TrustAnchor } from '../src/ledger/verify.js';
@@ -70,6 +71,33 @@ describe('Ed25519 verification (@noble/curves) agrees with node:crypto', () => {
         }
         assert.equal(verifyEd25519(keys[key]!.publicKey, message, sig), openssl, JSON.stringify(m));
         if (m.t === 'none') assert.equal(openssl, true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the same answers with OpenSSL installed as the platform verifier (the daemons and the CLI)', () => {
+    const ed = (text: string) => `ed25519:${Buffer.from(text, 'hex').toString('base64url')}`;
+    // The identity point (small order) and a non-canonical y (p + 1): refused before any equation.
+    const refused = [ed('01' + '00'.repeat(31)), ed('eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f')];
+    const cases = fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 511 }));
+    fc.assert(
+      fc.property(cases, ([msg, k, how, bit]) => {
+        const sig = new Uint8Array(sign(null, msg, privs[k]!));
+        let key = keys[k]!.publicKey;
+        if (how === 1) sig[bit >> 3]! ^= 1 << (bit & 7);
+        if (how === 2) key = keys[(k + 1) % 3]!.publicKey;
+        if (how === 3) sig.set(toLe(le(sig.subarray(32)) + L), 32);
+        if (how === 4) key = refused[bit % 2]!;
+        const noble = verifyEd25519(key, msg, sig);
+        setPlatformEd25519(verifyWithOpenSsl);
+        try {
+          assert.equal(verifyEd25519(key, msg, sig), noble, `case ${how}`);
+        } finally {
+          setPlatformEd25519(null);
+        }
+        if (how === 0) assert.equal(noble, true);
+        if (how >= 3) assert.equal(noble, false);
       }),
       { numRuns: 300 },
     );

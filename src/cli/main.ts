@@ -35,6 +35,7 @@ import { ensureLocalIdentities } from '../governance/identities.js';
 import { DEFAULT_PRIVACY } from '../node/privacy.js';
 import { importDaemon } from './bundled.js';
 import { COLUMN_MALLOC_ENV, growHeapForColumns, hasColumnMemory } from '../ring/column-memory.js';
+import { useOpenSslEd25519 } from '../ledger/ed25519-openssl.js';
 // What a command runs is imported when it runs (the daemon, the query client, the demos), and the
 // commands of other modules are registered only when the command line may need them (below): a
 // custodian's `mosaik ingest` starts in 0.35 s instead of 0.71 s, a node without the demos and clients.
@@ -53,6 +54,9 @@ const num = (what: string) => (v: string) => {
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a positive number`);
   return n;
 };
+
+// The CLI checks the log's co-signatures (audit, record) with OpenSSL; the browser keeps @noble/curves.
+useOpenSslEd25519();
 
 const program = new Command();
 program.name('mosaik').description('Privacy-preserving health-data research: three-party secret sharing over TLS').showHelpAfterError();

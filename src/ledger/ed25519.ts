@@ -13,6 +13,13 @@
 // and 0.29–0.30 ms per verification, 8-bit windows 50–61 ms and 0.34–0.36 ms; a node daemon builds
 // one table per peer key in every run, so the smaller table is the cheaper at any number of heads.
 // Nothing here is secret (public keys, signatures, messages): variable-time arithmetic is fine.
+//
+// A Node process may hand the equation to OpenSSL instead (setPlatformEd25519, installed by
+// src/ledger/ed25519-openssl.ts in the node daemons and the CLI): the key is still decoded and
+// checked here, S < L too, then node:crypto verifies. A daemon verifies a few hundred signatures
+// per run and never warms this BigInt arithmetic up: the main job's 36 heads × 3 signatures took
+// 0.23–0.26 CPU-s in a fresh process here and 0.014–0.017 through OpenSSL (bench/RESULTS.md).
+// test/ledger-iso.test.ts checks that both ways give the same answers.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { sha512 } from '@noble/hashes/sha2.js';
@@ -27,8 +34,22 @@ const L = Point.Fn.ORDER;
 interface PreparedKey {
   /** The 32-byte encoding (hashed into k). */
   bytes: Uint8Array;
-  /** −A with its window table. */
-  negA: Point;
+  /** The decoded key A. */
+  A: Point;
+  /** −A with its window table, built at the first verification that needs it. */
+  negA?: Point;
+}
+
+/** Verifies a signature under a checked 32-byte public key (the platform's own Ed25519). */
+export type RawEd25519Verify = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+let platformVerify: RawEd25519Verify | null = null;
+
+/**
+ * Hands the verification equation to `verify` (null: back to @noble/curves). It must accept exactly
+ * the signatures RFC 8032 §5.1.7 does, cofactorless, as OpenSSL does; keys and S are checked here first.
+ */
+export function setPlatformEd25519(verify: RawEd25519Verify | null): void {
+  platformVerify = verify;
 }
 
 /**
@@ -54,7 +75,7 @@ function prepare(text: string): PreparedKey | null {
   if (bytes) {
     try {
       const A = Point.fromBytes(bytes, false); // strict RFC 8032 decoding
-      if (!A.isSmallOrder()) k = { bytes, negA: A.negate().precompute(WINDOW_BITS, false) };
+      if (!A.isSmallOrder()) k = { bytes, A };
     } catch {
       k = null;
     }
@@ -76,11 +97,13 @@ export function verifyEd25519(publicKey: string, message: Uint8Array, signature:
   const R = signature.subarray(0, 32);
   const S = bytesToNumberLE(signature.subarray(32));
   if (S >= L) return false; // RFC 8032 §5.1.7 step 1: S must be reduced
+  if (platformVerify) return platformVerify(key.bytes, message, signature);
+  const negA = (key.negA ??= key.A.negate().precompute(WINDOW_BITS, false));
   const hashed = new Uint8Array(64 + message.length);
   hashed.set(R, 0);
   hashed.set(key.bytes, 32);
   hashed.set(message, 64);
   const k = bytesToNumberLE(sha512(hashed)) % L;
-  const check = Point.BASE.multiplyUnsafe(S).add(key.negA.multiplyUnsafe(k));
+  const check = Point.BASE.multiplyUnsafe(S).add(negA.multiplyUnsafe(k));
   return equalBytes(check.toBytes(), R);
 }

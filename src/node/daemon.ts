@@ -33,6 +33,7 @@ import { PERSON_SEAL_DATASET } from '../governance/record-format.js';
 import { ProService } from './pro.js';
 import { PRO_DATASET } from '../governance/patient-reported.js';
 import { submissionSealVersion } from '../governance/citizen-docs.js';
+import { useOpenSslEd25519 } from '../ledger/ed25519-openssl.js';
 
 export interface DaemonOptions {
   /** Cluster directory with cluster.json and <dir>/<name>/ for this node. */
@@ -94,6 +95,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
 async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: ClusterConfig['nodes'][number]; nodeDir: string; key: { keyPem: string; certPem: string }; log: (m: string) => void; signing: { privateKeyPem: string } }, unlock: () => void): Promise<Daemon> {
   const { config, me, nodeDir, key, log, signing } = id;
+  useOpenSslEd25519(); // the log's co-signatures through OpenSSL (src/ledger/ed25519-openssl.ts)
   const store = new ShareStore(o.dataDir ?? nodeDir, key.keyPem, o.party);
   for (const d of store.damaged) log(`WARNING: not serving a damaged dataset version: ${d}`);
   const govDir = o.dataDir ?? nodeDir;
