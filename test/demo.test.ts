@@ -1,5 +1,5 @@
 // The README's first command, small: three node daemons, three custodians uploading their
-// registers as shares, the example studies in MPC next to SQLite's answer.
+// registers as shares, the example studies in MPC next to the plaintext reference (DuckDB).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // The example studies the main job runs on the synthetic registers: what a health researcher
 // would ask first. Each is plain Mosaik SQL, over one register or several linked on the person id
 // inside MPC, answered in MPC with output protection (differential-privacy noise drawn inside MPC;
-// src/query/dp.ts) and, for comparison, exactly by SQLite on the same rows.
+// src/query/dp.ts) and, for comparison, exactly by DuckDB on the same rows (the tests: SQLite).
 //
 // Person-level questions (persons from the population register, linked to the event registers
 // with EXISTS) cost little noise: one person changes a count by at most 1. Event-level counts

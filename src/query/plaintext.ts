@@ -23,7 +23,8 @@ export interface PlainResult {
   rows: (number | string | null)[][];
 }
 
-function ageYears(birth: string, ref: string): number {
+/** Age in completed years at `ref` of a person born on `birth` (both 'YYYY-MM-DD'). */
+export function ageYears(birth: string, ref: string): number {
   const [yb, mdb] = [Number(birth.slice(0, 4)), birth.slice(5)];
   const [yr, mdr] = [Number(ref.slice(0, 4)), ref.slice(5)];
   return yr - yb - (mdb > mdr ? 1 : 0);
@@ -60,6 +61,38 @@ export function registerMosaikFunctions(db: Database): void {
 
 const SQL_TYPE = { int: 'INTEGER', person_id: 'INTEGER', bool: 'INTEGER', decimal: 'REAL', date: 'TEXT', code: 'TEXT' } as const;
 
+/** The columns of `t` a reference loads (`only`: per table, the columns to keep); undefined: none. */
+export function referenceColumns(t: PlainTable, only?: Map<string, Set<string>>): DatasetSchema['columns'] | undefined {
+  const keep = only?.get(t.schema.name);
+  if (only && !keep) return undefined;
+  return t.schema.columns.filter((c) => !keep || keep.has(c.name));
+}
+
+/**
+ * Row i of column c as a reference engine stores it: dates as 'YYYY-MM-DD' text, codes as their
+ * code text, everything else as the number.
+ */
+export function columnDecoder(t: PlainTable, c: DatasetSchema['columns'][number], codeLists: Map<string, CodeList>): (i: number) => number | string {
+  const v = t.plain.get(c.name);
+  if (!v) throw new Error(`plaintext table ${t.schema.name} has no column ${c.name}`);
+  if (c.type === 'date') {
+    // Few distinct days: each formatted once (Date's ISO text was a third of the load).
+    const text = new Map<number, string>();
+    return (i: number) => {
+      const d = v[i]!;
+      let s = text.get(d);
+      if (s === undefined) text.set(d, (s = formatDate(d)));
+      return s;
+    };
+  }
+  if (c.type === 'code') {
+    const codes = codeLists.get(c.codeList ?? '')?.codes;
+    if (!codes) throw new Error(`code list ${c.codeList} is not known`);
+    return (i: number) => codes[v[i]!]!;
+  }
+  return (i: number) => v[i]!;
+}
+
 export class PlainDatabase {
   private constructor(private readonly db: Database) {}
 
@@ -72,30 +105,10 @@ export class PlainDatabase {
     // file each time (4 s of the 5 s that loading the main job's registers took).
     db.run('PRAGMA case_sensitive_like = ON; PRAGMA temp_store = MEMORY');
     for (const t of tables) {
-      const keep = only?.get(t.schema.name);
-      if (only && !keep) continue;
-      const cols = t.schema.columns.filter((c) => !keep || keep.has(c.name));
+      const cols = referenceColumns(t, only);
+      if (!cols) continue;
       db.run(`CREATE TEMP TABLE ${t.schema.name} (${cols.map((c) => `${c.name} ${SQL_TYPE[c.type]}`).join(', ')})`);
-      const decode = cols.map((c) => {
-        const v = t.plain.get(c.name);
-        if (!v) throw new Error(`plaintext table ${t.schema.name} has no column ${c.name}`);
-        if (c.type === 'date') {
-          // Few distinct days: each formatted once (Date's ISO text was a third of the load).
-          const text = new Map<number, string>();
-          return (i: number) => {
-            const d = v[i]!;
-            let s = text.get(d);
-            if (s === undefined) text.set(d, (s = formatDate(d)));
-            return s;
-          };
-        }
-        if (c.type === 'code') {
-          const codes = codeLists.get(c.codeList ?? '')?.codes;
-          if (!codes) throw new Error(`code list ${c.codeList} is not known`);
-          return (i: number) => codes[v[i]!]!;
-        }
-        return (i: number) => v[i]!;
-      });
+      const decode = cols.map((c) => columnDecoder(t, c, codeLists));
       // Many rows per statement: sql.js crosses into WebAssembly once per statement step.
       const BATCH = 256;
       const stmtFor = (rows: number) => db.prepare(`INSERT INTO ${t.schema.name} VALUES ${new Array(rows).fill(`(${cols.map(() => '?').join(',')})`).join(',')}`);
