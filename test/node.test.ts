@@ -264,6 +264,39 @@ describe('share store', () => {
     writeFileSync(file, raw.subarray(0, raw.length - 1));
     assert.throws(() => st.load('reg', 'big', ['x']), /failed integrity check \(wrong size or header\)/);
   });
+
+  it('stores shares written in chunks of any size (staged into 1 MiB blocks) exactly as written', async () => {
+    const st = new ShareStore(join(root, 'store-staged'), (await generateNodeKey('staged')).keyPem, 1);
+    const n = 150_001; // 2.4 MB per column: two whole 1 MiB blocks and a tail
+    const col = (seed: bigint) => {
+      const h = () => BigUint64Array.from({ length: n }, (_, i) => BigInt.asUintN(64, (BigInt(i) ^ seed) * 0xd1342543de82ef95n));
+      return new AShare(h(), h().reverse());
+    };
+    const shares = [col(3n), col(4n)];
+    // Chunk sizes around the block: tiny, odd, a whole block, more than a block, 16 KiB records.
+    const sizes = [1, 7, 16384, 1 << 20, (1 << 20) + 9, 3, 600_000, 16384, 2_000_001];
+    let s = 0;
+    await st.write({ name: 'reg', version: 'staged', schema: { ...REG_SCHEMA }, codeLists: [], rows: n, columns: ['person_id', 'x'], party: 1 }, async (next, hash) => {
+      for (const c of shares) {
+        const w = next();
+        const bytes = new Uint8Array(16 * n);
+        bytes.set(new Uint8Array(c.a.buffer, c.a.byteOffset, 8 * n), 0);
+        bytes.set(new Uint8Array(c.b.buffer, c.b.byteOffset, 8 * n), 8 * n);
+        for (let off = 0; off < bytes.length; ) {
+          const len = Math.min(sizes[s++ % sizes.length]!, bytes.length - off);
+          hash(bytes.subarray(off, off + len));
+          w.write(bytes.subarray(off, off + len));
+          off += len;
+        }
+        w.end();
+      }
+    });
+    const got = st.load('reg', 'staged');
+    assert.deepEqual(got.get('person_id')!.a, shares[0]!.a);
+    assert.deepEqual(got.get('person_id')!.b, shares[0]!.b);
+    assert.deepEqual(got.get('x')!.a, shares[1]!.a);
+    assert.deepEqual(got.get('x')!.b, shares[1]!.b);
+  });
 });
 
 describe('compute-node daemon', () => {
