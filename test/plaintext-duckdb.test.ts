@@ -46,6 +46,7 @@ const EXTRA = [
   "SELECT age_band(birth_date, '2024-12-31', 20, 60) AS b, COUNT(*) AS n FROM population GROUP BY age_band(birth_date, '2024-12-31', 20, 60)",
   'SELECT education, AVG(LEAST(income, 500000)) AS m, SUM(GREATEST(income, 100000)) AS s, VARIANCE(income) AS v, VAR_POP(income) AS vp, STDDEV_SAMP(income) AS sd FROM income GROUP BY education',
   "SELECT region, COUNT(*) AS n FROM contacts WHERE admission_date >= DATE '2022-01-01' AND diagnosis LIKE 'J%' GROUP BY region",
+  "SELECT sex, region = 'Hovedstaden' AS capital, COUNT(*) AS n FROM population GROUP BY sex, region = 'Hovedstaden'",
   "SELECT COUNT(*) AS n FROM population p WHERE NOT EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'C10%')",
 ];
 

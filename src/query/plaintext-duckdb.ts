@@ -67,7 +67,8 @@ export class DuckReference {
   /** Runs Mosaik SQL (DATE 'x' literals become plain text dates, as the dates are text here). */
   async query(sql: string): Promise<PlainResult> {
     const reader = await this.conn.runAndReadAll(sql.replace(/DATE\s+'/gi, "'"));
-    const rows = reader.getRows().map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v === null || typeof v === 'number' || typeof v === 'string' ? v : String(v))));
+    // Integers as numbers and truth values as 1/0, as SQLite gives them.
+    const rows = reader.getRows().map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : v === null || typeof v === 'number' || typeof v === 'string' ? v : String(v))));
     return { columns: reader.columnNames(), rows };
   }
 
