@@ -81,6 +81,34 @@ describe('segmented scan (copy the last set value forward)', () => {
     }
   });
 
+  it('the windowed scan writes over the columns given up, and only those (equals the full scan)', async () => {
+    for (const window of [2, 3, 4, 7]) {
+      for (const n of [1, 2, 5, 33, 1000, 300_001]) {
+        const flag: number[] = [];
+        while (flag.length < n) {
+          const len = 1 + randomInt(window);
+          for (let r = 0; r < len && flag.length < n; r++) flag.push(r === 0 ? 1 : randomInt(2));
+        }
+        const vals = [randomInts(n), randomInts(n), randomInts(n)].map((v) => v.map((x, r) => (flag[r] ? x : 0n)));
+        const sh = shareAll(col(big(flag)), ...vals.map(col));
+        const [within, full] = await run3(async (p) => {
+          const copy = (x: AShare) => new AShare(x.a.slice(), x.b.slice());
+          const [f0, k1] = [copy(sh[0]![p.id]!), copy(sh[1]![p.id]!)];
+          // Two groups sharing the flag column (as a join's `first`); value columns 2 and 3 given up.
+          const given = await propagateWithin(p, [
+            { flag: f0, values: [k1, copy(sh[2]![p.id]!)], consume: [1] },
+            { flag: f0, values: [copy(sh[3]![p.id]!)], consume: [0] },
+          ], window, { flags: false });
+          assert.deepEqual([f0.a, f0.b, k1.a, k1.b], [sh[0]![p.id]!.a, sh[0]![p.id]!.b, sh[1]![p.id]!.a, sh[1]![p.id]!.b], `the shared flag and a column not given up are unchanged, window ${window}, n = ${n}`);
+          const g = [{ flag: sh[0]![p.id]!, values: [sh[1]![p.id]!, sh[2]![p.id]!, sh[3]![p.id]!] }];
+          const f = await propagate(p, g, { flags: false });
+          return A.revealMany(p, [given[0]![1]!, given[0]![2]!, given[1]![1]!, ...f[0]!.slice(1)]);
+        }).then((rs) => [rs[0]!.slice(0, 3), rs[0]!.slice(3)]);
+        assert.deepEqual(within!.map((c) => signed(c!)), full!.map((c) => signed(c!)), `window ${window}, n = ${n}`);
+      }
+    }
+  });
+
   it('one-bit values on boolean shares (propagateBits): the plaintext scan, three planes at once, full and windowed', async () => {
     for (const n of [...LENGTHS, 777, 4097]) {
       for (const window of [n, 2, 3, 4, 40]) {

@@ -120,22 +120,28 @@ export async function propagateWithin(p: Party, groups: ScanGroup[], window: num
   if (!Number.isInteger(window) || window < 1) throw new RangeError('propagateWithin: the window must be a positive integer');
   const widths = groups.map((g) => 1 + g.values.length);
   let cur = groups.map((g) => [g.flag, ...g.values]);
+  // Columns this scan may write over: those the caller gave up, then every column a round made.
+  const mine = groups.map((g) => new Set((g.consume ?? []).map((v) => v + 1)));
   for (let d = 1; d < window && d < n; d *= 2) {
     // Row i ≥ d becomes row (i − d) ⊕ row i; rows below d stay. The last round makes no flags
-    // unless asked (`flags: false`: the inputs' flags are returned in their place).
+    // unless asked (`flags: false`: the inputs' flags are returned in their place). Each result is
+    // written straight into its column: in place where the column is ours (combine writes from the
+    // last row down, so row i − d is read before it is written), else into a new column whose rows
+    // below d are copied. A round then holds its products and one new column per column not ours,
+    // not a second copy of every column.
     const flags = opts.flags !== false || (2 * d < window && 2 * d < n);
-    const comb = await combine(p, widths, cur, 0, 1, cur, d, 1, n - d, flags);
-    cur = cur.map((g, gi) =>
+    const outs = cur.map((g, gi) =>
       g.map((x, ci) => {
-        if (ci === 0 && !flags) return x;
-        const out = new AShare(R.uninit(n), R.uninit(n));
-        for (const h of ['a', 'b'] as const) {
-          out[h].set(x[h].subarray(0, d));
-          out[h].set(comb[gi]![ci]![h], d);
-        }
+        if ((ci === 0 && !flags) || mine[gi]!.has(ci)) return x;
+        const out = new AShare(R.uninit(n), R.uninit(n)); // rows from d on written by combine
+        out.a.set(x.a.subarray(0, d));
+        out.b.set(x.b.subarray(0, d));
         return out;
       }),
     );
+    await combine(p, widths, cur, 0, 1, cur, d, 1, n - d, flags, { cols: outs, start: d, step: 1 });
+    outs.forEach((g, gi) => g.forEach((_, ci) => (ci > 0 || flags) && mine[gi]!.add(ci)));
+    cur = outs;
   }
   return cur;
 }
@@ -231,17 +237,20 @@ function gatherDiff(dst: Col, at: number, x: Col, xs: number, xStep: number, y: 
   for (let k = at, i = xs, j = ys, e = at + count; k < e; k++, i += xStep, j += yStep) dst[k] = BigInt.asUintN(64, x[i]! - y[j]!);
 }
 
-/** o[os + k·oStep] = z[k] + x[xs + k·xStep] mod 2^64, k < m (o may be z with os = 0, oStep = 1). */
+// The two loops below that write a column run from the last lane down, so that the window scan can
+// write row i from row i − d in place: row i − d is read before it is written (propagateWithin).
+
+/** o[os + k·oStep] = z[k] + x[xs + k·xStep] mod 2^64, k from m − 1 down to 0 (o may be z with os = 0, oStep = 1, or x with os > xs). */
 function addGathered(o: Col, os: number, oStep: number, z: Col, x: Col, xs: number, xStep: number, m: number): void {
-  for (let k = 0, q = os, i = xs; k < m; k++, q += oStep, i += xStep) o[q] = BigInt.asUintN(64, z[k]! + x[i]!);
+  for (let k = m - 1, q = os + k * oStep, i = xs + k * xStep; k >= 0; k--, q -= oStep, i -= xStep) o[q] = BigInt.asUintN(64, z[k]! + x[i]!);
 }
 
 /**
- * o[os + k·oStep] = x[xs + k·xStep] + y[ys + k·yStep] − z[k] mod 2^64, k < m (o may be z with os = 0,
- * oStep = 1, or y where its lane is the one written).
+ * o[os + k·oStep] = x[xs + k·xStep] + y[ys + k·yStep] − z[k] mod 2^64, k from m − 1 down to 0 (o may
+ * be z with os = 0, oStep = 1, or y where its lane is the one written, or x with os > xs).
  */
 function flagFrom(o: Col, os: number, oStep: number, z: Col, x: Col, xs: number, xStep: number, y: Col, ys: number, yStep: number, m: number): void {
-  for (let k = 0, q = os, i = xs, j = ys; k < m; k++, q += oStep, i += xStep, j += yStep) o[q] = BigInt.asUintN(64, x[i]! + y[j]! - z[k]!);
+  for (let k = m - 1, q = os + k * oStep, i = xs + k * xStep, j = ys + k * yStep; k >= 0; k--, q -= oStep, i -= xStep, j -= yStep) o[q] = BigInt.asUintN(64, x[i]! + y[j]! - z[k]!);
 }
 
 /** The column shifted down one row: row i gets row i − 1's value, row 0 gets `first` (public). Local. */
