@@ -111,7 +111,8 @@ function oddLanesFrom(o: Col, x: Col): void {
  * 1986): ⌈log2 window⌉ rounds of n applications of ⊕ each, each round combining every row with the
  * row 2^s back, instead of 2·log2 n rounds. Outputs equal propagate's under that promise (the last
  * set flag at or before a row is in the window); the scanned flags are the OR over the window only,
- * and with `flags: false` not made at all (the input flags are returned: one product less per row).
+ * and with `flags: false` not made in the last round (the flags it was given, the inputs' for a
+ * window of 2, stay in their place: one product less per row).
  * Reveals nothing: the rounds and lanes depend only on n, the window and the number of columns.
  */
 export async function propagateWithin(p: Party, groups: ScanGroup[], window: number, opts: { flags?: boolean } = {}): Promise<AShare[][]> {
@@ -124,7 +125,7 @@ export async function propagateWithin(p: Party, groups: ScanGroup[], window: num
   const mine = groups.map((g) => new Set((g.consume ?? []).map((v) => v + 1)));
   for (let d = 1; d < window && d < n; d *= 2) {
     // Row i ≥ d becomes row (i − d) ⊕ row i; rows below d stay. The last round makes no flags
-    // unless asked (`flags: false`: the inputs' flags are returned in their place). Each result is
+    // unless asked (`flags: false`: the flags it was given stay in their place). Each result is
     // written straight into its column: in place where the column is ours (combine writes from the
     // last row down, so row i − d is read before it is written), else into a new column whose rows
     // below d are copied. A round then holds its products and one new column per column not ours,
