@@ -3,19 +3,18 @@
 // what the browser runs. ed25519.ts still decodes and checks the key (canonical, not of small order)
 // and S < L; OpenSSL then checks the cofactorless equation, the same one (test/ledger-iso.test.ts).
 // Reveals nothing: public keys, messages and signatures only.
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
+import { signingPublicKey } from '../net/keys.js';
 import { setPlatformEd25519 } from './ed25519.js';
 
-/** DER SubjectPublicKeyInfo prefix of a raw 32-byte Ed25519 key (RFC 8410 §4). */
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const keys = new Map<string, KeyObject>();
 
 /** OpenSSL's verdict on an Ed25519 signature under a raw 32-byte public key (KeyObjects cached). */
 export function verifyWithOpenSsl(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  const id = Buffer.from(publicKey).toString('hex');
+  const id = `ed25519:${Buffer.from(publicKey).toString('base64url')}`; // cluster.json's form
   let key = keys.get(id);
   if (!key) {
-    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    key = signingPublicKey(id);
     if (keys.size >= 64) keys.clear(); // a handful of node keys in practice
     keys.set(id, key);
   }

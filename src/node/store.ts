@@ -263,10 +263,8 @@ export class ShareStore {
         // An upload arrives in TLS records of 16 KiB: staged into blocks of STAGE_BYTES, each block is
         // encrypted and written at once (one cipher call and one write instead of 64).
         let staged = 0;
-        const flush = () => {
-          if (staged === 0) return;
-          const out = c.update(stage.subarray(0, staged));
-          staged = 0;
+        const seal = (b: Uint8Array) => {
+          const out = c.update(b);
           if (out.length) writeSync(fd, out);
         };
         return {
@@ -276,21 +274,23 @@ export class ShareStore {
             for (let off = 0; off < chunk.byteLength; ) {
               if (staged === 0 && chunk.byteLength - off >= STAGE_BYTES) {
                 // A whole block already (a seeded half is drawn 1 MiB at a time): no staging copy.
-                const out = c.update(chunk.subarray(off, off + STAGE_BYTES));
-                if (out.length) writeSync(fd, out);
+                seal(chunk.subarray(off, off + STAGE_BYTES));
                 off += STAGE_BYTES;
                 continue;
               }
               const take = Math.min(chunk.byteLength - off, STAGE_BYTES - staged);
-              stage.set(off === 0 && take === chunk.byteLength ? chunk : chunk.subarray(off, off + take), staged);
+              stage.set(chunk.subarray(off, off + take), staged);
               staged += take;
               off += take;
-              if (staged === STAGE_BYTES) flush();
+              if (staged === STAGE_BYTES) {
+                seal(stage);
+                staged = 0;
+              }
             }
           },
           end: () => {
             if (st.written !== want) throw new StoreError(`column '${col}': ${st.written} bytes of shares, expected ${want} (${rows} rows × 2 halves × 8 bytes)`);
-            flush();
+            if (staged > 0) seal(stage.subarray(0, staged));
             const fin = c.final();
             if (fin.length) writeSync(fd, fin);
             writeSync(fd, c.getAuthTag());

@@ -23,8 +23,7 @@ export interface PlainResult {
   rows: (number | string | null)[][];
 }
 
-/** Age in completed years at `ref` of a person born on `birth` (both 'YYYY-MM-DD'). */
-export function ageYears(birth: string, ref: string): number {
+function ageYears(birth: string, ref: string): number {
   const [yb, mdb] = [Number(birth.slice(0, 4)), birth.slice(5)];
   const [yr, mdr] = [Number(ref.slice(0, 4)), ref.slice(5)];
   return yr - yb - (mdb > mdr ? 1 : 0);
