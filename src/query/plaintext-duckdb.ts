@@ -8,7 +8,7 @@
 // test/plaintext-duckdb.test.ts checks that the two engines agree. Never used on a node: it needs
 // the plaintext.
 import type { CodeList } from '../ingest/schema.js';
-import { columnDecoder, referenceColumns, type PlainResult, type PlainTable } from './plaintext.js';
+import { columnDecoder, referenceColumns, textDates, type PlainResult, type PlainTable } from './plaintext.js';
 
 type Duck = typeof import('@duckdb/node-api');
 type Connection = Awaited<ReturnType<Awaited<ReturnType<Duck['DuckDBInstance']['create']>>['connect']>>;
@@ -66,7 +66,7 @@ export class DuckReference {
 
   /** Runs Mosaik SQL (DATE 'x' literals become plain text dates, as the dates are text here). */
   async query(sql: string): Promise<PlainResult> {
-    const reader = await this.conn.runAndReadAll(sql.replace(/DATE\s+'/gi, "'"));
+    const reader = await this.conn.runAndReadAll(textDates(sql));
     // Integers as numbers and truth values as 1/0, as SQLite gives them.
     const rows = reader.getRows().map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : v === null || typeof v === 'number' || typeof v === 'string' ? v : String(v))));
     return { columns: reader.columnNames(), rows };

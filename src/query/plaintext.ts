@@ -60,6 +60,9 @@ export function registerMosaikFunctions(db: Database): void {
 
 const SQL_TYPE = { int: 'INTEGER', person_id: 'INTEGER', bool: 'INTEGER', decimal: 'REAL', date: 'TEXT', code: 'TEXT' } as const;
 
+/** Mosaik SQL for a reference that stores dates as 'YYYY-MM-DD' text: DATE 'x' literals become plain text. */
+export const textDates = (sql: string): string => sql.replace(/DATE\s+'/gi, "'");
+
 /** The columns of `t` a reference loads (`only`: per table, the columns to keep); undefined: none. */
 export function referenceColumns(t: PlainTable, only?: Map<string, Set<string>>): DatasetSchema['columns'] | undefined {
   const keep = only?.get(t.schema.name);
@@ -135,7 +138,7 @@ export class PlainDatabase {
 
   /** Runs Mosaik SQL (DATE 'x' literals become plain text dates). */
   query(sql: string): PlainResult {
-    const res = this.db.exec(sql.replace(/DATE\s+'/gi, "'"))[0];
+    const res = this.db.exec(textDates(sql))[0];
     return { columns: res?.columns ?? [], rows: (res?.values ?? []) as (number | string | null)[][] };
   }
 
