@@ -16,6 +16,16 @@ import { chiSquare, col, LENGTHS, randomInts, run3, shareAll, signed } from './h
 
 const big = (xs: number[]) => xs.map(BigInt);
 
+/** Flags of n rows in segments of 1..window rows, each starting with a set flag; other flags random. */
+function windowFlags(n: number, window: number): number[] {
+  const flag: number[] = [];
+  while (flag.length < n) {
+    const len = 1 + randomInt(window);
+    for (let r = 0; r < len && flag.length < n; r++) flag.push(r === 0 ? 1 : randomInt(2));
+  }
+  return flag;
+}
+
 describe('segmented scan (copy the last set value forward)', () => {
   it('matches a plaintext scan for several groups at edge lengths', async () => {
     // 300 001 rows: the first levels' products span two message slices (STREAM_LANES), split inside a column.
@@ -63,12 +73,7 @@ describe('segmented scan (copy the last set value forward)', () => {
   it('looks back only a window where every row has a set flag that near (equals the full scan)', async () => {
     for (const window of [1, 2, 3, 4, 7]) {
       for (const n of [...LENGTHS, 1000]) {
-        // Segments of 1..window rows, each starting with a set flag; other flags random.
-        const flag: number[] = [];
-        while (flag.length < n) {
-          const len = 1 + randomInt(window);
-          for (let r = 0; r < len && flag.length < n; r++) flag.push(r === 0 ? 1 : randomInt(2));
-        }
+        const flag = windowFlags(n, window);
         const vals = [randomInts(n), randomInts(n)].map((v) => v.map((x, r) => (flag[r] ? x : 0n)));
         const sh = shareAll(col(big(flag)), ...vals.map(col));
         const [within, full] = await run3(async (p) => {
@@ -84,11 +89,7 @@ describe('segmented scan (copy the last set value forward)', () => {
   it('the windowed scan writes over the columns given up, and only those (equals the full scan)', async () => {
     for (const window of [2, 3, 4, 7]) {
       for (const n of [1, 2, 5, 33, 1000, 300_001]) {
-        const flag: number[] = [];
-        while (flag.length < n) {
-          const len = 1 + randomInt(window);
-          for (let r = 0; r < len && flag.length < n; r++) flag.push(r === 0 ? 1 : randomInt(2));
-        }
+        const flag = windowFlags(n, window);
         const vals = [randomInts(n), randomInts(n), randomInts(n)].map((v) => v.map((x, r) => (flag[r] ? x : 0n)));
         const sh = shareAll(col(big(flag)), ...vals.map(col));
         const [within, full] = await run3(async (p) => {
