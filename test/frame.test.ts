@@ -63,6 +63,57 @@ describe('frames', () => {
     }
   });
 
+  it('lets a reader write payload bytes in place (pending, filled) and gives the same frames as push', () => {
+    const bytes = stream();
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const { d, frames } = decoder();
+      const mine = new Uint8Array(4096);
+      let call = 0;
+      d.into = () => (call++ === 6 ? mine : undefined); // the last data frame into the receiver's buffer
+      let off = 0, inPlace = 0, step = seed;
+      while (off < bytes.length) {
+        step = (step * 1103515245 + 12345) % 2147483648;
+        const read = Math.min(1 + (step % 300), bytes.length - off); // what one TLS read delivers
+        const dst = d.pending;
+        if (dst) {
+          // The reader's read lands in the payload directly, at most up to the frame's end.
+          const k = Math.min(read, dst.byteLength);
+          dst.set(bytes.subarray(off, off + k));
+          d.filled(k);
+          off += k;
+          inPlace += k;
+        } else {
+          d.push(bytes.subarray(off, off + read)); // a header and whatever follows it in the same read
+          off += read;
+        }
+      }
+      d.end();
+      assert.ok(inPlace > 0);
+      assert.equal(frames.length, payloads.length);
+      frames.forEach((f, i) => {
+        assert.equal(f.seq, i);
+        assert.deepEqual(f.payload, payloads[i]);
+      });
+      assert.equal(frames[7]!.payload, mine);
+      assert.equal(d.pending, null);
+    }
+  });
+
+  it('refuses a fill beyond the payload being decoded', () => {
+    const { d, frames } = decoder();
+    assert.equal(d.pending, null);
+    assert.throws(() => d.filled(1), RangeError);
+    const bytes = encodeFrame(Kind.Data, new Uint8Array([1, 2, 3]), 0);
+    d.push(bytes.subarray(0, HEADER_BYTES + 1));
+    assert.equal(d.pending!.byteLength, 2);
+    assert.throws(() => d.filled(3), /filled\(3\): the frame being decoded has 2 bytes left/);
+    d.pending!.set([2, 3]);
+    d.filled(2);
+    assert.deepEqual(frames[0]!.payload, new Uint8Array([1, 2, 3]));
+    assert.equal(d.pending, null);
+    assert.ok(d.idle);
+  });
+
   it('does not alias the input chunks', () => {
     const { d, frames } = decoder();
     const bytes = encodeFrame(Kind.Data, new Uint8Array([1, 2, 3]), 0);

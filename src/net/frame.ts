@@ -149,6 +149,27 @@ export class FrameDecoder {
     }
   }
 
+  /**
+   * Where the stream's next bytes may be written directly: the rest of the payload being decoded,
+   * or null between frames (a header goes through push). A reader that fills part of it in place
+   * reports how much with `filled`; the payload is then written once, by the reader.
+   */
+  get pending(): Uint8Array | null {
+    const p = this.payload;
+    return p !== null && this.broken === null && this.payloadFill < p.byteLength ? p.subarray(this.payloadFill) : null;
+  }
+
+  /** n bytes of the stream were written into `pending` (from its start) by the reader itself. */
+  filled(n: number): void {
+    if (this.broken) throw this.broken;
+    const p = this.payload;
+    if (p === null || !Number.isInteger(n) || n < 0 || n > p.byteLength - this.payloadFill) {
+      throw new RangeError(`filled(${n}): the frame being decoded has ${p ? p.byteLength - this.payloadFill : 0} bytes left`);
+    }
+    this.payloadFill += n;
+    if (this.payloadFill === p.byteLength) this.finishFrame();
+  }
+
   /** The stream ended: an error if it ended inside a frame. */
   end(): void {
     if (this.broken) return;

@@ -24,8 +24,11 @@
 //
 // Data path: a frame of up to 1 MiB is copied with its header into one buffer; a larger payload is
 // never concatenated with its header (see Link.write), so the socket may hold a reference to it
-// until it is written: do not modify a buffer after sending it (the Channel contract). A receive
-// copies TLS records into a fresh buffer of the frame's length (src/net/frame.ts). send() never blocks; close() waits until everything
+// until it is written: do not modify a buffer after sending it (the Channel contract). A link hands
+// the socket one buffer at a time (Link.put), so that no payload is copied again on its way to TLS.
+// A receive lands in a buffer of the frame's length (src/net/frame.ts): the column recv was given,
+// or a fresh or released one; on a socket of our own TLS decrypts the payload straight into it
+// (readIntoOwnBuffer). send() never blocks; close() waits until everything
 // queued has been written (dropping a socket only when it stops making progress).
 import type { OnReadOpts } from 'node:net';
 import { connect as tlsConnect, createServer, type TLSSocket, type Server, type ConnectionOptions, type TlsOptions } from 'node:tls';
@@ -78,6 +81,8 @@ const shortNode = (n: ResolvedNode) => `party ${n.id} (${n.name})`;
 const SPLIT_AT = 16384 - 12;
 /** Payloads up to this go out in one write with their header (see Link.write). */
 const ONE_WRITE_MAX = 1 << 20;
+/** Queued writes up to this size are coalesced into one (see Link.put); larger ones go alone. */
+const COALESCE_MAX = 1 << 16;
 
 /** One authenticated TLS connection to one peer. */
 class Link {
@@ -96,6 +101,8 @@ class Link {
   readonly targets = new Map<number, Uint8Array>();
   /** Data frames decoded straight into a buffer recv was given. */
   inPlace = 0;
+  /** Payload bytes TLS decrypted straight into their frame's buffer (a socket of our own: readIntoOwnBuffer). */
+  readInPlace = 0;
   /** Frames that arrived while nobody was listening (e.g. right behind the hello, in the same TLS record). */
   readonly early: Frame[] = [];
   onFrame: (f: Frame) => void = this.hold();
@@ -119,35 +126,106 @@ class Link {
     this.closed = new Promise((ok) => socket.once('close', () => ok()));
   }
 
+  /** Buffers waiting for the socket's write in progress to complete (see put), and their bytes. */
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  /** A socket.write is in progress (its callback has not run). */
+  private writing = false;
+  /** end() was called: the socket ends once the queue is written; later writes are dropped. */
+  private ending = false;
+
   write(kind: Kind, payload: Uint8Array, maxFrameBytes: number): void {
     const h = encodeHeader(kind, payload.byteLength, this.sendSeq, maxFrameBytes);
     this.sendSeq = (this.sendSeq + 1) >>> 0;
     const s = this.socket;
-    if (s.destroyed || s.writableEnded) return;
+    if (s.destroyed || s.writableEnded || this.ending) return;
     if (payload.byteLength > ONE_WRITE_MAX) {
       // Large frame: the header and the first bytes of the payload in one small copy, then the
-      // rest as one uncorked write of the caller's bytes, not copied. (Corked writes reach TLS as a
-      // writev, which copies the whole payload into one buffer first; a lone 12-byte write would
-      // cost its own TLS record and syscall.)
-      // The stream keeps a reference to `payload` until it is written.
+      // rest as one write of the caller's bytes, not copied. (Corked writes reach TLS as a writev,
+      // which copies the whole payload into one buffer first; a lone 12-byte write would cost its
+      // own TLS record and syscall.)
+      // The queue keeps a reference to `payload` until it is written.
       const first = new Uint8Array(h.byteLength + SPLIT_AT);
       first.set(h);
       first.set(payload.subarray(0, SPLIT_AT), h.byteLength);
-      s.write(first);
-      s.write(payload.subarray(SPLIT_AT));
+      this.put(first);
+      this.put(payload.subarray(SPLIT_AT));
       return;
     }
     // Up to 1 MiB (an empty payload too): header and payload copied into one buffer, one write.
-    // Two writes of one frame cost more than the copy: the second waits in the socket's queue until
-    // the first's completion reaches the event loop, which a node busy with the next round's
-    // incoming data reached late.
+    // Two writes of one frame cost more than the copy: the second waits in the queue until the
+    // first's completion reaches the event loop, which a node busy with the next round's incoming
+    // data reached late.
     // A ring of 128 KiB frames (a 2^20-lane AND) paid about 4 ms every third round: 1.4 → 1.0 ms per
     // round, and a 2^20-lane 53-bit ripple adder 90 → 64 ms (bench/RESULTS.md, "One write per
     // frame"). (Corked, the two writes reach TLS as a writev, which copies as well but cost more CPU.)
     const one = Buffer.allocUnsafe(h.byteLength + payload.byteLength);
     one.set(h);
     one.set(payload, h.byteLength);
-    s.write(one);
+    this.put(one);
+  }
+
+  /**
+   * Hands one buffer at a time to the socket; what is sent meanwhile waits here. Left to the
+   * socket, buffers written while one is in progress wait in its stream and then go to TLS as one
+   * writev, which copies them all into one new buffer: a streamed round's 4 MiB slices, up to
+   * 28 MiB per product of 2^22 lanes (bench/RESULTS.md, "Writes one at a time"). Here a part above
+   * COALESCE_MAX goes alone and unchanged; smaller ones waiting behind each other still go as one
+   * write (one TLS record, one syscall).
+   */
+  private put(buf: Uint8Array): void {
+    if (this.writing) {
+      this.queue.push(buf);
+      this.queued += buf.byteLength;
+      return;
+    }
+    this.writing = true;
+    this.socket.write(buf, this.wrote);
+  }
+
+  private readonly wrote = (err?: Error | null): void => {
+    const s = this.socket;
+    if (err || s.destroyed) {
+      this.queue.length = 0;
+      this.queued = 0;
+      this.writing = false;
+      return;
+    }
+    if (this.queue.length === 0) {
+      this.writing = false;
+      if (this.ending) s.end();
+      return;
+    }
+    const next = this.next();
+    this.queued -= next.byteLength;
+    s.write(next, this.wrote);
+  };
+
+  /** The next write: a large part alone, or the small parts at the head of the queue as one buffer. */
+  private next(): Uint8Array {
+    const q = this.queue;
+    let k = 0, bytes = 0;
+    while (k < q.length && q[k]!.byteLength <= COALESCE_MAX && bytes + q[k]!.byteLength <= ONE_WRITE_MAX) bytes += q[k++]!.byteLength;
+    if (k <= 1) return q.shift()!;
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const b of q.splice(0, k)) {
+      out.set(b, at);
+      at += b.byteLength;
+    }
+    return out;
+  }
+
+  /** Bytes sent on this link and not yet written to the network (queued here or in the socket). */
+  get unsent(): number {
+    return this.queued + (this.socket.writableFinished ? 0 : this.socket.writableLength);
+  }
+
+  /** Ends the socket once everything queued is written. */
+  end(): void {
+    if (this.ending) return;
+    this.ending = true;
+    if (!this.writing) this.socket.end();
   }
 }
 
@@ -161,6 +239,12 @@ export class TlsChannel implements Channel {
     get framesInPlace(): number {
       let n = 0;
       for (const l of links.values()) n += l.inPlace;
+      return n;
+    },
+    /** Payload bytes decrypted straight into their frame's buffer, with no copy of ours. */
+    get bytesReadInPlace(): number {
+      let n = 0;
+      for (const l of links.values()) n += l.readInPlace;
       return n;
     },
   }))(this.links);
@@ -360,11 +444,11 @@ export class TlsChannel implements Channel {
       s.destroy();
       return;
     }
-    s.end();
+    link.end();
     let last = -1;
     let since = performance.now();
     const t = setInterval(() => {
-      const pending = s.writableFinished ? 0 : s.writableLength + 1;
+      const pending = s.writableFinished ? 0 : link.unsent + 1;
       const at = performance.now();
       if (pending !== last) {
         last = pending;
@@ -433,21 +517,39 @@ const RECV_POOL = new BufferPool(8);
 /** Bytes of a connecting socket's receive buffer (`onread`): TLS hands over at most a 16 KiB record at a time. */
 const READ_BUFFER_BYTES = 1 << 16;
 
-/**
- * TLS options that deliver a connecting socket's decrypted bytes into one buffer of its own, reused
- * for every read (net.Socket's `onread`), instead of a fresh Buffer per 16 KiB record: no allocation
- * and no 'data' event per record. `receive` is set once the socket's link is wired (wireLink with
- * `fromOnread`); the decoder copies each chunk before the callback returns. Node offers this only to
- * sockets it creates itself, so accepted sockets keep their 'data' events. The callback returns
- * true: keep reading (false would pause the socket).
- */
-function readIntoOwnBuffer(): { onread: OnReadOpts; receive: { to: (chunk: Uint8Array) => void } } {
-  const receive = { to: (_chunk: Uint8Array): void => {} };
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  return { onread: { buffer, callback: (n: number, buf: Uint8Array) => (receive.to(buf.subarray(0, n)), true) }, receive };
+/** Where a connecting socket's decrypted bytes go (set once its link is wired: wireLink's `fromOnread`). */
+interface OwnReads {
+  /** Bytes read into the socket's own buffer (frame headers and what follows them in a read). */
+  to(chunk: Uint8Array): void;
+  /** The rest of the payload being received, to be written in place; null between frames. */
+  direct(): Uint8Array | null;
+  /** n bytes were written at the start of what `direct` returned. */
+  filled(n: number): void;
 }
 
-function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number, fromOnread?: { to: (chunk: Uint8Array) => void }): Link {
+/**
+ * TLS options that deliver a connecting socket's decrypted bytes without a Buffer and a 'data' event
+ * per 16 KiB record (net.Socket's `onread`, which `tls.connect` takes). Before every read Node asks
+ * where the bytes should go: inside a frame's payload, straight into that payload (the column a
+ * protocol's recv gave, or the frame's own buffer), so TLS's one copy of the decrypted record is
+ * the only one; between frames, one buffer of the socket's own, reused for every read, which the
+ * decoder copies from before the callback returns. Node offers this only to sockets it creates
+ * itself, so accepted sockets keep their 'data' events. The callback returns true: keep reading
+ * (false would pause the socket).
+ */
+function readIntoOwnBuffer(): { onread: OnReadOpts; receive: OwnReads } {
+  const receive: OwnReads = { to: () => {}, direct: () => null, filled: () => {} };
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  return {
+    onread: {
+      buffer: () => receive.direct() ?? buffer,
+      callback: (n: number, buf: Uint8Array) => (buf === buffer ? receive.to(buf.subarray(0, n)) : receive.filled(n), true),
+    },
+    receive,
+  };
+}
+
+function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number, fromOnread?: OwnReads): Link {
   let link: Link;
   // Until the peer is authenticated it may only send small frames (no 1 GiB allocation on behalf of a stranger).
   const decoder = new FrameDecoder(shortNode(peer), (f) => link.onFrame(f), Math.min(maxFrameBytes, MAX_CONTROL_BYTES), RECV_POOL);
@@ -462,17 +564,21 @@ function wireLink(peer: ResolvedNode, socket: TLSSocket, maxFrameBytes: number, 
   };
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 10_000);
-  const receive = (chunk: Uint8Array) => {
+  const decode = (step: () => void) => {
     link.lastData = Date.now();
     try {
-      decoder.push(chunk);
+      step();
     } catch (e) {
       link.lastError = e as Error;
       socket.destroy();
     }
   };
-  if (fromOnread) fromOnread.to = receive;
-  else socket.on('data', receive);
+  const receive = (chunk: Uint8Array) => decode(() => decoder.push(chunk));
+  if (fromOnread) {
+    fromOnread.to = receive;
+    fromOnread.direct = () => decoder.pending;
+    fromOnread.filled = (n) => decode(() => ((link.readInPlace += n), decoder.filled(n)));
+  } else socket.on('data', receive);
   socket.on('end', () => {
     try {
       decoder.end();
@@ -535,7 +641,7 @@ function readHello(link: Link, timeoutMs: number): Promise<Hello | string> {
 /** Refuses an accepted link with an abort frame carrying the reason, then closes it. */
 function refuseLink(link: Link, msg: string, maxFrameBytes: number): void {
   link.write(Kind.Abort, new TextEncoder().encode(msg), maxFrameBytes);
-  link.socket.end();
+  link.end();
   setTimeout(() => link.socket.destroy(), 1000).unref();
 }
 
