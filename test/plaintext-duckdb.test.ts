@@ -8,6 +8,7 @@ import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { STUDIES } from '../src/demo/studies.js';
 import { PlainDatabase, type PlainResult } from '../src/query/plaintext.js';
 import { DuckReference } from '../src/query/plaintext-duckdb.js';
+import { openPlainReference } from '../src/query/plaintext-reference.js';
 
 let regs: Registers;
 let sqlite: PlainDatabase;
@@ -80,5 +81,37 @@ describe('the DuckDB reference gives the SQLite reference\'s answers', () => {
       a.close();
       b.close();
     }
+  });
+});
+
+describe('the main job opens its reference in DuckDB, else in SQLite', () => {
+  const sql = STUDIES[0]!.sql;
+
+  it('uses DuckDB by default and SQLite when asked', async () => {
+    const d = await openPlainReference(regs.all, regs.codeLists, undefined, { prefer: 'duckdb' });
+    assert.equal(d.ref.engine, 'DuckDB');
+    assert.equal(d.fallback, undefined);
+    const s = await openPlainReference(regs.all, regs.codeLists, undefined, { prefer: 'SQLite' });
+    assert.equal(s.ref.engine, 'SQLite');
+    assert.equal(s.fallback, undefined);
+    assertSameRows(await d.ref.query(sql), await s.ref.query(sql), sql);
+    d.ref.close();
+    s.ref.close();
+    await assert.rejects(openPlainReference(regs.all, regs.codeLists, undefined, { prefer: 'postgres' }), /MOSAIK_REFERENCE is 'postgres': use duckdb \(the default\) or sqlite/);
+  });
+
+  it('falls back to SQLite, saying why, when DuckDB cannot be loaded', async () => {
+    const broken = async (): Promise<never> => {
+      throw new Error("Cannot find module '@duckdb/node-bindings-linux-riscv64/duckdb.node'\nRequire stack: …");
+    };
+    const { ref, fallback } = await openPlainReference(regs.all, regs.codeLists, undefined, { prefer: 'duckdb', duck: broken });
+    assert.equal(ref.engine, 'SQLite');
+    assert.equal(fallback, "DuckDB could not be loaded (Cannot find module '@duckdb/node-bindings-linux-riscv64/duckdb.node'); the plaintext reference runs in SQLite (sql.js) instead");
+    assertSameRows(await ref.query(sql), sqlite.query(sql), sql);
+    await ref.excludePersons([regs.people.id[0]!, regs.people.id[1]!]);
+    const n = (r: { rows: unknown[][] }) => r.rows.reduce((a, row) => a + Number(row[row.length - 1]), 0);
+    const count = 'SELECT sex, COUNT(*) AS n FROM population GROUP BY sex';
+    assert.equal(n(await ref.query(count)), n(sqlite.query(count)) - 2);
+    ref.close();
   });
 });

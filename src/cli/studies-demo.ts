@@ -8,8 +8,9 @@
 //  3. a researcher runs the example studies (src/demo/studies.ts): node 0 schedules each query,
 //     every node checks it, the nodes compute in MPC, small cells are suppressed inside MPC, and
 //     each node sends its share of the aggregates to the researcher, who combines them;
-//  4. next to every MPC answer, the plaintext answer computed by DuckDB directly on the generated
-//     data, so the user sees that they agree;
+//  4. next to every MPC answer, the plaintext answer computed by DuckDB (SQLite where DuckDB cannot
+//     load: src/query/plaintext-reference.ts) directly on the generated data, so the user sees that
+//     they agree;
 //  5. a second researcher (`statistician`) runs the example statistics of its own signed study
 //     (src/cli/stats-demo.ts): a logistic regression, Kaplan–Meier with the log-rank test, and a Cox
 //     regression, each beside R.
@@ -29,7 +30,7 @@ import { writeApiPorts } from '../node/daemon.js';
 import { generateRegisters } from '../demo/registers.js';
 import { writeRegisterCsv } from '../demo/csv.js';
 import { STUDIES, type Study } from '../demo/studies.js';
-import { DuckReference } from '../query/plaintext-duckdb.js';
+import { openPlainReference, type PlainReference } from '../query/plaintext-reference.js';
 import { parseQuery, planAnyQuery, tablesOf, type Display } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
 import { messagesPerNode, runRemoteQuery, type RemoteResult } from './query.js';
@@ -244,7 +245,7 @@ async function runStudy(
   signer: Signer,
   signed: SignedStudy,
   version: string,
-  db: DuckReference,
+  db: PlainReference,
   schemas: Map<string, DatasetSchema>,
   codeLists: Map<string, CodeList>,
   o: StudiesDemoOptions,
@@ -255,7 +256,7 @@ async function runStudy(
   const t0 = performance.now();
   // Every register was uploaded as `version`; a query over several reads each one's.
   const at = (sql: string) => Object.fromEntries(tablesOf(parseQuery(sql)).map((n) => [n, version]));
-  // Each query's plaintext reference (DuckDB, in this process) runs once the nodes have the job, so
+  // Each query's plaintext reference (DuckDB or SQLite, in this process) runs once the nodes have the job, so
   // that they compute while it does instead of waiting for it; its time is measured on its own.
   let plainMs = 0;
   const alongside = async <T>(queryId: string, sql: string, reference: () => Promise<T>): Promise<[RemoteResult, T]> => {
@@ -325,7 +326,7 @@ async function runStudy(
   if (res.suppressedCount) o.log(`  ${res.suppressedCount} cell(s) counting fewer than ${res.minCellSize} persons${protectedRun ? ' (after noise)' : ''} suppressed inside MPC: ${res.suppressed.map((s) => Object.values(s).join('/')).join(', ')}`);
   if (res.protectionText) o.log(`  ${res.protectionText.split('. ')[0]}.`);
   const spent = study.epsilon + (study.denominator?.epsilon ?? 0);
-  o.log(`  MPC ${secs(ms)}, ${fmtInt(messagesPerNode(res.parts) + (den ? messagesPerNode(den.parts) : 0))} messages per node (DuckDB on the plaintext: ${plainMs.toFixed(0)} ms, ×${(ms / Math.max(plainMs, 0.1)).toFixed(0)}) · ${res.rows.length} cells released · epsilon spent ${Number(spent.toPrecision(3))}${res.privacy ? `, ${Number(res.privacy.remaining.epsilon.toPrecision(3))} left` : ''} · ${agree ? `all agree with the plaintext${protectedRun ? ` within the protection's noise (largest deviation ${(100 * worst).toFixed(2)} %)` : ''}` : 'DISAGREES with the plaintext'}`);
+  o.log(`  MPC ${secs(ms)}, ${fmtInt(messagesPerNode(res.parts) + (den ? messagesPerNode(den.parts) : 0))} messages per node (${db.engine} on the plaintext: ${plainMs.toFixed(0)} ms, ×${(ms / Math.max(plainMs, 0.1)).toFixed(0)}) · ${res.rows.length} cells released · epsilon spent ${Number(spent.toPrecision(3))}${res.privacy ? `, ${Number(res.privacy.remaining.epsilon.toPrecision(3))} left` : ''} · ${agree ? `all agree with the plaintext${protectedRun ? ` within the protection's noise (largest deviation ${(100 * worst).toFixed(2)} %)` : ''}` : 'DISAGREES with the plaintext'}`);
   return { agree, ms, epsilon: spent, worstRelative: worst };
 }
 
@@ -474,10 +475,11 @@ export async function runStudiesDemo(o: StudiesDemoOptions): Promise<boolean> {
     }
     const declared = new Map([...used].map(([n, cols]) => [n, new Set(cols)])); // what the study declares it reads
     for (const cols of used.values()) cols.add('person_id'); // the reference applies consent by person
-    const db = await DuckReference.create(regs.all, regs.codeLists, used);
+    const { ref: db, fallback } = await openPlainReference(regs.all, regs.codeLists, used);
     const dbMs = performance.now() - t;
     await ingests;
-    o.log(`• plaintext reference loaded into DuckDB meanwhile in ${secs(dbMs)} (for comparison only; never on a node)`);
+    if (fallback) o.log(`• ${fallback}`);
+    o.log(`• plaintext reference loaded into ${db.engine} meanwhile in ${secs(dbMs)} (for comparison only; never on a node)`);
     t = performance.now();
     // What the statistics' analysis table reads (one table for all three calls), planned on the public schemas.
     const registers = new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }]));
