@@ -126,11 +126,9 @@ class Link {
     this.closed = new Promise((ok) => socket.once('close', () => ok()));
   }
 
-  /** Buffers waiting for the socket's write in progress to complete (see put), and their bytes. */
+  /** Buffers waiting for the socket's writes in progress to complete (see put), and their bytes. */
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
-  /** A socket.write is in progress (its callback has not run). */
-  private writing = false;
   /** end() was called: the socket ends once the queue is written; later writes are dropped. */
   private ending = false;
 
@@ -166,21 +164,22 @@ class Link {
   }
 
   /**
-   * Hands one buffer at a time to the socket; what is sent meanwhile waits here. Left to the
-   * socket, buffers written while one is in progress wait in its stream and then go to TLS as one
-   * writev, which copies them all into one new buffer: a streamed round's 4 MiB slices, up to
-   * 28 MiB per product of 2^22 lanes (bench/RESULTS.md, "Writes one at a time"). Here a part above
-   * COALESCE_MAX goes alone and unchanged; smaller ones waiting behind each other still go as one
-   * write (one TLS record, one syscall).
+   * Hands the socket one buffer at a time; what is sent while a write is in progress waits here.
+   * Left to the socket, buffers written while one is in progress wait in its stream and then go to
+   * TLS as one writev, which copies them all into one new buffer: a streamed round's 4 MiB slices,
+   * up to 28 MiB per product of 2^22 lanes (bench/RESULTS.md, "Writes one at a time"). A buffer goes
+   * straight to TLS when the socket holds nothing (its last write completed, as a write that fits
+   * the kernel's socket buffer does at once), so a round's first slices are encrypted and sent
+   * while the next ones are computed. Queued, a part above COALESCE_MAX goes alone and unchanged;
+   * smaller ones waiting behind each other go as one write (one TLS record, one syscall).
    */
   private put(buf: Uint8Array): void {
-    if (this.writing) {
-      this.queue.push(buf);
-      this.queued += buf.byteLength;
+    if (this.queue.length === 0 && this.socket.writableLength === 0) {
+      this.socket.write(buf, this.wrote);
       return;
     }
-    this.writing = true;
-    this.socket.write(buf, this.wrote);
+    this.queue.push(buf);
+    this.queued += buf.byteLength;
   }
 
   private readonly wrote = (err?: Error | null): void => {
@@ -188,17 +187,15 @@ class Link {
     if (err || s.destroyed) {
       this.queue.length = 0;
       this.queued = 0;
-      this.writing = false;
       return;
     }
-    if (this.queue.length === 0) {
-      this.writing = false;
-      if (this.ending) s.end();
-      return;
+    // Writes that complete at once leave the socket empty again: keep going until one is pending.
+    while (this.queue.length > 0 && s.writableLength === 0) {
+      const next = this.next();
+      this.queued -= next.byteLength;
+      s.write(next, this.wrote);
     }
-    const next = this.next();
-    this.queued -= next.byteLength;
-    s.write(next, this.wrote);
+    if (this.queue.length === 0 && this.ending && !s.writableEnded) s.end();
   };
 
   /** The next write: a large part alone, or the small parts at the head of the queue as one buffer. */
@@ -225,7 +222,7 @@ class Link {
   end(): void {
     if (this.ending) return;
     this.ending = true;
-    if (!this.writing) this.socket.end();
+    if (this.queue.length === 0) this.socket.end();
   }
 }
 
