@@ -126,9 +126,8 @@ class Link {
     this.closed = new Promise((ok) => socket.once('close', () => ok()));
   }
 
-  /** Buffers waiting for the socket's writes in progress to complete (see put), and their bytes. */
+  /** Buffers waiting for the socket's writes in progress to complete (see put). */
   private readonly queue: Uint8Array[] = [];
-  private queued = 0;
   /** end() was called: the socket ends once the queue is written; later writes are dropped. */
   private ending = false;
 
@@ -179,22 +178,16 @@ class Link {
       return;
     }
     this.queue.push(buf);
-    this.queued += buf.byteLength;
   }
 
   private readonly wrote = (err?: Error | null): void => {
     const s = this.socket;
     if (err || s.destroyed) {
       this.queue.length = 0;
-      this.queued = 0;
       return;
     }
     // Writes that complete at once leave the socket empty again: keep going until one is pending.
-    while (this.queue.length > 0 && s.writableLength === 0) {
-      const next = this.next();
-      this.queued -= next.byteLength;
-      s.write(next, this.wrote);
-    }
+    while (this.queue.length > 0 && s.writableLength === 0) s.write(this.next(), this.wrote);
     if (this.queue.length === 0 && this.ending && !s.writableEnded) s.end();
   };
 
@@ -215,7 +208,7 @@ class Link {
 
   /** Bytes sent on this link and not yet written to the network (queued here or in the socket). */
   get unsent(): number {
-    return this.queued + (this.socket.writableFinished ? 0 : this.socket.writableLength);
+    return this.queue.reduce((n, b) => n + b.byteLength, 0) + (this.socket.writableFinished ? 0 : this.socket.writableLength);
   }
 
   /** Ends the socket once everything queued is written. */
@@ -230,21 +223,20 @@ class Link {
 export class TlsChannel implements Channel {
   private readonly inboxes = new Map<PartyId, Inbox>();
   private readonly links = new Map<PartyId, Link>();
-  readonly stats = ((links) => ({
-    sent: 0, received: 0, frames: 0, framesReceived: 0,
-    /** Data frames decoded straight into a buffer recv was given (counted by each link). */
-    get framesInPlace(): number {
-      let n = 0;
-      for (const l of links.values()) n += l.inPlace;
-      return n;
-    },
-    /** Payload bytes decrypted straight into their frame's buffer, with no copy of ours. */
-    get bytesReadInPlace(): number {
-      let n = 0;
-      for (const l of links.values()) n += l.readInPlace;
-      return n;
-    },
-  }))(this.links);
+  readonly stats = ((links) => {
+    const total = (of: (l: Link) => number) => [...links.values()].reduce((n, l) => n + of(l), 0);
+    return {
+      sent: 0, received: 0, frames: 0, framesReceived: 0,
+      /** Data frames decoded straight into a buffer recv was given (counted by each link). */
+      get framesInPlace(): number {
+        return total((l) => l.inPlace);
+      },
+      /** Payload bytes decrypted straight into their frame's buffer, with no copy of ours. */
+      get bytesReadInPlace(): number {
+        return total((l) => l.readInPlace);
+      },
+    };
+  })(this.links);
   private failure: ChannelError | null = null;
   private closing = false;
   private readonly maxFrameBytes: number;
