@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
-import { combineShares, splitShares } from '../src/mpc/share.js';
+import { AShare, combineShares, splitShares } from '../src/mpc/share.js';
 import * as R from '../src/ring/ring64.js';
 import { col, EDGES, LENGTHS, randomInts, run3, shareAll, signed, u64 } from './harness.js';
 
@@ -138,6 +138,52 @@ describe('replicated sharing over Z_2^64', () => {
     const out = await run3(async (p) => A.reveal(p, await A.mul(p, sx![p.id]!, sy![p.id]!)));
     const want = R.mul(x, y);
     for (const r of out) assert.deepEqual(r, want);
+  });
+
+  it('writes a product into a given output, round after round, at short and streamed lengths', async () => {
+    for (const n of [0, 1, 37, 2 * A.STREAM_LANES + 3]) {
+      const xv = n > 1000 ? null : randomInts(n);
+      const x = xv ? col(xv) : new BigUint64Array(n).map((_, i) => BigInt(i) * 0x9e3779b97f4a7c15n);
+      const y = new BigUint64Array(n).map((_, i) => BigInt(n - i) * 0x7f4a7c159e3779b9n + 1n);
+      const z = new BigUint64Array(n).map((_, i) => (BigInt(i) << 20n) + 5n);
+      const [sx, sy, sz] = shareAll(x, y, z);
+      const out = await run3(async (p) => {
+        const o = new AShare(new BigUint64Array(n).fill(0xdeadn), new BigUint64Array(n).fill(0xbeefn));
+        const xy = await A.mul(p, sx![p.id]!, sy![p.id]!, o);
+        assert.equal(xy, o, 'the output given is returned');
+        const first = await A.reveal(p, xy);
+        // The same output again: the earlier product is overwritten, not added to.
+        const again = await A.mul(p, sz![p.id]!, sy![p.id]!, o);
+        return [first, await A.reveal(p, again)];
+      });
+      for (const [first, second] of out) {
+        assert.deepEqual(first, R.mul(x, y));
+        assert.deepEqual(second, R.mul(z, y));
+      }
+    }
+  });
+
+  it('refuses an output of the wrong length or one that shares memory with an input', async () => {
+    const [sx, sy] = shareAll(col(randomInts(8)), col(randomInts(8)));
+    await run3(async (p) => {
+      const x = sx![p.id]!, y = sy![p.id]!;
+      await assert.rejects(A.mul(p, x, y, new AShare(R.uninit(7), R.uninit(7))), /output has 7 lanes, expected 8/);
+      const both = R.uninit(16);
+      const y16 = new BigUint64Array(16);
+      for (const bad of [
+        new AShare(x.a, R.uninit(8)), // x's own half
+        new AShare(R.uninit(8), y.b),
+        new AShare(both.subarray(0, 8), both.subarray(4, 12)), // the halves overlap each other
+      ])
+        await assert.rejects(A.mul(p, x, y, bad), /share memory/);
+      // Overlapping by one lane counts; adjacent does not.
+      y16.set(y.a, 0);
+      const yOver = new AShare(y16.subarray(0, 8), y.b);
+      await assert.rejects(A.mul(p, x, yOver, new AShare(y16.subarray(7, 15), R.uninit(8))), /share memory/);
+      // Refused before anything was sent: a product with a proper output still works.
+      const ok = await A.mul(p, x, y, new AShare(both.subarray(0, 8), both.subarray(8, 16)));
+      return A.reveal(p, ok);
+    });
   });
 
   it('batches several products into one round', async () => {

@@ -105,30 +105,43 @@ export function mulPublic(x: AShare, c: bigint | Col): AShare {
 /**
  * x · y lane by lane (Araki et al. CCS 2016, §2.2): party i computes
  * z_i = x_i y_i + x_i y_{i+1} + x_{i+1} y_i + α_i with a zero sharing α and sends z_i to i−1.
- * One round; one ring element sent per party per product.
+ * One round; one ring element sent per party per product. Reveals nothing (z_i is masked by α_i).
+ *
+ * With `into`, the product is written into its two halves (z_i into `into.a`, the successor's
+ * z_{i+1} received straight into `into.b`) and `into` is returned: a caller that multiplies round
+ * after round reuses one output instead of two fresh columns each time (a fresh column of 32 MiB
+ * is mapped and zeroed by the kernel page by page). `into` must not share memory with x or y.
  */
-export async function mul(p: Party, x: AShare, y: AShare): Promise<AShare> {
+export async function mul(p: Party, x: AShare, y: AShare, into?: AShare): Promise<AShare> {
   const n = x.length;
   if (y.length !== n) throw new RangeError(`mul: lengths differ (${n} vs ${y.length})`);
+  if (into) {
+    if (into.length !== n) throw new RangeError(`mul: output has ${into.length} lanes, expected ${n}`);
+    if (R.sharesMemory(into.a, into.b) || [into.a, into.b].some((o) => [x.a, x.b, y.a, y.b].some((c) => R.sharesMemory(o, c)))) throw new RangeError('mul: the output halves share memory with each other or with an input');
+  }
   const r = (len: number) => p.prgNext.raw(len);
   const s = (len: number) => p.prgPrev.raw(len);
   if (n <= STREAM_LANES) {
-    const z = R.rssMulZero(x.a, x.b, y.a, y.b, r, s);
+    const z = R.rssMulZero(x.a, x.b, y.a, y.b, r, s, into?.a);
     p.net.send(p.prev, R.bytesOf(z));
-    return new AShare(z, await recvWhole(p, p.next, n, 'mul'));
+    const got = await recvWhole(p, p.next, n, 'mul');
+    if (!into) return new AShare(z, got);
+    into.b.set(got);
+    return into;
   }
   // A long column is still one round, streamed in slices: each slice is sent as soon as it is
   // computed, so this node's arithmetic, the encryption and the peers' work overlap. The receive is
   // posted first, so the peer's slices are decoded straight into place.
-  const got = recvStreamed(p, p.next, n, 'mul');
-  const z = R.uninit(n);
+  const got = recvStreamed(p, p.next, n, 'mul', into?.b);
+  const z = into?.a ?? R.uninit(n);
   for (let off = 0; off < n; off += STREAM_LANES) {
     const end = Math.min(n, off + STREAM_LANES);
     const zs = z.subarray(off, end);
     R.rssMulZero(x.a.subarray(off, end), x.b.subarray(off, end), y.a.subarray(off, end), y.b.subarray(off, end), r, s, zs);
     p.net.send(p.prev, R.bytesOf(zs));
   }
-  return new AShare(z, await got);
+  const b = await got;
+  return into ?? new AShare(z, b);
 }
 
 /** Lanes per slice when a round's message is streamed (4 MiB frames). */
@@ -143,10 +156,10 @@ async function recvWhole(p: Party, from: PartyId, n: number, what: string): Prom
 
 /**
  * Receives a column sent in STREAM_LANES slices, each decoded straight into its place where the
- * channel can (recvSlices). Call it before computing and sending this round's own slices.
+ * channel can (recvSlices), into `out` when given. Call it before computing and sending this
+ * round's own slices.
  */
-export function recvStreamed(p: Party, from: PartyId, n: number, what: string): Promise<Col> {
-  const out = R.uninit(n);
+export function recvStreamed(p: Party, from: PartyId, n: number, what: string, out: Col = R.uninit(n)): Promise<Col> {
   const wrong = (got: number, want: number) =>
     got % 8 ? new RangeError(`frame of ${got} bytes is not a whole number of 64-bit lanes`) : new Error(`${what}: party ${from} sent a slice of ${got / 8} values, expected ${want / 8}`);
   return recvSlices(p.net, from, R.bytesOf(out), STREAM_LANES * 8, wrong).then(() => out);

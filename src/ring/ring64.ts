@@ -284,6 +284,10 @@ export function split(a: Col, lengths: number[]): Col[] {
   if (off !== a.length) throw new RangeError(`split lengths sum to ${off}, column has ${a.length}`);
   return out;
 }
+/** Whether two arrays are views of overlapping bytes of one buffer. */
+export function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteLength > 0 && b.byteLength > 0 && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
 /** Byte view of a column, for sending. */
 export function bytesOf(a: BigUint64Array | BigInt64Array | Uint32Array | Uint8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
