@@ -38,9 +38,13 @@ async function barrier(p: Party): Promise<void> {
   for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
 }
 
-async function timedRuns<T>(p: Party, n: number, reps: number, work: () => Promise<T>): Promise<{ res: CompareJobResult; last: T }> {
+async function timedRuns<T>(p: Party, n: number, reps: number, work: () => Promise<T>, warmup = 1): Promise<{ res: CompareJobResult; last: T }> {
   await barrier(p);
   let last = await work(); // warm-up: JIT and WebAssembly tier-up, first touch of memory
+  for (let w = 1; w < warmup; w++) {
+    await barrier(p);
+    last = await work();
+  }
   const ms: number[] = [];
   let sent = 0, cpu = 0;
   for (let r = 0; r < reps; r++) {
@@ -61,6 +65,8 @@ async function timedRuns<T>(p: Party, n: number, reps: number, work: () => Promi
 export interface OpArgs {
   n: number;
   reps: number;
+  /** Untimed runs before the timed ones (default 1). */
+  warmup?: number;
   op: 'mul' | 'lt';
   /** For lt: declared signed input width (64 = full range). */
   bits?: number;
@@ -72,18 +78,20 @@ export interface OpArgs {
  * into its register file (allocated once); then `reps` more runs with a new output each time are
  * timed too (`freshMs`), what a caller that keeps every product pays.
  */
-export async function op(p: Party, { n, reps, op, bits = 64 }: OpArgs): Promise<CompareJobResult> {
+export async function op(p: Party, { n, reps, warmup = 1, op, bits = 64 }: OpArgs): Promise<CompareJobResult> {
   const x = A.random(p, n), y = A.random(p, n);
-  if (op !== 'mul') return (await timedRuns(p, n, reps, () => C.lt(p, x, y, { bits }))).res;
+  if (op !== 'mul') return (await timedRuns(p, n, reps, () => C.lt(p, x, y, { bits }), warmup)).res;
   const out = A.random(p, n);
-  const { res } = await timedRuns(p, n, reps, () => A.mul(p, x, y, out));
-  const fresh = await timedRuns(p, n, reps, () => A.mul(p, x, y));
+  const { res } = await timedRuns(p, n, reps, () => A.mul(p, x, y, out), warmup);
+  const fresh = await timedRuns(p, n, reps, () => A.mul(p, x, y), warmup);
   return { ...res, freshMs: fresh.res.ms };
 }
 
 export interface StatsArgs {
   n: number;
   reps: number;
+  /** Untimed runs before the timed ones (default 1). */
+  warmup?: number;
   workload: 'meanvar' | 'groupsum';
   /** 'direct': protocol calls (what the peers run); 'sql': the query engine (runQuery) on the same columns. */
   mode: 'direct' | 'sql';
@@ -111,7 +119,7 @@ export const SQL = {
  * mode runs the query engine, which also counts, divides inside MPC and applies small-cell
  * suppression before it reveals.
  */
-export async function stats(p: Party, { n, reps, workload, mode, seed }: StatsArgs): Promise<CompareJobResult> {
+export async function stats(p: Party, { n, reps, warmup = 1, workload, mode, seed }: StatsArgs): Promise<CompareJobResult> {
   let xv: BigUint64Array | null = null, kv: BigUint64Array | null = null;
   if (p.id === 0) {
     const d = generateData(n, seed);
@@ -176,6 +184,6 @@ export async function stats(p: Party, { n, reps, workload, mode, seed }: StatsAr
       return Array.from(open!, (v) => Number(BigInt.asIntN(64, v)));
     };
   }
-  const { res, last } = await timedRuns(p, n, reps, work);
+  const { res, last } = await timedRuns(p, n, reps, work, warmup);
   return { ...res, answer: last, ...(setupMs !== undefined ? { setupMs } : {}) };
 }

@@ -24,6 +24,8 @@ export async function runMosaik(
   workload: WorkloadId,
   n: number,
   reps: number,
+  /** Untimed runs before the timed ones, in the same processes. */
+  warmup: number,
   seed: number,
   expected: (n: number) => Expected,
   timeoutMs: number,
@@ -31,11 +33,11 @@ export async function runMosaik(
   const dir = await cluster(workDir);
   let job: { export: string; args: OpArgs | StatsArgs };
   if (workload === 'meanvar' || workload === 'groupsum') {
-    job = { export: 'stats', args: { n, reps, workload, mode: system === 'mosaik-sql' ? 'sql' : 'direct', seed } };
+    job = { export: 'stats', args: { n, reps, warmup, workload, mode: system === 'mosaik-sql' ? 'sql' : 'direct', seed } };
   } else {
     if (system === 'mosaik-sql') throw new Error('mosaik-sql runs the statistics workloads only');
     const bits = { mul: 64, lt63: 63, lt64: 64, lt32: 32 }[workload];
-    job = { export: 'op', args: { n, reps, op: workload === 'mul' ? 'mul' : 'lt', bits } };
+    job = { export: 'op', args: { n, reps, warmup, op: workload === 'mul' ? 'mul' : 'lt', bits } };
   }
   const res = await runOnLocalCluster({ dir, job: { module: JOBS, ...job }, timeoutMs, recvTimeoutMs: timeoutMs });
   const parts = res.map((r) => r.result as unknown as CompareJobResult);

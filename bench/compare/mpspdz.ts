@@ -38,6 +38,8 @@ export async function runMpspdz(
   workload: WorkloadId,
   n: number,
   reps: number,
+  /** Untimed runs before the timed ones (timers 1..warmup). */
+  warmup: number,
   seed: number,
   expected: (n: number) => Expected,
   timeoutMs: number,
@@ -48,9 +50,11 @@ export async function runMpspdz(
 
   // groupsum: 'bits' (one bit decomposition of the key, default) or 'eq' (10 equality tests per row).
   const variant = w === 'groupsum' ? [process.env.MOSAIK_CMP_GROUPSUM === 'eq' ? 'eq' : 'bits'] : [];
-  const comp = await runProcess('python3', ['compile.py', ...compileFlags(), PROGRAM, w, String(n), String(reps), ...variant], { cwd: path, timeoutMs: 600_000 });
+  // The program runs reps + 1 times (timer 1 its warm-up); more warm-ups are its first timed runs, not counted.
+  const runsInProgram = reps + warmup - 1;
+  const comp = await runProcess('python3', ['compile.py', ...compileFlags(), PROGRAM, w, String(n), String(runsInProgram), ...variant], { cwd: path, timeoutMs: 600_000 });
   if (comp.code !== 0) throw new Error(describeFailure('MP-SPDZ compile.py', comp));
-  const progName = ['mosaik_cmp', w, n, reps, ...variant].join('-');
+  const progName = ['mosaik_cmp', w, n, runsInProgram, ...variant].join('-');
 
   const extra: string[] = [];
   if (w === 'meanvar' || w === 'groupsum') {
@@ -67,7 +71,7 @@ export async function runMpspdz(
     opts: { cwd: path },
   }));
   const res = await runParties(specs, timeoutMs);
-  // Timer t (t >= 2 are the timed runs; 1 is the warm-up), per party: "Time<t> = <s> seconds (<MB> MB, <r> rounds)".
+  // Timer t (t > warmup are the timed runs; 1..warmup the warm-ups), per party: "Time<t> = <s> seconds (<MB> MB, <r> rounds)".
   const timers = res.map((r, i) => {
     if (r.code !== 0) throw new Error(describeFailure(`MP-SPDZ party ${i}`, r));
     const m = new Map<number, number>();
@@ -75,7 +79,7 @@ export async function runMpspdz(
     return m;
   });
   const runs: number[] = [];
-  for (let t = 2; t <= reps + 1; t++) {
+  for (let t = warmup + 1; t <= warmup + reps; t++) {
     const ts = timers.map((m) => m.get(t));
     if (ts.some((v) => v === undefined)) throw new Error(`MP-SPDZ: timer ${t} missing in a party's output`);
     runs.push(Math.max(...(ts as number[])));
@@ -86,7 +90,7 @@ export async function runMpspdz(
   const last = results[results.length - 1];
   if (workload === 'meanvar') correct = !!last && checkMeanVar(meanVarFromSums(n, last[0]!, last[1]!), expected(n));
   if (workload === 'groupsum') correct = !!last && checkGroupSums(last, expected(n));
-  const mb = /Time2 = [\d.e+-]+ seconds \(([\d.e+-]+) MB, (\d+) rounds\)/.exec(res[0]!.stdout + res[0]!.stderr);
+  const mb = new RegExp(`Time${warmup + 1} = [\\d.e+-]+ seconds \\(([\\d.e+-]+) MB, (\\d+) rounds\\)`).exec(res[0]!.stdout + res[0]!.stderr);
   const sent = mb ? `${((Number(mb[1]) * 1e6) / n).toFixed(1)} B sent per party per element (party 0), ${mb[2]} rounds` : '';
   return { system: 'mpspdz', workload, n, seconds, runs, rate: n / seconds, correct, note: [sent, ...(variant.length ? [variant[0] === 'eq' ? 'equality tests' : 'bit decomposition one-hot'] : [])].filter(Boolean).join(', ') };
 }

@@ -8,7 +8,10 @@
 //     --jiff-sizes 6,8,10,12,14   log2 sizes for JIFF (Mosaik runs them too)
 //     --systems mosaik,mosaik-sql,mpspdz,mpyc,jiff,jiff-24,duckdb
 //     --workloads mul,lt63,lt64,lt32,meanvar,groupsum
-//     --reps 3                    timed runs per cell after one warm-up (best is reported)
+//     --reps 3                    timed runs per cell after the warm-up (best is reported)
+//     --warmup 1                  untimed runs before them in Mosaik and MP-SPDZ, in the same
+//                                 processes (a Node process reaches its steady speed over the first
+//                                 few runs: JIT, heap growth; MP-SPDZ's runs are flat from the first)
 //     --rounds 1                  every cell measured this many times, the systems in turn and in
 //                                 alternating order (A B, B A, …), so that a machine whose speed
 //                                 drifts over minutes favours no system; best of all rounds reported,
@@ -46,6 +49,8 @@ const jiffSizes = list(opt('jiff-sizes'), quick ? '6,8' : '6,8,10,12,14').map(Nu
 const systems = list(opt('systems'), SYSTEMS.join(',')) as SystemId[];
 const workloads = list(opt('workloads'), WORKLOADS.map((w) => w.id).join(',')) as WorkloadId[];
 const reps = Number(opt('reps') ?? (quick ? 1 : 3));
+const warmup = Number(opt('warmup') ?? 1);
+if (!Number.isInteger(warmup) || warmup < 1) throw new Error(`--warmup must be a whole number ≥ 1, got ${opt('warmup')}`);
 const rounds = Number(opt('rounds') ?? 1);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number ≥ 1, got ${opt('rounds')}`);
 const slowReps = Number(opt('slow-reps') ?? 1);
@@ -126,9 +131,9 @@ async function measure(system: SystemId, w: WorkloadId, n: number, timeoutMs: nu
     case 'mosaik':
     case 'mosaik-sql':
       if (system === 'mosaik-sql' && w !== 'meanvar' && w !== 'groupsum') throw new Skip('SQL engine row: statistics only');
-      return runMosaik(workDir, system, w, n, reps, SEED, expected, timeoutMs);
+      return runMosaik(workDir, system, w, n, reps, warmup, SEED, expected, timeoutMs);
     case 'mpspdz':
-      return runMpspdz(workDir, w, n, reps, SEED, expected, timeoutMs);
+      return runMpspdz(workDir, w, n, reps, warmup, SEED, expected, timeoutMs);
     case 'mpyc':
       return runMpyc(workDir, w, n, reps, w === 'meanvar' || w === 'groupsum' ? dataFile(n) : null, expected, timeoutMs, process.env.MOSAIK_CMP_GROUPSUM === 'eq' ? 'eq' : 'poly');
     case 'jiff':
@@ -182,7 +187,7 @@ async function main(): Promise<void> {
   const minutes = (Date.now() - started.getTime()) / 60_000;
   const md = report(results, skipped, versions, started) + roundsReport(all, results) + `\n\nWhole run: ${minutes.toFixed(1)} min.`;
   console.log(md);
-  writeFileSync(outJson, JSON.stringify({ started: started.toISOString(), minutes, machine: machine(), command: commandLine(), sizes: SIZES, reps, rounds, slowReps, budget, versions, skipped: Object.fromEntries(skipped), results, ...(rounds > 1 ? { perRound: all } : {}) }, null, 1));
+  writeFileSync(outJson, JSON.stringify({ started: started.toISOString(), minutes, machine: machine(), command: commandLine(), sizes: SIZES, reps, warmup, rounds, slowReps, budget, versions, skipped: Object.fromEntries(skipped), results, ...(rounds > 1 ? { perRound: all } : {}) }, null, 1));
   if (outMd) writeFileSync(outMd, md + '\n');
   log(`results: ${outJson}${outMd ? `, ${outMd}` : ''}`);
 }
@@ -267,7 +272,7 @@ function report(results: Measurement[], skipped: Map<string, string>, versions: 
   const get = (s: SystemId, w: WorkloadId, n: number) => results.find((r) => r.system === s && r.workload === w && r.n === n && r.seconds !== null);
   const mosaikAt = (w: WorkloadId, n: number) => get('mosaik', MOSAIK_BASE[w], n);
   out.push(`Side-by-side run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC — ${machine()}`);
-  out.push(`Command: \`${commandLine()}\`; ${reps} timed run(s) after one warm-up (MPyC, JIFF: ${slowReps})${rounds > 1 ? `, in each of ${rounds} rounds (systems in alternating order)` : ''}, best reported; time = slowest party; budget ${budget} s per run.`);
+  out.push(`Command: \`${commandLine()}\`; ${reps} timed run(s) after ${warmup === 1 ? 'one warm-up' : `${warmup} warm-ups`} (MPyC, JIFF: ${slowReps} after one on a small batch)${rounds > 1 ? `, in each of ${rounds} rounds (systems in alternating order)` : ''}, best reported; time = slowest party; budget ${budget} s per run.`);
   out.push('');
 
   // Summary: per workload and system, the largest n that system ran.
