@@ -9,9 +9,10 @@
 //     --systems mosaik,mosaik-sql,mpspdz,mpyc,jiff,jiff-24,duckdb
 //     --workloads mul,lt63,lt64,lt32,meanvar,groupsum
 //     --reps 3                    timed runs per cell after the warm-up (best is reported)
-//     --warmup 1                  untimed runs before them in Mosaik and MP-SPDZ, in the same
+//     --warmup 5                  untimed runs before them in Mosaik and MP-SPDZ, in the same
 //                                 processes (a Node process reaches its steady speed over the first
-//                                 few runs: JIT, heap growth; MP-SPDZ's runs are flat from the first)
+//                                 few runs: JIT, heap growth; MP-SPDZ's runs are flat from the first);
+//                                 1 with --quick
 //     --rounds 1                  every cell measured this many times, the systems in turn and in
 //                                 alternating order (A B, B A, …), so that a machine whose speed
 //                                 drifts over minutes favours no system; best of all rounds reported,
@@ -49,7 +50,7 @@ const jiffSizes = list(opt('jiff-sizes'), quick ? '6,8' : '6,8,10,12,14').map(Nu
 const systems = list(opt('systems'), SYSTEMS.join(',')) as SystemId[];
 const workloads = list(opt('workloads'), WORKLOADS.map((w) => w.id).join(',')) as WorkloadId[];
 const reps = Number(opt('reps') ?? (quick ? 1 : 3));
-const warmup = Number(opt('warmup') ?? 1);
+const warmup = Number(opt('warmup') ?? (quick ? 1 : 5));
 if (!Number.isInteger(warmup) || warmup < 1) throw new Error(`--warmup must be a whole number ≥ 1, got ${opt('warmup')}`);
 const rounds = Number(opt('rounds') ?? 1);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number ≥ 1, got ${opt('rounds')}`);
