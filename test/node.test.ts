@@ -177,6 +177,22 @@ describe('share store', () => {
     await assert.rejects(write(st, 'v2', undefined, 8), /more than 3840 bytes/);
     assert.deepEqual(readdirSync(join(dir, 'store', 'datasets', 'visits')), ['v1']);
     assert.deepEqual(readdirSync(join(dir, 'store', 'tmp')), []);
+    // An upload that fails after some columns were finished (written, their sync still to come)
+    // leaves nothing behind either, and no file open.
+    const fds = readdirSync('/proc/self/fd').length;
+    const broken = st.write({ name: 'visits', version: 'v3', schema: SCHEMA, codeLists: CODES, rows: N, columns: SCHEMA.columns.map((c) => c.name), party: 1 }, async (next) => {
+      for (let k = 0; k < 2; k++) {
+        const w = next();
+        for (const half of [s[k]![1]!.a, s[k]![1]!.b]) w.write(new Uint8Array(half.buffer, half.byteOffset, half.byteLength));
+        w.end();
+      }
+      next().write(new Uint8Array(16));
+      throw new Error('the custodian went away');
+    });
+    await assert.rejects(broken, /the custodian went away/);
+    assert.deepEqual(readdirSync(join(dir, 'store', 'datasets', 'visits')), ['v1']);
+    assert.deepEqual(readdirSync(join(dir, 'store', 'tmp')), []);
+    assert.equal(readdirSync('/proc/self/fd').length, fds, 'every column file is closed');
     // The plaintext shares do not appear in the file.
     const file = join(dir, 'store', 'datasets', 'visits', 'v1', '2.share');
     const raw = readFileSync(file);

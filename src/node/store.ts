@@ -17,7 +17,8 @@
 // immutable. The index is rebuilt from disk at startup, so the store survives restarts.
 // What a node learns: a dataset's schema and size (public by design, DESIGN.md), never values.
 import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AShare } from '../mpc/share.js';
 import { checkDatasetName, checkVersionId, type CodeList, type DatasetSchema } from '../ingest/schema.js';
@@ -70,12 +71,18 @@ export function checkId(what: 'dataset name' | 'version', s: unknown): string {
   return what === 'version' ? checkVersionId(s, what, make) : checkDatasetName(s, what, make);
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
+/** fsync on libuv's thread pool: the event loop (a node's MPC rounds, its API) goes on meanwhile. */
+function fsyncAsync(fd: number): Promise<void> {
+  return new Promise((ok, fail) => fsync(fd, (e) => (e ? fail(e) : ok())));
+}
+
+/** fsync of a file or directory by its path, without blocking the event loop. */
+async function fsyncPathAsync(path: string): Promise<void> {
+  const fh = await openFile(path, 'r');
   try {
-    fsyncSync(fd);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
@@ -237,6 +244,9 @@ export class ShareStore {
     const shares = createHash('sha256');
     const before = this.has(name, version) ? this.get(name, version) : null;
     const legacy = before && before.sharesSha256 === undefined ? createHash('sha256').update(canonical) : null;
+    // Finished column files, written but not yet synced: all are synced at once after the last
+    // column (on the thread pool), before anything is committed, and closed.
+    const unsynced: number[] = [];
     try {
       let k = 0;
       let open: { fd: number; written: number; finished: boolean } | null = null;
@@ -294,19 +304,19 @@ export class ShareStore {
             const fin = c.final();
             if (fin.length) writeSync(fd, fin);
             writeSync(fd, c.getAuthTag());
-            fsyncSync(fd);
-            closeSync(fd);
+            unsynced.push(fd);
             st.finished = true;
           },
         };
       };
       try {
         await fill(next, legacy ? (b) => (shares.update(b), legacy.update(b)) : (b) => void shares.update(b));
+        await Promise.all(unsynced.map(fsyncAsync));
       } finally {
         const o = open as { fd: number; finished: boolean } | null;
-        if (o && !o.finished) {
+        for (const fd of [...unsynced.splice(0), ...(o && !o.finished ? [o.fd] : [])]) {
           try {
-            closeSync(o.fd);
+            closeSync(fd);
           } catch {
             /* already closed */
           }
@@ -332,11 +342,14 @@ export class ShareStore {
           createdAt: new Date().toISOString(),
         };
         const metaPath = join(tmp, 'meta.json');
-        const fd = openSync(metaPath, 'wx', 0o600);
-        writeSync(fd, JSON.stringify({ meta, mac: this.metaMac(meta) }, null, 1));
-        fsyncSync(fd);
-        closeSync(fd);
-        fsyncPath(tmp);
+        const fh = await openFile(metaPath, 'wx', 0o600);
+        try {
+          await fh.writeFile(JSON.stringify({ meta, mac: this.metaMac(meta) }, null, 1));
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fsyncPathAsync(tmp);
         const parent = join(this.root, 'datasets', name);
         mkdirSync(parent, { recursive: true, mode: 0o700 });
         const target = join(parent, version);
@@ -344,8 +357,7 @@ export class ShareStore {
         // replaces it (the damaged copy is kept aside under store/damaged/ for the operator).
         if (existsSync(target)) this.setAside(name, version);
         renameSync(tmp, target);
-        fsyncPath(parent);
-        fsyncPath(join(this.root, 'datasets'));
+        await Promise.all([fsyncPathAsync(parent), fsyncPathAsync(join(this.root, 'datasets'))]);
         this.seq = meta.seq;
         this.put(meta);
         return { status: 'created' as const, meta };
