@@ -18,7 +18,7 @@
 // the consent register, the researchers' signed studies approved by their custodians); afterwards the
 // web app runs on the cluster. `mosaik demo --governed` (./governed-demo.ts) walks through the same
 // governed flow step by step, each step with the command that does it by hand.
-import { withColumnMemory } from '../ring/column-memory.js';
+import { COLOCATED_NODE_FLAGS, withColumnMemory } from '../ring/column-memory.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -105,7 +105,7 @@ export const fmtInt = (n: number) => n.toLocaleString('en-US');
 export function startNodes(dir: string, config: ClusterConfig, o: Pick<StudiesDemoOptions, 'minCellSize' | 'verbose' | 'log' | 'network'>, extra: string[] = []): { kids: ChildProcess[]; waitUntilUp: () => Promise<void> } {
   const kids = ([0, 1, 2] as PartyId[]).map((p) => {
     const net = o.network;
-    const words = [...(net ? net.prefix(p) : []), process.execPath, MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize), ...(net ? ['--listen-host', net.listen[p]] : []), ...extra];
+    const words = [...(net ? net.prefix(p) : []), process.execPath, ...COLOCATED_NODE_FLAGS, MAIN, 'node', '--dir', dir, '--party', String(p), '--min-cell-size', String(o.minCellSize), ...(net ? ['--listen-host', net.listen[p]] : []), ...extra];
     const child = spawn(words[0]!, words.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: withColumnMemory(),

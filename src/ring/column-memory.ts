@@ -80,3 +80,12 @@ export const COMPUTE_HEAP_GROWING_PERCENT = 300;
 export function growHeapForColumns(): void {
   setFlagsFromString(`--heap-growing-percent=${COMPUTE_HEAP_GROWING_PERCENT}`);
 }
+
+/**
+ * Node options for daemons started three to a host (the main job's local cluster): V8 collects on
+ * the main thread only. Its helper threads shorten a pause on an idle core, but with three nodes on
+ * the same cores there is none: on the project's 2-core VM the main job took 21.4–23.5 s with this
+ * against 22.6–23.9 s without, 36.7–40.8 against 39.7–41.7 CPU-s (five alternating pairs;
+ * bench/RESULTS.md, "Products into a reused output"). A node on a host of its own keeps V8's default.
+ */
+export const COLOCATED_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
