@@ -311,7 +311,9 @@ export class ShareStore {
       };
       try {
         await fill(next, legacy ? (b) => (shares.update(b), legacy.update(b)) : (b) => void shares.update(b));
-        await Promise.all(unsynced.map(fsyncAsync));
+        // Every sync settles before any file is closed (a closed descriptor's number may be reused).
+        const synced = await Promise.allSettled(unsynced.map(fsyncAsync));
+        for (const r of synced) if (r.status === 'rejected') throw r.reason;
       } finally {
         const o = open as { fd: number; finished: boolean } | null;
         for (const fd of [...unsynced.splice(0), ...(o && !o.finished ? [o.fd] : [])]) {
