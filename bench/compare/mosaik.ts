@@ -41,8 +41,9 @@ export async function runMosaik(
   }
   const res = await runOnLocalCluster({ dir, job: { module: JOBS, ...job }, timeoutMs, recvTimeoutMs: timeoutMs });
   const parts = res.map((r) => r.result as unknown as CompareJobResult);
-  // Run r took as long as its slowest node.
-  const runs = parts[0]!.ms.map((_, r) => Math.max(...parts.map((q) => q.ms[r]!)) / 1000);
+  // Run r took as long as its slowest node (seconds).
+  const slowest = (of: (q: CompareJobResult) => number[]) => of(parts[0]!).map((_, r) => Math.max(...parts.map((q) => of(q)[r]!)) / 1000);
+  const runs = slowest((q) => q.ms);
   const seconds = Math.min(...runs);
   let correct: boolean | null = null;
   const ans = parts[0]!.answer;
@@ -58,8 +59,8 @@ export async function runMosaik(
   const cpu = parts.reduce((t, q) => t + q.cpuMs, 0) / 1000;
   const setup = Math.max(...parts.map((q) => q.setupMs ?? NaN));
   const made = Number.isFinite(setup) ? `; the key's one-hot indicators made once (kept by the nodes per register version) in ${fmtCpu(setup / 1000)}` : '';
-  const fresh = parts[0]!.freshMs ? Math.min(...parts[0]!.freshMs.map((_, r) => Math.max(...parts.map((q) => q.freshMs![r]!)))) : NaN;
-  const freshNote = Number.isFinite(fresh) ? `; products into one output share allocated before the runs (a new output share each run: best ${fmtCpu(fresh / 1000)}, ${(n / fresh / 1000).toFixed(2)} M/s)` : '';
+  const fresh = parts[0]!.freshMs ? Math.min(...slowest((q) => q.freshMs!)) : NaN;
+  const freshNote = Number.isFinite(fresh) ? `; products into one output share allocated before the runs (a new output share each run: best ${fmtCpu(fresh)}, ${(n / fresh / 1e6).toFixed(2)} M/s)` : '';
   const note = `${(sent / n).toFixed(1)} B sent per node per element (max node); CPU of the three nodes ${fmtCpu(cpu)} per run${freshNote}${suppressed ? `; ${suppressed} cells suppressed (< 5 rows; the others checked)` : ''}${made}`;
   return { system, workload, n, seconds, runs, rate: n / seconds, correct, note };
 }
