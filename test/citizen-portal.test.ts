@@ -175,7 +175,14 @@ describe('patient-reported data', () => {
   it('a study links it on the person id, under the citizen\'s consent; the doctor\'s record shows it', async () => {
     // Ten weekly answers from the second citizen (who did not withdraw): counted; the first one's are not
     // (same sex: one cell; the population policy's smallest cell is 10).
-    for (let w = 0; w < 10; w++) assert.equal((await submitQuestionnaire({ config: cluster.config, signer: other, person: OTHER, answers: { ...ANSWERS, vas: 50 + w, date: `2025-03-${String(3 + w).padStart(2, '0')}` } })).status, 'added');
+    // 'added' means added at every node: each holds that version when the citizen hears it, and the
+    // next questionnaire, sent at once, extends it (CI once saw node 2 still writing the previous one).
+    for (let w = 0; w < 10; w++) {
+      const s = await submitQuestionnaire({ config: cluster.config, signer: other, person: OTHER, answers: { ...ANSWERS, vas: 50 + w, date: `2025-03-${String(3 + w).padStart(2, '0')}` } });
+      assert.equal(s.status, 'added', s.error);
+      const held = await Promise.all(P.map(async (p) => (await apiRequest<{ version: string }>(cluster.config, p, `/v1/datasets/${PRO_DATASET}`)).body.version));
+      assert.deepEqual(held, [s.version, s.version, s.version], `questionnaire ${w + 1}`);
+    }
     const r = await runRemoteQuery({ config: cluster.config, sql: PRO_SQL, signer: alice, study, queryId: 'pro' });
     assert.deepEqual(r.rows.map((row) => row[1]), [10], 'the withdrawn citizen\'s questionnaire is left out');
     assert.ok(Math.abs(Number(r.rows[0]![2]) - 54.5) < 1e-3, `mean VAS ${r.rows[0]![2]} (fixed point)`);

@@ -88,6 +88,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/pro/submissions': roles('citizen'),
   'GET /v1/pro/submissions': roles('citizen'),
   'POST /v1/internal/pro/appends': NODE,
+  'POST /v1/internal/pro/appends/status': NODE,
 };
 
 export type { Identity } from '../governance/identities.js';

@@ -12,6 +12,7 @@
 //   GET  /v1/consent/inbox                   the consent custodian: the sealed changes
 //   POST /v1/pro/submissions, GET …          a citizen's questionnaire (sealed per node), appended in MPC
 //   POST /v1/internal/pro/appends            node 0 → nodes 1, 2: append a questionnaire (src/node/pro.ts)
+//   POST /v1/internal/pro/appends/status     node 0 → nodes 1, 2: how that append ended here (answered once it has)
 //
 // Node 0 checks a document, hands it to nodes 1 and 2, each of which verifies it against its own
 // consortium configuration and stores it; then node 0 stores it (distributeCitizenDoc). Submitting a
@@ -23,8 +24,8 @@ import type { ApiContext } from './context.js';
 import type { CitizenRegistry, DocFolder } from './citizens.js';
 import { JobError } from './errors.js';
 import { requireParty, sendError } from './http.js';
-import { peerProblem, toPeers } from './schedule.js';
-import type { AppendSpec } from './pro.js';
+import { PEERS, peerProblem, toPeers } from './schedule.js';
+import type { AppendSpec, SubmissionStatus } from './pro.js';
 
 /** The registry of a governed node, or a refusal. */
 export function registryOf(ctx: ApiContext): CitizenRegistry {
@@ -125,7 +126,18 @@ export function registerCitizenRoutes(app: FastifyInstance, ctx: ApiContext): vo
         const answers = await toPeers<{ error?: string }>(ctx, '/v1/internal/pro/appends', spec, 10_000);
         const problems = answers.map((a, i) => peerProblem(ctx, i, a, [202], 'did not take it')).filter((p): p is string => p !== null);
         if (problems.length) throw new JobError(`questionnaire not added: ${problems.join('; ')}`, 503);
-        return pro.append(spec);
+        const s = await pro.append(spec);
+        if (s.status !== 'added') return s;
+        // Added here; the citizen hears 'added' (and the next append is planned) once every node has written it.
+        const theirs = await toPeers<SubmissionStatus & { error?: string }>(ctx, '/v1/internal/pro/appends/status', { nonce }, 60_000);
+        const missing = theirs.map((a, i) => {
+          const problem = peerProblem(ctx, i, a, [200], 'did not report it');
+          if (problem || a.status !== 'fulfilled' || a.value.body.status === 'added') return problem;
+          const n = ctx.config.nodes[PEERS[i]!];
+          return `node ${n.id} (${n.name}) did not add it: ${a.value.body.status}${a.value.body.error ? ` (${a.value.body.error})` : ''}`;
+        }).filter((p): p is string => p !== null);
+        if (missing.length) return { status: 'failed' as const, error: `questionnaire added at node 0 but not at every node: ${missing.join('; ')}`, at: new Date().toISOString() };
+        return s;
       };
       const p = appends.then(run, run);
       appends = p.catch(() => {});
@@ -139,9 +151,21 @@ export function registerCitizenRoutes(app: FastifyInstance, ctx: ApiContext): vo
     try {
       requireParty(ctx.config, req, [0]);
       if (!ctx.pro) throw new JobError('this node takes no questionnaires', 409);
+      await ctx.pro.settled();
       ctx.pro.check(req.body);
       void ctx.pro.append(req.body);
       return reply.code(202).send({ accepted: req.body.nonce });
+    } catch (e) {
+      return sendError(reply, e, ctx.log);
+    }
+  });
+  app.post<{ Body: { nonce?: unknown } }>('/v1/internal/pro/appends/status', async (req, reply) => {
+    try {
+      requireParty(ctx.config, req, [0]);
+      if (!ctx.pro) throw new JobError('this node takes no questionnaires', 409);
+      await ctx.pro.settled();
+      const s = typeof req.body?.nonce === 'string' ? ctx.pro.status(req.body.nonce) : undefined;
+      return s ?? reply.code(404).send({ error: `no append of questionnaire ${String(req.body?.nonce)} at this node` });
     } catch (e) {
       return sendError(reply, e, ctx.log);
     }

@@ -65,6 +65,7 @@ export function citizenPaths(): Record<string, object> {
       get: { summary: "The caller's questionnaires and what became of each (pending, added with the version, rejected)", responses: { 200: json({ type: 'array', items: obj('{nonce, time, dataset, status, version?, error?}') }) } },
     },
     '/v1/internal/pro/appends': { post: { summary: 'Node 0 asks nodes 1 and 2 to append a registered questionnaire (202: the MPC session starts)', responses: { 202: json({ type: 'object' }), 409: err } } },
+    '/v1/internal/pro/appends/status': { post: { summary: 'Node 0 asks nodes 1 and 2 how their append of a questionnaire ended (answered once it has)', responses: { 200: json({ type: 'object' }), 404: err } } },
     '/v1/internal/citizens': {
       post: { summary: "Node 0 hands a citizen document {kind, doc} to nodes 1 and 2, each of which verifies and stores it itself (mutual TLS: node 0's certificate)", responses: { 200: json({ type: 'object' }), 201: json({ type: 'object' }), 400: err, 403: err } },
     },

@@ -60,6 +60,8 @@ export interface ProServiceOptions extends SessionOptions {
 export class ProService {
   private readonly statusFile: string;
   private readonly statuses: Record<string, SubmissionStatus>;
+  /** This node's latest append: the next one is checked only after it has written its version. */
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: ProServiceOptions) {
     this.statusFile = join(o.nodeDir, 'governance', 'citizens', 'pro-status.json');
@@ -100,8 +102,19 @@ export class ProService {
     if (this.statuses[spec.nonce]?.status === 'added') throw new JobError(`questionnaire ${spec.nonce} was added already`, 409);
   }
 
+  /** Resolves once this node's latest append has finished here (its version written, or its failure recorded). */
+  settled(): Promise<void> {
+    return this.last.then(() => {}, () => {});
+  }
+
   /** The MPC session and the new version (module comment). Resolves with the submission's status here. */
-  async append(spec: AppendSpec): Promise<SubmissionStatus> {
+  append(spec: AppendSpec): Promise<SubmissionStatus> {
+    const done = this.appendNow(spec);
+    this.last = done;
+    return done;
+  }
+
+  private async appendNow(spec: AppendSpec): Promise<SubmissionStatus> {
     try {
       this.check(spec);
       const sub = this.o.citizens.submissions.items.get(`${spec.nonce}.json`)!;
