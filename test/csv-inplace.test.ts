@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { registerCsv } from '../src/demo/csv.js';
 import { generateRegisters } from '../src/demo/registers.js';
 import { readCsv, type CsvValidation } from '../src/ingest/csv.js';
+import { DECODE_BYTES, LineSplitter } from '../src/ingest/lines.js';
 import { parseDate, type CodeList, type DatasetSchema } from '../src/ingest/schema.js';
 
 const regs = generateRegisters({ citizens: 40, seed: 5 });
@@ -185,6 +186,45 @@ describe('ingest: CSV values read in place', () => {
         assert.equal(v.rows, reg.length);
         for (const [col, values] of reg.columns) assert.deepEqual(v.columns!.get(col), values, `${name}.${col}`);
       }
+    }
+  });
+});
+
+describe('ingest: chunks larger than a decoded piece', () => {
+  it('a chunk is taken in pieces of DECODE_BYTES: characters and lines cut at a piece\'s end come out whole', () => {
+    // 'ø' is two bytes: its first byte at the last place of the first piece; a line across the
+    // second piece's end; a three-byte '€' across the third's.
+    const pad = (n: number) => 'x'.repeat(n);
+    const text = `${pad(DECODE_BYTES - 1)}ø,1\nab${pad(DECODE_BYTES - 10)}cd\n${pad(DECODE_BYTES - 9)}€\nlast`;
+    const bytes = Buffer.from(text, 'utf8');
+    assert.equal(bytes[DECODE_BYTES - 1], 0xc3, 'ø starts at the first piece\'s last byte');
+    for (const cut of [[], [5], [DECODE_BYTES + 3, 2 * DECODE_BYTES + 1]]) {
+      const lines: string[] = [];
+      const split = new LineSplitter((l) => lines.push(l));
+      for (const c of chunks(bytes, cut)) split.write(c);
+      split.end();
+      assert.deepEqual(lines, text.split('\n'), `cut at ${cut.join(', ') || 'nothing'}`);
+    }
+  });
+
+  it('stops at the piece where the reader is told to, and reads no further piece', () => {
+    const text = Array.from({ length: 3 * DECODE_BYTES / 8 }, (_, i) => String(i % 1000).padStart(7, '0')).join('\n');
+    let seen = 0;
+    const split = new LineSplitter(() => seen++, () => seen === 20_000);
+    split.write(Buffer.from(text, 'utf8'));
+    assert.equal(seen, 20_000);
+  });
+
+  it('a register of several MB in one chunk and in 1 MiB chunks gives the generator\'s columns', async () => {
+    const big = generateRegisters({ citizens: 5000, seed: 9 });
+    const reg = big.contacts;
+    const bytes = Buffer.from(registerCsv(reg, big.codeLists), 'utf8');
+    assert.ok(bytes.length > 8 * DECODE_BYTES, `${bytes.length} bytes`);
+    for (const cuts of [[], Array.from({ length: Math.floor(bytes.length / (1 << 20)) }, (_, k) => (k + 1) << 20)]) {
+      const v = await readCsv(Readable.from(chunks(bytes, cuts)), reg.schema, big.codeLists, { totalBytes: bytes.length });
+      assert.ok(v.ok, JSON.stringify(v.problems.slice(0, 3)));
+      assert.equal(v.rows, reg.length);
+      for (const [col, values] of reg.columns) assert.deepEqual(v.columns!.get(col), values, `contacts.${col}`);
     }
   });
 });

@@ -8,6 +8,14 @@
 /** A line as a range of decoded text: text.slice(start, end), without the '\n'. */
 export type LineRange = (text: string, start: number, end: number) => void;
 
+/**
+ * Bytes decoded and scanned at a time. Scanning the decoded text of a larger piece for line breaks
+ * was measured ≈ 5× slower per character (the demo's contacts.csv, 36.5 MB, in 1 MiB reads: 171 ms
+ * for decoding and finding the lines, against 31 ms in pieces of 128 KiB), so a larger chunk is
+ * taken in pieces of this size.
+ */
+export const DECODE_BYTES = 1 << 17;
+
 export class LineSplitter {
   private readonly decoder = new TextDecoder('utf-8');
   private carry = '';
@@ -32,7 +40,16 @@ export class LineSplitter {
   }
 
   write(chunk: Uint8Array | string): void {
-    if (this.over) return;
+    if (typeof chunk === 'string' || chunk.length <= DECODE_BYTES) {
+      this.piece(chunk);
+      return;
+    }
+    for (let off = 0; off < chunk.length; off += DECODE_BYTES) if (!this.piece(chunk.subarray(off, off + DECODE_BYTES))) return;
+  }
+
+  /** One piece of the input; false once reading stops (`stop`, or a line over the limit). */
+  private piece(chunk: Uint8Array | string): boolean {
+    if (this.over) return false;
     let text = this.carry + (typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }));
     if (this.first && text.length > 0) {
       this.first = false;
@@ -44,11 +61,12 @@ export class LineSplitter {
       const nl = text.indexOf('\n', pos);
       if (nl < 0 || nl - pos > max) break;
       this.range(text, pos, nl);
-      if (this.stop()) return;
+      if (this.stop()) return false;
       pos = nl + 1;
     }
     this.carry = text.slice(pos);
     if (this.carry.length > max) this.tooLong();
+    return !this.over;
   }
 
   /** The last line, when the text does not end with '\n'. */
