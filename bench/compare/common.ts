@@ -4,7 +4,10 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:net';
 
-export type WorkloadId = 'mul' | 'lt63' | 'lt64' | 'lt32' | 'meanvar' | 'groupsum';
+export type WorkloadId = 'mul' | 'lt63' | 'lt64' | 'lt32' | 'meanvar' | 'groupsum' | 'chain';
+
+/** Dependent multiplications in the chain workload (one round each): what a round costs at small n. */
+export const CHAIN_LENGTH = 200;
 
 export const WORKLOADS: { id: WorkloadId; what: string; unit: 'ops/s' | 'rows/s' }[] = [
   { id: 'mul', what: '64-bit multiplication (secret × secret)', unit: 'ops/s' },
@@ -13,6 +16,7 @@ export const WORKLOADS: { id: WorkloadId; what: string; unit: 'ops/s' | 'rows/s'
   { id: 'lt32', what: 'comparison <, inputs 32-bit signed', unit: 'ops/s' },
   { id: 'meanvar', what: 'mean and variance of a column (x in [0, 1000))', unit: 'rows/s' },
   { id: 'groupsum', what: 'SUM(x) GROUP BY a 10-value key', unit: 'rows/s' },
+  { id: 'chain', what: '200 dependent multiplications (one round each; small sizes only)', unit: 'ops/s' },
 ];
 
 export const SYSTEMS = ['mosaik', 'mosaik-sql', 'mpspdz', 'mpyc', 'jiff', 'jiff-24', 'duckdb'] as const;

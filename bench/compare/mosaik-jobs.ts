@@ -13,7 +13,7 @@ import type { DatasetSchema } from '../../src/ingest/schema.js';
 import { oneHot } from '../../src/mpc/one-hot.js';
 import { planSql, runQuery } from '../../src/query/index.js';
 import type { Indicators } from '../../src/query/one-hot-cells.js';
-import { generateData, GROUPS, X_MAX } from './common.js';
+import { CHAIN_LENGTH, generateData, GROUPS, X_MAX } from './common.js';
 
 export interface CompareJobResult {
   party: number;
@@ -67,7 +67,8 @@ export interface OpArgs {
   reps: number;
   /** Untimed runs before the timed ones (default 1). */
   warmup?: number;
-  op: 'mul' | 'lt';
+  /** chain: CHAIN_LENGTH dependent products (one round each). */
+  op: 'mul' | 'lt' | 'chain';
   /** For lt: declared signed input width (64 = full range). */
   bits?: number;
 }
@@ -80,6 +81,15 @@ export interface OpArgs {
  */
 export async function op(p: Party, { n, reps, warmup = 1, op, bits = 64 }: OpArgs): Promise<CompareJobResult> {
   const x = A.random(p, n), y = A.random(p, n);
+  if (op === 'chain') {
+    // Each product waits for the last (its output is the next input): one round after another.
+    const chain = async () => {
+      let t = x;
+      for (let k = 0; k < CHAIN_LENGTH; k++) t = await A.mul(p, t, y);
+      return t;
+    };
+    return (await timedRuns(p, n, reps, chain, warmup)).res;
+  }
   if (op !== 'mul') return (await timedRuns(p, n, reps, () => C.lt(p, x, y, { bits }), warmup)).res;
   const out = A.random(p, n);
   const { res } = await timedRuns(p, n, reps, () => A.mul(p, x, y, out), warmup);

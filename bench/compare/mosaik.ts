@@ -36,8 +36,8 @@ export async function runMosaik(
     job = { export: 'stats', args: { n, reps, warmup, workload, mode: system === 'mosaik-sql' ? 'sql' : 'direct', seed } };
   } else {
     if (system === 'mosaik-sql') throw new Error('mosaik-sql runs the statistics workloads only');
-    const bits = { mul: 64, lt63: 63, lt64: 64, lt32: 32 }[workload];
-    job = { export: 'op', args: { n, reps, warmup, op: workload === 'mul' ? 'mul' : 'lt', bits } };
+    const bits = { mul: 64, chain: 64, lt63: 63, lt64: 64, lt32: 32 }[workload];
+    job = { export: 'op', args: { n, reps, warmup, op: workload === 'mul' || workload === 'chain' ? workload : 'lt', bits } };
   }
   const res = await runOnLocalCluster({ dir, job: { module: JOBS, ...job }, timeoutMs, recvTimeoutMs: timeoutMs });
   const parts = res.map((r) => r.result as unknown as CompareJobResult);

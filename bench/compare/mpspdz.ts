@@ -45,7 +45,7 @@ export async function runMpspdz(
   timeoutMs: number,
 ): Promise<Measurement> {
   const path = await mpspdzAvailable();
-  const w = { mul: 'mul', lt63: 'lt', lt32: 'lt32', meanvar: 'meanvar', groupsum: 'groupsum' }[workload as string];
+  const w = { mul: 'mul', chain: 'chain', lt63: 'lt', lt32: 'lt32', meanvar: 'meanvar', groupsum: 'groupsum' }[workload as string];
   if (!w) throw new Skip('sint < in Z_2^64 is defined for 63-bit inputs (measured in the lt63 row)');
 
   // groupsum: 'bits' (one bit decomposition of the key, default) or 'eq' (10 equality tests per row).

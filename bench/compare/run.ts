@@ -7,7 +7,9 @@
 //                                 a Mosaik figure at the same n
 //     --jiff-sizes 6,8,10,12,14   log2 sizes for JIFF (Mosaik runs them too)
 //     --systems mosaik,mosaik-sql,mpspdz,mpyc,jiff,jiff-24,duckdb
-//     --workloads mul,lt63,lt64,lt32,meanvar,groupsum
+//     --workloads mul,lt63,lt64,lt32,meanvar,groupsum,chain
+//                                 (chain: 200 dependent products, one round each, at the small
+//                                 sizes only: what a round costs; Mosaik and MP-SPDZ)
 //     --reps 3                    timed runs per cell after the warm-up (best is reported)
 //     --warmup 5                  untimed runs before them in Mosaik and MP-SPDZ, in the same
 //                                 processes (a Node process reaches its steady speed over the first
@@ -31,7 +33,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { runDuckdb } from './duckdb.js';
-import { expectedAnswers, type Expected, generateData, log, type Measurement, SEED, Skip, SYSTEMS, type SystemId, WORKLOADS, type WorkloadId } from './common.js';
+import { CHAIN_LENGTH, expectedAnswers, type Expected, generateData, log, type Measurement, SEED, Skip, SYSTEMS, type SystemId, WORKLOADS, type WorkloadId } from './common.js';
 import { runJiff, jiffAvailable } from './jiff.js';
 import { runMosaik } from './mosaik.js';
 import { compileFlags, mpspdzAvailable, runMpspdz } from './mpspdz.js';
@@ -67,8 +69,9 @@ for (const w of workloads) if (!WORKLOADS.some((x) => x.id === w)) throw new Err
 const uniq = (ks: number[]) => [...new Set(ks)].sort((a, b) => a - b).map((k) => 2 ** k);
 const SIZES = uniq([...smallSizes, ...mainSizes, ...(systems.some((s) => s.startsWith('jiff')) ? jiffSizes : [])]);
 const MAIN = new Set(uniq(mainSizes));
-/** Sizes each system runs (ascending; the budget may stop it early). */
-const sizesOf = (s: SystemId): number[] => (s.startsWith('jiff') ? uniq(jiffSizes) : s === 'mosaik' ? SIZES : uniq([...smallSizes, ...mainSizes]));
+/** Sizes each system runs (ascending; the budget may stop it early); the chain (round latency) at the small sizes only. */
+const sizesOf = (s: SystemId, w?: WorkloadId): number[] =>
+  w === 'chain' ? uniq(smallSizes) : s.startsWith('jiff') ? uniq(jiffSizes) : s === 'mosaik' ? SIZES : uniq([...smallSizes, ...mainSizes]);
 
 const LABEL: Record<SystemId, string> = {
   mosaik: 'Mosaik',
@@ -91,7 +94,7 @@ const SECURITY: Record<SystemId, string> = {
 };
 
 /** Which Mosaik workload a peer's row is compared with. */
-const MOSAIK_BASE: Record<WorkloadId, WorkloadId> = { mul: 'mul', lt63: 'lt63', lt64: 'lt64', lt32: 'lt32', meanvar: 'meanvar', groupsum: 'groupsum' };
+const MOSAIK_BASE: Record<WorkloadId, WorkloadId> = { mul: 'mul', lt63: 'lt63', lt64: 'lt64', lt32: 'lt32', meanvar: 'meanvar', groupsum: 'groupsum', chain: 'chain' };
 
 const expectedCache = new Map<number, Expected>();
 const expected = (n: number): Expected => {
@@ -198,7 +201,7 @@ async function measureWorkload(w: WorkloadId, order: SystemId[], results: Measur
   for (const s of order) {
     if (unavailable.has(s)) continue;
     let prev: Measurement | null = null;
-    for (const n of sizesOf(s)) {
+    for (const n of sizesOf(s, w)) {
       if (prev?.seconds && prev.seconds * (n / prev.n) > budget) {
         const est = prev.seconds * (n / prev.n);
         results.push({ system: s, workload: w, n, seconds: null, note: `not run: estimated ${fmtTime(est)} > budget ${budget} s` });
@@ -207,6 +210,11 @@ async function measureWorkload(w: WorkloadId, order: SystemId[], results: Measur
       try {
         const t0 = performance.now();
         const m = await measure(s, w, n, timeoutMs);
+        if (w === 'chain' && m.seconds) {
+          // Products per second, and what one round took.
+          m.rate = (CHAIN_LENGTH * n) / m.seconds;
+          m.note = [`${((m.seconds / CHAIN_LENGTH) * 1e6).toFixed(0)} µs per round`, m.note].filter(Boolean).join('; ');
+        }
         m.wallSeconds = (performance.now() - t0) / 1000;
         results.push(m);
         prev = m;
@@ -292,7 +300,7 @@ function report(results: Measurement[], skipped: Map<string, string>, versions: 
     }
   }
   out.push('');
-  out.push('Throughput is elements (multiplication, comparison) or table rows (statistics) per second. "Mosaik ÷ system" is');
+  out.push('Throughput is elements (multiplication, comparison; chain: products) or table rows (statistics) per second. "Mosaik ÷ system" is');
   out.push("Mosaik's throughput divided by the system's at the same n (> 1: Mosaik is faster); for the statistics, Mosaik's");
   out.push('row is the direct protocol (what the peers run), and Mosaik SQL is the full query engine.');
   out.push('');
@@ -332,6 +340,7 @@ function report(results: Measurement[], skipped: Map<string, string>, versions: 
     ['≥ 100× MPyC, comparison (lt32)', 'mpyc', 'lt32', 100, []],
     ['≥ 1.0× MP-SPDZ, multiplication (issue 16)', 'mpspdz', 'mul', 1, [2 ** 20, 2 ** 22]],
     ['≥ 1.0× MP-SPDZ, mean and variance (issue 16)', 'mpspdz', 'meanvar', 1, []],
+    ['≥ 1.0× MP-SPDZ, a round at small sizes (200 dependent products; issue 16)', 'mpspdz', 'chain', 1, []],
     ['no loss on comparisons against MP-SPDZ (lt63)', 'mpspdz', 'lt63', 1, []],
     ['no loss on comparisons against MP-SPDZ (lt32)', 'mpspdz', 'lt32', 1, []],
   ];
