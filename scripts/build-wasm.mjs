@@ -6,27 +6,37 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import wabtInit from 'wabt';
 
-const ld = (p) => `(i64.load (i32.add (local.get $${p}) (local.get $i)))`;
+/** Lane i of a column parameter, loaded once per lane into a local at the top of the loop (see loads). */
+const v = (p) => `(local.get $v_${p})`;
+/**
+ * The loop's loads: each column parameter's lane into its local, once. V8's WebAssembly compiler
+ * does not merge repeated loads of one address, and x0·(y0 + y1) + x1·y0 reads y0 twice.
+ */
+const cols = (params) => params.filter(([, t]) => t === 'i32').map(([n]) => n);
+const loadLocals = (params) => cols(params).map((n) => `(local $v_${n} i64)`).join(' ');
+const loads = (params) => cols(params).map((n) => `(local.set $v_${n} (i64.load (i32.add (local.get $${n}) (local.get $i))))`).join('\n    ');
 
-/** A kernel that writes one lane of `o` per lane from the expression `expr`. */
+/** A kernel that writes one lane of `o` per lane from the expression `expr` (lanes read with v). */
 function lanewise(name, params, expr) {
   const ps = params.map(([n, t]) => `(param $${n} ${t})`).join(' ');
-  return `(func (export "${name}") ${ps} (param $o i32) (param $n i32) (local $i i32) (local $e i32)
+  return `(func (export "${name}") ${ps} (param $o i32) (param $n i32) (local $i i32) (local $e i32) ${loadLocals(params)}
   (local.set $e (i32.shl (local.get $n) (i32.const 3)))
   (block $done (loop $next
     (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
+    ${loads(params)}
     (i64.store (i32.add (local.get $o) (local.get $i)) ${expr})
     (local.set $i (i32.add (local.get $i) (i32.const 8)))
     (br $next))))`;
 }
 
-/** A kernel that folds lanes into one i64 accumulator. */
+/** A kernel that folds lanes into one i64 accumulator (lanes read with v). */
 function fold(name, params, expr) {
   const ps = params.map(([n, t]) => `(param $${n} ${t})`).join(' ');
-  return `(func (export "${name}") ${ps} (param $n i32) (result i64) (local $i i32) (local $e i32) (local $acc i64)
+  return `(func (export "${name}") ${ps} (param $n i32) (result i64) (local $i i32) (local $e i32) (local $acc i64) ${loadLocals(params)}
   (local.set $e (i32.shl (local.get $n) (i32.const 3)))
   (block $done (loop $next
     (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
+    ${loads(params)}
     (local.set $acc (i64.add (local.get $acc) ${expr}))
     (local.set $i (i32.add (local.get $i) (i32.const 8)))
     (br $next)))
@@ -34,18 +44,20 @@ function fold(name, params, expr) {
 }
 
 /**
- * rssdot, and Σ x0 and Σ x1 stored at byte offset o and o + 8, in the same pass (a column's sum and
- * its inner products from one read).
+ * A fold of `term` over the lanes, with Σ x0 and Σ x1 added at byte offset o and o + 8 in the same
+ * pass (rssdotsum, rsssqsum: a column's sum and its inner products from one read).
  */
-function rssDotSum() {
-  return `(func (export "rssdotsum") (param $x0 i32) (param $x1 i32) (param $y0 i32) (param $y1 i32) (param $o i32) (param $n i32) (result i64)
-  (local $i i32) (local $e i32) (local $acc i64) (local $s0 i64) (local $s1 i64)
+function rssFoldSum(name, params, term) {
+  const ps = params.map(([n, t]) => `(param $${n} ${t})`).join(' ');
+  return `(func (export "${name}") ${ps} (param $o i32) (param $n i32) (result i64)
+  (local $i i32) (local $e i32) (local $acc i64) (local $s0 i64) (local $s1 i64) ${loadLocals(params)}
   (local.set $e (i32.shl (local.get $n) (i32.const 3)))
   (block $done (loop $next
     (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
-    (local.set $acc (i64.add (local.get $acc) ${rssTerm}))
-    (local.set $s0 (i64.add (local.get $s0) ${ld('x0')}))
-    (local.set $s1 (i64.add (local.get $s1) ${ld('x1')}))
+    ${loads(params)}
+    (local.set $acc (i64.add (local.get $acc) ${term}))
+    (local.set $s0 (i64.add (local.get $s0) ${v('x0')}))
+    (local.set $s1 (i64.add (local.get $s1) ${v('x1')}))
     (local.set $i (i32.add (local.get $i) (i32.const 8)))
     (br $next)))
   (i64.store (local.get $o) (i64.add (i64.load (local.get $o)) (local.get $s0)))
@@ -182,24 +194,28 @@ function andKernel() {
 }
 const P = (...names) => names.map((n) => [n, 'i32']);
 // x0*(y0+y1) + x1*y0: the local part of a replicated-sharing product (Araki et al. CCS 2016, §2.2).
-const rssTerm = `(i64.add (i64.mul ${ld('x0')} (i64.add ${ld('y0')} ${ld('y1')})) (i64.mul ${ld('x1')} ${ld('y0')}))`;
+const rssTerm = `(i64.add (i64.mul ${v('x0')} (i64.add ${v('y0')} ${v('y1')})) (i64.mul ${v('x1')} ${v('y0')}))`;
+// The same with y = x: x0·(x0 + x1) + x1·x0 = x0·(x0 + 2·x1), one product per lane (Σx² of a column).
+const rssSqTerm = `(i64.mul ${v('x0')} (i64.add ${v('x0')} (i64.shl ${v('x1')} (i64.const 1))))`;
 const kernels = [
-  lanewise('add', P('a', 'b'), `(i64.add ${ld('a')} ${ld('b')})`),
-  lanewise('sub', P('a', 'b'), `(i64.sub ${ld('a')} ${ld('b')})`),
-  lanewise('mul', P('a', 'b'), `(i64.mul ${ld('a')} ${ld('b')})`),
-  lanewise('neg', P('a'), `(i64.sub (i64.const 0) ${ld('a')})`),
-  lanewise('addc', [['a', 'i32'], ['c', 'i64']], `(i64.add ${ld('a')} (local.get $c))`),
-  lanewise('mulc', [['a', 'i32'], ['c', 'i64']], `(i64.mul ${ld('a')} (local.get $c))`),
-  lanewise('shrs', [['a', 'i32'], ['c', 'i64']], `(i64.shr_s ${ld('a')} (local.get $c))`),
-  lanewise('shru', [['a', 'i32'], ['c', 'i64']], `(i64.shr_u ${ld('a')} (local.get $c))`),
-  lanewise('rssmul', P('x0', 'x1', 'y0', 'y1', 'r'), `(i64.add ${rssTerm} ${ld('r')})`),
+  lanewise('add', P('a', 'b'), `(i64.add ${v('a')} ${v('b')})`),
+  lanewise('sub', P('a', 'b'), `(i64.sub ${v('a')} ${v('b')})`),
+  lanewise('mul', P('a', 'b'), `(i64.mul ${v('a')} ${v('b')})`),
+  lanewise('neg', P('a'), `(i64.sub (i64.const 0) ${v('a')})`),
+  lanewise('addc', [['a', 'i32'], ['c', 'i64']], `(i64.add ${v('a')} (local.get $c))`),
+  lanewise('mulc', [['a', 'i32'], ['c', 'i64']], `(i64.mul ${v('a')} (local.get $c))`),
+  lanewise('shrs', [['a', 'i32'], ['c', 'i64']], `(i64.shr_s ${v('a')} (local.get $c))`),
+  lanewise('shru', [['a', 'i32'], ['c', 'i64']], `(i64.shr_u ${v('a')} (local.get $c))`),
+  lanewise('rssmul', P('x0', 'x1', 'y0', 'y1', 'r'), `(i64.add ${rssTerm} ${v('r')})`),
   // ... + r − s: the zero-share α_i = F(k_i) − F(k_{i−1}) folded in.
-  lanewise('rssmulz', P('x0', 'x1', 'y0', 'y1', 'r', 's'), `(i64.sub (i64.add ${rssTerm} ${ld('r')}) ${ld('s')})`),
+  lanewise('rssmulz', P('x0', 'x1', 'y0', 'y1', 'r', 's'), `(i64.sub (i64.add ${rssTerm} ${v('r')}) ${v('s')})`),
   // a + b − 2c: for bits e, s and c = e·s, the arithmetic form of e ⊕ s (bit injection, ABY3 §5.4.1).
-  lanewise('xorlift', P('a', 'b', 'c'), `(i64.sub (i64.add ${ld('a')} ${ld('b')}) (i64.shl ${ld('c')} (i64.const 1)))`),
-  fold('sum', P('a'), ld('a')),
+  lanewise('xorlift', P('a', 'b', 'c'), `(i64.sub (i64.add ${v('a')} ${v('b')}) (i64.shl ${v('c')} (i64.const 1)))`),
+  fold('sum', P('a'), v('a')),
   fold('rssdot', P('x0', 'x1', 'y0', 'y1'), rssTerm),
-  rssDotSum(),
+  rssFoldSum('rssdotsum', P('x0', 'x1', 'y0', 'y1'), rssTerm),
+  fold('rsssq', P('x0', 'x1'), rssSqTerm),
+  rssFoldSum('rsssqsum', P('x0', 'x1'), rssSqTerm),
   planesKernel(),
   rippleKernel(false),
   rippleKernel(true),

@@ -122,10 +122,13 @@ describe('replicated sharing over Z_2^64', () => {
       const out = await run3(async (p) => {
         const [x, y, w] = [sx![p.id]!, sy![p.id]!, sw![p.id]!];
         const { dots, sums } = await A.dotManyAndSums(p, [[x, x], [x, y]], [x, w, y]);
-        return A.revealMany(p, [dots, ...sums]);
+        // A Gram matrix: x's sums ride with x·y, y's with y·y (a square with its sums), x·x after them (a square alone).
+        const gram = await A.dotManyAndSums(p, [[x, y], [y, y], [x, x]], [y, x]);
+        return A.revealMany(p, [dots, ...sums, gram.dots, ...gram.sums]);
       });
       const total = (v: bigint[]) => BigInt.asIntN(64, v.reduce((s, a) => s + a, 0n));
-      const want = [[total(xv.map((v) => v * v)), total(xv.map((v, i) => v * yv[i]!))], [total(xv)], [total(wv)], [total(yv)]];
+      const [xx, xy, yy] = [total(xv.map((v) => v * v)), total(xv.map((v, i) => v * yv[i]!)), total(yv.map((v) => v * v))];
+      const want = [[xx, xy], [total(xv)], [total(wv)], [total(yv)], [xy, yy, xx], [total(yv)], [total(xv)]];
       for (const got of out) assert.deepEqual(got.map((c) => signed(c!)), want);
     }
   });

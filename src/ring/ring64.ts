@@ -26,6 +26,8 @@ interface Kernels {
   sum(a: number, n: number): bigint;
   rssdot(x0: number, x1: number, y0: number, y1: number, n: number): bigint;
   rssdotsum(x0: number, x1: number, y0: number, y1: number, o: number, n: number): bigint;
+  rsssq(x0: number, x1: number, n: number): bigint;
+  rsssqsum(x0: number, x1: number, o: number, n: number): bigint;
   planes(x: number, o: number, groups: number, bytes: number, stride: number): void;
   ripple(ca: number, cb: number, ta: number, tb: number, aa: number, ab: number, ba: number, bb: number, z: number, n: number): void;
   andl(xa: number, xb: number, ya: number, yb: number, z: number, n: number): void;
@@ -176,8 +178,12 @@ export function rssDotMany(cols: [Col, Col][], pairs: [number, number][], sums?:
     cols.forEach(([a, b], i) => (MEM.set(a.subarray(off, off + len), at(i, 0)), MEM.set(b.subarray(off, off + len), at(i, 1))));
     summed.fill(0);
     pairs.forEach(([i, j], k) => {
-      // A column's sums ride along with the first product that reads it (one pass).
-      const d = sums && !summed[i] ? ((summed[i] = 1), K.rssdotsum(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, sumAt(i) * 8, len)) : K.rssdot(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, len);
+      // A column's sums ride along with the first product that reads it (one pass); a column with
+      // itself (Σx²) takes one multiplication per lane: x0·(x0 + 2·x1).
+      const withSums = sums && !summed[i] && ((summed[i] = 1), true);
+      const d = i === j
+        ? withSums ? K.rsssqsum(at(i, 0) * 8, at(i, 1) * 8, sumAt(i) * 8, len) : K.rsssq(at(i, 0) * 8, at(i, 1) * 8, len)
+        : withSums ? K.rssdotsum(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, sumAt(i) * 8, len) : K.rssdot(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, len);
       acc[k] = acc[k]! + d;
     });
     if (sums) for (let i = 0; i < m; i++) if (!summed[i]) (MEM[sumAt(i)] = MEM[sumAt(i)]! + K.sum(at(i, 0) * 8, len)), (MEM[sumAt(i) + 1] = MEM[sumAt(i) + 1]! + K.sum(at(i, 1) * 8, len));
