@@ -183,12 +183,13 @@ function searchKernel() {
 function andKernel() {
   const ld = (p) => `(v128.load (i32.add (local.get $${p}) (local.get $i)))`;
   return `(func (export "andl") (param $xa i32) (param $xb i32) (param $ya i32) (param $yb i32) (param $z i32) (param $n i32)
-  (local $i i32) (local $e i32)
+  (local $i i32) (local $e i32) (local $y v128)
   (local.set $e (i32.shl (local.get $n) (i32.const 2)))
   (block $done (loop $next
     (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
+    (local.set $y ${ld('ya')})
     (v128.store (i32.add (local.get $z) (local.get $i))
-      (v128.xor (v128.and ${ld('xa')} (v128.xor ${ld('ya')} ${ld('yb')})) (v128.and ${ld('xb')} ${ld('ya')})))
+      (v128.xor (v128.and ${ld('xa')} (v128.xor (local.get $y) ${ld('yb')})) (v128.and ${ld('xb')} (local.get $y))))
     (local.set $i (i32.add (local.get $i) (i32.const 16)))
     (br $next))))`;
 }
