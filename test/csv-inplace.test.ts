@@ -207,6 +207,26 @@ describe('ingest: chunks larger than a decoded piece', () => {
     }
   });
 
+  it('gives the text\'s lines for any text over several pieces, cut anywhere (property)', () => {
+    const char = fc.constantFrom('a', 'Z', '0', ',', ' ', 'ø', '€', '𝄞', '\r');
+    fc.assert(
+      fc.property(fc.array(fc.array(char, { maxLength: 60 }).map((c) => c.join('')), { minLength: 1, maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), fc.nat(6), (lines, cuts, repeat) => {
+        // Repeated until the text spans at least three pieces, so that pieces end inside lines and characters.
+        let text = lines.join('\n');
+        while (Buffer.byteLength(text) < 3 * DECODE_BYTES + repeat) text = `${text}\n${text}`;
+        const bytes = Buffer.from(text, 'utf8');
+        const got: string[] = [];
+        const split = new LineSplitter((l) => got.push(l));
+        for (const c of chunks(bytes, cuts.map((k) => k * 7919))) split.write(c);
+        split.end();
+        const want = text.split('\n');
+        if (want[want.length - 1] === '') want.pop(); // a last '\n' ends the last line
+        assert.deepEqual(got, want);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
   it('stops at the piece where the reader is told to, and reads no further piece', () => {
     const text = Array.from({ length: 3 * DECODE_BYTES / 8 }, (_, i) => String(i % 1000).padStart(7, '0')).join('\n');
     let seen = 0;
