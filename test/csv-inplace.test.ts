@@ -16,6 +16,7 @@ import { generateRegisters } from '../src/demo/registers.js';
 import { readCsv, type CsvValidation } from '../src/ingest/csv.js';
 import { DECODE_BYTES, LineSplitter } from '../src/ingest/lines.js';
 import { parseDate, type CodeList, type DatasetSchema } from '../src/ingest/schema.js';
+import { CodeLookup } from '../src/ingest/validate.js';
 
 const regs = generateRegisters({ citizens: 40, seed: 5 });
 const NAMES = ['population', 'contacts', 'income', 'prescriptions'] as const;
@@ -246,6 +247,34 @@ describe('ingest: chunks larger than a decoded piece', () => {
       assert.equal(v.rows, reg.length);
       for (const [col, values] of reg.columns) assert.deepEqual(v.columns!.get(col), values, `contacts.${col}`);
     }
+  });
+});
+
+describe('ingest: code lists looked up in place', () => {
+  const char = fc.constantFrom('A', 'B', 'E', '1', '9', '-', ' ', 'ø', 'æ', '€', '\u0000');
+  const str = (max: number) => fc.array(char, { maxLength: max }).map((c) => c.join(''));
+  it('CodeLookup finds exactly what the map finds: codes, their prefixes and extensions, other text (property)', () => {
+    fc.assert(
+      fc.property(fc.array(str(6), { maxLength: 40 }), fc.array(str(8), { maxLength: 40 }), str(3), str(3), (codes, others, before, after) => {
+        const map = new Map(codes.map((c, i) => [c, i]));
+        const lookup = new CodeLookup(map);
+        const probes = [...codes, ...others, ...codes.flatMap((c) => [c.slice(0, -1), `${c}1`, `${c}ø`])];
+        for (const p of probes) {
+          // The value inside a longer text, as a reader sees it.
+          const text = `${before}${p}${after}`;
+          assert.equal(lookup.get(text, before.length, before.length + p.length), map.get(p), JSON.stringify(p));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a code list too large for a trie is looked up in its map', () => {
+    const codes = Array.from({ length: 40_000 }, (_, i) => `C${String(i).padStart(6, '0')}`);
+    const map = new Map(codes.map((c, i) => [c, i]));
+    const lookup = new CodeLookup(map);
+    for (const i of [0, 1, 39_999, 12_345]) assert.equal(lookup.get(`x${codes[i]}y`, 1, 8), i);
+    assert.equal(lookup.get('C040000', 0, 7), undefined);
   });
 });
 
