@@ -76,7 +76,9 @@ export function RunButtons({ a, busy, onCheck, onPropose }: { a: AdHoc; busy: bo
           Propose as a study
         </button>
       ) : (
-        <button type="submit" class="primary" disabled={busy}>
+        // Not before the nodes have said whether they protect results (the epsilon a run sends, and
+        // the note above that would otherwise move this button under the pointer as it appears).
+        <button type="submit" class="primary" disabled={busy || !a.privacy || !a.gov}>
           Run
         </button>
       )}
