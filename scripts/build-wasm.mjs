@@ -16,31 +16,30 @@ const cols = (params) => params.filter(([, t]) => t === 'i32').map(([n]) => n);
 const loadLocals = (params) => cols(params).map((n) => `(local $v_${n} i64)`).join(' ');
 const loads = (params) => cols(params).map((n) => `(local.set $v_${n} (i64.load (i32.add (local.get $${n}) (local.get $i))))`).join('\n    ');
 
-/** A kernel that writes one lane of `o` per lane from the expression `expr` (lanes read with v). */
-function lanewise(name, params, expr) {
+/**
+ * The loop of a lane kernel over n 64-bit lanes: `params`, then `tail` (more parameters), each
+ * column parameter's lane loaded once into its local, `body` per lane, `end` after the loop.
+ */
+function laneKernel(name, params, { tail = '', result = '', locals = '', body, end = '' }) {
   const ps = params.map(([n, t]) => `(param $${n} ${t})`).join(' ');
-  return `(func (export "${name}") ${ps} (param $o i32) (param $n i32) (local $i i32) (local $e i32) ${loadLocals(params)}
+  return `(func (export "${name}") ${ps} ${tail}(param $n i32)${result} (local $i i32) (local $e i32)${locals} ${loadLocals(params)}
   (local.set $e (i32.shl (local.get $n) (i32.const 3)))
   (block $done (loop $next
     (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
     ${loads(params)}
-    (i64.store (i32.add (local.get $o) (local.get $i)) ${expr})
+    ${body}
     (local.set $i (i32.add (local.get $i) (i32.const 8)))
-    (br $next))))`;
+    (br $next)))${end})`;
+}
+
+/** A kernel that writes one lane of `o` per lane from the expression `expr` (lanes read with v). */
+function lanewise(name, params, expr) {
+  return laneKernel(name, params, { tail: '(param $o i32) ', body: `(i64.store (i32.add (local.get $o) (local.get $i)) ${expr})` });
 }
 
 /** A kernel that folds lanes into one i64 accumulator (lanes read with v). */
 function fold(name, params, expr) {
-  const ps = params.map(([n, t]) => `(param $${n} ${t})`).join(' ');
-  return `(func (export "${name}") ${ps} (param $n i32) (result i64) (local $i i32) (local $e i32) (local $acc i64) ${loadLocals(params)}
-  (local.set $e (i32.shl (local.get $n) (i32.const 3)))
-  (block $done (loop $next
-    (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
-    ${loads(params)}
-    (local.set $acc (i64.add (local.get $acc) ${expr}))
-    (local.set $i (i32.add (local.get $i) (i32.const 8)))
-    (br $next)))
-  (local.get $acc))`;
+  return laneKernel(name, params, { result: ' (result i64)', locals: ' (local $acc i64)', body: `(local.set $acc (i64.add (local.get $acc) ${expr}))`, end: '\n  (local.get $acc)' });
 }
 
 /**
@@ -48,21 +47,18 @@ function fold(name, params, expr) {
  * pass (rssdotsum, rsssqsum: a column's sum and its inner products from one read).
  */
 function rssFoldSum(name, params, term) {
-  const ps = params.map(([n, t]) => `(param $${n} ${t})`).join(' ');
-  return `(func (export "${name}") ${ps} (param $o i32) (param $n i32) (result i64)
-  (local $i i32) (local $e i32) (local $acc i64) (local $s0 i64) (local $s1 i64) ${loadLocals(params)}
-  (local.set $e (i32.shl (local.get $n) (i32.const 3)))
-  (block $done (loop $next
-    (br_if $done (i32.ge_u (local.get $i) (local.get $e)))
-    ${loads(params)}
-    (local.set $acc (i64.add (local.get $acc) ${term}))
+  return laneKernel(name, params, {
+    tail: '(param $o i32) ',
+    result: ' (result i64)',
+    locals: ' (local $acc i64) (local $s0 i64) (local $s1 i64)',
+    body: `(local.set $acc (i64.add (local.get $acc) ${term}))
     (local.set $s0 (i64.add (local.get $s0) ${v('x0')}))
-    (local.set $s1 (i64.add (local.get $s1) ${v('x1')}))
-    (local.set $i (i32.add (local.get $i) (i32.const 8)))
-    (br $next)))
+    (local.set $s1 (i64.add (local.get $s1) ${v('x1')}))`,
+    end: `
   (i64.store (local.get $o) (i64.add (i64.load (local.get $o)) (local.get $s0)))
   (i64.store (i32.add (local.get $o) (i32.const 8)) (i64.add (i64.load (i32.add (local.get $o) (i32.const 8))) (local.get $s1)))
-  (local.get $acc))`;
+  (local.get $acc)`,
+  });
 }
 
 /**
