@@ -40,7 +40,7 @@ export class LineSplitter {
   }
 
   write(chunk: Uint8Array | string): void {
-    if (typeof chunk === 'string' || chunk.length <= DECODE_BYTES) {
+    if (typeof chunk === 'string') {
       this.piece(chunk);
       return;
     }

@@ -169,10 +169,10 @@ export class CodeLookup {
     let n = 0;
     for (let i = start; i < end; i++) {
       const c = text.charCodeAt(i);
-      if (c > 127) return this.wide ? this.map.get(text.slice(start, end)) : undefined;
-      n = t[n * FANOUT + c]!;
-      // No ASCII code goes on so: the value can still be a code with a wider character further on.
-      if (n < 0) return this.wide ? this.wider(text, start, i + 1, end) : undefined;
+      const next = c > 127 ? -1 : t[n * FANOUT + c]!;
+      // A character beyond ASCII, or no ASCII code goes on so: only a code with a wider character can still match.
+      if (next < 0) return this.wide ? this.wider(text, start, i, end) : undefined;
+      n = next;
     }
     const v = t[n * FANOUT + 128]!;
     return v < 0 ? undefined : v;

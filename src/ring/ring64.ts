@@ -178,12 +178,13 @@ export function rssDotMany(cols: [Col, Col][], pairs: [number, number][], sums?:
     cols.forEach(([a, b], i) => (MEM.set(a.subarray(off, off + len), at(i, 0)), MEM.set(b.subarray(off, off + len), at(i, 1))));
     summed.fill(0);
     pairs.forEach(([i, j], k) => {
-      // A column's sums ride along with the first product that reads it (one pass); a column with
-      // itself (Σx²) takes one multiplication per lane: x0·(x0 + 2·x1).
-      const withSums = sums && !summed[i] && ((summed[i] = 1), true);
-      const d = i === j
-        ? withSums ? K.rsssqsum(at(i, 0) * 8, at(i, 1) * 8, sumAt(i) * 8, len) : K.rsssq(at(i, 0) * 8, at(i, 1) * 8, len)
-        : withSums ? K.rssdotsum(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, sumAt(i) * 8, len) : K.rssdot(at(i, 0) * 8, at(i, 1) * 8, at(j, 0) * 8, at(j, 1) * 8, len);
+      const x0 = at(i, 0) * 8, x1 = at(i, 1) * 8, y0 = at(j, 0) * 8, y1 = at(j, 1) * 8;
+      // A column's sums ride along with the first product that reads it (one pass), added at byte
+      // offset o; a column with itself (Σx²) takes one multiplication per lane: x0·(x0 + 2·x1).
+      const o = sums && !summed[i] ? ((summed[i] = 1), sumAt(i) * 8) : -1;
+      let d: bigint;
+      if (i === j) d = o < 0 ? K.rsssq(x0, x1, len) : K.rsssqsum(x0, x1, o, len);
+      else d = o < 0 ? K.rssdot(x0, x1, y0, y1, len) : K.rssdotsum(x0, x1, y0, y1, o, len);
       acc[k] = acc[k]! + d;
     });
     if (sums) for (let i = 0; i < m; i++) if (!summed[i]) (MEM[sumAt(i)] = MEM[sumAt(i)]! + K.sum(at(i, 0) * 8, len)), (MEM[sumAt(i) + 1] = MEM[sumAt(i) + 1]! + K.sum(at(i, 1) * 8, len));
