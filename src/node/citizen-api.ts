@@ -25,13 +25,19 @@ import type { CitizenRegistry, DocFolder } from './citizens.js';
 import { JobError } from './errors.js';
 import { requireParty, sendError } from './http.js';
 import { PEERS, peerProblem, toPeers } from './schedule.js';
-import type { AppendSpec, SubmissionStatus } from './pro.js';
+import type { AppendSpec, ProService, SubmissionStatus } from './pro.js';
 
 /** The registry of a governed node, or a refusal. */
 export function registryOf(ctx: ApiContext): CitizenRegistry {
   if (!ctx.citizens) throw new JobError('this node keeps no citizen documents', 409);
   ctx.citizens.need();
   return ctx.citizens;
+}
+
+/** The questionnaire service of a node that takes questionnaires, or a refusal. */
+function proOf(ctx: ApiContext): ProService {
+  if (!ctx.pro) throw new JobError('this node takes no questionnaires', 409);
+  return ctx.pro;
 }
 
 /** Node 0: verify a citizen document, have nodes 1 and 2 verify and store it, store it. One at a time. */
@@ -115,8 +121,7 @@ export function registerCitizenRoutes(app: FastifyInstance, ctx: ApiContext): vo
   let appends: Promise<unknown> = Promise.resolve();
   app.post('/v1/pro/submissions', async (req, reply) => {
     try {
-      const pro = ctx.pro;
-      if (!pro) throw new JobError('this node takes no questionnaires', 409);
+      const pro = proOf(ctx);
       ownSubmission(req, req.body);
       const r = await distributeCitizenDoc(ctx, registryOf(ctx).submissions, req.body);
       const nonce = r.value.submission.nonce;
@@ -150,10 +155,10 @@ export function registerCitizenRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.post<{ Body: AppendSpec }>('/v1/internal/pro/appends', async (req, reply) => {
     try {
       requireParty(ctx.config, req, [0]);
-      if (!ctx.pro) throw new JobError('this node takes no questionnaires', 409);
-      await ctx.pro.settled();
-      ctx.pro.check(req.body);
-      void ctx.pro.append(req.body);
+      const pro = proOf(ctx);
+      await pro.settled();
+      pro.check(req.body);
+      void pro.append(req.body);
       return reply.code(202).send({ accepted: req.body.nonce });
     } catch (e) {
       return sendError(reply, e, ctx.log);
@@ -162,9 +167,9 @@ export function registerCitizenRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.post<{ Body: { nonce?: unknown } }>('/v1/internal/pro/appends/status', async (req, reply) => {
     try {
       requireParty(ctx.config, req, [0]);
-      if (!ctx.pro) throw new JobError('this node takes no questionnaires', 409);
-      await ctx.pro.settled();
-      const s = typeof req.body?.nonce === 'string' ? ctx.pro.status(req.body.nonce) : undefined;
+      const pro = proOf(ctx);
+      await pro.settled();
+      const s = typeof req.body?.nonce === 'string' ? pro.status(req.body.nonce) : undefined;
       return s ?? reply.code(404).send({ error: `no append of questionnaire ${String(req.body?.nonce)} at this node` });
     } catch (e) {
       return sendError(reply, e, ctx.log);
