@@ -54,7 +54,6 @@ export async function runJiff(
   jiffAvailable();
   const bignumber = system === 'jiff';
   let w: PartyArgs['workload'];
-  if (workload === 'chain') throw new Skip('the round-latency chain is compared with MP-SPDZ only');
   if (workload === 'mul') w = 'mul';
   else if (workload === 'meanvar' || workload === 'groupsum') {
     if (!bignumber) throw new Skip('statistics need the 64-bit field (Σx² does not fit in 24 bits)');

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkGroupSums, checkMeanVar, describeFailure, type Expected, freePorts, generateData, meanVarFromSums, type Measurement, runParties, runProcess, Skip, type WorkloadId } from './common.js';
+import { CHAIN_LENGTH, checkGroupSums, checkMeanVar, describeFailure, type Expected, freePorts, generateData, meanVarFromSums, type Measurement, runParties, runProcess, Skip, type WorkloadId } from './common.js';
 
 const PROGRAM = fileURLToPath(new URL('../../../bench/compare/mpspdz/mosaik_cmp.mpc', import.meta.url));
 const PARTY = 'replicated-ring-party.x';
@@ -48,8 +48,9 @@ export async function runMpspdz(
   const w = { mul: 'mul', chain: 'chain', lt63: 'lt', lt32: 'lt32', meanvar: 'meanvar', groupsum: 'groupsum' }[workload as string];
   if (!w) throw new Skip('sint < in Z_2^64 is defined for 63-bit inputs (measured in the lt63 row)');
 
-  // groupsum: 'bits' (one bit decomposition of the key, default) or 'eq' (10 equality tests per row).
-  const variant = w === 'groupsum' ? [process.env.MOSAIK_CMP_GROUPSUM === 'eq' ? 'eq' : 'bits'] : [];
+  // groupsum: 'bits' (one bit decomposition of the key, default) or 'eq' (10 equality tests per row);
+  // chain: its length.
+  const variant = w === 'groupsum' ? [process.env.MOSAIK_CMP_GROUPSUM === 'eq' ? 'eq' : 'bits'] : w === 'chain' ? [String(CHAIN_LENGTH)] : [];
   // The program runs reps + 1 times (timer 1 its warm-up); more warm-ups are its first timed runs, not counted.
   const runsInProgram = reps + warmup - 1;
   const comp = await runProcess('python3', ['compile.py', ...compileFlags(), PROGRAM, w, String(n), String(runsInProgram), ...variant], { cwd: path, timeoutMs: 600_000 });
@@ -92,5 +93,5 @@ export async function runMpspdz(
   if (workload === 'groupsum') correct = !!last && checkGroupSums(last, expected(n));
   const mb = new RegExp(`Time${warmup + 1} = [\\d.e+-]+ seconds \\(([\\d.e+-]+) MB, (\\d+) rounds\\)`).exec(res[0]!.stdout + res[0]!.stderr);
   const sent = mb ? `${((Number(mb[1]) * 1e6) / n).toFixed(1)} B sent per party per element (party 0), ${mb[2]} rounds` : '';
-  return { system: 'mpspdz', workload, n, seconds, runs, rate: n / seconds, correct, note: [sent, ...(variant.length ? [variant[0] === 'eq' ? 'equality tests' : 'bit decomposition one-hot'] : [])].filter(Boolean).join(', ') };
+  return { system: 'mpspdz', workload, n, seconds, runs, rate: n / seconds, correct, note: [sent, ...(w === 'groupsum' ? [variant[0] === 'eq' ? 'equality tests' : 'bit decomposition one-hot'] : [])].filter(Boolean).join(', ') };
 }

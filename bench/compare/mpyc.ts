@@ -67,7 +67,6 @@ export async function runMpyc(
   variant: 'poly' | 'eq' = 'poly',
 ): Promise<Measurement> {
   const info = await mpycAvailable();
-  if (workload === 'chain') throw new Skip('the round-latency chain is compared with MP-SPDZ only');
   const w = { mul: 'mul', lt63: 'lt', lt32: 'lt32', meanvar: 'meanvar', groupsum: 'groupsum' }[workload as string];
   if (!w) throw new Skip('MPyC SecInt(64) comparisons are measured in the lt63 row (63-bit inputs)');
   const dir = join(workDir, 'mpyc');
