@@ -6,13 +6,25 @@
 // SharedArrayBuffers, so nothing is copied between threads. The other two parties are idle: this
 // measures what more cores give one node's compute, not the network. Prints one markdown row per size.
 //
-//   node dist/bench/cores.js [--sizes 20,22] [--workers 1,2] [--reps 10]
+//
+// Then the same products between three node processes on loopback TLS (runOnLocalCluster), each
+// node on its own thread or on a core pool of k workers (src/mpc/core-pool.ts: each worker with its
+// own TLS channel to its counterparts and its own PRG streams). On a machine with fewer cores than
+// the three nodes' threads this measures the pool's cost more than its gain; one node per host is
+// what it is for.
+//
+//   node dist/bench/cores.js [--sizes 20,22] [--workers 1,2] [--reps 10] [--no-protocol]
 import { randomFillSync } from 'node:crypto';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { runOnLocalCluster } from '../src/net/cluster.js';
+import { createLocalCluster } from '../src/net/keys.js';
 import { Prg } from '../src/ring/prg.js';
 import { rssMulZero } from '../src/ring/ring64.js';
+import type { TimedResult } from './cores-jobs.js';
 
 interface Slice {
   cols: SharedArrayBuffer[]; // x0, x1, y0, y1, out
@@ -68,6 +80,36 @@ if (!isMainThread) {
       console.log(`| 2^${log2} | ${what} | ${best.toFixed(1)} ms | ${(n / best / 1e3).toFixed(1)} M/s | ${(base / best).toFixed(2)}× |`);
     }
     for (const pool of pools) await Promise.all(pool.map((w) => w.terminate()));
+  }
+  if (!process.argv.includes('--no-protocol')) await protocol(sizes, counts, reps);
+}
+
+/** Products between three node processes, each on its own thread or on a pool of k workers. */
+async function protocol(sizes: number[], counts: number[], reps: number): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'mosaik-cores-'));
+  try {
+    const { dir } = await createLocalCluster(join(root, 'cluster'));
+    const job = new URL('./cores-jobs.js', import.meta.url).href;
+    console.log('');
+    console.log(`Products and 63-bit comparisons between three node processes (loopback TLS 1.3), median and best of ${reps} after 3 untimed:`);
+    console.log('| op | lanes | each node | median | best | throughput (best) | CPU per node per run | ÷ own thread (median) |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const op of ['mul', 'lt63'] as const) for (const log2 of sizes) {
+      let base = 0;
+      for (const k of [1, ...counts.filter((c) => c > 1)]) {
+        const res = await runOnLocalCluster({ dir, job: { module: job, export: 'timedRuns', args: { n: 2 ** log2, reps, warm: 3, op } }, ...(k > 1 ? { workers: k } : {}), timeoutMs: 600_000 });
+        const parts = res.map((r) => r.result as TimedResult);
+        if (parts.some((x) => x.workers !== k)) throw new Error(`asked for ${k} workers, the nodes used ${parts.map((x) => x.workers).join('/')}`);
+        const per = parts[0]!.ms.map((_, i) => Math.max(...parts.map((x) => x.ms[i]!)));
+        const sorted = [...per].sort((a, b) => a - b);
+        const median = sorted[Math.floor(sorted.length / 2)]!;
+        if (k === 1) base = median;
+        const cpu = parts.reduce((t, x) => t + x.cpuMs, 0) / 3;
+        console.log(`| ${op === 'mul' ? 'x · y' : 'x < y (63 bits)'} | 2^${log2} | ${k === 1 ? 'own thread' : `${k} workers`} | ${median.toFixed(1)} ms | ${sorted[0]!.toFixed(1)} ms | ${((2 ** log2) / sorted[0]! / 1e3).toFixed(1)} M/s | ${cpu.toFixed(1)} ms | ${(base / median).toFixed(2)}× |`);
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 }
 

@@ -14,12 +14,18 @@ import { rolldown } from 'rolldown';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const OUT = join(DIST, 'bundle');
-const ENTRIES = { daemon: join(DIST, 'src/node/daemon.js') };
+// A worker thread's script is an entry of its own (the module opens it as `./core-worker.js`).
+const ENTRIES = { daemon: join(DIST, 'src/node/daemon.js'), 'core-worker': join(DIST, 'src/mpc/core-worker.js') };
+const ENTRY_FILES = new Set(Object.keys(ENTRIES).map((e) => `${e}.js`));
 
 rmSync(OUT, { recursive: true, force: true });
-const bundle = await rolldown({ input: ENTRIES, platform: 'node', logLevel: 'warn' });
-const { output } = await bundle.write({ dir: OUT, format: 'esm', sourcemap: true });
-await bundle.close();
+// One build per entry, so that the daemon stays one file (no chunks shared with the worker's).
+const output = [];
+for (const [name, file] of Object.entries(ENTRIES)) {
+  const bundle = await rolldown({ input: { [name]: file }, platform: 'node', logLevel: 'warn' });
+  output.push(...(await bundle.write({ dir: OUT, format: 'esm', sourcemap: true })).output);
+  await bundle.close();
+}
 
 const inputs = {};
 const assets = new Map(); // name beside the bundle → the file it is copied from
@@ -34,6 +40,7 @@ for (const chunk of output) {
       if (!rel.startsWith('./') || rel.slice(2).includes('/')) throw new Error(`${relative(DIST, id)} opens ${rel}, which a bundle in ${relative(DIST, OUT)}/ cannot find; open it from the module's own folder or leave the module out of the bundle`);
       const from = join(dirname(id), rel);
       const name = basename(rel);
+      if (ENTRY_FILES.has(name) && join(DIST, 'src', relative(join(DIST, 'src'), from)) === ENTRIES[name.slice(0, -3)]) continue; // bundled as an entry
       if (assets.has(name) && assets.get(name) !== from) throw new Error(`two modules open different files named ${name}`);
       assets.set(name, from);
     }

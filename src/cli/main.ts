@@ -27,6 +27,7 @@
 //                                                 a citizen's grants for a doctor, a patient's record (src/cli/record.ts)
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PartyId } from '../net/channel.js';
@@ -107,7 +108,8 @@ program
   .option('--researcher-epsilon <x>', `daemon: what one researcher may spend in all at this node (default ${DEFAULT_PRIVACY.researcherEpsilon}; raising it weakens what the README's security model promises)`, num('epsilon'))
   .option('--exact-results', 'daemon: NO output protection (exact aggregates, MIN/MAX, no budget): for synthetic data and tests only')
   .option('--max-parallel <n>', 'daemon, node 0: jobs running at once in the cluster (default twice the cores, 2..8)', int('max-parallel', 1, 64))
-  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean; maxParallel?: number }) => {
+  .option('--workers <n>', `worker threads for long columns, each with its own TLS channel to the other nodes' (used when every node offers 2 or more; this host has ${availableParallelism()} cores; default 1: one thread)`, int('workers', 1, 64))
+  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean; maxParallel?: number; workers?: number }) => {
     growHeapForColumns();
     if (!o.job) {
       if (process.platform === 'linux' && !hasColumnMemory()) {
@@ -128,6 +130,7 @@ program
         ...(pause > 0 ? { pauseMs: pause } : {}),
         ...(busy > 0 ? { busyMs: busy } : {}),
         ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
+        ...(o.workers !== undefined ? { workers: o.workers } : {}),
         ...(o.consortium ? { consortium: resolve(o.consortium) } : {}),
         privacy: {
           ...(o.exactResults ? { exact: true } : {}),
@@ -159,6 +162,7 @@ program
       ...(o.listenHost ? { listenHost: o.listenHost } : {}),
       recvTimeoutMs: o.recvTimeout,
       connectTimeoutMs: o.connectTimeout,
+      ...(o.workers !== undefined ? { workers: o.workers } : {}),
       onProgress: (msg) => console.error(`party ${o.party}: ${msg}`),
     });
     console.log(JSON.stringify(r, null, 2));

@@ -119,6 +119,7 @@ export async function mul(p: Party, x: AShare, y: AShare, into?: AShare): Promis
     if (into.length !== n) throw new RangeError(`mul: output has ${into.length} lanes, expected ${n}`);
     if (R.sharesMemory(into.a, into.b) || [into.a, into.b].some((o) => [x.a, x.b, y.a, y.b].some((c) => R.sharesMemory(o, c)))) throw new RangeError('mul: the output halves share memory with each other or with an input');
   }
+  if (p.cores && n >= p.cores.minLanes) return (await p.cores.mulMany([[x, y]], into ? [into] : undefined))[0]!;
   const r = (len: number) => p.prgNext.raw(len);
   const s = (len: number) => p.prgPrev.raw(len);
   if (n <= STREAM_LANES) {
@@ -201,6 +202,7 @@ export async function mulMany(p: Party, pairs: [AShare, AShare][]): Promise<ASha
   });
   const n = lens.reduce((s, l) => s + l, 0);
   if (n === 0) return pairs.map(() => new AShare(new BigUint64Array(0), new BigUint64Array(0)));
+  if (p.cores && n >= p.cores.minLanes) return p.cores.mulMany(pairs);
   const r = (len: number) => p.prgNext.raw(len);
   const s = (len: number) => p.prgPrev.raw(len);
   const got = n > STREAM_LANES ? recvStreamed(p, p.next, n, 'mulMany') : null;

@@ -167,9 +167,20 @@ export function andFinish(p: Party, n: number, bits: number, z: Uint32Array): Pr
  * One AND round: local shares of `bits` planes of n lanes from `local` (words [off, end)), masked
  * and exchanged; the peer's part lands in `into` when given.
  */
-async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Array, off: number, end: number) => void, z: Uint32Array = new Uint32Array(bits * wordsFor(n)), into?: Uint32Array): Promise<BShare> {
+async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Array, off: number, end: number) => void, z?: Uint32Array, into?: Uint32Array): Promise<BShare> {
   const len = bits * wordsFor(n);
-  if (z.length !== len || (into && into.length !== len)) throw new RangeError(`and: ${z.length}${into ? ` and ${into.length}` : ''} words for ${bits} planes of ${n} lanes`);
+  if ((z && z.length !== len) || (into && into.length !== len)) throw new RangeError(`and: ${z?.length ?? len}${into ? ` and ${into.length}` : ''} words for ${bits} planes of ${n} lanes`);
+  if (p.cores && len >= p.cores.minLanes) {
+    // The local products here; their masking, encryption and exchange split among the workers.
+    const zs = z && isShared(z) ? z : sharedWords(len);
+    if (z && zs !== z) zs.set(z);
+    local(zs, 0, len);
+    const got = into && isShared(into) ? into : sharedWords(len);
+    await p.cores.exchangeWords(zs, got);
+    if (into && got !== into) into.set(got);
+    return new BShare(n, bits, zs, into ?? got);
+  }
+  z ??= new Uint32Array(len);
   if (len <= STREAM_WORDS) {
     local(z, 0, len);
     p.maskWords(z);
@@ -195,6 +206,18 @@ async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Arra
 
 /** Words per slice when an AND layer is streamed (4 MiB frames, as arith.STREAM_LANES). */
 const STREAM_WORDS = 1 << 20;
+
+const isShared = (w: Uint32Array) => w.buffer instanceof SharedArrayBuffer;
+const sharedWords = (len: number) => new Uint32Array(new SharedArrayBuffer(len * 4));
+
+/**
+ * The exchange of an AND round whose local products are in z (a core worker's part of one, see
+ * Party.cores): z masked and sent to the predecessor, the successor's part received into `into`.
+ * Run on a party without a pool. Reveals nothing (z is masked by the zero sharing).
+ */
+export async function andExchange(p: Party, z: Uint32Array, into: Uint32Array): Promise<void> {
+  await andRound(p, z.length * 32, 1, () => {}, z, into);
+}
 
 /** Several independent ANDs in one round (any shapes). */
 export async function andMany(p: Party, pairs: [BShare, BShare][]): Promise<BShare[]> {

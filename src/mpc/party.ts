@@ -8,13 +8,34 @@ import { randomBytes } from 'node:crypto';
 import type { Channel, PartyId } from '../net/channel.js';
 import { Prg } from '../ring/prg.js';
 import { sub } from '../ring/ring64.js';
+import type { AShare } from './share.js';
 
 export const next = (i: PartyId): PartyId => ((i + 1) % 3) as PartyId;
 export const prev = (i: PartyId): PartyId => ((i + 2) % 3) as PartyId;
 
+/**
+ * More cores for this party's products (src/mpc/core-pool.ts): columns of `minLanes` lanes and more
+ * are split by rows among worker threads, each with its own channel and PRG streams. All three
+ * parties hold one with the same number of workers and the same `minLanes`, or none.
+ */
+export interface Cores {
+  readonly workers: number;
+  readonly minLanes: number;
+  /** x · y of each pair, one round per worker; into[k] when given receives pair k's product. */
+  mulMany(pairs: [AShare, AShare][], into?: AShare[]): Promise<AShare[]>;
+  /**
+   * An AND round's exchange (boolean.ts andRound): z, this party's local products, masked with the
+   * boolean zero sharing and sent to the predecessor; the successor's part received into `into`.
+   * Both in shared memory; split by words among the workers.
+   */
+  exchangeWords(z: Uint32Array, into: Uint32Array): Promise<void>;
+}
+
 export class Party {
   readonly next: PartyId;
   readonly prev: PartyId;
+  /** Worker threads for long columns, once the three parties have opened them (null: this thread only). */
+  cores: Cores | null = null;
 
   private constructor(
     readonly id: PartyId,

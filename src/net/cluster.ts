@@ -53,6 +53,11 @@ export interface RunNodeOptions {
   connectTimeoutMs?: number;
   /** Address to listen on for the other nodes (default: this node's host in cluster.json). */
   listenHost?: string;
+  /**
+   * Worker threads this node offers for long columns (src/mpc/core-pool.ts); the three nodes must
+   * all give it or all leave it out. Without it (or below 2 at some node) the job runs on one thread.
+   */
+  workers?: number;
   onProgress?: (msg: string) => void;
 }
 
@@ -109,6 +114,8 @@ export interface RunOnClusterOptions {
   verbose?: boolean;
   /** Node flags for the children (default: this process's, minus --inspect/--test ones). */
   execArgv?: string[];
+  /** Worker threads each node offers for long columns (RunNodeOptions.workers). */
+  workers?: number;
 }
 
 export type PartyOutcome =
@@ -215,6 +222,7 @@ export async function runOnLocalClusterSettled(opts: RunOnClusterOptions): Promi
           job: opts.job,
           ...(opts.recvTimeoutMs !== undefined ? { recvTimeoutMs: opts.recvTimeoutMs } : {}),
           ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+          ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
         },
       };
       child.send(run, (e) => {

@@ -687,6 +687,12 @@ export class MpcListener {
     };
   }
 
+  /** The port it listens on (the one the OS chose when the config says 0). */
+  get port(): number {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
   close(): Promise<void> {
     return new Promise((ok) => this.server.close(() => ok()));
   }

@@ -64,6 +64,8 @@ export interface DaemonOptions {
   maxParallel?: number;
   /** A peer silent this long (no data, no heartbeat) fails the job (default 10 000 ms). */
   silenceMs?: number;
+  /** Worker threads offered to each job for long columns (default 1: the job's own thread only; src/mpc/core-pool.ts). */
+  workers?: number;
 }
 
 export interface Daemon {
@@ -142,6 +144,8 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
     heartbeats,
     ...(o.silenceMs !== undefined ? { silenceMs: o.silenceMs } : {}),
     ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.listenHost ? { listenHost: o.listenHost } : {}),
     ...(o.party === 0 ? { startPeers: (spec: { id: string }) => startJobOnPeers({ config, keyPem: key.keyPem, certPem: key.certPem }, spec.id) } : {}),
     governance,
     log,

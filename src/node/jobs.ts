@@ -34,6 +34,7 @@
 // the usage per custodian afterwards; the result carries this node's signed attestation of what it
 // authorized.
 import { randomUUID } from 'node:crypto';
+import { CorePool } from '../mpc/core-pool.js';
 import { Party } from '../mpc/party.js';
 import { AShare } from '../mpc/share.js';
 import type { PartyId } from '../net/channel.js';
@@ -106,7 +107,8 @@ export interface JobResult {
    * log carries both hashes; the salt only the requester gets.
    */
   ledger: { resultMeta: string; shareCommitment: string; salt: string };
-  timings: { connectMs: number; computeMs: number };
+  /** workers: the threads its long columns ran on at this node (1: its own; src/mpc/core-pool.ts). */
+  timings: { connectMs: number; computeMs: number; workers?: number };
   /** What this node sent to and received from its peers for the job (bytes, frames). */
   traffic?: { sent: number; received: number; frames: number };
   /** The output protection applied (the requester derives each cell's error from it: src/query/dp.ts). */
@@ -178,6 +180,10 @@ export interface JobRunnerOptions {
   silenceMs?: number;
   /** Node 0: jobs running at once in the cluster (default defaultParallelism()); it starts every job at every node. */
   maxParallel?: number;
+  /** Worker threads this node offers each job for long columns (src/mpc/core-pool.ts; default 1: none). */
+  workers?: number;
+  /** Address the workers listen on (default: this node's host in cluster.json). */
+  listenHost?: string;
   /** Node 0: tells nodes 1 and 2 to start a job (POST /v1/internal/jobs/:id/start). */
   startPeers?: (spec: JobSpec) => Promise<void>;
 }
@@ -768,8 +774,14 @@ export class JobRunner {
     connected(net);
     if (this.closed) net.abort(`node ${me} (${config.nodes[me].name}) is shutting down`);
     const t1 = performance.now();
+    let pool: CorePool | null = null;
     try {
       const p = await Party.setup(net);
+      // Worker threads for long columns when every node offers two or more (one small round to agree).
+      pool = await CorePool.open(p, { workers: this.o.workers ?? 1, tls: { config: jobConfig, me, key: this.o.keyPem, cert: this.o.certPem, ...(this.o.listenHost ? { listenHost: this.o.listenHost } : {}), recvTimeoutMs: this.o.recvTimeoutMs ?? 120_000, connectTimeoutMs: this.o.connectTimeoutMs ?? 30_000 }, channel: 'cores' });
+      p.cores = pool;
+      // The job's channel failing (a peer gone silent: heartbeats) stops the workers' rounds too.
+      if (pool) net.onFail = (e) => void pool?.abort(e.message);
       if (this.o.pauseMs) {
         job.progress = `paused ${this.o.pauseMs} ms (test)`;
         await new Promise((ok) => setTimeout(ok, this.o.pauseMs));
@@ -821,6 +833,7 @@ export class JobRunner {
       if (!r.shared) {
         throw new JobError('this build of src/query/execute.ts cannot keep query results secret-shared (runQuery needs the revealTo: "none" mode); refusing to reveal results to a node', 500);
       }
+      await pool?.close();
       await net.close();
       const s = r.shared;
       const shares = { a: Array.from(s.shares.a, String), b: Array.from(s.shares.b, String) };
@@ -848,7 +861,7 @@ export class JobRunner {
         ...released,
         shares,
         ledger: { resultMeta, shareCommitment: shareCommitment({ job: spec.id, party: me, ...shares }, salt), salt },
-        timings: { connectMs: t1 - t0, computeMs: performance.now() - t1 },
+        timings: { connectMs: t1 - t0, computeMs: performance.now() - t1, workers: pool?.workers ?? 1 },
         traffic: { ...net.stats },
         protection: spec.protection,
         ...(researcher ? { privacy: { cost, remaining: this.o.governance.budget.remainingIn(researcher.key, researcher.total) } } : {}),
@@ -856,6 +869,7 @@ export class JobRunner {
       };
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
+      await pool?.abort(msg);
       net.abort(msg);
       await Promise.race([net.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())]);
       throw e;

@@ -14,6 +14,7 @@
 // and AShare objects; they are converted for JSON (bigint → decimal string, typed array → array).
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CorePool } from '../mpc/core-pool.js';
 import { Party } from '../mpc/party.js';
 import { growHeapForColumns } from '../ring/column-memory.js';
 import type { PartyId } from '../net/channel.js';
@@ -67,8 +68,15 @@ export async function runNodeJob(opts: RunNodeOptions): Promise<NodeResult> {
   const t1 = performance.now();
   let t2 = t1;
   let t3 = t1;
+  let pool: CorePool | null = null;
   try {
     const party = await Party.setup(net);
+    if (opts.workers !== undefined) {
+      const tls = { config, me: opts.party, key: key.keyPem, cert: key.certPem, ...(opts.listenHost !== undefined ? { listenHost: opts.listenHost } : {}), ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}), ...(opts.recvTimeoutMs !== undefined ? { recvTimeoutMs: opts.recvTimeoutMs } : {}) };
+      pool = await CorePool.open(party, { workers: opts.workers, tls, channel: `job-${opts.job.export}` });
+      party.cores = pool;
+      if (pool) net.onFail = (e) => void pool?.abort(e.message);
+    }
     t2 = performance.now();
     const url = opts.job.module.startsWith('file:') ? opts.job.module : pathToFileURL(opts.job.module).href;
     const mod = (await import(url)) as Record<string, unknown>;
@@ -84,6 +92,7 @@ export async function runNodeJob(opts: RunNodeOptions): Promise<NodeResult> {
     };
     const result = toJsonSafe(await (fn as (p: Party, a: unknown, c: JobContext) => Promise<unknown>)(party, opts.job.args, ctx));
     t3 = performance.now();
+    await pool?.close();
     await net.close();
     const t4 = performance.now();
     return {
@@ -95,6 +104,7 @@ export async function runNodeJob(opts: RunNodeOptions): Promise<NodeResult> {
     };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
+    await pool?.abort(msg);
     net.abort(msg);
     // Give the abort frames a moment to leave before the caller (maybe) exits the process.
     await Promise.race([net.whenClosed(), new Promise((ok) => setTimeout(ok, 1000).unref())]);

@@ -1,0 +1,308 @@
+// A party's products on more than one core (issue 16, "More cores per node"): worker threads over
+// column chunks, each with its own TLS channel to the worker of the same number at the two other
+// parties and its own PRG streams (Party.setup on that channel; Araki et al. CCS 2016, §2.1).
+// A product of n lanes is split into W contiguous row ranges and worker w multiplies range w with
+// its counterparts (§2.2 on each range), so the parties exchange the messages of W independent
+// products, one round each, at the same time. The columns live in SharedArrayBuffers, so a chunk
+// is handed to a worker without a copy (a column that is not shared yet is copied once into one).
+//
+// Reveals: nothing more than the products themselves (nothing); each party learns the ports the
+// others' workers listen on and how many workers they offer. All three parties must open their
+// pools at the same point of their program (SPMD), as for any protocol step; they agree on the
+// smallest worker count offered and the largest `minLanes`.
+import { Worker } from 'node:worker_threads';
+import type { PartyId } from '../net/channel.js';
+import type { ClusterConfig } from '../net/keys.js';
+import type { Col } from '../ring/ring64.js';
+import type { Cores, Party } from './party.js';
+import { AShare } from './share.js';
+
+/** Columns shorter than this stay on the party's own thread (a worker's round costs a message more). */
+export const CORE_MIN_LANES = 1 << 16;
+
+/** How a worker reaches its counterparts: the node's identity, as for its own channel. */
+export interface CoreTls {
+  config: ClusterConfig;
+  me: PartyId;
+  key: string;
+  cert: string;
+  /** Address the workers listen on (default: this node's host in the config). */
+  listenHost?: string;
+  connectTimeoutMs?: number;
+  recvTimeoutMs?: number;
+}
+
+export interface CorePoolOptions {
+  /** Workers this party offers (its cores); below 2 on any party, no pool is made. */
+  workers: number;
+  tls: CoreTls;
+  /** Names the workers' channels '<cluster>/<channel>/core<k>' (unique per session, e.g. the job's id). */
+  channel: string;
+  minLanes?: number;
+}
+
+/** A lane range of a shared column, as a worker receives it. */
+export interface Half {
+  buf: SharedArrayBuffer;
+  /** First lane of the column in `buf`. */
+  at: number;
+  len: number;
+}
+
+/** One pair's rows for one worker: x's and y's halves, and where its product goes. */
+export interface Piece {
+  x: [Half, Half];
+  y: [Half, Half];
+  out: [Half, Half];
+}
+
+/** A word range of a shared boolean column. */
+export interface Words {
+  buf: SharedArrayBuffer;
+  /** First word of the column in `buf`. */
+  at: number;
+  len: number;
+}
+
+export type ToWorker = { type: 'connect'; ports: [number, number, number] } | { type: 'mul'; id: number; pieces: Piece[] } | { type: 'xchg'; id: number; z: Words; into: Words } | { type: 'close' } | { type: 'abort'; reason: string };
+export type FromWorker = { type: 'port'; port: number } | { type: 'ready' } | { type: 'done'; id: number } | { type: 'error'; id?: number; message: string } | { type: 'closed' };
+
+export interface CoreWorkerData {
+  tls: CoreTls;
+  cluster: string;
+}
+
+/** A column in a SharedArrayBuffer of its own (zeroed). */
+export function sharedCol(n: number): Col {
+  return new BigUint64Array(new SharedArrayBuffer(n * 8));
+}
+
+const isShared = (c: Col) => c.buffer instanceof SharedArrayBuffer;
+/** `c` itself when it is shared, else a shared copy. */
+function shared(c: Col): Col {
+  if (isShared(c)) return c;
+  const s = sharedCol(c.length);
+  s.set(c);
+  return s;
+}
+const half = (c: Col, from: number, to: number): Half => ({ buf: c.buffer as SharedArrayBuffer, at: c.byteOffset / 8 + from, len: to - from });
+
+/** One worker thread: its messages, one operation at a time. */
+class CoreWorker {
+  private readonly waiting = new Map<number, { ok: () => void; fail: (e: Error) => void }>();
+  private nextId = 0;
+  private failure: Error | null = null;
+  private onPort: ((port: number) => void) | null = null;
+  private onReady: (() => void) | null = null;
+  private onClosed: (() => void) | null = null;
+  private onFail: ((e: Error) => void) | null = null;
+  /** Stopped on purpose: its exit is no failure. */
+  private stopping = false;
+
+  constructor(
+    readonly thread: Worker,
+    readonly index: number,
+    private readonly failed: (e: Error) => void,
+  ) {
+    thread.on('message', (m: FromWorker) => this.message(m));
+    thread.on('error', (e) => this.fail(new Error(`core worker ${index}: ${e.message}`)));
+    thread.on('exit', (code) => {
+      this.onClosed?.();
+      if (!this.stopping) this.fail(new Error(`core worker ${index} exited (code ${code})`));
+    });
+  }
+
+  private message(m: FromWorker): void {
+    if (m.type === 'port') this.onPort?.(m.port);
+    else if (m.type === 'ready') this.onReady?.();
+    else if (m.type === 'closed') this.onClosed?.();
+    else if (m.type === 'done') {
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      w?.ok();
+    } else this.fail(new Error(m.message));
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    this.onFail?.(e);
+    for (const w of this.waiting.values()) w.fail(e);
+    this.waiting.clear();
+    this.failed(e);
+  }
+
+  private until<T>(set: (ok: (v: T) => void) => void): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((ok, fail) => {
+      set(ok);
+      this.onFail = fail;
+    });
+  }
+
+  port(): Promise<number> {
+    return this.until<number>((ok) => (this.onPort = ok));
+  }
+
+  connect(ports: [number, number, number]): Promise<void> {
+    const ready = this.until<void>((ok) => (this.onReady = ok));
+    this.thread.postMessage({ type: 'connect', ports } satisfies ToWorker);
+    return ready;
+  }
+
+  mul(pieces: Piece[]): Promise<void> {
+    return this.op((id) => ({ type: 'mul', id, pieces }));
+  }
+
+  exchange(z: Words, into: Words): Promise<void> {
+    return this.op((id) => ({ type: 'xchg', id, z, into }));
+  }
+
+  private op(m: (id: number) => ToWorker): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<void>((ok, fail) => {
+      this.waiting.set(id, { ok, fail });
+      this.thread.postMessage(m(id));
+    });
+  }
+
+  /** Ends the thread at once (not used, or after close). */
+  stop(): Promise<number> {
+    this.stopping = true;
+    return this.thread.terminate();
+  }
+
+  /** Orderly close (its channel's queued frames written), or termination after `ms`. */
+  async close(ms: number): Promise<void> {
+    this.stopping = true;
+    const closed = new Promise<void>((ok) => (this.onClosed = ok));
+    this.thread.postMessage({ type: 'close' } satisfies ToWorker);
+    const timer = new Promise<void>((ok) => setTimeout(ok, ms).unref());
+    await Promise.race([closed, timer]);
+    await this.stop();
+  }
+
+  abort(reason: string): void {
+    this.thread.postMessage({ type: 'abort', reason } satisfies ToWorker);
+  }
+}
+
+export class CorePool implements Cores {
+  private failure: Error | null = null;
+
+  private constructor(
+    private readonly threads: CoreWorker[],
+    readonly minLanes: number,
+  ) {}
+
+  get workers(): number {
+    return this.threads.length;
+  }
+
+  /**
+   * Agrees with the two other parties on how many workers to use (one message each way over
+   * `p.net`: the smallest count offered), then, with two or more, starts them, exchanges their
+   * ports (a second message each way) and connects each to its counterparts. Resolves with null
+   * when some party offers fewer than two (all three then go on without a pool, having spent one
+   * small round).
+   */
+  static async open(p: Party, o: CorePoolOptions): Promise<CorePool | null> {
+    const peers = [p.next, p.prev];
+    const exchange = async <T>(mine: T, check: (m: T) => boolean): Promise<T[]> => {
+      const bytes = new TextEncoder().encode(JSON.stringify(mine));
+      for (const q of peers) p.net.send(q, bytes);
+      const got: T[] = [];
+      for (const q of peers) {
+        const m = JSON.parse(new TextDecoder().decode(await p.net.recv(q))) as T;
+        if (!check(m)) throw new Error(`party ${q} sent a malformed worker offer`);
+        got.push(m);
+      }
+      return got;
+    };
+    const offer = { workers: Math.max(1, Math.floor(o.workers)), minLanes: o.minLanes ?? CORE_MIN_LANES };
+    const offers = await exchange(offer, (m) => Number.isInteger(m.workers) && m.workers >= 1 && Number.isInteger(m.minLanes) && m.minLanes >= 1);
+    const w = Math.min(offer.workers, ...offers.map((m) => m.workers));
+    if (w < 2) return null;
+    const minLanes = Math.max(offer.minLanes, ...offers.map((m) => m.minLanes));
+    let failed: Error | null = null;
+    const fail = (e: Error) => (failed ??= e);
+    const threads: CoreWorker[] = [];
+    try {
+      for (let k = 0; k < w; k++) {
+        const data: CoreWorkerData = { tls: o.tls, cluster: `${o.tls.config.cluster}/${o.channel}/core${k}` };
+        threads.push(new CoreWorker(new Worker(new URL('./core-worker.js', import.meta.url), { workerData: data }), k, fail));
+      }
+      const ports = await Promise.all(threads.map((t) => t.port()));
+      const theirs = await exchange(ports, (m) => Array.isArray(m) && m.length === w && m.every((x) => Number.isInteger(x) && x > 0 && x < 65536));
+      const portsOf = new Map<PartyId, number[]>([[p.id, ports], [p.next, theirs[0]!], [p.prev, theirs[1]!]]);
+      await Promise.all(threads.map((t, k) => t.connect([portsOf.get(0)![k]!, portsOf.get(1)![k]!, portsOf.get(2)![k]!])));
+      if (failed) throw failed;
+      const pool = new CorePool(threads, minLanes);
+      for (const t of threads) t.thread.on('exit', () => (pool.failure ??= new Error(`core worker ${t.index} exited`)));
+      return pool;
+    } catch (e) {
+      for (const t of threads) t.abort(e instanceof Error ? e.message : String(e));
+      await Promise.all(threads.map((t) => t.stop()));
+      throw failed ?? e;
+    }
+  }
+
+  /**
+   * x · y of each pair: pair k's rows split into one contiguous range per worker, each range
+   * multiplied by its worker with its counterparts (one round each, all at once). Each product goes
+   * into into[k] when given (written in place when its halves are shared, else copied there).
+   */
+  async mulMany(pairs: [AShare, AShare][], into?: AShare[]): Promise<AShare[]> {
+    if (this.failure) throw this.failure;
+    const w = this.threads.length;
+    const outs = pairs.map(([x, y], k) => {
+      if (y.length !== x.length) throw new RangeError(`mulMany: lengths differ (${x.length} vs ${y.length})`);
+      const o = into?.[k];
+      if (o && o.length !== x.length) throw new RangeError(`mul: output has ${o.length} lanes, expected ${x.length}`);
+      return o && isShared(o.a) && isShared(o.b) ? o : new AShare(sharedCol(x.length), sharedCol(x.length));
+    });
+    const cols = pairs.map(([x, y]) => [x.a, x.b, y.a, y.b].map(shared) as [Col, Col, Col, Col]);
+    const pieces: Piece[][] = this.threads.map(() => []);
+    pairs.forEach(([x], k) => {
+      const n = x.length;
+      const per = Math.ceil(n / w);
+      const [xa, xb, ya, yb] = cols[k]!;
+      for (let t = 0; t < w; t++) {
+        const from = Math.min(n, t * per), to = Math.min(n, from + per);
+        if (to > from) pieces[t]!.push({ x: [half(xa, from, to), half(xb, from, to)], y: [half(ya, from, to), half(yb, from, to)], out: [half(outs[k]!.a, from, to), half(outs[k]!.b, from, to)] });
+      }
+    });
+    await Promise.all(this.threads.map((t, k) => (pieces[k]!.length ? t.mul(pieces[k]!) : null)));
+    if (!into) return outs;
+    return into.map((o, k) => {
+      if (o !== outs[k]) (o.a.set(outs[k]!.a), o.b.set(outs[k]!.b));
+      return o;
+    });
+  }
+
+  /** An AND round's exchange, by contiguous word ranges (one per worker). */
+  async exchangeWords(z: Uint32Array, into: Uint32Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (!(z.buffer instanceof SharedArrayBuffer) || !(into.buffer instanceof SharedArrayBuffer) || z.length !== into.length) throw new RangeError('exchangeWords: z and into must be shared and of one length');
+    const n = z.length, w = this.threads.length, per = Math.ceil(n / w);
+    const words = (c: Uint32Array, from: number, to: number): Words => ({ buf: c.buffer as SharedArrayBuffer, at: c.byteOffset / 4 + from, len: to - from });
+    await Promise.all(
+      this.threads.map((t, k) => {
+        const from = Math.min(n, k * per), to = Math.min(n, from + per);
+        return to > from ? t.exchange(words(z, from, to), words(into, from, to)) : null;
+      }),
+    );
+  }
+
+  /** Closes every worker's channel in order (the peers' workers close theirs too). */
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.close(10_000)));
+  }
+
+  /** Fails every worker's channel, so that the counterpart workers stop at once too. */
+  async abort(reason: string): Promise<void> {
+    for (const t of this.threads) t.abort(reason);
+    await Promise.all(this.threads.map((t) => t.close(1_000)));
+  }
+}

@@ -1,0 +1,86 @@
+// One worker thread of a party's core pool (src/mpc/core-pool.ts): listens on a port of its own,
+// connects to the workers of the same number at the two other parties over mutually authenticated
+// TLS (the node's pinned keys, its own channel name), draws its own PRG seeds with them
+// (Party.setup), then multiplies the row ranges it is given, in place in shared memory.
+// Reveals: nothing (the products of Araki et al. CCS 2016, §2.2, on its ranges).
+import { parentPort, workerData } from 'node:worker_threads';
+import { type Channel } from '../net/channel.js';
+import type { ClusterConfig } from '../net/keys.js';
+import { connectTls, MpcListener } from '../net/tls.js';
+import type { Col } from '../ring/ring64.js';
+import { mul, mulMany } from './arith.js';
+import { andExchange } from './boolean.js';
+import type { CoreWorkerData, FromWorker, Half, Piece, ToWorker, Words } from './core-pool.js';
+import { Party } from './party.js';
+import { AShare } from './share.js';
+
+const { tls, cluster } = workerData as CoreWorkerData;
+const port = parentPort!;
+const post = (m: FromWorker) => port.postMessage(m);
+const col = (h: Half): Col => new BigUint64Array(h.buf, h.at * 8, h.len);
+const share = (hs: [Half, Half]) => new AShare(col(hs[0]), col(hs[1]));
+const words = (w: Words) => new Uint32Array(w.buf, w.at * 4, w.len);
+
+let net: Channel | null = null;
+let party: Party | null = null;
+const listener = await MpcListener.open({
+  config: { ...tls.config, nodes: tls.config.nodes.map((n) => (n.id === tls.me ? { ...n, port: 0 } : n)) as ClusterConfig['nodes'] },
+  me: tls.me,
+  key: tls.key,
+  cert: tls.cert,
+  ...(tls.listenHost ? { listenHost: tls.listenHost } : {}),
+});
+post({ type: 'port', port: listener.port });
+
+/** Operations run one after the other, in the order the party's thread sent them (SPMD). */
+let queue: Promise<void> = Promise.resolve();
+
+async function multiply(pieces: Piece[]): Promise<void> {
+  const p = party!;
+  if (pieces.length === 1) {
+    const [q] = pieces;
+    await mul(p, share(q!.x), share(q!.y), share(q!.out));
+    return;
+  }
+  const z = await mulMany(p, pieces.map((q) => [share(q.x), share(q.y)]));
+  pieces.forEach((q, k) => {
+    col(q.out[0]).set(z[k]!.a);
+    col(q.out[1]).set(z[k]!.b);
+  });
+}
+
+async function finish(how: 'close' | { abort: string }): Promise<void> {
+  if (net) {
+    if (how === 'close') await net.close().catch(() => {});
+    else net.abort(how.abort);
+  }
+  await listener.close();
+  post({ type: 'closed' });
+  port.close();
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'connect') {
+    const config = { ...tls.config, cluster, nodes: tls.config.nodes.map((n) => ({ ...n, port: m.ports[n.id] })) as ClusterConfig['nodes'] };
+    connectTls({ config, me: tls.me, key: tls.key, cert: tls.cert, listener, ...(tls.connectTimeoutMs !== undefined ? { connectTimeoutMs: tls.connectTimeoutMs } : {}), ...(tls.recvTimeoutMs !== undefined ? { recvTimeoutMs: tls.recvTimeoutMs } : {}) })
+      .then(async (c) => {
+        net = c;
+        party = await Party.setup(c);
+        post({ type: 'ready' });
+      })
+      .catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+  } else if (m.type === 'mul' || m.type === 'xchg') {
+    const work = () => (m.type === 'mul' ? multiply(m.pieces) : andExchange(party!, words(m.z), words(m.into)));
+    queue = queue.then(() =>
+      work().then(
+        () => post({ type: 'done', id: m.id }),
+        (e: unknown) => {
+          const message = e instanceof Error ? e.message : String(e);
+          net?.abort(message);
+          post({ type: 'error', id: m.id, message });
+        },
+      ),
+    );
+  } else if (m.type === 'close') void queue.then(() => finish('close'));
+  else void finish({ abort: m.reason });
+});
