@@ -153,6 +153,31 @@ describe('core pool: products on worker threads', () => {
     assert.match(outcomes[1], /no sign of life from party 2 \(test\)/);
   });
 
+  it('a worker thread that dies fails its party\'s round and, through the job\'s abort, the others\'', async () => {
+    sessions++;
+    const n = 1 << 17;
+    const sx = splitShares(values(n)), sy = splitShares(values(n));
+    const outcomes = await run3(async (p) => {
+      const pool = (await open(p, 2))!;
+      p.cores = pool;
+      await A.mul(p, sx[p.id]!, sy[p.id]!);
+      for (const q of [p.next, p.prev]) p.net.send(q, new Uint8Array(1));
+      for (const q of [p.next, p.prev]) await p.net.recv(q);
+      // Party 1's second worker thread ends as a crash would (its sockets go with it).
+      if (p.id === 1) await (pool as unknown as { threads: { thread: { terminate(): Promise<number> } }[] }).threads[1]!.thread.terminate();
+      try {
+        for (let k = 0; k < 2; k++) await A.mul(p, sx[p.id]!, sy[p.id]!);
+        await pool.close();
+        return 'finished';
+      } catch (e) {
+        await pool.abort((e as Error).message);
+        return `failed: ${(e as Error).message}`;
+      }
+    });
+    assert.match(outcomes[1], /^failed: core worker 1 exited/);
+    for (const o of [outcomes[0], outcomes[2]]) assert.match(o, /^failed: /, o);
+  });
+
   it('a party whose workers fail makes the others fail instead of waiting', async () => {
     sessions++;
     const n = 1 << 17;

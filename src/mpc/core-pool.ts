@@ -98,6 +98,7 @@ class CoreWorker {
   private onFail: ((e: Error) => void) | null = null;
   /** Stopped on purpose: its exit is no failure. */
   private stopping = false;
+  private exited = false;
 
   constructor(
     readonly thread: Worker,
@@ -107,6 +108,7 @@ class CoreWorker {
     thread.on('message', (m: FromWorker) => this.message(m));
     thread.on('error', (e) => this.fail(new Error(`core worker ${index}: ${e.message}`)));
     thread.on('exit', (code) => {
+      this.exited = true;
       this.onClosed?.();
       if (!this.stopping) this.fail(new Error(`core worker ${index} exited (code ${code})`));
     });
@@ -176,10 +178,15 @@ class CoreWorker {
   /** Orderly close (its channel's queued frames written), or termination after `ms`. */
   async close(ms: number): Promise<void> {
     this.stopping = true;
-    const closed = new Promise<void>((ok) => (this.onClosed = ok));
+    if (this.exited) return;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = new Promise<void>((ok) => {
+      this.onClosed = ok;
+      timer = setTimeout(ok, ms);
+    });
     this.thread.postMessage({ type: 'close' } satisfies ToWorker);
-    const timer = new Promise<void>((ok) => setTimeout(ok, ms).unref());
-    await Promise.race([closed, timer]);
+    await closed;
+    clearTimeout(timer);
     await this.stop();
   }
 
