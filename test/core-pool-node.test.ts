@@ -15,9 +15,8 @@ import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
 import { apiRequest } from '../src/node/api.js';
 import { writeApiPorts } from '../src/node/daemon.js';
-import type { Job } from '../src/node/jobs.js';
 import { localSigners, type LocalSigners } from './identities.js';
-import { NodeProcs } from './node-procs.js';
+import { jobAt, NodeProcs, stopInPausedJob } from './node-procs.js';
 
 const SCHEMA: DatasetSchema = {
   name: 'stays',
@@ -108,29 +107,13 @@ describe('node daemons with worker threads', () => {
 
   it('a node stopped (SIGSTOP) in a job with workers fails the job at its peers by its silence', async () => {
     await startCluster([2, 2, 2], { MOSAIK_TEST_JOB_PAUSE_MS: '2000' });
-    const status = async (p: PartyId, id: string) => (await apiRequest<Job>(cluster.config, p, `/v1/jobs/${id}`, { signer: ids.researcher, timeoutMs: 2000 })).body;
-    let job = '';
-    const client = runRemoteQuery({
-      config: cluster.config,
-      sql: 'SELECT SUM(stay * cost) AS spent FROM stays',
-      signer: ids.researcher,
-      timeoutMs: 90_000,
-      onProgress: (m) => {
-        job ||= /job ([0-9a-f-]{36})/.exec(m)?.[1] ?? '';
-      },
-    });
-    const failed = assert.rejects(client, (e: Error) => /no sign of life from party 2 \(node-c\)/.test(e.message));
     // Node 2 is in the job, its workers connected, paused before its first round: stop it there.
     // (Its peers then wait on the job's own channel; a peer waiting in its workers' round is
     // stopped by the same silence through the pool's abort: test/core-pool.test.ts.)
-    for (let t = 0; !job || !(await status(2, job)).progress?.startsWith('paused'); t++) {
-      assert.ok(t < 400, 'the job did not start');
-      await new Promise((ok) => setTimeout(ok, 25));
-    }
-    nodes[2]!.procs[2]!.kill('SIGSTOP');
-    await failed;
+    const { job, client } = await stopInPausedJob({ config: cluster.config, signer: ids.researcher, sql: 'SELECT SUM(stay * cost) AS spent FROM stays', timeoutMs: 90_000, party: 2, proc: nodes[2]!.procs[2]! });
+    await assert.rejects(client, (e: Error) => /no sign of life from party 2 \(node-c\)/.test(e.message));
     for (const p of [0, 1] as PartyId[]) {
-      const j = await status(p, job);
+      const j = await jobAt(cluster.config, ids.researcher, p, job);
       assert.equal(j.status, 'failed');
       assert.match(j.error!, /no sign of life from party 2 \(node-c\)/);
     }

@@ -41,6 +41,41 @@ function values(n: number): BigUint64Array {
 
 const open = (p: Party, workers: number, minLanes?: number) => CorePool.open(p, { workers, tls: tlsOf(p, cluster.config), channel: `test-${sessions}`, ...(minLanes !== undefined ? { minLanes } : {}) });
 
+/** Every party has heard from both others (a barrier on the parties' own channel). */
+async function barrier(p: Party): Promise<void> {
+  for (const q of [p.next, p.prev]) p.net.send(q, new Uint8Array(1));
+  for (const q of [p.next, p.prev]) await p.net.recv(q);
+}
+
+/** As a job does: two more products, and on a failure the pool aborted (so the others stop too). */
+async function twoProductsAsAJob(p: Party, pool: CorePool, x: AShare, y: AShare): Promise<string> {
+  try {
+    for (let k = 0; k < 2; k++) await A.mul(p, x, y);
+    await pool.close();
+    return 'finished';
+  } catch (e) {
+    await pool.abort((e as Error).message);
+    return `failed: ${(e as Error).message}`;
+  }
+}
+
+/**
+ * Three parties with pools of two workers, each past one product of 2^17 lanes on them and a
+ * barrier; then `then` at each party (with its shares of two columns).
+ */
+function afterOneProduct(then: (p: Party, pool: CorePool, x: AShare, y: AShare) => Promise<string>): Promise<[string, string, string]> {
+  sessions++;
+  const n = 1 << 17;
+  const sx = splitShares(values(n)), sy = splitShares(values(n));
+  return run3(async (p) => {
+    const pool = (await open(p, 2))!;
+    p.cores = pool;
+    await A.mul(p, sx[p.id]!, sy[p.id]!);
+    await barrier(p);
+    return then(p, pool, sx[p.id]!, sy[p.id]!);
+  });
+}
+
 describe('core pool: products on worker threads', () => {
   it('multiplies like the plaintext around the threshold, a worker slice and a streamed round', async () => {
     sessions++;
@@ -143,9 +178,7 @@ describe('core pool: products on worker threads', () => {
         if (p.id === 1) setTimeout(() => void pool.abort('no sign of life from party 2 (test)'), 200);
         r = await round;
       }
-      // A barrier (every party hears from both others) before anyone closes its pool.
-      for (const q of [p.next, p.prev]) p.net.send(q, new Uint8Array(1));
-      for (const q of [p.next, p.prev]) await p.net.recv(q);
+      await barrier(p); // before anyone closes its pool
       await pool.abort('done');
       return r;
     });
@@ -154,54 +187,23 @@ describe('core pool: products on worker threads', () => {
   });
 
   it('a worker thread that dies fails its party\'s round and, through the job\'s abort, the others\'', async () => {
-    sessions++;
-    const n = 1 << 17;
-    const sx = splitShares(values(n)), sy = splitShares(values(n));
-    const outcomes = await run3(async (p) => {
-      const pool = (await open(p, 2))!;
-      p.cores = pool;
-      await A.mul(p, sx[p.id]!, sy[p.id]!);
-      for (const q of [p.next, p.prev]) p.net.send(q, new Uint8Array(1));
-      for (const q of [p.next, p.prev]) await p.net.recv(q);
+    const outcomes = await afterOneProduct(async (p, pool, x, y) => {
       // Party 1's second worker thread ends as a crash would (its sockets go with it).
       if (p.id === 1) await (pool as unknown as { threads: { thread: { terminate(): Promise<number> } }[] }).threads[1]!.thread.terminate();
-      try {
-        for (let k = 0; k < 2; k++) await A.mul(p, sx[p.id]!, sy[p.id]!);
-        await pool.close();
-        return 'finished';
-      } catch (e) {
-        await pool.abort((e as Error).message);
-        return `failed: ${(e as Error).message}`;
-      }
+      return twoProductsAsAJob(p, pool, x, y);
     });
     assert.match(outcomes[1], /^failed: core worker 1 exited/);
     for (const o of [outcomes[0], outcomes[2]]) assert.match(o, /^failed: /, o);
   });
 
   it('a party whose workers fail makes the others fail instead of waiting', async () => {
-    sessions++;
-    const n = 1 << 17;
-    const sx = splitShares(values(n)), sy = splitShares(values(n));
-    const outcomes = await run3(async (p) => {
-      const pool = (await open(p, 2))!;
-      p.cores = pool;
-      await A.mul(p, sx[p.id]!, sy[p.id]!);
-      // Every party has its first product before party 2 stops (a barrier on the parties' own channel).
-      await A.reveal(p, A.fromPublic(p, new BigUint64Array(1)));
+    const outcomes = await afterOneProduct(async (p, pool, x, y) => {
       if (p.id === 2) {
         await pool.abort('party 2 stops its workers (test)');
         return 'aborted';
       }
-      // As a job does: a failure aborts the pool (so the others stop too). Party 0 may still get
-      // the next product (it needs only party 1's part), never the one after.
-      try {
-        for (let k = 0; k < 2; k++) await A.mul(p, sx[p.id]!, sy[p.id]!);
-        await pool.close();
-        return 'finished';
-      } catch (e) {
-        await pool.abort((e as Error).message);
-        return `failed: ${(e as Error).message}`;
-      }
+      // Party 0 may still get the next product (it needs only party 1's part), never the one after.
+      return twoProductsAsAJob(p, pool, x, y);
     });
     assert.equal(outcomes[2], 'aborted');
     for (const o of outcomes.slice(0, 2)) assert.match(o, /^failed: .*(party 2|closed|aborted|stops)/, o);

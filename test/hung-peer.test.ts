@@ -13,12 +13,10 @@ import { generateRegisters } from '../src/demo/registers.js';
 import { uploadDataset } from '../src/ingest/upload.js';
 import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
-import { apiRequest } from '../src/node/http.js';
 import { writeApiPorts } from '../src/node/daemon.js';
 import { runRemoteQuery } from '../src/cli/query.js';
-import type { Job } from '../src/node/jobs.js';
 import { localSigners, type LocalSigners } from './identities.js';
-import { NodeProcs } from './node-procs.js';
+import { jobAt, NodeProcs, stopInPausedJob } from './node-procs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mosaik-hung-'));
 const P: PartyId[] = [0, 1, 2];
@@ -53,30 +51,13 @@ describe('a hung peer', () => {
     // The daemons' first job, often within a probe interval of their start (no probe may have got
     // through yet): node 2's links are armed by its first beat, sent the moment its handshake is done
     // and counted even when it arrives before its peer has registered the link (src/net/heartbeat.ts).
-    const status = async (p: PartyId, id: string) => (await apiRequest<Job>(cluster.config, p, `/v1/jobs/${id}`, { signer: ids.researcher, timeoutMs: 2000 })).body;
-    let job = '';
-    const client = runRemoteQuery({
-      config: cluster.config,
-      sql: JOIN_SQL,
-      signer: ids.researcher,
-      timeoutMs: 100_000, // the nodes' receive timeout (120 s) is longer: only the heartbeats can fail it before
-      onProgress: (m) => {
-        job ||= /job ([0-9a-f-]{36})/.exec(m)?.[1] ?? '';
-      },
-    });
-    const failed = assert.rejects(client, (e: Error) => /no sign of life from party 2 \(node-c\)/.test(e.message));
-    // Node 2 is in the job (paused after its channel setup): stop it there.
-    for (let t = 0; !job || !(await status(2, job)).progress?.startsWith('paused'); t++) {
-      assert.ok(t < 400, 'the job did not start');
-      await new Promise((ok) => setTimeout(ok, 25));
-    }
-    const stopped = Date.now();
-    nodes.procs[2]!.kill('SIGSTOP');
-    await failed;
+    // The nodes' receive timeout (120 s) is longer than the client's: only the heartbeats can fail it before.
+    const { job, stopped, client } = await stopInPausedJob({ config: cluster.config, signer: ids.researcher, sql: JOIN_SQL, timeoutMs: 100_000, party: 2, proc: nodes.procs[2]! });
+    await assert.rejects(client, (e: Error) => /no sign of life from party 2 \(node-c\)/.test(e.message));
     const clientMs = Date.now() - stopped;
     const detectedMs: number[] = [];
     for (const p of [0, 1] as PartyId[]) {
-      const j = await status(p, job);
+      const j = await jobAt(cluster.config, ids.researcher, p, job);
       assert.equal(j.status, 'failed');
       assert.match(j.error!, /no sign of life from party 2 \(node-c\) for \d+ s: neither data nor heartbeats/);
       detectedMs.push(Date.parse(j.finishedAt!) - stopped);

@@ -2,9 +2,12 @@
 // the CLI, as an operator would), their recent output kept for failure messages.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runRemoteQuery } from '../src/cli/query.js';
+import type { Signer } from '../src/governance/identity.js';
 import type { PartyId } from '../src/net/channel.js';
 import type { ClusterConfig } from '../src/net/keys.js';
 import { apiRequest } from '../src/node/http.js';
+import type { Job } from '../src/node/jobs.js';
 import { withColumnMemory } from '../src/ring/column-memory.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -53,4 +56,27 @@ export class NodeProcs {
   async stopAll(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await Promise.all(([0, 1, 2] as PartyId[]).map((p) => this.stop(p, signal)));
   }
+}
+
+/** A job as node p reports it to `signer`. */
+export async function jobAt(config: ClusterConfig, signer: Signer, p: PartyId, id: string): Promise<Job> {
+  return (await apiRequest<Job>(config, p, `/v1/jobs/${id}`, { signer, timeoutMs: 2000 })).body;
+}
+
+/**
+ * Submits `sql` and stops node `party` (`proc`) with SIGSTOP once it is in the job, paused after its
+ * channel setup (its daemon started with MOSAIK_TEST_JOB_PAUSE_MS). Returns the job's id, when it
+ * was stopped (Date.now) and the client's run, which a caller expects to reject (already guarded
+ * against an unhandled rejection).
+ */
+export async function stopInPausedJob(o: { config: ClusterConfig; signer: Signer; sql: string; timeoutMs: number; party: PartyId; proc: ChildProcess }): Promise<{ job: string; stopped: number; client: ReturnType<typeof runRemoteQuery> }> {
+  let job = '';
+  const client = runRemoteQuery({ config: o.config, sql: o.sql, signer: o.signer, timeoutMs: o.timeoutMs, onProgress: (m) => (job ||= /job ([0-9a-f-]{36})/.exec(m)?.[1] ?? '') });
+  client.catch(() => {});
+  for (let t = 0; !job || !(await jobAt(o.config, o.signer, o.party, job)).progress?.startsWith('paused'); t++) {
+    if (t >= 400) throw new Error('the job did not start');
+    await new Promise((ok) => setTimeout(ok, 25));
+  }
+  o.proc.kill('SIGSTOP');
+  return { job, stopped: Date.now(), client };
 }
