@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -143,6 +144,28 @@ describe('core pool: products on worker threads', () => {
     want.forEach((w, k) => assert.deepEqual(got[0][k], w, `AND ${k} (${w.length} words)`));
     const lt = got[0][want.length]!;
     for (let i = 0; i < n; i++) assert.equal((lt[i >>> 5]! >>> (i & 31)) & 1, BigInt.asIntN(64, cx[i]!) < BigInt.asIntN(64, cy[i]!) ? 1 : 0, `x < y at lane ${i}`);
+  });
+
+  it('a worker\'s port accepts no connection once its counterparts are connected', async () => {
+    sessions++;
+    const refused = await run3(async (p) => {
+      const pool = (await open(p, 2))!;
+      try {
+        return await Promise.all(
+          pool.ports.map(
+            (port) =>
+              new Promise<string>((ok) => {
+                const s = netConnect(port, cluster.config.nodes[p.id].host);
+                s.once('connect', () => (s.destroy(), ok('accepted')));
+                s.once('error', (e: NodeJS.ErrnoException) => ok(e.code ?? e.message));
+              }),
+          ),
+        );
+      } finally {
+        await pool.close();
+      }
+    });
+    assert.deepEqual(refused, [['ECONNREFUSED', 'ECONNREFUSED'], ['ECONNREFUSED', 'ECONNREFUSED'], ['ECONNREFUSED', 'ECONNREFUSED']]);
   });
 
   it('uses the fewest workers any party offers, and none when one offers a single core', async () => {

@@ -201,6 +201,8 @@ export class CorePool implements Cores {
   private constructor(
     private readonly threads: CoreWorker[],
     readonly minLanes: number,
+    /** The ports this party's workers listened on until their counterparts connected. */
+    readonly ports: readonly number[],
   ) {}
 
   get workers(): number {
@@ -245,7 +247,7 @@ export class CorePool implements Cores {
       const portsOf = new Map<PartyId, number[]>([[p.id, ports], [p.next, theirs[0]!], [p.prev, theirs[1]!]]);
       await Promise.all(threads.map((t, k) => t.connect([portsOf.get(0)![k]!, portsOf.get(1)![k]!, portsOf.get(2)![k]!])));
       if (failed) throw failed;
-      const pool = new CorePool(threads, minLanes);
+      const pool = new CorePool(threads, minLanes, ports);
       for (const t of threads) t.thread.on('exit', () => (pool.failure ??= new Error(`core worker ${t.index} exited`)));
       return pool;
     } catch (e) {

@@ -1,7 +1,7 @@
-// One worker thread of a party's core pool (src/mpc/core-pool.ts): listens on a port of its own,
-// connects to the workers of the same number at the two other parties over mutually authenticated
-// TLS (the node's pinned keys, its own channel name), draws its own PRG seeds with them
-// (Party.setup), then multiplies the row ranges it is given, in place in shared memory.
+// One worker thread of a party's core pool (src/mpc/core-pool.ts): listens on a port of its own
+// until the workers of the same number at the two other parties are connected over mutually
+// authenticated TLS (the node's pinned keys, its own channel name), draws its own PRG seeds with
+// them (Party.setup), then multiplies the row ranges it is given, in place in shared memory.
 // Reveals: nothing (the products of Araki et al. CCS 2016, §2.2, on its ranges).
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Channel } from '../net/channel.js';
@@ -31,6 +31,9 @@ const listener = await MpcListener.open({
   ...(tls.listenHost ? { listenHost: tls.listenHost } : {}),
 });
 post({ type: 'port', port: listener.port });
+/** Stops accepting connections (resolves once the accepted ones have ended too). */
+let unlisten: Promise<void> | null = null;
+const stopListening = () => (unlisten ??= listener.close());
 
 /** Operations run one after the other, in the order the party's thread sent them (SPMD). */
 let queue: Promise<void> = Promise.resolve();
@@ -54,7 +57,7 @@ async function finish(how: 'close' | { abort: string }): Promise<void> {
     if (how === 'close') await net.close().catch(() => {});
     else net.abort(how.abort);
   }
-  await listener.close();
+  await stopListening();
   post({ type: 'closed' });
   port.close();
 }
@@ -65,6 +68,8 @@ port.on('message', (m: ToWorker) => {
     connectTls({ config, me: tls.me, key: tls.key, cert: tls.cert, listener, ...(tls.connectTimeoutMs !== undefined ? { connectTimeoutMs: tls.connectTimeoutMs } : {}), ...(tls.recvTimeoutMs !== undefined ? { recvTimeoutMs: tls.recvTimeoutMs } : {}) })
       .then(async (c) => {
         net = c;
+        // Both counterparts are connected: nobody else may connect to this port from now on.
+        void stopListening();
         party = await Party.setup(c);
         post({ type: 'ready' });
       })
