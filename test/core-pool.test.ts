@@ -12,9 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import { and, andMany, BShare, revealBits } from '../src/mpc/boolean.js';
 import * as C from '../src/mpc/compare.js';
-import { CorePool, sharedCol } from '../src/mpc/core-pool.js';
+import { CORE_MIN_LANES, CorePool, CoreSpares, sharedCol } from '../src/mpc/core-pool.js';
 import type { Party } from '../src/mpc/party.js';
 import { AShare, combineShares, splitShares } from '../src/mpc/share.js';
+import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, readNodeKey, type ClusterConfig, type LocalCluster } from '../src/net/keys.js';
 import * as R from '../src/ring/ring64.js';
 import { EDGES, run3 } from './harness.js';
@@ -166,6 +167,30 @@ describe('core pool: products on worker threads', () => {
       }
     });
     assert.deepEqual(refused, [['ECONNREFUSED', 'ECONNREFUSED'], ['ECONNREFUSED', 'ECONNREFUSED'], ['ECONNREFUSED', 'ECONNREFUSED']]);
+  });
+
+  it('takes threads started ahead (a daemon\'s spares), one job after another', async () => {
+    const spares = [0, 1, 2].map((i) => new CoreSpares({ config: cluster.config, me: i as PartyId, key: keys[i]!.keyPem, cert: keys[i]!.certPem }, 2));
+    try {
+      const n = CORE_MIN_LANES + 77;
+      for (let job = 0; job < 2; job++) {
+        sessions++;
+        const x = values(n), y = values(n);
+        const sx = splitShares(x), sy = splitShares(y);
+        const got = await run3(async (p) => {
+          const pool = (await CorePool.open(p, { workers: 2, tls: tlsOf(p, cluster.config), channel: `test-${sessions}`, spares: spares[p.id]! }))!;
+          p.cores = pool;
+          try {
+            return await A.mul(p, sx[p.id]!, sy[p.id]!);
+          } finally {
+            await pool.close();
+          }
+        });
+        assert.deepEqual(combineShares(got[0], got[1]), R.mul(x, y), `job ${job}`);
+      }
+    } finally {
+      await Promise.all(spares.map((s) => s.close()));
+    }
   });
 
   it('uses the fewest workers any party offers, and none when one offers a single core', async () => {

@@ -39,6 +39,8 @@ export interface CorePoolOptions {
   /** Names the workers' channels '<cluster>/<channel>/core<k>' (unique per session, e.g. the job's id). */
   channel: string;
   minLanes?: number;
+  /** Threads started ahead (a daemon's): taken from here instead of started when the pool opens. */
+  spares?: CoreSpares;
 }
 
 /** A lane range of a shared column, as a worker receives it. */
@@ -64,12 +66,58 @@ export interface Words {
   len: number;
 }
 
-export type ToWorker = { type: 'connect'; ports: [number, number, number] } | { type: 'mul'; id: number; pieces: Piece[] } | { type: 'xchg'; id: number; z: Words; into: Words } | { type: 'close' } | { type: 'abort'; reason: string };
+export type ToWorker = { type: 'listen'; cluster: string } | { type: 'connect'; ports: [number, number, number] } | { type: 'mul'; id: number; pieces: Piece[] } | { type: 'xchg'; id: number; z: Words; into: Words } | { type: 'close' } | { type: 'abort'; reason: string };
 export type FromWorker = { type: 'port'; port: number } | { type: 'ready' } | { type: 'done'; id: number } | { type: 'error'; id?: number; message: string } | { type: 'closed' };
 
 export interface CoreWorkerData {
   tls: CoreTls;
-  cluster: string;
+}
+
+const startThread = (tls: CoreTls) => new Worker(new URL('./core-worker.js', import.meta.url), { workerData: { tls } satisfies CoreWorkerData });
+
+/**
+ * A node's worker threads started ahead of the jobs that take them (a thread loads its modules and
+ * WebAssembly in ≈ 70 ms; bench/RESULTS.md, "Worker threads per node"): `count` idle threads, each
+ * used by one job only, replaced in the background as soon as one is taken. They listen on no port
+ * until a job names their channel; idle, they keep no process alive.
+ */
+export class CoreSpares {
+  private readonly idle: Worker[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly tls: CoreTls,
+    private readonly count: number,
+  ) {
+    this.refill();
+  }
+
+  /** k threads for one job: idle ones first, new ones for the rest. */
+  take(k: number): Worker[] {
+    const got = this.idle.splice(0, k);
+    while (got.length < k) got.push(startThread(this.tls));
+    for (const t of got) t.ref();
+    this.refill();
+    return got;
+  }
+
+  private refill(): void {
+    while (!this.closed && this.idle.length < this.count) {
+      const t = startThread(this.tls);
+      t.unref();
+      t.on('error', () => {}); // an idle thread that fails is dropped (below), never handed out
+      t.once('exit', () => {
+        const i = this.idle.indexOf(t);
+        if (i >= 0) this.idle.splice(i, 1);
+      });
+      this.idle.push(t);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.idle.splice(0).map((t) => t.terminate()));
+  }
 }
 
 /** A column in a SharedArrayBuffer of its own (zeroed). */
@@ -142,8 +190,11 @@ class CoreWorker {
     });
   }
 
-  port(): Promise<number> {
-    return this.until<number>((ok) => (this.onPort = ok));
+  /** Listens for its channel `cluster`; resolves with the port. */
+  listen(cluster: string): Promise<number> {
+    const port = this.until<number>((ok) => (this.onPort = ok));
+    this.thread.postMessage({ type: 'listen', cluster } satisfies ToWorker);
+    return port;
   }
 
   connect(ports: [number, number, number]): Promise<void> {
@@ -238,11 +289,9 @@ export class CorePool implements Cores {
     const fail = (e: Error) => (failed ??= e);
     const threads: CoreWorker[] = [];
     try {
-      for (let k = 0; k < w; k++) {
-        const data: CoreWorkerData = { tls: o.tls, cluster: `${o.tls.config.cluster}/${o.channel}/core${k}` };
-        threads.push(new CoreWorker(new Worker(new URL('./core-worker.js', import.meta.url), { workerData: data }), k, fail));
-      }
-      const ports = await Promise.all(threads.map((t) => t.port()));
+      const started = o.spares ? o.spares.take(w) : Array.from({ length: w }, () => startThread(o.tls));
+      started.forEach((t, k) => threads.push(new CoreWorker(t, k, fail)));
+      const ports = await Promise.all(threads.map((t, k) => t.listen(`${o.tls.config.cluster}/${o.channel}/core${k}`)));
       const theirs = await exchange(ports, (m) => Array.isArray(m) && m.length === w && m.every((x) => Number.isInteger(x) && x > 0 && x < 65536));
       const portsOf = new Map<PartyId, number[]>([[p.id, ports], [p.next, theirs[0]!], [p.prev, theirs[1]!]]);
       await Promise.all(threads.map((t, k) => t.connect([portsOf.get(0)![k]!, portsOf.get(1)![k]!, portsOf.get(2)![k]!])));

@@ -14,26 +14,32 @@ import type { CoreWorkerData, FromWorker, Half, Piece, ToWorker, Words } from '.
 import { Party } from './party.js';
 import { AShare } from './share.js';
 
-const { tls, cluster } = workerData as CoreWorkerData;
+const { tls } = workerData as CoreWorkerData;
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
 const col = (h: Half): Col => new BigUint64Array(h.buf, h.at * 8, h.len);
 const share = (hs: [Half, Half]) => new AShare(col(hs[0]), col(hs[1]));
 const words = (w: Words) => new Uint32Array(w.buf, w.at * 4, w.len);
 
+// A thread may be started ahead of its job (CoreSpares): it listens only once told its channel.
+let cluster = '';
+let listener: MpcListener | null = null;
 let net: Channel | null = null;
 let party: Party | null = null;
-const listener = await MpcListener.open({
-  config: { ...tls.config, nodes: tls.config.nodes.map((n) => (n.id === tls.me ? { ...n, port: 0 } : n)) as ClusterConfig['nodes'] },
-  me: tls.me,
-  key: tls.key,
-  cert: tls.cert,
-  ...(tls.listenHost ? { listenHost: tls.listenHost } : {}),
-});
-post({ type: 'port', port: listener.port });
+async function listen(name: string): Promise<void> {
+  cluster = name;
+  listener = await MpcListener.open({
+    config: { ...tls.config, nodes: tls.config.nodes.map((n) => (n.id === tls.me ? { ...n, port: 0 } : n)) as ClusterConfig['nodes'] },
+    me: tls.me,
+    key: tls.key,
+    cert: tls.cert,
+    ...(tls.listenHost ? { listenHost: tls.listenHost } : {}),
+  });
+  post({ type: 'port', port: listener.port });
+}
 /** Stops accepting connections (resolves once the accepted ones have ended too). */
 let unlisten: Promise<void> | null = null;
-const stopListening = () => (unlisten ??= listener.close());
+const stopListening = () => (unlisten ??= listener?.close() ?? Promise.resolve());
 
 /** Operations run one after the other, in the order the party's thread sent them (SPMD). */
 let queue: Promise<void> = Promise.resolve();
@@ -63,9 +69,10 @@ async function finish(how: 'close' | { abort: string }): Promise<void> {
 }
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'connect') {
+  if (m.type === 'listen') listen(m.cluster).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+  else if (m.type === 'connect') {
     const config = { ...tls.config, cluster, nodes: tls.config.nodes.map((n) => ({ ...n, port: m.ports[n.id] })) as ClusterConfig['nodes'] };
-    connectTls({ config, me: tls.me, key: tls.key, cert: tls.cert, listener, ...(tls.connectTimeoutMs !== undefined ? { connectTimeoutMs: tls.connectTimeoutMs } : {}), ...(tls.recvTimeoutMs !== undefined ? { recvTimeoutMs: tls.recvTimeoutMs } : {}) })
+    connectTls({ config, me: tls.me, key: tls.key, cert: tls.cert, listener: listener!, ...(tls.connectTimeoutMs !== undefined ? { connectTimeoutMs: tls.connectTimeoutMs } : {}), ...(tls.recvTimeoutMs !== undefined ? { recvTimeoutMs: tls.recvTimeoutMs } : {}) })
       .then(async (c) => {
         net = c;
         // Both counterparts are connected: nobody else may connect to this port from now on.

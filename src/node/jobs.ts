@@ -34,7 +34,7 @@
 // the usage per custodian afterwards; the result carries this node's signed attestation of what it
 // authorized.
 import { randomUUID } from 'node:crypto';
-import { CorePool } from '../mpc/core-pool.js';
+import { CorePool, CoreSpares, type CoreTls } from '../mpc/core-pool.js';
 import { Party } from '../mpc/party.js';
 import { AShare } from '../mpc/share.js';
 import type { PartyId } from '../net/channel.js';
@@ -234,7 +234,11 @@ export class JobRunner {
   readonly policyMinCellSize: number;
   readonly privacy: PrivacySettings;
 
+  /** Worker threads started ahead of the jobs that take them (with `workers` of 2 or more). */
+  private readonly spares: CoreSpares | null;
+
   constructor(private readonly o: JobRunnerOptions) {
+    this.spares = (o.workers ?? 1) >= 2 ? new CoreSpares(this.coreTls(o.config), o.workers!) : null;
     this.policyMinCellSize = o.policyMinCellSize ?? 5;
     this.privacy = o.privacy ?? DEFAULT_PRIVACY;
     if (o.jobStore) this.restore(o.jobStore);
@@ -580,12 +584,19 @@ export class JobRunner {
    */
   close(): void {
     this.closed = true;
+    void this.spares?.close();
     this.analysisCache.clear();
     this.indicatorCache.clear();
     this.lineupCache.clear();
     this.existsCache.clear();
     this.joinedCache.clear();
     for (const r of this.running.values()) r.net?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
+  }
+
+  /** How this node's core workers reach their counterparts (its identity; `config` names the channel). */
+  private coreTls(config: ClusterConfig): CoreTls {
+    const o = this.o;
+    return { config, me: o.me, key: o.keyPem, cert: o.certPem, ...(o.listenHost ? { listenHost: o.listenHost } : {}), recvTimeoutMs: o.recvTimeoutMs ?? 120_000, connectTimeoutMs: o.connectTimeoutMs ?? 30_000 };
   }
 
   /** How many jobs may run at once at this node (node 0's decides for the cluster: it starts every job). */
@@ -778,7 +789,7 @@ export class JobRunner {
     try {
       const p = await Party.setup(net);
       // Worker threads for long columns when every node offers two or more (one small round to agree).
-      pool = await CorePool.open(p, { workers: this.o.workers ?? 1, tls: { config: jobConfig, me, key: this.o.keyPem, cert: this.o.certPem, ...(this.o.listenHost ? { listenHost: this.o.listenHost } : {}), recvTimeoutMs: this.o.recvTimeoutMs ?? 120_000, connectTimeoutMs: this.o.connectTimeoutMs ?? 30_000 }, channel: 'cores' });
+      pool = await CorePool.open(p, { workers: this.o.workers ?? 1, tls: this.coreTls(jobConfig), channel: 'cores', ...(this.spares ? { spares: this.spares } : {}) });
       p.cores = pool;
       // The job's channel failing (a peer gone silent: heartbeats) stops the workers' rounds too.
       if (pool) net.onFail = (e) => void pool?.abort(e.message);
