@@ -1,10 +1,12 @@
-// A party's products on more than one core (issue 16, "More cores per node"): worker threads over
-// column chunks, each with its own TLS channel to the worker of the same number at the two other
-// parties and its own PRG streams (Party.setup on that channel; Araki et al. CCS 2016, §2.1).
-// A product of n lanes is split into W contiguous row ranges and worker w multiplies range w with
-// its counterparts (§2.2 on each range), so the parties exchange the messages of W independent
-// products, one round each, at the same time. The columns live in SharedArrayBuffers, so a chunk
-// is handed to a worker without a copy (a column that is not shared yet is copied once into one).
+// A party's products and AND rounds on more than one core (issue 16, "More cores per node"): worker
+// threads over column chunks, each with its own TLS channel to the worker of the same number at the
+// two other parties and its own PRG streams (Party.setup on that channel; Araki et al. CCS 2016,
+// §2.1). A product of n lanes is split into W contiguous row ranges and worker w multiplies range w
+// with its counterparts (§2.2 on each range), so the parties exchange the messages of W independent
+// products, one round each, at the same time; an AND round's masking and exchange are split by
+// words the same way (its local products stay on the party's thread). The columns live in
+// SharedArrayBuffers, so a chunk is handed to a worker without a copy (a column that is not shared
+// yet is copied once into one). A daemon keeps threads started ahead of its jobs (CoreSpares).
 //
 // Reveals: nothing more than the products themselves (nothing); each party learns the ports the
 // others' workers listen on and how many workers they offer. All three parties must open their
