@@ -1,7 +1,7 @@
 // Node daemons with worker threads (`mosaik node --workers`, src/mpc/core-pool.ts): three daemon
 // processes offering different worker counts agree on the smallest; a grouped sum and a product of
-// two columns over more rows than the pool's threshold run on the workers and equal the plaintext;
-// the same query on daemons without workers gives the same answer.
+// two columns over more rows than the pool's threshold run on the workers and equal the plaintext,
+// also as two jobs at once; the same query on daemons without workers gives the same answer.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,12 @@ describe('node daemons with worker threads', () => {
     const two = await run();
     assert.deepEqual(two.rows, want);
     assert.deepEqual(two.parts.map((x) => x.timings.workers), [2, 2, 2], 'the smallest count offered');
+    // Two jobs at once: each with its own workers and channels (one takes the threads started ahead).
+    const both = await Promise.all([run(), run()]);
+    for (const r of both) {
+      assert.deepEqual(r.rows, want);
+      assert.deepEqual(r.parts.map((x) => x.timings.workers), [2, 2, 2]);
+    }
     // One node without workers: every node runs on its own thread.
     await startCluster([2, 0, 2]);
     const mixed = await run();
