@@ -108,7 +108,7 @@ program
   .option('--researcher-epsilon <x>', `daemon: what one researcher may spend in all at this node (default ${DEFAULT_PRIVACY.researcherEpsilon}; raising it weakens what the README's security model promises)`, num('epsilon'))
   .option('--exact-results', 'daemon: NO output protection (exact aggregates, MIN/MAX, no budget): for synthetic data and tests only')
   .option('--max-parallel <n>', 'daemon, node 0: jobs running at once in the cluster (default twice the cores, 2..8)', int('max-parallel', 1, 64))
-  .option('--workers <n>', `worker threads for long columns, each with its own TLS channel to the other nodes' (used when every node offers 2 or more; this host has ${availableParallelism()} cores; default 1: one thread)`, int('workers', 1, 64))
+  .option('--workers <n>', `worker threads for each job's long columns, each with its own TLS channel to its counterparts at the other nodes (used when every node offers 2 or more; this host has ${availableParallelism()} cores; default 1: the job's own thread only)`, int('workers', 1, 64))
   .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean; maxParallel?: number; workers?: number }) => {
     growHeapForColumns();
     if (!o.job) {
