@@ -266,8 +266,8 @@ export class CorePool implements Cores {
    * Agrees with the two other parties on how many workers to use (one message each way over
    * `p.net`: the smallest count offered), then, with two or more, starts them, exchanges their
    * ports (a second message each way) and connects each to its counterparts. Resolves with null
-   * when some party offers fewer than two (all three then go on without a pool, having spent one
-   * small round).
+   * when some party offers fewer than two (all three then go on without a pool); a party that
+   * offers one does not wait for the others' offers.
    */
   static async open(p: Party, o: CorePoolOptions): Promise<CorePool | null> {
     const peers = [p.next, p.prev];
@@ -283,6 +283,14 @@ export class CorePool implements Cores {
       return got;
     };
     const offer = { workers: Math.max(1, Math.floor(o.workers)), minLanes: o.minLanes ?? CORE_MIN_LANES };
+    if (offer.workers < 2) {
+      // One thread here means one thread everywhere, whatever the others offer: send the offer and
+      // take theirs off the channel without waiting for them (no round trip on the default path).
+      const bytes = new TextEncoder().encode(JSON.stringify(offer));
+      for (const q of peers) p.net.send(q, bytes);
+      for (const q of peers) p.net.recv(q).then(() => {}, () => {}); // a failed channel fails the job's next step
+      return null;
+    }
     const offers = await exchange(offer, (m) => Number.isInteger(m.workers) && m.workers >= 1 && Number.isInteger(m.minLanes) && m.minLanes >= 1);
     const w = Math.min(offer.workers, ...offers.map((m) => m.workers));
     if (w < 2) return null;
