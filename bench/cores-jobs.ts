@@ -5,7 +5,6 @@
 // barriers.
 import * as A from '../src/mpc/arith.js';
 import * as C from '../src/mpc/compare.js';
-import { sharedCol } from '../src/mpc/core-pool.js';
 import type { Party } from '../src/mpc/party.js';
 import { AShare } from '../src/mpc/share.js';
 import { PARTIES } from '../src/net/channel.js';
@@ -28,7 +27,7 @@ async function barrier(p: Party): Promise<void> {
 export async function timedRuns(p: Party, args: { n: number; reps: number; warm: number; op?: 'mul' | 'lt63' }): Promise<TimedResult> {
   const { n, reps, warm } = args;
   const col = (c?: R.Col) => {
-    const s = p.cores ? sharedCol(n) : R.uninit(n);
+    const s = p.cores ? R.sharedCol(n) : R.uninit(n);
     if (c) s.set(c);
     return s;
   };

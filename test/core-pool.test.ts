@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import { and, andMany, BShare, revealBits } from '../src/mpc/boolean.js';
 import * as C from '../src/mpc/compare.js';
-import { CORE_MIN_LANES, CorePool, CoreSpares, sharedCol } from '../src/mpc/core-pool.js';
+import { CORE_MIN_LANES, CorePool, CoreSpares } from '../src/mpc/core-pool.js';
 import type { Party } from '../src/mpc/party.js';
 import { AShare, combineShares, splitShares } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
@@ -95,7 +95,7 @@ describe('core pool: products on worker threads', () => {
         // several pairs in one call, and a product into a given output (shared and not)
         out.push(...(await A.mulMany(p, [[sx[0]![p.id]!, sy[0]![p.id]!], [sx[3]![p.id]!, sy[3]![p.id]!]])));
         const n = sizes[2]!;
-        out.push(await A.mul(p, sx[2]![p.id]!, sy[2]![p.id]!, new AShare(sharedCol(n), sharedCol(n))));
+        out.push(await A.mul(p, sx[2]![p.id]!, sy[2]![p.id]!, new AShare(R.sharedCol(n), R.sharedCol(n))));
         out.push(await A.mul(p, sx[2]![p.id]!, sy[2]![p.id]!, new AShare(R.uninit(n), R.uninit(n))));
       } finally {
         await pool.close();

@@ -3,7 +3,7 @@
 // XOR and NOT are local; AND costs one round and one bit per lane per party.
 import { recvSlices, type PartyId } from '../net/channel.js';
 import { wordsFor } from '../ring/bits.js';
-import { andLocal, bytesOf, uninitWords } from '../ring/ring64.js';
+import { andLocal, bytesOf, isShared, sharedWords, uninitWords } from '../ring/ring64.js';
 import type { Party } from './party.js';
 
 /** Party i's share of `bits` planes of n lanes: plane k is words [k·W, (k+1)·W), W = ceil(n/32). */
@@ -206,9 +206,6 @@ async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Arra
 
 /** Words per slice when an AND layer is streamed (4 MiB frames, as arith.STREAM_LANES). */
 const STREAM_WORDS = 1 << 20;
-
-const isShared = (w: Uint32Array) => w.buffer instanceof SharedArrayBuffer;
-const sharedWords = (len: number) => new Uint32Array(new SharedArrayBuffer(len * 4));
 
 /**
  * The exchange of an AND round whose local products are in z (a core worker's part of one, see

@@ -15,7 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
-import type { Col } from '../ring/ring64.js';
+import { isShared, sharedCol, type Col } from '../ring/ring64.js';
 import type { Cores, Party } from './party.js';
 import { AShare } from './share.js';
 
@@ -45,30 +45,22 @@ export interface CorePoolOptions {
   spares?: CoreSpares;
 }
 
-/** A lane range of a shared column, as a worker receives it. */
-export interface Half {
+/** A range of a shared column's lanes (or words), as a worker receives it. */
+export interface Range {
   buf: SharedArrayBuffer;
-  /** First lane of the column in `buf`. */
+  /** Its first element's index in `buf`. */
   at: number;
   len: number;
 }
 
 /** One pair's rows for one worker: x's and y's halves, and where its product goes. */
 export interface Piece {
-  x: [Half, Half];
-  y: [Half, Half];
-  out: [Half, Half];
+  x: [Range, Range];
+  y: [Range, Range];
+  out: [Range, Range];
 }
 
-/** A word range of a shared boolean column. */
-export interface Words {
-  buf: SharedArrayBuffer;
-  /** First word of the column in `buf`. */
-  at: number;
-  len: number;
-}
-
-export type ToWorker = { type: 'listen'; cluster: string } | { type: 'connect'; ports: [number, number, number] } | { type: 'mul'; id: number; pieces: Piece[] } | { type: 'xchg'; id: number; z: Words; into: Words } | { type: 'close' } | { type: 'abort'; reason: string };
+export type ToWorker = { type: 'listen'; cluster: string } | { type: 'connect'; ports: [number, number, number] } | { type: 'mul'; id: number; pieces: Piece[] } | { type: 'xchg'; id: number; z: Range; into: Range } | { type: 'close' } | { type: 'abort'; reason: string };
 export type FromWorker = { type: 'port'; port: number } | { type: 'ready' } | { type: 'done'; id: number } | { type: 'error'; id?: number; message: string } | { type: 'closed' };
 
 export interface CoreWorkerData {
@@ -122,12 +114,6 @@ export class CoreSpares {
   }
 }
 
-/** A column in a SharedArrayBuffer of its own (zeroed). */
-export function sharedCol(n: number): Col {
-  return new BigUint64Array(new SharedArrayBuffer(n * 8));
-}
-
-const isShared = (c: Col) => c.buffer instanceof SharedArrayBuffer;
 /** `c` itself when it is shared, else a shared copy. */
 function shared(c: Col): Col {
   if (isShared(c)) return c;
@@ -135,13 +121,21 @@ function shared(c: Col): Col {
   s.set(c);
   return s;
 }
-const half = (c: Col, from: number, to: number): Half => ({ buf: c.buffer as SharedArrayBuffer, at: c.byteOffset / 8 + from, len: to - from });
+/** Elements [from, to) of a shared view. */
+const rangeOf = (v: Col | Uint32Array, from: number, to: number): Range => ({ buf: v.buffer as SharedArrayBuffer, at: v.byteOffset / v.BYTES_PER_ELEMENT + from, len: to - from });
+
+/** n elements in w contiguous slices [from, to), one per worker (the last ones empty when n < w). */
+function slices(n: number, w: number): [number, number][] {
+  const per = Math.ceil(n / w);
+  return Array.from({ length: w }, (_, t) => [Math.min(n, t * per), Math.min(n, (t + 1) * per)]);
+}
 
 /** One worker thread: its messages, one operation at a time. */
 class CoreWorker {
   private readonly waiting = new Map<number, { ok: () => void; fail: (e: Error) => void }>();
   private nextId = 0;
-  private failure: Error | null = null;
+  /** Why it can take no more work: it failed, or it exited (closed or not). */
+  failure: Error | null = null;
   private onPort: ((port: number) => void) | null = null;
   private onReady: (() => void) | null = null;
   private onClosed: (() => void) | null = null;
@@ -153,14 +147,14 @@ class CoreWorker {
   constructor(
     readonly thread: Worker,
     readonly index: number,
-    private readonly failed: (e: Error) => void,
   ) {
     thread.on('message', (m: FromWorker) => this.message(m));
     thread.on('error', (e) => this.fail(new Error(`core worker ${index}: ${e.message}`)));
     thread.on('exit', (code) => {
       this.exited = true;
       this.onClosed?.();
-      if (!this.stopping) this.fail(new Error(`core worker ${index} exited (code ${code})`));
+      // Work still waiting on a thread that is gone fails with it, closed on purpose or not.
+      this.fail(new Error(this.stopping ? `core worker ${index} was closed` : `core worker ${index} exited (code ${code})`));
     });
   }
 
@@ -181,7 +175,6 @@ class CoreWorker {
     this.onFail?.(e);
     for (const w of this.waiting.values()) w.fail(e);
     this.waiting.clear();
-    this.failed(e);
   }
 
   private until<T>(set: (ok: (v: T) => void) => void): Promise<T> {
@@ -209,12 +202,12 @@ class CoreWorker {
     return this.op((id) => ({ type: 'mul', id, pieces }));
   }
 
-  exchange(z: Words, into: Words): Promise<void> {
+  exchange(z: Range, into: Range): Promise<void> {
     return this.op((id) => ({ type: 'xchg', id, z, into }));
   }
 
   private op(m: (id: number) => ToWorker): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure || this.stopping) return Promise.reject(this.failure ?? new Error(`core worker ${this.index} was closed`));
     const id = this.nextId++;
     return new Promise<void>((ok, fail) => {
       this.waiting.set(id, { ok, fail });
@@ -249,8 +242,6 @@ class CoreWorker {
 }
 
 export class CorePool implements Cores {
-  private failure: Error | null = null;
-
   private constructor(
     private readonly threads: CoreWorker[],
     readonly minLanes: number,
@@ -262,6 +253,22 @@ export class CorePool implements Cores {
     return this.threads.length;
   }
 
+  /** The first of its workers' failures (a worker that failed or exited), if any. */
+  private get failure(): Error | null {
+    return this.threads.find((t) => t.failure)?.failure ?? null;
+  }
+
+  /**
+   * Opens a pool for the job on `net` (open below), puts it on the party, and aborts it when that
+   * channel fails (e.g. a peer gone silent), so that no worker's round waits for a party that is gone.
+   */
+  static async attach(p: Party, net: { onFail?: (e: Error) => void }, o: CorePoolOptions): Promise<CorePool | null> {
+    const pool = await CorePool.open(p, o);
+    p.cores = pool;
+    if (pool) net.onFail = (e) => void pool.abort(e.message);
+    return pool;
+  }
+
   /**
    * Agrees with the two other parties on how many workers to use (one message each way over
    * `p.net`: the smallest count offered), then, with two or more, starts them, exchanges their
@@ -271,9 +278,11 @@ export class CorePool implements Cores {
    */
   static async open(p: Party, o: CorePoolOptions): Promise<CorePool | null> {
     const peers = [p.next, p.prev];
-    const exchange = async <T>(mine: T, check: (m: T) => boolean): Promise<T[]> => {
+    const send = (mine: unknown) => {
       const bytes = new TextEncoder().encode(JSON.stringify(mine));
       for (const q of peers) p.net.send(q, bytes);
+    };
+    const receive = async <T>(check: (m: T) => boolean): Promise<T[]> => {
       const got: T[] = [];
       for (const q of peers) {
         const m = JSON.parse(new TextDecoder().decode(await p.net.recv(q))) as T;
@@ -283,33 +292,30 @@ export class CorePool implements Cores {
       return got;
     };
     const offer = { workers: Math.max(1, Math.floor(o.workers)), minLanes: o.minLanes ?? CORE_MIN_LANES };
+    send(offer);
     if (offer.workers < 2) {
-      // One thread here means one thread everywhere, whatever the others offer: send the offer and
-      // take theirs off the channel without waiting for them (no round trip on the default path).
-      const bytes = new TextEncoder().encode(JSON.stringify(offer));
-      for (const q of peers) p.net.send(q, bytes);
+      // One thread here means one thread everywhere, whatever the others offer: take theirs off the
+      // channel without waiting for them (no round trip on the default path).
       for (const q of peers) p.net.recv(q).then(() => {}, () => {}); // a failed channel fails the job's next step
       return null;
     }
-    const offers = await exchange(offer, (m) => Number.isInteger(m.workers) && m.workers >= 1 && Number.isInteger(m.minLanes) && m.minLanes >= 1);
+    const offers = await receive<typeof offer>((m) => Number.isInteger(m.workers) && m.workers >= 1 && Number.isInteger(m.minLanes) && m.minLanes >= 1);
     const w = Math.min(offer.workers, ...offers.map((m) => m.workers));
     if (w < 2) return null;
     const minLanes = Math.max(offer.minLanes, ...offers.map((m) => m.minLanes));
-    let failed: Error | null = null;
-    const fail = (e: Error) => (failed ??= e);
-    const threads: CoreWorker[] = [];
+    const threads = (o.spares ? o.spares.take(w) : Array.from({ length: w }, () => startThread(o.tls))).map((t, k) => new CoreWorker(t, k));
+    const firstFailure = () => threads.find((t) => t.failure)?.failure;
     try {
-      const started = o.spares ? o.spares.take(w) : Array.from({ length: w }, () => startThread(o.tls));
-      started.forEach((t, k) => threads.push(new CoreWorker(t, k, fail)));
       const ports = await Promise.all(threads.map((t, k) => t.listen(`${o.tls.config.cluster}/${o.channel}/core${k}`)));
-      const theirs = await exchange(ports, (m) => Array.isArray(m) && m.length === w && m.every((x) => Number.isInteger(x) && x > 0 && x < 65536));
+      send(ports);
+      const theirs = await receive<number[]>((m) => Array.isArray(m) && m.length === w && m.every((x) => Number.isInteger(x) && x > 0 && x < 65536));
       const portsOf = new Map<PartyId, number[]>([[p.id, ports], [p.next, theirs[0]!], [p.prev, theirs[1]!]]);
       await Promise.all(threads.map((t, k) => t.connect([portsOf.get(0)![k]!, portsOf.get(1)![k]!, portsOf.get(2)![k]!])));
+      const failed = firstFailure();
       if (failed) throw failed;
-      const pool = new CorePool(threads, minLanes, ports);
-      for (const t of threads) t.thread.on('exit', () => (pool.failure ??= new Error(`core worker ${t.index} exited`)));
-      return pool;
+      return new CorePool(threads, minLanes, ports);
     } catch (e) {
+      const failed = firstFailure();
       for (const t of threads) t.abort(e instanceof Error ? e.message : String(e));
       await Promise.all(threads.map((t) => t.stop()));
       throw failed ?? e;
@@ -333,13 +339,11 @@ export class CorePool implements Cores {
     const cols = pairs.map(([x, y]) => [x.a, x.b, y.a, y.b].map(shared) as [Col, Col, Col, Col]);
     const pieces: Piece[][] = this.threads.map(() => []);
     pairs.forEach(([x], k) => {
-      const n = x.length;
-      const per = Math.ceil(n / w);
       const [xa, xb, ya, yb] = cols[k]!;
-      for (let t = 0; t < w; t++) {
-        const from = Math.min(n, t * per), to = Math.min(n, from + per);
-        if (to > from) pieces[t]!.push({ x: [half(xa, from, to), half(xb, from, to)], y: [half(ya, from, to), half(yb, from, to)], out: [half(outs[k]!.a, from, to), half(outs[k]!.b, from, to)] });
-      }
+      slices(x.length, w).forEach(([from, to], t) => {
+        const r = (c: Col) => rangeOf(c, from, to);
+        if (to > from) pieces[t]!.push({ x: [r(xa), r(xb)], y: [r(ya), r(yb)], out: [r(outs[k]!.a), r(outs[k]!.b)] });
+      });
     });
     await Promise.all(this.threads.map((t, k) => (pieces[k]!.length ? t.mul(pieces[k]!) : null)));
     if (!into) return outs;
@@ -352,15 +356,12 @@ export class CorePool implements Cores {
   /** An AND round's exchange, by contiguous word ranges (one per worker). */
   async exchangeWords(z: Uint32Array, into: Uint32Array): Promise<void> {
     if (this.failure) throw this.failure;
-    if (!(z.buffer instanceof SharedArrayBuffer) || !(into.buffer instanceof SharedArrayBuffer) || z.length !== into.length) throw new RangeError('exchangeWords: z and into must be shared and of one length');
-    const n = z.length, w = this.threads.length, per = Math.ceil(n / w);
-    const words = (c: Uint32Array, from: number, to: number): Words => ({ buf: c.buffer as SharedArrayBuffer, at: c.byteOffset / 4 + from, len: to - from });
-    await Promise.all(
-      this.threads.map((t, k) => {
-        const from = Math.min(n, k * per), to = Math.min(n, from + per);
-        return to > from ? t.exchange(words(z, from, to), words(into, from, to)) : null;
-      }),
-    );
+    if (!isShared(z) || !isShared(into) || z.length !== into.length) throw new RangeError('exchangeWords: z and into must be shared and of one length');
+    const parts = slices(z.length, this.threads.length);
+    await Promise.all(this.threads.map((t, k) => {
+      const [from, to] = parts[k]!;
+      return to > from ? t.exchange(rangeOf(z, from, to), rangeOf(into, from, to)) : null;
+    }));
   }
 
   /** Closes every worker's channel in order (the peers' workers close theirs too). */

@@ -10,16 +10,16 @@ import { connectTls, MpcListener } from '../net/tls.js';
 import type { Col } from '../ring/ring64.js';
 import { mul, mulMany } from './arith.js';
 import { andExchange } from './boolean.js';
-import type { CoreWorkerData, FromWorker, Half, Piece, ToWorker, Words } from './core-pool.js';
+import type { CoreWorkerData, FromWorker, Piece, Range, ToWorker } from './core-pool.js';
 import { Party } from './party.js';
 import { AShare } from './share.js';
 
 const { tls } = workerData as CoreWorkerData;
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
-const col = (h: Half): Col => new BigUint64Array(h.buf, h.at * 8, h.len);
-const share = (hs: [Half, Half]) => new AShare(col(hs[0]), col(hs[1]));
-const words = (w: Words) => new Uint32Array(w.buf, w.at * 4, w.len);
+const col = (r: Range): Col => new BigUint64Array(r.buf, r.at * 8, r.len);
+const share = (rs: [Range, Range]) => new AShare(col(rs[0]), col(rs[1]));
+const words = (r: Range) => new Uint32Array(r.buf, r.at * 4, r.len);
 
 // A thread may be started ahead of its job (CoreSpares): it listens only once told its channel.
 let cluster = '';

@@ -789,10 +789,7 @@ export class JobRunner {
     try {
       const p = await Party.setup(net);
       // Worker threads for long columns when every node offers two or more (one small round to agree).
-      pool = await CorePool.open(p, { workers: this.o.workers ?? 1, tls: this.coreTls(jobConfig), channel: 'cores', ...(this.spares ? { spares: this.spares } : {}) });
-      p.cores = pool;
-      // The job's channel failing (a peer gone silent: heartbeats) stops the workers' rounds too.
-      if (pool) net.onFail = (e) => void pool?.abort(e.message);
+      pool = await CorePool.attach(p, net, { workers: this.o.workers ?? 1, tls: this.coreTls(jobConfig), channel: 'cores', ...(this.spares ? { spares: this.spares } : {}) });
       if (this.o.pauseMs) {
         job.progress = `paused ${this.o.pauseMs} ms (test)`;
         await new Promise((ok) => setTimeout(ok, this.o.pauseMs));

@@ -73,9 +73,7 @@ export async function runNodeJob(opts: RunNodeOptions): Promise<NodeResult> {
     const party = await Party.setup(net);
     if (opts.workers !== undefined) {
       const tls = { config, me: opts.party, key: key.keyPem, cert: key.certPem, ...(opts.listenHost !== undefined ? { listenHost: opts.listenHost } : {}), ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}), ...(opts.recvTimeoutMs !== undefined ? { recvTimeoutMs: opts.recvTimeoutMs } : {}) };
-      pool = await CorePool.open(party, { workers: opts.workers, tls, channel: `job-${opts.job.export}` });
-      party.cores = pool;
-      if (pool) net.onFail = (e) => void pool?.abort(e.message);
+      pool = await CorePool.attach(party, net, { workers: opts.workers, tls, channel: `job-${opts.job.export}` });
     }
     t2 = performance.now();
     const url = opts.job.module.startsWith('file:') ? opts.job.module : pathToFileURL(opts.job.module).href;

@@ -73,6 +73,18 @@ export function uninit(n: number): Col {
 export function uninitWords(n: number): Uint32Array {
   return n === 0 ? new Uint32Array(0) : new Uint32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
 }
+/** A column in a SharedArrayBuffer of its own (zeroed), which worker threads read and write in place (src/mpc/core-pool.ts). */
+export function sharedCol(n: number): Col {
+  return new BigUint64Array(new SharedArrayBuffer(n * 8));
+}
+/** Words in a SharedArrayBuffer of their own (zeroed), as sharedCol. */
+export function sharedWords(n: number): Uint32Array {
+  return new Uint32Array(new SharedArrayBuffer(n * 4));
+}
+/** Whether a column or words live in shared memory. */
+export function isShared(a: ArrayBufferView): boolean {
+  return a.buffer instanceof SharedArrayBuffer;
+}
 const alloc = uninit;
 const OUT = slot(6);
 
