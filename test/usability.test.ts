@@ -7,7 +7,7 @@
 // clause alone empties them, and many small ones are listed on one line.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -19,7 +19,7 @@ import { parseQuery, tablesOf } from '../src/query/index.js';
 import { emptyByFilter, MAX_GROUP_VALUES, planSql } from '../src/query/plan.js';
 import { runQuery } from '../src/query/execute.js';
 import { formatTable } from '../src/cli/query.js';
-import { progressLine } from '../src/cli/studies-demo.js';
+import { freshNodes, progressLine } from '../src/cli/studies-demo.js';
 import { splitShares, type AShare } from '../src/mpc/share.js';
 import { decodeValue } from '../src/ingest/schema.js';
 import { run3 } from './harness.js';
@@ -40,6 +40,24 @@ describe('as a new user meets it', () => {
     const was = JSON.parse(before);
     assert.deepEqual(after.nodes.map((n: { port: number; apiPort?: number }) => [n.port, n.apiPort]), was.nodes.map((n: { port: number; apiPort?: number }) => [n.port, n.apiPort]));
     assert.ok(was.nodes.every((n: { apiPort?: number }) => Number.isInteger(n.apiPort)));
+  });
+
+  it("re-running the demo empties each node's folders at once and deletes them behind it, keeping its keys", async () => {
+    const nodes = ['a', 'b'].map((n) => join(root, `fresh-${n}`));
+    for (const d of nodes) {
+      for (const sub of ['store/v1', 'ledger', 'governance', 'jobs']) mkdirSync(join(d, sub), { recursive: true });
+      writeFileSync(join(d, 'store', 'v1', 'col.bin'), Buffer.alloc(1 << 20));
+      writeFileSync(join(d, 'jobs', 'x.job'), '{}');
+      writeFileSync(join(d, 'node.key.pem'), 'key');
+      mkdirSync(join(d, '.trash', 'store-1-2'), { recursive: true }); // left by a run stopped before its deletion ended
+    }
+    const emptied = freshNodes([...nodes, join(root, 'fresh-never-used')]);
+    for (const d of nodes) assert.deepEqual(readdirSync(d).sort(), ['.trash', 'node.key.pem'], 'old folders gone from the node at once');
+    await emptied;
+    for (const d of nodes) {
+      assert.equal(existsSync(join(d, '.trash')), false, 'deleted in the background, with what an earlier run left');
+      assert.equal(readFileSync(join(d, 'node.key.pem'), 'utf8'), 'key');
+    }
   });
 
   it('query --save into a missing folder is refused before the job runs', async () => {

@@ -49,7 +49,7 @@ export async function runGovernedDemo(o: StudiesDemoOptions): Promise<boolean> {
   o.log('mosaik demo --governed: studies, approvals, policies and consent, checked by every node on its own');
   const { dir, nodeDirs } = await createLocalCluster(o.dir);
   await writeApiPorts(dir);
-  freshNodes(nodeDirs);
+  await freshNodes(nodeDirs);
 
   // 1. Identities.
   const actors = [...LOCAL_IDENTITIES, ...DEMO_CUSTODIANS, { name: 'epidemiologist', role: 'researcher' as const }];
