@@ -1,12 +1,15 @@
 // Node daemons with worker threads (`mosaik node --workers`, src/mpc/core-pool.ts): three daemon
 // processes offering different worker counts agree on the smallest; a grouped sum and a product of
 // two columns over more rows than the pool's threshold run on the workers and equal the plaintext,
-// also as two jobs at once; the same query on daemons without workers gives the same answer.
+// also as two jobs at once (one node's workers on a port range, --worker-ports); the same query on
+// daemons without workers gives the same answer; a port range that is not one is refused.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { runRemoteQuery } from '../src/cli/query.js';
 import type { CodeList, DatasetSchema } from '../src/ingest/schema.js';
 import { CORE_MIN_LANES } from '../src/mpc/core-pool.js';
@@ -49,16 +52,17 @@ function uploadBody(party: number): Buffer {
 const shares = new Map(SCHEMA.columns.map((c) => [c.name, splitShares(BigUint64Array.from(rows, (r) => BigInt((r as Record<string, number>)[c.name]!)))]));
 
 const root = mkdtempSync(join(tmpdir(), 'mosaik-cores-node-'));
+const BIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'bin', 'mosaik.js');
 const P: PartyId[] = [0, 1, 2];
 let cluster: LocalCluster;
 let ids: LocalSigners;
 let nodes: NodeProcs[] = [];
 
-/** Three daemons, node p with `--workers workers[p]` (none for 0). */
-async function startCluster(workers: number[], env: Record<string, string> = {}): Promise<void> {
+/** Three daemons, node p with `--workers workers[p]` (none for 0) and `extra[p]`. */
+async function startCluster(workers: number[], env: Record<string, string> = {}, extra: string[][] = []): Promise<void> {
   await Promise.all(nodes.map((n) => n.stopAll()));
   // A receive timeout longer than the tests' waits: a failure must come from the heartbeats.
-  nodes = P.map((p) => new NodeProcs(cluster, ['--connect-timeout', '4000', '--recv-timeout', '100000', '--exact-results', ...(workers[p] ? ['--workers', String(workers[p])] : [])]));
+  nodes = P.map((p) => new NodeProcs(cluster, ['--connect-timeout', '4000', '--recv-timeout', '100000', '--exact-results', ...(workers[p] ? ['--workers', String(workers[p])] : []), ...(extra[p] ?? [])]));
   await Promise.all(P.map((p) => nodes[p]!.start(p, env)));
 }
 
@@ -90,11 +94,19 @@ after(async () => {
 });
 
 describe('node daemons with worker threads', () => {
+  it('refuses a port range that is not one, saying what to give', () => {
+    const r = spawnSync(process.execPath, [BIN, 'node', '--dir', cluster.dir, '--party', '0', '--workers', '2', '--worker-ports', '7200-7100'], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--worker-ports <from-to>.*'7200-7100' is invalid\. give from-to, e\.g\. 7100-7131 \(ports 1\.\.65535, from ≤ to\)/);
+  });
+
   it('a grouped sum and a product of columns on two workers per node equal the plaintext, as on one thread', async () => {
     const one = await run();
     assert.deepEqual(one.rows, want);
     assert.deepEqual(one.parts.map((x) => x.timings.workers), [1, 1, 1]);
-    await startCluster([2, 3, 2]);
+    // Node 1 listens for its workers' counterparts on a range of ports only (a firewall's opening).
+    const from = 30000 + Math.floor(Math.random() * 30000);
+    await startCluster([2, 3, 2], {}, [[], ['--worker-ports', `${from}-${from + 15}`]]);
     const two = await run();
     assert.deepEqual(two.rows, want);
     assert.deepEqual(two.parts.map((x) => x.timings.workers), [2, 2, 2], 'the smallest count offered');

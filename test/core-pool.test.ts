@@ -1,7 +1,8 @@
 // A party's products on worker threads (src/mpc/core-pool.ts): each worker with its own TLS channel
 // (the cluster's pinned keys) and PRG streams. Products equal the plaintext's on random and edge
 // values at sizes around the pool's threshold, a worker's slice and a streamed round; the three
-// parties agree on the worker count; a party whose pool fails makes the others fail, not wait.
+// parties agree on the worker count; a party whose pool fails makes the others fail, not wait;
+// workers listen only on the ports given (--worker-ports) and say so when none is free.
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -241,6 +242,64 @@ describe('core pool: products on worker threads', () => {
       return twoProductsAsAJob(p, pool, x, y);
     });
     assert.match(outcomes[1], /^failed: core worker 1 exited/);
+    for (const o of [outcomes[0], outcomes[2]]) assert.match(o, /^failed: /, o);
+  });
+
+  it('listens only on the ports it is given (--worker-ports), and says so when they are all taken', async () => {
+    // One range for all three parties (one host here): each worker takes the first port still free.
+    const from = 30000 + Math.floor(Math.random() * 30000), to = from + 15;
+    sessions++;
+    const n = (1 << 16) + 3;
+    const xs = values(n), ys = values(n);
+    const sx = splitShares(xs), sy = splitShares(ys);
+    const got = await run3(async (p) => {
+      const pool = (await CorePool.open(p, { workers: 2, tls: { ...tlsOf(p, cluster.config), ports: { from, to } }, channel: `test-${sessions}` }))!;
+      p.cores = pool;
+      try {
+        return { z: await A.mul(p, sx[p.id]!, sy[p.id]!), ports: pool.ports };
+      } finally {
+        await pool.close();
+      }
+    });
+    const ports = got.flatMap((g) => g.ports);
+    assert.equal(new Set(ports).size, 6, `six workers, six ports: ${ports}`);
+    for (const port of ports) assert.ok(port >= from && port <= to, `port ${port} in ${from}-${to}`);
+    assert.deepEqual(combineShares(got[0].z, got[1].z), R.mul(xs, ys));
+
+    // Two ports per party for two workers: a second pool opens on the same ports while the first is
+    // still in use (a worker gives its port up once its counterparts are connected).
+    const own = (p: Party) => ({ from: from + 2 * p.id, to: from + 2 * p.id + 1 });
+    const session = ++sessions;
+    const twice = await run3(async (p) => {
+      const pools: CorePool[] = [];
+      try {
+        for (let k = 0; k < 2; k++) pools.push((await CorePool.open(p, { workers: 2, tls: { ...tlsOf(p, cluster.config), ports: own(p) }, channel: `test-${session}-${k}` }))!);
+        const z: AShare[] = [];
+        for (const pool of pools) {
+          p.cores = pool;
+          z.push(await A.mul(p, sx[p.id]!, sy[p.id]!));
+        }
+        return { z, ports: pools.map((q) => [...q.ports].sort()) };
+      } finally {
+        for (const pool of pools) await pool.close();
+      }
+    });
+    for (const [id, t] of twice.entries()) assert.deepEqual(t.ports, [[from + 2 * id, from + 2 * id + 1], [from + 2 * id, from + 2 * id + 1]]);
+    for (const k of [0, 1]) assert.deepEqual(combineShares(twice[0].z[k]!, twice[1].z[k]!), R.mul(xs, ys));
+
+    // Party 1 gets one port for two workers: its pool fails with what to do, and the others fail too.
+    sessions++;
+    const outcomes = await run3(async (p) => {
+      const ports = p.id === 1 ? { from: to + 1, to: to + 1 } : { from, to };
+      try {
+        await CorePool.open(p, { workers: 2, tls: { ...tlsOf(p, cluster.config), ports }, channel: `test-${sessions}` });
+        return 'opened';
+      } catch (e) {
+        p.net.abort((e as Error).message); // as a job does when it fails
+        return `failed: ${(e as Error).message}`;
+      }
+    });
+    assert.equal(outcomes[1], `failed: no free port in ${to + 1}-${to + 1} for a worker thread (--worker-ports): each job with workers holds one port per worker until its counterparts have connected; give a wider range, or fewer --workers`);
     for (const o of [outcomes[0], outcomes[2]]) assert.match(o, /^failed: /, o);
   });
 

@@ -50,6 +50,14 @@ const int = (what: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: st
   return n;
 };
 
+/** `from-to` (or one port), both included: e.g. 7100-7131. */
+const portRange = (v: string) => {
+  const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(v);
+  const from = m ? Number(m[1]) : NaN, to = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(from >= 1 && to <= 65535 && from <= to)) throw new InvalidArgumentError('give from-to, e.g. 7100-7131 (ports 1..65535, from ≤ to)');
+  return { from, to };
+};
+
 const num = (what: string) => (v: string) => {
   const n = Number(v);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a positive number`);
@@ -109,7 +117,8 @@ program
   .option('--exact-results', 'daemon: NO output protection (exact aggregates, MIN/MAX, no budget): for synthetic data and tests only')
   .option('--max-parallel <n>', 'daemon, node 0: jobs running at once in the cluster (default twice the cores, 2..8)', int('max-parallel', 1, 64))
   .option('--workers <n>', `worker threads for each job's long columns, each with its own TLS channel to its counterparts at the other nodes (used when every node offers 2 or more; this host has ${availableParallelism()} cores; default 1: the job's own thread only)`, int('workers', 1, 64))
-  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean; maxParallel?: number; workers?: number }) => {
+  .option('--worker-ports <from-to>', "ports the worker threads listen on for their counterparts, e.g. 7100-7131 for a firewall between the nodes (default: any free port); each job running with workers holds one per worker until its counterparts have connected", portRange)
+  .action(async (o: { dir: string; party: number; job?: string; args: string; minCellSize: number; keyDir?: string; listenHost?: string; recvTimeout: number; connectTimeout: number; consortium?: string; defaultEpsilon?: number; maxEpsilon?: number; researcherEpsilon?: number; exactResults?: boolean; maxParallel?: number; workers?: number; workerPorts?: { from: number; to: number } }) => {
     growHeapForColumns();
     if (!o.job) {
       if (process.platform === 'linux' && !hasColumnMemory()) {
@@ -131,6 +140,7 @@ program
         ...(busy > 0 ? { busyMs: busy } : {}),
         ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
         ...(o.workers !== undefined ? { workers: o.workers } : {}),
+        ...(o.workerPorts ? { workerPorts: o.workerPorts } : {}),
         ...(o.consortium ? { consortium: resolve(o.consortium) } : {}),
         privacy: {
           ...(o.exactResults ? { exact: true } : {}),

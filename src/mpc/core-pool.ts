@@ -30,6 +30,12 @@ export interface CoreTls {
   cert: string;
   /** Address the workers listen on (default: this node's host in the config). */
   listenHost?: string;
+  /**
+   * Ports the workers listen on, from–to (default: any the system gives): a worker takes the first
+   * free one and gives it up once its counterparts are connected, so k workers take k ports per job
+   * running at once. For firewalls between the nodes.
+   */
+  ports?: PortRange;
   connectTimeoutMs?: number;
   recvTimeoutMs?: number;
 }
@@ -43,6 +49,12 @@ export interface CorePoolOptions {
   minLanes?: number;
   /** Threads started ahead (a daemon's): taken from here instead of started when the pool opens. */
   spares?: CoreSpares;
+}
+
+/** Ports from–to, both included. */
+export interface PortRange {
+  from: number;
+  to: number;
 }
 
 /** A range of a shared column's lanes (or words), as a worker receives it. */

@@ -26,15 +26,29 @@ let cluster = '';
 let listener: MpcListener | null = null;
 let net: Channel | null = null;
 let party: Party | null = null;
-async function listen(name: string): Promise<void> {
-  cluster = name;
-  listener = await MpcListener.open({
-    config: { ...tls.config, nodes: tls.config.nodes.map((n) => (n.id === tls.me ? { ...n, port: 0 } : n)) as ClusterConfig['nodes'] },
+const listenOn = (at: number) =>
+  MpcListener.open({
+    config: { ...tls.config, nodes: tls.config.nodes.map((n) => (n.id === tls.me ? { ...n, port: at } : n)) as ClusterConfig['nodes'] },
     me: tls.me,
     key: tls.key,
     cert: tls.cert,
     ...(tls.listenHost ? { listenHost: tls.listenHost } : {}),
   });
+async function listen(name: string): Promise<void> {
+  cluster = name;
+  const range = tls.ports;
+  if (!range) listener = await listenOn(0);
+  else {
+    // The first free port of the range (this node's other workers and jobs hold some of them).
+    for (let at = range.from; at <= range.to && !listener; at++) {
+      try {
+        listener = await listenOn(at);
+      } catch (e) {
+        if (!/EADDRINUSE/.test((e as Error).message)) throw e;
+      }
+    }
+    if (!listener) throw new Error(`no free port in ${range.from}-${range.to} for a worker thread (--worker-ports): each job with workers holds one port per worker until its counterparts have connected; give a wider range, or fewer --workers`);
+  }
   post({ type: 'port', port: listener.port });
 }
 /** Stops accepting connections (resolves once the accepted ones have ended too). */

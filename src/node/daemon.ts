@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import type { PartyId } from '../net/channel.js';
 import { freePorts, loadClusterConfig, loadNodeIdentity, loadSigningIdentity, loadUploadIdentity, type ClusterConfig } from '../net/keys.js';
 import { apiPorts, buildApi } from './api.js';
+import type { PortRange } from '../mpc/core-pool.js';
 import { JobRunner } from './jobs.js';
 import { NodeLedger } from './ledger.js';
 import { ShareStore } from './store.js';
@@ -66,6 +67,8 @@ export interface DaemonOptions {
   silenceMs?: number;
   /** Worker threads offered to each job for long columns (default 1: the job's own thread only; src/mpc/core-pool.ts). */
   workers?: number;
+  /** Ports the worker threads listen on (default: any free port; src/mpc/core-pool.ts CoreTls.ports). */
+  workerPorts?: PortRange;
 }
 
 export interface Daemon {
@@ -145,6 +148,7 @@ async function startLocked(o: DaemonOptions, id: { config: ClusterConfig; me: Cl
     ...(o.silenceMs !== undefined ? { silenceMs: o.silenceMs } : {}),
     ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.workerPorts ? { workerPorts: o.workerPorts } : {}),
     ...(o.listenHost ? { listenHost: o.listenHost } : {}),
     ...(o.party === 0 ? { startPeers: (spec: { id: string }) => startJobOnPeers({ config, keyPem: key.keyPem, certPem: key.certPem }, spec.id) } : {}),
     governance,

@@ -34,7 +34,7 @@
 // the usage per custodian afterwards; the result carries this node's signed attestation of what it
 // authorized.
 import { randomUUID } from 'node:crypto';
-import { CorePool, CoreSpares, type CoreTls } from '../mpc/core-pool.js';
+import { CorePool, CoreSpares, type CoreTls, type PortRange } from '../mpc/core-pool.js';
 import { Party } from '../mpc/party.js';
 import { AShare } from '../mpc/share.js';
 import type { PartyId } from '../net/channel.js';
@@ -182,6 +182,8 @@ export interface JobRunnerOptions {
   maxParallel?: number;
   /** Worker threads this node offers each job for long columns (src/mpc/core-pool.ts; default 1: none). */
   workers?: number;
+  /** Ports the worker threads listen on (default: any free port; see CoreTls.ports). */
+  workerPorts?: PortRange;
   /** Address the workers listen on (default: this node's host in cluster.json). */
   listenHost?: string;
   /** Node 0: tells nodes 1 and 2 to start a job (POST /v1/internal/jobs/:id/start). */
@@ -596,7 +598,7 @@ export class JobRunner {
   /** How this node's core workers reach their counterparts (its identity; `config` names the channel). */
   private coreTls(config: ClusterConfig): CoreTls {
     const o = this.o;
-    return { config, me: o.me, key: o.keyPem, cert: o.certPem, ...(o.listenHost ? { listenHost: o.listenHost } : {}), recvTimeoutMs: o.recvTimeoutMs ?? 120_000, connectTimeoutMs: o.connectTimeoutMs ?? 30_000 };
+    return { config, me: o.me, key: o.keyPem, cert: o.certPem, ...(o.listenHost ? { listenHost: o.listenHost } : {}), ...(o.workerPorts ? { ports: o.workerPorts } : {}), recvTimeoutMs: o.recvTimeoutMs ?? 120_000, connectTimeoutMs: o.connectTimeoutMs ?? 30_000 };
   }
 
   /** How many jobs may run at once at this node (node 0's decides for the cluster: it starts every job). */
