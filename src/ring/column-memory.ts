@@ -82,10 +82,18 @@ export function growHeapForColumns(): void {
 }
 
 /**
- * Node options for daemons started three to a host (the main job's local cluster): V8 collects on
- * the main thread only. Its helper threads shorten a pause on an idle core, but with three nodes on
- * the same cores there is none: on the project's 2-core VM the main job took 21.4–23.5 s with this
- * against 22.6–23.9 s without, 36.7–40.8 against 39.7–41.7 CPU-s (five alternating pairs;
- * bench/RESULTS.md, "Products into a reused output"). A node on a host of its own keeps V8's default.
+ * Node options for daemons started three to a host (the main job's local cluster), where no core is
+ * idle for V8's helper threads:
+ * - V8 collects on the main thread only. Its helper threads shorten a pause on an idle core, but
+ *   with three nodes on the same cores there is none: on the project's 2-core VM the main job took
+ *   21.4–23.5 s with this against 22.6–23.9 s without, 36.7–40.8 against 39.7–41.7 CPU-s (five
+ *   alternating pairs; bench/RESULTS.md, "Products into a reused output").
+ * - TurboFan inlines less into each function it optimises (a cumulative 300 bytes of bytecode
+ *   instead of 920). Its compiles run on a helper thread too, and in a main job they were 2.1–2.7
+ *   CPU-s per daemon, a third of it the merges' and the decompositions' long async functions
+ *   compiled again after each deoptimisation; with the smaller budget 1.4–1.8 CPU-s, and the main
+ *   job 23.7–26.0 s against 24.3–28.1 s (five alternating pairs; bench/RESULTS.md, "The main job's
+ *   spare core").
+ * A node on a host of its own keeps V8's defaults.
  */
-export const COLOCATED_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
+export const COLOCATED_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--max-inlined-bytecode-size-cumulative=300'];
