@@ -116,8 +116,9 @@ describe('node daemons with worker threads', () => {
       assert.deepEqual(r.rows, want);
       assert.deepEqual(r.parts.map((x) => x.timings.workers), [2, 2, 2]);
     }
-    // One node without workers: every node runs on its own thread.
-    await startCluster([2, 0, 2]);
+    // One node without workers: every node runs on its own thread. (Its port range has no use: said.)
+    await startCluster([2, 0, 2], {}, [[], ['--worker-ports', `${from}-${from + 15}`]]);
+    assert.match(nodes[1]!.logs[1]!, /note: --worker-ports has no effect without --workers 2 or more/);
     const mixed = await run();
     assert.deepEqual(mixed.rows, want);
     assert.deepEqual(mixed.parts.map((x) => x.timings.workers), [1, 1, 1]);

@@ -125,6 +125,7 @@ program
         const env = Object.entries(COLUMN_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
         process.stderr.write(`note: started without the column memory settings, so every round's columns start on fresh pages (multiplication 2–3× slower); start the node as \`env ${env} mosaik node …\` (README, "Running the nodes"; MOSAIK_COLUMN_MEMORY=off silences this)\n`);
       }
+      if (o.workerPorts && (o.workers ?? 1) < 2) process.stderr.write('note: --worker-ports has no effect without --workers 2 or more (the job\'s own thread uses the MPC port only)\n');
       const pause = Number(process.env.MOSAIK_TEST_JOB_PAUSE_MS ?? 0); // tests: kill a node mid-job
       const busy = Number(process.env.MOSAIK_TEST_JOB_BUSY_MS ?? 0); // tests: long synchronous local work in a job
       const { startDaemon } = await importDaemon();
