@@ -7,7 +7,6 @@ import * as A from '../src/mpc/arith.js';
 import * as C from '../src/mpc/compare.js';
 import type { Party } from '../src/mpc/party.js';
 import { AShare } from '../src/mpc/share.js';
-import { PARTIES } from '../src/net/channel.js';
 import * as R from '../src/ring/ring64.js';
 
 export interface TimedResult {
@@ -16,12 +15,6 @@ export interface TimedResult {
   ms: number[];
   /** CPU (user + system, every thread of this process) per timed product, ms (mean). */
   cpuMs: number;
-}
-
-async function barrier(p: Party): Promise<void> {
-  const ping = new Uint8Array(1);
-  for (const q of PARTIES) if (q !== p.id) p.net.send(q, ping);
-  for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
 }
 
 export async function timedRuns(p: Party, args: { n: number; reps: number; warm: number; op?: 'mul' | 'lt63' }): Promise<TimedResult> {
@@ -36,13 +29,13 @@ export async function timedRuns(p: Party, args: { n: number; reps: number; warm:
   const into = new AShare(col(), col());
   const work = args.op === 'lt63' ? () => C.lt(p, x, y, { bits: 63 }) : () => A.mul(p, x, y, into);
   for (let w = 0; w < warm; w++) {
-    await barrier(p);
+    await p.barrier();
     await work();
   }
   const ms: number[] = [];
   let cpu = 0;
   for (let r = 0; r < reps; r++) {
-    await barrier(p);
+    await p.barrier();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     await work();

@@ -5,7 +5,6 @@ import * as A from '../src/mpc/arith.js';
 import * as B from '../src/mpc/boolean.js';
 import * as C from '../src/mpc/compare.js';
 import type { Party } from '../src/mpc/party.js';
-import { PARTIES } from '../src/net/channel.js';
 import { wordsFor } from '../src/ring/bits.js';
 import * as R from '../src/ring/ring64.js';
 
@@ -26,21 +25,14 @@ export interface JobResult {
 /** Milliseconds of CPU (user and system, every thread) in a process.cpuUsage(since) difference. */
 const cpuMsOf = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
 
-/** Every party hears from every other: nobody starts timing before all are ready. */
-async function barrier(p: Party): Promise<void> {
-  const ping = new Uint8Array(1);
-  for (const q of PARTIES) if (q !== p.id) p.net.send(q, ping);
-  for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
-}
-
 /**
  * Runs `work` `warm` times untimed (JIT and WebAssembly tier-up, first-touch of memory; 1 unless
  * `--warm`), then once timed.
  */
 async function timed(p: Party, n: number, work: () => Promise<unknown>, warm = 1): Promise<JobResult> {
-  await barrier(p);
+  await p.barrier();
   for (let i = 0; i < warm; i++) await work();
-  await barrier(p);
+  await p.barrier();
   const s0 = { ...p.net.stats };
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -48,7 +40,7 @@ async function timed(p: Party, n: number, work: () => Promise<unknown>, warm = 1
   const ms = performance.now() - t0;
   const c1 = process.cpuUsage(c0);
   const s1 = { ...p.net.stats };
-  await barrier(p);
+  await p.barrier();
   return { party: p.id, n, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, cpuMs: cpuMsOf(c1) };
 }
 
@@ -176,7 +168,7 @@ export async function join(p: Party, { n, m = n, sorted = false }: OpArgs): Prom
   };
   await (await make(Math.min(n, 1 << 14), Math.min(m, 1 << 14)))();
   const run = await make(n, m);
-  await barrier(p);
+  await p.barrier();
   const s0 = { ...p.net.stats };
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -191,7 +183,7 @@ export async function join(p: Party, { n, m = n, sorted = false }: OpArgs): Prom
   phases.push(`${last} ${((performance.now() - tp) / 1000).toFixed(2)} s`);
   const s1 = { ...p.net.stats };
   const c1 = process.cpuUsage(c0);
-  await barrier(p);
+  await p.barrier();
   return { party: p.id, n: n + m, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, phases, cpuMs: cpuMsOf(c1) };
 }
 
@@ -235,7 +227,7 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
   try {
     const rows = plans[0]!.tables.reduce((s, t) => s + store.sizes.get(t.dataset.name)!, 0);
     const setupPeakRssMiB = process.resourceUsage().maxRSS / 1024;
-    await barrier(p);
+    await p.barrier();
     const s0 = { ...p.net.stats };
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -263,7 +255,7 @@ export async function national(p: Party, { n, oneJoin = false }: OpArgs): Promis
     const ms = performance.now() - t0;
     const s1 = { ...p.net.stats };
     const c1 = process.cpuUsage(c0);
-    await barrier(p);
+    await p.barrier();
     const [num, den] = results;
     const denOf = new Map(den!.rows!.map((r) => [`${r[0]}|${r[1]}`, Number(r[2])]));
     const cells = num!.rows!.map((r) => `${r[0]} Q${r[1]}: ${((100 * Number(r[2])) / denOf.get(`${r[0]}|${r[1]}`)!).toFixed(1)} %`);

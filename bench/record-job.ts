@@ -10,7 +10,6 @@ import * as A from '../src/mpc/arith.js';
 import type { Party } from '../src/mpc/party.js';
 import { checkConsistent, selectRecord, type SelectTable } from '../src/mpc/select.js';
 import { idBits } from '../src/mpc/id-bits.js';
-import { PARTIES } from '../src/net/channel.js';
 import { recordLayout } from '../src/governance/record-format.js';
 import { contactsSchema, populationSchema, prescriptionsSchema } from '../src/demo/schemas.js';
 import { demoCodeLists } from '../src/demo/codelists.js';
@@ -35,11 +34,6 @@ export interface RecordResult {
   offline: { ms: number; cpuMs: number } | null;
   kept: number[];
   match: number | null;
-}
-
-async function barrier(p: Party): Promise<void> {
-  for (const q of PARTIES) if (q !== p.id) p.net.send(q, new Uint8Array(1));
-  for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
 }
 
 /** The target has these rows in the contacts and prescriptions registers. */
@@ -93,13 +87,13 @@ export async function record(p: Party, a: RecordArgs): Promise<RecordResult> {
   let offline: RecordResult['offline'] = null;
   if (!a.uncached) {
     // What a node does at the first read of a version (src/node/record-cache.ts): the registers' id bits, kept.
-    await barrier(p);
+    await p.barrier();
     const [c0, t0] = [process.cpuUsage(), performance.now()];
     await withBits(p, s);
     const c1 = process.cpuUsage(c0);
     offline = { ms: performance.now() - t0, cpuMs: (c1.user + c1.system) / 1000 };
   }
-  await barrier(p);
+  await p.barrier();
   const s0 = p.net.stats.sent;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -116,6 +110,6 @@ export async function record(p: Party, a: RecordArgs): Promise<RecordResult> {
   const ms = performance.now() - t0;
   const c1 = process.cpuUsage(c0);
   const sent = p.net.stats.sent - s0;
-  await barrier(p);
+  await p.barrier();
   return { party: p.id, ms, cpuMs: (c1.user + c1.system) / 1000, sent, phases, offline, kept: out.rows.map((r) => r[0]?.length ?? 0), match: out.match };
 }

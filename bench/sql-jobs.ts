@@ -5,7 +5,6 @@
 // functions, aggregates, disclosure control), nothing revealed but its released cells.
 import * as A from '../src/mpc/arith.js';
 import type { Party } from '../src/mpc/party.js';
-import { PARTIES } from '../src/net/channel.js';
 import type { JobResult } from './jobs.js';
 
 /** The queries: the cohort comorbidity top 10 and recurrent infections (Secrecy, NSDI 2023; Orq, SOSP 2025). */
@@ -39,12 +38,6 @@ export const SQL_BENCH: Record<string, { what: string; sql: string }> = {
 
 /** Contacts per citizen of the generated registers at their default rates (registers.ts: ≈ 4.5). */
 export const CONTACTS_PER_CITIZEN = 4.5;
-
-async function barrier(p: Party): Promise<void> {
-  const ping = new Uint8Array(1);
-  for (const q of PARTIES) if (q !== p.id) p.net.send(q, ping);
-  for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
-}
 
 export interface SqlJobResult extends JobResult {
   /** The released rows (party 0's view). */
@@ -80,14 +73,14 @@ export async function sqlQuery(p: Party, { contacts, query, again = false, keptE
   let q0 = { jp, tables: shares };
   if (keptExists) {
     if (!keptExistsOf(jp).length) throw new Error(`${query} has no EXISTS whose flag can be kept`);
-    await barrier(p);
+    await p.barrier();
     const tf = performance.now();
     q0 = await withExistsFlags(p, jp, shares, { trace: (phase, ms) => flagSteps.push([`flag: ${phase}`, ms]) });
     flagsMs = performance.now() - tf;
   }
   // Rows joined (a cohort folded into its own register is not joined again).
   const rows = q0.jp.order.reduce((s, i) => s + regs.all.find((r) => r.schema.name === q0.jp.tables[i]!.dataset.name)!.length, 0);
-  await barrier(p);
+  await p.barrier();
   let s0 = { ...p.net.stats };
   const steps: [string, number][] = [];
   const t0 = performance.now();
@@ -97,7 +90,7 @@ export async function sqlQuery(p: Party, { contacts, query, again = false, keptE
   if (again) {
     // `--again`: the same query once more with the first run's line-up (as the nodes keep it, src/node/lineup-cache.ts); timed alone.
     if (!lineup) throw new Error('the query made no line-up (it joins nothing, or something derived)');
-    await barrier(p);
+    await p.barrier();
     steps.length = 0;
     s0 = { ...p.net.stats };
     const t1 = performance.now();
@@ -105,6 +98,6 @@ export async function sqlQuery(p: Party, { contacts, query, again = false, keptE
     ms = performance.now() - t1;
   }
   const s1 = { ...p.net.stats };
-  await barrier(p);
+  await p.barrier();
   return { party: p.id, n: rows, ms, sent: s1.sent - s0.sent, received: s1.received - s0.received, frames: s1.frames - s0.frames, rows: r.rows, steps: [...flagSteps, ...steps], ...(flagsMs !== undefined ? { flagsMs } : {}) };
 }

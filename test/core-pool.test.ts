@@ -44,12 +44,6 @@ function values(n: number): BigUint64Array {
 
 const open = (p: Party, workers: number, minLanes?: number) => CorePool.open(p, { workers, tls: tlsOf(p, cluster.config), channel: `test-${sessions}`, ...(minLanes !== undefined ? { minLanes } : {}) });
 
-/** Every party has heard from both others (a barrier on the parties' own channel). */
-async function barrier(p: Party): Promise<void> {
-  for (const q of [p.next, p.prev]) p.net.send(q, new Uint8Array(1));
-  for (const q of [p.next, p.prev]) await p.net.recv(q);
-}
-
 /** As a job does: two more products, and on a failure the pool aborted (so the others stop too). */
 async function twoProductsAsAJob(p: Party, pool: CorePool, x: AShare, y: AShare): Promise<string> {
   try {
@@ -74,7 +68,7 @@ function afterOneProduct(then: (p: Party, pool: CorePool, x: AShare, y: AShare) 
     const pool = (await open(p, 2))!;
     p.cores = pool;
     await A.mul(p, sx[p.id]!, sy[p.id]!);
-    await barrier(p);
+    await p.barrier();
     return then(p, pool, sx[p.id]!, sy[p.id]!);
   });
 }
@@ -227,7 +221,7 @@ describe('core pool: products on worker threads', () => {
         if (p.id === 1) setTimeout(() => void pool.abort('no sign of life from party 2 (test)'), 200);
         r = await round;
       }
-      await barrier(p); // before anyone closes its pool
+      await p.barrier(); // before anyone closes its pool
       await pool.abort('done');
       return r;
     });

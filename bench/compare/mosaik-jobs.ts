@@ -8,7 +8,6 @@ import * as C from '../../src/mpc/compare.js';
 import { bitDecompose } from '../../src/mpc/convert.js';
 import { countAndSum } from '../../src/mpc/count.js';
 import type { Party } from '../../src/mpc/party.js';
-import { PARTIES } from '../../src/net/channel.js';
 import type { DatasetSchema } from '../../src/ingest/schema.js';
 import { oneHot } from '../../src/mpc/one-hot.js';
 import { planSql, runQuery } from '../../src/query/index.js';
@@ -32,23 +31,17 @@ export interface CompareJobResult {
   setupMs?: number;
 }
 
-async function barrier(p: Party): Promise<void> {
-  const ping = new Uint8Array(1);
-  for (const q of PARTIES) if (q !== p.id) p.net.send(q, ping);
-  for (const q of PARTIES) if (q !== p.id) await p.net.recv(q);
-}
-
 async function timedRuns<T>(p: Party, n: number, reps: number, work: () => Promise<T>, warmup = 1): Promise<{ res: CompareJobResult; last: T }> {
-  await barrier(p);
+  await p.barrier();
   let last = await work(); // warm-up: JIT and WebAssembly tier-up, first touch of memory
   for (let w = 1; w < warmup; w++) {
-    await barrier(p);
+    await p.barrier();
     last = await work();
   }
   const ms: number[] = [];
   let sent = 0, cpu = 0;
   for (let r = 0; r < reps; r++) {
-    await barrier(p);
+    await p.barrier();
     const s0 = p.net.stats.sent;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -58,7 +51,7 @@ async function timedRuns<T>(p: Party, n: number, reps: number, work: () => Promi
     cpu += (c.user + c.system) / 1000;
     sent = p.net.stats.sent - s0;
   }
-  await barrier(p);
+  await p.barrier();
   return { res: { party: p.id, n, ms, sent, cpuMs: cpu / Math.max(1, reps) }, last };
 }
 
@@ -149,7 +142,7 @@ export async function stats(p: Party, { n, reps, warmup = 1, workload, mode, see
     // (cells from comparisons and boolean indicators).
     let indicators: Map<string, Indicators> | undefined;
     if (workload === 'groupsum' && process.env.MOSAIK_CMP_INDICATORS !== 'off') {
-      await barrier(p);
+      await p.barrier();
       const t0 = performance.now();
       indicators = new Map([['k', { lo: 0n, cols: await oneHot(p, key, 0n, GROUPS) }]]);
       setupMs = performance.now() - t0;

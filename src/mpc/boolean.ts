@@ -3,7 +3,7 @@
 // XOR and NOT are local; AND costs one round and one bit per lane per party.
 import { recvSlices, type PartyId } from '../net/channel.js';
 import { wordsFor } from '../ring/bits.js';
-import { andLocal, bytesOf, isShared, sharedWords, uninitWords } from '../ring/ring64.js';
+import { andLocal, asShared, bytesOf, isShared, sharedWords, uninitWords } from '../ring/ring64.js';
 import type { Party } from './party.js';
 
 /** Party i's share of `bits` planes of n lanes: plane k is words [k·W, (k+1)·W), W = ceil(n/32). */
@@ -172,8 +172,7 @@ async function andRound(p: Party, n: number, bits: number, local: (z: Uint32Arra
   if ((z && z.length !== len) || (into && into.length !== len)) throw new RangeError(`and: ${z?.length ?? len}${into ? ` and ${into.length}` : ''} words for ${bits} planes of ${n} lanes`);
   if (p.cores && len >= p.cores.minLanes) {
     // The local products here; their masking, encryption and exchange split among the workers.
-    const zs = z && isShared(z) ? z : sharedWords(len);
-    if (z && zs !== z) zs.set(z);
+    const zs = z ? asShared(z) : sharedWords(len);
     local(zs, 0, len);
     const got = into && isShared(into) ? into : sharedWords(len);
     await p.cores.exchangeWords(zs, got);

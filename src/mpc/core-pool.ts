@@ -15,7 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
-import { isShared, sharedCol, type Col } from '../ring/ring64.js';
+import { asShared, isShared, sharedCol, type Col } from '../ring/ring64.js';
 import type { Cores, Party } from './party.js';
 import { AShare } from './share.js';
 
@@ -126,13 +126,6 @@ export class CoreSpares {
   }
 }
 
-/** `c` itself when it is shared, else a shared copy. */
-function shared(c: Col): Col {
-  if (isShared(c)) return c;
-  const s = sharedCol(c.length);
-  s.set(c);
-  return s;
-}
 /** Elements [from, to) of a shared view. */
 const rangeOf = (v: Col | Uint32Array, from: number, to: number): Range => ({ buf: v.buffer as SharedArrayBuffer, at: v.byteOffset / v.BYTES_PER_ELEMENT + from, len: to - from });
 
@@ -141,6 +134,9 @@ function slices(n: number, w: number): [number, number][] {
   const per = Math.ceil(n / w);
   return Array.from({ length: w }, (_, t) => [Math.min(n, t * per), Math.min(n, (t + 1) * per)]);
 }
+
+/** The first failure among `threads` (a worker that failed or exited), or null. */
+const firstFailure = (threads: CoreWorker[]): Error | null => threads.find((t) => t.failure)?.failure ?? null;
 
 /** One worker thread: its messages, one operation at a time. */
 class CoreWorker {
@@ -267,7 +263,7 @@ export class CorePool implements Cores {
 
   /** The first of its workers' failures (a worker that failed or exited), if any. */
   private get failure(): Error | null {
-    return this.threads.find((t) => t.failure)?.failure ?? null;
+    return firstFailure(this.threads);
   }
 
   /**
@@ -316,18 +312,17 @@ export class CorePool implements Cores {
     if (w < 2) return null;
     const minLanes = Math.max(offer.minLanes, ...offers.map((m) => m.minLanes));
     const threads = (o.spares ? o.spares.take(w) : Array.from({ length: w }, () => startThread(o.tls))).map((t, k) => new CoreWorker(t, k));
-    const firstFailure = () => threads.find((t) => t.failure)?.failure;
     try {
       const ports = await Promise.all(threads.map((t, k) => t.listen(`${o.tls.config.cluster}/${o.channel}/core${k}`)));
       send(ports);
       const theirs = await receive<number[]>((m) => Array.isArray(m) && m.length === w && m.every((x) => Number.isInteger(x) && x > 0 && x < 65536));
       const portsOf = new Map<PartyId, number[]>([[p.id, ports], [p.next, theirs[0]!], [p.prev, theirs[1]!]]);
       await Promise.all(threads.map((t, k) => t.connect([portsOf.get(0)![k]!, portsOf.get(1)![k]!, portsOf.get(2)![k]!])));
-      const failed = firstFailure();
+      const failed = firstFailure(threads);
       if (failed) throw failed;
       return new CorePool(threads, minLanes, ports);
     } catch (e) {
-      const failed = firstFailure();
+      const failed = firstFailure(threads);
       for (const t of threads) t.abort(e instanceof Error ? e.message : String(e));
       await Promise.all(threads.map((t) => t.stop()));
       throw failed ?? e;
@@ -348,7 +343,7 @@ export class CorePool implements Cores {
       if (o && o.length !== x.length) throw new RangeError(`mul: output has ${o.length} lanes, expected ${x.length}`);
       return o && isShared(o.a) && isShared(o.b) ? o : new AShare(sharedCol(x.length), sharedCol(x.length));
     });
-    const cols = pairs.map(([x, y]) => [x.a, x.b, y.a, y.b].map(shared) as [Col, Col, Col, Col]);
+    const cols = pairs.map(([x, y]) => [x.a, x.b, y.a, y.b].map(asShared) as [Col, Col, Col, Col]);
     const pieces: Piece[][] = this.threads.map(() => []);
     pairs.forEach(([x], k) => {
       const [xa, xb, ya, yb] = cols[k]!;

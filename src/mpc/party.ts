@@ -73,6 +73,13 @@ export class Party {
     return a;
   }
 
+  /** Every party has heard from both others (one empty message each way): a common start, e.g. for timing. */
+  async barrier(): Promise<void> {
+    const ping = new Uint8Array(1);
+    for (const q of [this.next, this.prev]) this.net.send(q, ping);
+    for (const q of [this.next, this.prev]) await this.net.recv(q);
+  }
+
   /** XORs this party's boolean zero-share β_i into `out` (block by block, no temporaries). */
   maskWords(out: Uint32Array): void {
     this.prgNext.xorInto(out);

@@ -85,6 +85,13 @@ export function sharedWords(n: number): Uint32Array {
 export function isShared(a: ArrayBufferView): boolean {
   return a.buffer instanceof SharedArrayBuffer;
 }
+/** `v` itself when it lives in shared memory, else a shared copy of it (sharedCol / sharedWords). */
+export function asShared<T extends Col | Uint32Array>(v: T): T {
+  if (isShared(v)) return v;
+  const s = v instanceof BigUint64Array ? sharedCol(v.length) : sharedWords(v.length);
+  s.set(v as never);
+  return s as T;
+}
 const alloc = uninit;
 const OUT = slot(6);
 
