@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
+import { inPersonOrder } from '../src/ingest/person-order.js';
 import { keptExistsOf, withExistsFlags } from '../src/query/exists-flags.js';
 import { planJoinSql, runJoinQuery } from '../src/query/index.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
@@ -22,6 +23,20 @@ before(async () => {
 });
 
 const datasets = () => new Map(regs.all.map((r) => [r.schema.name, r.schema]));
+
+// The same registers as their custodians upload them: rows in person-id order, so that the flags
+// are made by the merge network alone (src/mpc/semi-merge.ts).
+let ordered: Registers;
+const orderedShares = new RegisterShares(() => ordered);
+const sortedBy = new Map<string, string>();
+before(() => {
+  const all = regs.all.map((r) => {
+    const o = inPersonOrder({ schema: r.schema, codeLists: regs.codeLists, rows: r.length, columns: r.columns });
+    if (o.sortedBy) sortedBy.set(r.schema.name, o.sortedBy);
+    return { ...r, columns: o.columns };
+  });
+  ordered = { ...regs, all };
+});
 
 /** The query at three parties: as written, and with every EXISTS whose flag can be kept made first and kept. */
 async function both(sql: string) {
@@ -51,6 +66,26 @@ describe('EXISTS flags kept per FROM row', () => {
     // Beside the many side (contacts joined for its rows) and a LEFT JOIN.
     "SELECT c.hospital, COUNT(*) AS n FROM population p JOIN contacts c ON c.person_id = p.person_id LEFT JOIN deaths d ON d.person_id = p.person_id WHERE d.person_id IS NULL AND EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'A10%') GROUP BY c.hospital",
   ];
+  for (const sql of queries.slice(0, 4)) {
+    it(`registers in person order, flags by the merge network alone: equals the join as written and SQLite: ${sql.slice(70, 170)}…`, async () => {
+      const jp = planJoinSql(sql, datasets(), regs.codeLists);
+      const inOrder = planJoinSql(sql, datasets(), regs.codeLists, { sortedBy });
+      const steps: string[] = [];
+      const out = await run3(async (p) => {
+        const asWritten = await runJoinQuery(p, jp, shares.tables(jp, p.id), { minCellSize: K });
+        const kept = await withExistsFlags(p, inOrder, orderedShares.tables(inOrder, p.id), { trace: (what) => p.id === 0 && steps.push(what) });
+        return { asWritten, withFlags: await runJoinQuery(p, kept.jp, kept.tables, { minCellSize: K }) };
+      });
+      assert.ok(steps.includes('join: the EXISTS by the merge network'), `made by the merge network: ${steps.join('; ')}`);
+      assert.ok(!steps.some((s) => s.startsWith('join: before')), 'no permutation (no line-up)');
+      for (const o of out) {
+        assert.deepEqual(o.withFlags.rows, out[0].asWritten.rows);
+        assert.deepEqual(o.withFlags.suppressed, out[0].asWritten.suppressed);
+      }
+      assertVisibleCellsEqual(sql, jp.plan.keys.length, out[0].withFlags.rows!, db.query(sql), 'n', K);
+    });
+  }
+
   for (const sql of queries) {
     it(`equals the join as written and SQLite: ${sql.slice(0, 110)}…`, async () => {
       const { jp, ks, asWritten, withFlags, tables } = await both(sql);

@@ -12,9 +12,9 @@
 // (no row index: no outcome is revealed, so ties need no breaking). More runs are merged two at a
 // time, shortest first.
 //
-// The network runs on boolean shares, bit-sliced (32 rows a word): a row's planes are, low to high,
-// its run's number, its key's bits (bit-decomposed once, ABY3 §5.3) and a pad flag; nothing else
-// moves. A compare-exchange takes [y < x] as the carry out of x + ¬y (convert.ts carryInto: ≈ 3
+// The network (merge-network.ts) runs on boolean shares, bit-sliced (32 rows a word): a row's
+// planes are, low to high, its run's number, its key's bits (bit-decomposed once, ABY3 §5.3) and a
+// pad flag; nothing else moves. A compare-exchange takes [y < x] as the carry out of x + ¬y (convert.ts carryInto: ≈ 3
 // ANDs per plane, ⌈log2 planes⌉ + 1 rounds) and swaps the two rows by one AND per plane:
 // x ⊕= b·(x ⊕ y), y ⊕= b·(x ⊕ y). From d = 32 down the pairs lie inside words; two words make one
 // word of 32 pairs (the first word's pairs where their lower lanes are, the second's where their
@@ -33,12 +33,12 @@
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
 import { addPublic, concatShares, fromPublic, mulMany, neg, reveal } from './arith.js';
-import { andAllPlanes, andOuter, BShare, not, stackPlanes, xor } from './boolean.js';
-import { bitDecompose, bitInject, carryInto } from './convert.js';
+import { andAllPlanes, BShare, not, stackPlanes } from './boolean.js';
+import { bitDecompose, bitInject } from './convert.js';
+import { mergeTwo, type Run } from './merge-network.js';
 import type { Party } from './party.js';
 import { AShare } from './share.js';
 import { prefixSum } from './scan.js';
-import { MoveArena } from '../ring/moves.js';
 import { Shuffle, shuffle } from './shuffle.js';
 import { applySortPermutation, indexBits, iota, type SortPermutation } from './sort.js';
 
@@ -65,291 +65,6 @@ export interface MergeResult {
 }
 
 const u32 = (c: Col): Uint32Array => new Uint32Array(c.buffer, c.byteOffset, c.length * 2);
-
-/**
- * A run in bit-sliced boolean shares: the merge's P planes of `words` words each (32 lanes a word),
- * plane-major, this party's two halves; its first `rows` lanes are rows in ascending order, the
- * lanes after them (up to the word's end) pads that compare as +∞.
- */
-interface Run {
-  a: Uint32Array;
-  b: Uint32Array;
-  words: number;
-  rows: number;
-}
-
-/** Words [from, from + count) of each of P planes of `stride` words (plane-major), as P planes of `count` words. */
-function planeWords(h: Uint32Array, P: number, stride: number, from: number, count: number): Uint32Array {
-  const out = new Uint32Array(P * count);
-  for (let k = 0; k < P; k++) out.set(h.subarray(k * stride + from, k * stride + from + count), k * count);
-  return out;
-}
-
-/** Bit-reversal of a 32-bit word (lane order within the word reversed). */
-function rev32(w: number): number {
-  w = ((w >>> 1) & 0x55555555) | ((w & 0x55555555) << 1);
-  w = ((w >>> 2) & 0x33333333) | ((w & 0x33333333) << 2);
-  w = ((w >>> 4) & 0x0f0f0f0f) | ((w & 0x0f0f0f0f) << 4);
-  w = ((w >>> 8) & 0x00ff00ff) | ((w & 0x00ff00ff) << 8);
-  return ((w >>> 16) | (w << 16)) >>> 0;
-}
-
-/** Lanes with bit d of their position clear, within a word (the lower end of a pair at distance d < 32). */
-const LOWER = new Uint32Array(33);
-[LOWER[1], LOWER[2], LOWER[4], LOWER[8], LOWER[16], LOWER[32]] = [0x55555555, 0x33333333, 0x0f0f0f0f, 0x00ff00ff, 0x0000ffff, 0xffffffff];
-
-/** Lanes with bit d of their position set, within a word (the upper end of a pair at distance d < 32). */
-const UPPER = LOWER.map((m) => ~m >>> 0);
-
-/**
- * A merge's arrays: the planes, a layer's gathered pairs, its Δ and its ranges. In a MoveArena
- * (`arena`) when one can hold them, else ordinary typed arrays (see networkOf).
- */
-interface Network {
-  arena: MoveArena | null;
-  /** The network's planes, this party's two halves: P planes of WN words each. */
-  A: Uint32Array;
-  B: Uint32Array;
-  /** Per half: a layer's lower and upper words of its pairs (gathered). */
-  X: [Uint32Array, Uint32Array];
-  Y: [Uint32Array, Uint32Array];
-  /** Per half: Δ, in the arena only (elsewhere the AND's own result is used). */
-  D: [Uint32Array, Uint32Array] | null;
-  /** A layer's pairs of real words as ranges of lower words (start, length). */
-  rStart: Uint32Array;
-  rLen: Uint32Array;
-  /** A layer's public moves of a real word onto a pad word (pairs: to, from). */
-  moves: Uint32Array;
-}
-
-/** Bytes of a merge's arena: P planes of WN words in two halves, then six arrays of `most` words, then three of WN. */
-const networkBytes = (P: number, WN: number, most: number): number => 4 * (2 * P * WN + 6 * most + 3 * WN) + 8 * 12;
-
-/**
- * The network's arrays: in a MoveArena, whose moves run in WebAssembly, when one can hold them
- * (below 4 GiB: ≈ 130 M rows of 34-bit keys at least) and they are within `arenaBytes`; else typed arrays
- * with the moves in JavaScript (the same moves; tests take this path with a small `arenaBytes`).
- */
-function networkOf(P: number, WN: number, words: number, arenaBytes: number): Network {
-  // A layer compares at most half the real words' lanes (each real word is in at most one pair;
-  // below 32 lanes two words' lower lanes make one gathered word).
-  const most = P * Math.ceil(words / 2);
-  const bytes = networkBytes(P, WN, most);
-  const arena = bytes <= arenaBytes ? MoveArena.take(bytes) : null;
-  const u32 = arena ? (n: number) => arena.u32(n) : (n: number) => new Uint32Array(n);
-  return {
-    arena,
-    A: u32(P * WN),
-    B: u32(P * WN),
-    X: [u32(most), u32(most)],
-    Y: [u32(most), u32(most)],
-    D: arena ? [u32(most), u32(most)] : null,
-    rStart: u32(WN),
-    rLen: u32(WN),
-    moves: u32(WN),
-  };
-}
-
-/**
- * Merges the two shortest of `pending` by the bitonic merger (see the module comment): `lo` first,
- * `hi` reversed at the top, pad words between; rows compare by all their P planes as unsigned
- * numbers. `step` reports each layer done. Not an async function: the two runs are copied into the
- * network's planes here and not held while it runs (V8 keeps an async function's arguments).
- */
-function mergeTwo(p: Party, pending: Run[], P: number, arenaBytes: number, step: () => void): Promise<Run> {
-  pending.sort((a, b) => a.rows - b.rows);
-  const [lo, hi] = pending.splice(0, 2) as [Run, Run];
-  if (lo.rows === 0) return Promise.resolve(hi);
-  if (hi.rows === 0) return Promise.resolve(lo);
-  const mw = lo.words, nw = hi.words, words = mw + nw;
-  let WN = 1;
-  while (WN < words) WN *= 2;
-  const net = networkOf(P, WN, words, arenaBytes);
-  const real = new Uint8Array(WN);
-  real.fill(1, 0, mw);
-  real.fill(1, WN - nw);
-  for (const [dst, l, h] of [[net.A, lo.a, hi.a], [net.B, lo.b, hi.b]] as const) {
-    for (let k = 0; k < P; k++) {
-      // The pad words between the runs are left as they are (an arena from the pool is not
-      // cleared): no layer reads a pad word, and left untouched their pages are never faulted in.
-      dst.set(l.subarray(k * mw, (k + 1) * mw), k * WN);
-      for (let w = 0; w < nw; w++) dst[k * WN + WN - 1 - w] = rev32(h[k * nw + w]!);
-    }
-  }
-  // An arena goes back to the pool only after a merge that finished: after a failure a send may
-  // still hold a reference into it, so it is dropped instead.
-  return bitonicMerge(p, net, real, WN, words, lo.rows + hi.rows, P, step).then((run) => {
-    net.arena?.release();
-    return run;
-  });
-}
-
-/** A layer's moves on the network's planes: pad moves, gathering its pairs, scattering them back with Δ. */
-interface Moves {
-  pads(h: Uint32Array, count: number): void;
-  gather(h: 0 | 1, D: number, d: number, ranges: number, G: number): void;
-  scatter(h: 0 | 1, D: number, d: number, ranges: number, G: number, dh: Uint32Array): void;
-}
-
-/** The moves in WebAssembly (moves.wasm) on a network in a MoveArena. */
-function wasmMoves(net: Network, arena: MoveArena, P: number, WN: number): Moves {
-  const k = arena.k, at = (a: Uint32Array) => arena.at(a);
-  const planes = [net.A, net.B] as const;
-  const rs = at(net.rStart), rl = at(net.rLen);
-  return {
-    pads: (h, count) => k.padmoves(at(h), WN, P, at(net.moves), count),
-    gather: (h, D, d, ranges, G) => {
-      const src = at(planes[h]), xs = at(net.X[h]), ys = at(net.Y[h]);
-      if (D > 0) k.wgather(src, WN, P, rs, rl, ranges, D, xs, ys, G);
-      else k.bgather(src, WN, P, rs, rl, ranges, d, LOWER[d]! | 0, xs, ys, G);
-    },
-    scatter: (h, D, d, ranges, G, dh) => {
-      const dst = at(planes[h]);
-      if (D > 0) k.wscatter(dst, WN, P, rs, rl, ranges, D, at(net.X[h]), at(net.Y[h]), at(dh), G);
-      else k.bscatter(dst, WN, P, rs, rl, ranges, d, LOWER[d]! | 0, at(dh), G);
-    },
-  };
-}
-
-/** The same moves in JavaScript, for networks no arena can hold. */
-function jsMoves(net: Network, P: number, WN: number): Moves {
-  const { rStart, rLen, moves } = net;
-  const planes = [net.A, net.B] as const;
-  return {
-    pads: (h, count) => {
-      for (let k = 0; k < P; k++) for (let c = 0; c < count; c++) h[k * WN + moves[2 * c]!] = h[k * WN + moves[2 * c + 1]!]!;
-    },
-    gather: (h, D, d, ranges, G) => {
-      const src = planes[h], xs = net.X[h], ys = net.Y[h];
-      const lo = LOWER[d]!, up = UPPER[d]!;
-      for (let k = 0; k < P; k++) {
-        const base = k * WN;
-        if (D > 0) {
-          for (let g = 0, q = k * G; g < ranges; q += rLen[g++]!) {
-            const s0 = base + rStart[g]!, len = rLen[g]!;
-            if (len >= 64) {
-              xs.set(src.subarray(s0, s0 + len), q);
-              ys.set(src.subarray(s0 + D, s0 + D + len), q);
-            } else {
-              for (let t = 0; t < len; t++) {
-                xs[q + t] = src[s0 + t]!;
-                ys[q + t] = src[s0 + D + t]!;
-              }
-            }
-          }
-          continue;
-        }
-        let q = 2 * k * G; // real words gathered so far (two per gathered word)
-        for (let g = 0; g < ranges; g++) {
-          const e = base + rStart[g]! + rLen[g]!;
-          for (let i = base + rStart[g]!; i < e; i++, q++) {
-            const w = src[i]!, o = q >>> 1;
-            if (!(q & 1)) {
-              xs[o] = w & lo;
-              ys[o] = (w >>> d) & lo;
-            } else {
-              xs[o]! |= (w & lo) << d;
-              ys[o]! |= w & up;
-            }
-          }
-        }
-      }
-    },
-    scatter: (h, D, d, ranges, G, dh) => {
-      const dst = planes[h], xh = net.X[h], yh = net.Y[h];
-      const lo = LOWER[d]!;
-      for (let k = 0; k < P; k++) {
-        const base = k * WN;
-        let q = D > 0 ? k * G : 2 * k * G;
-        for (let g = 0; g < ranges; g++) {
-          const e = base + rStart[g]! + rLen[g]!;
-          if (D > 0) {
-            for (let i = base + rStart[g]!; i < e; i++, q++) {
-              const dq = dh[q]!;
-              dst[i] = xh[q]! ^ dq;
-              dst[i + D] = yh[q]! ^ dq;
-            }
-            continue;
-          }
-          for (let i = base + rStart[g]!; i < e; i++, q++) {
-            // The pair at lanes (j, j + d) of this word: its Δ at lane j (first word) or j + d (second).
-            const m = (q & 1 ? dh[q >>> 1]! >>> d : dh[q >>> 1]!) & lo;
-            dst[i] = dst[i]! ^ m ^ (m << d);
-          }
-        }
-      }
-    },
-  };
-}
-
-/** The bitonic merger's layers over the network's planes (WN words each, `words` of them real: `real`). */
-async function bitonicMerge(p: Party, net: Network, real: Uint8Array, WN: number, words: number, rows: number, P: number, step: () => void): Promise<Run> {
-  const { rStart, rLen, moves } = net;
-  const mv = net.arena ? wasmMoves(net, net.arena, P, WN) : jsMoves(net, P, WN);
-  for (let d = (32 * WN) >>> 1; d >= 1; d >>>= 1) {
-    const D = d >>> 5; // distance in words (0 below 32 lanes)
-    let ranges = 0;
-    let R = 0; // words per gathered plane
-    if (D > 0) {
-      let moved = 0;
-      for (let blk = 0; blk < WN; blk += 2 * D) {
-        let open = false;
-        for (let i = blk; i < blk + D; i++) {
-          const j = i + D;
-          if (real[i] && real[j]) {
-            if (open) rLen[ranges - 1]!++;
-            else {
-              rStart[ranges] = i;
-              rLen[ranges++] = 1;
-              open = true;
-            }
-            R++;
-            continue;
-          }
-          open = false;
-          if (!real[j]) continue;
-          // A pad word at i is +∞ in every lane: the real word at j moves down, publicly.
-          real[i] = 1;
-          real[j] = 0;
-          moves[2 * moved] = i;
-          moves[2 * moved++ + 1] = j;
-        }
-      }
-      if (moved) (mv.pads(net.A, moved), mv.pads(net.B, moved));
-    } else {
-      // Pairs inside words: every real word, its lanes with bit d clear against those with it set.
-      for (let i = 0; i < WN; i++) {
-        if (!real[i]) continue;
-        if (ranges > 0 && rStart[ranges - 1]! + rLen[ranges - 1]! === i) rLen[ranges - 1]!++;
-        else {
-          rStart[ranges] = i;
-          rLen[ranges++] = 1;
-        }
-        R++;
-      }
-    }
-    if (R === 0) continue;
-    // Below 32 lanes the pairs are inside words: the lower lanes of two words make one gathered word.
-    const G = D > 0 ? R : Math.ceil(R / 2); // gathered words per plane
-    mv.gather(0, D, d, ranges, G);
-    mv.gather(1, D, d, ranges, G);
-    const lanes = 32 * G;
-    const part = (c: [Uint32Array, Uint32Array]) => new BShare(lanes, P, c[0].subarray(0, P * G), c[1].subarray(0, P * G));
-    const xs = part(net.X), ys = part(net.Y);
-    // b = [y < x] = the carry out of x + ¬y over the compared planes (0 in lanes left empty: 0 + ¬0).
-    const b = await carryInto(p, xs, not(p, ys), P);
-    // Δ = b·(x ⊕ y) in every plane; lower = x ⊕ Δ, upper = y ⊕ Δ. In an arena the peer's half of Δ
-    // is received into it and this party's own (sent, so not reused) is copied there.
-    const delta = await andOuter(p, b, xor(xs, ys), net.D?.[1].subarray(0, P * G));
-    if (net.D) net.D[0].set(delta.a);
-    const dh = net.D ?? [delta.a, delta.b];
-    mv.scatter(0, D, d, ranges, G, dh[0]);
-    mv.scatter(1, D, d, ranges, G, dh[1]);
-    step();
-  }
-  // The pads ended above every real row: the first `words` words hold them all.
-  return { a: planeWords(net.A, P, WN, 0, words), b: planeWords(net.B, P, WN, 0, words), words, rows };
-}
 
 /** The low 32 bits of each revealed lane (indices below 2^31). */
 function indices(c: Col): Uint32Array {
@@ -402,11 +117,11 @@ async function placesOf(p: Party, merged: Run, n: number, runs: number[], rb: nu
 }
 
 /**
- * [key at place j = key at place j − 1] for the first n places of a merged run, from its key planes
- * (planes rb .. rb + keyBits − 1): each plane against itself one lane later, an AND tree over the
- * planes, injected. No decomposition of the sorted key is needed.
+ * [key at place j = key at place j − 1] for the first n places of a merged run, as one boolean
+ * plane, from its key planes (planes rb .. rb + keyBits − 1): each plane against itself one lane
+ * later, an AND tree over the planes. No decomposition of the sorted key is needed.
  */
-async function sameAsBefore(p: Party, merged: Run, n: number, rb: number, keyBits: number): Promise<AShare> {
+export function samePlanes(p: Party, merged: Run, n: number, rb: number, keyBits: number): Promise<BShare> {
   const W = Math.ceil(n / 32);
   const eqPlanes = (h: Uint32Array, negate: boolean) => {
     const out = new Uint32Array(keyBits * W);
@@ -423,7 +138,12 @@ async function sameAsBefore(p: Party, merged: Run, n: number, rb: number, keyBit
     return out;
   };
   const eqBits = new BShare(n, keyBits, eqPlanes(merged.a, p.id === 0), eqPlanes(merged.b, p.id === 2));
-  return bitInject(p, await andAllPlanes(p, eqBits));
+  return andAllPlanes(p, eqBits);
+}
+
+/** samePlanes injected: arithmetic 0/1. */
+async function sameAsBefore(p: Party, merged: Run, n: number, rb: number, keyBits: number): Promise<AShare> {
+  return bitInject(p, await samePlanes(p, merged, n, rb, keyBits));
 }
 
 /**
@@ -457,7 +177,7 @@ export function mergeRuns(p: Party, key: AShare, runs: number[], payloads: AShar
 }
 
 /** Every run of the key padded with zeros to whole words of 32 lanes. */
-function paddedKey(key: AShare, runs: number[]): AShare {
+export function paddedKey(key: AShare, runs: number[]): AShare {
   let off = 0;
   return concatShares(runs.flatMap((l) => {
     const part = key.slice(off, off + l);
@@ -468,7 +188,7 @@ function paddedKey(key: AShare, runs: number[]): AShare {
 }
 
 /** A merge's planes per row: rb for the run's number, P in all. */
-interface Planes {
+export interface Planes {
   rb: number;
   P: number;
 }
@@ -482,7 +202,7 @@ export const DECOMPOSE_ROWS = 1 << 21;
  * number (ties go to the earlier run), the key, the pad flag (pads are +∞). Nothing else moves
  * through the network.
  */
-async function runsOf(p: Party, padded: AShare, runs: number[], { rb, P }: Planes, chunk: number, opts: MergeOptions): Promise<Run[]> {
+export async function runsOf(p: Party, padded: AShare, runs: number[], { rb, P }: Planes, chunk: number, opts: Pick<MergeOptions, 'keyBits' | 'unsigned'>): Promise<Run[]> {
   const { keyBits } = opts;
   const wordsOf = runs.map((l) => Math.ceil(l / 32));
   const total = padded.length;

@@ -5,8 +5,11 @@
 // register with FROM's rows only, ./join-execute.ts fromRows), it rides along as one more column
 // of FROM in this and any later join, which then no longer stacks and sorts the subquery's rows:
 // population ⋈ income WHERE EXISTS contacts sorts the 182 k rows of population and income, not 633 k.
-// Follows no paper (a semi-join materialised per person). Reveals what the join of the two
-// registers reveals (their sizes, already revealed by the join it replaces); the flag stays shared.
+// Where both registers are stored in person order, the flag is made by the merge network alone
+// (src/mpc/semi-merge.ts: the condition carried through it, an OR per person, the network back):
+// no permutation, so no line-up to keep; where a line-up of the two registers is kept, the join
+// reuses it. Follows no paper (a semi-join materialised per person). Reveals what the join of the
+// two registers reveals (their sizes, already revealed by the join it replaces); the flag stays shared.
 //
 // Applies where FROM's person id is declared unique (one row per person before any filter: the flag
 // is made for all its rows, FROM's own conditions still apply in the join) and the EXISTS reads one
@@ -14,10 +17,14 @@
 // the person (a study's consent filter, join-execute.ts RowRestriction) is made without: it applies
 // to the joined rows of the query that reads the flag, as it would to the EXISTS's rows (all of
 // one person, whose joined rows it drops), so one flag serves runs under any consent state.
+import { bitInject, lowBit } from '../mpc/convert.js';
 import type { Party } from '../mpc/party.js';
+import { semiJoinMerged } from '../mpc/semi-merge.js';
 import type { AShare } from '../mpc/share.js';
-import { joinedRows, type JoinRunOptions, KEPT_EXISTS, keyColumnUnique } from './join-execute.js';
-import { HAS, type JoinPlan } from './join-plan.js';
+import { lapTimer, rowFilter } from './execute.js';
+import { joinedRows, type JoinRunOptions, KEPT_EXISTS, KEY_BITS, keyColumnUnique } from './join-execute.js';
+import { HAS, type JoinPlan, type JoinTablePlan } from './join-plan.js';
+import { QueryError } from './parse.js';
 
 /** An EXISTS of a join plan whose flag can be kept on the FROM table's rows. */
 export interface KeptExists {
@@ -57,8 +64,39 @@ export function existsJoin(jp: JoinPlan, k: KeptExists): JoinPlan {
 export function existsFlag(p: Party, jp: JoinPlan, k: KeptExists, tables: Map<string, Map<string, AShare>>, opts: Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'trace'> = {}, report?: (f: number, what: string) => void): Promise<AShare> {
   // Not an async function: it would hold `tables` (the EXISTS's register) until the flag is made.
   const sub = existsJoin(jp, k);
+  // Both registers in person order and no line-up kept from an earlier making: the merge network
+  // alone (src/mpc/semi-merge.ts), without the join's permutation (nor a line-up to keep).
+  if (!opts.lineup && sub.tables.every((t) => t.sorted && !t.over)) return flagByMerge(p, sub, tables, opts, report);
   const has = `${sub.tables[1]!.alias}.${HAS}`;
   return joinedRows(p, sub, tables, { ...opts, fromRows: true, only: [has] }, report).then((virtual) => virtual.get(has)!);
+}
+
+/** existsFlag by semi-merge.ts: the EXISTS's condition on its register's rows, the network, FROM's flags injected. */
+function flagByMerge(p: Party, sub: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: Pick<JoinRunOptions, 'trace'>, report?: (f: number, what: string) => void): Promise<AShare> {
+  const [A, S] = sub.tables as [JoinTablePlan, JoinTablePlan];
+  const lap = lapTimer(opts.trace);
+  const column = (t: JoinTablePlan, c: string) => tables.get(t.alias)?.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
+  try {
+    const sCols = tables.get(S.alias) ?? new Map<string, AShare>();
+    const sKey = column(S, S.key), aKey = column(A, A.key);
+    const present = S.filter ? rowFilter(p, S.filter, sCols, sKey.length) : Promise.resolve(null);
+    return present
+      .then((c) => {
+        lap('filters before the join');
+        report?.(0.05, 'filters before the join');
+        return semiJoinMerged(p, { key: sKey, present: c && lowBit(c) }, aKey, { keyBits: KEY_BITS, ...(report ? { onProgress: (f: number) => report(0.05 + 0.7 * f, 'join: merging') } : {}) });
+      })
+      .then((bits) => {
+        lap('join: the EXISTS by the merge network');
+        return bitInject(p, bits);
+      })
+      .then((flag) => {
+        lap(`the rows of ${A.dataset.name} only`);
+        return flag;
+      });
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /**

@@ -29,7 +29,8 @@ import { lapTimer, progressPart, rowFilter, runQuery, type QueryResult, type Run
 import { HAS, type JoinPlan, type JoinTablePlan, ROW } from './join-plan.js';
 import { QueryError } from './parse.js';
 
-const KEY_BITS = PERSON_ID_LIMIT.toString(2).length - 1;
+/** Bits of a person id (keys below PERSON_ID_LIMIT). */
+export const KEY_BITS = PERSON_ID_LIMIT.toString(2).length - 1;
 /** Most joined rows of a many-to-many join (rows × bound) held at once. */
 export const MAX_EXPANDED_ROWS = 1 << 25;
 

@@ -1,0 +1,126 @@
+// EXISTS flags of two registers in person order, by the merge network alone: for every row of a
+// register A with one row per person (population), whether the person has a row of register S
+// (contacts) meeting a condition, as a shared bit in A's stored order. Scale: 100 k × 450 k in the
+// main job, 6 M × 38 M nationally.
+//
+// A semi-join in the line of the sort-merge joins of Secrecy (Liagouris et al., NSDI 2023) on
+// Batcher's bitonic merger (merge-network.ts). merge.ts lines the two runs up and then moves
+// columns by a secret permutation (the merged places injected and multiplied, a shuffle revealed,
+// each column gathered and shuffled, and back to A's order: ≈ 8 ring elements per row and column);
+// here the condition's bit rides through the network as one more plane (one AND per pair, not
+// compared), the flag is a segmented OR over each person's group in boolean shares
+// (scan-bits.ts), and the network, recorded, takes that bit back to its row's place (one AND per
+// pair and layer): no permutation, no injection but A's flags at the end.
+//
+// Ties go to S (run 0 below run 1), so a person's A row is the last of their group: its OR is the
+// OR of the person's S rows. Reveals: the two registers' sizes, as the merge does; nothing else (the
+// network's pairs depend on the sizes only, its swap bits and every value stay shared). If a run is
+// not sorted (a custodian's mistake), flags are wrong but nothing more is revealed.
+import { and, BShare, not, xor } from './boolean.js';
+import { wordsFor } from '../ring/bits.js';
+import { concatShares } from './arith.js';
+import { paddedKey, runsOf, samePlanes, DECOMPOSE_ROWS } from './merge.js';
+import { applyNetwork, inputLanes, mergeTwo, type NetworkRecord, type Run } from './merge-network.js';
+import type { Party } from './party.js';
+import { propagateBits } from './scan-bits.js';
+import type { AShare } from './share.js';
+
+export interface SemiMergeOptions {
+  /** Keys are unsigned, below 2^keyBits (1..63): person ids. */
+  keyBits: number;
+  /** Called after each layer of the network (forward and back) with the fraction done, 0..1. */
+  onProgress?: (fraction: number) => void;
+  /** As MergeOptions.arenaBytes (tests take the JavaScript moves with 0). */
+  arenaBytes?: number;
+  /** As MergeOptions.decomposeRows. */
+  decomposeRows?: number;
+}
+
+/**
+ * For each of A's rows (keys ascending, one row per key), 1 where S (keys ascending, any rows per
+ * key) has a row of the same key whose `present` bit is 1 (every row when null): one boolean plane
+ * of aKey.length lanes. See the module comment.
+ */
+export function semiJoinMerged(p: Party, s: { key: AShare; present: BShare | null }, aKey: AShare, opts: SemiMergeOptions): Promise<BShare> {
+  // Not an async function: V8 keeps an async function's arguments until it returns, and the keys
+  // (and their padded copy) are needed only to make the runs' planes.
+  const nS = s.key.length, nA = aKey.length;
+  const { keyBits } = opts;
+  if (!Number.isInteger(keyBits) || keyBits < 1 || keyBits > 63) return Promise.reject(new RangeError(`semiJoinMerged: keyBits must be an integer in 1..63, got ${keyBits}`));
+  const present = s.present;
+  if (present && (present.n !== nS || present.bits !== 1)) return Promise.reject(new RangeError(`semiJoinMerged: a condition of ${present.n} lanes × ${present.bits} planes for ${nS} rows`));
+  if (nA === 0 || nS === 0) return Promise.resolve(new BShare(nA, 1, new Uint32Array(wordsFor(nA)), new Uint32Array(wordsFor(nA))));
+  // Planes, low to high: the run's number (S 0, A 1), the key, the pad flag; then the condition, carried.
+  const planes = { rb: 1, P: keyBits + 2 };
+  return runsOf(p, paddedKey(concatShares([s.key, aKey]), [nS, nA]), [nS, nA], planes, opts.decomposeRows ?? DECOMPOSE_ROWS, { keyBits, unsigned: true })
+    .then((runs) => flagsOf(p, runs.map((r, i) => withCarried(p, r, planes.P, i === 0 ? present : undefined)) as [Run, Run], planes.P, opts));
+}
+
+/** The network with the condition carried, the scan, the network back, A's lanes (see the module comment). */
+async function flagsOf(p: Party, runs: [Run, Run], P: number, opts: SemiMergeOptions): Promise<BShare> {
+  const [nS, nA] = runs.map((r) => r.rows) as [number, number];
+  const arenaBytes = opts.arenaBytes ?? Infinity;
+  let rec: NetworkRecord | null = null;
+  const layers = 2 * Math.ceil(Math.log2(32 * (runs[0].words + runs[1].words)));
+  let done = 0;
+  const step = () => opts.onProgress?.(Math.min(1, ++done / layers));
+  const merged = await mergeTwo(p, runs, P, arenaBytes, step, { carried: 1, record: (r) => (rec = r) });
+  const r = rec as NetworkRecord | null;
+  if (!r) throw new Error('semiJoinMerged: the merge recorded no network');
+  const n = nS + nA, W = wordsFor(n);
+  const first = not(p, await samePlanes(p, merged, n, 1, P - 2));
+  const top = (h: Uint32Array) => h.slice(P * merged.words, P * merged.words + W);
+  const here = new BShare(n, 1, top(merged.a), top(merged.b));
+  // The scan's flag: a group's start or a row meeting the condition (first ∨ here); at a person's
+  // A row (the group's last) the value is then the OR of the condition over the group.
+  const f = xor(xor(first, here), await and(p, first, here));
+  const has = await propagateBits(p, f, here);
+  const plane = (h: Uint32Array) => {
+    const out = new Uint32Array(r.WN);
+    out.set(h.subarray(0, W));
+    return out;
+  };
+  const back = await applyNetwork(p, r, { a: plane(has.a), b: plane(has.b) }, 1, 'back', arenaBytes);
+  opts.onProgress?.(1);
+  // mergeTwo puts the shorter run low; of two of equal length (a stable sort) the first, S.
+  const aIsLo = nA < nS;
+  const WA = wordsFor(nA);
+  const tail = nA & 31 ? (1 << (nA & 31)) - 1 : 0xffffffff;
+  const lanes = (h: Uint32Array) => {
+    const out = inputLanes(r, h, 1, aIsLo ? 'lo' : 'hi').slice(0, WA);
+    out[WA - 1]! &= tail; // A's pad lanes: 0 in every share half
+    return out;
+  };
+  return new BShare(nA, 1, lanes(back.a), lanes(back.b));
+}
+
+/**
+ * A run with one more plane on top: the condition's bit in its rows' lanes (all 1 where `present`
+ * is null; 0 in pad lanes), or 0 everywhere (`present` undefined: the A run).
+ */
+function withCarried(p: Party, r: Run, P: number, present: BShare | null | undefined): Run {
+  const w = r.words;
+  const grow = (h: Uint32Array) => {
+    const out = new Uint32Array((P + 1) * w);
+    out.set(h);
+    return out;
+  };
+  const a = grow(r.a), b = grow(r.b);
+  if (present !== undefined) {
+    const top = P * w;
+    const tail = r.rows & 31 ? (1 << (r.rows & 31)) - 1 : 0xffffffff;
+    if (present) {
+      a.set(present.a, top);
+      b.set(present.b, top);
+      // Pad lanes of the last word: 0 in every share half, so 0 whatever the condition's planes held there.
+      a[top + w - 1]! &= tail;
+      b[top + w - 1]! &= tail;
+    } else if (p.id !== 1) {
+      // Public ones in x_0 (party 0's first half, party 2's second).
+      const x0 = p.id === 0 ? a : b;
+      x0.fill(0xffffffff, top, top + w);
+      x0[top + w - 1] = tail >>> 0;
+    }
+  }
+  return { a, b, words: w, rows: r.rows };
+}
