@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { revealBits } from '../src/mpc/boolean.js';
 import { lowBit } from '../src/mpc/convert.js';
-import { semiJoinMerged } from '../src/mpc/semi-merge.js';
+import { semiJoinAgain, semiJoinMerged } from '../src/mpc/semi-merge.js';
 import { col, rng, run3, shareAll } from './harness.js';
 
 /**
@@ -23,18 +23,24 @@ async function check(nA: number, nS: number, o: { spread?: number; all?: boolean
   // Half of S's keys are A's (so that groups meet), the others anywhere.
   const s = Array.from({ length: nS }, () => (nA && r() < 0.5 ? a[Math.floor(r() * nA)]! : key())).sort((x, y) => x - y);
   const cond = s.map(() => (o.all || r() < 0.4 ? 1 : 0));
-  const want = a.map((k) => (s.some((x, i) => x === k && cond[i] === 1) ? 1 : 0));
-  const [sk, sc, ak] = shareAll(col(s.map((x) => BigInt(x) + offset)), col(cond.map(BigInt)), col(a.map((x) => BigInt(x) + offset)));
+  // A second condition for the kept line-up (semiJoinAgain): every S row in the all case, else another draw.
+  const cond2 = s.map(() => (r() < 0.2 ? 1 : 0));
+  const wantOf = (c: number[] | null) => a.map((k) => (s.some((x, i) => x === k && (!c || c[i] === 1)) ? 1 : 0));
+  const [sk, sc, sc2, ak] = shareAll(col(s.map((x) => BigInt(x) + offset)), col(cond.map(BigInt)), col(cond2.map(BigInt)), col(a.map((x) => BigInt(x) + offset)));
+  const arena = o.arenaBytes !== undefined ? { arenaBytes: o.arenaBytes } : {};
   const res = await run3(async (p) => {
-    const bits = await semiJoinMerged(p, { key: sk![p.id]!, present: o.all ? null : lowBit(sc![p.id]!) }, ak![p.id]!, { keyBits, ...(o.arenaBytes !== undefined ? { arenaBytes: o.arenaBytes } : {}) });
-    assert.equal(bits.n, nA);
-    return revealBits(p, bits);
+    const { flags, lineup } = await semiJoinMerged(p, { key: sk![p.id]!, present: o.all ? null : lowBit(sc![p.id]!) }, ak![p.id]!, { keyBits, ...arena });
+    assert.equal(flags.n, nA);
+    assert.equal(lineup === null, nA === 0 || nS === 0, 'a line-up where both sides have rows');
+    const again = lineup ? await semiJoinAgain(p, lineup, o.all ? lowBit(sc2![p.id]!) : null, arena) : null;
+    return [await revealBits(p, flags), again && (await revealBits(p, again))];
   });
-  for (const words of res) {
-    const got = a.map((_, i) => (words![i >>> 5]! >>> (i & 31)) & 1);
-    assert.deepEqual(got, want, `A ${nA} × S ${nS}${o.all ? ', every S row' : ''}`);
+  const bitsOf = (words: Uint32Array) => a.map((_, i) => (words[i >>> 5]! >>> (i & 31)) & 1);
+  for (const [words, again] of res) {
+    assert.deepEqual(bitsOf(words!), wantOf(o.all ? null : cond), `A ${nA} × S ${nS}${o.all ? ', every S row' : ''}`);
     // Lanes past A's rows are 0.
     if (nA & 31) assert.equal(words![words!.length - 1]! >>> (nA & 31), 0);
+    if (again) assert.deepEqual(bitsOf(again), wantOf(o.all ? cond2 : null), `again with the kept line-up, A ${nA} × S ${nS}`);
   }
 }
 

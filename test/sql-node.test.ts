@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runRemoteQuery } from '../src/cli/query.js';
 import { generateRegisters } from '../src/demo/registers.js';
+import { inPersonOrder } from '../src/ingest/person-order.js';
 import { uploadDataset } from '../src/ingest/upload.js';
 import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
@@ -145,6 +146,22 @@ describe('the SQL forms of issue 17 at the node daemons', () => {
       [[0, 1, 1], [0, 1, 1], [0, 1, 1]],
       [[1, 0, 0, 1], [1, 0, 0, 1], [1, 0, 0, 1]],
     ]);
+  });
+
+  it('registers uploaded in person order: an EXISTS flag made by the merge network alone, its network kept, and another condition over the same two registers takes it again, same rows', async () => {
+    // Last in this file: new versions of the two registers, as `mosaik ingest` uploads them.
+    for (const r of [regs.population, regs.prescriptions]) {
+      const dataset = inPersonOrder({ schema: r.schema, codeLists: regs.codeLists, rows: r.length, columns: r.columns });
+      assert.ok(dataset.sortedBy);
+      await uploadDataset({ config: cluster.config, dataset, version: 'v2-in-person-order', signer: ids.custodian });
+    }
+    const count = () => daemons.map((d) => [d.runner.existsCache.made, d.runner.existsCache.used, d.runner.lineupCache.made, d.runner.lineupCache.used]);
+    const steps = await countersPerQuery([
+      "SELECT p.region, COUNT(*) AS n FROM population p WHERE EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'C10%') GROUP BY p.region",
+      "SELECT p.sex, COUNT(*) AS n FROM population p WHERE NOT EXISTS (SELECT 1 FROM prescriptions r WHERE r.person_id = p.person_id AND r.atc LIKE 'N02%') GROUP BY p.sex",
+    ], count);
+    // [flags made, flags used, line-ups made, line-ups used]: the first keeps its network, the second takes it.
+    assert.deepEqual(steps, [[[1, 0, 1, 0], [1, 0, 1, 0], [1, 0, 1, 0]], [[1, 0, 0, 1], [1, 0, 0, 1], [1, 0, 0, 1]]]);
   });
 
   it('a many-to-many join without a bound is refused before any MPC, naming the syntax', async () => {

@@ -402,3 +402,17 @@ export function inputLanes(rec: NetworkRecord, h: Uint32Array, T: number, which:
   for (let k = 0; k < T; k++) for (let w = 0; w < nw; w++) out[k * nw + w] = rev32(h[k * WN + WN - 1 - w]!);
   return out;
 }
+
+/**
+ * T planes of rec.WN words in the network's input layout (applyNetwork 'forward') from the runs'
+ * planes (T planes of each run's words, its rows first; null: zeros): the inverse of inputLanes.
+ */
+export function inputLayout(rec: NetworkRecord, T: number, lo: Uint32Array | null, hi: Uint32Array | null): Uint32Array {
+  const { WN } = rec, mw = rec.lo.words, nw = rec.hi.words;
+  const out = new Uint32Array(T * WN);
+  for (let k = 0; k < T; k++) {
+    if (lo) out.set(lo.subarray(k * mw, (k + 1) * mw), k * WN);
+    if (hi) for (let w = 0; w < nw; w++) out[k * WN + WN - 1 - w] = rev32(hi[k * nw + w]!);
+  }
+  return out;
+}

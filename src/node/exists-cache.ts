@@ -20,7 +20,7 @@ import type { JoinRunOptions } from '../query/join-execute.js';
 import type { JoinPlan } from '../query/join-plan.js';
 import { TaggedCache } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
-import { agreedLineup, type LineupCache } from './lineup-cache.js';
+import { agreedFlagLineup, type LineupCache } from './lineup-cache.js';
 import type { ShareStore } from './store.js';
 
 /** A node's kept EXISTS flags (see the module comment). */
@@ -67,7 +67,7 @@ export async function agreedExists(
     }
     cache.delete(keys[i]!);
     const sub = existsJoin(jp, k);
-    const lineup = caches.lineups ? await agreedLineup(p, caches.lineups, store, sub, versions, { fromRows: true }) : {};
+    const lineup = caches.lineups ? await agreedFlagLineup(p, caches.lineups, store, sub, versions) : {};
     const report = opts.report ? (f: number, what: string) => opts.report!(f, `the EXISTS over ${sub.tables[1]!.dataset.name} (${what})`) : undefined;
     // The EXISTS's register is read for its flag only and held by the join alone (not by `loaded`),
     // so its columns go once the join has stacked them.

@@ -26,17 +26,19 @@
 // tag, and all three join again. 16 bytes per joined row and column; an eighth of the budget.
 import { lineupBytes, type JoinLineup } from '../mpc/join.js';
 import type { Party } from '../mpc/party.js';
+import { semiLineupBytes, type SemiLineup } from '../mpc/semi-merge.js';
 import type { AShare } from '../mpc/share.js';
+import { isSemiLineup, type ExistsFlagOptions } from '../query/exists-flags.js';
 import { keptJoinInputs, lineupInputs, type JoinRunOptions, type KeptJoin } from '../query/join-execute.js';
 import type { JoinPlan } from '../query/join-plan.js';
 import { TaggedCache } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
 import type { ShareStore } from './store.js';
 
-/** A node's kept line-ups (see the module comment). */
-export class LineupCache extends TaggedCache<JoinLineup> {
+/** A node's kept line-ups (see the module comment): joins' (join.ts) and EXISTS flags' semi-joins (semi-merge.ts). */
+export class LineupCache extends TaggedCache<JoinLineup | SemiLineup> {
   constructor(o: { bytes: number }) {
-    super(o, lineupBytes);
+    super(o, (l) => (isSemiLineup(l) ? semiLineupBytes(l) : lineupBytes(l)));
   }
 }
 
@@ -52,19 +54,30 @@ export class JoinedCache extends TaggedCache<KeptJoin> {
  * keep the one the join will make; {} where the join's sort is of something derived (lineupInputs).
  * With `joined`, also the joined rows kept from an earlier join under the same conditions where all
  * three hold them alike, and a callback that keeps the rows this join makes. One round of tags
- * when the join can use one.
+ * when the join can use one. A semi-join's line-up kept under the same inputs is not a join's: the
+ * join sorts and keeps its own in its place.
  */
 export async function agreedLineup(p: Party, cache: LineupCache, store: ShareStore, jp: JoinPlan, versions: Record<string, string>, opts: Pick<JoinRunOptions, 'restrict' | 'fromRows'> = {}, joined?: JoinedCache): Promise<Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'joined' | 'onJoined'>> {
+  return agreed(p, cache, store, jp, versions, opts, joined, (l): l is JoinLineup => !isSemiLineup(l));
+}
+
+/** agreedLineup for an EXISTS flag's join (src/query/exists-flags.ts): a join's line-up or a semi-join's. */
+export function agreedFlagLineup(p: Party, cache: LineupCache, store: ShareStore, jp: JoinPlan, versions: Record<string, string>): Promise<Pick<ExistsFlagOptions, 'lineup' | 'onLineup'>> {
+  return agreed(p, cache, store, jp, versions, { fromRows: true }, undefined, (l): l is JoinLineup | SemiLineup => true);
+}
+
+async function agreed<L extends JoinLineup | SemiLineup>(p: Party, cache: LineupCache, store: ShareStore, jp: JoinPlan, versions: Record<string, string>, opts: Pick<JoinRunOptions, 'restrict' | 'fromRows'>, joined: JoinedCache | undefined, usable: (l: JoinLineup | SemiLineup) => l is L): Promise<{ lineup?: L; onLineup?: (l: JoinLineup | SemiLineup) => void } & Pick<JoinRunOptions, 'joined' | 'onJoined'>> {
   const inputs = lineupInputs(jp, opts);
   if (!inputs) return {};
   const key = `${inputs.signature} @ ${inputs.datasets.map((d) => storedVersionKey(store, d, versions[d]!)).join(' ')}`;
   const kept = joined ? keptJoinInputs(jp, opts) : null;
   const joinedKey = kept ? `${key} | ${kept}` : null;
   // Taken before waiting for the peers: another job may replace the entries meanwhile.
-  const mine = cache.find(key);
+  const found = cache.find(key);
+  const mine = found && usable(found.value) ? found : undefined;
   const mineJoined = joinedKey ? joined!.find(joinedKey) : undefined;
   const { held, fresh } = await agreeOnTags(p, [mine?.tag ?? null, ...(joinedKey ? [mineJoined?.tag ?? null] : [])], 'join line-up', `${inputs.signature}${joinedKey ? ' (and its joined rows)' : ''}`);
-  const out: Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'joined' | 'onJoined'> = {};
+  const out: { lineup?: L; onLineup?: (l: JoinLineup | SemiLineup) => void } & Pick<JoinRunOptions, 'joined' | 'onJoined'> = {};
   if (joinedKey) {
     if (held[1] && mineJoined) (joined!.used++, (out.joined = mineJoined.value));
     else joined!.delete(joinedKey);
@@ -73,7 +86,7 @@ export async function agreedLineup(p: Party, cache: LineupCache, store: ShareSto
   }
   if (held[0] && mine) {
     cache.used++;
-    out.lineup = mine.value;
+    out.lineup = mine.value as L;
   } else {
     cache.delete(key);
     out.onLineup = (lineup) => cache.put(key, fresh, lineup);

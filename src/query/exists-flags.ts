@@ -19,7 +19,8 @@
 // one person, whose joined rows it drops), so one flag serves runs under any consent state.
 import { bitInject, lowBit } from '../mpc/convert.js';
 import type { Party } from '../mpc/party.js';
-import { semiJoinMerged } from '../mpc/semi-merge.js';
+import type { JoinLineup } from '../mpc/join.js';
+import { semiJoinAgain, semiJoinMerged, type SemiLineup } from '../mpc/semi-merge.js';
 import type { AShare } from '../mpc/share.js';
 import { lapTimer, rowFilter } from './execute.js';
 import { joinedRows, type JoinRunOptions, KEPT_EXISTS, KEY_BITS, keyColumnUnique } from './join-execute.js';
@@ -56,38 +57,63 @@ export function existsJoin(jp: JoinPlan, k: KeptExists): JoinPlan {
   return { sql: '', plan: jp.plan, order: [0, 1], tables: [{ ...A, unique: true, filter: null, filterText: null, columns: [], reads: [A.key] }, S] };
 }
 
-/**
- * The flag of one EXISTS: 0/1 per row of the FROM register as stored (shared). `tables` holds at
- * least the two registers' key and condition columns; `opts` may carry the sort's line-up of an
- * earlier making (join-execute.ts). Reveals the two registers' sizes.
- */
-export function existsFlag(p: Party, jp: JoinPlan, k: KeptExists, tables: Map<string, Map<string, AShare>>, opts: Pick<JoinRunOptions, 'lineup' | 'onLineup' | 'trace'> = {}, report?: (f: number, what: string) => void): Promise<AShare> {
-  // Not an async function: it would hold `tables` (the EXISTS's register) until the flag is made.
-  const sub = existsJoin(jp, k);
-  // Both registers in person order and no line-up kept from an earlier making: the merge network
-  // alone (src/mpc/semi-merge.ts), without the join's permutation (nor a line-up to keep).
-  if (!opts.lineup && sub.tables.every((t) => t.sorted && !t.over)) return flagByMerge(p, sub, tables, opts, report);
-  const has = `${sub.tables[1]!.alias}.${HAS}`;
-  return joinedRows(p, sub, tables, { ...opts, fromRows: true, only: [has] }, report).then((virtual) => virtual.get(has)!);
+/** A line-up an EXISTS flag's making can use or keep: a join's (join.ts) or a semi-join's (semi-merge.ts). */
+export type FlagLineup = JoinLineup | SemiLineup;
+
+export const isSemiLineup = (l: FlagLineup): l is SemiLineup => (l as SemiLineup).kind === 'semi-merge';
+
+export interface ExistsFlagOptions extends Pick<JoinRunOptions, 'trace'> {
+  /** The line-up of an earlier making over the same two registers (all three nodes hold it alike). */
+  lineup?: FlagLineup;
+  /** Gets the line-up this making made, to keep. */
+  onLineup?: (l: FlagLineup) => void;
 }
 
-/** existsFlag by semi-merge.ts: the EXISTS's condition on its register's rows, the network, FROM's flags injected. */
-function flagByMerge(p: Party, sub: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: Pick<JoinRunOptions, 'trace'>, report?: (f: number, what: string) => void): Promise<AShare> {
+/**
+ * The flag of one EXISTS: 0/1 per row of the FROM register as stored (shared). `tables` holds at
+ * least the two registers' key and condition columns; `opts` may carry the line-up of an earlier
+ * making. Both registers in person order: by the merge network alone (semi-merge.ts; with a kept
+ * semi-join line-up, its network again); otherwise the join of the two (join-execute.ts). Reveals
+ * the two registers' sizes.
+ */
+export function existsFlag(p: Party, jp: JoinPlan, k: KeptExists, tables: Map<string, Map<string, AShare>>, opts: ExistsFlagOptions = {}, report?: (f: number, what: string) => void): Promise<AShare> {
+  // Not an async function: it would hold `tables` (the EXISTS's register) until the flag is made.
+  const sub = existsJoin(jp, k);
+  const l = opts.lineup;
+  const merges = sub.tables.every((t) => t.sorted && !t.over);
+  if (merges && (!l || isSemiLineup(l))) return flagByMerge(p, sub, tables, { ...opts, ...(l ? { lineup: l } : {}) } as ExistsFlagOptions & { lineup?: SemiLineup }, report);
+  const has = `${sub.tables[1]!.alias}.${HAS}`;
+  const run: JoinRunOptions = { fromRows: true, only: [has], ...(l && !isSemiLineup(l) ? { lineup: l } : {}), ...(opts.onLineup ? { onLineup: opts.onLineup } : {}), ...(opts.trace ? { trace: opts.trace } : {}) };
+  return joinedRows(p, sub, tables, run, report).then((virtual) => virtual.get(has)!);
+}
+
+/**
+ * existsFlag by semi-merge.ts: the EXISTS's condition on its register's rows, the network (or a
+ * kept line-up's network again), FROM's flags injected.
+ */
+function flagByMerge(p: Party, sub: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: ExistsFlagOptions & { lineup?: SemiLineup }, report?: (f: number, what: string) => void): Promise<AShare> {
   const [A, S] = sub.tables as [JoinTablePlan, JoinTablePlan];
   const lap = lapTimer(opts.trace);
   const column = (t: JoinTablePlan, c: string) => tables.get(t.alias)?.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
   try {
     const sCols = tables.get(S.alias) ?? new Map<string, AShare>();
     const sKey = column(S, S.key), aKey = column(A, A.key);
+    const kept = opts.lineup && opts.lineup.rows[0] === sKey.length && opts.lineup.rows[1] === aKey.length ? opts.lineup : null;
     const present = S.filter ? rowFilter(p, S.filter, sCols, sKey.length) : Promise.resolve(null);
+    const onProgress = report ? { onProgress: (f: number) => report(0.05 + 0.7 * f, kept ? 'join: line-up reused' : 'join: merging') } : {};
     return present
       .then((c) => {
         lap('filters before the join');
         report?.(0.05, 'filters before the join');
-        return semiJoinMerged(p, { key: sKey, present: c && lowBit(c) }, aKey, { keyBits: KEY_BITS, ...(report ? { onProgress: (f: number) => report(0.05 + 0.7 * f, 'join: merging') } : {}) });
+        const bits = c && lowBit(c);
+        if (kept) return semiJoinAgain(p, kept, bits, onProgress);
+        return semiJoinMerged(p, { key: sKey, present: bits }, aKey, { keyBits: KEY_BITS, ...onProgress }).then(({ flags, lineup }) => {
+          if (lineup) opts.onLineup?.(lineup);
+          return flags;
+        });
       })
       .then((bits) => {
-        lap('join: the EXISTS by the merge network');
+        lap(kept ? 'join: the EXISTS by a kept merge network' : 'join: the EXISTS by the merge network');
         return bitInject(p, bits);
       })
       .then((flag) => {
