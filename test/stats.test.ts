@@ -11,6 +11,7 @@ import { runLocal } from '../src/stats/engine.js';
 import { planStat, type StatRequest } from '../src/stats/functions.js';
 import { finishStatistic, planStatistic, statisticNoise } from '../src/stats/statistic.js';
 import { pickBetter, STEP_MARGIN } from '../src/stats/glm.js';
+import { modelJob } from '../src/stats/model-job.js';
 import { planAnalysis, runAnalysis } from '../src/query/rows.js';
 import { keptExistsOf, withExistsFlags } from '../src/query/exists-flags.js';
 import { revealMany } from '../src/mpc/arith.js';
@@ -65,6 +66,10 @@ for (i in seq_len(nrow(cf))) { out(paste0("pois:coef:", rownames(cf)[i]), cf[i, 
 m <- coxph(Surv(m, died) ~ t2d + age + sex, data = d, ties = "breslow"); cf <- coef(summary(m))
 for (i in seq_len(nrow(cf))) { out(paste0("cox:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("cox:se:", rownames(cf)[i]), cf[i, 3]); out(paste0("cox:p:", rownames(cf)[i]), cf[i, 5]) }
 out("cox:wald", summary(m)$waldtest[1])
+m <- glm(t2d ~ age10 + sex + factor(q), family = binomial, data = d); cf <- coef(summary(m))
+for (i in seq_len(nrow(cf))) { out(paste0("glm10:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("glm10:se:", rownames(cf)[i]), cf[i, 2]); out(paste0("glm10:p:", rownames(cf)[i]), cf[i, 4]) }
+m <- coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"); cf <- coef(summary(m))
+for (i in seq_len(nrow(cf))) { out(paste0("cox10:coef:", rownames(cf)[i]), cf[i, 1]); out(paste0("cox10:se:", rownames(cf)[i]), cf[i, 3]); out(paste0("cox10:p:", rownames(cf)[i]), cf[i, 5]) }
 cf <- coef(lm(days ~ age + sex + t2d, data = d)); for (n in names(cf)) out(paste0("lm2:coef:", n), cf[[n]])
 d$q90 <- 1 + floor((d$days - 1) / 90) * 90; cf <- coef(coxph(Surv(q90, died) ~ t2d + sex, data = d, ties = "breslow")); for (n in names(cf)) out(paste0("cox90:coef:", n), cf[[n]])
 d$dd <- d$died
@@ -274,6 +279,19 @@ describe('models fitted inside MPC equal R', () => {
     for (const n of ['t2dTRUE', 'age', 'sexM']) coefOk(r.result.values, 'cox', n);
     closeRel(r.result.values.wald!, R.get('cox:wald')!, 1e-3, 'Wald test');
     closeRel(r.result.values['hr:t2dTRUE']!, Math.exp(R.get('cox:coef:t2dTRUE')!), 1e-3, 'hazard ratio');
+  });
+  it('a covariate of age bands (age_band(…, 10, 90)): one pattern per band, not per year of the range, and glm and coxph equal R', async () => {
+    const data = EXAMPLE_SQL.replace('AS age,', "AS age, age_band(p.birth_date, '2024-12-31', 10, 90) AS age10,");
+    const datasets = new Map(regs.all.map((r) => [r.schema.name, { schema: r.schema, codeLists: [...regs.codeLists.values()] }]));
+    const glm = { fn: 'glm', data, formula: 't2d ~ age10 + sex + factor(q)', family: 'binomial' } as StatRequest;
+    const cox = { fn: 'coxph', data, formula: 'Surv(days, died) ~ t2d + age10 + sex', bin: 30 } as StatRequest;
+    // Ten bands (0, 10, …, 90) × two sexes × five quintiles: 100 patterns, not 91 × 2 × 5.
+    assert.equal(modelJob(planStat(glm, datasets)).G, 100);
+    assert.equal(modelJob(planStat(cox, datasets)).G, 2 * 10 * 2);
+    const g = await runLocal(regs.all, regs.codeLists, glm, { minCellSize: 1 });
+    for (const n of ['(Intercept)', 'age10', 'sexM', 'factor(q)2', 'factor(q)3', 'factor(q)4', 'factor(q)5']) coefOk(g.result.values, 'glm10', n);
+    const c = await runLocal(regs.all, regs.codeLists, cox, { minCellSize: 1 });
+    for (const n of ['t2dTRUE', 'age10', 'sexM']) coefOk(c.result.values, 'cox10', n);
   });
   it('a Newton step is cut to a quarter only when that raises the log-likelihood by more than its rounding', async () => {
     // Near the optimum the two candidates' log-likelihoods differ by a few units of 2^-24: a choice made

@@ -32,6 +32,8 @@ export interface RowColumn {
   max: number;
   /** Code columns: the code list (its codes are the factor's levels, in order). */
   codeList?: string;
+  /** The values are min + k·step only (age_band's bands of `step` years); absent: every integer in [min, max]. */
+  step?: number;
   value: RowValue;
 }
 
@@ -76,7 +78,7 @@ export function planRowQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: 
     if (lo === null || hi === null) return err(`column '${s.name}' has no declared min and max: an analysis table needs bounded columns (clamp it with LEAST/GREATEST)`);
     return [Number(lo), Number(hi)];
   };
-  type V = { type: RowType; min: number; max: number; value: RowValue; codeList?: string; nullable: boolean };
+  type V = { type: RowType; min: number; max: number; value: RowValue; codeList?: string; step?: number; nullable: boolean };
   const value = (e: Expr, inside: string | null): V => {
     if (e.kind === 'column') {
       const s = spec(e.name);
@@ -117,7 +119,7 @@ export function planRowQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: 
         // age ≥ k·w ⇔ birth < yearsBefore(ref, k·w) + 1 =: T_k (T_k falls with k): band = top − w·#{k : birth ≥ T_k}.
         const th: bigint[] = [];
         for (let k = K; k >= 1; k--) th.push(BigInt(yearsBefore(ref, k * w) + 1));
-        return { type: 'int', min: bandOf(aMin), max: bandOf(aMax), value: { op: 'bucket', column: s.name, thresholds: th, base: top, sign: -1, step: w }, nullable: false };
+        return { type: 'int', min: bandOf(aMin), max: bandOf(aMax), ...(w > 1 ? { step: w } : {}), value: { op: 'bucket', column: s.name, thresholds: th, base: top, sign: -1, step: w }, nullable: false };
       }
       // age = aMax − #{a ∈ (aMin, aMax] : birth ≥ T_a}
       const th: bigint[] = [];
@@ -180,7 +182,7 @@ export function planRowQuery(q: ParsedQuery, dataset: DatasetSchema, codeLists: 
     const v = value(s.expr, null);
     const text = show(s.expr);
     const name = s.alias ?? (s.expr.kind === 'column' ? s.expr.name.slice(s.expr.name.indexOf('.') + 1) : text);
-    return { name, text, type: v.type, min: v.min, max: v.max, value: v.value, ...(v.codeList ? { codeList: v.codeList } : {}) };
+    return { name, text, type: v.type, min: v.min, max: v.max, value: v.value, ...(v.codeList ? { codeList: v.codeList } : {}), ...(v.step ? { step: v.step } : {}) };
   });
   if (rows.length === 0) err('an analysis table needs at least one column');
   // Columns read: the builder's (filter, conditions, values) plus the base plan's.

@@ -15,7 +15,7 @@ import { lowBit } from '../mpc/convert.js';
 import { countOnes } from '../mpc/count.js';
 import type { Party } from '../mpc/party.js';
 import type { AnalysisTable } from '../query/rows.js';
-import { keySize, type CellKey } from './cells.js';
+import { factorThresholds, keySize, type CellKey } from './cells.js';
 import { CHUNK_BITS, COUNT_PLANES, cellIndex, cellSums, widthOf } from './secure.js';
 
 export interface CellCountOptions {
@@ -86,12 +86,12 @@ export async function cellCounts(p: Party, t: AnalysisTable, keys: CellKey[], we
 /** One-hot planes [key index = l], l ∈ [0, keySize): x holds signed `bits`-bit values. */
 async function keyPlanes(p: Party, x: AShare, key: CellKey, bits: number): Promise<BShare> {
   const n = x.length, size = keySize(key);
-  if (key.kind === 'factor' && size === 2) {
-    // x ∈ {min, min + 1}: [x = min + 1] is bit 0 of x, or its negation.
+  if (key.kind === 'factor' && size === 2 && (key.step ?? 1) % 2 === 1) {
+    // x ∈ {min, min + step}, step odd: [x = min + step] is bit 0 of x, or its negation.
     const b = lowBit(x);
-    const top = (key.min + 1) & 1 ? b : not(p, b);
+    const top = (key.min + (key.step ?? 1)) & 1 ? b : not(p, b);
     return stackPlanes([not(p, top), top]);
   }
-  const th = key.kind === 'factor' ? Array.from({ length: size - 1 }, (_, k) => BigInt(key.min + k + 1)) : key.thresholds.map((v) => BigInt(v));
+  const th = (key.kind === 'factor' ? factorThresholds(key) : key.thresholds).map((v) => BigInt(v));
   return oneHot(p, th.length ? await geThresholds(p, x, th, bits) : [], n);
 }

@@ -6,7 +6,13 @@
 /** A column of the analysis table as a value, or as the indicator [column = level]. */
 export type ColRef = { column: string; level?: number; shift?: number };
 
-/** A discrete key of a cell: a factor (value − min, size levels) or a binned value (bucket index). */
-export type CellKey = { column: string; kind: 'factor'; min: number; size: number } | { column: string; kind: 'bins'; thresholds: number[] };
+/**
+ * A discrete key of a cell: a factor (size levels: min, min + step, …; step 1 unless the column
+ * takes only every step-th value, e.g. age_band's) or a binned value (bucket index).
+ */
+export type CellKey = { column: string; kind: 'factor'; min: number; size: number; step?: number } | { column: string; kind: 'bins'; thresholds: number[] };
+
+/** A factor key's level thresholds: [x ≥ t_k] for each level but the lowest. */
+export const factorThresholds = (k: Extract<CellKey, { kind: 'factor' }>): number[] => Array.from({ length: k.size - 1 }, (_, i) => k.min + (i + 1) * (k.step ?? 1));
 
 export const keySize = (k: CellKey): number => (k.kind === 'factor' ? k.size : k.thresholds.length + 1);

@@ -50,7 +50,9 @@ export function modelJob(plan: StatPlan): ModelJob {
   const keys: CellKey[] = f.terms.map((t) => {
     const c = plan.column(t.column);
     if (c.type === 'decimal' || c.type === 'date') fail(`${req.fn}: ${t.column} is ${c.type}; model covariates must be discrete (bool, code, or int with a declared range) — the fit runs on the table of covariate patterns`);
-    return { column: t.column, kind: 'factor', min: c.min, size: c.max - c.min + 1 };
+    // A column of every step-th value (age_band's bands) has (max − min)/step + 1 patterns, not max − min + 1.
+    const step = c.step ?? 1;
+    return { column: t.column, kind: 'factor', min: c.min, size: Math.floor((c.max - c.min) / step) + 1, ...(step > 1 ? { step } : {}) };
   });
   const G = keys.reduce((m, k) => m * keySize(k), 1);
   const cols = design.columns;
@@ -61,7 +63,7 @@ export function modelJob(plan: StatPlan): ModelJob {
     let r = g;
     for (let i = keys.length - 1; i >= 0; i--) {
       const k = keys[i] as Extract<CellKey, { kind: 'factor' }>;
-      m.set(k.column, k.min + (r % k.size));
+      m.set(k.column, k.min + (r % k.size) * (k.step ?? 1));
       r = Math.floor(r / k.size);
     }
     return m;
