@@ -7,6 +7,7 @@
 //   npm run bench:sql -- --sizes 100000 --only recurrent --phases
 //   npm run bench:sql -- --sizes 450000 --only t2d --again   # a second query over the same join
 //   npm run bench:sql -- --sizes 450000 --only t2d-income --kept-exists   # its EXISTS's flag made first
+//   npm run bench:sql -- --sizes 450000 --only t2d --in-order --flag-again   # … and again from its kept line-up
 //   npm run bench:sql -- --sizes 450000 --only t2d --in-order   # registers in person order: the join merges
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,9 @@ const phases = process.argv.includes('--phases');
 /** `--again`: time a second run of each query over the first one's line-up (the sort by person kept, src/node/lineup-cache.ts). */
 const again = process.argv.includes('--again');
 /** `--kept-exists`: make each query's EXISTS flags first (timed apart), then time the query joined without their registers (src/query/exists-flags.ts). */
-const keptExists = process.argv.includes('--kept-exists');
+const keptExists = process.argv.includes('--kept-exists') || process.argv.includes('--flag-again');
+/** `--flag-again`: with --kept-exists, each flag made a second time from the first making's kept line-up (src/mpc/semi-merge.ts semiJoinAgain where the registers are in person order), timed apart. */
+const flagAgain = process.argv.includes('--flag-again');
 /** `--in-order`: the registers in person order, as `mosaik ingest` uploads them, so that their joins merge (src/mpc/merge.ts). */
 const inOrder = process.argv.includes('--in-order');
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} k`);
@@ -37,12 +40,12 @@ async function main(): Promise<void> {
   console.log('| --- | ---: | ---: | ---: | ---: | --- | --- |');
   for (const contacts of sizes) {
     for (const query of only) {
-      const res = await runOnLocalCluster({ dir, job: { module: jobs, export: 'sqlQuery', args: { contacts, query, again, keptExists, inOrder } }, timeoutMs: 3_600_000, recvTimeoutMs: 1_200_000 });
+      const res = await runOnLocalCluster({ dir, job: { module: jobs, export: 'sqlQuery', args: { contacts, query, again, keptExists, flagAgain, inOrder } }, timeoutMs: 3_600_000, recvTimeoutMs: 1_200_000 });
       const parts = res.map((x) => x.result as unknown as SqlJobResult);
       const slowest = parts.reduce((a, b) => (b.ms > a.ms ? b : a));
       const sent = Math.max(...parts.map((x) => x.sent));
       const released = (parts[0]!.rows ?? []).map((r) => r.join(' ')).join('; ');
-      console.log(`| ${query} | ${fmt(contacts)} | ${fmt(parts[0]!.n)} | ${(slowest.ms / 1000).toFixed(1)} s${slowest.flagsMs !== undefined ? ` (flags made first: ${(Math.max(...parts.map((x) => x.flagsMs!)) / 1000).toFixed(1)} s)` : ''} | ${(sent / 2 ** 20).toFixed(0)} MiB | ${load()} | ${released.length > 120 ? `${released.slice(0, 120)}…` : released} |`);
+      console.log(`| ${query} | ${fmt(contacts)} | ${fmt(parts[0]!.n)} | ${(slowest.ms / 1000).toFixed(1)} s${slowest.flagsMs !== undefined ? ` (flags made first: ${(Math.max(...parts.map((x) => x.flagsMs!)) / 1000).toFixed(1)} s${slowest.flagsAgainMs !== undefined ? `; again from their kept line-up: ${(Math.max(...parts.map((x) => x.flagsAgainMs!)) / 1000).toFixed(2)} s` : ''})` : ''} | ${(sent / 2 ** 20).toFixed(0)} MiB | ${load()} | ${released.length > 120 ? `${released.slice(0, 120)}…` : released} |`);
       if (phases) console.error(`${query} at ${fmt(contacts)} contacts (node ${slowest.party}): ${slowest.steps.map(([s, ms]) => `${s} ${(ms / 1000).toFixed(1)} s`).join('; ')}`);
     }
   }

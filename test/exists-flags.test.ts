@@ -4,12 +4,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { generateRegisters, type Registers } from '../src/demo/registers.js';
-import { inPersonOrder } from '../src/ingest/person-order.js';
 import { keptExistsOf, withExistsFlags } from '../src/query/exists-flags.js';
 import { planJoinSql, runJoinQuery } from '../src/query/index.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
-import { RegisterShares } from './register-shares.js';
+import { inPersonOrderRegisters, RegisterShares } from './register-shares.js';
 import { assertVisibleCellsEqual } from './sqlite-cells.js';
 
 const K = 5;
@@ -29,14 +28,7 @@ const datasets = () => new Map(regs.all.map((r) => [r.schema.name, r.schema]));
 let ordered: Registers;
 const orderedShares = new RegisterShares(() => ordered);
 const sortedBy = new Map<string, string>();
-before(() => {
-  const all = regs.all.map((r) => {
-    const o = inPersonOrder({ schema: r.schema, codeLists: regs.codeLists, rows: r.length, columns: r.columns });
-    if (o.sortedBy) sortedBy.set(r.schema.name, o.sortedBy);
-    return { ...r, columns: o.columns };
-  });
-  ordered = { ...regs, all };
-});
+before(() => (ordered = inPersonOrderRegisters(regs, sortedBy)));
 
 /** The query at three parties: as written, and with every EXISTS whose flag can be kept made first and kept. */
 async function both(sql: string) {

@@ -8,10 +8,9 @@ import { generateRegisters, type Registers } from '../src/demo/registers.js';
 import { JoinError } from '../src/mpc/join.js';
 import { planJoinSql, QueryError, runJoinQuery } from '../src/query/index.js';
 import { keptJoinInputs, type KeptJoin } from '../src/query/join-execute.js';
-import { inPersonOrder } from '../src/ingest/person-order.js';
 import { PlainDatabase } from '../src/query/plaintext.js';
 import { run3 } from './harness.js';
-import { RegisterShares } from './register-shares.js';
+import { inPersonOrderRegisters, RegisterShares } from './register-shares.js';
 import { assertVisibleCellsEqual } from './sqlite-cells.js';
 
 const K = 5;
@@ -30,14 +29,7 @@ const datasets = () => new Map(regs.all.map((r) => [r.schema.name, r.schema]));
 let ordered: Registers;
 const orderedShares = new RegisterShares(() => ordered);
 const sortedBy = new Map<string, string>();
-before(() => {
-  const all = regs.all.map((r) => {
-    const o = inPersonOrder({ schema: r.schema, codeLists: regs.codeLists, rows: r.length, columns: r.columns });
-    if (o.sortedBy) sortedBy.set(r.schema.name, o.sortedBy);
-    return { ...r, columns: o.columns };
-  });
-  ordered = { ...regs, all };
-});
+before(() => (ordered = inPersonOrderRegisters(regs, sortedBy)));
 
 
 async function mpc(sql: string, inOrder = false) {
