@@ -2,7 +2,8 @@
 // localhost, connected over TLS (MPyC's --ssl, with certificates made here by openssl), the MPyC
 // package taken from MPYC_PATH (a directory holding the `mpyc` package; not part of this repo).
 //   MPYC_PATH=/work/peers/mpyc            required, else MPyC is skipped
-//   MPYC_PYTHON=python3                   interpreter (needs numpy; gmpy2 >= 2.2 is used if present)
+//   MPYC_PYTHON=python3                   interpreter (needs numpy; gmpy2 is used if present: MPyC 0.11 needs
+//                                         gmpy2 >= 2.1.3, MPyC 0.10 any 2.x, e.g. Debian bookworm's 2.1.2)
 //   MPYC_SSL=0                            plain TCP instead of TLS
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ export async function mpycAvailable(): Promise<MpycInfo> {
   if (!existsSync(join(path, 'mpyc', '__init__.py'))) throw new Skip(`MPYC_PATH=${path} has no mpyc/__init__.py`);
   if (!existsSync(PROGRAM)) throw new Skip(`${PROGRAM} not found (run from the repository's dist/)`);
   const python = process.env.MPYC_PYTHON ?? 'python3';
-  const r = await runProcess(python, ['-c', "import sys, numpy, mpyc, mpyc.gmpy; print('VERSION', mpyc.__version__, numpy.__version__, sys.version.split()[0], mpyc.gmpy.version())"], {
+  const r = await runProcess(python, ['-c', "import sys, numpy, mpyc, mpyc.gmpy; print('VERSION', mpyc.__version__, numpy.__version__, sys.version.split()[0], getattr(mpyc.gmpy, 'version', lambda: 'MPyC stubs')())"], {
     env: { ...process.env, PYTHONPATH: path },
     timeoutMs: 60_000,
   }).catch((e: Error) => ({ code: 1, stdout: '', stderr: e.message }));
