@@ -101,9 +101,12 @@ export async function signInWithKey(page: Page, url: string, keyFile: string, na
   await page.locator('input[type=file]').setInputFiles(keyFile);
   if (name) await page.getByLabel('Your name at the nodes').fill(name);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  // Signed in once the app has moved on to the role's first page.
+  // Signed in once the app shows "Sign out" on the role's first page. A refusal shows an alert on the
+  // sign-in page instead: fail with its words (these waits have no time limit, so waiting for a page
+  // that will not come would hang the test).
+  await page.getByText('Sign out').or(page.getByRole('alert')).first().waitFor();
+  if (!(await page.getByText('Sign out').count())) throw new Error(`sign-in refused: ${await page.getByRole('alert').first().textContent()}`);
   await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
-  await page.getByText('Sign out').waitFor();
 }
 
 /** What has the keyboard focus: a link's or button's text, a form field's id (or label). */
