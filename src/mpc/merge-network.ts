@@ -30,14 +30,14 @@ export interface Run {
 }
 
 /** Words [from, from + count) of each of P planes of `stride` words (plane-major), as P planes of `count` words. */
-export function planeWords(h: Uint32Array, P: number, stride: number, from: number, count: number): Uint32Array {
+function planeWords(h: Uint32Array, P: number, stride: number, from: number, count: number): Uint32Array {
   const out = new Uint32Array(P * count);
   for (let k = 0; k < P; k++) out.set(h.subarray(k * stride + from, k * stride + from + count), k * count);
   return out;
 }
 
 /** Bit-reversal of a 32-bit word (lane order within the word reversed). */
-export function rev32(w: number): number {
+function rev32(w: number): number {
   w = ((w >>> 1) & 0x55555555) | ((w & 0x55555555) << 1);
   w = ((w >>> 2) & 0x33333333) | ((w & 0x33333333) << 2);
   w = ((w >>> 4) & 0x0f0f0f0f) | ((w & 0x0f0f0f0f) << 4);
@@ -123,14 +123,10 @@ export function mergeTwo(p: Party, pending: Run[], P: number, arenaBytes: number
   const real = new Uint8Array(WN);
   real.fill(1, 0, mw);
   real.fill(1, WN - nw);
-  for (const [dst, l, h] of [[net.A, lo.a, hi.a], [net.B, lo.b, hi.b]] as const) {
-    for (let k = 0; k < T; k++) {
-      // The pad words between the runs are left as they are (an arena from the pool is not
-      // cleared): no layer reads a pad word, and left untouched their pages are never faulted in.
-      dst.set(l.subarray(k * mw, (k + 1) * mw), k * WN);
-      for (let w = 0; w < nw; w++) dst[k * WN + WN - 1 - w] = rev32(h[k * nw + w]!);
-    }
-  }
+  // The pad words between the runs are left as they are (an arena from the pool is not cleared):
+  // no layer reads a pad word, and left untouched their pages are never faulted in.
+  placeRuns(net.A, T, WN, lo.a, mw, hi.a, nw);
+  placeRuns(net.B, T, WN, lo.b, mw, hi.b, nw);
   // An arena goes back to the pool only after a merge that finished: after a failure a send may
   // still hold a reference into it, so it is dropped instead.
   const layers: LayerRecord[] | null = o.record ? [] : null;
@@ -239,6 +235,44 @@ function jsMoves(net: Network, P: number, WN: number): Moves {
   };
 }
 
+/** A layer's pairs as bitonicMerge finds them and applyNetwork replays them. */
+type LayerPairs = Pick<LayerRecord, 'D' | 'd' | 'ranges' | 'G'>;
+
+/** The layer's pairs (its ranges in net.rStart / net.rLen) gathered: the lower and the upper words, T planes of G words each. */
+function gathered(net: Network, mv: Moves, T: number, { D, d, ranges, G }: LayerPairs): [BShare, BShare] {
+  mv.gather(0, D, d, ranges, G);
+  mv.gather(1, D, d, ranges, G);
+  const part = (c: [Uint32Array, Uint32Array]) => new BShare(32 * G, T, c[0].subarray(0, T * G), c[1].subarray(0, T * G));
+  return [part(net.X), part(net.Y)];
+}
+
+/**
+ * Swaps the gathered pairs where b is 1, in every plane, and scatters them back: Δ = b·(x ⊕ y),
+ * lower = x ⊕ Δ, upper = y ⊕ Δ (one AND round). A swap undoes itself, as x ⊕ y is the same after
+ * it. In an arena the peer's half of Δ is received into it and this party's own (sent, so not
+ * reused) is copied there.
+ */
+async function swapPairs(p: Party, net: Network, mv: Moves, T: number, L: LayerPairs, b: BShare, xs: BShare, ys: BShare): Promise<void> {
+  const { D, d, ranges, G } = L;
+  const delta = await andOuter(p, b, xor(xs, ys), net.D?.[1].subarray(0, T * G));
+  if (net.D) net.D[0].set(delta.a);
+  const dh = net.D ?? [delta.a, delta.b];
+  mv.scatter(0, D, d, ranges, G, dh[0]);
+  mv.scatter(1, D, d, ranges, G, dh[1]);
+}
+
+/**
+ * Writes T planes of two runs (T planes of `mw` and of `nw` words, plane-major; null: left as they
+ * are) into `dst` (T planes of WN words) as the merge places them: `lo` from word 0 up, `hi`
+ * reversed (words and lanes) from word WN − 1 down. The words between are not touched.
+ */
+function placeRuns(dst: Uint32Array, T: number, WN: number, lo: Uint32Array | null, mw: number, hi: Uint32Array | null, nw: number): void {
+  for (let k = 0; k < T; k++) {
+    if (lo) dst.set(lo.subarray(k * mw, (k + 1) * mw), k * WN);
+    if (hi) for (let w = 0; w < nw; w++) dst[k * WN + WN - 1 - w] = rev32(hi[k * nw + w]!);
+  }
+}
+
 /**
  * The bitonic merger's layers over the network's T planes (WN words each, `words` of them real:
  * `real`), comparing planes 0..P−1; each layer's pairs, pad moves and swaps pushed to `layers`.
@@ -295,22 +329,12 @@ async function bitonicMerge(p: Party, net: Network, real: Uint8Array, WN: number
       continue;
     }
     // Below 32 lanes the pairs are inside words: the lower lanes of two words make one gathered word.
-    const G = D > 0 ? R : Math.ceil(R / 2); // gathered words per plane
-    mv.gather(0, D, d, ranges, G);
-    mv.gather(1, D, d, ranges, G);
-    const lanes = 32 * G;
-    const part = (c: [Uint32Array, Uint32Array]) => new BShare(lanes, T, c[0].subarray(0, T * G), c[1].subarray(0, T * G));
-    const xs = part(net.X), ys = part(net.Y);
+    const L = { D, d, ranges, G: D > 0 ? R : Math.ceil(R / 2) }; // G: gathered words per plane
+    const [xs, ys] = gathered(net, mv, T, L);
     // b = [y < x] = the carry out of x + ¬y over the compared planes (0 in lanes left empty: 0 + ¬0).
     const b = await carryInto(p, xs, not(p, T > P ? ys.planes(0, P) : ys), P);
-    if (layers) layers.push({ D, d, ranges, rStart: rStart.slice(0, ranges), rLen: rLen.slice(0, ranges), G, padMoves, swap: b });
-    // Δ = b·(x ⊕ y) in every plane; lower = x ⊕ Δ, upper = y ⊕ Δ. In an arena the peer's half of Δ
-    // is received into it and this party's own (sent, so not reused) is copied there.
-    const delta = await andOuter(p, b, xor(xs, ys), net.D?.[1].subarray(0, T * G));
-    if (net.D) net.D[0].set(delta.a);
-    const dh = net.D ?? [delta.a, delta.b];
-    mv.scatter(0, D, d, ranges, G, dh[0]);
-    mv.scatter(1, D, d, ranges, G, dh[1]);
+    if (layers) layers.push({ ...L, rStart: rStart.slice(0, ranges), rLen: rLen.slice(0, ranges), padMoves, swap: b });
+    await swapPairs(p, net, mv, T, L, b, xs, ys);
     step();
   }
   // The pads ended above every real row: the first `words` words hold them all.
@@ -368,19 +392,9 @@ export async function applyNetwork(p: Party, rec: NetworkRecord, h: { a: Uint32A
   };
   const pairs = async (L: LayerRecord) => {
     if (!L.swap) return;
-    const { D, d, ranges, G } = L;
     net.rStart.set(L.rStart);
     net.rLen.set(L.rLen);
-    mv.gather(0, D, d, ranges, G);
-    mv.gather(1, D, d, ranges, G);
-    const part = (c: [Uint32Array, Uint32Array]) => new BShare(32 * G, T, c[0].subarray(0, T * G), c[1].subarray(0, T * G));
-    const xs = part(net.X), ys = part(net.Y);
-    // The same Δ = b·(x ⊕ y) as the merge: a swap undoes itself, and x ⊕ y is the same after it.
-    const delta = await andOuter(p, L.swap, xor(xs, ys), net.D?.[1].subarray(0, T * G));
-    if (net.D) net.D[0].set(delta.a);
-    const dh = net.D ?? [delta.a, delta.b];
-    mv.scatter(0, D, d, ranges, G, dh[0]);
-    mv.scatter(1, D, d, ranges, G, dh[1]);
+    await swapPairs(p, net, mv, T, L, L.swap, ...gathered(net, mv, T, L));
   };
   if (dir === 'forward') for (const L of rec.layers) (pads(L), await pairs(L));
   else for (let i = rec.layers.length - 1; i >= 0; i--) (await pairs(rec.layers[i]!), pads(rec.layers[i]!));
@@ -408,11 +422,7 @@ export function inputLanes(rec: NetworkRecord, h: Uint32Array, T: number, which:
  * planes (T planes of each run's words, its rows first; null: zeros): the inverse of inputLanes.
  */
 export function inputLayout(rec: NetworkRecord, T: number, lo: Uint32Array | null, hi: Uint32Array | null): Uint32Array {
-  const { WN } = rec, mw = rec.lo.words, nw = rec.hi.words;
-  const out = new Uint32Array(T * WN);
-  for (let k = 0; k < T; k++) {
-    if (lo) out.set(lo.subarray(k * mw, (k + 1) * mw), k * WN);
-    if (hi) for (let w = 0; w < nw; w++) out[k * WN + WN - 1 - w] = rev32(hi[k * nw + w]!);
-  }
+  const out = new Uint32Array(T * rec.WN);
+  placeRuns(out, T, rec.WN, lo, rec.lo.words, hi, rec.hi.words);
   return out;
 }
