@@ -39,13 +39,13 @@
 // The sort reveals only a uniformly random permutation (keys made distinct by the row index,
 // sort.ts); the scan, the equality tests and the multiplications reveal nothing.
 import { add, addPublic, concatShares, fromPublic, mulMany, mulPublic, sub, subFromPublic, sum } from './arith.js';
-import { and, revealBits, stackPlanes, xor } from './boolean.js';
+import { revealBits, stackPlanes } from './boolean.js';
 import { eq } from './compare.js';
 import { bitInject, lowBit } from './convert.js';
 import type { Party } from './party.js';
 import { mergeRuns } from './merge.js';
 import { propagate, propagateWithin, shiftDown, shiftUp } from './scan.js';
-import { propagateBits } from './scan-bits.js';
+import { presenceInGroups } from './scan-bits.js';
 import { AShare } from './share.js';
 import { applySortPermutation, indexBits, sort, type SortPermutation } from './sort.js';
 
@@ -275,13 +275,7 @@ function lineUp(p: Party, inputs: JoinInput[], opts: JoinOptions): [InputShape[]
  */
 async function presenceScan(p: Party, first: AShare, here: AShare[], window: number): Promise<AShare[][]> {
   const k = here.length, n = first.length;
-  const v = stackPlanes(here.map(lowBit));
-  const fst = lowBit(first);
-  // first ∨ here = first ⊕ here ⊕ first·here, for every table at once.
-  const fs = stackPlanes(here.map(() => fst));
-  const both = await and(p, fs, v);
-  const f = xor(xor(fs, v), both);
-  const has = await bitInject(p, await propagateBits(p, f, v, window));
+  const has = await bitInject(p, await presenceInGroups(p, lowBit(first), stackPlanes(here.map(lowBit)), window));
   return Array.from({ length: k }, (_, q) => [first, has.slice(q * n, (q + 1) * n)]);
 }
 

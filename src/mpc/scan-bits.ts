@@ -33,6 +33,20 @@ function shiftLanes(x: BShare, d: number): BShare {
 }
 
 /**
+ * Presence within key groups: for each plane j of `here`, at each row, whether the row's group has
+ * a row with here_j set at or before it, where `first` (one plane) marks each group's first row.
+ * The scan's flag is first ∨ here_j (one AND round for every plane at once), its value here_j.
+ * `window`: as propagateBits. Reveals nothing.
+ */
+export async function presenceInGroups(p: Party, first: BShare, here: BShare, window = here.n): Promise<BShare> {
+  if (first.n !== here.n || first.bits !== 1) throw new RangeError(`presenceInGroups: group starts ${first.n}×${first.bits} for ${here.n} rows`);
+  // first ∨ here = first ⊕ here ⊕ first·here.
+  const fs = here.bits === 1 ? first : stackPlanes(Array.from({ length: here.bits }, () => first));
+  const f = xor(xor(fs, here), await and(p, fs, here));
+  return propagateBits(p, f, here, window);
+}
+
+/**
  * For each plane j (one scan each): the value v_j of the last row at or before each row whose flag
  * f_j is set, or 0 where there is none. f and v have the same lanes and planes. With `window`, every
  * row's last set flag is promised to be at most window − 1 rows back, and only ⌈log2 window⌉ levels

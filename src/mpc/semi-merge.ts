@@ -16,13 +16,13 @@
 // OR of the person's S rows. Reveals: the two registers' sizes, as the merge does; nothing else (the
 // network's pairs depend on the sizes only, its swap bits and every value stay shared). If a run is
 // not sorted (a custodian's mistake), flags are wrong but nothing more is revealed.
-import { and, BShare, not, xor } from './boolean.js';
+import { BShare, not } from './boolean.js';
 import { wordsFor } from '../ring/bits.js';
 import { concatShares } from './arith.js';
 import { paddedKey, runsOf, samePlanes, DECOMPOSE_ROWS } from './merge.js';
 import { applyNetwork, inputLanes, inputLayout, mergeTwo, type NetworkRecord, type Run } from './merge-network.js';
 import type { Party } from './party.js';
-import { propagateBits } from './scan-bits.js';
+import { presenceInGroups } from './scan-bits.js';
 import type { AShare } from './share.js';
 
 export interface SemiMergeOptions {
@@ -115,10 +115,8 @@ async function flagsOf(p: Party, runs: [Run, Run], P: number, opts: SemiMergeOpt
 async function flagsFrom(p: Party, lineup: SemiLineup, here: BShare, opts: Pick<SemiMergeOptions, 'arenaBytes' | 'onProgress'>): Promise<BShare> {
   const { first, network: r } = lineup;
   const [nS, nA] = lineup.rows;
-  // The scan's flag: a group's start or a row meeting the condition (first ∨ here); at a person's
-  // A row (the group's last) the value is then the OR of the condition over the group.
-  const f = xor(xor(first, here), await and(p, first, here));
-  const has = await propagateBits(p, f, here);
+  // At a person's A row (the group's last): whether any of the group's rows meets the condition.
+  const has = await presenceInGroups(p, first, here);
   const plane = (h: Uint32Array) => {
     const out = new Uint32Array(r.WN);
     out.set(h.subarray(0, wordsFor(nS + nA)));
