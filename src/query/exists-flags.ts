@@ -23,9 +23,8 @@ import type { JoinLineup } from '../mpc/join.js';
 import { semiJoinAgain, semiJoinMerged, type SemiLineup } from '../mpc/semi-merge.js';
 import type { AShare } from '../mpc/share.js';
 import { lapTimer, rowFilter } from './execute.js';
-import { joinedRows, type JoinRunOptions, KEPT_EXISTS, KEY_BITS, keyColumnUnique } from './join-execute.js';
+import { joinedRows, type JoinRunOptions, KEPT_EXISTS, KEY_BITS, keyColumnUnique, sharesOf } from './join-execute.js';
 import { HAS, type JoinPlan, type JoinTablePlan } from './join-plan.js';
-import { QueryError } from './parse.js';
 
 /** An EXISTS of a join plan whose flag can be kept on the FROM table's rows. */
 export interface KeptExists {
@@ -94,10 +93,9 @@ export function existsFlag(p: Party, jp: JoinPlan, k: KeptExists, tables: Map<st
 function flagByMerge(p: Party, sub: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: ExistsFlagOptions & { lineup?: SemiLineup }, report?: (f: number, what: string) => void): Promise<AShare> {
   const [A, S] = sub.tables as [JoinTablePlan, JoinTablePlan];
   const lap = lapTimer(opts.trace);
-  const column = (t: JoinTablePlan, c: string) => tables.get(t.alias)?.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
   try {
     const sCols = tables.get(S.alias) ?? new Map<string, AShare>();
-    const sKey = column(S, S.key), aKey = column(A, A.key);
+    const sKey = sharesOf(tables, S, S.key), aKey = sharesOf(tables, A, A.key);
     const kept = opts.lineup && opts.lineup.rows[0] === sKey.length && opts.lineup.rows[1] === aKey.length ? opts.lineup : null;
     const present = S.filter ? rowFilter(p, S.filter, sCols, sKey.length) : Promise.resolve(null);
     const onProgress = report ? { onProgress: (f: number) => report(0.05 + 0.7 * f, kept ? 'join: line-up reused' : 'join: merging') } : {};

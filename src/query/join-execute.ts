@@ -224,6 +224,13 @@ function joinsRows(jp: JoinPlan, opts: JoinRunOptions): boolean {
   return !(jp.tables.length === 1 && !opts.restrict && !jp.tables[0]!.window && !jp.tables[0]!.over);
 }
 
+/** The shares of column `c` of table `t` in `tables` (by alias); a clear error where this node has none. */
+export function sharesOf(tables: Map<string, Map<string, AShare>>, t: JoinTablePlan, c: string): AShare {
+  const s = tables.get(t.alias)?.get(c);
+  if (!s) throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`);
+  return s;
+}
+
 /**
  * The joined rows of a join plan as one virtual register: `alias.column` for every column the plan
  * reads, ROW (0/1: the row is a row of the join's result) and `alias.__has` for LEFT JOINed and
@@ -237,7 +244,7 @@ export function joinedRows(p: Party, jp: JoinPlan, tables: Map<string, Map<strin
   try {
     return joinedRowsOf(p, jp, jp.tables.map((t) => {
       const m = tables.get(t.alias) ?? new Map<string, AShare>();
-      const get = (c: string) => m.get(c) ?? (() => { throw new QueryError(`column '${c}' of ${t.dataset.name} has no shares at this node`); })();
+      const get = (c: string) => sharesOf(tables, t, c);
       const key = get(t.key);
       for (const c of t.columns) if (get(c).length !== key.length) throw new QueryError(`column '${c}' of ${t.dataset.name} has ${get(c).length} rows, its key ${key.length}`);
       return { key, m };

@@ -15,7 +15,7 @@ import { lowBit } from '../mpc/convert.js';
 import { countOnes } from '../mpc/count.js';
 import type { Party } from '../mpc/party.js';
 import type { AnalysisTable } from '../query/rows.js';
-import { factorThresholds, keySize, type CellKey } from './cells.js';
+import { keySize, keyThresholds, type CellKey } from './cells.js';
 import { CHUNK_BITS, COUNT_PLANES, cellIndex, cellSums, widthOf } from './secure.js';
 
 export interface CellCountOptions {
@@ -92,6 +92,6 @@ async function keyPlanes(p: Party, x: AShare, key: CellKey, bits: number): Promi
     const top = (key.min + (key.step ?? 1)) & 1 ? b : not(p, b);
     return stackPlanes([not(p, top), top]);
   }
-  const th = (key.kind === 'factor' ? factorThresholds(key) : key.thresholds).map((v) => BigInt(v));
+  const th = keyThresholds(key).map((v) => BigInt(v));
   return oneHot(p, th.length ? await geThresholds(p, x, th, bits) : [], n);
 }

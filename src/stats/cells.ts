@@ -12,7 +12,7 @@ export type ColRef = { column: string; level?: number; shift?: number };
  */
 export type CellKey = { column: string; kind: 'factor'; min: number; size: number; step?: number } | { column: string; kind: 'bins'; thresholds: number[] };
 
-/** A factor key's level thresholds: [x ≥ t_k] for each level but the lowest. */
-export const factorThresholds = (k: Extract<CellKey, { kind: 'factor' }>): number[] => Array.from({ length: k.size - 1 }, (_, i) => k.min + (i + 1) * (k.step ?? 1));
+/** A key's thresholds: [x ≥ t_k] for each level but the lowest (a factor's from min and step, bins' as given). */
+export const keyThresholds = (k: CellKey): number[] => (k.kind === 'bins' ? k.thresholds : Array.from({ length: k.size - 1 }, (_, i) => k.min + (i + 1) * (k.step ?? 1)));
 
 export const keySize = (k: CellKey): number => (k.kind === 'factor' ? k.size : k.thresholds.length + 1);

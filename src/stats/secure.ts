@@ -21,7 +21,7 @@ import { groupSums } from '../mpc/group.js';
 import type { Party } from '../mpc/party.js';
 import type { AnalysisTable, RowColumn } from '../query/rows.js';
 import * as R from '../ring/ring64.js';
-import { factorThresholds, keySize, type CellKey, type ColRef } from './cells.js';
+import { keySize, keyThresholds, type CellKey, type ColRef } from './cells.js';
 
 /** Signed width that holds every value of a column (from its public bounds). */
 export const widthOf = (c: { min: number; max: number }): number => Math.ceil(Math.log2(Math.max(Math.abs(c.min), Math.abs(c.max)) + 1)) + 2;
@@ -75,7 +75,7 @@ export async function cellIndex(p: Party, t: AnalysisTable, keys: CellKey[]): Pr
     const x = t.columns.get(key.column)!;
     const meta = t.meta.find((c) => c.name === key.column)! as RowColumn;
     // A factor of step 1 is its value less min; of every step-th value, its bucket like a binned key's.
-    const idx = key.kind === 'factor' && (key.step ?? 1) === 1 ? addPublic(p, x, BigInt(-key.min)) : await bucketIndex(p, x, (key.kind === 'factor' ? factorThresholds(key) : key.thresholds).map((v) => BigInt(v)), widthOf(meta));
+    const idx = key.kind === 'factor' && (key.step ?? 1) === 1 ? addPublic(p, x, BigInt(-key.min)) : await bucketIndex(p, x, keyThresholds(key).map((v) => BigInt(v)), widthOf(meta));
     g = add(g, mulPublic(idx, BigInt(stride)));
     stride *= keySize(key);
   }
