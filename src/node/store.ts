@@ -59,13 +59,8 @@ export interface VersionMeta {
 
 const MAGIC = Buffer.from('MKSE');
 const HEAD = 4 + 4 + 12 + 8; // magic, version, iv, rows
-/**
- * Bytes of shares an upload stages before encrypting and writing them as one block. Each cipher
- * call returns a new buffer of this size: at 64 KiB the allocator hands back memory already
- * touched, at 1 MiB a node's first uploads write fresh pages (a 62 MiB register's first write
- * 240–430 → 100–240 ms of CPU here).
- */
-const STAGE_BYTES = 1 << 16;
+/** Bytes of shares an upload stages before encrypting and writing them as one block. */
+const STAGE_BYTES = 1 << 20;
 const TAG = 16;
 /** Bytes of a column file read and decrypted at a time. */
 const READ_CHUNK = 1 << 23;
@@ -276,7 +271,7 @@ export class ShareStore {
         open = st;
         const want = 16 * rows;
         // An upload arrives in TLS records of 16 KiB: staged into blocks of STAGE_BYTES, each block is
-        // encrypted and written at once (one cipher call and one write instead of four).
+        // encrypted and written at once (one cipher call and one write instead of 64).
         let staged = 0;
         const seal = (b: Uint8Array) => {
           const out = c.update(b);
