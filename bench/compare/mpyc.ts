@@ -4,6 +4,9 @@
 //   MPYC_PATH=/work/peers/mpyc            required, else MPyC is skipped
 //   MPYC_PYTHON=python3                   interpreter (needs numpy; gmpy2 is used if present: MPyC 0.11 needs
 //                                         gmpy2 >= 2.1.3, MPyC 0.10 any 2.x, e.g. Debian bookworm's 2.1.2)
+//   MPYC_PYTHONPATH=/work/peers/gmpy2     more directories, searched after MPYC_PATH and before the
+//                                         interpreter's own packages (e.g. a gmpy2 built from its source
+//                                         with `pip install --target`, where the distribution's is older)
 //   MPYC_SSL=0                            plain TCP instead of TLS
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +24,9 @@ export interface MpycInfo {
 
 let checked: MpycInfo | null = null;
 
+/** MPyC's PYTHONPATH: MPYC_PATH, then MPYC_PYTHONPATH's directories. */
+const pythonPath = (path: string): string => [path, process.env.MPYC_PYTHONPATH].filter(Boolean).join(':');
+
 export async function mpycAvailable(): Promise<MpycInfo> {
   if (checked) return checked;
   const path = process.env.MPYC_PATH;
@@ -29,7 +35,7 @@ export async function mpycAvailable(): Promise<MpycInfo> {
   if (!existsSync(PROGRAM)) throw new Skip(`${PROGRAM} not found (run from the repository's dist/)`);
   const python = process.env.MPYC_PYTHON ?? 'python3';
   const r = await runProcess(python, ['-c', "import sys, numpy, mpyc, mpyc.gmpy; print('VERSION', mpyc.__version__, numpy.__version__, sys.version.split()[0], getattr(mpyc.gmpy, 'version', lambda: 'MPyC stubs')())"], {
-    env: { ...process.env, PYTHONPATH: path },
+    env: { ...process.env, PYTHONPATH: pythonPath(path) },
     timeoutMs: 60_000,
   }).catch((e: Error) => ({ code: 1, stdout: '', stderr: e.message }));
   if (r.code !== 0) throw new Skip(`${python} cannot import mpyc and numpy from MPYC_PATH=${path}: ${r.stderr.trim().split('\n').pop()}`);
@@ -77,7 +83,7 @@ export async function runMpyc(
   const port = await freePorts(3);
   const env = {
     ...process.env,
-    PYTHONPATH: info.path,
+    PYTHONPATH: pythonPath(info.path),
     MOSAIK_CMP_WORKLOAD: w,
     MOSAIK_CMP_N: String(n),
     MOSAIK_CMP_REPS: String(reps),
