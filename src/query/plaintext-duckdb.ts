@@ -6,7 +6,8 @@
 // own. Loading the main job's registers and answering its queries costs ≈ 1.4 CPU-s here against
 // ≈ 3.9 in sql.js (bench/RESULTS.md); the rows go in as numbers a data chunk at a time and DuckDB
 // gives codes and dates their text (every register of 100 000 citizens 1.8–2.3 → 1.5–1.8 CPU-s), each
-// column of a chunk copied into its vector as one typed array (→ 1.1–1.5 CPU-s). SQLite stays the tests' reference for every SQL form;
+// column of a chunk copied into its vector as one typed array (1.84–2.25 → 0.92–1.63 CPU-s, bench/RESULTS.md,
+// "MPyC's head with gmpy2 2.2.1; the DuckDB reference by typed arrays"). SQLite stays the tests' reference for every SQL form;
 // test/plaintext-duckdb.test.ts checks that the two engines agree. Never used on a node: it needs
 // the plaintext.
 import type { CodeList } from '../ingest/schema.js';
