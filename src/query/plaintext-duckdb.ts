@@ -43,7 +43,8 @@ export class DuckReference {
   /** `only`: per table, the columns to load (default all), as PlainDatabase.create. */
   static async create(tables: PlainTable[], codeLists: Map<string, CodeList>, only?: Map<string, Set<string>>): Promise<DuckReference> {
     const duck = await import('@duckdb/node-api');
-    // node-api's own native layer (the version node-api pins): copies a typed array into a vector.
+    // node-api's own native layer: copies a typed array into a vector of node-api's chunk. Both are
+    // pinned to one version in package.json, so that they are one native library.
     const bindings = (await import('@duckdb/node-bindings')).default;
     // One thread: the reference runs beside the nodes' MPC on the same cores.
     const instance = await duck.DuckDBInstance.create(':memory:', { threads: '1' });
