@@ -16,7 +16,7 @@
 // "party 2"; local inner products otherwise. No multiplication and no arithmetic indicator column (bitInject costs
 // an input and a multiplication per bit, then a product per column). Reveals nothing: party 2 sees
 // only values masked by r, r′, which it does not know; the re-sharing is masked by the zero sharing.
-import { planeToCol, wordsFor } from '../ring/bits.js';
+import { lastWordLanes, planeToCol, wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import { AShare, add, mulPublic } from './arith.js';
 import { andFinish, BShare } from './boolean.js';
@@ -120,7 +120,7 @@ export async function countOnes(p: Party, x: BShare): Promise<AShare> {
   // cols[j]: the words of weight 2^j, m per plane, plane-major (plane k's at [k·m, (k + 1)·m)).
   type Col = { m: number; a: Uint32Array; b: Uint32Array };
   // The lanes past n may hold anything (e.g. after a NOT): cleared in a copy (x is only read).
-  const tail = n % 32 === 0 ? 0xffffffff : (1 << (n % 32)) - 1;
+  const tail = lastWordLanes(n);
   const first: Col = tail === 0xffffffff ? { m: Wx, a: x.a, b: x.b } : { m: Wx, a: x.a.slice(), b: x.b.slice() };
   if (Wx > 0 && tail !== 0xffffffff) for (let k = 0; k < K; k++) ((first.a[k * Wx + Wx - 1]! &= tail), (first.b[k * Wx + Wx - 1]! &= tail));
   let cols: Col[] = [first];

@@ -17,7 +17,7 @@
 // network's pairs depend on the sizes only, its swap bits and every value stay shared). If a run is
 // not sorted (a custodian's mistake), flags are wrong but nothing more is revealed.
 import { BShare, not } from './boolean.js';
-import { wordsFor } from '../ring/bits.js';
+import { lastWordLanes, wordsFor } from '../ring/bits.js';
 import { concatShares } from './arith.js';
 import { paddedKey, runsOf, samePlanes, DECOMPOSE_ROWS } from './merge.js';
 import { applyNetwork, inputLanes, inputLayout, mergeTwo, type NetworkRecord, type Run } from './merge-network.js';
@@ -127,7 +127,7 @@ async function flagsFrom(p: Party, lineup: SemiLineup, here: BShare, opts: Pick<
   // mergeTwo puts the shorter run low; of two of equal length (a stable sort) the first, S.
   const aIsLo = nA < nS;
   const WA = wordsFor(nA);
-  const tail = nA & 31 ? (1 << (nA & 31)) - 1 : 0xffffffff;
+  const tail = lastWordLanes(nA);
   const lanes = (h: Uint32Array) => {
     const out = inputLanes(r, h, 1, aIsLo ? 'lo' : 'hi').slice(0, WA);
     out[WA - 1]! &= tail; // A's pad lanes: 0 in every share half
@@ -152,7 +152,7 @@ function withCarried(p: Party, r: Run, P: number, present: BShare | null | undef
   const a = grow(r.a), b = grow(r.b);
   if (present !== undefined) {
     const top = P * w;
-    const tail = r.rows & 31 ? (1 << (r.rows & 31)) - 1 : 0xffffffff;
+    const tail = lastWordLanes(r.rows);
     if (present) {
       a.set(present.a, top);
       b.set(present.b, top);
@@ -163,7 +163,7 @@ function withCarried(p: Party, r: Run, P: number, present: BShare | null | undef
       // Public ones in x_0 (party 0's first half, party 2's second).
       const x0 = p.id === 0 ? a : b;
       x0.fill(0xffffffff, top, top + w);
-      x0[top + w - 1] = tail >>> 0;
+      x0[top + w - 1] = tail;
     }
   }
   return { a, b, words: w, rows: r.rows };

@@ -24,7 +24,7 @@
 import { MoveArena } from '../ring/moves.js';
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
-import { fromPlanes, toPlanes } from '../ring/bits.js';
+import { fromPlanes, lastWordLanes, toPlanes } from '../ring/bits.js';
 import { addPublic, mulPublic, sub, subFromPublic } from './arith.js';
 import { andAllPlanes, BShare, not, revealBits, xorPublic } from './boolean.js';
 import { lt } from './compare.js';
@@ -448,7 +448,7 @@ export async function keysInRange(p: Party, key: AShare, keyBits: number): Promi
   // Padding lanes of the last word count as in range.
   const W = zeroHigh.words;
   const pad = new Uint32Array(W);
-  if (n & 31) pad[W - 1] = ~((1 << (n & 31)) - 1) >>> 0;
+  if (n & 31) pad[W - 1] = ~lastWordLanes(n) >>> 0;
   const ok = orPublic(p, zeroHigh, pad);
   // The W words as W planes of 32 lanes: AND them; then the 32 lanes as 32 planes of one lane.
   const perBit = await andAllPlanes(p, new BShare(32, W, ok.a, ok.b));

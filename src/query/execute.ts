@@ -42,7 +42,7 @@
 //                  always suppressed when VAR_SAMP/STDDEV_SAMP is asked for
 //   MIN/MAX        exact
 //   comparisons    exact for values within the column's declared width (ingest validates them)
-import { wordsFor } from '../ring/bits.js';
+import { lastWordLanes, wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import type { PartyId } from '../net/channel.js';
 import { AShare, add, addPublic, concatShares, fromPublic, mulMany, mulPublic, revealMany, sub, subFromPublic, sum } from '../mpc/arith.js';
@@ -1008,7 +1008,7 @@ async function minMaxChunk(p: Party, planes: Map<string, BShare[]>, w: number, c
   items: { column: string; max: boolean; index: number }[]): Promise<Map<number, AShare>> {
   const G = cellBits.length;
   const W = wordsFor(n);
-  const tail = n % 32 === 0 ? 0xffffffff : (1 << (n % 32)) - 1;
+  const tail = lastWordLanes(n);
   // Cell bits with the padding lanes cleared (AND with a public mask is local).
   const cells = cellBits.map((c) => {
     const a = c.a.slice(), b = c.b.slice();

@@ -5,6 +5,9 @@ import { planesOf, type Col } from './ring64.js';
 /** Words per plane for n lanes. */
 export const wordsFor = (n: number): number => (n + 31) >>> 5;
 
+/** The lanes of n's last word that are lanes (low n mod 32 bits; all 32 when n is a multiple of 32), unsigned. */
+export const lastWordLanes = (n: number): number => (n & 31 ? ((1 << (n & 31)) - 1) >>> 0 : 0xffffffff);
+
 /**
  * In-place transpose of a 32×32 bit matrix: afterwards bit i of m[k] is what bit k of m[i] was.
  * (Warren, Hacker's Delight 2nd ed. §7-3, recursive block swap; LSB-first indexing.)
