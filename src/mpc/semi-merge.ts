@@ -87,8 +87,7 @@ export async function semiJoinAgain(p: Party, lineup: SemiLineup, present: BShar
   if (present && (present.n !== nS || present.bits !== 1)) throw new RangeError(`semiJoinAgain: a condition of ${present.n} lanes × ${present.bits} planes for the line-up's ${nS} rows`);
   // S's condition as a one-plane run, placed as the network was fed (A's lanes 0).
   const run = withCarried(p, { a: new Uint32Array(0), b: new Uint32Array(0), words: wordsFor(nS), rows: nS }, 0, present);
-  const sIsLo = !(nA < nS);
-  const fed = (h: Uint32Array) => inputLayout(rec, 1, sIsLo ? h : null, sIsLo ? null : h);
+  const fed = (h: Uint32Array) => (aIsLo(nS, nA) ? inputLayout(rec, 1, null, h) : inputLayout(rec, 1, h, null));
   const merged = await applyNetwork(p, rec, { a: fed(run.a), b: fed(run.b) }, 1, 'forward', opts.arenaBytes ?? Infinity);
   opts.onProgress?.(0.5);
   const W = wordsFor(nS + nA);
@@ -124,17 +123,18 @@ async function flagsFrom(p: Party, lineup: SemiLineup, here: BShare, opts: Pick<
   };
   const back = await applyNetwork(p, r, { a: plane(has.a), b: plane(has.b) }, 1, 'back', opts.arenaBytes ?? Infinity);
   opts.onProgress?.(1);
-  // mergeTwo puts the shorter run low; of two of equal length (a stable sort) the first, S.
-  const aIsLo = nA < nS;
   const WA = wordsFor(nA);
   const tail = lastWordLanes(nA);
   const lanes = (h: Uint32Array) => {
-    const out = inputLanes(r, h, 1, aIsLo ? 'lo' : 'hi').slice(0, WA);
+    const out = inputLanes(r, h, 1, aIsLo(nS, nA) ? 'lo' : 'hi').slice(0, WA);
     out[WA - 1]! &= tail; // A's pad lanes: 0 in every share half
     return out;
   };
   return new BShare(nA, 1, lanes(back.a), lanes(back.b));
 }
+
+/** Whether mergeTwo placed A's run low: it puts the shorter run low, of two of equal length (a stable sort) the first, S. */
+const aIsLo = (nS: number, nA: number): boolean => nA < nS;
 
 const noFlags = (nA: number) => new BShare(nA, 1, new Uint32Array(wordsFor(nA)), new Uint32Array(wordsFor(nA)));
 

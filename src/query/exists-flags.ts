@@ -80,23 +80,23 @@ export function existsFlag(p: Party, jp: JoinPlan, k: KeptExists, tables: Map<st
   const sub = existsJoin(jp, k);
   const l = opts.lineup;
   const merges = sub.tables.every((t) => t.sorted && !t.over);
-  if (merges && (!l || isSemiLineup(l))) return flagByMerge(p, sub, tables, { ...opts, ...(l ? { lineup: l } : {}) } as ExistsFlagOptions & { lineup?: SemiLineup }, report);
+  if (merges && (!l || isSemiLineup(l))) return flagByMerge(p, sub, tables, l ?? null, opts, report);
   const has = `${sub.tables[1]!.alias}.${HAS}`;
   const run: JoinRunOptions = { fromRows: true, only: [has], ...(l && !isSemiLineup(l) ? { lineup: l } : {}), ...(opts.onLineup ? { onLineup: opts.onLineup } : {}), ...(opts.trace ? { trace: opts.trace } : {}) };
   return joinedRows(p, sub, tables, run, report).then((virtual) => virtual.get(has)!);
 }
 
 /**
- * existsFlag by semi-merge.ts: the EXISTS's condition on its register's rows, the network (or a
- * kept line-up's network again), FROM's flags injected.
+ * existsFlag by semi-merge.ts: the EXISTS's condition on its register's rows, the network (or that
+ * of `lineup`, kept from an earlier making over the same registers, again), FROM's flags injected.
  */
-function flagByMerge(p: Party, sub: JoinPlan, tables: Map<string, Map<string, AShare>>, opts: ExistsFlagOptions & { lineup?: SemiLineup }, report?: (f: number, what: string) => void): Promise<AShare> {
+function flagByMerge(p: Party, sub: JoinPlan, tables: Map<string, Map<string, AShare>>, lineup: SemiLineup | null, opts: ExistsFlagOptions, report?: (f: number, what: string) => void): Promise<AShare> {
   const [A, S] = sub.tables as [JoinTablePlan, JoinTablePlan];
   const lap = lapTimer(opts.trace);
   try {
     const sCols = tables.get(S.alias) ?? new Map<string, AShare>();
     const sKey = sharesOf(tables, S, S.key), aKey = sharesOf(tables, A, A.key);
-    const kept = opts.lineup && opts.lineup.rows[0] === sKey.length && opts.lineup.rows[1] === aKey.length ? opts.lineup : null;
+    const kept = lineup && lineup.rows[0] === sKey.length && lineup.rows[1] === aKey.length ? lineup : null;
     const present = S.filter ? rowFilter(p, S.filter, sCols, sKey.length) : Promise.resolve(null);
     const onProgress = report ? { onProgress: (f: number) => report(0.05 + 0.7 * f, kept ? 'join: line-up reused' : 'join: merging') } : {};
     return present
