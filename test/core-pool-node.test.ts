@@ -19,6 +19,7 @@ import { createLocalCluster, type LocalCluster } from '../src/net/keys.js';
 import { apiRequest } from '../src/node/api.js';
 import { writeApiPorts } from '../src/node/daemon.js';
 import { localSigners, type LocalSigners } from './identities.js';
+import { portRangeStart } from './harness.js';
 import { jobAt, NodeProcs, stopInPausedJob } from './node-procs.js';
 
 const SCHEMA: DatasetSchema = {
@@ -105,7 +106,7 @@ describe('node daemons with worker threads', () => {
     assert.deepEqual(one.rows, want);
     assert.deepEqual(one.parts.map((x) => x.timings.workers), [1, 1, 1]);
     // Node 1 listens for its workers' counterparts on a range of ports only (a firewall's opening).
-    const from = 30000 + Math.floor(Math.random() * 30000);
+    const from = portRangeStart(16);
     await startCluster([2, 3, 2], {}, [[], ['--worker-ports', `${from}-${from + 15}`]]);
     const two = await run();
     assert.deepEqual(two.rows, want);

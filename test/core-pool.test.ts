@@ -19,7 +19,7 @@ import { AShare, combineShares, splitShares } from '../src/mpc/share.js';
 import type { PartyId } from '../src/net/channel.js';
 import { createLocalCluster, readNodeKey, type ClusterConfig, type LocalCluster } from '../src/net/keys.js';
 import * as R from '../src/ring/ring64.js';
-import { EDGES, run3 } from './harness.js';
+import { EDGES, portRangeStart, run3 } from './harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mosaik-cores-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -241,7 +241,7 @@ describe('core pool: products on worker threads', () => {
 
   it('listens only on the ports it is given (--worker-ports), and says so when they are all taken', async () => {
     // One range for all three parties (one host here): each worker takes the first port still free.
-    const from = 30000 + Math.floor(Math.random() * 30000), to = from + 15;
+    const from = portRangeStart(16), to = from + 15;
     sessions++;
     const n = (1 << 16) + 3;
     const xs = values(n), ys = values(n);

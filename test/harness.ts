@@ -1,5 +1,6 @@
 // Runs a protocol at three parties in one process over in-memory channels.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Party } from '../src/mpc/party.js';
 import { splitShares, type AShare } from '../src/mpc/share.js';
 import { memoryNetwork, type MemoryNetworkOptions } from '../src/net/memory.js';
@@ -8,6 +9,22 @@ import type { Channel } from '../src/net/channel.js';
 export async function run3<T>(fn: (p: Party) => Promise<T>, opts: MemoryNetworkOptions = {}): Promise<[T, T, T]> {
   const nets = memoryNetwork(opts);
   return runOn(nets, fn);
+}
+
+/**
+ * The first of `width` consecutive ports for a test's fixed port range (e.g. --worker-ports), at
+ * random between 10000 and the kernel's ephemeral range (Linux ip_local_port_range, by default from
+ * 32768): ports in that range are also handed to other tests' connections and port-0 listeners
+ * running at the same time, which could hold one of the range's ports when the test needs it.
+ */
+export function portRangeStart(width: number): number {
+  let ephemeral = 32768;
+  try {
+    ephemeral = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeral;
+  } catch {
+    /* not Linux: the usual default */
+  }
+  return 10000 + Math.floor(Math.random() * Math.max(1, ephemeral - 10000 - width));
 }
 
 export async function runOn<T>(nets: Channel[], fn: (p: Party) => Promise<T>): Promise<[T, T, T]> {
