@@ -38,6 +38,40 @@ after(async () => {
 
 const overlaps = (a: Job, b: Job) => Date.parse(a.startedAt!) < Date.parse(b.finishedAt!) && Date.parse(b.startedAt!) < Date.parse(a.finishedAt!);
 
+describe('following a job (GET /v1/jobs/:id?wait=)', () => {
+  it('a long poll is answered at the job\'s next change at the node (or when its wait is up), and a job that has ended at once; a bad wait is refused', async () => {
+    const r = await runRemoteQuery({ config: cluster.config, sql: SQL[0]!, signer: ids.researcher, timeoutMs: 300_000 });
+    for (const p of [0, 1, 2] as PartyId[]) {
+      // Ended (done, its part readable): answered with the sealed part, whatever the wait.
+      const v = await apiRequest<{ status: string; sealed?: unknown }>(cluster.config, p, `/v1/jobs/${r.job}?wait=5000`, { signer: ids.researcher });
+      assert.equal(v.status, 200);
+      assert.equal(v.body.status, 'done');
+      assert.ok(v.body.sealed, `node ${p} answers with its sealed part`);
+      for (const bad of ['-1', '5001', 'soon', '1.5', '']) {
+        const b = await apiRequest<{ error: string }>(cluster.config, p, `/v1/jobs/${r.job}?wait=${encodeURIComponent(bad)}`, { signer: ids.researcher });
+        assert.equal(b.status, 400, `wait=${bad}`);
+        assert.match(b.body.error, /^wait must be a whole number of milliseconds from 0 to 5000/);
+      }
+      // Someone else's job: 403 before any waiting.
+      const other = await apiRequest<{ error: string }>(cluster.config, p, `/v1/jobs/${r.job}?wait=5000`, { signer: ids.by('ann') });
+      assert.equal(other.status, 403);
+    }
+    // The runner wakes a waiter when the job changes (every save of its record) ...
+    const runner = daemons[1]!.runner;
+    const job = runner.get(r.job)!;
+    let woken = false;
+    const waiting = runner.nextChange(job.id, 120_000).then(() => (woken = true));
+    await new Promise((ok) => setImmediate(ok));
+    assert.equal(woken, false, 'nothing changed yet');
+    runner.save(job);
+    await new Promise((ok) => setImmediate(ok));
+    assert.equal(woken, true, 'woken by the change');
+    await waiting;
+    // ... and when its wait is up.
+    await runner.nextChange(job.id, 1);
+  });
+});
+
 describe('concurrent jobs', () => {
   it('ten queries of two researchers submitted together all finish correctly, several at a time at every node', async () => {
     const alone = await Promise.all(SQL.map((sql) => runRemoteQuery({ config: cluster.config, sql, signer: ids.researcher, timeoutMs: 300_000 })));

@@ -144,13 +144,19 @@ export async function runRemoteQuery(o: QueryOptions): Promise<RemoteResult> {
 /** The public schema and code lists of each register version read (from node 0). */
 export async function fetchRegisters(config: ClusterConfig, versions: Record<string, string>): Promise<Registers> {
   const registers: Registers = {};
-  for (const [name, v] of Object.entries(versions)) {
-    const ds = await apiRequest<{ schema: DatasetSchema; codeLists: CodeList[]; error?: string }>(config, 0, `/v1/datasets/${encodeURIComponent(name)}?version=${encodeURIComponent(v)}`);
+  // Asked at once, not one after the other.
+  const answers = await Promise.all(Object.entries(versions).map(async ([name, v]) => [name, v, await apiRequest<{ schema: DatasetSchema; codeLists: CodeList[]; error?: string }>(config, 0, `/v1/datasets/${encodeURIComponent(name)}?version=${encodeURIComponent(v)}`)] as const));
+  for (const [name, v, ds] of answers) {
     if (ds.status !== 200) throw new QueryFailed(ds.body?.error ?? `cannot read the schema of ${name}@${v}`);
     registers[name] = { version: v, schema: ds.body.schema, codeLists: ds.body.codeLists };
   }
   return registers;
 }
+
+/** How long a node may hold a request for a job's status (GET /v1/jobs/:id?wait=): the progress shown is at most this old. */
+const JOB_WAIT_MS = 1000;
+/** The shortest time between two requests for a job's status at one node, when it answers at once. */
+const MIN_POLL_MS = 100;
 
 /**
  * Submits a signed request to node 0, follows the job at all three nodes and opens each node's
@@ -168,18 +174,24 @@ export async function submitAndCollect(config: ClusterConfig, request: QueryRequ
   const deadline = Date.now() + (o.timeoutMs ?? 600_000);
   const parts: (JobResult | undefined)[] = [undefined, undefined, undefined];
   let lastMsg = '';
-  let delay = 50;
   /** When a node has failed: report once every node has settled (or after a grace period), so the
    *  message carries the root cause and not only the first node's view of it. */
   let settleBy = 0;
-  // One status request in flight per node; a node that does not answer (stopped, hung) does not hold
-  // up what the others report: the loop goes on with the latest answer of each.
+  // One status request in flight per node, each a long poll (?wait=): the node answers when the job
+  // changes there (it ends, or its result is released) or after JOB_WAIT_MS with its progress, so the
+  // end of a job is seen when it happens. A node that answers at once (a job not yet ended, and a
+  // node that does not hold requests) is asked again MIN_POLL_MS after the last time at the earliest.
+  // A node that does not answer (stopped, hung) does not hold up what the others report: the loop
+  // goes on with the latest answer of each.
   type View = JobView | { status: 'unreachable'; error: string };
   const latest: View[] = [0, 1, 2].map(() => ({ status: 'queued' }) as JobView);
   const inFlight: (Promise<void> | null)[] = [null, null, null];
   const asked = [0, 0, 0];
-  const ask = (p: PartyId): Promise<void> =>
-    apiRequest<JobView>(config, p, `/v1/jobs/${id}`, { timeoutMs: 10_000, signer: o.signer })
+  const ask = async (p: PartyId): Promise<void> => {
+    const since = Date.now() - asked[p]!;
+    if (since < MIN_POLL_MS) await sleep(MIN_POLL_MS - since);
+    asked[p] = Date.now();
+    return apiRequest<JobView>(config, p, `/v1/jobs/${id}?wait=${JOB_WAIT_MS}`, { timeoutMs: JOB_WAIT_MS + 10_000, signer: o.signer })
       .then(async (r): Promise<View> => {
         if (r.status !== 200) return { status: 'failed', error: r.body?.error ?? `HTTP ${r.status}` } as JobView;
         if (r.body.status === 'done' && r.body.sealed) parts[p] = await openJson<JobResult>(r.body.sealed, privateKey, { cluster: config.cluster, job: id, party: p });
@@ -190,19 +202,16 @@ export async function submitAndCollect(config: ClusterConfig, request: QueryRequ
         latest[p] = v;
         inFlight[p] = null;
       });
+  };
   for (;;) {
-    for (const p of [0, 1, 2] as PartyId[]) {
-      if (!parts[p] && !inFlight[p]) {
-        asked[p] = Date.now();
-        inFlight[p] = ask(p);
-      }
-    }
+    for (const p of [0, 1, 2] as PartyId[]) if (!parts[p] && !inFlight[p]) inFlight[p] = ask(p);
     const waiting = inFlight.filter((x): x is Promise<void> => x !== null);
-    await Promise.race([Promise.all(waiting), sleep(250)]);
+    await Promise.race([...waiting, sleep(250)]);
     const views = latest.map((v, p) => (parts[p] ? ({ status: 'done' } as JobView) : v));
     const failed = views.map((v, p) => [v, p] as const).filter(([v]) => v.status === 'failed');
-    // Settled: every node has said how it ended, or does not answer (a stopped node is not waited for).
-    const settled = views.every((v, p) => ['failed', 'done', 'unreachable'].includes(v.status as string) || (inFlight[p] !== null && Date.now() - asked[p]! > 1000));
+    // Settled: every node has said how it ended, or does not answer (a stopped node is not waited
+    // for: no answer a second after its long poll should have ended).
+    const settled = views.every((v, p) => ['failed', 'done', 'unreachable'].includes(v.status as string) || (inFlight[p] !== null && Date.now() - asked[p]! > JOB_WAIT_MS + 1000));
     if (failed.length && !settleBy) settleBy = Date.now() + 3000;
     if (failed.length && (settled || Date.now() > settleBy)) {
       throw new QueryFailed(`job ${id} failed: ${failed.map(([v, p]) => `node ${p} (${config.nodes[p as PartyId].name}): ${v.error}`).join('; ')}`);
@@ -215,8 +224,6 @@ export async function submitAndCollect(config: ClusterConfig, request: QueryRequ
     }
     lastMsg = msg;
     if (Date.now() > deadline) throw new QueryFailed(`job ${id} did not finish within ${o.timeoutMs ?? 600_000} ms (${msg})`);
-    await sleep(delay);
-    delay = Math.min(delay * 2, 100); // a status poll is one small HTTPS request
   }
   return { id, dataset, version, versions, parts: parts as [JobResult, JobResult, JobResult] };
 }

@@ -16,8 +16,10 @@
 //                                                 own (src/node/jobs.ts); 403 {error, job, refusals} when any refused
 //   /v1/studies, /v1/approvals, /v1/policies, /v1/consent/updates, /v1/usage, /v1/governance
 //                                                 governance documents and records (src/node/governance-api.ts)
-//   GET  /v1/jobs/:id                             the job's requester only → {id, status, progress?, error?, sealed?}:
-//                                                 this node's part of the result, sealed to the request's resultKey
+//   GET  /v1/jobs/:id[?wait=ms]                   the job's requester only → {id, status, progress?, error?, sealed?}:
+//                                                 this node's part of the result, sealed to the request's resultKey;
+//                                                 with wait, answered at the job's next change (at most ms later)
+//                                                 unless it has already ended for the requester
 //   GET  /v1/privacy                              this node's output protection and the caller's budget left
 //   POST /v1/internal/jobs, /v1/internal/jobs/:id/cancel      node 0 → nodes 1, 2; mutual TLS: the
 //                                                 client certificate must be node 0's pinned one, else 403
@@ -40,7 +42,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { checkSchema, MAX_ID_LENGTH, SchemaError } from '../ingest/schema.js';
 import { checkId, StoreError } from './store.js';
 import { JobError } from './errors.js';
-import type { JobSpec, Job, JobRunner } from './jobs.js';
+import { MAX_JOB_WAIT_MS, type JobSpec, type Job, type JobRunner } from './jobs.js';
 import { openApiDocument } from './openapi.js';
 import { registerLedgerRoutes } from './ledger-api.js';
 import { registerGovernanceRoutes } from './governance-api.js';
@@ -190,6 +192,9 @@ function checkUploader(ctx: ApiContext, who: Identity | undefined, name: string,
   if (owner === undefined && who.datasets.length && !who.datasets.includes(name)) throw new AuthError(`custodian '${who.name}' may upload ${who.datasets.join(', ')}, not '${name}'`, 403);
   if (h.schema.custodian !== who.name && ctx.governance.governed) throw new AuthError(`the schema names custodian '${h.schema.custodian}', but '${who.name}' signed the upload`, 403);
 }
+
+/** Whether a job has nothing more to tell its requester: failed, or done with its sealed part readable (released where results are gated). */
+const endedFor = (j: Job, gated: boolean): boolean => j.status === 'failed' || (j.status === 'done' && (!gated || j.released !== undefined));
 
 /** A job as its requester sees it: status, and this node's part of the result sealed to the requester's key. */
 const jobView = (j: Job, gated: boolean, queue: ReturnType<JobRunner['queuePosition']>) => ({
@@ -366,10 +371,18 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     }
   });
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (req, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { wait?: string } }>('/v1/jobs/:id', async (req, reply) => {
     const j = runner.get(req.params.id);
     if (!j) return reply.code(404).send({ error: `no job ${req.params.id} at node ${me} (${self.name})` });
     if (!isRequester(j, req.identity)) return reply.code(403).send({ error: `job ${j.id} is not '${req.identity?.name}'s: only the researcher who signed its request can follow it and read its result` });
+    const wait = req.query?.wait;
+    if (wait !== undefined) {
+      const ms = /^\d{1,6}$/.test(wait) ? Number(wait) : NaN;
+      if (!(ms <= MAX_JOB_WAIT_MS)) return reply.code(400).send({ error: `wait must be a whole number of milliseconds from 0 to ${MAX_JOB_WAIT_MS}, not ${JSON.stringify(wait)}` });
+      // Long poll: a requester learns that the job ended (or its result was released) when it
+      // happens, with one request instead of one per poll interval.
+      if (ms > 0 && !endedFor(j, !!ctx.ledger)) await runner.nextChange(j.id, ms);
+    }
     return jobView(j, !!ctx.ledger, runner.queuePosition(j.id));
   });
 

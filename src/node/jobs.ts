@@ -213,6 +213,9 @@ const EXISTS_SHARE = 0.6;
 
 /** A refusal of this node's: the job's error here is "refused: …" (403). */
 const isRefusal = (e: unknown): e is GovernanceError | PrivacyRefusal => e instanceof GovernanceError || e instanceof PrivacyRefusal;
+/** The longest a GET /v1/jobs/:id?wait=… is held (JobRunner.nextChange; under the CLI's request timeout of 10 s). */
+export const MAX_JOB_WAIT_MS = 5000;
+
 /** The failed check of a refusal, for the transparency log's job-refused entries. */
 const refusalCode = (e: GovernanceError | PrivacyRefusal): string => (e instanceof GovernanceError ? e.code : 'privacy');
 
@@ -268,8 +271,9 @@ export class JobRunner {
     if (loaded.length) this.o.log?.(`${loaded.length} job${loaded.length > 1 ? 's' : ''} of before the restart restored from ${js.dir}`);
   }
 
-  /** Writes a job's record (after every change of its status, result or release). */
+  /** Writes a job's record (after every change of its status, result or release) and wakes whoever waits for that change. */
   save(job: Job): void {
+    this.changed(job.id);
     if (!this.o.jobStore || this.closed) return; // after close(), a restarted node's records are not ours to write
     const { authorization: _inMemoryOnly, ...record } = job;
     try {
@@ -579,6 +583,34 @@ export class JobRunner {
   }
 
   private closed = false;
+  /** Requests waiting for a job's next change (GET /v1/jobs/:id?wait=…), by job. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  /**
+   * Resolves at the job's next change of status, result or release (every save()), or after `ms`
+   * at the latest, or when the node shuts down: a requester learns that a job finished when it
+   * does instead of at its next poll.
+   */
+  nextChange(id: string, ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((ok) => {
+      let set = this.waiters.get(id);
+      if (!set) this.waiters.set(id, (set = new Set()));
+      const wake = (): void => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
+        ok();
+      };
+      const timer = setTimeout(wake, ms);
+      set.add(wake);
+    });
+  }
+
+  private changed(id: string): void {
+    const set = this.waiters.get(id);
+    if (set) for (const wake of [...set]) wake();
+  }
 
   /**
    * The node is shutting down: no further job starts, the running ones are aborted (their peers
@@ -593,6 +625,7 @@ export class JobRunner {
     this.existsCache.clear();
     this.joinedCache.clear();
     for (const r of this.running.values()) r.net?.abort(`node ${this.o.me} (${this.o.config.nodes[this.o.me].name}) is shutting down`);
+    for (const id of [...this.waiters.keys()]) this.changed(id);
   }
 
   /** How this node's core workers reach their counterparts (its identity; `config` names the channel). */

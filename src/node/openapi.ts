@@ -3,6 +3,7 @@
 // its SHA-256 fingerprint from cluster.json (no CA). Errors are {"error": "<message>"}.
 
 import { ROUTE_ACCESS } from './access.js';
+import { MAX_JOB_WAIT_MS } from './jobs.js';
 import { DATASET_NAME_RE, VERSION_ID_RE } from '../ingest/schema.js';
 import { citizenPaths } from './citizen-openapi.js';
 
@@ -177,8 +178,11 @@ function baseDocument(): object {
       '/v1/jobs/{id}': {
         get: {
           summary: "A job's status at this node and, when done, this node's part of the result sealed to the requester's key (the requester only: 403 for anyone else)",
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: json(ref('Job')), 403: err, 404: err },
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'wait', in: 'query', required: false, description: `Long poll: answer at the job's next change of status, result or release, at most this many milliseconds later (0–${MAX_JOB_WAIT_MS}); a job that has ended (failed, or done with its part readable) is answered at once`, schema: { type: 'integer', minimum: 0, maximum: MAX_JOB_WAIT_MS } },
+          ],
+          responses: { 200: json(ref('Job')), 400: err, 403: err, 404: err },
         },
       },
       '/v1/internal/jobs': {

@@ -117,11 +117,14 @@ export async function submitAndCollect(id: BrowserIdentity, input: JobRequest, o
   const sub = await call<{ job: string; dataset: string; version: string; versions?: Record<string, string> }>(0, '/v1/queries', { body: { request }, as: id });
   const versions = sub.versions ?? { [sub.dataset]: sub.version };
   const parts: (OpenedPart | undefined)[] = [undefined, undefined, undefined];
-  for (let delay = 100; ; delay = Math.min(delay * 1.5, 500)) {
+  // Each node holds a status request until the job changes there (it ends, or its result is
+  // released) or a second has passed (GET /v1/jobs/:id?wait=): the end is seen when it happens.
+  for (;;) {
+    const asked = Date.now();
     const views = await Promise.all(
       PARTIES.map(async (p: Party) => {
         if (parts[p]) return { status: 'done', progress: 'done' };
-        const v = await call<{ status: string; progress?: string; error?: string; sealed?: Sealed }>(p, `/v1/jobs/${sub.job}`, { as: id });
+        const v = await call<{ status: string; progress?: string; error?: string; sealed?: Sealed }>(p, `/v1/jobs/${sub.job}?wait=1000`, { as: id });
         if (v.status === 'done' && v.sealed) parts[p] = await openSealed<OpenedPart>(v.sealed, keys.privateKey, { cluster: info.cluster, job: sub.job, party: p });
         return v;
       }),
@@ -131,7 +134,7 @@ export async function submitAndCollect(id: BrowserIdentity, input: JobRequest, o
     const done = parts.filter(Boolean).length;
     if (done === 3) break;
     onProgress(views.map((v, p) => `${info.nodes[p]!.name}: ${v.status === 'done' && !parts[p] ? 'done, waiting for the release to be logged' : (v.progress ?? v.status)}`).join(' · '), done);
-    await sleep(delay);
+    await sleep(100 - (Date.now() - asked)); // at most ten rounds a second, when the nodes answer at once
   }
   return { job: sub.job, versions, parts: parts as [OpenedPart, OpenedPart, OpenedPart] };
 }
