@@ -102,7 +102,7 @@ describe('count: cellCounts (cells of keys straight from their bits)', () => {
     const cols = Object.keys(c.bounds);
     const plain = new Map(cols.map((name) => [name, Array.from({ length: n }, () => c.bounds[name]![0] + Math.floor(r() * (c.bounds[name]![1] - c.bounds[name]![0] + 1)))]));
     const valid = Array.from({ length: n }, () => (allValid ? 1 : +(r() < 0.7)));
-    for (const [name, v] of plain) v.forEach((_, i) => valid[i] || (v[i] = 1000 + Math.floor(r() * 1e6))); // garbage outside the table
+    for (const v of plain.values()) v.forEach((_, i) => valid[i] || (v[i] = 1000 + Math.floor(r() * 1e6))); // garbage outside the table
     const died = Array.from({ length: n }, (_, i) => valid[i]! & +(r() < 0.4));
     const enc = (v: number[]) => splitShares(BigUint64Array.from(v, (x) => BigInt.asUintN(64, BigInt(x))));
     const sh = new Map([...plain].map(([k, v]) => [k, enc(v)]));

@@ -16,7 +16,7 @@ import { GovernanceError, type GovernanceCode } from '../src/governance/errors.j
 import { keyId, loadPrivateKey, loadPublicKey, signDocument, verifyDocument, writeIdentity } from '../src/governance/identity.js';
 import { queryUseOfPlan, usesOfPlan } from '../src/governance/plan-uses.js';
 import {
-  attestAuthorization, authorize, normalizeQueryText, POLICY_FORMAT, signPolicy, verifyAttestations, type AuthorizeInput, type CustodianPolicy, type QueryUse,
+  attestAuthorization, authorize, normalizeQueryText, signPolicy, verifyAttestations, type AuthorizeInput, type CustodianPolicy, type QueryUse,
 } from '../src/governance/policy.js';
 import {
   approveStudy, checkStudy, parseSignedStudy, signQueryRequest, signStudy, studyHash, studyLedgerBody, verifyStudySignature, type Approval, type SignedStudy,

@@ -55,7 +55,6 @@ function solve(H: number[][], B: number[][]): number[][] {
 
 /** Condition number (∞-norm) from the plaintext inverse. */
 function cond(H: number[][]): number {
-  const p = H.length;
   const inv = solve(H, H.map((_, i) => H.map((__, j) => (i === j ? 1 : 0))));
   const norm = (X: number[][]) => Math.max(...X.map((r) => r.reduce((s, v) => s + Math.abs(v), 0)));
   return norm(H) * norm(inv);

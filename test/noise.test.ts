@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as A from '../src/mpc/arith.js';
 import {
-  addNoise, exactPmf, gaussianFor, laplaceFor, noiseFromUniform, noiseTable, privacyLoss, runCost, sampleFromUniform, sampleNoise, tablePmf, type NoiseSpec, type NoiseTable,
+  addNoise, exactPmf, gaussianFor, laplaceFor, noiseFromUniform, noiseTable, privacyLoss, runCost, sampleFromUniform, sampleNoise, tablePmf, type NoiseSpec,
 } from '../src/mpc/noise.js';
 import type { Party } from '../src/mpc/party.js';
 import {

@@ -188,7 +188,6 @@ describe('oblivious shuffle', () => {
   });
 
   it('draws every permutation of 4 rows about equally often', async () => {
-    const n = 4;
     const runs = 1200;
     const counts = new Map<string, number>();
     const [s] = shareAll(col([0n, 1n, 2n, 3n]));

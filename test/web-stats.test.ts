@@ -160,8 +160,6 @@ const csvRows = (text: string) => text.trim().split(/\r?\n/).map((l) => l.split(
 const close = (got: number, want: number, tol: number, what: string) => assert.ok(Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)), `${what}: page ${got}, CLI ${want}`);
 
 describe('web app: statistics on an un-governed cluster', () => {
-  let logit: StatResult;
-
   it('a logistic regression run from the page equals the CLI\'s, shown as summary() prints it; nothing readable crosses the relay', async () => {
     const { page, errors, context } = await openPage();
     const traffic: string[] = [];
@@ -195,7 +193,6 @@ describe('web app: statistics on an un-governed cluster', () => {
     assert.equal(json.protection.kind, 'none');
 
     const cli = await runRemoteStat({ config: exact.lc.config, signer: exact.ids.researcher, request: LOGIT });
-    logit = cli.result;
     assert.deepEqual(csv[0], ['term', 'estimate', 'std.error', 'statistic', 'p.value', 'conf.low', 'conf.high']);
     const coefs = cli.result.series!.coefficients!;
     assert.equal(csv.length - 1, coefs.length);

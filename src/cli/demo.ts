@@ -15,7 +15,7 @@ import type { PartyId } from '../net/channel.js';
 import { runOnLocalCluster } from '../net/cluster.js';
 import { createLocalCluster } from '../net/keys.js';
 import { writeShareFile } from '../node/shares.js';
-import type { DemoArgs, DemoResult } from './demo-job.js';
+import type { DemoArgs } from './demo-job.js';
 
 export interface DemoOptions {
   dir: string;

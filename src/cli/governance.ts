@@ -39,7 +39,7 @@ import { demoCodeLists } from '../demo/codelists.js';
 import { demoSchemas } from '../demo/schemas.js';
 import { consentChange, consentReceipt, consentSchema, CONSENT_DATASET, purposeCodeList, readConsentChanges, readConsentFile, studiesForCitizen, writeConsentFile } from '../governance/consent.js';
 import { demoPersonIds, generateConsentEvents } from '../demo/consent-events.js';
-import { addMember, Consortium, DEFAULT_PURPOSES, readConfigFile } from '../governance/consortium.js';
+import { addMember, Consortium, readConfigFile } from '../governance/consortium.js';
 import { GovernanceError } from '../governance/errors.js';
 import { keyId, loadPrivateKey, writeIdentity, type MemberRole, type Signer } from '../governance/identity.js';
 import { queryUseOfJoinPlan, queryUseOfPlan } from '../governance/plan-uses.js';

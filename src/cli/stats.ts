@@ -7,13 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadClusterConfig, type ClusterConfig } from '../net/keys.js';
+import { loadClusterConfig } from '../net/keys.js';
 import type { JobResult } from '../node/jobs.js';
 import { combineLanes } from '../query/assemble.js';
 import type { Protection } from '../node/privacy.js';
 import type { ResultGovernance } from '../node/job-governance.js';
 import { newResultKeyPair } from '../governance/sealed.js';
-import type { Signer } from '../governance/identity.js';
 import { parseSignedStudy, signAdhocRequest, signQueryRequest, type SignedStudy } from '../governance/study.js';
 import { STAT_NAMES, type StatRequest, type StatResult } from '../stats/functions.js';
 import { decodeStatistic, parseStatistic, rereadStatistic, statisticText } from '../stats/statistic.js';

@@ -886,12 +886,6 @@ function generateContacts(o: Required<GenerateOptions>, p: People, t: ContactTab
 // ---------------------------------------------------------------------------------------------
 // Prescriptions.
 
-interface Drug {
-  atc: number;
-  /** DDD per dispensing (chronic: also the days it lasts). */
-  ddd: number;
-}
-
 type Regimen = [atc: string, weight: number][];
 
 /** Chronic treatment per condition: probability of being treated and the drug choices (one of each group). */

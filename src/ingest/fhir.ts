@@ -32,7 +32,7 @@
 // bounded (1 MiB, as `mosaik ingest` bounds CSV and JSON Lines lines), and text from the input is
 // quoted as a short escaped excerpt.
 import type { CodeableConcept, Coding as FhirCoding, Encounter, Medication, MedicationRequest, MedicationStatement, Observation, Organization, Patient, Quantity, Reference } from 'fhir/r4.js';
-import { codeIn, type CodeMap, type TargetSystem } from './code-map.js';
+import { codeIn, type TargetSystem } from './code-map.js';
 import { dayOf, exportFiles, HospitalRecordsBuilder, readExportFiles, type HospitalRecords, type Position, type ReadExportOptions } from './hospital-records.js';
 import { DEFAULT_PERSON_SYSTEM } from './person-system.js';
 import { excerpt } from './schema.js';

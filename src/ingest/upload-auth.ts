@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { hashJson } from '../governance/canonical.js';
 import type { Consortium } from '../governance/consortium.js';
-import { isSignature, signDocument, verifyDocument, type Signature, type Signer } from '../governance/identity.js';
+import { isSignature, signDocument, verifyDocument, type Signer } from '../governance/identity.js';
 import type { UploadHeader } from './schema.js';
 
 import { uploadStatementOf, type UploadSignature, type UploadStatement } from './upload-statement.js';

@@ -52,7 +52,7 @@ function rowsOf(groups: ScanGroup[], fn: string): number {
  */
 export async function propagate(p: Party, groups: ScanGroup[], opts: { flags?: boolean } = {}): Promise<AShare[][]> {
   if (groups.length === 0) return [];
-  const n = rowsOf(groups, 'propagate');
+  rowsOf(groups, 'propagate'); // every column of every group has the same length
   // Columns per group: [flag, ...values]. Level 0 is the input; level l+1 combines the pairs
   // (2k, 2k+1) of level l (up-sweep). Every level is a compact array, so each step reads two
   // interleaved halves sequentially instead of striding across the whole column.

@@ -31,7 +31,7 @@
 // (readIntoOwnBuffer). send() never blocks; close() waits until everything
 // queued has been written (dropping a socket only when it stops making progress).
 import type { OnReadOpts } from 'node:net';
-import { connect as tlsConnect, createServer, type TLSSocket, type Server, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import { connect as tlsConnect, createServer, type TLSSocket, type Server, type ConnectionOptions } from 'node:tls';
 import { Channel, ChannelError, Inbox, PartyId, PARTIES } from './channel.js';
 import { BufferPool, encodeHeader, FrameDecoder, Kind, kindName, MAX_CONTROL_BYTES, MAX_FRAME_BYTES, type Frame } from './frame.js';
 import type { ClusterConfig, ResolvedNode } from './keys.js';

@@ -20,7 +20,7 @@ import type { TLSSocket } from 'node:tls';
 import { identitiesPath, loadIdentities, type Identity } from '../governance/identities.js';
 import type { Member } from '../governance/consortium.js';
 import type { MemberRole } from '../governance/identity.js';
-import { audienceOf, AuthError, RequestNonces, UNSIGNED_BODY, verifyRequest, type KnownKey } from '../governance/request-auth.js';
+import { audienceOf, AuthError, RequestNonces, UNSIGNED_BODY, verifyRequest } from '../governance/request-auth.js';
 import type { PartyId } from '../net/channel.js';
 import type { ClusterConfig } from '../net/keys.js';
 import type { NodeGovernance } from './governance.js';

@@ -52,7 +52,7 @@ import { createJob, scheduleJob } from './schedule.js';
 import { AuthError } from '../governance/request-auth.js';
 import { publicSettings, researcherBudget } from './privacy.js';
 import { UploadAuthError, verifyUploadHeader, type UploadStatement } from '../ingest/upload-auth.js';
-import { apiPorts, requireParty, sendError } from './http.js';
+import { requireParty, sendError } from './http.js';
 
 // The shared HTTP helpers and the routes' context, where they were before (src/node/http.ts, context.ts).
 export { apiPorts, apiRequest, sendError, type ApiRequestOptions, type ApiResponse } from './http.js';

@@ -28,7 +28,7 @@ export class ByteLru<V> {
     if (bytes > this.budget) return;
     this.entries.set(key, { value, bytes });
     this.total += bytes;
-    for (const [k, x] of this.entries) {
+    for (const k of this.entries.keys()) {
       if (this.total <= this.budget) break;
       this.delete(k);
     }

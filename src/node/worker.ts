@@ -12,7 +12,6 @@
 // A job is `export async function name(party: Party, args: any, ctx: JobContext): Promise<T>`.
 // Every node runs the same function on its own shares (SPMD). T may contain bigints, typed arrays
 // and AShare objects; they are converted for JSON (bigint → decimal string, typed array → array).
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CorePool } from '../mpc/core-pool.js';
 import { Party } from '../mpc/party.js';
@@ -20,7 +19,7 @@ import { growHeapForColumns } from '../ring/column-memory.js';
 import type { PartyId } from '../net/channel.js';
 import { loadNodeIdentity, type ClusterConfig } from '../net/keys.js';
 import { connectTls, type TlsChannel } from '../net/tls.js';
-import type { JobSpec, NodeResult, NodeStats, NodeTimings, RunNodeOptions, WorkerMessage, WorkerRunMessage } from '../net/cluster.js';
+import type { NodeResult, RunNodeOptions, WorkerMessage, WorkerRunMessage } from '../net/cluster.js';
 
 export type { JobSpec, NodeResult, NodeStats, NodeTimings, RunNodeOptions, WorkerMessage, WorkerRunMessage } from '../net/cluster.js';
 

@@ -45,7 +45,7 @@
 import { lastWordLanes, wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import type { PartyId } from '../net/channel.js';
-import { AShare, add, addPublic, concatShares, fromPublic, mulMany, mulPublic, revealMany, sub, subFromPublic, sum } from '../mpc/arith.js';
+import { AShare, add, addPublic, concatShares, fromPublic, mulMany, mulPublic, revealMany, sub, subFromPublic } from '../mpc/arith.js';
 import { andMany, BShare, fromPublicBits, not, revealBits, stackPlanes, xor } from '../mpc/boolean.js';
 import { eq, lt, select } from '../mpc/compare.js';
 import { b2a, bitDecompose, bitInject } from '../mpc/convert.js';

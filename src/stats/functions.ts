@@ -39,7 +39,7 @@ import { planAnalysis, type AnalysisPlan } from '../query/analysis-plan.js';
 import type { RowColumn } from '../query/row-plan.js';
 import { pchisq, pnorm, pt, qnorm, qt } from './distributions.js';
 import { cholesky, cholInverse, cholSolve, fromUpper } from './linalg.js';
-import { columnBound, designOf, fail, parseFormula, type Design, type DesignColumn, type ParsedFormula } from './model.js';
+import { designOf, fail, parseFormula, type Design, type DesignColumn, type ParsedFormula } from './model.js';
 import { keySize, type CellKey, type ColRef } from './cells.js';
 import { ratiosOf, STAT_NAMES, type CoefficientRow, type StatRequest, type StatResult, type SurvivalCurve } from './shapes.js';
 

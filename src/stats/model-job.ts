@@ -56,7 +56,6 @@ export function modelJob(plan: StatPlan): ModelJob {
   });
   const G = keys.reduce((m, k) => m * keySize(k), 1);
   const cols = design.columns;
-  const p = cols.length;
   // Pattern values (last key fastest) and design rows.
   const valueOf = (g: number): Map<string, number> => {
     const m = new Map<string, number>();
