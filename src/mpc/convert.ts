@@ -48,6 +48,11 @@ export async function twoTermBits(p: Party, x: AShare, bits: number, negateB = f
   return [A, B];
 }
 
+/** out[o + t] = a[o + t] ⊕ b[t] for t < len: a loop of its own, so that TurboFan compiles it and not its caller. */
+function xorAt(out: Uint32Array, a: Uint32Array, o: number, b: Uint32Array, len: number): void {
+  for (let t = 0; t < len; t++) out[o + t] = a[o + t]! ^ b[t]!;
+}
+
 /**
  * twoTermBits by thirds of the lanes (each a whole number of words): in third j, party j inputs
  * the planes of x_j + x_{j+1} as inputBits does (one message to its successor) and x_{j+2} is shared
@@ -78,7 +83,7 @@ async function twoTermsByThirds(p: Party, x: AShare, bits: number, negateB: bool
   for (let k = 0; k < bits; k++) {
     const mine = region(Aa, i, k);
     p.prgPrev.fill(new Uint8Array(mine.buffer, mine.byteOffset, mine.byteLength));
-    for (let t = 0, o = k * L; t < L; t++, o++) theirs[o] = v[o]! ^ mine[t]!;
+    xorAt(theirs, v, k * L, mine, L);
     region(Ab, i, k).set(theirs.subarray(k * L, (k + 1) * L));
   }
   p.net.send(next, R.bytesOf(theirs));
@@ -177,15 +182,24 @@ async function rippleCarry(p: Party, A: BShare, B: BShare, m: number, sum?: BSha
     t = await andFinish(p, n, 1, z);
   }
   // The carry out of plane m − 1.
-  const ta = t.a, tb = t.b, o = into(m - 1);
+  const o = into(m - 1);
+  foldCarry(ca, cb, t.a, t.b, o >= 0 ? sum!.a.subarray(o, o + W) : null, o >= 0 ? sum!.b.subarray(o, o + W) : null);
+  return new BShare(n, 1, ca, cb);
+}
+
+/** c ⊕= t on both halves, and the new c XORed into a sum plane when one is given: a loop of its own, so that TurboFan compiles it and not rippleCarry. */
+function foldCarry(ca: Uint32Array, cb: Uint32Array, ta: Uint32Array, tb: Uint32Array, sa: Uint32Array | null, sb: Uint32Array | null): void {
+  const W = ca.length;
   for (let w = 0; w < W; w++) {
-    const c0 = (ca[w]! ^= ta[w]!), c1 = (cb[w]! ^= tb[w]!);
-    if (o >= 0) {
-      sum!.a[o + w]! ^= c0;
-      sum!.b[o + w]! ^= c1;
+    ca[w]! ^= ta[w]!;
+    cb[w]! ^= tb[w]!;
+  }
+  if (sa && sb) {
+    for (let w = 0; w < W; w++) {
+      sa[w]! ^= ca[w]!;
+      sb[w]! ^= cb[w]!;
     }
   }
-  return new BShare(n, 1, ca, cb);
 }
 
 function splitPlanes(x: BShare): BShare[] {

@@ -19,7 +19,7 @@
 import { lastWordLanes, planeToCol, wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import { AShare, add, mulPublic } from './arith.js';
-import { andFinish, BShare } from './boolean.js';
+import { andFinish, BShare, xorWords } from './boolean.js';
 import { bitInject } from './convert.js';
 import type { Party } from './party.js';
 
@@ -41,8 +41,7 @@ export async function countAndSum(p: Party, b: BShare, xs: AShare[]): Promise<AS
   // Role 0 holds (x_ρ, x_ρ+1) and (b_ρ, b_ρ+1): e = b_ρ ⊕ b_ρ+1.
   {
     const mine = cellsOf(p.id);
-    const e = new Uint32Array(b.a.length);
-    for (let i = 0; i < e.length; i++) e[i] = b.a[i]! ^ b.b[i]!;
+    const e = xorWords(b.a, b.b);
     const x01 = mine.length ? xs.map((x) => R.add(x.a, x.b)) : [];
     const msg = new BigUint64Array(n * mine.length * (1 + V));
     let off = 0;

@@ -274,56 +274,69 @@ function placeRuns(dst: Uint32Array, T: number, WN: number, lo: Uint32Array | nu
 }
 
 /**
+ * One layer's pairs at distance D words (0: lanes inside words): the lower words of the pairs of
+ * real words as ranges (rStart, rLen), and, for D > 0, each pad word at i below a real word at
+ * i + D swapped with it in `real` and listed in `moves` (a pad is +∞ in every lane: the real word
+ * moves down, publicly). Writes [ranges, words per gathered plane, moves] into `out`. A function of
+ * its own, so that TurboFan compiles this loop and not the whole of bitonicMerge around it.
+ */
+function layerPairs(real: Uint8Array, WN: number, D: number, rStart: Uint32Array, rLen: Uint32Array, moves: Uint32Array, out: Uint32Array): void {
+  let ranges = 0, R = 0, moved = 0;
+  if (D > 0) {
+    for (let blk = 0; blk < WN; blk += 2 * D) {
+      let open = false;
+      for (let i = blk; i < blk + D; i++) {
+        const j = i + D;
+        if (real[i] && real[j]) {
+          if (open) rLen[ranges - 1]!++;
+          else {
+            rStart[ranges] = i;
+            rLen[ranges++] = 1;
+            open = true;
+          }
+          R++;
+          continue;
+        }
+        open = false;
+        if (!real[j]) continue;
+        real[i] = 1;
+        real[j] = 0;
+        moves[2 * moved] = i;
+        moves[2 * moved++ + 1] = j;
+      }
+    }
+  } else {
+    // Pairs inside words: every real word, its lanes with bit d clear against those with it set.
+    for (let i = 0; i < WN; i++) {
+      if (!real[i]) continue;
+      if (ranges > 0 && rStart[ranges - 1]! + rLen[ranges - 1]! === i) rLen[ranges - 1]!++;
+      else {
+        rStart[ranges] = i;
+        rLen[ranges++] = 1;
+      }
+      R++;
+    }
+  }
+  out[0] = ranges;
+  out[1] = R;
+  out[2] = moved;
+}
+
+/**
  * The bitonic merger's layers over the network's T planes (WN words each, `words` of them real:
  * `real`), comparing planes 0..P−1; each layer's pairs, pad moves and swaps pushed to `layers`.
  */
 async function bitonicMerge(p: Party, net: Network, real: Uint8Array, WN: number, words: number, rows: number, T: number, P: number, step: () => void, layers: LayerRecord[] | null): Promise<Run> {
   const { rStart, rLen, moves } = net;
   const mv = net.arena ? wasmMoves(net, net.arena, T, WN) : jsMoves(net, T, WN);
+  const layout = new Uint32Array(3);
   for (let d = (32 * WN) >>> 1; d >= 1; d >>>= 1) {
     const D = d >>> 5; // distance in words (0 below 32 lanes)
     let padMoves = NO_MOVES;
-    let ranges = 0;
-    let R = 0; // words per gathered plane
-    if (D > 0) {
-      let moved = 0;
-      for (let blk = 0; blk < WN; blk += 2 * D) {
-        let open = false;
-        for (let i = blk; i < blk + D; i++) {
-          const j = i + D;
-          if (real[i] && real[j]) {
-            if (open) rLen[ranges - 1]!++;
-            else {
-              rStart[ranges] = i;
-              rLen[ranges++] = 1;
-              open = true;
-            }
-            R++;
-            continue;
-          }
-          open = false;
-          if (!real[j]) continue;
-          // A pad word at i is +∞ in every lane: the real word at j moves down, publicly.
-          real[i] = 1;
-          real[j] = 0;
-          moves[2 * moved] = i;
-          moves[2 * moved++ + 1] = j;
-        }
-      }
-      if (moved) (mv.pads(net.A, moved), mv.pads(net.B, moved));
-      if (layers) padMoves = moves.slice(0, 2 * moved);
-    } else {
-      // Pairs inside words: every real word, its lanes with bit d clear against those with it set.
-      for (let i = 0; i < WN; i++) {
-        if (!real[i]) continue;
-        if (ranges > 0 && rStart[ranges - 1]! + rLen[ranges - 1]! === i) rLen[ranges - 1]!++;
-        else {
-          rStart[ranges] = i;
-          rLen[ranges++] = 1;
-        }
-        R++;
-      }
-    }
+    layerPairs(real, WN, D, rStart, rLen, moves, layout);
+    const ranges = layout[0]!, R = layout[1]!, moved = layout[2]!; // R: words per gathered plane
+    if (moved) (mv.pads(net.A, moved), mv.pads(net.B, moved));
+    if (layers && D > 0) padMoves = moves.slice(0, 2 * moved);
     if (R === 0) {
       if (layers && padMoves.length) layers.push({ D, d, ranges: 0, rStart: new Uint32Array(0), rLen: new Uint32Array(0), G: 0, padMoves, swap: null });
       continue;
