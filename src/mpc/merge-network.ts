@@ -277,10 +277,10 @@ function placeRuns(dst: Uint32Array, T: number, WN: number, lo: Uint32Array | nu
  * One layer's pairs at distance D words (0: lanes inside words): the lower words of the pairs of
  * real words as ranges (rStart, rLen), and, for D > 0, each pad word at i below a real word at
  * i + D swapped with it in `real` and listed in `moves` (a pad is +∞ in every lane: the real word
- * moves down, publicly). Writes [ranges, words per gathered plane, moves] into `out`. A function of
- * its own, so that TurboFan compiles this loop and not the whole of bitonicMerge around it.
+ * moves down, publicly). Returns [ranges, words per gathered plane, moves]. A function of its own,
+ * so that TurboFan compiles this loop and not the whole of bitonicMerge around it.
  */
-function layerPairs(real: Uint8Array, WN: number, D: number, rStart: Uint32Array, rLen: Uint32Array, moves: Uint32Array, out: Uint32Array): void {
+function layerPairs(real: Uint8Array, WN: number, D: number, rStart: Uint32Array, rLen: Uint32Array, moves: Uint32Array): [ranges: number, R: number, moved: number] {
   let ranges = 0, R = 0, moved = 0;
   if (D > 0) {
     for (let blk = 0; blk < WN; blk += 2 * D) {
@@ -317,9 +317,7 @@ function layerPairs(real: Uint8Array, WN: number, D: number, rStart: Uint32Array
       R++;
     }
   }
-  out[0] = ranges;
-  out[1] = R;
-  out[2] = moved;
+  return [ranges, R, moved];
 }
 
 /**
@@ -329,12 +327,10 @@ function layerPairs(real: Uint8Array, WN: number, D: number, rStart: Uint32Array
 async function bitonicMerge(p: Party, net: Network, real: Uint8Array, WN: number, words: number, rows: number, T: number, P: number, step: () => void, layers: LayerRecord[] | null): Promise<Run> {
   const { rStart, rLen, moves } = net;
   const mv = net.arena ? wasmMoves(net, net.arena, T, WN) : jsMoves(net, T, WN);
-  const layout = new Uint32Array(3);
   for (let d = (32 * WN) >>> 1; d >= 1; d >>>= 1) {
     const D = d >>> 5; // distance in words (0 below 32 lanes)
     let padMoves = NO_MOVES;
-    layerPairs(real, WN, D, rStart, rLen, moves, layout);
-    const ranges = layout[0]!, R = layout[1]!, moved = layout[2]!; // R: words per gathered plane
+    const [ranges, R, moved] = layerPairs(real, WN, D, rStart, rLen, moves); // R: words per gathered plane
     if (moved) (mv.pads(net.A, moved), mv.pads(net.B, moved));
     if (layers && D > 0) padMoves = moves.slice(0, 2 * moved);
     if (R === 0) {

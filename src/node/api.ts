@@ -193,8 +193,11 @@ function checkUploader(ctx: ApiContext, who: Identity | undefined, name: string,
   if (h.schema.custodian !== who.name && ctx.governance.governed) throw new AuthError(`the schema names custodian '${h.schema.custodian}', but '${who.name}' signed the upload`, 403);
 }
 
-/** Whether a job has nothing more to tell its requester: failed, or done with its sealed part readable (released where results are gated). */
-const endedFor = (j: Job, gated: boolean): boolean => j.status === 'failed' || (j.status === 'done' && (!gated || j.released !== undefined));
+/** Whether the requester may read a job's sealed part once it is done: always, or where results are gated, once its release is logged here. */
+const releasedFor = (j: Job, gated: boolean): boolean => !gated || j.released !== undefined;
+
+/** Whether a job has nothing more to tell its requester: failed, or done with its sealed part readable. */
+const endedFor = (j: Job, gated: boolean): boolean => j.status === 'failed' || (j.status === 'done' && releasedFor(j, gated));
 
 /** A job as its requester sees it: status, and this node's part of the result sealed to the requester's key. */
 const jobView = (j: Job, gated: boolean, queue: ReturnType<JobRunner['queuePosition']>) => ({
@@ -212,11 +215,11 @@ const jobView = (j: Job, gated: boolean, queue: ReturnType<JobRunner['queuePosit
   submittedAt: j.spec.submittedAt,
   ...(j.startedAt ? { startedAt: j.startedAt } : {}),
   ...(j.finishedAt ? { finishedAt: j.finishedAt } : {}),
-  ...(j.progress ? { progress: j.status === 'done' && gated && j.released === undefined ? 'done; the result is held until its release is in the transparency log' : j.progress } : {}),
+  ...(j.progress ? { progress: j.status === 'done' && !releasedFor(j, gated) ? 'done; the result is held until its release is in the transparency log' : j.progress } : {}),
   ...(j.error ? { error: j.error } : {}),
   ...(j.released !== undefined ? { released: j.released } : {}),
   ...(j.spec.governance ? { study: j.spec.governance.study?.study?.id, query: j.spec.request.request.query } : {}),
-  ...(j.sealed && (!gated || j.released !== undefined) ? { sealed: j.sealed } : {}),
+  ...(j.sealed && releasedFor(j, gated) ? { sealed: j.sealed } : {}),
 });
 
 /** Whether `who` is the identity that signed the job's request (name and registered key). */

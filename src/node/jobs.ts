@@ -213,11 +213,11 @@ const EXISTS_SHARE = 0.6;
 
 /** A refusal of this node's: the job's error here is "refused: …" (403). */
 const isRefusal = (e: unknown): e is GovernanceError | PrivacyRefusal => e instanceof GovernanceError || e instanceof PrivacyRefusal;
-/** The longest a GET /v1/jobs/:id?wait=… is held (JobRunner.nextChange; under the CLI's request timeout of 10 s). */
-export const MAX_JOB_WAIT_MS = 5000;
-
 /** The failed check of a refusal, for the transparency log's job-refused entries. */
 const refusalCode = (e: GovernanceError | PrivacyRefusal): string => (e instanceof GovernanceError ? e.code : 'privacy');
+
+/** The longest a GET /v1/jobs/:id?wait=… is held (JobRunner.nextChange); the CLI gives such a request its wait and 10 s more. */
+export const MAX_JOB_WAIT_MS = 5000;
 
 export class JobRunner {
   private readonly jobs = new Map<string, Job>();
