@@ -14,12 +14,13 @@
 // bytes, not by rounds, so the ripple is 3–6× fewer ANDs for m rounds instead of log2 m + 1
 // (the trade-off of ABY3 §5.3 between its ripple-carry and parallel-prefix adders). Both give the
 // same bits.
-import { planeToCol, toPlanes, wordsFor } from '../ring/bits.js';
+import { toPlanes, wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
 import type { Col } from '../ring/ring64.js';
-import { AShare, add, fromPair, input, mul, mulPublic } from './arith.js';
+import { AShare } from './arith.js';
 import { and, andFinish, andMany, BShare, fromPairBits, inputBits, stackPlanes, xor } from './boolean.js';
 import type { Party } from './party.js';
+import { bitsToValuesFlat } from './bits-to-values.js';
 
 /**
  * Lanes from which the party that inputs the first term changes by thirds of the lanes (a public
@@ -262,41 +263,19 @@ export async function msbOfSum(p: Party, A: BShare, B: BShare, adder: Adder = ad
 }
 
 /**
- * Boolean → arithmetic for single bits ("bit injection", ABY3 §5.4.1 in its simplest form):
- * b = s_0 ⊕ s_1 ⊕ s_2; party 0 inputs e = s_0 ⊕ s_1, parties 1 and 2 hold s_2, and
- * b = e + s_2 − 2·e·s_2. Two rounds, two ring elements per bit from party 0, one from the others.
- * Every plane of `b` is injected; the result is plane-major: lane k·n + j is bit k of lane j.
+ * Boolean → arithmetic for single bits ("bit injection", ABY3 §5.4.1): every plane of `b` injected,
+ * plane-major (lane k·n + j is bit k of lane j), by bits-to-values.ts with a group per plane: two
+ * rounds, one ring element per bit from party 0 to party 1 and one per bit from every party (it
+ * was party 0's input of e = s_0 ⊕ s_1 and a product with s_2: two per bit from party 0; 5–8× the
+ * CPU, bench/RESULTS.md).
  */
-export async function bitInject(p: Party, b: BShare): Promise<AShare> {
-  const n = b.n;
-  const W = wordsFor(n);
-  const total = n * b.bits;
-  const lanes = (words: Uint32Array): Col => {
-    const out = new BigUint64Array(total);
-    for (let k = 0; k < b.bits; k++) planeToCol(words.subarray(k * W, (k + 1) * W), n, out.subarray(k * n, (k + 1) * n));
-    return out;
-  };
-  let e: Col | null = null;
-  if (p.id === 0) {
-    const w = new Uint32Array(b.a.length);
-    for (let i = 0; i < w.length; i++) w[i] = b.a[i]! ^ b.b[i]!;
-    e = lanes(w);
-  }
-  const s2 = p.id === 1 ? lanes(b.b) : p.id === 2 ? lanes(b.a) : null;
-  const E = await input(p, 0, e, total, { consume: true });
-  const S = fromPair(p, 1, s2, total);
-  const ES = await mul(p, E, S);
-  return new AShare(R.xorLift(E.a, S.a, ES.a), R.xorLift(E.b, S.b, ES.b));
+export function bitInject(p: Party, b: BShare): Promise<AShare> {
+  return bitsToValuesFlat(p, b, new Array<number>(b.bits).fill(1));
 }
 
-/** Boolean → arithmetic for whole values: x = Σ_k 2^k·b_k (bits injected, then a public weighting). */
-export async function b2a(p: Party, b: BShare): Promise<AShare> {
-  const inj = await bitInject(p, b);
-  const n = b.n;
-  const acc = new AShare(new BigUint64Array(n), new BigUint64Array(n));
-  let out = acc;
-  for (let k = 0; k < b.bits; k++) out = add(out, mulPublic(inj.slice(k * n, (k + 1) * n), 1n << BigInt(k)));
-  return out;
+/** Boolean → arithmetic for whole values: x = Σ_k 2^k·b_k (bits-to-values.ts, one group). */
+export function b2a(p: Party, b: BShare): Promise<AShare> {
+  return bitsToValuesFlat(p, b, [b.bits]);
 }
 
 /**

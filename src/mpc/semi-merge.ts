@@ -16,10 +16,17 @@
 // OR of the person's S rows. Reveals: the two registers' sizes, as the merge does; nothing else (the
 // network's pairs depend on the sizes only, its swap bits and every value stay shared). If a run is
 // not sorted (a custodian's mistake), flags are wrong but nothing more is revealed.
+//
+// carryMerged takes several planes through the same way: a presence bit and the bits of S's values,
+// 0 on S's rows that are not present. Where S has at most one present row per person, the OR over a
+// person's group is that row's values, so A's row gets the person's S row (a LEFT JOIN's columns and
+// its match flag) without a permutation; with at most r rows of S per person the OR looks back r rows
+// only (⌈log2(r + 1)⌉ rounds).
 import { BShare, not } from './boolean.js';
 import { lastWordLanes, wordsFor } from '../ring/bits.js';
 import { concatShares } from './arith.js';
-import { paddedKey, runsOf, samePlanes, DECOMPOSE_ROWS } from './merge.js';
+import { paddedKey, runsOf, samePlanes, DECOMPOSE_ROWS, type Planes } from './merge.js';
+import { indexBits } from './sort.js';
 import { applyNetwork, inputLanes, inputLayout, mergeTwo, type NetworkRecord, type Run } from './merge-network.js';
 import type { Party } from './party.js';
 import { presenceInGroups } from './scan-bits.js';
@@ -63,18 +70,55 @@ export function semiLineupBytes(l: SemiLineup): number {
  * module comment.
  */
 export function semiJoinMerged(p: Party, s: { key: AShare; present: BShare | null }, aKey: AShare, opts: SemiMergeOptions): Promise<{ flags: BShare; lineup: SemiLineup | null }> {
+  const present = s.present;
+  if (present && (present.n !== s.key.length || present.bits !== 1)) return Promise.reject(new RangeError(`semiJoinMerged: a condition of ${present.n} lanes × ${present.bits} planes for ${s.key.length} rows`));
+  return carryMerged(p, { key: s.key, carried: present }, aKey, opts).then(({ planes, lineup }) => ({ flags: planes, lineup }));
+}
+
+/**
+ * For each of A's rows (keys ascending, one row per key), the OR over the rows of S (keys ascending)
+ * with the same key of each plane of `carried` (S's lanes, 0 on rows that do not count; null: one
+ * plane of ones, every row): `carried.bits` planes of aKey.length lanes, and the line-up for
+ * carryAgain (null where a side has no rows). `window`: S has at most window − 1 rows per key (the
+ * OR looks back that far only); default: any number. See the module comment.
+ */
+export function carryMerged(p: Party, s: { key: AShare; carried: BShare | null }, aKey: AShare, opts: SemiMergeOptions & { window?: number }): Promise<{ planes: BShare; lineup: SemiLineup | null }> {
+  return carryRuns(p, [s], aKey, opts);
+}
+
+/**
+ * carryMerged for several registers S_1 … S_m at once, each keys ascending: their runs merged with
+ * each other first, then with A (one network over A's rows instead of m). The planes of S_i come
+ * after those of S_1 … S_(i−1) (zeros on the other registers' rows); `window`: all of them together
+ * have at most window − 1 rows per key. The line-up is kept only for one register (null otherwise).
+ * Reveals the registers' sizes.
+ */
+export function carryMergedMany(p: Party, ss: { key: AShare; carried: BShare | null }[], aKey: AShare, opts: SemiMergeOptions & { window?: number }): Promise<{ planes: BShare; lineup: SemiLineup | null }> {
+  return carryRuns(p, ss, aKey, opts);
+}
+
+function carryRuns(p: Party, ss: { key: AShare; carried: BShare | null }[], aKey: AShare, opts: SemiMergeOptions & { window?: number }): Promise<{ planes: BShare; lineup: SemiLineup | null }> {
   // Not an async function: V8 keeps an async function's arguments until it returns, and the keys
   // (and their padded copy) are needed only to make the runs' planes.
-  const nS = s.key.length, nA = aKey.length;
+  const sizes = ss.map((x) => x.key.length), nA = aKey.length;
+  const nS = sizes.reduce((t, l) => t + l, 0);
   const { keyBits } = opts;
-  if (!Number.isInteger(keyBits) || keyBits < 1 || keyBits > 63) return Promise.reject(new RangeError(`semiJoinMerged: keyBits must be an integer in 1..63, got ${keyBits}`));
-  const present = s.present;
-  if (present && (present.n !== nS || present.bits !== 1)) return Promise.reject(new RangeError(`semiJoinMerged: a condition of ${present.n} lanes × ${present.bits} planes for ${nS} rows`));
-  if (nA === 0 || nS === 0) return Promise.resolve({ flags: noFlags(nA), lineup: null });
-  // Planes, low to high: the run's number (S 0, A 1), the key, the pad flag; then the condition, carried.
-  const planes = { rb: 1, P: keyBits + 2 };
-  return runsOf(p, paddedKey(concatShares([s.key, aKey]), [nS, nA]), [nS, nA], planes, opts.decomposeRows ?? DECOMPOSE_ROWS, { keyBits, unsigned: true })
-    .then((runs) => flagsOf(p, runs.map((r, i) => withCarried(p, r, planes.P, i === 0 ? present : undefined)) as [Run, Run], planes.P, opts));
+  if (!Number.isInteger(keyBits) || keyBits < 1 || keyBits > 63) return Promise.reject(new RangeError(`carryMerged: keyBits must be an integer in 1..63, got ${keyBits}`));
+  if (!ss.length) return Promise.reject(new RangeError('carryMerged: no register to carry from'));
+  const bad = ss.find((x) => x.carried && x.carried.n !== x.key.length);
+  if (bad) return Promise.reject(new RangeError(`carryMerged: ${bad.carried!.n} lanes of carried planes for ${bad.key.length} rows`));
+  const cs = ss.map((x) => x.carried?.bits ?? 1);
+  const c = cs.reduce((t, k) => t + k, 0);
+  if (nA === 0 || nS === 0) return Promise.resolve({ planes: noFlags(nA, c), lineup: null });
+  // Planes, low to high: the run's number (S_i i − 1, A m: A's row ends its key's group), the key,
+  // the pad flag; then the carried planes.
+  const rb = indexBits(ss.length + 1);
+  const planes = { rb, P: rb + keyBits + 1 };
+  const runs = [...sizes, nA];
+  let at = 0;
+  const offsets = cs.map((k) => ((at += k), at - k));
+  return runsOf(p, paddedKey(concatShares([...ss.map((x) => x.key), aKey]), runs), runs, planes, opts.decomposeRows ?? DECOMPOSE_ROWS, { keyBits, unsigned: true })
+    .then((rs) => flagsOf(p, rs.map((r, i) => withCarried(p, r, planes.P, c, i < ss.length ? { at: offsets[i]!, planes: ss[i]!.carried } : undefined)), planes, c, opts));
 }
 
 /**
@@ -82,86 +126,119 @@ export function semiJoinMerged(p: Party, s: { key: AShare; present: BShare | nul
  * row), from the line-up of an earlier one over the same keys: the condition through the recorded
  * network forward, the scan, the network back (no comparisons). Reveals nothing.
  */
-export async function semiJoinAgain(p: Party, lineup: SemiLineup, present: BShare | null, opts: Pick<SemiMergeOptions, 'arenaBytes' | 'onProgress'> = {}): Promise<BShare> {
+export function semiJoinAgain(p: Party, lineup: SemiLineup, present: BShare | null, opts: Pick<SemiMergeOptions, 'arenaBytes' | 'onProgress'> = {}): Promise<BShare> {
+  if (present && (present.n !== lineup.rows[0] || present.bits !== 1)) return Promise.reject(new RangeError(`semiJoinAgain: a condition of ${present.n} lanes × ${present.bits} planes for the line-up's ${lineup.rows[0]} rows`));
+  return carryAgain(p, lineup, present, opts);
+}
+
+/** carryMerged from the line-up of an earlier merge over the same keys (no comparisons). Reveals nothing. */
+export async function carryAgain(p: Party, lineup: SemiLineup, carried: BShare | null, opts: Pick<SemiMergeOptions, 'arenaBytes' | 'onProgress'> & { window?: number } = {}): Promise<BShare> {
   const [nS, nA] = lineup.rows, rec = lineup.network;
-  if (present && (present.n !== nS || present.bits !== 1)) throw new RangeError(`semiJoinAgain: a condition of ${present.n} lanes × ${present.bits} planes for the line-up's ${nS} rows`);
-  // S's condition as a one-plane run, placed as the network was fed (A's lanes 0).
-  const run = withCarried(p, { a: new Uint32Array(0), b: new Uint32Array(0), words: wordsFor(nS), rows: nS }, 0, present);
-  const fed = (h: Uint32Array) => (aIsLo(nS, nA) ? inputLayout(rec, 1, null, h) : inputLayout(rec, 1, h, null));
-  const merged = await applyNetwork(p, rec, { a: fed(run.a), b: fed(run.b) }, 1, 'forward', opts.arenaBytes ?? Infinity);
+  if (carried && carried.n !== nS) throw new RangeError(`carryAgain: ${carried.n} lanes of carried planes for the line-up's ${nS} rows`);
+  const c = carried?.bits ?? 1;
+  // S's planes as a run of c planes, placed as the network was fed (A's lanes 0).
+  const run = withCarried(p, { a: new Uint32Array(0), b: new Uint32Array(0), words: wordsFor(nS), rows: nS }, 0, c, { at: 0, planes: carried });
+  const fed = (h: Uint32Array) => (aIsLo(nS, nA) ? inputLayout(rec, c, null, h) : inputLayout(rec, c, h, null));
+  const merged = await applyNetwork(p, rec, { a: fed(run.a), b: fed(run.b) }, c, 'forward', opts.arenaBytes ?? Infinity);
   opts.onProgress?.(0.5);
-  const W = wordsFor(nS + nA);
-  const here = new BShare(nS + nA, 1, merged.a.slice(0, W), merged.b.slice(0, W));
+  const n = nS + nA;
+  const here = new BShare(n, c, firstWords(merged.a, 0, c, rec.WN, n), firstWords(merged.b, 0, c, rec.WN, n));
   return flagsFrom(p, lineup, here, opts);
 }
 
-/** The network with the condition carried, then flagsFrom (see the module comment). */
-async function flagsOf(p: Party, runs: [Run, Run], P: number, opts: SemiMergeOptions): Promise<{ flags: BShare; lineup: SemiLineup }> {
-  const [nS, nA] = runs.map((r) => r.rows) as [number, number];
-  let rec: NetworkRecord | null = null;
-  const layers = 2 * Math.ceil(Math.log2(32 * (runs[0].words + runs[1].words)));
-  let done = 0;
-  const step = () => opts.onProgress?.(Math.min(1, ++done / layers));
-  const merged = await mergeTwo(p, runs, P, opts.arenaBytes ?? Infinity, step, { carried: 1, record: (r) => (rec = r) });
-  if (!rec) throw new Error('semiJoinMerged: the merge recorded no network');
-  const n = nS + nA, W = wordsFor(n);
-  const lineup: SemiLineup = { kind: 'semi-merge', rows: [nS, nA], network: rec, first: not(p, await samePlanes(p, merged, n, 1, P - 2)) };
-  const top = (h: Uint32Array) => h.slice(P * merged.words, P * merged.words + W);
-  return { flags: await flagsFrom(p, lineup, new BShare(n, 1, top(merged.a), top(merged.b)), opts), lineup };
+/** Planes [from, from + c) of a plane-major array of `stride` words per plane, each cut to the words of n lanes. */
+function firstWords(h: Uint32Array, from: number, c: number, stride: number, n: number): Uint32Array {
+  const W = wordsFor(n);
+  const out = new Uint32Array(c * W);
+  for (let k = 0; k < c; k++) out.set(h.subarray((from + k) * stride, (from + k) * stride + W), k * W);
+  return out;
 }
 
-/** From the condition in merged order (`here`): the OR per person, the network back, A's lanes. */
-async function flagsFrom(p: Party, lineup: SemiLineup, here: BShare, opts: Pick<SemiMergeOptions, 'arenaBytes' | 'onProgress'>): Promise<BShare> {
+/**
+ * The network with the c planes carried (the S runs merged with each other first, A's run, the
+ * last, merged with them by the recorded network), then flagsFrom (see the module comment).
+ */
+async function flagsOf(p: Party, runs: Run[], { rb, P }: Planes, c: number, opts: SemiMergeOptions & { window?: number }): Promise<{ planes: BShare; lineup: SemiLineup | null }> {
+  const a = runs.pop()!;
+  const nA = a.rows, nS = runs.reduce((t, r) => t + r.rows, 0);
+  let rec: NetworkRecord | null = null;
+  const layers = 2 * Math.ceil(Math.log2(32 * (runs.reduce((t, r) => t + r.words, 0) + a.words))) + (runs.length - 1) * Math.ceil(Math.log2(32 * Math.max(1, ...runs.map((r) => r.words))));
+  let done = 0;
+  const step = () => opts.onProgress?.(Math.min(1, ++done / layers));
+  const arena = opts.arenaBytes ?? Infinity;
+  while (runs.length > 1) runs.push(await mergeTwo(p, runs, P, arena, step, { carried: c }));
+  const merged = await mergeTwo(p, [runs.pop()!, a], P, arena, step, { carried: c, record: (r) => (rec = r) });
+  if (!rec) throw new Error('carryMerged: the merge recorded no network');
+  const n = nS + nA;
+  const lineup: SemiLineup = { kind: 'semi-merge', rows: [nS, nA], network: rec, first: not(p, await samePlanes(p, merged, n, rb, P - rb - 1)) };
+  const here = new BShare(n, c, firstWords(merged.a, P, c, merged.words, n), firstWords(merged.b, P, c, merged.words, n));
+  return { planes: await flagsFrom(p, lineup, here, opts), lineup: rb === 1 ? lineup : null };
+}
+
+/** From the planes in merged order (`here`): the OR per person (over `window` rows), the network back, A's lanes. */
+async function flagsFrom(p: Party, lineup: SemiLineup, here: BShare, opts: Pick<SemiMergeOptions, 'arenaBytes' | 'onProgress'> & { window?: number }): Promise<BShare> {
   const { first, network: r } = lineup;
   const [nS, nA] = lineup.rows;
-  // At a person's A row (the group's last): whether any of the group's rows meets the condition.
-  const has = await presenceInGroups(p, first, here);
-  const plane = (h: Uint32Array) => {
-    const out = new Uint32Array(r.WN);
-    out.set(h.subarray(0, wordsFor(nS + nA)));
+  const c = here.bits;
+  // At a person's A row (the group's last): the OR of each plane over the group's rows.
+  const has = await presenceInGroups(p, first, here, opts.window ?? here.n);
+  const W = wordsFor(nS + nA);
+  const planes = (h: Uint32Array) => {
+    const out = new Uint32Array(c * r.WN);
+    for (let k = 0; k < c; k++) out.set(h.subarray(k * W, (k + 1) * W), k * r.WN);
     return out;
   };
-  const back = await applyNetwork(p, r, { a: plane(has.a), b: plane(has.b) }, 1, 'back', opts.arenaBytes ?? Infinity);
+  const back = await applyNetwork(p, r, { a: planes(has.a), b: planes(has.b) }, c, 'back', opts.arenaBytes ?? Infinity);
   opts.onProgress?.(1);
   const WA = wordsFor(nA);
   const tail = lastWordLanes(nA);
   const lanes = (h: Uint32Array) => {
-    const out = inputLanes(r, h, 1, aIsLo(nS, nA) ? 'lo' : 'hi').slice(0, WA);
-    out[WA - 1]! &= tail; // A's pad lanes: 0 in every share half
+    const run = inputLanes(r, h, c, aIsLo(nS, nA) ? 'lo' : 'hi');
+    const stride = run.length / c;
+    const out = new Uint32Array(c * WA);
+    for (let k = 0; k < c; k++) {
+      out.set(run.subarray(k * stride, k * stride + WA), k * WA);
+      out[k * WA + WA - 1]! &= tail; // A's pad lanes: 0 in every share half
+    }
     return out;
   };
-  return new BShare(nA, 1, lanes(back.a), lanes(back.b));
+  return new BShare(nA, c, lanes(back.a), lanes(back.b));
 }
 
 /** Whether mergeTwo placed A's run low: it puts the shorter run low, of two of equal length (a stable sort) the first, S. */
 const aIsLo = (nS: number, nA: number): boolean => nA < nS;
 
-const noFlags = (nA: number) => new BShare(nA, 1, new Uint32Array(wordsFor(nA)), new Uint32Array(wordsFor(nA)));
+const noFlags = (nA: number, c = 1) => new BShare(nA, c, new Uint32Array(c * wordsFor(nA)), new Uint32Array(c * wordsFor(nA)));
 
 /**
- * A run with one more plane on top: the condition's bit in its rows' lanes (all 1 where `present`
- * is null; 0 in pad lanes), or 0 everywhere (`present` undefined: the A run).
+ * A run with c more planes on top: `carried.planes` at planes at … of them in its rows' lanes (null:
+ * one plane of ones; 0 in pad lanes), the other carried planes 0; or 0 everywhere (`carried`
+ * undefined: the A run).
  */
-function withCarried(p: Party, r: Run, P: number, present: BShare | null | undefined): Run {
+function withCarried(p: Party, r: Run, P: number, c: number, carried: { at: number; planes: BShare | null } | undefined): Run {
   const w = r.words;
   const grow = (h: Uint32Array) => {
-    const out = new Uint32Array((P + 1) * w);
+    const out = new Uint32Array((P + c) * w);
     out.set(h);
     return out;
   };
   const a = grow(r.a), b = grow(r.b);
-  if (present !== undefined) {
-    const top = P * w;
+  if (carried !== undefined) {
     const tail = lastWordLanes(r.rows);
-    if (present) {
-      a.set(present.a, top);
-      b.set(present.b, top);
-      // Pad lanes of the last word: 0 in every share half, so 0 whatever the condition's planes held there.
-      a[top + w - 1]! &= tail;
-      b[top + w - 1]! &= tail;
+    const from = carried.planes;
+    if (from) {
+      for (let k = 0; k < from.bits; k++) {
+        const top = (P + carried.at + k) * w;
+        a.set(from.a.subarray(k * w, (k + 1) * w), top);
+        b.set(from.b.subarray(k * w, (k + 1) * w), top);
+        // Pad lanes of the last word: 0 in every share half, so 0 whatever the carried planes held there.
+        a[top + w - 1]! &= tail;
+        b[top + w - 1]! &= tail;
+      }
     } else if (p.id !== 1) {
       // Public ones in x_0 (party 0's first half, party 2's second).
       const x0 = p.id === 0 ? a : b;
+      const top = (P + carried.at) * w;
       x0.fill(0xffffffff, top, top + w);
       x0[top + w - 1] = tail;
     }

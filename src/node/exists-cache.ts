@@ -15,8 +15,10 @@
 // that join where there is one) and keep under node 0's fresh tag.
 import type { Party } from '../mpc/party.js';
 import type { AShare } from '../mpc/share.js';
-import { existsFlag, existsJoin, keptExistsOf, withKeptExists } from '../query/exists-flags.js';
+import { carriedColumns, carriedJoinsOf, carriedLineupJoin, type CarriedJoin, withCarriedJoins } from '../query/carried-join.js';
+import { existsFlag, existsJoin, isSemiLineup, keptExistsOf, withKeptExists } from '../query/exists-flags.js';
 import type { JoinRunOptions } from '../query/join-execute.js';
+import { HAS } from '../query/join-plan.js';
 import type { JoinPlan } from '../query/join-plan.js';
 import { TaggedCache } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
@@ -52,7 +54,7 @@ export async function agreedExists(
   };
   const get = (alias: string) => loaded.get(alias) ?? loaded.set(alias, load(alias)).get(alias)!;
   const all = () => new Map(jp.tables.map((t) => [t.alias, get(t.alias)]));
-  if (!ks.length) return { jp, tables: all() };
+  if (!ks.length) return agreedCarried(p, caches, store, jp, all(), versions, opts);
   const cache = caches.exists;
   const keys = ks.map((k) => `${k.signature} @ ${k.datasets.map((d) => storedVersionKey(store, d, versions[d]!)).join(' ')}`);
   // Taken before waiting for the peers: another job may replace an entry meanwhile.
@@ -77,5 +79,54 @@ export async function agreedExists(
     flags.push({ k, flag });
   }
   const semis = new Set(ks.map((k) => jp.tables[k.semi]!.alias));
-  return withKeptExists(jp, new Map(jp.tables.filter((t) => !semis.has(t.alias)).map((t) => [t.alias, get(t.alias)])), flags);
+  const kept = withKeptExists(jp, new Map(jp.tables.filter((t) => !semis.has(t.alias)).map((t) => [t.alias, get(t.alias)])), flags);
+  return agreedCarried(p, caches, store, kept.jp, kept.tables, versions, opts);
+}
+
+/**
+ * The join plan with every join whose columns can be carried onto FROM's rows carried
+ * (src/query/carried-join.ts): each column taken from the cache where all three nodes hold it
+ * alike, the others made now (one merge per joined register, its network kept with the line-ups)
+ * and kept. One round of tags where the plan has such a join, plus the making.
+ */
+async function agreedCarried(
+  p: Party,
+  caches: { exists: ExistsCache; lineups?: LineupCache },
+  store: ShareStore,
+  jp: JoinPlan,
+  tables: Map<string, Map<string, AShare>>,
+  versions: Record<string, string>,
+  opts: Pick<JoinRunOptions, 'trace'>,
+): Promise<{ jp: JoinPlan; tables: Map<string, Map<string, AShare>> }> {
+  const ks = carriedJoinsOf(jp);
+  if (!ks.length) return { jp, tables };
+  const cache = caches.exists;
+  const wanted = ks.flatMap((k) => [HAS, ...k.columns.map((c) => c.name)].map((column) => ({ k, column, key: `${k.signature} :: ${column} @ ${k.datasets.map((d) => storedVersionKey(store, d, versions[d]!)).join(' ')}` })));
+  const mine = wanted.map((w) => cache.find(w.key));
+  const { held, fresh } = await agreeOnTags(p, mine.map((m) => m?.tag ?? null), 'carried join column', wanted.map((w) => `${w.k.signature} :: ${w.column}`).join('\n'));
+  // Per join, the columns all three hold; the others made now, every such join through one network
+  // (a join alone through its kept network where there is one).
+  const have = ks.map(() => new Map<string, AShare>());
+  const missing = ks.map(() => [] as string[]);
+  wanted.forEach((w, i) => {
+    const j = ks.indexOf(w.k);
+    if (held[i] && mine[i]) (cache.used++, have[j]!.set(w.column, mine[i]!.value));
+    else (cache.delete(w.key), missing[j]!.push(w.column));
+  });
+  const todo = ks.flatMap((k, j) => (missing[j]!.length ? [{ k, only: missing[j]! }] : []));
+  if (todo.length) {
+    const flagLineup = todo.length === 1 && caches.lineups ? await agreedFlagLineup(p, caches.lineups, store, carriedLineupJoin(jp, todo[0]!.k), versions) : {};
+    const lineup = flagLineup.lineup && isSemiLineup(flagLineup.lineup) ? flagLineup.lineup : undefined;
+    const got = await carriedColumns(p, jp, todo, tables, { ...(lineup ? { lineup } : {}), ...(flagLineup.onLineup ? { onLineup: flagLineup.onLineup } : {}), ...(opts.trace ? { trace: opts.trace } : {}) });
+    todo.forEach(({ k, only }, t) => {
+      const j = ks.indexOf(k);
+      for (const column of only) {
+        const v = got[t]!.get(column)!;
+        have[j]!.set(column, v);
+        cache.put(wanted.find((w) => w.k === k && w.column === column)!.key, fresh, v);
+      }
+    });
+  }
+  const made: { k: CarriedJoin; columns: Map<string, AShare> }[] = ks.map((k, j) => ({ k, columns: have[j]! }));
+  return withCarriedJoins(jp, tables, made);
 }

@@ -39,8 +39,14 @@ export const MAX_EXPANDED_ROWS = 1 << 25;
  * <alias> (./exists-flags.ts): in the joined rows it is `<alias>.__has`, as if that table were joined.
  */
 export const KEPT_EXISTS = '__exists:';
+/**
+ * A column of the FROM table named `${CARRIED}<alias>.<column>` is that column of a joined table
+ * carried onto FROM's rows (./carried-join.ts): in the joined rows it is `<alias>.<column>` (and
+ * `<alias>.__has` its match flag), as if that table were joined.
+ */
+export const CARRIED = '__carried:';
 /** A table's column as the joined rows name it. */
-const joinedName = (alias: string, c: string): string => (c.startsWith(KEPT_EXISTS) ? `${c.slice(KEPT_EXISTS.length)}.${HAS}` : `${alias}.${c}`);
+const joinedName = (alias: string, c: string): string => (c.startsWith(KEPT_EXISTS) ? `${c.slice(KEPT_EXISTS.length)}.${HAS}` : c.startsWith(CARRIED) ? c.slice(CARRIED.length) : `${alias}.${c}`);
 
 /** Product of 0/1 columns, as a balanced tree (one round per level); null for none. */
 async function productAll(p: Party, xs: AShare[]): Promise<AShare | null> {
@@ -152,7 +158,7 @@ export interface KeptJoin {
 export function keptJoinInputs(jp: JoinPlan, opts: Pick<JoinRunOptions, 'restrict' | 'fromRows'> = {}): string | null {
   const lined = lineupInputs(jp, opts);
   if (!lined || jp.tables.some((t) => t.over || t.window || t.fold || t.expand)) return null;
-  const cond = (t: JoinTablePlan) => JSON.stringify(t.filter, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  const cond = (t: JoinTablePlan) => JSON.stringify(t.filter, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) + (t.requires?.length ? ` and ${t.requires.join(' and ')}` : '') + (t.carried?.length ? ` carrying ${t.carried.join('; ')}` : '');
   const tables = joinOrder(jp, opts).map((i) => jp.tables[i]!).map((t) => `${t.alias}=${t.dataset.name}.${t.key} ${t.kind} ${t.unique} where ${cond(t)}`);
   return `${lined.signature} | ${tables.join(' | ')}${fromRowsTable(jp, opts) >= 0 ? ' | FROM rows' : ''}`;
 }
@@ -204,7 +210,7 @@ export const keyColumnUnique = (t: JoinTablePlan): boolean => t.dataset.columns.
  * range that the query reads: the join's sort breaks its ties by that column's few bits instead of
  * by the row index (join.ts JoinInput.tie). Null otherwise.
  */
-function tieOf(t: JoinTablePlan): { column: string; min: number; bits: number; values: number } | null {
+export function tieOf(t: JoinTablePlan): { column: string; min: number; bits: number; values: number } | null {
   if (t.unique !== true || !t.filter || keyColumnUnique(t)) return null;
   for (const k of t.dataset.keys ?? []) {
     if (k.length !== 2 || !k.includes(t.key)) continue;
@@ -282,7 +288,10 @@ async function joinedRowsOf(p: Party, jp: JoinPlan, colsOf: { key: AShare; m: Ma
   // 1. Each table's own conditions.
   const present: (AShare | null)[] = [];
   for (const [i, t] of jp.tables.entries()) {
-    present.push(t.filter ? await rowFilter(p, t.filter, colsOf[i]!.m, colsOf[i]!.key.length) : null);
+    const own = t.filter ? await rowFilter(p, t.filter, colsOf[i]!.m, colsOf[i]!.key.length) : null;
+    // Inner joins carried onto the table's rows: their match flags too (one product round per level).
+    const flags = (t.requires ?? []).map((c) => colsOf[i]!.m.get(c) ?? sharesOf(new Map(), t, c));
+    present.push(flags.length ? await productAll(p, own ? [own, ...flags] : flags) : own);
   }
   lap('filters before the join', 0.05);
 

@@ -103,6 +103,13 @@ export interface JoinTablePlan {
   fold?: true;
   /** Its stored rows are in ascending order of `key` (JoinPlanOptions.sortedBy): the join merges instead of sorting. */
   sorted?: true;
+  /**
+   * Columns of this table (0/1) that must all be 1 for a row to take part, as its filter: the match
+   * flags of inner joins carried onto its rows (carried-join.ts).
+   */
+  requires?: string[];
+  /** What the joins carried onto its rows depend on (carried-join.ts CarriedJoin.signature): part of a kept join's signature. */
+  carried?: string[];
 }
 
 /**
