@@ -52,8 +52,8 @@ describe('joined columns carried onto FROM rows', () => {
   const queries: [sql: string, carried: number][] = [
     // The main job's income studies: an inner join with one row per person and year, the year fixed.
     ['SELECT i.income_quintile, COUNT(*) AS n FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023 GROUP BY i.income_quintile', 1],
-    // Too many planes (income's 26 bits): joined as before.
-    ['SELECT i.education, COUNT(*) AS n, AVG(LEAST(i.income, 2000000)) AS mean_income FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023 GROUP BY i.education', 0],
+    // Income's 26 bits and the education's code: 31 planes.
+    ['SELECT i.education, COUNT(*) AS n, AVG(LEAST(i.income, 2000000)) AS mean_income FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2023 GROUP BY i.education', 1],
     // Beside a kept EXISTS flag.
     ["SELECT i.income_quintile, COUNT(*) AS n FROM population p JOIN income i ON i.person_id = p.person_id AND i.year = 2022 WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.person_id AND c.diagnosis LIKE 'E11%') GROUP BY i.income_quintile", 1],
     // LEFT JOINs: IS NULL on the key, a date and a code of the joined row, a condition in ON.

@@ -32,7 +32,7 @@ export async function bitsToValues(p: Party, b: BShare, groups: number[]): Promi
 
 /** bitsToValues as one column of groups.length · n lanes, group-major (lane g·n + j: group g of lane j). */
 export async function bitsToValuesFlat(p: Party, b: BShare, groups: number[]): Promise<AShare> {
-  const n = b.n, W = wordsFor(n), k = b.bits, G = groups.length;
+  const n = b.n, k = b.bits, G = groups.length;
   if (groups.reduce((s, g) => s + g, 0) !== k || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 64)) throw new RangeError(`bitsToValues: groups of ${groups.join(', ')} planes for ${k}`);
   // Per plane: its group and the weight's 32-bit halves.
   const group = new Uint32Array(k), wLo = new Uint32Array(k), wHi = new Uint32Array(k);
@@ -43,38 +43,18 @@ export async function bitsToValuesFlat(p: Party, b: BShare, groups: number[]): P
   if (p.id === 0) {
     // e = x_0 ⊕ x_1; m = w·e − r with r from the stream shared with party 2 (its prgNext).
     const m = p.prgPrev.ring(k * n);
-    const m32 = new Uint32Array(m.buffer, m.byteOffset, 2 * k * n);
-    for (let q = 0; q < k; q++) eachLane(b.a, b.b, q * W, n, (j, e) => {
-      const at = 2 * (q * n + j);
-      negate(m32, at);
-      if (e) (addTo(m32, at, wLo[q]!, wHi[q]!), addTo(t32, 2 * (group[q]! * n + j), wLo[q]!, wHi[q]!));
-    });
+    senderTerms(new Uint32Array(m.buffer, m.byteOffset, 2 * k * n), t32, b.a, b.b, n, group, wLo, wHi);
     p.net.send(p.next, R.bytesOf(m));
   } else if (p.id === 1) {
     // s = x_2 (its second half): Σ s_j (w_j − 2 m_j).
     const m = R.colOf(await p.net.recv(0));
     if (m.length !== k * n) throw new Error(`bitsToValues: got ${m.length} values from party 0, expected ${k * n}`);
-    const m32 = new Uint32Array(m.buffer, m.byteOffset, 2 * k * n);
-    for (let q = 0; q < k; q++) eachLane(b.b, null, q * W, n, (j, s) => {
-      if (!s) return;
-      const at = 2 * (group[q]! * n + j), mi = 2 * (q * n + j);
-      addTo(t32, at, wLo[q]!, wHi[q]!);
-      subFrom(t32, at, m32[mi]!, m32[mi + 1]!);
-      subFrom(t32, at, m32[mi]!, m32[mi + 1]!);
-    });
+    maskedTerms(new Uint32Array(m.buffer, m.byteOffset, 2 * k * n), t32, b.b, n, group, wLo, wHi, true);
   } else {
     // s = x_2 (its first half), r as party 0 drew it: −2 Σ r_j s_j.
     const r = p.prgNext.ring(k * n);
-    const r32 = new Uint32Array(r.buffer, r.byteOffset, 2 * k * n);
-    for (let q = 0; q < k; q++) eachLane(b.a, null, q * W, n, (j, s) => {
-      if (!s) return;
-      const at = 2 * (group[q]! * n + j), ri = 2 * (q * n + j);
-      subFrom(t32, at, r32[ri]!, r32[ri + 1]!);
-      subFrom(t32, at, r32[ri]!, r32[ri + 1]!);
-    });
+    maskedTerms(new Uint32Array(r.buffer, r.byteOffset, 2 * k * n), t32, b.a, n, group, wLo, wHi, false);
   }
-  // The terms reshared under a zero-sharing (each party's next stream minus its previous one), as
-  // a product's: z_i to party i − 1, z_{i+1} from party i + 1.
   // Long columns go in STREAM_LANES slices, as a product's (arith.ts mul), decoded straight into place.
   const total = G * n;
   const got = total > STREAM_LANES ? recvStreamed(p, p.next, total, 'bitsToValues') : null;
@@ -92,12 +72,50 @@ export async function bitsToValuesFlat(p: Party, b: BShare, groups: number[]): P
   return new AShare(t, whole);
 }
 
-/** Calls f(lane, bit) for the n lanes of the plane at word `from` of x (⊕ y when given). */
-function eachLane(x: Uint32Array, y: Uint32Array | null, from: number, n: number, f: (j: number, bit: number) => void): void {
-  for (let w = 0, j = 0; j < n; w++) {
-    const word = y ? (x[from + w]! ^ y[from + w]!) >>> 0 : x[from + w]!;
-    const end = Math.min(n, j + 32);
-    for (let i = 0; j < end; i++, j++) f(j, (word >>> i) & 1);
+/**
+ * Party 0's part, plane by plane (k = group.length planes of the words of n lanes in x ⊕ y): the
+ * stream's r in m becomes m = w·e − r, and t (its additive term per group and lane) gains w·e.
+ * Plain loops in a function of their own, so that V8 compiles them at once (not inside the caller).
+ */
+function senderTerms(m32: Uint32Array, t32: Uint32Array, x: Uint32Array, y: Uint32Array, n: number, group: Uint32Array, wLo: Uint32Array, wHi: Uint32Array): void {
+  const W = wordsFor(n);
+  for (let q = 0; q < group.length; q++) {
+    const lo = wLo[q]!, hi = wHi[q]!, tg = 2 * group[q]! * n, mq = 2 * q * n;
+    for (let w = 0; w < W; w++) {
+      const word = (x[q * W + w]! ^ y[q * W + w]!) >>> 0;
+      const end = Math.min(32, n - 32 * w);
+      for (let i = 0; i < end; i++) {
+        const j = 32 * w + i;
+        negate(m32, mq + 2 * j);
+        if ((word >>> i) & 1) {
+          addTo(m32, mq + 2 * j, lo, hi);
+          addTo(t32, tg + 2 * j, lo, hi);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Party 1's part (`withWeight`: t += s·(w − 2m), m from party 0) or party 2's (t −= 2·s·r, r from the
+ * stream shared with party 0), s the plane bits in x.
+ */
+function maskedTerms(v32: Uint32Array, t32: Uint32Array, x: Uint32Array, n: number, group: Uint32Array, wLo: Uint32Array, wHi: Uint32Array, withWeight: boolean): void {
+  const W = wordsFor(n);
+  for (let q = 0; q < group.length; q++) {
+    const lo = wLo[q]!, hi = wHi[q]!, tg = 2 * group[q]! * n, vq = 2 * q * n;
+    for (let w = 0; w < W; w++) {
+      let word = x[q * W + w]!;
+      if (32 * w + 32 > n) word &= n - 32 * w === 32 ? 0xffffffff : (1 << (n - 32 * w)) - 1;
+      while (word !== 0) {
+        const i = 31 - Math.clz32(word & -word);
+        word &= word - 1;
+        const at = tg + 2 * (32 * w + i), vi = vq + 2 * (32 * w + i);
+        if (withWeight) addTo(t32, at, lo, hi);
+        subFrom(t32, at, v32[vi]!, v32[vi + 1]!);
+        subFrom(t32, at, v32[vi]!, v32[vi + 1]!);
+      }
+    }
   }
 }
 

@@ -35,12 +35,12 @@ import { HAS, type JoinPlan, type JoinTablePlan } from './join-plan.js';
 /** The widest column carried (bits of its encoded range). */
 export const MAX_CARRIED_BITS = 40;
 /**
- * The most planes one carried join takes through the network (its columns' bits and the match flag).
- * Each plane is injected into arithmetic shares at FROM's rows (two ring elements per row and
- * plane): past about 16 planes that costs more than the join's permutation and scan (measured in
- * the main job: income and education, 31 planes, 1.09 s at each node against 0.8 s joined).
+ * The most planes one carried join takes through the network (its columns' bits and the match flag):
+ * each rides through every layer (one AND per pair and plane, forward and back) besides the
+ * comparison's ≈ 4 per key bit, so past about the key's 34 bits twice over the join's permutation
+ * and scan cost less.
  */
-export const MAX_CARRIED_PLANES = 16;
+export const MAX_CARRIED_PLANES = 64;
 
 /** A joined table whose columns can be carried onto FROM's rows. */
 export interface CarriedJoin {
