@@ -1,5 +1,5 @@
-// Reveals: nothing new beyond whether each of the other two nodes holds an EXISTS's flag
-// (./cache-agreement.ts); making one reveals the two registers' sizes, as the join it replaces.
+// Reveals: nothing new beyond whether each of the other two nodes holds an EXISTS's flag or a
+// carried column (./cache-agreement.ts); making one reveals the registers' sizes, as the join it replaces.
 //
 // EXISTS flags kept by a node in memory (services layer; never written to disk) for the next
 // query or analysis table with the same EXISTS (src/query/exists-flags.ts: per row of the FROM
@@ -13,13 +13,18 @@
 // another key). Before a job uses entries the three nodes agree that all three hold them with the
 // same tag; the others all three make now (the join of the two registers, with a kept line-up of
 // that join where there is one) and keep under node 0's fresh tag.
+//
+// The columns of a join carried onto FROM's rows (src/query/carried-join.ts: a LEFT or INNER JOIN
+// of a register with one row per person) are kept the same way, one entry per column and its match
+// flag, keyed by the join's signature (the two registers, their person-id columns, the ON conditions)
+// and the stored versions: the income studies' denominator and the statistics' analysis table take
+// the income quintile the numerator carried.
 import type { Party } from '../mpc/party.js';
 import type { AShare } from '../mpc/share.js';
 import { carriedColumns, carriedJoinsOf, carriedLineupJoin, type CarriedJoin, withCarriedJoins } from '../query/carried-join.js';
 import { existsFlag, existsJoin, isSemiLineup, keptExistsOf, withKeptExists } from '../query/exists-flags.js';
 import type { JoinRunOptions } from '../query/join-execute.js';
-import { HAS } from '../query/join-plan.js';
-import type { JoinPlan } from '../query/join-plan.js';
+import { HAS, type JoinPlan } from '../query/join-plan.js';
 import { TaggedCache } from './byte-lru.js';
 import { agreeOnTags, storedVersionKey } from './cache-agreement.js';
 import { agreedFlagLineup, type LineupCache } from './lineup-cache.js';

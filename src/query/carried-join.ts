@@ -30,7 +30,7 @@ import { lastWordLanes, wordsFor } from '../ring/bits.js';
 import { type CodeList, type ColumnSpec, DECIMAL_FRAC_BITS, parseDate, PERSON_ID_LIMIT } from '../ingest/schema.js';
 import { lapTimer, rowFilter } from './execute.js';
 import { CARRIED, type JoinRunOptions, KEY_BITS, keyColumnUnique, sharesOf, tieOf } from './join-execute.js';
-import { HAS, type JoinPlan, type JoinTablePlan } from './join-plan.js';
+import { HAS, type JoinPlan, type JoinTablePlan, withoutTables } from './join-plan.js';
 
 /** The widest column carried (bits of its encoded range). */
 export const MAX_CARRIED_BITS = 40;
@@ -216,9 +216,6 @@ export function withCarriedJoins(jp: JoinPlan, tables: Map<string, Map<string, A
   if (!made.length) return { jp, tables };
   const anchor = made[0]!.k.anchor;
   if (made.some((m) => m.k.anchor !== anchor)) throw new Error('withCarriedJoins: joins carried onto different tables');
-  const drop = new Set(made.map((m) => m.k.table));
-  const kept = [...jp.tables.keys()].filter((i) => !drop.has(i));
-  const at = new Map(kept.map((i, n) => [i, n]));
   const A = jp.tables[anchor]!;
   const cols: string[] = [], requires: string[] = [];
   const fromCols = new Map(tables.get(A.alias) ?? []);
@@ -243,10 +240,7 @@ export function withCarriedJoins(jp: JoinPlan, tables: Map<string, Map<string, A
     ...(A.requires || requires.length ? { requires: [...(A.requires ?? []), ...requires] } : {}),
     carried: [...(A.carried ?? []), ...made.map((m) => m.k.signature)],
   };
-  return {
-    jp: { ...jp, order: jp.order.filter((i) => !drop.has(i)).map((i) => at.get(i)!), tables: kept.map((i) => (i === anchor ? from : jp.tables[i]!)) },
-    tables: out,
-  };
+  return { jp: withoutTables(jp, new Set(made.map((m) => m.k.table)), anchor, from), tables: out };
 }
 
 /**

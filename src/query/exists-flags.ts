@@ -24,7 +24,7 @@ import { semiJoinAgain, semiJoinMerged, type SemiLineup } from '../mpc/semi-merg
 import type { AShare } from '../mpc/share.js';
 import { lapTimer, rowFilter } from './execute.js';
 import { joinedRows, type JoinRunOptions, KEPT_EXISTS, KEY_BITS, keyColumnUnique, sharesOf } from './join-execute.js';
-import { HAS, type JoinPlan, type JoinTablePlan } from './join-plan.js';
+import { HAS, type JoinPlan, type JoinTablePlan, withoutTables } from './join-plan.js';
 
 /** An EXISTS of a join plan whose flag can be kept on the FROM table's rows. */
 export interface KeptExists {
@@ -132,20 +132,11 @@ export function withKeptExists(jp: JoinPlan, tables: Map<string, Map<string, ASh
   const anchor = flags[0]!.k.anchor;
   if (flags.some((f) => f.k.anchor !== anchor)) throw new Error('withKeptExists: flags on different tables');
   const drop = new Set(flags.map((f) => f.k.semi));
-  const kept = [...jp.tables.keys()].filter((i) => !drop.has(i));
-  const at = new Map(kept.map((i, n) => [i, n]));
   const A = jp.tables[anchor]!;
   const names = flags.map((f) => `${KEPT_EXISTS}${jp.tables[f.k.semi]!.alias}`);
   const out = new Map([...tables].filter(([alias]) => !flags.some((f) => jp.tables[f.k.semi]!.alias === alias)));
   out.set(A.alias, new Map([...(tables.get(A.alias) ?? []), ...flags.map((f, i) => [names[i]!, f.flag] as const)]));
-  return {
-    jp: {
-      ...jp,
-      order: jp.order.filter((i) => !drop.has(i)).map((i) => at.get(i)!),
-      tables: kept.map((i) => (i === anchor ? { ...A, columns: [...A.columns, ...names] } : jp.tables[i]!)),
-    },
-    tables: out,
-  };
+  return { jp: withoutTables(jp, drop, anchor, { ...A, columns: [...A.columns, ...names] }), tables: out };
 }
 
 /**

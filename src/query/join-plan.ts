@@ -156,6 +156,13 @@ export function needsJoinPlan(q: ParsedQuery): boolean {
   return q.joins.length > 0 || has(q.where) || !!q.windows?.length;
 }
 
+/** The plan without the tables at `drop` (its order renumbered), the table at `at` replaced by `by`. Local. */
+export function withoutTables(jp: JoinPlan, drop: ReadonlySet<number>, at: number, by: JoinTablePlan): JoinPlan {
+  const kept = [...jp.tables.keys()].filter((i) => !drop.has(i));
+  const to = new Map(kept.map((i, n) => [i, n]));
+  return { ...jp, order: jp.order.filter((i) => !drop.has(i)).map((i) => to.get(i)!), tables: kept.map((i) => (i === at ? by : jp.tables[i]!)) };
+}
+
 /** Parses and plans a query over several tables. */
 export function planJoinSql(sql: string, datasets: Map<string, DatasetSchema>, codeLists: Map<string, CodeList>, opts: JoinPlanOptions = {}): JoinPlan {
   return planJoinQuery(parseQuery(sql), datasets, codeLists, opts);
