@@ -88,9 +88,25 @@ export async function runStatisticsExamples(o: StatsDemoOptions): Promise<boolea
   log('');
   log(`▸ Statistics in MPC on the linked registers (src/stats): every iteration of every fit inside MPC, only the estimates released${withR ? '; beside each, R on the same data' : ' (R is not installed here: scripts/test-tools.sh installs it)'}`);
   log(`  analysis table (never leaves MPC): ${ANALYSIS_SQL.replace(/\s+/g, ' ')}`);
-  const rows = analysisRows(o.regs, o.excluded);
   const versions = Object.fromEntries(tablesOf(parseQuery(ANALYSIS_SQL)).map((n) => [n, o.version]));
   const S = EXAMPLE_STATISTICS;
+  const run = async (req: Omit<StatRequest, 'data'>, epsilon: number, queryId: string, onSubmitted?: () => void): Promise<RemoteStat> => {
+    const common = { config: o.config, signer: o.signer, versions, minCellSize: o.minCellSize, timeoutMs: 1_800_000, ...(onSubmitted ? { onSubmitted } : {}) };
+    const r = o.study
+      ? await runRemoteStat({ ...common, study: o.study, queryId })
+      : await runRemoteStat({ ...common, request: { data: ANALYSIS_SQL, ...req } as StatRequest, epsilon });
+    for (const n of r.result.notes) log(`  note: ${n}`);
+    return r;
+  };
+  const { epsilon: e1, ...logistic } = S.logistic;
+  log('');
+  log(`▸ Type-2 diabetes ~ age (10-year bands) + sex + income quintile: logistic regression (glm, binomial), epsilon ${e1}`);
+  // R's data are made once node 0 has accepted the first statistic, so that the nodes start at once.
+  let accepted = () => {};
+  const submitted = new Promise<void>((ok) => (accepted = ok));
+  const pendingG = run(logistic, e1, 'logistic', () => accepted());
+  await Promise.race([submitted, pendingG.then(() => {}, () => {})]);
+  const rows = analysisRows(o.regs, o.excluded);
   // R runs beside the statistics in MPC (its result is awaited where the first estimate is compared).
   const pendingR = withR
     ? session.run(rows, o.regs.codeLists, `
@@ -103,24 +119,13 @@ cf <- coef(coxph(Surv(m, died) ~ t2d + age10 + sex, data = d, ties = "breslow"))
 `)
     : Promise.resolve(null);
   pendingR.catch(() => {}); // awaited below (a failure is reported there, not as an unhandled rejection)
-  const run = async (req: Omit<StatRequest, 'data'>, epsilon: number, queryId: string): Promise<RemoteStat> => {
-    const common = { config: o.config, signer: o.signer, versions, minCellSize: o.minCellSize, timeoutMs: 1_800_000 };
-    const r = o.study
-      ? await runRemoteStat({ ...common, study: o.study, queryId })
-      : await runRemoteStat({ ...common, request: { data: ANALYSIS_SQL, ...req } as StatRequest, epsilon });
-    for (const n of r.result.notes) log(`  note: ${n}`);
-    return r;
-  };
   let agree = true;
   let uncompared = 0;
   const tally = (b: { agree: boolean; uncompared: number }) => {
     agree &&= b.agree;
     uncompared += b.uncompared;
   };
-  const { epsilon: e1, ...logistic } = S.logistic;
-  log('');
-  log(`▸ Type-2 diabetes ~ age (10-year bands) + sex + income quintile: logistic regression (glm, binomial), epsilon ${e1}`);
-  const g = await run(logistic, e1, 'logistic');
+  const g = await pendingG;
   const R = await pendingR;
   const names = Object.keys(g.result.values).filter((k) => k.startsWith('coef:')).map((k) => k.slice(5));
   tally(beside(g.result, names.map((n) => [n, `coef:${n}`, `glm:${n}`]), R, log));
