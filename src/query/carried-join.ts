@@ -35,10 +35,10 @@ import { HAS, type JoinPlan, type JoinTablePlan, withoutTables } from './join-pl
 /** The widest column carried (bits of its encoded range). */
 export const MAX_CARRIED_BITS = 40;
 /**
- * The most planes one carried join takes through the network (its columns' bits and the match flag):
- * each rides through every layer (one AND per pair and plane, forward and back) besides the
- * comparison's ≈ 4 per key bit, so past about the key's 34 bits twice over the join's permutation
- * and scan cost less.
+ * The most planes one carried join takes through the network (its columns' bits and the match flag).
+ * Each plane rides through every layer (one AND per pair, forward and back) beside the comparison's
+ * ≈ 4 per key bit. Measured in the main job: income and education (31 planes) carried 0.55 s at
+ * each node against 1.6 s joined; wider joins are joined as before, not measured.
  */
 export const MAX_CARRIED_PLANES = 64;
 
