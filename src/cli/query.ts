@@ -108,6 +108,19 @@ export function messagesPerNode(parts: readonly { traffic?: { frames: number } }
 }
 
 /**
+ * Starts a job (`start` passes `onSubmitted` on, e.g. to runRemoteQuery) and resolves once node 0
+ * has accepted it, or it has settled: the caller's own work (a plaintext reference, R's data) then
+ * runs while the nodes compute. `result` is the job's outcome, its rejection handled here.
+ */
+export async function afterSubmit<T>(start: (onSubmitted: () => void) => Promise<T>): Promise<{ result: Promise<T> }> {
+  let accepted!: () => void;
+  const submitted = new Promise<void>((ok) => (accepted = ok));
+  const result = start(() => accepted());
+  await Promise.race([submitted, result.then(() => {}, () => {})]);
+  return { result };
+}
+
+/**
  * Signs a request, submits it to node 0, follows the job at all three nodes, opens each node's
  * sealed part with the request's private result key and combines them. Throws QueryFailed with the
  * nodes' error.

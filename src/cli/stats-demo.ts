@@ -17,7 +17,7 @@ import type { SignedStudy } from '../governance/study.js';
 import { parseQuery, tablesOf } from '../query/index.js';
 import { startR, type RSession } from './r-reference.js';
 import { reread, runRemoteStat, type RemoteStat } from './stats.js';
-import { messagesPerNode } from './query.js';
+import { afterSubmit, messagesPerNode } from './query.js';
 
 export interface StatsDemoOptions {
   config: ClusterConfig;
@@ -102,10 +102,7 @@ export async function runStatisticsExamples(o: StatsDemoOptions): Promise<boolea
   log('');
   log(`▸ Type-2 diabetes ~ age (10-year bands) + sex + income quintile: logistic regression (glm, binomial), epsilon ${e1}`);
   // R's data are made once node 0 has accepted the first statistic, so that the nodes start at once.
-  let accepted = () => {};
-  const submitted = new Promise<void>((ok) => (accepted = ok));
-  const pendingG = run(logistic, e1, 'logistic', () => accepted());
-  await Promise.race([submitted, pendingG.then(() => {}, () => {})]);
+  const { result: pendingG } = await afterSubmit((onSubmitted) => run(logistic, e1, 'logistic', onSubmitted));
   const rows = analysisRows(o.regs, o.excluded);
   // R runs beside the statistics in MPC (its result is awaited where the first estimate is compared).
   const pendingR = withR

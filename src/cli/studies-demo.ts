@@ -34,7 +34,7 @@ import { STUDIES, type Study } from '../demo/studies.js';
 import { openPlainReference, type PlainReference } from '../query/plaintext-reference.js';
 import { parseQuery, planAnyQuery, tablesOf, type Display } from '../query/index.js';
 import type { CodeList, DatasetSchema } from '../ingest/schema.js';
-import { messagesPerNode, runRemoteQuery, type RemoteResult } from './query.js';
+import { afterSubmit, messagesPerNode, runRemoteQuery, type RemoteResult } from './query.js';
 import { startWebServer } from './web.js';
 import { cliSigner } from './identity-defaults.js';
 import { ensureLocalIdentities, LOCAL_IDENTITIES, type LocalIdentity } from '../governance/identities.js';
@@ -278,10 +278,7 @@ async function runStudy(
   // that they compute while it does instead of waiting for it; its time is measured on its own.
   let plainMs = 0;
   const alongside = async <T>(queryId: string, sql: string, reference: () => Promise<T>): Promise<[RemoteResult, T]> => {
-    let accepted!: () => void;
-    const submitted = new Promise<void>((ok) => (accepted = ok));
-    const mpc = runRemoteQuery({ config, sql, signer, versions: at(sql), minCellSize: o.minCellSize, study: signed, queryId, onSubmitted: () => accepted(), onNodes: progressLine(o) });
-    await Promise.race([submitted, mpc.then(() => {}, () => {})]);
+    const { result: mpc } = await afterSubmit((onSubmitted) => runRemoteQuery({ config, sql, signer, versions: at(sql), minCellSize: o.minCellSize, study: signed, queryId, onSubmitted, onNodes: progressLine(o) }));
     const tp = performance.now();
     const plain = await reference();
     plainMs += performance.now() - tp;

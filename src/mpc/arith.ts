@@ -149,7 +149,7 @@ export async function mul(p: Party, x: AShare, y: AShare, into?: AShare): Promis
 export const STREAM_LANES = 1 << 19;
 
 /** Receives a column sent as one frame (a view of the frame, no copy). */
-async function recvWhole(p: Party, from: PartyId, n: number, what: string): Promise<Col> {
+export async function recvWhole(p: Party, from: PartyId, n: number, what: string): Promise<Col> {
   const got = R.colOf(await p.net.recv(from));
   if (got.length !== n) throw new Error(`${what}: party ${from} sent ${got.length} values, expected ${n}`);
   return got;

@@ -15,7 +15,7 @@
 // Reveals nothing: m_j is masked by a stream party 1 does not hold, the resharing by a zero-sharing.
 import { wordsFor } from '../ring/bits.js';
 import * as R from '../ring/ring64.js';
-import { AShare, recvStreamed, STREAM_LANES } from './arith.js';
+import { AShare, recvStreamed, recvWhole, STREAM_LANES } from './arith.js';
 import type { BShare } from './boolean.js';
 import type { Party } from './party.js';
 
@@ -47,29 +47,26 @@ export async function bitsToValuesFlat(p: Party, b: BShare, groups: number[]): P
     p.net.send(p.next, R.bytesOf(m));
   } else if (p.id === 1) {
     // s = x_2 (its second half): Σ s_j (w_j − 2 m_j).
-    const m = R.colOf(await p.net.recv(0));
-    if (m.length !== k * n) throw new Error(`bitsToValues: got ${m.length} values from party 0, expected ${k * n}`);
+    const m = await recvWhole(p, 0, k * n, 'bitsToValues');
     maskedTerms(new Uint32Array(m.buffer, m.byteOffset, 2 * k * n), t32, b.b, n, group, wLo, wHi, true);
   } else {
     // s = x_2 (its first half), r as party 0 drew it: −2 Σ r_j s_j.
     const r = p.prgNext.ring(k * n);
     maskedTerms(new Uint32Array(r.buffer, r.byteOffset, 2 * k * n), t32, b.a, n, group, wLo, wHi, false);
   }
-  // Long columns go in STREAM_LANES slices, as a product's (arith.ts mul), decoded straight into place.
+  // The terms reshared under a zero-sharing (Party.zeroShare), as a product's: long columns go in
+  // STREAM_LANES slices (arith.ts mul), decoded straight into place.
   const total = G * n;
   const got = total > STREAM_LANES ? recvStreamed(p, p.next, total, 'bitsToValues') : null;
   for (let off = 0; off < total; off += STREAM_LANES) {
     const end = Math.min(total, off + STREAM_LANES);
     const z = t.subarray(off, end);
-    R.add(z, p.prgNext.ring(end - off), z);
-    R.sub(z, p.prgPrev.ring(end - off), z);
+    R.add(z, p.zeroShare(end - off), z);
     if (got) p.net.send(p.prev, R.bytesOf(z));
   }
   if (got) return new AShare(t, await got);
   p.net.send(p.prev, R.bytesOf(t));
-  const whole = R.colOf(await p.net.recv(p.next));
-  if (whole.length !== total) throw new Error(`bitsToValues: got ${whole.length} values from party ${p.next}, expected ${total}`);
-  return new AShare(t, whole);
+  return new AShare(t, await recvWhole(p, p.next, total, 'bitsToValues'));
 }
 
 /**

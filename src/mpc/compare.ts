@@ -118,7 +118,8 @@ function shiftPlane(w: Uint32Array, start: number, n: number): Uint32Array {
   return out;
 }
 
-function publicBit(p: Party, n: number, value: boolean): BShare {
+/** The public bit `value` in every lane of n, as a sharing (pad lanes too). */
+export function publicBit(p: Party, n: number, value: boolean): BShare {
   const W = wordsFor(n);
   const zero = new BShare(n, 1, new Uint32Array(W), new Uint32Array(W));
   return value ? xorPublic(p, zero, new Uint32Array(W).fill(0xffffffff)) : zero;

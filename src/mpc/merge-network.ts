@@ -30,7 +30,7 @@ export interface Run {
 }
 
 /** Words [from, from + count) of each of P planes of `stride` words (plane-major), as P planes of `count` words. */
-function planeWords(h: Uint32Array, P: number, stride: number, from: number, count: number): Uint32Array {
+export function planeWords(h: Uint32Array, P: number, stride: number, from: number, count: number): Uint32Array {
   const out = new Uint32Array(P * count);
   for (let k = 0; k < P; k++) out.set(h.subarray(k * stride + from, k * stride + from + count), k * count);
   return out;

@@ -27,7 +27,7 @@ import { lastWordLanes, wordsFor } from '../ring/bits.js';
 import { concatShares } from './arith.js';
 import { paddedKey, runsOf, samePlanes, DECOMPOSE_ROWS, type Planes } from './merge.js';
 import { indexBits } from './sort.js';
-import { applyNetwork, inputLanes, inputLayout, mergeTwo, type NetworkRecord, type Run } from './merge-network.js';
+import { applyNetwork, inputLanes, inputLayout, mergeTwo, planeWords, type NetworkRecord, type Run } from './merge-network.js';
 import type { Party } from './party.js';
 import { presenceInGroups } from './scan-bits.js';
 import type { AShare } from './share.js';
@@ -83,7 +83,7 @@ export function semiJoinMerged(p: Party, s: { key: AShare; present: BShare | nul
  * OR looks back that far only); default: any number. See the module comment.
  */
 export function carryMerged(p: Party, s: { key: AShare; carried: BShare | null }, aKey: AShare, opts: SemiMergeOptions & { window?: number }): Promise<{ planes: BShare; lineup: SemiLineup | null }> {
-  return carryRuns(p, [s], aKey, opts);
+  return carryMergedMany(p, [s], aKey, opts);
 }
 
 /**
@@ -94,10 +94,6 @@ export function carryMerged(p: Party, s: { key: AShare; carried: BShare | null }
  * Reveals the registers' sizes.
  */
 export function carryMergedMany(p: Party, ss: { key: AShare; carried: BShare | null }[], aKey: AShare, opts: SemiMergeOptions & { window?: number }): Promise<{ planes: BShare; lineup: SemiLineup | null }> {
-  return carryRuns(p, ss, aKey, opts);
-}
-
-function carryRuns(p: Party, ss: { key: AShare; carried: BShare | null }[], aKey: AShare, opts: SemiMergeOptions & { window?: number }): Promise<{ planes: BShare; lineup: SemiLineup | null }> {
   // Not an async function: V8 keeps an async function's arguments until it returns, and the keys
   // (and their padded copy) are needed only to make the runs' planes.
   const sizes = ss.map((x) => x.key.length), nA = aKey.length;
@@ -142,16 +138,9 @@ export async function carryAgain(p: Party, lineup: SemiLineup, carried: BShare |
   const merged = await applyNetwork(p, rec, { a: fed(run.a), b: fed(run.b) }, c, 'forward', opts.arenaBytes ?? Infinity);
   opts.onProgress?.(0.5);
   const n = nS + nA;
-  const here = new BShare(n, c, firstWords(merged.a, 0, c, rec.WN, n), firstWords(merged.b, 0, c, rec.WN, n));
-  return flagsFrom(p, lineup, here, opts);
-}
-
-/** Planes [from, from + c) of a plane-major array of `stride` words per plane, each cut to the words of n lanes. */
-function firstWords(h: Uint32Array, from: number, c: number, stride: number, n: number): Uint32Array {
   const W = wordsFor(n);
-  const out = new Uint32Array(c * W);
-  for (let k = 0; k < c; k++) out.set(h.subarray((from + k) * stride, (from + k) * stride + W), k * W);
-  return out;
+  const here = new BShare(n, c, planeWords(merged.a, c, rec.WN, 0, W), planeWords(merged.b, c, rec.WN, 0, W));
+  return flagsFrom(p, lineup, here, opts);
 }
 
 /**
@@ -171,7 +160,8 @@ async function flagsOf(p: Party, runs: Run[], { rb, P }: Planes, c: number, opts
   if (!rec) throw new Error('carryMerged: the merge recorded no network');
   const n = nS + nA;
   const lineup: SemiLineup = { kind: 'semi-merge', rows: [nS, nA], network: rec, first: not(p, await samePlanes(p, merged, n, rb, P - rb - 1)) };
-  const here = new BShare(n, c, firstWords(merged.a, P, c, merged.words, n), firstWords(merged.b, P, c, merged.words, n));
+  const top = (h: Uint32Array) => planeWords(h.subarray(P * merged.words), c, merged.words, 0, wordsFor(n));
+  const here = new BShare(n, c, top(merged.a), top(merged.b));
   return { planes: await flagsFrom(p, lineup, here, opts), lineup: rb === 1 ? lineup : null };
 }
 
@@ -192,15 +182,11 @@ async function flagsFrom(p: Party, lineup: SemiLineup, here: BShare, opts: Pick<
   opts.onProgress?.(1);
   const WA = wordsFor(nA);
   const tail = lastWordLanes(nA);
+  // A's run has its own words (WA per plane), so its planes are A's lanes as they are.
   const lanes = (h: Uint32Array) => {
     const run = inputLanes(r, h, c, aIsLo(nS, nA) ? 'lo' : 'hi');
-    const stride = run.length / c;
-    const out = new Uint32Array(c * WA);
-    for (let k = 0; k < c; k++) {
-      out.set(run.subarray(k * stride, k * stride + WA), k * WA);
-      out[k * WA + WA - 1]! &= tail; // A's pad lanes: 0 in every share half
-    }
-    return out;
+    for (let k = 0; k < c; k++) run[k * WA + WA - 1]! &= tail; // A's pad lanes: 0 in every share half
+    return run;
   };
   return new BShare(nA, c, lanes(back.a), lanes(back.b));
 }

@@ -21,12 +21,12 @@
 // many-to-many expansion.
 import { add, addPublic, mulPublic } from '../mpc/arith.js';
 import { bitsToValues } from '../mpc/bits-to-values.js';
-import { andOuter, BShare, fromPublicBits, stackPlanes } from '../mpc/boolean.js';
+import { andOuter, BShare, stackPlanes } from '../mpc/boolean.js';
+import { publicBit } from '../mpc/compare.js';
 import { bitDecompose, lowBit } from '../mpc/convert.js';
 import type { Party } from '../mpc/party.js';
 import { carryAgain, carryMergedMany, type SemiLineup } from '../mpc/semi-merge.js';
 import { AShare } from '../mpc/share.js';
-import { lastWordLanes, wordsFor } from '../ring/bits.js';
 import { type CodeList, type ColumnSpec, DECIMAL_FRAC_BITS, parseDate, PERSON_ID_LIMIT } from '../ingest/schema.js';
 import { lapTimer, rowFilter } from './execute.js';
 import { CARRIED, type JoinRunOptions, KEY_BITS, keyColumnUnique, sharesOf, tieOf } from './join-execute.js';
@@ -163,7 +163,7 @@ export async function carriedColumns(p: Party, jp: JoinPlan, joins: { k: Carried
       values = stackPlanes(planes);
       if (present) values = await andOuter(p, values, lowBit(present));
     }
-    const flag = present ? lowBit(present) : fromPublicBits(p, nS, 1, ones(nS));
+    const flag = present ? lowBit(present) : publicBit(p, nS, true); // its pad lanes are cleared where it is carried
     ss.push({ key: sKey, carried: values ? stackPlanes([flag, values]) : flag });
     wideOf.push(wide);
   }
@@ -197,14 +197,6 @@ export async function carriedColumns(p: Party, jp: JoinPlan, joins: { k: Carried
     return cols;
   });
   lap(`${names}: columns on the rows of ${A.dataset.name}`);
-  return out;
-}
-
-/** A plane of ones in n lanes (0 in the last word's pad lanes). */
-function ones(n: number): Uint32Array {
-  const W = wordsFor(n);
-  const out = new Uint32Array(W).fill(0xffffffff);
-  if (W) out[W - 1] = lastWordLanes(n);
   return out;
 }
 
